@@ -1,0 +1,152 @@
+# pvscsi top-level Makefile.
+#
+# Sources are found by wildcard so that a new file in a component directory
+# needs no Makefile edit.  Two builds share the sources: build/rel (what is
+# installed and benchmarked) and build/asan (ASan+UBSan, used by check-unit).
+
+CC       ?= cc
+AR       ?= ar
+CSTD     := -std=c11 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wno-missing-field-initializers
+INCS     := -Ilibpvscsi/include -Ilibpvscsi -Iprotocol -Ibackend -Itests/fakes
+OPT_rel  := -O2 -g
+OPT_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+            -fno-sanitize-recover=undefined
+LDLIBS   := -luring -lpthread
+XENLIBS  := -lxenstore -lxengnttab -lxenevtchn -lxentoollog
+CUNIT    := -lcunit
+
+VERSION  := 0.1.0
+SOVER    := 0
+
+LIB_SRCS     := $(sort $(wildcard libpvscsi/*.c))
+PROTO_SRCS   := $(sort $(wildcard protocol/*.c))
+BACKEND_MAIN := backend/main.c
+BACKEND_SRCS := $(sort $(filter-out $(BACKEND_MAIN),$(wildcard backend/*.c)))
+XL_MAIN      := xl-plugin/main.c
+XL_SRCS      := $(sort $(filter-out $(XL_MAIN),$(wildcard xl-plugin/*.c)))
+VHOST_MAIN   := vhost-user/main.c
+VHOST_SRCS   := $(sort $(filter-out $(VHOST_MAIN),$(wildcard vhost-user/*.c)))
+TOOL_SRCS    := $(sort $(wildcard tools/*.c))
+FAKE_SRCS    := $(sort $(wildcard tests/fakes/*.c))
+UT_SRCS      := $(sort $(wildcard tests/unit/*_ut.c))
+BENCH_SRCS   := $(sort $(wildcard tests/bench/*.c))
+
+ALL_C := $(LIB_SRCS) $(PROTO_SRCS) $(BACKEND_SRCS) $(wildcard $(BACKEND_MAIN)) \
+         $(XL_SRCS) $(wildcard $(XL_MAIN)) $(VHOST_SRCS) $(wildcard $(VHOST_MAIN)) \
+         $(TOOL_SRCS) $(FAKE_SRCS) $(UT_SRCS) $(BENCH_SRCS)
+ALL_H := $(shell find libpvscsi protocol backend xl-plugin vhost-user tools tests -name '*.h' 2>/dev/null)
+
+# $(call objs,variant,sources)
+objs = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
+
+.PHONY: all lib check check-unit check-e2e check-e2e-quick demo bench format format-check \
+        install clean deps
+.DELETE_ON_ERROR:
+
+all: lib build/rel/pvscsi-cdb $(if $(wildcard $(BACKEND_MAIN)),build/rel/pvscsid) \
+     $(if $(wildcard $(XL_MAIN)),build/rel/xl-pvscsi) \
+     $(if $(wildcard $(VHOST_MAIN)),build/rel/pvscsi-vhost-user)
+
+lib: build/rel/libpvscsi.a build/rel/libpvscsi.so.$(VERSION)
+
+define variant
+build/$(1)/obj/%.o: %.c $(ALL_H) Makefile
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CSTD) $$(WARN) $$(OPT_$(1)) $$(if $$(filter libpvscsi/%,$$<),-fPIC) $$(INCS) -c $$< -o $$@
+
+build/$(1)/libpvscsi.a: $(call objs,$(1),$(LIB_SRCS))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+
+build/$(1)/libproto.a: $(call objs,$(1),$(PROTO_SRCS))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+
+build/$(1)/libbackend.a: $(call objs,$(1),$(BACKEND_SRCS))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+
+build/$(1)/libxlplugin.a: $(call objs,$(1),$(XL_SRCS))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+
+build/$(1)/libvhost.a: $(call objs,$(1),$(VHOST_SRCS))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+
+build/$(1)/libfakes.a: $(call objs,$(1),$(FAKE_SRCS))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+
+build/$(1)/pvscsi-cdb: $(call objs,$(1),$(TOOL_SRCS)) build/$(1)/libpvscsi.a
+	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS)
+
+build/$(1)/pvscsid: $(call objs,$(1),$(BACKEND_MAIN)) build/$(1)/libbackend.a build/$(1)/libproto.a build/$(1)/libpvscsi.a
+	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS)
+
+build/$(1)/xl-pvscsi: $(call objs,$(1),$(XL_MAIN)) build/$(1)/libxlplugin.a build/$(1)/libpvscsi.a
+	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight
+
+build/$(1)/pvscsi-vhost-user: $(call objs,$(1),$(VHOST_MAIN)) build/$(1)/libvhost.a build/$(1)/libpvscsi.a
+	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS)
+
+# Every unit-test binary links everything; the archives keep unused objects out.
+build/$(1)/tests/%_ut: build/$(1)/obj/tests/unit/%_ut.o build/$(1)/libfakes.a build/$(1)/libbackend.a \
+		build/$(1)/libxlplugin.a build/$(1)/libvhost.a build/$(1)/libproto.a build/$(1)/libpvscsi.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(CUNIT)
+endef
+$(eval $(call variant,rel))
+$(eval $(call variant,asan))
+
+# The shared library exports pvs_* only: the version script hides pvsi_* internals.
+build/rel/libpvscsi.so.$(VERSION): $(call objs,rel,$(LIB_SRCS)) libpvscsi/libpvscsi.map
+	$(CC) -shared -Wl,-soname,libpvscsi.so.$(SOVER) -Wl,--version-script=libpvscsi/libpvscsi.map \
+		-Wl,--no-undefined -o $@ $(call objs,rel,$(LIB_SRCS)) $(LDLIBS)
+	ln -sf libpvscsi.so.$(VERSION) build/rel/libpvscsi.so.$(SOVER)
+	ln -sf libpvscsi.so.$(SOVER) build/rel/libpvscsi.so
+
+UT_BINS := $(patsubst tests/unit/%_ut.c,build/asan/tests/%_ut,$(UT_SRCS))
+
+deps:
+	scripts/install-deps build
+
+# Fast developer loop: unit suites under ASan+UBSan, no hypervisor.
+check-unit: deps $(UT_BINS) lib
+	tests/run-unit.sh $(UT_BINS)
+
+# The real thing: Xen under QEMU with the Linux frontend (tests/e2e).
+check-e2e: all
+	scripts/install-deps e2e
+	tests/e2e/run.sh
+
+check: deps
+	scripts/install-deps check
+	$(MAKE) all
+	$(MAKE) format-check
+	$(MAKE) check-unit
+	$(MAKE) check-e2e
+
+demo:
+	scripts/install-deps demo
+	$(MAKE) all
+	tests/e2e/demo.sh
+
+bench:
+	scripts/install-deps bench
+	$(MAKE) all
+	tests/bench/run.sh
+
+FORMAT_FILES = $(filter-out %.map,$(ALL_C) $(ALL_H))
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@out=$$(for f in $(FORMAT_FILES); do clang-format --dry-run -Werror $$f 2>&1 >/dev/null || echo $$f; done); \
+	if [ -n "$$out" ]; then echo "format-check: not clang-formatted:"; echo "$$out"; exit 1; fi; \
+	echo "format-check: $(words $(FORMAT_FILES)) files clean"
+
+clean:
+	rm -rf build/rel build/asan
