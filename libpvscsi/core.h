@@ -1,0 +1,258 @@
+/*
+ * core.h - libpvscsi internals shared between the core's source files.
+ *
+ * Layers, top to bottom:
+ *   map.c            v-dev map and target emulation (REPORT LUNS, unmapped LUNs)
+ *   lun.c            struct pvs_lun, pvs_submit(), in-flight list, completion
+ *   emulate.c        emulated LUNs: dispatch through the opcode table
+ *   spc.c sbc.c      command handlers (SPC-5 / SBC-4)
+ *   pr.c ua.c tmf.c  reservations, unit attentions, task management
+ *   passthrough.c    sg LUNs: filter from the opcode table, sg v3 async I/O
+ *   store_*.c        backing stores of emulated LUNs (file/bdev via io_uring, mem)
+ *   worker.c         io_uring + epoll per thread
+ *   opcodes.c        THE opcode table
+ *   sense.c          THE reason -> sense table
+ */
+#ifndef PVSCSI_CORE_H
+#define PVSCSI_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "pvscsi/pvscsi.h"
+
+/* Returned by a handler that has started asynchronous work. */
+#define PVSI_ASYNC (-1)
+
+/* struct pvs_req_core.flags */
+#define PVSI_RF_ABORTED  0x01u /* complete with PVS_HOST_ABORTED */
+#define PVSI_RF_RESET    0x02u /* complete with PVS_HOST_RESET */
+#define PVSI_RF_FUA      0x04u
+#define PVSI_RF_TRIMMED  0x08u /* iov[trim_idx] shortened */
+#define PVSI_RF_INFLIGHT 0x10u
+
+/* ---- the opcode table (opcodes.c) ---- */
+
+/*
+ * A handler returns an enum pvs_sense_reason, having filled the data-in
+ * buffers as needed, or PVSI_ASYNC when store I/O will complete the request.
+ */
+typedef int (*pvsi_handler_fn)(struct pvs_lun *lun, struct pvs_req *req);
+
+/* struct pvsi_opcode.flags */
+#define PVSI_OP_EMU        0x0001u /* emulated LUNs implement it (handler != NULL) */
+#define PVSI_OP_PT_ALLOW   0x0002u /* allowed to filtered (non feature-host) passthrough */
+#define PVSI_OP_WRITE      0x0004u /* modifies the medium: DATA PROTECT when read-only */
+#define PVSI_OP_UA_OK      0x0008u /* runs despite a pending unit attention (SAM-5 5.14) */
+#define PVSI_OP_RES_OK     0x0010u /* allowed under another initiator's reservation */
+#define PVSI_OP_NEED_READY 0x0020u /* NOT READY while the unit is stopped */
+#define PVSI_OP_TARGET     0x0040u /* answered by the target for unmapped LUNs */
+#define PVSI_OP_HAS_SA     0x0080u /* service action in CDB byte 1, bits 4:0 */
+
+struct pvsi_opcode {
+	uint8_t opcode;
+	uint8_t cdb_len; /* expected CDB length */
+	uint16_t sa;     /* service action when PVSI_OP_HAS_SA */
+	uint8_t dir;     /* enum pvs_dir of the data phase, if any */
+	uint16_t flags;
+	const char *name;
+	pvsi_handler_fn handler;
+	/* CDB usage data for REPORT SUPPORTED OPERATION CODES (SPC-5 6.35.3). */
+	uint8_t usage[16];
+};
+
+extern const struct pvsi_opcode pvsi_opcodes[];
+extern const unsigned int pvsi_nopcodes;
+
+/* The entry for this CDB (opcode + service action), or NULL. */
+const struct pvsi_opcode *pvsi_opcode_find(const uint8_t *cdb, unsigned int cdb_len);
+
+/* ---- backing stores of emulated LUNs ---- */
+
+/*
+ * Store operations start I/O and complete it by calling pvsi_store_done()
+ * with bytes transferred or -errno, possibly before returning.  Offsets and
+ * lengths are in bytes and already range-checked by the caller.
+ */
+struct pvsi_store_ops {
+	const char *kind;
+	void (*readv)(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
+	              const struct iovec *iov, unsigned int cnt);
+	void (*writev)(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
+	               const struct iovec *iov, unsigned int cnt, bool fua);
+	void (*flush)(struct pvs_lun *lun, struct pvs_req *req);
+	/* Deallocate; the range then reads back as zeroes. */
+	void (*discard)(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len);
+	void (*write_zeroes)(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len);
+	/* Best effort; 0 when a cancel was issued (the request still completes). */
+	int (*cancel)(struct pvs_lun *lun, struct pvs_req *req);
+	/* Current size of the backing in bytes, re-read from the backing. */
+	int64_t (*size)(struct pvs_lun *lun);
+	void (*close)(struct pvs_lun *lun);
+};
+
+/* Called by stores: res is bytes or -errno.  Runs req->core.cont. */
+void pvsi_store_done(struct pvs_req *req, int64_t res);
+
+int pvsi_file_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen);
+int pvsi_mem_open(struct pvs_lun *lun, uint64_t size, char *err, size_t errlen);
+
+/* ---- LUN object ---- */
+
+/* The small per-kind ops of a LUN. */
+struct pvsi_lun_ops {
+	const char *kind;
+	void (*submit)(struct pvs_lun *lun, struct pvs_req *req);
+	int (*cancel)(struct pvs_lun *lun, struct pvs_req *req);
+	uint64_t (*capacity)(struct pvs_lun *lun); /* in blocks */
+	void (*close)(struct pvs_lun *lun);
+};
+
+extern const struct pvsi_lun_ops pvsi_emulated_ops;
+extern const struct pvsi_lun_ops pvsi_passthrough_ops;
+
+#define PVSI_MAX_INITIATORS 64 /* per LUN: registrations, unit attentions */
+#define PVSI_MAX_PR_KEYS    PVSI_MAX_INITIATORS
+
+/* Per-initiator state, found by pvsi_initiator_slot(). */
+struct pvsi_initiator {
+	uint64_t id;
+	bool used;
+	uint32_t ua_pending; /* bit n set: reason (PVS_SR_UA_POWER_ON + n) pending */
+	/* persistent reservations: registration */
+	bool registered;
+	uint64_t key;
+};
+
+struct pvsi_pr {
+	/* SPC-2 RESERVE(6/10) */
+	bool spc2_reserved;
+	uint64_t spc2_holder;
+	/* SPC-4 persistent reservations */
+	uint32_t generation;
+	bool pr_reserved;
+	uint64_t pr_holder; /* initiator id; ignored for all-registrants types */
+	uint8_t pr_type;    /* SPC-5 Table 6.x: 1 WE, 3 EA, 5 WE-RO, 6 EA-RO, 7 WE-AR, 8 EA-AR */
+	bool aptpl;
+};
+
+struct pvs_lun {
+	const struct pvsi_lun_ops *ops;
+	const struct pvsi_store_ops *store; /* emulated LUNs */
+	struct pvs_worker *worker;
+	bool ro;
+	bool raw;
+	bool stopped; /* START STOP UNIT */
+	bool prevent; /* PREVENT ALLOW MEDIUM REMOVAL */
+	bool wce;     /* caching mode page WCE */
+	bool thin;    /* store can discard */
+	uint32_t block_size;
+	uint8_t block_shift;
+	uint64_t nblocks;
+	char serial[33];
+	uint8_t naa[16]; /* NAA IEEE Registered Extended designator (type 6) */
+	char vendor[9], product[17], revision[5];
+	char backing[256]; /* path or description, for messages */
+
+	/* in-flight requests, for TMFs and drain */
+	struct pvs_req *inflight;
+	unsigned int ninflight;
+
+	struct pvsi_initiator initiators[PVSI_MAX_INITIATORS];
+	struct pvsi_pr pr;
+
+	/* store- or passthrough-private state */
+	void *priv;
+	int fd;
+};
+
+/* Complete @req with @sr (GOOD when PVS_SR_OK): status, sense, residual, done(). */
+void pvsi_req_complete(struct pvs_req *req, int sr);
+/* Remember a sense-key-specific field pointer for the next completion of @req. */
+void pvsi_req_field(struct pvs_req *req, bool in_cdb, int byte, int bit);
+
+/* Copy to/from the request's buffers; return bytes copied. */
+size_t pvsi_req_copy_in(struct pvs_req *req, size_t off, const void *src, size_t len);
+size_t pvsi_req_copy_out(const struct pvs_req *req, size_t off, void *dst, size_t len);
+/* Limit the request's buffers to @len bytes (restored on completion). */
+void pvsi_req_trim(struct pvs_req *req, uint64_t len);
+
+/* Slot for @initiator, created on first use; NULL when the table is full. */
+struct pvsi_initiator *pvsi_initiator_slot(struct pvs_lun *lun, uint64_t initiator);
+
+/* ---- hooks between families ---- */
+
+/* emulate.c: the emulated LUN's submit. */
+void pvsi_emulate_submit(struct pvs_lun *lun, struct pvs_req *req);
+
+/* ua.c */
+void pvsi_ua_raise_all(struct pvs_lun *lun, enum pvs_sense_reason ua, uint64_t except);
+void pvsi_ua_raise(struct pvs_lun *lun, uint64_t initiator, enum pvs_sense_reason ua);
+/* The pending UA to report for this command (and clear it), or PVS_SR_OK. */
+int pvsi_ua_check(struct pvs_lun *lun, struct pvs_req *req, const struct pvsi_opcode *op);
+
+/* pr.c: RESERVATION CONFLICT or PVS_SR_OK for this command from this initiator. */
+int pvsi_pr_check(struct pvs_lun *lun, struct pvs_req *req, const struct pvsi_opcode *op);
+void pvsi_pr_nexus_loss(struct pvs_lun *lun, uint64_t initiator);
+void pvsi_pr_lun_reset(struct pvs_lun *lun);
+
+/* handlers living in their family's file, referenced by opcodes.c */
+int pvsi_spc_test_unit_ready(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_spc_request_sense(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_spc_inquiry(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_spc_mode_sense(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_spc_mode_select(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_spc_report_supported_opcodes(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_spc_report_luns(struct pvs_lun *lun, struct pvs_req *req); /* LUN 0 only, when unmapped */
+int pvsi_sbc_start_stop(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_sbc_prevent_allow(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_sbc_read_capacity(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_sbc_read_capacity16(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_sbc_read(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_sbc_write(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_sbc_verify(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_sbc_sync_cache(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_sbc_unmap(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_sbc_write_same(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_pr_reserve(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_pr_release(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_pr_in(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_pr_out(struct pvs_lun *lun, struct pvs_req *req);
+
+/* Big-endian helpers for CDBs and parameter data. */
+static inline uint16_t pvsi_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+static inline uint32_t pvsi_be24(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+static inline uint32_t pvsi_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t pvsi_be64(const uint8_t *p)
+{
+	return (uint64_t)pvsi_be32(p) << 32 | pvsi_be32(p + 4);
+}
+static inline void pvsi_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static inline void pvsi_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+static inline void pvsi_put_be64(uint8_t *p, uint64_t v)
+{
+	pvsi_put_be32(p, (uint32_t)(v >> 32));
+	pvsi_put_be32(p + 4, (uint32_t)v);
+}
+
+#endif

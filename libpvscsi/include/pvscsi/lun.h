@@ -1,0 +1,190 @@
+/*
+ * pvscsi/lun.h - the LUN core's transport-facing API.
+ *
+ * A transport (pvscsid for vscsiif, pvscsi-vhost-user for virtio-scsi, the
+ * pvscsi-cdb tool) owns struct pvs_req storage, fills in the CDB, direction,
+ * data buffers and a completion callback, and calls pvs_submit().  The core
+ * never allocates on this path and never includes a transport header.
+ *
+ * Threading: a LUN belongs to the worker it was opened on.  Every call on a
+ * LUN, and every completion callback, happens on that worker's thread.
+ */
+#ifndef PVSCSI_LUN_H
+#define PVSCSI_LUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "pvscsi/sense.h"
+
+#define PVS_CDB_MAX   32 /* virtio-scsi's default cdb_size; vscsiif allows 16 */
+#define PVS_SENSE_MAX 96 /* VSCSIIF_SENSE_BUFFERSIZE and virtio's default sense_size */
+
+/* Data direction, from the initiator's point of view of the buffer. */
+enum pvs_dir {
+	PVS_DIR_NONE = 0,
+	PVS_DIR_TO_DEV,   /* data-out: WRITE */
+	PVS_DIR_FROM_DEV, /* data-in: READ */
+	PVS_DIR_BIDI,
+};
+
+/*
+ * Outcome below the SCSI status: the transport turns it into DID_* (vscsiif)
+ * or VIRTIO_SCSI_S_* (virtio).
+ */
+enum pvs_host {
+	PVS_HOST_OK = 0,
+	PVS_HOST_NO_CONNECT, /* no such target */
+	PVS_HOST_ABORTED,    /* ABORT TASK / ABORT TASK SET / CLEAR TASK SET */
+	PVS_HOST_RESET,      /* LUN reset or I_T nexus reset */
+	PVS_HOST_ERROR,      /* transport or passthrough failure */
+	PVS_HOST_TIMEOUT,
+	PVS_HOST_BUS_BUSY,
+};
+
+struct pvs_lun;
+struct pvs_worker;
+struct pvs_req;
+struct pvs_tmf;
+
+typedef void (*pvs_req_done_fn)(struct pvs_req *req);
+
+/*
+ * Private to the core; in this header only so that transports can embed
+ * struct pvs_req by value (one per ring slot, allocated once).
+ */
+struct pvs_req_core {
+	struct pvs_lun *lun;
+	struct pvs_req *next, *prev;                    /* the LUN's in-flight list */
+	const void *op;                                 /* const struct pvsi_opcode * */
+	void (*cont)(struct pvs_req *req, int64_t res); /* next stage after store I/O */
+	uint64_t lba;
+	uint64_t nblocks;
+	uint64_t pos;        /* progress of a multi-stage command, in bytes or blocks */
+	uint64_t data_len;   /* sum of iov lengths at submit */
+	uint32_t xfer;       /* bytes moved to/from the initiator's buffers */
+	uint32_t flags;      /* PVSI_RF_* */
+	uint16_t trim_idx;   /* iov entry shortened by the core, restored before done() */
+	uint16_t trim_cnt;   /* iovcnt in use while trimmed */
+	size_t trim_len;     /* original iov_len of iov[trim_idx] */
+	struct pvs_tmf *tmf; /* task management waiting for this request */
+	int16_t field;       /* sense-key-specific field pointer, -1 for none */
+	int8_t field_bit;
+	uint8_t field_in_cdb;
+	uint64_t scratch[4]; /* handler-private */
+};
+
+struct pvs_req {
+	/* Set by the transport before pvs_submit(). */
+	uint8_t cdb[PVS_CDB_MAX];
+	uint8_t cdb_len;
+	uint8_t dir; /* enum pvs_dir */
+	/*
+	 * Data buffers.  While it owns the request the core may shorten one
+	 * entry's iov_len; it restores the array before calling done().
+	 */
+	struct iovec *iov;
+	unsigned int iovcnt;
+	uint64_t initiator; /* I_T nexus identity: reservations, unit attentions */
+	pvs_req_done_fn done;
+	void *opaque; /* the transport's */
+
+	/* Set by the core before done() is called. */
+	uint8_t status; /* SCSI status (PVS_STATUS_*) */
+	uint8_t host;   /* enum pvs_host */
+	uint8_t sense_len;
+	uint8_t sense[PVS_SENSE_MAX];
+	uint32_t residual; /* bytes of the buffers not transferred */
+
+	struct pvs_req_core core;
+};
+
+/*
+ * Workers: one io_uring (and event fd set) per thread.  The transport polls
+ * pvs_worker_fd() for readability in its own event loop and then calls
+ * pvs_worker_poll(), which runs completion callbacks.
+ */
+int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out);
+void pvs_worker_free(struct pvs_worker *w);
+int pvs_worker_fd(const struct pvs_worker *w);
+/* Submit queued I/O and reap completions without blocking; returns the number reaped. */
+int pvs_worker_poll(struct pvs_worker *w);
+/* Submit any I/O queued by pvs_submit() calls; call once per batch of submissions. */
+void pvs_worker_flush(struct pvs_worker *w);
+/* Block up to @timeout_ms (-1: forever) for completions and run them (tools, tests). */
+int pvs_worker_wait(struct pvs_worker *w, int timeout_ms);
+
+struct pvs_lun_opts {
+	bool ro;             /* writes answer DATA PROTECT */
+	bool raw;            /* passthrough only: feature-host, no CDB filter */
+	uint32_t block_size; /* 512 or 4096; 0 = 512 (emulated LUNs only) */
+	const char *serial;  /* unit serial (VPD 0x80); NULL: derived from the backing */
+};
+
+/*
+ * Open a LUN from a spec:
+ *   file:PATH[,ro][,bs=512|4096]   emulated, on a regular file or block device
+ *   mem:SIZE[,bs=512|4096]         emulated, RAM-backed (SIZE accepts K/M/G suffixes)
+ *   sg:/dev/sgN[,raw]              passthrough to a whole host LUN
+ * Options in the spec are added to @opts (which may be NULL).  Returns 0 and
+ * a LUN owned by the caller, or a negative errno with a message in @err.
+ */
+int pvs_lun_open(struct pvs_worker *w, const char *spec, const struct pvs_lun_opts *opts,
+                 struct pvs_lun **out, char *err, size_t errlen);
+/* The LUN must have no requests in flight (see pvs_lun_inflight()). */
+void pvs_lun_close(struct pvs_lun *lun);
+unsigned int pvs_lun_inflight(const struct pvs_lun *lun);
+uint32_t pvs_lun_block_size(const struct pvs_lun *lun);
+uint64_t pvs_lun_blocks(const struct pvs_lun *lun);
+bool pvs_lun_is_passthrough(const struct pvs_lun *lun);
+bool pvs_lun_is_raw(const struct pvs_lun *lun);
+/*
+ * Re-read the backing size; when it changed, every initiator gets one
+ * CAPACITY DATA HAS CHANGED unit attention.  Returns 1 if it changed.
+ */
+int pvs_lun_refresh_capacity(struct pvs_lun *lun);
+
+/*
+ * Start a SCSI command.  The request always completes through req->done,
+ * possibly before pvs_submit() returns, exactly once.
+ */
+void pvs_submit(struct pvs_lun *lun, struct pvs_req *req);
+
+/* Task management (SAM-5 7). */
+enum pvs_tmf_fn {
+	PVS_TMF_ABORT_TASK,
+	PVS_TMF_ABORT_TASK_SET, /* this initiator's tasks */
+	PVS_TMF_CLEAR_TASK_SET, /* every initiator's tasks */
+	PVS_TMF_LUN_RESET,
+	PVS_TMF_I_T_NEXUS_RESET, /* also I_T nexus loss */
+	PVS_TMF_QUERY_TASK,
+	PVS_TMF_QUERY_TASK_SET,
+};
+
+enum pvs_tmf_result {
+	PVS_TMF_FUNCTION_COMPLETE = 0,
+	PVS_TMF_FUNCTION_SUCCEEDED, /* QUERY: a task exists */
+	PVS_TMF_FUNCTION_REJECTED,
+};
+
+struct pvs_tmf {
+	enum pvs_tmf_fn fn;
+	uint64_t initiator;
+	struct pvs_req *task; /* ABORT TASK / QUERY TASK: the referenced request, or NULL */
+	void (*done)(struct pvs_tmf *tmf);
+	void *opaque;
+	int result; /* enum pvs_tmf_result, set before done() */
+	/* private */
+	struct pvs_lun *lun;
+	unsigned int pending;
+};
+
+/*
+ * Run a task management function.  Affected requests complete (host
+ * ABORTED or RESET) before tmf->done runs; neither blocks the caller.
+ */
+void pvs_tmf_submit(struct pvs_lun *lun, struct pvs_tmf *tmf);
+
+#endif

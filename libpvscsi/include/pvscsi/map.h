@@ -1,0 +1,51 @@
+/*
+ * pvscsi/map.h - the guest's view: v-dev (channel, target, lun) -> LUN, and
+ * the target emulation that answers for LUNs the guest was not given.
+ *
+ * One map per guest controller (vscsiif vhost, virtio-scsi device).  The
+ * guest sees its own numbering: REPORT LUNS lists the map's LUNs for that
+ * (channel, target), never the host's.
+ */
+#ifndef PVSCSI_MAP_H
+#define PVSCSI_MAP_H
+
+#include <stdint.h>
+
+#include "pvscsi/lun.h"
+
+#define PVS_MAP_MAX_LUN 16383 /* flat/peripheral LUN addressing limit (SAM-5 4.7) */
+
+struct pvs_map;
+
+int pvs_map_new(struct pvs_map **out);
+/* Frees the map only; the LUNs stay the caller's. */
+void pvs_map_free(struct pvs_map *m);
+
+/*
+ * Add or remove a v-dev at run time.  add: -EEXIST when taken, -EINVAL for a
+ * LUN number over PVS_MAP_MAX_LUN.  remove: -ENOENT when absent; the LUN is
+ * returned in @out (if non-NULL) and is the caller's to close.  Adding or
+ * removing queues a REPORTED LUNS DATA HAS CHANGED unit attention for the
+ * other LUNs of that target.
+ */
+int pvs_map_add(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                struct pvs_lun *l);
+int pvs_map_remove(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                   struct pvs_lun **out);
+struct pvs_lun *pvs_map_lookup(const struct pvs_map *m, uint32_t channel, uint32_t target,
+                               uint32_t lun);
+unsigned int pvs_map_count(const struct pvs_map *m);
+
+/*
+ * Route a command.  Returns -ENODEV, without completing @req, when no LUN
+ * exists at (channel, target) at all: the transport answers NO_CONNECT /
+ * BAD_TARGET.  Otherwise returns 0 and @req completes through req->done:
+ * REPORT LUNS is answered from the map (unless the addressed LUN is raw
+ * passthrough), INQUIRY to an unmapped LUN answers peripheral qualifier
+ * 011b, and any other command to an unmapped LUN gets LOGICAL UNIT NOT
+ * SUPPORTED.
+ */
+int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                   struct pvs_req *req);
+
+#endif

@@ -1,0 +1,454 @@
+/*
+ * lun.c - the LUN object: open from a spec, submit, in-flight tracking and
+ * the single completion path that turns a sense reason into bytes.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen);
+
+static void set_err(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+{
+	if (err && errlen)
+		snprintf(err, errlen, fmt, a, b);
+}
+
+/* FNV-1a: stable across runs and hosts for the same key. */
+static uint64_t fnv1a64(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *s; s++) {
+		h ^= (uint8_t)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/*
+ * The identity the guest sees in VPD 0x80/0x83 must not change when the
+ * daemon restarts or the domain migrates, so derive it from the backing's
+ * name rather than from anything host-local such as an inode number.
+ * NAA 3h (locally assigned, SPC-5 7.7.6.6.3) avoids claiming an OUI.
+ */
+static void set_identity(struct pvs_lun *lun, const char *key)
+{
+	uint64_t h = fnv1a64(key);
+	uint64_t naa = (3ull << 60) | (h & 0x0fffffffffffffffull);
+
+	memset(lun->naa, 0, sizeof(lun->naa));
+	pvsi_put_be64(lun->naa, naa);
+	snprintf(lun->serial, sizeof(lun->serial), "%016" PRIx64, h);
+}
+
+/* Size with an optional K/M/G/T suffix (powers of two). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (*end || v == 0 || v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+struct spec {
+	char kind[8];
+	char path[256];
+	bool ro, raw;
+	uint32_t bs;
+};
+
+/* "kind:PATH[,opt...]".  PATH may not contain commas. */
+static int parse_spec(const char *s, struct spec *sp, char *err, size_t errlen)
+{
+	const char *colon = strchr(s, ':');
+	const char *p;
+	size_t n;
+
+	memset(sp, 0, sizeof(*sp));
+	if (!colon || (size_t)(colon - s) >= sizeof(sp->kind)) {
+		set_err(err, errlen, "LUN spec '%s': expected file:PATH, mem:SIZE or sg:/dev/sgN%s",
+		        s, "");
+		return -EINVAL;
+	}
+	memcpy(sp->kind, s, (size_t)(colon - s));
+	p = colon + 1;
+	n = strcspn(p, ",");
+	if (n == 0 || n >= sizeof(sp->path)) {
+		set_err(err, errlen, "LUN spec '%s': missing or too long %s", s, "path/size");
+		return -EINVAL;
+	}
+	memcpy(sp->path, p, n);
+	p += n;
+	while (*p == ',') {
+		char opt[32];
+
+		p++;
+		n = strcspn(p, ",");
+		if (n == 0 || n >= sizeof(opt)) {
+			set_err(err, errlen, "LUN spec '%s': empty or overlong option%s", s, "");
+			return -EINVAL;
+		}
+		memcpy(opt, p, n);
+		opt[n] = 0;
+		p += n;
+		if (!strcmp(opt, "ro")) {
+			sp->ro = true;
+		} else if (!strcmp(opt, "raw")) {
+			sp->raw = true;
+		} else if (!strcmp(opt, "bs=512")) {
+			sp->bs = 512;
+		} else if (!strcmp(opt, "bs=4096")) {
+			sp->bs = 4096;
+		} else {
+			set_err(err, errlen,
+			        "LUN spec '%s': unknown option '%s' (ro, raw, bs=512, bs=4096)", s,
+			        opt);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int pvs_lun_open(struct pvs_worker *w, const char *spec, const struct pvs_lun_opts *opts,
+                 struct pvs_lun **out, char *err, size_t errlen)
+{
+	struct spec sp;
+	struct pvs_lun *lun;
+	int rc;
+
+	*out = NULL;
+	rc = parse_spec(spec, &sp, err, errlen);
+	if (rc)
+		return rc;
+	lun = calloc(1, sizeof(*lun));
+	if (!lun) {
+		set_err(err, errlen, "LUN spec '%s': %s", spec, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	lun->worker = w;
+	lun->fd = -1;
+	lun->ro = sp.ro || (opts && opts->ro);
+	lun->raw = sp.raw || (opts && opts->raw);
+	lun->block_size = sp.bs ? sp.bs : (opts && opts->block_size ? opts->block_size : 512);
+	if (lun->block_size != 512 && lun->block_size != 4096) {
+		set_err(err, errlen, "LUN spec '%s': block size must be 512 or 4096%s", spec, "");
+		free(lun);
+		return -EINVAL;
+	}
+	lun->block_shift = lun->block_size == 4096 ? 12 : 9;
+	lun->wce = true;
+	snprintf(lun->backing, sizeof(lun->backing), "%s", sp.path);
+	memcpy(lun->vendor, "PVSCSI  ", 9);
+	memcpy(lun->revision, "0001", 5);
+	set_identity(lun, spec);
+
+	if (!strcmp(sp.kind, "file")) {
+		char real[4096];
+
+		/* Identity follows the file, whatever relative path named it. */
+		if (realpath(sp.path, real))
+			set_identity(lun, real);
+		snprintf(lun->product, sizeof(lun->product), "%-16s", "FILE");
+		lun->ops = &pvsi_emulated_ops;
+		rc = pvsi_file_open(lun, sp.path, err, errlen);
+	} else if (!strcmp(sp.kind, "mem")) {
+		uint64_t size;
+
+		snprintf(lun->product, sizeof(lun->product), "%-16s", "MEM");
+		lun->ops = &pvsi_emulated_ops;
+		rc = parse_size(sp.path, &size);
+		if (rc || size % lun->block_size) {
+			set_err(
+			    err, errlen,
+			    "LUN spec '%s': bad size '%s' (a positive multiple of the block size, "
+			    "K/M/G suffixes allowed)",
+			    spec, sp.path);
+			rc = -EINVAL;
+		} else {
+			rc = pvsi_mem_open(lun, size, err, errlen);
+		}
+	} else if (!strcmp(sp.kind, "sg")) {
+		lun->ops = &pvsi_passthrough_ops;
+		rc = pvsi_sg_open(lun, sp.path, err, errlen);
+	} else {
+		set_err(err, errlen, "LUN spec '%s': unknown kind '%s' (file, mem, sg)", spec,
+		        sp.kind);
+		rc = -EINVAL;
+	}
+	if (rc) {
+		free(lun);
+		return rc;
+	}
+	if (opts && opts->serial)
+		snprintf(lun->serial, sizeof(lun->serial), "%s", opts->serial);
+	*out = lun;
+	return 0;
+}
+
+void pvs_lun_close(struct pvs_lun *lun)
+{
+	if (!lun)
+		return;
+	if (lun->ops->close)
+		lun->ops->close(lun);
+	free(lun);
+}
+
+unsigned int pvs_lun_inflight(const struct pvs_lun *lun)
+{
+	return lun->ninflight;
+}
+
+uint32_t pvs_lun_block_size(const struct pvs_lun *lun)
+{
+	return lun->block_size;
+}
+
+uint64_t pvs_lun_blocks(const struct pvs_lun *lun)
+{
+	return lun->nblocks;
+}
+
+bool pvs_lun_is_passthrough(const struct pvs_lun *lun)
+{
+	return lun->ops == &pvsi_passthrough_ops;
+}
+
+bool pvs_lun_is_raw(const struct pvs_lun *lun)
+{
+	return lun->raw && pvs_lun_is_passthrough(lun);
+}
+
+int pvs_lun_refresh_capacity(struct pvs_lun *lun)
+{
+	uint64_t n = lun->ops->capacity ? lun->ops->capacity(lun) : lun->nblocks;
+
+	if (n == lun->nblocks)
+		return 0;
+	lun->nblocks = n;
+	pvsi_ua_raise_all(lun, PVS_SR_UA_CAPACITY_CHANGED, UINT64_MAX);
+	return 1;
+}
+
+struct pvsi_initiator *pvsi_initiator_slot(struct pvs_lun *lun, uint64_t initiator)
+{
+	struct pvsi_initiator *free_slot = NULL;
+
+	for (unsigned i = 0; i < PVSI_MAX_INITIATORS; i++) {
+		struct pvsi_initiator *in = &lun->initiators[i];
+
+		if (in->used && in->id == initiator)
+			return in;
+		if (!in->used && !free_slot)
+			free_slot = in;
+	}
+	if (!free_slot)
+		return NULL;
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->used = true;
+	free_slot->id = initiator;
+	/* A new I_T nexus starts with the power-on condition (SAM-5 5.14). */
+	free_slot->ua_pending = 1u << (PVS_SR_UA_POWER_ON - PVS_SR_UA_POWER_ON);
+	return free_slot;
+}
+
+static void inflight_add(struct pvs_lun *lun, struct pvs_req *req)
+{
+	req->core.prev = NULL;
+	req->core.next = lun->inflight;
+	if (lun->inflight)
+		lun->inflight->core.prev = req;
+	lun->inflight = req;
+	lun->ninflight++;
+	req->core.flags |= PVSI_RF_INFLIGHT;
+}
+
+static void inflight_del(struct pvs_lun *lun, struct pvs_req *req)
+{
+	if (!(req->core.flags & PVSI_RF_INFLIGHT))
+		return;
+	if (req->core.prev)
+		req->core.prev->core.next = req->core.next;
+	else
+		lun->inflight = req->core.next;
+	if (req->core.next)
+		req->core.next->core.prev = req->core.prev;
+	req->core.next = req->core.prev = NULL;
+	req->core.flags &= ~PVSI_RF_INFLIGHT;
+	lun->ninflight--;
+}
+
+void pvs_submit(struct pvs_lun *lun, struct pvs_req *req)
+{
+	uint64_t len = 0;
+
+	memset(&req->core, 0, sizeof(req->core));
+	req->core.lun = lun;
+	req->core.field = -1;
+	req->status = PVS_STATUS_GOOD;
+	req->host = PVS_HOST_OK;
+	req->sense_len = 0;
+	req->residual = 0;
+	for (unsigned i = 0; i < req->iovcnt; i++)
+		len += req->iov[i].iov_len;
+	req->core.data_len = len;
+	inflight_add(lun, req);
+	lun->ops->submit(lun, req);
+}
+
+void pvsi_req_field(struct pvs_req *req, bool in_cdb, int byte, int bit)
+{
+	req->core.field = (int16_t)byte;
+	req->core.field_bit = (int8_t)bit;
+	req->core.field_in_cdb = in_cdb;
+}
+
+static void untrim(struct pvs_req *req)
+{
+	if (req->core.flags & PVSI_RF_TRIMMED) {
+		req->iov[req->core.trim_idx].iov_len = req->core.trim_len;
+		req->core.flags &= ~PVSI_RF_TRIMMED;
+	}
+}
+
+void pvsi_req_trim(struct pvs_req *req, uint64_t len)
+{
+	uint64_t acc = 0;
+
+	untrim(req);
+	req->core.trim_cnt = (uint16_t)req->iovcnt;
+	for (unsigned i = 0; i < req->iovcnt; i++) {
+		if (acc + req->iov[i].iov_len >= len) {
+			req->core.trim_idx = (uint16_t)i;
+			req->core.trim_len = req->iov[i].iov_len;
+			req->core.trim_cnt = (uint16_t)(i + 1);
+			req->iov[i].iov_len = (size_t)(len - acc);
+			req->core.flags |= PVSI_RF_TRIMMED;
+			return;
+		}
+		acc += req->iov[i].iov_len;
+	}
+}
+
+void pvsi_req_complete(struct pvs_req *req, int sr)
+{
+	struct pvs_lun *lun = req->core.lun;
+	uint32_t flags = req->core.flags;
+	struct pvs_tmf *tmf = req->core.tmf;
+
+	untrim(req);
+	if (lun)
+		inflight_del(lun, req);
+	req->sense_len = 0;
+	if (flags & (PVSI_RF_ABORTED | PVSI_RF_RESET)) {
+		/* The initiator asked for this task to end: no data, no status. */
+		req->host = (flags & PVSI_RF_RESET) ? PVS_HOST_RESET : PVS_HOST_ABORTED;
+		req->status = PVS_STATUS_GOOD;
+		req->residual = (uint32_t)req->core.data_len;
+	} else if (sr == PVS_SR_OK) {
+		req->status = PVS_STATUS_GOOD;
+		req->residual = (uint32_t)(req->core.data_len - req->core.xfer);
+	} else {
+		const struct pvs_sense_desc *d = pvs_sense_lookup((enum pvs_sense_reason)sr);
+
+		if (!d)
+			d = pvs_sense_lookup(PVS_SR_INTERNAL_TARGET_FAILURE);
+		req->status = d->status;
+		req->sense_len = (uint8_t)pvs_sense_build(
+		    (enum pvs_sense_reason)sr, req->core.field_in_cdb, req->core.field,
+		    req->core.field_bit, req->sense, sizeof(req->sense));
+		/* Data already moved stays moved (e.g. a short read before a medium error). */
+		req->residual = (uint32_t)(req->core.data_len - req->core.xfer);
+	}
+	req->done(req);
+	if (tmf && --tmf->pending == 0)
+		tmf->done(tmf);
+}
+
+void pvsi_store_done(struct pvs_req *req, int64_t res)
+{
+	req->core.cont(req, res);
+}
+
+size_t pvsi_req_copy_in(struct pvs_req *req, size_t off, const void *src, size_t len)
+{
+	const uint8_t *s = src;
+	size_t done = 0;
+
+	for (unsigned i = 0; i < req->iovcnt && done < len; i++) {
+		size_t l = req->iov[i].iov_len;
+
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		l -= off;
+		if (l > len - done)
+			l = len - done;
+		memcpy((uint8_t *)req->iov[i].iov_base + off, s + done, l);
+		done += l;
+		off = 0;
+	}
+	return done;
+}
+
+size_t pvsi_req_copy_out(const struct pvs_req *req, size_t off, void *dst, size_t len)
+{
+	uint8_t *d = dst;
+	size_t done = 0;
+
+	for (unsigned i = 0; i < req->iovcnt && done < len; i++) {
+		size_t l = req->iov[i].iov_len;
+
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		l -= off;
+		if (l > len - done)
+			l = len - done;
+		memcpy(d + done, (const uint8_t *)req->iov[i].iov_base + off, l);
+		done += l;
+		off = 0;
+	}
+	return done;
+}
