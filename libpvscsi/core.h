@@ -73,7 +73,10 @@ const struct pvsi_opcode *pvsi_opcode_find(const uint8_t *cdb, unsigned int cdb_
 /*
  * Store operations start I/O and complete it by calling pvsi_store_done()
  * with bytes transferred or -errno, possibly before returning.  Offsets and
- * lengths are in bytes and already range-checked by the caller.
+ * lengths are in bytes and already range-checked by the caller.  The iovec
+ * array must stay valid until pvsi_store_done(): file I/O reaches the
+ * kernel at the next pvs_worker_flush() and restarts short transfers from it.
+ * A file store never reports success for a partial transfer.
  */
 struct pvsi_store_ops {
 	const char *kind;
@@ -97,6 +100,8 @@ void pvsi_store_done(struct pvs_req *req, int64_t res);
 
 int pvsi_file_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen);
 int pvsi_mem_open(struct pvs_lun *lun, uint64_t size, char *err, size_t errlen);
+/* passthrough.c: refuses anything but an sg character device (whole LUNs only). */
+int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen);
 
 /* ---- LUN object ---- */
 
@@ -169,6 +174,12 @@ struct pvs_lun {
 
 /* Complete @req with @sr (GOOD when PVS_SR_OK): status, sense, residual, done(). */
 void pvsi_req_complete(struct pvs_req *req, int sr);
+/*
+ * Passthrough: the caller has set status, host, sense and residual as the
+ * device returned them; only untrim, in-flight removal, done() and TMF
+ * accounting happen here.
+ */
+void pvsi_req_finish_raw(struct pvs_req *req);
 /* Remember a sense-key-specific field pointer for the next completion of @req. */
 void pvsi_req_field(struct pvs_req *req, bool in_cdb, int byte, int bit);
 
@@ -219,6 +230,31 @@ int pvsi_pr_reserve(struct pvs_lun *lun, struct pvs_req *req);
 int pvsi_pr_release(struct pvs_lun *lun, struct pvs_req *req);
 int pvsi_pr_in(struct pvs_lun *lun, struct pvs_req *req);
 int pvsi_pr_out(struct pvs_lun *lun, struct pvs_req *req);
+
+/* ---- worker internals (worker.c) ----
+ * A worker belongs to one thread and nothing here locks: every call, and
+ * every callback, happens on that thread.
+ */
+struct io_uring_sqe;
+
+/*
+ * A zeroed SQE for the caller to prep; its CQE calls pvsi_store_done(@req,
+ * cqe->res), or is dropped when @req is NULL (cancels).  A full SQ is
+ * submitted to make room.  NULL only when the kernel takes nothing more
+ * (CQ overflow): the caller must then fail the request itself.  Queued SQEs
+ * go to the kernel on pvs_worker_flush/poll/wait, so everything an SQE
+ * points to (iovecs included) must stay valid until its completion.
+ */
+struct io_uring_sqe *pvsi_worker_sqe(struct pvs_worker *w, struct pvs_req *req);
+/* Submit queued SQEs now; returns the number submitted or -errno. */
+int pvsi_worker_submit(struct pvs_worker *w);
+
+/* Another fd (an sg device) in the worker's epoll set; @fn runs from poll/wait. */
+typedef void (*pvsi_worker_fd_fn)(void *opaque, uint32_t events);
+int pvsi_worker_add_fd(struct pvs_worker *w, int fd, uint32_t events, pvsi_worker_fd_fn fn,
+                       void *opaque);
+/* Safe from inside any fd callback, including @fd's own. */
+void pvsi_worker_del_fd(struct pvs_worker *w, int fd);
 
 /* Big-endian helpers for CDBs and parameter data. */
 static inline uint16_t pvsi_be16(const uint8_t *p)

@@ -10,8 +10,6 @@
 
 #include "core.h"
 
-int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen);
-
 static void set_err(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
 {
 	if (err && errlen)
@@ -399,6 +397,19 @@ void pvsi_req_complete(struct pvs_req *req, int sr)
 		/* Data already moved stays moved (e.g. a short read before a medium error). */
 		req->residual = (uint32_t)(req->core.data_len - req->core.xfer);
 	}
+	req->done(req);
+	if (tmf && --tmf->pending == 0)
+		tmf->done(tmf);
+}
+
+void pvsi_req_finish_raw(struct pvs_req *req)
+{
+	struct pvs_lun *lun = req->core.lun;
+	struct pvs_tmf *tmf = req->core.tmf;
+
+	untrim(req);
+	if (lun)
+		inflight_del(lun, req);
 	req->done(req);
 	if (tmf && --tmf->pending == 0)
 		tmf->done(tmf);

@@ -74,6 +74,13 @@ struct pvs_req_core {
 	int8_t field_bit;
 	uint8_t field_in_cdb;
 	uint64_t scratch[4]; /* handler-private */
+	/* store-private while a store operation runs (restarting short transfers) */
+	void (*store_cont)(struct pvs_req *req, int64_t res);
+	const struct iovec *store_iov;
+	uint64_t store_off;
+	uint64_t store_done;
+	uint32_t store_cnt;
+	uint8_t store_op;
 };
 
 struct pvs_req {
