@@ -1,0 +1,122 @@
+/*
+ * ring.h - one vscsiif ring: the data path of one vhost.
+ *
+ * The xenbus side (backend/xenbus.c) owns the state machine and the v-dev
+ * map; it connects a ring when the frontend is Initialised and disconnects
+ * it on close.  Everything here runs on the thread of cfg->worker: the
+ * event loop calls pvsd_ring_handle_event() when pvsd_ring_evtchn_fd() is
+ * readable, and pvsd_ring_flush() after every pvs_worker_poll() of the
+ * worker the ring uses.
+ *
+ * Per ring, allocated once at connect and never on the I/O path: one slot
+ * per ring entry (VSCSIIF ring: 16), each with an embedded struct pvs_req,
+ * a struct pvs_tmf, and a bounce buffer of max_segs pages.  At most
+ * RING_SIZE requests are in flight, which is what the ring itself allows.
+ */
+#ifndef PVSD_RING_H
+#define PVSD_RING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pvscsi/lun.h"
+#include "pvscsi/map.h"
+#include "xenevt.h"
+#include "xengnt.h"
+
+/* Largest feature-sg-grant a ring accepts: bounds the memory per ring (class 11). */
+#define PVSD_RING_MAX_SEGS 1024u
+/* What the Linux frontend can use (SG_ALL); the suggested feature-sg-grant. */
+#define PVSD_RING_DEFAULT_SEGS 128u
+
+struct pvsd_ring;
+
+struct pvsd_ring_cfg {
+	uint16_t domid; /* the frontend's domain; also in log lines */
+	uint32_t vhost; /* for log lines and the initiator id */
+	const struct pvsd_gnt_ops *gnt;
+	void *gnt_ctx;
+	const struct pvsd_evt_ops *evt;
+	void *evt_ctx;
+	struct pvs_worker *worker;
+	struct pvs_map *map; /* the vhost's v-dev map, owned by xenbus; read at every request */
+	/*
+	 * Advertised feature-sg-grant: 0 = not advertised (direct segments
+	 * only, at most VSCSIIF_SG_TABLESIZE), else VSCSIIF_SG_TABLESIZE ..
+	 * PVSD_RING_MAX_SEGS.  Write the same number to xenstore.
+	 */
+	unsigned int max_segs;
+	/* syslog priorities (LOG_ERR, LOG_INFO, LOG_DEBUG); may be NULL. */
+	void (*log)(void *arg, int prio, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+	void *log_arg;
+	bool verbose; /* one LOG_DEBUG line per request and per response */
+};
+
+/*
+ * Map @ring_ref of cfg->domid, bind @evtchn, allocate the slots.  The cfg
+ * is copied.  Returns 0 and the ring, or -errno (-EINVAL for a max_segs
+ * out of range, -ENOMEM, or the grant/event channel error) with nothing
+ * left mapped or bound.
+ */
+int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32_t evtchn,
+                      struct pvsd_ring **out);
+
+/* The fd to poll for readability (the frontend's kicks). */
+int pvsd_ring_evtchn_fd(struct pvsd_ring *r);
+
+/*
+ * The event channel fired: acknowledge it, consume requests, submit them,
+ * push the responses that are ready and notify the frontend at most once.
+ * Work per call is bounded (a few ring's worth of requests), so one guest
+ * cannot hold the thread: returns true when requests are left on the ring,
+ * and the caller should call again after serving its other fds (no new
+ * kick will come for them).  Returns false otherwise, including for a
+ * stopped or broken ring.
+ */
+bool pvsd_ring_handle_event(struct pvsd_ring *r);
+
+/*
+ * Push responses completed since the last push (by pvs_worker_poll() of
+ * cfg->worker) and notify the frontend once if it asked for it.  Call
+ * after every pvs_worker_poll()/pvs_worker_wait() of that worker, for each
+ * ring on it; cheap when nothing is pending.  Without it, completions
+ * that happen outside pvsd_ring_handle_event() never reach the guest.
+ */
+void pvsd_ring_flush(struct pvsd_ring *r);
+
+/*
+ * Take no new requests (frontend Closing, daemon SIGTERM).  Requests in
+ * flight still complete and their responses are still pushed.
+ */
+void pvsd_ring_stop(struct pvsd_ring *r);
+
+/* Requests and task management functions submitted and not yet answered. */
+unsigned int pvsd_ring_inflight(const struct pvsd_ring *r);
+
+/*
+ * The frontend produced a bogus request producer index: the ring halted
+ * (as if stopped) after logging one line naming domain and vhost.  Other
+ * rings are unaffected.  Requests in flight still complete.
+ */
+bool pvsd_ring_broken(const struct pvsd_ring *r);
+
+/*
+ * Unbind, unmap, free.  Only with nothing in flight: returns -EBUSY and
+ * changes nothing otherwise (keep polling the worker, flushing, and retry
+ * when pvsd_ring_inflight() is 0).  Returns 0 when @r is gone.
+ */
+int pvsd_ring_disconnect(struct pvsd_ring *r);
+
+/* Counters, for tests and the daemon's status output. */
+struct pvsd_ring_stats {
+	uint64_t requests;   /* consumed from the ring */
+	uint64_t responses;  /* pushed */
+	uint64_t notifies;   /* event channel notifications sent */
+	uint64_t rejected;   /* failed validation or grant copy: DID_ERROR */
+	uint64_t no_connect; /* unmapped (channel, target) */
+	uint64_t tmfs;       /* ABORT and RESET requests */
+};
+void pvsd_ring_get_stats(const struct pvsd_ring *r, struct pvsd_ring_stats *out);
+
+#endif
