@@ -1,0 +1,475 @@
+/*
+ * store_file.c - the backing store of file: LUNs, a regular file or a block
+ * device, driven through the worker's io_uring.
+ *
+ * Buffered I/O, not O_DIRECT: transports hand us whatever buffers they have
+ * (grant-copy pages in pvscsid, guest memory mapped at any offset in
+ * vhost-user, malloc'd buffers in the tool) and a LUN's 512-byte blocks may
+ * sit on a 4096-byte device.  Durability comes from the SCSI commands that
+ * ask for it: FUA writes carry RWF_DSYNC, SYNCHRONIZE CACHE is fdatasync
+ * (IORING_FSYNC_DATASYNC), and the LUN reports a write-back cache (WCE=1).
+ *
+ * Every operation runs as a small state machine on req->core.store_*: the
+ * handler's continuation is parked in store_cont while short transfers are
+ * restarted, EINTR/EAGAIN retried and unsupported fallocate modes replaced,
+ * so the handler sees one result: the full length, or -errno.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <liburing.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "core.h"
+
+/* store_op: the operation, plus FUA for writes. */
+enum {
+	FOP_READ = 1,
+	FOP_WRITE,
+	FOP_FLUSH,
+	FOP_PUNCH,      /* fallocate PUNCH_HOLE|KEEP_SIZE */
+	FOP_ZERO_RANGE, /* fallocate ZERO_RANGE|KEEP_SIZE */
+	FOP_ZERO_WRITE, /* plain writes from zero_buf */
+	FOP_MASK = 0x7f,
+	FOP_FUA = 0x80,
+};
+
+/* Source of write_zeroes when the backing has no fallocate mode for it. */
+static const uint8_t zero_buf[64 * 1024];
+
+struct file_priv {
+	bool bdev;
+	/* fallocate modes the backing refused once; not tried again */
+	bool no_punch;
+	bool no_zero_range;
+};
+
+static struct file_priv *priv_of(struct pvs_lun *lun)
+{
+	return lun->priv;
+}
+
+static void finish(struct pvs_req *req, int64_t res)
+{
+	req->core.cont = req->core.store_cont;
+	req->core.store_cont = NULL;
+	req->core.store_op = 0;
+	pvsi_store_done(req, res);
+}
+
+static void file_cont(struct pvs_req *req, int64_t res);
+
+/* An SQE that completes through file_cont, or NULL after failing @req. */
+static struct io_uring_sqe *sqe_for(struct pvs_lun *lun, struct pvs_req *req)
+{
+	struct io_uring_sqe *sqe = pvsi_worker_sqe(lun->worker, req);
+
+	if (!sqe)
+		finish(req, -EBUSY);
+	return sqe;
+}
+
+static void begin(struct pvs_req *req, uint8_t op)
+{
+	/* The handler's continuation, to run once the whole operation is over. */
+	req->core.store_cont = req->core.cont;
+	req->core.cont = file_cont;
+	req->core.store_op = op;
+	req->core.store_done = 0;
+}
+
+/* Queue the rest of a read or write, from byte store_done on. */
+static void rw_issue(struct pvs_lun *lun, struct pvs_req *req)
+{
+	const struct iovec *iov = req->core.store_iov;
+	unsigned int cnt = req->core.store_cnt, i = 0;
+	uint64_t skip = req->core.store_done;
+	uint64_t off = req->core.store_off + req->core.store_done;
+	bool write = (req->core.store_op & FOP_MASK) == FOP_WRITE;
+	struct io_uring_sqe *sqe;
+
+	while (i < cnt && skip >= iov[i].iov_len) {
+		skip -= iov[i].iov_len;
+		i++;
+	}
+	if (i == cnt) {
+		finish(req, (int64_t)req->core.store_done);
+		return;
+	}
+	sqe = sqe_for(lun, req);
+	if (!sqe)
+		return;
+	if (skip) {
+		/* Restarting inside an entry: finish that entry alone first. */
+		size_t len = iov[i].iov_len - skip;
+		uint8_t *base = (uint8_t *)iov[i].iov_base + skip;
+
+		if (len > UINT_MAX)
+			len = UINT_MAX & ~(size_t)4095;
+		if (write)
+			io_uring_prep_write(sqe, lun->fd, base, (unsigned int)len, off);
+		else
+			io_uring_prep_read(sqe, lun->fd, base, (unsigned int)len, off);
+	} else {
+		unsigned int n = cnt - i;
+
+		if (n > IOV_MAX)
+			n = IOV_MAX;
+		if (write)
+			io_uring_prep_writev(sqe, lun->fd, &iov[i], n, off);
+		else
+			io_uring_prep_readv(sqe, lun->fd, &iov[i], n, off);
+	}
+	if (write && (req->core.store_op & FOP_FUA))
+		sqe->rw_flags = RWF_DSYNC;
+}
+
+/*
+ * After a refused fallocate mode, the next way to get zeroes.  Only
+ * EOPNOTSUPP is remembered: EINVAL may just be this range's alignment.
+ */
+static uint8_t zero_fallback(struct file_priv *p, uint8_t op, uint8_t first, bool forever)
+{
+	if (op == FOP_PUNCH) {
+		p->no_punch |= forever;
+		return first == FOP_PUNCH && !p->no_zero_range ? FOP_ZERO_RANGE : FOP_ZERO_WRITE;
+	}
+	p->no_zero_range |= forever;
+	return first == FOP_ZERO_RANGE && !p->no_punch ? FOP_PUNCH : FOP_ZERO_WRITE;
+}
+
+/* Queue stage store_op of a discard / write_zeroes for the remaining range. */
+static void zero_issue(struct pvs_lun *lun, struct pvs_req *req)
+{
+	struct file_priv *p = priv_of(lun);
+	uint64_t off = req->core.store_off, len = req->core.store_done;
+	struct io_uring_sqe *sqe;
+
+	/* Skip modes this backing already refused; each step moves towards FOP_ZERO_WRITE. */
+	while ((req->core.store_op == FOP_PUNCH && p->no_punch) ||
+	       (req->core.store_op == FOP_ZERO_RANGE && p->no_zero_range))
+		req->core.store_op = zero_fallback(p, req->core.store_op,
+		                                   (uint8_t)(req->core.store_cnt & 0xff), false);
+	if (len == 0) {
+		finish(req, 0);
+		return;
+	}
+	sqe = sqe_for(lun, req);
+	if (!sqe)
+		return;
+	switch (req->core.store_op) {
+	case FOP_PUNCH:
+		io_uring_prep_fallocate(sqe, lun->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		                        off, len);
+		break;
+	case FOP_ZERO_RANGE:
+		io_uring_prep_fallocate(sqe, lun->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+		                        off, len);
+		break;
+	default:
+		io_uring_prep_write(sqe, lun->fd, zero_buf,
+		                    (unsigned int)(len < sizeof(zero_buf) ? len : sizeof(zero_buf)),
+		                    off);
+		break;
+	}
+}
+
+static void file_cont(struct pvs_req *req, int64_t res)
+{
+	struct pvs_lun *lun = req->core.lun;
+	uint8_t op = req->core.store_op & FOP_MASK;
+
+	if (res == -EINTR || res == -EAGAIN) {
+		/* Nothing was transferred by this attempt: issue it again. */
+		if (op == FOP_READ || op == FOP_WRITE)
+			rw_issue(lun, req);
+		else if (op == FOP_FLUSH)
+			finish(req, -EIO); /* not expected from fsync; never loop */
+		else
+			zero_issue(lun, req);
+		return;
+	}
+	switch (op) {
+	case FOP_READ:
+	case FOP_WRITE:
+		if (res < 0) {
+			finish(req, res);
+		} else if (res == 0) {
+			/* EOF: the backing shrank under the LUN.  No partial success. */
+			finish(req, -EIO);
+		} else {
+			req->core.store_done += (uint64_t)res;
+			rw_issue(lun, req);
+		}
+		return;
+	case FOP_FLUSH:
+		finish(req, res < 0 ? res : 0);
+		return;
+	case FOP_PUNCH:
+	case FOP_ZERO_RANGE:
+		if (res == -EOPNOTSUPP || res == -EINVAL) {
+			/*
+			 * EINVAL: a block device takes only ranges aligned to its
+			 * logical block size; plain writes take any.
+			 */
+			uint8_t first = (uint8_t)(req->core.store_cnt & 0xff);
+
+			req->core.store_op =
+			    zero_fallback(priv_of(lun), op, first, res == -EOPNOTSUPP);
+			zero_issue(lun, req);
+			return;
+		}
+		finish(req, res < 0 ? res : 0);
+		return;
+	case FOP_ZERO_WRITE:
+		if (res < 0) {
+			finish(req, res);
+		} else if (res == 0) {
+			finish(req, -EIO);
+		} else {
+			req->core.store_off += (uint64_t)res;
+			req->core.store_done -= (uint64_t)res;
+			zero_issue(lun, req);
+		}
+		return;
+	default:
+		finish(req, -EIO);
+		return;
+	}
+}
+
+static void file_readv(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
+                       const struct iovec *iov, unsigned int cnt)
+{
+	begin(req, FOP_READ);
+	req->core.store_iov = iov;
+	req->core.store_cnt = cnt;
+	req->core.store_off = off;
+	rw_issue(lun, req);
+}
+
+static void file_writev(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
+                        const struct iovec *iov, unsigned int cnt, bool fua)
+{
+	begin(req, (uint8_t)(FOP_WRITE | (fua ? FOP_FUA : 0)));
+	req->core.store_iov = iov;
+	req->core.store_cnt = cnt;
+	req->core.store_off = off;
+	rw_issue(lun, req);
+}
+
+static void file_flush(struct pvs_lun *lun, struct pvs_req *req)
+{
+	struct io_uring_sqe *sqe;
+
+	begin(req, FOP_FLUSH);
+	sqe = sqe_for(lun, req);
+	if (sqe)
+		io_uring_prep_fsync(sqe, lun->fd, IORING_FSYNC_DATASYNC);
+}
+
+static void zero_start(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len,
+                       uint8_t first)
+{
+	begin(req, first);
+	req->core.store_iov = NULL;
+	req->core.store_off = off;
+	req->core.store_done = len; /* bytes still to zero */
+	req->core.store_cnt = first;
+	zero_issue(lun, req);
+}
+
+static void file_discard(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len)
+{
+	/* Deallocate; a backing that cannot still reads back zeroes after a fallback. */
+	zero_start(lun, req, off, len, FOP_PUNCH);
+}
+
+static void file_write_zeroes(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len)
+{
+	/* Keep the blocks allocated (SBC-4 5.50 WRITE SAME with UNMAP=0). */
+	zero_start(lun, req, off, len, FOP_ZERO_RANGE);
+}
+
+static int file_cancel(struct pvs_lun *lun, struct pvs_req *req)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!req->core.store_op)
+		return -ENOENT;
+	sqe = pvsi_worker_sqe(lun->worker, NULL);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_cancel(sqe, req, 0);
+	/* A TMF wants the answer now, not at the transport's next flush. */
+	pvsi_worker_submit(lun->worker);
+	return 0;
+}
+
+static int64_t backing_size(int fd, bool bdev)
+{
+	struct stat st;
+	uint64_t sz;
+
+	if (bdev) {
+		if (ioctl(fd, BLKGETSIZE64, &sz) < 0)
+			return -errno;
+		return (int64_t)sz;
+	}
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return st.st_size;
+}
+
+static int64_t file_size(struct pvs_lun *lun)
+{
+	return backing_size(lun->fd, priv_of(lun)->bdev);
+}
+
+static void file_close(struct pvs_lun *lun)
+{
+	if (lun->fd >= 0)
+		close(lun->fd);
+	lun->fd = -1;
+	free(lun->priv);
+	lun->priv = NULL;
+}
+
+static const struct pvsi_store_ops file_store = {
+    .kind = "file",
+    .readv = file_readv,
+    .writev = file_writev,
+    .flush = file_flush,
+    .discard = file_discard,
+    .write_zeroes = file_write_zeroes,
+    .cancel = file_cancel,
+    .size = file_size,
+    .close = file_close,
+};
+
+/* queue/discard_max_bytes of a block device (or of its parent disk). */
+static bool bdev_can_discard(dev_t rdev)
+{
+	const char *fmts[] = {"/sys/dev/block/%u:%u/queue/discard_max_bytes",
+	                      "/sys/dev/block/%u:%u/../queue/discard_max_bytes"};
+
+	for (unsigned i = 0; i < 2; i++) {
+		char path[96];
+		unsigned long long v = 0;
+		FILE *f;
+		int n;
+
+		snprintf(path, sizeof(path), fmts[i], major(rdev), minor(rdev));
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		n = fscanf(f, "%llu", &v);
+		fclose(f);
+		return n == 1 && v > 0;
+	}
+	return false;
+}
+
+/*
+ * Whether the file system can punch holes, asked beyond EOF where there is
+ * no data to lose.
+ */
+static bool file_can_punch(int fd, int64_t size)
+{
+	off_t off = (off_t)((size + 4095) & ~(int64_t)4095);
+
+	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, 4096) == 0;
+}
+
+static int fail(char *err, size_t errlen, const char *path, const char *why, int rc)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "file LUN '%s': %s", path, why);
+	return rc;
+}
+
+int pvsi_file_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen)
+{
+	struct file_priv *p;
+	struct stat st;
+	int64_t size;
+	int fd, fl, rc;
+	char why[128];
+
+	if (!lun->worker)
+		return fail(err, errlen, path, "needs a worker (io_uring)", -EINVAL);
+	/* O_NONBLOCK so that a FIFO named by mistake cannot hang the open. */
+	fd = open(path, (lun->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		rc = -errno;
+		if (rc == -ENOENT)
+			return fail(err, errlen, path, "no such file or device", rc);
+		if (rc == -EISDIR)
+			return fail(err, errlen, path, "is a directory", rc);
+		snprintf(why, sizeof(why), "cannot open %s: %s",
+		         lun->ro ? "read-only" : "read-write", strerror(-rc));
+		return fail(err, errlen, path, why, rc);
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		return fail(err, errlen, path, strerror(-rc), rc);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return fail(err, errlen, path, "is a directory", -EISDIR);
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		close(fd);
+		return fail(err, errlen, path,
+		            "not a regular file or block device (use sg: for SCSI passthrough)",
+		            -EINVAL);
+	}
+	/* io_uring honours O_NONBLOCK as "never wait" and would fail reads with EAGAIN. */
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		rc = -errno;
+		close(fd);
+		return fail(err, errlen, path, strerror(-rc), rc);
+	}
+	size = backing_size(fd, S_ISBLK(st.st_mode));
+	if (size < 0) {
+		close(fd);
+		snprintf(why, sizeof(why), "cannot read the size: %s", strerror((int)-size));
+		return fail(err, errlen, path, why, (int)size);
+	}
+	if (size == 0) {
+		close(fd);
+		return fail(err, errlen, path, "is empty (size 0)", -EINVAL);
+	}
+	if ((uint64_t)size < lun->block_size) {
+		close(fd);
+		snprintf(why, sizeof(why), "%lld bytes is less than one %u-byte block",
+		         (long long)size, lun->block_size);
+		return fail(err, errlen, path, why, -EINVAL);
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		close(fd);
+		return fail(err, errlen, path, strerror(ENOMEM), -ENOMEM);
+	}
+	p->bdev = S_ISBLK(st.st_mode);
+	if (p->bdev)
+		lun->thin = bdev_can_discard(st.st_rdev);
+	else
+		lun->thin = !lun->ro && file_can_punch(fd, size);
+	lun->fd = fd;
+	lun->priv = p;
+	lun->store = &file_store;
+	/* A tail shorter than a block is not addressable. */
+	lun->nblocks = (uint64_t)size >> lun->block_shift;
+	return 0;
+}

@@ -1,0 +1,312 @@
+/*
+ * worker.c - one io_uring and one epoll set per thread.
+ *
+ * The transport sees a single fd (the epoll set).  Inside it: the eventfd
+ * the io_uring signals on every CQE, and whatever fds the core registers
+ * (sg devices of passthrough LUNs).  A worker is used by exactly one thread;
+ * nothing here locks.  Run one worker per thread that serves LUNs.
+ */
+#include <errno.h>
+#include <liburing.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core.h"
+
+/* Completions and fd events handled per poll round; bounds one poll call. */
+#define WORKER_BATCH  64
+#define WORKER_ROUNDS 64
+
+struct worker_fd {
+	struct worker_fd *next;
+	int fd;
+	bool dead; /* unregistered while a dispatch round may still see it */
+	pvsi_worker_fd_fn fn;
+	void *opaque;
+};
+
+struct pvs_worker {
+	struct io_uring ring;
+	int efd;
+	int epfd;
+	struct worker_fd *fds;
+	unsigned int dispatching;
+};
+
+int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out)
+{
+	struct io_uring_params p;
+	struct pvs_worker *w;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+	int rc;
+
+	*out = NULL;
+	if (queue_depth == 0 || queue_depth > 4096)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->efd = -1;
+	w->epfd = -1;
+	memset(&p, 0, sizeof(p));
+	/*
+	 * Room for more completions than submissions in flight: a passthrough
+	 * LUN's callbacks and chained store stages can post while we are not
+	 * reaping, and a CQ overflow makes submit fail with -EBUSY.
+	 */
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+	p.cq_entries = queue_depth * 4;
+	rc = io_uring_queue_init_params(queue_depth, &w->ring, &p);
+	if (rc == -EINVAL) {
+		/*
+		 * Before 5.18: without SUBMIT_ALL the kernel stops a batch at an
+		 * SQE that fails early; the rest stay queued for the next submit.
+		 */
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE;
+		p.cq_entries = queue_depth * 4;
+		rc = io_uring_queue_init_params(queue_depth, &w->ring, &p);
+	}
+	if (rc < 0) {
+		free(w);
+		return rc;
+	}
+	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->efd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = io_uring_register_eventfd(&w->ring, w->efd);
+	if (rc < 0)
+		goto fail;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->epfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	/* data.ptr NULL marks the ring's eventfd */
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->efd, &ev) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	*out = w;
+	return 0;
+fail:
+	pvs_worker_free(w);
+	return rc;
+}
+
+static void free_dead_fds(struct pvs_worker *w)
+{
+	struct worker_fd **pp = &w->fds;
+
+	while (*pp) {
+		struct worker_fd *f = *pp;
+
+		if (f->dead) {
+			*pp = f->next;
+			free(f);
+		} else {
+			pp = &f->next;
+		}
+	}
+}
+
+void pvs_worker_free(struct pvs_worker *w)
+{
+	if (!w)
+		return;
+	for (struct worker_fd *f = w->fds; f; f = f->next)
+		f->dead = true;
+	free_dead_fds(w);
+	if (w->ring.ring_fd >= 0)
+		io_uring_queue_exit(&w->ring);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	if (w->efd >= 0)
+		close(w->efd);
+	free(w);
+}
+
+int pvs_worker_fd(const struct pvs_worker *w)
+{
+	return w->epfd;
+}
+
+int pvsi_worker_submit(struct pvs_worker *w)
+{
+	int rc, tries = 0;
+
+	if (!io_uring_sq_ready(&w->ring))
+		return 0;
+	/* EAGAIN is a transient kernel allocation failure; the SQEs stay queued. */
+	do {
+		rc = io_uring_submit(&w->ring);
+	} while ((rc == -EINTR || rc == -EAGAIN) && ++tries < 8);
+	return rc;
+}
+
+/* Run the callbacks of up to WORKER_BATCH ready CQEs; returns how many. */
+static int reap(struct pvs_worker *w)
+{
+	struct io_uring_cqe *cqe;
+	int n = 0;
+
+	while (n < WORKER_BATCH && io_uring_peek_cqe(&w->ring, &cqe) == 0) {
+		struct pvs_req *req = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		/* Mark it seen before the callback, which may queue more. */
+		io_uring_cqe_seen(&w->ring, cqe);
+		n++;
+		if (req)
+			pvsi_store_done(req, res);
+	}
+	return n;
+}
+
+struct io_uring_sqe *pvsi_worker_sqe(struct pvs_worker *w, struct pvs_req *req)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+
+	if (!sqe) {
+		/* SQ full: hand the batch to the kernel and take a fresh slot. */
+		pvsi_worker_submit(w);
+		sqe = io_uring_get_sqe(&w->ring);
+		if (!sqe)
+			return NULL;
+	}
+	memset(sqe, 0, sizeof(*sqe));
+	io_uring_sqe_set_data(sqe, req);
+	return sqe;
+}
+
+void pvs_worker_flush(struct pvs_worker *w)
+{
+	pvsi_worker_submit(w);
+}
+
+static void drain_eventfd(struct pvs_worker *w)
+{
+	uint64_t v;
+
+	/* Nonblocking: a spurious wake-up just reads EAGAIN. */
+	if (read(w->efd, &v, sizeof(v)) < 0)
+		return;
+}
+
+/* One round: fd events (sg completions) then CQEs.  Returns events handled. */
+static int poll_round(struct pvs_worker *w, int timeout_ms)
+{
+	struct epoll_event evs[16];
+	int n, handled = 0;
+
+	pvsi_worker_submit(w);
+	/* Completions already posted need no wake-up. */
+	if (timeout_ms != 0 && io_uring_cq_ready(&w->ring))
+		timeout_ms = 0;
+	do {
+		n = epoll_wait(w->epfd, evs, 16, timeout_ms);
+	} while (n < 0 && errno == EINTR && timeout_ms == 0);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	w->dispatching++;
+	for (int i = 0; i < n; i++) {
+		struct worker_fd *f = evs[i].data.ptr;
+
+		if (!f) {
+			drain_eventfd(w);
+			continue;
+		}
+		if (f->dead)
+			continue;
+		f->fn(f->opaque, evs[i].events);
+		handled++;
+	}
+	w->dispatching--;
+	if (!w->dispatching)
+		free_dead_fds(w);
+	handled += reap(w);
+	return handled;
+}
+
+int pvs_worker_poll(struct pvs_worker *w)
+{
+	int total = 0;
+
+	/*
+	 * Callbacks start new stages (a FUA write's flush, a short transfer's
+	 * remainder): keep going while there is progress, within a bound so
+	 * that one busy LUN cannot starve the transport's other fds.
+	 */
+	for (int round = 0; round < WORKER_ROUNDS; round++) {
+		int n = poll_round(w, 0);
+
+		if (n < 0)
+			return total ? total : n;
+		total += n;
+		if (n == 0 && !io_uring_sq_ready(&w->ring))
+			break;
+	}
+	pvsi_worker_submit(w);
+	return total;
+}
+
+int pvs_worker_wait(struct pvs_worker *w, int timeout_ms)
+{
+	int n = poll_round(w, timeout_ms);
+	int more;
+
+	if (n <= 0)
+		return n;
+	more = pvs_worker_poll(w);
+	return more > 0 ? n + more : n;
+}
+
+int pvsi_worker_add_fd(struct pvs_worker *w, int fd, uint32_t events, pvsi_worker_fd_fn fn,
+                       void *opaque)
+{
+	struct worker_fd *f;
+	struct epoll_event ev;
+
+	if (fd < 0 || !fn)
+		return -EINVAL;
+	for (f = w->fds; f; f = f->next)
+		if (!f->dead && f->fd == fd)
+			return -EEXIST;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->fd = fd;
+	f->fn = fn;
+	f->opaque = opaque;
+	ev.events = events;
+	ev.data.ptr = f;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int rc = -errno;
+
+		free(f);
+		return rc;
+	}
+	f->next = w->fds;
+	w->fds = f;
+	return 0;
+}
+
+void pvsi_worker_del_fd(struct pvs_worker *w, int fd)
+{
+	for (struct worker_fd *f = w->fds; f; f = f->next) {
+		if (f->dead || f->fd != fd)
+			continue;
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+		/* An event for it may sit in the current dispatch batch. */
+		f->dead = true;
+		break;
+	}
+	if (!w->dispatching)
+		free_dead_fds(w);
+}
