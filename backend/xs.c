@@ -1,0 +1,249 @@
+/*
+ * xs.c - the real xenstore ops on libxenstore, and helpers over any ops.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xenstore.h>
+
+#include "xs.h"
+
+static int err_or(int dflt)
+{
+	return errno ? -errno : -dflt;
+}
+
+static char *real_read(void *ctx, pvsd_xs_tx tx, const char *path, unsigned int *len)
+{
+	unsigned int l = 0;
+	char *v;
+
+	errno = 0;
+	v = xs_read(ctx, tx, path, &l);
+	if (v && len)
+		*len = l;
+	if (!v && !errno)
+		errno = EIO;
+	return v;
+}
+
+static int real_write(void *ctx, pvsd_xs_tx tx, const char *path, const char *val, unsigned int len)
+{
+	errno = 0;
+	return xs_write(ctx, tx, path, val, len) ? 0 : err_or(EIO);
+}
+
+static int real_mkdir(void *ctx, pvsd_xs_tx tx, const char *path)
+{
+	errno = 0;
+	return xs_mkdir(ctx, tx, path) ? 0 : err_or(EIO);
+}
+
+static int real_rm(void *ctx, pvsd_xs_tx tx, const char *path)
+{
+	errno = 0;
+	if (xs_rm(ctx, tx, path))
+		return 0;
+	return errno == ENOENT ? 0 : err_or(EIO);
+}
+
+static char **real_directory(void *ctx, pvsd_xs_tx tx, const char *path, unsigned int *num)
+{
+	char **d;
+
+	errno = 0;
+	d = xs_directory(ctx, tx, path, num);
+	if (!d && !errno)
+		errno = EIO;
+	return d;
+}
+
+static int real_get_perms(void *ctx, pvsd_xs_tx tx, const char *path, struct pvsd_xs_perm *out,
+                          unsigned int max)
+{
+	struct xs_permissions *p;
+	unsigned int n = 0, i;
+
+	errno = 0;
+	p = xs_get_permissions(ctx, tx, path, &n);
+	if (!p)
+		return err_or(EIO);
+	for (i = 0; i < n && i < max; i++) {
+		out[i].id = p[i].id;
+		/* Drop libxenstore's bookkeeping bits (owner, ignore, enoent-ok). */
+		out[i].perms = p[i].perms & (PVSD_XS_PERM_READ | PVSD_XS_PERM_WRITE);
+	}
+	free(p);
+	return (int)i;
+}
+
+static int real_set_perms(void *ctx, pvsd_xs_tx tx, const char *path,
+                          const struct pvsd_xs_perm *perms, unsigned int num)
+{
+	struct xs_permissions p[PVSD_XS_MAX_PERMS];
+	unsigned int i;
+
+	if (num == 0 || num > PVSD_XS_MAX_PERMS)
+		return -EINVAL;
+	for (i = 0; i < num; i++) {
+		p[i].id = perms[i].id;
+		p[i].perms = perms[i].perms;
+	}
+	errno = 0;
+	return xs_set_permissions(ctx, tx, path, p, num) ? 0 : err_or(EIO);
+}
+
+static int real_watch(void *ctx, const char *path, const char *token)
+{
+	errno = 0;
+	return xs_watch(ctx, path, token) ? 0 : err_or(EIO);
+}
+
+static int real_unwatch(void *ctx, const char *path, const char *token)
+{
+	errno = 0;
+	return xs_unwatch(ctx, path, token) ? 0 : err_or(EIO);
+}
+
+static int real_read_watch(void *ctx, char **path, char **token)
+{
+	char **vec;
+
+	errno = 0;
+	vec = xs_check_watch(ctx);
+	if (!vec)
+		return errno == EAGAIN || errno == 0 ? 0 : -errno;
+	*path = strdup(vec[XS_WATCH_PATH]);
+	*token = strdup(vec[XS_WATCH_TOKEN]);
+	free(vec);
+	if (!*path || !*token) {
+		free(*path);
+		free(*token);
+		return -ENOMEM;
+	}
+	return 1;
+}
+
+static int real_fileno(void *ctx)
+{
+	return xs_fileno(ctx);
+}
+
+static int real_tx_start(void *ctx, pvsd_xs_tx *tx)
+{
+	xs_transaction_t t;
+
+	errno = 0;
+	t = xs_transaction_start(ctx);
+	if (t == XBT_NULL)
+		return err_or(EIO);
+	*tx = t;
+	return 0;
+}
+
+static int real_tx_end(void *ctx, pvsd_xs_tx tx, bool abort)
+{
+	errno = 0;
+	return xs_transaction_end(ctx, tx, abort) ? 0 : err_or(EIO);
+}
+
+static void real_close(void *ctx)
+{
+	xs_close(ctx);
+}
+
+static const struct pvsd_xs_ops real_ops = {
+    .read = real_read,
+    .write = real_write,
+    .mkdir = real_mkdir,
+    .rm = real_rm,
+    .directory = real_directory,
+    .get_perms = real_get_perms,
+    .set_perms = real_set_perms,
+    .watch = real_watch,
+    .unwatch = real_unwatch,
+    .read_watch = real_read_watch,
+    .fileno = real_fileno,
+    .tx_start = real_tx_start,
+    .tx_end = real_tx_end,
+    .close = real_close,
+};
+
+int pvsd_xs_open_real(struct pvsd_xs *out)
+{
+	struct xs_handle *h;
+
+	errno = 0;
+	h = xs_open(0);
+	if (!h)
+		return err_or(ENOENT);
+	out->ops = &real_ops;
+	out->ctx = h;
+	return 0;
+}
+
+int pvsd_xs_printf(const struct pvsd_xs *xs, pvsd_xs_tx tx, const char *path, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	return xs->ops->write(xs->ctx, tx, path, buf, (unsigned int)n);
+}
+
+char *pvsd_xs_read_at(const struct pvsd_xs *xs, pvsd_xs_tx tx, const char *dir, const char *name)
+{
+	char path[512];
+	int n;
+
+	if (name)
+		n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+	else
+		n = snprintf(path, sizeof(path), "%s", dir);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return xs->ops->read(xs->ctx, tx, path, NULL);
+}
+
+int pvsd_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p = s;
+
+	if (!*p)
+		return -EINVAL;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int pvsd_xs_read_uint(const struct pvsd_xs *xs, pvsd_xs_tx tx, const char *dir, const char *name,
+                      uint64_t max, uint64_t *out)
+{
+	char *v = pvsd_xs_read_at(xs, tx, dir, name);
+	int rc;
+
+	if (!v)
+		return errno ? -errno : -EIO;
+	rc = pvsd_parse_uint(v, max, out);
+	free(v);
+	return rc;
+}

@@ -1,0 +1,101 @@
+/*
+ * xs.h - the xenstore operations pvscsid needs, behind an ops struct so that
+ * the daemon runs on libxenstore and the unit tests on tests/fakes/fake_xs.
+ *
+ * Conventions shared by every implementation:
+ *   - Paths are absolute; values are byte strings, not necessarily
+ *     NUL-terminated in the store, always NUL-terminated when returned.
+ *   - Functions returning int give 0 or a negative errno (-ENOENT for a
+ *     missing node, -EACCES for a permission failure, -EAGAIN from tx_end
+ *     when the transaction must be retried).
+ *   - Returned strings and arrays are malloc'd and the caller's to free();
+ *     a directory listing is one allocation (free the array only), as in
+ *     libxenstore.
+ *   - tx 0 (PVSD_XS_NOTX) means "outside any transaction".
+ */
+#ifndef PVSD_XS_H
+#define PVSD_XS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef uint32_t pvsd_xs_tx;
+#define PVSD_XS_NOTX 0u
+
+/* Same values as libxenstore's XS_PERM_*, so the real ops pass them through. */
+#define PVSD_XS_PERM_NONE  0x0u
+#define PVSD_XS_PERM_READ  0x1u
+#define PVSD_XS_PERM_WRITE 0x2u
+
+/*
+ * A node's permission list as xenstored keeps it: entry 0 names the owner
+ * (who may do anything) and, in .perms, what every domain not listed gets;
+ * later entries grant .perms to domain .id.
+ */
+struct pvsd_xs_perm {
+	uint32_t id;
+	uint32_t perms;
+};
+
+#define PVSD_XS_MAX_PERMS 16
+
+struct pvsd_xs_ops {
+	/* Value of @path (NUL-terminated, length in *@len if @len); NULL and errno set on failure.
+	 */
+	char *(*read)(void *ctx, pvsd_xs_tx tx, const char *path, unsigned int *len);
+	int (*write)(void *ctx, pvsd_xs_tx tx, const char *path, const char *val, unsigned int len);
+	int (*mkdir)(void *ctx, pvsd_xs_tx tx, const char *path);
+	/* Removes @path and everything below it; a missing node is not an error. */
+	int (*rm)(void *ctx, pvsd_xs_tx tx, const char *path);
+	/* Child names of @path; NULL and errno set on failure. */
+	char **(*directory)(void *ctx, pvsd_xs_tx tx, const char *path, unsigned int *num);
+	/* Fills up to @max entries; returns the number of entries or -errno. */
+	int (*get_perms)(void *ctx, pvsd_xs_tx tx, const char *path, struct pvsd_xs_perm *out,
+	                 unsigned int max);
+	int (*set_perms)(void *ctx, pvsd_xs_tx tx, const char *path,
+	                 const struct pvsd_xs_perm *perms, unsigned int num);
+	/*
+	 * Watch @path and everything below it.  As xenstored does, one event for
+	 * @path itself is queued on registration.
+	 */
+	int (*watch)(void *ctx, const char *path, const char *token);
+	int (*unwatch)(void *ctx, const char *path, const char *token);
+	/*
+	 * Take one queued watch event without blocking: 1 and malloc'd *@path
+	 * and *@token, 0 when none is queued, or -errno (connection lost).
+	 */
+	int (*read_watch)(void *ctx, char **path, char **token);
+	/* Readable while watch events are queued. */
+	int (*fileno)(void *ctx);
+	int (*tx_start)(void *ctx, pvsd_xs_tx *tx);
+	/* Commit (or abort); -EAGAIN: nothing was applied, run the transaction again. */
+	int (*tx_end)(void *ctx, pvsd_xs_tx tx, bool abort);
+	void (*close)(void *ctx);
+};
+
+struct pvsd_xs {
+	const struct pvsd_xs_ops *ops;
+	void *ctx;
+};
+
+/* Open the real store (xenstored socket or /dev/xen/xenbus).  0 or -errno. */
+int pvsd_xs_open_real(struct pvsd_xs *out);
+
+/* Conveniences over the ops; same return conventions. */
+
+/* printf into @path. */
+int pvsd_xs_printf(const struct pvsd_xs *xs, pvsd_xs_tx tx, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Read a malloc'd string at "@dir/@name" (@name may be NULL: @dir itself). */
+char *pvsd_xs_read_at(const struct pvsd_xs *xs, pvsd_xs_tx tx, const char *dir, const char *name);
+/*
+ * Read "@dir/@name" as an unsigned decimal number no larger than @max:
+ * 0, -ENOENT (absent), -EINVAL (not a plain decimal number: no sign, blank,
+ * hex or trailing text), -ERANGE (over @max), or another -errno.
+ */
+int pvsd_xs_read_uint(const struct pvsd_xs *xs, pvsd_xs_tx tx, const char *dir, const char *name,
+                      uint64_t max, uint64_t *out);
+/* Strict decimal parse used by pvsd_xs_read_uint (exported for the tests). */
+int pvsd_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+#endif
