@@ -1,0 +1,403 @@
+/*
+ * passthrough.c - sg LUNs: a whole host LUN through its /dev/sgN node, with
+ * the sg v3 asynchronous interface (write() a request, read() its answer
+ * when the fd polls readable).
+ *
+ * The device's status, sense and residual reach the initiator unchanged:
+ * completion goes through pvsi_req_finish_raw(), never through the sense
+ * table.  Only the daemon's own refusals (filter, queue full) are built
+ * from reasons.  Without feature-host (lun->raw) an allow-list taken from
+ * the opcode table (PVSI_OP_PT_ALLOW) keeps FORMAT UNIT, WRITE BUFFER,
+ * SANITIZE, vendor-specific opcodes and the like away from the device
+ * (CVE-2011-4127).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <scsi/sg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "passthrough.h"
+
+/* include/linux/major.h */
+#define SG_MAJOR 21
+
+/* Host and driver bytes of an sg_io_hdr (include/scsi/scsi_status.h, sg.h). */
+enum {
+	DID_OK = 0x00,
+	DID_NO_CONNECT = 0x01,
+	DID_BUS_BUSY = 0x02,
+	DID_TIME_OUT = 0x03,
+	DID_BAD_TARGET = 0x04,
+	DID_ABORT = 0x05,
+	DID_RESET = 0x08,
+	DID_IMM_RETRY = 0x0c,
+	DID_REQUEUE = 0x0d,
+	DID_TRANSPORT_DISRUPTED = 0x0e,
+};
+enum {
+	DRIVER_OK = 0x00,
+	DRIVER_BUSY = 0x01,
+	DRIVER_TIMEOUT = 0x06,
+	DRIVER_SENSE = 0x08, /* sense is valid: not an error by itself */
+};
+
+static int real_open(const char *path, int flags)
+{
+	return open(path, flags);
+}
+
+static int real_ioctl(int fd, unsigned long request, void *arg)
+{
+	return ioctl(fd, request, arg);
+}
+
+static const struct pvsi_sg_ops real_ops = {
+    .open = real_open,
+    .fstat = fstat,
+    .ioctl = real_ioctl,
+    .write = write,
+    .read = read,
+    .close = close,
+};
+
+static const struct pvsi_sg_ops *sg_ops = &real_ops;
+
+void pvsi_sg_set_ops(const struct pvsi_sg_ops *ops)
+{
+	sg_ops = ops ? ops : &real_ops;
+}
+
+struct sg_priv {
+	const struct pvsi_sg_ops *ops;
+	unsigned int inflight; /* written to sg, answer not yet read */
+	bool registered;       /* fd in the worker's epoll set */
+	bool gone;             /* the device went away: fail everything */
+};
+
+static struct sg_priv *priv_of(struct pvs_lun *lun)
+{
+	return lun->priv;
+}
+
+static uint8_t map_host(unsigned int host_status, unsigned int driver_status)
+{
+	switch (host_status) {
+	case DID_OK:
+		break;
+	case DID_NO_CONNECT:
+	case DID_BAD_TARGET:
+		return PVS_HOST_NO_CONNECT;
+	case DID_BUS_BUSY:
+	case DID_IMM_RETRY:
+	case DID_REQUEUE:
+	case DID_TRANSPORT_DISRUPTED:
+		/* the initiator should retry */
+		return PVS_HOST_BUS_BUSY;
+	case DID_TIME_OUT:
+		return PVS_HOST_TIMEOUT;
+	case DID_ABORT:
+		return PVS_HOST_ABORTED;
+	case DID_RESET:
+		return PVS_HOST_RESET;
+	default:
+		return PVS_HOST_ERROR;
+	}
+	/* The low nibble is the driver byte proper; the high one holds suggestions. */
+	switch (driver_status & 0x0f) {
+	case DRIVER_OK:
+	case DRIVER_SENSE:
+		return PVS_HOST_OK;
+	case DRIVER_BUSY:
+		return PVS_HOST_BUS_BUSY;
+	case DRIVER_TIMEOUT:
+		return PVS_HOST_TIMEOUT;
+	default:
+		return PVS_HOST_ERROR;
+	}
+}
+
+/* Fail without touching the device: no status, nothing transferred. */
+static void fail_host(struct pvs_req *req, uint8_t host)
+{
+	req->status = PVS_STATUS_GOOD;
+	req->host = host;
+	req->sense_len = 0;
+	req->core.xfer = 0;
+	req->residual = (uint32_t)req->core.data_len;
+	pvsi_req_finish_raw(req);
+}
+
+static void complete_from_hdr(struct pvs_req *req, const struct sg_io_hdr *h)
+{
+	uint64_t sent = h->dxfer_len, moved;
+	int resid = h->resid;
+
+	if (req->core.flags & (PVSI_RF_ABORTED | PVSI_RF_RESET)) {
+		/* The initiator has given up on it; the core reports the TMF's outcome. */
+		pvsi_req_complete(req, PVS_SR_OK);
+		return;
+	}
+	req->status = h->status;
+	req->host = map_host(h->host_status, h->driver_status);
+	req->sense_len = h->sb_len_wr < PVS_SENSE_MAX ? h->sb_len_wr : PVS_SENSE_MAX;
+	if (resid < 0)
+		resid = 0;
+	if ((uint64_t)resid > sent)
+		resid = (int)sent;
+	moved = sent - (uint64_t)resid;
+	req->core.xfer = (uint32_t)moved;
+	/* Buffers beyond dxfer_len (a data-less command with buffers) were not used either. */
+	req->residual = (uint32_t)(req->core.data_len - moved);
+	pvsi_req_finish_raw(req);
+}
+
+static struct pvs_req *find_inflight(struct pvs_lun *lun, const void *ptr)
+{
+	/* usr_ptr comes back from the kernel (or a fake): trust it only if it is ours. */
+	for (struct pvs_req *r = lun->inflight; r; r = r->core.next)
+		if (r == ptr)
+			return r;
+	return NULL;
+}
+
+/* The device is gone: everything written to it will never be answered. */
+static void fail_all(struct pvs_lun *lun)
+{
+	struct sg_priv *p = priv_of(lun);
+
+	p->gone = true;
+	if (p->registered) {
+		pvsi_worker_del_fd(lun->worker, lun->fd);
+		p->registered = false;
+	}
+	while (lun->inflight) {
+		p->inflight = p->inflight ? p->inflight - 1 : 0;
+		fail_host(lun->inflight, PVS_HOST_NO_CONNECT);
+	}
+	p->inflight = 0;
+}
+
+static void sg_readable(void *opaque, uint32_t events)
+{
+	struct pvs_lun *lun = opaque;
+	struct sg_priv *p = priv_of(lun);
+
+	/* Each read returns one answer; at most as many as were written. */
+	for (unsigned int n = 0; n < PVSI_SG_MAX_INFLIGHT + 1 && !p->gone; n++) {
+		struct sg_io_hdr h;
+		struct pvs_req *req;
+		ssize_t r;
+
+		memset(&h, 0, sizeof(h));
+		h.interface_id = 'S';
+		r = p->ops->read(lun->fd, &h, sizeof(h));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			if (errno == ENODEV || errno == ENXIO || errno == EIO) {
+				fail_all(lun);
+				return;
+			}
+			break;
+		}
+		if ((size_t)r < sizeof(h))
+			break;
+		req = find_inflight(lun, h.usr_ptr);
+		if (!req)
+			continue;
+		if (p->inflight)
+			p->inflight--;
+		complete_from_hdr(req, &h);
+	}
+	/* sg polls HUP once its device is detaching; what was answered is read above. */
+	if ((events & (EPOLLERR | EPOLLHUP)) && !p->gone)
+		fail_all(lun);
+}
+
+static int dxfer_dir(uint8_t dir)
+{
+	switch (dir) {
+	case PVS_DIR_TO_DEV:
+		return SG_DXFER_TO_DEV;
+	case PVS_DIR_FROM_DEV:
+		return SG_DXFER_FROM_DEV;
+	default:
+		return SG_DXFER_NONE;
+	}
+}
+
+static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
+{
+	struct sg_priv *p = priv_of(lun);
+	struct sg_io_hdr h;
+
+	if (!lun->raw) {
+		const struct pvsi_opcode *op = pvsi_opcode_find(req->cdb, req->cdb_len);
+
+		if (!op || !(op->flags & PVSI_OP_PT_ALLOW)) {
+			pvsi_req_complete(req, PVS_SR_INVALID_OPCODE);
+			return;
+		}
+		req->core.op = op;
+	}
+	if (p->gone) {
+		fail_host(req, PVS_HOST_NO_CONNECT);
+		return;
+	}
+	/* sg v3 has no bidirectional transfers; iovec_count is 16 bits, dxfer_len 32. */
+	if (req->cdb_len == 0 || req->cdb_len > PVS_CDB_MAX || req->dir == PVS_DIR_BIDI ||
+	    req->iovcnt > UIO_MAXIOV || req->core.data_len > UINT_MAX) {
+		fail_host(req, PVS_HOST_ERROR);
+		return;
+	}
+	if (p->inflight >= PVSI_SG_MAX_INFLIGHT) {
+		pvsi_req_complete(req, PVS_SR_TASK_SET_FULL);
+		return;
+	}
+	memset(&h, 0, sizeof(h));
+	h.interface_id = 'S';
+	h.dxfer_direction = dxfer_dir(req->dir);
+	h.cmd_len = req->cdb_len;
+	h.cmdp = req->cdb;
+	h.mx_sb_len = PVS_SENSE_MAX;
+	h.sbp = req->sense;
+	h.timeout = PVSI_SG_TIMEOUT_MS;
+	h.usr_ptr = req;
+	h.pack_id = -1;
+	if (h.dxfer_direction != SG_DXFER_NONE && req->core.data_len) {
+		h.dxfer_len = (unsigned int)req->core.data_len;
+		if (req->iovcnt == 1) {
+			h.dxferp = req->iov[0].iov_base;
+		} else {
+			/* struct sg_iovec and struct iovec share their layout */
+			h.iovec_count = (unsigned short)req->iovcnt;
+			h.dxferp = req->iov;
+		}
+	} else {
+		h.dxfer_direction = SG_DXFER_NONE;
+	}
+	if (p->ops->write(lun->fd, &h, sizeof(h)) < 0) {
+		int e = errno;
+
+		/* EDOM: sg's own per-fd queue is full (drivers/scsi/sg.c) */
+		if (e == EDOM || e == EAGAIN || e == ENOMEM)
+			pvsi_req_complete(req, PVS_SR_TASK_SET_FULL);
+		else if (e == ENODEV || e == ENXIO)
+			fail_host(req, PVS_HOST_NO_CONNECT);
+		else
+			fail_host(req, PVS_HOST_ERROR);
+		return;
+	}
+	p->inflight++;
+}
+
+static int pt_cancel(struct pvs_lun *lun, struct pvs_req *req)
+{
+	(void)lun;
+	(void)req;
+	/* sg cannot abort one command; it completes when the device answers. */
+	return -EOPNOTSUPP;
+}
+
+static void pt_close(struct pvs_lun *lun)
+{
+	struct sg_priv *p = priv_of(lun);
+
+	if (!p)
+		return;
+	if (p->registered)
+		pvsi_worker_del_fd(lun->worker, lun->fd);
+	if (lun->fd >= 0)
+		p->ops->close(lun->fd);
+	lun->fd = -1;
+	free(p);
+	lun->priv = NULL;
+}
+
+const struct pvsi_lun_ops pvsi_passthrough_ops = {
+    .kind = "sg",
+    .submit = pt_submit,
+    .cancel = pt_cancel,
+    .capacity = NULL,
+    .close = pt_close,
+};
+
+static int fail(char *err, size_t errlen, const char *path, const char *why, int rc)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "sg LUN '%s': %s", path, why);
+	return rc;
+}
+
+int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen)
+{
+	const struct pvsi_sg_ops *ops = sg_ops;
+	struct sg_priv *p;
+	struct stat st;
+	int fd, rc, version = 0, one = 1;
+	char why[160];
+
+	if (!lun->worker)
+		return fail(err, errlen, path, "needs a worker", -EINVAL);
+	fd = ops->open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(why, sizeof(why), "cannot open: %s", strerror(-rc));
+		return fail(err, errlen, path, why, rc);
+	}
+	if (ops->fstat(fd, &st) < 0) {
+		rc = -errno;
+		ops->close(fd);
+		return fail(err, errlen, path, strerror(-rc), rc);
+	}
+	/*
+	 * Whole LUNs only: a disk or partition block node would answer
+	 * SG_GET_VERSION_NUM too, and bsg nodes would as well.
+	 */
+	if (S_ISBLK(st.st_mode)) {
+		ops->close(fd);
+		return fail(err, errlen, path,
+		            "is a block device; passthrough needs the LUN's sg node (/dev/sgN), "
+		            "never a disk or partition",
+		            -EINVAL);
+	}
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != SG_MAJOR) {
+		ops->close(fd);
+		return fail(err, errlen, path, "not an sg character device (/dev/sgN)", -EINVAL);
+	}
+	if (ops->ioctl(fd, SG_GET_VERSION_NUM, &version) < 0 || version < 30000) {
+		ops->close(fd);
+		return fail(err, errlen, path, "not an sg v3 device (SG_GET_VERSION_NUM)", -EINVAL);
+	}
+	/* Several commands in flight on this fd (sg turns this on at the first v3 write anyway). */
+	ops->ioctl(fd, SG_SET_COMMAND_Q, &one);
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		ops->close(fd);
+		return fail(err, errlen, path, strerror(ENOMEM), -ENOMEM);
+	}
+	p->ops = ops;
+	lun->priv = p;
+	lun->fd = fd;
+	rc = pvsi_worker_add_fd(lun->worker, fd, EPOLLIN, sg_readable, lun);
+	if (rc < 0) {
+		pt_close(lun);
+		snprintf(why, sizeof(why), "cannot poll: %s", strerror(-rc));
+		return fail(err, errlen, path, why, rc);
+	}
+	p->registered = true;
+	lun->store = NULL;
+	return 0;
+}
