@@ -31,6 +31,7 @@
 #define PVSI_RF_FUA      0x04u
 #define PVSI_RF_TRIMMED  0x08u /* iov[trim_idx] shortened */
 #define PVSI_RF_INFLIGHT 0x10u
+#define PVSI_RF_INFO     0x40u /* sense gets VALID and INFORMATION = core.info */
 
 /* ---- the opcode table (opcodes.c) ---- */
 
@@ -170,6 +171,7 @@ struct pvs_lun {
 	/* store- or passthrough-private state */
 	void *priv;
 	int fd;
+	void *emu; /* emulate.c: per-LUN scratch for multi-stage commands */
 };
 
 /* Complete @req with @sr (GOOD when PVS_SR_OK): status, sense, residual, done(). */
@@ -196,6 +198,8 @@ struct pvsi_initiator *pvsi_initiator_slot(struct pvs_lun *lun, uint64_t initiat
 
 /* emulate.c: the emulated LUN's submit. */
 void pvsi_emulate_submit(struct pvs_lun *lun, struct pvs_req *req);
+/* After the store opened: per-LUN emulation state; closes the store on failure. */
+int pvsi_emulate_open(struct pvs_lun *lun, char *err, size_t errlen);
 
 /* ua.c */
 void pvsi_ua_raise_all(struct pvs_lun *lun, enum pvs_sense_reason ua, uint64_t except);

@@ -73,6 +73,7 @@ struct pvs_req_core {
 	int16_t field;       /* sense-key-specific field pointer, -1 for none */
 	int8_t field_bit;
 	uint8_t field_in_cdb;
+	uint32_t info;       /* sense INFORMATION field when PVSI_RF_INFO is set */
 	uint64_t scratch[4]; /* handler-private */
 	/* store-private while a store operation runs (restarting short transfers) */
 	void (*store_cont)(struct pvs_req *req, int64_t res);

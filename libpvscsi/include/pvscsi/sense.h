@@ -69,6 +69,7 @@ enum pvs_sense_reason {
 	PVS_SR_RESERVATION_CONFLICT,       /* status 0x18, no sense */
 	PVS_SR_BUSY,                       /* status 0x08, no sense */
 	PVS_SR_TASK_SET_FULL,              /* status 0x28, no sense */
+	PVS_SR_MEDIUM_REMOVAL_PREVENTED,   /* 5/53/02 */
 	PVS_SR__COUNT
 };
 
