@@ -399,7 +399,7 @@ void pvsi_req_complete(struct pvs_req *req, int sr)
 	}
 	req->done(req);
 	if (tmf && --tmf->pending == 0)
-		tmf->done(tmf);
+		pvsi_tmf_finish(tmf);
 }
 
 void pvsi_req_finish_raw(struct pvs_req *req)
@@ -412,7 +412,7 @@ void pvsi_req_finish_raw(struct pvs_req *req)
 		inflight_del(lun, req);
 	req->done(req);
 	if (tmf && --tmf->pending == 0)
-		tmf->done(tmf);
+		pvsi_tmf_finish(tmf);
 }
 
 void pvsi_store_done(struct pvs_req *req, int64_t res)

@@ -1,0 +1,348 @@
+/*
+ * map.c - one guest controller's v-dev map, (channel, target, lun) ->
+ * struct pvs_lun, and the target-level answers for LUNs it was not given.
+ *
+ * The map is an array sorted by (channel, target, lun): lookup on the I/O
+ * path is a binary search with no allocation, and the LUNs of one target
+ * are a contiguous ascending run, which is exactly REPORT LUNS' order.
+ * Adding and removing (rare, from the toolstack) pay the O(n) insertion.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+#define OP_REQUEST_SENSE 0x03
+#define OP_INQUIRY       0x12
+#define OP_REPORT_LUNS   0xa0
+
+struct map_ent {
+	uint32_t channel, target, lun;
+	struct pvs_lun *l;
+};
+
+struct pvs_map {
+	struct map_ent *ents;
+	unsigned int n, cap;
+};
+
+static int key_cmp(const struct map_ent *e, uint32_t c, uint32_t t, uint32_t l)
+{
+	if (e->channel != c)
+		return e->channel < c ? -1 : 1;
+	if (e->target != t)
+		return e->target < t ? -1 : 1;
+	if (e->lun != l)
+		return e->lun < l ? -1 : 1;
+	return 0;
+}
+
+/* Index of the first entry >= (c, t, l). */
+static unsigned int lower_bound(const struct pvs_map *m, uint32_t c, uint32_t t, uint32_t l)
+{
+	unsigned int lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (key_cmp(&m->ents[mid], c, t, l) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool same_target(const struct pvs_map *m, unsigned int i, uint32_t c, uint32_t t)
+{
+	return i < m->n && m->ents[i].channel == c && m->ents[i].target == t;
+}
+
+int pvs_map_new(struct pvs_map **out)
+{
+	struct pvs_map *m = calloc(1, sizeof(*m));
+
+	*out = m;
+	return m ? 0 : -ENOMEM;
+}
+
+void pvs_map_free(struct pvs_map *m)
+{
+	if (!m)
+		return;
+	free(m->ents);
+	free(m);
+}
+
+unsigned int pvs_map_count(const struct pvs_map *m)
+{
+	return m->n;
+}
+
+struct pvs_lun *pvs_map_lookup(const struct pvs_map *m, uint32_t channel, uint32_t target,
+                               uint32_t lun)
+{
+	unsigned int i = lower_bound(m, channel, target, lun);
+
+	if (i < m->n && key_cmp(&m->ents[i], channel, target, lun) == 0)
+		return m->ents[i].l;
+	return NULL;
+}
+
+/* SPC-5 6.33 / SAM-5 5.14: the inventory changed for the target's other LUNs. */
+static void luns_changed(struct pvs_map *m, uint32_t c, uint32_t t, const struct pvs_lun *except)
+{
+	for (unsigned int i = lower_bound(m, c, t, 0); same_target(m, i, c, t); i++)
+		if (m->ents[i].l != except)
+			pvsi_ua_raise_all(m->ents[i].l, PVS_SR_UA_LUNS_CHANGED, UINT64_MAX);
+}
+
+int pvs_map_add(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                struct pvs_lun *l)
+{
+	unsigned int i;
+
+	if (lun > PVS_MAP_MAX_LUN || !l)
+		return -EINVAL;
+	i = lower_bound(m, channel, target, lun);
+	if (i < m->n && key_cmp(&m->ents[i], channel, target, lun) == 0)
+		return -EEXIST;
+	if (m->n == m->cap) {
+		unsigned int cap = m->cap ? m->cap * 2 : 16;
+		struct map_ent *e = realloc(m->ents, cap * sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		m->ents = e;
+		m->cap = cap;
+	}
+	memmove(&m->ents[i + 1], &m->ents[i], (m->n - i) * sizeof(*m->ents));
+	m->ents[i] = (struct map_ent){channel, target, lun, l};
+	m->n++;
+	luns_changed(m, channel, target, l);
+	return 0;
+}
+
+int pvs_map_remove(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                   struct pvs_lun **out)
+{
+	unsigned int i = lower_bound(m, channel, target, lun);
+	struct pvs_lun *l;
+
+	if (out)
+		*out = NULL;
+	if (i >= m->n || key_cmp(&m->ents[i], channel, target, lun) != 0)
+		return -ENOENT;
+	l = m->ents[i].l;
+	memmove(&m->ents[i], &m->ents[i + 1], (m->n - i - 1) * sizeof(*m->ents));
+	m->n--;
+	luns_changed(m, channel, target, NULL);
+	if (out)
+		*out = l;
+	return 0;
+}
+
+/* ---- target emulation: the request belongs to no LUN ---- */
+
+/* What pvs_submit() does for a LUN, minus the in-flight list. */
+static void target_begin(struct pvs_req *req)
+{
+	uint64_t len = 0;
+
+	memset(&req->core, 0, sizeof(req->core));
+	req->core.field = -1;
+	req->status = PVS_STATUS_GOOD;
+	req->host = PVS_HOST_OK;
+	req->sense_len = 0;
+	req->residual = 0;
+	for (unsigned int i = 0; i < req->iovcnt; i++)
+		len += req->iov[i].iov_len;
+	req->core.data_len = len;
+}
+
+static int invalid_cdb(struct pvs_req *req, int byte, int bit)
+{
+	pvsi_req_field(req, true, byte, bit);
+	return PVS_SR_INVALID_FIELD_IN_CDB;
+}
+
+/* SAM-5 4.7.7.2 peripheral device (LUN < 256) or 4.7.7.4 flat space addressing. */
+static void encode_lun(uint8_t ent[8], uint32_t lun)
+{
+	memset(ent, 0, 8);
+	if (lun < 256) {
+		ent[1] = (uint8_t)lun;
+	} else {
+		ent[0] = (uint8_t)(0x40 | (lun >> 8));
+		ent[1] = (uint8_t)lun;
+	}
+}
+
+/*
+ * SPC-5 6.33 REPORT LUNS, answered from the map: the guest sees its own
+ * numbering.  The list is written entry by entry straight into the
+ * initiator's buffers up to ALLOCATION LENGTH, so no response buffer sized
+ * for 16384 LUNs is needed; LUN LIST LENGTH always gives the full size.
+ */
+static int report_luns(struct pvs_map *m, unsigned int first, uint32_t c, uint32_t t,
+                       struct pvs_req *req)
+{
+	uint8_t hdr[8] = {0}, ent[8];
+	uint8_t select;
+	uint32_t alloc, count = 0;
+	uint64_t limit, off;
+
+	if (req->cdb_len < 12)
+		return PVS_SR_INVALID_FIELD_IN_CDB;
+	select = req->cdb[2];
+	alloc = pvsi_be32(req->cdb + 6);
+	/* 00h all, 01h well known only (we have none), 02h all including well known. */
+	if (select > 0x02)
+		return invalid_cdb(req, 2, -1);
+	if (alloc < 16)
+		return invalid_cdb(req, 6, -1);
+
+	if (select != 0x01)
+		for (unsigned int i = first; same_target(m, i, c, t); i++)
+			count++;
+	pvsi_put_be32(hdr, count * 8);
+
+	limit = alloc < req->core.data_len ? alloc : req->core.data_len;
+	off = pvsi_req_copy_in(req, 0, hdr, limit < 8 ? (size_t)limit : 8);
+	for (unsigned int k = 0; k < count && off < limit; k++) {
+		uint64_t n = limit - off;
+
+		encode_lun(ent, m->ents[first + k].lun);
+		off += pvsi_req_copy_in(req, (size_t)off, ent, n < 8 ? (size_t)n : 8);
+	}
+	req->core.xfer = (uint32_t)off;
+
+	/*
+	 * SAM-5 5.14: REPORT LUNS reports no unit attention, but clears a
+	 * pending REPORTED LUNS DATA HAS CHANGED for this I_T nexus.
+	 */
+	for (unsigned int i = first; same_target(m, i, c, t); i++)
+		pvsi_ua_clear(m->ents[i].l, req->initiator, PVS_SR_UA_LUNS_CHANGED);
+	return PVS_SR_OK;
+}
+
+/*
+ * SPC-5 6.7.2: peripheral qualifier 011b, device type 1Fh: "not capable of
+ * supporting a peripheral device on this logical unit".  EVPD requests get
+ * the same header on the Supported VPD Pages page, listing only itself.
+ */
+static int inquiry_unmapped(struct pvs_req *req)
+{
+	uint8_t buf[36];
+	uint16_t alloc;
+	size_t len;
+
+	if (req->cdb_len < 6)
+		return PVS_SR_INVALID_FIELD_IN_CDB;
+	alloc = pvsi_be16(req->cdb + 3);
+	memset(buf, 0, sizeof(buf));
+	buf[0] = 0x7f;
+	if (req->cdb[1] & 0x02) /* CMDDT (obsolete) */
+		return invalid_cdb(req, 1, 1);
+	if (req->cdb[1] & 0x01) {
+		if (req->cdb[2] != 0x00)
+			return invalid_cdb(req, 2, -1);
+		buf[3] = 1;    /* PAGE LENGTH */
+		buf[4] = 0x00; /* supported VPD pages: 00h */
+		len = 5;
+	} else {
+		if (req->cdb[2] != 0x00)
+			return invalid_cdb(req, 2, -1);
+		buf[2] = 0x07; /* VERSION: SPC-5 */
+		buf[3] = 0x02; /* RESPONSE DATA FORMAT */
+		buf[4] = sizeof(buf) - 5;
+		memcpy(buf + 8, "PVSCSI  ", 8);
+		memcpy(buf + 16, "NO LUN          ", 16);
+		memcpy(buf + 32, "0001", 4);
+		len = sizeof(buf);
+	}
+	if (len > alloc)
+		len = alloc;
+	req->core.xfer = (uint32_t)pvsi_req_copy_in(req, 0, buf, len);
+	return PVS_SR_OK;
+}
+
+/*
+ * SPC-5 6.39: REQUEST SENSE to a logical unit that is not supported
+ * returns LOGICAL UNIT NOT SUPPORTED as parameter data with GOOD status,
+ * in descriptor format when DESC asks for it.
+ */
+static int request_sense_unmapped(struct pvs_req *req)
+{
+	uint8_t buf[PVS_SENSE_MAX];
+	const struct pvs_sense_desc *d = pvs_sense_lookup(PVS_SR_LUN_NOT_SUPPORTED);
+	size_t len;
+
+	if (req->cdb_len < 6)
+		return PVS_SR_INVALID_FIELD_IN_CDB;
+	memset(buf, 0, sizeof(buf));
+	if (req->cdb[1] & 0x01) {
+		/* SPC-5 4.4.2: descriptor format, no descriptors. */
+		buf[0] = 0x72;
+		if (d) {
+			buf[1] = d->key;
+			buf[2] = d->asc;
+			buf[3] = d->ascq;
+		}
+		len = 8;
+	} else {
+		len = pvs_sense_build(PVS_SR_LUN_NOT_SUPPORTED, 0, -1, -1, buf, sizeof(buf));
+	}
+	if (len > req->cdb[4])
+		len = req->cdb[4];
+	req->core.xfer = (uint32_t)pvsi_req_copy_in(req, 0, buf, len);
+	return PVS_SR_OK;
+}
+
+int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                   struct pvs_req *req)
+{
+	unsigned int first = lower_bound(m, channel, target, 0);
+	struct pvs_lun *l = NULL;
+	int sr;
+
+	if (!same_target(m, first, channel, target))
+		return -ENODEV;
+	if (lun <= PVS_MAP_MAX_LUN) {
+		unsigned int i = lower_bound(m, channel, target, lun);
+
+		if (i < m->n && key_cmp(&m->ents[i], channel, target, lun) == 0)
+			l = m->ents[i].l;
+	}
+	if (req->cdb_len == 0) {
+		/* Nothing to route on: answer as the target would for a bad CDB. */
+		target_begin(req);
+		pvsi_req_complete(req, PVS_SR_INVALID_OPCODE);
+		return 0;
+	}
+
+	/* A raw passthrough LUN answers REPORT LUNS itself, as it does everything. */
+	if (l && !(req->cdb[0] == OP_REPORT_LUNS && !pvs_lun_is_raw(l))) {
+		pvs_submit(l, req);
+		return 0;
+	}
+
+	target_begin(req);
+	switch (req->cdb[0]) {
+	case OP_REPORT_LUNS:
+		sr = report_luns(m, first, channel, target, req);
+		break;
+	case OP_INQUIRY:
+		sr = inquiry_unmapped(req);
+		break;
+	case OP_REQUEST_SENSE:
+		sr = request_sense_unmapped(req);
+		break;
+	default:
+		sr = PVS_SR_LUN_NOT_SUPPORTED;
+		break;
+	}
+	pvsi_req_complete(req, sr);
+	return 0;
+}
