@@ -1,0 +1,1103 @@
+/*
+ * resolve.c - p-dev specs to current host SCSI devices, through sysfs.
+ *
+ * Every route ends at a scsi_device directory in sysfs
+ * (/sys/devices/.../hostH/targetH:C:T/H:C:T:L); everything reported comes
+ * from that directory, so all spec forms give the same answer for one LUN.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "pvscsi/resolve.h"
+#include "resolve_int.h"
+
+#define TRAIL_MAX     4096
+#define VPD_PAGE_MAX  (4 + 65535)
+#define SYMLINK_HOPS  40 /* Linux's MAXSYMLINKS */
+#define WWID_ATTR_MAX 4096
+
+/* Classes whose entries are nodes of a SCSI LUN; tried in this order for a name. */
+static const char *const node_classes[] = {"block", "scsi_generic", "scsi_tape", "scsi_changer",
+                                           "bsg"};
+
+struct ctx {
+	char sys[PATH_MAX];
+	char dev[PATH_MAX];
+	char devreal[PATH_MAX]; /* canonical dev root, "" if it does not exist */
+	const char *spec;
+	char trail[TRAIL_MAX];
+	size_t tpos;
+	bool truncated;
+	char *err;
+	size_t errlen;
+};
+
+static void vtried(struct ctx *c, const char *fmt, va_list ap)
+{
+	size_t room = sizeof(c->trail) - c->tpos;
+	int n;
+
+	if (c->truncated)
+		return;
+	if (c->tpos) {
+		n = snprintf(c->trail + c->tpos, room, "; ");
+		if (n < 0 || (size_t)n >= room)
+			goto full;
+		c->tpos += (size_t)n;
+		room -= (size_t)n;
+	}
+	n = vsnprintf(c->trail + c->tpos, room, fmt, ap);
+	if (n < 0 || (size_t)n >= room)
+		goto full;
+	c->tpos += (size_t)n;
+	return;
+full:
+	c->truncated = true;
+	c->tpos = strlen(c->trail);
+}
+
+__attribute__((format(printf, 2, 3))) static void tried(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vtried(c, fmt, ap);
+	va_end(ap);
+}
+
+/* Control bytes in a spec or a host string must not reach a log line raw. */
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	size_t pos;
+	int n;
+
+	if (!c->err || !c->errlen)
+		return rc;
+	n = snprintf(c->err, c->errlen, "p-dev '%s': ", c->spec ? c->spec : "(null)");
+	pos = n < 0 ? 0 : ((size_t)n >= c->errlen ? c->errlen - 1 : (size_t)n);
+	va_start(ap, fmt);
+	n = vsnprintf(c->err + pos, c->errlen - pos, fmt, ap);
+	va_end(ap);
+	pos += n < 0 ? 0 : ((size_t)n >= c->errlen - pos ? c->errlen - pos - 1 : (size_t)n);
+	if (c->tpos)
+		snprintf(c->err + pos, c->errlen - pos, "; tried: %s%s", c->trail,
+		         c->truncated ? " ..." : "");
+	sanitize(c->err);
+	return rc;
+}
+
+__attribute__((format(printf, 2, 3))) static int pathf(char *out, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, PATH_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= PATH_MAX) {
+		out[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static int copy_str(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= len) {
+		dst[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+static void rstrip(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool exists(const char *p)
+{
+	struct stat st;
+
+	return lstat(p, &st) == 0;
+}
+
+/* Whole file (up to @len bytes); returns bytes read or -errno. */
+static ssize_t read_bytes(const char *path, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			n = -errno;
+			close(fd);
+			return n;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	return (ssize_t)got;
+}
+
+/* A text attribute, NUL-terminated, trailing newline removed; -errno. */
+static int read_attr(const char *dir, const char *name, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int rc = pathf(path, "%s/%s", dir, name);
+
+	buf[0] = '\0';
+	if (rc)
+		return rc;
+	n = read_bytes(path, (uint8_t *)buf, len - 1);
+	if (n < 0)
+		return (int)n;
+	buf[n] = '\0';
+	if (strlen(buf) != (size_t)n)
+		return -EINVAL; /* embedded NUL: not a text attribute */
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+/* Fixed-size INQUIRY field from sysfs; missing ones stay "". */
+static void read_inq_field(const char *dir, const char *name, char *out, size_t len)
+{
+	char tmp[256];
+
+	out[0] = '\0';
+	if (read_attr(dir, name, tmp, sizeof(tmp)))
+		return;
+	rstrip(tmp);
+	snprintf(out, len, "%s", tmp);
+	sanitize(out);
+}
+
+static int parse_u32(const char *s, size_t n, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (!n)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+		if (v > UINT32_MAX)
+			return -ERANGE;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int pvs_parse_hctl(const char *s, struct pvs_hctl *out)
+{
+	uint32_t v[4];
+	const char *p = s;
+	int range = 0;
+
+	if (!s || !out)
+		return -EINVAL;
+	for (int i = 0; i < 4; i++) {
+		size_t n = strcspn(p, ":");
+		int rc;
+
+		if ((i < 3) != (p[n] == ':'))
+			return -EINVAL;
+		rc = parse_u32(p, n, &v[i]);
+		if (rc == -EINVAL)
+			return rc;
+		/* Keep checking the syntax: junk anywhere is -EINVAL, not -ERANGE. */
+		if (rc)
+			range = rc;
+		p += n + (i < 3);
+	}
+	if (range)
+		return range;
+	out->host = v[0];
+	out->channel = v[1];
+	out->target = v[2];
+	out->lun = v[3];
+	return 0;
+}
+
+static int init_ctx(struct ctx *c, const struct pvs_resolver *r, const char *spec, char *err,
+                    size_t errlen)
+{
+	const char *sys = r && r->sysfs_root ? r->sysfs_root : "/sys";
+	const char *dev = r && r->dev_root ? r->dev_root : "/dev";
+	size_t n;
+
+	memset(c, 0, sizeof(*c));
+	c->spec = spec;
+	c->err = err;
+	c->errlen = errlen;
+	if (copy_str(c->sys, sizeof(c->sys), sys) || copy_str(c->dev, sizeof(c->dev), dev))
+		return -ENAMETOOLONG;
+	/* Trailing slashes would double up in the paths we print. */
+	for (n = strlen(c->sys); n > 1 && c->sys[n - 1] == '/'; n--)
+		c->sys[n - 1] = '\0';
+	for (n = strlen(c->dev); n > 1 && c->dev[n - 1] == '/'; n--)
+		c->dev[n - 1] = '\0';
+	if (!realpath(c->dev, c->devreal))
+		c->devreal[0] = '\0';
+	return 0;
+}
+
+/* "/dev/x" as the administrator wrote it -> the same node under dev_root. */
+static int map_dev(const struct ctx *c, const char *p, char *out)
+{
+	if (strncmp(p, "/dev/", 5) == 0 && strcmp(c->dev, "/dev") != 0)
+		return pathf(out, "%s%s", c->dev, p + 4);
+	return pathf(out, "%s", p);
+}
+
+/*
+ * Follow symlinks to a canonical path.  Absolute targets under /dev are
+ * re-rooted at dev_root so that a fake tree stays closed; the hops go to the
+ * trail when @record.
+ */
+static int follow(struct ctx *c, const char *start, char *out, bool record)
+{
+	char cur[PATH_MAX], tgt[PATH_MAX], next[PATH_MAX];
+	int hops;
+
+	if (copy_str(cur, sizeof(cur), start))
+		return -ENAMETOOLONG;
+	for (hops = 0; hops < SYMLINK_HOPS; hops++) {
+		struct stat st;
+		ssize_t n;
+		int rc;
+
+		if (lstat(cur, &st)) {
+			rc = -errno;
+			if (record)
+				tried(c, "%s: %s", cur, strerror(-rc));
+			return rc;
+		}
+		if (!S_ISLNK(st.st_mode))
+			break;
+		n = readlink(cur, tgt, sizeof(tgt) - 1);
+		if (n < 0) {
+			rc = -errno;
+			if (record)
+				tried(c, "%s: readlink: %s", cur, strerror(-rc));
+			return rc;
+		}
+		tgt[n] = '\0';
+		if (record)
+			tried(c, "%s -> %s", cur, tgt);
+		if (tgt[0] == '/') {
+			rc = map_dev(c, tgt, next);
+		} else {
+			char *slash = strrchr(cur, '/');
+
+			if (slash)
+				*slash = '\0';
+			rc = pathf(next, "%s/%s", slash ? (cur[0] ? cur : "/") : ".", tgt);
+		}
+		if (rc)
+			return rc;
+		memcpy(cur, next, sizeof(cur));
+	}
+	if (hops == SYMLINK_HOPS) {
+		if (record)
+			tried(c, "%s: too many symlinks", start);
+		return -ELOOP;
+	}
+	if (!realpath(cur, out)) {
+		int rc = -errno;
+
+		if (record)
+			tried(c, "%s: %s", cur, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+static bool under_dev_root(const struct ctx *c, const char *canon)
+{
+	size_t n = strlen(c->devreal);
+
+	if (!n)
+		return false;
+	if (n == 1)
+		return canon[0] == '/';
+	return strncmp(canon, c->devreal, n) == 0 && canon[n] == '/';
+}
+
+/*
+ * A scsi_device, not its host or target (which share the bus): the name is
+ * H:C:T:L and the bus is "scsi" (or, in trees without a subsystem link, the
+ * scsi_device class directory is there).
+ */
+static bool is_scsi_device_dir(const char *dir, struct pvs_hctl *hctl)
+{
+	char p[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	if (pvs_parse_hctl(base_name(dir), hctl))
+		return false;
+	if (pathf(p, "%s/subsystem", dir))
+		return false;
+	n = readlink(p, link, sizeof(link) - 1);
+	if (n >= 0) {
+		link[n] = '\0';
+		return strcmp(base_name(link), "scsi") == 0;
+	}
+	return pathf(p, "%s/scsi_device", dir) == 0 && is_dir(p);
+}
+
+/* Class device directory (block/sda, scsi_generic/sg0, ...) -> its scsi_device directory. */
+static int classdir_to_scsi(struct ctx *c, const char *what, const char *classdir, char *scsidir)
+{
+	char p[PATH_MAX];
+	struct pvs_hctl h;
+	int rc;
+
+	rc = pathf(p, "%s/partition", classdir);
+	if (rc)
+		return fail(c, rc, "path too long under %s", classdir);
+	if (exists(p)) {
+		char parent[PATH_MAX];
+
+		/* sysfs nests a partition under its disk: .../block/sda/sda1 */
+		memcpy(parent, classdir, sizeof(parent));
+		*strrchr(parent, '/') = '\0';
+		tried(c, "%s: is a partition", p);
+		return fail(c, -EINVAL,
+		            "%s is partition %s of disk %s; passthrough is to whole LUNs only: "
+		            "name the disk (%s/%s) or its sg node",
+		            what, base_name(classdir), base_name(parent), "/dev",
+		            base_name(parent));
+	}
+	rc = pathf(p, "%s/dm", classdir);
+	if (!rc && is_dir(p)) {
+		tried(c, "%s: device-mapper device", classdir);
+		return fail(c, -ENODEV,
+		            "%s is a device-mapper device (%s), not a SCSI LUN; for a multipath "
+		            "map, name one path (its /dev/sdX or /dev/sgN)",
+		            what, base_name(classdir));
+	}
+	rc = pathf(p, "%s/device", classdir);
+	if (rc)
+		return fail(c, rc, "path too long under %s", classdir);
+	if (!realpath(p, scsidir)) {
+		tried(c, "%s: %s", p, strerror(errno));
+		return fail(c, -ENODEV, "%s is not a SCSI device (%s has no device link)", what,
+		            classdir);
+	}
+	if (!is_scsi_device_dir(scsidir, &h)) {
+		tried(c, "%s -> %s: not a scsi_device", p, scsidir);
+		return fail(c, -ENODEV, "%s is not a SCSI device (its device is %s)", what,
+		            scsidir);
+	}
+	return 0;
+}
+
+/* Kernel name -> class device directory, by trying each node class. */
+static int class_by_name(struct ctx *c, const char *name, char *classdir)
+{
+	char p[PATH_MAX];
+
+	if (!name[0] || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '/'))
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(node_classes) / sizeof(node_classes[0]); i++) {
+		int rc = pathf(p, "%s/class/%s/%s", c->sys, node_classes[i], name);
+
+		if (rc)
+			return rc;
+		if (realpath(p, classdir))
+			return 0;
+		tried(c, "%s: %s", p, strerror(errno));
+	}
+	return -ENOENT;
+}
+
+/* "/dev/..." (or any absolute path) -> scsi_device directory. */
+static int resolve_path(struct ctx *c, char *scsidir)
+{
+	char start[PATH_MAX], canon[PATH_MAX], p[PATH_MAX], classdir[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	rc = map_dev(c, c->spec, start);
+	if (rc)
+		return fail(c, rc, "path too long");
+	rc = follow(c, start, canon, true);
+	if (rc == -ENOENT) {
+		/* Say whether only the node is missing (udev lag, a container's /dev). */
+		if (class_by_name(c, base_name(start), classdir) == 0)
+			return fail(c, -ENOENT, "%s does not exist, though sysfs knows %s (%s)",
+			            start, base_name(start), classdir);
+		return fail(c, -ENOENT, "no such device node");
+	}
+	if (rc)
+		return fail(c, rc, "cannot follow %s", start);
+	if (stat(canon, &st)) {
+		rc = -errno;
+		tried(c, "%s: %s", canon, strerror(-rc));
+		return fail(c, rc, "cannot stat %s", canon);
+	}
+	if (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)) {
+		/* The number, not the name, is what the kernel knows the node by. */
+		const char *kind = S_ISBLK(st.st_mode) ? "block" : "char";
+
+		rc =
+		    pathf(p, "%s/dev/%s/%u:%u", c->sys, kind, major(st.st_rdev), minor(st.st_rdev));
+		if (rc)
+			return fail(c, rc, "path too long");
+		if (!realpath(p, classdir)) {
+			tried(c, "%s: %s", p, strerror(errno));
+			return fail(c, -ENODEV,
+			            "%s is %s device %u:%u, which the kernel does not have", canon,
+			            kind, major(st.st_rdev), minor(st.st_rdev));
+		}
+		tried(c, "%s -> %s", p, classdir);
+	} else if (S_ISDIR(st.st_mode)) {
+		tried(c, "%s: is a directory", canon);
+		return fail(c, -ENODEV, "%s is a directory, not a SCSI device", canon);
+	} else if (under_dev_root(c, canon)) {
+		/* Not a node (fake /dev of the tests): the kernel name is all there is. */
+		tried(c, "%s: not a device node, looking up %s by name", canon, base_name(canon));
+		rc = class_by_name(c, base_name(canon), classdir);
+		if (rc == -ENAMETOOLONG)
+			return fail(c, rc, "path too long");
+		if (rc)
+			return fail(c, -ENODEV,
+			            "%s is not a SCSI device: not a device node, and no SCSI node "
+			            "class has %s",
+			            canon, base_name(canon));
+	} else {
+		tried(c, "%s: not a device node", canon);
+		return fail(c, -ENODEV, "%s is not a device node, so not a SCSI device", canon);
+	}
+	return classdir_to_scsi(c, canon, classdir, scsidir);
+}
+
+static int resolve_name(struct ctx *c, char *scsidir)
+{
+	char classdir[PATH_MAX];
+	int rc = class_by_name(c, c->spec, classdir);
+
+	if (rc == -ENAMETOOLONG)
+		return fail(c, rc, "name too long");
+	if (rc)
+		return fail(c, -ENOENT, "no device of that name");
+	return classdir_to_scsi(c, c->spec, classdir, scsidir);
+}
+
+static int resolve_hctl(struct ctx *c, const struct pvs_hctl *want, char *scsidir)
+{
+	char p[PATH_MAX];
+	struct pvs_hctl h;
+	char id[64];
+
+	snprintf(id, sizeof(id), "%u:%u:%u:%u", want->host, want->channel, want->target, want->lun);
+	if (pathf(p, "%s/class/scsi_device/%s/device", c->sys, id))
+		return fail(c, -ENAMETOOLONG, "path too long");
+	if (!realpath(p, scsidir)) {
+		tried(c, "%s: %s", p, strerror(errno));
+		/* Older layouts and kernels without the class still have the bus. */
+		if (pathf(p, "%s/bus/scsi/devices/%s", c->sys, id))
+			return fail(c, -ENAMETOOLONG, "path too long");
+		if (!realpath(p, scsidir)) {
+			tried(c, "%s: %s", p, strerror(errno));
+			return fail(c, -ENOENT, "no SCSI device %s", id);
+		}
+	}
+	if (!is_scsi_device_dir(scsidir, &h) || memcmp(&h, want, sizeof(h)) != 0) {
+		tried(c, "%s: not scsi_device %s", scsidir, id);
+		return fail(c, -ENOENT, "no SCSI device %s", id);
+	}
+	return 0;
+}
+
+/* --- identities ------------------------------------------------------- */
+
+struct ident {
+	char wwid[PVS_PDEV_ID_MAX]; /* "" if none */
+	uint8_t *vpd;               /* NULL if no vpd_pg83 */
+	size_t vpdlen;
+};
+
+static void ident_free(struct ident *id)
+{
+	free(id->vpd);
+	id->vpd = NULL;
+}
+
+/* Missing attributes are normal (old kernels, devices without VPD): only -ENOMEM fails. */
+static int ident_load(const char *scsidir, struct ident *id)
+{
+	char p[PATH_MAX];
+	char *w;
+	ssize_t n;
+
+	memset(id, 0, sizeof(*id));
+	w = malloc(WWID_ATTR_MAX);
+	if (!w)
+		return -ENOMEM;
+	if (read_attr(scsidir, "wwid", w, WWID_ATTR_MAX) == 0 && w[0] &&
+	    strlen(w) < sizeof(id->wwid))
+		memcpy(id->wwid, w, strlen(w) + 1);
+	free(w);
+	if (pathf(p, "%s/vpd_pg83", scsidir) == 0) {
+		id->vpd = malloc(VPD_PAGE_MAX);
+		if (!id->vpd)
+			return -ENOMEM;
+		n = read_bytes(p, id->vpd, VPD_PAGE_MAX);
+		if (n <= 0) {
+			free(id->vpd);
+			id->vpd = NULL;
+		} else {
+			id->vpdlen = (size_t)n;
+		}
+	}
+	if (!id->wwid[0] && id->vpd)
+		pvs_vpd83_identity(id->vpd, id->vpdlen, 0, id->wwid, sizeof(id->wwid));
+	return 0;
+}
+
+struct idspec {
+	bool hex;                   /* naa./eui.: compare case-insensitively */
+	char text[PVS_PDEV_ID_MAX]; /* identity, trailing blanks removed */
+	bool has_lun;
+	uint32_t lun;
+};
+
+static bool id_equal(const struct idspec *s, const char *cand)
+{
+	char tmp[PVS_PDEV_ID_MAX];
+
+	if (copy_str(tmp, sizeof(tmp), cand))
+		return false;
+	/* Blanks padding a T10 designator are easily lost on the way through a config file. */
+	rstrip(tmp);
+	return s->hex ? strcasecmp(s->text, tmp) == 0 : strcmp(s->text, tmp) == 0;
+}
+
+/* Any designator of association @assoc, not only the preferred one, may be named. */
+static bool vpd_has(const struct ident *id, const struct idspec *s, unsigned int assoc)
+{
+	struct pvsi_vpd83_iter it;
+	struct pvsi_desig d;
+	char buf[PVS_PDEV_ID_MAX];
+
+	if (!id->vpd || pvsi_vpd83_begin(&it, id->vpd, id->vpdlen))
+		return false;
+	while (pvsi_vpd83_next(&it, &d))
+		if (d.assoc == assoc && pvsi_desig_format(&d, buf, sizeof(buf)) > 0 &&
+		    id_equal(s, buf))
+			return true;
+	return false;
+}
+
+static bool hex_id_ok(const char *prefix, const char *hex, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f') ||
+		      (hex[i] >= 'A' && hex[i] <= 'F')))
+			return false;
+	/* NAA 2/3/5 are 8 bytes, NAA 6 is 16; EUI-64 based designators are 8, 12 or 16. */
+	if (strcmp(prefix, "naa.") == 0)
+		return n == 16 || n == 32;
+	return n == 16 || n == 24 || n == 32;
+}
+
+static int parse_idspec(struct ctx *c, struct idspec *s)
+{
+	const char *spec = c->spec;
+
+	memset(s, 0, sizeof(*s));
+	if (strncmp(spec, "naa.", 4) == 0 || strncmp(spec, "eui.", 4) == 0) {
+		char prefix[5];
+		const char *hex = spec + 4;
+		size_t n = strcspn(hex, ":");
+		int rc;
+
+		memcpy(prefix, spec, 4);
+		prefix[4] = '\0';
+		if (!hex_id_ok(prefix, hex, n))
+			return fail(c, -EINVAL,
+			            "expected %s followed by %s hex digits, then :LUN "
+			            "optionally",
+			            prefix, prefix[0] == 'n' ? "16 or 32" : "16, 24 or 32");
+		if (hex[n] == ':') {
+			rc = parse_u32(hex + n + 1, strlen(hex + n + 1), &s->lun);
+			if (rc)
+				return fail(c, -EINVAL,
+				            "LUN after ':' must be a decimal number "
+				            "0..4294967295");
+			s->has_lun = true;
+		}
+		s->hex = true;
+		snprintf(s->text, sizeof(s->text), "%.*s", (int)(n + 4), spec);
+		return 0;
+	}
+	if (strncmp(spec, "wwid:", 5) == 0)
+		spec += 5;
+	if (copy_str(s->text, sizeof(s->text), spec))
+		return fail(c, -ENAMETOOLONG, "identity too long");
+	rstrip(s->text);
+	if (!s->text[0] || strcmp(s->text, "t10.") == 0)
+		return fail(c, -EINVAL, "empty identity");
+	return 0;
+}
+
+struct cand {
+	char dir[PATH_MAX];
+	struct pvs_hctl h;
+	bool lu; /* matched as the LU's identity, else as its target's */
+};
+
+static void list_cands(char *buf, size_t len, const struct cand *v, size_t n, bool lu,
+                       const uint32_t *lun)
+{
+	size_t pos = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && pos < len; i++) {
+		int k;
+
+		if (v[i].lu != lu || (lun && v[i].h.lun != *lun))
+			continue;
+		k = snprintf(buf + pos, len - pos, "%s%u:%u:%u:%u", pos ? ", " : "", v[i].h.host,
+		             v[i].h.channel, v[i].h.target, v[i].h.lun);
+		if (k < 0)
+			break;
+		pos += (size_t)k;
+	}
+}
+
+static int resolve_identity(struct ctx *c, char *scsidir)
+{
+	char cls[PATH_MAX];
+	struct dirent **ents = NULL;
+	struct idspec *s;
+	struct cand *v = NULL;
+	size_t nv = 0, nlu = 0, ntg = 0, nlu_l = 0, ntg_l = 0;
+	const struct cand *pick_lu = NULL, *pick_tg = NULL;
+	char list[1024];
+	int n = 0, rc;
+
+	s = malloc(sizeof(*s));
+	if (!s)
+		return fail(c, -ENOMEM, "out of memory");
+	rc = parse_idspec(c, s);
+	if (rc)
+		goto out;
+	if (pathf(cls, "%s/class/scsi_device", c->sys)) {
+		rc = fail(c, -ENAMETOOLONG, "path too long");
+		goto out;
+	}
+	n = scandir(cls, &ents, NULL, alphasort);
+	if (n < 0) {
+		tried(c, "%s: %s", cls, strerror(errno));
+		rc = fail(c, -ENOENT, "no SCSI devices to search");
+		goto out;
+	}
+	v = calloc((size_t)n + 1, sizeof(*v));
+	if (!v) {
+		rc = fail(c, -ENOMEM, "out of memory");
+		goto out;
+	}
+	tried(c, "searched %s", cls);
+	for (int i = 0; i < n; i++) {
+		char p[PATH_MAX];
+		struct cand *cd = &v[nv];
+		struct ident id;
+
+		if (ents[i]->d_name[0] == '.')
+			continue;
+		if (pathf(p, "%s/%s/device", cls, ents[i]->d_name) || !realpath(p, cd->dir) ||
+		    !is_scsi_device_dir(cd->dir, &cd->h)) {
+			tried(c, "%s: unreadable", ents[i]->d_name);
+			continue;
+		}
+		rc = ident_load(cd->dir, &id);
+		if (rc) {
+			rc = fail(c, rc, "out of memory");
+			goto out;
+		}
+		if ((id.wwid[0] && id_equal(s, id.wwid)) || vpd_has(&id, s, 0)) {
+			cd->lu = true;
+			nv++;
+		} else if (vpd_has(&id, s, 2)) {
+			nv++;
+		}
+		tried(c, "%s: %s", ents[i]->d_name, id.wwid[0] ? id.wwid : "no identity");
+		ident_free(&id);
+	}
+	for (size_t i = 0; i < nv; i++) {
+		bool lun_ok = !s->has_lun || v[i].h.lun == s->lun;
+
+		if (v[i].lu) {
+			nlu++;
+			nlu_l += lun_ok;
+			if (lun_ok)
+				pick_lu = &v[i];
+		} else {
+			ntg++;
+			ntg_l += lun_ok;
+			if (lun_ok)
+				pick_tg = &v[i];
+		}
+	}
+	if (nlu) {
+		/* The identity is the LU's own: :LUN can only confirm it, or pick a path. */
+		if (nlu_l == 1) {
+			memcpy(scsidir, pick_lu->dir, PATH_MAX);
+			rc = 0;
+		} else if (nlu_l == 0) {
+			list_cands(list, sizeof(list), v, nv, true, NULL);
+			rc = fail(c, -ENOENT, "%s is the identity of %s, whose LUN is not %u",
+			          s->text, list, s->lun);
+		} else {
+			list_cands(list, sizeof(list), v, nv, true, s->has_lun ? &s->lun : NULL);
+			rc = fail(c, -ENOTUNIQ,
+			          "%s is ambiguous: %zu SCSI devices carry it (%s), which are "
+			          "paths to one LUN (multipath); name one path by /dev/sgN or "
+			          "H:C:T:L",
+			          s->text, nlu_l, list);
+		}
+	} else if (ntg) {
+		/* A target device's identity: :LUN selects among its LUNs. */
+		if (ntg_l == 1) {
+			memcpy(scsidir, pick_tg->dir, PATH_MAX);
+			rc = 0;
+		} else if (ntg_l == 0) {
+			list_cands(list, sizeof(list), v, nv, false, NULL);
+			rc = fail(c, -ENOENT, "target %s has no LUN %u (it has %s)", s->text,
+			          s->lun, list);
+		} else {
+			list_cands(list, sizeof(list), v, nv, false, s->has_lun ? &s->lun : NULL);
+			rc =
+			    fail(c, -ENOTUNIQ,
+			         s->has_lun ? "%s is ambiguous: %zu SCSI devices match (%s), paths "
+			                      "to one LUN (multipath); name one path by "
+			                      "/dev/sgN or H:C:T:L"
+			                    : "%s names a target with %zu LUNs (%s); add :LUN",
+			         s->text, ntg_l, list);
+		}
+	} else {
+		rc = fail(c, -ENOENT, "no SCSI device carries identity %s", s->text);
+	}
+out:
+	if (ents) {
+		for (int i = 0; i < n; i++)
+			free(ents[i]);
+		free(ents);
+	}
+	free(v);
+	free(s);
+	return rc;
+}
+
+/* --- filling in ----------------------------------------------------------- */
+
+/* First entry of @dir/@sub (sysfs has exactly one per class), "" if none. */
+static void first_entry(const char *dir, const char *sub, char *name, size_t len)
+{
+	char p[PATH_MAX];
+	struct dirent **ents;
+	int n;
+
+	name[0] = '\0';
+	if (pathf(p, "%s/%s", dir, sub))
+		return;
+	n = scandir(p, &ents, NULL, alphasort);
+	if (n < 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (!name[0] && ents[i]->d_name[0] != '.')
+			snprintf(name, len, "%s", ents[i]->d_name);
+		free(ents[i]);
+	}
+	free(ents);
+}
+
+/* by-id link names, best first: udev's wwn- and scsi- links are derived from VPD 0x83. */
+static int by_id_rank(const char *name)
+{
+	if (strncmp(name, "wwn-", 4) == 0)
+		return 0;
+	if (strncmp(name, "scsi-", 5) == 0)
+		return 1;
+	return 2;
+}
+
+static int find_by_id(struct ctx *c, const char *scsidir, char *out, size_t outlen)
+{
+	static const char *const subs[] = {"block", "scsi_generic", "scsi_tape"};
+	char nodes[8][NAME_MAX + 1];
+	size_t nn = 0;
+	char dir[PATH_MAX], p[PATH_MAX], canon[PATH_MAX];
+	struct dirent **ents;
+	int n, best = 3;
+
+	out[0] = '\0';
+	if (!c->devreal[0])
+		return 0;
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		struct dirent **se;
+		int m;
+
+		if (pathf(p, "%s/%s", scsidir, subs[i]))
+			continue;
+		m = scandir(p, &se, NULL, alphasort);
+		if (m < 0)
+			continue;
+		for (int j = 0; j < m; j++) {
+			if (se[j]->d_name[0] != '.' && nn < 8)
+				snprintf(nodes[nn++], sizeof(nodes[0]), "%s", se[j]->d_name);
+			free(se[j]);
+		}
+		free(se);
+	}
+	if (!nn || pathf(dir, "%s/disk/by-id", c->dev))
+		return 0;
+	n = scandir(dir, &ents, NULL, alphasort);
+	if (n < 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		const char *nm = ents[i]->d_name;
+
+		if (nm[0] != '.' && by_id_rank(nm) < best && pathf(p, "%s/%s", dir, nm) == 0 &&
+		    follow(c, p, canon, false) == 0 && strcmp(canon, p) != 0 &&
+		    under_dev_root(c, canon)) {
+			for (size_t k = 0; k < nn; k++) {
+				size_t dl = strlen(c->devreal);
+
+				if (strcmp(canon + (dl == 1 ? 0 : dl) + 1, nodes[k]) == 0 &&
+				    (size_t)snprintf(out, outlen, "%s", p) < outlen) {
+					best = by_id_rank(nm);
+					break;
+				}
+			}
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	if (best == 3)
+		out[0] = '\0';
+	return 0;
+}
+
+static int node_path(struct ctx *c, const char *name, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (!name[0])
+		return 0;
+	if ((size_t)snprintf(out, len, "%s/%s", c->dev, name) >= len) {
+		out[0] = '\0';
+		return fail(c, -ENAMETOOLONG, "path of node %s under %s too long", name, c->dev);
+	}
+	return 0;
+}
+
+static int fill(struct ctx *c, const char *scsidir, struct pvs_pdev *out)
+{
+	struct pvs_hctl h;
+	struct ident id;
+	char name[NAME_MAX + 1], tmp[32];
+	int rc;
+
+	if (!is_scsi_device_dir(scsidir, &h))
+		return fail(c, -ENODEV, "%s is not a scsi_device", scsidir);
+	out->host = h.host;
+	out->channel = h.channel;
+	out->target = h.target;
+	out->lun = h.lun;
+	out->type = -1;
+	if (read_attr(scsidir, "type", tmp, sizeof(tmp)) == 0) {
+		char *end;
+		long t = strtol(tmp, &end, 10);
+
+		if (end != tmp && *end == '\0' && t >= 0 && t <= 0x1f)
+			out->type = (int)t;
+	}
+	read_inq_field(scsidir, "vendor", out->vendor, sizeof(out->vendor));
+	read_inq_field(scsidir, "model", out->model, sizeof(out->model));
+	read_inq_field(scsidir, "rev", out->rev, sizeof(out->rev));
+	first_entry(scsidir, "scsi_generic", name, sizeof(name));
+	rc = node_path(c, name, out->sg, sizeof(out->sg));
+	if (rc)
+		return rc;
+	first_entry(scsidir, "block", name, sizeof(name));
+	rc = node_path(c, name, out->block, sizeof(out->block));
+	if (rc)
+		return rc;
+	rc = ident_load(scsidir, &id);
+	if (rc)
+		return fail(c, rc, "out of memory");
+	memcpy(out->wwid, id.wwid, sizeof(out->wwid));
+	if (id.vpd)
+		pvs_vpd83_identity(id.vpd, id.vpdlen, 2, out->target_wwid,
+		                   sizeof(out->target_wwid));
+	ident_free(&id);
+	return find_by_id(c, scsidir, out->by_id, sizeof(out->by_id));
+}
+
+static bool all_digits_colons(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || *s == ':'))
+			return false;
+	return true;
+}
+
+int pvs_resolve(const struct pvs_resolver *r, const char *spec, struct pvs_pdev *out, char *err,
+                size_t errlen)
+{
+	struct ctx *c;
+	struct pvs_hctl h;
+	char scsidir[PATH_MAX];
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (out)
+		memset(out, 0, sizeof(*out));
+	c = malloc(sizeof(*c));
+	if (!c) {
+		if (err && errlen)
+			snprintf(err, errlen, "p-dev: out of memory");
+		return -ENOMEM;
+	}
+	rc = init_ctx(c, r, spec, err, errlen);
+	if (rc) {
+		rc = fail(c, rc, "sysfs or /dev root path too long");
+		goto out;
+	}
+	if (!out || !spec || !spec[0]) {
+		rc = fail(c, -EINVAL, "empty p-dev or no output");
+		goto out;
+	}
+	if (spec[0] == '/') {
+		rc = resolve_path(c, scsidir);
+	} else if ((rc = pvs_parse_hctl(spec, &h)) == 0) {
+		rc = resolve_hctl(c, &h, scsidir);
+	} else if (all_digits_colons(spec)) {
+		rc = fail(c, rc,
+		          rc == -ERANGE ? "H:C:T:L field over 4294967295"
+		                        : "H:C:T:L needs four decimal numbers");
+	} else if (!strncmp(spec, "naa.", 4) || !strncmp(spec, "eui.", 4) ||
+	           !strncmp(spec, "t10.", 4) || !strncmp(spec, "wwid:", 5)) {
+		rc = resolve_identity(c, scsidir);
+	} else if (!strchr(spec, '/') && strlen(spec) <= NAME_MAX && strcmp(spec, ".") &&
+	           strcmp(spec, "..")) {
+		rc = resolve_name(c, scsidir);
+	} else {
+		rc = fail(c, -EINVAL,
+		          "not a p-dev; expected /dev/..., a kernel name (sdX, sgN), H:C:T:L, "
+		          "naa.<hex>[:LUN], eui.<hex>[:LUN], t10.<text> or wwid:<text>");
+	}
+	if (rc == 0)
+		rc = fill(c, scsidir, out);
+	if (rc) {
+		memset(out, 0, sizeof(*out));
+	} else if (err && errlen) {
+		err[0] = '\0';
+	}
+out:
+	free(c);
+	return rc;
+}
+
+static bool wwid_is_hex_id(const char *w)
+{
+	if (strncmp(w, "naa.", 4) && strncmp(w, "eui.", 4))
+		return false;
+	return hex_id_ok(strncmp(w, "naa.", 4) == 0 ? "naa." : "eui.", w + 4, strlen(w + 4));
+}
+
+static int hex_spec(const char *w, uint32_t lun, char *buf, size_t len)
+{
+	size_t n = strlen(w);
+	int k;
+
+	if (n >= len)
+		return -ENOSPC;
+	/* Lower case, as Linux prints NAA and EUI in sysfs wwid. */
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (w[i] >= 'A' && w[i] <= 'F') ? (char)(w[i] - 'A' + 'a') : w[i];
+	k = snprintf(buf + n, len - n, ":%u", lun);
+	if (k < 0 || (size_t)k >= len - n)
+		return -ENOSPC;
+	return 0;
+}
+
+int pvs_pdev_stable_spec(const struct pvs_pdev *p, char *buf, size_t len)
+{
+	int rc;
+
+	if (!buf || !len)
+		return -ENOSPC;
+	buf[0] = '\0';
+	if (!p)
+		return -ENODATA;
+	if (p->wwid[0] && wwid_is_hex_id(p->wwid))
+		rc = hex_spec(p->wwid, p->lun, buf, len);
+	else if (p->wwid[0])
+		rc = (size_t)snprintf(buf, len, "wwid:%s", p->wwid) < len ? 0 : -ENOSPC;
+	else if (p->target_wwid[0] && wwid_is_hex_id(p->target_wwid))
+		rc = hex_spec(p->target_wwid, p->lun, buf, len);
+	else if (p->by_id[0])
+		rc = (size_t)snprintf(buf, len, "/dev/disk/by-id/%s", base_name(p->by_id)) < len
+		         ? 0
+		         : -ENOSPC;
+	else
+		return -ENODATA;
+	if (rc)
+		buf[0] = '\0';
+	return rc;
+}
