@@ -32,6 +32,7 @@
 #define PVSI_RF_TRIMMED  0x08u /* iov[trim_idx] shortened */
 #define PVSI_RF_INFLIGHT 0x10u
 #define PVSI_RF_INFO     0x40u /* sense gets VALID and INFORMATION = core.info */
+#define PVSI_RF_CANCELED 0x80u /* tmf.c: lun->ops->cancel already issued */
 
 /* ---- the opcode table (opcodes.c) ---- */
 
@@ -206,11 +207,23 @@ void pvsi_ua_raise_all(struct pvs_lun *lun, enum pvs_sense_reason ua, uint64_t e
 void pvsi_ua_raise(struct pvs_lun *lun, uint64_t initiator, enum pvs_sense_reason ua);
 /* The pending UA to report for this command (and clear it), or PVS_SR_OK. */
 int pvsi_ua_check(struct pvs_lun *lun, struct pvs_req *req, const struct pvsi_opcode *op);
+/* REQUEST SENSE (SPC-5 6.39): the pending UA to return as sense data, cleared; or PVS_SR_OK. */
+int pvsi_ua_take(struct pvs_lun *lun, uint64_t initiator);
+/* Drop one pending UA (REPORT LUNS clears REPORTED LUNS DATA HAS CHANGED). */
+void pvsi_ua_clear(struct pvs_lun *lun, uint64_t initiator, enum pvs_sense_reason ua);
+/* Pending UA bitmap of @initiator (0 if it has no slot); for tests and tracing. */
+uint32_t pvsi_ua_pending(struct pvs_lun *lun, uint64_t initiator);
 
 /* pr.c: RESERVATION CONFLICT or PVS_SR_OK for this command from this initiator. */
 int pvsi_pr_check(struct pvs_lun *lun, struct pvs_req *req, const struct pvsi_opcode *op);
 void pvsi_pr_nexus_loss(struct pvs_lun *lun, uint64_t initiator);
 void pvsi_pr_lun_reset(struct pvs_lun *lun);
+
+/* tmf.c */
+/* @tmf's last affected request completed: run done(), then any TMF chained behind it. */
+void pvsi_tmf_finish(struct pvs_tmf *tmf);
+/* Abort (no TMF waits) every task of @initiator but @except (PREEMPT AND ABORT). */
+void pvsi_tmf_abort_nexus(struct pvs_lun *lun, uint64_t initiator, const struct pvs_req *except);
 
 /* handlers living in their family's file, referenced by opcodes.c */
 int pvsi_spc_test_unit_ready(struct pvs_lun *lun, struct pvs_req *req);

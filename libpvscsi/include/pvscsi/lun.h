@@ -187,6 +187,7 @@ struct pvs_tmf {
 	/* private */
 	struct pvs_lun *lun;
 	unsigned int pending;
+	struct pvs_tmf *waiter; /* a later TMF that completes after this one */
 };
 
 /*
