@@ -1,0 +1,695 @@
+/*
+ * ring.c - the vscsiif data path of one vhost (see ring.h).
+ *
+ * Per request: copy the request out of the shared page once (XSA-155),
+ * validate the copy (protocol/vscsiif_proto.c), copy indirect descriptor
+ * pages out once and validate those copies, pull data-out with one batched
+ * grant copy, route through the v-dev map, and on completion push data-in
+ * (only the bytes transferred) with one batched grant copy and write the
+ * response.  Responses are pushed, and the frontend notified at most once,
+ * per batch: at the end of pvsd_ring_handle_event() and in pvsd_ring_flush().
+ *
+ * Bounce buffer layout: data segment i lives in page i of its slot's
+ * buffer at the guest's own offset, so no copy crosses a local page
+ * boundary and the segments of a typical request (first page from an
+ * offset, whole pages, last page from 0) merge into one iovec.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <syslog.h>
+
+#include "core.h"
+#include "ring.h"
+#include "vscsiif_proto.h"
+
+#define PAGE 4096u
+/* Requests consumed per handle_event call: a few ring's worth, then yield. */
+#define PASSES 4
+/* Error lines per ring before a hostile guest is not logged any more (class 11). */
+#define ERR_BUDGET 32
+/* An indirect descriptor page copy splits at most once on the local side. */
+#define IND_OPS (2 * VSCSIIF_SG_TABLESIZE)
+
+enum { SLOT_FREE, SLOT_CDB, SLOT_TMF };
+
+struct slot {
+	struct pvs_req req;
+	struct pvs_tmf tmf;
+	struct pvsd_ring *ring;
+	struct slot *next_free;
+	uint8_t state;
+	uint8_t dir; /* PVSP_DIR_* */
+	uint16_t rqid;
+	uint16_t channel, id, lun;
+	uint32_t nsegs;
+	uint32_t data_len;
+	uint8_t *buf;                        /* max data segs pages */
+	struct scsiif_request_segment *segs; /* the copy the data path uses */
+	struct iovec *iov;
+	pvsd_gnt_copy_t *ops;
+};
+
+struct pvsd_ring {
+	struct pvsd_ring_cfg cfg;
+	struct vscsiif_back_ring back;
+	void *sring;
+	void *chan;
+	int fd;
+	bool stopped;
+	bool broken;
+	bool push_pending;
+	bool submitted; /* since the last pvs_worker_flush() */
+	unsigned int inflight;
+	unsigned int nslots;
+	unsigned int max_data_segs;
+	unsigned int nops; /* grant copy ops per slot */
+	struct pvsp_limits lim;
+	uint64_t initiator;
+	int err_budget;
+	struct slot *slots;
+	struct slot *free;
+	uint8_t *bufs;
+	size_t bufs_len;
+	void *arrays;
+	struct pvsd_ring_stats st;
+	uint64_t rqid_busy[65536 / 64];
+};
+
+static void ring_log(struct pvsd_ring *r, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void ring_log(struct pvsd_ring *r, int prio, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	if (!r->cfg.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	r->cfg.log(r->cfg.log_arg, prio, "dom %u vhost %u: %s", r->cfg.domid, r->cfg.vhost, line);
+}
+
+/* Guest-triggered errors: logged until the budget runs out, then counted only. */
+#define ring_err(r, ...)                                                                           \
+	do {                                                                                       \
+		if ((r)->err_budget > 0) {                                                         \
+			ring_log((r), LOG_ERR, __VA_ARGS__);                                       \
+			if (--(r)->err_budget == 0)                                                \
+				ring_log((r), LOG_ERR, "further guest errors not logged");         \
+		}                                                                                  \
+	} while (0)
+
+static const char *op_name(const uint8_t *cdb, unsigned int len)
+{
+	const struct pvsi_opcode *op = len ? pvsi_opcode_find(cdb, len) : NULL;
+
+	return op ? op->name : "?";
+}
+
+static inline bool rqid_busy(const struct pvsd_ring *r, uint16_t rqid)
+{
+	return r->rqid_busy[rqid / 64] >> (rqid % 64) & 1;
+}
+
+static inline void rqid_set(struct pvsd_ring *r, uint16_t rqid, bool on)
+{
+	if (on)
+		r->rqid_busy[rqid / 64] |= 1ull << (rqid % 64);
+	else
+		r->rqid_busy[rqid / 64] &= ~(1ull << (rqid % 64));
+}
+
+/* ---- responses ---- */
+
+static void respond(struct pvsd_ring *r, uint16_t rqid, int32_t rslt, const uint8_t *sense,
+                    unsigned int sense_len, uint32_t resid)
+{
+	/* Never more responses than consumed requests: the slot is one already read. */
+	struct vscsiif_response *rsp = RING_GET_RESPONSE(&r->back, r->back.rsp_prod_pvt);
+
+	pvsp_build_response(rsp, rqid, rslt, sense, sense_len, resid);
+	r->back.rsp_prod_pvt++;
+	r->push_pending = true;
+	r->st.responses++;
+	if (r->cfg.verbose)
+		ring_log(r, LOG_DEBUG, "rsp rqid %u rslt 0x%x resid %u sense %u", rqid,
+		         (unsigned int)rslt, resid,
+		         sense_len > VSCSIIF_SENSE_BUFFERSIZE ? VSCSIIF_SENSE_BUFFERSIZE
+		                                              : sense_len);
+}
+
+static void push(struct pvsd_ring *r)
+{
+	int notify;
+
+	if (!r->push_pending)
+		return;
+	r->push_pending = false;
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&r->back, notify);
+	if (notify) {
+		int rc = r->cfg.evt->notify(r->cfg.evt_ctx, r->chan);
+
+		r->st.notifies++;
+		if (rc < 0)
+			ring_log(r, LOG_ERR, "event channel notify: %s", strerror(-rc));
+	}
+}
+
+static struct slot *slot_get(struct pvsd_ring *r, uint16_t rqid)
+{
+	struct slot *s = r->free;
+
+	if (!s)
+		return NULL;
+	r->free = s->next_free;
+	s->rqid = rqid;
+	rqid_set(r, rqid, true);
+	r->inflight++;
+	return s;
+}
+
+static void slot_put(struct pvsd_ring *r, struct slot *s)
+{
+	rqid_set(r, s->rqid, false);
+	s->state = SLOT_FREE;
+	s->next_free = r->free;
+	r->free = s;
+	r->inflight--;
+}
+
+static void fail(struct pvsd_ring *r, uint16_t rqid, uint8_t host)
+{
+	respond(r, rqid, pvsp_rslt(host, 0), NULL, 0, 0);
+}
+
+/* ---- grant copies ---- */
+
+/* Run @n ops; true when every element succeeded. */
+static bool run_copy(struct pvsd_ring *r, struct slot *s, unsigned int n, const char *what)
+{
+	int rc = r->cfg.gnt->copy(r->cfg.gnt_ctx, s->ops, n);
+
+	if (rc < 0) {
+		ring_err(r, "rqid %u: grant copy (%s) failed: %s", s->rqid, what, strerror(-rc));
+		return false;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		if (s->ops[i].status != GNTST_okay) {
+			ring_err(r, "rqid %u: grant copy (%s) element %u of %u: status %d", s->rqid,
+			         what, i, n, s->ops[i].status);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void op_from_guest(pvsd_gnt_copy_t *op, uint16_t domid, uint32_t gref, uint16_t off,
+                          void *dst, uint16_t len)
+{
+	op->source.foreign.ref = gref;
+	op->source.foreign.offset = off;
+	op->source.foreign.domid = domid;
+	op->dest.virt = dst;
+	op->len = len;
+	op->flags = GNTCOPY_source_gref;
+	op->status = GNTST_general_error;
+}
+
+static void op_to_guest(pvsd_gnt_copy_t *op, uint16_t domid, uint32_t gref, uint16_t off, void *src,
+                        uint16_t len)
+{
+	op->source.virt = src;
+	op->dest.foreign.ref = gref;
+	op->dest.foreign.offset = off;
+	op->dest.foreign.domid = domid;
+	op->len = len;
+	op->flags = GNTCOPY_dest_gref;
+	op->status = GNTST_general_error;
+}
+
+/*
+ * Copy the descriptor pages of an indirect request out of the guest once;
+ * validation then reads only this copy.  The copy is contiguous, so a page's
+ * piece may cross a local page boundary: split there.
+ */
+static int fetch_indirect(struct pvsd_ring *r, struct slot *s, const struct pvsp_req *p)
+{
+	uint8_t *dst = (uint8_t *)s->segs;
+	unsigned int n = 0;
+	int err;
+
+	for (unsigned int i = 0; i < p->nr_seg; i++) {
+		unsigned int off = p->seg[i].offset, len = p->seg[i].length;
+
+		while (len) {
+			unsigned int room = PAGE - (unsigned int)((uintptr_t)dst & (PAGE - 1));
+			unsigned int chunk = len < room ? len : room;
+
+			op_from_guest(&s->ops[n++], r->cfg.domid, p->seg[i].gref, (uint16_t)off,
+			              dst, (uint16_t)chunk);
+			dst += chunk;
+			off += chunk;
+			len -= chunk;
+		}
+	}
+	if (!run_copy(r, s, n, "indirect descriptors"))
+		return -EIO;
+	err = pvsp_check_segments(s->segs, p->nr_data_segs, &r->lim, &s->data_len);
+	if (err) {
+		ring_err(r, "rqid %u: rejected: %s", s->rqid, pvsp_err_name(err));
+		return -EINVAL;
+	}
+	s->nsegs = p->nr_data_segs;
+	return 0;
+}
+
+static inline uint8_t *seg_addr(const struct slot *s, unsigned int i)
+{
+	return s->buf + (size_t)i * PAGE + s->segs[i].offset;
+}
+
+static unsigned int build_iov(struct slot *s)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < s->nsegs; i++) {
+		uint8_t *a = seg_addr(s, i);
+
+		if (n && (uint8_t *)s->iov[n - 1].iov_base + s->iov[n - 1].iov_len == a) {
+			s->iov[n - 1].iov_len += s->segs[i].length;
+			continue;
+		}
+		s->iov[n].iov_base = a;
+		s->iov[n].iov_len = s->segs[i].length;
+		n++;
+	}
+	return n;
+}
+
+static bool copy_in(struct pvsd_ring *r, struct slot *s)
+{
+	for (unsigned int i = 0; i < s->nsegs; i++)
+		op_from_guest(&s->ops[i], r->cfg.domid, s->segs[i].gref, s->segs[i].offset,
+		              seg_addr(s, i), s->segs[i].length);
+	return run_copy(r, s, s->nsegs, "data-out");
+}
+
+/* Only the first @bytes: what the command transferred, nothing stale beyond. */
+static bool copy_out(struct pvsd_ring *r, struct slot *s, uint32_t bytes)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < s->nsegs && bytes; i++) {
+		uint16_t len = s->segs[i].length < bytes ? s->segs[i].length : (uint16_t)bytes;
+
+		op_to_guest(&s->ops[n++], r->cfg.domid, s->segs[i].gref, s->segs[i].offset,
+		            seg_addr(s, i), len);
+		bytes -= len;
+	}
+	return run_copy(r, s, n, "data-in");
+}
+
+/* ---- completions ---- */
+
+static void cdb_done(struct pvs_req *req)
+{
+	struct slot *s = req->opaque;
+	struct pvsd_ring *r = s->ring;
+	uint32_t resid = req->residual < s->data_len ? req->residual : s->data_len;
+	uint8_t host = pvsp_host_code(req->host);
+	uint8_t status = req->status;
+	unsigned int sense_len = req->sense_len;
+
+	if (req->host == PVS_HOST_OK && (s->dir == PVSP_DIR_FROM_DEV || s->dir == PVSP_DIR_BIDI) &&
+	    s->data_len > resid && !copy_out(r, s, s->data_len - resid)) {
+		/* The guest's buffer holds an unknown part of the data: fail the command. */
+		host = XEN_VSCSIIF_RSLT_HOST_ERROR;
+		status = 0;
+		sense_len = 0;
+		resid = s->data_len;
+		r->st.rejected++;
+	}
+	respond(r, s->rqid, pvsp_rslt(host, status), req->sense, sense_len, resid);
+	slot_put(r, s);
+}
+
+static void tmf_done(struct pvs_tmf *tmf)
+{
+	struct slot *s = tmf->opaque;
+	struct pvsd_ring *r = s->ring;
+
+	respond(r, s->rqid,
+	        tmf->result == PVS_TMF_FUNCTION_COMPLETE ? XEN_VSCSIIF_RSLT_RESET_SUCCESS
+	                                                 : XEN_VSCSIIF_RSLT_RESET_FAILED,
+	        NULL, 0, 0);
+	slot_put(r, s);
+}
+
+/* ---- requests ---- */
+
+static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req *p)
+{
+	struct pvs_req *req = &s->req;
+	unsigned int niov = 0;
+	int rc;
+
+	s->state = SLOT_CDB;
+	s->dir = p->dir;
+	s->channel = p->channel;
+	s->id = p->id;
+	s->lun = p->lun;
+	if (p->indirect) {
+		if (fetch_indirect(r, s, p) < 0)
+			goto err;
+	} else {
+		memcpy(s->segs, p->seg, p->nr_seg * sizeof(p->seg[0]));
+		s->nsegs = p->nr_seg;
+		s->data_len = p->data_len;
+	}
+	if (s->nsegs) {
+		niov = build_iov(s);
+		if ((p->dir == PVSP_DIR_TO_DEV || p->dir == PVSP_DIR_BIDI) && !copy_in(r, s))
+			goto err;
+	}
+	if (r->cfg.verbose)
+		ring_log(r, LOG_DEBUG, "req rqid %u %u:%u:%u %s (0x%02x) len %u", p->rqid,
+		         p->channel, p->id, p->lun, op_name(p->cdb, p->cmd_len), p->cdb[0],
+		         s->data_len);
+
+	memset(req->cdb, 0, sizeof(req->cdb));
+	memcpy(req->cdb, p->cdb, p->cmd_len);
+	req->cdb_len = p->cmd_len;
+	req->dir = (uint8_t)pvsp_dir_to_pvs(p->dir);
+	req->iov = s->iov;
+	req->iovcnt = niov;
+	req->initiator = r->initiator;
+	req->done = cdb_done;
+	req->opaque = s;
+	r->submitted = true;
+	/* May complete (cdb_done, slot_put) before it returns. */
+	rc = pvs_map_submit(r->cfg.map, p->channel, p->id, p->lun, req);
+	if (rc == 0)
+		return;
+	if (rc == -ENODEV) {
+		r->st.no_connect++;
+		fail(r, s->rqid, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
+	} else {
+		ring_log(r, LOG_ERR, "rqid %u: submit: %s", s->rqid, strerror(-rc));
+		fail(r, s->rqid, XEN_VSCSIIF_RSLT_HOST_ERROR);
+	}
+	slot_put(r, s);
+	return;
+err:
+	r->st.rejected++;
+	fail(r, s->rqid, XEN_VSCSIIF_RSLT_HOST_ERROR);
+	slot_put(r, s);
+}
+
+/* The in-flight command with this rqid: looked up, never indexed by the guest's number. */
+static struct slot *find_cdb(struct pvsd_ring *r, uint16_t rqid)
+{
+	for (unsigned int i = 0; i < r->nslots; i++)
+		if (r->slots[i].state == SLOT_CDB && r->slots[i].rqid == rqid)
+			return &r->slots[i];
+	return NULL;
+}
+
+static void start_tmf(struct pvsd_ring *r, struct slot *s, const struct pvsp_req *p)
+{
+	struct pvs_tmf *tmf = &s->tmf;
+	struct pvs_lun *lun;
+	struct slot *task = NULL;
+
+	r->st.tmfs++;
+	s->state = SLOT_TMF;
+	s->channel = p->channel;
+	s->id = p->id;
+	s->lun = p->lun;
+	if (r->cfg.verbose)
+		ring_log(r, LOG_DEBUG, "req rqid %u %u:%u:%u %s ref_rqid %u", p->rqid, p->channel,
+		         p->id, p->lun, p->act == VSCSIIF_ACT_SCSI_ABORT ? "ABORT" : "RESET",
+		         p->ref_rqid);
+	memset(tmf, 0, sizeof(*tmf));
+	if (p->act == VSCSIIF_ACT_SCSI_ABORT) {
+		task = find_cdb(r, p->ref_rqid);
+		if (!task) {
+			/* Nothing to abort (it completed already): SAM-5 FUNCTION COMPLETE. */
+			respond(r, s->rqid, XEN_VSCSIIF_RSLT_RESET_SUCCESS, NULL, 0, 0);
+			slot_put(r, s);
+			return;
+		}
+		if (task->channel != p->channel || task->id != p->id || task->lun != p->lun) {
+			ring_err(r, "rqid %u: ABORT of rqid %u names another device", p->rqid,
+			         p->ref_rqid);
+			goto failed;
+		}
+		tmf->fn = PVS_TMF_ABORT_TASK;
+		tmf->task = &task->req;
+	} else {
+		tmf->fn = PVS_TMF_LUN_RESET;
+	}
+	lun = pvs_map_lookup(r->cfg.map, p->channel, p->id, p->lun);
+	if (!lun)
+		goto failed;
+	tmf->initiator = r->initiator;
+	tmf->done = tmf_done;
+	tmf->opaque = s;
+	r->submitted = true;
+	/* Asynchronous: affected commands complete first, then tmf_done. */
+	pvs_tmf_submit(lun, tmf);
+	return;
+failed:
+	respond(r, s->rqid, XEN_VSCSIIF_RSLT_RESET_FAILED, NULL, 0, 0);
+	slot_put(r, s);
+}
+
+static void handle_request(struct pvsd_ring *r, const struct vscsiif_request *copy)
+{
+	struct pvsp_req p;
+	struct slot *s;
+	int err;
+
+	r->st.requests++;
+	err = pvsp_parse_request(copy, &r->lim, &p);
+	if (err) {
+		ring_err(r, "rqid %u: rejected: %s (act %u cmd_len %u dir %u nr_segments 0x%x)",
+		         copy->rqid, pvsp_err_name(err), copy->act, copy->cmd_len,
+		         copy->sc_data_direction, copy->nr_segments);
+		r->st.rejected++;
+		fail(r, copy->rqid, XEN_VSCSIIF_RSLT_HOST_ERROR);
+		return;
+	}
+	if (rqid_busy(r, p.rqid)) {
+		/* Answering it would complete the other one in the guest's eyes: hostile. */
+		ring_err(r, "rqid %u reused while in flight", p.rqid);
+		r->st.rejected++;
+		fail(r, p.rqid, XEN_VSCSIIF_RSLT_HOST_ERROR);
+		return;
+	}
+	s = slot_get(r, p.rqid);
+	if (!s) {
+		/* Cannot happen: consumption stops when every slot is in flight. */
+		ring_err(r, "rqid %u: no free slot", p.rqid);
+		fail(r, p.rqid, XEN_VSCSIIF_RSLT_HOST_BUS_BUSY);
+		return;
+	}
+	if (p.act == VSCSIIF_ACT_SCSI_CDB)
+		start_cdb(r, s, &p);
+	else
+		start_tmf(r, s, &p);
+}
+
+/* One pass: at most a ring's worth of requests. */
+static void consume(struct pvsd_ring *r)
+{
+	RING_IDX rc = r->back.req_cons;
+	/* One read of the guest's index; acquire orders the request reads after it. */
+	RING_IDX rp = __atomic_load_n(&r->back.sring->req_prod, __ATOMIC_ACQUIRE);
+	unsigned int n = 0;
+
+	if (RING_REQUEST_PROD_OVERFLOW(&r->back, rp)) {
+		ring_log(r, LOG_ERR,
+		         "dom %u vhost %u provided bogus ring requests (req_prod %u, rsp_prod %u): "
+		         "ring halted",
+		         r->cfg.domid, r->cfg.vhost, rp, r->back.rsp_prod_pvt);
+		r->broken = true;
+		r->stopped = true;
+		return;
+	}
+	while (rc != rp && n < r->nslots && !r->stopped) {
+		struct vscsiif_request copy;
+
+		if (RING_REQUEST_CONS_OVERFLOW(&r->back, rc))
+			break;
+		memcpy(&copy, RING_GET_REQUEST(&r->back, rc), sizeof(copy));
+		/* The copy is all that is used from here on (XSA-155). */
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		r->back.req_cons = ++rc;
+		n++;
+		handle_request(r, &copy);
+	}
+}
+
+bool pvsd_ring_handle_event(struct pvsd_ring *r)
+{
+	int more = 0;
+	int rc = r->cfg.evt->pending(r->cfg.evt_ctx, r->chan);
+
+	if (rc > 0)
+		r->cfg.evt->unmask(r->cfg.evt_ctx, r->chan);
+	for (int pass = 0; pass < PASSES && !r->stopped; pass++) {
+		consume(r);
+		if (r->stopped)
+			break;
+		RING_FINAL_CHECK_FOR_REQUESTS(&r->back, more);
+		if (!more)
+			break;
+	}
+	if (r->submitted) {
+		r->submitted = false;
+		pvs_worker_flush(r->cfg.worker);
+	}
+	push(r);
+	return more && !r->stopped;
+}
+
+void pvsd_ring_flush(struct pvsd_ring *r)
+{
+	push(r);
+}
+
+/* ---- life cycle ---- */
+
+static void ring_free(struct pvsd_ring *r)
+{
+	if (r->bufs)
+		munmap(r->bufs, r->bufs_len);
+	free(r->arrays);
+	free(r->slots);
+	free(r);
+}
+
+int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32_t evtchn,
+                      struct pvsd_ring **out)
+{
+	struct pvsd_ring *r;
+	size_t seg_sz, iov_sz, ops_sz, per_slot;
+	uint8_t *a;
+	int rc;
+
+	if (!cfg->gnt || !cfg->evt || !cfg->worker || !cfg->map)
+		return -EINVAL;
+	if (cfg->max_segs &&
+	    (cfg->max_segs < VSCSIIF_SG_TABLESIZE || cfg->max_segs > PVSD_RING_MAX_SEGS))
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->cfg = *cfg;
+	r->err_budget = ERR_BUDGET;
+	r->initiator = 1ull << 63 | (uint64_t)cfg->domid << 32 | cfg->vhost;
+	r->max_data_segs = cfg->max_segs ? cfg->max_segs : VSCSIIF_SG_TABLESIZE;
+	r->nops = r->max_data_segs > IND_OPS ? r->max_data_segs : IND_OPS;
+	r->lim.max_segs = cfg->max_segs;
+	r->lim.max_bytes = (size_t)r->max_data_segs * PAGE;
+	/* The ring's own size, not a constant: one slot per entry. */
+	r->nslots = __CONST_RING_SIZE(vscsiif, PAGE);
+
+	r->slots = calloc(r->nslots, sizeof(*r->slots));
+	seg_sz = r->max_data_segs * sizeof(struct scsiif_request_segment);
+	iov_sz = r->max_data_segs * sizeof(struct iovec);
+	ops_sz = r->nops * sizeof(pvsd_gnt_copy_t);
+	per_slot = seg_sz + iov_sz + ops_sz;
+	r->arrays = calloc(r->nslots, per_slot);
+	r->bufs_len = (size_t)r->nslots * r->max_data_segs * PAGE;
+	/* Anonymous: page-aligned, zero-filled, touched only as requests use it. */
+	r->bufs = mmap(NULL, r->bufs_len, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (r->bufs == MAP_FAILED)
+		r->bufs = NULL;
+	if (!r->slots || !r->arrays || !r->bufs) {
+		ring_free(r);
+		return -ENOMEM;
+	}
+	a = r->arrays;
+	for (unsigned int i = r->nslots; i-- > 0;) {
+		struct slot *s = &r->slots[i];
+		uint8_t *sa = a + i * per_slot;
+
+		s->ring = r;
+		s->state = SLOT_FREE;
+		s->buf = r->bufs + (size_t)i * r->max_data_segs * PAGE;
+		/* iovecs and copy ops first: their alignment is the allocation's. */
+		s->iov = (struct iovec *)sa;
+		s->ops = (pvsd_gnt_copy_t *)(sa + iov_sz);
+		s->segs = (struct scsiif_request_segment *)(sa + iov_sz + ops_sz);
+		s->next_free = r->free;
+		r->free = s;
+	}
+
+	r->sring = cfg->gnt->map_ring(cfg->gnt_ctx, cfg->domid, ring_ref);
+	if (!r->sring) {
+		rc = errno ? -errno : -EIO;
+		ring_log(r, LOG_ERR, "map ring-ref %u: %s", ring_ref, strerror(-rc));
+		ring_free(r);
+		return rc;
+	}
+	BACK_RING_INIT(&r->back, (struct vscsiif_sring *)r->sring, PAGE);
+	rc = cfg->evt->bind(cfg->evt_ctx, cfg->domid, evtchn, &r->chan);
+	if (rc < 0) {
+		ring_log(r, LOG_ERR, "bind event-channel %u: %s", evtchn, strerror(-rc));
+		cfg->gnt->unmap_ring(cfg->gnt_ctx, r->sring);
+		ring_free(r);
+		return rc;
+	}
+	r->fd = cfg->evt->fd(cfg->evt_ctx, r->chan);
+	*out = r;
+	return 0;
+}
+
+int pvsd_ring_evtchn_fd(struct pvsd_ring *r)
+{
+	return r->fd;
+}
+
+void pvsd_ring_stop(struct pvsd_ring *r)
+{
+	r->stopped = true;
+}
+
+unsigned int pvsd_ring_inflight(const struct pvsd_ring *r)
+{
+	return r->inflight;
+}
+
+bool pvsd_ring_broken(const struct pvsd_ring *r)
+{
+	return r->broken;
+}
+
+void pvsd_ring_get_stats(const struct pvsd_ring *r, struct pvsd_ring_stats *out)
+{
+	*out = r->st;
+}
+
+int pvsd_ring_disconnect(struct pvsd_ring *r)
+{
+	int rc;
+
+	if (r->inflight)
+		return -EBUSY;
+	/* Responses completed since the last flush still belong to the guest. */
+	push(r);
+	r->cfg.evt->unbind(r->cfg.evt_ctx, r->chan);
+	rc = r->cfg.gnt->unmap_ring(r->cfg.gnt_ctx, r->sring);
+	if (rc < 0)
+		ring_log(r, LOG_ERR, "unmap ring: %s", strerror(-rc));
+	ring_free(r);
+	return 0;
+}
