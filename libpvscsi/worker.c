@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -209,11 +210,16 @@ static int poll_round(struct pvs_worker *w, int timeout_ms)
 	/* Completions already posted need no wake-up. */
 	if (timeout_ms != 0 && io_uring_cq_ready(&w->ring))
 		timeout_ms = 0;
-	do {
-		n = epoll_wait(w->epfd, evs, 16, timeout_ms);
-	} while (n < 0 && errno == EINTR && timeout_ms == 0);
-	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
+	n = epoll_wait(w->epfd, evs, 16, timeout_ms);
+	if (n < 0) {
+		/*
+		 * EINTR is also how io_uring's task work (which posts CQEs,
+		 * e.g. for timeouts) interrupts a sleeping epoll_wait: reap.
+		 */
+		if (errno != EINTR)
+			return -errno;
+		n = 0;
+	}
 	w->dispatching++;
 	for (int i = 0; i < n; i++) {
 		struct worker_fd *f = evs[i].data.ptr;
@@ -256,11 +262,32 @@ int pvs_worker_poll(struct pvs_worker *w)
 	return total;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int pvs_worker_wait(struct pvs_worker *w, int timeout_ms)
 {
-	int n = poll_round(w, timeout_ms);
-	int more;
+	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	int n, more;
 
+	/* Wake-ups with nothing to run (signals, task work) do not end the wait. */
+	for (;;) {
+		n = poll_round(w, timeout_ms);
+		if (n != 0 || timeout_ms == 0)
+			break;
+		if (timeout_ms > 0) {
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0)
+				break;
+			timeout_ms = (int)left;
+		}
+	}
 	if (n <= 0)
 		return n;
 	more = pvs_worker_poll(w);

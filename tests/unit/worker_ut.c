@@ -1,0 +1,383 @@
+/* worker_ut.c - the io_uring + epoll worker: submission, completion, fds. */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#define NREQ 32
+
+struct rec {
+	int calls;
+	int64_t res;
+};
+
+static struct pvs_req reqs[NREQ];
+static struct rec recs[NREQ];
+
+static void record(struct pvs_req *req, int64_t res)
+{
+	struct rec *r = &recs[req - reqs];
+
+	r->calls++;
+	r->res = res;
+}
+
+static void reset_reqs(void)
+{
+	memset(reqs, 0, sizeof(reqs));
+	memset(recs, 0, sizeof(recs));
+	for (int i = 0; i < NREQ; i++)
+		reqs[i].core.cont = record;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * Is @fd readable within @ms?  Retries EINTR: io_uring's task work
+ * interrupts epoll_wait (seen after a ring is torn down).
+ */
+static int readable(int fd, int ms)
+{
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN}, out;
+	int n;
+
+	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	do {
+		n = epoll_wait(ep, &out, 1, ms);
+	} while (n < 0 && errno == EINTR);
+	close(ep);
+	return n;
+}
+
+static void queue_nop(struct pvs_worker *w, struct pvs_req *req)
+{
+	struct io_uring_sqe *sqe = pvsi_worker_sqe(w, req);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sqe);
+	io_uring_prep_nop(sqe);
+}
+
+/* ---- lifecycle ---- */
+
+static void test_new_bad_depth(void)
+{
+	struct pvs_worker *w = (struct pvs_worker *)1;
+
+	CU_ASSERT_EQUAL(pvs_worker_new(0, &w), -EINVAL);
+	CU_ASSERT_PTR_NULL(w);
+	CU_ASSERT_EQUAL(pvs_worker_new(4097, &w), -EINVAL);
+	CU_ASSERT_PTR_NULL(w);
+	pvs_worker_free(NULL);
+}
+
+static void test_fd_is_epoll_and_idle(void)
+{
+	struct pvs_worker *w;
+	struct epoll_event ev;
+	double t0;
+
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_TRUE(pvs_worker_fd(w) >= 0);
+	/* epoll_wait fails with EINVAL on anything but an epoll fd */
+	CU_ASSERT_EQUAL(epoll_wait(pvs_worker_fd(w), &ev, 1, 0), 0);
+	CU_ASSERT_EQUAL(pvs_worker_poll(w), 0);
+	t0 = now_ms();
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 30), 0);
+	CU_ASSERT_TRUE(now_ms() - t0 >= 25);
+	pvs_worker_free(w);
+}
+
+/* ---- io_uring ---- */
+
+static void test_nop_needs_flush_then_signals_fd(void)
+{
+	struct pvs_worker *w;
+
+	reset_reqs();
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	queue_nop(w, &reqs[0]);
+	/* queued, not submitted: nothing to see yet */
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 20), 0);
+	CU_ASSERT_EQUAL(recs[0].calls, 0);
+	pvs_worker_flush(w);
+	/* the transport's one fd wakes up for the CQE */
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 1000), 1);
+	CU_ASSERT_EQUAL(recs[0].calls, 0);
+	CU_ASSERT_EQUAL(pvs_worker_poll(w), 1);
+	CU_ASSERT_EQUAL(recs[0].calls, 1);
+	CU_ASSERT_EQUAL(recs[0].res, 0);
+	/* eventfd drained: the fd is quiet again */
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 0), 0);
+	CU_ASSERT_EQUAL(pvs_worker_poll(w), 0);
+	CU_ASSERT_EQUAL(recs[0].calls, 1);
+	pvs_worker_free(w);
+}
+
+static void test_readv_result_reaches_request(void)
+{
+	struct pvs_worker *w;
+	int p[2];
+	char buf[16] = "";
+	struct iovec iov[2] = {{buf, 3}, {buf + 3, 13}};
+	struct io_uring_sqe *sqe;
+
+	reset_reqs();
+	CU_ASSERT_EQUAL_FATAL(pipe(p), 0);
+	CU_ASSERT_EQUAL_FATAL(write(p[1], "hello", 5), 5);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	sqe = pvsi_worker_sqe(w, &reqs[3]);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sqe);
+	io_uring_prep_readv(sqe, p[0], iov, 2, 0);
+	CU_ASSERT_TRUE(pvs_worker_wait(w, 1000) >= 1);
+	CU_ASSERT_EQUAL(recs[3].calls, 1);
+	CU_ASSERT_EQUAL(recs[3].res, 5);
+	CU_ASSERT_EQUAL(memcmp(buf, "hello", 5), 0);
+	/* an error is passed as -errno */
+	sqe = pvsi_worker_sqe(w, &reqs[4]);
+	io_uring_prep_readv(sqe, 987, iov, 2, 0);
+	CU_ASSERT_TRUE(pvs_worker_wait(w, 1000) >= 1);
+	CU_ASSERT_EQUAL(recs[4].calls, 1);
+	CU_ASSERT_EQUAL(recs[4].res, -EBADF);
+	pvs_worker_free(w);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void test_full_sq_is_submitted_not_dropped(void)
+{
+	struct pvs_worker *w;
+	int done = 0;
+
+	reset_reqs();
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(4, &w), 0);
+	/* five times the SQ size without a flush in between */
+	for (int i = 0; i < 20; i++)
+		queue_nop(w, &reqs[i]);
+	for (int tries = 0; tries < 20 && done < 20; tries++) {
+		pvs_worker_wait(w, 100);
+		done = 0;
+		for (int i = 0; i < 20; i++)
+			done += recs[i].calls;
+	}
+	for (int i = 0; i < 20; i++)
+		CU_ASSERT_EQUAL(recs[i].calls, 1);
+	pvs_worker_free(w);
+}
+
+static struct pvs_worker *chain_w;
+
+static void chain(struct pvs_req *req, int64_t res)
+{
+	record(req, res);
+	if (recs[req - reqs].calls < 3)
+		queue_nop(chain_w, req);
+}
+
+static void test_completion_queues_next_stage(void)
+{
+	reset_reqs();
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &chain_w), 0);
+	reqs[0].core.cont = chain;
+	queue_nop(chain_w, &reqs[0]);
+	pvs_worker_flush(chain_w);
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(chain_w), 1000), 1);
+	/* one poll runs the stages a completion starts */
+	CU_ASSERT_EQUAL(pvs_worker_poll(chain_w), 3);
+	CU_ASSERT_EQUAL(recs[0].calls, 3);
+	pvs_worker_free(chain_w);
+}
+
+static void test_null_request_cqe_is_dropped(void)
+{
+	struct pvs_worker *w;
+	struct io_uring_sqe *sqe;
+
+	reset_reqs();
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	sqe = pvsi_worker_sqe(w, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sqe);
+	io_uring_prep_nop(sqe);
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 1000), 1);
+	for (int i = 0; i < NREQ; i++)
+		CU_ASSERT_EQUAL(recs[i].calls, 0);
+	pvs_worker_free(w);
+}
+
+static void test_cancel_blocked_read(void)
+{
+	struct pvs_worker *w;
+	struct io_uring_sqe *sqe;
+	int p[2];
+	char buf[8];
+
+	reset_reqs();
+	CU_ASSERT_EQUAL_FATAL(pipe(p), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	sqe = pvsi_worker_sqe(w, &reqs[1]);
+	io_uring_prep_read(sqe, p[0], buf, sizeof(buf), 0);
+	pvs_worker_flush(w);
+	/* an empty pipe: the read stays in flight */
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 30), 0);
+	CU_ASSERT_EQUAL(recs[1].calls, 0);
+	sqe = pvsi_worker_sqe(w, NULL);
+	io_uring_prep_cancel(sqe, &reqs[1], 0);
+	CU_ASSERT_EQUAL(pvsi_worker_submit(w), 1);
+	for (int i = 0; i < 10 && !recs[1].calls; i++)
+		pvs_worker_wait(w, 100);
+	CU_ASSERT_EQUAL(recs[1].calls, 1);
+	CU_ASSERT_EQUAL(recs[1].res, -ECANCELED);
+	pvs_worker_free(w);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void test_wait_blocks_until_completion(void)
+{
+	struct pvs_worker *w;
+	struct io_uring_sqe *sqe;
+	struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 60 * 1000 * 1000};
+	double t0, dt;
+
+	reset_reqs();
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	sqe = pvsi_worker_sqe(w, &reqs[2]);
+	io_uring_prep_timeout(sqe, &ts, 0, 0);
+	t0 = now_ms();
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 5000), 1);
+	dt = now_ms() - t0;
+	CU_ASSERT_EQUAL(recs[2].calls, 1);
+	CU_ASSERT_EQUAL(recs[2].res, -ETIME);
+	CU_ASSERT_TRUE(dt >= 50 && dt < 4000);
+	pvs_worker_free(w);
+}
+
+/* ---- registered fds ---- */
+
+struct fdrec {
+	int calls;
+	uint32_t events;
+	int fd;
+	int other; /* deleted from the callback when >= 0 */
+	struct pvs_worker *w;
+};
+
+static void fd_cb(void *opaque, uint32_t events)
+{
+	struct fdrec *r = opaque;
+	uint64_t v;
+
+	r->calls++;
+	r->events = events;
+	if (read(r->fd, &v, sizeof(v)) != sizeof(v))
+		r->events |= 0x80000000u;
+	if (r->other >= 0)
+		pvsi_worker_del_fd(r->w, r->other);
+}
+
+static void test_fd_callback_and_removal(void)
+{
+	struct pvs_worker *w;
+	struct fdrec r = {.other = -1};
+	uint64_t one = 1;
+	int efd = eventfd(0, EFD_NONBLOCK);
+
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	r.fd = efd;
+	CU_ASSERT_EQUAL(pvsi_worker_add_fd(w, efd, EPOLLIN, fd_cb, &r), 0);
+	CU_ASSERT_EQUAL(pvsi_worker_add_fd(w, efd, EPOLLIN, fd_cb, &r), -EEXIST);
+	CU_ASSERT_EQUAL(pvsi_worker_add_fd(w, -1, EPOLLIN, fd_cb, &r), -EINVAL);
+	CU_ASSERT_EQUAL(pvsi_worker_add_fd(w, 1000, EPOLLIN, fd_cb, &r), -EBADF);
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 20), 0);
+	CU_ASSERT_EQUAL(r.calls, 0);
+	CU_ASSERT_EQUAL(write(efd, &one, sizeof(one)), 8);
+	/* the worker's one fd reports the registered fd's readiness */
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 1000), 1);
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 1000), 1);
+	CU_ASSERT_EQUAL(r.calls, 1);
+	CU_ASSERT_EQUAL(r.events, EPOLLIN);
+	pvsi_worker_del_fd(w, efd);
+	CU_ASSERT_EQUAL(write(efd, &one, sizeof(one)), 8);
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 30), 0);
+	CU_ASSERT_EQUAL(r.calls, 1);
+	/* and it can come back */
+	CU_ASSERT_EQUAL(pvsi_worker_add_fd(w, efd, EPOLLIN, fd_cb, &r), 0);
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 1000), 1);
+	CU_ASSERT_EQUAL(r.calls, 2);
+	pvs_worker_free(w);
+	close(efd);
+}
+
+static void test_fd_deleted_by_another_callback(void)
+{
+	struct pvs_worker *w;
+	struct fdrec a = {0}, b = {0};
+	uint64_t one = 1;
+
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	a.fd = eventfd(0, EFD_NONBLOCK);
+	b.fd = eventfd(0, EFD_NONBLOCK);
+	a.w = b.w = w;
+	a.other = b.fd;
+	b.other = a.fd;
+	CU_ASSERT_EQUAL(pvsi_worker_add_fd(w, a.fd, EPOLLIN, fd_cb, &a), 0);
+	CU_ASSERT_EQUAL(pvsi_worker_add_fd(w, b.fd, EPOLLIN, fd_cb, &b), 0);
+	/* both ready in the same round: whichever runs first removes the other */
+	CU_ASSERT_EQUAL(write(a.fd, &one, sizeof(one)), 8);
+	CU_ASSERT_EQUAL(write(b.fd, &one, sizeof(one)), 8);
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 1000), 1);
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 1000), 1);
+	CU_ASSERT_EQUAL(a.calls + b.calls, 1);
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 30), 0);
+	pvs_worker_free(w);
+	close(a.fd);
+	close(b.fd);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("worker lifecycle", NULL, NULL);
+	CU_add_test(s, "bad queue depth", test_new_bad_depth);
+	CU_add_test(s, "fd is an epoll fd, idle poll/wait", test_fd_is_epoll_and_idle);
+	s = CU_add_suite("worker io_uring", NULL, NULL);
+	CU_add_test(s, "nop needs flush, then signals the fd",
+	            test_nop_needs_flush_then_signals_fd);
+	CU_add_test(s, "readv result and errors reach the request",
+	            test_readv_result_reaches_request);
+	CU_add_test(s, "full SQ is submitted, nothing dropped",
+	            test_full_sq_is_submitted_not_dropped);
+	CU_add_test(s, "a completion's next stage runs in the same poll",
+	            test_completion_queues_next_stage);
+	CU_add_test(s, "CQE without a request is dropped", test_null_request_cqe_is_dropped);
+	CU_add_test(s, "cancel of a blocked read", test_cancel_blocked_read);
+	CU_add_test(s, "wait blocks until a completion", test_wait_blocks_until_completion);
+	s = CU_add_suite("worker fds", NULL, NULL);
+	CU_add_test(s, "fd callback, duplicate, removal, re-add", test_fd_callback_and_removal);
+	CU_add_test(s, "fd removed by another callback in the same round",
+	            test_fd_deleted_by_another_callback);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	{
+		unsigned int fails = CU_get_number_of_failures();
+
+		CU_cleanup_registry();
+		return fails ? 1 : 0;
+	}
+}
