@@ -1,0 +1,1541 @@
+/*
+ * xenbus.c - the vscsiif backend state machine on xenstore.
+ *
+ * Ground truth is what Linux's xen-scsifront does (and what xen-scsiback
+ * answers), see docs/backend.md.  The machine is written as a reconciler:
+ * every watch event marks a vhost dirty, and reconcile() reads the current
+ * backend and frontend nodes and takes the next step from there.  It never
+ * trusts the order of events (xenstore coalesces nothing, but we read
+ * values later than they were written, and the frontend may have moved on),
+ * so any frontend state at any moment leads somewhere consistent.
+ *
+ * Things that must wait for requests in flight (closing, a frontend resume,
+ * a hot remove, closing a LUN) are left half-done and picked up again from
+ * pvsd_xenbus_after_poll() once the worker has completed the requests.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "pvscsi/map.h"
+#include "ring.h"
+#include "xenbus.h"
+
+#define TOKEN_BE       "pvsd-be"
+#define TOKEN_FE       "pvsd-fe/"
+#define DOMID_MAX      0x7fefu /* DOMID_FIRST_RESERVED - 1 */
+#define TX_RETRIES     16
+#define DEV_NAME_MAX   48
+#define RECONCILE_LOOP 8
+
+struct xb_lun {
+	struct xb_lun *next;
+	char key[64];   /* what makes two p-devs the same backing object */
+	char opts[64];  /* options it was opened with; a second user must agree */
+	char spec[320]; /* what was opened, for log lines */
+	struct pvs_lun *lun;
+	unsigned int users; /* v-dev mappings */
+	unsigned int pins;  /* hot removes waiting for it to close */
+};
+
+struct xb_dev {
+	struct xb_dev *next;
+	char name[DEV_NAME_MAX];
+	uint32_t chn, tgt, lun; /* v-dev; the host number is not the guest's business */
+	struct xb_lun *l;       /* mapped through it */
+	struct xb_lun *drain;   /* unmapped, waiting for the LUN to close (pinned) */
+	bool seen;
+};
+
+struct xb_vhost {
+	struct xb_vhost *next;
+	struct pvsd_xenbus *xb;
+	uint32_t domid, id;
+	char be[96];
+	char fe[160];
+	char token[64];
+	struct pvsd_log_tag tag;
+	bool active;   /* state machine running: we wrote InitWait or adopted */
+	bool adopt;    /* found at start-up: may be adopted in any state */
+	bool adopting; /* activated by adoption; the first ring connect adopts */
+	bool gone;     /* backend directory removed */
+	bool dead;     /* torn down; free at the next sweep */
+	bool dirty;    /* reconcile at the next chance */
+	bool waiting;  /* a hot remove waits for a LUN to drain */
+	bool watching;
+	bool fe_seen;
+	bool feature_host;
+	struct pvs_map *map;
+	struct xb_dev *devs;
+	struct pvsd_ring *ring;
+	bool ring_stopping;
+	bool ring_more;
+	int ring_fd;
+	uint32_t ring_ref, evtchn;
+	unsigned int max_segs;
+	char last_msg[200]; /* the last problem logged, so a retry does not repeat it */
+};
+
+struct pvsd_xenbus {
+	struct pvsd_xenbus_cfg cfg;
+	struct pvsd_xs xs;
+	uint32_t domid;
+	char base[64];
+	struct xb_vhost *vhosts;
+	struct xb_lun *luns;
+	bool scanned; /* the start-up scan (adoption) is done */
+	bool rescan;
+	bool stopping;
+	uint64_t mem_seq;
+	uint64_t reconnects, adopted;
+};
+
+static void reconcile(struct xb_vhost *v);
+
+/* ---- logging ---- */
+
+static void vlog(struct xb_vhost *v, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void vlog(struct xb_vhost *v, int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	pvsd_vlog(&v->tag, prio, fmt, ap);
+	va_end(ap);
+}
+
+/* Log a problem once: reconcile() retries on every event and must not flood. */
+static void vlog_once(struct xb_vhost *v, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void vlog_once(struct xb_vhost *v, int prio, const char *fmt, ...)
+{
+	char msg[sizeof(v->last_msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (strcmp(msg, v->last_msg) == 0)
+		return;
+	snprintf(v->last_msg, sizeof(v->last_msg), "%s", msg);
+	vlog(v, prio, "%s", msg);
+}
+
+static const char *state_name(int s)
+{
+	static const char *const n[] = {"Unknown",     "Initialising",  "InitWait",
+	                                "Initialised", "Connected",     "Closing",
+	                                "Closed",      "Reconfiguring", "Reconfigured"};
+
+	return s >= 0 && s <= 8 ? n[s] : "invalid";
+}
+
+/* ---- xenstore helpers ---- */
+
+static int mkpath(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = name ? snprintf(buf, len, "%s/%s", dir, name) : snprintf(buf, len, "%s", dir);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static bool node_exists(struct pvsd_xenbus *xb, pvsd_xs_tx tx, const char *path)
+{
+	char *v = xb->xs.ops->read(xb->xs.ctx, tx, path, NULL);
+
+	free(v);
+	return v != NULL;
+}
+
+/*
+ * Write "@dir/@name" only while @dir exists.  A plain write would recreate a
+ * directory the toolstack has just removed, and leave litter no one cleans.
+ * Returns 0, -ENOENT when @dir is gone, or -errno.
+ */
+static int guarded_write(struct pvsd_xenbus *xb, const char *dir, const char *name, const char *val)
+{
+	const struct pvsd_xs_ops *o = xb->xs.ops;
+	char path[512];
+	int rc, i;
+
+	rc = mkpath(path, sizeof(path), dir, name);
+	if (rc)
+		return rc;
+	for (i = 0; i < TX_RETRIES; i++) {
+		pvsd_xs_tx tx;
+
+		rc = o->tx_start(xb->xs.ctx, &tx);
+		if (rc)
+			return rc;
+		if (!node_exists(xb, tx, dir)) {
+			o->tx_end(xb->xs.ctx, tx, true);
+			return -ENOENT;
+		}
+		rc = o->write(xb->xs.ctx, tx, path, val, (unsigned int)strlen(val));
+		if (rc) {
+			o->tx_end(xb->xs.ctx, tx, true);
+			return rc;
+		}
+		rc = o->tx_end(xb->xs.ctx, tx, false);
+		if (rc != -EAGAIN)
+			return rc;
+	}
+	return -EAGAIN;
+}
+
+/* A XenbusState node: the state, -1 if absent, 0 (Unknown) if not a number. */
+static int read_state(struct pvsd_xenbus *xb, const char *dir)
+{
+	uint64_t s;
+	int rc = pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, dir, "state", 255, &s);
+
+	if (rc == -ENOENT)
+		return -1;
+	if (rc)
+		return PVSD_XB_UNKNOWN;
+	return (int)s;
+}
+
+static int set_state(struct xb_vhost *v, int old, int st)
+{
+	char val[4];
+	int rc;
+
+	snprintf(val, sizeof(val), "%d", st);
+	rc = guarded_write(v->xb, v->be, "state", val);
+	if (rc == -ENOENT) {
+		v->gone = true;
+		return rc;
+	}
+	if (rc) {
+		vlog(v, LOG_ERR, "writing state %d: %s", st, strerror(-rc));
+		return rc;
+	}
+	vlog(v, LOG_INFO, "backend state %s -> %s", state_name(old), state_name(st));
+	return 0;
+}
+
+/* 1 if domain @guest may write @path, 0 if not, -errno if it cannot be told. */
+static int guest_can_write(struct pvsd_xenbus *xb, const char *path, uint32_t guest)
+{
+	struct pvsd_xs_perm p[PVSD_XS_MAX_PERMS];
+	int n = xb->xs.ops->get_perms(xb->xs.ctx, PVSD_XS_NOTX, path, p, PVSD_XS_MAX_PERMS);
+	int i;
+
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return -EINVAL;
+	if (p[0].id == guest)
+		return 1;
+	for (i = 1; i < n; i++)
+		if (p[i].id == guest)
+			return !!(p[i].perms & PVSD_XS_PERM_WRITE);
+	return !!(p[0].perms & PVSD_XS_PERM_WRITE);
+}
+
+/* ---- the LUN registry ---- */
+
+/*
+ * The key names the backing object, not the spelling: two vhosts naming one
+ * file or one sg node (by different paths, or by-id vs H:C:T:L) must share
+ * a struct pvs_lun, or reservations and unit attentions would split.
+ */
+static void key_for(struct pvsd_xenbus *xb, const char *kind, const char *path, char *key,
+                    size_t len)
+{
+	struct stat st;
+
+	if (strcmp(kind, "mem") == 0 || stat(path, &st) != 0) {
+		/* A RAM disk is a new device each time; an unstat-able path will not open. */
+		snprintf(key, len, "u:%" PRIu64, ++xb->mem_seq);
+		return;
+	}
+	if (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))
+		snprintf(key, len, "%c:%" PRIx64, S_ISBLK(st.st_mode) ? 'b' : 'c',
+		         (uint64_t)st.st_rdev);
+	else
+		snprintf(key, len, "f:%" PRIx64 ":%" PRIx64, (uint64_t)st.st_dev,
+		         (uint64_t)st.st_ino);
+}
+
+static void lun_release(struct xb_lun *l)
+{
+	if (l->users)
+		l->users--;
+}
+
+/* Close LUNs nobody maps once their last request finished; free what nobody pins. */
+static void luns_sweep(struct pvsd_xenbus *xb)
+{
+	struct xb_lun **pp = &xb->luns;
+
+	while (*pp) {
+		struct xb_lun *l = *pp;
+
+		if (l->users == 0 && l->lun && pvs_lun_inflight(l->lun) == 0) {
+			pvsd_log(LOG_INFO, "closing LUN %s", l->spec);
+			pvs_lun_close(l->lun);
+			l->lun = NULL;
+		}
+		if (l->users == 0 && !l->lun && l->pins == 0) {
+			*pp = l->next;
+			free(l);
+			continue;
+		}
+		pp = &l->next;
+	}
+}
+
+/*
+ * Open (or share) the LUN for @pdev.  On success *@stable holds the stable
+ * identity of a resolved host device ("" for emulated LUNs).  NULL with a
+ * message in @err on failure.
+ */
+static struct xb_lun *lun_get(struct xb_vhost *v, const char *pdev, char *stable, size_t slen,
+                              char *err, size_t errlen)
+{
+	struct pvsd_xenbus *xb = v->xb;
+	char spec[sizeof(((struct xb_lun *)0)->spec)];
+	char key[sizeof(((struct xb_lun *)0)->key)];
+	char opts[sizeof(((struct xb_lun *)0)->opts)];
+	struct pvs_lun *lun;
+	struct xb_lun *l;
+	int rc;
+
+	stable[0] = '\0';
+	if (strncmp(pdev, "file:", 5) == 0 || strncmp(pdev, "mem:", 4) == 0) {
+		const char *colon = strchr(pdev, ':');
+		const char *comma = strchr(pdev, ',');
+		char path[256];
+		size_t plen = comma ? (size_t)(comma - colon - 1) : strlen(colon + 1);
+
+		if (plen >= sizeof(path) || strlen(pdev) >= sizeof(spec)) {
+			snprintf(err, errlen, "p-dev '%.64s...' is too long", pdev);
+			return NULL;
+		}
+		memcpy(path, colon + 1, plen);
+		path[plen] = '\0';
+		snprintf(spec, sizeof(spec), "%s", pdev);
+		snprintf(opts, sizeof(opts), "%s", comma ? comma + 1 : "");
+		key_for(xb, pdev[0] == 'm' ? "mem" : "file", path, key, sizeof(key));
+	} else {
+		struct pvs_pdev *pd = calloc(1, sizeof(*pd));
+
+		if (!pd) {
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		rc = pvs_resolve(&xb->cfg.resolver, pdev, pd, err, errlen);
+		if (rc) {
+			free(pd);
+			return NULL;
+		}
+		if (!pd->sg[0]) {
+			snprintf(err, errlen, "p-dev '%s' is %u:%u:%u:%u, which has no sg node",
+			         pdev, pd->host, pd->channel, pd->target, pd->lun);
+			free(pd);
+			return NULL;
+		}
+		if (pvs_pdev_stable_spec(pd, stable, slen) != 0)
+			stable[0] = '\0';
+		snprintf(spec, sizeof(spec), "sg:%s%s", pd->sg, v->feature_host ? ",raw" : "");
+		snprintf(opts, sizeof(opts), "%s", v->feature_host ? "raw" : "");
+		key_for(xb, "sg", pd->sg, key, sizeof(key));
+		free(pd);
+	}
+
+	for (l = xb->luns; l; l = l->next) {
+		if (strcmp(l->key, key) != 0 || !l->lun)
+			continue;
+		if (strcmp(l->opts, opts) != 0) {
+			snprintf(err, errlen,
+			         "%s is already open as '%s'; a second user must use the same "
+			         "options ('%s' vs '%s')",
+			         spec, l->spec, opts, l->opts);
+			return NULL;
+		}
+		l->users++;
+		return l;
+	}
+	rc = pvs_lun_open(xb->cfg.worker, spec, NULL, &lun, err, errlen);
+	if (rc)
+		return NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		pvs_lun_close(lun);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(l->key, sizeof(l->key), "%s", key);
+	snprintf(l->opts, sizeof(l->opts), "%s", opts);
+	snprintf(l->spec, sizeof(l->spec), "%s", spec);
+	l->lun = lun;
+	l->users = 1;
+	l->next = xb->luns;
+	xb->luns = l;
+	return l;
+}
+
+/* ---- devices ---- */
+
+static struct xb_dev *dev_find(struct xb_vhost *v, const char *name, bool create)
+{
+	struct xb_dev *d;
+
+	for (d = v->devs; d; d = d->next)
+		if (strcmp(d->name, name) == 0)
+			return d;
+	if (!create)
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->next = v->devs;
+	v->devs = d;
+	return d;
+}
+
+static void dev_dir(struct xb_vhost *v, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/vscsi-devs/%s", v->be, name);
+}
+
+static int dev_set_state(struct xb_vhost *v, const char *name, int st)
+{
+	char dir[256], val[4];
+	int rc;
+
+	dev_dir(v, name, dir, sizeof(dir));
+	snprintf(val, sizeof(val), "%d", st);
+	rc = guarded_write(v->xb, dir, "state", val);
+	if (rc && rc != -ENOENT)
+		vlog(v, LOG_ERR, "%s: writing state %d: %s", name, st, strerror(-rc));
+	return rc;
+}
+
+/* Drop the mapping; the LUN closes when its last user is gone and it is idle. */
+static void dev_unmap(struct xb_vhost *v, struct xb_dev *d, bool pin)
+{
+	if (!d->l)
+		return;
+	pvs_map_remove(v->map, d->chn, d->tgt, d->lun, NULL);
+	lun_release(d->l);
+	if (pin && d->l->users == 0) {
+		d->l->pins++;
+		d->drain = d->l;
+	}
+	d->l = NULL;
+}
+
+/* A pinned LUN is done draining: closed, or taken up again by another user. */
+static bool dev_drained(struct xb_vhost *v, struct xb_dev *d)
+{
+	struct xb_lun *l = d->drain;
+
+	if (!l)
+		return true;
+	luns_sweep(v->xb);
+	if (l->lun && l->users == 0)
+		return false;
+	l->pins--;
+	d->drain = NULL;
+	luns_sweep(v->xb);
+	return true;
+}
+
+static void dev_free_all(struct xb_vhost *v)
+{
+	while (v->devs) {
+		struct xb_dev *d = v->devs;
+
+		v->devs = d->next;
+		dev_unmap(v, d, false);
+		if (d->drain)
+			d->drain->pins--;
+		free(d);
+	}
+	luns_sweep(v->xb);
+}
+
+/*
+ * Map dev @name.  Returns 0, or -errno after logging why (the caller then
+ * marks the device Closed; the rest of the vhost carries on).
+ */
+static int dev_map(struct xb_vhost *v, const char *name)
+{
+	struct pvsd_xenbus *xb = v->xb;
+	char dir[256], path[300], err[1024], stable[PVS_PDEV_ID_MAX + 32];
+	char *pdev = NULL, *vdev = NULL, *pdevname = NULL;
+	struct pvs_hctl h;
+	struct xb_dev *d, *o;
+	struct xb_lun *l;
+	int rc;
+
+	d = dev_find(v, name, true);
+	if (!d)
+		return -ENOMEM;
+	if (d->l)
+		return 0;
+	dev_dir(v, name, dir, sizeof(dir));
+	pdev = pvsd_xs_read_at(&xb->xs, PVSD_XS_NOTX, dir, "p-dev");
+	vdev = pvsd_xs_read_at(&xb->xs, PVSD_XS_NOTX, dir, "v-dev");
+	if (!pdev || !pdev[0]) {
+		vlog(v, LOG_ERR, "%s: no p-dev", name);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (!vdev || (rc = pvs_parse_hctl(vdev, &h)) != 0) {
+		vlog(v, LOG_ERR, "%s: v-dev '%s' is not host:channel:target:lun in decimal", name,
+		     vdev ? vdev : "(missing)");
+		rc = -EINVAL;
+		goto out;
+	}
+	/* The request carries channel, id and lun in 16 bits each. */
+	if (h.channel > 0xffff || h.target > 0xffff || h.lun > PVS_MAP_MAX_LUN) {
+		vlog(v, LOG_ERR,
+		     "%s: v-dev '%s' out of range (channel, target <= 65535, lun <= %u)", name,
+		     vdev, PVS_MAP_MAX_LUN);
+		rc = -ERANGE;
+		goto out;
+	}
+	/* A guest that could write p-dev could name any host device. */
+	mkpath(path, sizeof(path), dir, "p-dev");
+	rc = guest_can_write(xb, path, v->domid);
+	if (rc != 0) {
+		vlog(v, LOG_ERR, "%s: p-dev is %s; refusing it", name,
+		     rc > 0 ? "writable by the guest" : "of unknown permissions");
+		rc = -EPERM;
+		goto out;
+	}
+	for (o = v->devs; o; o = o->next) {
+		if (o != d && o->l && o->chn == h.channel && o->tgt == h.target &&
+		    o->lun == h.lun) {
+			vlog(v, LOG_ERR, "%s: v-dev %s is already %s's", name, vdev, o->name);
+			rc = -EEXIST;
+			goto out;
+		}
+	}
+	l = lun_get(v, pdev, stable, sizeof(stable), err, sizeof(err));
+	if (!l) {
+		vlog(v, LOG_ERR, "%s: p-dev '%s': %s", name, pdev, err);
+		rc = -ENODEV;
+		goto out;
+	}
+	rc = pvs_map_add(v->map, h.channel, h.target, h.lun, l->lun);
+	if (rc) {
+		vlog(v, LOG_ERR, "%s: v-dev %s: %s", name, vdev, strerror(-rc));
+		lun_release(l);
+		luns_sweep(xb);
+		goto out;
+	}
+	d->l = l;
+	d->chn = h.channel;
+	d->tgt = h.target;
+	d->lun = h.lun;
+	vlog(v, LOG_INFO, "%s: v-dev %u:%u:%u is %s", name, h.channel, h.target, h.lun, l->spec);
+	pdevname = pvsd_xs_read_at(&xb->xs, PVSD_XS_NOTX, dir, "p-devname");
+	if (stable[0] && (!pdevname || !pdevname[0]))
+		guarded_write(xb, dir, "p-devname", stable);
+out:
+	free(pdev);
+	free(vdev);
+	free(pdevname);
+	return rc;
+}
+
+/* List vscsi-devs; NULL (and *n = 0) when there is none. */
+static char **dev_list(struct xb_vhost *v, unsigned int *n)
+{
+	char path[160];
+	char **names;
+
+	*n = 0;
+	snprintf(path, sizeof(path), "%s/vscsi-devs", v->be);
+	names = v->xb->xs.ops->directory(v->xb->xs.ctx, PVSD_XS_NOTX, path, n);
+	if (!names)
+		*n = 0;
+	return names;
+}
+
+static int dev_state(struct xb_vhost *v, const char *name)
+{
+	char dir[256];
+
+	dev_dir(v, name, dir, sizeof(dir));
+	return read_state(v->xb, dir);
+}
+
+static bool dev_name_ok(const char *name)
+{
+	return strlen(name) < DEV_NAME_MAX;
+}
+
+/*
+ * Forget devices whose nodes the toolstack removed.  One still mapped lost
+ * its nodes without the hot-remove handshake: unmap it all the same, since
+ * the toolstack no longer means the guest to have it.
+ */
+static void devs_sync(struct xb_vhost *v)
+{
+	struct xb_dev **pp, *d;
+	unsigned int n, i;
+	char **names = dev_list(v, &n);
+
+	for (d = v->devs; d; d = d->next)
+		d->seen = false;
+	for (i = 0; i < n; i++) {
+		d = dev_find(v, names[i], false);
+		if (d)
+			d->seen = true;
+	}
+	free(names);
+	pp = &v->devs;
+	while (*pp) {
+		d = *pp;
+		if (d->seen || (d->drain && !dev_drained(v, d))) {
+			pp = &d->next;
+			continue;
+		}
+		if (d->l)
+			vlog(v, LOG_WARNING,
+			     "%s: nodes removed while mapped (no hot-remove handshake); unmapping "
+			     "v-dev %u:%u:%u",
+			     d->name, d->chn, d->tgt, d->lun);
+		dev_unmap(v, d, false);
+		*pp = d->next;
+		free(d);
+	}
+	luns_sweep(v->xb);
+}
+
+enum dev_pass {
+	PASS_CONNECT,   /* initial connect: add Initialising devices */
+	PASS_REPROBE,   /* a new frontend after close: it must add every device again */
+	PASS_READOPT,   /* resume or adopt: keep what the frontend already has */
+	PASS_HOTPLUG,   /* frontend Reconfiguring: add and remove */
+	PASS_UPDATEDEV, /* frontend Connected: Initialised devices become Connected */
+};
+
+/* Returns true when a hot remove still waits for requests to drain. */
+static bool devs_pass(struct xb_vhost *v, enum dev_pass pass)
+{
+	unsigned int n, i;
+	char **names = dev_list(v, &n);
+	bool pending = false;
+
+	for (i = 0; i < n && !v->gone; i++) {
+		const char *name = names[i];
+		int st = dev_state(v, name);
+		struct xb_dev *d;
+
+		if (!dev_name_ok(name)) {
+			vlog_once(v, LOG_ERR, "device node name '%.60s' too long; ignored", name);
+			continue;
+		}
+		d = dev_find(v, name, false);
+		switch (st) {
+		case PVSD_XB_INITIALISING:
+			if (pass != PASS_CONNECT && pass != PASS_REPROBE && pass != PASS_HOTPLUG)
+				break;
+			dev_set_state(v, name,
+			              dev_map(v, name) == 0 ? PVSD_XB_INITIALISED : PVSD_XB_CLOSED);
+			break;
+		case PVSD_XB_INITIALISED:
+		case PVSD_XB_CONNECTED:
+			if (pass == PASS_UPDATEDEV && st == PVSD_XB_CONNECTED && d && d->l)
+				break;
+			if (!(d && d->l) && dev_map(v, name) != 0) {
+				dev_set_state(v, name, PVSD_XB_CLOSED);
+				break;
+			}
+			if (pass == PASS_REPROBE && st == PVSD_XB_CONNECTED)
+				dev_set_state(v, name, PVSD_XB_INITIALISED);
+			else if (pass == PASS_UPDATEDEV && st == PVSD_XB_INITIALISED)
+				dev_set_state(v, name, PVSD_XB_CONNECTED);
+			break;
+		case PVSD_XB_CLOSING:
+			if (pass != PASS_HOTPLUG)
+				break;
+			if (d && d->l) {
+				vlog(v, LOG_INFO, "%s: removing v-dev %u:%u:%u", name, d->chn,
+				     d->tgt, d->lun);
+				dev_unmap(v, d, true);
+			}
+			if (d && !dev_drained(v, d)) {
+				pending = true;
+				break;
+			}
+			dev_set_state(v, name, PVSD_XB_CLOSED);
+			break;
+		default:
+			break;
+		}
+	}
+	free(names);
+	return pending;
+}
+
+/* ---- rings ---- */
+
+static void ring_start_drain(struct xb_vhost *v, const char *why)
+{
+	if (!v->ring || v->ring_stopping)
+		return;
+	vlog(v, LOG_INFO, "%s: stopping ring-ref %u (%u requests in flight)", why, v->ring_ref,
+	     pvsd_ring_inflight(v->ring));
+	pvsd_ring_stop(v->ring);
+	v->ring_stopping = true;
+	v->ring_more = false;
+}
+
+/* Disconnect a stopped ring once idle; true when it is gone. */
+static bool ring_try_disconnect(struct xb_vhost *v)
+{
+	struct pvsd_xenbus *xb = v->xb;
+
+	if (!v->ring)
+		return true;
+	pvsd_ring_flush(v->ring);
+	if (pvsd_ring_inflight(v->ring) > 0)
+		return false;
+	if (xb->cfg.fd_del && v->ring_fd >= 0)
+		xb->cfg.fd_del(xb->cfg.fd_arg, v->ring_fd);
+	if (pvsd_ring_disconnect(v->ring) != 0)
+		return false;
+	vlog(v, LOG_INFO, "ring-ref %u unmapped", v->ring_ref);
+	v->ring = NULL;
+	v->ring_fd = -1;
+	v->ring_stopping = false;
+	v->ring_more = false;
+	return true;
+}
+
+/*
+ * ring-ref and event-channel, read in one transaction because the frontend
+ * writes them in one.  0, -ENOENT (either absent) or -EINVAL/-ERANGE.
+ */
+static int read_ring_info(struct xb_vhost *v, uint32_t *ref, uint32_t *port)
+{
+	const struct pvsd_xs_ops *o = v->xb->xs.ops;
+	uint64_t r = 0, p = 0;
+	int rc = 0, rc2, i;
+
+	for (i = 0; i < TX_RETRIES; i++) {
+		pvsd_xs_tx tx;
+
+		rc = o->tx_start(v->xb->xs.ctx, &tx);
+		if (rc)
+			return rc;
+		rc = pvsd_xs_read_uint(&v->xb->xs, tx, v->fe, "ring-ref", UINT32_MAX, &r);
+		rc2 = pvsd_xs_read_uint(&v->xb->xs, tx, v->fe, "event-channel", UINT32_MAX, &p);
+		if (o->tx_end(v->xb->xs.ctx, tx, false) == -EAGAIN)
+			continue;
+		if (rc == 0)
+			rc = rc2;
+		break;
+	}
+	if (i == TX_RETRIES)
+		return -EAGAIN;
+	*ref = (uint32_t)r;
+	*port = (uint32_t)p;
+	return rc;
+}
+
+static void ring_kick(struct xb_vhost *v)
+{
+	if (v->ring && !v->ring_stopping)
+		v->ring_more = pvsd_ring_handle_event(v->ring);
+}
+
+/*
+ * Connect the frontend's ring.  @bs is the backend state in xenstore: 4, 7
+ * or 8 mean a ring was live (a frontend resume, or a previous daemon's ring
+ * being adopted).  Returns 0, or -errno after logging and closing the vhost.
+ */
+static int ring_connect(struct xb_vhost *v, int fe, int bs)
+{
+	struct pvsd_xenbus *xb = v->xb;
+	struct pvsd_ring_cfg rc_cfg = {0};
+	uint32_t ref = 0, port = 0;
+	uint64_t fh = 0;
+	bool was_live =
+	    bs == PVSD_XB_CONNECTED || bs == PVSD_XB_RECONFIGURING || bs == PVSD_XB_RECONFIGURED;
+	enum dev_pass pass;
+	int rc;
+
+	rc = read_ring_info(v, &ref, &port);
+	if (rc == -EAGAIN)
+		return rc; /* the store kept changing under us: the next event retries */
+	if (rc == -ENOENT && fe != PVSD_XB_INITIALISED) {
+		vlog_once(v, LOG_WARNING, "frontend is %s but has no ring-ref/event-channel",
+		          state_name(fe));
+		return rc;
+	}
+	if (rc) {
+		vlog(v, LOG_ERR,
+		     "frontend %s/{ring-ref,event-channel} unusable (%s): closing the vhost", v->fe,
+		     rc == -ENOENT ? "missing" : "not a 32-bit decimal number");
+		set_state(v, bs, PVSD_XB_CLOSING);
+		return rc;
+	}
+	rc = pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, v->be, "feature-host", 1, &fh);
+	v->feature_host = rc == 0 && fh == 1;
+
+	rc_cfg.domid = (uint16_t)v->domid;
+	rc_cfg.vhost = v->id;
+	rc_cfg.gnt = xb->cfg.gnt;
+	rc_cfg.gnt_ctx = xb->cfg.gnt_ctx;
+	rc_cfg.evt = xb->cfg.evt;
+	rc_cfg.evt_ctx = xb->cfg.evt_ctx;
+	rc_cfg.worker = xb->cfg.worker;
+	rc_cfg.map = v->map;
+	rc_cfg.max_segs = v->max_segs;
+	rc_cfg.log = pvsd_log_tagged;
+	rc_cfg.log_arg = &v->tag;
+	rc_cfg.verbose = xb->cfg.verbose;
+	rc = pvsd_ring_connect(&rc_cfg, ref, port, &v->ring);
+	if (rc) {
+		v->ring = NULL;
+		vlog(v, LOG_ERR,
+		     "cannot connect ring-ref %u event-channel %u: %s; closing the vhost", ref,
+		     port, strerror(-rc));
+		set_state(v, bs, PVSD_XB_CLOSING);
+		return rc;
+	}
+	v->ring_ref = ref;
+	v->evtchn = port;
+	v->ring_fd = pvsd_ring_evtchn_fd(v->ring);
+	if (xb->cfg.fd_add && xb->cfg.fd_add(xb->cfg.fd_arg, v->ring_fd, v) != 0) {
+		vlog(v, LOG_ERR, "cannot poll the event channel fd; closing the vhost");
+		pvsd_ring_stop(v->ring);
+		pvsd_ring_disconnect(v->ring);
+		v->ring = NULL;
+		v->ring_fd = -1;
+		set_state(v, bs, PVSD_XB_CLOSING);
+		return -EIO;
+	}
+	if (was_live) {
+		if (v->adopting)
+			xb->adopted++;
+		else
+			xb->reconnects++;
+		pass = PASS_READOPT;
+	} else {
+		pass = bs == PVSD_XB_CLOSING || bs == PVSD_XB_CLOSED ? PASS_REPROBE : PASS_CONNECT;
+	}
+	vlog(v, LOG_INFO, "%s ring-ref %u event-channel %u%s, feature-sg-grant %u",
+	     was_live ? (v->adopting ? "adopted" : "reconnected to") : "connected", ref, port,
+	     v->feature_host ? " (feature-host)" : "", v->max_segs);
+	v->adopting = false;
+	devs_pass(v, pass);
+	if (v->gone)
+		return 0;
+	/* Written even when already Connected: the resumed frontend waits for the event. */
+	if (bs != PVSD_XB_RECONFIGURING && bs != PVSD_XB_RECONFIGURED)
+		set_state(v, bs, PVSD_XB_CONNECTED);
+	/* Requests queued before we bound the channel sent no kick we could see. */
+	ring_kick(v);
+	return 0;
+}
+
+/* ---- vhosts ---- */
+
+static struct xb_vhost *vhost_find(struct pvsd_xenbus *xb, uint32_t domid, uint32_t id)
+{
+	struct xb_vhost *v;
+
+	for (v = xb->vhosts; v; v = v->next)
+		if (v->domid == domid && v->id == id && !v->dead)
+			return v;
+	return NULL;
+}
+
+static struct xb_vhost *vhost_new(struct pvsd_xenbus *xb, uint32_t domid, uint32_t id)
+{
+	struct xb_vhost *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v->xb = xb;
+	v->domid = domid;
+	v->id = id;
+	v->ring_fd = -1;
+	snprintf(v->be, sizeof(v->be), "%s/%u/%u", xb->base, domid, id);
+	snprintf(v->token, sizeof(v->token), TOKEN_FE "%u/%u", domid, id);
+	pvsd_log_tag_set(&v->tag, domid, id);
+	v->adopt = !xb->scanned;
+	v->next = xb->vhosts;
+	xb->vhosts = v;
+	return v;
+}
+
+/*
+ * Check what the toolstack wrote before serving a vhost: who the frontend
+ * is, and that the guest cannot rewrite our directory (and so pick any host
+ * device as p-dev).  0, or -errno after logging once.
+ */
+static int vhost_validate(struct xb_vhost *v)
+{
+	struct pvsd_xenbus *xb = v->xb;
+	char *fe = pvsd_xs_read_at(&xb->xs, PVSD_XS_NOTX, v->be, "frontend");
+	char prefix[48], path[200];
+	uint64_t feid;
+	int rc;
+
+	rc = pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, v->be, "frontend-id", DOMID_MAX, &feid);
+	if (rc || feid != v->domid) {
+		vlog_once(v, LOG_ERR, "frontend-id is %s, not %u: not serving this vhost",
+		          rc ? "missing or invalid" : "another domain", v->domid);
+		free(fe);
+		return -EINVAL;
+	}
+	snprintf(prefix, sizeof(prefix), "/local/domain/%u/", v->domid);
+	if (!fe || strncmp(fe, prefix, strlen(prefix)) != 0 || strlen(fe) >= sizeof(v->fe) - 1 ||
+	    fe[strlen(fe) - 1] == '/') {
+		vlog_once(v, LOG_ERR, "frontend '%.80s' is not a path under %s: not serving it",
+		          fe ? fe : "(missing)", prefix);
+		free(fe);
+		return -EINVAL;
+	}
+	snprintf(v->fe, sizeof(v->fe), "%s", fe);
+	free(fe);
+	rc = guest_can_write(xb, v->be, v->domid);
+	if (rc == 0) {
+		snprintf(path, sizeof(path), "%s/vscsi-devs", v->be);
+		rc = node_exists(xb, PVSD_XS_NOTX, path) ? guest_can_write(xb, path, v->domid) : 0;
+	}
+	if (rc != 0) {
+		vlog_once(v, LOG_ERR,
+		          "%s is %s by domain %u: not serving it (set permissions n%u r%u)", v->be,
+		          rc > 0 ? "writable" : "of unknown permissions", v->domid, xb->domid,
+		          v->domid);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int vhost_activate(struct xb_vhost *v, int bs)
+{
+	struct pvsd_xenbus *xb = v->xb;
+	uint64_t sg = 0;
+	char val[16];
+	int rc;
+
+	rc = vhost_validate(v);
+	if (rc)
+		return rc;
+	if (!v->map && pvs_map_new(&v->map) != 0) {
+		vlog(v, LOG_ERR, "out of memory");
+		return -ENOMEM;
+	}
+	v->max_segs = xb->cfg.max_segs;
+	if (bs == PVSD_XB_INITIALISING) {
+		snprintf(val, sizeof(val), "%u", v->max_segs);
+		rc = guarded_write(xb, v->be, "feature-sg-grant", val);
+		if (rc == 0)
+			rc = set_state(v, bs, PVSD_XB_INITWAIT);
+		if (rc)
+			return rc;
+	} else {
+		/*
+		 * Adopting: the frontend sized its requests by what the previous
+		 * daemon advertised, so accept at least that many segments.
+		 */
+		if (pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, v->be, "feature-sg-grant",
+		                      PVSD_RING_MAX_SEGS, &sg) == 0 &&
+		    sg > v->max_segs)
+			v->max_segs = (unsigned int)sg;
+		vlog(v, LOG_INFO, "found in state %s at start-up: adopting", state_name(bs));
+	}
+	if (!v->watching) {
+		char path[200];
+
+		snprintf(path, sizeof(path), "%s/state", v->fe);
+		rc = xb->xs.ops->watch(xb->xs.ctx, path, v->token);
+		if (rc && rc != -EEXIST) {
+			vlog(v, LOG_ERR, "cannot watch %s: %s", path, strerror(-rc));
+			return rc;
+		}
+		v->watching = true;
+	}
+	v->active = true;
+	v->adopting = bs != PVSD_XB_INITIALISING;
+	/* Adopted past InitWait, the frontend existed: its absence now means it is gone. */
+	v->fe_seen = bs >= PVSD_XB_INITIALISED;
+	v->last_msg[0] = '\0';
+	return 0;
+}
+
+static void vhost_unwatch(struct xb_vhost *v)
+{
+	char path[200];
+
+	if (!v->watching)
+		return;
+	snprintf(path, sizeof(path), "%s/state", v->fe);
+	v->xb->xs.ops->unwatch(v->xb->xs.ctx, path, v->token);
+	v->watching = false;
+}
+
+/*
+ * Stop serving: the ring must already be gone.  Devices are unmapped and
+ * their LUNs close once idle.  The nodes stay as they are.
+ */
+static void vhost_deactivate(struct xb_vhost *v)
+{
+	dev_free_all(v);
+	vhost_unwatch(v);
+	if (v->map)
+		pvs_map_free(v->map);
+	v->map = NULL;
+	v->active = false;
+	v->fe_seen = false;
+	v->waiting = false;
+}
+
+/* Backend directory removed: drain, tear down, and forget the vhost. */
+static void vhost_gone(struct xb_vhost *v)
+{
+	if (v->ring) {
+		ring_start_drain(v, "backend directory removed");
+		if (!ring_try_disconnect(v))
+			return;
+	}
+	if (v->active || v->map || v->devs)
+		vlog(v, LOG_INFO, "backend directory removed: vhost released");
+	vhost_deactivate(v);
+	v->dead = true;
+}
+
+static int fe_state(struct xb_vhost *v)
+{
+	return read_state(v->xb, v->fe);
+}
+
+/* One step; returns true when it changed something worth looking at again. */
+static bool reconcile_step(struct xb_vhost *v)
+{
+	struct pvsd_xenbus *xb = v->xb;
+	uint64_t online = 0;
+	bool want_ring, was_live;
+	uint32_t ref, port;
+	int bs, fe;
+
+	if (v->dead)
+		return false;
+	if (v->ring && v->ring_stopping && !ring_try_disconnect(v))
+		return false;
+	if (!v->gone && !node_exists(xb, PVSD_XS_NOTX, v->be))
+		v->gone = true;
+	if (v->gone) {
+		vhost_gone(v);
+		return false;
+	}
+	bs = read_state(xb, v->be);
+	if (pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, v->be, "online", 1, &online) != 0)
+		online = 0;
+
+	if (!v->active) {
+		bool adopt = v->adopt;
+
+		v->adopt = false;
+		if (bs == PVSD_XB_INITIALISING && online == 1) {
+			if (vhost_activate(v, bs) != 0)
+				return false;
+			return true;
+		}
+		if (adopt && bs >= PVSD_XB_INITWAIT && bs <= PVSD_XB_RECONFIGURED) {
+			if (vhost_activate(v, bs) != 0)
+				return false;
+			return true;
+		}
+		return false;
+	}
+	/*
+	 * The toolstack may reset a closed vhost to Initialising to reuse it:
+	 * start over as the kernel would with a new xenbus device.
+	 */
+	if (bs == PVSD_XB_INITIALISING && !v->ring) {
+		vhost_deactivate(v);
+		return online == 1;
+	}
+
+	fe = fe_state(v);
+	if (fe < 0 && !v->fe_seen)
+		return false; /* the toolstack has not written the frontend yet */
+	if (fe >= 0)
+		v->fe_seen = true;
+
+	was_live =
+	    bs == PVSD_XB_CONNECTED || bs == PVSD_XB_RECONFIGURING || bs == PVSD_XB_RECONFIGURED;
+	/* A new ring-ref while connected is a frontend resume (save/restore, migration). */
+	if (v->ring && (fe == PVSD_XB_INITIALISED || fe == PVSD_XB_CONNECTED) &&
+	    read_ring_info(v, &ref, &port) == 0 && (ref != v->ring_ref || port != v->evtchn)) {
+		vlog(v, LOG_INFO, "frontend came back with ring-ref %u event-channel %u", ref,
+		     port);
+		ring_start_drain(v, "frontend resumed");
+		return true;
+	}
+
+	switch (fe) {
+	case PVSD_XB_INITIALISED:
+		want_ring = true;
+		break;
+	case PVSD_XB_CONNECTED:
+		want_ring = bs != PVSD_XB_CLOSING && bs != PVSD_XB_CLOSED;
+		break;
+	case PVSD_XB_CLOSING:
+	case PVSD_XB_RECONFIGURING:
+		/* Only to adopt: requests a dead daemon left must still be answered. */
+		want_ring = was_live;
+		break;
+	default:
+		want_ring = false;
+		break;
+	}
+	if (want_ring && !v->ring) {
+		if (ring_connect(v, fe, bs) != 0)
+			return false;
+		return true;
+	}
+
+	switch (fe) {
+	case PVSD_XB_INITIALISING:
+	case PVSD_XB_INITWAIT:
+		/* The frontend dropped its ring (resume in progress, or a new driver). */
+		if (v->ring) {
+			ring_start_drain(v, "frontend re-initialising");
+			return true;
+		}
+		return false;
+	case PVSD_XB_INITIALISED:
+		return false;
+	case PVSD_XB_CONNECTED:
+		if (!v->ring)
+			return false;
+		devs_pass(v, PASS_UPDATEDEV);
+		/* Not over the toolstack's Reconfiguring: the frontend has yet to see it. */
+		if (bs != PVSD_XB_CONNECTED && bs != PVSD_XB_RECONFIGURING)
+			return set_state(v, bs, PVSD_XB_CONNECTED) == 0;
+		return false;
+	case PVSD_XB_CLOSING:
+		if (v->ring) {
+			ring_start_drain(v, "frontend closing");
+			return true;
+		}
+		if (bs != PVSD_XB_CLOSING && bs != PVSD_XB_CLOSED)
+			return set_state(v, bs, PVSD_XB_CLOSING) == 0;
+		return false;
+	case PVSD_XB_RECONFIGURING:
+		if (bs == PVSD_XB_RECONFIGURED)
+			return false;
+		v->waiting = devs_pass(v, PASS_HOTPLUG);
+		if (v->waiting || v->gone)
+			return false;
+		return set_state(v, bs, PVSD_XB_RECONFIGURED) == 0;
+	case PVSD_XB_RECONFIGURED:
+	default:
+		if (fe > PVSD_XB_RECONFIGURED || fe == PVSD_XB_RECONFIGURED) {
+			vlog_once(v, LOG_WARNING, "frontend in state %d (%s): ignored", fe,
+			          state_name(fe));
+			return false;
+		}
+		/* Closed, Unknown, or the frontend vanished. */
+		if (v->ring) {
+			ring_start_drain(v, fe == PVSD_XB_CLOSED ? "frontend closed"
+			                                         : "frontend gone");
+			return true;
+		}
+		if (bs != PVSD_XB_CLOSED && set_state(v, bs, PVSD_XB_CLOSED) != 0)
+			return false;
+		if (fe != PVSD_XB_CLOSED || online == 0) {
+			vlog(v, LOG_INFO, "%s: releasing the vhost",
+			     fe == PVSD_XB_CLOSED ? "offline" : "frontend gone");
+			vhost_deactivate(v);
+		}
+		return false;
+	}
+}
+
+static void reconcile(struct xb_vhost *v)
+{
+	int i;
+
+	v->dirty = false;
+	if (v->xb->stopping)
+		return;
+	for (i = 0; i < RECONCILE_LOOP && reconcile_step(v); i++)
+		;
+	if (v->active)
+		devs_sync(v);
+}
+
+static void sweep_dead(struct pvsd_xenbus *xb)
+{
+	struct xb_vhost **pp = &xb->vhosts;
+
+	while (*pp) {
+		struct xb_vhost *v = *pp;
+
+		if (v->dead) {
+			*pp = v->next;
+			free(v);
+			continue;
+		}
+		pp = &v->next;
+	}
+	luns_sweep(xb);
+}
+
+/* ---- events ---- */
+
+static int parse_id(const char *s, uint64_t max, uint32_t *out)
+{
+	uint64_t v;
+
+	if (pvsd_parse_uint(s, max, &v) != 0)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Every vhost directory: new ones appear, removed ones go. */
+static void scan(struct pvsd_xenbus *xb)
+{
+	const struct pvsd_xs_ops *o = xb->xs.ops;
+	unsigned int nd = 0, nv, i, j;
+	char **doms, **vhs, path[128];
+	struct xb_vhost *v;
+
+	for (v = xb->vhosts; v; v = v->next)
+		v->dirty = true; /* removed directories are noticed by reconcile */
+	doms = o->directory(xb->xs.ctx, PVSD_XS_NOTX, xb->base, &nd);
+	for (i = 0; doms && i < nd; i++) {
+		uint32_t domid, id;
+
+		if (parse_id(doms[i], DOMID_MAX, &domid) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", xb->base, doms[i]);
+		nv = 0;
+		vhs = o->directory(xb->xs.ctx, PVSD_XS_NOTX, path, &nv);
+		for (j = 0; vhs && j < nv; j++) {
+			if (parse_id(vhs[j], UINT32_MAX, &id) != 0)
+				continue;
+			v = vhost_find(xb, domid, id);
+			if (!v)
+				v = vhost_new(xb, domid, id);
+			if (v)
+				v->dirty = true;
+		}
+		free(vhs);
+	}
+	free(doms);
+	xb->scanned = true;
+}
+
+static void route(struct pvsd_xenbus *xb, const char *path, const char *token)
+{
+	size_t bl = strlen(xb->base);
+	struct xb_vhost *v;
+
+	if (strncmp(token, TOKEN_FE, strlen(TOKEN_FE)) == 0) {
+		for (v = xb->vhosts; v; v = v->next)
+			if (!v->dead && strcmp(v->token, token) == 0)
+				v->dirty = true;
+		return;
+	}
+	if (strcmp(token, TOKEN_BE) != 0)
+		return;
+	if (strncmp(path, xb->base, bl) != 0 || (path[bl] != '/' && path[bl] != '\0'))
+		return;
+	{
+		/* base/DOMID/VHOST[/...] */
+		char d[16], h[16];
+		const char *p = path + bl;
+		uint32_t domid, id;
+		size_t n;
+
+		if (*p == '\0') {
+			xb->rescan = true;
+			return;
+		}
+		p++;
+		n = strcspn(p, "/");
+		if (n == 0 || n >= sizeof(d) || p[n] == '\0') {
+			xb->rescan = true; /* base/DOMID itself: added or removed */
+			return;
+		}
+		memcpy(d, p, n);
+		d[n] = '\0';
+		p += n + 1;
+		n = strcspn(p, "/");
+		if (n == 0 || n >= sizeof(h))
+			return;
+		memcpy(h, p, n);
+		h[n] = '\0';
+		if (parse_id(d, DOMID_MAX, &domid) || parse_id(h, UINT32_MAX, &id))
+			return;
+		v = vhost_find(xb, domid, id);
+		if (!v)
+			v = vhost_new(xb, domid, id);
+		if (v)
+			v->dirty = true;
+	}
+}
+
+static void reconcile_dirty(struct pvsd_xenbus *xb)
+{
+	struct xb_vhost *v;
+
+	if (xb->rescan) {
+		xb->rescan = false;
+		scan(xb);
+	}
+	for (v = xb->vhosts; v; v = v->next)
+		if (v->dirty && !v->dead)
+			reconcile(v);
+	sweep_dead(xb);
+}
+
+void pvsd_xenbus_handle_xs(struct pvsd_xenbus *xb)
+{
+	char *path, *token;
+	int n, rc;
+
+	/* Bounded, so that a flood of events cannot starve the rings. */
+	for (n = 0; n < 4096; n++) {
+		rc = xb->xs.ops->read_watch(xb->xs.ctx, &path, &token);
+		if (rc <= 0) {
+			if (rc < 0)
+				pvsd_log(LOG_ERR, "reading xenstore watch events: %s",
+				         strerror(-rc));
+			break;
+		}
+		route(xb, path, token);
+		free(path);
+		free(token);
+	}
+	if (!xb->stopping)
+		reconcile_dirty(xb);
+}
+
+void pvsd_xenbus_handle_ring(struct pvsd_xenbus *xb, void *cookie)
+{
+	struct xb_vhost *v;
+
+	for (v = xb->vhosts; v; v = v->next) {
+		if (v == cookie) {
+			if (v->ring)
+				v->ring_more = pvsd_ring_handle_event(v->ring);
+			return;
+		}
+	}
+}
+
+void pvsd_xenbus_after_poll(struct pvsd_xenbus *xb)
+{
+	struct xb_vhost *v;
+
+	for (v = xb->vhosts; v; v = v->next)
+		if (v->ring)
+			pvsd_ring_flush(v->ring);
+	luns_sweep(xb);
+	if (xb->stopping)
+		return;
+	for (v = xb->vhosts; v; v = v->next)
+		if (!v->dead && (v->ring_stopping || v->waiting || v->gone))
+			reconcile(v);
+	sweep_dead(xb);
+}
+
+bool pvsd_xenbus_pending(const struct pvsd_xenbus *xb)
+{
+	const struct xb_vhost *v;
+
+	for (v = xb->vhosts; v; v = v->next)
+		if (v->ring && v->ring_more)
+			return true;
+	return false;
+}
+
+void pvsd_xenbus_run_pending(struct pvsd_xenbus *xb)
+{
+	struct xb_vhost *v;
+
+	for (v = xb->vhosts; v; v = v->next)
+		if (v->ring && v->ring_more)
+			v->ring_more = pvsd_ring_handle_event(v->ring);
+}
+
+/* ---- life cycle ---- */
+
+int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **out)
+{
+	struct pvsd_xenbus *xb = calloc(1, sizeof(*xb));
+	uint64_t domid = 0;
+	int rc;
+
+	if (!xb)
+		return -ENOMEM;
+	xb->cfg = *cfg;
+	xb->xs = cfg->xs;
+	if (!xb->cfg.max_segs)
+		xb->cfg.max_segs = PVSD_RING_DEFAULT_SEGS;
+	if (xb->cfg.max_segs > PVSD_RING_MAX_SEGS)
+		xb->cfg.max_segs = PVSD_RING_MAX_SEGS;
+	if (cfg->own_domid >= 0) {
+		domid = (uint64_t)cfg->own_domid;
+	} else {
+		/* Relative: xenstored resolves it in the caller's own domain directory. */
+		char *s = xb->xs.ops->read(xb->xs.ctx, PVSD_XS_NOTX, "domid", NULL);
+
+		if (!s || pvsd_parse_uint(s, DOMID_MAX, &domid) != 0)
+			domid = 0;
+		free(s);
+	}
+	xb->domid = (uint32_t)domid;
+	snprintf(xb->base, sizeof(xb->base), "/local/domain/%u/backend/vscsi", xb->domid);
+	rc = xb->xs.ops->watch(xb->xs.ctx, xb->base, TOKEN_BE);
+	if (rc) {
+		pvsd_log(LOG_ERR, "cannot watch %s: %s", xb->base, strerror(-rc));
+		free(xb);
+		return rc;
+	}
+	/* The registration event triggers the first scan, which adopts. */
+	xb->rescan = true;
+	pvsd_log(LOG_INFO, "serving %s (feature-sg-grant %u)", xb->base, xb->cfg.max_segs);
+	*out = xb;
+	return 0;
+}
+
+uint32_t pvsd_xenbus_domid(const struct pvsd_xenbus *xb)
+{
+	return xb->domid;
+}
+
+const char *pvsd_xenbus_base(const struct pvsd_xenbus *xb)
+{
+	return xb->base;
+}
+
+void pvsd_xenbus_shutdown(struct pvsd_xenbus *xb)
+{
+	struct xb_vhost *v;
+
+	xb->stopping = true;
+	for (v = xb->vhosts; v; v = v->next) {
+		if (v->ring) {
+			pvsd_ring_stop(v->ring);
+			v->ring_more = false;
+		}
+	}
+}
+
+bool pvsd_xenbus_idle(const struct pvsd_xenbus *xb)
+{
+	const struct xb_vhost *v;
+	const struct xb_lun *l;
+
+	for (v = xb->vhosts; v; v = v->next)
+		if (v->ring && pvsd_ring_inflight(v->ring) > 0)
+			return false;
+	for (l = xb->luns; l; l = l->next)
+		if (l->lun && pvs_lun_inflight(l->lun) > 0)
+			return false;
+	return true;
+}
+
+void pvsd_xenbus_free(struct pvsd_xenbus *xb)
+{
+	struct xb_vhost *v;
+	bool busy = false;
+
+	if (!xb)
+		return;
+	xb->stopping = true;
+	for (v = xb->vhosts; v; v = v->next) {
+		if (v->ring) {
+			pvsd_ring_stop(v->ring);
+			v->ring_stopping = true;
+			if (!ring_try_disconnect(v)) {
+				/* Freeing it would free memory the LUN core still writes to. */
+				vlog(v, LOG_ERR, "ring still busy at exit: left mapped");
+				busy = true;
+				continue;
+			}
+		}
+		vhost_unwatch(v);
+		dev_free_all(v);
+		if (v->map)
+			pvs_map_free(v->map);
+		v->map = NULL;
+		v->dead = true;
+	}
+	if (busy)
+		return;
+	sweep_dead(xb);
+	while (xb->luns) {
+		struct xb_lun *l = xb->luns;
+
+		xb->luns = l->next;
+		if (l->lun)
+			pvs_lun_close(l->lun);
+		free(l);
+	}
+	xb->xs.ops->unwatch(xb->xs.ctx, xb->base, TOKEN_BE);
+	free(xb);
+}
+
+void pvsd_xenbus_get_stats(const struct pvsd_xenbus *xb, struct pvsd_xenbus_stats *out)
+{
+	const struct xb_vhost *v;
+	const struct xb_lun *l;
+	const struct xb_dev *d;
+
+	memset(out, 0, sizeof(*out));
+	for (v = xb->vhosts; v; v = v->next) {
+		if (v->dead)
+			continue;
+		out->vhosts++;
+		out->active += v->active;
+		if (v->ring) {
+			out->rings++;
+			out->inflight += pvsd_ring_inflight(v->ring);
+		}
+		for (d = v->devs; d; d = d->next)
+			out->mapped += d->l != NULL;
+	}
+	for (l = xb->luns; l; l = l->next)
+		out->luns += l->lun != NULL;
+	out->reconnects = xb->reconnects;
+	out->adopted = xb->adopted;
+}
+
+struct pvs_lun *pvsd_xenbus_lookup(const struct pvsd_xenbus *xb, uint32_t domid, uint32_t vhost,
+                                   uint32_t channel, uint32_t target, uint32_t lun)
+{
+	const struct xb_vhost *v;
+
+	for (v = xb->vhosts; v; v = v->next)
+		if (!v->dead && v->domid == domid && v->id == vhost && v->map)
+			return pvs_map_lookup(v->map, channel, target, lun);
+	return NULL;
+}
+
+struct pvsd_ring *pvsd_xenbus_ring(const struct pvsd_xenbus *xb, uint32_t domid, uint32_t vhost)
+{
+	const struct xb_vhost *v;
+
+	for (v = xb->vhosts; v; v = v->next)
+		if (!v->dead && v->domid == domid && v->id == vhost)
+			return v->ring;
+	return NULL;
+}

@@ -1,0 +1,131 @@
+/*
+ * xenbus.h - the vscsiif backend's xenstore side: one state machine per
+ * (frontend domain, vhost) under /local/domain/<own>/backend/vscsi, the
+ * devices of each vhost, and the registry of open LUNs.
+ *
+ * Everything here runs on the daemon's one thread.  The daemon's event loop
+ * calls pvsd_xenbus_handle_xs() when the xenstore fd is readable,
+ * pvsd_xenbus_handle_ring() when a ring's event channel fd is readable, and
+ * pvsd_xenbus_after_poll() after every pvs_worker_poll(); the xenbus side
+ * asks the loop to watch or forget ring fds through the cfg callbacks.
+ *
+ * docs/backend.md describes the state machine, adoption on restart and
+ * the xenstore nodes read and written.
+ */
+#ifndef PVSD_XENBUS_H
+#define PVSD_XENBUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pvscsi/lun.h"
+#include "pvscsi/resolve.h"
+#include "xenevt.h"
+#include "xengnt.h"
+#include "xs.h"
+
+/* XenbusState, as in xen/io/xenbus.h. */
+enum pvsd_xb_state {
+	PVSD_XB_UNKNOWN = 0,
+	PVSD_XB_INITIALISING = 1,
+	PVSD_XB_INITWAIT = 2,
+	PVSD_XB_INITIALISED = 3,
+	PVSD_XB_CONNECTED = 4,
+	PVSD_XB_CLOSING = 5,
+	PVSD_XB_CLOSED = 6,
+	PVSD_XB_RECONFIGURING = 7,
+	PVSD_XB_RECONFIGURED = 8,
+};
+
+struct pvsd_xenbus;
+
+struct pvsd_xenbus_cfg {
+	struct pvsd_xs xs; /* not owned */
+	const struct pvsd_gnt_ops *gnt;
+	void *gnt_ctx;
+	const struct pvsd_evt_ops *evt;
+	void *evt_ctx;
+	struct pvs_worker *worker;    /* every LUN and ring lives on it */
+	struct pvs_resolver resolver; /* NULL members: the real /sys and /dev */
+	unsigned int max_segs;        /* feature-sg-grant; 0: PVSD_RING_DEFAULT_SEGS */
+	bool verbose;                 /* rings trace every request */
+	int64_t own_domid;            /* -1: read the "domid" node, 0 if absent */
+	/*
+	 * The event loop: start/stop polling @fd for readability and hand
+	 * @cookie to pvsd_xenbus_handle_ring() when it is readable.  fd_add
+	 * returns 0 or -errno.  Either may be NULL (tests that drive rings
+	 * themselves).
+	 */
+	int (*fd_add)(void *arg, int fd, void *cookie);
+	void (*fd_del)(void *arg, int fd);
+	void *fd_arg;
+};
+
+/*
+ * Register the watch on our backend directory.  Nothing is read or written
+ * until the first pvsd_xenbus_handle_xs(): the registration event then
+ * scans every vhost present, adopting the ones a previous daemon left
+ * connected.  Returns 0 or -errno.
+ */
+int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **out);
+
+/* Our domain id and the directory we serve ("/local/domain/0/backend/vscsi"). */
+uint32_t pvsd_xenbus_domid(const struct pvsd_xenbus *xb);
+const char *pvsd_xenbus_base(const struct pvsd_xenbus *xb);
+
+/* The xenstore fd is readable: read every queued watch event and act on it. */
+void pvsd_xenbus_handle_xs(struct pvsd_xenbus *xb);
+
+/* The fd registered with @cookie is readable. */
+void pvsd_xenbus_handle_ring(struct pvsd_xenbus *xb, void *cookie);
+
+/*
+ * After pvs_worker_poll(): push completed responses of every ring, and
+ * carry on with whatever waited for requests to finish (close, frontend
+ * resume, hot remove, LUN close).
+ */
+void pvsd_xenbus_after_poll(struct pvsd_xenbus *xb);
+
+/*
+ * Rings left requests on the ring to bound the work per call: the loop
+ * should call pvsd_xenbus_run_pending() without sleeping.
+ */
+bool pvsd_xenbus_pending(const struct pvsd_xenbus *xb);
+void pvsd_xenbus_run_pending(struct pvsd_xenbus *xb);
+
+/*
+ * Daemon shutdown: stop taking requests on every ring and stop acting on
+ * xenstore; xenstore is left as it is so that the next daemon adopts the
+ * vhosts.  Keep polling the worker and calling pvsd_xenbus_after_poll()
+ * until pvsd_xenbus_idle().
+ */
+void pvsd_xenbus_shutdown(struct pvsd_xenbus *xb);
+/* No request in flight on any ring and no LUN waiting to close. */
+bool pvsd_xenbus_idle(const struct pvsd_xenbus *xb);
+
+/*
+ * Unwatch, disconnect every ring, close every LUN, free.  Rings still busy
+ * are freed only after their requests finish, so call it when idle.
+ */
+void pvsd_xenbus_free(struct pvsd_xenbus *xb);
+
+/* Introspection, for tests and status output. */
+struct pvsd_xenbus_stats {
+	unsigned int vhosts;   /* known backend directories */
+	unsigned int active;   /* served (state machine running) */
+	unsigned int rings;    /* connected rings */
+	unsigned int luns;     /* open LUNs in the registry */
+	unsigned int mapped;   /* v-devs mapped, over all vhosts */
+	unsigned int inflight; /* requests in flight, over all rings */
+	uint64_t reconnects;   /* rings replaced after a frontend resume */
+	uint64_t adopted;      /* rings connected at start-up to live frontends */
+};
+void pvsd_xenbus_get_stats(const struct pvsd_xenbus *xb, struct pvsd_xenbus_stats *out);
+
+/* The LUN at (@domid, @vhost, v-dev channel:target:lun), or NULL. */
+struct pvs_lun *pvsd_xenbus_lookup(const struct pvsd_xenbus *xb, uint32_t domid, uint32_t vhost,
+                                   uint32_t channel, uint32_t target, uint32_t lun);
+/* The connected ring of (@domid, @vhost), or NULL. */
+struct pvsd_ring *pvsd_xenbus_ring(const struct pvsd_xenbus *xb, uint32_t domid, uint32_t vhost);
+
+#endif
