@@ -1,0 +1,726 @@
+/*
+ * file_ut.c - file: LUNs on the real io_uring path: the store operations
+ * directly, then SCSI commands through pvs_submit().
+ */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core.h"
+
+static struct pvs_worker *W;
+static char dir[64];
+
+static void path_of(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+/* A file of @size bytes, every byte @fill (0: sparse). */
+static void make_file(const char *name, off_t size, int fill)
+{
+	char p[128];
+	int fd;
+
+	path_of(p, sizeof(p), name);
+	fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(ftruncate(fd, size) == 0);
+	if (fill) {
+		static uint8_t chunk[65536];
+
+		memset(chunk, fill, sizeof(chunk));
+		for (off_t o = 0; o < size; o += (off_t)sizeof(chunk)) {
+			size_t n =
+			    (size_t)(size - o) < sizeof(chunk) ? (size_t)(size - o) : sizeof(chunk);
+
+			CU_ASSERT_FATAL(pwrite(fd, chunk, n, o) == (ssize_t)n);
+		}
+		CU_ASSERT(fsync(fd) == 0);
+	}
+	close(fd);
+}
+
+static struct pvs_lun *open_lun(const char *name, const char *opts)
+{
+	char spec[192], err[256] = "";
+	struct pvs_lun *lun = NULL;
+	int rc;
+
+	snprintf(spec, sizeof(spec), "file:%s/%s%s", dir, name, opts ? opts : "");
+	rc = pvs_lun_open(W, spec, NULL, &lun, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "open %s: %d %s\n", spec, rc, err);
+	CU_ASSERT_EQUAL(rc, 0);
+	return lun;
+}
+
+static int open_err(const char *spec, char *err, size_t errlen)
+{
+	struct pvs_lun *lun = (struct pvs_lun *)1;
+	int rc = pvs_lun_open(W, spec, NULL, &lun, err, errlen);
+
+	CU_ASSERT_PTR_NULL(lun);
+	if (!rc)
+		pvs_lun_close(lun);
+	return rc;
+}
+
+static int lun_fd(const char *name)
+{
+	char p[128];
+
+	path_of(p, sizeof(p), name);
+	return open(p, O_RDWR);
+}
+
+static blkcnt_t blocks_of(const char *name)
+{
+	char p[128];
+	struct stat st;
+
+	path_of(p, sizeof(p), name);
+	CU_ASSERT_FATAL(stat(p, &st) == 0);
+	return st.st_blocks;
+}
+
+/* ---- store-level helpers ---- */
+
+struct io {
+	struct pvs_req req; /* first: the continuation gets &io->req */
+	int calls;
+	int64_t res;
+};
+
+static void io_cont(struct pvs_req *req, int64_t res)
+{
+	struct io *io = (struct io *)req;
+
+	io->calls++;
+	io->res = res;
+}
+
+static void io_init(struct io *io, struct pvs_lun *lun)
+{
+	memset(io, 0, sizeof(*io));
+	io->req.core.lun = lun;
+	io->req.core.cont = io_cont;
+}
+
+static int64_t io_wait(struct io *io)
+{
+	for (int i = 0; i < 3000 && !io->calls; i++) {
+		pvs_worker_flush(W);
+		pvs_worker_wait(W, 10);
+	}
+	pvs_worker_poll(W);
+	CU_ASSERT_EQUAL(io->calls, 1);
+	/* the handler's continuation is back in place for its next stage */
+	CU_ASSERT_PTR_EQUAL(io->req.core.cont, io_cont);
+	return io->calls ? io->res : -ETIMEDOUT;
+}
+
+static int64_t s_readv(struct pvs_lun *lun, uint64_t off, struct iovec *iov, unsigned cnt)
+{
+	struct io io;
+
+	io_init(&io, lun);
+	lun->store->readv(lun, &io.req, off, iov, cnt);
+	return io_wait(&io);
+}
+
+static int64_t s_writev(struct pvs_lun *lun, uint64_t off, struct iovec *iov, unsigned cnt,
+                        bool fua)
+{
+	struct io io;
+
+	io_init(&io, lun);
+	lun->store->writev(lun, &io.req, off, iov, cnt, fua);
+	return io_wait(&io);
+}
+
+static int64_t s_range(struct pvs_lun *lun, int discard, uint64_t off, uint64_t len)
+{
+	struct io io;
+
+	io_init(&io, lun);
+	if (discard)
+		lun->store->discard(lun, &io.req, off, len);
+	else
+		lun->store->write_zeroes(lun, &io.req, off, len);
+	return io_wait(&io);
+}
+
+static int64_t s_flush(struct pvs_lun *lun)
+{
+	struct io io;
+
+	io_init(&io, lun);
+	lun->store->flush(lun, &io.req);
+	return io_wait(&io);
+}
+
+static bool all_bytes(const uint8_t *p, size_t n, uint8_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+/* ---- open ---- */
+
+static void test_open_errors(void)
+{
+	char spec[192], err[256];
+	int rc;
+
+	snprintf(spec, sizeof(spec), "file:%s/nope.img", dir);
+	err[0] = 0;
+	CU_ASSERT_EQUAL(open_err(spec, err, sizeof(err)), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "no such file"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "nope.img"));
+
+	snprintf(spec, sizeof(spec), "file:%s", dir);
+	err[0] = 0;
+	CU_ASSERT_EQUAL(open_err(spec, err, sizeof(err)), -EISDIR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "is a directory"));
+	snprintf(spec, sizeof(spec), "file:%s,ro", dir);
+	err[0] = 0;
+	CU_ASSERT_EQUAL(open_err(spec, err, sizeof(err)), -EISDIR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "is a directory"));
+
+	make_file("empty.img", 0, 0);
+	snprintf(spec, sizeof(spec), "file:%s/empty.img", dir);
+	err[0] = 0;
+	CU_ASSERT_EQUAL(open_err(spec, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "empty"));
+
+	make_file("tiny.img", 300, 0);
+	snprintf(spec, sizeof(spec), "file:%s/tiny.img", dir);
+	err[0] = 0;
+	CU_ASSERT_EQUAL(open_err(spec, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "less than one 512-byte block"));
+	make_file("small.img", 4000, 0);
+	snprintf(spec, sizeof(spec), "file:%s/small.img,bs=4096", dir);
+	err[0] = 0;
+	CU_ASSERT_EQUAL(open_err(spec, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "less than one 4096-byte block"));
+
+	err[0] = 0;
+	CU_ASSERT_EQUAL(open_err("file:/dev/null", err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "not a regular file or block device"));
+
+	/* a FIFO must be refused, not block the open waiting for a writer */
+	snprintf(spec, sizeof(spec), "%s/fifo", dir);
+	CU_ASSERT_FATAL(mkfifo(spec, 0600) == 0);
+	snprintf(spec, sizeof(spec), "file:%s/fifo,ro", dir);
+	err[0] = 0;
+	rc = open_err(spec, err, sizeof(err));
+	CU_ASSERT_EQUAL(rc, -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "not a regular file or block device"));
+}
+
+static void test_geometry(void)
+{
+	struct pvs_lun *lun;
+
+	/* 10 whole 512-byte blocks and a 100-byte tail that is not exposed */
+	make_file("odd.img", 10 * 512 + 100, 0);
+	lun = open_lun("odd.img", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_EQUAL(pvs_lun_blocks(lun), 10);
+	CU_ASSERT_EQUAL(pvs_lun_block_size(lun), 512);
+	CU_ASSERT_STRING_EQUAL(lun->store->kind, "file");
+	CU_ASSERT_EQUAL(lun->store->size(lun), 10 * 512 + 100);
+	CU_ASSERT_TRUE(lun->fd >= 0);
+	pvs_lun_close(lun);
+
+	make_file("odd4k.img", 3 * 4096 + 4095, 0);
+	lun = open_lun("odd4k.img", ",bs=4096");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_EQUAL(pvs_lun_blocks(lun), 3);
+	CU_ASSERT_EQUAL(pvs_lun_block_size(lun), 4096);
+	/* ext4 punches holes: the LUN is thin */
+	CU_ASSERT_TRUE(lun->thin);
+	pvs_lun_close(lun);
+
+	lun = open_lun("odd4k.img", ",ro");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_EQUAL(pvs_lun_blocks(lun), 31);
+	CU_ASSERT_TRUE(lun->ro);
+	pvs_lun_close(lun);
+}
+
+/* ---- store I/O ---- */
+
+static void round_trip(uint32_t bs)
+{
+	struct pvs_lun *lun;
+	/* three entries of odd lengths at odd addresses: nothing is aligned */
+	static uint8_t wbuf[5 * 4096], rbuf[5 * 4096], check[3 * 4096];
+	struct iovec wiov[3] = {
+	    {wbuf + 1, 100}, {wbuf + 200, 2 * bs - 300}, {wbuf + 9000, bs + 200}};
+	struct iovec riov[3] = {{rbuf + 3, 1}, {rbuf + 100, 3 * bs - 1}, {rbuf + 16000, 0}};
+	uint64_t total = 3 * (uint64_t)bs, off = 5 * (uint64_t)bs;
+	size_t got = 0;
+	int fd;
+
+	for (size_t i = 0; i < sizeof(wbuf); i++)
+		wbuf[i] = (uint8_t)(i * 7 + bs);
+	make_file("rt.img", 64 * 4096, 0x5a);
+	lun = open_lun("rt.img", bs == 4096 ? ",bs=4096" : NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_EQUAL(pvs_lun_blocks(lun), 64 * 4096 / bs);
+	CU_ASSERT_EQUAL(s_writev(lun, off, wiov, 3, false), (int64_t)total);
+
+	/* the bytes are in the file, in iov order, at the offset */
+	fd = lun_fd("rt.img");
+	CU_ASSERT_EQUAL(pread(fd, check, total, (off_t)off), (ssize_t)total);
+	for (unsigned i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(memcmp(check + got, wiov[i].iov_base, wiov[i].iov_len), 0);
+		got += wiov[i].iov_len;
+	}
+	/* neighbours untouched */
+	CU_ASSERT_EQUAL(pread(fd, check, bs, (off_t)(off - bs)), (ssize_t)bs);
+	CU_ASSERT_TRUE(all_bytes(check, bs, 0x5a));
+	CU_ASSERT_EQUAL(pread(fd, check, bs, (off_t)(off + total)), (ssize_t)bs);
+	CU_ASSERT_TRUE(all_bytes(check, bs, 0x5a));
+	close(fd);
+
+	/* and read back through a different split (with an empty entry) */
+	memset(rbuf, 0, sizeof(rbuf));
+	CU_ASSERT_EQUAL(s_readv(lun, off, riov, 3), (int64_t)total);
+	CU_ASSERT_EQUAL(rbuf[3], wbuf[1]);
+	CU_ASSERT_EQUAL(memcmp(rbuf + 100, wbuf + 2, 99), 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf + 100 + 99, wbuf + 200, 2 * bs - 300), 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf + 100 + 99 + 2 * bs - 300, wbuf + 9000, bs + 200), 0);
+
+	/* FUA write (RWF_DSYNC) and flush succeed and land */
+	wiov[0].iov_len = bs;
+	CU_ASSERT_EQUAL(s_writev(lun, 0, wiov, 1, true), (int64_t)bs);
+	CU_ASSERT_EQUAL(s_flush(lun), 0);
+	fd = lun_fd("rt.img");
+	CU_ASSERT_EQUAL(pread(fd, check, bs, 0), (ssize_t)bs);
+	CU_ASSERT_EQUAL(memcmp(check, wbuf + 1, bs), 0);
+	close(fd);
+	pvs_lun_close(lun);
+}
+
+static void test_round_trip_512(void)
+{
+	round_trip(512);
+}
+
+static void test_round_trip_4096(void)
+{
+	round_trip(4096);
+}
+
+static void test_readonly(void)
+{
+	struct pvs_lun *lun;
+	uint8_t buf[512] = {1};
+	struct iovec iov = {buf, sizeof(buf)};
+
+	make_file("ro.img", 8192, 0x11);
+	lun = open_lun("ro.img", ",ro");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_FALSE(lun->thin);
+	/* the fd is read-only: a write that slipped through still cannot land */
+	CU_ASSERT_EQUAL(s_writev(lun, 0, &iov, 1, false), -EBADF);
+	CU_ASSERT_EQUAL(s_readv(lun, 512, &iov, 1), 512);
+	CU_ASSERT_TRUE(all_bytes(buf, 512, 0x11));
+	CU_ASSERT_EQUAL(s_flush(lun), 0);
+	pvs_lun_close(lun);
+}
+
+static void test_discard_deallocates(void)
+{
+	struct pvs_lun *lun;
+	static uint8_t buf[4 << 20];
+	blkcnt_t before, after;
+	int fd;
+
+	make_file("thin.img", 4 << 20, 0xab);
+	before = blocks_of("thin.img");
+	CU_ASSERT_TRUE(before >= (4 << 20) / 512);
+	lun = open_lun("thin.img", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_TRUE(lun->thin);
+	CU_ASSERT_EQUAL(s_range(lun, 1, 1 << 20, 2 << 20), 0);
+	after = blocks_of("thin.img");
+	/* 2 MiB = 4096 512-byte units gone */
+	CU_ASSERT_TRUE(before - after >= (2 << 20) / 512);
+	fd = lun_fd("thin.img");
+	CU_ASSERT_EQUAL(pread(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	CU_ASSERT_TRUE(all_bytes(buf, 1 << 20, 0xab));
+	CU_ASSERT_TRUE(all_bytes(buf + (1 << 20), 2 << 20, 0));
+	CU_ASSERT_TRUE(all_bytes(buf + (3 << 20), 1 << 20, 0xab));
+	close(fd);
+
+	/* write_zeroes keeps the blocks (ZERO_RANGE) and reads back zero */
+	before = blocks_of("thin.img");
+	CU_ASSERT_EQUAL(s_range(lun, 0, 512, 4096), 0);
+	CU_ASSERT_TRUE(blocks_of("thin.img") >= before);
+	fd = lun_fd("thin.img");
+	CU_ASSERT_EQUAL(pread(fd, buf, 8192, 0), 8192);
+	CU_ASSERT_TRUE(all_bytes(buf, 512, 0xab));
+	CU_ASSERT_TRUE(all_bytes(buf + 512, 4096, 0));
+	CU_ASSERT_TRUE(all_bytes(buf + 4608, 8192 - 4608, 0xab));
+	close(fd);
+	/* zero length: nothing to do, still one completion */
+	CU_ASSERT_EQUAL(s_range(lun, 1, 0, 0), 0);
+	pvs_lun_close(lun);
+}
+
+/* tmpfs has no ZERO_RANGE: write_zeroes falls back to punching. */
+static void test_zeroes_fallback_tmpfs(void)
+{
+	char spec[128], err[256] = "";
+	struct pvs_lun *lun = NULL;
+	static uint8_t buf[65536];
+	int fd;
+
+	fd = open("/dev/shm/pvscsi-file-ut.img", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "no /dev/shm: skipped ");
+		return;
+	}
+	memset(buf, 0x77, sizeof(buf));
+	CU_ASSERT_EQUAL_FATAL(pwrite(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	snprintf(spec, sizeof(spec), "file:/dev/shm/pvscsi-file-ut.img");
+	CU_ASSERT_EQUAL_FATAL(pvs_lun_open(W, spec, NULL, &lun, err, sizeof(err)), 0);
+	CU_ASSERT_TRUE(lun->thin);
+	/* twice: the second time the refused mode is not tried again */
+	CU_ASSERT_EQUAL(s_range(lun, 0, 4096, 8192), 0);
+	CU_ASSERT_EQUAL(s_range(lun, 0, 32768, 100), 0);
+	CU_ASSERT_EQUAL(pread(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+	CU_ASSERT_TRUE(all_bytes(buf, 4096, 0x77));
+	CU_ASSERT_TRUE(all_bytes(buf + 4096, 8192, 0));
+	CU_ASSERT_TRUE(all_bytes(buf + 12288, 32768 - 12288, 0x77));
+	CU_ASSERT_TRUE(all_bytes(buf + 32768, 100, 0));
+	CU_ASSERT_TRUE(all_bytes(buf + 32868, sizeof(buf) - 32868, 0x77));
+	pvs_lun_close(lun);
+	close(fd);
+	unlink("/dev/shm/pvscsi-file-ut.img");
+}
+
+static void test_truncated_backing(void)
+{
+	struct pvs_lun *lun;
+	static uint8_t buf[8192];
+	struct iovec iov = {buf, sizeof(buf)};
+	int fd;
+
+	make_file("shrink.img", 1 << 20, 0x33);
+	lun = open_lun("shrink.img", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_EQUAL(pvs_lun_blocks(lun), 2048);
+	fd = lun_fd("shrink.img");
+	CU_ASSERT_FATAL(ftruncate(fd, 8192) == 0);
+	close(fd);
+	/* entirely past the new end */
+	CU_ASSERT_EQUAL(s_readv(lun, 512 * 1024, &iov, 1), -EIO);
+	/* straddling it: 4096 bytes come back, then EOF; never a partial success */
+	memset(buf, 0, sizeof(buf));
+	CU_ASSERT_EQUAL(s_readv(lun, 4096, &iov, 1), -EIO);
+	CU_ASSERT_TRUE(all_bytes(buf, 4096, 0x33));
+	/* inside what is left still works */
+	iov.iov_len = 4096;
+	CU_ASSERT_EQUAL(s_readv(lun, 0, &iov, 1), 4096);
+	CU_ASSERT_EQUAL(lun->store->size(lun), 8192);
+	pvs_lun_close(lun);
+}
+
+/*
+ * A transfer the kernel cuts short (one readv moves at most MAX_RW_COUNT,
+ * 2 GiB - 4 KiB) is resumed, from the middle of an iovec entry, to the end.
+ */
+static void test_short_read_resumed(void)
+{
+	enum { N = 1024, PIECE = 5 << 19 }; /* 1024 x 2.5 MiB = 2.5 GiB */
+	static struct iovec iov[N];
+	struct pvs_lun *lun;
+	uint8_t *piece = malloc(PIECE);
+	char p[128];
+	int fd;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(piece);
+	for (int i = 0; i < N; i++)
+		iov[i] = (struct iovec){piece, PIECE};
+	/*
+	 * Sparse: 3 GiB of holes, with a marker in the last piece read.  On
+	 * tmpfs holes read as the zero page: no page cache to fill.
+	 */
+	snprintf(p, sizeof(p), "/dev/shm/pvscsi-file-ut-big.img");
+	fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		path_of(p, sizeof(p), "big.img");
+		fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	}
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(ftruncate(fd, 3ll << 30) == 0);
+	CU_ASSERT_FATAL(pwrite(fd, "END!", 4, (off_t)N * PIECE - 4) == 4);
+	close(fd);
+	{
+		char spec[160], err[256] = "";
+
+		snprintf(spec, sizeof(spec), "file:%s", p);
+		CU_ASSERT_EQUAL_FATAL(pvs_lun_open(W, spec, NULL, &lun, err, sizeof(err)), 0);
+	}
+	memset(piece, 0xee, PIECE);
+	CU_ASSERT_EQUAL(s_readv(lun, 0, iov, N), (int64_t)N * PIECE);
+	CU_ASSERT_EQUAL(memcmp(piece + PIECE - 4, "END!", 4), 0);
+	CU_ASSERT_TRUE(all_bytes(piece, PIECE - 4, 0));
+	pvs_lun_close(lun);
+	unlink(p);
+	free(piece);
+}
+
+static void test_cancel(void)
+{
+	struct pvs_lun *lun;
+	static uint8_t buf[1 << 20];
+	struct iovec iov = {buf, sizeof(buf)};
+	struct io io;
+
+	make_file("cancel.img", 4 << 20, 0x44);
+	lun = open_lun("cancel.img", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	io_init(&io, lun);
+	/* nothing running for this request */
+	CU_ASSERT_EQUAL(lun->store->cancel(lun, &io.req), -ENOENT);
+	lun->store->readv(lun, &io.req, 0, &iov, 1);
+	CU_ASSERT_EQUAL(io.calls, 0);
+	CU_ASSERT_EQUAL(lun->store->cancel(lun, &io.req), 0);
+	/* the request completes exactly once, either way the race went */
+	io_wait(&io);
+	CU_ASSERT_TRUE(io.res == (int64_t)sizeof(buf) || io.res == -ECANCELED);
+	CU_ASSERT_EQUAL(lun->store->cancel(lun, &io.req), -ENOENT);
+	pvs_lun_close(lun);
+}
+
+/* ---- SCSI commands through pvs_submit ---- */
+
+struct cmd {
+	struct pvs_req req;
+	int done;
+};
+
+static void cmd_done(struct pvs_req *req)
+{
+	((struct cmd *)req)->done++;
+}
+
+static void run_cdb(struct pvs_lun *lun, struct cmd *c, const uint8_t *cdb, unsigned cdb_len,
+                    enum pvs_dir d, void *buf, size_t len)
+{
+	static struct iovec iov;
+
+	memset(c, 0, sizeof(*c));
+	memcpy(c->req.cdb, cdb, cdb_len);
+	c->req.cdb_len = (uint8_t)cdb_len;
+	c->req.dir = (uint8_t)d;
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	c->req.iov = len ? &iov : NULL;
+	c->req.iovcnt = len ? 1 : 0;
+	c->req.initiator = 7;
+	c->req.done = cmd_done;
+	pvs_submit(lun, &c->req);
+	for (int i = 0; i < 3000 && !c->done; i++) {
+		pvs_worker_flush(W);
+		pvs_worker_wait(W, 10);
+	}
+	pvs_worker_poll(W);
+	CU_ASSERT_EQUAL(c->done, 1);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+}
+
+static void clear_ua(struct pvs_lun *lun)
+{
+	static const uint8_t tur[6] = {0};
+	struct cmd c;
+
+	run_cdb(lun, &c, tur, 6, PVS_DIR_NONE, NULL, 0);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_CHECK_CONDITION);
+	run_cdb(lun, &c, tur, 6, PVS_DIR_NONE, NULL, 0);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+}
+
+static void rw10(uint8_t *cdb, uint8_t op, uint8_t flags, uint32_t lba, uint16_t n)
+{
+	memset(cdb, 0, 10);
+	cdb[0] = op;
+	cdb[1] = flags;
+	pvsi_put_be32(cdb + 2, lba);
+	pvsi_put_be16(cdb + 7, n);
+}
+
+static void cmd_round_trip(uint32_t bs)
+{
+	struct pvs_lun *lun;
+	static uint8_t out[8 * 4096], in[8 * 4096], check[8 * 4096];
+	uint8_t cdb[16];
+	struct cmd c;
+	int fd;
+
+	make_file("cmd.img", 256 * 4096, 0);
+	lun = open_lun("cmd.img", bs == 4096 ? ",bs=4096" : NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	clear_ua(lun);
+	for (size_t i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i ^ (i >> 8) ^ bs);
+	/* WRITE(10) of 3 blocks at LBA 9, FUA */
+	rw10(cdb, 0x2a, 0x08, 9, 3);
+	run_cdb(lun, &c, cdb, 10, PVS_DIR_TO_DEV, out, 3 * bs);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_OK);
+	CU_ASSERT_EQUAL(c.req.residual, 0);
+	CU_ASSERT_EQUAL(c.req.sense_len, 0);
+	fd = lun_fd("cmd.img");
+	CU_ASSERT_EQUAL(pread(fd, check, 3 * bs, 9 * (off_t)bs), (ssize_t)(3 * bs));
+	CU_ASSERT_EQUAL(memcmp(check, out, 3 * bs), 0);
+	close(fd);
+	/* READ(10) of 4 blocks from LBA 8: one zero block, then what was written */
+	memset(in, 0xff, sizeof(in));
+	rw10(cdb, 0x28, 0, 8, 4);
+	run_cdb(lun, &c, cdb, 10, PVS_DIR_FROM_DEV, in, 4 * bs);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.req.residual, 0);
+	CU_ASSERT_TRUE(all_bytes(in, bs, 0));
+	CU_ASSERT_EQUAL(memcmp(in + bs, out, 3 * bs), 0);
+	/* SYNCHRONIZE CACHE(10), whole LUN */
+	memset(cdb, 0, 10);
+	cdb[0] = 0x35;
+	run_cdb(lun, &c, cdb, 10, PVS_DIR_NONE, NULL, 0);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	pvs_lun_close(lun);
+}
+
+static void test_cmd_round_trip_512(void)
+{
+	cmd_round_trip(512);
+}
+
+static void test_cmd_round_trip_4096(void)
+{
+	cmd_round_trip(4096);
+}
+
+static void test_cmd_unmap_deallocates(void)
+{
+	struct pvs_lun *lun;
+	static uint8_t buf[1 << 20];
+	uint8_t cdb[16] = {0};
+	blkcnt_t before;
+	struct cmd c;
+	int fd;
+
+	make_file("unmap.img", 4 << 20, 0xcd);
+	lun = open_lun("unmap.img", ",bs=4096");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	clear_ua(lun);
+	before = blocks_of("unmap.img");
+	/* WRITE SAME(16) with UNMAP: 256 blocks (1 MiB) at LBA 256, one zero block of data */
+	memset(buf, 0, 4096);
+	cdb[0] = 0x93;
+	cdb[1] = 0x08;
+	pvsi_put_be64(cdb + 2, 256);
+	pvsi_put_be32(cdb + 10, 256);
+	run_cdb(lun, &c, cdb, 16, PVS_DIR_TO_DEV, buf, 4096);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_TRUE(before - blocks_of("unmap.img") >= (1 << 20) / 512);
+	fd = lun_fd("unmap.img");
+	CU_ASSERT_EQUAL(pread(fd, buf, sizeof(buf), 1 << 20), (ssize_t)sizeof(buf));
+	CU_ASSERT_TRUE(all_bytes(buf, sizeof(buf), 0));
+	CU_ASSERT_EQUAL(pread(fd, buf, 4096, (1 << 20) - 4096), 4096);
+	CU_ASSERT_TRUE(all_bytes(buf, 4096, 0xcd));
+	close(fd);
+	pvs_lun_close(lun);
+}
+
+static void test_cmd_truncated_is_medium_error(void)
+{
+	static const uint8_t medium_error[18] = {0x70, 0, 0x03, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x11};
+	struct pvs_lun *lun;
+	static uint8_t buf[8192];
+	uint8_t cdb[16];
+	struct cmd c;
+	int fd;
+
+	make_file("gone.img", 1 << 20, 0x21);
+	lun = open_lun("gone.img", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	clear_ua(lun);
+	fd = lun_fd("gone.img");
+	CU_ASSERT_FATAL(ftruncate(fd, 4096) == 0);
+	close(fd);
+	rw10(cdb, 0x28, 0, 100, 16);
+	run_cdb(lun, &c, cdb, 10, PVS_DIR_FROM_DEV, buf, 8192);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_OK);
+	CU_ASSERT_EQUAL(c.req.sense_len, 18);
+	CU_ASSERT_EQUAL(memcmp(c.req.sense, medium_error, 18), 0);
+	/* the LUN keeps serving what is still there */
+	rw10(cdb, 0x28, 0, 0, 8);
+	run_cdb(lun, &c, cdb, 10, PVS_DIR_FROM_DEV, buf, 4096);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_TRUE(all_bytes(buf, 4096, 0x21));
+	pvs_lun_close(lun);
+}
+
+static int suite_init(void)
+{
+	snprintf(dir, sizeof(dir), "/var/tmp/pvscsi-file-ut.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	return pvs_worker_new(32, &W);
+}
+
+static int suite_clean(void)
+{
+	char cmd[128];
+
+	pvs_worker_free(W);
+	W = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned int fails;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("file open", suite_init, suite_clean);
+	CU_add_test(s, "missing, directory, empty, tiny, char dev, FIFO", test_open_errors);
+	CU_add_test(s, "whole blocks only, block sizes, ro", test_geometry);
+	s = CU_add_suite("file store I/O", suite_init, suite_clean);
+	CU_add_test(s, "unaligned multi-iov round trip, FUA, flush at 512", test_round_trip_512);
+	CU_add_test(s, "unaligned multi-iov round trip, FUA, flush at 4096", test_round_trip_4096);
+	CU_add_test(s, "read-only fd", test_readonly);
+	CU_add_test(s, "discard deallocates, write_zeroes keeps", test_discard_deallocates);
+	CU_add_test(s, "write_zeroes fallback on tmpfs", test_zeroes_fallback_tmpfs);
+	CU_add_test(s, "backing truncated under the LUN", test_truncated_backing);
+	CU_add_test(s, "short read resumed to the end", test_short_read_resumed);
+	CU_add_test(s, "cancel", test_cancel);
+	s = CU_add_suite("file LUN commands", suite_init, suite_clean);
+	CU_add_test(s, "WRITE(10) FUA / READ(10) / SYNC CACHE at 512", test_cmd_round_trip_512);
+	CU_add_test(s, "WRITE(10) FUA / READ(10) / SYNC CACHE at 4096", test_cmd_round_trip_4096);
+	CU_add_test(s, "WRITE SAME(16) UNMAP deallocates", test_cmd_unmap_deallocates);
+	CU_add_test(s, "truncated backing: MEDIUM ERROR", test_cmd_truncated_is_medium_error);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails ? 1 : 0;
+}
