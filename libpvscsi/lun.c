@@ -212,6 +212,8 @@ int pvs_lun_open(struct pvs_worker *w, const char *spec, const struct pvs_lun_op
 		        sp.kind);
 		rc = -EINVAL;
 	}
+	if (!rc && lun->ops == &pvsi_emulated_ops)
+		rc = pvsi_emulate_open(lun, err, errlen);
 	if (rc) {
 		free(lun);
 		return rc;
@@ -394,6 +396,11 @@ void pvsi_req_complete(struct pvs_req *req, int sr)
 		req->sense_len = (uint8_t)pvs_sense_build(
 		    (enum pvs_sense_reason)sr, req->core.field_in_cdb, req->core.field,
 		    req->core.field_bit, req->sense, sizeof(req->sense));
+		if ((flags & PVSI_RF_INFO) && req->sense_len >= 7) {
+			/* SPC-5 4.4.3: VALID and INFORMATION (e.g. the MISCOMPARE offset). */
+			req->sense[0] |= 0x80;
+			pvsi_put_be32(&req->sense[3], req->core.info);
+		}
 		/* Data already moved stays moved (e.g. a short read before a medium error). */
 		req->residual = (uint32_t)(req->core.data_len - req->core.xfer);
 	}
