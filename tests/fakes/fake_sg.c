@@ -272,6 +272,8 @@ static ssize_t f_write(int fd, const void *buf, size_t len)
 		errno = EINVAL;
 		return -1;
 	}
+	/* every write that reaches the device counts, refused or not */
+	nwrites++;
 	if (fail_next) {
 		errno = fail_next;
 		fail_next = 0;
@@ -281,7 +283,6 @@ static ssize_t f_write(int fd, const void *buf, size_t len)
 		errno = EDOM;
 		return -1;
 	}
-	nwrites++;
 	last_hdr = *h;
 	memset(last_cdb, 0, sizeof(last_cdb));
 	memcpy(last_cdb, h->cmdp, h->cmd_len);

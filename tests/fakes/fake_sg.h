@@ -51,7 +51,7 @@ void fake_sg_hold(bool hold);
 unsigned int fake_sg_release(void);
 /* The next write fails with @err (0: none). */
 void fake_sg_fail_next_write(int err);
-/* Commands that reached the device, and the last one. */
+/* write() calls that reached the device (refused ones too), and the last command accepted. */
 unsigned int fake_sg_writes(void);
 const struct sg_io_hdr *fake_sg_last_hdr(void);
 const uint8_t *fake_sg_last_cdb(void);

@@ -1,0 +1,596 @@
+/*
+ * passthrough_ut.c - sg LUNs on the scripted fake_sg device, and on a real
+ * scsi_debug sg node when the host happens to have one (never loaded here).
+ */
+#include <CUnit/Basic.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core.h"
+#include "fake_sg.h"
+
+static struct pvs_worker *W;
+
+/* fixed sense, ILLEGAL REQUEST / INVALID COMMAND OPERATION CODE (SPC-5 4.4.3) */
+static const uint8_t invalid_opcode[18] = {0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x20, 0x00};
+
+struct cmd {
+	struct pvs_req req; /* first */
+	struct iovec iov[4];
+	int done;
+};
+
+static void cmd_done(struct pvs_req *req)
+{
+	((struct cmd *)req)->done++;
+}
+
+static void cmd_init(struct cmd *c, const uint8_t *cdb, unsigned cdb_len, enum pvs_dir d, void *buf,
+                     size_t len)
+{
+	memset(c, 0, sizeof(*c));
+	memcpy(c->req.cdb, cdb, cdb_len);
+	c->req.cdb_len = (uint8_t)cdb_len;
+	c->req.dir = (uint8_t)d;
+	c->iov[0].iov_base = buf;
+	c->iov[0].iov_len = len;
+	c->req.iov = len ? c->iov : NULL;
+	c->req.iovcnt = len ? 1 : 0;
+	c->req.initiator = 1;
+	c->req.done = cmd_done;
+}
+
+static void wait_done(struct cmd *c)
+{
+	for (int i = 0; i < 200 && !c->done; i++) {
+		pvs_worker_flush(W);
+		pvs_worker_wait(W, 10);
+	}
+	pvs_worker_poll(W);
+	CU_ASSERT_EQUAL(c->done, 1);
+}
+
+static void run(struct pvs_lun *lun, struct cmd *c)
+{
+	pvs_submit(lun, &c->req);
+	wait_done(c);
+}
+
+static struct pvs_lun *open_sg(const char *spec)
+{
+	struct pvs_lun *lun = NULL;
+	char err[256] = "";
+	int rc = pvs_lun_open(W, spec, NULL, &lun, err, sizeof(err));
+
+	if (rc)
+		fprintf(stderr, "%s: %s\n", spec, err);
+	CU_ASSERT_EQUAL(rc, 0);
+	return lun;
+}
+
+static int setup(void)
+{
+	fake_sg_reset();
+	pvsi_sg_set_ops(&fake_sg_ops);
+	fake_sg_add_node("/dev/sg3", FAKE_SG_CHR);
+	fake_sg_add_node("/dev/sda1", FAKE_SG_BLOCK);
+	fake_sg_add_node("/dev/null", FAKE_SG_OTHER_CHR);
+	fake_sg_add_node("/dev/bsg/0:0:0:0", FAKE_SG_BSG);
+	return pvs_worker_new(32, &W);
+}
+
+static int teardown(void)
+{
+	pvs_worker_free(W);
+	W = NULL;
+	pvsi_sg_set_ops(NULL);
+	fake_sg_reset();
+	return 0;
+}
+
+/* ---- open ---- */
+
+static void expect_refused(const char *spec, int rc_want, const char *msg)
+{
+	struct pvs_lun *lun = (struct pvs_lun *)1;
+	char err[256] = "";
+
+	CU_ASSERT_EQUAL(pvs_lun_open(W, spec, NULL, &lun, err, sizeof(err)), rc_want);
+	CU_ASSERT_PTR_NULL(lun);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, msg));
+}
+
+static void test_open_refuses_non_sg(void)
+{
+	struct pvs_lun *lun;
+
+	expect_refused("sg:/dev/sda1", -EINVAL, "block device");
+	expect_refused("sg:/dev/null", -EINVAL, "not an sg character device");
+	expect_refused("sg:/dev/bsg/0:0:0:0", -EINVAL, "not an sg character device");
+	expect_refused("sg:/dev/sg9", -ENOENT, "cannot open");
+	lun = open_sg("sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_TRUE(pvs_lun_is_passthrough(lun));
+	CU_ASSERT_FALSE(pvs_lun_is_raw(lun));
+	pvs_lun_close(lun);
+	lun = open_sg("sg:/dev/sg3,raw");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_TRUE(pvs_lun_is_raw(lun));
+	pvs_lun_close(lun);
+}
+
+/* ---- what the device says reaches the initiator unchanged ---- */
+
+static void test_unchanged_check_condition(void)
+{
+	/* descriptor-format sense the core would never build itself */
+	static const uint8_t sense[20] = {0x72, 0x03, 0x11, 0x04, 0, 0, 0, 12, 0x00, 0x0a,
+	                                  0x80, 0,    0,    0,    0, 0, 0, 0,  0x12, 0x34};
+	struct fake_sg_reply r = {.match = {0x28}, .match_len = 1, .status = 0x02, .sense_len = 20};
+	struct pvs_lun *lun;
+	uint8_t cdb[10] = {0x28, 0, 0, 0, 0, 0x10, 0, 0, 8, 0};
+	uint8_t buf[4096];
+	struct cmd c;
+
+	memcpy(r.sense, sense, sizeof(sense));
+	memset(r.data, 0xab, 100);
+	r.data_len = 100;
+	r.driver_status = 0x08; /* DRIVER_SENSE */
+	fake_sg_script(&r);
+	lun = open_sg("sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	memset(buf, 0, sizeof(buf));
+	cmd_init(&c, cdb, 10, PVS_DIR_FROM_DEV, buf, sizeof(buf));
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.status, 0x02);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_OK);
+	CU_ASSERT_EQUAL(c.req.sense_len, 20);
+	CU_ASSERT_EQUAL(memcmp(c.req.sense, sense, 20), 0);
+	/* 100 bytes came back before the error: residual is the device's */
+	CU_ASSERT_EQUAL(c.req.residual, 4096 - 100);
+	CU_ASSERT_EQUAL(buf[99], 0xab);
+	CU_ASSERT_EQUAL(buf[100], 0);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+	pvs_lun_close(lun);
+}
+
+static void test_unchanged_status_and_resid(void)
+{
+	struct fake_sg_reply conflict = {
+	    .match = {0x2a}, .match_len = 1, .status = 0x18}; /* RESERVATION CONFLICT */
+	struct fake_sg_reply odd = {.match = {0x12},
+	                            .match_len = 1,
+	                            .status = 0x00,
+	                            .data_len = 36,
+	                            .resid_set = true,
+	                            .resid = 7};
+	struct pvs_lun *lun;
+	uint8_t w10[10] = {0x2a, 0, 0, 0, 0, 1, 0, 0, 1, 0};
+	uint8_t inq[6] = {0x12, 0, 0, 0, 96, 0};
+	uint8_t buf[512];
+	struct cmd c;
+
+	memset(odd.data, 0x41, 36);
+	odd.sense_len = 18; /* sense with GOOD status is passed along too */
+	odd.sense[0] = 0x70;
+	odd.sense[2] = 0x01; /* RECOVERED ERROR */
+	odd.sense[7] = 10;
+	fake_sg_script(&conflict);
+	fake_sg_script(&odd);
+	lun = open_sg("sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+
+	cmd_init(&c, w10, 10, PVS_DIR_TO_DEV, buf, 512);
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.status, 0x18);
+	CU_ASSERT_EQUAL(c.req.sense_len, 0);
+	CU_ASSERT_EQUAL(c.req.residual, 512);
+
+	cmd_init(&c, inq, 6, PVS_DIR_FROM_DEV, buf, 96);
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.status, 0x00);
+	CU_ASSERT_EQUAL(c.req.residual, 7); /* what the device said, not 96 - 36 */
+	CU_ASSERT_EQUAL(c.req.sense_len, 18);
+	CU_ASSERT_EQUAL(c.req.sense[2], 0x01);
+	pvs_lun_close(lun);
+}
+
+static void check_host(uint8_t host_status, uint8_t driver_status, uint8_t want)
+{
+	struct fake_sg_reply r = {.match = {0x00},
+	                          .match_len = 1,
+	                          .host_status = host_status,
+	                          .driver_status = driver_status};
+	uint8_t tur[6] = {0};
+	struct pvs_lun *lun;
+	struct cmd c;
+
+	fake_sg_reset();
+	fake_sg_add_node("/dev/sg3", FAKE_SG_CHR);
+	fake_sg_script(&r);
+	lun = open_sg("sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	cmd_init(&c, tur, 6, PVS_DIR_NONE, NULL, 0);
+	run(lun, &c);
+	if (c.req.host != want)
+		fprintf(stderr, "host %#x driver %#x: got %u want %u\n", host_status, driver_status,
+		        c.req.host, want);
+	CU_ASSERT_EQUAL(c.req.host, want);
+	CU_ASSERT_EQUAL(c.req.status, 0);
+	pvs_lun_close(lun);
+}
+
+static void test_host_mapping(void)
+{
+	check_host(0x00, 0x00, PVS_HOST_OK);
+	check_host(0x00, 0x08, PVS_HOST_OK);      /* DRIVER_SENSE alone is no error */
+	check_host(0x00, 0x06, PVS_HOST_TIMEOUT); /* DRIVER_TIMEOUT */
+	check_host(0x00, 0x04, PVS_HOST_ERROR);   /* DRIVER_ERROR */
+	check_host(0x01, 0x00, PVS_HOST_NO_CONNECT);
+	check_host(0x04, 0x00, PVS_HOST_NO_CONNECT); /* DID_BAD_TARGET */
+	check_host(0x02, 0x00, PVS_HOST_BUS_BUSY);
+	check_host(0x0d, 0x00, PVS_HOST_BUS_BUSY); /* DID_REQUEUE */
+	check_host(0x03, 0x00, PVS_HOST_TIMEOUT);
+	check_host(0x05, 0x00, PVS_HOST_ABORTED);
+	check_host(0x08, 0x00, PVS_HOST_RESET);
+	check_host(0x07, 0x00, PVS_HOST_ERROR); /* DID_ERROR */
+	check_host(0x42, 0x00, PVS_HOST_ERROR); /* unknown */
+	fake_sg_reset();
+	fake_sg_add_node("/dev/sg3", FAKE_SG_CHR);
+}
+
+/* ---- the sg_io_hdr we hand the kernel ---- */
+
+static void test_header(void)
+{
+	struct pvs_lun *lun;
+	uint8_t a[3] = {1, 2, 3}, b[5] = {4, 5, 6, 7, 8}, d[2] = {9, 10};
+	uint8_t w10[10] = {0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	uint8_t inq[6] = {0x12, 0, 0, 0, 36, 0};
+	uint8_t tur[6] = {0};
+	uint8_t buf[36];
+	const struct sg_io_hdr *h;
+	const uint8_t *out;
+	size_t outlen;
+	struct cmd c;
+
+	lun = open_sg("sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	/* data-out from three entries goes as an iovec list */
+	cmd_init(&c, w10, 10, PVS_DIR_TO_DEV, a, 3);
+	c.iov[1] = (struct iovec){b, 5};
+	c.iov[2] = (struct iovec){d, 2};
+	c.req.iovcnt = 3;
+	run(lun, &c);
+	h = fake_sg_last_hdr();
+	CU_ASSERT_EQUAL(h->interface_id, 'S');
+	CU_ASSERT_EQUAL(h->dxfer_direction, SG_DXFER_TO_DEV);
+	CU_ASSERT_EQUAL(h->cmd_len, 10);
+	CU_ASSERT_EQUAL(memcmp(fake_sg_last_cdb(), w10, 10), 0);
+	CU_ASSERT_EQUAL(h->iovec_count, 3);
+	CU_ASSERT_PTR_EQUAL(h->dxferp, c.iov);
+	CU_ASSERT_EQUAL(h->dxfer_len, 10);
+	CU_ASSERT_EQUAL(h->mx_sb_len, PVS_SENSE_MAX);
+	CU_ASSERT_PTR_EQUAL(h->sbp, c.req.sense);
+	CU_ASSERT_EQUAL(h->timeout, PVSI_SG_TIMEOUT_MS);
+	CU_ASSERT_PTR_EQUAL(h->usr_ptr, &c.req);
+	out = fake_sg_last_out(&outlen);
+	CU_ASSERT_EQUAL(outlen, 10);
+	CU_ASSERT_EQUAL(memcmp(out, (uint8_t[]){1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 10), 0);
+	CU_ASSERT_EQUAL(c.req.residual, 10); /* the fake device consumed nothing */
+
+	/* one entry: a plain buffer */
+	cmd_init(&c, inq, 6, PVS_DIR_FROM_DEV, buf, 36);
+	run(lun, &c);
+	h = fake_sg_last_hdr();
+	CU_ASSERT_EQUAL(h->dxfer_direction, SG_DXFER_FROM_DEV);
+	CU_ASSERT_EQUAL(h->iovec_count, 0);
+	CU_ASSERT_PTR_EQUAL(h->dxferp, buf);
+	CU_ASSERT_EQUAL(h->dxfer_len, 36);
+
+	/* no data phase, though the transport gave a buffer: nothing moves */
+	cmd_init(&c, tur, 6, PVS_DIR_NONE, buf, 36);
+	run(lun, &c);
+	h = fake_sg_last_hdr();
+	CU_ASSERT_EQUAL(h->dxfer_direction, SG_DXFER_NONE);
+	CU_ASSERT_EQUAL(h->dxfer_len, 0);
+	CU_ASSERT_EQUAL(c.req.residual, 36);
+	CU_ASSERT_EQUAL(fake_sg_writes(), 3);
+
+	/* bidirectional: sg v3 cannot, nothing reaches the device */
+	cmd_init(&c, w10, 10, PVS_DIR_BIDI, buf, 36);
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_ERROR);
+	CU_ASSERT_EQUAL(c.req.residual, 36);
+	CU_ASSERT_EQUAL(fake_sg_writes(), 3);
+	pvs_lun_close(lun);
+}
+
+/* ---- the CDB filter ---- */
+
+static void expect_blocked(struct pvs_lun *lun, const uint8_t *cdb, unsigned len)
+{
+	unsigned int before = fake_sg_writes();
+	uint8_t buf[64];
+	struct cmd c;
+
+	cmd_init(&c, cdb, len, PVS_DIR_TO_DEV, buf, sizeof(buf));
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_OK);
+	CU_ASSERT_EQUAL(c.req.sense_len, 18);
+	CU_ASSERT_EQUAL(memcmp(c.req.sense, invalid_opcode, 18), 0);
+	CU_ASSERT_EQUAL(c.req.residual, sizeof(buf));
+	CU_ASSERT_EQUAL(fake_sg_writes(), before);
+}
+
+static void expect_passed(struct pvs_lun *lun, const uint8_t *cdb, unsigned len, enum pvs_dir d)
+{
+	unsigned int before = fake_sg_writes();
+	uint8_t buf[64];
+	struct cmd c;
+
+	cmd_init(&c, cdb, len, d, buf, d == PVS_DIR_NONE ? 0 : sizeof(buf));
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(fake_sg_writes(), before + 1);
+	CU_ASSERT_EQUAL(memcmp(fake_sg_last_cdb(), cdb, len), 0);
+}
+
+static const uint8_t format_unit[6] = {0x04, 0x10, 0, 0, 0, 0};
+static const uint8_t write_buffer[10] = {0x3b, 0x05, 0, 0, 0, 0, 0, 0x10, 0, 0}; /* download */
+static const uint8_t sanitize[10] = {0x48, 0x01, 0, 0, 0, 0, 0, 0, 0, 0};
+static const uint8_t vendor_c0[6] = {0xc0, 0, 0, 0, 0, 0};
+static const uint8_t vendor_ff[6] = {0xff, 0, 0, 0, 0, 0};
+
+static void test_filter_blocks(void)
+{
+	struct pvs_lun *lun = open_sg("sg:/dev/sg3");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	expect_blocked(lun, format_unit, 6);
+	expect_blocked(lun, write_buffer, 10);
+	expect_blocked(lun, sanitize, 10);
+	expect_blocked(lun, vendor_c0, 6);
+	expect_blocked(lun, vendor_ff, 6);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+	pvs_lun_close(lun);
+}
+
+static void test_filter_allows(void)
+{
+	static const uint8_t tur[6] = {0};
+	static const uint8_t inq[6] = {0x12, 0, 0, 0, 64, 0};
+	static const uint8_t r10[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	static const uint8_t w10[10] = {0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	static const uint8_t rc16[16] = {0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0};
+	struct pvs_lun *lun = open_sg("sg:/dev/sg3");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	expect_passed(lun, tur, 6, PVS_DIR_NONE);
+	expect_passed(lun, inq, 6, PVS_DIR_FROM_DEV);
+	expect_passed(lun, r10, 10, PVS_DIR_FROM_DEV);
+	expect_passed(lun, w10, 10, PVS_DIR_TO_DEV);
+	expect_passed(lun, rc16, 16, PVS_DIR_FROM_DEV);
+	pvs_lun_close(lun);
+}
+
+static void test_raw_passes_everything(void)
+{
+	struct pvs_lun *lun = open_sg("sg:/dev/sg3,raw");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	expect_passed(lun, format_unit, 6, PVS_DIR_TO_DEV);
+	expect_passed(lun, write_buffer, 10, PVS_DIR_TO_DEV);
+	expect_passed(lun, sanitize, 10, PVS_DIR_NONE);
+	expect_passed(lun, vendor_c0, 6, PVS_DIR_NONE);
+	pvs_lun_close(lun);
+}
+
+/* ---- flooding, errors, aborts ---- */
+
+static void test_inflight_cap(void)
+{
+	static struct cmd c[PVSI_SG_MAX_INFLIGHT + 1];
+	uint8_t tur[6] = {0};
+	struct pvs_lun *lun = open_sg("sg:/dev/sg3");
+	int done = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	fake_sg_hold(true);
+	for (int i = 0; i < PVSI_SG_MAX_INFLIGHT; i++) {
+		cmd_init(&c[i], tur, 6, PVS_DIR_NONE, NULL, 0);
+		pvs_submit(lun, &c[i].req);
+	}
+	pvs_worker_wait(W, 20);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), PVSI_SG_MAX_INFLIGHT);
+	/* one more: TASK SET FULL at once, no sense, the device never sees it */
+	cmd_init(&c[PVSI_SG_MAX_INFLIGHT], tur, 6, PVS_DIR_NONE, NULL, 0);
+	pvs_submit(lun, &c[PVSI_SG_MAX_INFLIGHT].req);
+	CU_ASSERT_EQUAL(c[PVSI_SG_MAX_INFLIGHT].done, 1);
+	CU_ASSERT_EQUAL(c[PVSI_SG_MAX_INFLIGHT].req.status, PVS_STATUS_TASK_SET_FULL);
+	CU_ASSERT_EQUAL(c[PVSI_SG_MAX_INFLIGHT].req.sense_len, 0);
+	CU_ASSERT_EQUAL(fake_sg_writes(), PVSI_SG_MAX_INFLIGHT);
+	fake_sg_hold(false);
+	CU_ASSERT_EQUAL(fake_sg_release(), PVSI_SG_MAX_INFLIGHT);
+	for (int t = 0; t < 100 && done < PVSI_SG_MAX_INFLIGHT; t++) {
+		pvs_worker_wait(W, 10);
+		done = 0;
+		for (int i = 0; i < PVSI_SG_MAX_INFLIGHT; i++)
+			done += c[i].done;
+	}
+	CU_ASSERT_EQUAL(done, PVSI_SG_MAX_INFLIGHT);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+	/* room again */
+	cmd_init(&c[0], tur, 6, PVS_DIR_NONE, NULL, 0);
+	run(lun, &c[0]);
+	CU_ASSERT_EQUAL(c[0].req.status, PVS_STATUS_GOOD);
+	pvs_lun_close(lun);
+}
+
+static void test_write_errors(void)
+{
+	uint8_t tur[6] = {0};
+	struct pvs_lun *lun = open_sg("sg:/dev/sg3");
+	struct cmd c;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	fake_sg_fail_next_write(EDOM); /* sg's own queue is full */
+	cmd_init(&c, tur, 6, PVS_DIR_NONE, NULL, 0);
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_TASK_SET_FULL);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_OK);
+	fake_sg_fail_next_write(ENODEV);
+	cmd_init(&c, tur, 6, PVS_DIR_NONE, NULL, 0);
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_NO_CONNECT);
+	fake_sg_fail_next_write(EIO);
+	cmd_init(&c, tur, 6, PVS_DIR_NONE, NULL, 0);
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_ERROR);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+	pvs_lun_close(lun);
+}
+
+static void test_aborted_while_at_device(void)
+{
+	struct fake_sg_reply r = {.match = {0x28}, .match_len = 1, .data_len = 64};
+	uint8_t r10[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	uint8_t buf[512];
+	struct pvs_lun *lun;
+	struct cmd c;
+
+	fake_sg_script(&r);
+	lun = open_sg("sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	fake_sg_hold(true);
+	cmd_init(&c, r10, 10, PVS_DIR_FROM_DEV, buf, sizeof(buf));
+	pvs_submit(lun, &c.req);
+	CU_ASSERT_EQUAL(c.done, 0);
+	/* what an ABORT TASK does to a request it cannot cancel */
+	c.req.core.flags |= PVSI_RF_ABORTED;
+	fake_sg_hold(false);
+	fake_sg_release();
+	wait_done(&c);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_ABORTED);
+	CU_ASSERT_EQUAL(c.req.sense_len, 0);
+	CU_ASSERT_EQUAL(c.req.residual, sizeof(buf));
+	pvs_lun_close(lun);
+}
+
+/* ---- a real sg node, when the host has a scsi_debug one ---- */
+
+static bool find_scsi_debug(char *dev, size_t len)
+{
+	DIR *d = opendir("/sys/class/scsi_generic");
+	struct dirent *e;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		char p[300], model[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/sys/class/scsi_generic/%s/device/model", e->d_name);
+		f = fopen(p, "r");
+		if (!f)
+			continue;
+		if (fgets(model, sizeof(model), f) && !strncmp(model, "scsi_debug", 10)) {
+			snprintf(dev, len, "/dev/%s", e->d_name);
+			found = true;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+static void test_real_scsi_debug(void)
+{
+	static const uint8_t inq[6] = {0x12, 0, 0, 0, 96, 0};
+	static const uint8_t tur[6] = {0};
+	uint8_t rc10[10] = {0x25}, buf[96];
+	uint8_t r10[10] = {0x28, 0, 0xff, 0xff, 0xff, 0xf0, 0, 0, 1, 0};
+	char dev[300], spec[320];
+	struct pvs_lun *lun;
+	struct cmd c;
+	uint8_t key = 0, asc = 0, ascq = 0;
+
+	if (!find_scsi_debug(dev, sizeof(dev))) {
+		fprintf(stderr, "no scsi_debug sg node: real-device test skipped ");
+		return;
+	}
+	pvsi_sg_set_ops(NULL);
+	snprintf(spec, sizeof(spec), "sg:%s", dev);
+	lun = open_sg(spec);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	cmd_init(&c, inq, 6, PVS_DIR_FROM_DEV, buf, sizeof(buf));
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(memcmp(buf + 8, "Linux   scsi_debug", 18), 0);
+	CU_ASSERT_EQUAL(c.req.residual, 96 - (buf[4] + 5u));
+	/* a unit attention from the device itself comes back unchanged, then clears */
+	for (int i = 0; i < 4; i++) {
+		cmd_init(&c, tur, 6, PVS_DIR_NONE, NULL, 0);
+		run(lun, &c);
+		if (c.req.status == PVS_STATUS_GOOD)
+			break;
+	}
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	cmd_init(&c, rc10, 10, PVS_DIR_FROM_DEV, buf, 8);
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.req.residual, 0);
+	/* past the end: the device's own ILLEGAL REQUEST / LBA OUT OF RANGE */
+	cmd_init(&c, r10, 10, PVS_DIR_FROM_DEV, buf, 96);
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(pvs_sense_decode(c.req.sense, c.req.sense_len, &key, &asc, &ascq), 0);
+	CU_ASSERT_EQUAL(key, PVS_KEY_ILLEGAL_REQUEST);
+	CU_ASSERT_EQUAL(asc, 0x21);
+	/* the filter still guards the real device */
+	cmd_init(&c, format_unit, 6, PVS_DIR_NONE, NULL, 0);
+	run(lun, &c);
+	CU_ASSERT_EQUAL(memcmp(c.req.sense, invalid_opcode, 18), 0);
+	pvs_lun_close(lun);
+	pvsi_sg_set_ops(&fake_sg_ops);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned int fails;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("sg open", setup, teardown);
+	CU_add_test(s, "block, partition, other char, bsg, missing refused",
+	            test_open_refuses_non_sg);
+	s = CU_add_suite("sg results unchanged", setup, teardown);
+	CU_add_test(s, "CHECK CONDITION, descriptor sense, residual",
+	            test_unchanged_check_condition);
+	CU_add_test(s, "other status, device resid, sense with GOOD",
+	            test_unchanged_status_and_resid);
+	CU_add_test(s, "host and driver status mapping", test_host_mapping);
+	CU_add_test(s, "sg_io_hdr: iovec, direction, sense buffer, timeout", test_header);
+	s = CU_add_suite("sg filter", setup, teardown);
+	CU_add_test(s, "FORMAT UNIT, WRITE BUFFER, SANITIZE, vendor blocked", test_filter_blocks);
+	CU_add_test(s, "TUR, INQUIRY, READ/WRITE(10), READ CAPACITY(16) pass", test_filter_allows);
+	CU_add_test(s, "raw passes everything", test_raw_passes_everything);
+	s = CU_add_suite("sg queueing and errors", setup, teardown);
+	CU_add_test(s, "in-flight cap: TASK SET FULL", test_inflight_cap);
+	CU_add_test(s, "write errors: EDOM, ENODEV, EIO", test_write_errors);
+	CU_add_test(s, "aborted while at the device", test_aborted_while_at_device);
+	s = CU_add_suite("sg real device", setup, teardown);
+	CU_add_test(s, "scsi_debug when present", test_real_scsi_debug);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails ? 1 : 0;
+}
