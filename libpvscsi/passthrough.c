@@ -246,7 +246,13 @@ static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
 	if (!lun->raw) {
 		const struct pvsi_opcode *op = pvsi_opcode_find(req->cdb, req->cdb_len);
 
-		if (!op || !(op->flags & PVSI_OP_PT_ALLOW)) {
+		/*
+		 * A CDB shorter than its opcode's would leave the device to read
+		 * bytes the initiator never sent.  Same sense as emulated LUNs
+		 * give an unsupported opcode: the field is byte 0.
+		 */
+		if (!op || !(op->flags & PVSI_OP_PT_ALLOW) || req->cdb_len < op->cdb_len) {
+			pvsi_req_field(req, true, 0, -1);
 			pvsi_req_complete(req, PVS_SR_INVALID_OPCODE);
 			return;
 		}

@@ -13,8 +13,12 @@
 
 static struct pvs_worker *W;
 
-/* fixed sense, ILLEGAL REQUEST / INVALID COMMAND OPERATION CODE (SPC-5 4.4.3) */
-static const uint8_t invalid_opcode[18] = {0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x20, 0x00};
+/*
+ * Fixed sense, ILLEGAL REQUEST / INVALID COMMAND OPERATION CODE (SPC-5
+ * 4.4.3), field pointer (SKSV, C/D) to CDB byte 0 as emulated LUNs report it.
+ */
+static const uint8_t invalid_opcode[18] = {0x70, 0, 0x05, 0, 0,    0, 0, 10,
+                                           0,    0, 0,    0, 0x20, 0, 0, 0xc0};
 
 struct cmd {
 	struct pvs_req req; /* first */
@@ -355,6 +359,8 @@ static void test_filter_blocks(void)
 	expect_blocked(lun, sanitize, 10);
 	expect_blocked(lun, vendor_c0, 6);
 	expect_blocked(lun, vendor_ff, 6);
+	/* an allowed opcode in a CDB shorter than its own: READ(10) in 6 bytes */
+	expect_blocked(lun, (const uint8_t[]){0x28, 0, 0, 0, 0, 0}, 6);
 	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
 	pvs_lun_close(lun);
 }
