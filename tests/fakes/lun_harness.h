@@ -1,0 +1,63 @@
+/*
+ * lun_harness.h - one emulated LUN on its own worker, and a way to run one
+ * CDB on it to completion and look at the outcome.  Shared by spc_ut,
+ * sbc_ut and cdb_fuzz_ut.  No CUnit here: tests assert on what it returns.
+ */
+#ifndef LUN_HARNESS_H
+#define LUN_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "pvscsi/lun.h"
+
+struct lh_res {
+	unsigned int ncomplete; /* times done() ran for this command */
+	uint8_t status;
+	uint8_t host;
+	uint8_t sense_len;
+	uint8_t sense[PVS_SENSE_MAX];
+	uint32_t residual;
+	/* Decoded from the sense (0 without sense). */
+	uint8_t key, asc, ascq;
+	/* Sense-key-specific field pointer (SPC-5 4.4.2.2), -1 when SKSV is 0. */
+	int field;
+	int bit; /* bit pointer, -1 when BPV is 0 */
+	int cd;  /* 1: into the CDB, 0: into the parameter list, -1: no SKSV */
+};
+
+struct lh {
+	struct pvs_worker *w;
+	struct pvs_lun *lun;
+	struct pvs_req req; /* one command at a time; outlives a command that never ends */
+	struct lh_res *cur;
+};
+
+/* Open @spec (e.g. "mem:4M,bs=4096") on a new worker.  0 or -errno. */
+int lh_open(struct lh *h, const char *spec, const struct pvs_lun_opts *opts);
+void lh_close(struct lh *h);
+
+/*
+ * Submit one CDB (req->cdb_len = @cdb_len, at most 255; at most
+ * PVS_CDB_MAX bytes of @cdb copied) from
+ * @initiator with @iovcnt buffers, and run the worker until it completes
+ * (bounded: about 10 s).  The outcome lands in @r; r->ncomplete counts
+ * completions, so 1 means "exactly once".
+ */
+void lh_runv(struct lh *h, uint64_t initiator, const uint8_t *cdb, unsigned int cdb_len,
+             enum pvs_dir dir, struct iovec *iov, unsigned int iovcnt, struct lh_res *r);
+/* Same with one buffer (none when @len is 0). */
+void lh_run(struct lh *h, uint64_t initiator, const uint8_t *cdb, unsigned int cdb_len,
+            enum pvs_dir dir, void *buf, size_t len, struct lh_res *r);
+
+/* TEST UNIT READY from @initiator until it is GOOD (consumes pending UAs); true if it was. */
+bool lh_clear_ua(struct lh *h, uint64_t initiator);
+
+/* Big-endian CDB builders. */
+void lh_put16(uint8_t *p, uint16_t v);
+void lh_put32(uint8_t *p, uint32_t v);
+void lh_put64(uint8_t *p, uint64_t v);
+
+#endif
