@@ -53,7 +53,7 @@ int pvsi_emu_param_field(struct pvs_req *req, int sr, int byte, int bit);
 /* sbc.c: per-LUN scratch state (at open), freed at close. */
 int pvsi_sbc_open(struct pvs_lun *lun);
 void pvsi_sbc_close(struct pvs_lun *lun);
-/* The LUN's cancel: store cancel, or -EBUSY for a request waiting for the scratch. */
+/* The LUN's cancel: the store's, or at once for a request waiting for the scratch. */
 int pvsi_sbc_cancel(struct pvs_lun *lun, struct pvs_req *req);
 
 #endif

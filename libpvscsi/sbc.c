@@ -553,12 +553,32 @@ void pvsi_sbc_close(struct pvs_lun *lun)
 	lun->emu = NULL;
 }
 
+/*
+ * A request still waiting for the scratch has no I/O to cancel: it leaves
+ * the queue and completes now (the core reports its TMF flag as the host
+ * status).  Anything else is the store's to cancel.
+ */
 int pvsi_sbc_cancel(struct pvs_lun *lun, struct pvs_req *req)
 {
-	/* A waiter has no I/O yet; it ends as aborted when its turn comes. */
-	if (*flags_of(req) & ENG_WAITING)
-		return -EBUSY;
-	return lun->store->cancel ? lun->store->cancel(lun, req) : -ENOSYS;
+	struct sbc_lun *st = st_of(lun);
+	struct pvs_req *prev = NULL, *r;
+
+	if (!(*flags_of(req) & ENG_WAITING))
+		return lun->store->cancel ? lun->store->cancel(lun, req) : -ENOSYS;
+	for (r = st->wait_head; r && r != req;
+	     r = (struct pvs_req *)(uintptr_t)r->core.scratch[S_NEXT])
+		prev = r;
+	if (!r)
+		return -ENOENT;
+	if (prev)
+		prev->core.scratch[S_NEXT] = req->core.scratch[S_NEXT];
+	else
+		st->wait_head = (struct pvs_req *)(uintptr_t)req->core.scratch[S_NEXT];
+	if (st->wait_tail == req)
+		st->wait_tail = prev;
+	*flags_of(req) &= ~(uint64_t)ENG_WAITING;
+	pvsi_req_complete(req, PVS_SR_ABORTED_COMMAND);
+	return 0;
 }
 
 /* ---- CDB decoding and checks shared by the handlers ---- */

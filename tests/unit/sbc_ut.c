@@ -1,0 +1,1231 @@
+/*
+ * sbc_ut.c - SBC-4 commands of emulated LUNs on mem LUNs with 512 and
+ * 4096-byte blocks: capacity, READ/WRITE round trips (last block, iovecs,
+ * residuals), write protect, VERIFY / WRITE AND VERIFY compares, WRITE
+ * SAME, UNMAP, SYNCHRONIZE CACHE, START STOP, PREVENT ALLOW; and the stage
+ * engine with stores that complete later, fail, or complete at once many
+ * times in a row.
+ */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "lun_harness.h"
+
+#define I1 0x1001
+
+static struct lh H512, H4K, *L; /* L: the LUN under test in a per-size loop */
+static uint8_t *buf, *buf2;
+#define BUFSZ (1u << 20)
+static struct lh_res R;
+
+static int init(void)
+{
+	if (lh_open(&H512, "mem:4M", NULL) || lh_open(&H4K, "mem:8M,bs=4096", NULL))
+		return -1;
+	if (!lh_clear_ua(&H512, I1) || !lh_clear_ua(&H4K, I1))
+		return -1;
+	buf = malloc(BUFSZ);
+	buf2 = malloc(BUFSZ);
+	return buf && buf2 ? 0 : -1;
+}
+
+static int fini(void)
+{
+	lh_close(&H512);
+	lh_close(&H4K);
+	free(buf);
+	free(buf2);
+	return 0;
+}
+
+#define BS     (L->lun->block_size)
+#define BLOCKS (L->lun->nblocks)
+
+#define ASSERT_GOOD()                                                                              \
+	do {                                                                                       \
+		CU_ASSERT_EQUAL(R.ncomplete, 1);                                                   \
+		CU_ASSERT_EQUAL(R.status, PVS_STATUS_GOOD);                                        \
+		CU_ASSERT_EQUAL(R.sense_len, 0);                                                   \
+	} while (0)
+
+#define ASSERT_CC(k, a, q)                                                                         \
+	do {                                                                                       \
+		CU_ASSERT_EQUAL(R.ncomplete, 1);                                                   \
+		CU_ASSERT_EQUAL(R.status, PVS_STATUS_CHECK_CONDITION);                             \
+		CU_ASSERT_EQUAL(R.key, (k));                                                       \
+		CU_ASSERT_EQUAL(R.asc, (a));                                                       \
+		CU_ASSERT_EQUAL(R.ascq, (q));                                                      \
+	} while (0)
+
+#define ASSERT_FIELD(cd_, fld, bt)                                                                 \
+	do {                                                                                       \
+		CU_ASSERT_EQUAL(R.cd, (cd_));                                                      \
+		CU_ASSERT_EQUAL(R.field, (fld));                                                   \
+		CU_ASSERT_EQUAL(R.bit, (bt));                                                      \
+	} while (0)
+
+static void each_size(void (*fn)(void))
+{
+	L = &H512;
+	fn();
+	L = &H4K;
+	fn();
+}
+
+/* Content of block @lba in generation @gen: every byte depends on both. */
+static void pattern(uint8_t *p, uint64_t lba, uint64_t n, uint32_t bs, uint8_t gen)
+{
+	for (uint64_t b = 0; b < n; b++)
+		for (uint32_t i = 0; i < bs; i++)
+			p[b * bs + i] = (uint8_t)((lba + b) * 131 + i * 7 + gen * 17 + (i >> 8));
+}
+
+/* CDB of the READ/WRITE/VERIFY family of size @len (6, 10, 12, 16). */
+static unsigned rw_cdb(uint8_t *cdb, uint8_t op, unsigned len, uint8_t b1, uint64_t lba, uint32_t n)
+{
+	memset(cdb, 0, 16);
+	cdb[0] = op;
+	cdb[1] = b1;
+	switch (len) {
+	case 6:
+		cdb[1] = (uint8_t)((lba >> 16) & 0x1f);
+		cdb[2] = (uint8_t)(lba >> 8);
+		cdb[3] = (uint8_t)lba;
+		cdb[4] = (uint8_t)n;
+		break;
+	case 10:
+		lh_put32(&cdb[2], (uint32_t)lba);
+		lh_put16(&cdb[7], (uint16_t)n);
+		break;
+	case 12:
+		lh_put32(&cdb[2], (uint32_t)lba);
+		lh_put32(&cdb[6], n);
+		break;
+	default:
+		lh_put64(&cdb[2], lba);
+		lh_put32(&cdb[10], n);
+		break;
+	}
+	return len;
+}
+
+static void rd(uint8_t op, unsigned len, uint64_t lba, uint32_t n, size_t buflen)
+{
+	uint8_t cdb[16];
+
+	memset(buf, 0xaa, buflen);
+	lh_run(L, I1, cdb, rw_cdb(cdb, op, len, 0, lba, n), PVS_DIR_FROM_DEV, buf, buflen, &R);
+}
+
+static void wr(uint8_t op, unsigned len, uint8_t b1, uint64_t lba, uint32_t n, const void *data,
+               size_t buflen)
+{
+	uint8_t cdb[16];
+
+	memcpy(buf, data, buflen);
+	lh_run(L, I1, cdb, rw_cdb(cdb, op, len, b1, lba, n), PVS_DIR_TO_DEV, buf, buflen, &R);
+}
+
+static void none(const uint8_t *cdb, unsigned len)
+{
+	lh_run(L, I1, cdb, len, PVS_DIR_NONE, NULL, 0, &R);
+}
+
+/* Whether blocks [lba, lba+n) hold generation @gen (or zeroes when gen < 0). */
+static bool medium_is(uint64_t lba, uint32_t n, int gen)
+{
+	rd(0x88, 16, lba, n, (size_t)n * BS);
+	if (R.status != PVS_STATUS_GOOD)
+		return false;
+	if (gen < 0) {
+		memset(buf2, 0, (size_t)n * BS);
+	} else {
+		pattern(buf2, lba, n, BS, (uint8_t)gen);
+	}
+	return memcmp(buf, buf2, (size_t)n * BS) == 0;
+}
+
+static void put(uint64_t lba, uint32_t n, uint8_t gen)
+{
+	pattern(buf2, lba, n, BS, gen);
+	wr(0x8a, 16, 0, lba, n, buf2, (size_t)n * BS);
+	CU_ASSERT_EQUAL(R.status, PVS_STATUS_GOOD);
+}
+
+/* ---- READ CAPACITY ---- */
+
+static void body_read_capacity(void)
+{
+	uint8_t rc10[10] = {0x25}, rc16[16] = {0x9e, 0x10};
+	uint8_t exp[32];
+
+	memset(buf, 0xaa, 64);
+	lh_run(L, I1, rc10, 10, PVS_DIR_FROM_DEV, buf, 64, &R);
+	ASSERT_GOOD();
+	lh_put32(&exp[0], (uint32_t)BLOCKS - 1);
+	lh_put32(&exp[4], BS);
+	CU_ASSERT_EQUAL(memcmp(buf, exp, 8), 0);
+	CU_ASSERT_EQUAL(R.residual, 56);
+
+	memset(exp, 0, sizeof(exp));
+	lh_put64(&exp[0], BLOCKS - 1);
+	lh_put32(&exp[8], BS);
+	exp[13] = BS == 512 ? 3 : 0; /* 4 KiB physical blocks */
+	exp[14] = 0xc0;              /* LBPME, LBPRZ */
+	lh_put32(&rc16[10], 32);
+	memset(buf, 0xaa, 64);
+	lh_run(L, I1, rc16, 16, PVS_DIR_FROM_DEV, buf, 64, &R);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(memcmp(buf, exp, 32), 0);
+	CU_ASSERT_EQUAL(R.residual, 32);
+	lh_put32(&rc16[10], 12);
+	memset(buf, 0xaa, 64);
+	lh_run(L, I1, rc16, 16, PVS_DIR_FROM_DEV, buf, 64, &R);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 52);
+	CU_ASSERT_EQUAL(buf[12], 0xaa);
+	lh_put32(&rc16[10], 0);
+	lh_run(L, I1, rc16, 16, PVS_DIR_FROM_DEV, buf, 64, &R);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 64);
+
+	/* PMI 0 with an LBA is invalid; PMI 1 accepts one */
+	rc10[5] = 1;
+	lh_run(L, I1, rc10, 10, PVS_DIR_FROM_DEV, buf, 8, &R);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 2, -1);
+	rc10[8] = 1;
+	lh_run(L, I1, rc10, 10, PVS_DIR_FROM_DEV, buf, 8, &R);
+	ASSERT_GOOD();
+	rc16[9] = 1;
+	lh_put32(&rc16[10], 32);
+	lh_run(L, I1, rc16, 16, PVS_DIR_FROM_DEV, buf, 32, &R);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 2, -1);
+}
+
+static void test_read_capacity(void)
+{
+	each_size(body_read_capacity);
+}
+
+/* Over 2^32 blocks READ CAPACITY(10) says FFFFFFFFh; no I/O is done. */
+static void test_read_capacity_large(void)
+{
+	uint8_t rc10[10] = {0x25}, rc16[16] = {0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32};
+	uint64_t saved;
+
+	L = &H512;
+	saved = L->lun->nblocks;
+	L->lun->nblocks = 0x100000005ull;
+	lh_run(L, I1, rc10, 10, PVS_DIR_FROM_DEV, buf, 8, &R);
+	CU_ASSERT_EQUAL(memcmp(buf, "\xff\xff\xff\xff\x00\x00\x02\x00", 8), 0);
+	lh_run(L, I1, rc16, 16, PVS_DIR_FROM_DEV, buf, 32, &R);
+	CU_ASSERT_EQUAL(memcmp(buf, "\x00\x00\x00\x01\x00\x00\x00\x04\x00\x00\x02\x00", 12), 0);
+	L->lun->nblocks = 0x100000000ull; /* last LBA FFFFFFFFh */
+	lh_run(L, I1, rc10, 10, PVS_DIR_FROM_DEV, buf, 8, &R);
+	CU_ASSERT_EQUAL(memcmp(buf, "\xff\xff\xff\xff", 4), 0);
+	L->lun->nblocks = 0xffffffffull; /* last LBA FFFFFFFEh still fits */
+	lh_run(L, I1, rc10, 10, PVS_DIR_FROM_DEV, buf, 8, &R);
+	CU_ASSERT_EQUAL(memcmp(buf, "\xff\xff\xff\xfe", 4), 0);
+	L->lun->nblocks = saved;
+}
+
+/* ---- READ / WRITE ---- */
+
+static void body_round_trips(void)
+{
+	static const struct {
+		uint8_t rop, wop;
+		unsigned len;
+	} fam[] = {{0x08, 0x0a, 6}, {0x28, 0x2a, 10}, {0xa8, 0xaa, 12}, {0x88, 0x8a, 16}};
+	uint64_t lbas[] = {0, 1, 100, BLOCKS - 8, BLOCKS - 1};
+
+	for (unsigned f = 0; f < 4; f++) {
+		for (unsigned i = 0; i < sizeof(lbas) / sizeof(lbas[0]); i++) {
+			uint64_t lba = lbas[i];
+			uint32_t n = lba + 3 <= BLOCKS ? 3 : (uint32_t)(BLOCKS - lba);
+			uint8_t gen = (uint8_t)(f * 10 + i);
+
+			if (fam[f].len == 6 && lba > 0x1fffff)
+				continue;
+			pattern(buf2, lba, n, BS, gen);
+			wr(fam[f].wop, fam[f].len, 0, lba, n, buf2, (size_t)n * BS);
+			ASSERT_GOOD();
+			CU_ASSERT_EQUAL(R.residual, 0);
+			rd(fam[f].rop, fam[f].len, lba, n, (size_t)n * BS);
+			ASSERT_GOOD();
+			CU_ASSERT_EQUAL(R.residual, 0);
+			CU_ASSERT_EQUAL(memcmp(buf, buf2, (size_t)n * BS), 0);
+			/* and through another family: same medium */
+			CU_ASSERT_TRUE(medium_is(lba, n, gen));
+		}
+	}
+	/* FUA and DPO on a write are accepted */
+	pattern(buf2, 5, 1, BS, 77);
+	wr(0x2a, 10, 0x18, 5, 1, buf2, BS);
+	ASSERT_GOOD();
+	CU_ASSERT_TRUE(medium_is(5, 1, 77));
+}
+
+static void test_round_trips(void)
+{
+	each_size(body_round_trips);
+}
+
+static void body_iovecs(void)
+{
+	uint8_t cdb[16];
+	struct iovec iov[4];
+	size_t a = 100, b = BS + 13, c = 2 * (size_t)BS - a - b;
+
+	/* two blocks written from three odd-sized pieces, read into four */
+	pattern(buf2, 40, 2, BS, 9);
+	memcpy(buf, buf2, 2 * (size_t)BS);
+	iov[0] = (struct iovec){buf, a};
+	iov[1] = (struct iovec){buf + a, b};
+	iov[2] = (struct iovec){buf + a + b, c};
+	lh_runv(L, I1, cdb, rw_cdb(cdb, 0x2a, 10, 0, 40, 2), PVS_DIR_TO_DEV, iov, 3, &R);
+	ASSERT_GOOD();
+	memset(buf, 0xaa, 4 * (size_t)BS);
+	iov[0] = (struct iovec){buf, 1};
+	iov[1] = (struct iovec){buf + 1, BS};
+	iov[2] = (struct iovec){buf + 1 + BS, BS - 1};
+	iov[3] = (struct iovec){buf + 2 * (size_t)BS, 2 * (size_t)BS}; /* beyond the transfer */
+	lh_runv(L, I1, cdb, rw_cdb(cdb, 0x28, 10, 0, 40, 2), PVS_DIR_FROM_DEV, iov, 4, &R);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 2 * BS);
+	CU_ASSERT_EQUAL(memcmp(buf, buf2, 2 * (size_t)BS), 0);
+	CU_ASSERT_EQUAL(buf[2 * (size_t)BS], 0xaa);
+	CU_ASSERT_EQUAL(iov[3].iov_len, 2 * (size_t)BS); /* the core restored its trim */
+	CU_ASSERT_EQUAL(iov[2].iov_len, BS - 1);
+}
+
+static void test_iovecs(void)
+{
+	each_size(body_iovecs);
+}
+
+static void body_lengths(void)
+{
+	uint8_t cdb[16];
+	uint64_t saved = BLOCKS;
+
+	/* longer buffers: the rest is residual and untouched */
+	put(7, 1, 3);
+	rd(0x28, 10, 7, 1, 3 * (size_t)BS);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 2 * BS);
+	CU_ASSERT_EQUAL(buf[BS], 0xaa);
+	pattern(buf2, 8, 1, BS, 4);
+	wr(0x2a, 10, 0, 8, 1, buf2, 2 * (size_t)BS);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, BS);
+	CU_ASSERT_TRUE(medium_is(7, 1, 3));
+	CU_ASSERT_TRUE(medium_is(8, 1, 4));
+	/* shorter buffers: refused before any I/O, pointing at the length */
+	rd(0x28, 10, 7, 2, (size_t)BS + BS / 2);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 7, -1);
+	CU_ASSERT_EQUAL(R.residual, BS + BS / 2);
+	CU_ASSERT_EQUAL(buf[0], 0xaa);
+	pattern(buf2, 7, 2, BS, 5);
+	wr(0x8a, 16, 0, 7, 2, buf2, 2 * (size_t)BS - 1);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 10, -1);
+	CU_ASSERT_TRUE(medium_is(7, 1, 3));
+	/* transfer length 0: nothing moves, still range-checked */
+	rd(0x28, 10, 7, 0, 64);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 64);
+	CU_ASSERT_EQUAL(buf[0], 0xaa);
+	rd(0x28, 10, BLOCKS, 0, 64);
+	ASSERT_CC(5, 0x21, 0);
+	/* READ(6) transfer length 0 means 256 blocks */
+	rd(0x08, 6, 0, 0, 256 * (size_t)BS);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 0);
+	rd(0x08, 6, 0, 0, 255 * (size_t)BS);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 4, -1);
+	/* out of range, and LBA + length wrapping around 2^64 */
+	rd(0x28, 10, BLOCKS - 1, 2, 2 * (size_t)BS);
+	ASSERT_CC(5, 0x21, 0);
+	CU_ASSERT_EQUAL(R.residual, 2 * BS);
+	rd(0x88, 16, UINT64_MAX, 1, BS);
+	ASSERT_CC(5, 0x21, 0);
+	rd(0x88, 16, UINT64_MAX - 1, 4, 4 * (size_t)BS);
+	ASSERT_CC(5, 0x21, 0);
+	rd(0x88, 16, 1, UINT32_MAX, BS);
+	ASSERT_CC(5, 0x21, 0);
+	wr(0x8a, 16, 0, BLOCKS, 1, buf2, BS);
+	ASSERT_CC(5, 0x21, 0);
+	/* MAXIMUM TRANSFER LENGTH (8 MiB) on a LUN claiming to be larger; no I/O happens */
+	L->lun->nblocks = 1ull << 40;
+	rd(0x88, 16, 0, ((8u << 20) / BS) + 1, BS);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 10, -1);
+	lh_run(L, I1, cdb, rw_cdb(cdb, 0x8a, 16, 0, 0, UINT32_MAX), PVS_DIR_TO_DEV, buf, BS, &R);
+	ASSERT_CC(5, 0x24, 0);
+	L->lun->nblocks = saved;
+}
+
+static void test_lengths(void)
+{
+	each_size(body_lengths);
+}
+
+/* ---- write protect ---- */
+
+static void test_write_protect(void)
+{
+	struct lh ro;
+	struct pvs_lun_opts o = {.ro = true};
+	static const uint8_t writes[][16] = {
+	    {0x0a, 0, 0, 0, 1, 0},
+	    {0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0},
+	    {0xaa, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0},
+	    {0x8a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0},
+	    {0x2e, 0, 0, 0, 0, 0, 0, 0, 1, 0},
+	    {0x8e, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0},
+	    {0x41, 0, 0, 0, 0, 0, 0, 0, 1, 0},
+	    {0x93, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0},
+	};
+	uint8_t unmap[10] = {0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0};
+	uint8_t list[24] = {0, 22, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	uint8_t rd10[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0}, sync[10] = {0x35};
+	uint8_t vfy[10] = {0x2f, 0x02, 0, 0, 0, 0, 0, 0, 1, 0};
+
+	CU_ASSERT_EQUAL_FATAL(lh_open(&ro, "mem:1M", &o), 0);
+	lh_clear_ua(&ro, I1);
+	for (unsigned i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+		unsigned len = writes[i][0] < 0x20    ? 6
+		               : writes[i][0] >= 0xa0 ? 12
+		               : writes[i][0] >= 0x80 ? 16
+		                                      : 10;
+
+		memset(buf, 0x5a, 512);
+		lh_run(&ro, I1, writes[i], len, PVS_DIR_TO_DEV, buf, 512, &R);
+		ASSERT_CC(7, 0x27, 0x00);
+		CU_ASSERT_EQUAL(R.residual, 512);
+	}
+	memcpy(buf, list, sizeof(list));
+	lh_run(&ro, I1, unmap, 10, PVS_DIR_TO_DEV, buf, 24, &R);
+	ASSERT_CC(7, 0x27, 0x00);
+	memset(buf, 0xaa, 512);
+	lh_run(&ro, I1, rd10, 10, PVS_DIR_FROM_DEV, buf, 512, &R);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(buf[0], 0); /* nothing got written */
+	lh_run(&ro, I1, vfy, 10, PVS_DIR_TO_DEV, buf, 512, &R);
+	ASSERT_GOOD();
+	lh_run(&ro, I1, sync, 10, PVS_DIR_NONE, NULL, 0, &R);
+	ASSERT_GOOD();
+	lh_close(&ro);
+}
+
+/* ---- VERIFY, WRITE AND VERIFY ---- */
+
+static void verify(uint8_t op, unsigned len, uint8_t bytchk, uint64_t lba, uint32_t n,
+                   const void *data, size_t buflen)
+{
+	uint8_t cdb[16];
+
+	memcpy(buf, data, buflen);
+	lh_run(L, I1, cdb, rw_cdb(cdb, op, len, (uint8_t)(bytchk << 1), lba, n), PVS_DIR_TO_DEV,
+	       buf, buflen, &R);
+}
+
+static uint32_t info(void)
+{
+	return (uint32_t)R.sense[3] << 24 | R.sense[4] << 16 | R.sense[5] << 8 | R.sense[6];
+}
+
+static void body_verify(void)
+{
+	uint32_t n = (uint32_t)((150u << 10) / BS) + 3; /* more than two scratch loads */
+
+	put(200, n, 21);
+	pattern(buf2, 200, n, BS, 21);
+	/* BYTCHK 0: the range only, no data */
+	verify(0x2f, 10, 0, 200, n, buf2, 0);
+	ASSERT_GOOD();
+	verify(0x2f, 10, 0, BLOCKS - 1, 2, buf2, 0);
+	ASSERT_CC(5, 0x21, 0);
+	/* BYTCHK 1: equal */
+	verify(0x2f, 10, 1, 200, n, buf2, (size_t)n * BS);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 0);
+	verify(0x8f, 16, 1, 200, n, buf2, (size_t)n * BS + 100);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 100);
+	verify(0xaf, 12, 1, 200, 2, buf2, 2 * (size_t)BS);
+	ASSERT_GOOD();
+	/* a difference in the last scratch load: offset of the first differing byte */
+	buf2[(size_t)(n - 2) * BS + 77] ^= 0x01;
+	buf2[(size_t)(n - 1) * BS] ^= 0x01;
+	verify(0x2f, 10, 1, 200, n, buf2, (size_t)n * BS);
+	ASSERT_CC(0x0e, 0x1d, 0x00);
+	CU_ASSERT_EQUAL(R.sense[0], 0xf0); /* VALID */
+	CU_ASSERT_EQUAL(info(), (n - 2) * BS + 77);
+	/* BYTCHK 11b: one block against every block of the range */
+	memset(buf2, 0x3c, BS);
+	wr(0x41, 10, 0, 300, 5, buf2, BS); /* WRITE SAME */
+	ASSERT_GOOD();
+	verify(0x2f, 10, 3, 300, 5, buf2, BS);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 0);
+	buf2[9] = 0x3d;
+	verify(0x2f, 10, 3, 300, 5, buf2, BS);
+	ASSERT_CC(0x0e, 0x1d, 0x00);
+	CU_ASSERT_EQUAL(info(), 9);
+	buf2[9] = 0x3c;
+	put(302, 1, 1);
+	memset(buf2, 0x3c, BS);
+	verify(0x8f, 16, 3, 300, 5, buf2, BS);
+	ASSERT_CC(0x0e, 0x1d, 0x00);
+	CU_ASSERT_EQUAL(info() / BS, 2);
+	/* BYTCHK 10b is reserved; data shorter than needed */
+	verify(0x2f, 10, 2, 300, 5, buf2, BS);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 1, 2);
+	verify(0x2f, 10, 1, 300, 5, buf2, BS);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 7, -1);
+	verify(0x2f, 10, 3, 300, 5, buf2, BS - 1);
+	ASSERT_CC(5, 0x24, 0);
+	/* verification length 0 */
+	verify(0x2f, 10, 1, 300, 0, buf2, 0);
+	ASSERT_GOOD();
+}
+
+static void test_verify(void)
+{
+	each_size(body_verify);
+}
+
+static void body_write_and_verify(void)
+{
+	uint32_t n = (uint32_t)((100u << 10) / BS) + 1;
+
+	pattern(buf2, 500, n, BS, 33);
+	wr(0x2e, 10, 0x02, 500, n, buf2, (size_t)n * BS); /* BYTCHK 1 */
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 0);
+	CU_ASSERT_TRUE(medium_is(500, n, 33));
+	pattern(buf2, 500, 2, BS, 34);
+	wr(0xae, 12, 0x00, 500, 2, buf2, 2 * (size_t)BS);
+	ASSERT_GOOD();
+	CU_ASSERT_TRUE(medium_is(500, 2, 34));
+	wr(0x8e, 16, 0x04, 500, 2, buf2, 2 * (size_t)BS); /* BYTCHK 10b */
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 1, 2);
+	wr(0x8e, 16, 0x06, 500, 2, buf2, 2 * (size_t)BS); /* BYTCHK 11b */
+	ASSERT_CC(5, 0x24, 0);
+}
+
+static void test_write_and_verify(void)
+{
+	each_size(body_write_and_verify);
+}
+
+/* ---- WRITE SAME ---- */
+
+static void ws(uint8_t op, uint8_t b1, uint64_t lba, uint32_t n, const void *block, size_t len)
+{
+	uint8_t cdb[16];
+
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = op;
+	cdb[1] = b1;
+	if (op == 0x41) {
+		lh_put32(&cdb[2], (uint32_t)lba);
+		lh_put16(&cdb[7], (uint16_t)n);
+	} else {
+		lh_put64(&cdb[2], lba);
+		lh_put32(&cdb[10], n);
+	}
+	if (len)
+		memcpy(buf, block, len);
+	lh_run(L, I1, cdb, op == 0x41 ? 10 : 16, len ? PVS_DIR_TO_DEV : PVS_DIR_NONE, buf, len, &R);
+}
+
+static bool blocks_are(uint64_t lba, uint32_t n, const uint8_t *block)
+{
+	rd(0x88, 16, lba, n, (size_t)n * BS);
+	for (uint32_t b = 0; b < n; b++)
+		if (memcmp(buf + (size_t)b * BS, block, BS))
+			return false;
+	return R.status == PVS_STATUS_GOOD;
+}
+
+static void body_write_same(void)
+{
+	uint32_t n = (uint32_t)((150u << 10) / BS) + 5; /* several scratch loads */
+	uint8_t block[4096], zero[8192];
+
+	memset(zero, 0, sizeof(zero));
+	pattern(block, 1, 1, BS, 99);
+	put(999, 1, 1);
+	put(1000 + n, 1, 2);
+	ws(0x41, 0, 1000, n, block, BS);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 0);
+	CU_ASSERT_TRUE(blocks_are(1000, n, block));
+	CU_ASSERT_TRUE(medium_is(999, 1, 1)); /* neighbours untouched */
+	CU_ASSERT_TRUE(medium_is(1000 + n, 1, 2));
+	/* zero block: write zeroes; with UNMAP: deallocated, reads zeroes */
+	ws(0x93, 0, 1000, 10, zero, BS);
+	ASSERT_GOOD();
+	CU_ASSERT_TRUE(blocks_are(1000, 10, zero));
+	CU_ASSERT_TRUE(blocks_are(1010, 1, block));
+	ws(0x93, 0x08, 1010, 20, zero, 2 * (size_t)BS);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, BS);
+	CU_ASSERT_TRUE(blocks_are(1010, 20, zero));
+	CU_ASSERT_TRUE(blocks_are(1030, 1, block));
+	/* UNMAP with a non-zero pattern writes the pattern */
+	ws(0x41, 0x08, 1030, 3, block, BS);
+	ASSERT_GOOD();
+	CU_ASSERT_TRUE(blocks_are(1030, 3, block));
+	/* NDOB: no data-out, zeroes; a buffer given anyway is all residual */
+	lh_put32(block, 0xdeadbeef);
+	ws(0x93, 0x09, 1030, 2, block, 64);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 64);
+	CU_ASSERT_TRUE(blocks_are(1030, 2, zero));
+	/* WSNZ, range, data length, MAXIMUM WRITE SAME LENGTH */
+	ws(0x41, 0, 1000, 0, block, BS);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 7, -1);
+	ws(0x93, 0, 1000, 0, block, BS);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 10, -1);
+	ws(0x93, 0, BLOCKS - 1, 2, block, BS);
+	ASSERT_CC(5, 0x21, 0);
+	ws(0x93, 0, UINT64_MAX, 1, block, BS);
+	ASSERT_CC(5, 0x21, 0);
+	ws(0x41, 0, 1000, 1, block, BS - 1);
+	ASSERT_CC(5, 0x24, 0);
+	ws(0x41, 0x02, 1000, 1, block, BS); /* obsolete LBDATA */
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 1, 1);
+	{
+		uint64_t saved = BLOCKS;
+
+		L->lun->nblocks = 1ull << 40;
+		ws(0x93, 0, 0, (1u << 22) + 1, block, BS);
+		ASSERT_CC(5, 0x24, 0);
+		ASSERT_FIELD(1, 10, -1);
+		L->lun->nblocks = saved;
+	}
+}
+
+static void test_write_same(void)
+{
+	each_size(body_write_same);
+}
+
+/* ---- UNMAP ---- */
+
+static void unmap(const uint8_t *list, uint16_t len, size_t buflen)
+{
+	uint8_t cdb[10] = {0x42};
+
+	lh_put16(&cdb[7], len);
+	memcpy(buf, list, buflen);
+	lh_run(L, I1, cdb, 10, PVS_DIR_TO_DEV, buf, buflen, &R);
+}
+
+static size_t unmap_list(uint8_t *l, unsigned count, const uint64_t *lba, const uint32_t *n)
+{
+	memset(l, 0, 8 + 16 * (size_t)count);
+	lh_put16(&l[0], (uint16_t)(6 + 16 * count));
+	lh_put16(&l[2], (uint16_t)(16 * count));
+	for (unsigned i = 0; i < count; i++) {
+		lh_put64(&l[8 + 16 * i], lba[i]);
+		lh_put32(&l[8 + 16 * i + 8], n[i]);
+	}
+	return 8 + 16 * (size_t)count;
+}
+
+static void body_unmap(void)
+{
+	uint8_t l[8 + 16 * 300];
+	uint64_t lba[3] = {10, 100, 200};
+	uint32_t n[3] = {10, 4, 0};
+	size_t len;
+
+	put(9, 12, 40);
+	put(99, 6, 41);
+	len = unmap_list(l, 3, lba, n);
+	unmap(l, (uint16_t)len, len + 7);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 7);
+	CU_ASSERT_TRUE(medium_is(10, 10, -1));
+	CU_ASSERT_TRUE(medium_is(100, 4, -1));
+	CU_ASSERT_TRUE(medium_is(9, 1, 40));
+	CU_ASSERT_TRUE(medium_is(20, 1, 40));
+	CU_ASSERT_TRUE(medium_is(99, 1, 41));
+	CU_ASSERT_TRUE(medium_is(104, 1, 41));
+
+	/* one bad descriptor: nothing at all is unmapped */
+	put(10, 2, 42);
+	lba[0] = 10;
+	n[0] = 2;
+	lba[1] = BLOCKS - 1;
+	n[1] = 2;
+	len = unmap_list(l, 2, lba, n);
+	unmap(l, (uint16_t)len, len);
+	ASSERT_CC(5, 0x21, 0);
+	CU_ASSERT_TRUE(medium_is(10, 2, 42));
+	lba[1] = UINT64_MAX;
+	n[1] = 1;
+	len = unmap_list(l, 2, lba, n);
+	unmap(l, (uint16_t)len, len);
+	ASSERT_CC(5, 0x21, 0);
+	lba[1] = 0;
+	n[1] = (1u << 22) + 1; /* over MAXIMUM UNMAP LBA COUNT */
+	len = unmap_list(l, 2, lba, n);
+	unmap(l, (uint16_t)len, len);
+	ASSERT_CC(5, 0x26, 0);
+	ASSERT_FIELD(0, 8 + 16 + 8, -1);
+	CU_ASSERT_TRUE(medium_is(10, 2, 42));
+
+	/* lengths */
+	unmap(l, 0, 0);
+	ASSERT_GOOD();
+	unmap(l, 7, 7);
+	ASSERT_CC(5, 0x1a, 0);
+	len = unmap_list(l, 1, lba, n);
+	unmap(l, (uint16_t)len, len - 1);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 7, -1);
+	lh_put16(&l[2], 32); /* block descriptor data length beyond the list */
+	unmap(l, (uint16_t)len, len);
+	ASSERT_CC(5, 0x1a, 0);
+	/* a trailing partial descriptor is ignored */
+	lba[0] = 10;
+	n[0] = 1;
+	len = unmap_list(l, 1, lba, n);
+	lh_put16(&l[2], 16 + 8);
+	memset(&l[24], 0xff, 8);
+	unmap(l, (uint16_t)(len + 8), len + 8);
+	ASSERT_GOOD();
+	CU_ASSERT_TRUE(medium_is(10, 1, -1));
+	CU_ASSERT_TRUE(medium_is(11, 1, 42));
+	/* more descriptors than MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
+	{
+		uint64_t many_lba[257];
+		uint32_t many_n[257];
+
+		for (unsigned i = 0; i < 257; i++) {
+			many_lba[i] = i;
+			many_n[i] = 1;
+		}
+		len = unmap_list(l, 257, many_lba, many_n);
+		unmap(l, (uint16_t)len, len);
+		ASSERT_CC(5, 0x26, 0);
+		ASSERT_FIELD(0, 2, -1);
+		len = unmap_list(l, 256, many_lba, many_n);
+		unmap(l, (uint16_t)len, len);
+		ASSERT_GOOD();
+	}
+	/* ANCHOR is not supported */
+	{
+		uint8_t cdb[10] = {0x42, 0x01};
+
+		lh_run(L, I1, cdb, 10, PVS_DIR_NONE, NULL, 0, &R);
+		ASSERT_CC(5, 0x24, 0);
+		ASSERT_FIELD(1, 1, 0);
+	}
+}
+
+static void test_unmap(void)
+{
+	each_size(body_unmap);
+}
+
+/* Without the ability to deallocate, UNMAP does not exist. */
+static void test_unmap_not_thin(void)
+{
+	uint8_t cdb[10] = {0x42}, b2[6] = {0x12, 0x01, 0xb2, 0, 64, 0};
+	uint8_t rsoc[12] = {0xa3, 0x0c, 0x01, 0x42, 0, 0, 0, 0, 0, 64};
+
+	L = &H512;
+	L->lun->thin = false;
+	none(cdb, 10);
+	ASSERT_CC(5, 0x20, 0);
+	memset(buf, 0xaa, 64);
+	lh_run(L, I1, b2, 6, PVS_DIR_FROM_DEV, buf, 64, &R);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(memcmp(buf, "\x00\xb2\x00\x04\x00\x00\x00\x00", 8), 0);
+	lh_run(L, I1, rsoc, 12, PVS_DIR_FROM_DEV, buf, 64, &R);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(buf[1], 0x01);
+	L->lun->thin = true;
+}
+
+/* ---- SYNCHRONIZE CACHE, START STOP UNIT, PREVENT ALLOW ---- */
+
+static void body_sync_start_stop(void)
+{
+	uint8_t sc10[10] = {0x35}, sc16[16] = {0x91, 0x02};
+	uint8_t stop[6] = {0x1b, 0x01, 0, 0, 0x00, 0}, start[6] = {0x1b, 0, 0, 0, 0x01, 0};
+	uint8_t eject[6] = {0x1b, 0, 0, 0, 0x02, 0}, prevent[6] = {0x1e, 0, 0, 0, 1, 0};
+	uint8_t allow[6] = {0x1e}, power[6] = {0x1b, 0, 0, 0, 0x30, 0};
+
+	none(sc10, 10);
+	ASSERT_GOOD();
+	lh_put32(&sc10[2], (uint32_t)BLOCKS - 1);
+	none(sc10, 10);
+	ASSERT_GOOD();
+	lh_put16(&sc10[7], 2);
+	none(sc10, 10);
+	ASSERT_CC(5, 0x21, 0);
+	lh_put64(&sc16[2], BLOCKS);
+	none(sc16, 16);
+	ASSERT_CC(5, 0x21, 0);
+	lh_put64(&sc16[2], 0);
+	lh_put32(&sc16[10], (uint32_t)BLOCKS);
+	none(sc16, 16);
+	ASSERT_GOOD();
+
+	/* stopped: media commands are NOT READY; the rest is not */
+	none(stop, 6);
+	ASSERT_GOOD();
+	rd(0x28, 10, 0, 1, BS);
+	ASSERT_CC(2, 0x04, 0x02);
+	wr(0x2a, 10, 0, 0, 1, buf2, BS);
+	ASSERT_CC(2, 0x04, 0x02);
+	none(sc10, 10);
+	ASSERT_CC(2, 0x04, 0x02);
+	none(start, 6);
+	ASSERT_GOOD();
+	rd(0x28, 10, 0, 1, BS);
+	ASSERT_GOOD();
+	/* eject while prevented */
+	none(prevent, 6);
+	ASSERT_GOOD();
+	none(eject, 6);
+	ASSERT_CC(5, 0x53, 0x02);
+	CU_ASSERT_FALSE(L->lun->stopped);
+	none(allow, 6);
+	ASSERT_GOOD();
+	none(eject, 6);
+	ASSERT_GOOD();
+	CU_ASSERT_TRUE(L->lun->stopped);
+	none(start, 6);
+	ASSERT_GOOD();
+	/* power conditions are not supported; nor is persistent prevent */
+	none(power, 6);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 4, 5);
+	prevent[4] = 0x02;
+	none(prevent, 6);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 4, 1);
+}
+
+static void test_sync_start_stop(void)
+{
+	each_size(body_sync_start_stop);
+}
+
+/* ---- the stage engine, with stores that behave differently ---- */
+
+enum { ST_PASS, ST_ASYNC, ST_FAIL };
+
+struct held {
+	int op; /* 0 read, 1 write, 2 flush, 3 discard, 4 zeroes */
+	struct pvs_lun *lun;
+	struct pvs_req *req;
+	uint64_t off, len;
+	const struct iovec *iov;
+	unsigned cnt;
+	bool fua;
+	bool cancelled;
+};
+
+static const struct pvsi_store_ops *real;
+static int st_mode;
+static int64_t st_fail;
+static int st_fail_op = -1;
+static struct held q[64];
+static unsigned qn;
+static uintptr_t sp_lo, sp_hi;
+static unsigned st_calls;
+
+static void note_stack(void)
+{
+	volatile char here;
+	uintptr_t p = (uintptr_t)&here;
+
+	st_calls++;
+	if (!sp_lo || p < sp_lo)
+		sp_lo = p;
+	if (p > sp_hi)
+		sp_hi = p;
+}
+
+static void run_held(struct held *h)
+{
+	if (h->cancelled) {
+		pvsi_store_done(h->req, -ECANCELED);
+		return;
+	}
+	switch (h->op) {
+	case 0:
+		real->readv(h->lun, h->req, h->off, h->iov, h->cnt);
+		break;
+	case 1:
+		real->writev(h->lun, h->req, h->off, h->iov, h->cnt, h->fua);
+		break;
+	case 2:
+		real->flush(h->lun, h->req);
+		break;
+	case 3:
+		real->discard(h->lun, h->req, h->off, h->len);
+		break;
+	default:
+		real->write_zeroes(h->lun, h->req, h->off, h->len);
+		break;
+	}
+}
+
+static void st_op(int op, struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len,
+                  const struct iovec *iov, unsigned cnt, bool fua)
+{
+	struct held h = {op, lun, req, off, len, iov, cnt, fua, false};
+
+	note_stack();
+	if (st_mode == ST_FAIL && (st_fail_op < 0 || st_fail_op == op)) {
+		pvsi_store_done(req, st_fail);
+		return;
+	}
+	if (st_mode == ST_ASYNC && qn < 64) {
+		q[qn++] = h;
+		return;
+	}
+	run_held(&h);
+}
+
+static void w_readv(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, const struct iovec *iov,
+                    unsigned cnt)
+{
+	st_op(0, lun, req, off, 0, iov, cnt, false);
+}
+
+static void w_writev(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
+                     const struct iovec *iov, unsigned cnt, bool fua)
+{
+	st_op(1, lun, req, off, 0, iov, cnt, fua);
+}
+
+static void w_flush(struct pvs_lun *lun, struct pvs_req *req)
+{
+	st_op(2, lun, req, 0, 0, NULL, 0, false);
+}
+
+static void w_discard(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len)
+{
+	st_op(3, lun, req, off, len, NULL, 0, false);
+}
+
+static void w_zeroes(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len)
+{
+	st_op(4, lun, req, off, len, NULL, 0, false);
+}
+
+static int w_cancel(struct pvs_lun *lun, struct pvs_req *req)
+{
+	(void)lun;
+	for (unsigned i = 0; i < qn; i++)
+		if (q[i].req == req) {
+			q[i].cancelled = true;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static int64_t w_size(struct pvs_lun *lun)
+{
+	return real->size(lun);
+}
+
+static void w_close(struct pvs_lun *lun)
+{
+	real->close(lun);
+}
+
+static const struct pvsi_store_ops wrap_ops = {
+    .kind = "test",
+    .readv = w_readv,
+    .writev = w_writev,
+    .flush = w_flush,
+    .discard = w_discard,
+    .write_zeroes = w_zeroes,
+    .cancel = w_cancel,
+    .size = w_size,
+    .close = w_close,
+};
+
+static void wrap(struct lh *h, int mode)
+{
+	real = h->lun->store;
+	h->lun->store = &wrap_ops;
+	st_mode = mode;
+	qn = 0;
+	sp_lo = sp_hi = 0;
+	st_calls = 0;
+	st_fail_op = -1;
+}
+
+static void unwrap(struct lh *h)
+{
+	h->lun->store = real;
+}
+
+/* Complete the oldest held operation; false when none is held. */
+static bool pump_one(void)
+{
+	struct held h;
+
+	if (!qn)
+		return false;
+	h = q[0];
+	memmove(&q[0], &q[1], (qn - 1) * sizeof(q[0]));
+	qn--;
+	run_held(&h);
+	return true;
+}
+
+struct areq {
+	struct pvs_req req;
+	struct iovec iov;
+	int done;
+};
+
+static void areq_done(struct pvs_req *req)
+{
+	((struct areq *)req)->done++;
+}
+
+static void asubmit(struct areq *a, const uint8_t *cdb, unsigned len, enum pvs_dir dir, void *data,
+                    size_t n)
+{
+	memset(a, 0, sizeof(*a));
+	memcpy(a->req.cdb, cdb, len);
+	a->req.cdb_len = (uint8_t)len;
+	a->req.dir = (uint8_t)dir;
+	a->iov.iov_base = data;
+	a->iov.iov_len = n;
+	a->req.iov = n ? &a->iov : NULL;
+	a->req.iovcnt = n ? 1 : 0;
+	a->req.initiator = I1;
+	a->req.done = areq_done;
+	pvs_submit(L->lun, &a->req);
+}
+
+/* Thousands of stages completing at once must not deepen the stack. */
+static void test_engine_sync_depth(void)
+{
+	uint8_t block[512];
+	struct lh big;
+
+	CU_ASSERT_EQUAL_FATAL(lh_open(&big, "mem:64M", NULL), 0);
+	lh_clear_ua(&big, I1);
+	L = &big;
+	wrap(&big, ST_PASS);
+	memset(block, 0x5a, sizeof(block));
+	ws(0x93, 0, 0, 1u << 17, block, 512); /* 64 MiB in 1024 scratch loads */
+	ASSERT_GOOD();
+	CU_ASSERT(st_calls >= 1024);
+	CU_ASSERT(sp_hi - sp_lo < 512);
+	put(5, 1, 7);
+	sp_lo = sp_hi = 0;
+	memset(buf2, 0x5a, 2048 * 512);
+	pattern(buf2 + 5 * 512, 5, 1, 512, 7);
+	verify(0x8f, 16, 1, 0, 2048, buf2, 2048 * 512);
+	ASSERT_GOOD();
+	CU_ASSERT(sp_hi - sp_lo < 512);
+	unwrap(&big);
+	lh_close(&big);
+}
+
+/* Stores that complete later; two commands wanting the scratch at once. */
+static void test_engine_async(void)
+{
+	static struct areq a, b, c;
+	uint8_t cdb[16], blk[512];
+	uint32_t n = 300;
+
+	L = &H512;
+	put(2000, n, 50);
+	wrap(&H512, ST_ASYNC);
+	pattern(buf2, 2000, n, 512, 50);
+	memcpy(buf, buf2, (size_t)n * 512);
+	buf[(size_t)(n - 1) * 512 + 3] ^= 0xff;
+	rw_cdb(cdb, 0x2f, 10, 0x02, 2000, n);
+	asubmit(&a, cdb, 10, PVS_DIR_TO_DEV, buf2, (size_t)n * 512); /* equal */
+	asubmit(&b, cdb, 10, PVS_DIR_TO_DEV, buf, (size_t)n * 512);  /* differs at the end */
+	memset(blk, 0x11, sizeof(blk));
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = 0x41;
+	lh_put32(&cdb[2], 3000);
+	lh_put16(&cdb[7], 260);
+	asubmit(&c, cdb, 10, PVS_DIR_TO_DEV, blk, 512); /* WRITE SAME through the scratch */
+	CU_ASSERT_EQUAL(a.done + b.done + c.done, 0);
+	CU_ASSERT_EQUAL(qn, 1); /* only the scratch owner has I/O out */
+	CU_ASSERT_EQUAL(pvs_lun_inflight(L->lun), 3);
+	for (int i = 0; i < 100 && pump_one(); i++)
+		;
+	CU_ASSERT_EQUAL(a.done, 1);
+	CU_ASSERT_EQUAL(b.done, 1);
+	CU_ASSERT_EQUAL(c.done, 1);
+	CU_ASSERT_EQUAL(a.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(b.req.status, PVS_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(b.req.sense[2], 0x0e);
+	CU_ASSERT_EQUAL(pvsi_be32(&b.req.sense[3]), (n - 1) * 512 + 3);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(L->lun), 0);
+	unwrap(&H512);
+	CU_ASSERT_TRUE(blocks_are(3000, 260, blk));
+}
+
+static void tmf_done(struct pvs_tmf *t)
+{
+	(*(int *)t->opaque)++;
+}
+
+/* ABORT TASK of a command waiting for the scratch, and of one with I/O out. */
+static void test_engine_abort(void)
+{
+	static struct areq a, b;
+	struct pvs_tmf t;
+	int tdone = 0;
+	uint8_t cdb[16];
+
+	L = &H512;
+	put(4000, 200, 60);
+	pattern(buf2, 4000, 200, 512, 60);
+	wrap(&H512, ST_ASYNC);
+	rw_cdb(cdb, 0x2f, 10, 0x02, 4000, 200);
+	asubmit(&a, cdb, 10, PVS_DIR_TO_DEV, buf2, 200 * 512);
+	asubmit(&b, cdb, 10, PVS_DIR_TO_DEV, buf2, 200 * 512);
+	memset(&t, 0, sizeof(t));
+	t.fn = PVS_TMF_ABORT_TASK;
+	t.initiator = I1;
+	t.task = &b.req;
+	t.done = tmf_done;
+	t.opaque = &tdone;
+	pvs_tmf_submit(L->lun, &t);
+	CU_ASSERT_EQUAL(b.done, 1); /* it had nothing out: it ends at once */
+	CU_ASSERT_EQUAL(b.req.host, PVS_HOST_ABORTED);
+	CU_ASSERT_EQUAL(tdone, 1);
+	CU_ASSERT_EQUAL(a.done, 0);
+	t.task = &a.req;
+	tdone = 0;
+	pvs_tmf_submit(L->lun, &t);
+	for (int i = 0; i < 20 && pump_one(); i++)
+		;
+	CU_ASSERT_EQUAL(a.done, 1);
+	CU_ASSERT_EQUAL(a.req.host, PVS_HOST_ABORTED);
+	CU_ASSERT_EQUAL(tdone, 1);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(L->lun), 0);
+	/* the scratch was handed back: a new compare runs */
+	rw_cdb(cdb, 0x2f, 10, 0x02, 4000, 200);
+	asubmit(&a, cdb, 10, PVS_DIR_TO_DEV, buf2, 200 * 512);
+	for (int i = 0; i < 20 && pump_one(); i++)
+		;
+	CU_ASSERT_EQUAL(a.done, 1);
+	CU_ASSERT_EQUAL(a.req.status, PVS_STATUS_GOOD);
+	unwrap(&H512);
+}
+
+/* Store errors become medium errors, space allocation, busy. */
+static void test_engine_errors(void)
+{
+	uint8_t blk[512];
+
+	L = &H512;
+	wrap(&H512, ST_FAIL);
+	st_fail = -EIO;
+	rd(0x28, 10, 0, 1, 512);
+	ASSERT_CC(3, 0x11, 0);
+	CU_ASSERT_EQUAL(R.residual, 512);
+	wr(0x2a, 10, 0, 0, 1, buf2, 512);
+	ASSERT_CC(3, 0x0c, 0);
+	st_fail = -ENOSPC;
+	wr(0x2a, 10, 0, 0, 1, buf2, 512);
+	ASSERT_CC(7, 0x27, 0x07);
+	memset(blk, 1, sizeof(blk));
+	ws(0x41, 0, 0, 300, blk, 512);
+	ASSERT_CC(7, 0x27, 0x07);
+	st_fail = -EAGAIN;
+	rd(0x28, 10, 0, 1, 512);
+	CU_ASSERT_EQUAL(R.status, PVS_STATUS_BUSY);
+	CU_ASSERT_EQUAL(R.sense_len, 0);
+	st_fail = 100; /* a short read */
+	rd(0x28, 10, 0, 1, 512);
+	ASSERT_CC(3, 0x11, 0);
+	CU_ASSERT_EQUAL(R.residual, 412);
+	st_fail = -EIO;
+	{
+		uint8_t sc[10] = {0x35}, stop[6] = {0x1b, 0, 0, 0, 0, 0};
+
+		none(sc, 10);
+		ASSERT_CC(3, 0x0c, 0);
+		none(stop, 6);
+		ASSERT_CC(3, 0x0c, 0);
+		CU_ASSERT_FALSE(L->lun->stopped);
+	}
+	/* the compare's read fails after the write of WRITE AND VERIFY succeeded */
+	st_fail_op = 0;
+	wr(0x2e, 10, 0x02, 0, 1, buf2, 512);
+	ASSERT_CC(3, 0x11, 0);
+	unwrap(&H512);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("read capacity", init, fini);
+	CU_add_test(s, "READ CAPACITY(10)/(16)", test_read_capacity);
+	CU_add_test(s, "over 2^32 blocks", test_read_capacity_large);
+	s = CU_add_suite("read/write", init, fini);
+	CU_add_test(s, "round trips, every size, last block", test_round_trips);
+	CU_add_test(s, "iovecs and residual", test_iovecs);
+	CU_add_test(s, "lengths, range, overflow, limits", test_lengths);
+	s = CU_add_suite("write protect", init, fini);
+	CU_add_test(s, "DATA PROTECT on a read-only LUN", test_write_protect);
+	s = CU_add_suite("verify", init, fini);
+	CU_add_test(s, "VERIFY BYTCHK 0/1/3", test_verify);
+	CU_add_test(s, "WRITE AND VERIFY", test_write_and_verify);
+	s = CU_add_suite("write same", init, fini);
+	CU_add_test(s, "patterns, zeroes, UNMAP, NDOB, limits", test_write_same);
+	s = CU_add_suite("unmap", init, fini);
+	CU_add_test(s, "punch holes, parameter list checks", test_unmap);
+	CU_add_test(s, "not thin: no UNMAP", test_unmap_not_thin);
+	s = CU_add_suite("sync cache, start stop, prevent allow", init, fini);
+	CU_add_test(s, "states and ranges", test_sync_start_stop);
+	s = CU_add_suite("stage engine", init, fini);
+	CU_add_test(s, "synchronous stores keep the stack flat", test_engine_sync_depth);
+	CU_add_test(s, "asynchronous stores, scratch queue", test_engine_async);
+	CU_add_test(s, "abort while waiting and while in I/O", test_engine_abort);
+	CU_add_test(s, "store errors", test_engine_errors);
+
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	{
+		unsigned failures = CU_get_number_of_failures();
+
+		CU_cleanup_registry();
+		return failures ? 1 : 0;
+	}
+}
