@@ -1,0 +1,522 @@
+/*
+ * cfg.c - one vscsi device spec ("PDEV,VDEV[,OPTION...]") and the vscsi=
+ * list of a domU.cfg, read with xl's own parser (libxlutil) so that quoting,
+ * comments, continuation lines and "key=value" overrides behave exactly as
+ * for every other key.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxlutil.h>
+
+#include "xlp.h"
+
+#define MAX_TOKENS 16
+
+__attribute__((format(printf, 3, 4))) static int bad(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+void xlp_hctl_str(const struct pvs_hctl *h, char buf[48])
+{
+	snprintf(buf, 48, "%u:%u:%u:%u", h->host, h->channel, h->target, h->lun);
+}
+
+bool xlp_hctl_eq(const struct pvs_hctl *a, const struct pvs_hctl *b)
+{
+	return a->host == b->host && a->channel == b->channel && a->target == b->target &&
+	       a->lun == b->lun;
+}
+
+/* Split @s at commas into trimmed tokens, in place. */
+static int split(char *s, char **tok, int max)
+{
+	int n = 0;
+	char *p = s;
+
+	for (;;) {
+		char *comma = strchr(p, ',');
+		char *end;
+
+		if (comma)
+			*comma = '\0';
+		while (isspace((unsigned char)*p))
+			p++;
+		end = p + strlen(p);
+		while (end > p && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (n == max)
+			return -E2BIG;
+		tok[n++] = p;
+		if (!comma)
+			return n;
+		p = comma + 1;
+	}
+}
+
+static bool digits_colons(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s) && *s != ':')
+			return false;
+	return true;
+}
+
+/* mem:SIZE as pvscsid accepts it: a positive decimal number with an optional K/M/G/T suffix. */
+static bool mem_size_ok(const char *s)
+{
+	const char *p = s;
+
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (p == s || strspn(s, "0") == (size_t)(p - s))
+		return false;
+	if (*p && strchr("kKmMgGtT", *p))
+		p++;
+	return *p == '\0';
+}
+
+/* Options that belong to an emulated PDEV (file:/mem:), wherever they appear. */
+static int lun_opt(struct xlp_entry *e, const char *o, bool *known)
+{
+	*known = true;
+	if (!strcmp(o, "ro"))
+		e->ro = true;
+	else if (!strcmp(o, "bs=512"))
+		e->bs = 512;
+	else if (!strcmp(o, "bs=4096"))
+		e->bs = 4096;
+	else
+		*known = false;
+	return 0;
+}
+
+static int check_vdev(const char *tok, struct xlp_entry *e, char *err, size_t errlen)
+{
+	int rc = pvs_parse_hctl(tok, &e->vdev);
+
+	if (rc == -ERANGE)
+		return bad(err, errlen, "VDEV '%s': a field is over 4294967295", tok);
+	if (rc)
+		return bad(err, errlen, "VDEV '%s': expected H:C:T:L, four decimal numbers", tok);
+	/* vscsiif requests carry channel, id and lun in 16 bits. */
+	if (e->vdev.channel > 65535 || e->vdev.target > 65535 || e->vdev.lun > 65535)
+		return bad(err, errlen,
+		           "VDEV '%s': channel, target and LUN must be at most 65535 (vscsiif "
+		           "carries them in 16 bits)",
+		           tok);
+	return 0;
+}
+
+static int parse_pdev(const char *tok, struct xlp_entry *e, char *err, size_t errlen)
+{
+	if (!*tok)
+		return bad(err, errlen, "empty PDEV");
+	if (strlen(tok) >= sizeof(e->pdev))
+		return bad(err, errlen, "PDEV is longer than %zu characters", sizeof(e->pdev) - 1);
+	snprintf(e->pdev, sizeof(e->pdev), "%s", tok);
+	if (!strncmp(tok, "file:", 5)) {
+		e->kind = XLP_FILE;
+		if (tok[5] != '/')
+			return bad(err, errlen, "PDEV '%s': file: needs an absolute path", tok);
+	} else if (!strncmp(tok, "mem:", 4)) {
+		e->kind = XLP_MEM;
+		if (!mem_size_ok(tok + 4))
+			return bad(err, errlen,
+			           "PDEV '%s': mem: needs a size (a positive number, optionally "
+			           "with K, M, G or T)",
+			           tok);
+	} else {
+		e->kind = XLP_HOST;
+	}
+	return 0;
+}
+
+static int finish(struct xlp_entry *e, char *err, size_t errlen)
+{
+	if (e->kind == XLP_HOST && e->ro)
+		return bad(err, errlen,
+		           "option ro: read-only is available for file: LUNs only; host LUNs "
+		           "are passed through read-write");
+	if (e->kind == XLP_HOST && e->bs)
+		return bad(err, errlen, "option bs= applies to file: and mem: LUNs only");
+	if (e->kind != XLP_HOST && e->feature_host)
+		return bad(err, errlen,
+		           "option feature-host: raw passthrough needs a host LUN; '%s' is an "
+		           "emulated LUN",
+		           e->pdev);
+	return 0;
+}
+
+/* Options after VDEV. */
+static int parse_opts(char **tok, int ntok, struct xlp_entry *e, char *err, size_t errlen)
+{
+	for (int i = 0; i < ntok; i++) {
+		bool known;
+
+		if (!*tok[i])
+			return bad(err, errlen, "empty option");
+		if (!strcmp(tok[i], "feature-host")) {
+			e->feature_host = true;
+			continue;
+		}
+		if (!strcmp(tok[i], "shareable")) {
+			e->shareable = true;
+			continue;
+		}
+		lun_opt(e, tok[i], &known);
+		if (known)
+			continue;
+		return bad(err, errlen,
+		           "unknown option '%s' (options: feature-host, ro, shareable; bs=512, "
+		           "bs=4096 for file: and mem:)",
+		           tok[i]);
+	}
+	return finish(e, err, errlen);
+}
+
+int xlp_entry_parse(const char *text, struct xlp_entry *e, char *err, size_t errlen)
+{
+	char buf[XLP_SPEC_MAX + 512];
+	char *tok[MAX_TOKENS];
+	int n, i, rc;
+
+	memset(e, 0, sizeof(*e));
+	if (err && errlen)
+		err[0] = '\0';
+	if (!text || strlen(text) >= sizeof(buf))
+		return bad(err, errlen, "entry is empty or too long");
+	snprintf(buf, sizeof(buf), "%s", text);
+	n = split(buf, tok, MAX_TOKENS);
+	if (n < 0)
+		return bad(err, errlen, "too many comma-separated fields");
+	if (n == 1 && !*tok[0])
+		return bad(err, errlen, "empty entry; expected PDEV,VDEV[,OPTION...]");
+	rc = parse_pdev(tok[0], e, err, errlen);
+	if (rc)
+		return rc;
+	/* PDEV's own options (file:/i.img,ro) may come before VDEV. */
+	for (i = 1; i < n; i++) {
+		bool known;
+
+		if (digits_colons(tok[i]))
+			break;
+		if (e->kind == XLP_HOST || !*tok[i])
+			break;
+		lun_opt(e, tok[i], &known);
+		if (!known)
+			break;
+	}
+	if (i == n)
+		return bad(err, errlen,
+		           "missing VDEV after PDEV '%s'; expected PDEV,VDEV[,OPTION...]", tok[0]);
+	if (!digits_colons(tok[i]))
+		return bad(err, errlen, "expected VDEV (H:C:T:L) after PDEV '%s', found '%s'",
+		           tok[0], tok[i]);
+	rc = check_vdev(tok[i], e, err, errlen);
+	if (rc)
+		return rc;
+	return parse_opts(tok + i + 1, n - i - 1, e, err, errlen);
+}
+
+int xlp_entry_parse2(const char *pdev, const char *vdev_opts, struct xlp_entry *e, char *err,
+                     size_t errlen)
+{
+	char buf[XLP_SPEC_MAX + 512];
+	char *tok[MAX_TOKENS];
+	int n, rc;
+	char pbuf[XLP_SPEC_MAX + 64];
+	char *ptok[MAX_TOKENS];
+	int pn;
+
+	memset(e, 0, sizeof(*e));
+	if (err && errlen)
+		err[0] = '\0';
+	if (!pdev || !vdev_opts || strlen(vdev_opts) >= sizeof(buf) || strlen(pdev) >= sizeof(pbuf))
+		return bad(err, errlen, "PDEV or VDEV is empty or too long");
+	/* PDEV may carry its own options: "file:/i.img,ro". */
+	snprintf(pbuf, sizeof(pbuf), "%s", pdev);
+	pn = split(pbuf, ptok, MAX_TOKENS);
+	if (pn < 0)
+		return bad(err, errlen, "too many comma-separated fields in PDEV");
+	rc = parse_pdev(ptok[0], e, err, errlen);
+	if (rc)
+		return rc;
+	for (int i = 1; i < pn; i++) {
+		bool known = false;
+
+		if (e->kind != XLP_HOST)
+			lun_opt(e, ptok[i], &known);
+		if (!known)
+			return bad(err, errlen, "PDEV '%s': unknown PDEV option '%s'%s", pdev,
+			           ptok[i],
+			           e->kind == XLP_HOST ? " (a host LUN takes none)"
+			                               : " (ro, bs=512, bs=4096)");
+	}
+	snprintf(buf, sizeof(buf), "%s", vdev_opts);
+	n = split(buf, tok, MAX_TOKENS);
+	if (n < 0)
+		return bad(err, errlen, "too many comma-separated fields");
+	if (!*tok[0])
+		return bad(err, errlen, "empty VDEV; expected H:C:T:L[,OPTION...]");
+	rc = check_vdev(tok[0], e, err, errlen);
+	if (rc)
+		return rc;
+	return parse_opts(tok + 1, n - 1, e, err, errlen);
+}
+
+int xlp_entry_format(const struct xlp_entry *e, const char *pdev, char *buf, size_t len)
+{
+	char v[48];
+	int n;
+
+	xlp_hctl_str(&e->vdev, v);
+	n = snprintf(buf, len, "%s,%s%s%s%s%s", pdev ? pdev : e->pdev, v,
+	             e->feature_host ? ",feature-host" : "", e->ro ? ",ro" : "",
+	             e->shareable ? ",shareable" : "",
+	             e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""));
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* ------------------------------------------------------------ domU.cfg */
+
+void xlp_cfg_free(struct xlp_cfg *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->items[i].text);
+	free(c->items);
+	free(c->name);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * libxlutil does not expose line numbers; find the item's text after the
+ * vscsi key so that an error can point at the line the administrator wrote.
+ */
+static int line_of(const char *text, const char *item, const char **from)
+{
+	const char *p, *k;
+	int line = 1;
+
+	if (!text)
+		return 0;
+	k = *from;
+	if (!k) {
+		for (p = text; (p = strstr(p, "vscsi")) != NULL; p += 5) {
+			const char *q = p + 5;
+
+			if (p != text && p[-1] != '\n' && !isspace((unsigned char)p[-1]))
+				continue;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (*q == '=' || (q[0] == '+' && q[1] == '=')) {
+				k = q;
+				break;
+			}
+		}
+		if (!k)
+			return 0;
+	}
+	p = strstr(k, item);
+	if (!p)
+		return 0;
+	*from = p + strlen(item);
+	for (const char *q = text; q < p; q++)
+		if (*q == '\n')
+			line++;
+	return line;
+}
+
+static int cfg_collect(XLU_Config *x, const char *what, const char *text, struct xlp_cfg *out,
+                       char *err, size_t errlen)
+{
+	XLU_ConfigList *list = NULL;
+	const char *name = NULL;
+	const char *from = NULL;
+	int n = 0, rc;
+
+	if (!xlu_cfg_get_string(x, "name", &name, 1) && name) {
+		out->name = strdup(name);
+		if (!out->name)
+			return -ENOMEM;
+	}
+	rc = xlu_cfg_get_list(x, "vscsi", &list, &n, 1);
+	if (rc == ESRCH)
+		return 0;
+	if (rc)
+		return bad(
+		    err, errlen,
+		    "%s: vscsi= must be a list of strings: vscsi = [ 'PDEV,VDEV[,OPTION...]', "
+		    "... ]",
+		    what);
+	out->has_vscsi = true;
+	if (n == 0)
+		return 0;
+	out->items = calloc((size_t)n, sizeof(*out->items));
+	if (!out->items)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const char *s = xlu_cfg_get_listitem(list, i);
+		struct xlp_cfg_item *it = &out->items[i];
+		char why[XLP_ERR_MAX];
+
+		if (!s)
+			return bad(err, errlen, "%s: vscsi= entry %d is not a string", what, i + 1);
+		it->text = strdup(s);
+		if (!it->text)
+			return -ENOMEM;
+		out->n = (size_t)i + 1;
+		it->line = line_of(text, s, &from);
+		if (xlp_entry_parse(s, &it->e, why, sizeof(why))) {
+			if (it->line)
+				return bad(err, errlen, "%s:%d: vscsi entry '%s': %s", what,
+				           it->line, s, why);
+			return bad(err, errlen, "%s: vscsi entry %d '%s': %s", what, i + 1, s, why);
+		}
+	}
+	return 0;
+}
+
+/* xlu reports to a FILE; keep what it said for @err. */
+static void report_text(FILE *rep, char **buf, char *err, size_t errlen, const char *dflt)
+{
+	size_t l;
+
+	fflush(rep);
+	if (*buf && **buf) {
+		l = strlen(*buf);
+		while (l && (*buf)[l - 1] == '\n')
+			(*buf)[--l] = '\0';
+		snprintf(err, errlen, "%s", *buf);
+	} else {
+		snprintf(err, errlen, "%s", dflt);
+	}
+}
+
+static char *slurp(const char *file, size_t *len)
+{
+	FILE *f = fopen(file, "r");
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		size_t r;
+
+		if (cap - n < 4096) {
+			char *nb = realloc(buf, cap + 65536);
+
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = nb;
+			cap += 65536;
+		}
+		r = fread(buf + n, 1, cap - n - 1, f);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static int cfg_read(const char *file, const char *data, size_t dlen, const char *extra,
+                    const char *what, struct xlp_cfg *out, char *err, size_t errlen)
+{
+	char *repbuf = NULL;
+	size_t replen = 0;
+	FILE *rep;
+	XLU_Config *x;
+	char *text = NULL;
+	size_t tlen = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (err && errlen)
+		err[0] = '\0';
+	rep = open_memstream(&repbuf, &replen);
+	if (!rep)
+		return -ENOMEM;
+	x = xlu_cfg_init(rep, what);
+	if (!x) {
+		fclose(rep);
+		free(repbuf);
+		return -ENOMEM;
+	}
+	if (file) {
+		text = slurp(file, &tlen);
+		if (!text) {
+			snprintf(err, errlen, "%s: %s", file, strerror(errno));
+			rc = -EIO;
+			goto out;
+		}
+		rc = xlu_cfg_readfile(x, file);
+	} else {
+		rc = xlu_cfg_readdata(x, data ? data : "", (int)dlen);
+		if (data) {
+			text = strndup(data, dlen);
+			if (!text) {
+				rc = ENOMEM;
+				goto fail_read;
+			}
+		}
+	}
+fail_read:
+	if (rc) {
+		if (rc == ENOENT || rc == EACCES)
+			snprintf(err, errlen, "%s: %s", what, strerror(rc));
+		else
+			report_text(rep, &repbuf, err, errlen, strerror(rc));
+		rc = -EIO;
+		goto out;
+	}
+	if (extra && *extra) {
+		rc = xlu_cfg_readdata(x, extra, (int)strlen(extra));
+		if (rc) {
+			report_text(rep, &repbuf, err, errlen, strerror(rc));
+			rc = -EIO;
+			goto out;
+		}
+	}
+	rc = cfg_collect(x, what, text, out, err, errlen);
+out:
+	xlu_cfg_destroy(x);
+	fclose(rep);
+	free(repbuf);
+	free(text);
+	if (rc)
+		xlp_cfg_free(out);
+	return rc;
+}
+
+int xlp_cfg_read(const char *file, const char *extra, struct xlp_cfg *out, char *err, size_t errlen)
+{
+	return cfg_read(file, NULL, 0, extra, file ? file : "command line", out, err, errlen);
+}
+
+int xlp_cfg_read_data(const char *data, size_t len, const char *what, struct xlp_cfg *out,
+                      char *err, size_t errlen)
+{
+	return cfg_read(NULL, data, len, NULL, what, out, err, errlen);
+}

@@ -1,0 +1,129 @@
+/*
+ * pdev.c - an entry's PDEV, resolved on this host, becomes the backend's
+ * p-dev (what pvscsid opens now) and p-devname (what identifies it on any
+ * host, for restore and migration).
+ *
+ * p-dev of a host LUN is its current H:C:T:L: pvscsid resolves p-dev itself,
+ * and the number is what an administrator compares with lsscsi.  Numbers are
+ * not stable, which is why the toolstack re-resolves p-devname and rewrites
+ * p-dev before a restored or migrated guest runs.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "xlp.h"
+
+static int resolve_host(struct xlp_ctx *c, const struct xlp_entry *e, struct xlp_dev *d, char *err,
+                        size_t errlen)
+{
+	struct pvs_pdev *p = calloc(1, sizeof(*p));
+	char h[48];
+	int rc;
+
+	if (!p)
+		return -ENOMEM;
+	rc = pvs_resolve(&c->res, e->pdev, p, err, errlen);
+	if (rc)
+		goto out;
+	d->hctl.host = p->host;
+	d->hctl.channel = p->channel;
+	d->hctl.target = p->target;
+	d->hctl.lun = p->lun;
+	xlp_hctl_str(&d->hctl, h);
+	xlp_snprintf(d->p_dev, sizeof(d->p_dev), "%s", h);
+	xlp_snprintf(d->sg, sizeof(d->sg), "%s", p->sg);
+	if (p->by_id[0]) {
+		/* The by-id name in the /dev namespace, whatever root the resolver used. */
+		const char *slash = strrchr(p->by_id, '/');
+
+		xlp_snprintf(d->by_id, sizeof(d->by_id), "/dev/disk/by-id/%s",
+		         slash ? slash + 1 : p->by_id);
+	}
+	rc = pvs_pdev_stable_spec(p, d->p_devname, sizeof(d->p_devname));
+	if (rc == -ENODATA) {
+		d->no_identity = true;
+		xlp_snprintf(d->p_devname, sizeof(d->p_devname), "%s", e->pdev);
+		xlp_errf(c,
+		         "warning: PDEV '%s' (%s) has no stable identity (no VPD 0x83 designator, "
+		         "wwid or by-id link): after a restore or migration it is looked up again "
+		         "as '%s', which may then name another device\n",
+		         e->pdev, h, e->pdev);
+		rc = 0;
+	} else if (rc) {
+		xlp_snprintf(err, errlen, "PDEV '%s': its identity does not fit (%s)", e->pdev,
+		         strerror(-rc));
+	}
+out:
+	free(p);
+	return rc;
+}
+
+static int resolve_file(const struct xlp_entry *e, struct xlp_dev *d, char *err, size_t errlen)
+{
+	const char *path = e->pdev + 5;
+	char real[PATH_MAX];
+	struct stat st;
+	int n;
+
+	if (stat(path, &st)) {
+		int rc = -errno;
+
+		xlp_snprintf(err, errlen, "PDEV '%s': %s", e->pdev, strerror(errno));
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		xlp_snprintf(err, errlen, "PDEV '%s': not a regular file or block device", e->pdev);
+		return -EINVAL;
+	}
+	if (access(path, e->ro ? R_OK : R_OK | W_OK)) {
+		int rc = -errno;
+
+		xlp_snprintf(err, errlen, "PDEV '%s': cannot open it %s: %s%s", e->pdev,
+		         e->ro ? "for reading" : "for reading and writing", strerror(errno),
+		         e->ro ? "" : " (add ro for a read-only LUN)");
+		return rc;
+	}
+	if (!realpath(path, real)) {
+		int rc = -errno;
+
+		xlp_snprintf(err, errlen, "PDEV '%s': %s", e->pdev, strerror(errno));
+		return rc;
+	}
+	d->st_dev = st.st_dev;
+	d->st_ino = st.st_ino;
+	n = xlp_snprintf(d->p_dev, sizeof(d->p_dev), "file:%s%s%s", real, e->ro ? ",ro" : "",
+	             e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""));
+	if (n < 0 || (size_t)n >= sizeof(d->p_dev) || strchr(real, ',')) {
+		xlp_snprintf(err, errlen, "PDEV '%s': the path is too long or contains a comma",
+		         e->pdev);
+		return -ENAMETOOLONG;
+	}
+	xlp_snprintf(d->p_devname, sizeof(d->p_devname), "file:%s", real);
+	return 0;
+}
+
+int xlp_dev_resolve(struct xlp_ctx *c, const struct xlp_entry *e, struct xlp_dev *d, char *err,
+                    size_t errlen)
+{
+	memset(d, 0, sizeof(*d));
+	d->e = *e;
+	if (err && errlen)
+		err[0] = '\0';
+	switch (e->kind) {
+	case XLP_HOST:
+		return resolve_host(c, e, d, err, errlen);
+	case XLP_FILE:
+		return resolve_file(e, d, err, errlen);
+	case XLP_MEM:
+		xlp_snprintf(d->p_dev, sizeof(d->p_dev), "%s%s", e->pdev,
+		         e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""));
+		xlp_snprintf(d->p_devname, sizeof(d->p_devname), "%s", e->pdev);
+		return 0;
+	}
+	return -EINVAL;
+}

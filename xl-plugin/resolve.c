@@ -1,0 +1,836 @@
+/*
+ * resolve.c - p-devs found again on this host: xl scsi-resolve, and the
+ * restore / migrate-receive wrappers that run it before the guest does.
+ *
+ * Host numbers (H:C:T:L, sgN) differ between hosts and change on a rescan,
+ * so what is saved is each LUN's stable identity (saved.c).  Before a
+ * restored or migrated guest runs, every saved identity is resolved here and
+ * the backend nodes are written with the LUN's current numbers.  A LUN that
+ * is not found fails the restore (nothing is left running) unless the
+ * administrator asked to go on without it (--vscsi-missing-ok, or
+ * XL_VSCSI_MISSING=skip for migrate-receive, which ssh starts).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "xlp.h"
+
+/* Resolve one saved device: its identity first, then its by-id link. */
+static int resolve_saved(struct xlp_ctx *c, const struct xlp_saved *s, struct xlp_dev *d, char *err,
+                         size_t errlen)
+{
+	char e1[XLP_ERR_MAX], e2[XLP_ERR_MAX];
+	struct xlp_entry e;
+	int rc;
+
+	rc = xlp_entry_parse(s->spec, &e, e1, sizeof(e1));
+	if (rc) {
+		xlp_snprintf(err, errlen, "saved device pvscsi/%u/dev-%u '%s': %s", s->vhost, s->n,
+		             s->spec, e1);
+		return rc;
+	}
+	rc = xlp_dev_resolve(c, &e, d, e1, sizeof(e1));
+	if (rc && e.kind == XLP_HOST && s->by_id[0] && strcmp(s->by_id, e.pdev)) {
+		struct xlp_entry e_by = e;
+		int rc2;
+
+		xlp_snprintf(e_by.pdev, sizeof(e_by.pdev), "%s", s->by_id);
+		rc2 = xlp_dev_resolve(c, &e_by, d, e2, sizeof(e2));
+		if (rc2 == 0) {
+			xlp_errf(c, "note: %s not found by identity, found by %s\n", e.pdev,
+			         s->by_id);
+			return 0;
+		}
+		xlp_snprintf(err, errlen, "%s; then tried %s: %s", e1, s->by_id, e2);
+		return rc;
+	}
+	if (rc)
+		xlp_snprintf(err, errlen, "%s", e1);
+	return rc;
+}
+
+static bool is_missing(int rc)
+{
+	return rc == -ENOENT;
+}
+
+int xlp_check_saved(struct xlp_ctx *c, uint32_t domid_or_none, const struct xlp_saved_list *l,
+                    bool same_uuid_ok)
+{
+	struct xlp_attach_opts o = {.same_uuid_ok = same_uuid_ok};
+	struct xlp_dev *d = calloc(1, sizeof(*d));
+	char err[XLP_ERR_MAX];
+	int first = 0;
+
+	if (!d)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++) {
+		int rc = resolve_saved(c, &l->v[i], d, err, sizeof(err));
+		char vd[48];
+
+		if (rc) {
+			if (is_missing(rc) && c->missing_ok) {
+				xlp_errf(c, "warning: %s; continuing without it\n", err);
+				continue;
+			}
+			xlp_errf(c, "%s\n", err);
+			if (is_missing(rc))
+				xlp_errf(
+				    c, "(to continue without this device, use --vscsi-missing-ok, "
+				       "or XL_VSCSI_MISSING=skip)\n");
+			if (!first)
+				first = rc;
+			continue;
+		}
+		xlp_hctl_str(&d->e.vdev, vd);
+		rc = xlp_attach_check(c, domid_or_none, d, &o);
+		if (rc && !first)
+			first = rc;
+	}
+	free(d);
+	return first;
+}
+
+int xlp_apply_saved(struct xlp_ctx *c, uint32_t domid, const struct xlp_saved_list *l,
+                    bool same_uuid_ok)
+{
+	struct xlp_attach_opts o = {
+	    .no_wait = true, .no_saved = true, .same_uuid_ok = same_uuid_ok};
+	struct xlp_saved_list now = {0};
+	struct xlp_dev *d = calloc(1, sizeof(*d));
+	char err[XLP_ERR_MAX];
+	int rc = 0;
+
+	if (!d)
+		return -ENOMEM;
+	now.v = calloc(l->n ? l->n : 1, sizeof(*now.v));
+	if (!now.v) {
+		free(d);
+		return -ENOMEM;
+	}
+	rc = xlp_lock(c);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < l->n; i++) {
+		uint32_t vhost;
+		unsigned int n;
+
+		rc = resolve_saved(c, &l->v[i], d, err, sizeof(err));
+		if (rc && is_missing(rc) && c->missing_ok) {
+			xlp_errf(c, "warning: %s; the guest loses this device\n", err);
+			rc = 0;
+			continue;
+		}
+		if (rc) {
+			xlp_errf(c, "%s\n", err);
+			break;
+		}
+		rc = xlp_attach_dev(c, domid, d, &o, &vhost, &n);
+		if (rc)
+			break;
+		xlp_saved_of_dev(d, vhost, n, &now.v[now.n++]);
+	}
+	if (rc) {
+		if (!c->dry_run)
+			xlp_remove_all(c, domid);
+		goto unlock;
+	}
+	if (!c->dry_run) {
+		/* The identities found here (and the devices dropped) are what travels next. */
+		int r = xlp_userdata_set_all(c, domid, &now);
+
+		if (r && r != -ENOENT)
+			xlp_errf(c,
+			         "warning: the saved configuration of domain %u was not updated: "
+			         "%s\n",
+			         domid, strerror(-r));
+	}
+unlock:
+	xlp_unlock(c);
+out:
+	xlp_saved_free(&now);
+	free(d);
+	return rc;
+}
+
+/* ---------------------------------------------------------- scsi-resolve */
+
+static struct xlp_bdev *find_vdev(struct xlp_vhost *v, size_t nv, const struct pvs_hctl *vd,
+                                  struct xlp_vhost **vh)
+{
+	for (size_t i = 0; i < nv; i++) {
+		for (size_t k = 0; k < v[i].ndevs; k++) {
+			struct pvs_hctl h;
+
+			if (!pvs_parse_hctl(v[i].devs[k].v_dev, &h) && xlp_hctl_eq(&h, vd)) {
+				*vh = &v[i];
+				return &v[i].devs[k];
+			}
+		}
+	}
+	return NULL;
+}
+
+/*
+ * One saved device against the backend nodes: add it if absent, rewrite
+ * p-dev/p-devname of a dev that is not connected, leave a matching one alone.
+ */
+static int resolve_one(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
+                       struct xlp_saved *now)
+{
+	struct xlp_vhost *v = NULL, *vh = NULL;
+	struct xlp_bdev *b;
+	size_t nv = 0;
+	char vd[48], be[XLP_PATH_MAX], q[XLP_PATH_MAX];
+	int rc = xlp_vhosts_read(c, domid, &v, &nv);
+
+	if (rc)
+		return rc;
+	xlp_hctl_str(&d->e.vdev, vd);
+	b = find_vdev(v, nv, &d->e.vdev, &vh);
+	if (!b) {
+		struct xlp_attach_opts o = {.no_saved = true};
+		uint32_t vhost;
+		unsigned int n;
+
+		xlp_vhosts_free(v, nv);
+		rc = xlp_attach_dev(c, domid, d, &o, &vhost, &n);
+		if (!rc) {
+			xlp_saved_of_dev(d, vhost, n, now);
+			if (!c->dry_run)
+				xlp_outf(c, "v-dev %s: attached, p-dev %s (%s)\n", vd, d->p_dev,
+				         d->p_devname);
+		}
+		return rc;
+	}
+	xlp_saved_of_dev(d, vh->vhost, b->n, now);
+	if (!strcmp(b->p_dev, d->p_dev) && !strcmp(b->p_devname, d->p_devname)) {
+		xlp_outf(c, "v-dev %s: unchanged, p-dev %s (%s)\n", vd, d->p_dev, d->p_devname);
+		goto out;
+	}
+	if (b->state == 4 || b->state == 3) {
+		xlp_errf(c,
+		         "v-dev %s is in use with p-dev %s, but %s now resolves to %s: detach and "
+		         "attach it again to switch\n",
+		         vd, b->p_dev, d->p_devname, d->p_dev);
+		rc = -EBUSY;
+		goto out;
+	}
+	{
+		struct xlp_plan p;
+
+		xlp_plan_init(&p);
+		xlp_be_path(c, domid, vh->vhost, be, sizeof(be));
+		xlp_snprintf(q, sizeof(q), "%s/vscsi-devs/dev-%u/p-dev", be, b->n);
+		xlp_plan_write(&p, q, "%s", d->p_dev);
+		xlp_snprintf(q, sizeof(q), "%s/vscsi-devs/dev-%u/p-devname", be, b->n);
+		xlp_plan_write(&p, q, "%s", d->p_devname);
+		if (c->dry_run) {
+			xlp_outf(c, "# v-dev %s: p-dev %s -> %s\n", vd, b->p_dev, d->p_dev);
+			xlp_plan_print(&p, c->out);
+		} else {
+			rc = xlp_plan_apply(c, &p);
+			if (!rc)
+				xlp_outf(c, "v-dev %s: p-dev %s -> %s (%s)\n", vd, b->p_dev,
+				         d->p_dev, d->p_devname);
+		}
+		xlp_plan_free(&p);
+	}
+out:
+	xlp_vhosts_free(v, nv);
+	return rc;
+}
+
+static void resolve_usage(FILE *f)
+{
+	fprintf(f,
+	        "Usage: xl [-N] scsi-resolve [-N] [--vscsi-missing-ok] <Domain>\n"
+	        "  Find every SCSI device saved in the domain's configuration on this host\n"
+	        "  and write its current p-dev (after a restore or migration by other tools).\n");
+}
+
+int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv)
+{
+	static const struct option lo[] = {{"dryrun", 0, 0, 'N'},
+	                                   {"vscsi-missing-ok", 0, 0, 'm'},
+	                                   {"missing-ok", 0, 0, 'm'},
+	                                   {"help", 0, 0, 'h'},
+	                                   {0}};
+	struct xlp_saved_list l = {0}, now = {0};
+	struct xlp_dev *d = NULL;
+	char err[XLP_ERR_MAX];
+	uint32_t domid;
+	int opt, rc = 0, fails = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+Nh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'N':
+			c->dry_run = true;
+			break;
+		case 'm':
+			c->missing_ok = true;
+			break;
+		case 'h':
+			resolve_usage(c->out);
+			return 0;
+		default:
+			resolve_usage(c->err);
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		resolve_usage(c->err);
+		return 2;
+	}
+	if (xlp_ctx_connect(c))
+		return 1;
+	if (xlp_domain_find(c, argv[optind], &domid)) {
+		xlp_errf(c, "scsi-resolve: unknown domain '%s'\n", argv[optind]);
+		return 1;
+	}
+	rc = xlp_userdata_saved(c, domid, &l);
+	if (rc) {
+		xlp_errf(c,
+		         "scsi-resolve: cannot read the saved configuration of domain '%s': %s\n",
+		         argv[optind], strerror(-rc));
+		return 1;
+	}
+	if (l.n == 0) {
+		xlp_outf(c, "domain '%s' has no saved SCSI devices\n", argv[optind]);
+		return 0;
+	}
+	d = calloc(1, sizeof(*d));
+	now.v = calloc(l.n, sizeof(*now.v));
+	if (!d || !now.v) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = xlp_lock(c);
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < l.n; i++) {
+		rc = resolve_saved(c, &l.v[i], d, err, sizeof(err));
+		if (rc && is_missing(rc) && c->missing_ok) {
+			xlp_errf(c, "warning: %s; left out\n", err);
+			continue;
+		}
+		if (rc) {
+			xlp_errf(c, "scsi-resolve: %s\n", err);
+			fails++;
+			/* Keep it saved: it may come back. */
+			now.v[now.n++] = l.v[i];
+			continue;
+		}
+		rc = resolve_one(c, domid, d, &now.v[now.n]);
+		if (rc) {
+			fails++;
+			now.v[now.n] = l.v[i];
+		}
+		now.n++;
+	}
+	if (!c->dry_run)
+		xlp_userdata_set_all(c, domid, &now);
+	xlp_unlock(c);
+	rc = fails ? -EIO : 0;
+out:
+	xlp_saved_free(&l);
+	xlp_saved_free(&now);
+	free(d);
+	return rc ? 1 : 0;
+}
+
+/* --------------------------------------------------------------- restore */
+
+static int saved_from_cfg(const char *file, struct xlp_saved_list *l, char **name, char *err,
+                          size_t errlen)
+{
+	struct xlp_cfg cfg;
+	int rc = xlp_cfg_read(file, NULL, &cfg, err, errlen);
+
+	if (rc)
+		return rc;
+	l->v = calloc(cfg.n ? cfg.n : 1, sizeof(*l->v));
+	if (!l->v) {
+		xlp_cfg_free(&cfg);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cfg.n; i++) {
+		struct xlp_saved *s = &l->v[l->n];
+
+		s->vhost = cfg.items[i].e.vdev.host;
+		for (size_t k = 0; k < l->n; k++)
+			if (l->v[k].vhost == s->vhost)
+				s->n++;
+		xlp_snprintf(s->spec, sizeof(s->spec), "%s", cfg.items[i].text);
+		xlp_snprintf(s->pdev, sizeof(s->pdev), "%s", cfg.items[i].e.pdev);
+		l->n++;
+	}
+	*name = cfg.name;
+	cfg.name = NULL;
+	xlp_cfg_free(&cfg);
+	return 0;
+}
+
+static int find_new_domain(struct xlp_ctx *c, const char *name, const uint32_t *before,
+                           size_t nbefore, uint32_t *domid)
+{
+	uint32_t *ids = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (name && !xlp_domain_find(c, name, domid))
+		return 0;
+	rc = xlp_domain_list(c, &ids, &n);
+	if (rc)
+		return rc;
+	rc = -ENOENT;
+	for (size_t i = 0; i < n; i++) {
+		bool old = false;
+
+		for (size_t k = 0; k < nbefore; k++)
+			old |= before[k] == ids[i];
+		if (!old) {
+			*domid = ids[i];
+			rc = 0;
+		}
+	}
+	free(ids);
+	return rc;
+}
+
+static void xl_simple(struct xlp_ctx *c, const char *verb, uint32_t domid)
+{
+	char id[16];
+	char *argv[] = {(char *)c->argv0, (char *)verb, id, NULL};
+
+	xlp_snprintf(id, sizeof(id), "%u", domid);
+	c->run_xl(c, argv);
+}
+
+int xlp_cmd_restore(struct xlp_ctx *c, int argc, char **argv, char **global, int nglobal)
+{
+	static const struct option lo[] = {{"vncviewer", 0, 0, 'V'},
+	                                   {"vncviewer-autopass", 0, 0, 'A'},
+	                                   {"vscsi-missing-ok", 0, 0, 0x100},
+	                                   {"help", 0, 0, 'h'},
+	                                   {0}};
+	struct xlp_saved_list l = {0};
+	char err[XLP_ERR_MAX];
+	char *name = NULL, **xargv = NULL;
+	const char *cfgfile = NULL, *image;
+	bool paused = false, console = false, fg = false;
+	uint32_t *before = NULL, domid = 0;
+	size_t nbefore = 0;
+	int opt, rc, k = 0;
+
+	optind = 1;
+	opterr = 0;
+	xargv = calloc((size_t)(argc + nglobal + 4), sizeof(*xargv));
+	if (!xargv)
+		return 1;
+	xargv[k++] = (char *)c->argv0;
+	for (int i = 0; i < nglobal; i++)
+		xargv[k++] = global[i];
+	xargv[k++] = "restore";
+	while ((opt = getopt_long(argc, argv, "FcpdeVAh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			paused = true;
+			break;
+		case 'c':
+			console = true;
+			break;
+		case 'F':
+			fg = true;
+			xargv[k++] = "-F";
+			break;
+		case 'e':
+			fg = true;
+			xargv[k++] = "-e";
+			break;
+		case 'd':
+			xargv[k++] = "-d";
+			break;
+		case 'V':
+			xargv[k++] = "-V";
+			break;
+		case 'A':
+			xargv[k++] = "-A";
+			break;
+		case 0x100:
+			c->missing_ok = true;
+			break;
+		default:
+			/* Let Xen's xl say what is wrong with the command line. */
+			free(xargv);
+			return -1;
+		}
+	}
+	if (argc - optind == 1) {
+		image = argv[optind];
+	} else if (argc - optind == 2) {
+		cfgfile = argv[optind];
+		image = argv[optind + 1];
+	} else {
+		free(xargv);
+		return -1;
+	}
+	rc = cfgfile ? saved_from_cfg(cfgfile, &l, &name, err, sizeof(err))
+	             : xlp_saveimage_read(image, &l, &name, err, sizeof(err));
+	if (rc || l.n == 0) {
+		/* Nothing of ours in it (or xl will refuse it anyway): xl does it all. */
+		xlp_saved_free(&l);
+		free(name);
+		free(xargv);
+		return -1;
+	}
+	rc = 1;
+	if (fg) {
+		xlp_errf(c, "restore: -F and -e cannot be used with SCSI devices: the front must "
+		            "attach them between restore and unpause\n");
+		goto out;
+	}
+	if (xlp_ctx_connect(c))
+		goto out;
+	if (c->backend_running(c) != 1) {
+		xlp_errf(c, "restore: pvscsid is not running in domain %u: start it first\n",
+		         c->be_domid);
+		goto out;
+	}
+	if (xlp_lock(c))
+		goto out;
+	/* Everything must be found here before a domain exists. */
+	if (xlp_check_saved(c, UINT32_MAX, &l, false)) {
+		xlp_errf(c, "restore: %s: not restored (SCSI devices above)\n", image);
+		goto unlock;
+	}
+	xlp_domain_list(c, &before, &nbefore);
+	xargv[k++] = "-p";
+	if (cfgfile)
+		xargv[k++] = (char *)cfgfile;
+	xargv[k++] = (char *)image;
+	xargv[k] = NULL;
+	rc = c->run_xl(c, xargv);
+	if (rc) {
+		rc = rc < 0 ? 1 : rc;
+		goto unlock;
+	}
+	rc = 1;
+	if (find_new_domain(c, name, before, nbefore, &domid)) {
+		xlp_errf(c, "restore: cannot find the restored domain '%s'\n", name ? name : "?");
+		goto unlock;
+	}
+	if (xlp_apply_saved(c, domid, &l, false)) {
+		xl_simple(c, "destroy", domid);
+		xlp_errf(c,
+		         "restore: the SCSI devices could not be attached; the restored domain "
+		         "was destroyed (%s is unchanged)\n",
+		         image);
+		goto unlock;
+	}
+	xlp_unlock(c);
+	if (!paused)
+		xl_simple(c, "unpause", domid);
+	rc = 0;
+	if (console) {
+		char id[16];
+		char *cargv[] = {(char *)c->argv0, "console", id, NULL};
+
+		xlp_snprintf(id, sizeof(id), "%u", domid);
+		xlp_exec_real(c->xl_real, cargv);
+		rc = 1;
+	}
+	goto out;
+unlock:
+	xlp_unlock(c);
+out:
+	xlp_saved_free(&l);
+	free(name);
+	free(before);
+	free(xargv);
+	return rc;
+}
+
+/* ------------------------------------------------------- migrate-receive */
+
+/* tools/xl/xl.h: sent with its NUL by the receiver once the domain is in, paused. */
+static const char ready_msg[] = "domain received, ready to unpause";
+
+/* The domain xl migrate-receive is building: named NAME--incoming. */
+static int incoming_domain(struct xlp_ctx *c, uint32_t *domid)
+{
+	uint32_t *ids = NULL;
+	size_t n = 0;
+	int found = 0;
+
+	if (xlp_domain_list(c, &ids, &n))
+		return -EIO;
+	for (size_t i = 0; i < n; i++) {
+		char *name = xlp_domain_name(c, ids[i]);
+		size_t l = name ? strlen(name) : 0;
+
+		if (l > 10 && !strcmp(name + l - 10, "--incoming")) {
+			/* Several at once: the newest is ours (domids grow). */
+			*domid = ids[i];
+			found++;
+		}
+		free(name);
+	}
+	free(ids);
+	if (found > 1)
+		xlp_errf(c, "migration target: %d incoming domains; taking domain %u\n", found,
+		         *domid);
+	return found ? 0 : -ENOENT;
+}
+
+/* At "ready": resolve and attach; 0 lets the migration go on. */
+static int at_ready(struct xlp_ctx *c)
+{
+	struct xlp_saved_list l = {0};
+	uint32_t domid = 0;
+	int rc;
+
+	if (xlp_ctx_connect(c))
+		return -EIO;
+	if (incoming_domain(c, &domid)) {
+		xlp_errf(c, "migration target: cannot find the incoming domain\n");
+		return -ENOENT;
+	}
+	rc = xlp_userdata_saved(c, domid, &l);
+	if (rc == -ENOENT || (!rc && l.n == 0))
+		return 0;
+	if (rc) {
+		xlp_errf(c, "migration target: cannot read the domain's configuration: %s\n",
+		         strerror(-rc));
+		return rc;
+	}
+	if (c->backend_running(c) != 1) {
+		xlp_errf(c, "migration target: pvscsid is not running in domain %u\n", c->be_domid);
+		rc = -ENOTCONN;
+	} else {
+		rc = xlp_lock(c);
+		if (!rc) {
+			/* The sender's copy of this very guest may hold the LUNs (localhost). */
+			rc = xlp_check_saved(c, domid, &l, true);
+			if (!rc)
+				rc = xlp_apply_saved(c, domid, &l, true);
+			xlp_unlock(c);
+		}
+	}
+	if (rc) {
+		xlp_errf(c, "migration target: SCSI devices missing here; refusing the domain so "
+		            "that the sender resumes it\n");
+		xl_simple(c, "destroy", domid);
+	}
+	xlp_saved_free(&l);
+	return rc;
+}
+
+struct buf {
+	char *d;
+	size_t n, cap;
+};
+
+static int buf_add(struct buf *b, const char *d, size_t n)
+{
+	if (b->n + n > b->cap) {
+		size_t cap = (b->n + n) * 2 + 4096;
+		char *nd = realloc(b->d, cap);
+
+		if (!nd)
+			return -ENOMEM;
+		b->d = nd;
+		b->cap = cap;
+	}
+	memcpy(b->d + b->n, d, n);
+	b->n += n;
+	return 0;
+}
+
+static void buf_drop(struct buf *b, size_t n)
+{
+	memmove(b->d, b->d + n, b->n - n);
+	b->n -= n;
+}
+
+static ssize_t write_some(int fd, struct buf *b)
+{
+	ssize_t w = write(fd, b->d, b->n);
+
+	if (w > 0)
+		buf_drop(b, (size_t)w);
+	return w;
+}
+
+/*
+ * How much of @b can go on before the ready message (which is held back
+ * until at_ready() agrees): the index of the message, or everything but a
+ * tail that could be its start.
+ */
+static size_t forwardable(const struct buf *b, bool *found)
+{
+	size_t m = sizeof(ready_msg); /* with its NUL */
+
+	*found = false;
+	for (size_t i = 0; i < b->n; i++) {
+		size_t l = b->n - i < m ? b->n - i : m;
+
+		if (memcmp(b->d + i, ready_msg, l))
+			continue;
+		if (l == m)
+			*found = true;
+		return i;
+	}
+	return b->n;
+}
+
+int xlp_cmd_migrate_receive(struct xlp_ctx *c, int argc, char **argv, char **global, int nglobal)
+{
+	int in[2], out[2], status = 0, k = 0;
+	struct buf up = {0}, down = {0}; /* up: to the child's stdin; down: to our stdout */
+	bool in_eof = false, out_eof = false, passed = false;
+	char **xargv;
+	pid_t pid;
+
+	/* Remus/COLO streams checkpoint forever: no single point to act at. */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-r") || !strncmp(argv[i], "--colo", 6))
+			return -1;
+	xargv = calloc((size_t)(argc + nglobal + 2), sizeof(*xargv));
+	if (!xargv)
+		return 1;
+	xargv[k++] = (char *)c->argv0;
+	for (int i = 0; i < nglobal; i++)
+		xargv[k++] = global[i];
+	for (int i = 0; i < argc; i++)
+		xargv[k++] = argv[i];
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC)) {
+		free(xargv);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	pid = fork();
+	if (pid < 0) {
+		free(xargv);
+		return 1;
+	}
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		execv(c->xl_real, xargv);
+		fprintf(stderr, "migration target: cannot run %s: %s\n", c->xl_real,
+		        strerror(errno));
+		_exit(127);
+	}
+	free(xargv);
+	close(in[0]);
+	close(out[1]);
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
+	fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
+
+	while (!out_eof || down.n) {
+		struct pollfd pf[4];
+		int np = 0, ii = -1, io = -1, ci = -1, co = -1;
+		char tmp[65536];
+		ssize_t r;
+
+		if (!in_eof && up.n < (1 << 20)) {
+			pf[np] = (struct pollfd){.fd = 0, .events = POLLIN};
+			ii = np++;
+		}
+		if (up.n && in[1] >= 0) {
+			pf[np] = (struct pollfd){.fd = in[1], .events = POLLOUT};
+			io = np++;
+		}
+		if (!out_eof) {
+			pf[np] = (struct pollfd){.fd = out[0], .events = POLLIN};
+			ci = np++;
+		}
+		if (out_eof)
+			passed = true; /* nothing more can complete a held-back tail */
+		if (down.n) {
+			bool found;
+			size_t f = passed ? down.n : forwardable(&down, &found);
+
+			if (f) {
+				pf[np] = (struct pollfd){.fd = 1, .events = POLLOUT};
+				co = np++;
+			}
+		}
+		if (np == 0)
+			break;
+		if (poll(pf, (nfds_t)np, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (ii >= 0 && pf[ii].revents) {
+			r = read(0, tmp, sizeof(tmp));
+			if (r > 0) {
+				buf_add(&up, tmp, (size_t)r);
+			} else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+				in_eof = true;
+			}
+		}
+		if (io >= 0 && pf[io].revents) {
+			if (write_some(in[1], &up) < 0 && errno != EAGAIN && errno != EINTR) {
+				up.n = 0; /* the child stopped reading; it will say why */
+				in_eof = true;
+			}
+		}
+		if (in_eof && !up.n && in[1] >= 0) {
+			close(in[1]);
+			in[1] = -1;
+		}
+		if (ci >= 0 && pf[ci].revents) {
+			r = read(out[0], tmp, sizeof(tmp));
+			if (r > 0)
+				buf_add(&down, tmp, (size_t)r);
+			else if (r == 0 || (errno != EINTR && errno != EAGAIN))
+				out_eof = true;
+		}
+		if (!passed && down.n) {
+			bool found;
+			size_t f = forwardable(&down, &found);
+
+			if (found && f == 0) {
+				if (at_ready(c)) {
+					kill(pid, SIGTERM);
+					waitpid(pid, &status, 0);
+					free(up.d);
+					free(down.d);
+					return 1;
+				}
+				passed = true;
+			}
+		}
+		if (co >= 0 && pf[co].revents) {
+			bool found;
+			size_t f = passed ? down.n : forwardable(&down, &found);
+			ssize_t w = write(1, down.d, f);
+
+			if (w > 0)
+				buf_drop(&down, (size_t)w);
+			else if (w < 0 && errno != EAGAIN && errno != EINTR)
+				down.n = 0;
+		}
+	}
+	if (in[1] >= 0)
+		close(in[1]);
+	close(out[0]);
+	free(up.d);
+	free(down.d);
+	waitpid(pid, &status, 0);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}

@@ -1,0 +1,408 @@
+/*
+ * xlp.h - internals of the xl front for PVSCSI (xl-pvscsi): the scsi-* verbs,
+ * domU.cfg vscsi=, and the restore/migrate re-resolution of p-devs.
+ *
+ * Layout (one file per command family, as in xl):
+ *   cfg.c     one vscsi= entry / scsi-attach argument set <-> struct xlp_entry;
+ *             the outer list through libxlutil (xlu_cfg_*)
+ *   pdev.c    an entry's PDEV -> what is written to xenstore (p-dev, p-devname)
+ *   xsops.c   xenstore on libxenstore behind backend/xs.h's ops; write plans
+ *   state.c   reading domains, controllers (vhosts) and devices from xenstore
+ *   json.c    a small JSON tree (libxl's saved configuration, --json output)
+ *   saved.c   the domain's saved configuration (libxl userdata "libxl-json",
+ *             c_info.xsdata) and save-image headers
+ *   lock.c    the host-wide lock
+ *   attach.c detach.c list.c resolve.c create.c   the commands
+ *   front.c   the command table, option parsing, and the pass-through to Xen's xl
+ *
+ * Every command takes a struct xlp_ctx, which holds the xenstore connection,
+ * the sysfs/dev roots and the seams the unit tests replace.  Messages go to
+ * ctx->out / ctx->err; functions return 0 or a negative errno after printing
+ * what went wrong, so callers only map the result to an exit status.
+ */
+#ifndef XLP_H
+#define XLP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "pvscsi/resolve.h"
+#include "xs.h"
+
+#define XLP_PATH_MAX 512
+#define XLP_ERR_MAX  2048
+
+/* ------------------------------------------------------------------ context */
+
+struct xlp_ctx;
+
+struct xlp_ctx {
+	struct pvsd_xs xs;
+	bool xs_open;
+	struct pvs_resolver res; /* NULL members: the real /sys and /dev */
+	uint32_t be_domid;       /* the backend domain (pvscsid's); 0 */
+	const char *xen_lib_dir; /* libxl's userdata directory, "/var/lib/xen" */
+	const char *lock_path;   /* the host-wide lock file */
+	const char *xl_real;     /* Xen's own xl */
+	const char *argv0;       /* handed to Xen's xl as its argv[0] */
+	FILE *out, *err;
+	bool dry_run;
+	bool missing_ok;         /* restore/migrate/scsi-resolve: drop devices not found */
+	unsigned int timeout_ms; /* handshakes with backend and frontend */
+	unsigned int poll_ms;
+	int lock_fd; /* -1 when not held */
+	unsigned int lock_depth;
+	/*
+	 * Seams.  The real ones look at /proc, libxl, sleep and run Xen's xl;
+	 * the unit tests play backend and frontend from sleep_ms.
+	 */
+	int (*backend_running)(struct xlp_ctx *c);               /* 1 yes, 0 no */
+	int (*domain_paused)(struct xlp_ctx *c, uint32_t domid); /* 1, 0, or -errno */
+	void (*sleep_ms)(struct xlp_ctx *c, unsigned int ms);
+	/* Run Xen's xl with @argv (argv[0] included), wait; its exit status or -errno. */
+	int (*run_xl)(struct xlp_ctx *c, char *const argv[]);
+	void *hook_arg;
+};
+
+/* Defaults for everything, the real seams, no xenstore connection yet. */
+void xlp_ctx_init(struct xlp_ctx *c);
+/* Connect to the real xenstore if not connected yet.  0 or -errno (message printed). */
+int xlp_ctx_connect(struct xlp_ctx *c);
+void xlp_ctx_fini(struct xlp_ctx *c);
+
+/* The real seams (exported so that tests can restore them). */
+int xlp_backend_running_proc(struct xlp_ctx *c);
+int xlp_domain_paused_libxl(struct xlp_ctx *c, uint32_t domid);
+void xlp_sleep_real(struct xlp_ctx *c, unsigned int ms);
+int xlp_run_xl_real(struct xlp_ctx *c, char *const argv[]);
+
+/* Whether /proc (under @proc_root) shows a process whose comm is @name. */
+bool xlp_proc_has(const char *proc_root, const char *name);
+
+/*
+ * snprintf for paths and messages built from bounded parts (GCC cannot see
+ * the bounds and warns about every one).  Never overflows; truncates.
+ */
+__attribute__((format(printf, 3, 4))) int xlp_snprintf(char *buf, size_t len, const char *fmt, ...);
+
+__attribute__((format(printf, 2, 3))) void xlp_errf(struct xlp_ctx *c, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void xlp_outf(struct xlp_ctx *c, const char *fmt, ...);
+
+/* ------------------------------------------------------------------- entries */
+
+enum xlp_kind {
+	XLP_HOST = 0, /* a host SCSI LUN, passed through */
+	XLP_FILE,     /* file:/path, an emulated LUN */
+	XLP_MEM,      /* mem:SIZE, an emulated RAM LUN */
+};
+
+#define XLP_SPEC_MAX 1100
+
+/* One device as the administrator asked for it (a vscsi= entry, or scsi-attach's arguments). */
+struct xlp_entry {
+	enum xlp_kind kind;
+	char pdev[XLP_SPEC_MAX]; /* PDEV without its options ("file:/x", "/dev/sdb") */
+	struct pvs_hctl vdev;
+	bool ro, feature_host, shareable;
+	uint32_t bs; /* file:/mem: block size, 0 for the default */
+};
+
+/*
+ * Parse "PDEV,VDEV[,OPTION...]" (PDEV's own options, for file:/mem:, may sit
+ * between PDEV and VDEV: "file:/i.img,ro,0:0:0:0").  0, or -EINVAL with
+ * one line in @err saying what is wrong.
+ */
+int xlp_entry_parse(const char *text, struct xlp_entry *e, char *err, size_t errlen);
+/* scsi-attach's form: PDEV and "VDEV[,OPTION...]" as two arguments. */
+int xlp_entry_parse2(const char *pdev, const char *vdev_opts, struct xlp_entry *e, char *err,
+                     size_t errlen);
+/* The canonical text of @e (parseable back), with @pdev in place of e->pdev if non-NULL. */
+int xlp_entry_format(const struct xlp_entry *e, const char *pdev, char *buf, size_t len);
+/* "H:C:T:L" */
+void xlp_hctl_str(const struct pvs_hctl *h, char buf[48]);
+bool xlp_hctl_eq(const struct pvs_hctl *a, const struct pvs_hctl *b);
+
+/* The vscsi= list of a domU.cfg (through libxlutil). */
+struct xlp_cfg_item {
+	char *text;
+	int line; /* 1-based line in the file, 0 when not found */
+	struct xlp_entry e;
+};
+struct xlp_cfg {
+	char *name; /* name=, or NULL */
+	struct xlp_cfg_item *items;
+	size_t n;
+	bool has_vscsi; /* a vscsi= key exists (possibly empty) */
+};
+/*
+ * Read @file (NULL: none) plus @extra ("key=value\n" lines as given to xl
+ * create, may be NULL) with xl's own parser; parse every vscsi= entry.
+ * -EIO when the file cannot be read or parsed (xl's message in @err);
+ * -EINVAL for a vscsi= that is not a list of strings or a bad entry, with
+ * "FILE:LINE: vscsi entry 'TEXT': PROBLEM" in @err.
+ */
+int xlp_cfg_read(const char *file, const char *extra, struct xlp_cfg *out, char *err,
+                 size_t errlen);
+/* The same from memory (a config carried in a save image). */
+int xlp_cfg_read_data(const char *data, size_t len, const char *what, struct xlp_cfg *out,
+                      char *err, size_t errlen);
+void xlp_cfg_free(struct xlp_cfg *c);
+
+/* --------------------------------------------------------------------- p-dev */
+
+/* An entry resolved on this host: what goes to xenstore. */
+struct xlp_dev {
+	struct xlp_entry e;
+	char p_dev[XLP_SPEC_MAX];     /* backend p-dev: current "H:C:T:L", or "file:/abs[,ro]..." */
+	char p_devname[XLP_SPEC_MAX]; /* stable identity (naa.X:L, wwid:..., by-id, file path) */
+	char by_id[PVS_PDEV_PATH_MAX]; /* "/dev/disk/by-id/NAME" or "" */
+	struct pvs_hctl hctl;          /* current host H:C:T:L (XLP_HOST) */
+	char sg[PVS_PDEV_PATH_MAX];    /* current /dev/sgN (XLP_HOST), "" if none */
+	dev_t st_dev;                  /* the file (XLP_FILE) */
+	ino_t st_ino;
+	bool no_identity; /* XLP_HOST without a stable identity (a warning was printed) */
+};
+
+/*
+ * Resolve @e on this host.  Errors name the PDEV, what was tried and why it
+ * is refused (partition, not SCSI, missing file, ro on a passthrough LUN...).
+ * 0 or -errno with one line in @err.
+ */
+int xlp_dev_resolve(struct xlp_ctx *c, const struct xlp_entry *e, struct xlp_dev *d, char *err,
+                    size_t errlen);
+
+/* ------------------------------------------------------------ xenstore state */
+
+struct xlp_bdev {
+	unsigned int n; /* dev-N */
+	char p_dev[XLP_SPEC_MAX], p_devname[XLP_SPEC_MAX], v_dev[64];
+	int state;                     /* -1 if absent */
+	bool shareable;                /* from the toolstack record */
+	char opts[128];                /* the toolstack record's options ("ro,shareable"), "" */
+	char pdev_given[XLP_SPEC_MAX]; /* PDEV as typed, from the toolstack record, "" */
+};
+
+struct xlp_vhost {
+	uint32_t domid, vhost;
+	int state;    /* backend state, -1 absent */
+	int fe_state; /* frontend state, -1 absent */
+	bool feature_host;
+	struct xlp_bdev *devs;
+	size_t ndevs;
+};
+
+/* The backend directory of (@domid, @vhost) and friends. */
+void xlp_be_path(const struct xlp_ctx *c, uint32_t domid, uint32_t vhost, char *buf, size_t len);
+void xlp_fe_path(uint32_t domid, uint32_t vhost, char *buf, size_t len);
+void xlp_rec_path(uint32_t domid, uint32_t vhost, char *buf, size_t len);
+
+/* Find a domain by name or number (as xl does): 0 and *@domid, -ENOENT or -errno. */
+int xlp_domain_find(struct xlp_ctx *c, const char *name_or_id, uint32_t *domid);
+bool xlp_domain_exists(struct xlp_ctx *c, uint32_t domid);
+/* Domain name (malloc'd) or NULL. */
+char *xlp_domain_name(struct xlp_ctx *c, uint32_t domid);
+/* Domain UUID ("/vm/<uuid>" -> "<uuid>") into @buf; -ENOENT if unknown. */
+int xlp_domain_uuid(struct xlp_ctx *c, uint32_t domid, char *buf, size_t len);
+/* Every domain id under /local/domain, ascending (malloc'd). */
+int xlp_domain_list(struct xlp_ctx *c, uint32_t **ids, size_t *n);
+
+/* Every controller of @domid on our backend, by vhost number (malloc'd array). */
+int xlp_vhosts_read(struct xlp_ctx *c, uint32_t domid, struct xlp_vhost **out, size_t *n);
+void xlp_vhosts_free(struct xlp_vhost *v, size_t n);
+/* Domains that have a directory under our backend/vscsi, ascending. */
+int xlp_backend_domids(struct xlp_ctx *c, uint32_t **ids, size_t *n);
+int xlp_read_int(struct xlp_ctx *c, const char *path, int dflt);
+/* Strict unsigned decimal (no sign, blank or trailing text), at most @max. */
+int xlp_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/* ------------------------------------------------------------- write plans */
+
+enum xlp_op_kind { XLP_OP_WRITE, XLP_OP_MKDIR, XLP_OP_RM, XLP_OP_PERMS };
+
+struct xlp_op {
+	enum xlp_op_kind kind;
+	char *path;
+	char *val;
+	struct pvsd_xs_perm perms[3];
+	unsigned int nperms;
+};
+
+/* An ordered list of xenstore changes, applied in one transaction or printed (-N). */
+struct xlp_plan {
+	struct xlp_op *ops;
+	size_t n, cap;
+	int oom;
+};
+
+void xlp_plan_init(struct xlp_plan *p);
+void xlp_plan_free(struct xlp_plan *p);
+__attribute__((format(printf, 3, 4))) void xlp_plan_write(struct xlp_plan *p, const char *path,
+                                                          const char *fmt, ...);
+void xlp_plan_mkdir(struct xlp_plan *p, const char *path);
+void xlp_plan_rm(struct xlp_plan *p, const char *path);
+/* Owner @owner with default @dflt (PVSD_XS_PERM_*), and @other gets @operm (if @nperms == 2). */
+void xlp_plan_perms(struct xlp_plan *p, const char *path, uint32_t owner, uint32_t dflt,
+                    uint32_t other, uint32_t operm, unsigned int nperms);
+/* One line per change: "write PATH = \"VALUE\"", "mkdir PATH", "rm PATH", "chmod PATH n0 r5". */
+void xlp_plan_print(const struct xlp_plan *p, FILE *f);
+/* Apply in one transaction (retried on EAGAIN).  0 or -errno (message printed). */
+int xlp_plan_apply(struct xlp_ctx *c, const struct xlp_plan *p);
+
+/* --------------------------------------------------------------------- lock */
+
+/* Take the host-wide lock (blocking).  0 or -errno (message printed).  Nesting is counted. */
+int xlp_lock(struct xlp_ctx *c);
+void xlp_unlock(struct xlp_ctx *c);
+
+/* --------------------------------------------------------------------- JSON */
+
+enum xlp_json_type { XJ_NULL, XJ_BOOL, XJ_NUM, XJ_STR, XJ_ARR, XJ_OBJ };
+
+struct xlp_json {
+	enum xlp_json_type type;
+	char *s; /* STR: the decoded string; NUM: the number's text; BOOL: "true"/"false" */
+	struct xlp_json **v;
+	char **k; /* OBJ: keys, parallel to v */
+	size_t n, cap;
+};
+
+/* Parse a whole JSON text (trailing blanks allowed).  0 or -EINVAL/-ENOMEM with @err. */
+int xlp_json_parse(const char *text, size_t len, struct xlp_json **out, char *err, size_t errlen);
+void xlp_json_free(struct xlp_json *j);
+/* Compact JSON text, malloc'd; NULL on allocation failure. */
+char *xlp_json_emit(const struct xlp_json *j);
+struct xlp_json *xlp_json_new(enum xlp_json_type t, const char *s);
+/* Member of an object, or NULL. */
+struct xlp_json *xlp_json_get(const struct xlp_json *obj, const char *key);
+/* Add or replace (takes @val).  0 or -ENOMEM (then @val is freed). */
+int xlp_json_set(struct xlp_json *obj, const char *key, struct xlp_json *val);
+int xlp_json_del(struct xlp_json *obj, const char *key);
+int xlp_json_push(struct xlp_json *arr, struct xlp_json *val);
+/* A JSON string literal for @s on @f. */
+void xlp_json_put_str(FILE *f, const char *s);
+
+/* ------------------------------------------------------ saved configuration */
+
+/*
+ * One saved device: what travels in the domain's configuration
+ * (c_info.xsdata keys "pvscsi/VHOST/dev-N/{spec,by-id,pdev}").  @spec is a
+ * vscsi= entry whose PDEV is the stable identity.
+ */
+struct xlp_saved {
+	uint32_t vhost;
+	unsigned int n;
+	char spec[XLP_SPEC_MAX + 128];
+	char by_id[PVS_PDEV_PATH_MAX];
+	char pdev[XLP_SPEC_MAX];
+};
+
+struct xlp_saved_list {
+	struct xlp_saved *v;
+	size_t n;
+};
+
+void xlp_saved_free(struct xlp_saved_list *l);
+/* From a libxl_domain_config JSON tree: its c_info.xsdata "pvscsi/..." keys. */
+int xlp_saved_from_json(const struct xlp_json *dcfg, struct xlp_saved_list *out, char *err,
+                        size_t errlen);
+/* Replace every "pvscsi/..." key of c_info.xsdata in @dcfg by @l. */
+int xlp_saved_to_json(struct xlp_json *dcfg, const struct xlp_saved_list *l);
+/* Saved record of a resolved device. */
+void xlp_saved_of_dev(const struct xlp_dev *d, uint32_t vhost, unsigned int n, struct xlp_saved *s);
+
+/* libxl's userdata file names for @domid/@uuid. */
+void xlp_userdata_path(const struct xlp_ctx *c, uint32_t domid, const char *uuid, const char *wh,
+                       const char *id, char *buf, size_t len);
+/*
+ * Read-modify-write the domain's libxl-json under libxl's userdata lock:
+ * @fn gets the parsed configuration and changes it; it is written back
+ * (atomically, as libxl does) when @fn returns 0.  -ENOENT when the domain
+ * has no saved configuration.
+ */
+int xlp_userdata_update(struct xlp_ctx *c, uint32_t domid,
+                        int (*fn)(struct xlp_json *dcfg, void *arg), void *arg);
+/* Read the domain's saved devices. */
+int xlp_userdata_saved(struct xlp_ctx *c, uint32_t domid, struct xlp_saved_list *out);
+/* Add/replace (@s non-NULL) or remove (@s NULL) saved device (@vhost, @n). */
+int xlp_userdata_set_dev(struct xlp_ctx *c, uint32_t domid, uint32_t vhost, unsigned int n,
+                         const struct xlp_saved *s);
+/* Replace every saved device by @l. */
+int xlp_userdata_set_all(struct xlp_ctx *c, uint32_t domid, const struct xlp_saved_list *l);
+
+/*
+ * Read the configuration an xl save image carries.  *@json is set when it is
+ * libxl JSON (then @out gets its xsdata devices and *@name its c_info.name);
+ * otherwise the xl config text is parsed for vscsi=.  0 or -errno with @err.
+ */
+int xlp_saveimage_read(const char *file, struct xlp_saved_list *out, char **name, char *err,
+                       size_t errlen);
+
+/* --------------------------------------------------------------- commands */
+
+/*
+ * Poll @done every ctx->poll_ms until it returns 1 (then 0), a negative
+ * errno (returned), or ctx->timeout_ms passes (-ETIMEDOUT).
+ */
+int xlp_wait(struct xlp_ctx *c, int (*done)(struct xlp_ctx *c, void *arg), void *arg);
+
+struct xlp_attach_opts {
+	bool no_wait;      /* do not wait for the frontend (domain creation: it is paused) */
+	bool quiet;        /* no progress lines */
+	bool no_saved;     /* do not touch the saved configuration (the caller does) */
+	bool same_uuid_ok; /* the same guest may hold the PDEV (localhost migration) */
+};
+
+/*
+ * Attach @d to @domid.  Takes the lock itself if the caller does not hold it.
+ * On success *@vhost_out and *@n_out (either may be NULL) name the new dev.
+ */
+int xlp_attach_dev(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
+                   const struct xlp_attach_opts *o, uint32_t *vhost_out, unsigned int *n_out);
+/* Checks an attachment of @d to @domid would pass (conflicts, v-dev, feature-host). */
+int xlp_attach_check(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
+                     const struct xlp_attach_opts *o);
+/* Detach v-dev @vdev from @domid. */
+int xlp_detach_vdev(struct xlp_ctx *c, uint32_t domid, const struct pvs_hctl *vdev);
+/* Remove every controller of @domid on our backend, without handshakes (failed creation). */
+int xlp_remove_all(struct xlp_ctx *c, uint32_t domid);
+/* Remove backend directories of domains that no longer exist. */
+void xlp_gc_stale(struct xlp_ctx *c);
+
+/*
+ * Re-resolve @l on this host and attach every device to @domid (paused,
+ * new): the restore/migrate step.  With ctx->missing_ok, devices not found
+ * are dropped (with a warning) instead of failing.  The saved configuration
+ * is rewritten with the identities found.
+ */
+int xlp_apply_saved(struct xlp_ctx *c, uint32_t domid, const struct xlp_saved_list *l,
+                    bool same_uuid_ok);
+/* Resolve @l on this host without attaching: 0, or the first error (all are printed). */
+int xlp_check_saved(struct xlp_ctx *c, uint32_t domid_or_none, const struct xlp_saved_list *l,
+                    bool same_uuid_ok);
+
+int xlp_list(struct xlp_ctx *c, uint32_t *domids, size_t n, bool json);
+
+/*
+ * The commands, argv[0] being the verb.  Exit status; create, restore and
+ * migrate-receive return -1 when the command has nothing for the front to
+ * do (no vscsi devices), and the front then runs Xen's xl unchanged.
+ */
+int xlp_cmd_attach(struct xlp_ctx *c, int argc, char **argv);
+int xlp_cmd_detach(struct xlp_ctx *c, int argc, char **argv);
+int xlp_cmd_list(struct xlp_ctx *c, int argc, char **argv);
+int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv);
+int xlp_cmd_create(struct xlp_ctx *c, int argc, char **argv, char **global, int nglobal);
+int xlp_cmd_restore(struct xlp_ctx *c, int argc, char **argv, char **global, int nglobal);
+int xlp_cmd_migrate_receive(struct xlp_ctx *c, int argc, char **argv, char **global, int nglobal);
+
+/* The front: what /usr/local/sbin/xl runs. */
+int xlp_front_main(int argc, char **argv);
+/* Replace this process by Xen's xl with @argv (argv[0] kept).  Returns only on failure. */
+int xlp_exec_real(const char *xl_real, char **argv);
+/* Xen's xl: $XL_REAL, else /usr/lib/xen-4.17/bin/xl. */
+const char *xlp_xl_real_path(void);
+
+#endif
