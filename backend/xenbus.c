@@ -78,6 +78,13 @@ struct xb_vhost {
 	int ring_fd;
 	uint32_t ring_ref, evtchn;
 	unsigned int max_segs;
+	/*
+	 * The ring-ref/event-channel (and read result) a connect failed on:
+	 * not retried until the frontend changes them or its state.
+	 */
+	bool cf_valid;
+	int cf_rc;
+	uint32_t cf_ref, cf_port;
 	char last_msg[200]; /* the last problem logged, so a retry does not repeat it */
 };
 
@@ -202,7 +209,11 @@ static int read_state(struct pvsd_xenbus *xb, const char *dir)
 	return (int)s;
 }
 
-static int set_state(struct xb_vhost *v, int old, int st)
+/*
+ * Every write fires our own watch and brings us back here: writing only
+ * changes keeps reconcile() from feeding itself.
+ */
+static int set_state_force(struct xb_vhost *v, int old, int st)
 {
 	char val[4];
 	int rc;
@@ -219,6 +230,11 @@ static int set_state(struct xb_vhost *v, int old, int st)
 	}
 	vlog(v, LOG_INFO, "backend state %s -> %s", state_name(old), state_name(st));
 	return 0;
+}
+
+static int set_state(struct xb_vhost *v, int old, int st)
+{
+	return old == st ? 0 : set_state_force(v, old, st);
 }
 
 /* 1 if domain @guest may write @path, 0 if not, -errno if it cannot be told. */
@@ -768,12 +784,19 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	uint64_t fh = 0;
 	bool was_live =
 	    bs == PVSD_XB_CONNECTED || bs == PVSD_XB_RECONFIGURING || bs == PVSD_XB_RECONFIGURED;
+	bool adopting = v->adopting;
 	enum dev_pass pass;
 	int rc;
 
 	rc = read_ring_info(v, &ref, &port);
 	if (rc == -EAGAIN)
 		return rc; /* the store kept changing under us: the next event retries */
+	if (v->cf_valid && v->cf_rc == rc && v->cf_ref == ref && v->cf_port == port)
+		return -EALREADY;
+	v->cf_valid = true;
+	v->cf_rc = rc;
+	v->cf_ref = ref;
+	v->cf_port = port;
 	if (rc == -ENOENT && fe != PVSD_XB_INITIALISED) {
 		vlog_once(v, LOG_WARNING, "frontend is %s but has no ring-ref/event-channel",
 		          state_name(fe));
@@ -812,6 +835,7 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	}
 	v->ring_ref = ref;
 	v->evtchn = port;
+	v->cf_valid = false;
 	v->ring_fd = pvsd_ring_evtchn_fd(v->ring);
 	if (xb->cfg.fd_add && xb->cfg.fd_add(xb->cfg.fd_arg, v->ring_fd, v) != 0) {
 		vlog(v, LOG_ERR, "cannot poll the event channel fd; closing the vhost");
@@ -838,9 +862,13 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	devs_pass(v, pass);
 	if (v->gone)
 		return 0;
-	/* Written even when already Connected: the resumed frontend waits for the event. */
-	if (bs != PVSD_XB_RECONFIGURING && bs != PVSD_XB_RECONFIGURED)
-		set_state(v, bs, PVSD_XB_CONNECTED);
+	/*
+	 * Written even when already Connected: a resumed frontend waits for the
+	 * event.  Not when adopting: nothing changed for the frontend.
+	 */
+	if (bs != PVSD_XB_RECONFIGURING && bs != PVSD_XB_RECONFIGURED &&
+	    !(adopting && bs == PVSD_XB_CONNECTED))
+		set_state_force(v, bs, PVSD_XB_CONNECTED);
 	/* Requests queued before we bound the channel sent no kick we could see. */
 	ring_kick(v);
 	return 0;
@@ -1073,6 +1101,8 @@ static bool reconcile_step(struct xb_vhost *v)
 		return false; /* the toolstack has not written the frontend yet */
 	if (fe >= 0)
 		v->fe_seen = true;
+	if (fe != PVSD_XB_INITIALISED && fe != PVSD_XB_CONNECTED)
+		v->cf_valid = false;
 
 	was_live =
 	    bs == PVSD_XB_CONNECTED || bs == PVSD_XB_RECONFIGURING || bs == PVSD_XB_RECONFIGURED;
@@ -1094,8 +1124,11 @@ static bool reconcile_step(struct xb_vhost *v)
 		break;
 	case PVSD_XB_CLOSING:
 	case PVSD_XB_RECONFIGURING:
-		/* Only to adopt: requests a dead daemon left must still be answered. */
-		want_ring = was_live;
+		/*
+		 * Only to adopt: requests the previous daemon left must still be
+		 * answered before the frontend can finish closing or reconfiguring.
+		 */
+		want_ring = was_live && v->adopting;
 		break;
 	default:
 		want_ring = false;
@@ -1137,6 +1170,13 @@ static bool reconcile_step(struct xb_vhost *v)
 	case PVSD_XB_RECONFIGURING:
 		if (bs == PVSD_XB_RECONFIGURED)
 			return false;
+		/* Only a connected frontend can be asked to reconfigure. */
+		if (!was_live) {
+			vlog_once(v, LOG_WARNING,
+			          "frontend Reconfiguring while backend is %s: ignored",
+			          state_name(bs));
+			return false;
+		}
 		v->waiting = devs_pass(v, PASS_HOTPLUG);
 		if (v->waiting || v->gone)
 			return false;

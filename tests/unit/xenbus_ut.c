@@ -1,0 +1,1467 @@
+/*
+ * xenbus_ut.c - the backend's xenstore state machine (backend/xenbus.c) on
+ * the fake xenstore, with real rings (backend/ring.c) on the fake grant
+ * table, event channel and frontend, and real LUNs on a real worker.
+ *
+ * The test plays the toolstack (domain 0 writing the backend and frontend
+ * directories as xen-under-qemu.md does) and the guest (its domain id
+ * writing its own frontend nodes the way xen-scsifront does).
+ */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fake_evtchn.h"
+#include "fake_front.h"
+#include "fake_gnt.h"
+#include "fake_sg.h"
+#include "fake_sysfs.h"
+#include "fake_xs.h"
+#include "log.h"
+#include "passthrough.h"
+#include "ring.h"
+#include "ring_harness.h"
+#include "xenbus.h"
+
+#define BE   "/local/domain/0/backend/vscsi"
+#define MAXG 4
+
+/* ---- log capture ---- */
+
+static char logbuf[512][300];
+static unsigned int nlog;
+
+static void log_hook(void *arg, int prio, const char *line)
+{
+	(void)arg;
+	(void)prio;
+	if (nlog < 512)
+		snprintf(logbuf[nlog++], sizeof(logbuf[0]), "%s", line);
+}
+
+static bool log_has(const char *needle)
+{
+	for (unsigned int i = 0; i < nlog && i < 512; i++)
+		if (strstr(logbuf[i], needle))
+			return true;
+	return false;
+}
+
+static void log_dump(void)
+{
+	for (unsigned int i = 0; i < nlog && i < 512; i++)
+		fprintf(stderr, "  log: %s\n", logbuf[i]);
+}
+
+/* ---- environment ---- */
+
+struct guest {
+	uint32_t domid, vhost;
+	char be[96], fe[96];
+	struct fake_front f;
+	bool f_init;
+};
+
+struct env {
+	struct fake_xs *fx;
+	struct fake_xs_conn *conn;
+	struct fake_gnt *gnt;
+	struct fake_evt *evt;
+	struct pvs_worker *w;
+	struct pvsd_xenbus *xb;
+	struct pvsd_xenbus_cfg cfg;
+	struct {
+		int fd;
+		void *cookie;
+	} fds[16];
+	unsigned int nfds;
+	char dir[64];
+	const char *sys_root, *dev_root; /* the resolver's; NULL: the empty dir */
+	struct guest g[MAXG];
+};
+
+static int fd_add(void *arg, int fd, void *cookie)
+{
+	struct env *e = arg;
+
+	if (e->nfds == 16)
+		return -ENOSPC;
+	e->fds[e->nfds].fd = fd;
+	e->fds[e->nfds].cookie = cookie;
+	e->nfds++;
+	return 0;
+}
+
+static void fd_del(void *arg, int fd)
+{
+	struct env *e = arg;
+
+	for (unsigned int i = 0; i < e->nfds; i++) {
+		if (e->fds[i].fd == fd) {
+			e->fds[i] = e->fds[--e->nfds];
+			return;
+		}
+	}
+}
+
+static int xb_start(struct env *e)
+{
+	struct pvsd_xs xs;
+
+	e->conn = fake_xs_connect(e->fx, 0);
+	if (!e->conn)
+		return -ENOMEM;
+	fake_xs_pvsd(e->conn, &xs);
+	memset(&e->cfg, 0, sizeof(e->cfg));
+	e->cfg.xs = xs;
+	e->cfg.gnt = &fake_gnt_ops;
+	e->cfg.gnt_ctx = e->gnt;
+	e->cfg.evt = &fake_evt_ops;
+	e->cfg.evt_ctx = e->evt;
+	e->cfg.worker = e->w;
+	/* By default an empty directory: nothing resolves. */
+	e->cfg.resolver.sysfs_root = e->sys_root ? e->sys_root : e->dir;
+	e->cfg.resolver.dev_root = e->dev_root ? e->dev_root : e->dir;
+	e->cfg.own_domid = -1;
+	e->cfg.fd_add = fd_add;
+	e->cfg.fd_del = fd_del;
+	e->cfg.fd_arg = e;
+	e->nfds = 0;
+	return pvsd_xenbus_start(&e->cfg, &e->xb);
+}
+
+static void env_init(struct env *e)
+{
+	struct pvsd_log_cfg lc = {.to_stderr = getenv("XB_LOG") != NULL, .verbose = true};
+
+	memset(e, 0, sizeof(*e));
+	nlog = 0;
+	CU_ASSERT_FATAL(pvsd_log_open(&lc) == 0);
+	pvsd_log_set_hook(log_hook, NULL);
+	e->fx = fake_xs_new();
+	e->gnt = fake_gnt_new();
+	e->evt = fake_evt_new();
+	CU_ASSERT_FATAL(e->fx && e->gnt && e->evt);
+	CU_ASSERT_FATAL(pvs_worker_new(64, &e->w) == 0);
+	snprintf(e->dir, sizeof(e->dir), "/tmp/xenbus_ut.XXXXXX");
+	CU_ASSERT_FATAL(mkdtemp(e->dir) != NULL);
+	CU_ASSERT_FATAL(xb_start(e) == 0);
+}
+
+static unsigned int env_inflight(struct env *e)
+{
+	struct pvsd_xenbus_stats st;
+
+	pvsd_xenbus_get_stats(e->xb, &st);
+	return st.inflight;
+}
+
+/* One round of the daemon's loop, without waiting. */
+static bool env_step(struct env *e)
+{
+	bool progress = false;
+
+	if (fake_xs_pending(e->conn)) {
+		pvsd_xenbus_handle_xs(e->xb);
+		progress = true;
+	}
+	for (unsigned int i = 0; i < e->nfds; i++) {
+		struct pollfd p = {.fd = e->fds[i].fd, .events = POLLIN};
+
+		if (poll(&p, 1, 0) == 1) {
+			pvsd_xenbus_handle_ring(e->xb, e->fds[i].cookie);
+			progress = true;
+			break; /* handling may have changed the fd list */
+		}
+	}
+	if (pvsd_xenbus_pending(e->xb)) {
+		pvsd_xenbus_run_pending(e->xb);
+		progress = true;
+	}
+	if (pvs_worker_poll(e->w) > 0)
+		progress = true;
+	pvsd_xenbus_after_poll(e->xb);
+	return progress;
+}
+
+/* The daemon stops (as on SIGTERM) and a new one starts on the same store. */
+static void xb_stop(struct env *e)
+{
+	pvsd_xenbus_shutdown(e->xb);
+	for (int i = 0; i < 200 && !pvsd_xenbus_idle(e->xb); i++) {
+		pvs_worker_wait(e->w, 20);
+		pvsd_xenbus_after_poll(e->xb);
+	}
+	pvsd_xenbus_free(e->xb);
+	e->xb = NULL;
+	e->cfg.xs.ops->close(e->cfg.xs.ctx);
+	e->conn = NULL;
+}
+
+/* Run until nothing moves and nothing is in flight. */
+static void env_run(struct env *e)
+{
+	for (int i = 0; i < 2000; i++) {
+		if (env_step(e))
+			continue;
+		if (env_inflight(e) == 0)
+			break;
+		pvs_worker_wait(e->w, 50);
+	}
+}
+
+/* Only xenstore: rings and the worker are left alone (requests stay in flight). */
+static void env_xs_only(struct env *e)
+{
+	for (int i = 0; i < 100 && fake_xs_pending(e->conn); i++)
+		pvsd_xenbus_handle_xs(e->xb);
+}
+
+static void env_fini(struct env *e)
+{
+	env_run(e);
+	pvsd_xenbus_shutdown(e->xb);
+	for (int i = 0; i < 200 && !pvsd_xenbus_idle(e->xb); i++) {
+		pvs_worker_wait(e->w, 20);
+		pvsd_xenbus_after_poll(e->xb);
+	}
+	pvsd_xenbus_free(e->xb);
+	for (unsigned int i = 0; i < MAXG; i++)
+		if (e->g[i].f_init)
+			fake_front_fini(&e->g[i].f);
+	fake_xs_free(e->fx);
+	pvs_worker_free(e->w);
+	fake_evt_free(e->evt);
+	fake_gnt_free(e->gnt);
+	pvsd_log_set_hook(NULL, NULL);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", e->dir);
+		CU_ASSERT(system(cmd) == 0);
+	}
+}
+
+static const char *bget(struct env *e, struct guest *g, const char *rel)
+{
+	char path[256];
+	const char *v;
+
+	snprintf(path, sizeof(path), "%s/%s", g->be, rel);
+	v = fake_xs_get(e->fx, path);
+	return v ? v : "(none)";
+}
+
+static const char *bhist(struct env *e, struct guest *g, const char *rel)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", g->be, rel);
+	return fake_xs_history(e->fx, path);
+}
+
+static void bset(struct env *e, struct guest *g, const char *rel, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", g->be, rel);
+	CU_ASSERT_EQUAL(fake_xs_write(e->fx, 0, path, "%s", val), 0);
+}
+
+/* The guest writes its own node. */
+static int fset(struct env *e, struct guest *g, const char *rel, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", g->fe, rel);
+	return fake_xs_write(e->fx, g->domid, path, "%s", val);
+}
+
+/* A file of @mb MiB in the test directory; its path into @out. */
+static void mkfile(struct env *e, const char *name, unsigned int mb, char *out, size_t len)
+{
+	int fd;
+
+	snprintf(out, len, "%s/%s", e->dir, name);
+	fd = open(out, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(ftruncate(fd, (off_t)mb << 20) == 0);
+	close(fd);
+}
+
+/*
+ * The toolstack attaches vhost @vhost to @domid with @ndev devices, in the
+ * order and with the permissions of xen-under-qemu.md.  pdev[i]/vdev[i].
+ */
+static struct guest *toolstack_add(struct env *e, unsigned int slot, uint32_t domid, uint32_t vhost,
+                                   const char *const *pdev, const char *const *vdev,
+                                   unsigned int ndev)
+{
+	struct guest *g = &e->g[slot];
+	char path[256], perm[32];
+
+	g->domid = domid;
+	g->vhost = vhost;
+	snprintf(g->be, sizeof(g->be), BE "/%u/%u", domid, vhost);
+	snprintf(g->fe, sizeof(g->fe), "/local/domain/%u/device/vscsi/%u", domid, vhost);
+	bset(e, g, "frontend", g->fe);
+	snprintf(perm, sizeof(perm), "%u", domid);
+	bset(e, g, "frontend-id", perm);
+	bset(e, g, "online", "1");
+	bset(e, g, "state", "1");
+	bset(e, g, "feature-host", "0");
+	for (unsigned int i = 0; i < ndev; i++) {
+		snprintf(path, sizeof(path), "vscsi-devs/dev-%u/p-dev", i);
+		bset(e, g, path, pdev[i]);
+		snprintf(path, sizeof(path), "vscsi-devs/dev-%u/v-dev", i);
+		bset(e, g, path, vdev[i]);
+		snprintf(path, sizeof(path), "vscsi-devs/dev-%u/state", i);
+		bset(e, g, path, "1");
+	}
+	snprintf(path, sizeof(path), "%s/backend", g->fe);
+	CU_ASSERT_EQUAL(fake_xs_write(e->fx, 0, path, "%s", g->be), 0);
+	snprintf(path, sizeof(path), "%s/backend-id", g->fe);
+	CU_ASSERT_EQUAL(fake_xs_write(e->fx, 0, path, "0"), 0);
+	snprintf(path, sizeof(path), "%s/state", g->fe);
+	CU_ASSERT_EQUAL(fake_xs_write(e->fx, 0, path, "1"), 0);
+	snprintf(perm, sizeof(perm), "n0 r%u", domid);
+	CU_ASSERT_EQUAL(fake_xs_chmod(e->fx, g->be, perm, true), 0);
+	snprintf(perm, sizeof(perm), "n%u r0", domid);
+	CU_ASSERT_EQUAL(fake_xs_chmod(e->fx, g->fe, perm, true), 0);
+	return g;
+}
+
+/* xen-scsifront's probe: ring, event channel, ring-ref and event-channel in a transaction, 3. */
+static void front_connect(struct env *e, struct guest *g)
+{
+	char v[16];
+
+	CU_ASSERT_FATAL(fake_front_init(&g->f, e->gnt, e->evt, (uint16_t)g->domid) == 0);
+	g->f_init = true;
+	snprintf(v, sizeof(v), "%u", g->f.ring_ref);
+	CU_ASSERT_EQUAL(fset(e, g, "ring-ref", v), 0);
+	snprintf(v, sizeof(v), "%u", g->f.port);
+	CU_ASSERT_EQUAL(fset(e, g, "event-channel", v), 0);
+	CU_ASSERT_EQUAL(fset(e, g, "state", "3"), 0);
+}
+
+/* The whole connect handshake, the frontend answering like xen-scsifront. */
+static struct guest *attach(struct env *e, unsigned int slot, uint32_t domid, uint32_t vhost,
+                            const char *const *pdev, const char *const *vdev, unsigned int ndev)
+{
+	struct guest *g = toolstack_add(e, slot, domid, vhost, pdev, vdev, ndev);
+
+	env_run(e);
+	front_connect(e, g);
+	env_run(e);
+	CU_ASSERT_EQUAL(fset(e, g, "state", "4"), 0);
+	env_run(e);
+	return g;
+}
+
+static int inquiry(struct env *e, struct guest *g, uint16_t chn, uint16_t tgt, uint16_t lun,
+                   uint8_t *pq)
+{
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	uint8_t *buf = rh_alloc(4096);
+	int rc;
+
+	rh_inquiry(&c, buf, 96, 96);
+	c.channel = chn;
+	c.id = tgt;
+	c.lun = lun;
+	rc = fake_front_queue(&g->f, &c);
+	if (rc < 0) {
+		free(buf);
+		return -1000;
+	}
+	fake_front_push(&g->f);
+	env_run(e);
+	if (fake_front_response(&g->f, &rsp) != 1) {
+		free(buf);
+		return -1001;
+	}
+	if (pq)
+		*pq = buf[0];
+	free(buf);
+	return rsp.rslt;
+}
+
+static struct pvsd_xenbus_stats stats(struct env *e)
+{
+	struct pvsd_xenbus_stats st;
+
+	pvsd_xenbus_get_stats(e->xb, &st);
+	return st;
+}
+
+static unsigned int mapped_rings(struct env *e)
+{
+	struct fake_gnt_stats gs;
+
+	fake_gnt_get_stats(e->gnt, &gs);
+	return gs.mapped;
+}
+
+/* ---- fake_xs itself ---- */
+
+static void test_fake_xs_perms_watches(void)
+{
+	struct fake_xs *fx = fake_xs_new();
+	struct fake_xs_conn *c0 = fake_xs_connect(fx, 0), *c5 = fake_xs_connect(fx, 5);
+	struct pvsd_xs x0, x5;
+	char *p, *t, buf[64];
+	unsigned int n;
+	char **dir;
+
+	fake_xs_pvsd(c0, &x0);
+	fake_xs_pvsd(c5, &x5);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, "/be/a/b", "v1"), 0);
+	CU_ASSERT_EQUAL(fake_xs_chmod(fx, "/be", "n0 r5", true), 0);
+	CU_ASSERT_EQUAL(fake_xs_perms_str(fx, "/be/a/b", buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "n0,r5");
+	/* Domain 5 reads but cannot write; a third domain cannot even read. */
+	p = x5.ops->read(x5.ctx, 0, "/be/a/b", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_STRING_EQUAL(p, "v1");
+	free(p);
+	CU_ASSERT_EQUAL(x5.ops->write(x5.ctx, 0, "/be/a/b", "x", 1), -EACCES);
+	CU_ASSERT_EQUAL(x5.ops->write(x5.ctx, 0, "/be/a/c", "x", 1), -EACCES);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 6, "/be/a/b", "x"), -EACCES);
+	/* A node an unprivileged domain creates is its own. */
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, "/fe", "%s", ""), 0);
+	CU_ASSERT_EQUAL(fake_xs_chmod(fx, "/fe", "n5 r0", false), 0);
+	CU_ASSERT_EQUAL(x5.ops->write(x5.ctx, 0, "/fe/x/y", "1", 1), 0);
+	CU_ASSERT_EQUAL(fake_xs_perms_str(fx, "/fe/x/y", buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "n5,r0");
+
+	/* Watches: one event on registration, then per change at or below. */
+	CU_ASSERT_EQUAL(x0.ops->watch(x0.ctx, "/be/a", "tok"), 0);
+	CU_ASSERT_EQUAL(fake_xs_pending(c0), 1);
+	CU_ASSERT_EQUAL(x0.ops->read_watch(x0.ctx, &p, &t), 1);
+	CU_ASSERT_STRING_EQUAL(p, "/be/a");
+	CU_ASSERT_STRING_EQUAL(t, "tok");
+	free(p);
+	free(t);
+	CU_ASSERT_EQUAL(x0.ops->read_watch(x0.ctx, &p, &t), 0);
+	{
+		struct pollfd pf = {.fd = x0.ops->fileno(x0.ctx), .events = POLLIN};
+
+		CU_ASSERT_EQUAL(poll(&pf, 1, 0), 0);
+		CU_ASSERT_EQUAL(fake_xs_write(fx, 0, "/be/a/b", "v2"), 0);
+		CU_ASSERT_EQUAL(poll(&pf, 1, 0), 1);
+	}
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, "/be/other", "v"), 0); /* not watched */
+	CU_ASSERT_EQUAL(fake_xs_pending(c0), 1);
+	CU_ASSERT_EQUAL(x0.ops->read_watch(x0.ctx, &p, &t), 1);
+	CU_ASSERT_STRING_EQUAL(p, "/be/a/b");
+	free(p);
+	free(t);
+	/* Removing a parent fires watches below it with their own path. */
+	CU_ASSERT_EQUAL(x0.ops->watch(x0.ctx, "/be/a/b/deep", "t2"), 0);
+	CU_ASSERT_EQUAL(x0.ops->read_watch(x0.ctx, &p, &t), 1);
+	free(p);
+	free(t);
+	CU_ASSERT_EQUAL(fake_xs_rm(fx, 0, "/be"), 0);
+	CU_ASSERT_EQUAL(fake_xs_pending(c0), 2);
+	CU_ASSERT_EQUAL(x0.ops->read_watch(x0.ctx, &p, &t), 1);
+	CU_ASSERT_STRING_EQUAL(p, "/be/a");
+	free(p);
+	free(t);
+	CU_ASSERT_EQUAL(x0.ops->read_watch(x0.ctx, &p, &t), 1);
+	CU_ASSERT_STRING_EQUAL(p, "/be/a/b/deep");
+	CU_ASSERT_STRING_EQUAL(t, "t2");
+	free(p);
+	free(t);
+	CU_ASSERT_FALSE(fake_xs_exists(fx, "/be/a/b"));
+	/* Events only reach those who may read. */
+	CU_ASSERT_EQUAL(x5.ops->watch(x5.ctx, "/secret", "s"), 0);
+	CU_ASSERT_EQUAL(x5.ops->read_watch(x5.ctx, &p, &t), 1);
+	free(p);
+	free(t);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, "/secret/k", "v"), 0);
+	CU_ASSERT_EQUAL(fake_xs_pending(c5), 0);
+	/* Directory listing. */
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, "/d/x", "1"), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, "/d/y/z", "1"), 0);
+	dir = x0.ops->directory(x0.ctx, 0, "/d", &n);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_TRUE((!strcmp(dir[0], "x") && !strcmp(dir[1], "y")) ||
+	               (!strcmp(dir[0], "y") && !strcmp(dir[1], "x")));
+	free(dir);
+	CU_ASSERT_STRING_EQUAL(fake_xs_history(fx, "/be/a/b"), "v1,v2");
+	fake_xs_free(fx);
+}
+
+static void test_fake_xs_transactions(void)
+{
+	struct fake_xs *fx = fake_xs_new();
+	struct fake_xs_conn *c0 = fake_xs_connect(fx, 0);
+	struct pvsd_xs x;
+	pvsd_xs_tx tx;
+	char *p, *t;
+
+	fake_xs_pvsd(c0, &x);
+	CU_ASSERT_EQUAL(x.ops->watch(x.ctx, "/t", "w"), 0);
+	CU_ASSERT_EQUAL(x.ops->read_watch(x.ctx, &p, &t), 1);
+	free(p);
+	free(t);
+	/* Writes in a transaction are private until commit, and fire then. */
+	CU_ASSERT_EQUAL(x.ops->tx_start(x.ctx, &tx), 0);
+	CU_ASSERT_EQUAL(x.ops->write(x.ctx, tx, "/t/a", "1", 1), 0);
+	CU_ASSERT_PTR_NULL(fake_xs_get(fx, "/t/a"));
+	CU_ASSERT_EQUAL(fake_xs_pending(c0), 0);
+	p = x.ops->read(x.ctx, tx, "/t/a", NULL);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	free(p);
+	CU_ASSERT_EQUAL(x.ops->tx_end(x.ctx, tx, false), 0);
+	CU_ASSERT_STRING_EQUAL(fake_xs_get(fx, "/t/a"), "1");
+	CU_ASSERT_EQUAL(fake_xs_pending(c0), 1);
+	/* A change outside the transaction makes the commit fail with EAGAIN. */
+	CU_ASSERT_EQUAL(x.ops->tx_start(x.ctx, &tx), 0);
+	CU_ASSERT_EQUAL(x.ops->write(x.ctx, tx, "/t/a", "2", 1), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, "/t/b", "x"), 0);
+	CU_ASSERT_EQUAL(x.ops->tx_end(x.ctx, tx, false), -EAGAIN);
+	CU_ASSERT_STRING_EQUAL(fake_xs_get(fx, "/t/a"), "1");
+	/* Injected failures, and aborts. */
+	fake_xs_fail_commits(fx, 1);
+	CU_ASSERT_EQUAL(x.ops->tx_start(x.ctx, &tx), 0);
+	CU_ASSERT_EQUAL(x.ops->write(x.ctx, tx, "/t/a", "3", 1), 0);
+	CU_ASSERT_EQUAL(x.ops->tx_end(x.ctx, tx, false), -EAGAIN);
+	CU_ASSERT_EQUAL(x.ops->tx_start(x.ctx, &tx), 0);
+	CU_ASSERT_EQUAL(x.ops->write(x.ctx, tx, "/t/a", "4", 1), 0);
+	CU_ASSERT_EQUAL(x.ops->tx_end(x.ctx, tx, true), 0);
+	CU_ASSERT_STRING_EQUAL(fake_xs_get(fx, "/t/a"), "1");
+	CU_ASSERT_EQUAL(fake_xs_commit_conflicts(fx), 2);
+	CU_ASSERT_STRING_EQUAL(fake_xs_history(fx, "/t/a"), "1");
+	CU_ASSERT_EQUAL(x.ops->tx_end(x.ctx, 12345, false), -ESRCH);
+	x.ops->close(x.ctx);
+	fake_xs_free(fx);
+}
+
+static void test_parse_uint(void)
+{
+	uint64_t v = 7;
+
+	CU_ASSERT_EQUAL(pvsd_parse_uint("0", 10, &v), 0);
+	CU_ASSERT_EQUAL(v, 0);
+	CU_ASSERT_EQUAL(pvsd_parse_uint("4294967295", UINT32_MAX, &v), 0);
+	CU_ASSERT_EQUAL(v, 4294967295u);
+	CU_ASSERT_EQUAL(pvsd_parse_uint("4294967296", UINT32_MAX, &v), -ERANGE);
+	CU_ASSERT_EQUAL(pvsd_parse_uint("99999999999999999999999", UINT64_MAX, &v), -ERANGE);
+	CU_ASSERT_EQUAL(pvsd_parse_uint("-1", UINT32_MAX, &v), -EINVAL);
+	CU_ASSERT_EQUAL(pvsd_parse_uint("abc", UINT32_MAX, &v), -EINVAL);
+	CU_ASSERT_EQUAL(pvsd_parse_uint("12 ", UINT32_MAX, &v), -EINVAL);
+	CU_ASSERT_EQUAL(pvsd_parse_uint("0x10", UINT32_MAX, &v), -EINVAL);
+	CU_ASSERT_EQUAL(pvsd_parse_uint("", UINT32_MAX, &v), -EINVAL);
+	CU_ASSERT_EQUAL(v, 4294967295u);
+}
+
+/* ---- the state machine ---- */
+
+static void test_connect(void)
+{
+	struct env e;
+	struct guest *g;
+	char file[128], pd[160];
+	const char *pdev[2], *vdev[2] = {"0:0:0:0", "7:0:1:2"};
+	uint8_t pq = 0xff;
+
+	env_init(&e);
+	mkfile(&e, "disk0", 4, file, sizeof(file));
+	snprintf(pd, sizeof(pd), "file:%s", file);
+	pdev[0] = "mem:1M";
+	pdev[1] = pd;
+	g = toolstack_add(&e, 0, 5, 0, pdev, vdev, 2);
+	env_run(&e);
+	/* Probe: feature-sg-grant, then InitWait. */
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "feature-sg-grant"), "128");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "state"), "1,2");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-0/state"), "1");
+	/* We watch the frontend's state node and our directory. */
+	CU_ASSERT_EQUAL(fake_xs_nwatches(e.conn), 2);
+	CU_ASSERT_EQUAL(mapped_rings(&e), 0);
+
+	front_connect(&e, g);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "state"), "1,2,4");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-0/state"), "1,3");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-1/state"), "1,3");
+	CU_ASSERT_EQUAL(mapped_rings(&e), 1);
+	CU_ASSERT_TRUE(fake_evt_bound(e.evt, g->f.port));
+	CU_ASSERT_PTR_NOT_NULL(pvsd_xenbus_lookup(e.xb, 5, 0, 0, 0, 0));
+	CU_ASSERT_PTR_NOT_NULL(pvsd_xenbus_lookup(e.xb, 5, 0, 0, 1, 2));
+	CU_ASSERT_PTR_NULL(pvsd_xenbus_lookup(e.xb, 5, 0, 0, 0, 1));
+	/* Emulated LUNs carry no host identity: no p-devname. */
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/p-devname"), "(none)");
+
+	CU_ASSERT_EQUAL(fset(&e, g, "state", "4"), 0);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-0/state"), "1,3,4");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-1/state"), "1,3,4");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "state"), "1,2,4");
+
+	/* The data path works through the map xenbus built. */
+	CU_ASSERT_EQUAL(inquiry(&e, g, 0, 0, 0, &pq), 0);
+	CU_ASSERT_EQUAL(pq, 0x00);
+	CU_ASSERT_EQUAL(inquiry(&e, g, 0, 1, 2, &pq), 0);
+	CU_ASSERT_EQUAL(pq, 0x00);
+	/* An unmapped LUN of a mapped target: peripheral qualifier 011b. */
+	CU_ASSERT_EQUAL(inquiry(&e, g, 0, 0, 5, &pq), 0);
+	CU_ASSERT_EQUAL(pq, 0x7f);
+	CU_ASSERT_EQUAL(g->f.errors, 0);
+	CU_ASSERT_TRUE(log_has("d5 v0: connected ring-ref"));
+	CU_ASSERT_TRUE(log_has("d5 v0: dev-1: v-dev 0:1:2 is file:"));
+	/* Nothing else in the backend directory was touched. */
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "online"), "1");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "frontend"), g->fe);
+	env_fini(&e);
+}
+
+static void test_bad_pdev_other_dev_works(void)
+{
+	struct env e;
+	struct guest *g;
+	const char *pdev[3] = {"mem:1M", "nonexistent-thing", "mem:2M"};
+	const char *vdev[3] = {"0:0:0:0", "0:0:1:0", "0:0:0:0"};
+	uint8_t pq;
+
+	env_init(&e);
+	g = attach(&e, 0, 3, 1, pdev, vdev, 3);
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "state"), "4");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-0/state"), "1,3,4");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-1/state"), "1,6");
+	/* A second device naming a v-dev already taken. */
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-2/state"), "1,6");
+	CU_ASSERT_TRUE(log_has("d3 v1: dev-1: p-dev 'nonexistent-thing': "));
+	CU_ASSERT_TRUE(log_has("d3 v1: dev-2: v-dev 0:0:0:0 is already dev-0's"));
+	CU_ASSERT_EQUAL(inquiry(&e, g, 0, 0, 0, &pq), 0);
+	CU_ASSERT_EQUAL(pq, 0x00);
+	/* Target 1 has no LUN at all: DID_NO_CONNECT. */
+	CU_ASSERT_EQUAL(inquiry(&e, g, 0, 1, 0, NULL), 1 << 16);
+	CU_ASSERT_EQUAL(stats(&e).luns, 1);
+	env_fini(&e);
+}
+
+static void test_malformed_nodes(void)
+{
+	struct env e;
+	struct guest *g1, *g2, *g3;
+	const char *pdev[2] = {"mem:1M", "mem:1M"};
+	const char *vdev[2] = {"0:0:0:0", "1:2"};
+	const char *vdev_big[1] = {"0:70000:0:0"};
+
+	env_init(&e);
+	/* Guest 7: ring-ref "abc". */
+	g1 = toolstack_add(&e, 0, 7, 0, pdev, vdev, 1);
+	env_run(&e);
+	CU_ASSERT_EQUAL(fset(&e, g1, "ring-ref", "abc"), 0);
+	CU_ASSERT_EQUAL(fset(&e, g1, "event-channel", "3"), 0);
+	CU_ASSERT_EQUAL(fset(&e, g1, "state", "3"), 0);
+	/* Guest 8: event-channel "-1". */
+	g2 = toolstack_add(&e, 1, 8, 0, pdev, vdev, 1);
+	env_run(&e);
+	CU_ASSERT_EQUAL(fset(&e, g2, "ring-ref", "8"), 0);
+	CU_ASSERT_EQUAL(fset(&e, g2, "event-channel", "-1"), 0);
+	CU_ASSERT_EQUAL(fset(&e, g2, "state", "3"), 0);
+	/* Guest 9: fine, but dev-1's v-dev is "1:2", dev-2 out of range. */
+	g3 = toolstack_add(&e, 2, 9, 0, pdev, vdev, 2);
+	bset(&e, g3, "vscsi-devs/dev-2/p-dev", "mem:1M");
+	bset(&e, g3, "vscsi-devs/dev-2/v-dev", vdev_big[0]);
+	bset(&e, g3, "vscsi-devs/dev-2/state", "1");
+	env_run(&e);
+	front_connect(&e, g3);
+	env_run(&e);
+
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g1, "state"), "1,2,5");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g2, "state"), "1,2,5");
+	CU_ASSERT_TRUE(log_has("d7 v0: frontend /local/domain/7/device/vscsi/0/{ring-ref,"
+	                       "event-channel} unusable (not a 32-bit decimal number)"));
+	CU_ASSERT_TRUE(log_has("d8 v0: frontend /local/domain/8/device/vscsi/0/{ring-ref,"
+	                       "event-channel} unusable"));
+	/* Their devices were never added. */
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g1, "vscsi-devs/dev-0/state"), "1");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g3, "state"), "1,2,4");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g3, "vscsi-devs/dev-0/state"), "1,3");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g3, "vscsi-devs/dev-1/state"), "1,6");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g3, "vscsi-devs/dev-2/state"), "1,6");
+	CU_ASSERT_TRUE(log_has("d9 v0: dev-1: v-dev '1:2' is not host:channel:target:lun"));
+	CU_ASSERT_TRUE(log_has("d9 v0: dev-2: v-dev '0:70000:0:0' out of range"));
+	CU_ASSERT_EQUAL(stats(&e).rings, 1);
+	CU_ASSERT_EQUAL(mapped_rings(&e), 1);
+	CU_ASSERT_EQUAL(inquiry(&e, g3, 0, 0, 0, NULL), 0);
+
+	/* The broken guests close normally. */
+	CU_ASSERT_EQUAL(fset(&e, g1, "state", "6"), 0);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bget(&e, g1, "state"), "6");
+	env_fini(&e);
+}
+
+static void test_frontend_id_and_perms(void)
+{
+	struct env e;
+	struct guest *g1, *g2, *g3;
+	const char *pdev[1] = {"mem:1M"};
+	const char *vdev[1] = {"0:0:0:0"};
+
+	env_init(&e);
+	/* The backend directory is the guest's own: it could pick any host device. */
+	g1 = toolstack_add(&e, 0, 11, 0, pdev, vdev, 1);
+	CU_ASSERT_EQUAL(fake_xs_chmod(e.fx, g1->be, "n11 r0", true), 0);
+	/* frontend-id contradicts the directory. */
+	g2 = toolstack_add(&e, 1, 12, 0, pdev, vdev, 1);
+	bset(&e, g2, "frontend-id", "13");
+	/* Only dev-0's p-dev node is writable by the guest. */
+	g3 = toolstack_add(&e, 2, 14, 0, pdev, vdev, 1);
+	CU_ASSERT_EQUAL(fake_xs_chmod(e.fx, BE "/14/0/vscsi-devs/dev-0/p-dev", "n0 b14", false), 0);
+	/* The guest can now write it; the toolstack then hands it over. */
+	CU_ASSERT_EQUAL(fake_xs_write(e.fx, 14, BE "/14/0/vscsi-devs/dev-0/p-dev", "mem:2M"), 0);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g1, "state"), "1");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g1, "feature-sg-grant"), "(none)");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g2, "state"), "1");
+	CU_ASSERT_TRUE(log_has("d11 v0: /local/domain/0/backend/vscsi/11/0 is writable by domain "
+	                       "11: not serving it (set permissions n0 r11)"));
+	CU_ASSERT_TRUE(log_has("d12 v0: frontend-id is another domain, not 12"));
+	front_connect(&e, g3);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g3, "state"), "1,2,4");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g3, "vscsi-devs/dev-0/state"), "1,6");
+	CU_ASSERT_TRUE(log_has("d14 v0: dev-0: p-dev is writable by the guest; refusing it"));
+	CU_ASSERT_EQUAL(stats(&e).luns, 0);
+	/* Fixed by the toolstack and reset to Initialising: served. */
+	CU_ASSERT_EQUAL(fake_xs_chmod(e.fx, g1->be, "n0 r11", true), 0);
+	bset(&e, g1, "state", "1");
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g1, "state"), "1,1,2");
+	env_fini(&e);
+}
+
+static void test_tx_retry(void)
+{
+	struct env e;
+	struct guest *g;
+	const char *pdev[1] = {"mem:1M"};
+	const char *vdev[1] = {"0:0:0:0"};
+
+	env_init(&e);
+	g = toolstack_add(&e, 0, 4, 0, pdev, vdev, 1);
+	/* Every guarded write runs in a transaction: conflicts are retried. */
+	fake_xs_fail_commits(e.fx, 3);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "state"), "1,2");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "feature-sg-grant"), "128");
+	CU_ASSERT_EQUAL(fake_xs_commit_conflicts(e.fx), 3);
+	front_connect(&e, g);
+	fake_xs_fail_commits(e.fx, 2); /* the ring-ref/event-channel read */
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "state"), "1,2,4");
+	CU_ASSERT_EQUAL(fake_xs_commit_conflicts(e.fx), 5);
+	env_fini(&e);
+}
+
+/* Toolstack + frontend: the hot-plug handshake of vscsiif-protocol.md. */
+static void test_hot_add(void)
+{
+	struct env e;
+	struct guest *g;
+	const char *pdev[1] = {"mem:1M"};
+	const char *vdev[1] = {"0:0:0:0"};
+	uint8_t pq;
+
+	env_init(&e);
+	g = attach(&e, 0, 6, 2, pdev, vdev, 1);
+	CU_ASSERT_EQUAL(inquiry(&e, g, 0, 3, 1, NULL), 1 << 16);
+	bset(&e, g, "vscsi-devs/dev-1/p-dev", "mem:2M");
+	bset(&e, g, "vscsi-devs/dev-1/v-dev", "0:0:3:1");
+	bset(&e, g, "vscsi-devs/dev-1/state", "1");
+	bset(&e, g, "state", "7");
+	env_run(&e);
+	/* Nothing happens before the frontend reacts. */
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-1/state"), "1");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "state"), "7");
+	CU_ASSERT_EQUAL(fset(&e, g, "state", "7"), 0);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-1/state"), "1,3");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "state"), "1,2,4,7,8");
+	CU_ASSERT_EQUAL(fset(&e, g, "state", "4"), 0);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-1/state"), "1,3,4");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-0/state"), "1,3,4");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "state"), "1,2,4,7,8,4");
+	CU_ASSERT_EQUAL(inquiry(&e, g, 0, 3, 1, &pq), 0);
+	CU_ASSERT_EQUAL(pq, 0x00);
+	env_fini(&e);
+}
+
+/*
+ * A passthrough LUN on the fake sysfs and fake sg node: its commands stay in
+ * flight while fake_sg_hold(true), so drains can be watched step by step.
+ */
+struct sgenv {
+	struct fake_sysfs fs;
+	char sg[PATH_MAX + 8];
+};
+
+static void sg_setup(struct env *e, struct sgenv *s)
+{
+	struct fake_scsi_dev d = {0};
+
+	CU_ASSERT_FATAL(fake_sysfs_create(&s->fs) == 0);
+	d.host = 2;
+	d.type = 0;
+	d.wwid = "naa.6001405aaaaaaaaa";
+	d.sg = "sg0";
+	d.block = "sda";
+	CU_ASSERT_FATAL(fake_sysfs_add_scsi(&s->fs, &d) == 0);
+	snprintf(s->sg, sizeof(s->sg), "%s/sg0", s->fs.dev);
+	fake_sg_reset();
+	fake_sg_add_node(s->sg, FAKE_SG_CHR);
+	pvsi_sg_set_ops(&fake_sg_ops);
+	xb_stop(e);
+	e->sys_root = s->fs.sys;
+	e->dev_root = s->fs.dev;
+	CU_ASSERT_FATAL(xb_start(e) == 0);
+}
+
+static void sg_teardown(struct sgenv *s)
+{
+	fake_sg_hold(false);
+	pvsi_sg_set_ops(NULL);
+	fake_sg_reset();
+	fake_sysfs_destroy(&s->fs);
+}
+
+/* TEST UNIT READY to @tgt, left in flight (the sg answer is held). */
+static void tur_held(struct env *e, struct guest *g, uint16_t tgt)
+{
+	struct fake_front_cmd c;
+
+	rh_tur(&c);
+	c.id = tgt;
+	fake_sg_hold(true);
+	CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
+	fake_front_push(&g->f);
+	for (unsigned int i = 0; i < e->nfds; i++)
+		pvsd_xenbus_handle_ring(e->xb, e->fds[i].cookie);
+	pvs_worker_poll(e->w);
+	pvsd_xenbus_after_poll(e->xb);
+	CU_ASSERT_EQUAL(env_inflight(e), 1);
+}
+
+static void test_hot_remove_drains(void)
+{
+	struct env e;
+	struct sgenv sg;
+	struct guest *g;
+	const char *pdev[2] = {"mem:1M", "2:0:0:0"}, *vdev[2] = {"0:0:0:0", "0:0:1:0"};
+	struct vscsiif_response rsp;
+
+	env_init(&e);
+	sg_setup(&e, &sg);
+	g = attach(&e, 0, 2, 0, pdev, vdev, 2);
+	CU_ASSERT_EQUAL(stats(&e).luns, 2);
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-1/state"), "4");
+	tur_held(&e, g, 1);
+
+	bset(&e, g, "vscsi-devs/dev-1/state", "5");
+	bset(&e, g, "state", "7");
+	CU_ASSERT_EQUAL(fset(&e, g, "state", "7"), 0);
+	env_xs_only(&e);
+	/* The mapping is gone at once; the device waits for the LUN to drain. */
+	CU_ASSERT_PTR_NULL(pvsd_xenbus_lookup(e.xb, 2, 0, 0, 1, 0));
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-1/state"), "1,3,4,5");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "state"), "7");
+	CU_ASSERT_EQUAL(stats(&e).luns, 2);
+	pvs_worker_poll(e.w);
+	pvsd_xenbus_after_poll(e.xb);
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "state"), "7");
+	CU_ASSERT_EQUAL(fake_sg_release(), 1);
+	env_run(&e);
+	CU_ASSERT_EQUAL(fake_front_response(&g->f, &rsp), 1);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-1/state"), "1,3,4,5,6");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "state"), "1,2,4,7,8");
+	CU_ASSERT_EQUAL(stats(&e).luns, 1);
+	CU_ASSERT_TRUE(log_has("closing LUN sg:"));
+	CU_ASSERT_EQUAL(fset(&e, g, "state", "4"), 0);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "state"), "1,2,4,7,8,4");
+	/* The toolstack removes the nodes; target 1 is gone for the guest. */
+	CU_ASSERT_EQUAL(fake_xs_rm(e.fx, 0, BE "/2/0/vscsi-devs/dev-1"), 0);
+	env_run(&e);
+	CU_ASSERT_FALSE(fake_xs_exists(e.fx, BE "/2/0/vscsi-devs/dev-1"));
+	CU_ASSERT_EQUAL(inquiry(&e, g, 0, 1, 0, NULL), 1 << 16);
+	CU_ASSERT_EQUAL(inquiry(&e, g, 0, 0, 0, NULL), 0);
+	CU_ASSERT_EQUAL(g->f.errors, 0);
+	env_fini(&e);
+	sg_teardown(&sg);
+}
+
+static void test_close_with_inflight(void)
+{
+	struct env e;
+	struct sgenv sg;
+	struct guest *g;
+	const char *pdev[1] = {"2:0:0:0"}, *vdev[1] = {"0:0:0:0"};
+	struct vscsiif_response rsp;
+
+	env_init(&e);
+	sg_setup(&e, &sg);
+	g = attach(&e, 0, 9, 3, pdev, vdev, 1);
+	tur_held(&e, g, 0);
+
+	CU_ASSERT_EQUAL(fset(&e, g, "state", "5"), 0);
+	env_xs_only(&e);
+	pvs_worker_poll(e.w);
+	pvsd_xenbus_after_poll(e.xb);
+	/* Still mapped and Connected until the command finished. */
+	CU_ASSERT_EQUAL(mapped_rings(&e), 1);
+	CU_ASSERT_TRUE(fake_evt_bound(e.evt, g->f.port));
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "state"), "4");
+	CU_ASSERT_EQUAL(fake_sg_release(), 1);
+	env_run(&e);
+	CU_ASSERT_EQUAL(mapped_rings(&e), 0);
+	CU_ASSERT_FALSE(fake_evt_bound(e.evt, g->f.port));
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "state"), "1,2,4,5");
+	CU_ASSERT_EQUAL(fake_front_response(&g->f, &rsp), 1);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(g->f.errors, 0);
+	/* Closed and offline: the vhost is released, the LUN closed. */
+	bset(&e, g, "online", "0");
+	CU_ASSERT_EQUAL(fset(&e, g, "state", "6"), 0);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "state"), "1,2,4,5,6");
+	CU_ASSERT_EQUAL(stats(&e).active, 0);
+	CU_ASSERT_EQUAL(stats(&e).luns, 0);
+	CU_ASSERT_EQUAL(fake_xs_nwatches(e.conn), 1);
+	/* The toolstack removes both directories: nothing of ours comes back. */
+	CU_ASSERT_EQUAL(fake_xs_rm(e.fx, 0, BE "/9"), 0);
+	CU_ASSERT_EQUAL(fake_xs_rm(e.fx, 0, "/local/domain/9"), 0);
+	env_run(&e);
+	CU_ASSERT_FALSE(fake_xs_exists(e.fx, BE "/9/3"));
+	CU_ASSERT_FALSE(fake_xs_exists(e.fx, BE "/9"));
+	CU_ASSERT_EQUAL(stats(&e).vhosts, 0);
+	env_fini(&e);
+	sg_teardown(&sg);
+}
+
+static void test_frontend_resume(void)
+{
+	struct env e;
+	struct guest *g;
+	struct fake_front old;
+	const char *pdev[2] = {"mem:1M", "mem:1M"}, *vdev[2] = {"0:0:0:0", "0:0:2:0"};
+	char v[16];
+	uint8_t pq;
+
+	env_init(&e);
+	g = attach(&e, 0, 5, 0, pdev, vdev, 2);
+	CU_ASSERT_EQUAL(inquiry(&e, g, 0, 2, 0, NULL), 0);
+	/*
+	 * Resume: the frontend keeps the old page until we unmap (Xen defers
+	 * the grant's end), makes a new ring, writes ring-ref, event-channel
+	 * and 3, and goes on to 4 as soon as it sees us Connected.
+	 */
+	old = g->f;
+	CU_ASSERT_FATAL(fake_front_init(&g->f, e.gnt, e.evt, 5) == 0);
+	CU_ASSERT_NOT_EQUAL(g->f.ring_ref, old.ring_ref);
+	snprintf(v, sizeof(v), "%u", g->f.ring_ref);
+	CU_ASSERT_EQUAL(fset(&e, g, "ring-ref", v), 0);
+	snprintf(v, sizeof(v), "%u", g->f.port);
+	CU_ASSERT_EQUAL(fset(&e, g, "event-channel", v), 0);
+	CU_ASSERT_EQUAL(fset(&e, g, "state", "3"), 0);
+	CU_ASSERT_EQUAL(fset(&e, g, "state", "4"), 0);
+	env_run(&e);
+	CU_ASSERT_EQUAL(stats(&e).reconnects, 1);
+	CU_ASSERT_EQUAL(mapped_rings(&e), 1);
+	CU_ASSERT_FALSE(fake_evt_bound(e.evt, old.port));
+	CU_ASSERT_TRUE(fake_evt_bound(e.evt, g->f.port));
+	/* Connected written again (the frontend waits for it); the devices kept. */
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "state"), "1,2,4,4");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-0/state"), "1,3,4");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-1/state"), "1,3,4");
+	CU_ASSERT_EQUAL(inquiry(&e, g, 0, 2, 0, &pq), 0);
+	CU_ASSERT_EQUAL(pq, 0x00);
+	CU_ASSERT_EQUAL(g->f.errors, 0);
+	CU_ASSERT_TRUE(log_has("d5 v0: reconnected to ring-ref"));
+	fake_front_fini(&old);
+	env_fini(&e);
+}
+
+static void test_several_guests_share_lun(void)
+{
+	struct env e;
+	struct guest *g[4];
+	char file[128], pd[160];
+	const char *shared[2], *vdev[2] = {"0:0:0:0", "0:0:0:1"};
+	const char *own[1] = {"mem:1M"};
+
+	env_init(&e);
+	mkfile(&e, "shared", 4, file, sizeof(file));
+	snprintf(pd, sizeof(pd), "file:%s", file);
+	shared[0] = pd;
+	shared[1] = "mem:1M";
+	g[0] = attach(&e, 0, 1, 0, shared, vdev, 2);
+	g[1] = attach(&e, 1, 1, 1, own, vdev, 1);
+	g[2] = attach(&e, 2, 2, 0, shared, vdev, 1);
+	g[3] = attach(&e, 3, 3, 7, shared, vdev, 2);
+	CU_ASSERT_EQUAL(stats(&e).rings, 4);
+	CU_ASSERT_EQUAL(stats(&e).mapped, 6);
+	/* One LUN for the file named by three vhosts; each mem: is its own. */
+	CU_ASSERT_EQUAL(stats(&e).luns, 4);
+	CU_ASSERT_PTR_EQUAL(pvsd_xenbus_lookup(e.xb, 1, 0, 0, 0, 0),
+	                    pvsd_xenbus_lookup(e.xb, 3, 7, 0, 0, 0));
+	CU_ASSERT_PTR_NOT_EQUAL(pvsd_xenbus_lookup(e.xb, 1, 0, 0, 0, 1),
+	                        pvsd_xenbus_lookup(e.xb, 3, 7, 0, 0, 1));
+	for (int i = 0; i < 4; i++) {
+		CU_ASSERT_STRING_EQUAL(bget(&e, g[i], "state"), "4");
+		CU_ASSERT_EQUAL(inquiry(&e, g[i], 0, 0, 0, NULL), 0);
+	}
+	/* The same file with other options is refused, naming both. */
+	bset(&e, g[1], "vscsi-devs/dev-1/p-dev", pd);
+	{
+		char ro[200];
+
+		snprintf(ro, sizeof(ro), "%s,ro", pd);
+		bset(&e, g[1], "vscsi-devs/dev-1/p-dev", ro);
+	}
+	bset(&e, g[1], "vscsi-devs/dev-1/v-dev", "0:0:4:0");
+	bset(&e, g[1], "vscsi-devs/dev-1/state", "1");
+	bset(&e, g[1], "state", "7");
+	CU_ASSERT_EQUAL(fset(&e, g[1], "state", "7"), 0);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g[1], "vscsi-devs/dev-1/state"), "1,6");
+	CU_ASSERT_TRUE(log_has("a second user must use the same options ('ro' vs '')"));
+	/* One guest closing leaves the shared LUN to the others. */
+	bset(&e, g[0], "online", "0");
+	CU_ASSERT_EQUAL(fset(&e, g[0], "state", "5"), 0);
+	env_run(&e);
+	CU_ASSERT_EQUAL(fset(&e, g[0], "state", "6"), 0);
+	env_run(&e);
+	CU_ASSERT_EQUAL(stats(&e).rings, 3);
+	CU_ASSERT_EQUAL(stats(&e).luns, 3);
+	CU_ASSERT_EQUAL(inquiry(&e, g[3], 0, 0, 0, NULL), 0);
+	CU_ASSERT_EQUAL(inquiry(&e, g[2], 0, 0, 0, NULL), 0);
+	env_fini(&e);
+}
+
+static void test_adopt_on_start(void)
+{
+	struct env e;
+	struct guest *g;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	const char *pdev[2] = {"mem:1M", "mem:1M"}, *vdev[2] = {"0:0:0:0", "0:0:1:0"};
+	uint8_t *buf = rh_alloc(4096);
+	int rqid;
+
+	env_init(&e);
+	g = attach(&e, 0, 4, 0, pdev, vdev, 2);
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(inquiry(&e, g, 0, 0, 0, NULL), 0);
+	/* The daemon stops (SIGTERM): xenstore is left as it is. */
+	CU_ASSERT_TRUE(pvsd_xenbus_idle(e.xb));
+	xb_stop(&e);
+	CU_ASSERT_EQUAL(mapped_rings(&e), 0);
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "state"), "4");
+	fake_xs_clear_history(e.fx);
+	/* The guest goes on queueing while no daemon runs. */
+	rh_inquiry(&c, buf, 96, 96);
+	c.id = 1;
+	rqid = fake_front_queue(&g->f, &c);
+	CU_ASSERT_FATAL(rqid >= 0);
+	fake_front_push(&g->f);
+
+	CU_ASSERT_FATAL(xb_start(&e) == 0);
+	env_run(&e);
+	CU_ASSERT_EQUAL(stats(&e).adopted, 1);
+	CU_ASSERT_EQUAL(stats(&e).rings, 1);
+	CU_ASSERT_EQUAL(mapped_rings(&e), 1);
+	/* Nothing rewritten: the frontend sees no change. */
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "state"), "");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-0/state"), "");
+	CU_ASSERT_PTR_NOT_NULL(pvsd_xenbus_lookup(e.xb, 4, 0, 0, 1, 0));
+	/* The request queued meanwhile is answered, once. */
+	CU_ASSERT_EQUAL(fake_front_response(&g->f, &rsp), 1);
+	CU_ASSERT_EQUAL(rsp.rqid, rqid);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(buf[0], 0x00);
+	CU_ASSERT_EQUAL(fake_front_response(&g->f, &rsp), 0);
+	/* Resumed at the shared rsp_prod: old slots (now responses) are not requests again. */
+	CU_ASSERT_FALSE(log_has("rejected"));
+	CU_ASSERT_EQUAL(inquiry(&e, g, 0, 1, 0, NULL), 0);
+	CU_ASSERT_EQUAL(g->f.errors, 0);
+	CU_ASSERT_TRUE(log_has("d4 v0: found in state Connected at start-up: adopting"));
+	CU_ASSERT_TRUE(log_has("d4 v0: adopted ring-ref"));
+	free(buf);
+	env_fini(&e);
+}
+
+static void test_adopt_mid_reconfigure(void)
+{
+	struct env e;
+	struct guest *g;
+	const char *pdev[2] = {"mem:1M", "mem:1M"}, *vdev[2] = {"0:0:0:0", "0:0:1:0"};
+
+	env_init(&e);
+	g = attach(&e, 0, 4, 1, pdev, vdev, 2);
+	xb_stop(&e);
+	/* While no daemon runs, the toolstack asks to remove dev-1, the frontend agrees. */
+	bset(&e, g, "vscsi-devs/dev-1/state", "5");
+	bset(&e, g, "state", "7");
+	CU_ASSERT_EQUAL(fset(&e, g, "state", "7"), 0);
+	CU_ASSERT_FATAL(xb_start(&e) == 0);
+	env_run(&e);
+	CU_ASSERT_EQUAL(stats(&e).adopted, 1);
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-1/state"), "6");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "state"), "8");
+	CU_ASSERT_PTR_NULL(pvsd_xenbus_lookup(e.xb, 4, 1, 0, 1, 0));
+	CU_ASSERT_PTR_NOT_NULL(pvsd_xenbus_lookup(e.xb, 4, 1, 0, 0, 0));
+	CU_ASSERT_EQUAL(fset(&e, g, "state", "4"), 0);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "state"), "4");
+	CU_ASSERT_EQUAL(inquiry(&e, g, 0, 0, 0, NULL), 0);
+	env_fini(&e);
+}
+
+static void test_resolved_pdev(void)
+{
+	struct env e;
+	struct guest *g;
+	struct fake_sysfs fs;
+	struct fake_scsi_dev d = {0};
+	char sg[PATH_MAX + 8], byid[64];
+	const char *pdev[2], *vdev[2] = {"0:0:0:0", "0:0:0:1"};
+
+	env_init(&e);
+	CU_ASSERT_FATAL(fake_sysfs_create(&fs) == 0);
+	d.host = 3;
+	d.target = 1;
+	d.type = 0;
+	d.wwid = "naa.600140512345678901234567890abcde";
+	d.sg = "sg2";
+	d.block = "sdc";
+	d.by_id = "scsi-36001405123456789";
+	CU_ASSERT_FATAL(fake_sysfs_add_scsi(&fs, &d) == 0);
+	snprintf(sg, sizeof(sg), "%s/sg2", fs.dev);
+	fake_sg_reset();
+	fake_sg_add_node(sg, FAKE_SG_CHR);
+	pvsi_sg_set_ops(&fake_sg_ops);
+	xb_stop(&e);
+	e.sys_root = fs.sys;
+	e.dev_root = fs.dev;
+	CU_ASSERT_FATAL(xb_start(&e) == 0);
+	snprintf(byid, sizeof(byid), "3:0:1:0");
+	pdev[0] = byid;
+	pdev[1] = "naa.600140512345678901234567890abcde:0";
+	g = toolstack_add(&e, 0, 5, 0, pdev, vdev, 2);
+	bset(&e, g, "feature-host", "1");
+	env_run(&e);
+	front_connect(&e, g);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-0/state"), "1,3");
+	/* Both names are one device: one LUN, the second shares it. */
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-1/state"), "1,3");
+	CU_ASSERT_EQUAL(stats(&e).luns, 1);
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/p-devname"),
+	                       "naa.600140512345678901234567890abcde:0");
+	CU_ASSERT_TRUE(log_has(",raw"));
+	CU_ASSERT_TRUE(pvs_lun_is_raw(pvsd_xenbus_lookup(e.xb, 5, 0, 0, 0, 0)));
+	/* A p-devname the toolstack wrote is left alone. */
+	bset(&e, g, "vscsi-devs/dev-2/p-dev", "3:0:1:0");
+	bset(&e, g, "vscsi-devs/dev-2/p-devname", "admin-name");
+	bset(&e, g, "vscsi-devs/dev-2/v-dev", "0:0:0:2");
+	bset(&e, g, "vscsi-devs/dev-2/state", "1");
+	bset(&e, g, "state", "7");
+	CU_ASSERT_EQUAL(fset(&e, g, "state", "7"), 0);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-2/state"), "3");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-2/p-devname"), "admin-name");
+	env_fini(&e);
+	pvsi_sg_set_ops(NULL);
+	fake_sg_reset();
+	fake_sysfs_destroy(&fs);
+}
+
+/*
+ * Frontend states flip at any point.  From each backend stage, the frontend
+ * jumps to every state, to garbage, or loses its nodes; the backend must
+ * end somewhere consistent, and a normal close must then still work.
+ */
+enum stage { ST_INITWAIT, ST_CONNECTED, ST_RECONFIGURED, ST_CLOSING, ST_CLOSED, NSTAGES };
+#define F_GARBAGE 9
+#define F_RMSTATE 10
+#define F_RMDIR   11
+#define NFLIPS    12
+
+/* Expected backend state, and whether a ring stays connected; [stage][flip]. */
+static const struct {
+	int be;
+	int ring;
+} flip_expect[NSTAGES][NFLIPS] = {
+    /*                0       1       2       3       4       5       6       7       8     garb
+       rm-state rm-dir */
+    [ST_INITWAIT] = {{6, 0},
+                     {2, 0},
+                     {2, 0},
+                     {5, 0},
+                     {2, 0},
+                     {5, 0},
+                     {6, 0},
+                     {2, 0},
+                     {2, 0},
+                     {6, 0},
+                     {6, 0},
+                     {6, 0}},
+    [ST_CONNECTED] = {{6, 0},
+                      {4, 0},
+                      {4, 0},
+                      {4, 1},
+                      {4, 1},
+                      {5, 0},
+                      {6, 0},
+                      {8, 1},
+                      {4, 1},
+                      {6, 0},
+                      {6, 0},
+                      {6, 0}},
+    [ST_RECONFIGURED] = {{6, 0},
+                         {8, 0},
+                         {8, 0},
+                         {8, 1},
+                         {4, 1},
+                         {5, 0},
+                         {6, 0},
+                         {8, 1},
+                         {8, 1},
+                         {6, 0},
+                         {6, 0},
+                         {6, 0}},
+    [ST_CLOSING] = {{6, 0},
+                    {5, 0},
+                    {5, 0},
+                    {4, 1},
+                    {5, 0},
+                    {5, 0},
+                    {6, 0},
+                    {5, 0},
+                    {5, 0},
+                    {6, 0},
+                    {6, 0},
+                    {6, 0}},
+    [ST_CLOSED] = {{6, 0},
+                   {6, 0},
+                   {6, 0},
+                   {4, 1},
+                   {6, 0},
+                   {6, 0},
+                   {6, 0},
+                   {6, 0},
+                   {6, 0},
+                   {6, 0},
+                   {6, 0},
+                   {6, 0}},
+};
+
+static void check_consistent(struct env *e, struct guest *g, const char *what)
+{
+	unsigned int n = 0;
+	char path[200];
+	const char *s = bget(e, g, "state");
+	struct pvsd_xenbus_stats st = stats(e);
+
+	CU_ASSERT_TRUE(strlen(s) == 1 && s[0] >= '1' && s[0] <= '8');
+	CU_ASSERT_EQUAL(mapped_rings(e), st.rings);
+	if (st.rings)
+		CU_ASSERT_TRUE(s[0] == '4' || s[0] == '7' || s[0] == '8');
+	for (unsigned int i = 0; i < 3; i++) {
+		const char *ds;
+
+		snprintf(path, sizeof(path), "vscsi-devs/dev-%u/state", i);
+		ds = bget(e, g, path);
+		if (strcmp(ds, "(none)") == 0)
+			continue;
+		n++;
+		CU_ASSERT_TRUE(strlen(ds) == 1 && strchr("13456", ds[0]));
+	}
+	CU_ASSERT_TRUE(n >= 1);
+	if (CU_get_number_of_failures())
+		fprintf(stderr, "after %s: backend %s, rings %u\n", what, s, st.rings);
+}
+
+static void flip_one(enum stage stage, int flip)
+{
+	struct env e;
+	struct guest *g;
+	const char *pdev[1] = {"mem:1M"}, *vdev[1] = {"0:0:0:0"};
+	char what[64];
+	unsigned int fails = CU_get_number_of_failures();
+
+	snprintf(what, sizeof(what), "stage %d flip %d", stage, flip);
+	env_init(&e);
+	g = toolstack_add(&e, 0, 20, 0, pdev, vdev, 1);
+	env_run(&e);
+	if (stage != ST_INITWAIT) {
+		front_connect(&e, g);
+		env_run(&e);
+		CU_ASSERT_EQUAL(fset(&e, g, "state", "4"), 0);
+		env_run(&e);
+	}
+	if (stage == ST_RECONFIGURED) {
+		bset(&e, g, "vscsi-devs/dev-1/p-dev", "mem:1M");
+		bset(&e, g, "vscsi-devs/dev-1/v-dev", "0:0:1:0");
+		bset(&e, g, "vscsi-devs/dev-1/state", "1");
+		bset(&e, g, "state", "7");
+		CU_ASSERT_EQUAL(fset(&e, g, "state", "7"), 0);
+		env_run(&e);
+		CU_ASSERT_STRING_EQUAL(bget(&e, g, "state"), "8");
+	}
+	if (stage == ST_CLOSING || stage == ST_CLOSED) {
+		CU_ASSERT_EQUAL(fset(&e, g, "state", "5"), 0);
+		env_run(&e);
+		CU_ASSERT_STRING_EQUAL(bget(&e, g, "state"), "5");
+	}
+	if (stage == ST_CLOSED) {
+		CU_ASSERT_EQUAL(fset(&e, g, "state", "6"), 0);
+		env_run(&e);
+		CU_ASSERT_STRING_EQUAL(bget(&e, g, "state"), "6");
+	}
+
+	if (flip <= 8) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%d", flip);
+		CU_ASSERT_EQUAL(fset(&e, g, "state", v), 0);
+	} else if (flip == F_GARBAGE) {
+		CU_ASSERT_EQUAL(fset(&e, g, "state", "bogus"), 0);
+	} else {
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s%s", g->fe, flip == F_RMSTATE ? "/state" : "");
+		CU_ASSERT_EQUAL(fake_xs_rm(e.fx, 20, path), 0);
+	}
+	env_run(&e);
+	check_consistent(&e, g, what);
+	{
+		const char *s = bget(&e, g, "state");
+		int be = s[0] - '0';
+
+		CU_ASSERT_EQUAL(be, flip_expect[stage][flip].be);
+		CU_ASSERT_EQUAL((int)stats(&e).rings, flip_expect[stage][flip].ring);
+		if (be != flip_expect[stage][flip].be ||
+		    (int)stats(&e).rings != flip_expect[stage][flip].ring)
+			fprintf(stderr, "%s: backend %d rings %u, expected %d %d\n", what, be,
+			        stats(&e).rings, flip_expect[stage][flip].be,
+			        flip_expect[stage][flip].ring);
+	}
+	/* A normal close still works from wherever we are. */
+	bset(&e, g, "online", "0");
+	if (flip != F_RMDIR) {
+		CU_ASSERT_EQUAL(fset(&e, g, "state", "5"), 0);
+		env_run(&e);
+		CU_ASSERT_EQUAL(fset(&e, g, "state", "6"), 0);
+	}
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "state"), "6");
+	CU_ASSERT_EQUAL(stats(&e).rings, 0);
+	CU_ASSERT_EQUAL(stats(&e).luns, 0);
+	CU_ASSERT_EQUAL(mapped_rings(&e), 0);
+	CU_ASSERT_EQUAL(fake_xs_rm(e.fx, 0, g->be), 0);
+	env_run(&e);
+	CU_ASSERT_EQUAL(stats(&e).vhosts, 0);
+	CU_ASSERT_FALSE(fake_xs_exists(e.fx, g->be));
+	if (CU_get_number_of_failures() != fails) {
+		fprintf(stderr, "failed: %s\n", what);
+		log_dump();
+	}
+	env_fini(&e);
+}
+
+static void test_frontend_flips(void)
+{
+	for (int s = 0; s < NSTAGES; s++)
+		for (int f = 0; f < NFLIPS; f++)
+			flip_one((enum stage)s, f);
+}
+
+/* Backend directory removed under a connected vhost with requests in flight. */
+static void test_backend_removed(void)
+{
+	struct env e;
+	struct sgenv sg;
+	struct guest *g;
+	const char *pdev[1] = {"2:0:0:0"}, *vdev[1] = {"0:0:0:0"};
+
+	env_init(&e);
+	sg_setup(&e, &sg);
+	g = attach(&e, 0, 30, 0, pdev, vdev, 1);
+	tur_held(&e, g, 0);
+	CU_ASSERT_EQUAL(fake_xs_rm(e.fx, 0, g->be), 0);
+	env_xs_only(&e);
+	pvs_worker_poll(e.w);
+	pvsd_xenbus_after_poll(e.xb);
+	CU_ASSERT_EQUAL(mapped_rings(&e), 1); /* not before the command finished */
+	CU_ASSERT_EQUAL(stats(&e).luns, 1);
+	CU_ASSERT_EQUAL(fake_sg_release(), 1);
+	env_run(&e);
+	CU_ASSERT_EQUAL(mapped_rings(&e), 0);
+	CU_ASSERT_EQUAL(stats(&e).vhosts, 0);
+	CU_ASSERT_EQUAL(stats(&e).luns, 0);
+	CU_ASSERT_FALSE(fake_xs_exists(e.fx, g->be));
+	CU_ASSERT_EQUAL(g->f.errors, 0);
+	env_fini(&e);
+	sg_teardown(&sg);
+}
+
+#define ADD(suite, name, fn)                                                                       \
+	do {                                                                                       \
+		if (!only || strstr(name, only))                                                   \
+			CU_add_test(suite, name, fn);                                              \
+	} while (0)
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned int fails;
+	const char *only;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	only = getenv("XB_ONLY"); /* a developer's filter: tests whose name contains it */
+	s = CU_add_suite("fake_xs", NULL, NULL);
+	ADD(s, "permissions and watches", test_fake_xs_perms_watches);
+	ADD(s, "transactions", test_fake_xs_transactions);
+	ADD(s, "strict decimal parse", test_parse_uint);
+	s = CU_add_suite("xenbus", NULL, NULL);
+	ADD(s, "connect: exact nodes and states", test_connect);
+	ADD(s, "bad p-dev: dev 6, other dev 4", test_bad_pdev_other_dev_works);
+	ADD(s, "malformed nodes", test_malformed_nodes);
+	ADD(s, "frontend-id and permissions", test_frontend_id_and_perms);
+	ADD(s, "transaction EAGAIN retried", test_tx_retry);
+	ADD(s, "hot add", test_hot_add);
+	ADD(s, "hot remove drains first", test_hot_remove_drains);
+	ADD(s, "close with requests in flight", test_close_with_inflight);
+	ADD(s, "frontend resume: new ring, same v-devs", test_frontend_resume);
+	ADD(s, "several guests and vhosts, shared LUN", test_several_guests_share_lun);
+	ADD(s, "adopt on start", test_adopt_on_start);
+	ADD(s, "adopt in the middle of a hot remove", test_adopt_mid_reconfigure);
+	ADD(s, "p-dev resolved to sg, p-devname", test_resolved_pdev);
+	ADD(s, "frontend flips at every stage", test_frontend_flips);
+	ADD(s, "backend directory removed with I/O in flight", test_backend_removed);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return fails ? 1 : 0;
+}
