@@ -230,6 +230,11 @@ int fake_front_response(struct fake_front *f, struct vscsiif_response *out)
 	}
 	RING_COPY_RESPONSE(&f->ring, f->ring.rsp_cons, out);
 	f->ring.rsp_cons++;
+	/* Drained: re-arm as scsifront_ring_drain does after its loop. */
+	if (f->ring.rsp_cons == rp) {
+		f->ring.sring->rsp_event = f->ring.rsp_cons + 1;
+		mb();
+	}
 	if (out->rqid < FAKE_FRONT_REQS && f->shadow[out->rqid].inflight)
 		shadow_end(f, &f->shadow[out->rqid]);
 	else

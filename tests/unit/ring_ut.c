@@ -1,0 +1,520 @@
+/*
+ * ring_ut.c - the vscsiif data path (backend/ring.c) against the fake
+ * frontend, fake grant table and fake event channel, with real LUNs.
+ */
+#include <CUnit/Basic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ring_harness.h"
+
+#define RSLT(host, status) ((int32_t)((host) << 16 | (status)))
+
+static void fill(uint8_t *p, size_t len, uint32_t seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)((i * 131 + seed * 7 + (i >> 9)) ^ (seed >> 3));
+}
+
+static void test_inquiry(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	uint8_t *buf = rh_alloc(4096);
+	struct pvsd_ring_stats st;
+
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "mem:1M", PVSD_RING_DEFAULT_SEGS, true) == 0);
+	rh_inquiry(&c, buf, 96, 96);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	CU_ASSERT_EQUAL(rsp.rqid, 0);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(rsp.sense_len, 0);
+	CU_ASSERT_EQUAL(buf[0], 0x00); /* connected direct-access block device */
+	CU_ASSERT_TRUE(buf[4] + 5 <= 96);
+	CU_ASSERT_EQUAL(rsp.residual_len, 96u - (buf[4] + 5u));
+	CU_ASSERT_EQUAL(memcmp(buf + 8, "PVSCSI  ", 8), 0);
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
+	CU_ASSERT_EQUAL(fake_front_inflight(&h.fe), 0);
+	/* The request's grants were ended by the frontend: none is left mapped. */
+	CU_ASSERT_EQUAL(fake_gnt_active(h.gnt), 1); /* the ring page */
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.requests, 2); /* and the harness's TEST UNIT READY */
+	CU_ASSERT_EQUAL(st.responses, 2);
+	/* --verbose: a line per request and per response, naming domain and vhost. */
+	CU_ASSERT_TRUE(rh_log_has(&h, "dom 1 vhost 0: req rqid 0 0:0:0 INQUIRY (0x12) len 96"));
+	CU_ASSERT_TRUE(rh_log_has(&h, "rsp rqid 0 rslt 0x0"));
+	rh_fini(&h);
+	free(buf);
+}
+
+static void rw_round_trip(const char *spec, uint32_t len, unsigned int offset, bool indirect,
+                          unsigned int desc_offset)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	uint8_t *wbuf = rh_alloc(len + offset), *rbuf = rh_alloc(len + offset);
+	struct fake_gnt_stats gs0, gs1;
+	/* The frontend goes indirect by itself beyond 26 pages. */
+	const bool ind = indirect || (len + offset + 4095) / 4096 > VSCSIIF_SG_TABLESIZE;
+
+	CU_ASSERT_FATAL(rh_init(&h, 3, 1, spec, PVSD_RING_DEFAULT_SEGS, false) == 0);
+	fill(wbuf + offset, len, len + offset);
+	rh_rw10(&c, true, 8, (uint16_t)(len / 512), wbuf + offset, len);
+	c.indirect = indirect;
+	c.desc_offset = desc_offset;
+	fake_gnt_get_stats(h.gnt, &gs0);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	fake_gnt_get_stats(h.gnt, &gs1);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(rsp.residual_len, 0);
+	/* One batched copy for the data, plus one for the descriptors if indirect. */
+	CU_ASSERT_EQUAL(gs1.copy_calls - gs0.copy_calls, ind ? 2 : 1);
+	CU_ASSERT_EQUAL(gs1.copy_bytes - gs0.copy_bytes,
+	                len + (ind ? ((len + offset + 4095) / 4096) * 8 : 0));
+
+	rh_rw10(&c, false, 8, (uint16_t)(len / 512), rbuf + offset, len);
+	c.indirect = indirect;
+	c.desc_offset = desc_offset;
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(rsp.residual_len, 0);
+	CU_ASSERT_EQUAL(memcmp(wbuf + offset, rbuf + offset, len), 0);
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
+	rh_fini(&h);
+	free(wbuf);
+	free(rbuf);
+}
+
+static void test_rw_direct(void)
+{
+	rw_round_trip("mem:4M", 4096, 0, false, 0);
+	/* 64 KiB from a 512-byte offset: 17 pages, first and last partial. */
+	rw_round_trip("mem:4M", 65536, 512, false, 0);
+	/* 26 pages: the most a direct request holds. */
+	rw_round_trip("mem:4M", 25 * 4096, 2048, false, 0);
+	rw_round_trip("file:4194304", 65536, 512, false, 0);
+}
+
+static void test_rw_indirect(void)
+{
+	/* 27 pages and more must go indirect. */
+	rw_round_trip("mem:4M", 26 * 4096, 1024, false, 0);
+	/* 512 KiB: 128 segments, the Linux frontend's maximum. */
+	rw_round_trip("mem:4M", 127 * 4096, 0, false, 0);
+	/* Forced indirect, descriptors straddling two guest pages. */
+	rw_round_trip("mem:4M", 10 * 4096, 0, true, 4064);
+	rw_round_trip("file:4194304", 100 * 4096, 3072, true, 0);
+}
+
+static void test_sixteen_in_flight(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp[32];
+	uint8_t *data = rh_alloc(16 * 8192), *rbuf[16];
+	unsigned int seen = 0, n;
+
+	CU_ASSERT_FATAL(rh_init(&h, 2, 0, "file:1048576", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	fill(data, 16 * 8192, 99);
+	rh_rw10(&c, true, 0, 256, data, 16 * 8192);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp[0]) == 0);
+	CU_ASSERT_EQUAL(rsp[0].rslt, 0);
+
+	for (int i = 0; i < 16; i++) {
+		rbuf[i] = rh_alloc(8192);
+		rh_rw10(&c, false, (uint32_t)i * 16, 16, rbuf[i], 8192);
+		CU_ASSERT_EQUAL(fake_front_queue(&h.fe, &c), i);
+	}
+	/* The ring is full: the frontend cannot queue a 17th. */
+	CU_ASSERT_EQUAL(fake_front_queue(&h.fe, &c), -EBUSY);
+	fake_front_push(&h.fe);
+	CU_ASSERT_FALSE(pvsd_ring_handle_event(h.ring));
+	/* File I/O completes through the worker: all 16 are in flight now. */
+	CU_ASSERT_EQUAL(pvsd_ring_inflight(h.ring), 16);
+	rh_run(&h);
+	CU_ASSERT_EQUAL(pvsd_ring_inflight(h.ring), 0);
+	n = rh_collect(&h, rsp, 32);
+	CU_ASSERT_EQUAL(n, 16);
+	for (unsigned int i = 0; i < n; i++) {
+		CU_ASSERT_EQUAL(rsp[i].rslt, 0);
+		CU_ASSERT_EQUAL(rsp[i].residual_len, 0);
+		if (rsp[i].rqid < 16)
+			seen |= 1u << rsp[i].rqid;
+	}
+	CU_ASSERT_EQUAL(seen, 0xffff);
+	for (int i = 0; i < 16; i++) {
+		CU_ASSERT_EQUAL(memcmp(rbuf[i], data + i * 8192, 8192), 0);
+		free(rbuf[i]);
+	}
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
+	rh_fini(&h);
+	free(data);
+}
+
+static void test_no_connect(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	uint8_t *buf = rh_alloc(4096);
+	struct pvsd_ring_stats st;
+
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "mem:1M", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	rh_inquiry(&c, buf, 36, 36);
+	c.id = 5;
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	CU_ASSERT_EQUAL(rsp.rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_NO_CONNECT, 0));
+	CU_ASSERT_EQUAL(rsp.sense_len, 0);
+	c.id = 0;
+	c.channel = 1;
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	CU_ASSERT_EQUAL(rsp.rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_NO_CONNECT, 0));
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.no_connect, 2);
+
+	/* A mapped target, an unmapped LUN: the target answers (qualifier 011b). */
+	memset(buf, 0xee, 36);
+	c.channel = 0;
+	c.lun = 3;
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(buf[0], 0x7f);
+	rh_fini(&h);
+	free(buf);
+}
+
+static void test_lun_removed_in_flight(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	uint8_t *buf = rh_alloc(65536);
+	struct pvs_lun *removed = NULL;
+
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "file:1048576", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	rh_rw10(&c, false, 0, 128, buf, 65536);
+	CU_ASSERT_EQUAL(fake_front_queue(&h.fe, &c), 0);
+	fake_front_push(&h.fe);
+	pvsd_ring_handle_event(h.ring);
+	CU_ASSERT_EQUAL(pvsd_ring_inflight(h.ring), 1);
+	/* Hot remove while the read is in flight: xenbus keeps the LUN open until drained. */
+	CU_ASSERT_EQUAL(pvs_map_remove(h.map, 0, 0, 0, &removed), 0);
+	CU_ASSERT_PTR_EQUAL(removed, h.lun);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(removed), 1);
+	rh_run(&h);
+	CU_ASSERT_EQUAL(fake_front_response(&h.fe, &rsp), 1);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(removed), 0);
+	/* Next command to the address: nothing there any more. */
+	rh_tur(&c);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	CU_ASSERT_EQUAL(rsp.rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_NO_CONNECT, 0));
+	rh_fini(&h); /* closes h.lun */
+	free(buf);
+}
+
+static void test_tmf(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp[4];
+	uint8_t *buf = rh_alloc(65536);
+	int rq, ab;
+
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "file:1048576", PVSD_RING_DEFAULT_SEGS, true) == 0);
+
+	/* ABORT of an in-flight READ: the READ ends DID_ABORT, then the ABORT succeeds. */
+	rh_rw10(&c, false, 0, 128, buf, 65536);
+	rq = fake_front_queue(&h.fe, &c);
+	CU_ASSERT_EQUAL(rq, 0);
+	fake_front_push(&h.fe);
+	pvsd_ring_handle_event(h.ring);
+	memset(&c, 0, sizeof(c));
+	c.act = VSCSIIF_ACT_SCSI_ABORT;
+	c.ref_rqid = (uint16_t)rq;
+	c.cdb_len = 10;
+	c.dir = PVSP_DIR_FROM_DEV;
+	ab = fake_front_queue(&h.fe, &c);
+	CU_ASSERT_EQUAL(ab, 1);
+	fake_front_push(&h.fe);
+	rh_run(&h);
+	CU_ASSERT_EQUAL_FATAL(rh_collect(&h, rsp, 4), 2);
+	CU_ASSERT_EQUAL(rsp[0].rqid, rq);
+	CU_ASSERT_EQUAL(rsp[0].rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_ABORT, 0));
+	CU_ASSERT_EQUAL(rsp[0].residual_len, 65536);
+	CU_ASSERT_EQUAL(rsp[1].rqid, ab);
+	CU_ASSERT_EQUAL(rsp[1].rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	CU_ASSERT_TRUE(rh_log_has(&h, "ABORT ref_rqid 0"));
+
+	/* ABORT of something not in flight: nothing to do, FUNCTION COMPLETE. */
+	c.ref_rqid = 9;
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp[0]) == 0);
+	CU_ASSERT_EQUAL(rsp[0].rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+
+	/* LUN RESET with a READ in flight: the READ ends DID_RESET. */
+	rh_rw10(&c, false, 0, 128, buf, 65536);
+	rq = fake_front_queue(&h.fe, &c);
+	fake_front_push(&h.fe);
+	pvsd_ring_handle_event(h.ring);
+	memset(&c, 0, sizeof(c));
+	c.act = VSCSIIF_ACT_SCSI_RESET;
+	ab = fake_front_queue(&h.fe, &c);
+	fake_front_push(&h.fe);
+	rh_run(&h);
+	CU_ASSERT_EQUAL_FATAL(rh_collect(&h, rsp, 4), 2);
+	CU_ASSERT_EQUAL(rsp[0].rqid, rq);
+	CU_ASSERT_EQUAL(rsp[0].rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_RESET, 0));
+	CU_ASSERT_EQUAL(rsp[1].rqid, ab);
+	CU_ASSERT_EQUAL(rsp[1].rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+
+	/* RESET of an unmapped device fails. */
+	c.id = 4;
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp[0]) == 0);
+	CU_ASSERT_EQUAL(rsp[0].rslt, XEN_VSCSIIF_RSLT_RESET_FAILED);
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
+	rh_fini(&h);
+	free(buf);
+}
+
+static void notify_once(const char *spec)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp[16];
+	uint8_t *buf[16];
+	struct pvsd_ring_stats st0, st;
+	uint64_t n0;
+
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, spec, PVSD_RING_DEFAULT_SEGS, false) == 0);
+	pvsd_ring_get_stats(h.ring, &st0);
+	n0 = fake_front_notifications(&h.fe);
+	h.fe.kicks = 0;
+	for (int i = 0; i < 16; i++) {
+		buf[i] = rh_alloc(4096);
+		rh_rw10(&c, false, (uint32_t)i, 1, buf[i], 512);
+		CU_ASSERT_EQUAL(fake_front_queue(&h.fe, &c), i);
+	}
+	/* One kick for the batch, as the frontend's req_event asks. */
+	CU_ASSERT_TRUE(fake_front_push(&h.fe));
+	CU_ASSERT_EQUAL(h.fe.kicks, 1);
+	rh_run(&h);
+	CU_ASSERT_EQUAL(rh_collect(&h, rsp, 16), 16);
+	CU_ASSERT_EQUAL(fake_front_notifications(&h.fe), n0 + 1);
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.notifies - st0.notifies, 1);
+	CU_ASSERT_EQUAL(st.responses - st0.responses, 16);
+
+	/* The frontend re-armed rsp_event: the next batch notifies once more. */
+	for (int i = 0; i < 4; i++) {
+		rh_rw10(&c, false, (uint32_t)i, 1, buf[i], 512);
+		fake_front_queue(&h.fe, &c);
+	}
+	fake_front_push(&h.fe);
+	rh_run(&h);
+	CU_ASSERT_EQUAL(rh_collect(&h, rsp, 16), 4);
+	CU_ASSERT_EQUAL(fake_front_notifications(&h.fe), n0 + 2);
+	for (int i = 0; i < 16; i++)
+		free(buf[i]);
+	rh_fini(&h);
+}
+
+static void test_notify_once_per_batch(void)
+{
+	notify_once("mem:1M");
+	notify_once("file:1048576");
+}
+
+static void test_grant_error_one_request(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp[4];
+	uint8_t *old = rh_alloc(3 * 4096), *bad = rh_alloc(3 * 4096), *rb = rh_alloc(3 * 4096);
+	struct pvsd_ring_stats st;
+
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "mem:1M", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	fill(old, 3 * 4096, 1);
+	fill(bad, 3 * 4096, 2);
+	rh_rw10(&c, true, 100, 24, old, 3 * 4096);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp[0]) == 0);
+	CU_ASSERT_EQUAL(rsp[0].rslt, 0);
+
+	/* Element 1 of the next WRITE's data-out copy fails: that WRITE only. */
+	rh_rw10(&c, true, 100, 24, bad, 3 * 4096);
+	fake_front_queue(&h.fe, &c);
+	rh_rw10(&c, true, 200, 24, bad, 3 * 4096);
+	fake_front_queue(&h.fe, &c);
+	fake_gnt_fail_nth(h.gnt, 1, GNTST_bad_gntref);
+	fake_front_push(&h.fe);
+	rh_run(&h);
+	CU_ASSERT_EQUAL_FATAL(rh_collect(&h, rsp, 4), 2);
+	CU_ASSERT_EQUAL(rsp[0].rqid, 0);
+	CU_ASSERT_EQUAL(rsp[0].rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_ERROR, 0));
+	CU_ASSERT_EQUAL(rsp[1].rqid, 1);
+	CU_ASSERT_EQUAL(rsp[1].rslt, 0);
+	/* Nothing of the failed WRITE reached the LUN. */
+	rh_rw10(&c, false, 100, 24, rb, 3 * 4096);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp[0]) == 0);
+	CU_ASSERT_EQUAL(memcmp(rb, old, 3 * 4096), 0);
+	rh_rw10(&c, false, 200, 24, rb, 3 * 4096);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp[0]) == 0);
+	CU_ASSERT_EQUAL(memcmp(rb, bad, 3 * 4096), 0);
+
+	/* Data-in copy failure: DID_ERROR, nothing transferred. */
+	fake_gnt_fail_nth(h.gnt, 2, GNTST_bad_copy_arg);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp[0]) == 0);
+	CU_ASSERT_EQUAL(rsp[0].rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_ERROR, 0));
+	CU_ASSERT_EQUAL(rsp[0].residual_len, 3 * 4096);
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.rejected, 2);
+	CU_ASSERT_TRUE(rh_log_has(&h, "element 1 of 3: status -3"));
+	rh_fini(&h);
+	free(old);
+	free(bad);
+	free(rb);
+}
+
+static void test_response_slot_zeroed(void)
+{
+	struct rh h;
+	struct vscsiif_request *r;
+	struct vscsiif_response rsp;
+	struct vscsiif_response *slot;
+
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "mem:1M", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	r = fake_front_raw(&h.fe);
+	memset(r, 0xaa, sizeof(*r));
+	r->rqid = 3;
+	r->act = VSCSIIF_ACT_SCSI_CDB;
+	r->cmd_len = 6;
+	memset(r->cmnd, 0, sizeof(r->cmnd));
+	r->channel = r->id = r->lun = 0;
+	r->sc_data_direction = PVSP_DIR_NONE;
+	r->nr_segments = 0;
+	slot = (struct vscsiif_response *)r;
+	fake_front_push(&h.fe);
+	rh_run(&h);
+	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
+	CU_ASSERT_EQUAL(rsp.rqid, 3);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	/* The shared slot itself: every byte but rqid is zero (TEST UNIT READY: GOOD). */
+	{
+		const uint8_t *b = (const uint8_t *)slot;
+
+		CU_ASSERT_EQUAL(b[0], 3);
+		for (size_t i = 1; i < sizeof(*slot); i++)
+			CU_ASSERT_EQUAL(b[i], 0);
+	}
+	rh_fini(&h);
+}
+
+static void test_sense(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	uint8_t *buf = rh_alloc(4096);
+	uint8_t key, asc, ascq;
+
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "mem:1M", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	/* Past the end of a 1 MiB LUN: LOGICAL BLOCK ADDRESS OUT OF RANGE. */
+	rh_rw10(&c, false, 4096, 1, buf, 512);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	CU_ASSERT_EQUAL(rsp.rslt, RSLT(0, 0x02));
+	CU_ASSERT_TRUE(rsp.sense_len > 0 && rsp.sense_len <= VSCSIIF_SENSE_BUFFERSIZE);
+	CU_ASSERT_EQUAL(rsp.sense_len, 18);
+	CU_ASSERT_EQUAL(pvs_sense_decode(rsp.sense_buffer, rsp.sense_len, &key, &asc, &ascq), 0);
+	CU_ASSERT_EQUAL(key, PVS_KEY_ILLEGAL_REQUEST);
+	CU_ASSERT_EQUAL(asc, 0x21);
+	CU_ASSERT_EQUAL(ascq, 0x00);
+	CU_ASSERT_EQUAL(rsp.residual_len, 512);
+	for (unsigned int i = rsp.sense_len; i < VSCSIIF_SENSE_BUFFERSIZE; i++)
+		CU_ASSERT_EQUAL(rsp.sense_buffer[i], 0);
+	rh_fini(&h);
+	free(buf);
+}
+
+static void test_stop(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	uint8_t *buf = rh_alloc(8192);
+	struct pvsd_ring_stats st;
+
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "file:1048576", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	rh_rw10(&c, false, 0, 16, buf, 8192);
+	fake_front_queue(&h.fe, &c);
+	fake_front_push(&h.fe);
+	pvsd_ring_handle_event(h.ring);
+	CU_ASSERT_EQUAL(pvsd_ring_inflight(h.ring), 1);
+	pvsd_ring_stop(h.ring);
+	rh_tur(&c);
+	fake_front_queue(&h.fe, &c);
+	fake_front_push(&h.fe);
+	rh_run(&h);
+	/* The in-flight READ is answered; the TEST UNIT READY is never taken. */
+	CU_ASSERT_EQUAL(fake_front_response(&h.fe, &rsp), 1);
+	CU_ASSERT_EQUAL(rsp.rqid, 0);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(fake_front_response(&h.fe, &rsp), 0);
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.requests, 2); /* the harness's TEST UNIT READY, the READ */
+	CU_ASSERT_FALSE(pvsd_ring_broken(h.ring));
+	rh_fini(&h);
+	free(buf);
+}
+
+static void test_connect_errors(void)
+{
+	struct rh h;
+	struct fake_gnt_stats gs;
+	struct pvsd_ring *r2 = NULL;
+	struct pvsd_ring_cfg cfg;
+
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "mem:1M", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	cfg = h.cfg;
+	cfg.max_segs = 25;
+	CU_ASSERT_EQUAL(pvsd_ring_connect(&cfg, h.fe.ring_ref, h.fe.port, &r2), -EINVAL);
+	cfg.max_segs = PVSD_RING_MAX_SEGS + 1;
+	CU_ASSERT_EQUAL(pvsd_ring_connect(&cfg, h.fe.ring_ref, h.fe.port, &r2), -EINVAL);
+	cfg.max_segs = 0;
+	/* Unknown ring-ref: nothing mapped, nothing bound. */
+	CU_ASSERT_EQUAL(pvsd_ring_connect(&cfg, 4000, h.fe.port, &r2), -EINVAL);
+	/* The port is bound already (by h.ring): the map is undone. */
+	CU_ASSERT_EQUAL(pvsd_ring_connect(&cfg, h.fe.ring_ref, h.fe.port, &r2), -EINVAL);
+	fake_gnt_get_stats(h.gnt, &gs);
+	CU_ASSERT_EQUAL(gs.mapped, 1);
+	CU_ASSERT_PTR_NULL(r2);
+	rh_fini(&h);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned int failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("ring", NULL, NULL);
+	CU_add_test(s, "INQUIRY", test_inquiry);
+	CU_add_test(s, "WRITE/READ direct segments", test_rw_direct);
+	CU_add_test(s, "WRITE/READ indirect segments", test_rw_indirect);
+	CU_add_test(s, "16 in flight", test_sixteen_in_flight);
+	CU_add_test(s, "NO_CONNECT for an unmapped target", test_no_connect);
+	CU_add_test(s, "LUN removed with a request in flight", test_lun_removed_in_flight);
+	CU_add_test(s, "TMF ABORT and RESET", test_tmf);
+	CU_add_test(s, "notify once per batch", test_notify_once_per_batch);
+	CU_add_test(s, "grant copy error fails one request", test_grant_error_one_request);
+	CU_add_test(s, "response slot zeroed", test_response_slot_zeroed);
+	CU_add_test(s, "sense", test_sense);
+	CU_add_test(s, "stop", test_stop);
+	CU_add_test(s, "connect errors", test_connect_errors);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
