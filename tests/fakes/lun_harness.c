@@ -32,6 +32,16 @@ void lh_close(struct lh *h)
 	memset(h, 0, sizeof(*h));
 }
 
+int lh_reopen(struct lh *h, const char *spec, const struct pvs_lun_opts *opts)
+{
+	char err[256];
+
+	if (h->lun)
+		pvs_lun_close(h->lun);
+	h->lun = NULL;
+	return pvs_lun_open(h->w, spec, opts, &h->lun, err, sizeof(err));
+}
+
 static void lh_done(struct pvs_req *req)
 {
 	struct lh *h = req->opaque;

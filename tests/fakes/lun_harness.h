@@ -38,6 +38,8 @@ struct lh {
 /* Open @spec (e.g. "mem:4M,bs=4096") on a new worker.  0 or -errno. */
 int lh_open(struct lh *h, const char *spec, const struct pvs_lun_opts *opts);
 void lh_close(struct lh *h);
+/* Close the LUN and open @spec in its place on the same worker.  0 or -errno. */
+int lh_reopen(struct lh *h, const char *spec, const struct pvs_lun_opts *opts);
 
 /*
  * Submit one CDB (req->cdb_len = @cdb_len, at most 255; at most
