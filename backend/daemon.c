@@ -1,0 +1,439 @@
+/*
+ * daemon.c - options, single-instance checks and the event loop of pvscsid.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "pvscsi/lun.h"
+#include "ring.h"
+
+#define WORKER_DEPTH 256
+#define MAX_EVENTS   64
+
+/* ---- options ---- */
+
+void pvsd_usage(FILE *f)
+{
+	fprintf(f,
+	        "Usage: pvscsid [OPTION]...\n"
+	        "Xen PVSCSI (vscsiif) backend: serves every vhost under\n"
+	        "/local/domain/<own domid>/backend/vscsi.\n"
+	        "\n"
+	        "  -f, --foreground        stay in the foreground (else daemonize)\n"
+	        "  -p, --pid-file PATH     single-instance lock and pid (default %s)\n"
+	        "  -v, --verbose           debug log, one line per request and response\n"
+	        "  -l, --log-file PATH     append the log to PATH\n"
+	        "  -s, --syslog            log to syslog (daemon facility)\n"
+	        "      --sysfs-root DIR    resolve p-devs in DIR instead of /sys\n"
+	        "      --dev-root DIR      resolve p-devs in DIR instead of /dev\n"
+	        "      --max-segs N        feature-sg-grant to advertise (%u..%u, default %u)\n"
+	        "      --drain-timeout S   on SIGTERM, wait at most S seconds for requests\n"
+	        "                          in flight (default %u)\n"
+	        "  -h, --help              this text\n"
+	        "\n"
+	        "Without --log-file or --syslog the log goes to stderr in the foreground\n"
+	        "and to syslog when daemonized.  SIGTERM/SIGINT: stop taking requests,\n"
+	        "answer those in flight, exit leaving xenstore as it is (a restarted\n"
+	        "daemon adopts connected guests).  SIGHUP: reopen the log file.\n",
+	        PVSD_DEFAULT_PID_FILE, 26u, PVSD_RING_MAX_SEGS, PVSD_RING_DEFAULT_SEGS,
+	        PVSD_DRAIN_TIMEOUT_MS / 1000);
+}
+
+static int opt_uint(const char *name, const char *arg, unsigned long lo, unsigned long hi,
+                    unsigned int *out, FILE *err)
+{
+	uint64_t v;
+
+	if (pvsd_parse_uint(arg, hi, &v) != 0 || v < lo) {
+		fprintf(err, "pvscsid: %s: '%s' is not a number in %lu..%lu\n", name, arg, lo, hi);
+		return -EINVAL;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
+int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE *err)
+{
+	enum { O_SYSFS = 256, O_DEV, O_SEGS, O_DRAIN };
+	static const struct option lo[] = {
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"pid-file", required_argument, NULL, 'p'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"log-file", required_argument, NULL, 'l'},
+	    {"syslog", no_argument, NULL, 's'},
+	    {"sysfs-root", required_argument, NULL, O_SYSFS},
+	    {"dev-root", required_argument, NULL, O_DEV},
+	    {"max-segs", required_argument, NULL, O_SEGS},
+	    {"drain-timeout", required_argument, NULL, O_DRAIN},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	unsigned int secs;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->pid_file = PVSD_DEFAULT_PID_FILE;
+	o->drain_timeout_ms = PVSD_DRAIN_TIMEOUT_MS;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":fp:vl:sh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'p':
+			o->pid_file = optarg;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'l':
+			o->log_file = optarg;
+			break;
+		case 's':
+			o->to_syslog = true;
+			break;
+		case O_SYSFS:
+			o->sysfs_root = optarg;
+			break;
+		case O_DEV:
+			o->dev_root = optarg;
+			break;
+		case O_SEGS:
+			if (opt_uint("--max-segs", optarg, 26, PVSD_RING_MAX_SEGS, &o->max_segs,
+			             err))
+				return -EINVAL;
+			break;
+		case O_DRAIN:
+			if (opt_uint("--drain-timeout", optarg, 0, 3600, &secs, err))
+				return -EINVAL;
+			o->drain_timeout_ms = secs * 1000;
+			break;
+		case 'h':
+			pvsd_usage(out);
+			return 1;
+		case ':':
+			fprintf(err, "pvscsid: %s needs an argument (see --help)\n",
+			        argv[optind - 1]);
+			return -EINVAL;
+		default:
+			fprintf(err, "pvscsid: unknown option '%s' (see --help)\n",
+			        argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(err, "pvscsid: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->pid_file && !o->pid_file[0])
+		o->pid_file = NULL;
+	return 0;
+}
+
+/* ---- single instance ---- */
+
+int pvsd_check_scsiback(const char *sysfs_root, char *msg, size_t len)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/module/xen_scsiback", sysfs_root ? sysfs_root : "/sys");
+	if (stat(path, &st) != 0)
+		return 0;
+	snprintf(msg, len,
+	         "the kernel's xen-scsiback is loaded (%s): it serves backend/vscsi as well, and "
+	         "two backends would fight over every vhost; unload it first "
+	         "(modprobe -r xen-scsiback)",
+	         path);
+	return -EBUSY;
+}
+
+int pvsd_pidfile_lock(const char *path, int *fd, char *msg, size_t len)
+{
+	char buf[32] = "";
+	ssize_t n;
+	int f, e;
+
+	f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (f < 0) {
+		e = errno;
+		snprintf(msg, len, "pid file %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+		e = errno;
+		n = pread(f, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		close(f);
+		if (e == EWOULDBLOCK) {
+			snprintf(msg, len,
+			         "another pvscsid is running (pid %s, holding the lock on %s)",
+			         buf[0] ? buf : "unknown", path);
+			return -EEXIST;
+		}
+		snprintf(msg, len, "locking pid file %s: %s", path, strerror(e));
+		return -e;
+	}
+	*fd = f;
+	return 0;
+}
+
+int pvsd_pidfile_write(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		return -errno;
+	return 0;
+}
+
+/* ---- the loop ---- */
+
+/* epoll cookies for our own fds; ring fds carry the xenbus cookie. */
+static char tag_xs, tag_worker, tag_sig;
+
+struct pvsd_daemon {
+	struct pvsd_daemon_cfg cfg;
+	int ep;
+	int sfd;
+	struct pvs_worker *w;
+	struct pvsd_xenbus *xb;
+	bool stopping;
+	struct timespec stop_at;
+};
+
+static int fd_add(void *arg, int fd, void *cookie)
+{
+	struct pvsd_daemon *d = arg;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = cookie};
+
+	return epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+}
+
+static void fd_del(void *arg, int fd)
+{
+	struct pvsd_daemon *d = arg;
+
+	epoll_ctl(d->ep, EPOLL_CTL_DEL, fd, NULL);
+}
+
+int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
+{
+	struct pvsd_daemon *d = calloc(1, sizeof(*d));
+	struct pvsd_xenbus_cfg xc = {0};
+	int rc;
+
+	if (!d)
+		return -ENOMEM;
+	d->cfg = *cfg;
+	if (!d->cfg.drain_timeout_ms)
+		d->cfg.drain_timeout_ms = PVSD_DRAIN_TIMEOUT_MS;
+	d->sfd = -1;
+	d->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (d->ep < 0) {
+		rc = -errno;
+		pvsd_log(LOG_ERR, "epoll: %s", strerror(-rc));
+		free(d);
+		return rc;
+	}
+	if (cfg->signals) {
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		sigaddset(&set, SIGHUP);
+		d->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+		if (d->sfd < 0) {
+			rc = -errno;
+			pvsd_log(LOG_ERR, "signalfd: %s", strerror(-rc));
+			goto fail;
+		}
+		if ((rc = fd_add(d, d->sfd, &tag_sig)) != 0)
+			goto fail;
+	}
+	rc = pvs_worker_new(WORKER_DEPTH, &d->w);
+	if (rc) {
+		pvsd_log(LOG_ERR, "I/O worker: %s", strerror(-rc));
+		goto fail;
+	}
+	if ((rc = fd_add(d, pvs_worker_fd(d->w), &tag_worker)) != 0 ||
+	    (rc = fd_add(d, cfg->xs.ops->fileno(cfg->xs.ctx), &tag_xs)) != 0) {
+		pvsd_log(LOG_ERR, "epoll_ctl: %s", strerror(-rc));
+		goto fail;
+	}
+	xc.xs = cfg->xs;
+	xc.gnt = cfg->gnt;
+	xc.gnt_ctx = cfg->gnt_ctx;
+	xc.evt = cfg->evt;
+	xc.evt_ctx = cfg->evt_ctx;
+	xc.worker = d->w;
+	xc.resolver = cfg->resolver;
+	xc.max_segs = cfg->max_segs;
+	xc.verbose = cfg->verbose;
+	xc.own_domid = cfg->own_domid;
+	xc.fd_add = fd_add;
+	xc.fd_del = fd_del;
+	xc.fd_arg = d;
+	rc = pvsd_xenbus_start(&xc, &d->xb);
+	if (rc)
+		goto fail;
+	*out = d;
+	return 0;
+fail:
+	if (d->w)
+		pvs_worker_free(d->w);
+	if (d->sfd >= 0)
+		close(d->sfd);
+	close(d->ep);
+	free(d);
+	return rc;
+}
+
+void pvsd_daemon_stop(struct pvsd_daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	clock_gettime(CLOCK_MONOTONIC, &d->stop_at);
+	pvsd_log(LOG_NOTICE, "stopping: no new requests, finishing those in flight; xenstore is "
+	                     "left for the next pvscsid to adopt");
+	pvsd_xenbus_shutdown(d->xb);
+}
+
+static void handle_signals(struct pvsd_daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP: {
+			int rc = pvsd_log_reopen();
+
+			if (rc)
+				pvsd_log(LOG_ERR, "reopening the log file: %s", strerror(-rc));
+			else
+				pvsd_log(LOG_INFO, "log file reopened");
+			break;
+		}
+		default:
+			pvsd_log(LOG_NOTICE, "signal %s from pid %u", strsignal((int)si.ssi_signo),
+			         si.ssi_pid);
+			pvsd_daemon_stop(d);
+			break;
+		}
+	}
+}
+
+static unsigned int ms_since(const struct timespec *t)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - t->tv_sec) * 1000LL + (now.tv_nsec - t->tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > UINT_MAX ? UINT_MAX : (unsigned int)ms;
+}
+
+int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	int n, i;
+
+	if (pvsd_xenbus_pending(d->xb))
+		timeout_ms = 0;
+	else if (d->stopping && (timeout_ms < 0 || timeout_ms > 100))
+		timeout_ms = 100; /* to notice the drain timeout */
+	n = epoll_wait(d->ep, ev, MAX_EVENTS, timeout_ms);
+	if (n < 0) {
+		if (errno != EINTR) {
+			pvsd_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			return -errno;
+		}
+		n = 0;
+	}
+	for (i = 0; i < n; i++) {
+		void *p = ev[i].data.ptr;
+
+		if (p == &tag_xs) {
+			if (ev[i].events & (EPOLLERR | EPOLLHUP)) {
+				pvsd_log(LOG_ERR, "xenstore connection lost");
+				return -EPIPE;
+			}
+			pvsd_xenbus_handle_xs(d->xb);
+		} else if (p == &tag_sig) {
+			handle_signals(d);
+		} else if (p != &tag_worker) {
+			pvsd_xenbus_handle_ring(d->xb, p);
+		}
+	}
+	/* Cheap when nothing completed; completions must reach the rings at once. */
+	pvs_worker_poll(d->w);
+	pvsd_xenbus_after_poll(d->xb);
+	if (pvsd_xenbus_pending(d->xb))
+		pvsd_xenbus_run_pending(d->xb);
+	if (d->stopping) {
+		if (pvsd_xenbus_idle(d->xb)) {
+			pvsd_log(LOG_NOTICE, "every request answered; exiting");
+			return 0;
+		}
+		if (ms_since(&d->stop_at) >= d->cfg.drain_timeout_ms) {
+			pvsd_log(LOG_WARNING,
+			         "requests still in flight after %u ms; exiting anyway (the next "
+			         "pvscsid re-reads them from the ring)",
+			         d->cfg.drain_timeout_ms);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int pvsd_daemon_run(struct pvsd_daemon *d)
+{
+	int rc;
+
+	while ((rc = pvsd_daemon_iterate(d, -1)) > 0)
+		;
+	return rc;
+}
+
+struct pvsd_xenbus *pvsd_daemon_xenbus(struct pvsd_daemon *d)
+{
+	return d->xb;
+}
+
+struct pvs_worker *pvsd_daemon_worker(struct pvsd_daemon *d)
+{
+	return d->w;
+}
+
+void pvsd_daemon_free(struct pvsd_daemon *d)
+{
+	if (!d)
+		return;
+	if (pvsd_xenbus_idle(d->xb)) {
+		pvsd_xenbus_free(d->xb);
+		pvs_worker_free(d->w);
+	}
+	/* Otherwise requests still run on the worker: leave both to process exit. */
+	if (d->sfd >= 0)
+		close(d->sfd);
+	close(d->ep);
+	free(d);
+}

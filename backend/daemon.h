@@ -1,0 +1,97 @@
+/*
+ * daemon.h - pvscsid's process: options, the single-instance checks, and
+ * the one event loop over the xenstore fd, the worker fd, every ring's
+ * event channel fd and a signalfd.
+ *
+ * main.c only glues these together with the real xenstore, grant table and
+ * event channel ops; tests drive the same loop on the fakes.
+ */
+#ifndef PVSD_DAEMON_H
+#define PVSD_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pvscsi/resolve.h"
+#include "xenbus.h"
+#include "xenevt.h"
+#include "xengnt.h"
+#include "xs.h"
+
+#define PVSD_DEFAULT_PID_FILE "/run/pvscsid.pid"
+#define PVSD_DRAIN_TIMEOUT_MS 30000u
+
+struct pvsd_opts {
+	bool foreground;
+	bool verbose;
+	bool to_syslog;
+	const char *log_file;   /* NULL: none */
+	const char *pid_file;   /* PVSD_DEFAULT_PID_FILE unless given */
+	const char *sysfs_root; /* NULL: /sys */
+	const char *dev_root;   /* NULL: /dev */
+	unsigned int max_segs;  /* 0: PVSD_RING_DEFAULT_SEGS */
+	unsigned int drain_timeout_ms;
+};
+
+/*
+ * Parse the command line.  Returns 0, 1 when --help was given (usage is on
+ * @out; exit 0), or -EINVAL with one line on @err (exit 2).
+ */
+int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE *err);
+void pvsd_usage(FILE *f);
+
+/*
+ * xen-scsiback claims backend/vscsi too: two backends would race for every
+ * vhost.  Returns 0 when it is not loaded (or built in), -EBUSY with a
+ * message otherwise.  @sysfs_root NULL means /sys.
+ */
+int pvsd_check_scsiback(const char *sysfs_root, char *msg, size_t len);
+
+/*
+ * Take the pid file's lock (kept while *@fd stays open).  Returns 0,
+ * -EEXIST with a message naming the running daemon's pid, or -errno.
+ */
+int pvsd_pidfile_lock(const char *path, int *fd, char *msg, size_t len);
+/* Record our pid in the locked file.  0 or -errno. */
+int pvsd_pidfile_write(int fd);
+
+struct pvsd_daemon;
+
+struct pvsd_daemon_cfg {
+	struct pvsd_xs xs; /* not owned */
+	const struct pvsd_gnt_ops *gnt;
+	void *gnt_ctx;
+	const struct pvsd_evt_ops *evt;
+	void *evt_ctx;
+	struct pvs_resolver resolver;
+	unsigned int max_segs;
+	bool verbose;
+	int64_t own_domid; /* -1: from xenstore */
+	/*
+	 * Take SIGTERM and SIGINT (stop), SIGHUP (reopen the log file) through
+	 * a signalfd; the caller must have blocked them in every thread.
+	 */
+	bool signals;
+	unsigned int drain_timeout_ms; /* 0: PVSD_DRAIN_TIMEOUT_MS */
+};
+
+/* 0 or -errno (logged). */
+int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out);
+/*
+ * One turn of the loop: wait up to @timeout_ms (-1: until something
+ * happens) and handle what is ready.  Returns 1 while running, 0 once a
+ * stop finished (every request answered, or the drain timeout passed), or
+ * -errno on a fatal error of the loop itself (the xenstore connection).
+ */
+int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms);
+/* Iterate until done; 0 or -errno. */
+int pvsd_daemon_run(struct pvsd_daemon *d);
+/* What SIGTERM does: stop taking requests, finish those in flight, then end. */
+void pvsd_daemon_stop(struct pvsd_daemon *d);
+struct pvsd_xenbus *pvsd_daemon_xenbus(struct pvsd_daemon *d);
+struct pvs_worker *pvsd_daemon_worker(struct pvsd_daemon *d);
+void pvsd_daemon_free(struct pvsd_daemon *d);
+
+#endif
