@@ -1,0 +1,284 @@
+/*
+ * daemon_ut.c - pvscsid's process layer (backend/daemon.c): options, the
+ * single-instance checks, and the event loop on the fake xenstore, grant
+ * table and event channel with a real worker, stopped by a real SIGTERM.
+ */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "fake_evtchn.h"
+#include "fake_front.h"
+#include "fake_gnt.h"
+#include "fake_xs.h"
+#include "log.h"
+#include "ring.h"
+#include "ring_harness.h"
+
+static char logbuf[256][300];
+static unsigned int nlog;
+
+static void log_hook(void *arg, int prio, const char *line)
+{
+	(void)arg;
+	(void)prio;
+	if (nlog < 256)
+		snprintf(logbuf[nlog++], sizeof(logbuf[0]), "%s", line);
+}
+
+static bool log_has(const char *needle)
+{
+	for (unsigned int i = 0; i < nlog && i < 256; i++)
+		if (strstr(logbuf[i], needle))
+			return true;
+	return false;
+}
+
+static int parse(struct pvsd_opts *o, const char *line)
+{
+	char buf[512], *argv[32];
+	int argc = 0;
+	FILE *null = fopen("/dev/null", "w");
+	int rc;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	argv[argc++] = "pvscsid";
+	for (char *t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " "))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	rc = pvsd_opts_parse(argc, argv, o, null, null);
+	fclose(null);
+	return rc;
+}
+
+static void test_options(void)
+{
+	struct pvsd_opts o;
+
+	CU_ASSERT_EQUAL(parse(&o, ""), 0);
+	CU_ASSERT_FALSE(o.foreground);
+	CU_ASSERT_FALSE(o.verbose);
+	CU_ASSERT_FALSE(o.to_syslog);
+	CU_ASSERT_PTR_NULL(o.log_file);
+	CU_ASSERT_STRING_EQUAL(o.pid_file, PVSD_DEFAULT_PID_FILE);
+	CU_ASSERT_EQUAL(o.max_segs, 0);
+	CU_ASSERT_EQUAL(o.drain_timeout_ms, PVSD_DRAIN_TIMEOUT_MS);
+
+	/* What the e2e suite runs. */
+	CU_ASSERT_EQUAL(parse(&o, "--foreground --verbose --log-file /tmp/x.log"), 0);
+	CU_ASSERT_TRUE(o.foreground);
+	CU_ASSERT_TRUE(o.verbose);
+	CU_ASSERT_STRING_EQUAL(o.log_file, "/tmp/x.log");
+
+	CU_ASSERT_EQUAL(parse(&o, "-f -v -s -p /run/p.pid --sysfs-root /fs/sys --dev-root /fs/dev "
+	                          "--max-segs 256 --drain-timeout 5"),
+	                0);
+	CU_ASSERT_TRUE(o.to_syslog);
+	CU_ASSERT_STRING_EQUAL(o.pid_file, "/run/p.pid");
+	CU_ASSERT_STRING_EQUAL(o.sysfs_root, "/fs/sys");
+	CU_ASSERT_STRING_EQUAL(o.dev_root, "/fs/dev");
+	CU_ASSERT_EQUAL(o.max_segs, 256);
+	CU_ASSERT_EQUAL(o.drain_timeout_ms, 5000);
+
+	CU_ASSERT_EQUAL(parse(&o, "--help"), 1);
+	CU_ASSERT_EQUAL(parse(&o, "-h"), 1);
+	CU_ASSERT_EQUAL(parse(&o, "--bogus"), -EINVAL);
+	CU_ASSERT_EQUAL(parse(&o, "--log-file"), -EINVAL);
+	CU_ASSERT_EQUAL(parse(&o, "--max-segs 25"), -EINVAL);
+	CU_ASSERT_EQUAL(parse(&o, "--max-segs 1025"), -EINVAL);
+	CU_ASSERT_EQUAL(parse(&o, "--max-segs 12x"), -EINVAL);
+	CU_ASSERT_EQUAL(parse(&o, "--drain-timeout -1"), -EINVAL);
+	CU_ASSERT_EQUAL(parse(&o, "-f extra"), -EINVAL);
+}
+
+static void test_pidfile(void)
+{
+	char dir[] = "/tmp/daemon_ut.XXXXXX", path[64], msg[256], buf[32], want[64];
+	int fd = -1, fd2 = -1;
+	FILE *f;
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/pvscsid.pid", dir);
+	CU_ASSERT_EQUAL(pvsd_pidfile_lock(path, &fd, msg, sizeof(msg)), 0);
+	CU_ASSERT_EQUAL(pvsd_pidfile_write(fd), 0);
+	f = fopen(path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NOT_NULL(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	snprintf(want, sizeof(want), "%d\n", (int)getpid());
+	CU_ASSERT_STRING_EQUAL(buf, want);
+	/* A second daemon is refused, naming the first. */
+	CU_ASSERT_EQUAL(pvsd_pidfile_lock(path, &fd2, msg, sizeof(msg)), -EEXIST);
+	snprintf(want, sizeof(want), "another pvscsid is running (pid %d,", (int)getpid());
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, want));
+	CU_ASSERT_EQUAL(fd2, -1);
+	/* Once the first is gone, the lock is free again (a stale file does not matter). */
+	close(fd);
+	CU_ASSERT_EQUAL(pvsd_pidfile_lock(path, &fd2, msg, sizeof(msg)), 0);
+	close(fd2);
+	snprintf(path, sizeof(path), "%s/no/such/dir/p.pid", dir);
+	CU_ASSERT_EQUAL(pvsd_pidfile_lock(path, &fd2, msg, sizeof(msg)), -ENOENT);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	CU_ASSERT(system(path) == 0);
+}
+
+static void test_scsiback_check(void)
+{
+	char dir[] = "/tmp/daemon_ut.XXXXXX", path[96], msg[512];
+
+	CU_ASSERT_FATAL(mkdtemp(dir) != NULL);
+	msg[0] = '\0';
+	CU_ASSERT_EQUAL(pvsd_check_scsiback(dir, msg, sizeof(msg)), 0);
+	CU_ASSERT_STRING_EQUAL(msg, "");
+	snprintf(path, sizeof(path), "%s/module", dir);
+	CU_ASSERT_EQUAL(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/module/xen_scsiback", dir);
+	CU_ASSERT_EQUAL(mkdir(path, 0755), 0);
+	CU_ASSERT_EQUAL(pvsd_check_scsiback(dir, msg, sizeof(msg)), -EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "xen-scsiback is loaded"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "modprobe -r xen-scsiback"));
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	CU_ASSERT(system(path) == 0);
+}
+
+#define BEP "/local/domain/0/backend/vscsi/3/0"
+#define FEP "/local/domain/3/device/vscsi/0"
+
+static int iterate_until(struct pvsd_daemon *d, struct fake_xs *fx, const char *path,
+                         const char *want)
+{
+	for (int i = 0; i < 200; i++) {
+		const char *v = fake_xs_get(fx, path);
+
+		if (v && strcmp(v, want) == 0)
+			return 0;
+		if (pvsd_daemon_iterate(d, 20) <= 0)
+			return -1;
+	}
+	return -1;
+}
+
+/* The loop end to end: xenstore, ring kicks, worker completions, SIGTERM. */
+static void test_loop_and_sigterm(void)
+{
+	struct fake_xs *fx = fake_xs_new();
+	struct fake_xs_conn *conn = fake_xs_connect(fx, 0);
+	struct fake_gnt *gnt = fake_gnt_new();
+	struct fake_evt *evt = fake_evt_new();
+	struct pvsd_daemon_cfg cfg = {0};
+	struct pvsd_daemon *d = NULL;
+	struct fake_front f;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	uint8_t *buf = rh_alloc(4096);
+	char v[16];
+	int rc = 1, i;
+
+	nlog = 0;
+	pvsd_log_set_hook(log_hook, NULL);
+	fake_xs_pvsd(conn, &cfg.xs);
+	cfg.gnt = &fake_gnt_ops;
+	cfg.gnt_ctx = gnt;
+	cfg.evt = &fake_evt_ops;
+	cfg.evt_ctx = evt;
+	cfg.resolver.sysfs_root = "/nonexistent";
+	cfg.resolver.dev_root = "/nonexistent";
+	cfg.own_domid = -1;
+	cfg.signals = true;
+	cfg.verbose = true;
+	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
+
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, BEP "/frontend", FEP), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, BEP "/frontend-id", "3"), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, BEP "/online", "1"), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, BEP "/state", "1"), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, BEP "/vscsi-devs/dev-0/p-dev", "mem:4M"), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, BEP "/vscsi-devs/dev-0/v-dev", "0:0:0:0"), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, BEP "/vscsi-devs/dev-0/state", "1"), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, FEP "/state", "1"), 0);
+	CU_ASSERT_EQUAL(fake_xs_chmod(fx, "/local/domain/0/backend/vscsi/3", "n0 r3", true), 0);
+	CU_ASSERT_EQUAL(fake_xs_chmod(fx, FEP, "n3 r0", true), 0);
+	CU_ASSERT_EQUAL(iterate_until(d, fx, BEP "/state", "2"), 0);
+
+	CU_ASSERT_FATAL(fake_front_init(&f, gnt, evt, 3) == 0);
+	snprintf(v, sizeof(v), "%u", f.ring_ref);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 3, FEP "/ring-ref", "%s", v), 0);
+	snprintf(v, sizeof(v), "%u", f.port);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 3, FEP "/event-channel", "%s", v), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 3, FEP "/state", "3"), 0);
+	CU_ASSERT_EQUAL(iterate_until(d, fx, BEP "/state", "4"), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 3, FEP "/state", "4"), 0);
+	CU_ASSERT_EQUAL(iterate_until(d, fx, BEP "/vscsi-devs/dev-0/state", "4"), 0);
+
+	/* A request through the loop: the kick wakes epoll, the answer comes back. */
+	rh_inquiry(&c, buf, 96, 96);
+	CU_ASSERT_FATAL(fake_front_queue(&f, &c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(&f));
+	for (i = 0; i < 100 && fake_front_response(&f, &rsp) != 1; i++)
+		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
+	CU_ASSERT_TRUE(i < 100);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(memcmp(buf + 8, "PVSCSI  ", 8), 0);
+	CU_ASSERT_TRUE(log_has("d3 v0: dom 3 vhost 0: req rqid 0 0:0:0 INQUIRY"));
+
+	/* SIGTERM (blocked, so it waits for the signalfd): drain, end, xenstore untouched. */
+	fake_xs_clear_history(fx);
+	CU_ASSERT_EQUAL(raise(SIGTERM), 0);
+	for (i = 0; i < 100 && (rc = pvsd_daemon_iterate(d, 20)) > 0; i++)
+		;
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_TRUE(log_has("signal Terminated"));
+	CU_ASSERT_TRUE(log_has("every request answered; exiting"));
+	CU_ASSERT_STRING_EQUAL(fake_xs_get(fx, BEP "/state"), "4");
+	CU_ASSERT_STRING_EQUAL(fake_xs_history(fx, BEP "/state"), "");
+	CU_ASSERT_STRING_EQUAL(fake_xs_get(fx, BEP "/vscsi-devs/dev-0/state"), "4");
+	pvsd_daemon_free(d);
+	{
+		struct fake_gnt_stats gs;
+
+		fake_gnt_get_stats(gnt, &gs);
+		CU_ASSERT_EQUAL(gs.mapped, 0);
+	}
+	CU_ASSERT_EQUAL(f.errors, 0);
+	fake_front_fini(&f);
+	fake_xs_free(fx);
+	fake_evt_free(evt);
+	fake_gnt_free(gnt);
+	pvsd_log_set_hook(NULL, NULL);
+	free(buf);
+}
+
+int main(void)
+{
+	struct pvsd_log_cfg lc = {.to_stderr = getenv("XB_LOG") != NULL, .verbose = true};
+	CU_pSuite s;
+	unsigned int fails;
+	sigset_t set;
+
+	/* As main.c does, before any thread: SIGTERM only through the signalfd. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	pvsd_log_open(&lc);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("daemon", NULL, NULL);
+	CU_add_test(s, "options", test_options);
+	CU_add_test(s, "pid file lock", test_pidfile);
+	CU_add_test(s, "xen-scsiback check", test_scsiback_check);
+	CU_add_test(s, "event loop and SIGTERM", test_loop_and_sigterm);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	pvsd_log_close();
+	return fails ? 1 : 0;
+}
