@@ -106,12 +106,16 @@ int main(int argc, char **argv)
 			fprintf(stderr, "pvscsid: refusing to start: %s\n", msg);
 		return 1;
 	}
-	if (o.pid_file && pvsd_pidfile_lock(o.pid_file, &pidfd, msg, sizeof(msg)) != 0) {
+	rc = o.pid_file ? pvsd_pidfile_lock(o.pid_file, &pidfd, msg, sizeof(msg)) : 0;
+	if (rc == -EEXIST) {
 		pvsd_log(LOG_ERR, "refusing to start: %s", msg);
 		if (!o.foreground && !o.log_file)
 			fprintf(stderr, "pvscsid: refusing to start: %s\n", msg);
 		return 1;
 	}
+	/* No place for the lock (a minimal dom0 without /run): run, but say so. */
+	if (rc)
+		pvsd_log(LOG_WARNING, "%s; running without the single-instance lock", msg);
 	if (!o.foreground)
 		rfd = daemonize();
 	if (pidfd >= 0 && (rc = pvsd_pidfile_write(pidfd)) != 0)
