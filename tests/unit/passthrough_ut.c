@@ -559,6 +559,40 @@ static void test_real_scsi_debug(void)
 	CU_ASSERT_EQUAL(pvs_sense_decode(c.req.sense, c.req.sense_len, &key, &asc, &ascq), 0);
 	CU_ASSERT_EQUAL(key, PVS_KEY_ILLEGAL_REQUEST);
 	CU_ASSERT_EQUAL(asc, 0x21);
+	/* scattered data-in (sg iovec_count), 16 in flight at once, against one plain read */
+	{
+		static struct cmd many[PVSI_SG_MAX_INFLIGHT];
+		static uint8_t flat[4096], parts[PVSI_SG_MAX_INFLIGHT][4096];
+		uint8_t r8[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0};
+		int done = 0;
+
+		cmd_init(&c, r8, 10, PVS_DIR_FROM_DEV, flat, sizeof(flat));
+		run(lun, &c);
+		CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+		CU_ASSERT_EQUAL(c.req.residual, 0);
+		for (int i = 0; i < PVSI_SG_MAX_INFLIGHT; i++) {
+			memset(parts[i], 0xee, sizeof(parts[i]));
+			cmd_init(&many[i], r8, 10, PVS_DIR_FROM_DEV, parts[i] + 3000, 1096);
+			many[i].iov[1] = (struct iovec){parts[i] + 1000, 2000};
+			many[i].iov[2] = (struct iovec){parts[i], 1000};
+			many[i].req.iovcnt = 3;
+			pvs_submit(lun, &many[i].req);
+		}
+		for (int t = 0; t < 500 && done < PVSI_SG_MAX_INFLIGHT; t++) {
+			pvs_worker_wait(W, 10);
+			done = 0;
+			for (int i = 0; i < PVSI_SG_MAX_INFLIGHT; i++)
+				done += many[i].done;
+		}
+		CU_ASSERT_EQUAL(done, PVSI_SG_MAX_INFLIGHT);
+		for (int i = 0; i < PVSI_SG_MAX_INFLIGHT; i++) {
+			CU_ASSERT_EQUAL(many[i].req.status, PVS_STATUS_GOOD);
+			CU_ASSERT_EQUAL(many[i].req.residual, 0);
+			CU_ASSERT_EQUAL(memcmp(parts[i] + 3000, flat, 1096), 0);
+			CU_ASSERT_EQUAL(memcmp(parts[i] + 1000, flat + 1096, 2000), 0);
+			CU_ASSERT_EQUAL(memcmp(parts[i], flat + 3096, 1000), 0);
+		}
+	}
 	/* the filter still guards the real device */
 	cmd_init(&c, format_unit, 6, PVS_DIR_NONE, NULL, 0);
 	run(lun, &c);
