@@ -2,14 +2,16 @@
  * sbc_ut.c - SBC-4 commands of emulated LUNs on mem LUNs with 512 and
  * 4096-byte blocks: capacity, READ/WRITE round trips (last block, iovecs,
  * residuals), write protect, VERIFY / WRITE AND VERIFY compares, WRITE
- * SAME, UNMAP, SYNCHRONIZE CACHE, START STOP, PREVENT ALLOW; and the stage
+ * SAME, UNMAP, SYNCHRONIZE CACHE, START STOP, PREVENT ALLOW; the stage
  * engine with stores that complete later, fail, or complete at once many
- * times in a row.
+ * times in a row; and the same commands once more on a file LUN.
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "lun_harness.h"
@@ -173,8 +175,8 @@ static void body_read_capacity(void)
 	memset(exp, 0, sizeof(exp));
 	lh_put64(&exp[0], BLOCKS - 1);
 	lh_put32(&exp[8], BS);
-	exp[13] = BS == 512 ? 3 : 0; /* 4 KiB physical blocks */
-	exp[14] = 0xc0;              /* LBPME, LBPRZ */
+	exp[13] = BS == 512 ? 3 : 0;       /* 4 KiB physical blocks */
+	exp[14] = L->lun->thin ? 0xc0 : 0; /* LBPME, LBPRZ */
 	lh_put32(&rc16[10], 32);
 	memset(buf, 0xaa, 64);
 	lh_run(L, I1, rc16, 16, PVS_DIR_FROM_DEV, buf, 64, &R);
@@ -1189,6 +1191,78 @@ static void test_engine_errors(void)
 	unwrap(&H512);
 }
 
+/* ---- the same commands on a file LUN: io_uring, every store call completes later ---- */
+
+static struct lh HF;
+static char file_path[64];
+
+static int init_file(void)
+{
+	char spec[96];
+	int fd;
+
+	if (init())
+		return -1;
+	snprintf(file_path, sizeof(file_path), "/tmp/sbc_ut.XXXXXX");
+	fd = mkstemp(file_path);
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, 4 << 20)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	snprintf(spec, sizeof(spec), "file:%s", file_path);
+	if (lh_open(&HF, spec, NULL) || !lh_clear_ua(&HF, I1))
+		return -1;
+	return 0;
+}
+
+static int fini_file(void)
+{
+	lh_close(&HF);
+	unlink(file_path);
+	return fini();
+}
+
+static void on_file(void (*fn)(void))
+{
+	L = &HF;
+	fn();
+}
+
+static void test_file_round_trips(void)
+{
+	on_file(body_round_trips);
+	on_file(body_iovecs);
+	on_file(body_read_capacity);
+}
+
+static void test_file_verify(void)
+{
+	on_file(body_verify);
+	on_file(body_write_and_verify);
+}
+
+static void test_file_write_same(void)
+{
+	on_file(body_write_same);
+}
+
+static void test_file_unmap(void)
+{
+	if (!HF.lun->thin) {
+		fprintf(stderr, "(file system cannot punch holes: UNMAP not tested) ");
+		return;
+	}
+	on_file(body_unmap);
+}
+
+static void test_file_sync_start_stop(void)
+{
+	on_file(body_sync_start_stop);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1219,6 +1293,12 @@ int main(void)
 	CU_add_test(s, "asynchronous stores, scratch queue", test_engine_async);
 	CU_add_test(s, "abort while waiting and while in I/O", test_engine_abort);
 	CU_add_test(s, "store errors", test_engine_errors);
+	s = CU_add_suite("file store", init_file, fini_file);
+	CU_add_test(s, "round trips, iovecs, capacity", test_file_round_trips);
+	CU_add_test(s, "VERIFY, WRITE AND VERIFY", test_file_verify);
+	CU_add_test(s, "WRITE SAME", test_file_write_same);
+	CU_add_test(s, "UNMAP", test_file_unmap);
+	CU_add_test(s, "sync cache, start stop", test_file_sync_start_stop);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
