@@ -1380,6 +1380,29 @@ void pvsd_xenbus_handle_ring(struct pvsd_xenbus *xb, void *cookie)
 	}
 }
 
+/*
+ * Whether what a half-done step waits for has happened; checked after every
+ * worker poll, so it must not touch xenstore.
+ */
+static bool wait_over(const struct xb_vhost *v)
+{
+	const struct xb_dev *d;
+
+	if (v->ring && (v->ring_stopping || v->gone))
+		return pvsd_ring_inflight(v->ring) == 0;
+	if (v->gone)
+		return true;
+	if (!v->waiting)
+		return false;
+	for (d = v->devs; d; d = d->next) {
+		const struct xb_lun *l = d->drain;
+
+		if (l && !(l->lun && l->users == 0 && pvs_lun_inflight(l->lun) > 0))
+			return true;
+	}
+	return false;
+}
+
 void pvsd_xenbus_after_poll(struct pvsd_xenbus *xb)
 {
 	struct xb_vhost *v;
@@ -1391,7 +1414,7 @@ void pvsd_xenbus_after_poll(struct pvsd_xenbus *xb)
 	if (xb->stopping)
 		return;
 	for (v = xb->vhosts; v; v = v->next)
-		if (!v->dead && (v->ring_stopping || v->waiting || v->gone))
+		if (!v->dead && wait_over(v))
 			reconcile(v);
 	sweep_dead(xb);
 }
