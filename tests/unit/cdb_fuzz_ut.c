@@ -220,12 +220,18 @@ static void test_not_emulated(void)
 	for (unsigned i = 0; i < pvsi_nopcodes; i++) {
 		const struct pvsi_opcode *e = &pvsi_opcodes[i];
 
+		const unsigned lens[] = {e->cdb_len, e->cdb_len - 1u, PVS_CDB_MAX, 2};
+
 		if (e->handler)
 			continue;
-		zero(cdb, e);
-		run(cdb, e->cdb_len, (enum pvs_dir)e->dir, buflen_of(e));
-		CU_ASSERT(matches((e->flags & PVSI_OP_HAS_SA) ? &sa : &inv, "not emulated",
-		                  e->opcode, e->sa));
+		for (unsigned l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+			zero(cdb, e);
+			run(cdb, lens[l], (enum pvs_dir)e->dir, buflen_of(e));
+			CU_ASSERT(matches((e->flags & PVSI_OP_HAS_SA) ? &sa : &inv, "not emulated",
+			                  e->opcode, e->sa));
+		}
+		run(cdb, 1, (enum pvs_dir)e->dir, buflen_of(e));
+		CU_ASSERT(matches(&inv, "not emulated, 1 byte", e->opcode, e->sa));
 	}
 	/* and unknown service actions of the service-action opcodes */
 	for (unsigned s = 0; s < 32; s++) {
