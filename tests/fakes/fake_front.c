@@ -255,3 +255,9 @@ uint64_t fake_front_notifications(const struct fake_front *f)
 {
 	return fake_evt_notifications(f->evt, f->port);
 }
+
+void fake_front_fini_request(struct fake_front *f, int rqid)
+{
+	if (rqid >= 0 && rqid < FAKE_FRONT_REQS && f->shadow[rqid].inflight)
+		shadow_end(f, &f->shadow[rqid]);
+}

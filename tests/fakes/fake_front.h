@@ -83,6 +83,8 @@ void fake_front_kick(struct fake_front *f);
  */
 int fake_front_response(struct fake_front *f, struct vscsiif_response *out);
 unsigned int fake_front_inflight(const struct fake_front *f);
+/* End request @rqid's grants by hand (a test rewrote its rqid in the ring). */
+void fake_front_fini_request(struct fake_front *f, int rqid);
 /* Notifications received from the backend. */
 uint64_t fake_front_notifications(const struct fake_front *f);
 

@@ -593,6 +593,42 @@ static void test_ids_act_dir(void)
 	CU_ASSERT_EQUAL(rsp[1].rslt, 0);
 	h.fe.errors = 0;
 
+	/*
+	 * ref_rqid is matched against rqids, not used as a slot number: with a
+	 * READ in flight as rqid 0x1234, ABORT of rqid 0 (not in flight)
+	 * touches nothing, ABORT of 0x1234 aborts it.
+	 */
+	for (int pass = 0; pass < 2; pass++) {
+		rh_rw10(&c, false, 0, 128, buf, 65536);
+		rq = fake_front_queue(&h.fe, &c);
+		r = RING_GET_REQUEST(&h.fe.ring, h.fe.ring.req_prod_pvt - 1);
+		r->rqid = 0x1234;
+		fake_front_push(&h.fe);
+		pvsd_ring_handle_event(h.ring);
+		CU_ASSERT_EQUAL(pvsd_ring_inflight(h.ring), 1);
+		r = fake_front_raw(&h.fe);
+		r->rqid = 700;
+		r->act = VSCSIIF_ACT_SCSI_ABORT;
+		r->ref_rqid = pass ? 0x1234 : 0;
+		fake_front_push(&h.fe);
+		rh_run(&h);
+		CU_ASSERT_EQUAL_FATAL(rh_collect(&h, rsp, 4), 2);
+		if (pass) {
+			CU_ASSERT_EQUAL(rsp[0].rqid, 0x1234);
+			CU_ASSERT_EQUAL(rsp[0].rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_ABORT, 0));
+			CU_ASSERT_EQUAL(rsp[1].rqid, 700);
+			CU_ASSERT_EQUAL(rsp[1].rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+		} else {
+			CU_ASSERT_EQUAL(rsp[0].rqid, 700);
+			CU_ASSERT_EQUAL(rsp[0].rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+			CU_ASSERT_EQUAL(rsp[1].rqid, 0x1234);
+			CU_ASSERT_EQUAL(rsp[1].rslt, 0);
+		}
+		/* The frontend's own bookkeeping of the patched request. */
+		fake_front_fini_request(&h.fe, rq);
+	}
+	h.fe.errors = 0;
+
 	/* act outside 1..3, direction outside 0..3. */
 	expect_each(&h, 6, prep_act, DID_ERROR);
 	expect_each(&h, 252, prep_dir, DID_ERROR);

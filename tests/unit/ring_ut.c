@@ -315,6 +315,28 @@ static void notify_once(const char *spec)
 	rh_run(&h);
 	CU_ASSERT_EQUAL(rh_collect(&h, rsp, 16), 4);
 	CU_ASSERT_EQUAL(fake_front_notifications(&h.fe), n0 + 2);
+
+	/*
+	 * A frontend that has not consumed the last batch did not re-arm
+	 * rsp_event: the next batch is pushed without a notification.
+	 */
+	for (int i = 0; i < 4; i++) {
+		rh_rw10(&c, false, (uint32_t)i, 1, buf[i], 512);
+		fake_front_queue(&h.fe, &c);
+	}
+	fake_front_push(&h.fe);
+	rh_run(&h);
+	CU_ASSERT_EQUAL(fake_front_notifications(&h.fe), n0 + 3);
+	for (int i = 0; i < 4; i++) {
+		rh_rw10(&c, false, (uint32_t)i, 1, buf[i], 512);
+		fake_front_queue(&h.fe, &c);
+	}
+	fake_front_push(&h.fe);
+	rh_run(&h);
+	CU_ASSERT_EQUAL(fake_front_notifications(&h.fe), n0 + 3);
+	CU_ASSERT_EQUAL(rh_collect(&h, rsp, 16), 8);
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.notifies - st0.notifies, 3);
 	for (int i = 0; i < 16; i++)
 		free(buf[i]);
 	rh_fini(&h);
