@@ -1395,6 +1395,56 @@ static void test_frontend_flips(void)
 			flip_one((enum stage)s, f);
 }
 
+/* The frontend keeps flipping while a drain waits for a command in flight. */
+static void test_flips_during_drain(void)
+{
+	static const struct {
+		const char *flips[3];
+		const char *be; /* after the command finished */
+		unsigned int rings;
+	} cases[] = {
+	    {{"5", "6", NULL}, "6", 0}, /* the normal close, hurried */
+	    {{"5", "4", NULL}, "4", 1}, /* changed its mind: connect again */
+	    {{"1", "6", NULL}, "6", 0}, /* resume abandoned */
+	    {{"5", "7", "5"}, "5", 0},  /* nonsense in between */
+	    {{"6", "x", NULL}, "6", 0}, /* garbage: released */
+	};
+
+	for (unsigned int k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct env e;
+		struct sgenv sg;
+		struct guest *g;
+		const char *pdev[1] = {"2:0:0:0"}, *vdev[1] = {"0:0:0:0"};
+		struct vscsiif_response rsp;
+		unsigned int fails = CU_get_number_of_failures();
+
+		env_init(&e);
+		sg_setup(&e, &sg);
+		g = attach(&e, 0, 40, 0, pdev, vdev, 1);
+		tur_held(&e, g, 0);
+		for (unsigned int i = 0; i < 3 && cases[k].flips[i]; i++) {
+			CU_ASSERT_EQUAL(fset(&e, g, "state", cases[k].flips[i]), 0);
+			env_xs_only(&e);
+			/* Nothing is unmapped while the command runs. */
+			CU_ASSERT_EQUAL(mapped_rings(&e), 1);
+			CU_ASSERT_EQUAL(env_inflight(&e), 1);
+		}
+		CU_ASSERT_EQUAL(fake_sg_release(), 1);
+		env_run(&e);
+		CU_ASSERT_EQUAL(fake_front_response(&g->f, &rsp), 1);
+		CU_ASSERT_EQUAL(rsp.rslt, 0);
+		CU_ASSERT_STRING_EQUAL(bget(&e, g, "state"), cases[k].be);
+		CU_ASSERT_EQUAL(stats(&e).rings, cases[k].rings);
+		CU_ASSERT_EQUAL(mapped_rings(&e), cases[k].rings);
+		if (CU_get_number_of_failures() != fails) {
+			fprintf(stderr, "flips during drain, case %u\n", k);
+			log_dump();
+		}
+		env_fini(&e);
+		sg_teardown(&sg);
+	}
+}
+
 /* Backend directory removed under a connected vhost with requests in flight. */
 static void test_backend_removed(void)
 {
@@ -1458,6 +1508,7 @@ int main(void)
 	ADD(s, "adopt in the middle of a hot remove", test_adopt_mid_reconfigure);
 	ADD(s, "p-dev resolved to sg, p-devname", test_resolved_pdev);
 	ADD(s, "frontend flips at every stage", test_frontend_flips);
+	ADD(s, "frontend flips during a drain", test_flips_during_drain);
 	ADD(s, "backend directory removed with I/O in flight", test_backend_removed);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
