@@ -381,6 +381,27 @@ static int rollback(struct xlp_ctx *c, bool new_vhost, const char *be, const cha
 	}
 	rc = xlp_plan_apply(c, &p);
 	xlp_plan_free(&p);
+	if (new_vhost && !rc) {
+		/* The per-domain directories made for this controller, if nothing else is in them.
+		 */
+		const char *dirs[3];
+		char d0[XLP_PATH_MAX], d1[XLP_PATH_MAX], d2[XLP_PATH_MAX];
+
+		xlp_snprintf(d0, sizeof(d0), "%.*s", (int)(strrchr(be, '/') - be), be);
+		xlp_snprintf(d1, sizeof(d1), "%.*s", (int)(strrchr(fe, '/') - fe), fe);
+		xlp_snprintf(d2, sizeof(d2), "%.*s", (int)(strrchr(rec, '/') - rec), rec);
+		dirs[0] = d0;
+		dirs[1] = d1;
+		dirs[2] = d2;
+		for (int i = 0; i < 3; i++) {
+			unsigned int num = 1;
+			char **l = c->xs.ops->directory(c->xs.ctx, PVSD_XS_NOTX, dirs[i], &num);
+
+			if (l && num == 0)
+				c->xs.ops->rm(c->xs.ctx, PVSD_XS_NOTX, dirs[i]);
+			free(l);
+		}
+	}
 	return rc;
 }
 
@@ -395,7 +416,7 @@ int xlp_attach_dev(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
 	struct xlp_plan p;
 	struct xlp_saved saved;
 	struct dev_wait w;
-	bool new_vhost, hot, saved_done = false;
+	bool new_vhost, hot;
 	uint32_t vhost = d->e.vdev.host;
 	unsigned int n;
 	int rc;
@@ -486,27 +507,9 @@ int xlp_attach_dev(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
 		goto out;
 	}
 
-	if (!o->no_saved) {
-		xlp_saved_of_dev(d, vhost, n, &saved);
-		rc = xlp_userdata_set_dev(c, domid, vhost, n, &saved);
-		if (rc == -ENOENT) {
-			xlp_errf(c,
-			         "warning: domain %s has no libxl configuration: v-dev %s will not "
-			         "survive save, restore or migration\n",
-			         who, vd);
-		} else if (rc) {
-			xlp_errf(c,
-			         "cannot record v-dev %s in the saved configuration of domain %s: "
-			         "%s; nothing was changed\n",
-			         vd, who, strerror(-rc));
-			goto out;
-		} else {
-			saved_done = true;
-		}
-	}
 	rc = xlp_plan_apply(c, &p);
 	if (rc)
-		goto undo_saved;
+		goto out;
 
 	memset(&w, 0, sizeof(w));
 	xlp_snprintf(w.be, sizeof(w.be), "%s", be);
@@ -537,17 +540,30 @@ int xlp_attach_dev(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
 			         c->timeout_ms / 1000, st);
 		if (!rollback(c, new_vhost, be, fe, rec, n))
 			xlp_errf(c, "the attachment of v-dev %s was removed again\n", vd);
-		goto undo_saved;
+		goto out;
+	}
+	/* Saved only once it works, so that a failed attach leaves the file untouched. */
+	if (!o->no_saved) {
+		int r;
+
+		xlp_saved_of_dev(d, vhost, n, &saved);
+		r = xlp_userdata_set_dev(c, domid, vhost, n, &saved);
+		if (r == -ENOENT)
+			xlp_errf(c,
+			         "warning: domain %s has no libxl configuration: v-dev %s will not "
+			         "survive save, restore or migration\n",
+			         who, vd);
+		else if (r)
+			xlp_errf(c,
+			         "warning: v-dev %s is attached but not in the saved configuration "
+			         "of domain %s (%s): it will not survive save, restore or "
+			         "migration\n",
+			         vd, who, strerror(-r));
 	}
 	if (vhost_out)
 		*vhost_out = vhost;
 	if (n_out)
 		*n_out = n;
-	goto out;
-
-undo_saved:
-	if (saved_done)
-		xlp_userdata_set_dev(c, domid, vhost, n, NULL);
 out:
 	xlp_plan_free(&p);
 	xlp_vhosts_free(v, nv);
@@ -575,6 +591,7 @@ int xlp_cmd_attach(struct xlp_ctx *c, int argc, char **argv)
 	uint32_t domid;
 	int opt, rc;
 
+	c->prefix = "scsi-attach: ";
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+Nh", lo, NULL)) != -1) {
 		switch (opt) {
@@ -595,7 +612,7 @@ int xlp_cmd_attach(struct xlp_ctx *c, int argc, char **argv)
 	}
 	rc = xlp_entry_parse2(argv[optind + 1], argv[optind + 2], &e, err, sizeof(err));
 	if (rc) {
-		xlp_errf(c, "scsi-attach: %s\n", err);
+		xlp_errf(c, "%s\n", err);
 		return 1;
 	}
 	rc = xlp_ctx_connect(c);
@@ -603,7 +620,7 @@ int xlp_cmd_attach(struct xlp_ctx *c, int argc, char **argv)
 		return 1;
 	rc = xlp_domain_find(c, argv[optind], &domid);
 	if (rc) {
-		xlp_errf(c, "scsi-attach: unknown domain '%s'\n", argv[optind]);
+		xlp_errf(c, "unknown domain '%s'\n", argv[optind]);
 		return 1;
 	}
 	d = calloc(1, sizeof(*d));
@@ -611,7 +628,7 @@ int xlp_cmd_attach(struct xlp_ctx *c, int argc, char **argv)
 		return 1;
 	rc = xlp_dev_resolve(c, &e, d, err, sizeof(err));
 	if (rc) {
-		xlp_errf(c, "scsi-attach: %s\n", err);
+		xlp_errf(c, "%s\n", err);
 		free(d);
 		return 1;
 	}

@@ -224,9 +224,17 @@ int xlp_entry_parse(const char *text, struct xlp_entry *e, char *err, size_t err
 	if (i == n)
 		return bad(err, errlen,
 		           "missing VDEV after PDEV '%s'; expected PDEV,VDEV[,OPTION...]", tok[0]);
-	if (!digits_colons(tok[i]))
-		return bad(err, errlen, "expected VDEV (H:C:T:L) after PDEV '%s', found '%s'",
-		           tok[0], tok[i]);
+	if (!digits_colons(tok[i])) {
+		if (e->kind != XLP_HOST && *tok[i] && !strchr(tok[i], ':'))
+			return bad(err, errlen,
+			           "unknown option '%s' of PDEV '%s' (ro, bs=512, bs=4096)", tok[i],
+			           tok[0]);
+		return bad(
+		    err, errlen,
+		    "expected VDEV (H:C:T:L) after PDEV '%s', found '%s' (options come after "
+		    "VDEV)",
+		    tok[0], tok[i]);
+	}
 	rc = check_vdev(tok[i], e, err, errlen);
 	if (rc)
 		return rc;

@@ -259,6 +259,7 @@ int xlp_cmd_detach(struct xlp_ctx *c, int argc, char **argv)
 	uint32_t domid;
 	int opt, rc;
 
+	c->prefix = "scsi-detach: ";
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+Nh", lo, NULL)) != -1) {
 		switch (opt) {
@@ -278,7 +279,7 @@ int xlp_cmd_detach(struct xlp_ctx *c, int argc, char **argv)
 		return 2;
 	}
 	if (pvs_parse_hctl(argv[optind + 1], &vdev)) {
-		xlp_errf(c, "scsi-detach: VDEV '%s': expected H:C:T:L, four decimal numbers\n",
+		xlp_errf(c, "VDEV '%s': expected H:C:T:L, four decimal numbers\n",
 		         argv[optind + 1]);
 		return 1;
 	}
@@ -286,7 +287,7 @@ int xlp_cmd_detach(struct xlp_ctx *c, int argc, char **argv)
 	if (rc)
 		return 1;
 	if (xlp_domain_find(c, argv[optind], &domid)) {
-		xlp_errf(c, "scsi-detach: unknown domain '%s'\n", argv[optind]);
+		xlp_errf(c, "unknown domain '%s'\n", argv[optind]);
 		return 1;
 	}
 	return xlp_detach_vdev(c, domid, &vdev) ? 1 : 0;

@@ -110,8 +110,7 @@ int xlp_list(struct xlp_ctx *c, uint32_t *domids, size_t n, bool json)
 		int r = xlp_vhosts_read(c, domids[i], &v, &nv);
 
 		if (r) {
-			xlp_errf(c, "scsi-list: cannot read domain %u: %s\n", domids[i],
-			         strerror(-r));
+			xlp_errf(c, "cannot read domain %u: %s\n", domids[i], strerror(-r));
 			rc = r;
 			continue;
 		}
@@ -147,6 +146,7 @@ int xlp_cmd_list(struct xlp_ctx *c, int argc, char **argv)
 	bool json = false;
 	int opt, rc, n;
 
+	c->prefix = "scsi-list: ";
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+jh", lo, NULL)) != -1) {
 		switch (opt) {
@@ -173,7 +173,7 @@ int xlp_cmd_list(struct xlp_ctx *c, int argc, char **argv)
 		return 1;
 	for (int i = 0; i < n; i++) {
 		if (xlp_domain_find(c, argv[optind + i], &ids[i])) {
-			xlp_errf(c, "scsi-list: unknown domain '%s'\n", argv[optind + i]);
+			xlp_errf(c, "unknown domain '%s'\n", argv[optind + i]);
 			free(ids);
 			return 1;
 		}

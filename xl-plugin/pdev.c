@@ -42,7 +42,7 @@ static int resolve_host(struct xlp_ctx *c, const struct xlp_entry *e, struct xlp
 		const char *slash = strrchr(p->by_id, '/');
 
 		xlp_snprintf(d->by_id, sizeof(d->by_id), "/dev/disk/by-id/%s",
-		         slash ? slash + 1 : p->by_id);
+		             slash ? slash + 1 : p->by_id);
 	}
 	rc = pvs_pdev_stable_spec(p, d->p_devname, sizeof(d->p_devname));
 	if (rc == -ENODATA) {
@@ -56,7 +56,7 @@ static int resolve_host(struct xlp_ctx *c, const struct xlp_entry *e, struct xlp
 		rc = 0;
 	} else if (rc) {
 		xlp_snprintf(err, errlen, "PDEV '%s': its identity does not fit (%s)", e->pdev,
-		         strerror(-rc));
+		             strerror(-rc));
 	}
 out:
 	free(p);
@@ -84,8 +84,8 @@ static int resolve_file(const struct xlp_entry *e, struct xlp_dev *d, char *err,
 		int rc = -errno;
 
 		xlp_snprintf(err, errlen, "PDEV '%s': cannot open it %s: %s%s", e->pdev,
-		         e->ro ? "for reading" : "for reading and writing", strerror(errno),
-		         e->ro ? "" : " (add ro for a read-only LUN)");
+		             e->ro ? "for reading" : "for reading and writing", strerror(errno),
+		             e->ro ? "" : " (add ro for a read-only LUN)");
 		return rc;
 	}
 	if (!realpath(path, real)) {
@@ -97,10 +97,10 @@ static int resolve_file(const struct xlp_entry *e, struct xlp_dev *d, char *err,
 	d->st_dev = st.st_dev;
 	d->st_ino = st.st_ino;
 	n = xlp_snprintf(d->p_dev, sizeof(d->p_dev), "file:%s%s%s", real, e->ro ? ",ro" : "",
-	             e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""));
+	                 e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""));
 	if (n < 0 || (size_t)n >= sizeof(d->p_dev) || strchr(real, ',')) {
 		xlp_snprintf(err, errlen, "PDEV '%s': the path is too long or contains a comma",
-		         e->pdev);
+		             e->pdev);
 		return -ENAMETOOLONG;
 	}
 	xlp_snprintf(d->p_devname, sizeof(d->p_devname), "file:%s", real);
@@ -121,7 +121,7 @@ int xlp_dev_resolve(struct xlp_ctx *c, const struct xlp_entry *e, struct xlp_dev
 		return resolve_file(e, d, err, errlen);
 	case XLP_MEM:
 		xlp_snprintf(d->p_dev, sizeof(d->p_dev), "%s%s", e->pdev,
-		         e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""));
+		             e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""));
 		xlp_snprintf(d->p_devname, sizeof(d->p_devname), "%s", e->pdev);
 		return 0;
 	}

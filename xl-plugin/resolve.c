@@ -270,6 +270,7 @@ int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv)
 	uint32_t domid;
 	int opt, rc = 0, fails = 0;
 
+	c->prefix = "scsi-resolve: ";
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+Nh", lo, NULL)) != -1) {
 		switch (opt) {
@@ -294,13 +295,12 @@ int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv)
 	if (xlp_ctx_connect(c))
 		return 1;
 	if (xlp_domain_find(c, argv[optind], &domid)) {
-		xlp_errf(c, "scsi-resolve: unknown domain '%s'\n", argv[optind]);
+		xlp_errf(c, "unknown domain '%s'\n", argv[optind]);
 		return 1;
 	}
 	rc = xlp_userdata_saved(c, domid, &l);
 	if (rc) {
-		xlp_errf(c,
-		         "scsi-resolve: cannot read the saved configuration of domain '%s': %s\n",
+		xlp_errf(c, "cannot read the saved configuration of domain '%s': %s\n",
 		         argv[optind], strerror(-rc));
 		return 1;
 	}
@@ -324,7 +324,7 @@ int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv)
 			continue;
 		}
 		if (rc) {
-			xlp_errf(c, "scsi-resolve: %s\n", err);
+			xlp_errf(c, "%s\n", err);
 			fails++;
 			/* Keep it saved: it may come back. */
 			now.v[now.n++] = l.v[i];

@@ -49,6 +49,7 @@ struct xlp_ctx {
 	const char *xl_real;     /* Xen's own xl */
 	const char *argv0;       /* handed to Xen's xl as its argv[0] */
 	FILE *out, *err;
+	const char *prefix; /* put before every message on err ("scsi-attach: ") */
 	bool dry_run;
 	bool missing_ok;         /* restore/migrate/scsi-resolve: drop devices not found */
 	unsigned int timeout_ms; /* handshakes with backend and frontend */

@@ -195,6 +195,8 @@ void xlp_errf(struct xlp_ctx *c, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (c->prefix)
+		fputs(c->prefix, c->err);
 	va_start(ap, fmt);
 	vfprintf(c->err, fmt, ap);
 	va_end(ap);

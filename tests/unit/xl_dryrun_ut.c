@@ -1,0 +1,499 @@
+/*
+ * xl_dryrun_ut.c - scsi-attach / scsi-detach on a fake xenstore and a fake
+ * sysfs: the -N listings (golden files), the nodes and permissions a real
+ * attach writes, the Reconfiguring handshakes with a simulated pvscsid and
+ * frontend, and every refusal (which must change nothing).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <CUnit/Basic.h>
+
+#include "../xl/world.h"
+
+#define BE5 "/local/domain/0/backend/vscsi/5"
+#define FE5 "/local/domain/5/device/vscsi"
+#define RC5 "/libxl/5/device/vscsi"
+
+static const char *const tree5[] = {BE5, FE5, RC5, NULL};
+
+/* Run scsi-attach/-detach with the arguments in @line (blank separated) and log it. */
+static int run_logged(FILE *log, const char *line)
+{
+	char buf[1024], *args[16], *tok, *save = NULL;
+	int n = 0, rc;
+	char *out, *err;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (tok = strtok_r(buf, " ", &save); tok && n < 15; tok = strtok_r(NULL, " ", &save))
+		args[n++] = golden_subst(strdup(tok), "@ROOT@", W->fs.root);
+	args[n] = NULL;
+	w_reset_output();
+	if (!strcmp(args[0], "scsi-attach"))
+		rc = w_cmd(xlp_cmd_attach, (const char *const *)args);
+	else if (!strcmp(args[0], "scsi-detach"))
+		rc = w_cmd(xlp_cmd_detach, (const char *const *)args);
+	else
+		rc = w_cmd(xlp_cmd_resolve, (const char *const *)args);
+	out = w_text(false);
+	err = w_text(true);
+	fprintf(log, "$ xl %s\n%s%s[exit %d]\n", line, out, err, rc);
+	free(out);
+	free(err);
+	for (int i = 0; i < n; i++)
+		free(args[i]);
+	return rc;
+}
+
+static unsigned int count_before;
+static char *ud_before;
+
+static void snapshot(void)
+{
+	count_before = fake_xs_count(W->fx);
+	free(ud_before);
+	ud_before = w_read_userdata(5, UUID5);
+}
+
+/* Nothing changed since snapshot(): store and saved configuration. */
+static void unchanged(int line)
+{
+	char *ud = w_read_userdata(5, UUID5);
+	int ok = fake_xs_count(W->fx) == count_before && ud && ud_before && !strcmp(ud, ud_before);
+
+	if (!ok)
+		fprintf(stderr, "\nline %d: something changed (%u -> %u nodes)\n", line,
+		        count_before, fake_xs_count(W->fx));
+	CU_assertImplementation(ok, (unsigned int)line, "UNCHANGED", __FILE__, "", CU_FALSE);
+	free(ud);
+}
+#define ASSERT_UNCHANGED() unchanged(__LINE__)
+
+static void connect_all(uint32_t dom, uint32_t vh)
+{
+	/* Pretend the guest runs and the controller has connected. */
+	W->paused = 0;
+	for (int i = 0; i < 10; i++)
+		W->c.sleep_ms(&W->c, 1);
+	(void)dom;
+	(void)vh;
+}
+
+/* --------------------------------------------------------------- dry runs */
+
+static void test_dryrun_attach(void)
+{
+	static const char *const cmds[] = {
+	    "scsi-attach -N guest1 /dev/sdb 0:0:0:0",
+	    "scsi-attach -N 5 /dev/disk/by-id/wwn-0x6001405bbbbbbbbbbbbbbbbbbbbbbbb2 "
+	    "1:0:0:3,feature-host",
+	    "scsi-attach -N guest1 " NAA_B ":0 0:0:0:1,shareable",
+	    "scsi-attach -N guest1 2:0:1:0 0:0:0:1",
+	    "scsi-attach -N guest1 file:@ROOT@/disk.img,ro 0:1:0:0",
+	    "scsi-attach -N guest1 mem:64M 2:0:0:0",
+	};
+	char *log = NULL;
+	size_t len = 0;
+	FILE *o;
+
+	w_setup();
+	snapshot();
+	o = open_memstream(&log, &len);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		CU_ASSERT_EQUAL(run_logged(o, cmds[i]), 0);
+	fclose(o);
+	CU_ASSERT_EQUAL(golden_check("dryrun-attach.out", log), 0);
+	ASSERT_UNCHANGED();
+	CU_ASSERT_STRING_EQUAL(fake_xs_history(W->fx, BE5 "/0/state"), "");
+	free(log);
+	w_teardown();
+}
+
+static void test_dryrun_hot_and_detach(void)
+{
+	static const char *const cmds[] = {
+	    "scsi-attach -N guest1 /dev/sdc 0:0:1:0",
+	    "scsi-detach -N guest1 0:0:0:0",
+	    "scsi-detach -N guest1 1:0:0:0",
+	};
+	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
+	char *log = NULL;
+	size_t len = 0;
+	FILE *o;
+
+	w_setup();
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
+	{
+		/* A second controller, never connected: detaching it just removes it. */
+		struct xlp_entry e;
+		struct xlp_dev d;
+		char err[XLP_ERR_MAX];
+
+		W->sim = SIM_OFF;
+		CU_ASSERT_EQUAL_FATAL(xlp_entry_parse("mem:8M,1:0:0:0", &e, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL_FATAL(xlp_dev_resolve(&W->c, &e, &d, err, sizeof(err)), 0);
+		{
+			struct xlp_attach_opts ao = {.no_wait = true};
+
+			CU_ASSERT_EQUAL_FATAL(xlp_attach_dev(&W->c, 5, &d, &ao, NULL, NULL), 0);
+		}
+		W->sim = SIM_OK;
+	}
+	/* Only controller 0 gets connected: its backend answers, controller 1 is left at 1. */
+	W->paused = 0;
+	for (int i = 0; i < 6; i++)
+		sim_vhost(5, 0);
+	CU_ASSERT_EQUAL(w_state(BE5 "/0/state"), 4);
+	CU_ASSERT_EQUAL(w_state(BE5 "/0/vscsi-devs/dev-0/state"), 4);
+	CU_ASSERT_EQUAL(w_state(BE5 "/1/state"), 1);
+	snapshot();
+	o = open_memstream(&log, &len);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		CU_ASSERT_EQUAL(run_logged(o, cmds[i]), 0);
+	fclose(o);
+	CU_ASSERT_EQUAL(golden_check("dryrun-hot-detach.out", log), 0);
+	ASSERT_UNCHANGED();
+	free(log);
+	w_teardown();
+}
+
+/* ----------------------------------------------------------- real attach */
+
+static void test_attach_paused(void)
+{
+	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
+	static const char *const a2[] = {"scsi-attach", "guest1", "file:@ROOT@/disk.img,ro",
+	                                 "0:0:3:0", NULL};
+	char *tree, *ud, *both;
+	char img[PATH_MAX + 32];
+	const char *a2r[5];
+
+	w_setup();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a1), 0);
+	/* The domain is paused: the front waited only for pvscsid to take the controller. */
+	CU_ASSERT_EQUAL(w_state(BE5 "/0/state"), 2);
+	CU_ASSERT(W->ticks >= 1);
+	snprintf(img, sizeof(img), "file:%s/disk.img,ro", W->fs.root);
+	memcpy(a2r, a2, sizeof(a2r));
+	a2r[2] = img;
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a2r), 0);
+	tree = w_dump_str(tree5);
+	ud = golden_subst(w_read_userdata(5, UUID5), W->fs.root, "@ROOT@");
+	both = malloc(strlen(tree) + strlen(ud) + 64);
+	sprintf(both, "%s--- libxl-json\n%s\n", tree, ud);
+	CU_ASSERT_EQUAL(golden_check("attach-paused.tree", both), 0);
+	/* The saved configuration keeps the stable identity, not the host numbers. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(ud, "\"pvscsi/0/dev-0/spec\":\"" NAA_A ":0,0:0:0:0\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ud, "wwn-0x6001405aaaaaaaaaaaaaaaaaaaaaaaa1"));
+	CU_ASSERT_PTR_NULL(strstr(ud, "\"2:0:0:0"));
+	free(tree);
+	free(ud);
+	free(both);
+	w_teardown();
+}
+
+static void test_attach_running_new_controller(void)
+{
+	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
+
+	w_setup();
+	W->paused = 0;
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a1), 0);
+	/* A running guest connects: the front waited for the device itself. */
+	CU_ASSERT_EQUAL(w_state(BE5 "/0/vscsi-devs/dev-0/state"), 4);
+	CU_ASSERT_EQUAL(w_state(BE5 "/0/state"), 4);
+	w_teardown();
+}
+
+static void test_attach_hot(void)
+{
+	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
+	static const char *const a2[] = {"scsi-attach", "guest1", "/dev/sg2", "0:0:1:0", NULL};
+	char *tree;
+
+	w_setup();
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
+	connect_all(5, 0);
+	CU_ASSERT_EQUAL_FATAL(w_state(BE5 "/0/state"), 4);
+	fake_xs_clear_history(W->fx);
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a2), 0);
+	/* Reconfiguring handshake: 7 by the toolstack, 8 then 4 by the backend. */
+	CU_ASSERT_STRING_EQUAL(fake_xs_history(W->fx, BE5 "/0/state"), "7,8,4");
+	CU_ASSERT_STRING_EQUAL(fake_xs_history(W->fx, BE5 "/0/vscsi-devs/dev-1/state"), "1,3,4");
+	tree = w_dump_str(tree5);
+	CU_ASSERT_EQUAL(golden_check("attach-hot.tree", tree), 0);
+	free(tree);
+	w_teardown();
+}
+
+static void test_attach_hot_refused_by_backend(void)
+{
+	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
+	static const char *const a2[] = {"scsi-attach", "guest1", "/dev/sg2", "0:0:1:0", NULL};
+	char *err;
+
+	w_setup();
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
+	connect_all(5, 0);
+	W->sim = SIM_DEV_BAD;
+	snapshot();
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a2), 1);
+	err = w_text(true);
+	CU_ASSERT_EQUAL(golden_check("attach-refused.err", err), 0);
+	/* Cleaned up: the dev is gone, the saved configuration as before. */
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, BE5 "/0/vscsi-devs/dev-1"));
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, RC5 "/0/dev-1"));
+	ASSERT_UNCHANGED();
+	free(err);
+	w_teardown();
+}
+
+static void test_attach_timeout_cleans_up(void)
+{
+	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
+	char *err;
+
+	w_setup();
+	W->sim = SIM_OFF;
+	W->c.timeout_ms = 1000;
+	snapshot();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a1), 1);
+	CU_ASSERT_EQUAL(W->slept, 1000);
+	err = w_text(true);
+	CU_ASSERT_EQUAL(golden_check("attach-timeout.err", err), 0);
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, BE5 "/0"));
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, FE5 "/0"));
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, RC5 "/0"));
+	ASSERT_UNCHANGED();
+	free(err);
+	w_teardown();
+}
+
+/* Every refusal names the problem and changes nothing. */
+static void test_attach_errors(void)
+{
+	static const char *const setup1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
+	static const char *const setup2[] = {"scsi-attach", "guest2", "/dev/sg2", "0:0:0:0", NULL};
+	static const char *const cmds[] = {
+	    "scsi-attach nosuchguest /dev/sdb 0:0:0:0",
+	    "scsi-attach 99 /dev/sdb 0:0:0:0",
+	    "scsi-attach guest1 /dev/sdz 0:0:1:0",
+	    "scsi-attach guest1 naa.60014050000000000000000000000000:0 0:0:1:0",
+	    "scsi-attach guest1 /dev/sdb1 0:0:1:0",
+	    "scsi-attach guest1 /dev/vda 0:0:1:0",
+	    "scsi-attach guest1 9:0:0:0 0:0:1:0",
+	    "scsi-attach guest1 /dev/sdd 0:0:0:0",
+	    "scsi-attach guest1 /dev/sg1 0:0:1:0",
+	    "scsi-attach guest1 " NAA_A ":0 0:0:1:0",
+	    "scsi-attach guest1 /dev/sdc 0:0:1:0",
+	    "scsi-attach guest1 /dev/sdd 0:0:1:0,feature-host",
+	    "scsi-attach guest1 /dev/sdd 0:0:1:0,ro",
+	    "scsi-attach guest1 file:@ROOT@/nothere.img 0:0:1:0",
+	    "scsi-attach guest1 file:@ROOT@ 0:0:1:0",
+	    "scsi-attach Domain-0 /dev/sdd 0:0:1:0",
+	    "scsi-attach guest1 /dev/sdd",
+	};
+	char *log = NULL;
+	size_t len = 0;
+	FILE *o;
+
+	w_setup();
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, setup1), 0);
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, setup2), 0);
+	snapshot();
+	o = open_memstream(&log, &len);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		CU_ASSERT_NOT_EQUAL(run_logged(o, cmds[i]), 0);
+		ASSERT_UNCHANGED();
+	}
+	/* pvscsid not running: refused before anything else. */
+	W->running = 0;
+	CU_ASSERT_NOT_EQUAL(run_logged(o, "scsi-attach guest1 /dev/sdd 0:0:1:0"), 0);
+	ASSERT_UNCHANGED();
+	fclose(o);
+	CU_ASSERT_EQUAL(golden_check("attach-errors.out", log), 0);
+	free(log);
+	w_teardown();
+}
+
+static void test_shareable_on_purpose(void)
+{
+	static const char *const s1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0,shareable",
+	                                 NULL};
+	static const char *const s2[] = {"scsi-attach", "guest2", NAA_A ":0", "0:0:0:0,shareable",
+	                                 NULL};
+	static const char *const s3[] = {"scsi-attach", "guest2", "/dev/sdc", "0:0:0:1", NULL};
+	static const char *const s4[] = {"scsi-attach", "guest1", "/dev/sg2", "0:0:0:1,shareable",
+	                                 NULL};
+
+	w_setup();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, s1), 0);
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, s2), 0);
+	/* Both sides must say so. */
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, s3), 0);
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, s4), 1);
+	CU_ASSERT_STRING_EQUAL(fake_xs_get(W->fx, "/libxl/7/device/vscsi/0/dev-0/options"),
+	                       "shareable");
+	w_teardown();
+}
+
+static void test_no_identity_warns(void)
+{
+	static const char *const a[] = {"scsi-attach", "guest1", "/dev/sdd", "0:0:0:0", NULL};
+	char *err;
+
+	w_setup();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a), 0);
+	err = w_text(true);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "warning: PDEV '/dev/sdd' (3:0:0:0) has no stable "
+	                                   "identity"));
+	CU_ASSERT_STRING_EQUAL(fake_xs_get(W->fx, BE5 "/0/vscsi-devs/dev-0/p-devname"), "/dev/sdd");
+	CU_ASSERT_STRING_EQUAL(fake_xs_get(W->fx, BE5 "/0/vscsi-devs/dev-0/p-dev"), "3:0:0:0");
+	free(err);
+	w_teardown();
+}
+
+static void test_stale_backend_dirs_removed(void)
+{
+	static const char *const a[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
+
+	w_setup();
+	/* Left behind by a domain 9 that is gone; it holds /dev/sdb. */
+	CU_ASSERT_EQUAL(fake_xs_write(W->fx, 0, "/local/domain/0/backend/vscsi/9/0/state", "4"), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(W->fx, 0,
+	                              "/local/domain/0/backend/vscsi/9/0/vscsi-devs/dev-0/p-dev",
+	                              "2:0:0:0"),
+	                0);
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a), 0);
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, "/local/domain/0/backend/vscsi/9"));
+	w_teardown();
+}
+
+/* ----------------------------------------------------------- real detach */
+
+static void test_detach_hot(void)
+{
+	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
+	static const char *const a2[] = {"scsi-attach", "guest1", "/dev/sdc", "0:0:0:1", NULL};
+	static const char *const d1[] = {"scsi-detach", "guest1", "0:0:0:1", NULL};
+	static const char *const d2[] = {"scsi-detach", "guest1", "0:0:0:0", NULL};
+	static const char *const d3[] = {"scsi-detach", "guest1", "0:0:0:0", NULL};
+	char *ud;
+
+	w_setup();
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a2), 0);
+	connect_all(5, 0);
+	CU_ASSERT_EQUAL_FATAL(w_state(BE5 "/0/vscsi-devs/dev-1/state"), 4);
+	fake_xs_clear_history(W->fx);
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_detach, d1), 0);
+	CU_ASSERT_STRING_EQUAL(fake_xs_history(W->fx, BE5 "/0/vscsi-devs/dev-1/state"), "5,6");
+	CU_ASSERT_STRING_EQUAL(fake_xs_history(W->fx, BE5 "/0/state"), "7,8,4");
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, BE5 "/0/vscsi-devs/dev-1"));
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, RC5 "/0/dev-1"));
+	CU_ASSERT_TRUE(fake_xs_exists(W->fx, BE5 "/0/vscsi-devs/dev-0"));
+	ud = w_read_userdata(5, UUID5);
+	CU_ASSERT_PTR_NULL(strstr(ud, "pvscsi/0/dev-1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ud, "pvscsi/0/dev-0"));
+	free(ud);
+	/* The last one takes the controller with it, after the close handshake. */
+	fake_xs_clear_history(W->fx);
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_detach, d2), 0);
+	CU_ASSERT_STRING_EQUAL(fake_xs_history(W->fx, BE5 "/0/state"), "7,8,4,5,6");
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, BE5 "/0"));
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, FE5 "/0"));
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, RC5 "/0"));
+	ud = w_read_userdata(5, UUID5);
+	CU_ASSERT_PTR_NULL(strstr(ud, "pvscsi/"));
+	free(ud);
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_detach, d3), 1);
+	ud = w_text(true);
+	CU_ASSERT_STRING_EQUAL(
+	    ud, "scsi-detach: domain guest1 (id 5) has no SCSI device at v-dev 0:0:0:0 (see "
+	        "xl scsi-list)\n");
+	free(ud);
+	w_teardown();
+}
+
+static void test_detach_paused_and_stuck(void)
+{
+	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
+	static const char *const a2[] = {"scsi-attach", "guest1", "/dev/sdc", "0:0:0:1", NULL};
+	static const char *const d1[] = {"scsi-detach", "guest1", "0:0:0:1", NULL};
+	static const char *const d0[] = {"scsi-detach", "guest1", "0:0:0:0", NULL};
+
+	w_setup();
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a2), 0);
+	/* Never connected: no handshake, the nodes go at once. */
+	W->sim = SIM_OFF;
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_detach, d1), 0);
+	CU_ASSERT_EQUAL(W->ticks, 1); /* only the attaches' wait */
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, BE5 "/0/vscsi-devs/dev-1"));
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_detach, d0), 0);
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, BE5 "/0"));
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, FE5 "/0"));
+
+	/* Connected, but the guest never lets go: the detach says so and keeps the device. */
+	W->sim = SIM_OK;
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
+	connect_all(5, 0);
+	W->sim = SIM_OFF;
+	W->c.timeout_ms = 500;
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_detach, d0), 1);
+	{
+		char *err = w_text(true);
+
+		CU_ASSERT_STRING_EQUAL(
+		    err, "scsi-detach: hot remove: no answer within 0 s (backend state 7, "
+		         "frontend state 4, dev-0 state 5)\n");
+		free(err);
+	}
+	CU_ASSERT_TRUE(fake_xs_exists(W->fx, BE5 "/0/vscsi-devs/dev-0/p-dev"));
+	w_teardown();
+}
+
+int main(void)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} tests[] = {
+	    {"dryrun_attach", test_dryrun_attach},
+	    {"dryrun_hot_and_detach", test_dryrun_hot_and_detach},
+	    {"attach_paused", test_attach_paused},
+	    {"attach_running_new_controller", test_attach_running_new_controller},
+	    {"attach_hot", test_attach_hot},
+	    {"attach_hot_refused_by_backend", test_attach_hot_refused_by_backend},
+	    {"attach_timeout_cleans_up", test_attach_timeout_cleans_up},
+	    {"attach_errors", test_attach_errors},
+	    {"shareable_on_purpose", test_shareable_on_purpose},
+	    {"no_identity_warns", test_no_identity_warns},
+	    {"stale_backend_dirs_removed", test_stale_backend_dirs_removed},
+	    {"detach_hot", test_detach_hot},
+	    {"detach_paused_and_stuck", test_detach_paused_and_stuck},
+	};
+	CU_pSuite s;
+	unsigned int failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("xl_dryrun", NULL, NULL);
+	if (!s)
+		return 2;
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (!CU_add_test(s, tests[i].name, tests[i].fn))
+			return 2;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	free(ud_before);
+	return failed ? 1 : 0;
+}
