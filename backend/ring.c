@@ -62,6 +62,10 @@ struct pvsd_ring {
 	bool stopped;
 	bool broken;
 	bool push_pending;
+	RING_IDX batch_old; /* rsp_prod before the batch's first response */
+	/* After an adoption: requests below adopt_end that fail validation are dropped. */
+	bool adopting;
+	RING_IDX adopt_start, adopt_end;
 	bool submitted; /* since the last pvs_worker_flush() */
 	unsigned int inflight;
 	unsigned int nslots;
@@ -127,6 +131,12 @@ static inline void rqid_set(struct pvsd_ring *r, uint16_t rqid, bool on)
 
 /* ---- responses ---- */
 
+/*
+ * Responses are published (rsp_prod) as soon as they are written, so that a
+ * daemon killed in between leaves at most one written-but-unpublished
+ * response where a request was (see docs/backend.md, adoption); the
+ * notification is still decided once per batch, in push().
+ */
 static void respond(struct pvsd_ring *r, uint16_t rqid, int32_t rslt, const uint8_t *sense,
                     unsigned int sense_len, uint32_t resid)
 {
@@ -134,8 +144,13 @@ static void respond(struct pvsd_ring *r, uint16_t rqid, int32_t rslt, const uint
 	struct vscsiif_response *rsp = RING_GET_RESPONSE(&r->back, r->back.rsp_prod_pvt);
 
 	pvsp_build_response(rsp, rqid, rslt, sense, sense_len, resid);
+	if (!r->push_pending) {
+		r->batch_old = r->back.rsp_prod_pvt;
+		r->push_pending = true;
+	}
 	r->back.rsp_prod_pvt++;
-	r->push_pending = true;
+	/* The frontend sees the response before the index that covers it. */
+	__atomic_store_n(&r->back.sring->rsp_prod, r->back.rsp_prod_pvt, __ATOMIC_RELEASE);
 	r->st.responses++;
 	if (r->cfg.verbose)
 		ring_log(r, LOG_DEBUG, "rsp rqid %u rslt 0x%x resid %u sense %u", rqid,
@@ -144,14 +159,23 @@ static void respond(struct pvsd_ring *r, uint16_t rqid, int32_t rslt, const uint
 		                                              : sense_len);
 }
 
+/*
+ * End of a batch: RING_PUSH_RESPONSES_AND_CHECK_NOTIFY's test, with the
+ * rsp_prod from before the batch as the old value since respond() has
+ * published the index already.
+ */
 static void push(struct pvsd_ring *r)
 {
-	int notify;
+	RING_IDX new = r->back.rsp_prod_pvt;
+	bool notify;
 
 	if (!r->push_pending)
 		return;
 	r->push_pending = false;
-	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&r->back, notify);
+	/* The frontend sees the new rsp_prod before we read its rsp_event. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	notify = (RING_IDX)(new - __atomic_load_n(&r->back.sring->rsp_event, __ATOMIC_RELAXED)) <
+	         (RING_IDX)(new - r->batch_old);
 	if (notify) {
 		int rc = r->cfg.evt->notify(r->cfg.evt_ctx, r->chan);
 
@@ -469,7 +493,7 @@ failed:
 	slot_put(r, s);
 }
 
-static void handle_request(struct pvsd_ring *r, const struct vscsiif_request *copy)
+static void handle_request(struct pvsd_ring *r, const struct vscsiif_request *copy, RING_IDX idx)
 {
 	struct pvsp_req p;
 	struct slot *s;
@@ -477,6 +501,18 @@ static void handle_request(struct pvsd_ring *r, const struct vscsiif_request *co
 
 	r->st.requests++;
 	err = pvsp_parse_request(copy, &r->lim, &p);
+	if (err && r->adopting &&
+	    (RING_IDX)(idx - r->adopt_start) < (RING_IDX)(r->adopt_end - r->adopt_start)) {
+		/*
+		 * Possibly a response the previous daemon wrote but did not
+		 * publish before it died: answering it under the rqid found
+		 * there could complete a request that is still on the ring.
+		 */
+		ring_log(r, LOG_WARNING, "adopted ring: index %u fails validation (%s): dropped",
+		         idx, pvsp_err_name(err));
+		r->st.dropped++;
+		return;
+	}
 	if (err) {
 		ring_err(r, "rqid %u: rejected: %s (act %u cmd_len %u dir %u nr_segments 0x%x)",
 		         copy->rqid, pvsp_err_name(err), copy->act, copy->cmd_len,
@@ -532,7 +568,7 @@ static void consume(struct pvsd_ring *r)
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		r->back.req_cons = ++rc;
 		n++;
-		handle_request(r, &copy);
+		handle_request(r, &copy, rc - 1);
 	}
 }
 
@@ -640,7 +676,21 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 		ring_free(r);
 		return rc;
 	}
-	BACK_RING_INIT(&r->back, (struct vscsiif_sring *)r->sring, PAGE);
+	/*
+	 * Attach at the shared rsp_prod, not 0: after a restart (adoption)
+	 * everything from there on is unanswered; for a fresh ring it is 0.
+	 */
+	{
+		struct vscsiif_sring *sr = r->sring;
+		RING_IDX start = __atomic_load_n(&sr->rsp_prod, __ATOMIC_ACQUIRE);
+
+		BACK_RING_ATTACH(&r->back, sr, start, PAGE);
+		if (cfg->adopt) {
+			r->adopting = true;
+			r->adopt_start = start;
+			r->adopt_end = __atomic_load_n(&sr->req_prod, __ATOMIC_ACQUIRE);
+		}
+	}
 	rc = cfg->evt->bind(cfg->evt_ctx, cfg->domid, evtchn, &r->chan);
 	if (rc < 0) {
 		ring_log(r, LOG_ERR, "bind event-channel %u: %s", evtchn, strerror(-rc));

@@ -51,13 +51,22 @@ struct pvsd_ring_cfg {
 	    __attribute__((format(printf, 3, 4)));
 	void *log_arg;
 	bool verbose; /* one LOG_DEBUG line per request and per response */
+	/*
+	 * The ring was in use by a previous daemon (adoption).  Requests
+	 * already on the ring at connect that fail validation are dropped
+	 * (logged, no response) instead of answered DID_ERROR: such a slot
+	 * may hold a response the previous daemon wrote and never published.
+	 */
+	bool adopt;
 };
 
 /*
- * Map @ring_ref of cfg->domid, bind @evtchn, allocate the slots.  The cfg
- * is copied.  Returns 0 and the ring, or -errno (-EINVAL for a max_segs
- * out of range, -ENOMEM, or the grant/event channel error) with nothing
- * left mapped or bound.
+ * Map @ring_ref of cfg->domid, bind @evtchn, allocate the slots.  The ring
+ * attaches at the shared rsp_prod (0 on a fresh ring): after a restart,
+ * every request from there on is taken, including any the previous daemon
+ * consumed but never answered (it runs again).  The cfg is copied.  Returns 0 and the ring, or
+ * -errno (-EINVAL for a max_segs out of range, -ENOMEM, or the grant/event channel error) with
+ * nothing left mapped or bound.
  */
 int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32_t evtchn,
                       struct pvsd_ring **out);
@@ -116,6 +125,7 @@ struct pvsd_ring_stats {
 	uint64_t rejected;   /* failed validation or grant copy: DID_ERROR */
 	uint64_t no_connect; /* unmapped (channel, target) */
 	uint64_t tmfs;       /* ABORT and RESET requests */
+	uint64_t dropped;    /* invalid slots dropped after an adoption */
 };
 void pvsd_ring_get_stats(const struct pvsd_ring *r, struct pvsd_ring_stats *out);
 

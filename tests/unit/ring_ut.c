@@ -513,6 +513,65 @@ static void test_connect_errors(void)
 	rh_fini(&h);
 }
 
+static void test_reconnect_adopt(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	struct vscsiif_request *r;
+	struct pvsd_ring_stats st;
+	uint8_t *buf = rh_alloc(4096);
+	int rq;
+
+	CU_ASSERT_FATAL(rh_init(&h, 4, 0, "mem:1M", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	for (int i = 0; i < 5; i++) {
+		rh_tur(&c);
+		CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	}
+	/* The daemon goes away (clean stop): nothing in flight, ring released. */
+	CU_ASSERT_EQUAL(pvsd_ring_disconnect(h.ring), 0);
+	h.ring = NULL;
+	/*
+	 * Meanwhile the guest queues; the first slot past rsp_prod looks like
+	 * a response a crashed daemon wrote but never published (all zero).
+	 */
+	r = fake_front_raw(&h.fe);
+	r->rqid = 9;
+	rh_inquiry(&c, buf, 96, 96);
+	rq = fake_front_queue(&h.fe, &c);
+	fake_front_push(&h.fe);
+
+	h.cfg.adopt = true;
+	CU_ASSERT_FATAL(pvsd_ring_connect(&h.cfg, h.fe.ring_ref, h.fe.port, &h.ring) == 0);
+	rh_run(&h);
+	/* Attached at the shared rsp_prod: the old slots are not taken again. */
+	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
+	CU_ASSERT_EQUAL(rsp.rqid, rq);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(buf[0], 0x00);
+	CU_ASSERT_EQUAL(fake_front_response(&h.fe, &rsp), 0);
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.requests, 2);
+	CU_ASSERT_EQUAL(st.dropped, 1);
+	CU_ASSERT_EQUAL(st.rejected, 0);
+	CU_ASSERT_TRUE(rh_log_has(&h, "adopted ring: index 6 fails validation (act): dropped"));
+	/* Past the adoption window, an invalid request is answered as usual. */
+	r = fake_front_raw(&h.fe);
+	r->rqid = 10;
+	fake_front_push(&h.fe);
+	rh_run(&h);
+	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
+	CU_ASSERT_EQUAL(rsp.rqid, 10);
+	CU_ASSERT_EQUAL(rsp.rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_ERROR, 0));
+	h.fe.errors = 0;
+	rh_tur(&c);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
+	rh_fini(&h);
+	free(buf);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -534,6 +593,7 @@ int main(void)
 	CU_add_test(s, "sense", test_sense);
 	CU_add_test(s, "stop", test_stop);
 	CU_add_test(s, "connect errors", test_connect_errors);
+	CU_add_test(s, "reconnect at the shared index, adoption", test_reconnect_adopt);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
