@@ -28,6 +28,7 @@
 #define PRI_READ_KEYS           0x00
 #define PRI_READ_RESERVATION    0x01
 #define PRI_REPORT_CAPABILITIES 0x02
+#define PRI_READ_FULL_STATUS    0x03
 
 /* SPC-5 6.18.2: PERSISTENT RESERVE OUT service actions. */
 #define PRO_REGISTER          0x00
@@ -361,9 +362,44 @@ static size_t report_capabilities(uint8_t *buf)
 	return 8;
 }
 
+/*
+ * SPC-5 6.17.5: one descriptor per registration.  The core knows an
+ * initiator only by its 64-bit nexus identity, so the TransportID uses the
+ * SAS format (SPC-5 7.6.4.7: protocol identifier 6h, 8-byte address), the
+ * way virtual SAS HBAs present their initiators.  There is one target
+ * port, relative port identifier 1.
+ */
+#define FULL_DESC_LEN 48 /* 24-byte descriptor header + 24-byte TransportID */
+
+static size_t read_full_status(struct pvs_lun *lun, uint8_t *buf)
+{
+	size_t len = 8;
+
+	for (unsigned i = 0; i < PVSI_MAX_INITIATORS; i++) {
+		const struct pvsi_initiator *in = &lun->initiators[i];
+		uint8_t *d = buf + len;
+
+		if (!in->used || !in->registered)
+			continue;
+		pvsi_put_be64(d, in->key);
+		if (is_holder(lun, in->id)) {
+			d[12] = 0x01;            /* R_HOLDER */
+			d[13] = lun->pr.pr_type; /* SCOPE 0h */
+		}
+		pvsi_put_be16(d + 18, 1);
+		pvsi_put_be32(d + 20, FULL_DESC_LEN - 24);
+		d[24] = 0x06; /* FORMAT CODE 00b, PROTOCOL IDENTIFIER SAS */
+		pvsi_put_be64(d + 28, in->id);
+		len += FULL_DESC_LEN;
+	}
+	pvsi_put_be32(buf, lun->pr.generation);
+	pvsi_put_be32(buf + 4, (uint32_t)(len - 8));
+	return len;
+}
+
 int pvsi_pr_in(struct pvs_lun *lun, struct pvs_req *req)
 {
-	uint8_t buf[8 + 8 * PVSI_MAX_PR_KEYS];
+	uint8_t buf[8 + FULL_DESC_LEN * PVSI_MAX_PR_KEYS];
 	uint16_t alloc = pvsi_be16(req->cdb + 7);
 	size_t len;
 
@@ -378,8 +414,10 @@ int pvsi_pr_in(struct pvs_lun *lun, struct pvs_req *req)
 	case PRI_REPORT_CAPABILITIES:
 		len = report_capabilities(buf);
 		break;
+	case PRI_READ_FULL_STATUS:
+		len = read_full_status(lun, buf);
+		break;
 	default:
-		/* READ FULL STATUS needs TransportIDs, which this core has none of. */
 		pvsi_req_field(req, true, 1, 4);
 		return PVS_SR_INVALID_FIELD_IN_CDB;
 	}

@@ -1,0 +1,604 @@
+/*
+ * map_ut.c - the v-dev map (map.c): add/remove/lookup at scale, REPORT
+ * LUNS from the map with every allocation-length edge, target emulation
+ * for unmapped LUNs, no-target routing, LUN inventory unit attentions, and
+ * REPORT LUNS passed through to a raw passthrough LUN.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "core.h"
+#include "fake_sg.h"
+#include "passthrough.h"
+
+#define IA 0xa
+#define IB 0xb
+
+#define NLUNS 300
+
+/* ---- bare LUNs whose submit records and completes at once ---- */
+
+static struct pvs_lun *last_submit_lun;
+static unsigned int nsubmit;
+
+static void rec_submit(struct pvs_lun *lun, struct pvs_req *req)
+{
+	last_submit_lun = lun;
+	nsubmit++;
+	pvsi_req_complete(req, PVS_SR_OK);
+}
+
+static const struct pvsi_lun_ops rec_ops = {.kind = "rec", .submit = rec_submit};
+
+static struct pvs_lun *new_bare(void)
+{
+	struct pvs_lun *l = calloc(1, sizeof(*l));
+
+	if (l) {
+		l->ops = &rec_ops;
+		l->fd = -1;
+	}
+	return l;
+}
+
+/* ---- requests ---- */
+
+struct cmd {
+	struct pvs_req r;
+	struct iovec iov;
+	uint8_t *buf;
+	size_t len;
+	int ndone;
+};
+
+static void cmd_done(struct pvs_req *r)
+{
+	((struct cmd *)r->opaque)->ndone++;
+}
+
+static uint8_t big[0x10000];
+
+static void cmd_init(struct cmd *c, uint64_t initiator, const uint8_t *cdb, uint8_t cdb_len,
+                     size_t len)
+{
+	memset(c, 0, sizeof(*c));
+	memset(big, 0xee, sizeof(big)); /* shows bytes the target did not write */
+	memcpy(c->r.cdb, cdb, cdb_len);
+	c->r.cdb_len = cdb_len;
+	c->r.dir = len ? PVS_DIR_FROM_DEV : PVS_DIR_NONE;
+	c->buf = big;
+	c->len = len;
+	c->iov.iov_base = big;
+	c->iov.iov_len = len;
+	c->r.iov = &c->iov;
+	c->r.iovcnt = len ? 1 : 0;
+	c->r.initiator = initiator;
+	c->r.done = cmd_done;
+	c->r.opaque = c;
+}
+
+static void report_luns_cdb(uint8_t cdb[12], uint8_t select, uint32_t alloc)
+{
+	memset(cdb, 0, 12);
+	cdb[0] = 0xa0;
+	cdb[2] = select;
+	pvsi_put_be32(cdb + 6, alloc);
+}
+
+static void assert_check(const struct cmd *c, uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	CU_ASSERT_EQUAL(c->ndone, 1);
+	CU_ASSERT_EQUAL(c->r.host, PVS_HOST_OK);
+	CU_ASSERT_EQUAL(c->r.status, PVS_STATUS_CHECK_CONDITION);
+	CU_ASSERT_TRUE(c->r.sense_len >= 18);
+	CU_ASSERT_EQUAL(c->r.sense[2] & 0x0f, key);
+	CU_ASSERT_EQUAL(c->r.sense[12], asc);
+	CU_ASSERT_EQUAL(c->r.sense[13], ascq);
+}
+
+/* ---- fixture: 300 LUNs on (0,0), LUN numbers below and above 256 ---- */
+
+static struct pvs_map *map;
+static struct pvs_lun *luns[NLUNS];
+static uint32_t lunno[NLUNS]; /* ascending */
+static struct pvs_lun *other_target, *other_channel;
+
+static uint32_t lun_number(unsigned int i)
+{
+	/* 0..199 peripheral, then 100 flat-space LUNs from 256 up to 3919. */
+	return i < 200 ? i : 256 + (i - 200) * 37;
+}
+
+static int setup(void)
+{
+	if (pvs_map_new(&map))
+		return -1;
+	for (unsigned int i = 0; i < NLUNS; i++) {
+		lunno[i] = lun_number(i);
+		luns[i] = new_bare();
+		if (!luns[i])
+			return -1;
+	}
+	/* Insert in a scrambled order: the map keeps them sorted. */
+	for (unsigned int k = 0; k < NLUNS; k++) {
+		unsigned int i = (k * 7) % NLUNS; /* 7 is coprime with 300 */
+
+		if (pvs_map_add(map, 0, 0, lunno[i], luns[i]))
+			return -1;
+	}
+	other_target = new_bare();
+	other_channel = new_bare();
+	if (pvs_map_add(map, 0, 1, 5, other_target) || pvs_map_add(map, 1, 0, 0, other_channel))
+		return -1;
+	return 0;
+}
+
+static int teardown(void)
+{
+	pvs_map_free(map);
+	for (unsigned int i = 0; i < NLUNS; i++)
+		free(luns[i]);
+	free(other_target);
+	free(other_channel);
+	return 0;
+}
+
+/* ---- add / lookup ---- */
+
+static void test_add_lookup(void)
+{
+	struct pvs_lun *x = new_bare();
+
+	CU_ASSERT_EQUAL(pvs_map_count(map), NLUNS + 2);
+	for (unsigned int i = 0; i < NLUNS; i++)
+		CU_ASSERT_PTR_EQUAL(pvs_map_lookup(map, 0, 0, lunno[i]), luns[i]);
+	CU_ASSERT_PTR_NULL(pvs_map_lookup(map, 0, 0, 200));
+	CU_ASSERT_PTR_NULL(pvs_map_lookup(map, 0, 0, 257));
+	CU_ASSERT_PTR_NULL(pvs_map_lookup(map, 0, 2, 0));
+	CU_ASSERT_PTR_EQUAL(pvs_map_lookup(map, 0, 1, 5), other_target);
+	CU_ASSERT_PTR_EQUAL(pvs_map_lookup(map, 1, 0, 0), other_channel);
+
+	CU_ASSERT_EQUAL(pvs_map_add(map, 0, 0, 7, x), -EEXIST);
+	CU_ASSERT_EQUAL(pvs_map_add(map, 0, 0, PVS_MAP_MAX_LUN + 1, x), -EINVAL);
+	CU_ASSERT_EQUAL(pvs_map_add(map, 0, 0, 16000, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(pvs_map_remove(map, 0, 0, 200, NULL), -ENOENT);
+	CU_ASSERT_EQUAL(pvs_map_count(map), NLUNS + 2);
+	free(x);
+}
+
+/* ---- REPORT LUNS ---- */
+
+static void expect_entry(const uint8_t *e, uint32_t lun)
+{
+	static const uint8_t zero[6];
+
+	if (lun < 256) {
+		CU_ASSERT_EQUAL(e[0], 0x00);
+		CU_ASSERT_EQUAL(e[1], lun);
+	} else {
+		CU_ASSERT_EQUAL(e[0], 0x40 | (lun >> 8));
+		CU_ASSERT_EQUAL(e[1], lun & 0xff);
+	}
+	CU_ASSERT_EQUAL(memcmp(e + 2, zero, 6), 0);
+}
+
+static void report(struct cmd *c, uint32_t lun, uint8_t select, uint32_t alloc, size_t buflen)
+{
+	uint8_t cdb[12];
+
+	report_luns_cdb(cdb, select, alloc);
+	cmd_init(c, IA, cdb, 12, buflen);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, lun, &c->r), 0);
+}
+
+static void test_report_luns_full(void)
+{
+	struct cmd c;
+	uint32_t full = 8 + 8 * NLUNS;
+
+	report(&c, 0, 0, full, full);
+	CU_ASSERT_EQUAL(c.ndone, 1);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.r.residual, 0);
+	CU_ASSERT_EQUAL(pvsi_be32(big), 8 * NLUNS);
+	CU_ASSERT_EQUAL(pvsi_be32(big + 4), 0);
+	for (unsigned int i = 0; i < NLUNS; i++)
+		expect_entry(big + 8 + 8 * i, lunno[i]);
+	/* Spot values: 255 peripheral would be 00 FF; 256 flat 41 00; 3919 = 0xF4F. */
+	CU_ASSERT_EQUAL(big[8 + 8 * 199 + 1], 199);
+	CU_ASSERT_EQUAL(big[8 + 8 * 200], 0x41);
+	CU_ASSERT_EQUAL(big[8 + 8 * 200 + 1], 0x00);
+	CU_ASSERT_EQUAL(big[8 + 8 * 299], 0x4f);
+	CU_ASSERT_EQUAL(big[8 + 8 * 299 + 1], 0x4f);
+	/* Nothing from the other target or channel. */
+	CU_ASSERT_EQUAL(nsubmit, 0);
+
+	/* Addressed to a mapped LUN other than 0: same answer, from the map. */
+	report(&c, 256, 2, full, full);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(pvsi_be32(big), 8 * NLUNS);
+	CU_ASSERT_EQUAL(nsubmit, 0);
+}
+
+static void test_report_luns_alloc(void)
+{
+	struct cmd c;
+	uint32_t full = 8 + 8 * NLUNS;
+
+	/* 16: header and the first LUN; LUN LIST LENGTH still the whole list. */
+	report(&c, 0, 0, 16, 4096);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.r.residual, 4096 - 16);
+	CU_ASSERT_EQUAL(pvsi_be32(big), 8 * NLUNS);
+	expect_entry(big + 8, 0);
+	CU_ASSERT_EQUAL(big[16], 0xee);
+
+	/* 17: one byte of the second entry. */
+	report(&c, 0, 0, 17, 4096);
+	CU_ASSERT_EQUAL(c.r.residual, 4096 - 17);
+	CU_ASSERT_EQUAL(big[16], 0x00);
+	CU_ASSERT_EQUAL(big[17], 0xee);
+
+	/* 24: two entries. */
+	report(&c, 0, 0, 24, 4096);
+	CU_ASSERT_EQUAL(c.r.residual, 4096 - 24);
+	expect_entry(big + 16, 1);
+	CU_ASSERT_EQUAL(big[24], 0xee);
+
+	/* 0xFFFF: the whole list and no more. */
+	report(&c, 0, 0, 0xffff, 0xffff);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.r.residual, 0xffff - full);
+	expect_entry(big + 8 + 8 * (NLUNS - 1), lunno[NLUNS - 1]);
+	CU_ASSERT_EQUAL(big[full], 0xee);
+
+	/* Buffer shorter than the allocation length: stops at the buffer. */
+	report(&c, 0, 0, 0xffff, 100);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.r.residual, 0);
+	CU_ASSERT_EQUAL(big[100], 0xee);
+	expect_entry(big + 8 + 8 * 10, 10);
+
+	/* Select report 01h: well-known LUNs only, and there are none. */
+	report(&c, 0, 1, 4096, 4096);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(pvsi_be32(big), 0);
+	CU_ASSERT_EQUAL(c.r.residual, 4096 - 8);
+}
+
+static void test_report_luns_invalid(void)
+{
+	struct cmd c;
+	uint8_t cdb[12];
+
+	for (uint32_t alloc = 0; alloc < 16; alloc += 5) {
+		report(&c, 0, 0, alloc, 4096);
+		assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x24, 0x00);
+		/* Field pointer: CDB byte 6 (SKSV, C/D set). */
+		CU_ASSERT_EQUAL(c.r.sense[15] & 0xc0, 0xc0);
+		CU_ASSERT_EQUAL(pvsi_be16(c.r.sense + 16), 6);
+		CU_ASSERT_EQUAL(c.r.residual, 4096);
+		CU_ASSERT_EQUAL(big[0], 0xee);
+	}
+	report(&c, 0, 3, 4096, 4096);
+	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x24, 0x00);
+	CU_ASSERT_EQUAL(pvsi_be16(c.r.sense + 16), 2);
+	report(&c, 0, 0x10, 4096, 4096);
+	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x24, 0x00);
+
+	/* A 6-byte "REPORT LUNS" cannot carry an allocation length. */
+	report_luns_cdb(cdb, 0, 4096);
+	cmd_init(&c, IA, cdb, 6, 4096);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 0, &c.r), 0);
+	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x24, 0x00);
+}
+
+/* ---- unmapped LUNs and missing targets ---- */
+
+static void test_unmapped_inquiry(void)
+{
+	static const uint8_t std[6] = {0x12, 0, 0, 0, 96, 0};
+	static const uint8_t std5[6] = {0x12, 0, 0, 0, 5, 0};
+	static const uint8_t evpd0[6] = {0x12, 1, 0x00, 0, 255, 0};
+	static const uint8_t evpd83[6] = {0x12, 1, 0x83, 0, 255, 0};
+	static const uint8_t page_no_evpd[6] = {0x12, 0, 0x80, 0, 255, 0};
+	static const uint8_t cmddt[6] = {0x12, 2, 0, 0, 255, 0};
+	struct cmd c;
+
+	cmd_init(&c, IA, std, 6, 96);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 200, &c.r), 0);
+	CU_ASSERT_EQUAL(c.ndone, 1);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(big[0], 0x7f); /* PQ 011b, type 1Fh */
+	CU_ASSERT_EQUAL(big[3] & 0x0f, 2);
+	CU_ASSERT_EQUAL(big[4], 31);
+	CU_ASSERT_EQUAL(c.r.residual, 96 - 36);
+	CU_ASSERT_EQUAL(memcmp(big + 8, "PVSCSI  ", 8), 0);
+	CU_ASSERT_EQUAL(nsubmit, 0);
+
+	cmd_init(&c, IA, std5, 6, 96);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 16383, &c.r), 0);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.r.residual, 96 - 5);
+	CU_ASSERT_EQUAL(big[0], 0x7f);
+	CU_ASSERT_EQUAL(big[5], 0xee);
+
+	cmd_init(&c, IA, evpd0, 6, 255);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 201, &c.r), 0);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.r.residual, 255 - 5);
+	CU_ASSERT_EQUAL(big[0], 0x7f);
+	CU_ASSERT_EQUAL(big[1], 0x00);
+	CU_ASSERT_EQUAL(pvsi_be16(big + 2), 1);
+	CU_ASSERT_EQUAL(big[4], 0x00);
+
+	cmd_init(&c, IA, evpd83, 6, 255);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 201, &c.r), 0);
+	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x24, 0x00);
+	cmd_init(&c, IA, page_no_evpd, 6, 255);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 201, &c.r), 0);
+	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x24, 0x00);
+	cmd_init(&c, IA, cmddt, 6, 255);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 201, &c.r), 0);
+	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x24, 0x00);
+}
+
+static void test_unmapped_request_sense(void)
+{
+	static const uint8_t fixed[6] = {0x03, 0, 0, 0, 252, 0};
+	static const uint8_t fixed8[6] = {0x03, 0, 0, 0, 8, 0};
+	static const uint8_t desc[6] = {0x03, 1, 0, 0, 252, 0};
+	struct cmd c;
+
+	cmd_init(&c, IA, fixed, 6, 252);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 222, &c.r), 0);
+	CU_ASSERT_EQUAL(c.ndone, 1);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.r.sense_len, 0);
+	CU_ASSERT_EQUAL(big[0], 0x70);
+	CU_ASSERT_EQUAL(big[2], PVS_KEY_ILLEGAL_REQUEST);
+	CU_ASSERT_EQUAL(big[7], 10);
+	CU_ASSERT_EQUAL(big[12], 0x25);
+	CU_ASSERT_EQUAL(big[13], 0x00);
+	CU_ASSERT_EQUAL(c.r.residual, 252 - 18);
+
+	cmd_init(&c, IA, fixed8, 6, 252);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 222, &c.r), 0);
+	CU_ASSERT_EQUAL(c.r.residual, 252 - 8);
+	CU_ASSERT_EQUAL(big[8], 0xee);
+
+	cmd_init(&c, IA, desc, 6, 252);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 222, &c.r), 0);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(big[0], 0x72);
+	CU_ASSERT_EQUAL(big[1], PVS_KEY_ILLEGAL_REQUEST);
+	CU_ASSERT_EQUAL(big[2], 0x25);
+	CU_ASSERT_EQUAL(big[3], 0x00);
+	CU_ASSERT_EQUAL(big[7], 0);
+	CU_ASSERT_EQUAL(c.r.residual, 252 - 8);
+}
+
+static void test_unmapped_other(void)
+{
+	static const uint8_t tur[6] = {0x00};
+	static const uint8_t read10[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	struct cmd c;
+
+	cmd_init(&c, IA, tur, 6, 0);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 230, &c.r), 0);
+	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x25, 0x00);
+
+	cmd_init(&c, IA, read10, 10, 512);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 230, &c.r), 0);
+	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x25, 0x00);
+	CU_ASSERT_EQUAL(c.r.residual, 512);
+	CU_ASSERT_EQUAL(big[0], 0xee);
+
+	/* A LUN number beyond addressing at an existing target. */
+	cmd_init(&c, IA, tur, 6, 0);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 0x10000, &c.r), 0);
+	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x25, 0x00);
+
+	/* An empty CDB does not crash the router. */
+	cmd_init(&c, IA, tur, 0, 0);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 230, &c.r), 0);
+	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x20, 0x00);
+	CU_ASSERT_EQUAL(nsubmit, 0);
+}
+
+static void test_no_target(void)
+{
+	static const uint8_t inq[6] = {0x12, 0, 0, 0, 36, 0};
+	uint8_t cdb[12];
+	struct cmd c;
+
+	cmd_init(&c, IA, inq, 6, 36);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 2, 0, &c.r), -ENODEV);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 2, 0, 0, &c.r), -ENODEV);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0xffffffffu, 0, &c.r), -ENODEV);
+	report_luns_cdb(cdb, 0, 4096);
+	cmd_init(&c, IA, cdb, 12, 4096);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 1, 1, 0, &c.r), -ENODEV);
+	CU_ASSERT_EQUAL(c.ndone, 0);
+	CU_ASSERT_EQUAL(big[0], 0xee);
+}
+
+static void test_routes_to_mapped(void)
+{
+	static const uint8_t tur[6] = {0x00};
+	struct cmd c;
+
+	nsubmit = 0;
+	cmd_init(&c, IA, tur, 6, 0);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 3919, &c.r), 0);
+	CU_ASSERT_EQUAL(nsubmit, 1);
+	CU_ASSERT_PTR_EQUAL(last_submit_lun, luns[NLUNS - 1]);
+	CU_ASSERT_EQUAL(c.ndone, 1);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	cmd_init(&c, IA, tur, 6, 0);
+	CU_ASSERT_EQUAL(pvs_map_submit(map, 1, 0, 0, &c.r), 0);
+	CU_ASSERT_PTR_EQUAL(last_submit_lun, other_channel);
+	nsubmit = 0;
+}
+
+/* ---- run-time changes ---- */
+
+static void test_add_remove_luns_changed(void)
+{
+	struct pvs_map *m;
+	struct pvs_lun *x = new_bare(), *y = new_bare(), *z = new_bare(), *o = new_bare();
+	struct pvs_lun *out = NULL;
+	const uint32_t changed = 1u << (PVS_SR_UA_LUNS_CHANGED - PVS_SR_UA_POWER_ON);
+	uint8_t cdb[12];
+	struct cmd c;
+
+	CU_ASSERT_EQUAL_FATAL(pvs_map_new(&m), 0);
+	CU_ASSERT_EQUAL(pvs_map_add(m, 2, 0, 0, x), 0);
+	CU_ASSERT_EQUAL(pvs_map_add(m, 2, 0, 1, y), 0);
+	CU_ASSERT_EQUAL(pvs_map_add(m, 2, 1, 0, o), 0);
+	/* Both initiators have talked to x, y and o: no UA pending now. */
+	struct pvs_lun *all[3] = {x, y, o};
+	for (int i = 0; i < 3; i++) {
+		pvsi_initiator_slot(all[i], IA)->ua_pending = 0;
+		pvsi_initiator_slot(all[i], IB)->ua_pending = 0;
+	}
+
+	CU_ASSERT_EQUAL(pvs_map_add(m, 2, 0, 2, z), 0);
+	CU_ASSERT_EQUAL(pvsi_ua_pending(x, IA), changed);
+	CU_ASSERT_EQUAL(pvsi_ua_pending(y, IB), changed);
+	CU_ASSERT_EQUAL(pvsi_ua_pending(o, IA), 0); /* another target */
+	CU_ASSERT_EQUAL(pvsi_ua_pending(z, IA), 0); /* no slot yet: POWER ON on first use */
+
+	/* REPORT LUNS shows z and clears the UA for the asking nexus only. */
+	report_luns_cdb(cdb, 0, 4096);
+	cmd_init(&c, IA, cdb, 12, 4096);
+	CU_ASSERT_EQUAL(pvs_map_submit(m, 2, 0, 0, &c.r), 0);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(pvsi_be32(big), 24);
+	expect_entry(big + 8, 0);
+	expect_entry(big + 16, 1);
+	expect_entry(big + 24, 2);
+	CU_ASSERT_EQUAL(pvsi_ua_pending(x, IA), 0);
+	CU_ASSERT_EQUAL(pvsi_ua_pending(y, IA), 0);
+	CU_ASSERT_EQUAL(pvsi_ua_pending(x, IB), changed);
+
+	CU_ASSERT_EQUAL(pvs_map_remove(m, 2, 0, 1, &out), 0);
+	CU_ASSERT_PTR_EQUAL(out, y);
+	CU_ASSERT_PTR_NULL(pvs_map_lookup(m, 2, 0, 1));
+	CU_ASSERT_EQUAL(pvsi_ua_pending(x, IA), changed);
+	CU_ASSERT_EQUAL(pvsi_ua_pending(y, IA), 0); /* removed: not told */
+	CU_ASSERT_EQUAL(pvsi_ua_pending(o, IA), 0);
+	CU_ASSERT_EQUAL(pvs_map_remove(m, 2, 0, 1, &out), -ENOENT);
+	CU_ASSERT_PTR_NULL(out);
+
+	cmd_init(&c, IA, cdb, 12, 4096);
+	CU_ASSERT_EQUAL(pvs_map_submit(m, 2, 0, 5, &c.r), 0);
+	CU_ASSERT_EQUAL(pvsi_be32(big), 16);
+	expect_entry(big + 16, 2);
+
+	/* Removing every LUN of a target removes the target. */
+	CU_ASSERT_EQUAL(pvs_map_remove(m, 2, 0, 0, NULL), 0);
+	CU_ASSERT_EQUAL(pvs_map_remove(m, 2, 0, 2, NULL), 0);
+	cmd_init(&c, IA, cdb, 12, 4096);
+	CU_ASSERT_EQUAL(pvs_map_submit(m, 2, 0, 0, &c.r), -ENODEV);
+	CU_ASSERT_EQUAL(pvs_map_count(m), 1);
+
+	pvs_map_free(m);
+	pvs_map_free(NULL);
+	free(x);
+	free(y);
+	free(z);
+	free(o);
+}
+
+/* ---- REPORT LUNS to raw passthrough goes to the device ---- */
+
+static void test_raw_passthrough_report_luns(void)
+{
+	struct pvs_worker *w = NULL;
+	struct pvs_lun *raw = NULL, *filtered = NULL;
+	struct pvs_map *m;
+	struct fake_sg_reply rep;
+	char err[256];
+	uint8_t cdb[12];
+	struct cmd c;
+
+	fake_sg_reset();
+	fake_sg_add_node("/dev/sg40", FAKE_SG_CHR);
+	fake_sg_add_node("/dev/sg41", FAKE_SG_CHR);
+	memset(&rep, 0, sizeof(rep));
+	rep.match[0] = 0xa0;
+	rep.match_len = 1;
+	rep.data_len = 16;
+	rep.data[3] = 8;    /* the host's own list: one LUN ... */
+	rep.data[9] = 0x2a; /* ... numbered 42 */
+	fake_sg_script(&rep);
+	pvsi_sg_set_ops(&fake_sg_ops);
+
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_lun_open(w, "sg:/dev/sg40,raw", NULL, &raw, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_lun_open(w, "sg:/dev/sg41", NULL, &filtered, err, sizeof(err)),
+	                      0);
+	CU_ASSERT_TRUE(pvs_lun_is_raw(raw));
+	CU_ASSERT_FALSE(pvs_lun_is_raw(filtered));
+	CU_ASSERT_EQUAL_FATAL(pvs_map_new(&m), 0);
+	CU_ASSERT_EQUAL(pvs_map_add(m, 0, 0, 0, raw), 0);
+	CU_ASSERT_EQUAL(pvs_map_add(m, 0, 1, 0, filtered), 0);
+	CU_ASSERT_EQUAL(pvs_map_add(m, 0, 1, 3, luns[0]), 0);
+
+	report_luns_cdb(cdb, 0, 4096);
+	cmd_init(&c, IA, cdb, 12, 4096);
+	CU_ASSERT_EQUAL(pvs_map_submit(m, 0, 0, 0, &c.r), 0);
+	for (int i = 0; i < 50 && !c.ndone; i++)
+		pvs_worker_wait(w, 100);
+	CU_ASSERT_EQUAL(c.ndone, 1);
+	CU_ASSERT_EQUAL(fake_sg_writes(), 1);
+	CU_ASSERT_EQUAL(fake_sg_last_cdb()[0], 0xa0);
+	CU_ASSERT_EQUAL(big[9], 0x2a);
+
+	/* Filtered passthrough: the guest's numbering, from the map. */
+	cmd_init(&c, IA, cdb, 12, 4096);
+	CU_ASSERT_EQUAL(pvs_map_submit(m, 0, 1, 0, &c.r), 0);
+	CU_ASSERT_EQUAL(c.ndone, 1);
+	CU_ASSERT_EQUAL(fake_sg_writes(), 1);
+	CU_ASSERT_EQUAL(pvsi_be32(big), 16);
+	expect_entry(big + 16, 3);
+
+	pvs_map_free(m);
+	pvs_lun_close(raw);
+	pvs_lun_close(filtered);
+	pvs_worker_free(w);
+	pvsi_sg_set_ops(NULL);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("map", setup, teardown);
+	CU_add_test(s, "add / lookup / errors", test_add_lookup);
+	CU_add_test(s, "routes to mapped LUNs", test_routes_to_mapped);
+	CU_add_test(s, "add / remove / LUNS CHANGED", test_add_remove_luns_changed);
+	s = CU_add_suite("report_luns", setup, teardown);
+	CU_add_test(s, "full list, 300 LUNs", test_report_luns_full);
+	CU_add_test(s, "allocation lengths", test_report_luns_alloc);
+	CU_add_test(s, "invalid fields", test_report_luns_invalid);
+	CU_add_test(s, "raw passthrough", test_raw_passthrough_report_luns);
+	s = CU_add_suite("target_emulation", setup, teardown);
+	CU_add_test(s, "INQUIRY unmapped", test_unmapped_inquiry);
+	CU_add_test(s, "REQUEST SENSE unmapped", test_unmapped_request_sense);
+	CU_add_test(s, "other commands unmapped", test_unmapped_other);
+	CU_add_test(s, "no such target", test_no_target);
+
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned int failures = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failures ? 1 : 0;
+}
