@@ -136,6 +136,7 @@ int xlp_cmd_create(struct xlp_ctx *c, int argc, char **argv, char **global, int 
 	int opt, rc = 1, k = 0, nflags = 0;
 	char *flags[8];
 
+	c->prefix = NULL; /* messages say create: or name the file and line themselves */
 	/* As xl: a first argument that is neither an option nor key=value is the file. */
 	if (argc > 1 && argv[1][0] != '-' && !strchr(argv[1], '=')) {
 		file = argv[1];

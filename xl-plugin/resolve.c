@@ -136,7 +136,11 @@ int xlp_apply_saved(struct xlp_ctx *c, uint32_t domid, const struct xlp_saved_li
 		rc = xlp_attach_dev(c, domid, d, &o, &vhost, &n);
 		if (rc)
 			break;
-		xlp_saved_of_dev(d, vhost, n, &now.v[now.n++]);
+		xlp_saved_of_dev(d, vhost, n, &now.v[now.n]);
+		/* What the administrator typed stays what they typed. */
+		if (l->v[i].pdev[0])
+			memcpy(now.v[now.n].pdev, l->v[i].pdev, sizeof(now.v[now.n].pdev));
+		now.n++;
 	}
 	if (rc) {
 		if (!c->dry_run)
@@ -334,6 +338,8 @@ int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv)
 		if (rc) {
 			fails++;
 			now.v[now.n] = l.v[i];
+		} else if (l.v[i].pdev[0]) {
+			memcpy(now.v[now.n].pdev, l.v[i].pdev, sizeof(now.v[now.n].pdev));
 		}
 		now.n++;
 	}
@@ -432,6 +438,7 @@ int xlp_cmd_restore(struct xlp_ctx *c, int argc, char **argv, char **global, int
 	size_t nbefore = 0;
 	int opt, rc, k = 0;
 
+	c->prefix = NULL;
 	optind = 1;
 	opterr = 0;
 	xargv = calloc((size_t)(argc + nglobal + 4), sizeof(*xargv));
@@ -701,6 +708,7 @@ int xlp_cmd_migrate_receive(struct xlp_ctx *c, int argc, char **argv, char **glo
 	char **xargv;
 	pid_t pid;
 
+	c->prefix = NULL;
 	/* Remus/COLO streams checkpoint forever: no single point to act at. */
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "-r") || !strncmp(argv[i], "--colo", 6))

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -59,20 +60,20 @@ struct world {
 
 static struct world *W;
 
-static int w_running(struct xlp_ctx *c)
+static inline int w_running(struct xlp_ctx *c)
 {
 	(void)c;
 	return W->running;
 }
 
-static int w_paused(struct xlp_ctx *c, uint32_t domid)
+static inline int w_paused(struct xlp_ctx *c, uint32_t domid)
 {
 	(void)c;
 	(void)domid;
 	return W->paused;
 }
 
-static int w_state(const char *path)
+static inline int w_state(const char *path)
 {
 	const char *v = fake_xs_get(W->fx, path);
 
@@ -83,7 +84,7 @@ static int w_state(const char *path)
  * One step of pvscsid and the guest's xen-scsifront for every controller of
  * domains 5, 7, 9 and 11, following the vscsiif state machine.
  */
-static void sim_vhost(uint32_t dom, uint32_t vh)
+static inline void sim_vhost(uint32_t dom, uint32_t vh)
 {
 	char be[256], fe[256], p[300];
 	int bs, fs;
@@ -149,7 +150,7 @@ static void sim_vhost(uint32_t dom, uint32_t vh)
 	free(devs);
 }
 
-static void w_sleep(struct xlp_ctx *c, unsigned int ms)
+static inline void w_sleep(struct xlp_ctx *c, unsigned int ms)
 {
 	static const uint32_t doms[] = {5, 7, 9, 11};
 
@@ -163,7 +164,7 @@ static void w_sleep(struct xlp_ctx *c, unsigned int ms)
 			sim_vhost(doms[d], vh);
 }
 
-static int w_run_xl(struct xlp_ctx *c, char *const argv[])
+static inline int w_run_xl(struct xlp_ctx *c, char *const argv[])
 {
 	size_t l = strlen(W->xl_calls);
 
@@ -179,7 +180,7 @@ static int w_run_xl(struct xlp_ctx *c, char *const argv[])
 }
 
 /* libxl's saved configuration of @domid, as libxl writes it (with its NUL). */
-static void w_write_userdata(uint32_t domid, const char *uuid, const char *json)
+static inline void w_write_userdata(uint32_t domid, const char *uuid, const char *json)
 {
 	char p[PATH_MAX + 200];
 	FILE *f;
@@ -191,7 +192,7 @@ static void w_write_userdata(uint32_t domid, const char *uuid, const char *json)
 	fclose(f);
 }
 
-static char *w_read_userdata(uint32_t domid, const char *uuid)
+static inline char *w_read_userdata(uint32_t domid, const char *uuid)
 {
 	char p[PATH_MAX + 200];
 
@@ -199,7 +200,7 @@ static char *w_read_userdata(uint32_t domid, const char *uuid)
 	return golden_read(p);
 }
 
-static void w_domain(uint32_t domid, const char *name, const char *uuid)
+static inline void w_domain(uint32_t domid, const char *name, const char *uuid)
 {
 	char p[128];
 
@@ -222,7 +223,7 @@ static void w_domain(uint32_t domid, const char *name, const char *uuid)
 	}
 }
 
-static void w_userdata_default(uint32_t domid, const char *name, const char *uuid)
+static inline void w_userdata_default(uint32_t domid, const char *name, const char *uuid)
 {
 	char j[512];
 
@@ -234,7 +235,7 @@ static void w_userdata_default(uint32_t domid, const char *name, const char *uui
 	w_write_userdata(domid, uuid, j);
 }
 
-static void w_reset_output(void)
+static inline void w_reset_output(void)
 {
 	if (W->c.out)
 		fclose(W->c.out);
@@ -248,7 +249,7 @@ static void w_reset_output(void)
 }
 
 /* What the command printed so far (stdout, stderr), with the temporary root as @ROOT@. */
-static char *w_text(bool err)
+static inline char *w_text(bool err)
 {
 	char *s;
 
@@ -257,7 +258,7 @@ static char *w_text(bool err)
 	return golden_subst(s, W->fs.root, "@ROOT@");
 }
 
-static void w_add_disks(uint32_t host_a)
+static inline void w_add_disks(uint32_t host_a)
 {
 	struct fake_scsi_dev a = {
 	    .host = host_a,
@@ -292,7 +293,7 @@ static void w_add_disks(uint32_t host_a)
 	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_virtio_blk(&W->fs, "vda", 0), 0);
 }
 
-static void w_setup(void)
+static inline void w_setup(void)
 {
 	char p[PATH_MAX + 32];
 	FILE *f;
@@ -349,7 +350,7 @@ static void w_setup(void)
 	fake_xs_clear_history(W->fx);
 }
 
-static void w_teardown(void)
+static inline void w_teardown(void)
 {
 	W->c.xs_open = false; /* the store is freed below */
 	xlp_ctx_fini(&W->c);
@@ -364,7 +365,7 @@ static void w_teardown(void)
 }
 
 /* Every node below @path: "path = "value" (perms)", sorted as xenstore lists them. */
-static void w_dump(FILE *o, const char *path)
+static inline void w_dump(FILE *o, const char *path)
 {
 	struct pvsd_xs x;
 	unsigned int num = 0;
@@ -400,7 +401,7 @@ static void w_dump(FILE *o, const char *path)
 	free(d);
 }
 
-static char *w_dump_str(const char *const *paths)
+static inline char *w_dump_str(const char *const *paths)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -413,7 +414,7 @@ static char *w_dump_str(const char *const *paths)
 }
 
 /* Run a verb as the front would (argv[0] the verb) on the world. */
-static int w_cmd(int (*fn)(struct xlp_ctx *, int, char **), const char *const *args)
+static inline int w_cmd(int (*fn)(struct xlp_ctx *, int, char **), const char *const *args)
 {
 	char *argv[16];
 	int n = 0;

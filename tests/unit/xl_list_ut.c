@@ -1,0 +1,163 @@
+/*
+ * xl_list_ut.c - xl scsi-list on a fake xenstore: the historical text
+ * columns and --json (which must also be valid JSON), against golden files.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "../xl/world.h"
+
+static void populate(void)
+{
+	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
+	static const char *const a2[] = {"scsi-attach", "guest1", "file:/x", "0:0:1:0", NULL};
+	static const char *const a3[] = {"scsi-attach", "guest1", "/dev/sg2",
+	                                 "1:0:0:5,feature-host", NULL};
+	static const char *const a4[] = {"scsi-attach", "guest2", "mem:32M", "0:0:0:0,shareable",
+	                                 NULL};
+	char img[PATH_MAX + 32];
+	const char *a2r[5];
+
+	snprintf(img, sizeof(img), "file:%s/disk.img,ro", W->fs.root);
+	memcpy(a2r, a2, sizeof(a2r));
+	a2r[2] = img;
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a2r), 0);
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a3), 0);
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a4), 0);
+	/* guest1 runs: controller 0 and 1 connect; guest2 stays paused. */
+	W->paused = 0;
+	for (int i = 0; i < 6; i++) {
+		sim_vhost(5, 0);
+		sim_vhost(5, 1);
+	}
+	/* A controller whose p-dev is not an H:C:T:L (written by another tool). */
+	CU_ASSERT_EQUAL(fake_xs_write(W->fx, 0,
+	                              "/local/domain/0/backend/vscsi/7/3/vscsi-devs/dev-2/p-dev",
+	                              "/dev/sg3"),
+	                0);
+	CU_ASSERT_EQUAL(fake_xs_write(W->fx, 0,
+	                              "/local/domain/0/backend/vscsi/7/3/vscsi-devs/dev-2/v-dev",
+	                              "3:0:0:0"),
+	                0);
+	CU_ASSERT_EQUAL(fake_xs_write(W->fx, 0,
+	                              "/local/domain/0/backend/vscsi/7/3/vscsi-devs/dev-2/state",
+	                              "1"),
+	                0);
+	CU_ASSERT_EQUAL(fake_xs_write(W->fx, 0, "/local/domain/0/backend/vscsi/7/3/state", "1"), 0);
+}
+
+static char *run_list(const char *const *args, int *rc)
+{
+	char *o, *e, *both;
+
+	w_reset_output();
+	*rc = w_cmd(xlp_cmd_list, args);
+	o = w_text(false);
+	e = w_text(true);
+	both = malloc(strlen(o) + strlen(e) + 1);
+	strcpy(both, o);
+	strcat(both, e);
+	free(o);
+	free(e);
+	return both;
+}
+
+static void test_list_text(void)
+{
+	static const char *const l1[] = {"scsi-list", "guest1", NULL};
+	static const char *const l2[] = {"scsi-list", "5", "guest2", NULL};
+	static const char *const l3[] = {"scsi-list", "0", NULL};
+	char *a, *b, *c, *all;
+	int rc;
+
+	w_setup();
+	populate();
+	a = run_list(l1, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	b = run_list(l2, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	c = run_list(l3, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	all = malloc(strlen(a) + strlen(b) + strlen(c) + 100);
+	sprintf(all, "$ xl scsi-list guest1\n%s$ xl scsi-list 5 guest2\n%s$ xl scsi-list 0\n%s", a,
+	        b, c);
+	CU_ASSERT_EQUAL(golden_check("list.out", all), 0);
+	free(a);
+	free(b);
+	free(c);
+	free(all);
+	w_teardown();
+}
+
+static void test_list_json(void)
+{
+	static const char *const l[] = {"scsi-list", "--json", "guest1", "guest2", NULL};
+	static const char *const bad[] = {"scsi-list", "guest1", "nobody", NULL};
+	static const char *const none[] = {"scsi-list", NULL};
+	struct xlp_json *j = NULL;
+	char err[256], *out;
+	int rc;
+
+	w_setup();
+	populate();
+	out = run_list(l, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_EQUAL(golden_check("list.json", out), 0);
+	/* Valid JSON, with what a script needs. */
+	CU_ASSERT_EQUAL_FATAL(xlp_json_parse(out, strlen(out), &j, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(j->type, XJ_ARR);
+	CU_ASSERT_EQUAL(j->n, 2);
+	{
+		struct xlp_json *ctrls = xlp_json_get(j->v[0], "controllers");
+		struct xlp_json *devs = ctrls ? xlp_json_get(ctrls->v[0], "devs") : NULL;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(devs);
+		CU_ASSERT_EQUAL(ctrls->n, 2);
+		CU_ASSERT_EQUAL(devs->n, 2);
+		CU_ASSERT_STRING_EQUAL(xlp_json_get(devs->v[0], "p-devname")->s, NAA_A ":0");
+		CU_ASSERT_STRING_EQUAL(xlp_json_get(devs->v[0], "state")->s, "4");
+	}
+	xlp_json_free(j);
+	free(out);
+
+	/* An unknown domain: nothing listed, exit 1. */
+	out = run_list(bad, &rc);
+	CU_ASSERT_EQUAL(rc, 1);
+	CU_ASSERT_STRING_EQUAL(out, "scsi-list: unknown domain 'nobody'\n");
+	free(out);
+	out = run_list(none, &rc);
+	CU_ASSERT_EQUAL(rc, 2);
+	free(out);
+	w_teardown();
+}
+
+int main(void)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} tests[] = {
+	    {"list_text", test_list_text},
+	    {"list_json", test_list_json},
+	};
+	CU_pSuite s;
+	unsigned int failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("xl_list", NULL, NULL);
+	if (!s)
+		return 2;
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (!CU_add_test(s, tests[i].name, tests[i].fn))
+			return 2;
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
