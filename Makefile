@@ -9,7 +9,7 @@ AR       ?= ar
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-missing-field-initializers
-INCS     := -Ilibpvscsi/include -Ilibpvscsi -Iprotocol -Ibackend -Itests/fakes
+INCS     := -Ilibpvscsi/include -Ilibpvscsi -Iprotocol -Ibackend -Ivhost-user -Itests/fakes
 OPT_rel  := -O2 -g
 OPT_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
             -fno-sanitize-recover=undefined
