@@ -113,12 +113,17 @@ static int check_vdev(const char *tok, struct xlp_entry *e, char *err, size_t er
 		return bad(err, errlen, "VDEV '%s': a field is over 4294967295", tok);
 	if (rc)
 		return bad(err, errlen, "VDEV '%s': expected H:C:T:L, four decimal numbers", tok);
-	/* vscsiif requests carry channel, id and lun in 16 bits. */
-	if (e->vdev.channel > 65535 || e->vdev.target > 65535 || e->vdev.lun > 65535)
+	/*
+	 * vscsiif requests carry channel, id and lun in 16 bits; pvscsid answers
+	 * REPORT LUNS with single-level (peripheral/flat) LUNs, 14 bits.
+	 */
+	if (e->vdev.channel > 65535 || e->vdev.target > 65535)
 		return bad(err, errlen,
-		           "VDEV '%s': channel, target and LUN must be at most 65535 (vscsiif "
-		           "carries them in 16 bits)",
+		           "VDEV '%s': channel and target must be at most 65535 (vscsiif carries "
+		           "them in 16 bits)",
 		           tok);
+	if (e->vdev.lun > 16383)
+		return bad(err, errlen, "VDEV '%s': LUN must be at most 16383", tok);
 	return 0;
 }
 

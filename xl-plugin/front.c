@@ -84,7 +84,30 @@ bool xlp_proc_has(const char *proc_root, const char *name)
 
 int xlp_backend_running_proc(struct xlp_ctx *c)
 {
+	FILE *f = fopen("/run/pvscsid.pid", "r");
+	long pid = 0;
+
 	(void)c;
+	/* pvscsid's pid file first (never locked here: that could make a starting pvscsid fail). */
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid > 0) {
+		char p[64], comm[64] = "";
+
+		snprintf(p, sizeof(p), "/proc/%ld/comm", pid);
+		f = fopen(p, "r");
+		if (f) {
+			if (!fgets(comm, sizeof(comm), f))
+				comm[0] = '\0';
+			fclose(f);
+			if (!strncmp(comm, "pvscsid", 7))
+				return 1;
+		}
+	}
+	/* Started without a pid file: look for the process itself. */
 	return xlp_proc_has("/proc", "pvscsid") ? 1 : 0;
 }
 
