@@ -1,0 +1,815 @@
+/*
+ * vhost_scsi_ut.c - the virtio-scsi device (vhost-user/vscsi.c) behind the
+ * real vhost-user protocol code (vu_dev.c), driven by the fake front-end
+ * and driver of fake_vq.c over a socketpair and shared memory, with real
+ * LUNs of the core (mem: and file:).  Commands, LUN addressing, hostile
+ * chains, every TMF, asynchronous notification, events, EVENTS_MISSED,
+ * several request queues, and a back-end restart with inflight tracking.
+ */
+#include <CUnit/Basic.h>
+#include <endian.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "fake_vq.h"
+#include "virtio_scsi_proto.h"
+#include "vscsi.h"
+#include "vu_log.h"
+
+#define NQ  4 /* control, event, two request queues */
+#define NUM 64
+#define FEATURES                                                                                   \
+	(1ull << 32 | 1ull << VIRTIO_RING_F_INDIRECT_DESC | 1ull << VIRTIO_RING_F_EVENT_IDX |      \
+	 1ull << VIRTIO_SCSI_F_HOTPLUG | 1ull << VIRTIO_SCSI_F_CHANGE)
+
+struct env {
+	struct fv_mem m;
+	struct fv_front f;
+	struct fv_vq vq[NQ];
+	struct fv_queue_fds fds[NQ];
+	struct pvs_worker *w;
+	struct vscsi *vs;
+	struct vu_dev *dev;
+	char file[64];
+	int inflight_fd;
+};
+
+static struct pvs_lun *open_lun(struct env *t, const char *spec)
+{
+	struct pvs_lun *l = NULL;
+	char err[256];
+
+	CU_ASSERT_FATAL(pvs_lun_open(t->w, spec, NULL, &l, err, sizeof(err)) == 0);
+	return l;
+}
+
+static void env_connect(struct env *t, bool inflight)
+{
+	CU_ASSERT_FATAL(fv_front_init(&t->f) == 0);
+	CU_ASSERT_FATAL(vu_dev_new(t->f.back, vscsi_dev_ops(t->vs), t->vs, &t->dev) == 0);
+	vscsi_attach(t->vs, t->dev);
+	t->f.dev = t->dev;
+	for (int i = 0; i < NQ; i++)
+		t->fds[i] = (struct fv_queue_fds){-1, -1};
+	CU_ASSERT_FATAL(fv_start(&t->f, &t->m, t->vq, NQ, FEATURES, t->fds,
+	                         inflight ? &t->inflight_fd : NULL) == 0);
+}
+
+static void env_init(struct env *t, bool inflight)
+{
+	struct vscsi_cfg cfg = {0};
+	char spec[128];
+	int fd;
+
+	memset(t, 0, sizeof(*t));
+	t->inflight_fd = -1;
+	CU_ASSERT_FATAL(fv_mem_init(&t->m) == 0);
+	for (int i = 0; i < NQ; i++)
+		fv_vq_init(&t->vq[i], &t->m, NUM, i & 1);
+	CU_ASSERT_FATAL(pvs_worker_new(64, &t->w) == 0);
+	cfg.worker = t->w;
+	cfg.initiator = 0x4242;
+	cfg.num_queues = NQ - 2;
+	CU_ASSERT_FATAL(vscsi_new(&cfg, &t->vs) == 0);
+	/* 0:0 mem, 0:300 mem (flat addressing), 1:0 a file (asynchronous I/O). */
+	CU_ASSERT_FATAL(vscsi_lun_add(t->vs, 0, 0, open_lun(t, "mem:4M"), "mem:4M") == 0);
+	CU_ASSERT_FATAL(vscsi_lun_add(t->vs, 0, 300, open_lun(t, "mem:1M"), "mem:1M") == 0);
+	snprintf(t->file, sizeof(t->file), "/tmp/vhost_scsi_ut.%d", (int)getpid());
+	fd = open(t->file, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, 4 << 20) == 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "file:%s", t->file);
+	CU_ASSERT_FATAL(vscsi_lun_add(t->vs, 1, 0, open_lun(t, spec), spec) == 0);
+	env_connect(t, inflight);
+}
+
+static void env_fini(struct env *t)
+{
+	vu_dev_free(t->dev);
+	vscsi_attach(t->vs, NULL);
+	vscsi_free(t->vs);
+	pvs_worker_free(t->w);
+	fv_front_fini(&t->f);
+	for (int i = 0; i < NQ; i++) {
+		close(t->fds[i].kick);
+		close(t->fds[i].call);
+	}
+	if (t->inflight_fd >= 0)
+		close(t->inflight_fd);
+	unlink(t->file);
+	fv_mem_fini(&t->m);
+}
+
+/* Run the worker until every popped request was answered (bounded). */
+static void settle(struct env *t)
+{
+	for (int i = 0; i < 500 && vscsi_inflight(t->vs); i++) {
+		pvs_worker_wait(t->w, 10);
+		vscsi_flush(t->vs);
+	}
+	vscsi_flush(t->vs);
+}
+
+static bool called(struct env *t, int q)
+{
+	eventfd_t v;
+
+	return eventfd_read(t->fds[q].call, &v) == 0 && v > 0;
+}
+
+struct cmd {
+	uint64_t req, rsp, data;
+	uint32_t len;
+	int head;
+	uint32_t used_len;
+	struct virtio_scsi_cmd_resp r;
+};
+
+/* Build and queue a command on request queue @q; data-in when !out. */
+static void cmd_queue(struct env *t, int q, struct cmd *c, uint32_t target, uint32_t lun,
+                      const uint8_t *cdb, unsigned int cdb_len, uint32_t len, bool out,
+                      bool indirect)
+{
+	struct virtio_scsi_cmd_req *req;
+	struct fv_buf b[3];
+	unsigned int n = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->req = fv_alloc(&t->m, 0, sizeof(*req), 8);
+	c->rsp = fv_alloc(&t->m, 1, sizeof(c->r), 8);
+	c->len = len;
+	if (len)
+		c->data = fv_alloc(&t->m, q & 1, len, 512);
+	CU_ASSERT_FATAL(c->req && c->rsp && (!len || c->data));
+	req = fv_ptr(&t->m, c->req);
+	vsp_encode_lun(req->lun, target, lun);
+	req->lun[2] |= 0x40; /* Linux sends flat space for every LUN */
+	req->tag = htole64((uint64_t)c->req);
+	memcpy(req->cdb, cdb, cdb_len);
+	b[n++] = (struct fv_buf){c->req, sizeof(*req), false};
+	if (len && out)
+		b[n++] = (struct fv_buf){c->data, len, false};
+	b[n++] = (struct fv_buf){c->rsp, sizeof(c->r), true};
+	if (len && !out)
+		b[n++] = (struct fv_buf){c->data, len, true};
+	c->head = fv_vq_add(&t->vq[q], b, n, indirect);
+	CU_ASSERT_FATAL(c->head >= 0);
+}
+
+static void collect(struct env *t, int q, struct cmd *c, unsigned int n)
+{
+	unsigned int got = 0;
+	uint32_t id, len;
+
+	while (got < n && fv_vq_get_used(&t->vq[q], &id, &len)) {
+		for (unsigned int i = 0; i < n; i++) {
+			if (c[i].head == (int)id) {
+				c[i].used_len = len;
+				memcpy(&c[i].r, fv_ptr(&t->m, c[i].rsp), sizeof(c[i].r));
+				c[i].head = -2;
+				got++;
+			}
+		}
+	}
+	CU_ASSERT_EQUAL(got, n);
+}
+
+static void cmd(struct env *t, int q, struct cmd *c, uint32_t target, uint32_t lun,
+                const uint8_t *cdb, unsigned int cdb_len, uint32_t len, bool out)
+{
+	cmd_queue(t, q, c, target, lun, cdb, cdb_len, len, out, false);
+	vscsi_kick(t->vs, q);
+	settle(t);
+	collect(t, q, c, 1);
+}
+
+static void tur_clear(struct env *t, uint32_t target, uint32_t lun)
+{
+	static const uint8_t tur[6] = {0};
+	struct cmd c;
+
+	for (int i = 0; i < 8; i++) {
+		cmd(t, 2, &c, target, lun, tur, 6, 0, false);
+		if (c.r.status == 0)
+			return;
+	}
+	CU_FAIL("unit attentions do not clear");
+}
+
+/* ---- commands ---- */
+
+static void test_inquiry(void)
+{
+	struct env t;
+	struct cmd c;
+	uint8_t cdb[6] = {0x12, 0, 0, 0, 96, 0};
+	uint8_t *d;
+
+	env_init(&t, false);
+	cmd(&t, 2, &c, 0, 0, cdb, 6, 96, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(c.r.status, 0);
+	d = fv_ptr(&t.m, c.data);
+	CU_ASSERT_EQUAL(d[0], 0x00);
+	CU_ASSERT_EQUAL(memcmp(d + 8, "PVSCSI  ", 8), 0);
+	CU_ASSERT_EQUAL(le32toh(c.r.resid), 96u - (d[4] + 5u));
+	CU_ASSERT_EQUAL(c.used_len, VSP_CMD_RESP_SIZE + d[4] + 5u);
+	CU_ASSERT_TRUE(called(&t, 2));
+	env_fini(&t);
+}
+
+static void test_unit_attention_and_sense(void)
+{
+	struct env t;
+	struct cmd c;
+	uint8_t tur[6] = {0};
+
+	env_init(&t, false);
+	cmd(&t, 2, &c, 0, 0, tur, 6, 0, false);
+	/* POWER ON, RESET, OR BUS DEVICE RESET OCCURRED (29h/00h) first. */
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(c.r.status, 0x02);
+	CU_ASSERT_TRUE(le32toh(c.r.sense_len) >= 14 && le32toh(c.r.sense_len) <= 96);
+	CU_ASSERT_EQUAL(c.r.sense[2] & 0xf, 0x6);
+	CU_ASSERT_EQUAL(c.r.sense[12], 0x29);
+	CU_ASSERT_EQUAL(c.used_len, VSP_CMD_RESP_SIZE);
+	tur_clear(&t, 0, 0);
+	env_fini(&t);
+}
+
+static void fill(uint8_t *p, size_t n, unsigned int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 7 + seed + (i >> 9));
+}
+
+static void rw(struct env *t, int q, uint32_t target, uint32_t lun, uint32_t lba, uint32_t len,
+               bool indirect)
+{
+	uint8_t w[10] = {0x2a}, r[10] = {0x28};
+	struct cmd cw, cr;
+	uint8_t *buf = malloc(len);
+
+	fill(buf, len, lba);
+	w[2] = r[2] = (uint8_t)(lba >> 24);
+	w[3] = r[3] = (uint8_t)(lba >> 16);
+	w[4] = r[4] = (uint8_t)(lba >> 8);
+	w[5] = r[5] = (uint8_t)lba;
+	w[7] = r[7] = (uint8_t)((len / 512) >> 8);
+	w[8] = r[8] = (uint8_t)(len / 512);
+	cmd_queue(t, q, &cw, target, lun, w, 10, len, true, indirect);
+	memcpy(fv_ptr(&t->m, cw.data), buf, len);
+	vscsi_kick(t->vs, q);
+	settle(t);
+	collect(t, q, &cw, 1);
+	CU_ASSERT_EQUAL(cw.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(cw.r.status, 0);
+	CU_ASSERT_EQUAL(cw.r.resid, 0);
+	CU_ASSERT_EQUAL(cw.used_len, VSP_CMD_RESP_SIZE); /* a WRITE writes only the response */
+	cmd_queue(t, q, &cr, target, lun, r, 10, len, false, indirect);
+	vscsi_kick(t->vs, q);
+	settle(t);
+	collect(t, q, &cr, 1);
+	CU_ASSERT_EQUAL(cr.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(cr.r.status, 0);
+	CU_ASSERT_EQUAL(cr.used_len, VSP_CMD_RESP_SIZE + len);
+	CU_ASSERT_EQUAL(memcmp(fv_ptr(&t->m, cr.data), buf, len), 0);
+	free(buf);
+}
+
+static void test_read_write(void)
+{
+	struct env t;
+
+	env_init(&t, false);
+	tur_clear(&t, 0, 0);
+	tur_clear(&t, 1, 0);
+	rw(&t, 2, 0, 0, 8, 4096, false);
+	rw(&t, 3, 0, 0, 100, 65536, true); /* the second request queue, indirect */
+	rw(&t, 3, 1, 0, 16, 8192, false);  /* file LUN: completes from io_uring */
+	rw(&t, 2, 1, 0, 0, 512, true);
+	env_fini(&t);
+}
+
+/* virtio 1.1 2.6.4.3 message framing: headers and data may share or split descriptors. */
+static void test_any_layout(void)
+{
+	struct env t;
+	struct virtio_scsi_cmd_req *req;
+	struct virtio_scsi_cmd_resp rsp;
+	uint8_t *out, *in;
+	uint64_t o, i;
+	struct fv_buf b[5];
+	uint32_t id, len;
+
+	env_init(&t, false);
+	tur_clear(&t, 0, 0);
+	/* WRITE(10) of 1 block: header and data in one buffer, split in two descriptors mid-header.
+	 */
+	o = fv_alloc(&t.m, 0, sizeof(*req) + 512, 8);
+	out = fv_ptr(&t.m, o);
+	req = (struct virtio_scsi_cmd_req *)out;
+	vsp_encode_lun(req->lun, 0, 0);
+	req->cdb[0] = 0x2a;
+	req->cdb[5] = 3;
+	req->cdb[8] = 1;
+	memset(out + sizeof(*req), 0xa5, 512);
+	i = fv_alloc(&t.m, 1, sizeof(rsp), 8);
+	b[0] = (struct fv_buf){o, 20, false};
+	b[1] = (struct fv_buf){o + 20, sizeof(*req) + 100 - 20, false};
+	b[2] = (struct fv_buf){o + sizeof(*req) + 100, 412, false};
+	b[3] = (struct fv_buf){i, 50, true};
+	b[4] = (struct fv_buf){i + 50, sizeof(rsp) - 50, true};
+	CU_ASSERT_FATAL(fv_vq_add(&t.vq[2], b, 5, false) >= 0);
+	vscsi_kick(t.vs, 2);
+	settle(&t);
+	CU_ASSERT_TRUE(fv_vq_get_used(&t.vq[2], &id, &len));
+	memcpy(&rsp, fv_ptr(&t.m, i), sizeof(rsp));
+	CU_ASSERT_EQUAL(rsp.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(rsp.status, 0);
+	/* READ it back: response and data in one writable buffer. */
+	memset(req->cdb, 0, sizeof(req->cdb));
+	req->cdb[0] = 0x28;
+	req->cdb[5] = 3;
+	req->cdb[8] = 1;
+	i = fv_alloc(&t.m, 0, sizeof(rsp) + 512, 8);
+	in = fv_ptr(&t.m, i);
+	b[0] = (struct fv_buf){o, sizeof(*req), false};
+	b[1] = (struct fv_buf){i, sizeof(rsp) + 512, true};
+	CU_ASSERT_FATAL(fv_vq_add(&t.vq[2], b, 2, false) >= 0);
+	vscsi_kick(t.vs, 2);
+	settle(&t);
+	CU_ASSERT_TRUE(fv_vq_get_used(&t.vq[2], &id, &len));
+	CU_ASSERT_EQUAL(len, sizeof(rsp) + 512);
+	memcpy(&rsp, in, sizeof(rsp));
+	CU_ASSERT_EQUAL(rsp.status, 0);
+	CU_ASSERT_EQUAL(in[sizeof(rsp)], 0xa5);
+	CU_ASSERT_EQUAL(in[sizeof(rsp) + 511], 0xa5);
+	env_fini(&t);
+}
+
+static void test_addressing(void)
+{
+	struct env t;
+	struct cmd c;
+	uint8_t tur[6] = {0};
+	uint8_t rl[12] = {0xa0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+	uint8_t *d;
+	struct virtio_scsi_cmd_req *req;
+	struct vscsi_stats st;
+
+	env_init(&t, false);
+	/* No LUN at all on target 5: BAD_TARGET, the whole buffer residual. */
+	cmd(&t, 2, &c, 5, 0, tur, 6, 0, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_BAD_TARGET);
+	/* Target 0, LUN 7 unmapped: the target answers (LOGICAL UNIT NOT SUPPORTED). */
+	cmd(&t, 2, &c, 0, 7, tur, 6, 0, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(c.r.status, 0x02);
+	CU_ASSERT_EQUAL(c.r.sense[12], 0x25);
+	/* LUN 300 through flat space addressing. */
+	tur_clear(&t, 0, 300);
+	/* REPORT LUNS on target 0: 0 and 300 (flat, 0x41 0x2c). */
+	cmd(&t, 2, &c, 0, 0, rl, 12, 256, false);
+	CU_ASSERT_EQUAL(c.r.status, 0);
+	d = fv_ptr(&t.m, c.data);
+	CU_ASSERT_EQUAL(d[3], 16);
+	CU_ASSERT_EQUAL(d[8 + 1], 0);
+	CU_ASSERT_EQUAL(d[16], 0x41);
+	CU_ASSERT_EQUAL(d[17], 0x2c);
+	/* A LUN field that is not virtio's form: BAD_TARGET. */
+	cmd_queue(&t, 2, &c, 0, 0, tur, 6, 0, false, false);
+	req = fv_ptr(&t.m, c.req);
+	req->lun[0] = 2;
+	vscsi_kick(t.vs, 2);
+	settle(&t);
+	collect(&t, 2, &c, 1);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_BAD_TARGET);
+	cmd_queue(&t, 2, &c, 0, 0, tur, 6, 0, false, false);
+	req = fv_ptr(&t.m, c.req);
+	req->lun[2] = 0x80; /* logical unit addressing method */
+	vscsi_kick(t.vs, 2);
+	settle(&t);
+	collect(&t, 2, &c, 1);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_BAD_TARGET);
+	vscsi_get_stats(t.vs, &st);
+	CU_ASSERT_EQUAL(st.bad_target, 3);
+	env_fini(&t);
+}
+
+static void test_hostile_requests(void)
+{
+	struct env t;
+	struct fv_buf b[3];
+	uint64_t a;
+	uint32_t id, len;
+	struct cmd c;
+	uint8_t inq[6] = {0x12, 0, 0, 0, 36, 0};
+	struct vscsi_stats st;
+
+	env_init(&t, false);
+	a = fv_alloc(&t.m, 0, 256, 8);
+	/* Too short for the request header. */
+	b[0] = (struct fv_buf){a, 40, false};
+	b[1] = (struct fv_buf){a + 64, VSP_CMD_RESP_SIZE, true};
+	CU_ASSERT_FATAL(fv_vq_add(&t.vq[2], b, 2, false) >= 0);
+	/* Too short for the response. */
+	b[0].len = VSP_CMD_REQ_SIZE;
+	b[1].len = 20;
+	CU_ASSERT_FATAL(fv_vq_add(&t.vq[2], b, 2, false) >= 0);
+	/* A buffer in the memory hole. */
+	b[1] = (struct fv_buf){FV_REGION_SIZE + 4096, VSP_CMD_RESP_SIZE, true};
+	CU_ASSERT_FATAL(fv_vq_add(&t.vq[2], b, 2, false) >= 0);
+	vscsi_kick(t.vs, 2);
+	settle(&t);
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_TRUE(fv_vq_get_used(&t.vq[2], &id, &len));
+		CU_ASSERT_EQUAL(len, 0);
+	}
+	/* Data-out and data-in at once without F_INOUT. */
+	cmd_queue(&t, 2, &c, 0, 0, inq, 6, 0, false, false);
+	b[0] = (struct fv_buf){c.req, VSP_CMD_REQ_SIZE, false};
+	b[1] = (struct fv_buf){a, 16, false};
+	b[2] = (struct fv_buf){c.rsp, VSP_CMD_RESP_SIZE + 16, true};
+	fv_vq_get_used(&t.vq[2], &id, &len); /* nothing yet: cmd_queue's chain is pending */
+	CU_ASSERT_FATAL(fv_vq_add(&t.vq[2], b, 3, false) >= 0);
+	vscsi_kick(t.vs, 2);
+	settle(&t);
+	CU_ASSERT_TRUE(fv_vq_get_used(&t.vq[2], &id, &len)); /* cmd_queue's */
+	CU_ASSERT_TRUE(fv_vq_get_used(&t.vq[2], &id, &len));
+	CU_ASSERT_EQUAL(((struct virtio_scsi_cmd_resp *)fv_ptr(&t.m, c.rsp))->response,
+	                VIRTIO_SCSI_S_FAILURE);
+	/* The device is still fine. */
+	cmd(&t, 2, &c, 0, 0, inq, 6, 36, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	vscsi_get_stats(t.vs, &st);
+	CU_ASSERT_EQUAL(st.bad_chains, 3);
+	env_fini(&t);
+}
+
+/* ---- control queue ---- */
+
+struct ctl {
+	uint64_t req, rsp;
+	int head;
+};
+
+static uint8_t tmf(struct env *t, uint32_t subtype, uint32_t target, uint32_t lun, uint64_t tag,
+                   bool settle_first)
+{
+	struct virtio_scsi_ctrl_tmf_req *r;
+	struct fv_buf b[2];
+	uint64_t req = fv_alloc(&t->m, 0, sizeof(*r), 8), rsp = fv_alloc(&t->m, 1, 8, 8);
+	uint8_t *resp = fv_ptr(&t->m, rsp);
+	uint32_t id, len;
+
+	r = fv_ptr(&t->m, req);
+	r->type = htole32(VIRTIO_SCSI_T_TMF);
+	r->subtype = htole32(subtype);
+	vsp_encode_lun(r->lun, target, lun);
+	r->tag = htole64(tag);
+	*resp = 0xff;
+	b[0] = (struct fv_buf){req, sizeof(*r), false};
+	b[1] = (struct fv_buf){rsp, 1, true};
+	CU_ASSERT_FATAL(fv_vq_add(&t->vq[0], b, 2, false) >= 0);
+	vscsi_kick(t->vs, 0);
+	if (settle_first)
+		settle(t);
+	if (!fv_vq_get_used(&t->vq[0], &id, &len))
+		return 0xfe; /* not answered */
+	CU_ASSERT_EQUAL(len, 1);
+	return *resp;
+}
+
+static void test_tmf_simple(void)
+{
+	struct env t;
+	struct cmd c;
+	uint8_t tur[6] = {0};
+
+	env_init(&t, false);
+	tur_clear(&t, 0, 0);
+	tur_clear(&t, 0, 300);
+	/* No such task: ABORT TASK and QUERY TASK are FUNCTION COMPLETE. */
+	CU_ASSERT_EQUAL(tmf(&t, VIRTIO_SCSI_T_TMF_ABORT_TASK, 0, 0, 1234, true), 0);
+	CU_ASSERT_EQUAL(tmf(&t, VIRTIO_SCSI_T_TMF_QUERY_TASK, 0, 0, 1234, true), 0);
+	CU_ASSERT_EQUAL(tmf(&t, VIRTIO_SCSI_T_TMF_QUERY_TASK_SET, 0, 0, 0, true), 0);
+	CU_ASSERT_EQUAL(tmf(&t, VIRTIO_SCSI_T_TMF_ABORT_TASK_SET, 0, 0, 0, true), 0);
+	CU_ASSERT_EQUAL(tmf(&t, VIRTIO_SCSI_T_TMF_CLEAR_TASK_SET, 0, 0, 0, true), 0);
+	/* No ACA without NACA. */
+	CU_ASSERT_EQUAL(tmf(&t, VIRTIO_SCSI_T_TMF_CLEAR_ACA, 0, 0, 0, true),
+	                VIRTIO_SCSI_S_FUNCTION_REJECTED);
+	CU_ASSERT_EQUAL(tmf(&t, 99, 0, 0, 0, true), VIRTIO_SCSI_S_FUNCTION_REJECTED);
+	/* LOGICAL UNIT RESET: BUS DEVICE RESET FUNCTION OCCURRED (29h/03h) on that LUN only. */
+	CU_ASSERT_EQUAL(tmf(&t, VIRTIO_SCSI_T_TMF_LOGICAL_UNIT_RESET, 0, 0, 0, true), 0);
+	cmd(&t, 2, &c, 0, 0, tur, 6, 0, false);
+	CU_ASSERT_EQUAL(c.r.status, 0x02);
+	CU_ASSERT_EQUAL(c.r.sense[12], 0x29);
+	CU_ASSERT_EQUAL(c.r.sense[13], 0x03);
+	cmd(&t, 2, &c, 0, 300, tur, 6, 0, false);
+	CU_ASSERT_EQUAL(c.r.status, 0);
+	/* I_T NEXUS RESET: I_T NEXUS LOSS OCCURRED (29h/07h) on every LUN of the target. */
+	CU_ASSERT_EQUAL(tmf(&t, VIRTIO_SCSI_T_TMF_I_T_NEXUS_RESET, 0, 0, 0, true), 0);
+	cmd(&t, 2, &c, 0, 0, tur, 6, 0, false);
+	CU_ASSERT_EQUAL(c.r.sense[12], 0x29);
+	CU_ASSERT_EQUAL(c.r.sense[13], 0x07);
+	cmd(&t, 2, &c, 0, 300, tur, 6, 0, false);
+	CU_ASSERT_EQUAL(c.r.sense[12], 0x29);
+	CU_ASSERT_EQUAL(c.r.sense[13], 0x07);
+	/* Addressing: no target, no LUN. */
+	CU_ASSERT_EQUAL(tmf(&t, VIRTIO_SCSI_T_TMF_LOGICAL_UNIT_RESET, 9, 0, 0, true),
+	                VIRTIO_SCSI_S_BAD_TARGET);
+	CU_ASSERT_EQUAL(tmf(&t, VIRTIO_SCSI_T_TMF_LOGICAL_UNIT_RESET, 0, 5, 0, true),
+	                VIRTIO_SCSI_S_INCORRECT_LUN);
+	env_fini(&t);
+}
+
+/* Tasks in flight on the file LUN (io_uring: in flight until the worker is polled). */
+static void test_tmf_in_flight(void)
+{
+	struct env t;
+	struct cmd c[3];
+	uint8_t rd[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0};
+
+	env_init(&t, false);
+	tur_clear(&t, 1, 0);
+	for (int i = 0; i < 3; i++)
+		cmd_queue(&t, 2, &c[i], 1, 0, rd, 10, 4096, false, false);
+	vscsi_kick(t.vs, 2);
+	CU_ASSERT_EQUAL(vscsi_inflight(t.vs), 3);
+	/* QUERY TASK / QUERY TASK SET: the tasks exist. */
+	CU_ASSERT_EQUAL(tmf(&t, VIRTIO_SCSI_T_TMF_QUERY_TASK, 1, 0, c[1].req, false),
+	                VIRTIO_SCSI_S_FUNCTION_SUCCEEDED);
+	CU_ASSERT_EQUAL(tmf(&t, VIRTIO_SCSI_T_TMF_QUERY_TASK_SET, 1, 0, 0, false),
+	                VIRTIO_SCSI_S_FUNCTION_SUCCEEDED);
+	/* A QUERY TASK naming the tag on another LUN does not find it. */
+	CU_ASSERT_EQUAL(tmf(&t, VIRTIO_SCSI_T_TMF_QUERY_TASK, 0, 0, c[1].req, false), 0);
+	/* ABORT TASK of the second: it completes ABORTED before the TMF's answer. */
+	CU_ASSERT_EQUAL(tmf(&t, VIRTIO_SCSI_T_TMF_ABORT_TASK, 1, 0, c[1].req, true), 0);
+	collect(&t, 2, c, 3);
+	CU_ASSERT_EQUAL(c[1].r.response, VIRTIO_SCSI_S_ABORTED);
+	CU_ASSERT_EQUAL(c[0].r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(c[2].r.response, VIRTIO_SCSI_S_OK);
+	/* LUN RESET with three in flight: all RESET. */
+	for (int i = 0; i < 3; i++)
+		cmd_queue(&t, 3, &c[i], 1, 0, rd, 10, 4096, false, false);
+	vscsi_kick(t.vs, 3);
+	CU_ASSERT_EQUAL(tmf(&t, VIRTIO_SCSI_T_TMF_LOGICAL_UNIT_RESET, 1, 0, 0, true), 0);
+	collect(&t, 3, c, 3);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(c[i].r.response, VIRTIO_SCSI_S_RESET);
+	tur_clear(&t, 1, 0);
+	/* ABORT TASK SET, CLEAR TASK SET, I_T NEXUS RESET with tasks in flight. */
+	{
+		static const uint32_t fns[3] = {VIRTIO_SCSI_T_TMF_ABORT_TASK_SET,
+		                                VIRTIO_SCSI_T_TMF_CLEAR_TASK_SET,
+		                                VIRTIO_SCSI_T_TMF_I_T_NEXUS_RESET};
+		static const uint8_t want[3] = {VIRTIO_SCSI_S_ABORTED, VIRTIO_SCSI_S_ABORTED,
+		                                VIRTIO_SCSI_S_RESET};
+
+		for (int f = 0; f < 3; f++) {
+			for (int i = 0; i < 2; i++)
+				cmd_queue(&t, 2, &c[i], 1, 0, rd, 10, 4096, false, false);
+			vscsi_kick(t.vs, 2);
+			CU_ASSERT_EQUAL(tmf(&t, fns[f], 1, 0, 0, true), 0);
+			collect(&t, 2, c, 2);
+			CU_ASSERT_EQUAL(c[0].r.response, want[f]);
+			CU_ASSERT_EQUAL(c[1].r.response, want[f]);
+		}
+	}
+	CU_ASSERT_EQUAL(vscsi_inflight(t.vs), 0);
+	env_fini(&t);
+}
+
+static void test_an(void)
+{
+	struct env t;
+	struct virtio_scsi_ctrl_an_req *r;
+	struct virtio_scsi_ctrl_an_resp *rsp;
+	uint64_t req, rs;
+	struct fv_buf b[2];
+	uint32_t id, len;
+	static const uint32_t types[3] = {VIRTIO_SCSI_T_AN_QUERY, VIRTIO_SCSI_T_AN_SUBSCRIBE,
+	                                  VIRTIO_SCSI_T_AN_SUBSCRIBE};
+	static const uint32_t targets[3] = {0, 0, 7};
+
+	env_init(&t, false);
+	for (int i = 0; i < 3; i++) {
+		req = fv_alloc(&t.m, 0, sizeof(*r), 8);
+		rs = fv_alloc(&t.m, 0, sizeof(*rsp), 8);
+		r = fv_ptr(&t.m, req);
+		rsp = fv_ptr(&t.m, rs);
+		r->type = htole32(types[i]);
+		vsp_encode_lun(r->lun, targets[i], 0);
+		r->event_requested = htole32(0x7e); /* every class */
+		rsp->event_actual = 0xffffffff;
+		b[0] = (struct fv_buf){req, sizeof(*r), false};
+		b[1] = (struct fv_buf){rs, sizeof(*rsp), true};
+		CU_ASSERT_FATAL(fv_vq_add(&t.vq[0], b, 2, false) >= 0);
+		vscsi_kick(t.vs, 0);
+		CU_ASSERT_TRUE(fv_vq_get_used(&t.vq[0], &id, &len));
+		CU_ASSERT_EQUAL(len, sizeof(*rsp));
+		/* None of the requested events is supported. */
+		CU_ASSERT_EQUAL(rsp->event_actual, 0);
+		CU_ASSERT_EQUAL(rsp->response,
+		                targets[i] ? VIRTIO_SCSI_S_BAD_TARGET : VIRTIO_SCSI_S_OK);
+	}
+	/* An unknown request type on the control queue fails alone. */
+	r->type = htole32(77);
+	CU_ASSERT_FATAL(fv_vq_add(&t.vq[0], b, 2, false) >= 0);
+	vscsi_kick(t.vs, 0);
+	CU_ASSERT_TRUE(fv_vq_get_used(&t.vq[0], &id, &len));
+	CU_ASSERT_EQUAL(len, 0);
+	env_fini(&t);
+}
+
+/* ---- events ---- */
+
+static void post_events(struct env *t, unsigned int n, uint64_t *gpa)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct fv_buf b = {fv_alloc(&t->m, 0, 16, 8), 16, true};
+
+		gpa[i] = b.gpa;
+		CU_ASSERT_FATAL(fv_vq_add(&t->vq[1], &b, 1, false) >= 0);
+	}
+	vscsi_kick(t->vs, 1);
+}
+
+static bool next_event(struct env *t, struct virtio_scsi_event *ev, const uint64_t *gpa,
+                       unsigned int n)
+{
+	uint32_t id, len;
+
+	if (!fv_vq_get_used(&t->vq[1], &id, &len))
+		return false;
+	CU_ASSERT_EQUAL(len, 16);
+	for (unsigned int i = 0; i < n; i++)
+		if (t->vq[1].desc[id].addr == htole64(gpa[i]))
+			memcpy(ev, fv_ptr(&t->m, gpa[i]), sizeof(*ev));
+	return true;
+}
+
+static void test_events(void)
+{
+	struct env t;
+	struct virtio_scsi_event ev;
+	uint64_t g[4];
+	struct vscsi_stats st;
+	int fd;
+
+	env_init(&t, false);
+	post_events(&t, 3, g);
+	CU_ASSERT_FALSE(next_event(&t, &ev, g, 3)); /* nothing to say yet */
+	/* Hot add: TRANSPORT_RESET / RESCAN naming 2:5. */
+	CU_ASSERT_EQUAL(vscsi_lun_add(t.vs, 2, 5, open_lun(&t, "mem:1M"), "mem:1M"), 0);
+	CU_ASSERT_TRUE(called(&t, 1));
+	CU_ASSERT_TRUE(next_event(&t, &ev, g, 3));
+	CU_ASSERT_EQUAL(le32toh(ev.event), VIRTIO_SCSI_T_TRANSPORT_RESET);
+	CU_ASSERT_EQUAL(le32toh(ev.reason), VIRTIO_SCSI_EVT_RESET_RESCAN);
+	CU_ASSERT_EQUAL(ev.lun[0], 1);
+	CU_ASSERT_EQUAL(ev.lun[1], 2);
+	CU_ASSERT_EQUAL(ev.lun[2], 0);
+	CU_ASSERT_EQUAL(ev.lun[3], 5);
+	tur_clear(&t, 2, 5);
+	/* Hot remove: REMOVED. */
+	CU_ASSERT_EQUAL(vscsi_lun_remove(t.vs, 2, 5), 0);
+	CU_ASSERT_TRUE(next_event(&t, &ev, g, 3));
+	CU_ASSERT_EQUAL(le32toh(ev.event), VIRTIO_SCSI_T_TRANSPORT_RESET);
+	CU_ASSERT_EQUAL(le32toh(ev.reason), VIRTIO_SCSI_EVT_RESET_REMOVED);
+	CU_ASSERT_EQUAL(ev.lun[1], 2);
+	CU_ASSERT_EQUAL(vscsi_lun_remove(t.vs, 2, 5), -ENOENT);
+	/* Capacity change of the file LUN: PARAM_CHANGE, reason 2Ah/09h. */
+	fd = open(t.file, O_RDWR);
+	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, 8 << 20) == 0);
+	close(fd);
+	CU_ASSERT_EQUAL(vscsi_lun_refresh(t.vs, 1, 0), 1);
+	CU_ASSERT_TRUE(next_event(&t, &ev, g, 3));
+	CU_ASSERT_EQUAL(le32toh(ev.event), VIRTIO_SCSI_T_PARAM_CHANGE);
+	CU_ASSERT_EQUAL(le32toh(ev.reason), 0x092a);
+	CU_ASSERT_EQUAL(ev.lun[1], 1);
+	CU_ASSERT_EQUAL(vscsi_lun_refresh(t.vs, 1, 0), 0); /* no change, no event */
+	/* No buffer left: the events are lost, and the next buffer says so. */
+	CU_ASSERT_EQUAL(vscsi_lun_add(t.vs, 3, 0, open_lun(&t, "mem:1M"), "mem:1M"), 0);
+	CU_ASSERT_EQUAL(vscsi_lun_add(t.vs, 3, 1, open_lun(&t, "mem:1M"), "mem:1M"), 0);
+	CU_ASSERT_FALSE(next_event(&t, &ev, g, 3));
+	post_events(&t, 2, g);
+	CU_ASSERT_TRUE(next_event(&t, &ev, g, 2));
+	CU_ASSERT_EQUAL(le32toh(ev.event), VIRTIO_SCSI_T_NO_EVENT | VIRTIO_SCSI_T_EVENTS_MISSED);
+	CU_ASSERT_FALSE(next_event(&t, &ev, g, 2)); /* once */
+	/* Lost again, then a real event carries the flag. */
+	post_events(&t, 0, g);
+	CU_ASSERT_EQUAL(vscsi_lun_remove(t.vs, 3, 1), 0); /* uses the last buffer */
+	CU_ASSERT_TRUE(next_event(&t, &ev, g, 2));
+	CU_ASSERT_EQUAL(le32toh(ev.event), VIRTIO_SCSI_T_TRANSPORT_RESET);
+	CU_ASSERT_EQUAL(vscsi_lun_remove(t.vs, 3, 0), 0);                                /* lost */
+	CU_ASSERT_EQUAL(vscsi_lun_add(t.vs, 3, 0, open_lun(&t, "mem:1M"), "mem:1M"), 0); /* lost */
+	post_events(&t, 1, g);
+	/* The kick on new buffers reports the loss first. */
+	CU_ASSERT_TRUE(next_event(&t, &ev, g, 1));
+	CU_ASSERT_EQUAL(le32toh(ev.event), VIRTIO_SCSI_T_NO_EVENT | VIRTIO_SCSI_T_EVENTS_MISSED);
+	vscsi_get_stats(t.vs, &st);
+	CU_ASSERT_EQUAL(st.events_lost, 4);
+	CU_ASSERT_EQUAL(st.events, 6);
+	env_fini(&t);
+}
+
+/* ---- restart with inflight tracking ---- */
+
+static void test_restart_inflight(void)
+{
+	struct env t;
+	struct vscsi *old_vs;
+	struct vu_dev *old_dev;
+	struct pvs_worker *old_w;
+	struct cmd c[4];
+	uint8_t wr[10] = {0x2a, 0, 0, 0, 0, 0, 0, 0, 8, 0};
+	uint8_t rd[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0};
+	struct vscsi_cfg cfg = {0};
+	char spec[128];
+	uint32_t id, len;
+
+	env_init(&t, true);
+	tur_clear(&t, 1, 0);
+	/* Four WRITEs to the file LUN, in flight (submitted, never reaped) when the back-end dies.
+	 */
+	for (int i = 0; i < 4; i++) {
+		wr[5] = (uint8_t)(i * 8);
+		cmd_queue(&t, 2, &c[i], 1, 0, wr, 10, 4096, true, false);
+		memset(fv_ptr(&t.m, c[i].data), 0x30 + i, 4096);
+	}
+	vscsi_kick(t.vs, 2);
+	CU_ASSERT_EQUAL(vscsi_inflight(t.vs), 4);
+	CU_ASSERT_FALSE(fv_vq_get_used(&t.vq[2], &id, &len));
+
+	/* The old back-end is gone: its worker is never polled again. */
+	old_vs = t.vs;
+	old_dev = t.dev;
+	old_w = t.w;
+	fv_front_fini(&t.f);
+	CU_ASSERT_FATAL(pvs_worker_new(64, &t.w) == 0);
+	cfg.worker = t.w;
+	cfg.initiator = 0x4242;
+	cfg.num_queues = NQ - 2;
+	CU_ASSERT_FATAL(vscsi_new(&cfg, &t.vs) == 0);
+	snprintf(spec, sizeof(spec), "file:%s", t.file);
+	CU_ASSERT_FATAL(vscsi_lun_add(t.vs, 1, 0, open_lun(&t, spec), spec) == 0);
+	/* The front-end reconnects: same memory, same rings, same inflight fd. */
+	for (int i = 0; i < NQ; i++) {
+		close(t.fds[i].kick);
+		close(t.fds[i].call);
+	}
+	env_connect(&t, true);
+	settle(&t);
+	/* The four were resubmitted and each answered once. */
+	collect(&t, 2, c, 4);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(c[i].r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_FALSE(fv_vq_get_used(&t.vq[2], &id, &len));
+	tur_clear(&t, 1, 0);
+	for (int i = 0; i < 4; i++) {
+		struct cmd r;
+
+		rd[5] = (uint8_t)(i * 8);
+		cmd(&t, 2, &r, 1, 0, rd, 10, 4096, false);
+		CU_ASSERT_EQUAL(r.r.status, 0);
+		CU_ASSERT_EQUAL(((uint8_t *)fv_ptr(&t.m, r.data))[4095], 0x30 + i);
+	}
+	/* The old one's requests still end (into its own, abandoned, queue state). */
+	vu_dev_free(old_dev);
+	vscsi_attach(old_vs, NULL);
+	vscsi_free(old_vs);
+	pvs_worker_free(old_w);
+	env_fini(&t);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned int f;
+
+	vu_log_level(LOG_WARNING);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("vhost_scsi", NULL, NULL);
+	CU_add_test(s, "INQUIRY", test_inquiry);
+	CU_add_test(s, "unit attention sense", test_unit_attention_and_sense);
+	CU_add_test(s, "READ/WRITE on mem and file LUNs, two request queues", test_read_write);
+	CU_add_test(s, "any layout of headers and data", test_any_layout);
+	CU_add_test(s, "LUN addressing, REPORT LUNS, BAD_TARGET", test_addressing);
+	CU_add_test(s, "hostile requests fail alone", test_hostile_requests);
+	CU_add_test(s, "every TMF, no task in flight", test_tmf_simple);
+	CU_add_test(s, "TMFs on tasks in flight", test_tmf_in_flight);
+	CU_add_test(s, "asynchronous notification", test_an);
+	CU_add_test(s, "events: hotplug, param change, events missed", test_events);
+	CU_add_test(s, "back-end restart resubmits from the inflight region",
+	            test_restart_inflight);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	f = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return f ? 1 : 0;
+}

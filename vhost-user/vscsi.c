@@ -1,0 +1,861 @@
+/*
+ * vscsi.c - the virtio-scsi device on the LUN core (see vscsi.h).
+ *
+ * Per command: pop the chain (vq.c validates and translates it), copy the
+ * request header out once, route (channel 0, target, LUN) through the
+ * v-dev map with the data iovecs pointing into guest memory, and on
+ * completion write the response header, push the head and interrupt the
+ * driver at most once per batch (vscsi_flush).
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+
+#include "virtio_scsi_proto.h"
+#include "vscsi.h"
+#include "vu_log.h"
+
+/* Guest-triggered error lines per device before they are only counted (class 11). */
+#define ERR_BUDGET   64
+#define TMF_REQ_SIZE ((unsigned int)sizeof(struct virtio_scsi_ctrl_tmf_req))
+#define AN_REQ_SIZE  ((unsigned int)sizeof(struct virtio_scsi_ctrl_an_req))
+#define AN_RESP_SIZE ((unsigned int)sizeof(struct virtio_scsi_ctrl_an_resp))
+#define EVENT_SIZE   ((unsigned int)sizeof(struct virtio_scsi_event))
+
+enum { SLOT_FREE, SLOT_CMD, SLOT_TMF };
+
+struct vs_queue;
+
+struct vs_slot {
+	struct pvs_req req;
+	struct pvs_tmf tmf;
+	struct vs_queue *q;
+	struct vu_mem *mem; /* held while in flight: the iovecs point into it */
+	struct iovec *iov;  /* the chain; data iovecs are a part of it */
+	struct vu_elem e;
+	uint8_t state;
+	uint64_t tag;
+	uint32_t target, lun;
+	uint32_t data_in, data_out;
+	/* The writable part's entry cut at the end of the response header. */
+	unsigned int cut;
+	void *cut_base;
+	size_t cut_len;
+	/* I_T NEXUS RESET walks the target's LUNs one TMF at a time. */
+	unsigned int nexus_pos;
+	int nexus_result;
+};
+
+struct vs_queue {
+	struct vscsi *vs;
+	unsigned int idx;
+	unsigned int num;
+	struct vs_slot *slots;
+	struct iovec *iovs;
+	struct iovec *scratch; /* pop lands here, then moves to the head's slot */
+	unsigned int inflight;
+};
+
+struct lun_ent {
+	uint32_t target, lun;
+	struct pvs_lun *l;
+	char spec[256];
+};
+
+struct vscsi {
+	struct vscsi_cfg cfg;
+	struct vu_dev_ops ops;
+	struct vu_dev *dev;
+	struct pvs_map *map;
+	struct vs_queue q[VSCSI_REQ_Q0 + VSCSI_MAX_REQ_QUEUES];
+	struct lun_ent luns[VSCSI_MAX_LUNS]; /* sorted by (target, lun) */
+	unsigned int nluns;
+	bool events_missed;
+	bool submitted;
+	int err_budget;
+	struct vscsi_stats st;
+};
+
+#define vs_err(vs, ...)                                                                            \
+	do {                                                                                       \
+		if ((vs)->err_budget > 0) {                                                        \
+			vu_log(LOG_ERR, __VA_ARGS__);                                              \
+			if (--(vs)->err_budget == 0)                                               \
+				vu_log(LOG_ERR, "further guest errors not logged");                \
+		}                                                                                  \
+	} while (0)
+
+/* ---- iovec helpers ---- */
+
+static size_t iov_to_buf(const struct iovec *iov, unsigned int cnt, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned int i = 0; i < cnt && done < len; i++) {
+		size_t n = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
+
+		memcpy((uint8_t *)buf + done, iov[i].iov_base, n);
+		done += n;
+	}
+	return done;
+}
+
+static size_t iov_from_buf(const struct iovec *iov, unsigned int cnt, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (unsigned int i = 0; i < cnt && done < len; i++) {
+		size_t n = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
+
+		memcpy(iov[i].iov_base, (const uint8_t *)buf + done, n);
+		done += n;
+	}
+	return done;
+}
+
+/*
+ * Skip @skip bytes of iov[0, cnt): returns the index of the entry where
+ * the rest starts and shortens that entry in place (its original values
+ * in *base and *len).  cnt when nothing is left.
+ */
+static unsigned int iov_skip(struct iovec *iov, unsigned int cnt, size_t skip, void **base,
+                             size_t *len)
+{
+	unsigned int i = 0;
+
+	*base = NULL;
+	*len = 0;
+	while (i < cnt && skip >= iov[i].iov_len) {
+		skip -= iov[i].iov_len;
+		i++;
+	}
+	if (i < cnt && skip) {
+		*base = iov[i].iov_base;
+		*len = iov[i].iov_len;
+		iov[i].iov_base = (uint8_t *)iov[i].iov_base + skip;
+		iov[i].iov_len -= skip;
+	}
+	return i;
+}
+
+/* ---- LUN registry ---- */
+
+static int lun_find(const struct vscsi *vs, uint32_t t, uint32_t l)
+{
+	for (unsigned int i = 0; i < vs->nluns; i++)
+		if (vs->luns[i].target == t && vs->luns[i].lun == l)
+			return (int)i;
+	return -1;
+}
+
+static bool target_exists(const struct vscsi *vs, uint32_t t)
+{
+	for (unsigned int i = 0; i < vs->nluns; i++)
+		if (vs->luns[i].target == t)
+			return true;
+	return false;
+}
+
+/* ---- completion ---- */
+
+static void push(struct vs_queue *q, struct vs_slot *s, uint32_t len)
+{
+	struct vu_queue *vq = &q->vs->dev->q[q->idx];
+
+	vu_vq_push(&vq->vq, s->e.head, len);
+	vu_mem_put(s->mem);
+	s->mem = NULL;
+	s->state = SLOT_FREE;
+	q->inflight--;
+}
+
+static void cmd_respond(struct vs_slot *s, uint8_t response, uint8_t status, const uint8_t *sense,
+                        unsigned int sense_len, uint32_t resid, uint32_t data_written)
+{
+	struct virtio_scsi_cmd_resp rsp;
+	struct iovec *in = s->iov + s->e.out_num;
+
+	if (s->cut_base) {
+		in[s->cut].iov_base = s->cut_base;
+		in[s->cut].iov_len = s->cut_len;
+	}
+	memset(&rsp, 0, sizeof(rsp)); /* class 8: nothing stale reaches the guest */
+	if (sense_len > sizeof(rsp.sense))
+		sense_len = sizeof(rsp.sense);
+	if (sense_len)
+		memcpy(rsp.sense, sense, sense_len);
+	rsp.sense_len = htole32(sense_len);
+	rsp.resid = htole32(resid);
+	rsp.status = status;
+	rsp.response = response;
+	iov_from_buf(in, s->e.in_num, &rsp, sizeof(rsp));
+	s->q->vs->st.responses++;
+	push(s->q, s, VSP_CMD_RESP_SIZE + data_written);
+}
+
+static void cmd_done(struct pvs_req *req)
+{
+	struct vs_slot *s = req->opaque;
+	uint32_t len = s->data_in + s->data_out;
+	uint32_t resid = req->residual < len ? req->residual : len;
+	uint32_t written = s->data_in ? s->data_in - resid : 0;
+
+	cmd_respond(s, vsp_cmd_response(req->host), req->status, req->sense, req->sense_len, resid,
+	            written);
+}
+
+/* ---- requests ---- */
+
+static void handle_cmd(struct vs_queue *q, struct vs_slot *s)
+{
+	struct vscsi *vs = q->vs;
+	struct virtio_scsi_cmd_req hdr;
+	struct pvs_req *req = &s->req;
+	struct iovec *out = s->iov, *in = s->iov + s->e.out_num;
+	unsigned int ok, ik;
+	void *b;
+	size_t l;
+	int rc;
+
+	vs->st.requests++;
+	if (s->e.out_len < VSP_CMD_REQ_SIZE || s->e.in_len < VSP_CMD_RESP_SIZE) {
+		vs->st.bad_chains++;
+		vs_err(vs, "queue %u head %u: %llu/%llu bytes, too short for the command headers",
+		       q->idx, s->e.head, (unsigned long long)s->e.out_len,
+		       (unsigned long long)s->e.in_len);
+		push(q, s, 0);
+		return;
+	}
+	/* The one read of the header; only the copy is used from here on. */
+	iov_to_buf(out, s->e.out_num, &hdr, sizeof(hdr));
+	s->tag = hdr.tag;
+	s->data_out = (uint32_t)(s->e.out_len - VSP_CMD_REQ_SIZE);
+	s->data_in = (uint32_t)(s->e.in_len - VSP_CMD_RESP_SIZE);
+	ok = iov_skip(out, s->e.out_num, VSP_CMD_REQ_SIZE, &b, &l);
+	ik = iov_skip(in, s->e.in_num, VSP_CMD_RESP_SIZE, &s->cut_base, &s->cut_len);
+	s->cut = ik;
+	if (!s->cut_base)
+		s->cut = s->e.in_num; /* nothing was cut */
+	s->state = SLOT_CMD;
+
+	if (vsp_decode_lun(hdr.lun, &s->target, &s->lun) < 0) {
+		vs->st.bad_target++;
+		cmd_respond(s, VIRTIO_SCSI_S_BAD_TARGET, 0, NULL, 0, s->data_in + s->data_out, 0);
+		return;
+	}
+	if (s->data_in && s->data_out) {
+		/* Bidirectional needs VIRTIO_SCSI_F_INOUT, which is not offered. */
+		vs_err(vs, "queue %u head %u: data-in and data-out without F_INOUT", q->idx,
+		       s->e.head);
+		cmd_respond(s, VIRTIO_SCSI_S_FAILURE, 0, NULL, 0, s->data_in + s->data_out, 0);
+		return;
+	}
+	memset(req->cdb, 0, sizeof(req->cdb));
+	memcpy(req->cdb, hdr.cdb, sizeof(hdr.cdb));
+	req->cdb_len = (uint8_t)vsp_cdb_len(hdr.cdb, sizeof(hdr.cdb));
+	if (s->data_out) {
+		req->dir = PVS_DIR_TO_DEV;
+		req->iov = out + ok;
+		req->iovcnt = s->e.out_num - ok;
+	} else if (s->data_in) {
+		req->dir = PVS_DIR_FROM_DEV;
+		req->iov = in + ik;
+		req->iovcnt = s->e.in_num - ik;
+	} else {
+		req->dir = PVS_DIR_NONE;
+		req->iov = NULL;
+		req->iovcnt = 0;
+	}
+	req->initiator = vs->cfg.initiator;
+	req->done = cmd_done;
+	req->opaque = s;
+	vs->submitted = true;
+	/* May complete (cmd_done) before it returns. */
+	rc = pvs_map_submit(vs->map, 0, s->target, s->lun, req);
+	if (rc == -ENODEV) {
+		vs->st.bad_target++;
+		cmd_respond(s, VIRTIO_SCSI_S_BAD_TARGET, 0, NULL, 0, s->data_in + s->data_out, 0);
+	} else if (rc) {
+		cmd_respond(s, VIRTIO_SCSI_S_FAILURE, 0, NULL, 0, s->data_in + s->data_out, 0);
+	}
+}
+
+/* ---- control queue ---- */
+
+static void ctrl_respond(struct vs_slot *s, const void *rsp, unsigned int len)
+{
+	push(s->q, s, (uint32_t)iov_from_buf(s->iov + s->e.out_num, s->e.in_num, rsp, len));
+}
+
+static void tmf_respond(struct vs_slot *s, uint8_t response)
+{
+	struct virtio_scsi_ctrl_tmf_resp r = {response};
+
+	ctrl_respond(s, &r, sizeof(r));
+}
+
+/* The command slot with this tag on this LUN: looked up, never indexed by the guest's number. */
+static struct vs_slot *find_task(struct vscsi *vs, uint64_t tag, uint32_t t, uint32_t l)
+{
+	for (unsigned int qi = VSCSI_REQ_Q0; qi < VSCSI_REQ_Q0 + vs->cfg.num_queues; qi++) {
+		struct vs_queue *q = &vs->q[qi];
+
+		for (unsigned int i = 0; q->slots && i < q->num; i++)
+			if (q->slots[i].state == SLOT_CMD && q->slots[i].tag == tag &&
+			    q->slots[i].target == t && q->slots[i].lun == l)
+				return &q->slots[i];
+	}
+	return NULL;
+}
+
+static void nexus_next(struct vs_slot *s);
+
+static void tmf_done(struct pvs_tmf *tmf)
+{
+	struct vs_slot *s = tmf->opaque;
+
+	if (tmf->fn == PVS_TMF_I_T_NEXUS_RESET) {
+		if (tmf->result != PVS_TMF_FUNCTION_COMPLETE)
+			s->nexus_result = tmf->result;
+		nexus_next(s);
+		return;
+	}
+	tmf_respond(s, vsp_tmf_response(tmf->result));
+}
+
+/* SAM-5 7.6: I_T NEXUS RESET is a LUN-level effect on every LUN of the target, one after another.
+ */
+static void nexus_next(struct vs_slot *s)
+{
+	struct vscsi *vs = s->q->vs;
+
+	while (s->nexus_pos < vs->nluns && vs->luns[s->nexus_pos].target != s->target)
+		s->nexus_pos++;
+	if (s->nexus_pos >= vs->nluns) {
+		tmf_respond(s, vsp_tmf_response(s->nexus_result));
+		return;
+	}
+	memset(&s->tmf, 0, sizeof(s->tmf));
+	s->tmf.fn = PVS_TMF_I_T_NEXUS_RESET;
+	s->tmf.initiator = vs->cfg.initiator;
+	s->tmf.done = tmf_done;
+	s->tmf.opaque = s;
+	vs->submitted = true;
+	/* tmf_done may run before this returns and call nexus_next again: advance first. */
+	pvs_tmf_submit(vs->luns[s->nexus_pos++].l, &s->tmf);
+}
+
+static void handle_tmf(struct vs_queue *q, struct vs_slot *s)
+{
+	struct vscsi *vs = q->vs;
+	struct virtio_scsi_ctrl_tmf_req r;
+	enum pvs_tmf_fn fn;
+	struct vs_slot *task = NULL;
+	int i;
+
+	vs->st.tmfs++;
+	if (s->e.out_len < TMF_REQ_SIZE || s->e.in_len < sizeof(struct virtio_scsi_ctrl_tmf_resp)) {
+		vs->st.bad_chains++;
+		vs_err(vs, "control queue head %u: TMF buffers too short", s->e.head);
+		push(q, s, 0);
+		return;
+	}
+	iov_to_buf(s->iov, s->e.out_num, &r, sizeof(r));
+	s->state = SLOT_TMF;
+	if (vsp_decode_lun(r.lun, &s->target, &s->lun) < 0 || !target_exists(vs, s->target)) {
+		tmf_respond(s, VIRTIO_SCSI_S_BAD_TARGET);
+		return;
+	}
+	if (vsp_tmf_fn(le32toh(r.subtype), &fn) < 0) {
+		tmf_respond(s, VIRTIO_SCSI_S_FUNCTION_REJECTED);
+		return;
+	}
+	if (fn == PVS_TMF_I_T_NEXUS_RESET) {
+		s->nexus_pos = 0;
+		s->nexus_result = PVS_TMF_FUNCTION_COMPLETE;
+		nexus_next(s);
+		return;
+	}
+	i = lun_find(vs, s->target, s->lun);
+	if (i < 0) {
+		tmf_respond(s, VIRTIO_SCSI_S_INCORRECT_LUN);
+		return;
+	}
+	if (fn == PVS_TMF_ABORT_TASK || fn == PVS_TMF_QUERY_TASK)
+		task = find_task(vs, le64toh(r.tag), s->target, s->lun);
+	memset(&s->tmf, 0, sizeof(s->tmf));
+	s->tmf.fn = fn;
+	s->tmf.initiator = vs->cfg.initiator;
+	/* NULL when the task is not (or no longer) there: the core answers FUNCTION COMPLETE. */
+	s->tmf.task = task ? &task->req : NULL;
+	s->tmf.done = tmf_done;
+	s->tmf.opaque = s;
+	vs->submitted = true;
+	pvs_tmf_submit(vs->luns[i].l, &s->tmf);
+}
+
+/* virtio 1.1 5.6.6.2.1: no asynchronous events are supported, so none is ever reported. */
+static void handle_an(struct vs_queue *q, struct vs_slot *s)
+{
+	struct vscsi *vs = q->vs;
+	struct virtio_scsi_ctrl_an_req r;
+	struct virtio_scsi_ctrl_an_resp rsp;
+
+	vs->st.an++;
+	if (s->e.out_len < AN_REQ_SIZE || s->e.in_len < AN_RESP_SIZE) {
+		vs->st.bad_chains++;
+		vs_err(vs, "control queue head %u: AN buffers too short", s->e.head);
+		push(q, s, 0);
+		return;
+	}
+	iov_to_buf(s->iov, s->e.out_num, &r, sizeof(r));
+	memset(&rsp, 0, sizeof(rsp));
+	rsp.event_actual = 0;
+	if (vsp_decode_lun(r.lun, &s->target, &s->lun) < 0 || !target_exists(vs, s->target))
+		rsp.response = VIRTIO_SCSI_S_BAD_TARGET;
+	else
+		rsp.response = VIRTIO_SCSI_S_OK;
+	ctrl_respond(s, &rsp, sizeof(rsp));
+}
+
+static void handle_ctrl(struct vs_queue *q, struct vs_slot *s)
+{
+	struct vscsi *vs = q->vs;
+	uint32_t type;
+
+	if (s->e.out_len < sizeof(type)) {
+		vs->st.bad_chains++;
+		vs_err(vs, "control queue head %u: no request type", s->e.head);
+		push(q, s, 0);
+		return;
+	}
+	iov_to_buf(s->iov, s->e.out_num, &type, sizeof(type));
+	switch (le32toh(type)) {
+	case VIRTIO_SCSI_T_TMF:
+		handle_tmf(q, s);
+		break;
+	case VIRTIO_SCSI_T_AN_QUERY:
+	case VIRTIO_SCSI_T_AN_SUBSCRIBE:
+		handle_an(q, s);
+		break;
+	default:
+		vs->st.bad_chains++;
+		vs_err(vs, "control queue head %u: unknown request type %u", s->e.head,
+		       le32toh(type));
+		push(q, s, 0);
+		break;
+	}
+}
+
+/* ---- event queue ---- */
+
+/* Deliver one event, or remember that one was lost (virtio 1.1 5.6.6.3). */
+static void send_event(struct vscsi *vs, uint32_t event, uint32_t target, uint32_t lun,
+                       uint32_t reason)
+{
+	struct vs_queue *q = &vs->q[VSCSI_EVENT_Q];
+	struct vu_queue *vq = vs->dev ? vu_dev_queue(vs->dev, VSCSI_EVENT_Q) : NULL;
+	struct virtio_scsi_event ev;
+	struct vu_elem e;
+
+	if (!vq || !q->scratch) {
+		vs->events_missed = true;
+		vs->st.events_lost++;
+		return;
+	}
+	for (;;) {
+		int rc = vu_vq_pop(&vq->vq, vs->dev->mem, &e, q->scratch, q->num);
+
+		if (rc == VU_POP_EMPTY || rc == VU_POP_BROKEN) {
+			vs->events_missed = true;
+			vs->st.events_lost++;
+			return;
+		}
+		if (rc == VU_POP_OK && e.out_num == 0 && e.in_len >= EVENT_SIZE)
+			break;
+		vs->st.bad_chains++;
+		vs_err(vs, "event queue head %u: %s", e.head,
+		       rc == VU_POP_BAD ? vq->vq.err : "not one writable event buffer");
+		vu_vq_push(&vq->vq, e.head, 0);
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.event = htole32(event | (vs->events_missed ? VIRTIO_SCSI_T_EVENTS_MISSED : 0));
+	if (event != VIRTIO_SCSI_T_NO_EVENT)
+		vsp_encode_lun(ev.lun, target, lun);
+	ev.reason = htole32(reason);
+	vs->events_missed = false;
+	iov_from_buf(q->scratch, e.in_num, &ev, sizeof(ev));
+	vu_vq_push(&vq->vq, e.head, EVENT_SIZE);
+	vs->st.events++;
+	vscsi_flush(vs);
+}
+
+/* ---- queue processing ---- */
+
+static void process(struct vscsi *vs, unsigned int qi)
+{
+	struct vs_queue *q = &vs->q[qi];
+	struct vu_queue *vq = vu_dev_queue(vs->dev, qi);
+	unsigned int budget;
+
+	if (!vq || !q->slots)
+		return;
+	budget = 2 * q->num;
+	for (;;) {
+		struct vu_elem e;
+		struct vs_slot *s;
+		int rc = vu_vq_pop(&vq->vq, vs->dev->mem, &e, q->scratch, q->num);
+
+		if (rc == VU_POP_EMPTY) {
+			if (vu_vq_arm(&vq->vq))
+				continue;
+			break;
+		}
+		if (rc == VU_POP_BROKEN) {
+			vs_err(vs, "queue %u broken: %s", qi, vq->vq.err);
+			break;
+		}
+		s = &q->slots[e.head];
+		s->e = e;
+		s->mem = vu_mem_get(vs->dev->mem);
+		s->cut_base = NULL;
+		memcpy(s->iov, q->scratch, (e.out_num + e.in_num) * sizeof(struct iovec));
+		q->inflight++;
+		if (rc == VU_POP_BAD) {
+			vs->st.bad_chains++;
+			vs_err(vs, "queue %u head %u: %s", qi, e.head, vq->vq.err);
+			push(q, s, 0);
+		} else if (qi == VSCSI_CTRL_Q) {
+			handle_ctrl(q, s);
+		} else {
+			handle_cmd(q, s);
+		}
+		if (--budget == 0) {
+			/* Fairness: come back through the event loop, as if kicked again. */
+			if (vq->kick_fd >= 0)
+				eventfd_write(vq->kick_fd, 1);
+			break;
+		}
+	}
+	if (vs->submitted) {
+		vs->submitted = false;
+		pvs_worker_flush(vs->cfg.worker);
+	}
+	vscsi_flush(vs);
+}
+
+void vscsi_kick(struct vscsi *vs, unsigned int qi)
+{
+	if (!vs->dev || qi >= VSCSI_REQ_Q0 + vs->cfg.num_queues)
+		return;
+	if (qi == VSCSI_EVENT_Q) {
+		/* New event buffers: report what was lost meanwhile (QEMU does the same). */
+		if (vs->events_missed)
+			send_event(vs, VIRTIO_SCSI_T_NO_EVENT, 0, 0, 0);
+		return;
+	}
+	process(vs, qi);
+}
+
+void vscsi_flush(struct vscsi *vs)
+{
+	if (!vs->dev)
+		return;
+	for (unsigned int i = 0; i < VSCSI_REQ_Q0 + vs->cfg.num_queues; i++) {
+		struct vu_queue *vq = &vs->dev->q[i];
+
+		if (vq->vq.push_pending && vu_vq_need_call(&vq->vq)) {
+			vu_dev_call(vs->dev, i);
+			vs->st.calls++;
+		}
+	}
+}
+
+static void free_queue(struct vs_queue *q)
+{
+	free(q->slots);
+	free(q->iovs);
+	free(q->scratch);
+	q->slots = NULL;
+	q->iovs = NULL;
+	q->scratch = NULL;
+	q->num = 0;
+}
+
+static void op_queue_start(void *opaque, unsigned int qi)
+{
+	struct vscsi *vs = opaque;
+	struct vs_queue *q = &vs->q[qi];
+	unsigned int num = vs->dev->q[qi].vq.num;
+
+	if (qi >= VSCSI_REQ_Q0 + vs->cfg.num_queues)
+		return;
+	if (q->num != num) {
+		if (q->inflight) {
+			vu_log(LOG_ERR, "queue %u: resized with requests in flight", qi);
+			return;
+		}
+		free_queue(q);
+		q->slots = calloc(num, sizeof(*q->slots));
+		q->iovs = calloc((size_t)num * num, sizeof(*q->iovs));
+		q->scratch = calloc(num, sizeof(*q->scratch));
+		if (!q->slots || !q->iovs || !q->scratch) {
+			vu_log(LOG_ERR, "queue %u: no memory for %u slots", qi, num);
+			free_queue(q);
+			return;
+		}
+		q->num = num;
+		for (unsigned int i = 0; i < num; i++) {
+			q->slots[i].q = q;
+			q->slots[i].iov = q->iovs + (size_t)i * num;
+		}
+	}
+	vu_log(LOG_DEBUG, "queue %u started (%u entries)", qi, num);
+	if (qi == VSCSI_EVENT_Q)
+		vscsi_kick(vs, qi);
+	else
+		process(vs, qi);
+}
+
+static void op_queue_stop(void *opaque, unsigned int qi)
+{
+	struct vscsi *vs = opaque;
+	struct vs_queue *q = &vs->q[qi];
+	int waited = 0;
+
+	if (qi >= VSCSI_REQ_Q0 + vs->cfg.num_queues)
+		return;
+	/* Class 13: nothing may complete into a ring or memory the front-end took back. */
+	while (q->inflight) {
+		pvs_worker_wait(vs->cfg.worker, 100);
+		vscsi_flush(vs);
+		if (++waited % 100 == 0)
+			vu_log(LOG_INFO, "queue %u: waiting for %u requests to end", qi,
+			       q->inflight);
+	}
+	vscsi_flush(vs);
+}
+
+static int op_get_config(void *opaque, uint8_t *buf, uint32_t off, uint32_t len)
+{
+	struct vscsi *vs = opaque;
+	struct virtio_scsi_config c;
+
+	if (off > sizeof(c) || len > sizeof(c) - off)
+		return -EINVAL;
+	memset(&c, 0, sizeof(c));
+	c.num_queues = htole32(vs->cfg.num_queues);
+	c.seg_max = htole32(vs->cfg.seg_max);
+	c.max_sectors = htole32(vs->cfg.max_sectors);
+	c.cmd_per_lun = htole32(vs->cfg.cmd_per_lun);
+	c.event_info_size = htole32(EVENT_SIZE);
+	c.sense_size = htole32(VIRTIO_SCSI_SENSE_DEFAULT_SIZE);
+	c.cdb_size = htole32(VIRTIO_SCSI_CDB_DEFAULT_SIZE);
+	c.max_channel = 0;
+	c.max_target = htole16(VSP_MAX_TARGET);
+	c.max_lun = htole32(VSP_MAX_LUN);
+	memcpy(buf, (uint8_t *)&c + off, len);
+	return 0;
+}
+
+/* virtio 1.1 5.6.4: the driver may write sense_size and cdb_size; only the defaults are served. */
+static int op_set_config(void *opaque, const uint8_t *buf, uint32_t off, uint32_t len,
+                         uint32_t flags)
+{
+	uint8_t cur[sizeof(struct virtio_scsi_config)];
+
+	(void)flags;
+	if (off > sizeof(cur) || len > sizeof(cur) - off)
+		return -EINVAL;
+	op_get_config(opaque, cur, 0, sizeof(cur));
+	return memcmp(cur + off, buf, len) ? -ENOTSUP : 0;
+}
+
+static void op_kick_fd(void *opaque, unsigned int q, int fd)
+{
+	(void)opaque;
+	(void)q;
+	(void)fd;
+}
+
+int vscsi_new(const struct vscsi_cfg *cfg, struct vscsi **out)
+{
+	struct vscsi *vs;
+
+	if (!cfg->worker || cfg->num_queues == 0 || cfg->num_queues > VSCSI_MAX_REQ_QUEUES)
+		return -EINVAL;
+	vs = calloc(1, sizeof(*vs));
+	if (!vs)
+		return -ENOMEM;
+	if (pvs_map_new(&vs->map)) {
+		free(vs);
+		return -ENOMEM;
+	}
+	vs->cfg = *cfg;
+	if (!vs->cfg.seg_max)
+		vs->cfg.seg_max = 126;
+	if (!vs->cfg.max_sectors)
+		vs->cfg.max_sectors = 0xffff;
+	if (!vs->cfg.cmd_per_lun)
+		vs->cfg.cmd_per_lun = 128;
+	vs->err_budget = ERR_BUDGET;
+	for (unsigned int i = 0; i < VSCSI_REQ_Q0 + VSCSI_MAX_REQ_QUEUES; i++) {
+		vs->q[i].vs = vs;
+		vs->q[i].idx = i;
+	}
+	vs->ops.features = 1ull << 32 /* VIRTIO_F_VERSION_1 */ |
+	                   1ull << VIRTIO_RING_F_INDIRECT_DESC | 1ull << VIRTIO_RING_F_EVENT_IDX |
+	                   1ull << VIRTIO_SCSI_F_HOTPLUG | 1ull << VIRTIO_SCSI_F_CHANGE;
+	vs->ops.max_queues = VSCSI_REQ_Q0 + vs->cfg.num_queues;
+	vs->ops.get_config = op_get_config;
+	vs->ops.set_config = op_set_config;
+	vs->ops.queue_start = op_queue_start;
+	vs->ops.queue_stop = op_queue_stop;
+	vs->ops.kick_fd = op_kick_fd;
+	*out = vs;
+	return 0;
+}
+
+const struct vu_dev_ops *vscsi_dev_ops(const struct vscsi *vs)
+{
+	return &vs->ops;
+}
+
+void vscsi_attach(struct vscsi *vs, struct vu_dev *d)
+{
+	vs->dev = d;
+	vs->events_missed = false;
+	if (!d)
+		for (unsigned int i = 0; i < VSCSI_REQ_Q0 + VSCSI_MAX_REQ_QUEUES; i++)
+			free_queue(&vs->q[i]);
+}
+
+/* Wait for the LUN's requests (they hold it), then close it. */
+static void close_lun(struct vscsi *vs, struct pvs_lun *l)
+{
+	while (pvs_lun_inflight(l)) {
+		pvs_worker_wait(vs->cfg.worker, 100);
+		vscsi_flush(vs);
+	}
+	pvs_lun_close(l);
+}
+
+void vscsi_free(struct vscsi *vs)
+{
+	if (!vs)
+		return;
+	for (unsigned int i = 0; i < vs->nluns; i++) {
+		pvs_map_remove(vs->map, 0, vs->luns[i].target, vs->luns[i].lun, NULL);
+		close_lun(vs, vs->luns[i].l);
+	}
+	for (unsigned int i = 0; i < VSCSI_REQ_Q0 + VSCSI_MAX_REQ_QUEUES; i++)
+		free_queue(&vs->q[i]);
+	pvs_map_free(vs->map);
+	free(vs);
+}
+
+static bool hotplug(const struct vscsi *vs)
+{
+	return vs->dev && vu_dev_has_feature(vs->dev, VIRTIO_SCSI_F_HOTPLUG);
+}
+
+int vscsi_lun_add(struct vscsi *vs, uint32_t target, uint32_t lun, struct pvs_lun *l,
+                  const char *spec)
+{
+	unsigned int i;
+	int rc;
+
+	if (target > VSP_MAX_TARGET || lun > VSP_MAX_LUN)
+		return -EINVAL;
+	if (lun_find(vs, target, lun) >= 0)
+		return -EEXIST;
+	if (vs->nluns == VSCSI_MAX_LUNS)
+		return -ENOSPC;
+	rc = pvs_map_add(vs->map, 0, target, lun, l);
+	if (rc)
+		return rc;
+	for (i = vs->nluns; i > 0; i--) {
+		const struct lun_ent *p = &vs->luns[i - 1];
+
+		if (p->target < target || (p->target == target && p->lun < lun))
+			break;
+		vs->luns[i] = *p;
+	}
+	vs->luns[i].target = target;
+	vs->luns[i].lun = lun;
+	vs->luns[i].l = l;
+	snprintf(vs->luns[i].spec, sizeof(vs->luns[i].spec), "%s", spec ? spec : "");
+	vs->nluns++;
+	if (hotplug(vs))
+		send_event(vs, VIRTIO_SCSI_T_TRANSPORT_RESET, target, lun,
+		           VIRTIO_SCSI_EVT_RESET_RESCAN);
+	return 0;
+}
+
+int vscsi_lun_remove(struct vscsi *vs, uint32_t target, uint32_t lun)
+{
+	int i = lun_find(vs, target, lun);
+	struct pvs_lun *l;
+
+	if (i < 0)
+		return -ENOENT;
+	l = vs->luns[i].l;
+	pvs_map_remove(vs->map, 0, target, lun, NULL);
+	memmove(&vs->luns[i], &vs->luns[i + 1],
+	        (vs->nluns - (unsigned int)i - 1) * sizeof(vs->luns[0]));
+	vs->nluns--;
+	if (hotplug(vs))
+		send_event(vs, VIRTIO_SCSI_T_TRANSPORT_RESET, target, lun,
+		           VIRTIO_SCSI_EVT_RESET_REMOVED);
+	close_lun(vs, l);
+	return 0;
+}
+
+int vscsi_lun_refresh(struct vscsi *vs, uint32_t target, uint32_t lun)
+{
+	int i = lun_find(vs, target, lun), rc;
+
+	if (i < 0)
+		return -ENOENT;
+	rc = pvs_lun_refresh_capacity(vs->luns[i].l);
+	/* SBC-4: CAPACITY DATA HAS CHANGED is 2Ah/09h. */
+	if (rc == 1 && vs->dev && vu_dev_has_feature(vs->dev, VIRTIO_SCSI_F_CHANGE))
+		send_event(vs, VIRTIO_SCSI_T_PARAM_CHANGE, target, lun,
+		           vsp_param_reason(0x2a, 0x09));
+	return rc;
+}
+
+bool vscsi_lun_get(const struct vscsi *vs, unsigned int i, struct vscsi_lun_info *out)
+{
+	if (i >= vs->nluns)
+		return false;
+	out->target = vs->luns[i].target;
+	out->lun = vs->luns[i].lun;
+	out->spec = vs->luns[i].spec;
+	out->blocks = pvs_lun_blocks(vs->luns[i].l);
+	out->block_size = pvs_lun_block_size(vs->luns[i].l);
+	out->inflight = pvs_lun_inflight(vs->luns[i].l);
+	return true;
+}
+
+void vscsi_get_stats(const struct vscsi *vs, struct vscsi_stats *out)
+{
+	*out = vs->st;
+}
+
+unsigned int vscsi_inflight(const struct vscsi *vs)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < VSCSI_REQ_Q0 + VSCSI_MAX_REQ_QUEUES; i++)
+		n += vs->q[i].inflight;
+	return n;
+}
+
+struct pvs_map *vscsi_map(const struct vscsi *vs)
+{
+	return vs->map;
+}

@@ -1,0 +1,98 @@
+/*
+ * vscsi.h - the virtio-scsi device (virtio 1.1 5.6) on the LUN core, served
+ * through a vhost-user connection (vu_dev.h).
+ *
+ * Queues: 0 control (TMF, asynchronous notification), 1 event, 2.. request.
+ * Per queue, allocated when it starts and never on the I/O path: one slot
+ * per descriptor head, each with an embedded struct pvs_req and struct
+ * pvs_tmf and room for a whole chain of iovecs.  Data buffers are the
+ * guest's own memory (translated, never copied); the request header is
+ * copied out once before it is looked at.
+ *
+ * Threading: one thread, the one of cfg->worker.  Call vscsi_flush() after
+ * every pvs_worker_poll()/wait() so that completions reach the guest.
+ */
+#ifndef VSCSI_H
+#define VSCSI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pvscsi/lun.h"
+#include "pvscsi/map.h"
+#include "vu_dev.h"
+
+#define VSCSI_CTRL_Q         0
+#define VSCSI_EVENT_Q        1
+#define VSCSI_REQ_Q0         2
+#define VSCSI_MAX_REQ_QUEUES 16
+#define VSCSI_MAX_LUNS       256 /* per device */
+
+struct vscsi;
+
+struct vscsi_cfg {
+	struct pvs_worker *worker;
+	uint64_t initiator;       /* this device's I_T nexus identity in the core */
+	unsigned int num_queues;  /* request queues offered (config space num_queues); 1..16 */
+	unsigned int seg_max;     /* config space; 0: 126, QEMU's default for 128-entry queues */
+	unsigned int max_sectors; /* config space; 0: 0xffff */
+	unsigned int cmd_per_lun; /* config space; 0: 128 */
+};
+
+struct vscsi_stats {
+	uint64_t requests;    /* command requests popped */
+	uint64_t responses;   /* command responses pushed */
+	uint64_t bad_chains;  /* chains failed by vq.c or too short for the header */
+	uint64_t bad_target;  /* VIRTIO_SCSI_S_BAD_TARGET answers */
+	uint64_t tmfs;        /* task management requests */
+	uint64_t an;          /* asynchronous notification requests */
+	uint64_t events;      /* events delivered */
+	uint64_t events_lost; /* events with no buffer to go into */
+	uint64_t calls;       /* interrupts sent */
+};
+
+int vscsi_new(const struct vscsi_cfg *cfg, struct vscsi **out);
+/* Detach first; the LUNs still registered are closed. */
+void vscsi_free(struct vscsi *vs);
+
+/* The vu_dev_ops to create a connection's vu_dev with (opaque = @vs). */
+const struct vu_dev_ops *vscsi_dev_ops(const struct vscsi *vs);
+/* Serve @d (NULL: none; then nothing is in flight once vu_dev_free() returned). */
+void vscsi_attach(struct vscsi *vs, struct vu_dev *d);
+
+/* Queue @q's kick fd fired (after vu_dev_kick_ack()). */
+void vscsi_kick(struct vscsi *vs, unsigned int q);
+/* Interrupt the driver once per queue that has new used entries and wants it. */
+void vscsi_flush(struct vscsi *vs);
+
+/*
+ * Run-time LUN changes.  add: the LUN becomes the caller's no longer
+ * (vscsi closes it on remove or free); -EEXIST, -EINVAL (target over 255,
+ * LUN over 16383), -ENOSPC.  The driver gets a TRANSPORT_RESET RESCAN
+ * event, REMOVED on remove (VIRTIO_SCSI_F_HOTPLUG), or EVENTS_MISSED when
+ * it gave no event buffer.  remove waits for the LUN's requests to end,
+ * then closes it.  -ENOENT when absent.
+ */
+int vscsi_lun_add(struct vscsi *vs, uint32_t target, uint32_t lun, struct pvs_lun *l,
+                  const char *spec);
+int vscsi_lun_remove(struct vscsi *vs, uint32_t target, uint32_t lun);
+/* Re-read the backing size; on a change a PARAM_CHANGE event (VIRTIO_SCSI_F_CHANGE). 1 changed, 0
+ * not, -ENOENT. */
+int vscsi_lun_refresh(struct vscsi *vs, uint32_t target, uint32_t lun);
+
+struct vscsi_lun_info {
+	uint32_t target, lun;
+	const char *spec;
+	uint64_t blocks;
+	uint32_t block_size;
+	unsigned int inflight;
+};
+/* The @i-th registered LUN in (target, lun) order; false past the end. */
+bool vscsi_lun_get(const struct vscsi *vs, unsigned int i, struct vscsi_lun_info *out);
+
+void vscsi_get_stats(const struct vscsi *vs, struct vscsi_stats *out);
+/* Requests and TMFs popped and not yet returned, over every queue. */
+unsigned int vscsi_inflight(const struct vscsi *vs);
+struct pvs_map *vscsi_map(const struct vscsi *vs);
+
+#endif
