@@ -676,9 +676,10 @@ static int op_set_config(void *opaque, const uint8_t *buf, uint32_t off, uint32_
 
 static void op_kick_fd(void *opaque, unsigned int q, int fd)
 {
-	(void)opaque;
-	(void)q;
-	(void)fd;
+	struct vscsi *vs = opaque;
+
+	if (vs->cfg.kick_fd)
+		vs->cfg.kick_fd(vs->cfg.kick_arg, q, fd);
 }
 
 int vscsi_new(const struct vscsi_cfg *cfg, struct vscsi **out)

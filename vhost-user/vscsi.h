@@ -37,6 +37,9 @@ struct vscsi_cfg {
 	unsigned int seg_max;     /* config space; 0: 126, QEMU's default for 128-entry queues */
 	unsigned int max_sectors; /* config space; 0: 0xffff */
 	unsigned int cmd_per_lun; /* config space; 0: 128 */
+	/* A queue's kick fd changed (-1: gone): the event loop watches @fd for queue @q. */
+	void (*kick_fd)(void *arg, unsigned int q, int fd);
+	void *kick_arg;
 };
 
 struct vscsi_stats {
