@@ -1,0 +1,92 @@
+# shellcheck shell=bash
+# xl_restore: xl save, scsi_debug removed and re-inserted on another host number, xl restore through the xl front: the guest reads back what it wrote at the same v-devs.
+#
+# scsi_debug is loaded with vpd_use_hostno=0, so its identity (VPD 0x83)
+# does not depend on the host number, as a real disk's does not.  Its
+# contents are RAM and die with the module, so dom0 copies them out and back
+# in around the reload: the same disk, moved to a new host number.  After the
+# restore dom0 hot-adds a memory LUN; the guest takes its appearance as the
+# sign that it runs again.
+BACKENDS="pvscsid"
+TIMEOUT=700
+
+xlr_front() {
+	PATH=/usr/local/sbin:$PATH
+	export PATH
+	"$REPO/xl-plugin/install.sh" >&2 || fail "xl-plugin/install.sh failed"
+	[ "$(command -v xl)" = /usr/local/sbin/xl ] || fail "xl is $(command -v xl), not the front"
+}
+
+# scsi_debug with a host-independent identity, freshly loaded.
+xlr_sdebug_load() {
+	local i
+	for i in $(seq 40); do
+		[ -d /sys/module/scsi_debug ] || break
+		rmmod scsi_debug 2>/dev/null && break
+		sleep 0.5
+	done
+	[ -d /sys/module/scsi_debug ] && fail "scsi_debug stays in use (held by pvscsid?)"
+	modprobe sd_mod
+	modprobe sg
+	modprobe scsi_debug dev_size_mb=64 vpd_use_hostno=0 || fail "modprobe scsi_debug failed"
+	wait_for "scsi_debug disk" 20 sdebug_hctl_quiet || fail "scsi_debug disk did not appear"
+	wait_for "scsi_debug sd" 20 eval '[ -b "/dev/$(sdebug_sd)" ]' || fail "no sd node for scsi_debug"
+}
+
+dom0() {
+	local cfg h1 h2 img=/var/tmp/e2e/guest.save disk=/var/tmp/e2e/sdebug.img file pdev
+	xlr_front
+	xlr_sdebug_load
+	h1=$(sdebug_hctl)
+	lun_file disk2 32M
+	file=$PDEV
+
+	xl destroy "$GUEST"
+	cfg=$CASEOUT/vscsi.cfg
+	sed 's/^memory = .*/memory = 256/' "$CASEOUT/guest.cfg" >"$cfg"
+	printf "vscsi = [ '/dev/%s,0:0:0:0', '%s,0:0:1:0' ]\n" "$(sdebug_sg)" "$file" >>"$cfg"
+	xl create "$cfg" >&2 || fail "xl create with vscsi= failed"
+	DOMID=$(xl domid "$GUEST")
+	guest_wait_mark written 400
+
+	xl save "$GUEST" "$img" >&2 || fail "xl save failed"
+	say "saved; scsi_debug was $h1"
+	dd if="/dev/$(sdebug_sd)" of="$disk" bs=1M status=none || fail "cannot copy the scsi_debug disk"
+	xenstore-rm "$XS_BE_ROOT/$DOMID" 2>/dev/null || true
+	xlr_sdebug_load
+	h2=$(sdebug_hctl)
+	[ "${h1%%:*}" != "${h2%%:*}" ] || fail "scsi_debug kept host number ${h1%%:*}"
+	dd if="$disk" of="/dev/$(sdebug_sd)" bs=1M conv=fsync status=none ||
+		fail "cannot copy the disk back"
+	say "scsi_debug is now $h2"
+
+	xl restore "$img" >&2 || fail "xl restore failed"
+	DOMID=$(xl domid "$GUEST")
+	pdev=$(xenstore-read "$XS_BE_ROOT/$DOMID/0/vscsi-devs/dev-0/p-dev")
+	say "restored as domid $DOMID, p-dev of 0:0:0:0 is $pdev"
+	[ "$pdev" = "$h2" ] || fail "p-dev of 0:0:0:0 is $pdev, the disk is at $h2"
+	xl scsi-list "$GUEST" >&2
+	xl scsi-attach "$GUEST" mem:4M 0:0:5:0 || fail "the hot add after the restore failed"
+	rm -f "$img" "$disk"
+	return 0
+}
+
+guest() {
+	local l
+	wait_lun 0:0:0 240
+	wait_lun 0:1:0 240
+	dd if=/dev/urandom of=/tmp/pattern bs=1M count=8 2>/dev/null
+	for l in 0:0:0 0:1:0; do
+		dd if=/tmp/pattern of="$(sd_of $l)" bs=1M oflag=direct 2>/dev/null ||
+			fail "write to $l failed"
+	done
+	mark written
+	# Saved and restored meanwhile; dom0 then adds 0:5:0.
+	wait_lun 0:5:0 600
+	for l in 0:0:0 0:1:0; do
+		dd if="$(sd_of $l)" of=/tmp/back bs=1M count=8 iflag=direct 2>/dev/null ||
+			fail "read from $l after the restore failed"
+		cmp -s /tmp/pattern /tmp/back || fail "$l does not read back what was written"
+		echo "$l reads back what it wrote"
+	done
+}
