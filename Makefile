@@ -114,8 +114,9 @@ deps:
 	scripts/install-deps build
 
 # Fast developer loop: unit suites under ASan+UBSan, no hypervisor.
-check-unit: deps $(UT_BINS) lib
-	tests/run-unit.sh $(UT_BINS)
+TOOL_TESTS := $(sort $(wildcard tests/tool/*_ut.sh tests/tool/pvscsi-cdb.sh))
+check-unit: deps $(UT_BINS) lib build/asan/pvscsi-cdb
+	tests/run-unit.sh $(UT_BINS) $(TOOL_TESTS)
 
 # The real thing: Xen under QEMU with the Linux frontend (tests/e2e).
 check-e2e: all

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Run the CUnit binaries given as arguments, keep each one's output under
-# build/asan/tests/logs/, and end with one 'N passed, N failed' line summing
-# the CUnit test counts.  A binary that crashes or exits non-zero without
+# Run the CUnit binaries (and shell test scripts, *.sh, which end with their
+# own 'N passed, N failed' line) given as arguments, keep each one's output
+# under build/asan/tests/logs/, and end with one 'N passed, N failed' line
+# summing the counts.  A binary that crashes or exits non-zero without
 # reporting a failed test counts as one failure, so a sanitizer abort can
 # never pass silently.
 set -u
@@ -20,8 +21,11 @@ for t in "$@"; do
 	log="$logdir/$name.log"
 	"$t" >"$log" 2>&1
 	rc=$?
+	case "$t" in
+	*.sh)	row=$(awk '$2 == "passed," && $4 == "failed" { print 0, $1, $3 }' "$log" | tail -n 1) ;;
 	# CUnit's summary row: "tests  <total> <ran> <passed> <failed> <inactive>"
-	row=$(awk '$1 == "tests" && NF >= 5 { print $3, $4, $5 }' "$log" | tail -n 1)
+	*)	row=$(awk '$1 == "tests" && NF >= 5 { print $3, $4, $5 }' "$log" | tail -n 1) ;;
+	esac
 	p=0
 	f=0
 	if [ -n "$row" ]; then
