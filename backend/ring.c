@@ -96,7 +96,7 @@ static void ring_log(struct pvsd_ring *r, int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	r->cfg.log(r->cfg.log_arg, prio, "dom %u vhost %u: %s", r->cfg.domid, r->cfg.vhost, line);
+	r->cfg.log(r->cfg.log_arg, prio, "%s", line);
 }
 
 /* Guest-triggered errors: logged until the budget runs out, then counted only. */

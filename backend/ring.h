@@ -46,7 +46,11 @@ struct pvsd_ring_cfg {
 	 * PVSD_RING_MAX_SEGS.  Write the same number to xenstore.
 	 */
 	unsigned int max_segs;
-	/* syslog priorities (LOG_ERR, LOG_INFO, LOG_DEBUG); may be NULL. */
+	/*
+	 * syslog priorities (LOG_ERR, LOG_INFO, LOG_DEBUG); may be NULL.  Lines
+	 * do not repeat which ring they are about: the callback adds domain
+	 * and vhost (pvsd_log_tagged does).
+	 */
 	void (*log)(void *arg, int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 	void *log_arg;

@@ -16,11 +16,15 @@ static void rh_logfn(void *arg, int prio, const char *fmt, ...)
 static void rh_logfn(void *arg, int prio, const char *fmt, ...)
 {
 	struct rh *h = arg;
+	char *line = h->log[h->nlog % RH_LOG_LINES];
+	int n;
 	va_list ap;
 
 	(void)prio;
+	/* As pvsd_log_tagged: the ring's domain and vhost first. */
+	n = snprintf(line, sizeof(h->log[0]), "d%u v%u: ", h->cfg.domid, h->cfg.vhost);
 	va_start(ap, fmt);
-	vsnprintf(h->log[h->nlog % RH_LOG_LINES], sizeof(h->log[0]), fmt, ap);
+	vsnprintf(line + n, sizeof(h->log[0]) - (size_t)n, fmt, ap);
 	va_end(ap);
 	h->nlog++;
 }
