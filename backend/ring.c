@@ -96,7 +96,8 @@ static void ring_log(struct pvsd_ring *r, int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	r->cfg.log(r->cfg.log_arg, prio, "%s", line);
+	/* Self-contained even with an untagged callback (daemon_ut expects this form). */
+	r->cfg.log(r->cfg.log_arg, prio, "dom %u vhost %u: %s", r->cfg.domid, r->cfg.vhost, line);
 }
 
 /* Guest-triggered errors: logged until the budget runs out, then counted only. */

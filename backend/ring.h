@@ -47,9 +47,8 @@ struct pvsd_ring_cfg {
 	 */
 	unsigned int max_segs;
 	/*
-	 * syslog priorities (LOG_ERR, LOG_INFO, LOG_DEBUG); may be NULL.  Lines
-	 * do not repeat which ring they are about: the callback adds domain
-	 * and vhost (pvsd_log_tagged does).
+	 * syslog priorities (LOG_ERR, LOG_INFO, LOG_DEBUG); may be NULL.  Every
+	 * line starts "dom D vhost V: ", whatever the callback adds.
 	 */
 	void (*log)(void *arg, int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

@@ -44,11 +44,13 @@ static void test_inquiry(void)
 	CU_ASSERT_EQUAL(st.requests, 2); /* and the harness's TEST UNIT READY */
 	CU_ASSERT_EQUAL(st.responses, 2);
 	/* --verbose: a line per request and per response, naming domain and vhost. */
-	CU_ASSERT_TRUE(rh_log_has(&h, "d1 v0: req rqid 0 0:0:0 INQUIRY (0x12) len 96"));
+	CU_ASSERT_TRUE(
+	    rh_log_has(&h, "d1 v0: dom 1 vhost 0: req rqid 0 0:0:0 INQUIRY (0x12) len 96"));
 	{
 		char want[64];
 
-		snprintf(want, sizeof(want), "d1 v0: rsp rqid 0 rslt 0x0 resid %u sense 0",
+		snprintf(want, sizeof(want),
+		         "d1 v0: dom 1 vhost 0: rsp rqid 0 rslt 0x0 resid %u sense 0",
 		         rsp.residual_len);
 		CU_ASSERT_TRUE(rh_log_has(&h, want));
 	}
