@@ -827,6 +827,8 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	rc_cfg.log = pvsd_log_tagged;
 	rc_cfg.log_arg = &v->tag;
 	rc_cfg.verbose = xb->cfg.verbose;
+	/* Slots a dead daemon may have overwritten with unpublished responses. */
+	rc_cfg.adopt = adopting && was_live;
 	rc = pvsd_ring_connect(&rc_cfg, ref, port, &v->ring);
 	if (rc) {
 		v->ring = NULL;
