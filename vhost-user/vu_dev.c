@@ -650,25 +650,26 @@ static int get_inflight_fd(struct vu_dev *d, const struct msg *m)
 
 static int set_inflight_fd(struct vu_dev *d, struct msg *m)
 {
-	const struct vu_msg_inflight *in = &m->p.inflight;
+	struct vu_msg_inflight in;
 	size_t qsz;
 	void *p;
 	int rc = need_size(m, sizeof(struct vu_msg_inflight));
 
 	if (rc)
 		return rc;
-	if (m->nfds != 1 || in->num_queues == 0 || in->num_queues > d->nq || in->queue_size == 0 ||
-	    in->queue_size > VU_VQ_MAX_SIZE)
+	memcpy(&in, &m->p.inflight, sizeof(in));
+	if (m->nfds != 1 || in.num_queues == 0 || in.num_queues > d->nq || in.queue_size == 0 ||
+	    in.queue_size > VU_VQ_MAX_SIZE)
 		goto bad;
-	qsz = vu_inflight_queue_size(in->queue_size);
-	if (in->mmap_size < in->num_queues * qsz || in->mmap_size > SIZE_MAX ||
-	    in->mmap_offset % 4096)
+	qsz = vu_inflight_queue_size(in.queue_size);
+	if (in.mmap_size < in.num_queues * qsz || in.mmap_size > SIZE_MAX ||
+	    in.mmap_offset % 4096)
 		goto bad;
 	for (unsigned int i = 0; i < d->nq; i++)
 		if (d->q[i].vq.started)
 			goto bad;
-	p = mmap(NULL, (size_t)in->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, m->fds[0],
-	         (off_t)in->mmap_offset);
+	p = mmap(NULL, (size_t)in.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, m->fds[0],
+	         (off_t)in.mmap_offset);
 	if (p == MAP_FAILED) {
 		rc = -errno;
 		vu_log(LOG_ERR, "vhost-user: SET_INFLIGHT_FD: mmap: %s", strerror(errno));
@@ -676,18 +677,18 @@ static int set_inflight_fd(struct vu_dev *d, struct msg *m)
 	}
 	unmap_inflight(d);
 	d->inflight = p;
-	d->inflight_len = (size_t)in->mmap_size;
-	d->inflight_nq = in->num_queues;
-	d->inflight_qsz = in->queue_size;
-	for (unsigned int i = 0; i < in->num_queues; i++)
+	d->inflight_len = (size_t)in.mmap_size;
+	d->inflight_nq = in.num_queues;
+	d->inflight_qsz = in.queue_size;
+	for (unsigned int i = 0; i < in.num_queues; i++)
 		d->q[i].vq.inflight = (struct vu_inflight_queue *)((uint8_t *)p + i * qsz);
 	return 0;
 bad:
 	vu_log(LOG_ERR,
 	       "vhost-user: SET_INFLIGHT_FD (%u fds, size %llu offset %llu, %u queues of %u)"
 	       " refused",
-	       m->nfds, (unsigned long long)in->mmap_size, (unsigned long long)in->mmap_offset,
-	       in->num_queues, in->queue_size);
+	       m->nfds, (unsigned long long)in.mmap_size, (unsigned long long)in.mmap_offset,
+	       in.num_queues, in.queue_size);
 	return -EINVAL;
 }
 
