@@ -135,9 +135,18 @@ demo:
 	$(MAKE) all
 	tests/e2e/demo.sh
 
+# Benchmarks (tests/bench): release flags, linked like the unit tests (fakes
+# included) since the in-process ones drive the real ring through the fakes.
+BENCH_BINS := $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_SRCS))
+build/rel/bench/%: build/rel/obj/tests/bench/%.o build/rel/libfakes.a build/rel/libbackend.a \
+		build/rel/libproto.a build/rel/libpvscsi.a
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT_rel) -o $@ $^ $(LDLIBS) $(XENLIBS)
+.SECONDARY: $(call objs,rel,$(BENCH_SRCS))
+
 bench:
 	scripts/install-deps bench
-	$(MAKE) all
+	$(MAKE) all $(BENCH_BINS)
 	tests/bench/run.sh
 
 FORMAT_FILES = $(filter-out %.map,$(ALL_C) $(ALL_H))

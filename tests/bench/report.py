@@ -1,0 +1,385 @@
+#!/usr/bin/env python3
+"""Helpers of tests/bench/run.sh (standard library only).
+
+  report.py fio2kv FIO.json [KEY=VALUE...]
+      One line "fio KEY=VALUE..." from fio's JSON output: iops, mbps, p50_us,
+      p99_us (total latency, submission to completion), ios, runtime_s and
+      cpu_us_per_io (fio's own user+system time per I/O).
+  report.py xen OUTDIR
+      One "xen ..." line per backend, disk and workload of a Xen run
+      (OUTDIR/<backend>/fio-<disk>-<workload>.json and cpu.txt, written by
+      tests/bench/xen-case.sh in dom0).
+  report.py report RAW OUTDIR
+      The table on stdout, OUTDIR/results.json, OUTDIR/table.txt and
+      OUTDIR/ratios.png (gnuplot) from the KEY=VALUE lines in RAW.
+
+Every figure comes from RAW, i.e. from this run: nothing is computed from
+numbers kept anywhere else.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+
+def kv_line(kind, d):
+    return kind + " " + " ".join("%s=%s" % (k, v) for k, v in d.items())
+
+
+def parse_kv(line):
+    parts = line.split()
+    if not parts:
+        return None, {}
+    d = {}
+    for p in parts[1:]:
+        if "=" in p:
+            k, v = p.split("=", 1)
+            try:
+                d[k] = float(v) if any(c in v for c in ".e") else int(v)
+            except ValueError:
+                d[k] = v
+    return parts[0], d
+
+
+def load_fio(path):
+    """fio's JSON, skipping anything before the first '{' (console noise)."""
+    with open(path, errors="replace") as f:
+        text = f.read()
+    i = text.find("{")
+    if i < 0:
+        raise ValueError("no JSON in " + path)
+    return json.JSONDecoder().raw_decode(text[i:])[0]
+
+
+def fio_figures(j):
+    job = j["jobs"][0]
+    rd, wr = job["read"], job["write"]
+    d = wr if wr["total_ios"] > rd["total_ios"] else rd
+    ios = d["total_ios"]
+    runtime = d["runtime"] / 1000.0 or job.get("job_runtime", 0) / 1000.0
+    lat = d.get("lat_ns", {})
+    pct = lat.get("percentile") or d.get("clat_ns", {}).get("percentile", {})
+    cpu_s = (job.get("usr_cpu", 0) + job.get("sys_cpu", 0)) / 100.0 * job.get("job_runtime", 0) / 1000.0
+    return {
+        "ios": ios,
+        "runtime_s": round(runtime, 4),
+        "iops": round(d["iops"], 1),
+        "mbps": round(d["bw_bytes"] / 1e6, 2),
+        "p50_us": round(pct.get("50.000000", 0) / 1000.0, 1),
+        "p99_us": round(pct.get("99.000000", 0) / 1000.0, 1),
+        "cpu_us_per_io": round(cpu_s * 1e6 / ios, 3) if ios else 0,
+    }
+
+
+def cmd_fio2kv(args):
+    d = {}
+    for a in args[1:]:
+        k, v = a.split("=", 1)
+        d[k] = v
+    d.update(fio_figures(load_fio(args[0])))
+    print(kv_line("fio", d))
+
+
+def cmd_xen(args):
+    """Join the guest's fio results with dom0's CPU snapshots."""
+    out = args[0]
+    for backend in ("kernel", "pvscsid"):
+        bdir = os.path.join(out, backend)
+        cpu = {}
+        try:
+            with open(os.path.join(bdir, "cpu.txt")) as f:
+                for line in f:
+                    kind, d = parse_kv(line)
+                    if kind in ("start", "end"):
+                        cpu.setdefault(d["job"], {})[kind] = d
+        except OSError:
+            pass
+        for disk in ("sdebug", "file"):
+            for wl in ("randread", "randwrite", "read"):
+                job = "%s-%s" % (disk, wl)
+                path = os.path.join(bdir, "fio-%s.json" % job)
+                d = {"backend": backend, "disk": disk, "workload": wl}
+                try:
+                    d.update(fio_figures(load_fio(path)))
+                except (OSError, ValueError, KeyError) as e:
+                    print(kv_line("xen", dict(d, error="no_fio_result")))
+                    print("report.py: %s: %s" % (path, e), file=sys.stderr)
+                    continue
+                c = cpu.get(job, {})
+                if "start" in c and "end" in c and d["ios"]:
+                    s, e = c["start"], c["end"]
+                    hz = s.get("hz", 100)
+                    win = e["t"] - s["t"]
+                    busy = (e["busy"] - s["busy"]) / hz
+                    d["window_s"] = round(win, 2)
+                    d["dom0_cpu_s"] = round(busy, 3)
+                    d["cpu_us_per_io"] = round(busy * 1e6 / d["ios"], 2)
+                    if "xl_dom0" in s and "xl_dom0" in e:
+                        d["xl_dom0_us_per_io"] = round((e["xl_dom0"] - s["xl_dom0"]) * 1e6 / d["ios"], 2)
+                    if "xl_guest" in s and "xl_guest" in e:
+                        d["xl_guest_us_per_io"] = round((e["xl_guest"] - s["xl_guest"]) * 1e6 / d["ios"], 2)
+                    if backend == "pvscsid" and "proc" in s and "proc" in e:
+                        d["pvscsid_us_per_io"] = round((e["proc"] - s["proc"]) / hz * 1e6 / d["ios"], 2)
+                else:
+                    d.pop("cpu_us_per_io", None)
+                    d["cpu_missing"] = 1
+                print(kv_line("xen", d))
+
+
+# ---- the report ----
+
+
+def si(x):
+    if x is None:
+        return "-"
+    for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(x) >= div:
+            return "%.2f%s" % (x / div, suf)
+    return "%.0f" % x
+
+
+def num(x, fmt="%.1f"):
+    return "-" if x is None else fmt % x
+
+
+def ratio(a, b):
+    if a is None or b is None or not b:
+        return None
+    return a / b
+
+
+def table(rows, cols):
+    """rows: list of lists of str; cols: headers.  Left-aligned first column."""
+    w = [max(len(str(r[i])) for r in rows + [cols]) for i in range(len(cols))]
+    lines = []
+    for r in [cols] + rows:
+        lines.append("  " + "  ".join(
+            (str(c).ljust(w[i]) if i == 0 else str(c).rjust(w[i])) for i, c in enumerate(r)))
+    return lines
+
+
+def side_by_side(pairs, ours, ref, label, cpu_label):
+    """pairs: list of (name, ours dict, ref dict)."""
+    cols = [label, "IOPS " + ours, ref, "ratio", "MB/s " + ours, ref, "ratio",
+            "p50/p99 us " + ours, ref, cpu_label + " " + ours, ref, "ratio"]
+    rows, recs = [], []
+    for name, o, r in pairs:
+        o, r = o or {}, r or {}
+        ri = ratio(o.get("iops"), r.get("iops"))
+        rm = ratio(o.get("mbps"), r.get("mbps"))
+        rc = ratio(o.get("cpu_us_per_io"), r.get("cpu_us_per_io"))
+        rows.append([name, si(o.get("iops")), si(r.get("iops")), num(ri, "%.2f"),
+                     num(o.get("mbps")), num(r.get("mbps")), num(rm, "%.2f"),
+                     "%s/%s" % (num(o.get("p50_us"), "%.0f"), num(o.get("p99_us"), "%.0f")),
+                     "%s/%s" % (num(r.get("p50_us"), "%.0f"), num(r.get("p99_us"), "%.0f")),
+                     num(o.get("cpu_us_per_io"), "%.2f"), num(r.get("cpu_us_per_io"), "%.2f"),
+                     num(rc, "%.2f")])
+        recs.append({"name": name, ours: o, ref: r, "iops_ratio": ri, "mbps_ratio": rm,
+                     "cpu_per_io_ratio": rc})
+    return rows, cols, recs
+
+
+def cmd_report(args):
+    raw, out = args
+    recs = []
+    with open(raw) as f:
+        for line in f:
+            kind, d = parse_kv(line)
+            if kind:
+                recs.append((kind, d))
+    meta = {}
+    for k, d in recs:
+        if k == "meta":
+            meta.update(d)
+    res = {"machine": meta, "sections": {}, "missing": []}
+    lines = []
+    p = lines.append
+
+    def skipped(section):
+        return [d for k, d in recs if k == "skip" and d.get("section") == section]
+
+    def why(section):
+        return "; ".join(str(s.get("reason", "?")).replace("_", " ") for s in skipped(section)) or "no figures"
+
+    # 1. in-process
+    p("1. In-process data path: backend/ring.c, fake grant table (memcpy), mem: LUN;")
+    p("   4 KiB at random LBAs, 16 in flight per ring; backend CPU time per request")
+    mem = [d["ns_per_copy"] for k, d in recs if k == "memcpy"]
+    floor = min(mem) if mem else None
+    cg = {d["op"]: d for k, d in recs if k == "callgrind"}
+    rows, sec = [], {"memcpy_ns": floor, "rows": [], "profile": {}}
+    for k, d in recs:
+        if k != "ring":
+            continue
+        ins = cg.get(d["op"], {}).get("instr_per_req")
+        rows.append(["%s x%d" % (d["op"], d["rings"]), num(d["ns_per_req"], "%.0f"),
+                     si(d["req_s_core"]), num(ratio(d["ns_per_req"], floor), "%.1f"),
+                     num(ins, "%.0f") if d["rings"] == 1 else "", num(d["cpu_ns_per_req"], "%.0f"),
+                     si(d["req_s_total"])])
+        sec["rows"].append(dict(d, x_floor=ratio(d["ns_per_req"], floor),
+                                instr_per_req=ins if d["rings"] == 1 else None))
+    for op, d in cg.items():
+        sec["profile"][op] = d.get("top", "")
+    if rows:
+        p("   floor: plain 4 KiB memcpy loop = %s ns" % num(floor, "%.1f"))
+        lines.extend(table(rows, ["workload x rings", "ns/req", "req/s/core", "x floor",
+                                  "instr/req", "loop ns/req", "req/s all (wall)"]))
+        for op, d in sorted(cg.items()):
+            if d.get("top"):
+                p("   callgrind %s, self cost: %s" % (op, d["top"].replace(",", ", ").replace(":", " ")))
+    else:
+        p("   not measured: %s" % why("ring"))
+        res["missing"].append("ring")
+    res["sections"]["ring"] = sec
+    p("")
+
+    # 2. file LUN vs fio
+    p("2. LUN core on a file (page cache, QD 16): file: LUN via io_uring vs fio --ioengine=io_uring;")
+    p("   best of %s runs each (by IOPS); CPU = the whole process's user+system time per I/O"
+      % meta.get("file_reps", "?"))
+    p("   (io_uring's worker threads included), measured from outside for both")
+    best = {}
+    for k, d in recs:
+        if k in ("file", "fio") and d.get("section", "file") == "file" and "workload" in d:
+            if d.get("proc_cpu_s") is not None and d.get("ios"):
+                d["cpu_us_per_io"] = round(d["proc_cpu_s"] * 1e6 / d["ios"], 3)
+            who = "ours" if k == "file" else "fio"
+            key = (d["workload"], int(d.get("bs", 0)), who)
+            if key not in best or d["iops"] > best[key]["iops"]:
+                best[key] = d
+    pairs = []
+    for wl, bs in (("randread", 4096), ("randwrite", 4096), ("read", 1048576), ("write", 1048576)):
+        o, r = best.get((wl, bs, "ours")), best.get((wl, bs, "fio"))
+        if o or r:
+            pairs.append(("%s %s" % (wl, "4k" if bs == 4096 else "1m"), o, r))
+    if pairs:
+        rows, cols, sec = side_by_side(pairs, "ours", "fio", "workload", "CPU us/IO")
+        lines.extend(table(rows, cols))
+    else:
+        sec = []
+        p("   not measured: %s" % why("file"))
+        res["missing"].append("file")
+    res["sections"]["file"] = sec
+    p("")
+
+    # 3. Xen
+    p("3. Real Xen (Xen 4.17 under QEMU TCG): fio (libaio, direct, QD 16) in a PV guest, xen-scsifront;")
+    p("   pvscsid vs xen-scsiback+LIO on the same scsi_debug disk (sg passthrough / pscsi) and the")
+    p("   same image file (file: LUN / fileio); CPU = dom0 busy time (/proc/stat) per I/O")
+    xen = {}
+    for k, d in recs:
+        if k == "xen":
+            xen[(d["backend"], d["disk"], d["workload"])] = d
+    pairs = []
+    for disk in ("sdebug", "file"):
+        for wl in ("randread", "randwrite", "read"):
+            o, r = xen.get(("pvscsid", disk, wl)), xen.get(("kernel", disk, wl))
+            if (o and "iops" in o) or (r and "iops" in r):
+                pairs.append(("%s %s %s" % (disk, wl, "1m" if wl == "read" else "4k"), o, r))
+    if pairs:
+        rows, cols, sec = side_by_side(pairs, "pvscsid", "kernel", "disk workload", "dom0 CPU us/IO")
+        lines.extend(table(rows, cols))
+        pv = [(n, o.get("pvscsid_us_per_io")) for n, o, r in pairs if o and o.get("pvscsid_us_per_io") is not None]
+        if pv:
+            p("   pvscsid process alone, CPU us/IO: " + ", ".join("%s %.1f" % (n, v) for n, v in pv))
+    else:
+        sec = []
+        p("   not measured: %s" % why("xen"))
+        res["missing"].append("xen")
+    res["sections"]["xen"] = sec
+    p("")
+
+    # 4. vhost-user
+    p("4. virtio-scsi (QEMU TCG guest, fio libaio direct QD 16): pvscsi-vhost-user (file: LUN)")
+    p("   vs QEMU's virtio-scsi-pci + scsi-hd on the same image; CPU = host CPU outside the")
+    p("   guest's vCPU threads (back-end process + QEMU's non-vCPU threads) per I/O")
+    vh = {}
+    for k, d in recs:
+        if k == "vhost":
+            vh[(d["mode"], d["workload"])] = d
+    pairs = []
+    for wl in ("randread", "randwrite", "read"):
+        o, r = vh.get(("vhost", wl)), vh.get(("ref", wl))
+        if (o and "iops" in o) or (r and "iops" in r):
+            pairs.append(("%s %s" % (wl, "1m" if wl == "read" else "4k"), o, r))
+    if pairs:
+        rows, cols, sec = side_by_side(pairs, "vhost-user", "qemu", "workload", "host CPU us/IO")
+        lines.extend(table(rows, cols))
+    else:
+        sec = []
+        p("   not measured: %s" % why("vhost"))
+        res["missing"].append("vhost")
+    res["sections"]["vhost"] = sec
+    p("")
+    p("Ratios are ours/reference within this run: IOPS and MB/s higher is better, CPU/IO lower is")
+    p("better.  Absolute figures are for context only (shared, noisy machine; Xen and the guests run")
+    p("under TCG).")
+
+    text = "\n".join(lines) + "\n"
+    sys.stdout.write(text)
+    with open(os.path.join(out, "table.txt"), "w") as f:
+        f.write(text)
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(res, f, indent=1, sort_keys=True)
+        f.write("\n")
+    chart(res, out)
+
+
+def chart(res, out):
+    """ratios.png: IOPS and CPU/IO ratios (ours/reference) of sections 2-4."""
+    dat = os.path.join(out, "ratios.dat")
+    n = 0
+    with open(dat, "w") as f:
+        f.write("# label iops_ratio cpu_ratio\n")
+        for sec, tag in (("file", "file"), ("xen", "xen"), ("vhost", "virtio")):
+            for r in res["sections"].get(sec) or []:
+                f.write('"%s %s" %s %s\n' % (tag, r["name"],
+                                            "NaN" if r["iops_ratio"] is None else "%.3f" % r["iops_ratio"],
+                                            "NaN" if r["cpu_per_io_ratio"] is None else "%.3f" % r["cpu_per_io_ratio"]))
+                n += 1
+    if not n or not shutil.which("gnuplot"):
+        print("report.py: no chart (%s)" % ("no side-by-side rows" if not n else "gnuplot missing"),
+              file=sys.stderr)
+        return
+    png = os.path.join(out, "ratios.png")
+    script = """
+set terminal pngcairo size 1200,600 noenhanced
+set output '%s'
+set title 'ours / reference, same run (IOPS: higher is better; CPU per I/O: lower is better)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set xtics rotate by -40 scale 0
+set ylabel 'ratio'
+set yrange [0:*]
+set grid ytics
+set key top left
+set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2
+plot '%s' using 2:xtic(1) title 'IOPS ratio', '' using 3 title 'CPU/IO ratio'
+""" % (png, dat)
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except subprocess.CalledProcessError as e:
+        # Some gnuplot builds lack cairo: fall back to the gd png terminal.
+        script = script.replace("pngcairo size 1200,600 noenhanced", "png size 1200,600")
+        try:
+            subprocess.run(["gnuplot"], input=script, text=True, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        except subprocess.CalledProcessError as e2:
+            print("report.py: gnuplot failed: %s" % (e2.stderr or e.stderr), file=sys.stderr)
+            return
+    print("chart: %s" % png)
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    cmd, args = sys.argv[1], sys.argv[2:]
+    {"fio2kv": cmd_fio2kv, "xen": cmd_xen, "report": cmd_report}[cmd](args)
+
+
+if __name__ == "__main__":
+    main()

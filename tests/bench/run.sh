@@ -1,0 +1,161 @@
+#!/bin/sh
+# `make bench`: measure the data path and print it side by side with
+# references measured in the same run (see docs/performance.md).
+#
+# usage: tests/bench/run.sh [SECTION...]    (default: ring file xen vhost)
+#   ring   in-process: backend/ring.c + fake grant table + mem: LUN, vs memcpy
+#   file   the LUN core on a file vs fio --ioengine=io_uring on the same file
+#   xen    real Xen under QEMU: pvscsid vs xen-scsiback+LIO, fio in a PV guest
+#   vhost  pvscsi-vhost-user vs QEMU's virtio-scsi, fio in a QEMU guest
+# Environment: RING_SECS (2), FILE_SECS (2), FILE_REPS (2), XEN_RUNTIME (8),
+# VHOST_RUNTIME (8): seconds per measurement / repetitions.
+# Output: the table on stdout, build/bench/{results.json,table.txt,ratios.png},
+# the raw KEY=VALUE lines in build/bench/raw.txt.  A benchmark reports: a
+# section that cannot run is reported as not measured; the exit status is 0
+# unless the report itself cannot be written.
+set -eu
+
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$BENCH_DIR/../.." && pwd)
+OUT=$REPO/build/bench
+BIN=$REPO/build/rel/bench
+RAW=$OUT/raw.txt
+RING_SECS=${RING_SECS:-2}
+FILE_SECS=${FILE_SECS:-2}
+FILE_REPS=${FILE_REPS:-2}
+export XEN_RUNTIME=${XEN_RUNTIME:-8} VHOST_RUNTIME=${VHOST_RUNTIME:-8}
+
+sections=${*:-ring file xen vhost}
+mkdir -p "$OUT"
+: >"$RAW"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+emit() { echo "$*" >>"$RAW"; }
+skip() {
+	log "section $1 not measured: $2"
+	emit "skip section=$1 reason=$(echo "$2" | tr ' =' '_:')"
+}
+
+ncores=$(nproc)
+emit "meta date=$(date -u +%Y-%m-%dT%H:%M:%SZ) host=$(hostname | tr ' ' _)" \
+	"cpu=$(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -n1 | tr ' =' '_:')" \
+	"cores=$ncores mem_mib=$(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo)" \
+	"kernel=$(uname -r) rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+	"load1_start=$(cut -d' ' -f1 /proc/loadavg) file_reps=$FILE_REPS"
+start=$(date +%s)
+
+section_ring() {
+	local rb=$BIN/ring_bench op r cg
+	[ -x "$rb" ] || {
+		skip ring "$rb not built"
+		return 0
+	}
+	log "1/4 in-process ring (${RING_SECS}s per figure)"
+	emit "$("$rb" memcpy -t 1)"
+	for r in 1 "$ncores"; do
+		for op in read write; do
+			[ "$r" = 1 ] || [ "$ncores" != 1 ] || continue
+			emit "$("$rb" ring -o "$op" -r "$r" -t "$RING_SECS")"
+		done
+	done
+	emit "$("$rb" memcpy -t 1)"
+	# Instructions per request: callgrind, counting only backend_batch()
+	# (perf's hardware counters are often unavailable in VMs).
+	if command -v valgrind >/dev/null; then
+		for op in read write; do
+			cg=$OUT/callgrind-$op.out
+			valgrind --tool=callgrind --collect-atstart=no --toggle-collect=backend_batch \
+				--callgrind-out-file="$cg" "$rb" ring -o "$op" -n 32000 >/dev/null 2>"$OUT/callgrind-$op.log" ||
+				{
+					log "callgrind $op failed (see $OUT/callgrind-$op.log)"
+					continue
+				}
+			callgrind_annotate "$cg" >"$OUT/profile-ring-$op.txt" 2>/dev/null || true
+			emit "callgrind op=$op requests=32000 instr_per_req=$(awk '/^summary:/ {printf "%.0f", $2 / 32000}' "$cg")" \
+				"top=$(awk '/PROGRAM TOTALS/ {go = 1; next}
+					go && n && /^ *$/ {exit}
+					go && match($0, /^ *[0-9,]+ +\( *[0-9.]+%\) +[^ ]/) && n < 5 {
+					pct = $0; sub(/^[^(]*\( */, "", pct); sub(/%.*/, "", pct);
+					fn = $0; sub(/^[^)]*\) +/, "", fn); sub(/ .*/, "", fn); sub(/.*:/, "", fn);
+					printf "%s%s:%s%%", (n ? "," : ""), fn, pct; n++ }' "$OUT/profile-ring-$op.txt")"
+		done
+	fi
+}
+
+# cputime CMD...: run CMD; its user+system CPU time (children included) in seconds goes to $OUT/cpu.tmp.
+cputime() {
+	python3 -c 'import resource, subprocess, sys
+r = subprocess.call(sys.argv[2:])
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%.4f" % (u.ru_utime + u.ru_stime))
+sys.exit(r)' "$OUT/cpu.tmp" "$@"
+}
+
+section_file() {
+	local fb=$BIN/file_bench img=$OUT/file-lun.img wl bs rep
+	[ -x "$fb" ] || {
+		skip file "$fb not built"
+		return 0
+	}
+	command -v fio >/dev/null || {
+		skip file "fio not installed"
+		return 0
+	}
+	log "2/4 file LUN vs fio io_uring (${FILE_SECS}s per figure, best of $FILE_REPS)"
+	# 256 MiB of data (not a sparse file), read once so both start from the page cache.
+	dd if=/dev/urandom of="$img" bs=1M count=256 status=none
+	cat "$img" >/dev/null
+	for w in randread:4096 randwrite:4096 read:1048576 write:1048576; do
+		wl=${w%%:*}
+		bs=${w#*:}
+		rep=0
+		while [ "$rep" -lt "$FILE_REPS" ]; do
+			rep=$((rep + 1))
+			# Both measured the same way from outside: the whole process's CPU
+			# time (io_uring's worker threads included; fio's own figure is
+			# per thread and would leave them out).
+			line=$(cputime "$fb" -f "$img" -w "$wl" -b "$bs" -q 16 -t "$FILE_SECS")
+			emit "$line rep=$rep proc_cpu_s=$(cat "$OUT/cpu.tmp")"
+			cputime fio --name="$wl" --filename="$img" --ioengine=io_uring --direct=0 --rw="$wl" \
+				--bs="$bs" --iodepth=16 --time_based --runtime="$FILE_SECS" --invalidate=0 \
+				--norandommap --randrepeat=0 --lat_percentiles=1 \
+				--output-format=json --output="$OUT/fio-file-$wl.json" >/dev/null
+			emit "$(python3 "$BENCH_DIR/report.py" fio2kv "$OUT/fio-file-$wl.json" \
+				section=file workload="$wl" bs="$bs" rep=$rep proc_cpu_s="$(cat "$OUT/cpu.tmp")")"
+		done
+	done
+	rm -f "$img" "$OUT/cpu.tmp"
+}
+
+section_xen() {
+	log "3/4 real Xen under QEMU: pvscsid vs xen-scsiback (fio ${XEN_RUNTIME}s per figure)"
+	if ! "$BENCH_DIR/xen.sh" "$OUT/xen" >>"$RAW" 2>"$OUT/xen.log"; then
+		tail -n 5 "$OUT/xen.log" >&2
+		grep -q '^xen .*iops=' "$RAW" || skip xen "tests/bench/xen.sh failed (build/bench/xen.log)"
+	fi
+}
+
+section_vhost() {
+	log "4/4 virtio-scsi under QEMU: pvscsi-vhost-user vs QEMU virtio-scsi (fio ${VHOST_RUNTIME}s per figure)"
+	if ! "$BENCH_DIR/vhost.sh" "$OUT/vhost" >>"$RAW" 2>"$OUT/vhost.log"; then
+		tail -n 5 "$OUT/vhost.log" >&2
+		grep -q '^vhost .*iops=' "$RAW" || skip vhost "tests/bench/vhost.sh failed (build/bench/vhost.log)"
+	fi
+}
+
+for s in ring file xen vhost; do
+	case " $sections " in *" $s "*) ;; *) emit "skip section=$s reason=not_selected" ;; esac
+done
+for s in $sections; do
+	case $s in
+	ring | file | xen | vhost) "section_$s" || skip "$s" "section failed" ;;
+	*)
+		log "unknown section '$s' (ring file xen vhost)"
+		exit 2
+		;;
+	esac
+done
+emit "meta elapsed_s=$(($(date +%s) - start)) load1_end=$(cut -d' ' -f1 /proc/loadavg)"
+echo
+python3 "$BENCH_DIR/report.py" report "$RAW" "$OUT"
+log "raw figures: $RAW; results: $OUT/results.json; elapsed $(($(date +%s) - start)) s"
