@@ -545,6 +545,15 @@ static int set_vring_fd(struct vu_dev *d, struct msg *m)
 		break;
 	case VHOST_USER_SET_VRING_CALL:
 		set_fd(&d->q[index].call_fd, fd);
+		/*
+		 * Used entries pushed while the front-end still had another fd
+		 * in place (QEMU swaps masked and guest notifiers, and sends the
+		 * call fds after enabling the rings on reconnect) would never
+		 * be signalled: one spurious interrupt is harmless, a lost one
+		 * hangs the guest.  libvhost-user does the same.
+		 */
+		if (fd >= 0 && d->q[index].vq.started)
+			(void)eventfd_write(fd, 1);
 		break;
 	default: /* SET_VRING_ERR: nothing to report through it */
 		if (fd >= 0)
@@ -662,8 +671,7 @@ static int set_inflight_fd(struct vu_dev *d, struct msg *m)
 	    in.queue_size > VU_VQ_MAX_SIZE)
 		goto bad;
 	qsz = vu_inflight_queue_size(in.queue_size);
-	if (in.mmap_size < in.num_queues * qsz || in.mmap_size > SIZE_MAX ||
-	    in.mmap_offset % 4096)
+	if (in.mmap_size < in.num_queues * qsz || in.mmap_size > SIZE_MAX || in.mmap_offset % 4096)
 		goto bad;
 	for (unsigned int i = 0; i < d->nq; i++)
 		if (d->q[i].vq.started)

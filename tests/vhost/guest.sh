@@ -5,6 +5,7 @@
 # (MODE=vhost) and QEMU's virtio-scsi + scsi-hd (MODE=ref).
 # LUNs: 0:0 (64 MiB file), 0:1 (16 MiB file), 1:0 (64 MiB file); 2:0 is
 # hot-added and removed.
+# The harness picks a subset per boot (e2e.cases=).
 CASES="discover inq readcap luns fio hotplug resize restart"
 
 case_discover() {
@@ -75,10 +76,10 @@ case_resize() {
 	show sg_readcap "$(sg_of 0:1:0)"
 }
 
-# The back-end is killed and started again while fio writes (rate-limited to
-# about 12 s of writing) and then verifies.
+# The back-end is killed (SIGKILL) and started again while fio writes
+# (rate-limited to about 8 s of writing) and then verifies.
 case_restart() {
-	( sleep 4; mark restart ) &
-	fio2 --size=24M --rate=2m
+	( sleep 3; mark restart ) &
+	fio2 --size=48M --rate=6m
 	wait
 }
