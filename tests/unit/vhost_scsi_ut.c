@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "fake_sg.h"
 #include "fake_vq.h"
 #include "virtio_scsi_proto.h"
 #include "vscsi.h"
@@ -717,6 +718,59 @@ static void test_events(void)
 	env_fini(&t);
 }
 
+/* ---- the third LUN kind: sg passthrough (on the scripted fake_sg device) ---- */
+
+static void test_passthrough(void)
+{
+	struct env t;
+	struct cmd c;
+	struct fake_sg_reply inq = {.match = {0x12}, .match_len = 1, .data_len = 36};
+	struct fake_sg_reply rd = {
+	    .match = {0x28}, .match_len = 1, .status = 0x02, .sense_len = 18};
+	struct fake_sg_reply gone = {.match = {0x00}, .match_len = 1, .host_status = 0x01};
+	uint8_t cdb_inq[6] = {0x12, 0, 0, 0, 36, 0}, cdb_rd[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	uint8_t cdb_wb[10] = {0x3b, 0x05, 0, 0, 0, 0, 0, 0, 0, 0}, tur[6] = {0};
+	unsigned int writes;
+
+	fake_sg_reset();
+	pvsi_sg_set_ops(&fake_sg_ops);
+	fake_sg_add_node("/dev/sg3", FAKE_SG_CHR);
+	memcpy(inq.data, "\0\0\x06\x02\x1f\0\0\x02SCRIPTEDSG DISK         0042", 36);
+	fake_sg_script(&inq);
+	rd.sense[0] = 0x70;
+	rd.sense[2] = 0x03; /* MEDIUM ERROR */
+	rd.sense[7] = 10;
+	rd.sense[12] = 0x11;
+	fake_sg_script(&rd);
+	fake_sg_script(&gone);
+	env_init(&t, false);
+	CU_ASSERT_FATAL(vscsi_lun_add(t.vs, 4, 0, open_lun(&t, "sg:/dev/sg3"), "sg:/dev/sg3") == 0);
+	/* The device's own INQUIRY data, unchanged. */
+	cmd(&t, 2, &c, 4, 0, cdb_inq, 6, 36, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(c.r.status, 0);
+	CU_ASSERT_EQUAL(memcmp((uint8_t *)fv_ptr(&t.m, c.data) + 8, "SCRIPTEDSG DISK", 15), 0);
+	CU_ASSERT_EQUAL(fake_sg_last_hdr()->cmd_len, 6); /* from the group code, not 32 */
+	/* The device's CHECK CONDITION and sense reach the guest as they are. */
+	cmd(&t, 2, &c, 4, 0, cdb_rd, 10, 512, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(c.r.status, 0x02);
+	CU_ASSERT_EQUAL(le32toh(c.r.sense_len), 18);
+	CU_ASSERT_EQUAL(c.r.sense[2], 0x03);
+	CU_ASSERT_EQUAL(c.r.sense[12], 0x11);
+	/* Filtered (not raw): WRITE BUFFER never reaches the device (class 14). */
+	writes = fake_sg_writes();
+	cmd(&t, 2, &c, 4, 0, cdb_wb, 10, 0, false);
+	CU_ASSERT_EQUAL(c.r.status, 0x02);
+	CU_ASSERT_EQUAL(c.r.sense[2] & 0xf, 0x05);
+	CU_ASSERT_EQUAL(fake_sg_writes(), writes);
+	/* A host-side failure of the device is a virtio transport outcome, not a SCSI status. */
+	cmd(&t, 2, &c, 4, 0, tur, 6, 0, false);
+	CU_ASSERT_NOT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	env_fini(&t);
+	fake_sg_reset();
+}
+
 /* ---- restart with inflight tracking ---- */
 
 static void test_restart_inflight(void)
@@ -805,6 +859,7 @@ int main(void)
 	CU_add_test(s, "TMFs on tasks in flight", test_tmf_in_flight);
 	CU_add_test(s, "asynchronous notification", test_an);
 	CU_add_test(s, "events: hotplug, param change, events missed", test_events);
+	CU_add_test(s, "sg passthrough LUN", test_passthrough);
 	CU_add_test(s, "back-end restart resubmits from the inflight region",
 	            test_restart_inflight);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
