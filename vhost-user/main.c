@@ -56,7 +56,7 @@ static void usage(FILE *f)
 	    "                      sg:/dev/sgN[,raw]\n"
 	    "  --config FILE       'lun T:L SPEC' lines\n"
 	    "  --ctl-socket PATH   control socket (add/remove/resize/list/stats)\n"
-	    "  --num-queues N      request queues offered (1..16, default 1; QEMU sets its own)\n"
+	    "  --num-queues N      request queues offered (1..16, default 16)\n"
 	    "  --verbose           one line per vhost-user message\n"
 	    "control commands: add T:L SPEC | remove T:L | resize T:L | list | stats\n");
 }
@@ -266,7 +266,7 @@ int main(int argc, char **argv)
 	struct app a = {.ep = -1, .listen_fd = -1, .conn_fd = -1, .ctl_fd = -1, .sig_fd = -1};
 	struct vscsi_cfg cfg = {0};
 	const char *luns[VSCSI_MAX_LUNS], *config = NULL;
-	unsigned int nluns = 0, nq = 1;
+	unsigned int nluns = 0, nq = VSCSI_MAX_REQ_QUEUES;
 	int fd = -1, c, rc = 1;
 	char err[512];
 	sigset_t mask;
@@ -325,9 +325,11 @@ int main(int argc, char **argv)
 	cfg.worker = a.w;
 	/* One virtio-scsi device, one I_T nexus for reservations and unit attentions. */
 	cfg.initiator = 0x7669727469000000ull | (uint64_t)getpid();
-	/* QEMU's virtio-scsi-pci asks for one queue per vCPU; offer the most it can use. */
-	cfg.num_queues = VSCSI_MAX_REQ_QUEUES;
-	(void)nq;
+	/*
+	 * QEMU's vhost-user-scsi-pci picks its own num_queues (one per vCPU by
+	 * default); it must not exceed what is offered here (GET_QUEUE_NUM).
+	 */
+	cfg.num_queues = nq;
 	cfg.kick_fd = on_kick_fd;
 	cfg.kick_arg = &a;
 	if (vscsi_new(&cfg, &a.vs))

@@ -16,6 +16,7 @@
 
 #include "fake_sg.h"
 #include "fake_vq.h"
+#include "ctl.h"
 #include "virtio_scsi_proto.h"
 #include "vscsi.h"
 #include "vu_log.h"
@@ -771,6 +772,59 @@ static void test_passthrough(void)
 	fake_sg_reset();
 }
 
+/* ---- configuration and the control socket's commands ---- */
+
+static void test_ctl(void)
+{
+	struct env t;
+	struct virtio_scsi_event ev;
+	uint64_t g[2];
+	char out[4096], err[256], cfg[64];
+	FILE *f;
+
+	env_init(&t, false);
+	post_events(&t, 2, g);
+	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "add 3:7 mem:2M\n", out, sizeof(out)), 0);
+	CU_ASSERT_STRING_EQUAL(out, "ok\n");
+	CU_ASSERT_TRUE(next_event(&t, &ev, g, 2));
+	CU_ASSERT_EQUAL(ev.lun[1], 3);
+	CU_ASSERT_EQUAL(ev.lun[3], 7);
+	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "add 3:7 mem:2M", out, sizeof(out)), -EEXIST);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "error: 3:7: already in use"));
+	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "add 3:8 nosuch:1", out, sizeof(out)) < 0, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "error: nosuch:1"));
+	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "add 256:0 mem:1M", out, sizeof(out)), -EINVAL);
+	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "add 1:16384 mem:1M", out, sizeof(out)), -EINVAL);
+	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "add 3:9 mem:1M extra", out, sizeof(out)), -EINVAL);
+	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "list", out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "3:7 mem:2M blocks=4096 bs=512 inflight=0\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "0:300 mem:1M"));
+	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "resize 3:7", out, sizeof(out)), 0);
+	CU_ASSERT_STRING_EQUAL(out, "unchanged\nok\n");
+	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "remove 3:7", out, sizeof(out)), 0);
+	CU_ASSERT_TRUE(next_event(&t, &ev, g, 2));
+	CU_ASSERT_EQUAL(le32toh(ev.reason), VIRTIO_SCSI_EVT_RESET_REMOVED);
+	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "remove 3:7", out, sizeof(out)), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "error: no LUN 3:7"));
+	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "frobnicate", out, sizeof(out)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "usage:"));
+	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "stats", out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "events=2"));
+	/* Config file: comments, blanks, then an error naming file and line. */
+	snprintf(cfg, sizeof(cfg), "/tmp/vhost_scsi_ut.cfg.%d", (int)getpid());
+	f = fopen(cfg, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fprintf(f,
+	        "# LUNs\n\nlun 5:0 mem:1M  # a comment\nlun 5:1 mem:1M,bs=4096\nlun 5:x mem:1M\n");
+	fclose(f);
+	CU_ASSERT_EQUAL(vuctl_load(t.vs, t.w, cfg, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":5: bad target:lun '5:x'"));
+	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "list", out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "5:1 mem:1M,bs=4096 blocks=256 bs=4096"));
+	unlink(cfg);
+	env_fini(&t);
+}
+
 /* ---- restart with inflight tracking ---- */
 
 static void test_restart_inflight(void)
@@ -860,6 +914,7 @@ int main(void)
 	CU_add_test(s, "asynchronous notification", test_an);
 	CU_add_test(s, "events: hotplug, param change, events missed", test_events);
 	CU_add_test(s, "sg passthrough LUN", test_passthrough);
+	CU_add_test(s, "control commands and config file", test_ctl);
 	CU_add_test(s, "back-end restart resubmits from the inflight region",
 	            test_restart_inflight);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
