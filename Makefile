@@ -41,7 +41,7 @@ ALL_H := $(shell find libpvscsi protocol backend xl-plugin vhost-user tools test
 # $(call objs,variant,sources)
 objs = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
-.PHONY: all lib check check-unit check-e2e check-e2e-quick demo bench format format-check \
+.PHONY: all lib check check-unit check-e2e check-vhost demo bench format format-check \
         install clean deps
 .DELETE_ON_ERROR:
 
@@ -123,12 +123,16 @@ check-e2e: all
 	scripts/install-deps e2e
 	tests/e2e/run.sh
 
+# virtio-scsi through pvscsi-vhost-user, and QEMU's own virtio-scsi as the reference.
+check-vhost: all
+	scripts/install-deps e2e
+	tests/vhost/run.sh
+
+# Every suite runs even when an earlier one fails (tests/check-all.sh).
 check: deps
 	scripts/install-deps check
 	$(MAKE) all
-	$(MAKE) format-check
-	$(MAKE) check-unit
-	$(MAKE) check-e2e
+	MAKE="$(MAKE)" tests/check-all.sh format-check check-unit check-e2e check-vhost
 
 demo:
 	scripts/install-deps demo
