@@ -73,12 +73,21 @@ def fio_figures(j):
 
 
 def cmd_fio2kv(args):
+    """kind=NAME names the line (default fio); ext_cpu_s, outside_cpu_s and
+    backend_cpu_s (CPU seconds measured around the run from outside) become
+    cpu_us_per_io, outside_us_per_io and backend_us_per_io."""
     d = {}
     for a in args[1:]:
         k, v = a.split("=", 1)
         d[k] = v
-    d.update(fio_figures(load_fio(args[0])))
-    print(kv_line("fio", d))
+    kind = d.pop("kind", "fio")
+    f = fio_figures(load_fio(args[0]))
+    for k, per in (("ext_cpu_s", "cpu_us_per_io"), ("outside_cpu_s", "outside_us_per_io"),
+                   ("backend_cpu_s", "backend_us_per_io")):
+        if k in d:
+            f[per] = round(float(d[k]) * 1e6 / f["ios"], 2) if f["ios"] else 0
+    d.update(f)
+    print(kv_line(kind, d))
 
 
 def cmd_xen(args):
@@ -95,6 +104,13 @@ def cmd_xen(args):
                         cpu.setdefault(d["job"], {})[kind] = d
         except OSError:
             pass
+        idle = cpu.get("idle", {})
+        if "start" in idle and "end" in idle:
+            s, e = idle["start"], idle["end"]
+            win = e["t"] - s["t"]
+            if win > 0:
+                print(kv_line("xenidle", {"backend": backend, "window_s": round(win, 2),
+                                          "dom0_busy_frac": round((e["busy"] - s["busy"]) / s.get("hz", 100) / win, 4)}))
         for disk in ("sdebug", "file"):
             for wl in ("randread", "randwrite", "read"):
                 job = "%s-%s" % (disk, wl)
@@ -107,7 +123,14 @@ def cmd_xen(args):
                     print("report.py: %s: %s" % (path, e), file=sys.stderr)
                     continue
                 c = cpu.get(job, {})
-                if "start" in c and "end" in c and d["ios"]:
+                # The guest's fio CPU is the guest's: dom0's is what is compared.
+                d["fio_cpu_us_per_io"] = d.pop("cpu_us_per_io")
+                if "start" in c and "end" in c and d["ios"] and \
+                        c["end"]["t"] - c["start"]["t"] < 0.9 * d["runtime_s"]:
+                    # dom0 saw the marks late: its window missed part of the run.
+                    d["cpu_window_short"] = round(c["end"]["t"] - c["start"]["t"], 2)
+                    d["cpu_missing"] = 1
+                elif "start" in c and "end" in c and d["ios"]:
                     s, e = c["start"], c["end"]
                     hz = s.get("hz", 100)
                     win = e["t"] - s["t"]
@@ -115,14 +138,9 @@ def cmd_xen(args):
                     d["window_s"] = round(win, 2)
                     d["dom0_cpu_s"] = round(busy, 3)
                     d["cpu_us_per_io"] = round(busy * 1e6 / d["ios"], 2)
-                    if "xl_dom0" in s and "xl_dom0" in e:
-                        d["xl_dom0_us_per_io"] = round((e["xl_dom0"] - s["xl_dom0"]) * 1e6 / d["ios"], 2)
-                    if "xl_guest" in s and "xl_guest" in e:
-                        d["xl_guest_us_per_io"] = round((e["xl_guest"] - s["xl_guest"]) * 1e6 / d["ios"], 2)
                     if backend == "pvscsid" and "proc" in s and "proc" in e:
                         d["pvscsid_us_per_io"] = round((e["proc"] - s["proc"]) / hz * 1e6 / d["ios"], 2)
                 else:
-                    d.pop("cpu_us_per_io", None)
                     d["cpu_missing"] = 1
                 print(kv_line("xen", d))
 
@@ -200,7 +218,11 @@ def cmd_report(args):
         return [d for k, d in recs if k == "skip" and d.get("section") == section]
 
     def why(section):
-        return "; ".join(str(s.get("reason", "?")).replace("_", " ") for s in skipped(section)) or "no figures"
+        errs = sorted(set("%s %s" % (d.get("backend", d.get("mode", "")), d.get("workload", ""))
+                          for k, d in recs if k == section and "error" in d))
+        return ("; ".join(str(s.get("reason", "?")).replace("_", " ") for s in skipped(section)) or
+                "no figures" + (" (no fio result: %s)" % ", ".join(errs) if errs else "") +
+                "; see build/bench/%s.log" % section)
 
     # 1. in-process
     p("1. In-process data path: backend/ring.c, fake grant table (memcpy), mem: LUN;")
@@ -283,6 +305,10 @@ def cmd_report(args):
         pv = [(n, o.get("pvscsid_us_per_io")) for n, o, r in pairs if o and o.get("pvscsid_us_per_io") is not None]
         if pv:
             p("   pvscsid process alone, CPU us/IO: " + ", ".join("%s %.1f" % (n, v) for n, v in pv))
+        idle = {d["backend"]: d["dom0_busy_frac"] for k, d in recs if k == "xenidle"}
+        if idle:
+            p("   dom0 busy with the guest idle (share of one vCPU, included above): " +
+              ", ".join("%s %.1f%%" % (b, 100 * v) for b, v in sorted(idle.items())))
     else:
         sec = []
         p("   not measured: %s" % why("xen"))
@@ -291,9 +317,9 @@ def cmd_report(args):
     p("")
 
     # 4. vhost-user
-    p("4. virtio-scsi (QEMU TCG guest, fio libaio direct QD 16): pvscsi-vhost-user (file: LUN)")
-    p("   vs QEMU's virtio-scsi-pci + scsi-hd on the same image; CPU = host CPU outside the")
-    p("   guest's vCPU threads (back-end process + QEMU's non-vCPU threads) per I/O")
+    p("4. virtio-scsi (QEMU TCG guest, 1 vCPU, fio libaio direct QD 16): pvscsi-vhost-user (file:")
+    p("   LUN) vs QEMU's virtio-scsi-pci + scsi-hd on the same image; CPU = host CPU time of QEMU")
+    p("   (all threads, the TCG vCPU included) + pvscsi-vhost-user, per I/O")
     vh = {}
     for k, d in recs:
         if k == "vhost":
@@ -306,6 +332,12 @@ def cmd_report(args):
     if pairs:
         rows, cols, sec = side_by_side(pairs, "vhost-user", "qemu", "workload", "host CPU us/IO")
         lines.extend(table(rows, cols))
+        ov = [(n, o.get("outside_us_per_io"), r.get("outside_us_per_io"), o.get("backend_us_per_io"))
+              for n, o, r in pairs if o and r and o.get("outside_us_per_io") is not None
+              and r.get("outside_us_per_io") is not None]
+        if ov:
+            p("   outside the vCPU thread, us/IO vhost-user/qemu (vhost-user: back-end process alone): " +
+              ", ".join("%s %.1f/%.1f (%.1f)" % g for g in ov))
     else:
         sec = []
         p("   not measured: %s" % why("vhost"))

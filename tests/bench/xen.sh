@@ -1,0 +1,109 @@
+#!/bin/bash
+# Section 3 of `make bench`: real Xen, side by side.  One boot of Xen 4.17
+# under QEMU (TCG) with the e2e harness's building blocks (tests/e2e/lib:
+# assets, dom0 initramfs, boot_xen, dom0-env, harness.sh, backend-*.sh);
+# in dom0, tests/bench/xen-dom0.sh runs tests/bench/xen-case.sh once per
+# backend: xen-scsiback+LIO first, then pvscsid.  Each boots a PV guest
+# (xen-scsifront) that runs fio (tests/bench/xen-guest.sh) on two LUNs:
+# dom0's scsi_debug disk (LIO pscsi / pvscsid sg passthrough) and a 64 MiB
+# image file (LIO fileio / pvscsid file: LUN), while dom0 takes its CPU
+# time around every fio run.
+#
+# usage: tests/bench/xen.sh OUTDIR
+# Prints one "xen KEY=VALUE..." line per backend, disk and workload on
+# stdout (tests/bench/report.py xen); progress on stderr.
+# Environment: XEN_RUNTIME (seconds per fio run, 8), XEN_QEMU_TIMEOUT (1080).
+set -eu
+
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$BENCH_DIR/../.." && pwd)
+E2E_DIR=$REPO/tests/e2e
+BUILD=$REPO/build/e2e
+OUTDIR=${1:?usage: xen.sh OUTDIR}
+RUNTIME=${XEN_RUNTIME:-8}
+
+for f in assets.sh initramfs.sh boot.sh dom0-env.sh harness.sh backend-kernel.sh \
+	backend-pvscsid.sh guest-init guest-lib.sh dom0-init; do
+	if [ ! -f "$E2E_DIR/lib/$f" ]; then
+		echo "xen.sh: tests/e2e/lib/$f missing (the e2e harness)" >&2
+		exit 1
+	fi
+done
+# shellcheck source=../e2e/lib/assets.sh
+. "$E2E_DIR/lib/assets.sh"
+# shellcheck source=../e2e/lib/initramfs.sh
+. "$E2E_DIR/lib/initramfs.sh"
+# shellcheck source=../e2e/lib/boot.sh
+. "$E2E_DIR/lib/boot.sh"
+
+PVSCSID=$REPO/build/rel/pvscsid
+[ -x "$PVSCSID" ] || die "$PVSCSID not built (make all)"
+command -v fio >/dev/null || die "fio not installed (scripts/install-deps bench)"
+
+# The guest: only what the benchmark needs (SCSI, sd, sg, xen-scsifront,
+# fio), the e2e guest /init and helpers, and the bench case with its fio
+# runtime.  Rebuilt when an input changes.
+GUEST_IMG=$REPO/build/bench/xen-guest.cpio.gz
+build_bench_guest() {
+	local root=$REPO/build/bench/xen-guest-root sum fio_bin
+	fio_bin=$(command -v fio)
+	sum=$({
+		inputs_sum "$E2E_DIR/lib/guest-init" "$E2E_DIR/lib/guest-lib.sh" "$E2E_DIR/lib/initramfs.sh" \
+			"$BENCH_DIR/xen-guest.sh" "$BENCH_DIR/xen.sh" /bin/busybox /bin/dash "$fio_bin"
+		echo "$KVER $RUNTIME"
+	} | sha256sum | cut -d' ' -f1)
+	if [ -s "$GUEST_IMG" ] && [ "$(cat "$GUEST_IMG.stamp" 2>/dev/null)" = "$sum" ]; then
+		return 0
+	fi
+	log "building the bench guest initramfs"
+	rm -rf "$root"
+	mkdir -p "$root"/{proc,sys,dev,tmp,etc,e2e/cases,lib/modules}
+	install_busybox "$root"
+	copy_with_libs "$root" /bin/dash "$fio_bin"
+	for p in $(mod_closure scsi_mod sd_mod sg xen-scsifront); do
+		cp "$MODDIR/$p" "$root/lib/modules/"
+		basename "$p" >>"$root/etc/modules"
+	done
+	install -m 755 "$E2E_DIR/lib/guest-init" "$root/init"
+	install -m 644 "$E2E_DIR/lib/guest-lib.sh" "$root/e2e/"
+	{
+		echo "BENCH_RUNTIME=$RUNTIME"
+		cat "$BENCH_DIR/xen-guest.sh"
+	} >"$root/e2e/cases/bench.sh"
+	pack "$root" "$GUEST_IMG"
+	echo "$sum" >"$GUEST_IMG.stamp"
+	rm -rf "$root"
+}
+
+fetch_assets
+build_dom0_initramfs
+build_bench_guest
+
+rm -rf "$OUTDIR"
+mkdir -p "$OUTDIR"
+# What lib/dom0-init and tests/bench/xen-dom0.sh read.  dom0-init runs
+# $REPO/tests/e2e/lib/$DOM0_MAIN, hence the relative path to ours.
+cat >"$OUTDIR/config" <<EOT
+REPO=$REPO
+BUILD=$BUILD
+KVER=$KVER
+MODDIR=$MODDIR
+PVSCSID=$PVSCSID
+DOM0_MAIN=../../bench/xen-dom0.sh
+BENCH_GUEST_IMG=$GUEST_IMG
+BENCH_BACKENDS="kernel pvscsid"
+BENCH_RUNTIME=$RUNTIME
+CASE_TIMEOUT=$((6 * (RUNTIME + 45) + 420))
+EOT
+QEMU_TIMEOUT=${XEN_QEMU_TIMEOUT:-1080}
+rc=0
+boot_xen "$OUTDIR" || rc=$?
+[ "$rc" = 0 ] || log "Xen boot ended with status $rc (see $OUTDIR/serial.log)"
+for b in kernel pvscsid; do
+	if [ -f "$OUTDIR/$b/result" ]; then
+		log "$b: $(cat "$OUTDIR/$b/result")"
+	else
+		log "$b: no result (see $OUTDIR/serial.log, $OUTDIR/$b/dom0.log)"
+	fi
+done
+python3 "$BENCH_DIR/report.py" xen "$OUTDIR"
