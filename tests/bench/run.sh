@@ -23,7 +23,7 @@ RAW=$OUT/raw.txt
 RING_SECS=${RING_SECS:-2}
 FILE_SECS=${FILE_SECS:-2}
 FILE_REPS=${FILE_REPS:-2}
-export XEN_RUNTIME=${XEN_RUNTIME:-8} VHOST_RUNTIME=${VHOST_RUNTIME:-8}
+export XEN_RUNTIME="${XEN_RUNTIME:-8}" VHOST_RUNTIME="${VHOST_RUNTIME:-8}"
 
 sections=${*:-ring file xen vhost}
 mkdir -p "$OUT"
@@ -45,7 +45,7 @@ emit "meta date=$(date -u +%Y-%m-%dT%H:%M:%SZ) host=$(hostname | tr ' ' _)" \
 start=$(date +%s)
 
 section_ring() {
-	local rb=$BIN/ring_bench op r cg
+	rb=$BIN/ring_bench
 	[ -x "$rb" ] || {
 		skip ring "$rb not built"
 		return 0
@@ -92,7 +92,8 @@ sys.exit(r)' "$OUT/cpu.tmp" "$@"
 }
 
 section_file() {
-	local fb=$BIN/file_bench img=$OUT/file-lun.img wl bs rep
+	fb=$BIN/file_bench
+	img=$OUT/file-lun.img
 	[ -x "$fb" ] || {
 		skip file "$fb not built"
 		return 0
