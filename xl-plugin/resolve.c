@@ -702,7 +702,7 @@ static size_t forwardable(const struct buf *b, bool *found)
 
 int xlp_cmd_migrate_receive(struct xlp_ctx *c, int argc, char **argv, char **global, int nglobal)
 {
-	int in[2], out[2], status = 0, k = 0;
+	int in[2], out[2], status = 0, k = 0, out_flags;
 	struct buf up = {0}, down = {0}; /* up: to the child's stdin; down: to our stdout */
 	bool in_eof = false, out_eof = false, passed = false;
 	char **xargv;
@@ -743,7 +743,8 @@ int xlp_cmd_migrate_receive(struct xlp_ctx *c, int argc, char **argv, char **glo
 	close(in[0]);
 	close(out[1]);
 	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
+	out_flags = fcntl(1, F_GETFL);
+	fcntl(1, F_SETFL, out_flags | O_NONBLOCK);
 
 	while (!out_eof || down.n) {
 		struct pollfd pf[4];
@@ -751,6 +752,26 @@ int xlp_cmd_migrate_receive(struct xlp_ctx *c, int argc, char **argv, char **glo
 		char tmp[65536];
 		ssize_t r;
 
+		/* The receiver's "ready" is next in line: attach first, then let it through. */
+		if (!passed && down.n) {
+			bool found;
+			size_t f = forwardable(&down, &found);
+
+			if (found && f == 0) {
+				if (at_ready(c)) {
+					kill(pid, SIGTERM);
+					waitpid(pid, &status, 0);
+					if (in[1] >= 0)
+						close(in[1]);
+					close(out[0]);
+					fcntl(1, F_SETFL, out_flags);
+					free(up.d);
+					free(down.d);
+					return 1;
+				}
+				passed = true;
+			}
+		}
 		if (!in_eof && up.n < (1 << 20)) {
 			pf[np] = (struct pollfd){.fd = 0, .events = POLLIN};
 			ii = np++;
@@ -806,21 +827,6 @@ int xlp_cmd_migrate_receive(struct xlp_ctx *c, int argc, char **argv, char **glo
 			else if (r == 0 || (errno != EINTR && errno != EAGAIN))
 				out_eof = true;
 		}
-		if (!passed && down.n) {
-			bool found;
-			size_t f = forwardable(&down, &found);
-
-			if (found && f == 0) {
-				if (at_ready(c)) {
-					kill(pid, SIGTERM);
-					waitpid(pid, &status, 0);
-					free(up.d);
-					free(down.d);
-					return 1;
-				}
-				passed = true;
-			}
-		}
 		if (co >= 0 && pf[co].revents) {
 			bool found;
 			size_t f = passed ? down.n : forwardable(&down, &found);
@@ -835,6 +841,7 @@ int xlp_cmd_migrate_receive(struct xlp_ctx *c, int argc, char **argv, char **glo
 	if (in[1] >= 0)
 		close(in[1]);
 	close(out[0]);
+	fcntl(1, F_SETFL, out_flags);
 	free(up.d);
 	free(down.d);
 	waitpid(pid, &status, 0);

@@ -61,17 +61,20 @@ static int read_until(const char *want, size_t len, size_t *total)
 	return -1;
 }
 
-static int receiver_main(void)
+/* @together: banner and "ready" in one write, behind the domain data (one read for the front). */
+static int receiver_main(bool together)
 {
 	size_t total = 0;
-	char zero = 0;
+	char zero = 0, both[sizeof(banner) - 1 + sizeof(ready)];
 
-	if (write(1, banner, sizeof(banner) - 1) < 0)
+	if (!together && write(1, banner, sizeof(banner) - 1) < 0)
 		return 1;
 	if (read_until("DATA-END", 8, &total))
 		return 3;
 	fprintf(stderr, "fake receiver: %zu bytes of domain data\n", total);
-	if (write(1, ready, sizeof(ready)) < 0)
+	memcpy(both, banner, sizeof(banner) - 1);
+	memcpy(both + sizeof(banner) - 1, ready, sizeof(ready));
+	if (together ? write(1, both, sizeof(both)) < 0 : write(1, ready, sizeof(ready)) < 0)
 		return 1;
 	if (read_until(go, sizeof(go), &total))
 		return 4;
@@ -357,56 +360,89 @@ static void test_backend_check(void)
 	"{\"c_info\":{\"name\":\"guest1\",\"xsdata\":{\"pvscsi/0/dev-0/spec\":\"" NAA_A            \
 	":0,0:0:0:0\",\"pvscsi/0/dev-0/pdev\":\"/dev/sdb\"}}}"
 
-/* The sender: 1 MiB of "domain data", the end marker, then permission to go. */
-static pid_t sender(int fd)
+/*
+ * The sender, as xl migrate behaves: 1 MiB of "domain data" and the end
+ * marker, then it waits for the receiver's "ready" before it gives
+ * permission to go (a front that held "ready" back for good would hang it),
+ * then reads the rest.  Everything it read goes to @log.
+ */
+static pid_t sender(int to, int from, int other_in, int other_out, const char *log)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		static char chunk[65536];
+		static char chunk[65536], got[8192];
+		size_t len = 0;
+		ssize_t n;
+		FILE *f;
 
+		/* The receiver's ends: with them open here, neither side would see EOF. */
+		close(other_in);
+		close(other_out);
 		memset(chunk, 0xab, sizeof(chunk));
 		for (int i = 0; i < 16; i++)
-			if (write(fd, chunk, sizeof(chunk)) < 0)
+			if (write(to, chunk, sizeof(chunk)) < 0)
 				_exit(1);
-		if (write(fd, "DATA-END", 8) < 0 || write(fd, go, sizeof(go)) < 0)
+		if (write(to, "DATA-END", 8) < 0)
 			_exit(1);
+		while (!memmem(got, len, ready, sizeof(ready)) &&
+		       (n = read(from, got + len, sizeof(got) - len)) > 0)
+			len += (size_t)n;
+		if (memmem(got, len, ready, sizeof(ready)) && write(to, go, sizeof(go)) < 0)
+			_exit(1);
+		close(to);
+		while ((n = read(from, got + len, sizeof(got) - len)) > 0)
+			len += (size_t)n;
+		f = fopen(log, "wb");
+		fwrite(got, 1, len, f);
+		fclose(f);
 		_exit(0);
 	}
-	close(fd);
+	close(to);
+	close(from);
 	return pid;
 }
+
+static const char *receiver_mode = "receiver";
 
 static int migrate_receive(struct run *r)
 {
 	int in[2], out[2], save0 = dup(0), save1 = dup(1), rc;
 	char *argv[] = {"migrate-receive", NULL};
+	char log[64];
+	FILE *f;
 	pid_t s;
-	ssize_t n;
 
+	snprintf(log, sizeof(log), "/tmp/xl_front_ut.%d.sender", getpid());
 	CU_ASSERT_EQUAL(pipe(in), 0);
 	CU_ASSERT_EQUAL(pipe(out), 0);
-	s = sender(in[1]);
+	fflush(stdout);
+	s = sender(in[1], out[0], in[0], out[1], log);
 	dup2(in[0], 0);
 	dup2(out[1], 1);
 	close(in[0]);
 	close(out[1]);
-	setenv("XL_UT_MODE", "receiver", 1);
+	setenv("XL_UT_MODE", receiver_mode, 1);
 	W->c.xl_real = fake_xl;
+	/* A relay that holds "ready" for good would hang: make that a failure. */
+	alarm(60);
 	rc = xlp_cmd_migrate_receive(&W->c, 1, argv, NULL, 0);
+	alarm(0);
 	unsetenv("XL_UT_MODE");
 	fflush(stdout);
 	dup2(save1, 1);
 	dup2(save0, 0);
 	close(save0);
 	close(save1);
-	memset(r, 0, sizeof(*r));
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
-	while ((n = read(out[0], r->out + r->len, sizeof(r->out) - 1 - r->len)) > 0)
-		r->len += (size_t)n;
-	close(out[0]);
-	kill(s, SIGKILL);
+	/* Our end of the stream is closed now: the sender sees EOF and finishes. */
 	waitpid(s, NULL, 0);
+	memset(r, 0, sizeof(*r));
+	f = fopen(log, "rb");
+	if (f) {
+		r->len = fread(r->out, 1, sizeof(r->out) - 1, f);
+		fclose(f);
+	}
+	unlink(log);
 	return rc;
 }
 
@@ -434,6 +470,23 @@ static void test_migrate_receive_attaches_before_ready(void)
 	    fake_xs_get(W->fx, "/local/domain/0/backend/vscsi/9/0/vscsi-devs/dev-0/p-dev"),
 	    "2:0:0:0");
 	CU_ASSERT_STRING_EQUAL(W->xl_calls, "");
+	w_teardown();
+}
+
+/* "ready" right behind other output in one read: still held back, still attached first. */
+static void test_migrate_receive_ready_in_one_read(void)
+{
+	struct run r;
+
+	w_setup();
+	w_domain(9, "guest1--incoming", UUID5);
+	w_write_userdata(9, UUID5, INCOMING_JSON);
+	receiver_mode = "receiver-together";
+	CU_ASSERT_EQUAL(migrate_receive(&r), 0);
+	receiver_mode = "receiver";
+	CU_ASSERT_TRUE(has_bytes(&r, ready, sizeof(ready)));
+	CU_ASSERT_TRUE(has_bytes(&r, report, sizeof(report)));
+	CU_ASSERT_TRUE(fake_xs_exists(W->fx, "/local/domain/0/backend/vscsi/9/0/vscsi-devs/dev-0"));
 	w_teardown();
 }
 
@@ -483,6 +536,7 @@ int main(int argc, char **argv)
 	    {"userdata_lock_shared_with_libxl", test_userdata_lock_shared_with_libxl},
 	    {"backend_check", test_backend_check},
 	    {"migrate_receive_attaches_before_ready", test_migrate_receive_attaches_before_ready},
+	    {"migrate_receive_ready_in_one_read", test_migrate_receive_ready_in_one_read},
 	    {"migrate_receive_refuses_missing", test_migrate_receive_refuses_missing},
 	    {"migrate_receive_without_scsi", test_migrate_receive_without_scsi},
 	};
@@ -494,7 +548,9 @@ int main(int argc, char **argv)
 	if (mode && !strcmp(mode, "echo"))
 		return echo_main(argc, argv);
 	if (mode && !strcmp(mode, "receiver"))
-		return receiver_main();
+		return receiver_main(false);
+	if (mode && !strcmp(mode, "receiver-together"))
+		return receiver_main(true);
 
 	/* A copy of this binary plays Xen's xl (the front refuses to exec itself). */
 	snprintf(fake_xl, sizeof(fake_xl), "/tmp/xl_front_ut.%d.xl", getpid());
