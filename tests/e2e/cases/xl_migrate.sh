@@ -23,7 +23,7 @@ dom0() {
 	file=$PDEV
 	xl destroy "$GUEST"
 	cfg=$CASEOUT/vscsi.cfg
-	sed 's/^memory = .*/memory = 256/' "$CASEOUT/guest.cfg" >"$cfg"
+	sed 's/^memory = .*/memory = 384/' "$CASEOUT/guest.cfg" >"$cfg"
 	printf "vscsi = [ '%s,0:0:0:0', '%s,0:0:1:0' ]\n" "$sg" "$file" >>"$cfg"
 	xl create "$cfg" >&2 || fail "xl create with vscsi= failed"
 	DOMID=$(xl domid "$GUEST")

@@ -43,7 +43,7 @@ dom0() {
 
 	xl destroy "$GUEST"
 	cfg=$CASEOUT/vscsi.cfg
-	sed 's/^memory = .*/memory = 256/' "$CASEOUT/guest.cfg" >"$cfg"
+	sed 's/^memory = .*/memory = 384/' "$CASEOUT/guest.cfg" >"$cfg"
 	printf "vscsi = [ '/dev/%s,0:0:0:0', '%s,0:0:1:0' ]\n" "$(sdebug_sg)" "$file" >>"$cfg"
 	xl create "$cfg" >&2 || fail "xl create with vscsi= failed"
 	DOMID=$(xl domid "$GUEST")
