@@ -1,0 +1,84 @@
+# shellcheck shell=bash
+# Our userspace backend, build/rel/pvscsid (PVSCSID from the run config).
+# It watches backend/vscsi itself and resolves each dev's p-dev string, so a
+# LUN helper only has to choose the p-dev.  Sourced by run-case.sh.
+
+PVSCSID_LOG=$CASEOUT/pvscsid.log
+
+backend_start() {
+	# xen-scsiback would claim the same backend/vscsi nodes.
+	if [ -d /sys/module/xen_scsiback ]; then
+		# Its configfs fabric directory holds a reference to the module.
+		rmdir /sys/kernel/config/target/xen-pvscsi 2>/dev/null || true
+		rmmod xen-scsiback || fail "xen-scsiback is loaded and cannot be unloaded"
+	fi
+	[ -x "$PVSCSID" ] || fail "pvscsid not built ($PVSCSID missing; run make)"
+	pvscsid_start
+}
+
+pvscsid_pid() { cat "$CASEOUT/pvscsid.pid" 2>/dev/null || true; }
+pvscsid_alive() {
+	local pid
+	pid=$(pvscsid_pid)
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+pvscsid_start() {
+	"$PVSCSID" --foreground --verbose --log-file "$PVSCSID_LOG" \
+		>>"$CASEOUT/pvscsid.stdout" 2>&1 &
+	echo $! >"$CASEOUT/pvscsid.pid"
+	sleep 1
+	pvscsid_alive ||
+		fail "pvscsid exited at start: $(tail -n 2 "$PVSCSID_LOG" "$CASEOUT/pvscsid.stdout" 2>/dev/null | tr '\n' ' ')"
+	say "pvscsid started (pid $(pvscsid_pid))"
+}
+
+pvscsid_kill9() {
+	local pid
+	pid=$(pvscsid_pid)
+	pvscsid_alive || fail "pvscsid is not running"
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
+	say "pvscsid (pid $pid) killed with SIGKILL"
+}
+
+# The backend must still be running when the guest part has finished.
+backend_check() {
+	pvscsid_alive || fail "pvscsid died during the case (see pvscsid.log)"
+}
+
+backend_stop() {
+	local pid
+	pid=$(pvscsid_pid)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid"
+		wait_for "pvscsid exit" 10 eval "! kill -0 $pid 2>/dev/null" || kill -9 "$pid"
+		wait "$pid" 2>/dev/null || true
+	fi
+	rm -f "$CASEOUT/pvscsid.pid" /var/tmp/e2e/*.img
+}
+
+lun_file() {
+	local img=/var/tmp/e2e/$1.img
+	mkdir -p /var/tmp/e2e
+	rm -f "$img"
+	truncate -s "$2" "$img"
+	PDEV=file:$img${3:-}
+	say "file LUN $1 ($2) -> $PDEV"
+}
+
+lun_mem() {
+	PDEV=mem:$1
+	say "memory LUN -> $PDEV"
+}
+
+lun_sdebug() {
+	sdebug_load
+	case ${1:-sg} in
+	sg) PDEV=/dev/$(sdebug_sg) ;;
+	sd) PDEV=/dev/$(sdebug_sd) ;;
+	hctl) PDEV=$(sdebug_hctl) ;;
+	*) fail "lun_sdebug: unknown form $1" ;;
+	esac
+	say "scsi_debug LUN -> $PDEV"
+}

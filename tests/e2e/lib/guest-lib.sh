@@ -1,0 +1,109 @@
+# shellcheck shell=sh
+# The guest side of the e2e harness (dash, sourced inside the guest by
+# /init before the case's guest() runs under `set -eu`).
+#
+#   fail MSG               end the guest part as FAIL with MSG
+#   run CMD...             show and run CMD; fail if it fails
+#   record FILE CMD...     run CMD, its output goes to the results directory as
+#                          FILE (dom0 splits it out of the console log)
+#   show CMD...            record into view.txt: the guest's view, compared
+#                          side by side between backends
+#   mark NAME              tell dom0 the guest reached NAME
+#   wait_lun C:T:L [S]     wait for the LUN at channel:target:lun
+#   wait_gone C:T:L [S]    wait for it to disappear
+#   sg_of C:T:L, sd_of C:T:L   its /dev/sgN, /dev/sdX
+#   fio_verify DEV [ARGS]  fio write+verify (crc32c, 4k-512k, qd16, libaio, direct)
+
+fail() {
+	echo "$*" >>/tmp/e2e-fail
+	echo "@@E2E FAIL $*"
+	exit 1
+}
+
+run() {
+	echo "\$ $*"
+	"$@" || fail "$* (status $?)"
+}
+
+record() {
+	_f=$1
+	shift
+	"$@" >/tmp/record.out 2>&1 || {
+		_rc=$?
+		sed "s/^/@@R $_f /" /tmp/record.out
+		fail "$* (status $_rc)"
+	}
+	sed "s/^/@@R $_f /" /tmp/record.out
+}
+
+show() {
+	echo "@@R view.txt \$ $*"
+	record view.txt "$@"
+}
+
+mark() { echo "@@E2E MARK $1"; }
+
+# The H:C:T:L of the LUN at C:T:L (the guest picks the host number).
+hctl_of() {
+	for _d in /sys/class/scsi_device/*:"$1"; do
+		[ -e "$_d" ] && basename "$_d" && return 0
+	done
+	return 1
+}
+
+wait_lun() {
+	_i=0
+	while ! hctl_of "$1" >/dev/null; do
+		_i=$((_i + 1))
+		[ "$_i" -le "$((${2:-60} * 2))" ] || fail "LUN $1 did not appear within ${2:-60}s"
+		sleep 0.5
+	done
+	# ... and its block and sg nodes.
+	_i=0
+	while [ -z "$(sd_of "$1" 2>/dev/null)" ] || [ -z "$(sg_of "$1" 2>/dev/null)" ]; do
+		_i=$((_i + 1))
+		[ "$_i" -le 40 ] || fail "LUN $1 has no sd/sg device"
+		sleep 0.5
+	done
+	echo "LUN $1 is $(hctl_of "$1"): $(sd_of "$1") $(sg_of "$1")"
+}
+
+wait_gone() {
+	_i=0
+	while hctl_of "$1" >/dev/null; do
+		_i=$((_i + 1))
+		[ "$_i" -le "$((${2:-60} * 2))" ] || fail "LUN $1 still present after ${2:-60}s"
+		sleep 0.5
+	done
+	echo "LUN $1 is gone"
+}
+
+sg_of() {
+	_h=$(hctl_of "$1") || return 1
+	_n=$(ls "/sys/class/scsi_device/$_h/device/scsi_generic/" 2>/dev/null) || return 1
+	[ -c "/dev/$_n" ] && echo "/dev/$_n"
+}
+
+sd_of() {
+	_h=$(hctl_of "$1") || return 1
+	_n=$(ls "/sys/class/scsi_device/$_h/device/block/" 2>/dev/null) || return 1
+	[ -b "/dev/$_n" ] && echo "/dev/$_n"
+}
+
+fio_verify() {
+	_dev=$1
+	shift
+	echo "\$ fio verify on $_dev $*"
+	fio --name=verify --filename="$_dev" --rw=randwrite --bsrange=4k-512k \
+		--iodepth=16 --ioengine=libaio --direct=1 --size=64M \
+		--verify=crc32c --do_verify=1 --verify_fatal=1 --verify_dump=0 \
+		--output-format=terse --terse-version=3 "$@" >/tmp/fio.out 2>&1 || {
+		_rc=$?
+		cat /tmp/fio.out
+		fail "fio verify on $_dev failed (status $_rc): $(grep -m1 -i -E 'verify|error|err=' /tmp/fio.out)"
+	}
+	# Terse v3: field 5 is the error code.
+	_err=$(awk -F';' 'NF > 5 { print $5; exit }' /tmp/fio.out)
+	[ "$_err" = 0 ] || { cat /tmp/fio.out; fail "fio on $_dev reported error $_err"; }
+	echo "fio verify on $_dev ok: $(awk -F';' 'NF > 50 { printf "%s KiB written, %s KiB read back", $47, $6; exit }' /tmp/fio.out)"
+}

@@ -1,0 +1,263 @@
+# shellcheck shell=bash
+# The dom0 side of the e2e harness, sourced by lib/run-case.sh (bash, set -eEu).
+# A case's dom0() function uses these helpers:
+#
+#   fail MSG                          end the case as FAIL with MSG
+#   lun_file NAME SIZE [OPTS]         make a file LUN; sets PDEV for the backend
+#   lun_mem SIZE                      a RAM LUN; sets PDEV
+#   lun_sdebug [sg|sd|hctl]           the scsi_debug disk; sets PDEV (the form
+#                                     only matters to pvscsid's resolver)
+#   vscsi_attach DOMID VHOST DEVN PDEV VDEV   attach before the guest runs
+#   guest_start                       unpause the guest
+#   guest_wait_mark NAME [TIMEOUT]    wait until the guest printed `mark NAME`
+#   vscsi_hot_add DOMID VHOST DEVN PDEV VDEV  Reconfiguring handshake, add
+#   vscsi_hot_remove DOMID VHOST DEVN         Reconfiguring handshake, remove
+#   pvscsid_kill9 / pvscsid_start     (pvscsid backend only)
+#
+# Variables a case sees: BACKEND, CASE, DOMID, GUEST, CASEOUT.
+# The LUN helpers come from lib/backend-$BACKEND.sh.
+
+XS_BE_ROOT=/local/domain/0/backend/vscsi
+
+# Progress goes to the serial console (fd 3) and the case's dom0.log.
+say() {
+	local m
+	m=$(printf '[%s %s] %s' "$BACKEND/$CASE" "$(date +%T)" "$*")
+	echo "$m" >&3
+	echo "$m" >&2
+}
+
+# The first verdict wins; later ones (from cleanup, traps) are ignored.
+finish() {
+	[ -s "$CASEOUT/result" ] && return 0
+	if [ "$1" = PASS ]; then
+		echo "PASS $BACKEND/$CASE" >"$CASEOUT/result"
+	else
+		shift
+		echo "FAIL $BACKEND/$CASE: $*" | tr -d '\r' | head -n1 >"$CASEOUT/result"
+	fi
+}
+
+fail() {
+	say "FAIL: $*"
+	finish FAIL "$*"
+	exit 1
+}
+
+# A kernel oops in dom0 (the reference backend has bugs that oops it, see
+# docs/testing.md) leaves it half-dead: notice it (taint flag D) and stop.
+dom0_oopsed() { [ $(($(cat /proc/sys/kernel/tainted) & 128)) != 0 ]; }
+dom0_oops_line() { dmesg | grep -m1 -E 'BUG:|Oops|general protection|RIP:' || true; }
+
+# wait_for DESC TIMEOUT CMD...: poll CMD until it succeeds.
+wait_for() {
+	local desc=$1 t=$2 end
+	shift 2
+	end=$(($(date +%s) + t))
+	until "$@"; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		if dom0_oopsed; then
+			fail "dom0 kernel oops while waiting for $desc: $(dom0_oops_line)"
+		fi
+		sleep 0.5
+	done
+}
+
+xs_read() { xenstore-read "$1" 2>/dev/null || true; }
+xs_is() { [ "$(xs_read "$1")" = "$2" ]; }
+
+# Everything under the case's vscsi nodes, for failure reports.
+xs_dump() {
+	{
+		echo "--- xenstore backend/vscsi/$DOMID"
+		xenstore-ls -f "$XS_BE_ROOT/$DOMID" 2>&1 || true
+		echo "--- xenstore device/vscsi of $DOMID"
+		xenstore-ls -f "/local/domain/$DOMID/device/vscsi" 2>&1 || true
+	} >>"$CASEOUT/xenstore.txt"
+}
+
+# --- guest life cycle ---
+
+console_log() { echo "/var/log/xen/guest-$GUEST.log"; }
+# The guest console without carriage returns.
+console_text() { tr -d '\r' <"$(console_log)" 2>/dev/null || true; }
+
+guest_create() {
+	local cfg=$CASEOUT/guest.cfg
+	cat >"$cfg" <<EOT
+name = "$GUEST"
+type = "pv"
+kernel = "$GUEST_KERNEL"
+ramdisk = "$GUEST_RAMDISK"
+extra = "console=hvc0 loglevel=4 e2e.case=$CASE e2e.backend=$BACKEND"
+memory = ${GUEST_MEMORY:-512}
+vcpus = ${GUEST_VCPUS:-1}
+on_poweroff = "destroy"
+on_reboot = "destroy"
+on_crash = "destroy"
+EOT
+	rm -f "$(console_log)"
+	xl -vvv create -p "$cfg" >"$CASEOUT/xl-create.log" 2>&1 ||
+		fail "xl create failed: $(tail -n 3 "$CASEOUT/xl-create.log" | tr "\n" " ")"
+	DOMID=$(xl domid "$GUEST")
+	say "guest $GUEST created paused, domid $DOMID"
+}
+
+guest_start() {
+	xl unpause "$GUEST"
+	say "guest unpaused"
+}
+
+guest_alive() { xl domid "$GUEST" >/dev/null 2>&1; }
+guest_ended() { console_text | grep -q '^@@E2E END'; }
+
+# The guest's first failure reason, if it reported one.
+guest_fail_reason() { console_text | sed -n 's/^@@E2E RESULT FAIL //p' | head -n1; }
+
+guest_wait_mark() {
+	local mark=$1 t=${2:-120}
+	say "waiting for guest mark '$mark'"
+	if ! wait_for "mark $mark" "$t" guest_has_mark_or_end "$mark"; then
+		fail "guest did not reach '$mark' within ${t}s"
+	fi
+	console_text | grep -q "^@@E2E MARK $mark\$" && return 0
+	fail "guest ended before '$mark': $(guest_fail_reason)"
+}
+guest_has_mark_or_end() {
+	console_text | grep -q "^@@E2E MARK $1\$" || guest_ended || ! guest_alive
+}
+
+# Wait until the guest printed its END line (then it powers off) or died.
+guest_wait_end() {
+	local t=$1
+	say "waiting up to ${t}s for the guest part to finish"
+	if ! wait_for "guest end" "$t" guest_end_or_gone; then
+		fail "guest did not finish within ${t}s (console: $(console_text | tail -n1))"
+	fi
+	# Give it a few seconds to power off on its own.
+	wait_for "guest poweroff" 15 eval '! guest_alive' || true
+}
+guest_end_or_gone() { guest_ended || ! guest_alive; }
+
+# PASS if the guest said so; the case has already failed otherwise.
+guest_verdict() {
+	local r
+	r=$(console_text | sed -n 's/^@@E2E RESULT //p' | head -n1)
+	case $r in
+	PASS) return 0 ;;
+	FAIL*) fail "guest: ${r#FAIL }" ;;
+	*) fail "guest gave no result (crashed or powered off early; see console.log)" ;;
+	esac
+}
+
+# Copy the console log and split out the files the guest recorded
+# (lines "@@R FILE text", see guest-lib.sh `record`).
+collect_guest_output() {
+	local log
+	log=$(console_log)
+	[ -f "$log" ] || return 0
+	console_text >"$CASEOUT/console.log"
+	awk -v dir="$CASEOUT" '
+		/^@@R [A-Za-z0-9._-]+ / {
+			f = $2; line = $0; sub(/^@@R [^ ]+ /, "", line)
+			if (line == "@@R-EMPTY") line = ""
+			print line > (dir "/" f)
+		}' "$CASEOUT/console.log"
+}
+
+# --- vscsi attach / detach by writing xenstore (xl 4.17 has no vscsi) ---
+
+# vscsi_attach DOMID VHOST DEVN PDEV VDEV: before the guest runs (paused),
+# create the vhost's backend and frontend nodes (first call) and dev-DEVN.
+# One xenstore-write is one transaction, so a backend never sees half of it.
+vscsi_attach() {
+	local domid=$1 vhost=$2 n=$3 pdev=$4 vdev=$5
+	local be=$XS_BE_ROOT/$domid/$vhost fe=/local/domain/$domid/device/vscsi/$vhost
+	local dev=$be/vscsi-devs/dev-$n
+	say "attach dev-$n: p-dev $pdev -> v-dev $vdev (vhost $vhost)"
+	if ! xenstore-exists "$be/state" 2>/dev/null; then
+		xenstore-write \
+			"$be/frontend" "$fe" "$be/frontend-id" "$domid" "$be/online" 1 \
+			"$be/feature-host" 0 "$be/state" 1 \
+			"$dev/p-dev" "$pdev" "$dev/v-dev" "$vdev" "$dev/state" 1 \
+			"$fe/backend" "$be" "$fe/backend-id" 0 "$fe/state" 1
+		# Backend: dom0's, readable by the guest.  Frontend: the guest's.
+		xenstore-chmod -r "$be" n0 "r$domid"
+		xenstore-chmod -r "$fe" "n$domid" r0
+	else
+		xenstore-write "$dev/p-dev" "$pdev" "$dev/v-dev" "$vdev" "$dev/state" 1
+		xenstore-chmod -r "$dev" n0 "r$domid"
+	fi
+}
+
+vscsi_states() {
+	local be=$XS_BE_ROOT/$1/$2
+	echo "backend state $(xs_read "$be/state"), frontend state" \
+		"$(xs_read "$(xs_read "$be/frontend")/state")$(for d in $(xenstore-list "$be/vscsi-devs" 2>/dev/null); do
+			printf ', %s %s' "$d" "$(xs_read "$be/vscsi-devs/$d/state")"
+		done)"
+}
+
+# Wait for the vhost to be Connected (4) before a reconfiguration.
+vscsi_wait_connected() {
+	local be=$XS_BE_ROOT/$1/$2
+	wait_for "backend connected" "${3:-60}" xs_is "$be/state" 4 ||
+		{ xs_dump; fail "vhost $2 not connected ($(vscsi_states "$1" "$2"))"; }
+}
+
+# Hot add (vscsiif-protocol.md): the toolstack writes dev-N (state 1) and the
+# backend state 7 together; backend adds (dev 3) and goes 8; the frontend adds
+# the LUN and goes 4; the backend moves dev-N to 4 and itself back to 4.
+vscsi_hot_add() {
+	local domid=$1 vhost=$2 n=$3 pdev=$4 vdev=$5
+	local be=$XS_BE_ROOT/$domid/$vhost dev=$XS_BE_ROOT/$domid/$vhost/vscsi-devs/dev-$n
+	vscsi_wait_connected "$domid" "$vhost"
+	say "hot add dev-$n: p-dev $pdev -> v-dev $vdev"
+	xenstore-write "$dev/p-dev" "$pdev" "$dev/v-dev" "$vdev" "$dev/state" 1 "$be/state" 7
+	xenstore-chmod -r "$dev" n0 "r$domid"
+	wait_for "dev-$n connected" "${HOTPLUG_TIMEOUT:-60}" \
+		eval "xs_is $dev/state 4 && xs_is $be/state 4" ||
+		{ xs_dump; fail "hot add of dev-$n did not complete ($(vscsi_states "$domid" "$vhost"))"; }
+	say "hot add dev-$n done"
+}
+
+# Hot remove: dev-N state 5 and backend state 7; the frontend removes the LUN
+# and goes 7; the backend drops it (dev 6) and goes 8; frontend 4, backend 4.
+# Then the toolstack deletes dev-N's nodes.
+vscsi_hot_remove() {
+	local domid=$1 vhost=$2 n=$3
+	local be=$XS_BE_ROOT/$domid/$vhost dev=$XS_BE_ROOT/$domid/$vhost/vscsi-devs/dev-$n
+	local fe
+	fe=$(xs_read "$be/frontend")
+	vscsi_wait_connected "$domid" "$vhost"
+	say "hot remove dev-$n"
+	xenstore-write "$dev/state" 5 "$be/state" 7
+	wait_for "dev-$n closed" "${HOTPLUG_TIMEOUT:-60}" \
+		eval "xs_is $dev/state 6 && xs_is $be/state 4" ||
+		{ xs_dump; fail "hot remove of dev-$n did not complete ($(vscsi_states "$domid" "$vhost"))"; }
+	xenstore-rm "$dev"
+	xenstore-rm "$fe/vscsi-devs/dev-$n" 2>/dev/null || true
+	say "hot remove dev-$n done"
+}
+
+# --- the scsi_debug disk in dom0 (one 64 MiB disk) ---
+
+sdebug_load() {
+	if [ ! -d /sys/bus/pseudo/drivers/scsi_debug ]; then
+		modprobe sd_mod
+		modprobe sg
+		modprobe scsi_debug dev_size_mb=64
+	fi
+	wait_for "scsi_debug disk" 20 sdebug_hctl_quiet || fail "scsi_debug disk did not appear"
+}
+sdebug_hctl_quiet() { [ -n "$(sdebug_hctl)" ]; }
+# H:C:T:L of the scsi_debug disk.
+sdebug_hctl() {
+	local d
+	for d in /sys/bus/pseudo/drivers/scsi_debug/adapter*/host*/target*/[0-9]*:*; do
+		[ -e "$d" ] && basename "$d" && return 0
+	done
+	return 0
+}
+sdebug_sg() { ls "/sys/class/scsi_device/$(sdebug_hctl)/device/scsi_generic/"; }
+sdebug_sd() { ls "/sys/class/scsi_device/$(sdebug_hctl)/device/block/"; }

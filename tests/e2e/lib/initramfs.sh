@@ -1,0 +1,184 @@
+#!/bin/bash
+# Build the two busybox initramfs images the e2e environment boots:
+#   build/e2e/dom0-initramfs.cpio     mounts the build machine's / (9p) as
+#                                     dom0's root and runs lib/dom0-init;
+#                                     carries the guest kernel and initramfs
+#   build/e2e/domU-initramfs.cpio     the PV guest: SCSI/ext4 modules, sg3_utils,
+#                                     lsscsi, fio, iscsi-test-cu, e2fsprogs and
+#                                     every case's guest part (cases/*.sh).
+#                                     Not compressed: xl's domain builder would
+#                                     gunzip it in userspace at every guest
+#                                     creation (about a minute under TCG).
+# Each image is rebuilt only when one of its inputs changed (a stamp holds the
+# checksum of the inputs).  Needs fetch_assets (lib/assets.sh) to have run.
+set -eu
+
+# Dom0 needs these to reach its root over virtio-9p, in this order.
+DOM0_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
+	9pnet 9pnet_virtio netfs fscache 9p overlay"
+
+# Guest modules (the recipe's list, ext4 for the filesystem case); their
+# dependencies are added from modules.dep.  crc32c_generic is not a symbol
+# dependency of ext4 but ext4's metadata checksums ask the crypto API for it.
+GUEST_MODULES="scsi_common scsi_mod crct10dif_common crc-t10dif crc64 crc64-rocksoft t10-pi
+	sd_mod sg xen-scsifront crc16 mbcache jbd2 crc32c_generic ext4"
+
+# Guest tools; each is copied with the shared libraries ldd lists.
+guest_tools() {
+	# dash runs /init and the cases: busybox's shell would run its own
+	# applets (lsscsi, mke2fs) in preference to the real tools in PATH.
+	echo /bin/dash
+	ls /usr/bin/sg_*
+	for t in lsscsi fio iscsi-test-cu mke2fs mkfs.ext4 e2fsck; do
+		p=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$t") ||
+			die "guest tool $t not installed (scripts/install-deps e2e)"
+		echo "$p"
+	done
+}
+
+# Print the path (relative to $MODDIR) of module NAME, dependencies first,
+# each once.  modules.dep lists a module's full dependency closure.
+mod_path() {
+	# Module file names use '-' or '_' interchangeably with the module name.
+	n1=$1 n2=$(echo "$1" | tr _ -) n3=$(echo "$1" | tr - _)
+	awk -F: -v a="$n1" -v b="$n2" -v c="$n3" '{
+		f = $1; sub(/.*\//, "", f); sub(/\.ko(\.[a-z]+)?$/, "", f)
+		if (f == a || f == b || f == c) { print $1; exit }
+	}' "$MODDIR/modules.dep"
+}
+mod_closure() {
+	for m in "$@"; do
+		p=$(mod_path "$m")
+		[ -n "$p" ] || die "module $m not in $MODDIR/modules.dep"
+		# Dependencies in modules.dep are listed last-needed-first: reverse them.
+		deps=$(awk -F: -v p="$p" '$1 == p { print $2 }' "$MODDIR/modules.dep")
+		for d in $deps; do echo "$d"; done | tac
+		echo "$p"
+	done | awk '!seen[$0]++'
+}
+
+# Copy a binary and its shared libraries (ldd) into the tree at ROOT,
+# keeping their paths.  Symlinks are resolved: the target is copied.
+copy_with_libs() {
+	root=$1
+	shift
+	for bin in "$@"; do
+		install -D -m 755 "$(readlink -f "$bin")" "$root$bin"
+		ldd "$bin" 2>/dev/null | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }'
+	done | sort -u | while read -r lib; do
+		[ -e "$root$lib" ] || install -D -m 755 "$(readlink -f "$lib")" "$root$lib"
+	done
+}
+
+# Busybox applets as symlinks in /bin; the real tools live in /usr/{s,}bin
+# and come first in PATH, so busybox's mke2fs/lsscsi do not shadow them.
+install_busybox() {
+	root=$1
+	install -D -m 755 /bin/busybox "$root/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"
+	done
+}
+
+# pack TREE IMAGE [gz]: newc cpio of a tree (owned by root in the archive,
+# whoever builds it), gzipped with "gz".
+pack() {
+	(cd "$1" && find . | sort | cpio -o -H newc -R 0:0 --quiet) |
+		if [ "${3:-}" = gz ]; then gzip -1; else cat; fi >"$2.tmp"
+	mv "$2.tmp" "$2"
+}
+
+# Checksum of a list of files (contents and names): the rebuild stamp.
+inputs_sum() {
+	for f in "$@"; do
+		printf '%s ' "$f"
+		sha256sum <"$f"
+	done | sha256sum | cut -d' ' -f1
+}
+
+# dom0's initramfs is two cpio archives back to back (the kernel unpacks
+# both): the busybox part (gzip) and, uncompressed, the guest kernel and the
+# domU initramfs under /guest.  QEMU loads it straight into memory, so dom0
+# has the guest images in RAM: reading 160 MB through 9p takes minutes.
+# Needs build_domU_initramfs first.
+build_dom0_initramfs() {
+	local img=$BUILD/dom0-initramfs.cpio base=$BUILD/dom0-base.cpio.gz root sum m p
+	sum=$(
+		{
+			inputs_sum "$E2E_DIR/lib/dom0-init" "$E2E_DIR/lib/initramfs.sh" /bin/busybox
+			echo "$KVER"
+		} | sha256sum | cut -d' ' -f1
+	)
+	if [ ! -s "$base" ] || [ "$(cat "$base.stamp" 2>/dev/null)" != "$sum" ]; then
+		log "building dom0 initramfs"
+		root=$BUILD/dom0-root
+		rm -rf "$root"
+		mkdir -p "$root"/{proc,sys,dev,lower,upper,newroot,modules,etc,guest}
+		install_busybox "$root"
+		# shellcheck disable=SC2086
+		for m in $DOM0_MODULES; do
+			p=$(mod_path "$m")
+			[ -n "$p" ] || die "module $m not found"
+			cp "$MODDIR/$p" "$root/modules/"
+			basename "$p" >>"$root/etc/modules"
+		done
+		install -m 755 "$E2E_DIR/lib/dom0-init" "$root/init"
+		pack "$root" "$base" gz
+		echo "$sum" >"$base.stamp"
+		rm -rf "$root"
+	fi
+	sum="$(cat "$base.stamp") $(cat "$BUILD/domU-initramfs.cpio.stamp") $(stat -c %s.%Y "$GUEST_KERNEL")"
+	if [ -s "$img" ] && [ "$(cat "$img.stamp" 2>/dev/null)" = "$sum" ]; then
+		return 0
+	fi
+	root=$BUILD/dom0-guest
+	rm -rf "$root"
+	mkdir -p "$root/guest"
+	# Hard links: the same file system, no copy.
+	ln "$GUEST_KERNEL" "$root/guest/vmlinux" 2>/dev/null || cp "$GUEST_KERNEL" "$root/guest/vmlinux"
+	ln "$BUILD/domU-initramfs.cpio" "$root/guest/" 2>/dev/null || cp "$BUILD/domU-initramfs.cpio" "$root/guest/"
+	{
+		cat "$base"
+		(cd "$root" && find . | sort | cpio -o -H newc -R 0:0 --quiet)
+	} >"$img.tmp"
+	mv "$img.tmp" "$img"
+	echo "$sum" >"$img.stamp"
+	rm -rf "$root"
+}
+
+build_domU_initramfs() {
+	img=$BUILD/domU-initramfs.cpio
+	tools=$(guest_tools)
+	# shellcheck disable=SC2086
+	sum=$(
+		{
+			inputs_sum "$E2E_DIR/lib/guest-init" "$E2E_DIR/lib/guest-lib.sh" \
+				"$E2E_DIR/lib/initramfs.sh" "$E2E_DIR"/cases/*.sh /bin/busybox $tools
+			echo "$KVER"
+		} | sha256sum | cut -d' ' -f1
+	)
+	if [ -s "$img" ] && [ "$(cat "$img.stamp" 2>/dev/null)" = "$sum" ]; then
+		return 0
+	fi
+	log "building domU initramfs"
+	root=$BUILD/domU-root
+	rm -rf "$root"
+	mkdir -p "$root"/{proc,sys,dev,tmp,mnt,etc,e2e/cases,lib/modules}
+	install_busybox "$root"
+	# shellcheck disable=SC2086
+	copy_with_libs "$root" $tools
+	# mkfs.ext4 reads its defaults (features, inode size) from mke2fs.conf.
+	[ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$root/etc/"
+	# shellcheck disable=SC2086
+	for p in $(mod_closure $GUEST_MODULES); do
+		cp "$MODDIR/$p" "$root/lib/modules/"
+		basename "$p" >>"$root/etc/modules"
+	done
+	install -m 755 "$E2E_DIR/lib/guest-init" "$root/init"
+	install -m 644 "$E2E_DIR/lib/guest-lib.sh" "$root/e2e/"
+	install -m 644 "$E2E_DIR"/cases/*.sh "$root/e2e/cases/"
+	pack "$root" "$img"
+	echo "$sum" >"$img.stamp"
+	log "domU initramfs: $(du -h "$img" | cut -f1) ($(wc -l <"$root/etc/modules") modules)"
+	rm -rf "$root"
+}

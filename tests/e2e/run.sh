@@ -1,0 +1,107 @@
+#!/bin/bash
+# Run the end-to-end cases in real Xen: Xen 4.17 under QEMU (TCG), dom0 = this
+# machine's / over 9p, PV guests with the Linux xen-scsifront driver, and as
+# the backend either the kernel's xen-scsiback+LIO (the reference) or our
+# pvscsid.  All selected cases share one boot.  See docs/testing.md.
+#
+# usage: tests/e2e/run.sh [-b kernel|pvscsid|both] [-l] [CASE|BACKEND/CASE ...]
+#   -b, --backend B  run the cases against B only (default: both; a case that
+#                    names its BACKENDS runs only against those)
+#   -l, --list       list the cases and exit
+#   CASE             run only these cases (e.g. basic, or pvscsid/basic)
+# Results: build/e2e/out/<run>/results (also printed), one line per case and
+# a last line "N passed, N failed"; exit status 1 if any case failed.
+set -eu
+
+E2E_DIR=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$E2E_DIR/../.." && pwd)
+BUILD=$REPO/build/e2e
+# shellcheck source=lib/assets.sh
+. "$E2E_DIR/lib/assets.sh"
+# shellcheck source=lib/initramfs.sh
+. "$E2E_DIR/lib/initramfs.sh"
+# shellcheck source=lib/boot.sh
+. "$E2E_DIR/lib/boot.sh"
+
+usage() {
+	sed -n '7,14s/^# \{0,1\}//p' "$0"
+	exit "${1:-0}"
+}
+
+backends="kernel pvscsid"
+list=0
+sel=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	-b | --backend)
+		[ $# -ge 2 ] || usage 2
+		backends=$2
+		shift
+		;;
+	--backend=*) backends=${1#--backend=} ;;
+	-l | --list) list=1 ;;
+	-h | --help) usage 0 ;;
+	-*) usage 2 ;;
+	*) sel="$sel $1" ;;
+	esac
+	shift
+done
+[ "$backends" = both ] && backends="kernel pvscsid"
+for b in $backends; do
+	[ -f "$E2E_DIR/lib/backend-$b.sh" ] || die "unknown backend '$b' (kernel, pvscsid, both)"
+done
+
+# Every BACKEND/CASE pair to run, kernel cases first (xen-scsiback is
+# unloaded before the first pvscsid case).
+all_cases=$(cd "$E2E_DIR/cases" && ls ./*.sh | sed 's|^\./||; s|\.sh$||')
+cases=""
+for b in $backends; do
+	for c in $all_cases; do
+		cb=$(case_var "$c" BACKENDS)
+		case " ${cb:-kernel pvscsid} " in *" $b "*) ;; *) continue ;; esac
+		if [ -n "$sel" ]; then
+			case " $sel " in *" $c "* | *" $b/$c "*) ;; *) continue ;; esac
+		fi
+		cases="$cases $b/$c"
+	done
+done
+if [ "$list" = 1 ]; then
+	for c in $all_cases; do
+		printf '%-14s backends: %-16s %s\n' "$c" "$(case_var "$c" BACKENDS || true)" \
+			"$(sed -n '2s/^# *//p' "$E2E_DIR/cases/$c.sh")"
+	done
+	exit 0
+fi
+for s in $sel; do
+	case " $cases " in *" $s "* | *"/$s "*) ;; *) die "no case '$s' for backend(s) $backends (see --list)" ;; esac
+done
+[ -n "$cases" ] || die "no case selected"
+
+# Runs may share build/e2e (several engineers, CI): build under a lock.
+mkdir -p "$BUILD"
+exec 9>"$BUILD/.lock"
+flock 9
+fetch_assets
+build_domU_initramfs
+build_dom0_initramfs
+flock -u 9
+
+run_dir=$(new_run_dir)
+log "run $run_dir:$cases"
+# One boot runs every case, unless a case oopses dom0's kernel (the reference
+# backend can): then the cases left get a fresh boot, at most 4 boots.
+left=$cases
+boot=1
+while :; do
+	write_config "$run_dir" "$left"
+	rc=0
+	boot_xen "$run_dir" "$boot" || rc=$?
+	[ -e "$run_dir/aborted" ] || break
+	next=$(cases_without_result "$run_dir" "$left")
+	[ -n "$next" ] && [ "$next" != "$left" ] && [ "$boot" -lt 4 ] || break
+	log "$(cat "$run_dir/aborted"); booting again for:$next"
+	mv "$run_dir/aborted" "$run_dir/aborted-$boot"
+	left=$next
+	boot=$((boot + 1))
+done
+finish_results "$run_dir" "$cases" "$rc"
