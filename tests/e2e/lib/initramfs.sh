@@ -97,8 +97,8 @@ inputs_sum() {
 }
 
 # dom0's initramfs is two cpio archives back to back (the kernel unpacks
-# both): the busybox part (gzip) and, uncompressed, the guest kernel and the
-# domU initramfs under /guest.  QEMU loads it straight into memory, so dom0
+# both): uncompressed, the guest kernel and the domU initramfs under /guest,
+# then the busybox part (gzip).  QEMU loads it straight into memory, so dom0
 # has the guest images in RAM: reading 160 MB through 9p takes minutes.
 # Needs build_domU_initramfs first.
 build_dom0_initramfs() {
@@ -137,9 +137,11 @@ build_dom0_initramfs() {
 	# Hard links: the same file system, no copy.
 	ln "$GUEST_KERNEL" "$root/guest/vmlinux" 2>/dev/null || cp "$GUEST_KERNEL" "$root/guest/vmlinux"
 	ln "$BUILD/domU-initramfs.cpio" "$root/guest/" 2>/dev/null || cp "$BUILD/domU-initramfs.cpio" "$root/guest/"
+	# Uncompressed archive first: the kernel finds the next archive's magic
+	# after a cpio trailer's padding, not after a gzip stream.
 	{
-		cat "$base"
 		(cd "$root" && find . | sort | cpio -o -H newc -R 0:0 --quiet)
+		cat "$base"
 	} >"$img.tmp"
 	mv "$img.tmp" "$img"
 	echo "$sum" >"$img.stamp"
