@@ -138,14 +138,51 @@ def cmd_xen(args):
                     d["window_s"] = round(win, 2)
                     d["dom0_cpu_s"] = round(busy, 3)
                     d["cpu_us_per_io"] = round(busy * 1e6 / d["ios"], 2)
+                    if "steal" in s and "steal" in e and win > 0:
+                        d["dom0_steal_frac"] = round((e["steal"] - s["steal"]) / hz / win / 2, 4)
                     if backend == "pvscsid" and "proc" in s and "proc" in e:
-                        d["pvscsid_us_per_io"] = round((e["proc"] - s["proc"]) / hz * 1e6 / d["ios"], 2)
+                        # The process's utime+stime include the time its vCPU
+                        # was stolen: not comparable with /proc/stat's busy time.
+                        d["pvscsid_us_per_io_with_steal"] = round((e["proc"] - s["proc"]) / hz * 1e6 / d["ios"], 2)
                 else:
                     d["cpu_missing"] = 1
                 print(kv_line("xen", d))
 
 
 # ---- the report ----
+
+
+def callgrind_profile(path, n=5):
+    """Self cost from callgrind_annotate's output: (by source file, by function), top n each,
+    as lists of (name, percent of the instructions counted)."""
+    total, files, funcs = None, {}, []
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return [], []
+    go = False
+    for line in lines:
+        m = line.split()
+        if "PROGRAM TOTALS" in line:
+            total = int(m[0].replace(",", ""))
+            go = True
+            continue
+        if not go:
+            continue
+        if funcs and not line.strip():
+            break
+        if len(m) >= 3 and m[0].replace(",", "").isdigit() and line.count("(") and "%)" in line:
+            ir = int(m[0].replace(",", ""))
+            loc = line.split(")", 1)[1].split()[0]
+            fname, _, fn = loc.rpartition(":")
+            funcs.append((fn, ir))
+            key = os.path.basename(fname)
+            files[key] = files.get(key, 0) + ir
+    if not total:
+        return [], []
+    top = lambda d: [(k, round(100.0 * v / total, 1)) for k, v in d[:n]]
+    return (top(sorted(files.items(), key=lambda x: -x[1])), top(sorted(funcs, key=lambda x: -x[1])))
 
 
 def si(x):
@@ -226,14 +263,19 @@ def cmd_report(args):
 
     # 1. in-process
     p("1. In-process data path: backend/ring.c, fake grant table (memcpy), mem: LUN;")
-    p("   4 KiB at random LBAs, 16 in flight per ring; backend CPU time per request")
+    p("   4 KiB at random LBAs, 16 in flight per ring; backend CPU time per request, best of %s"
+      % meta.get("ring_reps", "?"))
     mem = [d["ns_per_copy"] for k, d in recs if k == "memcpy"]
     floor = min(mem) if mem else None
     cg = {d["op"]: d for k, d in recs if k == "callgrind"}
     rows, sec = [], {"memcpy_ns": floor, "rows": [], "profile": {}}
+    best = {}
     for k, d in recs:
-        if k != "ring":
-            continue
+        if k == "ring":
+            key = (d["op"], d["rings"])
+            if key not in best or d["ns_per_req"] < best[key]["ns_per_req"]:
+                best[key] = d
+    for d in sorted(best.values(), key=lambda d: (d["rings"], d["op"])):
         ins = cg.get(d["op"], {}).get("instr_per_req")
         rows.append(["%s x%d" % (d["op"], d["rings"]), num(d["ns_per_req"], "%.0f"),
                      si(d["req_s_core"]), num(ratio(d["ns_per_req"], floor), "%.1f"),
@@ -242,14 +284,18 @@ def cmd_report(args):
         sec["rows"].append(dict(d, x_floor=ratio(d["ns_per_req"], floor),
                                 instr_per_req=ins if d["rings"] == 1 else None))
     for op, d in cg.items():
-        sec["profile"][op] = d.get("top", "")
+        byfile, byfn = callgrind_profile(d.get("profile", ""), 6)
+        sec["profile"][op] = {"by_file": byfile, "by_function": byfn}
     if rows:
         p("   floor: plain 4 KiB memcpy loop = %s ns" % num(floor, "%.1f"))
         lines.extend(table(rows, ["workload x rings", "ns/req", "req/s/core", "x floor",
                                   "instr/req", "loop ns/req", "req/s all (wall)"]))
-        for op, d in sorted(cg.items()):
-            if d.get("top"):
-                p("   callgrind %s, self cost: %s" % (op, d["top"].replace(",", ", ").replace(":", " ")))
+        for op in sorted(sec["profile"]):
+            pr = sec["profile"][op]
+            if pr["by_file"]:
+                p("   callgrind %s, instructions by file: %s" % (
+                    op, ", ".join("%s %.0f%%" % x for x in pr["by_file"])))
+                p("     by function: %s" % ", ".join("%s %.0f%%" % x for x in pr["by_function"]))
     else:
         p("   not measured: %s" % why("ring"))
         res["missing"].append("ring")
@@ -302,9 +348,11 @@ def cmd_report(args):
     if pairs:
         rows, cols, sec = side_by_side(pairs, "pvscsid", "kernel", "disk workload", "dom0 CPU us/IO")
         lines.extend(table(rows, cols))
-        pv = [(n, o.get("pvscsid_us_per_io")) for n, o, r in pairs if o and o.get("pvscsid_us_per_io") is not None]
-        if pv:
-            p("   pvscsid process alone, CPU us/IO: " + ", ".join("%s %.1f" % (n, v) for n, v in pv))
+        st = [(n, o.get("dom0_steal_frac"), r.get("dom0_steal_frac")) for n, o, r in pairs
+              if o and r and o.get("dom0_steal_frac") is not None and r.get("dom0_steal_frac") is not None]
+        if st:
+            p("   dom0 vCPU time stolen (runnable, not run) pvscsid/kernel: " +
+              ", ".join("%s %.0f%%/%.0f%%" % (n, 100 * a, 100 * b) for n, a, b in st))
         idle = {d["backend"]: d["dom0_busy_frac"] for k, d in recs if k == "xenidle"}
         if idle:
             p("   dom0 busy with the guest idle (share of one vCPU, included above): " +

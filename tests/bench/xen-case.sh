@@ -82,20 +82,22 @@ trap 'fail "dom0: line $LINENO: \`$BASH_COMMAND\` failed"' ERR
 HZ=$(getconf CLK_TCK)
 
 # snap start|end JOB: one line of cpu.txt: /proc/stat's busy time (user,
-# nice, system, irq, softirq of all dom0 vCPUs) and pvscsid's utime+stime.
+# nice, system, irq, softirq of all dom0 vCPUs), its steal time, and
+# pvscsid's utime+stime (which, unlike /proc/stat's busy time, include the
+# time its vCPU was stolen).
 # (xl list's Time(s) would be Xen's view, but xl itself takes seconds of
 # dom0 CPU under TCG, inside the window it would measure.)
 snap() {
-	local t u n s irq sirq pid stat proc=0
+	local t u n s irq sirq steal pid stat proc=0
 	t=$EPOCHREALTIME
-	read -r _ u n s _ _ irq sirq _ </proc/stat
+	read -r _ u n s _ _ irq sirq steal _ </proc/stat
 	if [ "$BACKEND" = pvscsid ]; then
 		pid=$(pvscsid_pid)
 		if [ -n "$pid" ] && read -r -a stat <"/proc/$pid/stat"; then
 			proc=$((stat[13] + stat[14]))
 		fi
 	fi
-	echo "$1 job=$2 t=$t hz=$HZ busy=$((u + n + s + irq + sirq)) proc=$proc" >>"$CASEOUT/cpu.txt"
+	echo "$1 job=$2 t=$t hz=$HZ busy=$((u + n + s + irq + sirq)) steal=$steal proc=$proc" >>"$CASEOUT/cpu.txt"
 }
 
 # Follow the console until the guest's END line, the guest's death or the
