@@ -8,7 +8,7 @@
 #   xen    real Xen under QEMU: pvscsid vs xen-scsiback+LIO, fio in a PV guest
 #   vhost  pvscsi-vhost-user vs QEMU's virtio-scsi, fio in a QEMU guest
 # Environment: RING_SECS (2), RING_REPS (2), FILE_SECS (2), FILE_REPS (2),
-# XEN_RUNTIME (8), VHOST_RUNTIME (8): seconds per measurement, repetitions
+# XEN_RUNTIME (8), XEN_ROUNDS (1), VHOST_RUNTIME (8): seconds per measurement, repetitions
 # (the best repetition is reported).
 # Output: the table on stdout, build/bench/{results.json,table.txt,ratios.png},
 # the raw KEY=VALUE lines in build/bench/raw.txt.  A benchmark reports: a

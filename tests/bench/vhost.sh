@@ -40,7 +40,7 @@ done
 [ -x "$BIN" ] || die "$BIN not built (make all)"
 command -v fio >/dev/null || die "fio not installed (scripts/install-deps bench)"
 
-GUEST_IMG=$REPO/build/bench/vhost-guest.cpio.gz
+GUEST_IMG=$REPO/build/bench/vhost-guest.cpio
 build_bench_guest() {
 	local root=$REPO/build/bench/vhost-guest-root sum fio_bin
 	fio_bin=$(command -v fio)

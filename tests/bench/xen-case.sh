@@ -10,13 +10,13 @@
 # The guest's fio JSON comes back through the console ("@@R" lines, split
 # into OUT/BACKEND/fio-JOB.json by the harness's collect_guest_output).
 #
-# usage: xen-case.sh BACKEND
+# usage: xen-case.sh BACKEND [ROUND]   (output in OUT/BACKEND or OUT/BACKEND-ROUND)
 set -eEu
 
 BACKEND=$1
 CASE=bench
-CASEOUT=$OUT/$BACKEND
-GUEST=bench-$BACKEND
+CASEOUT=$OUT/$BACKEND${2:+-$2}
+GUEST=bench-$BACKEND${2:+-$2}
 DOMID=
 mkdir -p "$CASEOUT"
 rm -f "$CASEOUT/result" "$CASEOUT/cpu.txt"
@@ -26,16 +26,16 @@ rm -f "$CASEOUT/result" "$CASEOUT/cpu.txt"
 # shellcheck disable=SC1090
 . "$E2E_DIR/lib/backend-$BACKEND.sh"
 
-# As the harness's guest_create, kept here so that what is measured does not
-# change with the harness's debugging aids; the kernel and initramfs are
-# dom0's tmpfs copies.
+# As the harness's guest_create (GUEST_KERNEL and GUEST_RAMDISK from
+# dom0-env.sh: the bench guest's), kept here so that what is measured does
+# not change with the harness's debugging aids.
 guest_create() {
 	local cfg=$CASEOUT/guest.cfg
 	cat >"$cfg" <<EOT
 name = "$GUEST"
 type = "pv"
-kernel = "/var/tmp/bench/kernel/boot/vmlinuz-$KVER"
-ramdisk = "/var/tmp/bench/domU-initramfs.cpio.gz"
+kernel = "$GUEST_KERNEL"
+ramdisk = "$GUEST_RAMDISK"
 extra = "console=hvc0 loglevel=4 e2e.case=$CASE e2e.backend=$BACKEND"
 memory = 512
 vcpus = 1

@@ -12,7 +12,9 @@
 # usage: tests/bench/xen.sh OUTDIR
 # Prints one "xen KEY=VALUE..." line per backend, disk and workload on
 # stdout (tests/bench/report.py xen); progress on stderr.
-# Environment: XEN_RUNTIME (seconds per fio run, 8), XEN_QEMU_TIMEOUT (1080).
+# Environment: XEN_RUNTIME (seconds per fio run, 8), XEN_ROUNDS (1: rounds
+# of kernel then pvscsid, each a guest boot; the best round of each is
+# reported), XEN_QEMU_TIMEOUT (default from the rounds).
 set -eu
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +23,7 @@ E2E_DIR=$REPO/tests/e2e
 BUILD=$REPO/build/e2e
 OUTDIR=${1:?usage: xen.sh OUTDIR}
 RUNTIME=${XEN_RUNTIME:-8}
+ROUNDS=${XEN_ROUNDS:-1}
 
 for f in assets.sh initramfs.sh boot.sh dom0-env.sh harness.sh backend-kernel.sh \
 	backend-pvscsid.sh guest-init guest-lib.sh dom0-init; do
@@ -42,8 +45,9 @@ command -v fio >/dev/null || die "fio not installed (scripts/install-deps bench)
 
 # The guest: only what the benchmark needs (SCSI, sd, sg, xen-scsifront,
 # fio), the e2e guest /init and helpers, and the bench case with its fio
-# runtime.  Rebuilt when an input changes.
-GUEST_IMG=$REPO/build/bench/xen-guest.cpio.gz
+# runtime.  Uncompressed, as the harness ships its own.  Rebuilt when an
+# input changes.
+GUEST_IMG=$REPO/build/bench/xen-guest.cpio
 build_bench_guest() {
 	local root=$REPO/build/bench/xen-guest-root sum fio_bin
 	fio_bin=$(command -v fio)
@@ -75,9 +79,32 @@ build_bench_guest() {
 	rm -rf "$root"
 }
 
+# dom0's initramfs: the harness's own base (build_dom0_initramfs, which
+# needs the harness's guest image built first) with our guest kernel and
+# initramfs in /guest instead of the harness's; dom0-init binds /guest at
+# /var/lib/e2e, where dom0-env.sh finds them (GUEST_KERNEL, GUEST_RAMDISK).
+BOOT=$REPO/build/bench/xen-boot
+build_bench_dom0() {
+	local root=$BOOT/root base=$BUILD/dom0-base.cpio.gz
+	build_domU_initramfs
+	build_dom0_initramfs
+	[ -s "$base" ] || die "no $base after build_dom0_initramfs (the harness changed?)"
+	rm -rf "$root"
+	mkdir -p "$root/guest"
+	ln "$GUEST_KERNEL" "$root/guest/vmlinux" 2>/dev/null || cp "$GUEST_KERNEL" "$root/guest/vmlinux"
+	ln "$GUEST_IMG" "$root/guest/domU-initramfs.cpio" 2>/dev/null ||
+		cp "$GUEST_IMG" "$root/guest/domU-initramfs.cpio"
+	{
+		(cd "$root" && find . | sort | cpio -o -H newc -R 0:0 --quiet)
+		cat "$base"
+	} >"$BOOT/dom0-initramfs.cpio"
+	rm -rf "$root"
+}
+
 fetch_assets
-build_dom0_initramfs
 build_bench_guest
+mkdir -p "$BOOT"
+build_bench_dom0
 
 rm -rf "$OUTDIR"
 mkdir -p "$OUTDIR"
@@ -90,20 +117,23 @@ KVER=$KVER
 MODDIR=$MODDIR
 PVSCSID=$PVSCSID
 DOM0_MAIN=../../bench/xen-dom0.sh
-BENCH_GUEST_IMG=$GUEST_IMG
 BENCH_BACKENDS="kernel pvscsid"
 BENCH_RUNTIME=$RUNTIME
+BENCH_ROUNDS=$ROUNDS
 CASE_TIMEOUT=$((6 * (RUNTIME + 45) + 420))
 EOT
-QEMU_TIMEOUT=${XEN_QEMU_TIMEOUT:-1080}
+QEMU_TIMEOUT=${XEN_QEMU_TIMEOUT:-$((ROUNDS * 2 * (6 * (RUNTIME + 45) + 180) + 300))}
 rc=0
-boot_xen "$OUTDIR" || rc=$?
+# boot_xen takes dom0's initramfs from $BUILD.
+BUILD=$BOOT boot_xen "$OUTDIR" || rc=$?
 [ "$rc" = 0 ] || log "Xen boot ended with status $rc (see $OUTDIR/serial.log)"
-for b in kernel pvscsid; do
-	if [ -f "$OUTDIR/$b/result" ]; then
-		log "$b: $(cat "$OUTDIR/$b/result")"
-	else
-		log "$b: no result (see $OUTDIR/serial.log, $OUTDIR/$b/dom0.log)"
-	fi
+for r in $(seq "$ROUNDS"); do
+	for b in kernel pvscsid; do
+		if [ -f "$OUTDIR/$b-$r/result" ]; then
+			log "$b-$r: $(cat "$OUTDIR/$b-$r/result")"
+		else
+			log "$b-$r: no result (see $OUTDIR/serial.log, $OUTDIR/$b-$r/dom0.log)"
+		fi
+	done
 done
 python3 "$BENCH_DIR/report.py" xen "$OUTDIR"
