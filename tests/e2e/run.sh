@@ -70,7 +70,8 @@ for b in $backends; do
 done
 if [ "$list" = 1 ]; then
 	for c in $all_cases; do
-		printf '%-12s %-16s %s\n' "$c" "$(case_var "$c" BACKENDS | sed 's/^$/kernel pvscsid/')" \
+		cb=$(case_var "$c" BACKENDS)
+		printf '%-12s %-16s %s\n' "$c" "${cb:-kernel pvscsid}" \
 			"$(sed -n '2s/^# *//p' "$E2E_DIR/cases/$c.sh" | cut -c1-70)$([ "$(case_var "$c" DEFAULT)" = no ] && echo ' [only when named]')"
 	done
 	exit 0
@@ -91,6 +92,8 @@ flock -u 9
 
 run_dir=$(new_run_dir)
 log "run $run_dir:$cases"
+# demo.sh wants to know where this run's files are.
+[ -z "${E2E_RUN_DIR_FILE:-}" ] || echo "$run_dir" >"$E2E_RUN_DIR_FILE"
 # One boot runs every case, unless a case oopses dom0's kernel (the reference
 # backend can): then the cases left get a fresh boot, at most 4 boots.
 left=$cases
