@@ -26,7 +26,7 @@ write_config() {
 	local total=0 c t
 	for c in $2; do
 		t=$(case_var "${c#*/}" TIMEOUT)
-		total=$((total + ${t:-300} + 90))
+		total=$((total + ${t:-300} + 120))
 	done
 	# Xen + dom0 boot, and slack for the machine being busy.
 	QEMU_TIMEOUT=${E2E_TIMEOUT:-$((total + 300))}
@@ -37,7 +37,6 @@ KVER=$KVER
 MODDIR=$MODDIR
 CASES="$2"
 PVSCSID=${PVSCSID:-$REPO/build/rel/pvscsid}
-CASE_TIMEOUT=${E2E_CASE_TIMEOUT:-900}
 DOM0_MAIN=${3:-dom0-main.sh}
 EOT
 }
@@ -89,7 +88,7 @@ boot_xen() {
 	wpid=$!
 	# Progress: follow the serial log until QEMU (or its timeout) exits.
 	tail --pid="$qpid" -n +1 -F "$serial" 2>/dev/null |
-		tr -d '\r' | grep --line-buffered -E '^\[[a-z]|FATAL|dom0-init|^--- ' >&2 || true
+		sed -u 's/\r$//' | grep --line-buffered -E '^\[[a-z]|FATAL|dom0-init|^--- ' >&2 || true
 	wait "$qpid" || rc=$?
 	kill "$wpid" 2>/dev/null || true
 	wait "$wpid" 2>/dev/null || true
@@ -125,6 +124,13 @@ finish_results() {
 	done
 	echo "$np passed, $nf failed" >>"$run/results"
 	compare_views "$run"
+	# Where each failure happened: the end of its guest console.
+	grep '^FAIL' "$run/results" | while read -r _ c _; do
+		c=${c%:}
+		[ -s "$run/$c/console.log" ] || continue
+		echo "--- $c: last lines of the guest console ($run/$c/console.log)"
+		sed -n '/^@@E2E BEGIN/,/^--- guest dmesg/p' "$run/$c/console.log" | grep -v '^@@R ' | tail -n 8
+	done
 	echo
 	echo "e2e results ($run/results):"
 	cat "$run/results"

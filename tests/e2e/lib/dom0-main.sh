@@ -10,7 +10,7 @@ set -eu
 
 OUT=$1
 # shellcheck disable=SC1091
-. "$OUT/config" # REPO BUILD KVER MODDIR CASES PVSCSID CASE_TIMEOUT
+. "$OUT/config" # REPO BUILD KVER MODDIR CASES PVSCSID
 E2E_DIR=$REPO/tests/e2e
 export OUT REPO BUILD KVER MODDIR PVSCSID E2E_DIR
 # shellcheck source=dom0-env.sh
@@ -25,14 +25,17 @@ setup_failed() {
 }
 
 run_cases() {
-	local c backend name start line npass=0 nfail=0
+	local c backend name start line t npass=0 nfail=0
 	for c in $CASES; do
 		backend=${c%%/*}
 		name=${c#*/}
 		say "=== $c"
 		start=$(date +%s)
-		# run-case.sh enforces its own timeouts; this one is the safety net.
-		timeout -k 10 "$CASE_TIMEOUT" bash "$E2E_DIR/lib/run-case.sh" "$backend" "$name" || true
+		# run-case.sh enforces its own timeouts; this one is the safety net:
+		# the case's guest TIMEOUT plus time to set up and tear down.
+		t=$(sed -n 's/^TIMEOUT=//p' "$E2E_DIR/cases/$name.sh" | head -n1)
+		CASE_TIMEOUT=$((${t:-300} + 400))
+		timeout -k 30 "$CASE_TIMEOUT" bash "$E2E_DIR/lib/run-case.sh" "$backend" "$name" || true
 		line=$(cat "$OUT/$backend/$name/result" 2>/dev/null || true)
 		if [ -z "$line" ]; then
 			line="FAIL $c: case did not finish within ${CASE_TIMEOUT}s (killed)"

@@ -35,9 +35,9 @@ cleanup() {
 	local rc=$?
 	set +eE
 	trap - ERR
+	# The logs first: tearing down may hang (a broken kernel) or be cut short.
+	collect_guest_output
 	if dom0_oopsed; then
-		# Tearing down may hang in a broken kernel: keep the logs, leave.
-		collect_guest_output
 		finish FAIL "dom0 kernel oops: $(dom0_oops_line)"
 		return 0
 	fi
