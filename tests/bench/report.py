@@ -107,6 +107,39 @@ def cmd_xen(args):
                     lines[key] = d
         for (kind, _, _), d in lines.items():
             print(kv_line(kind, d))
+        for rd in rounds:
+            st = os.path.join(out, rd, "")
+            for fn in sorted(os.listdir(st)):
+                if fn.startswith("strace-") and fn.endswith(".txt"):
+                    job = fn[7:-4]
+                    calls, top = strace_summary(st + fn)
+                    try:
+                        ios = fio_figures(load_fio(st + "fio-%s.json" % job))["ios"]
+                    except (OSError, ValueError, KeyError):
+                        ios = 0
+                    if calls and ios:
+                        print(kv_line("xenstrace", {"backend": backend, "round": rd, "job": job,
+                                                    "syscalls_per_io": round(calls / ios, 2),
+                                                    "top": ",".join("%s:%.2f" % (n, c / ios) for n, c in top)}))
+
+
+def strace_summary(path):
+    """Total calls and the 6 most frequent (name, calls) of a strace -c table."""
+    rows, total = [], 0
+    try:
+        with open(path) as f:
+            for line in f:
+                m = line.split()
+                if len(m) >= 5 and m[-1] != "syscall" and m[0][0].isdigit():
+                    calls = int(m[3])
+                    if m[-1] == "total":
+                        total = calls
+                    else:
+                        rows.append((m[-1], calls))
+    except (OSError, ValueError):
+        return 0, []
+    rows.sort(key=lambda x: -x[1])
+    return total, rows[:6]
 
 
 def xen_round(bdir, backend):
@@ -139,6 +172,13 @@ def xen_round(bdir, backend):
                     yield kv_line("xen", dict(d, error="no_fio_result"))
                     print("report.py: %s: %s" % (path, e), file=sys.stderr)
                     continue
+                try:
+                    with open(os.path.join(bdir, "irq-%s.txt" % job)) as f:
+                        n = int(f.read().split()[0])
+                    if d["ios"]:
+                        d["guest_irqs_per_io"] = round(n / d["ios"], 3)
+                except (OSError, ValueError, IndexError):
+                    pass
                 c = cpu.get(job, {})
                 # The guest's fio CPU is the guest's: dom0's is what is compared.
                 d["fio_cpu_us_per_io"] = d.pop("cpu_us_per_io")
@@ -379,6 +419,16 @@ def cmd_report(args):
         if st:
             p("   dom0 vCPU time stolen (runnable, not run) pvscsid/kernel: " +
               ", ".join("%s %.0f%%/%.0f%%" % (n, 100 * a, 100 * b) for n, a, b in st))
+        gi = [(n, o.get("guest_irqs_per_io"), r.get("guest_irqs_per_io")) for n, o, r in pairs
+              if o and r and o.get("guest_irqs_per_io") is not None and r.get("guest_irqs_per_io") is not None]
+        if gi:
+            p("   guest interrupts from the vscsiif event channel per I/O pvscsid/kernel: " +
+              ", ".join("%s %.2f/%.2f" % g for g in gi))
+        for k, d in recs:
+            if k == "xenstrace":
+                p("   pvscsid system calls per I/O during %s (strace -c, %s): %.2f; %s" % (
+                    d["job"], d["round"], d["syscalls_per_io"], ", ".join(
+                        "%s %s" % tuple(x.split(":")) for x in str(d["top"]).split(",") if x.count(":") == 1)))
         idle = {d["backend"]: d["dom0_busy_frac"] for k, d in recs if k == "xenidle"}
         if idle:
             p("   dom0 busy with the guest idle (share of one vCPU, included above): " +

@@ -100,6 +100,24 @@ snap() {
 	echo "$1 job=$2 t=$t hz=$HZ busy=$((u + n + s + irq + sirq)) steal=$steal proc=$proc" >>"$CASEOUT/cpu.txt"
 }
 
+# BENCH_STRACE=JOB (XEN_STRACE on the build machine): pvscsid's system
+# calls during that fio run, counted by `strace -c -f`, in strace-JOB.txt.
+# (perf's sampling gets next to no samples in a PV dom0 under TCG.)  The
+# tracing slows pvscsid down: that run's figures are not comparable.
+BENCH_STRACE=${BENCH_STRACE:-}
+STRACE_PID=
+trace_start() {
+	[ "$BACKEND" = pvscsid ] || return 0
+	strace -c -f -p "$(pvscsid_pid)" -o "$CASEOUT/strace-$BENCH_STRACE.txt" 2>/dev/null &
+	STRACE_PID=$!
+	sleep 0.5
+}
+trace_stop() {
+	[ -n "$STRACE_PID" ] || return 0
+	kill -INT "$STRACE_PID" 2>/dev/null || true
+	wait "$STRACE_PID" 2>/dev/null || true
+}
+
 # Follow the console until the guest's END line, the guest's death or the
 # deadline.  tail -F waits on inotify (no polling that would cost dom0 CPU
 # inside the windows) and grep passes on only the guest's "@@E2E" lines: the
@@ -125,8 +143,14 @@ watch_marks() {
 		pending=""
 		line=${line%$'\r'}
 		case $line in
-		"@@E2E MARK go-"*) snap start "${line#@@E2E MARK go-}" ;;
-		"@@E2E MARK done-"*) snap end "${line#@@E2E MARK done-}" ;;
+		"@@E2E MARK go-"*)
+			[ "${line#@@E2E MARK go-}" != "$BENCH_STRACE" ] || trace_start
+			snap start "${line#@@E2E MARK go-}"
+			;;
+		"@@E2E MARK done-"*)
+			snap end "${line#@@E2E MARK done-}"
+			[ "${line#@@E2E MARK done-}" != "$BENCH_STRACE" ] || trace_stop
+			;;
 		"@@E2E MARK "*) say "guest: ${line#@@E2E MARK }" ;;
 		"@@E2E END"*) break ;;
 		esac

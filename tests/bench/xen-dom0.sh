@@ -15,6 +15,7 @@ OUT=$1
 E2E_DIR=$REPO/tests/e2e
 export OUT REPO KVER MODDIR PVSCSID E2E_DIR BENCH_RUNTIME
 BENCH_ROUNDS=${BENCH_ROUNDS:-1}
+export BENCH_STRACE=${BENCH_STRACE:-}
 # shellcheck source=../e2e/lib/dom0-env.sh
 . "$E2E_DIR/lib/dom0-env.sh"
 

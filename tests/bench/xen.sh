@@ -14,7 +14,10 @@
 # stdout (tests/bench/report.py xen); progress on stderr.
 # Environment: XEN_RUNTIME (seconds per fio run, 8), XEN_ROUNDS (1: rounds
 # of kernel then pvscsid, each a guest boot; the best round of each is
-# reported), XEN_QEMU_TIMEOUT (default from the rounds).
+# reported), XEN_STRACE=DISK-WORKLOAD (e.g. file-randwrite: pvscsid's
+# system calls during that run, OUTDIR/pvscsid-ROUND/strace-JOB.txt; that
+# run's figures are then not comparable), XEN_QEMU_TIMEOUT (default from
+# the rounds).
 set -eu
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -120,6 +123,7 @@ DOM0_MAIN=../../bench/xen-dom0.sh
 BENCH_BACKENDS="kernel pvscsid"
 BENCH_RUNTIME=$RUNTIME
 BENCH_ROUNDS=$ROUNDS
+BENCH_STRACE=${XEN_STRACE:-}
 CASE_TIMEOUT=$((6 * (RUNTIME + 45) + 420))
 EOT
 QEMU_TIMEOUT=${XEN_QEMU_TIMEOUT:-$((ROUNDS * 2 * (6 * (RUNTIME + 45) + 180) + 300))}
