@@ -271,6 +271,12 @@ def table(rows, cols):
     return lines
 
 
+def missing_note(recs, kind, who):
+    """Rows of KIND that have no figures, as '(label) workload' strings."""
+    return sorted(set(("%s %s %s" % (d.get(who, ""), d.get("disk", ""), d.get("workload", "")))
+                      .replace("  ", " ") for k, d in recs if k == kind and "error" in d))
+
+
 def side_by_side(pairs, ours, ref, label, cpu_label):
     """pairs: list of (name, ours dict, ref dict)."""
     cols = [label, "IOPS " + ours, ref, "ratio", "MB/s " + ours, ref, "ratio",
@@ -408,6 +414,10 @@ def cmd_report(args):
     if pairs:
         rows, cols, sec = side_by_side(pairs, "pvscsid", "kernel", "disk workload", "dom0 CPU us/IO")
         lines.extend(table(rows, cols))
+        miss = missing_note(recs, "xen", "backend")
+        if miss:
+            p("   no fio result (guest failed or timed out; see build/bench/xen.log, build/bench/xen/): " +
+              ", ".join(miss))
         gc = [(n, o.get("fio_cpu_us_per_io"), r.get("fio_cpu_us_per_io")) for n, o, r in pairs
               if o and r and o.get("fio_cpu_us_per_io") and r.get("fio_cpu_us_per_io")]
         if gc:
@@ -456,6 +466,10 @@ def cmd_report(args):
     if pairs:
         rows, cols, sec = side_by_side(pairs, "vhost-user", "qemu", "workload", "host CPU us/IO")
         lines.extend(table(rows, cols))
+        miss = missing_note(recs, "vhost", "mode")
+        if miss:
+            p("   no fio result (guest failed or timed out; see build/bench/vhost.log, build/bench/vhost/): " +
+              ", ".join(miss).replace("ref ", "qemu ").replace("vhost ", "vhost-user "))
         ov = [(n, o.get("outside_us_per_io"), r.get("outside_us_per_io"), o.get("backend_us_per_io"))
               for n, o, r in pairs if o and r and o.get("outside_us_per_io") is not None
               and r.get("outside_us_per_io") is not None]

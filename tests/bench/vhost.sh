@@ -14,7 +14,8 @@
 #
 # usage: tests/bench/vhost.sh OUTDIR
 # Prints one "vhost KEY=VALUE..." line per mode and workload on stdout;
-# progress on stderr.  Environment: VHOST_RUNTIME (seconds per fio run, 8).
+# progress on stderr.  Environment: VHOST_RUNTIME (seconds per fio run, 8),
+# VHOST_QEMU_TIMEOUT (per boot; default from the runtime).
 set -eu
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -123,7 +124,8 @@ boot() {
 	: >"$RUN/serial.log"
 	log "$mode: booting the guest under QEMU (TCG)"
 	# debug-threads=on names the vCPU threads "CPU N/TCG".
-	timeout -k 10 "${VHOST_QEMU_TIMEOUT:-480}" qemu-system-x86_64 -accel tcg \
+	# A boot takes 1-2 minutes here; a stuck guest must not eat make bench's budget.
+	timeout -k 10 "${VHOST_QEMU_TIMEOUT:-$((3 * (RUNTIME + 20) + 150))}" qemu-system-x86_64 -accel tcg \
 		-name "bench-$mode,debug-threads=on" -pidfile "$RUN/qemu.pid" \
 		-cpu qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt -m 512 -smp 1 -nodefaults \
 		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
@@ -144,7 +146,11 @@ boot() {
 	wait "$qpid" || rc=$?
 	[ -z "$bpid" ] || kill -TERM "$bpid" 2>/dev/null || true
 	[ -z "$bpid" ] || wait "$bpid" 2>/dev/null || true
-	[ "$rc" = 0 ] || log "$mode: QEMU exited with status $rc (see $RUN/qemu.log)"
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		log "$mode: QEMU timed out (guest's last line: $(tr -d '\r' <"$RUN/serial.log" | tail -n1))"
+	elif [ "$rc" != 0 ]; then
+		log "$mode: QEMU exited with status $rc (see $RUN/qemu.log)"
+	fi
 	# The guest's fio JSON: "@@R fio-JOB.json line" on the serial console.
 	tr -d '\r' <"$RUN/serial.log" | awk -v dir="$RUN" '
 		/^@@R [A-Za-z0-9._-]+ / { f = $2; l = $0; sub(/^@@R [^ ]+ /, "", l); print l > (dir "/" f) }'
