@@ -5,14 +5,34 @@
 DEFAULT=no
 TIMEOUT=400
 
+# pvscsid: attach with the project's `xl scsi-attach` (the xl front, installed
+# in dom0's tmpfs /usr/local/sbin).  The kernel backend fallback has no
+# toolstack of ours, so it writes the xenstore nodes itself.
+demo_attach() {
+	if [ "$BACKEND" = pvscsid ]; then
+		say "demo: xl scsi-attach $GUEST $PDEV $1"
+		xl scsi-attach "$GUEST" "$PDEV" "$1" || fail "xl scsi-attach $GUEST $PDEV $1 failed"
+	else
+		vscsi_attach "$DOMID" 0 "$2" "$PDEV" "$1"
+	fi
+}
+
 dom0() {
+	if [ "$BACKEND" = pvscsid ]; then
+		PATH=/usr/local/sbin:$PATH
+		export PATH
+		"$REPO/xl-plugin/install.sh" >&2 || fail "xl-plugin/install.sh failed"
+	fi
 	say "demo: a file-backed disk (128 MiB) for the guest at 0:0:0:0"
 	lun_file demo-disk 128M
-	vscsi_attach "$DOMID" 0 0 "$PDEV" 0:0:0:0
+	demo_attach 0:0:0:0 0
 	say "demo: dom0's scsi_debug disk for the guest at 0:0:1:0"
 	lun_sdebug sg
-	vscsi_attach "$DOMID" 0 1 "$PDEV" 0:0:1:0
+	demo_attach 0:0:1:0 1
 	say "demo: backend nodes: $(xenstore-ls -f "$XS_BE_ROOT/$DOMID" | grep -E 'p-dev|v-dev' | sed 's|.*/vscsi-devs/||' | tr '\n' ' ')"
+	if [ "$BACKEND" = pvscsid ]; then
+		say "demo: xl scsi-list: $(xl scsi-list "$GUEST" | tr '\n' '|')"
+	fi
 	guest_start
 	guest_wait_mark seen 240
 	say "demo: the guest sees its disks; now a filesystem"
