@@ -5,7 +5,7 @@
  * Order of checks, each ending the command when it fails:
  *   1. unit attention (ua.c) - before anything, unknown opcodes included,
  *      except for PVSI_OP_UA_OK commands (SAM-5 5.14);
- *   2. the opcode: unknown, or not implemented for this LUN, is INVALID
+ *   2. the opcode: unknown, or not emulated by this LUN, is INVALID
  *      COMMAND OPERATION CODE (field pointer: byte 0); a known opcode with
  *      an unknown service action is INVALID FIELD IN CDB (byte 1, bit 4);
  *   3. CDB length: shorter than the opcode's length is INVALID COMMAND
