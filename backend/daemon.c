@@ -39,6 +39,7 @@ void pvsd_usage(FILE *f)
 	        "  -s, --syslog            log to syslog (daemon facility)\n"
 	        "      --sysfs-root DIR    resolve p-devs in DIR instead of /sys\n"
 	        "      --dev-root DIR      resolve p-devs in DIR instead of /dev\n"
+	        "      --state-dir DIR     keep ring journals in DIR (default %s; \"\" for none)\n"
 	        "      --max-segs N        feature-sg-grant to advertise (%u..%u, default %u)\n"
 	        "      --drain-timeout S   on SIGTERM, wait at most S seconds for requests\n"
 	        "                          in flight (default %u)\n"
@@ -48,8 +49,8 @@ void pvsd_usage(FILE *f)
 	        "and to syslog when daemonized.  SIGTERM/SIGINT: stop taking requests,\n"
 	        "answer those in flight, exit leaving xenstore as it is (a restarted\n"
 	        "daemon adopts connected guests).  SIGHUP: reopen the log file.\n",
-	        PVSD_DEFAULT_PID_FILE, 26u, PVSD_RING_MAX_SEGS, PVSD_RING_DEFAULT_SEGS,
-	        PVSD_DRAIN_TIMEOUT_MS / 1000);
+	        PVSD_DEFAULT_PID_FILE, PVSD_DEFAULT_STATE_DIR, 26u, PVSD_RING_MAX_SEGS,
+	        PVSD_RING_DEFAULT_SEGS, PVSD_DRAIN_TIMEOUT_MS / 1000);
 }
 
 static int opt_uint(const char *name, const char *arg, unsigned long lo, unsigned long hi,
@@ -67,7 +68,7 @@ static int opt_uint(const char *name, const char *arg, unsigned long lo, unsigne
 
 int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE *err)
 {
-	enum { O_SYSFS = 256, O_DEV, O_SEGS, O_DRAIN };
+	enum { O_SYSFS = 256, O_DEV, O_SEGS, O_DRAIN, O_STATE };
 	static const struct option lo[] = {
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"pid-file", required_argument, NULL, 'p'},
@@ -76,6 +77,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	    {"syslog", no_argument, NULL, 's'},
 	    {"sysfs-root", required_argument, NULL, O_SYSFS},
 	    {"dev-root", required_argument, NULL, O_DEV},
+	    {"state-dir", required_argument, NULL, O_STATE},
 	    {"max-segs", required_argument, NULL, O_SEGS},
 	    {"drain-timeout", required_argument, NULL, O_DRAIN},
 	    {"help", no_argument, NULL, 'h'},
@@ -86,6 +88,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 
 	memset(o, 0, sizeof(*o));
 	o->pid_file = PVSD_DEFAULT_PID_FILE;
+	o->state_dir = PVSD_DEFAULT_STATE_DIR;
 	o->drain_timeout_ms = PVSD_DRAIN_TIMEOUT_MS;
 	optind = 1;
 	opterr = 0;
@@ -111,6 +114,9 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 			break;
 		case O_DEV:
 			o->dev_root = optarg;
+			break;
+		case O_STATE:
+			o->state_dir = optarg;
 			break;
 		case O_SEGS:
 			if (opt_uint("--max-segs", optarg, 26, PVSD_RING_MAX_SEGS, &o->max_segs,
@@ -141,6 +147,8 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	}
 	if (o->pid_file && !o->pid_file[0])
 		o->pid_file = NULL;
+	if (o->state_dir && !o->state_dir[0])
+		o->state_dir = NULL;
 	return 0;
 }
 
@@ -285,6 +293,7 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 	xc.evt_ctx = cfg->evt_ctx;
 	xc.worker = d->w;
 	xc.resolver = cfg->resolver;
+	xc.state_dir = cfg->state_dir;
 	xc.max_segs = cfg->max_segs;
 	xc.verbose = cfg->verbose;
 	xc.own_domid = cfg->own_domid;

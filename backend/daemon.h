@@ -21,7 +21,9 @@
 #include "xs.h"
 
 #define PVSD_DEFAULT_PID_FILE "/run/pvscsid.pid"
-#define PVSD_DRAIN_TIMEOUT_MS 30000u
+/* Ring journals (tmpfs: they must outlive the process, not the boot). */
+#define PVSD_DEFAULT_STATE_DIR "/run/pvscsid"
+#define PVSD_DRAIN_TIMEOUT_MS  30000u
 
 struct pvsd_opts {
 	bool foreground;
@@ -31,6 +33,7 @@ struct pvsd_opts {
 	const char *pid_file;   /* PVSD_DEFAULT_PID_FILE unless given */
 	const char *sysfs_root; /* NULL: /sys */
 	const char *dev_root;   /* NULL: /dev */
+	const char *state_dir;  /* PVSD_DEFAULT_STATE_DIR unless given; NULL: none */
 	unsigned int max_segs;  /* 0: PVSD_RING_DEFAULT_SEGS */
 	unsigned int drain_timeout_ms;
 };
@@ -66,6 +69,7 @@ struct pvsd_daemon_cfg {
 	const struct pvsd_evt_ops *evt;
 	void *evt_ctx;
 	struct pvs_resolver resolver;
+	const char *state_dir; /* ring journals; NULL: none */
 	unsigned int max_segs;
 	bool verbose;
 	int64_t own_domid; /* -1: from xenstore */

@@ -116,6 +116,12 @@ int main(int argc, char **argv)
 	/* No place for the lock (a minimal dom0 without /run): run, but say so. */
 	if (rc)
 		pvsd_log(LOG_WARNING, "%s; running without the single-instance lock", msg);
+	if (o.state_dir && mkdir(o.state_dir, 0700) < 0 && errno != EEXIST) {
+		/* Service goes on; only a restart's guarantee is lost. */
+		pvsd_log(LOG_WARNING, "state directory %s: %s; running without ring journals",
+		         o.state_dir, strerror(errno));
+		o.state_dir = NULL;
+	}
 	if (!o.foreground)
 		rfd = daemonize();
 	if (pidfd >= 0 && (rc = pvsd_pidfile_write(pidfd)) != 0)
@@ -150,6 +156,7 @@ int main(int argc, char **argv)
 	dc.evt_ctx = NULL;
 	dc.resolver.sysfs_root = o.sysfs_root;
 	dc.resolver.dev_root = o.dev_root;
+	dc.state_dir = o.state_dir;
 	dc.max_segs = o.max_segs;
 	dc.verbose = o.verbose;
 	dc.own_domid = -1;

@@ -15,12 +15,15 @@
  * offset, whole pages, last page from 0) merge into one iovec.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "ring.h"
@@ -36,12 +39,58 @@
 
 enum { SLOT_FREE, SLOT_CDB, SLOT_TMF };
 
+/*
+ * The journal: a file in cfg.state_dir (tmpfs, /run/pvscsid) mapped shared,
+ * holding a copy of every request consumed and not yet answered, so that a
+ * daemon killed at any instruction leaves what its successor needs to answer
+ * every consumed request exactly once.  The ring alone cannot: a response is
+ * written at rsp_prod, over the slot of whichever request was consumed
+ * there, which is still in flight when completions are out of order; and a
+ * published response must never be sent again (xen-scsifront disables the
+ * whole host on a response for an rqid it does not have in flight).
+ *
+ * Order of stores (each a release, so a successor sees them in this order):
+ * consume: entry = request, seq, INFLIGHT; then cons = seq + 1.
+ * respond: entry rsp_idx, ANSWERED; then the response and rsp_prod; then FREE.
+ * Adoption: entries INFLIGHT with seq < cons, and ANSWERED whose rsp_idx is
+ * not below the shared rsp_prod (never published), run again; the ring is
+ * read on from cons.  Entries are indexed by slot, so replay uses the same
+ * slot.  Stores survive kill -9 (the page is the kernel's); power loss does
+ * not matter, the guest's ring is gone too.
+ */
+#define JOURNAL_MAGIC   0x4a535650u /* "PVSJ" */
+#define JOURNAL_VERSION 1u
+
+enum { JE_FREE, JE_INFLIGHT, JE_ANSWERED };
+
+/* replay() orders the entries on the stack. */
+#define MAX_SLOTS 64
+_Static_assert(__CONST_RING_SIZE(vscsiif, 4096) <= MAX_SLOTS, "vscsiif ring larger than expected");
+
+struct jentry {
+	uint32_t state;
+	RING_IDX req_idx; /* where the request was on the ring, for the log */
+	RING_IDX rsp_idx; /* JE_ANSWERED: where its response was written */
+	uint32_t pad;
+	uint64_t seq; /* consumption order; never wraps */
+	struct vscsiif_request req;
+};
+
+struct journal {
+	uint32_t magic, version;
+	uint32_t domid, vhost, ring_ref, evtchn;
+	uint32_t nslots, pad;
+	uint64_t cons; /* requests with seq below it were consumed */
+	struct jentry e[];
+};
+
 struct slot {
 	struct pvs_req req;
 	struct pvs_tmf tmf;
 	struct pvsd_ring *ring;
 	struct slot *next_free;
 	uint8_t state;
+	bool marked; /* the rqid is marked busy (an accepted request) */
 	uint8_t dir; /* PVSP_DIR_* */
 	uint16_t rqid;
 	uint16_t channel, id, lun;
@@ -63,9 +112,17 @@ struct pvsd_ring {
 	bool broken;
 	bool push_pending;
 	RING_IDX batch_old; /* rsp_prod before the batch's first response */
-	/* After an adoption: requests below adopt_end that fail validation are dropped. */
+	/*
+	 * Adopted without a usable journal: requests below adopt_end that fail
+	 * validation are dropped.
+	 */
 	bool adopting;
 	RING_IDX adopt_start, adopt_end;
+	struct journal *j; /* NULL: none (no state_dir, or it could not be made) */
+	size_t j_len;
+	char j_path[256];
+	uint64_t seq;   /* the next request's journal seq */
+	bool replay;    /* journal entries to run again at the first event */
 	bool submitted; /* since the last pvs_worker_flush() */
 	unsigned int inflight;
 	unsigned int nslots;
@@ -130,21 +187,48 @@ static inline void rqid_set(struct pvsd_ring *r, uint16_t rqid, bool on)
 		r->rqid_busy[rqid / 64] &= ~(1ull << (rqid % 64));
 }
 
+/* ---- the journal ---- */
+
+static inline unsigned int slot_index(const struct pvsd_ring *r, const struct slot *s)
+{
+	return (unsigned int)(s - r->slots);
+}
+
+static void journal_consumed(struct pvsd_ring *r, struct slot *s,
+                             const struct vscsiif_request *copy, RING_IDX idx)
+{
+	struct jentry *e;
+
+	if (!r->j)
+		return;
+	e = &r->j->e[slot_index(r, s)];
+	e->req = *copy;
+	e->req_idx = idx;
+	e->seq = r->seq;
+	__atomic_store_n(&e->state, JE_INFLIGHT, __ATOMIC_RELEASE);
+	__atomic_store_n(&r->j->cons, ++r->seq, __ATOMIC_RELEASE);
+}
+
 /* ---- responses ---- */
 
 /*
  * Responses are published (rsp_prod) as soon as they are written, so that a
  * daemon killed in between leaves at most one written-but-unpublished
- * response where a request was (see docs/backend.md, adoption); the
- * notification is still decided once per batch, in push().
+ * response; the notification is still decided once per batch, in push().
  */
-static void respond(struct pvsd_ring *r, uint16_t rqid, int32_t rslt, const uint8_t *sense,
+static void respond(struct pvsd_ring *r, struct slot *s, int32_t rslt, const uint8_t *sense,
                     unsigned int sense_len, uint32_t resid)
 {
 	/* Never more responses than consumed requests: the slot is one already read. */
 	struct vscsiif_response *rsp = RING_GET_RESPONSE(&r->back, r->back.rsp_prod_pvt);
 
-	pvsp_build_response(rsp, rqid, rslt, sense, sense_len, resid);
+	if (r->j) {
+		struct jentry *e = &r->j->e[slot_index(r, s)];
+
+		e->rsp_idx = r->back.rsp_prod_pvt;
+		__atomic_store_n(&e->state, JE_ANSWERED, __ATOMIC_RELEASE);
+	}
+	pvsp_build_response(rsp, s->rqid, rslt, sense, sense_len, resid);
 	if (!r->push_pending) {
 		r->batch_old = r->back.rsp_prod_pvt;
 		r->push_pending = true;
@@ -154,7 +238,7 @@ static void respond(struct pvsd_ring *r, uint16_t rqid, int32_t rslt, const uint
 	__atomic_store_n(&r->back.sring->rsp_prod, r->back.rsp_prod_pvt, __ATOMIC_RELEASE);
 	r->st.responses++;
 	if (r->cfg.verbose)
-		ring_log(r, LOG_DEBUG, "rsp rqid %u rslt 0x%x resid %u sense %u", rqid,
+		ring_log(r, LOG_DEBUG, "rsp rqid %u rslt 0x%x resid %u sense %u", s->rqid,
 		         (unsigned int)rslt, resid,
 		         sense_len > VSCSIIF_SENSE_BUFFERSIZE ? VSCSIIF_SENSE_BUFFERSIZE
 		                                              : sense_len);
@@ -186,31 +270,52 @@ static void push(struct pvsd_ring *r)
 	}
 }
 
-static struct slot *slot_get(struct pvsd_ring *r, uint16_t rqid)
+/*
+ * Every consumed request holds a slot (and its journal entry) until it is
+ * answered.  There is always one free for a frontend that keeps to the
+ * ring: consumption checks req_prod - rsp_prod_pvt <= RING_SIZE first.
+ */
+static struct slot *slot_take(struct pvsd_ring *r)
 {
 	struct slot *s = r->free;
 
 	if (!s)
 		return NULL;
 	r->free = s->next_free;
-	s->rqid = rqid;
-	rqid_set(r, rqid, true);
+	s->marked = false;
 	r->inflight++;
 	return s;
 }
 
+/* Removes a particular slot from the free list (replay of its journal entry). */
+static void slot_take_this(struct pvsd_ring *r, struct slot *want)
+{
+	for (struct slot **pp = &r->free; *pp; pp = &(*pp)->next_free) {
+		if (*pp == want) {
+			*pp = want->next_free;
+			want->marked = false;
+			r->inflight++;
+			return;
+		}
+	}
+}
+
 static void slot_put(struct pvsd_ring *r, struct slot *s)
 {
-	rqid_set(r, s->rqid, false);
+	if (s->marked)
+		rqid_set(r, s->rqid, false);
+	if (r->j)
+		__atomic_store_n(&r->j->e[slot_index(r, s)].state, JE_FREE, __ATOMIC_RELEASE);
+	s->marked = false;
 	s->state = SLOT_FREE;
 	s->next_free = r->free;
 	r->free = s;
 	r->inflight--;
 }
 
-static void fail(struct pvsd_ring *r, uint16_t rqid, uint8_t host)
+static void fail(struct pvsd_ring *r, struct slot *s, uint8_t host)
 {
-	respond(r, rqid, pvsp_rslt(host, 0), NULL, 0, 0);
+	respond(r, s, pvsp_rslt(host, 0), NULL, 0, 0);
 }
 
 /* ---- grant copies ---- */
@@ -360,7 +465,7 @@ static void cdb_done(struct pvs_req *req)
 		resid = s->data_len;
 		r->st.rejected++;
 	}
-	respond(r, s->rqid, pvsp_rslt(host, status), req->sense, sense_len, resid);
+	respond(r, s, pvsp_rslt(host, status), req->sense, sense_len, resid);
 	slot_put(r, s);
 }
 
@@ -369,7 +474,7 @@ static void tmf_done(struct pvs_tmf *tmf)
 	struct slot *s = tmf->opaque;
 	struct pvsd_ring *r = s->ring;
 
-	respond(r, s->rqid,
+	respond(r, s,
 	        tmf->result == PVS_TMF_FUNCTION_COMPLETE ? XEN_VSCSIIF_RSLT_RESET_SUCCESS
 	                                                 : XEN_VSCSIIF_RSLT_RESET_FAILED,
 	        NULL, 0, 0);
@@ -423,16 +528,16 @@ static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 		return;
 	if (rc == -ENODEV) {
 		r->st.no_connect++;
-		fail(r, s->rqid, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
+		fail(r, s, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
 	} else {
 		ring_log(r, LOG_ERR, "rqid %u: submit: %s", s->rqid, strerror(-rc));
-		fail(r, s->rqid, XEN_VSCSIIF_RSLT_HOST_ERROR);
+		fail(r, s, XEN_VSCSIIF_RSLT_HOST_ERROR);
 	}
 	slot_put(r, s);
 	return;
 err:
 	r->st.rejected++;
-	fail(r, s->rqid, XEN_VSCSIIF_RSLT_HOST_ERROR);
+	fail(r, s, XEN_VSCSIIF_RSLT_HOST_ERROR);
 	slot_put(r, s);
 }
 
@@ -465,7 +570,7 @@ static void start_tmf(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 		task = find_cdb(r, p->ref_rqid);
 		if (!task) {
 			/* Nothing to abort (it completed already): SAM-5 FUNCTION COMPLETE. */
-			respond(r, s->rqid, XEN_VSCSIIF_RSLT_RESET_SUCCESS, NULL, 0, 0);
+			respond(r, s, XEN_VSCSIIF_RSLT_RESET_SUCCESS, NULL, 0, 0);
 			slot_put(r, s);
 			return;
 		}
@@ -490,17 +595,18 @@ static void start_tmf(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 	pvs_tmf_submit(lun, tmf);
 	return;
 failed:
-	respond(r, s->rqid, XEN_VSCSIIF_RSLT_RESET_FAILED, NULL, 0, 0);
+	respond(r, s, XEN_VSCSIIF_RSLT_RESET_FAILED, NULL, 0, 0);
 	slot_put(r, s);
 }
 
-static void handle_request(struct pvsd_ring *r, const struct vscsiif_request *copy, RING_IDX idx)
+static void handle_request(struct pvsd_ring *r, struct slot *s, const struct vscsiif_request *copy,
+                           RING_IDX idx)
 {
 	struct pvsp_req p;
-	struct slot *s;
 	int err;
 
 	r->st.requests++;
+	s->rqid = copy->rqid;
 	err = pvsp_parse_request(copy, &r->lim, &p);
 	if (err && r->adopting &&
 	    (RING_IDX)(idx - r->adopt_start) < (RING_IDX)(r->adopt_end - r->adopt_start)) {
@@ -512,6 +618,7 @@ static void handle_request(struct pvsd_ring *r, const struct vscsiif_request *co
 		ring_log(r, LOG_WARNING, "adopted ring: index %u fails validation (%s): dropped",
 		         idx, pvsp_err_name(err));
 		r->st.dropped++;
+		slot_put(r, s);
 		return;
 	}
 	if (err) {
@@ -519,27 +626,64 @@ static void handle_request(struct pvsd_ring *r, const struct vscsiif_request *co
 		         copy->rqid, pvsp_err_name(err), copy->act, copy->cmd_len,
 		         copy->sc_data_direction, copy->nr_segments);
 		r->st.rejected++;
-		fail(r, copy->rqid, XEN_VSCSIIF_RSLT_HOST_ERROR);
+		fail(r, s, XEN_VSCSIIF_RSLT_HOST_ERROR);
+		slot_put(r, s);
 		return;
 	}
 	if (rqid_busy(r, p.rqid)) {
 		/* Answering it would complete the other one in the guest's eyes: hostile. */
 		ring_err(r, "rqid %u reused while in flight", p.rqid);
 		r->st.rejected++;
-		fail(r, p.rqid, XEN_VSCSIIF_RSLT_HOST_ERROR);
+		fail(r, s, XEN_VSCSIIF_RSLT_HOST_ERROR);
+		slot_put(r, s);
 		return;
 	}
-	s = slot_get(r, p.rqid);
-	if (!s) {
-		/* Cannot happen: consumption stops when every slot is in flight. */
-		ring_err(r, "rqid %u: no free slot", p.rqid);
-		fail(r, p.rqid, XEN_VSCSIIF_RSLT_HOST_BUS_BUSY);
-		return;
-	}
+	rqid_set(r, p.rqid, true);
+	s->marked = true;
 	if (p.act == VSCSIIF_ACT_SCSI_CDB)
 		start_cdb(r, s, &p);
 	else
 		start_tmf(r, s, &p);
+}
+
+/*
+ * Adoption: run the journal's unanswered requests again, in the order they
+ * were consumed, each in the slot it had.
+ */
+static void replay(struct pvsd_ring *r)
+{
+	RING_IDX published = r->back.rsp_prod_pvt;
+	unsigned int order[MAX_SLOTS], n = 0;
+
+	r->replay = false;
+	for (unsigned int i = 0; i < r->nslots; i++) {
+		const struct jentry *e = &r->j->e[i];
+
+		if (e->state == JE_INFLIGHT ||
+		    (e->state == JE_ANSWERED && (RING_IDX)(e->rsp_idx - published) < (1u << 31)))
+			order[n++] = i;
+	}
+	/* Few entries: insertion sort by seq. */
+	for (unsigned int i = 1; i < n; i++)
+		for (unsigned int k = i; k > 0 && r->j->e[order[k - 1]].seq > r->j->e[order[k]].seq;
+		     k--) {
+			unsigned int t = order[k];
+
+			order[k] = order[k - 1];
+			order[k - 1] = t;
+		}
+	for (unsigned int i = 0; i < n; i++) {
+		struct jentry *e = &r->j->e[order[i]];
+		struct slot *s = &r->slots[order[i]];
+		struct vscsiif_request copy = e->req;
+
+		ring_log(r, LOG_INFO, "adopted ring: rqid %u (ring index %u) runs again", copy.rqid,
+		         e->req_idx);
+		r->st.replayed++;
+		slot_take_this(r, s);
+		__atomic_store_n(&e->state, JE_INFLIGHT, __ATOMIC_RELEASE);
+		handle_request(r, s, &copy, e->req_idx);
+	}
 }
 
 /* One pass: at most a ring's worth of requests. */
@@ -561,15 +705,23 @@ static void consume(struct pvsd_ring *r)
 	}
 	while (rc != rp && n < r->nslots && !r->stopped) {
 		struct vscsiif_request copy;
+		struct slot *s;
 
 		if (RING_REQUEST_CONS_OVERFLOW(&r->back, rc))
 			break;
+		s = slot_take(r);
+		if (!s) {
+			/* Cannot happen: see slot_take(). */
+			ring_err(r, "no free slot at ring index %u", rc);
+			break;
+		}
 		memcpy(&copy, RING_GET_REQUEST(&r->back, rc), sizeof(copy));
 		/* The copy is all that is used from here on (XSA-155). */
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		journal_consumed(r, s, &copy, rc);
 		r->back.req_cons = ++rc;
 		n++;
-		handle_request(r, &copy, rc - 1);
+		handle_request(r, s, &copy, rc - 1);
 	}
 }
 
@@ -580,6 +732,8 @@ bool pvsd_ring_handle_event(struct pvsd_ring *r)
 
 	if (rc > 0)
 		r->cfg.evt->unmask(r->cfg.evt_ctx, r->chan);
+	if (r->replay)
+		replay(r);
 	for (int pass = 0; pass < PASSES && !r->stopped; pass++) {
 		consume(r);
 		if (r->stopped)
@@ -603,8 +757,110 @@ void pvsd_ring_flush(struct pvsd_ring *r)
 
 /* ---- life cycle ---- */
 
+static void journal_close(struct pvsd_ring *r, bool remove)
+{
+	if (!r->j)
+		return;
+	munmap(r->j, r->j_len);
+	r->j = NULL;
+	if (remove && unlink(r->j_path) < 0 && errno != ENOENT)
+		ring_log(r, LOG_WARNING, "removing journal %s: %s", r->j_path, strerror(errno));
+}
+
+/*
+ * Whether an existing journal belongs to this ring and agrees with it:
+ * written by us for the same frontend ring, and its consumer index
+ * between the shared rsp_prod and req_prod.
+ */
+static const char *journal_check(const struct pvsd_ring *r, const struct journal *j,
+                                 uint32_t ring_ref, uint32_t evtchn, RING_IDX start, RING_IDX prod)
+{
+	if (j->magic != JOURNAL_MAGIC || j->version != JOURNAL_VERSION || j->nslots != r->nslots)
+		return "not a journal of this version";
+	if (j->domid != r->cfg.domid || j->vhost != r->cfg.vhost || j->ring_ref != ring_ref ||
+	    j->evtchn != evtchn)
+		return "of another ring";
+	if ((RING_IDX)((RING_IDX)j->cons - start) > (RING_IDX)(prod - start))
+		return "consumer index outside the ring's";
+	for (unsigned int i = 0; i < r->nslots; i++)
+		if (j->e[i].state > JE_ANSWERED ||
+		    (j->e[i].state == JE_INFLIGHT && j->e[i].seq >= j->cons))
+			return "entry in an impossible state";
+	return NULL;
+}
+
+/*
+ * Open the ring's journal: fresh (truncated) for a new ring, or the one a
+ * previous daemon left when adopting.  Returns whether an adopted journal
+ * is valid (entries to replay, consumption from its cons).  Without a
+ * journal the ring still works; only adoption loses its guarantee.
+ */
+static bool journal_open(struct pvsd_ring *r, uint32_t ring_ref, uint32_t evtchn, RING_IDX start,
+                         RING_IDX prod)
+{
+	struct journal *j;
+	struct stat st;
+	const char *why = NULL;
+	bool valid = false;
+	int fd;
+
+	r->j_len = sizeof(struct journal) + r->nslots * sizeof(struct jentry);
+	if ((size_t)snprintf(r->j_path, sizeof(r->j_path), "%s/dom%u-vhost%u.journal",
+	                     r->cfg.state_dir, r->cfg.domid, r->cfg.vhost) >= sizeof(r->j_path)) {
+		ring_log(r, LOG_WARNING, "state directory path too long: no journal");
+		return false;
+	}
+	fd = open(r->j_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ring_log(r, LOG_WARNING, "journal %s: %s; a restarted daemon may lose requests",
+		         r->j_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	if (r->cfg.adopt && (size_t)st.st_size != r->j_len)
+		why = st.st_size ? "of another size" : "missing";
+	if (ftruncate(fd, (off_t)r->j_len) < 0) {
+		ring_log(r, LOG_WARNING, "journal %s: %s", r->j_path, strerror(errno));
+		close(fd);
+		return false;
+	}
+	j = mmap(NULL, r->j_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (j == MAP_FAILED) {
+		ring_log(r, LOG_WARNING, "journal %s: mmap: %s", r->j_path, strerror(errno));
+		return false;
+	}
+	r->j = j;
+	if (r->cfg.adopt && !why)
+		why = journal_check(r, j, ring_ref, evtchn, start, prod);
+	if (r->cfg.adopt && !why) {
+		valid = true;
+		r->seq = j->cons;
+	} else {
+		if (r->cfg.adopt)
+			ring_log(r, LOG_WARNING,
+			         "journal %s %s: adopting from the ring alone (requests in flight "
+			         "when the previous daemon died may be lost)",
+			         r->j_path, why);
+		memset(j, 0, r->j_len);
+		j->version = JOURNAL_VERSION;
+		j->domid = r->cfg.domid;
+		j->vhost = r->cfg.vhost;
+		j->ring_ref = ring_ref;
+		j->evtchn = evtchn;
+		j->nslots = r->nslots;
+		/* Every request before the attach point counts as consumed and answered. */
+		r->seq = start;
+		j->cons = start;
+		__atomic_store_n(&j->magic, JOURNAL_MAGIC, __ATOMIC_RELEASE);
+	}
+	return valid;
+}
+
 static void ring_free(struct pvsd_ring *r)
 {
+	journal_close(r, true);
 	if (r->bufs)
 		munmap(r->bufs, r->bufs_len);
 	free(r->arrays);
@@ -685,11 +941,17 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 		struct vscsiif_sring *sr = r->sring;
 		RING_IDX start = __atomic_load_n(&sr->rsp_prod, __ATOMIC_ACQUIRE);
 
+		RING_IDX prod = __atomic_load_n(&sr->req_prod, __ATOMIC_ACQUIRE);
+
 		BACK_RING_ATTACH(&r->back, sr, start, PAGE);
-		if (cfg->adopt) {
+		if (cfg->state_dir && journal_open(r, ring_ref, evtchn, start, prod)) {
+			/* Consumed before: in the journal, not on the ring any more. */
+			r->back.req_cons = (RING_IDX)r->j->cons;
+			r->replay = true;
+		} else if (cfg->adopt) {
 			r->adopting = true;
 			r->adopt_start = start;
-			r->adopt_end = __atomic_load_n(&sr->req_prod, __ATOMIC_ACQUIRE);
+			r->adopt_end = prod;
 		}
 	}
 	rc = cfg->evt->bind(cfg->evt_ctx, cfg->domid, evtchn, &r->chan);

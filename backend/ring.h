@@ -55,10 +55,21 @@ struct pvsd_ring_cfg {
 	void *log_arg;
 	bool verbose; /* one LOG_DEBUG line per request and per response */
 	/*
-	 * The ring was in use by a previous daemon (adoption).  Requests
-	 * already on the ring at connect that fail validation are dropped
-	 * (logged, no response) instead of answered DID_ERROR: such a slot
-	 * may hold a response the previous daemon wrote and never published.
+	 * Where the ring keeps its journal (a tmpfs directory such as
+	 * /run/pvscsid): a copy of every request consumed and not yet
+	 * answered, so that a daemon that dies at any point lets its
+	 * successor answer every consumed request exactly once.  NULL: no
+	 * journal.  The file is removed at disconnect.
+	 */
+	const char *state_dir;
+	/*
+	 * The ring was in use by a previous daemon (adoption).  With the
+	 * previous daemon's journal in state_dir, its unanswered requests run
+	 * again and consumption goes on where it stopped.  Without one the
+	 * ring attaches at the shared rsp_prod, and requests already on the
+	 * ring at connect that fail validation are dropped (logged, no
+	 * response) instead of answered DID_ERROR: such a slot may hold a
+	 * response the previous daemon wrote and never published.
 	 */
 	bool adopt;
 };
@@ -128,7 +139,8 @@ struct pvsd_ring_stats {
 	uint64_t rejected;   /* failed validation or grant copy: DID_ERROR */
 	uint64_t no_connect; /* unmapped (channel, target) */
 	uint64_t tmfs;       /* ABORT and RESET requests */
-	uint64_t dropped;    /* invalid slots dropped after an adoption */
+	uint64_t dropped;    /* invalid slots dropped after an adoption without journal */
+	uint64_t replayed;   /* journal entries run again after an adoption */
 };
 void pvsd_ring_get_stats(const struct pvsd_ring *r, struct pvsd_ring_stats *out);
 

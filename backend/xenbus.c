@@ -824,10 +824,11 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	rc_cfg.worker = xb->cfg.worker;
 	rc_cfg.map = v->map;
 	rc_cfg.max_segs = v->max_segs;
+	rc_cfg.state_dir = xb->cfg.state_dir;
 	rc_cfg.log = pvsd_log_tagged;
 	rc_cfg.log_arg = &v->tag;
 	rc_cfg.verbose = xb->cfg.verbose;
-	/* Slots a dead daemon may have overwritten with unpublished responses. */
+	/* Take over the dead daemon's journal (or, without one, its ring as it is). */
 	rc_cfg.adopt = adopting && was_live;
 	rc = pvsd_ring_connect(&rc_cfg, ref, port, &v->ring);
 	if (rc) {

@@ -47,6 +47,7 @@ struct pvsd_xenbus_cfg {
 	void *evt_ctx;
 	struct pvs_worker *worker;    /* every LUN and ring lives on it */
 	struct pvs_resolver resolver; /* NULL members: the real /sys and /dev */
+	const char *state_dir;        /* ring journals (pvsd_ring_cfg.state_dir); NULL: none */
 	unsigned int max_segs;        /* feature-sg-grant; 0: PVSD_RING_DEFAULT_SEGS */
 	bool verbose;                 /* rings trace every request */
 	int64_t own_domid;            /* -1: read the "domid" node, 0 if absent */

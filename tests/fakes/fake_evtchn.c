@@ -55,6 +55,13 @@ int fake_evt_alloc_unbound(struct fake_evt *e, uint16_t domid)
 	return -ENOSPC;
 }
 
+void fake_evt_close(struct fake_evt *e, uint32_t port)
+{
+	/* A port the backend still has bound stays: its unbind would find it gone. */
+	if (port < FAKE_EVT_PORTS && e->p[port].allocated && !e->p[port].bound)
+		e->p[port] = (struct port){.fd = -1};
+}
+
 bool fake_evt_kick(struct fake_evt *e, uint32_t port)
 {
 	uint64_t one = 1;

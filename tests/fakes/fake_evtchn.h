@@ -25,6 +25,8 @@ void fake_evt_free(struct fake_evt *e);
 
 /* The frontend's side: a port of domain @domid for the backend to bind, or -ENOSPC. */
 int fake_evt_alloc_unbound(struct fake_evt *e, uint16_t domid);
+/* The frontend closes @port (unless a backend still has it bound). */
+void fake_evt_close(struct fake_evt *e, uint32_t port);
 /* Kick the backend bound to @port; false if nothing is bound. */
 bool fake_evt_kick(struct fake_evt *e, uint32_t port);
 /* Notifications the backend sent on @port so far. */

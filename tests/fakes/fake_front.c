@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "fake_front.h"
 
@@ -19,17 +20,19 @@ int fake_front_init(struct fake_front *f, struct fake_gnt *g, struct fake_evt *e
 	f->gnt = g;
 	f->evt = e;
 	f->domid = domid;
-	f->page = aligned_alloc(PAGE, PAGE);
-	if (!f->page)
+	/* Shared: a forked backend (ring_ut's kill -9 test) writes responses the parent reads. */
+	f->page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (f->page == MAP_FAILED) {
+		f->page = NULL;
 		return -ENOMEM;
-	memset(f->page, 0, PAGE);
+	}
 	s = f->page;
 	SHARED_RING_INIT(s);
 	FRONT_RING_INIT(&f->ring, s, PAGE);
 	f->ring_ref = fake_gnt_grant(g, domid, f->page, false);
 	port = fake_evt_alloc_unbound(e, domid);
 	if (!f->ring_ref || port < 0) {
-		free(f->page);
+		munmap(f->page, PAGE);
 		f->page = NULL;
 		return -ENOSPC;
 	}
@@ -57,7 +60,9 @@ void fake_front_fini(struct fake_front *f)
 			shadow_end(f, &f->shadow[i]);
 	if (f->ring_ref)
 		fake_gnt_revoke(f->gnt, f->ring_ref);
-	free(f->page);
+	if (f->port)
+		fake_evt_close(f->evt, f->port);
+	munmap(f->page, PAGE);
 	f->page = NULL;
 }
 

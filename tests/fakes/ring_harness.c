@@ -29,6 +29,14 @@ static void rh_logfn(void *arg, int prio, const char *fmt, ...)
 	h->nlog++;
 }
 
+static void rm_state_dir(void)
+{
+	const char *d = rh_state_dir();
+
+	if (d)
+		rmdir(d);
+}
+
 bool rh_log_has(const struct rh *h, const char *needle)
 {
 	unsigned int n = h->nlog < RH_LOG_LINES ? h->nlog : RH_LOG_LINES;
@@ -71,6 +79,22 @@ static int clear_power_on_ua(struct rh *h)
 	return 0;
 }
 
+const char *rh_state_dir(void)
+{
+	static char dir[64];
+
+	/* One per test process; journals are removed at disconnect, the directory at exit. */
+	if (!dir[0]) {
+		snprintf(dir, sizeof(dir), "/tmp/pvsd-state-XXXXXX");
+		if (!mkdtemp(dir)) {
+			dir[0] = 0;
+			return NULL;
+		}
+		atexit(rm_state_dir);
+	}
+	return dir;
+}
+
 static int connect_ring(struct rh *h, uint16_t domid, uint32_t vhost, unsigned int max_segs,
                         bool verbose)
 {
@@ -91,6 +115,7 @@ static int connect_ring(struct rh *h, uint16_t domid, uint32_t vhost, unsigned i
 	    .log = rh_logfn,
 	    .log_arg = h,
 	    .verbose = verbose,
+	    .state_dir = rh_state_dir(),
 	};
 	rc = pvsd_ring_connect(&h->cfg, h->fe.ring_ref, h->fe.port, &h->ring);
 	if (rc)

@@ -58,6 +58,12 @@ void rh_rw10(struct fake_front_cmd *c, bool write, uint32_t lba, uint16_t blocks
              uint32_t len);
 void rh_tur(struct fake_front_cmd *c);
 
+/*
+ * The directory every harness ring keeps its journal in (cfg.state_dir):
+ * made once per process, removed at exit.  NULL if it cannot be made.
+ */
+const char *rh_state_dir(void);
+
 /* Page-aligned, zeroed allocation of @len bytes (free with free()). */
 void *rh_alloc(size_t len);
 

@@ -5,7 +5,10 @@
 #include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ring_harness.h"
@@ -583,6 +586,187 @@ static void test_reconnect_adopt(void)
 }
 
 /*
+ * kill -9 at any point.  A child process serves the ring (its own worker
+ * and LUN on a shared file, the fake frontend's ring page is shared) and is
+ * killed after a varying delay; the parent then adopts the ring with the
+ * child's journal, as a restarted pvscsid does.  Every request the guest
+ * queued must be answered exactly once (fake_front counts a response for an
+ * rqid not in flight as an error: xen-scsifront disables the host for it),
+ * and every write answered GOOD must read back.  The mix of emulated
+ * commands (answered at once) and file writes (answered by the worker) makes
+ * completions out of order, so responses land on slots of requests still in
+ * flight.
+ */
+#define CR_ITER 64
+#define CR_REQS 16
+
+static unsigned int cr_copies, cr_kill_at;
+
+/* Grant copy hook in the child: die right after the Nth copy call. */
+static void cr_hook(void *arg)
+{
+	(void)arg;
+	if (++cr_copies == cr_kill_at)
+		raise(SIGKILL);
+}
+
+static void crash_child(struct rh *h, const char *path, unsigned int kill_at)
+{
+	struct pvs_worker *w = NULL;
+	struct pvs_map *map = NULL;
+	struct pvs_lun *lun = NULL;
+	struct pvsd_ring *ring = NULL;
+	struct pvsd_ring_cfg cfg = h->cfg;
+	char spec[128], err[256];
+
+	snprintf(spec, sizeof(spec), "file:%s", path);
+	if (pvs_worker_new(64, &w) || pvs_map_new(&map) ||
+	    pvs_lun_open(w, spec, NULL, &lun, err, sizeof(err)) || pvs_map_add(map, 0, 0, 0, lun))
+		_exit(2);
+	cfg.worker = w;
+	cfg.map = map;
+	cfg.adopt = false;
+	cfg.log = NULL;
+	cr_copies = 0;
+	cr_kill_at = kill_at;
+	if (kill_at)
+		fake_gnt_set_copy_hook(h->gnt, cr_hook, NULL);
+	if (pvsd_ring_connect(&cfg, h->fe.ring_ref, h->fe.port, &ring))
+		_exit(3);
+	/* Serve until killed; a child that is never killed must not outlive the test. */
+	for (int i = 0; i < 20000; i++) {
+		pvsd_ring_handle_event(ring);
+		pvs_worker_wait(w, 1);
+		pvsd_ring_flush(ring);
+	}
+	_exit(4);
+}
+
+static void test_kill9_adopt(void)
+{
+	struct rh h;
+	uint8_t *data[CR_REQS], *rbuf = rh_alloc(16384), *ibuf = rh_alloc(4096);
+	uint64_t replayed = 0, split = 0;
+	struct timespec ts;
+
+	CU_ASSERT_FATAL(rh_init(&h, 5, 0, "file:4194304", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	/* The parent's own ring and LUN come and go per iteration. */
+	CU_ASSERT_EQUAL_FATAL(pvsd_ring_disconnect(h.ring), 0);
+	h.ring = NULL;
+	fake_front_fini(&h.fe);
+	for (int i = 0; i < CR_REQS; i++)
+		data[i] = rh_alloc(16384);
+
+	for (unsigned int it = 0; it < CR_ITER; it++) {
+		struct fake_front_cmd c;
+		struct vscsiif_response rsp;
+		struct pvsd_ring_stats st;
+		bool is_write[CR_REQS] = {0}, good[CR_REQS] = {0};
+		unsigned int answers[CR_REQS] = {0}, before = 0;
+		uint32_t lba[CR_REQS];
+		int status;
+		pid_t pid;
+
+		CU_ASSERT_FATAL(fake_front_init(&h.fe, h.gnt, h.evt, 5) == 0);
+		for (int i = 0; i < CR_REQS; i++) {
+			int rq;
+
+			/* Writes, with an emulated command every third request. */
+			if (i % 3 == 1) {
+				if (i % 2)
+					rh_tur(&c);
+				else
+					rh_inquiry(&c, ibuf, 96, 96);
+			} else {
+				lba[i] = (it * CR_REQS + (unsigned int)i) * 32 % 8192;
+				fill(data[i], 16384, it * 100 + (unsigned int)i);
+				rh_rw10(&c, true, lba[i], 32, data[i], 16384);
+			}
+			rq = fake_front_queue(&h.fe, &c);
+			CU_ASSERT_FATAL(rq >= 0 && rq < CR_REQS);
+			is_write[rq] = i % 3 != 1;
+			if (rq != i) /* rqids are handed out lowest first */
+				CU_FAIL("unexpected rqid");
+		}
+		fake_front_push(&h.fe);
+
+		pid = fork();
+		CU_ASSERT_FATAL(pid >= 0);
+		/*
+		 * Even iterations: the child kills itself after grant copy call
+		 * 1..16 (between consuming a write and answering it, between
+		 * answers).  Odd ones: killed after 0 to ~4 ms, wherever it is.
+		 */
+		if (pid == 0)
+			crash_child(&h, h.path, it % 2 ? 0 : (it / 2) % 16 + 1);
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(it / 2 % 16) * 250000 + (long)(it / 32) * 37000;
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+		CU_ASSERT_TRUE(WIFSIGNALED(status));
+
+		/* What the dead daemon published. */
+		while (fake_front_response(&h.fe, &rsp) == 1) {
+			CU_ASSERT_FATAL(rsp.rqid < CR_REQS);
+			answers[rsp.rqid]++;
+			good[rsp.rqid] = rsp.rslt == 0;
+			before++;
+		}
+
+		/* The restarted daemon adopts. */
+		h.cfg.adopt = true;
+		CU_ASSERT_FATAL(pvsd_ring_connect(&h.cfg, h.fe.ring_ref, h.fe.port, &h.ring) == 0);
+		h.cfg.adopt = false;
+		rh_run(&h);
+		while (fake_front_response(&h.fe, &rsp) == 1) {
+			CU_ASSERT_FATAL(rsp.rqid < CR_REQS);
+			answers[rsp.rqid]++;
+			/* A new LUN instance: the first command may meet the POWER ON UA. */
+			good[rsp.rqid] = rsp.rslt == 0;
+		}
+		pvsd_ring_get_stats(h.ring, &st);
+		replayed += st.replayed;
+		if (before && before < CR_REQS)
+			split++;
+		for (int i = 0; i < CR_REQS; i++)
+			if (answers[i] != 1) {
+				fprintf(stderr, "iteration %u: rqid %d answered %u times\n", it, i,
+				        answers[i]);
+				CU_FAIL("not answered exactly once");
+			}
+		CU_ASSERT_EQUAL(h.fe.errors, 0);
+		CU_ASSERT_EQUAL(fake_front_inflight(&h.fe), 0);
+
+		/* Every write the guest saw succeed is on the disk. */
+		for (int i = 0; i < CR_REQS; i++) {
+			if (!is_write[i] || !good[i])
+				continue;
+			memset(rbuf, 0, 16384);
+			rh_rw10(&c, false, lba[i], 32, rbuf, 16384);
+			do {
+				CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+			} while (rsp.rslt == 0x02 && (rsp.sense_buffer[2] & 0xf) == 0x6);
+			CU_ASSERT_EQUAL(rsp.rslt, 0);
+			CU_ASSERT_EQUAL(memcmp(rbuf, data[i], 16384), 0);
+		}
+		CU_ASSERT_EQUAL(pvsd_ring_disconnect(h.ring), 0);
+		h.ring = NULL;
+		fake_front_fini(&h.fe);
+	}
+	/* Not vacuous: some kills fell between consumption and answer. */
+	fprintf(stderr, "kill -9: %llu of %u kills split the answers, %llu requests replayed\n",
+	        (unsigned long long)split, CR_ITER, (unsigned long long)replayed);
+	CU_ASSERT_TRUE(split > 0);
+	CU_ASSERT_TRUE(replayed > 0);
+	for (int i = 0; i < CR_REQS; i++)
+		free(data[i]);
+	free(rbuf);
+	free(ibuf);
+	rh_fini(&h);
+}
+
+/*
  * The real libxengnttab/libxenevtchn ops outside a Xen domain fail with an
  * error, and connect undoes everything (the daemon logs and carries on).
  */
@@ -625,6 +809,7 @@ int main(void)
 	CU_add_test(s, "stop", test_stop);
 	CU_add_test(s, "connect errors", test_connect_errors);
 	CU_add_test(s, "reconnect at the shared index, adoption", test_reconnect_adopt);
+	CU_add_test(s, "kill -9 at any point, adoption with the journal", test_kill9_adopt);
 	CU_add_test(s, "real grant and event channel ops without Xen", test_real_ops_without_xen);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
