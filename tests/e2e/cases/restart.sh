@@ -1,7 +1,10 @@
 # shellcheck shell=sh
-# restart: pvscsid is killed with SIGKILL while the guest runs fio
-# write+verify, and started again; the guest's fio completes without a
-# verify error (the frontend's retries carry it over the gap).
+# restart: pvscsid is killed with SIGKILL three times while the guest runs
+# fio write+verify, and started again each time; the guest's fio completes
+# without a verify error, and xen-scsifront never saw a protocol error (a
+# lost or doubled response disables its host: "illegal rqid", "Disabling
+# device").  The restarted daemon adopts the ring with the dead one's
+# journal (docs/backend.md, "Stop, restart and adoption").
 BACKENDS="pvscsid"
 TIMEOUT=600
 
@@ -10,10 +13,14 @@ dom0() {
 	vscsi_attach "$DOMID" 0 0 "$PDEV" 0:0:0:0
 	guest_start
 	guest_wait_mark fio-running 240
-	sleep 3
-	pvscsid_kill9
-	sleep 2
-	pvscsid_start
+	for gap in 3 1 2; do
+		sleep "$gap"
+		pvscsid_kill9
+		pvscsid_start
+	done
+	[ "$(grep -c 'adopted ring-ref' "$PVSCSID_LOG")" -ge 3 ] ||
+		fail "pvscsid did not adopt the ring after each restart (see pvscsid.log)"
+	say "journal replays: $(grep -c 'runs again' "$PVSCSID_LOG")"
 }
 
 guest() {
@@ -21,4 +28,7 @@ guest() {
 	sd=$(sd_of 0:0:0)
 	mark fio-running
 	fio_verify "$sd" --loops=2
+	if dmesg | grep -E 'illegal rqid|Disabling device|scsifront.*(error|Error)'; then
+		fail "xen-scsifront reported a protocol error across the restarts"
+	fi
 }
