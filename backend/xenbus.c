@@ -237,6 +237,49 @@ static int set_state(struct xb_vhost *v, int old, int st)
 	return old == st ? 0 : set_state_force(v, old, st);
 }
 
+/*
+ * Where xenbus_dev_fatal() puts a backend's reason for failing, so that the
+ * toolstack (and an administrator with xenstore-ls) sees why a vhost went to
+ * Closing: /local/domain/<ours>/error/backend/vscsi/<domid>/<vhost>/error.
+ */
+static void error_path(const struct xb_vhost *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "/local/domain/%u/error/backend/vscsi/%u/%u", v->xb->domid, v->domid,
+	         v->id);
+}
+
+/* The kernel's xenbus_dev_fatal(): log, record "<errno> <message>" in error/, go to Closing. */
+static void vhost_fatal(struct xb_vhost *v, int bs, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void vhost_fatal(struct xb_vhost *v, int bs, int err, const char *fmt, ...)
+{
+	const struct pvsd_xs_ops *o = v->xb->xs.ops;
+	char msg[240], val[256], dir[160], path[180];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	vlog(v, LOG_ERR, "%s", msg);
+	snprintf(val, sizeof(val), "%d %s", err < 0 ? -err : err, msg);
+	error_path(v, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/error", dir);
+	rc = o->write(v->xb->xs.ctx, PVSD_XS_NOTX, path, val, (unsigned int)strlen(val));
+	if (rc)
+		vlog(v, LOG_WARNING, "writing %s: %s", path, strerror(-rc));
+	set_state(v, bs, PVSD_XB_CLOSING);
+}
+
+/* A connect succeeded or the vhost is gone: an old reason no longer applies. */
+static void vhost_clear_error(struct xb_vhost *v)
+{
+	char dir[160];
+
+	error_path(v, dir, sizeof(dir));
+	v->xb->xs.ops->rm(v->xb->xs.ctx, PVSD_XS_NOTX, dir);
+}
+
 /* 1 if domain @guest may write @path, 0 if not, -errno if it cannot be told. */
 static int guest_can_write(struct pvsd_xenbus *xb, const char *path, uint32_t guest)
 {
@@ -806,10 +849,9 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 		return rc;
 	}
 	if (rc) {
-		vlog(v, LOG_ERR,
-		     "frontend %s/{ring-ref,event-channel} unusable (%s): closing the vhost", v->fe,
-		     rc == -ENOENT ? "missing" : "not a 32-bit decimal number");
-		set_state(v, bs, PVSD_XB_CLOSING);
+		vhost_fatal(v, bs, rc,
+		            "frontend %s/{ring-ref,event-channel} unusable (%s): closing the vhost",
+		            v->fe, rc == -ENOENT ? "missing" : "not a 32-bit decimal number");
 		return rc;
 	}
 	rc = pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, v->be, "feature-host", 1, &fh);
@@ -833,23 +875,22 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	rc = pvsd_ring_connect(&rc_cfg, ref, port, &v->ring);
 	if (rc) {
 		v->ring = NULL;
-		vlog(v, LOG_ERR,
-		     "cannot connect ring-ref %u event-channel %u: %s; closing the vhost", ref,
-		     port, strerror(-rc));
-		set_state(v, bs, PVSD_XB_CLOSING);
+		vhost_fatal(v, bs, rc,
+		            "cannot connect ring-ref %u event-channel %u: %s; closing the vhost",
+		            ref, port, strerror(-rc));
 		return rc;
 	}
 	v->ring_ref = ref;
 	v->evtchn = port;
 	v->cf_valid = false;
+	vhost_clear_error(v);
 	v->ring_fd = pvsd_ring_evtchn_fd(v->ring);
 	if (xb->cfg.fd_add && xb->cfg.fd_add(xb->cfg.fd_arg, v->ring_fd, v) != 0) {
-		vlog(v, LOG_ERR, "cannot poll the event channel fd; closing the vhost");
 		pvsd_ring_stop(v->ring);
 		pvsd_ring_disconnect(v->ring);
 		v->ring = NULL;
 		v->ring_fd = -1;
-		set_state(v, bs, PVSD_XB_CLOSING);
+		vhost_fatal(v, bs, -EIO, "cannot poll the event channel fd; closing the vhost");
 		return -EIO;
 	}
 	if (was_live) {
@@ -1046,6 +1087,7 @@ static void vhost_gone(struct xb_vhost *v)
 	if (v->active || v->map || v->devs)
 		vlog(v, LOG_INFO, "backend directory removed: vhost released");
 	vhost_deactivate(v);
+	vhost_clear_error(v);
 	v->dead = true;
 }
 

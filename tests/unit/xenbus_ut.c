@@ -688,6 +688,20 @@ static void test_malformed_nodes(void)
 	                       "event-channel} unusable (not a 32-bit decimal number)"));
 	CU_ASSERT_TRUE(log_has("d8 v0: frontend /local/domain/8/device/vscsi/0/{ring-ref,"
 	                       "event-channel} unusable"));
+	/* As xenbus_dev_fatal(): the reason is in error/ for the toolstack. */
+	{
+		const char *err1 =
+		    fake_xs_get(e.fx, "/local/domain/0/error/backend/vscsi/7/0/error");
+		const char *err2 =
+		    fake_xs_get(e.fx, "/local/domain/0/error/backend/vscsi/8/0/error");
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(err1);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(err2);
+		CU_ASSERT_TRUE(strncmp(err1, "22 frontend /local/domain/7/device/vscsi/0/", 43) ==
+		               0);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err2, "unusable (not a 32-bit decimal number)"));
+		CU_ASSERT_FALSE(fake_xs_exists(e.fx, "/local/domain/0/error/backend/vscsi/9/0"));
+	}
 	/* Their devices were never added. */
 	CU_ASSERT_STRING_EQUAL(bhist(&e, g1, "vscsi-devs/dev-0/state"), "1");
 	CU_ASSERT_STRING_EQUAL(bhist(&e, g3, "state"), "1,2,4");
