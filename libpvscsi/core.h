@@ -51,6 +51,12 @@ typedef int (*pvsi_handler_fn)(struct pvs_lun *lun, struct pvs_req *req);
 #define PVSI_OP_NEED_READY 0x0020u /* NOT READY while the unit is stopped */
 #define PVSI_OP_TARGET     0x0040u /* answered by the target for unmapped LUNs */
 #define PVSI_OP_HAS_SA     0x0080u /* service action in CDB byte 1, bits 4:0 */
+/*
+ * May change the medium's layout through the device's own parameters (MODE
+ * SELECT: capacity in the block descriptor, tape partitions): refused on
+ * read-only passthrough LUNs.  Emulated LUNs implement no such parameter.
+ */
+#define PVSI_OP_MEDIUM_PARAMS 0x0100u
 
 struct pvsi_opcode {
 	uint8_t opcode;

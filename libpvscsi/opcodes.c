@@ -25,6 +25,12 @@
  *    to document that they are denied; vendor-specific opcodes (C0h-FFh) and
  *    everything else absent are denied as well.
  *
+ * Read-only LUNs refuse WR entries with DATA PROTECT (emulated and
+ * passthrough alike); read-only passthrough LUNs also refuse MPR entries,
+ * which reach the device's own parameters.  42h is UNMAP for a disk but READ
+ * SUB-CHANNEL for a CD/DVD drive: a read-only drive refuses it too, since
+ * the filter cannot tell the two apart.
+ *
  * The direction is that of the data phase when there is one.  Commands
  * whose data phase depends on a CDB field (VERIFY's BYTCHK, WRITE SAME's
  * NDOB) list the direction of the data they may carry.
@@ -41,6 +47,7 @@
 #define RES PVSI_OP_RES_OK
 #define RDY PVSI_OP_NEED_READY
 #define TGT PVSI_OP_TARGET
+#define MPR PVSI_OP_MEDIUM_PARAMS
 
 #define NONE PVS_DIR_NONE
 #define IN   PVS_DIR_FROM_DEV
@@ -86,7 +93,7 @@ const struct pvsi_opcode pvsi_opcodes[] = {
     /* Byte 1 bits 7:5: the SCSI-2 LUN field, still sent by Linux's first INQUIRY. */
     OP(0x12, 6, IN, EMU | PT | UA | RES | TGT, "INQUIRY", pvsi_spc_inquiry, 0xe3, 0xff, 0xff, 0xff,
        0),
-    OP(0x15, 6, OUT, EMU | PT, "MODE SELECT(6)", pvsi_spc_mode_select, 0x11, 0, 0, 0xff, 0),
+    OP(0x15, 6, OUT, EMU | PT | MPR, "MODE SELECT(6)", pvsi_spc_mode_select, 0x11, 0, 0, 0xff, 0),
     OP(0x16, 6, NONE, EMU | PT, "RESERVE(6)", pvsi_pr_reserve, 0, 0, 0, 0, 0),
     OP(0x17, 6, NONE, EMU | PT | RES, "RELEASE(6)", pvsi_pr_release, 0, 0, 0, 0, 0),
     OP(0x19, 6, NONE, PT | WR, "ERASE(6)", NULL),
@@ -122,8 +129,8 @@ const struct pvsi_opcode pvsi_opcodes[] = {
     OP(0x4d, 10, IN, PT | RES, "LOG SENSE", NULL),
     OP(0x51, 10, IN, PT, "READ DISC INFORMATION", NULL),
     OP(0x52, 10, IN, PT, "READ TRACK INFORMATION", NULL),
-    OP(0x55, 10, OUT, EMU | PT, "MODE SELECT(10)", pvsi_spc_mode_select, 0x11, 0, 0, 0, 0, 0, 0xff,
-       0xff, 0),
+    OP(0x55, 10, OUT, EMU | PT | MPR, "MODE SELECT(10)", pvsi_spc_mode_select, 0x11, 0, 0, 0, 0, 0,
+       0xff, 0xff, 0),
     OP(0x56, 10, OUT, EMU | PT, "RESERVE(10)", pvsi_pr_reserve, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0),
     OP(0x57, 10, OUT, EMU | PT | RES, "RELEASE(10)", pvsi_pr_release, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
        0),

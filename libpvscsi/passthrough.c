@@ -10,6 +10,13 @@
  * the opcode table (PVSI_OP_PT_ALLOW) keeps FORMAT UNIT, WRITE BUFFER,
  * SANITIZE, vendor-specific opcodes and the like away from the device
  * (CVE-2011-4127).
+ *
+ * A read-only LUN (lun->ro) is enforced here, not by the device: commands
+ * the opcode table marks as changing the medium (PVSI_OP_WRITE) or its
+ * layout (PVSI_OP_MEDIUM_PARAMS) are refused with DATA PROTECT before they
+ * reach it, and MODE SENSE answers get the WP bit so that the guest's
+ * kernel treats the disk as write-protected.  That needs the filter, so
+ * read-only and feature-host (raw) exclude each other.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -137,6 +144,28 @@ static void fail_host(struct pvs_req *req, uint8_t host)
 	pvsi_req_finish_raw(req);
 }
 
+/*
+ * SBC-4 7.5.5, SSC: bit 7 of the mode parameter header's device-specific
+ * parameter is WP.  Set in what the device returned when the header was
+ * transferred, whatever page was asked for.
+ */
+static void mark_write_protected(struct pvs_req *req, uint64_t moved)
+{
+	size_t off;
+	uint8_t b;
+
+	if (req->cdb[0] == 0x1a)
+		off = 2;
+	else if (req->cdb[0] == 0x5a)
+		off = 3;
+	else
+		return;
+	if (moved <= off || pvsi_req_copy_out(req, off, &b, 1) != 1)
+		return;
+	b |= 0x80;
+	pvsi_req_copy_in(req, off, &b, 1);
+}
+
 static void complete_from_hdr(struct pvs_req *req, const struct sg_io_hdr *h)
 {
 	uint64_t sent = h->dxfer_len, moved;
@@ -156,6 +185,8 @@ static void complete_from_hdr(struct pvs_req *req, const struct sg_io_hdr *h)
 		resid = (int)sent;
 	moved = sent - (uint64_t)resid;
 	req->core.xfer = (uint32_t)moved;
+	if (req->core.lun->ro && h->status == PVS_STATUS_GOOD && req->host == PVS_HOST_OK)
+		mark_write_protected(req, moved);
 	/* Buffers beyond dxfer_len (a data-less command with buffers) were not used either. */
 	req->residual = (uint32_t)(req->core.data_len - moved);
 	pvsi_req_finish_raw(req);
@@ -257,6 +288,10 @@ static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
 			return;
 		}
 		req->core.op = op;
+		if (lun->ro && (op->flags & (PVSI_OP_WRITE | PVSI_OP_MEDIUM_PARAMS))) {
+			pvsi_req_complete(req, PVS_SR_WRITE_PROTECTED);
+			return;
+		}
 	}
 	if (p->gone) {
 		fail_host(req, PVS_HOST_NO_CONNECT);
@@ -357,6 +392,12 @@ int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen
 
 	if (!lun->worker)
 		return fail(err, errlen, path, "needs a worker", -EINVAL);
+	if (lun->ro && lun->raw)
+		return fail(
+		    err, errlen, path,
+		    "read-only needs the CDB filter, and raw (feature-host) passthrough has "
+		    "none: the device would see every write; drop one of ro and raw",
+		    -EINVAL);
 	fd = ops->open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;

@@ -395,6 +395,198 @@ static void test_raw_passes_everything(void)
 	pvs_lun_close(lun);
 }
 
+/* ---- read-only ---- */
+
+/* Fixed sense, DATA PROTECT / WRITE PROTECTED (27h/00h), no field pointer. */
+static const uint8_t write_protected[18] = {0x70, 0, 0x07, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x27};
+
+static void test_ro_open(void)
+{
+	struct pvs_lun *lun;
+	char err[256] = "";
+
+	expect_refused("sg:/dev/sg3,ro,raw", -EINVAL, "read-only needs the CDB filter");
+	expect_refused("sg:/dev/sg3,raw,ro", -EINVAL, "drop one of ro and raw");
+	/* the options struct is another way in; same refusal */
+	lun = (struct pvs_lun *)1;
+	CU_ASSERT_EQUAL(pvs_lun_open(W, "sg:/dev/sg3,raw", &(struct pvs_lun_opts){.ro = true}, &lun,
+	                             err, sizeof(err)),
+	                -EINVAL);
+	CU_ASSERT_PTR_NULL(lun);
+	lun = open_sg("sg:/dev/sg3,ro");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_TRUE(pvs_lun_is_passthrough(lun));
+	CU_ASSERT_FALSE(pvs_lun_is_raw(lun));
+	pvs_lun_close(lun);
+}
+
+static void expect_write_protected(struct pvs_lun *lun, const uint8_t *cdb, unsigned len,
+                                   const char *name)
+{
+	unsigned int before = fake_sg_writes();
+	uint8_t buf[64];
+	struct cmd c;
+
+	cmd_init(&c, cdb, len, PVS_DIR_TO_DEV, buf, sizeof(buf));
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_OK);
+	CU_ASSERT_EQUAL(c.req.sense_len, 18);
+	if (memcmp(c.req.sense, write_protected, 18))
+		fprintf(stderr, "\n%s: sense %02x/%02x/%02x\n", name, c.req.sense[2],
+		        c.req.sense[12], c.req.sense[13]);
+	CU_ASSERT_EQUAL(memcmp(c.req.sense, write_protected, 18), 0);
+	CU_ASSERT_EQUAL(c.req.residual, sizeof(buf));
+	/* the device never saw it */
+	CU_ASSERT_EQUAL(fake_sg_writes(), before);
+}
+
+/* Every command the filter lets through is either refused or passed, as its table flags say. */
+static void test_ro_refuses_medium_changes(void)
+{
+	struct pvs_lun *lun = open_sg("sg:/dev/sg3,ro");
+	unsigned int refused = 0, passed = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	for (unsigned int i = 0; i < pvsi_nopcodes; i++) {
+		const struct pvsi_opcode *e = &pvsi_opcodes[i];
+		uint8_t cdb[16] = {e->opcode};
+
+		if (!(e->flags & PVSI_OP_PT_ALLOW))
+			continue;
+		if (e->flags & PVSI_OP_HAS_SA)
+			cdb[1] = (uint8_t)e->sa;
+		if (e->flags & (PVSI_OP_WRITE | PVSI_OP_MEDIUM_PARAMS)) {
+			expect_write_protected(lun, cdb, e->cdb_len, e->name);
+			refused++;
+		} else {
+			expect_passed(lun, cdb, e->cdb_len,
+			              e->dir == PVS_DIR_NONE ? PVS_DIR_NONE : (enum pvs_dir)e->dir);
+			passed++;
+		}
+	}
+	/*
+	 * WRITE(6/10/12/16), WRITE AND VERIFY(10/12/16), WRITE SAME(10/16),
+	 * UNMAP, WRITE FILEMARKS, ERASE, MODE SELECT(6/10).
+	 */
+	CU_ASSERT_EQUAL(refused, 14);
+	CU_ASSERT(passed > 30);
+	/* not allowed at all stays INVALID OPCODE, read-only or not */
+	expect_blocked(lun, format_unit, 6);
+	expect_blocked(lun, sanitize, 10);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+	pvs_lun_close(lun);
+
+	/* the same commands reach a read-write LUN */
+	lun = open_sg("sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	expect_passed(lun, (const uint8_t[]){0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0}, 10, PVS_DIR_TO_DEV);
+	expect_passed(lun, (const uint8_t[]){0x15, 0x10, 0, 0, 12, 0}, 6, PVS_DIR_TO_DEV);
+	pvs_lun_close(lun);
+}
+
+/* A fresh script: answers are matched first-come. */
+static void sg3_only(void)
+{
+	fake_sg_reset();
+	fake_sg_add_node("/dev/sg3", FAKE_SG_CHR);
+}
+
+static void mode_sense(struct pvs_lun *lun, const uint8_t *cdb, unsigned len, uint8_t *buf,
+                       size_t buflen, struct cmd *c)
+{
+	memset(buf, 0x5a, buflen);
+	cmd_init(c, cdb, len, PVS_DIR_FROM_DEV, buf, buflen);
+	run(lun, c);
+}
+
+static void test_ro_mode_sense_wp(void)
+{
+	/* mode parameter headers: (6) length, medium type, device-specific 10h (DPOFUA), bdl */
+	struct fake_sg_reply ms6 = {.match = {0x1a},
+	                            .match_len = 1,
+	                            .data = {0x0b, 0x00, 0x10, 0x00, 0x08, 0x00, 0x02},
+	                            .data_len = 12};
+	struct fake_sg_reply ms10 = {.match = {0x5a},
+	                             .match_len = 1,
+	                             .data = {0x00, 0x0e, 0x00, 0x10, 0, 0, 0, 0x08, 0x08},
+	                             .data_len = 16};
+	static const uint8_t ms6_cdb[6] = {0x1a, 0, 0x3f, 0, 12, 0};
+	static const uint8_t ms10_cdb[10] = {0x5a, 0, 0x08, 0, 0, 0, 0, 0, 16, 0};
+	struct pvs_lun *ro, *rw;
+	uint8_t buf[16];
+	struct cmd c;
+
+	sg3_only();
+	fake_sg_script(&ms6);
+	fake_sg_script(&ms10);
+	ro = open_sg("sg:/dev/sg3,ro");
+	rw = open_sg("sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ro);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rw);
+
+	mode_sense(ro, ms6_cdb, 6, buf, 12, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(buf[2], 0x90); /* WP added, DPOFUA kept */
+	CU_ASSERT_EQUAL(buf[0], 0x0b);
+	CU_ASSERT_EQUAL(buf[4], 0x08);
+	CU_ASSERT_EQUAL(c.req.residual, 0);
+	mode_sense(ro, ms10_cdb, 10, buf, 16, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(buf[3], 0x90);
+	CU_ASSERT_EQUAL(buf[2], 0x00);
+	CU_ASSERT_EQUAL(buf[7], 0x08);
+	/* the header split over two buffers: the byte is found where it lies */
+	{
+		uint8_t a[3], b[13];
+
+		memset(a, 0, sizeof(a));
+		cmd_init(&c, ms10_cdb, 10, PVS_DIR_FROM_DEV, a, sizeof(a));
+		c.iov[1] = (struct iovec){b, sizeof(b)};
+		c.req.iovcnt = 2;
+		run(ro, &c);
+		CU_ASSERT_EQUAL(b[0], 0x90);
+		CU_ASSERT_EQUAL(a[2], 0x00);
+	}
+	/* a read-write LUN gets the device's answer unchanged */
+	mode_sense(rw, ms6_cdb, 6, buf, 12, &c);
+	CU_ASSERT_EQUAL(buf[2], 0x10);
+	mode_sense(rw, ms10_cdb, 10, buf, 16, &c);
+	CU_ASSERT_EQUAL(buf[3], 0x10);
+	/* an allocation length that stops before the byte: nothing written past it */
+	mode_sense(ro, (const uint8_t[]){0x1a, 0, 0x3f, 0, 2, 0}, 6, buf, 2, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(buf[0], 0x0b);
+	CU_ASSERT_EQUAL(buf[1], 0x00);
+	pvs_lun_close(ro);
+	pvs_lun_close(rw);
+}
+
+static void test_ro_mode_sense_error_untouched(void)
+{
+	/* the device fails it: what it returned (if anything) is not a header */
+	struct fake_sg_reply bad = {.match = {0x1a},
+	                            .match_len = 1,
+	                            .status = 0x02,
+	                            .sense = {0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x24},
+	                            .sense_len = 18,
+	                            .data = {1, 2, 3, 4},
+	                            .data_len = 4};
+	struct pvs_lun *ro;
+	uint8_t buf[8];
+	struct cmd c;
+
+	sg3_only();
+	fake_sg_script(&bad);
+	ro = open_sg("sg:/dev/sg3,ro");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ro);
+	mode_sense(ro, (const uint8_t[]){0x1a, 0, 0x3f, 0, 8, 0}, 6, buf, 8, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(buf[2], 3);
+	CU_ASSERT_EQUAL(c.req.sense[12], 0x24);
+	pvs_lun_close(ro);
+}
+
 /* ---- flooding, errors, aborts ---- */
 
 static void test_inflight_cap(void)
@@ -622,6 +814,13 @@ int main(void)
 	CU_add_test(s, "FORMAT UNIT, WRITE BUFFER, SANITIZE, vendor blocked", test_filter_blocks);
 	CU_add_test(s, "TUR, INQUIRY, READ/WRITE(10), READ CAPACITY(16) pass", test_filter_allows);
 	CU_add_test(s, "raw passes everything", test_raw_passes_everything);
+	s = CU_add_suite("sg read-only", setup, teardown);
+	CU_add_test(s, "ro opens; ro with raw refused", test_ro_open);
+	CU_add_test(s, "WRITE/MEDIUM_PARAMS entries: DATA PROTECT, never sent",
+	            test_ro_refuses_medium_changes);
+	CU_add_test(s, "MODE SENSE(6)/(10): WP bit set", test_ro_mode_sense_wp);
+	CU_add_test(s, "failed MODE SENSE left as the device returned it",
+	            test_ro_mode_sense_error_untouched);
 	s = CU_add_suite("sg queueing and errors", setup, teardown);
 	CU_add_test(s, "in-flight cap: TASK SET FULL", test_inflight_cap);
 	CU_add_test(s, "write errors: EDOM, ENODEV, EIO", test_write_errors);

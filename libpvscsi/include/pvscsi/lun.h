@@ -135,7 +135,9 @@ struct pvs_lun_opts {
  * Open a LUN from a spec:
  *   file:PATH[,ro][,bs=512|4096]   emulated, on a regular file or block device
  *   mem:SIZE[,bs=512|4096]         emulated, RAM-backed (SIZE accepts K/M/G suffixes)
- *   sg:/dev/sgN[,raw]              passthrough to a whole host LUN
+ *   sg:/dev/sgN[,raw|,ro]          passthrough to a whole host LUN; ro refuses what
+ *                                  changes the medium (DATA PROTECT) and reports WP
+ *                                  in MODE SENSE; ro with raw is refused
  * Options in the spec are added to @opts (which may be NULL).  Returns 0 and
  * a LUN owned by the caller, or a negative errno with a message in @err.
  */
