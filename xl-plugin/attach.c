@@ -64,8 +64,10 @@ static void held_of(struct xlp_ctx *c, const struct xlp_bdev *b, struct held *h)
 	h->is_host = true;
 	if (b->p_dev[0]) {
 		struct pvs_pdev *p = calloc(1, sizeof(*p));
+		char base[XLP_SPEC_MAX];
 
-		if (p && !pvs_resolve(&c->res, b->p_dev, p, NULL, 0)) {
+		xlp_pdev_base(b->p_dev, base, sizeof(base));
+		if (p && !pvs_resolve(&c->res, base, p, NULL, 0)) {
 			h->hctl_ok = true;
 			h->hctl.host = p->host;
 			h->hctl.channel = p->channel;

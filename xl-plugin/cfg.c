@@ -153,10 +153,11 @@ static int parse_pdev(const char *tok, struct xlp_entry *e, char *err, size_t er
 
 static int finish(struct xlp_entry *e, char *err, size_t errlen)
 {
-	if (e->kind == XLP_HOST && e->ro)
+	if (e->kind == XLP_HOST && e->ro && e->feature_host)
 		return bad(err, errlen,
-		           "option ro: read-only is available for file: LUNs only; host LUNs "
-		           "are passed through read-write");
+		           "options ro and feature-host cannot be combined: pvscsid keeps a host "
+		           "LUN read-only with its CDB filter, and feature-host passes every "
+		           "command to the device unfiltered");
 	if (e->kind == XLP_HOST && e->bs)
 		return bad(err, errlen, "option bs= applies to file: and mem: LUNs only");
 	if (e->kind != XLP_HOST && e->feature_host)
@@ -277,8 +278,9 @@ int xlp_entry_parse2(const char *pdev, const char *vdev_opts, struct xlp_entry *
 		if (!known)
 			return bad(err, errlen, "PDEV '%s': unknown PDEV option '%s'%s", pdev,
 			           ptok[i],
-			           e->kind == XLP_HOST ? " (a host LUN takes none)"
-			                               : " (ro, bs=512, bs=4096)");
+			           e->kind == XLP_HOST
+			               ? " (a host LUN's options, ro included, come after VDEV)"
+			               : " (ro, bs=512, bs=4096)");
 	}
 	snprintf(buf, sizeof(buf), "%s", vdev_opts);
 	n = split(buf, tok, MAX_TOKENS);

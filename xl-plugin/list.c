@@ -15,23 +15,30 @@
 
 #include "xlp.h"
 
-/* Where the LUN is now: p-dev when it is an H:C:T:L, else what it resolves to. */
+/*
+ * Where the LUN is now: p-dev when it is an H:C:T:L, else what it resolves
+ * to; a read-only host LUN keeps its ",ro" as a file: LUN does.
+ */
 static void phy_hctl(struct xlp_ctx *c, const char *p_dev, char *buf, size_t len)
 {
 	struct pvs_hctl h;
 	struct pvs_pdev *p;
+	char base[XLP_SPEC_MAX];
+	const char *ro;
 
-	if (!pvs_parse_hctl(p_dev, &h)) {
-		xlp_snprintf(buf, len, "%s", p_dev);
-		return;
-	}
 	if (!strncmp(p_dev, "file:", 5) || !strncmp(p_dev, "mem:", 4) || !p_dev[0]) {
 		xlp_snprintf(buf, len, "%s", p_dev[0] ? p_dev : "-");
 		return;
 	}
+	xlp_pdev_base(p_dev, base, sizeof(base));
+	ro = strlen(base) < strlen(p_dev) ? XLP_PDEV_RO : "";
+	if (!pvs_parse_hctl(base, &h)) {
+		xlp_snprintf(buf, len, "%s", p_dev);
+		return;
+	}
 	p = calloc(1, sizeof(*p));
-	if (p && !pvs_resolve(&c->res, p_dev, p, NULL, 0))
-		xlp_snprintf(buf, len, "%u:%u:%u:%u", p->host, p->channel, p->target, p->lun);
+	if (p && !pvs_resolve(&c->res, base, p, NULL, 0))
+		xlp_snprintf(buf, len, "%u:%u:%u:%u%s", p->host, p->channel, p->target, p->lun, ro);
 	else
 		xlp_snprintf(buf, len, "%s", p_dev);
 	free(p);

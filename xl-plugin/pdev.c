@@ -6,7 +6,9 @@
  * p-dev of a host LUN is its current H:C:T:L: pvscsid resolves p-dev itself,
  * and the number is what an administrator compares with lsscsi.  Numbers are
  * not stable, which is why the toolstack re-resolves p-devname and rewrites
- * p-dev before a restored or migrated guest runs.
+ * p-dev before a restored or migrated guest runs.  A read-only host LUN has
+ * ",ro" after the number, as file: LUNs carry theirs: p-dev is the one node
+ * pvscsid reads to open the LUN, so the option cannot get lost on the way.
  */
 #include <errno.h>
 #include <limits.h>
@@ -35,7 +37,7 @@ static int resolve_host(struct xlp_ctx *c, const struct xlp_entry *e, struct xlp
 	d->hctl.target = p->target;
 	d->hctl.lun = p->lun;
 	xlp_hctl_str(&d->hctl, h);
-	xlp_snprintf(d->p_dev, sizeof(d->p_dev), "%s", h);
+	xlp_snprintf(d->p_dev, sizeof(d->p_dev), "%s%s", h, e->ro ? XLP_PDEV_RO : "");
 	xlp_snprintf(d->sg, sizeof(d->sg), "%s", p->sg);
 	if (p->by_id[0]) {
 		/* The by-id name in the /dev namespace, whatever root the resolver used. */
@@ -105,6 +107,15 @@ static int resolve_file(const struct xlp_entry *e, struct xlp_dev *d, char *err,
 	}
 	xlp_snprintf(d->p_devname, sizeof(d->p_devname), "file:%s", real);
 	return 0;
+}
+
+void xlp_pdev_base(const char *p_dev, char *buf, size_t len)
+{
+	size_t n = strlen(p_dev), s = strlen(XLP_PDEV_RO);
+
+	if (n > s && !strcmp(p_dev + n - s, XLP_PDEV_RO))
+		n -= s;
+	xlp_snprintf(buf, len, "%.*s", (int)n, p_dev);
 }
 
 int xlp_dev_resolve(struct xlp_ctx *c, const struct xlp_entry *e, struct xlp_dev *d, char *err,

@@ -157,8 +157,8 @@ void xlp_cfg_free(struct xlp_cfg *c);
 /* An entry resolved on this host: what goes to xenstore. */
 struct xlp_dev {
 	struct xlp_entry e;
-	char p_dev[XLP_SPEC_MAX];     /* backend p-dev: current "H:C:T:L", or "file:/abs[,ro]..." */
-	char p_devname[XLP_SPEC_MAX]; /* stable identity (naa.X:L, wwid:..., by-id, file path) */
+	char p_dev[XLP_SPEC_MAX]; /* backend p-dev: current "H:C:T:L[,ro]", "file:/abs[,ro]..." */
+	char p_devname[XLP_SPEC_MAX];  /* stable identity (naa.X:L, wwid:..., by-id, file path) */
 	char by_id[PVS_PDEV_PATH_MAX]; /* "/dev/disk/by-id/NAME" or "" */
 	struct pvs_hctl hctl;          /* current host H:C:T:L (XLP_HOST) */
 	char sg[PVS_PDEV_PATH_MAX];    /* current /dev/sgN (XLP_HOST), "" if none */
@@ -167,9 +167,14 @@ struct xlp_dev {
 	bool no_identity; /* XLP_HOST without a stable identity (a warning was printed) */
 };
 
+/* A read-only host LUN's p-dev ends with this ("2:0:1:0,ro"); pvscsid strips it. */
+#define XLP_PDEV_RO ",ro"
+/* A host LUN's p-dev without its ",ro" (what pvs_resolve takes); others unchanged. */
+void xlp_pdev_base(const char *p_dev, char *buf, size_t len);
+
 /*
  * Resolve @e on this host.  Errors name the PDEV, what was tried and why it
- * is refused (partition, not SCSI, missing file, ro on a passthrough LUN...).
+ * is refused (partition, not SCSI, missing file...).
  * 0 or -errno with one line in @err.
  */
 int xlp_dev_resolve(struct xlp_ctx *c, const struct xlp_entry *e, struct xlp_dev *d, char *err,

@@ -92,6 +92,7 @@ static void test_dryrun_attach(void)
 	    "1:0:0:3,feature-host",
 	    "scsi-attach -N guest1 " NAA_B ":0 0:0:0:1,shareable",
 	    "scsi-attach -N guest1 2:0:1:0 0:0:0:1",
+	    "scsi-attach -N guest1 /dev/sg2 0:0:1:0,ro",
 	    "scsi-attach -N guest1 file:@ROOT@/disk.img,ro 0:1:0:0",
 	    "scsi-attach -N guest1 mem:64M 2:0:0:0",
 	};
@@ -195,6 +196,45 @@ static void test_attach_paused(void)
 	w_teardown();
 }
 
+/* A read-only host LUN: ",ro" on p-dev for pvscsid, in the saved spec, and in the listing. */
+static void test_attach_ro_host(void)
+{
+	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdc", "0:0:1:0,ro", NULL};
+	static const char *const a2[] = {"scsi-attach", "guest2", "/dev/sg2", "0:0:0:0", NULL};
+	static const char *const a3[] = {"scsi-attach", "guest1", NAA_B ":0", "0:0:2:0", NULL};
+	uint32_t doms[] = {5};
+	char *ud, *txt;
+
+	w_setup();
+	W->paused = 0;
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
+	CU_ASSERT_STRING_EQUAL(fake_xs_get(W->fx, BE5 "/0/vscsi-devs/dev-0/p-dev"), "2:0:1:0,ro");
+	CU_ASSERT_STRING_EQUAL(fake_xs_get(W->fx, BE5 "/0/vscsi-devs/dev-0/p-devname"), NAA_B ":0");
+	CU_ASSERT_STRING_EQUAL(fake_xs_get(W->fx, RC5 "/0/dev-0/options"), "ro");
+	CU_ASSERT_EQUAL(w_state(BE5 "/0/vscsi-devs/dev-0/state"), 4);
+	ud = w_read_userdata(5, UUID5);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ud, "\"pvscsi/0/dev-0/spec\":\"" NAA_B ":0,0:0:1:0,ro\""));
+	free(ud);
+	/* The ",ro" does not hide the LUN from the checks: held here, refused there. */
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a2), 1);
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a3), 1);
+	txt = w_text(true);
+	CU_ASSERT_STRING_EQUAL(
+	    txt, "scsi-attach: PDEV '/dev/sg2' (2:0:1:0) is already assigned to domain guest1 "
+	         "(id 5) as v-dev 0:0:1:0; to share it on purpose, give both attachments the "
+	         "option 'shareable'\n"
+	         "scsi-attach: PDEV '" NAA_B ":0' is already assigned to this domain, guest1 "
+	         "(id 5), as v-dev 0:0:1:0 (controller 0, dev-0)\n");
+	free(txt);
+	w_reset_output();
+	CU_ASSERT_EQUAL(xlp_list(&W->c, doms, 1, false), 0);
+	txt = w_text(false);
+	CU_ASSERT_PTR_NOT_NULL(strstr(txt, " 2:0:1:0,ro "));
+	free(txt);
+	w_teardown();
+}
+
 static void test_attach_running_new_controller(void)
 {
 	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
@@ -291,7 +331,7 @@ static void test_attach_errors(void)
 	    "scsi-attach guest1 " NAA_A ":0 0:0:1:0",
 	    "scsi-attach guest1 /dev/sdc 0:0:1:0",
 	    "scsi-attach guest1 /dev/sdd 0:0:1:0,feature-host",
-	    "scsi-attach guest1 /dev/sdd 0:0:1:0,ro",
+	    "scsi-attach guest1 /dev/sdd 1:0:1:0,ro,feature-host",
 	    "scsi-attach guest1 file:@ROOT@/nothere.img 0:0:1:0",
 	    "scsi-attach guest1 file:@ROOT@ 0:0:1:0",
 	    "scsi-attach Domain-0 /dev/sdd 0:0:1:0",
@@ -468,6 +508,7 @@ int main(void)
 	    {"dryrun_attach", test_dryrun_attach},
 	    {"dryrun_hot_and_detach", test_dryrun_hot_and_detach},
 	    {"attach_paused", test_attach_paused},
+	    {"attach_ro_host", test_attach_ro_host},
 	    {"attach_running_new_controller", test_attach_running_new_controller},
 	    {"attach_hot", test_attach_hot},
 	    {"attach_hot_refused_by_backend", test_attach_hot_refused_by_backend},
