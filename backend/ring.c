@@ -962,6 +962,19 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 		return rc;
 	}
 	r->fd = cfg->evt->fd(cfg->evt_ctx, r->chan);
+	if (cfg->adopt) {
+		/*
+		 * The previous daemon publishes each response at once but
+		 * notifies at the end of a batch: killed in between, it left
+		 * responses the frontend was never told about, and since they
+		 * passed its rsp_event our own first batch would not notify
+		 * either.  A spurious event costs the frontend one empty drain.
+		 */
+		rc = cfg->evt->notify(cfg->evt_ctx, r->chan);
+		r->st.notifies++;
+		if (rc < 0)
+			ring_log(r, LOG_ERR, "event channel notify: %s", strerror(-rc));
+	}
 	*out = r;
 	return 0;
 }
