@@ -11,10 +11,14 @@
 /*
  * SBC-4 6.6.4 Block Limits.  The transfer limit also keeps every byte
  * count of one command far below the 32-bit core.xfer and sense
- * INFORMATION fields.
+ * INFORMATION fields.  MAXIMUM UNMAP LBA COUNT is per command, summed over
+ * its descriptors (SBC-4 5.32.2): the bound keeps one UNMAP's work bounded
+ * (a RAM LUN zeroes what it unmaps) and Linux splits larger discards;
+ * 2^20 is also the most libiscsi's conformance suite accepts as an
+ * explicit limit.
  */
 #define PVSI_EMU_MAX_XFER_BYTES   (8u << 20)
-#define PVSI_EMU_MAX_UNMAP_BLOCKS (1u << 22) /* per UNMAP descriptor */
+#define PVSI_EMU_MAX_UNMAP_BLOCKS (1u << 20)
 #define PVSI_EMU_MAX_UNMAP_DESC   256u
 #define PVSI_EMU_MAX_WS_BLOCKS    (1u << 22)
 #define PVSI_EMU_OPT_GRAN_BYTES   4096u /* optimal transfer / unmap granularity */

@@ -360,10 +360,16 @@ static void unmap_desc(const struct pvs_req *req, uint64_t i, uint64_t *lba, uin
 	*n = pvsi_be32(&d[8]);
 }
 
+/*
+ * @total: the blocks of the descriptors before this one; the sum must stay
+ * within MAXIMUM UNMAP LBA COUNT (SBC-4 5.32.2), the field pointer names the
+ * descriptor that crosses it.
+ */
 static int unmap_check(struct pvs_lun *lun, struct pvs_req *req, uint64_t i, uint64_t lba,
-                       uint32_t n)
+                       uint32_t n, uint64_t *total)
 {
-	if (n > PVSI_EMU_MAX_UNMAP_BLOCKS)
+	*total += n;
+	if (*total > PVSI_EMU_MAX_UNMAP_BLOCKS)
 		return pvsi_emu_param_field(req, PVS_SR_INVALID_FIELD_IN_PARAM,
 		                            (int)(8 + i * 16 + 8), -1);
 	if (lba >= lun->nblocks || n > lun->nblocks - lba)
@@ -381,7 +387,7 @@ static int stage_unmap(struct pvs_lun *lun, struct pvs_req *req, int64_t res)
 		req->core.pos++;
 	}
 	for (; req->core.pos < count; req->core.pos++) {
-		uint64_t lba;
+		uint64_t lba, len, next_lba;
 		uint32_t n;
 		int sr;
 
@@ -392,11 +398,29 @@ static int stage_unmap(struct pvs_lun *lun, struct pvs_req *req, int64_t res)
 		unmap_desc(req, req->core.pos, &lba, &n);
 		if (n == 0)
 			continue;
-		sr = unmap_check(lun, req, req->core.pos, lba, n);
+		sr = unmap_check(lun, req, req->core.pos, lba, n, &req->core.nblocks);
 		if (sr != PVS_SR_OK)
 			return sr;
-		lun->store->discard(lun, req, lba << lun->block_shift,
-		                    (uint64_t)n << lun->block_shift);
+		/*
+		 * The descriptors that continue this range join it: one store
+		 * call instead of one per descriptor (a list of one-block
+		 * descriptors costs a round trip through the store each).
+		 */
+		len = n;
+		while (req->core.pos + 1 < count) {
+			unmap_desc(req, req->core.pos + 1, &next_lba, &n);
+			if (n != 0 && next_lba != lba + len)
+				break;
+			if (n != 0) {
+				sr = unmap_check(lun, req, req->core.pos + 1, next_lba, n,
+				                 &req->core.nblocks);
+				if (sr != PVS_SR_OK)
+					return sr;
+			}
+			len += n;
+			req->core.pos++;
+		}
+		lun->store->discard(lun, req, lba << lun->block_shift, len << lun->block_shift);
 		return PVSI_ASYNC;
 	}
 	return PVS_SR_OK;
@@ -842,6 +866,7 @@ int pvsi_sbc_unmap(struct pvs_lun *lun, struct pvs_req *req)
 	uint32_t len = pvsi_be16(&req->cdb[7]);
 	uint8_t hdr[8];
 	uint32_t dl, bdl, count;
+	uint64_t total = 0;
 	int sr;
 
 	if (len == 0)
@@ -868,7 +893,7 @@ int pvsi_sbc_unmap(struct pvs_lun *lun, struct pvs_req *req)
 		unmap_desc(req, i, &lba, &n);
 		if (n == 0)
 			continue;
-		sr = unmap_check(lun, req, i, lba, n);
+		sr = unmap_check(lun, req, i, lba, n, &total);
 		if (sr != PVS_SR_OK)
 			return sr;
 	}
@@ -876,6 +901,7 @@ int pvsi_sbc_unmap(struct pvs_lun *lun, struct pvs_req *req)
 	if (count == 0)
 		return PVS_SR_OK;
 	req->core.pos = 0;
+	req->core.nblocks = 0; /* UNMAP has no LBA range: the running total of stage_unmap */
 	return start(lun, req, K_UNMAP, count, false);
 }
 

@@ -689,7 +689,7 @@ static void body_unmap(void)
 	unmap(l, (uint16_t)len, len);
 	ASSERT_CC(5, 0x21, 0);
 	lba[1] = 0;
-	n[1] = (1u << 22) + 1; /* over MAXIMUM UNMAP LBA COUNT */
+	n[1] = (1u << 20) + 1; /* over MAXIMUM UNMAP LBA COUNT */
 	len = unmap_list(l, 2, lba, n);
 	unmap(l, (uint16_t)len, len);
 	ASSERT_CC(5, 0x26, 0);
@@ -718,6 +718,34 @@ static void body_unmap(void)
 	ASSERT_GOOD();
 	CU_ASSERT_TRUE(medium_is(10, 1, -1));
 	CU_ASSERT_TRUE(medium_is(11, 1, 42));
+	/*
+	 * MAXIMUM UNMAP LBA COUNT bounds the sum over the descriptors, each
+	 * within the limit (SBC-4 5.32.2): descriptors covering the whole LUN,
+	 * as many as reach the limit exactly, then one more.
+	 */
+	if ((1u << 20) % BLOCKS == 0 && (1u << 20) / BLOCKS < 256) {
+		unsigned k = (unsigned)((1u << 20) / BLOCKS);
+		uint64_t all_lba[256];
+		uint32_t all_n[256];
+
+		for (unsigned i = 0; i <= k; i++) {
+			all_lba[i] = 0;
+			all_n[i] = (uint32_t)BLOCKS;
+		}
+		put(0, 1, 43);
+		put(BLOCKS - 1, 1, 43);
+		len = unmap_list(l, k + 1, all_lba, all_n);
+		unmap(l, (uint16_t)len, len);
+		ASSERT_CC(5, 0x26, 0);
+		ASSERT_FIELD(0, 8 + 16 * (int)k + 8, -1);
+		CU_ASSERT_TRUE(medium_is(0, 1, 43));
+		CU_ASSERT_TRUE(medium_is(BLOCKS - 1, 1, 43));
+		len = unmap_list(l, k, all_lba, all_n);
+		unmap(l, (uint16_t)len, len);
+		ASSERT_GOOD();
+		CU_ASSERT_TRUE(medium_is(0, 1, -1));
+		CU_ASSERT_TRUE(medium_is(BLOCKS - 1, 1, -1));
+	}
 	/* more descriptors than MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
 	{
 		uint64_t many_lba[257];
@@ -859,6 +887,8 @@ static struct held q[64];
 static unsigned qn;
 static uintptr_t sp_lo, sp_hi;
 static unsigned st_calls;
+static uint64_t st_disc[16][2]; /* offset and length of each discard */
+static unsigned st_ndisc;
 
 static void note_stack(void)
 {
@@ -903,6 +933,11 @@ static void st_op(int op, struct pvs_lun *lun, struct pvs_req *req, uint64_t off
 	struct held h = {op, lun, req, off, len, iov, cnt, fua, false};
 
 	note_stack();
+	if (op == 3 && st_ndisc < 16) {
+		st_disc[st_ndisc][0] = off;
+		st_disc[st_ndisc][1] = len;
+		st_ndisc++;
+	}
 	if (st_mode == ST_FAIL && (st_fail_op < 0 || st_fail_op == op)) {
 		pvsi_store_done(req, st_fail);
 		return;
@@ -982,6 +1017,7 @@ static void wrap(struct lh *h, int mode)
 	qn = 0;
 	sp_lo = sp_hi = 0;
 	st_calls = 0;
+	st_ndisc = 0;
 	st_fail_op = -1;
 }
 
@@ -1029,6 +1065,54 @@ static void asubmit(struct areq *a, const uint8_t *cdb, unsigned len, enum pvs_d
 	a->req.initiator = I1;
 	a->req.done = areq_done;
 	pvs_submit(L->lun, &a->req);
+}
+
+/*
+ * Descriptors that continue one another reach the store as one discard;
+ * zero-length ones in between are ignored; the rest stay apart.
+ */
+static void test_unmap_coalesce(void)
+{
+	uint8_t l[8 + 16 * 8];
+	uint64_t lba[8] = {100, 101, 102, 110, 0, 111, 105, 0};
+	uint32_t n[8] = {1, 1, 3, 1, 0, 4, 2, 0};
+	size_t len;
+
+	L = &H512;
+	put(99, 20, 61);
+	wrap(&H512, ST_PASS);
+	len = unmap_list(l, 8, lba, n);
+	unmap(l, (uint16_t)len, len);
+	unwrap(&H512);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(st_ndisc, 3);
+	CU_ASSERT_EQUAL(st_disc[0][0], 100 * 512);
+	CU_ASSERT_EQUAL(st_disc[0][1], 5 * 512);
+	CU_ASSERT_EQUAL(st_disc[1][0], 110 * 512);
+	CU_ASSERT_EQUAL(st_disc[1][1], 5 * 512);
+	CU_ASSERT_EQUAL(st_disc[2][0], 105 * 512);
+	CU_ASSERT_EQUAL(st_disc[2][1], 2 * 512);
+	CU_ASSERT_TRUE(medium_is(99, 1, 61));
+	CU_ASSERT_TRUE(medium_is(100, 5, -1));
+	CU_ASSERT_TRUE(medium_is(105, 2, -1));
+	CU_ASSERT_TRUE(medium_is(107, 3, 61));
+	CU_ASSERT_TRUE(medium_is(110, 5, -1));
+	CU_ASSERT_TRUE(medium_is(115, 4, 61));
+
+	/* a joined descriptor that crosses MAXIMUM UNMAP LBA COUNT: nothing unmapped */
+	put(0, 8, 62);
+	lba[0] = 0;
+	n[0] = 4;
+	lba[1] = 4;
+	n[1] = 1u << 20;
+	len = unmap_list(l, 2, lba, n);
+	wrap(&H512, ST_PASS);
+	unmap(l, (uint16_t)len, len);
+	unwrap(&H512);
+	ASSERT_CC(5, 0x26, 0);
+	ASSERT_FIELD(0, 8 + 16 + 8, -1);
+	CU_ASSERT_EQUAL(st_ndisc, 0);
+	CU_ASSERT_TRUE(medium_is(0, 8, 62));
 }
 
 /* Thousands of stages completing at once must not deepen the stack. */
@@ -1293,6 +1377,7 @@ int main(void)
 	CU_add_test(s, "asynchronous stores, scratch queue", test_engine_async);
 	CU_add_test(s, "abort while waiting and while in I/O", test_engine_abort);
 	CU_add_test(s, "store errors", test_engine_errors);
+	CU_add_test(s, "UNMAP: contiguous descriptors, one discard", test_unmap_coalesce);
 	s = CU_add_suite("file store", init_file, fini_file);
 	CU_add_test(s, "round trips, iovecs, capacity", test_file_round_trips);
 	CU_add_test(s, "VERIFY, WRITE AND VERIFY", test_file_verify);

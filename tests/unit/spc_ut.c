@@ -622,7 +622,7 @@ static void test_vpd_pages(void)
 	exp[4] = 0x01;
 	exp[7] = 8;                   /* 4 KiB in 512-byte blocks */
 	lh_put32(&exp[8], 16384);     /* 8 MiB */
-	lh_put32(&exp[20], 0x400000); /* MAXIMUM UNMAP LBA COUNT */
+	lh_put32(&exp[20], 0x100000); /* MAXIMUM UNMAP LBA COUNT, per command */
 	lh_put32(&exp[24], 256);      /* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
 	lh_put32(&exp[28], 8);        /* OPTIMAL UNMAP GRANULARITY */
 	lh_put64(&exp[36], 0x400000); /* MAXIMUM WRITE SAME LENGTH */
