@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# restart: pvscsid is killed with SIGKILL three times while the guest runs
+# restart: pvscsid is killed with SIGKILL five times while the guest runs
 # fio write+verify, and started again each time; the guest's fio completes
 # without a verify error, and xen-scsifront never saw a protocol error (a
 # lost or doubled response disables its host: "illegal rqid", "Disabling
@@ -13,12 +13,13 @@ dom0() {
 	vscsi_attach "$DOMID" 0 0 "$PDEV" 0:0:0:0
 	guest_start
 	guest_wait_mark fio-running 240
-	for gap in 3 1 2; do
+	for gap in 2 1 1 2 1; do
 		sleep "$gap"
+		guest_has_mark_or_end fio-done && fail "fio ended before the restarts did: make it longer"
 		pvscsid_kill9
 		pvscsid_start
 	done
-	[ "$(grep -c 'adopted ring-ref' "$PVSCSID_LOG")" -ge 3 ] ||
+	[ "$(grep -c 'adopted ring-ref' "$PVSCSID_LOG")" -ge 5 ] ||
 		fail "pvscsid did not adopt the ring after each restart (see pvscsid.log)"
 	say "journal replays: $(grep -c 'runs again' "$PVSCSID_LOG")"
 }
@@ -27,7 +28,9 @@ guest() {
 	wait_lun 0:0:0
 	sd=$(sd_of 0:0:0)
 	mark fio-running
-	fio_verify "$sd" --loops=2
+	# Long enough to outlast five restarts (about 8 s under TCG).
+	fio_verify "$sd" --loops=8
+	mark fio-done
 	if dmesg | grep -E 'illegal rqid|Disabling device|scsifront.*(error|Error)'; then
 		fail "xen-scsifront reported a protocol error across the restarts"
 	fi
