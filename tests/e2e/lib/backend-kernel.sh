@@ -21,6 +21,7 @@ backend_start() {
 
 backend_check() { :; }
 backend_stop() { lio_teardown; }
+backend_collect() { :; }
 
 # Export the LIO backstore directory $1 as the next LUN; sets PDEV.
 lio_export() {

@@ -3,7 +3,11 @@
 # It watches backend/vscsi itself and resolves each dev's p-dev string, so a
 # LUN helper only has to choose the p-dev.  Sourced by run-case.sh.
 
-PVSCSID_LOG=$CASEOUT/pvscsid.log
+# The log is written in dom0's tmpfs and copied out (backend_collect): with
+# --verbose it has two lines per command, and each line-buffered write to a
+# file on the 9p output share is a round trip to QEMU, about 1 ms under
+# TCG - most of a command's time in the backend.
+PVSCSID_LOG=/var/log/pvscsid-$CASE.log
 
 backend_start() {
 	# xen-scsiback would claim the same backend/vscsi nodes.
@@ -24,6 +28,7 @@ pvscsid_alive() {
 }
 
 pvscsid_start() {
+	[ -n "$(pvscsid_pid)" ] || rm -f "$PVSCSID_LOG" # a log of this case only
 	"$PVSCSID" --foreground --verbose --log-file "$PVSCSID_LOG" \
 		>>"$CASEOUT/pvscsid.stdout" 2>&1 &
 	echo $! >"$CASEOUT/pvscsid.pid"
@@ -56,6 +61,11 @@ backend_stop() {
 		wait "$pid" 2>/dev/null || true
 	fi
 	rm -f "$CASEOUT/pvscsid.pid" /var/tmp/e2e/*.img
+	backend_collect
+}
+
+backend_collect() {
+	[ ! -f "$PVSCSID_LOG" ] || cp "$PVSCSID_LOG" "$CASEOUT/pvscsid.log"
 }
 
 lun_file() {

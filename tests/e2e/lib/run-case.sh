@@ -37,6 +37,7 @@ cleanup() {
 	trap - ERR
 	# The logs first: tearing down may hang (a broken kernel) or be cut short.
 	collect_guest_output
+	backend_collect
 	if dom0_oopsed; then
 		finish FAIL "dom0 kernel oops: $(dom0_oops_line)"
 		return 0
