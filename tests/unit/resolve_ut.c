@@ -14,6 +14,7 @@
 
 #include "fake_sysfs.h"
 #include "pvscsi/resolve.h"
+#include "cu_run.h"
 
 /* Device A: a disk with a 16-byte NAA identity, sysfs wwid, by-id links, two partitions. */
 #define NAA_A    "naa.6001405aaaaaaaaaaaaaaaaaaaaaaaa1"
@@ -1025,10 +1026,7 @@ static void test_real_scsi_debug(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct cu_test tests[] = {
 	    {"hctl_valid", test_hctl_valid},
 	    {"hctl_invalid", test_hctl_invalid},
 	    {"vpd_prefers_naa", test_vpd_prefers_naa},
@@ -1051,20 +1049,6 @@ int main(void)
 	    {"real_non_scsi", test_real_non_scsi},
 	    {"real_scsi_debug", test_real_scsi_debug},
 	};
-	CU_pSuite s;
-	unsigned int failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("resolve", NULL, NULL);
-	if (!s)
-		return 2;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return CU_RUN("resolve", tests);
 }

@@ -12,6 +12,7 @@
 
 #include "../xl/golden.h"
 #include "../../xl-plugin/xlp.h"
+#include "cu_run.h"
 
 static const char *kind_name(enum xlp_kind k)
 {
@@ -221,30 +222,13 @@ static void test_cfg_errors_classified(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct cu_test tests[] = {
 	    {"entries_golden", test_entries_golden},
 	    {"attach_args_golden", test_attach_args_golden},
 	    {"entry_fields", test_entry_fields},
 	    {"cfg_files_golden", test_cfg_files_golden},
 	    {"cfg_errors_classified", test_cfg_errors_classified},
 	};
-	CU_pSuite s;
-	unsigned int failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("xl_cfg", NULL, NULL);
-	if (!s)
-		return 2;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return CU_RUN("xl_cfg", tests);
 }

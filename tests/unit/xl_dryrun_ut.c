@@ -13,6 +13,7 @@
 #include <CUnit/Basic.h>
 
 #include "../xl/world.h"
+#include "cu_run.h"
 
 #define BE5 "/local/domain/0/backend/vscsi/5"
 #define FE5 "/local/domain/5/device/vscsi"
@@ -501,10 +502,7 @@ static void test_detach_paused_and_stuck(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct cu_test tests[] = {
 	    {"dryrun_attach", test_dryrun_attach},
 	    {"dryrun_hot_and_detach", test_dryrun_hot_and_detach},
 	    {"attach_paused", test_attach_paused},
@@ -520,21 +518,6 @@ int main(void)
 	    {"detach_hot", test_detach_hot},
 	    {"detach_paused_and_stuck", test_detach_paused_and_stuck},
 	};
-	CU_pSuite s;
-	unsigned int failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("xl_dryrun", NULL, NULL);
-	if (!s)
-		return 2;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	free(ud_before);
-	return failed ? 1 : 0;
+	return CU_RUN("xl_dryrun", tests);
 }

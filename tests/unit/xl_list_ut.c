@@ -9,6 +9,7 @@
 #include <CUnit/Basic.h>
 
 #include "../xl/world.h"
+#include "cu_run.h"
 
 static void populate(void)
 {
@@ -137,27 +138,10 @@ static void test_list_json(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct cu_test tests[] = {
 	    {"list_text", test_list_text},
 	    {"list_json", test_list_json},
 	};
-	CU_pSuite s;
-	unsigned int failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("xl_list", NULL, NULL);
-	if (!s)
-		return 2;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return CU_RUN("xl_list", tests);
 }
