@@ -278,17 +278,23 @@ static void plan_dev(struct xlp_plan *p, const char *be, const char *rec, unsign
 	xlp_plan_write(p, q, "%s", opts);
 }
 
-static unsigned int free_n(const struct xlp_vhost *vh)
+/*
+ * The lowest dev-N free in the backend and in the saved configuration
+ * (@saved may be NULL): a device kept there while not attached (not found
+ * after a reboot or a scsi-resolve) must not lose its record to a new one.
+ */
+static unsigned int free_n(const struct xlp_vhost *vh, uint32_t vhost,
+                           const struct xlp_saved_list *saved)
 {
 	unsigned int n = 0;
 
-	if (!vh)
-		return 0;
 	for (;;) {
 		bool used = false;
 
-		for (size_t i = 0; i < vh->ndevs; i++)
+		for (size_t i = 0; vh && i < vh->ndevs; i++)
 			used |= vh->devs[i].n == n;
+		for (size_t i = 0; saved && i < saved->n; i++)
+			used |= saved->v[i].vhost == vhost && saved->v[i].n == n;
 		if (!used)
 			return n;
 		n++;
@@ -417,6 +423,7 @@ int xlp_attach_dev(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
 	    q[XLP_PATH_MAX];
 	struct xlp_plan p;
 	struct xlp_saved saved;
+	struct xlp_saved_list sl = {0};
 	struct dev_wait w;
 	bool new_vhost, hot;
 	uint32_t vhost = d->e.vdev.host;
@@ -460,7 +467,10 @@ int xlp_attach_dev(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
 	vh = find_vhost(v, nv, vhost);
 	new_vhost = vh == NULL;
 	hot = vh && vh->state == XB_CONNECTED;
-	n = free_n(vh);
+	if (!o->no_saved && xlp_userdata_saved(c, domid, &sl))
+		xlp_saved_free(&sl);
+	n = free_n(vh, vhost, &sl);
+	xlp_saved_free(&sl);
 	xlp_be_path(c, domid, vhost, be, sizeof(be));
 	xlp_fe_path(domid, vhost, fe, sizeof(fe));
 	xlp_rec_path(domid, vhost, rec, sizeof(rec));
@@ -636,5 +646,7 @@ int xlp_cmd_attach(struct xlp_ctx *c, int argc, char **argv)
 	}
 	rc = xlp_attach_dev(c, domid, d, NULL, NULL, NULL);
 	free(d);
+	if (!rc)
+		xlp_monitor_ensure(c, domid);
 	return rc ? 1 : 0;
 }

@@ -326,6 +326,8 @@ int xlp_cmd_create(struct xlp_ctx *c, int argc, char **argv, char **global, int 
 			goto destroy;
 	}
 	xlp_unlock(c);
+	/* Before it runs: a reboot could come at once. */
+	xlp_monitor_ensure(c, domid);
 	if (!paused) {
 		char id[16];
 		char *uargv[] = {(char *)c->argv0, "unpause", id, NULL};

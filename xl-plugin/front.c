@@ -134,6 +134,48 @@ int xlp_domain_paused_libxl(struct xlp_ctx *c, uint32_t domid)
 	return rc;
 }
 
+int xlp_pause_domain_libxl(struct xlp_ctx *c, uint32_t domid, bool pause, uint64_t *ran_ns)
+{
+	libxl_dominfo info;
+	int rc;
+
+	/* Kept for the monitor's life: a pause must come quickly (it races xl's unpause). */
+	if (!c->lx) {
+		c->lx_log = xtl_createlogger_stdiostream(stderr, XTL_CRITICAL, 0);
+		if (!c->lx_log)
+			return -ENOMEM;
+		if (libxl_ctx_alloc((libxl_ctx **)&c->lx, LIBXL_VERSION, 0,
+		                    (xentoollog_logger *)c->lx_log)) {
+			xtl_logger_destroy((xentoollog_logger *)c->lx_log);
+			c->lx_log = NULL;
+			c->lx = NULL;
+			return -EIO;
+		}
+	}
+	rc = pause ? libxl_domain_pause(c->lx, domid, NULL)
+	           : libxl_domain_unpause(c->lx, domid, NULL);
+	if (rc)
+		return -EIO;
+	if (ran_ns) {
+		*ran_ns = 0;
+		libxl_dominfo_init(&info);
+		if (!libxl_domain_info(c->lx, &info, domid))
+			*ran_ns = info.cpu_time;
+		libxl_dominfo_dispose(&info);
+	}
+	return 0;
+}
+
+void xlp_libxl_free(struct xlp_ctx *c)
+{
+	if (c->lx)
+		libxl_ctx_free(c->lx);
+	if (c->lx_log)
+		xtl_logger_destroy((xentoollog_logger *)c->lx_log);
+	c->lx = NULL;
+	c->lx_log = NULL;
+}
+
 void xlp_sleep_real(struct xlp_ctx *c, unsigned int ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
@@ -184,6 +226,8 @@ static const struct cmd cmds[] = {
     {"scsi-list", OWN, xlp_cmd_list, NULL, "List a domain's SCSI LUNs"},
     {"scsi-resolve", OWN, xlp_cmd_resolve, NULL,
      "Find a domain's saved SCSI LUNs on this host and write their p-devs"},
+    {"scsi-monitor", OWN, xlp_cmd_monitor, NULL,
+     "Re-attach a domain's SCSI LUNs after each reboot (the front starts it)"},
     {"create", WRAP, NULL, xlp_cmd_create, NULL},
     {"restore", WRAP, NULL, xlp_cmd_restore, NULL},
     {"migrate-receive", WRAP, NULL, xlp_cmd_migrate_receive, NULL},

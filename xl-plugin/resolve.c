@@ -23,9 +23,8 @@
 
 #include "xlp.h"
 
-/* Resolve one saved device: its identity first, then its by-id link. */
-static int resolve_saved(struct xlp_ctx *c, const struct xlp_saved *s, struct xlp_dev *d, char *err,
-                         size_t errlen)
+int xlp_saved_resolve(struct xlp_ctx *c, const struct xlp_saved *s, struct xlp_dev *d, char *err,
+                      size_t errlen)
 {
 	char e1[XLP_ERR_MAX], e2[XLP_ERR_MAX];
 	struct xlp_entry e;
@@ -73,7 +72,7 @@ int xlp_check_saved(struct xlp_ctx *c, uint32_t domid_or_none, const struct xlp_
 	if (!d)
 		return -ENOMEM;
 	for (size_t i = 0; i < l->n; i++) {
-		int rc = resolve_saved(c, &l->v[i], d, err, sizeof(err));
+		int rc = xlp_saved_resolve(c, &l->v[i], d, err, sizeof(err));
 		char vd[48];
 
 		if (rc) {
@@ -123,7 +122,7 @@ int xlp_apply_saved(struct xlp_ctx *c, uint32_t domid, const struct xlp_saved_li
 		uint32_t vhost;
 		unsigned int n;
 
-		rc = resolve_saved(c, &l->v[i], d, err, sizeof(err));
+		rc = xlp_saved_resolve(c, &l->v[i], d, err, sizeof(err));
 		if (rc && is_missing(rc) && c->missing_ok) {
 			xlp_errf(c, "warning: %s; the guest loses this device\n", err);
 			rc = 0;
@@ -270,6 +269,7 @@ int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv)
 	                                   {0}};
 	struct xlp_saved_list l = {0}, now = {0};
 	struct xlp_dev *d = NULL;
+	bool *placed = NULL;
 	char err[XLP_ERR_MAX];
 	uint32_t domid;
 	int opt, rc = 0, fails = 0;
@@ -314,7 +314,8 @@ int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv)
 	}
 	d = calloc(1, sizeof(*d));
 	now.v = calloc(l.n, sizeof(*now.v));
-	if (!d || !now.v) {
+	placed = calloc(l.n, sizeof(*placed));
+	if (!d || !now.v || !placed) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -322,7 +323,7 @@ int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv)
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < l.n; i++) {
-		rc = resolve_saved(c, &l.v[i], d, err, sizeof(err));
+		rc = xlp_saved_resolve(c, &l.v[i], d, err, sizeof(err));
 		if (rc && is_missing(rc) && c->missing_ok) {
 			xlp_errf(c, "warning: %s; left out\n", err);
 			continue;
@@ -338,18 +339,25 @@ int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv)
 		if (rc) {
 			fails++;
 			now.v[now.n] = l.v[i];
-		} else if (l.v[i].pdev[0]) {
-			memcpy(now.v[now.n].pdev, l.v[i].pdev, sizeof(now.v[now.n].pdev));
+		} else {
+			placed[now.n] = true;
+			if (l.v[i].pdev[0])
+				memcpy(now.v[now.n].pdev, l.v[i].pdev, sizeof(now.v[now.n].pdev));
 		}
 		now.n++;
 	}
-	if (!c->dry_run)
+	if (!c->dry_run) {
+		xlp_saved_renumber(&now, placed);
 		xlp_userdata_set_all(c, domid, &now);
+	}
 	xlp_unlock(c);
+	if (!c->dry_run && now.n > (size_t)fails)
+		xlp_monitor_ensure(c, domid);
 	rc = fails ? -EIO : 0;
 out:
 	xlp_saved_free(&l);
 	xlp_saved_free(&now);
+	free(placed);
 	free(d);
 	return rc ? 1 : 0;
 }
@@ -545,6 +553,7 @@ int xlp_cmd_restore(struct xlp_ctx *c, int argc, char **argv, char **global, int
 		goto unlock;
 	}
 	xlp_unlock(c);
+	xlp_monitor_ensure(c, domid);
 	if (!paused)
 		xl_simple(c, "unpause", domid);
 	rc = 0;
@@ -637,6 +646,9 @@ static int at_ready(struct xlp_ctx *c)
 		xlp_errf(c, "migration target: SCSI devices missing here; refusing the domain so "
 		            "that the sender resumes it\n");
 		xl_simple(c, "destroy", domid);
+	} else {
+		/* It follows the guest by UUID, past the renaming that comes next. */
+		xlp_monitor_ensure(c, domid);
 	}
 	xlp_saved_free(&l);
 	return rc;

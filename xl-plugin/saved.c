@@ -226,6 +226,32 @@ void xlp_saved_of_dev(const struct xlp_dev *d, uint32_t vhost, unsigned int n, s
 	xlp_snprintf(s->pdev, sizeof(s->pdev), "%s", d->e.pdev);
 }
 
+static bool n_taken(const struct xlp_saved_list *l, const bool *placed, size_t self, uint32_t vhost,
+                    unsigned int n, bool all)
+{
+	for (size_t j = 0; j < l->n; j++)
+		if (j != self && l->v[j].vhost == vhost && l->v[j].n == n &&
+		    (all || placed[j] || j < self))
+			return true;
+	return false;
+}
+
+void xlp_saved_renumber(struct xlp_saved_list *l, const bool *placed)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct xlp_saved *s = &l->v[i];
+
+		if (placed[i] || !n_taken(l, placed, i, s->vhost, s->n, false))
+			continue;
+		for (unsigned int n = 0;; n++) {
+			if (!n_taken(l, placed, i, s->vhost, n, true)) {
+				s->n = n;
+				break;
+			}
+		}
+	}
+}
+
 /* ------------------------------------------------------------- userdata */
 
 void xlp_userdata_path(const struct xlp_ctx *c, uint32_t domid, const char *uuid, const char *wh,

@@ -12,6 +12,7 @@
  *   saved.c   the domain's saved configuration (libxl userdata "libxl-json",
  *             c_info.xsdata) and save-image headers
  *   lock.c    the host-wide lock
+ *   monitor.c the per-domain monitor that re-attaches devices after a reboot
  *   attach.c detach.c list.c resolve.c create.c   the commands
  *   front.c   the command table, option parsing, and the pass-through to Xen's xl
  *
@@ -45,7 +46,9 @@ struct xlp_ctx {
 	struct pvs_resolver res; /* NULL members: the real /sys and /dev */
 	uint32_t be_domid;       /* the backend domain (pvscsid's); 0 */
 	const char *xen_lib_dir; /* libxl's userdata directory, "/var/lib/xen" */
+	const char *xen_log_dir; /* xl's logs, "/var/log/xen" (the monitor appends to them) */
 	const char *lock_path;   /* the host-wide lock file */
+	const char *run_dir;     /* the monitors' lock files, "/run" */
 	const char *xl_real;     /* Xen's own xl */
 	const char *argv0;       /* handed to Xen's xl as its argv[0] */
 	FILE *out, *err;
@@ -54,7 +57,8 @@ struct xlp_ctx {
 	bool missing_ok;         /* restore/migrate/scsi-resolve: drop devices not found */
 	unsigned int timeout_ms; /* handshakes with backend and frontend */
 	unsigned int poll_ms;
-	int lock_fd; /* -1 when not held */
+	unsigned int grace_ms; /* how long a monitor waits for its domain to come back */
+	int lock_fd;           /* -1 when not held */
 	unsigned int lock_depth;
 	/*
 	 * Seams.  The real ones look at /proc, libxl, sleep and run Xen's xl;
@@ -65,6 +69,15 @@ struct xlp_ctx {
 	void (*sleep_ms)(struct xlp_ctx *c, unsigned int ms);
 	/* Run Xen's xl with @argv (argv[0] included), wait; its exit status or -errno. */
 	int (*run_xl)(struct xlp_ctx *c, char *const argv[]);
+	/* Start the reboot monitor of @domid in the background: 0 or -errno. */
+	int (*spawn_monitor)(struct xlp_ctx *c, uint32_t domid);
+	/*
+	 * Pause (counted by Xen: each pause needs its unpause) or unpause
+	 * @domid; after a pause *@ran_ns (if non-NULL) is the CPU time it has
+	 * had so far.  0 or -errno.
+	 */
+	int (*pause_domain)(struct xlp_ctx *c, uint32_t domid, bool pause, uint64_t *ran_ns);
+	void *lx, *lx_log; /* the real pause_domain's libxl context and logger */
 	void *hook_arg;
 };
 
@@ -75,10 +88,13 @@ int xlp_ctx_connect(struct xlp_ctx *c);
 void xlp_ctx_fini(struct xlp_ctx *c);
 
 /* The real seams (exported so that tests can restore them). */
+void xlp_libxl_free(struct xlp_ctx *c); /* pause_domain's context, if any */
 int xlp_backend_running_proc(struct xlp_ctx *c);
 int xlp_domain_paused_libxl(struct xlp_ctx *c, uint32_t domid);
 void xlp_sleep_real(struct xlp_ctx *c, unsigned int ms);
 int xlp_run_xl_real(struct xlp_ctx *c, char *const argv[]);
+int xlp_spawn_monitor_real(struct xlp_ctx *c, uint32_t domid);
+int xlp_pause_domain_libxl(struct xlp_ctx *c, uint32_t domid, bool pause, uint64_t *ran_ns);
 
 /* Whether /proc (under @proc_root) shows a process whose comm is @name. */
 bool xlp_proc_has(const char *proc_root, const char *name);
@@ -318,6 +334,13 @@ int xlp_saved_from_json(const struct xlp_json *dcfg, struct xlp_saved_list *out,
 int xlp_saved_to_json(struct xlp_json *dcfg, const struct xlp_saved_list *l);
 /* Saved record of a resolved device. */
 void xlp_saved_of_dev(const struct xlp_dev *d, uint32_t vhost, unsigned int n, struct xlp_saved *s);
+/*
+ * Devices kept in the saved configuration without being attached (@placed
+ * false) keep their dev-N unless an attached one (or an earlier kept one)
+ * has it; then they get the lowest free one.  Saved dev-N and backend dev-N
+ * are the same for attached devices, and no two records share a key.
+ */
+void xlp_saved_renumber(struct xlp_saved_list *l, const bool *placed);
 
 /* libxl's userdata file names for @domid/@uuid. */
 void xlp_userdata_path(const struct xlp_ctx *c, uint32_t domid, const char *uuid, const char *wh,
@@ -385,11 +408,59 @@ void xlp_gc_stale(struct xlp_ctx *c);
  */
 int xlp_apply_saved(struct xlp_ctx *c, uint32_t domid, const struct xlp_saved_list *l,
                     bool same_uuid_ok);
+/*
+ * Resolve one saved device on this host: its identity, then its by-id link.
+ * 0, or -errno with one line in @err (-ENOENT: not on this host).
+ */
+int xlp_saved_resolve(struct xlp_ctx *c, const struct xlp_saved *s, struct xlp_dev *d, char *err,
+                      size_t errlen);
 /* Resolve @l on this host without attaching: 0, or the first error (all are printed). */
 int xlp_check_saved(struct xlp_ctx *c, uint32_t domid_or_none, const struct xlp_saved_list *l,
                     bool same_uuid_ok);
 
 int xlp_list(struct xlp_ctx *c, uint32_t *domids, size_t n, bool json);
+
+/* ------------------------------------------------------------- reboots */
+
+#define XLP_NO_DOMID UINT32_MAX
+
+/*
+ * The reboot monitor of one guest (monitor.c, docs/toolstack.md): it follows
+ * the guest by UUID from one domain to the next (Xen's xl re-creates a
+ * rebooted guest as a new domain) and attaches its saved devices to each
+ * new one before it runs.
+ */
+struct xlp_monitor {
+	char uuid[64];
+	char name[256];        /* for messages: the name it had when the monitor began */
+	uint32_t domid;        /* the domain followed now, XLP_NO_DOMID between two */
+	unsigned int gone_ms;  /* time without a domain of this UUID */
+	unsigned int restarts; /* domains taken over after the first */
+};
+
+/* Start following @domid.  0, or -ENOENT (no such domain or no UUID, message printed). */
+int xlp_monitor_init(struct xlp_ctx *c, struct xlp_monitor *m, uint32_t domid);
+/*
+ * Look again (after a watch event, or @elapsed_ms after the last look): a
+ * new domain of the guest gets its devices.  1 to go on following, 0 when
+ * no domain of the guest came back within ctx->grace_ms.
+ */
+int xlp_monitor_step(struct xlp_ctx *c, struct xlp_monitor *m, unsigned int elapsed_ms);
+/* The monitor's lock for @uuid: a held fd, -EBUSY when another monitor has it, or -errno. */
+int xlp_monitor_lock(struct xlp_ctx *c, const char *uuid);
+/*
+ * A stream for the monitor's messages: each line goes to syslog (@prio) and
+ * is appended, time-stamped, to xl's log of domain @name
+ * (ctx->xen_log_dir/xl-NAME.log), and to stderr with @to_stderr.
+ */
+FILE *xlp_log_open(struct xlp_ctx *c, const char *name, int prio, bool to_stderr);
+/* Watch @introduceDomain/@releaseDomain and step until the guest is gone for good. */
+int xlp_monitor_run(struct xlp_ctx *c, struct xlp_monitor *m);
+/*
+ * After a command left @domid with SCSI devices: make sure a monitor follows
+ * it (ctx->spawn_monitor; a warning if that fails).  Nothing with -N.
+ */
+void xlp_monitor_ensure(struct xlp_ctx *c, uint32_t domid);
 
 /*
  * The commands, argv[0] being the verb.  Exit status; create, restore and
@@ -400,6 +471,7 @@ int xlp_cmd_attach(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_detach(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_list(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv);
+int xlp_cmd_monitor(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_create(struct xlp_ctx *c, int argc, char **argv, char **global, int nglobal);
 int xlp_cmd_restore(struct xlp_ctx *c, int argc, char **argv, char **global, int nglobal);
 int xlp_cmd_migrate_receive(struct xlp_ctx *c, int argc, char **argv, char **global, int nglobal);

@@ -218,7 +218,9 @@ void xlp_ctx_init(struct xlp_ctx *c)
 	memset(c, 0, sizeof(*c));
 	c->be_domid = 0;
 	c->xen_lib_dir = "/var/lib/xen";
+	c->xen_log_dir = "/var/log/xen";
 	c->lock_path = getenv("XL_PVSCSI_LOCK") ? getenv("XL_PVSCSI_LOCK") : "/run/pvscsi.lock";
+	c->run_dir = getenv("XL_PVSCSI_RUNDIR") ? getenv("XL_PVSCSI_RUNDIR") : "/run";
 	c->xl_real = xlp_xl_real_path();
 	c->argv0 = "xl";
 	c->out = stdout;
@@ -232,11 +234,22 @@ void xlp_ctx_init(struct xlp_ctx *c)
 			c->timeout_ms = (unsigned int)s * 1000;
 	}
 	c->poll_ms = 100;
+	c->grace_ms = 60000;
+	t = getenv("XL_VSCSI_REBOOT_WAIT");
+	if (t && *t) {
+		char *end;
+		unsigned long s = strtoul(t, &end, 10);
+
+		if (!*end && s > 0 && s < 86400)
+			c->grace_ms = (unsigned int)s * 1000;
+	}
 	c->lock_fd = -1;
 	c->backend_running = xlp_backend_running_proc;
 	c->domain_paused = xlp_domain_paused_libxl;
 	c->sleep_ms = xlp_sleep_real;
 	c->run_xl = xlp_run_xl_real;
+	c->spawn_monitor = xlp_spawn_monitor_real;
+	c->pause_domain = xlp_pause_domain_libxl;
 	if (getenv("XL_VSCSI_MISSING") && !strcmp(getenv("XL_VSCSI_MISSING"), "skip"))
 		c->missing_ok = true;
 }
@@ -270,6 +283,7 @@ void xlp_ctx_fini(struct xlp_ctx *c)
 	if (c->xs_open && c->xs.ops && c->xs.ops->close)
 		c->xs.ops->close(c->xs.ctx);
 	c->xs_open = false;
+	xlp_libxl_free(c);
 }
 
 /* ---------------------------------------------------------------- plans */

@@ -487,6 +487,8 @@ static void test_migrate_receive_ready_in_one_read(void)
 	CU_ASSERT_TRUE(has_bytes(&r, ready, sizeof(ready)));
 	CU_ASSERT_TRUE(has_bytes(&r, report, sizeof(report)));
 	CU_ASSERT_TRUE(fake_xs_exists(W->fx, "/local/domain/0/backend/vscsi/9/0/vscsi-devs/dev-0"));
+	/* Its reboot monitor: started before the rename, it follows the UUID. */
+	CU_ASSERT_STRING_EQUAL(W->spawned, "9 ");
 	w_teardown();
 }
 
@@ -502,6 +504,7 @@ static void test_migrate_receive_refuses_missing(void)
 	CU_ASSERT_EQUAL(migrate_receive(&r), 1);
 	/* No "ready": the sender sees the stream end and resumes its copy. */
 	CU_ASSERT_FALSE(has_bytes(&r, ready, sizeof(ready)));
+	CU_ASSERT_STRING_EQUAL(W->spawned, "");
 	CU_ASSERT_STRING_EQUAL(W->xl_calls, "xl destroy 9\n");
 	CU_ASSERT_FALSE(fake_xs_exists(W->fx, "/local/domain/0/backend/vscsi/9"));
 	err = w_text(true);

@@ -356,6 +356,7 @@ static void test_restore_renumbered_host(void)
 	argv[1] = img;
 	argv[2] = NULL;
 	CU_ASSERT_EQUAL(xlp_cmd_restore(&W->c, 2, argv, NULL, 0), 0);
+	CU_ASSERT_STRING_EQUAL(W->spawned, "9 ");
 	tree = w_dump_str(be9);
 	ud = w_read_userdata(9, UUID9);
 	all = malloc(strlen(tree) + strlen(ud) + strlen(W->xl_calls) + 64);
@@ -393,6 +394,7 @@ static void test_restore_missing_device(void)
 	/* Refused before any domain exists. */
 	CU_ASSERT_EQUAL(xlp_cmd_restore(&W->c, 2, argv, NULL, 0), 1);
 	CU_ASSERT_STRING_EQUAL(W->xl_calls, "");
+	CU_ASSERT_STRING_EQUAL(W->spawned, "");
 	err = golden_subst(w_text(true), img, "@IMAGE@");
 	CU_ASSERT_EQUAL(golden_check("restore-missing.err", err), 0);
 	free(err);
@@ -484,6 +486,8 @@ static void test_create_with_vscsi(void)
 	args[1] = cfg;
 	args[2] = NULL;
 	CU_ASSERT_EQUAL(create(args), 0);
+	/* A reboot monitor follows the new domain. */
+	CU_ASSERT_STRING_EQUAL(W->spawned, "9 ");
 	tree = w_dump_str(be9);
 	ud = w_read_userdata(9, UUID9);
 	all = malloc(strlen(tree) + strlen(ud) + strlen(W->xl_calls) + 64);
@@ -582,6 +586,7 @@ static void test_create_half_made_destroyed(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(W->xl_calls, "destroy 9"));
 	CU_ASSERT_PTR_NULL(strstr(W->xl_calls, "unpause"));
 	CU_ASSERT_FALSE(fake_xs_exists(W->fx, "/local/domain/0/backend/vscsi/9"));
+	CU_ASSERT_STRING_EQUAL(W->spawned, "");
 	free(err);
 	free(cfg);
 

@@ -56,6 +56,12 @@ struct world {
 	char xl_calls[4096];
 	int xl_status;
 	int (*xl_hook)(struct world *w, char *const argv[]);
+	char spawned[256]; /* "D " for every reboot monitor started */
+	int spawn_status;
+	char pauses[256]; /* "pause D\n", "unpause D\n" as the monitor asked */
+	int pause_status;
+	uint64_t ran_ns;                    /* CPU time a domain has had when it is paused */
+	void (*tick_hook)(struct world *w); /* after each simulated sleep */
 };
 
 static struct world *W;
@@ -157,11 +163,34 @@ static inline void w_sleep(struct xlp_ctx *c, unsigned int ms)
 	(void)c;
 	W->slept += ms;
 	W->ticks++;
+	if (W->tick_hook)
+		W->tick_hook(W);
 	if (W->sim == SIM_OFF)
 		return;
 	for (size_t d = 0; d < sizeof(doms) / sizeof(doms[0]); d++)
 		for (uint32_t vh = 0; vh < 4; vh++)
 			sim_vhost(doms[d], vh);
+}
+
+static inline int w_pause(struct xlp_ctx *c, uint32_t domid, bool pause, uint64_t *ran_ns)
+{
+	size_t l = strlen(W->pauses);
+
+	(void)c;
+	snprintf(W->pauses + l, sizeof(W->pauses) - l, "%s %u\n", pause ? "pause" : "unpause",
+	         domid);
+	if (ran_ns)
+		*ran_ns = W->ran_ns;
+	return pause ? W->pause_status : 0;
+}
+
+static inline int w_spawn(struct xlp_ctx *c, uint32_t domid)
+{
+	size_t l = strlen(W->spawned);
+
+	(void)c;
+	snprintf(W->spawned + l, sizeof(W->spawned) - l, "%u ", domid);
+	return W->spawn_status;
 }
 
 static inline int w_run_xl(struct xlp_ctx *c, char *const argv[])
@@ -341,6 +370,10 @@ static inline void w_setup(void)
 	W->c.domain_paused = w_paused;
 	W->c.sleep_ms = w_sleep;
 	W->c.run_xl = w_run_xl;
+	W->c.spawn_monitor = w_spawn;
+	W->c.pause_domain = w_pause;
+	W->c.xen_log_dir = W->fs.root;
+	W->c.run_dir = W->fs.root;
 	W->c.missing_ok = false;
 	W->running = 1;
 	W->paused = 1;
