@@ -96,6 +96,15 @@ struct pvsi_store_ops {
 	/* Deallocate; the range then reads back as zeroes. */
 	void (*discard)(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len);
 	void (*write_zeroes)(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len);
+	/* A hint (PRE-FETCH): start reading [@off, @off + @len) into the backing's cache. */
+	void (*prefetch)(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len);
+	/*
+	 * Synchronous, like size(): whether the bytes from @off (a block
+	 * boundary) on are mapped (*mapped) or deallocated, and for how many
+	 * bytes, a multiple of the block size in (0, @end - @off].  -errno on
+	 * failure.  Only asked of thin LUNs; GET LBA STATUS bounds the calls.
+	 */
+	int64_t (*extent)(struct pvs_lun *lun, uint64_t off, uint64_t end, bool *mapped);
 	/* Best effort; 0 when a cancel was issued (the request still completes). */
 	int (*cancel)(struct pvs_lun *lun, struct pvs_req *req);
 	/* Current size of the backing in bytes, re-read from the backing. */
@@ -246,6 +255,9 @@ int pvsi_sbc_read_capacity16(struct pvs_lun *lun, struct pvs_req *req);
 int pvsi_sbc_read(struct pvs_lun *lun, struct pvs_req *req);
 int pvsi_sbc_write(struct pvs_lun *lun, struct pvs_req *req);
 int pvsi_sbc_verify(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_sbc_compare_and_write(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_sbc_prefetch(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_sbc_get_lba_status(struct pvs_lun *lun, struct pvs_req *req);
 int pvsi_sbc_sync_cache(struct pvs_lun *lun, struct pvs_req *req);
 int pvsi_sbc_unmap(struct pvs_lun *lun, struct pvs_req *req);
 int pvsi_sbc_write_same(struct pvs_lun *lun, struct pvs_req *req);

@@ -31,6 +31,18 @@ static inline uint32_t pvsi_emu_max_xfer_blocks(const struct pvs_lun *lun)
 	return PVSI_EMU_MAX_XFER_BYTES >> lun->block_shift;
 }
 
+/*
+ * MAXIMUM COMPARE AND WRITE LENGTH (SBC-4 6.6.4, one byte): what the
+ * scratch holds, since the compare reads the range into it and the write
+ * goes out from it.  128 blocks of 512 bytes, 16 of 4096.
+ */
+static inline uint32_t pvsi_emu_max_caw_blocks(const struct pvs_lun *lun)
+{
+	uint32_t n = PVSI_EMU_SCRATCH_BYTES >> lun->block_shift;
+
+	return n < 255 ? n : 255;
+}
+
 /* SBC-4 6.6.6 / 5.20.2: the physical block is 4 KiB; report 2^n logical per physical. */
 static inline uint8_t pvsi_emu_lbppbe(const struct pvs_lun *lun)
 {

@@ -111,7 +111,7 @@ const struct pvsi_opcode pvsi_opcodes[] = {
     OP(0x2b, 10, NONE, PT, "SEEK(10)", NULL),
     OP(0x2e, 10, OUT, EMU | PT | RDY | WR, "WRITE AND VERIFY(10)", pvsi_sbc_write, RW10(DPO_BCHK)),
     OP(0x2f, 10, OUT, EMU | PT | RDY, "VERIFY(10)", pvsi_sbc_verify, RW10(DPO_BCHK)),
-    OP(0x34, 10, NONE, PT, "PRE-FETCH(10)", NULL),
+    OP(0x34, 10, NONE, EMU | PT | RDY, "PRE-FETCH(10)", pvsi_sbc_prefetch, RW10(0x02)),
     OP(0x35, 10, NONE, EMU | PT | RDY, "SYNCHRONIZE CACHE(10)", pvsi_sbc_sync_cache, RW10(0x02)),
     OP(0x37, 10, IN, PT, "READ DEFECT DATA(10)", NULL),
     OP(0x3b, 10, OUT, 0, "WRITE BUFFER", NULL),
@@ -161,15 +161,23 @@ const struct pvsi_opcode pvsi_opcodes[] = {
     OP(0x83, 16, OUT, WR, "EXTENDED COPY", NULL),
     OP(0x85, 16, NONE, WR, "ATA PASS-THROUGH(16)", NULL),
     OP(0x88, 16, IN, EMU | PT | RDY, "READ(16)", pvsi_sbc_read, RW16(DPO_FUA)),
+    /*
+     * Not passed to filtered passthrough: the historical scsiback list
+     * lacks it.  NUMBER OF LOGICAL BLOCKS is byte 13; 10-12 are reserved.
+     */
+    OP(0x89, 16, OUT, EMU | RDY | WR, "COMPARE AND WRITE", pvsi_sbc_compare_and_write, DPO_FUA,
+       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0xff, 0x3f, 0x00),
     OP(0x8a, 16, OUT, EMU | PT | RDY | WR, "WRITE(16)", pvsi_sbc_write, RW16(DPO_FUA)),
     OP(0x8e, 16, OUT, EMU | PT | RDY | WR, "WRITE AND VERIFY(16)", pvsi_sbc_write, RW16(DPO_BCHK)),
     OP(0x8f, 16, OUT, EMU | PT | RDY, "VERIFY(16)", pvsi_sbc_verify, RW16(DPO_BCHK)),
-    OP(0x90, 16, NONE, PT, "PRE-FETCH(16)", NULL),
+    OP(0x90, 16, NONE, EMU | PT | RDY, "PRE-FETCH(16)", pvsi_sbc_prefetch, RW16(0x02)),
     OP(0x91, 16, NONE, EMU | PT | RDY, "SYNCHRONIZE CACHE(16)", pvsi_sbc_sync_cache, RW16(0x02)),
     OP(0x93, 16, OUT, EMU | PT | RDY | WR, "WRITE SAME(16)", pvsi_sbc_write_same, RW16(0x09)),
     OPSA(0x9e, 0x10, 16, IN, EMU | PT | RDY | RES, "READ CAPACITY(16)", pvsi_sbc_read_capacity16,
          0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0),
-    OPSA(0x9e, 0x12, 16, IN, PT, "GET LBA STATUS", NULL, 0x12),
+    /* Byte 14, REPORT TYPE: only 0 (every LBA) is implemented. */
+    OPSA(0x9e, 0x12, 16, IN, EMU | PT | RDY, "GET LBA STATUS", pvsi_sbc_get_lba_status, 0x12, 0xff,
+         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00),
     OPSA(0x9f, 0x11, 16, OUT, WR, "WRITE LONG(16)", NULL, 0x11),
     OP(0xa0, 12, IN, EMU | PT | UA | RES | TGT, "REPORT LUNS", pvsi_spc_report_luns, 0, 0xff, 0, 0,
        0, 0xff, 0xff, 0xff, 0xff, 0, 0),

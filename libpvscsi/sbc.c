@@ -1,7 +1,8 @@
 /*
  * sbc.c - SBC-4 commands of emulated LUNs: capacity, READ/WRITE, WRITE AND
- * VERIFY, VERIFY, SYNCHRONIZE CACHE, WRITE SAME, UNMAP, START STOP UNIT,
- * PREVENT ALLOW MEDIUM REMOVAL.
+ * VERIFY, VERIFY, COMPARE AND WRITE, PRE-FETCH, GET LBA STATUS,
+ * SYNCHRONIZE CACHE, WRITE SAME, UNMAP, START STOP UNIT, PREVENT ALLOW
+ * MEDIUM REMOVAL.
  *
  * Commands that touch the store run as a sequence of stages driven by
  * drive(): a stage starts one store operation and returns PVSI_ASYNC, or
@@ -14,6 +15,15 @@
  * The scratch (VERIFY compares, WRITE SAME patterns) belongs to one
  * request at a time; others wait in FIFO order for it.  Its size, not the
  * command, bounds the memory a command uses.
+ *
+ * COMPARE AND WRITE must be atomic against every other command on the LUN,
+ * but the store's I/O is asynchronous and unordered (io_uring): a WRITE
+ * issued before the compare's read could land after it, or between the
+ * read and the write.  So every command that reaches the store is counted
+ * while it runs (st->media), and a COMPARE AND WRITE closes a gate: it
+ * waits until nothing else is running, then runs alone, and the commands
+ * that arrive meanwhile queue behind it in arrival order and start when it
+ * ends.  Commands that never touch the store are not held.
  *
  * A data buffer shorter than what the CDB transfers is refused with
  * INVALID FIELD IN CDB pointing at the length field, before any I/O: the
@@ -39,27 +49,38 @@ struct sbc_lun {
 	struct pvs_req *owner;
 	struct pvs_req *wait_head, *wait_tail;
 	bool handing_off;
+	/* the COMPARE AND WRITE gate */
+	uint64_t media;                        /* admitted commands not yet finished */
+	struct pvs_req *caw;                   /* the COMPARE AND WRITE running alone, if any */
+	struct pvs_req *gate_head, *gate_tail; /* held until it ends, FIFO */
+	bool releasing;
 };
 
 /* req->core.scratch[] while an SBC command runs. */
 #define S_FLAGS 0 /* ENG_* | kind << 8 */
 #define S_RES   1 /* result of a store call that completed while issuing */
 #define S_ARG   2 /* command-specific */
-#define S_NEXT  3 /* next request waiting for the scratch */
+#define S_NEXT  3 /* next request in the gate or scratch queue (one at a time) */
 
 #define ENG_ISSUING 0x01u
 #define ENG_SYNC    0x02u
 #define ENG_OWNER   0x04u
-#define ENG_WAITING 0x08u
+#define ENG_WAITING 0x08u /* in the scratch queue */
+#define ENG_SCRATCH 0x10u /* needs the scratch once admitted */
+#define ENG_GATED   0x20u /* held behind a COMPARE AND WRITE */
+#define ENG_COUNTED 0x40u /* admitted: counted in st->media */
 
 #define RES_START INT64_MIN /* first call of a command's first stage */
 
-enum kind { K_READ, K_WRITE, K_VERIFY, K_WS, K_UNMAP, K_SYNC, K_STOP };
+enum kind { K_READ, K_WRITE, K_VERIFY, K_WS, K_UNMAP, K_SYNC, K_STOP, K_CAW, K_PREFETCH };
 
 /* K_WRITE arguments */
 #define W_FUA     0x01u
 #define W_COMPARE 0x02u /* WRITE AND VERIFY with BYTCHK 01b */
 #define W_READING 0x04u /* the write is done, comparing */
+
+/* K_CAW arguments (with W_FUA) */
+#define C_WRITING 0x08u /* the compare matched, writing */
 
 /* K_WS modes */
 enum { WS_ZERO, WS_UNMAP, WS_PATTERN };
@@ -448,11 +469,66 @@ static int stage_stop(struct pvs_lun *lun, struct pvs_req *req, int64_t res)
 	return PVS_SR_OK;
 }
 
+/*
+ * SBC-4 5.3: read the range into the scratch, compare it with the first
+ * half of the data-out, and write the second half only when every byte
+ * matched.  The gate keeps every other store command out meanwhile.
+ */
+static int stage_caw(struct pvs_lun *lun, struct pvs_req *req, int64_t res)
+{
+	struct sbc_lun *st = st_of(lun);
+	uint64_t *arg = &req->core.scratch[S_ARG];
+	uint64_t bytes = req->core.nblocks << lun->block_shift;
+	int64_t at;
+
+	if (res == RES_START) {
+		req->core.pos = 0;
+		return read_chunk(lun, req, req->core.nblocks);
+	}
+	if (*arg & C_WRITING) {
+		if (res < 0)
+			return io_error(res, true);
+		return (uint64_t)res == bytes ? PVS_SR_OK : PVS_SR_WRITE_ERROR;
+	}
+	if (res < 0)
+		return io_error(res, false);
+	if ((uint64_t)res != bytes)
+		return PVS_SR_READ_ERROR;
+	at = req_compare(req, 0, st->buf, (size_t)bytes);
+	if (at >= 0)
+		return miscompare(req, (uint64_t)at); /* offset into the data-out */
+	/* Written from a copy: what was compared against is what gets written. */
+	pvsi_req_copy_out(req, (size_t)bytes, st->buf, (size_t)bytes);
+	*arg |= C_WRITING;
+	st->iov.iov_base = st->buf;
+	st->iov.iov_len = (size_t)bytes;
+	lun->store->writev(lun, req, req->core.lba << lun->block_shift, &st->iov, 1, *arg & W_FUA);
+	return PVSI_ASYNC;
+}
+
+/* A hint: whether the backing took it says nothing about the medium (see the handler). */
+static int stage_prefetch(struct pvs_lun *lun, struct pvs_req *req, int64_t res)
+{
+	if (res == RES_START) {
+		lun->store->prefetch(lun, req, req->core.lba << lun->block_shift,
+		                     req->core.nblocks << lun->block_shift);
+		return PVSI_ASYNC;
+	}
+	return PVS_SR_OK;
+}
+
 static const stage_fn stages[] = {
     [K_READ] = stage_read,     [K_WRITE] = stage_write, [K_VERIFY] = stage_verify,
     [K_WS] = stage_write_same, [K_UNMAP] = stage_unmap, [K_SYNC] = stage_sync,
-    [K_STOP] = stage_stop,
+    [K_STOP] = stage_stop,     [K_CAW] = stage_caw,     [K_PREFETCH] = stage_prefetch,
 };
+
+static enum kind kind_of(struct pvs_req *req)
+{
+	return (enum kind)(*flags_of(req) >> 8);
+}
+
+static void gate_release(struct pvs_lun *lun);
 
 /*
  * Hand the scratch to waiting requests.  A waiter whose command completes
@@ -479,19 +555,33 @@ static void handoff(struct pvs_lun *lun)
 	st->handing_off = false;
 }
 
+/*
+ * @req's command is over.  The scratch and the gate may let others run;
+ * they are served only when some were waiting before @req completed: with
+ * nobody waiting, done() may close the LUN, and nothing here touches it
+ * after that.
+ */
 static void finish(struct pvs_lun *lun, struct pvs_req *req, int sr)
 {
 	struct sbc_lun *st = st_of(lun);
-	bool owner = *flags_of(req) & ENG_OWNER;
-	bool waiters;
+	uint64_t f = *flags_of(req);
+	bool owner = f & ENG_OWNER;
+	bool waiters, gated;
 
 	if (owner)
 		st->owner = NULL;
-	/* With waiters the LUN stays in use; without, done() may close it. */
+	if (f & ENG_COUNTED)
+		st->media--;
+	if (st->caw == req)
+		st->caw = NULL;
+	*flags_of(req) &= ~(uint64_t)(ENG_OWNER | ENG_COUNTED);
 	waiters = owner && st->wait_head;
+	gated = st->gate_head && !st->caw;
 	pvsi_req_complete(req, sr);
 	if (waiters)
 		handoff(lun);
+	if (gated)
+		gate_release(lun);
 }
 
 static void drive(struct pvs_req *req, int64_t res)
@@ -538,14 +628,84 @@ static bool scratch_acquire(struct pvs_lun *lun, struct pvs_req *req)
 	return false;
 }
 
+/*
+ * Let @req at the store.  A COMPARE AND WRITE only gets here when nothing
+ * else runs: the scratch is free and it runs alone until it finishes.
+ */
+static void admit(struct pvs_lun *lun, struct pvs_req *req)
+{
+	struct sbc_lun *st = st_of(lun);
+
+	st->media++;
+	*flags_of(req) |= ENG_COUNTED;
+	if (kind_of(req) == K_CAW) {
+		st->caw = req;
+		st->owner = req;
+		*flags_of(req) |= ENG_OWNER;
+	} else if ((*flags_of(req) & ENG_SCRATCH) && !scratch_acquire(lun, req)) {
+		return;
+	}
+	drive(req, RES_START);
+}
+
+static void gate_push(struct sbc_lun *st, struct pvs_req *req)
+{
+	*flags_of(req) |= ENG_GATED;
+	req->core.scratch[S_NEXT] = 0;
+	if (st->gate_tail)
+		st->gate_tail->core.scratch[S_NEXT] = (uintptr_t)req;
+	else
+		st->gate_head = req;
+	st->gate_tail = req;
+}
+
+/*
+ * Admit held requests in arrival order up to the next COMPARE AND WRITE,
+ * which waits for those to finish.  The last one is admitted after the
+ * gate's state is left consistent: once it completes, done() may close the
+ * LUN, and nothing here touches the LUN after that.
+ */
+static void gate_release(struct pvs_lun *lun)
+{
+	struct sbc_lun *st = st_of(lun);
+
+	if (st->releasing)
+		return;
+	st->releasing = true;
+	while (!st->caw && st->gate_head) {
+		struct pvs_req *next = st->gate_head;
+		bool last;
+
+		if (kind_of(next) == K_CAW && st->media)
+			break;
+		st->gate_head = (struct pvs_req *)(uintptr_t)next->core.scratch[S_NEXT];
+		if (!st->gate_head)
+			st->gate_tail = NULL;
+		*flags_of(next) &= ~(uint64_t)ENG_GATED;
+		last = !st->gate_head;
+		if (last) {
+			st->releasing = false;
+			admit(lun, next);
+			return;
+		}
+		admit(lun, next);
+	}
+	st->releasing = false;
+}
+
 static int start(struct pvs_lun *lun, struct pvs_req *req, enum kind k, uint64_t arg, bool scratch)
 {
-	req->core.scratch[S_FLAGS] = (uint64_t)k << 8;
+	struct sbc_lun *st = st_of(lun);
+
+	req->core.scratch[S_FLAGS] = (uint64_t)k << 8 | (scratch ? ENG_SCRATCH : 0);
 	req->core.scratch[S_ARG] = arg;
 	req->core.cont = sbc_cont;
-	if (scratch && !scratch_acquire(lun, req))
+	/* Behind a COMPARE AND WRITE, running or waiting: keep the arrival order. */
+	if (st->caw || st->gate_head || (k == K_CAW && st->media)) {
+		gate_push(st, req);
 		return PVSI_ASYNC;
-	drive(req, RES_START);
+	}
+	admit(lun, req);
 	return PVSI_ASYNC;
 }
 
@@ -577,31 +737,48 @@ void pvsi_sbc_close(struct pvs_lun *lun)
 	lun->emu = NULL;
 }
 
+/* Take @req out of the list @head/@tail (linked through S_NEXT); false if absent. */
+static bool unlink_req(struct pvs_req **head, struct pvs_req **tail, struct pvs_req *req)
+{
+	struct pvs_req *prev = NULL, *r;
+
+	for (r = *head; r && r != req; r = (struct pvs_req *)(uintptr_t)r->core.scratch[S_NEXT])
+		prev = r;
+	if (!r)
+		return false;
+	if (prev)
+		prev->core.scratch[S_NEXT] = req->core.scratch[S_NEXT];
+	else
+		*head = (struct pvs_req *)(uintptr_t)req->core.scratch[S_NEXT];
+	if (*tail == req)
+		*tail = prev;
+	return true;
+}
+
 /*
- * A request still waiting for the scratch has no I/O to cancel: it leaves
- * the queue and completes now (the core reports its TMF flag as the host
- * status).  Anything else is the store's to cancel.
+ * A request still waiting for the scratch or held at the gate has no I/O
+ * to cancel: it leaves its queue and completes now (the core reports its
+ * TMF flag as the host status); finish() lets the others move on, e.g. the
+ * commands held behind a COMPARE AND WRITE that never ran.  Anything else
+ * is the store's to cancel.
  */
 int pvsi_sbc_cancel(struct pvs_lun *lun, struct pvs_req *req)
 {
 	struct sbc_lun *st = st_of(lun);
-	struct pvs_req *prev = NULL, *r;
+	uint64_t *f = flags_of(req);
 
-	if (!(*flags_of(req) & ENG_WAITING))
+	if (*f & ENG_WAITING) {
+		if (!unlink_req(&st->wait_head, &st->wait_tail, req))
+			return -ENOENT;
+		*f &= ~(uint64_t)ENG_WAITING;
+	} else if (*f & ENG_GATED) {
+		if (!unlink_req(&st->gate_head, &st->gate_tail, req))
+			return -ENOENT;
+		*f &= ~(uint64_t)ENG_GATED;
+	} else {
 		return lun->store->cancel ? lun->store->cancel(lun, req) : -ENOSYS;
-	for (r = st->wait_head; r && r != req;
-	     r = (struct pvs_req *)(uintptr_t)r->core.scratch[S_NEXT])
-		prev = r;
-	if (!r)
-		return -ENOENT;
-	if (prev)
-		prev->core.scratch[S_NEXT] = req->core.scratch[S_NEXT];
-	else
-		st->wait_head = (struct pvs_req *)(uintptr_t)req->core.scratch[S_NEXT];
-	if (st->wait_tail == req)
-		st->wait_tail = prev;
-	*flags_of(req) &= ~(uint64_t)ENG_WAITING;
-	pvsi_req_complete(req, PVS_SR_ABORTED_COMMAND);
+	}
+	finish(lun, req, PVS_SR_ABORTED_COMMAND);
 	return 0;
 }
 
@@ -797,6 +974,152 @@ int pvsi_sbc_verify(struct pvs_lun *lun, struct pvs_req *req)
 	req->core.lba = c.lba;
 	req->core.nblocks = c.n;
 	return start(lun, req, K_VERIFY, bytchk, true);
+}
+
+/* ---- COMPARE AND WRITE, PRE-FETCH, GET LBA STATUS ---- */
+
+/*
+ * SBC-4 5.3.  The data-out holds NUMBER OF LOGICAL BLOCKS blocks to
+ * compare, then as many to write.  Zero blocks is not an error and does
+ * nothing.  MAXIMUM COMPARE AND WRITE LENGTH (Block Limits VPD) is what the
+ * scratch holds; atomicity comes from the gate (see the top of this file).
+ */
+int pvsi_sbc_compare_and_write(struct pvs_lun *lun, struct pvs_req *req)
+{
+	uint64_t lba = pvsi_be64(&req->cdb[2]);
+	uint32_t n = req->cdb[13];
+	uint64_t bytes;
+	int sr;
+
+	if (n > pvsi_emu_max_caw_blocks(lun))
+		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 13, -1);
+	sr = check_range(lun, lba, n);
+	if (sr != PVS_SR_OK || n == 0)
+		return sr;
+	bytes = (uint64_t)n << lun->block_shift;
+	sr = check_data(req, 2 * bytes, 13);
+	if (sr != PVS_SR_OK)
+		return sr;
+	req->core.xfer = (uint32_t)(2 * bytes);
+	req->core.lba = lba;
+	req->core.nblocks = n;
+	return start(lun, req, K_CAW, ((req->cdb[1] & 0x08) || !lun->wce) ? W_FUA : 0, false);
+}
+
+/*
+ * SBC-4 5.11 / 5.12.  PREFETCH LENGTH 0 means through the last block.
+ * The file store asks the kernel to read the range ahead
+ * (fadvise(WILLNEED) through io_uring), the mem store has nothing to do.
+ *
+ * The status is GOOD, never CONDITION MET: SBC-4 reserves CONDITION MET
+ * for a range that was transferred to the cache (IMMED 0) or that the
+ * cache has room for (IMMED 1), and GOOD is the answer when that is not
+ * so.  The host's page cache is shared, unlocked and evictable, and
+ * readahead is advisory (the kernel reads at most its readahead window of
+ * a larger range), so neither can be promised.  IMMED is honoured by
+ * waiting for the hint to be issued, as SYNCHRONIZE CACHE does.
+ */
+int pvsi_sbc_prefetch(struct pvs_lun *lun, struct pvs_req *req)
+{
+	struct lba_cdb c;
+	int sr;
+
+	decode_lba(req, &c);
+	sr = check_range(lun, c.lba, c.n);
+	if (sr != PVS_SR_OK)
+		return sr;
+	if (!lun->store->prefetch)
+		return PVS_SR_OK; /* a store with no cache to fill */
+	req->core.lba = c.lba;
+	req->core.nblocks = c.n ? c.n : lun->nblocks - c.lba;
+	return start(lun, req, K_PREFETCH, 0, false);
+}
+
+/* Descriptors one GET LBA STATUS returns at most, and store queries it makes. */
+#define GLS_MAX_DESC    64u
+#define GLS_MAX_QUERIES 128u
+
+/* SBC-4 5.8.3 (byte 7 bits 3:1): why the descriptor list ends where it does. */
+#define GLS_COMPLETE_NONE     0u
+#define GLS_COMPLETE_ALLOC    1u
+#define GLS_COMPLETE_CAPACITY 3u
+
+/*
+ * SBC-4 5.8 GET LBA STATUS(16): from the starting LBA on, one descriptor
+ * per extent of LBAs that are all mapped (PROVISIONING STATUS 0h) or all
+ * deallocated (1h), in ascending order, the first one beginning at the
+ * starting LBA.  A LUN that is not thin (LBPME 0) is fully provisioned:
+ * everything is mapped.  Otherwise the store tells: the file store from
+ * the backing file's holes (SEEK_DATA / SEEK_HOLE; a block device reports
+ * everything mapped), the mem store from what it tracks.  Those queries
+ * are synchronous, like the store's size(), and this is a management
+ * command: one command makes at most GLS_MAX_QUERIES of them and returns
+ * at most GLS_MAX_DESC descriptors, and no more than the allocation length
+ * has room for; the initiator asks again from where the list ends.
+ * REPORT TYPE (byte 14) other than 0 is refused by the usage data; RTP 0.
+ */
+int pvsi_sbc_get_lba_status(struct pvs_lun *lun, struct pvs_req *req)
+{
+	uint64_t pos = pvsi_be64(&req->cdb[2]);
+	uint32_t alloc = pvsi_be32(&req->cdb[10]);
+	uint8_t buf[8 + 16 * GLS_MAX_DESC];
+	unsigned max, n = 0, queries = 0;
+	bool full = false;
+	uint8_t cond;
+
+	if (pos >= lun->nblocks)
+		return PVS_SR_LBA_OUT_OF_RANGE;
+	if (alloc == 0)
+		return PVS_SR_OK;
+	/* Descriptors the initiator has room for (at least one, cut by the allocation length). */
+	max = alloc < 8 + 16 ? 1 : (alloc - 8) / 16;
+	if (max > GLS_MAX_DESC)
+		max = GLS_MAX_DESC;
+	memset(buf, 0, sizeof(buf));
+	while (pos < lun->nblocks && queries < GLS_MAX_QUERIES) {
+		uint64_t run = lun->nblocks - pos;
+		bool mapped = true;
+		uint8_t *d;
+
+		if (lun->thin && lun->store->extent) {
+			int64_t r = lun->store->extent(lun, pos << lun->block_shift,
+			                               lun->nblocks << lun->block_shift, &mapped);
+
+			queries++;
+			if (r < 0)
+				return io_error(r, false);
+			run = (uint64_t)r >> lun->block_shift;
+			if (run == 0 || run > lun->nblocks - pos)
+				return PVS_SR_INTERNAL_TARGET_FAILURE; /* a store bug: never loop */
+		}
+		d = n > 0 ? &buf[8 + 16 * (n - 1)] : NULL;
+		/* An extent the store split (a block partly a hole) joins the one before. */
+		if (d && (d[12] == 0) == mapped && pvsi_be64(d) + pvsi_be32(&d[8]) == pos &&
+		    run <= UINT32_MAX - pvsi_be32(&d[8])) {
+			pvsi_put_be32(&d[8], pvsi_be32(&d[8]) + (uint32_t)run);
+		} else {
+			if (n == max) {
+				full = true;
+				break;
+			}
+			if (run > UINT32_MAX)
+				run = UINT32_MAX; /* NUMBER OF LOGICAL BLOCKS is 32 bits */
+			d = &buf[8 + 16 * n++];
+			pvsi_put_be64(d, pos);
+			pvsi_put_be32(&d[8], (uint32_t)run);
+			d[12] = mapped ? 0x00 : 0x01;
+		}
+		pos += run;
+	}
+	if (pos >= lun->nblocks)
+		cond = GLS_COMPLETE_CAPACITY;
+	else if (full && max < GLS_MAX_DESC)
+		cond = GLS_COMPLETE_ALLOC;
+	else
+		cond = GLS_COMPLETE_NONE;
+	pvsi_put_be32(&buf[0], 4 + 16 * n); /* PARAMETER DATA LENGTH: bytes after it */
+	buf[7] = (uint8_t)(cond << 1);
+	return pvsi_emu_respond(req, buf, 8 + 16 * (size_t)n, alloc);
 }
 
 /* ---- SYNCHRONIZE CACHE, WRITE SAME, UNMAP ---- */

@@ -143,8 +143,9 @@ static size_t vpd_block_limits(const struct pvs_lun *lun, uint8_t *b)
 		gran = 1;
 	b[1] = VPD_BLOCK_LIM;
 	pvsi_put_be16(&b[2], 0x3c);
-	b[4] = 0x01;                          /* WSNZ: WRITE SAME of zero blocks is refused */
-	pvsi_put_be16(&b[6], (uint16_t)gran); /* OPTIMAL TRANSFER LENGTH GRANULARITY */
+	b[4] = 0x01; /* WSNZ: WRITE SAME of zero blocks is refused */
+	b[5] = (uint8_t)pvsi_emu_max_caw_blocks(lun); /* MAXIMUM COMPARE AND WRITE LENGTH */
+	pvsi_put_be16(&b[6], (uint16_t)gran);         /* OPTIMAL TRANSFER LENGTH GRANULARITY */
 	pvsi_put_be32(&b[8], pvsi_emu_max_xfer_blocks(lun));
 	if (lun->thin) {
 		pvsi_put_be32(&b[20], PVSI_EMU_MAX_UNMAP_BLOCKS);

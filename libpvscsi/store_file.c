@@ -38,6 +38,7 @@ enum {
 	FOP_PUNCH,      /* fallocate PUNCH_HOLE|KEEP_SIZE */
 	FOP_ZERO_RANGE, /* fallocate ZERO_RANGE|KEEP_SIZE */
 	FOP_ZERO_WRITE, /* plain writes from zero_buf */
+	FOP_FADVISE,    /* fadvise WILLNEED (PRE-FETCH) */
 	FOP_MASK = 0x7f,
 	FOP_FUA = 0x80,
 };
@@ -191,8 +192,8 @@ static void file_cont(struct pvs_req *req, int64_t res)
 		/* Nothing was transferred by this attempt: issue it again. */
 		if (op == FOP_READ || op == FOP_WRITE)
 			rw_issue(lun, req);
-		else if (op == FOP_FLUSH)
-			finish(req, -EIO); /* not expected from fsync; never loop */
+		else if (op == FOP_FLUSH || op == FOP_FADVISE)
+			finish(req, -EIO); /* not expected from fsync / fadvise; never loop */
 		else
 			zero_issue(lun, req);
 		return;
@@ -211,6 +212,7 @@ static void file_cont(struct pvs_req *req, int64_t res)
 		}
 		return;
 	case FOP_FLUSH:
+	case FOP_FADVISE:
 		finish(req, res < 0 ? res : 0);
 		return;
 	case FOP_PUNCH:
@@ -274,6 +276,65 @@ static void file_flush(struct pvs_lun *lun, struct pvs_req *req)
 	sqe = sqe_for(lun, req);
 	if (sqe)
 		io_uring_prep_fsync(sqe, lun->fd, IORING_FSYNC_DATASYNC);
+}
+
+/*
+ * Readahead through io_uring (IORING_OP_FADVISE runs in the kernel's
+ * workers): the synchronous posix_fadvise() could block the worker on the
+ * file system's mapping lookups.  The SQE's length is 32 bits; the kernel
+ * reads ahead at most its readahead window anyway.
+ */
+static void file_prefetch(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len)
+{
+	struct io_uring_sqe *sqe;
+
+	begin(req, FOP_FADVISE);
+	sqe = sqe_for(lun, req);
+	if (sqe)
+		io_uring_prep_fadvise(
+		    sqe, lun->fd, off,
+		    (off_t)(len < UINT32_MAX ? len : UINT32_MAX & ~(uint64_t)4095),
+		    POSIX_FADV_WILLNEED);
+}
+
+/*
+ * SEEK_DATA / SEEK_HOLE on a regular file: a block is mapped when any of
+ * its bytes is data, deallocated when all of it is a hole (a hole reads
+ * back as zeroes, as LBPRZ promises).  A block device cannot tell, so
+ * everything is mapped.  A file system without hole reporting treats the
+ * whole file as data (the generic lseek), or refuses: mapped too.  Past
+ * the end of a file that shrank there is no data.
+ */
+static int64_t file_extent(struct pvs_lun *lun, uint64_t off, uint64_t end, bool *mapped)
+{
+	uint64_t bs = lun->block_size, stop;
+	off_t d, h;
+
+	*mapped = true;
+	if (priv_of(lun)->bdev)
+		return (int64_t)(end - off);
+	d = lseek(lun->fd, (off_t)off, SEEK_DATA);
+	if (d < 0) {
+		if (errno == ENXIO) {
+			*mapped = false;
+			return (int64_t)(end - off);
+		}
+		if (errno == EINVAL || errno == EOPNOTSUPP)
+			return (int64_t)(end - off);
+		return -errno;
+	}
+	if ((uint64_t)d >= off + bs) {
+		/* A hole from @off on: the blocks it covers whole. */
+		*mapped = false;
+		stop = (uint64_t)d / bs * bs;
+	} else {
+		/* Data in the block at @off: mapped up to the block the next hole starts in. */
+		h = lseek(lun->fd, d, SEEK_HOLE);
+		if (h < 0)
+			return errno == ENXIO ? (int64_t)bs : -errno; /* shrank meanwhile */
+		stop = ((uint64_t)h + bs - 1) / bs * bs;
+	}
+	return (int64_t)((stop < end ? stop : end) - off);
 }
 
 static void zero_start(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len,
@@ -350,6 +411,8 @@ static const struct pvsi_store_ops file_store = {
     .flush = file_flush,
     .discard = file_discard,
     .write_zeroes = file_write_zeroes,
+    .prefetch = file_prefetch,
+    .extent = file_extent,
     .cancel = file_cancel,
     .size = file_size,
     .close = file_close,

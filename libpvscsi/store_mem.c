@@ -2,6 +2,12 @@
  * store_mem.c - RAM-backed store for mem: LUNs.  One allocation at open;
  * every operation completes before it returns (pvsi_store_done() runs
  * inside the call), which the SBC handlers must, and do, cope with.
+ *
+ * A bitmap of mapped blocks answers GET LBA STATUS: a block is mapped once
+ * written (write_zeroes included: WRITE SAME without UNMAP leaves it
+ * mapped) and deallocated again by a discard.  Which pages happen to be
+ * resident says nothing of the sort (swap, zero pages), so it is kept
+ * here rather than asked of the kernel.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +20,8 @@
 
 struct mem_store {
 	uint64_t size;
+	uint64_t *mapped; /* one bit per block, set when mapped */
+	uint8_t shift;    /* log2 of the block size */
 	uint8_t data[];
 };
 
@@ -35,6 +43,41 @@ static uint64_t iov_total(const struct iovec *iov, unsigned int cnt)
 	for (unsigned i = 0; i < cnt; i++)
 		n += iov[i].iov_len;
 	return n;
+}
+
+/* Set or clear the bits of the blocks that [off, off + len) touches. */
+static void mark(struct mem_store *m, uint64_t off, uint64_t len, bool mapped)
+{
+	uint64_t b, e;
+
+	if (!len)
+		return;
+	b = off >> m->shift;
+	e = (off + len - 1) >> m->shift;
+	/* A discard deallocates only the blocks it covers whole. */
+	if (!mapped) {
+		b = (off + (1u << m->shift) - 1) >> m->shift;
+		e = ((off + len) >> m->shift);
+		if (e == 0)
+			return;
+		e--;
+	}
+	for (; b <= e; b++) {
+		if (!(b & 63) && b + 63 <= e) {
+			m->mapped[b >> 6] = mapped ? UINT64_MAX : 0;
+			b += 63;
+			continue;
+		}
+		if (mapped)
+			m->mapped[b >> 6] |= 1ull << (b & 63);
+		else
+			m->mapped[b >> 6] &= ~(1ull << (b & 63));
+	}
+}
+
+static bool is_mapped(const struct mem_store *m, uint64_t b)
+{
+	return m->mapped[b >> 6] >> (b & 63) & 1;
 }
 
 static void mem_readv(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
@@ -69,6 +112,7 @@ static void mem_writev(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
 		memcpy(m->data + pos, iov[i].iov_base, iov[i].iov_len);
 		pos += iov[i].iov_len;
 	}
+	mark(m, off, total, true);
 	pvsi_store_done(req, (int64_t)total);
 }
 
@@ -109,7 +153,58 @@ static void mem_discard(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, 
 		return;
 	}
 	zero_range(m, off, len);
+	mark(m, off, len, false);
 	pvsi_store_done(req, (int64_t)len);
+}
+
+static void mem_write_zeroes(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len)
+{
+	struct mem_store *m = mem_of(lun);
+
+	if (!in_range(m, off, len)) {
+		pvsi_store_done(req, -EINVAL);
+		return;
+	}
+	zero_range(m, off, len);
+	mark(m, off, len, true);
+	pvsi_store_done(req, (int64_t)len);
+}
+
+/* The medium is RAM: nothing to bring closer. */
+static void mem_prefetch(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len)
+{
+	(void)lun;
+	(void)off;
+	(void)len;
+	pvsi_store_done(req, 0);
+}
+
+/* The run of blocks from @off with the same bit; bits beyond @end are not looked at. */
+static int64_t mem_extent(struct pvs_lun *lun, uint64_t off, uint64_t end, bool *mapped)
+{
+	struct mem_store *m = mem_of(lun);
+	uint64_t b = off >> m->shift, e, first;
+
+	if (end > m->size)
+		end = m->size;
+	e = end >> m->shift;
+	if (off >= end || b >= e)
+		return -EINVAL;
+	*mapped = is_mapped(m, b);
+	first = b;
+	while (b < e) {
+		uint64_t w = m->mapped[b >> 6];
+
+		/* Whole words of equal bits at a time. */
+		if (!(b & 63) && b + 64 <= e && w == (*mapped ? UINT64_MAX : 0)) {
+			b += 64;
+			continue;
+		}
+		if (is_mapped(m, b) != *mapped)
+			break;
+		b++;
+	}
+	return (int64_t)((b - first) << m->shift);
 }
 
 static int mem_cancel(struct pvs_lun *lun, struct pvs_req *req)
@@ -126,7 +221,11 @@ static int64_t mem_size(struct pvs_lun *lun)
 
 static void mem_close(struct pvs_lun *lun)
 {
-	free(lun->priv);
+	struct mem_store *m = mem_of(lun);
+
+	if (m)
+		free(m->mapped);
+	free(m);
 	lun->priv = NULL;
 }
 
@@ -136,7 +235,9 @@ static const struct pvsi_store_ops mem_ops = {
     .writev = mem_writev,
     .flush = mem_flush,
     .discard = mem_discard,
-    .write_zeroes = mem_discard,
+    .write_zeroes = mem_write_zeroes,
+    .prefetch = mem_prefetch,
+    .extent = mem_extent,
     .cancel = mem_cancel,
     .size = mem_size,
     .close = mem_close,
@@ -158,6 +259,15 @@ int pvsi_mem_open(struct pvs_lun *lun, uint64_t size, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	m->size = size;
+	m->shift = lun->block_shift;
+	/* Every block starts deallocated: nothing was written to the zeroed memory. */
+	m->mapped = calloc(((size >> lun->block_shift) + 63) / 64 + 1, sizeof(uint64_t));
+	if (!m->mapped) {
+		free(m);
+		if (err && errlen)
+			snprintf(err, errlen, "mem:%s: %s", lun->backing, strerror(ENOMEM));
+		return -ENOMEM;
+	}
 	lun->priv = m;
 	lun->store = &mem_ops;
 	lun->nblocks = size >> lun->block_shift;

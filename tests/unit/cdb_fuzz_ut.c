@@ -123,6 +123,7 @@ static const struct {
     {0x2a, -1, GOOD},           /* WRITE(10) of no blocks */
     {0x2e, -1, GOOD},           /* WRITE AND VERIFY(10) */
     {0x2f, -1, GOOD},           /* VERIFY(10) */
+    {0x34, -1, GOOD},           /* PRE-FETCH(10) of everything */
     {0x35, -1, GOOD},           /* SYNCHRONIZE CACHE(10) of everything */
     {0x41, -1, FIELD(7, -1)},   /* WRITE SAME(10) of 0 blocks: WSNZ */
     {0x42, -1, GOOD},           /* UNMAP, no parameter list */
@@ -142,12 +143,15 @@ static const struct {
     {0x5f, 5, PARAM_LEN_ERROR}, /* */
     {0x5f, 6, PARAM_LEN_ERROR}, /* */
     {0x88, -1, GOOD},           /* READ(16) */
+    {0x89, -1, GOOD},           /* COMPARE AND WRITE of no blocks */
     {0x8a, -1, GOOD},           /* WRITE(16) */
     {0x8e, -1, GOOD},           /* WRITE AND VERIFY(16) */
     {0x8f, -1, GOOD},           /* VERIFY(16) */
+    {0x90, -1, GOOD},           /* PRE-FETCH(16) of everything */
     {0x91, -1, GOOD},           /* SYNCHRONIZE CACHE(16) */
     {0x93, -1, FIELD(10, -1)},  /* WRITE SAME(16) of 0 blocks */
     {0x9e, 0x10, GOOD},         /* READ CAPACITY(16), allocation length 0 */
+    {0x9e, 0x12, GOOD},         /* GET LBA STATUS, allocation length 0 */
     {0xa0, -1, GOOD},           /* REPORT LUNS, allocation length 0 */
     {0xa3, 0x0c, GOOD},         /* REPORT SUPPORTED OPERATION CODES, length 0 */
     {0xa8, -1, GOOD},           /* READ(12) */
@@ -346,13 +350,17 @@ static void test_reserved_examples(void)
 	    {{0x28, 0x20}, 10, FIELD(1, 5)}, /* RDPROTECT */
 	    {{0x2a, 0x80}, 10, FIELD(1, 7)}, /* WRPROTECT */
 	    {{0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80}, 16, FIELD(14, 7)}, /* group */
-	    {{0x1a, 0x10}, 6, FIELD(1, 4)},                       /* MODE SENSE(6) LLBAA */
-	    {{0x1b, 0, 0, 0x01}, 6, FIELD(3, 0)},                 /* POWER CONDITION MODIFIER */
-	    {{0x1b, 0, 0, 0, 0x10}, 6, FIELD(4, 4)},              /* POWER CONDITION */
-	    {{0x35, 0x04}, 10, FIELD(1, 2)},                      /* SYNC_NV (obsolete) */
-	    {{0x41, 0x10}, 10, FIELD(1, 4)},                      /* ANCHOR */
-	    {{0x93, 0x10}, 16, FIELD(1, 4)},                      /* ANCHOR */
-	    {{0x42, 0x01}, 10, FIELD(1, 0)},                      /* UNMAP ANCHOR */
+	    {{0x1a, 0x10}, 6, FIELD(1, 4)},          /* MODE SENSE(6) LLBAA */
+	    {{0x1b, 0, 0, 0x01}, 6, FIELD(3, 0)},    /* POWER CONDITION MODIFIER */
+	    {{0x1b, 0, 0, 0, 0x10}, 6, FIELD(4, 4)}, /* POWER CONDITION */
+	    {{0x35, 0x04}, 10, FIELD(1, 2)},         /* SYNC_NV (obsolete) */
+	    {{0x41, 0x10}, 10, FIELD(1, 4)},         /* ANCHOR */
+	    {{0x93, 0x10}, 16, FIELD(1, 4)},         /* ANCHOR */
+	    {{0x42, 0x01}, 10, FIELD(1, 0)},         /* UNMAP ANCHOR */
+	    {{0x34, 0x01}, 10, FIELD(1, 0)},         /* PRE-FETCH RELADR */
+	    {{0x89, 0x04}, 16, FIELD(1, 2)},         /* CAW byte 1 bit 2 */
+	    {{0x89, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01}, 16, FIELD(10, 0)}, /* CAW byte 10 */
+	    {{0x9e, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01}, 16, FIELD(14, 0)}, /* RT */
 	    {{0x9e, 0x30}, 16, FIELD(1, 5)},                      /* RC16 byte 1 bit 5 */
 	    {{0xa0, 0x01}, 12, FIELD(1, 0)},                      /* REPORT LUNS byte 1 */
 	    {{0xa3, 0x2c}, 12, FIELD(1, 5)},                      /* RSOC byte 1 bit 5 */
@@ -397,8 +405,8 @@ static void set_lba(uint8_t *cdb, unsigned len, uint64_t lba, uint32_t n)
 	}
 }
 
-static const uint8_t lba_ops[] = {0x08, 0x0a, 0x28, 0x2a, 0x2e, 0x2f, 0x35, 0x41, 0x88,
-                                  0x8a, 0x8e, 0x8f, 0x91, 0x93, 0xa8, 0xaa, 0xae, 0xaf};
+static const uint8_t lba_ops[] = {0x08, 0x0a, 0x28, 0x2a, 0x2e, 0x2f, 0x34, 0x35, 0x41, 0x88,
+                                  0x8a, 0x8e, 0x8f, 0x90, 0x91, 0x93, 0xa8, 0xaa, 0xae, 0xaf};
 
 /* Past the last block, the largest LBA the field holds, and LBA + count wrapping. */
 static void test_lba_range(void)
@@ -461,9 +469,9 @@ static const struct {
 	unsigned off, width;
 	uint8_t b2; /* byte 2 (page code etc.) */
 } alloc_ops[] = {
-    {0x03, -1, 4, 1, 0},    {0x12, -1, 3, 2, 0}, {0x1a, -1, 4, 1, 0x3f}, {0x5a, -1, 7, 2, 0x3f},
-    {0x5e, 0, 7, 2, 0},     {0x5e, 1, 7, 2, 0},  {0x5e, 2, 7, 2, 0},     {0x5e, 3, 7, 2, 0},
-    {0x9e, 0x10, 10, 4, 0}, {0xa0, -1, 6, 4, 0}, {0xa3, 0x0c, 6, 4, 0},
+    {0x03, -1, 4, 1, 0},    {0x12, -1, 3, 2, 0},    {0x1a, -1, 4, 1, 0x3f}, {0x5a, -1, 7, 2, 0x3f},
+    {0x5e, 0, 7, 2, 0},     {0x5e, 1, 7, 2, 0},     {0x5e, 2, 7, 2, 0},     {0x5e, 3, 7, 2, 0},
+    {0x9e, 0x10, 10, 4, 0}, {0x9e, 0x12, 10, 4, 0}, {0xa0, -1, 6, 4, 0},    {0xa3, 0x0c, 6, 4, 0},
 };
 
 static void put_alloc(uint8_t *cdb, unsigned off, unsigned width, uint32_t v)

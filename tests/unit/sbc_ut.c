@@ -2,9 +2,11 @@
  * sbc_ut.c - SBC-4 commands of emulated LUNs on mem LUNs with 512 and
  * 4096-byte blocks: capacity, READ/WRITE round trips (last block, iovecs,
  * residuals), write protect, VERIFY / WRITE AND VERIFY compares, WRITE
- * SAME, UNMAP, SYNCHRONIZE CACHE, START STOP, PREVENT ALLOW; the stage
- * engine with stores that complete later, fail, or complete at once many
- * times in a row; and the same commands once more on a file LUN.
+ * SAME, UNMAP, COMPARE AND WRITE, PRE-FETCH, GET LBA STATUS, SYNCHRONIZE
+ * CACHE, START STOP, PREVENT ALLOW; the stage engine with stores that
+ * complete later, fail, or complete at once many times in a row, and
+ * COMPARE AND WRITE's atomicity against commands in flight and arriving;
+ * and the same commands once more on a file LUN.
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
@@ -395,6 +397,7 @@ static void test_write_protect(void)
 	    {0x8e, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0},
 	    {0x41, 0, 0, 0, 0, 0, 0, 0, 1, 0},
 	    {0x93, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0},
+	    {0x89, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0}, /* COMPARE AND WRITE */
 	};
 	uint8_t unmap[10] = {0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0};
 	uint8_t list[24] = {0, 22, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
@@ -798,6 +801,283 @@ static void test_unmap_not_thin(void)
 	L->lun->thin = true;
 }
 
+/* ---- COMPARE AND WRITE ---- */
+
+static void caw(uint8_t b1, uint64_t lba, uint32_t n, const void *data, size_t buflen)
+{
+	uint8_t cdb[16] = {0x89};
+
+	cdb[1] = b1;
+	lh_put64(&cdb[2], lba);
+	cdb[13] = (uint8_t)n;
+	memcpy(buf, data, buflen);
+	lh_run(L, I1, cdb, 16, PVS_DIR_TO_DEV, buf, buflen, &R);
+}
+
+static void body_caw(void)
+{
+	uint32_t max = BS == 512 ? 128 : 16; /* the 64 KiB scratch */
+	uint8_t cdb[16] = {0x89};
+
+	/* equal: the second half is written */
+	put(600, 3, 70);
+	pattern(buf2, 600, 3, BS, 70);
+	pattern(buf2 + 3 * (size_t)BS, 600, 3, BS, 71);
+	caw(0, 600, 3, buf2, 6 * (size_t)BS);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 0);
+	CU_ASSERT_TRUE(medium_is(600, 3, 71));
+	/* one byte differs: nothing written, INFORMATION is its offset in the data-out */
+	pattern(buf2, 600, 3, BS, 71);
+	buf2[2 * (size_t)BS + 5] ^= 0x40;
+	pattern(buf2 + 3 * (size_t)BS, 600, 3, BS, 72);
+	caw(0x18, 600, 3, buf2, 6 * (size_t)BS); /* DPO and FUA are accepted */
+	ASSERT_CC(0x0e, 0x1d, 0x00);
+	CU_ASSERT_EQUAL(R.sense[0], 0xf0); /* VALID */
+	CU_ASSERT_EQUAL(info(), 2 * BS + 5);
+	CU_ASSERT_TRUE(medium_is(600, 3, 71));
+	pattern(buf2, 600, 1, BS, 71);
+	buf2[0] ^= 0x01;
+	pattern(buf2 + BS, 600, 1, BS, 73);
+	caw(0, 600, 1, buf2, 2 * (size_t)BS);
+	ASSERT_CC(0x0e, 0x1d, 0x00);
+	CU_ASSERT_EQUAL(R.sense[0], 0xf0);
+	CU_ASSERT_EQUAL(info(), 0);
+	CU_ASSERT_TRUE(medium_is(600, 3, 71));
+	/* the data-out differs only in the half that is written: that is a match */
+	pattern(buf2, 600, 1, BS, 71);
+	memset(buf2 + BS, 0, BS);
+	caw(0, 600, 1, buf2, 2 * (size_t)BS);
+	ASSERT_GOOD();
+	CU_ASSERT_TRUE(medium_is(600, 1, -1));
+	CU_ASSERT_TRUE(medium_is(601, 2, 71));
+	/* MAXIMUM COMPARE AND WRITE LENGTH at the last blocks, FUA, a longer buffer */
+	put(BLOCKS - max, max, 74);
+	pattern(buf2, BLOCKS - max, max, BS, 74);
+	pattern(buf2 + (size_t)max * BS, BLOCKS - max, max, BS, 75);
+	caw(0x08, BLOCKS - max, max, buf2, 2 * (size_t)max * BS + 10);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 10);
+	CU_ASSERT_TRUE(medium_is(BLOCKS - max, max, 75));
+	/* one block more than the limit, beyond the end, a short data-out */
+	caw(0, 0, max + 1, buf2, 2 * (size_t)(max + 1) * BS);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 13, -1);
+	caw(0, BLOCKS - 1, 2, buf2, 4 * (size_t)BS);
+	ASSERT_CC(5, 0x21, 0);
+	caw(0, UINT64_MAX, 1, buf2, 2 * (size_t)BS);
+	ASSERT_CC(5, 0x21, 0);
+	pattern(buf2, 601, 2, BS, 71);
+	caw(0, 601, 2, buf2, 4 * (size_t)BS - 1);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 13, -1);
+	CU_ASSERT_TRUE(medium_is(601, 2, 71));
+	/* zero blocks: nothing compared or written, not an error */
+	caw(0, 601, 0, buf2, 64);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 64);
+	caw(0, BLOCKS, 0, buf2, 0);
+	ASSERT_CC(5, 0x21, 0);
+	/* reserved: bytes 10-12 (the field is byte 13 alone), WRPROTECT */
+	cdb[12] = 1;
+	lh_run(L, I1, cdb, 16, PVS_DIR_TO_DEV, buf, 2 * (size_t)BS, &R);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 12, 0);
+	cdb[12] = 0;
+	cdb[1] = 0x20;
+	lh_run(L, I1, cdb, 16, PVS_DIR_TO_DEV, buf, 2 * (size_t)BS, &R);
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 1, 5);
+}
+
+static void test_caw(void)
+{
+	each_size(body_caw);
+}
+
+/* ---- GET LBA STATUS ---- */
+
+struct lbas {
+	uint64_t lba;
+	uint32_t n;
+	uint8_t status;
+};
+
+/*
+ * GET LBA STATUS from @lba with allocation length @alloc into a buffer of
+ * @buflen; the descriptors transferred land in @d (at most 80).  Returns
+ * how many the PARAMETER DATA LENGTH announces.
+ */
+static unsigned gls_run(uint64_t lba, uint32_t alloc, size_t buflen, struct lbas *d)
+{
+	uint8_t cdb[16] = {0x9e, 0x12};
+	size_t got;
+
+	lh_put64(&cdb[2], lba);
+	lh_put32(&cdb[10], alloc);
+	memset(buf, 0xaa, 8 + 16 * 80);
+	lh_run(L, I1, cdb, 16, PVS_DIR_FROM_DEV, buf, buflen, &R);
+	if (R.status != PVS_STATUS_GOOD || buflen - R.residual < 4)
+		return 0;
+	got = (buflen - R.residual - 8) / 16;
+	for (size_t i = 0; i < got && i < 80; i++) {
+		d[i].lba = pvsi_be64(&buf[8 + 16 * i]);
+		d[i].n = pvsi_be32(&buf[8 + 16 * i + 8]);
+		d[i].status = buf[8 + 16 * i + 12];
+	}
+	return (pvsi_be32(buf) - 4) / 16;
+}
+
+static unsigned gls(uint64_t lba, struct lbas *d)
+{
+	return gls_run(lba, 8 + 16 * 80, 8 + 16 * 80, d);
+}
+
+#define ASSERT_DESC(d_, l, c, st_)                                                                 \
+	do {                                                                                       \
+		CU_ASSERT_EQUAL((d_).lba, (l));                                                    \
+		CU_ASSERT_EQUAL((d_).n, (c));                                                      \
+		CU_ASSERT_EQUAL((d_).status, (st_));                                               \
+	} while (0)
+
+static void body_gls(void)
+{
+	struct lbas d[80];
+	uint8_t zero[4096], ws16[16] = {0x93, 0x08};
+	uint8_t l[8 + 16];
+	uint64_t ul = 11;
+	uint32_t un = 1;
+	unsigned n;
+
+	/* nothing written yet: all deallocated, one descriptor to the end */
+	CU_ASSERT_EQUAL(gls(0, d), 1);
+	ASSERT_GOOD();
+	ASSERT_DESC(d[0], 0, BLOCKS, 1);
+	CU_ASSERT_EQUAL(pvsi_be32(buf), 20);
+	CU_ASSERT_EQUAL(buf[7], 0x03 << 1); /* completed: capacity of the medium */
+	CU_ASSERT_EQUAL(R.residual, 16 * 79);
+	CU_ASSERT_EQUAL(gls(5, d), 1);
+	ASSERT_DESC(d[0], 5, BLOCKS - 5, 1);
+	/* written blocks are mapped; the first descriptor starts at the LBA asked for */
+	put(10, 3, 1);
+	CU_ASSERT_EQUAL(gls(0, d), 3);
+	ASSERT_DESC(d[0], 0, 10, 1);
+	ASSERT_DESC(d[1], 10, 3, 0);
+	ASSERT_DESC(d[2], 13, BLOCKS - 13, 1);
+	CU_ASSERT_EQUAL(gls(11, d), 2);
+	ASSERT_DESC(d[0], 11, 2, 0);
+	ASSERT_DESC(d[1], 13, BLOCKS - 13, 1);
+	/* UNMAP deallocates; WRITE SAME maps zeroes without UNMAP, deallocates with it */
+	unmap_list(l, 1, &ul, &un);
+	unmap(l, sizeof(l), sizeof(l));
+	ASSERT_GOOD();
+	memset(zero, 0, sizeof(zero));
+	ws(0x93, 0, 20, 2, zero, BS);
+	ASSERT_GOOD();
+	lh_put64(&ws16[2], 21);
+	lh_put32(&ws16[10], 1);
+	lh_run(L, I1, ws16, 16, PVS_DIR_TO_DEV, zero, BS, &R);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(gls(10, d), 6);
+	ASSERT_DESC(d[0], 10, 1, 0);
+	ASSERT_DESC(d[1], 11, 1, 1);
+	ASSERT_DESC(d[2], 12, 1, 0);
+	ASSERT_DESC(d[3], 13, 7, 1);
+	ASSERT_DESC(d[4], 20, 1, 0);
+	ASSERT_DESC(d[5], 21, BLOCKS - 21, 1);
+	/* the allocation length: as many descriptors as fit, then cut */
+	CU_ASSERT_EQUAL(gls_run(10, 24, 24, d), 1);
+	ASSERT_GOOD();
+	ASSERT_DESC(d[0], 10, 1, 0);
+	CU_ASSERT_EQUAL(buf[7], 0x01 << 1); /* completed: allocation length */
+	CU_ASSERT_EQUAL(R.residual, 0);
+	CU_ASSERT_EQUAL(gls_run(10, 16, 64, d), 1);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(pvsi_be32(buf), 20); /* what there was, not what was sent */
+	CU_ASSERT_EQUAL(R.residual, 64 - 16);
+	CU_ASSERT_EQUAL(buf[16], 0xaa);
+	CU_ASSERT_EQUAL(gls_run(10, 39, 64, d), 1); /* room for one and a part: one */
+	CU_ASSERT_EQUAL(R.residual, 64 - 24);
+	CU_ASSERT_EQUAL(gls_run(10, 40, 64, d), 2);
+	CU_ASSERT_EQUAL(R.residual, 64 - 40);
+	ASSERT_DESC(d[1], 11, 1, 1);
+	CU_ASSERT_EQUAL(gls_run(10, 0, 64, d), 0);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(R.residual, 64);
+	CU_ASSERT_EQUAL(buf[0], 0xaa);
+	/* more extents than one command reports: 64, then the next from there */
+	for (uint64_t b = 100; b < 100 + 2 * 40; b += 2)
+		put(b, 1, 2);
+	n = gls(100, d);
+	CU_ASSERT_EQUAL(n, 64);
+	CU_ASSERT_EQUAL(buf[7], 0); /* ended by the command's own bound */
+	ASSERT_DESC(d[0], 100, 1, 0);
+	ASSERT_DESC(d[63], 163, 1, 1);
+	CU_ASSERT_EQUAL(gls(164, d), 16);
+	ASSERT_DESC(d[0], 164, 1, 0);
+	ASSERT_DESC(d[14], 178, 1, 0);
+	ASSERT_DESC(d[15], 179, BLOCKS - 179, 1);
+	/* the range, REPORT TYPE */
+	gls(BLOCKS, d);
+	ASSERT_CC(5, 0x21, 0);
+	gls(1ull << 63, d);
+	ASSERT_CC(5, 0x21, 0);
+	gls(UINT64_MAX, d);
+	ASSERT_CC(5, 0x21, 0);
+	CU_ASSERT_EQUAL(gls(BLOCKS - 1, d), 1);
+	ASSERT_DESC(d[0], BLOCKS - 1, 1, 1);
+	{
+		uint8_t cdb[16] = {0x9e, 0x12};
+
+		cdb[13] = 64;
+		cdb[14] = 0x01;
+		lh_run(L, I1, cdb, 16, PVS_DIR_FROM_DEV, buf, 64, &R);
+		ASSERT_CC(5, 0x24, 0);
+		ASSERT_FIELD(1, 14, 0);
+	}
+}
+
+static void test_gls(void)
+{
+	struct lh a, b;
+
+	/* fresh LUNs: nothing mapped yet */
+	CU_ASSERT_EQUAL_FATAL(lh_open(&a, "mem:1M", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(lh_open(&b, "mem:1M,bs=4096", NULL), 0);
+	lh_clear_ua(&a, I1);
+	lh_clear_ua(&b, I1);
+	L = &a;
+	body_gls();
+	L = &b;
+	body_gls();
+	lh_close(&a);
+	lh_close(&b);
+}
+
+/* Not thin: fully provisioned, every LBA mapped; 32-bit counts split. */
+static void test_gls_not_thin(void)
+{
+	struct lbas d[80];
+	uint64_t saved;
+
+	L = &H512;
+	saved = BLOCKS;
+	L->lun->thin = false;
+	CU_ASSERT_EQUAL(gls(3, d), 1);
+	ASSERT_DESC(d[0], 3, BLOCKS - 3, 0);
+	L->lun->nblocks = 1ull << 40; /* the store is not asked: safe */
+	CU_ASSERT_EQUAL(gls_run(0, 8 + 3 * 16, 64, d), 3);
+	ASSERT_GOOD();
+	ASSERT_DESC(d[0], 0, UINT32_MAX, 0);
+	ASSERT_DESC(d[1], UINT32_MAX, UINT32_MAX, 0);
+	ASSERT_DESC(d[2], 2ull * UINT32_MAX, UINT32_MAX, 0);
+	CU_ASSERT_EQUAL(buf[7], 0x01 << 1);
+	CU_ASSERT_EQUAL(gls((1ull << 40) - 5, d), 1);
+	ASSERT_DESC(d[0], (1ull << 40) - 5, 5, 0);
+	L->lun->nblocks = saved;
+	L->lun->thin = true;
+}
+
 /* ---- SYNCHRONIZE CACHE, START STOP UNIT, PREVENT ALLOW ---- */
 
 static void body_sync_start_stop(void)
@@ -869,7 +1149,7 @@ static void test_sync_start_stop(void)
 enum { ST_PASS, ST_ASYNC, ST_FAIL };
 
 struct held {
-	int op; /* 0 read, 1 write, 2 flush, 3 discard, 4 zeroes */
+	int op; /* 0 read, 1 write, 2 flush, 3 discard, 4 zeroes, 5 prefetch */
 	struct pvs_lun *lun;
 	struct pvs_req *req;
 	uint64_t off, len;
@@ -889,6 +1169,7 @@ static uintptr_t sp_lo, sp_hi;
 static unsigned st_calls;
 static uint64_t st_disc[16][2]; /* offset and length of each discard */
 static unsigned st_ndisc;
+static uint64_t st_pref[2]; /* offset and length of the last prefetch */
 
 static void note_stack(void)
 {
@@ -921,6 +1202,9 @@ static void run_held(struct held *h)
 	case 3:
 		real->discard(h->lun, h->req, h->off, h->len);
 		break;
+	case 5:
+		real->prefetch(h->lun, h->req, h->off, h->len);
+		break;
 	default:
 		real->write_zeroes(h->lun, h->req, h->off, h->len);
 		break;
@@ -937,6 +1221,10 @@ static void st_op(int op, struct pvs_lun *lun, struct pvs_req *req, uint64_t off
 		st_disc[st_ndisc][0] = off;
 		st_disc[st_ndisc][1] = len;
 		st_ndisc++;
+	}
+	if (op == 5) {
+		st_pref[0] = off;
+		st_pref[1] = len;
 	}
 	if (st_mode == ST_FAIL && (st_fail_op < 0 || st_fail_op == op)) {
 		pvsi_store_done(req, st_fail);
@@ -976,6 +1264,16 @@ static void w_zeroes(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uin
 	st_op(4, lun, req, off, len, NULL, 0, false);
 }
 
+static void w_prefetch(struct pvs_lun *lun, struct pvs_req *req, uint64_t off, uint64_t len)
+{
+	st_op(5, lun, req, off, len, NULL, 0, false);
+}
+
+static int64_t w_extent(struct pvs_lun *lun, uint64_t off, uint64_t end, bool *mapped)
+{
+	return real->extent(lun, off, end, mapped);
+}
+
 static int w_cancel(struct pvs_lun *lun, struct pvs_req *req)
 {
 	(void)lun;
@@ -1004,6 +1302,8 @@ static const struct pvsi_store_ops wrap_ops = {
     .flush = w_flush,
     .discard = w_discard,
     .write_zeroes = w_zeroes,
+    .prefetch = w_prefetch,
+    .extent = w_extent,
     .cancel = w_cancel,
     .size = w_size,
     .close = w_close,
@@ -1275,6 +1575,241 @@ static void test_engine_errors(void)
 	unwrap(&H512);
 }
 
+/* ---- PRE-FETCH ---- */
+
+static void pf(uint8_t op, uint8_t b1, uint64_t lba, uint32_t n, uint8_t group)
+{
+	uint8_t cdb[16];
+	unsigned len = rw_cdb(cdb, op, op == 0x34 ? 10 : 16, b1, lba, n);
+
+	cdb[op == 0x34 ? 6 : 14] = group;
+	none(cdb, len);
+}
+
+static void body_prefetch(void)
+{
+	wrap(L, ST_PASS);
+	pf(0x34, 0, 10, 5, 0);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(st_pref[0], 10 * BS);
+	CU_ASSERT_EQUAL(st_pref[1], 5 * BS);
+	pf(0x90, 0x02, BLOCKS - 3, 3, 3); /* IMMED, GROUP NUMBER */
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(st_pref[0], (BLOCKS - 3) * BS);
+	CU_ASSERT_EQUAL(st_pref[1], 3 * BS);
+	/* PREFETCH LENGTH 0: through the last block */
+	pf(0x34, 0x02, 7, 0, 0);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(st_pref[0], 7 * BS);
+	CU_ASSERT_EQUAL(st_pref[1], (BLOCKS - 7) * BS);
+	/* the range is checked before the store hears of it */
+	st_calls = 0;
+	pf(0x34, 0, (uint32_t)BLOCKS, 0, 0);
+	ASSERT_CC(5, 0x21, 0);
+	pf(0x34, 0, (uint32_t)BLOCKS - 1, 2, 0);
+	ASSERT_CC(5, 0x21, 0);
+	pf(0x90, 0, UINT64_MAX, 1, 0);
+	ASSERT_CC(5, 0x21, 0);
+	pf(0x90, 0, 1, UINT32_MAX, 0);
+	ASSERT_CC(5, 0x21, 0);
+	pf(0x34, 0x01, 0, 1, 0); /* obsolete RELADR */
+	ASSERT_CC(5, 0x24, 0);
+	ASSERT_FIELD(1, 1, 0);
+	CU_ASSERT_EQUAL(st_calls, 0);
+	unwrap(L);
+	/* a hint the backing refused says nothing about the medium: still GOOD */
+	wrap(L, ST_FAIL);
+	st_fail = -EINVAL;
+	pf(0x90, 0, 0, 1, 0);
+	ASSERT_GOOD();
+	unwrap(L);
+}
+
+static void test_prefetch(void)
+{
+	each_size(body_prefetch);
+}
+
+/* ---- COMPARE AND WRITE against commands in flight and arriving ---- */
+
+static void caw_cdb(uint8_t *cdb, uint64_t lba, uint8_t n)
+{
+	memset(cdb, 0, 16);
+	cdb[0] = 0x89;
+	lh_put64(&cdb[2], lba);
+	cdb[13] = n;
+}
+
+/* A TMF that may outlive the call: it completes when its last request does. */
+static void abort_task(struct pvs_req *task, enum pvs_tmf_fn fn, int *tdone)
+{
+	static struct pvs_tmf t;
+
+	memset(&t, 0, sizeof(t));
+	t.fn = fn;
+	t.initiator = I1;
+	t.task = task;
+	t.done = tmf_done;
+	t.opaque = tdone;
+	pvs_tmf_submit(L->lun, &t);
+}
+
+/*
+ * A WRITE in flight when COMPARE AND WRITE arrives ends before the compare
+ * reads; a WRITE and a READ that arrive while it waits or runs start only
+ * after its write; commands that do not touch the medium are not held.
+ */
+static void test_caw_gate(void)
+{
+	static struct areq w1, c, w2, r;
+	static uint8_t d1[1024], dc[2048], d2[1024], rd_buf[1024];
+	uint8_t cdb[16];
+
+	L = &H512;
+	put(5000, 2, 80);
+	wrap(&H512, ST_ASYNC);
+	pattern(d1, 5000, 2, 512, 81);
+	asubmit(&w1, cdb, rw_cdb(cdb, 0x8a, 16, 0, 5000, 2), PVS_DIR_TO_DEV, d1, sizeof(d1));
+	CU_ASSERT_EQUAL(qn, 1);
+	/* expects what the WRITE in flight writes */
+	pattern(dc, 5000, 2, 512, 81);
+	pattern(dc + 1024, 5000, 2, 512, 82);
+	caw_cdb(cdb, 5000, 2);
+	asubmit(&c, cdb, 16, PVS_DIR_TO_DEV, dc, sizeof(dc));
+	CU_ASSERT_EQUAL(qn, 1); /* it waits: its read could overtake the WRITE */
+	pattern(d2, 5000, 2, 512, 83);
+	asubmit(&w2, cdb, rw_cdb(cdb, 0x8a, 16, 0, 5000, 2), PVS_DIR_TO_DEV, d2, sizeof(d2));
+	asubmit(&r, cdb, rw_cdb(cdb, 0x88, 16, 0, 5000, 2), PVS_DIR_FROM_DEV, rd_buf,
+	        sizeof(rd_buf));
+	CU_ASSERT_EQUAL(qn, 1);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(L->lun), 4);
+	{
+		uint8_t rc[10] = {0x25};
+
+		lh_run(L, I1, rc, 10, PVS_DIR_FROM_DEV, buf, 8, &R);
+		ASSERT_GOOD();
+	}
+	CU_ASSERT_TRUE(pump_one()); /* the first WRITE completes */
+	CU_ASSERT_EQUAL(w1.done, 1);
+	CU_ASSERT_EQUAL(qn, 1); /* now the compare's read, alone */
+	CU_ASSERT_EQUAL(q[0].req, &c.req);
+	CU_ASSERT_EQUAL(q[0].op, 0);
+	CU_ASSERT_TRUE(pump_one());
+	CU_ASSERT_EQUAL(qn, 1); /* equal: its write, still alone */
+	CU_ASSERT_EQUAL(q[0].req, &c.req);
+	CU_ASSERT_EQUAL(q[0].op, 1);
+	CU_ASSERT_EQUAL(w2.done + r.done, 0);
+	CU_ASSERT_TRUE(pump_one());
+	CU_ASSERT_EQUAL(c.done, 1);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(qn, 2); /* the held ones start together, in arrival order */
+	CU_ASSERT_EQUAL(q[0].req, &w2.req);
+	CU_ASSERT_EQUAL(q[1].req, &r.req);
+	while (pump_one())
+		;
+	CU_ASSERT_EQUAL(w2.done, 1);
+	CU_ASSERT_EQUAL(r.done, 1);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(L->lun), 0);
+	unwrap(&H512);
+	CU_ASSERT_TRUE(medium_is(5000, 2, 83));
+}
+
+/*
+ * Two COMPARE AND WRITEs on the same blocks: the second compares against
+ * what the first wrote, never against what was there before.  Commands
+ * using the scratch (VERIFY) are drained first too.
+ */
+static void test_caw_twice(void)
+{
+	static struct areq v, c1, c2;
+	static uint8_t dv[512], dc1[1024], dc2[1024];
+	uint8_t cdb[16];
+
+	L = &H512;
+	put(5100, 1, 90);
+	wrap(&H512, ST_ASYNC);
+	pattern(dv, 5100, 1, 512, 90);
+	asubmit(&v, cdb, rw_cdb(cdb, 0x2f, 10, 0x02, 5100, 1), PVS_DIR_TO_DEV, dv, sizeof(dv));
+	pattern(dc1, 5100, 1, 512, 90);
+	pattern(dc1 + 512, 5100, 1, 512, 91);
+	caw_cdb(cdb, 5100, 1);
+	asubmit(&c1, cdb, 16, PVS_DIR_TO_DEV, dc1, sizeof(dc1));
+	/* the second expects the old data: it must miscompare */
+	pattern(dc2, 5100, 1, 512, 90);
+	pattern(dc2 + 512, 5100, 1, 512, 92);
+	asubmit(&c2, cdb, 16, PVS_DIR_TO_DEV, dc2, sizeof(dc2));
+	CU_ASSERT_EQUAL(qn, 1);
+	CU_ASSERT_EQUAL(q[0].req, &v.req);
+	for (int i = 0; i < 20 && pump_one(); i++)
+		CU_ASSERT(qn <= 1); /* never two at once */
+	CU_ASSERT_EQUAL(v.done, 1);
+	CU_ASSERT_EQUAL(v.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c1.done, 1);
+	CU_ASSERT_EQUAL(c1.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c2.done, 1);
+	CU_ASSERT_EQUAL(c2.req.status, PVS_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(c2.req.sense[2], 0x0e);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(L->lun), 0);
+	unwrap(&H512);
+	CU_ASSERT_TRUE(medium_is(5100, 1, 91));
+}
+
+/*
+ * Aborting a COMPARE AND WRITE that waits lets the commands held behind it
+ * go; a LUN RESET while one has I/O out ends it when that I/O does, and
+ * the held commands at once.
+ */
+static void test_caw_abort(void)
+{
+	static struct areq w, c, r;
+	static uint8_t dw[512], dc[1024], dr[512];
+	uint8_t cdb[16];
+	int tdone = 0;
+
+	L = &H512;
+	put(5200, 1, 95);
+	wrap(&H512, ST_ASYNC);
+	pattern(dw, 5200, 1, 512, 96);
+	asubmit(&w, cdb, rw_cdb(cdb, 0x2a, 10, 0, 5200, 1), PVS_DIR_TO_DEV, dw, sizeof(dw));
+	pattern(dc, 5200, 1, 512, 96);
+	pattern(dc + 512, 5200, 1, 512, 97);
+	caw_cdb(cdb, 5200, 1);
+	asubmit(&c, cdb, 16, PVS_DIR_TO_DEV, dc, sizeof(dc));
+	asubmit(&r, cdb, rw_cdb(cdb, 0x28, 10, 0, 5200, 1), PVS_DIR_FROM_DEV, dr, sizeof(dr));
+	CU_ASSERT_EQUAL(qn, 1);
+	abort_task(&c.req, PVS_TMF_ABORT_TASK, &tdone);
+	CU_ASSERT_EQUAL(c.done, 1);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_ABORTED);
+	CU_ASSERT_EQUAL(tdone, 1);
+	CU_ASSERT_EQUAL(qn, 2); /* the READ held behind it started */
+	while (pump_one())
+		;
+	CU_ASSERT_EQUAL(w.done, 1);
+	CU_ASSERT_EQUAL(r.done, 1);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(L->lun), 0);
+
+	/* LUN RESET: the compare's read is out, a WRITE is held */
+	caw_cdb(cdb, 5200, 1);
+	asubmit(&c, cdb, 16, PVS_DIR_TO_DEV, dc, sizeof(dc));
+	CU_ASSERT_EQUAL(qn, 1);
+	asubmit(&w, cdb, rw_cdb(cdb, 0x2a, 10, 0, 5200, 1), PVS_DIR_TO_DEV, dw, sizeof(dw));
+	tdone = 0;
+	abort_task(NULL, PVS_TMF_LUN_RESET, &tdone);
+	CU_ASSERT_EQUAL(w.done, 1);
+	CU_ASSERT_EQUAL(w.req.host, PVS_HOST_RESET);
+	CU_ASSERT_EQUAL(c.done, 0);
+	CU_ASSERT_EQUAL(tdone, 0);
+	while (pump_one())
+		;
+	CU_ASSERT_EQUAL(c.done, 1);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_RESET);
+	CU_ASSERT_EQUAL(tdone, 1);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(L->lun), 0);
+	unwrap(&H512);
+	lh_clear_ua(&H512, I1);
+	CU_ASSERT_TRUE(medium_is(5200, 1, 96)); /* nothing written by either */
+}
+
 /* ---- the same commands on a file LUN: io_uring, every store call completes later ---- */
 
 static struct lh HF;
@@ -1347,6 +1882,84 @@ static void test_file_sync_start_stop(void)
 	on_file(body_sync_start_stop);
 }
 
+static void test_file_caw_prefetch(void)
+{
+	on_file(body_caw);
+	/* through io_uring's fadvise */
+	L = &HF;
+	pf(0x34, 0, 0, 16, 0);
+	ASSERT_GOOD();
+	pf(0x90, 0x02, 0, 0, 0);
+	ASSERT_GOOD();
+}
+
+/* Holes of the backing file are deallocated blocks; data is mapped. */
+static void test_file_gls(void)
+{
+	char path[64], spec[96];
+	struct lbas d[80];
+	struct lh f;
+	uint8_t l[8 + 16];
+	uint64_t ul = 1088;
+	uint32_t un = 64;
+	int fd;
+	bool holes;
+
+	snprintf(path, sizeof(path), "/tmp/sbc_ut_gls.XXXXXX");
+	fd = mkstemp(path);
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(ftruncate(fd, 4 << 20), 0);
+	holes = lseek(fd, 0, SEEK_HOLE) == 0; /* a file system that reports holes */
+	close(fd);
+	snprintf(spec, sizeof(spec), "file:%s", path);
+	CU_ASSERT_EQUAL_FATAL(lh_open(&f, spec, NULL), 0);
+	lh_clear_ua(&f, I1);
+	L = &f;
+	if (!f.lun->thin || !holes) {
+		fprintf(stderr, "(file system cannot punch or report holes: everything mapped) ");
+		CU_ASSERT_EQUAL(gls(0, d), 1);
+		ASSERT_DESC(d[0], 0, BLOCKS, 0);
+		goto out;
+	}
+	CU_ASSERT_EQUAL(gls(0, d), 1);
+	ASSERT_DESC(d[0], 0, BLOCKS, 1);
+	/* 64 KiB-aligned, so whatever the file system's block size up to that */
+	put(1024, 128, 5);
+	CU_ASSERT_EQUAL(gls(0, d), 3);
+	ASSERT_DESC(d[0], 0, 1024, 1);
+	ASSERT_DESC(d[1], 1024, 128, 0);
+	ASSERT_DESC(d[2], 1152, BLOCKS - 1152, 1);
+	CU_ASSERT_EQUAL(gls(1100, d), 2);
+	ASSERT_DESC(d[0], 1100, 52, 0);
+	/* UNMAP punches a hole: deallocated again */
+	unmap_list(l, 1, &ul, &un);
+	unmap(l, sizeof(l), sizeof(l));
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(gls(1000, d), 3);
+	ASSERT_DESC(d[0], 1000, 24, 1);
+	ASSERT_DESC(d[1], 1024, 64, 0);
+	ASSERT_DESC(d[2], 1088, BLOCKS - 1088, 1);
+	/* one 512-byte block written: mapped, with whatever shares its file system block */
+	put(3000, 1, 6);
+	gls(3000, d);
+	CU_ASSERT_EQUAL(d[0].lba, 3000);
+	CU_ASSERT_EQUAL(d[0].status, 0);
+	CU_ASSERT(d[0].n >= 1 && d[0].n <= 128);
+	gls(2900, d);
+	CU_ASSERT_EQUAL(d[0].lba, 2900);
+	CU_ASSERT_EQUAL(d[0].status, 1);
+	CU_ASSERT(d[0].n <= 100 && d[0].n + 127 >= 100);
+	CU_ASSERT_EQUAL(d[1].lba, 2900 + d[0].n);
+	CU_ASSERT_EQUAL(d[1].status, 0);
+	/* the file shrinks under the LUN: past its end there is no data */
+	CU_ASSERT_EQUAL(truncate(path, 1 << 20), 0);
+	CU_ASSERT_EQUAL(gls(2040, d), 1);
+	ASSERT_DESC(d[0], 2040, BLOCKS - 2040, 1);
+out:
+	lh_close(&f);
+	unlink(path);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1370,6 +1983,11 @@ int main(void)
 	s = CU_add_suite("unmap", init, fini);
 	CU_add_test(s, "punch holes, parameter list checks", test_unmap);
 	CU_add_test(s, "not thin: no UNMAP", test_unmap_not_thin);
+	s = CU_add_suite("compare and write, pre-fetch, get lba status", init, fini);
+	CU_add_test(s, "COMPARE AND WRITE", test_caw);
+	CU_add_test(s, "PRE-FETCH(10)/(16)", test_prefetch);
+	CU_add_test(s, "GET LBA STATUS on mem LUNs", test_gls);
+	CU_add_test(s, "GET LBA STATUS, not thin", test_gls_not_thin);
 	s = CU_add_suite("sync cache, start stop, prevent allow", init, fini);
 	CU_add_test(s, "states and ranges", test_sync_start_stop);
 	s = CU_add_suite("stage engine", init, fini);
@@ -1378,12 +1996,17 @@ int main(void)
 	CU_add_test(s, "abort while waiting and while in I/O", test_engine_abort);
 	CU_add_test(s, "store errors", test_engine_errors);
 	CU_add_test(s, "UNMAP: contiguous descriptors, one discard", test_unmap_coalesce);
+	CU_add_test(s, "COMPARE AND WRITE after and before others", test_caw_gate);
+	CU_add_test(s, "COMPARE AND WRITE twice, VERIFY first", test_caw_twice);
+	CU_add_test(s, "COMPARE AND WRITE aborted, LUN reset", test_caw_abort);
 	s = CU_add_suite("file store", init_file, fini_file);
 	CU_add_test(s, "round trips, iovecs, capacity", test_file_round_trips);
 	CU_add_test(s, "VERIFY, WRITE AND VERIFY", test_file_verify);
 	CU_add_test(s, "WRITE SAME", test_file_write_same);
 	CU_add_test(s, "UNMAP", test_file_unmap);
 	CU_add_test(s, "sync cache, start stop", test_file_sync_start_stop);
+	CU_add_test(s, "COMPARE AND WRITE, PRE-FETCH", test_file_caw_prefetch);
+	CU_add_test(s, "GET LBA STATUS from the file's holes", test_file_gls);
 
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

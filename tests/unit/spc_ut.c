@@ -447,8 +447,10 @@ static void test_unsupported(void)
 	cdb[1] = 0x11; /* unknown service action of SERVICE ACTION IN(16) */
 	in(&H, cdb, 16, 32);
 	ASSERT_CC(5, 0x24, 0x00, 1, 1, 4);
-	cdb[1] = 0x12; /* GET LBA STATUS: passthrough only */
-	in(&H, cdb, 16, 32);
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = 0x9f;
+	cdb[1] = 0x11; /* WRITE LONG(16): denied everywhere */
+	none(&H, I1, cdb, 16);
 	ASSERT_CC(5, 0x24, 0x00, 1, 1, 4);
 	memset(cdb, 0, sizeof(cdb));
 	cdb[0] = 0xa3;
@@ -620,6 +622,7 @@ static void test_vpd_pages(void)
 	exp[1] = 0xb0;
 	exp[3] = 0x3c;
 	exp[4] = 0x01;
+	exp[5] = 128;                 /* MAXIMUM COMPARE AND WRITE LENGTH: 64 KiB */
 	exp[7] = 8;                   /* 4 KiB in 512-byte blocks */
 	lh_put32(&exp[8], 16384);     /* 8 MiB */
 	lh_put32(&exp[20], 0x100000); /* MAXIMUM UNMAP LBA COUNT, per command */
@@ -630,6 +633,7 @@ static void test_vpd_pages(void)
 	ASSERT_GOOD();
 	CU_ASSERT_EQUAL(memcmp(buf, exp, 64), 0);
 	CU_ASSERT_EQUAL(R.residual, 512 - 64);
+	exp[5] = 16;
 	exp[7] = 1;
 	lh_put32(&exp[8], 2048);
 	lh_put32(&exp[28], 1);
