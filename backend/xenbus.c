@@ -389,12 +389,23 @@ static struct xb_lun *lun_get(struct xb_vhost *v, const char *pdev, char *stable
 		key_for(xb, pdev[0] == 'm' ? "mem" : "file", path, key, sizeof(key));
 	} else {
 		struct pvs_pdev *pd = calloc(1, sizeof(*pd));
+		/* A read-only host LUN: ",ro" after the name, as file: LUNs carry theirs. */
+		size_t n = strlen(pdev);
+		bool ro = n > 3 && !strcmp(pdev + n - 3, ",ro");
+		char name[sizeof(spec)];
 
 		if (!pd) {
 			snprintf(err, errlen, "out of memory");
 			return NULL;
 		}
-		rc = pvs_resolve(&xb->cfg.resolver, pdev, pd, err, errlen);
+		if (n >= sizeof(name)) {
+			snprintf(err, errlen, "p-dev '%.64s...' is too long", pdev);
+			free(pd);
+			return NULL;
+		}
+		memcpy(name, pdev, ro ? n - 3 : n);
+		name[ro ? n - 3 : n] = '\0';
+		rc = pvs_resolve(&xb->cfg.resolver, name, pd, err, errlen);
 		if (rc) {
 			free(pd);
 			return NULL;
@@ -407,8 +418,10 @@ static struct xb_lun *lun_get(struct xb_vhost *v, const char *pdev, char *stable
 		}
 		if (pvs_pdev_stable_spec(pd, stable, slen) != 0)
 			stable[0] = '\0';
-		snprintf(spec, sizeof(spec), "sg:%s%s", pd->sg, v->feature_host ? ",raw" : "");
-		snprintf(opts, sizeof(opts), "%s", v->feature_host ? "raw" : "");
+		/* ro with raw: pvs_lun_open() refuses it and says why. */
+		snprintf(spec, sizeof(spec), "sg:%s%s%s", pd->sg, v->feature_host ? ",raw" : "",
+		         ro ? ",ro" : "");
+		snprintf(opts, sizeof(opts), "%s%s", v->feature_host ? "raw" : "", ro ? "ro" : "");
 		key_for(xb, "sg", pd->sg, key, sizeof(key));
 		free(pd);
 	}

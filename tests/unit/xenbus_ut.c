@@ -1208,6 +1208,93 @@ static void test_resolved_pdev(void)
 	fake_sysfs_destroy(&fs);
 }
 
+/* A WRITE(10) of one block to v-dev 0:0:@tgt:0: the response. */
+static struct vscsiif_response write10(struct env *e, struct guest *g, uint16_t tgt)
+{
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	uint8_t *buf = rh_alloc(4096);
+
+	memset(&rsp, 0, sizeof(rsp));
+	rh_rw10(&c, true, 0, 1, buf, 512);
+	c.id = tgt;
+	CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
+	fake_front_push(&g->f);
+	env_run(e);
+	CU_ASSERT_EQUAL(fake_front_response(&g->f, &rsp), 1);
+	free(buf);
+	return rsp;
+}
+
+/*
+ * "H:C:T:L,ro": the host LUN is opened read-only (sg:...,ro): writes answer
+ * DATA PROTECT without reaching the device.  A second, read-write user of
+ * the same LUN is refused (one LUN object, one mode), and so is ro on a
+ * feature-host controller.
+ */
+static void test_resolved_pdev_ro(void)
+{
+	struct env e;
+	struct guest *g, *g2;
+	struct fake_sysfs fs;
+	struct fake_scsi_dev d = {0};
+	char sg[PATH_MAX + 8];
+	const char *pdev[2] = {"3:0:1:0,ro", "naa.600140512345678901234567890abcde:0"};
+	const char *vdev[2] = {"0:0:0:0", "0:0:1:0"};
+	struct vscsiif_response rsp;
+	unsigned int writes;
+
+	env_init(&e);
+	CU_ASSERT_FATAL(fake_sysfs_create(&fs) == 0);
+	d.host = 3;
+	d.target = 1;
+	d.type = 0;
+	d.wwid = "naa.600140512345678901234567890abcde";
+	d.sg = "sg2";
+	d.block = "sdc";
+	CU_ASSERT_FATAL(fake_sysfs_add_scsi(&fs, &d) == 0);
+	snprintf(sg, sizeof(sg), "%s/sg2", fs.dev);
+	fake_sg_reset();
+	fake_sg_add_node(sg, FAKE_SG_CHR);
+	pvsi_sg_set_ops(&fake_sg_ops);
+	xb_stop(&e);
+	e.sys_root = fs.sys;
+	e.dev_root = fs.dev;
+	CU_ASSERT_FATAL(xb_start(&e) == 0);
+	/* ro on a feature-host controller cannot be honoured: the LUN core says why. */
+	g2 = toolstack_add(&e, 1, 7, 0, pdev, vdev, 1);
+	bset(&e, g2, "feature-host", "1");
+	env_run(&e);
+	front_connect(&e, g2);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g2, "vscsi-devs/dev-0/state"), "1,6");
+	CU_ASSERT_TRUE(log_has("read-only needs the CDB filter"));
+	CU_ASSERT_EQUAL(stats(&e).luns, 0);
+
+	g = attach(&e, 0, 5, 0, pdev, vdev, 2);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-0/state"), "1,3,4");
+	CU_ASSERT_TRUE(log_has("sg:"));
+	CU_ASSERT_TRUE(log_has("/sg2,ro"));
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/p-devname"),
+	                       "naa.600140512345678901234567890abcde:0");
+	/* The same LUN without ro: refused, the first keeps working. */
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-1/state"), "1,6");
+	CU_ASSERT_TRUE(log_has("a second user must use the same options ('' vs 'ro')"));
+	writes = fake_sg_writes();
+	rsp = write10(&e, g, 0);
+	CU_ASSERT_EQUAL(rsp.rslt, 2); /* CHECK CONDITION */
+	CU_ASSERT_EQUAL(rsp.sense_buffer[2] & 0x0f, 0x07);
+	CU_ASSERT_EQUAL(rsp.sense_buffer[12], 0x27);
+	CU_ASSERT_EQUAL(fake_sg_writes(), writes);
+	CU_ASSERT_EQUAL(inquiry(&e, g, 0, 0, 0, NULL), 0);
+	CU_ASSERT_EQUAL(fake_sg_writes(), writes + 1);
+
+	env_fini(&e);
+	pvsi_sg_set_ops(NULL);
+	fake_sg_reset();
+	fake_sysfs_destroy(&fs);
+}
+
 /*
  * Frontend states flip at any point.  From each backend stage, the frontend
  * jumps to every state, to garbage, or loses its nodes; the backend must
@@ -1521,6 +1608,7 @@ int main(void)
 	ADD(s, "adopt on start", test_adopt_on_start);
 	ADD(s, "adopt in the middle of a hot remove", test_adopt_mid_reconfigure);
 	ADD(s, "p-dev resolved to sg, p-devname", test_resolved_pdev);
+	ADD(s, "p-dev H:C:T:L,ro: read-only sg LUN", test_resolved_pdev_ro);
 	ADD(s, "frontend flips at every stage", test_frontend_flips);
 	ADD(s, "frontend flips during a drain", test_flips_during_drain);
 	ADD(s, "backend directory removed with I/O in flight", test_backend_removed);
