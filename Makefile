@@ -86,15 +86,16 @@ build/$(1)/pvscsi-cdb: $(call objs,$(1),$(TOOL_SRCS)) build/$(1)/libpvscsi.a
 build/$(1)/pvscsid: $(call objs,$(1),$(BACKEND_MAIN)) build/$(1)/libbackend.a build/$(1)/libproto.a build/$(1)/libpvscsi.a
 	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS)
 
-build/$(1)/xl-pvscsi: $(call objs,$(1),$(XL_MAIN)) build/$(1)/libxlplugin.a build/$(1)/libpvscsi.a
+build/$(1)/xl-pvscsi: $(call objs,$(1),$(XL_MAIN)) build/$(1)/libxlplugin.a build/$(1)/libbackend.a \
+		build/$(1)/libpvscsi.a
 	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight
 
 build/$(1)/pvscsi-vhost-user: $(call objs,$(1),$(VHOST_MAIN)) build/$(1)/libvhost.a build/$(1)/libproto.a build/$(1)/libpvscsi.a
 	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS)
 
 # Every unit-test binary links everything; the archives keep unused objects out.
-build/$(1)/tests/%_ut: build/$(1)/obj/tests/unit/%_ut.o build/$(1)/libfakes.a build/$(1)/libbackend.a \
-		build/$(1)/libxlplugin.a build/$(1)/libvhost.a build/$(1)/libproto.a build/$(1)/libpvscsi.a
+build/$(1)/tests/%_ut: build/$(1)/obj/tests/unit/%_ut.o build/$(1)/libfakes.a build/$(1)/libxlplugin.a \
+		build/$(1)/libbackend.a build/$(1)/libvhost.a build/$(1)/libproto.a build/$(1)/libpvscsi.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(CUNIT)
 endef

@@ -1,7 +1,7 @@
 /*
- * xsops.c - xenstore for the xl front: libxenstore behind backend/xs.h's
- * ops struct (so that the unit tests run every command on
- * tests/fakes/fake_xs), the context, and write plans.
+ * xsops.c - xenstore for the xl front: the context (the real store through
+ * backend/xs.c's libxenstore ops, so that the unit tests run every command
+ * on tests/fakes/fake_xs), and write plans.
  *
  * A plan is the list of changes a command will make.  Building it first and
  * applying it in one transaction gives the backend all-or-nothing views, and
@@ -16,167 +16,6 @@
 #include <xenstore.h>
 
 #include "xlp.h"
-
-/* ------------------------------------------------------------ real ops */
-
-static int err_or(int dflt)
-{
-	return errno ? -errno : -dflt;
-}
-
-static char *r_read(void *ctx, pvsd_xs_tx tx, const char *path, unsigned int *len)
-{
-	unsigned int l = 0;
-	char *v;
-
-	errno = 0;
-	v = xs_read(ctx, tx, path, &l);
-	if (v && len)
-		*len = l;
-	if (!v && !errno)
-		errno = EIO;
-	return v;
-}
-
-static int r_write(void *ctx, pvsd_xs_tx tx, const char *path, const char *val, unsigned int len)
-{
-	errno = 0;
-	return xs_write(ctx, tx, path, val, len) ? 0 : err_or(EIO);
-}
-
-static int r_mkdir(void *ctx, pvsd_xs_tx tx, const char *path)
-{
-	errno = 0;
-	return xs_mkdir(ctx, tx, path) ? 0 : err_or(EIO);
-}
-
-static int r_rm(void *ctx, pvsd_xs_tx tx, const char *path)
-{
-	errno = 0;
-	if (xs_rm(ctx, tx, path))
-		return 0;
-	return errno == ENOENT ? 0 : err_or(EIO);
-}
-
-static char **r_directory(void *ctx, pvsd_xs_tx tx, const char *path, unsigned int *num)
-{
-	char **d;
-
-	errno = 0;
-	d = xs_directory(ctx, tx, path, num);
-	if (!d && !errno)
-		errno = EIO;
-	return d;
-}
-
-static int r_get_perms(void *ctx, pvsd_xs_tx tx, const char *path, struct pvsd_xs_perm *out,
-                       unsigned int max)
-{
-	struct xs_permissions *p;
-	unsigned int n = 0, i;
-
-	errno = 0;
-	p = xs_get_permissions(ctx, tx, path, &n);
-	if (!p)
-		return err_or(EIO);
-	for (i = 0; i < n && i < max; i++) {
-		out[i].id = p[i].id;
-		out[i].perms = p[i].perms & (PVSD_XS_PERM_READ | PVSD_XS_PERM_WRITE);
-	}
-	free(p);
-	return (int)i;
-}
-
-static int r_set_perms(void *ctx, pvsd_xs_tx tx, const char *path, const struct pvsd_xs_perm *perms,
-                       unsigned int num)
-{
-	struct xs_permissions p[PVSD_XS_MAX_PERMS];
-
-	if (num == 0 || num > PVSD_XS_MAX_PERMS)
-		return -EINVAL;
-	for (unsigned int i = 0; i < num; i++) {
-		p[i].id = perms[i].id;
-		p[i].perms = perms[i].perms;
-	}
-	errno = 0;
-	return xs_set_permissions(ctx, tx, path, p, num) ? 0 : err_or(EIO);
-}
-
-static int r_watch(void *ctx, const char *path, const char *token)
-{
-	errno = 0;
-	return xs_watch(ctx, path, token) ? 0 : err_or(EIO);
-}
-
-static int r_unwatch(void *ctx, const char *path, const char *token)
-{
-	errno = 0;
-	return xs_unwatch(ctx, path, token) ? 0 : err_or(EIO);
-}
-
-static int r_read_watch(void *ctx, char **path, char **token)
-{
-	char **vec;
-
-	errno = 0;
-	vec = xs_check_watch(ctx);
-	if (!vec)
-		return errno == EAGAIN || errno == 0 ? 0 : -errno;
-	*path = strdup(vec[XS_WATCH_PATH]);
-	*token = strdup(vec[XS_WATCH_TOKEN]);
-	free(vec);
-	if (!*path || !*token) {
-		free(*path);
-		free(*token);
-		return -ENOMEM;
-	}
-	return 1;
-}
-
-static int r_fileno(void *ctx)
-{
-	return xs_fileno(ctx);
-}
-
-static int r_tx_start(void *ctx, pvsd_xs_tx *tx)
-{
-	xs_transaction_t t;
-
-	errno = 0;
-	t = xs_transaction_start(ctx);
-	if (t == XBT_NULL)
-		return err_or(EIO);
-	*tx = t;
-	return 0;
-}
-
-static int r_tx_end(void *ctx, pvsd_xs_tx tx, bool abort)
-{
-	errno = 0;
-	return xs_transaction_end(ctx, tx, abort) ? 0 : err_or(EIO);
-}
-
-static void r_close(void *ctx)
-{
-	xs_close(ctx);
-}
-
-static const struct pvsd_xs_ops real_ops = {
-    .read = r_read,
-    .write = r_write,
-    .mkdir = r_mkdir,
-    .rm = r_rm,
-    .directory = r_directory,
-    .get_perms = r_get_perms,
-    .set_perms = r_set_perms,
-    .watch = r_watch,
-    .unwatch = r_unwatch,
-    .read_watch = r_read_watch,
-    .fileno = r_fileno,
-    .tx_start = r_tx_start,
-    .tx_end = r_tx_end,
-    .close = r_close,
-};
 
 /* -------------------------------------------------------------- context */
 
@@ -256,22 +95,18 @@ void xlp_ctx_init(struct xlp_ctx *c)
 
 int xlp_ctx_connect(struct xlp_ctx *c)
 {
-	struct xs_handle *h;
+	int rc;
 
 	if (c->xs_open)
 		return 0;
-	errno = 0;
-	h = xs_open(0);
-	if (!h) {
-		int rc = errno ? -errno : -ENOENT;
-
+	/* pvscsid's own libxenstore ops (backend/xs.c): one wrapper for both. */
+	rc = pvsd_xs_open_real(&c->xs);
+	if (rc) {
 		xlp_errf(c,
 		         "cannot connect to xenstore: %s (is this dom0 with xenstored running?)\n",
 		         strerror(-rc));
 		return rc;
 	}
-	c->xs.ops = &real_ops;
-	c->xs.ctx = h;
 	c->xs_open = true;
 	return 0;
 }
