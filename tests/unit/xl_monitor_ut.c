@@ -20,6 +20,7 @@
 #include <CUnit/Basic.h>
 
 #include "../xl/world.h"
+#include "cu_run.h"
 
 #define BE "/local/domain/0/backend/vscsi"
 
@@ -512,10 +513,7 @@ static void test_renumber(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct cu_test tests[] = {
 	    {"reboot_reattaches", test_reboot_reattaches},
 	    {"reboot_devices_connect", test_reboot_devices_connect},
 	    {"reboot_missing_device", test_reboot_missing_device},
@@ -530,21 +528,6 @@ int main(void)
 	    {"log_lines", test_log_lines},
 	    {"renumber", test_renumber},
 	};
-	CU_pSuite s;
-	unsigned int failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("xl_monitor", NULL, NULL);
-	if (!s)
-		return 2;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	free(carried);
-	return failed ? 1 : 0;
+	return CU_RUN("xl_monitor", tests);
 }

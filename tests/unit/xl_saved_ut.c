@@ -14,6 +14,7 @@
 #include <CUnit/Basic.h>
 
 #include "../xl/world.h"
+#include "cu_run.h"
 
 /* ------------------------------------------------------------------ JSON */
 
@@ -700,10 +701,7 @@ static void test_scsi_resolve(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct cu_test tests[] = {
 	    {"json_round_trip", test_json_round_trip},
 	    {"json_errors", test_json_errors},
 	    {"json_random_bytes", test_json_random_bytes},
@@ -718,20 +716,6 @@ int main(void)
 	    {"create_passthrough_and_dryrun", test_create_passthrough_and_dryrun},
 	    {"scsi_resolve", test_scsi_resolve},
 	};
-	CU_pSuite s;
-	unsigned int failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("xl_saved", NULL, NULL);
-	if (!s)
-		return 2;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(s, tests[i].name, tests[i].fn))
-			return 2;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return CU_RUN("xl_saved", tests);
 }
