@@ -39,6 +39,7 @@ NOT_RUN="
 
 # Expected failures, each explained in docs/compat.md.
 KNOWN_FAIL="
+LINUX.GetLBAStatus.UnmapSingle test bug with LBPPB > 1: asks for LBA i+1, wants a descriptor starting at i+LBPPB
 LINUX.WriteSame10.InvalidDataOutSize a Data-Out longer than the block: residual, not an error
 LINUX.WriteSame16.InvalidDataOutSize a Data-Out longer than the block: residual, not an error
 "
@@ -46,13 +47,10 @@ LINUX.WriteSame16.InvalidDataOutSize a Data-Out longer than the block: residual,
 # Tests the suite itself skips, in whole or in part (it prints [SKIPPED]),
 # because the LUN lacks what they need; docs/compat.md lists why.
 KNOWN_SKIP="
-LINUX.ReadOnly.ReadOnlySBC its COMPARE AND WRITE and ORWRITE parts (not implemented)
-LINUX.CompareAndWrite.* COMPARE AND WRITE is not implemented (InvalidDataOutSize: iSCSI only)
-LINUX.GetLBAStatus.* GET LBA STATUS is not implemented
+LINUX.ReadOnly.ReadOnlySBC its ORWRITE part (not implemented)
+LINUX.CompareAndWrite.InvalidDataOutSize iSCSI only: it rewrites the CDB inside the iSCSI PDU
 LINUX.MultipathIO.* needs a second path to the LUN
 LINUX.OrWrite.* ORWRITE is not implemented
-LINUX.Prefetch10.* PRE-FETCH is not implemented
-LINUX.Prefetch16.* PRE-FETCH is not implemented
 LINUX.ReadDefectData10.* READ DEFECT DATA is not implemented
 LINUX.ReadDefectData12.* READ DEFECT DATA is not implemented
 LINUX.WriteAtomic16.* WRITE ATOMIC is not implemented
