@@ -87,21 +87,11 @@ dom0() {
 }
 
 guest() {
-	local l
 	wait_lun 0:0:0 240
 	wait_lun 0:1:0 240
-	dd if=/dev/urandom of=/tmp/pattern bs=1M count=8 2>/dev/null
-	for l in 0:0:0 0:1:0; do
-		dd if=/tmp/pattern of="$(sd_of $l)" bs=1M oflag=direct 2>/dev/null ||
-			fail "write to $l failed"
-	done
+	pattern_write 0:0:0 0:1:0
 	mark written
 	# Saved and restored meanwhile; dom0 then adds 0:5:0.
 	wait_lun 0:5:0 600
-	for l in 0:0:0 0:1:0; do
-		dd if="$(sd_of $l)" of=/tmp/back bs=1M count=8 iflag=direct 2>/dev/null ||
-			fail "read from $l after the restore failed"
-		cmp -s /tmp/pattern /tmp/back || fail "$l does not read back what was written"
-		echo "$l reads back what it wrote"
-	done
+	pattern_check "after the restore" 0:0:0 0:1:0
 }

@@ -13,6 +13,8 @@
 #   wait_gone C:T:L [S]    wait for it to disappear
 #   sg_of C:T:L, sd_of C:T:L   its /dev/sgN, /dev/sdX
 #   fio_verify DEV [ARGS]  fio write+verify (crc32c, 4k-512k, qd16, libaio, direct)
+#   pattern_write C:T:L...        the same 8 MiB of random data written to each LUN
+#   pattern_check WHEN C:T:L...   each LUN reads back that pattern (WHEN: for messages)
 
 fail() {
 	echo "$*" >>/tmp/e2e-fail
@@ -106,4 +108,23 @@ fio_verify() {
 	_err=$(awk -F';' 'NF > 5 { print $5; exit }' /tmp/fio.out)
 	[ "$_err" = 0 ] || { cat /tmp/fio.out; fail "fio on $_dev reported error $_err"; }
 	echo "fio verify on $_dev ok: $(awk -F';' 'NF > 50 { printf "%s KiB written, %s KiB read back", $47, $6; exit }' /tmp/fio.out)"
+}
+
+pattern_write() {
+	[ -e /tmp/pattern ] || dd if=/dev/urandom of=/tmp/pattern bs=1M count=8 2>/dev/null
+	for _l in "$@"; do
+		dd if=/tmp/pattern of="$(sd_of "$_l")" bs=1M oflag=direct 2>/dev/null ||
+			fail "write to $_l failed"
+	done
+}
+
+pattern_check() {
+	_when=$1
+	shift
+	for _l in "$@"; do
+		dd if="$(sd_of "$_l")" of=/tmp/back bs=1M count=8 iflag=direct 2>/dev/null ||
+			fail "read from $_l $_when failed"
+		cmp -s /tmp/pattern /tmp/back || fail "$_l does not read back what was written"
+		echo "$_l reads back what it wrote"
+	done
 }
