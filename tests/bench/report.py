@@ -277,6 +277,12 @@ def missing_note(recs, kind, who):
                       .replace("  ", " ") for k, d in recs if k == kind and "error" in d))
 
 
+def both(pairs, key, present=lambda v: v is not None):
+    """(name, ours[KEY], reference[KEY]) of the PAIRS in which both sides have KEY."""
+    return [(n, o.get(key), r.get(key)) for n, o, r in pairs
+            if o and r and present(o.get(key)) and present(r.get(key))]
+
+
 def side_by_side(pairs, ours, ref, label, cpu_label):
     """pairs: list of (name, ours dict, ref dict)."""
     cols = [label, "IOPS " + ours, ref, "ratio", "MB/s " + ours, ref, "ratio",
@@ -365,6 +371,41 @@ def cmd_report(args):
     res["sections"]["ring"] = sec
     p("")
 
+    def compared(section, pairs, ours, ref, label, cpu_label, who=None, rename=str, notes=None):
+        """Sections 2-4: the side-by-side table of PAIRS, or why there is none.  WHO is the
+        field of SECTION's records that tells ours from the reference, for the list of runs
+        without a fio result (RENAME gives them the table's names); NOTES(pairs) adds the
+        section's own lines under the table."""
+        if pairs:
+            rows, cols, sec = side_by_side(pairs, ours, ref, label, cpu_label)
+            lines.extend(table(rows, cols))
+            miss = missing_note(recs, section, who) if who else []
+            if miss:
+                p("   no fio result (guest failed or timed out; see build/bench/%s.log, build/bench/%s/): "
+                  % (section, section) + rename(", ".join(miss)))
+            if notes:
+                notes(pairs)
+        else:
+            sec = []
+            p("   not measured: %s" % why(section))
+            res["missing"].append(section)
+        res["sections"][section] = sec
+        p("")
+
+    def note(text, items, fmt):
+        """TEXT's lines, the last one followed by FMT of each of ITEMS; nothing without ITEMS."""
+        if items:
+            for t in text[:-1]:
+                p(t)
+            p(text[-1] + ", ".join(fmt % g for g in items))
+
+    def by(kind, *fields):
+        """KIND's records by the values of FIELDS (the last one wins)."""
+        return {tuple(d[f] for f in fields): d for k, d in recs if k == kind}
+
+    def measured(o, r):
+        return (o and "iops" in o) or (r and "iops" in r)
+
     # 2. file LUN vs fio
     p("2. LUN core on a file (page cache, QD 16): file: LUN via io_uring vs fio --ioengine=io_uring;")
     p("   best of %s runs each (by IOPS); CPU = the whole process's user+system time per I/O"
@@ -384,104 +425,62 @@ def cmd_report(args):
         o, r = best.get((wl, bs, "ours")), best.get((wl, bs, "fio"))
         if o or r:
             pairs.append(("%s %s" % (wl, "4k" if bs == 4096 else "1m"), o, r))
-    if pairs:
-        rows, cols, sec = side_by_side(pairs, "ours", "fio", "workload", "CPU us/IO")
-        lines.extend(table(rows, cols))
-    else:
-        sec = []
-        p("   not measured: %s" % why("file"))
-        res["missing"].append("file")
-    res["sections"]["file"] = sec
-    p("")
+    compared("file", pairs, "ours", "fio", "workload", "CPU us/IO")
 
     # 3. Xen
     p("3. Real Xen (Xen 4.17 under QEMU TCG): fio (libaio, direct, QD 16) in a PV guest, xen-scsifront;")
     p("   pvscsid vs xen-scsiback+LIO on the same scsi_debug disk (sg passthrough / pscsi) and the")
     p("   same image file (file: LUN / fileio); CPU = dom0 busy time (/proc/stat) per I/O")
-    xen = {}
-    for k, d in recs:
-        if k == "xen":
-            xen[(d["backend"], d["disk"], d["workload"])] = d
+    xen = by("xen", "backend", "disk", "workload")
     pairs = []
     for disk in ("sdebug", "file"):
         for wl in ("randread", "randwrite", "read"):
             o, r = xen.get(("pvscsid", disk, wl)), xen.get(("kernel", disk, wl))
-            if (o and "iops" in o) or (r and "iops" in r):
+            if measured(o, r):
                 pairs.append(("%s %s %s" % (disk, wl, "1m" if wl == "read" else "4k"), o, r))
     nr = max([d.get("rounds", 1) for k, d in recs if k == "xen"] or [1])
     if nr > 1:
         p("   best of %d guest boots per backend (XEN_ROUNDS), kernel and pvscsid alternating" % nr)
-    if pairs:
-        rows, cols, sec = side_by_side(pairs, "pvscsid", "kernel", "disk workload", "dom0 CPU us/IO")
-        lines.extend(table(rows, cols))
-        miss = missing_note(recs, "xen", "backend")
-        if miss:
-            p("   no fio result (guest failed or timed out; see build/bench/xen.log, build/bench/xen/): " +
-              ", ".join(miss))
-        gc = [(n, o.get("fio_cpu_us_per_io"), r.get("fio_cpu_us_per_io")) for n, o, r in pairs
-              if o and r and o.get("fio_cpu_us_per_io") and r.get("fio_cpu_us_per_io")]
-        if gc:
-            p("   the guest's own fio CPU us/IO pvscsid/kernel (the same guest work: a gap shows the")
-            p("   machine's speed changed between the two boots): " +
-              ", ".join("%s %.0f/%.0f" % g for g in gc))
-        st = [(n, o.get("dom0_steal_frac"), r.get("dom0_steal_frac")) for n, o, r in pairs
-              if o and r and o.get("dom0_steal_frac") is not None and r.get("dom0_steal_frac") is not None]
-        if st:
-            p("   dom0 vCPU time stolen (runnable, not run) pvscsid/kernel: " +
-              ", ".join("%s %.0f%%/%.0f%%" % (n, 100 * a, 100 * b) for n, a, b in st))
-        gi = [(n, o.get("guest_irqs_per_io"), r.get("guest_irqs_per_io")) for n, o, r in pairs
-              if o and r and o.get("guest_irqs_per_io") is not None and r.get("guest_irqs_per_io") is not None]
-        if gi:
-            p("   guest interrupts from the vscsiif event channel per I/O pvscsid/kernel: " +
-              ", ".join("%s %.2f/%.2f" % g for g in gi))
+
+    def xen_notes(pairs):
+        note(["   the guest's own fio CPU us/IO pvscsid/kernel (the same guest work: a gap shows the",
+              "   machine's speed changed between the two boots): "],
+             both(pairs, "fio_cpu_us_per_io", bool), "%s %.0f/%.0f")
+        note(["   dom0 vCPU time stolen (runnable, not run) pvscsid/kernel: "],
+             [(n, 100 * a, 100 * b) for n, a, b in both(pairs, "dom0_steal_frac")], "%s %.0f%%/%.0f%%")
+        note(["   guest interrupts from the vscsiif event channel per I/O pvscsid/kernel: "],
+             both(pairs, "guest_irqs_per_io"), "%s %.2f/%.2f")
         for k, d in recs:
             if k == "xenstrace":
                 p("   pvscsid system calls per I/O during %s (strace -c, %s): %.2f; %s" % (
                     d["job"], d["round"], d["syscalls_per_io"], ", ".join(
                         "%s %s" % tuple(x.split(":")) for x in str(d["top"]).split(",") if x.count(":") == 1)))
         idle = {d["backend"]: d["dom0_busy_frac"] for k, d in recs if k == "xenidle"}
-        if idle:
-            p("   dom0 busy with the guest idle (share of one vCPU, included above): " +
-              ", ".join("%s %.1f%%" % (b, 100 * v) for b, v in sorted(idle.items())))
-    else:
-        sec = []
-        p("   not measured: %s" % why("xen"))
-        res["missing"].append("xen")
-    res["sections"]["xen"] = sec
-    p("")
+        note(["   dom0 busy with the guest idle (share of one vCPU, included above): "],
+             [(b, 100 * v) for b, v in sorted(idle.items())], "%s %.1f%%")
+
+    compared("xen", pairs, "pvscsid", "kernel", "disk workload", "dom0 CPU us/IO", who="backend",
+             notes=xen_notes)
 
     # 4. vhost-user
     p("4. virtio-scsi (QEMU TCG guest, 1 vCPU, fio libaio direct QD 16): pvscsi-vhost-user (file:")
     p("   LUN) vs QEMU's virtio-scsi-pci + scsi-hd on the same image; CPU = host CPU time of QEMU")
     p("   (all threads, the TCG vCPU included) + pvscsi-vhost-user, per I/O")
-    vh = {}
-    for k, d in recs:
-        if k == "vhost":
-            vh[(d["mode"], d["workload"])] = d
+    vh = by("vhost", "mode", "workload")
     pairs = []
     for wl in ("randread", "randwrite", "read"):
         o, r = vh.get(("vhost", wl)), vh.get(("ref", wl))
-        if (o and "iops" in o) or (r and "iops" in r):
+        if measured(o, r):
             pairs.append(("%s %s" % (wl, "1m" if wl == "read" else "4k"), o, r))
-    if pairs:
-        rows, cols, sec = side_by_side(pairs, "vhost-user", "qemu", "workload", "host CPU us/IO")
-        lines.extend(table(rows, cols))
-        miss = missing_note(recs, "vhost", "mode")
-        if miss:
-            p("   no fio result (guest failed or timed out; see build/bench/vhost.log, build/bench/vhost/): " +
-              ", ".join(miss).replace("ref ", "qemu ").replace("vhost ", "vhost-user "))
-        ov = [(n, o.get("outside_us_per_io"), r.get("outside_us_per_io"), o.get("backend_us_per_io"))
-              for n, o, r in pairs if o and r and o.get("outside_us_per_io") is not None
-              and r.get("outside_us_per_io") is not None]
-        if ov:
-            p("   outside the vCPU thread, us/IO vhost-user/qemu (vhost-user: back-end process alone): " +
-              ", ".join("%s %.1f/%.1f (%.1f)" % g for g in ov))
-    else:
-        sec = []
-        p("   not measured: %s" % why("vhost"))
-        res["missing"].append("vhost")
-    res["sections"]["vhost"] = sec
-    p("")
+
+    def vhost_notes(pairs):
+        ours = {n: o for n, o, r in pairs}
+        note(["   outside the vCPU thread, us/IO vhost-user/qemu (vhost-user: back-end process alone): "],
+             [(n, a, b, ours[n].get("backend_us_per_io")) for n, a, b in both(pairs, "outside_us_per_io")],
+             "%s %.1f/%.1f (%.1f)")
+
+    compared("vhost", pairs, "vhost-user", "qemu", "workload", "host CPU us/IO", who="mode",
+             rename=lambda s: s.replace("ref ", "qemu ").replace("vhost ", "vhost-user "), notes=vhost_notes)
     p("Ratios are ours/reference within this run: IOPS and MB/s higher is better, CPU/IO lower is")
     p("better.  Absolute figures are for context only (shared, noisy machine; Xen and the guests run")
     p("under TCG).")
