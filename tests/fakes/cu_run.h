@@ -14,8 +14,24 @@ struct cu_test {
 	CU_TestFunc fn;
 };
 
-int cu_run(const char *suite, const struct cu_test *tests, size_t n);
+/* One suite of a binary that has several, each with its own set-up and tear-down (or NULL). */
+struct cu_suite {
+	const char *name;
+	CU_InitializeFunc init;
+	CU_CleanupFunc clean;
+	const struct cu_test *tests;
+	size_t n;
+};
 
-#define CU_RUN(suite, tests) cu_run((suite), (tests), sizeof(tests) / sizeof((tests)[0]))
+int cu_run(const char *suite, const struct cu_test *tests, size_t n);
+int cu_run_suites(const struct cu_suite *suites, size_t n);
+
+#define CU_NELEM(a)          (sizeof(a) / sizeof((a)[0]))
+#define CU_RUN(suite, tests) cu_run((suite), (tests), CU_NELEM(tests))
+#define CU_SUITE(name, init, clean, tests)                                                         \
+	{                                                                                          \
+		(name), (init), (clean), (tests), CU_NELEM(tests)                                  \
+	}
+#define CU_RUN_SUITES(suites) cu_run_suites((suites), CU_NELEM(suites))
 
 #endif

@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <CUnit/Basic.h>
-
 #include "core.h"
+#include "cu_run.h"
 
 #define IA 0xa1 /* initiator A */
 #define IB 0xb2 /* initiator B */
@@ -88,6 +87,19 @@ static void ttmf_init(struct ttmf *t, const char *name, enum pvs_tmf_fn fn, uint
 	t->t.opaque = t;
 }
 
+static void treq_start(struct pvs_lun *l, struct treq *t, const char *name, uint64_t initiator)
+{
+	treq_init(t, name, initiator);
+	pvs_submit(l, &t->r);
+}
+
+static void ttmf_start(struct pvs_lun *l, struct ttmf *t, const char *name, enum pvs_tmf_fn fn,
+                       uint64_t initiator, struct pvs_req *task)
+{
+	ttmf_init(t, name, fn, initiator, task);
+	pvs_tmf_submit(l, &t->t);
+}
+
 /* ---- a LUN with test-local ops ---- */
 
 enum { CANCEL_NOTHING, CANCEL_SYNC };
@@ -156,6 +168,15 @@ static void check_aborted(const struct treq *t, uint8_t host)
 	CU_ASSERT_EQUAL(t->r.residual, sizeof(t->buf));
 }
 
+/* A TMF with nothing to wait for: done at once, with @result. */
+static void tmf_answers(struct ttmf *t, const char *name, enum pvs_tmf_fn fn, uint64_t initiator,
+                        struct pvs_req *task, enum pvs_tmf_result result)
+{
+	ttmf_start(lun, t, name, fn, initiator, task);
+	CU_ASSERT_EQUAL(t->ndone, 1);
+	CU_ASSERT_EQUAL(t->t.result, result);
+}
+
 /* ---- ABORT TASK ---- */
 
 static void test_abort_task_completes_after_victim(void)
@@ -164,14 +185,11 @@ static void test_abort_task_completes_after_victim(void)
 	struct ttmf a;
 
 	reset_state();
-	treq_init(&r1, "R1", IA);
-	treq_init(&r2, "R2", IA);
-	pvs_submit(lun, &r1.r);
-	pvs_submit(lun, &r2.r);
+	treq_start(lun, &r1, "R1", IA);
+	treq_start(lun, &r2, "R2", IA);
 	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 2);
 
-	ttmf_init(&a, "T", PVS_TMF_ABORT_TASK, IA, &r1.r);
-	pvs_tmf_submit(lun, &a.t);
+	ttmf_start(lun, &a, "T", PVS_TMF_ABORT_TASK, IA, &r1.r);
 	/* The store could not cancel: the TMF waits for the victim. */
 	CU_ASSERT_EQUAL(ncancel, 1);
 	CU_ASSERT_EQUAL(a.ndone, 0);
@@ -202,10 +220,8 @@ static void test_abort_task_sync_cancel(void)
 
 	reset_state();
 	cancel_mode = CANCEL_SYNC;
-	treq_init(&r1, "R1", IA);
-	pvs_submit(lun, &r1.r);
-	ttmf_init(&a, "T", PVS_TMF_ABORT_TASK, IA, &r1.r);
-	pvs_tmf_submit(lun, &a.t);
+	treq_start(lun, &r1, "R1", IA);
+	ttmf_start(lun, &a, "T", PVS_TMF_ABORT_TASK, IA, &r1.r);
 	/* Cancel completed the victim inside pvs_tmf_submit; done order holds. */
 	check_aborted(&r1, PVS_HOST_ABORTED);
 	CU_ASSERT_EQUAL(a.ndone, 1);
@@ -219,27 +235,19 @@ static void test_abort_task_not_found(void)
 	struct ttmf a, b;
 
 	reset_state();
-	treq_init(&r1, "R1", IA);
+	treq_start(lun, &r1, "R1", IA);
 	treq_init(&never, "N", IA);
-	pvs_submit(lun, &r1.r);
 
 	/* Never submitted (or already completed): FUNCTION COMPLETE at once. */
-	ttmf_init(&a, "T", PVS_TMF_ABORT_TASK, IA, &never.r);
-	pvs_tmf_submit(lun, &a.t);
-	CU_ASSERT_EQUAL(a.ndone, 1);
-	CU_ASSERT_EQUAL(a.t.result, PVS_TMF_FUNCTION_COMPLETE);
+	tmf_answers(&a, "T", PVS_TMF_ABORT_TASK, IA, &never.r, PVS_TMF_FUNCTION_COMPLETE);
 
 	/* Another initiator's task is not in this nexus's task set. */
-	ttmf_init(&b, "U", PVS_TMF_ABORT_TASK, IB, &r1.r);
-	pvs_tmf_submit(lun, &b.t);
-	CU_ASSERT_EQUAL(b.ndone, 1);
+	tmf_answers(&b, "U", PVS_TMF_ABORT_TASK, IB, &r1.r, PVS_TMF_FUNCTION_COMPLETE);
 	CU_ASSERT_EQUAL(r1.r.core.flags & PVSI_RF_ABORTED, 0);
 	CU_ASSERT_EQUAL(ncancel, 0);
 
 	/* NULL task reference. */
-	ttmf_init(&b, "V", PVS_TMF_ABORT_TASK, IA, NULL);
-	pvs_tmf_submit(lun, &b.t);
-	CU_ASSERT_EQUAL(b.ndone, 1);
+	tmf_answers(&b, "V", PVS_TMF_ABORT_TASK, IA, NULL, PVS_TMF_FUNCTION_COMPLETE);
 	CU_ASSERT_STRING_EQUAL(evlog, "TUV");
 
 	pvsi_req_complete(&r1.r, PVS_SR_OK);
@@ -252,12 +260,9 @@ static void test_abort_task_twice_chains(void)
 	struct ttmf a, b;
 
 	reset_state();
-	treq_init(&r1, "R1", IA);
-	pvs_submit(lun, &r1.r);
-	ttmf_init(&a, "A", PVS_TMF_ABORT_TASK, IA, &r1.r);
-	ttmf_init(&b, "B", PVS_TMF_ABORT_TASK, IA, &r1.r);
-	pvs_tmf_submit(lun, &a.t);
-	pvs_tmf_submit(lun, &b.t);
+	treq_start(lun, &r1, "R1", IA);
+	ttmf_start(lun, &a, "A", PVS_TMF_ABORT_TASK, IA, &r1.r);
+	ttmf_start(lun, &b, "B", PVS_TMF_ABORT_TASK, IA, &r1.r);
 	/* The second ABORT waits behind the first; cancel is issued once. */
 	CU_ASSERT_EQUAL(a.ndone + b.ndone, 0);
 	CU_ASSERT_EQUAL(ncancel, 1);
@@ -274,15 +279,11 @@ static void test_lun_reset_after_abort(void)
 	struct ttmf a, reset;
 
 	reset_state();
-	treq_init(&r1, "R1", IA);
-	treq_init(&r2, "R2", IB);
-	pvs_submit(lun, &r1.r);
-	pvs_submit(lun, &r2.r);
-	ttmf_init(&a, "A", PVS_TMF_ABORT_TASK, IA, &r1.r);
-	pvs_tmf_submit(lun, &a.t);
+	treq_start(lun, &r1, "R1", IA);
+	treq_start(lun, &r2, "R2", IB);
+	ttmf_start(lun, &a, "A", PVS_TMF_ABORT_TASK, IA, &r1.r);
 	/* The guest gave up on the abort and escalates. */
-	ttmf_init(&reset, "L", PVS_TMF_LUN_RESET, IA, NULL);
-	pvs_tmf_submit(lun, &reset.t);
+	ttmf_start(lun, &reset, "L", PVS_TMF_LUN_RESET, IA, NULL);
 	CU_ASSERT_EQUAL(reset.ndone, 0);
 	CU_ASSERT_EQUAL(ncancel, 2); /* r1 once, r2 once */
 
@@ -304,14 +305,10 @@ static void test_abort_task_set(void)
 	struct ttmf t;
 
 	reset_state();
-	treq_init(&r1, "1", IA);
-	treq_init(&r2, "2", IA);
-	treq_init(&r3, "3", IB);
-	pvs_submit(lun, &r1.r);
-	pvs_submit(lun, &r2.r);
-	pvs_submit(lun, &r3.r);
-	ttmf_init(&t, "T", PVS_TMF_ABORT_TASK_SET, IA, NULL);
-	pvs_tmf_submit(lun, &t.t);
+	treq_start(lun, &r1, "1", IA);
+	treq_start(lun, &r2, "2", IA);
+	treq_start(lun, &r3, "3", IB);
+	ttmf_start(lun, &t, "T", PVS_TMF_ABORT_TASK_SET, IA, NULL);
 	CU_ASSERT_EQUAL(t.t.pending, 2);
 	CU_ASSERT_EQUAL(r3.r.core.flags & PVSI_RF_ABORTED, 0);
 	pvsi_req_complete(&r2.r, PVS_SR_OK);
@@ -334,12 +331,9 @@ static void test_clear_task_set(void)
 
 	reset_state();
 	cancel_mode = CANCEL_SYNC;
-	treq_init(&r1, "1", IA);
-	treq_init(&r2, "2", IB);
-	pvs_submit(lun, &r1.r);
-	pvs_submit(lun, &r2.r);
-	ttmf_init(&t, "T", PVS_TMF_CLEAR_TASK_SET, IA, NULL);
-	pvs_tmf_submit(lun, &t.t);
+	treq_start(lun, &r1, "1", IA);
+	treq_start(lun, &r2, "2", IB);
+	ttmf_start(lun, &t, "T", PVS_TMF_CLEAR_TASK_SET, IA, NULL);
 	check_aborted(&r1, PVS_HOST_ABORTED);
 	check_aborted(&r2, PVS_HOST_ABORTED);
 	CU_ASSERT_EQUAL(t.ndone, 1);
@@ -349,30 +343,35 @@ static void test_clear_task_set(void)
 
 /* ---- resets ---- */
 
+/* A and B known to the LUN with no UA pending, @holder holding an SPC-2 reservation; A's slot. */
+static struct pvsi_initiator *both_nexuses_reserved(uint64_t holder)
+{
+	struct pvsi_initiator *a = pvsi_initiator_slot(lun, IA);
+	struct pvsi_initiator *b = pvsi_initiator_slot(lun, IB);
+
+	a->ua_pending = b->ua_pending = 0;
+	lun->pr.spc2_reserved = true;
+	lun->pr.spc2_holder = holder;
+	return a;
+}
+
 static void test_lun_reset_state(void)
 {
 	struct treq r1, r2;
 	struct ttmf t;
-	struct pvsi_initiator *a, *b;
+	struct pvsi_initiator *a;
 
 	reset_state();
-	a = pvsi_initiator_slot(lun, IA);
-	b = pvsi_initiator_slot(lun, IB);
-	a->ua_pending = b->ua_pending = 0;
+	a = both_nexuses_reserved(IB);
 	a->registered = true;
 	a->key = 0x1234;
-	lun->pr.spc2_reserved = true;
-	lun->pr.spc2_holder = IB;
 	lun->pr.pr_reserved = true;
 	lun->pr.pr_holder = IA;
 	lun->pr.pr_type = 1;
 
-	treq_init(&r1, "1", IA);
-	treq_init(&r2, "2", IB);
-	pvs_submit(lun, &r1.r);
-	pvs_submit(lun, &r2.r);
-	ttmf_init(&t, "T", PVS_TMF_LUN_RESET, IB, NULL);
-	pvs_tmf_submit(lun, &t.t);
+	treq_start(lun, &r1, "1", IA);
+	treq_start(lun, &r2, "2", IB);
+	ttmf_start(lun, &t, "T", PVS_TMF_LUN_RESET, IB, NULL);
 	CU_ASSERT_EQUAL(t.ndone, 0);
 	pvsi_req_complete(&r1.r, PVS_SR_OK);
 	pvsi_req_complete(&r2.r, PVS_SR_OK);
@@ -396,10 +395,7 @@ static void test_lun_reset_idle_completes_at_once(void)
 	struct ttmf t;
 
 	reset_state();
-	ttmf_init(&t, "T", PVS_TMF_LUN_RESET, IA, NULL);
-	pvs_tmf_submit(lun, &t.t);
-	CU_ASSERT_EQUAL(t.ndone, 1);
-	CU_ASSERT_EQUAL(t.t.result, PVS_TMF_FUNCTION_COMPLETE);
+	tmf_answers(&t, "T", PVS_TMF_LUN_RESET, IA, NULL, PVS_TMF_FUNCTION_COMPLETE);
 	CU_ASSERT_EQUAL(ncancel, 0);
 }
 
@@ -407,21 +403,13 @@ static void test_nexus_reset(void)
 {
 	struct treq r1, r2;
 	struct ttmf t;
-	struct pvsi_initiator *a, *b;
 
 	reset_state();
-	a = pvsi_initiator_slot(lun, IA);
-	b = pvsi_initiator_slot(lun, IB);
-	a->ua_pending = b->ua_pending = 0;
-	lun->pr.spc2_reserved = true;
-	lun->pr.spc2_holder = IA;
+	both_nexuses_reserved(IA);
 
-	treq_init(&r1, "1", IA);
-	treq_init(&r2, "2", IB);
-	pvs_submit(lun, &r1.r);
-	pvs_submit(lun, &r2.r);
-	ttmf_init(&t, "T", PVS_TMF_I_T_NEXUS_RESET, IA, NULL);
-	pvs_tmf_submit(lun, &t.t);
+	treq_start(lun, &r1, "1", IA);
+	treq_start(lun, &r2, "2", IB);
+	ttmf_start(lun, &t, "T", PVS_TMF_I_T_NEXUS_RESET, IA, NULL);
 	CU_ASSERT_EQUAL(ncancel, 1);
 	pvsi_req_complete(&r1.r, PVS_SR_OK);
 	check_aborted(&r1, PVS_HOST_RESET);
@@ -438,9 +426,7 @@ static void test_nexus_reset(void)
 	/* B's nexus loss leaves A's SPC-2 reservation alone. */
 	lun->pr.spc2_reserved = true;
 	lun->pr.spc2_holder = IA;
-	ttmf_init(&t, "U", PVS_TMF_I_T_NEXUS_RESET, IB, NULL);
-	pvs_tmf_submit(lun, &t.t);
-	CU_ASSERT_EQUAL(t.ndone, 1);
+	tmf_answers(&t, "U", PVS_TMF_I_T_NEXUS_RESET, IB, NULL, PVS_TMF_FUNCTION_COMPLETE);
 	CU_ASSERT_TRUE(lun->pr.spc2_reserved);
 }
 
@@ -452,27 +438,14 @@ static void test_query(void)
 	struct ttmf t;
 
 	reset_state();
-	treq_init(&r1, "1", IA);
+	treq_start(lun, &r1, "1", IA);
 	treq_init(&gone, "G", IA);
-	pvs_submit(lun, &r1.r);
 
-	ttmf_init(&t, "Q", PVS_TMF_QUERY_TASK, IA, &r1.r);
-	pvs_tmf_submit(lun, &t.t);
-	CU_ASSERT_EQUAL(t.ndone, 1);
-	CU_ASSERT_EQUAL(t.t.result, PVS_TMF_FUNCTION_SUCCEEDED);
-	ttmf_init(&t, "Q", PVS_TMF_QUERY_TASK, IA, &gone.r);
-	pvs_tmf_submit(lun, &t.t);
-	CU_ASSERT_EQUAL(t.t.result, PVS_TMF_FUNCTION_COMPLETE);
-	ttmf_init(&t, "Q", PVS_TMF_QUERY_TASK, IB, &r1.r);
-	pvs_tmf_submit(lun, &t.t);
-	CU_ASSERT_EQUAL(t.t.result, PVS_TMF_FUNCTION_COMPLETE);
-
-	ttmf_init(&t, "Q", PVS_TMF_QUERY_TASK_SET, IA, NULL);
-	pvs_tmf_submit(lun, &t.t);
-	CU_ASSERT_EQUAL(t.t.result, PVS_TMF_FUNCTION_SUCCEEDED);
-	ttmf_init(&t, "Q", PVS_TMF_QUERY_TASK_SET, IB, NULL);
-	pvs_tmf_submit(lun, &t.t);
-	CU_ASSERT_EQUAL(t.t.result, PVS_TMF_FUNCTION_COMPLETE);
+	tmf_answers(&t, "Q", PVS_TMF_QUERY_TASK, IA, &r1.r, PVS_TMF_FUNCTION_SUCCEEDED);
+	tmf_answers(&t, "Q", PVS_TMF_QUERY_TASK, IA, &gone.r, PVS_TMF_FUNCTION_COMPLETE);
+	tmf_answers(&t, "Q", PVS_TMF_QUERY_TASK, IB, &r1.r, PVS_TMF_FUNCTION_COMPLETE);
+	tmf_answers(&t, "Q", PVS_TMF_QUERY_TASK_SET, IA, NULL, PVS_TMF_FUNCTION_SUCCEEDED);
+	tmf_answers(&t, "Q", PVS_TMF_QUERY_TASK_SET, IB, NULL, PVS_TMF_FUNCTION_COMPLETE);
 
 	/* Queries touch nothing. */
 	CU_ASSERT_EQUAL(r1.r.core.flags & (PVSI_RF_ABORTED | PVSI_RF_RESET), 0);
@@ -480,9 +453,7 @@ static void test_query(void)
 	pvsi_req_complete(&r1.r, PVS_SR_OK);
 	CU_ASSERT_EQUAL(r1.r.host, PVS_HOST_OK);
 
-	ttmf_init(&t, "Q", PVS_TMF_QUERY_TASK_SET, IA, NULL);
-	pvs_tmf_submit(lun, &t.t);
-	CU_ASSERT_EQUAL(t.t.result, PVS_TMF_FUNCTION_COMPLETE);
+	tmf_answers(&t, "Q", PVS_TMF_QUERY_TASK_SET, IA, NULL, PVS_TMF_FUNCTION_COMPLETE);
 }
 
 static void test_unknown_function_rejected(void)
@@ -490,21 +461,26 @@ static void test_unknown_function_rejected(void)
 	struct ttmf t;
 
 	reset_state();
-	ttmf_init(&t, "X", (enum pvs_tmf_fn)77, IA, NULL);
-	pvs_tmf_submit(lun, &t.t);
-	CU_ASSERT_EQUAL(t.ndone, 1);
-	CU_ASSERT_EQUAL(t.t.result, PVS_TMF_FUNCTION_REJECTED);
+	tmf_answers(&t, "X", (enum pvs_tmf_fn)77, IA, NULL, PVS_TMF_FUNCTION_REJECTED);
 }
 
 /* ---- re-entrancy ---- */
+
+/* Requests "1" and "2" from A in flight, 1 calling @on_done when it completes. */
+static void start_1_and_2(struct treq *r1, struct treq *r2, void (*on_done)(struct treq *t))
+{
+	treq_init(r1, "1", IA);
+	r1->on_done = on_done;
+	pvs_submit(lun, &r1->r);
+	treq_start(lun, r2, "2", IA);
+}
 
 static struct treq resub;
 
 /* The transport reuses the slot at once, as a ring would. */
 static void resubmit(struct treq *t)
 {
-	treq_init(&resub, "N", t->r.initiator);
-	pvs_submit(lun, &resub.r);
+	treq_start(lun, &resub, "N", t->r.initiator);
 }
 
 static void test_done_resubmits_during_abort(void)
@@ -514,13 +490,8 @@ static void test_done_resubmits_during_abort(void)
 
 	reset_state();
 	cancel_mode = CANCEL_SYNC;
-	treq_init(&r1, "1", IA);
-	treq_init(&r2, "2", IA);
-	r1.on_done = resubmit;
-	pvs_submit(lun, &r1.r);
-	pvs_submit(lun, &r2.r);
-	ttmf_init(&t, "T", PVS_TMF_ABORT_TASK_SET, IA, NULL);
-	pvs_tmf_submit(lun, &t.t);
+	start_1_and_2(&r1, &r2, resubmit);
+	ttmf_start(lun, &t, "T", PVS_TMF_ABORT_TASK_SET, IA, NULL);
 	check_aborted(&r1, PVS_HOST_ABORTED);
 	check_aborted(&r2, PVS_HOST_ABORTED);
 	CU_ASSERT_EQUAL(t.ndone, 1);
@@ -538,8 +509,7 @@ static struct ttmf nested;
 
 static void nested_tmf(struct treq *t)
 {
-	ttmf_init(&nested, "M", PVS_TMF_ABORT_TASK_SET, t->r.initiator, NULL);
-	pvs_tmf_submit(lun, &nested.t);
+	ttmf_start(lun, &nested, "M", PVS_TMF_ABORT_TASK_SET, t->r.initiator, NULL);
 }
 
 static void test_tmf_from_done(void)
@@ -548,13 +518,8 @@ static void test_tmf_from_done(void)
 	struct ttmf t;
 
 	reset_state();
-	treq_init(&r1, "1", IA);
-	treq_init(&r2, "2", IA);
-	r1.on_done = nested_tmf;
-	pvs_submit(lun, &r1.r);
-	pvs_submit(lun, &r2.r);
-	ttmf_init(&t, "T", PVS_TMF_CLEAR_TASK_SET, IB, NULL);
-	pvs_tmf_submit(lun, &t.t);
+	start_1_and_2(&r1, &r2, nested_tmf);
+	ttmf_start(lun, &t, "T", PVS_TMF_CLEAR_TASK_SET, IB, NULL);
 	pvsi_req_complete(&r1.r, PVS_SR_OK); /* runs nested ABORT TASK SET for r2 */
 	CU_ASSERT_EQUAL(nested.ndone, 0);
 	CU_ASSERT_EQUAL(t.ndone, 0);
@@ -570,12 +535,9 @@ static void test_abort_nexus_spares_caller(void)
 	struct treq r1, r2, me;
 
 	reset_state();
-	treq_init(&r1, "1", IA);
-	treq_init(&r2, "2", IB);
-	treq_init(&me, "M", IA);
-	pvs_submit(lun, &r1.r);
-	pvs_submit(lun, &r2.r);
-	pvs_submit(lun, &me.r);
+	treq_start(lun, &r1, "1", IA);
+	treq_start(lun, &r2, "2", IB);
+	treq_start(lun, &me, "M", IA);
 	pvsi_tmf_abort_nexus(lun, IA, &me.r);
 	CU_ASSERT_EQUAL(ncancel, 1);
 	CU_ASSERT(r1.r.core.flags & PVSI_RF_ABORTED);
@@ -638,15 +600,12 @@ static void test_mem_lun_abort(void)
 
 	/* Clear the power-on UA first so the READs reach the store. */
 	CU_ASSERT_EQUAL(pvsi_ua_take(m, IA), PVS_SR_UA_POWER_ON);
-	treq_init(&r1, "1", IA);
-	treq_init(&r2, "2", IA);
-	pvs_submit(m, &r1.r);
-	pvs_submit(m, &r2.r);
+	treq_start(m, &r1, "1", IA);
+	treq_start(m, &r2, "2", IA);
 	CU_ASSERT_EQUAL_FATAL(nheld, 2);
 	CU_ASSERT_EQUAL(pvs_lun_inflight(m), 2);
 
-	ttmf_init(&t, "T", PVS_TMF_ABORT_TASK, IA, &r1.r);
-	pvs_tmf_submit(m, &t.t);
+	ttmf_start(m, &t, "T", PVS_TMF_ABORT_TASK, IA, &r1.r);
 	CU_ASSERT_EQUAL(t.ndone, 0);
 	/* The read finishes with data after the abort: the guest still sees ABORTED once. */
 	pvsi_store_done(held[0] == &r1.r ? held[0] : held[1], 512);
@@ -665,38 +624,45 @@ static void test_mem_lun_abort(void)
 	pvs_worker_free(w);
 }
 
+static const struct cu_test abort_task_tests[] = {
+    {"completes after the victim", test_abort_task_completes_after_victim},
+    {"synchronous cancel", test_abort_task_sync_cancel},
+    {"task not found", test_abort_task_not_found},
+    {"second abort chains", test_abort_task_twice_chains},
+    {"LUN reset after abort", test_lun_reset_after_abort},
+};
+static const struct cu_test task_set_tests[] = {
+    {"ABORT TASK SET", test_abort_task_set},
+    {"CLEAR TASK SET", test_clear_task_set},
+    {"PREEMPT AND ABORT helper", test_abort_nexus_spares_caller},
+};
+static const struct cu_test reset_tests[] = {
+    {"LUN RESET state", test_lun_reset_state},
+    {"LUN RESET idle", test_lun_reset_idle_completes_at_once},
+    {"I_T NEXUS RESET", test_nexus_reset},
+};
+static const struct cu_test query_tests[] = {
+    {"QUERY TASK / TASK SET", test_query},
+    {"unknown function", test_unknown_function_rejected},
+};
+static const struct cu_test reentrancy_tests[] = {
+    {"done() resubmits", test_done_resubmits_during_abort},
+    {"TMF from done()", test_tmf_from_done},
+};
+static const struct cu_test mem_lun_tests[] = {
+    {"abort a held read", test_mem_lun_abort},
+};
+
 int main(void)
 {
-	CU_pSuite s;
+	static const struct cu_suite suites[] = {
+	    CU_SUITE("abort_task", setup, teardown, abort_task_tests),
+	    CU_SUITE("task_sets", setup, teardown, task_set_tests),
+	    CU_SUITE("resets", setup, teardown, reset_tests),
+	    CU_SUITE("queries", setup, teardown, query_tests),
+	    CU_SUITE("reentrancy", setup, teardown, reentrancy_tests),
+	    CU_SUITE("mem_lun", setup, teardown, mem_lun_tests),
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("abort_task", setup, teardown);
-	CU_add_test(s, "completes after the victim", test_abort_task_completes_after_victim);
-	CU_add_test(s, "synchronous cancel", test_abort_task_sync_cancel);
-	CU_add_test(s, "task not found", test_abort_task_not_found);
-	CU_add_test(s, "second abort chains", test_abort_task_twice_chains);
-	CU_add_test(s, "LUN reset after abort", test_lun_reset_after_abort);
-	s = CU_add_suite("task_sets", setup, teardown);
-	CU_add_test(s, "ABORT TASK SET", test_abort_task_set);
-	CU_add_test(s, "CLEAR TASK SET", test_clear_task_set);
-	CU_add_test(s, "PREEMPT AND ABORT helper", test_abort_nexus_spares_caller);
-	s = CU_add_suite("resets", setup, teardown);
-	CU_add_test(s, "LUN RESET state", test_lun_reset_state);
-	CU_add_test(s, "LUN RESET idle", test_lun_reset_idle_completes_at_once);
-	CU_add_test(s, "I_T NEXUS RESET", test_nexus_reset);
-	s = CU_add_suite("queries", setup, teardown);
-	CU_add_test(s, "QUERY TASK / TASK SET", test_query);
-	CU_add_test(s, "unknown function", test_unknown_function_rejected);
-	s = CU_add_suite("reentrancy", setup, teardown);
-	CU_add_test(s, "done() resubmits", test_done_resubmits_during_abort);
-	CU_add_test(s, "TMF from done()", test_tmf_from_done);
-	s = CU_add_suite("mem_lun", setup, teardown);
-	CU_add_test(s, "abort a held read", test_mem_lun_abort);
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned int failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return CU_RUN_SUITES(suites);
 }
