@@ -139,3 +139,27 @@ void lh_put64(uint8_t *p, uint64_t v)
 	lh_put32(p, (uint32_t)(v >> 32));
 	lh_put32(p + 4, (uint32_t)v);
 }
+
+void lh_put_lba(uint8_t *cdb, unsigned int len, uint64_t lba, uint32_t n)
+{
+	switch (len) {
+	case 6:
+		cdb[1] = (uint8_t)((lba >> 16) & 0x1f);
+		cdb[2] = (uint8_t)(lba >> 8);
+		cdb[3] = (uint8_t)lba;
+		cdb[4] = (uint8_t)n;
+		break;
+	case 10:
+		lh_put32(&cdb[2], (uint32_t)lba);
+		lh_put16(&cdb[7], (uint16_t)n);
+		break;
+	case 12:
+		lh_put32(&cdb[2], (uint32_t)lba);
+		lh_put32(&cdb[6], n);
+		break;
+	default:
+		lh_put64(&cdb[2], lba);
+		lh_put32(&cdb[10], n);
+		break;
+	}
+}

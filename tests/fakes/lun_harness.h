@@ -61,5 +61,11 @@ bool lh_clear_ua(struct lh *h, uint64_t initiator);
 void lh_put16(uint8_t *p, uint16_t v);
 void lh_put32(uint8_t *p, uint32_t v);
 void lh_put64(uint8_t *p, uint64_t v);
+/*
+ * The LBA and block count of a READ/WRITE/VERIFY-family CDB of @len bytes
+ * (6, 10, 12; anything else is laid out as 16), where SBC-4 5.x puts them.
+ * Byte 1 of a 6-byte CDB holds the LBA's top bits; other bytes are untouched.
+ */
+void lh_put_lba(uint8_t *cdb, unsigned int len, uint64_t lba, uint32_t n);
 
 #endif

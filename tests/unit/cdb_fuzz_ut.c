@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "cu_run.h"
 #include "lun_harness.h"
 
 #define I1 0x1001
@@ -380,31 +381,6 @@ static void test_reserved_examples(void)
 	}
 }
 
-/* Where the LBA and the block count sit, by CDB size (SBC-4 5.x). */
-static void set_lba(uint8_t *cdb, unsigned len, uint64_t lba, uint32_t n)
-{
-	switch (len) {
-	case 6:
-		cdb[1] = (uint8_t)((lba >> 16) & 0x1f);
-		cdb[2] = (uint8_t)(lba >> 8);
-		cdb[3] = (uint8_t)lba;
-		cdb[4] = (uint8_t)n;
-		break;
-	case 10:
-		lh_put32(&cdb[2], (uint32_t)lba);
-		lh_put16(&cdb[7], (uint16_t)n);
-		break;
-	case 12:
-		lh_put32(&cdb[2], (uint32_t)lba);
-		lh_put32(&cdb[6], n);
-		break;
-	default:
-		lh_put64(&cdb[2], lba);
-		lh_put32(&cdb[10], n);
-		break;
-	}
-}
-
 static const uint8_t lba_ops[] = {0x08, 0x0a, 0x28, 0x2a, 0x2e, 0x2f, 0x34, 0x35, 0x41, 0x88,
                                   0x8a, 0x8e, 0x8f, 0x90, 0x91, 0x93, 0xa8, 0xaa, 0xae, 0xaf};
 
@@ -424,25 +400,25 @@ static void test_lba_range(void)
 			                                  : UINT32_MAX;
 
 			zero(cdb, e);
-			set_lba(cdb, e->cdb_len, blocks - 1, 2);
+			lh_put_lba(cdb, e->cdb_len, blocks - 1, 2);
 			run(cdb, e->cdb_len, (enum pvs_dir)e->dir, 16);
 			CU_ASSERT(matches(&oor, "beyond capacity", e->opcode, 0));
 			CU_ASSERT_EQUAL(R.residual, 16);
 			zero(cdb, e);
-			set_lba(cdb, e->cdb_len, blocks, 1);
+			lh_put_lba(cdb, e->cdb_len, blocks, 1);
 			run(cdb, e->cdb_len, (enum pvs_dir)e->dir, 16);
 			CU_ASSERT(matches(&oor, "first LBA past the end", e->opcode, 0));
 			zero(cdb, e);
-			set_lba(cdb, e->cdb_len, max, 1);
+			lh_put_lba(cdb, e->cdb_len, max, 1);
 			run(cdb, e->cdb_len, (enum pvs_dir)e->dir, 16);
 			CU_ASSERT(matches(&oor, "largest LBA", e->opcode, 0));
 			if (e->cdb_len >= 12) {
 				zero(cdb, e);
-				set_lba(cdb, e->cdb_len, max, UINT32_MAX);
+				lh_put_lba(cdb, e->cdb_len, max, UINT32_MAX);
 				run(cdb, e->cdb_len, (enum pvs_dir)e->dir, 16);
 				CU_ASSERT(matches(&oor, "LBA + count wraps", e->opcode, 0));
 				zero(cdb, e);
-				set_lba(cdb, e->cdb_len, 1, UINT32_MAX);
+				lh_put_lba(cdb, e->cdb_len, 1, UINT32_MAX);
 				run(cdb, e->cdb_len, (enum pvs_dir)e->dir, 16);
 				CU_ASSERT(matches(&oor, "count beyond capacity", e->opcode, 0));
 			}
@@ -652,31 +628,34 @@ static void test_random_cdbs(void)
 	                FUZZ_ITERATIONS);
 }
 
+static const struct cu_test opcodes_without_an_tests[] = {
+    {"absent opcodes, every length", test_absent_opcodes},
+    {"passthrough-only, denied, unknown service actions", test_not_emulated},
+};
+
+static const struct cu_test emulated_opcodes_cdb_tests[] = {
+    {"zero CDB: exact, long, short", test_zero_short_long},
+    {"every reserved bit, NACA, LINK", test_reserved_bits},
+    {"hand-picked reserved fields", test_reserved_examples},
+};
+
+static const struct cu_test emulated_opcodes_fields_tests[] = {
+    {"LBA range and overflow", test_lba_range},
+    {"allocation length 0 and maximal", test_allocation_length},
+};
+
+static const struct cu_test random_cdbs_tests[] = {
+    {"100k CDBs, invariants only", test_random_cdbs},
+};
+
 int main(void)
 {
-	CU_pSuite s;
+	static const struct cu_suite suites[] = {
+	    CU_SUITE("opcodes without an emulation", init, fini, opcodes_without_an_tests),
+	    CU_SUITE("emulated opcodes: CDB shape", init, fini, emulated_opcodes_cdb_tests),
+	    CU_SUITE("emulated opcodes: fields", init, fini, emulated_opcodes_fields_tests),
+	    CU_SUITE("random CDBs", init, fini, random_cdbs_tests),
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("opcodes without an emulation", init, fini);
-	CU_add_test(s, "absent opcodes, every length", test_absent_opcodes);
-	CU_add_test(s, "passthrough-only, denied, unknown service actions", test_not_emulated);
-	s = CU_add_suite("emulated opcodes: CDB shape", init, fini);
-	CU_add_test(s, "zero CDB: exact, long, short", test_zero_short_long);
-	CU_add_test(s, "every reserved bit, NACA, LINK", test_reserved_bits);
-	CU_add_test(s, "hand-picked reserved fields", test_reserved_examples);
-	s = CU_add_suite("emulated opcodes: fields", init, fini);
-	CU_add_test(s, "LBA range and overflow", test_lba_range);
-	CU_add_test(s, "allocation length 0 and maximal", test_allocation_length);
-	s = CU_add_suite("random CDBs", init, fini);
-	CU_add_test(s, "100k CDBs, invariants only", test_random_cdbs);
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	{
-		unsigned failures = CU_get_number_of_failures();
-
-		CU_cleanup_registry();
-		return failures ? 1 : 0;
-	}
+	return CU_RUN_SUITES(suites);
 }

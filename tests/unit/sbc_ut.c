@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "cu_run.h"
 #include "lun_harness.h"
 
 #define I1 0x1001
@@ -93,26 +94,7 @@ static unsigned rw_cdb(uint8_t *cdb, uint8_t op, unsigned len, uint8_t b1, uint6
 	memset(cdb, 0, 16);
 	cdb[0] = op;
 	cdb[1] = b1;
-	switch (len) {
-	case 6:
-		cdb[1] = (uint8_t)((lba >> 16) & 0x1f);
-		cdb[2] = (uint8_t)(lba >> 8);
-		cdb[3] = (uint8_t)lba;
-		cdb[4] = (uint8_t)n;
-		break;
-	case 10:
-		lh_put32(&cdb[2], (uint32_t)lba);
-		lh_put16(&cdb[7], (uint16_t)n);
-		break;
-	case 12:
-		lh_put32(&cdb[2], (uint32_t)lba);
-		lh_put32(&cdb[6], n);
-		break;
-	default:
-		lh_put64(&cdb[2], lba);
-		lh_put32(&cdb[10], n);
-		break;
-	}
+	lh_put_lba(cdb, len, lba, n);
 	return len;
 }
 
@@ -1960,60 +1942,82 @@ out:
 	unlink(path);
 }
 
+static const struct cu_test read_capacity_tests[] = {
+    {"READ CAPACITY(10)/(16)", test_read_capacity},
+    {"over 2^32 blocks", test_read_capacity_large},
+};
+
+static const struct cu_test read_write_tests[] = {
+    {"round trips, every size, last block", test_round_trips},
+    {"iovecs and residual", test_iovecs},
+    {"lengths, range, overflow, limits", test_lengths},
+};
+
+static const struct cu_test write_protect_tests[] = {
+    {"DATA PROTECT on a read-only LUN", test_write_protect},
+};
+
+static const struct cu_test verify_tests[] = {
+    {"VERIFY BYTCHK 0/1/3", test_verify},
+    {"WRITE AND VERIFY", test_write_and_verify},
+};
+
+static const struct cu_test write_same_tests[] = {
+    {"patterns, zeroes, UNMAP, NDOB, limits", test_write_same},
+};
+
+static const struct cu_test unmap_tests[] = {
+    {"punch holes, parameter list checks", test_unmap},
+    {"not thin: no UNMAP", test_unmap_not_thin},
+};
+
+static const struct cu_test compare_and_write_tests[] = {
+    {"COMPARE AND WRITE", test_caw},
+    {"PRE-FETCH(10)/(16)", test_prefetch},
+    {"GET LBA STATUS on mem LUNs", test_gls},
+    {"GET LBA STATUS, not thin", test_gls_not_thin},
+};
+
+static const struct cu_test sync_cache_start_tests[] = {
+    {"states and ranges", test_sync_start_stop},
+};
+
+static const struct cu_test stage_engine_tests[] = {
+    {"synchronous stores keep the stack flat", test_engine_sync_depth},
+    {"asynchronous stores, scratch queue", test_engine_async},
+    {"abort while waiting and while in I/O", test_engine_abort},
+    {"store errors", test_engine_errors},
+    {"UNMAP: contiguous descriptors, one discard", test_unmap_coalesce},
+    {"COMPARE AND WRITE after and before others", test_caw_gate},
+    {"COMPARE AND WRITE twice, VERIFY first", test_caw_twice},
+    {"COMPARE AND WRITE aborted, LUN reset", test_caw_abort},
+};
+
+static const struct cu_test file_store_tests[] = {
+    {"round trips, iovecs, capacity", test_file_round_trips},
+    {"VERIFY, WRITE AND VERIFY", test_file_verify},
+    {"WRITE SAME", test_file_write_same},
+    {"UNMAP", test_file_unmap},
+    {"sync cache, start stop", test_file_sync_start_stop},
+    {"COMPARE AND WRITE, PRE-FETCH", test_file_caw_prefetch},
+    {"GET LBA STATUS from the file's holes", test_file_gls},
+};
+
 int main(void)
 {
-	CU_pSuite s;
+	static const struct cu_suite suites[] = {
+	    CU_SUITE("read capacity", init, fini, read_capacity_tests),
+	    CU_SUITE("read/write", init, fini, read_write_tests),
+	    CU_SUITE("write protect", init, fini, write_protect_tests),
+	    CU_SUITE("verify", init, fini, verify_tests),
+	    CU_SUITE("write same", init, fini, write_same_tests),
+	    CU_SUITE("unmap", init, fini, unmap_tests),
+	    CU_SUITE("compare and write, pre-fetch, get lba status", init, fini,
+	             compare_and_write_tests),
+	    CU_SUITE("sync cache, start stop, prevent allow", init, fini, sync_cache_start_tests),
+	    CU_SUITE("stage engine", init, fini, stage_engine_tests),
+	    CU_SUITE("file store", init_file, fini_file, file_store_tests),
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("read capacity", init, fini);
-	CU_add_test(s, "READ CAPACITY(10)/(16)", test_read_capacity);
-	CU_add_test(s, "over 2^32 blocks", test_read_capacity_large);
-	s = CU_add_suite("read/write", init, fini);
-	CU_add_test(s, "round trips, every size, last block", test_round_trips);
-	CU_add_test(s, "iovecs and residual", test_iovecs);
-	CU_add_test(s, "lengths, range, overflow, limits", test_lengths);
-	s = CU_add_suite("write protect", init, fini);
-	CU_add_test(s, "DATA PROTECT on a read-only LUN", test_write_protect);
-	s = CU_add_suite("verify", init, fini);
-	CU_add_test(s, "VERIFY BYTCHK 0/1/3", test_verify);
-	CU_add_test(s, "WRITE AND VERIFY", test_write_and_verify);
-	s = CU_add_suite("write same", init, fini);
-	CU_add_test(s, "patterns, zeroes, UNMAP, NDOB, limits", test_write_same);
-	s = CU_add_suite("unmap", init, fini);
-	CU_add_test(s, "punch holes, parameter list checks", test_unmap);
-	CU_add_test(s, "not thin: no UNMAP", test_unmap_not_thin);
-	s = CU_add_suite("compare and write, pre-fetch, get lba status", init, fini);
-	CU_add_test(s, "COMPARE AND WRITE", test_caw);
-	CU_add_test(s, "PRE-FETCH(10)/(16)", test_prefetch);
-	CU_add_test(s, "GET LBA STATUS on mem LUNs", test_gls);
-	CU_add_test(s, "GET LBA STATUS, not thin", test_gls_not_thin);
-	s = CU_add_suite("sync cache, start stop, prevent allow", init, fini);
-	CU_add_test(s, "states and ranges", test_sync_start_stop);
-	s = CU_add_suite("stage engine", init, fini);
-	CU_add_test(s, "synchronous stores keep the stack flat", test_engine_sync_depth);
-	CU_add_test(s, "asynchronous stores, scratch queue", test_engine_async);
-	CU_add_test(s, "abort while waiting and while in I/O", test_engine_abort);
-	CU_add_test(s, "store errors", test_engine_errors);
-	CU_add_test(s, "UNMAP: contiguous descriptors, one discard", test_unmap_coalesce);
-	CU_add_test(s, "COMPARE AND WRITE after and before others", test_caw_gate);
-	CU_add_test(s, "COMPARE AND WRITE twice, VERIFY first", test_caw_twice);
-	CU_add_test(s, "COMPARE AND WRITE aborted, LUN reset", test_caw_abort);
-	s = CU_add_suite("file store", init_file, fini_file);
-	CU_add_test(s, "round trips, iovecs, capacity", test_file_round_trips);
-	CU_add_test(s, "VERIFY, WRITE AND VERIFY", test_file_verify);
-	CU_add_test(s, "WRITE SAME", test_file_write_same);
-	CU_add_test(s, "UNMAP", test_file_unmap);
-	CU_add_test(s, "sync cache, start stop", test_file_sync_start_stop);
-	CU_add_test(s, "COMPARE AND WRITE, PRE-FETCH", test_file_caw_prefetch);
-	CU_add_test(s, "GET LBA STATUS from the file's holes", test_file_gls);
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	{
-		unsigned failures = CU_get_number_of_failures();
-
-		CU_cleanup_registry();
-		return failures ? 1 : 0;
-	}
+	return CU_RUN_SUITES(suites);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "cu_run.h"
 #include "lun_harness.h"
 
 #define I1 0x1001 /* the initiator most tests use; its POWER ON UA is cleared */
@@ -1105,51 +1106,67 @@ static void test_report_luns(void)
 	CU_ASSERT_EQUAL(buf[4], 0xaa);
 }
 
+static const struct cu_test sense_tests[] = {
+    {"table covers every reason", test_sense_table_complete},
+    {"fixed sense bytes and field pointers", test_sense_build},
+    {"decode fixed and descriptor", test_sense_decode},
+};
+
+static const struct cu_test opcode_table_tests[] = {
+    {"entry rules", test_opcode_table_rules},
+    {"find", test_opcode_find},
+    {"flags and passthrough allow-list", test_opcode_flags},
+};
+
+static const struct cu_test dispatcher_tests[] = {
+    {"unit attention first, once", test_ua_first_and_once},
+    {"CDB length", test_cdb_length},
+    {"reserved and control bits", test_reserved_and_control_bits},
+    {"direction mismatch", test_direction_mismatch},
+    {"unsupported opcodes and service actions", test_unsupported},
+};
+
+static const struct cu_test test_unit_ready_tests[] = {
+    {"request sense and the stopped state", test_request_sense},
+};
+
+static const struct cu_test inquiry_tests[] = {
+    {"standard data", test_inquiry_standard},
+    {"VPD pages", test_vpd_pages},
+    {"identity is stable", test_vpd_identity_stable},
+};
+
+static const struct cu_test mode_sense_select_tests[] = {
+    {"MODE SENSE(6)", test_mode_sense6},
+    {"MODE SENSE(10)", test_mode_sense10},
+    {"write protect bit", test_mode_sense_write_protect},
+    {"MODE SELECT changes WCE", test_mode_select},
+    {"MODE SELECT errors", test_mode_select_errors},
+    {"MODE SELECT(10)", test_mode_select10},
+};
+
+static const struct cu_test report_supported_operation_tests[] = {
+    {"all commands", test_rsoc_all},
+    {"one command", test_rsoc_one},
+};
+
+static const struct cu_test report_luns_tests[] = {
+    {"LUN 0 only", test_report_luns},
+};
+
 int main(void)
 {
-	CU_pSuite s;
+	static const struct cu_suite suites[] = {
+	    CU_SUITE("sense", NULL, NULL, sense_tests),
+	    CU_SUITE("opcode table", NULL, NULL, opcode_table_tests),
+	    CU_SUITE("dispatcher", init, fini, dispatcher_tests),
+	    CU_SUITE("test unit ready, request sense", init, fini, test_unit_ready_tests),
+	    CU_SUITE("inquiry", init, fini, inquiry_tests),
+	    CU_SUITE("mode sense/select", init, fini, mode_sense_select_tests),
+	    CU_SUITE("report supported operation codes", init, fini,
+	             report_supported_operation_tests),
+	    CU_SUITE("report luns", init, fini, report_luns_tests),
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("sense", NULL, NULL);
-	CU_add_test(s, "table covers every reason", test_sense_table_complete);
-	CU_add_test(s, "fixed sense bytes and field pointers", test_sense_build);
-	CU_add_test(s, "decode fixed and descriptor", test_sense_decode);
-	s = CU_add_suite("opcode table", NULL, NULL);
-	CU_add_test(s, "entry rules", test_opcode_table_rules);
-	CU_add_test(s, "find", test_opcode_find);
-	CU_add_test(s, "flags and passthrough allow-list", test_opcode_flags);
-	s = CU_add_suite("dispatcher", init, fini);
-	CU_add_test(s, "unit attention first, once", test_ua_first_and_once);
-	CU_add_test(s, "CDB length", test_cdb_length);
-	CU_add_test(s, "reserved and control bits", test_reserved_and_control_bits);
-	CU_add_test(s, "direction mismatch", test_direction_mismatch);
-	CU_add_test(s, "unsupported opcodes and service actions", test_unsupported);
-	s = CU_add_suite("test unit ready, request sense", init, fini);
-	CU_add_test(s, "request sense and the stopped state", test_request_sense);
-	s = CU_add_suite("inquiry", init, fini);
-	CU_add_test(s, "standard data", test_inquiry_standard);
-	CU_add_test(s, "VPD pages", test_vpd_pages);
-	CU_add_test(s, "identity is stable", test_vpd_identity_stable);
-	s = CU_add_suite("mode sense/select", init, fini);
-	CU_add_test(s, "MODE SENSE(6)", test_mode_sense6);
-	CU_add_test(s, "MODE SENSE(10)", test_mode_sense10);
-	CU_add_test(s, "write protect bit", test_mode_sense_write_protect);
-	CU_add_test(s, "MODE SELECT changes WCE", test_mode_select);
-	CU_add_test(s, "MODE SELECT errors", test_mode_select_errors);
-	CU_add_test(s, "MODE SELECT(10)", test_mode_select10);
-	s = CU_add_suite("report supported operation codes", init, fini);
-	CU_add_test(s, "all commands", test_rsoc_all);
-	CU_add_test(s, "one command", test_rsoc_one);
-	s = CU_add_suite("report luns", init, fini);
-	CU_add_test(s, "LUN 0 only", test_report_luns);
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	{
-		unsigned failures = CU_get_number_of_failures();
-
-		CU_cleanup_registry();
-		return failures ? 1 : 0;
-	}
+	return CU_RUN_SUITES(suites);
 }
