@@ -827,18 +827,12 @@ struct sgenv {
 	char sg[PATH_MAX + 8];
 };
 
-static void sg_setup(struct env *e, struct sgenv *s)
+/* @d (with an sg node) on a fresh fake sysfs; the daemon restarted to see it. */
+static void sg_setup_dev(struct env *e, struct sgenv *s, const struct fake_scsi_dev *d)
 {
-	struct fake_scsi_dev d = {0};
-
 	CU_ASSERT_FATAL(fake_sysfs_create(&s->fs) == 0);
-	d.host = 2;
-	d.type = 0;
-	d.wwid = "naa.6001405aaaaaaaaa";
-	d.sg = "sg0";
-	d.block = "sda";
-	CU_ASSERT_FATAL(fake_sysfs_add_scsi(&s->fs, &d) == 0);
-	snprintf(s->sg, sizeof(s->sg), "%s/sg0", s->fs.dev);
+	CU_ASSERT_FATAL(fake_sysfs_add_scsi(&s->fs, d) == 0);
+	snprintf(s->sg, sizeof(s->sg), "%s/%s", s->fs.dev, d->sg);
 	fake_sg_reset();
 	fake_sg_add_node(s->sg, FAKE_SG_CHR);
 	pvsi_sg_set_ops(&fake_sg_ops);
@@ -846,6 +840,18 @@ static void sg_setup(struct env *e, struct sgenv *s)
 	e->sys_root = s->fs.sys;
 	e->dev_root = s->fs.dev;
 	CU_ASSERT_FATAL(xb_start(e) == 0);
+}
+
+static void sg_setup(struct env *e, struct sgenv *s)
+{
+	struct fake_scsi_dev d = {0};
+
+	d.host = 2;
+	d.type = 0;
+	d.wwid = "naa.6001405aaaaaaaaa";
+	d.sg = "sg0";
+	d.block = "sda";
+	sg_setup_dev(e, s, &d);
 }
 
 static void sg_teardown(struct sgenv *s)
@@ -1149,41 +1155,43 @@ static void test_adopt_mid_reconfigure(void)
 	env_fini(&e);
 }
 
+/* The host device the resolved p-dev tests name by H:C:T:L and by WWID. */
+#define RESOLVED_DEV                                                                               \
+	{                                                                                          \
+		.host = 3, .target = 1, .type = 0, .wwid = "naa.600140512345678901234567890abcde", \
+		.sg = "sg2", .block = "sdc"                                                        \
+	}
+
+/* toolstack_add with feature-host=1, and the frontend's probe: the backend's answer is up to it. */
+static struct guest *host_mode_add(struct env *e, unsigned int slot, uint32_t domid, uint32_t vhost,
+                                   const char *const *pdev, const char *const *vdev,
+                                   unsigned int ndev)
+{
+	struct guest *g = toolstack_add(e, slot, domid, vhost, pdev, vdev, ndev);
+
+	bset(e, g, "feature-host", "1");
+	env_run(e);
+	front_connect(e, g);
+	env_run(e);
+	return g;
+}
+
 static void test_resolved_pdev(void)
 {
 	struct env e;
 	struct guest *g;
-	struct fake_sysfs fs;
-	struct fake_scsi_dev d = {0};
-	char sg[PATH_MAX + 8], byid[64];
+	struct sgenv sg;
+	struct fake_scsi_dev d = RESOLVED_DEV;
+	char byid[64];
 	const char *pdev[2], *vdev[2] = {"0:0:0:0", "0:0:0:1"};
 
 	env_init(&e);
-	CU_ASSERT_FATAL(fake_sysfs_create(&fs) == 0);
-	d.host = 3;
-	d.target = 1;
-	d.type = 0;
-	d.wwid = "naa.600140512345678901234567890abcde";
-	d.sg = "sg2";
-	d.block = "sdc";
 	d.by_id = "scsi-36001405123456789";
-	CU_ASSERT_FATAL(fake_sysfs_add_scsi(&fs, &d) == 0);
-	snprintf(sg, sizeof(sg), "%s/sg2", fs.dev);
-	fake_sg_reset();
-	fake_sg_add_node(sg, FAKE_SG_CHR);
-	pvsi_sg_set_ops(&fake_sg_ops);
-	xb_stop(&e);
-	e.sys_root = fs.sys;
-	e.dev_root = fs.dev;
-	CU_ASSERT_FATAL(xb_start(&e) == 0);
+	sg_setup_dev(&e, &sg, &d);
 	snprintf(byid, sizeof(byid), "3:0:1:0");
 	pdev[0] = byid;
 	pdev[1] = "naa.600140512345678901234567890abcde:0";
-	g = toolstack_add(&e, 0, 5, 0, pdev, vdev, 2);
-	bset(&e, g, "feature-host", "1");
-	env_run(&e);
-	front_connect(&e, g);
-	env_run(&e);
+	g = host_mode_add(&e, 0, 5, 0, pdev, vdev, 2);
 	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-0/state"), "1,3");
 	/* Both names are one device: one LUN, the second shares it. */
 	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-1/state"), "1,3");
@@ -1203,9 +1211,7 @@ static void test_resolved_pdev(void)
 	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-2/state"), "3");
 	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-2/p-devname"), "admin-name");
 	env_fini(&e);
-	pvsi_sg_set_ops(NULL);
-	fake_sg_reset();
-	fake_sysfs_destroy(&fs);
+	sg_teardown(&sg);
 }
 
 /* A WRITE(10) of one block to v-dev 0:0:@tgt:0: the response. */
@@ -1236,37 +1242,17 @@ static void test_resolved_pdev_ro(void)
 {
 	struct env e;
 	struct guest *g, *g2;
-	struct fake_sysfs fs;
-	struct fake_scsi_dev d = {0};
-	char sg[PATH_MAX + 8];
+	struct sgenv sg;
+	const struct fake_scsi_dev d = RESOLVED_DEV;
 	const char *pdev[2] = {"3:0:1:0,ro", "naa.600140512345678901234567890abcde:0"};
 	const char *vdev[2] = {"0:0:0:0", "0:0:1:0"};
 	struct vscsiif_response rsp;
 	unsigned int writes;
 
 	env_init(&e);
-	CU_ASSERT_FATAL(fake_sysfs_create(&fs) == 0);
-	d.host = 3;
-	d.target = 1;
-	d.type = 0;
-	d.wwid = "naa.600140512345678901234567890abcde";
-	d.sg = "sg2";
-	d.block = "sdc";
-	CU_ASSERT_FATAL(fake_sysfs_add_scsi(&fs, &d) == 0);
-	snprintf(sg, sizeof(sg), "%s/sg2", fs.dev);
-	fake_sg_reset();
-	fake_sg_add_node(sg, FAKE_SG_CHR);
-	pvsi_sg_set_ops(&fake_sg_ops);
-	xb_stop(&e);
-	e.sys_root = fs.sys;
-	e.dev_root = fs.dev;
-	CU_ASSERT_FATAL(xb_start(&e) == 0);
+	sg_setup_dev(&e, &sg, &d);
 	/* ro on a feature-host controller cannot be honoured: the LUN core says why. */
-	g2 = toolstack_add(&e, 1, 7, 0, pdev, vdev, 1);
-	bset(&e, g2, "feature-host", "1");
-	env_run(&e);
-	front_connect(&e, g2);
-	env_run(&e);
+	g2 = host_mode_add(&e, 1, 7, 0, pdev, vdev, 1);
 	CU_ASSERT_STRING_EQUAL(bhist(&e, g2, "vscsi-devs/dev-0/state"), "1,6");
 	CU_ASSERT_TRUE(log_has("read-only needs the CDB filter"));
 	CU_ASSERT_EQUAL(stats(&e).luns, 0);
@@ -1290,9 +1276,7 @@ static void test_resolved_pdev_ro(void)
 	CU_ASSERT_EQUAL(fake_sg_writes(), writes + 1);
 
 	env_fini(&e);
-	pvsi_sg_set_ops(NULL);
-	fake_sg_reset();
-	fake_sysfs_destroy(&fs);
+	sg_teardown(&sg);
 }
 
 /*
