@@ -1036,6 +1036,61 @@ static void test_gls(void)
 	lh_close(&b);
 }
 
+/*
+ * Ranges that start, end and lie wholly inside 64-block words of the mapped
+ * bitmap, written and unmapped: the bitmap is updated a word at a time.
+ */
+static void body_gls_words(void)
+{
+	static const struct lbas want[] = {
+	    {0, 60, 1},  {60, 40, 0},  {100, 70, 1}, {170, 30, 0}, {200, 100, 1},
+	    {300, 2, 0}, {302, 82, 1}, {384, 64, 0}, {448, 0, 1},
+	};
+	const unsigned nwant = sizeof(want) / sizeof(want[0]);
+	struct lbas d[80];
+	uint8_t l[8 + 16];
+	uint64_t ul = 100;
+	uint32_t un = 70;
+
+	put(60, 140, 3);
+	unmap_list(l, 1, &ul, &un);
+	unmap(l, sizeof(l), sizeof(l));
+	ASSERT_GOOD();
+	put(300, 2, 3);
+	put(384, 64, 3);
+	CU_ASSERT_EQUAL_FATAL(gls(0, d), nwant);
+	for (unsigned i = 0; i < nwant; i++)
+		ASSERT_DESC(d[i], want[i].lba, i + 1 < nwant ? want[i].n : BLOCKS - 448,
+		            want[i].status);
+	/* one whole word deallocated again */
+	ul = 384;
+	un = 64;
+	unmap_list(l, 1, &ul, &un);
+	unmap(l, sizeof(l), sizeof(l));
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(gls(300, d), 2);
+	ASSERT_DESC(d[0], 300, 2, 0);
+	ASSERT_DESC(d[1], 302, BLOCKS - 302, 1);
+	CU_ASSERT_TRUE(medium_is(60, 40, 3));
+	CU_ASSERT_TRUE(medium_is(100, 70, -1));
+}
+
+static void test_gls_words(void)
+{
+	struct lh a, b;
+
+	CU_ASSERT_EQUAL_FATAL(lh_open(&a, "mem:1M", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(lh_open(&b, "mem:2M,bs=4096", NULL), 0);
+	lh_clear_ua(&a, I1);
+	lh_clear_ua(&b, I1);
+	L = &a;
+	body_gls_words();
+	L = &b;
+	body_gls_words();
+	lh_close(&a);
+	lh_close(&b);
+}
+
 /* Not thin: fully provisioned, every LBA mapped; 32-bit counts split. */
 static void test_gls_not_thin(void)
 {
@@ -1975,6 +2030,7 @@ static const struct cu_test compare_and_write_tests[] = {
     {"COMPARE AND WRITE", test_caw},
     {"PRE-FETCH(10)/(16)", test_prefetch},
     {"GET LBA STATUS on mem LUNs", test_gls},
+    {"GET LBA STATUS across bitmap words", test_gls_words},
     {"GET LBA STATUS, not thin", test_gls_not_thin},
 };
 
