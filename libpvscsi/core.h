@@ -75,6 +75,12 @@ extern const unsigned int pvsi_nopcodes;
 
 /* The entry for this CDB (opcode + service action), or NULL. */
 const struct pvsi_opcode *pvsi_opcode_find(const uint8_t *cdb, unsigned int cdb_len);
+/*
+ * Whether the first @op->cdb_len bytes of @cdb (which must have room for
+ * 16) leave every reserved bit and NACA/LINK/FLAG clear.  When not, the
+ * caller finds which byte and bit from @op->usage.
+ */
+bool pvsi_opcode_cdb_clean(const struct pvsi_opcode *op, const uint8_t *cdb);
 
 /* ---- backing stores of emulated LUNs ---- */
 

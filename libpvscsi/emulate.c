@@ -66,20 +66,13 @@ bool pvsi_emu_opcode_has_sa(uint8_t opcode)
 	return false;
 }
 
-static int check_cdb(struct pvs_lun *lun, struct pvs_req *req, const struct pvsi_opcode *op,
-                     unsigned len)
+_Static_assert(PVS_CDB_MAX >= 16, "pvsi_opcode_cdb_clean() reads 16 CDB bytes");
+
+/* The reserved bit check_cdb() found set: the lowest byte, its highest bit. */
+static int reserved_field(struct pvs_req *req, const struct pvsi_opcode *op)
 {
-	unsigned last;
+	unsigned last = op->cdb_len - 1u;
 
-	if (len == 0)
-		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_OPCODE, 0, -1);
-	if ((!op || !pvsi_emu_supported(lun, op)) && len >= 2 &&
-	    pvsi_emu_opcode_has_sa(req->cdb[0]))
-		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 1, 4);
-	if (!pvsi_emu_supported(lun, op) || len < op->cdb_len)
-		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_OPCODE, 0, -1);
-
-	last = op->cdb_len - 1u;
 	for (unsigned i = 1; i < last; i++) {
 		uint8_t ok = op->usage[i];
 
@@ -90,10 +83,24 @@ static int check_cdb(struct pvs_lun *lun, struct pvs_req *req, const struct pvsi
 			                          highest_bit(req->cdb[i] & ~ok));
 	}
 	/* SAM-5 5.2: NACA (bit 2) is unsupported, LINK/FLAG obsolete; 7:6 vendor. */
-	if (req->cdb[last] & 0x07 & ~op->usage[last])
-		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, (int)last,
-		                          highest_bit(req->cdb[last] & 0x07 & ~op->usage[last]));
+	return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, (int)last,
+	                          highest_bit(req->cdb[last] & 0x07 & ~op->usage[last]));
+}
 
+static int check_cdb(struct pvs_lun *lun, struct pvs_req *req, const struct pvsi_opcode *op,
+                     unsigned len)
+{
+	bool supported;
+
+	if (len == 0)
+		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_OPCODE, 0, -1);
+	supported = pvsi_emu_supported(lun, op);
+	if (!supported && len >= 2 && pvsi_emu_opcode_has_sa(req->cdb[0]))
+		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 1, 4);
+	if (!supported || len < op->cdb_len)
+		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_OPCODE, 0, -1);
+	if (!pvsi_opcode_cdb_clean(op, req->cdb))
+		return reserved_field(req, op);
 	if (req->core.data_len && op->dir != PVS_DIR_NONE && req->dir != op->dir)
 		return PVS_SR_INVALID_FIELD_IN_CDB;
 	return PVS_SR_OK;

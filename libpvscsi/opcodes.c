@@ -36,7 +36,9 @@
  * NDOB) list the direction of the data they may carry.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "core.h"
 
@@ -202,12 +204,37 @@ const unsigned int pvsi_nopcodes = sizeof(pvsi_opcodes) / sizeof(pvsi_opcodes[0]
 /* index[opcode] = 1 + position of the opcode's first entry, 0 = absent. */
 _Static_assert(sizeof(pvsi_opcodes) / sizeof(pvsi_opcodes[0]) < 255, "index is 8-bit");
 static uint8_t opcode_index[256];
+/*
+ * reserved[i]: the CDB bits entry i requires to be zero, from its usage
+ * data by the rules above (bytes 1..n-2 outside usage, the service action
+ * excepted; NACA, LINK and FLAG in the control byte), so that a valid CDB
+ * is told apart with two word tests instead of a loop over its bytes.
+ */
+static uint8_t opcode_reserved[sizeof(pvsi_opcodes) / sizeof(pvsi_opcodes[0])][16];
 static pthread_once_t opcode_index_once = PTHREAD_ONCE_INIT;
+/* Set once both tables are built: the common case then skips pthread_once(). */
+static atomic_bool opcode_index_ready;
 
 static void opcode_index_build(void)
 {
-	for (unsigned i = pvsi_nopcodes; i-- > 0;)
-		opcode_index[pvsi_opcodes[i].opcode] = (uint8_t)(i + 1);
+	for (unsigned i = pvsi_nopcodes; i-- > 0;) {
+		const struct pvsi_opcode *op = &pvsi_opcodes[i];
+		unsigned last = op->cdb_len - 1u;
+
+		opcode_index[op->opcode] = (uint8_t)(i + 1);
+		for (unsigned b = 1; b < last; b++)
+			opcode_reserved[i][b] = (uint8_t)~op->usage[b];
+		if (op->flags & PVSI_OP_HAS_SA)
+			opcode_reserved[i][1] &= (uint8_t)~0x1fu;
+		opcode_reserved[i][last] = (uint8_t)(0x07u & ~op->usage[last]);
+	}
+	atomic_store_explicit(&opcode_index_ready, true, memory_order_release);
+}
+
+static void opcode_index_ensure(void)
+{
+	if (!atomic_load_explicit(&opcode_index_ready, memory_order_acquire))
+		pthread_once(&opcode_index_once, opcode_index_build);
 }
 
 const struct pvsi_opcode *pvsi_opcode_find(const uint8_t *cdb, unsigned int cdb_len)
@@ -217,7 +244,7 @@ const struct pvsi_opcode *pvsi_opcode_find(const uint8_t *cdb, unsigned int cdb_
 
 	if (!cdb || cdb_len == 0)
 		return NULL;
-	pthread_once(&opcode_index_once, opcode_index_build);
+	opcode_index_ensure();
 	i = opcode_index[cdb[0]];
 	if (!i--)
 		return NULL;
@@ -230,4 +257,17 @@ const struct pvsi_opcode *pvsi_opcode_find(const uint8_t *cdb, unsigned int cdb_
 		if (pvsi_opcodes[i].sa == sa)
 			return &pvsi_opcodes[i];
 	return NULL;
+}
+
+bool pvsi_opcode_cdb_clean(const struct pvsi_opcode *op, const uint8_t *cdb)
+{
+	const uint8_t *r;
+	uint64_t c[2], m[2];
+
+	opcode_index_ensure();
+	r = opcode_reserved[op - pvsi_opcodes];
+	/* Same byte order on both sides: the test does not depend on it. */
+	memcpy(c, cdb, sizeof(c));
+	memcpy(m, r, sizeof(m));
+	return !((c[0] & m[0]) | (c[1] & m[1]));
 }
