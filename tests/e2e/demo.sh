@@ -41,8 +41,14 @@ fi
 banner "demo: summary"
 if [ "$rc" = 0 ]; then
 	echo "Xen 4.17 booted under QEMU; dom0 ran xenstored/xenconsoled; a PV guest"
-	echo "was created and given two disks over vscsiif by writing xenstore nodes"
-	echo "(backend: $backend): a 128 MiB file-backed disk at 0:0:0:0 and dom0's"
+	if [ "$backend" = pvscsid ]; then
+		echo "was created and given two disks over vscsiif with the project's"
+		echo "'xl scsi-attach' (backend: pvscsid; 'xl scsi-list' showed them):"
+	else
+		echo "was created and given two disks over vscsiif by writing xenstore nodes"
+		echo "(backend: the kernel's xen-scsiback):"
+	fi
+	echo "a 128 MiB file-backed disk at 0:0:0:0 and dom0's"
 	echo "scsi_debug disk at 0:0:1:0.  The guest listed them (lsscsi), asked"
 	echo "INQUIRY and READ CAPACITY (sg3_utils), made an ext4 filesystem, wrote"
 	echo "files, remounted and read them back intact."

@@ -17,6 +17,13 @@ demo_attach() {
 	fi
 }
 
+demo_list() {
+	local line
+	[ "$BACKEND" = pvscsid ] || return 0
+	say "demo: xl scsi-list $GUEST ($1):"
+	xl scsi-list "$GUEST" | while IFS= read -r line; do say "    $line"; done
+}
+
 dom0() {
 	if [ "$BACKEND" = pvscsid ]; then
 		PATH=/usr/local/sbin:$PATH
@@ -30,11 +37,10 @@ dom0() {
 	lun_sdebug sg
 	demo_attach 0:0:1:0 1
 	say "demo: backend nodes: $(xenstore-ls -f "$XS_BE_ROOT/$DOMID" | grep -E 'p-dev|v-dev' | sed 's|.*/vscsi-devs/||' | tr '\n' ' ')"
-	if [ "$BACKEND" = pvscsid ]; then
-		say "demo: xl scsi-list: $(xl scsi-list "$GUEST" | tr '\n' '|')"
-	fi
+	demo_list "before the guest runs"
 	guest_start
 	guest_wait_mark seen 240
+	demo_list "with the guest's frontend connected"
 	say "demo: the guest sees its disks; now a filesystem"
 	guest_wait_mark fs-done 300
 	say "demo: filesystem written and read back"
