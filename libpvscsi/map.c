@@ -303,28 +303,32 @@ static int request_sense_unmapped(struct pvs_req *req)
 int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
                    struct pvs_req *req)
 {
-	unsigned int first = lower_bound(m, channel, target, 0);
+	unsigned int first;
 	struct pvs_lun *l = NULL;
 	int sr;
 
-	if (!same_target(m, first, channel, target))
-		return -ENODEV;
 	if (lun <= PVS_MAP_MAX_LUN) {
 		unsigned int i = lower_bound(m, channel, target, lun);
 
 		if (i < m->n && key_cmp(&m->ents[i], channel, target, lun) == 0)
 			l = m->ents[i].l;
 	}
+	/*
+	 * A mapped LUN proves its target exists, so the common case needs one
+	 * search, not two.  A raw passthrough LUN answers REPORT LUNS itself,
+	 * as it does everything.
+	 */
+	if (l && req->cdb_len && !(req->cdb[0] == OP_REPORT_LUNS && !pvs_lun_is_raw(l))) {
+		pvs_submit(l, req);
+		return 0;
+	}
+	first = lower_bound(m, channel, target, 0);
+	if (!same_target(m, first, channel, target))
+		return -ENODEV;
 	if (req->cdb_len == 0) {
 		/* Nothing to route on: answer as the target would for a bad CDB. */
 		target_begin(req);
 		pvsi_req_complete(req, PVS_SR_INVALID_OPCODE);
-		return 0;
-	}
-
-	/* A raw passthrough LUN answers REPORT LUNS itself, as it does everything. */
-	if (l && !(req->cdb[0] == OP_REPORT_LUNS && !pvs_lun_is_raw(l))) {
-		pvs_submit(l, req);
 		return 0;
 	}
 
