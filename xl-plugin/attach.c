@@ -596,32 +596,16 @@ static void attach_usage(FILE *f)
 
 int xlp_cmd_attach(struct xlp_ctx *c, int argc, char **argv)
 {
-	static const struct option lo[] = {{"dryrun", 0, 0, 'N'}, {"help", 0, 0, 'h'}, {0}};
 	char err[XLP_ERR_MAX];
 	struct xlp_entry e;
 	struct xlp_dev *d;
 	uint32_t domid;
-	int opt, rc;
+	int rc;
 
 	c->prefix = "scsi-attach: ";
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+Nh", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'N':
-			c->dry_run = true;
-			break;
-		case 'h':
-			attach_usage(c->out);
-			return 0;
-		default:
-			attach_usage(c->err);
-			return 2;
-		}
-	}
-	if (argc - optind != 3) {
-		attach_usage(c->err);
-		return 2;
-	}
+	rc = xlp_verb_opts(c, argc, argv, 3, attach_usage);
+	if (rc >= 0)
+		return rc;
 	rc = xlp_entry_parse2(argv[optind + 1], argv[optind + 2], &e, err, sizeof(err));
 	if (rc) {
 		xlp_errf(c, "%s\n", err);

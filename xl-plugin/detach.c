@@ -254,30 +254,14 @@ static void detach_usage(FILE *f)
 
 int xlp_cmd_detach(struct xlp_ctx *c, int argc, char **argv)
 {
-	static const struct option lo[] = {{"dryrun", 0, 0, 'N'}, {"help", 0, 0, 'h'}, {0}};
 	struct pvs_hctl vdev;
 	uint32_t domid;
-	int opt, rc;
+	int rc;
 
 	c->prefix = "scsi-detach: ";
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+Nh", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'N':
-			c->dry_run = true;
-			break;
-		case 'h':
-			detach_usage(c->out);
-			return 0;
-		default:
-			detach_usage(c->err);
-			return 2;
-		}
-	}
-	if (argc - optind != 2) {
-		detach_usage(c->err);
-		return 2;
-	}
+	rc = xlp_verb_opts(c, argc, argv, 2, detach_usage);
+	if (rc >= 0)
+		return rc;
 	if (pvs_parse_hctl(argv[optind + 1], &vdev)) {
 		xlp_errf(c, "VDEV '%s': expected H:C:T:L, four decimal numbers\n",
 		         argv[optind + 1]);

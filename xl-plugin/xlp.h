@@ -106,6 +106,14 @@ bool xlp_proc_has(const char *proc_root, const char *name);
 __attribute__((format(printf, 3, 4))) int xlp_snprintf(char *buf, size_t len, const char *fmt, ...);
 
 __attribute__((format(printf, 2, 3))) void xlp_errf(struct xlp_ctx *c, const char *fmt, ...);
+
+/*
+ * The options of a verb that changes the store: -N/--dryrun and
+ * -h/--help, then exactly @operands operands.  Returns -1 to go on (the
+ * operands start at optind), else the exit status: 0 after --help, 2 for
+ * a usage error (@usage printed on c->err).
+ */
+int xlp_verb_opts(struct xlp_ctx *c, int argc, char **argv, int operands, void (*usage)(FILE *));
 __attribute__((format(printf, 2, 3))) void xlp_outf(struct xlp_ctx *c, const char *fmt, ...);
 
 /* ------------------------------------------------------------------- entries */

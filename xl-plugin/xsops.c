@@ -8,6 +8,7 @@
  * gives -N (dry run) an exact listing of what would be written.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,32 @@ int xlp_snprintf(char *buf, size_t len, const char *fmt, ...)
 	n = vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
 	return n;
+}
+
+int xlp_verb_opts(struct xlp_ctx *c, int argc, char **argv, int operands, void (*usage)(FILE *))
+{
+	static const struct option lo[] = {{"dryrun", 0, 0, 'N'}, {"help", 0, 0, 'h'}, {0}};
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+Nh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'N':
+			c->dry_run = true;
+			break;
+		case 'h':
+			usage(c->out);
+			return 0;
+		default:
+			usage(c->err);
+			return 2;
+		}
+	}
+	if (argc - optind != operands) {
+		usage(c->err);
+		return 2;
+	}
+	return -1;
 }
 
 void xlp_errf(struct xlp_ctx *c, const char *fmt, ...)
