@@ -23,7 +23,8 @@
 
 #include "emulate_int.h"
 
-bool pvsi_emu_supported(const struct pvs_lun *lun, const struct pvsi_opcode *op)
+/* Inline for check_cdb(), which asks on every command. */
+static inline bool emu_supported(const struct pvs_lun *lun, const struct pvsi_opcode *op)
 {
 	if (!op || !op->handler || !(op->flags & PVSI_OP_EMU))
 		return false;
@@ -31,6 +32,11 @@ bool pvsi_emu_supported(const struct pvs_lun *lun, const struct pvsi_opcode *op)
 	if (op->opcode == 0x42 && !lun->thin)
 		return false;
 	return true;
+}
+
+bool pvsi_emu_supported(const struct pvs_lun *lun, const struct pvsi_opcode *op)
+{
+	return emu_supported(lun, op);
 }
 
 int pvsi_emu_respond(struct pvs_req *req, const void *buf, size_t len, uint64_t alloc)
@@ -94,7 +100,7 @@ static int check_cdb(struct pvs_lun *lun, struct pvs_req *req, const struct pvsi
 
 	if (len == 0)
 		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_OPCODE, 0, -1);
-	supported = pvsi_emu_supported(lun, op);
+	supported = emu_supported(lun, op);
 	if (!supported && len >= 2 && pvsi_emu_opcode_has_sa(req->cdb[0]))
 		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 1, 4);
 	if (!supported || len < op->cdb_len)

@@ -422,11 +422,6 @@ void pvsi_req_finish_raw(struct pvs_req *req)
 		pvsi_tmf_finish(tmf);
 }
 
-void pvsi_store_done(struct pvs_req *req, int64_t res)
-{
-	req->core.cont(req, res);
-}
-
 size_t pvsi_req_copy_in(struct pvs_req *req, size_t off, const void *src, size_t len)
 {
 	const uint8_t *s = src;
