@@ -71,6 +71,23 @@ static void decode(struct lh_res *r)
 	}
 }
 
+void lh_req_init(struct pvs_req *req, struct iovec *iov, uint64_t initiator, const uint8_t *cdb,
+                 unsigned int cdb_len, enum pvs_dir dir, void *buf, size_t len,
+                 pvs_req_done_fn done, void *opaque)
+{
+	memset(req, 0, sizeof(*req));
+	memcpy(req->cdb, cdb, cdb_len < PVS_CDB_MAX ? cdb_len : PVS_CDB_MAX);
+	req->cdb_len = (uint8_t)cdb_len;
+	req->dir = (uint8_t)dir;
+	iov->iov_base = buf;
+	iov->iov_len = len;
+	req->iov = len ? iov : NULL;
+	req->iovcnt = len ? 1 : 0;
+	req->initiator = initiator;
+	req->done = done;
+	req->opaque = opaque;
+}
+
 void lh_runv(struct lh *h, uint64_t initiator, const uint8_t *cdb, unsigned int cdb_len,
              enum pvs_dir dir, struct iovec *iov, unsigned int iovcnt, struct lh_res *r)
 {

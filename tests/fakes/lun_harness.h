@@ -1,7 +1,9 @@
 /*
  * lun_harness.h - one emulated LUN on its own worker, and a way to run one
  * CDB on it to completion and look at the outcome.  Shared by spc_ut,
- * sbc_ut and cdb_fuzz_ut.  No CUnit here: tests assert on what it returns.
+ * sbc_ut and cdb_fuzz_ut; lh_req_init and the CDB builders by every test
+ * that lays out its own requests.  No CUnit here: tests assert on what it
+ * returns.
  */
 #ifndef LUN_HARNESS_H
 #define LUN_HARNESS_H
@@ -53,6 +55,17 @@ void lh_runv(struct lh *h, uint64_t initiator, const uint8_t *cdb, unsigned int 
 /* Same with one buffer (none when @len is 0). */
 void lh_run(struct lh *h, uint64_t initiator, const uint8_t *cdb, unsigned int cdb_len,
             enum pvs_dir dir, void *buf, size_t len, struct lh_res *r);
+
+/*
+ * Lay out one request in @req (zeroed first) for tests that keep their own
+ * (several in flight, submitted through a map, ...): @cdb_len bytes of @cdb
+ * (at most PVS_CDB_MAX copied), @dir, the one buffer @buf of @len bytes
+ * described by @iov (no buffer when @len is 0), from @initiator, completing
+ * through @done with @opaque.
+ */
+void lh_req_init(struct pvs_req *req, struct iovec *iov, uint64_t initiator, const uint8_t *cdb,
+                 unsigned int cdb_len, enum pvs_dir dir, void *buf, size_t len,
+                 pvs_req_done_fn done, void *opaque);
 
 /* TEST UNIT READY from @initiator until it is GOOD (consumes pending UAs); true if it was. */
 bool lh_clear_ua(struct lh *h, uint64_t initiator);

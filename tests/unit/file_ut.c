@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "lun_harness.h"
 
 static struct pvs_worker *W;
 static char dir[64];
@@ -524,15 +525,7 @@ static void run_cdb(struct pvs_lun *lun, struct cmd *c, const uint8_t *cdb, unsi
 	static struct iovec iov;
 
 	memset(c, 0, sizeof(*c));
-	memcpy(c->req.cdb, cdb, cdb_len);
-	c->req.cdb_len = (uint8_t)cdb_len;
-	c->req.dir = (uint8_t)d;
-	iov.iov_base = buf;
-	iov.iov_len = len;
-	c->req.iov = len ? &iov : NULL;
-	c->req.iovcnt = len ? 1 : 0;
-	c->req.initiator = 7;
-	c->req.done = cmd_done;
+	lh_req_init(&c->req, &iov, 7, cdb, cdb_len, d, buf, len, cmd_done, NULL);
 	pvs_submit(lun, &c->req);
 	for (int i = 0; i < 3000 && !c->done; i++) {
 		pvs_worker_flush(W);

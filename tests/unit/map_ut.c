@@ -13,6 +13,7 @@
 
 #include "core.h"
 #include "fake_sg.h"
+#include "lun_harness.h"
 #include "passthrough.h"
 
 #define IA 0xa
@@ -50,8 +51,6 @@ static struct pvs_lun *new_bare(void)
 struct cmd {
 	struct pvs_req r;
 	struct iovec iov;
-	uint8_t *buf;
-	size_t len;
 	int ndone;
 };
 
@@ -67,18 +66,8 @@ static void cmd_init(struct cmd *c, uint64_t initiator, const uint8_t *cdb, uint
 {
 	memset(c, 0, sizeof(*c));
 	memset(big, 0xee, sizeof(big)); /* shows bytes the target did not write */
-	memcpy(c->r.cdb, cdb, cdb_len);
-	c->r.cdb_len = cdb_len;
-	c->r.dir = len ? PVS_DIR_FROM_DEV : PVS_DIR_NONE;
-	c->buf = big;
-	c->len = len;
-	c->iov.iov_base = big;
-	c->iov.iov_len = len;
-	c->r.iov = &c->iov;
-	c->r.iovcnt = len ? 1 : 0;
-	c->r.initiator = initiator;
-	c->r.done = cmd_done;
-	c->r.opaque = c;
+	lh_req_init(&c->r, &c->iov, initiator, cdb, cdb_len, len ? PVS_DIR_FROM_DEV : PVS_DIR_NONE,
+	            big, len, cmd_done, c);
 }
 
 static void report_luns_cdb(uint8_t cdb[12], uint8_t select, uint32_t alloc)

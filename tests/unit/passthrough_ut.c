@@ -10,6 +10,7 @@
 
 #include "core.h"
 #include "fake_sg.h"
+#include "lun_harness.h"
 
 static struct pvs_worker *W;
 
@@ -35,15 +36,7 @@ static void cmd_init(struct cmd *c, const uint8_t *cdb, unsigned cdb_len, enum p
                      size_t len)
 {
 	memset(c, 0, sizeof(*c));
-	memcpy(c->req.cdb, cdb, cdb_len);
-	c->req.cdb_len = (uint8_t)cdb_len;
-	c->req.dir = (uint8_t)d;
-	c->iov[0].iov_base = buf;
-	c->iov[0].iov_len = len;
-	c->req.iov = len ? c->iov : NULL;
-	c->req.iovcnt = len ? 1 : 0;
-	c->req.initiator = 1;
-	c->req.done = cmd_done;
+	lh_req_init(&c->req, &c->iov[0], 1, cdb, cdb_len, d, buf, len, cmd_done, NULL);
 }
 
 static void wait_done(struct cmd *c)

@@ -9,6 +9,7 @@
 #include <CUnit/Basic.h>
 
 #include "core.h"
+#include "lun_harness.h"
 
 #define IA 0x1001
 #define IB 0x2002
@@ -168,16 +169,7 @@ static void run(struct cmd *c, uint64_t initiator, const uint8_t *cdb, uint8_t c
 	memset(c, 0, sizeof(*c));
 	if (out)
 		memcpy(c->buf, out, len);
-	memcpy(c->r.cdb, cdb, cdb_len);
-	c->r.cdb_len = cdb_len;
-	c->r.dir = dir;
-	c->iov.iov_base = c->buf;
-	c->iov.iov_len = len;
-	c->r.iov = &c->iov;
-	c->r.iovcnt = len ? 1 : 0;
-	c->r.initiator = initiator;
-	c->r.done = cmd_done;
-	c->r.opaque = c;
+	lh_req_init(&c->r, &c->iov, initiator, cdb, cdb_len, dir, c->buf, len, cmd_done, c);
 	pvs_submit(mem, &c->r);
 	for (int i = 0; i < 100 && !c->ndone; i++)
 		pvs_worker_wait(w, 100);
