@@ -27,6 +27,7 @@
 
 #include "core.h"
 #include "ring.h"
+#include "ring_journal.h"
 #include "vscsiif_proto.h"
 
 #define PAGE 4096u
@@ -39,50 +40,9 @@
 
 enum { SLOT_FREE, SLOT_CDB, SLOT_TMF };
 
-/*
- * The journal: a file in cfg.state_dir (tmpfs, /run/pvscsid) mapped shared,
- * holding a copy of every request consumed and not yet answered, so that a
- * daemon killed at any instruction leaves what its successor needs to answer
- * every consumed request exactly once.  The ring alone cannot: a response is
- * written at rsp_prod, over the slot of whichever request was consumed
- * there, which is still in flight when completions are out of order; and a
- * published response must never be sent again (xen-scsifront disables the
- * whole host on a response for an rqid it does not have in flight).
- *
- * Order of stores (each a release, so a successor sees them in this order):
- * consume: entry = request, seq, INFLIGHT; then cons = seq + 1.
- * respond: entry rsp_idx, ANSWERED; then the response and rsp_prod; then FREE.
- * Adoption: entries INFLIGHT with seq < cons, and ANSWERED whose rsp_idx is
- * not below the shared rsp_prod (never published), run again; the ring is
- * read on from cons.  Entries are indexed by slot, so replay uses the same
- * slot.  Stores survive kill -9 (the page is the kernel's); power loss does
- * not matter, the guest's ring is gone too.
- */
-#define JOURNAL_MAGIC   0x4a535650u /* "PVSJ" */
-#define JOURNAL_VERSION 1u
-
-enum { JE_FREE, JE_INFLIGHT, JE_ANSWERED };
-
 /* replay() orders the entries on the stack. */
 #define MAX_SLOTS 64
 _Static_assert(__CONST_RING_SIZE(vscsiif, 4096) <= MAX_SLOTS, "vscsiif ring larger than expected");
-
-struct jentry {
-	uint32_t state;
-	RING_IDX req_idx; /* where the request was on the ring, for the log */
-	RING_IDX rsp_idx; /* JE_ANSWERED: where its response was written */
-	uint32_t pad;
-	uint64_t seq; /* consumption order; never wraps */
-	struct vscsiif_request req;
-};
-
-struct journal {
-	uint32_t magic, version;
-	uint32_t domid, vhost, ring_ref, evtchn;
-	uint32_t nslots, pad;
-	uint64_t cons; /* requests with seq below it were consumed */
-	struct jentry e[];
-};
 
 struct slot {
 	struct pvs_req req;
@@ -657,8 +617,13 @@ static void replay(struct pvsd_ring *r)
 
 	r->replay = false;
 	for (unsigned int i = 0; i < r->nslots; i++) {
-		const struct jentry *e = &r->j->e[i];
+		struct jentry *e = &r->j->e[i];
 
+		if (e->state == JE_INFLIGHT && e->seq >= r->j->cons) {
+			/* Not counted as consumed: consume() takes it from the ring again. */
+			__atomic_store_n(&e->state, JE_FREE, __ATOMIC_RELEASE);
+			continue;
+		}
 		if (e->state == JE_INFLIGHT ||
 		    (e->state == JE_ANSWERED && (RING_IDX)(e->rsp_idx - published) < (1u << 31)))
 			order[n++] = i;
@@ -782,10 +747,17 @@ static const char *journal_check(const struct pvsd_ring *r, const struct journal
 		return "of another ring";
 	if ((RING_IDX)((RING_IDX)j->cons - start) > (RING_IDX)(prod - start))
 		return "consumer index outside the ring's";
-	for (unsigned int i = 0; i < r->nslots; i++)
-		if (j->e[i].state > JE_ANSWERED ||
-		    (j->e[i].state == JE_INFLIGHT && j->e[i].seq >= j->cons))
+	for (unsigned int i = 0; i < r->nslots; i++) {
+		const struct jentry *e = &j->e[i];
+
+		/*
+		 * INFLIGHT at seq == cons: killed between the entry and the
+		 * count; the request is still on the ring and is read from there.
+		 */
+		if (e->state > JE_ANSWERED || (e->state == JE_INFLIGHT && e->seq > j->cons) ||
+		    (e->state == JE_ANSWERED && e->seq >= j->cons))
 			return "entry in an impossible state";
+	}
 	return NULL;
 }
 

@@ -5,13 +5,17 @@
 #include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ring_harness.h"
+#include "ring_journal.h"
 
 #define RSLT(host, status) ((int32_t)((host) << 16 | (status)))
 
@@ -778,6 +782,134 @@ static void test_kill9_adopt(void)
 }
 
 /*
+ * The journal states a daemon killed between two of its stores leaves,
+ * forged in the file, then adopted.  The daemon dies with the file as it
+ * is: pvsd_ring_disconnect() would remove it, so its content is put back.
+ */
+static struct journal *journal_map(const char *path, size_t *len)
+{
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDWR);
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return NULL;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void die_and_adopt(struct rh *h, const char *path, struct journal *j, size_t len)
+{
+	void *saved = malloc(len);
+	FILE *f;
+
+	memcpy(saved, j, len);
+	munmap(j, len);
+	CU_ASSERT_EQUAL_FATAL(pvsd_ring_disconnect(h->ring), 0);
+	h->ring = NULL;
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(fwrite(saved, 1, len, f), len);
+	fclose(f);
+	free(saved);
+	h->nlog = 0;
+	h->cfg.adopt = true;
+	CU_ASSERT_FATAL(pvsd_ring_connect(&h->cfg, h->fe.ring_ref, h->fe.port, &h->ring) == 0);
+	h->cfg.adopt = false;
+	rh_run(h);
+}
+
+static void test_journal_crash_windows(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	struct pvsd_ring_stats st;
+	struct journal *j;
+	char path[256];
+	size_t len;
+	int rq;
+
+	CU_ASSERT_FATAL(rh_init(&h, 6, 0, "mem:1M", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	snprintf(path, sizeof(path), "%s/dom6-vhost0.journal", rh_state_dir());
+
+	/* 1. Killed after journaling a request, before counting it consumed. */
+	rh_tur(&c);
+	rq = fake_front_queue(&h.fe, &c);
+	fake_front_push(&h.fe);
+	j = journal_map(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	j->e[0].req = *RING_GET_REQUEST(&h.fe.ring, h.fe.ring.req_prod_pvt - 1);
+	j->e[0].req_idx = (RING_IDX)j->cons;
+	j->e[0].seq = j->cons;
+	j->e[0].state = JE_INFLIGHT;
+	die_and_adopt(&h, path, j, len);
+	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
+	CU_ASSERT_EQUAL(rsp.rqid, rq);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(fake_front_response(&h.fe, &rsp), 0);
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.replayed, 0);
+	CU_ASSERT_EQUAL(st.requests, 1);
+	/* The journal was taken, not the ring-only fallback. */
+	CU_ASSERT_FALSE(rh_log_has(&h, "adopting from the ring alone"));
+
+	/*
+	 * 2. Killed after publishing a response, before freeing its entry:
+	 * answered once already, so not again.
+	 */
+	rh_tur(&c);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	j = journal_map(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	j->e[1].req = *RING_GET_REQUEST(&h.fe.ring, h.fe.ring.req_prod_pvt - 1);
+	j->e[1].req_idx = (RING_IDX)(j->cons - 1);
+	j->e[1].seq = j->cons - 1;
+	j->e[1].rsp_idx = h.fe.ring.sring->rsp_prod - 1;
+	j->e[1].state = JE_ANSWERED;
+	die_and_adopt(&h, path, j, len);
+	CU_ASSERT_EQUAL(fake_front_response(&h.fe, &rsp), 0);
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.replayed, 0);
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
+
+	/* 3. The same, response written but not published: it runs again. */
+	rh_tur(&c);
+	rq = fake_front_queue(&h.fe, &c);
+	fake_front_push(&h.fe);
+	j = journal_map(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	j->e[2].req = *RING_GET_REQUEST(&h.fe.ring, h.fe.ring.req_prod_pvt - 1);
+	j->e[2].req_idx = (RING_IDX)j->cons;
+	j->e[2].seq = j->cons;
+	j->e[2].rsp_idx = h.fe.ring.sring->rsp_prod;
+	j->e[2].state = JE_ANSWERED;
+	j->cons++;
+	die_and_adopt(&h, path, j, len);
+	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
+	CU_ASSERT_EQUAL(rsp.rqid, rq);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(fake_front_response(&h.fe, &rsp), 0);
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.replayed, 1);
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
+
+	/* 4. A journal of another ring is not trusted. */
+	j = journal_map(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	j->ring_ref ^= 1;
+	die_and_adopt(&h, path, j, len);
+	CU_ASSERT_TRUE(rh_log_has(&h, "of another ring: adopting from the ring alone"));
+	rh_tur(&c);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
+	rh_fini(&h);
+}
+
+/*
  * The real libxengnttab/libxenevtchn ops outside a Xen domain fail with an
  * error, and connect undoes everything (the daemon logs and carries on).
  */
@@ -821,6 +953,7 @@ int main(void)
 	CU_add_test(s, "connect errors", test_connect_errors);
 	CU_add_test(s, "reconnect at the shared index, adoption", test_reconnect_adopt);
 	CU_add_test(s, "kill -9 at any point, adoption with the journal", test_kill9_adopt);
+	CU_add_test(s, "journal states between two stores", test_journal_crash_windows);
 	CU_add_test(s, "real grant and event channel ops without Xen", test_real_ops_without_xen);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
