@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cu_run.h"
 #include "daemon.h"
 #include "fake_evtchn.h"
 #include "fake_front.h"
@@ -254,12 +255,18 @@ static void test_loop_and_sigterm(void)
 	free(buf);
 }
 
+static const struct cu_test tests[] = {
+    {"options", test_options},
+    {"pid file lock", test_pidfile},
+    {"xen-scsiback check", test_scsiback_check},
+    {"event loop and SIGTERM", test_loop_and_sigterm},
+};
+
 int main(void)
 {
 	struct pvsd_log_cfg lc = {.to_stderr = getenv("XB_LOG") != NULL, .verbose = true};
-	CU_pSuite s;
-	unsigned int fails;
 	sigset_t set;
+	int rc;
 
 	/* As main.c does, before any thread: SIGTERM only through the signalfd. */
 	sigemptyset(&set);
@@ -268,17 +275,7 @@ int main(void)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	pvsd_log_open(&lc);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("daemon", NULL, NULL);
-	CU_add_test(s, "options", test_options);
-	CU_add_test(s, "pid file lock", test_pidfile);
-	CU_add_test(s, "xen-scsiback check", test_scsiback_check);
-	CU_add_test(s, "event loop and SIGTERM", test_loop_and_sigterm);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	rc = CU_RUN("daemon", tests);
 	pvsd_log_close();
-	return fails ? 1 : 0;
+	return rc;
 }

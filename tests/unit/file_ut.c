@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "cu_run.h"
 #include "lun_harness.h"
 
 static struct pvs_worker *W;
@@ -687,33 +688,36 @@ static int suite_clean(void)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+static const struct cu_test file_open_tests[] = {
+    {"missing, directory, empty, tiny, char dev, FIFO", test_open_errors},
+    {"whole blocks only, block sizes, ro", test_geometry},
+};
+
+static const struct cu_test file_store_io_tests[] = {
+    {"unaligned multi-iov round trip, FUA, flush at 512", test_round_trip_512},
+    {"unaligned multi-iov round trip, FUA, flush at 4096", test_round_trip_4096},
+    {"read-only fd", test_readonly},
+    {"discard deallocates, write_zeroes keeps", test_discard_deallocates},
+    {"write_zeroes fallback on tmpfs", test_zeroes_fallback_tmpfs},
+    {"backing truncated under the LUN", test_truncated_backing},
+    {"short read resumed to the end", test_short_read_resumed},
+    {"cancel", test_cancel},
+};
+
+static const struct cu_test file_lun_commands_tests[] = {
+    {"WRITE(10) FUA / READ(10) / SYNC CACHE at 512", test_cmd_round_trip_512},
+    {"WRITE(10) FUA / READ(10) / SYNC CACHE at 4096", test_cmd_round_trip_4096},
+    {"WRITE SAME(16) UNMAP deallocates", test_cmd_unmap_deallocates},
+    {"truncated backing: MEDIUM ERROR", test_cmd_truncated_is_medium_error},
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned int fails;
+	static const struct cu_suite suites[] = {
+	    CU_SUITE("file open", suite_init, suite_clean, file_open_tests),
+	    CU_SUITE("file store I/O", suite_init, suite_clean, file_store_io_tests),
+	    CU_SUITE("file LUN commands", suite_init, suite_clean, file_lun_commands_tests),
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("file open", suite_init, suite_clean);
-	CU_add_test(s, "missing, directory, empty, tiny, char dev, FIFO", test_open_errors);
-	CU_add_test(s, "whole blocks only, block sizes, ro", test_geometry);
-	s = CU_add_suite("file store I/O", suite_init, suite_clean);
-	CU_add_test(s, "unaligned multi-iov round trip, FUA, flush at 512", test_round_trip_512);
-	CU_add_test(s, "unaligned multi-iov round trip, FUA, flush at 4096", test_round_trip_4096);
-	CU_add_test(s, "read-only fd", test_readonly);
-	CU_add_test(s, "discard deallocates, write_zeroes keeps", test_discard_deallocates);
-	CU_add_test(s, "write_zeroes fallback on tmpfs", test_zeroes_fallback_tmpfs);
-	CU_add_test(s, "backing truncated under the LUN", test_truncated_backing);
-	CU_add_test(s, "short read resumed to the end", test_short_read_resumed);
-	CU_add_test(s, "cancel", test_cancel);
-	s = CU_add_suite("file LUN commands", suite_init, suite_clean);
-	CU_add_test(s, "WRITE(10) FUA / READ(10) / SYNC CACHE at 512", test_cmd_round_trip_512);
-	CU_add_test(s, "WRITE(10) FUA / READ(10) / SYNC CACHE at 4096", test_cmd_round_trip_4096);
-	CU_add_test(s, "WRITE SAME(16) UNMAP deallocates", test_cmd_unmap_deallocates);
-	CU_add_test(s, "truncated backing: MEDIUM ERROR", test_cmd_truncated_is_medium_error);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return CU_RUN_SUITES(suites);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cu_run.h"
 #include "ring_harness.h"
 
 #define RSLT(host, status) ((int32_t)((host) << 16 | (status)))
@@ -862,28 +863,21 @@ static void test_disconnect_in_flight(void)
 	free(buf);
 }
 
+static const struct cu_test tests[] = {
+    {"1 double fetch", test_double_fetch},
+    {"2 bogus producer index", test_bogus_req_prod},
+    {"3 segment counts and geometry", test_segment_geometry},
+    {"4 CDB length", test_cdb_length},
+    {"5 allocation length", test_allocation_length},
+    {"7 sense length", test_sense_length},
+    {"8 information leaks", test_info_leaks},
+    {"9 rqid, ref_rqid, act, direction", test_ids_act_dir},
+    {"10 grant errors", test_grant_errors},
+    {"11 flooding", test_flooding},
+    {"13 disconnect with requests in flight", test_disconnect_in_flight},
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned int failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("hostile", NULL, NULL);
-	CU_add_test(s, "1 double fetch", test_double_fetch);
-	CU_add_test(s, "2 bogus producer index", test_bogus_req_prod);
-	CU_add_test(s, "3 segment counts and geometry", test_segment_geometry);
-	CU_add_test(s, "4 CDB length", test_cdb_length);
-	CU_add_test(s, "5 allocation length", test_allocation_length);
-	CU_add_test(s, "7 sense length", test_sense_length);
-	CU_add_test(s, "8 information leaks", test_info_leaks);
-	CU_add_test(s, "9 rqid, ref_rqid, act, direction", test_ids_act_dir);
-	CU_add_test(s, "10 grant errors", test_grant_errors);
-	CU_add_test(s, "11 flooding", test_flooding);
-	CU_add_test(s, "13 disconnect with requests in flight", test_disconnect_in_flight);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return CU_RUN("hostile", tests);
 }

@@ -12,6 +12,7 @@
 #include <CUnit/Basic.h>
 
 #include "core.h"
+#include "cu_run.h"
 #include "fake_sg.h"
 #include "lun_harness.h"
 #include "passthrough.h"
@@ -564,30 +565,33 @@ static void test_raw_passthrough_report_luns(void)
 	pvsi_sg_set_ops(NULL);
 }
 
+static const struct cu_test map_tests[] = {
+    {"add / lookup / errors", test_add_lookup},
+    {"routes to mapped LUNs", test_routes_to_mapped},
+    {"add / remove / LUNS CHANGED", test_add_remove_luns_changed},
+};
+
+static const struct cu_test report_luns_tests[] = {
+    {"full list, 300 LUNs", test_report_luns_full},
+    {"allocation lengths", test_report_luns_alloc},
+    {"invalid fields", test_report_luns_invalid},
+    {"raw passthrough", test_raw_passthrough_report_luns},
+};
+
+static const struct cu_test target_emulation_tests[] = {
+    {"INQUIRY unmapped", test_unmapped_inquiry},
+    {"REQUEST SENSE unmapped", test_unmapped_request_sense},
+    {"other commands unmapped", test_unmapped_other},
+    {"no such target", test_no_target},
+};
+
 int main(void)
 {
-	CU_pSuite s;
+	static const struct cu_suite suites[] = {
+	    CU_SUITE("map", setup, teardown, map_tests),
+	    CU_SUITE("report_luns", setup, teardown, report_luns_tests),
+	    CU_SUITE("target_emulation", setup, teardown, target_emulation_tests),
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("map", setup, teardown);
-	CU_add_test(s, "add / lookup / errors", test_add_lookup);
-	CU_add_test(s, "routes to mapped LUNs", test_routes_to_mapped);
-	CU_add_test(s, "add / remove / LUNS CHANGED", test_add_remove_luns_changed);
-	s = CU_add_suite("report_luns", setup, teardown);
-	CU_add_test(s, "full list, 300 LUNs", test_report_luns_full);
-	CU_add_test(s, "allocation lengths", test_report_luns_alloc);
-	CU_add_test(s, "invalid fields", test_report_luns_invalid);
-	CU_add_test(s, "raw passthrough", test_raw_passthrough_report_luns);
-	s = CU_add_suite("target_emulation", setup, teardown);
-	CU_add_test(s, "INQUIRY unmapped", test_unmapped_inquiry);
-	CU_add_test(s, "REQUEST SENSE unmapped", test_unmapped_request_sense);
-	CU_add_test(s, "other commands unmapped", test_unmapped_other);
-	CU_add_test(s, "no such target", test_no_target);
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned int failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return CU_RUN_SUITES(suites);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "cu_run.h"
 #include "fake_sg.h"
 #include "lun_harness.h"
 
@@ -786,43 +787,50 @@ static void test_real_scsi_debug(void)
 	pvsi_sg_set_ops(&fake_sg_ops);
 }
 
+static const struct cu_test sg_open_tests[] = {
+    {"block, partition, other char, bsg, missing refused", test_open_refuses_non_sg},
+};
+
+static const struct cu_test sg_unchanged_tests[] = {
+    {"CHECK CONDITION, descriptor sense, residual", test_unchanged_check_condition},
+    {"other status, device resid, sense with GOOD", test_unchanged_status_and_resid},
+    {"host and driver status mapping", test_host_mapping},
+    {"sg_io_hdr: iovec, direction, sense buffer, timeout", test_header},
+};
+
+static const struct cu_test sg_filter_tests[] = {
+    {"FORMAT UNIT, WRITE BUFFER, SANITIZE, vendor blocked", test_filter_blocks},
+    {"TUR, INQUIRY, READ/WRITE(10), READ CAPACITY(16) pass", test_filter_allows},
+    {"raw passes everything", test_raw_passes_everything},
+};
+
+static const struct cu_test sg_read_only_tests[] = {
+    {"ro opens; ro with raw refused", test_ro_open},
+    {"WRITE/MEDIUM_PARAMS entries: DATA PROTECT, never sent", test_ro_refuses_medium_changes},
+    {"MODE SENSE(6)/(10): WP bit set", test_ro_mode_sense_wp},
+    {"failed MODE SENSE left as the device returned it", test_ro_mode_sense_error_untouched},
+};
+
+static const struct cu_test sg_queueing_tests[] = {
+    {"in-flight cap: TASK SET FULL", test_inflight_cap},
+    {"write errors: EDOM, ENODEV, EIO", test_write_errors},
+    {"aborted while at the device", test_aborted_while_at_device},
+};
+
+static const struct cu_test sg_real_device_tests[] = {
+    {"scsi_debug when present", test_real_scsi_debug},
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned int fails;
+	static const struct cu_suite suites[] = {
+	    CU_SUITE("sg open", setup, teardown, sg_open_tests),
+	    CU_SUITE("sg results unchanged", setup, teardown, sg_unchanged_tests),
+	    CU_SUITE("sg filter", setup, teardown, sg_filter_tests),
+	    CU_SUITE("sg read-only", setup, teardown, sg_read_only_tests),
+	    CU_SUITE("sg queueing and errors", setup, teardown, sg_queueing_tests),
+	    CU_SUITE("sg real device", setup, teardown, sg_real_device_tests),
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("sg open", setup, teardown);
-	CU_add_test(s, "block, partition, other char, bsg, missing refused",
-	            test_open_refuses_non_sg);
-	s = CU_add_suite("sg results unchanged", setup, teardown);
-	CU_add_test(s, "CHECK CONDITION, descriptor sense, residual",
-	            test_unchanged_check_condition);
-	CU_add_test(s, "other status, device resid, sense with GOOD",
-	            test_unchanged_status_and_resid);
-	CU_add_test(s, "host and driver status mapping", test_host_mapping);
-	CU_add_test(s, "sg_io_hdr: iovec, direction, sense buffer, timeout", test_header);
-	s = CU_add_suite("sg filter", setup, teardown);
-	CU_add_test(s, "FORMAT UNIT, WRITE BUFFER, SANITIZE, vendor blocked", test_filter_blocks);
-	CU_add_test(s, "TUR, INQUIRY, READ/WRITE(10), READ CAPACITY(16) pass", test_filter_allows);
-	CU_add_test(s, "raw passes everything", test_raw_passes_everything);
-	s = CU_add_suite("sg read-only", setup, teardown);
-	CU_add_test(s, "ro opens; ro with raw refused", test_ro_open);
-	CU_add_test(s, "WRITE/MEDIUM_PARAMS entries: DATA PROTECT, never sent",
-	            test_ro_refuses_medium_changes);
-	CU_add_test(s, "MODE SENSE(6)/(10): WP bit set", test_ro_mode_sense_wp);
-	CU_add_test(s, "failed MODE SENSE left as the device returned it",
-	            test_ro_mode_sense_error_untouched);
-	s = CU_add_suite("sg queueing and errors", setup, teardown);
-	CU_add_test(s, "in-flight cap: TASK SET FULL", test_inflight_cap);
-	CU_add_test(s, "write errors: EDOM, ENODEV, EIO", test_write_errors);
-	CU_add_test(s, "aborted while at the device", test_aborted_while_at_device);
-	s = CU_add_suite("sg real device", setup, teardown);
-	CU_add_test(s, "scsi_debug when present", test_real_scsi_debug);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	fails = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return fails ? 1 : 0;
+	return CU_RUN_SUITES(suites);
 }

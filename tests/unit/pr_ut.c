@@ -12,6 +12,7 @@
 #include <CUnit/Basic.h>
 
 #include "core.h"
+#include "cu_run.h"
 #include "lun_harness.h"
 
 #define IA 0xaaaa0001
@@ -879,36 +880,44 @@ static void test_registration_resources(void)
 	}
 }
 
+static const struct cu_test spc2_tests[] = {
+    {"RESERVE/RELEASE between two initiators", test_spc2_reserve},
+    {"third-party and extent bits", test_spc2_third_party},
+    {"with registrations (CRH)", test_spc2_with_registrations},
+};
+
+static const struct cu_test register_tests[] = {
+    {"REGISTER, READ KEYS, generation", test_register_read_keys},
+    {"registration resources", test_registration_resources},
+};
+
+static const struct cu_test types_tests[] = {
+    {"Write Exclusive", test_write_exclusive},
+    {"Exclusive Access", test_exclusive_access},
+    {"registrants only", test_registrants_only},
+    {"all registrants", test_all_registrants},
+};
+
+static const struct cu_test preempt_clear_tests[] = {
+    {"PREEMPT", test_preempt},
+    {"PREEMPT AND ABORT", test_preempt_and_abort},
+    {"CLEAR", test_clear},
+};
+
+static const struct cu_test errors_and_in_tests[] = {
+    {"parameter list and CDB errors", test_param_errors},
+    {"REPORT CAPABILITIES, READ FULL STATUS", test_report_capabilities_and_full_status},
+};
+
 int main(void)
 {
-	CU_pSuite s;
+	static const struct cu_suite suites[] = {
+	    CU_SUITE("spc2", setup, teardown, spc2_tests),
+	    CU_SUITE("register", setup, teardown, register_tests),
+	    CU_SUITE("types", setup, teardown, types_tests),
+	    CU_SUITE("preempt_clear", setup, teardown, preempt_clear_tests),
+	    CU_SUITE("errors_and_in", setup, teardown, errors_and_in_tests),
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("spc2", setup, teardown);
-	CU_add_test(s, "RESERVE/RELEASE between two initiators", test_spc2_reserve);
-	CU_add_test(s, "third-party and extent bits", test_spc2_third_party);
-	CU_add_test(s, "with registrations (CRH)", test_spc2_with_registrations);
-	s = CU_add_suite("register", setup, teardown);
-	CU_add_test(s, "REGISTER, READ KEYS, generation", test_register_read_keys);
-	CU_add_test(s, "registration resources", test_registration_resources);
-	s = CU_add_suite("types", setup, teardown);
-	CU_add_test(s, "Write Exclusive", test_write_exclusive);
-	CU_add_test(s, "Exclusive Access", test_exclusive_access);
-	CU_add_test(s, "registrants only", test_registrants_only);
-	CU_add_test(s, "all registrants", test_all_registrants);
-	s = CU_add_suite("preempt_clear", setup, teardown);
-	CU_add_test(s, "PREEMPT", test_preempt);
-	CU_add_test(s, "PREEMPT AND ABORT", test_preempt_and_abort);
-	CU_add_test(s, "CLEAR", test_clear);
-	s = CU_add_suite("errors_and_in", setup, teardown);
-	CU_add_test(s, "parameter list and CDB errors", test_param_errors);
-	CU_add_test(s, "REPORT CAPABILITIES, READ FULL STATUS",
-	            test_report_capabilities_and_full_status);
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned int failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return CU_RUN_SUITES(suites);
 }

@@ -9,6 +9,7 @@
 #include <CUnit/Basic.h>
 
 #include "core.h"
+#include "cu_run.h"
 #include "lun_harness.h"
 
 #define IA 0x1001
@@ -343,30 +344,30 @@ static void test_cdb_mode_select_tells_others(void)
 	CU_ASSERT_TRUE(mem->wce);
 }
 
+static const struct cu_test bitmap_tests[] = {
+    {"power on once per initiator", test_power_on_once},
+    {"UA_OK commands", test_ua_ok_neither_reports_nor_clears},
+    {"raise_all / except / raise", test_raise_all_and_except},
+    {"precedence", test_precedence},
+    {"take and clear", test_take_and_clear},
+    {"full initiator table", test_full_table},
+};
+
+static const struct cu_test cdb_tests[] = {
+    {"power on via TEST UNIT READY", test_cdb_power_on},
+    {"INQUIRY keeps the UA", test_cdb_inquiry_keeps_ua},
+    {"REQUEST SENSE takes the UA", test_cdb_request_sense_takes_ua},
+    {"capacity changed to all", test_cdb_capacity_changed_to_all},
+    {"precedence", test_cdb_precedence},
+    {"MODE SELECT tells the others", test_cdb_mode_select_tells_others},
+};
+
 int main(void)
 {
-	CU_pSuite s;
+	static const struct cu_suite suites[] = {
+	    CU_SUITE("bitmap", bare_setup, bare_teardown, bitmap_tests),
+	    CU_SUITE("cdb", mem_setup, mem_teardown, cdb_tests),
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("bitmap", bare_setup, bare_teardown);
-	CU_add_test(s, "power on once per initiator", test_power_on_once);
-	CU_add_test(s, "UA_OK commands", test_ua_ok_neither_reports_nor_clears);
-	CU_add_test(s, "raise_all / except / raise", test_raise_all_and_except);
-	CU_add_test(s, "precedence", test_precedence);
-	CU_add_test(s, "take and clear", test_take_and_clear);
-	CU_add_test(s, "full initiator table", test_full_table);
-	s = CU_add_suite("cdb", mem_setup, mem_teardown);
-	CU_add_test(s, "power on via TEST UNIT READY", test_cdb_power_on);
-	CU_add_test(s, "INQUIRY keeps the UA", test_cdb_inquiry_keeps_ua);
-	CU_add_test(s, "REQUEST SENSE takes the UA", test_cdb_request_sense_takes_ua);
-	CU_add_test(s, "capacity changed to all", test_cdb_capacity_changed_to_all);
-	CU_add_test(s, "precedence", test_cdb_precedence);
-	CU_add_test(s, "MODE SELECT tells the others", test_cdb_mode_select_tells_others);
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned int failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return CU_RUN_SUITES(suites);
 }

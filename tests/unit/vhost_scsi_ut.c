@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "cu_run.h"
 #include "fake_sg.h"
 #include "fake_vq.h"
 #include "ctl.h"
@@ -894,32 +895,24 @@ static void test_restart_inflight(void)
 	env_fini(&t);
 }
 
+static const struct cu_test tests[] = {
+    {"INQUIRY", test_inquiry},
+    {"unit attention sense", test_unit_attention_and_sense},
+    {"READ/WRITE on mem and file LUNs, two request queues", test_read_write},
+    {"any layout of headers and data", test_any_layout},
+    {"LUN addressing, REPORT LUNS, BAD_TARGET", test_addressing},
+    {"hostile requests fail alone", test_hostile_requests},
+    {"every TMF, no task in flight", test_tmf_simple},
+    {"TMFs on tasks in flight", test_tmf_in_flight},
+    {"asynchronous notification", test_an},
+    {"events: hotplug, param change, events missed", test_events},
+    {"sg passthrough LUN", test_passthrough},
+    {"control commands and config file", test_ctl},
+    {"back-end restart resubmits from the inflight region", test_restart_inflight},
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned int f;
-
 	vu_log_level(LOG_WARNING);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("vhost_scsi", NULL, NULL);
-	CU_add_test(s, "INQUIRY", test_inquiry);
-	CU_add_test(s, "unit attention sense", test_unit_attention_and_sense);
-	CU_add_test(s, "READ/WRITE on mem and file LUNs, two request queues", test_read_write);
-	CU_add_test(s, "any layout of headers and data", test_any_layout);
-	CU_add_test(s, "LUN addressing, REPORT LUNS, BAD_TARGET", test_addressing);
-	CU_add_test(s, "hostile requests fail alone", test_hostile_requests);
-	CU_add_test(s, "every TMF, no task in flight", test_tmf_simple);
-	CU_add_test(s, "TMFs on tasks in flight", test_tmf_in_flight);
-	CU_add_test(s, "asynchronous notification", test_an);
-	CU_add_test(s, "events: hotplug, param change, events missed", test_events);
-	CU_add_test(s, "sg passthrough LUN", test_passthrough);
-	CU_add_test(s, "control commands and config file", test_ctl);
-	CU_add_test(s, "back-end restart resubmits from the inflight region",
-	            test_restart_inflight);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	f = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return f ? 1 : 0;
+	return CU_RUN("vhost_scsi", tests);
 }

@@ -12,6 +12,7 @@
 
 #include <linux/virtio_scsi.h>
 
+#include "cu_run.h"
 #include "fake_vq.h"
 #include "vscsi.h"
 #include "vu_log.h"
@@ -335,23 +336,16 @@ static void test_vring_lifecycle(void)
 	env_fini(&t);
 }
 
+static const struct cu_test tests[] = {
+    {"feature negotiation", test_negotiation},
+    {"config space", test_config},
+    {"bad messages fail alone, no fd leaks", test_bad_messages},
+    {"framing errors end the connection", test_framing},
+    {"vring start, stop, enable, reset", test_vring_lifecycle},
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned int f;
-
 	vu_log_level(-1);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("vhost_user", NULL, NULL);
-	CU_add_test(s, "feature negotiation", test_negotiation);
-	CU_add_test(s, "config space", test_config);
-	CU_add_test(s, "bad messages fail alone, no fd leaks", test_bad_messages);
-	CU_add_test(s, "framing errors end the connection", test_framing);
-	CU_add_test(s, "vring start, stop, enable, reset", test_vring_lifecycle);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	f = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return f ? 1 : 0;
+	return CU_RUN("vhost_user", tests);
 }

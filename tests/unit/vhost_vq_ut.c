@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cu_run.h"
 #include "fake_vq.h"
 #include "vq.h"
 
@@ -557,34 +558,25 @@ static void test_inflight_last_batch(void)
 	env_fini(&t);
 }
 
+static const struct cu_test tests[] = {
+    {"memory table translation", test_mem_translate},
+    {"memory table validation", test_mem_reject},
+    {"direct chain, push, call", test_direct_chain},
+    {"indirect chain, zero-length descriptors", test_indirect_chain},
+    {"descriptor outside guest memory", test_bad_address},
+    {"loops and next out of range", test_loop_and_length},
+    {"indirect rules", test_indirect_rules},
+    {"readable after writable", test_write_then_read},
+    {"avail index jump breaks the queue", test_avail_idx_jump},
+    {"head out of range / in flight", test_head_rules},
+    {"ring placement", test_ring_placement},
+    {"EVENT_IDX", test_event_idx},
+    {"NO_INTERRUPT", test_no_interrupt},
+    {"inflight resubmission after restart", test_inflight_resubmit},
+    {"inflight last batch", test_inflight_last_batch},
+};
+
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("vhost_vq", NULL, NULL);
-	CU_add_test(s, "memory table translation", test_mem_translate);
-	CU_add_test(s, "memory table validation", test_mem_reject);
-	CU_add_test(s, "direct chain, push, call", test_direct_chain);
-	CU_add_test(s, "indirect chain, zero-length descriptors", test_indirect_chain);
-	CU_add_test(s, "descriptor outside guest memory", test_bad_address);
-	CU_add_test(s, "loops and next out of range", test_loop_and_length);
-	CU_add_test(s, "indirect rules", test_indirect_rules);
-	CU_add_test(s, "readable after writable", test_write_then_read);
-	CU_add_test(s, "avail index jump breaks the queue", test_avail_idx_jump);
-	CU_add_test(s, "head out of range / in flight", test_head_rules);
-	CU_add_test(s, "ring placement", test_ring_placement);
-	CU_add_test(s, "EVENT_IDX", test_event_idx);
-	CU_add_test(s, "NO_INTERRUPT", test_no_interrupt);
-	CU_add_test(s, "inflight resubmission after restart", test_inflight_resubmit);
-	CU_add_test(s, "inflight last batch", test_inflight_last_batch);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	{
-		unsigned int f = CU_get_number_of_failures();
-
-		CU_cleanup_registry();
-		return f ? 1 : 0;
-	}
+	return CU_RUN("vhost_vq", tests);
 }

@@ -5,6 +5,7 @@
 #include <CUnit/Basic.h>
 #include <string.h>
 
+#include "cu_run.h"
 #include "vscsiif_proto.h"
 
 static const struct pvsp_limits lim128 = {.max_segs = 128, .max_bytes = 128 * 4096};
@@ -346,28 +347,21 @@ static void test_response(void)
 		CU_ASSERT_EQUAL(rsp.sense_buffer[i], 0);
 }
 
+static const struct cu_test tests[] = {
+    {"struct sizes", test_sizes},
+    {"act", test_act},
+    {"cmd_len", test_cmd_len},
+    {"direction", test_direction},
+    {"direct segments", test_direct_segments},
+    {"indirect pages", test_indirect},
+    {"segment descriptors", test_check_segments},
+    {"TMF ignores segments", test_tmf_ignores_segments},
+    {"error names", test_err_names},
+    {"host codes", test_host_codes},
+    {"response building", test_response},
+};
+
 int main(void)
 {
-	CU_pSuite s;
-	unsigned int failed;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("vscsiif_proto", NULL, NULL);
-	CU_add_test(s, "struct sizes", test_sizes);
-	CU_add_test(s, "act", test_act);
-	CU_add_test(s, "cmd_len", test_cmd_len);
-	CU_add_test(s, "direction", test_direction);
-	CU_add_test(s, "direct segments", test_direct_segments);
-	CU_add_test(s, "indirect pages", test_indirect);
-	CU_add_test(s, "segment descriptors", test_check_segments);
-	CU_add_test(s, "TMF ignores segments", test_tmf_ignores_segments);
-	CU_add_test(s, "error names", test_err_names);
-	CU_add_test(s, "host codes", test_host_codes);
-	CU_add_test(s, "response building", test_response);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return CU_RUN("vscsiif_proto", tests);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "cu_run.h"
 
 #define NREQ 32
 
@@ -347,37 +348,33 @@ static void test_fd_deleted_by_another_callback(void)
 	close(b.fd);
 }
 
+static const struct cu_test worker_lifecycle_tests[] = {
+    {"bad queue depth", test_new_bad_depth},
+    {"fd is an epoll fd, idle poll/wait", test_fd_is_epoll_and_idle},
+};
+
+static const struct cu_test worker_io_uring_tests[] = {
+    {"nop needs flush, then signals the fd", test_nop_needs_flush_then_signals_fd},
+    {"readv result and errors reach the request", test_readv_result_reaches_request},
+    {"full SQ is submitted, nothing dropped", test_full_sq_is_submitted_not_dropped},
+    {"a completion's next stage runs in the same poll", test_completion_queues_next_stage},
+    {"CQE without a request is dropped", test_null_request_cqe_is_dropped},
+    {"cancel of a blocked read", test_cancel_blocked_read},
+    {"wait blocks until a completion", test_wait_blocks_until_completion},
+};
+
+static const struct cu_test worker_fds_tests[] = {
+    {"fd callback, duplicate, removal, re-add", test_fd_callback_and_removal},
+    {"fd removed by another callback in the same round", test_fd_deleted_by_another_callback},
+};
+
 int main(void)
 {
-	CU_pSuite s;
+	static const struct cu_suite suites[] = {
+	    CU_SUITE("worker lifecycle", NULL, NULL, worker_lifecycle_tests),
+	    CU_SUITE("worker io_uring", NULL, NULL, worker_io_uring_tests),
+	    CU_SUITE("worker fds", NULL, NULL, worker_fds_tests),
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	s = CU_add_suite("worker lifecycle", NULL, NULL);
-	CU_add_test(s, "bad queue depth", test_new_bad_depth);
-	CU_add_test(s, "fd is an epoll fd, idle poll/wait", test_fd_is_epoll_and_idle);
-	s = CU_add_suite("worker io_uring", NULL, NULL);
-	CU_add_test(s, "nop needs flush, then signals the fd",
-	            test_nop_needs_flush_then_signals_fd);
-	CU_add_test(s, "readv result and errors reach the request",
-	            test_readv_result_reaches_request);
-	CU_add_test(s, "full SQ is submitted, nothing dropped",
-	            test_full_sq_is_submitted_not_dropped);
-	CU_add_test(s, "a completion's next stage runs in the same poll",
-	            test_completion_queues_next_stage);
-	CU_add_test(s, "CQE without a request is dropped", test_null_request_cqe_is_dropped);
-	CU_add_test(s, "cancel of a blocked read", test_cancel_blocked_read);
-	CU_add_test(s, "wait blocks until a completion", test_wait_blocks_until_completion);
-	s = CU_add_suite("worker fds", NULL, NULL);
-	CU_add_test(s, "fd callback, duplicate, removal, re-add", test_fd_callback_and_removal);
-	CU_add_test(s, "fd removed by another callback in the same round",
-	            test_fd_deleted_by_another_callback);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	{
-		unsigned int fails = CU_get_number_of_failures();
-
-		CU_cleanup_registry();
-		return fails ? 1 : 0;
-	}
+	return CU_RUN_SUITES(suites);
 }
