@@ -47,6 +47,15 @@ static void still_serves(struct rh *h)
 	free(buf);
 }
 
+/* Push what the test queued by hand, run, and expect one response with @rslt. */
+static void push_one(struct rh *h, struct vscsiif_response *rsp, int32_t rslt)
+{
+	fake_front_push(&h->fe);
+	rh_run(h);
+	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h->fe, rsp), 1);
+	CU_ASSERT_EQUAL(rsp->rslt, rslt);
+}
+
 /* Queue @n raw requests prepared by @prep, run, expect @n responses with @rslt. */
 static void expect_each(struct rh *h, unsigned int n,
                         void (*prep)(struct vscsiif_request *, unsigned int), int32_t rslt)
@@ -248,11 +257,8 @@ static void test_segment_geometry(void)
 	r = RING_GET_REQUEST(&h.fe.ring, h.fe.ring.req_prod_pvt - 1);
 	r->seg[0].length = 12;
 	fake_gnt_get_stats(h.gnt, &gs0);
-	fake_front_push(&h.fe);
-	rh_run(&h);
-	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
+	push_one(&h, &rsp, DID_ERROR);
 	CU_ASSERT_EQUAL(rsp.rqid, rq);
-	CU_ASSERT_EQUAL(rsp.rslt, DID_ERROR);
 	fake_gnt_get_stats(h.gnt, &gs1);
 	CU_ASSERT_EQUAL(gs1.copy_calls, gs0.copy_calls); /* refused before any copy */
 
@@ -260,36 +266,24 @@ static void test_segment_geometry(void)
 	rq = fake_front_queue(&h.fe, &c);
 	r = RING_GET_REQUEST(&h.fe.ring, h.fe.ring.req_prod_pvt - 1);
 	r->seg[0].offset = 4090;
-	fake_front_push(&h.fe);
-	rh_run(&h);
-	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
-	CU_ASSERT_EQUAL(rsp.rslt, DID_ERROR);
+	push_one(&h, &rsp, DID_ERROR);
 
 	/* A descriptor inside the indirect page reaching over its page. */
 	rq = fake_front_queue(&h.fe, &c);
 	((struct scsiif_request_segment *)h.fe.shadow[rq].desc)[0].offset = 4000;
-	fake_front_push(&h.fe);
-	rh_run(&h);
-	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
-	CU_ASSERT_EQUAL(rsp.rslt, DID_ERROR);
+	push_one(&h, &rsp, DID_ERROR);
 
 	/* A zero-length descriptor. */
 	rq = fake_front_queue(&h.fe, &c);
 	((struct scsiif_request_segment *)h.fe.shadow[rq].desc)[0].length = 0;
-	fake_front_push(&h.fe);
-	rh_run(&h);
-	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
-	CU_ASSERT_EQUAL(rsp.rslt, DID_ERROR);
+	push_one(&h, &rsp, DID_ERROR);
 
 	/* Direct segment offset + length over 4096. */
 	rh_rw10(&c, true, 0, 8, buf, 4096);
 	rq = fake_front_queue(&h.fe, &c);
 	r = RING_GET_REQUEST(&h.fe.ring, h.fe.ring.req_prod_pvt - 1);
 	r->seg[0].offset = 1;
-	fake_front_push(&h.fe);
-	rh_run(&h);
-	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
-	CU_ASSERT_EQUAL(rsp.rslt, DID_ERROR);
+	push_one(&h, &rsp, DID_ERROR);
 
 	/* Direct nr_segments 27..127. */
 	r = fake_front_raw(&h.fe);
@@ -299,19 +293,13 @@ static void test_segment_geometry(void)
 	r->cmnd[0] = 0x28;
 	r->sc_data_direction = PVSP_DIR_FROM_DEV;
 	r->nr_segments = 127;
-	fake_front_push(&h.fe);
-	rh_run(&h);
-	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
-	CU_ASSERT_EQUAL(rsp.rslt, DID_ERROR);
+	push_one(&h, &rsp, DID_ERROR);
 
 	/* 129 descriptors against feature-sg-grant 128. */
 	rh_rw10(&c, false, 0, 129 * 8, buf, 129 * 4096);
 	rq = fake_front_queue(&h.fe, &c);
 	CU_ASSERT_FATAL(rq >= 0);
-	fake_front_push(&h.fe);
-	rh_run(&h);
-	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
-	CU_ASSERT_EQUAL(rsp.rslt, DID_ERROR);
+	push_one(&h, &rsp, DID_ERROR);
 	h.fe.errors = 0;
 
 	/* Nothing above wrote the LUN. */
@@ -479,10 +467,7 @@ static void test_info_leaks(void)
 		memset(r, 0xaa, sizeof(*r));
 		r->rqid = 0x0102;
 		r->act = 9;
-		fake_front_push(&h.fe);
-		rh_run(&h);
-		CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
-		CU_ASSERT_EQUAL(rsp.rslt, DID_ERROR);
+		push_one(&h, &rsp, DID_ERROR);
 		CU_ASSERT_EQUAL(b[0], 0x02);
 		CU_ASSERT_EQUAL(b[1], 0x01);
 		for (size_t i = 2; i < sizeof(*r); i++)
@@ -676,39 +661,27 @@ static void test_grant_errors(void)
 	fake_front_queue(&h.fe, &c);
 	r = RING_GET_REQUEST(&h.fe.ring, h.fe.ring.req_prod_pvt - 1);
 	r->seg[0].gref = 0;
-	fake_front_push(&h.fe);
-	rh_run(&h);
-	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
-	CU_ASSERT_EQUAL(rsp.rslt, DID_ERROR);
+	push_one(&h, &rsp, DID_ERROR);
 	fake_front_queue(&h.fe, &c);
 	r = RING_GET_REQUEST(&h.fe.ring, h.fe.ring.req_prod_pvt - 1);
 	r->seg[0].gref = h.fe.ring_ref; /* the ring page: granted, but reads land in it */
 	r->sc_data_direction = PVSP_DIR_TO_DEV;
 	r->cmnd[0] = 0x2a;
-	fake_front_push(&h.fe);
-	rh_run(&h);
-	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
-	CU_ASSERT_EQUAL(rsp.rslt, 0); /* legal if odd: the guest's own page */
+	push_one(&h, &rsp, 0); /* legal if odd: the guest's own page */
 	{
 		uint32_t foreign = fake_gnt_grant(h.gnt, 99, buf, false);
 
 		fake_front_queue(&h.fe, &c);
 		r = RING_GET_REQUEST(&h.fe.ring, h.fe.ring.req_prod_pvt - 1);
 		r->seg[0].gref = foreign;
-		fake_front_push(&h.fe);
-		rh_run(&h);
-		CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
-		CU_ASSERT_EQUAL(rsp.rslt, DID_ERROR);
+		push_one(&h, &rsp, DID_ERROR);
 		fake_gnt_revoke(h.gnt, foreign);
 	}
 	/* A READ into a read-only grant. */
 	fake_front_queue(&h.fe, &c);
 	r = RING_GET_REQUEST(&h.fe.ring, h.fe.ring.req_prod_pvt - 1);
 	r->seg[0].gref = fake_gnt_grant(h.gnt, 1, buf, true);
-	fake_front_push(&h.fe);
-	rh_run(&h);
-	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
-	CU_ASSERT_EQUAL(rsp.rslt, DID_ERROR);
+	push_one(&h, &rsp, DID_ERROR);
 	fake_gnt_revoke(h.gnt, r->seg[0].gref);
 	h.fe.errors = 0;
 
