@@ -71,6 +71,14 @@ static void cmd_init(struct cmd *c, uint64_t initiator, const uint8_t *cdb, uint
 	            big, len, cmd_done, c);
 }
 
+/* cmd_init from IA, then pvs_map_submit through @m to (@chn, @tgt, @lun): what it returns. */
+static int map_cmd(struct cmd *c, struct pvs_map *m, uint32_t chn, uint32_t tgt, uint32_t lun,
+                   const uint8_t *cdb, uint8_t cdb_len, size_t len)
+{
+	cmd_init(c, IA, cdb, cdb_len, len);
+	return pvs_map_submit(m, chn, tgt, lun, &c->r);
+}
+
 static void report_luns_cdb(uint8_t cdb[12], uint8_t select, uint32_t alloc)
 {
 	memset(cdb, 0, 12);
@@ -181,8 +189,7 @@ static void report(struct cmd *c, uint32_t lun, uint8_t select, uint32_t alloc, 
 	uint8_t cdb[12];
 
 	report_luns_cdb(cdb, select, alloc);
-	cmd_init(c, IA, cdb, 12, buflen);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, lun, &c->r), 0);
+	CU_ASSERT_EQUAL(map_cmd(c, map, 0, 0, lun, cdb, 12, buflen), 0);
 }
 
 static void test_report_luns_full(void)
@@ -282,8 +289,7 @@ static void test_report_luns_invalid(void)
 
 	/* A 6-byte "REPORT LUNS" cannot carry an allocation length. */
 	report_luns_cdb(cdb, 0, 4096);
-	cmd_init(&c, IA, cdb, 6, 4096);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 0, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 0, 0, cdb, 6, 4096), 0);
 	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x24, 0x00);
 }
 
@@ -299,8 +305,7 @@ static void test_unmapped_inquiry(void)
 	static const uint8_t cmddt[6] = {0x12, 2, 0, 0, 255, 0};
 	struct cmd c;
 
-	cmd_init(&c, IA, std, 6, 96);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 200, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 0, 200, std, 6, 96), 0);
 	CU_ASSERT_EQUAL(c.ndone, 1);
 	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
 	CU_ASSERT_EQUAL(big[0], 0x7f); /* PQ 011b, type 1Fh */
@@ -310,15 +315,13 @@ static void test_unmapped_inquiry(void)
 	CU_ASSERT_EQUAL(memcmp(big + 8, "PVSCSI  ", 8), 0);
 	CU_ASSERT_EQUAL(nsubmit, 0);
 
-	cmd_init(&c, IA, std5, 6, 96);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 16383, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 0, 16383, std5, 6, 96), 0);
 	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
 	CU_ASSERT_EQUAL(c.r.residual, 96 - 5);
 	CU_ASSERT_EQUAL(big[0], 0x7f);
 	CU_ASSERT_EQUAL(big[5], 0xee);
 
-	cmd_init(&c, IA, evpd0, 6, 255);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 201, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 0, 201, evpd0, 6, 255), 0);
 	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
 	CU_ASSERT_EQUAL(c.r.residual, 255 - 5);
 	CU_ASSERT_EQUAL(big[0], 0x7f);
@@ -326,14 +329,11 @@ static void test_unmapped_inquiry(void)
 	CU_ASSERT_EQUAL(pvsi_be16(big + 2), 1);
 	CU_ASSERT_EQUAL(big[4], 0x00);
 
-	cmd_init(&c, IA, evpd83, 6, 255);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 201, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 0, 201, evpd83, 6, 255), 0);
 	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x24, 0x00);
-	cmd_init(&c, IA, page_no_evpd, 6, 255);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 201, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 0, 201, page_no_evpd, 6, 255), 0);
 	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x24, 0x00);
-	cmd_init(&c, IA, cmddt, 6, 255);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 201, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 0, 201, cmddt, 6, 255), 0);
 	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x24, 0x00);
 }
 
@@ -344,8 +344,7 @@ static void test_unmapped_request_sense(void)
 	static const uint8_t desc[6] = {0x03, 1, 0, 0, 252, 0};
 	struct cmd c;
 
-	cmd_init(&c, IA, fixed, 6, 252);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 222, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 0, 222, fixed, 6, 252), 0);
 	CU_ASSERT_EQUAL(c.ndone, 1);
 	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
 	CU_ASSERT_EQUAL(c.r.sense_len, 0);
@@ -356,13 +355,11 @@ static void test_unmapped_request_sense(void)
 	CU_ASSERT_EQUAL(big[13], 0x00);
 	CU_ASSERT_EQUAL(c.r.residual, 252 - 18);
 
-	cmd_init(&c, IA, fixed8, 6, 252);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 222, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 0, 222, fixed8, 6, 252), 0);
 	CU_ASSERT_EQUAL(c.r.residual, 252 - 8);
 	CU_ASSERT_EQUAL(big[8], 0xee);
 
-	cmd_init(&c, IA, desc, 6, 252);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 222, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 0, 222, desc, 6, 252), 0);
 	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
 	CU_ASSERT_EQUAL(big[0], 0x72);
 	CU_ASSERT_EQUAL(big[1], PVS_KEY_ILLEGAL_REQUEST);
@@ -378,24 +375,20 @@ static void test_unmapped_other(void)
 	static const uint8_t read10[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
 	struct cmd c;
 
-	cmd_init(&c, IA, tur, 6, 0);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 230, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 0, 230, tur, 6, 0), 0);
 	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x25, 0x00);
 
-	cmd_init(&c, IA, read10, 10, 512);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 230, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 0, 230, read10, 10, 512), 0);
 	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x25, 0x00);
 	CU_ASSERT_EQUAL(c.r.residual, 512);
 	CU_ASSERT_EQUAL(big[0], 0xee);
 
 	/* A LUN number beyond addressing at an existing target. */
-	cmd_init(&c, IA, tur, 6, 0);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 0x10000, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 0, 0x10000, tur, 6, 0), 0);
 	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x25, 0x00);
 
 	/* An empty CDB does not crash the router. */
-	cmd_init(&c, IA, tur, 0, 0);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 230, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 0, 230, tur, 0, 0), 0);
 	assert_check(&c, PVS_KEY_ILLEGAL_REQUEST, 0x20, 0x00);
 	CU_ASSERT_EQUAL(nsubmit, 0);
 }
@@ -406,13 +399,11 @@ static void test_no_target(void)
 	uint8_t cdb[12];
 	struct cmd c;
 
-	cmd_init(&c, IA, inq, 6, 36);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 2, 0, &c.r), -ENODEV);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 2, 0, inq, 6, 36), -ENODEV);
 	CU_ASSERT_EQUAL(pvs_map_submit(map, 2, 0, 0, &c.r), -ENODEV);
 	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0xffffffffu, 0, &c.r), -ENODEV);
 	report_luns_cdb(cdb, 0, 4096);
-	cmd_init(&c, IA, cdb, 12, 4096);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 1, 1, 0, &c.r), -ENODEV);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 1, 1, 0, cdb, 12, 4096), -ENODEV);
 	CU_ASSERT_EQUAL(c.ndone, 0);
 	CU_ASSERT_EQUAL(big[0], 0xee);
 }
@@ -423,14 +414,12 @@ static void test_routes_to_mapped(void)
 	struct cmd c;
 
 	nsubmit = 0;
-	cmd_init(&c, IA, tur, 6, 0);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 0, 0, 3919, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 0, 0, 3919, tur, 6, 0), 0);
 	CU_ASSERT_EQUAL(nsubmit, 1);
 	CU_ASSERT_PTR_EQUAL(last_submit_lun, luns[NLUNS - 1]);
 	CU_ASSERT_EQUAL(c.ndone, 1);
 	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
-	cmd_init(&c, IA, tur, 6, 0);
-	CU_ASSERT_EQUAL(pvs_map_submit(map, 1, 0, 0, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, map, 1, 0, 0, tur, 6, 0), 0);
 	CU_ASSERT_PTR_EQUAL(last_submit_lun, other_channel);
 	nsubmit = 0;
 }
@@ -465,8 +454,7 @@ static void test_add_remove_luns_changed(void)
 
 	/* REPORT LUNS shows z and clears the UA for the asking nexus only. */
 	report_luns_cdb(cdb, 0, 4096);
-	cmd_init(&c, IA, cdb, 12, 4096);
-	CU_ASSERT_EQUAL(pvs_map_submit(m, 2, 0, 0, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, m, 2, 0, 0, cdb, 12, 4096), 0);
 	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
 	CU_ASSERT_EQUAL(pvsi_be32(big), 24);
 	expect_entry(big + 8, 0);
@@ -485,16 +473,14 @@ static void test_add_remove_luns_changed(void)
 	CU_ASSERT_EQUAL(pvs_map_remove(m, 2, 0, 1, &out), -ENOENT);
 	CU_ASSERT_PTR_NULL(out);
 
-	cmd_init(&c, IA, cdb, 12, 4096);
-	CU_ASSERT_EQUAL(pvs_map_submit(m, 2, 0, 5, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, m, 2, 0, 5, cdb, 12, 4096), 0);
 	CU_ASSERT_EQUAL(pvsi_be32(big), 16);
 	expect_entry(big + 16, 2);
 
 	/* Removing every LUN of a target removes the target. */
 	CU_ASSERT_EQUAL(pvs_map_remove(m, 2, 0, 0, NULL), 0);
 	CU_ASSERT_EQUAL(pvs_map_remove(m, 2, 0, 2, NULL), 0);
-	cmd_init(&c, IA, cdb, 12, 4096);
-	CU_ASSERT_EQUAL(pvs_map_submit(m, 2, 0, 0, &c.r), -ENODEV);
+	CU_ASSERT_EQUAL(map_cmd(&c, m, 2, 0, 0, cdb, 12, 4096), -ENODEV);
 	CU_ASSERT_EQUAL(pvs_map_count(m), 1);
 
 	pvs_map_free(m);
@@ -541,8 +527,7 @@ static void test_raw_passthrough_report_luns(void)
 	CU_ASSERT_EQUAL(pvs_map_add(m, 0, 1, 3, luns[0]), 0);
 
 	report_luns_cdb(cdb, 0, 4096);
-	cmd_init(&c, IA, cdb, 12, 4096);
-	CU_ASSERT_EQUAL(pvs_map_submit(m, 0, 0, 0, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, m, 0, 0, 0, cdb, 12, 4096), 0);
 	for (int i = 0; i < 50 && !c.ndone; i++)
 		pvs_worker_wait(w, 100);
 	CU_ASSERT_EQUAL(c.ndone, 1);
@@ -551,8 +536,7 @@ static void test_raw_passthrough_report_luns(void)
 	CU_ASSERT_EQUAL(big[9], 0x2a);
 
 	/* Filtered passthrough: the guest's numbering, from the map. */
-	cmd_init(&c, IA, cdb, 12, 4096);
-	CU_ASSERT_EQUAL(pvs_map_submit(m, 0, 1, 0, &c.r), 0);
+	CU_ASSERT_EQUAL(map_cmd(&c, m, 0, 1, 0, cdb, 12, 4096), 0);
 	CU_ASSERT_EQUAL(c.ndone, 1);
 	CU_ASSERT_EQUAL(fake_sg_writes(), 1);
 	CU_ASSERT_EQUAL(pvsi_be32(big), 16);
