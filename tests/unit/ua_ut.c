@@ -200,6 +200,20 @@ static void assert_good(const struct cmd *c)
 	CU_ASSERT_EQUAL(c->r.sense_len, 0);
 }
 
+/* TEST UNIT READY from @initiator: CHECK CONDITION, UNIT ATTENTION @asc/@ascq. */
+static void tur_ua(struct cmd *c, uint64_t initiator, uint8_t asc, uint8_t ascq)
+{
+	run(c, initiator, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
+	assert_sense(c, PVS_KEY_UNIT_ATTENTION, asc, ascq);
+}
+
+/* TEST UNIT READY from @initiator: GOOD. */
+static void tur_good(struct cmd *c, uint64_t initiator)
+{
+	run(c, initiator, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
+	assert_good(c);
+}
+
 static int mem_setup(void)
 {
 	char err[256];
@@ -224,15 +238,11 @@ static void test_cdb_power_on(void)
 {
 	struct cmd c;
 
-	run(&c, IA, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_sense(&c, PVS_KEY_UNIT_ATTENTION, 0x29, 0x00);
-	run(&c, IA, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_good(&c);
+	tur_ua(&c, IA, 0x29, 0x00);
+	tur_good(&c, IA);
 	/* Each initiator sees it once. */
-	run(&c, IB, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_sense(&c, PVS_KEY_UNIT_ATTENTION, 0x29, 0x00);
-	run(&c, IB, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_good(&c);
+	tur_ua(&c, IB, 0x29, 0x00);
+	tur_good(&c, IB);
 }
 
 static void test_cdb_inquiry_keeps_ua(void)
@@ -242,10 +252,8 @@ static void test_cdb_inquiry_keeps_ua(void)
 	run(&c, IC, cdb_inquiry, 6, PVS_DIR_FROM_DEV, 36, NULL);
 	assert_good(&c);
 	CU_ASSERT_EQUAL(c.buf[0] & 0x1f, 0x00); /* direct-access block device */
-	run(&c, IC, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_sense(&c, PVS_KEY_UNIT_ATTENTION, 0x29, 0x00);
-	run(&c, IC, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_good(&c);
+	tur_ua(&c, IC, 0x29, 0x00);
+	tur_good(&c, IC);
 }
 
 static void test_cdb_request_sense_takes_ua(void)
@@ -259,8 +267,7 @@ static void test_cdb_request_sense_takes_ua(void)
 	CU_ASSERT_EQUAL(c.buf[12], 0x29);
 	CU_ASSERT_EQUAL(c.buf[13], 0x00);
 	/* Cleared: the next command runs, the next REQUEST SENSE has nothing. */
-	run(&c, ID, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_good(&c);
+	tur_good(&c, ID);
 	run(&c, ID, cdb_request_sense, 6, PVS_DIR_FROM_DEV, 18, NULL);
 	assert_good(&c);
 	CU_ASSERT_EQUAL(c.buf[2] & 0x0f, PVS_KEY_NO_SENSE);
@@ -273,18 +280,13 @@ static void test_cdb_capacity_changed_to_all(void)
 
 	/* mem storage never changes size: refresh raises nothing. */
 	CU_ASSERT_EQUAL(pvs_lun_refresh_capacity(mem), 0);
-	run(&c, IA, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_good(&c);
+	tur_good(&c, IA);
 
 	pvsi_ua_raise_all(mem, PVS_SR_UA_CAPACITY_CHANGED, UINT64_MAX);
-	run(&c, IA, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_sense(&c, PVS_KEY_UNIT_ATTENTION, 0x2a, 0x09);
-	run(&c, IA, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_good(&c);
-	run(&c, IB, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_sense(&c, PVS_KEY_UNIT_ATTENTION, 0x2a, 0x09);
-	run(&c, IB, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_good(&c);
+	tur_ua(&c, IA, 0x2a, 0x09);
+	tur_good(&c, IA);
+	tur_ua(&c, IB, 0x2a, 0x09);
+	tur_good(&c, IB);
 }
 
 static void test_cdb_precedence(void)
@@ -293,12 +295,9 @@ static void test_cdb_precedence(void)
 
 	pvsi_ua_raise(mem, IA, PVS_SR_UA_LUNS_CHANGED);
 	pvsi_ua_raise(mem, IA, PVS_SR_UA_LUN_RESET);
-	run(&c, IA, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_sense(&c, PVS_KEY_UNIT_ATTENTION, 0x29, 0x03);
-	run(&c, IA, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_sense(&c, PVS_KEY_UNIT_ATTENTION, 0x3f, 0x0e);
-	run(&c, IA, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_good(&c);
+	tur_ua(&c, IA, 0x29, 0x03);
+	tur_ua(&c, IA, 0x3f, 0x0e);
+	tur_good(&c, IA);
 }
 
 /* MODE SELECT(6) of the caching page (08h), as MODE SENSE returned it, with WCE set or not. */
@@ -335,10 +334,8 @@ static void test_cdb_mode_select_tells_others(void)
 	assert_good(&c);
 	CU_ASSERT_FALSE(mem->wce);
 	/* SPC-5 5.14 / 7.5: the other I_T nexuses learn of the change, not A. */
-	run(&c, IA, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_good(&c);
-	run(&c, IB, cdb_tur, 6, PVS_DIR_NONE, 0, NULL);
-	assert_sense(&c, PVS_KEY_UNIT_ATTENTION, 0x2a, 0x01);
+	tur_good(&c, IA);
+	tur_ua(&c, IB, 0x2a, 0x01);
 	mode_select_wce(&c, IA, 1);
 	assert_good(&c);
 	CU_ASSERT_TRUE(mem->wce);
