@@ -340,23 +340,33 @@ static void renumber_host(uint32_t host, bool with_b)
 	}
 }
 
+/* xl restore @img, nothing else on the command line. */
+static int restore(char *img)
+{
+	char *argv[] = {"restore", img, NULL};
+
+	return xlp_cmd_restore(&W->c, 2, argv, NULL, 0);
+}
+
+/* A save image of guest9 with both controllers, restored through the fake xl. */
+static char *g9_image(void)
+{
+	new_cfg_json = IMAGE_JSON;
+	W->xl_hook = fake_xl;
+	return write_image("g9.save", 1 | 2, IMAGE_JSON);
+}
+
 static void test_restore_renumbered_host(void)
 {
 	static const char *const be9[] = {"/local/domain/0/backend/vscsi/9",
 	                                  "/local/domain/9/device/vscsi", NULL};
 	char *img, *tree, *ud, *all;
-	char *argv[3];
 
 	w_setup();
-	img = write_image("g9.save", 1 | 2, IMAGE_JSON);
-	new_cfg_json = IMAGE_JSON;
-	W->xl_hook = fake_xl;
+	img = g9_image();
 	/* Saved on a host where the disks were host 2; here they are host 6. */
 	renumber_host(6, true);
-	argv[0] = "restore";
-	argv[1] = img;
-	argv[2] = NULL;
-	CU_ASSERT_EQUAL(xlp_cmd_restore(&W->c, 2, argv, NULL, 0), 0);
+	CU_ASSERT_EQUAL(restore(img), 0);
 	CU_ASSERT_STRING_EQUAL(W->spawned, "9 ");
 	tree = w_dump_str(be9);
 	ud = w_read_userdata(9, UUID9);
@@ -382,18 +392,12 @@ static void test_restore_renumbered_host(void)
 static void test_restore_missing_device(void)
 {
 	char *img, *err, *ud;
-	char *argv[4];
 
 	w_setup();
-	img = write_image("g9.save", 1 | 2, IMAGE_JSON);
-	new_cfg_json = IMAGE_JSON;
-	W->xl_hook = fake_xl;
+	img = g9_image();
 	renumber_host(4, false);
-	argv[0] = "restore";
-	argv[1] = img;
-	argv[2] = NULL;
 	/* Refused before any domain exists. */
-	CU_ASSERT_EQUAL(xlp_cmd_restore(&W->c, 2, argv, NULL, 0), 1);
+	CU_ASSERT_EQUAL(restore(img), 1);
 	CU_ASSERT_STRING_EQUAL(W->xl_calls, "");
 	CU_ASSERT_STRING_EQUAL(W->spawned, "");
 	err = golden_subst(w_text(true), img, "@IMAGE@");
@@ -403,10 +407,11 @@ static void test_restore_missing_device(void)
 
 	/* Asked to go on without it: the rest is attached, and the saved config drops it. */
 	w_reset_output();
-	argv[1] = "--vscsi-missing-ok";
-	argv[2] = img;
-	argv[3] = NULL;
-	CU_ASSERT_EQUAL(xlp_cmd_restore(&W->c, 3, argv, NULL, 0), 0);
+	{
+		char *argv[] = {"restore", "--vscsi-missing-ok", img, NULL};
+
+		CU_ASSERT_EQUAL(xlp_cmd_restore(&W->c, 3, argv, NULL, 0), 0);
+	}
 	CU_ASSERT_STRING_EQUAL(
 	    fake_xs_get(W->fx, "/local/domain/0/backend/vscsi/9/0/vscsi-devs/dev-0/p-dev"),
 	    "4:0:0:0");
@@ -426,16 +431,11 @@ static void test_restore_missing_device(void)
 static void test_restore_passthrough(void)
 {
 	char *img;
-	char *argv[3];
 
 	w_setup();
 	img = write_image("plain.save", 1 | 2, "{\"c_info\":{\"name\":\"plain\"}}");
-	argv[0] = "restore";
-	argv[1] = img;
-	argv[2] = NULL;
-	CU_ASSERT_EQUAL(xlp_cmd_restore(&W->c, 2, argv, NULL, 0), -1);
-	argv[1] = "/no/such/image";
-	CU_ASSERT_EQUAL(xlp_cmd_restore(&W->c, 2, argv, NULL, 0), -1);
+	CU_ASSERT_EQUAL(restore(img), -1);
+	CU_ASSERT_EQUAL(restore("/no/such/image"), -1);
 	CU_ASSERT_STRING_EQUAL(W->xl_calls, "");
 	free(img);
 	w_teardown();
