@@ -56,6 +56,9 @@ struct slot {
 	uint16_t channel, id, lun;
 	uint32_t nsegs;
 	uint32_t data_len;
+	bool need_in;                        /* data-out to copy before submission */
+	uint32_t out_bytes;                  /* data-in to copy before the response */
+	unsigned int bop_first, bop_n;       /* its share of the ring's batched copy */
 	uint8_t *buf;                        /* max data segs pages */
 	struct scsiif_request_segment *segs; /* the copy the data path uses */
 	struct iovec *iov;
@@ -93,6 +96,18 @@ struct pvsd_ring {
 	int err_budget;
 	struct slot *slots;
 	struct slot *free;
+	/*
+	 * Grant copies are batched: requests consumed in one pass are
+	 * submitted after one copy of all their data-out, and completed
+	 * commands answered after one copy of all their data-in (one
+	 * system call each instead of one per request; in a PV dom0 each
+	 * costs a trip through Xen).
+	 */
+	struct slot *pend_sub[MAX_SLOTS];
+	unsigned int npend_sub;
+	struct slot *pend_out[MAX_SLOTS];
+	unsigned int npend_out;
+	pvsd_gnt_copy_t *bops; /* nslots * max_data_segs */
 	uint8_t *bufs;
 	size_t bufs_len;
 	void *arrays;
@@ -382,42 +397,66 @@ static unsigned int build_iov(struct slot *s)
 	return n;
 }
 
-static bool copy_in(struct pvsd_ring *r, struct slot *s)
+/* Request @s's share of a batched copy; logged as run_copy() would. */
+static bool batch_ok(struct pvsd_ring *r, struct slot *s, const char *what)
 {
-	for (unsigned int i = 0; i < s->nsegs; i++)
-		op_from_guest(&s->ops[i], r->cfg.domid, s->segs[i].gref, s->segs[i].offset,
-		              seg_addr(s, i), s->segs[i].length);
-	return run_copy(r, s, s->nsegs, "data-out");
+	for (unsigned int i = 0; i < s->bop_n; i++) {
+		int16_t st = r->bops[s->bop_first + i].status;
+
+		if (st != GNTST_okay) {
+			ring_err(r, "rqid %u: grant copy (%s) element %u of %u: status %d", s->rqid,
+			         what, i, s->bop_n, st);
+			return false;
+		}
+	}
+	return true;
 }
 
-/* Only the first @bytes: what the command transferred, nothing stale beyond. */
-static bool copy_out(struct pvsd_ring *r, struct slot *s, uint32_t bytes)
+/*
+ * One copy call for the @n ops the @k requests in @v put in r->bops; ok[i]
+ * says whether v[i]'s part went through.  A failing call says nothing of
+ * which request was at fault: with several requests in it, each is copied
+ * again on its own, so that an error still fails that request only.
+ */
+static void batch_copy(struct pvsd_ring *r, struct slot **v, unsigned int k, unsigned int n,
+                       const char *what, bool *ok)
 {
-	unsigned int n = 0;
+	unsigned int with_ops = 0;
+	int rc = 0;
 
-	for (unsigned int i = 0; i < s->nsegs && bytes; i++) {
-		uint16_t len = s->segs[i].length < bytes ? s->segs[i].length : (uint16_t)bytes;
+	for (unsigned int i = 0; i < k; i++)
+		with_ops += v[i]->bop_n != 0;
+	if (n)
+		rc = r->cfg.gnt->copy(r->cfg.gnt_ctx, r->bops, n);
+	for (unsigned int i = 0; i < k; i++) {
+		struct slot *s = v[i];
 
-		op_to_guest(&s->ops[n++], r->cfg.domid, s->segs[i].gref, s->segs[i].offset,
-		            seg_addr(s, i), len);
-		bytes -= len;
+		if (!s->bop_n) {
+			ok[i] = true;
+		} else if (rc == 0) {
+			ok[i] = batch_ok(r, s, what);
+		} else if (with_ops == 1) {
+			ring_err(r, "rqid %u: grant copy (%s) failed: %s", s->rqid, what,
+			         strerror(-rc));
+			ok[i] = false;
+		} else {
+			memcpy(s->ops, &r->bops[s->bop_first], s->bop_n * sizeof(s->ops[0]));
+			ok[i] = run_copy(r, s, s->bop_n, what);
+		}
 	}
-	return run_copy(r, s, n, "data-in");
 }
 
 /* ---- completions ---- */
 
-static void cdb_done(struct pvs_req *req)
+static void finish_cdb(struct pvsd_ring *r, struct slot *s, bool copied)
 {
-	struct slot *s = req->opaque;
-	struct pvsd_ring *r = s->ring;
+	struct pvs_req *req = &s->req;
 	uint32_t resid = req->residual < s->data_len ? req->residual : s->data_len;
 	uint8_t host = pvsp_host_code(req->host);
 	uint8_t status = req->status;
 	unsigned int sense_len = req->sense_len;
 
-	if (req->host == PVS_HOST_OK && (s->dir == PVSP_DIR_FROM_DEV || s->dir == PVSP_DIR_BIDI) &&
-	    s->data_len > resid && !copy_out(r, s, s->data_len - resid)) {
+	if (!copied) {
 		/* The guest's buffer holds an unknown part of the data: fail the command. */
 		host = XEN_VSCSIIF_RSLT_HOST_ERROR;
 		status = 0;
@@ -429,11 +468,60 @@ static void cdb_done(struct pvs_req *req)
 	slot_put(r, s);
 }
 
+static void cdb_done(struct pvs_req *req)
+{
+	struct slot *s = req->opaque;
+	struct pvsd_ring *r = s->ring;
+	uint32_t resid = req->residual < s->data_len ? req->residual : s->data_len;
+
+	if (req->host == PVS_HOST_OK && (s->dir == PVSP_DIR_FROM_DEV || s->dir == PVSP_DIR_BIDI) &&
+	    s->data_len > resid) {
+		/* Only the first bytes: what the command transferred, nothing stale beyond. */
+		s->out_bytes = s->data_len - resid;
+		r->pend_out[r->npend_out++] = s;
+		return;
+	}
+	finish_cdb(r, s, true);
+}
+
+/* Copy the data-in of every command completed since the last call, then answer them. */
+static void complete_pending(struct pvsd_ring *r)
+{
+	struct slot *v[MAX_SLOTS];
+	bool ok[MAX_SLOTS];
+	unsigned int k = r->npend_out, n = 0;
+
+	if (!k)
+		return;
+	memcpy(v, r->pend_out, k * sizeof(v[0]));
+	r->npend_out = 0;
+	for (unsigned int i = 0; i < k; i++) {
+		struct slot *s = v[i];
+		uint32_t bytes = s->out_bytes;
+
+		s->bop_first = n;
+		for (unsigned int j = 0; j < s->nsegs && bytes; j++) {
+			uint16_t len =
+			    s->segs[j].length < bytes ? s->segs[j].length : (uint16_t)bytes;
+
+			op_to_guest(&r->bops[n++], r->cfg.domid, s->segs[j].gref, s->segs[j].offset,
+			            seg_addr(s, j), len);
+			bytes -= len;
+		}
+		s->bop_n = n - s->bop_first;
+	}
+	batch_copy(r, v, k, n, "data-in", ok);
+	for (unsigned int i = 0; i < k; i++)
+		finish_cdb(r, v[i], ok[i]);
+}
+
 static void tmf_done(struct pvs_tmf *tmf)
 {
 	struct slot *s = tmf->opaque;
 	struct pvsd_ring *r = s->ring;
 
+	/* The affected commands are answered before the function is. */
+	complete_pending(r);
 	respond(r, s,
 	        tmf->result == PVS_TMF_FUNCTION_COMPLETE ? XEN_VSCSIIF_RSLT_RESET_SUCCESS
 	                                                 : XEN_VSCSIIF_RSLT_RESET_FAILED,
@@ -443,11 +531,64 @@ static void tmf_done(struct pvs_tmf *tmf)
 
 /* ---- requests ---- */
 
+static void submit_one(struct pvsd_ring *r, struct slot *s)
+{
+	int rc;
+
+	r->submitted = true;
+	/* May complete (cdb_done) before it returns. */
+	rc = pvs_map_submit(r->cfg.map, s->channel, s->id, s->lun, &s->req);
+	if (rc == 0)
+		return;
+	if (rc == -ENODEV) {
+		r->st.no_connect++;
+		fail(r, s, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
+	} else {
+		ring_log(r, LOG_ERR, "rqid %u: submit: %s", s->rqid, strerror(-rc));
+		fail(r, s, XEN_VSCSIIF_RSLT_HOST_ERROR);
+	}
+	slot_put(r, s);
+}
+
+/* Copy the data-out of every request taken since the last call, then submit them in order. */
+static void submit_pending(struct pvsd_ring *r)
+{
+	struct slot *v[MAX_SLOTS];
+	bool ok[MAX_SLOTS];
+	unsigned int k = r->npend_sub, n = 0;
+
+	if (!k)
+		return;
+	memcpy(v, r->pend_sub, k * sizeof(v[0]));
+	r->npend_sub = 0;
+	for (unsigned int i = 0; i < k; i++) {
+		struct slot *s = v[i];
+
+		s->bop_first = n;
+		s->bop_n = 0;
+		if (!s->need_in)
+			continue;
+		for (unsigned int j = 0; j < s->nsegs; j++)
+			op_from_guest(&r->bops[n++], r->cfg.domid, s->segs[j].gref,
+			              s->segs[j].offset, seg_addr(s, j), s->segs[j].length);
+		s->bop_n = s->nsegs;
+	}
+	batch_copy(r, v, k, n, "data-out", ok);
+	for (unsigned int i = 0; i < k; i++) {
+		if (!ok[i]) {
+			r->st.rejected++;
+			fail(r, v[i], XEN_VSCSIIF_RSLT_HOST_ERROR);
+			slot_put(r, v[i]);
+			continue;
+		}
+		submit_one(r, v[i]);
+	}
+}
+
 static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req *p)
 {
 	struct pvs_req *req = &s->req;
 	unsigned int niov = 0;
-	int rc;
 
 	s->state = SLOT_CDB;
 	s->dir = p->dir;
@@ -462,11 +603,9 @@ static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 		s->nsegs = p->nr_seg;
 		s->data_len = p->data_len;
 	}
-	if (s->nsegs) {
+	if (s->nsegs)
 		niov = build_iov(s);
-		if ((p->dir == PVSP_DIR_TO_DEV || p->dir == PVSP_DIR_BIDI) && !copy_in(r, s))
-			goto err;
-	}
+	s->need_in = s->nsegs && (p->dir == PVSP_DIR_TO_DEV || p->dir == PVSP_DIR_BIDI);
 	if (r->cfg.verbose)
 		ring_log(r, LOG_DEBUG, "req rqid %u %u:%u:%u %s (0x%02x) len %u", p->rqid,
 		         p->channel, p->id, p->lun, op_name(p->cdb, p->cmd_len), p->cdb[0],
@@ -481,19 +620,8 @@ static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 	req->initiator = r->initiator;
 	req->done = cdb_done;
 	req->opaque = s;
-	r->submitted = true;
-	/* May complete (cdb_done, slot_put) before it returns. */
-	rc = pvs_map_submit(r->cfg.map, p->channel, p->id, p->lun, req);
-	if (rc == 0)
-		return;
-	if (rc == -ENODEV) {
-		r->st.no_connect++;
-		fail(r, s, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
-	} else {
-		ring_log(r, LOG_ERR, "rqid %u: submit: %s", s->rqid, strerror(-rc));
-		fail(r, s, XEN_VSCSIIF_RSLT_HOST_ERROR);
-	}
-	slot_put(r, s);
+	/* Submitted, after the pass's one data-out copy, by submit_pending(). */
+	r->pend_sub[r->npend_sub++] = s;
 	return;
 err:
 	r->st.rejected++;
@@ -516,6 +644,9 @@ static void start_tmf(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 	struct pvs_lun *lun;
 	struct slot *task = NULL;
 
+	/* Earlier requests reach the LUN, and finished ones are answered, first. */
+	submit_pending(r);
+	complete_pending(r);
 	r->st.tmfs++;
 	s->state = SLOT_TMF;
 	s->channel = p->channel;
@@ -649,6 +780,7 @@ static void replay(struct pvsd_ring *r)
 		__atomic_store_n(&e->state, JE_INFLIGHT, __ATOMIC_RELEASE);
 		handle_request(r, s, &copy, e->req_idx);
 	}
+	submit_pending(r);
 }
 
 /* One pass: at most a ring's worth of requests. */
@@ -688,6 +820,7 @@ static void consume(struct pvsd_ring *r)
 		n++;
 		handle_request(r, s, &copy, rc - 1);
 	}
+	submit_pending(r);
 }
 
 bool pvsd_ring_handle_event(struct pvsd_ring *r)
@@ -711,12 +844,14 @@ bool pvsd_ring_handle_event(struct pvsd_ring *r)
 		r->submitted = false;
 		pvs_worker_flush(r->cfg.worker);
 	}
+	complete_pending(r);
 	push(r);
 	return more && !r->stopped;
 }
 
 void pvsd_ring_flush(struct pvsd_ring *r)
 {
+	complete_pending(r);
 	push(r);
 }
 
@@ -835,6 +970,7 @@ static void ring_free(struct pvsd_ring *r)
 	journal_close(r, true);
 	if (r->bufs)
 		munmap(r->bufs, r->bufs_len);
+	free(r->bops);
 	free(r->arrays);
 	free(r->slots);
 	free(r);
@@ -872,13 +1008,14 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 	ops_sz = r->nops * sizeof(pvsd_gnt_copy_t);
 	per_slot = seg_sz + iov_sz + ops_sz;
 	r->arrays = calloc(r->nslots, per_slot);
+	r->bops = calloc((size_t)r->nslots * r->max_data_segs, sizeof(*r->bops));
 	r->bufs_len = (size_t)r->nslots * r->max_data_segs * PAGE;
 	/* Anonymous: page-aligned, zero-filled, touched only as requests use it. */
 	r->bufs = mmap(NULL, r->bufs_len, PROT_READ | PROT_WRITE,
 	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (r->bufs == MAP_FAILED)
 		r->bufs = NULL;
-	if (!r->slots || !r->arrays || !r->bufs) {
+	if (!r->slots || !r->arrays || !r->bops || !r->bufs) {
 		ring_free(r);
 		return -ENOMEM;
 	}

@@ -415,6 +415,54 @@ static void test_grant_error_one_request(void)
 	free(rb);
 }
 
+/*
+ * One grant copy call per kick for all the data-out of the requests taken,
+ * and one per flush for all the data-in of the commands completed: in a
+ * PV dom0 each call is a trip through Xen.
+ */
+static void test_copies_batched(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp[16];
+	struct fake_gnt_stats g0, g1;
+	uint8_t *data = rh_alloc(16 * 8192), *rb = rh_alloc(16 * 8192);
+
+	CU_ASSERT_FATAL(rh_init(&h, 7, 0, "mem:1M", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	fill(data, 16 * 8192, 5);
+	for (int i = 0; i < 16; i++) {
+		rh_rw10(&c, true, (uint32_t)i * 16, 16, data + i * 8192, 8192);
+		CU_ASSERT_EQUAL(fake_front_queue(&h.fe, &c), i);
+	}
+	fake_front_push(&h.fe);
+	fake_gnt_get_stats(h.gnt, &g0);
+	pvsd_ring_handle_event(h.ring);
+	fake_gnt_get_stats(h.gnt, &g1);
+	CU_ASSERT_EQUAL(g1.copy_calls - g0.copy_calls, 1);
+	CU_ASSERT_EQUAL(g1.copy_elems - g0.copy_elems, 16 * 2);
+	CU_ASSERT_EQUAL(rh_collect(&h, rsp, 16), 16);
+	for (int i = 0; i < 16; i++)
+		CU_ASSERT_EQUAL(rsp[i].rslt, 0);
+
+	for (int i = 0; i < 16; i++) {
+		rh_rw10(&c, false, (uint32_t)i * 16, 16, rb + i * 8192, 8192);
+		fake_front_queue(&h.fe, &c);
+	}
+	fake_front_push(&h.fe);
+	fake_gnt_get_stats(h.gnt, &g0);
+	pvsd_ring_handle_event(h.ring);
+	fake_gnt_get_stats(h.gnt, &g1);
+	CU_ASSERT_EQUAL(g1.copy_calls - g0.copy_calls, 1);
+	CU_ASSERT_EQUAL(rh_collect(&h, rsp, 16), 16);
+	for (int i = 0; i < 16; i++)
+		CU_ASSERT_EQUAL(rsp[i].rslt, 0);
+	CU_ASSERT_EQUAL(memcmp(rb, data, 16 * 8192), 0);
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
+	rh_fini(&h);
+	free(data);
+	free(rb);
+}
+
 static void test_response_slot_zeroed(void)
 {
 	struct rh h;
@@ -947,6 +995,7 @@ int main(void)
 	CU_add_test(s, "TMF ABORT and RESET", test_tmf);
 	CU_add_test(s, "notify once per batch", test_notify_once_per_batch);
 	CU_add_test(s, "grant copy error fails one request", test_grant_error_one_request);
+	CU_add_test(s, "grant copies batched per kick", test_copies_batched);
 	CU_add_test(s, "response slot zeroed", test_response_slot_zeroed);
 	CU_add_test(s, "sense", test_sense);
 	CU_add_test(s, "stop", test_stop);
