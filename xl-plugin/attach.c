@@ -611,14 +611,8 @@ int xlp_cmd_attach(struct xlp_ctx *c, int argc, char **argv)
 		xlp_errf(c, "%s\n", err);
 		return 1;
 	}
-	rc = xlp_ctx_connect(c);
-	if (rc)
+	if (xlp_connect_domain(c, argv[optind], &domid))
 		return 1;
-	rc = xlp_domain_find(c, argv[optind], &domid);
-	if (rc) {
-		xlp_errf(c, "unknown domain '%s'\n", argv[optind]);
-		return 1;
-	}
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return 1;

@@ -267,12 +267,7 @@ int xlp_cmd_detach(struct xlp_ctx *c, int argc, char **argv)
 		         argv[optind + 1]);
 		return 1;
 	}
-	rc = xlp_ctx_connect(c);
-	if (rc)
+	if (xlp_connect_domain(c, argv[optind], &domid))
 		return 1;
-	if (xlp_domain_find(c, argv[optind], &domid)) {
-		xlp_errf(c, "unknown domain '%s'\n", argv[optind]);
-		return 1;
-	}
 	return xlp_detach_vdev(c, domid, &vdev) ? 1 : 0;
 }

@@ -636,12 +636,8 @@ int xlp_cmd_monitor(struct xlp_ctx *c, int argc, char **argv)
 		monitor_usage(c->err);
 		return 2;
 	}
-	if (xlp_ctx_connect(c))
+	if (xlp_connect_domain(c, argv[optind], &domid))
 		return 1;
-	if (xlp_domain_find(c, argv[optind], &domid)) {
-		xlp_errf(c, "unknown domain '%s'\n", argv[optind]);
-		return 1;
-	}
 	if (xlp_monitor_init(c, &m, domid))
 		return 1;
 	if (!fg) {

@@ -296,12 +296,8 @@ int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv)
 		resolve_usage(c->err);
 		return 2;
 	}
-	if (xlp_ctx_connect(c))
+	if (xlp_connect_domain(c, argv[optind], &domid))
 		return 1;
-	if (xlp_domain_find(c, argv[optind], &domid)) {
-		xlp_errf(c, "unknown domain '%s'\n", argv[optind]);
-		return 1;
-	}
 	rc = xlp_userdata_saved(c, domid, &l);
 	if (rc) {
 		xlp_errf(c, "cannot read the saved configuration of domain '%s': %s\n",

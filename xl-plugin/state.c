@@ -184,6 +184,17 @@ int xlp_backend_domids(struct xlp_ctx *c, uint32_t **ids, size_t *n)
 	return numeric_children(c, p, NULL, ids, n);
 }
 
+int xlp_connect_domain(struct xlp_ctx *c, const char *name, uint32_t *domid)
+{
+	if (xlp_ctx_connect(c))
+		return 1;
+	if (xlp_domain_find(c, name, domid)) {
+		xlp_errf(c, "unknown domain '%s'\n", name);
+		return 1;
+	}
+	return 0;
+}
+
 int xlp_domain_find(struct xlp_ctx *c, const char *name_or_id, uint32_t *domid)
 {
 	uint32_t *ids = NULL;

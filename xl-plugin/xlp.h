@@ -231,6 +231,8 @@ void xlp_rec_path(uint32_t domid, uint32_t vhost, char *buf, size_t len);
 
 /* Find a domain by name or number (as xl does): 0 and *@domid, -ENOENT or -errno. */
 int xlp_domain_find(struct xlp_ctx *c, const char *name_or_id, uint32_t *domid);
+/* Connect to the store and find DOMAIN, or say "unknown domain": 0, or exit status 1. */
+int xlp_connect_domain(struct xlp_ctx *c, const char *name, uint32_t *domid);
 bool xlp_domain_exists(struct xlp_ctx *c, uint32_t domid);
 /* Domain name (malloc'd) or NULL. */
 char *xlp_domain_name(struct xlp_ctx *c, uint32_t domid);
