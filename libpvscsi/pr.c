@@ -268,10 +268,15 @@ static int spc2_cdb_check(struct pvs_req *req)
 	return PVS_SR_OK;
 }
 
-int pvsi_pr_reserve(struct pvs_lun *lun, struct pvs_req *req)
+/*
+ * What RESERVE and RELEASE check first: the CDB, then the CRH=1 exceptions.
+ * *go says whether the command acts; if not, the result is returned.
+ */
+static int spc2_begin(struct pvs_lun *lun, struct pvs_req *req, bool *go)
 {
 	int sr = spc2_cdb_check(req);
 
+	*go = false;
 	if (sr)
 		return sr;
 	switch (crh_check(lun, req->initiator)) {
@@ -282,6 +287,17 @@ int pvsi_pr_reserve(struct pvs_lun *lun, struct pvs_req *req)
 	case CRH_PROCEED:
 		break;
 	}
+	*go = true;
+	return PVS_SR_OK;
+}
+
+int pvsi_pr_reserve(struct pvs_lun *lun, struct pvs_req *req)
+{
+	bool go;
+	int sr = spc2_begin(lun, req, &go);
+
+	if (!go)
+		return sr;
 	if (lun->pr.spc2_reserved && lun->pr.spc2_holder != req->initiator)
 		return PVS_SR_RESERVATION_CONFLICT;
 	lun->pr.spc2_reserved = true;
@@ -291,18 +307,11 @@ int pvsi_pr_reserve(struct pvs_lun *lun, struct pvs_req *req)
 
 int pvsi_pr_release(struct pvs_lun *lun, struct pvs_req *req)
 {
-	int sr = spc2_cdb_check(req);
+	bool go;
+	int sr = spc2_begin(lun, req, &go);
 
-	if (sr)
+	if (!go)
 		return sr;
-	switch (crh_check(lun, req->initiator)) {
-	case CRH_NOOP:
-		return PVS_SR_OK;
-	case CRH_CONFLICT:
-		return PVS_SR_RESERVATION_CONFLICT;
-	case CRH_PROCEED:
-		break;
-	}
 	/* SPC-2 7.22: a release from anyone but the holder is a GOOD no-op. */
 	if (lun->pr.spc2_reserved && lun->pr.spc2_holder == req->initiator) {
 		lun->pr.spc2_reserved = false;
