@@ -57,6 +57,12 @@ typedef int (*pvsi_handler_fn)(struct pvs_lun *lun, struct pvs_req *req);
  * read-only passthrough LUNs.  Emulated LUNs implement no such parameter.
  */
 #define PVSI_OP_MEDIUM_PARAMS 0x0100u
+/*
+ * Allowed to non-holders under a Write Exclusive reservation although it
+ * moves no data to the initiator (SBC-4 Table 13: VERIFY, PRE-FETCH); the
+ * commands with only a data-in phase are allowed without the flag.
+ */
+#define PVSI_OP_WE_OK 0x0200u
 
 struct pvsi_opcode {
 	uint8_t opcode;

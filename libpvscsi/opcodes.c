@@ -50,6 +50,7 @@
 #define RDY PVSI_OP_NEED_READY
 #define TGT PVSI_OP_TARGET
 #define MPR PVSI_OP_MEDIUM_PARAMS
+#define WEO PVSI_OP_WE_OK
 
 #define NONE PVS_DIR_NONE
 #define IN   PVS_DIR_FROM_DEV
@@ -112,8 +113,8 @@ const struct pvsi_opcode pvsi_opcodes[] = {
     OP(0x2a, 10, OUT, EMU | PT | RDY | WR, "WRITE(10)", pvsi_sbc_write, RW10(DPO_FUA)),
     OP(0x2b, 10, NONE, PT, "SEEK(10)", NULL),
     OP(0x2e, 10, OUT, EMU | PT | RDY | WR, "WRITE AND VERIFY(10)", pvsi_sbc_write, RW10(DPO_BCHK)),
-    OP(0x2f, 10, OUT, EMU | PT | RDY, "VERIFY(10)", pvsi_sbc_verify, RW10(DPO_BCHK)),
-    OP(0x34, 10, NONE, EMU | PT | RDY, "PRE-FETCH(10)", pvsi_sbc_prefetch, RW10(0x02)),
+    OP(0x2f, 10, OUT, EMU | PT | RDY | WEO, "VERIFY(10)", pvsi_sbc_verify, RW10(DPO_BCHK)),
+    OP(0x34, 10, NONE, EMU | PT | RDY | WEO, "PRE-FETCH(10)", pvsi_sbc_prefetch, RW10(0x02)),
     OP(0x35, 10, NONE, EMU | PT | RDY, "SYNCHRONIZE CACHE(10)", pvsi_sbc_sync_cache, RW10(0x02)),
     OP(0x37, 10, IN, PT, "READ DEFECT DATA(10)", NULL),
     OP(0x3b, 10, OUT, 0, "WRITE BUFFER", NULL),
@@ -171,8 +172,8 @@ const struct pvsi_opcode pvsi_opcodes[] = {
        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0xff, 0x3f, 0x00),
     OP(0x8a, 16, OUT, EMU | PT | RDY | WR, "WRITE(16)", pvsi_sbc_write, RW16(DPO_FUA)),
     OP(0x8e, 16, OUT, EMU | PT | RDY | WR, "WRITE AND VERIFY(16)", pvsi_sbc_write, RW16(DPO_BCHK)),
-    OP(0x8f, 16, OUT, EMU | PT | RDY, "VERIFY(16)", pvsi_sbc_verify, RW16(DPO_BCHK)),
-    OP(0x90, 16, NONE, EMU | PT | RDY, "PRE-FETCH(16)", pvsi_sbc_prefetch, RW16(0x02)),
+    OP(0x8f, 16, OUT, EMU | PT | RDY | WEO, "VERIFY(16)", pvsi_sbc_verify, RW16(DPO_BCHK)),
+    OP(0x90, 16, NONE, EMU | PT | RDY | WEO, "PRE-FETCH(16)", pvsi_sbc_prefetch, RW16(0x02)),
     OP(0x91, 16, NONE, EMU | PT | RDY, "SYNCHRONIZE CACHE(16)", pvsi_sbc_sync_cache, RW16(0x02)),
     OP(0x93, 16, OUT, EMU | PT | RDY | WR, "WRITE SAME(16)", pvsi_sbc_write_same, RW16(0x09)),
     OPSA(0x9e, 0x10, 16, IN, EMU | PT | RDY | RES, "READ CAPACITY(16)", pvsi_sbc_read_capacity16,
@@ -192,7 +193,7 @@ const struct pvsi_opcode pvsi_opcodes[] = {
     OP(0xac, 12, IN, PT, "GET PERFORMANCE", NULL),
     OP(0xad, 12, IN, PT, "READ DISC STRUCTURE", NULL),
     OP(0xae, 12, OUT, EMU | PT | RDY | WR, "WRITE AND VERIFY(12)", pvsi_sbc_write, RW12(DPO_BCHK)),
-    OP(0xaf, 12, OUT, EMU | PT | RDY, "VERIFY(12)", pvsi_sbc_verify, RW12(DPO_BCHK)),
+    OP(0xaf, 12, OUT, EMU | PT | RDY | WEO, "VERIFY(12)", pvsi_sbc_verify, RW12(DPO_BCHK)),
     OP(0xb9, 12, IN, PT, "READ CD MSF", NULL),
     OP(0xbb, 12, NONE, PT, "SET CD SPEED", NULL),
     OP(0xbd, 12, IN, PT, "MECHANISM STATUS", NULL),

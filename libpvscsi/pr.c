@@ -207,10 +207,11 @@ int pvsi_pr_check(struct pvs_lun *lun, struct pvs_req *req, const struct pvsi_op
 		return PVS_SR_OK;
 	/*
 	 * Write Exclusive types leave reads to everyone: commands that only
-	 * move data to the initiator.  Exclusive Access types admit nothing.
+	 * move data to the initiator, and VERIFY and PRE-FETCH (SBC-4 Table
+	 * 13).  Exclusive Access types admit nothing.
 	 */
 	if (type_we(pr->pr_type) && op && !(op->flags & PVSI_OP_WRITE) &&
-	    op->dir == PVS_DIR_FROM_DEV)
+	    (op->dir == PVS_DIR_FROM_DEV || (op->flags & PVSI_OP_WE_OK)))
 		return PVS_SR_OK;
 	return PVS_SR_RESERVATION_CONFLICT;
 }

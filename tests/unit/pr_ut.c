@@ -111,6 +111,8 @@ static const uint8_t report_luns[12] = {0xa0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
 static const uint8_t read_capacity[10] = {0x25};
 static const uint8_t mode_sense[6] = {0x1a, 0x08, 0x3f, 0, 255, 0};
 static const uint8_t sync_cache[10] = {0x35};
+static const uint8_t verify10[10] = {0x2f, 0, 0, 0, 0, 0, 0, 0, 1, 0}; /* BYTCHK 0 */
+static const uint8_t prefetch10[10] = {0x34, 0, 0, 0, 0, 0, 0, 0, 1, 0};
 static const uint8_t reserve6[6] = {0x16};
 static const uint8_t release6[6] = {0x17};
 static const uint8_t reserve10[10] = {0x56};
@@ -440,6 +442,11 @@ static void test_write_exclusive(void)
 	CU_ASSERT_TRUE(is_conflict(&c));
 	simple(IC, sync_cache, 10, PVS_DIR_NONE, 0);
 	CU_ASSERT_TRUE(is_conflict(&c));
+	/* SBC-4 Table 13: VERIFY and PRE-FETCH are reads for this purpose. */
+	simple(IC, verify10, 10, PVS_DIR_NONE, 0);
+	CU_ASSERT_TRUE(is_good(&c));
+	simple(IB, prefetch10, 10, PVS_DIR_NONE, 0);
+	CU_ASSERT_TRUE(is_good(&c));
 	write10(IA);
 	CU_ASSERT_TRUE(is_good(&c));
 	TUR(IC);
@@ -493,6 +500,10 @@ static void test_exclusive_access(void)
 	write10(IB);
 	CU_ASSERT_TRUE(is_conflict(&c));
 	simple(IB, mode_sense, 6, PVS_DIR_FROM_DEV, 255);
+	CU_ASSERT_TRUE(is_conflict(&c));
+	simple(IB, verify10, 10, PVS_DIR_NONE, 0);
+	CU_ASSERT_TRUE(is_conflict(&c));
+	simple(IC, prefetch10, 10, PVS_DIR_NONE, 0);
 	CU_ASSERT_TRUE(is_conflict(&c));
 	/* SPC-5 Table 66 "allowed" rows. */
 	TUR(IB);
