@@ -25,11 +25,7 @@ demo_list() {
 }
 
 dom0() {
-	if [ "$BACKEND" = pvscsid ]; then
-		PATH=/usr/local/sbin:$PATH
-		export PATH
-		"$REPO/xl-plugin/install.sh" >&2 || fail "xl-plugin/install.sh failed"
-	fi
+	[ "$BACKEND" != pvscsid ] || xl_front_install
 	say "demo: a file-backed disk (128 MiB) for the guest at 0:0:0:0"
 	lun_file demo-disk 128M
 	demo_attach 0:0:0:0 0

@@ -9,17 +9,9 @@
 BACKENDS="pvscsid"
 TIMEOUT=600
 
-# The front, installed in dom0's (tmpfs) /usr/local/sbin, found first in PATH.
-xla_front() {
-	PATH=/usr/local/sbin:$PATH
-	export PATH
-	"$REPO/xl-plugin/install.sh" >&2 || fail "xl-plugin/install.sh failed"
-	[ "$(command -v xl)" = /usr/local/sbin/xl ] || fail "xl is $(command -v xl), not the front"
-}
-
 dom0() {
 	local sg file before second
-	xla_front
+	xl_front_install
 	lun_sdebug sg
 	sg=$PDEV
 	lun_file disk0 64M

@@ -3,16 +3,9 @@
 BACKENDS="pvscsid"
 TIMEOUT=500
 
-xlc_front() {
-	PATH=/usr/local/sbin:$PATH
-	export PATH
-	"$REPO/xl-plugin/install.sh" >&2 || fail "xl-plugin/install.sh failed"
-	[ "$(command -v xl)" = /usr/local/sbin/xl ] || fail "xl is $(command -v xl), not the front"
-}
-
 dom0() {
 	local sg file bad cfg line
-	xlc_front
+	xl_front_install
 	lun_sdebug sg
 	sg=$PDEV
 	lun_file disk1 32M

@@ -14,13 +14,6 @@
 BACKENDS="pvscsid"
 TIMEOUT=700
 
-xlm_front() {
-	PATH=/usr/local/sbin:$PATH
-	export PATH
-	"$REPO/xl-plugin/install.sh" >&2 || fail "xl-plugin/install.sh failed"
-	[ "$(command -v xl)" = /usr/local/sbin/xl ] || fail "xl is $(command -v xl), not the front"
-}
-
 # Play xl migrate's sender with a saved image: 0, or 1 when the receiver
 # refused (no "ready"), after which nothing is left running.
 xlm_send() {
@@ -54,7 +47,7 @@ xlm_send() {
 
 dom0() {
 	local cfg old sg file img=/var/tmp/e2e/migrate.save
-	xlm_front
+	xl_front_install
 	lun_sdebug sg
 	sg=$PDEV
 	lun_file disk3 32M

@@ -12,13 +12,6 @@
 BACKENDS="pvscsid"
 TIMEOUT=700
 
-xlb_front() {
-	PATH=/usr/local/sbin:$PATH
-	export PATH
-	"$REPO/xl-plugin/install.sh" >&2 || fail "xl-plugin/install.sh failed"
-	[ "$(command -v xl)" = /usr/local/sbin/xl ] || fail "xl is $(command -v xl), not the front"
-}
-
 xlb_domid_changed() {
 	local d
 	d=$(xl domid "$GUEST" 2>/dev/null) || return 1
@@ -27,7 +20,7 @@ xlb_domid_changed() {
 
 dom0() {
 	local cfg sg file old log
-	xlb_front
+	xl_front_install
 	lun_sdebug sg
 	sg=$PDEV
 	# Whatever an earlier case left on the disk must not look like our header.

@@ -12,13 +12,6 @@
 BACKENDS="pvscsid"
 TIMEOUT=700
 
-xlr_front() {
-	PATH=/usr/local/sbin:$PATH
-	export PATH
-	"$REPO/xl-plugin/install.sh" >&2 || fail "xl-plugin/install.sh failed"
-	[ "$(command -v xl)" = /usr/local/sbin/xl ] || fail "xl is $(command -v xl), not the front"
-}
-
 # scsi_debug with a host-independent identity, freshly loaded.  With
 # "moved", two hosts are made and the lower one's disk deleted: SCSI host
 # numbers are reused, so a plain reload would come back as the same host.
@@ -50,7 +43,7 @@ xlr_sdebug_load() {
 
 dom0() {
 	local cfg h1 h2 img=/var/tmp/e2e/guest.save disk=/var/tmp/e2e/sdebug.img file pdev
-	xlr_front
+	xl_front_install
 	xlr_sdebug_load
 	h1=$(sdebug_hctl)
 	lun_file disk2 32M

@@ -10,16 +10,9 @@
 BACKENDS="pvscsid"
 TIMEOUT=500
 
-xlo_front() {
-	PATH=/usr/local/sbin:$PATH
-	export PATH
-	"$REPO/xl-plugin/install.sh" >&2 || fail "xl-plugin/install.sh failed"
-	[ "$(command -v xl)" = /usr/local/sbin/xl ] || fail "xl is $(command -v xl), not the front"
-}
-
 dom0() {
 	local sg sd sum
-	xlo_front
+	xl_front_install
 	lun_sdebug sg
 	sg=$PDEV
 	sd=/dev/$(sdebug_sd)

@@ -9,6 +9,7 @@
 #                                     only matters to pvscsid's resolver)
 #   vscsi_attach DOMID VHOST DEVN PDEV VDEV   attach before the guest runs
 #   guest_start                       unpause the guest
+#   xl_front_install                  the project's xl front first in PATH
 #   guest_wait_mark NAME [TIMEOUT]    wait until the guest printed `mark NAME`
 #   vscsi_hot_add DOMID VHOST DEVN PDEV VDEV  Reconfiguring handshake, add
 #   vscsi_hot_remove DOMID VHOST DEVN         Reconfiguring handshake, remove
@@ -20,6 +21,15 @@
 XS_BE_ROOT=/local/domain/0/backend/vscsi
 
 # Progress goes to the serial console (fd 3) and the case's dom0.log.
+# The project's xl front, installed in dom0's (tmpfs) /usr/local/sbin and
+# found first in PATH, as an administrator would have it.
+xl_front_install() {
+	PATH=/usr/local/sbin:$PATH
+	export PATH
+	"$REPO/xl-plugin/install.sh" >&2 || fail "xl-plugin/install.sh failed"
+	[ "$(command -v xl)" = /usr/local/sbin/xl ] || fail "xl is $(command -v xl), not the front"
+}
+
 say() {
 	local m
 	m=$(printf '[%s %s] %s' "$BACKEND/$CASE" "$(date +%T)" "$*")
