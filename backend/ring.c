@@ -219,6 +219,15 @@ static void respond(struct pvsd_ring *r, struct slot *s, int32_t rslt, const uin
 		                                              : sense_len);
 }
 
+static void notify(struct pvsd_ring *r)
+{
+	int rc = r->cfg.evt->notify(r->cfg.evt_ctx, r->chan);
+
+	r->st.notifies++;
+	if (rc < 0)
+		ring_log(r, LOG_ERR, "event channel notify: %s", strerror(-rc));
+}
+
 /*
  * End of a batch: RING_PUSH_RESPONSES_AND_CHECK_NOTIFY's test, with the
  * rsp_prod from before the batch as the old value since respond() has
@@ -227,22 +236,17 @@ static void respond(struct pvsd_ring *r, struct slot *s, int32_t rslt, const uin
 static void push(struct pvsd_ring *r)
 {
 	RING_IDX new = r->back.rsp_prod_pvt;
-	bool notify;
+	bool want;
 
 	if (!r->push_pending)
 		return;
 	r->push_pending = false;
 	/* The frontend sees the new rsp_prod before we read its rsp_event. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	notify = (RING_IDX)(new - __atomic_load_n(&r->back.sring->rsp_event, __ATOMIC_RELAXED)) <
-	         (RING_IDX)(new - r->batch_old);
-	if (notify) {
-		int rc = r->cfg.evt->notify(r->cfg.evt_ctx, r->chan);
-
-		r->st.notifies++;
-		if (rc < 0)
-			ring_log(r, LOG_ERR, "event channel notify: %s", strerror(-rc));
-	}
+	want = (RING_IDX)(new - __atomic_load_n(&r->back.sring->rsp_event, __ATOMIC_RELAXED)) <
+	       (RING_IDX)(new - r->batch_old);
+	if (want)
+		notify(r);
 }
 
 /*
@@ -257,7 +261,6 @@ static struct slot *slot_take(struct pvsd_ring *r)
 	if (!s)
 		return NULL;
 	r->free = s->next_free;
-	s->marked = false;
 	r->inflight++;
 	return s;
 }
@@ -268,7 +271,6 @@ static void slot_take_this(struct pvsd_ring *r, struct slot *want)
 	for (struct slot **pp = &r->free; *pp; pp = &(*pp)->next_free) {
 		if (*pp == want) {
 			*pp = want->next_free;
-			want->marked = false;
 			r->inflight++;
 			return;
 		}
@@ -857,13 +859,14 @@ void pvsd_ring_flush(struct pvsd_ring *r)
 
 /* ---- life cycle ---- */
 
-static void journal_close(struct pvsd_ring *r, bool remove)
+/* The ring is gone: so is its journal. */
+static void journal_close(struct pvsd_ring *r)
 {
 	if (!r->j)
 		return;
 	munmap(r->j, r->j_len);
 	r->j = NULL;
-	if (remove && unlink(r->j_path) < 0 && errno != ENOENT)
+	if (unlink(r->j_path) < 0 && errno != ENOENT)
 		ring_log(r, LOG_WARNING, "removing journal %s: %s", r->j_path, strerror(errno));
 }
 
@@ -967,7 +970,7 @@ static bool journal_open(struct pvsd_ring *r, uint32_t ring_ref, uint32_t evtchn
 
 static void ring_free(struct pvsd_ring *r)
 {
-	journal_close(r, true);
+	journal_close(r);
 	if (r->bufs)
 		munmap(r->bufs, r->bufs_len);
 	free(r->bops);
@@ -1049,7 +1052,6 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 	{
 		struct vscsiif_sring *sr = r->sring;
 		RING_IDX start = __atomic_load_n(&sr->rsp_prod, __ATOMIC_ACQUIRE);
-
 		RING_IDX prod = __atomic_load_n(&sr->req_prod, __ATOMIC_ACQUIRE);
 
 		BACK_RING_ATTACH(&r->back, sr, start, PAGE);
@@ -1079,10 +1081,7 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 		 * passed its rsp_event our own first batch would not notify
 		 * either.  A spurious event costs the frontend one empty drain.
 		 */
-		rc = cfg->evt->notify(cfg->evt_ctx, r->chan);
-		r->st.notifies++;
-		if (rc < 0)
-			ring_log(r, LOG_ERR, "event channel notify: %s", strerror(-rc));
+		notify(r);
 	}
 	*out = r;
 	return 0;
