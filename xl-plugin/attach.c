@@ -603,7 +603,7 @@ int xlp_cmd_attach(struct xlp_ctx *c, int argc, char **argv)
 	int rc;
 
 	c->prefix = "scsi-attach: ";
-	rc = xlp_verb_opts(c, argc, argv, 3, attach_usage);
+	rc = xlp_verb_opts(c, argc, argv, 3, false, attach_usage);
 	if (rc >= 0)
 		return rc;
 	rc = xlp_entry_parse2(argv[optind + 1], argv[optind + 2], &e, err, sizeof(err));

@@ -259,7 +259,7 @@ int xlp_cmd_detach(struct xlp_ctx *c, int argc, char **argv)
 	int rc;
 
 	c->prefix = "scsi-detach: ";
-	rc = xlp_verb_opts(c, argc, argv, 2, detach_usage);
+	rc = xlp_verb_opts(c, argc, argv, 2, false, detach_usage);
 	if (rc >= 0)
 		return rc;
 	if (pvs_parse_hctl(argv[optind + 1], &vdev)) {

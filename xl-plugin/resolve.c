@@ -262,40 +262,18 @@ static void resolve_usage(FILE *f)
 
 int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv)
 {
-	static const struct option lo[] = {{"dryrun", 0, 0, 'N'},
-	                                   {"vscsi-missing-ok", 0, 0, 'm'},
-	                                   {"missing-ok", 0, 0, 'm'},
-	                                   {"help", 0, 0, 'h'},
-	                                   {0}};
 	struct xlp_saved_list l = {0}, now = {0};
 	struct xlp_dev *d = NULL;
 	bool *placed = NULL;
 	char err[XLP_ERR_MAX];
 	uint32_t domid;
-	int opt, rc = 0, fails = 0;
+	int rc, fails = 0;
 
 	c->prefix = "scsi-resolve: ";
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+Nh", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'N':
-			c->dry_run = true;
-			break;
-		case 'm':
-			c->missing_ok = true;
-			break;
-		case 'h':
-			resolve_usage(c->out);
-			return 0;
-		default:
-			resolve_usage(c->err);
-			return 2;
-		}
-	}
-	if (argc - optind != 1) {
-		resolve_usage(c->err);
-		return 2;
-	}
+	rc = xlp_verb_opts(c, argc, argv, 1, true, resolve_usage);
+	if (rc >= 0)
+		return rc;
+	rc = 0;
 	if (xlp_connect_domain(c, argv[optind], &domid))
 		return 1;
 	rc = xlp_userdata_saved(c, domid, &l);

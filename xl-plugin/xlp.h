@@ -109,11 +109,13 @@ __attribute__((format(printf, 2, 3))) void xlp_errf(struct xlp_ctx *c, const cha
 
 /*
  * The options of a verb that changes the store: -N/--dryrun and
- * -h/--help, then exactly @operands operands.  Returns -1 to go on (the
- * operands start at optind), else the exit status: 0 after --help, 2 for
- * a usage error (@usage printed on c->err).
+ * -h/--help (and, with @missing_ok_opt, --vscsi-missing-ok/--missing-ok),
+ * then exactly @operands operands.  Returns -1 to go on (the operands start
+ * at optind), else the exit status: 0 after --help, 2 for a usage error
+ * (@usage printed on c->err).
  */
-int xlp_verb_opts(struct xlp_ctx *c, int argc, char **argv, int operands, void (*usage)(FILE *));
+int xlp_verb_opts(struct xlp_ctx *c, int argc, char **argv, int operands, bool missing_ok_opt,
+                  void (*usage)(FILE *));
 __attribute__((format(printf, 2, 3))) void xlp_outf(struct xlp_ctx *c, const char *fmt, ...);
 
 /* ------------------------------------------------------------------- entries */

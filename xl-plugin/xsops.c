@@ -31,16 +31,25 @@ int xlp_snprintf(char *buf, size_t len, const char *fmt, ...)
 	return n;
 }
 
-int xlp_verb_opts(struct xlp_ctx *c, int argc, char **argv, int operands, void (*usage)(FILE *))
+int xlp_verb_opts(struct xlp_ctx *c, int argc, char **argv, int operands, bool missing_ok_opt,
+                  void (*usage)(FILE *))
 {
-	static const struct option lo[] = {{"dryrun", 0, 0, 'N'}, {"help", 0, 0, 'h'}, {0}};
+	static const struct option lo[] = {{"dryrun", 0, 0, 'N'},
+	                                   {"help", 0, 0, 'h'},
+	                                   {"vscsi-missing-ok", 0, 0, 'm'},
+	                                   {"missing-ok", 0, 0, 'm'},
+	                                   {0}};
+	static const struct option lo_base[] = {{"dryrun", 0, 0, 'N'}, {"help", 0, 0, 'h'}, {0}};
 	int opt;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+Nh", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+Nh", missing_ok_opt ? lo : lo_base, NULL)) != -1) {
 		switch (opt) {
 		case 'N':
 			c->dry_run = true;
+			break;
+		case 'm':
+			c->missing_ok = true;
 			break;
 		case 'h':
 			usage(c->out);
