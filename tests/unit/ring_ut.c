@@ -869,6 +869,19 @@ static void die_and_adopt(struct rh *h, const char *path, struct journal *j, siz
 	rh_run(h);
 }
 
+/* Journal entry @slot as a daemon leaves it for the frontend's last queued request. */
+static void forge(struct rh *h, struct journal *j, unsigned int slot, uint32_t state, uint64_t seq,
+                  RING_IDX rsp_idx)
+{
+	struct jentry *e = &j->e[slot];
+
+	e->req = *RING_GET_REQUEST(&h->fe.ring, h->fe.ring.req_prod_pvt - 1);
+	e->req_idx = (RING_IDX)seq;
+	e->seq = seq;
+	e->rsp_idx = rsp_idx;
+	e->state = state;
+}
+
 static void test_journal_crash_windows(void)
 {
 	struct rh h;
@@ -889,10 +902,7 @@ static void test_journal_crash_windows(void)
 	fake_front_push(&h.fe);
 	j = journal_map(path, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	j->e[0].req = *RING_GET_REQUEST(&h.fe.ring, h.fe.ring.req_prod_pvt - 1);
-	j->e[0].req_idx = (RING_IDX)j->cons;
-	j->e[0].seq = j->cons;
-	j->e[0].state = JE_INFLIGHT;
+	forge(&h, j, 0, JE_INFLIGHT, j->cons, 0);
 	die_and_adopt(&h, path, j, len);
 	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
 	CU_ASSERT_EQUAL(rsp.rqid, rq);
@@ -912,11 +922,7 @@ static void test_journal_crash_windows(void)
 	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
 	j = journal_map(path, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	j->e[1].req = *RING_GET_REQUEST(&h.fe.ring, h.fe.ring.req_prod_pvt - 1);
-	j->e[1].req_idx = (RING_IDX)(j->cons - 1);
-	j->e[1].seq = j->cons - 1;
-	j->e[1].rsp_idx = h.fe.ring.sring->rsp_prod - 1;
-	j->e[1].state = JE_ANSWERED;
+	forge(&h, j, 1, JE_ANSWERED, j->cons - 1, h.fe.ring.sring->rsp_prod - 1);
 	die_and_adopt(&h, path, j, len);
 	CU_ASSERT_EQUAL(fake_front_response(&h.fe, &rsp), 0);
 	pvsd_ring_get_stats(h.ring, &st);
@@ -929,11 +935,7 @@ static void test_journal_crash_windows(void)
 	fake_front_push(&h.fe);
 	j = journal_map(path, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	j->e[2].req = *RING_GET_REQUEST(&h.fe.ring, h.fe.ring.req_prod_pvt - 1);
-	j->e[2].req_idx = (RING_IDX)j->cons;
-	j->e[2].seq = j->cons;
-	j->e[2].rsp_idx = h.fe.ring.sring->rsp_prod;
-	j->e[2].state = JE_ANSWERED;
+	forge(&h, j, 2, JE_ANSWERED, j->cons, h.fe.ring.sring->rsp_prod);
 	j->cons++;
 	die_and_adopt(&h, path, j, len);
 	CU_ASSERT_EQUAL_FATAL(fake_front_response(&h.fe, &rsp), 1);
