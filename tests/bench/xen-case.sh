@@ -26,29 +26,11 @@ rm -f "$CASEOUT/result" "$CASEOUT/cpu.txt"
 # shellcheck disable=SC1090
 . "$E2E_DIR/lib/backend-$BACKEND.sh"
 
-# As the harness's guest_create (GUEST_KERNEL and GUEST_RAMDISK from
-# dom0-env.sh: the bench guest's), kept here so that what is measured does
-# not change with the harness's debugging aids.
-guest_create() {
-	local cfg=$CASEOUT/guest.cfg
-	cat >"$cfg" <<EOT
-name = "$GUEST"
-type = "pv"
-kernel = "$GUEST_KERNEL"
-ramdisk = "$GUEST_RAMDISK"
-extra = "console=hvc0 loglevel=4 e2e.case=$CASE e2e.backend=$BACKEND"
-memory = 512
-vcpus = 1
-on_poweroff = "destroy"
-on_reboot = "destroy"
-on_crash = "destroy"
-EOT
-	rm -f "$(console_log)"
-	xl create -p "$cfg" >"$CASEOUT/xl-create.log" 2>&1 ||
-		fail "xl create failed: $(tail -n 3 "$CASEOUT/xl-create.log" | tr '\n' ' ')"
-	DOMID=$(xl domid "$GUEST")
-	say "guest $GUEST created paused, domid $DOMID"
-}
+# The harness's guest_create, pinned: what is measured does not change with
+# the harness's defaults or debugging aids (xl -vvv).
+GUEST_MEMORY=512
+GUEST_VCPUS=1
+GUEST_XL_FLAGS=
 
 if [ "$BACKEND" = pvscsid ]; then
 	# As backend-pvscsid.sh's, without --verbose: a log line per request

@@ -14,6 +14,8 @@
 #   sg_of C:T:L, sd_of C:T:L   its /dev/sgN, /dev/sdX
 #   fio_verify DEV [ARGS]  fio write+verify (crc32c, 4k-512k, qd16, libaio, direct)
 #   pattern_write C:T:L...        the same 8 MiB of random data written to each LUN
+#   ext4_roundtrip DEV BLOCK      mkfs.ext4 with BLOCK-byte blocks, write files, umount,
+#                                 e2fsck -fn clean, remount: every file reads back the same
 #   pattern_check WHEN C:T:L...   each LUN reads back that pattern (WHEN: for messages)
 
 fail() {
@@ -127,4 +129,37 @@ pattern_check() {
 		cmp -s /tmp/pattern /tmp/back || fail "$_l does not read back what was written"
 		echo "$_l reads back what it wrote"
 	done
+}
+
+ext4_roundtrip() {
+	_dev=$1
+	run mkfs.ext4 -q -F -b "$2" -E nodiscard "$_dev"
+	mkdir -p /mnt
+	run mount -t ext4 "$_dev" /mnt
+	# A mix of sizes: many small files, a few large ones, a directory tree.
+	mkdir -p /mnt/small /mnt/deep/a/b/c
+	_i=0
+	while [ $_i -lt 100 ]; do
+		dd if=/dev/urandom of=/mnt/small/f$_i bs=1k count=$((_i % 13 + 1)) 2>/dev/null
+		_i=$((_i + 1))
+	done
+	for _n in 1 2 3; do
+		dd if=/dev/urandom of=/mnt/deep/a/b/c/big$_n bs=1M count=8 2>/dev/null
+	done
+	(cd /mnt && find . -type f | sort | xargs sha256sum) >/tmp/sums
+	echo "wrote $(wc -l </tmp/sums) files, $(du -sk /mnt | cut -f1) KiB"
+	run umount /mnt
+	# Read back from the backend, not from the guest's page cache.
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	blockdev --flushbufs "$_dev"
+	# -f: check even though clean; -n: read-only, answer no.  Status 0 = clean.
+	show e2fsck -fn "$_dev"
+	run mount -t ext4 -o ro "$_dev" /mnt
+	if ! (cd /mnt && sha256sum -c /tmp/sums >/tmp/check 2>&1); then
+		grep -v ': OK$' /tmp/check | head -n 20
+		fail "$(grep -vc ': OK$' /tmp/check) of $(wc -l </tmp/sums) files read back differ after remount"
+	fi
+	echo "all $(wc -l </tmp/sums) files read back intact"
+	run umount /mnt
 }

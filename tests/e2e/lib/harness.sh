@@ -107,7 +107,8 @@ on_reboot = "destroy"
 on_crash = "destroy"
 EOT
 	rm -f "$(console_log)"
-	xl -vvv create -p "$cfg" >"$CASEOUT/xl-create.log" 2>&1 ||
+	# shellcheck disable=SC2086 # flags, word-split on purpose
+	xl ${GUEST_XL_FLAGS--vvv} create -p "$cfg" >"$CASEOUT/xl-create.log" 2>&1 ||
 		fail "xl create failed: $(tail -n 3 "$CASEOUT/xl-create.log" | tr "\n" " ")"
 	DOMID=$(xl domid "$GUEST")
 	say "guest $GUEST created paused, domid $DOMID"
