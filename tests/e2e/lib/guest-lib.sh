@@ -13,6 +13,9 @@
 #   wait_gone C:T:L [S]    wait for it to disappear
 #   sg_of C:T:L, sd_of C:T:L   its /dev/sgN, /dev/sdX
 #   fio_verify DEV [ARGS]  fio write+verify (crc32c, 4k-512k, qd16, libaio, direct)
+#   blk_watch DEV                 start recording what the block layer sends to DEV
+#   blk_report DEV FILE           record into FILE its queue limits, merges, and
+#                                 the requests issued (count by size, errors)
 #   pattern_write C:T:L...        the same 8 MiB of random data written to each LUN
 #   ext4_roundtrip DEV BLOCK      mkfs.ext4 with BLOCK-byte blocks, write files, umount,
 #                                 e2fsck -fn clean, remount: every file reads back the same
@@ -131,11 +134,56 @@ pattern_check() {
 	done
 }
 
+# The block layer's side of a run: which requests the guest built.  The
+# tracepoints are the kernel's own (block_rq_issue/complete); the frontend's
+# refusals ("Unable to map request_buffer") show as completions with an error.
+TRACE=/sys/kernel/tracing
+blk_watch() {
+	_b=$(basename "$1")
+	[ -e $TRACE/trace ] || mount -t tracefs tracefs $TRACE
+	echo 0 >$TRACE/tracing_on
+	echo >$TRACE/trace
+	echo 16384 >$TRACE/buffer_size_kb
+	for _e in block_rq_issue block_rq_complete; do
+		echo 1 >$TRACE/events/block/$_e/enable
+	done
+	echo 1 >$TRACE/tracing_on
+	cat /sys/block/"$_b"/stat >/tmp/blk.stat0
+}
+
+blk_report() {
+	_b=$(basename "$1")
+	echo 0 >$TRACE/tracing_on
+	cat /sys/block/"$_b"/stat >/tmp/blk.stat1
+	{
+		for _q in logical_block_size physical_block_size minimum_io_size optimal_io_size \
+			max_sectors_kb max_hw_sectors_kb max_segments max_segment_size dma_alignment; do
+			[ -e /sys/block/"$_b"/queue/$_q ] &&
+				echo "queue/$_q $(cat /sys/block/"$_b"/queue/$_q)"
+		done
+		# Documentation/block/stat.rst: reads 1-4, writes 5-8 (ios, merges, sectors, ms).
+		paste /tmp/blk.stat0 /tmp/blk.stat1 | awk '{ n = NF / 2
+			printf "reads: %d requests, %d merges, %d KiB\n", $(n+1)-$1, $(n+2)-$2, ($(n+3)-$3)/2
+			printf "writes: %d requests, %d merges, %d KiB\n", $(n+5)-$5, $(n+6)-$6, ($(n+7)-$7)/2 }'
+		# "... block_rq_issue: 8,0 W 4096 () 2048 + 8 [comm]"; complete: "8,0 W () 2048 + 8 [-5]"
+		awk '/block_rq_issue:/ { for (i = 1; i <= NF; i++) if ($i == "+") { k = $(i+1) / 2; break }
+				rw = substr($0, index($0, "block_rq_issue:") + 16); split(rw, f, " ")
+				if (f[2] ~ /W/) w[k]++; else if (f[2] ~ /R/) r[k]++ }
+			/block_rq_complete:/ && /\[-[0-9]+\]$/ { err++ }
+			END { for (k in r) printf "issued R %6d KiB: %d\n", k, r[k]
+				for (k in w) printf "issued W %6d KiB: %d\n", k, w[k]
+				printf "completed with an error: %d\n", err }' $TRACE/trace | sort -k2,2 -k3n
+		echo "frontend refusals (Unable to map request_buffer): $(dmesg | grep -c 'Unable to map request_buffer' || true)"
+	} >/tmp/blk.report
+	record "$2" cat /tmp/blk.report
+}
+
 ext4_roundtrip() {
 	_dev=$1
 	run mkfs.ext4 -q -F -b "$2" -E nodiscard "$_dev"
 	mkdir -p /mnt
 	run mount -t ext4 "$_dev" /mnt
+	blk_watch "$_dev"
 	# A mix of sizes: many small files, a few large ones, a directory tree.
 	mkdir -p /mnt/small /mnt/deep/a/b/c
 	_i=0
@@ -149,6 +197,7 @@ ext4_roundtrip() {
 	(cd /mnt && find . -type f | sort | xargs sha256sum) >/tmp/sums
 	echo "wrote $(wc -l </tmp/sums) files, $(du -sk /mnt | cut -f1) KiB"
 	run umount /mnt
+	blk_report "$_dev" blk-write.txt
 	# Read back from the backend, not from the guest's page cache.
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
