@@ -93,6 +93,7 @@ struct pvsd_ring {
 	unsigned int nops; /* grant copy ops per slot */
 	struct pvsp_limits lim;
 	uint64_t initiator;
+	uint32_t max_xfer_blocks; /* what the frontend can always map (pvsp_max_xfer_blocks) */
 	int err_budget;
 	struct slot *slots;
 	struct slot *free;
@@ -620,6 +621,7 @@ static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 	req->iov = s->iov;
 	req->iovcnt = niov;
 	req->initiator = r->initiator;
+	req->max_xfer_blocks = r->max_xfer_blocks;
 	req->done = cdb_done;
 	req->opaque = s;
 	/* Submitted, after the pass's one data-out copy, by submit_pending(). */
@@ -998,6 +1000,7 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 	r->cfg = *cfg;
 	r->err_budget = ERR_BUDGET;
 	r->initiator = 1ull << 63 | (uint64_t)cfg->domid << 32 | cfg->vhost;
+	r->max_xfer_blocks = pvsp_max_xfer_blocks(cfg->max_segs);
 	r->max_data_segs = cfg->max_segs ? cfg->max_segs : VSCSIIF_SG_TABLESIZE;
 	r->nops = r->max_data_segs > IND_OPS ? r->max_data_segs : IND_OPS;
 	r->lim.max_segs = cfg->max_segs;

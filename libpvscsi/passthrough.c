@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "emulate_int.h"
 #include "passthrough.h"
 
 /* include/linux/major.h */
@@ -89,6 +90,12 @@ struct sg_priv {
 	unsigned int inflight; /* written to sg, answer not yet read */
 	bool registered;       /* fd in the worker's epoll set */
 	bool gone;             /* the device went away: fail everything */
+	/*
+	 * A disk without a Block Limits page, to which we added one (see
+	 * vpd_fixup()): its INQUIRY for page B0h is answered here.
+	 */
+	bool emul_b0;
+	uint8_t pdt; /* its peripheral device type, from that page-00h answer */
 };
 
 static struct sg_priv *priv_of(struct pvs_lun *lun)
@@ -166,6 +173,96 @@ static void mark_write_protected(struct pvs_req *req, uint64_t moved)
 	pvsi_req_copy_in(req, off, &b, 1);
 }
 
+/* SPC-5 6.7: the page an INQUIRY with EVPD set asks for; -1 for any other command. */
+static int vpd_page(const struct pvs_req *req)
+{
+	if (req->cdb_len < 6 || req->cdb[0] != 0x12 || !(req->cdb[1] & 0x01))
+		return -1;
+	return req->cdb[2];
+}
+
+/* Device types Linux's sd drives, the ones that read the Block Limits page. */
+static bool sd_type(uint8_t pdt)
+{
+	return pdt == 0x00 || pdt == 0x07 || pdt == 0x0e || pdt == 0x14;
+}
+
+/*
+ * The transport's transfer bound (req->max_xfer_blocks) reaches the guest
+ * through the Block Limits page, as for emulated LUNs, and as QEMU's
+ * scsi-generic clamps it to its own transport's limit:
+ * - page B0h: MAXIMUM TRANSFER LENGTH at most the bound (0, "no limit",
+ *   becomes the bound), OPTIMAL TRANSFER LENGTH no larger;
+ * - page 00h of a disk that has no B0h: B0h is added to the list, and the
+ *   page itself is then answered here (pt_submit) with the bound alone.
+ * Only what the device sent whole is changed: a truncated answer is left
+ * as it is, since the guest cannot use the field either.
+ */
+static void vpd_fixup(struct pvs_req *req, uint64_t moved)
+{
+	struct sg_priv *p = priv_of(req->core.lun);
+	uint32_t cap = req->max_xfer_blocks;
+	uint8_t b[4 + 255 + 1];
+	size_t n, len, at;
+
+	if (!cap || vpd_page(req) < 0)
+		return;
+	n = pvsi_req_copy_out(req, 0, b, moved < sizeof(b) - 1 ? (size_t)moved : sizeof(b) - 1);
+	if (n < 4 || b[1] != req->cdb[2] || (b[0] >> 5) != 0)
+		return;
+	if (b[1] == 0xb0) {
+		uint32_t mtl, otl;
+
+		if (n < 12)
+			return;
+		mtl = pvsi_be32(&b[8]);
+		if (mtl == 0 || mtl > cap) {
+			pvsi_put_be32(&b[8], cap);
+			pvsi_req_copy_in(req, 8, &b[8], 4);
+		}
+		otl = n >= 16 ? pvsi_be32(&b[12]) : 0;
+		if (otl > cap) {
+			pvsi_put_be32(&b[12], cap);
+			pvsi_req_copy_in(req, 12, &b[12], 4);
+		}
+		return;
+	}
+	if (b[1] != 0x00 || !sd_type(b[0] & 0x1f))
+		return;
+	len = 4 + pvsi_be16(&b[2]);
+	if (len > n || len >= sizeof(b) - 1)
+		return;
+	for (at = 4; at < len && b[at] < 0xb0; at++)
+		;
+	if (at < len && b[at] == 0xb0)
+		return;
+	/* Room for one more byte: within the allocation length and the buffers. */
+	if (len + 1 > pvsi_be16(&req->cdb[3]) || len + 1 > req->core.data_len)
+		return;
+	memmove(&b[at + 1], &b[at], len - at);
+	b[at] = 0xb0;
+	pvsi_put_be16(&b[2], (uint16_t)(len + 1 - 4));
+	pvsi_req_copy_in(req, 0, b, len + 1);
+	if (req->core.xfer < len + 1) {
+		req->core.xfer = (uint32_t)(len + 1);
+		req->residual = (uint32_t)(req->core.data_len - req->core.xfer);
+	}
+	p->emul_b0 = true;
+	p->pdt = b[0] & 0x1f;
+}
+
+/* SBC-4 6.6.4, for a disk whose own Block Limits page does not exist. */
+static void answer_b0(struct pvs_lun *lun, struct pvs_req *req)
+{
+	uint8_t b[64] = {0};
+
+	b[0] = priv_of(lun)->pdt;
+	b[1] = 0xb0;
+	pvsi_put_be16(&b[2], sizeof(b) - 4);
+	pvsi_put_be32(&b[8], req->max_xfer_blocks); /* MAXIMUM TRANSFER LENGTH */
+	pvsi_req_complete(req, pvsi_emu_respond(req, b, sizeof(b), pvsi_be16(&req->cdb[3])));
+}
+
 static void complete_from_hdr(struct pvs_req *req, const struct sg_io_hdr *h)
 {
 	uint64_t sent = h->dxfer_len, moved;
@@ -185,10 +282,13 @@ static void complete_from_hdr(struct pvs_req *req, const struct sg_io_hdr *h)
 		resid = (int)sent;
 	moved = sent - (uint64_t)resid;
 	req->core.xfer = (uint32_t)moved;
-	if (req->core.lun->ro && h->status == PVS_STATUS_GOOD && req->host == PVS_HOST_OK)
-		mark_write_protected(req, moved);
 	/* Buffers beyond dxfer_len (a data-less command with buffers) were not used either. */
 	req->residual = (uint32_t)(req->core.data_len - moved);
+	if (h->status == PVS_STATUS_GOOD && req->host == PVS_HOST_OK) {
+		if (req->core.lun->ro)
+			mark_write_protected(req, moved);
+		vpd_fixup(req, moved);
+	}
 	pvsi_req_finish_raw(req);
 }
 
@@ -295,6 +395,10 @@ static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
 	}
 	if (p->gone) {
 		fail_host(req, PVS_HOST_NO_CONNECT);
+		return;
+	}
+	if (p->emul_b0 && req->max_xfer_blocks && vpd_page(req) == 0xb0) {
+		answer_b0(lun, req);
 		return;
 	}
 	/* sg v3 has no bidirectional transfers; iovec_count is 16 bits, dxfer_len 32. */

@@ -134,10 +134,15 @@ static size_t vpd_device_id(const struct pvs_lun *lun, uint8_t *b)
 	return off;
 }
 
-/* SBC-4 6.6.4: the limits sbc.c enforces. */
-static size_t vpd_block_limits(const struct pvs_lun *lun, uint8_t *b)
+/*
+ * SBC-4 6.6.4: the limits sbc.c enforces, and the transport's bound on one
+ * command (req->max_xfer_blocks) as MAXIMUM and OPTIMAL TRANSFER LENGTH:
+ * Linux's sd makes the smaller of the two its largest request.
+ */
+static size_t vpd_block_limits(const struct pvs_lun *lun, const struct pvs_req *req, uint8_t *b)
 {
 	uint32_t gran = PVSI_EMU_OPT_GRAN_BYTES >> lun->block_shift;
+	uint32_t max = pvsi_emu_max_xfer_blocks(lun);
 
 	if (gran == 0)
 		gran = 1;
@@ -146,7 +151,11 @@ static size_t vpd_block_limits(const struct pvs_lun *lun, uint8_t *b)
 	b[4] = 0x01; /* WSNZ: WRITE SAME of zero blocks is refused */
 	b[5] = (uint8_t)pvsi_emu_max_caw_blocks(lun); /* MAXIMUM COMPARE AND WRITE LENGTH */
 	pvsi_put_be16(&b[6], (uint16_t)gran);         /* OPTIMAL TRANSFER LENGTH GRANULARITY */
-	pvsi_put_be32(&b[8], pvsi_emu_max_xfer_blocks(lun));
+	if (req->max_xfer_blocks && req->max_xfer_blocks < max) {
+		max = req->max_xfer_blocks;
+		pvsi_put_be32(&b[12], max); /* OPTIMAL TRANSFER LENGTH */
+	}
+	pvsi_put_be32(&b[8], max);
 	if (lun->thin) {
 		pvsi_put_be32(&b[20], PVSI_EMU_MAX_UNMAP_BLOCKS);
 		pvsi_put_be32(&b[24], PVSI_EMU_MAX_UNMAP_DESC);
@@ -202,7 +211,7 @@ int pvsi_spc_inquiry(struct pvs_lun *lun, struct pvs_req *req)
 			len = vpd_device_id(lun, buf);
 			break;
 		case VPD_BLOCK_LIM:
-			len = vpd_block_limits(lun, buf);
+			len = vpd_block_limits(lun, req, buf);
 			break;
 		case VPD_BLOCK_CHAR:
 			len = vpd_block_char(buf);

@@ -41,6 +41,20 @@ unsigned int pvsp_max_data_segs(const struct pvsp_limits *lim)
 	return lim->max_segs ? lim->max_segs : VSCSIIF_SG_TABLESIZE;
 }
 
+uint32_t pvsp_max_xfer_blocks(unsigned int feature_sg_grant)
+{
+	unsigned int s = feature_sg_grant;
+	uint32_t blocks;
+
+	if (s < PVSP_FRONT_SG_MIN)
+		s = PVSP_FRONT_SG_MIN;
+	if (s > PVSP_FRONT_SG_MAX)
+		s = PVSP_FRONT_SG_MAX;
+	blocks = s / 2;
+	/* Whole pages of 512-byte blocks (8), when there is room for one. */
+	return blocks >= 8 ? blocks & ~7u : blocks;
+}
+
 int pvsp_check_segments(const struct scsiif_request_segment *seg, unsigned int n,
                         const struct pvsp_limits *lim, uint32_t *total)
 {

@@ -70,6 +70,34 @@ struct pvsp_limits {
 /* Data segments a request may carry under @lim. */
 unsigned int pvsp_max_data_segs(const struct pvsp_limits *lim);
 
+/*
+ * The longest command, in logical blocks (of at most a page each), that a
+ * Linux guest can always carry to a backend advertising @feature_sg_grant
+ * (0: not advertised).  Reported as MAXIMUM and OPTIMAL TRANSFER LENGTH,
+ * it keeps the guest's block layer from building a request xen-scsifront
+ * refuses ("Unable to map request_buffer", the write lost).
+ *
+ * The arithmetic (docs/compat.md, "xen-scsifront"):
+ * - The frontend takes S = feature-sg-grant clamped to [26, 128] (SG_ALL)
+ *   as sg_tablesize: the block layer's max_segments, and the most grants
+ *   map_data_for_request() accepts.  It needs one grant per page each
+ *   scatter-gather entry touches, PFN_UP(offset + length).
+ * - Since Linux 6.0 direct I/O buffers need only the queue's dma_alignment
+ *   (4 bytes), with each iovec a multiple of the logical block: one block
+ *   can straddle two pages, and a scatter-gather entry is built from
+ *   whatever is physically contiguous.  So a command of B blocks may need
+ *   2B grants, and no more: an extent of n bytes touches at most
+ *   PFN_UP(n) + 1 pages, which is at most 2 per block when n is a
+ *   multiple of a block no larger than a page.
+ * - Hence S / 2 blocks, rounded down to a multiple of 8 (4 KiB of 512-byte
+ *   blocks) so that the guest also takes it as its optimal size: sd wants
+ *   that a multiple of the physical block.
+ * With the default feature-sg-grant of 128 that is 64 blocks; with 26, 8.
+ */
+#define PVSP_FRONT_SG_MIN 26u  /* VSCSIIF_SG_TABLESIZE: xen-scsifront's floor */
+#define PVSP_FRONT_SG_MAX 128u /* SG_ALL: xen-scsifront's ceiling */
+uint32_t pvsp_max_xfer_blocks(unsigned int feature_sg_grant);
+
 /* A validated request. */
 struct pvsp_req {
 	uint16_t rqid;

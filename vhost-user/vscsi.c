@@ -270,6 +270,9 @@ static void handle_cmd(struct vs_queue *q, struct vs_slot *s)
 		req->iovcnt = 0;
 	}
 	req->initiator = vs->cfg.initiator;
+	/* Linux's virtio_scsi spends one descriptor per scatter-gather entry, whatever pages it
+	 * touches. */
+	req->max_xfer_blocks = 0;
 	req->done = cmd_done;
 	req->opaque = s;
 	vs->submitted = true;

@@ -102,6 +102,7 @@ void lh_runv(struct lh *h, uint64_t initiator, const uint8_t *cdb, unsigned int 
 	req->iov = iov;
 	req->iovcnt = iovcnt;
 	req->initiator = initiator;
+	req->max_xfer_blocks = h->max_xfer_blocks;
 	req->done = lh_done;
 	req->opaque = h;
 	h->cur = r;

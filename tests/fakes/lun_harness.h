@@ -35,6 +35,7 @@ struct lh {
 	struct pvs_lun *lun;
 	struct pvs_req req; /* one command at a time; outlives a command that never ends */
 	struct lh_res *cur;
+	uint32_t max_xfer_blocks; /* req->max_xfer_blocks of every command (0 after lh_open) */
 };
 
 /* Open @spec (e.g. "mem:4M,bs=4096") on a new worker.  0 or -errno. */

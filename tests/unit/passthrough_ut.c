@@ -787,6 +787,122 @@ static void test_real_scsi_debug(void)
 	pvsi_sg_set_ops(&fake_sg_ops);
 }
 
+/* ---- the transport's transfer bound in the Block Limits page ---- */
+
+static void vpd_in(struct pvs_lun *lun, uint8_t page, uint16_t alloc, uint32_t bound, uint8_t *buf,
+                   struct cmd *c)
+{
+	const uint8_t cdb[6] = {0x12, 0x01, page, (uint8_t)(alloc >> 8), (uint8_t)alloc, 0};
+
+	memset(buf, 0xee, 512);
+	cmd_init(c, cdb, 6, PVS_DIR_FROM_DEV, buf, alloc);
+	c->req.max_xfer_blocks = bound;
+	run(lun, c);
+	CU_ASSERT_EQUAL(c->req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c->req.host, PVS_HOST_OK);
+}
+
+static void script_vpd(uint8_t page, const uint8_t *data, uint32_t len)
+{
+	struct fake_sg_reply r = {.match = {0x12, 0x01, page}, .match_len = 3, .data_len = len};
+
+	memcpy(r.data, data, len);
+	fake_sg_script(&r);
+}
+
+static void test_b0_clamped(void)
+{
+	/* MAXIMUM TRANSFER LENGTH 0 (no limit), OPTIMAL 16384 blocks. */
+	uint8_t b0[64] = {0x00, 0xb0, 0x00, 0x3c, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0x40, 0};
+	uint8_t buf[512];
+	struct pvs_lun *lun, *raw;
+	struct cmd c;
+
+	sg3_only();
+	script_vpd(0xb0, b0, sizeof(b0));
+	lun = open_sg("sg:/dev/sg3");
+	raw = open_sg("sg:/dev/sg3,raw");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(raw);
+	vpd_in(lun, 0xb0, 64, 64, buf, &c);
+	CU_ASSERT_EQUAL(pvsi_be32(&buf[8]), 64);
+	CU_ASSERT_EQUAL(pvsi_be32(&buf[12]), 64);
+	CU_ASSERT_EQUAL(buf[7], 8); /* the rest as the device said */
+	CU_ASSERT_EQUAL(c.req.residual, 0);
+	/* feature-host too: the bound is the transport's, not a filter. */
+	vpd_in(raw, 0xb0, 64, 64, buf, &c);
+	CU_ASSERT_EQUAL(pvsi_be32(&buf[8]), 64);
+	/* Without a bound, the device's answer as it is. */
+	vpd_in(lun, 0xb0, 64, 0, buf, &c);
+	CU_ASSERT_EQUAL(memcmp(buf, b0, 64), 0);
+	pvs_lun_close(lun);
+	pvs_lun_close(raw);
+
+	/* Smaller limits of the device's own stay. */
+	sg3_only();
+	b0[11] = 32;
+	b0[14] = 0;
+	b0[15] = 16;
+	script_vpd(0xb0, b0, sizeof(b0));
+	lun = open_sg("sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	vpd_in(lun, 0xb0, 64, 64, buf, &c);
+	CU_ASSERT_EQUAL(memcmp(buf, b0, 64), 0);
+	/* An answer cut before MAXIMUM TRANSFER LENGTH is left alone. */
+	vpd_in(lun, 0xb0, 10, 8, buf, &c);
+	CU_ASSERT_EQUAL(memcmp(buf, b0, 10), 0);
+	CU_ASSERT_EQUAL(buf[10], 0xee);
+	pvs_lun_close(lun);
+}
+
+static void test_b0_added(void)
+{
+	static const uint8_t disk00[] = {0x00, 0x00, 0x00, 0x04, 0x00, 0x80, 0x83, 0xb1};
+	static const uint8_t tape00[] = {0x01, 0x00, 0x00, 0x03, 0x00, 0x80, 0x83};
+	uint8_t buf[512];
+	struct pvs_lun *lun;
+	struct cmd c;
+	unsigned int writes;
+
+	sg3_only();
+	script_vpd(0x00, disk00, sizeof(disk00));
+	lun = open_sg("sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	/* Without a bound, nothing is added, and B0h goes to the device. */
+	vpd_in(lun, 0x00, 255, 0, buf, &c);
+	CU_ASSERT_EQUAL(memcmp(buf, disk00, sizeof(disk00)), 0);
+	CU_ASSERT_EQUAL(c.req.residual, 255 - sizeof(disk00));
+	/* No room for one more byte in the allocation length: left as it is. */
+	vpd_in(lun, 0x00, sizeof(disk00), 64, buf, &c);
+	CU_ASSERT_EQUAL(memcmp(buf, disk00, sizeof(disk00)), 0);
+	/* A disk without the page gets it, in order, and the answer grows by one. */
+	vpd_in(lun, 0x00, 255, 64, buf, &c);
+	CU_ASSERT_EQUAL(memcmp(buf, "\x00\x00\x00\x05\x00\x80\x83\xb0\xb1", 9), 0);
+	CU_ASSERT_EQUAL(c.req.residual, 255 - 9);
+	/* ... which is then answered here, with the bound alone. */
+	writes = fake_sg_writes();
+	vpd_in(lun, 0xb0, 255, 64, buf, &c);
+	CU_ASSERT_EQUAL(fake_sg_writes(), writes);
+	CU_ASSERT_EQUAL(memcmp(buf, "\x00\xb0\x00\x3c", 4), 0);
+	CU_ASSERT_EQUAL(pvsi_be32(&buf[8]), 64);
+	CU_ASSERT_EQUAL(pvsi_be32(&buf[12]), 0);
+	CU_ASSERT_EQUAL(c.req.residual, 255 - 64);
+	/* A transport without a bound still asks the device. */
+	vpd_in(lun, 0xb0, 255, 0, buf, &c);
+	CU_ASSERT_EQUAL(fake_sg_writes(), writes + 1);
+	pvs_lun_close(lun);
+
+	/* A tape drive's list is not touched: sd, the driver that reads B0h, never drives it. */
+	sg3_only();
+	script_vpd(0x00, tape00, sizeof(tape00));
+	lun = open_sg("sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	vpd_in(lun, 0x00, 255, 64, buf, &c);
+	CU_ASSERT_EQUAL(memcmp(buf, tape00, sizeof(tape00)), 0);
+	CU_ASSERT_EQUAL(c.req.residual, 255 - sizeof(tape00));
+	pvs_lun_close(lun);
+}
+
 static const struct cu_test sg_open_tests[] = {
     {"block, partition, other char, bsg, missing refused", test_open_refuses_non_sg},
 };
@@ -817,6 +933,11 @@ static const struct cu_test sg_queueing_tests[] = {
     {"aborted while at the device", test_aborted_while_at_device},
 };
 
+static const struct cu_test sg_block_limits_tests[] = {
+    {"B0h: the transfer bound clamps the device's limits", test_b0_clamped},
+    {"00h/B0h: a disk without B0h gets one", test_b0_added},
+};
+
 static const struct cu_test sg_real_device_tests[] = {
     {"scsi_debug when present", test_real_scsi_debug},
 };
@@ -829,6 +950,7 @@ int main(void)
 	    CU_SUITE("sg filter", setup, teardown, sg_filter_tests),
 	    CU_SUITE("sg read-only", setup, teardown, sg_read_only_tests),
 	    CU_SUITE("sg queueing and errors", setup, teardown, sg_queueing_tests),
+	    CU_SUITE("sg block limits", setup, teardown, sg_block_limits_tests),
 	    CU_SUITE("sg real device", setup, teardown, sg_real_device_tests),
 	};
 

@@ -641,6 +641,30 @@ static void test_vpd_pages(void)
 	vpd(&H4K, 0xb0, 512);
 	ASSERT_GOOD();
 	CU_ASSERT_EQUAL(memcmp(buf, exp, 64), 0);
+	/*
+	 * The transport's bound (vscsiif: what xen-scsifront can always map)
+	 * is the maximum and the optimal length, in the LUN's own blocks;
+	 * one above the LUN's own limit changes nothing.
+	 */
+	H4K.max_xfer_blocks = 64;
+	vpd(&H4K, 0xb0, 512);
+	ASSERT_GOOD();
+	lh_put32(&exp[8], 64);
+	lh_put32(&exp[12], 64);
+	CU_ASSERT_EQUAL(memcmp(buf, exp, 64), 0);
+	H4K.max_xfer_blocks = 4096;
+	vpd(&H4K, 0xb0, 512);
+	ASSERT_GOOD();
+	lh_put32(&exp[8], 2048);
+	lh_put32(&exp[12], 0);
+	CU_ASSERT_EQUAL(memcmp(buf, exp, 64), 0);
+	H4K.max_xfer_blocks = 0;
+	H.max_xfer_blocks = 8;
+	vpd(&H, 0xb0, 512);
+	ASSERT_GOOD();
+	CU_ASSERT_EQUAL(pvsi_be32(&buf[8]), 8);
+	CU_ASSERT_EQUAL(pvsi_be32(&buf[12]), 8);
+	H.max_xfer_blocks = 0;
 
 	memset(exp, 0, sizeof(exp));
 	exp[1] = 0xb1;

@@ -310,6 +310,17 @@ static void test_host_codes(void)
 	CU_ASSERT_EQUAL(XEN_VSCSIIF_RSLT_HOST(pvsp_rslt(8, 0)), 8);
 }
 
+static void test_max_xfer_blocks(void)
+{
+	/* xen-scsifront's sg_tablesize: feature-sg-grant within [26, 128]; half of it, in 8s. */
+	CU_ASSERT_EQUAL(pvsp_max_xfer_blocks(0), 8);
+	CU_ASSERT_EQUAL(pvsp_max_xfer_blocks(26), 8);
+	CU_ASSERT_EQUAL(pvsp_max_xfer_blocks(33), 16);
+	CU_ASSERT_EQUAL(pvsp_max_xfer_blocks(64), 32);
+	CU_ASSERT_EQUAL(pvsp_max_xfer_blocks(128), 64);
+	CU_ASSERT_EQUAL(pvsp_max_xfer_blocks(1024), 64);
+}
+
 static void test_response(void)
 {
 	struct vscsiif_response rsp;
@@ -359,6 +370,7 @@ static const struct cu_test tests[] = {
     {"error names", test_err_names},
     {"host codes", test_host_codes},
     {"response building", test_response},
+    {"transfer bound from feature-sg-grant", test_max_xfer_blocks},
 };
 
 int main(void)

@@ -96,6 +96,15 @@ struct pvs_req {
 	struct iovec *iov;
 	unsigned int iovcnt;
 	uint64_t initiator; /* I_T nexus identity: reservations, unit attentions */
+	/*
+	 * The most logical blocks one command of this initiator can always be
+	 * carried with (the transport's own bound; 0: none).  The Block Limits
+	 * VPD page reports it as MAXIMUM and OPTIMAL TRANSFER LENGTH, emulated
+	 * or clamped into a passthrough device's answer, so that the guest's
+	 * block layer builds no command the transport would refuse.  Not
+	 * enforced: a longer command still runs when its buffers fit.
+	 */
+	uint32_t max_xfer_blocks;
 	pvs_req_done_fn done;
 	void *opaque; /* the transport's */
 
