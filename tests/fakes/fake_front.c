@@ -20,6 +20,7 @@ int fake_front_init(struct fake_front *f, struct fake_gnt *g, struct fake_evt *e
 	f->gnt = g;
 	f->evt = e;
 	f->domid = domid;
+	f->max_grants = FAKE_FRONT_SG_TABLESIZE;
 	/* Shared: a forked backend (ring_ut's kill -9 test) writes responses the parent reads. */
 	f->page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (f->page == MAP_FAILED) {
@@ -107,16 +108,51 @@ static int free_rqid(const struct fake_front *f)
 	return -1;
 }
 
+/* The data of @c as a scatter-gather list: its own, or buf/len as one piece. */
+static const struct iovec *data_sg(const struct fake_front_cmd *c, struct iovec *one,
+                                   unsigned int *n)
+{
+	if (c->nsg) {
+		*n = c->nsg;
+		return c->sg;
+	}
+	one->iov_base = c->buf;
+	one->iov_len = c->len;
+	*n = c->len ? 1 : 0;
+	return one;
+}
+
+/* map_data_for_request(): PFN_UP(offset + length) grants per scatter-gather entry. */
+static int grant_sg(struct fake_front *f, struct fake_front_shadow *sh, const struct iovec *sg,
+                    unsigned int nsg, bool ro, struct scsiif_request_segment *seg)
+{
+	for (unsigned int i = 0; i < nsg; i++) {
+		int err = grant_data(f, sh, sg[i].iov_base, (uint32_t)sg[i].iov_len, ro, seg);
+
+		if (err)
+			return err;
+		seg += pages_of(sg[i].iov_base, (uint32_t)sg[i].iov_len);
+	}
+	return 0;
+}
+
 int fake_front_queue(struct fake_front *f, const struct fake_front_cmd *c)
 {
 	struct vscsiif_request *r;
 	struct fake_front_shadow *sh;
-	unsigned int npages = pages_of(c->buf, c->len);
-	bool indirect = c->indirect || npages > VSCSIIF_SG_TABLESIZE;
+	struct iovec one;
+	unsigned int nsg, npages = 0;
+	const struct iovec *sg = data_sg(c, &one, &nsg);
+	bool indirect;
 	struct scsiif_request_segment direct[VSCSIIF_SG_TABLESIZE];
 	unsigned int ndesc_pages = 0;
 	int id, err;
 
+	for (unsigned int i = 0; i < nsg; i++)
+		npages += pages_of(sg[i].iov_base, (uint32_t)sg[i].iov_len);
+	if (f->max_grants && npages > f->max_grants)
+		return -E2BIG;
+	indirect = c->indirect || npages > VSCSIIF_SG_TABLESIZE;
 	if (RING_FULL(&f->ring))
 		return -EBUSY;
 	id = free_rqid(f);
@@ -150,12 +186,10 @@ int fake_front_queue(struct fake_front *f, const struct fake_front_cmd *c)
 		/* Descriptor pages first, like scsifront: read-only grants. */
 		err = grant_data(f, sh, d, (uint32_t)dlen, true, direct);
 		if (!err)
-			err = grant_data(f, sh, c->buf, c->len, c->dir == PVSP_DIR_TO_DEV,
-			                 (struct scsiif_request_segment *)d);
-	} else if (npages > VSCSIIF_SG_TABLESIZE) {
-		err = -E2BIG;
+			err = grant_sg(f, sh, sg, nsg, c->dir == PVSP_DIR_TO_DEV,
+			               (struct scsiif_request_segment *)d);
 	} else {
-		err = grant_data(f, sh, c->buf, c->len, c->dir == PVSP_DIR_TO_DEV, direct);
+		err = grant_sg(f, sh, sg, nsg, c->dir == PVSP_DIR_TO_DEV, direct);
 	}
 	if (err) {
 		shadow_end(f, sh);

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "fake_evtchn.h"
 #include "fake_gnt.h"
@@ -30,6 +31,14 @@ struct fake_front_cmd {
 	uint8_t dir; /* PVSP_DIR_* */
 	void *buf;   /* guest data, any alignment; NULL with len 0 */
 	uint32_t len;
+	/*
+	 * Or a scatter-gather list, as the guest's block layer hands one to
+	 * scsifront: pieces of any address and length, each granted page by
+	 * page (a piece that straddles pages costs a grant per page touched).
+	 * Used instead of buf/len when nsg is set.
+	 */
+	const struct iovec *sg;
+	unsigned int nsg;
 	bool indirect;            /* VSCSIIF_SG_GRANT even for few pages */
 	unsigned int desc_offset; /* where the descriptor array starts in its first page */
 	uint16_t ref_rqid;        /* ABORT */
@@ -53,6 +62,8 @@ struct fake_front {
 	struct vscsiif_front_ring ring;
 	struct fake_front_shadow shadow[FAKE_FRONT_REQS];
 	unsigned int errors; /* illegal rqid, response overflow, grant still mapped */
+	/* Grants one request may use: FAKE_FRONT_SG_TABLESIZE after init; 0, no limit (hostile). */
+	unsigned int max_grants;
 	uint64_t kicks;
 };
 
@@ -64,8 +75,11 @@ void fake_front_fini(struct fake_front *f);
 /*
  * Queue one request (not yet visible to the backend: see push).  Returns
  * the rqid (the lowest free one, as scsifront picks it), -EBUSY when the
- * ring or the rqids are exhausted, -ENOSPC when out of grants.
+ * ring or the rqids are exhausted, -ENOSPC when out of grants, -E2BIG when
+ * the data needs more than f->max_grants grants (scsifront's "Unable to
+ * map request_buffer").
  */
+#define FAKE_FRONT_SG_TABLESIZE 128 /* SG_ALL: scsifront's ceiling */
 int fake_front_queue(struct fake_front *f, const struct fake_front_cmd *c);
 /*
  * The next request slot for a test to fill by hand (any rqid, any

@@ -295,8 +295,9 @@ static void test_segment_geometry(void)
 	r->nr_segments = 127;
 	push_one(&h, &rsp, DID_ERROR);
 
-	/* 129 descriptors against feature-sg-grant 128. */
+	/* 129 descriptors against feature-sg-grant 128 (more than Linux's frontend would send). */
 	rh_rw10(&c, false, 0, 129 * 8, buf, 129 * 4096);
+	h.fe.max_grants = 0;
 	rq = fake_front_queue(&h.fe, &c);
 	CU_ASSERT_FATAL(rq >= 0);
 	push_one(&h, &rsp, DID_ERROR);

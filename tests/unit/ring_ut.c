@@ -125,6 +125,174 @@ static void test_rw_indirect(void)
 	rw_round_trip("file:4194304", 100 * 4096, 3072, true, 0);
 }
 
+/*
+ * A guest's scatter-gather list: @n pieces at (page, offset, length) of an
+ * arena of 4 KiB pages.  Pieces may start and end inside pages and
+ * straddle them, as Linux builds them from direct I/O on 4-byte-aligned
+ * buffers and from physically contiguous pages.
+ */
+struct piece {
+	unsigned int page, off, len;
+};
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static unsigned int layout(uint8_t *arena, const struct piece *p, unsigned int n, struct iovec *sg)
+{
+	unsigned int total = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		sg[i].iov_base = arena + (size_t)p[i].page * 4096 + p[i].off;
+		sg[i].iov_len = p[i].len;
+		total += p[i].len;
+	}
+	return total;
+}
+
+/*
+ * WRITE(10) from one layout, then the bytes on the LUN read back plainly,
+ * then READ(10) into another layout: what reaches the LUN is the pieces in
+ * order, byte for byte, and what comes back lands in the pieces and
+ * nowhere else of the guest's pages.
+ */
+static void sg_round_trip(const struct piece *wp, unsigned int wn, const struct piece *rp,
+                          unsigned int rn, bool want_indirect)
+{
+	enum { ARENA_PAGES = 160, LBA = 16 };
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	struct iovec wsg[128], rsg[128];
+	uint8_t *warena = rh_alloc(ARENA_PAGES * 4096), *rarena = rh_alloc(ARENA_PAGES * 4096);
+	uint8_t *expect = rh_alloc(ARENA_PAGES * 4096), *lun = rh_alloc(ARENA_PAGES * 4096);
+	uint8_t *want = rh_alloc(ARENA_PAGES * 4096);
+	unsigned int len = layout(warena, wp, wn, wsg), off = 0, grants = 0;
+	struct vscsiif_request *req;
+
+	CU_ASSERT_FATAL(len % 512 == 0 && len == layout(rarena, rp, rn, rsg));
+	CU_ASSERT_FATAL(rh_init(&h, 5, 0, "mem:4M", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	fill(warena, ARENA_PAGES * 4096, 41);
+	for (unsigned int i = 0; i < wn; i++) {
+		memcpy(expect + off, wsg[i].iov_base, wsg[i].iov_len);
+		off += (unsigned int)wsg[i].iov_len;
+		grants += (unsigned int)((wp[i].off + wp[i].len + 4095) / 4096);
+	}
+	CU_ASSERT_FATAL(grants <= 128);
+
+	rh_rw10(&c, true, LBA, (uint16_t)(len / 512), NULL, 0);
+	c.sg = wsg;
+	c.nsg = wn;
+	CU_ASSERT_FATAL(fake_front_queue(&h.fe, &c) == 0);
+	req = RING_GET_REQUEST(&h.fe.ring, h.fe.ring.req_prod_pvt - 1);
+	CU_ASSERT_EQUAL(!!(req->nr_segments & VSCSIIF_SG_GRANT), want_indirect);
+	fake_front_push(&h.fe);
+	rh_run(&h);
+	CU_ASSERT_FATAL(fake_front_response(&h.fe, &rsp) == 1);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(rsp.residual_len, 0);
+
+	/* On the LUN: the pieces, in order; the blocks around them untouched (zero). */
+	rh_rw10(&c, false, 0, (uint16_t)(LBA + len / 512 + 8), lun, LBA * 512 + len + 4096);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(memcmp(lun + LBA * 512, expect, len), 0);
+	CU_ASSERT_TRUE(all_zero(lun, LBA * 512));
+	CU_ASSERT_TRUE(all_zero(lun + LBA * 512 + len, 4096));
+
+	/* Back into another layout: the pieces hold the data, the rest of the pages is as it was.
+	 */
+	fill(rarena, ARENA_PAGES * 4096, 43);
+	memcpy(want, rarena, ARENA_PAGES * 4096);
+	off = 0;
+	for (unsigned int i = 0; i < rn; i++) {
+		memcpy(want + (size_t)rp[i].page * 4096 + rp[i].off, expect + off, rp[i].len);
+		off += rp[i].len;
+	}
+	rh_rw10(&c, false, LBA, (uint16_t)(len / 512), NULL, 0);
+	c.sg = rsg;
+	c.nsg = rn;
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(rsp.residual_len, 0);
+	CU_ASSERT_EQUAL(memcmp(rarena, want, ARENA_PAGES * 4096), 0);
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
+	rh_fini(&h);
+	free(warena);
+	free(rarena);
+	free(expect);
+	free(lun);
+	free(want);
+}
+
+static void test_rw_subpage_direct(void)
+{
+	/* Pieces that start and end inside pages; two straddle a page boundary. */
+	static const struct piece w[] = {
+	    {0, 3584, 1024}, {3, 100, 412},    {5, 4092, 516},
+	    {8, 0, 4096},    {10, 2048, 6144}, {14, 8, 96},
+	};
+	static const struct piece r[] = {
+	    {1, 4, 508}, {2, 2560, 3072}, {4, 0, 1024}, {6, 3072, 2048}, {9, 1000, 5636},
+	};
+
+	sg_round_trip(w, 6, r, 5, false);
+}
+
+static void test_rw_subpage_indirect(void)
+{
+	struct piece w[64], r[40];
+	unsigned int n = 0;
+
+	/*
+	 * The worst case for xen-scsifront's grant count: one 512-byte block
+	 * per piece, each straddling two pages (2 grants per block).  64 of
+	 * them are 128 grants, as many as the frontend takes: what
+	 * pvsp_max_xfer_blocks(128) allows.
+	 */
+	CU_ASSERT_EQUAL(pvsp_max_xfer_blocks(PVSD_RING_DEFAULT_SEGS), 64);
+	for (unsigned int i = 0; i < 64; i++)
+		w[i] = (struct piece){2 * i, 3840 + (i % 8) * 4, 512};
+	/* Read back into pieces of mixed sizes and offsets, 40 of them, some straddling. */
+	for (unsigned int i = 0; i < 39; i++) {
+		r[i] = (struct piece){3 * i, (i * 612) % 4000, 768 + (i % 3) * 4};
+		n += r[i].len;
+	}
+	r[39] = (struct piece){120, 1, 64 * 512 - n};
+	sg_round_trip(w, 64, r, 40, true);
+}
+
+static void test_frontend_grant_limit(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct piece p[65];
+	struct iovec sg[65];
+	uint8_t *arena = rh_alloc(140 * 4096);
+
+	CU_ASSERT_FATAL(rh_init(&h, 6, 0, "mem:1M", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	for (unsigned int i = 0; i < 65; i++)
+		p[i] = (struct piece){2 * i, 3840, 512};
+	layout(arena, p, 65, sg);
+	/* One block more than the bound in the worst layout is more than the frontend maps. */
+	rh_rw10(&c, true, 0, 65, NULL, 0);
+	c.sg = sg;
+	c.nsg = 65;
+	CU_ASSERT_EQUAL(fake_front_queue(&h.fe, &c), -E2BIG);
+	c.nsg = 64;
+	c.cdb[8] = 64;
+	CU_ASSERT_EQUAL(fake_front_queue(&h.fe, &c), 0);
+	fake_front_push(&h.fe);
+	rh_run(&h);
+	rh_fini(&h);
+	free(arena);
+}
+
 static void test_sixteen_in_flight(void)
 {
 	struct rh h;
@@ -991,6 +1159,10 @@ int main(void)
 	CU_add_test(s, "INQUIRY", test_inquiry);
 	CU_add_test(s, "WRITE/READ direct segments", test_rw_direct);
 	CU_add_test(s, "WRITE/READ indirect segments", test_rw_indirect);
+	CU_add_test(s, "WRITE/READ sub-page pieces, direct", test_rw_subpage_direct);
+	CU_add_test(s, "WRITE/READ sub-page pieces, indirect", test_rw_subpage_indirect);
+	CU_add_test(s, "the frontend's grant limit and the transfer bound",
+	            test_frontend_grant_limit);
 	CU_add_test(s, "16 in flight", test_sixteen_in_flight);
 	CU_add_test(s, "NO_CONNECT for an unmapped target", test_no_connect);
 	CU_add_test(s, "LUN removed with a request in flight", test_lun_removed_in_flight);
