@@ -32,10 +32,12 @@ TOOL_SRCS    := $(sort $(wildcard tools/*.c))
 FAKE_SRCS    := $(sort $(wildcard tests/fakes/*.c))
 UT_SRCS      := $(sort $(wildcard tests/unit/*_ut.c))
 BENCH_SRCS   := $(sort $(wildcard tests/bench/*.c))
+# Built by tests/e2e/lib/initramfs.sh for the guest; here only for format-check.
+E2E_TOOL_SRCS := $(sort $(wildcard tests/e2e/tools/*.c))
 
 ALL_C := $(LIB_SRCS) $(PROTO_SRCS) $(BACKEND_SRCS) $(wildcard $(BACKEND_MAIN)) \
          $(XL_SRCS) $(wildcard $(XL_MAIN)) $(VHOST_SRCS) $(wildcard $(VHOST_MAIN)) \
-         $(TOOL_SRCS) $(FAKE_SRCS) $(UT_SRCS) $(BENCH_SRCS)
+         $(TOOL_SRCS) $(FAKE_SRCS) $(UT_SRCS) $(BENCH_SRCS) $(E2E_TOOL_SRCS)
 ALL_H := $(shell find libpvscsi protocol backend xl-plugin vhost-user tools tests -name '*.h' 2>/dev/null)
 
 # $(call objs,variant,sources)

@@ -13,6 +13,9 @@
 #   wait_gone C:T:L [S]    wait for it to disappear
 #   sg_of C:T:L, sd_of C:T:L   its /dev/sgN, /dev/sdX
 #   fio_verify DEV [ARGS]  fio write+verify (crc32c, 4k-512k, qd16, libaio, direct)
+#   dmesg_check                   fail on the frontend's "Unable to map request_buffer" or
+#                                 a block-layer I/O error (run by /init after guest(); a
+#                                 case that provokes I/O errors sets IO_ERRORS=expected)
 #   blk_watch DEV                 start recording what the block layer sends to DEV
 #   blk_report DEV FILE           record into FILE its queue limits, merges, and
 #                                 the requests issued (count by size, errors)
@@ -58,6 +61,34 @@ hctl_of() {
 	return 1
 }
 
+# Lines the guest's kernel prints when a write or read was lost: the
+# frontend refusing a request it cannot map (docs/compat.md), and the block
+# layer's report of any failed request ("I/O error, dev sda, ...", "critical
+# target error, dev sdb, ...", buffer-head and ext4 I/O errors).
+DMESG_ERRORS='Unable to map request_buffer| error, dev sd|Buffer I/O error|EXT4-fs.*I/O error'
+dmesg_check() {
+	_seen=$(dmesg | grep -E "$DMESG_ERRORS" | head -n 5) || true
+	[ -n "$_seen" ] || return 0
+	if [ "${IO_ERRORS:-}" = expected ]; then
+		echo "I/O errors, as the case intends:"
+		echo "$_seen"
+		return 0
+	fi
+	echo "$_seen"
+	fail "the guest's kernel logged lost I/O: $(echo "$_seen" | head -n 1 | sed 's/^\[[^]]*\] //')"
+}
+
+# The reference backend gets the transfer bound pvscsid reports in its Block
+# Limits page (64 blocks: docs/compat.md, "xen-scsifront"), set from the
+# guest's side: xen-scsiback+LIO report a larger one, and LIO's pscsi passes
+# the device's own through, with which xen-scsifront's grant limit loses
+# writes on both backends alike.
+reference_bound() {
+	[ "$BACKEND" = kernel ] || return 0
+	_q=/sys/block/$(basename "$1")/queue
+	echo $((64 * $(cat "$_q/logical_block_size") / 1024)) >"$_q/max_sectors_kb"
+}
+
 wait_lun() {
 	_i=0
 	while ! hctl_of "$1" >/dev/null; do
@@ -72,6 +103,7 @@ wait_lun() {
 		[ "$_i" -le 40 ] || fail "LUN $1 has no sd/sg device"
 		sleep 0.5
 	done
+	reference_bound "$(sd_of "$1")"
 	echo "LUN $1 is $(hctl_of "$1"): $(sd_of "$1") $(sg_of "$1")"
 }
 
@@ -170,8 +202,8 @@ blk_report() {
 				rw = substr($0, index($0, "block_rq_issue:") + 16); split(rw, f, " ")
 				if (f[2] ~ /W/) w[k]++; else if (f[2] ~ /R/) r[k]++ }
 			/block_rq_complete:/ && /\[-[0-9]+\]$/ { err++ }
-			END { for (k in r) printf "issued R %6d KiB: %d\n", k, r[k]
-				for (k in w) printf "issued W %6d KiB: %d\n", k, w[k]
+			END { for (k in r) printf "issued R %7.1f KiB: %d\n", k, r[k]
+				for (k in w) printf "issued W %7.1f KiB: %d\n", k, w[k]
 				printf "completed with an error: %d\n", err }' $TRACE/trace | sort -k2,2 -k3n
 		echo "frontend refusals (Unable to map request_buffer): $(dmesg | grep -c 'Unable to map request_buffer' || true)"
 	} >/tmp/blk.report

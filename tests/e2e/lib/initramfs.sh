@@ -4,8 +4,9 @@
 #                                     dom0's root and runs lib/dom0-init;
 #                                     carries the guest kernel and initramfs
 #   build/e2e/domU-initramfs.cpio     the PV guest: SCSI/ext4 modules, sg3_utils,
-#                                     lsscsi, fio, iscsi-test-cu, e2fsprogs and
-#                                     every case's guest part (cases/*.sh).
+#                                     lsscsi, fio, iscsi-test-cu, e2fsprogs,
+#                                     every case's guest part (cases/*.sh) and
+#                                     the project's own tools (tools/*.c).
 #                                     Not compressed: xl's domain builder would
 #                                     gunzip it in userspace at every guest
 #                                     creation (about a minute under TCG).
@@ -148,14 +149,29 @@ build_dom0_initramfs() {
 	rm -rf "$root"
 }
 
+# The project's own guest tools (tests/e2e/tools/*.c), static: the guest has
+# no compiler, and a static binary needs none of the libraries copied.
+build_guest_tools() {
+	local src bin
+	mkdir -p "$BUILD/tools"
+	for src in "$E2E_DIR"/tools/*.c; do
+		bin=$BUILD/tools/$(basename "$src" .c)
+		[ "$bin" -nt "$src" ] && continue
+		cc -std=c11 -Wall -Wextra -Werror -O2 -static -o "$bin" "$src" ||
+			die "cannot build guest tool $src"
+	done
+}
+
 build_domU_initramfs() {
 	img=$BUILD/domU-initramfs.cpio
+	build_guest_tools
 	tools=$(guest_tools)
 	# shellcheck disable=SC2086
 	sum=$(
 		{
 			inputs_sum "$E2E_DIR/lib/guest-init" "$E2E_DIR/lib/guest-lib.sh" \
-				"$E2E_DIR/lib/initramfs.sh" "$E2E_DIR"/cases/*.sh /bin/busybox $tools
+				"$E2E_DIR/lib/initramfs.sh" "$E2E_DIR"/cases/*.sh /bin/busybox $tools \
+				"$BUILD"/tools/*
 			echo "$KVER"
 		} | sha256sum | cut -d' ' -f1
 	)
@@ -169,6 +185,7 @@ build_domU_initramfs() {
 	install_busybox "$root"
 	# shellcheck disable=SC2086
 	copy_with_libs "$root" $tools
+	install -m 755 "$BUILD"/tools/* "$root/usr/bin/"
 	# mkfs.ext4 reads its defaults (features, inode size) from mke2fs.conf.
 	[ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$root/etc/"
 	# shellcheck disable=SC2086
