@@ -575,6 +575,20 @@ static void ident_free(struct ident *id)
 	id->vpd = NULL;
 }
 
+/*
+ * A T10 vendor ID designator of blanks (some USB bridges and virtual disks
+ * send one) names nothing: Linux prints it as "t10." and padding, and a
+ * spec built from it could never be resolved back ("empty identity").
+ */
+static bool blank_identity(const char *w)
+{
+	size_t n = strlen(w);
+
+	while (n && (w[n - 1] == ' ' || w[n - 1] == '\n' || w[n - 1] == '\t'))
+		n--;
+	return n == 0 || (n == 4 && strncmp(w, "t10.", 4) == 0);
+}
+
 /* Missing attributes are normal (old kernels, devices without VPD): only -ENOMEM fails. */
 static int ident_load(const char *scsidir, struct ident *id)
 {
@@ -586,7 +600,7 @@ static int ident_load(const char *scsidir, struct ident *id)
 	w = malloc(WWID_ATTR_MAX);
 	if (!w)
 		return -ENOMEM;
-	if (read_attr(scsidir, "wwid", w, WWID_ATTR_MAX) == 0 && w[0] &&
+	if (read_attr(scsidir, "wwid", w, WWID_ATTR_MAX) == 0 && !blank_identity(w) &&
 	    strlen(w) < sizeof(id->wwid))
 		memcpy(id->wwid, w, strlen(w) + 1);
 	free(w);
@@ -602,8 +616,10 @@ static int ident_load(const char *scsidir, struct ident *id)
 			id->vpdlen = (size_t)n;
 		}
 	}
-	if (!id->wwid[0] && id->vpd)
-		pvs_vpd83_identity(id->vpd, id->vpdlen, 0, id->wwid, sizeof(id->wwid));
+	if (!id->wwid[0] && id->vpd &&
+	    pvs_vpd83_identity(id->vpd, id->vpdlen, 0, id->wwid, sizeof(id->wwid)) > 0 &&
+	    blank_identity(id->wwid))
+		id->wwid[0] = '\0';
 	return 0;
 }
 
@@ -1087,7 +1103,7 @@ int pvs_pdev_stable_spec(const struct pvs_pdev *p, char *buf, size_t len)
 		return -ENODATA;
 	if (p->wwid[0] && wwid_is_hex_id(p->wwid))
 		rc = hex_spec(p->wwid, p->lun, buf, len);
-	else if (p->wwid[0])
+	else if (p->wwid[0] && !blank_identity(p->wwid))
 		rc = (size_t)snprintf(buf, len, "wwid:%s", p->wwid) < len ? 0 : -ENOSPC;
 	else if (p->target_wwid[0] && wwid_is_hex_id(p->target_wwid))
 		rc = hex_spec(p->target_wwid, p->lun, buf, len);

@@ -726,6 +726,61 @@ static void test_stable_spec(void)
 	CU_ASSERT_STRING_EQUAL(buf, "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001");
 	CU_ASSERT_EQUAL(pvs_pdev_stable_spec(NULL, buf, sizeof(buf)), -ENODATA);
 	CU_ASSERT_EQUAL(pvs_pdev_stable_spec(&p, NULL, 0), -ENOSPC);
+	/* A blank T10 identity names nothing: the by-id path, or no stable spec at all. */
+	strcpy(p.wwid, "t10.                        ");
+	CU_ASSERT_EQUAL(pvs_pdev_stable_spec(&p, buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001");
+	p.by_id[0] = '\0';
+	CU_ASSERT_EQUAL(pvs_pdev_stable_spec(&p, buf, sizeof(buf)), -ENODATA);
+	strcpy(p.wwid, "   ");
+	CU_ASSERT_EQUAL(pvs_pdev_stable_spec(&p, buf, sizeof(buf)), -ENODATA);
+}
+
+/* sysfs wwid "t10." and blanks (and a VPD page whose only designator is blank) is no identity. */
+static void test_blank_identity(void)
+{
+	struct fake_sysfs fs;
+	struct pvs_resolver r;
+	struct pvs_pdev p;
+	char err[2048], spec[512];
+	uint8_t vb[64], vn[64];
+	const struct din blank[] = {{2, 0, 1, "                        ", 24}};
+	static const uint8_t naa_c[8] = {0x50, 0x01, 0x40, 0x5c, 0xcc, 0xcc, 0xcc, 0xcc};
+	const struct din with_naa[] = {{1, 0, 3, naa_c, 8}};
+	struct fake_scsi_dev sysfs_blank = {
+	    .host = 2, .type = 0, .wwid = "t10.                        ", .sg = "sg3"};
+	struct fake_scsi_dev vpd_blank = {.host = 2,
+	                                  .target = 1,
+	                                  .type = 0,
+	                                  .vpd83 = vb,
+	                                  .vpd83_len = vpd_build(vb, blank, 1),
+	                                  .sg = "sg4"};
+	struct fake_scsi_dev blank_but_naa = {.host = 2,
+	                                      .target = 2,
+	                                      .type = 0,
+	                                      .wwid = "t10.   ",
+	                                      .vpd83 = vn,
+	                                      .vpd83_len = vpd_build(vn, with_naa, 1),
+	                                      .sg = "sg5"};
+
+	std_tree(&fs, &r);
+	CU_ASSERT_EQUAL(fake_sysfs_add_scsi(&fs, &sysfs_blank), 0);
+	CU_ASSERT_EQUAL(fake_sysfs_add_scsi(&fs, &vpd_blank), 0);
+	CU_ASSERT_EQUAL(fake_sysfs_add_scsi(&fs, &blank_but_naa), 0);
+	CU_ASSERT_EQUAL_FATAL(res(&r, "/dev/sg3", &p, err), 0);
+	CU_ASSERT_STRING_EQUAL(p.wwid, "");
+	CU_ASSERT_EQUAL(pvs_pdev_stable_spec(&p, spec, sizeof(spec)), -ENODATA);
+	CU_ASSERT_EQUAL_FATAL(res(&r, "/dev/sg4", &p, err), 0);
+	CU_ASSERT_STRING_EQUAL(p.wwid, "");
+	CU_ASSERT_EQUAL(pvs_pdev_stable_spec(&p, spec, sizeof(spec)), -ENODATA);
+	/* The blank sysfs wwid does not hide a real designator in the VPD page. */
+	CU_ASSERT_EQUAL_FATAL(res(&r, "/dev/sg5", &p, err), 0);
+	CU_ASSERT_STRING_EQUAL(p.wwid, "naa.5001405ccccccccc");
+	CU_ASSERT_EQUAL(pvs_pdev_stable_spec(&p, spec, sizeof(spec)), 0);
+	CU_ASSERT_STRING_EQUAL(spec, "naa.5001405ccccccccc:0");
+	CU_ASSERT_EQUAL(res(&r, spec, &p, err), 0);
+	CU_ASSERT_EQUAL(p.target, 2);
+	fake_sysfs_destroy(&fs);
 }
 
 static void test_stable_spec_round_trip(void)
@@ -1041,6 +1096,7 @@ int main(void)
 	    {"malformed_specs", test_malformed_specs},
 	    {"host_renumbered", test_host_renumbered},
 	    {"stable_spec", test_stable_spec},
+	    {"a blank identity is none", test_blank_identity},
 	    {"stable_spec_round_trip", test_stable_spec_round_trip},
 	    {"multipath_ambiguous", test_multipath_ambiguous},
 	    {"lun_selects", test_lun_selects},

@@ -398,6 +398,25 @@ static void test_no_identity_warns(void)
 	w_teardown();
 }
 
+/* A T10 identity of blanks is no identity: the warning, and the name as given is saved. */
+static void test_blank_identity_warns(void)
+{
+	static const char *const a[] = {"scsi-attach", "guest1", "/dev/sde", "0:0:0:0", NULL};
+	struct fake_scsi_dev blank = {
+	    .host = 4, .type = 0, .wwid = "t10.                    ", .sg = "sg4", .block = "sde"};
+	char *err;
+
+	w_setup();
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(&W->fs, &blank), 0);
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a), 0);
+	err = w_text(true);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "warning: PDEV '/dev/sde' (4:0:0:0) has no stable "
+	                                   "identity"));
+	CU_ASSERT_STRING_EQUAL(fake_xs_get(W->fx, BE5 "/0/vscsi-devs/dev-0/p-devname"), "/dev/sde");
+	free(err);
+	w_teardown();
+}
+
 static void test_stale_backend_dirs_removed(void)
 {
 	static const char *const a[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
@@ -514,6 +533,7 @@ int main(void)
 	    {"attach_errors", test_attach_errors},
 	    {"shareable_on_purpose", test_shareable_on_purpose},
 	    {"no_identity_warns", test_no_identity_warns},
+	    {"a blank T10 identity warns", test_blank_identity_warns},
 	    {"stale_backend_dirs_removed", test_stale_backend_dirs_removed},
 	    {"detach_hot", test_detach_hot},
 	    {"detach_paused_and_stuck", test_detach_paused_and_stuck},
