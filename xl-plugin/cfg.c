@@ -456,6 +456,25 @@ static char *slurp(const char *file, size_t *len)
 	return buf;
 }
 
+/*
+ * libxlutil's lexer asserts (the whole xl process aborts) on a NUL byte, so
+ * such a file never reaches it.  A configuration is text; the line and
+ * offset say where to look.
+ */
+static int refuse_nul(const char *what, const char *text, size_t len, char *err, size_t errlen)
+{
+	const char *nul = memchr(text, '\0', len);
+	unsigned int line = 1;
+
+	if (!nul)
+		return 0;
+	for (const char *p = text; p < nul; p++)
+		line += *p == '\n';
+	snprintf(err, errlen, "%s: line %u: a NUL byte (byte %zu of the file): not a text file",
+	         what, line, (size_t)(nul - text));
+	return -EINVAL;
+}
+
 static int cfg_read(const char *file, const char *data, size_t dlen, const char *extra,
                     const char *what, struct xlp_cfg *out, char *err, size_t errlen)
 {
@@ -486,8 +505,14 @@ static int cfg_read(const char *file, const char *data, size_t dlen, const char 
 			rc = -EIO;
 			goto out;
 		}
+		rc = refuse_nul(file, text, tlen, err, errlen);
+		if (rc)
+			goto out;
 		rc = xlu_cfg_readfile(x, file);
 	} else {
+		rc = data ? refuse_nul(what, data, dlen, err, errlen) : 0;
+		if (rc)
+			goto out;
 		rc = xlu_cfg_readdata(x, data ? data : "", (int)dlen);
 		if (data) {
 			text = strndup(data, dlen);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
@@ -220,6 +221,28 @@ static void test_cfg_errors_classified(void)
 	xlp_cfg_free(&cfg);
 }
 
+/* libxlutil's lexer aborts the process on a NUL byte: refused before it sees one. */
+static void test_cfg_nul_refused(void)
+{
+	static const char text[] = "name='g'\nvscsi=['mem:1M,0:0:0:0']\nextra='a\0b'\n";
+	char path[] = "/tmp/xl_cfg_ut-XXXXXX";
+	struct xlp_cfg cfg;
+	char err[XLP_ERR_MAX];
+	int fd = mkstemp(path);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1);
+	close(fd);
+	CU_ASSERT_EQUAL(xlp_cfg_read(path, NULL, &cfg, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "line 3: a NUL byte (byte 42 of the file)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, path));
+	CU_ASSERT_EQUAL(cfg.n, 0);
+	CU_ASSERT_EQUAL(xlp_cfg_read_data(text, sizeof(text) - 1, "image", &cfg, err, sizeof(err)),
+	                -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "image: line 3: a NUL byte"));
+	unlink(path);
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
@@ -228,6 +251,7 @@ int main(void)
 	    {"entry_fields", test_entry_fields},
 	    {"cfg_files_golden", test_cfg_files_golden},
 	    {"cfg_errors_classified", test_cfg_errors_classified},
+	    {"a NUL byte refused before libxlutil", test_cfg_nul_refused},
 	};
 
 	return CU_RUN("xl_cfg", tests);
