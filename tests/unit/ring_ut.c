@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -822,6 +823,14 @@ static void test_reconnect_adopt(void)
 
 static unsigned int cr_copies, cr_kill_at;
 
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
 /* Grant copy hook in the child: die right after the Nth copy call. */
 static void cr_hook(void *arg)
 {
@@ -916,13 +925,25 @@ static void test_kill9_adopt(void)
 		/*
 		 * Even iterations: the child kills itself after grant copy call
 		 * 1..16 (between consuming a write and answering it, between
-		 * answers).  Odd ones: killed after 0 to ~4 ms, wherever it is.
+		 * answers), or is killed after 0 to ~4 ms.  Odd ones: killed as
+		 * soon as it has published 1..15 responses, whatever the
+		 * machine's speed, so that some kills fall between answers.
 		 */
 		if (pid == 0)
 			crash_child(&h, h.path, it % 2 ? 0 : (it / 2) % 16 + 1);
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long)(it / 2 % 16) * 250000 + (long)(it / 32) * 37000;
-		nanosleep(&ts, NULL);
+		if (it % 2) {
+			RING_IDX want = it / 2 % (CR_REQS - 1) + 1;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			while (__atomic_load_n(&h.fe.ring.sring->rsp_prod, __ATOMIC_ACQUIRE) <
+			           want &&
+			       ms_since(&ts) < 2000)
+				sched_yield();
+		} else {
+			ts.tv_sec = 0;
+			ts.tv_nsec = (long)(it / 2 % 16) * 250000 + (long)(it / 32) * 37000;
+			nanosleep(&ts, NULL);
+		}
 		kill(pid, SIGKILL);
 		CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
 		CU_ASSERT_TRUE(WIFSIGNALED(status));
