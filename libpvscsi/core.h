@@ -82,6 +82,12 @@ extern const unsigned int pvsi_nopcodes;
 /* The entry for this CDB (opcode + service action), or NULL. */
 const struct pvsi_opcode *pvsi_opcode_find(const uint8_t *cdb, unsigned int cdb_len);
 /*
+ * Whether some entry of @opcode has every flag of @flags: PVSI_OP_HAS_SA
+ * tells an opcode whose CDB carries a service action (an unknown one is
+ * then INVALID FIELD IN CDB, SPC-5 4.4.3, not an unknown opcode).
+ */
+bool pvsi_opcode_any(uint8_t opcode, uint32_t flags);
+/*
  * Whether the first @op->cdb_len bytes of @cdb (which must have room for
  * 16) leave every reserved bit and NACA/LINK/FLAG clear.  When not, the
  * caller finds which byte and bit from @op->usage.

@@ -64,14 +64,6 @@ static int highest_bit(uint8_t v)
 	return 31 - __builtin_clz(v);
 }
 
-bool pvsi_emu_opcode_has_sa(uint8_t opcode)
-{
-	for (unsigned i = 0; i < pvsi_nopcodes; i++)
-		if (pvsi_opcodes[i].opcode == opcode && (pvsi_opcodes[i].flags & PVSI_OP_HAS_SA))
-			return true;
-	return false;
-}
-
 _Static_assert(PVS_CDB_MAX >= 16, "pvsi_opcode_cdb_clean() reads 16 CDB bytes");
 
 /* The reserved bit check_cdb() found set: the lowest byte, its highest bit. */
@@ -101,7 +93,7 @@ static int check_cdb(struct pvs_lun *lun, struct pvs_req *req, const struct pvsi
 	if (len == 0)
 		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_OPCODE, 0, -1);
 	supported = emu_supported(lun, op);
-	if (!supported && len >= 2 && pvsi_emu_opcode_has_sa(req->cdb[0]))
+	if (!supported && len >= 2 && pvsi_opcode_any(req->cdb[0], PVSI_OP_HAS_SA))
 		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 1, 4);
 	if (!supported || len < op->cdb_len)
 		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_OPCODE, 0, -1);

@@ -52,9 +52,6 @@ static inline uint8_t pvsi_emu_lbppbe(const struct pvs_lun *lun)
 /* Whether this emulated LUN implements @op (REPORT SUPPORTED OPERATION CODES agrees). */
 bool pvsi_emu_supported(const struct pvs_lun *lun, const struct pvsi_opcode *op);
 
-/* Whether some table entry of @opcode has a service action. */
-bool pvsi_emu_opcode_has_sa(uint8_t opcode);
-
 /*
  * Data-in: copy min(@len, @alloc, buffers) bytes of a response built in a
  * bounded local buffer, set core.xfer, return PVS_SR_OK.

@@ -260,6 +260,20 @@ const struct pvsi_opcode *pvsi_opcode_find(const uint8_t *cdb, unsigned int cdb_
 	return NULL;
 }
 
+bool pvsi_opcode_any(uint8_t opcode, uint32_t flags)
+{
+	unsigned i;
+
+	opcode_index_ensure();
+	i = opcode_index[opcode];
+	if (!i--)
+		return false;
+	for (; i < pvsi_nopcodes && pvsi_opcodes[i].opcode == opcode; i++)
+		if ((pvsi_opcodes[i].flags & flags) == flags)
+			return true;
+	return false;
+}
+
 bool pvsi_opcode_cdb_clean(const struct pvsi_opcode *op, const uint8_t *cdb)
 {
 	const uint8_t *r;

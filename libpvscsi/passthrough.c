@@ -378,6 +378,17 @@ static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
 		const struct pvsi_opcode *op = pvsi_opcode_find(req->cdb, req->cdb_len);
 
 		/*
+		 * A service action the filter refuses, of an opcode it passes
+		 * with others (SERVICE ACTION IN(16), MAINTENANCE IN), is a
+		 * field of the CDB (SPC-5 4.4.3), as emulated LUNs answer it.
+		 */
+		if ((!op || !(op->flags & PVSI_OP_PT_ALLOW)) && req->cdb_len >= 2 &&
+		    pvsi_opcode_any(req->cdb[0], PVSI_OP_HAS_SA | PVSI_OP_PT_ALLOW)) {
+			pvsi_req_field(req, true, 1, 4);
+			pvsi_req_complete(req, PVS_SR_INVALID_FIELD_IN_CDB);
+			return;
+		}
+		/*
 		 * A CDB shorter than its opcode's would leave the device to read
 		 * bytes the initiator never sent.  Same sense as emulated LUNs
 		 * give an unsupported opcode: the field is byte 0.

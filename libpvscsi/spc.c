@@ -484,15 +484,15 @@ int pvsi_spc_report_supported_opcodes(struct pvs_lun *lun, struct pvs_req *req)
 		pvsi_put_be32(&buf[0], (uint32_t)(off - 4));
 		return pvsi_emu_respond(req, buf, off, alloc);
 	case 1: /* one opcode without service actions */
-		if (pvsi_emu_opcode_has_sa(opcode))
+		if (pvsi_opcode_any(opcode, PVSI_OP_HAS_SA))
 			return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 3, -1);
 		break;
 	case 2: /* one opcode + service action */
-		if (!pvsi_emu_opcode_has_sa(opcode))
+		if (!pvsi_opcode_any(opcode, PVSI_OP_HAS_SA))
 			return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 3, -1);
 		/* fall through */
 	case 3: /* either */
-		if (pvsi_emu_opcode_has_sa(opcode) && sa > 0x1f)
+		if (pvsi_opcode_any(opcode, PVSI_OP_HAS_SA) && sa > 0x1f)
 			return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 4, -1);
 		break;
 	default:

@@ -491,8 +491,12 @@ static int saved_from_text(const char *text, size_t len, const char *file,
                            struct xlp_saved_list *out, char **name, char *err, size_t errlen)
 {
 	struct xlp_cfg cfg;
-	int rc = xlp_cfg_read_data(text, len, file, &cfg, err, errlen);
+	int rc;
 
+	/* xl stores the text with its terminating NUL; any other NUL is refused. */
+	if (len && text[len - 1] == '\0')
+		len--;
+	rc = xlp_cfg_read_data(text, len, file, &cfg, err, errlen);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < cfg.n; i++) {

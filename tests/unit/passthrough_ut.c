@@ -308,7 +308,15 @@ static void test_header(void)
 
 /* ---- the CDB filter ---- */
 
-static void expect_blocked(struct pvs_lun *lun, const uint8_t *cdb, unsigned len)
+/*
+ * Fixed sense, ILLEGAL REQUEST / INVALID FIELD IN CDB (24h/00h), field
+ * pointer (SKSV, C/D, BPV, bit 4) to CDB byte 1: the service action.
+ */
+static const uint8_t invalid_sa[18] = {0x70, 0, 0x05, 0,    0, 0, 0,    10, 0,
+                                       0,    0, 0,    0x24, 0, 0, 0xcc, 0,  1};
+
+static void expect_sense(struct pvs_lun *lun, const uint8_t *cdb, unsigned len,
+                         const uint8_t *sense)
 {
 	unsigned int before = fake_sg_writes();
 	uint8_t buf[64];
@@ -319,9 +327,14 @@ static void expect_blocked(struct pvs_lun *lun, const uint8_t *cdb, unsigned len
 	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_CHECK_CONDITION);
 	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_OK);
 	CU_ASSERT_EQUAL(c.req.sense_len, 18);
-	CU_ASSERT_EQUAL(memcmp(c.req.sense, invalid_opcode, 18), 0);
+	CU_ASSERT_EQUAL(memcmp(c.req.sense, sense, 18), 0);
 	CU_ASSERT_EQUAL(c.req.residual, sizeof(buf));
 	CU_ASSERT_EQUAL(fake_sg_writes(), before);
+}
+
+static void expect_blocked(struct pvs_lun *lun, const uint8_t *cdb, unsigned len)
+{
+	expect_sense(lun, cdb, len, invalid_opcode);
 }
 
 static void expect_passed(struct pvs_lun *lun, const uint8_t *cdb, unsigned len, enum pvs_dir d)
@@ -355,6 +368,15 @@ static void test_filter_blocks(void)
 	expect_blocked(lun, vendor_ff, 6);
 	/* an allowed opcode in a CDB shorter than its own: READ(10) in 6 bytes */
 	expect_blocked(lun, (const uint8_t[]){0x28, 0, 0, 0, 0, 0}, 6);
+	/*
+	 * A service action outside the allow-list, of an opcode allowed with
+	 * other service actions: SERVICE ACTION IN(16) READ LONG(16) (11h),
+	 * MAINTENANCE IN REPORT TARGET PORT GROUPS (0Ah).  MAINTENANCE OUT has
+	 * no allowed service action: the opcode itself is refused.
+	 */
+	expect_sense(lun, (const uint8_t[16]){0x9e, 0x11}, 16, invalid_sa);
+	expect_sense(lun, (const uint8_t[12]){0xa3, 0x0a}, 12, invalid_sa);
+	expect_blocked(lun, (const uint8_t[12]){0xa4, 0x06}, 12);
 	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
 	pvs_lun_close(lun);
 }
