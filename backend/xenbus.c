@@ -360,6 +360,16 @@ static void luns_sweep(struct pvsd_xenbus *xb)
  * identity of a resolved host device ("" for emulated LUNs).  NULL with a
  * message in @err on failure.
  */
+/* The LUN core's word on what no command shows (a backing removed while attached). */
+static void lun_notice(void *arg, struct pvs_lun *lun, const char *msg)
+{
+	(void)arg;
+	(void)lun;
+	pvsd_log(LOG_WARNING, "%s", msg);
+}
+
+static const struct pvs_lun_opts lun_opts = {.notice = lun_notice};
+
 static struct xb_lun *lun_get(struct xb_vhost *v, const char *pdev, char *stable, size_t slen,
                               char *err, size_t errlen)
 {
@@ -439,7 +449,7 @@ static struct xb_lun *lun_get(struct xb_vhost *v, const char *pdev, char *stable
 		l->users++;
 		return l;
 	}
-	rc = pvs_lun_open(xb->cfg.worker, spec, NULL, &lun, err, errlen);
+	rc = pvs_lun_open(xb->cfg.worker, spec, &lun_opts, &lun, err, errlen);
 	if (rc)
 		return NULL;
 	l = calloc(1, sizeof(*l));

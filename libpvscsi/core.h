@@ -193,6 +193,9 @@ struct pvs_lun {
 	bool prevent; /* PREVENT ALLOW MEDIUM REMOVAL */
 	bool wce;     /* caching mode page WCE */
 	bool thin;    /* store can discard */
+	bool gone;    /* the backing went away: every command NO_CONNECT (pvs_lun_gone()) */
+	pvs_lun_notice_fn notice;
+	void *notice_arg;
 	uint32_t block_size;
 	uint8_t block_shift;
 	uint64_t nblocks;
@@ -224,6 +227,19 @@ void pvsi_req_complete(struct pvs_req *req, int sr);
 void pvsi_req_finish_raw(struct pvs_req *req);
 /* Remember a sense-key-specific field pointer for the next completion of @req. */
 void pvsi_req_field(struct pvs_req *req, bool in_cdb, int byte, int bit);
+/* Complete @req with host status @host: no SCSI status, nothing transferred. */
+void pvsi_req_fail_host(struct pvs_req *req, uint8_t host);
+/*
+ * The backing went away (@why: how that was seen): the LUN fails every
+ * command from now on, and the transport hears of it once.
+ */
+void pvsi_lun_gone(struct pvs_lun *lun, const char *why);
+/*
+ * A handler's reason for a store error that means the backing device is
+ * gone (ENODEV, ENXIO): pvsi_req_complete() marks the LUN gone and fails
+ * the command NO_CONNECT.  Never reaches the sense table.
+ */
+#define PVSI_SR_GONE (PVS_SR__COUNT + 1)
 
 /* Copy to/from the request's buffers; return bytes copied. */
 size_t pvsi_req_copy_in(struct pvs_req *req, size_t off, const void *src, size_t len);

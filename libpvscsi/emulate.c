@@ -111,6 +111,10 @@ void pvsi_emulate_submit(struct pvs_lun *lun, struct pvs_req *req)
 	int sr;
 
 	req->core.op = op;
+	if (lun->gone) {
+		pvsi_req_fail_host(req, PVS_HOST_NO_CONNECT);
+		return;
+	}
 	sr = pvsi_ua_check(lun, req, op);
 	if (sr != PVS_SR_OK)
 		goto out;

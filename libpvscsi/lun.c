@@ -174,6 +174,10 @@ int pvs_lun_open(struct pvs_worker *w, const char *spec, const struct pvs_lun_op
 	}
 	lun->block_shift = lun->block_size == 4096 ? 12 : 9;
 	lun->wce = true;
+	if (opts) {
+		lun->notice = opts->notice;
+		lun->notice_arg = opts->notice_arg;
+	}
 	snprintf(lun->backing, sizeof(lun->backing), "%s", sp.path);
 	memcpy(lun->vendor, "PVSCSI  ", 9);
 	memcpy(lun->revision, "0001", 5);
@@ -369,11 +373,47 @@ void pvsi_req_trim(struct pvs_req *req, uint64_t len)
 	}
 }
 
+void pvsi_lun_gone(struct pvs_lun *lun, const char *why)
+{
+	char msg[400];
+
+	if (lun->gone)
+		return;
+	lun->gone = true;
+	if (!lun->notice)
+		return;
+	snprintf(msg, sizeof(msg),
+	         "%s LUN '%s': %s; its commands fail (no connect) until it is detached",
+	         lun->store ? lun->store->kind : lun->ops->kind, lun->backing, why);
+	lun->notice(lun->notice_arg, lun, msg);
+}
+
+bool pvs_lun_gone(const struct pvs_lun *lun)
+{
+	return lun->gone;
+}
+
+void pvsi_req_fail_host(struct pvs_req *req, uint8_t host)
+{
+	req->status = PVS_STATUS_GOOD;
+	req->host = host;
+	req->sense_len = 0;
+	req->core.xfer = 0;
+	req->residual = (uint32_t)req->core.data_len;
+	pvsi_req_finish_raw(req);
+}
+
 void pvsi_req_complete(struct pvs_req *req, int sr)
 {
 	struct pvs_lun *lun = req->core.lun;
 	uint32_t flags = req->core.flags;
 	struct pvs_tmf *tmf = req->core.tmf;
+
+	if (sr == PVSI_SR_GONE && !(flags & (PVSI_RF_ABORTED | PVSI_RF_RESET))) {
+		pvsi_lun_gone(lun, "the backing device is gone (ENODEV)");
+		pvsi_req_fail_host(req, PVS_HOST_NO_CONNECT);
+		return;
+	}
 
 	untrim(req);
 	if (lun)

@@ -89,7 +89,6 @@ struct sg_priv {
 	const struct pvsi_sg_ops *ops;
 	unsigned int inflight; /* written to sg, answer not yet read */
 	bool registered;       /* fd in the worker's epoll set */
-	bool gone;             /* the device went away: fail everything */
 	/*
 	 * A disk without a Block Limits page, to which we added one (see
 	 * vpd_fixup()): its INQUIRY for page B0h is answered here.
@@ -138,17 +137,6 @@ static uint8_t map_host(unsigned int host_status, unsigned int driver_status)
 	default:
 		return PVS_HOST_ERROR;
 	}
-}
-
-/* Fail without touching the device: no status, nothing transferred. */
-static void fail_host(struct pvs_req *req, uint8_t host)
-{
-	req->status = PVS_STATUS_GOOD;
-	req->host = host;
-	req->sense_len = 0;
-	req->core.xfer = 0;
-	req->residual = (uint32_t)req->core.data_len;
-	pvsi_req_finish_raw(req);
 }
 
 /*
@@ -306,14 +294,14 @@ static void fail_all(struct pvs_lun *lun)
 {
 	struct sg_priv *p = priv_of(lun);
 
-	p->gone = true;
+	pvsi_lun_gone(lun, "the sg device went away");
 	if (p->registered) {
 		pvsi_worker_del_fd(lun->worker, lun->fd);
 		p->registered = false;
 	}
 	while (lun->inflight) {
 		p->inflight = p->inflight ? p->inflight - 1 : 0;
-		fail_host(lun->inflight, PVS_HOST_NO_CONNECT);
+		pvsi_req_fail_host(lun->inflight, PVS_HOST_NO_CONNECT);
 	}
 	p->inflight = 0;
 }
@@ -324,7 +312,7 @@ static void sg_readable(void *opaque, uint32_t events)
 	struct sg_priv *p = priv_of(lun);
 
 	/* Each read returns one answer; at most as many as were written. */
-	for (unsigned int n = 0; n < PVSI_SG_MAX_INFLIGHT + 1 && !p->gone; n++) {
+	for (unsigned int n = 0; n < PVSI_SG_MAX_INFLIGHT + 1 && !lun->gone; n++) {
 		struct sg_io_hdr h;
 		struct pvs_req *req;
 		ssize_t r;
@@ -353,7 +341,7 @@ static void sg_readable(void *opaque, uint32_t events)
 		complete_from_hdr(req, &h);
 	}
 	/* sg polls HUP once its device is detaching; what was answered is read above. */
-	if ((events & (EPOLLERR | EPOLLHUP)) && !p->gone)
+	if ((events & (EPOLLERR | EPOLLHUP)) && !lun->gone)
 		fail_all(lun);
 }
 
@@ -404,8 +392,8 @@ static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
 			return;
 		}
 	}
-	if (p->gone) {
-		fail_host(req, PVS_HOST_NO_CONNECT);
+	if (lun->gone) {
+		pvsi_req_fail_host(req, PVS_HOST_NO_CONNECT);
 		return;
 	}
 	if (p->emul_b0 && req->max_xfer_blocks && vpd_page(req) == 0xb0) {
@@ -415,7 +403,7 @@ static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
 	/* sg v3 has no bidirectional transfers; iovec_count is 16 bits, dxfer_len 32. */
 	if (req->cdb_len == 0 || req->cdb_len > PVS_CDB_MAX || req->dir == PVS_DIR_BIDI ||
 	    req->iovcnt > UIO_MAXIOV || req->core.data_len > UINT_MAX) {
-		fail_host(req, PVS_HOST_ERROR);
+		pvsi_req_fail_host(req, PVS_HOST_ERROR);
 		return;
 	}
 	if (p->inflight >= PVSI_SG_MAX_INFLIGHT) {
@@ -451,9 +439,9 @@ static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
 		if (e == EDOM || e == EAGAIN || e == ENOMEM)
 			pvsi_req_complete(req, PVS_SR_TASK_SET_FULL);
 		else if (e == ENODEV || e == ENXIO)
-			fail_host(req, PVS_HOST_NO_CONNECT);
+			pvsi_req_fail_host(req, PVS_HOST_NO_CONNECT);
 		else
-			fail_host(req, PVS_HOST_ERROR);
+			pvsi_req_fail_host(req, PVS_HOST_ERROR);
 		return;
 	}
 	p->inflight++;

@@ -121,6 +121,9 @@ static int io_error(int64_t res, bool write)
 	case -ENOMEM:
 	case -EBUSY:
 		return PVS_SR_BUSY;
+	case -ENODEV:
+	case -ENXIO:
+		return PVSI_SR_GONE;
 	default:
 		return write ? PVS_SR_WRITE_ERROR : PVS_SR_READ_ERROR;
 	}

@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -48,6 +50,7 @@ static const uint8_t zero_buf[64 * 1024];
 
 struct file_priv {
 	bool bdev;
+	int watch_fd; /* inotify on the backing's name: removal ends the LUN; -1 none */
 	/* fallocate modes the backing refused once; not tried again */
 	bool no_punch;
 	bool no_zero_range;
@@ -397,6 +400,12 @@ static int64_t file_size(struct pvs_lun *lun)
 
 static void file_close(struct pvs_lun *lun)
 {
+	struct file_priv *p = priv_of(lun);
+
+	if (p && p->watch_fd >= 0) {
+		pvsi_worker_del_fd(lun->worker, p->watch_fd);
+		close(p->watch_fd);
+	}
 	if (lun->fd >= 0)
 		close(lun->fd);
 	lun->fd = -1;
@@ -450,6 +459,41 @@ static bool file_can_punch(int fd, int64_t size)
 	off_t off = (off_t)((size + 4095) & ~(int64_t)4095);
 
 	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, 4096) == 0;
+}
+
+/*
+ * The backing's last name went (rm of the image file, a device node
+ * removed when its disk is detached): what is written from now on would
+ * vanish with the last close, so the LUN ends here rather than lose it.
+ * inotify reports link count changes as IN_ATTRIB; a rename keeps a name.
+ */
+static void file_watch(void *opaque, uint32_t events)
+{
+	struct pvs_lun *lun = opaque;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct stat st;
+
+	(void)events;
+	while (read(priv_of(lun)->watch_fd, buf, sizeof(buf)) > 0)
+		;
+	if (fstat(lun->fd, &st) == 0 && st.st_nlink == 0)
+		pvsi_lun_gone(lun, "removed from its file system");
+}
+
+/* Best effort: without a watch the LUN serves on from the open file. */
+static void watch_backing(struct pvs_lun *lun, const char *path)
+{
+	struct file_priv *p = priv_of(lun);
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (inotify_add_watch(fd, path, IN_ATTRIB | IN_DELETE_SELF) < 0 ||
+	    pvsi_worker_add_fd(lun->worker, fd, EPOLLIN, file_watch, lun) < 0) {
+		close(fd);
+		return;
+	}
+	p->watch_fd = fd;
 }
 
 static int fail(char *err, size_t errlen, const char *path, const char *why, int rc)
@@ -525,6 +569,7 @@ int pvsi_file_open(struct pvs_lun *lun, const char *path, char *err, size_t errl
 		return fail(err, errlen, path, strerror(ENOMEM), -ENOMEM);
 	}
 	p->bdev = S_ISBLK(st.st_mode);
+	p->watch_fd = -1;
 	if (p->bdev)
 		lun->thin = bdev_can_discard(st.st_rdev);
 	else
@@ -532,6 +577,7 @@ int pvsi_file_open(struct pvs_lun *lun, const char *path, char *err, size_t errl
 	lun->fd = fd;
 	lun->priv = p;
 	lun->store = &file_store;
+	watch_backing(lun, path);
 	/* A tail shorter than a block is not addressable. */
 	lun->nblocks = (uint64_t)size >> lun->block_shift;
 	return 0;

@@ -29,9 +29,18 @@ int vuctl_parse_tl(const char *s, unsigned int *target, unsigned int *lun)
 	return 0;
 }
 
+/* The LUN core's word on what no command shows (a backing removed while attached). */
+static void lun_notice(void *arg, struct pvs_lun *lun, const char *msg)
+{
+	(void)arg;
+	(void)lun;
+	vu_log(LOG_WARNING, "%s", msg);
+}
+
 int vuctl_add(struct vscsi *vs, struct pvs_worker *w, const char *tl, const char *spec, char *err,
               size_t errlen)
 {
+	static const struct pvs_lun_opts opts = {.notice = lun_notice};
 	unsigned int t, l;
 	struct pvs_lun *lun;
 	char why[256];
@@ -41,7 +50,7 @@ int vuctl_add(struct vscsi *vs, struct pvs_worker *w, const char *tl, const char
 		snprintf(err, errlen, "bad target:lun '%s' (0..255:0..16383)", tl);
 		return -EINVAL;
 	}
-	rc = pvs_lun_open(w, spec, NULL, &lun, why, sizeof(why));
+	rc = pvs_lun_open(w, spec, &opts, &lun, why, sizeof(why));
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", spec, why);
 		return rc;

@@ -670,6 +670,67 @@ static void test_cmd_truncated_is_medium_error(void)
 	pvs_lun_close(lun);
 }
 
+static unsigned int notices;
+static char notice_msg[512];
+
+static void on_notice(void *arg, struct pvs_lun *lun, const char *msg)
+{
+	(void)lun;
+	++*(unsigned int *)arg;
+	snprintf(notice_msg, sizeof(notice_msg), "%s", msg);
+}
+
+/*
+ * The image removed while attached: what the guest wrote after would
+ * vanish at the last close, so every command fails NO_CONNECT, once the
+ * worker has seen the removal, and the transport hears of it once.  A
+ * rename is not a removal.
+ */
+static void test_cmd_backing_removed(void)
+{
+	struct pvs_lun_opts o = {.notice = on_notice, .notice_arg = &notices};
+	static uint8_t buf[4096];
+	char path[128], moved[128], spec[192], err[256] = "";
+	struct pvs_lun *lun = NULL;
+	uint8_t cdb[16];
+	struct cmd c;
+
+	make_file("rm.img", 1 << 20, 0x33);
+	path_of(path, sizeof(path), "rm.img");
+	path_of(moved, sizeof(moved), "rm-moved.img");
+	snprintf(spec, sizeof(spec), "file:%s", path);
+	notices = 0;
+	CU_ASSERT_EQUAL_FATAL(pvs_lun_open(W, spec, &o, &lun, err, sizeof(err)), 0);
+	clear_ua(lun);
+	CU_ASSERT_FATAL(rename(path, moved) == 0);
+	pvs_worker_poll(W);
+	rw10(cdb, 0x2a, 0x08, 0, 8);
+	run_cdb(lun, &c, cdb, 10, PVS_DIR_TO_DEV, buf, 4096);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_OK);
+	CU_ASSERT_FALSE(pvs_lun_gone(lun));
+
+	CU_ASSERT_FATAL(unlink(moved) == 0);
+	for (int i = 0; i < 100 && !pvs_lun_gone(lun); i++)
+		pvs_worker_wait(W, 10);
+	CU_ASSERT_TRUE(pvs_lun_gone(lun));
+	CU_ASSERT_EQUAL(notices, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(notice_msg, "file LUN '"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(notice_msg,
+	                              "rm.img': removed from its file system; its "
+	                              "commands fail (no connect) until it is detached"));
+	run_cdb(lun, &c, cdb, 10, PVS_DIR_TO_DEV, buf, 4096);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_NO_CONNECT);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.req.sense_len, 0);
+	CU_ASSERT_EQUAL(c.req.residual, 4096);
+	rw10(cdb, 0x28, 0, 0, 8);
+	run_cdb(lun, &c, cdb, 10, PVS_DIR_FROM_DEV, buf, 4096);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_NO_CONNECT);
+	CU_ASSERT_EQUAL(notices, 1);
+	pvs_lun_close(lun);
+}
+
 static int suite_init(void)
 {
 	snprintf(dir, sizeof(dir), "/var/tmp/pvscsi-file-ut.XXXXXX");
@@ -709,6 +770,7 @@ static const struct cu_test file_lun_commands_tests[] = {
     {"WRITE(10) FUA / READ(10) / SYNC CACHE at 4096", test_cmd_round_trip_4096},
     {"WRITE SAME(16) UNMAP deallocates", test_cmd_unmap_deallocates},
     {"truncated backing: MEDIUM ERROR", test_cmd_truncated_is_medium_error},
+    {"backing removed: NO CONNECT, one notice; renamed: serves on", test_cmd_backing_removed},
 };
 
 int main(void)

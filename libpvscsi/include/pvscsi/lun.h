@@ -133,11 +133,20 @@ void pvs_worker_flush(struct pvs_worker *w);
 /* Block up to @timeout_ms (-1: forever) for completions and run them (tools, tests). */
 int pvs_worker_wait(struct pvs_worker *w, int timeout_ms);
 
+/*
+ * Something happened to a LUN that no command shows its transport: one line
+ * for the administrator's log (the backing went away, ...).  Called on the
+ * LUN's worker thread.
+ */
+typedef void (*pvs_lun_notice_fn)(void *arg, struct pvs_lun *lun, const char *msg);
+
 struct pvs_lun_opts {
-	bool ro;             /* writes answer DATA PROTECT */
-	bool raw;            /* passthrough only: feature-host, no CDB filter */
-	uint32_t block_size; /* 512 or 4096; 0 = 512 (emulated LUNs only) */
-	const char *serial;  /* unit serial (VPD 0x80); NULL: derived from the backing */
+	bool ro;                  /* writes answer DATA PROTECT */
+	bool raw;                 /* passthrough only: feature-host, no CDB filter */
+	uint32_t block_size;      /* 512 or 4096; 0 = 512 (emulated LUNs only) */
+	const char *serial;       /* unit serial (VPD 0x80); NULL: derived from the backing */
+	pvs_lun_notice_fn notice; /* may be NULL */
+	void *notice_arg;
 };
 
 /*
@@ -158,6 +167,13 @@ unsigned int pvs_lun_inflight(const struct pvs_lun *lun);
 uint32_t pvs_lun_block_size(const struct pvs_lun *lun);
 uint64_t pvs_lun_blocks(const struct pvs_lun *lun);
 bool pvs_lun_is_passthrough(const struct pvs_lun *lun);
+/*
+ * Whether the backing went away: a file removed from its file system, a
+ * block or sg device detached.  Every command then completes with host
+ * status NO_CONNECT, as for a device that left the bus, until the LUN is
+ * closed; nothing is written anywhere.
+ */
+bool pvs_lun_gone(const struct pvs_lun *lun);
 bool pvs_lun_is_raw(const struct pvs_lun *lun);
 /*
  * Re-read the backing size; when it changed, every initiator gets one
