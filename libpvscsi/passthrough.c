@@ -439,7 +439,8 @@ static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
 		if (e == EDOM || e == EAGAIN || e == ENOMEM)
 			pvsi_req_complete(req, PVS_SR_TASK_SET_FULL);
 		else if (e == ENODEV || e == ENXIO)
-			pvsi_req_fail_host(req, PVS_HOST_NO_CONNECT);
+			/* Detached: @req and all in flight (never to be answered) end here. */
+			fail_all(lun);
 		else
 			pvsi_req_fail_host(req, PVS_HOST_ERROR);
 		return;

@@ -656,15 +656,48 @@ static void test_write_errors(void)
 	run(lun, &c);
 	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_TASK_SET_FULL);
 	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_OK);
-	fake_sg_fail_next_write(ENODEV);
-	cmd_init(&c, tur, 6, PVS_DIR_NONE, NULL, 0);
-	run(lun, &c);
-	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_NO_CONNECT);
 	fake_sg_fail_next_write(EIO);
 	cmd_init(&c, tur, 6, PVS_DIR_NONE, NULL, 0);
 	run(lun, &c);
 	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_ERROR);
+	CU_ASSERT_FALSE(pvs_lun_gone(lun));
 	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+	pvs_lun_close(lun);
+}
+
+static unsigned int sg_notices;
+
+static void sg_notice(void *arg, struct pvs_lun *lun, const char *msg)
+{
+	(void)arg;
+	(void)lun;
+	sg_notices++;
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "sg LUN '/dev/sg3': the sg device went away"));
+}
+
+/* ENODEV from sg: the disk was detached; the LUN ends, once, and nothing reaches sg again. */
+static void test_detached_ends_lun(void)
+{
+	const struct pvs_lun_opts o = {.notice = sg_notice};
+	uint8_t tur[6] = {0};
+	struct pvs_lun *lun = NULL;
+	char err[256];
+	struct cmd c;
+	unsigned int writes;
+
+	sg_notices = 0;
+	CU_ASSERT_EQUAL_FATAL(pvs_lun_open(W, "sg:/dev/sg3", &o, &lun, err, sizeof(err)), 0);
+	fake_sg_fail_next_write(ENODEV);
+	cmd_init(&c, tur, 6, PVS_DIR_NONE, NULL, 0);
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_NO_CONNECT);
+	CU_ASSERT_TRUE(pvs_lun_gone(lun));
+	writes = fake_sg_writes();
+	cmd_init(&c, tur, 6, PVS_DIR_NONE, NULL, 0);
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_NO_CONNECT);
+	CU_ASSERT_EQUAL(fake_sg_writes(), writes);
+	CU_ASSERT_EQUAL(sg_notices, 1);
 	pvs_lun_close(lun);
 }
 
@@ -951,7 +984,8 @@ static const struct cu_test sg_read_only_tests[] = {
 
 static const struct cu_test sg_queueing_tests[] = {
     {"in-flight cap: TASK SET FULL", test_inflight_cap},
-    {"write errors: EDOM, ENODEV, EIO", test_write_errors},
+    {"write errors: EDOM, EIO", test_write_errors},
+    {"ENODEV: the device detached ends the LUN", test_detached_ends_lun},
     {"aborted while at the device", test_aborted_while_at_device},
 };
 
