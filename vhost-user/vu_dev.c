@@ -395,7 +395,7 @@ static int set_mem_table(struct vu_dev *d, struct msg *m)
 {
 	struct vu_mem_region_desc r[VU_MEM_MAX_REGIONS];
 	struct vu_mem *mem;
-	char err[256];
+	char err[512];
 	uint32_t n;
 	int rc = need_size(m, 8);
 
@@ -660,6 +660,7 @@ static int get_inflight_fd(struct vu_dev *d, const struct msg *m)
 static int set_inflight_fd(struct vu_dev *d, struct msg *m)
 {
 	struct vu_msg_inflight in;
+	char err[400];
 	size_t qsz;
 	void *p;
 	int rc = need_size(m, sizeof(struct vu_msg_inflight));
@@ -676,6 +677,13 @@ static int set_inflight_fd(struct vu_dev *d, struct msg *m)
 	for (unsigned int i = 0; i < d->nq; i++)
 		if (d->q[i].vq.started)
 			goto bad;
+	/* recover_inflight() reads the whole area as soon as a ring starts. */
+	rc = vu_mem_fd_check(m->fds[0], in.mmap_offset, in.mmap_size, err, sizeof(err));
+	if (rc) {
+		vu_log(LOG_ERR, "vhost-user: SET_INFLIGHT_FD (%u queues of %u): %s", in.num_queues,
+		       in.queue_size, err);
+		return rc;
+	}
 	p = mmap(NULL, (size_t)in.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, m->fds[0],
 	         (off_t)in.mmap_offset);
 	if (p == MAP_FAILED) {

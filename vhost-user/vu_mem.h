@@ -45,11 +45,19 @@ struct vu_mem {
  * and write).  The fds are not closed (the caller closes them: a mapping
  * outlives its fd).  Rejected: n of 0 or over VU_MEM_MAX_REGIONS, a zero
  * size, gpa/uva/offset ranges that wrap, regions overlapping in guest or
- * user address space.  Returns 0 and a table with one reference, or
- * -errno with a reason in @err.
+ * user address space, a region that vu_mem_fd_check() refuses.  Returns 0
+ * and a table with one reference, or -errno with a reason in @err.
  */
 int vu_mem_map(const struct vu_mem_region_desc *d, const int *fds, unsigned int n,
                struct vu_mem **out, char *err, size_t errlen);
+/*
+ * Whether [@offset, @offset + @len) of @fd can be mapped and touched
+ * without a fault: @fd must be a regular file (memfd, tmpfs, hugetlbfs)
+ * that holds the whole range now.  mmap() itself does not look at the
+ * file's size, and a page past the end raises SIGBUS on first access.
+ * 0, or -EINVAL / -errno with a reason naming the file and sizes in @err.
+ */
+int vu_mem_fd_check(int fd, uint64_t offset, uint64_t len, char *err, size_t errlen);
 /* The same rules on memory the caller already has (tests): region i lives at host[i]. */
 int vu_mem_wrap(const struct vu_mem_region_desc *d, void *const *host, unsigned int n,
                 struct vu_mem **out, char *err, size_t errlen);

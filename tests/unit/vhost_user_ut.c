@@ -6,8 +6,12 @@
  */
 #include <CUnit/Basic.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <linux/virtio_scsi.h>
@@ -336,12 +340,122 @@ static void test_vring_lifecycle(void)
 	env_fini(&t);
 }
 
+/* The error lines the device logged, for tests that check what it said. */
+struct log_cap {
+	char lines[2048];
+};
+
+static void log_cap_fn(void *arg, int prio, const char *line)
+{
+	struct log_cap *c = arg;
+	size_t n = strlen(c->lines);
+
+	(void)prio;
+	snprintf(c->lines + n, sizeof(c->lines) - n, "%s\n", line);
+}
+
+static void log_cap_start(struct log_cap *c)
+{
+	c->lines[0] = 0;
+	vu_log_set(log_cap_fn, c);
+	vu_log_level(LOG_ERR);
+}
+
+static void log_cap_stop(void)
+{
+	vu_log_set(NULL, NULL);
+	vu_log_level(-1);
+}
+
+/*
+ * A region or inflight area that runs past the end of its file would be
+ * mapped (mmap does not look at the file's size) and the first access to
+ * it would kill the back-end with SIGBUS: it is refused, the message
+ * fails alone, and the device still starts on a good table afterwards.
+ */
+static void test_fd_too_short(void)
+{
+	struct env t;
+	struct vu_msg_mem mt;
+	struct vu_msg_inflight in;
+	struct log_cap cap;
+	struct fv_buf b;
+	uint32_t id, len;
+	int fds[2], sp[2], pp[2], shortfd, inflight = -1;
+
+	env_init(&t);
+	negotiate(&t);
+	shortfd = memfd_create("short-guest", MFD_CLOEXEC);
+	CU_ASSERT_FATAL(shortfd >= 0 && ftruncate(shortfd, FV_REGION_SIZE / 2) == 0);
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0);
+	CU_ASSERT_FATAL(pipe2(pp, O_CLOEXEC) == 0);
+	memset(&mt, 0, sizeof(mt));
+	mt.nregions = 2;
+	memcpy(mt.r, t.m.r, sizeof(t.m.r));
+	mt.r[1].mmap_offset = 0; /* starts inside the 1 MiB file, ends 1 MiB past it */
+	fds[0] = t.m.fd;
+	fds[1] = shortfd;
+	log_cap_start(&cap);
+	CU_ASSERT_EQUAL(acked(&t, VHOST_USER_SET_MEM_TABLE, &mt, 8 + 64, fds, 2), 1);
+	CU_ASSERT_PTR_NULL(t.dev->mem);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cap.lines, "SET_MEM_TABLE: region 1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cap.lines, "1048576 bytes"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cap.lines, "0x200000"));
+	/* Starting past the end altogether. */
+	mt.r[1].mmap_offset = FV_REGION_SIZE;
+	CU_ASSERT_EQUAL(acked(&t, VHOST_USER_SET_MEM_TABLE, &mt, 8 + 64, fds, 2), 1);
+	/* A socket or a pipe has no size to check and nothing to map. */
+	cap.lines[0] = 0;
+	fds[1] = sp[0];
+	CU_ASSERT_EQUAL(acked(&t, VHOST_USER_SET_MEM_TABLE, &mt, 8 + 64, fds, 2), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cap.lines, "socket"));
+	fds[1] = pp[0];
+	CU_ASSERT_EQUAL(acked(&t, VHOST_USER_SET_MEM_TABLE, &mt, 8 + 64, fds, 2), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cap.lines, "pipe"));
+	CU_ASSERT_PTR_NULL(t.dev->mem);
+
+	/* Inflight: the area needs 4 * 576 bytes, the file has 1024. */
+	CU_ASSERT_FATAL(ftruncate(shortfd, 1024) == 0);
+	in = (struct vu_msg_inflight){4 * vu_inflight_queue_size(32), 0, 4, 32};
+	cap.lines[0] = 0;
+	CU_ASSERT_EQUAL(acked(&t, VHOST_USER_SET_INFLIGHT_FD, &in, sizeof(in), &shortfd, 1), 1);
+	CU_ASSERT_PTR_NULL(t.dev->inflight);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cap.lines, "SET_INFLIGHT_FD"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cap.lines, "1024 bytes"));
+	/* Big enough, but the offset puts the area past the end. */
+	CU_ASSERT_FATAL(ftruncate(shortfd, 4096) == 0);
+	in.mmap_offset = 4096;
+	CU_ASSERT_EQUAL(acked(&t, VHOST_USER_SET_INFLIGHT_FD, &in, sizeof(in), &shortfd, 1), 1);
+	in.mmap_offset = 0;
+	CU_ASSERT_EQUAL(acked(&t, VHOST_USER_SET_INFLIGHT_FD, &in, sizeof(in), &sp[0], 1), 1);
+	CU_ASSERT_PTR_NULL(t.dev->inflight);
+	log_cap_stop();
+
+	/* Still serving: QEMU's whole start sequence, then a ring consumes a chain. */
+	CU_ASSERT_FATAL(fv_start(&t.f, &t.m, t.vq, 4, 1ull << 32, t.fds, &inflight) == 0);
+	CU_ASSERT_PTR_NOT_NULL(t.dev->mem);
+	CU_ASSERT_PTR_NOT_NULL(t.dev->q[2].vq.inflight);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(vu_dev_queue(t.dev, 2));
+	b = (struct fv_buf){fv_alloc(&t.m, 0, 16, 8), 16, true};
+	CU_ASSERT_FATAL(fv_vq_add(&t.vq[2], &b, 1, false) >= 0);
+	vscsi_kick(t.vs, 2);
+	CU_ASSERT_TRUE(fv_vq_get_used(&t.vq[2], &id, &len));
+	close(inflight);
+	close(shortfd);
+	close(sp[0]);
+	close(sp[1]);
+	close(pp[0]);
+	close(pp[1]);
+	env_fini(&t);
+}
+
 static const struct cu_test tests[] = {
     {"feature negotiation", test_negotiation},
     {"config space", test_config},
     {"bad messages fail alone, no fd leaks", test_bad_messages},
     {"framing errors end the connection", test_framing},
     {"vring start, stop, enable, reset", test_vring_lifecycle},
+    {"memory region or inflight area past the end of its fd", test_fd_too_short},
 };
 
 int main(void)
