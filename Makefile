@@ -118,7 +118,8 @@ deps:
 
 # Fast developer loop: unit suites under ASan+UBSan, no hypervisor.
 TOOL_TESTS := $(sort $(wildcard tests/tool/*_ut.sh tests/tool/pvscsi-cdb.sh))
-check-unit: deps $(UT_BINS) lib build/asan/pvscsi-cdb
+check-unit: deps $(UT_BINS) lib build/asan/pvscsi-cdb \
+            $(if $(wildcard $(VHOST_MAIN)),build/asan/pvscsi-vhost-user)
 	tests/run-unit.sh $(UT_BINS) $(TOOL_TESTS)
 
 # The real thing: Xen under QEMU with the Linux frontend (tests/e2e).

@@ -9,15 +9,19 @@
  * --print-capabilities, no daemonizing, log on stderr, SIGTERM ends it.
  * See docs/vhost-user.md.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -29,12 +33,20 @@
 
 enum { TAG_LISTEN = 1, TAG_CONN, TAG_CTL, TAG_SIGNAL, TAG_WORKER, TAG_KICK = 0x100 };
 
+/* A socket this process bound, so that it removes only its own at exit. */
+struct bound {
+	const char *path;
+	dev_t dev;
+	ino_t ino;
+};
+
 struct app {
 	int ep;
 	int listen_fd;
 	int conn_fd;
 	int ctl_fd;
 	int sig_fd;
+	struct bound listen_at, ctl_at;
 	struct pvs_worker *w;
 	struct vscsi *vs;
 	struct vu_dev *dev;
@@ -48,7 +60,7 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: pvscsi-vhost-user --socket-path=PATH [options]\n"
-	    "       pvscsi-vhost-user --fd=N [options]\n"
+	    "       pvscsi-vhost-user --fd=N [options]   (N: an inherited, connected unix socket)\n"
 	    "       pvscsi-vhost-user --print-capabilities\n"
 	    "       pvscsi-vhost-user ctl CTL-SOCKET COMMAND [ARGS]\n"
 	    "options:\n"
@@ -58,7 +70,9 @@ static void usage(FILE *f)
 	    "  --ctl-socket PATH   control socket (add/remove/resize/list/stats)\n"
 	    "  --num-queues N      request queues offered (1..16, default 16)\n"
 	    "  --verbose           one line per vhost-user message\n"
-	    "control commands: add T:L SPEC | remove T:L | resize T:L | list | stats\n");
+	    "control commands: add T:L SPEC | remove T:L | resize T:L | list | stats\n"
+	    "A socket path may name nothing yet or a stale socket; anything else is refused.\n"
+	    "Exit status: 0 stopped by a signal or --fd closed; 1 failure; 2 bad command line.\n");
 }
 
 static int epoll_set(struct app *a, int op, int fd, uint64_t tag)
@@ -77,26 +91,185 @@ static void on_kick_fd(void *arg, unsigned int q, int fd)
 		vu_log(LOG_ERR, "queue %u: epoll: %s", q, strerror(errno));
 }
 
-static int listen_unix(const char *path)
+/* One line for a bad command line; the exit status of a usage error. */
+static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pvscsi-vhost-user: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 2;
+}
+
+/* Decimal digits only (no sign, blank or 0x that strtoul would take), at most @max. */
+static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return !*end && errno == 0 && *out <= max;
+}
+
+static const char *kind_of(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "regular file";
+	case S_IFDIR:
+		return "directory";
+	case S_IFLNK:
+		return "symbolic link";
+	case S_IFIFO:
+		return "pipe";
+	case S_IFCHR:
+		return "character device";
+	case S_IFBLK:
+		return "block device";
+	default:
+		return "file of an unknown type";
+	}
+}
+
+/*
+ * --fd: the front-end's end must already be a connected unix stream
+ * socket.  Anything else (a number that is not an fd, a file, a listening
+ * socket) would be taken as a front-end that never speaks.  0 or an exit
+ * status.
+ */
+static int check_fd_arg(const char *arg, int *out)
+{
+	static const char accepted[] = "expected the number of an inherited, connected unix stream "
+	                               "socket";
+	struct sockaddr_un peer;
+	socklen_t len = sizeof(peer);
+	unsigned long v;
+	struct stat st;
+	int domain = 0, type = 0;
+	socklen_t ilen = sizeof(int);
+
+	if (!parse_uint(arg, INT_MAX, &v))
+		return bad_usage("--fd '%s': not a decimal number; %s", arg, accepted);
+	if (fstat((int)v, &st) < 0)
+		return bad_usage("--fd %lu: not an open file descriptor (%s); %s", v,
+		                 strerror(errno), accepted);
+	if (!S_ISSOCK(st.st_mode))
+		return bad_usage("--fd %lu: a %s, not a socket; %s", v, kind_of(st.st_mode),
+		                 accepted);
+	if (getsockopt((int)v, SOL_SOCKET, SO_DOMAIN, &domain, &ilen) < 0 || domain != AF_UNIX ||
+	    getsockopt((int)v, SOL_SOCKET, SO_TYPE, &type, &ilen) < 0 || type != SOCK_STREAM)
+		return bad_usage("--fd %lu: a socket, but not a unix stream socket; %s", v,
+		                 accepted);
+	if (getpeername((int)v, (struct sockaddr *)&peer, &len) < 0)
+		return bad_usage("--fd %lu: a unix socket that is not connected (%s); %s", v,
+		                 strerror(errno), accepted);
+	*out = (int)v;
+	return 0;
+}
+
+/*
+ * Make @path free for bind() without destroying anything.  Nothing there:
+ * fine.  A socket nobody listens on (an instance that died; connect() says
+ * ECONNREFUSED): removed.  A socket something answers on: another instance
+ * serves it, and taking it over would cut its front-end off.  Anything
+ * else, a symbolic link included, is not ours to delete.  0 or an exit
+ * status, with one line saying why.
+ */
+static int free_path(const char *opt, const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
+	struct stat st;
+	int fd, rc, e;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		vu_log(LOG_ERR, "%s: path too long", path);
-		return -1;
+	if (!*path)
+		return bad_usage("%s '': expected a path", opt);
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return bad_usage("%s '%s': %zu bytes long; a unix socket path has at most %zu", opt,
+		                 path, strlen(path), sizeof(sa.sun_path) - 1);
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		fprintf(stderr, "pvscsi-vhost-user: %s %s: %s\n", opt, path, strerror(errno));
+		return 1;
 	}
+	if (!S_ISSOCK(st.st_mode))
+		return bad_usage("%s %s: exists and is a %s, not a socket: refusing to replace it "
+		                 "(expected a new path or a stale socket)",
+		                 opt, path, kind_of(st.st_mode));
+	strcpy(sa.sun_path, path);
+	/* Non-blocking: a live listener with a full backlog answers EAGAIN instead of waiting. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		fprintf(stderr, "pvscsi-vhost-user: %s %s: socket: %s\n", opt, path,
+		        strerror(errno));
+		return 1;
+	}
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	e = errno;
+	close(fd);
+	if (rc == 0 || e == EAGAIN || e == EINPROGRESS || e == EPROTOTYPE) {
+		fprintf(stderr,
+		        "pvscsi-vhost-user: %s %s: another process is listening on this socket "
+		        "(another pvscsi-vhost-user?): refusing to take it over\n",
+		        opt, path);
+		return 1;
+	}
+	if (e != ECONNREFUSED) {
+		fprintf(stderr,
+		        "pvscsi-vhost-user: %s %s: cannot tell whether this socket is in use (%s): "
+		        "leaving it\n",
+		        opt, path, strerror(e));
+		return 1;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		fprintf(stderr, "pvscsi-vhost-user: %s %s: removing the stale socket: %s\n", opt,
+		        path, strerror(errno));
+		return 1;
+	}
+	vu_log(LOG_INFO, "%s: removed a stale socket nobody listened on", path);
+	return 0;
+}
+
+/* Listen on @path (see free_path()); the fd, or -(exit status). */
+static int listen_unix(const char *opt, const char *path, struct bound *b)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd, rc = free_path(opt, path);
+
+	if (rc)
+		return -rc;
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	unlink(path);
+	/* bind() never replaces: a path taken since free_path() fails with EADDRINUSE. */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
-		vu_log(LOG_ERR, "%s: %s", path, strerror(errno));
+		fprintf(stderr, "pvscsi-vhost-user: %s %s: %s\n", opt, path, strerror(errno));
 		close(fd);
 		return -1;
 	}
+	if (lstat(path, &st) == 0) {
+		b->path = path;
+		b->dev = st.st_dev;
+		b->ino = st.st_ino;
+	}
 	return fd;
+}
+
+/* Remove the socket at b->path only if it is still the one this process bound. */
+static void unlink_bound(const struct bound *b)
+{
+	struct stat st;
+
+	if (b->path && lstat(b->path, &st) == 0 && st.st_dev == b->dev && st.st_ino == b->ino)
+		unlink(b->path);
 }
 
 static void connect_dev(struct app *a, int fd)
@@ -267,6 +440,8 @@ int main(int argc, char **argv)
 	struct vscsi_cfg cfg = {0};
 	const char *luns[VSCSI_MAX_LUNS], *config = NULL;
 	unsigned int nluns = 0, nq = VSCSI_MAX_REQ_QUEUES;
+	const char *fd_arg = NULL;
+	unsigned long v;
 	int fd = -1, c, rc = 1;
 	char err[512];
 	sigset_t mask;
@@ -279,19 +454,31 @@ int main(int argc, char **argv)
 			a.socket_path = optarg;
 			break;
 		case 'f':
-			fd = atoi(optarg);
+			fd_arg = optarg;
 			break;
 		case 'p':
 			/* vhost-user.rst "Backend program conventions", vhost-user.json. */
 			printf("{\n  \"type\": \"scsi\",\n  \"features\": []\n}\n");
 			return 0;
-		case 'l':
-			if (nluns == VSCSI_MAX_LUNS) {
-				fprintf(stderr, "pvscsi-vhost-user: too many --lun\n");
-				return 2;
-			}
+		case 'l': {
+			const char *eq = strchr(optarg, '=');
+			char tl[32];
+			unsigned int t, l;
+
+			if (nluns == VSCSI_MAX_LUNS)
+				return bad_usage("--lun %s: too many --lun (at most %u)", optarg,
+				                 VSCSI_MAX_LUNS);
+			if (!eq || (size_t)(eq - optarg) >= sizeof(tl) || !eq[1])
+				return bad_usage("--lun '%s': expected T:L=SPEC", optarg);
+			memcpy(tl, optarg, (size_t)(eq - optarg));
+			tl[eq - optarg] = 0;
+			if (vuctl_parse_tl(tl, &t, &l))
+				return bad_usage("--lun '%s': target:lun '%s' is not T:L with T "
+				                 "0..255 and L 0..16383",
+				                 optarg, tl);
 			luns[nluns++] = optarg;
 			break;
+		}
 		case 'c':
 			config = optarg;
 			break;
@@ -299,7 +486,11 @@ int main(int argc, char **argv)
 			a.ctl_path = optarg;
 			break;
 		case 'q':
-			nq = (unsigned int)atoi(optarg);
+			if (!parse_uint(optarg, VSCSI_MAX_REQ_QUEUES, &v) || v == 0)
+				return bad_usage("--num-queues '%s': expected a number of request "
+				                 "queues from 1 to %u",
+				                 optarg, VSCSI_MAX_REQ_QUEUES);
+			nq = (unsigned int)v;
 			break;
 		case 'v':
 			vu_log_level(LOG_DEBUG);
@@ -312,11 +503,16 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || (!a.socket_path) == (fd < 0) || nq == 0 ||
-	    nq > VSCSI_MAX_REQ_QUEUES) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc)
+		return bad_usage("'%s': not an option (options start with --; see --help)",
+		                 argv[optind]);
+	if (!a.socket_path == !fd_arg)
+		return bad_usage("%s: expected exactly one of --socket-path=PATH or --fd=N",
+		                 a.socket_path ? "both --socket-path and --fd given"
+		                               : "neither --socket-path nor --fd given");
+	if (fd_arg && (rc = check_fd_arg(fd_arg, &fd)))
+		return rc;
+	rc = 1;
 	signal(SIGPIPE, SIG_IGN);
 	if (pvs_worker_new(256, &a.w)) {
 		vu_log(LOG_ERR, "cannot create the worker");
@@ -338,10 +534,7 @@ int main(int argc, char **argv)
 		char tl[32];
 		const char *eq = strchr(luns[i], '=');
 
-		if (!eq || (size_t)(eq - luns[i]) >= sizeof(tl)) {
-			vu_log(LOG_ERR, "--lun %s: expected T:L=SPEC", luns[i]);
-			goto out;
-		}
+		/* The form was checked with the options. */
 		memcpy(tl, luns[i], (size_t)(eq - luns[i]));
 		tl[eq - luns[i]] = 0;
 		if (vuctl_add(a.vs, a.w, tl, eq + 1, err, sizeof(err))) {
@@ -364,15 +557,19 @@ int main(int argc, char **argv)
 	epoll_set(&a, EPOLL_CTL_ADD, a.sig_fd, TAG_SIGNAL);
 	epoll_set(&a, EPOLL_CTL_ADD, pvs_worker_fd(a.w), TAG_WORKER);
 	if (a.ctl_path) {
-		a.ctl_fd = listen_unix(a.ctl_path);
-		if (a.ctl_fd < 0)
+		a.ctl_fd = listen_unix("--ctl-socket", a.ctl_path, &a.ctl_at);
+		if (a.ctl_fd < 0) {
+			rc = -a.ctl_fd;
 			goto out;
+		}
 		epoll_set(&a, EPOLL_CTL_ADD, a.ctl_fd, TAG_CTL);
 	}
 	if (a.socket_path) {
-		a.listen_fd = listen_unix(a.socket_path);
-		if (a.listen_fd < 0)
+		a.listen_fd = listen_unix("--socket-path", a.socket_path, &a.listen_at);
+		if (a.listen_fd < 0) {
+			rc = -a.listen_fd;
 			goto out;
+		}
 		epoll_set(&a, EPOLL_CTL_ADD, a.listen_fd, TAG_LISTEN);
 		vu_log(LOG_INFO, "listening on %s", a.socket_path);
 	} else {
@@ -386,11 +583,11 @@ out:
 	pvs_worker_free(a.w);
 	if (a.listen_fd >= 0) {
 		close(a.listen_fd);
-		unlink(a.socket_path);
+		unlink_bound(&a.listen_at);
 	}
 	if (a.ctl_fd >= 0) {
 		close(a.ctl_fd);
-		unlink(a.ctl_path);
+		unlink_bound(&a.ctl_at);
 	}
 	if (a.sig_fd >= 0)
 		close(a.sig_fd);

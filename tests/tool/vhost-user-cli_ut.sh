@@ -1,0 +1,259 @@
+#!/bin/sh
+# pvscsi-vhost-user's command line: every bad option value gets one line
+# naming the option, the value and what is accepted, with exit status 2;
+# --socket-path and --ctl-socket never delete what is not a stale socket
+# (files, a disk image, a symbolic link, a directory stay as they were) and
+# never take over the live socket of another instance; a stale one (an
+# instance killed with SIGKILL) is replaced.
+#
+# Usage: tests/tool/vhost-user-cli_ut.sh [BINARY]   (default
+# build/asan/pvscsi-vhost-user, else build/rel/pvscsi-vhost-user).  Ends with
+# an 'N passed, N failed' line.
+set -u
+
+bin=${1:-}
+if [ -z "$bin" ]; then
+	for b in build/asan/pvscsi-vhost-user build/rel/pvscsi-vhost-user; do
+		[ -x "$b" ] && bin=$b && break
+	done
+fi
+if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+	echo "pvscsi-vhost-user binary not found (make build/asan/pvscsi-vhost-user)" >&2
+	exit 1
+fi
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+
+tmp=$(mktemp -d /var/tmp/vhost-cli-test.XXXXXX)
+first=
+stale=
+cleanup() {
+	# Only the instances this script started, by their pids.
+	[ -n "$first" ] && kill -TERM "$first" 2>/dev/null
+	[ -n "$stale" ] && kill -KILL "$stale" 2>/dev/null
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+cd "$tmp" || exit 1
+passed=0
+failed=0
+
+ok() {
+	passed=$((passed + 1))
+	echo "ok   $1"
+}
+fail() {
+	failed=$((failed + 1))
+	echo "FAIL $1"
+	shift
+	for l in "$@"; do echo "  $l"; done
+}
+
+# bad NAME STATUS TEXT ARGS...: exits STATUS with exactly one line on stderr,
+# which contains TEXT.  A hang (what --fd=99 used to do) is a failure too.
+bad() {
+	name=$1 want=$2 text=$3
+	shift 3
+	timeout 10 "$bin" "$@" >out 2>err </dev/null
+	st=$?
+	lines=$(wc -l <err)
+	if [ "$st" = "$want" ] && [ "$lines" = 1 ] && grep -qF -- "$text" err; then
+		ok "$name"
+	else
+		fail "$name" "exit $st (expected $want), $lines stderr lines, expected one with: $text" \
+			"stderr: $(head -c 600 err)"
+	fi
+}
+
+# wait_for COMMAND...: up to 10 s for COMMAND to succeed
+wait_for() {
+	i=0
+	while [ "$i" -lt 100 ]; do
+		"$@" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+same() { # NAME FILE COPY: FILE still there, byte for byte
+	if [ -f "$2" ] && [ ! -L "$2" ] && cmp -s "$2" "$3"; then
+		ok "$1"
+	else
+		fail "$1" "$2 changed or gone: $(ls -l "$2" 2>&1)"
+	fi
+}
+
+printf 'precious\n' >victim.txt
+cp victim.txt victim.copy
+head -c 65536 /dev/urandom >disk.img
+cp disk.img disk.copy
+ln -s victim.txt link
+mkdir dir
+
+# ---- option values: one line, exit 2 ----
+nq="expected a number of request queues from 1 to 16"
+bad "--num-queues 0" 2 "--num-queues '0': $nq" --num-queues 0 --socket-path=a.sock
+bad "--num-queues 17" 2 "--num-queues '17': $nq" --num-queues 17 --socket-path=a.sock
+bad "--num-queues abc" 2 "--num-queues 'abc': $nq" --num-queues abc --socket-path=a.sock
+bad "--num-queues=-1" 2 "--num-queues '-1': $nq" --num-queues=-1 --socket-path=a.sock
+bad "--num-queues ' 4'" 2 "--num-queues ' 4': $nq" --num-queues ' 4' --socket-path=a.sock
+fdacc="expected the number of an inherited, connected unix stream socket"
+bad "--fd=abc" 2 "--fd 'abc': not a decimal number; $fdacc" --fd=abc
+bad "--fd=-1" 2 "--fd '-1': not a decimal number; $fdacc" --fd=-1
+bad "--fd=3x" 2 "--fd '3x': not a decimal number; $fdacc" --fd=3x
+bad "--fd=99 (not open)" 2 "--fd 99: not an open file descriptor (Bad file descriptor); $fdacc" \
+	--fd=99
+bad "--fd=0 (/dev/null)" 2 "--fd 0: a character device, not a socket; $fdacc" --fd=0
+# An open regular file on fd 5.
+timeout 10 "$bin" --fd=5 5<victim.txt >out 2>err </dev/null
+st=$?
+if [ "$st" = 2 ] && [ "$(wc -l <err)" = 1 ] &&
+	grep -qF -- "--fd 5: a regular file, not a socket; $fdacc" err; then
+	ok "--fd=5 (a regular file)"
+else
+	fail "--fd=5 (a regular file)" "exit $st" "stderr: $(cat err)"
+fi
+one="expected exactly one of --socket-path=PATH or --fd=N"
+bad "neither --socket-path nor --fd" 2 "neither --socket-path nor --fd given: $one"
+bad "both --socket-path and --fd" 2 "both --socket-path and --fd given: $one" \
+	--socket-path=a.sock --fd=0
+bad "--lun without =SPEC" 2 "--lun '0:0': expected T:L=SPEC" --lun 0:0 --socket-path=a.sock
+bad "--lun target 300" 2 "--lun '300:0=mem:1M': target:lun '300:0' is not T:L" \
+	--lun 300:0=mem:1M --socket-path=a.sock
+bad "a stray argument" 2 "'stray': not an option" stray --socket-path=a.sock
+bad "--socket-path=''" 2 "--socket-path '': expected a path" --socket-path=
+
+# ---- what is at a socket path is never destroyed ----
+notsock="not a socket: refusing to replace it (expected a new path or a stale socket)"
+bad "--ctl-socket victim.txt" 2 "--ctl-socket victim.txt: exists and is a regular file, $notsock" \
+	--socket-path=a.sock --ctl-socket victim.txt
+same "victim.txt kept" victim.txt victim.copy
+bad "--socket-path=disk.img" 2 "--socket-path disk.img: exists and is a regular file, $notsock" \
+	--socket-path=disk.img
+same "disk.img kept" disk.img disk.copy
+bad "--socket-path=link (symlink to a file)" 2 \
+	"--socket-path link: exists and is a symbolic link, $notsock" --socket-path=link
+if [ -L link ]; then ok "the symbolic link kept"; else fail "the symbolic link kept"; fi
+same "its target kept" victim.txt victim.copy
+bad "--socket-path=dir" 2 "--socket-path dir: exists and is a directory, $notsock" \
+	--socket-path=dir
+if [ -d dir ]; then ok "the directory kept"; else fail "the directory kept"; fi
+if [ ! -e a.sock ]; then
+	ok "no socket left behind by the refused runs"
+else
+	fail "no socket left behind by the refused runs" "$(ls -l a.sock)"
+fi
+
+# ---- a live instance is not taken over ----
+timeout 60 "$bin" --socket-path=live.sock --ctl-socket=live.ctl --lun 0:0=mem:1M 2>first.log &
+first=$!
+if wait_for test -S live.sock && wait_for test -S live.ctl; then
+	ino=$(stat -c %i live.sock)
+	live="another process is listening on this socket (another pvscsi-vhost-user?): refusing to take it over"
+	bad "second instance on a live --socket-path" 1 "--socket-path live.sock: $live" \
+		--socket-path=live.sock
+	bad "second instance on a live --ctl-socket" 1 "--ctl-socket live.ctl: $live" \
+		--socket-path=other.sock --ctl-socket=live.ctl
+	if [ ! -e other.sock ]; then ok "the refused instance left nothing"; else fail "the refused instance left nothing"; fi
+	if [ -S live.sock ] && [ "$(stat -c %i live.sock)" = "$ino" ]; then
+		ok "the first instance's socket is untouched"
+	else
+		fail "the first instance's socket is untouched" "$(ls -li live.sock 2>&1)"
+	fi
+	if "$bin" ctl live.ctl list 2>&1 | grep -q "^0:0 mem:1M"; then
+		ok "the first instance still serves its control socket"
+	else
+		fail "the first instance still serves its control socket"
+	fi
+	kill -TERM "$first"
+	wait "$first"
+	st=$?
+	first=
+	if [ "$st" = 0 ] && [ ! -e live.sock ] && [ ! -e live.ctl ]; then
+		ok "the first instance exits 0 on SIGTERM and removes its sockets"
+	else
+		fail "the first instance exits 0 on SIGTERM and removes its sockets" "exit $st" \
+			"$(ls -l live.sock live.ctl 2>&1)" "$(cat first.log)"
+	fi
+else
+	fail "first instance listening" "$(cat first.log)"
+fi
+
+# ---- a stale socket (its instance was killed) is replaced ----
+"$bin" --socket-path=stale.sock 2>/dev/null &
+stale=$!
+if wait_for test -S stale.sock; then
+	kill -KILL "$stale"
+	wait "$stale" 2>/dev/null
+	stale=
+	timeout 60 "$bin" --socket-path=stale.sock 2>third.log &
+	first=$!
+	if wait_for grep -q "listening on stale.sock" third.log &&
+		grep -q "stale.sock: removed a stale socket nobody listened on" third.log; then
+		ok "a stale socket is replaced"
+	else
+		fail "a stale socket is replaced" "$(cat third.log)"
+	fi
+	kill -TERM "$first"
+	wait "$first"
+	first=
+else
+	fail "instance to leave a stale socket"
+fi
+
+# ---- --fd on real sockets (needs python3 for socketpair; skipped without it) ----
+if command -v python3 >/dev/null 2>&1; then
+	python3 - "$bin" >py.out 2>&1 <<'PY'
+import socket, struct, subprocess, sys
+
+bin = sys.argv[1]
+
+def run(sock, what):
+    try:
+        p = subprocess.run([bin, "--fd=%d" % sock.fileno()], pass_fds=[sock.fileno()],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+        print("%s exit %d: %s" % (what, p.returncode, p.stderr.decode().strip()))
+    except subprocess.TimeoutExpired:
+        print("%s: still running after 10 s (killed)" % what)
+
+# A listening socket, a datagram socket: refused.
+l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+l.bind("py-listen.sock")
+l.listen(1)
+run(l, "listening")
+d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+run(d, "datagram")
+# A connected one: served until it closes (exit 0), answering GET_FEATURES.
+a, b = socket.socketpair()
+p = subprocess.Popen([bin, "--fd=%d" % b.fileno()], pass_fds=[b.fileno()],
+                     stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+b.close()
+a.sendall(struct.pack("<III", 1, 1, 0))
+hdr = a.recv(12)
+req, flags, size = struct.unpack("<III", hdr)
+a.close()
+print("connected reply %d size %d exit %d" % (req, size, p.wait(timeout=10)))
+PY
+	acc="expected the number of an inherited, connected unix stream socket"
+	if grep -q "^listening exit 2: pvscsi-vhost-user: --fd [0-9]*: a unix socket that is not connected (Transport endpoint is not connected); $acc\$" py.out; then
+		ok "--fd on a listening socket"
+	else
+		fail "--fd on a listening socket" "$(cat py.out)"
+	fi
+	if grep -q "^datagram exit 2: pvscsi-vhost-user: --fd [0-9]*: a socket, but not a unix stream socket; $acc\$" py.out; then
+		ok "--fd on a datagram socket"
+	else
+		fail "--fd on a datagram socket" "$(cat py.out)"
+	fi
+	if grep -q "^connected reply 1 size 8 exit 0\$" py.out; then
+		ok "--fd on a connected socket: served, exit 0 when it closes"
+	else
+		fail "--fd on a connected socket: served, exit 0 when it closes" "$(cat py.out)"
+	fi
+else
+	echo "skip --fd on real sockets: no python3"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
