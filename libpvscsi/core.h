@@ -64,11 +64,31 @@ typedef int (*pvsi_handler_fn)(struct pvs_lun *lun, struct pvs_req *req);
  */
 #define PVSI_OP_WE_OK 0x0200u
 
+/* How a CDB gives the length of its data phase (pvs_cdb_xfer()). */
+enum pvsi_xfer_kind {
+	PVSI_XF_UNKNOWN = 0, /* not from the CDB alone */
+	PVSI_XF_NONE,        /* no data phase */
+	PVSI_XF_BYTES,       /* a length in bytes at [at, at + width) */
+	PVSI_XF_BLOCKS,      /* a number of logical blocks at [at, at + width) */
+	PVSI_XF_BLOCKS6,     /* the same, 0 meaning 256 */
+	PVSI_XF_FIXED,       /* always @at bytes */
+	PVSI_XF_VERIFY,     /* BYTCHK (byte 1, bits 2:1): 00b none, 01b the blocks, 11b one block */
+	PVSI_XF_WRITE_SAME, /* one block; none with NDOB (byte 1 bit 0 of a 16-byte CDB) */
+	PVSI_XF_CAW,        /* twice the number of blocks at [at, at + width) */
+};
+
+struct pvsi_xfer {
+	uint8_t kind; /* enum pvsi_xfer_kind */
+	uint8_t at;
+	uint8_t width;
+};
+
 struct pvsi_opcode {
 	uint8_t opcode;
 	uint8_t cdb_len; /* expected CDB length */
 	uint16_t sa;     /* service action when PVSI_OP_HAS_SA */
 	uint8_t dir;     /* enum pvs_dir of the data phase, if any */
+	struct pvsi_xfer xfer;
 	uint16_t flags;
 	const char *name;
 	pvsi_handler_fn handler;

@@ -300,6 +300,28 @@ static int request_sense_unmapped(struct pvs_req *req)
 	return PVS_SR_OK;
 }
 
+/*
+ * Whether mapped LUN @l answers @cdb itself: everything but REPORT LUNS,
+ * which the map answers in the guest's numbering, unless @l is raw
+ * passthrough, which answers everything.
+ */
+static bool lun_answers(const struct pvs_lun *l, const uint8_t *cdb, unsigned int cdb_len)
+{
+	return l && cdb_len && !(cdb[0] == OP_REPORT_LUNS && !pvs_lun_is_raw(l));
+}
+
+bool pvs_map_cdb_xfer(const struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                      const uint8_t *cdb, unsigned int cdb_len, uint8_t *dir, uint64_t *len)
+{
+	struct pvs_lun *l = lun <= PVS_MAP_MAX_LUN ? pvs_map_lookup(m, channel, target, lun) : NULL;
+
+	if (lun_answers(l, cdb, cdb_len))
+		return pvs_cdb_xfer(l, cdb, cdb_len, dir, len);
+	if (!l && !same_target(m, lower_bound(m, channel, target, 0), channel, target))
+		return false;
+	return pvs_cdb_xfer(NULL, cdb, cdb_len, dir, len);
+}
+
 int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
                    struct pvs_req *req)
 {
@@ -313,12 +335,8 @@ int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_
 		if (i < m->n && key_cmp(&m->ents[i], channel, target, lun) == 0)
 			l = m->ents[i].l;
 	}
-	/*
-	 * A mapped LUN proves its target exists, so the common case needs one
-	 * search, not two.  A raw passthrough LUN answers REPORT LUNS itself,
-	 * as it does everything.
-	 */
-	if (l && req->cdb_len && !(req->cdb[0] == OP_REPORT_LUNS && !pvs_lun_is_raw(l))) {
+	/* A mapped LUN proves its target exists, so the common case needs one search, not two. */
+	if (lun_answers(l, req->cdb, req->cdb_len)) {
 		pvs_submit(l, req);
 		return 0;
 	}

@@ -25,6 +25,10 @@
  *    to document that they are denied; vendor-specific opcodes (C0h-FFh) and
  *    everything else absent are denied as well.
  *
+ * Each entry also says where its CDB gives the length of the data phase
+ * (.xfer, see XN..XU below): pvs_cdb_xfer() reads it so that a transport
+ * can tell buffers too small for a command before it runs.
+ *
  * Read-only LUNs refuse WR entries with DATA PROTECT (emulated and
  * passthrough alike); read-only passthrough LUNs also refuse MPR entries,
  * which reach the device's own parameters.  42h is UNMAP for a disk but READ
@@ -40,7 +44,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "core.h"
+#include "emulate_int.h"
 
 #define EMU PVSI_OP_EMU
 #define PT  PVSI_OP_PT_ALLOW
@@ -57,18 +61,37 @@
 #define OUT  PVS_DIR_TO_DEV
 
 /* An entry without a service action. */
-#define OP(op, len, dir_, fl, nm, fn, ...)                                                         \
+#define OP(op, len, dir_, xf, fl, nm, fn, ...)                                                     \
 	{                                                                                          \
-		.opcode = (op), .cdb_len = (len), .dir = (dir_), .flags = (fl), .name = (nm),      \
-		.handler = (fn), .usage = {(op), __VA_ARGS__},                                     \
+		.opcode = (op), .cdb_len = (len), .dir = (dir_), .xfer = {xf}, .flags = (fl),      \
+		.name = (nm), .handler = (fn), .usage = {(op), __VA_ARGS__},                       \
 	}
 /* One service action of an opcode (SA in CDB byte 1, bits 4:0). */
-#define OPSA(op, sa_, len, dir_, fl, nm, fn, ...)                                                  \
+#define OPSA(op, sa_, len, dir_, xf, fl, nm, fn, ...)                                              \
 	{                                                                                          \
-		.opcode = (op), .cdb_len = (len), .sa = (sa_), .dir = (dir_),                      \
+		.opcode = (op), .cdb_len = (len), .sa = (sa_), .dir = (dir_), .xfer = {xf},        \
 		.flags = (fl) | PVSI_OP_HAS_SA, .name = (nm), .handler = (fn),                     \
 		.usage = {(op), __VA_ARGS__},                                                      \
 	}
+
+/*
+ * The length of the data phase (struct pvsi_xfer, read by pvs_cdb_xfer()):
+ * XN none; XB(at, width) bytes, an allocation or parameter list length;
+ * XL(at, width) logical blocks, a TRANSFER LENGTH; XL6 the same in byte 4
+ * with 0 meaning 256 (SBC-4 5.13, 5.47); XFIX(n) always n bytes; XV
+ * VERIFY's, by BYTCHK; XWS WRITE SAME's one block (none with NDOB); XCAW
+ * COMPARE AND WRITE's twice NUMBER OF LOGICAL BLOCKS; XU not from the CDB
+ * alone (the parameter data says, or MMC sector sizes vary).
+ */
+#define XU        PVSI_XF_UNKNOWN, 0, 0
+#define XN        PVSI_XF_NONE, 0, 0
+#define XB(at, w) PVSI_XF_BYTES, (at), (w)
+#define XL(at, w) PVSI_XF_BLOCKS, (at), (w)
+#define XL6       PVSI_XF_BLOCKS6, 4, 1
+#define XFIX(n)   PVSI_XF_FIXED, (n), 0
+#define XV(at, w) PVSI_XF_VERIFY, (at), (w)
+#define XWS       PVSI_XF_WRITE_SAME, 0, 0
+#define XCAW      PVSI_XF_CAW, 13, 1
 
 /* CDB usage of the LBA/length families (SBC-4 5.x): bytes after the opcode. */
 #define RW10(b1) (b1), 0xff, 0xff, 0xff, 0xff, 0x3f, 0xff, 0xff, 0x00
@@ -81,123 +104,140 @@
 #define PRI(sa)  (sa), 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00
 
 const struct pvsi_opcode pvsi_opcodes[] = {
-    OP(0x00, 6, NONE, EMU | PT | RDY | RES, "TEST UNIT READY", pvsi_spc_test_unit_ready, 0, 0, 0, 0,
+    OP(0x00, 6, NONE, XN, EMU | PT | RDY | RES, "TEST UNIT READY", pvsi_spc_test_unit_ready, 0, 0,
+       0, 0, 0),
+    OP(0x01, 6, NONE, XN, PT, "REZERO UNIT", NULL),
+    OP(0x03, 6, IN, XB(4, 1), EMU | PT | UA | RES | TGT, "REQUEST SENSE", pvsi_spc_request_sense,
+       0x01, 0, 0, 0xff, 0),
+    OP(0x04, 6, OUT, XU, WR, "FORMAT UNIT", NULL),
+    OP(0x05, 6, IN, XFIX(6), PT, "READ BLOCK LIMITS", NULL),
+    OP(0x07, 6, OUT, XU, WR, "REASSIGN BLOCKS", NULL),
+    OP(0x08, 6, IN, XL6, EMU | PT | RDY, "READ(6)", pvsi_sbc_read, 0x1f, 0xff, 0xff, 0xff, 0),
+    OP(0x0a, 6, OUT, XL6, EMU | PT | RDY | WR, "WRITE(6)", pvsi_sbc_write, 0x1f, 0xff, 0xff, 0xff,
        0),
-    OP(0x01, 6, NONE, PT, "REZERO UNIT", NULL),
-    OP(0x03, 6, IN, EMU | PT | UA | RES | TGT, "REQUEST SENSE", pvsi_spc_request_sense, 0x01, 0, 0,
-       0xff, 0),
-    OP(0x04, 6, OUT, WR, "FORMAT UNIT", NULL),
-    OP(0x05, 6, IN, PT, "READ BLOCK LIMITS", NULL),
-    OP(0x07, 6, OUT, WR, "REASSIGN BLOCKS", NULL),
-    OP(0x08, 6, IN, EMU | PT | RDY, "READ(6)", pvsi_sbc_read, 0x1f, 0xff, 0xff, 0xff, 0),
-    OP(0x0a, 6, OUT, EMU | PT | RDY | WR, "WRITE(6)", pvsi_sbc_write, 0x1f, 0xff, 0xff, 0xff, 0),
-    OP(0x10, 6, NONE, PT | WR, "WRITE FILEMARKS(6)", NULL),
-    OP(0x11, 6, NONE, PT, "SPACE(6)", NULL),
+    OP(0x10, 6, NONE, XN, PT | WR, "WRITE FILEMARKS(6)", NULL),
+    OP(0x11, 6, NONE, XN, PT, "SPACE(6)", NULL),
     /* Byte 1 bits 7:5: the SCSI-2 LUN field, still sent by Linux's first INQUIRY. */
-    OP(0x12, 6, IN, EMU | PT | UA | RES | TGT, "INQUIRY", pvsi_spc_inquiry, 0xe3, 0xff, 0xff, 0xff,
-       0),
-    OP(0x15, 6, OUT, EMU | PT | MPR, "MODE SELECT(6)", pvsi_spc_mode_select, 0x11, 0, 0, 0xff, 0),
-    OP(0x16, 6, NONE, EMU | PT, "RESERVE(6)", pvsi_pr_reserve, 0, 0, 0, 0, 0),
-    OP(0x17, 6, NONE, EMU | PT | RES, "RELEASE(6)", pvsi_pr_release, 0, 0, 0, 0, 0),
-    OP(0x19, 6, NONE, PT | WR, "ERASE(6)", NULL),
-    OP(0x1a, 6, IN, EMU | PT, "MODE SENSE(6)", pvsi_spc_mode_sense, 0x08, 0xff, 0xff, 0xff, 0),
-    OP(0x1b, 6, NONE, EMU | PT, "START STOP UNIT", pvsi_sbc_start_stop, 0x01, 0, 0, 0x07, 0),
-    OP(0x1c, 6, IN, PT, "RECEIVE DIAGNOSTIC RESULTS", NULL),
-    OP(0x1d, 6, OUT, 0, "SEND DIAGNOSTIC", NULL),
-    OP(0x1e, 6, NONE, EMU | PT, "PREVENT ALLOW MEDIUM REMOVAL", pvsi_sbc_prevent_allow, 0, 0, 0,
+    OP(0x12, 6, IN, XB(3, 2), EMU | PT | UA | RES | TGT, "INQUIRY", pvsi_spc_inquiry, 0xe3, 0xff,
+       0xff, 0xff, 0),
+    OP(0x15, 6, OUT, XB(4, 1), EMU | PT | MPR, "MODE SELECT(6)", pvsi_spc_mode_select, 0x11, 0, 0,
+       0xff, 0),
+    OP(0x16, 6, NONE, XN, EMU | PT, "RESERVE(6)", pvsi_pr_reserve, 0, 0, 0, 0, 0),
+    OP(0x17, 6, NONE, XN, EMU | PT | RES, "RELEASE(6)", pvsi_pr_release, 0, 0, 0, 0, 0),
+    OP(0x19, 6, NONE, XN, PT | WR, "ERASE(6)", NULL),
+    OP(0x1a, 6, IN, XB(4, 1), EMU | PT, "MODE SENSE(6)", pvsi_spc_mode_sense, 0x08, 0xff, 0xff,
+       0xff, 0),
+    OP(0x1b, 6, NONE, XN, EMU | PT, "START STOP UNIT", pvsi_sbc_start_stop, 0x01, 0, 0, 0x07, 0),
+    OP(0x1c, 6, IN, XB(3, 2), PT, "RECEIVE DIAGNOSTIC RESULTS", NULL),
+    OP(0x1d, 6, OUT, XB(3, 2), 0, "SEND DIAGNOSTIC", NULL),
+    OP(0x1e, 6, NONE, XN, EMU | PT, "PREVENT ALLOW MEDIUM REMOVAL", pvsi_sbc_prevent_allow, 0, 0, 0,
        0x01, 0),
-    OP(0x23, 10, IN, PT, "READ FORMAT CAPACITIES", NULL),
-    OP(0x25, 10, IN, EMU | PT | RDY | RES, "READ CAPACITY(10)", pvsi_sbc_read_capacity, 0, 0xff,
-       0xff, 0xff, 0xff, 0, 0, 0x01, 0),
-    OP(0x28, 10, IN, EMU | PT | RDY, "READ(10)", pvsi_sbc_read, RW10(DPO_FUA)),
-    OP(0x2a, 10, OUT, EMU | PT | RDY | WR, "WRITE(10)", pvsi_sbc_write, RW10(DPO_FUA)),
-    OP(0x2b, 10, NONE, PT, "SEEK(10)", NULL),
-    OP(0x2e, 10, OUT, EMU | PT | RDY | WR, "WRITE AND VERIFY(10)", pvsi_sbc_write, RW10(DPO_BCHK)),
-    OP(0x2f, 10, OUT, EMU | PT | RDY | WEO, "VERIFY(10)", pvsi_sbc_verify, RW10(DPO_BCHK)),
-    OP(0x34, 10, NONE, EMU | PT | RDY | WEO, "PRE-FETCH(10)", pvsi_sbc_prefetch, RW10(0x02)),
-    OP(0x35, 10, NONE, EMU | PT | RDY, "SYNCHRONIZE CACHE(10)", pvsi_sbc_sync_cache, RW10(0x02)),
-    OP(0x37, 10, IN, PT, "READ DEFECT DATA(10)", NULL),
-    OP(0x3b, 10, OUT, 0, "WRITE BUFFER", NULL),
-    OP(0x3c, 10, IN, 0, "READ BUFFER(10)", NULL),
-    OP(0x3f, 10, OUT, WR, "WRITE LONG(10)", NULL),
-    OP(0x41, 10, OUT, EMU | PT | RDY | WR, "WRITE SAME(10)", pvsi_sbc_write_same, RW10(0x08)),
+    OP(0x23, 10, IN, XB(7, 2), PT, "READ FORMAT CAPACITIES", NULL),
+    OP(0x25, 10, IN, XFIX(8), EMU | PT | RDY | RES, "READ CAPACITY(10)", pvsi_sbc_read_capacity, 0,
+       0xff, 0xff, 0xff, 0xff, 0, 0, 0x01, 0),
+    OP(0x28, 10, IN, XL(7, 2), EMU | PT | RDY, "READ(10)", pvsi_sbc_read, RW10(DPO_FUA)),
+    OP(0x2a, 10, OUT, XL(7, 2), EMU | PT | RDY | WR, "WRITE(10)", pvsi_sbc_write, RW10(DPO_FUA)),
+    OP(0x2b, 10, NONE, XN, PT, "SEEK(10)", NULL),
+    OP(0x2e, 10, OUT, XL(7, 2), EMU | PT | RDY | WR, "WRITE AND VERIFY(10)", pvsi_sbc_write,
+       RW10(DPO_BCHK)),
+    OP(0x2f, 10, OUT, XV(7, 2), EMU | PT | RDY | WEO, "VERIFY(10)", pvsi_sbc_verify,
+       RW10(DPO_BCHK)),
+    OP(0x34, 10, NONE, XN, EMU | PT | RDY | WEO, "PRE-FETCH(10)", pvsi_sbc_prefetch, RW10(0x02)),
+    OP(0x35, 10, NONE, XN, EMU | PT | RDY, "SYNCHRONIZE CACHE(10)", pvsi_sbc_sync_cache,
+       RW10(0x02)),
+    OP(0x37, 10, IN, XB(7, 2), PT, "READ DEFECT DATA(10)", NULL),
+    OP(0x3b, 10, OUT, XB(6, 3), 0, "WRITE BUFFER", NULL),
+    OP(0x3c, 10, IN, XB(6, 3), 0, "READ BUFFER(10)", NULL),
+    OP(0x3f, 10, OUT, XU, WR, "WRITE LONG(10)", NULL),
+    OP(0x41, 10, OUT, XWS, EMU | PT | RDY | WR, "WRITE SAME(10)", pvsi_sbc_write_same, RW10(0x08)),
     /* 42h is also MMC's READ SUB-CHANNEL: harmless to pass to a CD drive. */
-    OP(0x42, 10, OUT, EMU | PT | RDY | WR, "UNMAP", pvsi_sbc_unmap, 0, 0, 0, 0, 0, 0x3f, 0xff, 0xff,
-       0),
-    OP(0x43, 10, IN, PT, "READ TOC/PMA/ATIP", NULL),
-    OP(0x46, 10, IN, PT, "GET CONFIGURATION", NULL),
-    OP(0x48, 10, NONE, WR, "SANITIZE", NULL),
-    OP(0x4a, 10, IN, PT, "GET EVENT STATUS NOTIFICATION", NULL),
-    OP(0x4c, 10, OUT, 0, "LOG SELECT", NULL),
-    OP(0x4d, 10, IN, PT | RES, "LOG SENSE", NULL),
-    OP(0x51, 10, IN, PT, "READ DISC INFORMATION", NULL),
-    OP(0x52, 10, IN, PT, "READ TRACK INFORMATION", NULL),
-    OP(0x55, 10, OUT, EMU | PT | MPR, "MODE SELECT(10)", pvsi_spc_mode_select, 0x11, 0, 0, 0, 0, 0,
+    OP(0x42, 10, OUT, XB(7, 2), EMU | PT | RDY | WR, "UNMAP", pvsi_sbc_unmap, 0, 0, 0, 0, 0, 0x3f,
        0xff, 0xff, 0),
-    OP(0x56, 10, OUT, EMU | PT, "RESERVE(10)", pvsi_pr_reserve, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0),
-    OP(0x57, 10, OUT, EMU | PT | RES, "RELEASE(10)", pvsi_pr_release, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
-       0),
-    OP(0x5a, 10, IN, EMU | PT, "MODE SENSE(10)", pvsi_spc_mode_sense, 0x18, 0xff, 0xff, 0, 0, 0,
+    OP(0x43, 10, IN, XB(7, 2), PT, "READ TOC/PMA/ATIP", NULL),
+    OP(0x46, 10, IN, XB(7, 2), PT, "GET CONFIGURATION", NULL),
+    OP(0x48, 10, NONE, XN, WR, "SANITIZE", NULL),
+    OP(0x4a, 10, IN, XB(7, 2), PT, "GET EVENT STATUS NOTIFICATION", NULL),
+    OP(0x4c, 10, OUT, XB(7, 2), 0, "LOG SELECT", NULL),
+    OP(0x4d, 10, IN, XB(7, 2), PT | RES, "LOG SENSE", NULL),
+    OP(0x51, 10, IN, XB(7, 2), PT, "READ DISC INFORMATION", NULL),
+    OP(0x52, 10, IN, XB(7, 2), PT, "READ TRACK INFORMATION", NULL),
+    OP(0x55, 10, OUT, XB(7, 2), EMU | PT | MPR, "MODE SELECT(10)", pvsi_spc_mode_select, 0x11, 0, 0,
+       0, 0, 0, 0xff, 0xff, 0),
+    OP(0x56, 10, OUT, XB(7, 2), EMU | PT, "RESERVE(10)", pvsi_pr_reserve, 0, 0, 0, 0, 0, 0, 0xff,
+       0xff, 0),
+    OP(0x57, 10, OUT, XB(7, 2), EMU | PT | RES, "RELEASE(10)", pvsi_pr_release, 0, 0, 0, 0, 0, 0,
        0xff, 0xff, 0),
-    OPSA(0x5e, 0x00, 10, IN, EMU | PT | RES, "PERSISTENT RESERVE IN(READ KEYS)", pvsi_pr_in,
-         PRI(0x00)),
-    OPSA(0x5e, 0x01, 10, IN, EMU | PT | RES, "PERSISTENT RESERVE IN(READ RESERVATION)", pvsi_pr_in,
-         PRI(0x01)),
-    OPSA(0x5e, 0x02, 10, IN, EMU | PT | RES, "PERSISTENT RESERVE IN(REPORT CAPABILITIES)",
+    OP(0x5a, 10, IN, XB(7, 2), EMU | PT, "MODE SENSE(10)", pvsi_spc_mode_sense, 0x18, 0xff, 0xff, 0,
+       0, 0, 0xff, 0xff, 0),
+    OPSA(0x5e, 0x00, 10, IN, XB(7, 2), EMU | PT | RES, "PERSISTENT RESERVE IN(READ KEYS)",
+         pvsi_pr_in, PRI(0x00)),
+    OPSA(0x5e, 0x01, 10, IN, XB(7, 2), EMU | PT | RES, "PERSISTENT RESERVE IN(READ RESERVATION)",
+         pvsi_pr_in, PRI(0x01)),
+    OPSA(0x5e, 0x02, 10, IN, XB(7, 2), EMU | PT | RES, "PERSISTENT RESERVE IN(REPORT CAPABILITIES)",
          pvsi_pr_in, PRI(0x02)),
-    OPSA(0x5e, 0x03, 10, IN, EMU | PT | RES, "PERSISTENT RESERVE IN(READ FULL STATUS)", pvsi_pr_in,
-         PRI(0x03)),
+    OPSA(0x5e, 0x03, 10, IN, XB(7, 2), EMU | PT | RES, "PERSISTENT RESERVE IN(READ FULL STATUS)",
+         pvsi_pr_in, PRI(0x03)),
     /*
      * SPC-5 Table 67: REGISTER (AND IGNORE) are allowed from any I_T
      * nexus; the others depend on registration, which pvsi_pr_out checks.
      */
-    OPSA(0x5f, 0x00, 10, OUT, EMU | PT | RES, "PERSISTENT RESERVE OUT(REGISTER)", pvsi_pr_out,
-         PRO(0x00)),
-    OPSA(0x5f, 0x01, 10, OUT, EMU | PT, "PERSISTENT RESERVE OUT(RESERVE)", pvsi_pr_out, PRO(0x01)),
-    OPSA(0x5f, 0x02, 10, OUT, EMU | PT, "PERSISTENT RESERVE OUT(RELEASE)", pvsi_pr_out, PRO(0x02)),
-    OPSA(0x5f, 0x03, 10, OUT, EMU | PT, "PERSISTENT RESERVE OUT(CLEAR)", pvsi_pr_out, PRO(0x03)),
-    OPSA(0x5f, 0x04, 10, OUT, EMU | PT, "PERSISTENT RESERVE OUT(PREEMPT)", pvsi_pr_out, PRO(0x04)),
-    OPSA(0x5f, 0x05, 10, OUT, EMU | PT, "PERSISTENT RESERVE OUT(PREEMPT AND ABORT)", pvsi_pr_out,
-         PRO(0x05)),
-    OPSA(0x5f, 0x06, 10, OUT, EMU | PT | RES,
+    OPSA(0x5f, 0x00, 10, OUT, XB(5, 4), EMU | PT | RES, "PERSISTENT RESERVE OUT(REGISTER)",
+         pvsi_pr_out, PRO(0x00)),
+    OPSA(0x5f, 0x01, 10, OUT, XB(5, 4), EMU | PT, "PERSISTENT RESERVE OUT(RESERVE)", pvsi_pr_out,
+         PRO(0x01)),
+    OPSA(0x5f, 0x02, 10, OUT, XB(5, 4), EMU | PT, "PERSISTENT RESERVE OUT(RELEASE)", pvsi_pr_out,
+         PRO(0x02)),
+    OPSA(0x5f, 0x03, 10, OUT, XB(5, 4), EMU | PT, "PERSISTENT RESERVE OUT(CLEAR)", pvsi_pr_out,
+         PRO(0x03)),
+    OPSA(0x5f, 0x04, 10, OUT, XB(5, 4), EMU | PT, "PERSISTENT RESERVE OUT(PREEMPT)", pvsi_pr_out,
+         PRO(0x04)),
+    OPSA(0x5f, 0x05, 10, OUT, XB(5, 4), EMU | PT, "PERSISTENT RESERVE OUT(PREEMPT AND ABORT)",
+         pvsi_pr_out, PRO(0x05)),
+    OPSA(0x5f, 0x06, 10, OUT, XB(5, 4), EMU | PT | RES,
          "PERSISTENT RESERVE OUT(REGISTER AND IGNORE EXISTING KEY)", pvsi_pr_out, PRO(0x06)),
-    OP(0x83, 16, OUT, WR, "EXTENDED COPY", NULL),
-    OP(0x85, 16, NONE, WR, "ATA PASS-THROUGH(16)", NULL),
-    OP(0x88, 16, IN, EMU | PT | RDY, "READ(16)", pvsi_sbc_read, RW16(DPO_FUA)),
+    OP(0x83, 16, OUT, XB(10, 4), WR, "EXTENDED COPY", NULL),
+    OP(0x85, 16, NONE, XN, WR, "ATA PASS-THROUGH(16)", NULL),
+    OP(0x88, 16, IN, XL(10, 4), EMU | PT | RDY, "READ(16)", pvsi_sbc_read, RW16(DPO_FUA)),
     /*
      * Not passed to filtered passthrough: the historical scsiback list
      * lacks it.  NUMBER OF LOGICAL BLOCKS is byte 13; 10-12 are reserved.
      */
-    OP(0x89, 16, OUT, EMU | RDY | WR, "COMPARE AND WRITE", pvsi_sbc_compare_and_write, DPO_FUA,
-       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0xff, 0x3f, 0x00),
-    OP(0x8a, 16, OUT, EMU | PT | RDY | WR, "WRITE(16)", pvsi_sbc_write, RW16(DPO_FUA)),
-    OP(0x8e, 16, OUT, EMU | PT | RDY | WR, "WRITE AND VERIFY(16)", pvsi_sbc_write, RW16(DPO_BCHK)),
-    OP(0x8f, 16, OUT, EMU | PT | RDY | WEO, "VERIFY(16)", pvsi_sbc_verify, RW16(DPO_BCHK)),
-    OP(0x90, 16, NONE, EMU | PT | RDY | WEO, "PRE-FETCH(16)", pvsi_sbc_prefetch, RW16(0x02)),
-    OP(0x91, 16, NONE, EMU | PT | RDY, "SYNCHRONIZE CACHE(16)", pvsi_sbc_sync_cache, RW16(0x02)),
-    OP(0x93, 16, OUT, EMU | PT | RDY | WR, "WRITE SAME(16)", pvsi_sbc_write_same, RW16(0x09)),
-    OPSA(0x9e, 0x10, 16, IN, EMU | PT | RDY | RES, "READ CAPACITY(16)", pvsi_sbc_read_capacity16,
-         0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0),
+    OP(0x89, 16, OUT, XCAW, EMU | RDY | WR, "COMPARE AND WRITE", pvsi_sbc_compare_and_write,
+       DPO_FUA, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0xff, 0x3f, 0x00),
+    OP(0x8a, 16, OUT, XL(10, 4), EMU | PT | RDY | WR, "WRITE(16)", pvsi_sbc_write, RW16(DPO_FUA)),
+    OP(0x8e, 16, OUT, XL(10, 4), EMU | PT | RDY | WR, "WRITE AND VERIFY(16)", pvsi_sbc_write,
+       RW16(DPO_BCHK)),
+    OP(0x8f, 16, OUT, XV(10, 4), EMU | PT | RDY | WEO, "VERIFY(16)", pvsi_sbc_verify,
+       RW16(DPO_BCHK)),
+    OP(0x90, 16, NONE, XN, EMU | PT | RDY | WEO, "PRE-FETCH(16)", pvsi_sbc_prefetch, RW16(0x02)),
+    OP(0x91, 16, NONE, XN, EMU | PT | RDY, "SYNCHRONIZE CACHE(16)", pvsi_sbc_sync_cache,
+       RW16(0x02)),
+    OP(0x93, 16, OUT, XWS, EMU | PT | RDY | WR, "WRITE SAME(16)", pvsi_sbc_write_same, RW16(0x09)),
+    OPSA(0x9e, 0x10, 16, IN, XB(10, 4), EMU | PT | RDY | RES, "READ CAPACITY(16)",
+         pvsi_sbc_read_capacity16, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+         0xff, 0xff, 0x01, 0),
     /* Byte 14, REPORT TYPE: only 0 (every LBA) is implemented. */
-    OPSA(0x9e, 0x12, 16, IN, EMU | PT | RDY, "GET LBA STATUS", pvsi_sbc_get_lba_status, 0x12, 0xff,
-         0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00),
-    OPSA(0x9f, 0x11, 16, OUT, WR, "WRITE LONG(16)", NULL, 0x11),
-    OP(0xa0, 12, IN, EMU | PT | UA | RES | TGT, "REPORT LUNS", pvsi_spc_report_luns, 0, 0xff, 0, 0,
-       0, 0xff, 0xff, 0xff, 0xff, 0, 0),
-    OP(0xa1, 12, NONE, WR, "ATA PASS-THROUGH(12)", NULL),
-    OPSA(0xa3, 0x0c, 12, IN, EMU | PT | RES, "REPORT SUPPORTED OPERATION CODES",
+    OPSA(0x9e, 0x12, 16, IN, XB(10, 4), EMU | PT | RDY, "GET LBA STATUS", pvsi_sbc_get_lba_status,
+         0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00),
+    OPSA(0x9f, 0x11, 16, OUT, XU, WR, "WRITE LONG(16)", NULL, 0x11),
+    OP(0xa0, 12, IN, XB(6, 4), EMU | PT | UA | RES | TGT, "REPORT LUNS", pvsi_spc_report_luns, 0,
+       0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0),
+    OP(0xa1, 12, NONE, XN, WR, "ATA PASS-THROUGH(12)", NULL),
+    OPSA(0xa3, 0x0c, 12, IN, XB(6, 4), EMU | PT | RES, "REPORT SUPPORTED OPERATION CODES",
          pvsi_spc_report_supported_opcodes, 0x0c, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0,
          0),
-    OP(0xa8, 12, IN, EMU | PT | RDY, "READ(12)", pvsi_sbc_read, RW12(DPO_FUA)),
-    OP(0xaa, 12, OUT, EMU | PT | RDY | WR, "WRITE(12)", pvsi_sbc_write, RW12(DPO_FUA)),
-    OP(0xac, 12, IN, PT, "GET PERFORMANCE", NULL),
-    OP(0xad, 12, IN, PT, "READ DISC STRUCTURE", NULL),
-    OP(0xae, 12, OUT, EMU | PT | RDY | WR, "WRITE AND VERIFY(12)", pvsi_sbc_write, RW12(DPO_BCHK)),
-    OP(0xaf, 12, OUT, EMU | PT | RDY | WEO, "VERIFY(12)", pvsi_sbc_verify, RW12(DPO_BCHK)),
-    OP(0xb9, 12, IN, PT, "READ CD MSF", NULL),
-    OP(0xbb, 12, NONE, PT, "SET CD SPEED", NULL),
-    OP(0xbd, 12, IN, PT, "MECHANISM STATUS", NULL),
-    OP(0xbe, 12, IN, PT, "READ CD", NULL),
+    OP(0xa8, 12, IN, XL(6, 4), EMU | PT | RDY, "READ(12)", pvsi_sbc_read, RW12(DPO_FUA)),
+    OP(0xaa, 12, OUT, XL(6, 4), EMU | PT | RDY | WR, "WRITE(12)", pvsi_sbc_write, RW12(DPO_FUA)),
+    OP(0xac, 12, IN, XU, PT, "GET PERFORMANCE", NULL),
+    OP(0xad, 12, IN, XB(8, 2), PT, "READ DISC STRUCTURE", NULL),
+    OP(0xae, 12, OUT, XL(6, 4), EMU | PT | RDY | WR, "WRITE AND VERIFY(12)", pvsi_sbc_write,
+       RW12(DPO_BCHK)),
+    OP(0xaf, 12, OUT, XV(6, 4), EMU | PT | RDY | WEO, "VERIFY(12)", pvsi_sbc_verify,
+       RW12(DPO_BCHK)),
+    OP(0xb9, 12, IN, XU, PT, "READ CD MSF", NULL),
+    OP(0xbb, 12, NONE, XN, PT, "SET CD SPEED", NULL),
+    OP(0xbd, 12, IN, XB(8, 2), PT, "MECHANISM STATUS", NULL),
+    OP(0xbe, 12, IN, XU, PT, "READ CD", NULL),
 };
 
 const unsigned int pvsi_nopcodes = sizeof(pvsi_opcodes) / sizeof(pvsi_opcodes[0]);
@@ -285,4 +325,77 @@ bool pvsi_opcode_cdb_clean(const struct pvsi_opcode *op, const uint8_t *cdb)
 	memcpy(c, cdb, sizeof(c));
 	memcpy(m, r, sizeof(m));
 	return !((c[0] & m[0]) | (c[1] & m[1]));
+}
+
+static uint64_t xfer_field(const uint8_t *cdb, const struct pvsi_xfer *x)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < x->width; i++)
+		v = v << 8 | cdb[x->at + i];
+	return v;
+}
+
+bool pvs_cdb_xfer(const struct pvs_lun *lun, const uint8_t *cdb, unsigned int cdb_len, uint8_t *dir,
+                  uint64_t *len)
+{
+	const struct pvsi_opcode *op = pvsi_opcode_find(cdb, cdb_len);
+	uint64_t bytes = 0, blocks = 0;
+
+	if (!op || cdb_len < op->cdb_len)
+		return false;
+	/*
+	 * A passthrough device owns its lengths, in its own block size, as
+	 * QEMU's scsi-generic takes them from the buffers.  What a LUN (or the
+	 * target) does not implement ends in an error without data.
+	 */
+	if (lun ? pvs_lun_is_passthrough(lun) || !pvsi_emu_supported(lun, op)
+	        : !(op->flags & PVSI_OP_TARGET))
+		return false;
+	switch (op->xfer.kind) {
+	case PVSI_XF_NONE:
+		break;
+	case PVSI_XF_BYTES:
+		bytes = xfer_field(cdb, &op->xfer);
+		break;
+	case PVSI_XF_FIXED:
+		bytes = op->xfer.at;
+		break;
+	case PVSI_XF_BLOCKS:
+		blocks = xfer_field(cdb, &op->xfer);
+		break;
+	case PVSI_XF_BLOCKS6:
+		blocks = cdb[op->xfer.at] ? cdb[op->xfer.at] : 256;
+		break;
+	case PVSI_XF_VERIFY:
+		switch ((cdb[1] >> 1) & 0x03) {
+		case 0:
+			break;
+		case 1:
+			blocks = xfer_field(cdb, &op->xfer);
+			break;
+		case 3:
+			blocks = 1;
+			break;
+		default:
+			return false; /* reserved: the LUN refuses the CDB */
+		}
+		break;
+	case PVSI_XF_WRITE_SAME:
+		blocks = op->cdb_len == 16 && (cdb[1] & 0x01) ? 0 : 1;
+		break;
+	case PVSI_XF_CAW:
+		blocks = 2 * xfer_field(cdb, &op->xfer);
+		break;
+	default:
+		return false;
+	}
+	if (blocks) {
+		if (!lun)
+			return false;
+		bytes = blocks * lun->block_size;
+	}
+	*dir = bytes ? op->dir : PVS_DIR_NONE;
+	*len = bytes;
+	return true;
 }

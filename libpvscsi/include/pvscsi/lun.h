@@ -182,6 +182,21 @@ bool pvs_lun_is_raw(const struct pvs_lun *lun);
 int pvs_lun_refresh_capacity(struct pvs_lun *lun);
 
 /*
+ * The data phase the core runs for @cdb (@cdb_len bytes) on @lun, or on
+ * the target emulation when @lun is NULL (a LUN the guest was not given):
+ * the TRANSFER LENGTH in @lun's blocks, the parameter list or allocation
+ * length, from the CDB alone.  true with *dir (enum pvs_dir; PVS_DIR_NONE
+ * when nothing moves) and *len in bytes; false when the core cannot tell:
+ * an opcode @lun does not implement (it ends in an error without data), a
+ * length carried in the parameter data (FORMAT UNIT), a reserved field
+ * value, or a passthrough LUN, whose device decides its own lengths.
+ * Transports use it to refuse buffers too small for a command before it
+ * runs (virtio-scsi: VIRTIO_SCSI_S_OVERRUN).
+ */
+bool pvs_cdb_xfer(const struct pvs_lun *lun, const uint8_t *cdb, unsigned int cdb_len, uint8_t *dir,
+                  uint64_t *len);
+
+/*
  * Start a SCSI command.  The request always completes through req->done,
  * possibly before pvs_submit() returns, exactly once.
  */

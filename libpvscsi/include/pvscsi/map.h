@@ -9,6 +9,7 @@
 #ifndef PVSCSI_MAP_H
 #define PVSCSI_MAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "pvscsi/lun.h"
@@ -47,5 +48,11 @@ unsigned int pvs_map_count(const struct pvs_map *m);
  */
 int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
                    struct pvs_req *req);
+/*
+ * pvs_cdb_xfer() for the LUN or the target emulation that pvs_map_submit()
+ * would route @cdb to; false also when there is no such target.
+ */
+bool pvs_map_cdb_xfer(const struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                      const uint8_t *cdb, unsigned int cdb_len, uint8_t *dir, uint64_t *len);
 
 #endif
