@@ -209,6 +209,36 @@ static void cmd_done(struct pvs_req *req)
 
 /* ---- requests ---- */
 
+/*
+ * virtio 1.2 5.6.6.1: VIRTIO_SCSI_S_OVERRUN "if the content of the CDB
+ * (such as the allocation length, parameter length or transfer size)
+ * requires more data than is available in the datain and dataout
+ * buffers".  The core says what the CDB needs; the buffers in the other
+ * direction hold none of it.  This covers data-in too, as QEMU's
+ * virtio-scsi does: virtio's residual counts what the buffers did not
+ * receive and cannot report data the device had to leave out.  Buffers
+ * longer than the transfer are no error: the residual says so.
+ */
+static bool overrun(struct vscsi *vs, struct vs_queue *q, struct vs_slot *s,
+                    const struct pvs_req *req)
+{
+	uint64_t need, have;
+	uint8_t dir;
+
+	if (!pvs_map_cdb_xfer(vs->map, 0, s->target, s->lun, req->cdb, req->cdb_len, &dir, &need) ||
+	    dir == PVS_DIR_NONE)
+		return false;
+	have = dir == PVS_DIR_TO_DEV ? s->data_out : s->data_in;
+	if (need <= have)
+		return false;
+	vs_err(vs,
+	       "queue %u head %u: CDB %02xh for %u:%u needs %llu bytes of %s, the buffers hold "
+	       "%llu: OVERRUN",
+	       q->idx, s->e.head, req->cdb[0], s->target, s->lun, (unsigned long long)need,
+	       dir == PVS_DIR_TO_DEV ? "data-out" : "data-in", (unsigned long long)have);
+	return true;
+}
+
 static void handle_cmd(struct vs_queue *q, struct vs_slot *s)
 {
 	struct vscsi *vs = q->vs;
@@ -256,6 +286,10 @@ static void handle_cmd(struct vs_queue *q, struct vs_slot *s)
 	memset(req->cdb, 0, sizeof(req->cdb));
 	memcpy(req->cdb, hdr.cdb, sizeof(hdr.cdb));
 	req->cdb_len = (uint8_t)vsp_cdb_len(hdr.cdb, sizeof(hdr.cdb));
+	if (overrun(vs, q, s, req)) {
+		cmd_respond(s, VIRTIO_SCSI_S_OVERRUN, 0, NULL, 0, s->data_in + s->data_out, 0);
+		return;
+	}
 	if (s->data_out) {
 		req->dir = PVS_DIR_TO_DEV;
 		req->iov = out + ok;

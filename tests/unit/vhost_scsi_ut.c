@@ -720,6 +720,137 @@ static void test_events(void)
 	env_fini(&t);
 }
 
+/*
+ * virtio 1.2 5.6.6.1: VIRTIO_SCSI_S_OVERRUN when the CDB (transfer length,
+ * parameter list or allocation length) needs more data than the buffers
+ * hold, in the CDB's direction; the command never reaches the LUN.  As
+ * QEMU's virtio-scsi, this holds for data-in too (a READ of 2 blocks into
+ * 1 block of buffer), while buffers larger than the transfer are the
+ * ordinary residual.
+ */
+static void cdb10(uint8_t *cdb, uint8_t op, uint32_t lba, uint16_t n)
+{
+	memset(cdb, 0, 10);
+	cdb[0] = op;
+	cdb[2] = (uint8_t)(lba >> 24);
+	cdb[3] = (uint8_t)(lba >> 16);
+	cdb[4] = (uint8_t)(lba >> 8);
+	cdb[5] = (uint8_t)lba;
+	cdb[7] = (uint8_t)(n >> 8);
+	cdb[8] = (uint8_t)n;
+}
+
+static void test_overrun(void)
+{
+	struct env t;
+	struct cmd c;
+	uint8_t w[10], r[10], tur[6] = {0};
+	uint8_t inq96[6] = {0x12, 0, 0, 0, 96, 0}, inq36[6] = {0x12, 0, 0, 0, 36, 0};
+	uint8_t *d;
+
+	env_init(&t, false);
+	/* WRITE(10) of 1 block with no data-out at all. */
+	cdb10(w, 0x2a, 5, 1);
+	cmd(&t, 2, &c, 0, 0, w, 10, 0, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OVERRUN);
+	CU_ASSERT_EQUAL(c.r.status, 0);
+	CU_ASSERT_EQUAL(le32toh(c.r.sense_len), 0);
+	CU_ASSERT_EQUAL(c.used_len, VSP_CMD_RESP_SIZE);
+	/* Nothing reached the LUN: its POWER ON unit attention is still pending. */
+	cmd(&t, 2, &c, 0, 0, tur, 6, 0, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(c.r.status, 0x02);
+	CU_ASSERT_EQUAL(c.r.sense[12], 0x29);
+	tur_clear(&t, 0, 0);
+	/* Data-out shorter than the transfer, or data-in where data-out is needed. */
+	cmd(&t, 2, &c, 0, 0, w, 10, 256, true);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OVERRUN);
+	CU_ASSERT_EQUAL(le32toh(c.r.resid), 256);
+	cmd(&t, 2, &c, 0, 0, w, 10, 512, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OVERRUN);
+	CU_ASSERT_EQUAL(le32toh(c.r.resid), 512);
+	CU_ASSERT_EQUAL(c.used_len, VSP_CMD_RESP_SIZE);
+	cdb10(w, 0x2a, 5, 2);
+	cmd(&t, 2, &c, 0, 0, w, 10, 512, true);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OVERRUN);
+	/* Enough data: written; more than enough: the rest is residual. */
+	cdb10(w, 0x2a, 5, 1);
+	cmd_queue(&t, 2, &c, 0, 0, w, 10, 512, true, false);
+	memset(fv_ptr(&t.m, c.data), 0x5a, 512);
+	vscsi_kick(t.vs, 2);
+	settle(&t);
+	collect(&t, 2, &c, 1);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(c.r.status, 0);
+	CU_ASSERT_EQUAL(c.r.resid, 0);
+	cmd_queue(&t, 2, &c, 0, 0, w, 10, 1024, true, false);
+	memset(fv_ptr(&t.m, c.data), 0x5a, 1024);
+	vscsi_kick(t.vs, 2);
+	settle(&t);
+	collect(&t, 2, &c, 1);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(c.r.status, 0);
+	CU_ASSERT_EQUAL(le32toh(c.r.resid), 512);
+	/* READ(10) of 2 blocks into 1 block of buffer: OVERRUN, nothing written. */
+	cdb10(r, 0x28, 5, 2);
+	cmd_queue(&t, 2, &c, 0, 0, r, 10, 512, false, false);
+	memset(fv_ptr(&t.m, c.data), 0xee, 512);
+	vscsi_kick(t.vs, 2);
+	settle(&t);
+	collect(&t, 2, &c, 1);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OVERRUN);
+	CU_ASSERT_EQUAL(c.used_len, VSP_CMD_RESP_SIZE);
+	CU_ASSERT_EQUAL(((uint8_t *)fv_ptr(&t.m, c.data))[0], 0xee);
+	/* READ(10) of 1 block into 4 KiB: the block, and 3584 bytes of residual. */
+	cdb10(r, 0x28, 5, 1);
+	cmd(&t, 2, &c, 0, 0, r, 10, 4096, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(c.r.status, 0);
+	CU_ASSERT_EQUAL(le32toh(c.r.resid), 3584);
+	CU_ASSERT_EQUAL(c.used_len, VSP_CMD_RESP_SIZE + 512);
+	d = fv_ptr(&t.m, c.data);
+	CU_ASSERT_EQUAL(d[0], 0x5a);
+	CU_ASSERT_EQUAL(d[511], 0x5a);
+	/* A transfer of 0 blocks needs no buffer. */
+	cdb10(r, 0x28, 5, 0);
+	cmd(&t, 2, &c, 0, 0, r, 10, 0, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(c.r.status, 0);
+	/* An allocation length over the buffer (the specification's own example)... */
+	cmd(&t, 2, &c, 0, 0, inq96, 6, 36, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OVERRUN);
+	/* ...and under it: the data the LUN has, the rest residual. */
+	cmd(&t, 2, &c, 0, 0, inq36, 6, 96, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(c.r.status, 0);
+	CU_ASSERT_EQUAL(le32toh(c.r.resid), 60);
+	/* The LUN's block size decides: 512 bytes is not one 4096-byte block. */
+	CU_ASSERT_FATAL(
+	    vscsi_lun_add(t.vs, 2, 0, open_lun(&t, "mem:1M,bs=4096"), "mem:1M,bs=4096") == 0);
+	tur_clear(&t, 2, 0);
+	cdb10(w, 0x2a, 1, 1);
+	cmd(&t, 2, &c, 2, 0, w, 10, 512, true);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OVERRUN);
+	cmd(&t, 2, &c, 2, 0, w, 10, 4096, true);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(c.r.status, 0);
+	/*
+	 * An unmapped LUN has no block size: its WRITE goes to the target,
+	 * which answers LOGICAL UNIT NOT SUPPORTED; its INQUIRY is still
+	 * measured against the allocation length.
+	 */
+	cmd(&t, 2, &c, 0, 7, w, 10, 0, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(c.r.status, 0x02);
+	CU_ASSERT_EQUAL(c.r.sense[12], 0x25);
+	cmd(&t, 2, &c, 0, 7, inq96, 6, 36, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OVERRUN);
+	/* No target at all: BAD_TARGET comes first. */
+	cmd(&t, 2, &c, 9, 0, w, 10, 0, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_BAD_TARGET);
+	env_fini(&t);
+}
+
 /* ---- the third LUN kind: sg passthrough (on the scripted fake_sg device) ---- */
 
 static void test_passthrough(void)
@@ -902,6 +1033,7 @@ static const struct cu_test tests[] = {
     {"any layout of headers and data", test_any_layout},
     {"LUN addressing, REPORT LUNS, BAD_TARGET", test_addressing},
     {"hostile requests fail alone", test_hostile_requests},
+    {"OVERRUN: the CDB needs more data than the buffers hold", test_overrun},
     {"every TMF, no task in flight", test_tmf_simple},
     {"TMFs on tasks in flight", test_tmf_in_flight},
     {"asynchronous notification", test_an},
