@@ -1,11 +1,24 @@
 # shellcheck shell=bash
 # Build-machine side: one boot of Xen under QEMU and the results of a run.
-# Sourced by run.sh and demo.sh after lib/assets.sh and lib/initramfs.sh.
+# Sourced by run.sh and demo.sh after lib/assets.sh and lib/initramfs.sh,
+# and by dom0-main.sh for case_timeout.
 
 # case_var CASE VAR: a VAR=value assignment at the start of a line of
 # cases/CASE.sh (read, not sourced: the case files define shell functions).
 case_var() {
 	sed -n "s/^$2=[\"']\{0,1\}\([^\"']*\)[\"']\{0,1\}\$/\1/p" "$E2E_DIR/cases/$1.sh" | head -n1
+}
+
+# A case's TIMEOUT, which may be an expression of the run's settings
+# (soak: TIMEOUT=$((${SOAK_SECS:-180} + 480))): the case file sourced in a
+# subshell, which only defines its functions and variables.
+case_timeout() {
+	(
+		set +eu
+		# shellcheck disable=SC1090
+		. "$E2E_DIR/cases/$1.sh" >/dev/null 2>&1
+		echo "${TIMEOUT:-300}"
+	)
 }
 
 # A fresh directory build/e2e/out/<date-time>-XXXX; build/e2e/out/latest
@@ -25,8 +38,8 @@ new_run_dir() {
 write_config() {
 	local total=0 c t
 	for c in $2; do
-		t=$(case_var "${c#*/}" TIMEOUT)
-		total=$((total + ${t:-300} + 120))
+		t=$(case_timeout "${c#*/}")
+		total=$((total + t + 120))
 	done
 	# Xen + dom0 boot, and slack for the machine being busy.
 	QEMU_TIMEOUT=${E2E_TIMEOUT:-$((total + 300))}
@@ -38,6 +51,7 @@ MODDIR=$MODDIR
 CASES="$2"
 PVSCSID=${PVSCSID:-$REPO/build/rel/pvscsid}
 DOM0_MAIN=${3:-dom0-main.sh}
+SOAK_SECS=${SOAK_SECS:-}
 EOT
 }
 

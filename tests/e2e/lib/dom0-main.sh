@@ -12,9 +12,13 @@ OUT=$1
 # shellcheck disable=SC1091
 . "$OUT/config" # REPO BUILD KVER MODDIR CASES PVSCSID
 E2E_DIR=$REPO/tests/e2e
-export OUT REPO BUILD KVER MODDIR PVSCSID E2E_DIR
+# SOAK_SECS: the soak case's length (make soak); empty for its default.
+[ -n "${SOAK_SECS:-}" ] || unset SOAK_SECS
+export OUT REPO BUILD KVER MODDIR PVSCSID E2E_DIR ${SOAK_SECS+SOAK_SECS}
 # shellcheck source=dom0-env.sh
 . "$E2E_DIR/lib/dom0-env.sh"
+# shellcheck source=boot.sh
+. "$E2E_DIR/lib/boot.sh" # case_timeout
 
 setup_failed() {
 	say "FATAL: dom0 setup failed: $*"
@@ -33,8 +37,8 @@ run_cases() {
 		start=$(date +%s)
 		# run-case.sh enforces its own timeouts; this one is the safety net:
 		# the case's guest TIMEOUT plus time to set up and tear down.
-		t=$(sed -n 's/^TIMEOUT=//p' "$E2E_DIR/cases/$name.sh" | head -n1)
-		CASE_TIMEOUT=$((${t:-300} + 400))
+		t=$(case_timeout "$name")
+		CASE_TIMEOUT=$((t + 400))
 		timeout -k 30 "$CASE_TIMEOUT" bash "$E2E_DIR/lib/run-case.sh" "$backend" "$name" || true
 		line=$(cat "$OUT/$backend/$name/result" 2>/dev/null || true)
 		if [ -z "$line" ]; then

@@ -51,6 +51,11 @@ cleanup() {
 	fi
 	[ -n "$DOMID" ] && xenstore-rm "$XS_BE_ROOT/$DOMID" 2>/dev/null
 	backend_stop
+	# What the case set up beyond the helpers (loop and dm devices, mounts),
+	# once the backend has let go of it.
+	if declare -F case_cleanup >/dev/null; then
+		case_cleanup
+	fi
 	collect_guest_output
 	dmesg | tail -n 40 >"$CASEOUT/dom0-dmesg.txt"
 	[ "$cleanup_only" = 1 ] && return 0
