@@ -84,7 +84,7 @@ dmesg_check() {
 # the device's own through, with which xen-scsifront's grant limit loses
 # writes on both backends alike.
 reference_bound() {
-	[ "$BACKEND" = kernel ] || return 0
+	[ "${BACKEND:-}" = kernel ] || return 0
 	_q=/sys/block/$(basename "$1")/queue
 	echo $((64 * $(cat "$_q/logical_block_size") / 1024)) >"$_q/max_sectors_kb"
 }
