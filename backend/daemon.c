@@ -363,12 +363,15 @@ static unsigned int ms_since(const struct timespec *t)
 int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 {
 	struct epoll_event ev[MAX_EVENTS];
+	int ring_ms = pvsd_xenbus_timeout_ms(d->xb);
 	int n, i;
 
 	if (pvsd_xenbus_pending(d->xb))
 		timeout_ms = 0;
 	else if (d->stopping && (timeout_ms < 0 || timeout_ms > 100))
 		timeout_ms = 100; /* to notice the drain timeout */
+	if (ring_ms >= 0 && (timeout_ms < 0 || ring_ms < timeout_ms))
+		timeout_ms = ring_ms; /* answers held behind a TMF */
 	n = epoll_wait(d->ep, ev, MAX_EVENTS, timeout_ms);
 	if (n < 0) {
 		if (errno != EINTR) {

@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -35,6 +36,8 @@
 #define PASSES 4
 /* Error lines per ring before a hostile guest is not logged any more (class 11). */
 #define ERR_BUDGET 32
+/* How long command answers wait behind a task management function (see hold()). */
+#define TMF_HOLD_MS 250
 /* An indirect descriptor page copy splits at most once on the local side. */
 #define IND_OPS (2 * VSCSIIF_SG_TABLESIZE)
 
@@ -56,8 +59,11 @@ struct slot {
 	uint16_t channel, id, lun;
 	uint32_t nsegs;
 	uint32_t data_len;
-	bool need_in;                        /* data-out to copy before submission */
-	uint32_t out_bytes;                  /* data-in to copy before the response */
+	bool need_in;       /* data-out to copy before submission */
+	uint32_t out_bytes; /* data-in to copy before the response */
+	int32_t held_rslt;  /* the answer, while held behind a TMF */
+	uint32_t held_resid;
+	uint8_t held_sense_len;
 	unsigned int bop_first, bop_n;       /* its share of the ring's batched copy */
 	uint8_t *buf;                        /* max data segs pages */
 	struct scsiif_request_segment *segs; /* the copy the data path uses */
@@ -109,6 +115,15 @@ struct pvsd_ring {
 	struct slot *pend_out[MAX_SLOTS];
 	unsigned int npend_out;
 	pvsd_gnt_copy_t *bops; /* nslots * max_data_segs */
+	/*
+	 * Command answers held behind a task management function: while
+	 * hold_until is not 0 (UINT64_MAX while the TMF runs, then the
+	 * monotonic deadline in ns).
+	 */
+	uint64_t hold_until;
+	unsigned int tmfs_running;
+	struct slot *held[MAX_SLOTS];
+	unsigned int nheld;
 	uint8_t *bufs;
 	size_t bufs_len;
 	void *arrays;
@@ -291,9 +306,79 @@ static void slot_put(struct pvsd_ring *r, struct slot *s)
 	r->inflight--;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/*
+ * xen-scsifront completes commands (scsi_done()) with the SCSI host lock
+ * held.  While the guest runs a reset or error recovery, the midlayer takes
+ * that lock again to account for a completed command (scsi_dec_host_busy()
+ * with the host "in recovery"), and a vCPU spins on it forever: the guest
+ * freezes (docs/compat.md, "xen-scsifront freezes").  So once a TMF is
+ * taken, command answers wait: the TMF's own answer goes first, then the
+ * others once the guest has ended its reset, which it shows by sending a
+ * command again (it sends none while the reset runs), or after TMF_HOLD_MS.
+ */
+static void answer(struct pvsd_ring *r, struct slot *s, int32_t rslt, unsigned int sense_len,
+                   uint32_t resid)
+{
+	if (r->hold_until) {
+		s->held_rslt = rslt;
+		s->held_sense_len =
+		    (uint8_t)(sense_len < PVS_SENSE_MAX ? sense_len : PVS_SENSE_MAX);
+		s->held_resid = resid;
+		r->held[r->nheld++] = s;
+		return;
+	}
+	respond(r, s, rslt, s->req.sense, sense_len, resid);
+	slot_put(r, s);
+}
+
+/* Publish what was held, and hold no more. */
+static void release_held(struct pvsd_ring *r)
+{
+	unsigned int n = r->nheld;
+
+	r->hold_until = 0;
+	r->nheld = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		struct slot *s = r->held[i];
+
+		respond(r, s, s->held_rslt, s->req.sense, s->held_sense_len, s->held_resid);
+		slot_put(r, s);
+	}
+}
+
+static void tmf_taken(struct pvsd_ring *r)
+{
+	r->tmfs_running++;
+	r->hold_until = UINT64_MAX;
+}
+
+/* A TMF answered: once none runs, the held answers go after the grace period. */
+static void tmf_answered(struct pvsd_ring *r, struct slot *s, int32_t rslt)
+{
+	respond(r, s, rslt, NULL, 0, 0);
+	slot_put(r, s);
+	if (--r->tmfs_running == 0)
+		r->hold_until = now_ns() + (uint64_t)TMF_HOLD_MS * 1000000u;
+}
+
+static void release_if_due(struct pvsd_ring *r)
+{
+	if (r->hold_until && r->hold_until != UINT64_MAX && now_ns() >= r->hold_until)
+		release_held(r);
+}
+
+/* A command refused by the ring itself: no SCSI status, nothing transferred; frees the slot. */
 static void fail(struct pvsd_ring *r, struct slot *s, uint8_t host)
 {
-	respond(r, s, pvsp_rslt(host, 0), NULL, 0, 0);
+	answer(r, s, pvsp_rslt(host, 0), 0, 0);
 }
 
 /* ---- grant copies ---- */
@@ -467,8 +552,7 @@ static void finish_cdb(struct pvsd_ring *r, struct slot *s, bool copied)
 		resid = s->data_len;
 		r->st.rejected++;
 	}
-	respond(r, s, pvsp_rslt(host, status), req->sense, sense_len, resid);
-	slot_put(r, s);
+	answer(r, s, pvsp_rslt(host, status), sense_len, resid);
 }
 
 static void cdb_done(struct pvs_req *req)
@@ -523,13 +607,11 @@ static void tmf_done(struct pvs_tmf *tmf)
 	struct slot *s = tmf->opaque;
 	struct pvsd_ring *r = s->ring;
 
-	/* The affected commands are answered before the function is. */
+	/* The affected commands' answers are held (see answer()): this one goes first. */
 	complete_pending(r);
-	respond(r, s,
-	        tmf->result == PVS_TMF_FUNCTION_COMPLETE ? XEN_VSCSIIF_RSLT_RESET_SUCCESS
-	                                                 : XEN_VSCSIIF_RSLT_RESET_FAILED,
-	        NULL, 0, 0);
-	slot_put(r, s);
+	tmf_answered(r, s,
+	             tmf->result == PVS_TMF_FUNCTION_COMPLETE ? XEN_VSCSIIF_RSLT_RESET_SUCCESS
+	                                                      : XEN_VSCSIIF_RSLT_RESET_FAILED);
 }
 
 /* ---- requests ---- */
@@ -550,7 +632,6 @@ static void submit_one(struct pvsd_ring *r, struct slot *s)
 		ring_log(r, LOG_ERR, "rqid %u: submit: %s", s->rqid, strerror(-rc));
 		fail(r, s, XEN_VSCSIIF_RSLT_HOST_ERROR);
 	}
-	slot_put(r, s);
 }
 
 /* Copy the data-out of every request taken since the last call, then submit them in order. */
@@ -581,7 +662,6 @@ static void submit_pending(struct pvsd_ring *r)
 		if (!ok[i]) {
 			r->st.rejected++;
 			fail(r, v[i], XEN_VSCSIIF_RSLT_HOST_ERROR);
-			slot_put(r, v[i]);
 			continue;
 		}
 		submit_one(r, v[i]);
@@ -630,7 +710,6 @@ static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 err:
 	r->st.rejected++;
 	fail(r, s, XEN_VSCSIIF_RSLT_HOST_ERROR);
-	slot_put(r, s);
 }
 
 /* The in-flight command with this rqid: looked up, never indexed by the guest's number. */
@@ -648,7 +727,8 @@ static void start_tmf(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 	struct pvs_lun *lun;
 	struct slot *task = NULL;
 
-	/* Earlier requests reach the LUN, and finished ones are answered, first. */
+	/* Earlier requests reach the LUN first; finished ones are answered after it (answer()). */
+	tmf_taken(r);
 	submit_pending(r);
 	complete_pending(r);
 	r->st.tmfs++;
@@ -665,8 +745,7 @@ static void start_tmf(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 		task = find_cdb(r, p->ref_rqid);
 		if (!task) {
 			/* Nothing to abort (it completed already): SAM-5 FUNCTION COMPLETE. */
-			respond(r, s, XEN_VSCSIIF_RSLT_RESET_SUCCESS, NULL, 0, 0);
-			slot_put(r, s);
+			tmf_answered(r, s, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
 			return;
 		}
 		if (task->channel != p->channel || task->id != p->id || task->lun != p->lun) {
@@ -690,8 +769,7 @@ static void start_tmf(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 	pvs_tmf_submit(lun, tmf);
 	return;
 failed:
-	respond(r, s, XEN_VSCSIIF_RSLT_RESET_FAILED, NULL, 0, 0);
-	slot_put(r, s);
+	tmf_answered(r, s, XEN_VSCSIIF_RSLT_RESET_FAILED);
 }
 
 static void handle_request(struct pvsd_ring *r, struct slot *s, const struct vscsiif_request *copy,
@@ -722,7 +800,6 @@ static void handle_request(struct pvsd_ring *r, struct slot *s, const struct vsc
 		         copy->sc_data_direction, copy->nr_segments);
 		r->st.rejected++;
 		fail(r, s, XEN_VSCSIIF_RSLT_HOST_ERROR);
-		slot_put(r, s);
 		return;
 	}
 	if (rqid_busy(r, p.rqid)) {
@@ -730,7 +807,6 @@ static void handle_request(struct pvsd_ring *r, struct slot *s, const struct vsc
 		ring_err(r, "rqid %u reused while in flight", p.rqid);
 		r->st.rejected++;
 		fail(r, s, XEN_VSCSIIF_RSLT_HOST_ERROR);
-		slot_put(r, s);
 		return;
 	}
 	rqid_set(r, p.rqid, true);
@@ -819,6 +895,9 @@ static void consume(struct pvsd_ring *r)
 		memcpy(&copy, RING_GET_REQUEST(&r->back, rc), sizeof(copy));
 		/* The copy is all that is used from here on (XSA-155). */
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		/* A command after the TMF's answer: the guest has ended its reset. */
+		if (r->hold_until && !r->tmfs_running && copy.act == VSCSIIF_ACT_SCSI_CDB)
+			release_held(r);
 		journal_consumed(r, s, &copy, rc);
 		r->back.req_cons = ++rc;
 		n++;
@@ -832,6 +911,7 @@ bool pvsd_ring_handle_event(struct pvsd_ring *r)
 	int more = 0;
 	int rc = r->cfg.evt->pending(r->cfg.evt_ctx, r->chan);
 
+	release_if_due(r);
 	if (rc > 0)
 		r->cfg.evt->unmask(r->cfg.evt_ctx, r->chan);
 	if (r->replay)
@@ -856,7 +936,18 @@ bool pvsd_ring_handle_event(struct pvsd_ring *r)
 void pvsd_ring_flush(struct pvsd_ring *r)
 {
 	complete_pending(r);
+	release_if_due(r);
 	push(r);
+}
+
+int pvsd_ring_timeout_ms(const struct pvsd_ring *r)
+{
+	uint64_t now;
+
+	if (!r->hold_until || r->hold_until == UINT64_MAX)
+		return -1;
+	now = now_ns();
+	return r->hold_until <= now ? 0 : (int)((r->hold_until - now + 999999) / 1000000);
 }
 
 /* ---- life cycle ---- */
@@ -1098,6 +1189,11 @@ int pvsd_ring_evtchn_fd(struct pvsd_ring *r)
 void pvsd_ring_stop(struct pvsd_ring *r)
 {
 	r->stopped = true;
+	/* Nothing else will come to release them: answer what is held now. */
+	if (r->nheld) {
+		release_held(r);
+		push(r);
+	}
 }
 
 unsigned int pvsd_ring_inflight(const struct pvsd_ring *r)

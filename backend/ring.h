@@ -107,10 +107,18 @@ bool pvsd_ring_handle_event(struct pvsd_ring *r);
  * that happen outside pvsd_ring_handle_event() never reach the guest.
  */
 void pvsd_ring_flush(struct pvsd_ring *r);
+/*
+ * After a task management function the ring holds command answers for a
+ * while (xen-scsifront would freeze taking them during its reset: see
+ * ring.c, answer()).  Milliseconds until pvsd_ring_flush() must run again
+ * to release them, or -1 when nothing waits on time.
+ */
+int pvsd_ring_timeout_ms(const struct pvsd_ring *r);
 
 /*
  * Take no new requests (frontend Closing, daemon SIGTERM).  Requests in
- * flight still complete and their responses are still pushed.
+ * flight still complete and their responses are still pushed, held ones
+ * at once.
  */
 void pvsd_ring_stop(struct pvsd_ring *r);
 

@@ -1490,6 +1490,19 @@ void pvsd_xenbus_after_poll(struct pvsd_xenbus *xb)
 	sweep_dead(xb);
 }
 
+int pvsd_xenbus_timeout_ms(const struct pvsd_xenbus *xb)
+{
+	int best = -1;
+
+	for (const struct xb_vhost *v = xb->vhosts; v; v = v->next) {
+		int t = v->ring ? pvsd_ring_timeout_ms(v->ring) : -1;
+
+		if (t >= 0 && (best < 0 || t < best))
+			best = t;
+	}
+	return best;
+}
+
 bool pvsd_xenbus_pending(const struct pvsd_xenbus *xb)
 {
 	const struct xb_vhost *v;

@@ -79,6 +79,8 @@ void pvsd_xenbus_handle_xs(struct pvsd_xenbus *xb);
 
 /* The fd registered with @cookie is readable. */
 void pvsd_xenbus_handle_ring(struct pvsd_xenbus *xb, void *cookie);
+/* The soonest any ring needs pvsd_xenbus_after_poll() again, in ms; -1: none. */
+int pvsd_xenbus_timeout_ms(const struct pvsd_xenbus *xb);
 
 /*
  * After pvs_worker_poll(): push completed responses of every ring, and

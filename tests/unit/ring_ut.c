@@ -411,7 +411,10 @@ static void test_tmf(void)
 
 	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "file:1048576", PVSD_RING_DEFAULT_SEGS, true) == 0);
 
-	/* ABORT of an in-flight READ: the READ ends DID_ABORT, then the ABORT succeeds. */
+	/*
+	 * ABORT of an in-flight READ: the ABORT succeeds, and the READ's
+	 * DID_ABORT follows (answers are held behind a TMF: test_tmf_holds).
+	 */
 	rh_rw10(&c, false, 0, 128, buf, 65536);
 	rq = fake_front_queue(&h.fe, &c);
 	CU_ASSERT_EQUAL(rq, 0);
@@ -427,11 +430,11 @@ static void test_tmf(void)
 	fake_front_push(&h.fe);
 	rh_run(&h);
 	CU_ASSERT_EQUAL_FATAL(rh_collect(&h, rsp, 4), 2);
-	CU_ASSERT_EQUAL(rsp[0].rqid, rq);
-	CU_ASSERT_EQUAL(rsp[0].rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_ABORT, 0));
-	CU_ASSERT_EQUAL(rsp[0].residual_len, 65536);
-	CU_ASSERT_EQUAL(rsp[1].rqid, ab);
-	CU_ASSERT_EQUAL(rsp[1].rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	CU_ASSERT_EQUAL(rsp[0].rqid, ab);
+	CU_ASSERT_EQUAL(rsp[0].rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	CU_ASSERT_EQUAL(rsp[1].rqid, rq);
+	CU_ASSERT_EQUAL(rsp[1].rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_ABORT, 0));
+	CU_ASSERT_EQUAL(rsp[1].residual_len, 65536);
 	CU_ASSERT_TRUE(rh_log_has(&h, "ABORT ref_rqid 0"));
 
 	/* ABORT of something not in flight: nothing to do, FUNCTION COMPLETE. */
@@ -450,15 +453,78 @@ static void test_tmf(void)
 	fake_front_push(&h.fe);
 	rh_run(&h);
 	CU_ASSERT_EQUAL_FATAL(rh_collect(&h, rsp, 4), 2);
-	CU_ASSERT_EQUAL(rsp[0].rqid, rq);
-	CU_ASSERT_EQUAL(rsp[0].rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_RESET, 0));
-	CU_ASSERT_EQUAL(rsp[1].rqid, ab);
-	CU_ASSERT_EQUAL(rsp[1].rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	CU_ASSERT_EQUAL(rsp[0].rqid, ab);
+	CU_ASSERT_EQUAL(rsp[0].rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+	CU_ASSERT_EQUAL(rsp[1].rqid, rq);
+	CU_ASSERT_EQUAL(rsp[1].rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_RESET, 0));
 
 	/* RESET of an unmapped device fails. */
 	c.id = 4;
 	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp[0]) == 0);
 	CU_ASSERT_EQUAL(rsp[0].rslt, XEN_VSCSIIF_RSLT_RESET_FAILED);
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
+	rh_fini(&h);
+	free(buf);
+}
+
+/*
+ * xen-scsifront freezes when it takes a command's answer during its reset
+ * (ring.c, answer()): after a TMF the command answers wait until the TMF's
+ * own answer is out and then either a new command comes (the guest's
+ * reset is over) or the grace period ends.
+ */
+static void test_tmf_holds_answers(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp[4];
+	uint8_t *buf = rh_alloc(65536);
+	int rq, rs, tur, ms = -1;
+
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "file:1048576", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	for (int round = 0; round < 2; round++) {
+		rh_rw10(&c, false, 0, 128, buf, 65536);
+		rq = fake_front_queue(&h.fe, &c);
+		memset(&c, 0, sizeof(c));
+		c.act = VSCSIIF_ACT_SCSI_RESET;
+		rs = fake_front_queue(&h.fe, &c);
+		fake_front_push(&h.fe);
+		/* Until the RESET is answered: the READ ends DID_RESET, held. */
+		for (int i = 0; i < 200 && !rh_collect(&h, rsp, 1); i++) {
+			pvsd_ring_handle_event(h.ring);
+			pvs_worker_wait(h.w, 10);
+			pvsd_ring_flush(h.ring);
+		}
+		CU_ASSERT_EQUAL(rsp[0].rqid, rs);
+		CU_ASSERT_EQUAL(rsp[0].rslt, XEN_VSCSIIF_RSLT_RESET_SUCCESS);
+		CU_ASSERT_EQUAL(pvsd_ring_inflight(h.ring), 1);
+		ms = pvsd_ring_timeout_ms(h.ring);
+		CU_ASSERT_TRUE(ms > 0 && ms <= 250);
+		pvsd_ring_flush(h.ring);
+		CU_ASSERT_EQUAL(rh_collect(&h, rsp, 4), 0);
+		if (round == 0) {
+			/* A command after the RESET's answer releases the held one first. */
+			rh_tur(&c);
+			tur = fake_front_queue(&h.fe, &c);
+			fake_front_push(&h.fe);
+			rh_run(&h);
+			CU_ASSERT_EQUAL_FATAL(rh_collect(&h, rsp, 4), 2);
+			CU_ASSERT_EQUAL(rsp[0].rqid, rq);
+			CU_ASSERT_EQUAL(rsp[0].rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_RESET, 0));
+			CU_ASSERT_EQUAL(rsp[1].rqid, tur);
+		} else {
+			/* Nothing new from the guest: the grace period ends it. */
+			struct timespec ts = {0, (long)ms * 1000000L};
+
+			nanosleep(&ts, NULL);
+			pvsd_ring_flush(h.ring);
+			CU_ASSERT_EQUAL_FATAL(rh_collect(&h, rsp, 4), 1);
+			CU_ASSERT_EQUAL(rsp[0].rqid, rq);
+			CU_ASSERT_EQUAL(rsp[0].rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_RESET, 0));
+		}
+		CU_ASSERT_EQUAL(pvsd_ring_timeout_ms(h.ring), -1);
+		CU_ASSERT_EQUAL(pvsd_ring_inflight(h.ring), 0);
+	}
 	CU_ASSERT_EQUAL(h.fe.errors, 0);
 	rh_fini(&h);
 	free(buf);
@@ -1188,6 +1254,7 @@ int main(void)
 	CU_add_test(s, "NO_CONNECT for an unmapped target", test_no_connect);
 	CU_add_test(s, "LUN removed with a request in flight", test_lun_removed_in_flight);
 	CU_add_test(s, "TMF ABORT and RESET", test_tmf);
+	CU_add_test(s, "answers held behind a TMF", test_tmf_holds_answers);
 	CU_add_test(s, "notify once per batch", test_notify_once_per_batch);
 	CU_add_test(s, "grant copy error fails one request", test_grant_error_one_request);
 	CU_add_test(s, "grant copies batched per kick", test_copies_batched);
