@@ -138,12 +138,27 @@ guest_has_mark_or_end() {
 	console_text | grep -q "^@@E2E MARK $1\$" || guest_ended || ! guest_alive
 }
 
+# A guest that stopped printing may be spinning in its kernel: its vCPUs'
+# registers and stack, symbolised with dom0's kallsyms (the same kernel;
+# PV kernels load at a fixed address), into CASEOUT/xenctx.txt.
+guest_dump_vcpus() {
+	local map=/tmp/e2e-kallsyms.map i
+	awk '{ print $1, $2, $3 }' /proc/kallsyms >"$map" 2>/dev/null || return 0
+	for i in 1 2; do
+		/usr/lib/xen-4.17/bin/xenctx -s "$map" -S -C -n 2 -l MAX "$DOMID" \
+			>>"$CASEOUT/xenctx.txt" 2>&1 || true
+		echo "=====" >>"$CASEOUT/xenctx.txt"
+		sleep 1
+	done
+}
+
 # Wait until the guest printed its END line (then it powers off) or died.
 guest_wait_end() {
 	local t=$1
 	say "waiting up to ${t}s for the guest part to finish"
 	if ! wait_for "guest end" "$t" guest_end_or_gone; then
-		fail "guest did not finish within ${t}s (console: $(console_text | tail -n1))"
+		guest_dump_vcpus
+		fail "guest did not finish within ${t}s (console: $(console_text | tail -n1); vCPU state in xenctx.txt)"
 	fi
 	# Give it a few seconds to power off on its own.
 	wait_for "guest poweroff" 15 eval '! guest_alive' || true
