@@ -43,7 +43,7 @@ ALL_H := $(shell find libpvscsi protocol backend xl-plugin vhost-user tools test
 # $(call objs,variant,sources)
 objs = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
-.PHONY: all lib check check-unit check-e2e check-vhost demo bench format format-check \
+.PHONY: all lib check check-unit check-e2e check-vhost demo bench soak format format-check \
         install clean deps
 .DELETE_ON_ERROR:
 
@@ -126,6 +126,13 @@ check-unit: deps $(UT_BINS) lib build/asan/pvscsi-cdb \
 check-e2e: all
 	scripts/install-deps e2e
 	tests/e2e/run.sh
+
+# The soak case alone, for as long as asked (SOAK_SECS, default an hour);
+# check-e2e runs it with its default of three minutes.
+SOAK_SECS ?= 3600
+soak: all
+	scripts/install-deps e2e
+	SOAK_SECS=$(SOAK_SECS) tests/e2e/run.sh soak
 
 # virtio-scsi through pvscsi-vhost-user, and QEMU's own virtio-scsi as the reference.
 check-vhost: all
