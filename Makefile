@@ -1,8 +1,9 @@
 # pvscsi top-level Makefile.
 #
 # Sources are found by wildcard so that a new file in a component directory
-# needs no Makefile edit.  Two builds share the sources: build/rel (what is
-# installed and benchmarked) and build/asan (ASan+UBSan, used by check-unit).
+# needs no Makefile edit.  Three builds share the sources: build/rel (what is
+# installed and benchmarked), build/asan (ASan+UBSan, used by check-unit) and
+# build/fuzz (clang, libFuzzer coverage + ASan+UBSan, for tests/fuzz).
 
 CC       ?= cc
 AR       ?= ar
@@ -13,6 +14,13 @@ INCS     := -Ilibpvscsi/include -Ilibpvscsi -Iprotocol -Ibackend -Ivhost-user -I
 OPT_rel  := -O2 -g
 OPT_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
             -fno-sanitize-recover=undefined
+# libFuzzer needs clang (Debian 12: clang-14 and libclang-rt-14-dev), whatever CC is.
+FUZZ_CC  ?= clang-14
+OPT_fuzz := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-sanitize-recover=undefined
+CC_rel    = $(CC)
+CC_asan   = $(CC)
+CC_fuzz   = $(FUZZ_CC)
 LDLIBS   := -luring -lpthread
 XENLIBS  := -lxenstore -lxengnttab -lxenevtchn -lxentoollog
 CUNIT    := -lcunit
@@ -32,19 +40,20 @@ TOOL_SRCS    := $(sort $(wildcard tools/*.c))
 FAKE_SRCS    := $(sort $(wildcard tests/fakes/*.c))
 UT_SRCS      := $(sort $(wildcard tests/unit/*_ut.c))
 BENCH_SRCS   := $(sort $(wildcard tests/bench/*.c))
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/*_fuzz.c))
 # Built by tests/e2e/lib/initramfs.sh for the guest; here only for format-check.
 E2E_TOOL_SRCS := $(sort $(wildcard tests/e2e/tools/*.c))
 
 ALL_C := $(LIB_SRCS) $(PROTO_SRCS) $(BACKEND_SRCS) $(wildcard $(BACKEND_MAIN)) \
          $(XL_SRCS) $(wildcard $(XL_MAIN)) $(VHOST_SRCS) $(wildcard $(VHOST_MAIN)) \
-         $(TOOL_SRCS) $(FAKE_SRCS) $(UT_SRCS) $(BENCH_SRCS) $(E2E_TOOL_SRCS)
+         $(TOOL_SRCS) $(FAKE_SRCS) $(UT_SRCS) $(BENCH_SRCS) $(E2E_TOOL_SRCS) $(FUZZ_SRCS)
 ALL_H := $(shell find libpvscsi protocol backend xl-plugin vhost-user tools tests -name '*.h' 2>/dev/null)
 
 # $(call objs,variant,sources)
 objs = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
-.PHONY: all lib check check-unit check-e2e check-vhost demo bench soak format format-check \
-        install clean deps
+.PHONY: all lib check check-unit check-e2e check-vhost check-fuzz fuzz demo bench soak format \
+        format-check install clean deps
 .DELETE_ON_ERROR:
 
 all: lib build/rel/pvscsi-cdb $(if $(wildcard $(BACKEND_MAIN)),build/rel/pvscsid) \
@@ -56,7 +65,7 @@ lib: build/rel/libpvscsi.a build/rel/libpvscsi.so.$(VERSION)
 define variant
 build/$(1)/obj/%.o: %.c $(ALL_H) Makefile
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CSTD) $$(WARN) $$(OPT_$(1)) $$(if $$(filter libpvscsi/%,$$<),-fPIC) $$(INCS) -c $$< -o $$@
+	$$(CC_$(1)) $$(CSTD) $$(WARN) $$(OPT_$(1)) $$(if $$(filter libpvscsi/%,$$<),-fPIC) $$(INCS) -c $$< -o $$@
 
 build/$(1)/libpvscsi.a: $(call objs,$(1),$(LIB_SRCS))
 	@rm -f $$@
@@ -83,26 +92,27 @@ build/$(1)/libfakes.a: $(call objs,$(1),$(FAKE_SRCS))
 	$$(AR) rcs $$@ $$^
 
 build/$(1)/pvscsi-cdb: $(call objs,$(1),$(TOOL_SRCS)) build/$(1)/libpvscsi.a
-	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS)
 
 build/$(1)/pvscsid: $(call objs,$(1),$(BACKEND_MAIN)) build/$(1)/libbackend.a build/$(1)/libproto.a build/$(1)/libpvscsi.a
-	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS)
 
 build/$(1)/xl-pvscsi: $(call objs,$(1),$(XL_MAIN)) build/$(1)/libxlplugin.a build/$(1)/libbackend.a \
 		build/$(1)/libpvscsi.a
-	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight
 
 build/$(1)/pvscsi-vhost-user: $(call objs,$(1),$(VHOST_MAIN)) build/$(1)/libvhost.a build/$(1)/libproto.a build/$(1)/libpvscsi.a
-	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS)
 
 # Every unit-test binary links everything; the archives keep unused objects out.
 build/$(1)/tests/%_ut: build/$(1)/obj/tests/unit/%_ut.o build/$(1)/libfakes.a build/$(1)/libxlplugin.a \
 		build/$(1)/libbackend.a build/$(1)/libvhost.a build/$(1)/libproto.a build/$(1)/libpvscsi.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(CUNIT)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(CUNIT)
 endef
 $(eval $(call variant,rel))
 $(eval $(call variant,asan))
+$(eval $(call variant,fuzz))
 
 # The shared library exports pvs_* only: the version script hides pvsi_* internals.
 build/rel/libpvscsi.so.$(VERSION): $(call objs,rel,$(LIB_SRCS)) libpvscsi/libpvscsi.map
@@ -143,7 +153,26 @@ check-vhost: all
 check: deps
 	scripts/install-deps check
 	$(MAKE) all
-	MAKE="$(MAKE)" tests/check-all.sh format-check check-unit check-e2e check-vhost
+	MAKE="$(MAKE)" tests/check-all.sh format-check check-unit check-fuzz check-e2e check-vhost
+
+# libFuzzer targets (tests/fuzz, docs/testing.md "Fuzzing"), one per parser of
+# outside input, each linked like the unit tests.  check-fuzz: a short smoke
+# run of every target from the seeds in tests/fuzz/corpus (FUZZ_SECS each,
+# default 15); fuzz: longer runs (FUZZ_SECS each, default 600) that keep
+# their corpus in build/fuzz/corpus.  FUZZ_TARGETS="ring cdb" picks some.
+# A crash fails the run; its reproducer is under build/fuzz/artifacts.
+FUZZ_BINS := $(patsubst tests/fuzz/%_fuzz.c,build/fuzz/%_fuzz,$(FUZZ_SRCS))
+FUZZ_RUN = $(if $(FUZZ_TARGETS),$(patsubst %,build/fuzz/%_fuzz,$(FUZZ_TARGETS)),$(FUZZ_BINS))
+build/fuzz/%_fuzz: build/fuzz/obj/tests/fuzz/%_fuzz.o build/fuzz/libfakes.a build/fuzz/libxlplugin.a \
+		build/fuzz/libbackend.a build/fuzz/libvhost.a build/fuzz/libproto.a build/fuzz/libpvscsi.a
+	$(FUZZ_CC) $(OPT_fuzz) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) $(XENLIBS) -lxlutil -lxenlight
+.SECONDARY: $(call objs,fuzz,$(FUZZ_SRCS))
+
+check-fuzz: deps $(FUZZ_RUN)
+	tests/fuzz/run.sh -t $(or $(FUZZ_SECS),15) $(FUZZ_RUN)
+
+fuzz: deps $(FUZZ_RUN)
+	tests/fuzz/run.sh -k -t $(or $(FUZZ_SECS),600) $(FUZZ_RUN)
 
 demo:
 	scripts/install-deps demo
@@ -174,4 +203,4 @@ format-check:
 	echo "format-check: $(words $(FORMAT_FILES)) files clean"
 
 clean:
-	rm -rf build/rel build/asan
+	rm -rf build/rel build/asan build/fuzz

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Write the seed corpora of the fuzz targets: tests/fuzz/corpus/NAME/*.
+
+Each target reads its input as a stream of decisions (tests/fuzz/fz.h); the
+encoders below write those decisions in the same order, so a seed is a
+well-formed case the unit tests cover (a TEST UNIT READY, a WRITE then a
+READ through a scatter-gather list, a vhost-user start-up as QEMU sends it,
+the VPD pages and configs of resolve_ut and xl_cfg_ut...) from which the
+fuzzer mutates.  Run it from the top of the tree after changing a harness's
+input format; it replaces the generated seeds (named gen-*) and keeps the
+others (regressions saved from crashes, named after what they caught).
+
+usage: tests/fuzz/mkseeds.py
+"""
+import glob
+import os
+import struct
+
+OUT = "tests/fuzz/corpus"
+
+
+class Input:
+    """The fz.h stream: little-endian integers, fz_range(), NUL-ended strings."""
+
+    def __init__(self):
+        self.b = bytearray()
+
+    def u8(self, v):
+        self.b += struct.pack("<B", v & 0xFF)
+        return self
+
+    def u16(self, v):
+        self.b += struct.pack("<H", v & 0xFFFF)
+        return self
+
+    def u32(self, v):
+        self.b += struct.pack("<I", v & 0xFFFFFFFF)
+        return self
+
+    def u64(self, v):
+        self.b += struct.pack("<Q", v & 0xFFFFFFFFFFFFFFFF)
+        return self
+
+    def bool(self, v):
+        return self.u8(1 if v else 0)
+
+    def rng(self, lo, hi, v):
+        """fz_range(lo, hi) answering v."""
+        assert lo <= v <= hi, (lo, hi, v)
+        span = hi - lo
+        if span == 0:
+            return self
+        if span < 0x100:
+            return self.u8(v - lo)
+        if span < 0x10000:
+            return self.u16(v - lo)
+        return self.u32(v - lo)
+
+    def raw(self, data):
+        self.b += bytes(data)
+        return self
+
+    def str(self, s):
+        self.b += s.encode() if isinstance(s, str) else s
+        self.b += b"\0"
+        return self
+
+
+def write(target, name, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "gen-" + name), "wb") as f:
+        f.write(bytes(data.b if isinstance(data, Input) else data))
+
+
+def clear_generated():
+    for p in glob.glob(os.path.join(OUT, "*", "gen-*")):
+        os.remove(p)
+
+
+# ---- vscsiif ------------------------------------------------------------
+
+def vscsiif_req(rqid=7, act=1, cdb=b"\0" * 6, cdb_len=None, channel=0, id_=0, lun=0,
+                ref=0, dirn=3, nseg=0, segs=()):
+    cmnd = bytes(cdb).ljust(16, b"\0")
+    r = struct.pack("<HBB16sHHHHHBB", rqid, act, len(cdb) if cdb_len is None else cdb_len,
+                    cmnd, 30, channel, id_, lun, ref, dirn, nseg)
+    seg = b"".join(struct.pack("<IHH", g, o, l) for g, o, l in segs).ljust(26 * 8, b"\0")
+    r += seg + b"\0" * 12
+    assert len(r) == 252
+    return r
+
+
+def seeds_vscsiif():
+    tail = Input().u16(3).u32(0).u32(0).u8(18).bool(True).raw(b"\x70\0\x05" + b"\0" * 15)
+    cases = {
+        "tur": vscsiif_req(),
+        "read10-direct": vscsiif_req(cdb=b"\x28\0\0\0\0\x10\0\0\x09\0", dirn=2, nseg=2,
+                                     segs=[(100, 0, 4096), (101, 0, 512)]),
+        "write10-subpage": vscsiif_req(cdb=b"\x2a\0\0\0\0\x10\0\0\x02\0", dirn=1, nseg=3,
+                                       segs=[(100, 3584, 512), (101, 0, 4), (102, 100, 508)]),
+        "direct-26": vscsiif_req(cdb=b"\x28" + b"\0" * 7 + b"\xd0\0", dirn=2, nseg=26,
+                                 segs=[(100 + i, 0, 4096) for i in range(26)]),
+        "abort": vscsiif_req(act=2, cdb=b"", ref=5),
+        "reset": vscsiif_req(act=3, cdb=b""),
+    }
+    for name, req in cases.items():
+        for sel in (2, 0):
+            # Not indirect: a bool (no extra descriptor check), then the response.
+            write("vscsiif", "%s-%d" % (name, sel), Input().u8(sel).raw(req).u8(0).raw(tail.b))
+    # Indirect: one page of 3 descriptors, then the descriptors.
+    req = vscsiif_req(cdb=b"\x2a\0\0\0\0\x10\0\0\x10\0", dirn=1, nseg=0x81, segs=[(200, 0, 24)])
+    descs = b"".join(struct.pack("<IHH", 300 + i, 0, 4096) for i in range(3))
+    write("vscsiif", "indirect", Input().u8(2).raw(req).raw(descs).raw(tail.b))
+    req = vscsiif_req(cdb=b"\x28" + b"\0" * 9, dirn=2, nseg=0x82, segs=[(200, 4000, 96), (201, 0, 8)])
+    descs = b"".join(struct.pack("<IHH", 300 + i, 512 * i, 512) for i in range(13))
+    write("vscsiif", "indirect-2pages", Input().u8(4).raw(req).raw(descs).raw(tail.b))
+
+
+# ---- main ---------------------------------------------------------------
+
+def main():
+    clear_generated()
+    seeds_vscsiif()
+
+
+if __name__ == "__main__":
+    main()
