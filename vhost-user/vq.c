@@ -64,7 +64,13 @@ int vu_vq_map(struct vu_vq *vq, const struct vu_mem *m)
 		vq->err = "ring not inside guest memory";
 		return -EINVAL;
 	}
-	if ((vq->desc_uva & 15) || (vq->avail_uva & 1) || (vq->used_uva & 3)) {
+	/*
+	 * Where we touch them, too: a region whose front-end address and
+	 * mmap_offset disagree modulo the alignment turns aligned addresses
+	 * into misaligned pointers, and arm64 faults on a misaligned atomic.
+	 */
+	if ((vq->desc_uva & 15) || (vq->avail_uva & 1) || (vq->used_uva & 3) ||
+	    ((uintptr_t)vq->desc & 15) || ((uintptr_t)vq->avail & 1) || ((uintptr_t)vq->used & 3)) {
 		vq->err = "ring misaligned";
 		return -EINVAL;
 	}
