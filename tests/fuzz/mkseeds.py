@@ -117,11 +117,84 @@ def seeds_vscsiif():
     write("vscsiif", "indirect-2pages", Input().u8(4).raw(req).raw(descs).raw(tail.b))
 
 
+# ---- vq -----------------------------------------------------------------
+
+def vq_setup(i, shape=0x34, num_log2=4, inflight=None):
+    """Two 4 KiB regions (gpa 0 and 8 KiB), rings one after another at region 0's start."""
+    shape = (shape & 0xF0) | num_log2
+    if inflight is not None:
+        shape |= 0x40
+    i.u8(shape)
+    i.u8(0).u16(0).raw(b"\0" * 512)   # region 0: 4 KiB at gpa 0
+    i.u8(0).u8(1).raw(b"\0" * 512)    # region 1: 4 KiB after a 4 KiB hole
+    i.u8(0)                           # rings: contiguous in region 0
+    i.u16(0)                          # base
+    if inflight is not None:
+        i.rng(0, len(inflight), len(inflight)).raw(inflight)
+    return i
+
+
+def vq_desc(i, idx, off, length, flags=0, nxt=None, region=0, table_off=None, table_region=0):
+    """edit_desc(): descriptor idx of the ring's table (or of a table at table_off in
+    table_region), its buffer at off in region."""
+    how = region << 3 | table_region
+    if table_off is not None:
+        how |= 2
+    if nxt is not None:
+        how |= 0x40
+    i.u8(how).u16(idx)
+    if table_off is not None:
+        i.u32(table_off)
+    i.u32(off).u16(length).u16(flags)
+    if nxt is not None:
+        i.u16(nxt)
+    return i
+
+
+def seeds_vq():
+    # One readable and one writable buffer, popped and pushed.
+    i = vq_setup(Input())
+    i.u8(4).u8(1)
+    vq_desc(i, 0, 1024, 64, 1, 1)
+    vq_desc(i, 1, 2048, 128, 2)
+    i.u8(5).u16(0).u8(0).u8(0).u8(2).u16(0).u32(128).u8(0).u8(8).u8(0)
+    write("vq", "chain", i)
+    # An indirect table in region 1 with three descriptors.
+    i = vq_setup(Input())
+    i.u8(4).u8(2)
+    vq_desc(i, 0, 256, 64, 1, 1, region=1, table_off=512, table_region=1)
+    vq_desc(i, 1, 512, 32, 3, 2, region=1, table_off=512, table_region=1)
+    vq_desc(i, 2, 1024, 200, 2, region=1, table_off=512, table_region=1)
+    i.u8(4).u8(0)
+    vq_desc(i, 0, 512, 48, 4, region=1)  # VRING_DESC_F_INDIRECT: the table above
+    i.u8(5).u16(0).u8(0).u8(0).u8(9).u8(0)
+    write("vq", "indirect", i)
+    # A loop, a head out of range, the avail index far ahead.
+    i = vq_setup(Input())
+    i.u8(4).u8(1)
+    vq_desc(i, 3, 100, 8, 1, 4)
+    vq_desc(i, 4, 200, 8, 1, 3)
+    i.u8(5).u16(3).u8(0).u8(0).u8(5).u16(0x8123).u8(0).u8(0).u8(6).u16(40).u8(0).u8(0)
+    write("vq", "hostile", i)
+    # Event index, then a restart with an inflight region that says head 2 is in flight.
+    num = 16
+    hdr = struct.pack("<QHHHH", 0, 1, num, 0, 0)
+    descs = b"".join(struct.pack("<B5xHQ", 1 if h == 2 else 0, 0, 7 if h == 2 else 0)
+                     for h in range(num))
+    inf = (hdr + descs).ljust(64 * ((len(hdr + descs) + 63) // 64), b"\0")
+    i = vq_setup(Input(), shape=0x30, inflight=inf)
+    i.u8(4).u8(0)
+    vq_desc(i, 2, 300, 16, 0)
+    i.u8(0).u8(0).u8(2).u16(0).u32(16).u8(8).u8(1).u8(9).u8(1).u16(0).u8(0).u8(0)
+    write("vq", "inflight", i)
+
+
 # ---- main ---------------------------------------------------------------
 
 def main():
     clear_generated()
     seeds_vscsiif()
+    seeds_vq()
 
 
 if __name__ == "__main__":
