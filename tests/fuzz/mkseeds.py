@@ -189,12 +189,124 @@ def seeds_vq():
     write("vq", "inflight", i)
 
 
+# ---- cdb ----------------------------------------------------------------
+
+def cdb_cmd(i, cdb, dirn=0, data=b"", length=None, initiator=0, iovs=1, splits=(), kind=0):
+    """One command of cdb_fuzz: kind, shape, CDB, buffer size, cuts, bytes."""
+    if length is None:
+        length = len(data)
+    shape = initiator | (dirn << 2) | ((iovs - 1) << 4)
+    if dirn == 0 and length:
+        shape |= 0x40
+    i.u8(kind).u8(shape)
+    i.rng(1, 32, len(cdb)).raw(cdb)
+    i.u16(length)
+    for s in splits:
+        i.u32(s)
+    if dirn != 2:  # a data-in buffer takes no input
+        i.raw(data)
+    return i
+
+
+def be(n, v):
+    return v.to_bytes(n, "big")
+
+
+def seeds_cdb():
+    NONE, OUT, IN = 0, 1, 2
+    inq = [b"\x12\0\0\0\x60\0", b"\x12\x01\x00\0\xff\0", b"\x12\x01\x80\0\xff\0",
+           b"\x12\x01\x83\0\xff\0", b"\x12\x01\xb0\0\x40\0", b"\x12\x01\xb1\0\x40\0",
+           b"\x12\x01\xb2\0\x40\0"]
+    i = Input().u8(0)
+    for c in inq:
+        cdb_cmd(i, c, IN, length=255)
+    write("cdb", "inquiry", i)
+    i = Input().u8(0)
+    cdb_cmd(i, b"\x1a\0\x3f\0\xff\0", IN, length=255)
+    cdb_cmd(i, b"\x5a\0\x08\0\0\0\0\x01\0\0", IN, length=256)
+    cdb_cmd(i, b"\x25" + b"\0" * 9, IN, length=8)
+    cdb_cmd(i, b"\x9e\x10" + b"\0" * 11 + b"\x20\0\0", IN, length=32)
+    cdb_cmd(i, b"\xa0\0\0\0\0\0\0\0\x01\0\0\0", IN, length=256)
+    cdb_cmd(i, b"\xa3\x0c\0\0\0\0\0\0\x10\0\0\0", IN, length=4096)
+    cdb_cmd(i, b"\xa3\x0c\x01\x42\0\0\0\0\0\x40\0\0", IN, length=64)
+    cdb_cmd(i, b"\x03\0\0\0\x12\0", IN, length=18)
+    cdb_cmd(i, b"\x9e\x12" + b"\0" * 8 + b"\0\0\x10\0\0\0", IN, length=4096)
+    write("cdb", "sense-and-reports", i)
+    # MODE SELECT(6): the caching page with WCE off, then on.
+    for wce in (0, 4):
+        i = Input().u8(0)
+        page = b"\x08\x12" + bytes([wce]) + b"\0" * 17
+        cdb_cmd(i, b"\x15\x10\0\0" + bytes([4 + len(page)]) + b"\0", OUT,
+                b"\0\0\0\0" + page)
+        cdb_cmd(i, b"\x1a\0\x08\0\xff\0", IN, length=255, initiator=1)
+        write("cdb", "mode-select-wce%d" % wce, i)
+    # WRITE(10), READ(10), WRITE(16) over three iovecs, VERIFY with BYTCHK.
+    blk = bytes(range(256)) * 2
+    i = Input().u8(0)
+    cdb_cmd(i, b"\x2a\0\0\0\0\x05\0\0\x02\0", OUT, blk * 2, iovs=3, splits=(100, 412))
+    cdb_cmd(i, b"\x28\0\0\0\0\x05\0\0\x02\0", IN, length=1024, iovs=2, splits=(700,))
+    cdb_cmd(i, b"\x2f\x02\0\0\0\x05\0\0\x01\0", OUT, blk)
+    cdb_cmd(i, b"\x8a" + b"\0" * 8 + be(1, 7) + b"\0\0\0\x01\0\0", OUT, blk)
+    cdb_cmd(i, b"\x08\0\0\x7f\x01\0", IN, length=512)
+    write("cdb", "read-write", i)
+    # WRITE SAME(10)/(16) with and without UNMAP, UNMAP with a parameter list.
+    i = Input().u8(0)
+    cdb_cmd(i, b"\x41\0\0\0\0\x10\0\0\x08\0", OUT, blk)
+    cdb_cmd(i, b"\x93\x08" + be(8, 0x20) + be(4, 16) + b"\0\0", OUT, b"\0" * 512)
+    unmap = be(2, 22) + be(2, 16) + b"\0" * 4 + be(8, 0x30) + be(4, 4) + b"\0" * 4
+    cdb_cmd(i, b"\x42\0\0\0\0\0\0\0\x18\0", OUT, unmap)
+    cdb_cmd(i, b"\x9e\x12" + b"\0" * 8 + b"\0\0\x10\0\0\0", IN, length=4096)
+    write("cdb", "write-same-unmap", i)
+    # COMPARE AND WRITE of one block: compare zeroes (a match), write a pattern; then a miscompare.
+    i = Input().u8(0)
+    cdb_cmd(i, b"\x89\0" + be(8, 9) + b"\0\0\0\x01\0\0", OUT, b"\0" * 512 + blk)
+    cdb_cmd(i, b"\x89\0" + be(8, 9) + b"\0\0\0\x01\0\0", OUT, b"\0" * 512 + blk)
+    write("cdb", "compare-and-write", i)
+    # PERSISTENT RESERVE OUT: REGISTER, RESERVE (write exclusive), PR IN of each kind,
+    # another initiator's WRITE, PREEMPT, RELEASE, CLEAR.
+    def pro(sa, typ, key, sakey, init, flags=0):
+        param = be(8, key) + be(8, sakey) + b"\0" * 4 + bytes([flags]) + b"\0" * 3
+        return cdb_cmd(i, bytes([0x5f, sa, typ]) + b"\0" * 4 + be(2, 24) + b"\0", OUT, param,
+                       initiator=init)
+    i = Input().u8(0)
+    pro(0, 0, 0, 0x1111, 0)
+    pro(0, 0, 0, 0x2222, 1)
+    pro(1, 1, 0x1111, 0, 0)
+    for sa in range(4):
+        cdb_cmd(i, bytes([0x5e, sa]) + b"\0" * 5 + be(2, 512) + b"\0", IN, length=512)
+    cdb_cmd(i, b"\x2a\0\0\0\0\x01\0\0\x01\0", OUT, blk, initiator=1)
+    pro(4, 1, 0x2222, 0x1111, 1)
+    pro(2, 1, 0x2222, 0, 1)
+    pro(3, 0, 0x2222, 0, 1)
+    write("cdb", "persistent-reservations", i)
+    # RESERVE(6)/RELEASE(6), START STOP, PREVENT ALLOW, SYNCHRONIZE CACHE, PRE-FETCH, a TMF.
+    i = Input().u8(0)
+    cdb_cmd(i, b"\x16\0\0\0\0\0")
+    cdb_cmd(i, b"\x00\0\0\0\0\0", initiator=2)
+    cdb_cmd(i, b"\x17\0\0\0\0\0")
+    cdb_cmd(i, b"\x1b\0\0\0\0\0")
+    cdb_cmd(i, b"\x28\0\0\0\0\0\0\0\x01\0", IN, length=512)
+    cdb_cmd(i, b"\x1b\0\0\0\x01\0")
+    cdb_cmd(i, b"\x1e\0\0\0\x01\0")
+    cdb_cmd(i, b"\x35\0\0\0\0\0\0\0\0\0")
+    cdb_cmd(i, b"\x34\x02\0\0\0\x04\0\0\x10\0")
+    i.u8(15).u8(3)
+    write("cdb", "reserve-start-stop-tmf", i)
+    # A new LUN's unit attentions, untaken, on a 4096-byte LUN.
+    i = Input().u8(5)
+    cdb_cmd(i, b"\x00" * 6)
+    cdb_cmd(i, b"\x03\0\0\0\x12\0", IN, length=18)
+    cdb_cmd(i, b"\xa0\0\0\0\0\0\0\0\x01\0\0\0", IN, length=256, initiator=3)
+    write("cdb", "unit-attention-4k", i)
+
+
 # ---- main ---------------------------------------------------------------
 
 def main():
     clear_generated()
     seeds_vscsiif()
     seeds_vq()
+    seeds_cdb()
 
 
 if __name__ == "__main__":
