@@ -93,6 +93,12 @@ void fake_gnt_fail_calls(struct fake_gnt *g, unsigned int n, int err)
 	g->fail_calls_err = err;
 }
 
+void fake_gnt_fail_clear(struct fake_gnt *g)
+{
+	g->fail_nth_armed = false;
+	g->fail_calls = 0;
+}
+
 void fake_gnt_fail_map(struct fake_gnt *g, int err)
 {
 	g->fail_map_err = err;

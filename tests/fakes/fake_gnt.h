@@ -37,6 +37,8 @@ unsigned int fake_gnt_active(const struct fake_gnt *g);
 void fake_gnt_fail_nth(struct fake_gnt *g, unsigned int nth, int16_t status);
 /* Make the next @n copy calls fail as a whole with -@err. */
 void fake_gnt_fail_calls(struct fake_gnt *g, unsigned int n, int err);
+/* Disarm fake_gnt_fail_nth() and fake_gnt_fail_calls() that have not fired yet. */
+void fake_gnt_fail_clear(struct fake_gnt *g);
 /* Make map_ring fail with errno @err (0: stop failing). */
 void fake_gnt_fail_map(struct fake_gnt *g, int err);
 

@@ -300,6 +300,75 @@ def seeds_cdb():
     write("cdb", "unit-attention-4k", i)
 
 
+# ---- ring ---------------------------------------------------------------
+
+def ring_rw(i, write_, lba, pieces, indirect=False, desc_off=0, seed=0x40, unaligned=False):
+    """queue_rw(): pieces is a list of (length, offset in its first page, gap pages)."""
+    blocks = sum(p[0] for p in pieces) // 512
+    shape = (1 if indirect else 0) | (0x40 if unaligned else 0) | (0x80 if blocks > 64 else 0)
+    if desc_off % 8:
+        shape |= 2
+    i.u8(0 if write_ else 3).u8(shape)
+    i.rng(1, 255 if blocks > 64 else 64, blocks)
+    i.rng(1, 64, len(pieces))
+    i.rng(0, 136, lba).u8(seed)
+    left = blocks * 512
+    for k, (ln, off, gap) in enumerate(pieces):
+        i.u16(off).u8(gap)
+        if k + 1 < len(pieces):
+            i.rng(1, left - (len(pieces) - 1 - k), ln)
+        left -= ln
+    if desc_off % 8:
+        i.u16(desc_off)
+    else:
+        i.u8(desc_off // 8)
+    return i
+
+
+def seeds_ring():
+    pool = lambda i, hdr=0: i.u8(hdr).rng(0, 1024, 0)
+    # Sub-page pieces, direct, as ring_ut's test_rw_subpage_direct.
+    r = [(508, 4, 1), (3072, 2560, 0), (1024, 0, 1), (2048, 3072, 0), (5636, 1000, 1)]
+    total = sum(p[0] for p in r)
+    w = [(512, 3584, 0), (4, 100, 1), (total - 516, 4092, 0)]
+    i = pool(Input())
+    ring_rw(i, True, 16, w)
+    i.u8(11)
+    ring_rw(i, False, 16, r)
+    i.u8(11)
+    write("ring", "subpage-direct", i)
+    # The worst layout at the bound: 64 blocks, each straddling two pages, indirect.
+    i = pool(Input())
+    ring_rw(i, True, 8, [(512, 3840, 0)] * 64, indirect=True)
+    ring_rw(i, False, 8, [(32768, 1, 0)])
+    i.u8(11)
+    write("ring", "worst-layout-indirect", i)
+    # Past the end; descriptors not starting on a descriptor; feature-sg-grant 26.
+    i = pool(Input(), 2)
+    ring_rw(i, True, 130, [(4096, 0, 0)])
+    ring_rw(i, True, 0, [(512, 0, 0)] * 30, indirect=True, desc_off=4)
+    i.u8(11)
+    write("ring", "refused", i)
+    # TMFs, raw slots (invalid, and with the pool's grants), a copy error, rewriting guest.
+    i = pool(Input(), 0x40)
+    i.u8(6).bool(True).u16(3)
+    i.u8(7).u8(0).raw(vscsiif_req(rqid=40, act=0))
+    i.u8(7).u8(1).raw(vscsiif_req(rqid=41, cdb=b"\x2a\0\0\0\0\x01\0\0\x01\0", dirn=1, nseg=1,
+                                  segs=[(0, 0, 512)], id_=1))
+    i.u8(7).u8(1).raw(vscsiif_req(rqid=42, cdb=b"\x28\0\0\0\0\x01\0\0\x01\0", dirn=2, nseg=0x81,
+                                  segs=[(0, 0, 16)], id_=1))
+    i.u8(8).bool(True).u8(1).u8(2)
+    ring_rw(i, True, 3, [(1024, 0, 0)])
+    i.u8(9).u8(0x55)
+    i.u8(11)
+    write("ring", "tmf-raw-errors", i)
+    # A bogus producer index.
+    i = pool(Input(), 0x10)
+    ring_rw(i, True, 0, [(512, 0, 0)])
+    i.u8(10).u16(40).bool(False)
+    write("ring", "bogus-prod", i)
+
+
 # ---- main ---------------------------------------------------------------
 
 def main():
@@ -307,6 +376,7 @@ def main():
     seeds_vscsiif()
     seeds_vq()
     seeds_cdb()
+    seeds_ring()
 
 
 if __name__ == "__main__":
