@@ -971,6 +971,8 @@ static void journal_close(struct pvsd_ring *r)
 static const char *journal_check(const struct pvsd_ring *r, const struct journal *j,
                                  uint32_t ring_ref, uint32_t evtchn, RING_IDX start, RING_IDX prod)
 {
+	unsigned int again = 0;
+
 	if (j->magic != JOURNAL_MAGIC || j->version != JOURNAL_VERSION || j->nslots != r->nslots)
 		return "not a journal of this version";
 	if (j->domid != r->cfg.domid || j->vhost != r->cfg.vhost || j->ring_ref != ring_ref ||
@@ -988,7 +990,19 @@ static const char *journal_check(const struct pvsd_ring *r, const struct journal
 		if (e->state > JE_ANSWERED || (e->state == JE_INFLIGHT && e->seq > j->cons) ||
 		    (e->state == JE_ANSWERED && e->seq >= j->cons))
 			return "entry in an impossible state";
+		/* What replay() would run again. */
+		again += (e->state == JE_INFLIGHT && e->seq < j->cons) ||
+		         (e->state == JE_ANSWERED && (RING_IDX)(e->rsp_idx - start) < (1u << 31));
 	}
+	/*
+	 * Every request consumed and not answered where the frontend can see
+	 * it (below the shared rsp_prod) is one entry to run again, or was
+	 * dropped by an adoption without a journal.  More entries than that
+	 * would answer some request twice, and put responses past the
+	 * consumer count, over requests not taken yet.
+	 */
+	if (again > (RING_IDX)((RING_IDX)j->cons - start))
+		return "with more entries to run again than requests unanswered";
 	return NULL;
 }
 

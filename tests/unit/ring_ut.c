@@ -1211,6 +1211,30 @@ static void test_journal_crash_windows(void)
 	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
 	CU_ASSERT_EQUAL(rsp.rslt, 0);
 	CU_ASSERT_EQUAL(h.fe.errors, 0);
+
+	/*
+	 * 5. Nor one with more entries to run again than requests consumed
+	 * and unanswered (adopt_fuzz, a corrupted journal): every request was
+	 * answered, yet an entry says the last one is in flight.  Run again,
+	 * it would be answered twice, and its response would go into the
+	 * slot of the next request, which the ring would then never take
+	 * (its consumer count behind its response count: a busy loop).
+	 */
+	rh_tur(&c);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	j = journal_map(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(j->cons, h.fe.ring.sring->rsp_prod);
+	forge(&h, j, 3, JE_INFLIGHT, j->cons - 1, 0);
+	die_and_adopt(&h, path, j, len);
+	CU_ASSERT_TRUE(rh_log_has(&h, "more entries to run again than requests unanswered"));
+	CU_ASSERT_EQUAL(fake_front_response(&h.fe, &rsp), 0);
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.replayed, 0);
+	rh_tur(&c);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp) == 0);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
 	rh_fini(&h);
 }
 
