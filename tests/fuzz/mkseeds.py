@@ -369,6 +369,29 @@ def seeds_ring():
     write("ring", "bogus-prod", i)
 
 
+# ---- adopt --------------------------------------------------------------
+
+def adopt_write(i, blocks, lba, seed=1, indirect=False):
+    return i.u8(0).rng(1, 16, blocks).rng(0, 128 - blocks, lba).u8(seed).bool(indirect)
+
+
+def seeds_adopt():
+    for kill in (1, 3, 6, 10, 20, 40):
+        for hdr, forge in ((0, 0), (0, 1), (0, 3), (6, 0)):
+            i = Input().u8(hdr).u8(1).rng(1, 8, 2)
+            adopt_write(i, 4, 0)
+            i.u8(3).bool(True)
+            for k in range(6):
+                adopt_write(i, 2 + k, 10 * k, seed=k, indirect=k % 2 == 1)
+                i.u8(2).rng(1, 16, 1).rng(0, 127, k).bool(False)
+            i.u8(5).u8(1).u8(4).u8(2).u8(3).bool(False)
+            i.u8(0xFF).rng(1, 64, kill).u8(forge)
+            if forge & 2:
+                i.raw(b"\0" * 252)
+            i.bool(kill % 2 == 0)
+            write("adopt", "kill%d-mode%d-forge%d" % (kill, hdr, forge), i)
+
+
 # ---- main ---------------------------------------------------------------
 
 def main():
@@ -377,6 +400,7 @@ def main():
     seeds_vq()
     seeds_cdb()
     seeds_ring()
+    seeds_adopt()
 
 
 if __name__ == "__main__":
