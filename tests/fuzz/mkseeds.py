@@ -392,6 +392,86 @@ def seeds_adopt():
             write("adopt", "kill%d-mode%d-forge%d" % (kill, hdr, forge), i)
 
 
+# ---- vumsg --------------------------------------------------------------
+
+VU = {n: k for k, n in enumerate([
+    "GET_FEATURES", "SET_FEATURES", "SET_OWNER", "RESET_OWNER", "SET_MEM_TABLE",
+    "SET_LOG_BASE", "SET_LOG_FD", "SET_VRING_NUM", "SET_VRING_ADDR", "SET_VRING_BASE",
+    "GET_VRING_BASE", "SET_VRING_KICK", "SET_VRING_CALL", "SET_VRING_ERR",
+    "GET_PROTOCOL_FEATURES", "SET_PROTOCOL_FEATURES", "GET_QUEUE_NUM", "SET_VRING_ENABLE",
+    "SET_SLAVE_REQ_FD", "GET_CONFIG", "SET_CONFIG", "GET_INFLIGHT_FD", "SET_INFLIGHT_FD",
+    "RESET_DEVICE"])}
+
+
+def vu_msg(i, name, payload=b"", fds=(), need_reply=False, kick=None):
+    fl = 1 if need_reply else 0
+    if kick is not None:
+        fl |= 4
+    i.u8(VU[name]).u8(fl)
+    if kick is not None:
+        i.u8(kick)
+    i.u16(len(payload)).raw(payload)
+    i.u8(len(fds))
+    for f in fds:
+        i.raw(f)
+    return i
+
+
+def memfd(size, contents=None, off=0):
+    b = Input().u8(0x10 if contents else 0).u32(size)
+    if contents:
+        b.raw(contents).u32(off)
+    return bytes(b.b)
+
+
+EVENTFD = bytes([2])
+
+
+def seeds_vumsg():
+    feats = 1 << 32 | 1 << 28 | 1 << 29 | 1 << 0 | 1 << 1 | 1 << 30
+    proto = 1 << 0 | 1 << 3 | 1 << 9 | 1 << 12 | 1 << 13
+    i = Input().u8(1)
+    vu_msg(i, "GET_FEATURES")
+    vu_msg(i, "GET_PROTOCOL_FEATURES")
+    vu_msg(i, "SET_PROTOCOL_FEATURES", struct.pack("<Q", proto))
+    vu_msg(i, "SET_OWNER", need_reply=True)
+    vu_msg(i, "GET_QUEUE_NUM")
+    vu_msg(i, "GET_INFLIGHT_FD", struct.pack("<QQHH4x", 0, 0, 4, 64))
+    vu_msg(i, "SET_INFLIGHT_FD", struct.pack("<QQHH4x", 4 * 2112, 0, 4, 64),
+           [memfd(4 * 2112)], need_reply=True)
+    vu_msg(i, "SET_FEATURES", struct.pack("<Q", feats), need_reply=True)
+    mem = struct.pack("<II", 1, 0) + struct.pack("<QQQQ", 0, 1 << 20, 0x7F0000000000, 0)
+    vu_msg(i, "SET_MEM_TABLE", mem, [memfd(1 << 20)], need_reply=True)
+    for q in range(4):
+        vu_msg(i, "SET_VRING_NUM", struct.pack("<II", q, 64))
+        vu_msg(i, "SET_VRING_BASE", struct.pack("<II", q, 0))
+        base = 0x7F0000000000 + 0x4000 * q
+        vu_msg(i, "SET_VRING_ADDR", struct.pack("<IIQQQQ", q, 0, base, base + 0x1000,
+                                                base + 0x800, 0), need_reply=True)
+        vu_msg(i, "SET_VRING_KICK", struct.pack("<Q", q), [EVENTFD])
+        vu_msg(i, "SET_VRING_CALL", struct.pack("<Q", q), [EVENTFD])
+    for q in range(4):
+        vu_msg(i, "SET_VRING_ENABLE", struct.pack("<II", q, 1), need_reply=True, kick=q)
+    vu_msg(i, "GET_CONFIG", struct.pack("<III", 0, 36, 0) + b"\0" * 36)
+    vu_msg(i, "SET_CONFIG", struct.pack("<III", 20, 4, 0) + struct.pack("<I", 96),
+           need_reply=True)
+    vu_msg(i, "GET_VRING_BASE", struct.pack("<II", 2, 0))
+    vu_msg(i, "RESET_DEVICE", need_reply=True)
+    write("vumsg", "qemu-start", i)
+    # Refused ones: a bad version, an oversized payload, too many fds, a region that wraps.
+    i = Input().u8(0)
+    vu_msg(i, "SET_PROTOCOL_FEATURES", struct.pack("<Q", proto))
+    vu_msg(i, "SET_VRING_NUM", struct.pack("<II", 9, 64), need_reply=True)
+    vu_msg(i, "SET_VRING_KICK", struct.pack("<Q", 2), [EVENTFD, EVENTFD], need_reply=True)
+    mem = struct.pack("<II", 2, 0) + struct.pack("<QQQQ", 0, 1 << 20, 0x1000, 0) + \
+        struct.pack("<QQQQ", 1 << 62, 1 << 63, 0x7F0000000000, 0)
+    vu_msg(i, "SET_MEM_TABLE", mem, [memfd(1 << 20), memfd(4096)], need_reply=True)
+    vu_msg(i, "SET_CONFIG", struct.pack("<III", 20, 4, 0) + struct.pack("<I", 64),
+           need_reply=True)
+    i.u8(VU["GET_FEATURES"]).u8(2).u32(0x5).u16(0).u8(0)
+    write("vumsg", "refused", i)
+
+
 # ---- main ---------------------------------------------------------------
 
 def main():
@@ -401,6 +481,7 @@ def main():
     seeds_cdb()
     seeds_ring()
     seeds_adopt()
+    seeds_vumsg()
 
 
 if __name__ == "__main__":
