@@ -472,6 +472,81 @@ def seeds_vumsg():
     write("vumsg", "refused", i)
 
 
+# ---- vscsi --------------------------------------------------------------
+
+def vs_chain(i, out_pieces, in_pieces, indirect=False):
+    """add_chain(): piece counts, indirect, then each piece's length and alignment."""
+    out_len, in_len = sum(out_pieces), sum(in_pieces)
+    if out_len:
+        i.rng(1, 4, len(out_pieces))
+    if in_len:
+        i.rng(1, 3, len(in_pieces))
+    i.bool(indirect)
+    for total, pieces in ((out_len, out_pieces), (in_len, in_pieces)):
+        done = 0
+        for k, ln in enumerate(pieces):
+            left = len(pieces) - k
+            if left != 1:
+                i.rng(1, total - done - (left - 1), ln)
+            i.u8(3)
+            done += ln
+    return i
+
+
+REQ, RSP = 51, 108
+
+
+def vs_rw(i, write_, blocks, lba, out_pieces, in_pieces, indirect=False):
+    i.u8(0).bool(write_).rng(1, 16, blocks).rng(0, 132, lba).bool(False).u64(0x1234)
+    return vs_chain(i, out_pieces, in_pieces, indirect)
+
+
+def vs_cmd(i, lunsel, cdb, out=b"", in_len=0, tag=7):
+    sizes = (1 if out else 0) | (2 if in_len else 0)
+    i.u8(2).u8(sizes).u8(lunsel).u64(tag).u8(0).rng(1, 32, len(cdb)).raw(cdb)
+    if out:
+        i.rng(0, 4096, len(out))
+    if in_len:
+        i.rng(0, 4096, in_len)
+    i.raw(out)
+    return vs_chain(i, [REQ + len(out)], [RSP + in_len] if in_len else [RSP])
+
+
+def seeds_vscsi():
+    for hdr in (0, 7, 0xB):
+        i = Input().u8(hdr)
+        vs_cmd(i, 0, b"\x12\0\0\0\x60\0", in_len=96)
+        vs_cmd(i, 2, b"\x00" * 6)
+        vs_rw(i, True, 2, 4, [20, REQ - 20 + 100, 924], [50, RSP - 50], indirect=bool(hdr & 2))
+        vs_rw(i, False, 2, 4, [REQ], [RSP, 512, 512])
+        i.u8(8).u8(2)
+        # TMF LUN reset and ABORT TASK of tag 7, AN query, an event buffer, hot add.
+        i.u8(4).u8(1).u8(5).u8(0).u64(7)
+        vs_chain(i, [24], [1])
+        i.u8(4).u8(0).u8(0).u8(0).u32(0xFF)
+        vs_chain(i, [16], [5])
+        i.u8(5).bool(True)
+        vs_chain(i, [], [16])
+        i.u8(8).u8(1).u8(7).u8(0).u8(8).u8(1).u8(8).u8(0).u8(7).u8(1).u8(8).u8(1)
+        write("vscsi", "commands-%x" % hdr, i)
+    # The hostile queue: a chain of two descriptors in region 1, a loop, a bogus avail index.
+    i = Input().u8(3)
+    i.u8(6).u8(1)
+    i.u8(0).u8(0).u32(0x1000).u16(REQ).u16(1).u16(1)
+    i.u8(0).u8(1).u32(0x2000).u16(RSP).u16(2).u16(0)
+    i.u8(1).u16(0)
+    i.u8(8).u8(3)
+    i.u8(6).u8(0)
+    i.u8(4).u8(5).u32(0).u16(16).u16(1).u16(5)
+    i.u8(1).u16(5)
+    i.u8(8).u8(3)
+    i.u8(6).u8(0)
+    i.u8(0).u8(6).u32(0).u16(16).u16(0).u16(0)
+    i.u8(0).u16(200)
+    i.u8(8).u8(3)
+    write("vscsi", "hostile", i)
+
+
 # ---- main ---------------------------------------------------------------
 
 def main():
@@ -482,6 +557,7 @@ def main():
     seeds_ring()
     seeds_adopt()
     seeds_vumsg()
+    seeds_vscsi()
 
 
 if __name__ == "__main__":
