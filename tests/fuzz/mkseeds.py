@@ -547,6 +547,22 @@ def seeds_vscsi():
     write("vscsi", "hostile", i)
 
 
+# ---- xlcfg --------------------------------------------------------------
+
+def seeds_xlcfg():
+    for p in sorted(glob.glob("tests/xl/cfg/*.cfg")):
+        with open(p, "rb") as f:
+            write("xlcfg", "cfg-" + os.path.basename(p), b"\0" + f.read())
+    entries = ["/dev/sdb,0:0:0:0", "file:/var/lib/x.img,ro,bs=4096,0:0:1:0,shareable",
+               "mem:64M,1:0:0:5", "naa.6001405aaaaaaaaaaaaaaaaaaaaaaaa1:0,0:0:0:1,feature-host",
+               "0:0:2:0,0:1:65535:16383,ro", "wwid:t10.QEMU CD,0:0:0:2"]
+    for k, e in enumerate(entries):
+        write("xlcfg", "entry%d" % k, b"\x01" + e.encode())
+    for k, (p, v) in enumerate([("file:/x.img,ro", "0:0:0:0,shareable"),
+                                ("/dev/sg3", "1:0:0:0,feature-host"), ("mem:1G,bs=512", "0:0:0:9")]):
+        write("xlcfg", "attach%d" % k, b"\x02" + p.encode() + b"\0" + v.encode())
+
+
 # ---- main ---------------------------------------------------------------
 
 def main():
@@ -558,6 +574,7 @@ def main():
     seeds_adopt()
     seeds_vumsg()
     seeds_vscsi()
+    seeds_xlcfg()
 
 
 if __name__ == "__main__":

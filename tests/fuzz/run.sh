@@ -39,6 +39,8 @@ mkdir -p build/fuzz/logs
 # Leaks are checked per input (libFuzzer's -detect_leaks), sanitizer reports abort.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# Leaks in a library that is not ours (each entry says why).
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$(pwd)/tests/fuzz/lsan.supp}"
 
 for bin in "$@"; do
 	name=$(basename "$bin" _fuzz)
