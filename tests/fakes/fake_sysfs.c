@@ -77,7 +77,7 @@ static int write_abs(const char *path, const void *data, size_t len)
 
 __attribute__((format(printf, 2, 3))) static int write_str(const char *path, const char *f, ...)
 {
-	char buf[512];
+	char buf[4096]; /* a sysfs attribute is at most a page */
 	va_list ap;
 	int n;
 

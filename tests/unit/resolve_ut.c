@@ -337,6 +337,53 @@ static void test_vpd_malformed(void)
 }
 
 /* Random pages under ASan: no read outside the buffer, results always consistent. */
+/*
+ * The longest identity there is: a T10 vendor ID designator of 255 bytes,
+ * none of them printable, each escaped as \ooo after "t10." (vpd_fuzz):
+ * 1024 characters, which PVS_PDEV_ID_MAX must hold with the NUL.  It
+ * names its device whether the kernel shows it as 'wwid' or it comes
+ * from the page, and its stable spec resolves back to that device.
+ */
+static void test_vpd_longest_t10(void)
+{
+	struct fake_sysfs fs;
+	struct pvs_resolver r;
+	struct pvs_pdev p;
+	uint8_t data[255], pg[300];
+	char id[PVS_PDEV_ID_MAX], want[1100], spec[1100], err[2048];
+	const struct din d[] = {{2, 0, 1, data, 255}};
+	size_t n;
+
+	memset(data, 0x01, sizeof(data));
+	n = vpd_build(pg, d, 1);
+	strcpy(want, "t10.");
+	for (int i = 0; i < 255; i++)
+		strcat(want, "\\001");
+	CU_ASSERT_EQUAL(strlen(want), 1024);
+	CU_ASSERT_EQUAL(pvs_vpd83_identity(pg, n, 0, id, sizeof(id)), 1024);
+	CU_ASSERT_STRING_EQUAL(id, want);
+
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_create(&fs), 0);
+	r.sysfs_root = fs.sys;
+	r.dev_root = fs.dev;
+	{
+		struct fake_scsi_dev a = {
+		    .host = 4, .type = 0, .vpd83 = pg, .vpd83_len = n, .sg = "sg4"};
+		struct fake_scsi_dev b = {.host = 5, .type = 0, .wwid = want, .sg = "sg5"};
+
+		CU_ASSERT_EQUAL(fake_sysfs_add_scsi(&fs, &a), 0);
+		CU_ASSERT_EQUAL(fake_sysfs_add_scsi(&fs, &b), 0);
+	}
+	CU_ASSERT_EQUAL(res(&r, "sg4", &p, err), 0);
+	CU_ASSERT_STRING_EQUAL(p.wwid, want);
+	CU_ASSERT_EQUAL(res(&r, "sg5", &p, err), 0);
+	CU_ASSERT_STRING_EQUAL(p.wwid, want);
+	CU_ASSERT_EQUAL(pvs_pdev_stable_spec(&p, spec, sizeof(spec)), 0);
+	/* Two devices, one identity: the spec says so rather than picking one. */
+	CU_ASSERT_EQUAL(res(&r, spec, &p, err), -ENOTUNIQ);
+	fake_sysfs_destroy(&fs);
+}
+
 static void test_vpd_random(void)
 {
 	unsigned int seed = 12345;
@@ -1087,6 +1134,7 @@ int main(void)
 	    {"vpd_prefers_naa", test_vpd_prefers_naa},
 	    {"vpd_each_kind", test_vpd_each_kind},
 	    {"vpd_malformed", test_vpd_malformed},
+	    {"vpd_longest_t10", test_vpd_longest_t10},
 	    {"vpd_random", test_vpd_random},
 	    {"forms_disk", test_forms_disk},
 	    {"forms_tape_cd", test_forms_tape_cd},

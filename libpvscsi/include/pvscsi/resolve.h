@@ -39,7 +39,8 @@ struct pvs_hctl {
 };
 
 #define PVS_PDEV_PATH_MAX 256
-#define PVS_PDEV_ID_MAX   1024 /* a T10 designator of 255 bytes, each escaped as \ooo */
+/* "t10." and a T10 vendor ID designator of 255 bytes, each escaped as \ooo, and the NUL */
+#define PVS_PDEV_ID_MAX (4 + 255 * 4 + 1)
 
 struct pvs_pdev {
 	uint32_t host, channel, target, lun; /* current H:C:T:L */
