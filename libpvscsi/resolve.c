@@ -473,7 +473,8 @@ static int resolve_path(struct ctx *c, char *scsidir)
 	if (rc)
 		return fail(c, rc, "path too long");
 	rc = follow(c, start, canon, true);
-	if (rc == -ENOENT) {
+	/* Through a file ("/dev/sda/", "/dev/sg0/x"): no node by that name either. */
+	if (rc == -ENOENT || rc == -ENOTDIR) {
 		/* Say whether only the node is missing (udev lag, a container's /dev). */
 		if (class_by_name(c, base_name(start), classdir) == 0)
 			return fail(c, -ENOENT, "%s does not exist, though sysfs knows %s (%s)",

@@ -594,6 +594,11 @@ static void test_unknown_refused(void)
 	snprintf(want, sizeof(want), "%s/class/scsi_tape/sdq", fs.sys);
 	ASSERT_HAS(err, want);
 
+	/* A path through a node, as if it were a directory: no such node (resolve_fuzz). */
+	CU_ASSERT_EQUAL(res(&r, "/dev/sda/", &p, err), -ENOENT);
+	ASSERT_HAS(err, "no such device node");
+	CU_ASSERT_EQUAL(res(&r, "/dev/sg0/x", &p, err), -ENOENT);
+
 	/* The node is gone but the kernel still has the device (udev lag). */
 	snprintf(want, sizeof(want), "%s/sg1", fs.dev);
 	CU_ASSERT_EQUAL(unlink(want), 0);

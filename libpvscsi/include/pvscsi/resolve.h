@@ -61,10 +61,12 @@ struct pvs_pdev {
 /*
  * Resolve @spec.  Returns 0 and fills @out, or a negative errno:
  *   -EINVAL        malformed spec; a partition; a LUN that contradicts the identity
+ *   -ERANGE        an H:C:T:L field over 4294967295
  *   -ENOENT        nothing by that name, number or identity exists
  *   -ENODEV        it exists but is not a SCSI device (virtio disk, /dev/null,
  *                  a regular file, a device-mapper/multipath map)
  *   -ENOTUNIQ      an identity carried by several SCSI devices (multipath)
+ *   -ELOOP         a /dev path that loops through symlinks
  *   -ENAMETOOLONG  a path or identity did not fit
  *   -ENOMEM
  * On failure *@out is zeroed and @err (if @errlen > 0) holds one line saying
