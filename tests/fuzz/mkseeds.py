@@ -563,6 +563,38 @@ def seeds_xlcfg():
         write("xlcfg", "attach%d" % k, b"\x02" + p.encode() + b"\0" + v.encode())
 
 
+# ---- vpd ----------------------------------------------------------------
+
+def vpd_page(*desigs):
+    body = b""
+    for codeset, assoc, typ, data in desigs:
+        body += bytes([codeset, assoc << 4 | typ, 0, len(data)]) + data
+    return b"\0\x83" + len(body).to_bytes(2, "big") + body
+
+
+def seeds_vpd():
+    naa16 = bytes.fromhex("6001405aaaaaaaaaaaaaaaaaaaaaaaa1")
+    pages = {
+        "naa": vpd_page((1, 0, 3, naa16)),
+        "tape": vpd_page((2, 0, 1, b"LIO-ORG TAPE0001"), (1, 1, 3, b"\x60" + b"\xff" * 15),
+                         (1, 0, 2, bytes(range(8))), (1, 0, 3, bytes.fromhex("5001405123456789"))),
+        "eui12-name": vpd_page((1, 0, 2, bytes(range(12))),
+                               (3, 0, 8, b"iqn.2003-01.org.linux-iscsi:x\0\0\0")),
+        "target": vpd_page((1, 2, 3, naa16), (2, 0, 1, b"VENDOR  serial")),
+        "t10-255": vpd_page((2, 0, 1, b"\x01" * 255)),
+    }
+    for name, pg in pages.items():
+        write("vpd", "page-" + name, Input().u8(0).u8(0).u8(255).u16(len(pg)).raw(pg))
+        write("vpd", "page-%s-cut" % name,
+              Input().u8(0).u8(2).u8(40).u16(len(pg) - 3).raw(pg[:-3]))
+    for k, s in enumerate(["0:0:0:0", "4294967295:1:2:3", "1:2:3", "007:0:0:0", "0:0:0:4294967296"]):
+        write("vpd", "hctl%d" % k, Input().u8(1).str(s))
+    write("vpd", "stable-naa", Input().u8(2).u16(200).u32(3).str("naa.6001405AAAAAAAAAAAAAAAAAAAAAAAA1")
+          .str("").str(""))
+    write("vpd", "stable-t10", Input().u8(2).u16(2000).u32(0).str("t10.QEMU CD   ").str("")
+          .str("/dev/disk/by-id/x"))
+
+
 # ---- main ---------------------------------------------------------------
 
 def main():
@@ -575,6 +607,7 @@ def main():
     seeds_vumsg()
     seeds_vscsi()
     seeds_xlcfg()
+    seeds_vpd()
 
 
 if __name__ == "__main__":
