@@ -595,6 +595,41 @@ def seeds_vpd():
           .str("/dev/disk/by-id/x"))
 
 
+# ---- resolve ------------------------------------------------------------
+
+FORMS = ["", "/dev/", "/dev/sg", "/dev/sda", "/dev/disk/by-id/", "/dev/disk/by-path/",
+         "/dev/bsg/", "sg", "st", "nst", "sr", "0:0:", "naa.6001405aaaaaaaaaaaaaaaaaaaaaaaa1",
+         "naa.", "eui.", "t10.", "wwid:", "wwid:t10.QEMU CD"]
+
+
+def seeds_resolve():
+    specs = [("/dev/sda", ""), ("/dev/sg", "1"), ("/dev/disk/by-id/",
+             "scsi-36001405aaaaaaaaaaaaaaaaaaaaaaaa1"), ("/dev/disk/by-path/",
+             "pci-0000:00:05.0-scsi-0:0:0:0"), ("/dev/bsg/", "0:0:1:0"), ("sg", "2"),
+             ("st", "0"), ("nst", "0"), ("sr", "0"), ("0:0:", "1:0"), ("", "2:0:0:3"),
+             ("naa.6001405aaaaaaaaaaaaaaaaaaaaaaaa1", ":0"), ("wwid:t10.QEMU CD", ""),
+             ("", "sdb"), ("/dev/", "sda1"), ("", "vda"), ("/dev/", "null"),
+             ("/dev/disk/by-id/", "dm-name-vg-lv")]
+    for k, (form, rest) in enumerate(specs):
+        write("resolve", "spec%02d" % k, Input().u8(0).u8(FORMS.index(form)).str(rest))
+    # Attributes rewritten: A's wwid and page, C's type and strings, D's identity.
+    page = vpd_page((2, 0, 1, b"        "), (1, 2, 3, bytes.fromhex("6001405bbbbbbbbbbbbbbbbbbbbbbbb2")))
+    i = Input().u8(0b01110001)
+    wwid = b"t10.ATA     disk\n"
+    i.u16(len(wwid)).raw(wwid).u16(len(page)).raw(page)
+    for name, val in (("wwid", b"t10.QEMU CD\n"), ("vpd_pg83", page), ("type", b"5\n"),
+                      ("vendor", b"QEMU    \n"), ("model", b"QEMU CD-ROM     \n"), ("rev", b"2.5+\n")):
+        i.u16(len(val)).raw(val)
+    i.u16(0xFFFF).u16(len(page)).raw(page)
+    i.u8(FORMS.index("/dev/sda")).str("")
+    write("resolve", "attributes", i)
+    # What resolve_fuzz found: a wwid of blanks, a T10 vendor ID of blanks, a path through a node.
+    for k, w in enumerate([b" \n", b"t10.        \n"]):
+        write("resolve", "blank-wwid%d" % k,
+              Input().u8(1).u16(len(w)).raw(w).u16(0xFFFF).u8(FORMS.index("/dev/sda")).str(""))
+    write("resolve", "path-through-a-node", Input().u8(0).u8(FORMS.index("/dev/sda")).str("/"))
+
+
 # ---- main ---------------------------------------------------------------
 
 def main():
@@ -608,6 +643,7 @@ def main():
     seeds_vscsi()
     seeds_xlcfg()
     seeds_vpd()
+    seeds_resolve()
 
 
 if __name__ == "__main__":
