@@ -90,6 +90,7 @@ struct env {
 	 * their data is not checked and the model is re-read after the run.
 	 */
 	bool unsure;
+	/* One mark per kind of error: the last one armed replaces it, as in fake_gnt. */
 	uint64_t unsure_elems, unsure_calls;
 	bool lied; /* a bogus req_prod that did not break the ring: answers cannot be attributed */
 	struct wf wf[FAKE_FRONT_REQS];
@@ -445,7 +446,8 @@ static void run(void)
 
 		model_reread();
 		fake_gnt_get_stats(E.gnt, &gs);
-		if (gs.copy_elems > E.unsure_elems && gs.copy_calls >= E.unsure_calls)
+		/* A failing call counts no element: both kinds must have fired. */
+		if (gs.copy_elems >= E.unsure_elems && gs.copy_calls >= E.unsure_calls)
 			E.unsure = false;
 	}
 }
@@ -460,13 +462,11 @@ static void inject(struct fz *f)
 		unsigned int nth = fz_u8(f);
 
 		fake_gnt_fail_nth(E.gnt, nth, (int16_t) - (1 + fz_u8(f) % 12));
-		E.unsure_elems = gs.copy_elems + nth;
-		E.unsure_calls = 0;
+		E.unsure_elems = gs.copy_elems + nth + 1;
 	} else {
 		unsigned int n = 1 + fz_u8(f) % 3;
 
 		fake_gnt_fail_calls(E.gnt, n, EIO);
-		E.unsure_elems = 0;
 		E.unsure_calls = gs.copy_calls + n;
 	}
 	E.unsure = true;
@@ -607,6 +607,7 @@ static void finish(void)
 		E.raw_pending[E.raw_rqid[i]] = 0;
 	E.raw_queued = E.raw_answered = 0;
 	E.unsure = E.lied = false;
+	E.unsure_elems = E.unsure_calls = 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
