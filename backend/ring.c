@@ -365,8 +365,11 @@ static void tmf_answered(struct pvsd_ring *r, struct slot *s, int32_t rslt)
 {
 	respond(r, s, rslt, NULL, 0, 0);
 	slot_put(r, s);
-	if (--r->tmfs_running == 0)
-		r->hold_until = now_ns() + (uint64_t)TMF_HOLD_MS * 1000000u;
+	if (--r->tmfs_running == 0) {
+		int ms = r->cfg.tmf_hold_ms ? r->cfg.tmf_hold_ms : TMF_HOLD_MS;
+
+		r->hold_until = now_ns() + (uint64_t)(ms < 0 ? 0 : ms) * 1000000u;
+	}
 }
 
 static void release_if_due(struct pvsd_ring *r)

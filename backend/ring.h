@@ -72,6 +72,13 @@ struct pvsd_ring_cfg {
 	 * response the previous daemon wrote and never published.
 	 */
 	bool adopt;
+	/*
+	 * How long command answers wait behind a task management function
+	 * once its answer is out (ring.c, answer()): 0 for the default of
+	 * 250 ms; negative: only until the next pvsd_ring_flush(), for tests
+	 * that cannot wait on the clock (the TMF's answer still goes first).
+	 */
+	int tmf_hold_ms;
 };
 
 /*

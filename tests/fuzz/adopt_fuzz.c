@@ -377,6 +377,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .map = E.map,
 	    .max_segs = PVSD_RING_DEFAULT_SEGS,
 	    .log = log_sink,
+	    /* held answers go at the next flush: a run cannot wait 250 ms */
+	    .tmf_hold_ms = -1,
 	    .verbose = true,
 	    .state_dir = E.mode == M_NO_JOURNAL ? NULL : E.state_dir,
 	};

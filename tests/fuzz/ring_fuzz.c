@@ -547,6 +547,8 @@ static bool start(struct fz *f)
 	    .map = E.map,
 	    .max_segs = segs[hdr % 5],
 	    .log = log_sink,
+	    /* held answers go at the next flush: a run cannot wait 250 ms */
+	    .tmf_hold_ms = -1,
 	    .verbose = hdr & 0x10,
 	    .state_dir = hdr & 0x20 ? NULL : E.state_dir,
 	};
