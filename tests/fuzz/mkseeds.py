@@ -417,8 +417,10 @@ def vu_msg(i, name, payload=b"", fds=(), need_reply=False, kick=None):
     return i
 
 
-def memfd(size, contents=None, off=0):
-    b = Input().u8(0x10 if contents else 0).u32(size)
+def memfd(size, contents=None, off=0, short=False):
+    """A memfd of size bytes; short: left at that size even when the message
+    declares more (the harness grows it otherwise), which must be refused."""
+    b = Input().u8((0x10 if contents else 0) | (0x20 if short else 0)).u32(size)
     if contents:
         b.raw(contents).u32(off)
     return bytes(b.b)
@@ -427,7 +429,7 @@ def memfd(size, contents=None, off=0):
 EVENTFD = bytes([2])
 
 
-def seeds_vumsg():
+def vumsg_qemu_start(short_inflight=False, short_mem=False):
     feats = 1 << 32 | 1 << 28 | 1 << 29 | 1 << 0 | 1 << 1 | 1 << 30
     proto = 1 << 0 | 1 << 3 | 1 << 9 | 1 << 12 | 1 << 13
     i = Input().u8(1)
@@ -438,10 +440,12 @@ def seeds_vumsg():
     vu_msg(i, "GET_QUEUE_NUM")
     vu_msg(i, "GET_INFLIGHT_FD", struct.pack("<QQHH4x", 0, 0, 4, 64))
     vu_msg(i, "SET_INFLIGHT_FD", struct.pack("<QQHH4x", 4 * 2112, 0, 4, 64),
-           [memfd(4 * 2112)], need_reply=True)
+           [memfd(0 if short_inflight else 4 * 2112, short=short_inflight)],
+           need_reply=True)
     vu_msg(i, "SET_FEATURES", struct.pack("<Q", feats), need_reply=True)
     mem = struct.pack("<II", 1, 0) + struct.pack("<QQQQ", 0, 1 << 20, 0x7F0000000000, 0)
-    vu_msg(i, "SET_MEM_TABLE", mem, [memfd(1 << 20)], need_reply=True)
+    vu_msg(i, "SET_MEM_TABLE", mem, [memfd(4096 if short_mem else 1 << 20, short=short_mem)],
+           need_reply=True)
     for q in range(4):
         vu_msg(i, "SET_VRING_NUM", struct.pack("<II", q, 64))
         vu_msg(i, "SET_VRING_BASE", struct.pack("<II", q, 0))
@@ -457,7 +461,15 @@ def seeds_vumsg():
            need_reply=True)
     vu_msg(i, "GET_VRING_BASE", struct.pack("<II", 2, 0))
     vu_msg(i, "RESET_DEVICE", need_reply=True)
-    write("vumsg", "qemu-start", i)
+    return i
+
+
+def seeds_vumsg():
+    proto = 1 << 0 | 1 << 3 | 1 << 9 | 1 << 12 | 1 << 13
+    write("vumsg", "qemu-start", vumsg_qemu_start())
+    # Regions past the end of their fd (SIGBUS before the fd size checks).
+    write("vumsg", "qemu-start-short-inflight", vumsg_qemu_start(short_inflight=True))
+    write("vumsg", "qemu-start-short-mem", vumsg_qemu_start(short_mem=True))
     # Refused ones: a bad version, an oversized payload, too many fds, a region that wraps.
     i = Input().u8(0)
     vu_msg(i, "SET_PROTOCOL_FEATURES", struct.pack("<Q", proto))

@@ -11,13 +11,14 @@
  * pipe; between messages, kicks of any queue.  The last message may be cut
  * short, the socket then closed.
  *
- * Known defect, kept out on purpose: a memory region (or inflight region)
- * whose mmap_offset + size runs past the end of its fd maps fine and then
- * raises SIGBUS on the first access; it is being fixed on another branch.
- * So a memfd is always grown to what the message declares for it: offsets
- * and sizes are cut to 16 MiB, except a size too large to map at all, or
- * (memory table) an offset + size that wraps, both of which are refused
- * before anything is mapped.
+ * Regions past the end of their fd: a memory region (or inflight region)
+ * whose mmap_offset + size runs past the end of its fd maps fine and would
+ * raise SIGBUS on the first access, so vu_mem_map() and set_inflight_fd()
+ * check the fd's size (issue 12, D1).  Offsets and sizes are cut to
+ * 16 MiB, except a size too large to map at all, or (memory table) an
+ * offset + size that wraps, both of which are refused before anything is
+ * mapped; a memfd is then grown to what the message declares for it, or,
+ * when the input says so, left shorter, which must be refused.
  *
  * Checked: a message either is handled (0) or ends the connection (an
  * error only for what cannot be framed: bad version, oversized payload,
@@ -113,7 +114,7 @@ static uint32_t pick_request(struct fz *f)
 /*
  * Sizes the fds can back: what SET_MEM_TABLE and SET_INFLIGHT_FD declare
  * is cut to MAX_SHAPE unless it is too large to map at all; need[i] is
- * how large fd i must then be (see the known defect above).
+ * how large fd i must then be not to be refused (see above).
  */
 static void shape(uint32_t req, uint8_t *payload, uint32_t size, uint64_t *need)
 {
@@ -154,7 +155,7 @@ static int make_fd(struct fz *f, uint64_t need)
 	uint8_t kind = fz_u8(f);
 	int fd = -1, p[2];
 
-	switch (kind % 5) {
+	switch ((kind & 0x0f) % 5) { /* the high bits are flags */
 	case 0:
 	case 1: {
 		uint64_t size = fz_u32(f) % (MAX_SHAPE + 1);
@@ -162,7 +163,7 @@ static int make_fd(struct fz *f, uint64_t need)
 		fd = memfd_create("vumsg-fuzz", MFD_CLOEXEC);
 		if (fd < 0)
 			abort();
-		if (size < need)
+		if (size < need && !(kind & 0x20))
 			size = need;
 		if (ftruncate(fd, (off_t)size) < 0)
 			abort();
