@@ -159,7 +159,8 @@ check: deps
 # outside input, each linked like the unit tests.  check-fuzz: a short smoke
 # run of every target from the seeds in tests/fuzz/corpus (FUZZ_SECS each,
 # default 15); fuzz: longer runs (FUZZ_SECS each, default 600) that keep
-# their corpus in build/fuzz/corpus.  FUZZ_TARGETS="ring cdb" picks some.
+# their corpus in build/fuzz/corpus, each ending early at FUZZ_RUNS inputs
+# if set.  FUZZ_TARGETS="ring cdb" picks some.
 # A crash fails the run; its reproducer is under build/fuzz/artifacts.
 FUZZ_BINS := $(patsubst tests/fuzz/%_fuzz.c,build/fuzz/%_fuzz,$(FUZZ_SRCS))
 FUZZ_RUN = $(if $(FUZZ_TARGETS),$(patsubst %,build/fuzz/%_fuzz,$(FUZZ_TARGETS)),$(FUZZ_BINS))
@@ -172,7 +173,7 @@ check-fuzz: deps $(FUZZ_RUN)
 	tests/fuzz/run.sh -t $(or $(FUZZ_SECS),15) $(FUZZ_RUN)
 
 fuzz: deps $(FUZZ_RUN)
-	tests/fuzz/run.sh -k -t $(or $(FUZZ_SECS),600) $(FUZZ_RUN)
+	tests/fuzz/run.sh -k -t $(or $(FUZZ_SECS),600) $(if $(FUZZ_RUNS),-r $(FUZZ_RUNS)) $(FUZZ_RUN)
 
 demo:
 	scripts/install-deps demo

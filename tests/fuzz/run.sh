@@ -4,8 +4,9 @@
 # 'N passed, N failed' line, as tests/run-unit.sh does, for make check's
 # summary.
 #
-# usage: tests/fuzz/run.sh [-k] [-t SECS] build/fuzz/NAME_fuzz...
+# usage: tests/fuzz/run.sh [-k] [-t SECS] [-r RUNS] build/fuzz/NAME_fuzz...
 #   -t SECS  run each target this long (-max_total_time)
+#   -r RUNS  or until it has run this many inputs (-runs), if sooner
 #   -k       keep the corpus: start from build/fuzz/corpus/NAME (what earlier
 #            runs found) plus the seeds, and add to it (make fuzz); without
 #            -k each target starts from the seeds in tests/fuzz/corpus/NAME
@@ -19,13 +20,15 @@
 set -u
 
 secs=15
+runs=-1
 keep=0
-while getopts kt: o; do
+while getopts kt:r: o; do
 	case $o in
 	k) keep=1 ;;
 	t) secs=$OPTARG ;;
+	r) runs=$OPTARG ;;
 	*)
-		echo "usage: $0 [-k] [-t SECS] BIN..." >&2
+		echo "usage: $0 [-k] [-t SECS] [-r RUNS] BIN..." >&2
 		exit 2
 		;;
 	esac
@@ -57,7 +60,7 @@ for bin in "$@"; do
 	fi
 	mkdir -p "$work" "$art"
 	# Paths here have no blanks: the flags are split on them.
-	opts="-seed=$seed -max_total_time=$secs -timeout=30 -rss_limit_mb=2048"
+	opts="-seed=$seed -max_total_time=$secs -runs=$runs -timeout=30 -rss_limit_mb=2048"
 	opts="$opts -print_final_stats=1 -artifact_prefix=$art/"
 	[ -f "tests/fuzz/$name.dict" ] && opts="$opts -dict=tests/fuzz/$name.dict"
 	[ -f "tests/fuzz/$name.options" ] && opts="$opts $(grep -v '^#' "tests/fuzz/$name.options")"
