@@ -644,6 +644,36 @@ def seeds_resolve():
 
 # ---- main ---------------------------------------------------------------
 
+# ---- savecfg ------------------------------------------------------------
+
+SAVECFG_JSON = (
+    '{"c_info":{"type":"pv","name":"guest1","uuid":"5c0e3c4a-1f55-4b55-9d8e-000000000001",'
+    '"xsdata":{"other/key":"keep",'
+    '"pvscsi/1/dev-0/spec":"naa.6001405aaaaaaaaaaaaaaaaaaaaaaaa1:0,1:0:0:0,feature-host",'
+    '"pvscsi/1/dev-0/by-id":"/dev/disk/by-id/wwn-0x6001405aaaaaaaaaaaaaaaaaaaaaaaa1",'
+    '"pvscsi/1/dev-0/pdev":"/dev/sdb",'
+    '"pvscsi/0/dev-2/spec":"file:/srv/a.img,0:0:0:2,ro"}},'
+    '"b_info":{"max_vcpus":1,"max_memkb":524288,"target_memkb":524288,'
+    '"type.pv":{"kernel":"/boot/vmlinuz","cmdline":"console=hvc0 \\u00e9\\n"}},'
+    '"disks":[],"nics":[{"mac":"00:16:3e:00:00:01"}],"on_reboot":"restart",'
+    '"n":12345678901234567890,"f":-1.5e-3,"t":true,"z":null}')
+
+
+def save_image(flags, cfg, extra=b""):
+    """savecfg_fuzz's save image: mode byte 1, flags, then what they ask for."""
+    return bytes([1, flags]) + extra + cfg
+
+
+def seeds_savecfg():
+    write("savecfg", "json", b"\0" + SAVECFG_JSON.encode())
+    write("savecfg", "json-no-xsdata", b"\0" + b'{"c_info":{"name":"g"},"b_info":{}}')
+    write("savecfg", "json-bad-key", b"\0" + b'{"c_info":{"xsdata":{"pvscsi/x/dev-0/spec":"a"}}}')
+    write("savecfg", "image-json", save_image(0, SAVECFG_JSON.encode()))
+    write("savecfg", "image-text", save_image(4, b'name = "g"\nvscsi = [ "/dev/sdb,0:0:0:0" ]\n'))
+    write("savecfg", "image-long-clen", save_image(16, b"{}", struct.pack("<I", 1 << 30)))
+    write("savecfg", "image-byteorder", save_image(2, b"{}", struct.pack("<I", 0x04030201)))
+
+
 def main():
     clear_generated()
     seeds_vscsiif()
@@ -656,6 +686,7 @@ def main():
     seeds_xlcfg()
     seeds_vpd()
     seeds_resolve()
+    seeds_savecfg()
 
 
 if __name__ == "__main__":
