@@ -30,6 +30,7 @@
 #include "vscsi.h"
 #include "vu_dev.h"
 #include "vu_log.h"
+#include "vu_mem.h"
 
 enum { TAG_LISTEN = 1, TAG_CONN, TAG_CTL, TAG_SIGNAL, TAG_WORKER, TAG_KICK = 0x100 };
 
@@ -117,26 +118,6 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return !*end && errno == 0 && *out <= max;
 }
 
-static const char *kind_of(mode_t mode)
-{
-	switch (mode & S_IFMT) {
-	case S_IFREG:
-		return "regular file";
-	case S_IFDIR:
-		return "directory";
-	case S_IFLNK:
-		return "symbolic link";
-	case S_IFIFO:
-		return "pipe";
-	case S_IFCHR:
-		return "character device";
-	case S_IFBLK:
-		return "block device";
-	default:
-		return "file of an unknown type";
-	}
-}
-
 /*
  * --fd: the front-end's end must already be a connected unix stream
  * socket.  Anything else (a number that is not an fd, a file, a listening
@@ -160,7 +141,7 @@ static int check_fd_arg(const char *arg, int *out)
 		return bad_usage("--fd %lu: not an open file descriptor (%s); %s", v,
 		                 strerror(errno), accepted);
 	if (!S_ISSOCK(st.st_mode))
-		return bad_usage("--fd %lu: a %s, not a socket; %s", v, kind_of(st.st_mode),
+		return bad_usage("--fd %lu: a %s, not a socket; %s", v, vu_file_kind(st.st_mode),
 		                 accepted);
 	if (getsockopt((int)v, SOL_SOCKET, SO_DOMAIN, &domain, &ilen) < 0 || domain != AF_UNIX ||
 	    getsockopt((int)v, SOL_SOCKET, SO_TYPE, &type, &ilen) < 0 || type != SOCK_STREAM)
@@ -201,7 +182,7 @@ static int free_path(const char *opt, const char *path)
 	if (!S_ISSOCK(st.st_mode))
 		return bad_usage("%s %s: exists and is a %s, not a socket: refusing to replace it "
 		                 "(expected a new path or a stale socket)",
-		                 opt, path, kind_of(st.st_mode));
+		                 opt, path, vu_file_kind(st.st_mode));
 	strcpy(sa.sun_path, path);
 	/* Non-blocking: a live listener with a full backlog answers EAGAIN instead of waiting. */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

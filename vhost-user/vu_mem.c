@@ -66,9 +66,11 @@ int vu_mem_wrap(const struct vu_mem_region_desc *d, void *const *host, unsigned 
 	return 0;
 }
 
-static const char *file_kind(mode_t mode)
+const char *vu_file_kind(mode_t mode)
 {
 	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "regular file";
 	case S_IFSOCK:
 		return "socket";
 	case S_IFIFO:
@@ -118,7 +120,7 @@ int vu_mem_fd_check(int fd, uint64_t offset, uint64_t len, char *err, size_t err
 	}
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "the fd is a %s, not a file that can hold guest memory",
-		         file_kind(st.st_mode));
+		         vu_file_kind(st.st_mode));
 		return -EINVAL;
 	}
 	/* The name the front-end gave the file (memfd:..., /dev/hugepages/...), for the log. */

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* VHOST_MEMORY_BASELINE_NREGIONS: what one SET_MEM_TABLE message can carry. */
 #define VU_MEM_MAX_REGIONS 8
@@ -58,6 +59,8 @@ int vu_mem_map(const struct vu_mem_region_desc *d, const int *fds, unsigned int 
  * 0, or -EINVAL / -errno with a reason naming the file and sizes in @err.
  */
 int vu_mem_fd_check(int fd, uint64_t offset, uint64_t len, char *err, size_t errlen);
+/* What a file of this st_mode is, in words for an error message ("pipe", "socket"). */
+const char *vu_file_kind(mode_t mode);
 /* The same rules on memory the caller already has (tests): region i lives at host[i]. */
 int vu_mem_wrap(const struct vu_mem_region_desc *d, void *const *host, unsigned int n,
                 struct vu_mem **out, char *err, size_t errlen);
