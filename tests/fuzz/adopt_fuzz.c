@@ -147,6 +147,35 @@ static void mark_queued(uint16_t rqid)
 	E.used_rqids[E.nused++] = rqid;
 }
 
+/* A free slot of the frontend's shadow, or -1. */
+static int free_shadow(void)
+{
+	for (int i = 0; i < FAKE_FRONT_REQS; i++)
+		if (!E.fe.shadow[i].inflight)
+			return i;
+	return -1;
+}
+
+/* READ(10) or WRITE(10) of an in-range extent into @c, with its slot's buffer: the slot, or -1. */
+static int rw10(struct fz *f, struct fake_front_cmd *c, uint8_t op, uint8_t dir, uint32_t *lba)
+{
+	unsigned int blocks = fz_range(f, 1, MAX_BLOCKS);
+	int rq;
+
+	*lba = fz_range(f, 0, LUN_BLOCKS - blocks);
+	c->cdb[0] = op;
+	c->cdb[4] = (uint8_t)(*lba >> 8);
+	c->cdb[5] = (uint8_t)*lba;
+	c->cdb[8] = (uint8_t)blocks;
+	c->cdb_len = 10;
+	c->dir = dir;
+	c->len = blocks * 512;
+	rq = free_shadow();
+	if (rq >= 0)
+		c->buf = E.arena + (size_t)rq * MAX_BLOCKS * 512;
+	return rq;
+}
+
 static void queue(struct fz *f, uint8_t op)
 {
 	struct fake_front_cmd c;
@@ -158,24 +187,13 @@ static void queue(struct fz *f, uint8_t op)
 	switch (op % 6) {
 	case 0:
 	case 1: { /* WRITE(10): in range, always GOOD */
-		unsigned int blocks = fz_range(f, 1, MAX_BLOCKS);
-		uint32_t lba = fz_range(f, 0, LUN_BLOCKS - blocks);
-		uint8_t seed = fz_u8(f);
+		uint32_t lba;
+		uint8_t seed;
 
-		c.cdb[0] = 0x2a;
-		c.cdb[4] = (uint8_t)(lba >> 8);
-		c.cdb[5] = (uint8_t)lba;
-		c.cdb[8] = (uint8_t)blocks;
-		c.cdb_len = 10;
-		c.dir = PVSP_DIR_TO_DEV;
-		c.len = blocks * 512;
-		rq = -1;
-		for (int i = 0; i < FAKE_FRONT_REQS && rq < 0; i++)
-			if (!E.fe.shadow[i].inflight)
-				rq = i;
+		rq = rw10(f, &c, 0x2a, PVSP_DIR_TO_DEV, &lba);
+		seed = fz_u8(f);
 		if (rq < 0)
 			return;
-		c.buf = E.arena + (size_t)rq * MAX_BLOCKS * 512;
 		for (uint32_t i = 0; i < c.len; i++)
 			((uint8_t *)c.buf)[i] = (uint8_t)(seed + i * 13 + (i >> 9));
 		c.indirect = fz_bool(f);
@@ -184,23 +202,11 @@ static void queue(struct fz *f, uint8_t op)
 		break;
 	}
 	case 2: { /* READ(10) */
-		unsigned int blocks = fz_range(f, 1, MAX_BLOCKS);
-		uint32_t lba = fz_range(f, 0, LUN_BLOCKS - blocks);
+		uint32_t lba;
 
-		c.cdb[0] = 0x28;
-		c.cdb[4] = (uint8_t)(lba >> 8);
-		c.cdb[5] = (uint8_t)lba;
-		c.cdb[8] = (uint8_t)blocks;
-		c.cdb_len = 10;
-		c.dir = PVSP_DIR_FROM_DEV;
-		c.len = blocks * 512;
-		rq = -1;
-		for (int i = 0; i < FAKE_FRONT_REQS && rq < 0; i++)
-			if (!E.fe.shadow[i].inflight)
-				rq = i;
+		rq = rw10(f, &c, 0x28, PVSP_DIR_FROM_DEV, &lba);
 		if (rq < 0)
 			return;
-		c.buf = E.arena + (size_t)rq * MAX_BLOCKS * 512;
 		c.indirect = fz_bool(f);
 		FZ_CHECK(fake_front_queue(&E.fe, &c) == rq, "queue READ");
 		break;
@@ -210,10 +216,7 @@ static void queue(struct fz *f, uint8_t op)
 			c.cdb_len = 6;
 			c.dir = PVSP_DIR_NONE;
 		} else {
-			rq = -1;
-			for (int i = 0; i < FAKE_FRONT_REQS && rq < 0; i++)
-				if (!E.fe.shadow[i].inflight)
-					rq = i;
+			rq = free_shadow();
 			if (rq < 0)
 				return;
 			c.cdb[0] = 0x12;
