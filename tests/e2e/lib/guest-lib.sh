@@ -132,19 +132,21 @@ sd_of() {
 fio_verify() {
 	_dev=$1
 	shift
+	# One output file per device: cases run fio on two LUNs at once.
+	_out=/tmp/fio.$(basename "$_dev").out
 	echo "\$ fio verify on $_dev $*"
 	fio --name=verify --filename="$_dev" --rw=randwrite --bsrange=4k-512k \
 		--iodepth=16 --ioengine=libaio --direct=1 --size=64M \
 		--verify=crc32c --do_verify=1 --verify_fatal=1 --verify_dump=0 \
-		--output-format=terse --terse-version=3 "$@" >/tmp/fio.out 2>&1 || {
+		--output-format=terse --terse-version=3 "$@" >"$_out" 2>&1 || {
 		_rc=$?
-		cat /tmp/fio.out
-		fail "fio verify on $_dev failed (status $_rc): $(grep -m1 -i -E 'verify|error|err=' /tmp/fio.out)"
+		cat "$_out"
+		fail "fio verify on $_dev failed (status $_rc): $(grep -m1 -i -E 'verify|error|err=' "$_out")"
 	}
 	# Terse v3: field 5 is the error code.
-	_err=$(awk -F';' 'NF > 5 { print $5; exit }' /tmp/fio.out)
-	[ "$_err" = 0 ] || { cat /tmp/fio.out; fail "fio on $_dev reported error $_err"; }
-	echo "fio verify on $_dev ok: $(awk -F';' 'NF > 50 { printf "%s KiB written, %s KiB read back", $47, $6; exit }' /tmp/fio.out)"
+	_err=$(awk -F';' 'NF > 5 { print $5; exit }' "$_out")
+	[ "$_err" = 0 ] || { cat "$_out"; fail "fio on $_dev reported error $_err"; }
+	echo "fio verify on $_dev ok: $(awk -F';' 'NF > 50 { printf "%s KiB written, %s KiB read back", $47, $6; exit }' "$_out")"
 }
 
 pattern_write() {
