@@ -5,7 +5,9 @@
 # then a file LUN to the connected controller (Reconfiguring handshake).
 # The guest uses both; scsi-list shows them (text and --json); a second,
 # paused domain is refused the scsi_debug disk; scsi-detach takes the disk
-# away while the guest watches it go, and the file LUN stays.
+# away while the guest watches it go, and the file LUN stays.  Then the file
+# LUN's image is removed under it, and scsi-detach still takes it away (a
+# backing that vanished must not keep a device attached).
 BACKENDS="pvscsid"
 TIMEOUT=600
 
@@ -60,6 +62,14 @@ dom0() {
 	xl scsi-detach "$GUEST" 0:0:1:0 || fail "xl scsi-detach 0:0:1:0 failed"
 	xl scsi-list "$GUEST" | grep -q ' 0:0:1:0 ' && fail "0:0:1:0 still listed after scsi-detach"
 	xl scsi-detach "$GUEST" 0:0:1:0 2>/dev/null && fail "a second scsi-detach of 0:0:1:0 succeeded"
+
+	guest_wait_mark kept 240
+	rm -f /var/tmp/e2e/disk0.img
+	say "disk0.img removed under 0:0:0:0"
+	xl scsi-detach "$GUEST" 0:0:0:0 || fail "xl scsi-detach of 0:0:0:0, whose image was removed, failed"
+	xl scsi-list "$GUEST" | grep -q ' 0:0:0:0 ' && fail "0:0:0:0 still listed after scsi-detach"
+	grep -q "removed from its file system" "$PVSCSID_LOG" ||
+		fail "pvscsid did not log the removed image"
 	return 0
 }
 
@@ -73,4 +83,6 @@ guest() {
 	mark used
 	wait_gone 0:1:0 240
 	hctl_of 0:0:0 >/dev/null || fail "0:0:0 went away with 0:1:0"
+	mark kept
+	wait_gone 0:0:0 240
 }
