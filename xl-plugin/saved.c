@@ -518,6 +518,9 @@ static int saved_from_text(const char *text, size_t len, const char *file,
 		*name = cfg.name;
 		cfg.name = NULL;
 	}
+	/* As xlp_saved_from_json() gives them; the config's order is kept within a vhost. */
+	if (!rc && out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_saved);
 	xlp_cfg_free(&cfg);
 	if (rc)
 		xlp_saved_free(out);

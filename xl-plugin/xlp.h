@@ -339,7 +339,7 @@ struct xlp_saved_list {
 };
 
 void xlp_saved_free(struct xlp_saved_list *l);
-/* From a libxl_domain_config JSON tree: its c_info.xsdata "pvscsi/..." keys. */
+/* From a libxl_domain_config JSON tree: its c_info.xsdata "pvscsi/..." keys, sorted. */
 int xlp_saved_from_json(const struct xlp_json *dcfg, struct xlp_saved_list *out, char *err,
                         size_t errlen);
 /* Replace every "pvscsi/..." key of c_info.xsdata in @dcfg by @l. */
@@ -377,6 +377,7 @@ int xlp_userdata_set_all(struct xlp_ctx *c, uint32_t domid, const struct xlp_sav
  * Read the configuration an xl save image carries.  *@json is set when it is
  * libxl JSON (then @out gets its xsdata devices and *@name its c_info.name);
  * otherwise the xl config text is parsed for vscsi=.  0 or -errno with @err.
+ * Either way @out is sorted by vhost, then n.
  */
 int xlp_saveimage_read(const char *file, struct xlp_saved_list *out, char **name, char *err,
                        size_t errlen);

@@ -269,6 +269,22 @@ static void test_save_image_read(void)
 	free(name);
 	free(p);
 
+	/* In the order the JSON path gives: by controller, then in the config's order. */
+	p = write_image("order.save", 0,
+	                "name = \"o\"\nvscsi = [ 'mem:1M,1:0:0:0', 'mem:2M,0:0:0:1', "
+	                "'mem:3M,1:0:0:2' ]\n");
+	CU_ASSERT_EQUAL(xlp_saveimage_read(p, &l, &name, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(l.n, 3);
+	CU_ASSERT(l.v[0].vhost == 0 && l.v[0].n == 0);
+	CU_ASSERT_STRING_EQUAL(l.v[0].spec, "mem:2M,0:0:0:1");
+	CU_ASSERT(l.v[1].vhost == 1 && l.v[1].n == 0);
+	CU_ASSERT_STRING_EQUAL(l.v[1].spec, "mem:1M,1:0:0:0");
+	CU_ASSERT(l.v[2].vhost == 1 && l.v[2].n == 1);
+	CU_ASSERT_STRING_EQUAL(l.v[2].spec, "mem:3M,1:0:0:2");
+	xlp_saved_free(&l);
+	free(name);
+	free(p);
+
 	/* Not an image; a lying length. */
 	p = write_image("bad.save", 1, "{}");
 	{
