@@ -212,12 +212,16 @@ static int read_attr(const char *dir, const char *name, char *buf, size_t len)
 static void read_inq_field(const char *dir, const char *name, char *out, size_t len)
 {
 	char tmp[256];
+	size_t n;
 
 	out[0] = '\0';
 	if (read_attr(dir, name, tmp, sizeof(tmp)))
 		return;
-	rstrip(tmp);
-	snprintf(out, len, "%s", tmp);
+	/* Cut to the field first: the cut may leave blanks at the end. */
+	n = strnlen(tmp, len - 1);
+	memcpy(out, tmp, n);
+	out[n] = '\0';
+	rstrip(out);
 	sanitize(out);
 }
 

@@ -835,6 +835,32 @@ static void test_blank_identity(void)
 	fake_sysfs_destroy(&fs);
 }
 
+/*
+ * A host attribute longer than its INQUIRY field is cut to the field, and
+ * the cut must not leave blanks at the end (found by resolve_fuzz).
+ */
+static void test_inquiry_strings_cut(void)
+{
+	struct fake_sysfs fs;
+	struct pvs_resolver r;
+	struct pvs_pdev p;
+	char err[2048];
+	struct fake_scsi_dev d = {.host = 2,
+	                          .type = 5,
+	                          .vendor = "ACME    \tTAIL",
+	                          .model = "CD-ROM DRIVE   \t   MORE",
+	                          .rev = "1   XY",
+	                          .sg = "sg3"};
+
+	std_tree(&fs, &r);
+	CU_ASSERT_EQUAL(fake_sysfs_add_scsi(&fs, &d), 0);
+	CU_ASSERT_EQUAL_FATAL(res(&r, "/dev/sg3", &p, err), 0);
+	CU_ASSERT_STRING_EQUAL(p.vendor, "ACME");
+	CU_ASSERT_STRING_EQUAL(p.model, "CD-ROM DRIVE");
+	CU_ASSERT_STRING_EQUAL(p.rev, "1");
+	fake_sysfs_destroy(&fs);
+}
+
 static void test_stable_spec_round_trip(void)
 {
 	static const char *const specs[] = {"/dev/sda", "/dev/st0", "/dev/sg3", "/dev/sg4"};
@@ -1150,6 +1176,7 @@ int main(void)
 	    {"host_renumbered", test_host_renumbered},
 	    {"stable_spec", test_stable_spec},
 	    {"a blank identity is none", test_blank_identity},
+	    {"INQUIRY strings cut to their fields end in no blank", test_inquiry_strings_cut},
 	    {"stable_spec_round_trip", test_stable_spec_round_trip},
 	    {"multipath_ambiguous", test_multipath_ambiguous},
 	    {"lun_selects", test_lun_selects},
