@@ -727,7 +727,6 @@ static struct slot *find_cdb(struct pvsd_ring *r, uint16_t rqid)
 static void start_tmf(struct pvsd_ring *r, struct slot *s, const struct pvsp_req *p)
 {
 	struct pvs_tmf *tmf = &s->tmf;
-	struct pvs_lun *lun;
 	struct slot *task = NULL;
 
 	/* Earlier requests reach the LUN first; finished ones are answered after it (answer()). */
@@ -761,15 +760,13 @@ static void start_tmf(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 	} else {
 		tmf->fn = PVS_TMF_LUN_RESET;
 	}
-	lun = pvs_map_lookup(r->cfg.map, p->channel, p->id, p->lun);
-	if (!lun)
-		goto failed;
 	tmf->initiator = r->initiator;
 	tmf->done = tmf_done;
 	tmf->opaque = s;
 	r->submitted = true;
 	/* Asynchronous: affected commands complete first, then tmf_done. */
-	pvs_tmf_submit(lun, tmf);
+	if (pvs_map_tmf(r->cfg.map, p->channel, p->id, p->lun, tmf) != 0)
+		goto failed;
 	return;
 failed:
 	tmf_answered(r, s, XEN_VSCSIIF_RSLT_RESET_FAILED);
@@ -1107,7 +1104,7 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 		return -ENOMEM;
 	r->cfg = *cfg;
 	r->err_budget = ERR_BUDGET;
-	r->initiator = 1ull << 63 | (uint64_t)cfg->domid << 32 | cfg->vhost;
+	r->initiator = PVSD_INITIATOR(cfg->domid, cfg->vhost);
 	r->max_xfer_blocks = pvsp_max_xfer_blocks(cfg->max_segs);
 	r->max_data_segs = cfg->max_segs ? cfg->max_segs : VSCSIIF_SG_TABLESIZE;
 	r->nops = r->max_data_segs > IND_OPS ? r->max_data_segs : IND_OPS;

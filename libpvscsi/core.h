@@ -273,6 +273,12 @@ struct pvsi_initiator *pvsi_initiator_slot(struct pvs_lun *lun, uint64_t initiat
 /* ---- hooks between families ---- */
 
 /* emulate.c: the emulated LUN's submit. */
+struct pvs_spec;
+/* pvs_lun_open() of a parsed spec; a HOST kind must have been resolved to SG. */
+int pvsi_lun_open_spec(struct pvs_worker *w, const struct pvs_spec *sp, const char *spec,
+                       const struct pvs_lun_opts *opts, struct pvs_lun **out, char *err,
+                       size_t errlen);
+
 void pvsi_emulate_submit(struct pvs_lun *lun, struct pvs_req *req);
 /* After the store opened: per-LUN emulation state; closes the store on failure. */
 int pvsi_emulate_open(struct pvs_lun *lun, char *err, size_t errlen);

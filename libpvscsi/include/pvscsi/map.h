@@ -49,6 +49,28 @@ unsigned int pvs_map_count(const struct pvs_map *m);
 int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
                    struct pvs_req *req);
 /*
+ * Task management for (@channel, @target, @lun).  I_T NEXUS RESET (SAM-5
+ * 7.6) acts on every LUN of the target mapped for this initiator, one after
+ * another, and then completes @tmf once, FUNCTION COMPLETE unless a LUN
+ * answered otherwise; the other functions act on the one LUN.  Returns
+ * -ENODEV, without completing @tmf, when no LUN exists at (channel, target)
+ * (the transport answers BAD_TARGET), -ENOENT when a LUN-level function
+ * names an unmapped LUN (INCORRECT LUN); otherwise 0 and tmf->done runs,
+ * possibly before this returns.  A map made by pvs_host_map_new() sets
+ * tmf->initiator.
+ */
+int pvs_map_tmf(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                struct pvs_tmf *tmf);
+/*
+ * The @i-th v-dev in (channel, target, lun) order: true and the numbers and
+ * LUN, false past the end.
+ */
+bool pvs_map_get(const struct pvs_map *m, unsigned int i, uint32_t *channel, uint32_t *target,
+                 uint32_t *lun, struct pvs_lun **l);
+/* Whether any LUN is mapped at (channel, target). */
+bool pvs_map_target_exists(const struct pvs_map *m, uint32_t channel, uint32_t target);
+
+/*
  * pvs_cdb_xfer() for the LUN or the target emulation that pvs_map_submit()
  * would route @cdb to; false also when there is no such target.
  */
