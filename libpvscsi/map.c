@@ -13,6 +13,7 @@
 
 #include "core.h"
 #include "host_int.h"
+#include "pvscsi/host.h"
 
 #define OP_REQUEST_SENSE 0x03
 #define OP_INQUIRY       0x12
@@ -21,6 +22,7 @@
 struct map_ent {
 	uint32_t channel, target, lun;
 	struct pvs_lun *l;
+	struct pvs_unit *u; /* the pool's unit, a reference the map holds; NULL: the caller's LUN */
 };
 
 struct pvs_map {
@@ -83,6 +85,8 @@ void pvs_map_free(struct pvs_map *m)
 		return;
 	if (m->host)
 		pvsi_host_map_gone(m->host, m);
+	for (unsigned int i = 0; i < m->n; i++)
+		pvs_unit_put(m->ents[i].u);
 	free(m->ents);
 	free(m);
 }
@@ -117,6 +121,36 @@ struct pvs_map *pvsi_map_next(const struct pvs_map *m)
 struct pvs_map **pvsi_map_nextp(struct pvs_map *m)
 {
 	return &m->next;
+}
+
+int pvs_map_attach(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                   struct pvs_unit *u)
+{
+	int rc = pvs_map_add(m, channel, target, lun, pvs_unit_lun(u));
+
+	if (rc == 0)
+		m->ents[lower_bound(m, channel, target, lun)].u = u;
+	return rc;
+}
+
+int pvs_map_detach(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun)
+{
+	struct pvs_unit *u = pvs_map_unit(m, channel, target, lun);
+	int rc = pvs_map_remove(m, channel, target, lun, NULL);
+
+	if (rc == 0)
+		pvs_unit_put(u);
+	return rc;
+}
+
+struct pvs_unit *pvs_map_unit(const struct pvs_map *m, uint32_t channel, uint32_t target,
+                              uint32_t lun)
+{
+	unsigned int i = lower_bound(m, channel, target, lun);
+
+	if (i < m->n && key_cmp(&m->ents[i], channel, target, lun) == 0)
+		return m->ents[i].u;
+	return NULL;
 }
 
 bool pvs_map_get(const struct pvs_map *m, unsigned int i, uint32_t *channel, uint32_t *target,
@@ -169,7 +203,7 @@ int pvs_map_add(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t l
 		m->cap = cap;
 	}
 	memmove(&m->ents[i + 1], &m->ents[i], (m->n - i) * sizeof(*m->ents));
-	m->ents[i] = (struct map_ent){channel, target, lun, l};
+	m->ents[i] = (struct map_ent){channel, target, lun, l, NULL};
 	m->n++;
 	luns_changed(m, channel, target, l);
 	return 0;
