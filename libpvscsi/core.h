@@ -10,7 +10,7 @@
  *   passthrough.c    sg LUNs: filter from the opcode table, sg v3 async I/O
  *   store_*.c        backing stores of emulated LUNs (file/bdev via io_uring, mem)
  *   worker.c         io_uring + epoll per thread
- *   opcodes.c        THE opcode table
+ *   opcodes.c        THE opcode table (opcode.h names the opcodes)
  *   sense.c          THE reason -> sense table
  */
 #ifndef PVSCSI_CORE_H
@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "opcode.h"
 #include "pvscsi/pvscsi.h"
 
 /* Returned by a handler that has started asynchronous work. */
@@ -84,9 +85,9 @@ struct pvsi_xfer {
 };
 
 struct pvsi_opcode {
-	uint8_t opcode;
+	uint8_t opcode;  /* enum pvsi_opc */
 	uint8_t cdb_len; /* expected CDB length */
-	uint16_t sa;     /* service action when PVSI_OP_HAS_SA */
+	uint16_t sa;     /* service action when PVSI_OP_HAS_SA (enum pvsi_sa*) */
 	uint8_t dir;     /* enum pvs_dir of the data phase, if any */
 	struct pvsi_xfer xfer;
 	uint16_t flags;

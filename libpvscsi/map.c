@@ -13,10 +13,6 @@
 
 #include "core.h"
 
-#define OP_REQUEST_SENSE 0x03
-#define OP_INQUIRY       0x12
-#define OP_REPORT_LUNS   0xa0
-
 struct map_ent {
 	uint32_t channel, target, lun;
 	struct pvs_lun *l;
@@ -307,7 +303,7 @@ static int request_sense_unmapped(struct pvs_req *req)
  */
 static bool lun_answers(const struct pvs_lun *l, const uint8_t *cdb, unsigned int cdb_len)
 {
-	return l && cdb_len && !(cdb[0] == OP_REPORT_LUNS && !pvs_lun_is_raw(l));
+	return l && cdb_len && !(cdb[0] == PVSI_OPC_REPORT_LUNS && !pvs_lun_is_raw(l));
 }
 
 bool pvs_map_cdb_xfer(const struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
@@ -352,13 +348,13 @@ int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_
 
 	target_begin(req);
 	switch (req->cdb[0]) {
-	case OP_REPORT_LUNS:
+	case PVSI_OPC_REPORT_LUNS:
 		sr = report_luns(m, first, channel, target, req);
 		break;
-	case OP_INQUIRY:
+	case PVSI_OPC_INQUIRY:
 		sr = inquiry_unmapped(req);
 		break;
-	case OP_REQUEST_SENSE:
+	case PVSI_OPC_REQUEST_SENSE:
 		sr = request_sense_unmapped(req);
 		break;
 	default:

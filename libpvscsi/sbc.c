@@ -36,11 +36,6 @@
 
 #include "emulate_int.h"
 
-#define OP_WRITE6         0x0a
-#define OP_WRITE_VERIFY10 0x2e
-#define OP_WRITE_VERIFY12 0xae
-#define OP_WRITE_VERIFY16 0x8e
-
 #define PATTERN_BYTES 4096 /* one logical block of the largest size */
 
 struct sbc_lun {
@@ -920,14 +915,15 @@ int pvsi_sbc_read(struct pvs_lun *lun, struct pvs_req *req)
 int pvsi_sbc_write(struct pvs_lun *lun, struct pvs_req *req)
 {
 	const uint8_t *cdb = req->cdb;
-	bool verify = cdb[0] == OP_WRITE_VERIFY10 || cdb[0] == OP_WRITE_VERIFY12 ||
-	              cdb[0] == OP_WRITE_VERIFY16;
+	bool verify = cdb[0] == PVSI_OPC_WRITE_AND_VERIFY_10 ||
+	              cdb[0] == PVSI_OPC_WRITE_AND_VERIFY_12 ||
+	              cdb[0] == PVSI_OPC_WRITE_AND_VERIFY_16;
 	uint64_t arg = 0;
 	struct lba_cdb c;
 	int sr;
 
 	decode_lba(req, &c);
-	if (cdb[0] == OP_WRITE6 && c.n == 0)
+	if (cdb[0] == PVSI_OPC_WRITE_6 && c.n == 0)
 		c.n = 256; /* SBC-4 5.47 */
 	if (verify) {
 		uint8_t bytchk = (cdb[1] >> 1) & 0x03;
@@ -936,7 +932,7 @@ int pvsi_sbc_write(struct pvs_lun *lun, struct pvs_req *req)
 		if (bytchk > 1)
 			return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 1, 2);
 		arg = W_FUA | (bytchk ? W_COMPARE : 0);
-	} else if (cdb[0] == OP_WRITE6) {
+	} else if (cdb[0] == PVSI_OPC_WRITE_6) {
 		arg = lun->wce ? 0 : W_FUA;
 	} else {
 		arg = ((cdb[1] & 0x08) || !lun->wce) ? W_FUA : 0;

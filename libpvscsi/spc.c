@@ -270,7 +270,7 @@ static size_t page_control(int pc, uint8_t *p)
 int pvsi_spc_mode_sense(struct pvs_lun *lun, struct pvs_req *req)
 {
 	const uint8_t *cdb = req->cdb;
-	bool ten = cdb[0] == 0x5a;
+	bool ten = cdb[0] == PVSI_OPC_MODE_SENSE_10;
 	bool dbd = cdb[1] & 0x08, llbaa = ten && (cdb[1] & 0x10);
 	int pc = cdb[2] >> 6;
 	uint8_t page = cdb[2] & 0x3f, sub = cdb[3];
@@ -374,7 +374,7 @@ static int select_page(struct pvs_lun *lun, struct pvs_req *req, const uint8_t *
 int pvsi_spc_mode_select(struct pvs_lun *lun, struct pvs_req *req)
 {
 	const uint8_t *cdb = req->cdb;
-	bool ten = cdb[0] == 0x55;
+	bool ten = cdb[0] == PVSI_OPC_MODE_SELECT_10;
 	uint32_t len = ten ? pvsi_be16(&cdb[7]) : cdb[4];
 	int len_byte = ten ? 7 : 4;
 	size_t hdr = ten ? 8 : 4, bdlen, off;
