@@ -64,6 +64,19 @@ typedef int (*pvsi_handler_fn)(struct pvs_lun *lun, struct pvs_req *req);
  * commands with only a data-in phase are allowed without the flag.
  */
 #define PVSI_OP_WE_OK 0x0200u
+/*
+ * Its data-in is mode parameter data (SPC-5 7.5.5: MODE SENSE): the 4-byte
+ * header after a 6-byte CDB, the 8-byte one after a 10-byte CDB.  A
+ * read-only passthrough LUN sets WP in the header's DEVICE-SPECIFIC
+ * PARAMETER (SBC-4 6.5.1) of what the device returns.
+ */
+#define PVSI_OP_MODE_DATA 0x0400u
+/*
+ * EVPD (byte 1 bit 0) asks for the vital product data page in byte 2
+ * (SPC-5 6.7.1: INQUIRY).  Passthrough LUNs clamp the Block Limits page to
+ * the transport's bound, and add it for a disk that has none.
+ */
+#define PVSI_OP_VPD 0x0800u
 
 /* How a CDB gives the length of its data phase (pvs_cdb_xfer()). */
 enum pvsi_xfer_kind {

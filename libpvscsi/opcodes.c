@@ -57,6 +57,8 @@
 #define TGT PVSI_OP_TARGET
 #define MPR PVSI_OP_MEDIUM_PARAMS
 #define WEO PVSI_OP_WE_OK
+#define MDA PVSI_OP_MODE_DATA
+#define VPD PVSI_OP_VPD
 
 #define NONE PVS_DIR_NONE
 #define IN   PVS_DIR_FROM_DEV
@@ -121,16 +123,16 @@ const struct pvsi_opcode pvsi_opcodes[] = {
     OP(PVSI_OPC_WRITE_FILEMARKS_6, 6, NONE, XN, PT | WR, "WRITE FILEMARKS(6)", NULL),
     OP(PVSI_OPC_SPACE_6, 6, NONE, XN, PT, "SPACE(6)", NULL),
     /* Byte 1 bits 7:5: the SCSI-2 LUN field, still sent by Linux's first INQUIRY. */
-    OP(PVSI_OPC_INQUIRY, 6, IN, XB(3, 2), EMU | PT | UA | RES | TGT, "INQUIRY", pvsi_spc_inquiry,
-       0xe3, 0xff, 0xff, 0xff, 0),
+    OP(PVSI_OPC_INQUIRY, 6, IN, XB(3, 2), EMU | PT | UA | RES | TGT | VPD, "INQUIRY",
+       pvsi_spc_inquiry, 0xe3, 0xff, 0xff, 0xff, 0),
     OP(PVSI_OPC_MODE_SELECT_6, 6, OUT, XB(4, 1), EMU | PT | MPR, "MODE SELECT(6)",
        pvsi_spc_mode_select, 0x11, 0, 0, 0xff, 0),
     OP(PVSI_OPC_RESERVE_6, 6, NONE, XN, EMU | PT, "RESERVE(6)", pvsi_pr_reserve, 0, 0, 0, 0, 0),
     OP(PVSI_OPC_RELEASE_6, 6, NONE, XN, EMU | PT | RES, "RELEASE(6)", pvsi_pr_release, 0, 0, 0, 0,
        0),
     OP(PVSI_OPC_ERASE_6, 6, NONE, XN, PT | WR, "ERASE(6)", NULL),
-    OP(PVSI_OPC_MODE_SENSE_6, 6, IN, XB(4, 1), EMU | PT, "MODE SENSE(6)", pvsi_spc_mode_sense, 0x08,
-       0xff, 0xff, 0xff, 0),
+    OP(PVSI_OPC_MODE_SENSE_6, 6, IN, XB(4, 1), EMU | PT | MDA, "MODE SENSE(6)", pvsi_spc_mode_sense,
+       0x08, 0xff, 0xff, 0xff, 0),
     OP(PVSI_OPC_START_STOP_UNIT, 6, NONE, XN, EMU | PT, "START STOP UNIT", pvsi_sbc_start_stop,
        0x01, 0, 0, 0x07, 0),
     OP(PVSI_OPC_RECEIVE_DIAGNOSTIC_RESULTS, 6, IN, XB(3, 2), PT, "RECEIVE DIAGNOSTIC RESULTS",
@@ -178,8 +180,8 @@ const struct pvsi_opcode pvsi_opcodes[] = {
        0, 0, 0xff, 0xff, 0),
     OP(PVSI_OPC_RELEASE_10, 10, OUT, XB(7, 2), EMU | PT | RES, "RELEASE(10)", pvsi_pr_release, 0, 0,
        0, 0, 0, 0, 0xff, 0xff, 0),
-    OP(PVSI_OPC_MODE_SENSE_10, 10, IN, XB(7, 2), EMU | PT, "MODE SENSE(10)", pvsi_spc_mode_sense,
-       0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0),
+    OP(PVSI_OPC_MODE_SENSE_10, 10, IN, XB(7, 2), EMU | PT | MDA, "MODE SENSE(10)",
+       pvsi_spc_mode_sense, 0x18, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0),
     OPSA(PVSI_OPC_PERSISTENT_RESERVE_IN, PVSI_SA_PRI_READ_KEYS, 10, IN, XB(7, 2), EMU | PT | RES,
          "PERSISTENT RESERVE IN(READ KEYS)", pvsi_pr_in, PRI(0x00)),
     OPSA(PVSI_OPC_PERSISTENT_RESERVE_IN, PVSI_SA_PRI_READ_RESERVATION, 10, IN, XB(7, 2),

@@ -326,6 +326,33 @@ static void test_opcode_flags(void)
 	CU_ASSERT_EQUAL(entry(0x1b, -1)->flags & PVSI_OP_NEED_READY, 0);
 }
 
+/* The flags passthrough reads answers by: exactly the commands whose data they describe. */
+static void test_opcode_data_flags(void)
+{
+	unsigned n_mode = 0, n_vpd = 0;
+
+	for (unsigned i = 0; i < pvsi_nopcodes; i++) {
+		const struct pvsi_opcode *e = &pvsi_opcodes[i];
+		bool mode_sense = e->opcode == 0x1a || e->opcode == 0x5a;
+
+		CU_ASSERT_EQUAL(!!(e->flags & PVSI_OP_MODE_DATA), mode_sense);
+		CU_ASSERT_EQUAL(!!(e->flags & PVSI_OP_VPD), e->opcode == 0x12);
+		if (e->flags & PVSI_OP_MODE_DATA) {
+			/* the header's size follows the CDB's: 6 -> 4 bytes, 10 -> 8 */
+			n_mode++;
+			CU_ASSERT_EQUAL(e->dir, PVS_DIR_FROM_DEV);
+			CU_ASSERT(e->cdb_len == 6 || e->cdb_len == 10);
+		}
+		if (e->flags & PVSI_OP_VPD) {
+			n_vpd++;
+			CU_ASSERT_EQUAL(e->dir, PVS_DIR_FROM_DEV);
+			CU_ASSERT(e->cdb_len >= 3);
+		}
+	}
+	CU_ASSERT_EQUAL(n_mode, 2);
+	CU_ASSERT_EQUAL(n_vpd, 1);
+}
+
 /* ---- dispatcher ---- */
 
 static void test_ua_first_and_once(void)
@@ -1140,6 +1167,7 @@ static const struct cu_test opcode_table_tests[] = {
     {"entry rules", test_opcode_table_rules},
     {"find", test_opcode_find},
     {"flags and passthrough allow-list", test_opcode_flags},
+    {"MODE_DATA, VPD: MODE SENSE and INQUIRY only", test_opcode_data_flags},
 };
 
 static const struct cu_test dispatcher_tests[] = {
