@@ -323,6 +323,13 @@ const struct pvsi_opcode *pvsi_opcode_find(const uint8_t *cdb, unsigned int cdb_
 	return NULL;
 }
 
+const char *pvs_opcode_name(const uint8_t *cdb, unsigned int cdb_len)
+{
+	const struct pvsi_opcode *op = pvsi_opcode_find(cdb, cdb_len);
+
+	return op ? op->name : "?";
+}
+
 bool pvsi_opcode_any(uint8_t opcode, uint32_t flags)
 {
 	unsigned i;

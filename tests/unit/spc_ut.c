@@ -272,6 +272,36 @@ static void test_opcode_find(void)
 	CU_ASSERT_STRING_EQUAL(pvsi_opcode_find(cdb, 16)->name, "GET LBA STATUS");
 }
 
+static void test_opcode_name(void)
+{
+	uint8_t cdb[PVS_CDB_MAX];
+
+	for (unsigned i = 0; i < pvsi_nopcodes; i++) {
+		const struct pvsi_opcode *e = &pvsi_opcodes[i];
+
+		memset(cdb, 0, sizeof(cdb));
+		cdb[0] = e->opcode;
+		cdb[1] = (uint8_t)e->sa;
+		CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, e->cdb_len), e->name);
+	}
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = 0x9e;
+	cdb[1] = 0x10;
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, 16), "READ CAPACITY(16)");
+	cdb[1] = 0x12;
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, 16), "GET LBA STATUS");
+	cdb[1] = 0x11; /* not a service action of 9Eh */
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, 16), "?");
+	cdb[1] = 0x10;
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, 1), "?"); /* no room for it */
+	cdb[0] = 0xc0;
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, 16), "?"); /* vendor-specific */
+	cdb[0] = 0x28;
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, 10), "READ(10)");
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, 0), "?");
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(NULL, 0), "?");
+}
+
 static void test_opcode_flags(void)
 {
 	static const uint8_t denied[] = {0x04, 0x07, 0x1d, 0x3b, 0x3c, 0x3f,
@@ -1166,6 +1196,7 @@ static const struct cu_test sense_tests[] = {
 static const struct cu_test opcode_table_tests[] = {
     {"entry rules", test_opcode_table_rules},
     {"find", test_opcode_find},
+    {"pvs_opcode_name: service actions, unknown", test_opcode_name},
     {"flags and passthrough allow-list", test_opcode_flags},
     {"MODE_DATA, VPD: MODE SENSE and INQUIRY only", test_opcode_data_flags},
 };
