@@ -275,6 +275,31 @@ void pvsi_lun_gone(struct pvs_lun *lun, const char *why);
  */
 #define PVSI_SR_GONE (PVS_SR__COUNT + 1)
 
+/* ---- sense data (sense.c, the only writer of sense bytes) ---- */
+
+/* What sense data carries besides the reason's key, ASC and ASCQ. */
+struct pvsi_sense_extra {
+	bool desc;       /* descriptor format (SPC-5 4.4.2) without descriptors, else fixed */
+	bool in_cdb;     /* the field pointer is into the CDB, else the parameter list */
+	int field, bit;  /* sense-key-specific field pointer; -1: none (fixed format only) */
+	bool info_valid; /* VALID, INFORMATION = @info (fixed format only) */
+	uint32_t info;
+};
+
+/*
+ * The sense data of a command completed with reason @sr: at most @len bytes
+ * into @buf, 0 for a reason without sense (GOOD, BUSY, ...).  @x may be
+ * NULL: fixed format and nothing more.  Returns the length written.  An
+ * unknown reason gives INTERNAL TARGET FAILURE.
+ */
+size_t pvsi_sense_build(int sr, const struct pvsi_sense_extra *x, uint8_t *buf, size_t len);
+/*
+ * REQUEST SENSE parameter data (SPC-5 6.39) reporting @sr: as
+ * pvsi_sense_build(), but a reason without sense gives NO SENSE, never
+ * nothing; descriptor format when @desc (the CDB's DESC bit).
+ */
+size_t pvsi_sense_data(int sr, bool desc, uint8_t *buf, size_t len);
+
 /* Copy to/from the request's buffers; return bytes copied. */
 size_t pvsi_req_copy_in(struct pvs_req *req, size_t off, const void *src, size_t len);
 size_t pvsi_req_copy_out(const struct pvs_req *req, size_t off, void *dst, size_t len);

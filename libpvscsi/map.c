@@ -272,24 +272,11 @@ static int inquiry_unmapped(struct pvs_req *req)
 static int request_sense_unmapped(struct pvs_req *req)
 {
 	uint8_t buf[PVS_SENSE_MAX];
-	const struct pvs_sense_desc *d = pvs_sense_lookup(PVS_SR_LUN_NOT_SUPPORTED);
 	size_t len;
 
 	if (req->cdb_len < 6)
 		return PVS_SR_INVALID_FIELD_IN_CDB;
-	memset(buf, 0, sizeof(buf));
-	if (req->cdb[1] & 0x01) {
-		/* SPC-5 4.4.2: descriptor format, no descriptors. */
-		buf[0] = 0x72;
-		if (d) {
-			buf[1] = d->key;
-			buf[2] = d->asc;
-			buf[3] = d->ascq;
-		}
-		len = 8;
-	} else {
-		len = pvs_sense_build(PVS_SR_LUN_NOT_SUPPORTED, 0, -1, -1, buf, sizeof(buf));
-	}
+	len = pvsi_sense_data(PVS_SR_LUN_NOT_SUPPORTED, req->cdb[1] & 0x01, buf, sizeof(buf));
 	if (len > req->cdb[4])
 		len = req->cdb[4];
 	req->core.xfer = (uint32_t)pvsi_req_copy_in(req, 0, buf, len);

@@ -35,17 +35,10 @@ int pvsi_spc_request_sense(struct pvs_lun *lun, struct pvs_req *req)
 
 	if (req->cdb[1] & 0x01)
 		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 1, 0);
-	memset(buf, 0, sizeof(buf));
 	sr = pvsi_ua_take(lun, req->initiator);
 	if (sr == PVS_SR_OK && lun->stopped)
 		sr = PVS_SR_NOT_READY_STOPPED;
-	len = pvs_sense_build((enum pvs_sense_reason)sr, 0, -1, -1, buf, sizeof(buf));
-	if (len == 0) {
-		/* NO SENSE: the fixed-format shell with key and ASC/ASCQ zero. */
-		buf[0] = 0x70;
-		buf[7] = 10;
-		len = 18;
-	}
+	len = pvsi_sense_data(sr, false, buf, sizeof(buf));
 	return pvsi_emu_respond(req, buf, len, req->cdb[4]);
 }
 

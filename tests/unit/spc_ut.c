@@ -142,6 +142,64 @@ static void test_sense_build(void)
 	CU_ASSERT_EQUAL(s[12], 0x44);
 }
 
+/* The core's own builders: INFORMATION, descriptor format, REQUEST SENSE data. */
+static void test_sense_internal(void)
+{
+	static const uint8_t no_sense[18] = {0x70, 0, 0, 0, 0, 0, 0, 0x0a};
+	static const uint8_t no_sense_desc[8] = {0x72, 0, 0, 0, 0, 0, 0, 0};
+	static const uint8_t lun_desc[8] = {0x72, 0x05, 0x25, 0x00, 0, 0, 0, 0};
+	static const uint8_t ua_desc[8] = {0x72, 0x06, 0x29, 0x00, 0, 0, 0, 0};
+	const struct pvsi_sense_extra info = {
+	    .field = -1, .bit = -1, .info_valid = true, .info = 0x01020304};
+	const struct pvsi_sense_extra desc = {.desc = true, .in_cdb = true, .field = 2, .bit = -1};
+	uint8_t s[PVS_SENSE_MAX];
+
+	/* VALID and INFORMATION (a MISCOMPARE offset) */
+	memset(s, 0xee, sizeof(s));
+	CU_ASSERT_EQUAL(pvsi_sense_build(PVS_SR_MISCOMPARE_DURING_VERIFY, &info, s, sizeof(s)), 18);
+	CU_ASSERT_EQUAL(s[0], 0xf0);
+	CU_ASSERT_EQUAL(pvsi_be32(&s[3]), 0x01020304);
+	CU_ASSERT_EQUAL(s[2], 0x0e);
+	CU_ASSERT_EQUAL(s[7], 0x0a);
+	CU_ASSERT_EQUAL(s[12], 0x1d);
+	CU_ASSERT_EQUAL(s[18], 0xee);
+	/* ... but no VALID when INFORMATION does not fit the caller's buffer */
+	memset(s, 0xee, sizeof(s));
+	CU_ASSERT_EQUAL(pvsi_sense_build(PVS_SR_MISCOMPARE_DURING_VERIFY, &info, s, 6), 6);
+	CU_ASSERT_EQUAL(s[0], 0x70);
+	CU_ASSERT_EQUAL(s[6], 0xee);
+	/* descriptor format: the header only, no field pointer */
+	memset(s, 0xee, sizeof(s));
+	CU_ASSERT_EQUAL(pvsi_sense_build(PVS_SR_LUN_NOT_SUPPORTED, &desc, s, sizeof(s)), 8);
+	CU_ASSERT_EQUAL(memcmp(s, lun_desc, 8), 0);
+	CU_ASSERT_EQUAL(s[8], 0xee);
+	/* no extra: plain fixed format; nothing for a reason without sense */
+	CU_ASSERT_EQUAL(pvsi_sense_build(PVS_SR_LBA_OUT_OF_RANGE, NULL, s, sizeof(s)), 18);
+	CU_ASSERT_EQUAL(s[0], 0x70);
+	CU_ASSERT_EQUAL(s[12], 0x21);
+	CU_ASSERT_EQUAL(s[15], 0x00);
+	CU_ASSERT_EQUAL(pvsi_sense_build(PVS_SR_OK, &info, s, sizeof(s)), 0);
+	CU_ASSERT_EQUAL(pvsi_sense_build(PVS_SR_BUSY, NULL, s, sizeof(s)), 0);
+
+	/* REQUEST SENSE data: NO SENSE rather than nothing */
+	memset(s, 0xee, sizeof(s));
+	CU_ASSERT_EQUAL(pvsi_sense_data(PVS_SR_OK, false, s, sizeof(s)), 18);
+	CU_ASSERT_EQUAL(memcmp(s, no_sense, 18), 0);
+	CU_ASSERT_EQUAL(pvsi_sense_data(PVS_SR_RESERVATION_CONFLICT, false, s, sizeof(s)), 18);
+	CU_ASSERT_EQUAL(memcmp(s, no_sense, 18), 0);
+	CU_ASSERT_EQUAL(pvsi_sense_data(PVS_SR_OK, true, s, sizeof(s)), 8);
+	CU_ASSERT_EQUAL(memcmp(s, no_sense_desc, 8), 0);
+	CU_ASSERT_EQUAL(pvsi_sense_data(PVS_SR_UA_POWER_ON, true, s, sizeof(s)), 8);
+	CU_ASSERT_EQUAL(memcmp(s, ua_desc, 8), 0);
+	CU_ASSERT_EQUAL(pvsi_sense_data(PVS_SR_UA_POWER_ON, false, s, 14), 14);
+	CU_ASSERT_EQUAL(s[2], 0x06);
+	CU_ASSERT_EQUAL(s[12], 0x29);
+	CU_ASSERT_EQUAL(pvsi_sense_data(999, false, s, sizeof(s)), 18);
+	CU_ASSERT_EQUAL(s[2], 0x04);
+	CU_ASSERT_EQUAL(s[12], 0x44);
+	CU_ASSERT_EQUAL(pvsi_sense_data(PVS_SR_OK, true, NULL, 8), 0);
+}
+
 static void test_sense_decode(void)
 {
 	static const uint8_t desc[8] = {0x72, 0x05, 0x24, 0x01, 0, 0, 0, 0};
@@ -1190,6 +1248,7 @@ static void test_report_luns(void)
 static const struct cu_test sense_tests[] = {
     {"table covers every reason", test_sense_table_complete},
     {"fixed sense bytes and field pointers", test_sense_build},
+    {"core builders: INFORMATION, descriptor, REQUEST SENSE data", test_sense_internal},
     {"decode fixed and descriptor", test_sense_decode},
 };
 
