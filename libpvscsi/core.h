@@ -6,6 +6,8 @@
  *   lun.c            struct pvs_lun, pvs_submit(), in-flight list, completion
  *   emulate.c        emulated LUNs: dispatch through the opcode table
  *   spc.c sbc.c      command handlers (SPC-5 / SBC-4)
+ *   sbc_stage.c      SBC commands at the store, stage by stage
+ *   sbc_engine.c     runs the stages: the scratch, the COMPARE AND WRITE gate
  *   pr.c ua.c tmf.c  reservations, unit attentions, task management
  *   passthrough.c    sg LUNs: filter from the opcode table, sg v3 async I/O
  *   store_*.c        backing stores of emulated LUNs (file/bdev via io_uring, mem)
