@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "pvscsi/lun.h"
 #include "ring.h"
 #include "ring_journal.h"
 #include "vscsiif_proto.h"
@@ -157,13 +157,6 @@ static void ring_log(struct pvsd_ring *r, int prio, const char *fmt, ...)
 				ring_log((r), LOG_ERR, "further guest errors not logged");         \
 		}                                                                                  \
 	} while (0)
-
-static const char *op_name(const uint8_t *cdb, unsigned int len)
-{
-	const struct pvsi_opcode *op = len ? pvsi_opcode_find(cdb, len) : NULL;
-
-	return op ? op->name : "?";
-}
 
 static inline bool rqid_busy(const struct pvsd_ring *r, uint16_t rqid)
 {
@@ -694,7 +687,7 @@ static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 	s->need_in = s->nsegs && (p->dir == PVSP_DIR_TO_DEV || p->dir == PVSP_DIR_BIDI);
 	if (r->cfg.verbose)
 		ring_log(r, LOG_DEBUG, "req rqid %u %u:%u:%u %s (0x%02x) len %u", p->rqid,
-		         p->channel, p->id, p->lun, op_name(p->cdb, p->cmd_len), p->cdb[0],
+		         p->channel, p->id, p->lun, pvs_opcode_name(p->cdb, p->cmd_len), p->cdb[0],
 		         s->data_len);
 
 	memset(req->cdb, 0, sizeof(req->cdb));

@@ -367,18 +367,19 @@ void pvsi_req_complete(struct pvs_req *req, int sr)
 		req->residual = (uint32_t)(req->core.data_len - req->core.xfer);
 	} else {
 		const struct pvs_sense_desc *d = pvs_sense_lookup((enum pvs_sense_reason)sr);
+		/* INFORMATION: e.g. the MISCOMPARE offset (SPC-5 4.4.3). */
+		const struct pvsi_sense_extra x = {
+		    .in_cdb = req->core.field_in_cdb,
+		    .field = req->core.field,
+		    .bit = req->core.field_bit,
+		    .info_valid = flags & PVSI_RF_INFO,
+		    .info = req->core.info,
+		};
 
 		if (!d)
 			d = pvs_sense_lookup(PVS_SR_INTERNAL_TARGET_FAILURE);
 		req->status = d->status;
-		req->sense_len = (uint8_t)pvs_sense_build(
-		    (enum pvs_sense_reason)sr, req->core.field_in_cdb, req->core.field,
-		    req->core.field_bit, req->sense, sizeof(req->sense));
-		if ((flags & PVSI_RF_INFO) && req->sense_len >= 7) {
-			/* SPC-5 4.4.3: VALID and INFORMATION (e.g. the MISCOMPARE offset). */
-			req->sense[0] |= 0x80;
-			pvsi_put_be32(&req->sense[3], req->core.info);
-		}
+		req->sense_len = (uint8_t)pvsi_sense_build(sr, &x, req->sense, sizeof(req->sense));
 		/* Data already moved stays moved (e.g. a short read before a medium error). */
 		req->residual = (uint32_t)(req->core.data_len - req->core.xfer);
 	}

@@ -15,10 +15,6 @@
 #include "host_int.h"
 #include "pvscsi/host.h"
 
-#define OP_REQUEST_SENSE 0x03
-#define OP_INQUIRY       0x12
-#define OP_REPORT_LUNS   0xa0
-
 struct map_ent {
 	uint32_t channel, target, lun;
 	struct pvs_lun *l;
@@ -364,25 +360,12 @@ static int request_sense_unmapped(struct pvs_map *m, unsigned int first, uint32_
                                   struct pvs_req *req)
 {
 	uint8_t buf[PVS_SENSE_MAX];
-	const struct pvs_sense_desc *d = pvs_sense_lookup(PVS_SR_LUN_NOT_SUPPORTED);
 	size_t len;
 
 	(void)m, (void)first, (void)c, (void)t;
 	if (req->cdb_len < 6)
 		return PVS_SR_INVALID_FIELD_IN_CDB;
-	memset(buf, 0, sizeof(buf));
-	if (req->cdb[1] & 0x01) {
-		/* SPC-5 4.4.2: descriptor format, no descriptors. */
-		buf[0] = 0x72;
-		if (d) {
-			buf[1] = d->key;
-			buf[2] = d->asc;
-			buf[3] = d->ascq;
-		}
-		len = 8;
-	} else {
-		len = pvs_sense_build(PVS_SR_LUN_NOT_SUPPORTED, 0, -1, -1, buf, sizeof(buf));
-	}
+	len = pvsi_sense_data(PVS_SR_LUN_NOT_SUPPORTED, req->cdb[1] & 0x01, buf, sizeof(buf));
 	if (len > req->cdb[4])
 		len = req->cdb[4];
 	req->core.xfer = (uint32_t)pvsi_req_copy_in(req, 0, buf, len);
@@ -399,9 +382,9 @@ static const struct {
 	int (*fn)(struct pvs_map *m, unsigned int first, uint32_t c, uint32_t t,
 	          struct pvs_req *req);
 } target_handlers[] = {
-    {OP_REPORT_LUNS, report_luns},
-    {OP_INQUIRY, inquiry_unmapped},
-    {OP_REQUEST_SENSE, request_sense_unmapped},
+    {PVSI_OPC_REPORT_LUNS, report_luns},
+    {PVSI_OPC_INQUIRY, inquiry_unmapped},
+    {PVSI_OPC_REQUEST_SENSE, request_sense_unmapped},
 };
 
 static int target_command(struct pvs_map *m, unsigned int first, uint32_t c, uint32_t t,
@@ -433,7 +416,7 @@ bool pvsi_map_target_handles(uint8_t opcode)
  */
 static bool lun_answers(const struct pvs_lun *l, const uint8_t *cdb, unsigned int cdb_len)
 {
-	return l && cdb_len && !(cdb[0] == OP_REPORT_LUNS && !pvs_lun_is_raw(l));
+	return l && cdb_len && !(cdb[0] == PVSI_OPC_REPORT_LUNS && !pvs_lun_is_raw(l));
 }
 
 bool pvs_map_cdb_xfer(const struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,

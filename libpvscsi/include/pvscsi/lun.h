@@ -198,6 +198,15 @@ bool pvs_cdb_xfer(const struct pvs_lun *lun, const uint8_t *cdb, unsigned int cd
                   uint64_t *len);
 
 /*
+ * The name of the command @cdb (@cdb_len bytes, @cdb may be NULL when 0)
+ * asks for, service action included ("READ CAPACITY(16)"), from the core's
+ * opcode table: the SBC-4/SPC-5 meaning, which another device type may give
+ * another name (01h: REZERO UNIT, a tape drive's REWIND).  "?" when the
+ * table has no entry.  A static string, never NULL: for traces.
+ */
+const char *pvs_opcode_name(const uint8_t *cdb, unsigned int cdb_len);
+
+/*
  * Start a SCSI command.  The request always completes through req->done,
  * possibly before pvs_submit() returns, exactly once.
  */
