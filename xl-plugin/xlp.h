@@ -6,7 +6,7 @@
  *   cfg.c     one vscsi= entry / scsi-attach argument set <-> struct xlp_entry;
  *             the outer list through libxlutil (xlu_cfg_*)
  *   pdev.c    an entry's PDEV -> what is written to xenstore (p-dev, p-devname)
- *   xsops.c   xenstore on libxenstore behind backend/xs.h's ops; write plans
+ *   xsops.c   xenstore on libxenstore behind xen/xs.h's ops; write plans
  *   state.c   reading domains, controllers (vhosts) and devices from xenstore
  *   json.c    a small JSON tree (libxl's saved configuration, --json output)
  *   saved.c   the domain's saved configuration (libxl userdata "libxl-json",

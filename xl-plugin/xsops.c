@@ -1,6 +1,6 @@
 /*
  * xsops.c - xenstore for the xl front: the context (the real store through
- * backend/xs.c's libxenstore ops, so that the unit tests run every command
+ * xen/xs.c's libxenstore ops, so that the unit tests run every command
  * on tests/fakes/fake_xs), and write plans.
  *
  * A plan is the list of changes a command will make.  Building it first and
@@ -135,7 +135,7 @@ int xlp_ctx_connect(struct xlp_ctx *c)
 
 	if (c->xs_open)
 		return 0;
-	/* pvscsid's own libxenstore ops (backend/xs.c): one wrapper for both. */
+	/* pvscsid's own libxenstore ops (xen/xs.c): one wrapper for both. */
 	rc = pvsd_xs_open_real(&c->xs);
 	if (rc) {
 		xlp_errf(c,

@@ -1,6 +1,7 @@
 /*
- * xs.h - the xenstore operations pvscsid needs, behind an ops struct so that
- * the daemon runs on libxenstore and the unit tests on tests/fakes/fake_xs.
+ * xs.h - the xenstore operations pvscsid and the xl front need, behind an ops
+ * struct so that both run on libxenstore and the unit tests on
+ * tests/fakes/fake_xs.
  *
  * Conventions shared by every implementation:
  *   - Paths are absolute; values are byte strings, not necessarily
