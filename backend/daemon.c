@@ -58,7 +58,7 @@ static int opt_uint(const char *name, const char *arg, unsigned long lo, unsigne
 {
 	uint64_t v;
 
-	if (pvsd_parse_uint(arg, hi, &v) != 0 || v < lo) {
+	if (pvx_parse_uint(arg, hi, &v) != 0 || v < lo) {
 		fprintf(err, "pvscsid: %s: '%s' is not a number in %lu..%lu\n", name, arg, lo, hi);
 		return -EINVAL;
 	}

@@ -79,10 +79,10 @@ int main(int argc, char **argv)
 {
 	struct pvsd_log_cfg lc = {0};
 	struct pvsd_daemon_cfg dc = {0};
-	struct pvsd_gnt_real *gnt = NULL;
+	struct pvx_gnt_real *gnt = NULL;
 	struct pvsd_daemon *d = NULL;
 	struct pvsd_opts o;
-	struct pvsd_xs xs = {0};
+	struct pvx_xs xs = {0};
 	char msg[512];
 	int pidfd = -1, rfd = -1, rc;
 	sigset_t set;
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	rc = pvsd_xs_open_real(&xs);
+	rc = pvx_xs_open_real(&xs);
 	if (rc) {
 		pvsd_log(LOG_ERR,
 		         "cannot open xenstore: %s (is xenstored running, /proc/xen "
@@ -143,16 +143,16 @@ int main(int argc, char **argv)
 		         strerror(-rc));
 		goto out;
 	}
-	rc = pvsd_gnt_real_open(&gnt);
+	rc = pvx_gnt_real_open(&gnt);
 	if (rc) {
 		pvsd_log(LOG_ERR, "cannot open /dev/xen/gntdev: %s (modprobe xen-gntdev)",
 		         strerror(-rc));
 		goto out;
 	}
 	dc.xs = xs;
-	dc.gnt = &pvsd_gnt_real_ops;
+	dc.gnt = &pvx_gnt_real_ops;
 	dc.gnt_ctx = gnt;
-	dc.evt = &pvsd_evt_real_ops;
+	dc.evt = &pvx_evt_real_ops;
 	dc.evt_ctx = NULL;
 	dc.resolver.sysfs_root = o.sysfs_root;
 	dc.resolver.dev_root = o.dev_root;
@@ -174,7 +174,7 @@ out:
 	report(rfd, 1);
 	pvsd_daemon_free(d);
 	if (gnt)
-		pvsd_gnt_real_close(gnt);
+		pvx_gnt_real_close(gnt);
 	if (xs.ops)
 		xs.ops->close(xs.ctx);
 	if (pidfd >= 0) {

@@ -68,7 +68,7 @@ struct slot {
 	uint8_t *buf;                        /* max data segs pages */
 	struct scsiif_request_segment *segs; /* the copy the data path uses */
 	struct iovec *iov;
-	pvsd_gnt_copy_t *ops;
+	pvx_gnt_copy_t *ops;
 };
 
 struct pvsd_ring {
@@ -114,7 +114,7 @@ struct pvsd_ring {
 	unsigned int npend_sub;
 	struct slot *pend_out[MAX_SLOTS];
 	unsigned int npend_out;
-	pvsd_gnt_copy_t *bops; /* nslots * max_data_segs */
+	pvx_gnt_copy_t *bops; /* nslots * max_data_segs */
 	/*
 	 * Command answers held behind a task management function: while
 	 * hold_until is not 0 (UINT64_MAX while the TMF runs, then the
@@ -405,7 +405,7 @@ static bool run_copy(struct pvsd_ring *r, struct slot *s, unsigned int n, const 
 	return true;
 }
 
-static void op_from_guest(pvsd_gnt_copy_t *op, uint16_t domid, uint32_t gref, uint16_t off,
+static void op_from_guest(pvx_gnt_copy_t *op, uint16_t domid, uint32_t gref, uint16_t off,
                           void *dst, uint16_t len)
 {
 	op->source.foreign.ref = gref;
@@ -417,7 +417,7 @@ static void op_from_guest(pvsd_gnt_copy_t *op, uint16_t domid, uint32_t gref, ui
 	op->status = GNTST_general_error;
 }
 
-static void op_to_guest(pvsd_gnt_copy_t *op, uint16_t domid, uint32_t gref, uint16_t off, void *src,
+static void op_to_guest(pvx_gnt_copy_t *op, uint16_t domid, uint32_t gref, uint16_t off, void *src,
                         uint16_t len)
 {
 	op->source.virt = src;
@@ -1119,7 +1119,7 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 	r->slots = calloc(r->nslots, sizeof(*r->slots));
 	seg_sz = r->max_data_segs * sizeof(struct scsiif_request_segment);
 	iov_sz = r->max_data_segs * sizeof(struct iovec);
-	ops_sz = r->nops * sizeof(pvsd_gnt_copy_t);
+	ops_sz = r->nops * sizeof(pvx_gnt_copy_t);
 	per_slot = seg_sz + iov_sz + ops_sz;
 	r->arrays = calloc(r->nslots, per_slot);
 	r->bops = calloc((size_t)r->nslots * r->max_data_segs, sizeof(*r->bops));
@@ -1143,7 +1143,7 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 		s->buf = r->bufs + (size_t)i * r->max_data_segs * PAGE;
 		/* iovecs and copy ops first: their alignment is the allocation's. */
 		s->iov = (struct iovec *)sa;
-		s->ops = (pvsd_gnt_copy_t *)(sa + iov_sz);
+		s->ops = (pvx_gnt_copy_t *)(sa + iov_sz);
 		s->segs = (struct scsiif_request_segment *)(sa + iov_sz + ops_sz);
 		s->next_free = r->free;
 		r->free = s;

@@ -90,7 +90,7 @@ struct xb_vhost {
 
 struct pvsd_xenbus {
 	struct pvsd_xenbus_cfg cfg;
-	struct pvsd_xs xs;
+	struct pvx_xs xs;
 	uint32_t domid;
 	char base[64];
 	struct xb_vhost *vhosts;
@@ -152,7 +152,7 @@ static int mkpath(char *buf, size_t len, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static bool node_exists(struct pvsd_xenbus *xb, pvsd_xs_tx tx, const char *path)
+static bool node_exists(struct pvsd_xenbus *xb, pvx_xs_tx tx, const char *path)
 {
 	char *v = xb->xs.ops->read(xb->xs.ctx, tx, path, NULL);
 
@@ -167,7 +167,7 @@ static bool node_exists(struct pvsd_xenbus *xb, pvsd_xs_tx tx, const char *path)
  */
 static int guarded_write(struct pvsd_xenbus *xb, const char *dir, const char *name, const char *val)
 {
-	const struct pvsd_xs_ops *o = xb->xs.ops;
+	const struct pvx_xs_ops *o = xb->xs.ops;
 	char path[512];
 	int rc, i;
 
@@ -175,7 +175,7 @@ static int guarded_write(struct pvsd_xenbus *xb, const char *dir, const char *na
 	if (rc)
 		return rc;
 	for (i = 0; i < TX_RETRIES; i++) {
-		pvsd_xs_tx tx;
+		pvx_xs_tx tx;
 
 		rc = o->tx_start(xb->xs.ctx, &tx);
 		if (rc)
@@ -200,7 +200,7 @@ static int guarded_write(struct pvsd_xenbus *xb, const char *dir, const char *na
 static int read_state(struct pvsd_xenbus *xb, const char *dir)
 {
 	uint64_t s;
-	int rc = pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, dir, "state", 255, &s);
+	int rc = pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, dir, "state", 255, &s);
 
 	if (rc == -ENOENT)
 		return -1;
@@ -253,7 +253,7 @@ static void vhost_fatal(struct xb_vhost *v, int bs, int err, const char *fmt, ..
     __attribute__((format(printf, 4, 5)));
 static void vhost_fatal(struct xb_vhost *v, int bs, int err, const char *fmt, ...)
 {
-	const struct pvsd_xs_ops *o = v->xb->xs.ops;
+	const struct pvx_xs_ops *o = v->xb->xs.ops;
 	char msg[240], val[256], dir[160], path[180];
 	va_list ap;
 	int rc;
@@ -265,7 +265,7 @@ static void vhost_fatal(struct xb_vhost *v, int bs, int err, const char *fmt, ..
 	snprintf(val, sizeof(val), "%d %s", err < 0 ? -err : err, msg);
 	error_path(v, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/error", dir);
-	rc = o->write(v->xb->xs.ctx, PVSD_XS_NOTX, path, val, (unsigned int)strlen(val));
+	rc = o->write(v->xb->xs.ctx, PVX_XS_NOTX, path, val, (unsigned int)strlen(val));
 	if (rc)
 		vlog(v, LOG_WARNING, "writing %s: %s", path, strerror(-rc));
 	set_state(v, bs, PVSD_XB_CLOSING);
@@ -277,14 +277,14 @@ static void vhost_clear_error(struct xb_vhost *v)
 	char dir[160];
 
 	error_path(v, dir, sizeof(dir));
-	v->xb->xs.ops->rm(v->xb->xs.ctx, PVSD_XS_NOTX, dir);
+	v->xb->xs.ops->rm(v->xb->xs.ctx, PVX_XS_NOTX, dir);
 }
 
 /* 1 if domain @guest may write @path, 0 if not, -errno if it cannot be told. */
 static int guest_can_write(struct pvsd_xenbus *xb, const char *path, uint32_t guest)
 {
-	struct pvsd_xs_perm p[PVSD_XS_MAX_PERMS];
-	int n = xb->xs.ops->get_perms(xb->xs.ctx, PVSD_XS_NOTX, path, p, PVSD_XS_MAX_PERMS);
+	struct pvx_xs_perm p[PVX_XS_MAX_PERMS];
+	int n = xb->xs.ops->get_perms(xb->xs.ctx, PVX_XS_NOTX, path, p, PVX_XS_MAX_PERMS);
 	int i;
 
 	if (n < 0)
@@ -298,8 +298,8 @@ static int guest_can_write(struct pvsd_xenbus *xb, const char *path, uint32_t gu
 		return 1;
 	for (i = 1; i < n; i++)
 		if (p[i].id == guest)
-			return !!(p[i].perms & PVSD_XS_PERM_WRITE);
-	return !!(p[0].perms & PVSD_XS_PERM_WRITE);
+			return !!(p[i].perms & PVX_XS_PERM_WRITE);
+	return !!(p[0].perms & PVX_XS_PERM_WRITE);
 }
 
 /* ---- the LUN registry ---- */
@@ -570,8 +570,8 @@ static int dev_map(struct xb_vhost *v, const char *name)
 	if (d->l)
 		return 0;
 	dev_dir(v, name, dir, sizeof(dir));
-	pdev = pvsd_xs_read_at(&xb->xs, PVSD_XS_NOTX, dir, "p-dev");
-	vdev = pvsd_xs_read_at(&xb->xs, PVSD_XS_NOTX, dir, "v-dev");
+	pdev = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, "p-dev");
+	vdev = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, "v-dev");
 	if (!pdev || !pdev[0]) {
 		vlog(v, LOG_ERR, "%s: no p-dev", name);
 		rc = -EINVAL;
@@ -626,7 +626,7 @@ static int dev_map(struct xb_vhost *v, const char *name)
 	d->tgt = h.target;
 	d->lun = h.lun;
 	vlog(v, LOG_INFO, "%s: v-dev %u:%u:%u is %s", name, h.channel, h.target, h.lun, l->spec);
-	pdevname = pvsd_xs_read_at(&xb->xs, PVSD_XS_NOTX, dir, "p-devname");
+	pdevname = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, "p-devname");
 	if (stable[0] && (!pdevname || !pdevname[0]))
 		guarded_write(xb, dir, "p-devname", stable);
 out:
@@ -644,7 +644,7 @@ static char **dev_list(struct xb_vhost *v, unsigned int *n)
 
 	*n = 0;
 	snprintf(path, sizeof(path), "%s/vscsi-devs", v->be);
-	names = v->xb->xs.ops->directory(v->xb->xs.ctx, PVSD_XS_NOTX, path, n);
+	names = v->xb->xs.ops->directory(v->xb->xs.ctx, PVX_XS_NOTX, path, n);
 	if (!names)
 		*n = 0;
 	return names;
@@ -809,18 +809,18 @@ static bool ring_try_disconnect(struct xb_vhost *v)
  */
 static int read_ring_info(struct xb_vhost *v, uint32_t *ref, uint32_t *port)
 {
-	const struct pvsd_xs_ops *o = v->xb->xs.ops;
+	const struct pvx_xs_ops *o = v->xb->xs.ops;
 	uint64_t r = 0, p = 0;
 	int rc = 0, rc2, i;
 
 	for (i = 0; i < TX_RETRIES; i++) {
-		pvsd_xs_tx tx;
+		pvx_xs_tx tx;
 
 		rc = o->tx_start(v->xb->xs.ctx, &tx);
 		if (rc)
 			return rc;
-		rc = pvsd_xs_read_uint(&v->xb->xs, tx, v->fe, "ring-ref", UINT32_MAX, &r);
-		rc2 = pvsd_xs_read_uint(&v->xb->xs, tx, v->fe, "event-channel", UINT32_MAX, &p);
+		rc = pvx_xs_read_uint(&v->xb->xs, tx, v->fe, "ring-ref", UINT32_MAX, &r);
+		rc2 = pvx_xs_read_uint(&v->xb->xs, tx, v->fe, "event-channel", UINT32_MAX, &p);
 		if (o->tx_end(v->xb->xs.ctx, tx, false) == -EAGAIN)
 			continue;
 		if (rc == 0)
@@ -877,7 +877,7 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 		            v->fe, rc == -ENOENT ? "missing" : "not a 32-bit decimal number");
 		return rc;
 	}
-	rc = pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, v->be, "feature-host", 1, &fh);
+	rc = pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, "feature-host", 1, &fh);
 	v->feature_host = rc == 0 && fh == 1;
 
 	rc_cfg.domid = (uint16_t)v->domid;
@@ -983,12 +983,12 @@ static struct xb_vhost *vhost_new(struct pvsd_xenbus *xb, uint32_t domid, uint32
 static int vhost_validate(struct xb_vhost *v)
 {
 	struct pvsd_xenbus *xb = v->xb;
-	char *fe = pvsd_xs_read_at(&xb->xs, PVSD_XS_NOTX, v->be, "frontend");
+	char *fe = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, v->be, "frontend");
 	char prefix[48], path[200];
 	uint64_t feid;
 	int rc;
 
-	rc = pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, v->be, "frontend-id", DOMID_MAX, &feid);
+	rc = pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, "frontend-id", DOMID_MAX, &feid);
 	if (rc || feid != v->domid) {
 		vlog_once(v, LOG_ERR, "frontend-id is %s, not %u: not serving this vhost",
 		          rc ? "missing or invalid" : "another domain", v->domid);
@@ -1008,7 +1008,7 @@ static int vhost_validate(struct xb_vhost *v)
 	rc = guest_can_write(xb, v->be, v->domid);
 	if (rc == 0) {
 		snprintf(path, sizeof(path), "%s/vscsi-devs", v->be);
-		rc = node_exists(xb, PVSD_XS_NOTX, path) ? guest_can_write(xb, path, v->domid) : 0;
+		rc = node_exists(xb, PVX_XS_NOTX, path) ? guest_can_write(xb, path, v->domid) : 0;
 	}
 	if (rc != 0) {
 		vlog_once(v, LOG_ERR,
@@ -1047,8 +1047,8 @@ static int vhost_activate(struct xb_vhost *v, int bs)
 		 * Adopting: the frontend sized its requests by what the previous
 		 * daemon advertised, so accept at least that many segments.
 		 */
-		if (pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, v->be, "feature-sg-grant",
-		                      PVSD_RING_MAX_SEGS, &sg) == 0 &&
+		if (pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, "feature-sg-grant",
+		                     PVSD_RING_MAX_SEGS, &sg) == 0 &&
 		    sg > v->max_segs)
 			v->max_segs = (unsigned int)sg;
 		vlog(v, LOG_INFO, "found in state %s at start-up: adopting", state_name(bs));
@@ -1132,14 +1132,14 @@ static bool reconcile_step(struct xb_vhost *v)
 		return false;
 	if (v->ring && v->ring_stopping && !ring_try_disconnect(v))
 		return false;
-	if (!v->gone && !node_exists(xb, PVSD_XS_NOTX, v->be))
+	if (!v->gone && !node_exists(xb, PVX_XS_NOTX, v->be))
 		v->gone = true;
 	if (v->gone) {
 		vhost_gone(v);
 		return false;
 	}
 	bs = read_state(xb, v->be);
-	if (pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, v->be, "online", 1, &online) != 0)
+	if (pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, "online", 1, &online) != 0)
 		online = 0;
 
 	if (!v->active) {
@@ -1312,7 +1312,7 @@ static int parse_id(const char *s, uint64_t max, uint32_t *out)
 {
 	uint64_t v;
 
-	if (pvsd_parse_uint(s, max, &v) != 0)
+	if (pvx_parse_uint(s, max, &v) != 0)
 		return -EINVAL;
 	*out = (uint32_t)v;
 	return 0;
@@ -1321,14 +1321,14 @@ static int parse_id(const char *s, uint64_t max, uint32_t *out)
 /* Every vhost directory: new ones appear, removed ones go. */
 static void scan(struct pvsd_xenbus *xb)
 {
-	const struct pvsd_xs_ops *o = xb->xs.ops;
+	const struct pvx_xs_ops *o = xb->xs.ops;
 	unsigned int nd = 0, nv, i, j;
 	char **doms, **vhs, path[128];
 	struct xb_vhost *v;
 
 	for (v = xb->vhosts; v; v = v->next)
 		v->dirty = true; /* removed directories are noticed by reconcile */
-	doms = o->directory(xb->xs.ctx, PVSD_XS_NOTX, xb->base, &nd);
+	doms = o->directory(xb->xs.ctx, PVX_XS_NOTX, xb->base, &nd);
 	for (i = 0; doms && i < nd; i++) {
 		uint32_t domid, id;
 
@@ -1336,7 +1336,7 @@ static void scan(struct pvsd_xenbus *xb)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", xb->base, doms[i]);
 		nv = 0;
-		vhs = o->directory(xb->xs.ctx, PVSD_XS_NOTX, path, &nv);
+		vhs = o->directory(xb->xs.ctx, PVX_XS_NOTX, path, &nv);
 		for (j = 0; vhs && j < nv; j++) {
 			if (parse_id(vhs[j], UINT32_MAX, &id) != 0)
 				continue;
@@ -1542,9 +1542,9 @@ int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **ou
 		domid = (uint64_t)cfg->own_domid;
 	} else {
 		/* Relative: xenstored resolves it in the caller's own domain directory. */
-		char *s = xb->xs.ops->read(xb->xs.ctx, PVSD_XS_NOTX, "domid", NULL);
+		char *s = xb->xs.ops->read(xb->xs.ctx, PVX_XS_NOTX, "domid", NULL);
 
-		if (!s || pvsd_parse_uint(s, DOMID_MAX, &domid) != 0)
+		if (!s || pvx_parse_uint(s, DOMID_MAX, &domid) != 0)
 			domid = 0;
 		free(s);
 	}

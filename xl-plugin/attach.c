@@ -223,7 +223,7 @@ void xlp_gc_stale(struct xlp_ctx *c)
 			continue;
 		xlp_snprintf(p, sizeof(p), "/local/domain/%u/backend/vscsi/%u", c->be_domid,
 		             ids[i]);
-		c->xs.ops->rm(c->xs.ctx, PVSD_XS_NOTX, p);
+		c->xs.ops->rm(c->xs.ctx, PVX_XS_NOTX, p);
 	}
 	free(ids);
 }
@@ -403,10 +403,10 @@ static int rollback(struct xlp_ctx *c, bool new_vhost, const char *be, const cha
 		dirs[2] = d2;
 		for (int i = 0; i < 3; i++) {
 			unsigned int num = 1;
-			char **l = c->xs.ops->directory(c->xs.ctx, PVSD_XS_NOTX, dirs[i], &num);
+			char **l = c->xs.ops->directory(c->xs.ctx, PVX_XS_NOTX, dirs[i], &num);
 
 			if (l && num == 0)
-				c->xs.ops->rm(c->xs.ctx, PVSD_XS_NOTX, dirs[i]);
+				c->xs.ops->rm(c->xs.ctx, PVX_XS_NOTX, dirs[i]);
 			free(l);
 		}
 	}
@@ -477,7 +477,7 @@ int xlp_attach_dev(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
 
 	if (new_vhost) {
 		xlp_plan_mkdir(&p, be);
-		xlp_plan_perms(&p, be, c->be_domid, PVSD_XS_PERM_NONE, domid, PVSD_XS_PERM_READ, 2);
+		xlp_plan_perms(&p, be, c->be_domid, PVX_XS_PERM_NONE, domid, PVX_XS_PERM_READ, 2);
 		xlp_snprintf(q, sizeof(q), "%s/frontend", be);
 		xlp_plan_write(&p, q, "%s", fe);
 		xlp_snprintf(q, sizeof(q), "%s/frontend-id", be);
@@ -496,7 +496,7 @@ int xlp_attach_dev(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
 	}
 	if (new_vhost) {
 		xlp_plan_mkdir(&p, fe);
-		xlp_plan_perms(&p, fe, domid, PVSD_XS_PERM_NONE, c->be_domid, PVSD_XS_PERM_READ, 2);
+		xlp_plan_perms(&p, fe, domid, PVX_XS_PERM_NONE, c->be_domid, PVX_XS_PERM_READ, 2);
 		xlp_snprintf(q, sizeof(q), "%s/backend", fe);
 		xlp_plan_write(&p, q, "%s", be);
 		xlp_snprintf(q, sizeof(q), "%s/backend-id", fe);

@@ -33,7 +33,7 @@ void xlp_rec_path(uint32_t domid, uint32_t vhost, char *buf, size_t len)
 
 static char *xs_get(struct xlp_ctx *c, const char *path)
 {
-	return c->xs.ops->read(c->xs.ctx, PVSD_XS_NOTX, path, NULL);
+	return c->xs.ops->read(c->xs.ctx, PVX_XS_NOTX, path, NULL);
 }
 
 static char *xs_getf(struct xlp_ctx *c, const char *dir, const char *name)
@@ -100,7 +100,7 @@ bool xlp_domain_exists(struct xlp_ctx *c, uint32_t domid)
 	char **d;
 
 	xlp_snprintf(p, sizeof(p), "/local/domain/%u", domid);
-	d = c->xs.ops->directory(c->xs.ctx, PVSD_XS_NOTX, p, &n);
+	d = c->xs.ops->directory(c->xs.ctx, PVX_XS_NOTX, p, &n);
 	if (!d)
 		return false;
 	free(d);
@@ -142,7 +142,7 @@ static int numeric_children(struct xlp_ctx *c, const char *path, const char *pre
                             size_t *n)
 {
 	unsigned int num = 0;
-	char **d = c->xs.ops->directory(c->xs.ctx, PVSD_XS_NOTX, path, &num);
+	char **d = c->xs.ops->directory(c->xs.ctx, PVX_XS_NOTX, path, &num);
 	size_t plen = prefix ? strlen(prefix) : 0;
 	uint32_t *v;
 	size_t k = 0;

@@ -41,7 +41,7 @@
 struct xlp_ctx;
 
 struct xlp_ctx {
-	struct pvsd_xs xs;
+	struct pvx_xs xs;
 	bool xs_open;
 	struct pvs_resolver res; /* NULL members: the real /sys and /dev */
 	uint32_t be_domid;       /* the backend domain (pvscsid's); 0 */
@@ -260,7 +260,7 @@ struct xlp_op {
 	enum xlp_op_kind kind;
 	char *path;
 	char *val;
-	struct pvsd_xs_perm perms[3];
+	struct pvx_xs_perm perms[3];
 	unsigned int nperms;
 };
 
@@ -277,7 +277,7 @@ __attribute__((format(printf, 3, 4))) void xlp_plan_write(struct xlp_plan *p, co
                                                           const char *fmt, ...);
 void xlp_plan_mkdir(struct xlp_plan *p, const char *path);
 void xlp_plan_rm(struct xlp_plan *p, const char *path);
-/* Owner @owner with default @dflt (PVSD_XS_PERM_*), and @other gets @operm (if @nperms == 2). */
+/* Owner @owner with default @dflt (PVX_XS_PERM_*), and @other gets @operm (if @nperms == 2). */
 void xlp_plan_perms(struct xlp_plan *p, const char *path, uint32_t owner, uint32_t dflt,
                     uint32_t other, uint32_t operm, unsigned int nperms);
 /* One line per change: "write PATH = \"VALUE\"", "mkdir PATH", "rm PATH", "chmod PATH n0 r5". */
