@@ -25,6 +25,7 @@
 #include "pvscsi/map.h"
 #include "ring.h"
 #include "xenbus.h"
+#include "xs_nodes.h"
 
 #define TOKEN_BE       "pvsd-be"
 #define TOKEN_FE       "pvsd-fe/"
@@ -200,7 +201,7 @@ static int guarded_write(struct pvsd_xenbus *xb, const char *dir, const char *na
 static int read_state(struct pvsd_xenbus *xb, const char *dir)
 {
 	uint64_t s;
-	int rc = pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, dir, "state", 255, &s);
+	int rc = pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, dir, XSN_STATE, 255, &s);
 
 	if (rc == -ENOENT)
 		return -1;
@@ -219,7 +220,7 @@ static int set_state_force(struct xb_vhost *v, int old, int st)
 	int rc;
 
 	snprintf(val, sizeof(val), "%d", st);
-	rc = guarded_write(v->xb, v->be, "state", val);
+	rc = guarded_write(v->xb, v->be, XSN_STATE, val);
 	if (rc == -ENOENT) {
 		v->gone = true;
 		return rc;
@@ -244,8 +245,7 @@ static int set_state(struct xb_vhost *v, int old, int st)
  */
 static void error_path(const struct xb_vhost *v, char *buf, size_t len)
 {
-	snprintf(buf, len, "/local/domain/%u/error/backend/vscsi/%u/%u", v->xb->domid, v->domid,
-	         v->id);
+	snprintf(buf, len, XSN_ERROR_DIR, v->xb->domid, v->domid, v->id);
 }
 
 /* The kernel's xenbus_dev_fatal(): log, record "<errno> <message>" in error/, go to Closing. */
@@ -264,7 +264,7 @@ static void vhost_fatal(struct xb_vhost *v, int bs, int err, const char *fmt, ..
 	vlog(v, LOG_ERR, "%s", msg);
 	snprintf(val, sizeof(val), "%d %s", err < 0 ? -err : err, msg);
 	error_path(v, dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/error", dir);
+	snprintf(path, sizeof(path), "%s/" XSN_ERROR, dir);
 	rc = o->write(v->xb->xs.ctx, PVX_XS_NOTX, path, val, (unsigned int)strlen(val));
 	if (rc)
 		vlog(v, LOG_WARNING, "writing %s: %s", path, strerror(-rc));
@@ -490,7 +490,7 @@ static struct xb_dev *dev_find(struct xb_vhost *v, const char *name, bool create
 
 static void dev_dir(struct xb_vhost *v, const char *name, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/vscsi-devs/%s", v->be, name);
+	snprintf(buf, len, "%s/" XSN_VSCSI_DEVS "/%s", v->be, name);
 }
 
 static int dev_set_state(struct xb_vhost *v, const char *name, int st)
@@ -500,7 +500,7 @@ static int dev_set_state(struct xb_vhost *v, const char *name, int st)
 
 	dev_dir(v, name, dir, sizeof(dir));
 	snprintf(val, sizeof(val), "%d", st);
-	rc = guarded_write(v->xb, dir, "state", val);
+	rc = guarded_write(v->xb, dir, XSN_STATE, val);
 	if (rc && rc != -ENOENT)
 		vlog(v, LOG_ERR, "%s: writing state %d: %s", name, st, strerror(-rc));
 	return rc;
@@ -570,8 +570,8 @@ static int dev_map(struct xb_vhost *v, const char *name)
 	if (d->l)
 		return 0;
 	dev_dir(v, name, dir, sizeof(dir));
-	pdev = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, "p-dev");
-	vdev = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, "v-dev");
+	pdev = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, XSN_P_DEV);
+	vdev = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, XSN_V_DEV);
 	if (!pdev || !pdev[0]) {
 		vlog(v, LOG_ERR, "%s: no p-dev", name);
 		rc = -EINVAL;
@@ -592,7 +592,7 @@ static int dev_map(struct xb_vhost *v, const char *name)
 		goto out;
 	}
 	/* A guest that could write p-dev could name any host device. */
-	mkpath(path, sizeof(path), dir, "p-dev");
+	mkpath(path, sizeof(path), dir, XSN_P_DEV);
 	rc = guest_can_write(xb, path, v->domid);
 	if (rc != 0) {
 		vlog(v, LOG_ERR, "%s: p-dev is %s; refusing it", name,
@@ -626,9 +626,9 @@ static int dev_map(struct xb_vhost *v, const char *name)
 	d->tgt = h.target;
 	d->lun = h.lun;
 	vlog(v, LOG_INFO, "%s: v-dev %u:%u:%u is %s", name, h.channel, h.target, h.lun, l->spec);
-	pdevname = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, "p-devname");
+	pdevname = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, XSN_P_DEVNAME);
 	if (stable[0] && (!pdevname || !pdevname[0]))
-		guarded_write(xb, dir, "p-devname", stable);
+		guarded_write(xb, dir, XSN_P_DEVNAME, stable);
 out:
 	free(pdev);
 	free(vdev);
@@ -643,7 +643,7 @@ static char **dev_list(struct xb_vhost *v, unsigned int *n)
 	char **names;
 
 	*n = 0;
-	snprintf(path, sizeof(path), "%s/vscsi-devs", v->be);
+	snprintf(path, sizeof(path), "%s/" XSN_VSCSI_DEVS, v->be);
 	names = v->xb->xs.ops->directory(v->xb->xs.ctx, PVX_XS_NOTX, path, n);
 	if (!names)
 		*n = 0;
@@ -819,8 +819,8 @@ static int read_ring_info(struct xb_vhost *v, uint32_t *ref, uint32_t *port)
 		rc = o->tx_start(v->xb->xs.ctx, &tx);
 		if (rc)
 			return rc;
-		rc = pvx_xs_read_uint(&v->xb->xs, tx, v->fe, "ring-ref", UINT32_MAX, &r);
-		rc2 = pvx_xs_read_uint(&v->xb->xs, tx, v->fe, "event-channel", UINT32_MAX, &p);
+		rc = pvx_xs_read_uint(&v->xb->xs, tx, v->fe, XSN_RING_REF, UINT32_MAX, &r);
+		rc2 = pvx_xs_read_uint(&v->xb->xs, tx, v->fe, XSN_EVENT_CHANNEL, UINT32_MAX, &p);
 		if (o->tx_end(v->xb->xs.ctx, tx, false) == -EAGAIN)
 			continue;
 		if (rc == 0)
@@ -877,7 +877,7 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 		            v->fe, rc == -ENOENT ? "missing" : "not a 32-bit decimal number");
 		return rc;
 	}
-	rc = pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, "feature-host", 1, &fh);
+	rc = pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, XSN_FEATURE_HOST, 1, &fh);
 	v->feature_host = rc == 0 && fh == 1;
 
 	rc_cfg.domid = (uint16_t)v->domid;
@@ -983,19 +983,19 @@ static struct xb_vhost *vhost_new(struct pvsd_xenbus *xb, uint32_t domid, uint32
 static int vhost_validate(struct xb_vhost *v)
 {
 	struct pvsd_xenbus *xb = v->xb;
-	char *fe = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, v->be, "frontend");
+	char *fe = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, v->be, XSN_FRONTEND);
 	char prefix[48], path[200];
 	uint64_t feid;
 	int rc;
 
-	rc = pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, "frontend-id", DOMID_MAX, &feid);
+	rc = pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, XSN_FRONTEND_ID, DOMID_MAX, &feid);
 	if (rc || feid != v->domid) {
 		vlog_once(v, LOG_ERR, "frontend-id is %s, not %u: not serving this vhost",
 		          rc ? "missing or invalid" : "another domain", v->domid);
 		free(fe);
 		return -EINVAL;
 	}
-	snprintf(prefix, sizeof(prefix), "/local/domain/%u/", v->domid);
+	snprintf(prefix, sizeof(prefix), XSN_DOMAIN_DIR "/", v->domid);
 	if (!fe || strncmp(fe, prefix, strlen(prefix)) != 0 || strlen(fe) >= sizeof(v->fe) - 1 ||
 	    fe[strlen(fe) - 1] == '/') {
 		vlog_once(v, LOG_ERR, "frontend '%.80s' is not a path under %s: not serving it",
@@ -1007,7 +1007,7 @@ static int vhost_validate(struct xb_vhost *v)
 	free(fe);
 	rc = guest_can_write(xb, v->be, v->domid);
 	if (rc == 0) {
-		snprintf(path, sizeof(path), "%s/vscsi-devs", v->be);
+		snprintf(path, sizeof(path), "%s/" XSN_VSCSI_DEVS, v->be);
 		rc = node_exists(xb, PVX_XS_NOTX, path) ? guest_can_write(xb, path, v->domid) : 0;
 	}
 	if (rc != 0) {
@@ -1037,7 +1037,7 @@ static int vhost_activate(struct xb_vhost *v, int bs)
 	v->max_segs = xb->cfg.max_segs;
 	if (bs == PVSD_XB_INITIALISING) {
 		snprintf(val, sizeof(val), "%u", v->max_segs);
-		rc = guarded_write(xb, v->be, "feature-sg-grant", val);
+		rc = guarded_write(xb, v->be, XSN_FEATURE_SG_GRANT, val);
 		if (rc == 0)
 			rc = set_state(v, bs, PVSD_XB_INITWAIT);
 		if (rc)
@@ -1047,7 +1047,7 @@ static int vhost_activate(struct xb_vhost *v, int bs)
 		 * Adopting: the frontend sized its requests by what the previous
 		 * daemon advertised, so accept at least that many segments.
 		 */
-		if (pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, "feature-sg-grant",
+		if (pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, XSN_FEATURE_SG_GRANT,
 		                     PVSD_RING_MAX_SEGS, &sg) == 0 &&
 		    sg > v->max_segs)
 			v->max_segs = (unsigned int)sg;
@@ -1056,7 +1056,7 @@ static int vhost_activate(struct xb_vhost *v, int bs)
 	if (!v->watching) {
 		char path[200];
 
-		snprintf(path, sizeof(path), "%s/state", v->fe);
+		snprintf(path, sizeof(path), "%s/" XSN_STATE, v->fe);
 		rc = xb->xs.ops->watch(xb->xs.ctx, path, v->token);
 		if (rc && rc != -EEXIST) {
 			vlog(v, LOG_ERR, "cannot watch %s: %s", path, strerror(-rc));
@@ -1078,7 +1078,7 @@ static void vhost_unwatch(struct xb_vhost *v)
 
 	if (!v->watching)
 		return;
-	snprintf(path, sizeof(path), "%s/state", v->fe);
+	snprintf(path, sizeof(path), "%s/" XSN_STATE, v->fe);
 	v->xb->xs.ops->unwatch(v->xb->xs.ctx, path, v->token);
 	v->watching = false;
 }
@@ -1139,7 +1139,7 @@ static bool reconcile_step(struct xb_vhost *v)
 		return false;
 	}
 	bs = read_state(xb, v->be);
-	if (pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, "online", 1, &online) != 0)
+	if (pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, XSN_ONLINE, 1, &online) != 0)
 		online = 0;
 
 	if (!v->active) {
@@ -1542,14 +1542,14 @@ int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **ou
 		domid = (uint64_t)cfg->own_domid;
 	} else {
 		/* Relative: xenstored resolves it in the caller's own domain directory. */
-		char *s = xb->xs.ops->read(xb->xs.ctx, PVX_XS_NOTX, "domid", NULL);
+		char *s = xb->xs.ops->read(xb->xs.ctx, PVX_XS_NOTX, XSN_DOMID, NULL);
 
 		if (!s || pvx_parse_uint(s, DOMID_MAX, &domid) != 0)
 			domid = 0;
 		free(s);
 	}
 	xb->domid = (uint32_t)domid;
-	snprintf(xb->base, sizeof(xb->base), "/local/domain/%u/backend/vscsi", xb->domid);
+	snprintf(xb->base, sizeof(xb->base), XSN_BACKEND_ROOT, xb->domid);
 	rc = xb->xs.ops->watch(xb->xs.ctx, xb->base, TOKEN_BE);
 	if (rc) {
 		pvsd_log(LOG_ERR, "cannot watch %s: %s", xb->base, strerror(-rc));

@@ -232,9 +232,11 @@ static int resolve_one(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *
 
 		xlp_plan_init(&p);
 		xlp_be_path(c, domid, vh->vhost, be, sizeof(be));
-		xlp_snprintf(q, sizeof(q), "%s/vscsi-devs/dev-%u/p-dev", be, b->n);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_VSCSI_DEVS "/" XSN_DEV "%u/" XSN_P_DEV, be,
+		             b->n);
 		xlp_plan_write(&p, q, "%s", d->p_dev);
-		xlp_snprintf(q, sizeof(q), "%s/vscsi-devs/dev-%u/p-devname", be, b->n);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_VSCSI_DEVS "/" XSN_DEV "%u/" XSN_P_DEVNAME, be,
+		             b->n);
 		xlp_plan_write(&p, q, "%s", d->p_devname);
 		if (c->dry_run) {
 			xlp_outf(c, "# v-dev %s: p-dev %s -> %s\n", vd, b->p_dev, d->p_dev);

@@ -32,6 +32,7 @@
 
 #include "pvscsi/resolve.h"
 #include "xs.h"
+#include "xs_nodes.h"
 
 #define XLP_PATH_MAX 512
 #define XLP_ERR_MAX  2048
