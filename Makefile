@@ -10,7 +10,7 @@ AR       ?= ar
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-missing-field-initializers
-INCS     := -Ilibpvscsi/include -Ilibpvscsi -Iprotocol -Ixen -Ibackend -Ivhost-user -Itests/fakes
+INCS     := -Ilibpvscsi/include -Ilibpvscsi -Iprotocol -Icommon -Ixen -Ibackend -Ivhost-user -Itests/fakes
 OPT_rel  := -O2 -g
 OPT_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
             -fno-sanitize-recover=undefined
@@ -30,6 +30,7 @@ SOVER    := 0
 
 LIB_SRCS     := $(sort $(wildcard libpvscsi/*.c))
 PROTO_SRCS   := $(sort $(wildcard protocol/*.c))
+COMMON_SRCS  := $(sort $(wildcard common/*.c))
 XEN_SRCS     := $(sort $(wildcard xen/*.c))
 BACKEND_MAIN := backend/main.c
 BACKEND_SRCS := $(sort $(filter-out $(BACKEND_MAIN),$(wildcard backend/*.c)))
@@ -45,10 +46,10 @@ FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/*_fuzz.c))
 # Built by tests/e2e/lib/initramfs.sh for the guest; here only for format-check.
 E2E_TOOL_SRCS := $(sort $(wildcard tests/e2e/tools/*.c))
 
-ALL_C := $(LIB_SRCS) $(PROTO_SRCS) $(XEN_SRCS) $(BACKEND_SRCS) $(wildcard $(BACKEND_MAIN)) \
+ALL_C := $(LIB_SRCS) $(PROTO_SRCS) $(COMMON_SRCS) $(XEN_SRCS) $(BACKEND_SRCS) $(wildcard $(BACKEND_MAIN)) \
          $(XL_SRCS) $(wildcard $(XL_MAIN)) $(VHOST_SRCS) $(wildcard $(VHOST_MAIN)) \
          $(TOOL_SRCS) $(FAKE_SRCS) $(UT_SRCS) $(BENCH_SRCS) $(E2E_TOOL_SRCS) $(FUZZ_SRCS)
-ALL_H := $(shell find libpvscsi protocol xen backend xl-plugin vhost-user tools tests -name '*.h' 2>/dev/null)
+ALL_H := $(shell find libpvscsi protocol common xen backend xl-plugin vhost-user tools tests -name '*.h' 2>/dev/null)
 
 # $(call objs,variant,sources)
 objs = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
@@ -73,6 +74,11 @@ build/$(1)/libpvscsi.a: $(call objs,$(1),$(LIB_SRCS))
 	$$(AR) rcs $$@ $$^
 
 build/$(1)/libproto.a: $(call objs,$(1),$(PROTO_SRCS))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+
+# What every program may use (the log).
+build/$(1)/libcommon.a: $(call objs,$(1),$(COMMON_SRCS))
 	@rm -f $$@
 	$$(AR) rcs $$@ $$^
 
@@ -101,20 +107,21 @@ build/$(1)/pvscsi-cdb: $(call objs,$(1),$(TOOL_SRCS)) build/$(1)/libpvscsi.a
 	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS)
 
 build/$(1)/pvscsid: $(call objs,$(1),$(BACKEND_MAIN)) build/$(1)/libbackend.a build/$(1)/libxen-layer.a \
-		build/$(1)/libproto.a build/$(1)/libpvscsi.a
+		build/$(1)/libproto.a build/$(1)/libpvscsi.a build/$(1)/libcommon.a
 	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS)
 
 build/$(1)/xl-pvscsi: $(call objs,$(1),$(XL_MAIN)) build/$(1)/libxlplugin.a build/$(1)/libxen-layer.a \
 		build/$(1)/libpvscsi.a
 	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight
 
-build/$(1)/pvscsi-vhost-user: $(call objs,$(1),$(VHOST_MAIN)) build/$(1)/libvhost.a build/$(1)/libproto.a build/$(1)/libpvscsi.a
+build/$(1)/pvscsi-vhost-user: $(call objs,$(1),$(VHOST_MAIN)) build/$(1)/libvhost.a build/$(1)/libproto.a \
+		build/$(1)/libpvscsi.a build/$(1)/libcommon.a
 	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS)
 
 # Every unit-test binary links everything; the archives keep unused objects out.
 build/$(1)/tests/%_ut: build/$(1)/obj/tests/unit/%_ut.o build/$(1)/libfakes.a build/$(1)/libxlplugin.a \
 		build/$(1)/libbackend.a build/$(1)/libxen-layer.a build/$(1)/libvhost.a build/$(1)/libproto.a \
-		build/$(1)/libpvscsi.a
+		build/$(1)/libpvscsi.a build/$(1)/libcommon.a
 	@mkdir -p $$(dir $$@)
 	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(CUNIT)
 endef
@@ -174,7 +181,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%_fuzz.c,build/fuzz/%_fuzz,$(FUZZ_SRCS))
 FUZZ_RUN = $(if $(FUZZ_TARGETS),$(patsubst %,build/fuzz/%_fuzz,$(FUZZ_TARGETS)),$(FUZZ_BINS))
 build/fuzz/%_fuzz: build/fuzz/obj/tests/fuzz/%_fuzz.o build/fuzz/libfakes.a build/fuzz/libxlplugin.a \
 		build/fuzz/libbackend.a build/fuzz/libxen-layer.a build/fuzz/libvhost.a build/fuzz/libproto.a \
-		build/fuzz/libpvscsi.a
+		build/fuzz/libpvscsi.a build/fuzz/libcommon.a
 	$(FUZZ_CC) $(OPT_fuzz) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) $(XENLIBS) -lxlutil -lxenlight
 .SECONDARY: $(call objs,fuzz,$(FUZZ_SRCS))
 
@@ -193,7 +200,7 @@ demo:
 # included) since the in-process ones drive the real ring through the fakes.
 BENCH_BINS := $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_SRCS))
 build/rel/bench/%: build/rel/obj/tests/bench/%.o build/rel/libfakes.a build/rel/libbackend.a \
-		build/rel/libxen-layer.a build/rel/libproto.a build/rel/libpvscsi.a
+		build/rel/libxen-layer.a build/rel/libproto.a build/rel/libpvscsi.a build/rel/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_rel) -o $@ $^ $(LDLIBS) $(XENLIBS)
 .SECONDARY: $(call objs,rel,$(BENCH_SRCS))

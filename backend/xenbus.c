@@ -60,7 +60,7 @@ struct xb_vhost {
 	char be[96];
 	char fe[160];
 	char token[64];
-	struct pvsd_log_tag tag;
+	struct plog_tag tag;
 	bool active;   /* state machine running: we wrote InitWait or adopted */
 	bool adopt;    /* found at start-up: may be adopted in any state */
 	bool adopting; /* activated by adoption; the first ring connect adopts */
@@ -114,7 +114,7 @@ static void vlog(struct xb_vhost *v, int prio, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	pvsd_vlog(&v->tag, prio, fmt, ap);
+	vplog(&v->tag, prio, fmt, ap);
 	va_end(ap);
 }
 
@@ -342,7 +342,7 @@ static void luns_sweep(struct pvsd_xenbus *xb)
 		struct xb_lun *l = *pp;
 
 		if (l->users == 0 && l->lun && pvs_lun_inflight(l->lun) == 0) {
-			pvsd_log(LOG_INFO, "closing LUN %s", l->spec);
+			plog(LOG_INFO, "closing LUN %s", l->spec);
 			pvs_lun_close(l->lun);
 			l->lun = NULL;
 		}
@@ -365,7 +365,7 @@ static void lun_notice(void *arg, struct pvs_lun *lun, const char *msg)
 {
 	(void)arg;
 	(void)lun;
-	pvsd_log(LOG_WARNING, "%s", msg);
+	plog(LOG_WARNING, "%s", msg);
 }
 
 static const struct pvs_lun_opts lun_opts = {.notice = lun_notice};
@@ -890,7 +890,7 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	rc_cfg.map = v->map;
 	rc_cfg.max_segs = v->max_segs;
 	rc_cfg.state_dir = xb->cfg.state_dir;
-	rc_cfg.log = pvsd_log_tagged;
+	rc_cfg.log = plog_tagged;
 	rc_cfg.log_arg = &v->tag;
 	rc_cfg.verbose = xb->cfg.verbose;
 	/* Take over the dead daemon's journal (or, without one, its ring as it is). */
@@ -968,7 +968,7 @@ static struct xb_vhost *vhost_new(struct pvsd_xenbus *xb, uint32_t domid, uint32
 	v->ring_fd = -1;
 	snprintf(v->be, sizeof(v->be), "%s/%u/%u", xb->base, domid, id);
 	snprintf(v->token, sizeof(v->token), TOKEN_FE "%u/%u", domid, id);
-	pvsd_log_tag_set(&v->tag, domid, id);
+	plog_tag_set(&v->tag, domid, id);
 	v->adopt = !xb->scanned;
 	v->next = xb->vhosts;
 	xb->vhosts = v;
@@ -1426,8 +1426,7 @@ void pvsd_xenbus_handle_xs(struct pvsd_xenbus *xb)
 		rc = xb->xs.ops->read_watch(xb->xs.ctx, &path, &token);
 		if (rc <= 0) {
 			if (rc < 0)
-				pvsd_log(LOG_ERR, "reading xenstore watch events: %s",
-				         strerror(-rc));
+				plog(LOG_ERR, "reading xenstore watch events: %s", strerror(-rc));
 			break;
 		}
 		route(xb, path, token);
@@ -1552,13 +1551,13 @@ int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **ou
 	snprintf(xb->base, sizeof(xb->base), XSN_BACKEND_ROOT, xb->domid);
 	rc = xb->xs.ops->watch(xb->xs.ctx, xb->base, TOKEN_BE);
 	if (rc) {
-		pvsd_log(LOG_ERR, "cannot watch %s: %s", xb->base, strerror(-rc));
+		plog(LOG_ERR, "cannot watch %s: %s", xb->base, strerror(-rc));
 		free(xb);
 		return rc;
 	}
 	/* The registration event triggers the first scan, which adopts. */
 	xb->rescan = true;
-	pvsd_log(LOG_INFO, "serving %s (feature-sg-grant %u)", xb->base, xb->cfg.max_segs);
+	plog(LOG_INFO, "serving %s (feature-sg-grant %u)", xb->base, xb->cfg.max_segs);
 	*out = xb;
 	return 0;
 }

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "vu_log.h"
+#include "log.h"
 
 int vuctl_parse_tl(const char *s, unsigned int *target, unsigned int *lun)
 {
@@ -34,7 +34,7 @@ static void lun_notice(void *arg, struct pvs_lun *lun, const char *msg)
 {
 	(void)arg;
 	(void)lun;
-	vu_log(LOG_WARNING, "%s", msg);
+	plog(LOG_WARNING, "%s", msg);
 }
 
 int vuctl_add(struct vscsi *vs, struct pvs_worker *w, const char *tl, const char *spec, char *err,
@@ -62,8 +62,8 @@ int vuctl_add(struct vscsi *vs, struct pvs_worker *w, const char *tl, const char
 		         rc == -EEXIST ? "already in use" : strerror(-rc));
 		return rc;
 	}
-	vu_log(LOG_INFO, "LUN %u:%u: %s (%llu blocks of %u)", t, l, spec,
-	       (unsigned long long)pvs_lun_blocks(lun), pvs_lun_block_size(lun));
+	plog(LOG_INFO, "LUN %u:%u: %s (%llu blocks of %u)", t, l, spec,
+	     (unsigned long long)pvs_lun_blocks(lun), pvs_lun_block_size(lun));
 	return 0;
 }
 
@@ -107,7 +107,7 @@ int vuctl_exec(struct vscsi *vs, struct pvs_worker *w, const char *line, char *o
 		} else if (argv[0][2] == 'm') {
 			rc = vscsi_lun_remove(vs, t, l);
 			if (!rc)
-				vu_log(LOG_INFO, "LUN %u:%u removed", t, l);
+				plog(LOG_INFO, "LUN %u:%u removed", t, l);
 		} else {
 			rc = vscsi_lun_refresh(vs, t, l);
 			if (rc >= 0) {

@@ -29,7 +29,7 @@
 #include "pvscsi/lun.h"
 #include "vscsi.h"
 #include "vu_dev.h"
-#include "vu_log.h"
+#include "log.h"
 #include "vu_mem.h"
 
 enum { TAG_LISTEN = 1, TAG_CONN, TAG_CTL, TAG_SIGNAL, TAG_WORKER, TAG_KICK = 0x100 };
@@ -89,7 +89,7 @@ static void on_kick_fd(void *arg, unsigned int q, int fd)
 
 	/* The old fd was closed, which took it out of the epoll set. */
 	if (fd >= 0 && epoll_set(a, EPOLL_CTL_ADD, fd, TAG_KICK + q) < 0)
-		vu_log(LOG_ERR, "queue %u: epoll: %s", q, strerror(errno));
+		plog(LOG_ERR, "queue %u: epoll: %s", q, strerror(errno));
 }
 
 /* One line for a bad command line; the exit status of a usage error. */
@@ -213,7 +213,7 @@ static int free_path(const char *opt, const char *path)
 		        path, strerror(errno));
 		return 1;
 	}
-	vu_log(LOG_INFO, "%s: removed a stale socket nobody listened on", path);
+	plog(LOG_INFO, "%s: removed a stale socket nobody listened on", path);
 	return 0;
 }
 
@@ -266,7 +266,7 @@ static void connect_dev(struct app *a, int fd)
 	vscsi_attach(a->vs, a->dev);
 	a->conn_fd = fd;
 	epoll_set(a, EPOLL_CTL_ADD, fd, TAG_CONN);
-	vu_log(LOG_INFO, "front-end connected");
+	plog(LOG_INFO, "front-end connected");
 }
 
 static void disconnect_dev(struct app *a, int why)
@@ -279,7 +279,7 @@ static void disconnect_dev(struct app *a, int why)
 	vscsi_attach(a->vs, NULL);
 	a->dev = NULL;
 	a->conn_fd = -1;
-	vu_log(LOG_INFO, "front-end disconnected (%s)", strerror(-why));
+	plog(LOG_INFO, "front-end disconnected (%s)", strerror(-why));
 }
 
 static void handle_ctl(struct app *a)
@@ -301,7 +301,7 @@ static void handle_ctl(struct app *a)
 	line[got] = 0;
 	vuctl_exec(a->vs, a->w, line, out, sizeof(out));
 	if (write(fd, out, strlen(out)) < 0)
-		vu_log(LOG_ERR, "control socket: %s", strerror(errno));
+		plog(LOG_ERR, "control socket: %s", strerror(errno));
 	close(fd);
 }
 
@@ -327,7 +327,7 @@ static int run(struct app *a)
 					break;
 				if (a->dev) {
 					/* One front-end at a time. */
-					vu_log(LOG_ERR, "second front-end refused");
+					plog(LOG_ERR, "second front-end refused");
 					close(fd);
 					break;
 				}
@@ -351,7 +351,7 @@ static int run(struct app *a)
 				struct signalfd_siginfo si;
 
 				if (read(a->sig_fd, &si, sizeof(si)) == sizeof(si))
-					vu_log(LOG_INFO, "signal %u: exiting", si.ssi_signo);
+					plog(LOG_INFO, "signal %u: exiting", si.ssi_signo);
 				return 0;
 			}
 			case TAG_WORKER:
@@ -427,6 +427,7 @@ int main(int argc, char **argv)
 	char err[512];
 	sigset_t mask;
 
+	plog_open(&(const struct plog_cfg){.ident = "pvscsi-vhost-user", .to_stderr = true});
 	if (argc >= 2 && !strcmp(argv[1], "ctl"))
 		return ctl_client(argc, argv);
 	while ((c = getopt_long(argc, argv, "s:f:pl:c:C:q:vh", opts, NULL)) != -1) {
@@ -474,7 +475,7 @@ int main(int argc, char **argv)
 			nq = (unsigned int)v;
 			break;
 		case 'v':
-			vu_log_level(LOG_DEBUG);
+			plog_level(LOG_DEBUG);
 			break;
 		case 'h':
 			usage(stdout);
@@ -496,7 +497,7 @@ int main(int argc, char **argv)
 	rc = 1;
 	signal(SIGPIPE, SIG_IGN);
 	if (pvs_worker_new(256, &a.w)) {
-		vu_log(LOG_ERR, "cannot create the worker");
+		plog(LOG_ERR, "cannot create the worker");
 		return 1;
 	}
 	cfg.worker = a.w;
@@ -519,12 +520,12 @@ int main(int argc, char **argv)
 		memcpy(tl, luns[i], (size_t)(eq - luns[i]));
 		tl[eq - luns[i]] = 0;
 		if (vuctl_add(a.vs, a.w, tl, eq + 1, err, sizeof(err))) {
-			vu_log(LOG_ERR, "--lun %s", err);
+			plog(LOG_ERR, "--lun %s", err);
 			goto out;
 		}
 	}
 	if (config && vuctl_load(a.vs, a.w, config, err, sizeof(err))) {
-		vu_log(LOG_ERR, "%s", err);
+		plog(LOG_ERR, "%s", err);
 		goto out;
 	}
 	a.ep = epoll_create1(EPOLL_CLOEXEC);
@@ -552,7 +553,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		epoll_set(&a, EPOLL_CTL_ADD, a.listen_fd, TAG_LISTEN);
-		vu_log(LOG_INFO, "listening on %s", a.socket_path);
+		plog(LOG_INFO, "listening on %s", a.socket_path);
 	} else {
 		a.once = true;
 		connect_dev(&a, fd);

@@ -139,12 +139,15 @@ static int xb_start(struct env *e)
 
 static void env_init(struct env *e)
 {
-	struct pvsd_log_cfg lc = {.to_stderr = getenv("XB_LOG") != NULL, .verbose = true};
+	struct plog_cfg lc = {.ident = "pvscsid",
+	                      .stamp = true,
+	                      .to_stderr = getenv("XB_LOG") != NULL,
+	                      .verbose = true};
 
 	memset(e, 0, sizeof(*e));
 	nlog = 0;
-	CU_ASSERT_FATAL(pvsd_log_open(&lc) == 0);
-	pvsd_log_set_hook(log_hook, NULL);
+	CU_ASSERT_FATAL(plog_open(&lc) == 0);
+	plog_set_hook(log_hook, NULL);
 	e->fx = fake_xs_new();
 	e->gnt = fake_gnt_new();
 	e->evt = fake_evt_new();
@@ -240,7 +243,7 @@ static void env_fini(struct env *e)
 	pvs_worker_free(e->w);
 	fake_evt_free(e->evt);
 	fake_gnt_free(e->gnt);
-	pvsd_log_set_hook(NULL, NULL);
+	plog_set_hook(NULL, NULL);
 	{
 		char cmd[128];
 
