@@ -14,6 +14,7 @@
  *   lock.c    the host-wide lock
  *   monitor.c the per-domain monitor that re-attaches devices after a reboot
  *   attach.c detach.c list.c resolve.c create.c   the commands
+ *   migrate.c the migrate-receive stream proxy
  *   front.c   the command table, option parsing, and the pass-through to Xen's xl
  *
  * Every command takes a struct xlp_ctx, which holds the xenstore connection,
@@ -431,6 +432,12 @@ int xlp_saved_resolve(struct xlp_ctx *c, const struct xlp_saved *s, struct xlp_d
 /* Resolve @l on this host without attaching: 0, or the first error (all are printed). */
 int xlp_check_saved(struct xlp_ctx *c, uint32_t domid_or_none, const struct xlp_saved_list *l,
                     bool same_uuid_ok);
+/*
+ * migrate-receive, once the receiver says "ready": resolve and attach the
+ * incoming domain's devices; 0 lets the migration go on, otherwise the
+ * domain has been destroyed.
+ */
+int xlp_migrate_ready(struct xlp_ctx *c);
 
 int xlp_list(struct xlp_ctx *c, uint32_t *domids, size_t n, bool json);
 
