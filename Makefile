@@ -15,7 +15,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 # core's public headers (libpvscsi/include) and the layers below them, and
 # no program another program's internals.  common/ (the log) is for every
 # program.  The tests see everything.  A source file gets the paths of the
-# top-level directory it is in, and INC_<its path> if that is set.
+# top-level directory it is in.
 INC_libpvscsi  := -Ilibpvscsi/include -Ilibpvscsi
 INC_protocol   := -Ilibpvscsi/include -Iprotocol
 INC_common     := -Icommon
@@ -26,11 +26,8 @@ INC_vhost-user := -Ilibpvscsi/include -Iprotocol -Icommon -Ivhost-user
 INC_tools      := -Ilibpvscsi/include -Icommon
 INC_tests      := -Ilibpvscsi/include -Ilibpvscsi -Iprotocol -Icommon -Ixen -Ibackend -Ixl-plugin \
                   -Ivhost-user -Itests/fakes
-# The one exception: ring.c names opcodes through the core's internal table
-# (core.h, pvsi_opcode_find) until the core exports what it needs (issue 13).
-INC_backend/ring.c := -Ilibpvscsi
 # $(call incs,source)
-incs = $(INC_$(firstword $(subst /, ,$(1)))) $(INC_$(1))
+incs = $(INC_$(firstword $(subst /, ,$(1))))
 OPT_rel  := -O2 -g
 OPT_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
             -fno-sanitize-recover=undefined

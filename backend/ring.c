@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "pvscsi/lun.h"
 #include "ring.h"
 #include "ring_journal.h"
 #include "ring_int.h"
@@ -65,13 +65,6 @@ void ring_log(struct pvsd_ring *r, int prio, const char *fmt, ...)
 				ring_log((r), LOG_ERR, "further guest errors not logged");         \
 		}                                                                                  \
 	} while (0)
-
-static const char *op_name(const uint8_t *cdb, unsigned int len)
-{
-	const struct pvsi_opcode *op = len ? pvsi_opcode_find(cdb, len) : NULL;
-
-	return op ? op->name : "?";
-}
 
 static inline bool rqid_busy(const struct pvsd_ring *r, uint16_t rqid)
 {
@@ -580,7 +573,7 @@ static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 	s->need_in = s->nsegs && (p->dir == PVSP_DIR_TO_DEV || p->dir == PVSP_DIR_BIDI);
 	if (r->cfg.verbose)
 		ring_log(r, LOG_DEBUG, "req rqid %u %u:%u:%u %s (0x%02x) len %u", p->rqid,
-		         p->channel, p->id, p->lun, op_name(p->cdb, p->cmd_len), p->cdb[0],
+		         p->channel, p->id, p->lun, pvs_opcode_name(p->cdb, p->cmd_len), p->cdb[0],
 		         s->data_len);
 
 	memset(req->cdb, 0, sizeof(req->cdb));
@@ -613,7 +606,6 @@ static struct slot *find_cdb(struct pvsd_ring *r, uint16_t rqid)
 static void start_tmf(struct pvsd_ring *r, struct slot *s, const struct pvsp_req *p)
 {
 	struct pvs_tmf *tmf = &s->tmf;
-	struct pvs_lun *lun;
 	struct slot *task = NULL;
 
 	/* Earlier requests reach the LUN first; finished ones are answered after it (answer()). */
@@ -647,15 +639,13 @@ static void start_tmf(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 	} else {
 		tmf->fn = PVS_TMF_LUN_RESET;
 	}
-	lun = pvs_map_lookup(r->cfg.map, p->channel, p->id, p->lun);
-	if (!lun)
-		goto failed;
 	tmf->initiator = r->initiator;
 	tmf->done = tmf_done;
 	tmf->opaque = s;
 	r->submitted = true;
 	/* Asynchronous: affected commands complete first, then tmf_done. */
-	pvs_tmf_submit(lun, tmf);
+	if (pvs_map_tmf(r->cfg.map, p->channel, p->id, p->lun, tmf) != 0)
+		goto failed;
 	return;
 failed:
 	tmf_answered(r, s, XEN_VSCSIIF_RSLT_RESET_FAILED);
@@ -870,7 +860,7 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 		return -ENOMEM;
 	r->cfg = *cfg;
 	r->err_budget = ERR_BUDGET;
-	r->initiator = 1ull << 63 | (uint64_t)cfg->domid << 32 | cfg->vhost;
+	r->initiator = PVSD_INITIATOR(cfg->domid, cfg->vhost);
 	r->max_xfer_blocks = pvsp_max_xfer_blocks(cfg->max_segs);
 	r->max_data_segs = cfg->max_segs ? cfg->max_segs : VSCSIIF_SG_TABLESIZE;
 	r->nops = r->max_data_segs > IND_OPS ? r->max_data_segs : IND_OPS;

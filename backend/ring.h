@@ -29,6 +29,12 @@
 /* What the Linux frontend can use (SG_ALL); the suggested feature-sg-grant. */
 #define PVSD_RING_DEFAULT_SEGS 128u
 
+/*
+ * A vscsiif vhost's I_T nexus identity in the LUN core: the domain and the
+ * vhost, so that a guest keeps its registrations across a daemon restart.
+ */
+#define PVSD_INITIATOR(domid, vhost) (1ull << 63 | (uint64_t)(domid) << 32 | (uint64_t)(vhost))
+
 struct pvsd_ring;
 
 struct pvsd_ring_cfg {

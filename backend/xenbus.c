@@ -34,22 +34,12 @@
 #define DEV_NAME_MAX   48
 #define RECONCILE_LOOP 8
 
-struct xb_lun {
-	struct xb_lun *next;
-	char key[64];   /* what makes two p-devs the same backing object */
-	char opts[64];  /* options it was opened with; a second user must agree */
-	char spec[320]; /* what was opened, for log lines */
-	struct pvs_lun *lun;
-	unsigned int users; /* v-dev mappings */
-	unsigned int pins;  /* hot removes waiting for it to close */
-};
-
 struct xb_dev {
 	struct xb_dev *next;
 	char name[DEV_NAME_MAX];
 	uint32_t chn, tgt, lun; /* v-dev; the host number is not the guest's business */
-	struct xb_lun *l;       /* mapped through it */
-	struct xb_lun *drain;   /* unmapped, waiting for the LUN to close (pinned) */
+	struct pvs_unit *l;     /* mapped through it */
+	struct pvs_unit *drain; /* unmapped, waiting for the LUN to close (pinned) */
 	bool seen;
 };
 
@@ -95,11 +85,11 @@ struct pvsd_xenbus {
 	uint32_t domid;
 	char base[64];
 	struct xb_vhost *vhosts;
-	struct xb_lun *luns;
+	struct pvs_host *host; /* the LUN pool: every vhost of every domain shares it */
+	bool own_host;
 	bool scanned; /* the start-up scan (adoption) is done */
 	bool rescan;
 	bool stopping;
-	uint64_t mem_seq;
 	uint64_t reconnects, adopted;
 };
 
@@ -302,64 +292,8 @@ static int guest_can_write(struct pvsd_xenbus *xb, const char *path, uint32_t gu
 	return !!(p[0].perms & PVX_XS_PERM_WRITE);
 }
 
-/* ---- the LUN registry ---- */
+/* ---- LUNs ---- */
 
-/*
- * The key names the backing object, not the spelling: two vhosts naming one
- * file or one sg node (by different paths, or by-id vs H:C:T:L) must share
- * a struct pvs_lun, or reservations and unit attentions would split.
- */
-static void key_for(struct pvsd_xenbus *xb, const char *kind, const char *path, char *key,
-                    size_t len)
-{
-	struct stat st;
-
-	if (strcmp(kind, "mem") == 0 || stat(path, &st) != 0) {
-		/* A RAM disk is a new device each time; an unstat-able path will not open. */
-		snprintf(key, len, "u:%" PRIu64, ++xb->mem_seq);
-		return;
-	}
-	if (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))
-		snprintf(key, len, "%c:%" PRIx64, S_ISBLK(st.st_mode) ? 'b' : 'c',
-		         (uint64_t)st.st_rdev);
-	else
-		snprintf(key, len, "f:%" PRIx64 ":%" PRIx64, (uint64_t)st.st_dev,
-		         (uint64_t)st.st_ino);
-}
-
-static void lun_release(struct xb_lun *l)
-{
-	if (l->users)
-		l->users--;
-}
-
-/* Close LUNs nobody maps once their last request finished; free what nobody pins. */
-static void luns_sweep(struct pvsd_xenbus *xb)
-{
-	struct xb_lun **pp = &xb->luns;
-
-	while (*pp) {
-		struct xb_lun *l = *pp;
-
-		if (l->users == 0 && l->lun && pvs_lun_inflight(l->lun) == 0) {
-			plog(LOG_INFO, "closing LUN %s", l->spec);
-			pvs_lun_close(l->lun);
-			l->lun = NULL;
-		}
-		if (l->users == 0 && !l->lun && l->pins == 0) {
-			*pp = l->next;
-			free(l);
-			continue;
-		}
-		pp = &l->next;
-	}
-}
-
-/*
- * Open (or share) the LUN for @pdev.  On success *@stable holds the stable
- * identity of a resolved host device ("" for emulated LUNs).  NULL with a
- * message in @err on failure.
- */
 /* The LUN core's word on what no command shows (a backing removed while attached). */
 static void lun_notice(void *arg, struct pvs_lun *lun, const char *msg)
 {
@@ -368,104 +302,10 @@ static void lun_notice(void *arg, struct pvs_lun *lun, const char *msg)
 	plog(LOG_WARNING, "%s", msg);
 }
 
-static const struct pvs_lun_opts lun_opts = {.notice = lun_notice};
-
-static struct xb_lun *lun_get(struct xb_vhost *v, const char *pdev, char *stable, size_t slen,
-                              char *err, size_t errlen)
+static void lun_closing(void *arg, const char *spec)
 {
-	struct pvsd_xenbus *xb = v->xb;
-	char spec[sizeof(((struct xb_lun *)0)->spec)];
-	char key[sizeof(((struct xb_lun *)0)->key)];
-	char opts[sizeof(((struct xb_lun *)0)->opts)];
-	struct pvs_lun *lun;
-	struct xb_lun *l;
-	int rc;
-
-	stable[0] = '\0';
-	if (strncmp(pdev, "file:", 5) == 0 || strncmp(pdev, "mem:", 4) == 0) {
-		const char *colon = strchr(pdev, ':');
-		const char *comma = strchr(pdev, ',');
-		char path[256];
-		size_t plen = comma ? (size_t)(comma - colon - 1) : strlen(colon + 1);
-
-		if (plen >= sizeof(path) || strlen(pdev) >= sizeof(spec)) {
-			snprintf(err, errlen, "p-dev '%.64s...' is too long", pdev);
-			return NULL;
-		}
-		memcpy(path, colon + 1, plen);
-		path[plen] = '\0';
-		snprintf(spec, sizeof(spec), "%s", pdev);
-		snprintf(opts, sizeof(opts), "%s", comma ? comma + 1 : "");
-		key_for(xb, pdev[0] == 'm' ? "mem" : "file", path, key, sizeof(key));
-	} else {
-		struct pvs_pdev *pd = calloc(1, sizeof(*pd));
-		/* A read-only host LUN: ",ro" after the name, as file: LUNs carry theirs. */
-		size_t n = strlen(pdev);
-		bool ro = n > 3 && !strcmp(pdev + n - 3, ",ro");
-		char name[sizeof(spec)];
-
-		if (!pd) {
-			snprintf(err, errlen, "out of memory");
-			return NULL;
-		}
-		if (n >= sizeof(name)) {
-			snprintf(err, errlen, "p-dev '%.64s...' is too long", pdev);
-			free(pd);
-			return NULL;
-		}
-		memcpy(name, pdev, ro ? n - 3 : n);
-		name[ro ? n - 3 : n] = '\0';
-		rc = pvs_resolve(&xb->cfg.resolver, name, pd, err, errlen);
-		if (rc) {
-			free(pd);
-			return NULL;
-		}
-		if (!pd->sg[0]) {
-			snprintf(err, errlen, "p-dev '%s' is %u:%u:%u:%u, which has no sg node",
-			         pdev, pd->host, pd->channel, pd->target, pd->lun);
-			free(pd);
-			return NULL;
-		}
-		if (pvs_pdev_stable_spec(pd, stable, slen) != 0)
-			stable[0] = '\0';
-		/* ro with raw: pvs_lun_open() refuses it and says why. */
-		snprintf(spec, sizeof(spec), "sg:%s%s%s", pd->sg, v->feature_host ? ",raw" : "",
-		         ro ? ",ro" : "");
-		snprintf(opts, sizeof(opts), "%s%s", v->feature_host ? "raw" : "", ro ? "ro" : "");
-		key_for(xb, "sg", pd->sg, key, sizeof(key));
-		free(pd);
-	}
-
-	for (l = xb->luns; l; l = l->next) {
-		if (strcmp(l->key, key) != 0 || !l->lun)
-			continue;
-		if (strcmp(l->opts, opts) != 0) {
-			snprintf(err, errlen,
-			         "%s is already open as '%s'; a second user must use the same "
-			         "options ('%s' vs '%s')",
-			         spec, l->spec, opts, l->opts);
-			return NULL;
-		}
-		l->users++;
-		return l;
-	}
-	rc = pvs_lun_open(xb->cfg.worker, spec, &lun_opts, &lun, err, errlen);
-	if (rc)
-		return NULL;
-	l = calloc(1, sizeof(*l));
-	if (!l) {
-		pvs_lun_close(lun);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	snprintf(l->key, sizeof(l->key), "%s", key);
-	snprintf(l->opts, sizeof(l->opts), "%s", opts);
-	snprintf(l->spec, sizeof(l->spec), "%s", spec);
-	l->lun = lun;
-	l->users = 1;
-	l->next = xb->luns;
-	xb->luns = l;
-	return l;
+	(void)arg;
+	plog(LOG_INFO, "closing LUN %s", spec);
 }
 
 /* ---- devices ---- */
@@ -512,27 +352,27 @@ static void dev_unmap(struct xb_vhost *v, struct xb_dev *d, bool pin)
 	if (!d->l)
 		return;
 	pvs_map_remove(v->map, d->chn, d->tgt, d->lun, NULL);
-	lun_release(d->l);
-	if (pin && d->l->users == 0) {
-		d->l->pins++;
+	/* Pinned before the put, which may close it and free an unpinned record. */
+	if (pin && pvs_unit_users(d->l) == 1) {
+		pvs_unit_pin(d->l);
 		d->drain = d->l;
 	}
+	pvs_unit_put(d->l);
 	d->l = NULL;
 }
 
 /* A pinned LUN is done draining: closed, or taken up again by another user. */
 static bool dev_drained(struct xb_vhost *v, struct xb_dev *d)
 {
-	struct xb_lun *l = d->drain;
+	struct pvs_unit *l = d->drain;
 
 	if (!l)
 		return true;
-	luns_sweep(v->xb);
-	if (l->lun && l->users == 0)
+	pvs_host_sweep(v->xb->host);
+	if (pvs_unit_is_open(l) && pvs_unit_users(l) == 0)
 		return false;
-	l->pins--;
 	d->drain = NULL;
-	luns_sweep(v->xb);
+	pvs_unit_unpin(l);
 	return true;
 }
 
@@ -544,10 +384,10 @@ static void dev_free_all(struct xb_vhost *v)
 		v->devs = d->next;
 		dev_unmap(v, d, false);
 		if (d->drain)
-			d->drain->pins--;
+			pvs_unit_unpin(d->drain);
 		free(d);
 	}
-	luns_sweep(v->xb);
+	pvs_host_sweep(v->xb->host);
 }
 
 /*
@@ -557,11 +397,12 @@ static void dev_free_all(struct xb_vhost *v)
 static int dev_map(struct xb_vhost *v, const char *name)
 {
 	struct pvsd_xenbus *xb = v->xb;
-	char dir[256], path[300], err[1024], stable[PVS_PDEV_ID_MAX + 32];
+	char dir[256], path[300], err[1024];
 	char *pdev = NULL, *vdev = NULL, *pdevname = NULL;
 	struct pvs_hctl h;
 	struct xb_dev *d, *o;
-	struct xb_lun *l;
+	struct pvs_unit *l;
+	const char *stable;
 	int rc;
 
 	d = dev_find(v, name, true);
@@ -608,24 +449,25 @@ static int dev_map(struct xb_vhost *v, const char *name)
 			goto out;
 		}
 	}
-	l = lun_get(v, pdev, stable, sizeof(stable), err, sizeof(err));
-	if (!l) {
+	rc = pvs_host_unit_get(xb->host, pdev, v->feature_host, &l, err, sizeof(err));
+	if (rc) {
 		vlog(v, LOG_ERR, "%s: p-dev '%s': %s", name, pdev, err);
 		rc = -ENODEV;
 		goto out;
 	}
-	rc = pvs_map_add(v->map, h.channel, h.target, h.lun, l->lun);
+	rc = pvs_map_add(v->map, h.channel, h.target, h.lun, pvs_unit_lun(l));
 	if (rc) {
 		vlog(v, LOG_ERR, "%s: v-dev %s: %s", name, vdev, strerror(-rc));
-		lun_release(l);
-		luns_sweep(xb);
+		pvs_unit_put(l);
 		goto out;
 	}
 	d->l = l;
 	d->chn = h.channel;
 	d->tgt = h.target;
 	d->lun = h.lun;
-	vlog(v, LOG_INFO, "%s: v-dev %u:%u:%u is %s", name, h.channel, h.target, h.lun, l->spec);
+	vlog(v, LOG_INFO, "%s: v-dev %u:%u:%u is %s", name, h.channel, h.target, h.lun,
+	     pvs_unit_spec(l));
+	stable = pvs_unit_stable(l);
 	pdevname = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, XSN_P_DEVNAME);
 	if (stable[0] && (!pdevname || !pdevname[0]))
 		guarded_write(xb, dir, XSN_P_DEVNAME, stable);
@@ -698,7 +540,7 @@ static void devs_sync(struct xb_vhost *v)
 		*pp = d->next;
 		free(d);
 	}
-	luns_sweep(v->xb);
+	pvs_host_sweep(v->xb->host);
 }
 
 enum dev_pass {
@@ -1030,7 +872,8 @@ static int vhost_activate(struct xb_vhost *v, int bs)
 	rc = vhost_validate(v);
 	if (rc)
 		return rc;
-	if (!v->map && pvs_map_new(&v->map) != 0) {
+	/* The ring's own initiator identity: the I_T nexus is the domain's vhost. */
+	if (!v->map && pvs_host_map_new(xb->host, PVSD_INITIATOR(v->domid, v->id), &v->map) != 0) {
 		vlog(v, LOG_ERR, "out of memory");
 		return -ENOMEM;
 	}
@@ -1303,7 +1146,7 @@ static void sweep_dead(struct pvsd_xenbus *xb)
 		}
 		pp = &v->next;
 	}
-	luns_sweep(xb);
+	pvs_host_sweep(xb->host);
 }
 
 /* ---- events ---- */
@@ -1465,9 +1308,10 @@ static bool wait_over(const struct xb_vhost *v)
 	if (!v->waiting)
 		return false;
 	for (d = v->devs; d; d = d->next) {
-		const struct xb_lun *l = d->drain;
+		const struct pvs_unit *l = d->drain;
 
-		if (l && !(l->lun && l->users == 0 && pvs_lun_inflight(l->lun) > 0))
+		if (l && !(pvs_unit_is_open(l) && pvs_unit_users(l) == 0 &&
+		           pvs_lun_inflight(pvs_unit_lun(l)) > 0))
 			return true;
 	}
 	return false;
@@ -1480,7 +1324,7 @@ void pvsd_xenbus_after_poll(struct pvsd_xenbus *xb)
 	for (v = xb->vhosts; v; v = v->next)
 		if (v->ring)
 			pvsd_ring_flush(v->ring);
-	luns_sweep(xb);
+	pvs_host_sweep(xb->host);
 	if (xb->stopping)
 		return;
 	for (v = xb->vhosts; v; v = v->next)
@@ -1548,10 +1392,25 @@ int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **ou
 		free(s);
 	}
 	xb->domid = (uint32_t)domid;
+	xb->host = cfg->host;
+	if (!xb->host) {
+		struct pvs_host_cfg hc = {.worker = cfg->worker,
+		                          .resolver = cfg->resolver,
+		                          .notice = lun_notice,
+		                          .closing = lun_closing};
+
+		if (pvs_host_new(&hc, &xb->host) != 0) {
+			free(xb);
+			return -ENOMEM;
+		}
+		xb->own_host = true;
+	}
 	snprintf(xb->base, sizeof(xb->base), XSN_BACKEND_ROOT, xb->domid);
 	rc = xb->xs.ops->watch(xb->xs.ctx, xb->base, TOKEN_BE);
 	if (rc) {
 		plog(LOG_ERR, "cannot watch %s: %s", xb->base, strerror(-rc));
+		if (xb->own_host)
+			pvs_host_free(xb->host);
 		free(xb);
 		return rc;
 	}
@@ -1588,13 +1447,13 @@ void pvsd_xenbus_shutdown(struct pvsd_xenbus *xb)
 bool pvsd_xenbus_idle(const struct pvsd_xenbus *xb)
 {
 	const struct xb_vhost *v;
-	const struct xb_lun *l;
+	const struct pvs_unit *u;
 
 	for (v = xb->vhosts; v; v = v->next)
 		if (v->ring && pvsd_ring_inflight(v->ring) > 0)
 			return false;
-	for (l = xb->luns; l; l = l->next)
-		if (l->lun && pvs_lun_inflight(l->lun) > 0)
+	for (unsigned int i = 0; (u = pvs_host_unit_at(xb->host, i)) != NULL; i++)
+		if (pvs_lun_inflight(pvs_unit_lun(u)) > 0)
 			return false;
 	return true;
 }
@@ -1628,14 +1487,8 @@ void pvsd_xenbus_free(struct pvsd_xenbus *xb)
 	if (busy)
 		return;
 	sweep_dead(xb);
-	while (xb->luns) {
-		struct xb_lun *l = xb->luns;
-
-		xb->luns = l->next;
-		if (l->lun)
-			pvs_lun_close(l->lun);
-		free(l);
-	}
+	if (xb->own_host)
+		pvs_host_free(xb->host);
 	xb->xs.ops->unwatch(xb->xs.ctx, xb->base, TOKEN_BE);
 	free(xb);
 }
@@ -1643,8 +1496,8 @@ void pvsd_xenbus_free(struct pvsd_xenbus *xb)
 void pvsd_xenbus_get_stats(const struct pvsd_xenbus *xb, struct pvsd_xenbus_stats *out)
 {
 	const struct xb_vhost *v;
-	const struct xb_lun *l;
 	const struct xb_dev *d;
+	struct pvs_host_stats hs;
 
 	memset(out, 0, sizeof(*out));
 	for (v = xb->vhosts; v; v = v->next) {
@@ -1659,8 +1512,8 @@ void pvsd_xenbus_get_stats(const struct pvsd_xenbus *xb, struct pvsd_xenbus_stat
 		for (d = v->devs; d; d = d->next)
 			out->mapped += d->l != NULL;
 	}
-	for (l = xb->luns; l; l = l->next)
-		out->luns += l->lun != NULL;
+	pvs_host_get_stats(xb->host, &hs);
+	out->luns = hs.units;
 	out->reconnects = xb->reconnects;
 	out->adopted = xb->adopted;
 }

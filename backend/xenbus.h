@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pvscsi/host.h"
 #include "pvscsi/lun.h"
 #include "pvscsi/resolve.h"
 #include "xenevt.h"
@@ -45,7 +46,8 @@ struct pvsd_xenbus_cfg {
 	void *gnt_ctx;
 	const struct pvx_evt_ops *evt;
 	void *evt_ctx;
-	struct pvs_worker *worker;    /* every LUN and ring lives on it */
+	struct pvs_worker *worker; /* every LUN and ring lives on it */
+	struct pvs_host *host;     /* the LUN pool (on @worker); NULL: the xenbus makes its own */
 	struct pvs_resolver resolver; /* NULL members: the real /sys and /dev */
 	const char *state_dir;        /* ring journals (pvsd_ring_cfg.state_dir); NULL: none */
 	unsigned int max_segs;        /* feature-sg-grant; 0: PVSD_RING_DEFAULT_SEGS */

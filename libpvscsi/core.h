@@ -6,11 +6,13 @@
  *   lun.c            struct pvs_lun, pvs_submit(), in-flight list, completion
  *   emulate.c        emulated LUNs: dispatch through the opcode table
  *   spc.c sbc.c      command handlers (SPC-5 / SBC-4)
+ *   sbc_stage.c      SBC commands at the store, stage by stage
+ *   sbc_engine.c     runs the stages: the scratch, the COMPARE AND WRITE gate
  *   pr.c ua.c tmf.c  reservations, unit attentions, task management
  *   passthrough.c    sg LUNs: filter from the opcode table, sg v3 async I/O
  *   store_*.c        backing stores of emulated LUNs (file/bdev via io_uring, mem)
  *   worker.c         io_uring + epoll per thread
- *   opcodes.c        THE opcode table
+ *   opcodes.c        THE opcode table (opcode.h names the opcodes)
  *   sense.c          THE reason -> sense table
  */
 #ifndef PVSCSI_CORE_H
@@ -20,6 +22,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "opcode.h"
 #include "pvscsi/pvscsi.h"
 
 /* Returned by a handler that has started asynchronous work. */
@@ -63,6 +66,19 @@ typedef int (*pvsi_handler_fn)(struct pvs_lun *lun, struct pvs_req *req);
  * commands with only a data-in phase are allowed without the flag.
  */
 #define PVSI_OP_WE_OK 0x0200u
+/*
+ * Its data-in is mode parameter data (SPC-5 7.5.5: MODE SENSE): the 4-byte
+ * header after a 6-byte CDB, the 8-byte one after a 10-byte CDB.  A
+ * read-only passthrough LUN sets WP in the header's DEVICE-SPECIFIC
+ * PARAMETER (SBC-4 6.5.1) of what the device returns.
+ */
+#define PVSI_OP_MODE_DATA 0x0400u
+/*
+ * EVPD (byte 1 bit 0) asks for the vital product data page in byte 2
+ * (SPC-5 6.7.1: INQUIRY).  Passthrough LUNs clamp the Block Limits page to
+ * the transport's bound, and add it for a disk that has none.
+ */
+#define PVSI_OP_VPD 0x0800u
 
 /* How a CDB gives the length of its data phase (pvs_cdb_xfer()). */
 enum pvsi_xfer_kind {
@@ -84,9 +100,9 @@ struct pvsi_xfer {
 };
 
 struct pvsi_opcode {
-	uint8_t opcode;
+	uint8_t opcode;  /* enum pvsi_opc */
 	uint8_t cdb_len; /* expected CDB length */
-	uint16_t sa;     /* service action when PVSI_OP_HAS_SA */
+	uint16_t sa;     /* service action when PVSI_OP_HAS_SA (enum pvsi_sa*) */
 	uint8_t dir;     /* enum pvs_dir of the data phase, if any */
 	struct pvsi_xfer xfer;
 	uint16_t flags;
@@ -261,6 +277,31 @@ void pvsi_lun_gone(struct pvs_lun *lun, const char *why);
  */
 #define PVSI_SR_GONE (PVS_SR__COUNT + 1)
 
+/* ---- sense data (sense.c, the only writer of sense bytes) ---- */
+
+/* What sense data carries besides the reason's key, ASC and ASCQ. */
+struct pvsi_sense_extra {
+	bool desc;       /* descriptor format (SPC-5 4.4.2) without descriptors, else fixed */
+	bool in_cdb;     /* the field pointer is into the CDB, else the parameter list */
+	int field, bit;  /* sense-key-specific field pointer; -1: none (fixed format only) */
+	bool info_valid; /* VALID, INFORMATION = @info (fixed format only) */
+	uint32_t info;
+};
+
+/*
+ * The sense data of a command completed with reason @sr: at most @len bytes
+ * into @buf, 0 for a reason without sense (GOOD, BUSY, ...).  @x may be
+ * NULL: fixed format and nothing more.  Returns the length written.  An
+ * unknown reason gives INTERNAL TARGET FAILURE.
+ */
+size_t pvsi_sense_build(int sr, const struct pvsi_sense_extra *x, uint8_t *buf, size_t len);
+/*
+ * REQUEST SENSE parameter data (SPC-5 6.39) reporting @sr: as
+ * pvsi_sense_build(), but a reason without sense gives NO SENSE, never
+ * nothing; descriptor format when @desc (the CDB's DESC bit).
+ */
+size_t pvsi_sense_data(int sr, bool desc, uint8_t *buf, size_t len);
+
 /* Copy to/from the request's buffers; return bytes copied. */
 size_t pvsi_req_copy_in(struct pvs_req *req, size_t off, const void *src, size_t len);
 size_t pvsi_req_copy_out(const struct pvs_req *req, size_t off, void *dst, size_t len);
@@ -273,6 +314,12 @@ struct pvsi_initiator *pvsi_initiator_slot(struct pvs_lun *lun, uint64_t initiat
 /* ---- hooks between families ---- */
 
 /* emulate.c: the emulated LUN's submit. */
+struct pvs_spec;
+/* pvs_lun_open() of a parsed spec; a HOST kind must have been resolved to SG. */
+int pvsi_lun_open_spec(struct pvs_worker *w, const struct pvs_spec *sp, const char *spec,
+                       const struct pvs_lun_opts *opts, struct pvs_lun **out, char *err,
+                       size_t errlen);
+
 void pvsi_emulate_submit(struct pvs_lun *lun, struct pvs_req *req);
 /* After the store opened: per-LUN emulation state; closes the store on failure. */
 int pvsi_emulate_open(struct pvs_lun *lun, char *err, size_t errlen);

@@ -29,7 +29,7 @@ static inline bool emu_supported(const struct pvs_lun *lun, const struct pvsi_op
 	if (!op || !op->handler || !(op->flags & PVSI_OP_EMU))
 		return false;
 	/* SBC-4 5.32: UNMAP exists only where LBPU is set (VPD B2h). */
-	if (op->opcode == 0x42 && !lun->thin)
+	if (op->opcode == PVSI_OPC_UNMAP && !lun->thin)
 		return false;
 	return true;
 }

@@ -1,5 +1,5 @@
 /*
- * emulate_int.h - shared between emulate.c, spc.c and sbc.c only: the
+ * emulate_int.h - shared between emulate.c, spc.c and sbc*.c only: the
  * limits the Block Limits VPD page advertises and the SBC handlers enforce,
  * and small helpers for building responses.
  */
@@ -63,7 +63,7 @@ int pvsi_emu_cdb_field(struct pvs_req *req, int sr, int byte, int bit);
 /* Same, pointing into the parameter list. */
 int pvsi_emu_param_field(struct pvs_req *req, int sr, int byte, int bit);
 
-/* sbc.c: per-LUN scratch state (at open), freed at close. */
+/* sbc_engine.c: per-LUN scratch state (at open), freed at close. */
 int pvsi_sbc_open(struct pvs_lun *lun);
 void pvsi_sbc_close(struct pvs_lun *lun);
 /* The LUN's cancel: the store's, or at once for a request waiting for the scratch. */

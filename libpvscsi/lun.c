@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "core.h"
+#include "pvscsi/resolve.h"
+#include "pvscsi/spec.h"
 
 static void set_err(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
 {
@@ -44,119 +46,19 @@ static void set_identity(struct pvs_lun *lun, const char *key)
 	snprintf(lun->serial, sizeof(lun->serial), "%016" PRIx64, h);
 }
 
-/* Size with an optional K/M/G/T suffix (powers of two). */
-static int parse_size(const char *s, uint64_t *out)
+int pvsi_lun_open_spec(struct pvs_worker *w, const struct pvs_spec *sp, const char *spec,
+                       const struct pvs_lun_opts *opts, struct pvs_lun **out, char *err,
+                       size_t errlen)
 {
-	char *end;
-	unsigned long long v;
-	unsigned shift = 0;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -EINVAL;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		end++;
-		break;
-	default:
-		break;
-	}
-	if (*end || v == 0 || v > (UINT64_MAX >> shift))
-		return -EINVAL;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
-struct spec {
-	char kind[8];
-	char path[256];
-	bool ro, raw;
-	uint32_t bs;
-};
-
-/* "kind:PATH[,opt...]".  PATH may not contain commas. */
-static int parse_spec(const char *s, struct spec *sp, char *err, size_t errlen)
-{
-	const char *colon = strchr(s, ':');
-	const char *p;
-	size_t n;
-
-	memset(sp, 0, sizeof(*sp));
-	if (!colon || (size_t)(colon - s) >= sizeof(sp->kind)) {
-		set_err(err, errlen, "LUN spec '%s': expected file:PATH, mem:SIZE or sg:/dev/sgN%s",
-		        s, "");
-		return -EINVAL;
-	}
-	memcpy(sp->kind, s, (size_t)(colon - s));
-	p = colon + 1;
-	n = strcspn(p, ",");
-	if (n == 0 || n >= sizeof(sp->path)) {
-		set_err(err, errlen, "LUN spec '%s': missing or too long %s", s, "path/size");
-		return -EINVAL;
-	}
-	memcpy(sp->path, p, n);
-	p += n;
-	while (*p == ',') {
-		char opt[32];
-
-		p++;
-		n = strcspn(p, ",");
-		if (n == 0 || n >= sizeof(opt)) {
-			set_err(err, errlen, "LUN spec '%s': empty or overlong option%s", s, "");
-			return -EINVAL;
-		}
-		memcpy(opt, p, n);
-		opt[n] = 0;
-		p += n;
-		if (!strcmp(opt, "ro")) {
-			sp->ro = true;
-		} else if (!strcmp(opt, "raw")) {
-			sp->raw = true;
-		} else if (!strcmp(opt, "bs=512")) {
-			sp->bs = 512;
-		} else if (!strcmp(opt, "bs=4096")) {
-			sp->bs = 4096;
-		} else {
-			set_err(err, errlen,
-			        "LUN spec '%s': unknown option '%s' (ro, raw, bs=512, bs=4096)", s,
-			        opt);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-int pvs_lun_open(struct pvs_worker *w, const char *spec, const struct pvs_lun_opts *opts,
-                 struct pvs_lun **out, char *err, size_t errlen)
-{
-	struct spec sp;
 	struct pvs_lun *lun;
 	int rc;
 
 	*out = NULL;
-	rc = parse_spec(spec, &sp, err, errlen);
-	if (rc)
-		return rc;
+	if (sp->kind == PVS_SPEC_HOST) {
+		set_err(err, errlen, "LUN spec '%s': a host p-dev must be resolved first%s", spec,
+		        "");
+		return -EINVAL;
+	}
 	lun = calloc(1, sizeof(*lun));
 	if (!lun) {
 		set_err(err, errlen, "LUN spec '%s': %s", spec, strerror(ENOMEM));
@@ -164,9 +66,9 @@ int pvs_lun_open(struct pvs_worker *w, const char *spec, const struct pvs_lun_op
 	}
 	lun->worker = w;
 	lun->fd = -1;
-	lun->ro = sp.ro || (opts && opts->ro);
-	lun->raw = sp.raw || (opts && opts->raw);
-	lun->block_size = sp.bs ? sp.bs : (opts && opts->block_size ? opts->block_size : 512);
+	lun->ro = sp->ro || (opts && opts->ro);
+	lun->raw = sp->raw || (opts && opts->raw);
+	lun->block_size = sp->bs ? sp->bs : (opts && opts->block_size ? opts->block_size : 512);
 	if (lun->block_size != 512 && lun->block_size != 4096) {
 		set_err(err, errlen, "LUN spec '%s': block size must be 512 or 4096%s", spec, "");
 		free(lun);
@@ -178,43 +80,43 @@ int pvs_lun_open(struct pvs_worker *w, const char *spec, const struct pvs_lun_op
 		lun->notice = opts->notice;
 		lun->notice_arg = opts->notice_arg;
 	}
-	snprintf(lun->backing, sizeof(lun->backing), "%s", sp.path);
+	/* For messages only: a long name is cut. */
+	snprintf(lun->backing, sizeof(lun->backing), "%.*s", (int)sizeof(lun->backing) - 1,
+	         sp->name);
 	memcpy(lun->vendor, "PVSCSI  ", 9);
 	memcpy(lun->revision, "0001", 5);
 	set_identity(lun, spec);
 
-	if (!strcmp(sp.kind, "file")) {
+	switch (sp->kind) {
+	case PVS_SPEC_FILE: {
 		char real[4096];
 
 		/* Identity follows the file, whatever relative path named it. */
-		if (realpath(sp.path, real))
+		if (realpath(sp->name, real))
 			set_identity(lun, real);
 		snprintf(lun->product, sizeof(lun->product), "%-16s", "FILE");
 		lun->ops = &pvsi_emulated_ops;
-		rc = pvsi_file_open(lun, sp.path, err, errlen);
-	} else if (!strcmp(sp.kind, "mem")) {
-		uint64_t size;
-
+		rc = pvsi_file_open(lun, sp->name, err, errlen);
+		break;
+	}
+	case PVS_SPEC_MEM:
 		snprintf(lun->product, sizeof(lun->product), "%-16s", "MEM");
 		lun->ops = &pvsi_emulated_ops;
-		rc = parse_size(sp.path, &size);
-		if (rc || size % lun->block_size) {
+		if (sp->size % lun->block_size) {
 			set_err(
 			    err, errlen,
 			    "LUN spec '%s': bad size '%s' (a positive multiple of the block size, "
 			    "K/M/G suffixes allowed)",
-			    spec, sp.path);
+			    spec, sp->name);
 			rc = -EINVAL;
 		} else {
-			rc = pvsi_mem_open(lun, size, err, errlen);
+			rc = pvsi_mem_open(lun, sp->size, err, errlen);
 		}
-	} else if (!strcmp(sp.kind, "sg")) {
+		break;
+	default:
 		lun->ops = &pvsi_passthrough_ops;
-		rc = pvsi_sg_open(lun, sp.path, err, errlen);
-	} else {
-		set_err(err, errlen, "LUN spec '%s': unknown kind '%s' (file, mem, sg)", spec,
-		        sp.kind);
-		rc = -EINVAL;
+		rc = pvsi_sg_open(lun, sp->name, err, errlen);
+		break;
 	}
 	if (!rc && lun->ops == &pvsi_emulated_ops)
 		rc = pvsi_emulate_open(lun, err, errlen);
@@ -226,6 +128,42 @@ int pvs_lun_open(struct pvs_worker *w, const char *spec, const struct pvs_lun_op
 		snprintf(lun->serial, sizeof(lun->serial), "%s", opts->serial);
 	*out = lun;
 	return 0;
+}
+
+int pvs_lun_open(struct pvs_worker *w, const char *spec, const struct pvs_lun_opts *opts,
+                 struct pvs_lun **out, char *err, size_t errlen)
+{
+	struct pvs_spec *sp = malloc(sizeof(*sp));
+	int rc;
+
+	*out = NULL;
+	if (!sp) {
+		set_err(err, errlen, "LUN spec '%s': %s", spec, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	rc = pvs_spec_parse(spec, sp, err, errlen);
+	if (!rc && sp->kind == PVS_SPEC_HOST) {
+		/* A tool's host p-dev: this host's sysfs, as the daemons' default resolver. */
+		struct pvs_pdev *pd = malloc(sizeof(*pd));
+
+		rc = pd ? pvs_resolve(NULL, sp->name, pd, err, errlen) : -ENOMEM;
+		if (!rc && !pd->sg[0]) {
+			if (err && errlen)
+				snprintf(err, errlen,
+				         "LUN spec '%s' is %u:%u:%u:%u, which has no sg node", spec,
+				         pd->host, pd->channel, pd->target, pd->lun);
+			rc = -ENODEV;
+		}
+		if (!rc) {
+			snprintf(sp->name, sizeof(sp->name), "%s", pd->sg);
+			sp->kind = PVS_SPEC_SG;
+		}
+		free(pd);
+	}
+	if (!rc)
+		rc = pvsi_lun_open_spec(w, sp, spec, opts, out, err, errlen);
+	free(sp);
+	return rc;
 }
 
 void pvs_lun_close(struct pvs_lun *lun)
@@ -429,18 +367,19 @@ void pvsi_req_complete(struct pvs_req *req, int sr)
 		req->residual = (uint32_t)(req->core.data_len - req->core.xfer);
 	} else {
 		const struct pvs_sense_desc *d = pvs_sense_lookup((enum pvs_sense_reason)sr);
+		/* INFORMATION: e.g. the MISCOMPARE offset (SPC-5 4.4.3). */
+		const struct pvsi_sense_extra x = {
+		    .in_cdb = req->core.field_in_cdb,
+		    .field = req->core.field,
+		    .bit = req->core.field_bit,
+		    .info_valid = flags & PVSI_RF_INFO,
+		    .info = req->core.info,
+		};
 
 		if (!d)
 			d = pvs_sense_lookup(PVS_SR_INTERNAL_TARGET_FAILURE);
 		req->status = d->status;
-		req->sense_len = (uint8_t)pvs_sense_build(
-		    (enum pvs_sense_reason)sr, req->core.field_in_cdb, req->core.field,
-		    req->core.field_bit, req->sense, sizeof(req->sense));
-		if ((flags & PVSI_RF_INFO) && req->sense_len >= 7) {
-			/* SPC-5 4.4.3: VALID and INFORMATION (e.g. the MISCOMPARE offset). */
-			req->sense[0] |= 0x80;
-			pvsi_put_be32(&req->sense[3], req->core.info);
-		}
+		req->sense_len = (uint8_t)pvsi_sense_build(sr, &x, req->sense, sizeof(req->sense));
 		/* Data already moved stays moved (e.g. a short read before a medium error). */
 		req->residual = (uint32_t)(req->core.data_len - req->core.xfer);
 	}

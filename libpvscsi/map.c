@@ -12,19 +12,22 @@
 #include <string.h>
 
 #include "core.h"
-
-#define OP_REQUEST_SENSE 0x03
-#define OP_INQUIRY       0x12
-#define OP_REPORT_LUNS   0xa0
+#include "host_int.h"
+#include "pvscsi/host.h"
 
 struct map_ent {
 	uint32_t channel, target, lun;
 	struct pvs_lun *l;
+	struct pvs_unit *u; /* the pool's unit, a reference the map holds; NULL: the caller's LUN */
 };
 
 struct pvs_map {
 	struct map_ent *ents;
 	unsigned int n, cap;
+	/* A map of a pvs_host: its I_T nexus, and the host's list of maps. */
+	struct pvs_host *host;
+	uint64_t initiator;
+	struct pvs_map *next;
 };
 
 static int key_cmp(const struct map_ent *e, uint32_t c, uint32_t t, uint32_t l)
@@ -59,6 +62,11 @@ static bool same_target(const struct pvs_map *m, unsigned int i, uint32_t c, uin
 	return i < m->n && m->ents[i].channel == c && m->ents[i].target == t;
 }
 
+bool pvs_map_target_exists(const struct pvs_map *m, uint32_t channel, uint32_t target)
+{
+	return same_target(m, lower_bound(m, channel, target, 0), channel, target);
+}
+
 int pvs_map_new(struct pvs_map **out)
 {
 	struct pvs_map *m = calloc(1, sizeof(*m));
@@ -71,6 +79,10 @@ void pvs_map_free(struct pvs_map *m)
 {
 	if (!m)
 		return;
+	if (m->host)
+		pvsi_host_map_gone(m->host, m);
+	for (unsigned int i = 0; i < m->n; i++)
+		pvs_unit_put(m->ents[i].u);
 	free(m->ents);
 	free(m);
 }
@@ -78,6 +90,75 @@ void pvs_map_free(struct pvs_map *m)
 unsigned int pvs_map_count(const struct pvs_map *m)
 {
 	return m->n;
+}
+
+void pvsi_map_attach_host(struct pvs_map *m, struct pvs_host *h, uint64_t initiator,
+                          struct pvs_map *next)
+{
+	m->host = h;
+	m->initiator = initiator;
+	m->next = next;
+}
+
+struct pvs_map *pvsi_map_detach_host(struct pvs_map *m)
+{
+	struct pvs_map *next = m->next;
+
+	m->host = NULL;
+	m->next = NULL;
+	return next;
+}
+
+struct pvs_map *pvsi_map_next(const struct pvs_map *m)
+{
+	return m->next;
+}
+
+struct pvs_map **pvsi_map_nextp(struct pvs_map *m)
+{
+	return &m->next;
+}
+
+int pvs_map_attach(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                   struct pvs_unit *u)
+{
+	int rc = pvs_map_add(m, channel, target, lun, pvs_unit_lun(u));
+
+	if (rc == 0)
+		m->ents[lower_bound(m, channel, target, lun)].u = u;
+	return rc;
+}
+
+int pvs_map_detach(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun)
+{
+	struct pvs_unit *u = pvs_map_unit(m, channel, target, lun);
+	int rc = pvs_map_remove(m, channel, target, lun, NULL);
+
+	if (rc == 0)
+		pvs_unit_put(u);
+	return rc;
+}
+
+struct pvs_unit *pvs_map_unit(const struct pvs_map *m, uint32_t channel, uint32_t target,
+                              uint32_t lun)
+{
+	unsigned int i = lower_bound(m, channel, target, lun);
+
+	if (i < m->n && key_cmp(&m->ents[i], channel, target, lun) == 0)
+		return m->ents[i].u;
+	return NULL;
+}
+
+bool pvs_map_get(const struct pvs_map *m, unsigned int i, uint32_t *channel, uint32_t *target,
+                 uint32_t *lun, struct pvs_lun **l)
+{
+	if (i >= m->n)
+		return false;
+	*channel = m->ents[i].channel;
+	*target = m->ents[i].target;
+	*lun = m->ents[i].lun;
+	*l = m->ents[i].l;
+	return true;
 }
 
 struct pvs_lun *pvs_map_lookup(const struct pvs_map *m, uint32_t channel, uint32_t target,
@@ -118,7 +199,7 @@ int pvs_map_add(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t l
 		m->cap = cap;
 	}
 	memmove(&m->ents[i + 1], &m->ents[i], (m->n - i) * sizeof(*m->ents));
-	m->ents[i] = (struct map_ent){channel, target, lun, l};
+	m->ents[i] = (struct map_ent){channel, target, lun, l, NULL};
 	m->n++;
 	luns_changed(m, channel, target, l);
 	return 0;
@@ -232,12 +313,14 @@ static int report_luns(struct pvs_map *m, unsigned int first, uint32_t c, uint32
  * supporting a peripheral device on this logical unit".  EVPD requests get
  * the same header on the Supported VPD Pages page, listing only itself.
  */
-static int inquiry_unmapped(struct pvs_req *req)
+static int inquiry_unmapped(struct pvs_map *m, unsigned int first, uint32_t c, uint32_t t,
+                            struct pvs_req *req)
 {
 	uint8_t buf[36];
 	uint16_t alloc;
 	size_t len;
 
+	(void)m, (void)first, (void)c, (void)t;
 	if (req->cdb_len < 6)
 		return PVS_SR_INVALID_FIELD_IN_CDB;
 	alloc = pvsi_be16(req->cdb + 3);
@@ -273,31 +356,57 @@ static int inquiry_unmapped(struct pvs_req *req)
  * returns LOGICAL UNIT NOT SUPPORTED as parameter data with GOOD status,
  * in descriptor format when DESC asks for it.
  */
-static int request_sense_unmapped(struct pvs_req *req)
+static int request_sense_unmapped(struct pvs_map *m, unsigned int first, uint32_t c, uint32_t t,
+                                  struct pvs_req *req)
 {
 	uint8_t buf[PVS_SENSE_MAX];
-	const struct pvs_sense_desc *d = pvs_sense_lookup(PVS_SR_LUN_NOT_SUPPORTED);
 	size_t len;
 
+	(void)m, (void)first, (void)c, (void)t;
 	if (req->cdb_len < 6)
 		return PVS_SR_INVALID_FIELD_IN_CDB;
-	memset(buf, 0, sizeof(buf));
-	if (req->cdb[1] & 0x01) {
-		/* SPC-5 4.4.2: descriptor format, no descriptors. */
-		buf[0] = 0x72;
-		if (d) {
-			buf[1] = d->key;
-			buf[2] = d->asc;
-			buf[3] = d->ascq;
-		}
-		len = 8;
-	} else {
-		len = pvs_sense_build(PVS_SR_LUN_NOT_SUPPORTED, 0, -1, -1, buf, sizeof(buf));
-	}
+	len = pvsi_sense_data(PVS_SR_LUN_NOT_SUPPORTED, req->cdb[1] & 0x01, buf, sizeof(buf));
 	if (len > req->cdb[4])
 		len = req->cdb[4];
 	req->core.xfer = (uint32_t)pvsi_req_copy_in(req, 0, buf, len);
 	return PVS_SR_OK;
+}
+
+/*
+ * The target's own answers, for the commands the opcode table marks
+ * PVSI_OP_TARGET; anything else to a LUN the initiator was not given is
+ * LOGICAL UNIT NOT SUPPORTED (SPC-5 4.2 / SAM-5 5.9.4).
+ */
+static const struct {
+	uint8_t opcode;
+	int (*fn)(struct pvs_map *m, unsigned int first, uint32_t c, uint32_t t,
+	          struct pvs_req *req);
+} target_handlers[] = {
+    {PVSI_OPC_REPORT_LUNS, report_luns},
+    {PVSI_OPC_INQUIRY, inquiry_unmapped},
+    {PVSI_OPC_REQUEST_SENSE, request_sense_unmapped},
+};
+
+static int target_command(struct pvs_map *m, unsigned int first, uint32_t c, uint32_t t,
+                          struct pvs_req *req)
+{
+	const struct pvsi_opcode *op = pvsi_opcode_find(req->cdb, req->cdb_len);
+
+	if (!op || !(op->flags & PVSI_OP_TARGET))
+		return PVS_SR_LUN_NOT_SUPPORTED;
+	for (size_t i = 0; i < sizeof(target_handlers) / sizeof(target_handlers[0]); i++)
+		if (target_handlers[i].opcode == op->opcode)
+			return target_handlers[i].fn(m, first, c, t, req);
+	/* A TARGET flag without a handler here is a table error a unit test catches. */
+	return PVS_SR_LUN_NOT_SUPPORTED;
+}
+
+bool pvsi_map_target_handles(uint8_t opcode)
+{
+	for (size_t i = 0; i < sizeof(target_handlers) / sizeof(target_handlers[0]); i++)
+		if (target_handlers[i].opcode == opcode)
+			return true;
+	return false;
 }
 
 /*
@@ -307,7 +416,7 @@ static int request_sense_unmapped(struct pvs_req *req)
  */
 static bool lun_answers(const struct pvs_lun *l, const uint8_t *cdb, unsigned int cdb_len)
 {
-	return l && cdb_len && !(cdb[0] == OP_REPORT_LUNS && !pvs_lun_is_raw(l));
+	return l && cdb_len && !(cdb[0] == PVSI_OPC_REPORT_LUNS && !pvs_lun_is_raw(l));
 }
 
 bool pvs_map_cdb_xfer(const struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
@@ -327,7 +436,6 @@ int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_
 {
 	unsigned int first;
 	struct pvs_lun *l = NULL;
-	int sr;
 
 	if (lun <= PVS_MAP_MAX_LUN) {
 		unsigned int i = lower_bound(m, channel, target, lun);
@@ -335,6 +443,8 @@ int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_
 		if (i < m->n && key_cmp(&m->ents[i], channel, target, lun) == 0)
 			l = m->ents[i].l;
 	}
+	if (m->host)
+		req->initiator = m->initiator;
 	/* A mapped LUN proves its target exists, so the common case needs one search, not two. */
 	if (lun_answers(l, req->cdb, req->cdb_len)) {
 		pvs_submit(l, req);
@@ -351,20 +461,68 @@ int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_
 	}
 
 	target_begin(req);
-	switch (req->cdb[0]) {
-	case OP_REPORT_LUNS:
-		sr = report_luns(m, first, channel, target, req);
-		break;
-	case OP_INQUIRY:
-		sr = inquiry_unmapped(req);
-		break;
-	case OP_REQUEST_SENSE:
-		sr = request_sense_unmapped(req);
-		break;
-	default:
-		sr = PVS_SR_LUN_NOT_SUPPORTED;
-		break;
+	pvsi_req_complete(req, target_command(m, first, channel, target, req));
+	return 0;
+}
+
+/* ---- task management ---- */
+
+static void nexus_step(struct pvs_tmf *tmf);
+
+static void nexus_lun_done(struct pvs_tmf *tmf)
+{
+	if (tmf->result != PVS_TMF_FUNCTION_COMPLETE)
+		tmf->walk_result = tmf->result;
+	nexus_step(tmf);
+}
+
+/*
+ * The next LUN of the target after the last one reset, found afresh each
+ * time: the map may change while a LUN drains, and a position would skip or
+ * repeat one.
+ */
+static void nexus_step(struct pvs_tmf *tmf)
+{
+	struct pvs_map *m = tmf->walk_map;
+	unsigned int i;
+
+	i = tmf->walk_next > PVS_MAP_MAX_LUN
+	        ? m->n
+	        : lower_bound(m, tmf->walk_channel, tmf->walk_target, tmf->walk_next);
+	if (!same_target(m, i, tmf->walk_channel, tmf->walk_target)) {
+		tmf->result = tmf->walk_result;
+		tmf->done = tmf->walk_done;
+		tmf->walk_map = NULL;
+		tmf->done(tmf);
+		return;
 	}
-	pvsi_req_complete(req, sr);
+	tmf->walk_next = m->ents[i].lun + 1;
+	tmf->done = nexus_lun_done;
+	pvs_tmf_submit(m->ents[i].l, tmf);
+}
+
+int pvs_map_tmf(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                struct pvs_tmf *tmf)
+{
+	struct pvs_lun *l;
+
+	if (!pvs_map_target_exists(m, channel, target))
+		return -ENODEV;
+	if (m->host)
+		tmf->initiator = m->initiator;
+	if (tmf->fn == PVS_TMF_I_T_NEXUS_RESET) {
+		tmf->walk_map = m;
+		tmf->walk_channel = channel;
+		tmf->walk_target = target;
+		tmf->walk_next = 0;
+		tmf->walk_result = PVS_TMF_FUNCTION_COMPLETE;
+		tmf->walk_done = tmf->done;
+		nexus_step(tmf);
+		return 0;
+	}
+	l = lun <= PVS_MAP_MAX_LUN ? pvs_map_lookup(m, channel, target, lun) : NULL;
+	if (!l)
+		return -ENOENT;
+	pvs_tmf_submit(l, tmf);
 	return 0;
 }

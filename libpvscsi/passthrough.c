@@ -14,9 +14,12 @@
  * A read-only LUN (lun->ro) is enforced here, not by the device: commands
  * the opcode table marks as changing the medium (PVSI_OP_WRITE) or its
  * layout (PVSI_OP_MEDIUM_PARAMS) are refused with DATA PROTECT before they
- * reach it, and MODE SENSE answers get the WP bit so that the guest's
- * kernel treats the disk as write-protected.  That needs the filter, so
- * read-only and feature-host (raw) exclude each other.
+ * reach it, and MODE SENSE answers (PVSI_OP_MODE_DATA) get the WP bit so
+ * that the guest's kernel treats the disk as write-protected.  That needs
+ * the filter, so read-only and feature-host (raw) exclude each other.
+ *
+ * Which command is which comes from the opcode table's flags, never from
+ * opcode bytes tested here: raw LUNs look their entry up as well.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -146,15 +149,14 @@ static uint8_t map_host(unsigned int host_status, unsigned int driver_status)
  */
 static void mark_write_protected(struct pvs_req *req, uint64_t moved)
 {
+	const struct pvsi_opcode *op = req->core.op;
 	size_t off;
 	uint8_t b;
 
-	if (req->cdb[0] == 0x1a)
-		off = 2;
-	else if (req->cdb[0] == 0x5a)
-		off = 3;
-	else
+	if (!op || !(op->flags & PVSI_OP_MODE_DATA))
 		return;
+	/* SPC-5 7.5.5: byte 2 of the 4-byte header (6-byte CDB), byte 3 of the 8-byte one. */
+	off = op->cdb_len == 6 ? 2 : 3;
 	if (moved <= off || pvsi_req_copy_out(req, off, &b, 1) != 1)
 		return;
 	b |= 0x80;
@@ -164,7 +166,10 @@ static void mark_write_protected(struct pvs_req *req, uint64_t moved)
 /* SPC-5 6.7: the page an INQUIRY with EVPD set asks for; -1 for any other command. */
 static int vpd_page(const struct pvs_req *req)
 {
-	if (req->cdb_len < 6 || req->cdb[0] != 0x12 || !(req->cdb[1] & 0x01))
+	const struct pvsi_opcode *op = req->core.op;
+
+	if (!op || !(op->flags & PVSI_OP_VPD) || req->cdb_len < op->cdb_len ||
+	    !(req->cdb[1] & 0x01))
 		return -1;
 	return req->cdb[2];
 }
@@ -360,11 +365,12 @@ static int dxfer_dir(uint8_t dir)
 static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
 {
 	struct sg_priv *p = priv_of(lun);
+	const struct pvsi_opcode *op = pvsi_opcode_find(req->cdb, req->cdb_len);
 	struct sg_io_hdr h;
 
+	/* Raw LUNs' too: the VPD fixups below and at completion read its flags. */
+	req->core.op = op;
 	if (!lun->raw) {
-		const struct pvsi_opcode *op = pvsi_opcode_find(req->cdb, req->cdb_len);
-
 		/*
 		 * A service action the filter refuses, of an opcode it passes
 		 * with others (SERVICE ACTION IN(16), MAINTENANCE IN), is a
@@ -386,7 +392,6 @@ static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
 			pvsi_req_complete(req, PVS_SR_INVALID_OPCODE);
 			return;
 		}
-		req->core.op = op;
 		if (lun->ro && (op->flags & (PVSI_OP_WRITE | PVSI_OP_MEDIUM_PARAMS))) {
 			pvsi_req_complete(req, PVS_SR_WRITE_PROTECTED);
 			return;

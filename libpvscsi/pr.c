@@ -14,31 +14,6 @@
 
 #include "core.h"
 
-#define OP_REQUEST_SENSE 0x03
-#define OP_INQUIRY       0x12
-#define OP_RESERVE6      0x16
-#define OP_RELEASE6      0x17
-#define OP_RESERVE10     0x56
-#define OP_RELEASE10     0x57
-#define OP_PR_IN         0x5e
-#define OP_PR_OUT        0x5f
-#define OP_REPORT_LUNS   0xa0
-
-/* SPC-5 6.17.2: PERSISTENT RESERVE IN service actions. */
-#define PRI_READ_KEYS           0x00
-#define PRI_READ_RESERVATION    0x01
-#define PRI_REPORT_CAPABILITIES 0x02
-#define PRI_READ_FULL_STATUS    0x03
-
-/* SPC-5 6.18.2: PERSISTENT RESERVE OUT service actions. */
-#define PRO_REGISTER          0x00
-#define PRO_RESERVE           0x01
-#define PRO_RELEASE           0x02
-#define PRO_CLEAR             0x03
-#define PRO_PREEMPT           0x04
-#define PRO_PREEMPT_AND_ABORT 0x05
-#define PRO_REGISTER_IGNORE   0x06
-
 /* SPC-5 6.17.3.4 Table 219: persistent reservation types. */
 #define PR_WE    1
 #define PR_EA    3
@@ -164,11 +139,11 @@ static void unregister(struct pvs_lun *lun, struct pvsi_initiator *in)
 static bool spc2_allowed(uint8_t opcode)
 {
 	switch (opcode) {
-	case OP_INQUIRY:
-	case OP_REQUEST_SENSE:
-	case OP_REPORT_LUNS:
-	case OP_RELEASE6:
-	case OP_RELEASE10:
+	case PVSI_OPC_INQUIRY:
+	case PVSI_OPC_REQUEST_SENSE:
+	case PVSI_OPC_REPORT_LUNS:
+	case PVSI_OPC_RELEASE_6:
+	case PVSI_OPC_RELEASE_10:
 		return true;
 	default:
 		return false;
@@ -186,12 +161,12 @@ int pvsi_pr_check(struct pvs_lun *lun, struct pvs_req *req, const struct pvsi_op
 		return PVS_SR_OK;
 
 	switch (opcode) {
-	case OP_PR_IN:
-	case OP_PR_OUT:
-	case OP_RESERVE6:
-	case OP_RELEASE6:
-	case OP_RESERVE10:
-	case OP_RELEASE10:
+	case PVSI_OPC_PERSISTENT_RESERVE_IN:
+	case PVSI_OPC_PERSISTENT_RESERVE_OUT:
+	case PVSI_OPC_RESERVE_6:
+	case PVSI_OPC_RELEASE_6:
+	case PVSI_OPC_RESERVE_10:
+	case PVSI_OPC_RELEASE_10:
 		/*
 		 * SPC-5 Table 67 (PR OUT service actions) and 5.14.3 (CRH=1):
 		 * the handlers apply the registration and key rules.
@@ -260,7 +235,8 @@ static enum crh crh_check(struct pvs_lun *lun, uint64_t initiator)
  */
 static int spc2_cdb_check(struct pvs_req *req)
 {
-	uint8_t mask = (req->cdb[0] == OP_RESERVE6 || req->cdb[0] == OP_RELEASE6) ? 0x1f : 0x13;
+	uint8_t mask =
+	    (req->cdb[0] == PVSI_OPC_RESERVE_6 || req->cdb[0] == PVSI_OPC_RELEASE_6) ? 0x1f : 0x13;
 
 	if (req->cdb[1] & mask) {
 		pvsi_req_field(req, true, 1, -1);
@@ -415,16 +391,16 @@ int pvsi_pr_in(struct pvs_lun *lun, struct pvs_req *req)
 
 	memset(buf, 0, sizeof(buf));
 	switch (req->cdb[1] & 0x1f) {
-	case PRI_READ_KEYS:
+	case PVSI_SA_PRI_READ_KEYS:
 		len = read_keys(lun, buf);
 		break;
-	case PRI_READ_RESERVATION:
+	case PVSI_SA_PRI_READ_RESERVATION:
 		len = read_reservation(lun, buf);
 		break;
-	case PRI_REPORT_CAPABILITIES:
+	case PVSI_SA_PRI_REPORT_CAPABILITIES:
 		len = report_capabilities(buf);
 		break;
-	case PRI_READ_FULL_STATUS:
+	case PVSI_SA_PRI_READ_FULL_STATUS:
 		len = read_full_status(lun, buf);
 		break;
 	default:
@@ -450,7 +426,7 @@ struct pro {
 static int pro_register(struct pvs_lun *lun, struct pvs_req *req, const struct pro *p)
 {
 	struct pvsi_initiator *in = find_reg(lun, req->initiator);
-	bool ignore = p->sa == PRO_REGISTER_IGNORE;
+	bool ignore = p->sa == PVSI_SA_PRO_REGISTER_AND_IGNORE;
 
 	if (p->flags & 0x04) { /* ALL_TG_PT: ATP_C is zero */
 		pvsi_req_field(req, false, 20, 2);
@@ -623,7 +599,7 @@ static int pro_preempt(struct pvs_lun *lun, struct pvs_req *req, const struct pr
 	pr->generation++;
 
 	/* SPC-5 5.14.11.4.5: the preempted I_T nexuses lose their tasks. */
-	if (p->sa == PRO_PREEMPT_AND_ABORT)
+	if (p->sa == PVSI_SA_PRO_PREEMPT_AND_ABORT)
 		for (unsigned i = 0; i < gone.n; i++)
 			pvsi_tmf_abort_nexus(lun, gone.id[i], req);
 	return PVS_SR_OK;
@@ -640,7 +616,7 @@ int pvsi_pr_out(struct pvs_lun *lun, struct pvs_req *req)
 	p.sa = req->cdb[1] & 0x1f;
 	p.scope = req->cdb[2] >> 4;
 	p.type = req->cdb[2] & 0x0f;
-	if (p.sa > PRO_REGISTER_IGNORE) {
+	if (p.sa > PVSI_SA_PRO_REGISTER_AND_IGNORE) {
 		/* REGISTER AND MOVE needs TransportIDs; the rest are reserved. */
 		pvsi_req_field(req, true, 1, 4);
 		return PVS_SR_INVALID_FIELD_IN_CDB;
@@ -663,14 +639,14 @@ int pvsi_pr_out(struct pvs_lun *lun, struct pvs_req *req)
 	if (plen != PRO_PARAM_LEN)
 		return PVS_SR_PARAM_LIST_LENGTH_ERROR;
 
-	if (p.sa == PRO_REGISTER || p.sa == PRO_REGISTER_IGNORE)
+	if (p.sa == PVSI_SA_PRO_REGISTER || p.sa == PVSI_SA_PRO_REGISTER_AND_IGNORE)
 		return pro_register(lun, req, &p);
 
 	/* Everything else needs a registration with the matching key. */
 	in = find_reg(lun, req->initiator);
 	if (!in || in->key != p.res_key)
 		return PVS_SR_RESERVATION_CONFLICT;
-	if (p.sa == PRO_CLEAR)
+	if (p.sa == PVSI_SA_PRO_CLEAR)
 		return pro_clear(lun, req);
 	if (p.scope != 0) {
 		pvsi_req_field(req, true, 2, 7);
@@ -681,9 +657,9 @@ int pvsi_pr_out(struct pvs_lun *lun, struct pvs_req *req)
 		return PVS_SR_INVALID_FIELD_IN_CDB;
 	}
 	switch (p.sa) {
-	case PRO_RESERVE:
+	case PVSI_SA_PRO_RESERVE:
 		return pro_reserve(lun, req, &p);
-	case PRO_RELEASE:
+	case PVSI_SA_PRO_RELEASE:
 		return pro_release(lun, req, &p);
 	default:
 		return pro_preempt(lun, req, &p);

@@ -1,7 +1,8 @@
 /*
  * sense.c - THE reason -> status/sense table, and the only code that writes
  * sense bytes.  Handlers return a reason; pvsi_req_complete() calls
- * pvs_sense_build() once per request.
+ * pvsi_sense_build() once per request, and REQUEST SENSE answers with
+ * pvsi_sense_data().
  */
 #include <string.h>
 
@@ -84,38 +85,88 @@ const struct pvs_sense_desc *pvs_sense_lookup(enum pvs_sense_reason sr)
 }
 
 #define FIXED_LEN 18 /* SPC-5 4.4.3: 8-byte header + ADDITIONAL SENSE LENGTH 10 */
+#define DESC_LEN  8  /* SPC-5 4.4.2: the header, ADDITIONAL SENSE LENGTH 0 */
+
+/* The row for @sr; an unknown reason is what the completion path reports for it. */
+static const struct pvs_sense_desc *row_of(int sr)
+{
+	const struct pvs_sense_desc *d = pvs_sense_lookup((enum pvs_sense_reason)sr);
+
+	return d ? d : pvs_sense_lookup(PVS_SR_INTERNAL_TARGET_FAILURE);
+}
+
+/* Every sense byte the core sends is written here, from @d and @x. */
+static size_t build(const struct pvs_sense_desc *d, const struct pvsi_sense_extra *x, uint8_t *buf,
+                    size_t len)
+{
+	uint8_t s[FIXED_LEN];
+	size_t n;
+
+	if (!buf)
+		return 0;
+	memset(s, 0, sizeof(s));
+	if (x && x->desc) {
+		/* Current error, descriptor format, no descriptors. */
+		s[0] = 0x72;
+		s[1] = d->key;
+		s[2] = d->asc;
+		s[3] = d->ascq;
+		n = DESC_LEN;
+	} else {
+		s[0] = 0x70; /* current error, fixed format */
+		s[2] = d->key;
+		s[7] = FIXED_LEN - 8;
+		s[12] = d->asc;
+		s[13] = d->ascq;
+		/*
+		 * SPC-5 4.4.2.2: the field pointer is defined for ILLEGAL
+		 * REQUEST only; SKSV, C/D (1 = CDB, 0 = parameter list), BPV
+		 * and BIT POINTER.
+		 */
+		if (x && x->field >= 0 && x->field <= 0xffff && d->key == PVS_KEY_ILLEGAL_REQUEST) {
+			s[15] = 0x80 | (x->in_cdb ? 0x40 : 0);
+			if (x->bit >= 0 && x->bit <= 7)
+				s[15] |= 0x08 | (uint8_t)x->bit;
+			pvsi_put_be16(&s[16], (uint16_t)x->field);
+		}
+		/* SPC-5 4.4.3: VALID only when the caller gets INFORMATION too. */
+		if (x && x->info_valid && len >= 7) {
+			s[0] |= 0x80;
+			pvsi_put_be32(&s[3], x->info);
+		}
+		n = FIXED_LEN;
+	}
+	n = len < n ? len : n;
+	memcpy(buf, s, n);
+	return n;
+}
+
+size_t pvsi_sense_build(int sr, const struct pvsi_sense_extra *x, uint8_t *buf, size_t len)
+{
+	const struct pvs_sense_desc *d = row_of(sr);
+
+	if (d->status != PVS_STATUS_CHECK_CONDITION)
+		return 0;
+	return build(d, x, buf, len);
+}
+
+size_t pvsi_sense_data(int sr, bool desc, uint8_t *buf, size_t len)
+{
+	const struct pvs_sense_desc *d = row_of(sr);
+	const struct pvsi_sense_extra x = {.desc = desc, .field = -1, .bit = -1};
+
+	/* GOOD's row is NO SENSE: key, ASC and ASCQ zero. */
+	if (d->status != PVS_STATUS_CHECK_CONDITION)
+		d = pvs_sense_lookup(PVS_SR_OK);
+	return build(d, &x, buf, len);
+}
 
 size_t pvs_sense_build(enum pvs_sense_reason sr, int in_cdb, int field, int bit, uint8_t *buf,
                        size_t len)
 {
-	const struct pvs_sense_desc *d = pvs_sense_lookup(sr);
-	uint8_t s[FIXED_LEN];
-	size_t n;
+	const struct pvsi_sense_extra x = {.in_cdb = in_cdb, .field = field, .bit = bit};
 
-	/* The completion path reports an unknown reason as this failure: match it. */
-	if (!d)
-		d = pvs_sense_lookup(PVS_SR_INTERNAL_TARGET_FAILURE);
-	if (d->status != PVS_STATUS_CHECK_CONDITION || !buf)
-		return 0;
-	memset(s, 0, sizeof(s));
-	s[0] = 0x70; /* current error, fixed format */
-	s[2] = d->key;
-	s[7] = FIXED_LEN - 8;
-	s[12] = d->asc;
-	s[13] = d->ascq;
-	/*
-	 * SPC-5 4.4.2.2: the field pointer is defined for ILLEGAL REQUEST only;
-	 * SKSV, C/D (1 = CDB, 0 = parameter list), BPV and BIT POINTER.
-	 */
-	if (field >= 0 && field <= 0xffff && d->key == PVS_KEY_ILLEGAL_REQUEST) {
-		s[15] = 0x80 | (in_cdb ? 0x40 : 0);
-		if (bit >= 0 && bit <= 7)
-			s[15] |= 0x08 | (uint8_t)bit;
-		pvsi_put_be16(&s[16], (uint16_t)field);
-	}
-	n = len < sizeof(s) ? len : sizeof(s);
-	memcpy(buf, s, n);
-	return n;
+	return pvsi_sense_build(sr, &x, buf, len);
 }
 
 int pvs_sense_decode(const uint8_t *sense, size_t len, uint8_t *key, uint8_t *asc, uint8_t *ascq)

@@ -35,17 +35,10 @@ int pvsi_spc_request_sense(struct pvs_lun *lun, struct pvs_req *req)
 
 	if (req->cdb[1] & 0x01)
 		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 1, 0);
-	memset(buf, 0, sizeof(buf));
 	sr = pvsi_ua_take(lun, req->initiator);
 	if (sr == PVS_SR_OK && lun->stopped)
 		sr = PVS_SR_NOT_READY_STOPPED;
-	len = pvs_sense_build((enum pvs_sense_reason)sr, 0, -1, -1, buf, sizeof(buf));
-	if (len == 0) {
-		/* NO SENSE: the fixed-format shell with key and ASC/ASCQ zero. */
-		buf[0] = 0x70;
-		buf[7] = 10;
-		len = 18;
-	}
+	len = pvsi_sense_data(sr, false, buf, sizeof(buf));
 	return pvsi_emu_respond(req, buf, len, req->cdb[4]);
 }
 
@@ -270,7 +263,7 @@ static size_t page_control(int pc, uint8_t *p)
 int pvsi_spc_mode_sense(struct pvs_lun *lun, struct pvs_req *req)
 {
 	const uint8_t *cdb = req->cdb;
-	bool ten = cdb[0] == 0x5a;
+	bool ten = cdb[0] == PVSI_OPC_MODE_SENSE_10;
 	bool dbd = cdb[1] & 0x08, llbaa = ten && (cdb[1] & 0x10);
 	int pc = cdb[2] >> 6;
 	uint8_t page = cdb[2] & 0x3f, sub = cdb[3];
@@ -374,7 +367,7 @@ static int select_page(struct pvs_lun *lun, struct pvs_req *req, const uint8_t *
 int pvsi_spc_mode_select(struct pvs_lun *lun, struct pvs_req *req)
 {
 	const uint8_t *cdb = req->cdb;
-	bool ten = cdb[0] == 0x55;
+	bool ten = cdb[0] == PVSI_OPC_MODE_SELECT_10;
 	uint32_t len = ten ? pvsi_be16(&cdb[7]) : cdb[4];
 	int len_byte = ten ? 7 : 4;
 	size_t hdr = ten ? 8 : 4, bdlen, off;

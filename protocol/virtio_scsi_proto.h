@@ -40,7 +40,7 @@ void vsp_encode_lun(uint8_t lun[8], uint32_t target, uint32_t lunid);
  */
 unsigned int vsp_cdb_len(const uint8_t *cdb, unsigned int cdb_size);
 
-/* VIRTIO_SCSI_S_* for a command that completed with @host (enum pvs_host). */
+/* VIRTIO_SCSI_S_* for a command that completed with @host (enum pvs_host_status). */
 uint8_t vsp_cmd_response(uint8_t host);
 
 /* The core's TMF for a VIRTIO_SCSI_T_TMF_* subtype; -1 when it has none (CLEAR ACA, unknown). */

@@ -1,5 +1,5 @@
 /*
- * ctl.c - LUN configuration and control commands (see ctl.h).
+ * ctl.c - LUN and controller configuration and control commands (see ctl.h).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -10,6 +10,46 @@
 
 #include "ctl.h"
 #include "log.h"
+
+static struct vscsi *one_find(void *arg, const char *name)
+{
+	const struct vuctl_env *env = arg;
+
+	return !name || !strcmp(name, "0") ? env->one : NULL;
+}
+
+static bool one_get(void *arg, unsigned int i, const char **name, const char **socket,
+                    struct vscsi **vs, bool *connected)
+{
+	const struct vuctl_env *env = arg;
+
+	if (i > 0)
+		return false;
+	*name = "0";
+	*socket = "-";
+	*vs = env->one;
+	*connected = true;
+	return true;
+}
+
+void vuctl_env_one(struct vuctl_env *env, struct vscsi *vs)
+{
+	memset(env, 0, sizeof(*env));
+	env->find = one_find;
+	env->get = one_get;
+	env->arg = env;
+	env->one = vs;
+}
+
+bool vuctl_name_ok(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!isalnum((unsigned char)s[n]) && !strchr("_.-", s[n]))
+			return false;
+	return n > 0 && n < VUCTL_NAME_MAX;
+}
 
 int vuctl_parse_tl(const char *s, unsigned int *target, unsigned int *lun)
 {
@@ -29,41 +69,64 @@ int vuctl_parse_tl(const char *s, unsigned int *target, unsigned int *lun)
 	return 0;
 }
 
-/* The LUN core's word on what no command shows (a backing removed while attached). */
-static void lun_notice(void *arg, struct pvs_lun *lun, const char *msg)
+/* "[NAME/]T:L": the controller and the numbers, or -errno with @err. */
+static int parse_addr(const struct vuctl_env *env, const char *addr, struct vscsi **vs,
+                      const char **name, unsigned int *t, unsigned int *l, char *err, size_t errlen)
 {
-	(void)arg;
-	(void)lun;
-	plog(LOG_WARNING, "%s", msg);
-}
+	const char *slash = strchr(addr, '/');
+	char nm[VUCTL_NAME_MAX];
 
-int vuctl_add(struct vscsi *vs, struct pvs_worker *w, const char *tl, const char *spec, char *err,
-              size_t errlen)
-{
-	static const struct pvs_lun_opts opts = {.notice = lun_notice};
-	unsigned int t, l;
-	struct pvs_lun *lun;
-	char why[256];
-	int rc;
+	*name = NULL;
+	if (slash) {
+		size_t n = (size_t)(slash - addr);
 
-	if (vuctl_parse_tl(tl, &t, &l)) {
-		snprintf(err, errlen, "bad target:lun '%s' (0..255:0..16383)", tl);
+		if (n == 0 || n >= sizeof(nm)) {
+			snprintf(err, errlen, "bad controller name in '%s'", addr);
+			return -EINVAL;
+		}
+		memcpy(nm, addr, n);
+		nm[n] = '\0';
+		addr = slash + 1;
+	}
+	if (vuctl_parse_tl(addr, t, l)) {
+		snprintf(err, errlen, "bad target:lun '%s' (0..255:0..16383)", addr);
 		return -EINVAL;
 	}
-	rc = pvs_lun_open(w, spec, &opts, &lun, why, sizeof(why));
+	*vs = env->find(env->arg, slash ? nm : NULL);
+	if (!*vs) {
+		snprintf(err, errlen, "no controller '%s'", slash ? nm : "(default)");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int vuctl_add(const struct vuctl_env *env, const char *tl, const char *spec, char *err,
+              size_t errlen)
+{
+	unsigned int t, l;
+	struct vscsi *vs;
+	const char *name;
+	struct vscsi_lun_info li;
+	char why[512];
+	int rc;
+
+	rc = parse_addr(env, tl, &vs, &name, &t, &l, err, errlen);
+	if (rc)
+		return rc;
+	rc = vscsi_lun_add(vs, t, l, spec, why, sizeof(why));
 	if (rc) {
-		snprintf(err, errlen, "%s: %s", spec, why);
+		if (why[0])
+			snprintf(err, errlen, "%s", why);
+		else
+			snprintf(err, errlen, "%u:%u: %s", t, l,
+			         rc == -EEXIST ? "already in use" : strerror(-rc));
 		return rc;
 	}
-	rc = vscsi_lun_add(vs, t, l, lun, spec);
-	if (rc) {
-		pvs_lun_close(lun);
-		snprintf(err, errlen, "%u:%u: %s", t, l,
-		         rc == -EEXIST ? "already in use" : strerror(-rc));
-		return rc;
-	}
-	plog(LOG_INFO, "LUN %u:%u: %s (%llu blocks of %u)", t, l, spec,
-	     (unsigned long long)pvs_lun_blocks(lun), pvs_lun_block_size(lun));
+	for (unsigned int i = 0; vscsi_lun_get(vs, i, &li); i++)
+		if (li.target == t && li.lun == l)
+			plog(LOG_INFO, "LUN %s: %s (%llu blocks of %u%s)", tl, li.spec,
+			     (unsigned long long)li.blocks, li.block_size,
+			     li.users > 1 ? ", shared" : "");
 	return 0;
 }
 
@@ -82,78 +145,148 @@ static void out_add(char *out, size_t outlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-int vuctl_exec(struct vscsi *vs, struct pvs_worker *w, const char *line, char *out, size_t outlen)
+static int lun_cmd(const struct vuctl_env *env, const char *cmd, const char *addr, char *out,
+                   size_t outlen, char *err, size_t errlen)
 {
-	char buf[1024], err[512];
-	char *argv[4] = {NULL}, *save = NULL, *p;
-	unsigned int argc = 0, t, l;
+	struct vscsi *vs;
+	const char *name;
+	unsigned int t, l;
+	int rc = parse_addr(env, addr, &vs, &name, &t, &l, err, errlen);
+
+	if (rc)
+		return rc;
+	if (!strcmp(cmd, "remove")) {
+		rc = vscsi_lun_remove(vs, t, l);
+		if (!rc)
+			plog(LOG_INFO, "LUN %s removed", addr);
+	} else {
+		rc = vscsi_lun_refresh(vs, t, l);
+		if (rc >= 0) {
+			out_add(out, outlen, "%s\n", rc ? "capacity changed" : "unchanged");
+			rc = 0;
+		}
+	}
+	if (rc == -ENOENT)
+		snprintf(err, errlen, "no LUN %s", addr);
+	else if (rc)
+		snprintf(err, errlen, "%s", strerror(-rc));
+	return rc;
+}
+
+static int ctrl_cmd(const struct vuctl_env *env, char **argv, unsigned int argc, char *out,
+                    size_t outlen, char *err, size_t errlen)
+{
+	if (!strcmp(argv[0], "ctrl-list")) {
+		const char *name, *sock;
+		struct vscsi *vs;
+		bool conn;
+
+		for (unsigned int i = 0; env->get(env->arg, i, &name, &sock, &vs, &conn); i++)
+			out_add(out, outlen, "%s %s %s luns=%u initiator=0x%llx\n", name, sock,
+			        conn ? "connected" : "listening", pvs_map_count(vscsi_map(vs)),
+			        (unsigned long long)vscsi_initiator(vs));
+		return 0;
+	}
+	if (!env->ctrl_add) {
+		snprintf(err, errlen, "this process serves one controller");
+		return -EOPNOTSUPP;
+	}
+	if (!strcmp(argv[0], "ctrl-add")) {
+		unsigned long q = 0;
+		char *end;
+
+		if (argc == 4) {
+			q = strtoul(argv[3], &end, 10);
+			if (*end || !isdigit((unsigned char)argv[3][0]) || q == 0 ||
+			    q > VSCSI_MAX_REQ_QUEUES) {
+				snprintf(err, errlen, "queues '%s': expected 1 to %u", argv[3],
+				         VSCSI_MAX_REQ_QUEUES);
+				return -EINVAL;
+			}
+		}
+		if (!vuctl_name_ok(argv[1])) {
+			snprintf(err, errlen, "controller name '%s': 1 to %d of A-Z a-z 0-9 _ . -",
+			         argv[1], VUCTL_NAME_MAX - 1);
+			return -EINVAL;
+		}
+		return env->ctrl_add(env->arg, argv[1], argv[2], (unsigned int)q, err, errlen);
+	}
+	return env->ctrl_remove(env->arg, argv[1], err, errlen);
+}
+
+int vuctl_exec(const struct vuctl_env *env, const char *line, char *out, size_t outlen)
+{
+	char buf[1024], err[768];
+	char *argv[5] = {NULL}, *save = NULL, *p;
+	unsigned int argc = 0;
+	struct vscsi *vs;
 	int rc = 0;
 
 	out[0] = 0;
+	err[0] = 0;
 	snprintf(buf, sizeof(buf), "%s", line);
 	buf[strcspn(buf, "\r\n")] = 0;
-	/* A SPEC has no blanks (its options are comma-separated): a 4th word is an error. */
-	for (p = strtok_r(buf, " \t", &save); p && argc < 4; p = strtok_r(NULL, " \t", &save))
+	/* A SPEC has no blanks (its options are comma-separated): an extra word is an error. */
+	for (p = strtok_r(buf, " \t", &save); p && argc < 5; p = strtok_r(NULL, " \t", &save))
 		argv[argc++] = p;
 	if (argc == 0) {
 		rc = -EINVAL;
 		snprintf(err, sizeof(err), "empty command");
 	} else if (!strcmp(argv[0], "add") && argc == 3) {
-		rc = vuctl_add(vs, w, argv[1], argv[2], err, sizeof(err));
+		rc = vuctl_add(env, argv[1], argv[2], err, sizeof(err));
 	} else if ((!strcmp(argv[0], "remove") || !strcmp(argv[0], "resize")) && argc == 2) {
-		if (vuctl_parse_tl(argv[1], &t, &l)) {
-			rc = -EINVAL;
-			snprintf(err, sizeof(err), "bad target:lun '%s'", argv[1]);
-		} else if (argv[0][2] == 'm') {
-			rc = vscsi_lun_remove(vs, t, l);
-			if (!rc)
-				plog(LOG_INFO, "LUN %u:%u removed", t, l);
+		rc = lun_cmd(env, argv[0], argv[1], out, outlen, err, sizeof(err));
+	} else if ((!strcmp(argv[0], "list") || !strcmp(argv[0], "stats")) && argc <= 2) {
+		vs = env->find(env->arg, argc == 2 ? argv[1] : NULL);
+		if (!vs) {
+			rc = -ENOENT;
+			snprintf(err, sizeof(err), "no controller '%s'",
+			         argc == 2 ? argv[1] : "(default)");
+		} else if (argv[0][0] == 'l') {
+			struct vscsi_lun_info li;
+
+			for (unsigned int i = 0; vscsi_lun_get(vs, i, &li); i++)
+				out_add(out, outlen,
+				        "%u:%u %s blocks=%llu bs=%u inflight=%u users=%u\n",
+				        li.target, li.lun, li.spec, (unsigned long long)li.blocks,
+				        li.block_size, li.inflight, li.users);
 		} else {
-			rc = vscsi_lun_refresh(vs, t, l);
-			if (rc >= 0) {
-				out_add(out, outlen, "%s\n", rc ? "capacity changed" : "unchanged");
-				rc = 0;
-			}
+			struct vscsi_stats st;
+
+			vscsi_get_stats(vs, &st);
+			out_add(out, outlen,
+			        "requests=%llu responses=%llu bad_chains=%llu bad_target=%llu "
+			        "tmfs=%llu an=%llu events=%llu events_lost=%llu calls=%llu "
+			        "inflight=%u\n",
+			        (unsigned long long)st.requests, (unsigned long long)st.responses,
+			        (unsigned long long)st.bad_chains,
+			        (unsigned long long)st.bad_target, (unsigned long long)st.tmfs,
+			        (unsigned long long)st.an, (unsigned long long)st.events,
+			        (unsigned long long)st.events_lost, (unsigned long long)st.calls,
+			        vscsi_inflight(vs));
 		}
-		if (rc == -ENOENT)
-			snprintf(err, sizeof(err), "no LUN %u:%u", t, l);
-		else if (rc)
-			snprintf(err, sizeof(err), "%s", strerror(-rc));
-	} else if (!strcmp(argv[0], "list") && argc == 1) {
-		struct vscsi_lun_info li;
-
-		for (unsigned int i = 0; vscsi_lun_get(vs, i, &li); i++)
-			out_add(out, outlen, "%u:%u %s blocks=%llu bs=%u inflight=%u\n", li.target,
-			        li.lun, li.spec, (unsigned long long)li.blocks, li.block_size,
-			        li.inflight);
-	} else if (!strcmp(argv[0], "stats") && argc == 1) {
-		struct vscsi_stats st;
-
-		vscsi_get_stats(vs, &st);
-		out_add(out, outlen,
-		        "requests=%llu responses=%llu bad_chains=%llu bad_target=%llu tmfs=%llu "
-		        "an=%llu events=%llu events_lost=%llu calls=%llu inflight=%u\n",
-		        (unsigned long long)st.requests, (unsigned long long)st.responses,
-		        (unsigned long long)st.bad_chains, (unsigned long long)st.bad_target,
-		        (unsigned long long)st.tmfs, (unsigned long long)st.an,
-		        (unsigned long long)st.events, (unsigned long long)st.events_lost,
-		        (unsigned long long)st.calls, vscsi_inflight(vs));
+	} else if ((!strcmp(argv[0], "ctrl-list") && argc == 1) ||
+	           (!strcmp(argv[0], "ctrl-add") && (argc == 3 || argc == 4)) ||
+	           (!strcmp(argv[0], "ctrl-remove") && argc == 2)) {
+		rc = ctrl_cmd(env, argv, argc, out, outlen, err, sizeof(err));
 	} else {
 		rc = -EINVAL;
 		snprintf(err, sizeof(err),
-		         "usage: add T:L SPEC | remove T:L | resize T:L | list | stats");
+		         "usage: add [NAME/]T:L SPEC | remove [NAME/]T:L | resize [NAME/]T:L | "
+		         "list [NAME] | stats [NAME] | ctrl-add NAME SOCKET [QUEUES] | "
+		         "ctrl-remove NAME | ctrl-list");
 	}
 	if (rc)
-		out_add(out, outlen, "error: %s\n", err);
+		out_add(out, outlen, "error: %s\n", err[0] ? err : strerror(-rc));
 	else
 		out_add(out, outlen, "ok\n");
 	return rc;
 }
 
-int vuctl_load(struct vscsi *vs, struct pvs_worker *w, const char *path, char *err, size_t errlen)
+int vuctl_load(const struct vuctl_env *env, const char *path, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "r");
-	char line[1024], why[512];
+	char line[1024], why[768];
 	unsigned int n = 0;
 	int rc = 0;
 
@@ -163,27 +296,33 @@ int vuctl_load(struct vscsi *vs, struct pvs_worker *w, const char *path, char *e
 		return rc;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		char *p = line, *tl, *spec;
+		char *p = line, *w[4] = {NULL};
+		unsigned int nw = 0;
 
 		n++;
 		line[strcspn(line, "#\r\n")] = 0;
-		while (isspace((unsigned char)*p))
-			p++;
-		if (!*p)
+		for (p = strtok(line, " \t"); p && nw < 4; p = strtok(NULL, " \t"))
+			w[nw++] = p;
+		if (nw == 0)
 			continue;
-		if (strncmp(p, "lun", 3) || !isspace((unsigned char)p[3])) {
-			snprintf(err, errlen, "%s:%u: expected 'lun T:L SPEC'", path, n);
+		if (!strcmp(w[0], "lun") && nw == 3) {
+			rc = vuctl_add(env, w[1], w[2], why, sizeof(why));
+		} else if (!strcmp(w[0], "controller") && (nw == 3 || nw == 4) && !p) {
+			char cmd[1024], out[256];
+
+			snprintf(cmd, sizeof(cmd), "ctrl-add %s %s %s", w[1], w[2],
+			         nw == 4 ? w[3] : "");
+			rc = vuctl_exec(env, cmd, out, sizeof(out));
+			snprintf(why, sizeof(why), "%s", out);
+			why[strcspn(why, "\n")] = '\0';
+		} else {
+			snprintf(err, errlen,
+			         "%s:%u: expected 'lun [NAME/]T:L SPEC' or 'controller NAME SOCKET "
+			         "[QUEUES]'",
+			         path, n);
 			rc = -EINVAL;
 			break;
 		}
-		tl = strtok(p + 3, " \t");
-		spec = tl ? strtok(NULL, " \t") : NULL;
-		if (!spec) {
-			snprintf(err, errlen, "%s:%u: expected 'lun T:L SPEC'", path, n);
-			rc = -EINVAL;
-			break;
-		}
-		rc = vuctl_add(vs, w, tl, spec, why, sizeof(why));
 		if (rc) {
 			snprintf(err, errlen, "%s:%u: %s", path, n, why);
 			break;

@@ -1,32 +1,65 @@
 /*
- * ctl.h - LUN configuration of pvscsi-vhost-user: the command line's
- * --lun, the config file, and the run-time control socket's commands.
+ * ctl.h - configuration of pvscsi-vhost-user: the command line's --lun,
+ * the config file, and the run-time control socket's commands.
+ *
+ * One process serves several virtio-scsi controllers, one vhost-user socket
+ * each, all on one LUN pool (pvscsi/host.h): two guests given the same
+ * backing share its reservations and unit attentions.  A command names a
+ * controller as NAME/T:L or with a NAME argument; without one it means the
+ * first controller (the command line's, named "0" unless --name says
+ * otherwise).
  *
  * Commands (one line each; the reply is one or more lines, the last one
  * "ok" or "error: WHY"):
- *   add T:L SPEC     open SPEC (pvs_lun_open syntax) as target T, LUN L
- *   remove T:L       hot remove (waits for the LUN's requests)
- *   resize T:L       re-read the backing size (PARAM_CHANGE when it changed)
- *   list             one line per LUN: "T:L SPEC blocks=N bs=N inflight=N"
- *   stats            the device's counters
- * The config file holds "lun T:L SPEC" lines; '#' starts a comment.
+ *   add [NAME/]T:L SPEC       open SPEC (pvscsi/spec.h) as target T, LUN L
+ *   remove [NAME/]T:L         hot remove
+ *   resize [NAME/]T:L         re-read the backing size (PARAM_CHANGE when it changed)
+ *   list [NAME]               one line per LUN: "T:L SPEC blocks=N bs=N inflight=N users=N"
+ *   stats [NAME]              the controller's counters
+ *   ctrl-add NAME SOCKET [Q]  a new controller listening on SOCKET (Q request queues)
+ *   ctrl-remove NAME          disconnect its front-end, give back its LUNs, remove SOCKET
+ *   ctrl-list                 "NAME SOCKET connected|listening luns=N initiator=0x..."
+ * The config file holds "lun [NAME/]T:L SPEC" and "controller NAME SOCKET [Q]" lines;
+ * '#' starts a comment.
  */
 #ifndef VU_CTL_H
 #define VU_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pvscsi/lun.h"
 #include "vscsi.h"
 
+#define VUCTL_NAME_MAX 32 /* a controller name: [A-Za-z0-9_.-], 1..31 characters */
+
+/* What the commands act on: the process's controllers. */
+struct vuctl_env {
+	/* The controller named @name (NULL: the first one); NULL when there is none. */
+	struct vscsi *(*find)(void *arg, const char *name);
+	/* The @i-th controller; false past the end. */
+	bool (*get)(void *arg, unsigned int i, const char **name, const char **socket,
+	            struct vscsi **vs, bool *connected);
+	/* May be NULL: then ctrl-add and ctrl-remove are refused. 0 or -errno with @err. */
+	int (*ctrl_add)(void *arg, const char *name, const char *socket, unsigned int queues,
+	                char *err, size_t errlen);
+	int (*ctrl_remove)(void *arg, const char *name, char *err, size_t errlen);
+	void *arg;
+	struct vscsi *one; /* vuctl_env_one() */
+};
+
+/* An environment of the one controller @vs, named "0" (tools, tests). */
+void vuctl_env_one(struct vuctl_env *env, struct vscsi *vs);
+/* Whether @s is a valid controller name. */
+bool vuctl_name_ok(const char *s);
 /* Parse "T:L" (decimal).  0 or -EINVAL. */
 int vuctl_parse_tl(const char *s, unsigned int *target, unsigned int *lun);
-/* Open SPEC on @w and add it as T:L.  0 or -errno with a message in @err. */
-int vuctl_add(struct vscsi *vs, struct pvs_worker *w, const char *tl, const char *spec, char *err,
+/* Add SPEC as [NAME/]T:L.  0 or -errno with a message in @err. */
+int vuctl_add(const struct vuctl_env *env, const char *tl, const char *spec, char *err,
               size_t errlen);
 /* Run one command line; the reply goes to @out (NUL-terminated). 0 or -errno. */
-int vuctl_exec(struct vscsi *vs, struct pvs_worker *w, const char *line, char *out, size_t outlen);
-/* Every "lun" line of @path.  0, or -errno with "path:line: why" in @err. */
-int vuctl_load(struct vscsi *vs, struct pvs_worker *w, const char *path, char *err, size_t errlen);
+int vuctl_exec(const struct vuctl_env *env, const char *line, char *out, size_t outlen);
+/* Every line of @path.  0, or -errno with "path:line: why" in @err. */
+int vuctl_load(const struct vuctl_env *env, const char *path, char *err, size_t errlen);
 
 #endif

@@ -2,9 +2,12 @@
  * main.c - pvscsi-vhost-user: a vhost-user-scsi back-end for QEMU's
  * vhost-user-scsi-pci, serving LUNs of the pvscsi LUN core.
  *
- * One thread: an epoll loop over the vhost-user listening socket and its
- * one connection, the queues' kick eventfds, the worker's fd, the control
- * socket and a signalfd.  Follows the back-end program conventions of
+ * One thread: an epoll loop over every controller's vhost-user listening
+ * socket and its one connection, the queues' kick eventfds, the worker's
+ * fd, the control socket and a signalfd.  Every controller is its own
+ * virtio-scsi device and I_T nexus on one LUN pool (pvscsi/host.h), as
+ * SPDK's vhost application serves several controllers from one process:
+ * guests that share a backing share its reservations.  Follows the back-end program conventions of
  * QEMU's docs/interop/vhost-user.rst: --socket-path / --fd,
  * --print-capabilities, no daemonizing, log on stderr, SIGTERM ends it.
  * See docs/vhost-user.md.
@@ -32,7 +35,10 @@
 #include "log.h"
 #include "vu_mem.h"
 
+/* epoll tags: the controller's index in the upper half, what fired in the lower. */
 enum { TAG_LISTEN = 1, TAG_CONN, TAG_CTL, TAG_SIGNAL, TAG_WORKER, TAG_KICK = 0x100 };
+#define TAG(ci, kind) ((uint64_t)(ci) << 32 | (uint64_t)(kind))
+#define MAX_CTRLS     64
 
 /* A socket this process bound, so that it removes only its own at exit. */
 struct bound {
@@ -41,20 +47,49 @@ struct bound {
 	ino_t ino;
 };
 
-struct app {
-	int ep;
+struct app;
+
+/* One virtio-scsi controller: a socket, at most one front-end on it. */
+struct ctrl {
+	struct app *a;
+	unsigned int idx;
+	bool used;
+	char name[VUCTL_NAME_MAX];
+	char path[108];
 	int listen_fd;
 	int conn_fd;
-	int ctl_fd;
-	int sig_fd;
-	struct bound listen_at, ctl_at;
-	struct pvs_worker *w;
+	struct bound listen_at;
 	struct vscsi *vs;
 	struct vu_dev *dev;
+};
+
+struct app {
+	int ep;
+	int ctl_fd;
+	int sig_fd;
+	struct bound ctl_at;
+	struct pvs_worker *w;
+	struct pvs_host *host;
+	struct ctrl ctrls[MAX_CTRLS];
 	const char *socket_path;
 	const char *ctl_path;
-	bool once; /* --fd: the one connection is all there is */
+	bool once;         /* --fd: the one connection is all there is */
+	int listen_status; /* the last listen_unix() failure's exit status */
 };
+
+/* The LUN core's word on what no command shows (a backing removed while attached). */
+static void lun_notice(void *arg, struct pvs_lun *lun, const char *msg)
+{
+	(void)arg;
+	(void)lun;
+	plog(LOG_WARNING, "%s", msg);
+}
+
+static void lun_closing(void *arg, const char *spec)
+{
+	(void)arg;
+	plog(LOG_INFO, "closing LUN %s", spec);
+}
 
 static void usage(FILE *f)
 {
@@ -64,14 +99,21 @@ static void usage(FILE *f)
 	    "       pvscsi-vhost-user --fd=N [options]   (N: an inherited, connected unix socket)\n"
 	    "       pvscsi-vhost-user --print-capabilities\n"
 	    "       pvscsi-vhost-user ctl CTL-SOCKET COMMAND [ARGS]\n"
+	    "       pvscsi-vhost-user --ctl-socket=PATH [--config FILE]   (controllers added "
+	    "later)\n"
 	    "options:\n"
-	    "  --lun T:L=SPEC      a LUN (repeatable); SPEC: file:PATH[,ro][,bs=N] | mem:SIZE |\n"
-	    "                      sg:/dev/sgN[,raw]\n"
-	    "  --config FILE       'lun T:L SPEC' lines\n"
-	    "  --ctl-socket PATH   control socket (add/remove/resize/list/stats)\n"
+	    "  --lun [NAME/]T:L=SPEC  a LUN (repeatable); SPEC: file:PATH[,ro][,bs=N] | mem:SIZE "
+	    "|\n"
+	    "                      sg:/dev/sgN[,raw] | a host p-dev (H:C:T:L, naa., /dev/...)\n"
+	    "  --name NAME         the --socket-path/--fd controller's name (default 0)\n"
+	    "  --config FILE       'lun [NAME/]T:L SPEC' and 'controller NAME SOCKET [Q]' lines\n"
+	    "  --ctl-socket PATH   control socket (LUNs and controllers at run time)\n"
 	    "  --num-queues N      request queues offered (1..16, default 16)\n"
 	    "  --verbose           one line per vhost-user message\n"
-	    "control commands: add T:L SPEC | remove T:L | resize T:L | list | stats\n"
+	    "control commands: add [NAME/]T:L SPEC | remove [NAME/]T:L | resize [NAME/]T:L |\n"
+	    "  list [NAME] | stats [NAME] | ctrl-add NAME SOCKET [Q] | ctrl-remove NAME | "
+	    "ctrl-list\n"
+	    "Controllers share one LUN pool: one backing is one logical unit for all of them.\n"
 	    "A socket path may name nothing yet or a stale socket; anything else is refused.\n"
 	    "Exit status: 0 stopped by a signal or --fd closed; 1 failure; 2 bad command line.\n");
 }
@@ -85,11 +127,11 @@ static int epoll_set(struct app *a, int op, int fd, uint64_t tag)
 
 static void on_kick_fd(void *arg, unsigned int q, int fd)
 {
-	struct app *a = arg;
+	struct ctrl *c = arg;
 
 	/* The old fd was closed, which took it out of the epoll set. */
-	if (fd >= 0 && epoll_set(a, EPOLL_CTL_ADD, fd, TAG_KICK + q) < 0)
-		plog(LOG_ERR, "queue %u: epoll: %s", q, strerror(errno));
+	if (fd >= 0 && epoll_set(c->a, EPOLL_CTL_ADD, fd, TAG(c->idx, TAG_KICK + q)) < 0)
+		plog(LOG_ERR, "controller %s: queue %u: epoll: %s", c->name, q, strerror(errno));
 }
 
 /* One line for a bad command line; the exit status of a usage error. */
@@ -253,39 +295,213 @@ static void unlink_bound(const struct bound *b)
 		unlink(b->path);
 }
 
-static void connect_dev(struct app *a, int fd)
+static void connect_dev(struct ctrl *c, int fd)
 {
 	struct timeval tv = {5, 0};
 
 	/* A front-end that stops in the middle of a message must not hang the back-end. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (vu_dev_new(fd, vscsi_dev_ops(a->vs), a->vs, &a->dev)) {
+	if (vu_dev_new(fd, vscsi_dev_ops(c->vs), c->vs, &c->dev)) {
 		close(fd);
 		return;
 	}
-	vscsi_attach(a->vs, a->dev);
-	a->conn_fd = fd;
-	epoll_set(a, EPOLL_CTL_ADD, fd, TAG_CONN);
-	plog(LOG_INFO, "front-end connected");
+	vscsi_attach(c->vs, c->dev);
+	c->conn_fd = fd;
+	epoll_set(c->a, EPOLL_CTL_ADD, fd, TAG(c->idx, TAG_CONN));
+	plog(LOG_INFO, "%s%sfront-end connected", c->idx ? c->name : "", c->idx ? ": " : "");
 }
 
-static void disconnect_dev(struct app *a, int why)
+static void disconnect_dev(struct ctrl *c, int why)
 {
-	if (!a->dev)
+	if (!c->dev)
 		return;
-	epoll_ctl(a->ep, EPOLL_CTL_DEL, a->conn_fd, NULL);
+	epoll_ctl(c->a->ep, EPOLL_CTL_DEL, c->conn_fd, NULL);
 	/* Drains every queue, then unmaps guest memory and closes the fds. */
-	vu_dev_free(a->dev);
-	vscsi_attach(a->vs, NULL);
-	a->dev = NULL;
-	a->conn_fd = -1;
-	plog(LOG_INFO, "front-end disconnected (%s)", strerror(-why));
+	vu_dev_free(c->dev);
+	vscsi_attach(c->vs, NULL);
+	c->dev = NULL;
+	c->conn_fd = -1;
+	plog(LOG_INFO, "%s%sfront-end disconnected (%s)", c->idx ? c->name : "", c->idx ? ": " : "",
+	     strerror(-why));
+}
+
+static struct ctrl *ctrl_find(struct app *a, const char *name)
+{
+	for (unsigned int i = 0; i < MAX_CTRLS; i++)
+		if (a->ctrls[i].used && (!name || !strcmp(a->ctrls[i].name, name)))
+			return &a->ctrls[i];
+	return NULL;
+}
+
+/* FNV-1a: a controller keeps its I_T nexus identity across restarts of the process. */
+static uint64_t name_initiator(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const char *p = "vhost-user/"; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 0x100000001b3ull;
+	/* Bit 63 clear: vscsiif's initiators (backend/ring.h) set it. */
+	return h & ~(1ull << 63);
+}
+
+/*
+ * A new controller @name on @path (NULL: the inherited connection @fd).
+ * 0 or -errno with @err.
+ */
+static int ctrl_new(struct app *a, const char *opt, const char *name, const char *path, int fd,
+                    unsigned int nq, char *err, size_t errlen)
+{
+	struct vscsi_cfg cfg = {0};
+	struct ctrl *c = NULL;
+	uint64_t initiator = name_initiator(name);
+
+	if (ctrl_find(a, name)) {
+		snprintf(err, errlen, "controller '%s' exists already", name);
+		return -EEXIST;
+	}
+	for (unsigned int i = 0; i < MAX_CTRLS; i++) {
+		if (a->ctrls[i].used && vscsi_initiator(a->ctrls[i].vs) == initiator) {
+			snprintf(err, errlen,
+			         "controller '%s': its initiator identity is '%s''s; "
+			         "choose another name",
+			         name, a->ctrls[i].name);
+			return -EEXIST;
+		}
+		if (!c && !a->ctrls[i].used)
+			c = &a->ctrls[i];
+	}
+	if (!c) {
+		snprintf(err, errlen, "controller '%s': at most %d controllers", name, MAX_CTRLS);
+		return -ENOSPC;
+	}
+	memset(c, 0, sizeof(*c));
+	c->a = a;
+	c->idx = (unsigned int)(c - a->ctrls);
+	c->listen_fd = -1;
+	c->conn_fd = -1;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->path, sizeof(c->path), "%s", path ? path : "-");
+	cfg.worker = a->w;
+	cfg.host = a->host;
+	cfg.initiator = initiator;
+	/*
+	 * QEMU's vhost-user-scsi-pci picks its own num_queues (one per vCPU by
+	 * default); it must not exceed what is offered here (GET_QUEUE_NUM).
+	 */
+	cfg.num_queues = nq ? nq : VSCSI_MAX_REQ_QUEUES;
+	cfg.kick_fd = on_kick_fd;
+	cfg.kick_arg = c;
+	if (vscsi_new(&cfg, &c->vs)) {
+		snprintf(err, errlen, "controller '%s': out of memory", name);
+		return -ENOMEM;
+	}
+	if (path) {
+		c->listen_fd = listen_unix(opt, c->path, &c->listen_at);
+		if (c->listen_fd < 0) {
+			a->listen_status = -c->listen_fd;
+			vscsi_free(c->vs);
+			snprintf(err, errlen,
+			         "controller '%s': cannot listen on %s (the log says why)", name,
+			         path);
+			return -EADDRINUSE;
+		}
+		if (a->ep >= 0)
+			epoll_set(a, EPOLL_CTL_ADD, c->listen_fd, TAG(c->idx, TAG_LISTEN));
+		plog(LOG_INFO, "%s%slistening on %s", c->idx ? c->name : "", c->idx ? ": " : "",
+		     path);
+	}
+	c->used = true;
+	if (!path)
+		connect_dev(c, fd);
+	return 0;
+}
+
+static void ctrl_free(struct ctrl *c, int why)
+{
+	if (!c->used)
+		return;
+	disconnect_dev(c, why);
+	if (c->listen_fd >= 0) {
+		epoll_ctl(c->a->ep, EPOLL_CTL_DEL, c->listen_fd, NULL);
+		close(c->listen_fd);
+		unlink_bound(&c->listen_at);
+		/* listen_at.path points into c->path, which goes with the controller. */
+		c->listen_at.path = NULL;
+	}
+	vscsi_free(c->vs);
+	c->vs = NULL;
+	c->used = false;
+	pvs_host_sweep(c->a->host);
+}
+
+/* ---- the control commands' view (ctl.h) ---- */
+
+static struct vscsi *env_find(void *arg, const char *name)
+{
+	struct ctrl *c = ctrl_find(arg, name);
+
+	return c ? c->vs : NULL;
+}
+
+static bool env_get(void *arg, unsigned int i, const char **name, const char **socket,
+                    struct vscsi **vs, bool *connected)
+{
+	struct app *a = arg;
+
+	for (unsigned int k = 0; k < MAX_CTRLS; k++) {
+		struct ctrl *c = &a->ctrls[k];
+
+		if (!c->used || i-- > 0)
+			continue;
+		*name = c->name;
+		*socket = c->path;
+		*vs = c->vs;
+		*connected = c->dev != NULL;
+		return true;
+	}
+	return false;
+}
+
+static int env_ctrl_add(void *arg, const char *name, const char *socket, unsigned int queues,
+                        char *err, size_t errlen)
+{
+	int rc = ctrl_new(arg, "ctrl-add", name, socket, -1, queues, err, errlen);
+
+	if (!rc)
+		plog(LOG_INFO, "controller %s added on %s", name, socket);
+	return rc;
+}
+
+static int env_ctrl_remove(void *arg, const char *name, char *err, size_t errlen)
+{
+	struct ctrl *c = ctrl_find(arg, name);
+
+	if (!c) {
+		snprintf(err, errlen, "no controller '%s'", name);
+		return -ENOENT;
+	}
+	ctrl_free(c, -ESHUTDOWN);
+	plog(LOG_INFO, "controller %s removed", name);
+	return 0;
+}
+
+static void env_init(struct vuctl_env *env, struct app *a)
+{
+	memset(env, 0, sizeof(*env));
+	env->find = env_find;
+	env->get = env_get;
+	env->ctrl_add = a->once ? NULL : env_ctrl_add;
+	env->ctrl_remove = env_ctrl_remove;
+	env->arg = a;
 }
 
 static void handle_ctl(struct app *a)
 {
 	char line[1024], out[16384];
 	struct timeval tv = {2, 0};
+	struct vuctl_env env;
 	ssize_t n;
 	size_t got = 0;
 	int fd = accept4(a->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -299,10 +515,20 @@ static void handle_ctl(struct app *a)
 			break;
 	}
 	line[got] = 0;
-	vuctl_exec(a->vs, a->w, line, out, sizeof(out));
+	env_init(&env, a);
+	vuctl_exec(&env, line, out, sizeof(out));
 	if (write(fd, out, strlen(out)) < 0)
 		plog(LOG_ERR, "control socket: %s", strerror(errno));
 	close(fd);
+}
+
+static void flush_all(struct app *a)
+{
+	for (unsigned int i = 0; i < MAX_CTRLS; i++)
+		if (a->ctrls[i].used)
+			vscsi_flush(a->ctrls[i].vs);
+	/* LUNs given back while their requests ran close once those ended. */
+	pvs_host_sweep(a->host);
 }
 
 static int run(struct app *a)
@@ -317,29 +543,35 @@ static int run(struct app *a)
 			return -errno;
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = ev[i].data.u64;
+			uint32_t kind = (uint32_t)tag;
+			struct ctrl *c = &a->ctrls[(tag >> 32) % MAX_CTRLS];
 			int rc;
 
-			switch (tag) {
+			switch (kind) {
 			case TAG_LISTEN: {
-				int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+				int fd;
 
+				if (!c->used)
+					break;
+				fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 				if (fd < 0)
 					break;
-				if (a->dev) {
+				if (c->dev) {
 					/* One front-end at a time. */
-					plog(LOG_ERR, "second front-end refused");
+					plog(LOG_ERR, "%s%ssecond front-end refused",
+					     c->idx ? c->name : "", c->idx ? ": " : "");
 					close(fd);
 					break;
 				}
-				connect_dev(a, fd);
+				connect_dev(c, fd);
 				break;
 			}
 			case TAG_CONN:
-				if (!a->dev)
+				if (!c->used || !c->dev)
 					break;
-				rc = vu_dev_handle(a->dev);
+				rc = vu_dev_handle(c->dev);
 				if (rc) {
-					disconnect_dev(a, rc);
+					disconnect_dev(c, rc);
 					if (a->once)
 						return 0;
 				}
@@ -356,12 +588,12 @@ static int run(struct app *a)
 			}
 			case TAG_WORKER:
 				pvs_worker_poll(a->w);
-				vscsi_flush(a->vs);
+				flush_all(a);
 				break;
 			default:
-				if (tag >= TAG_KICK && a->dev) {
-					vu_dev_kick_ack(a->dev, (unsigned int)(tag - TAG_KICK));
-					vscsi_kick(a->vs, (unsigned int)(tag - TAG_KICK));
+				if (kind >= TAG_KICK && c->used && c->dev) {
+					vu_dev_kick_ack(c->dev, kind - TAG_KICK);
+					vscsi_kick(c->vs, kind - TAG_KICK);
 				}
 				break;
 			}
@@ -412,14 +644,16 @@ int main(int argc, char **argv)
 	    {"lun", required_argument, NULL, 'l'},
 	    {"config", required_argument, NULL, 'c'},
 	    {"ctl-socket", required_argument, NULL, 'C'},
+	    {"name", required_argument, NULL, 'n'},
 	    {"num-queues", required_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct app a = {.ep = -1, .listen_fd = -1, .conn_fd = -1, .ctl_fd = -1, .sig_fd = -1};
-	struct vscsi_cfg cfg = {0};
-	const char *luns[VSCSI_MAX_LUNS], *config = NULL;
+	struct app a = {.ep = -1, .ctl_fd = -1, .sig_fd = -1};
+	struct pvs_host_cfg hc = {0};
+	struct vuctl_env env;
+	const char *luns[VSCSI_MAX_LUNS], *config = NULL, *name = "0";
 	unsigned int nluns = 0, nq = VSCSI_MAX_REQ_QUEUES;
 	const char *fd_arg = NULL;
 	unsigned long v;
@@ -430,7 +664,7 @@ int main(int argc, char **argv)
 	plog_open(&(const struct plog_cfg){.ident = "pvscsi-vhost-user", .to_stderr = true});
 	if (argc >= 2 && !strcmp(argv[1], "ctl"))
 		return ctl_client(argc, argv);
-	while ((c = getopt_long(argc, argv, "s:f:pl:c:C:q:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:f:pl:c:C:n:q:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			a.socket_path = optarg;
@@ -445,6 +679,7 @@ int main(int argc, char **argv)
 		case 'l': {
 			const char *eq = strchr(optarg, '=');
 			char tl[32];
+			const char *slash;
 			unsigned int t, l;
 
 			if (nluns == VSCSI_MAX_LUNS)
@@ -454,7 +689,8 @@ int main(int argc, char **argv)
 				return bad_usage("--lun '%s': expected T:L=SPEC", optarg);
 			memcpy(tl, optarg, (size_t)(eq - optarg));
 			tl[eq - optarg] = 0;
-			if (vuctl_parse_tl(tl, &t, &l))
+			slash = strchr(tl, '/');
+			if (vuctl_parse_tl(slash ? slash + 1 : tl, &t, &l))
 				return bad_usage("--lun '%s': target:lun '%s' is not T:L with T "
 				                 "0..255 and L 0..16383",
 				                 optarg, tl);
@@ -466,6 +702,12 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			a.ctl_path = optarg;
+			break;
+		case 'n':
+			if (!vuctl_name_ok(optarg))
+				return bad_usage("--name '%s': 1 to %d of A-Z a-z 0-9 _ . -",
+				                 optarg, VUCTL_NAME_MAX - 1);
+			name = optarg;
 			break;
 		case 'q':
 			if (!parse_uint(optarg, VSCSI_MAX_REQ_QUEUES, &v) || v == 0)
@@ -488,7 +730,10 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		return bad_usage("'%s': not an option (options start with --; see --help)",
 		                 argv[optind]);
-	if (!a.socket_path == !fd_arg)
+	if (a.socket_path && fd_arg)
+		return bad_usage("both --socket-path and --fd given: expected exactly one of "
+		                 "--socket-path=PATH or --fd=N");
+	if (!a.socket_path && !fd_arg && !a.ctl_path && !config)
 		return bad_usage("%s: expected exactly one of --socket-path=PATH or --fd=N",
 		                 a.socket_path ? "both --socket-path and --fd given"
 		                               : "neither --socket-path nor --fd given");
@@ -499,34 +744,6 @@ int main(int argc, char **argv)
 	if (pvs_worker_new(256, &a.w)) {
 		plog(LOG_ERR, "cannot create the worker");
 		return 1;
-	}
-	cfg.worker = a.w;
-	/* One virtio-scsi device, one I_T nexus for reservations and unit attentions. */
-	cfg.initiator = 0x7669727469000000ull | (uint64_t)getpid();
-	/*
-	 * QEMU's vhost-user-scsi-pci picks its own num_queues (one per vCPU by
-	 * default); it must not exceed what is offered here (GET_QUEUE_NUM).
-	 */
-	cfg.num_queues = nq;
-	cfg.kick_fd = on_kick_fd;
-	cfg.kick_arg = &a;
-	if (vscsi_new(&cfg, &a.vs))
-		goto out;
-	for (unsigned int i = 0; i < nluns; i++) {
-		char tl[32];
-		const char *eq = strchr(luns[i], '=');
-
-		/* The form was checked with the options. */
-		memcpy(tl, luns[i], (size_t)(eq - luns[i]));
-		tl[eq - luns[i]] = 0;
-		if (vuctl_add(a.vs, a.w, tl, eq + 1, err, sizeof(err))) {
-			plog(LOG_ERR, "--lun %s", err);
-			goto out;
-		}
-	}
-	if (config && vuctl_load(a.vs, a.w, config, err, sizeof(err))) {
-		plog(LOG_ERR, "%s", err);
-		goto out;
 	}
 	a.ep = epoll_create1(EPOLL_CLOEXEC);
 	sigemptyset(&mask);
@@ -546,27 +763,61 @@ int main(int argc, char **argv)
 		}
 		epoll_set(&a, EPOLL_CTL_ADD, a.ctl_fd, TAG_CTL);
 	}
-	if (a.socket_path) {
-		a.listen_fd = listen_unix("--socket-path", a.socket_path, &a.listen_at);
-		if (a.listen_fd < 0) {
-			rc = -a.listen_fd;
+	hc.worker = a.w;
+	hc.notice = lun_notice;
+	hc.closing = lun_closing;
+	if (pvs_host_new(&hc, &a.host)) {
+		plog(LOG_ERR, "out of memory");
+		goto out;
+	}
+	a.once = fd_arg != NULL;
+	env_init(&env, &a);
+	if (config && vuctl_load(&env, config, err, sizeof(err))) {
+		plog(LOG_ERR, "%s", err);
+		goto out;
+	}
+	if ((a.socket_path || fd_arg) &&
+	    ctrl_new(&a, "--socket-path", name, a.socket_path, fd, nq, err, sizeof(err)) != 0) {
+		/* listen_unix() said why on stderr, with its own exit status. */
+		if (!a.listen_status)
+			plog(LOG_ERR, "%s", err);
+		rc = a.listen_status ? a.listen_status : 1;
+		goto out;
+	}
+	for (unsigned int i = 0; i < nluns; i++) {
+		char tl[32];
+		const char *eq = strchr(luns[i], '=');
+
+		/* The form was checked with the options. */
+		memcpy(tl, luns[i], (size_t)(eq - luns[i]));
+		tl[eq - luns[i]] = 0;
+		if (vuctl_add(&env, tl, eq + 1, err, sizeof(err))) {
+			plog(LOG_ERR, "--lun %s: %s", luns[i], err);
 			goto out;
 		}
-		epoll_set(&a, EPOLL_CTL_ADD, a.listen_fd, TAG_LISTEN);
-		plog(LOG_INFO, "listening on %s", a.socket_path);
-	} else {
-		a.once = true;
-		connect_dev(&a, fd);
+	}
+	for (unsigned int i = 0; i < MAX_CTRLS; i++) {
+		struct ctrl *ct = &a.ctrls[i];
+
+		if (ct->used && ct->listen_fd >= 0)
+			epoll_set(&a, EPOLL_CTL_ADD, ct->listen_fd, TAG(i, TAG_LISTEN));
+		if (ct->used && ct->dev)
+			epoll_set(&a, EPOLL_CTL_ADD, ct->conn_fd, TAG(i, TAG_CONN));
 	}
 	rc = run(&a) ? 1 : 0;
 out:
-	disconnect_dev(&a, -ESHUTDOWN);
-	vscsi_free(a.vs);
-	pvs_worker_free(a.w);
-	if (a.listen_fd >= 0) {
-		close(a.listen_fd);
-		unlink_bound(&a.listen_at);
+	for (unsigned int i = 0; i < MAX_CTRLS; i++)
+		ctrl_free(&a.ctrls[i], -ESHUTDOWN);
+	if (a.host) {
+		struct pvs_host_stats hs;
+
+		/* Requests of disconnected front-ends still hold their LUNs: let them end. */
+		for (pvs_host_sweep(a.host), pvs_host_get_stats(a.host, &hs); hs.units;
+		     pvs_host_sweep(a.host), pvs_host_get_stats(a.host, &hs))
+			pvs_worker_wait(a.w, 100);
+		pvs_host_free(a.host);
 	}
+	pvs_worker_free(a.w);
 	if (a.ctl_fd >= 0) {
 		close(a.ctl_fd);
 		unlink_bound(&a.ctl_at);

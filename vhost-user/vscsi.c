@@ -44,9 +44,6 @@ struct vs_slot {
 	unsigned int cut;
 	void *cut_base;
 	size_t cut_len;
-	/* I_T NEXUS RESET walks the target's LUNs one TMF at a time. */
-	unsigned int nexus_pos;
-	int nexus_result;
 };
 
 struct vs_queue {
@@ -59,20 +56,15 @@ struct vs_queue {
 	unsigned int inflight;
 };
 
-struct lun_ent {
-	uint32_t target, lun;
-	struct pvs_lun *l;
-	char spec[256];
-};
-
 struct vscsi {
 	struct vscsi_cfg cfg;
 	struct vu_dev_ops ops;
 	struct vu_dev *dev;
-	struct pvs_map *map;
+	struct pvs_host *host;
+	bool own_host;
+	struct pvs_map
+	    *map; /* this controller's I_T nexus: its LUNs, numbered as the guest sees them */
 	struct vs_queue q[VSCSI_REQ_Q0 + VSCSI_MAX_REQ_QUEUES];
-	struct lun_ent luns[VSCSI_MAX_LUNS]; /* sorted by (target, lun) */
-	unsigned int nluns;
 	bool events_missed;
 	bool submitted;
 	int err_budget;
@@ -141,22 +133,9 @@ static unsigned int iov_skip(struct iovec *iov, unsigned int cnt, size_t skip, v
 	return i;
 }
 
-/* ---- LUN registry ---- */
-
-static int lun_find(const struct vscsi *vs, uint32_t t, uint32_t l)
-{
-	for (unsigned int i = 0; i < vs->nluns; i++)
-		if (vs->luns[i].target == t && vs->luns[i].lun == l)
-			return (int)i;
-	return -1;
-}
-
 static bool target_exists(const struct vscsi *vs, uint32_t t)
 {
-	for (unsigned int i = 0; i < vs->nluns; i++)
-		if (vs->luns[i].target == t)
-			return true;
-	return false;
+	return pvs_map_target_exists(vs->map, 0, t);
 }
 
 /* ---- completion ---- */
@@ -348,41 +327,11 @@ static struct vs_slot *find_task(struct vscsi *vs, uint64_t tag, uint32_t t, uin
 	return NULL;
 }
 
-static void nexus_next(struct vs_slot *s);
-
 static void tmf_done(struct pvs_tmf *tmf)
 {
 	struct vs_slot *s = tmf->opaque;
 
-	if (tmf->fn == PVS_TMF_I_T_NEXUS_RESET) {
-		if (tmf->result != PVS_TMF_FUNCTION_COMPLETE)
-			s->nexus_result = tmf->result;
-		nexus_next(s);
-		return;
-	}
 	tmf_respond(s, vsp_tmf_response(tmf->result));
-}
-
-/* SAM-5 7.6: I_T NEXUS RESET is a LUN-level effect on every LUN of the target, one after another.
- */
-static void nexus_next(struct vs_slot *s)
-{
-	struct vscsi *vs = s->q->vs;
-
-	while (s->nexus_pos < vs->nluns && vs->luns[s->nexus_pos].target != s->target)
-		s->nexus_pos++;
-	if (s->nexus_pos >= vs->nluns) {
-		tmf_respond(s, vsp_tmf_response(s->nexus_result));
-		return;
-	}
-	memset(&s->tmf, 0, sizeof(s->tmf));
-	s->tmf.fn = PVS_TMF_I_T_NEXUS_RESET;
-	s->tmf.initiator = vs->cfg.initiator;
-	s->tmf.done = tmf_done;
-	s->tmf.opaque = s;
-	vs->submitted = true;
-	/* tmf_done may run before this returns and call nexus_next again: advance first. */
-	pvs_tmf_submit(vs->luns[s->nexus_pos++].l, &s->tmf);
 }
 
 static void handle_tmf(struct vs_queue *q, struct vs_slot *s)
@@ -391,7 +340,7 @@ static void handle_tmf(struct vs_queue *q, struct vs_slot *s)
 	struct virtio_scsi_ctrl_tmf_req r;
 	enum pvs_tmf_fn fn;
 	struct vs_slot *task = NULL;
-	int i;
+	int rc;
 
 	vs->st.tmfs++;
 	if (s->e.out_len < TMF_REQ_SIZE || s->e.in_len < sizeof(struct virtio_scsi_ctrl_tmf_resp)) {
@@ -410,17 +359,6 @@ static void handle_tmf(struct vs_queue *q, struct vs_slot *s)
 		tmf_respond(s, VIRTIO_SCSI_S_FUNCTION_REJECTED);
 		return;
 	}
-	if (fn == PVS_TMF_I_T_NEXUS_RESET) {
-		s->nexus_pos = 0;
-		s->nexus_result = PVS_TMF_FUNCTION_COMPLETE;
-		nexus_next(s);
-		return;
-	}
-	i = lun_find(vs, s->target, s->lun);
-	if (i < 0) {
-		tmf_respond(s, VIRTIO_SCSI_S_INCORRECT_LUN);
-		return;
-	}
 	if (fn == PVS_TMF_ABORT_TASK || fn == PVS_TMF_QUERY_TASK)
 		task = find_task(vs, le64toh(r.tag), s->target, s->lun);
 	memset(&s->tmf, 0, sizeof(s->tmf));
@@ -431,7 +369,12 @@ static void handle_tmf(struct vs_queue *q, struct vs_slot *s)
 	s->tmf.done = tmf_done;
 	s->tmf.opaque = s;
 	vs->submitted = true;
-	pvs_tmf_submit(vs->luns[i].l, &s->tmf);
+	/* I_T NEXUS RESET: every LUN of the target, in the core (SAM-5 7.6). */
+	rc = pvs_map_tmf(vs->map, 0, s->target, s->lun, &s->tmf);
+	if (rc == -ENODEV)
+		tmf_respond(s, VIRTIO_SCSI_S_BAD_TARGET);
+	else if (rc)
+		tmf_respond(s, VIRTIO_SCSI_S_INCORRECT_LUN);
 }
 
 /* virtio 1.1 5.6.6.2.1: no asynchronous events are supported, so none is ever reported. */
@@ -727,11 +670,23 @@ int vscsi_new(const struct vscsi_cfg *cfg, struct vscsi **out)
 	vs = calloc(1, sizeof(*vs));
 	if (!vs)
 		return -ENOMEM;
-	if (pvs_map_new(&vs->map)) {
+	vs->cfg = *cfg;
+	vs->host = cfg->host;
+	if (!vs->host) {
+		struct pvs_host_cfg hc = {.worker = cfg->worker};
+
+		if (pvs_host_new(&hc, &vs->host)) {
+			free(vs);
+			return -ENOMEM;
+		}
+		vs->own_host = true;
+	}
+	if (pvs_host_map_new(vs->host, cfg->initiator, &vs->map)) {
+		if (vs->own_host)
+			pvs_host_free(vs->host);
 		free(vs);
 		return -ENOMEM;
 	}
-	vs->cfg = *cfg;
 	if (!vs->cfg.seg_max)
 		vs->cfg.seg_max = 126;
 	if (!vs->cfg.max_sectors)
@@ -770,27 +725,23 @@ void vscsi_attach(struct vscsi *vs, struct vu_dev *d)
 			free_queue(&vs->q[i]);
 }
 
-/* Wait for the LUN's requests (they hold it), then close it. */
-static void close_lun(struct vscsi *vs, struct pvs_lun *l)
-{
-	while (pvs_lun_inflight(l)) {
-		pvs_worker_wait(vs->cfg.worker, 100);
-		vscsi_flush(vs);
-	}
-	pvs_lun_close(l);
-}
-
 void vscsi_free(struct vscsi *vs)
 {
 	if (!vs)
 		return;
-	for (unsigned int i = 0; i < vs->nluns; i++) {
-		pvs_map_remove(vs->map, 0, vs->luns[i].target, vs->luns[i].lun, NULL);
-		close_lun(vs, vs->luns[i].l);
-	}
+	/* The units go back to the pool, which closes each once no controller uses it. */
+	pvs_map_free(vs->map);
 	for (unsigned int i = 0; i < VSCSI_REQ_Q0 + VSCSI_MAX_REQ_QUEUES; i++)
 		free_queue(&vs->q[i]);
-	pvs_map_free(vs->map);
+	if (vs->own_host) {
+		/* Its LUNs were this device's alone: let their last requests end, then close. */
+		struct pvs_host_stats hs;
+
+		for (pvs_host_sweep(vs->host), pvs_host_get_stats(vs->host, &hs); hs.units;
+		     pvs_host_sweep(vs->host), pvs_host_get_stats(vs->host, &hs))
+			pvs_worker_wait(vs->cfg.worker, 100);
+		pvs_host_free(vs->host);
+	}
 	free(vs);
 }
 
@@ -799,33 +750,28 @@ static bool hotplug(const struct vscsi *vs)
 	return vs->dev && vu_dev_has_feature(vs->dev, VIRTIO_SCSI_F_HOTPLUG);
 }
 
-int vscsi_lun_add(struct vscsi *vs, uint32_t target, uint32_t lun, struct pvs_lun *l,
-                  const char *spec)
+int vscsi_lun_add(struct vscsi *vs, uint32_t target, uint32_t lun, const char *spec, char *err,
+                  size_t errlen)
 {
-	unsigned int i;
+	struct pvs_unit *u;
 	int rc;
 
+	if (err && errlen)
+		err[0] = '\0';
 	if (target > VSP_MAX_TARGET || lun > VSP_MAX_LUN)
 		return -EINVAL;
-	if (lun_find(vs, target, lun) >= 0)
+	if (pvs_map_lookup(vs->map, 0, target, lun))
 		return -EEXIST;
-	if (vs->nluns == VSCSI_MAX_LUNS)
+	if (pvs_map_count(vs->map) >= VSCSI_MAX_LUNS)
 		return -ENOSPC;
-	rc = pvs_map_add(vs->map, 0, target, lun, l);
+	rc = pvs_host_unit_get(vs->host, spec, false, &u, err, errlen);
 	if (rc)
 		return rc;
-	for (i = vs->nluns; i > 0; i--) {
-		const struct lun_ent *p = &vs->luns[i - 1];
-
-		if (p->target < target || (p->target == target && p->lun < lun))
-			break;
-		vs->luns[i] = *p;
+	rc = pvs_map_attach(vs->map, 0, target, lun, u);
+	if (rc) {
+		pvs_unit_put(u);
+		return rc;
 	}
-	vs->luns[i].target = target;
-	vs->luns[i].lun = lun;
-	vs->luns[i].l = l;
-	snprintf(vs->luns[i].spec, sizeof(vs->luns[i].spec), "%s", spec ? spec : "");
-	vs->nluns++;
 	if (hotplug(vs))
 		send_event(vs, VIRTIO_SCSI_T_TRANSPORT_RESET, target, lun,
 		           VIRTIO_SCSI_EVT_RESET_RESCAN);
@@ -834,30 +780,24 @@ int vscsi_lun_add(struct vscsi *vs, uint32_t target, uint32_t lun, struct pvs_lu
 
 int vscsi_lun_remove(struct vscsi *vs, uint32_t target, uint32_t lun)
 {
-	int i = lun_find(vs, target, lun);
-	struct pvs_lun *l;
-
-	if (i < 0)
+	/* Its requests still in flight hold the LUN open in the pool until they end. */
+	if (pvs_map_detach(vs->map, 0, target, lun) != 0)
 		return -ENOENT;
-	l = vs->luns[i].l;
-	pvs_map_remove(vs->map, 0, target, lun, NULL);
-	memmove(&vs->luns[i], &vs->luns[i + 1],
-	        (vs->nluns - (unsigned int)i - 1) * sizeof(vs->luns[0]));
-	vs->nluns--;
 	if (hotplug(vs))
 		send_event(vs, VIRTIO_SCSI_T_TRANSPORT_RESET, target, lun,
 		           VIRTIO_SCSI_EVT_RESET_REMOVED);
-	close_lun(vs, l);
+	pvs_host_sweep(vs->host);
 	return 0;
 }
 
 int vscsi_lun_refresh(struct vscsi *vs, uint32_t target, uint32_t lun)
 {
-	int i = lun_find(vs, target, lun), rc;
+	struct pvs_lun *l = pvs_map_lookup(vs->map, 0, target, lun);
+	int rc;
 
-	if (i < 0)
+	if (!l)
 		return -ENOENT;
-	rc = pvs_lun_refresh_capacity(vs->luns[i].l);
+	rc = pvs_lun_refresh_capacity(l);
 	/* SBC-4: CAPACITY DATA HAS CHANGED is 2Ah/09h. */
 	if (rc == 1 && vs->dev && vu_dev_has_feature(vs->dev, VIRTIO_SCSI_F_CHANGE))
 		send_event(vs, VIRTIO_SCSI_T_PARAM_CHANGE, target, lun,
@@ -867,14 +807,18 @@ int vscsi_lun_refresh(struct vscsi *vs, uint32_t target, uint32_t lun)
 
 bool vscsi_lun_get(const struct vscsi *vs, unsigned int i, struct vscsi_lun_info *out)
 {
-	if (i >= vs->nluns)
+	uint32_t channel;
+	struct pvs_lun *l;
+	struct pvs_unit *u;
+
+	if (!pvs_map_get(vs->map, i, &channel, &out->target, &out->lun, &l))
 		return false;
-	out->target = vs->luns[i].target;
-	out->lun = vs->luns[i].lun;
-	out->spec = vs->luns[i].spec;
-	out->blocks = pvs_lun_blocks(vs->luns[i].l);
-	out->block_size = pvs_lun_block_size(vs->luns[i].l);
-	out->inflight = pvs_lun_inflight(vs->luns[i].l);
+	u = pvs_map_unit(vs->map, channel, out->target, out->lun);
+	out->spec = u ? pvs_unit_spec(u) : "";
+	out->blocks = pvs_lun_blocks(l);
+	out->block_size = pvs_lun_block_size(l);
+	out->inflight = pvs_lun_inflight(l);
+	out->users = u ? pvs_unit_users(u) : 1;
 	return true;
 }
 
@@ -890,6 +834,11 @@ unsigned int vscsi_inflight(const struct vscsi *vs)
 	for (unsigned int i = 0; i < VSCSI_REQ_Q0 + VSCSI_MAX_REQ_QUEUES; i++)
 		n += vs->q[i].inflight;
 	return n;
+}
+
+uint64_t vscsi_initiator(const struct vscsi *vs)
+{
+	return vs->cfg.initiator;
 }
 
 struct pvs_map *vscsi_map(const struct vscsi *vs)

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pvscsi/host.h"
 #include "pvscsi/lun.h"
 #include "pvscsi/map.h"
 #include "vu_dev.h"
@@ -32,9 +33,10 @@ struct vscsi;
 
 struct vscsi_cfg {
 	struct pvs_worker *worker;
-	uint64_t initiator;       /* this device's I_T nexus identity in the core */
-	unsigned int num_queues;  /* request queues offered (config space num_queues); 1..16 */
-	unsigned int seg_max;     /* config space; 0: 126, QEMU's default for 128-entry queues */
+	struct pvs_host *host;   /* the LUN pool, shared by controllers; NULL: one of its own */
+	uint64_t initiator;      /* this device's I_T nexus identity in the core, unique per host */
+	unsigned int num_queues; /* request queues offered (config space num_queues); 1..16 */
+	unsigned int seg_max;    /* config space; 0: 126, QEMU's default for 128-entry queues */
 	unsigned int max_sectors; /* config space; 0: 0xffff */
 	unsigned int cmd_per_lun; /* config space; 0: 128 */
 	/* A queue's kick fd changed (-1: gone): the event loop watches @fd for queue @q. */
@@ -69,15 +71,17 @@ void vscsi_kick(struct vscsi *vs, unsigned int q);
 void vscsi_flush(struct vscsi *vs);
 
 /*
- * Run-time LUN changes.  add: the LUN becomes the caller's no longer
- * (vscsi closes it on remove or free); -EEXIST, -EINVAL (target over 255,
- * LUN over 16383), -ENOSPC.  The driver gets a TRANSPORT_RESET RESCAN
- * event, REMOVED on remove (VIRTIO_SCSI_F_HOTPLUG), or EVENTS_MISSED when
- * it gave no event buffer.  remove waits for the LUN's requests to end,
- * then closes it.  -ENOENT when absent.
+ * Run-time LUN changes.  add: takes the unit named by @spec from the pool
+ * (opening it, or sharing it with the other controllers and LUN numbers on
+ * the same backing); -EEXIST, -EINVAL (target over 255, LUN over 16383),
+ * -ENOSPC, or the pool's error with one line in @err.  The driver gets a
+ * TRANSPORT_RESET RESCAN event, REMOVED on remove (VIRTIO_SCSI_F_HOTPLUG),
+ * or EVENTS_MISSED when it gave no event buffer.  remove gives the unit
+ * back: the pool closes it once no controller uses it and its requests
+ * ended.  -ENOENT when absent.
  */
-int vscsi_lun_add(struct vscsi *vs, uint32_t target, uint32_t lun, struct pvs_lun *l,
-                  const char *spec);
+int vscsi_lun_add(struct vscsi *vs, uint32_t target, uint32_t lun, const char *spec, char *err,
+                  size_t errlen);
 int vscsi_lun_remove(struct vscsi *vs, uint32_t target, uint32_t lun);
 /* Re-read the backing size; on a change a PARAM_CHANGE event (VIRTIO_SCSI_F_CHANGE). 1 changed, 0
  * not, -ENOENT. */
@@ -89,6 +93,7 @@ struct vscsi_lun_info {
 	uint64_t blocks;
 	uint32_t block_size;
 	unsigned int inflight;
+	unsigned int users; /* v-devs of every controller on this unit */
 };
 /* The @i-th registered LUN in (target, lun) order; false past the end. */
 bool vscsi_lun_get(const struct vscsi *vs, unsigned int i, struct vscsi_lun_info *out);
@@ -97,5 +102,6 @@ void vscsi_get_stats(const struct vscsi *vs, struct vscsi_stats *out);
 /* Requests and TMFs popped and not yet returned, over every queue. */
 unsigned int vscsi_inflight(const struct vscsi *vs);
 struct pvs_map *vscsi_map(const struct vscsi *vs);
+uint64_t vscsi_initiator(const struct vscsi *vs);
 
 #endif

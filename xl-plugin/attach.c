@@ -45,22 +45,27 @@ struct held {
 
 static void held_of(struct xlp_ctx *c, const struct xlp_bdev *b, struct held *h)
 {
+	struct pvs_spec *sp = malloc(sizeof(*sp));
+
 	memset(h, 0, sizeof(*h));
-	if (!strncmp(b->p_dev, "file:", 5)) {
-		char path[XLP_SPEC_MAX];
+	if (!sp)
+		return;
+	if (!b->p_dev[0] || pvs_spec_parse(b->p_dev, sp, NULL, 0) != 0)
+		sp->kind = PVS_SPEC_HOST;
+	if (sp->kind == PVS_SPEC_FILE) {
 		struct stat st;
 
-		xlp_snprintf(path, sizeof(path), "%s", b->p_dev + 5);
-		path[strcspn(path, ",")] = '\0';
 		h->is_file = true;
-		if (!stat(path, &st)) {
+		if (!stat(sp->name, &st)) {
 			h->st_dev = st.st_dev;
 			h->st_ino = st.st_ino;
 		}
+	}
+	if (sp->kind == PVS_SPEC_FILE || sp->kind == PVS_SPEC_MEM) {
+		free(sp);
 		return;
 	}
-	if (!strncmp(b->p_dev, "mem:", 4))
-		return;
+	free(sp);
 	h->is_host = true;
 	if (b->p_dev[0]) {
 		struct pvs_pdev *p = calloc(1, sizeof(*p));

@@ -76,20 +76,6 @@ static bool digits_colons(const char *s)
 	return true;
 }
 
-/* mem:SIZE as pvscsid accepts it: a positive decimal number with an optional K/M/G/T suffix. */
-static bool mem_size_ok(const char *s)
-{
-	const char *p = s;
-
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (p == s || strspn(s, "0") == (size_t)(p - s))
-		return false;
-	if (*p && strchr("kKmMgGtT", *p))
-		p++;
-	return *p == '\0';
-}
-
 /* Options that belong to an emulated PDEV (file:/mem:), wherever they appear. */
 static int lun_opt(struct xlp_entry *e, const char *o, bool *known)
 {
@@ -127,28 +113,67 @@ static int check_vdev(const char *tok, struct xlp_entry *e, char *err, size_t er
 	return 0;
 }
 
+/* The PDEV word alone, options apart: its kind, by the core's parser (pvscsi/spec.h). */
 static int parse_pdev(const char *tok, struct xlp_entry *e, char *err, size_t errlen)
 {
+	struct pvs_spec *sp;
+	char why[256];
+	int rc;
+
 	if (!*tok)
 		return bad(err, errlen, "empty PDEV");
 	if (strlen(tok) >= sizeof(e->pdev))
 		return bad(err, errlen, "PDEV is longer than %zu characters", sizeof(e->pdev) - 1);
+	sp = malloc(sizeof(*sp));
+	if (!sp)
+		return bad(err, errlen, "out of memory");
+	rc = pvs_spec_parse(tok, sp, why, sizeof(why));
 	snprintf(e->pdev, sizeof(e->pdev), "%s", tok);
-	if (!strncmp(tok, "file:", 5)) {
+	switch (sp->kind) {
+	case PVS_SPEC_FILE:
 		e->kind = XLP_FILE;
-		if (tok[5] != '/')
-			return bad(err, errlen, "PDEV '%s': file: needs an absolute path", tok);
-	} else if (!strncmp(tok, "mem:", 4)) {
+		if (sp->name[0] != '/')
+			rc = bad(err, errlen, "PDEV '%s': file: needs an absolute path", tok);
+		break;
+	case PVS_SPEC_MEM:
 		e->kind = XLP_MEM;
-		if (!mem_size_ok(tok + 4))
-			return bad(err, errlen,
-			           "PDEV '%s': mem: needs a size (a positive number, optionally "
-			           "with K, M, G or T)",
-			           tok);
-	} else {
+		if (rc)
+			rc = bad(
+			    err, errlen,
+			    "PDEV '%s': mem: needs a size (a positive number, optionally with K, "
+			    "M, G or T)",
+			    tok);
+		break;
+	case PVS_SPEC_SG:
+		/* The resolver takes the sg node by its /dev path. */
 		e->kind = XLP_HOST;
+		snprintf(e->pdev, sizeof(e->pdev), "%s", sp->name);
+		break;
+	case PVS_SPEC_HOST:
+		e->kind = XLP_HOST;
+		break;
 	}
-	return 0;
+	if (rc && !(err && errlen && err[0]))
+		rc = bad(err, errlen, "PDEV '%s': %s", tok, why);
+	free(sp);
+	return rc;
+}
+
+/* The whole LUN spec pvscsid will be given, checked by the same parser it uses. */
+static int check_spec(const struct xlp_entry *e, char *err, size_t errlen)
+{
+	struct pvs_spec *sp = malloc(sizeof(*sp));
+	char text[XLP_SPEC_MAX + 32], why[512];
+	int rc;
+
+	if (!sp)
+		return bad(err, errlen, "out of memory");
+	snprintf(text, sizeof(text), "%s%s%s%s", e->pdev, e->ro ? ",ro" : "",
+	         e->feature_host ? ",raw" : "",
+	         e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""));
+	rc = pvs_spec_parse(text, sp, why, sizeof(why));
+	free(sp);
+	return rc ? bad(err, errlen, "PDEV '%s': %s", e->pdev, why) : 0;
 }
 
 static int finish(struct xlp_entry *e, char *err, size_t errlen)
@@ -165,7 +190,7 @@ static int finish(struct xlp_entry *e, char *err, size_t errlen)
 		           "option feature-host: raw passthrough needs a host LUN; '%s' is an "
 		           "emulated LUN",
 		           e->pdev);
-	return 0;
+	return check_spec(e, err, errlen);
 }
 
 /* Options after VDEV. */

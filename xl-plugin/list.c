@@ -26,7 +26,7 @@ static void phy_hctl(struct xlp_ctx *c, const char *p_dev, char *buf, size_t len
 	char base[XLP_SPEC_MAX];
 	const char *ro;
 
-	if (!strncmp(p_dev, "file:", 5) || !strncmp(p_dev, "mem:", 4) || !p_dev[0]) {
+	if (!p_dev[0] || xlp_pdev_emulated(p_dev)) {
 		xlp_snprintf(buf, len, "%s", p_dev[0] ? p_dev : "-");
 		return;
 	}

@@ -109,6 +109,19 @@ static int resolve_file(const struct xlp_entry *e, struct xlp_dev *d, char *err,
 	return 0;
 }
 
+bool xlp_pdev_emulated(const char *p_dev)
+{
+	struct pvs_spec *sp = malloc(sizeof(*sp));
+	bool emu;
+
+	if (!sp)
+		return false;
+	emu = pvs_spec_parse(p_dev, sp, NULL, 0) == 0 &&
+	      (sp->kind == PVS_SPEC_FILE || sp->kind == PVS_SPEC_MEM);
+	free(sp);
+	return emu;
+}
+
 void xlp_pdev_base(const char *p_dev, char *buf, size_t len)
 {
 	size_t n = strlen(p_dev), s = strlen(XLP_PDEV_RO);

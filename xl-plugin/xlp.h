@@ -32,6 +32,7 @@
 #include <sys/types.h>
 
 #include "pvscsi/resolve.h"
+#include "pvscsi/spec.h"
 #include "xs.h"
 #include "xs_nodes.h"
 
@@ -198,6 +199,8 @@ struct xlp_dev {
 /* A read-only host LUN's p-dev ends with this ("2:0:1:0,ro"); pvscsid strips it. */
 #define XLP_PDEV_RO ",ro"
 /* A host LUN's p-dev without its ",ro" (what pvs_resolve takes); others unchanged. */
+/* Whether a stored p-dev names an emulated LUN (file:, mem:), by the core's spec parser. */
+bool xlp_pdev_emulated(const char *p_dev);
 void xlp_pdev_base(const char *p_dev, char *buf, size_t len);
 
 /*

@@ -674,6 +674,17 @@ def seeds_savecfg():
     write("savecfg", "image-byteorder", save_image(2, b"{}", struct.pack("<I", 0x04030201)))
 
 
+# ---- spec -------------------------------------------------------------------
+
+
+def seeds_spec():
+    for i, t in enumerate([b"file:/srv/a.img,ro,bs=4096", b"mem:64M", b"mem:4K,bs=4096",
+                           b"sg:/dev/sg3,raw", b"naa.5000c500a1b2c3d4:1,ro", b"2:0:1:0,raw",
+                           b"t10.ATA QEMU,HARDDISK,ro", b"/dev/disk/by-id/wwn-0x5000c5,raw",
+                           b"file:/x,raw", b"mem:0", b"sg:/dev/sg1,ro,raw", b"file:"]):
+        write("spec", "s%02d" % i, t)
+
+
 def main():
     clear_generated()
     seeds_vscsiif()
@@ -687,6 +698,7 @@ def main():
     seeds_vpd()
     seeds_resolve()
     seeds_savecfg()
+    seeds_spec()
 
 
 if __name__ == "__main__":

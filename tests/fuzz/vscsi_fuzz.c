@@ -310,12 +310,10 @@ static void op_hotplug(struct fz *f)
 	uint8_t how = fz_u8(f);
 
 	if (how % 3 == 0 && !E.hot) {
-		struct pvs_lun *l = NULL;
 		char err[256];
 
-		FZ_CHECK(pvs_lun_open(worker, "mem:64K", NULL, &l, err, sizeof(err)) == 0, "%s",
+		FZ_CHECK(vscsi_lun_add(E.vs, 2, 0, "mem:64K", err, sizeof(err)) == 0, "lun add: %s",
 		         err);
-		FZ_CHECK(vscsi_lun_add(E.vs, 2, 0, l, "mem:64K") == 0, "lun add");
 		E.hot = true;
 	} else if (how % 3 == 1 && E.hot) {
 		FZ_CHECK(vscsi_lun_remove(E.vs, 2, 0) == 0, "lun remove");
@@ -474,14 +472,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.initiator = 0x77;
 	cfg.num_queues = NQ - 2;
 	FZ_CHECK(vscsi_new(&cfg, &E.vs) == 0, "vscsi_new");
-	FZ_CHECK(pvs_lun_open(worker, "mem:64K", NULL, &E.lun00, err, sizeof(err)) == 0, "%s", err);
-	FZ_CHECK(vscsi_lun_add(E.vs, 0, 0, E.lun00, "mem:64K") == 0, "add 0:0");
+	FZ_CHECK(vscsi_lun_add(E.vs, 0, 0, "mem:64K", err, sizeof(err)) == 0, "add 0:0: %s", err);
+	E.lun00 = pvs_map_lookup(vscsi_map(E.vs), 0, 0, 0);
 	take_ua(E.lun00);
-	FZ_CHECK(pvs_lun_open(worker, "mem:64K", NULL, &l, err, sizeof(err)) == 0, "%s", err);
-	FZ_CHECK(vscsi_lun_add(E.vs, 0, 300, l, "mem:64K") == 0, "add 0:300");
-	FZ_CHECK(pvs_lun_open(worker, "mem:64K,bs=4096", NULL, &l, err, sizeof(err)) == 0, "%s",
+	FZ_CHECK(vscsi_lun_add(E.vs, 0, 300, "mem:64K", err, sizeof(err)) == 0, "add 0:300: %s",
 	         err);
-	FZ_CHECK(vscsi_lun_add(E.vs, 1, 0, l, "mem:64K,bs=4096") == 0, "add 1:0");
+	FZ_CHECK(vscsi_lun_add(E.vs, 1, 0, "mem:64K,bs=4096", err, sizeof(err)) == 0, "add 1:0: %s",
+	         err);
 	FZ_CHECK(fv_front_init(&E.f) == 0, "fv_front_init");
 	FZ_CHECK(vu_dev_new(E.f.back, vscsi_dev_ops(E.vs), E.vs, &E.dev) == 0, "vu_dev_new");
 	vscsi_attach(E.vs, E.dev);

@@ -289,8 +289,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.initiator = 0x77;
 	cfg.num_queues = 1 + fz_u8(&f) % 2;
 	FZ_CHECK(vscsi_new(&cfg, &vs) == 0, "vscsi_new");
-	FZ_CHECK(pvs_lun_open(worker, "mem:64K", NULL, &lun, err, sizeof(err)) == 0, "%s", err);
-	FZ_CHECK(vscsi_lun_add(vs, 0, 0, lun, "mem:64K") == 0, "lun add");
+	FZ_CHECK(vscsi_lun_add(vs, 0, 0, "mem:64K", err, sizeof(err)) == 0, "lun add: %s", err);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
 	FZ_CHECK(vu_dev_new(sv[1], vscsi_dev_ops(vs), vs, &dev) == 0, "vu_dev_new");

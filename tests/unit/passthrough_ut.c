@@ -578,6 +578,43 @@ static void test_ro_mode_sense_wp(void)
 	pvs_lun_close(rw);
 }
 
+/* Only mode parameter data has a WP bit: other data-in reaches the guest as sent. */
+static void test_ro_other_data_untouched(void)
+{
+	static const uint8_t log_sense[10] = {0x4d, 0, 0x40, 0, 0, 0, 0, 0, 8, 0};
+	static const uint8_t inquiry[6] = {0x12, 0, 0, 0, 8, 0};
+	struct fake_sg_reply ls = {.match = {0x4d},
+	                           .match_len = 1,
+	                           .data = {0x00, 0x00, 0x10, 0x10, 0, 0, 0, 0},
+	                           .data_len = 8};
+	struct fake_sg_reply inq = {.match = {0x12},
+	                            .match_len = 1,
+	                            .data = {0x00, 0x00, 0x06, 0x12, 0x1f, 0, 0, 0},
+	                            .data_len = 8};
+	struct pvs_lun *ro;
+	uint8_t buf[8];
+	struct cmd c;
+
+	sg3_only();
+	fake_sg_script(&ls);
+	fake_sg_script(&inq);
+	ro = open_sg("sg:/dev/sg3,ro");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ro);
+	memset(buf, 0, sizeof(buf));
+	cmd_init(&c, log_sense, 10, PVS_DIR_FROM_DEV, buf, sizeof(buf));
+	run(ro, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(buf[2], 0x10);
+	CU_ASSERT_EQUAL(buf[3], 0x10);
+	memset(buf, 0, sizeof(buf));
+	cmd_init(&c, inquiry, 6, PVS_DIR_FROM_DEV, buf, sizeof(buf));
+	run(ro, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(buf[2], 0x06);
+	CU_ASSERT_EQUAL(buf[3], 0x12);
+	pvs_lun_close(ro);
+}
+
 static void test_ro_mode_sense_error_untouched(void)
 {
 	/* the device fails it: what it returned (if anything) is not a header */
@@ -980,6 +1017,7 @@ static const struct cu_test sg_read_only_tests[] = {
     {"WRITE/MEDIUM_PARAMS entries: DATA PROTECT, never sent", test_ro_refuses_medium_changes},
     {"MODE SENSE(6)/(10): WP bit set", test_ro_mode_sense_wp},
     {"failed MODE SENSE left as the device returned it", test_ro_mode_sense_error_untouched},
+    {"LOG SENSE, INQUIRY: no WP bit added", test_ro_other_data_untouched},
 };
 
 static const struct cu_test sg_queueing_tests[] = {

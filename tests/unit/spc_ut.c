@@ -142,6 +142,64 @@ static void test_sense_build(void)
 	CU_ASSERT_EQUAL(s[12], 0x44);
 }
 
+/* The core's own builders: INFORMATION, descriptor format, REQUEST SENSE data. */
+static void test_sense_internal(void)
+{
+	static const uint8_t no_sense[18] = {0x70, 0, 0, 0, 0, 0, 0, 0x0a};
+	static const uint8_t no_sense_desc[8] = {0x72, 0, 0, 0, 0, 0, 0, 0};
+	static const uint8_t lun_desc[8] = {0x72, 0x05, 0x25, 0x00, 0, 0, 0, 0};
+	static const uint8_t ua_desc[8] = {0x72, 0x06, 0x29, 0x00, 0, 0, 0, 0};
+	const struct pvsi_sense_extra info = {
+	    .field = -1, .bit = -1, .info_valid = true, .info = 0x01020304};
+	const struct pvsi_sense_extra desc = {.desc = true, .in_cdb = true, .field = 2, .bit = -1};
+	uint8_t s[PVS_SENSE_MAX];
+
+	/* VALID and INFORMATION (a MISCOMPARE offset) */
+	memset(s, 0xee, sizeof(s));
+	CU_ASSERT_EQUAL(pvsi_sense_build(PVS_SR_MISCOMPARE_DURING_VERIFY, &info, s, sizeof(s)), 18);
+	CU_ASSERT_EQUAL(s[0], 0xf0);
+	CU_ASSERT_EQUAL(pvsi_be32(&s[3]), 0x01020304);
+	CU_ASSERT_EQUAL(s[2], 0x0e);
+	CU_ASSERT_EQUAL(s[7], 0x0a);
+	CU_ASSERT_EQUAL(s[12], 0x1d);
+	CU_ASSERT_EQUAL(s[18], 0xee);
+	/* ... but no VALID when INFORMATION does not fit the caller's buffer */
+	memset(s, 0xee, sizeof(s));
+	CU_ASSERT_EQUAL(pvsi_sense_build(PVS_SR_MISCOMPARE_DURING_VERIFY, &info, s, 6), 6);
+	CU_ASSERT_EQUAL(s[0], 0x70);
+	CU_ASSERT_EQUAL(s[6], 0xee);
+	/* descriptor format: the header only, no field pointer */
+	memset(s, 0xee, sizeof(s));
+	CU_ASSERT_EQUAL(pvsi_sense_build(PVS_SR_LUN_NOT_SUPPORTED, &desc, s, sizeof(s)), 8);
+	CU_ASSERT_EQUAL(memcmp(s, lun_desc, 8), 0);
+	CU_ASSERT_EQUAL(s[8], 0xee);
+	/* no extra: plain fixed format; nothing for a reason without sense */
+	CU_ASSERT_EQUAL(pvsi_sense_build(PVS_SR_LBA_OUT_OF_RANGE, NULL, s, sizeof(s)), 18);
+	CU_ASSERT_EQUAL(s[0], 0x70);
+	CU_ASSERT_EQUAL(s[12], 0x21);
+	CU_ASSERT_EQUAL(s[15], 0x00);
+	CU_ASSERT_EQUAL(pvsi_sense_build(PVS_SR_OK, &info, s, sizeof(s)), 0);
+	CU_ASSERT_EQUAL(pvsi_sense_build(PVS_SR_BUSY, NULL, s, sizeof(s)), 0);
+
+	/* REQUEST SENSE data: NO SENSE rather than nothing */
+	memset(s, 0xee, sizeof(s));
+	CU_ASSERT_EQUAL(pvsi_sense_data(PVS_SR_OK, false, s, sizeof(s)), 18);
+	CU_ASSERT_EQUAL(memcmp(s, no_sense, 18), 0);
+	CU_ASSERT_EQUAL(pvsi_sense_data(PVS_SR_RESERVATION_CONFLICT, false, s, sizeof(s)), 18);
+	CU_ASSERT_EQUAL(memcmp(s, no_sense, 18), 0);
+	CU_ASSERT_EQUAL(pvsi_sense_data(PVS_SR_OK, true, s, sizeof(s)), 8);
+	CU_ASSERT_EQUAL(memcmp(s, no_sense_desc, 8), 0);
+	CU_ASSERT_EQUAL(pvsi_sense_data(PVS_SR_UA_POWER_ON, true, s, sizeof(s)), 8);
+	CU_ASSERT_EQUAL(memcmp(s, ua_desc, 8), 0);
+	CU_ASSERT_EQUAL(pvsi_sense_data(PVS_SR_UA_POWER_ON, false, s, 14), 14);
+	CU_ASSERT_EQUAL(s[2], 0x06);
+	CU_ASSERT_EQUAL(s[12], 0x29);
+	CU_ASSERT_EQUAL(pvsi_sense_data(999, false, s, sizeof(s)), 18);
+	CU_ASSERT_EQUAL(s[2], 0x04);
+	CU_ASSERT_EQUAL(s[12], 0x44);
+	CU_ASSERT_EQUAL(pvsi_sense_data(PVS_SR_OK, true, NULL, 8), 0);
+}
+
 static void test_sense_decode(void)
 {
 	static const uint8_t desc[8] = {0x72, 0x05, 0x24, 0x01, 0, 0, 0, 0};
@@ -272,6 +330,36 @@ static void test_opcode_find(void)
 	CU_ASSERT_STRING_EQUAL(pvsi_opcode_find(cdb, 16)->name, "GET LBA STATUS");
 }
 
+static void test_opcode_name(void)
+{
+	uint8_t cdb[PVS_CDB_MAX];
+
+	for (unsigned i = 0; i < pvsi_nopcodes; i++) {
+		const struct pvsi_opcode *e = &pvsi_opcodes[i];
+
+		memset(cdb, 0, sizeof(cdb));
+		cdb[0] = e->opcode;
+		cdb[1] = (uint8_t)e->sa;
+		CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, e->cdb_len), e->name);
+	}
+	memset(cdb, 0, sizeof(cdb));
+	cdb[0] = 0x9e;
+	cdb[1] = 0x10;
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, 16), "READ CAPACITY(16)");
+	cdb[1] = 0x12;
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, 16), "GET LBA STATUS");
+	cdb[1] = 0x11; /* not a service action of 9Eh */
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, 16), "?");
+	cdb[1] = 0x10;
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, 1), "?"); /* no room for it */
+	cdb[0] = 0xc0;
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, 16), "?"); /* vendor-specific */
+	cdb[0] = 0x28;
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, 10), "READ(10)");
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(cdb, 0), "?");
+	CU_ASSERT_STRING_EQUAL(pvs_opcode_name(NULL, 0), "?");
+}
+
 static void test_opcode_flags(void)
 {
 	static const uint8_t denied[] = {0x04, 0x07, 0x1d, 0x3b, 0x3c, 0x3f,
@@ -324,6 +412,33 @@ static void test_opcode_flags(void)
 	CU_ASSERT(entry(0x28, -1)->flags & PVSI_OP_NEED_READY);
 	CU_ASSERT_EQUAL(entry(0x12, -1)->flags & PVSI_OP_NEED_READY, 0);
 	CU_ASSERT_EQUAL(entry(0x1b, -1)->flags & PVSI_OP_NEED_READY, 0);
+}
+
+/* The flags passthrough reads answers by: exactly the commands whose data they describe. */
+static void test_opcode_data_flags(void)
+{
+	unsigned n_mode = 0, n_vpd = 0;
+
+	for (unsigned i = 0; i < pvsi_nopcodes; i++) {
+		const struct pvsi_opcode *e = &pvsi_opcodes[i];
+		bool mode_sense = e->opcode == 0x1a || e->opcode == 0x5a;
+
+		CU_ASSERT_EQUAL(!!(e->flags & PVSI_OP_MODE_DATA), mode_sense);
+		CU_ASSERT_EQUAL(!!(e->flags & PVSI_OP_VPD), e->opcode == 0x12);
+		if (e->flags & PVSI_OP_MODE_DATA) {
+			/* the header's size follows the CDB's: 6 -> 4 bytes, 10 -> 8 */
+			n_mode++;
+			CU_ASSERT_EQUAL(e->dir, PVS_DIR_FROM_DEV);
+			CU_ASSERT(e->cdb_len == 6 || e->cdb_len == 10);
+		}
+		if (e->flags & PVSI_OP_VPD) {
+			n_vpd++;
+			CU_ASSERT_EQUAL(e->dir, PVS_DIR_FROM_DEV);
+			CU_ASSERT(e->cdb_len >= 3);
+		}
+	}
+	CU_ASSERT_EQUAL(n_mode, 2);
+	CU_ASSERT_EQUAL(n_vpd, 1);
 }
 
 /* ---- dispatcher ---- */
@@ -1133,13 +1248,16 @@ static void test_report_luns(void)
 static const struct cu_test sense_tests[] = {
     {"table covers every reason", test_sense_table_complete},
     {"fixed sense bytes and field pointers", test_sense_build},
+    {"core builders: INFORMATION, descriptor, REQUEST SENSE data", test_sense_internal},
     {"decode fixed and descriptor", test_sense_decode},
 };
 
 static const struct cu_test opcode_table_tests[] = {
     {"entry rules", test_opcode_table_rules},
     {"find", test_opcode_find},
+    {"pvs_opcode_name: service actions, unknown", test_opcode_name},
     {"flags and passthrough allow-list", test_opcode_flags},
+    {"MODE_DATA, VPD: MODE SENSE and INQUIRY only", test_opcode_data_flags},
 };
 
 static const struct cu_test dispatcher_tests[] = {

@@ -40,15 +40,6 @@ struct env {
 	int inflight_fd;
 };
 
-static struct pvs_lun *open_lun(struct env *t, const char *spec)
-{
-	struct pvs_lun *l = NULL;
-	char err[256];
-
-	CU_ASSERT_FATAL(pvs_lun_open(t->w, spec, NULL, &l, err, sizeof(err)) == 0);
-	return l;
-}
-
 static void env_connect(struct env *t, bool inflight)
 {
 	CU_ASSERT_FATAL(fv_front_init(&t->f) == 0);
@@ -78,14 +69,14 @@ static void env_init(struct env *t, bool inflight)
 	cfg.num_queues = NQ - 2;
 	CU_ASSERT_FATAL(vscsi_new(&cfg, &t->vs) == 0);
 	/* 0:0 mem, 0:300 mem (flat addressing), 1:0 a file (asynchronous I/O). */
-	CU_ASSERT_FATAL(vscsi_lun_add(t->vs, 0, 0, open_lun(t, "mem:4M"), "mem:4M") == 0);
-	CU_ASSERT_FATAL(vscsi_lun_add(t->vs, 0, 300, open_lun(t, "mem:1M"), "mem:1M") == 0);
+	CU_ASSERT_FATAL(vscsi_lun_add(t->vs, 0, 0, "mem:4M", NULL, 0) == 0);
+	CU_ASSERT_FATAL(vscsi_lun_add(t->vs, 0, 300, "mem:1M", NULL, 0) == 0);
 	snprintf(t->file, sizeof(t->file), "/tmp/vhost_scsi_ut.%d", (int)getpid());
 	fd = open(t->file, O_CREAT | O_RDWR | O_TRUNC, 0600);
 	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, 4 << 20) == 0);
 	close(fd);
 	snprintf(spec, sizeof(spec), "file:%s", t->file);
-	CU_ASSERT_FATAL(vscsi_lun_add(t->vs, 1, 0, open_lun(t, spec), spec) == 0);
+	CU_ASSERT_FATAL(vscsi_lun_add(t->vs, 1, 0, spec, NULL, 0) == 0);
 	env_connect(t, inflight);
 }
 
@@ -668,7 +659,7 @@ static void test_events(void)
 	post_events(&t, 3, g);
 	CU_ASSERT_FALSE(next_event(&t, &ev, g, 3)); /* nothing to say yet */
 	/* Hot add: TRANSPORT_RESET / RESCAN naming 2:5. */
-	CU_ASSERT_EQUAL(vscsi_lun_add(t.vs, 2, 5, open_lun(&t, "mem:1M"), "mem:1M"), 0);
+	CU_ASSERT_EQUAL(vscsi_lun_add(t.vs, 2, 5, "mem:1M", NULL, 0), 0);
 	CU_ASSERT_TRUE(called(&t, 1));
 	CU_ASSERT_TRUE(next_event(&t, &ev, g, 3));
 	CU_ASSERT_EQUAL(le32toh(ev.event), VIRTIO_SCSI_T_TRANSPORT_RESET);
@@ -696,8 +687,8 @@ static void test_events(void)
 	CU_ASSERT_EQUAL(ev.lun[1], 1);
 	CU_ASSERT_EQUAL(vscsi_lun_refresh(t.vs, 1, 0), 0); /* no change, no event */
 	/* No buffer left: the events are lost, and the next buffer says so. */
-	CU_ASSERT_EQUAL(vscsi_lun_add(t.vs, 3, 0, open_lun(&t, "mem:1M"), "mem:1M"), 0);
-	CU_ASSERT_EQUAL(vscsi_lun_add(t.vs, 3, 1, open_lun(&t, "mem:1M"), "mem:1M"), 0);
+	CU_ASSERT_EQUAL(vscsi_lun_add(t.vs, 3, 0, "mem:1M", NULL, 0), 0);
+	CU_ASSERT_EQUAL(vscsi_lun_add(t.vs, 3, 1, "mem:1M", NULL, 0), 0);
 	CU_ASSERT_FALSE(next_event(&t, &ev, g, 3));
 	post_events(&t, 2, g);
 	CU_ASSERT_TRUE(next_event(&t, &ev, g, 2));
@@ -708,8 +699,8 @@ static void test_events(void)
 	CU_ASSERT_EQUAL(vscsi_lun_remove(t.vs, 3, 1), 0); /* uses the last buffer */
 	CU_ASSERT_TRUE(next_event(&t, &ev, g, 2));
 	CU_ASSERT_EQUAL(le32toh(ev.event), VIRTIO_SCSI_T_TRANSPORT_RESET);
-	CU_ASSERT_EQUAL(vscsi_lun_remove(t.vs, 3, 0), 0);                                /* lost */
-	CU_ASSERT_EQUAL(vscsi_lun_add(t.vs, 3, 0, open_lun(&t, "mem:1M"), "mem:1M"), 0); /* lost */
+	CU_ASSERT_EQUAL(vscsi_lun_remove(t.vs, 3, 0), 0);                 /* lost */
+	CU_ASSERT_EQUAL(vscsi_lun_add(t.vs, 3, 0, "mem:1M", NULL, 0), 0); /* lost */
 	post_events(&t, 1, g);
 	/* The kick on new buffers reports the loss first. */
 	CU_ASSERT_TRUE(next_event(&t, &ev, g, 1));
@@ -825,8 +816,7 @@ static void test_overrun(void)
 	CU_ASSERT_EQUAL(c.r.status, 0);
 	CU_ASSERT_EQUAL(le32toh(c.r.resid), 60);
 	/* The LUN's block size decides: 512 bytes is not one 4096-byte block. */
-	CU_ASSERT_FATAL(
-	    vscsi_lun_add(t.vs, 2, 0, open_lun(&t, "mem:1M,bs=4096"), "mem:1M,bs=4096") == 0);
+	CU_ASSERT_FATAL(vscsi_lun_add(t.vs, 2, 0, "mem:1M,bs=4096", NULL, 0) == 0);
 	tur_clear(&t, 2, 0);
 	cdb10(w, 0x2a, 1, 1);
 	cmd(&t, 2, &c, 2, 0, w, 10, 512, true);
@@ -877,7 +867,7 @@ static void test_passthrough(void)
 	fake_sg_script(&rd);
 	fake_sg_script(&gone);
 	env_init(&t, false);
-	CU_ASSERT_FATAL(vscsi_lun_add(t.vs, 4, 0, open_lun(&t, "sg:/dev/sg3"), "sg:/dev/sg3") == 0);
+	CU_ASSERT_FATAL(vscsi_lun_add(t.vs, 4, 0, "sg:/dev/sg3", NULL, 0) == 0);
 	/* The device's own INQUIRY data, unchanged. */
 	cmd(&t, 2, &c, 4, 0, cdb_inq, 6, 36, false);
 	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
@@ -912,35 +902,38 @@ static void test_ctl(void)
 	struct virtio_scsi_event ev;
 	uint64_t g[2];
 	char out[4096], err[256], cfg[64];
+	struct vuctl_env env;
 	FILE *f;
 
 	env_init(&t, false);
+	vuctl_env_one(&env, t.vs);
 	post_events(&t, 2, g);
-	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "add 3:7 mem:2M\n", out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "add 3:7 mem:2M\n", out, sizeof(out)), 0);
 	CU_ASSERT_STRING_EQUAL(out, "ok\n");
 	CU_ASSERT_TRUE(next_event(&t, &ev, g, 2));
 	CU_ASSERT_EQUAL(ev.lun[1], 3);
 	CU_ASSERT_EQUAL(ev.lun[3], 7);
-	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "add 3:7 mem:2M", out, sizeof(out)), -EEXIST);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "add 3:7 mem:2M", out, sizeof(out)), -EEXIST);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "error: 3:7: already in use"));
-	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "add 3:8 nosuch:1", out, sizeof(out)) < 0, 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "error: nosuch:1"));
-	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "add 256:0 mem:1M", out, sizeof(out)), -EINVAL);
-	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "add 1:16384 mem:1M", out, sizeof(out)), -EINVAL);
-	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "add 3:9 mem:1M extra", out, sizeof(out)), -EINVAL);
-	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "list", out, sizeof(out)), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "3:7 mem:2M blocks=4096 bs=512 inflight=0\n"));
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "add 3:8 nosuch:1", out, sizeof(out)) < 0, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "error: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "nosuch:1"));
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "add 256:0 mem:1M", out, sizeof(out)), -EINVAL);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "add 1:16384 mem:1M", out, sizeof(out)), -EINVAL);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "add 3:9 mem:1M extra", out, sizeof(out)), -EINVAL);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "list", out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "3:7 mem:2M blocks=4096 bs=512 inflight=0 users=1\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "0:300 mem:1M"));
-	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "resize 3:7", out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "resize 3:7", out, sizeof(out)), 0);
 	CU_ASSERT_STRING_EQUAL(out, "unchanged\nok\n");
-	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "remove 3:7", out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "remove 3:7", out, sizeof(out)), 0);
 	CU_ASSERT_TRUE(next_event(&t, &ev, g, 2));
 	CU_ASSERT_EQUAL(le32toh(ev.reason), VIRTIO_SCSI_EVT_RESET_REMOVED);
-	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "remove 3:7", out, sizeof(out)), -ENOENT);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "remove 3:7", out, sizeof(out)), -ENOENT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "error: no LUN 3:7"));
-	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "frobnicate", out, sizeof(out)), -EINVAL);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "frobnicate", out, sizeof(out)), -EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "usage:"));
-	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "stats", out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "stats", out, sizeof(out)), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "events=2"));
 	/* Config file: comments, blanks, then an error naming file and line. */
 	snprintf(cfg, sizeof(cfg), "/tmp/vhost_scsi_ut.cfg.%d", (int)getpid());
@@ -949,9 +942,9 @@ static void test_ctl(void)
 	fprintf(f,
 	        "# LUNs\n\nlun 5:0 mem:1M  # a comment\nlun 5:1 mem:1M,bs=4096\nlun 5:x mem:1M\n");
 	fclose(f);
-	CU_ASSERT_EQUAL(vuctl_load(t.vs, t.w, cfg, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_EQUAL(vuctl_load(&env, cfg, err, sizeof(err)), -EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":5: bad target:lun '5:x'"));
-	CU_ASSERT_EQUAL(vuctl_exec(t.vs, t.w, "list", out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "list", out, sizeof(out)), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "5:1 mem:1M,bs=4096 blocks=256 bs=4096"));
 	unlink(cfg);
 	env_fini(&t);
@@ -996,7 +989,7 @@ static void test_restart_inflight(void)
 	cfg.num_queues = NQ - 2;
 	CU_ASSERT_FATAL(vscsi_new(&cfg, &t.vs) == 0);
 	snprintf(spec, sizeof(spec), "file:%s", t.file);
-	CU_ASSERT_FATAL(vscsi_lun_add(t.vs, 1, 0, open_lun(&t, spec), spec) == 0);
+	CU_ASSERT_FATAL(vscsi_lun_add(t.vs, 1, 0, spec, NULL, 0) == 0);
 	/* The front-end reconnects: same memory, same rings, same inflight fd. */
 	for (int i = 0; i < NQ; i++) {
 		close(t.fds[i].kick);

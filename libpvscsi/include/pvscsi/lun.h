@@ -34,7 +34,7 @@ enum pvs_dir {
  * Outcome below the SCSI status: the transport turns it into DID_* (vscsiif)
  * or VIRTIO_SCSI_S_* (virtio).
  */
-enum pvs_host {
+enum pvs_host_status {
 	PVS_HOST_OK = 0,
 	PVS_HOST_NO_CONNECT, /* no such target */
 	PVS_HOST_ABORTED,    /* ABORT TASK / ABORT TASK SET / CLEAR TASK SET */
@@ -48,6 +48,7 @@ struct pvs_lun;
 struct pvs_worker;
 struct pvs_req;
 struct pvs_tmf;
+struct pvs_map;
 
 typedef void (*pvs_req_done_fn)(struct pvs_req *req);
 
@@ -110,7 +111,7 @@ struct pvs_req {
 
 	/* Set by the core before done() is called. */
 	uint8_t status; /* SCSI status (PVS_STATUS_*) */
-	uint8_t host;   /* enum pvs_host */
+	uint8_t host;   /* enum pvs_host_status */
 	uint8_t sense_len;
 	uint8_t sense[PVS_SENSE_MAX];
 	uint32_t residual; /* bytes of the buffers not transferred */
@@ -197,6 +198,15 @@ bool pvs_cdb_xfer(const struct pvs_lun *lun, const uint8_t *cdb, unsigned int cd
                   uint64_t *len);
 
 /*
+ * The name of the command @cdb (@cdb_len bytes, @cdb may be NULL when 0)
+ * asks for, service action included ("READ CAPACITY(16)"), from the core's
+ * opcode table: the SBC-4/SPC-5 meaning, which another device type may give
+ * another name (01h: REZERO UNIT, a tape drive's REWIND).  "?" when the
+ * table has no entry.  A static string, never NULL: for traces.
+ */
+const char *pvs_opcode_name(const uint8_t *cdb, unsigned int cdb_len);
+
+/*
  * Start a SCSI command.  The request always completes through req->done,
  * possibly before pvs_submit() returns, exactly once.
  */
@@ -230,6 +240,11 @@ struct pvs_tmf {
 	struct pvs_lun *lun;
 	unsigned int pending;
 	struct pvs_tmf *waiter; /* a later TMF that completes after this one */
+	/* pvs_map_tmf(): an I_T NEXUS RESET walking the LUNs of one target */
+	struct pvs_map *walk_map;
+	uint32_t walk_channel, walk_target, walk_next;
+	int walk_result;
+	void (*walk_done)(struct pvs_tmf *tmf);
 };
 
 /*

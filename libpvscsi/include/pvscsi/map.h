@@ -17,9 +17,10 @@
 #define PVS_MAP_MAX_LUN 16383 /* flat/peripheral LUN addressing limit (SAM-5 4.7) */
 
 struct pvs_map;
+struct pvs_unit;
 
 int pvs_map_new(struct pvs_map **out);
-/* Frees the map only; the LUNs stay the caller's. */
+/* Frees the map; LUNs added by pvs_map_add() stay the caller's, attached units go back. */
 void pvs_map_free(struct pvs_map *m);
 
 /*
@@ -33,6 +34,17 @@ int pvs_map_add(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t l
                 struct pvs_lun *l);
 int pvs_map_remove(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
                    struct pvs_lun **out);
+/*
+ * pvs_map_add() of a unit of the pool (pvscsi/host.h): the map takes over
+ * the caller's reference, and gives it back to the pool on pvs_map_detach()
+ * or pvs_map_free(); the pool then closes the LUN once nobody uses it.
+ */
+int pvs_map_attach(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                   struct pvs_unit *u);
+int pvs_map_detach(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun);
+/* The unit attached at the v-dev; NULL when none (or a LUN added by pvs_map_add()). */
+struct pvs_unit *pvs_map_unit(const struct pvs_map *m, uint32_t channel, uint32_t target,
+                              uint32_t lun);
 struct pvs_lun *pvs_map_lookup(const struct pvs_map *m, uint32_t channel, uint32_t target,
                                uint32_t lun);
 unsigned int pvs_map_count(const struct pvs_map *m);
@@ -48,6 +60,28 @@ unsigned int pvs_map_count(const struct pvs_map *m);
  */
 int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
                    struct pvs_req *req);
+/*
+ * Task management for (@channel, @target, @lun).  I_T NEXUS RESET (SAM-5
+ * 7.6) acts on every LUN of the target mapped for this initiator, one after
+ * another, and then completes @tmf once, FUNCTION COMPLETE unless a LUN
+ * answered otherwise; the other functions act on the one LUN.  Returns
+ * -ENODEV, without completing @tmf, when no LUN exists at (channel, target)
+ * (the transport answers BAD_TARGET), -ENOENT when a LUN-level function
+ * names an unmapped LUN (INCORRECT LUN); otherwise 0 and tmf->done runs,
+ * possibly before this returns.  A map made by pvs_host_map_new() sets
+ * tmf->initiator.
+ */
+int pvs_map_tmf(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                struct pvs_tmf *tmf);
+/*
+ * The @i-th v-dev in (channel, target, lun) order: true and the numbers and
+ * LUN, false past the end.
+ */
+bool pvs_map_get(const struct pvs_map *m, unsigned int i, uint32_t *channel, uint32_t *target,
+                 uint32_t *lun, struct pvs_lun **l);
+/* Whether any LUN is mapped at (channel, target). */
+bool pvs_map_target_exists(const struct pvs_map *m, uint32_t channel, uint32_t target);
+
 /*
  * pvs_cdb_xfer() for the LUN or the target emulation that pvs_map_submit()
  * would route @cdb to; false also when there is no such target.

@@ -6,5 +6,6 @@
 #include "pvscsi/lun.h"
 #include "pvscsi/map.h"
 #include "pvscsi/resolve.h"
+#include "pvscsi/spec.h"
 
 #endif

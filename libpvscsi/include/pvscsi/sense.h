@@ -3,7 +3,8 @@
  * reason into status and sense bytes.
  *
  * Handlers in the LUN core never write sense bytes by hand: they return a
- * reason and the core builds fixed-format sense (SPC-5 4.4.3) from the table.
+ * reason and the core builds fixed-format sense (SPC-5 4.4.3) from the table;
+ * descriptor format (4.4.2) only as REQUEST SENSE data with DESC set.
  */
 #ifndef PVSCSI_SENSE_H
 #define PVSCSI_SENSE_H

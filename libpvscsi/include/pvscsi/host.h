@@ -1,0 +1,102 @@
+/*
+ * pvscsi/host.h - the SCSI target device (SAM-5 4.6): one pool of logical
+ * units, shared by every initiator and every transport of a process.
+ *
+ * A logical unit is its backing, not its name: a file reached by two paths,
+ * a block device by its node or a by-id link, a host LUN by H:C:T:L or its
+ * naa. identity are each one pvs_unit, whatever LUN number, guest or
+ * transport reaches it.  So persistent reservations, unit attentions and the
+ * COMPARE AND WRITE gate, which live in the struct pvs_lun, are shared: two
+ * guests of a cluster see each other's reservations whether they sit behind
+ * one vscsiif vhost, two domains or two virtio-scsi controllers.
+ *
+ * Each initiator (I_T nexus: a vscsiif vhost of a domain, a virtio-scsi
+ * controller) gets a v-dev map from pvs_host_map_new() on top of the pool;
+ * pvscsi/map.h routes its commands and answers for what it was not given.
+ *
+ * Threading: one thread, the one of cfg->worker.
+ */
+#ifndef PVSCSI_HOST_H
+#define PVSCSI_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pvscsi/lun.h"
+#include "pvscsi/map.h"
+#include "pvscsi/resolve.h"
+
+struct pvs_host;
+struct pvs_unit;
+
+struct pvs_host_cfg {
+	struct pvs_worker *worker;
+	struct pvs_resolver resolver; /* for host p-devs; zero: the real /sys and /dev */
+	pvs_lun_notice_fn notice;     /* every unit's notices; may be NULL */
+	void *notice_arg;             /* for both callbacks */
+	/* A unit's LUN is about to close (last user gone, idle); may be NULL. */
+	void (*closing)(void *arg, const char *spec);
+};
+
+int pvs_host_new(const struct pvs_host_cfg *cfg, struct pvs_host **out);
+/*
+ * Frees the pool: every unit still open is closed (none may have requests
+ * in flight) and every map made by pvs_host_map_new() must have been freed.
+ */
+void pvs_host_free(struct pvs_host *h);
+
+/*
+ * Take a reference on the unit named by @spec (pvscsi/spec.h), opening it
+ * unless a unit on the same backing is open.  @raw adds feature-host to the
+ * spec's own options (the vscsiif vhost's flag).  A second user must ask for
+ * the same options (ro, raw, bs=) as the first, or gets -EBUSY.  A mem: spec
+ * is a new unit every time.  A host p-dev is resolved with cfg->resolver;
+ * *@out's pvs_unit_stable() then holds its stable identity.  Returns 0, or
+ * a negative errno with one line in @err naming the spec and the reason.
+ */
+int pvs_host_unit_get(struct pvs_host *h, const char *spec, bool raw, struct pvs_unit **out,
+                      char *err, size_t errlen);
+/*
+ * Drop a reference.  The last one closes the LUN at once when it is idle,
+ * otherwise at the first pvs_host_sweep() after its requests ended.
+ */
+void pvs_unit_put(struct pvs_unit *u);
+/* Close what was put and is idle now; free records nobody pins. */
+void pvs_host_sweep(struct pvs_host *h);
+
+/*
+ * A pin keeps the record (not the LUN) of a unit alive after its last put,
+ * so that a hot remove can wait for the LUN to close: pvs_unit_is_open()
+ * turns false once it is closed.  A unit taken again by a new user (a
+ * pvs_host_unit_get() of the same backing) stays open.
+ */
+void pvs_unit_pin(struct pvs_unit *u);
+void pvs_unit_unpin(struct pvs_unit *u);
+bool pvs_unit_is_open(const struct pvs_unit *u);
+
+/* The open LUN (NULL once closed). */
+struct pvs_lun *pvs_unit_lun(const struct pvs_unit *u);
+/* What was opened ("sg:/dev/sg3,raw", "file:/srv/a.img,ro"), for log lines and listings. */
+const char *pvs_unit_spec(const struct pvs_unit *u);
+/* A host LUN's stable p-dev (pvs_pdev_stable_spec()); "" for an emulated LUN or none. */
+const char *pvs_unit_stable(const struct pvs_unit *u);
+/* References (v-dev mappings) held. */
+unsigned int pvs_unit_users(const struct pvs_unit *u);
+
+struct pvs_host_stats {
+	unsigned int units; /* open LUNs */
+	unsigned int maps;  /* initiators (I_T nexuses) with a map */
+};
+void pvs_host_get_stats(const struct pvs_host *h, struct pvs_host_stats *out);
+/* The @i-th open unit in the pool; NULL past the end. */
+struct pvs_unit *pvs_host_unit_at(const struct pvs_host *h, unsigned int i);
+
+/*
+ * A v-dev map for initiator @initiator, a value unique in this host for
+ * the life of the I_T nexus (and beyond it, for persistent reservations:
+ * vscsiif uses the domain and vhost, virtio-scsi the controller).  Every
+ * command routed through it carries @initiator.  Free it with pvs_map_free().
+ */
+int pvs_host_map_new(struct pvs_host *h, uint64_t initiator, struct pvs_map **out);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * pvscsi/spec.h - the one parser of LUN specs, for every program: pvscsid
+ * (xenstore p-dev), pvscsi-vhost-user (--lun, control socket), the xl front
+ * (vscsi=, xl scsi-attach) and pvscsi-cdb.
+ *
+ *   file:PATH[,ro][,bs=512|4096]   emulated, on a regular file or block device
+ *   mem:SIZE[,ro][,bs=512|4096]    emulated, RAM-backed (K/M/G/T suffixes)
+ *   sg:/dev/sgN[,raw|,ro]          passthrough to the LUN behind an sg node
+ *   HOST-PDEV[,raw|,ro]            passthrough to a host LUN named any way
+ *                                  pvscsi/resolve.h accepts (H:C:T:L, naa.,
+ *                                  /dev/disk/by-id/..., sdX, ...)
+ *
+ * A PATH never contains a comma.  A HOST-PDEV may (by-path names do not, but
+ * a t10. identity can): only trailing known options are taken off it.
+ */
+#ifndef PVSCSI_SPEC_H
+#define PVSCSI_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PVS_SPEC_MAX 1100 /* the longest spec text, NUL included (a t10. identity and options) */
+
+enum pvs_spec_kind {
+	PVS_SPEC_FILE,
+	PVS_SPEC_MEM,
+	PVS_SPEC_SG,
+	PVS_SPEC_HOST, /* resolved through pvs_resolve() to an sg node */
+};
+
+struct pvs_spec {
+	enum pvs_spec_kind kind;
+	char name[PVS_SPEC_MAX]; /* the path, the size text or the host p-dev, options removed */
+	uint64_t size;           /* mem: in bytes */
+	bool ro;
+	bool raw;    /* feature-host: every command reaches the device, unfiltered */
+	uint32_t bs; /* bs=: 512 or 4096; 0 when not given */
+};
+
+/*
+ * Parse @text.  Returns 0 and fills @out, or -EINVAL (-ENAMETOOLONG for a
+ * spec over PVS_SPEC_MAX) with one line in @err that quotes the spec and says
+ * what is wrong and what would be accepted.  Refused: an empty name, a mem:
+ * size that is not a positive multiple of the block size, an unknown option,
+ * bs= on a passthrough LUN, raw on an emulated one, raw with ro.
+ */
+int pvs_spec_parse(const char *text, struct pvs_spec *out, char *err, size_t errlen);
+
+/*
+ * The canonical text of @s (options in the order ro, raw, bs=), which
+ * pvs_spec_parse() reads back to the same struct.  0, or -ENAMETOOLONG when
+ * @len is too small (then @buf is "").
+ */
+int pvs_spec_format(const struct pvs_spec *s, char *buf, size_t len);
+
+/* "file", "mem", "sg" or "host". */
+const char *pvs_spec_kind_name(enum pvs_spec_kind kind);
+
+#endif

@@ -1,0 +1,238 @@
+/*
+ * spec.c - LUN spec text <-> struct pvs_spec.  Every program parses specs
+ * here, so that a spec the xl front accepts is one pvscsid opens, and the
+ * same mistake gets the same message everywhere.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvscsi/spec.h"
+
+static int bad(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int bad(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* Size with an optional K/M/G/T suffix (powers of two). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	}
+	if (*end || v == 0 || v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* 1 known and applied, 0 not an option word. */
+static int take_opt(const char *opt, size_t n, struct pvs_spec *s)
+{
+	if (n == 2 && !memcmp(opt, "ro", 2))
+		s->ro = true;
+	else if (n == 3 && !memcmp(opt, "raw", 3))
+		s->raw = true;
+	else if (n == 6 && !memcmp(opt, "bs=512", 6))
+		s->bs = 512;
+	else if (n == 7 && !memcmp(opt, "bs=4096", 7))
+		s->bs = 4096;
+	else
+		return 0;
+	return 1;
+}
+
+static const struct {
+	const char *prefix;
+	enum pvs_spec_kind kind;
+} kinds[] = {
+    {"file:", PVS_SPEC_FILE},
+    {"mem:", PVS_SPEC_MEM},
+    {"sg:", PVS_SPEC_SG},
+};
+
+const char *pvs_spec_kind_name(enum pvs_spec_kind kind)
+{
+	switch (kind) {
+	case PVS_SPEC_FILE:
+		return "file";
+	case PVS_SPEC_MEM:
+		return "mem";
+	case PVS_SPEC_SG:
+		return "sg";
+	case PVS_SPEC_HOST:
+		return "host";
+	}
+	return "?";
+}
+
+int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errlen)
+{
+	const char *p = text, *end;
+	size_t n, len;
+
+	memset(s, 0, sizeof(*s));
+	if (err && errlen)
+		err[0] = '\0';
+	if (!text || !*text)
+		return bad(err, errlen, -EINVAL,
+		           "empty LUN spec; expected file:PATH, mem:SIZE, sg:/dev/sgN or a host "
+		           "p-dev");
+	len = strlen(text);
+	if (len >= PVS_SPEC_MAX)
+		return bad(err, errlen, -ENAMETOOLONG,
+		           "LUN spec '%.64s...' is longer than %d bytes", text, PVS_SPEC_MAX - 1);
+	s->kind = PVS_SPEC_HOST;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		size_t pl = strlen(kinds[i].prefix);
+
+		if (!strncmp(text, kinds[i].prefix, pl)) {
+			s->kind = kinds[i].kind;
+			p = text + pl;
+			break;
+		}
+	}
+
+	if (s->kind != PVS_SPEC_HOST) {
+		/* kind:NAME[,opt...]: NAME ends at the first comma, every word after is an option.
+		 */
+		n = strcspn(p, ",");
+		memcpy(s->name, p, n);
+		s->name[n] = '\0';
+		for (const char *o = p + n; *o == ',';) {
+			size_t on;
+
+			o++;
+			on = strcspn(o, ",");
+			if (!take_opt(o, on, s))
+				return bad(err, errlen, -EINVAL,
+				           "LUN spec '%s': unknown option '%.*s' (%s)", text,
+				           (int)(on > 64 ? 64 : on), o,
+				           s->kind == PVS_SPEC_SG ? "ro, raw"
+				                                  : "ro, bs=512, bs=4096");
+			o += on;
+		}
+	} else {
+		/* Only trailing option words come off a host p-dev: the name itself may hold
+		 * commas. */
+		end = text + len;
+		for (;;) {
+			const char *c = end;
+
+			while (c > text && c[-1] != ',')
+				c--;
+			if (c == text || !take_opt(c, (size_t)(end - c), s))
+				break;
+			end = c - 1;
+		}
+		n = (size_t)(end - text);
+		memcpy(s->name, text, n);
+		s->name[n] = '\0';
+		if (s->bs)
+			return bad(err, errlen, -EINVAL,
+			           "LUN spec '%s': bs= applies to file: and mem: LUNs only", text);
+	}
+
+	if (!s->name[0])
+		return bad(err, errlen, -EINVAL, "LUN spec '%s': missing %s", text,
+		           s->kind == PVS_SPEC_MEM ? "size" : "path");
+	if (s->raw && s->ro)
+		return bad(err, errlen, -EINVAL,
+		           "LUN spec '%s': read-only needs the CDB filter, and raw (feature-host) "
+		           "passthrough has none: the device would see every write; drop one of "
+		           "ro and raw",
+		           text);
+	switch (s->kind) {
+	case PVS_SPEC_FILE:
+	case PVS_SPEC_MEM:
+		if (s->raw)
+			return bad(err, errlen, -EINVAL,
+			           "LUN spec '%s': raw (feature-host) needs a passthrough LUN; "
+			           "this one is emulated",
+			           text);
+		if (s->kind == PVS_SPEC_MEM &&
+		    (parse_size(s->name, &s->size) || s->size % (s->bs ? s->bs : 512)))
+			return bad(err, errlen, -EINVAL,
+			           "LUN spec '%s': bad size '%s' (a positive multiple of the block "
+			           "size, K/M/G/T suffixes allowed)",
+			           text, s->name);
+		break;
+	case PVS_SPEC_SG:
+		if (s->bs)
+			return bad(err, errlen, -EINVAL,
+			           "LUN spec '%s': bs= applies to file: and mem: LUNs only", text);
+		break;
+	case PVS_SPEC_HOST:
+		break;
+	}
+	return 0;
+}
+
+int pvs_spec_format(const struct pvs_spec *s, char *buf, size_t len)
+{
+	const char *prefix = "";
+	int n;
+
+	switch (s->kind) {
+	case PVS_SPEC_FILE:
+		prefix = "file:";
+		break;
+	case PVS_SPEC_MEM:
+		prefix = "mem:";
+		break;
+	case PVS_SPEC_SG:
+		prefix = "sg:";
+		break;
+	case PVS_SPEC_HOST:
+		break;
+	}
+	n = snprintf(buf, len, "%s%s%s%s%s", prefix, s->name, s->ro ? ",ro" : "",
+	             s->raw ? ",raw" : "",
+	             s->bs == 4096 ? ",bs=4096" : (s->bs == 512 ? ",bs=512" : ""));
+	if (n < 0 || (size_t)n >= len) {
+		if (len)
+			buf[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}

@@ -1,0 +1,442 @@
+/*
+ * host_ut.c - the target device (host.c, spec.c, map.c's task management):
+ * one backing is one logical unit whatever LUN number or initiator reaches
+ * it, so reservations and unit attentions are shared; spec parsing errors
+ * name what was wrong; I_T NEXUS RESET acts on every LUN of the target for
+ * the one initiator.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "core.h"
+#include "cu_run.h"
+#include "host_int.h"
+#include "lun_harness.h"
+#include "pvscsi/host.h"
+#include "pvscsi/spec.h"
+
+static struct pvs_worker *w;
+static struct pvs_host *h;
+static char file_a[64], file_b[64];
+
+static int setup(void)
+{
+	struct pvs_host_cfg cfg = {0};
+	int fd;
+
+	if (pvs_worker_new(64, &w))
+		return -1;
+	cfg.worker = w;
+	if (pvs_host_new(&cfg, &h))
+		return -1;
+	snprintf(file_a, sizeof(file_a), "/tmp/host_ut.a.%d", (int)getpid());
+	snprintf(file_b, sizeof(file_b), "/tmp/host_ut.b.%d", (int)getpid());
+	fd = open(file_a, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, 1 << 20))
+		return -1;
+	close(fd);
+	/* A second name for the same file: a hard link. */
+	unlink(file_b);
+	return link(file_a, file_b);
+}
+
+static int teardown(void)
+{
+	pvs_host_free(h);
+	pvs_worker_free(w);
+	unlink(file_a);
+	unlink(file_b);
+	return 0;
+}
+
+struct cmd {
+	struct pvs_req req;
+	struct iovec iov;
+	uint8_t buf[512];
+	int ndone;
+};
+
+static void cmd_done(struct pvs_req *req)
+{
+	((struct cmd *)req->opaque)->ndone++;
+}
+
+/* Run @cdb through map @m at 0:@t:@l to completion. */
+static void map_run(struct cmd *c, struct pvs_map *m, uint32_t t, uint32_t l, const uint8_t *cdb,
+                    unsigned int cdb_len, enum pvs_dir dir, size_t len)
+{
+	lh_req_init(&c->req, &c->iov, 0 /* the map stamps its own */, cdb, cdb_len, dir, c->buf,
+	            len, cmd_done, c);
+	c->ndone = 0;
+	CU_ASSERT_EQUAL_FATAL(pvs_map_submit(m, 0, t, l, &c->req), 0);
+	for (int i = 0; i < 1000 && !c->ndone; i++)
+		pvs_worker_wait(w, 10);
+	CU_ASSERT_EQUAL(c->ndone, 1);
+}
+
+static uint8_t sense_key(const struct pvs_req *r)
+{
+	return r->sense_len ? (r->sense[0] >= 0x72 ? r->sense[1] : r->sense[2]) & 0x0f : 0;
+}
+
+static void tur_until_good(struct pvs_map *m, uint32_t t, uint32_t l)
+{
+	static const uint8_t tur[6] = {0};
+	struct cmd c;
+
+	for (int i = 0; i < 16; i++) {
+		map_run(&c, m, t, l, tur, 6, PVS_DIR_NONE, 0);
+		if (c.req.status == PVS_STATUS_GOOD)
+			return;
+	}
+	CU_FAIL("TEST UNIT READY never GOOD");
+}
+
+/* PERSISTENT RESERVE OUT with a 24-byte parameter list. */
+static void prout(struct pvs_map *m, uint32_t t, uint32_t l, uint8_t sa, uint8_t type, uint64_t key,
+                  uint64_t sakey, struct cmd *c)
+{
+	uint8_t cdb[10] = {0x5f, sa, type};
+
+	cdb[8] = 24;
+	lh_req_init(&c->req, &c->iov, 0, cdb, 10, PVS_DIR_TO_DEV, c->buf, 24, cmd_done, c);
+	memset(c->buf, 0, 24);
+	lh_put64(c->buf, key);
+	lh_put64(c->buf + 8, sakey);
+	c->ndone = 0;
+	CU_ASSERT_EQUAL_FATAL(pvs_map_submit(m, 0, t, l, &c->req), 0);
+	for (int i = 0; i < 1000 && !c->ndone; i++)
+		pvs_worker_wait(w, 10);
+	CU_ASSERT_EQUAL(c->ndone, 1);
+}
+
+static uint8_t write10(struct pvs_map *m, uint32_t t, uint32_t l)
+{
+	uint8_t cdb[10] = {0x2a};
+	struct cmd c;
+
+	cdb[8] = 1;
+	map_run(&c, m, t, l, cdb, 10, PVS_DIR_TO_DEV, 512);
+	return c.req.status;
+}
+
+/* ---- the pool ---- */
+
+static void test_same_backing_one_unit(void)
+{
+	char spec_a[96], spec_b[96], spec_ro[96], err[512];
+	struct pvs_unit *u1, *u2, *u3, *m1, *m2;
+	struct pvs_host_stats st;
+
+	snprintf(spec_a, sizeof(spec_a), "file:%s", file_a);
+	snprintf(spec_b, sizeof(spec_b), "file:%s,bs=512", file_b);
+	snprintf(spec_ro, sizeof(spec_ro), "file:%s,ro", file_b);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_get(h, spec_a, false, &u1, err, sizeof(err)), 0);
+	/* Another path (a hard link) and the default block size spelled out: the same unit. */
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_get(h, spec_b, false, &u2, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_EQUAL(u1, u2);
+	CU_ASSERT_EQUAL(pvs_unit_users(u1), 2);
+	/* Other options on the same backing: refused, saying both. */
+	CU_ASSERT_EQUAL(pvs_host_unit_get(h, spec_ro, false, &u3, err, sizeof(err)), -EBUSY);
+	CU_ASSERT_PTR_NULL(u3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "a second user must use the same options ('ro' vs '')"));
+	/* Raw for a file LUN means nothing: still the same unit. */
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_get(h, spec_a, true, &u3, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_EQUAL(u3, u1);
+	/* mem: is a new device every time. */
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_get(h, "mem:1M", false, &m1, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_get(h, "mem:1M", false, &m2, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NOT_EQUAL(m1, m2);
+	pvs_host_get_stats(h, &st);
+	CU_ASSERT_EQUAL(st.units, 3);
+
+	pvs_unit_put(m1);
+	pvs_unit_put(m2);
+	pvs_unit_put(u3);
+	pvs_unit_put(u2);
+	pvs_host_get_stats(h, &st);
+	CU_ASSERT_EQUAL(st.units, 1);
+	CU_ASSERT_TRUE(pvs_unit_is_open(u1));
+	/* A pin outlives the last put: the record says the LUN closed. */
+	pvs_unit_pin(u1);
+	pvs_unit_put(u1);
+	CU_ASSERT_FALSE(pvs_unit_is_open(u1));
+	pvs_unit_unpin(u1);
+	pvs_host_get_stats(h, &st);
+	CU_ASSERT_EQUAL(st.units, 0);
+	CU_ASSERT_PTR_NULL(pvs_host_unit_at(h, 0));
+}
+
+static void test_busy_unit_closes_when_idle(void)
+{
+	static const uint8_t cdb[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	char spec[96], err[256];
+	struct pvs_unit *u;
+	struct pvs_host_stats st;
+	struct cmd c;
+
+	snprintf(spec, sizeof(spec), "file:%s", file_a);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_get(h, spec, false, &u, err, sizeof(err)), 0);
+	lh_req_init(&c.req, &c.iov, 1, cdb, 10, PVS_DIR_FROM_DEV, c.buf, 512, cmd_done, &c);
+	c.ndone = 0;
+	pvs_submit(pvs_unit_lun(u), &c.req);
+	pvs_worker_flush(w);
+	if (c.ndone) {
+		/* Completed inline: nothing to hold the LUN open; the rest does not apply. */
+		pvs_unit_put(u);
+		return;
+	}
+	/* A read in flight holds the LUN open past its last put, until a sweep after it ended. */
+	pvs_unit_put(u);
+	pvs_host_get_stats(h, &st);
+	CU_ASSERT_EQUAL(st.units, 1);
+	for (int i = 0; i < 1000 && !c.ndone; i++)
+		pvs_worker_wait(w, 10);
+	CU_ASSERT_EQUAL(c.ndone, 1);
+	pvs_host_sweep(h);
+	pvs_host_get_stats(h, &st);
+	CU_ASSERT_EQUAL(st.units, 0);
+}
+
+static void test_spec_errors(void)
+{
+	static const struct {
+		const char *spec;
+		int rc;
+		const char *msg;
+	} bad[] = {
+	    {"", -EINVAL, "empty LUN spec"},
+	    {"file:", -EINVAL, "LUN spec 'file:': missing path"},
+	    {"mem:0", -EINVAL, "bad size '0'"},
+	    {"mem:1000", -EINVAL, "bad size '1000'"},
+	    {"mem:4K,bs=4096,frob", -EINVAL, "unknown option 'frob'"},
+	    {"file:/x,raw", -EINVAL, "raw (feature-host) needs a passthrough LUN"},
+	    {"sg:/dev/sg1,bs=4096", -EINVAL, "bs= applies to file: and mem: LUNs only"},
+	    {"naa.5000c500a1b2c3d4,bs=512", -EINVAL, "bs= applies to file: and mem: LUNs only"},
+	    {"sg:/dev/sg1,ro,raw", -EINVAL, "read-only needs the CDB filter"},
+	};
+	struct pvs_spec s;
+	char err[256], buf[PVS_SPEC_MAX];
+
+	for (size_t i = 0; i < CU_NELEM(bad); i++) {
+		CU_ASSERT_EQUAL(pvs_spec_parse(bad[i].spec, &s, err, sizeof(err)), bad[i].rc);
+		if (!strstr(err, bad[i].msg))
+			fprintf(stderr, "spec '%s': '%s' lacks '%s'\n", bad[i].spec, err,
+			        bad[i].msg);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].msg));
+	}
+	/* A host p-dev keeps commas inside its name; only trailing options come off. */
+	CU_ASSERT_EQUAL(pvs_spec_parse("t10.ATA a,b,ro", &s, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(s.kind, PVS_SPEC_HOST);
+	CU_ASSERT_STRING_EQUAL(s.name, "t10.ATA a,b");
+	CU_ASSERT_TRUE(s.ro);
+	CU_ASSERT_EQUAL(pvs_spec_parse("mem:4K,bs=4096,ro", &s, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(s.size, 4096);
+	CU_ASSERT_EQUAL(pvs_spec_format(&s, buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "mem:4K,ro,bs=4096");
+	CU_ASSERT_EQUAL(pvs_spec_parse("2:0:1:0,raw", &s, err, sizeof(err)), 0);
+	CU_ASSERT_TRUE(s.raw);
+	CU_ASSERT_EQUAL(pvs_spec_format(&s, buf, 4), -ENAMETOOLONG);
+	CU_ASSERT_STRING_EQUAL(buf, "");
+	/* The pool names the spec and the reason. */
+	{
+		struct pvs_unit *u;
+
+		CU_ASSERT_EQUAL(pvs_host_unit_get(h, "file:/nonexistent/x.img", false, &u, err,
+		                                  sizeof(err)) < 0,
+		                1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/x.img"));
+		CU_ASSERT_EQUAL(pvs_host_unit_get(h, "sg:/dev/sg1,ro", true, &u, err, sizeof(err)),
+		                -EINVAL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "drop one of ro and feature-host"));
+	}
+}
+
+/* ---- two initiators, two LUN numbers, one backing ---- */
+
+#define IA 0x0a0a
+#define IB 0x0b0b
+
+static void test_shared_reservations(void)
+{
+	char spec_a[96], spec_b[96], err[256];
+	struct pvs_unit *ua, *ub;
+	struct pvs_map *ma, *mb;
+	struct pvs_host_stats st;
+	struct cmd c;
+
+	snprintf(spec_a, sizeof(spec_a), "file:%s", file_a);
+	snprintf(spec_b, sizeof(spec_b), "file:%s", file_b);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_map_new(h, IA, &ma), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_map_new(h, IB, &mb), 0);
+	pvs_host_get_stats(h, &st);
+	CU_ASSERT_EQUAL(st.maps, 2);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_get(h, spec_a, false, &ua, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_get(h, spec_b, false, &ub, err, sizeof(err)), 0);
+	/* A sees it as 0:0:0, B as 0:3:7. */
+	CU_ASSERT_EQUAL_FATAL(pvs_map_attach(ma, 0, 0, 0, ua), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_map_attach(mb, 0, 3, 7, ub), 0);
+	CU_ASSERT_PTR_EQUAL(pvs_map_unit(mb, 0, 3, 7), ua);
+	tur_until_good(ma, 0, 0);
+	tur_until_good(mb, 3, 7);
+
+	/* A registers and takes WRITE EXCLUSIVE; B registers. */
+	prout(ma, 0, 0, 0x00, 0, 0, 0xaaaa, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	prout(ma, 0, 0, 0x01, 0x01, 0xaaaa, 0, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	prout(mb, 3, 7, 0x00, 0, 0, 0xbbbb, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	/* B's WRITE through its own LUN number conflicts; A's goes. */
+	CU_ASSERT_EQUAL(write10(mb, 3, 7), PVS_STATUS_RESERVATION_CONFLICT);
+	CU_ASSERT_EQUAL(write10(ma, 0, 0), PVS_STATUS_GOOD);
+	/* B preempts A: A's registration and reservation go, A gets a unit attention. */
+	prout(mb, 3, 7, 0x04, 0x01, 0xbbbb, 0xaaaa, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	{
+		static const uint8_t tur[6] = {0};
+
+		map_run(&c, ma, 0, 0, tur, 6, PVS_DIR_NONE, 0);
+		CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_CHECK_CONDITION);
+		CU_ASSERT_EQUAL(sense_key(&c.req), 0x06);
+	}
+	CU_ASSERT_EQUAL(write10(ma, 0, 0), PVS_STATUS_RESERVATION_CONFLICT);
+	CU_ASSERT_EQUAL(write10(mb, 3, 7), PVS_STATUS_GOOD);
+
+	/* The maps give their units back; the last one closes the LUN. */
+	pvs_map_free(ma);
+	pvs_host_get_stats(h, &st);
+	CU_ASSERT_EQUAL(st.units, 1);
+	CU_ASSERT_EQUAL(st.maps, 1);
+	CU_ASSERT_EQUAL(pvs_map_detach(mb, 0, 3, 7), 0);
+	CU_ASSERT_EQUAL(pvs_map_detach(mb, 0, 3, 7), -ENOENT);
+	pvs_map_free(mb);
+	pvs_host_get_stats(h, &st);
+	CU_ASSERT_EQUAL(st.units, 0);
+	CU_ASSERT_EQUAL(st.maps, 0);
+}
+
+/* ---- task management through the map ---- */
+
+struct tmf_ctx {
+	struct pvs_tmf tmf;
+	int ndone;
+};
+
+static void tmf_done(struct pvs_tmf *tmf)
+{
+	((struct tmf_ctx *)tmf->opaque)->ndone++;
+}
+
+static void test_nexus_reset(void)
+{
+	struct pvs_unit *u[3];
+	struct pvs_map *ma, *mb;
+	struct tmf_ctx t = {0};
+	char err[256];
+	struct cmd c;
+	static const uint8_t tur[6] = {0};
+
+	CU_ASSERT_EQUAL_FATAL(pvs_host_map_new(h, IA, &ma), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_map_new(h, IB, &mb), 0);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL_FATAL(
+		    pvs_host_unit_get(h, "mem:1M", false, &u[i], err, sizeof(err)), 0);
+	/* Target 1 has LUNs 0 and 5; target 2 has LUN 0.  B sees LUN 5's file as its 0:0:0. */
+	{
+		char spec[96];
+		struct pvs_unit *f1, *f2;
+
+		snprintf(spec, sizeof(spec), "file:%s", file_a);
+		CU_ASSERT_EQUAL_FATAL(pvs_host_unit_get(h, spec, false, &f1, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL_FATAL(pvs_host_unit_get(h, spec, false, &f2, err, sizeof(err)), 0);
+		pvs_unit_put(u[1]);
+		u[1] = f1;
+		CU_ASSERT_EQUAL(pvs_map_attach(mb, 0, 0, 0, f2), 0);
+	}
+	CU_ASSERT_EQUAL(pvs_map_attach(ma, 0, 1, 0, u[0]), 0);
+	CU_ASSERT_EQUAL(pvs_map_attach(ma, 0, 1, 5, u[1]), 0);
+	CU_ASSERT_EQUAL(pvs_map_attach(ma, 0, 2, 0, u[2]), 0);
+	tur_until_good(mb, 0, 0);
+	tur_until_good(ma, 1, 0);
+	tur_until_good(ma, 1, 5);
+	tur_until_good(ma, 2, 0);
+
+	/* No such target: the transport answers. */
+	t.tmf.fn = PVS_TMF_I_T_NEXUS_RESET;
+	t.tmf.done = tmf_done;
+	t.tmf.opaque = &t;
+	CU_ASSERT_EQUAL(pvs_map_tmf(ma, 0, 9, 0, &t.tmf), -ENODEV);
+	CU_ASSERT_EQUAL(t.ndone, 0);
+	/* A LUN-level function to an unmapped LUN of an existing target. */
+	t.tmf.fn = PVS_TMF_LUN_RESET;
+	CU_ASSERT_EQUAL(pvs_map_tmf(ma, 0, 1, 3, &t.tmf), -ENOENT);
+	CU_ASSERT_EQUAL(t.ndone, 0);
+
+	/* I_T NEXUS RESET of target 1: both its LUNs, once, for A only. */
+	t.tmf.fn = PVS_TMF_I_T_NEXUS_RESET;
+	t.tmf.initiator = 0x1234; /* the map's own identity wins */
+	CU_ASSERT_EQUAL(pvs_map_tmf(ma, 0, 1, 0, &t.tmf), 0);
+	for (int i = 0; i < 100 && !t.ndone; i++)
+		pvs_worker_wait(w, 10);
+	CU_ASSERT_EQUAL(t.ndone, 1);
+	CU_ASSERT_EQUAL(t.tmf.result, PVS_TMF_FUNCTION_COMPLETE);
+	CU_ASSERT_EQUAL(t.tmf.initiator, IA);
+	CU_ASSERT_PTR_EQUAL(t.tmf.done, tmf_done);
+	/* SAM-5 6.3.4: I_T NEXUS LOSS OCCURRED (29h/07h) on target 1's LUNs, none on target 2. */
+	map_run(&c, ma, 1, 0, tur, 6, PVS_DIR_NONE, 0);
+	CU_ASSERT_EQUAL(sense_key(&c.req), 0x06);
+	CU_ASSERT_EQUAL(c.req.sense[12], 0x29);
+	CU_ASSERT_EQUAL(c.req.sense[13], 0x07);
+	map_run(&c, ma, 1, 5, tur, 6, PVS_DIR_NONE, 0);
+	CU_ASSERT_EQUAL(c.req.sense[12], 0x29);
+	map_run(&c, ma, 2, 0, tur, 6, PVS_DIR_NONE, 0);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	/* The other initiator's nexus on the shared LUN is untouched. */
+	map_run(&c, mb, 0, 0, tur, 6, PVS_DIR_NONE, 0);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	pvs_map_free(ma);
+	pvs_map_free(mb);
+}
+
+static void test_target_flags_have_handlers(void)
+{
+	/* Every opcode the table marks as the target's is one the map answers, and no other. */
+	for (unsigned int i = 0; i < pvsi_nopcodes; i++) {
+		const struct pvsi_opcode *op = &pvsi_opcodes[i];
+		bool flagged = op->flags & PVSI_OP_TARGET;
+
+		if (flagged != pvsi_map_target_handles(op->opcode))
+			fprintf(stderr, "opcode %02xh (%s): TARGET flag %d, map handler %d\n",
+			        op->opcode, op->name, flagged, pvsi_map_target_handles(op->opcode));
+		CU_ASSERT_EQUAL(flagged, pvsi_map_target_handles(op->opcode));
+	}
+}
+
+static const struct cu_test pool_tests[] = {
+    {"same backing, one unit; options must agree", test_same_backing_one_unit},
+    {"a busy unit closes once idle", test_busy_unit_closes_when_idle},
+    {"spec errors name the spec and the reason", test_spec_errors},
+};
+
+static const struct cu_test nexus_tests[] = {
+    {"two initiators, two LUN numbers: one reservation", test_shared_reservations},
+    {"I_T NEXUS RESET over the target's LUNs", test_nexus_reset},
+    {"PVSI_OP_TARGET drives the target's answers", test_target_flags_have_handlers},
+};
+
+int main(void)
+{
+	static const struct cu_suite suites[] = {
+	    CU_SUITE("pool", setup, teardown, pool_tests),
+	    CU_SUITE("nexus", setup, teardown, nexus_tests),
+	};
+
+	return CU_RUN_SUITES(suites);
+}
