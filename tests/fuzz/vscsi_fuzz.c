@@ -442,7 +442,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vscsi_cfg cfg = {0};
-	struct pvs_lun *l;
 	char err[256];
 	struct fz f;
 	uint8_t hdr;

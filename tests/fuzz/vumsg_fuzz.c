@@ -270,7 +270,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vscsi_cfg cfg = {0};
 	struct vscsi *vs = NULL;
 	struct vu_dev *dev = NULL;
-	struct pvs_lun *lun = NULL;
 	char err[256];
 	struct fz f;
 	unsigned int before;
