@@ -10,7 +10,24 @@ AR       ?= ar
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-missing-field-initializers
-INCS     := -Ilibpvscsi/include -Ilibpvscsi -Iprotocol -Ibackend -Ivhost-user -Itests/fakes
+# Each component sees only the headers it may use, so that the build enforces
+# the layering: the LUN core includes no transport, the transports only the
+# core's public headers (libpvscsi/include) and the layers below them, and
+# no program another program's internals.  common/ (the log) is for every
+# program.  The tests see everything.  A source file gets the paths of the
+# top-level directory it is in.
+INC_libpvscsi  := -Ilibpvscsi/include -Ilibpvscsi
+INC_protocol   := -Ilibpvscsi/include -Iprotocol
+INC_common     := -Icommon
+INC_xen        := -Ixen
+INC_backend    := -Ilibpvscsi/include -Iprotocol -Icommon -Ixen -Ibackend
+INC_xl-plugin  := -Ilibpvscsi/include -Icommon -Ixen -Ixl-plugin
+INC_vhost-user := -Ilibpvscsi/include -Iprotocol -Icommon -Ivhost-user
+INC_tools      := -Ilibpvscsi/include -Icommon
+INC_tests      := -Ilibpvscsi/include -Ilibpvscsi -Iprotocol -Icommon -Ixen -Ibackend -Ixl-plugin \
+                  -Ivhost-user -Itests/fakes
+# $(call incs,source)
+incs = $(INC_$(firstword $(subst /, ,$(1))))
 OPT_rel  := -O2 -g
 OPT_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
             -fno-sanitize-recover=undefined
@@ -30,6 +47,8 @@ SOVER    := 0
 
 LIB_SRCS     := $(sort $(wildcard libpvscsi/*.c))
 PROTO_SRCS   := $(sort $(wildcard protocol/*.c))
+COMMON_SRCS  := $(sort $(wildcard common/*.c))
+XEN_SRCS     := $(sort $(wildcard xen/*.c))
 BACKEND_MAIN := backend/main.c
 BACKEND_SRCS := $(sort $(filter-out $(BACKEND_MAIN),$(wildcard backend/*.c)))
 XL_MAIN      := xl-plugin/main.c
@@ -44,16 +63,16 @@ FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/*_fuzz.c))
 # Built by tests/e2e/lib/initramfs.sh for the guest; here only for format-check.
 E2E_TOOL_SRCS := $(sort $(wildcard tests/e2e/tools/*.c))
 
-ALL_C := $(LIB_SRCS) $(PROTO_SRCS) $(BACKEND_SRCS) $(wildcard $(BACKEND_MAIN)) \
+ALL_C := $(LIB_SRCS) $(PROTO_SRCS) $(COMMON_SRCS) $(XEN_SRCS) $(BACKEND_SRCS) $(wildcard $(BACKEND_MAIN)) \
          $(XL_SRCS) $(wildcard $(XL_MAIN)) $(VHOST_SRCS) $(wildcard $(VHOST_MAIN)) \
          $(TOOL_SRCS) $(FAKE_SRCS) $(UT_SRCS) $(BENCH_SRCS) $(E2E_TOOL_SRCS) $(FUZZ_SRCS)
-ALL_H := $(shell find libpvscsi protocol backend xl-plugin vhost-user tools tests -name '*.h' 2>/dev/null)
+ALL_H := $(shell find libpvscsi protocol common xen backend xl-plugin vhost-user tools tests -name '*.h' 2>/dev/null)
 
 # $(call objs,variant,sources)
 objs = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
-.PHONY: all lib check check-unit check-e2e check-vhost check-fuzz fuzz demo bench soak format \
-        format-check install clean deps
+.PHONY: all lib check check-unit check-layers check-e2e check-vhost check-fuzz fuzz demo bench soak \
+        format format-check install clean deps
 .DELETE_ON_ERROR:
 
 all: lib build/rel/pvscsi-cdb $(if $(wildcard $(BACKEND_MAIN)),build/rel/pvscsid) \
@@ -65,13 +84,23 @@ lib: build/rel/libpvscsi.a build/rel/libpvscsi.so.$(VERSION)
 define variant
 build/$(1)/obj/%.o: %.c $(ALL_H) Makefile
 	@mkdir -p $$(dir $$@)
-	$$(CC_$(1)) $$(CSTD) $$(WARN) $$(OPT_$(1)) $$(if $$(filter libpvscsi/%,$$<),-fPIC) $$(INCS) -c $$< -o $$@
+	$$(CC_$(1)) $$(CSTD) $$(WARN) $$(OPT_$(1)) $$(if $$(filter libpvscsi/%,$$<),-fPIC) $$(call incs,$$<) -c $$< -o $$@
 
 build/$(1)/libpvscsi.a: $(call objs,$(1),$(LIB_SRCS))
 	@rm -f $$@
 	$$(AR) rcs $$@ $$^
 
 build/$(1)/libproto.a: $(call objs,$(1),$(PROTO_SRCS))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+
+# What every program may use (the log).
+build/$(1)/libcommon.a: $(call objs,$(1),$(COMMON_SRCS))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+
+# The Xen plumbing pvscsid and the xl front share (xenstore, grant tables, event channels).
+build/$(1)/libxen-layer.a: $(call objs,$(1),$(XEN_SRCS))
 	@rm -f $$@
 	$$(AR) rcs $$@ $$^
 
@@ -94,19 +123,22 @@ build/$(1)/libfakes.a: $(call objs,$(1),$(FAKE_SRCS))
 build/$(1)/pvscsi-cdb: $(call objs,$(1),$(TOOL_SRCS)) build/$(1)/libpvscsi.a
 	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS)
 
-build/$(1)/pvscsid: $(call objs,$(1),$(BACKEND_MAIN)) build/$(1)/libbackend.a build/$(1)/libproto.a build/$(1)/libpvscsi.a
+build/$(1)/pvscsid: $(call objs,$(1),$(BACKEND_MAIN)) build/$(1)/libbackend.a build/$(1)/libxen-layer.a \
+		build/$(1)/libproto.a build/$(1)/libpvscsi.a build/$(1)/libcommon.a
 	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS)
 
-build/$(1)/xl-pvscsi: $(call objs,$(1),$(XL_MAIN)) build/$(1)/libxlplugin.a build/$(1)/libbackend.a \
+build/$(1)/xl-pvscsi: $(call objs,$(1),$(XL_MAIN)) build/$(1)/libxlplugin.a build/$(1)/libxen-layer.a \
 		build/$(1)/libpvscsi.a
 	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight
 
-build/$(1)/pvscsi-vhost-user: $(call objs,$(1),$(VHOST_MAIN)) build/$(1)/libvhost.a build/$(1)/libproto.a build/$(1)/libpvscsi.a
+build/$(1)/pvscsi-vhost-user: $(call objs,$(1),$(VHOST_MAIN)) build/$(1)/libvhost.a build/$(1)/libproto.a \
+		build/$(1)/libpvscsi.a build/$(1)/libcommon.a
 	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS)
 
 # Every unit-test binary links everything; the archives keep unused objects out.
 build/$(1)/tests/%_ut: build/$(1)/obj/tests/unit/%_ut.o build/$(1)/libfakes.a build/$(1)/libxlplugin.a \
-		build/$(1)/libbackend.a build/$(1)/libvhost.a build/$(1)/libproto.a build/$(1)/libpvscsi.a
+		build/$(1)/libbackend.a build/$(1)/libxen-layer.a build/$(1)/libvhost.a build/$(1)/libproto.a \
+		build/$(1)/libpvscsi.a build/$(1)/libcommon.a
 	@mkdir -p $$(dir $$@)
 	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(CUNIT)
 endef
@@ -128,9 +160,14 @@ deps:
 
 # Fast developer loop: unit suites under ASan+UBSan, no hypervisor.
 TOOL_TESTS := $(sort $(wildcard tests/tool/*_ut.sh tests/tool/pvscsi-cdb.sh))
-check-unit: deps $(UT_BINS) lib build/asan/pvscsi-cdb \
+check-unit: deps check-layers $(UT_BINS) lib build/asan/pvscsi-cdb \
             $(if $(wildcard $(VHOST_MAIN)),build/asan/pvscsi-vhost-user)
 	tests/run-unit.sh $(UT_BINS) $(TOOL_TESTS)
+
+# No component names another's directory in an #include (the -I paths above
+# keep each to its own headers; a path in the #include would go around them).
+check-layers:
+	@scripts/check-layers
 
 # The real thing: Xen under QEMU with the Linux frontend (tests/e2e).
 check-e2e: all
@@ -165,7 +202,8 @@ check: deps
 FUZZ_BINS := $(patsubst tests/fuzz/%_fuzz.c,build/fuzz/%_fuzz,$(FUZZ_SRCS))
 FUZZ_RUN = $(if $(FUZZ_TARGETS),$(patsubst %,build/fuzz/%_fuzz,$(FUZZ_TARGETS)),$(FUZZ_BINS))
 build/fuzz/%_fuzz: build/fuzz/obj/tests/fuzz/%_fuzz.o build/fuzz/libfakes.a build/fuzz/libxlplugin.a \
-		build/fuzz/libbackend.a build/fuzz/libvhost.a build/fuzz/libproto.a build/fuzz/libpvscsi.a
+		build/fuzz/libbackend.a build/fuzz/libxen-layer.a build/fuzz/libvhost.a build/fuzz/libproto.a \
+		build/fuzz/libpvscsi.a build/fuzz/libcommon.a
 	$(FUZZ_CC) $(OPT_fuzz) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) $(XENLIBS) -lxlutil -lxenlight
 .SECONDARY: $(call objs,fuzz,$(FUZZ_SRCS))
 
@@ -184,7 +222,7 @@ demo:
 # included) since the in-process ones drive the real ring through the fakes.
 BENCH_BINS := $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_SRCS))
 build/rel/bench/%: build/rel/obj/tests/bench/%.o build/rel/libfakes.a build/rel/libbackend.a \
-		build/rel/libproto.a build/rel/libpvscsi.a
+		build/rel/libxen-layer.a build/rel/libproto.a build/rel/libpvscsi.a build/rel/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT_rel) -o $@ $^ $(LDLIBS) $(XENLIBS)
 .SECONDARY: $(call objs,rel,$(BENCH_SRCS))

@@ -58,7 +58,7 @@ static int opt_uint(const char *name, const char *arg, unsigned long lo, unsigne
 {
 	uint64_t v;
 
-	if (pvsd_parse_uint(arg, hi, &v) != 0 || v < lo) {
+	if (pvx_parse_uint(arg, hi, &v) != 0 || v < lo) {
 		fprintf(err, "pvscsid: %s: '%s' is not a number in %lu..%lu\n", name, arg, lo, hi);
 		return -EINVAL;
 	}
@@ -256,7 +256,7 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 	d->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (d->ep < 0) {
 		rc = -errno;
-		pvsd_log(LOG_ERR, "epoll: %s", strerror(-rc));
+		plog(LOG_ERR, "epoll: %s", strerror(-rc));
 		free(d);
 		return rc;
 	}
@@ -270,7 +270,7 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 		d->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 		if (d->sfd < 0) {
 			rc = -errno;
-			pvsd_log(LOG_ERR, "signalfd: %s", strerror(-rc));
+			plog(LOG_ERR, "signalfd: %s", strerror(-rc));
 			goto fail;
 		}
 		if ((rc = fd_add(d, d->sfd, &tag_sig)) != 0)
@@ -278,12 +278,12 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 	}
 	rc = pvs_worker_new(WORKER_DEPTH, &d->w);
 	if (rc) {
-		pvsd_log(LOG_ERR, "I/O worker: %s", strerror(-rc));
+		plog(LOG_ERR, "I/O worker: %s", strerror(-rc));
 		goto fail;
 	}
 	if ((rc = fd_add(d, pvs_worker_fd(d->w), &tag_worker)) != 0 ||
 	    (rc = fd_add(d, cfg->xs.ops->fileno(cfg->xs.ctx), &tag_xs)) != 0) {
-		pvsd_log(LOG_ERR, "epoll_ctl: %s", strerror(-rc));
+		plog(LOG_ERR, "epoll_ctl: %s", strerror(-rc));
 		goto fail;
 	}
 	xc.xs = cfg->xs;
@@ -321,8 +321,8 @@ void pvsd_daemon_stop(struct pvsd_daemon *d)
 		return;
 	d->stopping = true;
 	clock_gettime(CLOCK_MONOTONIC, &d->stop_at);
-	pvsd_log(LOG_NOTICE, "stopping: no new requests, finishing those in flight; xenstore is "
-	                     "left for the next pvscsid to adopt");
+	plog(LOG_NOTICE, "stopping: no new requests, finishing those in flight; xenstore is "
+	                 "left for the next pvscsid to adopt");
 	pvsd_xenbus_shutdown(d->xb);
 }
 
@@ -333,17 +333,17 @@ static void handle_signals(struct pvsd_daemon *d)
 	while (read(d->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP: {
-			int rc = pvsd_log_reopen();
+			int rc = plog_reopen();
 
 			if (rc)
-				pvsd_log(LOG_ERR, "reopening the log file: %s", strerror(-rc));
+				plog(LOG_ERR, "reopening the log file: %s", strerror(-rc));
 			else
-				pvsd_log(LOG_INFO, "log file reopened");
+				plog(LOG_INFO, "log file reopened");
 			break;
 		}
 		default:
-			pvsd_log(LOG_NOTICE, "signal %s from pid %u", strsignal((int)si.ssi_signo),
-			         si.ssi_pid);
+			plog(LOG_NOTICE, "signal %s from pid %u", strsignal((int)si.ssi_signo),
+			     si.ssi_pid);
 			pvsd_daemon_stop(d);
 			break;
 		}
@@ -375,7 +375,7 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 	n = epoll_wait(d->ep, ev, MAX_EVENTS, timeout_ms);
 	if (n < 0) {
 		if (errno != EINTR) {
-			pvsd_log(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			plog(LOG_ERR, "epoll_wait: %s", strerror(errno));
 			return -errno;
 		}
 		n = 0;
@@ -385,7 +385,7 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 
 		if (p == &tag_xs) {
 			if (ev[i].events & (EPOLLERR | EPOLLHUP)) {
-				pvsd_log(LOG_ERR, "xenstore connection lost");
+				plog(LOG_ERR, "xenstore connection lost");
 				return -EPIPE;
 			}
 			pvsd_xenbus_handle_xs(d->xb);
@@ -402,14 +402,14 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		pvsd_xenbus_run_pending(d->xb);
 	if (d->stopping) {
 		if (pvsd_xenbus_idle(d->xb)) {
-			pvsd_log(LOG_NOTICE, "every request answered; exiting");
+			plog(LOG_NOTICE, "every request answered; exiting");
 			return 0;
 		}
 		if (ms_since(&d->stop_at) >= d->cfg.drain_timeout_ms) {
-			pvsd_log(LOG_WARNING,
-			         "requests still in flight after %u ms; exiting anyway (the next "
-			         "pvscsid re-reads them from the ring)",
-			         d->cfg.drain_timeout_ms);
+			plog(LOG_WARNING,
+			     "requests still in flight after %u ms; exiting anyway (the next "
+			     "pvscsid re-reads them from the ring)",
+			     d->cfg.drain_timeout_ms);
 			return 0;
 		}
 	}

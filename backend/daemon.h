@@ -63,10 +63,10 @@ int pvsd_pidfile_write(int fd);
 struct pvsd_daemon;
 
 struct pvsd_daemon_cfg {
-	struct pvsd_xs xs; /* not owned */
-	const struct pvsd_gnt_ops *gnt;
+	struct pvx_xs xs; /* not owned */
+	const struct pvx_gnt_ops *gnt;
 	void *gnt_ctx;
-	const struct pvsd_evt_ops *evt;
+	const struct pvx_evt_ops *evt;
 	void *evt_ctx;
 	struct pvs_resolver resolver;
 	const char *state_dir; /* ring journals; NULL: none */

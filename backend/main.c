@@ -30,12 +30,12 @@ static int daemonize(void)
 	char st;
 
 	if (pipe2(p, O_CLOEXEC) != 0) {
-		pvsd_log(LOG_ERR, "pipe: %s", strerror(errno));
+		plog(LOG_ERR, "pipe: %s", strerror(errno));
 		exit(1);
 	}
 	pid = fork();
 	if (pid < 0) {
-		pvsd_log(LOG_ERR, "fork: %s", strerror(errno));
+		plog(LOG_ERR, "fork: %s", strerror(errno));
 		exit(1);
 	}
 	if (pid > 0) {
@@ -77,12 +77,12 @@ static void report(int fd, char status)
 
 int main(int argc, char **argv)
 {
-	struct pvsd_log_cfg lc = {0};
+	struct plog_cfg lc = {.ident = "pvscsid", .stamp = true};
 	struct pvsd_daemon_cfg dc = {0};
-	struct pvsd_gnt_real *gnt = NULL;
+	struct pvx_gnt_real *gnt = NULL;
 	struct pvsd_daemon *d = NULL;
 	struct pvsd_opts o;
-	struct pvsd_xs xs = {0};
+	struct pvx_xs xs = {0};
 	char msg[512];
 	int pidfd = -1, rfd = -1, rc;
 	sigset_t set;
@@ -95,37 +95,37 @@ int main(int argc, char **argv)
 	lc.to_syslog = o.to_syslog || (!o.foreground && !o.log_file);
 	/* stderr only when nothing else was asked for (and it is still there). */
 	lc.to_stderr = !o.log_file && !lc.to_syslog;
-	rc = pvsd_log_open(&lc);
+	rc = plog_open(&lc);
 	if (rc) {
 		fprintf(stderr, "pvscsid: log file %s: %s\n", o.log_file, strerror(-rc));
 		return 1;
 	}
 	if (pvsd_check_scsiback(o.sysfs_root, msg, sizeof(msg)) != 0) {
-		pvsd_log(LOG_ERR, "refusing to start: %s", msg);
+		plog(LOG_ERR, "refusing to start: %s", msg);
 		if (!o.foreground && !o.log_file)
 			fprintf(stderr, "pvscsid: refusing to start: %s\n", msg);
 		return 1;
 	}
 	rc = o.pid_file ? pvsd_pidfile_lock(o.pid_file, &pidfd, msg, sizeof(msg)) : 0;
 	if (rc == -EEXIST) {
-		pvsd_log(LOG_ERR, "refusing to start: %s", msg);
+		plog(LOG_ERR, "refusing to start: %s", msg);
 		if (!o.foreground && !o.log_file)
 			fprintf(stderr, "pvscsid: refusing to start: %s\n", msg);
 		return 1;
 	}
 	/* No place for the lock (a minimal dom0 without /run): run, but say so. */
 	if (rc)
-		pvsd_log(LOG_WARNING, "%s; running without the single-instance lock", msg);
+		plog(LOG_WARNING, "%s; running without the single-instance lock", msg);
 	if (o.state_dir && mkdir(o.state_dir, 0700) < 0 && errno != EEXIST) {
 		/* Service goes on; only a restart's guarantee is lost. */
-		pvsd_log(LOG_WARNING, "state directory %s: %s; running without ring journals",
-		         o.state_dir, strerror(errno));
+		plog(LOG_WARNING, "state directory %s: %s; running without ring journals",
+		     o.state_dir, strerror(errno));
 		o.state_dir = NULL;
 	}
 	if (!o.foreground)
 		rfd = daemonize();
 	if (pidfd >= 0 && (rc = pvsd_pidfile_write(pidfd)) != 0)
-		pvsd_log(LOG_WARNING, "writing pid file %s: %s", o.pid_file, strerror(-rc));
+		plog(LOG_WARNING, "writing pid file %s: %s", o.pid_file, strerror(-rc));
 
 	/* Before any thread exists (libxenstore's reader, io_uring workers). */
 	sigemptyset(&set);
@@ -135,24 +135,24 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	rc = pvsd_xs_open_real(&xs);
+	rc = pvx_xs_open_real(&xs);
 	if (rc) {
-		pvsd_log(LOG_ERR,
-		         "cannot open xenstore: %s (is xenstored running, /proc/xen "
-		         "mounted?)",
-		         strerror(-rc));
+		plog(LOG_ERR,
+		     "cannot open xenstore: %s (is xenstored running, /proc/xen "
+		     "mounted?)",
+		     strerror(-rc));
 		goto out;
 	}
-	rc = pvsd_gnt_real_open(&gnt);
+	rc = pvx_gnt_real_open(&gnt);
 	if (rc) {
-		pvsd_log(LOG_ERR, "cannot open /dev/xen/gntdev: %s (modprobe xen-gntdev)",
-		         strerror(-rc));
+		plog(LOG_ERR, "cannot open /dev/xen/gntdev: %s (modprobe xen-gntdev)",
+		     strerror(-rc));
 		goto out;
 	}
 	dc.xs = xs;
-	dc.gnt = &pvsd_gnt_real_ops;
+	dc.gnt = &pvx_gnt_real_ops;
 	dc.gnt_ctx = gnt;
-	dc.evt = &pvsd_evt_real_ops;
+	dc.evt = &pvx_evt_real_ops;
 	dc.evt_ctx = NULL;
 	dc.resolver.sysfs_root = o.sysfs_root;
 	dc.resolver.dev_root = o.dev_root;
@@ -165,8 +165,7 @@ int main(int argc, char **argv)
 	rc = pvsd_daemon_new(&dc, &d);
 	if (rc)
 		goto out;
-	pvsd_log(LOG_NOTICE, "pvscsid started (pid %d)%s", (int)getpid(),
-	         o.verbose ? ", verbose" : "");
+	plog(LOG_NOTICE, "pvscsid started (pid %d)%s", (int)getpid(), o.verbose ? ", verbose" : "");
 	report(rfd, 0);
 	rfd = -1;
 	rc = pvsd_daemon_run(d);
@@ -174,7 +173,7 @@ out:
 	report(rfd, 1);
 	pvsd_daemon_free(d);
 	if (gnt)
-		pvsd_gnt_real_close(gnt);
+		pvx_gnt_real_close(gnt);
 	if (xs.ops)
 		xs.ops->close(xs.ctx);
 	if (pidfd >= 0) {
@@ -182,7 +181,7 @@ out:
 			unlink(o.pid_file);
 		close(pidfd);
 	}
-	pvsd_log(rc ? LOG_ERR : LOG_NOTICE, "pvscsid exiting%s", rc ? " after an error" : "");
-	pvsd_log_close();
+	plog(rc ? LOG_ERR : LOG_NOTICE, "pvscsid exiting%s", rc ? " after an error" : "");
+	plog_close();
 	return rc ? 1 : 0;
 }

@@ -15,13 +15,11 @@
  * offset, whole pages, last page from 0) merge into one iovec.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +27,7 @@
 #include "pvscsi/lun.h"
 #include "ring.h"
 #include "ring_journal.h"
+#include "ring_int.h"
 #include "vscsiif_proto.h"
 
 #define PAGE 4096u
@@ -43,98 +42,7 @@
 
 enum { SLOT_FREE, SLOT_CDB, SLOT_TMF };
 
-/* replay() orders the entries on the stack. */
-#define MAX_SLOTS 64
-_Static_assert(__CONST_RING_SIZE(vscsiif, 4096) <= MAX_SLOTS, "vscsiif ring larger than expected");
-
-struct slot {
-	struct pvs_req req;
-	struct pvs_tmf tmf;
-	struct pvsd_ring *ring;
-	struct slot *next_free;
-	uint8_t state;
-	bool marked; /* the rqid is marked busy (an accepted request) */
-	uint8_t dir; /* PVSP_DIR_* */
-	uint16_t rqid;
-	uint16_t channel, id, lun;
-	uint32_t nsegs;
-	uint32_t data_len;
-	bool need_in;       /* data-out to copy before submission */
-	uint32_t out_bytes; /* data-in to copy before the response */
-	int32_t held_rslt;  /* the answer, while held behind a TMF */
-	uint32_t held_resid;
-	uint8_t held_sense_len;
-	unsigned int bop_first, bop_n;       /* its share of the ring's batched copy */
-	uint8_t *buf;                        /* max data segs pages */
-	struct scsiif_request_segment *segs; /* the copy the data path uses */
-	struct iovec *iov;
-	pvsd_gnt_copy_t *ops;
-};
-
-struct pvsd_ring {
-	struct pvsd_ring_cfg cfg;
-	struct vscsiif_back_ring back;
-	void *sring;
-	void *chan;
-	int fd;
-	bool stopped;
-	bool broken;
-	bool push_pending;
-	RING_IDX batch_old; /* rsp_prod before the batch's first response */
-	/*
-	 * Adopted without a usable journal: requests below adopt_end that fail
-	 * validation are dropped.
-	 */
-	bool adopting;
-	RING_IDX adopt_start, adopt_end;
-	struct journal *j; /* NULL: none (no state_dir, or it could not be made) */
-	size_t j_len;
-	char j_path[256];
-	uint64_t seq;   /* the next request's journal seq */
-	bool replay;    /* journal entries to run again at the first event */
-	bool submitted; /* since the last pvs_worker_flush() */
-	unsigned int inflight;
-	unsigned int nslots;
-	unsigned int max_data_segs;
-	unsigned int nops; /* grant copy ops per slot */
-	struct pvsp_limits lim;
-	uint64_t initiator;
-	uint32_t max_xfer_blocks; /* what the frontend can always map (pvsp_max_xfer_blocks) */
-	int err_budget;
-	struct slot *slots;
-	struct slot *free;
-	/*
-	 * Grant copies are batched: requests consumed in one pass are
-	 * submitted after one copy of all their data-out, and completed
-	 * commands answered after one copy of all their data-in (one
-	 * system call each instead of one per request; in a PV dom0 each
-	 * costs a trip through Xen).
-	 */
-	struct slot *pend_sub[MAX_SLOTS];
-	unsigned int npend_sub;
-	struct slot *pend_out[MAX_SLOTS];
-	unsigned int npend_out;
-	pvsd_gnt_copy_t *bops; /* nslots * max_data_segs */
-	/*
-	 * Command answers held behind a task management function: while
-	 * hold_until is not 0 (UINT64_MAX while the TMF runs, then the
-	 * monotonic deadline in ns).
-	 */
-	uint64_t hold_until;
-	unsigned int tmfs_running;
-	struct slot *held[MAX_SLOTS];
-	unsigned int nheld;
-	uint8_t *bufs;
-	size_t bufs_len;
-	void *arrays;
-	struct pvsd_ring_stats st;
-	uint64_t rqid_busy[65536 / 64];
-};
-
-static void ring_log(struct pvsd_ring *r, int prio, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void ring_log(struct pvsd_ring *r, int prio, const char *fmt, ...)
+void ring_log(struct pvsd_ring *r, int prio, const char *fmt, ...)
 {
 	char line[256];
 	va_list ap;
@@ -169,28 +77,6 @@ static inline void rqid_set(struct pvsd_ring *r, uint16_t rqid, bool on)
 		r->rqid_busy[rqid / 64] |= 1ull << (rqid % 64);
 	else
 		r->rqid_busy[rqid / 64] &= ~(1ull << (rqid % 64));
-}
-
-/* ---- the journal ---- */
-
-static inline unsigned int slot_index(const struct pvsd_ring *r, const struct slot *s)
-{
-	return (unsigned int)(s - r->slots);
-}
-
-static void journal_consumed(struct pvsd_ring *r, struct slot *s,
-                             const struct vscsiif_request *copy, RING_IDX idx)
-{
-	struct jentry *e;
-
-	if (!r->j)
-		return;
-	e = &r->j->e[slot_index(r, s)];
-	e->req = *copy;
-	e->req_idx = idx;
-	e->seq = r->seq;
-	__atomic_store_n(&e->state, JE_INFLIGHT, __ATOMIC_RELEASE);
-	__atomic_store_n(&r->j->cons, ++r->seq, __ATOMIC_RELEASE);
 }
 
 /* ---- responses ---- */
@@ -398,7 +284,7 @@ static bool run_copy(struct pvsd_ring *r, struct slot *s, unsigned int n, const 
 	return true;
 }
 
-static void op_from_guest(pvsd_gnt_copy_t *op, uint16_t domid, uint32_t gref, uint16_t off,
+static void op_from_guest(pvx_gnt_copy_t *op, uint16_t domid, uint32_t gref, uint16_t off,
                           void *dst, uint16_t len)
 {
 	op->source.foreign.ref = gref;
@@ -410,7 +296,7 @@ static void op_from_guest(pvsd_gnt_copy_t *op, uint16_t domid, uint32_t gref, ui
 	op->status = GNTST_general_error;
 }
 
-static void op_to_guest(pvsd_gnt_copy_t *op, uint16_t domid, uint32_t gref, uint16_t off, void *src,
+static void op_to_guest(pvx_gnt_copy_t *op, uint16_t domid, uint32_t gref, uint16_t off, void *src,
                         uint16_t len)
 {
 	op->source.virt = src;
@@ -945,129 +831,6 @@ int pvsd_ring_timeout_ms(const struct pvsd_ring *r)
 
 /* ---- life cycle ---- */
 
-/* The ring is gone: so is its journal. */
-static void journal_close(struct pvsd_ring *r)
-{
-	if (!r->j)
-		return;
-	munmap(r->j, r->j_len);
-	r->j = NULL;
-	if (unlink(r->j_path) < 0 && errno != ENOENT)
-		ring_log(r, LOG_WARNING, "removing journal %s: %s", r->j_path, strerror(errno));
-}
-
-/*
- * Whether an existing journal belongs to this ring and agrees with it:
- * written by us for the same frontend ring, and its consumer index
- * between the shared rsp_prod and req_prod.
- */
-static const char *journal_check(const struct pvsd_ring *r, const struct journal *j,
-                                 uint32_t ring_ref, uint32_t evtchn, RING_IDX start, RING_IDX prod)
-{
-	unsigned int again = 0;
-
-	if (j->magic != JOURNAL_MAGIC || j->version != JOURNAL_VERSION || j->nslots != r->nslots)
-		return "not a journal of this version";
-	if (j->domid != r->cfg.domid || j->vhost != r->cfg.vhost || j->ring_ref != ring_ref ||
-	    j->evtchn != evtchn)
-		return "of another ring";
-	if ((RING_IDX)((RING_IDX)j->cons - start) > (RING_IDX)(prod - start))
-		return "consumer index outside the ring's";
-	for (unsigned int i = 0; i < r->nslots; i++) {
-		const struct jentry *e = &j->e[i];
-
-		/*
-		 * INFLIGHT at seq == cons: killed between the entry and the
-		 * count; the request is still on the ring and is read from there.
-		 */
-		if (e->state > JE_ANSWERED || (e->state == JE_INFLIGHT && e->seq > j->cons) ||
-		    (e->state == JE_ANSWERED && e->seq >= j->cons))
-			return "entry in an impossible state";
-		/* What replay() would run again. */
-		again += (e->state == JE_INFLIGHT && e->seq < j->cons) ||
-		         (e->state == JE_ANSWERED && (RING_IDX)(e->rsp_idx - start) < (1u << 31));
-	}
-	/*
-	 * Every request consumed and not answered where the frontend can see
-	 * it (below the shared rsp_prod) is one entry to run again, or was
-	 * dropped by an adoption without a journal.  More entries than that
-	 * would answer some request twice, and put responses past the
-	 * consumer count, over requests not taken yet.
-	 */
-	if (again > (RING_IDX)((RING_IDX)j->cons - start))
-		return "with more entries to run again than requests unanswered";
-	return NULL;
-}
-
-/*
- * Open the ring's journal: fresh (truncated) for a new ring, or the one a
- * previous daemon left when adopting.  Returns whether an adopted journal
- * is valid (entries to replay, consumption from its cons).  Without a
- * journal the ring still works; only adoption loses its guarantee.
- */
-static bool journal_open(struct pvsd_ring *r, uint32_t ring_ref, uint32_t evtchn, RING_IDX start,
-                         RING_IDX prod)
-{
-	struct journal *j;
-	struct stat st;
-	const char *why = NULL;
-	bool valid = false;
-	int fd;
-
-	r->j_len = sizeof(struct journal) + r->nslots * sizeof(struct jentry);
-	if ((size_t)snprintf(r->j_path, sizeof(r->j_path), "%s/dom%u-vhost%u.journal",
-	                     r->cfg.state_dir, r->cfg.domid, r->cfg.vhost) >= sizeof(r->j_path)) {
-		ring_log(r, LOG_WARNING, "state directory path too long: no journal");
-		return false;
-	}
-	fd = open(r->j_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		ring_log(r, LOG_WARNING, "journal %s: %s; a restarted daemon may lose requests",
-		         r->j_path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
-	if (r->cfg.adopt && (size_t)st.st_size != r->j_len)
-		why = st.st_size ? "of another size" : "missing";
-	if (ftruncate(fd, (off_t)r->j_len) < 0) {
-		ring_log(r, LOG_WARNING, "journal %s: %s", r->j_path, strerror(errno));
-		close(fd);
-		return false;
-	}
-	j = mmap(NULL, r->j_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (j == MAP_FAILED) {
-		ring_log(r, LOG_WARNING, "journal %s: mmap: %s", r->j_path, strerror(errno));
-		return false;
-	}
-	r->j = j;
-	if (r->cfg.adopt && !why)
-		why = journal_check(r, j, ring_ref, evtchn, start, prod);
-	if (r->cfg.adopt && !why) {
-		valid = true;
-		r->seq = j->cons;
-	} else {
-		if (r->cfg.adopt)
-			ring_log(r, LOG_WARNING,
-			         "journal %s %s: adopting from the ring alone (requests in flight "
-			         "when the previous daemon died may be lost)",
-			         r->j_path, why);
-		memset(j, 0, r->j_len);
-		j->version = JOURNAL_VERSION;
-		j->domid = r->cfg.domid;
-		j->vhost = r->cfg.vhost;
-		j->ring_ref = ring_ref;
-		j->evtchn = evtchn;
-		j->nslots = r->nslots;
-		/* Every request before the attach point counts as consumed and answered. */
-		r->seq = start;
-		j->cons = start;
-		__atomic_store_n(&j->magic, JOURNAL_MAGIC, __ATOMIC_RELEASE);
-	}
-	return valid;
-}
-
 static void ring_free(struct pvsd_ring *r)
 {
 	journal_close(r);
@@ -1109,7 +872,7 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 	r->slots = calloc(r->nslots, sizeof(*r->slots));
 	seg_sz = r->max_data_segs * sizeof(struct scsiif_request_segment);
 	iov_sz = r->max_data_segs * sizeof(struct iovec);
-	ops_sz = r->nops * sizeof(pvsd_gnt_copy_t);
+	ops_sz = r->nops * sizeof(pvx_gnt_copy_t);
 	per_slot = seg_sz + iov_sz + ops_sz;
 	r->arrays = calloc(r->nslots, per_slot);
 	r->bops = calloc((size_t)r->nslots * r->max_data_segs, sizeof(*r->bops));
@@ -1133,7 +896,7 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 		s->buf = r->bufs + (size_t)i * r->max_data_segs * PAGE;
 		/* iovecs and copy ops first: their alignment is the allocation's. */
 		s->iov = (struct iovec *)sa;
-		s->ops = (pvsd_gnt_copy_t *)(sa + iov_sz);
+		s->ops = (pvx_gnt_copy_t *)(sa + iov_sz);
 		s->segs = (struct scsiif_request_segment *)(sa + iov_sz + ops_sz);
 		s->next_free = r->free;
 		r->free = s;

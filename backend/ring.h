@@ -40,9 +40,9 @@ struct pvsd_ring;
 struct pvsd_ring_cfg {
 	uint16_t domid; /* the frontend's domain; also in log lines */
 	uint32_t vhost; /* for log lines and the initiator id */
-	const struct pvsd_gnt_ops *gnt;
+	const struct pvx_gnt_ops *gnt;
 	void *gnt_ctx;
-	const struct pvsd_evt_ops *evt;
+	const struct pvx_evt_ops *evt;
 	void *evt_ctx;
 	struct pvs_worker *worker;
 	struct pvs_map *map; /* the vhost's v-dev map, owned by xenbus; read at every request */

@@ -1,5 +1,5 @@
 /*
- * ring_journal.h - the layout of a ring's journal file (backend/ring.c,
+ * ring_journal.h - the layout of a ring's journal file (backend/ring_journal.c,
  * docs/backend.md "Stop, restart and adoption").  Internal to pvscsid;
  * ring_ut includes it to forge the states a killed daemon can leave.
  */

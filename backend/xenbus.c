@@ -25,6 +25,7 @@
 #include "pvscsi/map.h"
 #include "ring.h"
 #include "xenbus.h"
+#include "xs_nodes.h"
 
 #define TOKEN_BE       "pvsd-be"
 #define TOKEN_FE       "pvsd-fe/"
@@ -49,7 +50,7 @@ struct xb_vhost {
 	char be[96];
 	char fe[160];
 	char token[64];
-	struct pvsd_log_tag tag;
+	struct plog_tag tag;
 	bool active;   /* state machine running: we wrote InitWait or adopted */
 	bool adopt;    /* found at start-up: may be adopted in any state */
 	bool adopting; /* activated by adoption; the first ring connect adopts */
@@ -80,7 +81,7 @@ struct xb_vhost {
 
 struct pvsd_xenbus {
 	struct pvsd_xenbus_cfg cfg;
-	struct pvsd_xs xs;
+	struct pvx_xs xs;
 	uint32_t domid;
 	char base[64];
 	struct xb_vhost *vhosts;
@@ -103,7 +104,7 @@ static void vlog(struct xb_vhost *v, int prio, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	pvsd_vlog(&v->tag, prio, fmt, ap);
+	vplog(&v->tag, prio, fmt, ap);
 	va_end(ap);
 }
 
@@ -142,7 +143,7 @@ static int mkpath(char *buf, size_t len, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static bool node_exists(struct pvsd_xenbus *xb, pvsd_xs_tx tx, const char *path)
+static bool node_exists(struct pvsd_xenbus *xb, pvx_xs_tx tx, const char *path)
 {
 	char *v = xb->xs.ops->read(xb->xs.ctx, tx, path, NULL);
 
@@ -157,7 +158,7 @@ static bool node_exists(struct pvsd_xenbus *xb, pvsd_xs_tx tx, const char *path)
  */
 static int guarded_write(struct pvsd_xenbus *xb, const char *dir, const char *name, const char *val)
 {
-	const struct pvsd_xs_ops *o = xb->xs.ops;
+	const struct pvx_xs_ops *o = xb->xs.ops;
 	char path[512];
 	int rc, i;
 
@@ -165,7 +166,7 @@ static int guarded_write(struct pvsd_xenbus *xb, const char *dir, const char *na
 	if (rc)
 		return rc;
 	for (i = 0; i < TX_RETRIES; i++) {
-		pvsd_xs_tx tx;
+		pvx_xs_tx tx;
 
 		rc = o->tx_start(xb->xs.ctx, &tx);
 		if (rc)
@@ -190,7 +191,7 @@ static int guarded_write(struct pvsd_xenbus *xb, const char *dir, const char *na
 static int read_state(struct pvsd_xenbus *xb, const char *dir)
 {
 	uint64_t s;
-	int rc = pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, dir, "state", 255, &s);
+	int rc = pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, dir, XSN_STATE, 255, &s);
 
 	if (rc == -ENOENT)
 		return -1;
@@ -209,7 +210,7 @@ static int set_state_force(struct xb_vhost *v, int old, int st)
 	int rc;
 
 	snprintf(val, sizeof(val), "%d", st);
-	rc = guarded_write(v->xb, v->be, "state", val);
+	rc = guarded_write(v->xb, v->be, XSN_STATE, val);
 	if (rc == -ENOENT) {
 		v->gone = true;
 		return rc;
@@ -234,8 +235,7 @@ static int set_state(struct xb_vhost *v, int old, int st)
  */
 static void error_path(const struct xb_vhost *v, char *buf, size_t len)
 {
-	snprintf(buf, len, "/local/domain/%u/error/backend/vscsi/%u/%u", v->xb->domid, v->domid,
-	         v->id);
+	snprintf(buf, len, XSN_ERROR_DIR, v->xb->domid, v->domid, v->id);
 }
 
 /* The kernel's xenbus_dev_fatal(): log, record "<errno> <message>" in error/, go to Closing. */
@@ -243,7 +243,7 @@ static void vhost_fatal(struct xb_vhost *v, int bs, int err, const char *fmt, ..
     __attribute__((format(printf, 4, 5)));
 static void vhost_fatal(struct xb_vhost *v, int bs, int err, const char *fmt, ...)
 {
-	const struct pvsd_xs_ops *o = v->xb->xs.ops;
+	const struct pvx_xs_ops *o = v->xb->xs.ops;
 	char msg[240], val[256], dir[160], path[180];
 	va_list ap;
 	int rc;
@@ -254,8 +254,8 @@ static void vhost_fatal(struct xb_vhost *v, int bs, int err, const char *fmt, ..
 	vlog(v, LOG_ERR, "%s", msg);
 	snprintf(val, sizeof(val), "%d %s", err < 0 ? -err : err, msg);
 	error_path(v, dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/error", dir);
-	rc = o->write(v->xb->xs.ctx, PVSD_XS_NOTX, path, val, (unsigned int)strlen(val));
+	snprintf(path, sizeof(path), "%s/" XSN_ERROR, dir);
+	rc = o->write(v->xb->xs.ctx, PVX_XS_NOTX, path, val, (unsigned int)strlen(val));
 	if (rc)
 		vlog(v, LOG_WARNING, "writing %s: %s", path, strerror(-rc));
 	set_state(v, bs, PVSD_XB_CLOSING);
@@ -267,14 +267,14 @@ static void vhost_clear_error(struct xb_vhost *v)
 	char dir[160];
 
 	error_path(v, dir, sizeof(dir));
-	v->xb->xs.ops->rm(v->xb->xs.ctx, PVSD_XS_NOTX, dir);
+	v->xb->xs.ops->rm(v->xb->xs.ctx, PVX_XS_NOTX, dir);
 }
 
 /* 1 if domain @guest may write @path, 0 if not, -errno if it cannot be told. */
 static int guest_can_write(struct pvsd_xenbus *xb, const char *path, uint32_t guest)
 {
-	struct pvsd_xs_perm p[PVSD_XS_MAX_PERMS];
-	int n = xb->xs.ops->get_perms(xb->xs.ctx, PVSD_XS_NOTX, path, p, PVSD_XS_MAX_PERMS);
+	struct pvx_xs_perm p[PVX_XS_MAX_PERMS];
+	int n = xb->xs.ops->get_perms(xb->xs.ctx, PVX_XS_NOTX, path, p, PVX_XS_MAX_PERMS);
 	int i;
 
 	if (n < 0)
@@ -288,8 +288,8 @@ static int guest_can_write(struct pvsd_xenbus *xb, const char *path, uint32_t gu
 		return 1;
 	for (i = 1; i < n; i++)
 		if (p[i].id == guest)
-			return !!(p[i].perms & PVSD_XS_PERM_WRITE);
-	return !!(p[0].perms & PVSD_XS_PERM_WRITE);
+			return !!(p[i].perms & PVX_XS_PERM_WRITE);
+	return !!(p[0].perms & PVX_XS_PERM_WRITE);
 }
 
 /* ---- LUNs ---- */
@@ -299,13 +299,13 @@ static void lun_notice(void *arg, struct pvs_lun *lun, const char *msg)
 {
 	(void)arg;
 	(void)lun;
-	pvsd_log(LOG_WARNING, "%s", msg);
+	plog(LOG_WARNING, "%s", msg);
 }
 
 static void lun_closing(void *arg, const char *spec)
 {
 	(void)arg;
-	pvsd_log(LOG_INFO, "closing LUN %s", spec);
+	plog(LOG_INFO, "closing LUN %s", spec);
 }
 
 /* ---- devices ---- */
@@ -330,7 +330,7 @@ static struct xb_dev *dev_find(struct xb_vhost *v, const char *name, bool create
 
 static void dev_dir(struct xb_vhost *v, const char *name, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/vscsi-devs/%s", v->be, name);
+	snprintf(buf, len, "%s/" XSN_VSCSI_DEVS "/%s", v->be, name);
 }
 
 static int dev_set_state(struct xb_vhost *v, const char *name, int st)
@@ -340,7 +340,7 @@ static int dev_set_state(struct xb_vhost *v, const char *name, int st)
 
 	dev_dir(v, name, dir, sizeof(dir));
 	snprintf(val, sizeof(val), "%d", st);
-	rc = guarded_write(v->xb, dir, "state", val);
+	rc = guarded_write(v->xb, dir, XSN_STATE, val);
 	if (rc && rc != -ENOENT)
 		vlog(v, LOG_ERR, "%s: writing state %d: %s", name, st, strerror(-rc));
 	return rc;
@@ -411,8 +411,8 @@ static int dev_map(struct xb_vhost *v, const char *name)
 	if (d->l)
 		return 0;
 	dev_dir(v, name, dir, sizeof(dir));
-	pdev = pvsd_xs_read_at(&xb->xs, PVSD_XS_NOTX, dir, "p-dev");
-	vdev = pvsd_xs_read_at(&xb->xs, PVSD_XS_NOTX, dir, "v-dev");
+	pdev = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, XSN_P_DEV);
+	vdev = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, XSN_V_DEV);
 	if (!pdev || !pdev[0]) {
 		vlog(v, LOG_ERR, "%s: no p-dev", name);
 		rc = -EINVAL;
@@ -433,7 +433,7 @@ static int dev_map(struct xb_vhost *v, const char *name)
 		goto out;
 	}
 	/* A guest that could write p-dev could name any host device. */
-	mkpath(path, sizeof(path), dir, "p-dev");
+	mkpath(path, sizeof(path), dir, XSN_P_DEV);
 	rc = guest_can_write(xb, path, v->domid);
 	if (rc != 0) {
 		vlog(v, LOG_ERR, "%s: p-dev is %s; refusing it", name,
@@ -468,9 +468,9 @@ static int dev_map(struct xb_vhost *v, const char *name)
 	vlog(v, LOG_INFO, "%s: v-dev %u:%u:%u is %s", name, h.channel, h.target, h.lun,
 	     pvs_unit_spec(l));
 	stable = pvs_unit_stable(l);
-	pdevname = pvsd_xs_read_at(&xb->xs, PVSD_XS_NOTX, dir, "p-devname");
+	pdevname = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, XSN_P_DEVNAME);
 	if (stable[0] && (!pdevname || !pdevname[0]))
-		guarded_write(xb, dir, "p-devname", stable);
+		guarded_write(xb, dir, XSN_P_DEVNAME, stable);
 out:
 	free(pdev);
 	free(vdev);
@@ -485,8 +485,8 @@ static char **dev_list(struct xb_vhost *v, unsigned int *n)
 	char **names;
 
 	*n = 0;
-	snprintf(path, sizeof(path), "%s/vscsi-devs", v->be);
-	names = v->xb->xs.ops->directory(v->xb->xs.ctx, PVSD_XS_NOTX, path, n);
+	snprintf(path, sizeof(path), "%s/" XSN_VSCSI_DEVS, v->be);
+	names = v->xb->xs.ops->directory(v->xb->xs.ctx, PVX_XS_NOTX, path, n);
 	if (!names)
 		*n = 0;
 	return names;
@@ -651,18 +651,18 @@ static bool ring_try_disconnect(struct xb_vhost *v)
  */
 static int read_ring_info(struct xb_vhost *v, uint32_t *ref, uint32_t *port)
 {
-	const struct pvsd_xs_ops *o = v->xb->xs.ops;
+	const struct pvx_xs_ops *o = v->xb->xs.ops;
 	uint64_t r = 0, p = 0;
 	int rc = 0, rc2, i;
 
 	for (i = 0; i < TX_RETRIES; i++) {
-		pvsd_xs_tx tx;
+		pvx_xs_tx tx;
 
 		rc = o->tx_start(v->xb->xs.ctx, &tx);
 		if (rc)
 			return rc;
-		rc = pvsd_xs_read_uint(&v->xb->xs, tx, v->fe, "ring-ref", UINT32_MAX, &r);
-		rc2 = pvsd_xs_read_uint(&v->xb->xs, tx, v->fe, "event-channel", UINT32_MAX, &p);
+		rc = pvx_xs_read_uint(&v->xb->xs, tx, v->fe, XSN_RING_REF, UINT32_MAX, &r);
+		rc2 = pvx_xs_read_uint(&v->xb->xs, tx, v->fe, XSN_EVENT_CHANNEL, UINT32_MAX, &p);
 		if (o->tx_end(v->xb->xs.ctx, tx, false) == -EAGAIN)
 			continue;
 		if (rc == 0)
@@ -719,7 +719,7 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 		            v->fe, rc == -ENOENT ? "missing" : "not a 32-bit decimal number");
 		return rc;
 	}
-	rc = pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, v->be, "feature-host", 1, &fh);
+	rc = pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, XSN_FEATURE_HOST, 1, &fh);
 	v->feature_host = rc == 0 && fh == 1;
 
 	rc_cfg.domid = (uint16_t)v->domid;
@@ -732,7 +732,7 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	rc_cfg.map = v->map;
 	rc_cfg.max_segs = v->max_segs;
 	rc_cfg.state_dir = xb->cfg.state_dir;
-	rc_cfg.log = pvsd_log_tagged;
+	rc_cfg.log = plog_tagged;
 	rc_cfg.log_arg = &v->tag;
 	rc_cfg.verbose = xb->cfg.verbose;
 	/* Take over the dead daemon's journal (or, without one, its ring as it is). */
@@ -810,7 +810,7 @@ static struct xb_vhost *vhost_new(struct pvsd_xenbus *xb, uint32_t domid, uint32
 	v->ring_fd = -1;
 	snprintf(v->be, sizeof(v->be), "%s/%u/%u", xb->base, domid, id);
 	snprintf(v->token, sizeof(v->token), TOKEN_FE "%u/%u", domid, id);
-	pvsd_log_tag_set(&v->tag, domid, id);
+	plog_tag_set(&v->tag, domid, id);
 	v->adopt = !xb->scanned;
 	v->next = xb->vhosts;
 	xb->vhosts = v;
@@ -825,19 +825,19 @@ static struct xb_vhost *vhost_new(struct pvsd_xenbus *xb, uint32_t domid, uint32
 static int vhost_validate(struct xb_vhost *v)
 {
 	struct pvsd_xenbus *xb = v->xb;
-	char *fe = pvsd_xs_read_at(&xb->xs, PVSD_XS_NOTX, v->be, "frontend");
+	char *fe = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, v->be, XSN_FRONTEND);
 	char prefix[48], path[200];
 	uint64_t feid;
 	int rc;
 
-	rc = pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, v->be, "frontend-id", DOMID_MAX, &feid);
+	rc = pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, XSN_FRONTEND_ID, DOMID_MAX, &feid);
 	if (rc || feid != v->domid) {
 		vlog_once(v, LOG_ERR, "frontend-id is %s, not %u: not serving this vhost",
 		          rc ? "missing or invalid" : "another domain", v->domid);
 		free(fe);
 		return -EINVAL;
 	}
-	snprintf(prefix, sizeof(prefix), "/local/domain/%u/", v->domid);
+	snprintf(prefix, sizeof(prefix), XSN_DOMAIN_DIR "/", v->domid);
 	if (!fe || strncmp(fe, prefix, strlen(prefix)) != 0 || strlen(fe) >= sizeof(v->fe) - 1 ||
 	    fe[strlen(fe) - 1] == '/') {
 		vlog_once(v, LOG_ERR, "frontend '%.80s' is not a path under %s: not serving it",
@@ -849,8 +849,8 @@ static int vhost_validate(struct xb_vhost *v)
 	free(fe);
 	rc = guest_can_write(xb, v->be, v->domid);
 	if (rc == 0) {
-		snprintf(path, sizeof(path), "%s/vscsi-devs", v->be);
-		rc = node_exists(xb, PVSD_XS_NOTX, path) ? guest_can_write(xb, path, v->domid) : 0;
+		snprintf(path, sizeof(path), "%s/" XSN_VSCSI_DEVS, v->be);
+		rc = node_exists(xb, PVX_XS_NOTX, path) ? guest_can_write(xb, path, v->domid) : 0;
 	}
 	if (rc != 0) {
 		vlog_once(v, LOG_ERR,
@@ -880,7 +880,7 @@ static int vhost_activate(struct xb_vhost *v, int bs)
 	v->max_segs = xb->cfg.max_segs;
 	if (bs == PVSD_XB_INITIALISING) {
 		snprintf(val, sizeof(val), "%u", v->max_segs);
-		rc = guarded_write(xb, v->be, "feature-sg-grant", val);
+		rc = guarded_write(xb, v->be, XSN_FEATURE_SG_GRANT, val);
 		if (rc == 0)
 			rc = set_state(v, bs, PVSD_XB_INITWAIT);
 		if (rc)
@@ -890,8 +890,8 @@ static int vhost_activate(struct xb_vhost *v, int bs)
 		 * Adopting: the frontend sized its requests by what the previous
 		 * daemon advertised, so accept at least that many segments.
 		 */
-		if (pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, v->be, "feature-sg-grant",
-		                      PVSD_RING_MAX_SEGS, &sg) == 0 &&
+		if (pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, XSN_FEATURE_SG_GRANT,
+		                     PVSD_RING_MAX_SEGS, &sg) == 0 &&
 		    sg > v->max_segs)
 			v->max_segs = (unsigned int)sg;
 		vlog(v, LOG_INFO, "found in state %s at start-up: adopting", state_name(bs));
@@ -899,7 +899,7 @@ static int vhost_activate(struct xb_vhost *v, int bs)
 	if (!v->watching) {
 		char path[200];
 
-		snprintf(path, sizeof(path), "%s/state", v->fe);
+		snprintf(path, sizeof(path), "%s/" XSN_STATE, v->fe);
 		rc = xb->xs.ops->watch(xb->xs.ctx, path, v->token);
 		if (rc && rc != -EEXIST) {
 			vlog(v, LOG_ERR, "cannot watch %s: %s", path, strerror(-rc));
@@ -921,7 +921,7 @@ static void vhost_unwatch(struct xb_vhost *v)
 
 	if (!v->watching)
 		return;
-	snprintf(path, sizeof(path), "%s/state", v->fe);
+	snprintf(path, sizeof(path), "%s/" XSN_STATE, v->fe);
 	v->xb->xs.ops->unwatch(v->xb->xs.ctx, path, v->token);
 	v->watching = false;
 }
@@ -975,14 +975,14 @@ static bool reconcile_step(struct xb_vhost *v)
 		return false;
 	if (v->ring && v->ring_stopping && !ring_try_disconnect(v))
 		return false;
-	if (!v->gone && !node_exists(xb, PVSD_XS_NOTX, v->be))
+	if (!v->gone && !node_exists(xb, PVX_XS_NOTX, v->be))
 		v->gone = true;
 	if (v->gone) {
 		vhost_gone(v);
 		return false;
 	}
 	bs = read_state(xb, v->be);
-	if (pvsd_xs_read_uint(&xb->xs, PVSD_XS_NOTX, v->be, "online", 1, &online) != 0)
+	if (pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, XSN_ONLINE, 1, &online) != 0)
 		online = 0;
 
 	if (!v->active) {
@@ -1155,7 +1155,7 @@ static int parse_id(const char *s, uint64_t max, uint32_t *out)
 {
 	uint64_t v;
 
-	if (pvsd_parse_uint(s, max, &v) != 0)
+	if (pvx_parse_uint(s, max, &v) != 0)
 		return -EINVAL;
 	*out = (uint32_t)v;
 	return 0;
@@ -1164,14 +1164,14 @@ static int parse_id(const char *s, uint64_t max, uint32_t *out)
 /* Every vhost directory: new ones appear, removed ones go. */
 static void scan(struct pvsd_xenbus *xb)
 {
-	const struct pvsd_xs_ops *o = xb->xs.ops;
+	const struct pvx_xs_ops *o = xb->xs.ops;
 	unsigned int nd = 0, nv, i, j;
 	char **doms, **vhs, path[128];
 	struct xb_vhost *v;
 
 	for (v = xb->vhosts; v; v = v->next)
 		v->dirty = true; /* removed directories are noticed by reconcile */
-	doms = o->directory(xb->xs.ctx, PVSD_XS_NOTX, xb->base, &nd);
+	doms = o->directory(xb->xs.ctx, PVX_XS_NOTX, xb->base, &nd);
 	for (i = 0; doms && i < nd; i++) {
 		uint32_t domid, id;
 
@@ -1179,7 +1179,7 @@ static void scan(struct pvsd_xenbus *xb)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", xb->base, doms[i]);
 		nv = 0;
-		vhs = o->directory(xb->xs.ctx, PVSD_XS_NOTX, path, &nv);
+		vhs = o->directory(xb->xs.ctx, PVX_XS_NOTX, path, &nv);
 		for (j = 0; vhs && j < nv; j++) {
 			if (parse_id(vhs[j], UINT32_MAX, &id) != 0)
 				continue;
@@ -1269,8 +1269,7 @@ void pvsd_xenbus_handle_xs(struct pvsd_xenbus *xb)
 		rc = xb->xs.ops->read_watch(xb->xs.ctx, &path, &token);
 		if (rc <= 0) {
 			if (rc < 0)
-				pvsd_log(LOG_ERR, "reading xenstore watch events: %s",
-				         strerror(-rc));
+				plog(LOG_ERR, "reading xenstore watch events: %s", strerror(-rc));
 			break;
 		}
 		route(xb, path, token);
@@ -1386,9 +1385,9 @@ int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **ou
 		domid = (uint64_t)cfg->own_domid;
 	} else {
 		/* Relative: xenstored resolves it in the caller's own domain directory. */
-		char *s = xb->xs.ops->read(xb->xs.ctx, PVSD_XS_NOTX, "domid", NULL);
+		char *s = xb->xs.ops->read(xb->xs.ctx, PVX_XS_NOTX, XSN_DOMID, NULL);
 
-		if (!s || pvsd_parse_uint(s, DOMID_MAX, &domid) != 0)
+		if (!s || pvx_parse_uint(s, DOMID_MAX, &domid) != 0)
 			domid = 0;
 		free(s);
 	}
@@ -1406,10 +1405,10 @@ int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **ou
 		}
 		xb->own_host = true;
 	}
-	snprintf(xb->base, sizeof(xb->base), "/local/domain/%u/backend/vscsi", xb->domid);
+	snprintf(xb->base, sizeof(xb->base), XSN_BACKEND_ROOT, xb->domid);
 	rc = xb->xs.ops->watch(xb->xs.ctx, xb->base, TOKEN_BE);
 	if (rc) {
-		pvsd_log(LOG_ERR, "cannot watch %s: %s", xb->base, strerror(-rc));
+		plog(LOG_ERR, "cannot watch %s: %s", xb->base, strerror(-rc));
 		if (xb->own_host)
 			pvs_host_free(xb->host);
 		free(xb);
@@ -1417,7 +1416,7 @@ int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **ou
 	}
 	/* The registration event triggers the first scan, which adopts. */
 	xb->rescan = true;
-	pvsd_log(LOG_INFO, "serving %s (feature-sg-grant %u)", xb->base, xb->cfg.max_segs);
+	plog(LOG_INFO, "serving %s (feature-sg-grant %u)", xb->base, xb->cfg.max_segs);
 	*out = xb;
 	return 0;
 }

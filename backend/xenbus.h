@@ -41,10 +41,10 @@ enum pvsd_xb_state {
 struct pvsd_xenbus;
 
 struct pvsd_xenbus_cfg {
-	struct pvsd_xs xs; /* not owned */
-	const struct pvsd_gnt_ops *gnt;
+	struct pvx_xs xs; /* not owned */
+	const struct pvx_gnt_ops *gnt;
 	void *gnt_ctx;
-	const struct pvsd_evt_ops *evt;
+	const struct pvx_evt_ops *evt;
 	void *evt_ctx;
 	struct pvs_worker *worker; /* every LUN and ring lives on it */
 	struct pvs_host *host;     /* the LUN pool (on @worker); NULL: the xenbus makes its own */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "vu_log.h"
+#include "log.h"
 
 static struct vscsi *one_find(void *arg, const char *name)
 {
@@ -124,9 +124,9 @@ int vuctl_add(const struct vuctl_env *env, const char *tl, const char *spec, cha
 	}
 	for (unsigned int i = 0; vscsi_lun_get(vs, i, &li); i++)
 		if (li.target == t && li.lun == l)
-			vu_log(LOG_INFO, "LUN %s: %s (%llu blocks of %u%s)", tl, li.spec,
-			       (unsigned long long)li.blocks, li.block_size,
-			       li.users > 1 ? ", shared" : "");
+			plog(LOG_INFO, "LUN %s: %s (%llu blocks of %u%s)", tl, li.spec,
+			     (unsigned long long)li.blocks, li.block_size,
+			     li.users > 1 ? ", shared" : "");
 	return 0;
 }
 
@@ -158,7 +158,7 @@ static int lun_cmd(const struct vuctl_env *env, const char *cmd, const char *add
 	if (!strcmp(cmd, "remove")) {
 		rc = vscsi_lun_remove(vs, t, l);
 		if (!rc)
-			vu_log(LOG_INFO, "LUN %s removed", addr);
+			plog(LOG_INFO, "LUN %s removed", addr);
 	} else {
 		rc = vscsi_lun_refresh(vs, t, l);
 		if (rc >= 0) {

@@ -32,7 +32,7 @@
 #include "pvscsi/lun.h"
 #include "vscsi.h"
 #include "vu_dev.h"
-#include "vu_log.h"
+#include "log.h"
 #include "vu_mem.h"
 
 /* epoll tags: the controller's index in the upper half, what fired in the lower. */
@@ -82,13 +82,13 @@ static void lun_notice(void *arg, struct pvs_lun *lun, const char *msg)
 {
 	(void)arg;
 	(void)lun;
-	vu_log(LOG_WARNING, "%s", msg);
+	plog(LOG_WARNING, "%s", msg);
 }
 
 static void lun_closing(void *arg, const char *spec)
 {
 	(void)arg;
-	vu_log(LOG_INFO, "closing LUN %s", spec);
+	plog(LOG_INFO, "closing LUN %s", spec);
 }
 
 static void usage(FILE *f)
@@ -131,7 +131,7 @@ static void on_kick_fd(void *arg, unsigned int q, int fd)
 
 	/* The old fd was closed, which took it out of the epoll set. */
 	if (fd >= 0 && epoll_set(c->a, EPOLL_CTL_ADD, fd, TAG(c->idx, TAG_KICK + q)) < 0)
-		vu_log(LOG_ERR, "controller %s: queue %u: epoll: %s", c->name, q, strerror(errno));
+		plog(LOG_ERR, "controller %s: queue %u: epoll: %s", c->name, q, strerror(errno));
 }
 
 /* One line for a bad command line; the exit status of a usage error. */
@@ -255,7 +255,7 @@ static int free_path(const char *opt, const char *path)
 		        path, strerror(errno));
 		return 1;
 	}
-	vu_log(LOG_INFO, "%s: removed a stale socket nobody listened on", path);
+	plog(LOG_INFO, "%s: removed a stale socket nobody listened on", path);
 	return 0;
 }
 
@@ -308,7 +308,7 @@ static void connect_dev(struct ctrl *c, int fd)
 	vscsi_attach(c->vs, c->dev);
 	c->conn_fd = fd;
 	epoll_set(c->a, EPOLL_CTL_ADD, fd, TAG(c->idx, TAG_CONN));
-	vu_log(LOG_INFO, "%s%sfront-end connected", c->idx ? c->name : "", c->idx ? ": " : "");
+	plog(LOG_INFO, "%s%sfront-end connected", c->idx ? c->name : "", c->idx ? ": " : "");
 }
 
 static void disconnect_dev(struct ctrl *c, int why)
@@ -321,8 +321,8 @@ static void disconnect_dev(struct ctrl *c, int why)
 	vscsi_attach(c->vs, NULL);
 	c->dev = NULL;
 	c->conn_fd = -1;
-	vu_log(LOG_INFO, "%s%sfront-end disconnected (%s)", c->idx ? c->name : "",
-	       c->idx ? ": " : "", strerror(-why));
+	plog(LOG_INFO, "%s%sfront-end disconnected (%s)", c->idx ? c->name : "", c->idx ? ": " : "",
+	     strerror(-why));
 }
 
 static struct ctrl *ctrl_find(struct app *a, const char *name)
@@ -409,8 +409,8 @@ static int ctrl_new(struct app *a, const char *opt, const char *name, const char
 		}
 		if (a->ep >= 0)
 			epoll_set(a, EPOLL_CTL_ADD, c->listen_fd, TAG(c->idx, TAG_LISTEN));
-		vu_log(LOG_INFO, "%s%slistening on %s", c->idx ? c->name : "", c->idx ? ": " : "",
-		       path);
+		plog(LOG_INFO, "%s%slistening on %s", c->idx ? c->name : "", c->idx ? ": " : "",
+		     path);
 	}
 	c->used = true;
 	if (!path)
@@ -470,7 +470,7 @@ static int env_ctrl_add(void *arg, const char *name, const char *socket, unsigne
 	int rc = ctrl_new(arg, "ctrl-add", name, socket, -1, queues, err, errlen);
 
 	if (!rc)
-		vu_log(LOG_INFO, "controller %s added on %s", name, socket);
+		plog(LOG_INFO, "controller %s added on %s", name, socket);
 	return rc;
 }
 
@@ -483,7 +483,7 @@ static int env_ctrl_remove(void *arg, const char *name, char *err, size_t errlen
 		return -ENOENT;
 	}
 	ctrl_free(c, -ESHUTDOWN);
-	vu_log(LOG_INFO, "controller %s removed", name);
+	plog(LOG_INFO, "controller %s removed", name);
 	return 0;
 }
 
@@ -518,7 +518,7 @@ static void handle_ctl(struct app *a)
 	env_init(&env, a);
 	vuctl_exec(&env, line, out, sizeof(out));
 	if (write(fd, out, strlen(out)) < 0)
-		vu_log(LOG_ERR, "control socket: %s", strerror(errno));
+		plog(LOG_ERR, "control socket: %s", strerror(errno));
 	close(fd);
 }
 
@@ -558,8 +558,8 @@ static int run(struct app *a)
 					break;
 				if (c->dev) {
 					/* One front-end at a time. */
-					vu_log(LOG_ERR, "%s%ssecond front-end refused",
-					       c->idx ? c->name : "", c->idx ? ": " : "");
+					plog(LOG_ERR, "%s%ssecond front-end refused",
+					     c->idx ? c->name : "", c->idx ? ": " : "");
 					close(fd);
 					break;
 				}
@@ -583,7 +583,7 @@ static int run(struct app *a)
 				struct signalfd_siginfo si;
 
 				if (read(a->sig_fd, &si, sizeof(si)) == sizeof(si))
-					vu_log(LOG_INFO, "signal %u: exiting", si.ssi_signo);
+					plog(LOG_INFO, "signal %u: exiting", si.ssi_signo);
 				return 0;
 			}
 			case TAG_WORKER:
@@ -661,6 +661,7 @@ int main(int argc, char **argv)
 	char err[512];
 	sigset_t mask;
 
+	plog_open(&(const struct plog_cfg){.ident = "pvscsi-vhost-user", .to_stderr = true});
 	if (argc >= 2 && !strcmp(argv[1], "ctl"))
 		return ctl_client(argc, argv);
 	while ((c = getopt_long(argc, argv, "s:f:pl:c:C:n:q:vh", opts, NULL)) != -1) {
@@ -716,7 +717,7 @@ int main(int argc, char **argv)
 			nq = (unsigned int)v;
 			break;
 		case 'v':
-			vu_log_level(LOG_DEBUG);
+			plog_level(LOG_DEBUG);
 			break;
 		case 'h':
 			usage(stdout);
@@ -741,7 +742,7 @@ int main(int argc, char **argv)
 	rc = 1;
 	signal(SIGPIPE, SIG_IGN);
 	if (pvs_worker_new(256, &a.w)) {
-		vu_log(LOG_ERR, "cannot create the worker");
+		plog(LOG_ERR, "cannot create the worker");
 		return 1;
 	}
 	a.ep = epoll_create1(EPOLL_CLOEXEC);
@@ -766,20 +767,20 @@ int main(int argc, char **argv)
 	hc.notice = lun_notice;
 	hc.closing = lun_closing;
 	if (pvs_host_new(&hc, &a.host)) {
-		vu_log(LOG_ERR, "out of memory");
+		plog(LOG_ERR, "out of memory");
 		goto out;
 	}
 	a.once = fd_arg != NULL;
 	env_init(&env, &a);
 	if (config && vuctl_load(&env, config, err, sizeof(err))) {
-		vu_log(LOG_ERR, "%s", err);
+		plog(LOG_ERR, "%s", err);
 		goto out;
 	}
 	if ((a.socket_path || fd_arg) &&
 	    ctrl_new(&a, "--socket-path", name, a.socket_path, fd, nq, err, sizeof(err)) != 0) {
 		/* listen_unix() said why on stderr, with its own exit status. */
 		if (!a.listen_status)
-			vu_log(LOG_ERR, "%s", err);
+			plog(LOG_ERR, "%s", err);
 		rc = a.listen_status ? a.listen_status : 1;
 		goto out;
 	}
@@ -791,7 +792,7 @@ int main(int argc, char **argv)
 		memcpy(tl, luns[i], (size_t)(eq - luns[i]));
 		tl[eq - luns[i]] = 0;
 		if (vuctl_add(&env, tl, eq + 1, err, sizeof(err))) {
-			vu_log(LOG_ERR, "--lun %s: %s", luns[i], err);
+			plog(LOG_ERR, "--lun %s: %s", luns[i], err);
 			goto out;
 		}
 	}

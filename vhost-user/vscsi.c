@@ -16,7 +16,7 @@
 
 #include "virtio_scsi_proto.h"
 #include "vscsi.h"
-#include "vu_log.h"
+#include "log.h"
 
 /* Guest-triggered error lines per device before they are only counted (class 11). */
 #define ERR_BUDGET   64
@@ -74,9 +74,9 @@ struct vscsi {
 #define vs_err(vs, ...)                                                                            \
 	do {                                                                                       \
 		if ((vs)->err_budget > 0) {                                                        \
-			vu_log(LOG_ERR, __VA_ARGS__);                                              \
+			plog(LOG_ERR, __VA_ARGS__);                                                \
 			if (--(vs)->err_budget == 0)                                               \
-				vu_log(LOG_ERR, "further guest errors not logged");                \
+				plog(LOG_ERR, "further guest errors not logged");                  \
 		}                                                                                  \
 	} while (0)
 
@@ -575,7 +575,7 @@ static void op_queue_start(void *opaque, unsigned int qi)
 		return;
 	if (q->num != num) {
 		if (q->inflight) {
-			vu_log(LOG_ERR, "queue %u: resized with requests in flight", qi);
+			plog(LOG_ERR, "queue %u: resized with requests in flight", qi);
 			return;
 		}
 		free_queue(q);
@@ -583,7 +583,7 @@ static void op_queue_start(void *opaque, unsigned int qi)
 		q->iovs = calloc((size_t)num * num, sizeof(*q->iovs));
 		q->scratch = calloc(num, sizeof(*q->scratch));
 		if (!q->slots || !q->iovs || !q->scratch) {
-			vu_log(LOG_ERR, "queue %u: no memory for %u slots", qi, num);
+			plog(LOG_ERR, "queue %u: no memory for %u slots", qi, num);
 			free_queue(q);
 			return;
 		}
@@ -593,7 +593,7 @@ static void op_queue_start(void *opaque, unsigned int qi)
 			q->slots[i].iov = q->iovs + (size_t)i * num;
 		}
 	}
-	vu_log(LOG_DEBUG, "queue %u started (%u entries)", qi, num);
+	plog(LOG_DEBUG, "queue %u started (%u entries)", qi, num);
 	if (qi == VSCSI_EVENT_Q)
 		vscsi_kick(vs, qi);
 	else
@@ -613,8 +613,7 @@ static void op_queue_stop(void *opaque, unsigned int qi)
 		pvs_worker_wait(vs->cfg.worker, 100);
 		vscsi_flush(vs);
 		if (++waited % 100 == 0)
-			vu_log(LOG_INFO, "queue %u: waiting for %u requests to end", qi,
-			       q->inflight);
+			plog(LOG_INFO, "queue %u: waiting for %u requests to end", qi, q->inflight);
 	}
 	vscsi_flush(vs);
 }

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "vu_dev.h"
-#include "vu_log.h"
+#include "log.h"
 
 struct msg {
 	struct vu_msg_hdr hdr;
@@ -157,7 +157,7 @@ struct vu_queue *vu_dev_queue(struct vu_dev *d, unsigned int q)
 void vu_dev_call(struct vu_dev *d, unsigned int q)
 {
 	if (q < d->nq && d->q[q].call_fd >= 0 && eventfd_write(d->q[q].call_fd, 1) < 0)
-		vu_log(LOG_ERR, "queue %u: call: %s", q, strerror(errno));
+		plog(LOG_ERR, "queue %u: call: %s", q, strerror(errno));
 }
 
 void vu_dev_kick_ack(struct vu_dev *d, unsigned int q)
@@ -245,7 +245,7 @@ static int recv_msg(struct vu_dev *d, struct msg *m)
 	}
 	if (mh.msg_flags & MSG_CTRUNC) {
 		close_fds(m);
-		vu_log(LOG_ERR, "vhost-user: too many fds in one message");
+		plog(LOG_ERR, "vhost-user: too many fds in one message");
 		return -EPROTO;
 	}
 	if ((size_t)n < VHOST_USER_HDR_SIZE) {
@@ -257,8 +257,8 @@ static int recv_msg(struct vu_dev *d, struct msg *m)
 	}
 	if ((m->hdr.flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION ||
 	    m->hdr.size > VHOST_USER_PAYLOAD_MAX) {
-		vu_log(LOG_ERR, "vhost-user: %s: bad header (flags 0x%x size %u)",
-		       req_name(m->hdr.request), m->hdr.flags, m->hdr.size);
+		plog(LOG_ERR, "vhost-user: %s: bad header (flags 0x%x size %u)",
+		     req_name(m->hdr.request), m->hdr.flags, m->hdr.size);
 		close_fds(m);
 		return -EPROTO;
 	}
@@ -311,8 +311,8 @@ static int send_reply(struct vu_dev *d, const struct msg *req, const void *paylo
 static int need_size(const struct msg *m, uint32_t size)
 {
 	if (m->hdr.size < size) {
-		vu_log(LOG_ERR, "vhost-user: %s: payload of %u bytes, %u needed",
-		       req_name(m->hdr.request), m->hdr.size, size);
+		plog(LOG_ERR, "vhost-user: %s: payload of %u bytes, %u needed",
+		     req_name(m->hdr.request), m->hdr.size, size);
 		return -EINVAL;
 	}
 	return 0;
@@ -321,8 +321,8 @@ static int need_size(const struct msg *m, uint32_t size)
 static int vring_index(struct vu_dev *d, const struct msg *m, uint32_t index)
 {
 	if (index >= d->nq) {
-		vu_log(LOG_ERR, "vhost-user: %s: vring index %u out of range (%u queues)",
-		       req_name(m->hdr.request), index, d->nq);
+		plog(LOG_ERR, "vhost-user: %s: vring index %u out of range (%u queues)",
+		     req_name(m->hdr.request), index, d->nq);
 		return -EINVAL;
 	}
 	return 0;
@@ -356,8 +356,8 @@ static int set_features(struct vu_dev *d, const struct msg *m)
 	 * acts on them, so they are dropped rather than failing the device.
 	 */
 	if (m->p.u64 & ~offered(d))
-		vu_log(LOG_INFO, "vhost-user: SET_FEATURES: ignoring bits 0x%llx not offered",
-		       (unsigned long long)(m->p.u64 & ~offered(d)));
+		plog(LOG_INFO, "vhost-user: SET_FEATURES: ignoring bits 0x%llx not offered",
+		     (unsigned long long)(m->p.u64 & ~offered(d)));
 	d->features = m->p.u64 & offered(d);
 	propagate_features(d);
 	return 0;
@@ -370,23 +370,23 @@ static void try_start(struct vu_dev *d, unsigned int i)
 	if (!q->kicked || !q->enabled || q->vq.started)
 		return;
 	if (!d->mem) {
-		vu_log(LOG_ERR, "vhost-user: queue %u: started without a memory table", i);
+		plog(LOG_ERR, "vhost-user: queue %u: started without a memory table", i);
 		return;
 	}
 	if (q->vq.inflight && q->vq.num > d->inflight_qsz) {
-		vu_log(LOG_ERR,
-		       "vhost-user: queue %u: size %u over the inflight region's %u: "
-		       "not tracked",
-		       i, q->vq.num, d->inflight_qsz);
+		plog(LOG_ERR,
+		     "vhost-user: queue %u: size %u over the inflight region's %u: "
+		     "not tracked",
+		     i, q->vq.num, d->inflight_qsz);
 		q->vq.inflight = NULL;
 	}
 	if (vu_vq_start(&q->vq, d->mem)) {
-		vu_log(LOG_ERR, "vhost-user: queue %u: cannot start: %s", i, q->vq.err);
+		plog(LOG_ERR, "vhost-user: queue %u: cannot start: %s", i, q->vq.err);
 		return;
 	}
 	if (q->vq.nresubmit)
-		vu_log(LOG_INFO, "vhost-user: queue %u: resubmitting %u requests in flight", i,
-		       q->vq.nresubmit);
+		plog(LOG_INFO, "vhost-user: queue %u: resubmitting %u requests in flight", i,
+		     q->vq.nresubmit);
 	if (d->ops->queue_start)
 		d->ops->queue_start(d->opaque, i);
 }
@@ -404,14 +404,14 @@ static int set_mem_table(struct vu_dev *d, struct msg *m)
 	n = m->p.mem.nregions;
 	if (n == 0 || n > VU_MEM_MAX_REGIONS || m->hdr.size < 8 + n * sizeof(r[0]) ||
 	    m->nfds != n) {
-		vu_log(LOG_ERR, "vhost-user: SET_MEM_TABLE: %u regions, %u bytes, %u fds", n,
-		       m->hdr.size, m->nfds);
+		plog(LOG_ERR, "vhost-user: SET_MEM_TABLE: %u regions, %u bytes, %u fds", n,
+		     m->hdr.size, m->nfds);
 		return -EINVAL;
 	}
 	memcpy(r, (const uint8_t *)&m->p.mem + 8, n * sizeof(r[0]));
 	rc = vu_mem_map(r, m->fds, n, &mem, err, sizeof(err));
 	if (rc) {
-		vu_log(LOG_ERR, "vhost-user: SET_MEM_TABLE: %s", err);
+		plog(LOG_ERR, "vhost-user: SET_MEM_TABLE: %s", err);
 		return rc;
 	}
 	/* Requests in flight keep their reference to the old table until they complete. */
@@ -421,14 +421,14 @@ static int set_mem_table(struct vu_dev *d, struct msg *m)
 		struct vu_vq *vq = &d->q[i].vq;
 
 		if (vq->started && vu_vq_map(vq, mem)) {
-			vu_log(LOG_ERR, "vhost-user: queue %u: %s after SET_MEM_TABLE: stopped", i,
-			       vq->err);
+			plog(LOG_ERR, "vhost-user: queue %u: %s after SET_MEM_TABLE: stopped", i,
+			     vq->err);
 			vq->broken = true;
 		}
 	}
 	for (unsigned int i = 0; i < d->nq; i++)
 		try_start(d, i);
-	vu_log(LOG_DEBUG, "vhost-user: memory table of %u regions", n);
+	plog(LOG_DEBUG, "vhost-user: memory table of %u regions", n);
 	return 0;
 }
 
@@ -439,13 +439,13 @@ static int set_vring_num(struct vu_dev *d, const struct msg *m)
 	if (rc || (rc = vring_index(d, m, m->p.state.index)))
 		return rc;
 	if (d->q[m->p.state.index].vq.started) {
-		vu_log(LOG_ERR, "vhost-user: SET_VRING_NUM on running queue %u", m->p.state.index);
+		plog(LOG_ERR, "vhost-user: SET_VRING_NUM on running queue %u", m->p.state.index);
 		return -EBUSY;
 	}
 	if (m->p.state.num == 0 || m->p.state.num > VU_VQ_MAX_SIZE ||
 	    (m->p.state.num & (m->p.state.num - 1))) {
-		vu_log(LOG_ERR, "vhost-user: SET_VRING_NUM %u: not a power of 2 in 1..%u",
-		       m->p.state.num, VU_VQ_MAX_SIZE);
+		plog(LOG_ERR, "vhost-user: SET_VRING_NUM %u: not a power of 2 in 1..%u",
+		     m->p.state.num, VU_VQ_MAX_SIZE);
 		return -EINVAL;
 	}
 	d->q[m->p.state.index].vq.num = m->p.state.num;
@@ -461,7 +461,7 @@ static int set_vring_addr(struct vu_dev *d, const struct msg *m)
 		return rc;
 	vq = &d->q[m->p.addr.index].vq;
 	if (vq->started) {
-		vu_log(LOG_ERR, "vhost-user: SET_VRING_ADDR on running queue %u", m->p.addr.index);
+		plog(LOG_ERR, "vhost-user: SET_VRING_ADDR on running queue %u", m->p.addr.index);
 		return -EBUSY;
 	}
 	vq->desc_uva = m->p.addr.desc;
@@ -469,8 +469,7 @@ static int set_vring_addr(struct vu_dev *d, const struct msg *m)
 	vq->used_uva = m->p.addr.used;
 	vq->addr_set = true;
 	if (d->mem && vq->num && vu_vq_map(vq, d->mem)) {
-		vu_log(LOG_ERR, "vhost-user: SET_VRING_ADDR queue %u: %s", m->p.addr.index,
-		       vq->err);
+		plog(LOG_ERR, "vhost-user: SET_VRING_ADDR queue %u: %s", m->p.addr.index, vq->err);
 		vq->addr_set = false;
 		return -EINVAL;
 	}
@@ -484,8 +483,8 @@ static int set_vring_base(struct vu_dev *d, const struct msg *m)
 	if (rc || (rc = vring_index(d, m, m->p.state.index)))
 		return rc;
 	if (m->p.state.num > 0xffff || d->q[m->p.state.index].vq.started) {
-		vu_log(LOG_ERR, "vhost-user: SET_VRING_BASE %u on queue %u refused", m->p.state.num,
-		       m->p.state.index);
+		plog(LOG_ERR, "vhost-user: SET_VRING_BASE %u on queue %u refused", m->p.state.num,
+		     m->p.state.index);
 		return -EINVAL;
 	}
 	d->q[m->p.state.index].vq.base = (uint16_t)m->p.state.num;
@@ -524,8 +523,8 @@ static int set_vring_fd(struct vu_dev *d, struct msg *m)
 		return rc;
 	if (!nofd) {
 		if (m->nfds != 1) {
-			vu_log(LOG_ERR, "vhost-user: %s queue %u: %u fds, 1 expected",
-			       req_name(m->hdr.request), index, m->nfds);
+			plog(LOG_ERR, "vhost-user: %s queue %u: %u fds, 1 expected",
+			     req_name(m->hdr.request), index, m->nfds);
 			return -EINVAL;
 		}
 		fd = take_fd(m, 0);
@@ -534,7 +533,7 @@ static int set_vring_fd(struct vu_dev *d, struct msg *m)
 	case VHOST_USER_SET_VRING_KICK:
 		if (nofd) {
 			/* Polling mode: not offered by a SCSI back-end, and QEMU never asks. */
-			vu_log(LOG_ERR, "vhost-user: queue %u: kick polling not supported", index);
+			plog(LOG_ERR, "vhost-user: queue %u: kick polling not supported", index);
 			return -EINVAL;
 		}
 		if (d->q[index].vq.started)
@@ -601,8 +600,8 @@ static int get_config(struct vu_dev *d, const struct msg *m)
 	}
 	if (rc) {
 		/* vhost-user.rst GET_CONFIG: a payload of zero length is the error. */
-		vu_log(LOG_ERR, "vhost-user: GET_CONFIG offset %u size %u refused",
-		       m->p.config.offset, m->p.config.size);
+		plog(LOG_ERR, "vhost-user: GET_CONFIG offset %u size %u refused",
+		     m->p.config.offset, m->p.config.size);
 		return send_reply(d, m, NULL, 0, -1) ? -EIO : 0;
 	}
 	return send_reply(d, m, &c, VHOST_USER_CONFIG_HDR_SIZE + c.size, -1) ? -EIO : 0;
@@ -630,8 +629,8 @@ static int get_inflight_fd(struct vu_dev *d, const struct msg *m)
 	if (m->hdr.size < sizeof(struct vu_msg_inflight) || m->p.inflight.num_queues == 0 ||
 	    m->p.inflight.num_queues > d->nq || m->p.inflight.queue_size == 0 ||
 	    m->p.inflight.queue_size > VU_VQ_MAX_SIZE) {
-		vu_log(LOG_ERR, "vhost-user: GET_INFLIGHT_FD for %u queues of %u refused",
-		       m->p.inflight.num_queues, m->p.inflight.queue_size);
+		plog(LOG_ERR, "vhost-user: GET_INFLIGHT_FD for %u queues of %u refused",
+		     m->p.inflight.num_queues, m->p.inflight.queue_size);
 		/* QEMU takes an mmap_size of 0 as "no inflight tracking" and goes on. */
 		return send_reply(d, m, &r, sizeof(r), -1) ? -EIO : -EINVAL;
 	}
@@ -639,7 +638,7 @@ static int get_inflight_fd(struct vu_dev *d, const struct msg *m)
 	fd = memfd_create("pvscsi-vhost-inflight", MFD_CLOEXEC);
 	/* A new memfd reads as zeroes: every queue region starts at version 0. */
 	if (fd < 0 || ftruncate(fd, (off_t)len) < 0) {
-		vu_log(LOG_ERR, "vhost-user: GET_INFLIGHT_FD: memfd: %s", strerror(errno));
+		plog(LOG_ERR, "vhost-user: GET_INFLIGHT_FD: memfd: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return send_reply(d, m, &r, sizeof(r), -1) ? -EIO : -ENOMEM;
@@ -680,15 +679,15 @@ static int set_inflight_fd(struct vu_dev *d, struct msg *m)
 	/* recover_inflight() reads the whole area as soon as a ring starts. */
 	rc = vu_mem_fd_check(m->fds[0], in.mmap_offset, in.mmap_size, err, sizeof(err));
 	if (rc) {
-		vu_log(LOG_ERR, "vhost-user: SET_INFLIGHT_FD (%u queues of %u): %s", in.num_queues,
-		       in.queue_size, err);
+		plog(LOG_ERR, "vhost-user: SET_INFLIGHT_FD (%u queues of %u): %s", in.num_queues,
+		     in.queue_size, err);
 		return rc;
 	}
 	p = mmap(NULL, (size_t)in.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, m->fds[0],
 	         (off_t)in.mmap_offset);
 	if (p == MAP_FAILED) {
 		rc = -errno;
-		vu_log(LOG_ERR, "vhost-user: SET_INFLIGHT_FD: mmap: %s", strerror(errno));
+		plog(LOG_ERR, "vhost-user: SET_INFLIGHT_FD: mmap: %s", strerror(errno));
 		return rc;
 	}
 	unmap_inflight(d);
@@ -700,11 +699,11 @@ static int set_inflight_fd(struct vu_dev *d, struct msg *m)
 		d->q[i].vq.inflight = (struct vu_inflight_queue *)((uint8_t *)p + i * qsz);
 	return 0;
 bad:
-	vu_log(LOG_ERR,
-	       "vhost-user: SET_INFLIGHT_FD (%u fds, size %llu offset %llu, %u queues of %u)"
-	       " refused",
-	       m->nfds, (unsigned long long)in.mmap_size, (unsigned long long)in.mmap_offset,
-	       in.num_queues, in.queue_size);
+	plog(LOG_ERR,
+	     "vhost-user: SET_INFLIGHT_FD (%u fds, size %llu offset %llu, %u queues of %u)"
+	     " refused",
+	     m->nfds, (unsigned long long)in.mmap_size, (unsigned long long)in.mmap_offset,
+	     in.num_queues, in.queue_size);
 	return -EINVAL;
 }
 
@@ -771,8 +770,8 @@ static int dispatch(struct vu_dev *d, struct msg *m)
 		return set_inflight_fd(d, m);
 	default:
 		/* Logging, slave channel, postcopy, ...: none of it was offered. */
-		vu_log(LOG_ERR, "vhost-user: request %u (%s) not supported", m->hdr.request,
-		       req_name(m->hdr.request));
+		plog(LOG_ERR, "vhost-user: request %u (%s) not supported", m->hdr.request,
+		     req_name(m->hdr.request));
 		return -ENOTSUP;
 	}
 }
@@ -785,8 +784,8 @@ int vu_dev_handle(struct vu_dev *d)
 	if (rc)
 		return rc;
 	d->nmsgs++;
-	vu_log(LOG_DEBUG, "vhost-user: %s size %u fds %u", req_name(m.hdr.request), m.hdr.size,
-	       m.nfds);
+	plog(LOG_DEBUG, "vhost-user: %s size %u fds %u", req_name(m.hdr.request), m.hdr.size,
+	     m.nfds);
 	rc = dispatch(d, &m);
 	close_fds(&m);
 	if (rc == -EIO)

@@ -226,9 +226,8 @@ void xlp_gc_stale(struct xlp_ctx *c)
 
 		if (xlp_domain_exists(c, ids[i]))
 			continue;
-		xlp_snprintf(p, sizeof(p), "/local/domain/%u/backend/vscsi/%u", c->be_domid,
-		             ids[i]);
-		c->xs.ops->rm(c->xs.ctx, PVSD_XS_NOTX, p);
+		xlp_snprintf(p, sizeof(p), XSN_BACKEND_ROOT "/%u", c->be_domid, ids[i]);
+		c->xs.ops->rm(c->xs.ctx, PVX_XS_NOTX, p);
 	}
 	free(ids);
 }
@@ -266,14 +265,14 @@ static void plan_dev(struct xlp_plan *p, const char *be, const char *rec, unsign
 	char dev[XLP_PATH_MAX], q[XLP_PATH_MAX], vd[48], opts[64];
 
 	xlp_hctl_str(&d->e.vdev, vd);
-	xlp_snprintf(dev, sizeof(dev), "%s/vscsi-devs/dev-%u", be, n);
-	xlp_snprintf(q, sizeof(q), "%s/p-dev", dev);
+	xlp_snprintf(dev, sizeof(dev), "%s/" XSN_VSCSI_DEVS "/" XSN_DEV "%u", be, n);
+	xlp_snprintf(q, sizeof(q), "%s/" XSN_P_DEV, dev);
 	xlp_plan_write(p, q, "%s", d->p_dev);
-	xlp_snprintf(q, sizeof(q), "%s/v-dev", dev);
+	xlp_snprintf(q, sizeof(q), "%s/" XSN_V_DEV, dev);
 	xlp_plan_write(p, q, "%s", vd);
-	xlp_snprintf(q, sizeof(q), "%s/p-devname", dev);
+	xlp_snprintf(q, sizeof(q), "%s/" XSN_P_DEVNAME, dev);
 	xlp_plan_write(p, q, "%s", d->p_devname);
-	xlp_snprintf(q, sizeof(q), "%s/state", dev);
+	xlp_snprintf(q, sizeof(q), "%s/" XSN_STATE, dev);
 	xlp_plan_write(p, q, "1");
 	/* The toolstack's own record: what was typed, and the options xenstore has no node for. */
 	options_str(&d->e, opts, sizeof(opts));
@@ -332,7 +331,7 @@ static int dev_state(struct xlp_ctx *c, const struct dev_wait *w)
 {
 	char p[XLP_PATH_MAX];
 
-	xlp_snprintf(p, sizeof(p), "%s/vscsi-devs/dev-%u/state", w->be, w->n);
+	xlp_snprintf(p, sizeof(p), "%s/" XSN_VSCSI_DEVS "/" XSN_DEV "%u/" XSN_STATE, w->be, w->n);
 	return xlp_read_int(c, p, -1);
 }
 
@@ -340,7 +339,7 @@ static int be_state(struct xlp_ctx *c, const char *be)
 {
 	char p[XLP_PATH_MAX];
 
-	xlp_snprintf(p, sizeof(p), "%s/state", be);
+	xlp_snprintf(p, sizeof(p), "%s/" XSN_STATE, be);
 	return xlp_read_int(c, p, -1);
 }
 
@@ -367,7 +366,7 @@ static void states_str(struct xlp_ctx *c, const struct dev_wait *w, const char *
 {
 	char p[XLP_PATH_MAX];
 
-	xlp_snprintf(p, sizeof(p), "%s/state", fe);
+	xlp_snprintf(p, sizeof(p), "%s/" XSN_STATE, fe);
 	xlp_snprintf(buf, len, "backend state %d, frontend state %d, dev-%u state %d",
 	             be_state(c, w->be), xlp_read_int(c, p, -1), w->n, dev_state(c, w));
 }
@@ -385,9 +384,9 @@ static int rollback(struct xlp_ctx *c, bool new_vhost, const char *be, const cha
 		xlp_plan_rm(&p, fe);
 		xlp_plan_rm(&p, rec);
 	} else {
-		xlp_snprintf(q, sizeof(q), "%s/vscsi-devs/dev-%u", be, n);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_VSCSI_DEVS "/" XSN_DEV "%u", be, n);
 		xlp_plan_rm(&p, q);
-		xlp_snprintf(q, sizeof(q), "%s/vscsi-devs/dev-%u", fe, n);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_VSCSI_DEVS "/" XSN_DEV "%u", fe, n);
 		xlp_plan_rm(&p, q);
 		xlp_snprintf(q, sizeof(q), "%s/dev-%u", rec, n);
 		xlp_plan_rm(&p, q);
@@ -408,10 +407,10 @@ static int rollback(struct xlp_ctx *c, bool new_vhost, const char *be, const cha
 		dirs[2] = d2;
 		for (int i = 0; i < 3; i++) {
 			unsigned int num = 1;
-			char **l = c->xs.ops->directory(c->xs.ctx, PVSD_XS_NOTX, dirs[i], &num);
+			char **l = c->xs.ops->directory(c->xs.ctx, PVX_XS_NOTX, dirs[i], &num);
 
 			if (l && num == 0)
-				c->xs.ops->rm(c->xs.ctx, PVSD_XS_NOTX, dirs[i]);
+				c->xs.ops->rm(c->xs.ctx, PVX_XS_NOTX, dirs[i]);
 			free(l);
 		}
 	}
@@ -482,31 +481,31 @@ int xlp_attach_dev(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
 
 	if (new_vhost) {
 		xlp_plan_mkdir(&p, be);
-		xlp_plan_perms(&p, be, c->be_domid, PVSD_XS_PERM_NONE, domid, PVSD_XS_PERM_READ, 2);
-		xlp_snprintf(q, sizeof(q), "%s/frontend", be);
+		xlp_plan_perms(&p, be, c->be_domid, PVX_XS_PERM_NONE, domid, PVX_XS_PERM_READ, 2);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_FRONTEND, be);
 		xlp_plan_write(&p, q, "%s", fe);
-		xlp_snprintf(q, sizeof(q), "%s/frontend-id", be);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_FRONTEND_ID, be);
 		xlp_plan_write(&p, q, "%u", domid);
-		xlp_snprintf(q, sizeof(q), "%s/online", be);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_ONLINE, be);
 		xlp_plan_write(&p, q, "1");
-		xlp_snprintf(q, sizeof(q), "%s/state", be);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_STATE, be);
 		xlp_plan_write(&p, q, "1");
-		xlp_snprintf(q, sizeof(q), "%s/feature-host", be);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_FEATURE_HOST, be);
 		xlp_plan_write(&p, q, "%d", d->e.feature_host ? 1 : 0);
 	}
 	plan_dev(&p, be, rec, n, d);
 	if (hot) {
-		xlp_snprintf(q, sizeof(q), "%s/state", be);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_STATE, be);
 		xlp_plan_write(&p, q, "%d", XB_RECONFIG);
 	}
 	if (new_vhost) {
 		xlp_plan_mkdir(&p, fe);
-		xlp_plan_perms(&p, fe, domid, PVSD_XS_PERM_NONE, c->be_domid, PVSD_XS_PERM_READ, 2);
-		xlp_snprintf(q, sizeof(q), "%s/backend", fe);
+		xlp_plan_perms(&p, fe, domid, PVX_XS_PERM_NONE, c->be_domid, PVX_XS_PERM_READ, 2);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_BACKEND, fe);
 		xlp_plan_write(&p, q, "%s", be);
-		xlp_snprintf(q, sizeof(q), "%s/backend-id", fe);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_BACKEND_ID, fe);
 		xlp_plan_write(&p, q, "%u", c->be_domid);
-		xlp_snprintf(q, sizeof(q), "%s/state", fe);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_STATE, fe);
 		xlp_plan_write(&p, q, "1");
 	}
 

@@ -34,7 +34,7 @@ static int st(struct xlp_ctx *c, const char *dir, const char *rel)
 static int be_idle(struct xlp_ctx *c, void *arg)
 {
 	struct dw *w = arg;
-	int s = st(c, w->be, "state");
+	int s = st(c, w->be, XSN_STATE);
 
 	return s == 4 || s == 1 || s == 2 || s == 3;
 }
@@ -44,8 +44,8 @@ static int dev_released(struct xlp_ctx *c, void *arg)
 	struct dw *w = arg;
 	char rel[64];
 
-	xlp_snprintf(rel, sizeof(rel), "vscsi-devs/dev-%u/state", w->n);
-	return st(c, w->be, rel) == 6 && st(c, w->be, "state") == 4;
+	xlp_snprintf(rel, sizeof(rel), XSN_VSCSI_DEVS "/" XSN_DEV "%u/" XSN_STATE, w->n);
+	return st(c, w->be, rel) == 6 && st(c, w->be, XSN_STATE) == 4;
 }
 
 static int vhost_closed(struct xlp_ctx *c, void *arg)
@@ -53,19 +53,19 @@ static int vhost_closed(struct xlp_ctx *c, void *arg)
 	struct dw *w = arg;
 
 	/* The frontend gone (guest shut down) counts as closed too. */
-	return st(c, w->be, "state") == 6 || st(c, w->fe, "state") == 6 ||
-	       st(c, w->fe, "state") == -1;
+	return st(c, w->be, XSN_STATE) == 6 || st(c, w->fe, XSN_STATE) == 6 ||
+	       st(c, w->fe, XSN_STATE) == -1;
 }
 
 static void print_or_apply_fail(struct xlp_ctx *c, const char *what, const struct dw *w)
 {
 	char rel[64];
 
-	xlp_snprintf(rel, sizeof(rel), "vscsi-devs/dev-%u/state", w->n);
+	xlp_snprintf(rel, sizeof(rel), XSN_VSCSI_DEVS "/" XSN_DEV "%u/" XSN_STATE, w->n);
 	xlp_errf(c,
 	         "%s: no answer within %u s (backend state %d, frontend state %d, dev-%u "
 	         "state %d)\n",
-	         what, c->timeout_ms / 1000, st(c, w->be, "state"), st(c, w->fe, "state"), w->n,
+	         what, c->timeout_ms / 1000, st(c, w->be, XSN_STATE), st(c, w->fe, XSN_STATE), w->n,
 	         st(c, w->be, rel));
 }
 
@@ -138,7 +138,7 @@ int xlp_detach_vdev(struct xlp_ctx *c, uint32_t domid, const struct pvs_hctl *vd
 			print_or_apply_fail(c, "waiting for the controller's reconfiguration", &w);
 			goto out;
 		}
-		vh->state = st(c, w.be, "state");
+		vh->state = st(c, w.be, XSN_STATE);
 	}
 	connected = vh->state == 4;
 	if (c->dry_run)
@@ -149,9 +149,10 @@ int xlp_detach_vdev(struct xlp_ctx *c, uint32_t domid, const struct pvs_hctl *vd
 		         last ? ", its last device" : "");
 
 	if (connected) {
-		xlp_snprintf(q, sizeof(q), "%s/vscsi-devs/dev-%u/state", w.be, b->n);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_VSCSI_DEVS "/" XSN_DEV "%u/" XSN_STATE, w.be,
+		             b->n);
 		xlp_plan_write(&p, q, "5");
-		xlp_snprintf(q, sizeof(q), "%s/state", w.be);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_STATE, w.be);
 		xlp_plan_write(&p, q, "7");
 		rc = run(c, &p, "hot remove (Reconfiguring handshake)");
 		if (rc)
@@ -164,9 +165,9 @@ int xlp_detach_vdev(struct xlp_ctx *c, uint32_t domid, const struct pvs_hctl *vd
 			}
 		}
 	}
-	xlp_snprintf(q, sizeof(q), "%s/vscsi-devs/dev-%u", w.be, b->n);
+	xlp_snprintf(q, sizeof(q), "%s/" XSN_VSCSI_DEVS "/" XSN_DEV "%u", w.be, b->n);
 	xlp_plan_rm(&p, q);
-	xlp_snprintf(q, sizeof(q), "%s/vscsi-devs/dev-%u", w.fe, b->n);
+	xlp_snprintf(q, sizeof(q), "%s/" XSN_VSCSI_DEVS "/" XSN_DEV "%u", w.fe, b->n);
 	xlp_plan_rm(&p, q);
 	xlp_snprintf(q, sizeof(q), "%s/dev-%u", rec, b->n);
 	xlp_plan_rm(&p, q);
@@ -179,9 +180,9 @@ int xlp_detach_vdev(struct xlp_ctx *c, uint32_t domid, const struct pvs_hctl *vd
 	if (rc)
 		goto out;
 	if (last && connected) {
-		xlp_snprintf(q, sizeof(q), "%s/online", w.be);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_ONLINE, w.be);
 		xlp_plan_write(&p, q, "0");
-		xlp_snprintf(q, sizeof(q), "%s/state", w.be);
+		xlp_snprintf(q, sizeof(q), "%s/" XSN_STATE, w.be);
 		xlp_plan_write(&p, q, "5");
 		rc = run(c, &p, "the last device: close the controller");
 		if (rc)
@@ -239,7 +240,7 @@ int xlp_remove_all(struct xlp_ctx *c, uint32_t domid)
 		xlp_rec_path(domid, v[i].vhost, q, sizeof(q));
 		xlp_plan_rm(&p, q);
 	}
-	xlp_snprintf(q, sizeof(q), "/local/domain/%u/backend/vscsi/%u", c->be_domid, domid);
+	xlp_snprintf(q, sizeof(q), XSN_BACKEND_ROOT "/%u", c->be_domid, domid);
 	xlp_plan_rm(&p, q);
 	rc = xlp_plan_apply(c, &p);
 	xlp_plan_free(&p);

@@ -409,9 +409,9 @@ int xlp_monitor_run(struct xlp_ctx *c, struct xlp_monitor *m)
 	unsigned int last = now_ms();
 	int rc;
 
-	rc = c->xs.ops->watch(c->xs.ctx, "@introduceDomain", token);
+	rc = c->xs.ops->watch(c->xs.ctx, XSN_INTRODUCE_DOMAIN, token);
 	if (!rc)
-		rc = c->xs.ops->watch(c->xs.ctx, "@releaseDomain", token);
+		rc = c->xs.ops->watch(c->xs.ctx, XSN_RELEASE_DOMAIN, token);
 	if (rc) {
 		xlp_errf(c, "%s: cannot watch xenstore: %s\n", m->name, strerror(-rc));
 		return rc;

@@ -18,12 +18,12 @@
 
 void xlp_be_path(const struct xlp_ctx *c, uint32_t domid, uint32_t vhost, char *buf, size_t len)
 {
-	xlp_snprintf(buf, len, "/local/domain/%u/backend/vscsi/%u/%u", c->be_domid, domid, vhost);
+	xlp_snprintf(buf, len, XSN_BACKEND_ROOT "/%u/%u", c->be_domid, domid, vhost);
 }
 
 void xlp_fe_path(uint32_t domid, uint32_t vhost, char *buf, size_t len)
 {
-	xlp_snprintf(buf, len, "/local/domain/%u/device/vscsi/%u", domid, vhost);
+	xlp_snprintf(buf, len, XSN_FRONTEND_DIR, domid, vhost);
 }
 
 void xlp_rec_path(uint32_t domid, uint32_t vhost, char *buf, size_t len)
@@ -33,7 +33,7 @@ void xlp_rec_path(uint32_t domid, uint32_t vhost, char *buf, size_t len)
 
 static char *xs_get(struct xlp_ctx *c, const char *path)
 {
-	return c->xs.ops->read(c->xs.ctx, PVSD_XS_NOTX, path, NULL);
+	return c->xs.ops->read(c->xs.ctx, PVX_XS_NOTX, path, NULL);
 }
 
 static char *xs_getf(struct xlp_ctx *c, const char *dir, const char *name)
@@ -99,8 +99,8 @@ bool xlp_domain_exists(struct xlp_ctx *c, uint32_t domid)
 	unsigned int n = 0;
 	char **d;
 
-	xlp_snprintf(p, sizeof(p), "/local/domain/%u", domid);
-	d = c->xs.ops->directory(c->xs.ctx, PVSD_XS_NOTX, p, &n);
+	xlp_snprintf(p, sizeof(p), XSN_DOMAIN_DIR, domid);
+	d = c->xs.ops->directory(c->xs.ctx, PVX_XS_NOTX, p, &n);
 	if (!d)
 		return false;
 	free(d);
@@ -111,7 +111,7 @@ char *xlp_domain_name(struct xlp_ctx *c, uint32_t domid)
 {
 	char p[64];
 
-	xlp_snprintf(p, sizeof(p), "/local/domain/%u/name", domid);
+	xlp_snprintf(p, sizeof(p), XSN_DOMAIN_DIR "/" XSN_NAME, domid);
 	return xs_get(c, p);
 }
 
@@ -120,7 +120,7 @@ int xlp_domain_uuid(struct xlp_ctx *c, uint32_t domid, char *buf, size_t len)
 	char p[64];
 	char *v, *slash;
 
-	xlp_snprintf(p, sizeof(p), "/local/domain/%u/vm", domid);
+	xlp_snprintf(p, sizeof(p), XSN_DOMAIN_DIR "/" XSN_VM, domid);
 	v = xs_get(c, p);
 	if (!v)
 		return -ENOENT;
@@ -142,7 +142,7 @@ static int numeric_children(struct xlp_ctx *c, const char *path, const char *pre
                             size_t *n)
 {
 	unsigned int num = 0;
-	char **d = c->xs.ops->directory(c->xs.ctx, PVSD_XS_NOTX, path, &num);
+	char **d = c->xs.ops->directory(c->xs.ctx, PVX_XS_NOTX, path, &num);
 	size_t plen = prefix ? strlen(prefix) : 0;
 	uint32_t *v;
 	size_t k = 0;
@@ -173,14 +173,14 @@ static int numeric_children(struct xlp_ctx *c, const char *path, const char *pre
 
 int xlp_domain_list(struct xlp_ctx *c, uint32_t **ids, size_t *n)
 {
-	return numeric_children(c, "/local/domain", NULL, ids, n);
+	return numeric_children(c, XSN_DOMAINS, NULL, ids, n);
 }
 
 int xlp_backend_domids(struct xlp_ctx *c, uint32_t **ids, size_t *n)
 {
 	char p[96];
 
-	xlp_snprintf(p, sizeof(p), "/local/domain/%u/backend/vscsi", c->be_domid);
+	xlp_snprintf(p, sizeof(p), XSN_BACKEND_ROOT, c->be_domid);
 	return numeric_children(c, p, NULL, ids, n);
 }
 
@@ -242,8 +242,8 @@ static int read_devs(struct xlp_ctx *c, const char *be, const char *rec, struct 
 	size_t nn = 0;
 	int rc;
 
-	xlp_snprintf(dir, sizeof(dir), "%s/vscsi-devs", be);
-	rc = numeric_children(c, dir, "dev-", &ns, &nn);
+	xlp_snprintf(dir, sizeof(dir), "%s/" XSN_VSCSI_DEVS, be);
+	rc = numeric_children(c, dir, XSN_DEV, &ns, &nn);
 	if (rc)
 		return rc;
 	vh->devs = calloc(nn ? nn : 1, sizeof(*vh->devs));
@@ -256,11 +256,11 @@ static int read_devs(struct xlp_ctx *c, const char *be, const char *rec, struct 
 		char dp[XLP_PATH_MAX], rp[XLP_PATH_MAX];
 
 		b->n = ns[i];
-		xlp_snprintf(dp, sizeof(dp), "%s/dev-%u", dir, ns[i]);
-		copy_node(c, dp, "p-dev", b->p_dev, sizeof(b->p_dev));
-		copy_node(c, dp, "p-devname", b->p_devname, sizeof(b->p_devname));
-		copy_node(c, dp, "v-dev", b->v_dev, sizeof(b->v_dev));
-		xlp_snprintf(rp, sizeof(rp), "%s/state", dp);
+		xlp_snprintf(dp, sizeof(dp), "%s/" XSN_DEV "%u", dir, ns[i]);
+		copy_node(c, dp, XSN_P_DEV, b->p_dev, sizeof(b->p_dev));
+		copy_node(c, dp, XSN_P_DEVNAME, b->p_devname, sizeof(b->p_devname));
+		copy_node(c, dp, XSN_V_DEV, b->v_dev, sizeof(b->v_dev));
+		xlp_snprintf(rp, sizeof(rp), "%s/" XSN_STATE, dp);
 		b->state = xlp_read_int(c, rp, -1);
 		xlp_snprintf(rp, sizeof(rp), "%s/dev-%u", rec, ns[i]);
 		copy_node(c, rp, "options", b->opts, sizeof(b->opts));
@@ -282,7 +282,7 @@ int xlp_vhosts_read(struct xlp_ctx *c, uint32_t domid, struct xlp_vhost **out, s
 
 	*out = NULL;
 	*n = 0;
-	xlp_snprintf(p, sizeof(p), "/local/domain/%u/backend/vscsi/%u", c->be_domid, domid);
+	xlp_snprintf(p, sizeof(p), XSN_BACKEND_ROOT "/%u", c->be_domid, domid);
 	rc = numeric_children(c, p, NULL, &vs, &nv);
 	if (rc)
 		return rc;
@@ -299,14 +299,14 @@ int xlp_vhosts_read(struct xlp_ctx *c, uint32_t domid, struct xlp_vhost **out, s
 		v[i].vhost = vs[i];
 		xlp_be_path(c, domid, vs[i], be, sizeof(be));
 		xlp_rec_path(domid, vs[i], rec, sizeof(rec));
-		xlp_snprintf(sp, sizeof(sp), "%s/state", be);
+		xlp_snprintf(sp, sizeof(sp), "%s/" XSN_STATE, be);
 		v[i].state = xlp_read_int(c, sp, -1);
-		xlp_snprintf(sp, sizeof(sp), "%s/feature-host", be);
+		xlp_snprintf(sp, sizeof(sp), "%s/" XSN_FEATURE_HOST, be);
 		v[i].feature_host = xlp_read_int(c, sp, 0) == 1;
-		fe = xs_getf(c, be, "frontend");
+		fe = xs_getf(c, be, XSN_FRONTEND);
 		v[i].fe_state = -1;
 		if (fe) {
-			xlp_snprintf(sp, sizeof(sp), "%s/state", fe);
+			xlp_snprintf(sp, sizeof(sp), "%s/" XSN_STATE, fe);
 			v[i].fe_state = xlp_read_int(c, sp, -1);
 			free(fe);
 		}

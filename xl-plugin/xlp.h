@@ -6,7 +6,7 @@
  *   cfg.c     one vscsi= entry / scsi-attach argument set <-> struct xlp_entry;
  *             the outer list through libxlutil (xlu_cfg_*)
  *   pdev.c    an entry's PDEV -> what is written to xenstore (p-dev, p-devname)
- *   xsops.c   xenstore on libxenstore behind backend/xs.h's ops; write plans
+ *   xsops.c   xenstore on libxenstore behind xen/xs.h's ops; write plans
  *   state.c   reading domains, controllers (vhosts) and devices from xenstore
  *   json.c    a small JSON tree (libxl's saved configuration, --json output)
  *   saved.c   the domain's saved configuration (libxl userdata "libxl-json",
@@ -14,6 +14,7 @@
  *   lock.c    the host-wide lock
  *   monitor.c the per-domain monitor that re-attaches devices after a reboot
  *   attach.c detach.c list.c resolve.c create.c   the commands
+ *   migrate.c the migrate-receive stream proxy
  *   front.c   the command table, option parsing, and the pass-through to Xen's xl
  *
  * Every command takes a struct xlp_ctx, which holds the xenstore connection,
@@ -33,6 +34,7 @@
 #include "pvscsi/resolve.h"
 #include "pvscsi/spec.h"
 #include "xs.h"
+#include "xs_nodes.h"
 
 #define XLP_PATH_MAX 512
 #define XLP_ERR_MAX  2048
@@ -42,7 +44,7 @@
 struct xlp_ctx;
 
 struct xlp_ctx {
-	struct pvsd_xs xs;
+	struct pvx_xs xs;
 	bool xs_open;
 	struct pvs_resolver res; /* NULL members: the real /sys and /dev */
 	uint32_t be_domid;       /* the backend domain (pvscsid's); 0 */
@@ -263,7 +265,7 @@ struct xlp_op {
 	enum xlp_op_kind kind;
 	char *path;
 	char *val;
-	struct pvsd_xs_perm perms[3];
+	struct pvx_xs_perm perms[3];
 	unsigned int nperms;
 };
 
@@ -280,7 +282,7 @@ __attribute__((format(printf, 3, 4))) void xlp_plan_write(struct xlp_plan *p, co
                                                           const char *fmt, ...);
 void xlp_plan_mkdir(struct xlp_plan *p, const char *path);
 void xlp_plan_rm(struct xlp_plan *p, const char *path);
-/* Owner @owner with default @dflt (PVSD_XS_PERM_*), and @other gets @operm (if @nperms == 2). */
+/* Owner @owner with default @dflt (PVX_XS_PERM_*), and @other gets @operm (if @nperms == 2). */
 void xlp_plan_perms(struct xlp_plan *p, const char *path, uint32_t owner, uint32_t dflt,
                     uint32_t other, uint32_t operm, unsigned int nperms);
 /* One line per change: "write PATH = \"VALUE\"", "mkdir PATH", "rm PATH", "chmod PATH n0 r5". */
@@ -433,6 +435,12 @@ int xlp_saved_resolve(struct xlp_ctx *c, const struct xlp_saved *s, struct xlp_d
 /* Resolve @l on this host without attaching: 0, or the first error (all are printed). */
 int xlp_check_saved(struct xlp_ctx *c, uint32_t domid_or_none, const struct xlp_saved_list *l,
                     bool same_uuid_ok);
+/*
+ * migrate-receive, once the receiver says "ready": resolve and attach the
+ * incoming domain's devices; 0 lets the migration go on, otherwise the
+ * domain has been destroyed.
+ */
+int xlp_migrate_ready(struct xlp_ctx *c);
 
 int xlp_list(struct xlp_ctx *c, uint32_t *domids, size_t n, bool json);
 

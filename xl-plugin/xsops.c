@@ -1,6 +1,6 @@
 /*
  * xsops.c - xenstore for the xl front: the context (the real store through
- * backend/xs.c's libxenstore ops, so that the unit tests run every command
+ * xen/xs.c's libxenstore ops, so that the unit tests run every command
  * on tests/fakes/fake_xs), and write plans.
  *
  * A plan is the list of changes a command will make.  Building it first and
@@ -135,8 +135,8 @@ int xlp_ctx_connect(struct xlp_ctx *c)
 
 	if (c->xs_open)
 		return 0;
-	/* pvscsid's own libxenstore ops (backend/xs.c): one wrapper for both. */
-	rc = pvsd_xs_open_real(&c->xs);
+	/* pvscsid's own libxenstore ops (xen/xs.c): one wrapper for both. */
+	rc = pvx_xs_open_real(&c->xs);
 	if (rc) {
 		xlp_errf(c,
 		         "cannot connect to xenstore: %s (is this dom0 with xenstored running?)\n",
@@ -246,12 +246,12 @@ void xlp_plan_perms(struct xlp_plan *p, const char *path, uint32_t owner, uint32
 
 static char perm_letter(uint32_t p)
 {
-	switch (p & (PVSD_XS_PERM_READ | PVSD_XS_PERM_WRITE)) {
-	case PVSD_XS_PERM_READ:
+	switch (p & (PVX_XS_PERM_READ | PVX_XS_PERM_WRITE)) {
+	case PVX_XS_PERM_READ:
 		return 'r';
-	case PVSD_XS_PERM_WRITE:
+	case PVX_XS_PERM_WRITE:
 		return 'w';
-	case PVSD_XS_PERM_READ | PVSD_XS_PERM_WRITE:
+	case PVX_XS_PERM_READ | PVX_XS_PERM_WRITE:
 		return 'b';
 	default:
 		return 'n';
@@ -285,9 +285,9 @@ void xlp_plan_print(const struct xlp_plan *p, FILE *f)
 	}
 }
 
-static int apply_once(struct xlp_ctx *c, const struct xlp_plan *p, pvsd_xs_tx tx, size_t *bad)
+static int apply_once(struct xlp_ctx *c, const struct xlp_plan *p, pvx_xs_tx tx, size_t *bad)
 {
-	const struct pvsd_xs_ops *ops = c->xs.ops;
+	const struct pvx_xs_ops *ops = c->xs.ops;
 
 	for (size_t i = 0; i < p->n; i++) {
 		const struct xlp_op *o = &p->ops[i];
@@ -318,14 +318,14 @@ static int apply_once(struct xlp_ctx *c, const struct xlp_plan *p, pvsd_xs_tx tx
 
 int xlp_plan_apply(struct xlp_ctx *c, const struct xlp_plan *p)
 {
-	const struct pvsd_xs_ops *ops = c->xs.ops;
+	const struct pvx_xs_ops *ops = c->xs.ops;
 
 	if (p->oom) {
 		xlp_errf(c, "out of memory building the xenstore changes\n");
 		return -ENOMEM;
 	}
 	for (int attempt = 0; attempt < 20; attempt++) {
-		pvsd_xs_tx tx;
+		pvx_xs_tx tx;
 		size_t bad = 0;
 		int rc = ops->tx_start(c->xs.ctx, &tx);
 

@@ -149,7 +149,7 @@ static int fake_unmask(void *ctx, void *chan)
 	return 0;
 }
 
-const struct pvsd_evt_ops fake_evt_ops = {
+const struct pvx_evt_ops fake_evt_ops = {
     .bind = fake_bind,
     .unbind = fake_unbind,
     .fd = fake_fd,

@@ -17,7 +17,7 @@
 
 struct fake_evt;
 
-extern const struct pvsd_evt_ops fake_evt_ops; /* ctx: struct fake_evt * */
+extern const struct pvx_evt_ops fake_evt_ops; /* ctx: struct fake_evt * */
 
 struct fake_evt *fake_evt_new(void);
 /* Closes every eventfd still open. */

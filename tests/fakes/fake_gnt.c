@@ -164,7 +164,7 @@ static int fake_unmap_ring(void *ctx, void *addr)
 	return -EINVAL;
 }
 
-static int16_t copy_one(struct fake_gnt *g, pvsd_gnt_copy_t *op)
+static int16_t copy_one(struct fake_gnt *g, pvx_gnt_copy_t *op)
 {
 	const bool src_foreign = op->flags & GNTCOPY_source_gref;
 	const bool dst_foreign = op->flags & GNTCOPY_dest_gref;
@@ -199,7 +199,7 @@ static int16_t copy_one(struct fake_gnt *g, pvsd_gnt_copy_t *op)
 	return GNTST_okay;
 }
 
-static int fake_copy(void *ctx, pvsd_gnt_copy_t *ops, unsigned int n)
+static int fake_copy(void *ctx, pvx_gnt_copy_t *ops, unsigned int n)
 {
 	struct fake_gnt *g = ctx;
 
@@ -224,7 +224,7 @@ static int fake_copy(void *ctx, pvsd_gnt_copy_t *ops, unsigned int n)
 	return 0;
 }
 
-const struct pvsd_gnt_ops fake_gnt_ops = {
+const struct pvx_gnt_ops fake_gnt_ops = {
     .map_ring = fake_map_ring,
     .unmap_ring = fake_unmap_ring,
     .copy = fake_copy,

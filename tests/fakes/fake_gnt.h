@@ -19,7 +19,7 @@
 
 struct fake_gnt;
 
-extern const struct pvsd_gnt_ops fake_gnt_ops; /* ctx: struct fake_gnt * */
+extern const struct pvx_gnt_ops fake_gnt_ops; /* ctx: struct fake_gnt * */
 
 struct fake_gnt *fake_gnt_new(void);
 void fake_gnt_free(struct fake_gnt *g);

@@ -19,7 +19,7 @@ struct node {
 	char *path;
 	char *val;
 	unsigned int len;
-	struct pvsd_xs_perm perms[PVSD_XS_MAX_PERMS];
+	struct pvx_xs_perm perms[PVX_XS_MAX_PERMS];
 	unsigned int nperms;
 };
 
@@ -33,7 +33,7 @@ struct change {
 	char *path;
 	char *val; /* NULL for removals and permission changes */
 	bool rm;
-	struct pvsd_xs_perm perms[PVSD_XS_MAX_PERMS];
+	struct pvx_xs_perm perms[PVX_XS_MAX_PERMS];
 	unsigned int nperms;
 };
 
@@ -129,14 +129,14 @@ static char *parent_of(const char *p)
 
 /* ---- permissions ---- */
 
-static uint32_t perm_for(uint32_t domid, const struct pvsd_xs_perm *p, unsigned int n)
+static uint32_t perm_for(uint32_t domid, const struct pvx_xs_perm *p, unsigned int n)
 {
 	unsigned int i;
 
 	if (domid == 0 || n == 0)
-		return PVSD_XS_PERM_READ | PVSD_XS_PERM_WRITE;
+		return PVX_XS_PERM_READ | PVX_XS_PERM_WRITE;
 	if (p[0].id == domid)
-		return PVSD_XS_PERM_READ | PVSD_XS_PERM_WRITE;
+		return PVX_XS_PERM_READ | PVX_XS_PERM_WRITE;
 	for (i = 1; i < n; i++)
 		if (p[i].id == domid)
 			return p[i].perms;
@@ -155,7 +155,7 @@ static long t_find(const struct tree *t, const char *path)
 	return -1;
 }
 
-static int t_add(struct tree *t, const char *path, const struct pvsd_xs_perm *perms,
+static int t_add(struct tree *t, const char *path, const struct pvx_xs_perm *perms,
                  unsigned int nperms)
 {
 	struct node *n;
@@ -292,7 +292,7 @@ static long t_nearest(const struct tree *t, const char *path)
 static long t_create(struct tree *t, uint32_t domid, const char *path, struct changes *ch)
 {
 	long a = t_nearest(t, path);
-	struct pvsd_xs_perm perms[PVSD_XS_MAX_PERMS];
+	struct pvx_xs_perm perms[PVX_XS_MAX_PERMS];
 	unsigned int nperms;
 	char *p;
 	int rc;
@@ -301,7 +301,7 @@ static long t_create(struct tree *t, uint32_t domid, const char *path, struct ch
 		return -ENOENT;
 	if (strcmp(t->v[a].path, path) == 0)
 		return a;
-	if (!(perm_for(domid, t->v[a].perms, t->v[a].nperms) & PVSD_XS_PERM_WRITE))
+	if (!(perm_for(domid, t->v[a].perms, t->v[a].nperms) & PVX_XS_PERM_WRITE))
 		return -EACCES;
 	memcpy(perms, t->v[a].perms, sizeof(perms));
 	nperms = t->v[a].nperms;
@@ -338,7 +338,7 @@ static int t_write(struct tree *t, uint32_t domid, const char *path, const char 
 	if (!valid_path(path) || path[0] == '@')
 		return -EINVAL;
 	if (i >= 0) {
-		if (!(perm_for(domid, t->v[i].perms, t->v[i].nperms) & PVSD_XS_PERM_WRITE))
+		if (!(perm_for(domid, t->v[i].perms, t->v[i].nperms) & PVX_XS_PERM_WRITE))
 			return -EACCES;
 	} else {
 		i = t_create(t, domid, path, NULL);
@@ -367,7 +367,7 @@ static int t_rm(struct tree *t, uint32_t domid, const char *path, struct changes
 		return -EINVAL;
 	if (i < 0)
 		return -ENOENT;
-	if (!(perm_for(domid, t->v[i].perms, t->v[i].nperms) & PVSD_XS_PERM_WRITE))
+	if (!(perm_for(domid, t->v[i].perms, t->v[i].nperms) & PVX_XS_PERM_WRITE))
 		return -EACCES;
 	rc = ch_add(ch, path, NULL, true, &t->v[i]);
 	if (rc)
@@ -392,17 +392,17 @@ static long t_readable(const struct tree *t, uint32_t domid, const char *path)
 	i = t_find(t, path);
 	if (i < 0)
 		return -ENOENT;
-	if (!(perm_for(domid, t->v[i].perms, t->v[i].nperms) & PVSD_XS_PERM_READ))
+	if (!(perm_for(domid, t->v[i].perms, t->v[i].nperms) & PVX_XS_PERM_READ))
 		return -EACCES;
 	return i;
 }
 
 static int t_set_perms(struct tree *t, uint32_t domid, const char *path,
-                       const struct pvsd_xs_perm *perms, unsigned int num, struct changes *ch)
+                       const struct pvx_xs_perm *perms, unsigned int num, struct changes *ch)
 {
 	long i = t_find(t, path);
 
-	if (!valid_path(path) || path[0] == '@' || num == 0 || num > PVSD_XS_MAX_PERMS)
+	if (!valid_path(path) || path[0] == '@' || num == 0 || num > PVX_XS_MAX_PERMS)
 		return -EINVAL;
 	if (i < 0)
 		return -ENOENT;
@@ -449,7 +449,7 @@ static void fire_one(struct fake_xs *fx, const struct change *e)
 	size_t i;
 
 	for (c = fx->conns; c; c = c->next) {
-		if (!(perm_for(c->domid, e->perms, e->nperms) & PVSD_XS_PERM_READ))
+		if (!(perm_for(c->domid, e->perms, e->nperms) & PVX_XS_PERM_READ))
 			continue;
 		for (i = 0; i < c->nw; i++) {
 			const char *w = c->w[i].path;
@@ -497,7 +497,7 @@ static void publish(struct fake_xs *fx, const struct changes *ch)
 struct fake_xs *fake_xs_new(void)
 {
 	struct fake_xs *fx = calloc(1, sizeof(*fx));
-	struct pvsd_xs_perm root = {0, PVSD_XS_PERM_NONE};
+	struct pvx_xs_perm root = {0, PVX_XS_PERM_NONE};
 
 	if (!fx)
 		return NULL;
@@ -577,7 +577,7 @@ struct fake_xs_conn *fake_xs_connect(struct fake_xs *fx, uint32_t domid)
 	return c;
 }
 
-void fake_xs_pvsd(struct fake_xs_conn *c, struct pvsd_xs *out)
+void fake_xs_pvsd(struct fake_xs_conn *c, struct pvx_xs *out)
 {
 	out->ops = &fake_xs_ops;
 	out->ctx = c;
@@ -614,7 +614,7 @@ int fake_xs_rm(struct fake_xs *fx, uint32_t domid, const char *path)
 	return direct(fx, t_rm(&fx->t, domid, path, &ch), &ch);
 }
 
-static int parse_perms(const char *spec, struct pvsd_xs_perm *p, unsigned int *num)
+static int parse_perms(const char *spec, struct pvx_xs_perm *p, unsigned int *num)
 {
 	unsigned int n = 0;
 	const char *s = spec;
@@ -630,16 +630,16 @@ static int parse_perms(const char *spec, struct pvsd_xs_perm *p, unsigned int *n
 			break;
 		switch (*s) {
 		case 'n':
-			perm = PVSD_XS_PERM_NONE;
+			perm = PVX_XS_PERM_NONE;
 			break;
 		case 'r':
-			perm = PVSD_XS_PERM_READ;
+			perm = PVX_XS_PERM_READ;
 			break;
 		case 'w':
-			perm = PVSD_XS_PERM_WRITE;
+			perm = PVX_XS_PERM_WRITE;
 			break;
 		case 'b':
-			perm = PVSD_XS_PERM_READ | PVSD_XS_PERM_WRITE;
+			perm = PVX_XS_PERM_READ | PVX_XS_PERM_WRITE;
 			break;
 		default:
 			return -EINVAL;
@@ -649,7 +649,7 @@ static int parse_perms(const char *spec, struct pvsd_xs_perm *p, unsigned int *n
 			return -EINVAL;
 		id = strtoul(s, &end, 10);
 		s = end;
-		if (n == PVSD_XS_MAX_PERMS || id > UINT32_MAX)
+		if (n == PVX_XS_MAX_PERMS || id > UINT32_MAX)
 			return -EINVAL;
 		p[n].id = (uint32_t)id;
 		p[n].perms = perm;
@@ -663,7 +663,7 @@ static int parse_perms(const char *spec, struct pvsd_xs_perm *p, unsigned int *n
 
 int fake_xs_chmod(struct fake_xs *fx, const char *path, const char *spec, bool recurse)
 {
-	struct pvsd_xs_perm p[PVSD_XS_MAX_PERMS];
+	struct pvx_xs_perm p[PVX_XS_MAX_PERMS];
 	struct changes ch = {0};
 	unsigned int num;
 	size_t i;
@@ -702,7 +702,7 @@ int fake_xs_perms_str(const struct fake_xs *fx, const char *path, char *buf, siz
 		return -ENOENT;
 	buf[0] = '\0';
 	for (j = 0; j < fx->t.v[i].nperms; j++) {
-		const struct pvsd_xs_perm *p = &fx->t.v[i].perms[j];
+		const struct pvx_xs_perm *p = &fx->t.v[i].perms[j];
 		int n = snprintf(buf + off, len - off, "%s%c%u", j ? "," : "", letter[p->perms & 3],
 		                 p->id);
 
@@ -787,7 +787,7 @@ unsigned int fake_xs_nwatches(const struct fake_xs_conn *c)
 
 /* ---- the ops ---- */
 
-static struct tx *find_tx(struct fake_xs_conn *c, pvsd_xs_tx id)
+static struct tx *find_tx(struct fake_xs_conn *c, pvx_xs_tx id)
 {
 	struct tx *t;
 
@@ -798,12 +798,12 @@ static struct tx *find_tx(struct fake_xs_conn *c, pvsd_xs_tx id)
 }
 
 /* The tree an operation in @id acts on, or NULL for an unknown transaction. */
-static struct tree *tree_for(struct fake_xs_conn *c, pvsd_xs_tx id, struct changes **ch)
+static struct tree *tree_for(struct fake_xs_conn *c, pvx_xs_tx id, struct changes **ch)
 {
 	struct tx *t;
 
 	*ch = NULL;
-	if (id == PVSD_XS_NOTX)
+	if (id == PVX_XS_NOTX)
 		return &c->fx->t;
 	t = find_tx(c, id);
 	if (!t)
@@ -819,7 +819,7 @@ static int mutate_done(struct fake_xs_conn *c, int rc, struct changes *txch, str
 	return direct(c->fx, rc, ch);
 }
 
-static char *op_read(void *ctx, pvsd_xs_tx tx, const char *path, unsigned int *len)
+static char *op_read(void *ctx, pvx_xs_tx tx, const char *path, unsigned int *len)
 {
 	struct fake_xs_conn *c = ctx;
 	struct changes *txch;
@@ -847,7 +847,7 @@ static char *op_read(void *ctx, pvsd_xs_tx tx, const char *path, unsigned int *l
 	return v;
 }
 
-static int op_write(void *ctx, pvsd_xs_tx tx, const char *path, const char *val, unsigned int len)
+static int op_write(void *ctx, pvx_xs_tx tx, const char *path, const char *val, unsigned int len)
 {
 	struct fake_xs_conn *c = ctx;
 	struct changes *txch, ch = {0};
@@ -858,7 +858,7 @@ static int op_write(void *ctx, pvsd_xs_tx tx, const char *path, const char *val,
 	return mutate_done(c, t_write(t, c->domid, path, val, len, txch ? txch : &ch), txch, &ch);
 }
 
-static int op_mkdir(void *ctx, pvsd_xs_tx tx, const char *path)
+static int op_mkdir(void *ctx, pvx_xs_tx tx, const char *path)
 {
 	struct fake_xs_conn *c = ctx;
 	struct changes *txch, ch = {0};
@@ -875,7 +875,7 @@ static int op_mkdir(void *ctx, pvsd_xs_tx tx, const char *path)
 	return mutate_done(c, i < 0 ? (int)i : 0, txch, &ch);
 }
 
-static int op_rm(void *ctx, pvsd_xs_tx tx, const char *path)
+static int op_rm(void *ctx, pvx_xs_tx tx, const char *path)
 {
 	struct fake_xs_conn *c = ctx;
 	struct changes *txch, ch = {0};
@@ -890,7 +890,7 @@ static int op_rm(void *ctx, pvsd_xs_tx tx, const char *path)
 	return mutate_done(c, rc, txch, &ch);
 }
 
-static char **op_directory(void *ctx, pvsd_xs_tx tx, const char *path, unsigned int *num)
+static char **op_directory(void *ctx, pvx_xs_tx tx, const char *path, unsigned int *num)
 {
 	struct fake_xs_conn *c = ctx;
 	struct changes *txch;
@@ -939,7 +939,7 @@ static char **op_directory(void *ctx, pvsd_xs_tx tx, const char *path, unsigned 
 	return arr;
 }
 
-static int op_get_perms(void *ctx, pvsd_xs_tx tx, const char *path, struct pvsd_xs_perm *out,
+static int op_get_perms(void *ctx, pvx_xs_tx tx, const char *path, struct pvx_xs_perm *out,
                         unsigned int max)
 {
 	struct fake_xs_conn *c = ctx;
@@ -958,8 +958,8 @@ static int op_get_perms(void *ctx, pvsd_xs_tx tx, const char *path, struct pvsd_
 	return (int)j;
 }
 
-static int op_set_perms(void *ctx, pvsd_xs_tx tx, const char *path,
-                        const struct pvsd_xs_perm *perms, unsigned int num)
+static int op_set_perms(void *ctx, pvx_xs_tx tx, const char *path, const struct pvx_xs_perm *perms,
+                        unsigned int num)
 {
 	struct fake_xs_conn *c = ctx;
 	struct changes *txch, ch = {0};
@@ -1046,7 +1046,7 @@ static int op_fileno(void *ctx)
 	return c->efd;
 }
 
-static int op_tx_start(void *ctx, pvsd_xs_tx *id)
+static int op_tx_start(void *ctx, pvx_xs_tx *id)
 {
 	struct fake_xs_conn *c = ctx;
 	struct tx *t = calloc(1, sizeof(*t));
@@ -1067,7 +1067,7 @@ static int op_tx_start(void *ctx, pvsd_xs_tx *id)
 	return 0;
 }
 
-static int op_tx_end(void *ctx, pvsd_xs_tx id, bool abort)
+static int op_tx_end(void *ctx, pvx_xs_tx id, bool abort)
 {
 	struct fake_xs_conn *c = ctx;
 	struct fake_xs *fx = c->fx;
@@ -1115,7 +1115,7 @@ static void op_close(void *ctx)
 	conn_free(c);
 }
 
-const struct pvsd_xs_ops fake_xs_ops = {
+const struct pvx_xs_ops fake_xs_ops = {
     .read = op_read,
     .write = op_write,
     .mkdir = op_mkdir,

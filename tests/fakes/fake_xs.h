@@ -1,5 +1,5 @@
 /*
- * fake_xs.h - an in-memory xenstore for unit tests, behind struct pvsd_xs_ops.
+ * fake_xs.h - an in-memory xenstore for unit tests, behind struct pvx_xs_ops.
  *
  * What it models from xenstored (docs/misc/xenstore.txt):
  *   - a tree of nodes, each with a value and a permission list (entry 0:
@@ -39,8 +39,8 @@ void fake_xs_free(struct fake_xs *fx);
 /* A connection acting as @domid.  NULL on allocation failure. */
 struct fake_xs_conn *fake_xs_connect(struct fake_xs *fx, uint32_t domid);
 /* The conn's ops view.  ops->close() closes the connection. */
-void fake_xs_pvsd(struct fake_xs_conn *c, struct pvsd_xs *out);
-extern const struct pvsd_xs_ops fake_xs_ops;
+void fake_xs_pvsd(struct fake_xs_conn *c, struct pvx_xs *out);
+extern const struct pvx_xs_ops fake_xs_ops;
 
 /* Helpers acting as @domid with its permissions; they fire watches. 0 or -errno. */
 int fake_xs_write(struct fake_xs *fx, uint32_t domid, const char *path, const char *fmt, ...)

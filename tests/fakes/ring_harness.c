@@ -21,7 +21,7 @@ static void rh_logfn(void *arg, int prio, const char *fmt, ...)
 	va_list ap;
 
 	(void)prio;
-	/* As pvsd_log_tagged: the ring's domain and vhost first. */
+	/* As plog_tagged: the ring's domain and vhost first. */
 	n = snprintf(line, sizeof(h->log[0]), "d%u v%u: ", h->cfg.domid, h->cfg.vhost);
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(h->log[0]) - (size_t)n, fmt, ap);

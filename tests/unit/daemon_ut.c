@@ -182,7 +182,7 @@ static void test_loop_and_sigterm(void)
 	int rc = 1, i;
 
 	nlog = 0;
-	pvsd_log_set_hook(log_hook, NULL);
+	plog_set_hook(log_hook, NULL);
 	fake_xs_pvsd(conn, &cfg.xs);
 	cfg.gnt = &fake_gnt_ops;
 	cfg.gnt_ctx = gnt;
@@ -251,7 +251,7 @@ static void test_loop_and_sigterm(void)
 	fake_xs_free(fx);
 	fake_evt_free(evt);
 	fake_gnt_free(gnt);
-	pvsd_log_set_hook(NULL, NULL);
+	plog_set_hook(NULL, NULL);
 	free(buf);
 }
 
@@ -264,7 +264,10 @@ static const struct cu_test tests[] = {
 
 int main(void)
 {
-	struct pvsd_log_cfg lc = {.to_stderr = getenv("XB_LOG") != NULL, .verbose = true};
+	struct plog_cfg lc = {.ident = "pvscsid",
+	                      .stamp = true,
+	                      .to_stderr = getenv("XB_LOG") != NULL,
+	                      .verbose = true};
 	sigset_t set;
 	int rc;
 
@@ -274,8 +277,8 @@ int main(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	pvsd_log_open(&lc);
+	plog_open(&lc);
 	rc = CU_RUN("daemon", tests);
-	pvsd_log_close();
+	plog_close();
 	return rc;
 }

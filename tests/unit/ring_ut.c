@@ -1244,19 +1244,19 @@ static void test_journal_crash_windows(void)
  */
 static void test_real_ops_without_xen(void)
 {
-	struct pvsd_gnt_real *g = NULL;
+	struct pvx_gnt_real *g = NULL;
 	void *chan = NULL;
 	int rc;
 
 	if (access("/dev/xen/gntdev", F_OK) == 0 || access("/dev/xen/evtchn", F_OK) == 0)
 		return; /* running in a Xen domain: tests/e2e covers the real thing */
-	rc = pvsd_gnt_real_open(&g);
+	rc = pvx_gnt_real_open(&g);
 	CU_ASSERT_TRUE(rc < 0);
 	CU_ASSERT_PTR_NULL(g);
-	rc = pvsd_evt_real_ops.bind(NULL, 1, 5, &chan);
+	rc = pvx_evt_real_ops.bind(NULL, 1, 5, &chan);
 	CU_ASSERT_TRUE(rc < 0);
 	CU_ASSERT_PTR_NULL(chan);
-	pvsd_gnt_real_close(NULL);
+	pvx_gnt_real_close(NULL);
 }
 
 int main(void)

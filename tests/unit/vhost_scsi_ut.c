@@ -20,7 +20,7 @@
 #include "ctl.h"
 #include "virtio_scsi_proto.h"
 #include "vscsi.h"
-#include "vu_log.h"
+#include "log.h"
 
 #define NQ  4 /* control, event, two request queues */
 #define NUM 64
@@ -1038,6 +1038,6 @@ static const struct cu_test tests[] = {
 
 int main(void)
 {
-	vu_log_level(LOG_WARNING);
+	plog_level(LOG_WARNING);
 	return CU_RUN("vhost_scsi", tests);
 }

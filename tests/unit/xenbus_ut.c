@@ -113,7 +113,7 @@ static void fd_del(void *arg, int fd)
 
 static int xb_start(struct env *e)
 {
-	struct pvsd_xs xs;
+	struct pvx_xs xs;
 
 	e->conn = fake_xs_connect(e->fx, 0);
 	if (!e->conn)
@@ -139,12 +139,15 @@ static int xb_start(struct env *e)
 
 static void env_init(struct env *e)
 {
-	struct pvsd_log_cfg lc = {.to_stderr = getenv("XB_LOG") != NULL, .verbose = true};
+	struct plog_cfg lc = {.ident = "pvscsid",
+	                      .stamp = true,
+	                      .to_stderr = getenv("XB_LOG") != NULL,
+	                      .verbose = true};
 
 	memset(e, 0, sizeof(*e));
 	nlog = 0;
-	CU_ASSERT_FATAL(pvsd_log_open(&lc) == 0);
-	pvsd_log_set_hook(log_hook, NULL);
+	CU_ASSERT_FATAL(plog_open(&lc) == 0);
+	plog_set_hook(log_hook, NULL);
 	e->fx = fake_xs_new();
 	e->gnt = fake_gnt_new();
 	e->evt = fake_evt_new();
@@ -240,7 +243,7 @@ static void env_fini(struct env *e)
 	pvs_worker_free(e->w);
 	fake_evt_free(e->evt);
 	fake_gnt_free(e->gnt);
-	pvsd_log_set_hook(NULL, NULL);
+	plog_set_hook(NULL, NULL);
 	{
 		char cmd[128];
 
@@ -417,7 +420,7 @@ static void test_fake_xs_perms_watches(void)
 {
 	struct fake_xs *fx = fake_xs_new();
 	struct fake_xs_conn *c0 = fake_xs_connect(fx, 0), *c5 = fake_xs_connect(fx, 5);
-	struct pvsd_xs x0, x5;
+	struct pvx_xs x0, x5;
 	char *p, *t, buf[64];
 	unsigned int n;
 	char **dir;
@@ -506,8 +509,8 @@ static void test_fake_xs_transactions(void)
 {
 	struct fake_xs *fx = fake_xs_new();
 	struct fake_xs_conn *c0 = fake_xs_connect(fx, 0);
-	struct pvsd_xs x;
-	pvsd_xs_tx tx;
+	struct pvx_xs x;
+	pvx_xs_tx tx;
 	char *p, *t;
 
 	fake_xs_pvsd(c0, &x);
@@ -552,17 +555,17 @@ static void test_parse_uint(void)
 {
 	uint64_t v = 7;
 
-	CU_ASSERT_EQUAL(pvsd_parse_uint("0", 10, &v), 0);
+	CU_ASSERT_EQUAL(pvx_parse_uint("0", 10, &v), 0);
 	CU_ASSERT_EQUAL(v, 0);
-	CU_ASSERT_EQUAL(pvsd_parse_uint("4294967295", UINT32_MAX, &v), 0);
+	CU_ASSERT_EQUAL(pvx_parse_uint("4294967295", UINT32_MAX, &v), 0);
 	CU_ASSERT_EQUAL(v, 4294967295u);
-	CU_ASSERT_EQUAL(pvsd_parse_uint("4294967296", UINT32_MAX, &v), -ERANGE);
-	CU_ASSERT_EQUAL(pvsd_parse_uint("99999999999999999999999", UINT64_MAX, &v), -ERANGE);
-	CU_ASSERT_EQUAL(pvsd_parse_uint("-1", UINT32_MAX, &v), -EINVAL);
-	CU_ASSERT_EQUAL(pvsd_parse_uint("abc", UINT32_MAX, &v), -EINVAL);
-	CU_ASSERT_EQUAL(pvsd_parse_uint("12 ", UINT32_MAX, &v), -EINVAL);
-	CU_ASSERT_EQUAL(pvsd_parse_uint("0x10", UINT32_MAX, &v), -EINVAL);
-	CU_ASSERT_EQUAL(pvsd_parse_uint("", UINT32_MAX, &v), -EINVAL);
+	CU_ASSERT_EQUAL(pvx_parse_uint("4294967296", UINT32_MAX, &v), -ERANGE);
+	CU_ASSERT_EQUAL(pvx_parse_uint("99999999999999999999999", UINT64_MAX, &v), -ERANGE);
+	CU_ASSERT_EQUAL(pvx_parse_uint("-1", UINT32_MAX, &v), -EINVAL);
+	CU_ASSERT_EQUAL(pvx_parse_uint("abc", UINT32_MAX, &v), -EINVAL);
+	CU_ASSERT_EQUAL(pvx_parse_uint("12 ", UINT32_MAX, &v), -EINVAL);
+	CU_ASSERT_EQUAL(pvx_parse_uint("0x10", UINT32_MAX, &v), -EINVAL);
+	CU_ASSERT_EQUAL(pvx_parse_uint("", UINT32_MAX, &v), -EINVAL);
 	CU_ASSERT_EQUAL(v, 4294967295u);
 }
 

@@ -96,7 +96,7 @@ static inline void sim_vhost(uint32_t dom, uint32_t vh)
 	int bs, fs;
 	unsigned int num = 0;
 	char **devs;
-	struct pvsd_xs x;
+	struct pvx_xs x;
 
 	snprintf(be, sizeof(be), "/local/domain/0/backend/vscsi/%u/%u", dom, vh);
 	snprintf(fe, sizeof(fe), "/local/domain/%u/device/vscsi/%u", dom, vh);
@@ -400,7 +400,7 @@ static inline void w_teardown(void)
 /* Every node below @path: "path = "value" (perms)", sorted as xenstore lists them. */
 static inline void w_dump(FILE *o, const char *path)
 {
-	struct pvsd_xs x;
+	struct pvx_xs x;
 	unsigned int num = 0;
 	char **d;
 	char perms[128];

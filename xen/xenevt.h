@@ -1,17 +1,17 @@
 /*
  * xenevt.h - event channels behind an ops struct.
  *
- * One bound channel per ring.  The real implementation (pvsd_evt_real_ops)
+ * One bound channel per ring.  The real implementation (pvx_evt_real_ops)
  * opens one libxenevtchn handle per channel so that each ring has its own
  * pollable fd and pending() never has to demultiplex ports; the fake
  * (tests/fakes/fake_evtchn.c) uses eventfds.
  */
-#ifndef PVSD_XENEVT_H
-#define PVSD_XENEVT_H
+#ifndef PVX_XENEVT_H
+#define PVX_XENEVT_H
 
 #include <stdint.h>
 
-struct pvsd_evt_ops {
+struct pvx_evt_ops {
 	/*
 	 * Bind a local port to @remote_port of @domid.  Returns 0 and an
 	 * opaque channel in *@chan, or -errno.
@@ -34,6 +34,6 @@ struct pvsd_evt_ops {
 };
 
 /* libxenevtchn; ctx is unused (NULL). */
-extern const struct pvsd_evt_ops pvsd_evt_real_ops;
+extern const struct pvx_evt_ops pvx_evt_real_ops;
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * xs.h - the xenstore operations pvscsid needs, behind an ops struct so that
- * the daemon runs on libxenstore and the unit tests on tests/fakes/fake_xs.
+ * xs.h - the xenstore operations pvscsid and the xl front need, behind an ops
+ * struct so that both run on libxenstore and the unit tests on
+ * tests/fakes/fake_xs.
  *
  * Conventions shared by every implementation:
  *   - Paths are absolute; values are byte strings, not necessarily
@@ -11,49 +12,52 @@
  *   - Returned strings and arrays are malloc'd and the caller's to free();
  *     a directory listing is one allocation (free the array only), as in
  *     libxenstore.
- *   - tx 0 (PVSD_XS_NOTX) means "outside any transaction".
+ *   - tx 0 (PVX_XS_NOTX) means "outside any transaction".
+ *
+ * The pvx_ prefix marks the Xen layer (xen/) that every Xen-facing program
+ * shares, as pvsd_ marks pvscsid's own code.
  */
-#ifndef PVSD_XS_H
-#define PVSD_XS_H
+#ifndef PVX_XS_H
+#define PVX_XS_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef uint32_t pvsd_xs_tx;
-#define PVSD_XS_NOTX 0u
+typedef uint32_t pvx_xs_tx;
+#define PVX_XS_NOTX 0u
 
 /* Same values as libxenstore's XS_PERM_*, so the real ops pass them through. */
-#define PVSD_XS_PERM_NONE  0x0u
-#define PVSD_XS_PERM_READ  0x1u
-#define PVSD_XS_PERM_WRITE 0x2u
+#define PVX_XS_PERM_NONE  0x0u
+#define PVX_XS_PERM_READ  0x1u
+#define PVX_XS_PERM_WRITE 0x2u
 
 /*
  * A node's permission list as xenstored keeps it: entry 0 names the owner
  * (who may do anything) and, in .perms, what every domain not listed gets;
  * later entries grant .perms to domain .id.
  */
-struct pvsd_xs_perm {
+struct pvx_xs_perm {
 	uint32_t id;
 	uint32_t perms;
 };
 
-#define PVSD_XS_MAX_PERMS 16
+#define PVX_XS_MAX_PERMS 16
 
-struct pvsd_xs_ops {
+struct pvx_xs_ops {
 	/* Value of @path (NUL-terminated, length in *@len if @len); NULL and errno set on failure.
 	 */
-	char *(*read)(void *ctx, pvsd_xs_tx tx, const char *path, unsigned int *len);
-	int (*write)(void *ctx, pvsd_xs_tx tx, const char *path, const char *val, unsigned int len);
-	int (*mkdir)(void *ctx, pvsd_xs_tx tx, const char *path);
+	char *(*read)(void *ctx, pvx_xs_tx tx, const char *path, unsigned int *len);
+	int (*write)(void *ctx, pvx_xs_tx tx, const char *path, const char *val, unsigned int len);
+	int (*mkdir)(void *ctx, pvx_xs_tx tx, const char *path);
 	/* Removes @path and everything below it; a missing node is not an error. */
-	int (*rm)(void *ctx, pvsd_xs_tx tx, const char *path);
+	int (*rm)(void *ctx, pvx_xs_tx tx, const char *path);
 	/* Child names of @path; NULL and errno set on failure. */
-	char **(*directory)(void *ctx, pvsd_xs_tx tx, const char *path, unsigned int *num);
+	char **(*directory)(void *ctx, pvx_xs_tx tx, const char *path, unsigned int *num);
 	/* Fills up to @max entries; returns the number of entries or -errno. */
-	int (*get_perms)(void *ctx, pvsd_xs_tx tx, const char *path, struct pvsd_xs_perm *out,
+	int (*get_perms)(void *ctx, pvx_xs_tx tx, const char *path, struct pvx_xs_perm *out,
 	                 unsigned int max);
-	int (*set_perms)(void *ctx, pvsd_xs_tx tx, const char *path,
-	                 const struct pvsd_xs_perm *perms, unsigned int num);
+	int (*set_perms)(void *ctx, pvx_xs_tx tx, const char *path, const struct pvx_xs_perm *perms,
+	                 unsigned int num);
 	/*
 	 * Watch @path and everything below it.  As xenstored does, one event for
 	 * @path itself is queued on registration.
@@ -67,35 +71,35 @@ struct pvsd_xs_ops {
 	int (*read_watch)(void *ctx, char **path, char **token);
 	/* Readable while watch events are queued. */
 	int (*fileno)(void *ctx);
-	int (*tx_start)(void *ctx, pvsd_xs_tx *tx);
+	int (*tx_start)(void *ctx, pvx_xs_tx *tx);
 	/* Commit (or abort); -EAGAIN: nothing was applied, run the transaction again. */
-	int (*tx_end)(void *ctx, pvsd_xs_tx tx, bool abort);
+	int (*tx_end)(void *ctx, pvx_xs_tx tx, bool abort);
 	void (*close)(void *ctx);
 };
 
-struct pvsd_xs {
-	const struct pvsd_xs_ops *ops;
+struct pvx_xs {
+	const struct pvx_xs_ops *ops;
 	void *ctx;
 };
 
 /* Open the real store (xenstored socket or /dev/xen/xenbus).  0 or -errno. */
-int pvsd_xs_open_real(struct pvsd_xs *out);
+int pvx_xs_open_real(struct pvx_xs *out);
 
 /* Conveniences over the ops; same return conventions. */
 
 /* printf into @path. */
-int pvsd_xs_printf(const struct pvsd_xs *xs, pvsd_xs_tx tx, const char *path, const char *fmt, ...)
+int pvx_xs_printf(const struct pvx_xs *xs, pvx_xs_tx tx, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Read a malloc'd string at "@dir/@name" (@name may be NULL: @dir itself). */
-char *pvsd_xs_read_at(const struct pvsd_xs *xs, pvsd_xs_tx tx, const char *dir, const char *name);
+char *pvx_xs_read_at(const struct pvx_xs *xs, pvx_xs_tx tx, const char *dir, const char *name);
 /*
  * Read "@dir/@name" as an unsigned decimal number no larger than @max:
  * 0, -ENOENT (absent), -EINVAL (not a plain decimal number: no sign, blank,
  * hex or trailing text), -ERANGE (over @max), or another -errno.
  */
-int pvsd_xs_read_uint(const struct pvsd_xs *xs, pvsd_xs_tx tx, const char *dir, const char *name,
-                      uint64_t max, uint64_t *out);
-/* Strict decimal parse used by pvsd_xs_read_uint (exported for the tests). */
-int pvsd_parse_uint(const char *s, uint64_t max, uint64_t *out);
+int pvx_xs_read_uint(const struct pvx_xs *xs, pvx_xs_tx tx, const char *dir, const char *name,
+                     uint64_t max, uint64_t *out);
+/* Strict decimal parse used by pvx_xs_read_uint (exported for the tests). */
+int pvx_parse_uint(const char *s, uint64_t max, uint64_t *out);
 
 #endif

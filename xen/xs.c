@@ -16,7 +16,7 @@ static int err_or(int dflt)
 	return errno ? -errno : -dflt;
 }
 
-static char *real_read(void *ctx, pvsd_xs_tx tx, const char *path, unsigned int *len)
+static char *real_read(void *ctx, pvx_xs_tx tx, const char *path, unsigned int *len)
 {
 	unsigned int l = 0;
 	char *v;
@@ -30,19 +30,19 @@ static char *real_read(void *ctx, pvsd_xs_tx tx, const char *path, unsigned int 
 	return v;
 }
 
-static int real_write(void *ctx, pvsd_xs_tx tx, const char *path, const char *val, unsigned int len)
+static int real_write(void *ctx, pvx_xs_tx tx, const char *path, const char *val, unsigned int len)
 {
 	errno = 0;
 	return xs_write(ctx, tx, path, val, len) ? 0 : err_or(EIO);
 }
 
-static int real_mkdir(void *ctx, pvsd_xs_tx tx, const char *path)
+static int real_mkdir(void *ctx, pvx_xs_tx tx, const char *path)
 {
 	errno = 0;
 	return xs_mkdir(ctx, tx, path) ? 0 : err_or(EIO);
 }
 
-static int real_rm(void *ctx, pvsd_xs_tx tx, const char *path)
+static int real_rm(void *ctx, pvx_xs_tx tx, const char *path)
 {
 	errno = 0;
 	if (xs_rm(ctx, tx, path))
@@ -50,7 +50,7 @@ static int real_rm(void *ctx, pvsd_xs_tx tx, const char *path)
 	return errno == ENOENT ? 0 : err_or(EIO);
 }
 
-static char **real_directory(void *ctx, pvsd_xs_tx tx, const char *path, unsigned int *num)
+static char **real_directory(void *ctx, pvx_xs_tx tx, const char *path, unsigned int *num)
 {
 	char **d;
 
@@ -61,7 +61,7 @@ static char **real_directory(void *ctx, pvsd_xs_tx tx, const char *path, unsigne
 	return d;
 }
 
-static int real_get_perms(void *ctx, pvsd_xs_tx tx, const char *path, struct pvsd_xs_perm *out,
+static int real_get_perms(void *ctx, pvx_xs_tx tx, const char *path, struct pvx_xs_perm *out,
                           unsigned int max)
 {
 	struct xs_permissions *p;
@@ -74,19 +74,19 @@ static int real_get_perms(void *ctx, pvsd_xs_tx tx, const char *path, struct pvs
 	for (i = 0; i < n && i < max; i++) {
 		out[i].id = p[i].id;
 		/* Drop libxenstore's bookkeeping bits (owner, ignore, enoent-ok). */
-		out[i].perms = p[i].perms & (PVSD_XS_PERM_READ | PVSD_XS_PERM_WRITE);
+		out[i].perms = p[i].perms & (PVX_XS_PERM_READ | PVX_XS_PERM_WRITE);
 	}
 	free(p);
 	return (int)i;
 }
 
-static int real_set_perms(void *ctx, pvsd_xs_tx tx, const char *path,
-                          const struct pvsd_xs_perm *perms, unsigned int num)
+static int real_set_perms(void *ctx, pvx_xs_tx tx, const char *path,
+                          const struct pvx_xs_perm *perms, unsigned int num)
 {
-	struct xs_permissions p[PVSD_XS_MAX_PERMS];
+	struct xs_permissions p[PVX_XS_MAX_PERMS];
 	unsigned int i;
 
-	if (num == 0 || num > PVSD_XS_MAX_PERMS)
+	if (num == 0 || num > PVX_XS_MAX_PERMS)
 		return -EINVAL;
 	for (i = 0; i < num; i++) {
 		p[i].id = perms[i].id;
@@ -132,7 +132,7 @@ static int real_fileno(void *ctx)
 	return xs_fileno(ctx);
 }
 
-static int real_tx_start(void *ctx, pvsd_xs_tx *tx)
+static int real_tx_start(void *ctx, pvx_xs_tx *tx)
 {
 	xs_transaction_t t;
 
@@ -144,7 +144,7 @@ static int real_tx_start(void *ctx, pvsd_xs_tx *tx)
 	return 0;
 }
 
-static int real_tx_end(void *ctx, pvsd_xs_tx tx, bool abort)
+static int real_tx_end(void *ctx, pvx_xs_tx tx, bool abort)
 {
 	errno = 0;
 	return xs_transaction_end(ctx, tx, abort) ? 0 : err_or(EIO);
@@ -155,7 +155,7 @@ static void real_close(void *ctx)
 	xs_close(ctx);
 }
 
-static const struct pvsd_xs_ops real_ops = {
+static const struct pvx_xs_ops real_ops = {
     .read = real_read,
     .write = real_write,
     .mkdir = real_mkdir,
@@ -172,7 +172,7 @@ static const struct pvsd_xs_ops real_ops = {
     .close = real_close,
 };
 
-int pvsd_xs_open_real(struct pvsd_xs *out)
+int pvx_xs_open_real(struct pvx_xs *out)
 {
 	struct xs_handle *h;
 
@@ -185,7 +185,7 @@ int pvsd_xs_open_real(struct pvsd_xs *out)
 	return 0;
 }
 
-int pvsd_xs_printf(const struct pvsd_xs *xs, pvsd_xs_tx tx, const char *path, const char *fmt, ...)
+int pvx_xs_printf(const struct pvx_xs *xs, pvx_xs_tx tx, const char *path, const char *fmt, ...)
 {
 	char buf[256];
 	va_list ap;
@@ -199,7 +199,7 @@ int pvsd_xs_printf(const struct pvsd_xs *xs, pvsd_xs_tx tx, const char *path, co
 	return xs->ops->write(xs->ctx, tx, path, buf, (unsigned int)n);
 }
 
-char *pvsd_xs_read_at(const struct pvsd_xs *xs, pvsd_xs_tx tx, const char *dir, const char *name)
+char *pvx_xs_read_at(const struct pvx_xs *xs, pvx_xs_tx tx, const char *dir, const char *name)
 {
 	char path[512];
 	int n;
@@ -215,7 +215,7 @@ char *pvsd_xs_read_at(const struct pvsd_xs *xs, pvsd_xs_tx tx, const char *dir, 
 	return xs->ops->read(xs->ctx, tx, path, NULL);
 }
 
-int pvsd_parse_uint(const char *s, uint64_t max, uint64_t *out)
+int pvx_parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;
 	const char *p = s;
@@ -235,15 +235,15 @@ int pvsd_parse_uint(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-int pvsd_xs_read_uint(const struct pvsd_xs *xs, pvsd_xs_tx tx, const char *dir, const char *name,
-                      uint64_t max, uint64_t *out)
+int pvx_xs_read_uint(const struct pvx_xs *xs, pvx_xs_tx tx, const char *dir, const char *name,
+                     uint64_t max, uint64_t *out)
 {
-	char *v = pvsd_xs_read_at(xs, tx, dir, name);
+	char *v = pvx_xs_read_at(xs, tx, dir, name);
 	int rc;
 
 	if (!v)
 		return errno ? -errno : -EIO;
-	rc = pvsd_parse_uint(v, max, out);
+	rc = pvx_parse_uint(v, max, out);
 	free(v);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * xengnt.h - the grant-table operations pvscsid needs, behind an ops struct.
  *
- * The daemon picks an implementation at start-up: pvsd_gnt_real_ops wraps
+ * The daemon picks an implementation at start-up: pvx_gnt_real_ops wraps
  * libxengnttab; tests/fakes/fake_gnt.c provides a memcpy grant table.  No
  * call site chooses by #ifdef.
  *
@@ -10,8 +10,8 @@
  * checks) and a guest cannot change data after the backend validated it.
  * The only mapping is the shared ring page.
  */
-#ifndef PVSD_XENGNT_H
-#define PVSD_XENGNT_H
+#ifndef PVX_XENGNT_H
+#define PVX_XENGNT_H
 
 #include <stdint.h>
 
@@ -24,9 +24,9 @@
 #include <xengnttab.h>
 #include <xen/grant_table.h>
 
-typedef xengnttab_grant_copy_segment_t pvsd_gnt_copy_t;
+typedef xengnttab_grant_copy_segment_t pvx_gnt_copy_t;
 
-struct pvsd_gnt_ops {
+struct pvx_gnt_ops {
 	/*
 	 * Map one granted page of @domid read-write (the shared ring).
 	 * Returns the address, or NULL with errno set.
@@ -41,15 +41,15 @@ struct pvsd_gnt_ops {
 	 * every element as failed.  A foreign offset + len over 4096 is an
 	 * error of that element (GNTST_bad_copy_arg), never of the process.
 	 */
-	int (*copy)(void *ctx, pvsd_gnt_copy_t *ops, unsigned int n);
+	int (*copy)(void *ctx, pvx_gnt_copy_t *ops, unsigned int n);
 };
 
-/* libxengnttab.  ctx is the struct pvsd_gnt_real from pvsd_gnt_real_open(). */
-extern const struct pvsd_gnt_ops pvsd_gnt_real_ops;
+/* libxengnttab.  ctx is the struct pvx_gnt_real from pvx_gnt_real_open(). */
+extern const struct pvx_gnt_ops pvx_gnt_real_ops;
 
-struct pvsd_gnt_real;
+struct pvx_gnt_real;
 /* Open /dev/xen/gntdev.  Returns 0 or -errno. */
-int pvsd_gnt_real_open(struct pvsd_gnt_real **out);
-void pvsd_gnt_real_close(struct pvsd_gnt_real *g);
+int pvx_gnt_real_open(struct pvx_gnt_real **out);
+void pvx_gnt_real_close(struct pvx_gnt_real *g);
 
 #endif

@@ -91,7 +91,7 @@ static int real_unmask(void *ctx, void *chan)
 	return xenevtchn_unmask(c->h, c->local) < 0 ? -errno : 0;
 }
 
-const struct pvsd_evt_ops pvsd_evt_real_ops = {
+const struct pvx_evt_ops pvx_evt_real_ops = {
     .bind = real_bind,
     .unbind = real_unbind,
     .fd = real_fd,

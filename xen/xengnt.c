@@ -7,13 +7,13 @@
 
 #include "xengnt.h"
 
-struct pvsd_gnt_real {
+struct pvx_gnt_real {
 	xengnttab_handle *h;
 };
 
-int pvsd_gnt_real_open(struct pvsd_gnt_real **out)
+int pvx_gnt_real_open(struct pvx_gnt_real **out)
 {
-	struct pvsd_gnt_real *g = calloc(1, sizeof(*g));
+	struct pvx_gnt_real *g = calloc(1, sizeof(*g));
 	int rc;
 
 	if (!g)
@@ -28,7 +28,7 @@ int pvsd_gnt_real_open(struct pvsd_gnt_real **out)
 	return 0;
 }
 
-void pvsd_gnt_real_close(struct pvsd_gnt_real *g)
+void pvx_gnt_real_close(struct pvx_gnt_real *g)
 {
 	if (!g)
 		return;
@@ -38,14 +38,14 @@ void pvsd_gnt_real_close(struct pvsd_gnt_real *g)
 
 static void *real_map_ring(void *ctx, uint16_t domid, uint32_t ref)
 {
-	struct pvsd_gnt_real *g = ctx;
+	struct pvx_gnt_real *g = ctx;
 
 	return xengnttab_map_grant_ref(g->h, domid, ref, PROT_READ | PROT_WRITE);
 }
 
 static int real_unmap_ring(void *ctx, void *addr)
 {
-	struct pvsd_gnt_real *g = ctx;
+	struct pvx_gnt_real *g = ctx;
 
 	return xengnttab_unmap(g->h, addr, 1) < 0 ? -errno : 0;
 }
@@ -55,16 +55,16 @@ static int real_unmap_ring(void *ctx, void *addr)
  * "@virt may cross a page boundary"), and the ring never asks it to: its
  * bounce buffers mirror the guest's page offsets.
  */
-static int real_copy(void *ctx, pvsd_gnt_copy_t *ops, unsigned int n)
+static int real_copy(void *ctx, pvx_gnt_copy_t *ops, unsigned int n)
 {
-	struct pvsd_gnt_real *g = ctx;
+	struct pvx_gnt_real *g = ctx;
 
 	if (!n)
 		return 0;
 	return xengnttab_grant_copy(g->h, n, ops) < 0 ? (errno ? -errno : -EIO) : 0;
 }
 
-const struct pvsd_gnt_ops pvsd_gnt_real_ops = {
+const struct pvx_gnt_ops pvx_gnt_real_ops = {
     .map_ring = real_map_ring,
     .unmap_ring = real_unmap_ring,
     .copy = real_copy,
