@@ -145,10 +145,8 @@ static int parse_pdev(const char *tok, struct xlp_entry *e, char *err, size_t er
 			    tok);
 		break;
 	case PVS_SPEC_SG:
-		/* The resolver takes the sg node by its /dev path. */
-		e->kind = XLP_HOST;
-		snprintf(e->pdev, sizeof(e->pdev), "%s", sp->name);
-		break;
+		/* Kept as written: "sg:mem:1M" must never turn into "mem:1M" (pdev.c resolves it).
+		 */
 	case PVS_SPEC_HOST:
 		e->kind = XLP_HOST;
 		break;

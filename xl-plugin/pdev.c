@@ -29,7 +29,9 @@ static int resolve_host(struct xlp_ctx *c, const struct xlp_entry *e, struct xlp
 
 	if (!p)
 		return -ENOMEM;
-	rc = pvs_resolve(&c->res, e->pdev, p, err, errlen);
+	/* sg:/dev/sgN is the core's spelling of a node the resolver takes by its path. */
+	rc = pvs_resolve(&c->res, strncmp(e->pdev, "sg:", 3) ? e->pdev : e->pdev + 3, p, err,
+	                 errlen);
 	if (rc)
 		goto out;
 	d->hctl.host = p->host;
