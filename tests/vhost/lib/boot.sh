@@ -87,7 +87,8 @@ mode_setup() {
 # vh_qemu DIR CASES N TIMEOUT [QEMU-ARG...]: boot a guest of the mode in the
 # background (QEMU_PID): the vhost guest initramfs, 512 MiB, 2 vCPUs; it runs
 # CASES (comma-separated) as guest N.  DIR gets serial.log, qemu.log, the
-# monitor's mon.sock and run.pid.
+# monitor's mon.sock, run.pid, and host.sock: a second serial port (the
+# guest's ttyS1), on which guest_tell sends the guest words.
 vh_qemu() {
 	local dir=$1 cases=$2 n=$3 t=$4 shm=()
 	shift 4
@@ -96,7 +97,9 @@ vh_qemu() {
 		--mem 512 --smp 2 --nodefaults ${shm[@]+"${shm[@]}"} \
 		--kernel "$KERNEL" --initrd "$OUT/guest.cpio.gz" \
 		--append "console=ttyS0 loglevel=4 e2e.mode=$MODE e2e.cases=$cases e2e.guest=$n" \
-		-- ${MODE_QEMU_ARGS[@]+"${MODE_QEMU_ARGS[@]}"} -monitor "unix:$dir/mon.sock,server=on,wait=off" "$@"
+		-- ${MODE_QEMU_ARGS[@]+"${MODE_QEMU_ARGS[@]}"} -monitor "unix:$dir/mon.sock,server=on,wait=off" \
+		-chardev "socket,id=hostctl,path=$dir/host.sock,server=on,wait=off" -device isa-serial,chardev=hostctl \
+		"$@"
 	echo "$QEMU_PID" >"$dir/run.pid"
 }
 

@@ -10,6 +10,8 @@
 #
 #   fio2 [FIO-ARG...]   fio write+verify on 0:0:0 and 0:1:0 at once (two LUNs
 #                       on two targets), queue depth 16, 4k-256k
+#   wait_host WORD [S]  wait until the host's part said WORD (guest_tell) in
+#                       this case, 120 s at most
 
 fio2() {
 	_a=$(sd_of 0:0:0)
@@ -24,4 +26,16 @@ fio2() {
 	}
 	grep -q 'err= 0' /tmp/fio2.out || { cat /tmp/fio2.out; fail "fio reported an error"; }
 	grep -E '^ +(WRITE|READ):' /tmp/fio2.out || true
+}
+
+# /init keeps the host's words of the running case in /tmp/host-words
+# (one a line, as they come on the second serial port).
+wait_host() {
+	_i=0
+	until grep -qFx "$1" /tmp/host-words 2>/dev/null; do
+		_i=$((_i + 1))
+		[ "$_i" -le "$((${2:-120} * 5))" ] || fail "no word '$1' from the host within ${2:-120}s"
+		sleep 0.2
+	done
+	echo "host said: $1"
 }

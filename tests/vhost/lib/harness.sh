@@ -34,6 +34,10 @@
 #   guest_wait N                      wait until guest N powered off; fail
 #                                     unless its guest() passed
 #   guest_hmp N CMD                   guest N's QEMU monitor
+#   guest_tell N WORD [SECS]          send guest N a word, again until the
+#                                     guest says it heard it (300 s); its
+#                                     guest() waits for it with `wait_host
+#                                     WORD` (also in the standard boot)
 # The harness waits for every guest host() leaves running, then stops every
 # back-end the case started.
 #
@@ -99,6 +103,32 @@ guest_wait_mark() {
 }
 
 guest_hmp() { qemu_hmp "$(guest_dir "$1")/mon.sock" "$2"; }
+
+guest_tell() {
+	local n=$1 w=$2 t=${3:-300} end i
+	end=$((SECONDS + t))
+	say "telling guest $n: $w"
+	while :; do
+		# Before the guest listens (it boots), a word may be lost: send it
+		# again until the guest's console says it was heard.
+		python3 - "$(guest_dir "$n")/host.sock" "$w" <<'PY' || true
+import socket, sys
+try:
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall((sys.argv[2] + "\n").encode())
+    s.close()
+except OSError as e:
+    print("guest_tell: %s: %s" % (sys.argv[1], e))
+PY
+		for i in $(seq 10); do
+			guest_console "$n" | grep -qFx "@@VH HEARD $w" && return 0
+			sleep 0.2
+		done
+		guest_alive "$n" || fail "guest $n is gone: it did not hear '$w'"
+		[ "$SECONDS" -lt "$end" ] || fail "guest $n did not hear '$w' within ${t}s"
+	done
+}
 hmp() { guest_hmp 1 "$1"; }
 
 # expand_devices ARRAY DEVICE...: the QEMU arguments for guest_boot's
