@@ -163,9 +163,12 @@ build_guest_initramfs() {
 	rm -rf "$root"
 }
 
-# An interrupted run leaves no QEMU and no back-end behind.
+# An interrupted run leaves no QEMU and no back-end behind (a case's own
+# guests and back-ends go with its host part).
+OWN_HOST_PART=""
 cleanup() {
 	qemu_kill_all
+	[ -z "$OWN_HOST_PART" ] || kill -TERM "$OWN_HOST_PART" 2>/dev/null || true
 	[ -z "${RUN:-}" ] || backend_stop backend
 }
 qemu_kill_on_exit

@@ -273,6 +273,7 @@ own_case() {
 	log "$MODE/$c: the case boots its own guests"
 	host_part "$c" own &
 	hp=$!
+	OWN_HOST_PART=$hp
 	# Guests have their own time limit; this is the safety net.
 	end=$((SECONDS + t + 120))
 	while kill -0 "$hp" 2>/dev/null; do
@@ -283,6 +284,7 @@ own_case() {
 		sleep 1
 	done
 	wait "$hp" 2>/dev/null || true
+	OWN_HOST_PART=""
 	r=$(cat "$RUN/$c/host-result" 2>/dev/null || true)
 	echo "${r:-FAIL host part gave no verdict (see $RUN/$c/host.log)}" >"$RUN/$c/result"
 	echo "$MODE/$c: $(cat "$RUN/$c/result")" >&2
