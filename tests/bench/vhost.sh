@@ -9,8 +9,8 @@
 # go-JOB/done-JOB marks around each fio run; here, following the serial
 # log, we take the CPU time of QEMU (all threads and the vCPU threads apart)
 # and of pvscsi-vhost-user at each mark.
-# Built like tests/vhost/run.sh (whose QEMU command line this follows) on
-# tests/e2e/lib/{assets,initramfs}.sh.
+# Built like tests/vhost/run.sh on tests/e2e/lib/{assets,initramfs}.sh and
+# tests/lib/qemu.sh (the QEMU command line).
 #
 # usage: tests/bench/vhost.sh OUTDIR
 # Prints one "vhost KEY=VALUE..." line per mode and workload on stdout;
@@ -28,7 +28,7 @@ OUTDIR=$(cd "$OUTDIR" && pwd)
 RUNTIME=${VHOST_RUNTIME:-8}
 BIN=${VHOST_BIN:-$REPO/build/rel/pvscsi-vhost-user}
 
-for f in assets.sh initramfs.sh; do
+for f in assets.sh initramfs.sh ../../lib/qemu.sh; do
 	if [ ! -f "$E2E_DIR/lib/$f" ]; then
 		echo "vhost.sh: tests/e2e/lib/$f missing (the e2e harness)" >&2
 		exit 1
@@ -38,6 +38,8 @@ done
 . "$E2E_DIR/lib/assets.sh"
 # shellcheck source=../e2e/lib/initramfs.sh
 . "$E2E_DIR/lib/initramfs.sh"
+# shellcheck source=../lib/qemu.sh
+. "$REPO/tests/lib/qemu.sh"
 [ -x "$BIN" ] || die "$BIN not built (make all)"
 command -v fio >/dev/null || die "fio not installed (scripts/install-deps bench)"
 
@@ -109,6 +111,7 @@ boot() {
 		"$BIN" --socket-path="$RUN/vhost.sock" --lun "0:0=file:$IMG" \
 			</dev/null >>"$RUN/backend.log" 2>&1 &
 		bpid=$!
+		BACKEND_PID=$bpid
 		for _ in $(seq 50); do
 			[ -S "$RUN/vhost.sock" ] && break
 			sleep 0.1
@@ -121,21 +124,16 @@ boot() {
 			-drive "if=none,id=d0,file=$IMG,format=raw"
 			-device scsi-hd,bus=scsi0.0,channel=0,scsi-id=0,lun=0,drive=d0)
 	fi
-	: >"$RUN/serial.log"
 	log "$mode: booting the guest under QEMU (TCG)"
-	# debug-threads=on names the vCPU threads "CPU N/TCG".
+	# --name: QEMU's vCPU threads are named "CPU N/TCG".
 	# A boot takes 1-2 minutes here; a stuck guest must not eat make bench's budget.
-	timeout -k 10 "${VHOST_QEMU_TIMEOUT:-$((3 * (RUNTIME + 20) + 150))}" qemu-system-x86_64 -accel tcg \
-		-name "bench-$mode,debug-threads=on" -pidfile "$RUN/qemu.pid" \
-		-cpu qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt -m 512 -smp 1 -nodefaults \
-		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
-		-display none -no-reboot -serial "file:$RUN/serial.log" \
-		-kernel "$KERNEL" -initrd "$GUEST_IMG" \
-		-append "console=ttyS0 loglevel=4 bench.runtime=$RUNTIME" \
-		"${dev[@]}" </dev/null >"$RUN/qemu.log" 2>&1 &
-	qpid=$!
-	# No filter between tail and read: a buffering one would hold the marks back.
-	tail --pid="$qpid" -n +1 -F "$RUN/serial.log" 2>/dev/null |
+	qemu_start --serial "$RUN/serial.log" --log "$RUN/qemu.log" \
+		--timeout "${VHOST_QEMU_TIMEOUT:-$((3 * (RUNTIME + 20) + 150))}" \
+		--name "bench-$mode" --pidfile "$RUN/qemu.pid" --mem 512 --smp 1 --nodefaults --shared-mem \
+		--kernel "$KERNEL" --initrd "$GUEST_IMG" --append "console=ttyS0 loglevel=4 bench.runtime=$RUNTIME" \
+		-- "${dev[@]}"
+	qpid=$QEMU_PID
+	qemu_console "$qpid" "$RUN/serial.log" |
 		while IFS= read -r line; do
 			line=${line%$'\r'}
 			case $line in
@@ -143,10 +141,10 @@ boot() {
 			"@@E2E MARK done-"*) snap end "${line#@@E2E MARK done-}" "$bpid" ;;
 			esac
 		done
-	wait "$qpid" || rc=$?
+	qemu_wait "$qpid" || rc=$?
 	[ -z "$bpid" ] || kill -TERM "$bpid" 2>/dev/null || true
 	[ -z "$bpid" ] || wait "$bpid" 2>/dev/null || true
-	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	if qemu_timed_out "$rc"; then
 		log "$mode: QEMU timed out (guest's last line: $(tr -d '\r' <"$RUN/serial.log" | tail -n1))"
 	elif [ "$rc" != 0 ]; then
 		log "$mode: QEMU exited with status $rc (see $RUN/qemu.log)"
@@ -183,6 +181,10 @@ report() {
 kv() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$2"; }
 
 HZ=$(getconf CLK_TCK)
+# An interrupted run leaves neither QEMU nor pvscsi-vhost-user behind.
+BACKEND_PID=""
+qemu_kill_on_exit
+trap 'qemu_kill_all; [ -z "$BACKEND_PID" ] || kill -TERM "$BACKEND_PID" 2>/dev/null || true' EXIT
 fetch_assets
 build_bench_guest
 rm -rf "$OUTDIR"

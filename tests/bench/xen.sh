@@ -1,13 +1,13 @@
 #!/bin/bash
 # Section 3 of `make bench`: real Xen, side by side.  One boot of Xen 4.17
 # under QEMU (TCG) with the e2e harness's building blocks (tests/e2e/lib:
-# assets, dom0 initramfs, boot_xen, dom0-env, harness.sh, backend-*.sh);
-# in dom0, tests/bench/xen-dom0.sh runs tests/bench/xen-case.sh once per
-# backend: xen-scsiback+LIO first, then pvscsid.  Each boots a PV guest
-# (xen-scsifront) that runs fio (tests/bench/xen-guest.sh) on two LUNs:
-# dom0's scsi_debug disk (LIO pscsi / pvscsid sg passthrough) and a 64 MiB
-# image file (LIO fileio / pvscsid file: LUN), while dom0 takes its CPU
-# time around every fio run.
+# assets, dom0 initramfs, boot_xen on tests/lib/qemu.sh, dom0-env,
+# harness.sh, backend-*.sh); in dom0, tests/bench/xen-dom0.sh runs
+# tests/bench/xen-case.sh once per backend: xen-scsiback+LIO first, then
+# pvscsid.  Each boots a PV guest (xen-scsifront) that runs fio
+# (tests/bench/xen-guest.sh) on two LUNs: dom0's scsi_debug disk (LIO
+# pscsi / pvscsid sg passthrough) and a 64 MiB image file (LIO fileio /
+# pvscsid file: LUN), while dom0 takes its CPU time around every fio run.
 #
 # usage: tests/bench/xen.sh OUTDIR
 # Prints one "xen KEY=VALUE..." line per backend, disk and workload on
@@ -28,8 +28,8 @@ OUTDIR=${1:?usage: xen.sh OUTDIR}
 RUNTIME=${XEN_RUNTIME:-8}
 ROUNDS=${XEN_ROUNDS:-1}
 
-for f in assets.sh initramfs.sh boot.sh dom0-env.sh harness.sh backend-kernel.sh \
-	backend-pvscsid.sh guest-init guest-lib.sh dom0-init; do
+for f in assets.sh initramfs.sh boot.sh ../../lib/qemu.sh dom0-env.sh harness.sh \
+	backend-kernel.sh backend-pvscsid.sh guest-init guest-lib.sh dom0-init; do
 	if [ ! -f "$E2E_DIR/lib/$f" ]; then
 		echo "xen.sh: tests/e2e/lib/$f missing (the e2e harness)" >&2
 		exit 1
@@ -41,6 +41,7 @@ done
 . "$E2E_DIR/lib/initramfs.sh"
 # shellcheck source=../e2e/lib/boot.sh
 . "$E2E_DIR/lib/boot.sh"
+qemu_kill_on_exit
 
 PVSCSID=$REPO/build/rel/pvscsid
 [ -x "$PVSCSID" ] || die "$PVSCSID not built (make all)"

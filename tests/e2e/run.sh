@@ -22,6 +22,8 @@ BUILD=$REPO/build/e2e
 . "$E2E_DIR/lib/initramfs.sh"
 # shellcheck source=lib/boot.sh
 . "$E2E_DIR/lib/boot.sh"
+# An interrupted run leaves no QEMU behind.
+qemu_kill_on_exit
 
 usage() {
 	sed -n '7,14s/^# \{0,1\}//p' "$0"

@@ -1,7 +1,10 @@
 # shellcheck shell=bash
 # Build-machine side: one boot of Xen under QEMU and the results of a run.
 # Sourced by run.sh and demo.sh after lib/assets.sh and lib/initramfs.sh,
-# and by dom0-main.sh for case_timeout.
+# and by dom0-main.sh for case_timeout.  QEMU itself: tests/lib/qemu.sh.
+
+# shellcheck source=../../lib/qemu.sh
+. "$E2E_DIR/../lib/qemu.sh"
 
 # case_var CASE VAR: a VAR=value assignment at the start of a line of
 # cases/CASE.sh (read, not sourced: the case files define shell functions).
@@ -72,21 +75,15 @@ cases_without_result() {
 boot_xen() {
 	local run=$1 qpid wpid rc=0 serial=$1/serial.log
 	[ "${2:-1}" = 1 ] || serial=$1/serial-$2.log
-	: >"$serial"
 	log "booting Xen under QEMU (TCG), timeout ${QEMU_TIMEOUT}s; serial: $serial"
-	# The CPU model and TCG are from xen-under-qemu.md: KVM does not work
-	# here, -cpu max crashes dom0, Debian's userland needs SSSE3..SSE4.2.
-	timeout -k 10 "$QEMU_TIMEOUT" qemu-system-x86_64 \
-		-accel tcg -cpu qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt \
-		-m 3072 -smp 2 -display none -monitor none -no-reboot \
-		-serial "file:$serial" \
-		-kernel "$XEN_ELF" \
-		-append "console=com1 com1=115200 dom0_mem=1536M,max:1536M bootscrub=0" \
-		-initrd "$KERNEL console=hvc0 loglevel=4,$BUILD/dom0-initramfs.cpio" \
+	qemu_start --serial "$serial" --log "$run/qemu.log" --timeout "$QEMU_TIMEOUT" \
+		--mem 3072 --smp 2 --kernel "$XEN_ELF" \
+		--append "console=com1 com1=115200 dom0_mem=1536M,max:1536M bootscrub=0" \
+		--initrd "$KERNEL console=hvc0 loglevel=4,$BUILD/dom0-initramfs.cpio" \
+		-- -monitor none \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-		-virtfs "local,path=$run,mount_tag=e2eout,security_model=none,multidevs=remap" \
-		</dev/null >"$run/qemu.log" 2>&1 &
-	qpid=$!
+		-virtfs "local,path=$run,mount_tag=e2eout,security_model=none,multidevs=remap"
+	qpid=$QEMU_PID
 	# A dom0 whose kernel oopsed may not manage to power off: give it a
 	# minute after it said so, then stop QEMU.
 	(
@@ -101,14 +98,14 @@ boot_xen() {
 	) &
 	wpid=$!
 	# Progress: follow the serial log until QEMU (or its timeout) exits.
-	tail --pid="$qpid" -n +1 -F "$serial" 2>/dev/null |
+	qemu_console "$qpid" "$serial" |
 		sed -u 's/\r$//' | grep --line-buffered -E '^\[[a-z]|FATAL|dom0-init|^--- ' >&2 || true
-	wait "$qpid" || rc=$?
+	qemu_wait "$qpid" || rc=$?
 	kill "$wpid" 2>/dev/null || true
 	wait "$wpid" 2>/dev/null || true
 	if [ -e "$run/aborted" ]; then
 		return 0
-	elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	elif qemu_timed_out "$rc"; then
 		log "QEMU timed out after ${QEMU_TIMEOUT}s; last lines of the serial console:"
 		tr -d '\r' <"$serial" | tail -n 40 >&2
 		return 124
