@@ -62,7 +62,7 @@ done
 [ "$modes" = both ] && modes="vhost ref"
 
 GUEST_MODULES="virtio_pci virtio_scsi sd_mod sg"
-GUEST_TOOLS="sg_inq sg_readcap sg_luns sg_persist sg_raw lsscsi fio"
+GUEST_TOOLS="sg_inq sg_readcap sg_luns sg_persist sg_raw sg_turs lsscsi fio"
 
 # Every case, in the order they run: by ORDER (50 if unset), then name.
 all_cases=$(
