@@ -346,12 +346,32 @@ static uint64_t name_initiator(const char *name)
 	return h & ~(1ull << 63);
 }
 
+/* Listen on the controller's path; 0 or -errno with @err (listen_unix() said why on stderr). */
+static int ctrl_listen(struct ctrl *c, const char *opt, char *err, size_t errlen)
+{
+	struct app *a = c->a;
+
+	c->listen_fd = listen_unix(opt, c->path, &c->listen_at);
+	if (c->listen_fd < 0) {
+		a->listen_status = -c->listen_fd;
+		c->listen_fd = -1;
+		snprintf(err, errlen, "controller '%s': cannot listen on %s (the log says why)",
+		         c->name, c->path);
+		return -EADDRINUSE;
+	}
+	if (a->ep >= 0)
+		epoll_set(a, EPOLL_CTL_ADD, c->listen_fd, TAG(c->idx, TAG_LISTEN));
+	plog(LOG_INFO, "%s%slistening on %s", c->idx ? c->name : "", c->idx ? ": " : "", c->path);
+	return 0;
+}
+
 /*
- * A new controller @name on @path (NULL: the inherited connection @fd).
+ * A new controller @name on @path (NULL: the inherited connection @fd),
+ * listening at once unless @later (the caller then calls ctrl_listen()).
  * 0 or -errno with @err.
  */
 static int ctrl_new(struct app *a, const char *opt, const char *name, const char *path, int fd,
-                    unsigned int nq, char *err, size_t errlen)
+                    unsigned int nq, bool later, char *err, size_t errlen)
 {
 	struct vscsi_cfg cfg = {0};
 	struct ctrl *c = NULL;
@@ -397,20 +417,13 @@ static int ctrl_new(struct app *a, const char *opt, const char *name, const char
 		snprintf(err, errlen, "controller '%s': out of memory", name);
 		return -ENOMEM;
 	}
-	if (path) {
-		c->listen_fd = listen_unix(opt, c->path, &c->listen_at);
-		if (c->listen_fd < 0) {
-			a->listen_status = -c->listen_fd;
+	if (path && !later) {
+		int rc = ctrl_listen(c, opt, err, errlen);
+
+		if (rc) {
 			vscsi_free(c->vs);
-			snprintf(err, errlen,
-			         "controller '%s': cannot listen on %s (the log says why)", name,
-			         path);
-			return -EADDRINUSE;
+			return rc;
 		}
-		if (a->ep >= 0)
-			epoll_set(a, EPOLL_CTL_ADD, c->listen_fd, TAG(c->idx, TAG_LISTEN));
-		plog(LOG_INFO, "%s%slistening on %s", c->idx ? c->name : "", c->idx ? ": " : "",
-		     path);
 	}
 	c->used = true;
 	if (!path)
@@ -467,7 +480,7 @@ static bool env_get(void *arg, unsigned int i, const char **name, const char **s
 static int env_ctrl_add(void *arg, const char *name, const char *socket, unsigned int queues,
                         char *err, size_t errlen)
 {
-	int rc = ctrl_new(arg, "ctrl-add", name, socket, -1, queues, err, errlen);
+	int rc = ctrl_new(arg, "ctrl-add", name, socket, -1, queues, false, err, errlen);
 
 	if (!rc)
 		plog(LOG_INFO, "controller %s added on %s", name, socket);
@@ -776,8 +789,8 @@ int main(int argc, char **argv)
 		plog(LOG_ERR, "%s", err);
 		goto out;
 	}
-	if ((a.socket_path || fd_arg) &&
-	    ctrl_new(&a, "--socket-path", name, a.socket_path, fd, nq, err, sizeof(err)) != 0) {
+	if ((a.socket_path || fd_arg) && ctrl_new(&a, "--socket-path", name, a.socket_path, fd, nq,
+	                                          true, err, sizeof(err)) != 0) {
 		/* listen_unix() said why on stderr, with its own exit status. */
 		if (!a.listen_status)
 			plog(LOG_ERR, "%s", err);
@@ -795,6 +808,11 @@ int main(int argc, char **argv)
 			plog(LOG_ERR, "--lun %s: %s", luns[i], err);
 			goto out;
 		}
+	}
+	/* Only once every LUN opened: a front-end never meets a half-made controller. */
+	if (a.socket_path && ctrl_listen(ctrl_find(&a, name), "--socket-path", err, sizeof(err))) {
+		rc = a.listen_status ? a.listen_status : 1;
+		goto out;
 	}
 	for (unsigned int i = 0; i < MAX_CTRLS; i++) {
 		struct ctrl *ct = &a.ctrls[i];

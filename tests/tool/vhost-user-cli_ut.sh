@@ -255,5 +255,61 @@ else
 	echo "skip --fd on real sockets: no python3"
 fi
 
+# ---- controllers at run time, one LUN pool ----
+# check NAME WANT-STATUS TEXT CTL-WORDS...: the ctl client's exit status and a line of its reply.
+check_ctl() {
+	name=$1 want=$2 text=$3
+	shift 3
+	"$bin" ctl ctrls.ctl "$@" >ctl.out 2>&1
+	st=$?
+	if [ "$st" = "$want" ] && grep -qF -- "$text" ctl.out; then
+		ok "$name"
+	else
+		fail "$name" "exit $st (expected $want), expected a line with: $text" "$(cat ctl.out)"
+	fi
+}
+bad "--lun for a controller that does not exist" 1 "--lun nosuch/0:0=mem:1M: no controller 'nosuch'" \
+	--socket-path=n.sock --lun nosuch/0:0=mem:1M
+bad "--name with a slash" 2 "--name 'a/b': 1 to 31 of A-Z a-z 0-9 _ . -" --socket-path=n.sock --name=a/b
+truncate -s 4M shared.img
+timeout 60 "$bin" --ctl-socket=ctrls.ctl 2>ctrls.log &
+first=$!
+if wait_for test -S ctrls.ctl; then
+	check_ctl "ctrl-add: a bad name" 1 "error: controller name 'a/b': 1 to 31 of" ctrl-add a/b x.sock
+	check_ctl "ctrl-add c1" 0 "ok" ctrl-add c1 c1.sock
+	if [ -S c1.sock ]; then ok "c1 listens"; else fail "c1 listens" "$(cat ctrls.log)"; fi
+	check_ctl "ctrl-add: the name again" 1 "error: controller 'c1' exists already" ctrl-add c1 c9.sock
+	check_ctl "ctrl-add on a regular file" 1 "error: controller 'c2': cannot listen on victim.txt" \
+		ctrl-add c2 victim.txt
+	if [ "$(cat victim.txt)" = "precious" ]; then ok "the file kept"; else fail "the file kept"; fi
+	check_ctl "ctrl-add: queues out of range" 1 "error: queues '17': expected 1 to 16" \
+		ctrl-add c2 c2.sock 17
+	check_ctl "ctrl-add c2 with 2 queues" 0 "ok" ctrl-add c2 c2.sock 2
+	check_ctl "add c1/0:0" 0 "ok" add c1/0:0 "file:$tmp/shared.img"
+	check_ctl "add c2/1:0, the same file by another path" 0 "ok" add c2/1:0 "file:./shared.img"
+	check_ctl "one unit, two users" 0 "1:0 file:$tmp/shared.img blocks=8192 bs=512 inflight=0 users=2" \
+		list c2
+	check_ctl "other options on a shared backing" 1 \
+		"a second user must use the same options ('ro' vs '')" add c2/1:1 "file:$tmp/shared.img,ro"
+	check_ctl "add to a controller that does not exist" 1 "error: no controller 'nosuch'" \
+		add nosuch/0:0 mem:1M
+	check_ctl "ctrl-list" 0 "c2 c2.sock listening luns=1 initiator=0x" ctrl-list
+	check_ctl "ctrl-remove c1" 0 "ok" ctrl-remove c1
+	if [ ! -e c1.sock ]; then ok "c1's socket removed"; else fail "c1's socket removed"; fi
+	check_ctl "the unit stays for c2" 0 "users=1" list c2
+	check_ctl "ctrl-remove again" 1 "error: no controller 'c1'" ctrl-remove c1
+	kill -TERM "$first"
+	wait "$first"
+	st=$?
+	first=
+	if [ "$st" = 0 ] && [ ! -e c2.sock ] && [ ! -e ctrls.ctl ]; then
+		ok "exit 0 on SIGTERM, every controller's socket removed"
+	else
+		fail "exit 0 on SIGTERM, every controller's socket removed" "exit $st" "$(cat ctrls.log)"
+	fi
+else
+	fail "--ctl-socket alone listening" "$(cat ctrls.log)"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
