@@ -49,70 +49,18 @@ dom0() {
 	say "$PR_B: $(pr_b_log | grep -c '^pr:') steps passed"
 }
 
-# Take the unit attentions a reservation change left for this nexus: the
-# sg3_utils commands would report them as failures.
-pr_settle() {
-	_i=0
-	while ! sg_turs "$1" >/dev/null 2>&1 && [ $_i -lt 5 ]; do _i=$((_i + 1)); done
-}
-
-# pr_write SG: the status line of one WRITE(10) of a zero block to LBA 100.
-pr_write() {
-	pr_settle "$1"
-	_rc=0
-	sg_raw -s 512 -i /dev/zero "$1" 2a 00 00 00 00 64 00 00 01 00 >/tmp/pr-write.out 2>&1 || _rc=$?
-	cat /tmp/pr-write.out >&2
-	# sg3_utils' exit status 24 is SG_LIB_CAT_RES_CONFLICT.
-	if [ $_rc = 24 ] || grep -qi "reservation conflict" /tmp/pr-write.out; then
-		echo conflict
-	elif [ $_rc = 0 ]; then
-		echo good
-	else
-		echo "other (status $_rc): $(tr '\n' ' ' </tmp/pr-write.out)"
-	fi
-}
-
-pr_holder() {
-	pr_settle "$1"
-	sg_persist --in --read-reservation --no-inquiry "$1" 2>&1 | tee /tmp/pr-rr.out >&2 || true
-	sed -n 's/.*Key=\(0x[0-9a-f]*\).*/\1/p' /tmp/pr-rr.out | head -n1
-}
-
 guest() {
 	role=a
 	case " $(cat /proc/cmdline) " in *" e2e.role=b "*) role=b ;; esac
 	wait_lun 0:0:0 240
 	sg=$(sg_of 0:0:0)
 	show sg_persist --in --read-capabilities --no-inquiry "$sg"
+	# tests/e2e/lib/guest-lib.sh: the steps, the same on both transports.
 	if [ $role = a ]; then
-		run sg_persist --out --no-inquiry --register --param-sark=0xaaaa "$sg"
-		pr_settle "$sg"
-		run sg_persist --out --no-inquiry --reserve --param-rk=0xaaaa --prout-type=1 "$sg"
-		[ "$(pr_holder "$sg")" = 0xaaaa ] || fail "A holds no reservation after RESERVE"
-		[ "$(pr_write "$sg")" = good ] || fail "A, the holder, cannot write"
-		echo "pr: A registered, reserved WRITE EXCLUSIVE and wrote"
-		mark a-reserved
-		wait_lun 0:1:0 300
-		r=$(pr_write "$sg")
-		[ "$r" = conflict ] || fail "A's WRITE after B preempted it: $r, not RESERVATION CONFLICT"
-		echo "pr: A's WRITE after the preemption: RESERVATION CONFLICT"
-		[ "$(pr_holder "$sg")" = 0xbbbb ] || fail "A does not see B's reservation"
-		echo "pr: A sees B's reservation"
+		pr_first "$sg" wait_lun 0:1:0 300
 	else
 		mark b-ready
 		wait_lun 0:1:0 300
-		[ "$(pr_holder "$sg")" = 0xaaaa ] || fail "B does not see A's reservation"
-		echo "pr: B sees A's reservation"
-		run sg_persist --out --no-inquiry --register --param-sark=0xbbbb "$sg"
-		r=$(pr_write "$sg")
-		[ "$r" = conflict ] || fail "B's WRITE under A's reservation: $r, not RESERVATION CONFLICT"
-		echo "pr: B's WRITE under A's reservation: RESERVATION CONFLICT"
-		pr_settle "$sg"
-		run sg_persist --out --no-inquiry --preempt --param-rk=0xbbbb --param-sark=0xaaaa \
-			--prout-type=1 "$sg"
-		[ "$(pr_holder "$sg")" = 0xbbbb ] || fail "B holds no reservation after PREEMPT"
-		[ "$(pr_write "$sg")" = good ] || fail "B, the new holder, cannot write"
-		echo "pr: B preempted A and wrote"
-		mark b-preempted
+		pr_second "$sg"
 	fi
 }

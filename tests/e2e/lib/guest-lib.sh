@@ -246,3 +246,76 @@ ext4_roundtrip() {
 	echo "all $(wc -l </tmp/sums) files read back intact"
 	run umount /mnt
 }
+
+# ---- persistent reservations between two initiators (the pr cases) ----
+
+# Take the unit attentions a reservation change left for this nexus: the
+# sg3_utils commands would report them as failures.
+pr_settle() {
+	_i=0
+	while ! sg_turs "$1" >/dev/null 2>&1 && [ $_i -lt 5 ]; do _i=$((_i + 1)); done
+}
+
+# pr_write SG: good, conflict or other, for one WRITE(10) of a zero block to LBA 100.
+pr_write() {
+	pr_settle "$1"
+	_rc=0
+	sg_raw -s 512 -i /dev/zero "$1" 2a 00 00 00 00 64 00 00 01 00 >/tmp/pr-write.out 2>&1 || _rc=$?
+	cat /tmp/pr-write.out >&2
+	# sg3_utils' exit status 24 is SG_LIB_CAT_RES_CONFLICT.
+	if [ $_rc = 24 ] || grep -qi "reservation conflict" /tmp/pr-write.out; then
+		echo conflict
+	elif [ $_rc = 0 ]; then
+		echo good
+	else
+		echo "other (status $_rc): $(tr '\n' ' ' </tmp/pr-write.out)"
+	fi
+}
+
+# pr_holder SG: the key of the reservation holder, "" when none.
+pr_holder() {
+	pr_settle "$1"
+	sg_persist --in --read-reservation --no-inquiry "$1" >/tmp/pr-rr.out 2>&1 || true
+	cat /tmp/pr-rr.out >&2
+	sed -n 's/.*Key=\(0x[0-9a-f]*\).*/\1/p' /tmp/pr-rr.out | head -n1
+}
+
+# pr_first SG WAIT...: the first initiator registers key 0xaaaa, takes WRITE
+# EXCLUSIVE and writes, marks a-reserved, runs WAIT... (until the other
+# preempted it), and then finds its WRITE in conflict and the other's key.
+pr_first() {
+	_sg=$1
+	shift
+	run sg_persist --out --no-inquiry --register --param-sark=0xaaaa "$_sg"
+	pr_settle "$_sg"
+	run sg_persist --out --no-inquiry --reserve --param-rk=0xaaaa --prout-type=1 "$_sg"
+	[ "$(pr_holder "$_sg")" = 0xaaaa ] || fail "the first holds no reservation after RESERVE"
+	[ "$(pr_write "$_sg")" = good ] || fail "the first, the holder, cannot write"
+	echo "pr: the first registered, reserved WRITE EXCLUSIVE and wrote"
+	mark a-reserved
+	"$@"
+	_r=$(pr_write "$_sg")
+	[ "$_r" = conflict ] || fail "the first's WRITE after the preemption: $_r, not RESERVATION CONFLICT"
+	echo "pr: the first's WRITE after the preemption: RESERVATION CONFLICT"
+	[ "$(pr_holder "$_sg")" = 0xbbbb ] || fail "the first does not see the second's reservation"
+	echo "pr: the first sees the second's reservation"
+}
+
+# pr_second SG: once the first reserved, the second initiator sees the
+# reservation, registers 0xbbbb, finds its WRITE in conflict, preempts the
+# first, writes, and marks b-preempted.
+pr_second() {
+	[ "$(pr_holder "$1")" = 0xaaaa ] || fail "the second does not see the first's reservation"
+	echo "pr: the second sees the first's reservation"
+	run sg_persist --out --no-inquiry --register --param-sark=0xbbbb "$1"
+	_r=$(pr_write "$1")
+	[ "$_r" = conflict ] || fail "the second's WRITE under the first's reservation: $_r, not RESERVATION CONFLICT"
+	echo "pr: the second's WRITE under the first's reservation: RESERVATION CONFLICT"
+	pr_settle "$1"
+	run sg_persist --out --no-inquiry --preempt --param-rk=0xbbbb --param-sark=0xaaaa \
+		--prout-type=1 "$1"
+	[ "$(pr_holder "$1")" = 0xbbbb ] || fail "the second holds no reservation after PREEMPT"
+	[ "$(pr_write "$1")" = good ] || fail "the second, the new holder, cannot write"
+	echo "pr: the second preempted the first and wrote"
+	mark b-preempted
+}
