@@ -292,22 +292,6 @@ static int guest_can_write(struct pvsd_xenbus *xb, const char *path, uint32_t gu
 	return !!(p[0].perms & PVX_XS_PERM_WRITE);
 }
 
-/* ---- LUNs ---- */
-
-/* The LUN core's word on what no command shows (a backing removed while attached). */
-static void lun_notice(void *arg, struct pvs_lun *lun, const char *msg)
-{
-	(void)arg;
-	(void)lun;
-	plog(LOG_WARNING, "%s", msg);
-}
-
-static void lun_closing(void *arg, const char *spec)
-{
-	(void)arg;
-	plog(LOG_INFO, "closing LUN %s", spec);
-}
-
 /* ---- devices ---- */
 
 static struct xb_dev *dev_find(struct xb_vhost *v, const char *name, bool create)
@@ -1394,10 +1378,8 @@ int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **ou
 	xb->domid = (uint32_t)domid;
 	xb->host = cfg->host;
 	if (!xb->host) {
-		struct pvs_host_cfg hc = {.worker = cfg->worker,
-		                          .resolver = cfg->resolver,
-		                          .notice = lun_notice,
-		                          .closing = lun_closing};
+		struct pvs_host_cfg hc = {
+		    .worker = cfg->worker, .resolver = cfg->resolver, .log = plog_tagged};
 
 		if (pvs_host_new(&hc, &xb->host) != 0) {
 			free(xb);

@@ -136,10 +136,19 @@ static int resolve_host(struct pvs_host *h, const char *spec, struct pvs_spec *s
 	return rc;
 }
 
+/* The LUN core's word on what no command shows (a backing removed while attached). */
+static void unit_notice(void *arg, struct pvs_lun *lun, const char *msg)
+{
+	struct pvs_host *h = arg;
+
+	(void)lun;
+	h->cfg.log(h->cfg.log_arg, 4, "%s", msg);
+}
+
 int pvs_host_unit_get(struct pvs_host *h, const char *spec, bool raw, struct pvs_unit **out,
                       char *err, size_t errlen)
 {
-	struct pvs_lun_opts lo = {.notice = h->cfg.notice, .notice_arg = h->cfg.notice_arg};
+	struct pvs_lun_opts lo = {.notice = h->cfg.log ? unit_notice : NULL, .notice_arg = h};
 	struct pvs_spec *sp = malloc(sizeof(*sp));
 	struct pvs_unit *u = calloc(1, sizeof(*u));
 	int rc;
@@ -228,8 +237,8 @@ void pvs_host_sweep(struct pvs_host *h)
 		struct pvs_unit *u = *pp;
 
 		if (u->users == 0 && u->lun && pvs_lun_inflight(u->lun) == 0) {
-			if (h->cfg.closing)
-				h->cfg.closing(h->cfg.notice_arg, u->spec);
+			if (h->cfg.log)
+				h->cfg.log(h->cfg.log_arg, 6, "closing LUN %s", u->spec);
 			pvs_lun_close(u->lun);
 			u->lun = NULL;
 		}

@@ -77,20 +77,6 @@ struct app {
 	int listen_status; /* the last listen_unix() failure's exit status */
 };
 
-/* The LUN core's word on what no command shows (a backing removed while attached). */
-static void lun_notice(void *arg, struct pvs_lun *lun, const char *msg)
-{
-	(void)arg;
-	(void)lun;
-	plog(LOG_WARNING, "%s", msg);
-}
-
-static void lun_closing(void *arg, const char *spec)
-{
-	(void)arg;
-	plog(LOG_INFO, "closing LUN %s", spec);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(
@@ -777,8 +763,7 @@ int main(int argc, char **argv)
 		epoll_set(&a, EPOLL_CTL_ADD, a.ctl_fd, TAG_CTL);
 	}
 	hc.worker = a.w;
-	hc.notice = lun_notice;
-	hc.closing = lun_closing;
+	hc.log = plog_tagged; /* no tag: the line is about the LUN, whoever uses it */
 	if (pvs_host_new(&hc, &a.host)) {
 		plog(LOG_ERR, "out of memory");
 		goto out;

@@ -220,7 +220,7 @@ int pvx_parse_uint(const char *s, uint64_t max, uint64_t *out)
 	uint64_t v = 0;
 	const char *p = s;
 
-	if (!*p)
+	if (!p || !*p)
 		return -EINVAL;
 	for (; *p; p++) {
 		if (*p < '0' || *p > '9')

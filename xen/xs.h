@@ -99,7 +99,7 @@ char *pvx_xs_read_at(const struct pvx_xs *xs, pvx_xs_tx tx, const char *dir, con
  */
 int pvx_xs_read_uint(const struct pvx_xs *xs, pvx_xs_tx tx, const char *dir, const char *name,
                      uint64_t max, uint64_t *out);
-/* Strict decimal parse used by pvx_xs_read_uint (exported for the tests). */
+/* Strict decimal: digits only, no sign or blank, at most @max; NULL or "" is -EINVAL. */
 int pvx_parse_uint(const char *s, uint64_t max, uint64_t *out);
 
 #endif

@@ -74,7 +74,7 @@ static bool parse_key(const char *k, uint32_t *vhost, unsigned int *n, const cha
 		return false;
 	memcpy(num, p, (size_t)(slash - p));
 	num[slash - p] = '\0';
-	if (xlp_parse_uint(num, UINT32_MAX, &v))
+	if (pvx_parse_uint(num, UINT32_MAX, &v))
 		return false;
 	*vhost = (uint32_t)v;
 	p = slash + 1;
@@ -86,7 +86,7 @@ static bool parse_key(const char *k, uint32_t *vhost, unsigned int *n, const cha
 		return false;
 	memcpy(num, p, (size_t)(slash - p));
 	num[slash - p] = '\0';
-	if (xlp_parse_uint(num, 1u << 20, &v))
+	if (pvx_parse_uint(num, 1u << 20, &v))
 		return false;
 	*n = (unsigned int)v;
 	*field = slash + 1;

@@ -56,29 +56,10 @@ static bool parse_u32(const char *s, uint32_t *out)
 {
 	uint64_t v;
 
-	if (xlp_parse_uint(s, UINT32_MAX, &v))
+	if (pvx_parse_uint(s, UINT32_MAX, &v))
 		return false;
 	*out = (uint32_t)v;
 	return true;
-}
-
-int xlp_parse_uint(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!s || !*s)
-		return -EINVAL;
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	if (v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
 }
 
 int xlp_read_int(struct xlp_ctx *c, const char *path, int dflt)
@@ -87,7 +68,7 @@ int xlp_read_int(struct xlp_ctx *c, const char *path, int dflt)
 	uint64_t n;
 	int r = dflt;
 
-	if (v && !xlp_parse_uint(v, 1000000, &n))
+	if (v && !pvx_parse_uint(v, 1000000, &n))
 		r = (int)n;
 	free(v);
 	return r;

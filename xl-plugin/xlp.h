@@ -254,8 +254,6 @@ void xlp_vhosts_free(struct xlp_vhost *v, size_t n);
 /* Domains that have a directory under our backend/vscsi, ascending. */
 int xlp_backend_domids(struct xlp_ctx *c, uint32_t **ids, size_t *n);
 int xlp_read_int(struct xlp_ctx *c, const char *path, int dflt);
-/* Strict unsigned decimal (no sign, blank or trailing text), at most @max. */
-int xlp_parse_uint(const char *s, uint64_t max, uint64_t *out);
 
 /* ------------------------------------------------------------- write plans */
 

@@ -32,10 +32,14 @@ struct pvs_unit;
 struct pvs_host_cfg {
 	struct pvs_worker *worker;
 	struct pvs_resolver resolver; /* for host p-devs; zero: the real /sys and /dev */
-	pvs_lun_notice_fn notice;     /* every unit's notices; may be NULL */
-	void *notice_arg;             /* for both callbacks */
-	/* A unit's LUN is about to close (last user gone, idle); may be NULL. */
-	void (*closing)(void *arg, const char *spec);
+	/*
+	 * One line for the administrator's log, with a syslog priority (4
+	 * warning: a backing went away; 6 info: a LUN closes, its last user
+	 * gone).  May be NULL.
+	 */
+	void (*log)(void *arg, int prio, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+	void *log_arg;
 };
 
 int pvs_host_new(const struct pvs_host_cfg *cfg, struct pvs_host **out);
