@@ -66,27 +66,20 @@ soak_memory_check() {
 }
 
 case_cleanup() {
-	xl destroy "$SOAK_B" 2>/dev/null || true
-	[ ! -f /var/log/xen/guest-$SOAK_B.log ] ||
-		tr -d '\r' </var/log/xen/guest-$SOAK_B.log >"$CASEOUT/console-b.log"
+	guest_b_cleanup "$SOAK_B"
 }
 
 dom0() {
-	local end ev cfg
+	local end ev
 	xl_front_install
 	SOAK_N=0
 	lun_file soaka 64M
 	xl scsi-attach "$GUEST" "$PDEV" 0:0:0:0 || fail "xl scsi-attach to $GUEST failed"
 	guest_start
 	lun_file soakb 64M
-	cfg=$CASEOUT/soak-b.cfg
-	sed "s/^name = .*/name = \"$SOAK_B\"/; s/^memory = .*/memory = 384/; s/e2e.case=soak/e2e.case=soak e2e.role=b/" \
-		"$CASEOUT/guest.cfg" >"$cfg"
-	printf "vscsi = [ '%s,0:0:0:0' ]\n" "$PDEV" >>"$cfg"
-	xl create "$cfg" >&2 || fail "xl create $SOAK_B failed"
+	guest_b_create "$SOAK_B" "$PDEV,0:0:0:0"
 	guest_wait_mark soak-running 300
-	wait_for "$SOAK_B running fio" 300 eval "tr -d '\r' </var/log/xen/guest-$SOAK_B.log | grep -q '^@@E2E MARK soak-running'" ||
-		fail "$SOAK_B did not start its fio"
+	guest_b_wait_mark "$SOAK_B" soak-running 300
 
 	end=$(($(date +%s) + ${SOAK_SECS:-180}))
 	soak_sample
@@ -107,15 +100,11 @@ dom0() {
 
 	xl scsi-attach "$GUEST" mem:1M 0:0:9:0 || fail "the end LUN for $GUEST"
 	xl scsi-attach "$SOAK_B" mem:1M 0:0:9:0 || fail "the end LUN for $SOAK_B"
-	wait_for "$SOAK_B's verdict" 300 eval "tr -d '\r' </var/log/xen/guest-$SOAK_B.log | grep -q '^@@E2E RESULT'" ||
-		fail "$SOAK_B gave no verdict"
-	tr -d '\r' </var/log/xen/guest-$SOAK_B.log | grep -q '^@@E2E RESULT PASS' ||
-		fail "$SOAK_B: $(tr -d '\r' </var/log/xen/guest-$SOAK_B.log | sed -n 's/^@@E2E RESULT FAIL //p')"
+	guest_b_verdict "$SOAK_B" 300
 }
 
 guest() {
-	role=a
-	case " $(cat /proc/cmdline) " in *" e2e.role=b "*) role=b ;; esac
+	role=$(guest_role)
 	wait_lun 0:0:0 240
 	sd=$(sd_of 0:0:0)
 	sg=$(sg_of 0:0:0)

@@ -53,6 +53,11 @@ show() {
 
 mark() { echo "@@E2E MARK $1"; }
 
+# a, or b in the second guest of a case (guest_b_create).
+guest_role() {
+	case " $(cat /proc/cmdline) " in *" e2e.role=b "*) echo b ;; *) echo a ;; esac
+}
+
 # The H:C:T:L of the LUN at C:T:L (the guest picks the host number).
 hctl_of() {
 	for _d in /sys/class/scsi_device/*:"$1"; do

@@ -176,6 +176,39 @@ guest_verdict() {
 	esac
 }
 
+# --- a second guest of a case (e2e.role=b), through the xl front ---
+
+# guest_b_create NAME VSCSI-ENTRY...: the case's guest.cfg renamed NAME, with
+# 384 MiB, e2e.role=b on its command line and these vscsi= entries.
+guest_b_create() {
+	local name=$1 cfg=$CASEOUT/$1.cfg e list=""
+	shift
+	for e in "$@"; do list="$list${list:+, }'$e'"; done
+	sed "s/^name = .*/name = \"$name\"/; s/^memory = .*/memory = 384/; s/e2e.case=$CASE/e2e.case=$CASE e2e.role=b/" \
+		"$CASEOUT/guest.cfg" >"$cfg"
+	printf 'vscsi = [ %s ]\n' "$list" >>"$cfg"
+	xl create "$cfg" >&2 || fail "xl create $name failed"
+}
+guest_b_text() { tr -d '\r' <"/var/log/xen/guest-$1.log" 2>/dev/null || true; }
+# guest_b_has NAME 'MARK x' | RESULT | 'RESULT PASS'
+guest_b_has() { guest_b_text "$1" | grep -q "^@@E2E $2"; }
+# guest_b_wait_mark NAME MARK SECS: fail if it ends first or takes longer.
+guest_b_wait_mark() {
+	wait_for "$1 mark $2" "$3" eval "guest_b_has '$1' 'MARK $2' || guest_b_has '$1' RESULT" ||
+		fail "$1 did not reach '$2' within $3 s"
+	guest_b_has "$1" "MARK $2" || fail "$1 ended before '$2': $(guest_b_text "$1" | sed -n 's/^@@E2E RESULT //p')"
+}
+# guest_b_verdict NAME SECS: its RESULT line, PASS or the case fails with its reason.
+guest_b_verdict() {
+	wait_for "$1's verdict" "$2" eval "guest_b_has '$1' RESULT" || fail "$1 gave no verdict"
+	guest_b_has "$1" 'RESULT PASS' || fail "$1: $(guest_b_text "$1" | sed -n 's/^@@E2E RESULT FAIL //p')"
+}
+# guest_b_cleanup NAME: destroy it and keep its console as console-b.log.
+guest_b_cleanup() {
+	xl destroy "$1" 2>/dev/null || true
+	[ ! -f "/var/log/xen/guest-$1.log" ] || guest_b_text "$1" >"$CASEOUT/console-b.log"
+}
+
 # Copy the console log and split out the files the guest recorded
 # (lines "@@R FILE text", see guest-lib.sh `record`).
 collect_guest_output() {
