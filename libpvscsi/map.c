@@ -62,6 +62,14 @@ static bool same_target(const struct pvs_map *m, unsigned int i, uint32_t c, uin
 	return i < m->n && m->ents[i].channel == c && m->ents[i].target == t;
 }
 
+/* The entry of (c, t, l), or NULL. */
+static struct map_ent *find(const struct pvs_map *m, uint32_t c, uint32_t t, uint32_t l)
+{
+	unsigned int i = lower_bound(m, c, t, l);
+
+	return i < m->n && key_cmp(&m->ents[i], c, t, l) == 0 ? &m->ents[i] : NULL;
+}
+
 bool pvs_map_target_exists(const struct pvs_map *m, uint32_t channel, uint32_t target)
 {
 	return same_target(m, lower_bound(m, channel, target, 0), channel, target);
@@ -142,11 +150,9 @@ int pvs_map_detach(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_
 struct pvs_unit *pvs_map_unit(const struct pvs_map *m, uint32_t channel, uint32_t target,
                               uint32_t lun)
 {
-	unsigned int i = lower_bound(m, channel, target, lun);
+	const struct map_ent *e = find(m, channel, target, lun);
 
-	if (i < m->n && key_cmp(&m->ents[i], channel, target, lun) == 0)
-		return m->ents[i].u;
-	return NULL;
+	return e ? e->u : NULL;
 }
 
 bool pvs_map_get(const struct pvs_map *m, unsigned int i, uint32_t *channel, uint32_t *target,
@@ -164,11 +170,9 @@ bool pvs_map_get(const struct pvs_map *m, unsigned int i, uint32_t *channel, uin
 struct pvs_lun *pvs_map_lookup(const struct pvs_map *m, uint32_t channel, uint32_t target,
                                uint32_t lun)
 {
-	unsigned int i = lower_bound(m, channel, target, lun);
+	const struct map_ent *e = find(m, channel, target, lun);
 
-	if (i < m->n && key_cmp(&m->ents[i], channel, target, lun) == 0)
-		return m->ents[i].l;
-	return NULL;
+	return e ? e->l : NULL;
 }
 
 /* SPC-5 6.33 / SAM-5 5.14: the inventory changed for the target's other LUNs. */

@@ -6,23 +6,10 @@
 # shellcheck source=../../lib/qemu.sh
 . "$E2E_DIR/../lib/qemu.sh"
 
-# case_var CASE VAR: a VAR=value assignment at the start of a line of
-# cases/CASE.sh (read, not sourced: the case files define shell functions).
-case_var() {
-	sed -n "s/^$2=[\"']\{0,1\}\([^\"']*\)[\"']\{0,1\}\$/\1/p" "$E2E_DIR/cases/$1.sh" | head -n1
-}
-
-# A case's TIMEOUT, which may be an expression of the run's settings
-# (soak: TIMEOUT=$((${SOAK_SECS:-180} + 480))): the case file sourced in a
-# subshell, which only defines its functions and variables.
-case_timeout() {
-	(
-		set +eu
-		# shellcheck disable=SC1090
-		. "$E2E_DIR/cases/$1.sh" >/dev/null 2>&1
-		echo "${TIMEOUT:-300}"
-	)
-}
+# shellcheck source=../../lib/cases.sh
+. "$E2E_DIR/../lib/cases.sh"
+case_var() { case_file_var "$E2E_DIR/cases/$1.sh" "$2"; }
+case_timeout() { case_file_timeout "$E2E_DIR/cases/$1.sh" 300; }
 
 # A fresh directory build/e2e/out/<date-time>-XXXX; build/e2e/out/latest
 # points to it.  Only the 20 newest runs are kept.

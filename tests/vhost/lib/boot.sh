@@ -12,21 +12,11 @@
 # Each mode runs its cases in one standard boot (below), one after the other,
 # then each case with BOOT=own, which boots its own guests.
 
-# vh_case_var CASE VAR: a VAR=value line of cases/CASE.sh (read, not sourced).
-vh_case_var() {
-	sed -n "s/^$2=[\"']\{0,1\}\([^\"']*\)[\"']\{0,1\}\$/\1/p" "$VH_DIR/cases/$1.sh" | head -n1
-}
-
-# An own boot's time limit per guest: the case's TIMEOUT (an expression of
-# the environment, possibly), 600 s by default.
-vh_case_timeout() {
-	(
-		set +eu
-		# shellcheck disable=SC1090
-		. "$VH_DIR/cases/$1.sh" >/dev/null 2>&1
-		echo "${TIMEOUT:-600}"
-	)
-}
+# shellcheck source=../../lib/cases.sh
+. "$VH_DIR/../lib/cases.sh"
+vh_case_var() { case_file_var "$VH_DIR/cases/$1.sh" "$2"; }
+# An own boot's time limit per guest, 600 s unless the case says otherwise.
+vh_case_timeout() { case_file_timeout "$VH_DIR/cases/$1.sh" 600; }
 
 # A QEMU whose vhost-user-scsi reconnects: bookworm-backports', downloaded
 # with apt-get into a private apt state (the system's sources stay as they
