@@ -190,77 +190,81 @@ static int check_fd_arg(const char *arg, int *out)
  * else, a symbolic link included, is not ours to delete.  0 or an exit
  * status, with one line saying why.
  */
-static int free_path(const char *opt, const char *path)
+/* @why gets one line; returns @status (an exit status: 2 bad usage, 1 failure). */
+static int why_set(char *why, size_t len, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int why_set(char *why, size_t len, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+static int free_path(const char *opt, const char *path, char *why, size_t wlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
 	int fd, rc, e;
 
 	if (!*path)
-		return bad_usage("%s '': expected a path", opt);
+		return why_set(why, wlen, 2, "%s '': expected a path", opt);
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return bad_usage("%s '%s': %zu bytes long; a unix socket path has at most %zu", opt,
-		                 path, strlen(path), sizeof(sa.sun_path) - 1);
+		return why_set(why, wlen, 2,
+		               "%s '%s': %zu bytes long; a unix socket path has at most %zu", opt,
+		               path, strlen(path), sizeof(sa.sun_path) - 1);
 	if (lstat(path, &st) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		fprintf(stderr, "pvscsi-vhost-user: %s %s: %s\n", opt, path, strerror(errno));
-		return 1;
+		return why_set(why, wlen, 1, "%s %s: %s", opt, path, strerror(errno));
 	}
 	if (!S_ISSOCK(st.st_mode))
-		return bad_usage("%s %s: exists and is a %s, not a socket: refusing to replace it "
-		                 "(expected a new path or a stale socket)",
-		                 opt, path, vu_file_kind(st.st_mode));
+		return why_set(why, wlen, 2,
+		               "%s %s: exists and is a %s, not a socket: refusing to replace it "
+		               "(expected a new path or a stale socket)",
+		               opt, path, vu_file_kind(st.st_mode));
 	strcpy(sa.sun_path, path);
 	/* Non-blocking: a live listener with a full backlog answers EAGAIN instead of waiting. */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		fprintf(stderr, "pvscsi-vhost-user: %s %s: socket: %s\n", opt, path,
-		        strerror(errno));
-		return 1;
-	}
+	if (fd < 0)
+		return why_set(why, wlen, 1, "%s %s: socket: %s", opt, path, strerror(errno));
 	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	e = errno;
 	close(fd);
-	if (rc == 0 || e == EAGAIN || e == EINPROGRESS || e == EPROTOTYPE) {
-		fprintf(stderr,
-		        "pvscsi-vhost-user: %s %s: another process is listening on this socket "
-		        "(another pvscsi-vhost-user?): refusing to take it over\n",
-		        opt, path);
-		return 1;
-	}
-	if (e != ECONNREFUSED) {
-		fprintf(stderr,
-		        "pvscsi-vhost-user: %s %s: cannot tell whether this socket is in use (%s): "
-		        "leaving it\n",
-		        opt, path, strerror(e));
-		return 1;
-	}
-	if (unlink(path) < 0 && errno != ENOENT) {
-		fprintf(stderr, "pvscsi-vhost-user: %s %s: removing the stale socket: %s\n", opt,
-		        path, strerror(errno));
-		return 1;
-	}
+	if (rc == 0 || e == EAGAIN || e == EINPROGRESS || e == EPROTOTYPE)
+		return why_set(why, wlen, 1,
+		               "%s %s: another process is listening on this socket (another "
+		               "pvscsi-vhost-user?): refusing to take it over",
+		               opt, path);
+	if (e != ECONNREFUSED)
+		return why_set(why, wlen, 1,
+		               "%s %s: cannot tell whether this socket is in use (%s): leaving it",
+		               opt, path, strerror(e));
+	if (unlink(path) < 0 && errno != ENOENT)
+		return why_set(why, wlen, 1, "%s %s: removing the stale socket: %s", opt, path,
+		               strerror(errno));
 	plog(LOG_INFO, "%s: removed a stale socket nobody listened on", path);
 	return 0;
 }
 
-/* Listen on @path (see free_path()); the fd, or -(exit status). */
-static int listen_unix(const char *opt, const char *path, struct bound *b)
+/* Listen on @path (see free_path()); the fd, or -(exit status) with one line in @why. */
+static int listen_unix(const char *opt, const char *path, struct bound *b, char *why, size_t wlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
-	int fd, rc = free_path(opt, path);
+	int fd, rc = free_path(opt, path, why, wlen);
 
 	if (rc)
 		return -rc;
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -1;
+		return -why_set(why, wlen, 1, "%s %s: socket: %s", opt, path, strerror(errno));
 	/* bind() never replaces: a path taken since free_path() fails with EADDRINUSE. */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0) {
-		fprintf(stderr, "pvscsi-vhost-user: %s %s: %s\n", opt, path, strerror(errno));
+		why_set(why, wlen, 1, "%s %s: %s", opt, path, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -332,17 +336,18 @@ static uint64_t name_initiator(const char *name)
 	return h & ~(1ull << 63);
 }
 
-/* Listen on the controller's path; 0 or -errno with @err (listen_unix() said why on stderr). */
+/*
+ * Listen on the controller's path; 0 or -errno with one line in @err (and
+ * the exit status it means in a->listen_status).
+ */
 static int ctrl_listen(struct ctrl *c, const char *opt, char *err, size_t errlen)
 {
 	struct app *a = c->a;
 
-	c->listen_fd = listen_unix(opt, c->path, &c->listen_at);
+	c->listen_fd = listen_unix(opt, c->path, &c->listen_at, err, errlen);
 	if (c->listen_fd < 0) {
 		a->listen_status = -c->listen_fd;
 		c->listen_fd = -1;
-		snprintf(err, errlen, "controller '%s': cannot listen on %s (the log says why)",
-		         c->name, c->path);
 		return -EADDRINUSE;
 	}
 	if (a->ep >= 0)
@@ -755,8 +760,9 @@ int main(int argc, char **argv)
 	epoll_set(&a, EPOLL_CTL_ADD, a.sig_fd, TAG_SIGNAL);
 	epoll_set(&a, EPOLL_CTL_ADD, pvs_worker_fd(a.w), TAG_WORKER);
 	if (a.ctl_path) {
-		a.ctl_fd = listen_unix("--ctl-socket", a.ctl_path, &a.ctl_at);
+		a.ctl_fd = listen_unix("--ctl-socket", a.ctl_path, &a.ctl_at, err, sizeof(err));
 		if (a.ctl_fd < 0) {
+			fprintf(stderr, "pvscsi-vhost-user: %s\n", err);
 			rc = -a.ctl_fd;
 			goto out;
 		}
@@ -776,10 +782,8 @@ int main(int argc, char **argv)
 	}
 	if ((a.socket_path || fd_arg) && ctrl_new(&a, "--socket-path", name, a.socket_path, fd, nq,
 	                                          true, err, sizeof(err)) != 0) {
-		/* listen_unix() said why on stderr, with its own exit status. */
-		if (!a.listen_status)
-			plog(LOG_ERR, "%s", err);
-		rc = a.listen_status ? a.listen_status : 1;
+		plog(LOG_ERR, "%s", err);
+		rc = 1;
 		goto out;
 	}
 	for (unsigned int i = 0; i < nluns; i++) {
@@ -796,7 +800,10 @@ int main(int argc, char **argv)
 	}
 	/* Only once every LUN opened: a front-end never meets a half-made controller. */
 	if (a.socket_path && ctrl_listen(ctrl_find(&a, name), "--socket-path", err, sizeof(err))) {
-		rc = a.listen_status ? a.listen_status : 1;
+		/* A command line's mistake: on stderr as the other option errors, with their
+		 * status. */
+		fprintf(stderr, "pvscsi-vhost-user: %s\n", err);
+		rc = a.listen_status;
 		goto out;
 	}
 	for (unsigned int i = 0; i < MAX_CTRLS; i++) {

@@ -279,7 +279,8 @@ if wait_for test -S ctrls.ctl; then
 	check_ctl "ctrl-add c1" 0 "ok" ctrl-add c1 c1.sock
 	if [ -S c1.sock ]; then ok "c1 listens"; else fail "c1 listens" "$(cat ctrls.log)"; fi
 	check_ctl "ctrl-add: the name again" 1 "error: controller 'c1' exists already" ctrl-add c1 c9.sock
-	check_ctl "ctrl-add on a regular file" 1 "error: controller 'c2': cannot listen on victim.txt" \
+	check_ctl "ctrl-add on a regular file" 1 \
+		"error: ctrl-add victim.txt: exists and is a regular file, not a socket: refusing to replace it" \
 		ctrl-add c2 victim.txt
 	if [ "$(cat victim.txt)" = "precious" ]; then ok "the file kept"; else fail "the file kept"; fi
 	check_ctl "ctrl-add: queues out of range" 1 "error: queues '17': expected 1 to 16" \
