@@ -42,7 +42,7 @@
 
 enum { SLOT_FREE, SLOT_CDB, SLOT_TMF };
 
-void ring_log(struct pvsd_ring *r, int prio, const char *fmt, ...)
+void pvsd_ring_log(struct pvsd_ring *r, int prio, const char *fmt, ...)
 {
 	char line[256];
 	va_list ap;
@@ -60,9 +60,9 @@ void ring_log(struct pvsd_ring *r, int prio, const char *fmt, ...)
 #define ring_err(r, ...)                                                                           \
 	do {                                                                                       \
 		if ((r)->err_budget > 0) {                                                         \
-			ring_log((r), LOG_ERR, __VA_ARGS__);                                       \
+			pvsd_ring_log((r), LOG_ERR, __VA_ARGS__);                                  \
 			if (--(r)->err_budget == 0)                                                \
-				ring_log((r), LOG_ERR, "further guest errors not logged");         \
+				pvsd_ring_log((r), LOG_ERR, "further guest errors not logged");    \
 		}                                                                                  \
 	} while (0)
 
@@ -108,10 +108,10 @@ static void respond(struct pvsd_ring *r, struct slot *s, int32_t rslt, const uin
 	__atomic_store_n(&r->back.sring->rsp_prod, r->back.rsp_prod_pvt, __ATOMIC_RELEASE);
 	r->st.responses++;
 	if (r->cfg.verbose)
-		ring_log(r, LOG_DEBUG, "rsp rqid %u rslt 0x%x resid %u sense %u", s->rqid,
-		         (unsigned int)rslt, resid,
-		         sense_len > VSCSIIF_SENSE_BUFFERSIZE ? VSCSIIF_SENSE_BUFFERSIZE
-		                                              : sense_len);
+		pvsd_ring_log(r, LOG_DEBUG, "rsp rqid %u rslt 0x%x resid %u sense %u", s->rqid,
+		              (unsigned int)rslt, resid,
+		              sense_len > VSCSIIF_SENSE_BUFFERSIZE ? VSCSIIF_SENSE_BUFFERSIZE
+		                                                   : sense_len);
 }
 
 static void notify(struct pvsd_ring *r)
@@ -120,7 +120,7 @@ static void notify(struct pvsd_ring *r)
 
 	r->st.notifies++;
 	if (rc < 0)
-		ring_log(r, LOG_ERR, "event channel notify: %s", strerror(-rc));
+		pvsd_ring_log(r, LOG_ERR, "event channel notify: %s", strerror(-rc));
 }
 
 /*
@@ -511,7 +511,7 @@ static void submit_one(struct pvsd_ring *r, struct slot *s)
 		r->st.no_connect++;
 		fail(r, s, XEN_VSCSIIF_RSLT_HOST_NO_CONNECT);
 	} else {
-		ring_log(r, LOG_ERR, "rqid %u: submit: %s", s->rqid, strerror(-rc));
+		pvsd_ring_log(r, LOG_ERR, "rqid %u: submit: %s", s->rqid, strerror(-rc));
 		fail(r, s, XEN_VSCSIIF_RSLT_HOST_ERROR);
 	}
 }
@@ -572,9 +572,9 @@ static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 		niov = build_iov(s);
 	s->need_in = s->nsegs && (p->dir == PVSP_DIR_TO_DEV || p->dir == PVSP_DIR_BIDI);
 	if (r->cfg.verbose)
-		ring_log(r, LOG_DEBUG, "req rqid %u %u:%u:%u %s (0x%02x) len %u", p->rqid,
-		         p->channel, p->id, p->lun, pvs_opcode_name(p->cdb, p->cmd_len), p->cdb[0],
-		         s->data_len);
+		pvsd_ring_log(r, LOG_DEBUG, "req rqid %u %u:%u:%u %s (0x%02x) len %u", p->rqid,
+		              p->channel, p->id, p->lun, pvs_opcode_name(p->cdb, p->cmd_len),
+		              p->cdb[0], s->data_len);
 
 	memset(req->cdb, 0, sizeof(req->cdb));
 	memcpy(req->cdb, p->cdb, p->cmd_len);
@@ -618,9 +618,9 @@ static void start_tmf(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 	s->id = p->id;
 	s->lun = p->lun;
 	if (r->cfg.verbose)
-		ring_log(r, LOG_DEBUG, "req rqid %u %u:%u:%u %s ref_rqid %u", p->rqid, p->channel,
-		         p->id, p->lun, p->act == VSCSIIF_ACT_SCSI_ABORT ? "ABORT" : "RESET",
-		         p->ref_rqid);
+		pvsd_ring_log(r, LOG_DEBUG, "req rqid %u %u:%u:%u %s ref_rqid %u", p->rqid,
+		              p->channel, p->id, p->lun,
+		              p->act == VSCSIIF_ACT_SCSI_ABORT ? "ABORT" : "RESET", p->ref_rqid);
 	memset(tmf, 0, sizeof(*tmf));
 	if (p->act == VSCSIIF_ACT_SCSI_ABORT) {
 		task = find_cdb(r, p->ref_rqid);
@@ -667,8 +667,9 @@ static void handle_request(struct pvsd_ring *r, struct slot *s, const struct vsc
 		 * publish before it died: answering it under the rqid found
 		 * there could complete a request that is still on the ring.
 		 */
-		ring_log(r, LOG_WARNING, "adopted ring: index %u fails validation (%s): dropped",
-		         idx, pvsp_err_name(err));
+		pvsd_ring_log(r, LOG_WARNING,
+		              "adopted ring: index %u fails validation (%s): dropped", idx,
+		              pvsp_err_name(err));
 		r->st.dropped++;
 		slot_put(r, s);
 		return;
@@ -732,8 +733,8 @@ static void replay(struct pvsd_ring *r)
 		struct slot *s = &r->slots[order[i]];
 		struct vscsiif_request copy = e->req;
 
-		ring_log(r, LOG_INFO, "adopted ring: rqid %u (ring index %u) runs again", copy.rqid,
-		         e->req_idx);
+		pvsd_ring_log(r, LOG_INFO, "adopted ring: rqid %u (ring index %u) runs again",
+		              copy.rqid, e->req_idx);
 		r->st.replayed++;
 		slot_take_this(r, s);
 		__atomic_store_n(&e->state, JE_INFLIGHT, __ATOMIC_RELEASE);
@@ -751,10 +752,11 @@ static void consume(struct pvsd_ring *r)
 	unsigned int n = 0;
 
 	if (RING_REQUEST_PROD_OVERFLOW(&r->back, rp)) {
-		ring_log(r, LOG_ERR,
-		         "dom %u vhost %u provided bogus ring requests (req_prod %u, rsp_prod %u): "
-		         "ring halted",
-		         r->cfg.domid, r->cfg.vhost, rp, r->back.rsp_prod_pvt);
+		pvsd_ring_log(
+		    r, LOG_ERR,
+		    "dom %u vhost %u provided bogus ring requests (req_prod %u, rsp_prod %u): "
+		    "ring halted",
+		    r->cfg.domid, r->cfg.vhost, rp, r->back.rsp_prod_pvt);
 		r->broken = true;
 		r->stopped = true;
 		return;
@@ -777,7 +779,7 @@ static void consume(struct pvsd_ring *r)
 		/* A command after the TMF's answer: the guest has ended its reset. */
 		if (r->hold_until && !r->tmfs_running && copy.act == VSCSIIF_ACT_SCSI_CDB)
 			release_held(r);
-		journal_consumed(r, s, &copy, rc);
+		pvsd_journal_consumed(r, s, &copy, rc);
 		r->back.req_cons = ++rc;
 		n++;
 		handle_request(r, s, &copy, rc - 1);
@@ -833,7 +835,7 @@ int pvsd_ring_timeout_ms(const struct pvsd_ring *r)
 
 static void ring_free(struct pvsd_ring *r)
 {
-	journal_close(r);
+	pvsd_journal_close(r);
 	if (r->bufs)
 		munmap(r->bufs, r->bufs_len);
 	free(r->bops);
@@ -905,7 +907,7 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 	r->sring = cfg->gnt->map_ring(cfg->gnt_ctx, cfg->domid, ring_ref);
 	if (!r->sring) {
 		rc = errno ? -errno : -EIO;
-		ring_log(r, LOG_ERR, "map ring-ref %u: %s", ring_ref, strerror(-rc));
+		pvsd_ring_log(r, LOG_ERR, "map ring-ref %u: %s", ring_ref, strerror(-rc));
 		ring_free(r);
 		return rc;
 	}
@@ -919,7 +921,7 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 		RING_IDX prod = __atomic_load_n(&sr->req_prod, __ATOMIC_ACQUIRE);
 
 		BACK_RING_ATTACH(&r->back, sr, start, PAGE);
-		if (cfg->state_dir && journal_open(r, ring_ref, evtchn, start, prod)) {
+		if (cfg->state_dir && pvsd_journal_open(r, ring_ref, evtchn, start, prod)) {
 			/* Consumed before: in the journal, not on the ring any more. */
 			r->back.req_cons = (RING_IDX)r->j->cons;
 			r->replay = true;
@@ -931,7 +933,7 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 	}
 	rc = cfg->evt->bind(cfg->evt_ctx, cfg->domid, evtchn, &r->chan);
 	if (rc < 0) {
-		ring_log(r, LOG_ERR, "bind event-channel %u: %s", evtchn, strerror(-rc));
+		pvsd_ring_log(r, LOG_ERR, "bind event-channel %u: %s", evtchn, strerror(-rc));
 		cfg->gnt->unmap_ring(cfg->gnt_ctx, r->sring);
 		ring_free(r);
 		return rc;
@@ -992,7 +994,7 @@ int pvsd_ring_disconnect(struct pvsd_ring *r)
 	r->cfg.evt->unbind(r->cfg.evt_ctx, r->chan);
 	rc = r->cfg.gnt->unmap_ring(r->cfg.gnt_ctx, r->sring);
 	if (rc < 0)
-		ring_log(r, LOG_ERR, "unmap ring: %s", strerror(-rc));
+		pvsd_ring_log(r, LOG_ERR, "unmap ring: %s", strerror(-rc));
 	ring_free(r);
 	return 0;
 }

@@ -103,7 +103,7 @@ struct pvsd_ring {
 };
 
 /* A line through cfg.log, "dom D vhost V: " first. */
-void ring_log(struct pvsd_ring *r, int prio, const char *fmt, ...)
+void pvsd_ring_log(struct pvsd_ring *r, int prio, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static inline unsigned int slot_index(const struct pvsd_ring *r, const struct slot *s)
@@ -114,12 +114,12 @@ static inline unsigned int slot_index(const struct pvsd_ring *r, const struct sl
 /* ring_journal.c */
 
 /* Record a request just consumed from ring index @idx in @s's entry. */
-void journal_consumed(struct pvsd_ring *r, struct slot *s, const struct vscsiif_request *copy,
-                      RING_IDX idx);
+void pvsd_journal_consumed(struct pvsd_ring *r, struct slot *s, const struct vscsiif_request *copy,
+                           RING_IDX idx);
 /* The ring is gone: unmap and remove its journal. */
-void journal_close(struct pvsd_ring *r);
+void pvsd_journal_close(struct pvsd_ring *r);
 /* At connect: true when an adopted journal is valid (its entries run again). */
-bool journal_open(struct pvsd_ring *r, uint32_t ring_ref, uint32_t evtchn, RING_IDX start,
-                  RING_IDX prod);
+bool pvsd_journal_open(struct pvsd_ring *r, uint32_t ring_ref, uint32_t evtchn, RING_IDX start,
+                       RING_IDX prod);
 
 #endif

@@ -15,8 +15,8 @@
 
 #include "ring_int.h"
 
-void journal_consumed(struct pvsd_ring *r, struct slot *s, const struct vscsiif_request *copy,
-                      RING_IDX idx)
+void pvsd_journal_consumed(struct pvsd_ring *r, struct slot *s, const struct vscsiif_request *copy,
+                           RING_IDX idx)
 {
 	struct jentry *e;
 
@@ -31,14 +31,15 @@ void journal_consumed(struct pvsd_ring *r, struct slot *s, const struct vscsiif_
 }
 
 /* The ring is gone: so is its journal. */
-void journal_close(struct pvsd_ring *r)
+void pvsd_journal_close(struct pvsd_ring *r)
 {
 	if (!r->j)
 		return;
 	munmap(r->j, r->j_len);
 	r->j = NULL;
 	if (unlink(r->j_path) < 0 && errno != ENOENT)
-		ring_log(r, LOG_WARNING, "removing journal %s: %s", r->j_path, strerror(errno));
+		pvsd_ring_log(r, LOG_WARNING, "removing journal %s: %s", r->j_path,
+		              strerror(errno));
 }
 
 /*
@@ -90,8 +91,8 @@ static const char *journal_check(const struct pvsd_ring *r, const struct journal
  * is valid (entries to replay, consumption from its cons).  Without a
  * journal the ring still works; only adoption loses its guarantee.
  */
-bool journal_open(struct pvsd_ring *r, uint32_t ring_ref, uint32_t evtchn, RING_IDX start,
-                  RING_IDX prod)
+bool pvsd_journal_open(struct pvsd_ring *r, uint32_t ring_ref, uint32_t evtchn, RING_IDX start,
+                       RING_IDX prod)
 {
 	struct journal *j;
 	struct stat st;
@@ -102,13 +103,14 @@ bool journal_open(struct pvsd_ring *r, uint32_t ring_ref, uint32_t evtchn, RING_
 	r->j_len = sizeof(struct journal) + r->nslots * sizeof(struct jentry);
 	if ((size_t)snprintf(r->j_path, sizeof(r->j_path), "%s/dom%u-vhost%u.journal",
 	                     r->cfg.state_dir, r->cfg.domid, r->cfg.vhost) >= sizeof(r->j_path)) {
-		ring_log(r, LOG_WARNING, "state directory path too long: no journal");
+		pvsd_ring_log(r, LOG_WARNING, "state directory path too long: no journal");
 		return false;
 	}
 	fd = open(r->j_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		ring_log(r, LOG_WARNING, "journal %s: %s; a restarted daemon may lose requests",
-		         r->j_path, strerror(errno));
+		pvsd_ring_log(r, LOG_WARNING,
+		              "journal %s: %s; a restarted daemon may lose requests", r->j_path,
+		              strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return false;
@@ -116,14 +118,14 @@ bool journal_open(struct pvsd_ring *r, uint32_t ring_ref, uint32_t evtchn, RING_
 	if (r->cfg.adopt && (size_t)st.st_size != r->j_len)
 		why = st.st_size ? "of another size" : "missing";
 	if (ftruncate(fd, (off_t)r->j_len) < 0) {
-		ring_log(r, LOG_WARNING, "journal %s: %s", r->j_path, strerror(errno));
+		pvsd_ring_log(r, LOG_WARNING, "journal %s: %s", r->j_path, strerror(errno));
 		close(fd);
 		return false;
 	}
 	j = mmap(NULL, r->j_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (j == MAP_FAILED) {
-		ring_log(r, LOG_WARNING, "journal %s: mmap: %s", r->j_path, strerror(errno));
+		pvsd_ring_log(r, LOG_WARNING, "journal %s: mmap: %s", r->j_path, strerror(errno));
 		return false;
 	}
 	r->j = j;
@@ -134,10 +136,11 @@ bool journal_open(struct pvsd_ring *r, uint32_t ring_ref, uint32_t evtchn, RING_
 		r->seq = j->cons;
 	} else {
 		if (r->cfg.adopt)
-			ring_log(r, LOG_WARNING,
-			         "journal %s %s: adopting from the ring alone (requests in flight "
-			         "when the previous daemon died may be lost)",
-			         r->j_path, why);
+			pvsd_ring_log(
+			    r, LOG_WARNING,
+			    "journal %s %s: adopting from the ring alone (requests in flight "
+			    "when the previous daemon died may be lost)",
+			    r->j_path, why);
 		memset(j, 0, r->j_len);
 		j->version = JOURNAL_VERSION;
 		j->domid = r->cfg.domid;
