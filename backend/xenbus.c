@@ -134,71 +134,7 @@ static const char *state_name(int s)
 	return s >= 0 && s <= 8 ? n[s] : "invalid";
 }
 
-/* ---- xenstore helpers ---- */
-
-static int mkpath(char *buf, size_t len, const char *dir, const char *name)
-{
-	int n = name ? snprintf(buf, len, "%s/%s", dir, name) : snprintf(buf, len, "%s", dir);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-static bool node_exists(struct pvsd_xenbus *xb, pvx_xs_tx tx, const char *path)
-{
-	char *v = xb->xs.ops->read(xb->xs.ctx, tx, path, NULL);
-
-	free(v);
-	return v != NULL;
-}
-
-/*
- * Write "@dir/@name" only while @dir exists.  A plain write would recreate a
- * directory the toolstack has just removed, and leave litter no one cleans.
- * Returns 0, -ENOENT when @dir is gone, or -errno.
- */
-static int guarded_write(struct pvsd_xenbus *xb, const char *dir, const char *name, const char *val)
-{
-	const struct pvx_xs_ops *o = xb->xs.ops;
-	char path[512];
-	int rc, i;
-
-	rc = mkpath(path, sizeof(path), dir, name);
-	if (rc)
-		return rc;
-	for (i = 0; i < TX_RETRIES; i++) {
-		pvx_xs_tx tx;
-
-		rc = o->tx_start(xb->xs.ctx, &tx);
-		if (rc)
-			return rc;
-		if (!node_exists(xb, tx, dir)) {
-			o->tx_end(xb->xs.ctx, tx, true);
-			return -ENOENT;
-		}
-		rc = o->write(xb->xs.ctx, tx, path, val, (unsigned int)strlen(val));
-		if (rc) {
-			o->tx_end(xb->xs.ctx, tx, true);
-			return rc;
-		}
-		rc = o->tx_end(xb->xs.ctx, tx, false);
-		if (rc != -EAGAIN)
-			return rc;
-	}
-	return -EAGAIN;
-}
-
-/* A XenbusState node: the state, -1 if absent, 0 (Unknown) if not a number. */
-static int read_state(struct pvsd_xenbus *xb, const char *dir)
-{
-	uint64_t s;
-	int rc = pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, dir, XSN_STATE, 255, &s);
-
-	if (rc == -ENOENT)
-		return -1;
-	if (rc)
-		return PVSD_XB_UNKNOWN;
-	return (int)s;
-}
+/* ---- xenbus states ---- */
 
 /*
  * Every write fires our own watch and brings us back here: writing only
@@ -210,7 +146,7 @@ static int set_state_force(struct xb_vhost *v, int old, int st)
 	int rc;
 
 	snprintf(val, sizeof(val), "%d", st);
-	rc = guarded_write(v->xb, v->be, XSN_STATE, val);
+	rc = pvx_xs_write_guarded(&v->xb->xs, v->be, XSN_STATE, val);
 	if (rc == -ENOENT) {
 		v->gone = true;
 		return rc;
@@ -273,23 +209,10 @@ static void vhost_clear_error(struct xb_vhost *v)
 /* 1 if domain @guest may write @path, 0 if not, -errno if it cannot be told. */
 static int guest_can_write(struct pvsd_xenbus *xb, const char *path, uint32_t guest)
 {
-	struct pvx_xs_perm p[PVX_XS_MAX_PERMS];
-	int n = xb->xs.ops->get_perms(xb->xs.ctx, PVX_XS_NOTX, path, p, PVX_XS_MAX_PERMS);
-	int i;
-
-	if (n < 0)
-		return n;
-	if (n == 0)
-		return -EINVAL;
 	/* A frontend in our own domain is us: nothing to protect against. */
 	if (guest == xb->domid)
 		return 0;
-	if (p[0].id == guest)
-		return 1;
-	for (i = 1; i < n; i++)
-		if (p[i].id == guest)
-			return !!(p[i].perms & PVX_XS_PERM_WRITE);
-	return !!(p[0].perms & PVX_XS_PERM_WRITE);
+	return pvx_xs_writable_by(&xb->xs, path, guest);
 }
 
 /* ---- devices ---- */
@@ -324,7 +247,7 @@ static int dev_set_state(struct xb_vhost *v, const char *name, int st)
 
 	dev_dir(v, name, dir, sizeof(dir));
 	snprintf(val, sizeof(val), "%d", st);
-	rc = guarded_write(v->xb, dir, XSN_STATE, val);
+	rc = pvx_xs_write_guarded(&v->xb->xs, dir, XSN_STATE, val);
 	if (rc && rc != -ENOENT)
 		vlog(v, LOG_ERR, "%s: writing state %d: %s", name, st, strerror(-rc));
 	return rc;
@@ -417,7 +340,7 @@ static int dev_map(struct xb_vhost *v, const char *name)
 		goto out;
 	}
 	/* A guest that could write p-dev could name any host device. */
-	mkpath(path, sizeof(path), dir, XSN_P_DEV);
+	pvx_xs_path(path, sizeof(path), dir, XSN_P_DEV);
 	rc = guest_can_write(xb, path, v->domid);
 	if (rc != 0) {
 		vlog(v, LOG_ERR, "%s: p-dev is %s; refusing it", name,
@@ -454,7 +377,7 @@ static int dev_map(struct xb_vhost *v, const char *name)
 	stable = pvs_unit_stable(l);
 	pdevname = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, XSN_P_DEVNAME);
 	if (stable[0] && (!pdevname || !pdevname[0]))
-		guarded_write(xb, dir, XSN_P_DEVNAME, stable);
+		pvx_xs_write_guarded(&xb->xs, dir, XSN_P_DEVNAME, stable);
 out:
 	free(pdev);
 	free(vdev);
@@ -481,7 +404,7 @@ static int dev_state(struct xb_vhost *v, const char *name)
 	char dir[256];
 
 	dev_dir(v, name, dir, sizeof(dir));
-	return read_state(v->xb, dir);
+	return pvx_xs_read_state(&v->xb->xs, dir);
 }
 
 static bool dev_name_ok(const char *name)
@@ -834,7 +757,8 @@ static int vhost_validate(struct xb_vhost *v)
 	rc = guest_can_write(xb, v->be, v->domid);
 	if (rc == 0) {
 		snprintf(path, sizeof(path), "%s/" XSN_VSCSI_DEVS, v->be);
-		rc = node_exists(xb, PVX_XS_NOTX, path) ? guest_can_write(xb, path, v->domid) : 0;
+		rc = pvx_xs_exists(&xb->xs, PVX_XS_NOTX, path) ? guest_can_write(xb, path, v->domid)
+		                                               : 0;
 	}
 	if (rc != 0) {
 		vlog_once(v, LOG_ERR,
@@ -864,7 +788,7 @@ static int vhost_activate(struct xb_vhost *v, int bs)
 	v->max_segs = xb->cfg.max_segs;
 	if (bs == PVSD_XB_INITIALISING) {
 		snprintf(val, sizeof(val), "%u", v->max_segs);
-		rc = guarded_write(xb, v->be, XSN_FEATURE_SG_GRANT, val);
+		rc = pvx_xs_write_guarded(&xb->xs, v->be, XSN_FEATURE_SG_GRANT, val);
 		if (rc == 0)
 			rc = set_state(v, bs, PVSD_XB_INITWAIT);
 		if (rc)
@@ -943,7 +867,7 @@ static void vhost_gone(struct xb_vhost *v)
 
 static int fe_state(struct xb_vhost *v)
 {
-	return read_state(v->xb, v->fe);
+	return pvx_xs_read_state(&v->xb->xs, v->fe);
 }
 
 /* One step; returns true when it changed something worth looking at again. */
@@ -959,13 +883,13 @@ static bool reconcile_step(struct xb_vhost *v)
 		return false;
 	if (v->ring && v->ring_stopping && !ring_try_disconnect(v))
 		return false;
-	if (!v->gone && !node_exists(xb, PVX_XS_NOTX, v->be))
+	if (!v->gone && !pvx_xs_exists(&xb->xs, PVX_XS_NOTX, v->be))
 		v->gone = true;
 	if (v->gone) {
 		vhost_gone(v);
 		return false;
 	}
-	bs = read_state(xb, v->be);
+	bs = pvx_xs_read_state(&xb->xs, v->be);
 	if (pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, XSN_ONLINE, 1, &online) != 0)
 		online = 0;
 

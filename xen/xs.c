@@ -10,6 +10,7 @@
 #include <xenstore.h>
 
 #include "xs.h"
+#include "xs_nodes.h"
 
 static int err_or(int dflt)
 {
@@ -246,4 +247,83 @@ int pvx_xs_read_uint(const struct pvx_xs *xs, pvx_xs_tx tx, const char *dir, con
 	rc = pvx_parse_uint(v, max, out);
 	free(v);
 	return rc;
+}
+
+int pvx_xs_path(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = name ? snprintf(buf, len, "%s/%s", dir, name) : snprintf(buf, len, "%s", dir);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+bool pvx_xs_exists(const struct pvx_xs *xs, pvx_xs_tx tx, const char *path)
+{
+	char *v = xs->ops->read(xs->ctx, tx, path, NULL);
+
+	free(v);
+	return v != NULL;
+}
+
+#define TX_RETRIES 16
+
+int pvx_xs_write_guarded(const struct pvx_xs *xs, const char *dir, const char *name,
+                         const char *val)
+{
+	const struct pvx_xs_ops *o = xs->ops;
+	char path[512];
+	int rc, i;
+
+	rc = pvx_xs_path(path, sizeof(path), dir, name);
+	if (rc)
+		return rc;
+	for (i = 0; i < TX_RETRIES; i++) {
+		pvx_xs_tx tx;
+
+		rc = o->tx_start(xs->ctx, &tx);
+		if (rc)
+			return rc;
+		if (!pvx_xs_exists(xs, tx, dir)) {
+			o->tx_end(xs->ctx, tx, true);
+			return -ENOENT;
+		}
+		rc = o->write(xs->ctx, tx, path, val, (unsigned int)strlen(val));
+		if (rc) {
+			o->tx_end(xs->ctx, tx, true);
+			return rc;
+		}
+		rc = o->tx_end(xs->ctx, tx, false);
+		if (rc != -EAGAIN)
+			return rc;
+	}
+	return -EAGAIN;
+}
+
+int pvx_xs_read_state(const struct pvx_xs *xs, const char *dir)
+{
+	uint64_t s;
+	int rc = pvx_xs_read_uint(xs, PVX_XS_NOTX, dir, XSN_STATE, 255, &s);
+
+	if (rc == -ENOENT)
+		return -1;
+	if (rc)
+		return 0; /* XenbusStateUnknown */
+	return (int)s;
+}
+
+int pvx_xs_writable_by(const struct pvx_xs *xs, const char *path, uint32_t domid)
+{
+	struct pvx_xs_perm p[PVX_XS_MAX_PERMS];
+	int n = xs->ops->get_perms(xs->ctx, PVX_XS_NOTX, path, p, PVX_XS_MAX_PERMS);
+	int i;
+
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return -EINVAL;
+	if (p[0].id == domid)
+		return 1;
+	for (i = 1; i < n; i++)
+		if (p[i].id == domid)
+			return !!(p[i].perms & PVX_XS_PERM_WRITE);
+	return !!(p[0].perms & PVX_XS_PERM_WRITE);
 }

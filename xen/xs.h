@@ -99,6 +99,25 @@ char *pvx_xs_read_at(const struct pvx_xs *xs, pvx_xs_tx tx, const char *dir, con
  */
 int pvx_xs_read_uint(const struct pvx_xs *xs, pvx_xs_tx tx, const char *dir, const char *name,
                      uint64_t max, uint64_t *out);
+/* "@dir/@name" (just @dir when @name is NULL) into @buf: 0 or -ENAMETOOLONG. */
+int pvx_xs_path(char *buf, size_t len, const char *dir, const char *name);
+/* Whether @path exists (is readable) in @tx. */
+bool pvx_xs_exists(const struct pvx_xs *xs, pvx_xs_tx tx, const char *path);
+/*
+ * Write "@dir/@name" only while @dir exists, in a transaction (retried on
+ * EAGAIN a few times).  A plain write would recreate a directory the other
+ * side has just removed, and leave litter no one cleans.  0, -ENOENT when
+ * @dir is gone, or -errno.
+ */
+int pvx_xs_write_guarded(const struct pvx_xs *xs, const char *dir, const char *name,
+                         const char *val);
+/* @dir's XenbusState node: the state, -1 if absent, 0 (Unknown) if not a number. */
+int pvx_xs_read_state(const struct pvx_xs *xs, const char *dir);
+/*
+ * 1 if domain @domid may write @path by its permissions (owner, an entry for
+ * it, or the default), 0 if not, -errno if they cannot be read.
+ */
+int pvx_xs_writable_by(const struct pvx_xs *xs, const char *path, uint32_t domid);
 /* Strict decimal: digits only, no sign or blank, at most @max; NULL or "" is -EINVAL. */
 int pvx_parse_uint(const char *s, uint64_t max, uint64_t *out);
 
