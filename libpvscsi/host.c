@@ -251,6 +251,20 @@ void pvs_host_sweep(struct pvs_host *h)
 	}
 }
 
+void pvs_host_drain(struct pvs_host *h)
+{
+	for (;;) {
+		bool closing = false;
+
+		pvs_host_sweep(h);
+		for (const struct pvs_unit *u = h->units; u; u = u->next)
+			closing |= u->users == 0 && u->lun;
+		if (!closing)
+			return;
+		pvs_worker_wait(h->cfg.worker, 100);
+	}
+}
+
 void pvs_unit_pin(struct pvs_unit *u)
 {
 	u->pins++;

@@ -819,12 +819,8 @@ out:
 	for (unsigned int i = 0; i < MAX_CTRLS; i++)
 		ctrl_free(&a.ctrls[i], -ESHUTDOWN);
 	if (a.host) {
-		struct pvs_host_stats hs;
-
 		/* Requests of disconnected front-ends still hold their LUNs: let them end. */
-		for (pvs_host_sweep(a.host), pvs_host_get_stats(a.host, &hs); hs.units;
-		     pvs_host_sweep(a.host), pvs_host_get_stats(a.host, &hs))
-			pvs_worker_wait(a.w, 100);
+		pvs_host_drain(a.host);
 		pvs_host_free(a.host);
 	}
 	pvs_worker_free(a.w);

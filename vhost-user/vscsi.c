@@ -735,11 +735,7 @@ void vscsi_free(struct vscsi *vs)
 		free_queue(&vs->q[i]);
 	if (vs->own_host) {
 		/* Its LUNs were this device's alone: let their last requests end, then close. */
-		struct pvs_host_stats hs;
-
-		for (pvs_host_sweep(vs->host), pvs_host_get_stats(vs->host, &hs); hs.units;
-		     pvs_host_sweep(vs->host), pvs_host_get_stats(vs->host, &hs))
-			pvs_worker_wait(vs->cfg.worker, 100);
+		pvs_host_drain(vs->host);
 		pvs_host_free(vs->host);
 	}
 	free(vs);

@@ -67,6 +67,11 @@ int pvs_host_unit_get(struct pvs_host *h, const char *spec, bool raw, struct pvs
 void pvs_unit_put(struct pvs_unit *u);
 /* Close what was put and is idle now; free records nobody pins. */
 void pvs_host_sweep(struct pvs_host *h);
+/*
+ * Run the worker until every unit that nobody uses any more has closed (its
+ * last requests ended): before pvs_host_free() at exit.
+ */
+void pvs_host_drain(struct pvs_host *h);
 
 /*
  * A pin keeps the record (not the LUN) of a unit alive after its last put,
