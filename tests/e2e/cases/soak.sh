@@ -127,16 +127,25 @@ guest() {
 		while [ ! -e /tmp/soak-done ]; do
 			sleep $((17 + n % 7))
 			[ -e /tmp/soak-done ] && break
-			# (busybox has no pkill; fio is several processes)
+			# The fio loop's shell first, so that it starts no new fio
+			# while we pause; then, once a fork it may have just made
+			# has had time to exec, every fio (busybox has no pkill;
+			# fio is several processes).  Any of them may exit between
+			# pidof and kill: kill then fails for that one but signals
+			# the rest, and errexit must not end this loop with fio
+			# stopped for good (the guest would never finish).
+			kill -STOP "$fio_pid" 2>/dev/null || true
+			sleep 0.2
 			_p=$(pidof fio || true)
-			[ -z "$_p" ] || kill -STOP $_p
+			[ -z "$_p" ] || kill -STOP $_p 2>/dev/null || true
 			_i=0
 			while [ "$(tr -d ' ' </sys/block/"$b"/inflight)" != 00 ] && [ $_i -lt 60 ]; do
 				_i=$((_i + 1))
 				sleep 0.5
 			done
 			sg_reset -d "$sg" >/dev/null 2>&1 || echo "sg_reset -d $sg failed"
-			[ -z "$_p" ] || kill -CONT $_p
+			[ -z "$_p" ] || kill -CONT $_p 2>/dev/null || true
+			kill -CONT "$fio_pid" 2>/dev/null || true
 			n=$((n + 1))
 		done
 		echo "guest $role: $n LUN resets sent to $sg"
