@@ -592,19 +592,6 @@ uint8_t pvs_lun_device_type(const struct pvs_lun *lun)
 	return lun->pdt;
 }
 
-const char *pvs_pdt_name(uint8_t pdt)
-{
-	/* lsscsi's scsi_short_device_types[], so that both tools agree. */
-	static const char *const names[32] = {
-	    "disk",    "tape",   "printer", "process", "worm",    "cd/dvd",  "scanner", "optical",
-	    "mediumx", "comms",  "(0xa)",   "(0xb)",   "storage", "enclosu", "sim dsk", "opti rd",
-	    "bridge",  "osd",    "adi",     "sec man", "zbc",     "(0x15)",  "(0x16)",  "(0x17)",
-	    "(0x18)",  "(0x19)", "(0x1a)",  "(0x1b)",  "(0x1c)",  "(0x1d)",  "w_lun",   "no dev",
-	};
-
-	return names[pdt & 0x1f];
-}
-
 bool pvsi_opcode_any_dc(unsigned int dc, uint8_t opcode, uint32_t flags)
 {
 	for (unsigned int sa = 0; sa < 32; sa++) {

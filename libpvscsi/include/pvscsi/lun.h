@@ -217,8 +217,6 @@ const char *pvs_lun_opcode_name(const struct pvs_lun *lun, const uint8_t *cdb,
  * 05h CD/DVD, 08h medium changer...).  The CDB filter follows it.
  */
 uint8_t pvs_lun_device_type(const struct pvs_lun *lun);
-/* lsscsi's name of a peripheral device type: "disk", "tape", "cd/dvd", "mediumx"... */
-const char *pvs_pdt_name(uint8_t pdt);
 
 /*
  * Start a SCSI command.  The request always completes through req->done,
