@@ -46,9 +46,11 @@
  * whose data phase depends on a CDB field (VERIFY's BYTCHK, WRITE SAME's
  * NDOB) list the direction of the data they may carry.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "emulate_int.h"
@@ -400,7 +402,16 @@ static const struct pvsi_opcode mmc_opcodes[] = {
     PT_OP(PVSI_MMC_SEND_CUE_SHEET, 10, OUT, XB(6, 3), PT | WR, "SEND CUE SHEET"),
     /* Erases a rewritable disc in the drive, the guest's own medium, as cdrecord blank= does. */
     PT_OP(PVSI_MMC_BLANK, 12, NONE, XN, PT | WR, "BLANK"),
-    PT_OPF(PVSI_MMC_SEND_KEY, 12, OUT, XB(8, 2), PT, "SEND KEY", send_key_region),
+    {.opcode = PVSI_MMC_SEND_KEY,
+     .cdb_len = 12,
+     .dir = OUT,
+     .xfer = {XB(8, 2)},
+     .flags = PT,
+     .name = "SEND KEY",
+     .why = "KEY FORMAT 06h sets the drive's region (RPC-2): a few changes, then it is final; "
+            "INVALID FIELD IN CDB",
+     .bad_field = send_key_region,
+     .usage = {PVSI_MMC_SEND_KEY}},
     PT_OP(PVSI_MMC_REPORT_KEY, 12, IN, XB(8, 2), PT, "REPORT KEY"),
     PT_OP(PVSI_MMC_PLAY_AUDIO_12, 12, NONE, XN, PT, "PLAY AUDIO(12)"),
     PT_OP(PVSI_MMC_LOAD_UNLOAD_MEDIUM, 12, NONE, XN, PT, "LOAD/UNLOAD MEDIUM"),
@@ -695,4 +706,60 @@ bool pvs_cdb_xfer(const struct pvs_lun *lun, const uint8_t *cdb, unsigned int cd
 	*dir = bytes ? op->dir : PVS_DIR_NONE;
 	*len = bytes;
 	return true;
+}
+
+/* Entries sorted by opcode, then service action. */
+static int entry_cmp(const struct pvsi_opcode *a, const struct pvsi_opcode *b)
+{
+	if (a->opcode != b->opcode)
+		return a->opcode < b->opcode ? -1 : 1;
+	return a->sa < b->sa ? -1 : a->sa > b->sa;
+}
+
+int pvs_filter_describe(uint8_t pdt, FILE *out)
+{
+	unsigned int dc = pvsi_dclass_of(pdt), n, ns, i = 0, k = 0;
+	const struct pvsi_opcode *own = pvsi_dclass_table(dc, &n), *spc = pvsi_opcodes;
+
+	opcode_index_ensure();
+	if (dc == PVSI_DC_SBC)
+		n = 0; /* the SBC table is walked as the shared one */
+	ns = pvsi_nopcodes;
+	fprintf(out, "| opcode | command | passes | read-only | why not |\n");
+	fprintf(out, "|---|---|---|---|---|\n");
+	/* Merge the class's own entries with the shared ones it does not shadow. */
+	while (i < n || k < ns) {
+		const struct pvsi_opcode *e;
+		uint8_t cdb[2];
+
+		if (k < ns) {
+			cdb[0] = spc[k].opcode;
+			cdb[1] = (uint8_t)spc[k].sa;
+			if ((dc != PVSI_DC_SBC && !(spc[k].flags & PVSI_OP_SPC)) ||
+			    pvsi_opcode_find_dc(dc, cdb, 2) != &spc[k]) {
+				k++;
+				continue;
+			}
+		}
+		if (k >= ns || (i < n && entry_cmp(&own[i], &spc[k]) < 0))
+			e = &own[i++];
+		else
+			e = &spc[k++];
+		fprintf(out, "| %02Xh", e->opcode);
+		if (e->flags & PVSI_OP_HAS_SA)
+			fprintf(out, "/%02Xh", e->sa);
+		fprintf(out, " | %s | %s | %s | %s |\n", e->name,
+		        !(e->flags & PVSI_OP_PT_ALLOW) ? "no"
+		        : e->bad_field                 ? "yes, but see why not"
+		                                       : "yes",
+		        !(e->flags & PVSI_OP_PT_ALLOW)       ? ""
+		        : (e->flags & PVSI_OP_WRITE)         ? "refused: writes the medium"
+		        : (e->flags & PVSI_OP_MEDIUM_PARAMS) ? "refused: device parameters"
+		                                             : "passes",
+		        e->why ? e->why : "");
+	}
+	fprintf(out,
+	        "\nAny other operation code, and every vendor-specific one (C0h-FFh), is refused "
+	        "with INVALID COMMAND OPERATION CODE.\n");
+	return ferror(out) ? -EIO : 0;
 }

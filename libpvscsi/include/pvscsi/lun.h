@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/uio.h>
 
 #include "pvscsi/sense.h"
@@ -217,6 +218,14 @@ const char *pvs_lun_opcode_name(const struct pvs_lun *lun, const uint8_t *cdb,
  * 05h CD/DVD, 08h medium changer...).  The CDB filter follows it.
  */
 uint8_t pvs_lun_device_type(const struct pvs_lun *lun);
+/*
+ * What the CDB filter (no feature-host) does with each command a device of
+ * type @pdt may be sent, from the opcode tables: a Markdown table of
+ * opcode, name, whether it passes, whether a read-only LUN passes it, and
+ * why not.  For administrators (pvscsi-cdb --filter) and docs/lun-core.md.
+ * Returns 0 or -EIO when @out fails.
+ */
+int pvs_filter_describe(uint8_t pdt, FILE *out);
 
 /*
  * Start a SCSI command.  The request always completes through req->done,
