@@ -572,9 +572,12 @@ static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 		niov = build_iov(s);
 	s->need_in = s->nsegs && (p->dir == PVSP_DIR_TO_DEV || p->dir == PVSP_DIR_BIDI);
 	if (r->cfg.verbose)
-		pvsd_ring_log(r, LOG_DEBUG, "req rqid %u %u:%u:%u %s (0x%02x) len %u", p->rqid,
-		              p->channel, p->id, p->lun, pvs_opcode_name(p->cdb, p->cmd_len),
-		              p->cdb[0], s->data_len);
+		pvsd_ring_log(
+		    r, LOG_DEBUG, "req rqid %u %u:%u:%u %s (0x%02x) len %u", p->rqid, p->channel,
+		    p->id, p->lun,
+		    pvs_lun_opcode_name(pvs_map_lookup(r->cfg.map, p->channel, p->id, p->lun),
+		                        p->cdb, p->cmd_len),
+		    p->cdb[0], s->data_len);
 
 	memset(req->cdb, 0, sizeof(req->cdb));
 	memcpy(req->cdb, p->cdb, p->cmd_len);

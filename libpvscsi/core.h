@@ -79,6 +79,32 @@ typedef int (*pvsi_handler_fn)(struct pvs_lun *lun, struct pvs_req *req);
  * the transport's bound, and add it for a disk that has none.
  */
 #define PVSI_OP_VPD 0x0800u
+/*
+ * An SPC-5 command, the same for every device type: in the SBC table
+ * (pvsi_opcodes[]), it serves the other device classes too, unless their
+ * own table gives the byte another meaning.
+ */
+#define PVSI_OP_SPC 0x1000u
+/*
+ * Its data-in lists operation codes (REPORT SUPPORTED OPERATION CODES): a
+ * filtered passthrough LUN takes out of the device's answer what the filter
+ * refuses, so that the guest is not told of commands it cannot send.
+ */
+#define PVSI_OP_OPLIST 0x2000u
+
+/*
+ * The command sets the filter knows, by peripheral device type (SPC-5
+ * 6.7.2): each but PVSI_DC_SPC has a table of its own on top of the SPC
+ * commands.  Emulated LUNs are always disks.
+ */
+enum pvsi_dclass {
+	PVSI_DC_SBC, /* 00h direct access, 0Eh simplified direct access (RBC) */
+	PVSI_DC_SSC, /* 01h sequential access: tape drives */
+	PVSI_DC_MMC, /* 05h CD/DVD/BD */
+	PVSI_DC_SMC, /* 08h medium changers: tape libraries, jukeboxes */
+	PVSI_DC_SPC, /* any other type: the SPC commands alone */
+	PVSI_DC__COUNT
+};
 
 /* How a CDB gives the length of its data phase (pvs_cdb_xfer()). */
 enum pvsi_xfer_kind {
@@ -108,6 +134,17 @@ struct pvsi_opcode {
 	uint16_t flags;
 	const char *name;
 	pvsi_handler_fn handler;
+	/*
+	 * Why a command a table lists is not PVSI_OP_PT_ALLOW: the log line of
+	 * a refusal, and docs/lun-core.md.  NULL for allowed entries.
+	 */
+	const char *why;
+	/*
+	 * For allowed passthrough entries: the byte of a CDB field whose value
+	 * would reach beyond the guest's own data (SEND KEY's RPC-2 region), or
+	 * -1 when the CDB is fine.  NULL: no such field.
+	 */
+	int (*bad_field)(const uint8_t *cdb);
 	/* CDB usage data for REPORT SUPPORTED OPERATION CODES (SPC-5 6.35.3). */
 	uint8_t usage[16];
 };
@@ -115,8 +152,26 @@ struct pvsi_opcode {
 extern const struct pvsi_opcode pvsi_opcodes[];
 extern const unsigned int pvsi_nopcodes;
 
-/* The entry for this CDB (opcode + service action), or NULL. */
+/* The entry for this CDB (opcode + service action) in the SBC table, or NULL. */
 const struct pvsi_opcode *pvsi_opcode_find(const uint8_t *cdb, unsigned int cdb_len);
+/*
+ * The same for device class @dc (enum pvsi_dclass): its own table first,
+ * then the SPC entries of the SBC table.  A byte another class gives another
+ * meaning (01h: REZERO UNIT, REWIND) is found in that class's table.
+ */
+const struct pvsi_opcode *pvsi_opcode_find_dc(unsigned int dc, const uint8_t *cdb,
+                                              unsigned int cdb_len);
+/* The class of a peripheral device type (INQUIRY byte 0, bits 4:0). */
+unsigned int pvsi_dclass_of(uint8_t pdt);
+/* "tape drive (SSC)": for messages. */
+const char *pvsi_dclass_name(unsigned int dc);
+/*
+ * Class @dc's own entries, sorted by opcode and service action (the SBC
+ * table for PVSI_DC_SBC, none for PVSI_DC_SPC), for listings and tests.
+ */
+const struct pvsi_opcode *pvsi_dclass_table(unsigned int dc, unsigned int *n);
+/* pvsi_opcode_any() among the entries class @dc uses (pvsi_opcode_find_dc()). */
+bool pvsi_opcode_any_dc(unsigned int dc, uint8_t opcode, uint32_t flags);
 /*
  * Whether some entry of @opcode has every flag of @flags: PVSI_OP_HAS_SA
  * tells an opcode whose CDB carries a service action (an unknown one is
@@ -225,11 +280,13 @@ struct pvs_lun {
 	struct pvs_worker *worker;
 	bool ro;
 	bool raw;
-	bool stopped; /* START STOP UNIT */
-	bool prevent; /* PREVENT ALLOW MEDIUM REMOVAL */
-	bool wce;     /* caching mode page WCE */
-	bool thin;    /* store can discard */
-	bool gone;    /* the backing went away: every command NO_CONNECT (pvs_lun_gone()) */
+	bool stopped;   /* START STOP UNIT */
+	bool prevent;   /* PREVENT ALLOW MEDIUM REMOVAL */
+	bool wce;       /* caching mode page WCE */
+	bool thin;      /* store can discard */
+	bool gone;      /* the backing went away: every command NO_CONNECT (pvs_lun_gone()) */
+	uint8_t pdt;    /* peripheral device type: 00h for emulated LUNs, the device's for sg */
+	uint8_t dclass; /* enum pvsi_dclass of @pdt: which table the filter reads */
 	pvs_lun_notice_fn notice;
 	void *notice_arg;
 	uint32_t block_size;

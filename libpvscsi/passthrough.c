@@ -7,9 +7,12 @@
  * completion goes through pvsi_req_finish_raw(), never through the sense
  * table.  Only the daemon's own refusals (filter, queue full) are built
  * from reasons.  Without feature-host (lun->raw) an allow-list taken from
- * the opcode table (PVSI_OP_PT_ALLOW) keeps FORMAT UNIT, WRITE BUFFER,
- * SANITIZE, vendor-specific opcodes and the like away from the device
- * (CVE-2011-4127).
+ * the opcode table of the device's type (PVSI_OP_PT_ALLOW; the type is
+ * read with an INQUIRY when the LUN opens: a disk, a tape drive, an
+ * optical drive, a medium changer each have their command set) keeps
+ * FORMAT UNIT, WRITE BUFFER, SANITIZE, vendor-specific opcodes and the
+ * like away from the device (CVE-2011-4127).  Each refused opcode is
+ * logged once per LUN, with the table's reason.
  *
  * A read-only LUN (lun->ro) is enforced here, not by the device: commands
  * the opcode table marks as changing the medium (PVSI_OP_WRITE) or its
@@ -97,7 +100,8 @@ struct sg_priv {
 	 * vpd_fixup()): its INQUIRY for page B0h is answered here.
 	 */
 	bool emul_b0;
-	uint8_t pdt; /* its peripheral device type, from that page-00h answer */
+	/* Opcodes whose refusal has been logged: once per LUN, or a guest could flood the log. */
+	uint64_t refusal_logged[4];
 };
 
 static struct sg_priv *priv_of(struct pvs_lun *lun)
@@ -143,17 +147,19 @@ static uint8_t map_host(unsigned int host_status, unsigned int driver_status)
 }
 
 /*
- * SBC-4 7.5.5, SSC: bit 7 of the mode parameter header's device-specific
- * parameter is WP.  Set in what the device returned when the header was
- * transferred, whatever page was asked for.
+ * SBC-4 6.5.1, SSC-5 8.3: bit 7 of the mode parameter header's
+ * device-specific parameter is WP.  Set in what the device returned when
+ * the header was transferred, whatever page was asked for.  MMC and SMC
+ * define no WP bit there: a read-only CD drive or changer keeps the byte.
  */
 static void mark_write_protected(struct pvs_req *req, uint64_t moved)
 {
 	const struct pvsi_opcode *op = req->core.op;
+	unsigned int dc = req->core.lun->dclass;
 	size_t off;
 	uint8_t b;
 
-	if (!op || !(op->flags & PVSI_OP_MODE_DATA))
+	if (!op || !(op->flags & PVSI_OP_MODE_DATA) || (dc != PVSI_DC_SBC && dc != PVSI_DC_SSC))
 		return;
 	/* SPC-5 7.5.5: byte 2 of the 4-byte header (6-byte CDB), byte 3 of the 8-byte one. */
 	off = op->cdb_len == 6 ? 2 : 3;
@@ -241,7 +247,6 @@ static void vpd_fixup(struct pvs_req *req, uint64_t moved)
 		req->residual = (uint32_t)(req->core.data_len - req->core.xfer);
 	}
 	p->emul_b0 = true;
-	p->pdt = b[0] & 0x1f;
 }
 
 /* SBC-4 6.6.4, for a disk whose own Block Limits page does not exist. */
@@ -249,11 +254,89 @@ static void answer_b0(struct pvs_lun *lun, struct pvs_req *req)
 {
 	uint8_t b[64] = {0};
 
-	b[0] = priv_of(lun)->pdt;
+	b[0] = lun->pdt;
 	b[1] = 0xb0;
 	pvsi_put_be16(&b[2], sizeof(b) - 4);
 	pvsi_put_be32(&b[8], req->max_xfer_blocks); /* MAXIMUM TRANSFER LENGTH */
 	pvsi_req_complete(req, pvsi_emu_respond(req, b, sizeof(b), pvsi_be16(&req->cdb[3])));
+}
+
+/* Whether the filter lets the command of (@opcode, @sa) through to @lun. */
+static bool filter_allows(const struct pvs_lun *lun, uint8_t opcode, uint16_t sa, bool has_sa)
+{
+	uint8_t cdb[2] = {opcode, (uint8_t)(has_sa ? sa & 0x1f : 0)};
+	const struct pvsi_opcode *op = pvsi_opcode_find_dc(lun->dclass, cdb, 2);
+
+	return op && (op->flags & PVSI_OP_PT_ALLOW) && (!has_sa || (op->flags & PVSI_OP_HAS_SA));
+}
+
+/*
+ * SPC-5 6.35: the device's list of what it supports, less what the filter
+ * refuses, so that a guest does not plan on commands it cannot send.  Only
+ * whole descriptors within what was moved are looked at; the COMMAND DATA
+ * LENGTH loses what was taken out of them (an answer cut short by the
+ * allocation length keeps the rest, which the guest reads again with more
+ * room).  Descriptors are 8 bytes, 20 with command timeouts (CTDP).
+ */
+static void filter_oplist(struct pvs_req *req, uint64_t moved)
+{
+	struct pvs_lun *lun = req->core.lun;
+	uint8_t opts = req->cdb[2] & 0x07, d[20], hdr[4];
+	uint64_t r, w, total, end;
+
+	if (opts != 0) {
+		/* One command: SUPPORT (byte 1, bits 2:0) 001b, not supported, and no usage data.
+		 */
+		uint16_t sa = pvsi_be16(&req->cdb[4]);
+
+		if (moved < 4 || filter_allows(lun, req->cdb[3], sa, false))
+			return;
+		if (pvsi_req_copy_out(req, 0, hdr, 4) != 4)
+			return;
+		hdr[1] = (uint8_t)((hdr[1] & ~0x07u) | 0x01u);
+		hdr[2] = hdr[3] = 0;
+		pvsi_req_copy_in(req, 0, hdr, 4);
+		req->core.xfer = 4;
+		req->residual = (uint32_t)(req->core.data_len - 4);
+		return;
+	}
+	if (moved < 4 || pvsi_req_copy_out(req, 0, hdr, 4) != 4)
+		return;
+	total = 4 + (uint64_t)pvsi_be32(hdr);
+	end = moved < total ? moved : total;
+	for (r = w = 4; r + 8 <= end;) {
+		size_t len;
+
+		if (pvsi_req_copy_out(req, r, d, 8) != 8)
+			return;
+		len = (d[5] & 0x02) ? 20 : 8;
+		if (r + len > end)
+			break;
+		if (len == 20 && pvsi_req_copy_out(req, r, d, 20) != 20)
+			return;
+		if (filter_allows(lun, d[0], pvsi_be16(&d[2]), d[5] & 0x01)) {
+			if (w != r)
+				pvsi_req_copy_in(req, w, d, len);
+			w += len;
+		}
+		r += len;
+	}
+	if (w == r)
+		return;
+	/* What followed the last whole descriptor moves up behind the kept ones. */
+	while (r < end) {
+		size_t n = end - r < sizeof(d) ? (size_t)(end - r) : sizeof(d);
+
+		if (pvsi_req_copy_out(req, r, d, n) != n)
+			return;
+		pvsi_req_copy_in(req, w, d, n);
+		r += n;
+		w += n;
+	}
+	pvsi_put_be32(hdr, (uint32_t)(total - 4 - (r - w)));
+	pvsi_req_copy_in(req, 0, hdr, 4);
+	req->core.xfer = (uint32_t)w;
+	req->residual = (uint32_t)(req->core.data_len - w);
 }
 
 static void complete_from_hdr(struct pvs_req *req, const struct sg_io_hdr *h)
@@ -281,6 +364,10 @@ static void complete_from_hdr(struct pvs_req *req, const struct sg_io_hdr *h)
 		if (req->core.lun->ro)
 			mark_write_protected(req, moved);
 		vpd_fixup(req, moved);
+		const struct pvsi_opcode *op = req->core.op;
+
+		if (!req->core.lun->raw && op && (op->flags & PVSI_OP_OPLIST))
+			filter_oplist(req, moved);
 	}
 	pvsi_req_finish_raw(req);
 }
@@ -362,41 +449,102 @@ static int dxfer_dir(uint8_t dir)
 	}
 }
 
+/*
+ * The administrator's one line about a command the filter refused, the
+ * first time this LUN refuses its opcode: which command, for which type of
+ * device, and the table's reason.
+ */
+static void log_refusal(struct pvs_lun *lun, const struct pvs_req *req,
+                        const struct pvsi_opcode *op, const char *what)
+{
+	struct sg_priv *p = priv_of(lun);
+	uint8_t opc = req->cdb[0];
+	const char *name, *why;
+	char sa[16] = "", msg[512];
+
+	if (!lun->notice || (p->refusal_logged[opc >> 6] & (1ull << (opc & 63))))
+		return;
+	p->refusal_logged[opc >> 6] |= 1ull << (opc & 63);
+	if (op) {
+		name = op->name;
+		why = op->why ? op->why : what;
+	} else if (opc >= 0xc0) {
+		name = "(vendor-specific)";
+		why = "a vendor-specific operation code, whose effect the filter cannot know";
+	} else {
+		name = "(not in the allow-list)";
+		why = what;
+	}
+	if (op && (op->flags & PVSI_OP_HAS_SA) && req->cdb_len >= 2)
+		snprintf(sa, sizeof(sa), " SA %02Xh", req->cdb[1] & 0x1f);
+	snprintf(msg, sizeof(msg),
+	         "sg LUN '%s', a %s: filter refused %02Xh%s %s: %s; feature-host passes it "
+	         "(logged once per LUN and opcode)",
+	         lun->backing, pvsi_dclass_name(lun->dclass), opc, sa, name, why);
+	lun->notice(lun->notice_arg, lun, msg);
+}
+
+/*
+ * The CDB filter of a LUN without feature-host: the entry of the device's
+ * type decides.  Returns false, @req completed, when the command may not
+ * reach the device.
+ */
+static bool filter_pass(struct pvs_lun *lun, struct pvs_req *req, const struct pvsi_opcode *op)
+{
+	int byte;
+
+	/*
+	 * A service action the filter refuses, of an opcode it passes with
+	 * others (SERVICE ACTION IN(16), MAINTENANCE IN), is a field of the
+	 * CDB (SPC-5 4.4.3), as emulated LUNs answer it.
+	 */
+	if ((!op || !(op->flags & PVSI_OP_PT_ALLOW)) && req->cdb_len >= 2 &&
+	    pvsi_opcode_any_dc(lun->dclass, req->cdb[0], PVSI_OP_HAS_SA | PVSI_OP_PT_ALLOW)) {
+		log_refusal(lun, req, op, "a service action the filter does not pass");
+		pvsi_req_field(req, true, 1, 4);
+		pvsi_req_complete(req, PVS_SR_INVALID_FIELD_IN_CDB);
+		return false;
+	}
+	if (!op || !(op->flags & PVSI_OP_PT_ALLOW)) {
+		log_refusal(lun, req, op,
+		            "not a command of this device type that the filter knows");
+		pvsi_req_field(req, true, 0, -1);
+		pvsi_req_complete(req, PVS_SR_INVALID_OPCODE);
+		return false;
+	}
+	/*
+	 * A CDB shorter than its opcode's would leave the device to read bytes
+	 * the initiator never sent.  Same sense as emulated LUNs give an
+	 * unsupported opcode: the field is byte 0.
+	 */
+	if (req->cdb_len < op->cdb_len) {
+		pvsi_req_field(req, true, 0, -1);
+		pvsi_req_complete(req, PVS_SR_INVALID_OPCODE);
+		return false;
+	}
+	byte = op->bad_field ? op->bad_field(req->cdb) : -1;
+	if (byte >= 0) {
+		pvsi_req_field(req, true, byte, -1);
+		pvsi_req_complete(req, PVS_SR_INVALID_FIELD_IN_CDB);
+		return false;
+	}
+	if (lun->ro && (op->flags & (PVSI_OP_WRITE | PVSI_OP_MEDIUM_PARAMS))) {
+		pvsi_req_complete(req, PVS_SR_WRITE_PROTECTED);
+		return false;
+	}
+	return true;
+}
+
 static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
 {
 	struct sg_priv *p = priv_of(lun);
-	const struct pvsi_opcode *op = pvsi_opcode_find(req->cdb, req->cdb_len);
+	const struct pvsi_opcode *op = pvsi_opcode_find_dc(lun->dclass, req->cdb, req->cdb_len);
 	struct sg_io_hdr h;
 
 	/* Raw LUNs' too: the VPD fixups below and at completion read its flags. */
 	req->core.op = op;
-	if (!lun->raw) {
-		/*
-		 * A service action the filter refuses, of an opcode it passes
-		 * with others (SERVICE ACTION IN(16), MAINTENANCE IN), is a
-		 * field of the CDB (SPC-5 4.4.3), as emulated LUNs answer it.
-		 */
-		if ((!op || !(op->flags & PVSI_OP_PT_ALLOW)) && req->cdb_len >= 2 &&
-		    pvsi_opcode_any(req->cdb[0], PVSI_OP_HAS_SA | PVSI_OP_PT_ALLOW)) {
-			pvsi_req_field(req, true, 1, 4);
-			pvsi_req_complete(req, PVS_SR_INVALID_FIELD_IN_CDB);
-			return;
-		}
-		/*
-		 * A CDB shorter than its opcode's would leave the device to read
-		 * bytes the initiator never sent.  Same sense as emulated LUNs
-		 * give an unsupported opcode: the field is byte 0.
-		 */
-		if (!op || !(op->flags & PVSI_OP_PT_ALLOW) || req->cdb_len < op->cdb_len) {
-			pvsi_req_field(req, true, 0, -1);
-			pvsi_req_complete(req, PVS_SR_INVALID_OPCODE);
-			return;
-		}
-		if (lun->ro && (op->flags & (PVSI_OP_WRITE | PVSI_OP_MEDIUM_PARAMS))) {
-			pvsi_req_complete(req, PVS_SR_WRITE_PROTECTED);
-			return;
-		}
-	}
+	if (!lun->raw && !filter_pass(lun, req, op))
+		return;
 	if (lun->gone) {
 		pvsi_req_fail_host(req, PVS_HOST_NO_CONNECT);
 		return;
@@ -422,7 +570,7 @@ static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
 	h.cmdp = req->cdb;
 	h.mx_sb_len = PVS_SENSE_MAX;
 	h.sbp = req->sense;
-	h.timeout = PVSI_SG_TIMEOUT_MS;
+	h.timeout = lun->dclass == PVSI_DC_SBC ? PVSI_SG_TIMEOUT_MS : PVSI_SG_LONG_TIMEOUT_MS;
 	h.usr_ptr = req;
 	h.pack_id = -1;
 	if (h.dxfer_direction != SG_DXFER_NONE && req->core.data_len) {
@@ -491,6 +639,51 @@ static int fail(char *err, size_t errlen, const char *path, const char *why, int
 	return rc;
 }
 
+/*
+ * The device's peripheral device type, from a standard INQUIRY (SPC-5
+ * 6.7.2), which a pending unit attention does not stop (SAM-5 5.14): the
+ * filter's table follows it, so the LUN does not open without it.
+ */
+static int read_pdt(const struct pvsi_sg_ops *ops, int fd, uint8_t *pdt, char *why, size_t whylen)
+{
+	uint8_t cdb[6] = {PVSI_OPC_INQUIRY, 0, 0, 0, 36, 0}, data[36] = {0}, sense[PVS_SENSE_MAX];
+	struct sg_io_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.interface_id = 'S';
+	h.dxfer_direction = SG_DXFER_FROM_DEV;
+	h.cmd_len = sizeof(cdb);
+	h.cmdp = cdb;
+	h.dxfer_len = sizeof(data);
+	h.dxferp = data;
+	h.mx_sb_len = sizeof(sense);
+	h.sbp = sense;
+	h.timeout = PVSI_SG_TIMEOUT_MS;
+	if (ops->ioctl(fd, SG_IO, &h) < 0) {
+		int e = errno;
+
+		snprintf(why, whylen, "INQUIRY to learn its device type failed: %s", strerror(e));
+		return -e;
+	}
+	if (h.status != PVS_STATUS_GOOD ||
+	    map_host(h.host_status, h.driver_status) != PVS_HOST_OK ||
+	    (int)sizeof(data) - h.resid < 1) {
+		snprintf(
+		    why, whylen,
+		    "INQUIRY to learn its device type failed (status %02xh, host %02xh, driver "
+		    "%02xh)",
+		    h.status, h.host_status, h.driver_status);
+		return -EIO;
+	}
+	/* Qualifier 011b: no logical unit can be here (SPC-5 6.7.2). */
+	if ((data[0] >> 5) == 3) {
+		snprintf(why, whylen, "no logical unit behind it (INQUIRY peripheral qualifier 3)");
+		return -ENODEV;
+	}
+	*pdt = data[0] & 0x1f;
+	return 0;
+}
+
 int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen)
 {
 	const struct pvsi_sg_ops *ops = sg_ops;
@@ -539,6 +732,12 @@ int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen
 	}
 	/* Several commands in flight on this fd (sg turns this on at the first v3 write anyway). */
 	ops->ioctl(fd, SG_SET_COMMAND_Q, &one);
+	rc = read_pdt(ops, fd, &lun->pdt, why, sizeof(why));
+	if (rc < 0) {
+		ops->close(fd);
+		return fail(err, errlen, path, why, rc);
+	}
+	lun->dclass = (uint8_t)pvsi_dclass_of(lun->pdt);
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		ops->close(fd);

@@ -16,6 +16,13 @@
 #define PVSI_SG_MAX_INFLIGHT 16
 /* Per-command timeout handed to sg, then the host's error handler takes over. */
 #define PVSI_SG_TIMEOUT_MS 60000
+/*
+ * The same for tape drives, changers and optical drives, whose REWIND,
+ * ERASE, LOAD, INITIALIZE ELEMENT STATUS or BLANK take minutes to hours:
+ * Linux st's long timeout (ST_LONG_TIMEOUT, 14000 s).  sg cannot abort a
+ * command, so a shorter one would fail a good rewind of a long tape.
+ */
+#define PVSI_SG_LONG_TIMEOUT_MS (14000u * 1000u)
 
 /* Same contracts as the syscalls: -1 and errno on failure. */
 struct pvsi_sg_ops {

@@ -1122,3 +1122,16 @@ int pvs_pdev_stable_spec(const struct pvs_pdev *p, char *buf, size_t len)
 		buf[0] = '\0';
 	return rc;
 }
+
+const char *pvs_pdt_name(uint8_t pdt)
+{
+	/* lsscsi's scsi_short_device_types[], so that both tools agree. */
+	static const char *const names[32] = {
+	    "disk",    "tape",   "printer", "process", "worm",    "cd/dvd",  "scanner", "optical",
+	    "mediumx", "comms",  "(0xa)",   "(0xb)",   "storage", "enclosu", "sim dsk", "opti rd",
+	    "bridge",  "osd",    "adi",     "sec man", "zbc",     "(0x15)",  "(0x16)",  "(0x17)",
+	    "(0x18)",  "(0x19)", "(0x1a)",  "(0x1b)",  "(0x1c)",  "(0x1d)",  "w_lun",   "no dev",
+	};
+
+	return names[pdt & 0x1f];
+}

@@ -45,6 +45,7 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: pvscsi-cdb --lun SPEC [OPTIONS] COMMAND [--then COMMAND]...\n"
 	        "       pvscsi-cdb --lun SPEC [OPTIONS] --sequence FILE\n"
+	        "       pvscsi-cdb --filter disk|tape|cd|changer|TYPE\n"
 	        "COMMAND: [--in LEN | --out FILE | --out-hex HEX] [--initiator N] CDB...\n"
 	        "  CDB            hex bytes, one per argument (12 00 00 00 24 00) or joined\n"
 	        "  --in LEN       data-in buffer of LEN bytes (printed as \"data\")\n"
@@ -60,6 +61,9 @@ static void usage(FILE *f)
 	        "  --keep-ua      do not clear the power-on UNIT ATTENTION with TEST UNIT READY\n"
 	        "  --timeout SEC  per command (default 120)\n"
 	        "  --sequence FILE  one COMMAND per line, '#' starts a comment\n"
+	        "  --filter T     print what the CDB filter (no feature-host) does with each\n"
+	        "                 command of a device of type T (a name, or the peripheral\n"
+	        "                 device type, 0-31 or 0x..), as a Markdown table\n"
 	        "Prints one JSON object per command.  Exit 0: commands ran; 1: LUN or I/O "
 	        "failure; 2: usage.\n");
 }
@@ -395,6 +399,25 @@ static int clear_ua(struct pvs_worker *w, struct pvs_lun *lun, uint64_t initiato
 	return 0;
 }
 
+/* --filter T: the device type names lsscsi gives, or a number. */
+static int filter_table(const char *t)
+{
+	static const struct {
+		const char *name;
+		uint8_t pdt;
+	} names[] = {{"disk", 0x00},   {"tape", 0x01},    {"cd", 0x05},
+	             {"cd/dvd", 0x05}, {"changer", 0x08}, {"mediumx", 0x08}};
+	unsigned long long v;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(t, names[i].name))
+			return pvs_filter_describe(names[i].pdt, stdout) ? 1 : 0;
+	if (parse_uint(t, 0x1f, &v))
+		errx_usage("--filter: '%s' is not disk, tape, cd, changer or a device type 0-31",
+		           t);
+	return pvs_filter_describe((uint8_t)v, stdout) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct opts o;
@@ -407,6 +430,11 @@ int main(int argc, char **argv)
 	int rc, i = 1, status = 0;
 
 	o.timeout_s = 120;
+	if (argc >= 2 && !strcmp(argv[1], "--filter")) {
+		if (argc != 3)
+			errx_usage("--filter takes one device type and nothing else%s", "");
+		return filter_table(argv[2]);
+	}
 	while (i < argc) {
 		i += parse_cmd(argc - i, argv + i, &o, true);
 		if (i < argc && !strcmp(argv[i], "--then"))

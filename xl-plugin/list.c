@@ -5,7 +5,10 @@
  * (Idx BE state ctrl phy-hctl vir-hctl devstate): one row per device; Idx is
  * its dev-N, BE the backend domain, state the controller's backend state,
  * ctrl the controller (the H of its v-devs), phy-hctl where the LUN is on
- * this host now, vir-hctl where the guest sees it, devstate dev-N's state.
+ * this host now, vir-hctl where the guest sees it, devstate dev-N's state;
+ * then type, the LUN's peripheral device type as lsscsi names it (disk,
+ * tape, cd/dvd, mediumx...), which decides the commands the backend's filter
+ * passes.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,46 +20,54 @@
 
 /*
  * Where the LUN is now: p-dev when it is an H:C:T:L, else what it resolves
- * to; a read-only host LUN keeps its ",ro" as a file: LUN does.
+ * to; a read-only host LUN keeps its ",ro" as a file: LUN does.  *@type:
+ * its device type ("disk" for the emulated ones), "-" when unresolved.
  */
-static void phy_hctl(struct xlp_ctx *c, const char *p_dev, char *buf, size_t len)
+static void phy_hctl(struct xlp_ctx *c, const char *p_dev, char *buf, size_t len, const char **type)
 {
 	struct pvs_hctl h;
 	struct pvs_pdev *p;
 	char base[XLP_SPEC_MAX];
 	const char *ro;
 
+	*type = "-";
 	if (!p_dev[0] || xlp_pdev_emulated(p_dev)) {
 		xlp_snprintf(buf, len, "%s", p_dev[0] ? p_dev : "-");
+		if (p_dev[0])
+			*type = pvs_pdt_name(0);
 		return;
 	}
 	xlp_pdev_base(p_dev, base, sizeof(base));
 	ro = strlen(base) < strlen(p_dev) ? XLP_PDEV_RO : "";
-	if (!pvs_parse_hctl(base, &h)) {
-		xlp_snprintf(buf, len, "%s", p_dev);
-		return;
-	}
 	p = calloc(1, sizeof(*p));
-	if (p && !pvs_resolve(&c->res, base, p, NULL, 0))
-		xlp_snprintf(buf, len, "%u:%u:%u:%u%s", p->host, p->channel, p->target, p->lun, ro);
-	else
+	if (p && !pvs_resolve(&c->res, base, p, NULL, 0)) {
+		if (pvs_parse_hctl(base, &h))
+			xlp_snprintf(buf, len, "%u:%u:%u:%u%s", p->host, p->channel, p->target,
+			             p->lun, ro);
+		else
+			xlp_snprintf(buf, len, "%s", p_dev);
+		if (p->type >= 0)
+			*type = pvs_pdt_name((uint8_t)p->type);
+	} else {
 		xlp_snprintf(buf, len, "%s", p_dev);
+	}
 	free(p);
 }
 
 static void text_domain(struct xlp_ctx *c, uint32_t domid, const struct xlp_vhost *v, size_t nv)
 {
-	xlp_outf(c, "%-3s %-3s %-5s %-4s %-12s %-12s %s\n", "Idx", "BE", "state", "ctrl",
-	         "phy-hctl", "vir-hctl", "devstate");
+	xlp_outf(c, "%-3s %-3s %-5s %-4s %-12s %-12s %-8s %s\n", "Idx", "BE", "state", "ctrl",
+	         "phy-hctl", "vir-hctl", "devstate", "type");
 	for (size_t i = 0; i < nv; i++) {
 		for (size_t k = 0; k < v[i].ndevs; k++) {
 			const struct xlp_bdev *b = &v[i].devs[k];
 			char phy[XLP_SPEC_MAX];
+			const char *type;
 
-			phy_hctl(c, b->p_dev, phy, sizeof(phy));
-			xlp_outf(c, "%-3u %-3u %-5d %-4u %-12s %-12s %d\n", b->n, c->be_domid,
+			phy_hctl(c, b->p_dev, phy, sizeof(phy), &type);
+			xlp_outf(c, "%-3u %-3u %-5d %-4u %-12s %-12s %-8d %s\n", b->n, c->be_domid,
 			         v[i].state, v[i].vhost, phy, b->v_dev[0] ? b->v_dev : "-",
-			         b->state);
+			         b->state, type);
 		}
 	}
 	(void)domid;
@@ -88,12 +99,14 @@ static void json_domain(struct xlp_ctx *c, uint32_t domid, const struct xlp_vhos
 		for (size_t k = 0; k < v[i].ndevs; k++) {
 			const struct xlp_bdev *b = &v[i].devs[k];
 			char phy[XLP_SPEC_MAX];
+			const char *type;
 
-			phy_hctl(c, b->p_dev, phy, sizeof(phy));
+			phy_hctl(c, b->p_dev, phy, sizeof(phy), &type);
 			xlp_outf(c, "%s\n      {\"idx\":%u,", k ? "," : "", b->n);
 			json_kv_str(c, "p-dev", b->p_dev, true);
 			json_kv_str(c, "p-devname", b->p_devname, true);
 			json_kv_str(c, "phy-hctl", phy, true);
+			json_kv_str(c, "type", type, true);
 			json_kv_str(c, "v-dev", b->v_dev, true);
 			xlp_outf(c, "\"state\":%d,", b->state);
 			json_kv_str(c, "pdev", b->pdev_given, true);

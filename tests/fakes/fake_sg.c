@@ -46,6 +46,10 @@ static struct sg_io_hdr last_hdr;
 static uint8_t last_cdb[32];
 static uint8_t last_out[OUT_MAX];
 static size_t last_out_len;
+static uint8_t fake_pdt;
+static int inquiry_errno;
+static uint8_t inquiry_status;
+static unsigned int sync_inquiries;
 
 void fake_sg_reset(void)
 {
@@ -63,6 +67,26 @@ void fake_sg_reset(void)
 	memset(&last_hdr, 0, sizeof(last_hdr));
 	memset(last_cdb, 0, sizeof(last_cdb));
 	last_out_len = 0;
+	fake_pdt = 0;
+	inquiry_errno = 0;
+	inquiry_status = 0;
+	sync_inquiries = 0;
+}
+
+void fake_sg_set_pdt(uint8_t pdt)
+{
+	fake_pdt = pdt;
+}
+
+void fake_sg_fail_inquiry(int err, uint8_t status)
+{
+	inquiry_errno = err;
+	inquiry_status = status;
+}
+
+unsigned int fake_sg_inquiries(void)
+{
+	return sync_inquiries;
 }
 
 void fake_sg_add_node(const char *path, enum fake_sg_kind kind)
@@ -204,6 +228,44 @@ static int f_fstat(int fd, struct stat *st)
 	return 0;
 }
 
+/*
+ * SG_IO: the INQUIRY a LUN sends when it opens, answered with the device
+ * type fake_sg_set_pdt() chose (a disk by default), or failed as
+ * fake_sg_fail_inquiry() says.  The script is for the asynchronous path.
+ */
+static int sync_io(struct sg_io_hdr *h)
+{
+	uint8_t inq[36] = {0};
+	const uint8_t *cdb = h->cmdp;
+
+	if (!cdb || h->cmd_len < 6 || cdb[0] != 0x12 || h->dxfer_direction != SG_DXFER_FROM_DEV) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (inquiry_errno) {
+		errno = inquiry_errno;
+		return -1;
+	}
+	sync_inquiries++;
+	inq[0] = fake_pdt;
+	inq[2] = 0x06;
+	inq[3] = 0x02;
+	inq[4] = 31;
+	memcpy(&inq[8], "FAKE    FAKE SG DEVICE  0001", 28);
+	h->status = inquiry_status;
+	h->host_status = 0;
+	h->driver_status = 0;
+	h->sb_len_wr = 0;
+	h->resid = (int)h->dxfer_len;
+	if (inquiry_status == 0) {
+		unsigned int n = h->dxfer_len < sizeof(inq) ? h->dxfer_len : sizeof(inq);
+
+		memcpy(h->dxferp, inq, n);
+		h->resid = (int)(h->dxfer_len - n);
+	}
+	return 0;
+}
+
 static int f_ioctl(int fd, unsigned long request, void *arg)
 {
 	struct ffd *f = find_fd(fd);
@@ -222,6 +284,8 @@ static int f_ioctl(int fd, unsigned long request, void *arg)
 	}
 	if (request == SG_SET_COMMAND_Q)
 		return 0;
+	if (request == SG_IO)
+		return sync_io(arg);
 	errno = ENOTTY;
 	return -1;
 }

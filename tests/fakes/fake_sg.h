@@ -55,6 +55,14 @@ void fake_sg_fail_next_write(int err);
 unsigned int fake_sg_writes(void);
 const struct sg_io_hdr *fake_sg_last_hdr(void);
 const uint8_t *fake_sg_last_cdb(void);
+/*
+ * The open-time INQUIRY (SG_IO): byte 0 of its answer (peripheral qualifier
+ * and device type; 00h, a disk, by default), and a failure to give instead
+ * (an errno for the ioctl, or else a SCSI status; 0, 0: answer).
+ */
+void fake_sg_set_pdt(uint8_t pdt);
+void fake_sg_fail_inquiry(int err, uint8_t status);
+unsigned int fake_sg_inquiries(void);
 /* Data-out gathered from the last write (first 4096 bytes). */
 const uint8_t *fake_sg_last_out(size_t *len);
 

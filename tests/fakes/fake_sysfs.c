@@ -144,11 +144,14 @@ static int rm_tree(const char *path)
 static int skeleton(struct fake_sysfs *fs)
 {
 	static const char *const dirs[] = {
-	    "sys/bus/scsi/devices",   "sys/bus/virtio",      "sys/class/scsi_device",
-	    "sys/class/scsi_generic", "sys/class/block",     "sys/class/scsi_tape",
-	    "sys/class/bsg",          "sys/class/scsi_host", "sys/class/mem",
-	    "sys/dev/block",          "sys/dev/char",        "sys/devices/virtual",
-	    "dev/disk/by-id",         "dev/disk/by-path",    "dev/bsg",
+	    "sys/bus/scsi/devices",  "sys/bus/virtio",
+	    "sys/class/scsi_device", "sys/class/scsi_generic",
+	    "sys/class/block",       "sys/class/scsi_tape",
+	    "sys/class/bsg",         "sys/class/scsi_host",
+	    "sys/class/mem",         "sys/class/scsi_changer",
+	    "sys/dev/block",         "sys/dev/char",
+	    "sys/devices/virtual",   "dev/disk/by-id",
+	    "dev/disk/by-path",      "dev/bsg",
 	};
 	char p[PATH_MAX];
 
@@ -344,6 +347,12 @@ int fake_sysfs_add_scsi(struct fake_sysfs *fs, const struct fake_scsi_dev *d)
 		TRY(fmt(p, "%s/scsi_tape/%s", sdev, nst));
 		TRY(class_dev(fs, p, "scsi_tape", "char", 9, num_suffix(d->tape, 2) + 128, sdev,
 		              nst));
+	}
+	if (d->changer) {
+		/* drivers/scsi/ch.c: char major 86, class scsi_changer */
+		TRY(fmt(p, "%s/scsi_changer/%s", sdev, d->changer));
+		TRY(class_dev(fs, p, "scsi_changer", "char", 86, num_suffix(d->changer, 3), sdev,
+		              d->changer));
 	}
 	{
 		char bsgname[80];

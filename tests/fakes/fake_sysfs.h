@@ -32,7 +32,7 @@ struct fake_sysfs {
 
 struct fake_scsi_dev {
 	uint32_t host, channel, target, lun;
-	int type;                         /* 0 disk, 1 tape, 5 CD/DVD */
+	int type;                         /* 0 disk, 1 tape, 5 CD/DVD, 8 changer */
 	const char *vendor, *model, *rev; /* NULL: "LIO-ORG", "disk", "4.0" */
 	const char *wwid;                 /* NULL: no 'wwid' attribute (old kernels) */
 	const uint8_t *vpd83;             /* NULL: no 'vpd_pg83' attribute */
@@ -40,6 +40,7 @@ struct fake_scsi_dev {
 	const char *sg;          /* "sg0", NULL: no sg node */
 	const char *block;       /* "sda" or "sr0", NULL: none */
 	const char *tape;        /* "st0" (nst0 comes along), NULL: none */
+	const char *changer;     /* "sch0" (a medium changer's ch node), NULL: none */
 	unsigned int partitions; /* block + "1".."N" */
 	const char *by_id;       /* dev/disk/by-id name -> block, else sg; NULL: none */
 	const char *by_path;     /* dev/disk/by-path name, likewise; NULL: none */

@@ -159,5 +159,23 @@ check "unknown option: exit 2" 2 $?
 "$cdb" --lun bogus:x 00 00 00 00 00 00 >/dev/null 2>&1
 check "bad spec: exit 1" 1 $?
 
+# --filter: the per-type tables, and docs/lun-core.md is what they print.
+out=$("$cdb" --filter tape)
+check "--filter tape: REWIND passes" 1 "$(printf '%s\n' "$out" | grep -c '^| 01h | REWIND | yes | passes |')"
+check "--filter tape: FORMAT MEDIUM refused" 1 "$(printf '%s\n' "$out" | grep -c '^| 04h | FORMAT MEDIUM | no |')"
+out=$("$cdb" --filter changer)
+check "--filter changer: MOVE MEDIUM passes read-only" 1 "$(printf '%s\n' "$out" | grep -c '^| A5h | MOVE MEDIUM | yes | passes |')"
+check "--filter 8 = changer" "$out" "$("$cdb" --filter 8)"
+"$cdb" --filter robot >/dev/null 2>"$tmp/err"
+check "--filter robot: exit 2" 2 $?
+doc=$(dirname "$0")/../../docs/lun-core.md
+for t in disk tape cd changer other; do
+	n=$t
+	[ "$t" = other ] && n=0x0c
+	want=$("$cdb" --filter "$n")
+	got=$(sed -n "/^<!-- filter $t: /,/^<!-- end filter -->/p" "$doc" | sed '1d;$d')
+	check "docs/lun-core.md: the $t table is pvscsi-cdb --filter $n's" "$want" "$got"
+done
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -457,40 +457,87 @@ static void expect_write_protected(struct pvs_lun *lun, const uint8_t *cdb, unsi
 	CU_ASSERT_EQUAL(fake_sg_writes(), before);
 }
 
-/* Every command the filter lets through is either refused or passed, as its table flags say. */
-static void test_ro_refuses_medium_changes(void)
+/*
+ * Every command class @dc's filter lets through is either refused or
+ * passed, as its table flags say: its own entries and the SPC entries it
+ * does not shadow.
+ */
+static void ro_sweep(struct pvs_lun *lun, unsigned int dc, unsigned int *refused,
+                     unsigned int *passed)
 {
-	struct pvs_lun *lun = open_sg("sg:/dev/sg3,ro");
-	unsigned int refused = 0, passed = 0;
+	for (unsigned int t = 0; t < 2; t++) {
+		unsigned int n;
+		const struct pvsi_opcode *tab =
+		    pvsi_dclass_table(t == 0 ? dc : (unsigned)PVSI_DC_SBC, &n);
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
-	for (unsigned int i = 0; i < pvsi_nopcodes; i++) {
-		const struct pvsi_opcode *e = &pvsi_opcodes[i];
-		uint8_t cdb[16] = {e->opcode};
+		if (t == 1 && dc == PVSI_DC_SBC)
+			break;
+		for (unsigned int i = 0; i < n; i++) {
+			const struct pvsi_opcode *e = &tab[i];
+			uint8_t cdb[16] = {e->opcode};
 
-		if (!(e->flags & PVSI_OP_PT_ALLOW))
-			continue;
-		if (e->flags & PVSI_OP_HAS_SA)
-			cdb[1] = (uint8_t)e->sa;
-		if (e->flags & (PVSI_OP_WRITE | PVSI_OP_MEDIUM_PARAMS)) {
-			expect_write_protected(lun, cdb, e->cdb_len, e->name);
-			refused++;
-		} else {
-			expect_passed(lun, cdb, e->cdb_len,
-			              e->dir == PVS_DIR_NONE ? PVS_DIR_NONE : (enum pvs_dir)e->dir);
-			passed++;
+			if (e->flags & PVSI_OP_HAS_SA)
+				cdb[1] = (uint8_t)e->sa;
+			if (!(e->flags & PVSI_OP_PT_ALLOW) || pvsi_opcode_find_dc(dc, cdb, 16) != e)
+				continue;
+			if (e->flags & (PVSI_OP_WRITE | PVSI_OP_MEDIUM_PARAMS)) {
+				expect_write_protected(lun, cdb, e->cdb_len, e->name);
+				(*refused)++;
+			} else {
+				expect_passed(lun, cdb, e->cdb_len,
+				              e->dir == PVS_DIR_NONE ? PVS_DIR_NONE
+				                                     : (enum pvs_dir)e->dir);
+				(*passed)++;
+			}
 		}
 	}
-	/*
-	 * WRITE(6/10/12/16), WRITE AND VERIFY(10/12/16), WRITE SAME(10/16),
-	 * UNMAP, WRITE FILEMARKS, ERASE, MODE SELECT(6/10).
-	 */
-	CU_ASSERT_EQUAL(refused, 14);
-	CU_ASSERT(passed > 30);
-	/* not allowed at all stays INVALID OPCODE, read-only or not */
-	expect_blocked(lun, format_unit, 6);
+}
+
+static void test_ro_refuses_medium_changes(void)
+{
+	static const struct {
+		uint8_t pdt;
+		unsigned int refused;
+	} types[] = {
+	    /* WRITE(6/10/12/16), WRITE AND VERIFY(10/12/16), WRITE SAME(10/16), UNMAP, MODE
+	       SELECT(6/10) */
+	    {0x00, 12},
+	    /*
+	     * WRITE(6/16), WRITE FILEMARKS(6/16), ERASE(6/16), ALLOW OVERWRITE,
+	     * WRITE ATTRIBUTE, SECURITY PROTOCOL OUT, MODE SELECT(6/10)
+	     */
+	    {0x01, 11},
+	    /*
+	     * WRITE(10/12), WRITE AND VERIFY(10), RESERVE/REPAIR/CLOSE TRACK, SEND OPC
+	     * INFORMATION, SEND CUE SHEET, BLANK, SEND DISC STRUCTURE, MODE SELECT(6/10)
+	     */
+	    {0x05, 12},
+	    /* SEND VOLUME TAG, MODE SELECT(6/10): moving media changes no data */
+	    {0x08, 3},
+	};
+	struct pvs_lun *lun;
+
+	for (unsigned int t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		unsigned int refused = 0, passed = 0;
+
+		fake_sg_set_pdt(types[t].pdt);
+		lun = open_sg("sg:/dev/sg3,ro");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+		ro_sweep(lun, pvsi_dclass_of(types[t].pdt), &refused, &passed);
+		if (refused != types[t].refused)
+			fprintf(stderr, "\ntype %02xh: %u refused\n", types[t].pdt, refused);
+		CU_ASSERT_EQUAL(refused, types[t].refused);
+		CU_ASSERT(passed > 10);
+		/* not allowed at all stays INVALID OPCODE, read-only or not */
+		expect_blocked(lun, format_unit, 6);
+		expect_blocked(lun, write_buffer, 10);
+		CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+		pvs_lun_close(lun);
+	}
+	fake_sg_set_pdt(0);
+	lun = open_sg("sg:/dev/sg3,ro");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
 	expect_blocked(lun, sanitize, 10);
-	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
 	pvs_lun_close(lun);
 
 	/* the same commands reach a read-write LUN */
@@ -995,6 +1042,254 @@ static void test_b0_added(void)
 	pvs_lun_close(lun);
 }
 
+/* ---- the filter follows the device type ---- */
+
+static char notices[4][512];
+static unsigned int nnotices;
+
+static void notice(void *arg, struct pvs_lun *lun, const char *msg)
+{
+	(void)arg;
+	(void)lun;
+	if (nnotices < 4)
+		snprintf(notices[nnotices], sizeof(notices[0]), "%s", msg);
+	nnotices++;
+}
+
+static struct pvs_lun *open_typed(uint8_t pdt, const char *spec)
+{
+	struct pvs_lun_opts o = {.notice = notice};
+	struct pvs_lun *lun = NULL;
+	char err[256] = "";
+
+	fake_sg_set_pdt(pdt);
+	nnotices = 0;
+	CU_ASSERT_EQUAL(pvs_lun_open(W, spec, &o, &lun, err, sizeof(err)), 0);
+	return lun;
+}
+
+/*
+ * Fixed sense, INVALID FIELD IN CDB (24h/00h), field pointer (SKSV, C/D) to
+ * CDB byte 10: SEND KEY's KEY FORMAT.
+ */
+static const uint8_t invalid_key_format[18] = {0x70, 0, 0x05, 0,    0, 0, 0,    10, 0,
+                                               0,    0, 0,    0x24, 0, 0, 0xc0, 0,  10};
+
+static void test_type_from_inquiry(void)
+{
+	static const uint8_t move_medium[12] = {0xa5, 0, 0, 0, 0, 2, 0x03, 0xe8, 0, 0, 0, 0};
+	static const uint8_t rewind[6] = {0x01, 0, 0, 0, 0, 0};
+	static const uint8_t read10[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	static const uint8_t read_toc[10] = {0x43, 0, 0, 0, 0, 0, 0, 0, 12, 0};
+	static const uint8_t send_key_css[12] = {0xa3, 0, 0, 0, 0, 0, 0, 0, 0, 12, 0x01, 0};
+	static const uint8_t send_key_rpc[12] = {0xa3, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0x06, 0};
+	static const uint8_t load_unload[6] = {0x1b, 0, 0, 0, 0x01, 0};
+	static const uint8_t inquiry[6] = {0x12, 0, 0, 0, 36, 0};
+	struct pvs_lun *lun;
+
+	/* a tape drive: REWIND, LOAD; no MOVE MEDIUM, no disk READ(10) */
+	lun = open_typed(0x01, "sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_EQUAL(fake_sg_inquiries(), 1);
+	CU_ASSERT_EQUAL(pvs_lun_device_type(lun), 0x01);
+	CU_ASSERT_STRING_EQUAL(pvs_lun_opcode_name(lun, rewind, 6), "REWIND");
+	CU_ASSERT_STRING_EQUAL(pvs_lun_opcode_name(lun, load_unload, 6), "LOAD UNLOAD");
+	expect_passed(lun, rewind, 6, PVS_DIR_NONE);
+	expect_passed(lun, load_unload, 6, PVS_DIR_NONE);
+	expect_blocked(lun, move_medium, 12);
+	expect_blocked(lun, read10, 10);
+	pvs_lun_close(lun);
+
+	/* a medium changer: MOVE MEDIUM; no REWIND, no READ(10), no vendor opcode */
+	lun = open_typed(0x08, "sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_STRING_EQUAL(pvs_lun_opcode_name(lun, load_unload, 6),
+	                       "OPEN/CLOSE IMPORT/EXPORT ELEMENT");
+	expect_passed(lun, move_medium, 12, PVS_DIR_NONE);
+	expect_blocked(lun, rewind, 6);
+	expect_blocked(lun, read10, 10);
+	expect_blocked(lun, vendor_c0, 6);
+	pvs_lun_close(lun);
+
+	/* an optical drive: READ TOC; SEND KEY, but not to set the region */
+	lun = open_typed(0x05, "sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	expect_passed(lun, read_toc, 10, PVS_DIR_FROM_DEV);
+	expect_passed(lun, read10, 10, PVS_DIR_FROM_DEV);
+	expect_passed(lun, send_key_css, 12, PVS_DIR_TO_DEV);
+	expect_sense(lun, send_key_rpc, 12, invalid_key_format);
+	expect_blocked(lun, rewind, 6);
+	pvs_lun_close(lun);
+
+	/* anything else (an enclosure, tgt's controller LUN): SPC alone */
+	lun = open_typed(0x0c, "sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	expect_passed(lun, inquiry, 6, PVS_DIR_FROM_DEV);
+	expect_blocked(lun, read10, 10);
+	expect_blocked(lun, read_toc, 10);
+	pvs_lun_close(lun);
+
+	/* and feature-host passes what the type's table refuses */
+	lun = open_typed(0x01, "sg:/dev/sg3,raw");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	expect_passed(lun, move_medium, 12, PVS_DIR_NONE);
+	expect_passed(lun, (const uint8_t[6]){0x04, 0, 0, 0, 0, 0}, 6, PVS_DIR_NONE);
+	CU_ASSERT_EQUAL(nnotices, 0);
+	pvs_lun_close(lun);
+	fake_sg_set_pdt(0);
+}
+
+static void test_type_unknown_refused(void)
+{
+	fake_sg_fail_inquiry(EIO, 0);
+	expect_refused("sg:/dev/sg3", -EIO, "INQUIRY to learn its device type failed");
+	fake_sg_fail_inquiry(0, 0x02);
+	expect_refused("sg:/dev/sg3", -EIO, "status 02h");
+	fake_sg_fail_inquiry(0, 0);
+	fake_sg_set_pdt(0x7f); /* qualifier 011b: no logical unit */
+	expect_refused("sg:/dev/sg3", -ENODEV, "no logical unit");
+	fake_sg_set_pdt(0);
+}
+
+static void test_refusal_logged_once(void)
+{
+	static const uint8_t format_medium[6] = {0x04, 0, 0, 0, 0, 0};
+	struct pvs_lun *lun = open_typed(0x01, "sg:/dev/sg3");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	expect_blocked(lun, format_medium, 6);
+	expect_blocked(lun, format_medium, 6);
+	expect_blocked(lun, write_buffer, 10);
+	expect_blocked(lun, vendor_c0, 6);
+	expect_blocked(lun, vendor_c0, 6);
+	CU_ASSERT_EQUAL_FATAL(nnotices, 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(notices[0], "filter refused 04h FORMAT MEDIUM"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(notices[0], "tape drive (SSC)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(notices[0], "reformats"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(notices[0], "/dev/sg3"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(notices[1], "filter refused 3Bh WRITE BUFFER"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(notices[1], "firmware"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(notices[2], "filter refused C0h (vendor-specific)"));
+	pvs_lun_close(lun);
+}
+
+/* A descriptor of REPORT SUPPORTED OPERATION CODES' all-commands list (SPC-5 6.35.3). */
+static void rsoc_desc(uint8_t *d, uint8_t op, uint16_t sa, bool servactv, bool ctdp, uint16_t len)
+{
+	memset(d, 0, ctdp ? 20 : 8);
+	d[0] = op;
+	d[2] = (uint8_t)(sa >> 8);
+	d[3] = (uint8_t)sa;
+	d[5] = (uint8_t)((servactv ? 0x01 : 0) | (ctdp ? 0x02 : 0));
+	d[6] = (uint8_t)(len >> 8);
+	d[7] = (uint8_t)len;
+	if (ctdp) {
+		d[9] = 0x0a; /* timeouts descriptor length */
+		d[19] = 0x3c;
+	}
+}
+
+static void test_rsoc_lists_what_passes(void)
+{
+	static const uint8_t rsoc_all[12] = {0xa3, 0x0c, 0x80, 0, 0, 0, 0, 0, 0x02, 0, 0, 0};
+	static const uint8_t rsoc_one_fm[12] = {0xa3, 0x0c, 0x01, 0x04, 0, 0, 0, 0, 0, 64, 0, 0};
+	static const uint8_t rsoc_one_rw[12] = {0xa3, 0x0c, 0x01, 0x01, 0, 0, 0, 0, 0, 64, 0, 0};
+	struct fake_sg_reply all = {.match = {0xa3, 0x0c, 0x80}, .match_len = 3};
+	struct fake_sg_reply one = {.match = {0xa3, 0x0c, 0x01}, .match_len = 3};
+	uint8_t *d = all.data + 4, buf[512], want[64];
+	struct pvs_lun *lun;
+	struct cmd c;
+
+	/* the tape drive claims REWIND, FORMAT MEDIUM, READ(6) (timeouts), WRITE BUFFER, C0h */
+	rsoc_desc(d, 0x01, 0, false, false, 6);
+	rsoc_desc(d + 8, 0x04, 0, false, false, 6);
+	rsoc_desc(d + 16, 0x08, 0, false, true, 6);
+	rsoc_desc(d + 36, 0x3b, 0, false, false, 10);
+	rsoc_desc(d + 44, 0xc0, 0, false, false, 6);
+	rsoc_desc(d + 52, 0xa3, 0x0c, true, false, 12);
+	pvsi_put_be32(all.data, 60);
+	all.data_len = 64;
+	/* REPORTING OPTIONS 001b: one opcode, SUPPORT 011b (as the standard says) */
+	one.data[1] = 0x03;
+	one.data[3] = 6;
+	one.data[4] = 0x04;
+	one.data_len = 10;
+	fake_sg_script(&all);
+	fake_sg_script(&one);
+	lun = open_typed(0x01, "sg:/dev/sg3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+
+	memset(buf, 0xee, sizeof(buf));
+	cmd_init(&c, rsoc_all, 12, PVS_DIR_FROM_DEV, buf, sizeof(buf));
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	/* what stays: REWIND, READ(6) with its timeouts, RSOC itself */
+	rsoc_desc(want + 4, 0x01, 0, false, false, 6);
+	rsoc_desc(want + 12, 0x08, 0, false, true, 6);
+	rsoc_desc(want + 32, 0xa3, 0x0c, true, false, 12);
+	pvsi_put_be32(want, 36);
+	CU_ASSERT_EQUAL(memcmp(buf, want, 40), 0);
+	CU_ASSERT_EQUAL(c.req.residual, sizeof(buf) - 40);
+
+	/* one command the filter refuses: not supported, whatever the device says */
+	memset(buf, 0xee, sizeof(buf));
+	cmd_init(&c, rsoc_one_fm, 12, PVS_DIR_FROM_DEV, buf, 64);
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(buf[1] & 0x07, 0x01);
+	CU_ASSERT_EQUAL(buf[2], 0);
+	CU_ASSERT_EQUAL(buf[3], 0);
+	CU_ASSERT_EQUAL(c.req.residual, 64 - 4);
+	/* one it passes: the device's answer as it is */
+	cmd_init(&c, rsoc_one_rw, 12, PVS_DIR_FROM_DEV, buf, 64);
+	run(lun, &c);
+	CU_ASSERT_EQUAL(buf[1], 0x03);
+	CU_ASSERT_EQUAL(c.req.residual, 64 - 10);
+	pvs_lun_close(lun);
+
+	/* feature-host: the device's list, untouched */
+	lun = open_typed(0x01, "sg:/dev/sg3,raw");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	cmd_init(&c, rsoc_all, 12, PVS_DIR_FROM_DEV, buf, sizeof(buf));
+	run(lun, &c);
+	CU_ASSERT_EQUAL(memcmp(buf, all.data, 64), 0);
+	pvs_lun_close(lun);
+	fake_sg_set_pdt(0);
+}
+
+/* SSC's mode header has WP where SBC's has it; MMC's and SMC's have no such bit. */
+static void test_ro_wp_by_type(void)
+{
+	struct fake_sg_reply ms6 = {
+	    .match = {0x1a}, .match_len = 1, .data = {0x0b, 0x00, 0x10, 0x08}, .data_len = 12};
+	static const uint8_t ms6_cdb[6] = {0x1a, 0, 0x3f, 0, 12, 0};
+	static const struct {
+		uint8_t pdt, want;
+	} types[] = {{0x01, 0x90}, {0x05, 0x10}, {0x08, 0x10}};
+	uint8_t buf[12];
+	struct cmd c;
+
+	fake_sg_script(&ms6);
+	for (unsigned int i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		struct pvs_lun *lun = open_typed(types[i].pdt, "sg:/dev/sg3,ro");
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+		mode_sense(lun, ms6_cdb, 6, buf, sizeof(buf), &c);
+		CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+		CU_ASSERT_EQUAL(buf[2], types[i].want);
+		pvs_lun_close(lun);
+	}
+	fake_sg_set_pdt(0);
+}
+
+static const struct cu_test sg_device_type_tests[] = {
+    {"the type from INQUIRY picks the table; raw passes all", test_type_from_inquiry},
+    {"no type (INQUIRY fails, qualifier 3): not opened", test_type_unknown_refused},
+    {"each refusal logged once, with its reason", test_refusal_logged_once},
+    {"REPORT SUPPORTED OPERATION CODES: what passes", test_rsoc_lists_what_passes},
+    {"ro: WP in SSC's mode header, not MMC's or SMC's", test_ro_wp_by_type},
+};
+
 static const struct cu_test sg_open_tests[] = {
     {"block, partition, other char, bsg, missing refused", test_open_refuses_non_sg},
 };
@@ -1043,6 +1338,7 @@ int main(void)
 	    CU_SUITE("sg results unchanged", setup, teardown, sg_unchanged_tests),
 	    CU_SUITE("sg filter", setup, teardown, sg_filter_tests),
 	    CU_SUITE("sg read-only", setup, teardown, sg_read_only_tests),
+	    CU_SUITE("sg device types", setup, teardown, sg_device_type_tests),
 	    CU_SUITE("sg queueing and errors", setup, teardown, sg_queueing_tests),
 	    CU_SUITE("sg block limits", setup, teardown, sg_block_limits_tests),
 	    CU_SUITE("sg real device", setup, teardown, sg_real_device_tests),

@@ -125,6 +125,16 @@ static void std_tree(struct fake_sysfs *fs, struct pvs_resolver *r)
 	    .sg = "sg2",
 	    .block = "sr0",
 	};
+	struct fake_scsi_dev ch = {
+	    .host = 0,
+	    .target = 1,
+	    .lun = 1,
+	    .type = 8,
+	    .vendor = "IET",
+	    .model = "VIRTUAL-CHANGER",
+	    .sg = "sg7",
+	    .changer = "sch0",
+	};
 	char p[2 * PATH_MAX];
 	FILE *f;
 
@@ -141,6 +151,7 @@ static void std_tree(struct fake_sysfs *fs, struct pvs_resolver *r)
 	    0);
 	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(fs, &b), 0);
 	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(fs, &c), 0);
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(fs, &ch), 0);
 	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_virtio_blk(fs, "vda", 0), 0);
 	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_virtual_char(fs, "null", 1, 3), 0);
 	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_dm(fs, 0, "dm-uuid-mpath-36001405bbbb"), 0);
@@ -491,6 +502,18 @@ static void test_forms_tape_cd(void)
 		/* No sysfs wwid: derived from vpd_pg83, NAA preferred. */
 		CU_ASSERT_STRING_EQUAL(p.wwid, NAA_B);
 		CU_ASSERT_STRING_EQUAL(p.by_id, "");
+	}
+	/* a tape library's robot, by its ch node, its name, its sg node or H:C:T:L */
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const changer[] = {"/dev/sch0", "sch0", "/dev/sg7", "0:0:1:1"};
+		int rc = res(&r, changer[i], &p, err);
+
+		if (rc)
+			fprintf(stderr, "\n%s -> %d: %s\n", changer[i], rc, err);
+		CU_ASSERT_EQUAL(rc, 0);
+		CU_ASSERT(p.host == 0 && p.channel == 0 && p.target == 1 && p.lun == 1);
+		CU_ASSERT_STRING_EQUAL(p.sg, dpath(&fs, "sg7"));
+		CU_ASSERT_EQUAL(p.type, 8);
 	}
 	CU_ASSERT_EQUAL(res(&r, "/dev/sr0", &p, err), 0);
 	CU_ASSERT(p.host == 1 && p.channel == 0 && p.target == 0 && p.lun == 0);

@@ -19,9 +19,18 @@ static void populate(void)
 	                                 "1:0:0:5,feature-host", NULL};
 	static const char *const a4[] = {"scsi-attach", "guest2", "mem:32M", "0:0:0:0,shareable",
 	                                 NULL};
+	/* a tape drive, attached by its no-rewind node: scsi-list says what it is */
+	static const char *const a5[] = {"scsi-attach", "guest2", "/dev/nst0", "0:0:1:0", NULL};
+	struct fake_scsi_dev tape = {.host = 4,
+	                             .type = 1,
+	                             .vendor = "IBM",
+	                             .model = "ULT3580-TD5",
+	                             .sg = "sg5",
+	                             .tape = "st0"};
 	char img[PATH_MAX + 32];
 	const char *a2r[5];
 
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(&W->fs, &tape), 0);
 	snprintf(img, sizeof(img), "file:%s/disk.img,ro", W->fs.root);
 	memcpy(a2r, a2, sizeof(a2r));
 	a2r[2] = img;
@@ -29,6 +38,7 @@ static void populate(void)
 	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a2r), 0);
 	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a3), 0);
 	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a4), 0);
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a5), 0);
 	/* guest1 runs: controller 0 and 1 connect; guest2 stays paused. */
 	W->paused = 0;
 	for (int i = 0; i < 6; i++) {

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/uio.h>
 
 #include "pvscsi/sense.h"
@@ -205,6 +206,26 @@ bool pvs_cdb_xfer(const struct pvs_lun *lun, const uint8_t *cdb, unsigned int cd
  * table has no entry.  A static string, never NULL: for traces.
  */
 const char *pvs_opcode_name(const uint8_t *cdb, unsigned int cdb_len);
+/*
+ * The same for @lun's device type (pvs_lun_device_type()): 01h is REWIND
+ * to a tape drive, 07h INITIALIZE ELEMENT STATUS to a medium changer.
+ */
+const char *pvs_lun_opcode_name(const struct pvs_lun *lun, const uint8_t *cdb,
+                                unsigned int cdb_len);
+/*
+ * The peripheral device type (SPC-5 6.7.2): 00h for an emulated LUN, what
+ * the device's INQUIRY said when a passthrough LUN was opened (01h tape,
+ * 05h CD/DVD, 08h medium changer...).  The CDB filter follows it.
+ */
+uint8_t pvs_lun_device_type(const struct pvs_lun *lun);
+/*
+ * What the CDB filter (no feature-host) does with each command a device of
+ * type @pdt may be sent, from the opcode tables: a Markdown table of
+ * opcode, name, whether it passes, whether a read-only LUN passes it, and
+ * why not.  For administrators (pvscsi-cdb --filter) and docs/lun-core.md.
+ * Returns 0 or -EIO when @out fails.
+ */
+int pvs_filter_describe(uint8_t pdt, FILE *out);
 
 /*
  * Start a SCSI command.  The request always completes through req->done,

@@ -108,4 +108,7 @@ int pvs_parse_hctl(const char *s, struct pvs_hctl *out);
  */
 int pvs_vpd83_identity(const uint8_t *page, size_t len, unsigned int assoc, char *id, size_t idlen);
 
+/* lsscsi's name of a peripheral device type: "disk", "tape", "cd/dvd", "mediumx"... */
+const char *pvs_pdt_name(uint8_t pdt);
+
 #endif
