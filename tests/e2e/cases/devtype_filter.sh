@@ -5,12 +5,14 @@
 #             a tape library needs passes (mtx status/load/unload, READ BLOCK
 #             LIMITS); WRITE BUFFER mode 05h (download microcode) and FORMAT
 #             MEDIUM (sent twice) to the tape and vendor opcode C0h to the
-#             changer come back ILLEGAL REQUEST, and pvscsid's log has one
-#             "filter refused XXh" line for each (XX: 3Bh, 04h, C0h).
+#             changer come back ILLEGAL REQUEST (pointing at the opcode),
+#             and pvscsid's log has one "filter refused XXh" line for each
+#             (XX: 3Bh, 04h, C0h).
 #   raw       the same devices hot-added to vhost 1 (feature-host=1) at
 #             0:0:2:0 and 0:0:3:0: the same commands reach tgtd, which
 #             answers them itself (tgt implements none: INVALID COMMAND
-#             OPERATION CODE), and pvscsid logs no refusal.
+#             OPERATION CODE, without a field pointer), and pvscsid logs no
+#             refusal.
 #   ro        hot-added again to vhost 0 read-only ("/dev/sgN,ro") at 0:0:4:0
 #             and 0:0:5:0: the changer still moves TAPE02 into the drive and
 #             back; the tape is write-protected for st (WR_PROT), WRITE(6),
@@ -23,8 +25,10 @@ TIMEOUT=600
 
 case_cleanup() { vtl_stop; }
 
-# Lines of pvscsid's log saying its filter refused opcode $1 (e.g. 04h).
-refused_lines() { grep -c "filter refused $1" "$PVSCSID_LOG" || true; }
+# Lines of pvscsid's log saying its filter refused opcode $2 (e.g. 04h) to
+# the sg LUN $1 (docs/lun-core.md: "sg LUN '/dev/sg5', a tape drive (SSC):
+# filter refused 04h FORMAT MEDIUM: ...").
+refused_lines() { grep -c "sg LUN '$1'.*filter refused $2" "$PVSCSID_LOG" || true; }
 
 dom0() {
 	local t c op n mark tape2 sum
@@ -40,9 +44,10 @@ dom0() {
 	guest_start
 
 	guest_wait_mark filtered 300
-	for op in 3Bh 04h C0h; do
-		n=$(refused_lines "$op")
-		[ "$n" = 1 ] || fail "pvscsid logged 'filter refused $op' $n times, expected once (see pvscsid.log)"
+	for op in "$t 3Bh" "$t 04h" "$c C0h"; do
+		# shellcheck disable=SC2086 # LUN and opcode
+		n=$(refused_lines $op)
+		[ "$n" = 1 ] || fail "pvscsid logged 'filter refused ${op#* }' for ${op% *} $n times, expected once (see pvscsid.log)"
 	done
 	grep 'filter refused' "$PVSCSID_LOG" >"$CASEOUT/refusals-filtered.txt"
 	say "pvscsid's refusals: $(tr '\n' ';' <"$CASEOUT/refusals-filtered.txt")"
@@ -91,16 +96,34 @@ mtx_unload() {
 	grep -q "Storage Element $2:Full" /tmp/mtx.out || fail "after mtx unload $2, slot $2 is empty"
 }
 
-# The commands the filter refuses, sent to TAPE_SG and CHANGER_SG; $3 is
-# the outcome expected for WRITE BUFFER (both words of the filter or tgt's).
+# answered_by pvscsid|tgtd WHAT: whose sense the last sg_outcome got.
+# pvscsid's refusal points at the field it refused (sense-key specific
+# field pointer: byte 0 for an opcode, as its emulated LUNs answer); tgt
+# 1.0.85 sets no sense-key specific bytes.  The log (dom0) is the proof; this is the guest's view.
+answered_by() {
+	if grep -q 'Sense Key Specific: Error in Command' /tmp/sg_outcome.out; then
+		[ "$1" = pvscsid ] || fail "$2: the answer has pvscsid's field pointer, expected tgtd's own"
+	else
+		[ "$1" = tgtd ] || fail "$2: the answer has no field pointer: not pvscsid's refusal"
+	fi
+}
+
+# The commands the filter refuses, sent to TAPE_SG and CHANGER_SG in PHASE;
+# WB_ERE is the outcome expected for WRITE BUFFER (the filter may refuse
+# it by its mode field), WHO the one expected to answer (answered_by).
 send_refused() {
 	# WRITE BUFFER, mode 05h (download microcode and save), no data
 	expect_outcome "$4: WRITE BUFFER mode 05h to the tape" "$3" "$1" 3b 05 00 00 00 00 00 00 00 00
+	answered_by "$5" "$4: WRITE BUFFER"
 	# FORMAT MEDIUM, twice (pvscsid logs once per LUN and opcode)
 	expect_outcome "$4: FORMAT MEDIUM to the tape" "$INVALID_OP" "$1" 04 00 00 00 00 00
+	answered_by "$5" "$4: FORMAT MEDIUM"
 	expect_outcome "$4: FORMAT MEDIUM to the tape, again" "$INVALID_OP" "$1" 04 00 00 00 00 00
+	answered_by "$5" "$4: FORMAT MEDIUM, again"
 	# a vendor-specific opcode
 	expect_outcome "$4: vendor opcode C0h to the changer" "$INVALID_OP" "$2" c0 00 00 00 00 00
+	answered_by "$5" "$4: vendor opcode C0h"
+	echo "$4: the four commands were answered by $5"
 }
 
 guest() {
@@ -110,9 +133,11 @@ guest() {
 	tsg=$(sg_of 0:0:0)
 	csg=$(sg_of 0:1:0)
 	show lsscsi -g
+	ua_clear "$tsg"
+	ua_clear "$csg"
 	mtx_load "$csg" 1
 	expect_outcome "filtered: READ BLOCK LIMITS" '^good$' -r 6 "$tsg" 05 00 00 00 00 00
-	send_refused "$tsg" "$csg" "$INVALID_OP_OR_FIELD" filtered
+	send_refused "$tsg" "$csg" "$INVALID_OP_OR_FIELD" filtered pvscsid
 	mtx_unload "$csg" 1
 	mark filtered
 
@@ -121,9 +146,11 @@ guest() {
 	wait_dev 0:3:0 changer
 	tsg=$(sg_of 0:2:0)
 	csg=$(sg_of 0:3:0)
+	ua_clear "$tsg"
+	ua_clear "$csg"
 	mtx_load "$csg" 1
 	expect_outcome "raw: READ BLOCK LIMITS" '^good$' -r 6 "$tsg" 05 00 00 00 00 00
-	send_refused "$tsg" "$csg" "$INVALID_OP" raw
+	send_refused "$tsg" "$csg" "$INVALID_OP" raw tgtd
 	mtx_unload "$csg" 1
 	mark raw
 
@@ -133,6 +160,8 @@ guest() {
 	tsg=$(sg_of 0:4:0)
 	csg=$(sg_of 0:5:0)
 	nst=$(dev_of 0:4:0 tape)
+	ua_clear "$tsg"
+	ua_clear "$csg"
 	mtx_load "$csg" 2
 	echo "ro: the read-only changer loaded TAPE02"
 	run mt-st -f "$nst" rewind

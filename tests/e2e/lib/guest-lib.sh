@@ -16,6 +16,7 @@
 #   dev_of C:T:L KIND     its /dev/nstN (tape), /dev/schN (changer), /dev/srN (cdrom)
 #   sg_outcome SG_RAW_ARGS...  one CDB through sg_raw: "good" or "Sense key: sense"
 #   expect_outcome WHAT ERE SG_RAW_ARGS...   fail unless sg_outcome matches ERE
+#   ua_clear SG           TEST UNIT READY until no unit attention is left
 #   fio_verify DEV [ARGS]  fio write+verify (crc32c, 4k-512k, qd16, libaio, direct)
 #   dmesg_check                   fail on the frontend's "Unable to map request_buffer" or
 #                                 a block-layer I/O error (run by /init after guest(); a
@@ -202,6 +203,18 @@ expect_outcome() {
 	_o=$(sg_outcome "$@")
 	echo "$_what: $_o"
 	echo "$_o" | grep -qiE "$_ere" || fail "$_what: $_o (expected $_ere)"
+}
+
+# ua_clear SG: take the unit attentions waiting for this nexus (power on,
+# a new LUN, a medium change) with TEST UNIT READY, so that the next raw
+# command gets the device's answer to it; whatever else TEST UNIT READY
+# says (NOT READY without a cartridge) is left alone.
+ua_clear() {
+	_n=0
+	while sg_outcome "$1" 00 00 00 00 00 00 2>/dev/null | grep -qi '^unit attention'; do
+		_n=$((_n + 1))
+		[ $_n -lt 8 ] || fail "$1 keeps answering UNIT ATTENTION"
+	done
 }
 
 fio_verify() {
