@@ -9,8 +9,8 @@
 BACKENDS="kernel pvscsid"
 TIMEOUT=300
 
-# A case that failed with the tray open must not leave it so.
-case_cleanup() { cdrom_close; }
+# The tray closed (a failed case may have left it open), the drive gone.
+case_cleanup() { cdrom_stop; }
 
 dom0() {
 	cdrom_start

@@ -13,7 +13,8 @@
 #   vtl_tape_file BARCODE   the file behind a cartridge (tgt's media_home)
 #   cdrom_start        the QEMU scsi-cd (boot.sh) as dom0's /dev/srN
 #   cdrom_hctl         its H:C:T:L
-#   cdrom_close        close its tray (after a case that left it open)
+#   cdrom_stop         close its tray (a failed case may have left it open)
+#                      and unload its HBA's driver: dom0 as before cdrom_start
 #   hctl_sg HCTL       the sg node (sgN) of a SCSI device
 #
 # Everything the library writes is in dom0's tmpfs overlay; the build
@@ -213,10 +214,9 @@ cdrom_start() {
 		fail "no SCSI device with model $CDROM_MODEL in dom0 (is the QEMU scsi-cd there? $(lsscsi -g 2>&1 | tr '\n' ';'))"
 	say "CD drive $(cdrom_hctl): /dev/$(ls "/sys/bus/scsi/devices/$(cdrom_hctl)/block") /dev/$(hctl_sg "$(cdrom_hctl)")"
 }
-# The tray closed again (a failed optical case may have left it open).
-cdrom_close() {
+cdrom_stop() {
 	local h
 	h=$(cdrom_hctl)
-	[ -n "$h" ] || return 0
-	eject -t "/dev/$(ls "/sys/bus/scsi/devices/$h/block")" 2>/dev/null || true
+	[ -z "$h" ] || eject -t "/dev/$(ls "/sys/bus/scsi/devices/$h/block")" >&2 || true
+	modprobe -r virtio_scsi >&2 || true
 }
