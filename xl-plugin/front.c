@@ -224,6 +224,8 @@ static const struct cmd cmds[] = {
     {"scsi-attach", OWN, xlp_cmd_attach, NULL, "Attach a SCSI LUN to a domain (PVSCSI)"},
     {"scsi-detach", OWN, xlp_cmd_detach, NULL, "Detach a SCSI LUN from a domain"},
     {"scsi-list", OWN, xlp_cmd_list, NULL, "List a domain's SCSI LUNs"},
+    {"scsi-assignable-list", OWN, xlp_cmd_assignable_list, NULL,
+     "List this host's SCSI LUNs, their type and the domain holding each"},
     {"scsi-resolve", OWN, xlp_cmd_resolve, NULL,
      "Find a domain's saved SCSI LUNs on this host and write their p-devs"},
     {"scsi-monitor", OWN, xlp_cmd_monitor, NULL,

@@ -492,6 +492,7 @@ void xlp_monitor_ensure(struct xlp_ctx *c, uint32_t domid);
 int xlp_cmd_attach(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_detach(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_list(struct xlp_ctx *c, int argc, char **argv);
+int xlp_cmd_assignable_list(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_monitor(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_create(struct xlp_ctx *c, int argc, char **argv, char **global, int nglobal);
