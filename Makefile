@@ -42,8 +42,10 @@ LDLIBS   := -luring -lpthread
 XENLIBS  := -lxenstore -lxengnttab -lxenevtchn -lxentoollog
 CUNIT    := -lcunit
 
-VERSION  := 0.1.0
+# The one version of every program and of libpvscsi: the file VERSION.
+VERSION  := $(shell cat VERSION)
 SOVER    := 0
+CSTD     += -DPVSCSI_VERSION='"$(VERSION)"'
 
 LIB_SRCS     := $(sort $(wildcard libpvscsi/*.c))
 PROTO_SRCS   := $(sort $(wildcard protocol/*.c))
