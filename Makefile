@@ -74,7 +74,7 @@ ALL_H := $(shell find libpvscsi protocol common xen backend xl-plugin vhost-user
 objs = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
 .PHONY: all lib check check-unit check-layers check-e2e check-vhost check-fuzz fuzz demo bench soak \
-        format format-check install clean deps
+        format format-check install uninstall clean deps
 .DELETE_ON_ERROR:
 
 all: lib build/rel/pvscsi-cdb $(if $(wildcard $(BACKEND_MAIN)),build/rel/pvscsid) \
@@ -245,3 +245,73 @@ format-check:
 
 clean:
 	rm -rf build/rel build/asan build/fuzz
+
+# ---- installation -----------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=]: the programs, libpvscsi (shared
+# and static library, headers, pvscsi.pc), man pages, systemd units and bash
+# completion.  The xl front is installed as SBINDIR/xl-pvscsi; SBINDIR/xl
+# points at it only where nothing else is (PREFIX=/usr/local puts it ahead
+# of Xen's /usr/sbin/xl in root's PATH; the Debian package diverts
+# /usr/sbin/xl instead, never overwriting it).  make uninstall removes
+# exactly what make install put there.
+PREFIX         ?= /usr/local
+SBINDIR        ?= $(PREFIX)/sbin
+BINDIR         ?= $(PREFIX)/bin
+LIBDIR         ?= $(PREFIX)/lib
+INCLUDEDIR     ?= $(PREFIX)/include
+MANDIR         ?= $(PREFIX)/share/man
+PKGCONFIGDIR   ?= $(LIBDIR)/pkgconfig
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+INSTALL        ?= install
+
+PUB_HEADERS := $(sort $(wildcard libpvscsi/include/pvscsi/*.h))
+MAN_PAGES   := $(sort $(wildcard docs/*.1 docs/*.5 docs/*.8))
+UNITS       := $(sort $(wildcard backend/*.service vhost-user/*.service))
+BASHCOMP    := $(sort $(wildcard xl-plugin/*.bash-completion))
+
+build/rel/pvscsi.pc: Makefile VERSION
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+		'Name: pvscsi' 'Description: the pvscsi LUN core (SCSI targets for PVSCSI and virtio-scsi)' \
+		'Version: $(VERSION)' 'Libs: -L$${libdir} -lpvscsi' 'Libs.private: -luring -lpthread' \
+		'Cflags: -I$${includedir}' >$@
+
+install: all build/rel/pvscsi.pc
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/pvscsi $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	$(INSTALL) -m 0755 build/rel/pvscsid build/rel/pvscsi-vhost-user build/rel/xl-pvscsi \
+		$(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0755 build/rel/pvscsi-cdb $(DESTDIR)$(BINDIR)/
+	@if [ -e $(DESTDIR)$(SBINDIR)/xl ] && [ "$$(readlink $(DESTDIR)$(SBINDIR)/xl)" != xl-pvscsi ]; then \
+		echo "install: $(DESTDIR)$(SBINDIR)/xl exists and is not the pvscsi front; left alone" \
+		     "(run xl-pvscsi, or divert it: see docs/install.md)" >&2; \
+	else ln -sfn xl-pvscsi $(DESTDIR)$(SBINDIR)/xl; fi
+	$(INSTALL) -m 0644 build/rel/libpvscsi.so.$(VERSION) build/rel/libpvscsi.a $(DESTDIR)$(LIBDIR)/
+	ln -sfn libpvscsi.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpvscsi.so.$(SOVER)
+	ln -sfn libpvscsi.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libpvscsi.so
+	$(INSTALL) -m 0644 $(PUB_HEADERS) $(DESTDIR)$(INCLUDEDIR)/pvscsi/
+	$(INSTALL) -m 0644 build/rel/pvscsi.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	for m in $(MAN_PAGES); do \
+		s=$${m##*.}; $(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s && \
+		$(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	for u in $(UNITS); do \
+		sed 's|/usr/sbin/|$(SBINDIR)/|g' $$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; done
+	$(if $(BASHCOMP),$(INSTALL) -d $(DESTDIR)$(BASHCOMPDIR) && \
+		for b in $(BASHCOMP); do n=$${b##*/}; \
+		$(INSTALL) -m 0644 $$b $(DESTDIR)$(BASHCOMPDIR)/$${n%.bash-completion} || exit 1; done)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,pvscsid pvscsi-vhost-user xl-pvscsi) \
+		$(DESTDIR)$(BINDIR)/pvscsi-cdb \
+		$(addprefix $(DESTDIR)$(LIBDIR)/,libpvscsi.so.$(VERSION) libpvscsi.so.$(SOVER) \
+			libpvscsi.so libpvscsi.a) \
+		$(addprefix $(DESTDIR)$(INCLUDEDIR)/pvscsi/,$(notdir $(PUB_HEADERS))) \
+		$(DESTDIR)$(PKGCONFIGDIR)/pvscsi.pc \
+		$(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS))) \
+		$(foreach b,$(BASHCOMP),$(DESTDIR)$(BASHCOMPDIR)/$(basename $(notdir $(b))))
+	@if [ "$$(readlink $(DESTDIR)$(SBINDIR)/xl 2>/dev/null)" = xl-pvscsi ]; then \
+		rm -f $(DESTDIR)$(SBINDIR)/xl; fi
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/pvscsi 2>/dev/null
