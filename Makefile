@@ -74,7 +74,7 @@ ALL_H := $(shell find libpvscsi protocol common xen backend xl-plugin vhost-user
 objs = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
 .PHONY: all lib check check-unit check-layers check-e2e check-vhost check-fuzz fuzz demo bench soak \
-        format format-check install uninstall clean deps
+        format format-check install uninstall deb clean deps
 .DELETE_ON_ERROR:
 
 all: lib build/rel/pvscsi-cdb $(if $(wildcard $(BACKEND_MAIN)),build/rel/pvscsid) \
@@ -315,3 +315,17 @@ uninstall:
 	@if [ "$$(readlink $(DESTDIR)$(SBINDIR)/xl 2>/dev/null)" = xl-pvscsi ]; then \
 		rm -f $(DESTDIR)$(SBINDIR)/xl; fi
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/pvscsi 2>/dev/null
+
+# make deb: the Debian packages (pvscsi, libpvscsi0, libpvscsi-dev) into
+# build/deb, built by dpkg-buildpackage from a copy of the tree (so that
+# nothing is written beside it), then checked by lintian: any error fails.
+deb:
+	scripts/install-deps deb
+	rm -rf build/deb && mkdir -p build/deb/pvscsi-$(VERSION)
+	git ls-files -co --exclude-standard -z | grep -zv '^build/' | \
+		xargs -0 cp --parents -t build/deb/pvscsi-$(VERSION)
+	cd build/deb/pvscsi-$(VERSION) && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -n 30 ../build.log; exit 1; }
+	lintian --fail-on error --suppress-tags-from-file debian/lintian-ignore \
+		build/deb/pvscsi_$(VERSION)_*.changes
+	@ls build/deb/*.deb
