@@ -166,7 +166,8 @@ deps:
 # Fast developer loop: unit suites under ASan+UBSan, no hypervisor.
 TOOL_TESTS := $(sort $(wildcard tests/tool/*_ut.sh tests/tool/pvscsi-cdb.sh))
 check-unit: deps check-layers $(UT_BINS) lib build/asan/pvscsi-cdb \
-            $(if $(wildcard $(VHOST_MAIN)),build/asan/pvscsi-vhost-user)
+            $(if $(wildcard $(VHOST_MAIN)),build/asan/pvscsi-vhost-user) \
+            $(if $(wildcard $(BACKEND_MAIN)),build/asan/pvscsid)
 	tests/run-unit.sh $(UT_BINS) $(TOOL_TESTS)
 
 # No component names another's directory in an #include (the -I paths above

@@ -44,6 +44,7 @@ void pvsd_usage(FILE *f)
 	        "      --drain-timeout S   on SIGTERM, wait at most S seconds for requests\n"
 	        "                          in flight (default %u)\n"
 	        "  -h, --help              this text\n"
+	        "  -V, --version           print the version\n"
 	        "\n"
 	        "Without --log-file or --syslog the log goes to stderr in the foreground\n"
 	        "and to syslog when daemonized.  SIGTERM/SIGINT: stop taking requests,\n"
@@ -81,6 +82,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	    {"max-segs", required_argument, NULL, O_SEGS},
 	    {"drain-timeout", required_argument, NULL, O_DRAIN},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	unsigned int secs;
@@ -92,7 +94,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	o->drain_timeout_ms = PVSD_DRAIN_TIMEOUT_MS;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":fp:vl:sh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":fp:vl:shV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o->foreground = true;
@@ -130,6 +132,9 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 			break;
 		case 'h':
 			pvsd_usage(out);
+			return 1;
+		case 'V':
+			fprintf(out, "pvscsid (pvscsi) %s\n", PVSCSI_VERSION);
 			return 1;
 		case ':':
 			fprintf(err, "pvscsid: %s needs an argument (see --help)\n",

@@ -39,8 +39,8 @@ struct pvsd_opts {
 };
 
 /*
- * Parse the command line.  Returns 0, 1 when --help was given (usage is on
- * @out; exit 0), or -EINVAL with one line on @err (exit 2).
+ * Parse the command line.  Returns 0, 1 when --help or --version was given
+ * (printed on @out; exit 0), or -EINVAL with one line on @err (exit 2).
  */
 int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE *err);
 void pvsd_usage(FILE *f);

@@ -84,6 +84,7 @@ static void usage(FILE *f)
 	    "usage: pvscsi-vhost-user --socket-path=PATH [options]\n"
 	    "       pvscsi-vhost-user --fd=N [options]   (N: an inherited, connected unix socket)\n"
 	    "       pvscsi-vhost-user --print-capabilities\n"
+	    "       pvscsi-vhost-user --help | --version\n"
 	    "       pvscsi-vhost-user ctl CTL-SOCKET COMMAND [ARGS]\n"
 	    "       pvscsi-vhost-user --ctl-socket=PATH [--config FILE]   (controllers added "
 	    "later)\n"
@@ -652,6 +653,7 @@ int main(int argc, char **argv)
 	    {"num-queues", required_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct app a = {.ep = -1, .ctl_fd = -1, .sig_fd = -1};
@@ -668,7 +670,8 @@ int main(int argc, char **argv)
 	plog_open(&(const struct plog_cfg){.ident = "pvscsi-vhost-user", .to_stderr = true});
 	if (argc >= 2 && !strcmp(argv[1], "ctl"))
 		return ctl_client(argc, argv);
-	while ((c = getopt_long(argc, argv, "s:f:pl:c:C:n:q:vh", opts, NULL)) != -1) {
+	opterr = 0; /* one line of ours per mistake, not getopt's and then the usage */
+	while ((c = getopt_long(argc, argv, ":s:f:pl:c:C:n:q:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			a.socket_path = optarg;
@@ -726,9 +729,13 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			printf("pvscsi-vhost-user (pvscsi) %s\n", PVSCSI_VERSION);
+			return 0;
+		case ':':
+			return bad_usage("%s needs an argument (see --help)", argv[optind - 1]);
 		default:
-			usage(stderr);
-			return 2;
+			return bad_usage("unknown option '%s' (see --help)", argv[optind - 1]);
 		}
 	}
 	if (optind != argc)
