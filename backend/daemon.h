@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "log.h"
 #include "pvscsi/resolve.h"
 #include "xenbus.h"
 #include "xenevt.h"
@@ -28,13 +29,14 @@
 struct pvsd_opts {
 	bool foreground;
 	bool verbose;
-	bool to_syslog;
-	const char *log_file;   /* NULL: none */
-	const char *pid_file;   /* PVSD_DEFAULT_PID_FILE unless given */
-	const char *sysfs_root; /* NULL: /sys */
-	const char *dev_root;   /* NULL: /dev */
-	const char *state_dir;  /* PVSD_DEFAULT_STATE_DIR unless given; NULL: none */
-	unsigned int max_segs;  /* 0: PVSD_RING_DEFAULT_SEGS */
+	bool to_syslog;              /* --syslog, or --log-target syslog */
+	enum plog_target log_target; /* the last of --log-target and --syslog */
+	const char *log_file;        /* NULL: none */
+	const char *pid_file;        /* PVSD_DEFAULT_PID_FILE unless given */
+	const char *sysfs_root;      /* NULL: /sys */
+	const char *dev_root;        /* NULL: /dev */
+	const char *state_dir;       /* PVSD_DEFAULT_STATE_DIR unless given; NULL: none */
+	unsigned int max_segs;       /* 0: PVSD_RING_DEFAULT_SEGS */
 	unsigned int drain_timeout_ms;
 };
 
