@@ -87,8 +87,10 @@ bool plog_on_stderr(void);
 typedef void (*plog_hook_fn)(void *arg, int prio, const char *line);
 
 /*
- * Tests: every line the level keeps (without prefix or timestamp, with the
- * tag) is also passed to @fn.  NULL removes the hook.
+ * Every line the level keeps (without prefix or timestamp, with the tag) is
+ * also passed to @fn: tests read the log this way, and pvscsid keeps its
+ * first error of the start-up for the one line it owes its caller.  NULL
+ * removes the hook.
  */
 void plog_set_hook(plog_hook_fn fn, void *arg);
 

@@ -149,6 +149,43 @@ else
 	jr --foreground --log-file "$tmp/j.log"
 	one_line "stderr is the journal, log in a file: the line on stderr (systemctl status)" 1 "$xs"
 
+	# --log-target journal: the entries as libsystemd would get them (an
+	# LD_PRELOAD sd_journal_sendv appends their fields to a file).
+	if command -v cc >/dev/null 2>&1; then
+		cat >shim.c <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/uio.h>
+int sd_journal_sendv(const struct iovec *iov, int n);
+int sd_journal_sendv(const struct iovec *iov, int n)
+{
+	const char *path = getenv("FAKE_JOURNAL");
+	FILE *f = path ? fopen(path, "a") : NULL;
+
+	if (!f)
+		return -2;
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s%.*s", i ? "|" : "", (int)iov[i].iov_len, (const char *)iov[i].iov_base);
+	fputc('\n', f);
+	fclose(f);
+	return 0;
+}
+EOF
+		cc -shared -fPIC -o shim.so shim.c
+		FAKE_JOURNAL=$tmp/journal.txt LD_PRELOAD=$tmp/shim.so \
+			ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:verify_asan_link_order=0" \
+			run --log-target journal
+		one_line "daemonizing, --log-target journal: the line on stderr" 1 "$xs"
+		if grep -qx "MESSAGE=$xs|PRIORITY=3|SYSLOG_IDENTIFIER=pvscsid|SYSLOG_FACILITY=3" journal.txt &&
+			grep -qx "MESSAGE=pvscsid exiting after an error|PRIORITY=3|SYSLOG_IDENTIFIER=pvscsid|SYSLOG_FACILITY=3" journal.txt; then
+			ok "--log-target journal: the daemon's entries"
+		else
+			fail "--log-target journal: the daemon's entries" "$(cat journal.txt 2>&1)"
+		fi
+	else
+		fail "--log-target journal" "cc is needed (scripts/install-deps build)"
+	fi
+
 	# sd_notify: STATUS= with the reason, and no READY=1.
 	if command -v python3 >/dev/null 2>&1; then
 		python3 - "$tmp/notify.sock" >notify.out 2>&1 <<'PY' &
