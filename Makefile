@@ -40,6 +40,9 @@ CC_asan   = $(CC)
 CC_fuzz   = $(FUZZ_CC)
 LDLIBS   := -luring -lpthread
 XENLIBS  := -lxenstore -lxengnttab -lxenevtchn -lxentoollog
+# The log (common/) writes to the journal and the daemons tell systemd when they serve:
+# whatever links libcommon.a links this too.
+SDLIBS   := -lsystemd
 CUNIT    := -lcunit
 
 # The one version of every program and of libpvscsi: the file VERSION.
@@ -127,7 +130,7 @@ build/$(1)/pvscsi-cdb: $(call objs,$(1),$(TOOL_SRCS)) build/$(1)/libpvscsi.a
 
 build/$(1)/pvscsid: $(call objs,$(1),$(BACKEND_MAIN)) build/$(1)/libbackend.a build/$(1)/libxen-layer.a \
 		build/$(1)/libproto.a build/$(1)/libpvscsi.a build/$(1)/libcommon.a
-	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) $$(SDLIBS)
 
 build/$(1)/xl-pvscsi: $(call objs,$(1),$(XL_MAIN)) build/$(1)/libxlplugin.a build/$(1)/libxen-layer.a \
 		build/$(1)/libpvscsi.a
@@ -135,14 +138,14 @@ build/$(1)/xl-pvscsi: $(call objs,$(1),$(XL_MAIN)) build/$(1)/libxlplugin.a buil
 
 build/$(1)/pvscsi-vhost-user: $(call objs,$(1),$(VHOST_MAIN)) build/$(1)/libvhost.a build/$(1)/libproto.a \
 		build/$(1)/libpvscsi.a build/$(1)/libcommon.a
-	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(SDLIBS)
 
 # Every unit-test binary links everything; the archives keep unused objects out.
 build/$(1)/tests/%_ut: build/$(1)/obj/tests/unit/%_ut.o build/$(1)/libfakes.a build/$(1)/libxlplugin.a \
 		build/$(1)/libbackend.a build/$(1)/libxen-layer.a build/$(1)/libvhost.a build/$(1)/libproto.a \
 		build/$(1)/libpvscsi.a build/$(1)/libcommon.a
 	@mkdir -p $$(dir $$@)
-	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(CUNIT)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(CUNIT) $$(SDLIBS)
 endef
 $(eval $(call variant,rel))
 $(eval $(call variant,asan))
@@ -163,7 +166,8 @@ deps:
 # Fast developer loop: unit suites under ASan+UBSan, no hypervisor.
 TOOL_TESTS := $(sort $(wildcard tests/tool/*_ut.sh tests/tool/pvscsi-cdb.sh))
 check-unit: deps check-layers $(UT_BINS) lib build/asan/pvscsi-cdb \
-            $(if $(wildcard $(VHOST_MAIN)),build/asan/pvscsi-vhost-user)
+            $(if $(wildcard $(VHOST_MAIN)),build/asan/pvscsi-vhost-user) \
+            $(if $(wildcard $(BACKEND_MAIN)),build/asan/pvscsid)
 	tests/run-unit.sh $(UT_BINS) $(TOOL_TESTS)
 
 # No component names another's directory in an #include (the -I paths above
@@ -206,7 +210,7 @@ FUZZ_RUN = $(if $(FUZZ_TARGETS),$(patsubst %,build/fuzz/%_fuzz,$(FUZZ_TARGETS)),
 build/fuzz/%_fuzz: build/fuzz/obj/tests/fuzz/%_fuzz.o build/fuzz/libfakes.a build/fuzz/libxlplugin.a \
 		build/fuzz/libbackend.a build/fuzz/libxen-layer.a build/fuzz/libvhost.a build/fuzz/libproto.a \
 		build/fuzz/libpvscsi.a build/fuzz/libcommon.a
-	$(FUZZ_CC) $(OPT_fuzz) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) $(XENLIBS) -lxlutil -lxenlight
+	$(FUZZ_CC) $(OPT_fuzz) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) $(XENLIBS) -lxlutil -lxenlight $(SDLIBS)
 .SECONDARY: $(call objs,fuzz,$(FUZZ_SRCS))
 
 check-fuzz: deps $(FUZZ_RUN)
@@ -226,7 +230,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_SRCS))
 build/rel/bench/%: build/rel/obj/tests/bench/%.o build/rel/libfakes.a build/rel/libbackend.a \
 		build/rel/libxen-layer.a build/rel/libproto.a build/rel/libpvscsi.a build/rel/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT_rel) -o $@ $^ $(LDLIBS) $(XENLIBS)
+	$(CC) $(OPT_rel) -o $@ $^ $(LDLIBS) $(XENLIBS) $(SDLIBS)
 .SECONDARY: $(call objs,rel,$(BENCH_SRCS))
 
 bench:
