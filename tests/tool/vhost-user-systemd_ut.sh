@@ -29,7 +29,7 @@ daemon=
 listener=
 cleanup() {
 	# Only what this script started, by pid.
-	[ -n "$daemon" ] && kill -TERM "$daemon" 2>/dev/null
+	[ -n "$daemon" ] && stop_daemon
 	[ -n "$listener" ] && kill "$listener" 2>/dev/null
 	wait 2>/dev/null
 	rm -rf "$tmp"
@@ -66,6 +66,32 @@ wait_for() {
 	return 1
 }
 has() { grep -qF -- "$2" "$1" 2>/dev/null; }
+# alive PID: running, not a zombie waiting to be reaped
+alive() {
+	state=$(ps -o stat= -p "$1" 2>/dev/null)
+	[ -n "$state" ] && [ "${state#Z}" = "$state" ]
+}
+# stop_daemon: SIGTERM to the daemon itself, at most 30 s to exit, then
+# SIGKILL (its children too: an ASan leak check's tracer); sets st.  Not
+# through timeout(1): it follows every signal it forwards with SIGCONT, and
+# a SIGCONT that lands while LeakSanitizer stops the world at exit cancels
+# the stop it waits for, and both wait for ever.
+stop_daemon() {
+	kill -TERM "$daemon" 2>/dev/null
+	i=0
+	while alive "$daemon" && [ "$i" -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if alive "$daemon"; then
+		for c in $(ps -o pid= --ppid "$daemon"); do kill -KILL "$c"; done
+		kill -KILL "$daemon"
+		echo "  (pid $daemon did not exit within 30 s of SIGTERM: killed)"
+	fi
+	wait "$daemon"
+	st=$?
+	daemon=
+}
 
 if ! command -v python3 >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1; then
 	fail "python3 and cc are needed (scripts/install-deps build)"
@@ -109,11 +135,11 @@ cc -shared -fPIC -o shim.so shim.c || fail "building the journal shim"
 
 # ---- READY=1 after listening, STATUS=, the journal, STOPPING=1 ----
 # ASan wants to be first in the link order; the shim only replaces one symbol.
-NOTIFY_SOCKET=$tmp/notify.sock FAKE_JOURNAL=$tmp/journal.txt LD_PRELOAD=$tmp/shim.so \
+env NOTIFY_SOCKET="$tmp/notify.sock" FAKE_JOURNAL="$tmp/journal.txt" LD_PRELOAD="$tmp/shim.so" \
 	ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:verify_asan_link_order=0" \
-	timeout 60 "$bin" --socket-path=vm1.sock --name vm1 --ctl-socket=c.ctl --lun vm1/0:0=mem:1M \
+	"$bin" --socket-path=vm1.sock --name vm1 --ctl-socket=c.ctl --lun vm1/0:0=mem:1M \
 	--log-target journal 2>err &
-daemon=$!
+daemon=$! # env execs the program: this is its pid
 if wait_for has notify.out "READY=1"; then
 	ok "READY=1 sent"
 	# Written once every socket listened: they exist by now.
@@ -146,10 +172,7 @@ PY
 		"MESSAGE=LUN vm1/0:0: mem:1M (2048 blocks of 512)|PRIORITY=6|SYSLOG_IDENTIFIER=pvscsi-vhost-user|SYSLOG_FACILITY=3|VHOST=vm1|LUN=0:0"
 	if [ ! -s err ]; then ok "nothing on stderr with --log-target journal"; else fail "nothing on stderr with --log-target journal" "$(cat err)"; fi
 
-	kill -TERM "$daemon"
-	wait "$daemon"
-	st=$?
-	daemon=
+	stop_daemon
 	check "exit 0 on SIGTERM" [ "$st" = 0 ]
 	check "STOPPING=1 on SIGTERM" has notify.out "STOPPING=1 | STATUS=stopping: draining the queues"
 	check "journal: the program's own line has no VHOST=" grep -qx \
@@ -161,34 +184,29 @@ fi
 # ---- systemd connected stderr to the journal: the journal, not stderr ----
 : >err
 rm -f journal.txt
-JOURNAL_STREAM=$(stat -c '%d:%i' err) FAKE_JOURNAL=$tmp/journal.txt LD_PRELOAD=$tmp/shim.so \
+env JOURNAL_STREAM="$(stat -c '%d:%i' err)" FAKE_JOURNAL="$tmp/journal.txt" LD_PRELOAD="$tmp/shim.so" \
 	ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}:verify_asan_link_order=0" \
-	timeout 60 "$bin" --socket-path=auto.sock 2>>err &
+	"$bin" --socket-path=auto.sock 2>>err &
 daemon=$!
 if wait_for has journal.txt "MESSAGE=listening on auto.sock|PRIORITY=6"; then
 	ok "auto: the journal when stderr is its stream"
 else
 	fail "auto: the journal when stderr is its stream" "$(cat err)"
 fi
-kill -TERM "$daemon"
-wait "$daemon"
-daemon=
+stop_daemon
 if [ ! -s err ]; then ok "auto: nothing printed on that stderr"; else fail "auto: nothing printed on that stderr" "$(cat err)"; fi
 
 # ---- --log-file: stamped, alone, reopened on SIGHUP ----
 : >err
-timeout 60 "$bin" --socket-path=f.sock --log-file "$tmp/vu.log" 2>err &
+"$bin" --socket-path=f.sock --log-file "$tmp/vu.log" 2>err &
 daemon=$!
 if wait_for has vu.log "listening on f.sock"; then
 	check "--log-file: stamped lines" grep -q "^[0-9T:.-]*Z pvscsi-vhost-user\[[0-9]*\] info: listening on f.sock\$" vu.log
 	mv vu.log vu.log.1
 	kill -HUP "$daemon"
 	check "SIGHUP reopens the log file" wait_for has vu.log "log file reopened"
-	check "still serving after SIGHUP" kill -0 "$daemon"
-	kill -TERM "$daemon"
-	wait "$daemon"
-	st=$?
-	daemon=
+	check "still serving after SIGHUP" alive "$daemon"
+	stop_daemon
 	check "exit 0 on SIGTERM after SIGHUP" [ "$st" = 0 ]
 	check "--log-file alone: nothing on stderr" [ ! -s err ]
 else
