@@ -90,6 +90,7 @@ flock 9
 fetch_assets
 build_domU_initramfs
 build_dom0_initramfs
+build_cd_iso
 flock -u 9
 
 run_dir=$(new_run_dir)

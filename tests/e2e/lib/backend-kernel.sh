@@ -68,20 +68,43 @@ lun_mem() {
 	say "ramdisk LUN ($1) -> $PDEV"
 }
 
-# lun_sdebug [FORM]: pscsi on dom0's scsi_debug disk (FORM is for pvscsid).
-lun_sdebug() {
-	local hctl d h c t l
-	sdebug_load
-	hctl=$(sdebug_hctl)
-	IFS=: read -r h c t l <<<"$hctl"
-	d=$LIO/core/pscsi_0/sdebug
+# lio_pscsi NAME H:C:T:L UDEV_PATH: a pscsi backstore on that dom0 SCSI
+# device, exported as the next LUN; sets PDEV.  pscsi claims a disk (TYPE_DISK,
+# TYPE_ZBC) exclusively through its block device node, UDEV_PATH; any other
+# type (tape, changer, CD) it takes by H:C:T:L alone, but it still refuses to
+# enable without a udev_path (target_core_pscsi.c, pscsi_configure_device),
+# which then only names the device: give its sg node.
+lio_pscsi() {
+	local d=$LIO/core/pscsi_0/$1 h c t l
+	IFS=: read -r h c t l <<<"$2"
 	mkdir -p "$d"
 	echo "scsi_host_id=$h,scsi_channel_id=$c,scsi_target_id=$t,scsi_lun_id=$l" >"$d/control"
-	# pscsi claims a disk through its block device node.
-	echo "/dev/$(sdebug_sd)" >"$d/udev_path"
+	echo "$3" >"$d/udev_path"
 	echo 1 >"$d/enable"
 	lio_export "$d"
+}
+
+# lun_sdebug [FORM]: pscsi on dom0's scsi_debug disk (FORM is for pvscsid).
+lun_sdebug() {
+	local hctl
+	sdebug_load
+	hctl=$(sdebug_hctl)
+	lio_pscsi sdebug "$hctl" "/dev/$(sdebug_sd)"
 	say "pscsi LUN on scsi_debug $hctl -> $PDEV"
+}
+
+# lun_tape, lun_changer: pscsi on the tape drive / medium changer of dom0's
+# tape library (vtl_start, lib/devtype.sh); lun_cdrom: on dom0's CD drive
+# (cdrom_start).  LIO has no read-only LUN for xen-scsiback's nexus: the ro
+# cases are pvscsid's.
+lun_tape() { lun_pscsi_dev tape "$(vtl_hctl tape)" "${1:-}"; }
+lun_changer() { lun_pscsi_dev changer "$(vtl_hctl changer)" "${1:-}"; }
+lun_cdrom() { lun_pscsi_dev cdrom "$(cdrom_hctl)" "${1:-}"; }
+lun_pscsi_dev() {
+	[ -n "$2" ] || fail "lun_$1: no $1 in dom0 (vtl_start or cdrom_start first)"
+	[ -z "$3" ] || fail "lun_$1 $3: the kernel backend has no options for pscsi LUNs"
+	lio_pscsi "$1" "$2" "/dev/$(hctl_sg "$2")"
+	say "pscsi LUN on the $1 $2 (/dev/$(hctl_sg "$2")) -> $PDEV"
 }
 
 # Remove every LIO object this backend may have made; safe to call twice.

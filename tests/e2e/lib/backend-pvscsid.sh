@@ -92,3 +92,20 @@ lun_sdebug() {
 	esac
 	say "scsi_debug LUN -> $PDEV"
 }
+
+# lun_tape [ro], lun_changer [ro]: the tape drive / medium changer of dom0's
+# tape library (vtl_start, lib/devtype.sh); lun_cdrom [ro]: dom0's CD drive
+# (cdrom_start).  Always the sg node: opening /dev/st0 itself would rewind
+# the tape on close.  ro: the p-dev's trailing option, "/dev/sgN,ro".
+lun_tape() { lun_sg_dev tape "$(vtl_hctl tape)" "${1:-}"; }
+lun_changer() { lun_sg_dev changer "$(vtl_hctl changer)" "${1:-}"; }
+lun_cdrom() { lun_sg_dev cdrom "$(cdrom_hctl)" "${1:-}"; }
+lun_sg_dev() {
+	local sg
+	[ -n "$2" ] || fail "lun_$1: no $1 in dom0 (vtl_start or cdrom_start first)"
+	case ${3:-} in "" | ro) ;; *) fail "lun_$1: unknown option '$3' (ro)" ;; esac
+	sg=$(hctl_sg "$2")
+	[ -n "$sg" ] || fail "lun_$1: $2 has no sg node"
+	PDEV=/dev/$sg${3:+,$3}
+	say "$1 $2 -> $PDEV"
+}

@@ -60,8 +60,18 @@ cases_without_result() {
 # for boot N > 1); lines that start with "[" are progress and are echoed here.
 # Returns 124 on timeout.
 boot_xen() {
-	local run=$1 qpid wpid rc=0 serial=$1/serial.log
+	local run=$1 qpid wpid rc=0 serial=$1/serial.log cdargs=()
 	[ "${2:-1}" = 1 ] || serial=$1/serial-$2.log
+	# dom0's CD drive (the optical cases, lib/devtype.sh): a scsi-cd with
+	# CD_ISO (build_cd_iso) on its own virtio-scsi HBA.  dom0 loads no
+	# driver for it until a case asks (cdrom_start), so the other cases see
+	# no difference.
+	if [ -n "${CD_ISO:-}" ]; then
+		# shellcheck disable=SC2054 # the commas are QEMU's
+		cdargs=(-drive "if=none,id=pvcd,file=$CD_ISO,format=raw,media=cdrom,readonly=on"
+			-device virtio-scsi-pci,id=cdhba
+			-device scsi-cd,bus=cdhba.0,scsi-id=0,lun=0,drive=pvcd,vendor=PVSCSI,product=E2E-ISO)
+	fi
 	log "booting Xen under QEMU (TCG), timeout ${QEMU_TIMEOUT}s; serial: $serial"
 	qemu_start --serial "$serial" --log "$run/qemu.log" --timeout "$QEMU_TIMEOUT" \
 		--mem 3072 --smp 2 --kernel "$XEN_ELF" \
@@ -69,7 +79,8 @@ boot_xen() {
 		--initrd "$KERNEL console=hvc0 loglevel=4,$BUILD/dom0-initramfs.cpio" \
 		-- -monitor none \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-		-virtfs "local,path=$run,mount_tag=e2eout,security_model=none,multidevs=remap"
+		-virtfs "local,path=$run,mount_tag=e2eout,security_model=none,multidevs=remap" \
+		"${cdargs[@]}"
 	qpid=$QEMU_PID
 	# A dom0 whose kernel oopsed may not manage to power off: give it a
 	# minute after it said so, then stop QEMU.

@@ -12,6 +12,11 @@
 #   wait_lun C:T:L [S]     wait for the LUN at channel:target:lun
 #   wait_gone C:T:L [S]    wait for it to disappear
 #   sg_of C:T:L, sd_of C:T:L   its /dev/sgN, /dev/sdX
+#   wait_dev C:T:L KIND [S]    wait for a tape, changer or cdrom LUN (no sd)
+#   dev_of C:T:L KIND     its /dev/nstN (tape), /dev/schN (changer), /dev/srN (cdrom)
+#   sg_outcome SG_RAW_ARGS...  one CDB through sg_raw: "good" or "Sense key: sense"
+#   expect_outcome WHAT ERE SG_RAW_ARGS...   fail unless sg_outcome matches ERE
+#   ua_clear SG           TEST UNIT READY until no unit attention is left
 #   fio_verify DEV [ARGS]  fio write+verify (crc32c, 4k-512k, qd16, libaio, direct)
 #   dmesg_check                   fail on the frontend's "Unable to map request_buffer" or
 #                                 a block-layer I/O error (run by /init after guest(); a
@@ -132,6 +137,84 @@ sd_of() {
 	_h=$(hctl_of "$1") || return 1
 	_n=$(ls "/sys/class/scsi_device/$_h/device/block/" 2>/dev/null) || return 1
 	[ -b "/dev/$_n" ] && echo "/dev/$_n"
+}
+
+# The node of a LUN's upper-level driver: the tape's non-rewinding /dev/nstN
+# (st), the changer's /dev/schN (ch), the CD's /dev/srN (sr).
+dev_of() {
+	_h=$(hctl_of "$1") || return 1
+	_d=/sys/class/scsi_device/$_h/device
+	case $2 in
+	tape) _n=$(ls "$_d/scsi_tape/" 2>/dev/null | grep -x 'nst[0-9]*') || return 1 ;;
+	changer) _n=$(ls "$_d/scsi_changer/" 2>/dev/null) || return 1 ;;
+	cdrom) _n=$(ls "$_d/block/" 2>/dev/null) || return 1 ;;
+	*) fail "dev_of: unknown kind $2 (tape, changer, cdrom)" ;;
+	esac
+	[ -n "$_n" ] && [ -e "/dev/$_n" ] && echo "/dev/$_n"
+}
+
+# wait_dev C:T:L KIND [S]: wait_lun for a LUN without a disk: its sg node and
+# its driver's node (dev_of).
+wait_dev() {
+	_i=0
+	while ! hctl_of "$1" >/dev/null; do
+		_i=$((_i + 1))
+		[ "$_i" -le "$((${3:-60} * 2))" ] || fail "LUN $1 ($2) did not appear within ${3:-60}s"
+		sleep 0.5
+	done
+	_i=0
+	while [ -z "$(dev_of "$1" "$2" 2>/dev/null)" ] || [ -z "$(sg_of "$1" 2>/dev/null)" ]; do
+		_i=$((_i + 1))
+		[ "$_i" -le 40 ] || fail "LUN $1 has no $2 node or no sg node"
+		sleep 0.5
+	done
+	echo "LUN $1 is $(hctl_of "$1"): $(dev_of "$1" "$2") $(sg_of "$1")"
+}
+
+# sg_outcome SG_RAW_ARGS...: send one CDB with sg_raw and print its outcome
+# on one line: "good", "SENSE KEY: ADDITIONAL SENSE" in sg_raw's words for a
+# CHECK CONDITION (e.g. "Illegal Request: Invalid command operation code"),
+# else sg_raw's status and first line.  sg_raw's own output goes to the
+# console (stderr).
+sg_outcome() {
+	_rc=0
+	sg_raw "$@" >/tmp/sg_outcome.out 2>&1 || _rc=$?
+	echo "\$ sg_raw $* (status $_rc)" >&2
+	sed 's/^/  /' /tmp/sg_outcome.out >&2
+	if [ "$_rc" = 0 ]; then
+		echo good
+		return 0
+	fi
+	_k=$(sed -n 's/.*Sense key: *//p' /tmp/sg_outcome.out | head -n1)
+	_a=$(sed -n 's/^ *Additional sense: *//p' /tmp/sg_outcome.out | head -n1)
+	if [ -n "$_k" ]; then
+		echo "$_k: $_a"
+	else
+		echo "status $_rc: $(grep -v '^ *$' /tmp/sg_outcome.out | head -n1)"
+	fi
+}
+
+# expect_outcome WHAT ERE SG_RAW_ARGS...: sg_outcome, which must match the
+# extended regular expression ERE (case-insensitive), else the case fails.
+expect_outcome() {
+	_what=$1
+	_ere=$2
+	shift 2
+	_o=$(sg_outcome "$@")
+	echo "$_what: $_o"
+	echo "$_o" | grep -qiE "$_ere" || fail "$_what: $_o (expected $_ere)"
+}
+
+# ua_clear SG: take the unit attentions waiting for this nexus (power on,
+# a new LUN, a medium change) with TEST UNIT READY, so that the next raw
+# command gets the device's answer to it; whatever else TEST UNIT READY
+# says (NOT READY without a cartridge) is left alone.
+ua_clear() {
+	_n=0
+	while sg_outcome "$1" 00 00 00 00 00 00 2>/dev/null | grep -qi '^unit attention'; do
+		_n=$((_n + 1))
+		[ $_n -lt 8 ] || fail "$1 keeps answering UNIT ATTENTION"
+	done
 }
 
 fio_verify() {

@@ -7,7 +7,12 @@
 #   lun_mem SIZE                      a RAM LUN; sets PDEV
 #   lun_sdebug [sg|sd|hctl]           the scsi_debug disk; sets PDEV (the form
 #                                     only matters to pvscsid's resolver)
+#   lun_tape [ro], lun_changer [ro], lun_cdrom   dom0's tape drive, medium
+#                                     changer (vtl_start) and CD drive
+#                                     (cdrom_start), lib/devtype.sh; set PDEV
 #   vscsi_attach DOMID VHOST DEVN PDEV VDEV   attach before the guest runs
+#                                     (VSCSI_FEATURE_HOST=1: the vhost it
+#                                     creates has feature-host=1)
 #   guest_start                       unpause the guest
 #   xl_front_install                  the project's xl front first in PATH
 #   guest_wait_mark NAME [TIMEOUT]    wait until the guest printed `mark NAME`
@@ -229,15 +234,18 @@ collect_guest_output() {
 # vscsi_attach DOMID VHOST DEVN PDEV VDEV: before the guest runs (paused),
 # create the vhost's backend and frontend nodes (first call) and dev-DEVN.
 # One xenstore-write is one transaction, so a backend never sees half of it.
+# The vhost's feature-host is $VSCSI_FEATURE_HOST (default 0) when the call
+# creates it.
 vscsi_attach() {
-	local domid=$1 vhost=$2 n=$3 pdev=$4 vdev=$5
+	local domid=$1 vhost=$2 n=$3 pdev=$4 vdev=$5 fh=${VSCSI_FEATURE_HOST:-0}
 	local be=$XS_BE_ROOT/$domid/$vhost fe=/local/domain/$domid/device/vscsi/$vhost
 	local dev=$be/vscsi-devs/dev-$n
 	say "attach dev-$n: p-dev $pdev -> v-dev $vdev (vhost $vhost)"
 	if ! xenstore-exists "$be/state" 2>/dev/null; then
+		[ "$fh" = 0 ] || say "vhost $vhost: feature-host=$fh"
 		xenstore-write \
 			"$be/frontend" "$fe" "$be/frontend-id" "$domid" "$be/online" 1 \
-			"$be/feature-host" 0 "$be/state" 1 \
+			"$be/feature-host" "$fh" "$be/state" 1 \
 			"$dev/p-dev" "$pdev" "$dev/v-dev" "$vdev" "$dev/state" 1 \
 			"$fe/backend" "$be" "$fe/backend-id" 0 "$fe/state" 1
 		# Backend: dom0's, readable by the guest.  Frontend: the guest's.

@@ -3,8 +3,9 @@
 #   build/e2e/dom0-initramfs.cpio     mounts the build machine's / (9p) as
 #                                     dom0's root and runs lib/dom0-init;
 #                                     carries the guest kernel and initramfs
-#   build/e2e/domU-initramfs.cpio     the PV guest: SCSI/ext4 modules, sg3_utils,
-#                                     lsscsi, fio, iscsi-test-cu, e2fsprogs,
+#   build/e2e/domU-initramfs.cpio     the PV guest: SCSI/ext4/st/ch/sr modules,
+#                                     sg3_utils, lsscsi, fio, iscsi-test-cu,
+#                                     e2fsprogs, mtx, mt-st, tar, blkid, eject,
 #                                     every case's guest part (cases/*.sh) and
 #                                     the project's own tools (tools/*.c).
 #                                     Not compressed: xl's domain builder would
@@ -18,11 +19,13 @@ set -eu
 DOM0_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
 	9pnet 9pnet_virtio netfs fscache 9p overlay"
 
-# Guest modules (the recipe's list, ext4 for the filesystem case); their
+# Guest modules (the recipe's list, ext4 for the filesystem case, the tape,
+# changer and CD drivers and ISO 9660 for the device-type cases); their
 # dependencies are added from modules.dep.  crc32c_generic is not a symbol
 # dependency of ext4 but ext4's metadata checksums ask the crypto API for it.
 GUEST_MODULES="scsi_common scsi_mod crct10dif_common crc-t10dif crc64 crc64-rocksoft t10-pi
-	sd_mod sg xen-scsifront crc16 mbcache jbd2 crc32c_generic ext4"
+	sd_mod sg xen-scsifront crc16 mbcache jbd2 crc32c_generic ext4
+	st ch cdrom sr_mod isofs"
 
 # Guest tools; each is copied with the shared libraries ldd lists.
 guest_tools() {
@@ -30,7 +33,10 @@ guest_tools() {
 	# applets (lsscsi, mke2fs) in preference to the real tools in PATH.
 	echo /bin/dash
 	ls /usr/bin/sg_*
-	for t in lsscsi fio iscsi-test-cu mke2fs mkfs.ext4 e2fsck; do
+	# The device-type cases: a changer (mtx), a tape (mt-st, GNU tar for
+	# its -b), a CD (util-linux's blkid, eject; busybox's mount and
+	# sha256sum do, and /init needs busybox's mount before /proc is there).
+	for t in lsscsi fio iscsi-test-cu mke2fs mkfs.ext4 e2fsck mtx mt-st tar blkid eject; do
 		p=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$t") ||
 			die "guest tool $t not installed (scripts/install-deps e2e)"
 		echo "$p"
@@ -87,6 +93,27 @@ pack() {
 	(cd "$1" && find . | sort | cpio -o -H newc -R 0:0 --quiet) |
 		if [ "${3:-}" = gz ]; then gzip -1; else cat; fi >"$2.tmp"
 	mv "$2.tmp" "$2"
+}
+
+# The CD image dom0's CD drive holds (QEMU's scsi-cd, lib/boot.sh): ISO 9660
+# labelled PVSCSI_ISO with a random 1 MiB file and its SHA256SUMS.  Made once
+# and kept (a run never replaces what another may be booting from); sets
+# CD_ISO.
+CD_LABEL=PVSCSI_ISO
+build_cd_iso() {
+	local dir=$BUILD/cd-root
+	CD_ISO=$BUILD/pvscsi.iso
+	[ -s "$CD_ISO" ] && return 0
+	command -v xorriso >/dev/null || die "xorriso not installed (scripts/install-deps e2e)"
+	log "building the CD image"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	head -c 1048576 /dev/urandom >"$dir/random.bin"
+	(cd "$dir" && sha256sum random.bin >SHA256SUMS)
+	xorriso -as mkisofs -quiet -V "$CD_LABEL" -r -J -o "$CD_ISO.tmp" "$dir" 2>/dev/null ||
+		die "xorriso could not build $CD_ISO"
+	mv "$CD_ISO.tmp" "$CD_ISO"
+	rm -rf "$dir"
 }
 
 # Checksum of a list of files (contents and names): the rebuild stamp.

@@ -22,6 +22,8 @@ mkdir -p "$CASEOUT"
 
 # shellcheck source=harness.sh
 . "$E2E_DIR/lib/harness.sh"
+# shellcheck source=devtype.sh
+. "$E2E_DIR/lib/devtype.sh"
 # shellcheck disable=SC1090
 . "$E2E_DIR/lib/backend-$BACKEND.sh"
 
