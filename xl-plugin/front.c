@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,30 +23,263 @@
 
 #include "xlp.h"
 
-#define XL_DEFAULT "/usr/lib/xen-4.17/bin/xl"
+/* ------------------------------------------------------------ Xen's xl */
+
+struct xlp_xl_where xlp_xl_where = {.root = "", .self = "/proc/self/exe"};
+
+/*
+ * install.sh tells the front from any other xl by this phrase, so it stays
+ * in the binary (in the message below) whatever else the messages say.
+ */
+#define FRONT_MARK "is this front itself, not Xen's xl"
+
+/* The paths tried so far, for the one line that says Xen's xl was not found. */
+struct tried {
+	char *buf;
+	size_t len, used;
+};
+
+static void tried_add(struct tried *t, const char *path, const char *why)
+{
+	int n;
+
+	if (t->used >= t->len)
+		return;
+	n = snprintf(t->buf + t->used, t->len - t->used, "%s%s (%s)", t->used ? ", " : "", path,
+	             why);
+	if (n > 0)
+		t->used += (size_t)n;
+}
+
+/*
+ * NULL if @path can be run as Xen's xl, else why not.  @search: a path the
+ * front picked itself, where Debian's wrapper is refused too (run under
+ * another name it looks for the wrong program, and under its own it applies
+ * the rule the search has just applied).
+ */
+static const char *unusable(const struct xlp_xl_where *w, const char *path, bool search, char *why,
+                            size_t whylen)
+{
+	struct stat st, self;
+	char real[PATH_MAX];
+	const char *base;
+
+	if (stat(path, &st))
+		return errno == ENOENT || errno == ENOTDIR ? "no such file" : strerror(errno);
+	if (!S_ISREG(st.st_mode))
+		return "not a regular file";
+	if (access(path, X_OK))
+		return "not executable";
+	/* The same inode whatever the name: a link, a symbolic link, a bind mount. */
+	if (!stat(w->self, &self) && self.st_dev == st.st_dev && self.st_ino == st.st_ino)
+		return "this front itself";
+	if (search && realpath(path, real)) {
+		base = strrchr(real, '/');
+		if (base && !strcmp(base + 1, "xen-utils-wrapper")) {
+			xlp_snprintf(why, whylen, "Debian's wrapper %s", real);
+			return why;
+		}
+	}
+	return NULL;
+}
+
+/* A "MAJOR.MINOR" of digits only, as Xen's sysfs and Debian's directory names have it. */
+static bool parse_version(const char *s, unsigned int *maj, unsigned int *min)
+{
+	char *end;
+	unsigned long a, b;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	a = strtoul(s, &end, 10);
+	if (*end != '.' || end[1] < '0' || end[1] > '9')
+		return false;
+	b = strtoul(end + 1, &end, 10);
+	if (*end || a > 999 || b > 999)
+		return false;
+	*maj = (unsigned int)a;
+	*min = (unsigned int)b;
+	return true;
+}
+
+static bool read_number(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fgets(buf, (int)len, f) != NULL;
+	fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ok && *buf && strspn(buf, "0123456789") == strlen(buf);
+}
+
+/* The running hypervisor's version, as xen-utils-wrapper reads it. */
+static bool running_xen(const char *root, unsigned int *maj, unsigned int *min)
+{
+	char p[PATH_MAX], a[16], b[16], v[40];
+
+	xlp_snprintf(p, sizeof(p), "%s/sys/hypervisor/version/major", root);
+	if (!read_number(p, a, sizeof(a)))
+		return false;
+	xlp_snprintf(p, sizeof(p), "%s/sys/hypervisor/version/minor", root);
+	if (!read_number(p, b, sizeof(b)))
+		return false;
+	xlp_snprintf(v, sizeof(v), "%s.%s", a, b);
+	return parse_version(v, maj, min);
+}
+
+struct installed {
+	unsigned int maj, min;
+};
+
+static int installed_cmp(const void *a, const void *b)
+{
+	const struct installed *x = a, *y = b;
+
+	if (x->maj != y->maj)
+		return x->maj < y->maj ? 1 : -1;
+	return x->min < y->min ? 1 : (x->min > y->min ? -1 : 0);
+}
+
+/* The /usr/lib/xen-MAJOR.MINOR directories, newest first; how many (at most @max). */
+static size_t installed_xens(const char *root, struct installed *v, size_t max)
+{
+	char p[PATH_MAX];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	xlp_snprintf(p, sizeof(p), "%s/usr/lib", root);
+	d = opendir(p);
+	if (!d)
+		return 0;
+	while (n < max && (de = readdir(d)) != NULL)
+		if (!strncmp(de->d_name, "xen-", 4) &&
+		    parse_version(de->d_name + 4, &v[n].maj, &v[n].min))
+			n++;
+	closedir(d);
+	qsort(v, n, sizeof(*v), installed_cmp);
+	return n;
+}
+
+/* Try @cand: true (and @path set) if it is Xen's xl, else noted in @t. */
+static bool try_path(const struct xlp_xl_where *w, const char *cand, struct tried *t, char *path,
+                     size_t len)
+{
+	char whybuf[PATH_MAX + 32];
+	const char *why = unusable(w, cand, true, whybuf, sizeof(whybuf));
+
+	if (!why) {
+		xlp_snprintf(path, len, "%s", cand);
+		return true;
+	}
+	tried_add(t, cand, why);
+	return false;
+}
+
+int xlp_xl_find(const struct xlp_xl_where *w, char *path, size_t len, char *err, size_t errlen)
+{
+	const char *env = getenv("XL_REAL");
+	char list[XLP_ERR_MAX] = "", cand[PATH_MAX], whybuf[PATH_MAX + 32], note[96];
+	struct tried t = {list, sizeof(list), 0};
+	struct installed v[32];
+	unsigned int maj, min;
+	bool xen;
+	size_t n;
+
+	/* An explicit choice is never second-guessed by a search. */
+	if (env && *env) {
+		const char *why = unusable(w, env, false, whybuf, sizeof(whybuf));
+
+		if (!why) {
+			xlp_snprintf(path, len, "%s", env);
+			return 0;
+		}
+		if (!strcmp(why, "this front itself"))
+			xlp_snprintf(err, errlen,
+			             "xl: XL_REAL=%s " FRONT_MARK
+			             "; set XL_REAL to Xen's xl, or unset it to search for it",
+			             env);
+		else
+			xlp_snprintf(err, errlen,
+			             "xl: XL_REAL=%s: %s; set XL_REAL to Xen's xl, or unset it to "
+			             "search for it",
+			             env, why);
+		return -ENOENT;
+	}
+
+	xen = running_xen(w->root, &maj, &min);
+	n = installed_xens(w->root, v, sizeof(v) / sizeof(v[0]));
+	if (xen) {
+		xlp_snprintf(cand, sizeof(cand), "%s/usr/lib/xen-%u.%u/bin/xl", w->root, maj, min);
+		if (try_path(w, cand, &t, path, len))
+			return 0;
+	} else {
+		xlp_snprintf(cand, sizeof(cand), "%s/sys/hypervisor/version", w->root);
+		tried_add(&t, cand, "no Xen running");
+	}
+	xlp_snprintf(cand, sizeof(cand), "%s/usr/sbin/xl.distrib", w->root);
+	if (try_path(w, cand, &t, path, len))
+		return 0;
+	xlp_snprintf(cand, sizeof(cand), "%s/usr/sbin/xl", w->root);
+	if (try_path(w, cand, &t, path, len))
+		return 0;
+	/*
+	 * Another Xen's tools are never run against the running one (Debian's
+	 * wrapper refuses too): libxl and the hypervisor speak one version's
+	 * interface.  With no Xen running, there is no such risk, and Xen's xl
+	 * still says what it would say (its help, "cannot init xl context").
+	 */
+	for (size_t i = 0; i < n; i++) {
+		xlp_snprintf(cand, sizeof(cand), "%s/usr/lib/xen-%u.%u/bin/xl", w->root, v[i].maj,
+		             v[i].min);
+		if (xen) {
+			if (v[i].maj == maj && v[i].min == min)
+				continue;
+			xlp_snprintf(note, sizeof(note), "Xen %u.%u's, not the running %u.%u's",
+			             v[i].maj, v[i].min, maj, min);
+			tried_add(&t, cand, note);
+		} else if (try_path(w, cand, &t, path, len)) {
+			return 0;
+		}
+	}
+	if (!xen && !n) {
+		xlp_snprintf(cand, sizeof(cand), "%s/usr/lib/xen-X.Y/bin/xl", w->root);
+		tried_add(&t, cand, "none installed");
+	}
+	xlp_snprintf(err, errlen, "xl: Xen's xl not found: tried %s; set XL_REAL to Xen's xl",
+	             list);
+	return -ENOENT;
+}
 
 const char *xlp_xl_real_path(void)
 {
-	const char *e = getenv("XL_REAL");
+	static char path[PATH_MAX];
+	char err[XLP_ERR_MAX];
 
-	return e && *e ? e : XL_DEFAULT;
+	return xlp_xl_find(&xlp_xl_where, path, sizeof(path), err, sizeof(err)) ? NULL : path;
+}
+
+/* The line saying where Xen's xl was looked for (the search is cheap: a few stats). */
+static void xl_missing(FILE *f)
+{
+	char path[PATH_MAX], err[XLP_ERR_MAX];
+
+	if (xlp_xl_find(&xlp_xl_where, path, sizeof(path), err, sizeof(err)))
+		fprintf(f, "%s\n", err);
+	else
+		fprintf(f, "xl: Xen's xl was not found when this command started (it is %s now)\n",
+		        path);
 }
 
 int xlp_exec_real(const char *xl_real, char **argv)
 {
-	char self[PATH_MAX], real[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	/* Installed over Xen's xl by mistake, the front would exec itself forever. */
-	if (n > 0) {
-		self[n] = '\0';
-		if (realpath(xl_real, real) && !strcmp(real, self)) {
-			fprintf(
-			    stderr,
-			    "xl: %s is this front itself, not Xen's xl; set XL_REAL to Xen's xl\n",
-			    xl_real);
-			return 127;
-		}
+	if (!xl_real) {
+		xl_missing(stderr);
+		return 1;
 	}
 	execv(xl_real, argv);
 	fprintf(stderr, "xl: cannot run Xen's xl (%s): %s\n", xl_real, strerror(errno));
@@ -190,6 +424,10 @@ int xlp_run_xl_real(struct xlp_ctx *c, char *const argv[])
 	int status;
 	pid_t pid;
 
+	if (!c->xl_real) {
+		xl_missing(c->err);
+		return -ENOENT;
+	}
 	fflush(c->out);
 	fflush(c->err);
 	pid = fork();
@@ -283,6 +521,10 @@ int xlp_front_main(int argc, char **argv)
 			c.dry_run = true;
 	if (cmd->kind == OWN) {
 		rc = cmd->own(&c, argc - i, argv + i);
+	} else if (!c.xl_real) {
+		/* Every wrapped verb ends in Xen's xl: say so before doing anything. */
+		xl_missing(stderr);
+		rc = 1;
 	} else {
 		rc = cmd->wrap(&c, argc - i, argv + i, argv + 1, i - 1);
 		if (rc == -1) {
