@@ -1,10 +1,12 @@
 /*
- * front.c - the xl front installed as /usr/local/sbin/xl, ahead of Xen's.
+ * front.c - the xl front (xl-pvscsi), installed as xl ahead of Xen's.
  *
  * It owns the scsi-* verbs, and wraps create, restore and migrate-receive
  * only when they involve vscsi devices.  Everything else is exec'd to Xen's
- * xl with the very same argv (argv[0] included), so output, exit status and
- * signals are Xen's own: the front adds no process in between.
+ * xl (found at run time: xlp_xl_find) with the very same argv (argv[0]
+ * included), so output, exit status and signals are Xen's own: the front
+ * adds no process in between.  The one exception is xl's list of
+ * subcommands ("xl", "xl help"), which gets the scsi-* verbs appended.
  */
 #include <errno.h>
 #include <limits.h>
@@ -489,17 +491,182 @@ static bool global_opt(const char *a)
 	return strspn(a + 1, "vftTN") == strlen(a + 1);
 }
 
+/* Xen's xl prints its subcommands so; its bash completion reads the verbs back from it. */
+#define XL_HELP_HEAD "Usage xl [-vfNtT] <subcommand> [args]\n\nxl full list of subcommands:\n\n"
+
+static void own_verbs(FILE *f)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (cmds[i].kind != OWN)
+			continue;
+		fprintf(f, " %-19s ", cmds[i].name);
+		if (strlen(cmds[i].name) > 19)
+			fprintf(f, "\n %-19s ", "");
+		fprintf(f, "%s\n", cmds[i].desc);
+	}
+}
+
+/*
+ * Run Xen's xl with @argv, its stdout through us; its exit status (or 127
+ * after a message).  *@printed: whether it wrote anything there.
+ */
+static int run_copying(const char *xl, char **argv, bool *printed)
+{
+	char buf[4096];
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	*printed = false;
+	fflush(stdout);
+	fflush(stderr);
+	if (pipe(p)) {
+		fprintf(stderr, "xl: cannot run Xen's xl (%s): pipe: %s\n", xl, strerror(errno));
+		return 127;
+	}
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "xl: cannot run Xen's xl (%s): fork: %s\n", xl, strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return 127;
+	}
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execv(xl, argv);
+		fprintf(stderr, "xl: cannot run Xen's xl (%s): %s\n", xl, strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	while ((n = read(p[0], buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		*printed = true;
+		fwrite(buf, 1, (size_t)n, stdout);
+	}
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 127;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+/*
+ * "xl", "xl help": Xen's list of subcommands with the front's own after
+ * it, in the same columns, so that Xen's bash completion offers them too.
+ * Xen's exit status (1 for a bare "xl", as Xen's).  When Xen's xl prints
+ * nothing (not found, or no hypervisor to open), the front still lists its
+ * verbs under xl's heading, whose four lines the completion skips.
+ */
+static int help_list(char **argv)
+{
+	const char *xl = xlp_xl_real_path();
+	bool printed = false;
+	int status = 1;
+
+	if (xl)
+		status = run_copying(xl, argv, &printed);
+	else
+		xl_missing(stderr);
+	if (!printed)
+		fputs(XL_HELP_HEAD, stdout);
+	own_verbs(stdout);
+	fflush(stdout);
+	return status;
+}
+
+static void front_usage(FILE *f)
+{
+	fputs("Usage: xl-pvscsi [-vfNtT] <subcommand> [args]   (installed as xl)\n"
+	      "       xl-pvscsi --help | --version | --xen-xl\n"
+	      "\n"
+	      "The xl front of pvscsi. Its own subcommands:\n"
+	      "\n",
+	      f);
+	own_verbs(f);
+	fputs("\n"
+	      "create, restore and migrate-receive are its own when the domain has vscsi\n"
+	      "devices; everything else is Xen's xl, run with the same arguments.\n"
+	      "\n"
+	      "Options of xl-pvscsi (under the name xl, every option is Xen's xl's):\n"
+	      "  -h, --help   this text\n"
+	      "  --version    the front's version\n"
+	      "  --xen-xl     the path of Xen's xl that the front runs, or why none is found\n"
+	      "               ($XL_REAL, else /usr/lib/xen-X.Y/bin/xl for the running Xen X.Y)\n"
+	      "\n"
+	      "See xl-scsi(1).\n",
+	      f);
+}
+
+/*
+ * The options of the front's own name.  Under the name xl, "xl --version"
+ * and "xl --help" stay Xen's xl's (which answer that they are invalid):
+ * the front never changes what a verb or option of Xen's xl means.
+ */
+static int front_options(int argc, char **argv)
+{
+	const char *o = argv[1];
+
+	if (argc > 2) {
+		fprintf(stderr, "xl-pvscsi: %s takes no argument (xl-pvscsi --help)\n", o);
+		return 2;
+	}
+	if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+		front_usage(stdout);
+		return 0;
+	}
+	if (!strcmp(o, "--version")) {
+		printf("xl-pvscsi (pvscsi) %s\n", PVSCSI_VERSION);
+		return 0;
+	}
+	if (!strcmp(o, "--xen-xl")) {
+		const char *xl = xlp_xl_real_path();
+
+		if (!xl) {
+			xl_missing(stderr);
+			return 1;
+		}
+		printf("%s\n", xl);
+		return 0;
+	}
+	fprintf(stderr, "xl-pvscsi: unknown option '%s' (xl-pvscsi --help)\n", o);
+	return 2;
+}
+
+static bool own_name(const char *argv0)
+{
+	const char *base;
+
+	if (!argv0)
+		return false;
+	base = strrchr(argv0, '/');
+	return !strcmp(base ? base + 1 : argv0, "xl-pvscsi");
+}
+
 int xlp_front_main(int argc, char **argv)
 {
 	struct xlp_ctx c;
 	const struct cmd *cmd;
 	int i, rc;
 
+	if (argc > 1 && own_name(argv[0]) && argv[1][0] == '-' &&
+	    (!strcmp(argv[1], "-h") || (argv[1][1] == '-' && argv[1][2])))
+		return front_options(argc, argv);
 	for (i = 1; i < argc && global_opt(argv[i]); i++)
 		;
 	if (i < argc && !strcmp(argv[i], "--"))
 		i++;
-	cmd = i < argc ? find_cmd(argv[i]) : NULL;
+	if (i >= argc ||
+	    (!strcmp(argv[i], "help") && (i + 1 >= argc || !strcmp(argv[i + 1], "help"))))
+		return help_list(argv);
+	cmd = find_cmd(argv[i]);
 	if (!cmd && i + 1 < argc && !strcmp(argv[i], "help") && find_cmd(argv[i + 1]) &&
 	    find_cmd(argv[i + 1])->kind == OWN) {
 		char *h[] = {argv[i + 1], "--help", NULL};

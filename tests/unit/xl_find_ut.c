@@ -1,5 +1,5 @@
 /*
- * xl_find_ut.c - how the front finds Xen's xl.
+ * xl_find_ut.c - how the front finds Xen's xl, and what it says of itself.
  *
  * Each case builds a fake root (/sys/hypervisor/version, /usr/lib/xen-X.Y,
  * /usr/sbin) under a temporary directory and points xlp_xl_where at it.
@@ -19,6 +19,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "../xl/golden.h"
 #include "xlp.h"
 
 static char base[64];  /* the suite's temporary directory */
@@ -424,6 +425,210 @@ static void test_front_refuses_itself(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "/usr/lib/xen-4.19/bin/xl (this front itself)"));
 }
 
+/* ----------------------------------------------------------------- help */
+
+/* The head of Xen 4.17's "xl help", wrapped long name included, from a script. */
+static const char xen_help[] =
+    "Usage xl [-vfNtT] <subcommand> [args]\n"
+    "\n"
+    "xl full list of subcommands:\n"
+    "\n"
+    " create              Create a domain from config file <filename>\n"
+    " list                List information about all/some domains\n"
+    " pci-assignable-remove \n"
+    "                     Remove a device from being assignable\n"
+    " qemu-monitor-command \n"
+    "                     Issue a qemu monitor command to the device model of a domain\n";
+
+/* Xen's xl: "help" prints the list (exit 0), no subcommand too (exit 1), as xl.c's main. */
+static void put_xen_help(const char *rel, bool works)
+{
+	char text[2048];
+
+	if (works)
+		snprintf(text, sizeof(text),
+		         "#!/bin/sh\n"
+		         "for a; do case $a in -*) shift ;; *) break ;; esac; done\n"
+		         "cat <<'EOF'\n%sEOF\n"
+		         "[ \"$1\" = help ] && exit 0\n"
+		         "exit 1\n",
+		         xen_help);
+	else
+		/* No hypervisor to open: "xl help" fails before printing anything. */
+		snprintf(text, sizeof(text),
+		         "#!/bin/sh\necho 'cannot init xl context' >&2\nexit 1\n");
+	put(rel, text, 0755);
+}
+
+/* The verbs Xen's bash completion offers for @help (its own pipeline, Xen 4.17's completion). */
+static void completion_words(const char *help, char *words, size_t len)
+{
+	char p[PATH_MAX], cmd[PATH_MAX + 96];
+	size_t n;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/help.txt", base);
+	f = fopen(p, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(help, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "sed '1,4d' %s | awk '/^ [^ ]/ {print $1}' | tr '\\n' ' '", p);
+	f = popen(cmd, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	n = fread(words, 1, len - 1, f);
+	words[n] = '\0';
+	pclose(f);
+}
+
+static void test_help_lists_own_verbs(void)
+{
+	static char *const help[] = {"xl", "help", NULL};
+	static char *const bare[] = {"xl", NULL};
+	static char *const vhelp[] = {"xl", "-v", "help", NULL};
+	static char *const help2[] = {"xl", "help", "help", NULL};
+	static char *const other[] = {"xl", "help", "create", NULL};
+	char words[4096];
+	struct run r;
+
+	new_root();
+	running("4\n", "17\n");
+	put_xen_help("/usr/lib/xen-4.17/bin/xl", true);
+	front(help, &r);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_STRING_EQUAL(r.err, "");
+	CU_ASSERT_EQUAL(golden_check("help.out", r.out), 0);
+	completion_words(r.out, words, sizeof(words));
+	CU_ASSERT_STRING_EQUAL(words, "create list pci-assignable-remove qemu-monitor-command "
+	                              "scsi-attach scsi-detach scsi-list scsi-assignable-list "
+	                              "scsi-resolve scsi-monitor ");
+
+	/* xl alone: the same list, with Xen's exit status (1). */
+	front(bare, &r);
+	CU_ASSERT_EQUAL(r.status, 1);
+	CU_ASSERT_EQUAL(golden_check("help.out", r.out), 0);
+	front(vhelp, &r);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_EQUAL(golden_check("help.out", r.out), 0);
+	front(help2, &r);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_EQUAL(golden_check("help.out", r.out), 0);
+
+	/* Help on one of Xen's verbs is Xen's alone. */
+	front(other, &r);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_STRING_EQUAL(r.out, xen_help);
+}
+
+static void test_help_without_xen(void)
+{
+	static char *const help[] = {"xl", "help", NULL};
+	char words[4096];
+	struct run r;
+
+	/* Xen's xl prints nothing (no hypervisor): the front's verbs under xl's heading. */
+	new_root();
+	running("4\n", "17\n");
+	put_xen_help("/usr/lib/xen-4.17/bin/xl", false);
+	front(help, &r);
+	CU_ASSERT_EQUAL(r.status, 1);
+	CU_ASSERT_STRING_EQUAL(r.err, "cannot init xl context\n");
+	CU_ASSERT_EQUAL(strncmp(r.out, "Usage xl [-vfNtT] <subcommand> [args]\n\n", 39), 0);
+	completion_words(r.out, words, sizeof(words));
+	CU_ASSERT_STRING_EQUAL(words, "scsi-attach scsi-detach scsi-list scsi-assignable-list "
+	                              "scsi-resolve scsi-monitor ");
+
+	/* No Xen's xl at all: the same, and the one line saying where it was looked for. */
+	new_root();
+	front(help, &r);
+	CU_ASSERT_EQUAL(r.status, 1);
+	CU_ASSERT_EQUAL(lines(r.err), 1);
+	CU_ASSERT_EQUAL(strncmp(r.err, "xl: Xen's xl not found: tried ", 30), 0);
+	completion_words(r.out, words, sizeof(words));
+	CU_ASSERT_STRING_EQUAL(words, "scsi-attach scsi-detach scsi-list scsi-assignable-list "
+	                              "scsi-resolve scsi-monitor ");
+}
+
+/* ------------------------------------------------------- its own options */
+
+static void test_own_name_options(void)
+{
+	static char *const help[] = {"xl-pvscsi", "--help", NULL};
+	static char *const h[] = {"/usr/local/sbin/xl-pvscsi", "-h", NULL};
+	static char *const version[] = {"/usr/local/sbin/xl-pvscsi", "--version", NULL};
+	static char *const xen_xl[] = {"xl-pvscsi", "--xen-xl", NULL};
+	static char *const bad[] = {"xl-pvscsi", "--bogus", NULL};
+	static char *const extra[] = {"xl-pvscsi", "--version", "x", NULL};
+	static char *const verb[] = {"xl-pvscsi", "list", NULL};
+	struct run r;
+	char want[PATH_MAX];
+
+	new_root();
+	running("4\n", "19\n");
+	put_xl("/usr/lib/xen-4.19/bin/xl", "xen-4.19");
+	front(help, &r);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_EQUAL(strncmp(r.out, "Usage: xl-pvscsi ", 17), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\n scsi-attach         Attach a SCSI LUN"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\n scsi-monitor        Re-attach"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "--xen-xl"));
+	CU_ASSERT_STRING_EQUAL(r.err, "");
+	front(h, &r);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_EQUAL(strncmp(r.out, "Usage: xl-pvscsi ", 17), 0);
+
+	front(version, &r);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_STRING_EQUAL(r.out, "xl-pvscsi (pvscsi) " PVSCSI_VERSION "\n");
+	CU_ASSERT_STRING_EQUAL(r.err, "");
+
+	front(xen_xl, &r);
+	CU_ASSERT_EQUAL(r.status, 0);
+	snprintf(want, sizeof(want), "%s/usr/lib/xen-4.19/bin/xl\n", root);
+	CU_ASSERT_STRING_EQUAL(r.out, want);
+
+	front(bad, &r);
+	CU_ASSERT_EQUAL(r.status, 2);
+	CU_ASSERT_STRING_EQUAL(r.err, "xl-pvscsi: unknown option '--bogus' (xl-pvscsi --help)\n");
+	front(extra, &r);
+	CU_ASSERT_EQUAL(r.status, 2);
+	CU_ASSERT_EQUAL(lines(r.err), 1);
+
+	/* Any other word is a subcommand, as under the name xl. */
+	front(verb, &r);
+	CU_ASSERT_EQUAL(r.status, 7);
+	CU_ASSERT_STRING_EQUAL(r.out, "xen-4.19: list\n");
+
+	/* No Xen's xl: --xen-xl says where it looked, exit 1. */
+	new_root();
+	front(xen_xl, &r);
+	CU_ASSERT_EQUAL(r.status, 1);
+	CU_ASSERT_STRING_EQUAL(r.out, "");
+	CU_ASSERT_EQUAL(lines(r.err), 1);
+	CU_ASSERT_EQUAL(strncmp(r.err, "xl: Xen's xl not found: tried ", 30), 0);
+}
+
+/* Under the name xl, options are Xen's xl's: the front answers none of them. */
+static void test_xl_name_keeps_xen_options(void)
+{
+	static char *const version[] = {"xl", "--version", NULL};
+	static char *const help[] = {"/usr/local/sbin/xl", "--help", NULL};
+	static char *const h[] = {"xl", "-h", NULL};
+	struct run r;
+
+	new_root();
+	running("4\n", "19\n");
+	put_xl("/usr/lib/xen-4.19/bin/xl", "xen-4.19");
+	front(version, &r);
+	CU_ASSERT_EQUAL(r.status, 7);
+	CU_ASSERT_STRING_EQUAL(r.out, "xen-4.19: --version\n");
+	front(help, &r);
+	CU_ASSERT_EQUAL(r.status, 7);
+	CU_ASSERT_STRING_EQUAL(r.out, "xen-4.19: --help\n");
+	front(h, &r);
+	CU_ASSERT_EQUAL(r.status, 7);
+	CU_ASSERT_STRING_EQUAL(r.out, "xen-4.19: -h\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -440,6 +645,10 @@ int main(int argc, char **argv)
 	    {"front_runs_what_it_found", test_front_runs_what_it_found},
 	    {"front_not_found", test_front_not_found},
 	    {"front_refuses_itself", test_front_refuses_itself},
+	    {"help_lists_own_verbs", test_help_lists_own_verbs},
+	    {"help_without_xen", test_help_without_xen},
+	    {"own_name_options", test_own_name_options},
+	    {"xl_name_keeps_xen_options", test_xl_name_keeps_xen_options},
 	};
 	char cmd[PATH_MAX + 16];
 	unsigned int failed;

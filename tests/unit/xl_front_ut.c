@@ -147,7 +147,7 @@ static void test_passthrough_identical(void)
 	    {"/usr/local/sbin/xl", "block-attach", "guest", "phy:/dev/vg/x,xvdb,w", NULL},
 	    {"xl", "-N", "pci-attach", "3", "0000:01:00.0", NULL},
 	    {"xl", "scsi-bogus", "x", NULL},
-	    {"xl", NULL},
+	    {"xl", "help", "create", NULL},
 	    {"xl", "restore", "/no/such/image", NULL},
 	};
 
