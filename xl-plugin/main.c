@@ -1,4 +1,4 @@
-/* main.c - xl-pvscsi, installed as /usr/local/sbin/xl: see front.c. */
+/* main.c - xl-pvscsi, installed as xl ahead of Xen's: see front.c. */
 #include "xlp.h"
 
 int main(int argc, char **argv)
