@@ -303,8 +303,10 @@ install: all build/rel/pvscsi.pc
 		sed 's|/usr/sbin/|$(SBINDIR)/|g' $$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
 		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; done
 	$(if $(BASHCOMP),$(INSTALL) -d $(DESTDIR)$(BASHCOMPDIR) && \
-		for b in $(BASHCOMP); do n=$${b##*/}; \
-		$(INSTALL) -m 0644 $$b $(DESTDIR)$(BASHCOMPDIR)/$${n%.bash-completion} || exit 1; done)
+		for b in $(BASHCOMP); do n=$${b##*/}; t=$(DESTDIR)$(BASHCOMPDIR)/$${n%.bash-completion}; \
+		if [ -e $$t ] && ! grep -q xl-pvscsi $$t; then \
+			echo "install: $$t is not pvscsi's (Xen's own?); left alone" >&2; continue; fi; \
+		$(INSTALL) -m 0644 $$b $$t || exit 1; done)
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,pvscsid pvscsi-vhost-user xl-pvscsi) \
@@ -314,10 +316,11 @@ uninstall:
 		$(addprefix $(DESTDIR)$(INCLUDEDIR)/pvscsi/,$(notdir $(PUB_HEADERS))) \
 		$(DESTDIR)$(PKGCONFIGDIR)/pvscsi.pc \
 		$(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
-		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS))) \
-		$(foreach b,$(BASHCOMP),$(DESTDIR)$(BASHCOMPDIR)/$(basename $(notdir $(b))))
+		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS)))
 	@if [ "$$(readlink $(DESTDIR)$(SBINDIR)/xl 2>/dev/null)" = xl-pvscsi ]; then \
 		rm -f $(DESTDIR)$(SBINDIR)/xl; fi
+	@for b in $(BASHCOMP); do n=$${b##*/}; t=$(DESTDIR)$(BASHCOMPDIR)/$${n%.bash-completion}; \
+		if [ -e $$t ] && grep -q xl-pvscsi $$t; then rm -f $$t; fi; done
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/pvscsi 2>/dev/null
 
 # make deb: the Debian packages (pvscsi, libpvscsi0, libpvscsi-dev) into
