@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # pvscsi top-level Makefile.
 #
 # Sources are found by wildcard so that a new file in a component directory
@@ -174,6 +175,7 @@ check-unit: deps check-layers $(UT_BINS) lib build/asan/pvscsi-cdb \
 # keep each to its own headers; a path in the #include would go around them).
 check-layers:
 	@scripts/check-layers
+	@scripts/spdx
 
 # The real thing: Xen under QEMU with the Linux frontend (tests/e2e).
 check-e2e: all

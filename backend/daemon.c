@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * daemon.c - options, single-instance checks and the event loop of pvscsid.
  */

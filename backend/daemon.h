@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * daemon.h - pvscsid's process: options, the single-instance checks, and
  * the one event loop over the xenstore fd, the worker fd, every ring's

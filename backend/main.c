@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * main.c - pvscsid: the real xenstore, grant table and event channel ops
  * plugged into the daemon loop (backend/daemon.c), the log's destinations,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xenbus.c - the vscsiif backend state machine on xenstore.
  *

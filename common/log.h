@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * log.h - the one log sink of every program (pvscsid, pvscsi-vhost-user):
  * stderr, a file, syslog, the systemd journal, or any mix, process-wide,

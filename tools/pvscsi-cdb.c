@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pvscsi-cdb - send SCSI commands to a LUN spec through the LUN core, the
  * same path the daemon uses, and print each outcome as one JSON line.

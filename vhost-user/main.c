@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * main.c - pvscsi-vhost-user: a vhost-user-scsi back-end for QEMU's
  * vhost-user-scsi-pci, serving LUNs of the pvscsi LUN core.

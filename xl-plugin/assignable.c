@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * assignable.c - xl scsi-assignable-list [--json]: every SCSI logical unit
  * of this host, as xl pci-assignable-list shows PCI devices, with its

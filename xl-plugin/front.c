@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * front.c - the xl front (xl-pvscsi), installed as xl ahead of Xen's.
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Install the xl front as PREFIX/sbin/xl-pvscsi with PREFIX/sbin/xl pointing
 # at it, ahead of Xen's /usr/sbin/xl in root's PATH (the layout of make
 # install); the man pages xl-scsi(1), xl-vscsi.cfg(5); the bash completion

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xlp.h - internals of the xl front for PVSCSI (xl-pvscsi): the scsi-* verbs,
  * domU.cfg vscsi=, and the restore/migrate re-resolution of p-devs.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Write the seed corpora of the fuzz targets: tests/fuzz/corpus/NAME/*.
 
 Each target reads its input as a stream of decisions (tests/fuzz/fz.h); the

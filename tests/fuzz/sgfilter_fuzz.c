@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * sgfilter_fuzz.c - the passthrough filter of every device type
  * (libpvscsi/passthrough.c, opcodes.c) against hostile CDBs from a guest,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # --version and --help of every program: --version prints "NAME (pvscsi)
 # VERSION" with VERSION the file VERSION (the one version of the tree),
 # nothing else, exit 0; --help (and -h) prints the usage on stdout, nothing

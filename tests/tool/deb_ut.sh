@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make deb: the three Debian packages build from the tree, lintian finds no
 # error in them (make deb fails otherwise), each holds what it should, the
 # programs depend on the Xen libraries they were built against, and the xl

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # make install and make uninstall into an empty DESTDIR: exactly the expected
 # files with their modes, a pvscsi.pc that a program builds and links
 # against (and runs with the installed shared library), units whose

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The manual pages of the programs (docs/pvscsid.8, docs/pvscsi-vhost-user.8,
 # docs/pvscsi-cdb.8): groff finds nothing to warn about (-ww), man renders
 # them, they have the sections a reader looks for, and every option each

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # pvscsid's start-up failures on a host without Xen: whether it daemonizes or
 # not, and whatever the log's destination, the one who started it gets one
 # line on stderr saying why, and exit status 1 (the daemonizing parent waits

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The systemd units, backend/pvscsid.service and
 # vhost-user/pvscsi-vhost-user@.service: systemd-analyze verify has nothing
 # to say about them (with ExecStart pointing at the built programs, as

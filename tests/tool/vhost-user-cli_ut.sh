@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # pvscsi-vhost-user's command line: every bad option value gets one line
 # naming the option, the value and what is accepted, with exit status 2;
 # --socket-path and --ctl-socket never delete what is not a stale socket

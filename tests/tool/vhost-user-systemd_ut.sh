@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # pvscsi-vhost-user under systemd's eyes: READY=1 only once its sockets
 # listen, STATUS= following controllers and front-ends, STOPPING=1 on
 # SIGTERM (through a NOTIFY_SOCKET this script listens on); journal entries

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # xl-plugin/xl.bash-completion: the subcommands come from "xl help" as Xen's
 # completion reads them (so the front's scsi-* verbs are offered); the
 # scsi-* verbs' options, domains, LUNs and v-devs; H:C:T:L, file: and naa.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # xl-plugin/install.sh: the files and modes it installs (xl -> xl-pvscsi, as
 # make install lays them out); a file that is not the front's is refused,
 # and with --force kept as FILE.pvscsi-orig (the very file: same inode),

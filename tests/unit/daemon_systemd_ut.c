@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * daemon_systemd_ut.c - what pvscsid's loop gives systemd: STOPPING=1 with
  * a STATUS= (sd_notify) when a SIGTERM starts the drain, once, on the

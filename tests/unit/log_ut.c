@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * log_ut.c - common/log.c's destinations: the journal entries (exact fields
  * from tags, LUNs and the scope) through a fake sd_journal_sendv, the fall

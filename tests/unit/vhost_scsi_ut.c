@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vhost_scsi_ut.c - the virtio-scsi device (vhost-user/vscsi.c) behind the
  * real vhost-user protocol code (vu_dev.c), driven by the fake front-end

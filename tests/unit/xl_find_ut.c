@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xl_find_ut.c - how the front finds Xen's xl, and what it says of itself.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xl_front_ut.c - the front as installed over Xen's xl: every other verb is
  * exec'd to Xen's xl with the same argv (argv[0] included), output and exit

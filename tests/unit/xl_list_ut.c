@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xl_list_ut.c - xl scsi-list on a fake xenstore: the historical text
  * columns and --json (which must also be valid JSON), against golden files.
