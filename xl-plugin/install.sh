@@ -60,7 +60,7 @@ ours() {
 	# (a regular file with the mark: the front itself, as earlier versions installed it)
 	link) [ "$(readlink "$2")" = xl-pvscsi ] || { [ ! -L "$2" ] && grep -q "$mark" "$2" 2>/dev/null; } ;;
 	bin) [ ! -L "$2" ] && grep -q "$mark" "$2" 2>/dev/null ;;
-	man) [ ! -L "$2" ] && head -n 1 "$2" 2>/dev/null | grep -q '"pvscsi"' ;;
+	man) [ ! -L "$2" ] && grep -m 1 '^\.TH' "$2" 2>/dev/null | grep -q '"pvscsi"' ;;
 	comp) [ ! -L "$2" ] && grep -q _xl_pvscsi "$2" 2>/dev/null ;;
 	esac
 }

@@ -53,10 +53,14 @@ check "pvscsi depends on the Xen libraries it links" 1 \
 check "pvscsi depends on libpvscsi0 of its version" 1 "$(echo "$deps" | grep -c "libpvscsi0 (= $v)")"
 ctl=$(mktemp -d)
 dpkg-deb -e "$p" "$ctl"
+# the scripts' diversions, joined across their continuation lines
+div() { sed -e ':a' -e '/\\$/N; s/\\\n[[:blank:]]*/ /; ta' "$1" | tr -s ' ' | grep "dpkg-divert --package pvscsi --$2 --rename"; }
 check "preinst diverts /usr/sbin/xl to xl.distrib" 1 \
-	"$(grep -c 'dpkg-divert --package pvscsi --add --rename' "$ctl/preinst")"
-check "postrm removes the diversion" 1 \
-	"$(grep -c 'dpkg-divert --package pvscsi --remove --rename' "$ctl/postrm")"
+	"$(div "$ctl/preinst" add | grep -c -- '--divert /usr/sbin/xl.distrib /usr/sbin/xl$')"
+check "preinst diverts Xen's completion of xl" 1 \
+	"$(div "$ctl/preinst" add | grep -c -- 'completions/xl.distrib /usr/share/bash-completion/completions/xl$')"
+check "postrm removes both diversions" 2 "$(div "$ctl/postrm" remove | wc -l)"
+check "pvscsi holds the completion" 1 "$(has "$p" usr/share/bash-completion/completions/xl)"
 check "the service is enabled, not started, by the package" 0 "$(grep -c 'deb-systemd-invoke start' "$ctl/postinst")"
 rm -rf "$ctl"
 

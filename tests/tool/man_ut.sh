@@ -71,7 +71,9 @@ for p in pvscsid pvscsi-vhost-user pvscsi-cdb; do
 	else
 		fail "$p.8: man -l renders it without warnings" "exit $st" "$(head -n 10 "$tmp/man.err")"
 	fi
-	if head -n 1 "$page" | grep -q "^\.TH $(echo "$p" | tr a-z A-Z) 8 "; then ok "$p.8: .TH names it, section 8"; else fail "$p.8: .TH names it, section 8" "$(head -n 1 "$page")"; fi
+	# The first request after the SPDX comment line.
+	th=$(grep -v '^\.\\"' "$page" | head -n 1)
+	if echo "$th" | grep -q "^\.TH $(echo "$p" | tr a-z A-Z) 8 "; then ok "$p.8: .TH names it, section 8"; else fail "$p.8: .TH names it, section 8" "$th"; fi
 	missing=
 	for s in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" EXAMPLES "SEE ALSO"; do
 		grep -q "^$s\$" "$tmp/man" || missing="$missing [$s]"
