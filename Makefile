@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # pvscsi top-level Makefile.
 #
 # Sources are found by wildcard so that a new file in a component directory
@@ -40,10 +41,15 @@ CC_asan   = $(CC)
 CC_fuzz   = $(FUZZ_CC)
 LDLIBS   := -luring -lpthread
 XENLIBS  := -lxenstore -lxengnttab -lxenevtchn -lxentoollog
+# The log (common/) writes to the journal and the daemons tell systemd when they serve:
+# whatever links libcommon.a links this too.
+SDLIBS   := -lsystemd
 CUNIT    := -lcunit
 
-VERSION  := 0.1.0
+# The one version of every program and of libpvscsi: the file VERSION.
+VERSION  := $(shell cat VERSION)
 SOVER    := 0
+CSTD     += -DPVSCSI_VERSION='"$(VERSION)"'
 
 LIB_SRCS     := $(sort $(wildcard libpvscsi/*.c))
 PROTO_SRCS   := $(sort $(wildcard protocol/*.c))
@@ -72,7 +78,7 @@ ALL_H := $(shell find libpvscsi protocol common xen backend xl-plugin vhost-user
 objs = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
 .PHONY: all lib check check-unit check-layers check-e2e check-vhost check-fuzz fuzz demo bench soak \
-        format format-check install clean deps
+        format format-check install uninstall deb clean deps
 .DELETE_ON_ERROR:
 
 all: lib build/rel/pvscsi-cdb $(if $(wildcard $(BACKEND_MAIN)),build/rel/pvscsid) \
@@ -125,7 +131,7 @@ build/$(1)/pvscsi-cdb: $(call objs,$(1),$(TOOL_SRCS)) build/$(1)/libpvscsi.a
 
 build/$(1)/pvscsid: $(call objs,$(1),$(BACKEND_MAIN)) build/$(1)/libbackend.a build/$(1)/libxen-layer.a \
 		build/$(1)/libproto.a build/$(1)/libpvscsi.a build/$(1)/libcommon.a
-	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) $$(SDLIBS)
 
 build/$(1)/xl-pvscsi: $(call objs,$(1),$(XL_MAIN)) build/$(1)/libxlplugin.a build/$(1)/libxen-layer.a \
 		build/$(1)/libpvscsi.a
@@ -133,14 +139,14 @@ build/$(1)/xl-pvscsi: $(call objs,$(1),$(XL_MAIN)) build/$(1)/libxlplugin.a buil
 
 build/$(1)/pvscsi-vhost-user: $(call objs,$(1),$(VHOST_MAIN)) build/$(1)/libvhost.a build/$(1)/libproto.a \
 		build/$(1)/libpvscsi.a build/$(1)/libcommon.a
-	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(SDLIBS)
 
 # Every unit-test binary links everything; the archives keep unused objects out.
 build/$(1)/tests/%_ut: build/$(1)/obj/tests/unit/%_ut.o build/$(1)/libfakes.a build/$(1)/libxlplugin.a \
 		build/$(1)/libbackend.a build/$(1)/libxen-layer.a build/$(1)/libvhost.a build/$(1)/libproto.a \
 		build/$(1)/libpvscsi.a build/$(1)/libcommon.a
 	@mkdir -p $$(dir $$@)
-	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(CUNIT)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(CUNIT) $$(SDLIBS)
 endef
 $(eval $(call variant,rel))
 $(eval $(call variant,asan))
@@ -161,13 +167,15 @@ deps:
 # Fast developer loop: unit suites under ASan+UBSan, no hypervisor.
 TOOL_TESTS := $(sort $(wildcard tests/tool/*_ut.sh tests/tool/pvscsi-cdb.sh))
 check-unit: deps check-layers $(UT_BINS) lib build/asan/pvscsi-cdb \
-            $(if $(wildcard $(VHOST_MAIN)),build/asan/pvscsi-vhost-user)
+            $(if $(wildcard $(VHOST_MAIN)),build/asan/pvscsi-vhost-user) \
+            $(if $(wildcard $(BACKEND_MAIN)),build/asan/pvscsid)
 	tests/run-unit.sh $(UT_BINS) $(TOOL_TESTS)
 
 # No component names another's directory in an #include (the -I paths above
 # keep each to its own headers; a path in the #include would go around them).
 check-layers:
 	@scripts/check-layers
+	@scripts/spdx
 
 # The real thing: Xen under QEMU with the Linux frontend (tests/e2e).
 check-e2e: all
@@ -204,7 +212,7 @@ FUZZ_RUN = $(if $(FUZZ_TARGETS),$(patsubst %,build/fuzz/%_fuzz,$(FUZZ_TARGETS)),
 build/fuzz/%_fuzz: build/fuzz/obj/tests/fuzz/%_fuzz.o build/fuzz/libfakes.a build/fuzz/libxlplugin.a \
 		build/fuzz/libbackend.a build/fuzz/libxen-layer.a build/fuzz/libvhost.a build/fuzz/libproto.a \
 		build/fuzz/libpvscsi.a build/fuzz/libcommon.a
-	$(FUZZ_CC) $(OPT_fuzz) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) $(XENLIBS) -lxlutil -lxenlight
+	$(FUZZ_CC) $(OPT_fuzz) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) $(XENLIBS) -lxlutil -lxenlight $(SDLIBS)
 .SECONDARY: $(call objs,fuzz,$(FUZZ_SRCS))
 
 check-fuzz: deps $(FUZZ_RUN)
@@ -224,7 +232,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_SRCS))
 build/rel/bench/%: build/rel/obj/tests/bench/%.o build/rel/libfakes.a build/rel/libbackend.a \
 		build/rel/libxen-layer.a build/rel/libproto.a build/rel/libpvscsi.a build/rel/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT_rel) -o $@ $^ $(LDLIBS) $(XENLIBS)
+	$(CC) $(OPT_rel) -o $@ $^ $(LDLIBS) $(XENLIBS) $(SDLIBS)
 .SECONDARY: $(call objs,rel,$(BENCH_SRCS))
 
 bench:
@@ -243,3 +251,90 @@ format-check:
 
 clean:
 	rm -rf build/rel build/asan build/fuzz
+
+# ---- installation -----------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=]: the programs, libpvscsi (shared
+# and static library, headers, pvscsi.pc), man pages, systemd units and bash
+# completion.  The xl front is installed as SBINDIR/xl-pvscsi; SBINDIR/xl
+# points at it only where nothing else is (PREFIX=/usr/local puts it ahead
+# of Xen's /usr/sbin/xl in root's PATH; the Debian package diverts
+# /usr/sbin/xl instead, never overwriting it).  make uninstall removes
+# exactly what make install put there.
+PREFIX         ?= /usr/local
+SBINDIR        ?= $(PREFIX)/sbin
+BINDIR         ?= $(PREFIX)/bin
+LIBDIR         ?= $(PREFIX)/lib
+INCLUDEDIR     ?= $(PREFIX)/include
+MANDIR         ?= $(PREFIX)/share/man
+PKGCONFIGDIR   ?= $(LIBDIR)/pkgconfig
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+INSTALL        ?= install
+
+PUB_HEADERS := $(sort $(wildcard libpvscsi/include/pvscsi/*.h))
+MAN_PAGES   := $(sort $(wildcard docs/*.1 docs/*.5 docs/*.8))
+UNITS       := $(sort $(wildcard backend/*.service vhost-user/*.service))
+BASHCOMP    := $(sort $(wildcard xl-plugin/*.bash-completion))
+
+build/rel/pvscsi.pc: Makefile VERSION
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+		'Name: pvscsi' 'Description: the pvscsi LUN core (SCSI targets for PVSCSI and virtio-scsi)' \
+		'Version: $(VERSION)' 'Libs: -L$${libdir} -lpvscsi' 'Libs.private: -luring -lpthread' \
+		'Cflags: -I$${includedir}' >$@
+
+install: all build/rel/pvscsi.pc
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/pvscsi $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	$(INSTALL) -m 0755 build/rel/pvscsid build/rel/pvscsi-vhost-user build/rel/xl-pvscsi \
+		$(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0755 build/rel/pvscsi-cdb $(DESTDIR)$(BINDIR)/
+	@if [ -e $(DESTDIR)$(SBINDIR)/xl ] && [ "$$(readlink $(DESTDIR)$(SBINDIR)/xl)" != xl-pvscsi ]; then \
+		echo "install: $(DESTDIR)$(SBINDIR)/xl exists and is not the pvscsi front; left alone" \
+		     "(run xl-pvscsi, or divert it: see docs/install.md)" >&2; \
+	else ln -sfn xl-pvscsi $(DESTDIR)$(SBINDIR)/xl; fi
+	$(INSTALL) -m 0644 build/rel/libpvscsi.so.$(VERSION) build/rel/libpvscsi.a $(DESTDIR)$(LIBDIR)/
+	ln -sfn libpvscsi.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpvscsi.so.$(SOVER)
+	ln -sfn libpvscsi.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libpvscsi.so
+	$(INSTALL) -m 0644 $(PUB_HEADERS) $(DESTDIR)$(INCLUDEDIR)/pvscsi/
+	$(INSTALL) -m 0644 build/rel/pvscsi.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	for m in $(MAN_PAGES); do \
+		s=$${m##*.}; $(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s && \
+		$(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	for u in $(UNITS); do \
+		sed 's|/usr/sbin/|$(SBINDIR)/|g' $$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; done
+	$(if $(BASHCOMP),$(INSTALL) -d $(DESTDIR)$(BASHCOMPDIR) && \
+		for b in $(BASHCOMP); do n=$${b##*/}; t=$(DESTDIR)$(BASHCOMPDIR)/$${n%.bash-completion}; \
+		if [ -e $$t ] && ! grep -q xl-pvscsi $$t; then \
+			echo "install: $$t is not pvscsi's (Xen's own?); left alone" >&2; continue; fi; \
+		$(INSTALL) -m 0644 $$b $$t || exit 1; done)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,pvscsid pvscsi-vhost-user xl-pvscsi) \
+		$(DESTDIR)$(BINDIR)/pvscsi-cdb \
+		$(addprefix $(DESTDIR)$(LIBDIR)/,libpvscsi.so.$(VERSION) libpvscsi.so.$(SOVER) \
+			libpvscsi.so libpvscsi.a) \
+		$(addprefix $(DESTDIR)$(INCLUDEDIR)/pvscsi/,$(notdir $(PUB_HEADERS))) \
+		$(DESTDIR)$(PKGCONFIGDIR)/pvscsi.pc \
+		$(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS)))
+	@if [ "$$(readlink $(DESTDIR)$(SBINDIR)/xl 2>/dev/null)" = xl-pvscsi ]; then \
+		rm -f $(DESTDIR)$(SBINDIR)/xl; fi
+	@for b in $(BASHCOMP); do n=$${b##*/}; t=$(DESTDIR)$(BASHCOMPDIR)/$${n%.bash-completion}; \
+		if [ -e $$t ] && grep -q xl-pvscsi $$t; then rm -f $$t; fi; done
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/pvscsi 2>/dev/null
+
+# make deb: the Debian packages (pvscsi, libpvscsi0, libpvscsi-dev) into
+# build/deb, built by dpkg-buildpackage from a copy of the tree (so that
+# nothing is written beside it), then checked by lintian: any error fails.
+deb:
+	scripts/install-deps deb
+	rm -rf build/deb && mkdir -p build/deb/pvscsi-$(VERSION)
+	git ls-files -co --exclude-standard -z | grep -zv '^build/' | \
+		xargs -0 cp --parents -t build/deb/pvscsi-$(VERSION)
+	cd build/deb/pvscsi-$(VERSION) && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -n 30 ../build.log; exit 1; }
+	lintian --fail-on error --suppress-tags-from-file debian/lintian-ignore \
+		build/deb/pvscsi_$(VERSION)_*.changes
+	@ls build/deb/*.deb

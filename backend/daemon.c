@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * daemon.c - options, single-instance checks and the event loop of pvscsid.
  */
@@ -12,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,7 +38,8 @@ void pvsd_usage(FILE *f)
 	        "  -p, --pid-file PATH     single-instance lock and pid (default %s)\n"
 	        "  -v, --verbose           debug log, one line per request and response\n"
 	        "  -l, --log-file PATH     append the log to PATH\n"
-	        "  -s, --syslog            log to syslog (daemon facility)\n"
+	        "      --log-target T      auto, journal, syslog or stderr (default auto)\n"
+	        "  -s, --syslog            the same as --log-target syslog\n"
 	        "      --sysfs-root DIR    resolve p-devs in DIR instead of /sys\n"
 	        "      --dev-root DIR      resolve p-devs in DIR instead of /dev\n"
 	        "      --state-dir DIR     keep ring journals in DIR (default %s; \"\" for none)\n"
@@ -44,9 +47,12 @@ void pvsd_usage(FILE *f)
 	        "      --drain-timeout S   on SIGTERM, wait at most S seconds for requests\n"
 	        "                          in flight (default %u)\n"
 	        "  -h, --help              this text\n"
+	        "  -V, --version           print the version\n"
 	        "\n"
-	        "Without --log-file or --syslog the log goes to stderr in the foreground\n"
-	        "and to syslog when daemonized.  SIGTERM/SIGINT: stop taking requests,\n"
+	        "--log-target auto: without --log-file, the log goes to stderr in the\n"
+	        "foreground (to the journal directly when systemd connected stderr to it)\n"
+	        "and to syslog when daemonized.  A start-up failure is one line on stderr\n"
+	        "and exit status 1, also when daemonizing.  SIGTERM/SIGINT: stop taking requests,\n"
 	        "answer those in flight, exit leaving xenstore as it is (a restarted\n"
 	        "daemon adopts connected guests).  SIGHUP: reopen the log file.\n",
 	        PVSD_DEFAULT_PID_FILE, PVSD_DEFAULT_STATE_DIR, 26u, PVSD_RING_MAX_SEGS,
@@ -68,19 +74,21 @@ static int opt_uint(const char *name, const char *arg, unsigned long lo, unsigne
 
 int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE *err)
 {
-	enum { O_SYSFS = 256, O_DEV, O_SEGS, O_DRAIN, O_STATE };
+	enum { O_SYSFS = 256, O_DEV, O_SEGS, O_DRAIN, O_STATE, O_TARGET };
 	static const struct option lo[] = {
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"pid-file", required_argument, NULL, 'p'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"log-file", required_argument, NULL, 'l'},
 	    {"syslog", no_argument, NULL, 's'},
+	    {"log-target", required_argument, NULL, O_TARGET},
 	    {"sysfs-root", required_argument, NULL, O_SYSFS},
 	    {"dev-root", required_argument, NULL, O_DEV},
 	    {"state-dir", required_argument, NULL, O_STATE},
 	    {"max-segs", required_argument, NULL, O_SEGS},
 	    {"drain-timeout", required_argument, NULL, O_DRAIN},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
 	unsigned int secs;
@@ -92,7 +100,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	o->drain_timeout_ms = PVSD_DRAIN_TIMEOUT_MS;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":fp:vl:sh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":fp:vl:shV", lo, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o->foreground = true;
@@ -108,6 +116,18 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 			break;
 		case 's':
 			o->to_syslog = true;
+			o->log_target = PLOG_TARGET_SYSLOG;
+			break;
+		case O_TARGET:
+			if (plog_target_parse(optarg, &o->log_target)) {
+				fprintf(
+				    err,
+				    "pvscsid: --log-target: '%s' is not auto, journal, syslog or "
+				    "stderr\n",
+				    optarg);
+				return -EINVAL;
+			}
+			o->to_syslog = o->log_target == PLOG_TARGET_SYSLOG;
 			break;
 		case O_SYSFS:
 			o->sysfs_root = optarg;
@@ -131,6 +151,9 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 		case 'h':
 			pvsd_usage(out);
 			return 1;
+		case 'V':
+			fprintf(out, "pvscsid (pvscsi) %s\n", PVSCSI_VERSION);
+			return 1;
 		case ':':
 			fprintf(err, "pvscsid: %s needs an argument (see --help)\n",
 			        argv[optind - 1]);
@@ -143,6 +166,12 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	}
 	if (optind < argc) {
 		fprintf(err, "pvscsid: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -EINVAL;
+	}
+	/* After the fork stderr is /dev/null: every line would be lost. */
+	if (o->log_target == PLOG_TARGET_STDERR && !o->foreground) {
+		fprintf(err, "pvscsid: --log-target stderr needs --foreground (a daemon's stderr "
+		             "is /dev/null)\n");
 		return -EINVAL;
 	}
 	if (o->pid_file && !o->pid_file[0])
@@ -323,6 +352,8 @@ void pvsd_daemon_stop(struct pvsd_daemon *d)
 	clock_gettime(CLOCK_MONOTONIC, &d->stop_at);
 	plog(LOG_NOTICE, "stopping: no new requests, finishing those in flight; xenstore is "
 	                 "left for the next pvscsid to adopt");
+	/* systemd then knows the wait that follows is the drain, not a hang. */
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping: finishing the requests in flight");
 	pvsd_xenbus_shutdown(d->xb);
 }
 

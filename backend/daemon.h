@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * daemon.h - pvscsid's process: options, the single-instance checks, and
  * the one event loop over the xenstore fd, the worker fd, every ring's
@@ -14,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "log.h"
 #include "pvscsi/resolve.h"
 #include "xenbus.h"
 #include "xenevt.h"
@@ -28,19 +30,20 @@
 struct pvsd_opts {
 	bool foreground;
 	bool verbose;
-	bool to_syslog;
-	const char *log_file;   /* NULL: none */
-	const char *pid_file;   /* PVSD_DEFAULT_PID_FILE unless given */
-	const char *sysfs_root; /* NULL: /sys */
-	const char *dev_root;   /* NULL: /dev */
-	const char *state_dir;  /* PVSD_DEFAULT_STATE_DIR unless given; NULL: none */
-	unsigned int max_segs;  /* 0: PVSD_RING_DEFAULT_SEGS */
+	bool to_syslog;              /* --syslog, or --log-target syslog */
+	enum plog_target log_target; /* the last of --log-target and --syslog */
+	const char *log_file;        /* NULL: none */
+	const char *pid_file;        /* PVSD_DEFAULT_PID_FILE unless given */
+	const char *sysfs_root;      /* NULL: /sys */
+	const char *dev_root;        /* NULL: /dev */
+	const char *state_dir;       /* PVSD_DEFAULT_STATE_DIR unless given; NULL: none */
+	unsigned int max_segs;       /* 0: PVSD_RING_DEFAULT_SEGS */
 	unsigned int drain_timeout_ms;
 };
 
 /*
- * Parse the command line.  Returns 0, 1 when --help was given (usage is on
- * @out; exit 0), or -EINVAL with one line on @err (exit 2).
+ * Parse the command line.  Returns 0, 1 when --help or --version was given
+ * (printed on @out; exit 0), or -EINVAL with one line on @err (exit 2).
  */
 int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE *err);
 void pvsd_usage(FILE *f);

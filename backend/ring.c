@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ring.c - the vscsiif data path of one vhost (see ring.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ring.h - one vscsiif ring: the data path of one vhost.
  *

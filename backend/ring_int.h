@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ring_int.h - the insides of a ring and its slots, shared by ring.c (the
  * data path) and ring_journal.c (the journal that lets a restarted daemon

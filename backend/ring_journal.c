@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ring_journal.c - a ring's journal (layout and order of stores in
  * ring_journal.h): opened fresh or adopted at connect, one entry per

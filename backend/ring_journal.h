@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ring_journal.h - the layout of a ring's journal file (backend/ring_journal.c,
  * docs/backend.md "Stop, restart and adoption").  Internal to pvscsid;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xenbus.c - the vscsiif backend state machine on xenstore.
  *
@@ -351,20 +352,21 @@ static int dev_map(struct xb_vhost *v, const char *name)
 	for (o = v->devs; o; o = o->next) {
 		if (o != d && o->l && o->chn == h.channel && o->tgt == h.target &&
 		    o->lun == h.lun) {
-			vlog(v, LOG_ERR, "%s: v-dev %s is already %s's", name, vdev, o->name);
+			plog_lun(&v->tag, vdev, LOG_ERR, "%s: v-dev %s is already %s's", name, vdev,
+			         o->name);
 			rc = -EEXIST;
 			goto out;
 		}
 	}
 	rc = pvs_host_unit_get(xb->host, pdev, v->feature_host, &l, err, sizeof(err));
 	if (rc) {
-		vlog(v, LOG_ERR, "%s: p-dev '%s': %s", name, pdev, err);
+		plog_lun(&v->tag, vdev, LOG_ERR, "%s: p-dev '%s': %s", name, pdev, err);
 		rc = -ENODEV;
 		goto out;
 	}
 	rc = pvs_map_add(v->map, h.channel, h.target, h.lun, pvs_unit_lun(l));
 	if (rc) {
-		vlog(v, LOG_ERR, "%s: v-dev %s: %s", name, vdev, strerror(-rc));
+		plog_lun(&v->tag, vdev, LOG_ERR, "%s: v-dev %s: %s", name, vdev, strerror(-rc));
 		pvs_unit_put(l);
 		goto out;
 	}
@@ -372,8 +374,8 @@ static int dev_map(struct xb_vhost *v, const char *name)
 	d->chn = h.channel;
 	d->tgt = h.target;
 	d->lun = h.lun;
-	vlog(v, LOG_INFO, "%s: v-dev %u:%u:%u is %s", name, h.channel, h.target, h.lun,
-	     pvs_unit_spec(l));
+	plog_lun(&v->tag, vdev, LOG_INFO, "%s: v-dev %u:%u:%u is %s", name, h.channel, h.target,
+	         h.lun, pvs_unit_spec(l));
 	stable = pvs_unit_stable(l);
 	pdevname = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, XSN_P_DEVNAME);
 	if (stable[0] && (!pdevname || !pdevname[0]))

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xenbus.h - the vscsiif backend's xenstore side: one state machine per
  * (frontend domain, vhost) under /local/domain/<own>/backend/vscsi, the

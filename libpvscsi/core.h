@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * core.h - libpvscsi internals shared between the core's source files.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * emulate.c - emulated LUNs (file and mem stores): the LUN ops and the
  * dispatcher that takes every CDB through the opcode table.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * emulate_int.h - shared between emulate.c, spc.c and sbc*.c only: the
  * limits the Block Limits VPD page advertises and the SBC handlers enforce,

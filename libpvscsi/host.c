@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * host.c - the target device's pool of logical units, keyed by backing.
  *

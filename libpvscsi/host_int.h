@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* host_int.h - between the target device's pool (host.c) and its maps (map.c). */
 #ifndef PVSCSI_HOST_INT_H
 #define PVSCSI_HOST_INT_H

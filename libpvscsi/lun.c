@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * lun.c - the LUN object: open from a spec, submit, in-flight tracking and
  * the single completion path that turns a sense reason into bytes.

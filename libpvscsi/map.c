@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * map.c - one guest controller's v-dev map, (channel, target, lun) ->
  * struct pvs_lun, and the target-level answers for LUNs it was not given.

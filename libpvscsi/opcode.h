@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * opcode.h - operation codes and service actions, named once for the whole
  * core.  The opcode table (opcodes.c) and every rule that must tell one

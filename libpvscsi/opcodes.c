@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * opcodes.c - THE opcode tables.  Everything that needs to know about a
  * command reads it from here: the emulation dispatcher (CDB length,

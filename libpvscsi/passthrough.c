@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * passthrough.c - sg LUNs: a whole host LUN through its /dev/sgN node, with
  * the sg v3 asynchronous interface (write() a request, read() its answer

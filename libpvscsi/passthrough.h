@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * passthrough.h - the sg syscalls of passthrough LUNs, behind an ops struct
  * so that tests can stand in a scripted device (tests/fakes/fake_sg.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * pr.c - reservations: SPC-2 RESERVE/RELEASE and SPC-5 persistent
  * reservations (PERSISTENT RESERVE IN/OUT), and the conflict check the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * resolve.c - p-dev specs to current host SCSI devices, through sysfs.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* resolve_int.h - shared between libpvscsi/resolve*.c only. */
 #ifndef PVSCSI_RESOLVE_INT_H
 #define PVSCSI_RESOLVE_INT_H

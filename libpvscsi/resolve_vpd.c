@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * resolve_vpd.c - identities from VPD page 0x83.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * sbc.c - SBC-4 commands of emulated LUNs: capacity, READ/WRITE, WRITE AND
  * VERIFY, VERIFY, COMPARE AND WRITE, PRE-FETCH, GET LBA STATUS,

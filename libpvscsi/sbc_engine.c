@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * sbc_engine.c - how SBC commands run at the store (see sbc_stage.c for
  * what each one does there).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * sbc_int.h - shared between the SBC files only: sbc.c (the command
  * handlers), sbc_stage.c (what each command does at the store, stage by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * sbc_stage.c - what each SBC command that reaches the store does there,
  * one stage function per kind (enum kind).  sbc_engine.c calls a command's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * sense.c - THE reason -> status/sense table, and the only code that writes
  * sense bytes.  Handlers return a reason; pvsi_req_complete() calls

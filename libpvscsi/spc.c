@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spc.c - SPC-5 commands of emulated LUNs: TEST UNIT READY, REQUEST SENSE,
  * INQUIRY and its VPD pages, MODE SENSE/SELECT, REPORT SUPPORTED

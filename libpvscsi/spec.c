@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * spec.c - LUN spec text <-> struct pvs_spec.  Every program parses specs
  * here, so that a spec the xl front accepts is one pvscsid opens, and the

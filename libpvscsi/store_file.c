@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * store_file.c - the backing store of file: LUNs, a regular file or a block
  * device, driven through the worker's io_uring.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * store_mem.c - RAM-backed store for mem: LUNs.  One allocation at open;
  * every operation completes before it returns (pvsi_store_done() runs

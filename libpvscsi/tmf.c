@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * tmf.c - task management functions (SAM-5 7) on one LUN.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * ua.c - unit attention conditions (SAM-5 5.14, SPC-5 5.14 / 4.6).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * virtio_scsi_proto.c - virtio-scsi wire rules (see virtio_scsi_proto.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * virtio_scsi_proto.h - the virtio-scsi wire format (virtio 1.1 5.6,
  * <linux/virtio_scsi.h>) and its mapping onto the LUN core: LUN

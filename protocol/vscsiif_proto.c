@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vscsiif_proto.c - validation of copied-out vscsiif requests, responses.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vscsiif_proto.h - vscsiif wire format: validate a request the backend has
  * already copied out of the shared ring, and build responses.

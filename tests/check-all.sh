@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The body of 'make check': run every suite even when an earlier one fails,
 # so that one red run shows everything that is broken, then print one
 # summary with the sum of the suites' 'N passed, N failed' lines.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Run the CUnit binaries (and shell test scripts, *.sh, which end with their
 # own 'N passed, N failed' line) given as arguments, keep each one's output
 # under build/asan/tests/logs/, and end with one 'N passed, N failed' line

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pvscsi-cdb - send SCSI commands to a LUN spec through the LUN core, the
  * same path the daemon uses, and print each outcome as one JSON line.
@@ -46,6 +47,7 @@ static void usage(FILE *f)
 	        "usage: pvscsi-cdb --lun SPEC [OPTIONS] COMMAND [--then COMMAND]...\n"
 	        "       pvscsi-cdb --lun SPEC [OPTIONS] --sequence FILE\n"
 	        "       pvscsi-cdb --filter disk|tape|cd|changer|TYPE\n"
+	        "       pvscsi-cdb --help | --version\n"
 	        "COMMAND: [--in LEN | --out FILE | --out-hex HEX] [--initiator N] CDB...\n"
 	        "  CDB            hex bytes, one per argument (12 00 00 00 24 00) or joined\n"
 	        "  --in LEN       data-in buffer of LEN bytes (printed as \"data\")\n"
@@ -243,6 +245,9 @@ static int parse_cmd(int argc, char **argv, struct opts *o, bool allow_globals)
 			o->keep_ua = true;
 		} else if (allow_globals && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
 			usage(stdout);
+			exit(0);
+		} else if (allow_globals && !strcmp(a, "--version")) {
+			printf("pvscsi-cdb (pvscsi) %s\n", PVSCSI_VERSION);
 			exit(0);
 		} else if (allow_globals && !strcmp(a, "--sequence")) {
 			if (!v)

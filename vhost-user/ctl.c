@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ctl.c - LUN and controller configuration and control commands (see ctl.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ctl.h - configuration of pvscsi-vhost-user: the command line's --lun,
  * the config file, and the run-time control socket's commands.

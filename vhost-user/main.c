@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * main.c - pvscsi-vhost-user: a vhost-user-scsi back-end for QEMU's
  * vhost-user-scsi-pci, serving LUNs of the pvscsi LUN core.
@@ -10,7 +11,9 @@
  * guests that share a backing share its reservations.  Follows the back-end program conventions of
  * QEMU's docs/interop/vhost-user.rst: --socket-path / --fd,
  * --print-capabilities, no daemonizing, log on stderr, SIGTERM ends it.
- * See docs/vhost-user.md.
+ * Under systemd (vhost-user/pvscsi-vhost-user@.service) it says when it
+ * serves (sd_notify) and logs to the journal with each controller's name
+ * as VHOST=.  See docs/vhost-user.md.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -26,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -61,6 +65,7 @@ struct ctrl {
 	struct bound listen_at;
 	struct vscsi *vs;
 	struct vu_dev *dev;
+	struct plog_tag tag; /* VHOST=<name> on its lines and on those logged while it is served */
 };
 
 struct app {
@@ -84,6 +89,7 @@ static void usage(FILE *f)
 	    "usage: pvscsi-vhost-user --socket-path=PATH [options]\n"
 	    "       pvscsi-vhost-user --fd=N [options]   (N: an inherited, connected unix socket)\n"
 	    "       pvscsi-vhost-user --print-capabilities\n"
+	    "       pvscsi-vhost-user --help | --version\n"
 	    "       pvscsi-vhost-user ctl CTL-SOCKET COMMAND [ARGS]\n"
 	    "       pvscsi-vhost-user --ctl-socket=PATH [--config FILE]   (controllers added "
 	    "later)\n"
@@ -96,6 +102,10 @@ static void usage(FILE *f)
 	    "  --ctl-socket PATH   control socket (LUNs and controllers at run time)\n"
 	    "  --num-queues N      request queues offered (1..16, default 16)\n"
 	    "  --verbose           one line per vhost-user message\n"
+	    "  --log-file PATH     append the log to PATH (SIGHUP reopens it)\n"
+	    "  --log-target T      auto, journal, syslog or stderr (default auto: stderr, or\n"
+	    "                      the journal when systemd connected stderr to it; with\n"
+	    "                      --log-file, the file alone)\n"
 	    "control commands: add [NAME/]T:L SPEC | remove [NAME/]T:L | resize [NAME/]T:L |\n"
 	    "  list [NAME] | stats [NAME] | ctrl-add NAME SOCKET [Q] | ctrl-remove NAME | "
 	    "ctrl-list\n"
@@ -117,7 +127,8 @@ static void on_kick_fd(void *arg, unsigned int q, int fd)
 
 	/* The old fd was closed, which took it out of the epoll set. */
 	if (fd >= 0 && epoll_set(c->a, EPOLL_CTL_ADD, fd, TAG(c->idx, TAG_KICK + q)) < 0)
-		plog(LOG_ERR, "controller %s: queue %u: epoll: %s", c->name, q, strerror(errno));
+		plog_tagged(&c->tag, LOG_ERR, "controller %s: queue %u: epoll: %s", c->name, q,
+		            strerror(errno));
 }
 
 /* One line for a bad command line; the exit status of a usage error. */
@@ -285,6 +296,22 @@ static void unlink_bound(const struct bound *b)
 		unlink(b->path);
 }
 
+/*
+ * What systemctl status shows: how many controllers, how many with a
+ * front-end; @also goes in the same message (READY=1).
+ */
+static void notify_status(const struct app *a, const char *also)
+{
+	unsigned int n = 0, up = 0;
+
+	for (unsigned int i = 0; i < MAX_CTRLS; i++) {
+		n += a->ctrls[i].used;
+		up += a->ctrls[i].used && a->ctrls[i].dev;
+	}
+	sd_notifyf(0, "%sSTATUS=%u controller%s, %u with a front-end", also, n, n == 1 ? "" : "s",
+	           up);
+}
+
 static void connect_dev(struct ctrl *c, int fd)
 {
 	struct timeval tv = {5, 0};
@@ -298,7 +325,9 @@ static void connect_dev(struct ctrl *c, int fd)
 	vscsi_attach(c->vs, c->dev);
 	c->conn_fd = fd;
 	epoll_set(c->a, EPOLL_CTL_ADD, fd, TAG(c->idx, TAG_CONN));
-	plog(LOG_INFO, "%s%sfront-end connected", c->idx ? c->name : "", c->idx ? ": " : "");
+	plog_tagged(&c->tag, LOG_INFO, "%s%sfront-end connected", c->idx ? c->name : "",
+	            c->idx ? ": " : "");
+	notify_status(c->a, "");
 }
 
 static void disconnect_dev(struct ctrl *c, int why)
@@ -311,8 +340,9 @@ static void disconnect_dev(struct ctrl *c, int why)
 	vscsi_attach(c->vs, NULL);
 	c->dev = NULL;
 	c->conn_fd = -1;
-	plog(LOG_INFO, "%s%sfront-end disconnected (%s)", c->idx ? c->name : "", c->idx ? ": " : "",
-	     strerror(-why));
+	plog_tagged(&c->tag, LOG_INFO, "%s%sfront-end disconnected (%s)", c->idx ? c->name : "",
+	            c->idx ? ": " : "", strerror(-why));
+	notify_status(c->a, "");
 }
 
 static struct ctrl *ctrl_find(struct app *a, const char *name)
@@ -352,7 +382,8 @@ static int ctrl_listen(struct ctrl *c, const char *opt, char *err, size_t errlen
 	}
 	if (a->ep >= 0)
 		epoll_set(a, EPOLL_CTL_ADD, c->listen_fd, TAG(c->idx, TAG_LISTEN));
-	plog(LOG_INFO, "%s%slistening on %s", c->idx ? c->name : "", c->idx ? ": " : "", c->path);
+	plog_tagged(&c->tag, LOG_INFO, "%s%slistening on %s", c->idx ? c->name : "",
+	            c->idx ? ": " : "", c->path);
 	return 0;
 }
 
@@ -394,6 +425,7 @@ static int ctrl_new(struct app *a, const char *opt, const char *name, const char
 	c->conn_fd = -1;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	snprintf(c->path, sizeof(c->path), "%s", path ? path : "-");
+	plog_tag_vhost(&c->tag, c->name);
 	cfg.worker = a->w;
 	cfg.host = a->host;
 	cfg.initiator = initiator;
@@ -473,8 +505,11 @@ static int env_ctrl_add(void *arg, const char *name, const char *socket, unsigne
 {
 	int rc = ctrl_new(arg, "ctrl-add", name, socket, -1, queues, false, err, errlen);
 
-	if (!rc)
-		plog(LOG_INFO, "controller %s added on %s", name, socket);
+	if (!rc) {
+		plog_tagged(&ctrl_find(arg, name)->tag, LOG_INFO, "controller %s added on %s", name,
+		            socket);
+		notify_status(arg, "");
+	}
 	return rc;
 }
 
@@ -487,7 +522,8 @@ static int env_ctrl_remove(void *arg, const char *name, char *err, size_t errlen
 		return -ENOENT;
 	}
 	ctrl_free(c, -ESHUTDOWN);
-	plog(LOG_INFO, "controller %s removed", name);
+	plog_tagged(&c->tag, LOG_INFO, "controller %s removed", name);
+	notify_status(arg, "");
 	return 0;
 }
 
@@ -528,11 +564,84 @@ static void handle_ctl(struct app *a)
 
 static void flush_all(struct app *a)
 {
-	for (unsigned int i = 0; i < MAX_CTRLS; i++)
-		if (a->ctrls[i].used)
+	for (unsigned int i = 0; i < MAX_CTRLS; i++) {
+		if (a->ctrls[i].used) {
+			const struct plog_tag *old = plog_scope(&a->ctrls[i].tag);
+
 			vscsi_flush(a->ctrls[i].vs);
+			plog_scope(old);
+		}
+	}
 	/* LUNs given back while their requests ran close once those ended. */
 	pvs_host_sweep(a->host);
+}
+
+/* One ready fd: 1 to go on, 0 to exit (a signal, or the --fd connection closed). */
+static int handle(struct app *a, uint32_t kind, struct ctrl *c)
+{
+	int rc;
+
+	switch (kind) {
+	case TAG_LISTEN: {
+		int fd;
+
+		if (!c->used)
+			break;
+		fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			break;
+		if (c->dev) {
+			/* One front-end at a time. */
+			plog(LOG_ERR, "%s%ssecond front-end refused", c->idx ? c->name : "",
+			     c->idx ? ": " : "");
+			close(fd);
+			break;
+		}
+		connect_dev(c, fd);
+		break;
+	}
+	case TAG_CONN:
+		if (!c->used || !c->dev)
+			break;
+		rc = vu_dev_handle(c->dev);
+		if (rc) {
+			disconnect_dev(c, rc);
+			if (a->once)
+				return 0;
+		}
+		break;
+	case TAG_CTL:
+		handle_ctl(a);
+		break;
+	case TAG_SIGNAL: {
+		struct signalfd_siginfo si;
+
+		if (read(a->sig_fd, &si, sizeof(si)) != sizeof(si))
+			break;
+		if (si.ssi_signo == SIGHUP) {
+			/* ExecReload, or logrotate's postrotate. */
+			rc = plog_reopen();
+			if (rc)
+				plog(LOG_ERR, "reopening the log file: %s", strerror(-rc));
+			else
+				plog(LOG_INFO, "log file reopened");
+			break;
+		}
+		plog(LOG_INFO, "signal %u: exiting", si.ssi_signo);
+		return 0;
+	}
+	case TAG_WORKER:
+		pvs_worker_poll(a->w);
+		flush_all(a);
+		break;
+	default:
+		if (kind >= TAG_KICK && c->used && c->dev) {
+			vu_dev_kick_ack(c->dev, kind - TAG_KICK);
+			vscsi_kick(c->vs, kind - TAG_KICK);
+		}
+		break;
+	}
+	return 1;
 }
 
 static int run(struct app *a)
@@ -549,58 +658,17 @@ static int run(struct app *a)
 			uint64_t tag = ev[i].data.u64;
 			uint32_t kind = (uint32_t)tag;
 			struct ctrl *c = &a->ctrls[(tag >> 32) % MAX_CTRLS];
-			int rc;
+			/*
+			 * The protocol and the device (vu_dev.c, vscsi.c) log with
+			 * plain plog(): a controller's event gives their lines its VHOST=.
+			 */
+			bool mine = kind == TAG_LISTEN || kind == TAG_CONN || kind >= TAG_KICK;
+			const struct plog_tag *old = plog_scope(mine && c->used ? &c->tag : NULL);
+			int go = handle(a, kind, c);
 
-			switch (kind) {
-			case TAG_LISTEN: {
-				int fd;
-
-				if (!c->used)
-					break;
-				fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-				if (fd < 0)
-					break;
-				if (c->dev) {
-					/* One front-end at a time. */
-					plog(LOG_ERR, "%s%ssecond front-end refused",
-					     c->idx ? c->name : "", c->idx ? ": " : "");
-					close(fd);
-					break;
-				}
-				connect_dev(c, fd);
-				break;
-			}
-			case TAG_CONN:
-				if (!c->used || !c->dev)
-					break;
-				rc = vu_dev_handle(c->dev);
-				if (rc) {
-					disconnect_dev(c, rc);
-					if (a->once)
-						return 0;
-				}
-				break;
-			case TAG_CTL:
-				handle_ctl(a);
-				break;
-			case TAG_SIGNAL: {
-				struct signalfd_siginfo si;
-
-				if (read(a->sig_fd, &si, sizeof(si)) == sizeof(si))
-					plog(LOG_INFO, "signal %u: exiting", si.ssi_signo);
+			plog_scope(old);
+			if (!go)
 				return 0;
-			}
-			case TAG_WORKER:
-				pvs_worker_poll(a->w);
-				flush_all(a);
-				break;
-			default:
-				if (kind >= TAG_KICK && c->used && c->dev) {
-					vu_dev_kick_ack(c->dev, kind - TAG_KICK);
-					vscsi_kick(c->vs, kind - TAG_KICK);
-				}
-				break;
-			}
 		}
 	}
 }
@@ -652,8 +720,13 @@ int main(int argc, char **argv)
 	    {"num-queues", required_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"log-file", required_argument, NULL, 'L'},
+	    {"log-target", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0},
 	};
+	struct plog_cfg lc = {.ident = "pvscsi-vhost-user"};
+	enum plog_target target = PLOG_TARGET_AUTO;
 	struct app a = {.ep = -1, .ctl_fd = -1, .sig_fd = -1};
 	struct pvs_host_cfg hc = {0};
 	struct vuctl_env env;
@@ -668,7 +741,8 @@ int main(int argc, char **argv)
 	plog_open(&(const struct plog_cfg){.ident = "pvscsi-vhost-user", .to_stderr = true});
 	if (argc >= 2 && !strcmp(argv[1], "ctl"))
 		return ctl_client(argc, argv);
-	while ((c = getopt_long(argc, argv, "s:f:pl:c:C:n:q:vh", opts, NULL)) != -1) {
+	opterr = 0; /* one line of ours per mistake, not getopt's and then the usage */
+	while ((c = getopt_long(argc, argv, ":s:f:pl:c:C:n:q:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			a.socket_path = optarg;
@@ -721,14 +795,28 @@ int main(int argc, char **argv)
 			nq = (unsigned int)v;
 			break;
 		case 'v':
-			plog_level(LOG_DEBUG);
+			lc.verbose = true;
+			break;
+		case 'L':
+			lc.file = optarg;
+			break;
+		case 'T':
+			if (plog_target_parse(optarg, &target))
+				return bad_usage(
+				    "--log-target '%s': expected auto, journal, syslog or "
+				    "stderr",
+				    optarg);
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			printf("pvscsi-vhost-user (pvscsi) %s\n", PVSCSI_VERSION);
+			return 0;
+		case ':':
+			return bad_usage("%s needs an argument (see --help)", argv[optind - 1]);
 		default:
-			usage(stderr);
-			return 2;
+			return bad_usage("unknown option '%s' (see --help)", argv[optind - 1]);
 		}
 	}
 	if (optind != argc)
@@ -743,6 +831,22 @@ int main(int argc, char **argv)
 		                               : "neither --socket-path nor --fd given");
 	if (fd_arg && (rc = check_fd_arg(fd_arg, &fd)))
 		return rc;
+	/* Stamped in a file, which nobody else stamps; stderr's keeper does. */
+	lc.stamp = lc.file != NULL;
+	lc.to_stderr = target == PLOG_TARGET_STDERR;
+	lc.to_syslog = target == PLOG_TARGET_SYSLOG;
+	lc.to_journal = target == PLOG_TARGET_JOURNAL;
+	if (target == PLOG_TARGET_AUTO && !lc.file) {
+		if (plog_journal_stream(STDERR_FILENO))
+			lc.to_journal = true; /* systemd: the same place, with fields */
+		else
+			lc.to_stderr = true;
+	}
+	rc = plog_open(&lc);
+	if (rc) {
+		fprintf(stderr, "pvscsi-vhost-user: --log-file %s: %s\n", lc.file, strerror(-rc));
+		return 1;
+	}
 	rc = 1;
 	signal(SIGPIPE, SIG_IGN);
 	if (pvs_worker_new(256, &a.w)) {
@@ -753,6 +857,7 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	a.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (a.ep < 0 || a.sig_fd < 0)
@@ -787,14 +892,26 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	for (unsigned int i = 0; i < nluns; i++) {
-		char tl[32];
-		const char *eq = strchr(luns[i], '=');
+		char tl[32], cname[VUCTL_NAME_MAX + 1];
+		const char *eq = strchr(luns[i], '='), *slash;
+		const struct plog_tag *old;
+		struct plog_tag t;
+		int added;
 
 		/* The form was checked with the options. */
 		memcpy(tl, luns[i], (size_t)(eq - luns[i]));
 		tl[eq - luns[i]] = 0;
-		if (vuctl_add(&env, tl, eq + 1, err, sizeof(err))) {
-			plog(LOG_ERR, "--lun %s: %s", luns[i], err);
+		slash = strchr(tl, '/');
+		snprintf(cname, sizeof(cname), "%.*s", slash ? (int)(slash - tl) : VUCTL_NAME_MAX,
+		         slash ? tl : name);
+		plog_tag_vhost(&t, cname);
+		snprintf(t.lun, sizeof(t.lun), "%s", slash ? slash + 1 : tl);
+		/* The LUN core's and ctl.c's lines about it get its controller and address. */
+		old = plog_scope(&t);
+		added = vuctl_add(&env, tl, eq + 1, err, sizeof(err));
+		plog_scope(old);
+		if (added) {
+			plog_tagged(&t, LOG_ERR, "--lun %s: %s", luns[i], err);
 			goto out;
 		}
 	}
@@ -814,7 +931,10 @@ int main(int argc, char **argv)
 		if (ct->used && ct->dev)
 			epoll_set(&a, EPOLL_CTL_ADD, ct->conn_fd, TAG(i, TAG_CONN));
 	}
+	/* Every socket listens and every LUN is open: QEMU may connect. */
+	notify_status(&a, "READY=1\n");
 	rc = run(&a) ? 1 : 0;
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping: draining the queues");
 out:
 	for (unsigned int i = 0; i < MAX_CTRLS; i++)
 		ctrl_free(&a.ctrls[i], -ESHUTDOWN);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vq.c - split virtqueue, device side (see vq.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vq.h - one split virtqueue (virtio 1.1 2.6), seen from the device, on a
  * guest memory table (vu_mem.h).  Pure: no fds, no sockets, so the unit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vscsi.c - the virtio-scsi device on the LUN core (see vscsi.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vscsi.h - the virtio-scsi device (virtio 1.1 5.6) on the LUN core, served
  * through a vhost-user connection (vu_dev.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vu_dev.c - vhost-user back-end protocol (see vu_dev.h).  Message
  * semantics cite QEMU docs/interop/vhost-user.rst by message name.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vu_dev.h - the back-end side of the vhost-user protocol (QEMU
  * docs/interop/vhost-user.rst) on one connected unix socket: feature and

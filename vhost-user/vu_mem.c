@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vu_mem.c - guest memory table and whole-range translation (see vu_mem.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vu_mem.h - the guest memory table a vhost-user front-end hands over
  * (VHOST_USER_SET_MEM_TABLE), and translation into it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xenevt.c - event channel ops on libxenevtchn (/dev/xen/evtchn).
  */

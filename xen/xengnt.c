@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xengnt.c - grant-table ops on libxengnttab (/dev/xen/gntdev).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xengnt.h - the grant-table operations pvscsid needs, behind an ops struct.
  *

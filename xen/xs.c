@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xs.c - the real xenstore ops on libxenstore, and helpers over any ops.
  */

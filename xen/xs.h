@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xs.h - the xenstore operations pvscsid and the xl front need, behind an ops
  * struct so that both run on libxenstore and the unit tests on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xs_nodes.h - the xenstore names of a vscsiif device, in one table that
  * pvscsid and the xl front both use, so that the writer and the reader of a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * attach.c - xl scsi-attach DOMAIN PDEV VDEV[,OPTION...], and the attach
  * step of xl create / xl restore / migrate-receive.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cfg.c - one vscsi device spec ("PDEV,VDEV[,OPTION...]") and the vscsi=
  * list of a domU.cfg, read with xl's own parser (libxlutil) so that quoting,

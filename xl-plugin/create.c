@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * create.c - xl create with vscsi= in the domain's configuration.
  *

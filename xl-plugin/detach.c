@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * detach.c - xl scsi-detach DOMAIN VDEV.
  *

@@ -1,10 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * front.c - the xl front installed as /usr/local/sbin/xl, ahead of Xen's.
+ * front.c - the xl front (xl-pvscsi), installed as xl ahead of Xen's.
  *
  * It owns the scsi-* verbs, and wraps create, restore and migrate-receive
  * only when they involve vscsi devices.  Everything else is exec'd to Xen's
- * xl with the very same argv (argv[0] included), so output, exit status and
- * signals are Xen's own: the front adds no process in between.
+ * xl (found at run time: xlp_xl_find) with the very same argv (argv[0]
+ * included), so output, exit status and signals are Xen's own: the front
+ * adds no process in between.  The one exception is xl's list of
+ * subcommands ("xl", "xl help"), which gets the scsi-* verbs appended.
  */
 #include <errno.h>
 #include <limits.h>
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,30 +26,263 @@
 
 #include "xlp.h"
 
-#define XL_DEFAULT "/usr/lib/xen-4.17/bin/xl"
+/* ------------------------------------------------------------ Xen's xl */
+
+struct xlp_xl_where xlp_xl_where = {.root = "", .self = "/proc/self/exe"};
+
+/*
+ * install.sh tells the front from any other xl by this phrase, so it stays
+ * in the binary (in the message below) whatever else the messages say.
+ */
+#define FRONT_MARK "is this front itself, not Xen's xl"
+
+/* The paths tried so far, for the one line that says Xen's xl was not found. */
+struct tried {
+	char *buf;
+	size_t len, used;
+};
+
+static void tried_add(struct tried *t, const char *path, const char *why)
+{
+	int n;
+
+	if (t->used >= t->len)
+		return;
+	n = snprintf(t->buf + t->used, t->len - t->used, "%s%s (%s)", t->used ? ", " : "", path,
+	             why);
+	if (n > 0)
+		t->used += (size_t)n;
+}
+
+/*
+ * NULL if @path can be run as Xen's xl, else why not.  @search: a path the
+ * front picked itself, where Debian's wrapper is refused too (run under
+ * another name it looks for the wrong program, and under its own it applies
+ * the rule the search has just applied).
+ */
+static const char *unusable(const struct xlp_xl_where *w, const char *path, bool search, char *why,
+                            size_t whylen)
+{
+	struct stat st, self;
+	char real[PATH_MAX];
+	const char *base;
+
+	if (stat(path, &st))
+		return errno == ENOENT || errno == ENOTDIR ? "no such file" : strerror(errno);
+	if (!S_ISREG(st.st_mode))
+		return "not a regular file";
+	if (access(path, X_OK))
+		return "not executable";
+	/* The same inode whatever the name: a link, a symbolic link, a bind mount. */
+	if (!stat(w->self, &self) && self.st_dev == st.st_dev && self.st_ino == st.st_ino)
+		return "this front itself";
+	if (search && realpath(path, real)) {
+		base = strrchr(real, '/');
+		if (base && !strcmp(base + 1, "xen-utils-wrapper")) {
+			xlp_snprintf(why, whylen, "Debian's wrapper %s", real);
+			return why;
+		}
+	}
+	return NULL;
+}
+
+/* A "MAJOR.MINOR" of digits only, as Xen's sysfs and Debian's directory names have it. */
+static bool parse_version(const char *s, unsigned int *maj, unsigned int *min)
+{
+	char *end;
+	unsigned long a, b;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	a = strtoul(s, &end, 10);
+	if (*end != '.' || end[1] < '0' || end[1] > '9')
+		return false;
+	b = strtoul(end + 1, &end, 10);
+	if (*end || a > 999 || b > 999)
+		return false;
+	*maj = (unsigned int)a;
+	*min = (unsigned int)b;
+	return true;
+}
+
+static bool read_number(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	bool ok;
+
+	if (!f)
+		return false;
+	ok = fgets(buf, (int)len, f) != NULL;
+	fclose(f);
+	if (ok)
+		buf[strcspn(buf, "\n")] = '\0';
+	return ok && *buf && strspn(buf, "0123456789") == strlen(buf);
+}
+
+/* The running hypervisor's version, as xen-utils-wrapper reads it. */
+static bool running_xen(const char *root, unsigned int *maj, unsigned int *min)
+{
+	char p[PATH_MAX], a[16], b[16], v[40];
+
+	xlp_snprintf(p, sizeof(p), "%s/sys/hypervisor/version/major", root);
+	if (!read_number(p, a, sizeof(a)))
+		return false;
+	xlp_snprintf(p, sizeof(p), "%s/sys/hypervisor/version/minor", root);
+	if (!read_number(p, b, sizeof(b)))
+		return false;
+	xlp_snprintf(v, sizeof(v), "%s.%s", a, b);
+	return parse_version(v, maj, min);
+}
+
+struct installed {
+	unsigned int maj, min;
+};
+
+static int installed_cmp(const void *a, const void *b)
+{
+	const struct installed *x = a, *y = b;
+
+	if (x->maj != y->maj)
+		return x->maj < y->maj ? 1 : -1;
+	return x->min < y->min ? 1 : (x->min > y->min ? -1 : 0);
+}
+
+/* The /usr/lib/xen-MAJOR.MINOR directories, newest first; how many (at most @max). */
+static size_t installed_xens(const char *root, struct installed *v, size_t max)
+{
+	char p[PATH_MAX];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	xlp_snprintf(p, sizeof(p), "%s/usr/lib", root);
+	d = opendir(p);
+	if (!d)
+		return 0;
+	while (n < max && (de = readdir(d)) != NULL)
+		if (!strncmp(de->d_name, "xen-", 4) &&
+		    parse_version(de->d_name + 4, &v[n].maj, &v[n].min))
+			n++;
+	closedir(d);
+	qsort(v, n, sizeof(*v), installed_cmp);
+	return n;
+}
+
+/* Try @cand: true (and @path set) if it is Xen's xl, else noted in @t. */
+static bool try_path(const struct xlp_xl_where *w, const char *cand, struct tried *t, char *path,
+                     size_t len)
+{
+	char whybuf[PATH_MAX + 32];
+	const char *why = unusable(w, cand, true, whybuf, sizeof(whybuf));
+
+	if (!why) {
+		xlp_snprintf(path, len, "%s", cand);
+		return true;
+	}
+	tried_add(t, cand, why);
+	return false;
+}
+
+int xlp_xl_find(const struct xlp_xl_where *w, char *path, size_t len, char *err, size_t errlen)
+{
+	const char *env = getenv("XL_REAL");
+	char list[XLP_ERR_MAX] = "", cand[PATH_MAX], whybuf[PATH_MAX + 32], note[96];
+	struct tried t = {list, sizeof(list), 0};
+	struct installed v[32];
+	unsigned int maj, min;
+	bool xen;
+	size_t n;
+
+	/* An explicit choice is never second-guessed by a search. */
+	if (env && *env) {
+		const char *why = unusable(w, env, false, whybuf, sizeof(whybuf));
+
+		if (!why) {
+			xlp_snprintf(path, len, "%s", env);
+			return 0;
+		}
+		if (!strcmp(why, "this front itself"))
+			xlp_snprintf(err, errlen,
+			             "xl: XL_REAL=%s " FRONT_MARK
+			             "; set XL_REAL to Xen's xl, or unset it to search for it",
+			             env);
+		else
+			xlp_snprintf(err, errlen,
+			             "xl: XL_REAL=%s: %s; set XL_REAL to Xen's xl, or unset it to "
+			             "search for it",
+			             env, why);
+		return -ENOENT;
+	}
+
+	xen = running_xen(w->root, &maj, &min);
+	n = installed_xens(w->root, v, sizeof(v) / sizeof(v[0]));
+	if (xen) {
+		xlp_snprintf(cand, sizeof(cand), "%s/usr/lib/xen-%u.%u/bin/xl", w->root, maj, min);
+		if (try_path(w, cand, &t, path, len))
+			return 0;
+	} else {
+		xlp_snprintf(cand, sizeof(cand), "%s/sys/hypervisor/version", w->root);
+		tried_add(&t, cand, "no Xen running");
+	}
+	xlp_snprintf(cand, sizeof(cand), "%s/usr/sbin/xl.distrib", w->root);
+	if (try_path(w, cand, &t, path, len))
+		return 0;
+	xlp_snprintf(cand, sizeof(cand), "%s/usr/sbin/xl", w->root);
+	if (try_path(w, cand, &t, path, len))
+		return 0;
+	/*
+	 * Another Xen's tools are never run against the running one (Debian's
+	 * wrapper refuses too): libxl and the hypervisor speak one version's
+	 * interface.  With no Xen running, there is no such risk, and Xen's xl
+	 * still says what it would say (its help, "cannot init xl context").
+	 */
+	for (size_t i = 0; i < n; i++) {
+		xlp_snprintf(cand, sizeof(cand), "%s/usr/lib/xen-%u.%u/bin/xl", w->root, v[i].maj,
+		             v[i].min);
+		if (xen) {
+			if (v[i].maj == maj && v[i].min == min)
+				continue;
+			xlp_snprintf(note, sizeof(note), "Xen %u.%u's, not the running %u.%u's",
+			             v[i].maj, v[i].min, maj, min);
+			tried_add(&t, cand, note);
+		} else if (try_path(w, cand, &t, path, len)) {
+			return 0;
+		}
+	}
+	if (!xen && !n) {
+		xlp_snprintf(cand, sizeof(cand), "%s/usr/lib/xen-X.Y/bin/xl", w->root);
+		tried_add(&t, cand, "none installed");
+	}
+	xlp_snprintf(err, errlen, "xl: Xen's xl not found: tried %s; set XL_REAL to Xen's xl",
+	             list);
+	return -ENOENT;
+}
 
 const char *xlp_xl_real_path(void)
 {
-	const char *e = getenv("XL_REAL");
+	static char path[PATH_MAX];
+	char err[XLP_ERR_MAX];
 
-	return e && *e ? e : XL_DEFAULT;
+	return xlp_xl_find(&xlp_xl_where, path, sizeof(path), err, sizeof(err)) ? NULL : path;
+}
+
+/* The line saying where Xen's xl was looked for (the search is cheap: a few stats). */
+static void xl_missing(FILE *f)
+{
+	char path[PATH_MAX], err[XLP_ERR_MAX];
+
+	if (xlp_xl_find(&xlp_xl_where, path, sizeof(path), err, sizeof(err)))
+		fprintf(f, "%s\n", err);
+	else
+		fprintf(f, "xl: Xen's xl was not found when this command started (it is %s now)\n",
+		        path);
 }
 
 int xlp_exec_real(const char *xl_real, char **argv)
 {
-	char self[PATH_MAX], real[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	/* Installed over Xen's xl by mistake, the front would exec itself forever. */
-	if (n > 0) {
-		self[n] = '\0';
-		if (realpath(xl_real, real) && !strcmp(real, self)) {
-			fprintf(
-			    stderr,
-			    "xl: %s is this front itself, not Xen's xl; set XL_REAL to Xen's xl\n",
-			    xl_real);
-			return 127;
-		}
+	if (!xl_real) {
+		xl_missing(stderr);
+		return 1;
 	}
 	execv(xl_real, argv);
 	fprintf(stderr, "xl: cannot run Xen's xl (%s): %s\n", xl_real, strerror(errno));
@@ -190,6 +427,10 @@ int xlp_run_xl_real(struct xlp_ctx *c, char *const argv[])
 	int status;
 	pid_t pid;
 
+	if (!c->xl_real) {
+		xl_missing(c->err);
+		return -ENOENT;
+	}
 	fflush(c->out);
 	fflush(c->err);
 	pid = fork();
@@ -224,6 +465,8 @@ static const struct cmd cmds[] = {
     {"scsi-attach", OWN, xlp_cmd_attach, NULL, "Attach a SCSI LUN to a domain (PVSCSI)"},
     {"scsi-detach", OWN, xlp_cmd_detach, NULL, "Detach a SCSI LUN from a domain"},
     {"scsi-list", OWN, xlp_cmd_list, NULL, "List a domain's SCSI LUNs"},
+    {"scsi-assignable-list", OWN, xlp_cmd_assignable_list, NULL,
+     "List this host's SCSI LUNs, their type and the domain holding each"},
     {"scsi-resolve", OWN, xlp_cmd_resolve, NULL,
      "Find a domain's saved SCSI LUNs on this host and write their p-devs"},
     {"scsi-monitor", OWN, xlp_cmd_monitor, NULL,
@@ -249,17 +492,182 @@ static bool global_opt(const char *a)
 	return strspn(a + 1, "vftTN") == strlen(a + 1);
 }
 
+/* Xen's xl prints its subcommands so; its bash completion reads the verbs back from it. */
+#define XL_HELP_HEAD "Usage xl [-vfNtT] <subcommand> [args]\n\nxl full list of subcommands:\n\n"
+
+static void own_verbs(FILE *f)
+{
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (cmds[i].kind != OWN)
+			continue;
+		fprintf(f, " %-19s ", cmds[i].name);
+		if (strlen(cmds[i].name) > 19)
+			fprintf(f, "\n %-19s ", "");
+		fprintf(f, "%s\n", cmds[i].desc);
+	}
+}
+
+/*
+ * Run Xen's xl with @argv, its stdout through us; its exit status (or 127
+ * after a message).  *@printed: whether it wrote anything there.
+ */
+static int run_copying(const char *xl, char **argv, bool *printed)
+{
+	char buf[4096];
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	*printed = false;
+	fflush(stdout);
+	fflush(stderr);
+	if (pipe(p)) {
+		fprintf(stderr, "xl: cannot run Xen's xl (%s): pipe: %s\n", xl, strerror(errno));
+		return 127;
+	}
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "xl: cannot run Xen's xl (%s): fork: %s\n", xl, strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return 127;
+	}
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execv(xl, argv);
+		fprintf(stderr, "xl: cannot run Xen's xl (%s): %s\n", xl, strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	while ((n = read(p[0], buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		*printed = true;
+		fwrite(buf, 1, (size_t)n, stdout);
+	}
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 127;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+/*
+ * "xl", "xl help": Xen's list of subcommands with the front's own after
+ * it, in the same columns, so that Xen's bash completion offers them too.
+ * Xen's exit status (1 for a bare "xl", as Xen's).  When Xen's xl prints
+ * nothing (not found, or no hypervisor to open), the front still lists its
+ * verbs under xl's heading, whose four lines the completion skips.
+ */
+static int help_list(char **argv)
+{
+	const char *xl = xlp_xl_real_path();
+	bool printed = false;
+	int status = 1;
+
+	if (xl)
+		status = run_copying(xl, argv, &printed);
+	else
+		xl_missing(stderr);
+	if (!printed)
+		fputs(XL_HELP_HEAD, stdout);
+	own_verbs(stdout);
+	fflush(stdout);
+	return status;
+}
+
+static void front_usage(FILE *f)
+{
+	fputs("Usage: xl-pvscsi [-vfNtT] <subcommand> [args]   (installed as xl)\n"
+	      "       xl-pvscsi --help | --version | --xen-xl\n"
+	      "\n"
+	      "The xl front of pvscsi. Its own subcommands:\n"
+	      "\n",
+	      f);
+	own_verbs(f);
+	fputs("\n"
+	      "create, restore and migrate-receive are its own when the domain has vscsi\n"
+	      "devices; everything else is Xen's xl, run with the same arguments.\n"
+	      "\n"
+	      "Options of xl-pvscsi (under the name xl, every option is Xen's xl's):\n"
+	      "  -h, --help   this text\n"
+	      "  --version    the front's version\n"
+	      "  --xen-xl     the path of Xen's xl that the front runs, or why none is found\n"
+	      "               ($XL_REAL, else /usr/lib/xen-X.Y/bin/xl for the running Xen X.Y)\n"
+	      "\n"
+	      "See xl-scsi(1).\n",
+	      f);
+}
+
+/*
+ * The options of the front's own name.  Under the name xl, "xl --version"
+ * and "xl --help" stay Xen's xl's (which answer that they are invalid):
+ * the front never changes what a verb or option of Xen's xl means.
+ */
+static int front_options(int argc, char **argv)
+{
+	const char *o = argv[1];
+
+	if (argc > 2) {
+		fprintf(stderr, "xl-pvscsi: %s takes no argument (xl-pvscsi --help)\n", o);
+		return 2;
+	}
+	if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+		front_usage(stdout);
+		return 0;
+	}
+	if (!strcmp(o, "--version")) {
+		printf("xl-pvscsi (pvscsi) %s\n", PVSCSI_VERSION);
+		return 0;
+	}
+	if (!strcmp(o, "--xen-xl")) {
+		const char *xl = xlp_xl_real_path();
+
+		if (!xl) {
+			xl_missing(stderr);
+			return 1;
+		}
+		printf("%s\n", xl);
+		return 0;
+	}
+	fprintf(stderr, "xl-pvscsi: unknown option '%s' (xl-pvscsi --help)\n", o);
+	return 2;
+}
+
+static bool own_name(const char *argv0)
+{
+	const char *base;
+
+	if (!argv0)
+		return false;
+	base = strrchr(argv0, '/');
+	return !strcmp(base ? base + 1 : argv0, "xl-pvscsi");
+}
+
 int xlp_front_main(int argc, char **argv)
 {
 	struct xlp_ctx c;
 	const struct cmd *cmd;
 	int i, rc;
 
+	if (argc > 1 && own_name(argv[0]) && argv[1][0] == '-' &&
+	    (!strcmp(argv[1], "-h") || (argv[1][1] == '-' && argv[1][2])))
+		return front_options(argc, argv);
 	for (i = 1; i < argc && global_opt(argv[i]); i++)
 		;
 	if (i < argc && !strcmp(argv[i], "--"))
 		i++;
-	cmd = i < argc ? find_cmd(argv[i]) : NULL;
+	if (i >= argc ||
+	    (!strcmp(argv[i], "help") && (i + 1 >= argc || !strcmp(argv[i + 1], "help"))))
+		return help_list(argv);
+	cmd = find_cmd(argv[i]);
 	if (!cmd && i + 1 < argc && !strcmp(argv[i], "help") && find_cmd(argv[i + 1]) &&
 	    find_cmd(argv[i + 1])->kind == OWN) {
 		char *h[] = {argv[i + 1], "--help", NULL};
@@ -281,6 +689,10 @@ int xlp_front_main(int argc, char **argv)
 			c.dry_run = true;
 	if (cmd->kind == OWN) {
 		rc = cmd->own(&c, argc - i, argv + i);
+	} else if (!c.xl_real) {
+		/* Every wrapped verb ends in Xen's xl: say so before doing anything. */
+		xl_missing(stderr);
+		rc = 1;
 	} else {
 		rc = cmd->wrap(&c, argc - i, argv + i, argv + 1, i - 1);
 		if (rc == -1) {

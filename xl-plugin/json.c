@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * json.c - a small JSON tree: enough to read and rewrite libxl's saved
  * domain configuration (libxl_domain_config as JSON) and to print --json.

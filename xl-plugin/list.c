@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * list.c - xl scsi-list [--json] DOMAIN...
  *

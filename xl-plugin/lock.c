@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * lock.c - the host-wide lock that makes check-then-write safe: two xl runs
  * must not both find a PDEV free and both assign it, or both pick dev-N.

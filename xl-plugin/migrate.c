@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * migrate.c - xl migrate-receive: the migration stream between the sender
  * and Xen's xl, passed through unchanged except that the receiver's "ready"

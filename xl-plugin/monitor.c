@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * monitor.c - a guest's SCSI devices come back after a reboot.
  *

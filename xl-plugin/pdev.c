@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pdev.c - an entry's PDEV, resolved on this host, becomes the backend's
  * p-dev (what pvscsid opens now) and p-devname (what identifies it on any

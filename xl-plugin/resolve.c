@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * resolve.c - p-devs found again on this host: xl scsi-resolve, the restore
  * wrapper, and migrate-receive's step at "ready" (its stream proxy is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * saved.c - each attachment's stable identity in the domain's saved
  * configuration, so that it travels with xl save / xl restore / xl migrate.

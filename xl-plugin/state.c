@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * state.c - what xenstore says about domains and their vscsi controllers.
  *

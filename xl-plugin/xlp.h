@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xlp.h - internals of the xl front for PVSCSI (xl-pvscsi): the scsi-* verbs,
  * domU.cfg vscsi=, and the restore/migrate re-resolution of p-devs.
@@ -492,6 +493,7 @@ void xlp_monitor_ensure(struct xlp_ctx *c, uint32_t domid);
 int xlp_cmd_attach(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_detach(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_list(struct xlp_ctx *c, int argc, char **argv);
+int xlp_cmd_assignable_list(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_monitor(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_create(struct xlp_ctx *c, int argc, char **argv, char **global, int nglobal);
@@ -500,9 +502,32 @@ int xlp_cmd_migrate_receive(struct xlp_ctx *c, int argc, char **argv, char **glo
 
 /* The front: what /usr/local/sbin/xl runs. */
 int xlp_front_main(int argc, char **argv);
-/* Replace this process by Xen's xl with @argv (argv[0] kept).  Returns only on failure. */
+/*
+ * Replace this process by Xen's xl with @argv (argv[0] kept).  Returns only
+ * on failure: 1 when @xl_real is NULL (Xen's xl not found; the line saying
+ * where it was looked for is printed), 127 when the exec fails.
+ */
 int xlp_exec_real(const char *xl_real, char **argv);
-/* Xen's xl: $XL_REAL, else /usr/lib/xen-4.17/bin/xl. */
+
+/* Where Xen's xl is looked for; the unit tests point it into a fake tree. */
+struct xlp_xl_where {
+	const char *root; /* put before /sys/hypervisor, /usr/lib and /usr/sbin: "" */
+	const char *self; /* this program, never run as Xen's xl: "/proc/self/exe" */
+};
+extern struct xlp_xl_where xlp_xl_where;
+
+/*
+ * Find Xen's xl as Debian's /usr/sbin/xl (xen-utils-wrapper) does, without
+ * ever choosing this program itself: $XL_REAL if set (and only it); else
+ * the running Xen's /usr/lib/xen-MAJOR.MINOR/bin/xl (/sys/hypervisor/version),
+ * /usr/sbin/xl.distrib (dpkg-divert's name for the original), /usr/sbin/xl
+ * (Debian's wrapper skipped: it is this same rule, and could only fail
+ * where the rule did), and, with no Xen running, the newest
+ * /usr/lib/xen-X.Y/bin/xl installed.  0 with the path in @path, or -ENOENT with one
+ * line in @err ("xl: ...", no newline) naming every path tried and XL_REAL.
+ */
+int xlp_xl_find(const struct xlp_xl_where *w, char *path, size_t len, char *err, size_t errlen);
+/* xlp_xl_find() on xlp_xl_where: Xen's xl (a static buffer), or NULL when none is found. */
 const char *xlp_xl_real_path(void);
 
 #endif

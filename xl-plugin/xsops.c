@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xsops.c - xenstore for the xl front: the context (the real store through
  * xen/xs.c's libxenstore ops, so that the unit tests run every command

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * file_bench.c - section 2 of `make bench`: the LUN core on a file.  A
  * file: LUN (libpvscsi/store_file.c, buffered I/O through the worker's

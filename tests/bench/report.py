@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Helpers of tests/bench/run.sh (standard library only).
 
   report.py fio2kv FIO.json [KEY=VALUE...]

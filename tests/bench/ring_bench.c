@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ring_bench.c - section 1 of `make bench`: pvscsid's real ring code
  * (backend/ring.c) driven by an in-process frontend through the fake grant

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # `make bench`: measure the data path and print it side by side with
 # references measured in the same run (see docs/performance.md).
 #

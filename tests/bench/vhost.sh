@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Section 4 of `make bench`: virtio-scsi, side by side.  A QEMU (TCG) guest
 # with the Debian kernel's virtio_scsi runs fio on one disk, backed by the
 # same 64 MiB image file in two boots:

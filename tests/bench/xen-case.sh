@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # One backend's part of the Xen benchmark, in dom0 (started by
 # tests/bench/xen-dom0.sh), built from the e2e harness (lib/harness.sh and
 # lib/backend-$BACKEND.sh, used as they are):

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs in dom0 for tests/bench/xen.sh, in place of the e2e harness's
 # dom0-main.sh (lib/dom0-init starts it from the run config's DOM0_MAIN):
 # brings up the Xen control plane with the harness's dom0-env.sh (which

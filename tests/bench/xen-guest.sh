@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # bench: the guest part of tests/bench/xen.sh, run by the e2e guest /init
 # (tests/e2e/lib/guest-init) with guest-lib.sh's helpers.  xen.sh puts

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Section 3 of `make bench`: real Xen, side by side.  One boot of Xen 4.17
 # under QEMU (TCG) with the e2e harness's building blocks (tests/e2e/lib:
 # assets, dom0 initramfs, boot_xen on tests/lib/qemu.sh, dom0-env,

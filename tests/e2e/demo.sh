@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # `make demo`: boot Xen under QEMU, create a PV guest, give it a file-backed
 # disk and dom0's scsi_debug disk over vscsiif, and show what the guest sees.
 # The backend is pvscsid (build/rel/pvscsid) when it is built, else the

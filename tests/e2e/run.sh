@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Run the end-to-end cases in real Xen: Xen 4.17 under QEMU (TCG), dom0 = this
 # machine's / over 9p, PV guests with the Linux xen-scsifront driver, and as
 # the backend either the kernel's xen-scsiback+LIO (the reference) or our

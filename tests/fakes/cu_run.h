@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cu_run.h - the main() of a table-driven CUnit suite: register, run
  * verbosely, and turn the outcome into an exit status tests/run-unit.sh

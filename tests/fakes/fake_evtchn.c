@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fake_evtchn.c - eventfd event channels (see fake_evtchn.h).
  */

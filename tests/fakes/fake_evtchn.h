@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fake_evtchn.h - event channels for tests, on eventfds.
  *

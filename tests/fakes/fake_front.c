@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fake_front.c - an in-process vscsiif frontend (see fake_front.h).
  */

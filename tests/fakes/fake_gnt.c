@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fake_gnt.c - memcpy grant table (see fake_gnt.h).
  */

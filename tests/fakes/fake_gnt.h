@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fake_gnt.h - an in-process grant table for tests: (domid, gref) -> page.
  *

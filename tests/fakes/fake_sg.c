@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fake_sg.c - see fake_sg.h. */
 #include <errno.h>
 #include <string.h>

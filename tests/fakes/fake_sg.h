@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fake_sg - a scripted stand-in for /dev/sgN behind struct pvsi_sg_ops.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fake_sysfs.c - see fake_sysfs.h for the layout it builds. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fake_sysfs.h - a throw-away /sys and /dev with the shape Linux gives them,
  * for testing p-dev resolution (pvscsi/resolve.h) without SCSI hardware.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fake_vq.c - in-process virtio driver and vhost-user front-end (see fake_vq.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fake_vq.h - an in-process virtio driver and vhost-user front-end for the
  * vhost-user unit tests: guest memory in a shared memfd (two regions with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fake_xs.c - in-memory xenstore; see fake_xs.h for what it models.
  *

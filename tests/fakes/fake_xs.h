@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fake_xs.h - an in-memory xenstore for unit tests, behind struct pvx_xs_ops.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * lun_harness.h - one emulated LUN on its own worker, and a way to run one
  * CDB on it to completion and look at the outcome.  Shared by spc_ut,

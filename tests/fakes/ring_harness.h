@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ring_harness.h - one vscsiif ring under test: fake grant table, fake event
  * channel and fake frontend on one side, a real LUN core (worker, v-dev map,

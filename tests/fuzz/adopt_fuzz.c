@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * adopt_fuzz.c - a vscsiif ring adopted after its daemon died, with the
  * journal (backend/ring.c, ring_journal.h, docs/backend.md "Stop, restart

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cdb_fuzz.c - CDB emulation on a mem: LUN (libpvscsi), parameter lists
  * included: PERSISTENT RESERVE OUT, UNMAP, MODE SELECT, WRITE SAME,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fz.h - reading a libFuzzer input as a stream of small decisions, for
  * the targets in tests/fuzz.  Past the end every read returns zeroes, so

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Write the seed corpora of the fuzz targets: tests/fuzz/corpus/NAME/*.
 
 Each target reads its input as a stream of decisions (tests/fuzz/fz.h); the
@@ -685,6 +686,40 @@ def seeds_spec():
         write("spec", "s%02d" % i, t)
 
 
+# ---- sgfilter -----------------------------------------------------------------
+
+
+def rsoc_list(descs):
+    body = bytearray()
+    for op, sa, servactv, ctdp in descs:
+        d = bytearray(20 if ctdp else 8)
+        d[0] = op
+        d[2:4] = be(2, sa)
+        d[5] = (1 if servactv else 0) | (2 if ctdp else 0)
+        d[7] = 6
+        if ctdp:
+            d[9] = 10
+        body += d
+    return be(4, len(body)) + body
+
+
+def seeds_sgfilter():
+    lst = rsoc_list([(0x01, 0, False, False), (0x04, 0, False, False), (0x08, 0, False, True),
+                     (0x3b, 0, False, False), (0xc0, 0, False, False), (0xa3, 0x0c, True, False)])
+    cmds = [bytes([0xa3, 0x0c, 0x80, 0, 0, 0, 0, 0, 0x02, 0, 0, 0]),
+            bytes([0xa3, 0x0c, 0x01, 0x04, 0, 0, 0, 0, 0, 64, 0, 0]),
+            bytes([0x01, 0, 0, 0, 0, 0]), bytes([0x04, 0, 0, 0, 0, 0]),
+            bytes([0xa5, 0, 0, 0, 0, 2, 3, 0xe8, 0, 0, 0, 0]), bytes([0x0a, 1, 0, 0, 1, 0]),
+            bytes([0x1a, 0, 0x3f, 0, 12, 0]), bytes([0x12, 1, 0xb0, 0, 64, 0]),
+            bytes([0x3b, 0x05, 0, 0, 0, 0, 0, 0, 0, 0]), bytes([0xa3, 0, 0, 0, 0, 0, 0, 0, 0, 8, 6, 0])]
+    for i, (pdt, mode) in enumerate([(1, 0), (1, 1), (1, 2), (8, 0), (8, 1), (5, 0), (5, 1),
+                                     (0, 0), (0x0c, 0), (0x7f, 0)]):
+        x = Input().u8(pdt).u8(mode).bool(True).u16(len(lst)).raw(lst).bool(False)
+        for c in cmds:
+            x.u8(len(c) - 1).u16(512).raw(c).bool(i % 2)
+        write("sgfilter", "s%02d" % i, x)
+
+
 def main():
     clear_generated()
     seeds_vscsiif()
@@ -699,6 +734,7 @@ def main():
     seeds_resolve()
     seeds_savecfg()
     seeds_spec()
+    seeds_sgfilter()
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * resolve_fuzz.c - p-dev resolution (libpvscsi/resolve.c) of any p-dev
  * string, against a fake /sys and /dev (tests/fakes/fake_sysfs) whose

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ring_fuzz.c - the vscsiif ring consumer (backend/ring.c) behind the fake
  * grant table, event channel and frontend (tests/fakes), with real mem:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Run libFuzzer targets one after another (one process at a time: the
 # machines this runs on are small and shared), and end with one
 # 'N passed, N failed' line, as tests/run-unit.sh does, for make check's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * savecfg_fuzz.c - the domain configuration a save image or a migration
  * stream carries (xl-plugin/saved.c, json.c): an xl save image's header

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * spec_fuzz.c - the LUN spec parser (libpvscsi/spec.c), which reads what
  * administrators type (xl scsi-attach, vscsi=, --lun, the control socket,

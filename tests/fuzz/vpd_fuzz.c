@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vpd_fuzz.c - the resolver's parsers of device-supplied and typed-in
  * text that need no sysfs (libpvscsi/resolve_vpd.c, resolve.c): VPD page

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vq_fuzz.c - the split virtqueue walker (vhost-user/vq.c) and the memory
  * table translation under it (vu_mem.c), on guest memory and rings the

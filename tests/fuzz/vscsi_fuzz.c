@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vscsi_fuzz.c - virtio-scsi requests (vhost-user/vscsi.c, the wire rules
  * of protocol/virtio_scsi_proto.c) on a device started the way QEMU starts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vscsiif_fuzz.c - a vscsiif ring slot and its indirect descriptor pages
  * (protocol/vscsiif_proto.c) against a model written from the rules in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vumsg_fuzz.c - vhost-user messages and the file descriptors they carry
  * (vhost-user/vu_dev.c), with the real virtio-scsi device behind them

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xlcfg_fuzz.c - vscsi= entries of xl domain configs (xl-plugin/cfg.c): a
  * whole domU.cfg read with xl's own parser (libxlutil, as a config carried

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # What the suites (tests/e2e, tests/vhost) read from a case file without
 # running it: its settings.

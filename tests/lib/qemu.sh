@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # The one place that boots QEMU for the test suites: tests/e2e (Xen under
 # QEMU), tests/vhost (virtio-scsi guests) and tests/bench (both).  Sourced;

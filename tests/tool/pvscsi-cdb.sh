@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # pvscsi-cdb against file: and mem: LUNs: exact JSON for INQUIRY, READ
 # CAPACITY(16), WRITE(10)/READ(10) round trips and REPORT LUNS, plus the
 # tool's own contract (unit attention clearing, sequences, exit codes).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Real SCSI passthrough without touching the host: boot the e2e Debian
 # kernel (tests/e2e/lib/assets.sh) under QEMU with a throw-away initramfs,
 # load scsi_debug + sg there, and run build/asan/tests/passthrough_ut (its

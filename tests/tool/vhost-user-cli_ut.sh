@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # pvscsi-vhost-user's command line: every bad option value gets one line
 # naming the option, the value and what is accepted, with exit status 2;
 # --socket-path and --ctl-socket never delete what is not a stale socket
@@ -10,6 +11,9 @@
 # build/asan/pvscsi-vhost-user, else build/rel/pvscsi-vhost-user).  Ends with
 # an 'N passed, N failed' line.
 set -u
+# timeout --foreground throughout: without it, timeout follows each signal it
+# forwards with SIGCONT, and one landing while LeakSanitizer stops the world at
+# exit cancels the stop it waits for, so both wait for ever (seen under load).
 
 bin=${1:-}
 if [ -z "$bin" ]; then
@@ -54,7 +58,7 @@ fail() {
 bad() {
 	name=$1 want=$2 text=$3
 	shift 3
-	timeout 10 "$bin" "$@" >out 2>err </dev/null
+	timeout --foreground 10 "$bin" "$@" >out 2>err </dev/null
 	st=$?
 	lines=$(wc -l <err)
 	if [ "$st" = "$want" ] && [ "$lines" = 1 ] && grep -qF -- "$text" err; then
@@ -106,7 +110,7 @@ bad "--fd=99 (not open)" 2 "--fd 99: not an open file descriptor (Bad file descr
 	--fd=99
 bad "--fd=0 (/dev/null)" 2 "--fd 0: a character device, not a socket; $fdacc" --fd=0
 # An open regular file on fd 5.
-timeout 10 "$bin" --fd=5 5<victim.txt >out 2>err </dev/null
+timeout --foreground 10 "$bin" --fd=5 5<victim.txt >out 2>err </dev/null
 st=$?
 if [ "$st" = 2 ] && [ "$(wc -l <err)" = 1 ] &&
 	grep -qF -- "--fd 5: a regular file, not a socket; $fdacc" err; then
@@ -146,7 +150,7 @@ else
 fi
 
 # ---- a live instance is not taken over ----
-timeout 60 "$bin" --socket-path=live.sock --ctl-socket=live.ctl --lun 0:0=mem:1M 2>first.log &
+timeout --foreground 60 "$bin" --socket-path=live.sock --ctl-socket=live.ctl --lun 0:0=mem:1M 2>first.log &
 first=$!
 if wait_for test -S live.sock && wait_for test -S live.ctl; then
 	ino=$(stat -c %i live.sock)
@@ -187,7 +191,7 @@ if wait_for test -S stale.sock; then
 	kill -KILL "$stale"
 	wait "$stale" 2>/dev/null
 	stale=
-	timeout 60 "$bin" --socket-path=stale.sock 2>third.log &
+	timeout --foreground 60 "$bin" --socket-path=stale.sock 2>third.log &
 	first=$!
 	if wait_for grep -q "listening on stale.sock" third.log &&
 		grep -q "stale.sock: removed a stale socket nobody listened on" third.log; then
@@ -272,7 +276,7 @@ bad "--lun for a controller that does not exist" 1 "--lun nosuch/0:0=mem:1M: no 
 	--socket-path=n.sock --lun nosuch/0:0=mem:1M
 bad "--name with a slash" 2 "--name 'a/b': 1 to 31 of A-Z a-z 0-9 _ . -" --socket-path=n.sock --name=a/b
 truncate -s 4M shared.img
-timeout 60 "$bin" --ctl-socket=ctrls.ctl 2>ctrls.log &
+timeout --foreground 60 "$bin" --ctl-socket=ctrls.ctl 2>ctrls.log &
 first=$!
 if wait_for test -S ctrls.ctl; then
 	check_ctl "ctrl-add: a bad name" 1 "error: controller name 'a/b': 1 to 31 of" ctrl-add a/b x.sock

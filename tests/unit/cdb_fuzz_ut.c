@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cdb_fuzz_ut.c - malformed CDBs against emulated LUNs (512 and 4096-byte
  * blocks).  For every opcode 0x00-0xFF: absent ones, passthrough-only or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cdb_xfer_ut.c - pvs_cdb_xfer() and pvs_map_cdb_xfer(): the data phase
  * the core runs for a CDB, from the opcode table's .xfer column.  The

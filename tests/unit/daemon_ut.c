@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * daemon_ut.c - pvscsid's process layer (backend/daemon.c): options, the
  * single-instance checks, and the event loop on the fake xenstore, grant

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * file_ut.c - file: LUNs on the real io_uring path: the store operations
  * directly, then SCSI commands through pvs_submit().

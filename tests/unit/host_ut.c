@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * host_ut.c - the target device (host.c, spec.c, map.c's task management):
  * one backing is one logical unit whatever LUN number or initiator reaches

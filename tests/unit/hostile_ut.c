@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * hostile_ut.c - a hostile vscsiif frontend, one test per class of
  * /work/shared/reference/hostile-input.md that applies to the ring.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * map_ut.c - the v-dev map (map.c): add/remove/lookup at scale, REPORT
  * LUNS from the map with every allocation-length edge, target emulation

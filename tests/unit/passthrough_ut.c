@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * passthrough_ut.c - sg LUNs on the scripted fake_sg device, and on a real
  * scsi_debug sg node when the host happens to have one (never loaded here).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pr_ut.c - reservations (pr.c) through real CDBs on a mem LUN shared by
  * initiators A, B and C: SPC-2 RESERVE/RELEASE, persistent reservations of

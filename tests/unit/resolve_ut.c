@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* resolve_ut.c - p-dev resolution against fake sysfs trees, and the real /sys where useful. */
 #include <dirent.h>
 #include <errno.h>

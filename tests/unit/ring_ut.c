@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ring_ut.c - the vscsiif data path (backend/ring.c) against the fake
  * frontend, fake grant table and fake event channel, with real LUNs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * sbc_ut.c - SBC-4 commands of emulated LUNs on mem LUNs with 512 and
  * 4096-byte blocks: capacity, READ/WRITE round trips (last block, iovecs,

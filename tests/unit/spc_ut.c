@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * spc_ut.c - the sense table, the opcode table, the emulation dispatcher
  * and the SPC-5 commands of emulated LUNs, on mem LUNs (512 and 4096-byte

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tmf_ut.c - task management (tmf.c) against LUNs whose requests stay in
  * flight until the test completes them, so abort/reset races can be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ua_ut.c - unit attention conditions (ua.c): the per-initiator bitmap and
  * its precedence, and what initiators see through real CDBs on a mem LUN.

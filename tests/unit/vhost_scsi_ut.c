@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vhost_scsi_ut.c - the virtio-scsi device (vhost-user/vscsi.c) behind the
  * real vhost-user protocol code (vu_dev.c), driven by the fake front-end
@@ -894,6 +895,47 @@ static void test_passthrough(void)
 	fake_sg_reset();
 }
 
+/*
+ * The same core filter on this transport: a tape drive gets SSC's table (a
+ * changer's MOVE MEDIUM is refused to it, REWIND passes), a changer SMC's.
+ */
+static void test_passthrough_device_types(void)
+{
+	uint8_t rewind[6] = {0x01, 0, 0, 0, 0, 0}, format_medium[6] = {0x04, 0, 0, 0, 0, 0};
+	uint8_t move[12] = {0xa5, 0, 0, 0, 0, 2, 0x03, 0xe8, 0, 0, 0, 0};
+	struct env t;
+	struct cmd c;
+	unsigned int writes;
+
+	fake_sg_reset();
+	pvsi_sg_set_ops(&fake_sg_ops);
+	fake_sg_add_node("/dev/sg3", FAKE_SG_CHR);
+	fake_sg_add_node("/dev/sg4", FAKE_SG_CHR);
+	env_init(&t, false);
+	fake_sg_set_pdt(0x01);
+	CU_ASSERT_FATAL(vscsi_lun_add(t.vs, 4, 0, "sg:/dev/sg3", NULL, 0) == 0);
+	fake_sg_set_pdt(0x08);
+	CU_ASSERT_FATAL(vscsi_lun_add(t.vs, 4, 1, "sg:/dev/sg4", NULL, 0) == 0);
+	writes = fake_sg_writes();
+	cmd(&t, 2, &c, 4, 0, rewind, 6, 0, false);
+	CU_ASSERT_EQUAL(c.r.response, VIRTIO_SCSI_S_OK);
+	CU_ASSERT_EQUAL(c.r.status, 0);
+	CU_ASSERT_EQUAL(fake_sg_writes(), writes + 1);
+	cmd(&t, 2, &c, 4, 0, format_medium, 6, 0, false);
+	CU_ASSERT_EQUAL(c.r.status, 0x02);
+	CU_ASSERT_EQUAL(c.r.sense[12], 0x20); /* INVALID COMMAND OPERATION CODE */
+	cmd(&t, 2, &c, 4, 0, move, 12, 0, false);
+	CU_ASSERT_EQUAL(c.r.status, 0x02);
+	CU_ASSERT_EQUAL(fake_sg_writes(), writes + 1);
+	cmd(&t, 2, &c, 4, 1, move, 12, 0, false);
+	CU_ASSERT_EQUAL(c.r.status, 0);
+	CU_ASSERT_EQUAL(fake_sg_writes(), writes + 2);
+	cmd(&t, 2, &c, 4, 1, rewind, 6, 0, false);
+	CU_ASSERT_EQUAL(c.r.status, 0x02);
+	env_fini(&t);
+	fake_sg_reset();
+}
+
 /* ---- configuration and the control socket's commands ---- */
 
 static void test_ctl(void)
@@ -1032,6 +1074,7 @@ static const struct cu_test tests[] = {
     {"asynchronous notification", test_an},
     {"events: hotplug, param change, events missed", test_events},
     {"sg passthrough LUN", test_passthrough},
+    {"sg passthrough: tape and changer tables", test_passthrough_device_types},
     {"control commands and config file", test_ctl},
     {"back-end restart resubmits from the inflight region", test_restart_inflight},
 };

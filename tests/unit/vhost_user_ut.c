@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vhost_user_ut.c - the vhost-user message layer (vhost-user/vu_dev.c)
  * against the fake front-end: negotiation, replies, REPLY_ACK, config

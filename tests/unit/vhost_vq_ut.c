@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vhost_vq_ut.c - guest memory translation (vhost-user/vu_mem.c) and the
  * split virtqueue (vhost-user/vq.c) on a fake driver's rings in shared

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vscsiif_proto_ut.c - every validation rule of protocol/vscsiif_proto.c,
  * accepted and rejected, with the exact error code; response building.

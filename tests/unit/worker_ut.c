@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* worker_ut.c - the io_uring + epoll worker: submission, completion, fds. */
 #include <CUnit/Basic.h>
 #include <errno.h>

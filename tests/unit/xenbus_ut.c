@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xenbus_ut.c - the backend's xenstore state machine (backend/xenbus.c) on
  * the fake xenstore, with real rings (backend/ring.c) on the fake grant

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xl_cfg_ut.c - vscsi= entries and scsi-attach arguments (valid and invalid,
  * with their exact messages), and domU.cfg files read through libxlutil,

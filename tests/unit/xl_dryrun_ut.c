@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xl_dryrun_ut.c - scsi-attach / scsi-detach on a fake xenstore and a fake
  * sysfs: the -N listings (golden files), the nodes and permissions a real

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xl_list_ut.c - xl scsi-list on a fake xenstore: the historical text
  * columns and --json (which must also be valid JSON), against golden files.
@@ -30,7 +31,17 @@ static void populate(void)
 	char img[PATH_MAX + 32];
 	const char *a2r[5];
 
+	/* and its library's robot, which nobody holds */
+	struct fake_scsi_dev changer = {.host = 4,
+	                                .lun = 1,
+	                                .type = 8,
+	                                .vendor = "IBM",
+	                                .model = "3573-TL",
+	                                .sg = "sg6",
+	                                .changer = "sch0"};
+
 	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(&W->fs, &tape), 0);
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(&W->fs, &changer), 0);
 	snprintf(img, sizeof(img), "file:%s/disk.img,ro", W->fs.root);
 	memcpy(a2r, a2, sizeof(a2r));
 	a2r[2] = img;
@@ -66,7 +77,7 @@ static char *run_list(const char *const *args, int *rc)
 	char *o, *e, *both;
 
 	w_reset_output();
-	*rc = w_cmd(xlp_cmd_list, args);
+	*rc = w_cmd(strcmp(args[0], "scsi-list") ? xlp_cmd_assignable_list : xlp_cmd_list, args);
 	o = w_text(false);
 	e = w_text(true);
 	both = malloc(strlen(o) + strlen(e) + 1);
@@ -101,6 +112,38 @@ static void test_list_text(void)
 	free(b);
 	free(c);
 	free(all);
+	w_teardown();
+}
+
+/* Every LUN of the host, its type, and who holds it (guest1's two, guest2's tape). */
+static void test_assignable(void)
+{
+	static const char *const t[] = {"scsi-assignable-list", NULL};
+	static const char *const j[] = {"scsi-assignable-list", "--json", NULL};
+	static const char *const bad[] = {"scsi-assignable-list", "guest1", NULL};
+	struct xlp_json *js = NULL;
+	char err[256], *a, *b, *all;
+	int rc;
+
+	w_setup();
+	populate();
+	a = run_list(t, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	b = run_list(j, &rc);
+	CU_ASSERT_EQUAL(rc, 0);
+	all = malloc(strlen(a) + strlen(b) + 100);
+	sprintf(all, "$ xl scsi-assignable-list\n%s$ xl scsi-assignable-list --json\n%s", a, b);
+	CU_ASSERT_EQUAL(golden_check("assignable.out", all), 0);
+	CU_ASSERT_EQUAL_FATAL(xlp_json_parse(b, strlen(b), &js, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(js->type, XJ_ARR);
+	CU_ASSERT_EQUAL(js->n, 5);
+	xlp_json_free(js);
+	free(a);
+	free(b);
+	free(all);
+	a = run_list(bad, &rc);
+	CU_ASSERT_EQUAL(rc, 2);
+	free(a);
 	w_teardown();
 }
 
@@ -151,6 +194,7 @@ int main(void)
 	static const struct cu_test tests[] = {
 	    {"list_text", test_list_text},
 	    {"list_json", test_list_json},
+	    {"assignable", test_assignable},
 	};
 
 	return CU_RUN("xl_list", tests);

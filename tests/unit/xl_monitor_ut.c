@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xl_monitor_ut.c - SCSI devices that come back after a reboot (monitor.c):
  * on the fake dom0, a guest with a device from vscsi= and a hot-attached

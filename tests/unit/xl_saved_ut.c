@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * xl_saved_ut.c - what makes attachments survive save/restore/migration:
  * the JSON module, c_info.xsdata in libxl's saved configuration, xl save

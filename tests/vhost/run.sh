@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # End to end: pvscsi-vhost-user behind QEMU's vhost-user-scsi-pci (TCG, guest
 # RAM a shared memfd), the Debian kernel's virtio_scsi in a busybox guest,
 # and the same cases against QEMU's own virtio-scsi-pci + scsi-hd on the

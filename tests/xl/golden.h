@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * golden.h - golden-output comparison for the xl front's unit tests
  * (tests/unit/xl_*_ut.c).  Expected outputs live in tests/xl/NAME; a test

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * world.h - a dom0 for the xl front's unit tests: fake xenstore with a few
  * domains, a fake sysfs with three SCSI disks and a virtio disk, libxl's

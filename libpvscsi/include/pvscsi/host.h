@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * pvscsi/host.h - the SCSI target device (SAM-5 4.6): one pool of logical
  * units, shared by every initiator and every transport of a process.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * pvscsi/lun.h - the LUN core's transport-facing API.
  *

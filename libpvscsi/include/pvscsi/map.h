@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * pvscsi/map.h - the guest's view: v-dev (channel, target, lun) -> LUN, and
  * the target emulation that answers for LUNs the guest was not given.

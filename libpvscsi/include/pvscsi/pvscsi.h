@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pvscsi/pvscsi.h - the whole public API of libpvscsi. */
 #ifndef PVSCSI_PVSCSI_H
 #define PVSCSI_PVSCSI_H

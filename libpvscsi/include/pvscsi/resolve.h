@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * pvscsi/resolve.h - turn an administrator's name for a host SCSI device
  * ("p-dev") into its current H:C:T:L and /dev/sgN, and a stable identity.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * pvscsi/sense.h - SCSI outcomes as reasons, and the one table that turns a
  * reason into status and sense bytes.

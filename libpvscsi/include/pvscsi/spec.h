@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * pvscsi/spec.h - the one parser of LUN specs, for every program: pvscsid
  * (xenstore p-dev), pvscsi-vhost-user (--lun, control socket), the xl front

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # basic: a 64 MiB file LUN (v-dev 0:0:0:0) and dom0's scsi_debug disk
 # (v-dev 0:0:1:0) attached before the guest starts.  The guest finds both

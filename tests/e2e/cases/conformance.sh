@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # conformance: libiscsi's SCSI conformance suite, every test of its LINUX
 # family (the tests that run on a local /dev/sg device), against a file LUN

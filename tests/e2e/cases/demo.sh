@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # demo: what `make demo` shows: a 128 MiB file-backed disk and dom0's
 # scsi_debug disk attached to a PV guest; the guest lists them, asks them

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # devtype_filter: pvscsid's CDB filter on a tape drive and a medium changer
 # (dom0's tgtd library, lib/devtype.sh), in three phases paced by dom0:

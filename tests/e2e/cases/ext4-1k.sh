@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # ext4-1k: the ext4 case with 1 KiB blocks (mkfs's choice for a disk under
 # 512 MiB).  With a 4 KiB physical block the guest's block layer splits

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # ext4: a filesystem on a file LUN: mkfs.ext4, mount, write files, umount,
 # e2fsck -fn finds it clean, mount again and every file reads back the same.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # faults: the backing stores fail under the guest, and recover, while fio
 # write+verify runs on a healthy file LUN (0:0:0:0) that must stay clean.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # hotplug: while fio write+verify runs on a file LUN (0:0:0:0), dom0 hot-adds
 # a second LUN (0:0:2:0) with the Reconfiguring handshake; the guest finds it

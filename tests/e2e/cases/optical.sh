@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # optical: a CD-ROM drive through passthrough: dom0's CD drive (QEMU's
 # scsi-cd with an ISO 9660 image labelled PVSCSI_ISO, lib/boot.sh) at

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # pr: two guests share one file LUN ('shareable') and fence each other with
 # SCSI-3 persistent reservations, as a guest cluster (pacemaker's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # reset: LUN resets from the guest (sg_reset -d, xen-scsifront's device
 # reset) while reads are in flight: the reset ends them, the guest retries

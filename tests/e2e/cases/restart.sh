@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # restart: pvscsid is killed with SIGKILL five times while the guest runs
 # fio write+verify, and started again each time; the guest's fio completes

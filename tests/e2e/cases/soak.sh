@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # soak: two guests run fio write+verify while, at random, LUNs are
 # hot-added to and removed from either, pvscsid is killed and restarted,

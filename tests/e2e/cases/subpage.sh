@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # subpage: fio write+verify with block sizes that are multiples of 512 but
 # not of 4096, from buffers aligned to 512 bytes or 1 KiB but not to a page,

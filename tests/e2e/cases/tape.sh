@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # tape: a tape library through passthrough: dom0's tgtd exports a tape drive
 # and a medium changer (3 cartridges TAPE01-03 in slots 1-3) over iSCSI on

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # xl_attach: xl scsi-attach/scsi-list/scsi-detach through the installed xl front on a running guest; -N changes nothing; a second domain asking for the same PDEV is refused.
 #

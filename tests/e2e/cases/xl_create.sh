@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # xl_create: xl create with vscsi= through the xl front: the guest starts with its LUNs; a bad entry fails the create with its line and leaves no domain.
 BACKENDS="pvscsid"

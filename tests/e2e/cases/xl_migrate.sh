@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # xl_migrate: xl migrate-receive through the xl front re-resolves the LUNs before the guest runs on the receiving side, and refuses a domain whose LUN is missing; the guest reads back what it wrote.
 #

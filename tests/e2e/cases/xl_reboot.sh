@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # xl_reboot: a guest made by xl create with vscsi= and given a hot-attached LUN is rebooted with xl reboot; Xen's xl makes a new domain, the front's monitor attaches both LUNs again before it runs, and the guest reads back what it wrote, at the same v-devs.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # xl_restore: xl save, scsi_debug removed and re-inserted on another host number, xl restore through the xl front: the guest reads back what it wrote at the same v-devs.
 #

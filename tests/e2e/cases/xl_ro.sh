@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # xl_ro: a host LUN attached read-only (xl scsi-attach ... VDEV,ro): the guest's kernel sees it write-protected, reads work, a raw WRITE gets DATA PROTECT, and the disk is unchanged in dom0.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fetch and unpack what the e2e environment boots: the Xen hypervisor and one
 # Debian kernel (image + modules), unpacked (never installed) under build/e2e/.
 # Everything is cached: a second run only checks that the files are there.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # The reference backend: Linux xen-scsiback with LIO (xen-under-qemu.md).
 # Every LUN is exported by one target, $LIO_WWN, tpgt_1, as lun_N; its p-dev

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # Our userspace backend, build/rel/pvscsid (PVSCSID from the run config).
 # It watches backend/vscsi itself and resolves each dev's p-dev string, so a

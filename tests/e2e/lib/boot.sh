@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # Build-machine side: one boot of Xen under QEMU and the results of a run.
 # Sourced by run.sh and demo.sh after lib/assets.sh and lib/initramfs.sh,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # dom0's real tape library and CD drive, for the device-type cases (tape,
 # optical, devtype_filter).  Sourced by lib/run-case.sh after harness.sh.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # Bring up dom0's Xen control plane (xen-under-qemu.md, "dom0 initramfs"
 # steps 3-4): ptys, xenfs, the Xen device modules, xenstored, xen-init-dom0,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs in dom0 (the build machine's / over 9p, with a tmpfs overlay), started
 # by lib/dom0-init.  Brings up the Xen control plane (xenstored, xenconsoled),
 # then runs the selected cases one after the other, each in its own process

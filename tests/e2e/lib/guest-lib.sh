@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # The guest side of the e2e harness (dash, sourced inside the guest by
 # /init before the case's guest() runs under `set -eu`).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # The dom0 side of the e2e harness, sourced by lib/run-case.sh (bash, set -eEu).
 # A case's dom0() function uses these helpers:

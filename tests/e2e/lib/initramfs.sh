@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Build the two busybox initramfs images the e2e environment boots:
 #   build/e2e/dom0-initramfs.cpio     mounts the build machine's / (9p) as
 #                                     dom0's root and runs lib/dom0-init;

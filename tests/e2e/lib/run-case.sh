@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Run one case against one backend in dom0, started by lib/dom0-main.sh:
 #   backend_start; guest_create (paused); the case's dom0(); wait for the
 #   guest part to finish; verdict; cleanup (always, from the EXIT trap).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dio_straddle - the worst request for xen-scsifront's grant count, built
  * the way the guest's block layer builds it from direct I/O.

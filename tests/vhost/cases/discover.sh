@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # discover: the guest finds the standard boot's three LUNs (0:0:0 and 0:0:1
 # on target 0, 0:1:0 on target 1) and lists them.  The other cases of the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # fio: write+verify (crc32c) on two LUNs on two targets at once, queue
 # depth 16, 24 MiB each.

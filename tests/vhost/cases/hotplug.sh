@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # hotplug: a 32 MiB LUN hot-added at 0:2:0 appears in the guest without a
 # rescan and answers INQUIRY and READ CAPACITY; hot-removed, it goes.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # inq: standard INQUIRY of the three LUNs and the device identification VPD
 # page (0x83) of 0:0:0.

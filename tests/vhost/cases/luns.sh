@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # luns: REPORT LUNS on target 0 (two LUNs) and target 1 (one).
 ORDER=40

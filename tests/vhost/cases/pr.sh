@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # pr: two QEMU guests, each with its own vhost-user-scsi-pci, served by one
 # pvscsi-vhost-user process (two controllers, one socket each, one LUN pool)

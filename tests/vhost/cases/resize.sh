@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # resize: 0:1:0's image grows from 64 to 96 MiB and the back-end is told;
 # the guest sees the new capacity without a rescan.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # restart: pvscsi-vhost-user is killed (SIGKILL) and started again while fio
 # writes (rate-limited to about 8 s of writing) and then verifies on two

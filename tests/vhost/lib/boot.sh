@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # tests/vhost: the modes, the guests' QEMU, the standard boot and how each
 # case runs.  Sourced by run.sh after tests/lib/qemu.sh and lib/harness.sh.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=sh
 # The guest side of tests/vhost (busybox sh), sourced after
 # tests/e2e/lib/guest-lib.sh (wait_lun, wait_gone, sg_of, sd_of, show, run,

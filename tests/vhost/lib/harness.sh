@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # The host side of a tests/vhost case, sourced by run.sh.  A case's host()
 # runs in its own process (bash, set -eE: any failing command fails the
