@@ -36,9 +36,9 @@ dom0() {
 	say "$(cat "$CASEOUT/scsi-list.txt")"
 	head -n1 "$CASEOUT/scsi-list.txt" | grep -q '^Idx BE  state ctrl phy-hctl' ||
 		fail "scsi-list header: $(head -n1 "$CASEOUT/scsi-list.txt")"
-	grep -Eq "^0 +0 +4 +0 +$(sdebug_hctl) +0:0:1:0 +4\$" "$CASEOUT/scsi-list.txt" ||
+	grep -Eq "^0 +0 +4 +0 +$(sdebug_hctl) +0:0:1:0 +4 +disk\$" "$CASEOUT/scsi-list.txt" ||
 		fail "scsi-list has no connected row for $(sdebug_hctl) at 0:0:1:0"
-	grep -Eq "^1 +0 +4 +0 +file:.* +0:0:0:0 +4\$" "$CASEOUT/scsi-list.txt" ||
+	grep -Eq "^1 +0 +4 +0 +file:.* +0:0:0:0 +4 +disk\$" "$CASEOUT/scsi-list.txt" ||
 		fail "scsi-list has no connected row for the file LUN at 0:0:0:0"
 	xl scsi-list --json "$GUEST" >"$CASEOUT/scsi-list.json" || fail "xl scsi-list --json failed"
 	grep -q '"v-dev":"0:0:1:0"' "$CASEOUT/scsi-list.json" || fail "--json lacks 0:0:1:0"
