@@ -43,7 +43,8 @@ LDLIBS   := -luring -lpthread
 XENLIBS  := -lxenstore -lxengnttab -lxenevtchn -lxentoollog
 # The log (common/) writes to the journal and the daemons tell systemd when they serve:
 # whatever links libcommon.a links this too.
-SDLIBS   := -lsystemd
+# sense and status in words (libsgutils2) and JSON (yajl) are common/'s too.
+SDLIBS   := -lsystemd -lsgutils2 -lyajl
 CUNIT    := -lcunit
 
 # The one version of every program and of libpvscsi: the file VERSION.
@@ -126,16 +127,16 @@ build/$(1)/libfakes.a: $(call objs,$(1),$(FAKE_SRCS))
 	@rm -f $$@
 	$$(AR) rcs $$@ $$^
 
-build/$(1)/pvscsi-cdb: $(call objs,$(1),$(TOOL_SRCS)) build/$(1)/libpvscsi.a
-	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS)
+build/$(1)/pvscsi-cdb: $(call objs,$(1),$(TOOL_SRCS)) build/$(1)/libpvscsi.a build/$(1)/libcommon.a
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(SDLIBS)
 
 build/$(1)/pvscsid: $(call objs,$(1),$(BACKEND_MAIN)) build/$(1)/libbackend.a build/$(1)/libxen-layer.a \
 		build/$(1)/libproto.a build/$(1)/libpvscsi.a build/$(1)/libcommon.a
 	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) $$(SDLIBS)
 
 build/$(1)/xl-pvscsi: $(call objs,$(1),$(XL_MAIN)) build/$(1)/libxlplugin.a build/$(1)/libxen-layer.a \
-		build/$(1)/libpvscsi.a
-	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight
+		build/$(1)/libpvscsi.a build/$(1)/libcommon.a
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(SDLIBS)
 
 build/$(1)/pvscsi-vhost-user: $(call objs,$(1),$(VHOST_MAIN)) build/$(1)/libvhost.a build/$(1)/libproto.a \
 		build/$(1)/libpvscsi.a build/$(1)/libcommon.a

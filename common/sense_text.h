@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * sense_text.h - the words an administrator reads for a SCSI status and
+ * sense, from libsgutils2 (sg3_utils' tables, kept current with T10), so
+ * that logs, pvscsi-cdb and the control sockets say "LOGICAL BLOCK ADDRESS
+ * OUT OF RANGE" rather than 21h/00h, and no program carries its own table.
+ *
+ * The LUN core stays free of the dependency: it decodes (pvs_sense_decode);
+ * only the programs turn codes into words.
+ */
+#ifndef PSENSE_TEXT_H
+#define PSENSE_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "ILLEGAL REQUEST"; @buf is returned, always terminated. */
+const char *psense_key_text(unsigned int key, char *buf, size_t len);
+/* "Logical block address out of range", or sg3_utils' words for a vendor or unknown code. */
+const char *psense_asc_text(unsigned int asc, unsigned int ascq, char *buf, size_t len);
+/* "Check Condition"; the SAM status byte in words. */
+const char *psense_status_text(unsigned int status, char *buf, size_t len);
+/*
+ * One line for a whole sense buffer (fixed or descriptor format), e.g.
+ * "ILLEGAL REQUEST: Logical block address out of range (21h/00h)", or
+ * "no sense" / "malformed sense (N bytes)".  @buf is returned.
+ */
+const char *psense_line(const uint8_t *sense, size_t sense_len, char *buf, size_t len);
+
+#endif
