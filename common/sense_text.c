@@ -4,6 +4,9 @@
 #include <scsi/sg_lib.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
+
+#define ASC_LEAD "Additional sense: "
 
 /* libsgutils2 takes int lengths: a caller's size_t never reaches it above INT_MAX. */
 static int ilen(size_t len)
@@ -26,6 +29,9 @@ const char *psense_asc_text(unsigned int asc, unsigned int ascq, char *buf, size
 		return buf;
 	buf[0] = '\0';
 	sg_get_asc_ascq_str((int)(asc & 0xff), (int)(ascq & 0xff), ilen(len), buf);
+	/* sg3_utils says "Additional sense: " before every code it knows: a log line's noise. */
+	if (!strncmp(buf, ASC_LEAD, sizeof(ASC_LEAD) - 1))
+		memmove(buf, buf + sizeof(ASC_LEAD) - 1, strlen(buf + sizeof(ASC_LEAD) - 1) + 1);
 	return buf;
 }
 

@@ -17,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <yajl/yajl_gen.h>
 
 #include "pvscsi/pvscsi.h"
+#include "sense_text.h"
 
 #define MAX_CMDS     256
 #define MAX_DATA     (16u << 20)
@@ -308,31 +310,84 @@ static const char *host_name(uint8_t h)
 	return h < sizeof(names) / sizeof(names[0]) ? names[h] : "UNKNOWN";
 }
 
-static void print_hex(const uint8_t *p, size_t n)
+static void gen_str(yajl_gen g, const char *s)
 {
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", p[i]);
+	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
 }
 
+static void gen_hex(yajl_gen g, const uint8_t *p, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+
+	if (!s) {
+		gen_str(g, "");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		snprintf(s + 2 * i, 3, "%02x", p[i]);
+	s[2 * n] = '\0';
+	gen_str(g, s);
+	free(s);
+}
+
+/*
+ * One JSON object per command, written by yajl.  asc_text is sg3_utils'
+ * wording of the additional sense code (libsgutils2), the words an
+ * administrator searches for rather than 21h/00h.
+ */
 static void print_result(const struct cmd *c, const struct pvs_req *req)
 {
 	uint8_t key, asc, ascq;
 	size_t moved = c->len > req->residual ? c->len - req->residual : 0;
+	yajl_gen g = yajl_gen_alloc(NULL);
+	const unsigned char *out;
+	size_t outlen;
 
-	printf("{\"status\":%u,\"status_name\":\"%s\",\"host\":%u,\"host_name\":\"%s\","
-	       "\"sense\":\"",
-	       req->status, status_name(req->status), req->host, host_name(req->host));
-	print_hex(req->sense, req->sense_len);
-	printf("\",");
-	if (req->sense_len && !pvs_sense_decode(req->sense, req->sense_len, &key, &asc, &ascq))
-		printf("\"sense_key\":%u,\"sense_key_name\":\"%s\",\"asc\":%u,\"ascq\":%u,", key,
-		       pvs_sense_key_name(key), asc, ascq);
-	else
-		printf("\"sense_key\":null,\"sense_key_name\":null,\"asc\":null,\"ascq\":null,");
-	printf("\"data\":\"");
-	if (c->dir == PVS_DIR_FROM_DEV)
-		print_hex(c->buf, moved);
-	printf("\",\"residual\":%u}\n", req->residual);
+	if (!g) {
+		fprintf(stderr, "pvscsi-cdb: out of memory\n");
+		return;
+	}
+	yajl_gen_map_open(g);
+	gen_str(g, "status");
+	yajl_gen_integer(g, req->status);
+	gen_str(g, "status_name");
+	gen_str(g, status_name(req->status));
+	gen_str(g, "host");
+	yajl_gen_integer(g, req->host);
+	gen_str(g, "host_name");
+	gen_str(g, host_name(req->host));
+	gen_str(g, "sense");
+	gen_hex(g, req->sense, req->sense_len);
+	if (req->sense_len && !pvs_sense_decode(req->sense, req->sense_len, &key, &asc, &ascq)) {
+		char text[160];
+
+		gen_str(g, "sense_key");
+		yajl_gen_integer(g, key);
+		gen_str(g, "sense_key_name");
+		gen_str(g, pvs_sense_key_name(key));
+		gen_str(g, "asc");
+		yajl_gen_integer(g, asc);
+		gen_str(g, "ascq");
+		yajl_gen_integer(g, ascq);
+		gen_str(g, "asc_text");
+		gen_str(g, psense_asc_text(asc, ascq, text, sizeof(text)));
+	} else {
+		static const char *const nulls[] = {"sense_key", "sense_key_name", "asc", "ascq",
+		                                    "asc_text"};
+
+		for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++) {
+			gen_str(g, nulls[i]);
+			yajl_gen_null(g);
+		}
+	}
+	gen_str(g, "data");
+	gen_hex(g, c->buf, c->dir == PVS_DIR_FROM_DEV ? moved : 0);
+	gen_str(g, "residual");
+	yajl_gen_integer(g, req->residual);
+	yajl_gen_map_close(g);
+	if (yajl_gen_get_buf(g, &out, &outlen) == yajl_gen_status_ok)
+		printf("%.*s\n", (int)outlen, (const char *)out);
+	yajl_gen_free(g);
 	fflush(stdout);
 }
 

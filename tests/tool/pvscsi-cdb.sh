@@ -43,10 +43,20 @@ check() {
 }
 
 good() { # data residual
-	printf '{"status":0,"status_name":"GOOD","host":0,"host_name":"OK","sense":"","sense_key":null,"sense_key_name":null,"asc":null,"ascq":null,"data":"%s","residual":%s}' "$1" "$2"
+	printf '{"status":0,"status_name":"GOOD","host":0,"host_name":"OK","sense":"","sense_key":null,"sense_key_name":null,"asc":null,"ascq":null,"asc_text":null,"data":"%s","residual":%s}' "$1" "$2"
+}
+# libsgutils2's words (sg3_utils' table of T10's codes) for the codes used below.
+asc_text() {
+	case "$1/$2" in
+	32/0) echo "Invalid command operation code" ;;
+	33/0) echo "Logical block address out of range" ;;
+	39/0) echo "Write protected" ;;
+	41/0) echo "Power on, reset, or bus device reset occurred" ;;
+	*) echo "asc_text: no words for $1/$2 in this test" >&2 ;;
+	esac
 }
 check_cond() { # sense key key_name asc ascq residual
-	printf '{"status":2,"status_name":"CHECK CONDITION","host":0,"host_name":"OK","sense":"%s","sense_key":%s,"sense_key_name":"%s","asc":%s,"ascq":%s,"data":"","residual":%s}' "$1" "$2" "$3" "$4" "$5" "$6"
+	printf '{"status":2,"status_name":"CHECK CONDITION","host":0,"host_name":"OK","sense":"%s","sense_key":%s,"sense_key_name":"%s","asc":%s,"ascq":%s,"asc_text":"%s","data":"","residual":%s}' "$1" "$2" "$3" "$4" "$5" "$(asc_text "$4" "$5")" "$6"
 }
 
 truncate -s 1M "$tmp/disk.img"
