@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The manual pages of the programs (docs/pvscsid.8, docs/pvscsi-vhost-user.8,
-# docs/pvscsi-cdb.8): groff finds nothing to warn about (-ww), man renders
+# docs/pvscsi-cdb.8, docs/xl-pvscsi.8): groff finds nothing to warn about (-ww), man renders
 # them, they have the sections a reader looks for, and every option each
 # program's --help lists (and every control command of pvscsi-vhost-user)
 # is in its page.
@@ -13,11 +13,12 @@ set -u
 dir=${1:-}
 if [ -z "$dir" ]; then
 	for d in build/asan build/rel; do
-		[ -x "$d/pvscsid" ] && [ -x "$d/pvscsi-vhost-user" ] && [ -x "$d/pvscsi-cdb" ] && dir=$d && break
+		[ -x "$d/pvscsid" ] && [ -x "$d/pvscsi-vhost-user" ] && [ -x "$d/pvscsi-cdb" ] &&
+			[ -x "$d/xl-pvscsi" ] && dir=$d && break
 	done
 fi
 if [ -z "$dir" ]; then
-	echo "programs not found (make build/asan/pvscsid build/asan/pvscsi-vhost-user build/asan/pvscsi-cdb)" >&2
+	echo "programs not found (make build/asan/pvscsid build/asan/pvscsi-vhost-user build/asan/pvscsi-cdb build/asan/xl-pvscsi)" >&2
 	exit 1
 fi
 tmp=$(mktemp -d /var/tmp/pvscsi-man-test.XXXXXX)
@@ -55,7 +56,7 @@ has_entry() {
 		END { exit !found }' "$1"
 }
 
-for p in pvscsid pvscsi-vhost-user pvscsi-cdb; do
+for p in pvscsid pvscsi-vhost-user pvscsi-cdb xl-pvscsi; do
 	page=docs/$p.8
 	if [ ! -f "$page" ]; then
 		fail "$page exists"
@@ -111,6 +112,7 @@ for p in pvscsid pvscsi-vhost-user pvscsi-cdb; do
 	done
 done
 if grep -q "^\.BR pvscsid (8)" docs/xl-scsi.1; then ok "xl-scsi.1 refers to pvscsid(8)"; else fail "xl-scsi.1 refers to pvscsid(8)"; fi
+if grep -q "^\.BR xl\\\\-pvscsi (8)" docs/xl-scsi.1; then ok "xl-scsi.1 refers to xl-pvscsi(8)"; else fail "xl-scsi.1 refers to xl-pvscsi(8)"; fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
