@@ -271,6 +271,9 @@ MANDIR         ?= $(PREFIX)/share/man
 PKGCONFIGDIR   ?= $(LIBDIR)/pkgconfig
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+# kmod reads /lib, /usr/lib, /etc and /run, never PREFIX/lib: the blacklist
+# of xen-scsiback goes where it is read whatever the prefix.
+MODPROBEDIR    ?= /lib/modprobe.d
 INSTALL        ?= install
 
 PUB_HEADERS := $(sort $(wildcard libpvscsi/include/pvscsi/*.h))
@@ -306,6 +309,8 @@ install: all build/rel/pvscsi.pc
 	for u in $(UNITS); do \
 		sed 's|/usr/sbin/|$(SBINDIR)/|g' $$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
 		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; done
+	$(INSTALL) -d $(DESTDIR)$(MODPROBEDIR)
+	$(INSTALL) -m 0644 backend/pvscsi-modprobe.conf $(DESTDIR)$(MODPROBEDIR)/pvscsi.conf
 	$(if $(BASHCOMP),$(INSTALL) -d $(DESTDIR)$(BASHCOMPDIR) && \
 		for b in $(BASHCOMP); do n=$${b##*/}; t=$(DESTDIR)$(BASHCOMPDIR)/$${n%.bash-completion}; \
 		if [ -e $$t ] && ! grep -q xl-pvscsi $$t; then \
@@ -320,7 +325,8 @@ uninstall:
 		$(addprefix $(DESTDIR)$(INCLUDEDIR)/pvscsi/,$(notdir $(PUB_HEADERS))) \
 		$(DESTDIR)$(PKGCONFIGDIR)/pvscsi.pc \
 		$(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
-		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS)))
+		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS))) \
+		$(DESTDIR)$(MODPROBEDIR)/pvscsi.conf
 	@if [ "$$(readlink $(DESTDIR)$(SBINDIR)/xl 2>/dev/null)" = xl-pvscsi ]; then \
 		rm -f $(DESTDIR)$(SBINDIR)/xl; fi
 	@for b in $(BASHCOMP); do n=$${b##*/}; t=$(DESTDIR)$(BASHCOMPDIR)/$${n%.bash-completion}; \

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "pvscsi/map.h"
 #include "ring.h"
@@ -181,7 +182,7 @@ static void vhost_fatal(struct xb_vhost *v, int bs, int err, const char *fmt, ..
 static void vhost_fatal(struct xb_vhost *v, int bs, int err, const char *fmt, ...)
 {
 	const struct pvx_xs_ops *o = v->xb->xs.ops;
-	char msg[240], val[256], dir[160], path[180];
+	char msg[400], val[416], dir[160], path[180];
 	va_list ap;
 	int rc;
 
@@ -648,10 +649,27 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	rc_cfg.adopt = adopting && was_live;
 	rc = pvsd_ring_connect(&rc_cfg, ref, port, &v->ring);
 	if (rc) {
+		char sb[320];
+
 		v->ring = NULL;
-		vhost_fatal(v, bs, rc,
-		            "cannot connect ring-ref %u event-channel %u: %s; closing the vhost",
-		            ref, port, strerror(-rc));
+		/*
+		 * The usual cause on a real host: udev loaded xen-scsiback for the
+		 * new backend/vscsi node (its modalias) after we started, and it
+		 * bound the frontend's event channel first.  Say so, not only EINVAL.
+		 */
+		if (pvsd_check_scsiback(xb->cfg.resolver.sysfs_root, sb, sizeof(sb)) != 0)
+			vhost_fatal(
+			    v, bs, rc,
+			    "cannot connect ring-ref %u event-channel %u: %s: the kernel's "
+			    "xen-scsiback is loaded and took it (udev loads it for a new vscsi "
+			    "domain unless /lib/modprobe.d/pvscsi.conf blacklists it); unload it "
+			    "(modprobe -r xen-scsiback); closing the vhost",
+			    ref, port, strerror(-rc));
+		else
+			vhost_fatal(
+			    v, bs, rc,
+			    "cannot connect ring-ref %u event-channel %u: %s; closing the vhost",
+			    ref, port, strerror(-rc));
 		return rc;
 	}
 	v->ring_ref = ref;

@@ -39,6 +39,7 @@ for f in /usr/bin/pvscsi-cdb $(for h in libpvscsi/include/pvscsi/*.h; do echo /u
 	/usr/lib/pkgconfig/pvscsi.pc \
 	$(for u in backend/*.service vhost-user/*.service; do [ -e "$u" ] && echo /usr/lib/systemd/system/${u##*/}; done) \
 	/usr/sbin/pvscsi-vhost-user /usr/sbin/pvscsid /usr/sbin/xl /usr/sbin/xl-pvscsi \
+	/lib/modprobe.d/pvscsi.conf \
 	$(for b in xl-plugin/*.bash-completion; do [ -e "$b" ] && n=${b##*/} && echo /usr/share/bash-completion/completions/${n%.bash-completion}; done) \
 	$(for m in docs/*.[158]; do echo /usr/share/man/man${m##*.}/${m##*/}; done); do
 	want="$want.$f "
@@ -47,6 +48,7 @@ want=$(echo "$want" | tr ' ' '\n' | grep . | sort | tr '\n' ' ')
 check "the files installed" "$want" "$(files "$d")"
 check "pvscsid is executable" 755 "$(stat -c %a "$d/usr/sbin/pvscsid")"
 check "a man page is 644" 644 "$(stat -c %a "$d/usr/share/man/man1/xl-scsi.1")"
+check "xen-scsiback is blacklisted for udev" 1 "$(grep -c '^blacklist xen-scsiback$' "$d/lib/modprobe.d/pvscsi.conf")"
 check "xl is the front" xl-pvscsi "$(readlink "$d/usr/sbin/xl")"
 check "the unit runs the installed daemon" 1 \
 	"$(grep -c '^ExecStart=/usr/sbin/pvscsid' "$d/usr/lib/systemd/system/pvscsid.service")"

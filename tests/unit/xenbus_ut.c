@@ -631,6 +631,42 @@ static void test_connect(void)
 	env_fini(&e);
 }
 
+/*
+ * On a real host udev loads xen-scsiback for the first domain with vscsi
+ * devices (its modalias), after pvscsid started, and it binds the event
+ * channel first: the vhost closes with a line that says why, not EINVAL alone.
+ */
+static void test_scsiback_took_the_channel(void)
+{
+	struct env e;
+	struct guest *g;
+	const char *pdev[1] = {"mem:1M"}, *vdev[1] = {"0:0:0:0"};
+	char mod[300];
+
+	env_init(&e);
+	g = toolstack_add(&e, 0, 6, 0, pdev, vdev, 1);
+	env_run(&e);
+	snprintf(mod, sizeof(mod), "%s/module", e.dir);
+	CU_ASSERT_FATAL(mkdir(mod, 0755) == 0);
+	snprintf(mod, sizeof(mod), "%s/module/xen_scsiback", e.dir);
+	CU_ASSERT_FATAL(mkdir(mod, 0755) == 0);
+	fake_evt_fail_bind(e.evt, EINVAL);
+	front_connect(&e, g);
+	env_run(&e);
+	CU_ASSERT_EQUAL(mapped_rings(&e), 0);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "state"), "1,2,5");
+	CU_ASSERT_TRUE(log_has("d6 v0: cannot connect ring-ref"));
+	CU_ASSERT_TRUE(
+	    log_has("Invalid argument: the kernel's xen-scsiback is loaded and took it"));
+	CU_ASSERT_TRUE(log_has("unless /lib/modprobe.d/pvscsi.conf blacklists it); unload it "
+	                       "(modprobe -r xen-scsiback); closing the vhost"));
+	fake_evt_fail_bind(e.evt, 0);
+	rmdir(mod);
+	snprintf(mod, sizeof(mod), "%s/module", e.dir);
+	rmdir(mod);
+	env_fini(&e);
+}
+
 static void test_bad_pdev_other_dev_works(void)
 {
 	struct env e;
@@ -1585,6 +1621,7 @@ int main(void)
 	s = CU_add_suite("xenbus", NULL, NULL);
 	ADD(s, "connect: exact nodes and states", test_connect);
 	ADD(s, "bad p-dev: dev 6, other dev 4", test_bad_pdev_other_dev_works);
+	ADD(s, "xen-scsiback took the event channel", test_scsiback_took_the_channel);
 	ADD(s, "malformed nodes", test_malformed_nodes);
 	ADD(s, "frontend-id and permissions", test_frontend_id_and_perms);
 	ADD(s, "transaction EAGAIN retried", test_tx_retry);
