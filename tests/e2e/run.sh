@@ -3,11 +3,13 @@
 # Run the end-to-end cases in real Xen: Xen 4.17 under QEMU (TCG), dom0 = this
 # machine's / over 9p, PV guests with the Linux xen-scsifront driver, and as
 # the backend either the kernel's xen-scsiback+LIO (the reference) or our
-# pvscsid.  All selected cases share one boot.  See docs/testing.md.
+# pvscsid, or (backend "systemd") pvscsid installed from the .deb of make deb
+# and started by systemd as dom0's init.  The kernel and pvscsid cases share
+# one boot; the systemd ones get a boot of their own.  See docs/testing.md.
 #
-# usage: tests/e2e/run.sh [-b kernel|pvscsid|both] [-l] [CASE|BACKEND/CASE ...]
-#   -b, --backend B  run the cases against B only (default: both; a case that
-#                    names its BACKENDS runs only against those)
+# usage: tests/e2e/run.sh [-b kernel|pvscsid|systemd|both|all] [-l] [CASE|BACKEND/CASE ...]
+#   -b, --backend B  run the cases against B only (default: all three; a case
+#                    that names its BACKENDS runs only against those)
 #   -l, --list       list the cases and exit
 #   CASE             run only these cases (e.g. basic, or pvscsid/basic)
 # Results: build/e2e/out/<run>/results (also printed), one line per case and
@@ -27,11 +29,11 @@ BUILD=$REPO/build/e2e
 qemu_kill_on_exit
 
 usage() {
-	sed -n '7,14s/^# \{0,1\}//p' "$0"
+	sed -n '9,16s/^# \{0,1\}//p' "$0"
 	exit "${1:-0}"
 }
 
-backends="kernel pvscsid"
+backends="kernel pvscsid systemd"
 list=0
 sel=""
 while [ $# -gt 0 ]; do
@@ -50,8 +52,9 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ "$backends" = both ] && backends="kernel pvscsid"
+[ "$backends" = all ] && backends="kernel pvscsid systemd"
 for b in $backends; do
-	[ -f "$E2E_DIR/lib/backend-$b.sh" ] || die "unknown backend '$b' (kernel, pvscsid, both)"
+	[ -f "$E2E_DIR/lib/backend-$b.sh" ] || die "unknown backend '$b' (kernel, pvscsid, systemd, both, all)"
 done
 
 # Every BACKEND/CASE pair to run, kernel cases first (xen-scsiback is
@@ -61,6 +64,7 @@ cases=""
 for b in $backends; do
 	for c in $all_cases; do
 		cb=$(case_var "$c" BACKENDS)
+		# systemd is a flavour of its own: only the cases that name it.
 		case " ${cb:-kernel pvscsid} " in *" $b "*) ;; *) continue ;; esac
 		if [ -n "$sel" ]; then
 			case " $sel " in *" $c "* | *" $b/$c "*) ;; *) continue ;; esac
@@ -75,7 +79,7 @@ if [ "$list" = 1 ]; then
 	for c in $all_cases; do
 		cb=$(case_var "$c" BACKENDS)
 		printf '%-12s %-16s %s\n' "$c" "${cb:-kernel pvscsid}" \
-			"$(sed -n '2s/^# *//p' "$E2E_DIR/cases/$c.sh" | cut -c1-70)$([ "$(case_var "$c" DEFAULT)" = no ] && echo ' [only when named]')"
+			"$(sed -n "s/^# $c: *//p" "$E2E_DIR/cases/$c.sh" | head -n1 | cut -c1-70)$([ "$(case_var "$c" DEFAULT)" = no ] && echo ' [only when named]')"
 	done
 	exit 0
 fi
@@ -83,6 +87,21 @@ for s in $sel; do
 	case " $cases " in *" $s "* | *"/$s "*) ;; *) die "no case '$s' for backend(s) $backends (see --list)" ;; esac
 done
 [ -n "$cases" ] || die "no case selected"
+
+# The systemd flavour installs build/deb/*.deb: made again when a source is
+# newer than them (check-unit's deb test made them in make check).
+build_debs() {
+	local deb newer
+	deb=$(ls "$REPO"/build/deb/pvscsi_*.deb 2>/dev/null | head -n1 || true)
+	if [ -n "$deb" ] && [ -f "${deb/pvscsi_/libpvscsi0_}" ]; then
+		newer=$(cd "$REPO" && find libpvscsi protocol common xen backend xl-plugin vhost-user \
+			tools debian Makefile VERSION -type f -newer "$deb" -print -quit)
+		[ -n "$newer" ] || return 0
+	fi
+	log "building the Debian packages (make deb) for the systemd flavour"
+	make -C "$REPO" -s deb >"$BUILD/make-deb.log" 2>&1 ||
+		die "make deb failed: $(tail -n 5 "$BUILD/make-deb.log")"
+}
 
 # Runs may share build/e2e (several engineers, CI): build under a lock.
 mkdir -p "$BUILD"
@@ -92,26 +111,43 @@ fetch_assets
 build_domU_initramfs
 build_dom0_initramfs
 build_cd_iso
+# The systemd flavour installs the packages of this tree.
+case " $cases " in *" systemd/"*) build_debs ;; esac
 flock -u 9
 
 run_dir=$(new_run_dir)
 log "run $run_dir:$cases"
 # demo.sh wants to know where this run's files are.
 [ -z "${E2E_RUN_DIR_FILE:-}" ] || echo "$run_dir" >"$E2E_RUN_DIR_FILE"
-# One boot runs every case, unless a case oopses dom0's kernel (the reference
-# backend can): then the cases left get a fresh boot, at most 4 boots.
-left=$cases
+# One boot runs every case of a flavour, unless a case oopses dom0's kernel
+# (the reference backend can): then the cases left get a fresh boot, at most
+# 4 boots.  $1: the cases, $2: dom0's init (busybox or systemd).
 boot=1
-while :; do
-	write_config "$run_dir" "$left"
-	rc=0
-	boot_xen "$run_dir" "$boot" || rc=$?
-	[ -e "$run_dir/aborted" ] || break
-	next=$(cases_without_result "$run_dir" "$left")
-	[ -n "$next" ] && [ "$next" != "$left" ] && [ "$boot" -lt 4 ] || break
-	log "$(cat "$run_dir/aborted"); booting again for:$next"
-	mv "$run_dir/aborted" "$run_dir/aborted-$boot"
-	left=$next
-	boot=$((boot + 1))
+rc=0
+run_boots() {
+	local left=$1 next tries=1 brc
+	while :; do
+		write_config "$run_dir" "$left" dom0-main.sh "$2"
+		brc=0
+		boot_xen "$run_dir" "$boot" || brc=$?
+		[ "$brc" = 0 ] || rc=$brc
+		boot=$((boot + 1))
+		[ -e "$run_dir/aborted" ] || break
+		next=$(cases_without_result "$run_dir" "$left")
+		[ -n "$next" ] && [ "$next" != "$left" ] && [ "$tries" -lt 4 ] || break
+		log "$(cat "$run_dir/aborted"); booting again for:$next"
+		mv "$run_dir/aborted" "$run_dir/aborted-$boot"
+		left=$next
+		tries=$((tries + 1))
+	done
+}
+busybox_cases="" systemd_cases=""
+for c in $cases; do
+	case $c in
+	systemd/*) systemd_cases="$systemd_cases $c" ;;
+	*) busybox_cases="$busybox_cases $c" ;;
+	esac
 done
+[ -z "$busybox_cases" ] || run_boots "$busybox_cases" busybox
+[ -z "$systemd_cases" ] || run_boots "$systemd_cases" systemd
 finish_results "$run_dir" "$cases" "$rc"

@@ -25,7 +25,8 @@ new_run_dir() {
 	echo "$d"
 }
 
-# write_config RUN CASES [DOM0_MAIN]: what dom0 reads from the share.
+# write_config RUN CASES [DOM0_MAIN [INIT]]: what dom0 reads from the share
+# (INIT: busybox, or systemd for the systemd flavour, lib/dom0-systemd.sh).
 write_config() {
 	local total=0 c t
 	for c in $2; do
@@ -42,6 +43,8 @@ MODDIR=$MODDIR
 CASES="$2"
 PVSCSID=${PVSCSID:-$REPO/build/rel/pvscsid}
 DOM0_MAIN=${3:-dom0-main.sh}
+INIT=${4:-busybox}
+DEB_DIR=$REPO/build/deb
 SOAK_SECS=${SOAK_SECS:-}
 EOT
 }

@@ -9,6 +9,11 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 say() { printf '[dom0 %s] %s\n' "$(date +%T)" "$*"; }
 
+# busybox (lib/dom0-init runs the cases itself) or systemd (the systemd
+# flavour: lib/dom0-systemd.sh).
+DOM0_INIT=busybox
+[ "$(cat /proc/1/comm 2>/dev/null)" != systemd ] || DOM0_INIT=systemd
+
 DOM0_ENV_ERROR=
 env_err() {
 	DOM0_ENV_ERROR=$*
@@ -17,14 +22,22 @@ env_err() {
 
 dom0_env_up() {
 	local n
-	say "dom0 up: kernel $(uname -r), $(nproc) vcpus, $(awk '/MemTotal/ {print int($2/1024) " MiB"}' /proc/meminfo)"
+	say "dom0 up ($DOM0_INIT as init): kernel $(uname -r), $(nproc) vcpus, $(awk '/MemTotal/ {print int($2/1024) " MiB"}' /proc/meminfo)"
 	# xenconsoled needs ptys, else `xl create` times out on "console tty".
 	mkdir -p /dev/pts /dev/shm
 	# devtmpfs has no /dev/fd: bash's process substitution wants it.
 	[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
-	mount -t devpts devpts /dev/pts -o gid=5,mode=620,ptmxmode=666 || env_err "mount devpts" || return 1
-	mount -t tmpfs tmpfs /run
-	[ -L /var/run ] || mount -t tmpfs tmpfs /var/run
+	if [ "$DOM0_INIT" = systemd ]; then
+		# systemd mounted /dev/pts and /run; a tmpfs over /run would hide its own.
+		mountpoint -q /dev/pts || env_err "systemd did not mount /dev/pts" || return 1
+		systemctl is-active --quiet xen.service ||
+			env_err "xen.service is not active: $(systemctl status --no-pager xen.service 2>&1 | tail -n 3 | tr '\n' ' ')" ||
+			return 1
+	else
+		mount -t devpts devpts /dev/pts -o gid=5,mode=620,ptmxmode=666 || env_err "mount devpts" || return 1
+		mount -t tmpfs tmpfs /run
+		[ -L /var/run ] || mount -t tmpfs tmpfs /var/run
+	fi
 	mkdir -p /run/lock /var/run/xen /var/run/xenstored /var/lib/xen /var/log/xen /var/tmp/e2e /tmp
 	# Let modprobe find the unpacked modules of the kernel we run.
 	mkdir -p /lib/modules
@@ -39,15 +52,20 @@ dom0_env_up() {
 	done
 
 	local xb=/usr/lib/xen-4.17/bin
-	"$xb/xenstored" --pid-file /run/xenstored.pid || env_err "xenstored did not start" || return 1
-	for _ in $(seq 50); do
-		xenstore-exists / 2>/dev/null && break
-		sleep 0.2
-	done
+	# Under systemd, Debian's /etc/init.d/xen (xen.service) started them.
+	if [ "$DOM0_INIT" != systemd ]; then
+		"$xb/xenstored" --pid-file /run/xenstored.pid || env_err "xenstored did not start" || return 1
+		for _ in $(seq 50); do
+			xenstore-exists / 2>/dev/null && break
+			sleep 0.2
+		done
+		xenstore-exists / || env_err "xenstored not answering" || return 1
+		"$xb/xen-init-dom0" >/dev/null || env_err "xen-init-dom0 failed" || return 1
+		"$xb/xenconsoled" --pid-file=/run/xenconsoled.pid --log=guest --log-dir=/var/log/xen ||
+			env_err "xenconsoled did not start" || return 1
+	fi
 	xenstore-exists / || env_err "xenstored not answering" || return 1
-	"$xb/xen-init-dom0" >/dev/null || env_err "xen-init-dom0 failed" || return 1
-	"$xb/xenconsoled" --pid-file=/run/xenconsoled.pid --log=guest --log-dir=/var/log/xen ||
-		env_err "xenconsoled did not start" || return 1
+	pidof xenconsoled >/dev/null || env_err "xenconsoled is not running" || return 1
 	xl list >/dev/null || env_err "xl list failed" || return 1
 	# The guest kernel and initramfs, in RAM (dom0-init bound them here).
 	GUEST_KERNEL=/var/lib/e2e/vmlinux

@@ -11,11 +11,11 @@ set -eu
 
 OUT=$1
 # shellcheck disable=SC1091
-. "$OUT/config" # REPO BUILD KVER MODDIR CASES PVSCSID
+. "$OUT/config" # REPO BUILD KVER MODDIR CASES PVSCSID DEB_DIR
 E2E_DIR=$REPO/tests/e2e
 # SOAK_SECS: the soak case's length (make soak); empty for its default.
 [ -n "${SOAK_SECS:-}" ] || unset SOAK_SECS
-export OUT REPO BUILD KVER MODDIR PVSCSID E2E_DIR ${SOAK_SECS+SOAK_SECS}
+export OUT REPO BUILD KVER MODDIR PVSCSID DEB_DIR E2E_DIR ${SOAK_SECS+SOAK_SECS}
 # shellcheck source=dom0-env.sh
 . "$E2E_DIR/lib/dom0-env.sh"
 # shellcheck source=boot.sh

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Run one case against one backend in dom0, started by lib/dom0-main.sh:
 #   backend_start; guest_create (paused); the case's dom0(); wait for the
-#   guest part to finish; verdict; cleanup (always, from the EXIT trap).
+#   guest part to finish; verdict; the case's dom0_after() if it has one;
+#   cleanup (always, from the EXIT trap).
 # Writes OUT/BACKEND/CASE/result (one line: PASS or FAIL with a reason) and
 # the case's logs next to it.  Any failing command in dom0() fails the case.
 #
@@ -93,4 +94,8 @@ dom0
 guest_wait_end "${TIMEOUT:-300}"
 backend_check
 guest_verdict
+# What a case checks in dom0 once the guest part has passed (optional).
+if declare -F dom0_after >/dev/null; then
+	dom0_after
+fi
 finish PASS
