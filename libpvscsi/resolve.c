@@ -864,6 +864,477 @@ out:
 	return rc;
 }
 
+/* --- adapters: libvirt's <adapter> names of a SCSI host ----------------------------- */
+
+enum adapter_kind { AD_SCSI_HOST, AD_PCI, AD_FC };
+
+struct adapter {
+	enum adapter_kind kind;
+	uint32_t host;               /* scsi_hostN */
+	uint32_t dom, bus, slot, fn; /* pci_DDDD_BB_SS_F */
+	bool has_uid;
+	uint32_t uid;
+	char wwpn[17], wwnn[17]; /* lower-case hex without 0x; wwnn "" when not given */
+	uint32_t btu[3];         /* bus (channel), target, unit (LUN) */
+};
+
+static const char want_scsi_host[] =
+    "expected scsi_hostN:B:T:U (the SCSI host's number, then bus, target and unit as "
+    "decimal numbers)";
+static const char want_pci[] =
+    "expected pci_DDDD_BB_SS_F[/unique_id=N]:B:T:U (libvirt's name of the PCI device, "
+    "e.g. pci_0000_00_1f_2, then bus, target and unit as decimal numbers)";
+static const char want_fc[] = "expected fc_host/wwpn=W[/wwnn=W]:B:T:U (W: 16 hex digits, 0x "
+                              "optional; then bus, target and unit as decimal numbers)";
+
+static bool is_adapter_spec(const char *s)
+{
+	return !strncmp(s, "scsi_host", 9) || !strncmp(s, "pci_", 4) || !strncmp(s, "fc_host", 7);
+}
+
+static bool xdigit(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+static unsigned int xval(char ch)
+{
+	return ch <= '9' ? (unsigned int)(ch - '0') : (unsigned int)((ch | 0x20) - 'a' + 10);
+}
+
+/* A WWN as libvirt writes it (16 hex digits) or as sysfs shows it ("0x" and 16). */
+static bool parse_wwn(const char *s, size_t n, char out[17])
+{
+	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		n -= 2;
+	}
+	if (n != 16)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!xdigit(s[i]))
+			return false;
+		out[i] = (char)(s[i] | (s[i] >= 'A' && s[i] <= 'F' ? 0x20 : 0));
+	}
+	out[16] = '\0';
+	return true;
+}
+
+/* Exactly @ndig hex digits (@ndig 0: 4 to 8, a PCI domain), then @end. */
+static const char *parse_hexfield(const char *s, size_t ndig, char end, uint32_t *v)
+{
+	size_t n = 0;
+
+	*v = 0;
+	while (xdigit(s[n]) && n < 8)
+		*v = *v << 4 | xval(s[n++]);
+	if (ndig ? n != ndig : n < 4 || xdigit(s[n]))
+		return NULL;
+	return s[n] == end ? s + n + (end != '\0') : NULL;
+}
+
+/* ":B:T:U" to the end of the string. */
+static int parse_btu(const char *s, uint32_t v[3])
+{
+	int range = 0;
+
+	for (int i = 0; i < 3; i++) {
+		size_t n;
+		int rc;
+
+		if (*s != ':')
+			return -EINVAL;
+		n = strcspn(++s, ":");
+		rc = parse_u32(s, n, &v[i]);
+		if (rc == -EINVAL)
+			return rc;
+		if (rc)
+			range = rc;
+		s += n;
+	}
+	return *s ? -EINVAL : range;
+}
+
+static int parse_pci(const char *s, size_t n, struct adapter *a)
+{
+	char name[64];
+	const char *p;
+
+	if (n >= sizeof(name))
+		return -EINVAL;
+	memcpy(name, s, n);
+	name[n] = '\0';
+	p = parse_hexfield(name + 4, 0, '_', &a->dom);
+	p = p ? parse_hexfield(p, 2, '_', &a->bus) : NULL;
+	p = p ? parse_hexfield(p, 2, '_', &a->slot) : NULL;
+	if (!p || a->slot > 0x1f || *p < '0' || *p > '7')
+		return -EINVAL;
+	a->fn = (uint32_t)(*p++ - '0');
+	if (!*p)
+		return 0;
+	if (strncmp(p, "/unique_id=", 11))
+		return -EINVAL;
+	a->has_uid = true;
+	return parse_u32(p + 11, strlen(p + 11), &a->uid);
+}
+
+static int parse_fc(const char *s, size_t n, struct adapter *a)
+{
+	const char *p = s + 7, *end = s + n;
+
+	if (p == end || *p != '/')
+		return -EINVAL;
+	while (p < end && *p == '/') {
+		const char *v = ++p;
+		size_t vn = 0;
+		char *dst;
+
+		while (p < end && *p != '/')
+			p++;
+		if ((size_t)(p - v) > 5 && !strncmp(v, "wwpn=", 5))
+			dst = a->wwpn;
+		else if ((size_t)(p - v) > 5 && !strncmp(v, "wwnn=", 5))
+			dst = a->wwnn;
+		else
+			return -EINVAL;
+		vn = (size_t)(p - v) - 5;
+		if (dst[0] || !parse_wwn(v + 5, vn, dst))
+			return -EINVAL;
+	}
+	return p == end && a->wwpn[0] ? 0 : -EINVAL;
+}
+
+static int parse_adapter(struct ctx *c, struct adapter *a)
+{
+	const char *s = c->spec, *want;
+	size_t n = strcspn(s, ":");
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	if (!strncmp(s, "scsi_host", 9)) {
+		a->kind = AD_SCSI_HOST;
+		want = want_scsi_host;
+		rc = parse_u32(s + 9, n - 9, &a->host);
+	} else if (!strncmp(s, "pci_", 4)) {
+		a->kind = AD_PCI;
+		want = want_pci;
+		rc = parse_pci(s, n, a);
+	} else {
+		a->kind = AD_FC;
+		want = want_fc;
+		rc = parse_fc(s, n, a);
+	}
+	if (rc == 0 || rc == -ERANGE) {
+		int r2 = parse_btu(s + n, a->btu);
+
+		if (r2 == -EINVAL || rc == 0)
+			rc = r2;
+	}
+	if (rc == -ERANGE)
+		return fail(c, rc, "a number over 4294967295; %s", want);
+	if (rc)
+		return fail(c, rc, "%s", want);
+	return 0;
+}
+
+static void adapter_format(const struct adapter *a, char *buf, size_t len)
+{
+	char head[80];
+
+	switch (a->kind) {
+	case AD_SCSI_HOST:
+		snprintf(head, sizeof(head), "scsi_host%u", a->host);
+		break;
+	case AD_PCI:
+		if (a->has_uid)
+			snprintf(head, sizeof(head), "pci_%04x_%02x_%02x_%x/unique_id=%u", a->dom,
+			         a->bus, a->slot, a->fn, a->uid);
+		else
+			snprintf(head, sizeof(head), "pci_%04x_%02x_%02x_%x", a->dom, a->bus,
+			         a->slot, a->fn);
+		break;
+	case AD_FC:
+		snprintf(head, sizeof(head), "fc_host/wwpn=%s%s%s", a->wwpn,
+		         a->wwnn[0] ? "/wwnn=" : "", a->wwnn);
+		break;
+	}
+	snprintf(buf, len, "%s:%u:%u:%u", head, a->btu[0], a->btu[1], a->btu[2]);
+}
+
+/* "0000:00:1f.2", as the kernel names a PCI device (the domain may be longer than 4). */
+static bool is_pci_addr(const char *s)
+{
+	uint32_t v;
+	const char *p = parse_hexfield(s, 0, ':', &v);
+
+	p = p ? parse_hexfield(p, 2, ':', &v) : NULL;
+	p = p ? parse_hexfield(p, 2, '.', &v) : NULL;
+	return p && parse_hexfield(p, 1, '\0', &v) && v <= 7;
+}
+
+/*
+ * The PCI device a SCSI host hangs off: the nearest PCI address above it
+ * (virtio-scsi puts virtioN between; an NPIV host sits under a vport of the
+ * physical host; bridges are further up).
+ */
+static bool pci_parent(const char *hostdir, char *addr, size_t len)
+{
+	char tmp[PATH_MAX];
+	char *slash;
+
+	if (copy_str(tmp, sizeof(tmp), hostdir))
+		return false;
+	while ((slash = strrchr(tmp, '/')) != NULL) {
+		if (is_pci_addr(slash + 1))
+			return copy_str(addr, len, slash + 1) == 0;
+		*slash = '\0';
+	}
+	return false;
+}
+
+static bool host_number(const char *name, uint32_t *n)
+{
+	return !strncmp(name, "host", 4) && parse_u32(name + 4, strlen(name + 4), n) == 0;
+}
+
+/* host2 before host10, so that messages list hosts as lsscsi does. */
+static int host_order(const struct dirent **a, const struct dirent **b)
+{
+	uint32_t x, y;
+
+	if (host_number((*a)->d_name, &x) && host_number((*b)->d_name, &y) && x != y)
+		return x < y ? -1 : 1;
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Entries of a sysfs class, or -errno (the path goes to the trail). */
+static int scan_class(struct ctx *c, const char *cls, char *dir, struct dirent ***ents)
+{
+	int n;
+
+	if (pathf(dir, "%s/class/%s", c->sys, cls))
+		return -ENAMETOOLONG;
+	n = scandir(dir, ents, NULL, host_order);
+	if (n < 0) {
+		n = -errno;
+		tried(c, "%s: %s", dir, strerror(-n));
+	}
+	return n;
+}
+
+static void free_ents(struct dirent **ents, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+}
+
+static int adapter_scsi_host(struct ctx *c, const struct adapter *a, uint32_t *host)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	if (pathf(p, "%s/class/scsi_host/host%u", c->sys, a->host))
+		return fail(c, -ENAMETOOLONG, "path too long");
+	if (stat(p, &st)) {
+		tried(c, "%s: %s", p, strerror(errno));
+		return fail(c, -ENOENT, "no SCSI host scsi_host%u", a->host);
+	}
+	*host = a->host;
+	return 0;
+}
+
+struct uhost {
+	uint32_t host, uid;
+};
+
+static void list_uhosts(char *buf, size_t len, const struct uhost *v, size_t n, const uint32_t *uid)
+{
+	size_t pos = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && pos < len; i++) {
+		int k;
+
+		if (uid && v[i].uid != *uid)
+			continue;
+		k = snprintf(buf + pos, len - pos, "%shost%u", pos ? ", " : "", v[i].host);
+		if (k < 0)
+			break;
+		pos += (size_t)k;
+	}
+}
+
+static int adapter_pci(struct ctx *c, const struct adapter *a, uint32_t *host)
+{
+	char pci[32], p[PATH_MAX], dir[PATH_MAX], list[512];
+	struct dirent **ents = NULL;
+	struct uhost *v = NULL;
+	size_t nv = 0, nunder = 0, nbest = 0;
+	const struct uhost *best = NULL;
+	struct stat st;
+	int n, rc;
+
+	snprintf(pci, sizeof(pci), "%04x:%02x:%02x.%x", a->dom, a->bus, a->slot, a->fn);
+	if (pathf(p, "%s/bus/pci/devices/%s", c->sys, pci))
+		return fail(c, -ENAMETOOLONG, "path too long");
+	if (stat(p, &st)) {
+		tried(c, "%s: %s", p, strerror(errno));
+		return fail(c, -ENOENT, "no PCI device %s", pci);
+	}
+	n = scan_class(c, "scsi_host", dir, &ents);
+	if (n == -ENAMETOOLONG)
+		return fail(c, n, "path too long");
+	if (n < 0)
+		return fail(c, -ENOENT, "PCI device %s has no SCSI host", pci);
+	v = calloc((size_t)n + 1, sizeof(*v));
+	if (!v) {
+		rc = fail(c, -ENOMEM, "out of memory");
+		goto out;
+	}
+	tried(c, "searched %s", dir);
+	for (int i = 0; i < n; i++) {
+		char real[PATH_MAX], parent[32], uid[32];
+		uint32_t h;
+
+		if (!host_number(ents[i]->d_name, &h))
+			continue;
+		if (pathf(p, "%s/%s", dir, ents[i]->d_name) || !realpath(p, real) ||
+		    !pci_parent(real, parent, sizeof(parent))) {
+			tried(c, "%s: not under a PCI device", ents[i]->d_name);
+			continue;
+		}
+		if (strcasecmp(parent, pci)) {
+			tried(c, "%s: under %s", ents[i]->d_name, parent);
+			continue;
+		}
+		nunder++;
+		if (pathf(p, "%s/%s", dir, ents[i]->d_name) ||
+		    read_attr(p, "unique_id", uid, sizeof(uid)) ||
+		    parse_u32(uid, strlen(uid), &v[nv].uid)) {
+			tried(c, "%s: under %s, no readable unique_id", ents[i]->d_name, parent);
+			continue;
+		}
+		tried(c, "%s: under %s, unique_id %u", ents[i]->d_name, parent, v[nv].uid);
+		v[nv++].host = h;
+	}
+	for (size_t i = 0; i < nv; i++) {
+		if (a->has_uid ? v[i].uid != a->uid : (best && v[i].uid > best->uid))
+			continue;
+		if (!a->has_uid && best && v[i].uid < best->uid)
+			nbest = 0;
+		best = &v[i];
+		nbest++;
+	}
+	if (nbest == 1) {
+		*host = best->host;
+		rc = 0;
+	} else if (nbest > 1) {
+		list_uhosts(list, sizeof(list), v, nv, &best->uid);
+		rc = fail(c, -ENOTUNIQ, "%zu SCSI hosts under PCI device %s have unique_id %u (%s)",
+		          nbest, pci, best->uid, list);
+	} else if (!nunder) {
+		rc = fail(c, -ENOENT, "PCI device %s has no SCSI host", pci);
+	} else if (a->has_uid) {
+		rc = fail(c, -ENOENT, "no SCSI host under PCI device %s has unique_id %u", pci,
+		          a->uid);
+	} else {
+		rc = fail(c, -ENOENT, "no SCSI host under PCI device %s has a readable unique_id",
+		          pci);
+	}
+out:
+	free(v);
+	free_ents(ents, n < 0 ? 0 : n);
+	return rc;
+}
+
+static int adapter_fc(struct ctx *c, const struct adapter *a, uint32_t *host)
+{
+	char dir[PATH_MAX], p[PATH_MAX], list[512];
+	struct dirent **ents = NULL;
+	size_t nmatch = 0, pos = 0;
+	uint32_t other = 0;
+	bool mismatch = false;
+	char other_wwnn[17] = "";
+	int n;
+
+	n = scan_class(c, "fc_host", dir, &ents);
+	if (n == -ENAMETOOLONG)
+		return fail(c, n, "path too long");
+	if (n < 0)
+		return fail(c, -ENOENT, "no FC host has WWPN %s (no FC hosts at all)", a->wwpn);
+	tried(c, "searched %s", dir);
+	list[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		char pn[64], nn[64], wwpn[17], wwnn[17];
+		uint32_t h;
+
+		if (!host_number(ents[i]->d_name, &h))
+			continue;
+		if (pathf(p, "%s/%s", dir, ents[i]->d_name) ||
+		    read_attr(p, "port_name", pn, sizeof(pn)) || !parse_wwn(pn, strlen(pn), wwpn)) {
+			tried(c, "%s: no readable port_name", ents[i]->d_name);
+			continue;
+		}
+		if (read_attr(p, "node_name", nn, sizeof(nn)) || !parse_wwn(nn, strlen(nn), wwnn))
+			wwnn[0] = '\0';
+		tried(c, "%s: port_name %s, node_name %s", ents[i]->d_name, wwpn,
+		      wwnn[0] ? wwnn : "unreadable");
+		if (strcmp(wwpn, a->wwpn))
+			continue;
+		if (a->wwnn[0] && strcmp(wwnn, a->wwnn)) {
+			other = h;
+			mismatch = true;
+			memcpy(other_wwnn, wwnn, sizeof(other_wwnn));
+			continue;
+		}
+		if (pos < sizeof(list)) {
+			int k = snprintf(list + pos, sizeof(list) - pos, "%shost%u",
+			                 pos ? ", " : "", h);
+
+			pos += k < 0 ? 0 : (size_t)k;
+		}
+		*host = h;
+		nmatch++;
+	}
+	free_ents(ents, n);
+	if (nmatch == 1)
+		return 0;
+	if (nmatch > 1)
+		return fail(c, -ENOTUNIQ, "%zu FC hosts have WWPN %s (%s)", nmatch, a->wwpn, list);
+	if (mismatch)
+		return fail(c, -ENOENT, "the FC host with WWPN %s (host%u) has WWNN %s, not %s",
+		            a->wwpn, other, other_wwnn[0] ? other_wwnn : "(unreadable)", a->wwnn);
+	return fail(c, -ENOENT, "no FC host has WWPN %s", a->wwpn);
+}
+
+static int resolve_adapter(struct ctx *c, struct adapter *a, char *scsidir)
+{
+	struct pvs_hctl h;
+	int rc = parse_adapter(c, a);
+
+	if (rc)
+		return rc;
+	switch (a->kind) {
+	case AD_SCSI_HOST:
+		rc = adapter_scsi_host(c, a, &h.host);
+		break;
+	case AD_PCI:
+		rc = adapter_pci(c, a, &h.host);
+		break;
+	case AD_FC:
+		rc = adapter_fc(c, a, &h.host);
+		break;
+	}
+	if (rc)
+		return rc;
+	h.channel = a->btu[0];
+	h.target = a->btu[1];
+	h.lun = a->btu[2];
+	tried(c, "the adapter is host%u", h.host);
+	return resolve_hctl(c, &h, scsidir);
+}
+
 /* --- filling in ----------------------------------------------------------- */
 
 /* First entry of @dir/@sub (sysfs has exactly one per class), "" if none. */
@@ -1022,6 +1493,8 @@ int pvs_resolve(const struct pvs_resolver *r, const char *spec, struct pvs_pdev 
 {
 	struct ctx *c;
 	struct pvs_hctl h;
+	struct adapter a;
+	bool adapter = false;
 	char scsidir[PATH_MAX];
 	int rc;
 
@@ -1055,16 +1528,24 @@ int pvs_resolve(const struct pvs_resolver *r, const char *spec, struct pvs_pdev 
 	} else if (!strncmp(spec, "naa.", 4) || !strncmp(spec, "eui.", 4) ||
 	           !strncmp(spec, "t10.", 4) || !strncmp(spec, "wwid:", 5)) {
 		rc = resolve_identity(c, scsidir);
+	} else if (is_adapter_spec(spec)) {
+		rc = resolve_adapter(c, &a, scsidir);
+		adapter = rc == 0 && a.kind != AD_SCSI_HOST;
 	} else if (!strchr(spec, '/') && strlen(spec) <= NAME_MAX && strcmp(spec, ".") &&
 	           strcmp(spec, "..")) {
 		rc = resolve_name(c, scsidir);
 	} else {
 		rc = fail(c, -EINVAL,
 		          "not a p-dev; expected /dev/..., a kernel name (sdX, sgN), H:C:T:L, "
-		          "naa.<hex>[:LUN], eui.<hex>[:LUN], t10.<text> or wwid:<text>");
+		          "naa.<hex>[:LUN], eui.<hex>[:LUN], t10.<text>, wwid:<text>, "
+		          "scsi_hostN:B:T:U, pci_DDDD_BB_SS_F[/unique_id=N]:B:T:U or "
+		          "fc_host/wwpn=W[/wwnn=W]:B:T:U");
 	}
 	if (rc == 0)
 		rc = fill(c, scsidir, out);
+	/* The adapter form is what was asked for; it stays the way to find the LUN again. */
+	if (rc == 0 && adapter)
+		adapter_format(&a, out->adapter, sizeof(out->adapter));
 	if (rc) {
 		memset(out, 0, sizeof(*out));
 	} else if (err && errlen) {
@@ -1107,7 +1588,9 @@ int pvs_pdev_stable_spec(const struct pvs_pdev *p, char *buf, size_t len)
 	buf[0] = '\0';
 	if (!p)
 		return -ENODATA;
-	if (p->wwid[0] && wwid_is_hex_id(p->wwid))
+	if (p->adapter[0] && memchr(p->adapter, '\0', sizeof(p->adapter)))
+		rc = (size_t)snprintf(buf, len, "%s", p->adapter) < len ? 0 : -ENOSPC;
+	else if (p->wwid[0] && wwid_is_hex_id(p->wwid))
 		rc = hex_spec(p->wwid, p->lun, buf, len);
 	else if (p->wwid[0] && !blank_identity(p->wwid))
 		rc = (size_t)snprintf(buf, len, "wwid:%s", p->wwid) < len ? 0 : -ENOSPC;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* fake_sysfs.c - see fake_sysfs.h for the layout it builds. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -145,14 +146,23 @@ static int rm_tree(const char *path)
 static int skeleton(struct fake_sysfs *fs)
 {
 	static const char *const dirs[] = {
-	    "sys/bus/scsi/devices",  "sys/bus/virtio",
-	    "sys/class/scsi_device", "sys/class/scsi_generic",
-	    "sys/class/block",       "sys/class/scsi_tape",
-	    "sys/class/bsg",         "sys/class/scsi_host",
-	    "sys/class/mem",         "sys/class/scsi_changer",
-	    "sys/dev/block",         "sys/dev/char",
-	    "sys/devices/virtual",   "dev/disk/by-id",
-	    "dev/disk/by-path",      "dev/bsg",
+	    "sys/bus/scsi/devices",
+	    "sys/bus/virtio",
+	    "sys/class/scsi_device",
+	    "sys/class/scsi_generic",
+	    "sys/class/block",
+	    "sys/class/scsi_tape",
+	    "sys/class/bsg",
+	    "sys/class/scsi_host",
+	    "sys/class/mem",
+	    "sys/class/scsi_changer",
+	    "sys/dev/block",
+	    "sys/dev/char",
+	    "sys/bus/pci/devices",
+	    "sys/devices/virtual",
+	    "dev/disk/by-id",
+	    "dev/disk/by-path",
+	    "dev/bsg",
 	};
 	char p[PATH_MAX];
 
@@ -268,6 +278,105 @@ static int pad_attr(const char *dir, const char *name, const char *val, int widt
 	return write_str(p, "%-*s\n", width, val);
 }
 
+/* "0000:00:1f.2": what the kernel names a PCI device's directory (domain may be longer). */
+static bool is_pci_addr(const char *s, size_t n)
+{
+	size_t d = 0;
+
+	while (d < n && isxdigit((unsigned char)s[d]))
+		d++;
+	return d >= 4 && n == d + 8 && s[d] == ':' && isxdigit((unsigned char)s[d + 1]) &&
+	       isxdigit((unsigned char)s[d + 2]) && s[d + 3] == ':' &&
+	       isxdigit((unsigned char)s[d + 4]) && isxdigit((unsigned char)s[d + 5]) &&
+	       s[d + 6] == '.' && s[d + 7] >= '0' && s[d + 7] <= '7';
+}
+
+/* sys/bus/pci/devices/ADDR for every PCI device on the way down @path (under sys/devices/). */
+static int pci_links(struct fake_sysfs *fs, const char *path)
+{
+	char dir[PATH_MAX], l[PATH_MAX];
+	size_t base = strlen(fs->sys) + strlen("/devices/");
+
+	TRY(fmt(dir, "%s", path));
+	for (size_t i = base; i <= strlen(path); i++) {
+		size_t start = i;
+
+		while (path[i] && path[i] != '/')
+			i++;
+		if (!is_pci_addr(path + start, i - start))
+			continue;
+		dir[i] = '\0';
+		TRY(mkdir_p(dir));
+		TRY(fmt(l, "%s/bus/pci/devices/%.*s", fs->sys, (int)(i - start), path + start));
+		TRY(rel_symlink(dir, l));
+		dir[i] = path[i];
+	}
+	return 0;
+}
+
+static int host_path(struct fake_sysfs *fs, const char *pci, uint32_t host, char *out)
+{
+	return fmt(out, "%s/devices/pci0000:00/%s/host%u", fs->sys, pci ? pci : "0000:00:05.0",
+	           host);
+}
+
+/* The Scsi_Host device, its scsi_host class device and the PCI devices above it. */
+static int add_host_dir(struct fake_sysfs *fs, const char *pci, uint32_t hostno, char *host)
+{
+	char p[PATH_MAX], q[PATH_MAX], bus[PATH_MAX];
+
+	TRY(host_path(fs, pci, hostno, host));
+	TRY(mkdir_p(host));
+	TRY(pci_links(fs, host));
+	TRY(fmt(bus, "%s/bus/scsi", fs->sys));
+	/* Host and target sit on the scsi bus too; only the H:C:T:L name tells them apart. */
+	TRY(fmt(p, "%s/subsystem", host));
+	TRY(rel_symlink(bus, p));
+	TRY(fmt(p, "%s/scsi_host/host%u", host, hostno));
+	TRY(mkdir_p(p));
+	TRY(fmt(q, "%s/device", p));
+	TRY(rel_symlink(host, q));
+	TRY(fmt(q, "%s/class/scsi_host/host%u", fs->sys, hostno));
+	return rel_symlink(p, q);
+}
+
+int fake_sysfs_add_host(struct fake_sysfs *fs, const struct fake_scsi_host *h)
+{
+	char host[PATH_MAX], p[PATH_MAX], q[PATH_MAX];
+
+	TRY(add_host_dir(fs, h->pci, h->host, host));
+	if (h->unique_id) {
+		TRY(fmt(p, "%s/scsi_host/host%u/unique_id", host, h->host));
+		TRY(write_str(p, "%s\n", h->unique_id));
+	}
+	if (h->port_name || h->node_name) {
+		TRY(fmt(p, "%s/fc_host/host%u", host, h->host));
+		TRY(mkdir_p(p));
+		TRY(fmt(q, "%s/device", p));
+		TRY(rel_symlink(host, q));
+		TRY(fmt(q, "%s/class/fc_host/host%u", fs->sys, h->host));
+		TRY(rel_symlink(p, q));
+		if (h->port_name) {
+			TRY(fmt(q, "%s/port_name", p));
+			TRY(write_str(q, "%s\n", h->port_name));
+		}
+		if (h->node_name) {
+			TRY(fmt(q, "%s/node_name", p));
+			TRY(write_str(q, "%s\n", h->node_name));
+		}
+	}
+	return 0;
+}
+
+int fake_sysfs_add_pci(struct fake_sysfs *fs, const char *addr)
+{
+	char p[PATH_MAX];
+
+	TRY(fmt(p, "%s/devices/pci0000:00/%s", fs->sys, addr));
+	TRY(mkdir_p(p));
+	return pci_links(fs, p);
+}
+
 int fake_sysfs_add_scsi(struct fake_sysfs *fs, const struct fake_scsi_dev *d)
 {
 	char host[PATH_MAX], tgt[PATH_MAX], sdev[PATH_MAX], p[PATH_MAX], q[PATH_MAX], bus[PATH_MAX],
@@ -276,19 +385,11 @@ int fake_sysfs_add_scsi(struct fake_sysfs *fs, const struct fake_scsi_dev *d)
 
 	snprintf(hctl, sizeof(hctl), "%u:%u:%u:%u", d->host, d->channel, d->target, d->lun);
 	TRY(fmt(bus, "%s/bus/scsi", fs->sys));
-	TRY(fmt(host, "%s/devices/pci0000:00/%s/host%u", fs->sys, d->pci ? d->pci : "0000:00:05.0",
-	        d->host));
+	TRY(add_host_dir(fs, d->pci, d->host, host));
 	TRY(fmt(tgt, "%s/target%u:%u:%u", host, d->host, d->channel, d->target));
 	TRY(fmt(sdev, "%s/%s", tgt, hctl));
 	TRY(mkdir_p(sdev));
 
-	/* Host and target sit on the scsi bus too; only the H:C:T:L name tells them apart. */
-	TRY(fmt(p, "%s/subsystem", host));
-	TRY(rel_symlink(bus, p));
-	TRY(fmt(p, "%s/scsi_host/host%u", host, d->host));
-	TRY(mkdir_p(p));
-	TRY(fmt(q, "%s/class/scsi_host/host%u", fs->sys, d->host));
-	TRY(rel_symlink(p, q));
 	TRY(fmt(p, "%s/subsystem", tgt));
 	TRY(rel_symlink(bus, p));
 

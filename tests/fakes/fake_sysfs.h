@@ -4,13 +4,17 @@
  * for testing p-dev resolution (pvscsi/resolve.h) without SCSI hardware.
  *
  * Layout (all symlinks relative, as in the kernel's sysfs and udev's /dev):
+ *   sys/devices/pci0000:00/PCI/hostH/
+ *       subsystem -> bus/scsi   scsi_host/hostH/{device,[unique_id]}
+ *       [fc_host/hostH/{device,port_name,node_name}]
  *   sys/devices/pci0000:00/PCI/hostH/targetH:C:T/H:C:T:L/
  *       type vendor model rev [wwid] [vpd_pg83] subsystem -> bus/scsi
  *       scsi_device/H:C:T:L/device -> ../../../H:C:T:L
  *       scsi_generic/sgN/{dev,device}   block/sdX/{dev,device,sdXP/{dev,partition}}
  *       scsi_tape/{stN,nstN}/{dev,device}   bsg/H:C:T:L/{dev,device}
- *   sys/class/{scsi_device,scsi_generic,block,scsi_tape,bsg,scsi_host}/NAME -> devices/...
+ *   sys/class/{scsi_device,scsi_generic,block,scsi_tape,bsg,scsi_host,fc_host}/NAME -> devices/...
  *   sys/bus/scsi/devices/H:C:T:L -> devices/...
+ *   sys/bus/pci/devices/ADDR -> devices/... for each PCI address in PCI
  *   sys/dev/{block,char}/MAJ:MIN -> devices/...
  *   dev/NAME (plain files), dev/bsg/H:C:T:L, dev/disk/by-id/NAME -> ../../sdX,
  *   dev/disk/by-path/NAME -> ../../sdX
@@ -45,7 +49,21 @@ struct fake_scsi_dev {
 	unsigned int partitions; /* block + "1".."N" */
 	const char *by_id;       /* dev/disk/by-id name -> block, else sg; NULL: none */
 	const char *by_path;     /* dev/disk/by-path name, likewise; NULL: none */
-	const char *pci;         /* the HBA's PCI address, NULL: "0000:00:05.0" */
+	/*
+	 * The path from pci0000:00 to the host: "0000:00:1f.2", or with a bridge
+	 * "0000:00:1c.0/0000:02:00.0", or virtio-scsi's "0000:00:04.0/virtio1";
+	 * NULL: "0000:00:05.0".
+	 */
+	const char *pci;
+};
+
+/* A SCSI host's own attributes (fake_sysfs_add_scsi makes the host without them). */
+struct fake_scsi_host {
+	uint32_t host;
+	const char *pci;       /* as in fake_scsi_dev */
+	const char *unique_id; /* the scsi_host 'unique_id' text ("1"); NULL: no attribute */
+	/* An FC host (fc_host class): 'port_name' and 'node_name' text, NULL: none. */
+	const char *port_name, *node_name;
 };
 
 /* All return 0 or -errno. */
@@ -56,6 +74,10 @@ int fake_sysfs_clear(struct fake_sysfs *fs);
 void fake_sysfs_destroy(struct fake_sysfs *fs);
 
 int fake_sysfs_add_scsi(struct fake_sysfs *fs, const struct fake_scsi_dev *d);
+/* A SCSI host with attributes; its LUNs come from fake_sysfs_add_scsi with the same pci. */
+int fake_sysfs_add_host(struct fake_sysfs *fs, const struct fake_scsi_host *h);
+/* A PCI device without SCSI hosts (a NIC), e.g. "0000:00:03.0". */
+int fake_sysfs_add_pci(struct fake_sysfs *fs, const char *addr);
 /* A virtio-blk disk (e.g. "vda", 254:@minor): a block device that is not SCSI. */
 int fake_sysfs_add_virtio_blk(struct fake_sysfs *fs, const char *name, unsigned int minor);
 /* A char device without a bus (like /dev/null, 1:3): no 'device' link at all. */

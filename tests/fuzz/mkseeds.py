@@ -612,7 +612,8 @@ def seeds_vpd():
 
 FORMS = ["", "/dev/", "/dev/sg", "/dev/sda", "/dev/disk/by-id/", "/dev/disk/by-path/",
          "/dev/bsg/", "sg", "st", "nst", "sr", "0:0:", "naa.6001405aaaaaaaaaaaaaaaaaaaaaaaa1",
-         "naa.", "eui.", "t10.", "wwid:", "wwid:t10.QEMU CD"]
+         "naa.", "eui.", "t10.", "wwid:", "wwid:t10.QEMU CD", "scsi_host", "pci_0000_00_05_0",
+         "pci_0000_00_05_0/unique_id=", "fc_host/wwpn=", "fc_host/wwpn=5001a4aabbccdd01"]
 
 
 def seeds_resolve():
@@ -641,6 +642,17 @@ def seeds_resolve():
         write("resolve", "blank-wwid%d" % k,
               Input().u8(1).u16(len(w)).raw(w).u16(0xFFFF).u8(FORMS.index("/dev/sda")).str(""))
     write("resolve", "path-through-a-node", Input().u8(0).u8(FORMS.index("/dev/sda")).str("/"))
+    # Adapters (issue 18): each form, then the hosts' attributes rewritten.
+    adapters = [("scsi_host", "3:0:0:1"), ("pci_0000_00_05_0", ":0:0:0"),
+                ("pci_0000_00_05_0/unique_id=", "1:0:0:3"), ("fc_host/wwpn=", "0x5001A4AABBCCDD01:0:0:1"),
+                ("fc_host/wwpn=5001a4aabbccdd01", "/wwnn=5001a4aabbccdd00:0:0:1")]
+    for k, (form, rest) in enumerate(adapters):
+        write("resolve", "adapter%d" % k, Input().u8(0).u8(FORMS.index(form)).str(rest))
+    # host0 and host2 swap unique_ids; host3's names lose their 0x and get another WWNN.
+    i = Input().u8(0).u8(FORMS.index("pci_0000_00_05_0")).str(":0:0:0").u8(0b11011)
+    for val in (b"1\n", b"0\n", b"5001A4AABBCCDD01\n", b"0x5001a4aabbccdd77\n"):
+        i.u16(len(val)).raw(val)
+    write("resolve", "adapter-attributes", i)
 
 
 # ---- main ---------------------------------------------------------------

@@ -9,11 +9,14 @@
  * The tree, made once: A 0:0:0:0 disk (sg0, sda with two partitions, by-id
  * and by-path links), B 0:0:1:0 tape (st0, nst0, sg1), C 2:0:0:3 CD (sr0,
  * sg2), D 3:0:0:1 disk (sdb, sg3, no identity), a virtio disk, a
- * device-mapper disk with a by-id link and /dev/null.  Each input first
- * writes (or removes) the attributes of A, B, C and D, then resolves a
- * spec: any string, or one of the accepted forms (/dev paths, bare names,
- * H:C:T:L, naa./eui./t10./wwid: identities with or without a LUN) followed
- * by bytes of the input.
+ * device-mapper disk with a by-id link and /dev/null; hosts 0, 2 and 3 all
+ * under PCI device 0000:00:05.0 with unique_ids 0, 1 and 2, host 3 an FC
+ * host.  Each input first writes (or removes) the attributes of A, B, C
+ * and D, then reads a spec: any string, or one of the accepted forms (/dev
+ * paths, bare names, H:C:T:L, naa./eui./t10./wwid: identities with or
+ * without a LUN, scsi_hostN, pci_... and fc_host/... adapters) followed by
+ * bytes of the input; then it may rewrite the hosts' unique_id, port_name
+ * and node_name, and resolves the spec.
  *
  * Checked: the answer is 0 or one of the documented errors; on failure
  * the p-dev is zeroed and the message is one terminated line naming what
@@ -42,9 +45,18 @@ static const char *const dirs[4] = {
     PCI "/host3/target3:0:0/3:0:0:1",
 };
 
+/* The hosts' own attributes, which their drivers (or an FC fabric) set. */
+#define NHATTR 5
+static const char *const hattrs[NHATTR] = {
+    PCI "/host0/scsi_host/host0/unique_id", PCI "/host2/scsi_host/host2/unique_id",
+    PCI "/host3/scsi_host/host3/unique_id", PCI "/host3/fc_host/host3/port_name",
+    PCI "/host3/fc_host/host3/node_name",
+};
+
 /*
  * The attributes as the tree was made, to put back before each input (a
- * crash must reproduce from its input alone): content, or absent.
+ * crash must reproduce from its input alone): content, or absent.  The
+ * devices' first (4 * NATTR), then the hosts'.
  */
 #define NATTR 6
 static const char *const names[NATTR] = {"wwid", "vpd_pg83", "type", "vendor", "model", "rev"};
@@ -52,7 +64,15 @@ static struct {
 	uint8_t data[4096];
 	ssize_t len; /* -1: absent */
 	bool dirty;
-} base[4][NATTR];
+} base[4 * NATTR + NHATTR];
+
+static void attr_path(unsigned int i, char *path, size_t len)
+{
+	if (i < 4 * NATTR)
+		snprintf(path, len, "%s/%s", dirs[i / NATTR], names[i % NATTR]);
+	else
+		snprintf(path, len, "%s", hattrs[i - 4 * NATTR]);
+}
 
 static void destroy(void)
 {
@@ -85,6 +105,14 @@ static void setup_once(void)
 	    {.host = 2, .lun = 3, .type = 5, .wwid = "t10.QEMU CD", .sg = "sg2", .block = "sr0"},
 	    {.host = 3, .lun = 1, .type = 0, .sg = "sg3", .block = "sdb"},
 	};
+	const struct fake_scsi_host hosts[] = {
+	    {.host = 0, .unique_id = "0"},
+	    {.host = 2, .unique_id = "1"},
+	    {.host = 3,
+	     .unique_id = "2",
+	     .port_name = "0x5001a4aabbccdd01",
+	     .node_name = "0x5001a4aabbccdd00"},
+	};
 
 	if (fs.root[0])
 		return;
@@ -94,55 +122,54 @@ static void setup_once(void)
 	for (unsigned int i = 0; i < 4; i++)
 		if (fake_sysfs_add_scsi(&fs, &devs[i]))
 			abort();
+	for (unsigned int i = 0; i < 3; i++)
+		if (fake_sysfs_add_host(&fs, &hosts[i]))
+			abort();
 	if (fake_sysfs_add_virtio_blk(&fs, "vda", 0) ||
 	    fake_sysfs_add_dm(&fs, 0, "dm-name-vg-lv") ||
 	    fake_sysfs_add_virtual_char(&fs, "null", 1, 3))
 		abort();
 	res.sysfs_root = fs.sys;
 	res.dev_root = fs.dev;
-	for (unsigned int d = 0; d < 4; d++) {
-		for (unsigned int a = 0; a < NATTR; a++) {
-			char abs[PATH_MAX + 600];
-			FILE *f;
+	for (unsigned int i = 0; i < sizeof(base) / sizeof(base[0]); i++) {
+		char path[512], abs[PATH_MAX + 600];
+		FILE *f;
 
-			snprintf(abs, sizeof(abs), "%s/%s/%s", fs.root, dirs[d], names[a]);
-			f = fopen(abs, "rb");
-			base[d][a].len = f ? (ssize_t)fread(base[d][a].data, 1, 4096, f) : -1;
-			if (f)
-				fclose(f);
-		}
+		attr_path(i, path, sizeof(path));
+		snprintf(abs, sizeof(abs), "%s/%s", fs.root, path);
+		f = fopen(abs, "rb");
+		base[i].len = f ? (ssize_t)fread(base[i].data, 1, 4096, f) : -1;
+		if (f)
+			fclose(f);
 	}
 }
 
 static void restore(void)
 {
-	for (unsigned int d = 0; d < 4; d++) {
-		for (unsigned int a = 0; a < NATTR; a++) {
-			char path[512], abs[PATH_MAX + 600];
+	for (unsigned int i = 0; i < sizeof(base) / sizeof(base[0]); i++) {
+		char path[512], abs[PATH_MAX + 600];
 
-			if (!base[d][a].dirty)
-				continue;
-			base[d][a].dirty = false;
-			snprintf(path, sizeof(path), "%s/%s", dirs[d], names[a]);
-			snprintf(abs, sizeof(abs), "%s/%s", fs.root, path);
-			if (base[d][a].len < 0)
-				unlink(abs);
-			else if (fake_sysfs_write(&fs, path, base[d][a].data,
-			                          (size_t)base[d][a].len))
-				abort();
-		}
+		if (!base[i].dirty)
+			continue;
+		base[i].dirty = false;
+		attr_path(i, path, sizeof(path));
+		snprintf(abs, sizeof(abs), "%s/%s", fs.root, path);
+		if (base[i].len < 0)
+			unlink(abs);
+		else if (fake_sysfs_write(&fs, path, base[i].data, (size_t)base[i].len))
+			abort();
 	}
 }
 
-/* One attribute of device @d: bytes of the input, or gone. */
-static void attr(struct fz *f, unsigned int d, unsigned int a)
+/* Attribute @i (attr_path()): bytes of the input, or gone. */
+static void attr(struct fz *f, unsigned int i)
 {
 	char path[512];
 	uint8_t buf[4096];
 	uint16_t len = fz_u16(f);
 
-	base[d][a].dirty = true;
-	snprintf(path, sizeof(path), "%s/%s", dirs[d], names[a]);
+	base[i].dirty = true;
+	attr_path(i, path, sizeof(path));
 	if (len == 0xffff) {
 		char abs[PATH_MAX + 600];
 
@@ -176,6 +203,11 @@ static void spec_of(struct fz *f, char *spec, size_t len)
 	    "t10.",
 	    "wwid:",
 	    "wwid:t10.QEMU CD",
+	    "scsi_host",
+	    "pci_0000_00_05_0",
+	    "pci_0000_00_05_0/unique_id=",
+	    "fc_host/wwpn=",
+	    "fc_host/wwpn=5001a4aabbccdd01",
 	};
 	const char *form = forms[fz_u8(f) % (sizeof(forms) / sizeof(forms[0]))];
 	size_t n = strlen(form);
@@ -195,8 +227,12 @@ static void check_ok(const struct pvs_pdev *p)
 	FZ_CHECK(memchr(p->vendor, 0, sizeof(p->vendor)) && memchr(p->model, 0, sizeof(p->model)) &&
 	             memchr(p->rev, 0, sizeof(p->rev)) && memchr(p->wwid, 0, sizeof(p->wwid)) &&
 	             memchr(p->target_wwid, 0, sizeof(p->target_wwid)) &&
-	             memchr(p->by_id, 0, sizeof(p->by_id)),
+	             memchr(p->by_id, 0, sizeof(p->by_id)) &&
+	             memchr(p->adapter, 0, sizeof(p->adapter)),
 	         "a string not terminated");
+	FZ_CHECK(!p->adapter[0] || !strncmp(p->adapter, "pci_", 4) ||
+	             !strncmp(p->adapter, "fc_host/", 8),
+	         "adapter '%s'", p->adapter);
 	FZ_CHECK(!p->vendor[0] || p->vendor[strlen(p->vendor) - 1] != ' ', "vendor '%s'",
 	         p->vendor);
 	FZ_CHECK(!p->model[0] || p->model[strlen(p->model) - 1] != ' ', "model '%s'", p->model);
@@ -220,8 +256,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned int d = 0; d < 4; d++)
 		for (unsigned int a = 0; a < 6; a++)
 			if ((which >> (d * 2)) & 1 && (a < 2 || (which >> (d * 2 + 1)) & 1))
-				attr(&f, d, a);
+				attr(&f, d * NATTR + a);
 	spec_of(&f, spec, sizeof(spec));
+	/* After the spec, so that inputs written before the hosts had attributes keep them. */
+	which = fz_u8(&f);
+	for (unsigned int h = 0; h < NHATTR; h++)
+		if ((which >> h) & 1)
+			attr(&f, 4 * NATTR + h);
 
 	memset(&p, 0x5a, sizeof(p));
 	memset(err, 0x5a, sizeof(err));

@@ -15,6 +15,7 @@
 
 #include "fake_sysfs.h"
 #include "pvscsi/resolve.h"
+#include "pvscsi/spec.h"
 #include "cu_run.h"
 
 /* Device A: a disk with a 16-byte NAA identity, sysfs wwid, by-id links, two partitions. */
@@ -701,6 +702,338 @@ static void test_malformed_specs(void)
 	fake_sysfs_destroy(&fs);
 }
 
+/* --- adapters: libvirt's <adapter> addressing -------------------------------------- */
+
+#define WWPN_V "5001a4aabbccdd01" /* an NPIV vport's port name */
+#define WWNN_V "5001a4aabbccdd00"
+
+/*
+ * One AHCI controller 0000:00:1f.2 with three hosts whose unique_ids do not
+ * follow the host numbers (host4 has the smallest), a virtio-scsi HBA
+ * (virtio1 between it and its host), an HBA behind a bridge, and an FC HBA
+ * (host7) with an NPIV vport host8 under it.
+ */
+static void adapter_tree(struct fake_sysfs *fs, struct pvs_resolver *r)
+{
+	const struct fake_scsi_host hosts[] = {
+	    {.host = 0, .pci = "0000:00:1f.2", .unique_id = "2"},
+	    {.host = 2, .pci = "0000:00:1f.2", .unique_id = "3"},
+	    {.host = 4, .pci = "0000:00:1f.2", .unique_id = "1"},
+	    {.host = 5, .pci = "0000:00:04.0/virtio1", .unique_id = "0"},
+	    {.host = 6, .pci = "0000:00:1c.0/0000:02:00.0", .unique_id = "0"},
+	    {.host = 7,
+	     .pci = "0000:00:03.0",
+	     .unique_id = "0",
+	     .port_name = "0x5001438001234567",
+	     .node_name = "0x5001438001234566"},
+	    {.host = 8,
+	     .pci = "0000:00:03.0/host7/vport-7:0-0",
+	     .unique_id = "1",
+	     .port_name = "0x" WWPN_V,
+	     .node_name = "0x" WWNN_V},
+	};
+	const struct fake_scsi_dev devs[] = {
+	    {.host = 0, .pci = "0000:00:1f.2", .wwid = NAA_A, .sg = "sg0", .block = "sda"},
+	    {.host = 2, .pci = "0000:00:1f.2", .type = 5, .sg = "sg2", .block = "sr0"},
+	    {.host = 4,
+	     .pci = "0000:00:1f.2",
+	     .wwid = "naa.6001405cccccccccccccccccccccccc2",
+	     .sg = "sg4",
+	     .block = "sdb"},
+	    {.host = 5, .pci = "0000:00:04.0/virtio1", .target = 1, .sg = "sg5", .block = "sdc"},
+	    {.host = 6, .pci = "0000:00:1c.0/0000:02:00.0", .sg = "sg6", .block = "sdd"},
+	    {.host = 8,
+	     .pci = "0000:00:03.0/host7/vport-7:0-0",
+	     .lun = 2,
+	     .sg = "sg8",
+	     .block = "sde"},
+	};
+
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_create(fs), 0);
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
+		CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_host(fs, &hosts[i]), 0);
+	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
+		CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(fs, &devs[i]), 0);
+	/* A NIC: a PCI device without SCSI hosts. */
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_pci(fs, "0000:00:19.0"), 0);
+	r->sysfs_root = fs->sys;
+	r->dev_root = fs->dev;
+}
+
+static void test_adapter_forms(void)
+{
+	static const struct {
+		const char *spec;
+		const char *hctl;    /* what it names */
+		const char *adapter; /* its canonical form, the stable spec; "" for none */
+	} cases[] = {
+	    {"scsi_host0:0:0:0", "0:0:0:0", ""},
+	    {"scsi_host4:0:0:0", "4:0:0:0", ""},
+	    {"pci_0000_00_1f_2/unique_id=2:0:0:0", "0:0:0:0", "pci_0000_00_1f_2/unique_id=2:0:0:0"},
+	    {"pci_0000_00_1f_2/unique_id=1:0:0:0", "4:0:0:0", "pci_0000_00_1f_2/unique_id=1:0:0:0"},
+	    {"pci_0000_00_1F_2/unique_id=03:00:0:0", "2:0:0:0",
+	     "pci_0000_00_1f_2/unique_id=3:0:0:0"},
+	    /* Without unique_id: the smallest (host4's 1), not the smallest host number. */
+	    {"pci_0000_00_1f_2:0:0:0", "4:0:0:0", "pci_0000_00_1f_2:0:0:0"},
+	    /* virtio-scsi: virtio1 sits between the PCI device and the host. */
+	    {"pci_0000_00_04_0:0:1:0", "5:0:1:0", "pci_0000_00_04_0:0:1:0"},
+	    /* The HBA behind a bridge is the nearest PCI device. */
+	    {"pci_0000_02_00_0/unique_id=0:0:0:0", "6:0:0:0", "pci_0000_02_00_0/unique_id=0:0:0:0"},
+	    /* An NPIV vport host is under its physical HBA's PCI device too. */
+	    {"pci_0000_00_03_0/unique_id=1:0:0:2", "8:0:0:2", "pci_0000_00_03_0/unique_id=1:0:0:2"},
+	    {"fc_host/wwpn=" WWPN_V ":0:0:2", "8:0:0:2", "fc_host/wwpn=" WWPN_V ":0:0:2"},
+	    {"fc_host/wwpn=0x5001A4AABBCCDD01:0:0:2", "8:0:0:2", "fc_host/wwpn=" WWPN_V ":0:0:2"},
+	    {"fc_host/wwpn=" WWPN_V "/wwnn=" WWNN_V ":0:0:2", "8:0:0:2",
+	     "fc_host/wwpn=" WWPN_V "/wwnn=" WWNN_V ":0:0:2"},
+	    {"fc_host/wwnn=0X5001a4aabbccdd00/wwpn=5001A4AABBCCDD01:0:0:2", "8:0:0:2",
+	     "fc_host/wwpn=" WWPN_V "/wwnn=" WWNN_V ":0:0:2"},
+	};
+	struct fake_sysfs fs;
+	struct pvs_resolver r;
+	struct pvs_pdev p, q;
+	char err[2048], hctl[64], stable[256];
+
+	adapter_tree(&fs, &r);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = res(&r, cases[i].spec, &p, err);
+
+		if (rc)
+			fprintf(stderr, "\n'%s' -> %d: %s\n", cases[i].spec, rc, err);
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		CU_ASSERT_STRING_EQUAL(err, "");
+		snprintf(hctl, sizeof(hctl), "%u:%u:%u:%u", p.host, p.channel, p.target, p.lun);
+		CU_ASSERT_STRING_EQUAL(hctl, cases[i].hctl);
+		CU_ASSERT_STRING_EQUAL(p.adapter, cases[i].adapter);
+		/* Everything but the adapter is what the H:C:T:L form gives. */
+		CU_ASSERT_EQUAL_FATAL(res(&r, hctl, &q, err), 0);
+		CU_ASSERT_STRING_EQUAL(q.adapter, "");
+		memcpy(q.adapter, p.adapter, sizeof(q.adapter));
+		CU_ASSERT_EQUAL(memcmp(&p, &q, sizeof(p)), 0);
+		CU_ASSERT_EQUAL(pvs_pdev_stable_spec(&p, stable, sizeof(stable)), 0);
+		if (cases[i].adapter[0]) {
+			CU_ASSERT_STRING_EQUAL(stable, cases[i].adapter);
+			/* The canonical form reads back to the same LUN. */
+			CU_ASSERT_EQUAL(res(&r, stable, &q, err), 0);
+			CU_ASSERT_EQUAL(memcmp(&p, &q, sizeof(p)), 0);
+		} else {
+			/* scsi_hostN is as unstable as H:C:T:L: the identity is stored. */
+			CU_ASSERT_EQUAL(strncmp(stable, "naa.", 4), 0);
+		}
+	}
+	/* scsi_host5's LUN has no identity at all: scsi_hostN gives nothing to store. */
+	CU_ASSERT_EQUAL(res(&r, "scsi_host5:0:1:0", &p, err), 0);
+	CU_ASSERT_EQUAL(pvs_pdev_stable_spec(&p, stable, sizeof(stable)), -ENODATA);
+	/* ...but the PCI form does, though the LUN has no identity. */
+	CU_ASSERT_EQUAL(res(&r, "pci_0000_00_04_0:0:1:0", &p, err), 0);
+	CU_ASSERT_EQUAL(pvs_pdev_stable_spec(&p, stable, sizeof(stable)), 0);
+	CU_ASSERT_STRING_EQUAL(stable, "pci_0000_00_04_0:0:1:0");
+	CU_ASSERT_EQUAL(pvs_pdev_stable_spec(&p, stable, 10), -ENOSPC);
+	CU_ASSERT_STRING_EQUAL(stable, "");
+	fake_sysfs_destroy(&fs);
+}
+
+/* The LUN spec parser takes the options off an adapter form and leaves the form whole. */
+static void test_adapter_lun_spec(void)
+{
+	static const struct {
+		const char *text, *name;
+		bool ro, raw;
+	} cases[] = {
+	    {"scsi_host2:0:1:0,ro", "scsi_host2:0:1:0", true, false},
+	    {"pci_0000_00_1f_2/unique_id=1:0:1:0,raw", "pci_0000_00_1f_2/unique_id=1:0:1:0", false,
+	     true},
+	    {"pci_0000_00_1f_2:0:1:0", "pci_0000_00_1f_2:0:1:0", false, false},
+	    {"fc_host/wwpn=" WWPN_V "/wwnn=" WWNN_V ":0:0:2,ro",
+	     "fc_host/wwpn=" WWPN_V "/wwnn=" WWNN_V ":0:0:2", true, false},
+	};
+	struct pvs_spec sp;
+	char err[256], back[PVS_SPEC_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(pvs_spec_parse(cases[i].text, &sp, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL(sp.kind, PVS_SPEC_HOST);
+		CU_ASSERT_STRING_EQUAL(sp.name, cases[i].name);
+		CU_ASSERT_EQUAL(sp.ro, cases[i].ro);
+		CU_ASSERT_EQUAL(sp.raw, cases[i].raw);
+		CU_ASSERT_EQUAL(pvs_spec_format(&sp, back, sizeof(back)), 0);
+		CU_ASSERT_STRING_EQUAL(back, cases[i].text);
+	}
+}
+
+/* After a reboot every host has another number; the stable adapter forms still find their LUNs. */
+static void test_adapter_host_moved(void)
+{
+	struct fake_sysfs fs;
+	struct pvs_resolver r;
+	struct pvs_pdev p;
+	char err[2048], by_pci[256], by_fc[256];
+	struct fake_scsi_host hba = {.host = 3, .pci = "0000:00:1f.2", .unique_id = "1"};
+	struct fake_scsi_host vport = {.host = 4,
+	                               .pci = "0000:00:03.0/host2/vport-2:0-0",
+	                               .unique_id = "5",
+	                               .port_name = "0x" WWPN_V,
+	                               .node_name = "0x" WWNN_V};
+	/* Neither LUN has an identity: without the adapter form there were nothing to store. */
+	struct fake_scsi_dev disk = {.host = 3, .pci = hba.pci, .target = 1, .sg = "sg1"};
+	struct fake_scsi_dev lun = {.host = 4, .pci = vport.pci, .lun = 1, .sg = "sg2"};
+	struct fake_scsi_host usb = {.host = 3, .pci = "0000:00:14.0", .unique_id = "1"};
+	struct fake_scsi_dev usbdisk = {.host = 3, .pci = usb.pci, .target = 1, .sg = "sg0"};
+
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_create(&fs), 0);
+	r.sysfs_root = fs.sys;
+	r.dev_root = fs.dev;
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_host(&fs, &hba), 0);
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_host(&fs, &vport), 0);
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(&fs, &disk), 0);
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(&fs, &lun), 0);
+	CU_ASSERT_EQUAL(res(&r, "pci_0000_00_1f_2/unique_id=1:0:1:0", &p, err), 0);
+	CU_ASSERT(p.host == 3 && p.target == 1);
+	CU_ASSERT_EQUAL(pvs_pdev_stable_spec(&p, by_pci, sizeof(by_pci)), 0);
+	CU_ASSERT_EQUAL(res(&r, "fc_host/wwpn=" WWPN_V ":0:0:1", &p, err), 0);
+	CU_ASSERT(p.host == 4 && p.lun == 1);
+	CU_ASSERT_EQUAL(pvs_pdev_stable_spec(&p, by_fc, sizeof(by_fc)), 0);
+
+	/* Reboot: a USB disk took host3; the HBA is host7, the vport host9. */
+	CU_ASSERT_EQUAL(fake_sysfs_clear(&fs), 0);
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_host(&fs, &usb), 0);
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(&fs, &usbdisk), 0);
+	hba.host = disk.host = 7;
+	disk.sg = "sg3";
+	vport.host = lun.host = 9;
+	vport.pci = lun.pci = "0000:00:03.0/host8/vport-8:0-0";
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_host(&fs, &hba), 0);
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_host(&fs, &vport), 0);
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(&fs, &disk), 0);
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(&fs, &lun), 0);
+	CU_ASSERT_EQUAL(res(&r, by_pci, &p, err), 0);
+	CU_ASSERT(p.host == 7 && p.channel == 0 && p.target == 1 && p.lun == 0);
+	CU_ASSERT_STRING_EQUAL(p.sg, dpath(&fs, "sg3"));
+	CU_ASSERT_EQUAL(res(&r, by_fc, &p, err), 0);
+	CU_ASSERT(p.host == 9 && p.channel == 0 && p.target == 0 && p.lun == 1);
+	/* scsi_host3 now names the USB disk: that form is only a host number. */
+	CU_ASSERT_EQUAL(res(&r, "scsi_host3:0:1:0", &p, err), 0);
+	CU_ASSERT_STRING_EQUAL(p.sg, dpath(&fs, "sg0"));
+	fake_sysfs_destroy(&fs);
+}
+
+static void test_adapter_errors(void)
+{
+	static const struct {
+		const char *spec;
+		int rc;
+		const char *says, *looked; /* looked: what the message shows was looked at */
+	} cases[] = {
+	    {"scsi_host9:0:0:0", -ENOENT, "no SCSI host scsi_host9", "/class/scsi_host/host9"},
+	    {"scsi_host0:0:9:0", -ENOENT, "no SCSI device 0:0:9:0", "the adapter is host0"},
+	    {"pci_0000_00_09_0:0:0:0", -ENOENT, "no PCI device 0000:00:09.0",
+	     "/bus/pci/devices/0000:00:09.0: No such file"},
+	    {"pci_0000_00_19_0:0:0:0", -ENOENT, "PCI device 0000:00:19.0 has no SCSI host",
+	     "host0: under 0000:00:1f.2; host2: under 0000:00:1f.2; host4:"},
+	    /* A bridge is not the HBA behind it. */
+	    {"pci_0000_00_1c_0:0:0:0", -ENOENT, "PCI device 0000:00:1c.0 has no SCSI host",
+	     "host6: under 0000:02:00.0"},
+	    {"pci_0000_00_1f_2/unique_id=9:0:0:0", -ENOENT,
+	     "no SCSI host under PCI device 0000:00:1f.2 has unique_id 9",
+	     "host4: under 0000:00:1f.2, unique_id 1"},
+	    {"pci_0000_00_1f_2/unique_id=1:0:5:0", -ENOENT, "no SCSI device 4:0:5:0",
+	     "the adapter is host4"},
+	    {"pci_0000_00_06_0/unique_id=0:0:0:0", -ENOTUNIQ,
+	     "2 SCSI hosts under PCI device 0000:00:06.0 have unique_id 0 (host10, host11)",
+	     "host11: under 0000:00:06.0, unique_id 0"},
+	    {"pci_0000_00_06_0:0:0:0", -ENOTUNIQ,
+	     "2 SCSI hosts under PCI device 0000:00:06.0 have unique_id 0", "host10"},
+	    {"pci_0000_00_07_0:0:0:0", -ENOENT,
+	     "no SCSI host under PCI device 0000:00:07.0 has a readable unique_id",
+	     "host12: under 0000:00:07.0, no readable unique_id"},
+	    {"fc_host/wwpn=5001a4aabbccdd99:0:0:2", -ENOENT, "no FC host has WWPN 5001a4aabbccdd99",
+	     "host8: port_name " WWPN_V ", node_name " WWNN_V},
+	    {"fc_host/wwpn=" WWPN_V "/wwnn=5001a4aabbccdd77:0:0:2", -ENOENT,
+	     "the FC host with WWPN " WWPN_V " (host8) has WWNN " WWNN_V ", not 5001a4aabbccdd77",
+	     "/class/fc_host"},
+	    {"fc_host/wwpn=" WWPN_V ":0:0:3", -ENOENT, "no SCSI device 8:0:0:3",
+	     "the adapter is host8"},
+	    /* Malformed. */
+	    {"scsi_host:0:0:0", -EINVAL, "expected scsi_hostN:B:T:U", NULL},
+	    {"scsi_hostx:0:0:0", -EINVAL, "expected scsi_hostN:B:T:U", NULL},
+	    {"scsi_host0", -EINVAL, "expected scsi_hostN:B:T:U", NULL},
+	    {"scsi_host0:0:0", -EINVAL, "expected scsi_hostN:B:T:U", NULL},
+	    {"scsi_host0:0:0:0:0", -EINVAL, "expected scsi_hostN:B:T:U", NULL},
+	    {"scsi_host0:0:0:x", -EINVAL, "expected scsi_hostN:B:T:U", NULL},
+	    {"scsi_host0:0:0:", -EINVAL, "expected scsi_hostN:B:T:U", NULL},
+	    {"scsi_host4294967296:0:0:0", -ERANGE, "over 4294967295", NULL},
+	    {"scsi_host0:0:0:4294967296", -ERANGE, "over 4294967295", NULL},
+	    {"scsi_host4294967296:0:0", -EINVAL, "expected scsi_hostN:B:T:U", NULL},
+	    {"pci_0000_00_1f:0:0:0", -EINVAL, "expected pci_DDDD_BB_SS_F", NULL},
+	    {"pci_0000_00_1f_8:0:0:0", -EINVAL, "expected pci_DDDD_BB_SS_F", NULL},
+	    {"pci_0000_00_20_0:0:0:0", -EINVAL, "expected pci_DDDD_BB_SS_F", NULL},
+	    {"pci_000_00_1f_2:0:0:0", -EINVAL, "expected pci_DDDD_BB_SS_F", NULL},
+	    {"pci_000000000_00_1f_2:0:0:0", -EINVAL, "expected pci_DDDD_BB_SS_F", NULL},
+	    {"pci_0000_0_1f_2:0:0:0", -EINVAL, "expected pci_DDDD_BB_SS_F", NULL},
+	    {"pci_0000_00_1g_2:0:0:0", -EINVAL, "expected pci_DDDD_BB_SS_F", NULL},
+	    {"pci_0000:00:1f.2:0:0:0", -EINVAL, "expected pci_DDDD_BB_SS_F", NULL},
+	    {"pci_0000_00_1f_2", -EINVAL, "expected pci_DDDD_BB_SS_F", NULL},
+	    {"pci_0000_00_1f_2/unique_id=:0:0:0", -EINVAL, "expected pci_DDDD_BB_SS_F", NULL},
+	    {"pci_0000_00_1f_2/unique_id=1x:0:0:0", -EINVAL, "expected pci_DDDD_BB_SS_F", NULL},
+	    {"pci_0000_00_1f_2/uid=1:0:0:0", -EINVAL, "expected pci_DDDD_BB_SS_F", NULL},
+	    {"pci_0000_00_1f_2/unique_id=4294967296:0:0:0", -ERANGE, "over 4294967295", NULL},
+	    {"fc_host:0:0:2", -EINVAL, "expected fc_host/wwpn=W[/wwnn=W]:B:T:U", NULL},
+	    {"fc_host/:0:0:2", -EINVAL, "expected fc_host/wwpn=W", NULL},
+	    {"fc_host/wwpn=:0:0:2", -EINVAL, "expected fc_host/wwpn=W", NULL},
+	    {"fc_host/wwpn=0x:0:0:2", -EINVAL, "expected fc_host/wwpn=W", NULL},
+	    {"fc_host/wwpn=5001a4aabbccdd0:0:0:2", -EINVAL, "16 hex digits", NULL},
+	    {"fc_host/wwpn=5001a4aabbccdd0g:0:0:2", -EINVAL, "16 hex digits", NULL},
+	    {"fc_host/wwpn=5001a4aabbccdd011:0:0:2", -EINVAL, "16 hex digits", NULL},
+	    {"fc_host/wwnn=" WWNN_V ":0:0:2", -EINVAL, "expected fc_host/wwpn=W", NULL},
+	    {"fc_host/wwpn=" WWPN_V "/wwpn=" WWPN_V ":0:0:2", -EINVAL, "expected fc_host/wwpn=W",
+	     NULL},
+	    {"fc_host/wwpn=" WWPN_V "/wwnn=" WWNN_V "/x=1:0:0:2", -EINVAL,
+	     "expected fc_host/wwpn=W", NULL},
+	    {"fc_host/wwpn=" WWPN_V "/:0:0:2", -EINVAL, "expected fc_host/wwpn=W", NULL},
+	    {"fc_host/wwpn=" WWPN_V, -EINVAL, "expected fc_host/wwpn=W", NULL},
+	    {"fc_host/wwpn=" WWPN_V ":0:0:2:7", -EINVAL, "expected fc_host/wwpn=W", NULL},
+	    /* Options belong to the LUN spec (pvscsi/spec.h), not to the p-dev. */
+	    {"fc_host/wwpn=" WWPN_V ":0:0:2,ro", -EINVAL, "expected fc_host/wwpn=W", NULL},
+	};
+	const struct fake_scsi_host more[] = {
+	    {.host = 10, .pci = "0000:00:06.0", .unique_id = "0"},
+	    {.host = 11, .pci = "0000:00:06.0", .unique_id = "0"},
+	    {.host = 12, .pci = "0000:00:07.0"},
+	    {.host = 13, .pci = "0000:00:07.0", .unique_id = "junk"},
+	};
+	struct fake_sysfs fs;
+	struct pvs_resolver r;
+	struct pvs_pdev p;
+	char err[4096], want[2 * PATH_MAX];
+
+	adapter_tree(&fs, &r);
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+		CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_host(&fs, &more[i]), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = pvs_resolve(&r, cases[i].spec, &p, err, sizeof(err));
+
+		if (rc != cases[i].rc)
+			fprintf(stderr, "\n'%s' -> %d: %s\n", cases[i].spec, rc, err);
+		CU_ASSERT_EQUAL(rc, cases[i].rc);
+		snprintf(want, sizeof(want), "p-dev '%s': ", cases[i].spec);
+		ASSERT_HAS(err, want);
+		ASSERT_HAS(err, cases[i].says);
+		if (cases[i].looked)
+			ASSERT_HAS(err, cases[i].looked);
+		CU_ASSERT_STRING_EQUAL(p.adapter, "");
+	}
+	fake_sysfs_destroy(&fs);
+
+	/* No FC transport at all (scsi_transport_fc not loaded): no class directory. */
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_create(&fs), 0);
+	r.sysfs_root = fs.sys;
+	r.dev_root = fs.dev;
+	CU_ASSERT_EQUAL(res(&r, "fc_host/wwpn=" WWPN_V ":0:0:2", &p, err), -ENOENT);
+	ASSERT_HAS(err, "no FC host has WWPN " WWPN_V " (no FC hosts at all)");
+	snprintf(want, sizeof(want), "%s/class/fc_host: No such file or directory", fs.sys);
+	ASSERT_HAS(err, want);
+	fake_sysfs_destroy(&fs);
+}
+
 /* --- identities, migration ------------------------------------------------------ */
 
 static void test_host_renumbered(void)
@@ -1206,6 +1539,10 @@ int main(void)
 	    {"lun_selects", test_lun_selects},
 	    {"vpd_in_sysfs", test_vpd_in_sysfs},
 	    {"rdev_beats_name", test_rdev_beats_name},
+	    {"adapter_forms", test_adapter_forms},
+	    {"adapter_lun_spec", test_adapter_lun_spec},
+	    {"adapter_host_moved", test_adapter_host_moved},
+	    {"adapter_errors", test_adapter_errors},
 	    {"real_non_scsi", test_real_non_scsi},
 	    {"real_scsi_debug", test_real_scsi_debug},
 	};

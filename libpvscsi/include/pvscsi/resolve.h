@@ -19,6 +19,12 @@
  *   eui.<hex>[:LUN]     VPD 0x83 EUI-64 designator (16, 24 or 32 hex digits).
  *   t10.<text>          a sysfs wwid string taken literally (may hold blanks).
  *   wwid:<text>         any sysfs wwid string taken literally.
+ * and a SCSI host (libvirt's <adapter>) with bus:target:unit after it:
+ *   scsi_hostN:B:T:U                      host N (as unstable as H:C:T:L)
+ *   pci_DDDD_BB_SS_F[/unique_id=N]:B:T:U  the host under that PCI device whose
+ *                                         unique_id is N, else the smallest
+ *   fc_host/wwpn=W[/wwnn=W]:B:T:U         the FC host (NPIV vport) with that
+ *                                         WWPN, 16 hex digits, 0x optional
  *
  * Nothing here keeps state or caches: every call reads sysfs afresh.  The
  * functions are thread-safe.
@@ -40,6 +46,8 @@ struct pvs_hctl {
 };
 
 #define PVS_PDEV_PATH_MAX 256
+/* "fc_host/wwpn=" 16 "/wwnn=" 16 ":B:T:U", or a PCI address with unique_id, and the NUL */
+#define PVS_PDEV_ADAPTER_MAX 128
 /* "t10." and a T10 vendor ID designator of 255 bytes, each escaped as \ooo, and the NUL */
 #define PVS_PDEV_ID_MAX (4 + 255 * 4 + 1)
 
@@ -57,6 +65,11 @@ struct pvs_pdev {
 	/* Target device identity (VPD 0x83 association 2), "" if none. */
 	char target_wwid[PVS_PDEV_ID_MAX];
 	char by_id[PVS_PDEV_PATH_MAX]; /* dev_root + "/disk/by-id/NAME" pointing at it, or "" */
+	/*
+	 * The spec in canonical form when it named a stable adapter
+	 * ("pci_0000_00_1f_2/unique_id=1:0:1:0", "fc_host/wwpn=...:0:0:2"), else "".
+	 */
+	char adapter[PVS_PDEV_ADAPTER_MAX];
 };
 
 /*
@@ -66,7 +79,8 @@ struct pvs_pdev {
  *   -ENOENT        nothing by that name, number or identity exists
  *   -ENODEV        it exists but is not a SCSI device (virtio disk, /dev/null,
  *                  a regular file, a device-mapper/multipath map)
- *   -ENOTUNIQ      an identity carried by several SCSI devices (multipath)
+ *   -ENOTUNIQ      an identity carried by several SCSI devices (multipath);
+ *                  an adapter that several SCSI hosts match
  *   -ELOOP         a /dev path that loops through symlinks
  *   -ENAMETOOLONG  a path or identity did not fit
  *   -ENOMEM
@@ -79,6 +93,7 @@ int pvs_resolve(const struct pvs_resolver *r, const char *spec, struct pvs_pdev 
 
 /*
  * The spec to store for re-resolution (migration, restart), first that applies:
+ *   adapter, when the p-dev named the LUN by a stable adapter form,
  *   "naa.<hex>:LUN" or "eui.<hex>:LUN" when wwid is such a designator,
  *   "wwid:<wwid>" for any other wwid,
  *   "naa.<hex>:LUN" / "eui.<hex>:LUN" from target_wwid,
