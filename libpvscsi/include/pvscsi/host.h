@@ -93,6 +93,11 @@ const char *pvs_unit_stable(const struct pvs_unit *u);
 /* References (v-dev mappings) held. */
 unsigned int pvs_unit_users(const struct pvs_unit *u);
 
+/* The counters of the unit's LUN (pvs_lun_get_stats()); zeroes once it is closed. */
+void pvs_unit_get_stats(const struct pvs_unit *u, struct pvs_io_stats *out);
+/* Whether the unit was opened read-only (ro in its spec). */
+bool pvs_unit_ro(const struct pvs_unit *u);
+
 struct pvs_host_stats {
 	unsigned int units; /* open LUNs */
 	unsigned int maps;  /* initiators (I_T nexuses) with a map */
