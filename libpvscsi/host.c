@@ -303,6 +303,11 @@ unsigned int pvs_unit_users(const struct pvs_unit *u)
 	return u->users;
 }
 
+const char *pvs_unit_id(const struct pvs_unit *u)
+{
+	return u->key;
+}
+
 void pvs_unit_get_stats(const struct pvs_unit *u, struct pvs_io_stats *out)
 {
 	if (u->lun)

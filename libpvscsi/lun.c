@@ -351,6 +351,11 @@ void pvs_lun_get_resv(const struct pvs_lun *lun, struct pvs_lun_resv *out)
 		out->registrations += lun->initiators[i].used && lun->initiators[i].registered;
 }
 
+const char *pvs_lun_backing(const struct pvs_lun *lun)
+{
+	return lun->backing;
+}
+
 bool pvs_lun_is_ro(const struct pvs_lun *lun)
 {
 	return lun->ro;

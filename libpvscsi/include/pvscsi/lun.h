@@ -286,6 +286,8 @@ struct pvs_lun_resv {
 };
 void pvs_lun_get_resv(const struct pvs_lun *lun, struct pvs_lun_resv *out);
 bool pvs_lun_is_ro(const struct pvs_lun *lun);
+/* What the LUN was opened on: a path (/dev/sg3, /srv/a.img), or a mem: LUN's size. */
+const char *pvs_lun_backing(const struct pvs_lun *lun);
 
 /*
  * Start a SCSI command.  The request always completes through req->done,
