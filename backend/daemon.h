@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "ctl.h"
+#include "control.h"
 #include "log.h"
 #include "pvscsi/resolve.h"
 #include "xenbus.h"

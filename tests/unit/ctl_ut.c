@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ctl_ut.c - the control socket (common/ctlsock.c), the Prometheus text
- * (common/metrics.c) and pvscsid's commands (backend/ctl.c) on the fake
+ * (common/metrics.c) and pvscsid's commands (backend/control.c) on the fake
  * xenstore, grant table and event channel: every command, and every kind
  * of bad request (not JSON, not an object, unknown command, wrong argument
  * types, oversized, a refused peer, clients that stall).
@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
 
-#include "ctl.h"
+#include "control.h"
 #include "ctlsock.h"
 #include "cu_run.h"
 #include "daemon.h"
@@ -739,6 +739,15 @@ static void test_pvsd_metrics(void)
 	t = at(v, tx, yajl_t_string);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	s = YAJL_GET_STRING(t);
+	if (getenv("CTL_UT_METRICS")) {
+		/* For checking with tests/e2e/lib/prom_check.py by hand. */
+		FILE *f = fopen(getenv("CTL_UT_METRICS"), "w");
+
+		if (f) {
+			fputs(s, f);
+			fclose(f);
+		}
+	}
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "# TYPE pvscsi_lun_commands_total counter\n"));
 	CU_ASSERT_PTR_NOT_NULL(
 	    strstr(s, "pvscsi_lun_read_bytes_total{unit=\"u:1\",spec=\"mem:4M\"} "));

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * ctl.h - pvscsid's control commands (status, stats, metrics, log-level)
+ * control.h - pvscsid's control commands (status, stats, metrics, log-level)
  * on the control socket of common/ctlsock.h; docs/control.md describes
  * them and pvscsictl(8) is their client.  They run on the daemon's one
  * thread and only read (log-level aside): never a wait on a ring or a LUN.
  */
-#ifndef PVSD_CTL_H
-#define PVSD_CTL_H
+#ifndef PVSD_CONTROL_H
+#define PVSD_CONTROL_H
 
 #include <stdbool.h>
 #include <stddef.h>

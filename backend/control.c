@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * ctl.c - pvscsid's control commands (ctl.h).
+ * control.c - pvscsid's control commands (control.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "control.h"
 #include "log.h"
 #include "metrics.h"
 #include "pvscsi/host.h"
