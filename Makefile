@@ -62,7 +62,9 @@ XL_MAIN      := xl-plugin/main.c
 XL_SRCS      := $(sort $(filter-out $(XL_MAIN),$(wildcard xl-plugin/*.c)))
 VHOST_MAIN   := vhost-user/main.c
 VHOST_SRCS   := $(sort $(filter-out $(VHOST_MAIN),$(wildcard vhost-user/*.c)))
+# Each tools/NAME.c is a program of its own, build/$(variant)/NAME.
 TOOL_SRCS    := $(sort $(wildcard tools/*.c))
+TOOLS        := $(patsubst tools/%.c,%,$(TOOL_SRCS))
 FAKE_SRCS    := $(sort $(wildcard tests/fakes/*.c))
 UT_SRCS      := $(sort $(wildcard tests/unit/*_ut.c))
 BENCH_SRCS   := $(sort $(wildcard tests/bench/*.c))
@@ -82,7 +84,7 @@ objs = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
         format format-check install uninstall deb clean deps
 .DELETE_ON_ERROR:
 
-all: lib build/rel/pvscsi-cdb $(if $(wildcard $(BACKEND_MAIN)),build/rel/pvscsid) \
+all: lib $(addprefix build/rel/,$(TOOLS)) $(if $(wildcard $(BACKEND_MAIN)),build/rel/pvscsid) \
      $(if $(wildcard $(XL_MAIN)),build/rel/xl-pvscsi) \
      $(if $(wildcard $(VHOST_MAIN)),build/rel/pvscsi-vhost-user)
 
@@ -127,7 +129,8 @@ build/$(1)/libfakes.a: $(call objs,$(1),$(FAKE_SRCS))
 	@rm -f $$@
 	$$(AR) rcs $$@ $$^
 
-build/$(1)/pvscsi-cdb: $(call objs,$(1),$(TOOL_SRCS)) build/$(1)/libpvscsi.a build/$(1)/libcommon.a
+$(addprefix build/$(1)/,$(TOOLS)): build/$(1)/%: build/$(1)/obj/tools/%.o build/$(1)/libpvscsi.a \
+		build/$(1)/libcommon.a
 	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(SDLIBS)
 
 build/$(1)/pvscsid: $(call objs,$(1),$(BACKEND_MAIN)) build/$(1)/libbackend.a build/$(1)/libxen-layer.a \
@@ -167,7 +170,7 @@ deps:
 
 # Fast developer loop: unit suites under ASan+UBSan, no hypervisor.
 TOOL_TESTS := $(sort $(wildcard tests/tool/*_ut.sh tests/tool/pvscsi-cdb.sh))
-check-unit: deps check-layers $(UT_BINS) lib build/asan/pvscsi-cdb \
+check-unit: deps check-layers $(UT_BINS) lib $(addprefix build/asan/,$(TOOLS)) \
             $(if $(wildcard $(VHOST_MAIN)),build/asan/pvscsi-vhost-user) \
             $(if $(wildcard $(BACKEND_MAIN)),build/asan/pvscsid) \
             $(if $(wildcard $(XL_MAIN)),build/asan/xl-pvscsi)
@@ -292,7 +295,7 @@ install: all build/rel/pvscsi.pc
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/pvscsi $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
 	$(INSTALL) -m 0755 build/rel/pvscsid build/rel/pvscsi-vhost-user build/rel/xl-pvscsi \
-		$(DESTDIR)$(SBINDIR)/
+		build/rel/pvscsictl $(DESTDIR)$(SBINDIR)/
 	$(INSTALL) -m 0755 build/rel/pvscsi-cdb $(DESTDIR)$(BINDIR)/
 	@if [ -e $(DESTDIR)$(SBINDIR)/xl ] && [ "$$(readlink $(DESTDIR)$(SBINDIR)/xl)" != xl-pvscsi ]; then \
 		echo "install: $(DESTDIR)$(SBINDIR)/xl exists and is not the pvscsi front; left alone" \
@@ -318,7 +321,7 @@ install: all build/rel/pvscsi.pc
 		$(INSTALL) -m 0644 $$b $$t || exit 1; done)
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,pvscsid pvscsi-vhost-user xl-pvscsi) \
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,pvscsid pvscsi-vhost-user xl-pvscsi pvscsictl) \
 		$(DESTDIR)$(BINDIR)/pvscsi-cdb \
 		$(addprefix $(DESTDIR)$(LIBDIR)/,libpvscsi.so.$(VERSION) libpvscsi.so.$(SOVER) \
 			libpvscsi.so libpvscsi.a) \

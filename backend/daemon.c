@@ -43,6 +43,8 @@ void pvsd_usage(FILE *f)
 	        "      --sysfs-root DIR    resolve p-devs in DIR instead of /sys\n"
 	        "      --dev-root DIR      resolve p-devs in DIR instead of /dev\n"
 	        "      --state-dir DIR     keep ring journals in DIR (default %s; \"\" for none)\n"
+	        "      --control PATH      the control socket pvscsictl talks to (default\n"
+	        "                          %s; \"none\" for none)\n"
 	        "      --max-segs N        feature-sg-grant to advertise (%u..%u, default %u)\n"
 	        "      --drain-timeout S   on SIGTERM, wait at most S seconds for requests\n"
 	        "                          in flight (default %u)\n"
@@ -55,8 +57,8 @@ void pvsd_usage(FILE *f)
 	        "and exit status 1, also when daemonizing.  SIGTERM/SIGINT: stop taking requests,\n"
 	        "answer those in flight, exit leaving xenstore as it is (a restarted\n"
 	        "daemon adopts connected guests).  SIGHUP: reopen the log file.\n",
-	        PVSD_DEFAULT_PID_FILE, PVSD_DEFAULT_STATE_DIR, 26u, PVSD_RING_MAX_SEGS,
-	        PVSD_RING_DEFAULT_SEGS, PVSD_DRAIN_TIMEOUT_MS / 1000);
+	        PVSD_DEFAULT_PID_FILE, PVSD_DEFAULT_STATE_DIR, PVSD_DEFAULT_CONTROL, 26u,
+	        PVSD_RING_MAX_SEGS, PVSD_RING_DEFAULT_SEGS, PVSD_DRAIN_TIMEOUT_MS / 1000);
 }
 
 static int opt_uint(const char *name, const char *arg, unsigned long lo, unsigned long hi,
@@ -74,7 +76,7 @@ static int opt_uint(const char *name, const char *arg, unsigned long lo, unsigne
 
 int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE *err)
 {
-	enum { O_SYSFS = 256, O_DEV, O_SEGS, O_DRAIN, O_STATE, O_TARGET };
+	enum { O_SYSFS = 256, O_DEV, O_SEGS, O_DRAIN, O_STATE, O_TARGET, O_CONTROL };
 	static const struct option lo[] = {
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"pid-file", required_argument, NULL, 'p'},
@@ -85,6 +87,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	    {"sysfs-root", required_argument, NULL, O_SYSFS},
 	    {"dev-root", required_argument, NULL, O_DEV},
 	    {"state-dir", required_argument, NULL, O_STATE},
+	    {"control", required_argument, NULL, O_CONTROL},
 	    {"max-segs", required_argument, NULL, O_SEGS},
 	    {"drain-timeout", required_argument, NULL, O_DRAIN},
 	    {"help", no_argument, NULL, 'h'},
@@ -97,6 +100,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	memset(o, 0, sizeof(*o));
 	o->pid_file = PVSD_DEFAULT_PID_FILE;
 	o->state_dir = PVSD_DEFAULT_STATE_DIR;
+	o->control = PVSD_DEFAULT_CONTROL;
 	o->drain_timeout_ms = PVSD_DRAIN_TIMEOUT_MS;
 	optind = 1;
 	opterr = 0;
@@ -138,6 +142,9 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 		case O_STATE:
 			o->state_dir = optarg;
 			break;
+		case O_CONTROL:
+			o->control = optarg;
+			break;
 		case O_SEGS:
 			if (opt_uint("--max-segs", optarg, 26, PVSD_RING_MAX_SEGS, &o->max_segs,
 			             err))
@@ -178,6 +185,14 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 		o->pid_file = NULL;
 	if (o->state_dir && !o->state_dir[0])
 		o->state_dir = NULL;
+	if (!strcmp(o->control, "none") || !o->control[0])
+		o->control = NULL;
+	else if (o->control[0] != '/') {
+		/* The daemon's working directory is / once it forks: say so now. */
+		fprintf(err, "pvscsid: --control: '%s' is not an absolute path (or \"none\")\n",
+		        o->control);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -243,7 +258,7 @@ int pvsd_pidfile_write(int fd)
 /* ---- the loop ---- */
 
 /* epoll cookies for our own fds; ring fds carry the xenbus cookie. */
-static char tag_xs, tag_worker, tag_sig;
+static char tag_xs, tag_worker, tag_sig, tag_ctl;
 
 struct pvsd_daemon {
 	struct pvsd_daemon_cfg cfg;
@@ -251,6 +266,7 @@ struct pvsd_daemon {
 	int sfd;
 	struct pvs_worker *w;
 	struct pvsd_xenbus *xb;
+	struct pctl *ctl;
 	bool stopping;
 	struct timespec stop_at;
 };
@@ -332,6 +348,21 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 	rc = pvsd_xenbus_start(&xc, &d->xb);
 	if (rc)
 		goto fail;
+	if (cfg->control) {
+		char err[300];
+
+		/* Storage first: a daemon without its control socket still serves the guests. */
+		if (pvsd_ctl_open(cfg->control, d->xb, cfg->control_peer_ok, &d->ctl, err,
+		                  sizeof(err)) != 0)
+			plog(LOG_ERR,
+			     "%s; serving without it (pvscsictl will not reach this daemon)", err);
+		else if (fd_add(d, pctl_fd(d->ctl), &tag_ctl) != 0) {
+			plog(LOG_ERR, "control socket %s: epoll: %s; serving without it",
+			     cfg->control, strerror(errno));
+			pctl_close(d->ctl);
+			d->ctl = NULL;
+		}
+	}
 	*out = d;
 	return 0;
 fail:
@@ -403,6 +434,12 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		timeout_ms = 100; /* to notice the drain timeout */
 	if (ring_ms >= 0 && (timeout_ms < 0 || ring_ms < timeout_ms))
 		timeout_ms = ring_ms; /* answers held behind a TMF */
+	if (d->ctl) {
+		int ctl_ms = pctl_timeout_ms(d->ctl); /* a client to drop */
+
+		if (ctl_ms >= 0 && (timeout_ms < 0 || ctl_ms < timeout_ms))
+			timeout_ms = ctl_ms;
+	}
 	n = epoll_wait(d->ep, ev, MAX_EVENTS, timeout_ms);
 	if (n < 0) {
 		if (errno != EINTR) {
@@ -422,6 +459,8 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 			pvsd_xenbus_handle_xs(d->xb);
 		} else if (p == &tag_sig) {
 			handle_signals(d);
+		} else if (p == &tag_ctl) {
+			pctl_handle(d->ctl);
 		} else if (p != &tag_worker) {
 			pvsd_xenbus_handle_ring(d->xb, p);
 		}
@@ -429,6 +468,8 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 	/* Cheap when nothing completed; completions must reach the rings at once. */
 	pvs_worker_poll(d->w);
 	pvsd_xenbus_after_poll(d->xb);
+	if (d->ctl && pctl_timeout_ms(d->ctl) == 0)
+		pctl_handle(d->ctl);
 	if (pvsd_xenbus_pending(d->xb))
 		pvsd_xenbus_run_pending(d->xb);
 	if (d->stopping) {
@@ -466,10 +507,17 @@ struct pvs_worker *pvsd_daemon_worker(struct pvsd_daemon *d)
 	return d->w;
 }
 
+struct pctl *pvsd_daemon_control(struct pvsd_daemon *d)
+{
+	return d->ctl;
+}
+
 void pvsd_daemon_free(struct pvsd_daemon *d)
 {
 	if (!d)
 		return;
+	/* Before the xenbus its commands read. */
+	pctl_close(d->ctl);
 	if (pvsd_xenbus_idle(d->xb)) {
 		pvsd_xenbus_free(d->xb);
 		pvs_worker_free(d->w);

@@ -14,7 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
+#include "control.h"
 #include "log.h"
 #include "pvscsi/resolve.h"
 #include "xenbus.h"
@@ -37,6 +39,7 @@ struct pvsd_opts {
 	const char *sysfs_root;      /* NULL: /sys */
 	const char *dev_root;        /* NULL: /dev */
 	const char *state_dir;       /* PVSD_DEFAULT_STATE_DIR unless given; NULL: none */
+	const char *control;         /* PVSD_DEFAULT_CONTROL unless given; NULL: none */
 	unsigned int max_segs;       /* 0: PVSD_RING_DEFAULT_SEGS */
 	unsigned int drain_timeout_ms;
 };
@@ -82,6 +85,13 @@ struct pvsd_daemon_cfg {
 	 */
 	bool signals;
 	unsigned int drain_timeout_ms; /* 0: PVSD_DRAIN_TIMEOUT_MS */
+	/*
+	 * The control socket (backend/ctl.h, docs/control.md); NULL: none.  A
+	 * socket that cannot be made is logged and the daemon serves without.
+	 */
+	const char *control;
+	/* Who may use it; NULL: root only (tests inject their own). */
+	bool (*control_peer_ok)(void *arg, pid_t pid, uid_t uid, gid_t gid);
 };
 
 /* 0 or -errno (logged). */
@@ -99,6 +109,8 @@ int pvsd_daemon_run(struct pvsd_daemon *d);
 void pvsd_daemon_stop(struct pvsd_daemon *d);
 struct pvsd_xenbus *pvsd_daemon_xenbus(struct pvsd_daemon *d);
 struct pvs_worker *pvsd_daemon_worker(struct pvsd_daemon *d);
+/* The control socket, NULL when there is none (tests). */
+struct pctl *pvsd_daemon_control(struct pvsd_daemon *d);
 void pvsd_daemon_free(struct pvsd_daemon *d);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +225,20 @@ int main(int argc, char **argv)
 		     o.state_dir, strerror(errno));
 		o.state_dir = NULL;
 	}
+	if (o.control) {
+		/* Its directory is the state directory by default; otherwise made here, root's. */
+		char dir[PATH_MAX];
+		char *slash;
+
+		snprintf(dir, sizeof(dir), "%s", o.control);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+				plog(LOG_WARNING, "control socket directory %s: %s", dir,
+				     strerror(errno));
+		}
+	}
 	if (!o.foreground) {
 		rfd = daemonize();
 		if (rfd < 0) {
@@ -269,6 +284,7 @@ int main(int argc, char **argv)
 	dc.own_domid = -1;
 	dc.signals = true;
 	dc.drain_timeout_ms = o.drain_timeout_ms;
+	dc.control = o.control;
 	rc = pvsd_daemon_new(&dc, &d);
 	if (rc)
 		goto out;

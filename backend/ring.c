@@ -443,6 +443,9 @@ static void cdb_done(struct pvs_req *req)
 	struct slot *s = req->opaque;
 	struct pvsd_ring *r = s->ring;
 	uint32_t resid = req->residual < s->data_len ? req->residual : s->data_len;
+	uint64_t now = pvs_now_ns();
+
+	pvs_io_stats_add(&r->st.io, req, now > s->t_submit ? now - s->t_submit : 0);
 
 	if (req->host == PVS_HOST_OK && (s->dir == PVSP_DIR_FROM_DEV || s->dir == PVSP_DIR_BIDI) &&
 	    s->data_len > resid) {
@@ -504,6 +507,7 @@ static void submit_one(struct pvsd_ring *r, struct slot *s)
 	int rc;
 
 	r->submitted = true;
+	s->t_submit = pvs_now_ns();
 	/* May complete (cdb_done) before it returns. */
 	rc = pvs_map_submit(r->cfg.map, s->channel, s->id, s->lun, &s->req);
 	if (rc == 0)
@@ -1001,4 +1005,14 @@ int pvsd_ring_disconnect(struct pvsd_ring *r)
 		pvsd_ring_log(r, LOG_ERR, "unmap ring: %s", strerror(-rc));
 	ring_free(r);
 	return 0;
+}
+
+bool pvsd_ring_journaled(const struct pvsd_ring *r)
+{
+	return r->j != NULL;
+}
+
+unsigned int pvsd_ring_max_segs(const struct pvsd_ring *r)
+{
+	return r->cfg.max_segs;
 }

@@ -136,6 +136,11 @@ int pvsd_ring_timeout_ms(const struct pvsd_ring *r);
  */
 void pvsd_ring_stop(struct pvsd_ring *r);
 
+/* Whether the ring keeps a journal (cfg.state_dir, and the file could be made). */
+bool pvsd_ring_journaled(const struct pvsd_ring *r);
+/* The feature-sg-grant the ring was connected with (cfg.max_segs). */
+unsigned int pvsd_ring_max_segs(const struct pvsd_ring *r);
+
 /* Requests and task management functions submitted and not yet answered. */
 unsigned int pvsd_ring_inflight(const struct pvsd_ring *r);
 
@@ -163,6 +168,8 @@ struct pvsd_ring_stats {
 	uint64_t tmfs;       /* ABORT and RESET requests */
 	uint64_t dropped;    /* invalid slots dropped after an adoption without journal */
 	uint64_t replayed;   /* journal entries run again after an adoption */
+	/* Commands the LUN core completed for this ring, from submission to completion. */
+	struct pvs_io_stats io;
 };
 void pvsd_ring_get_stats(const struct pvsd_ring *r, struct pvsd_ring_stats *out);
 

@@ -33,6 +33,7 @@ struct slot {
 	uint32_t data_len;
 	bool need_in;       /* data-out to copy before submission */
 	uint32_t out_bytes; /* data-in to copy before the response */
+	uint64_t t_submit;  /* pvs_now_ns() at submission, for the ring's latency histogram */
 	int32_t held_rslt;  /* the answer, while held behind a TMF */
 	uint32_t held_resid;
 	uint8_t held_sense_len;

@@ -41,6 +41,7 @@ struct xb_dev {
 	char name[DEV_NAME_MAX];
 	uint32_t chn, tgt, lun; /* v-dev; the host number is not the guest's business */
 	struct pvs_unit *l;     /* mapped through it */
+	char pdev[128];         /* as read from xenstore, for status listings */
 	struct pvs_unit *drain; /* unmapped, waiting for the LUN to close (pinned) */
 	bool seen;
 };
@@ -127,13 +128,18 @@ static void vlog_once(struct xb_vhost *v, int prio, const char *fmt, ...)
 	vlog(v, prio, "%s", msg);
 }
 
-static const char *state_name(int s)
+const char *pvsd_xb_state_name(int s)
 {
 	static const char *const n[] = {"Unknown",     "Initialising",  "InitWait",
 	                                "Initialised", "Connected",     "Closing",
 	                                "Closed",      "Reconfiguring", "Reconfigured"};
 
 	return s >= 0 && s <= 8 ? n[s] : "invalid";
+}
+
+static const char *state_name(int s)
+{
+	return pvsd_xb_state_name(s);
 }
 
 /* ---- xenbus states ---- */
@@ -372,6 +378,7 @@ static int dev_map(struct xb_vhost *v, const char *name)
 		goto out;
 	}
 	d->l = l;
+	snprintf(d->pdev, sizeof(d->pdev), "%s", pdev);
 	d->chn = h.channel;
 	d->tgt = h.target;
 	d->lun = h.lun;
@@ -1442,6 +1449,44 @@ void pvsd_xenbus_get_stats(const struct pvsd_xenbus *xb, struct pvsd_xenbus_stat
 	out->luns = hs.units;
 	out->reconnects = xb->reconnects;
 	out->adopted = xb->adopted;
+}
+
+void pvsd_xenbus_visit(const struct pvsd_xenbus *xb, const struct pvsd_xenbus_visitor *vis,
+                       void *arg)
+{
+	for (const struct xb_vhost *v = xb->vhosts; v; v = v->next) {
+		struct pvsd_vhost_info vi = {
+		    .domid = v->domid,
+		    .vhost = v->id,
+		    .be_state = pvx_xs_read_state(&xb->xs, v->be),
+		    .fe_state = pvx_xs_read_state(&xb->xs, v->fe),
+		    .active = v->active,
+		    .feature_host = v->feature_host,
+		    .ring = v->ring,
+		};
+
+		if (v->dead)
+			continue;
+		vis->vhost(arg, &vi);
+		for (const struct xb_dev *d = v->devs; d; d = d->next) {
+			struct pvsd_dev_info di = {
+			    .name = d->name,
+			    .channel = d->chn,
+			    .target = d->tgt,
+			    .lun = d->lun,
+			    .pdev = d->pdev,
+			    .unit = d->l,
+			};
+
+			vis->dev(arg, &di);
+		}
+		vis->vhost_end(arg);
+	}
+}
+
+struct pvs_host *pvsd_xenbus_host(const struct pvsd_xenbus *xb)
+{
+	return xb->host;
 }
 
 struct pvs_lun *pvsd_xenbus_lookup(const struct pvsd_xenbus *xb, uint32_t domid, uint32_t vhost,

@@ -128,6 +128,33 @@ struct pvsd_xenbus_stats {
 };
 void pvsd_xenbus_get_stats(const struct pvsd_xenbus *xb, struct pvsd_xenbus_stats *out);
 
+/* What pvsd_xenbus_visit() shows of a vhost and of each of its devices. */
+struct pvsd_vhost_info {
+	uint32_t domid, vhost;
+	int be_state, fe_state; /* enum pvsd_xb_state read from xenstore now; -1: none */
+	bool active;            /* state machine running */
+	bool feature_host;
+	const struct pvsd_ring *ring; /* NULL: no ring connected */
+};
+struct pvsd_dev_info {
+	const char *name; /* "dev-0" */
+	uint32_t channel, target, lun;
+	const char *pdev;      /* the p-dev node as the toolstack wrote it */
+	struct pvs_unit *unit; /* the unit it is mapped to; NULL when not mapped */
+};
+struct pvsd_xenbus_visitor {
+	void (*vhost)(void *arg, const struct pvsd_vhost_info *v);
+	void (*dev)(void *arg, const struct pvsd_dev_info *d); /* the devices of the last vhost */
+	void (*vhost_end)(void *arg);
+};
+/* For status listings: every live vhost, in order, each followed by its devices. */
+void pvsd_xenbus_visit(const struct pvsd_xenbus *xb, const struct pvsd_xenbus_visitor *vis,
+                       void *arg);
+/* The LUN pool every vhost shares. */
+struct pvs_host *pvsd_xenbus_host(const struct pvsd_xenbus *xb);
+/* XenbusState by name ("Connected"); "invalid" out of range. */
+const char *pvsd_xb_state_name(int s);
+
 /* The LUN at (@domid, @vhost, v-dev channel:target:lun), or NULL. */
 struct pvs_lun *pvsd_xenbus_lookup(const struct pvsd_xenbus *xb, uint32_t domid, uint32_t vhost,
                                    uint32_t channel, uint32_t target, uint32_t lun);

@@ -153,6 +153,33 @@ void plog_level(int prio)
 	sink.level = prio;
 }
 
+int plog_get_level(void)
+{
+	return sink.level;
+}
+
+static const char *const level_names[] = {"emerg",   "alert",  "crit", "err",
+                                          "warning", "notice", "info", "debug"};
+
+int plog_level_parse(const char *s, int *prio)
+{
+	for (int i = 0; i <= LOG_DEBUG; i++)
+		if (!strcmp(s, level_names[i])) {
+			*prio = i;
+			return 0;
+		}
+	if (!strcmp(s, "error") || !strcmp(s, "warn")) {
+		*prio = s[0] == 'e' ? LOG_ERR : LOG_WARNING;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *plog_level_name(int prio)
+{
+	return prio >= 0 && prio <= LOG_DEBUG ? level_names[prio] : "none";
+}
+
 bool plog_verbose(void)
 {
 	return sink.level >= LOG_DEBUG;

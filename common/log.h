@@ -77,6 +77,16 @@ void plog_close(void);
 int plog_reopen(void);
 /* Keep lines up to @prio (-1: none, not even for the hook). */
 void plog_level(int prio);
+/* The level plog_level() or plog_open() set. */
+int plog_get_level(void);
+/*
+ * syslog's names of the priorities, as the control sockets' log-level
+ * takes and shows them: "emerg" .. "debug" ("error" and "warn" too).
+ * 0, or -EINVAL for anything else.
+ */
+int plog_level_parse(const char *s, int *prio);
+/* "err", "info"...; "none" for -1. */
+const char *plog_level_name(int prio);
 bool plog_verbose(void);
 
 /*

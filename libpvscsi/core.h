@@ -298,6 +298,8 @@ struct pvs_lun {
 	char vendor[9], product[17], revision[5];
 	char backing[256]; /* path or description, for messages */
 
+	struct pvs_io_stats stats;
+
 	/* in-flight requests, for TMFs and drain */
 	struct pvs_req *inflight;
 	unsigned int ninflight;
@@ -311,6 +313,8 @@ struct pvs_lun {
 	void *emu; /* emulate.c: per-LUN scratch for multi-stage commands */
 };
 
+/* Count @req's completion in its LUN's stats (just before done()). */
+void pvsi_req_account(struct pvs_req *req);
 /* Complete @req with @sr (GOOD when PVS_SR_OK): status, sense, residual, done(). */
 void pvsi_req_complete(struct pvs_req *req, int sr);
 /*

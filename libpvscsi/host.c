@@ -303,6 +303,24 @@ unsigned int pvs_unit_users(const struct pvs_unit *u)
 	return u->users;
 }
 
+const char *pvs_unit_id(const struct pvs_unit *u)
+{
+	return u->key;
+}
+
+void pvs_unit_get_stats(const struct pvs_unit *u, struct pvs_io_stats *out)
+{
+	if (u->lun)
+		pvs_lun_get_stats(u->lun, out);
+	else
+		memset(out, 0, sizeof(*out));
+}
+
+bool pvs_unit_ro(const struct pvs_unit *u)
+{
+	return u->lun && pvs_lun_is_ro(u->lun);
+}
+
 void pvs_host_get_stats(const struct pvs_host *h, struct pvs_host_stats *out)
 {
 	memset(out, 0, sizeof(*out));

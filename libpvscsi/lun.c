@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core.h"
 #include "pvscsi/resolve.h"
@@ -274,8 +275,90 @@ void pvs_submit(struct pvs_lun *lun, struct pvs_req *req)
 	for (unsigned i = 0; i < req->iovcnt; i++)
 		len += req->iov[i].iov_len;
 	req->core.data_len = len;
+	req->core.t_start = pvs_now_ns();
 	inflight_add(lun, req);
 	lun->ops->submit(lun, req);
+}
+
+uint64_t pvs_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void pvs_io_stats_add(struct pvs_io_stats *s, const struct pvs_req *req, uint64_t lat_ns)
+{
+	uint64_t moved =
+	    req->residual < req->core.data_len ? req->core.data_len - req->residual : 0;
+	uint64_t us = lat_ns / 1000;
+	unsigned int b = 0;
+	uint8_t key, asc, ascq;
+
+	s->commands++;
+	if (req->host == PVS_HOST_OK && req->dir == PVS_DIR_FROM_DEV)
+		s->bytes_read += moved;
+	else if (req->host == PVS_HOST_OK && req->dir == PVS_DIR_TO_DEV)
+		s->bytes_written += moved;
+	if (req->host != PVS_HOST_OK || req->status != PVS_STATUS_GOOD)
+		s->errors++;
+	if (req->host == PVS_HOST_ABORTED)
+		s->aborted++;
+	else if (req->host == PVS_HOST_RESET)
+		s->reset++;
+	else if (req->host != PVS_HOST_OK)
+		s->host_errors++;
+	else if (req->status == PVS_STATUS_CHECK_CONDITION &&
+	         pvs_sense_decode(req->sense, req->sense_len, &key, &asc, &ascq) == 0)
+		s->sense_key[key & 0xf]++;
+	else if (req->status == PVS_STATUS_RESERVATION_CONFLICT)
+		s->conflicts++;
+	else if (req->status == PVS_STATUS_BUSY || req->status == PVS_STATUS_TASK_SET_FULL)
+		s->busy++;
+	s->latency_ns += lat_ns;
+	while (b < PVS_LAT_BUCKETS - 1 && us >= pvs_lat_bound_us(b))
+		b++;
+	s->latency[b]++;
+}
+
+void pvsi_req_account(struct pvs_req *req)
+{
+	struct pvs_lun *lun = req->core.lun;
+	uint64_t now;
+
+	if (!lun)
+		return;
+	now = pvs_now_ns();
+	pvs_io_stats_add(&lun->stats, req, now > req->core.t_start ? now - req->core.t_start : 0);
+}
+
+void pvs_lun_get_stats(const struct pvs_lun *lun, struct pvs_io_stats *out)
+{
+	*out = lun->stats;
+}
+
+void pvs_lun_get_resv(const struct pvs_lun *lun, struct pvs_lun_resv *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->spc2_reserved = lun->pr.spc2_reserved;
+	out->spc2_holder = lun->pr.spc2_holder;
+	out->generation = lun->pr.generation;
+	out->pr_reserved = lun->pr.pr_reserved;
+	out->pr_type = lun->pr.pr_type;
+	out->pr_holder = lun->pr.pr_holder;
+	for (unsigned int i = 0; i < PVSI_MAX_INITIATORS; i++)
+		out->registrations += lun->initiators[i].used && lun->initiators[i].registered;
+}
+
+const char *pvs_lun_backing(const struct pvs_lun *lun)
+{
+	return lun->backing;
+}
+
+bool pvs_lun_is_ro(const struct pvs_lun *lun)
+{
+	return lun->ro;
 }
 
 void pvsi_req_field(struct pvs_req *req, bool in_cdb, int byte, int bit)
@@ -384,6 +467,7 @@ void pvsi_req_complete(struct pvs_req *req, int sr)
 		/* Data already moved stays moved (e.g. a short read before a medium error). */
 		req->residual = (uint32_t)(req->core.data_len - req->core.xfer);
 	}
+	pvsi_req_account(req);
 	req->done(req);
 	if (tmf && --tmf->pending == 0)
 		pvsi_tmf_finish(tmf);
@@ -397,6 +481,7 @@ void pvsi_req_finish_raw(struct pvs_req *req)
 	untrim(req);
 	if (lun)
 		inflight_del(lun, req);
+	pvsi_req_account(req);
 	req->done(req);
 	if (tmf && --tmf->pending == 0)
 		pvsi_tmf_finish(tmf);

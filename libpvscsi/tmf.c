@@ -128,6 +128,11 @@ void pvs_tmf_submit(struct pvs_lun *lun, struct pvs_tmf *tmf)
 	tmf->waiter = NULL;
 	tmf->pending = 1; /* held until setup is over */
 	tmf->result = PVS_TMF_FUNCTION_COMPLETE;
+	if (tmf->fn == PVS_TMF_ABORT_TASK || tmf->fn == PVS_TMF_ABORT_TASK_SET ||
+	    tmf->fn == PVS_TMF_CLEAR_TASK_SET)
+		lun->stats.tmf_aborts++;
+	else if (tmf->fn == PVS_TMF_LUN_RESET || tmf->fn == PVS_TMF_I_T_NEXUS_RESET)
+		lun->stats.tmf_resets++;
 
 	switch (tmf->fn) {
 	case PVS_TMF_ABORT_TASK:

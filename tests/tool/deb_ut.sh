@@ -38,7 +38,7 @@ check "make deb (dpkg-buildpackage, lintian --fail-on error): exit 0" 0 $rc
 p=build/deb/pvscsi_${v}_$arch.deb
 l=build/deb/libpvscsi0_${v}_$arch.deb
 dv=build/deb/libpvscsi-dev_${v}_$arch.deb
-for f in usr/sbin/pvscsid usr/sbin/pvscsi-vhost-user usr/sbin/xl-pvscsi usr/bin/pvscsi-cdb \
+for f in usr/sbin/pvscsid usr/sbin/pvscsi-vhost-user usr/sbin/xl-pvscsi usr/sbin/pvscsictl usr/bin/pvscsi-cdb \
 	lib/systemd/system/pvscsid.service usr/share/man/man1/xl-scsi.1.gz lib/modprobe.d/pvscsi.conf \
 	usr/share/man/man8/xl-pvscsi.8.gz; do
 	check "pvscsi holds /$f" 1 "$(has "$p" "$f")"

@@ -38,7 +38,7 @@ for f in /usr/bin/pvscsi-cdb $(for h in libpvscsi/include/pvscsi/*.h; do echo /u
 	/usr/lib/libpvscsi.a /usr/lib/libpvscsi.so /usr/lib/libpvscsi.so.0 /usr/lib/libpvscsi.so.$version \
 	/usr/lib/pkgconfig/pvscsi.pc \
 	$(for u in backend/*.service vhost-user/*.service; do [ -e "$u" ] && echo /usr/lib/systemd/system/${u##*/}; done) \
-	/usr/sbin/pvscsi-vhost-user /usr/sbin/pvscsid /usr/sbin/xl /usr/sbin/xl-pvscsi \
+	/usr/sbin/pvscsi-vhost-user /usr/sbin/pvscsictl /usr/sbin/pvscsid /usr/sbin/xl /usr/sbin/xl-pvscsi \
 	/lib/modprobe.d/pvscsi.conf \
 	$(for b in xl-plugin/*.bash-completion; do [ -e "$b" ] && n=${b##*/} && echo /usr/share/bash-completion/completions/${n%.bash-completion}; done) \
 	$(for m in docs/*.[158]; do echo /usr/share/man/man${m##*.}/${m##*/}; done); do

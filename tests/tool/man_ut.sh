@@ -1,10 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The manual pages of the programs (docs/pvscsid.8, docs/pvscsi-vhost-user.8,
-# docs/pvscsi-cdb.8, docs/xl-pvscsi.8): groff finds nothing to warn about (-ww), man renders
+# docs/pvscsi-cdb.8, docs/xl-pvscsi.8, docs/pvscsictl.8): groff finds nothing to warn about (-ww), man renders
 # them, they have the sections a reader looks for, and every option each
-# program's --help lists (and every control command of pvscsi-vhost-user)
-# is in its page.
+# program's --help lists (and every control command of pvscsi-vhost-user,
+# every command of pvscsictl) is in its page.
 #
 # Usage: tests/tool/man_ut.sh [DIR]   (the programs' directory; default
 # build/asan, else build/rel).  Ends with an 'N passed, N failed' line.
@@ -14,11 +14,11 @@ dir=${1:-}
 if [ -z "$dir" ]; then
 	for d in build/asan build/rel; do
 		[ -x "$d/pvscsid" ] && [ -x "$d/pvscsi-vhost-user" ] && [ -x "$d/pvscsi-cdb" ] &&
-			[ -x "$d/xl-pvscsi" ] && dir=$d && break
+			[ -x "$d/xl-pvscsi" ] && [ -x "$d/pvscsictl" ] && dir=$d && break
 	done
 fi
 if [ -z "$dir" ]; then
-	echo "programs not found (make build/asan/pvscsid build/asan/pvscsi-vhost-user build/asan/pvscsi-cdb build/asan/xl-pvscsi)" >&2
+	echo "programs not found (make build/asan/pvscsid build/asan/pvscsi-vhost-user build/asan/pvscsi-cdb build/asan/xl-pvscsi build/asan/pvscsictl)" >&2
 	exit 1
 fi
 tmp=$(mktemp -d /var/tmp/pvscsi-man-test.XXXXXX)
@@ -56,7 +56,7 @@ has_entry() {
 		END { exit !found }' "$1"
 }
 
-for p in pvscsid pvscsi-vhost-user pvscsi-cdb xl-pvscsi; do
+for p in pvscsid pvscsi-vhost-user pvscsi-cdb xl-pvscsi pvscsictl; do
 	page=docs/$p.8
 	if [ ! -f "$page" ]; then
 		fail "$page exists"
@@ -110,6 +110,20 @@ for p in pvscsid pvscsi-vhost-user pvscsi-cdb; do
 		[ "$p" = "$q" ] && continue
 		if grep -q "^\.BR $q (8)" "docs/$p.8"; then ok "$p.8 refers to $q(8)"; else fail "$p.8 refers to $q(8)"; fi
 	done
+done
+# pvscsictl's commands, as its usage lists them, in the page's COMMANDS
+# section; it and pvscsid(8) refer to each other.
+LC_ALL=C.UTF-8 MANWIDTH=80 man -l docs/pvscsictl.8 2>/dev/null |
+	sed -n '/^COMMANDS$/,/^[A-Z]/p' >"$tmp/ctlcmds"
+missing=
+for c in $("$dir/pvscsictl" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && /^  [a-z]/ { print $1 }'); do
+	grep -qE "^ +$c( |\$)" "$tmp/ctlcmds" || missing="$missing $c"
+done
+[ -s "$tmp/ctlcmds" ] || missing="$missing (no COMMANDS section)"
+if [ -z "$missing" ]; then ok "pvscsictl.8: every command"; else fail "pvscsictl.8: every command" "missing:$missing"; fi
+for pq in "pvscsid pvscsictl" "pvscsictl pvscsid"; do
+	set -- $pq
+	if grep -q "^\.BR $2 (8)" "docs/$1.8"; then ok "$1.8 refers to $2(8)"; else fail "$1.8 refers to $2(8)"; fi
 done
 if grep -q "^\.BR pvscsid (8)" docs/xl-scsi.1; then ok "xl-scsi.1 refers to pvscsid(8)"; else fail "xl-scsi.1 refers to pvscsid(8)"; fi
 if grep -q "^\.BR xl\\\\-pvscsi (8)" docs/xl-scsi.1; then ok "xl-scsi.1 refers to xl-pvscsi(8)"; else fail "xl-scsi.1 refers to xl-pvscsi(8)"; fi

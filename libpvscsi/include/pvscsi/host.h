@@ -90,8 +90,21 @@ struct pvs_lun *pvs_unit_lun(const struct pvs_unit *u);
 const char *pvs_unit_spec(const struct pvs_unit *u);
 /* A host LUN's stable p-dev (pvs_pdev_stable_spec()); "" for an emulated LUN or none. */
 const char *pvs_unit_stable(const struct pvs_unit *u);
+/*
+ * The backing object the unit is, unique in the pool while it is open and
+ * the same for every spec that names it: "b:803" (a block device's
+ * number), "c:1502" (a character device's), "f:803:1c" (a file's device
+ * and inode), "u:3" (a RAM disk, or a path that did not stat).  For labels
+ * of metrics, which need a name no two units share.
+ */
+const char *pvs_unit_id(const struct pvs_unit *u);
 /* References (v-dev mappings) held. */
 unsigned int pvs_unit_users(const struct pvs_unit *u);
+
+/* The counters of the unit's LUN (pvs_lun_get_stats()); zeroes once it is closed. */
+void pvs_unit_get_stats(const struct pvs_unit *u, struct pvs_io_stats *out);
+/* Whether the unit was opened read-only (ro in its spec). */
+bool pvs_unit_ro(const struct pvs_unit *u);
 
 struct pvs_host_stats {
 	unsigned int units; /* open LUNs */

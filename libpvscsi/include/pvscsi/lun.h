@@ -78,6 +78,7 @@ struct pvs_req_core {
 	uint8_t field_in_cdb;
 	uint32_t info;       /* sense INFORMATION field when PVSI_RF_INFO is set */
 	uint64_t scratch[4]; /* handler-private */
+	uint64_t t_start;    /* CLOCK_MONOTONIC ns at pvs_submit(), for the latency histogram */
 	/* store-private while a store operation runs (restarting short transfers) */
 	void (*store_cont)(struct pvs_req *req, int64_t res);
 	const struct iovec *store_iov;
@@ -227,6 +228,66 @@ uint8_t pvs_lun_device_type(const struct pvs_lun *lun);
  * Returns 0 or -EIO when @out fails.
  */
 int pvs_filter_describe(uint8_t pdt, FILE *out);
+
+/*
+ * Counters of a LUN (pvs_lun_get_stats()) or of any other stream of
+ * commands a transport accounts with pvs_io_stats_add() (a vscsiif ring).
+ * Every field counts completions; the core updates them on the LUN's
+ * worker thread, in place (no allocation on the I/O path).
+ */
+/*
+ * Latency histogram: bucket i < PVS_LAT_BUCKETS - 1 counts commands that
+ * took less than pvs_lat_bound_us(i) and at least the bound below it
+ * (16 us .. 2^20 us, about a second, doubling); the last bucket is the rest.
+ */
+#define PVS_LAT_BUCKETS 18
+static inline uint64_t pvs_lat_bound_us(unsigned int i)
+{
+	return 16ull << i;
+}
+
+struct pvs_io_stats {
+	uint64_t commands;      /* completed, whatever the outcome */
+	uint64_t bytes_read;    /* data-in transferred to the initiator */
+	uint64_t bytes_written; /* data-out taken from the initiator */
+	uint64_t errors;        /* any outcome but GOOD status with host status OK */
+	uint64_t sense_key[16]; /* CHECK CONDITION, by sense key (SPC-5 4.4.8) */
+	uint64_t conflicts;     /* RESERVATION CONFLICT */
+	uint64_t busy;          /* BUSY or TASK SET FULL */
+	uint64_t host_errors;   /* host status other than OK, ABORTED and RESET */
+	uint64_t aborted;       /* commands ended by ABORT TASK (SET) or CLEAR TASK SET */
+	uint64_t reset;         /* commands ended by a LUN or I_T nexus reset */
+	uint64_t tmf_aborts;    /* abort functions received (ABORT TASK, ABORT/CLEAR TASK SET) */
+	uint64_t tmf_resets;    /* reset functions received (LUN RESET, I_T NEXUS RESET) */
+	uint64_t latency_ns;    /* sum of the latencies of @commands */
+	uint64_t latency[PVS_LAT_BUCKETS];
+};
+
+/* CLOCK_MONOTONIC in ns: what pvs_io_stats_add() latencies are measured with. */
+uint64_t pvs_now_ns(void);
+/* Count the completion of @req (status, host, sense, residual set) that took @lat_ns. */
+void pvs_io_stats_add(struct pvs_io_stats *s, const struct pvs_req *req, uint64_t lat_ns);
+/* The LUN's counters since it was opened. */
+void pvs_lun_get_stats(const struct pvs_lun *lun, struct pvs_io_stats *out);
+
+/*
+ * Reservation state, for status listings: the SPC-2 RESERVE holder and the
+ * persistent reservation (SPC-5 5.14).  Initiators are the transports'
+ * ids (pvs_req.initiator).
+ */
+struct pvs_lun_resv {
+	bool spc2_reserved;
+	uint64_t spc2_holder;
+	unsigned int registrations; /* I_T nexuses registered with a key */
+	uint32_t generation;        /* PRGENERATION */
+	bool pr_reserved;
+	uint8_t pr_type;    /* 1 WE, 3 EA, 5 WE-RO, 6 EA-RO, 7 WE-AR, 8 EA-AR */
+	uint64_t pr_holder; /* meaningless for the all-registrants types (7, 8) */
+};
+void pvs_lun_get_resv(const struct pvs_lun *lun, struct pvs_lun_resv *out);
+bool pvs_lun_is_ro(const struct pvs_lun *lun);
+/* What the LUN was opened on: a path (/dev/sg3, /srv/a.img), or a mem: LUN's size. */
+const char *pvs_lun_backing(const struct pvs_lun *lun);
 
 /*
  * Start a SCSI command.  The request always completes through req->done,

@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * control.c - pvscsid's control commands (control.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "log.h"
+#include "metrics.h"
+#include "pvscsi/host.h"
+#include "ring.h"
+#include "sense_text.h"
+
+/* ---- JSON pieces ---- */
+
+static void gen_io(yajl_gen g, const struct pvs_io_stats *st)
+{
+	char key[40];
+
+	pctl_u64(g, "commands", st->commands);
+	pctl_u64(g, "bytes_read", st->bytes_read);
+	pctl_u64(g, "bytes_written", st->bytes_written);
+	pctl_u64(g, "errors", st->errors);
+	/* Only the keys seen: sixteen zeroes would drown the one that matters. */
+	pctl_key(g, "sense_keys");
+	yajl_gen_map_open(g);
+	for (unsigned int k = 0; k < 16; k++)
+		if (st->sense_key[k])
+			pctl_u64(g, psense_key_text(k, key, sizeof(key)), st->sense_key[k]);
+	yajl_gen_map_close(g);
+	pctl_u64(g, "reservation_conflicts", st->conflicts);
+	pctl_u64(g, "busy", st->busy);
+	pctl_u64(g, "host_errors", st->host_errors);
+	pctl_u64(g, "aborted", st->aborted);
+	pctl_u64(g, "reset", st->reset);
+	pctl_u64(g, "task_aborts", st->tmf_aborts);
+	pctl_u64(g, "task_resets", st->tmf_resets);
+	pctl_key(g, "latency");
+	yajl_gen_map_open(g);
+	pctl_u64(g, "sum_ns", st->latency_ns);
+	pctl_key(g, "bounds_us");
+	yajl_gen_array_open(g);
+	for (unsigned int i = 0; i + 1 < PVS_LAT_BUCKETS; i++)
+		yajl_gen_integer(g, (long long)pvs_lat_bound_us(i));
+	yajl_gen_array_close(g);
+	pctl_key(g, "counts");
+	yajl_gen_array_open(g);
+	for (unsigned int i = 0; i < PVS_LAT_BUCKETS; i++)
+		yajl_gen_integer(g, (long long)st->latency[i]);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+}
+
+static void gen_unit_head(yajl_gen g, const struct pvs_unit *u)
+{
+	pctl_str(g, "unit", pvs_unit_id(u));
+	pctl_str(g, "spec", pvs_unit_spec(u));
+}
+
+/* Arguments: none of these commands but log-level takes any. */
+static int no_args(const yajl_val args, struct pctl_err *e)
+{
+	if (args && args->u.object.len)
+		return pctl_fail(e, PCTL_E_ARG, "this command takes no arguments (got \"%.64s\")",
+		                 args->u.object.keys[0]);
+	return 0;
+}
+
+/* ---- status ---- */
+
+static void st_vhost(void *arg, const struct pvsd_vhost_info *v)
+{
+	yajl_gen g = arg;
+
+	yajl_gen_map_open(g);
+	pctl_u64(g, "domid", v->domid);
+	pctl_u64(g, "vhost", v->vhost);
+	pctl_str(g, "backend_state", v->be_state < 0 ? "none" : pvsd_xb_state_name(v->be_state));
+	pctl_str(g, "frontend_state", v->fe_state < 0 ? "none" : pvsd_xb_state_name(v->fe_state));
+	pctl_bool(g, "active", v->active);
+	pctl_bool(g, "feature_host", v->feature_host);
+	pctl_key(g, "ring");
+	if (v->ring) {
+		yajl_gen_map_open(g);
+		pctl_u64(g, "feature_sg_grant", pvsd_ring_max_segs(v->ring));
+		pctl_u64(g, "inflight", pvsd_ring_inflight(v->ring));
+		pctl_str(g, "journal", pvsd_ring_journaled(v->ring) ? "on" : "off");
+		pctl_bool(g, "broken", pvsd_ring_broken(v->ring));
+		yajl_gen_map_close(g);
+	} else {
+		yajl_gen_null(g);
+	}
+	pctl_key(g, "devices");
+	yajl_gen_array_open(g);
+}
+
+static void st_dev(void *arg, const struct pvsd_dev_info *d)
+{
+	yajl_gen g = arg;
+	char vdev[48];
+
+	yajl_gen_map_open(g);
+	pctl_str(g, "name", d->name);
+	snprintf(vdev, sizeof(vdev), "%u:%u:%u", d->channel, d->target, d->lun);
+	pctl_str(g, "vdev", d->unit ? vdev : "");
+	pctl_str(g, "pdev", d->pdev);
+	pctl_str(g, "unit", d->unit ? pvs_unit_id(d->unit) : "");
+	yajl_gen_map_close(g);
+}
+
+static void st_vhost_end(void *arg)
+{
+	yajl_gen g = arg;
+
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+}
+
+static const char *pr_type_name(uint8_t t)
+{
+	switch (t) {
+	case 1:
+		return "Write Exclusive";
+	case 3:
+		return "Exclusive Access";
+	case 5:
+		return "Write Exclusive - Registrants Only";
+	case 6:
+		return "Exclusive Access - Registrants Only";
+	case 7:
+		return "Write Exclusive - All Registrants";
+	case 8:
+		return "Exclusive Access - All Registrants";
+	default:
+		return "unknown";
+	}
+}
+
+static void gen_resv(yajl_gen g, const struct pvs_lun *l)
+{
+	struct pvs_lun_resv r;
+	char id[24];
+
+	pvs_lun_get_resv(l, &r);
+	yajl_gen_map_open(g);
+	pctl_key(g, "spc2_holder");
+	if (r.spc2_reserved) {
+		snprintf(id, sizeof(id), "0x%016" PRIx64, r.spc2_holder);
+		yajl_gen_string(g, (const unsigned char *)id, strlen(id));
+	} else {
+		yajl_gen_null(g);
+	}
+	pctl_u64(g, "registrations", r.registrations);
+	pctl_u64(g, "generation", r.generation);
+	pctl_key(g, "persistent");
+	if (r.pr_reserved) {
+		yajl_gen_map_open(g);
+		pctl_str(g, "type", pr_type_name(r.pr_type));
+		snprintf(id, sizeof(id), "0x%016" PRIx64, r.pr_holder);
+		pctl_str(g, "holder", r.pr_type >= 7 ? "all registrants" : id);
+		yajl_gen_map_close(g);
+	} else {
+		yajl_gen_null(g);
+	}
+	yajl_gen_map_close(g);
+}
+
+static int cmd_status(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
+{
+	struct pvsd_xenbus *xb = arg;
+	const struct pvsd_xenbus_visitor vis = {st_vhost, st_dev, st_vhost_end};
+	struct pvs_host *h = pvsd_xenbus_host(xb);
+	struct pvs_unit *u;
+
+	if (no_args(args, e))
+		return -1;
+	yajl_gen_map_open(g);
+	pctl_str(g, "version", PVSCSI_VERSION);
+	pctl_u64(g, "pid", (unsigned long long)getpid());
+	pctl_u64(g, "domid", pvsd_xenbus_domid(xb));
+	pctl_str(g, "base", pvsd_xenbus_base(xb));
+	pctl_str(g, "log_level", plog_level_name(plog_get_level()));
+	pctl_key(g, "vhosts");
+	yajl_gen_array_open(g);
+	pvsd_xenbus_visit(xb, &vis, g);
+	yajl_gen_array_close(g);
+	pctl_key(g, "luns");
+	yajl_gen_array_open(g);
+	for (unsigned int i = 0; (u = pvs_host_unit_at(h, i)); i++) {
+		const struct pvs_lun *l = pvs_unit_lun(u);
+
+		yajl_gen_map_open(g);
+		gen_unit_head(g, u);
+		pctl_str(g, "stable", pvs_unit_stable(u));
+		pctl_str(g, "device", l ? pvs_lun_backing(l) : "");
+		pctl_str(g, "kind",
+		         !l                          ? "closed"
+		         : pvs_lun_is_passthrough(l) ? "passthrough"
+		                                     : "emulated");
+		pctl_bool(g, "read_only", pvs_unit_ro(u));
+		pctl_bool(g, "raw", l && pvs_lun_is_raw(l));
+		pctl_bool(g, "gone", l && pvs_lun_gone(l));
+		pctl_u64(g, "users", pvs_unit_users(u));
+		pctl_u64(g, "inflight", l ? pvs_lun_inflight(l) : 0);
+		pctl_u64(g, "block_size", l ? pvs_lun_block_size(l) : 0);
+		pctl_u64(g, "blocks", l ? pvs_lun_blocks(l) : 0);
+		pctl_key(g, "reservation");
+		if (l)
+			gen_resv(g, l);
+		else
+			yajl_gen_null(g);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+	return 0;
+}
+
+/* ---- stats ---- */
+
+static void stats_ring(void *arg, const struct pvsd_vhost_info *v)
+{
+	yajl_gen g = arg;
+	struct pvsd_ring_stats rs;
+
+	if (!v->ring)
+		return;
+	pvsd_ring_get_stats(v->ring, &rs);
+	yajl_gen_map_open(g);
+	pctl_u64(g, "domid", v->domid);
+	pctl_u64(g, "vhost", v->vhost);
+	pctl_u64(g, "inflight", pvsd_ring_inflight(v->ring));
+	pctl_u64(g, "requests", rs.requests);
+	pctl_u64(g, "responses", rs.responses);
+	pctl_u64(g, "notifies", rs.notifies);
+	pctl_u64(g, "rejected", rs.rejected);
+	pctl_u64(g, "no_connect", rs.no_connect);
+	pctl_u64(g, "tmfs", rs.tmfs);
+	pctl_u64(g, "replayed", rs.replayed);
+	pctl_u64(g, "dropped", rs.dropped);
+	gen_io(g, &rs.io);
+	yajl_gen_map_close(g);
+}
+
+static void nop_dev(void *arg, const struct pvsd_dev_info *d)
+{
+	(void)arg;
+	(void)d;
+}
+
+static void nop_end(void *arg)
+{
+	(void)arg;
+}
+
+static int cmd_stats(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
+{
+	struct pvsd_xenbus *xb = arg;
+	const struct pvsd_xenbus_visitor vis = {stats_ring, nop_dev, nop_end};
+	struct pvs_host *h = pvsd_xenbus_host(xb);
+	struct pvs_io_stats st;
+	struct pvs_unit *u;
+
+	if (no_args(args, e))
+		return -1;
+	yajl_gen_map_open(g);
+	pctl_key(g, "luns");
+	yajl_gen_array_open(g);
+	for (unsigned int i = 0; (u = pvs_host_unit_at(h, i)); i++) {
+		const struct pvs_lun *l = pvs_unit_lun(u);
+
+		pvs_unit_get_stats(u, &st);
+		yajl_gen_map_open(g);
+		gen_unit_head(g, u);
+		pctl_u64(g, "inflight", l ? pvs_lun_inflight(l) : 0);
+		gen_io(g, &st);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	pctl_key(g, "rings");
+	yajl_gen_array_open(g);
+	pvsd_xenbus_visit(xb, &vis, g);
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+	return 0;
+}
+
+/* ---- metrics ---- */
+
+/* One counter of struct pvs_io_stats, for LUNs and rings alike. */
+struct io_metric {
+	const char *name; /* after "pvscsi_lun_" or "pvscsi_ring_" */
+	const char *help;
+	size_t off;
+};
+
+#define IO_METRIC(n, f, h)                                                                         \
+	{                                                                                          \
+		n, h, offsetof(struct pvs_io_stats, f)                                             \
+	}
+static const struct io_metric io_metrics[] = {
+    IO_METRIC("commands_total", commands, "SCSI commands completed"),
+    IO_METRIC("read_bytes_total", bytes_read, "Bytes transferred to the initiator (data-in)"),
+    IO_METRIC("written_bytes_total", bytes_written,
+              "Bytes transferred from the initiator (data-out)"),
+    IO_METRIC("errors_total", errors, "Commands that did not end GOOD with host status OK"),
+    IO_METRIC("reservation_conflicts_total", conflicts, "Commands that ended RESERVATION CONFLICT"),
+    IO_METRIC("busy_total", busy, "Commands that ended BUSY or TASK SET FULL"),
+    IO_METRIC("host_errors_total", host_errors,
+              "Commands that failed below SCSI (no connect, transport or passthrough error)"),
+    IO_METRIC("aborted_commands_total", aborted, "Commands ended by an abort task function"),
+    IO_METRIC("reset_commands_total", reset, "Commands ended by a LUN or I_T nexus reset"),
+    IO_METRIC("task_aborts_total", tmf_aborts,
+              "ABORT TASK, ABORT TASK SET and CLEAR TASK SET functions received"),
+    IO_METRIC("task_resets_total", tmf_resets, "LUN RESET and I_T NEXUS RESET functions received"),
+};
+
+struct sample {
+	struct pmet_label l[2];
+	size_t nl;
+	struct pvs_io_stats st;
+	uint64_t inflight;
+};
+
+struct metric_set {
+	struct sample *s;
+	size_t n, cap;
+};
+
+static struct sample *set_add(struct metric_set *m)
+{
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 8;
+		struct sample *s = realloc(m->s, cap * sizeof(*s));
+
+		if (!s)
+			return NULL;
+		m->s = s;
+		m->cap = cap;
+	}
+	memset(&m->s[m->n], 0, sizeof(m->s[0]));
+	return &m->s[m->n++];
+}
+
+static void render_io(FILE *f, const char *prefix, const char *what, const struct metric_set *m)
+{
+	char name[96], help[200], key[40];
+	double bounds[PVS_LAT_BUCKETS];
+
+	for (size_t k = 0; k < sizeof(io_metrics) / sizeof(io_metrics[0]); k++) {
+		snprintf(name, sizeof(name), "%s%s", prefix, io_metrics[k].name);
+		snprintf(help, sizeof(help), "%s, per %s", io_metrics[k].help, what);
+		pmet_family(f, name, "counter", help);
+		for (size_t i = 0; i < m->n; i++)
+			pmet_sample(
+			    f, name, m->s[i].l, m->s[i].nl,
+			    *(const uint64_t *)((const char *)&m->s[i].st + io_metrics[k].off));
+	}
+	snprintf(name, sizeof(name), "%scheck_conditions_total", prefix);
+	snprintf(help, sizeof(help), "Commands that ended CHECK CONDITION, by sense key, per %s",
+	         what);
+	pmet_family(f, name, "counter", help);
+	for (size_t i = 0; i < m->n; i++)
+		for (unsigned int sk = 0; sk < 16; sk++) {
+			struct pmet_label l[3] = {m->s[i].l[0], m->s[i].l[1]};
+
+			l[m->s[i].nl].name = "sense_key";
+			l[m->s[i].nl].value = psense_key_text(sk, key, sizeof(key));
+			pmet_sample(f, name, l, m->s[i].nl + 1, m->s[i].st.sense_key[sk]);
+		}
+	snprintf(name, sizeof(name), "%sinflight", prefix);
+	snprintf(help, sizeof(help), "Commands in flight now, per %s", what);
+	pmet_family(f, name, "gauge", help);
+	for (size_t i = 0; i < m->n; i++)
+		pmet_sample(f, name, m->s[i].l, m->s[i].nl, m->s[i].inflight);
+	snprintf(name, sizeof(name), "%slatency_seconds", prefix);
+	snprintf(help, sizeof(help), "Time from submission to completion of a command, per %s",
+	         what);
+	pmet_family(f, name, "histogram", help);
+	for (unsigned int b = 0; b + 1 < PVS_LAT_BUCKETS; b++)
+		bounds[b] = (double)pvs_lat_bound_us(b) / 1e6;
+	for (size_t i = 0; i < m->n; i++)
+		pmet_histogram(f, name, m->s[i].l, m->s[i].nl, bounds, m->s[i].st.latency,
+		               PVS_LAT_BUCKETS, (double)m->s[i].st.latency_ns / 1e9);
+}
+
+struct ring_set {
+	struct metric_set m;
+	char (*ids)[2][16];
+	size_t cap;
+	bool oom;
+};
+
+static void metrics_ring(void *arg, const struct pvsd_vhost_info *v)
+{
+	struct ring_set *rs = arg;
+	struct pvsd_ring_stats st;
+	struct sample *s;
+
+	if (!v->ring || rs->oom)
+		return;
+	if (rs->m.n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 8;
+		void *ids = realloc(rs->ids, cap * sizeof(rs->ids[0]));
+
+		if (!ids) {
+			rs->oom = true;
+			return;
+		}
+		rs->ids = ids;
+		rs->cap = cap;
+	}
+	/* The labels point into rs->ids, which may move: they are set after the walk. */
+	s = set_add(&rs->m);
+	if (!s) {
+		rs->oom = true;
+		return;
+	}
+	snprintf(rs->ids[rs->m.n - 1][0], 16, "%u", v->domid);
+	snprintf(rs->ids[rs->m.n - 1][1], 16, "%u", v->vhost);
+	pvsd_ring_get_stats(v->ring, &st);
+	s->st = st.io;
+	s->inflight = pvsd_ring_inflight(v->ring);
+	s->nl = 2;
+}
+
+static int render_metrics(struct pvsd_xenbus *xb, char **text, size_t *len)
+{
+	const struct pvsd_xenbus_visitor vis = {metrics_ring, nop_dev, nop_end};
+	struct pvs_host *h = pvsd_xenbus_host(xb);
+	struct metric_set luns = {0};
+	struct ring_set rings = {0};
+	struct pmet_label info = {"version", PVSCSI_VERSION};
+	struct pvs_unit *u;
+	FILE *f;
+	int rc = -ENOMEM;
+
+	for (unsigned int i = 0; (u = pvs_host_unit_at(h, i)); i++) {
+		struct sample *s = set_add(&luns);
+		const struct pvs_lun *l = pvs_unit_lun(u);
+
+		if (!s)
+			goto out;
+		s->l[0] = (struct pmet_label){"unit", pvs_unit_id(u)};
+		s->l[1] = (struct pmet_label){"spec", pvs_unit_spec(u)};
+		s->nl = 2;
+		pvs_unit_get_stats(u, &s->st);
+		s->inflight = l ? pvs_lun_inflight(l) : 0;
+	}
+	pvsd_xenbus_visit(xb, &vis, &rings);
+	if (rings.oom)
+		goto out;
+	for (size_t i = 0; i < rings.m.n; i++) {
+		rings.m.s[i].l[0] = (struct pmet_label){"domid", rings.ids[i][0]};
+		rings.m.s[i].l[1] = (struct pmet_label){"vhost", rings.ids[i][1]};
+	}
+	f = open_memstream(text, len);
+	if (!f)
+		goto out;
+	pmet_family(f, "pvscsi_build_info", "gauge", "pvscsid's version, always 1");
+	pmet_sample(f, "pvscsi_build_info", &info, 1, 1);
+	pmet_family(f, "pvscsi_luns", "gauge", "Logical units open");
+	pmet_sample(f, "pvscsi_luns", NULL, 0, luns.n);
+	pmet_family(f, "pvscsi_rings", "gauge", "vscsiif rings connected");
+	pmet_sample(f, "pvscsi_rings", NULL, 0, rings.m.n);
+	render_io(f, "pvscsi_lun_", "logical unit", &luns);
+	render_io(f, "pvscsi_ring_", "vscsiif ring", &rings.m);
+	rc = ferror(f) ? -EIO : 0;
+	if (fclose(f) != 0)
+		rc = -ENOMEM;
+	if (rc) {
+		free(*text);
+		*text = NULL;
+	}
+out:
+	free(luns.s);
+	free(rings.m.s);
+	free(rings.ids);
+	return rc;
+}
+
+static int cmd_metrics(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (no_args(args, e))
+		return -1;
+	rc = render_metrics(arg, &text, &len);
+	if (rc)
+		return pctl_fail(e, PCTL_E_FAILED, "rendering the metrics: %s", strerror(-rc));
+	yajl_gen_map_open(g);
+	pctl_str(g, "content_type", "text/plain; version=0.0.4");
+	pctl_key(g, "text");
+	yajl_gen_string(g, (const unsigned char *)text, len);
+	yajl_gen_map_close(g);
+	free(text);
+	return 0;
+}
+
+/* ---- log-level ---- */
+
+static int cmd_log_level(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
+{
+	int old = plog_get_level(), prio;
+	yajl_val lv = pctl_arg(args, "level");
+
+	(void)arg;
+	for (size_t i = 0; args && i < args->u.object.len; i++)
+		if (strcmp(args->u.object.keys[i], "level"))
+			return pctl_fail(e, PCTL_E_ARG,
+			                 "unknown argument \"%.64s\" (only \"level\")",
+			                 args->u.object.keys[i]);
+	if (lv) {
+		if (!YAJL_IS_STRING(lv))
+			return pctl_fail(
+			    e, PCTL_E_ARG,
+			    "\"level\" must be a string: emerg, alert, crit, err, warning, "
+			    "notice, info or debug");
+		if (plog_level_parse(lv->u.string, &prio))
+			return pctl_fail(
+			    e, PCTL_E_ARG,
+			    "\"level\": '%.32s' is not emerg, alert, crit, err, warning, "
+			    "notice, info or debug",
+			    lv->u.string);
+		plog_level(prio);
+		if (prio != old)
+			plog(LOG_NOTICE, "log level %s -> %s (control socket)",
+			     plog_level_name(old), plog_level_name(prio));
+	}
+	yajl_gen_map_open(g);
+	pctl_str(g, "level", plog_level_name(plog_get_level()));
+	pctl_str(g, "previous", plog_level_name(old));
+	yajl_gen_map_close(g);
+	return 0;
+}
+
+const struct pctl_command pvsd_ctl_commands[] = {
+    {"status", cmd_status},
+    {"stats", cmd_stats},
+    {"metrics", cmd_metrics},
+    {"log-level", cmd_log_level},
+};
+const size_t pvsd_ctl_ncommands = sizeof(pvsd_ctl_commands) / sizeof(pvsd_ctl_commands[0]);
+
+int pvsd_ctl_open(const char *path, struct pvsd_xenbus *xb,
+                  bool (*peer_ok)(void *arg, pid_t pid, uid_t uid, gid_t gid), struct pctl **out,
+                  char *err, size_t errlen)
+{
+	const struct pctl_cfg cfg = {
+	    .path = path,
+	    .cmds = pvsd_ctl_commands,
+	    .ncmds = pvsd_ctl_ncommands,
+	    .arg = xb,
+	    .peer_ok = peer_ok,
+	};
+
+	return pctl_open(&cfg, out, err, errlen);
+}

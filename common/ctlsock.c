@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ctlsock.c - the control socket (ctlsock.h).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctlsock.h"
+#include "log.h"
+
+struct conn {
+	int fd;
+	bool used;
+	bool closing; /* close once the reply is out (refused peer, oversized request) */
+	bool peer_ok;
+	char *in; /* cfg.max_request + 1 bytes */
+	size_t inlen;
+	char *out; /* the reply being written, malloc'd */
+	size_t outlen, outoff;
+	uint64_t deadline_ms;
+};
+
+struct pctl {
+	struct pctl_cfg cfg;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int ep;
+	int lfd;
+	struct conn *conns;
+};
+
+int pctl_fail(struct pctl_err *e, const char *cls, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->cls = cls;
+	va_start(ap, fmt);
+	vsnprintf(e->desc, sizeof(e->desc), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void gen_cstr(yajl_gen g, const char *s)
+{
+	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+void pctl_key(yajl_gen g, const char *key)
+{
+	gen_cstr(g, key);
+}
+
+void pctl_str(yajl_gen g, const char *key, const char *val)
+{
+	gen_cstr(g, key);
+	gen_cstr(g, val);
+}
+
+void pctl_u64(yajl_gen g, const char *key, unsigned long long val)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%llu", val);
+
+	gen_cstr(g, key);
+	/* yajl_gen_integer takes a long long: the counters may not fit. */
+	yajl_gen_number(g, num, (size_t)n);
+}
+
+void pctl_bool(yajl_gen g, const char *key, bool val)
+{
+	gen_cstr(g, key);
+	yajl_gen_bool(g, val);
+}
+
+yajl_val pctl_arg(const yajl_val args, const char *name)
+{
+	const char *path[] = {name, NULL};
+
+	return args ? yajl_tree_get(args, path, yajl_t_any) : NULL;
+}
+
+/* ---- one request ---- */
+
+static int gen_take(yajl_gen g, char **out, size_t *outlen)
+{
+	const unsigned char *buf;
+	size_t len;
+
+	if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+		return -ENOMEM;
+	*out = malloc(len + 1);
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, buf, len);
+	(*out)[len] = '\n';
+	*outlen = len + 1;
+	return 0;
+}
+
+static int error_reply(const char *cls, const char *desc, char **out, size_t *outlen)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	int rc;
+
+	if (!g)
+		return -ENOMEM;
+	yajl_gen_map_open(g);
+	pctl_key(g, "error");
+	yajl_gen_map_open(g);
+	pctl_str(g, "class", cls);
+	pctl_str(g, "desc", desc);
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+	rc = gen_take(g, out, outlen);
+	yajl_gen_free(g);
+	return rc;
+}
+
+static int run_request(const struct pctl_cfg *cfg, yajl_val req, char **out, size_t *outlen)
+{
+	struct pctl_err e = {0};
+	yajl_val cmd, args = NULL;
+	const struct pctl_command *c = NULL;
+	const char *name;
+	yajl_gen g;
+	int rc;
+
+	if (!YAJL_IS_OBJECT(req))
+		return error_reply(PCTL_E_INVALID, "a request is a JSON object: {\"command\":NAME}",
+		                   out, outlen);
+	for (size_t i = 0; i < req->u.object.len; i++) {
+		const char *k = req->u.object.keys[i];
+
+		if (strcmp(k, "command") && strcmp(k, "arguments")) {
+			snprintf(e.desc, sizeof(e.desc),
+			         "unknown member \"%.64s\" in the request (only \"command\" and "
+			         "\"arguments\")",
+			         k);
+			return error_reply(PCTL_E_INVALID, e.desc, out, outlen);
+		}
+	}
+	cmd = pctl_arg(req, "command");
+	if (!cmd || !YAJL_IS_STRING(cmd))
+		return error_reply(PCTL_E_INVALID, "\"command\" is missing or not a string", out,
+		                   outlen);
+	args = pctl_arg(req, "arguments");
+	if (args && !YAJL_IS_OBJECT(args))
+		return error_reply(PCTL_E_INVALID, "\"arguments\" is not an object", out, outlen);
+	name = cmd->u.string;
+	for (size_t i = 0; i < cfg->ncmds; i++)
+		if (!strcmp(cfg->cmds[i].name, name))
+			c = &cfg->cmds[i];
+	if (!c && !strcmp(name, "help")) {
+		/* What this socket takes, for clients that find out at run time. */
+		g = yajl_gen_alloc(NULL);
+		if (!g)
+			return -ENOMEM;
+		yajl_gen_map_open(g);
+		pctl_key(g, "return");
+		yajl_gen_array_open(g);
+		for (size_t i = 0; i < cfg->ncmds; i++)
+			gen_cstr(g, cfg->cmds[i].name);
+		gen_cstr(g, "help");
+		yajl_gen_array_close(g);
+		yajl_gen_map_close(g);
+		rc = gen_take(g, out, outlen);
+		yajl_gen_free(g);
+		return rc;
+	}
+	if (!c) {
+		snprintf(e.desc, sizeof(e.desc), "no command \"%.64s\" (try \"help\")", name);
+		return error_reply(PCTL_E_NOCMD, e.desc, out, outlen);
+	}
+	g = yajl_gen_alloc(NULL);
+	if (!g)
+		return -ENOMEM;
+	yajl_gen_map_open(g);
+	pctl_key(g, "return");
+	if (c->fn(cfg->arg, args, g, &e) != 0) {
+		yajl_gen_free(g);
+		return error_reply(e.cls ? e.cls : PCTL_E_FAILED, e.desc, out, outlen);
+	}
+	yajl_gen_map_close(g);
+	rc = gen_take(g, out, outlen);
+	yajl_gen_free(g);
+	return rc;
+}
+
+int pctl_reply(const struct pctl_cfg *cfg, const char *line, size_t len, char **out, size_t *outlen)
+{
+	char errbuf[128], *text = malloc(len + 1);
+	size_t max = cfg->max_reply ? cfg->max_reply : PCTL_MAX_REPLY;
+	yajl_val req;
+	int rc;
+
+	*out = NULL;
+	if (!text)
+		return -ENOMEM;
+	memcpy(text, line, len);
+	text[len] = '\0';
+	/* yajl_tree_parse() stops at a NUL: one inside the line is no JSON. */
+	if (strlen(text) != len) {
+		free(text);
+		return error_reply(PCTL_E_PARSE, "the request holds a NUL byte", out, outlen);
+	}
+	errbuf[0] = '\0';
+	req = yajl_tree_parse(text, errbuf, sizeof(errbuf));
+	free(text);
+	if (!req) {
+		char desc[PCTL_DESC_MAX];
+
+		errbuf[strcspn(errbuf, "\n")] = '\0';
+		snprintf(desc, sizeof(desc), "the request is not JSON: %s",
+		         errbuf[0] ? errbuf : "parse error");
+		return error_reply(PCTL_E_PARSE, desc, out, outlen);
+	}
+	rc = run_request(cfg, req, out, outlen);
+	yajl_tree_free(req);
+	if (!rc && *outlen > max) {
+		char desc[PCTL_DESC_MAX];
+
+		snprintf(desc, sizeof(desc), "the reply would be %zu bytes, over the limit of %zu",
+		         *outlen, max);
+		free(*out);
+		rc = error_reply(PCTL_E_REPLY_SIZE, desc, out, outlen);
+	}
+	return rc;
+}
+
+/* ---- the socket ---- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static bool root_only(void *arg, pid_t pid, uid_t uid, gid_t gid)
+{
+	(void)arg;
+	(void)pid;
+	(void)gid;
+	return uid == 0;
+}
+
+int pctl_open(const struct pctl_cfg *cfg, struct pctl **out, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct pctl *s;
+	mode_t old;
+	int rc;
+
+	*out = NULL;
+	if (strlen(cfg->path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "control socket %s: the path is too long (at most %zu bytes)",
+		         cfg->path, sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "control socket %s: %s", cfg->path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	s->cfg = *cfg;
+	if (!s->cfg.max_request)
+		s->cfg.max_request = PCTL_MAX_REQUEST;
+	if (!s->cfg.max_reply)
+		s->cfg.max_reply = PCTL_MAX_REPLY;
+	if (!s->cfg.max_conns)
+		s->cfg.max_conns = PCTL_MAX_CONNS;
+	if (!s->cfg.timeout_ms)
+		s->cfg.timeout_ms = PCTL_TIMEOUT_MS;
+	if (!s->cfg.peer_ok)
+		s->cfg.peer_ok = root_only;
+	snprintf(s->path, sizeof(s->path), "%s", cfg->path);
+	s->cfg.path = s->path;
+	s->lfd = -1;
+	s->conns = calloc(s->cfg.max_conns, sizeof(*s->conns));
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (!s->conns || s->ep < 0) {
+		rc = s->conns ? -errno : -ENOMEM;
+		goto fail;
+	}
+	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->lfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	memcpy(sa.sun_path, s->path, strlen(s->path));
+	/* A socket left by a daemon that died; the pid file lock says none runs now. */
+	unlink(s->path);
+	old = umask(0177); /* 0600: connecting takes write permission */
+	rc = bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : -errno;
+	umask(old);
+	if (rc)
+		goto fail;
+	if (listen(s->lfd, 8) != 0) {
+		rc = -errno;
+		unlink(s->path);
+		goto fail;
+	}
+	ev.data.ptr = NULL;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev) != 0) {
+		rc = -errno;
+		unlink(s->path);
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	snprintf(err, errlen, "control socket %s: %s", s->path, strerror(-rc));
+	if (s->lfd >= 0)
+		close(s->lfd);
+	if (s->ep >= 0)
+		close(s->ep);
+	free(s->conns);
+	free(s);
+	return rc;
+}
+
+static void conn_drop(struct pctl *s, struct conn *c)
+{
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	memset(c, 0, sizeof(*c));
+}
+
+void pctl_close(struct pctl *s)
+{
+	if (!s)
+		return;
+	for (unsigned int i = 0; i < s->cfg.max_conns; i++)
+		if (s->conns[i].used)
+			conn_drop(s, &s->conns[i]);
+	close(s->lfd);
+	close(s->ep);
+	unlink(s->path);
+	free(s->conns);
+	free(s);
+}
+
+int pctl_fd(const struct pctl *s)
+{
+	return s->ep;
+}
+
+unsigned int pctl_nconns(const struct pctl *s)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < s->cfg.max_conns; i++)
+		n += s->conns[i].used;
+	return n;
+}
+
+int pctl_timeout_ms(const struct pctl *s)
+{
+	uint64_t now = now_ms(), soonest = UINT64_MAX;
+
+	for (unsigned int i = 0; i < s->cfg.max_conns; i++)
+		if (s->conns[i].used && s->conns[i].deadline_ms < soonest)
+			soonest = s->conns[i].deadline_ms;
+	if (soonest == UINT64_MAX)
+		return -1;
+	return soonest <= now ? 0 : (int)(soonest - now);
+}
+
+/* Wait for readability, or writability while a reply is queued. */
+static void conn_watch(struct pctl *s, struct conn *c)
+{
+	struct epoll_event ev = {.events = c->out ? EPOLLOUT : EPOLLIN, .data.ptr = c};
+
+	epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* Queue @reply (taken over) on @c and write what the socket takes now. */
+static void conn_send(struct pctl *s, struct conn *c, char *reply, size_t len);
+
+static void conn_flush(struct pctl *s, struct conn *c)
+{
+	while (c->outoff < c->outlen) {
+		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			conn_watch(s, c);
+			return;
+		}
+		if (n <= 0) {
+			conn_drop(s, c);
+			return;
+		}
+		c->outoff += (size_t)n;
+	}
+	free(c->out);
+	c->out = NULL;
+	c->outlen = c->outoff = 0;
+	if (c->closing) {
+		conn_drop(s, c);
+		return;
+	}
+	c->deadline_ms = now_ms() + s->cfg.timeout_ms;
+	conn_watch(s, c);
+}
+
+static void conn_send(struct pctl *s, struct conn *c, char *reply, size_t len)
+{
+	c->out = reply;
+	c->outlen = len;
+	c->outoff = 0;
+	c->deadline_ms = now_ms() + s->cfg.timeout_ms;
+	conn_flush(s, c);
+}
+
+static void conn_error(struct pctl *s, struct conn *c, const char *cls, const char *desc)
+{
+	char *r;
+	size_t n;
+
+	c->closing = true;
+	if (error_reply(cls, desc, &r, &n) == 0)
+		conn_send(s, c, r, n);
+	else
+		conn_drop(s, c);
+}
+
+static void do_accept(struct pctl *s)
+{
+	for (;;) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct epoll_event ev = {.events = EPOLLIN};
+		struct conn *c = NULL;
+		struct ucred cr;
+		socklen_t crlen = sizeof(cr);
+
+		if (fd < 0)
+			return; /* EAGAIN, or a client that went away */
+		for (unsigned int i = 0; i < s->cfg.max_conns && !c; i++)
+			if (!s->conns[i].used)
+				c = &s->conns[i];
+		if (!c) {
+			plog(LOG_WARNING, "control socket %s: %u clients already; one refused",
+			     s->path, s->cfg.max_conns);
+			close(fd);
+			continue;
+		}
+		memset(c, 0, sizeof(*c));
+		c->in = malloc(s->cfg.max_request + 1);
+		ev.data.ptr = c;
+		if (!c->in || epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			free(c->in);
+			c->in = NULL;
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->used = true;
+		c->deadline_ms = now_ms() + s->cfg.timeout_ms;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0) {
+			conn_error(s, c, PCTL_E_PERM, "the peer's credentials are unknown");
+		} else if (!s->cfg.peer_ok(s->cfg.arg, cr.pid, cr.uid, cr.gid)) {
+			char desc[PCTL_DESC_MAX];
+
+			snprintf(desc, sizeof(desc),
+			         "uid %u may not use this control socket (root only)",
+			         (unsigned int)cr.uid);
+			plog(LOG_NOTICE, "control socket %s: pid %d uid %u refused", s->path,
+			     (int)cr.pid, (unsigned int)cr.uid);
+			conn_error(s, c, PCTL_E_PERM, desc);
+		}
+	}
+}
+
+static void conn_read(struct pctl *s, struct conn *c)
+{
+	for (;;) {
+		char *nl;
+		ssize_t n;
+
+		if (c->out || !c->used)
+			return; /* one request at a time: the next waits for this reply */
+		nl = memchr(c->in, '\n', c->inlen);
+		if (nl) {
+			size_t len = (size_t)(nl - c->in), rlen;
+			char *r;
+
+			if (pctl_reply(&s->cfg, c->in,
+			               len > 0 && c->in[len - 1] == '\r' ? len - 1 : len, &r,
+			               &rlen) != 0) {
+				conn_drop(s, c);
+				return;
+			}
+			memmove(c->in, nl + 1, c->inlen - len - 1);
+			c->inlen -= len + 1;
+			conn_send(s, c, r, rlen);
+			continue;
+		}
+		if (c->inlen >= s->cfg.max_request) {
+			char desc[PCTL_DESC_MAX];
+
+			snprintf(desc, sizeof(desc), "no end of line in the first %zu bytes",
+			         s->cfg.max_request);
+			conn_error(s, c, PCTL_E_TOO_LARGE, desc);
+			return;
+		}
+		n = recv(c->fd, c->in + c->inlen, s->cfg.max_request - c->inlen, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			conn_drop(s, c); /* the client is done */
+			return;
+		}
+		c->inlen += (size_t)n;
+		c->deadline_ms = now_ms() + s->cfg.timeout_ms;
+	}
+}
+
+void pctl_handle(struct pctl *s)
+{
+	struct epoll_event ev[16];
+	uint64_t now;
+	int n = epoll_wait(s->ep, ev, 16, 0);
+
+	for (int i = 0; i < n; i++) {
+		struct conn *c = ev[i].data.ptr;
+
+		if (!c) {
+			do_accept(s);
+			continue;
+		}
+		if (!c->used)
+			continue; /* dropped by an earlier event of this batch */
+		if (c->out)
+			conn_flush(s, c);
+		else if (c->closing ||
+		         (ev[i].events & (EPOLLERR | EPOLLHUP) && !(ev[i].events & EPOLLIN)))
+			conn_drop(s, c);
+		else
+			conn_read(s, c);
+	}
+	now = now_ms();
+	for (unsigned int i = 0; i < s->cfg.max_conns; i++) {
+		struct conn *c = &s->conns[i];
+
+		if (c->used && c->deadline_ms <= now) {
+			plog(LOG_INFO, "control socket %s: a client %s for %u ms; dropped", s->path,
+			     c->out ? "read nothing" : "sent nothing", s->cfg.timeout_ms);
+			conn_drop(s, c);
+		}
+	}
+}

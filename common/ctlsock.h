@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ctlsock.h - a daemon's control socket: a unix stream socket that takes
+ * one JSON request per line and answers one JSON reply per line, QMP-like:
+ *
+ *   {"command":"stats","arguments":{...}}            ("arguments" optional)
+ *   {"return":VALUE}                                 or
+ *   {"error":{"class":"CommandNotFound","desc":"..."}}
+ *
+ * Everything runs on the daemon's one event loop and nothing blocks it:
+ * the sockets are non-blocking, a request and a reply are each bounded,
+ * a client that sends nothing or reads nothing for cfg.timeout_ms is
+ * dropped, and connections past cfg.max_conns are refused.  The server's
+ * fds sit in an epoll set of their own, so the loop polls one fd,
+ * pctl_fd(), for all of them.  Only peers cfg.peer_ok accepts (SO_PEERCRED;
+ * by default uid 0) get anything but a PermissionDenied reply.
+ *
+ * docs/control.md describes the protocol and the error classes.
+ */
+#ifndef PCTL_SOCK_H
+#define PCTL_SOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#define PCTL_MAX_REQUEST 65536u
+#define PCTL_MAX_REPLY   (4u << 20)
+#define PCTL_MAX_CONNS   16u
+#define PCTL_TIMEOUT_MS  5000u
+#define PCTL_DESC_MAX    256
+
+/* The error classes of a reply (docs/control.md). */
+#define PCTL_E_PARSE      "ParseError"       /* not JSON */
+#define PCTL_E_INVALID    "InvalidRequest"   /* JSON, but not {"command":STRING,...} */
+#define PCTL_E_NOCMD      "CommandNotFound"  /* no such command */
+#define PCTL_E_ARG        "InvalidArgument"  /* an argument missing, unknown or of the wrong type */
+#define PCTL_E_PERM       "PermissionDenied" /* the peer is not allowed */
+#define PCTL_E_TOO_LARGE  "RequestTooLarge"  /* no newline in PCTL_MAX_REQUEST bytes */
+#define PCTL_E_REPLY_SIZE "ReplyTooLarge"
+#define PCTL_E_FAILED     "CommandFailed" /* the command ran and failed */
+
+struct pctl_err {
+	const char *cls; /* PCTL_E_* */
+	char desc[PCTL_DESC_MAX];
+};
+/* Fill @e; returns -1, what a handler returns on failure. */
+int pctl_fail(struct pctl_err *e, const char *cls, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * A command: generate exactly one JSON value (the reply's "return") into
+ * @g and return 0, or return -1 with @e filled (pctl_fail()); what it
+ * generated is then thrown away.  @args is the request's "arguments"
+ * object, or NULL when it had none.
+ */
+typedef int (*pctl_fn)(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e);
+
+struct pctl_command {
+	const char *name;
+	pctl_fn fn;
+};
+
+struct pctl_cfg {
+	const char *path; /* the socket; made 0600, a stale one replaced */
+	const struct pctl_command *cmds;
+	size_t ncmds;
+	void *arg; /* for every pctl_fn */
+	/* Whether a peer may send requests; NULL: uid 0 only. */
+	bool (*peer_ok)(void *arg, pid_t pid, uid_t uid, gid_t gid);
+	size_t max_request;      /* 0: PCTL_MAX_REQUEST */
+	size_t max_reply;        /* 0: PCTL_MAX_REPLY */
+	unsigned int max_conns;  /* 0: PCTL_MAX_CONNS */
+	unsigned int timeout_ms; /* 0: PCTL_TIMEOUT_MS */
+};
+
+struct pctl;
+
+/*
+ * Bind and listen on cfg->path (the cfg and its path are copied; the
+ * commands are kept by pointer).  0, or -errno with one line in @err
+ * naming the path.
+ */
+int pctl_open(const struct pctl_cfg *cfg, struct pctl **out, char *err, size_t errlen);
+/* Close every connection and the socket, and remove the socket file. */
+void pctl_close(struct pctl *s);
+/* Readable when pctl_handle() has something to do. */
+int pctl_fd(const struct pctl *s);
+/* Accept, read, answer and write what is ready, without blocking; drop expired clients. */
+void pctl_handle(struct pctl *s);
+/* Milliseconds until a client times out (pctl_handle() must run then); -1: none. */
+int pctl_timeout_ms(const struct pctl *s);
+/* Connections open now (tests). */
+unsigned int pctl_nconns(const struct pctl *s);
+
+/*
+ * The reply to one request line (@len bytes, no newline), as the socket
+ * would send it, newline included: into *@out (malloc'd, *@outlen bytes).
+ * 0, or -ENOMEM.  The socket's path to the commands, for tests and for
+ * programs that take requests elsewhere.
+ */
+int pctl_reply(const struct pctl_cfg *cfg, const char *line, size_t len, char **out,
+               size_t *outlen);
+
+/* yajl_gen helpers for handlers: a key, then a value. */
+void pctl_str(yajl_gen g, const char *key, const char *val);
+void pctl_u64(yajl_gen g, const char *key, unsigned long long val);
+void pctl_bool(yajl_gen g, const char *key, bool val);
+void pctl_key(yajl_gen g, const char *key);
+
+/* An argument of @args by name; NULL when absent (or @args NULL). */
+yajl_val pctl_arg(const yajl_val args, const char *name);
+
+#endif

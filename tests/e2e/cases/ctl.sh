@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
+# ctl: pvscsictl on pvscsid's control socket while the guest runs fio on a
+# 64 MiB file LUN.  Two `pvscsictl stats --json` samples taken during the
+# run show that LUN's commands and bytes written and read rising; status
+# shows the vhost Connected with its ring and the LUN with its spec;
+# `pvscsictl metrics` parses as Prometheus text (tests/e2e/lib/prom_check.py)
+# with the LUN's counters under its labels; log-level changes and reverts;
+# malformed requests get error replies and the daemon serves on.
+BACKENDS="pvscsid"
+TIMEOUT=700
+
+CTL_SOCK=/run/pvscsid/control
+
+ctl() { "$(dirname "$PVSCSID")/pvscsictl" --socket "$CTL_SOCK" "$@"; }
+
+# Raw request lines, each on a connection of its own, and their replies,
+# one per line (no socat in dom0).
+ctl_raw() {
+	python3 -c '
+import socket, sys
+for req in sys.argv[2:]:
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(sys.argv[1])
+    s.sendall(req.encode() + b"\n")
+    buf = b""
+    while not buf.endswith(b"\n"):
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    s.close()
+    print("%s -> %s" % (req, buf.decode().strip()))' "$CTL_SOCK" "$@"
+}
+
+dom0() {
+	local a b st m c0 c1 w0 w1 r0 r1 lvl
+	lun_file ctl 64M
+	vscsi_attach "$DOMID" 0 0 "$PDEV" 0:0:0:0
+	guest_start
+	guest_wait_mark fio-running 300
+
+	# Everything that asks pvscsid first, while fio runs (python is slow to
+	# start from dom0's 9p root under TCG: the checks come after).
+	a=$CASEOUT/stats-1.json
+	b=$CASEOUT/stats-2.json
+	m=$CASEOUT/metrics.txt
+	ctl stats --json >"$a" || fail "pvscsictl stats --json failed"
+	sleep 8
+	ctl stats --json >"$b" || fail "pvscsictl stats --json failed (second sample)"
+	ctl status --json >"$CASEOUT/status.json" || fail "pvscsictl status --json failed"
+	ctl status >"$CASEOUT/status.txt" || fail "pvscsictl status failed"
+	ctl stats >"$CASEOUT/stats.txt" || fail "pvscsictl stats (text) failed"
+	ctl metrics >"$m" || fail "pvscsictl metrics failed"
+	lvl=$(ctl log-level) || fail "pvscsictl log-level failed"
+	ctl log-level info >/dev/null || fail "pvscsictl log-level info failed"
+	ctl log-level --json >"$CASEOUT/log-level.json" || fail "pvscsictl log-level --json failed"
+	ctl log-level debug >/dev/null || fail "pvscsictl log-level debug failed"
+	ctl log-level loud 2>"$CASEOUT/loud.err" && fail "log-level loud was accepted"
+	ctl_raw 'not json' '[1]' '{"command":"reboot"}' '{"command":"stats","arguments":{"x":1}}' \
+		>"$CASEOUT/bad-requests.txt" || fail "bad requests: no reply"
+	ctl status >/dev/null || fail "pvscsid stopped answering after bad requests"
+	# The guest's signal to stop fio: it must still be running now.
+	vscsi_hot_add "$DOMID" 0 1 mem:1M 0:0:1:0
+
+	say "log-level: '$lvl'"
+	[ "$lvl" = "log level debug" ] || fail "log-level: '$lvl' (pvscsid runs --verbose)"
+	[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["level"])' "$CASEOUT/log-level.json")" = info ] ||
+		fail "log-level did not change to info"
+	grep -q InvalidArgument "$CASEOUT/loud.err" || fail "log-level loud: $(cat "$CASEOUT/loud.err")"
+	[ "$(grep -c ' -> {"error":{"class":"' "$CASEOUT/bad-requests.txt")" = 4 ] ||
+		fail "bad requests: $(tr '\n' ' ' <"$CASEOUT/bad-requests.txt")"
+	ctl --socket /nonexistent/control status 2>"$CASEOUT/nosock.err" && fail "pvscsictl reached a socket that does not exist"
+	grep -q '/nonexistent/control' "$CASEOUT/nosock.err" || fail "no socket: '$(cat "$CASEOUT/nosock.err")'"
+
+	python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+v = [x for x in r["vhosts"] if x["domid"] == int(sys.argv[2]) and x["vhost"] == 0]
+assert len(v) == 1, "no vhost 0 of the guest in %s" % r["vhosts"]
+v = v[0]
+assert v["backend_state"] == "Connected" and v["frontend_state"] == "Connected", v
+assert v["ring"] and v["ring"]["feature_sg_grant"] > 0 and v["ring"]["journal"] == "on", v["ring"]
+assert v["devices"][0]["vdev"] == "0:0:0" and "ctl.img" in v["devices"][0]["pdev"], v["devices"]
+l = [x for x in r["luns"] if "ctl.img" in x["spec"]]
+assert len(l) == 1 and l[0]["kind"] == "emulated" and not l[0]["read_only"], r["luns"]
+' "$CASEOUT/status.json" "$DOMID" 2>"$CASEOUT/status.err" ||
+		fail "status: $(tail -n 1 "$CASEOUT/status.err")"
+	grep -q "backend Connected, frontend Connected" "$CASEOUT/status.txt" || fail "pvscsictl status (text) shows no Connected vhost"
+
+	set -- $(python3 -c '
+import json, sys
+for f in sys.argv[1:]:
+    l = [x for x in json.load(open(f))["luns"] if "ctl.img" in x["spec"]]
+    print(*(l[0][k] for k in ("commands", "bytes_written", "bytes_read")) if len(l) == 1 else "none none none")
+' "$a" "$b")
+	c0=$1 w0=$2 r0=$3 c1=$4 w1=$5 r1=$6
+	say "stats: commands $c0 -> $c1, bytes written $w0 -> $w1, read $r0 -> $r1"
+	[ "$c0" != none ] && [ "$c1" -gt "$c0" ] || fail "the LUN's commands did not rise during fio ($c0 -> $c1)"
+	[ "$w1" -gt "$w0" ] || fail "the LUN's bytes written did not rise during fio ($w0 -> $w1)"
+	[ "$r1" -gt "$r0" ] || fail "the LUN's bytes read did not rise during fio ($r0 -> $r1)"
+
+	python3 "$E2E_DIR/lib/prom_check.py" "$m" >"$CASEOUT/metrics.parsed" 2>"$CASEOUT/metrics.err" ||
+		fail "pvscsictl metrics is not valid Prometheus text: $(head -n 1 "$CASEOUT/metrics.err")"
+	st=$(grep -E '^pvscsi_lun_commands_total\{unit="[^"]+",spec="file:/var/tmp/e2e/ctl\.img"\} [0-9]+$' \
+		"$CASEOUT/metrics.parsed" | awk '{ print $2 }')
+	[ -n "$st" ] && [ "$st" -ge "$c1" ] || fail "metrics: no pvscsi_lun_commands_total for the LUN at least $c1 (got '$st')"
+	grep -qE "^pvscsi_ring_written_bytes_total\{domid=\"$DOMID\",vhost=\"0\"\} [1-9]" "$CASEOUT/metrics.parsed" ||
+		fail "metrics: no bytes written on the guest's ring"
+	grep -qE '^pvscsi_lun_latency_seconds_bucket\{unit="[^"]+",spec="file:/var/tmp/e2e/ctl\.img",le="\+Inf"\} [1-9]' \
+		"$CASEOUT/metrics.parsed" || fail "metrics: no latency histogram for the LUN"
+	say "metrics: $(wc -l <"$CASEOUT/metrics.parsed") samples parse, the LUN's commands_total $st"
+
+	guest_wait_end "$TIMEOUT"
+}
+
+guest() {
+	local sd pid
+	wait_lun 0:0:0
+	sd=$(sd_of 0:0:0)
+	echo "\$ fio randrw on $sd until dom0 adds LUN 0:1:0"
+	fio --name=ctl --filename="$sd" --rw=randrw --bs=64k --iodepth=8 --ioengine=libaio \
+		--direct=1 --size=32M --time_based --runtime=400 --output-format=terse \
+		--terse-version=3 >/tmp/fio.ctl.out 2>&1 &
+	pid=$!
+	sleep 3
+	kill -0 $pid 2>/dev/null || { cat /tmp/fio.ctl.out; fail "fio on $sd did not start"; }
+	mark fio-running
+	wait_lun 0:1:0 420
+	# dom0 sampled while fio ran only if it still runs now.
+	kill -INT $pid 2>/dev/null || { cat /tmp/fio.ctl.out; fail "fio ended before dom0 was done sampling"; }
+	# fio ends with a non-zero status when interrupted: its terse line says how it went.
+	wait $pid || :
+	echo "fio randrw on $sd stopped: $(awk -F';' 'NF > 50 { printf "%s KiB read, %s KiB written, error %s", $6, $47, $5; exit }' /tmp/fio.ctl.out)"
+}
