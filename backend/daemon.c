@@ -269,6 +269,13 @@ struct pvsd_daemon {
 	struct pctl *ctl;
 	bool stopping;
 	struct timespec stop_at;
+	/*
+	 * systemd's watchdog (WatchdogSec=): pinged from this loop and only
+	 * from it, so that a loop stuck in a system call on a dead device gets
+	 * the service restarted, and the restart adopts the rings.  0: off.
+	 */
+	unsigned int wd_ms; /* half of WATCHDOG_USEC: the ping interval */
+	struct timespec wd_last;
 };
 
 static int fd_add(void *arg, int fd, void *cookie)
@@ -298,6 +305,16 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 	if (!d->cfg.drain_timeout_ms)
 		d->cfg.drain_timeout_ms = PVSD_DRAIN_TIMEOUT_MS;
 	d->sfd = -1;
+	{
+		uint64_t usec = 0;
+
+		if (sd_watchdog_enabled(0, &usec) > 0 && usec)
+			d->wd_ms =
+			    usec / 2000
+			        ? (unsigned int)(usec / 2000 > UINT_MAX ? UINT_MAX : usec / 2000)
+			        : 1;
+		clock_gettime(CLOCK_MONOTONIC, &d->wd_last);
+	}
 	d->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (d->ep < 0) {
 		rc = -errno;
@@ -440,7 +457,18 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		if (ctl_ms >= 0 && (timeout_ms < 0 || ctl_ms < timeout_ms))
 			timeout_ms = ctl_ms;
 	}
+	if (d->wd_ms) {
+		unsigned int since = ms_since(&d->wd_last);
+		int wd_left = since >= d->wd_ms ? 0 : (int)(d->wd_ms - since);
+
+		if (timeout_ms < 0 || wd_left < timeout_ms)
+			timeout_ms = wd_left;
+	}
 	n = epoll_wait(d->ep, ev, MAX_EVENTS, timeout_ms);
+	if (d->wd_ms && ms_since(&d->wd_last) >= d->wd_ms) {
+		sd_notify(0, "WATCHDOG=1");
+		clock_gettime(CLOCK_MONOTONIC, &d->wd_last);
+	}
 	if (n < 0) {
 		if (errno != EINTR) {
 			plog(LOG_ERR, "epoll_wait: %s", strerror(errno));

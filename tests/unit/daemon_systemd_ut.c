@@ -17,6 +17,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "cu_run.h"
 #include "daemon.h"
 #include "fake_evtchn.h"
@@ -99,6 +101,74 @@ static void test_stopping(void)
 	unsetenv("NOTIFY_SOCKET");
 	run_until_sigterm();
 	CU_ASSERT_EQUAL(recv(fd, buf, sizeof(buf), 0), -1);
+	close(fd);
+	unlink(path);
+}
+
+/*
+ * WatchdogSec=: the loop itself pings at half the interval systemd gives,
+ * even when nothing else happens (an idle loop still wakes for it).
+ */
+static void test_watchdog(void)
+{
+	struct fake_xs *fx = fake_xs_new();
+	struct fake_xs_conn *conn = fake_xs_connect(fx, 0);
+	struct fake_gnt *gnt = fake_gnt_new();
+	struct fake_evt *evt = fake_evt_new();
+	struct pvsd_daemon_cfg cfg = {0};
+	struct pvsd_daemon *d = NULL;
+	char path[64], pid[16], buf[256];
+	unsigned int pings = 0, other = 0;
+	struct timespec t0, t1;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/daemon_wd_ut.%d.sock", (int)getpid());
+	fd = notify_listen(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv("NOTIFY_SOCKET", path, 1);
+	setenv("WATCHDOG_USEC", "60000", 1);
+	setenv("WATCHDOG_PID", pid, 1);
+	fake_xs_pvsd(conn, &cfg.xs);
+	cfg.gnt = &fake_gnt_ops;
+	cfg.gnt_ctx = gnt;
+	cfg.evt = &fake_evt_ops;
+	cfg.evt_ctx = evt;
+	cfg.resolver.sysfs_root = "/nonexistent";
+	cfg.resolver.dev_root = "/nonexistent";
+	cfg.own_domid = -1;
+	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
+	/* Without the watchdog an idle loop would wait for ever here. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, -1), 1);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 200);
+	while ((n = recv(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = 0;
+		if (!strcmp(buf, "WATCHDOG=1"))
+			pings++;
+		else
+			other++;
+	}
+	/* Every 30 ms for 200 ms, give or take a busy machine. */
+	CU_ASSERT_TRUE(pings >= 3 && pings <= 8);
+	CU_ASSERT_EQUAL(other, 0);
+	pvsd_daemon_free(d);
+
+	/* Another process's WATCHDOG_PID (a parent's): no watchdog here. */
+	setenv("WATCHDOG_PID", "1", 1);
+	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
+	CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 150), 1);
+	CU_ASSERT_EQUAL(recv(fd, buf, sizeof(buf), 0), -1);
+	pvsd_daemon_free(d);
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	unsetenv("NOTIFY_SOCKET");
+	fake_xs_free(fx);
+	fake_evt_free(evt);
+	fake_gnt_free(gnt);
 	close(fd);
 	unlink(path);
 }
@@ -260,6 +330,7 @@ static void test_journal_fields(void)
 
 static const struct cu_test tests[] = {
     {"STOPPING=1 on SIGTERM", test_stopping},
+    {"WATCHDOG=1 from the loop", test_watchdog},
     {"journal fields of a guest's lines", test_journal_fields},
 };
 
