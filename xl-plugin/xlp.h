@@ -9,7 +9,7 @@
  *   pdev.c    an entry's PDEV -> what is written to xenstore (p-dev, p-devname)
  *   xsops.c   xenstore on libxenstore behind xen/xs.h's ops; write plans
  *   state.c   reading domains, controllers (vhosts) and devices from xenstore
- *   json.c    a small JSON tree (libxl's saved configuration, --json output)
+ *   jsontree.c JSON through yajl (libxl's saved configuration, --json output)
  *   saved.c   the domain's saved configuration (libxl userdata "libxl-json",
  *             c_info.xsdata) and save-image headers
  *   lock.c    the host-wide lock
@@ -31,6 +31,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 #include "pvscsi/resolve.h"
 #include "pvscsi/spec.h"
@@ -297,30 +300,41 @@ void xlp_unlock(struct xlp_ctx *c);
 
 /* --------------------------------------------------------------------- JSON */
 
-enum xlp_json_type { XJ_NULL, XJ_BOOL, XJ_NUM, XJ_STR, XJ_ARR, XJ_OBJ };
+/*
+ * JSON is yajl's (jsontree.c): yajl_tree's nodes (yajl_val) for libxl's
+ * saved configuration, yajl_gen for everything written.
+ */
 
-struct xlp_json {
-	enum xlp_json_type type;
-	char *s; /* STR: the decoded string; NUM: the number's text; BOOL: "true"/"false" */
-	struct xlp_json **v;
-	char **k; /* OBJ: keys, parallel to v */
-	size_t n, cap;
-};
+#define XLP_JSON_MAX_DEPTH 64
 
-/* Parse a whole JSON text (trailing blanks allowed).  0 or -EINVAL/-ENOMEM with @err. */
-int xlp_json_parse(const char *text, size_t len, struct xlp_json **out, char *err, size_t errlen);
-void xlp_json_free(struct xlp_json *j);
-/* Compact JSON text, malloc'd; NULL on allocation failure. */
-char *xlp_json_emit(const struct xlp_json *j);
-struct xlp_json *xlp_json_new(enum xlp_json_type t, const char *s);
-/* Member of an object, or NULL. */
-struct xlp_json *xlp_json_get(const struct xlp_json *obj, const char *key);
-/* Add or replace (takes @val).  0 or -ENOMEM (then @val is freed). */
-int xlp_json_set(struct xlp_json *obj, const char *key, struct xlp_json *val);
-int xlp_json_del(struct xlp_json *obj, const char *key);
-int xlp_json_push(struct xlp_json *arr, struct xlp_json *val);
-/* A JSON string literal for @s on @f. */
+/*
+ * Parse a whole JSON text (trailing blanks and NULs allowed) into a tree
+ * the caller frees with yajl_tree_free().  Refused besides what yajl
+ * refuses: nesting deeper than XLP_JSON_MAX_DEPTH, a NUL inside a string
+ * or key, comments.  0, or -EINVAL/-ENOMEM with "JSON at byte N: WHY" in
+ * @err (*@out NULL).
+ */
+int xlp_json_parse(const char *text, size_t len, yajl_val *out, char *err, size_t errlen);
+/* Generate @j (NULL: null) into @g; numbers are written as their text. */
+yajl_gen_status xlp_json_gen(yajl_gen g, yajl_val j);
+/* yajl_gen_string of a C string (NULL: ""). */
+yajl_gen_status xlp_json_gen_str(yajl_gen g, const char *s);
+/* Compact JSON text of @j, malloc'd; NULL on allocation failure. */
+char *xlp_json_emit(yajl_val j);
+/* A generator printing to @f as it goes (beautified as xl's own JSON with @pretty); NULL on OOM. */
+yajl_gen xlp_json_gen_file(FILE *f, bool pretty);
+/* A JSON string literal for @s (NULL: "") on @f. */
 void xlp_json_put_str(FILE *f, const char *s);
+/* New nodes to put into a tree (NULL on allocation failure). */
+yajl_val xlp_json_new_str(const char *s);
+yajl_val xlp_json_new_obj(void);
+/* Member @key of an object (the first, as yajl_tree_get), or NULL (also when @obj is none). */
+yajl_val xlp_json_get(yajl_val obj, const char *key);
+/* Add or replace @key of @obj (takes @val).  0, -EINVAL (no object) or -ENOMEM; @val freed on
+ * error. */
+int xlp_json_set(yajl_val obj, const char *key, yajl_val val);
+/* Remove @key of @obj: 0, -ENOENT, -EINVAL (no object). */
+int xlp_json_del(yajl_val obj, const char *key);
 
 /* ------------------------------------------------------ saved configuration */
 
@@ -344,10 +358,9 @@ struct xlp_saved_list {
 
 void xlp_saved_free(struct xlp_saved_list *l);
 /* From a libxl_domain_config JSON tree: its c_info.xsdata "pvscsi/..." keys, sorted. */
-int xlp_saved_from_json(const struct xlp_json *dcfg, struct xlp_saved_list *out, char *err,
-                        size_t errlen);
+int xlp_saved_from_json(yajl_val dcfg, struct xlp_saved_list *out, char *err, size_t errlen);
 /* Replace every "pvscsi/..." key of c_info.xsdata in @dcfg by @l. */
-int xlp_saved_to_json(struct xlp_json *dcfg, const struct xlp_saved_list *l);
+int xlp_saved_to_json(yajl_val dcfg, const struct xlp_saved_list *l);
 /* Saved record of a resolved device. */
 void xlp_saved_of_dev(const struct xlp_dev *d, uint32_t vhost, unsigned int n, struct xlp_saved *s);
 /*
@@ -367,8 +380,8 @@ void xlp_userdata_path(const struct xlp_ctx *c, uint32_t domid, const char *uuid
  * (atomically, as libxl does) when @fn returns 0.  -ENOENT when the domain
  * has no saved configuration.
  */
-int xlp_userdata_update(struct xlp_ctx *c, uint32_t domid,
-                        int (*fn)(struct xlp_json *dcfg, void *arg), void *arg);
+int xlp_userdata_update(struct xlp_ctx *c, uint32_t domid, int (*fn)(yajl_val dcfg, void *arg),
+                        void *arg);
 /* Read the domain's saved devices. */
 int xlp_userdata_saved(struct xlp_ctx *c, uint32_t domid, struct xlp_saved_list *out);
 /* Add/replace (@s non-NULL) or remove (@s NULL) saved device (@vhost, @n). */

@@ -121,7 +121,7 @@ static void test_assignable(void)
 	static const char *const t[] = {"scsi-assignable-list", NULL};
 	static const char *const j[] = {"scsi-assignable-list", "--json", NULL};
 	static const char *const bad[] = {"scsi-assignable-list", "guest1", NULL};
-	struct xlp_json *js = NULL;
+	yajl_val js = NULL;
 	char err[256], *a, *b, *all;
 	int rc;
 
@@ -135,9 +135,9 @@ static void test_assignable(void)
 	sprintf(all, "$ xl scsi-assignable-list\n%s$ xl scsi-assignable-list --json\n%s", a, b);
 	CU_ASSERT_EQUAL(golden_check("assignable.out", all), 0);
 	CU_ASSERT_EQUAL_FATAL(xlp_json_parse(b, strlen(b), &js, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(js->type, XJ_ARR);
-	CU_ASSERT_EQUAL(js->n, 5);
-	xlp_json_free(js);
+	CU_ASSERT_FATAL(YAJL_IS_ARRAY(js));
+	CU_ASSERT_EQUAL(js->u.array.len, 5);
+	yajl_tree_free(js);
 	free(a);
 	free(b);
 	free(all);
@@ -152,7 +152,7 @@ static void test_list_json(void)
 	static const char *const l[] = {"scsi-list", "--json", "guest1", "guest2", NULL};
 	static const char *const bad[] = {"scsi-list", "guest1", "nobody", NULL};
 	static const char *const none[] = {"scsi-list", NULL};
-	struct xlp_json *j = NULL;
+	yajl_val j = NULL;
 	char err[256], *out;
 	int rc;
 
@@ -163,19 +163,24 @@ static void test_list_json(void)
 	CU_ASSERT_EQUAL(golden_check("list.json", out), 0);
 	/* Valid JSON, with what a script needs. */
 	CU_ASSERT_EQUAL_FATAL(xlp_json_parse(out, strlen(out), &j, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(j->type, XJ_ARR);
-	CU_ASSERT_EQUAL(j->n, 2);
+	CU_ASSERT_FATAL(YAJL_IS_ARRAY(j));
+	CU_ASSERT_EQUAL(j->u.array.len, 2);
 	{
-		struct xlp_json *ctrls = xlp_json_get(j->v[0], "controllers");
-		struct xlp_json *devs = ctrls ? xlp_json_get(ctrls->v[0], "devs") : NULL;
+		yajl_val ctrls = xlp_json_get(j->u.array.values[0], "controllers");
+		yajl_val devs = YAJL_IS_ARRAY(ctrls) && ctrls->u.array.len
+		                    ? xlp_json_get(ctrls->u.array.values[0], "devs")
+		                    : NULL;
 
-		CU_ASSERT_PTR_NOT_NULL_FATAL(devs);
-		CU_ASSERT_EQUAL(ctrls->n, 2);
-		CU_ASSERT_EQUAL(devs->n, 2);
-		CU_ASSERT_STRING_EQUAL(xlp_json_get(devs->v[0], "p-devname")->s, NAA_A ":0");
-		CU_ASSERT_STRING_EQUAL(xlp_json_get(devs->v[0], "state")->s, "4");
+		CU_ASSERT_FATAL(YAJL_IS_ARRAY(devs));
+		CU_ASSERT_EQUAL(ctrls->u.array.len, 2);
+		CU_ASSERT_EQUAL_FATAL(devs->u.array.len, 2);
+		CU_ASSERT_STRING_EQUAL(
+		    YAJL_GET_STRING(xlp_json_get(devs->u.array.values[0], "p-devname")),
+		    NAA_A ":0");
+		CU_ASSERT_STRING_EQUAL(
+		    YAJL_GET_NUMBER(xlp_json_get(devs->u.array.values[0], "state")), "4");
 	}
-	xlp_json_free(j);
+	yajl_tree_free(j);
 	free(out);
 
 	/* An unknown domain: nothing listed, exit 1. */
