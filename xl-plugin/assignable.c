@@ -114,11 +114,11 @@ static int scan_luns(struct xlp_ctx *c, struct lu **out, size_t *n)
 	return 0;
 }
 
-static struct lu *find_lu(struct lu *l, size_t n, const struct pvs_pdev *p)
+static struct lu *find_lu(struct lu *l, size_t n, const struct pvs_hctl *h)
 {
 	for (size_t i = 0; i < n; i++)
-		if (l[i].p.host == p->host && l[i].p.channel == p->channel &&
-		    l[i].p.target == p->target && l[i].p.lun == p->lun)
+		if (l[i].p.host == h->host && l[i].p.channel == h->channel &&
+		    l[i].p.target == h->target && l[i].p.lun == h->lun)
 			return &l[i];
 	return NULL;
 }
@@ -128,8 +128,7 @@ static int scan_holders(struct xlp_ctx *c, struct lu *l, size_t n)
 {
 	uint32_t *ids = NULL;
 	size_t nids = 0;
-	struct pvs_pdev *p = calloc(1, sizeof(*p));
-	int rc = p ? xlp_backend_domids(c, &ids, &nids) : -ENOMEM;
+	int rc = xlp_backend_domids(c, &ids, &nids);
 
 	for (size_t i = 0; !rc && i < nids; i++) {
 		struct xlp_vhost *v = NULL;
@@ -140,14 +139,10 @@ static int scan_holders(struct xlp_ctx *c, struct lu *l, size_t n)
 		for (size_t k = 0; k < nv; k++) {
 			for (size_t d = 0; d < v[k].ndevs; d++) {
 				const struct xlp_bdev *b = &v[k].devs[d];
-				char base[XLP_SPEC_MAX];
+				struct pvs_hctl h;
 				struct lu *u;
 
-				if (!b->p_dev[0] || xlp_pdev_emulated(b->p_dev))
-					continue;
-				xlp_pdev_base(b->p_dev, base, sizeof(base));
-				if (pvs_resolve(&c->res, base, p, NULL, 0) ||
-				    !(u = find_lu(l, n, p)))
+				if (xlp_bdev_hctl(c, b, &h, NULL) || !(u = find_lu(l, n, &h)))
 					continue;
 				if (u->nholders == sizeof(u->holders) / sizeof(u->holders[0])) {
 					u->more++;
@@ -163,7 +158,6 @@ static int scan_holders(struct xlp_ctx *c, struct lu *l, size_t n)
 		xlp_vhosts_free(v, nv);
 	}
 	free(ids);
-	free(p);
 	return rc;
 }
 

@@ -24,35 +24,25 @@
  * to; a read-only host LUN keeps its ",ro" as a file: LUN does.  *@type:
  * its device type ("disk" for the emulated ones), "-" when unresolved.
  */
-static void phy_hctl(struct xlp_ctx *c, const char *p_dev, char *buf, size_t len, const char **type)
+static void phy_hctl(struct xlp_ctx *c, const struct xlp_bdev *b, char *buf, size_t len,
+                     const char **type)
 {
-	struct pvs_hctl h;
-	struct pvs_pdev *p;
+	struct pvs_hctl h, given;
 	char base[XLP_SPEC_MAX];
-	const char *ro;
+	int pdt, rc = xlp_bdev_hctl(c, b, &h, &pdt);
 
 	*type = "-";
-	if (!p_dev[0] || xlp_pdev_emulated(p_dev)) {
-		xlp_snprintf(buf, len, "%s", p_dev[0] ? p_dev : "-");
-		if (p_dev[0])
-			*type = pvs_pdt_name(0);
+	xlp_snprintf(buf, len, "%s", b->p_dev[0] ? b->p_dev : "-");
+	if (rc == XLP_BDEV_EMULATED)
+		*type = pvs_pdt_name(0);
+	if (rc)
 		return;
-	}
-	xlp_pdev_base(p_dev, base, sizeof(base));
-	ro = strlen(base) < strlen(p_dev) ? XLP_PDEV_RO : "";
-	p = calloc(1, sizeof(*p));
-	if (p && !pvs_resolve(&c->res, base, p, NULL, 0)) {
-		if (pvs_parse_hctl(base, &h))
-			xlp_snprintf(buf, len, "%u:%u:%u:%u%s", p->host, p->channel, p->target,
-			             p->lun, ro);
-		else
-			xlp_snprintf(buf, len, "%s", p_dev);
-		if (p->type >= 0)
-			*type = pvs_pdt_name((uint8_t)p->type);
-	} else {
-		xlp_snprintf(buf, len, "%s", p_dev);
-	}
-	free(p);
+	xlp_pdev_base(b->p_dev, base, sizeof(base));
+	if (pvs_parse_hctl(base, &given))
+		xlp_snprintf(buf, len, "%u:%u:%u:%u%s", h.host, h.channel, h.target, h.lun,
+		             strlen(base) < strlen(b->p_dev) ? XLP_PDEV_RO : "");
+	if (pdt >= 0)
+		*type = pvs_pdt_name((uint8_t)pdt);
 }
 
 static void text_domain(struct xlp_ctx *c, uint32_t domid, const struct xlp_vhost *v, size_t nv)
@@ -65,7 +55,7 @@ static void text_domain(struct xlp_ctx *c, uint32_t domid, const struct xlp_vhos
 			char phy[XLP_SPEC_MAX];
 			const char *type;
 
-			phy_hctl(c, b->p_dev, phy, sizeof(phy), &type);
+			phy_hctl(c, b, phy, sizeof(phy), &type);
 			xlp_outf(c, "%-3u %-3u %-5d %-4u %-12s %-12s %-8d %s\n", b->n, c->be_domid,
 			         v[i].state, v[i].vhost, phy, b->v_dev[0] ? b->v_dev : "-",
 			         b->state, type);
@@ -102,7 +92,7 @@ static void json_domain(struct xlp_ctx *c, uint32_t domid, const struct xlp_vhos
 			char phy[XLP_SPEC_MAX];
 			const char *type;
 
-			phy_hctl(c, b->p_dev, phy, sizeof(phy), &type);
+			phy_hctl(c, b, phy, sizeof(phy), &type);
 			xlp_outf(c, "%s\n      {\"idx\":%u,", k ? "," : "", b->n);
 			json_kv_str(c, "p-dev", b->p_dev, true);
 			json_kv_str(c, "p-devname", b->p_devname, true);

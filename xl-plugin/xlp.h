@@ -235,6 +235,16 @@ struct xlp_vhost {
 	size_t ndevs;
 };
 
+/*
+ * Where backend device @b's LUN is on this host now, as attach's holder
+ * check, scsi-list and scsi-assignable-list see it: its p-dev (",ro" aside)
+ * resolved.  0 with *@hctl, and *@pdt its peripheral device type (-1
+ * unknown) when @pdt is non-NULL; XLP_BDEV_EMULATED for a file:/mem: LUN;
+ * -ENOENT without a p-dev; else pvs_resolve()'s -errno.
+ */
+#define XLP_BDEV_EMULATED 1
+int xlp_bdev_hctl(struct xlp_ctx *c, const struct xlp_bdev *b, struct pvs_hctl *hctl, int *pdt);
+
 /* The backend directory of (@domid, @vhost) and friends. */
 void xlp_be_path(const struct xlp_ctx *c, uint32_t domid, uint32_t vhost, char *buf, size_t len);
 void xlp_fe_path(uint32_t domid, uint32_t vhost, char *buf, size_t len);
