@@ -12,6 +12,7 @@
  *   jsontree.c JSON through yajl (libxl's saved configuration, --json output)
  *   saved.c   the domain's saved configuration (libxl userdata "libxl-json",
  *             c_info.xsdata) and save-image headers
+ *   table.c   text tables whose columns fit their cells (scsi-list, scsi-assignable-list)
  *   lock.c    the host-wide lock
  *   monitor.c the per-domain monitor that re-attaches devices after a reboot
  *   attach.c detach.c list.c resolve.c create.c   the commands
@@ -307,6 +308,22 @@ int xlp_plan_apply(struct xlp_ctx *c, const struct xlp_plan *p);
 /* Take the host-wide lock (blocking).  0 or -errno (message printed).  Nesting is counted. */
 int xlp_lock(struct xlp_ctx *c);
 void xlp_unlock(struct xlp_ctx *c);
+
+/* -------------------------------------------------------------- text tables */
+
+/* Rows of @ncols strings, printed with every column as wide as its widest cell. */
+struct xlp_table {
+	size_t ncols, nrows;
+	char **cells; /* nrows * ncols, row after row */
+	int oom;      /* a row or cell was lost to allocation failure */
+};
+
+void xlp_table_init(struct xlp_table *t, size_t ncols);
+/* Append a row: @cells holds ncols strings (NULL: ""), copied. */
+void xlp_table_row(struct xlp_table *t, const char *const *cells);
+/* Columns one blank apart, the last unpadded; the first row is the header. */
+void xlp_table_print(const struct xlp_table *t, FILE *f);
+void xlp_table_free(struct xlp_table *t);
 
 /* --------------------------------------------------------------------- JSON */
 

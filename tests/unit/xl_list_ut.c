@@ -72,12 +72,76 @@ static void populate(void)
 	CU_ASSERT_EQUAL(fake_xs_write(W->fx, 0, "/local/domain/0/backend/vscsi/7/3/state", "1"), 0);
 }
 
-static char *run_list(const char *const *args, int *rc)
+/*
+ * In every table of @text (a header line starting with @cols[0], then its
+ * rows up to a blank line, a "NAME (id N):" line or the next "$ " line),
+ * each column starts where its header @cols[k] does: one long cell widens
+ * its whole column.
+ */
+static void check_aligned(const char *text, const char *const *cols)
+{
+	size_t starts[16], ns = 0;
+	unsigned int tables = 0, rows = 0;
+
+	for (const char *l = text; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t len = e ? (size_t)(e - l) : strlen(l);
+
+		if (!strncmp(l, cols[0], strlen(cols[0]))) {
+			for (ns = 0; cols[ns] && ns < 16; ns++) {
+				const char *at = strstr(l, cols[ns]);
+
+				CU_ASSERT_FATAL(at && at < l + len);
+				starts[ns] = (size_t)(at - l);
+			}
+			tables++;
+		} else if (!len || !strncmp(l, "$ ", 2) || l[len - 1] == ':') {
+			ns = 0;
+		} else if (ns) {
+			for (size_t k = 1; k < ns; k++) {
+				bool ok = starts[k] < len && l[starts[k] - 1] == ' ' &&
+				          l[starts[k]] != ' ';
+
+				if (!ok)
+					fprintf(stderr, "\ncolumn %zu out of line: '%.*s'\n", k,
+					        (int)len, l);
+				CU_ASSERT(ok);
+			}
+			rows++;
+		}
+		l += len + (e ? 1 : 0);
+	}
+	CU_ASSERT(tables > 0);
+	CU_ASSERT(rows > 0);
+}
+
+static const char *const list_cols[] = {"Idx",      "BE",       "state", "ctrl", "phy-hctl",
+                                        "vir-hctl", "devstate", "type",  NULL};
+static const char *const assignable_cols[] = {"H:C:T:L", "type",    "devices",  "vendor",
+                                              "model",   "held by", "identity", NULL};
+
+/* Runs of blanks as one: the golden file must not depend on the length of $TMPDIR. */
+static void squeeze(char *s)
+{
+	char *o = s;
+
+	for (char *i = s; *i; i++)
+		if (*i != ' ' || o == s || o[-1] != ' ')
+			*o++ = *i;
+	*o = '\0';
+}
+
+/* Run a list command; with @head, its tables are checked for alignment first (as printed). */
+static char *run_list(const char *const *args, int *rc, const char *const *head)
 {
 	char *o, *e, *both;
 
 	w_reset_output();
 	*rc = w_cmd(strcmp(args[0], "scsi-list") ? xlp_cmd_assignable_list : xlp_cmd_list, args);
+	if (head) {
+		fflush(W->c.out);
+		check_aligned(W->out ? W->out : "", head);
+	}
 	o = w_text(false);
 	e = w_text(true);
 	both = malloc(strlen(o) + strlen(e) + 1);
@@ -98,15 +162,17 @@ static void test_list_text(void)
 
 	w_setup();
 	populate();
-	a = run_list(l1, &rc);
+	a = run_list(l1, &rc, list_cols);
 	CU_ASSERT_EQUAL(rc, 0);
-	b = run_list(l2, &rc);
+	b = run_list(l2, &rc, list_cols);
 	CU_ASSERT_EQUAL(rc, 0);
-	c = run_list(l3, &rc);
+	c = run_list(l3, &rc, NULL);
 	CU_ASSERT_EQUAL(rc, 0);
 	all = malloc(strlen(a) + strlen(b) + strlen(c) + 100);
 	sprintf(all, "$ xl scsi-list guest1\n%s$ xl scsi-list 5 guest2\n%s$ xl scsi-list 0\n%s", a,
 	        b, c);
+	/* @ROOT@ stands for the temporary root: alignment was checked on the real text. */
+	squeeze(all);
 	CU_ASSERT_EQUAL(golden_check("list.out", all), 0);
 	free(a);
 	free(b);
@@ -127,9 +193,9 @@ static void test_assignable(void)
 
 	w_setup();
 	populate();
-	a = run_list(t, &rc);
+	a = run_list(t, &rc, assignable_cols);
 	CU_ASSERT_EQUAL(rc, 0);
-	b = run_list(j, &rc);
+	b = run_list(j, &rc, NULL);
 	CU_ASSERT_EQUAL(rc, 0);
 	all = malloc(strlen(a) + strlen(b) + 100);
 	sprintf(all, "$ xl scsi-assignable-list\n%s$ xl scsi-assignable-list --json\n%s", a, b);
@@ -141,7 +207,7 @@ static void test_assignable(void)
 	free(a);
 	free(b);
 	free(all);
-	a = run_list(bad, &rc);
+	a = run_list(bad, &rc, NULL);
 	CU_ASSERT_EQUAL(rc, 2);
 	free(a);
 	w_teardown();
@@ -158,7 +224,7 @@ static void test_list_json(void)
 
 	w_setup();
 	populate();
-	out = run_list(l, &rc);
+	out = run_list(l, &rc, NULL);
 	CU_ASSERT_EQUAL(rc, 0);
 	CU_ASSERT_EQUAL(golden_check("list.json", out), 0);
 	/* Valid JSON, with what a script needs. */
@@ -179,16 +245,32 @@ static void test_list_json(void)
 		    NAA_A ":0");
 		CU_ASSERT_STRING_EQUAL(
 		    YAJL_GET_NUMBER(xlp_json_get(devs->u.array.values[0], "state")), "4");
+		CU_ASSERT_STRING_EQUAL(
+		    YAJL_GET_STRING(xlp_json_get(devs->u.array.values[0], "state-name")),
+		    "Connected");
+	}
+	/* guest2's controller 3 has no frontend: its state -1 has no name. */
+	{
+		yajl_val ctrls = xlp_json_get(j->u.array.values[1], "controllers");
+		yajl_val c3 = YAJL_IS_ARRAY(ctrls) && ctrls->u.array.len == 2
+		                  ? ctrls->u.array.values[1]
+		                  : NULL;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c3);
+		CU_ASSERT_STRING_EQUAL(YAJL_GET_NUMBER(xlp_json_get(c3, "frontend-state")), "-1");
+		CU_ASSERT(YAJL_IS_NULL(xlp_json_get(c3, "frontend-state-name")));
+		CU_ASSERT_STRING_EQUAL(YAJL_GET_STRING(xlp_json_get(c3, "state-name")),
+		                       "Initialising");
 	}
 	yajl_tree_free(j);
 	free(out);
 
 	/* An unknown domain: nothing listed, exit 1. */
-	out = run_list(bad, &rc);
+	out = run_list(bad, &rc, NULL);
 	CU_ASSERT_EQUAL(rc, 1);
 	CU_ASSERT_STRING_EQUAL(out, "scsi-list: unknown domain 'nobody'\n");
 	free(out);
-	out = run_list(none, &rc);
+	out = run_list(none, &rc, NULL);
 	CU_ASSERT_EQUAL(rc, 2);
 	free(out);
 	w_teardown();
