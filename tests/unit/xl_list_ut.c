@@ -181,6 +181,50 @@ static void test_list_text(void)
 	w_teardown();
 }
 
+/* A state that names none shows its number, an absent one "-"; JSON names neither. */
+static void test_list_state_unnamed(void)
+{
+	static const char *const l[] = {"scsi-list", "guest2", NULL};
+	static const char *const j[] = {"scsi-list", "--json", "guest2", NULL};
+	yajl_val js = NULL, dev;
+	char err[256], *out;
+	int rc;
+
+	w_setup();
+	populate();
+	CU_ASSERT_EQUAL(fake_xs_write(W->fx, 0,
+	                              "/local/domain/0/backend/vscsi/7/3/vscsi-devs/dev-2/state",
+	                              "12"),
+	                0);
+	CU_ASSERT_EQUAL(fake_xs_rm(W->fx, 0, "/local/domain/0/backend/vscsi/7/3/state"), 0);
+	out = run_list(l, &rc, list_cols);
+	CU_ASSERT_EQUAL(rc, 0);
+	squeeze(out);
+	if (!strstr(out, "\n2 0 - 3 3:0:0:0 3:0:0:0 12 disk\n"))
+		fprintf(stderr, "\n%s", out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\n2 0 - 3 3:0:0:0 3:0:0:0 12 disk\n"));
+	free(out);
+	out = run_list(j, &rc, NULL);
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_EQUAL_FATAL(xlp_json_parse(out, strlen(out), &js, err, sizeof(err)), 0);
+	{
+		const char *path[] = {"controllers", NULL};
+		yajl_val ctrls = yajl_tree_get(js->u.array.values[0], path, yajl_t_array);
+		yajl_val c3 = ctrls && ctrls->u.array.len == 2 ? ctrls->u.array.values[1] : NULL;
+		yajl_val devs = xlp_json_get(c3, "devs");
+
+		CU_ASSERT_FATAL(YAJL_IS_ARRAY(devs) && devs->u.array.len == 1);
+		dev = devs->u.array.values[0];
+		CU_ASSERT_STRING_EQUAL(YAJL_GET_NUMBER(xlp_json_get(c3, "state")), "-1");
+		CU_ASSERT(YAJL_IS_NULL(xlp_json_get(c3, "state-name")));
+		CU_ASSERT_STRING_EQUAL(YAJL_GET_NUMBER(xlp_json_get(dev, "state")), "12");
+		CU_ASSERT(YAJL_IS_NULL(xlp_json_get(dev, "state-name")));
+	}
+	yajl_tree_free(js);
+	free(out);
+	w_teardown();
+}
+
 /* Every LUN of the host, its type, and who holds it (guest1's two, guest2's tape). */
 static void test_assignable(void)
 {
@@ -281,6 +325,7 @@ int main(void)
 	static const struct cu_test tests[] = {
 	    {"list_text", test_list_text},
 	    {"list_json", test_list_json},
+	    {"list_state_unnamed", test_list_state_unnamed},
 	    {"assignable", test_assignable},
 	};
 
