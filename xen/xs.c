@@ -311,6 +311,15 @@ int pvx_xs_read_state(const struct pvx_xs *xs, const char *dir)
 	return (int)s;
 }
 
+const char *pvx_xenbus_state_name(int state)
+{
+	static const char *const n[] = {"Unknown",     "Initialising",  "InitWait",
+	                                "Initialised", "Connected",     "Closing",
+	                                "Closed",      "Reconfiguring", "Reconfigured"};
+
+	return state >= 0 && (size_t)state < sizeof(n) / sizeof(n[0]) ? n[state] : NULL;
+}
+
 int pvx_xs_writable_by(const struct pvx_xs *xs, const char *path, uint32_t domid)
 {
 	struct pvx_xs_perm p[PVX_XS_MAX_PERMS];

@@ -115,6 +115,12 @@ int pvx_xs_write_guarded(const struct pvx_xs *xs, const char *dir, const char *n
 /* @dir's XenbusState node: the state, -1 if absent, 0 (Unknown) if not a number. */
 int pvx_xs_read_state(const struct pvx_xs *xs, const char *dir);
 /*
+ * A XenbusState's name as xenbus.h spells it without its prefix ("Unknown",
+ * "Initialising", "InitWait", "Initialised", "Connected", "Closing", "Closed",
+ * "Reconfiguring", "Reconfigured"), or NULL for any other number.
+ */
+const char *pvx_xenbus_state_name(int state);
+/*
  * 1 if domain @domid may write @path by its permissions (owner, an entry for
  * it, or the default), 0 if not, -errno if they cannot be read.
  */

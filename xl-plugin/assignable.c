@@ -8,7 +8,8 @@
  * The LUNs are what sysfs lists under class/scsi_device, each resolved as
  * any p-dev is (pvscsi/resolve.h); a LUN is held when a backend device of a
  * live domain resolves to the same H:C:T:L, the test xl scsi-attach makes
- * before it assigns one.
+ * before it assigns one.  The text's columns fit their cells; --json is
+ * yajl_gen's, beautified as xl's own JSON.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -114,11 +115,11 @@ static int scan_luns(struct xlp_ctx *c, struct lu **out, size_t *n)
 	return 0;
 }
 
-static struct lu *find_lu(struct lu *l, size_t n, const struct pvs_pdev *p)
+static struct lu *find_lu(struct lu *l, size_t n, const struct pvs_hctl *h)
 {
 	for (size_t i = 0; i < n; i++)
-		if (l[i].p.host == p->host && l[i].p.channel == p->channel &&
-		    l[i].p.target == p->target && l[i].p.lun == p->lun)
+		if (l[i].p.host == h->host && l[i].p.channel == h->channel &&
+		    l[i].p.target == h->target && l[i].p.lun == h->lun)
 			return &l[i];
 	return NULL;
 }
@@ -128,8 +129,7 @@ static int scan_holders(struct xlp_ctx *c, struct lu *l, size_t n)
 {
 	uint32_t *ids = NULL;
 	size_t nids = 0;
-	struct pvs_pdev *p = calloc(1, sizeof(*p));
-	int rc = p ? xlp_backend_domids(c, &ids, &nids) : -ENOMEM;
+	int rc = xlp_backend_domids(c, &ids, &nids);
 
 	for (size_t i = 0; !rc && i < nids; i++) {
 		struct xlp_vhost *v = NULL;
@@ -140,14 +140,10 @@ static int scan_holders(struct xlp_ctx *c, struct lu *l, size_t n)
 		for (size_t k = 0; k < nv; k++) {
 			for (size_t d = 0; d < v[k].ndevs; d++) {
 				const struct xlp_bdev *b = &v[k].devs[d];
-				char base[XLP_SPEC_MAX];
+				struct pvs_hctl h;
 				struct lu *u;
 
-				if (!b->p_dev[0] || xlp_pdev_emulated(b->p_dev))
-					continue;
-				xlp_pdev_base(b->p_dev, base, sizeof(base));
-				if (pvs_resolve(&c->res, base, p, NULL, 0) ||
-				    !(u = find_lu(l, n, p)))
+				if (xlp_bdev_hctl(c, b, &h, NULL) || !(u = find_lu(l, n, &h)))
 					continue;
 				if (u->nholders == sizeof(u->holders) / sizeof(u->holders[0])) {
 					u->more++;
@@ -163,7 +159,6 @@ static int scan_holders(struct xlp_ctx *c, struct lu *l, size_t n)
 		xlp_vhosts_free(v, nv);
 	}
 	free(ids);
-	free(p);
 	return rc;
 }
 
@@ -193,12 +188,23 @@ static void devices_text(const struct lu *u, char *buf, size_t len)
 
 static void print_text(struct xlp_ctx *c, const struct lu *l, size_t n)
 {
-	xlp_outf(c, "%-12s %-8s %-18s %-8s %-16s %-28s %s\n", "H:C:T:L", "type", "devices",
-	         "vendor", "model", "held by", "identity");
+	static const char *const head[] = {"H:C:T:L", "type",    "devices", "vendor",
+	                                   "model",   "held by", "identity"};
+	struct xlp_table t;
+
+	xlp_table_init(&t, sizeof(head) / sizeof(head[0]));
+	xlp_table_row(&t, head);
 	for (size_t i = 0; i < n; i++) {
 		const struct lu *u = &l[i];
 		char hctl[48], devs[200], held[300];
 		size_t at = 0;
+		const char *row[] = {hctl,
+		                     u->p.type >= 0 ? pvs_pdt_name((uint8_t)u->p.type) : "-",
+		                     devs,
+		                     u->p.vendor[0] ? u->p.vendor : "-",
+		                     u->p.model[0] ? u->p.model : "-",
+		                     u->nholders ? held : "free",
+		                     u->p.wwid[0] ? u->p.wwid : "-"};
 
 		xlp_snprintf(hctl, sizeof(hctl), "%u:%u:%u:%u", u->p.host, u->p.channel,
 		             u->p.target, u->p.lun);
@@ -216,71 +222,79 @@ static void print_text(struct xlp_ctx *c, const struct lu *l, size_t n)
 		}
 		if (u->more && at < sizeof(held))
 			snprintf(held + at, sizeof(held) - at, ",+%u", u->more);
-		xlp_outf(c, "%-12s %-8s %-18s %-8s %-16s %-28s %s\n", hctl,
-		         u->p.type >= 0 ? pvs_pdt_name((uint8_t)u->p.type) : "-", devs,
-		         u->p.vendor[0] ? u->p.vendor : "-", u->p.model[0] ? u->p.model : "-",
-		         u->nholders ? held : "free", u->p.wwid[0] ? u->p.wwid : "-");
+		xlp_table_row(&t, row);
 	}
+	xlp_table_print(&t, c->out);
+	if (t.oom)
+		xlp_errf(c, "out of memory: rows are missing\n");
+	xlp_table_free(&t);
 }
 
-static void json_str_kv(struct xlp_ctx *c, const char *k, const char *v)
+static void gen_kv(yajl_gen g, const char *k, const char *v)
 {
-	xlp_json_put_str(c->out, k);
-	fputc(':', c->out);
-	xlp_json_put_str(c->out, v);
-	fputc(',', c->out);
+	xlp_json_gen_str(g, k);
+	xlp_json_gen_str(g, v);
 }
 
-static void print_json(struct xlp_ctx *c, const struct lu *l, size_t n)
+static void gen_lu(struct xlp_ctx *c, yajl_gen g, const struct lu *u)
 {
-	xlp_outf(c, "[");
-	for (size_t i = 0; i < n; i++) {
-		const struct lu *u = &l[i];
-		char hctl[48];
-		bool first = true;
+	char hctl[48];
 
-		xlp_snprintf(hctl, sizeof(hctl), "%u:%u:%u:%u", u->p.host, u->p.channel,
-		             u->p.target, u->p.lun);
-		xlp_outf(c, "%s\n  {", i ? "," : "");
-		json_str_kv(c, "hctl", hctl);
-		json_str_kv(c, "type", u->p.type >= 0 ? pvs_pdt_name((uint8_t)u->p.type) : "");
-		xlp_outf(c, "\"pdt\":%d,\"devices\":[", u->p.type);
-		if (u->p.block[0]) {
-			xlp_json_put_str(c->out, u->p.block);
-			first = false;
-		}
-		for (unsigned int k = 0; k < u->nnodes; k++) {
-			char path[600];
+	xlp_snprintf(hctl, sizeof(hctl), "%u:%u:%u:%u", u->p.host, u->p.channel, u->p.target,
+	             u->p.lun);
+	yajl_gen_map_open(g);
+	gen_kv(g, "hctl", hctl);
+	gen_kv(g, "type", u->p.type >= 0 ? pvs_pdt_name((uint8_t)u->p.type) : "");
+	xlp_json_gen_str(g, "pdt");
+	yajl_gen_integer(g, u->p.type);
+	xlp_json_gen_str(g, "devices");
+	yajl_gen_array_open(g);
+	if (u->p.block[0])
+		xlp_json_gen_str(g, u->p.block);
+	for (unsigned int k = 0; k < u->nnodes; k++) {
+		char path[600];
 
-			xlp_snprintf(path, sizeof(path), "%s/%s",
-			             c->res.dev_root ? c->res.dev_root : "/dev", u->nodes[k]);
-			xlp_outf(c, "%s", first ? "" : ",");
-			xlp_json_put_str(c->out, path);
-			first = false;
-		}
-		if (u->p.sg[0]) {
-			xlp_outf(c, "%s", first ? "" : ",");
-			xlp_json_put_str(c->out, u->p.sg);
-		}
-		xlp_outf(c, "],");
-		json_str_kv(c, "vendor", u->p.vendor);
-		json_str_kv(c, "model", u->p.model);
-		json_str_kv(c, "identity", u->p.wwid);
-		xlp_outf(c, "\"holders\":[");
-		for (unsigned int h = 0; h < u->nholders; h++) {
-			char *name = xlp_domain_name(c, u->holders[h].domid);
-
-			xlp_outf(c, "%s{\"domid\":%u,", h ? "," : "", u->holders[h].domid);
-			json_str_kv(c, "name", name ? name : "");
-			xlp_json_put_str(c->out, "v-dev");
-			fputc(':', c->out);
-			xlp_json_put_str(c->out, u->holders[h].v_dev);
-			xlp_outf(c, "}");
-			free(name);
-		}
-		xlp_outf(c, "],\"free\":%s}", u->nholders || u->more ? "false" : "true");
+		xlp_snprintf(path, sizeof(path), "%s/%s",
+		             c->res.dev_root ? c->res.dev_root : "/dev", u->nodes[k]);
+		xlp_json_gen_str(g, path);
 	}
-	xlp_outf(c, "%s]\n", n ? "\n" : "");
+	if (u->p.sg[0])
+		xlp_json_gen_str(g, u->p.sg);
+	yajl_gen_array_close(g);
+	gen_kv(g, "vendor", u->p.vendor);
+	gen_kv(g, "model", u->p.model);
+	gen_kv(g, "identity", u->p.wwid);
+	xlp_json_gen_str(g, "holders");
+	yajl_gen_array_open(g);
+	for (unsigned int h = 0; h < u->nholders; h++) {
+		char *name = xlp_domain_name(c, u->holders[h].domid);
+
+		yajl_gen_map_open(g);
+		xlp_json_gen_str(g, "domid");
+		yajl_gen_integer(g, u->holders[h].domid);
+		gen_kv(g, "name", name ? name : "");
+		gen_kv(g, "v-dev", u->holders[h].v_dev);
+		yajl_gen_map_close(g);
+		free(name);
+	}
+	yajl_gen_array_close(g);
+	xlp_json_gen_str(g, "free");
+	yajl_gen_bool(g, !u->nholders && !u->more);
+	yajl_gen_map_close(g);
+}
+
+static int print_json(struct xlp_ctx *c, const struct lu *l, size_t n)
+{
+	yajl_gen g = xlp_json_gen_file(c->out, true);
+
+	if (!g)
+		return -ENOMEM;
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < n; i++)
+		gen_lu(c, g, &l[i]);
+	yajl_gen_array_close(g);
+	yajl_gen_free(g);
+	return 0;
 }
 
 static void usage(FILE *f)
@@ -330,9 +344,11 @@ int xlp_cmd_assignable_list(struct xlp_ctx *c, int argc, char **argv)
 		return 1;
 	}
 	if (json)
-		print_json(c, l, n);
+		rc = print_json(c, l, n);
 	else
 		print_text(c, l, n);
 	free(l);
-	return 0;
+	if (rc)
+		xlp_errf(c, "out of memory\n");
+	return rc ? 1 : 0;
 }

@@ -46,14 +46,18 @@ struct held {
 
 static void held_of(struct xlp_ctx *c, const struct xlp_bdev *b, struct held *h)
 {
-	struct pvs_spec *sp = malloc(sizeof(*sp));
+	struct pvs_spec *sp;
+	int rc;
 
 	memset(h, 0, sizeof(*h));
-	if (!sp)
+	rc = xlp_bdev_hctl(c, b, &h->hctl, NULL);
+	if (rc != XLP_BDEV_EMULATED) {
+		h->is_host = true;
+		h->hctl_ok = rc == 0;
 		return;
-	if (!b->p_dev[0] || pvs_spec_parse(b->p_dev, sp, NULL, 0) != 0)
-		sp->kind = PVS_SPEC_HOST;
-	if (sp->kind == PVS_SPEC_FILE) {
+	}
+	sp = malloc(sizeof(*sp));
+	if (sp && !pvs_spec_parse(b->p_dev, sp, NULL, 0) && sp->kind == PVS_SPEC_FILE) {
 		struct stat st;
 
 		h->is_file = true;
@@ -62,26 +66,7 @@ static void held_of(struct xlp_ctx *c, const struct xlp_bdev *b, struct held *h)
 			h->st_ino = st.st_ino;
 		}
 	}
-	if (sp->kind == PVS_SPEC_FILE || sp->kind == PVS_SPEC_MEM) {
-		free(sp);
-		return;
-	}
 	free(sp);
-	h->is_host = true;
-	if (b->p_dev[0]) {
-		struct pvs_pdev *p = calloc(1, sizeof(*p));
-		char base[XLP_SPEC_MAX];
-
-		xlp_pdev_base(b->p_dev, base, sizeof(base));
-		if (p && !pvs_resolve(&c->res, base, p, NULL, 0)) {
-			h->hctl_ok = true;
-			h->hctl.host = p->host;
-			h->hctl.channel = p->channel;
-			h->hctl.target = p->target;
-			h->hctl.lun = p->lun;
-		}
-		free(p);
-	}
 }
 
 static bool same_lun(const struct xlp_dev *d, const struct xlp_bdev *b, const struct held *h)

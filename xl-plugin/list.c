@@ -9,7 +9,12 @@
  * this host now, vir-hctl where the guest sees it, devstate dev-N's state;
  * then type, the LUN's peripheral device type as lsscsi names it (disk,
  * tape, cd/dvd, mediumx...), which decides the commands the backend's filter
- * passes.
+ * passes: an administrator asks "what is this" next, so it is shown by
+ * default, last, where a reader of the old columns does not trip on it.
+ * States are named as xenbus.h names them (the numbers meant looking them
+ * up), and the columns are as wide as their cells: phy-hctl may be a long
+ * file: path.  --json (yajl_gen, beautified as xl's own JSON) carries each
+ * state as its number and its name.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,107 +29,164 @@
  * to; a read-only host LUN keeps its ",ro" as a file: LUN does.  *@type:
  * its device type ("disk" for the emulated ones), "-" when unresolved.
  */
-static void phy_hctl(struct xlp_ctx *c, const char *p_dev, char *buf, size_t len, const char **type)
+static void phy_hctl(struct xlp_ctx *c, const struct xlp_bdev *b, char *buf, size_t len,
+                     const char **type)
 {
-	struct pvs_hctl h;
-	struct pvs_pdev *p;
+	struct pvs_hctl h, given;
 	char base[XLP_SPEC_MAX];
-	const char *ro;
+	int pdt, rc = xlp_bdev_hctl(c, b, &h, &pdt);
 
 	*type = "-";
-	if (!p_dev[0] || xlp_pdev_emulated(p_dev)) {
-		xlp_snprintf(buf, len, "%s", p_dev[0] ? p_dev : "-");
-		if (p_dev[0])
-			*type = pvs_pdt_name(0);
+	xlp_snprintf(buf, len, "%s", b->p_dev[0] ? b->p_dev : "-");
+	if (rc == XLP_BDEV_EMULATED)
+		*type = pvs_pdt_name(0);
+	if (rc)
 		return;
-	}
-	xlp_pdev_base(p_dev, base, sizeof(base));
-	ro = strlen(base) < strlen(p_dev) ? XLP_PDEV_RO : "";
-	p = calloc(1, sizeof(*p));
-	if (p && !pvs_resolve(&c->res, base, p, NULL, 0)) {
-		if (pvs_parse_hctl(base, &h))
-			xlp_snprintf(buf, len, "%u:%u:%u:%u%s", p->host, p->channel, p->target,
-			             p->lun, ro);
-		else
-			xlp_snprintf(buf, len, "%s", p_dev);
-		if (p->type >= 0)
-			*type = pvs_pdt_name((uint8_t)p->type);
-	} else {
-		xlp_snprintf(buf, len, "%s", p_dev);
-	}
-	free(p);
+	xlp_pdev_base(b->p_dev, base, sizeof(base));
+	if (pvs_parse_hctl(base, &given))
+		xlp_snprintf(buf, len, "%u:%u:%u:%u%s", h.host, h.channel, h.target, h.lun,
+		             strlen(base) < strlen(b->p_dev) ? XLP_PDEV_RO : "");
+	if (pdt >= 0)
+		*type = pvs_pdt_name((uint8_t)pdt);
 }
 
-static void text_domain(struct xlp_ctx *c, uint32_t domid, const struct xlp_vhost *v, size_t nv)
+/* A xenbus state in words; "-" when the node is absent, the number when it names none. */
+static const char *state_text(int st, char buf[16])
 {
-	xlp_outf(c, "%-3s %-3s %-5s %-4s %-12s %-12s %-8s %s\n", "Idx", "BE", "state", "ctrl",
-	         "phy-hctl", "vir-hctl", "devstate", "type");
+	const char *name = pvx_xenbus_state_name(st);
+
+	if (name)
+		return name;
+	if (st < 0)
+		return "-";
+	xlp_snprintf(buf, 16, "%d", st);
+	return buf;
+}
+
+static void text_domain(struct xlp_ctx *c, const struct xlp_vhost *v, size_t nv)
+{
+	static const char *const head[] = {"Idx",      "BE",       "state",    "ctrl",
+	                                   "phy-hctl", "vir-hctl", "devstate", "type"};
+	struct xlp_table t;
+
+	xlp_table_init(&t, sizeof(head) / sizeof(head[0]));
+	xlp_table_row(&t, head);
 	for (size_t i = 0; i < nv; i++) {
 		for (size_t k = 0; k < v[i].ndevs; k++) {
 			const struct xlp_bdev *b = &v[i].devs[k];
-			char phy[XLP_SPEC_MAX];
+			char phy[XLP_SPEC_MAX], idx[16], be[16], ctrl[16], st[16], dst[16];
 			const char *type;
+			const char *row[8] = {idx,
+			                      be,
+			                      state_text(v[i].state, st),
+			                      ctrl,
+			                      phy,
+			                      b->v_dev[0] ? b->v_dev : "-",
+			                      state_text(b->state, dst),
+			                      NULL};
 
-			phy_hctl(c, b->p_dev, phy, sizeof(phy), &type);
-			xlp_outf(c, "%-3u %-3u %-5d %-4u %-12s %-12s %-8d %s\n", b->n, c->be_domid,
-			         v[i].state, v[i].vhost, phy, b->v_dev[0] ? b->v_dev : "-",
-			         b->state, type);
+			phy_hctl(c, b, phy, sizeof(phy), &type);
+			row[7] = type;
+			xlp_snprintf(idx, sizeof(idx), "%u", b->n);
+			xlp_snprintf(be, sizeof(be), "%u", c->be_domid);
+			xlp_snprintf(ctrl, sizeof(ctrl), "%u", v[i].vhost);
+			xlp_table_row(&t, row);
 		}
 	}
-	(void)domid;
+	xlp_table_print(&t, c->out);
+	if (t.oom)
+		xlp_errf(c, "out of memory: rows are missing\n");
+	xlp_table_free(&t);
 }
 
-static void json_kv_str(struct xlp_ctx *c, const char *k, const char *v, bool comma)
+/* "KEY": N and "KEY-name": "Connected" (null when the state has no name). */
+static void gen_state(yajl_gen g, const char *key, int st)
 {
-	xlp_json_put_str(c->out, k);
-	fputc(':', c->out);
-	xlp_json_put_str(c->out, v);
-	if (comma)
-		fputc(',', c->out);
+	const char *name = pvx_xenbus_state_name(st);
+	char k[64];
+
+	xlp_json_gen_str(g, key);
+	yajl_gen_integer(g, st);
+	xlp_snprintf(k, sizeof(k), "%s-name", key);
+	xlp_json_gen_str(g, k);
+	if (name)
+		xlp_json_gen_str(g, name);
+	else
+		yajl_gen_null(g);
 }
 
-static void json_domain(struct xlp_ctx *c, uint32_t domid, const struct xlp_vhost *v, size_t nv)
+static void gen_kv(yajl_gen g, const char *k, const char *v)
+{
+	xlp_json_gen_str(g, k);
+	xlp_json_gen_str(g, v);
+}
+
+static void gen_dev(struct xlp_ctx *c, yajl_gen g, const struct xlp_bdev *b)
+{
+	char phy[XLP_SPEC_MAX];
+	const char *type;
+
+	phy_hctl(c, b, phy, sizeof(phy), &type);
+	yajl_gen_map_open(g);
+	xlp_json_gen_str(g, "idx");
+	yajl_gen_integer(g, b->n);
+	gen_kv(g, "p-dev", b->p_dev);
+	gen_kv(g, "p-devname", b->p_devname);
+	gen_kv(g, "phy-hctl", phy);
+	gen_kv(g, "type", type);
+	gen_kv(g, "v-dev", b->v_dev);
+	gen_state(g, "state", b->state);
+	gen_kv(g, "pdev", b->pdev_given);
+	gen_kv(g, "options", b->opts);
+	yajl_gen_map_close(g);
+}
+
+static void gen_domain(struct xlp_ctx *c, yajl_gen g, uint32_t domid, const struct xlp_vhost *v,
+                       size_t nv)
 {
 	char *name = xlp_domain_name(c, domid);
 
-	xlp_outf(c, "  {\"domid\":%u,", domid);
-	json_kv_str(c, "name", name ? name : "", true);
+	yajl_gen_map_open(g);
+	xlp_json_gen_str(g, "domid");
+	yajl_gen_integer(g, domid);
+	gen_kv(g, "name", name ? name : "");
 	free(name);
-	xlp_outf(c, "\"controllers\":[");
+	xlp_json_gen_str(g, "controllers");
+	yajl_gen_array_open(g);
 	for (size_t i = 0; i < nv; i++) {
-		xlp_outf(c,
-		         "%s\n    {\"ctrl\":%u,\"backend\":%u,\"state\":%d,\"frontend-state\":%d,"
-		         "\"feature-host\":%s,\"devs\":[",
-		         i ? "," : "", v[i].vhost, c->be_domid, v[i].state, v[i].fe_state,
-		         v[i].feature_host ? "true" : "false");
-		for (size_t k = 0; k < v[i].ndevs; k++) {
-			const struct xlp_bdev *b = &v[i].devs[k];
-			char phy[XLP_SPEC_MAX];
-			const char *type;
-
-			phy_hctl(c, b->p_dev, phy, sizeof(phy), &type);
-			xlp_outf(c, "%s\n      {\"idx\":%u,", k ? "," : "", b->n);
-			json_kv_str(c, "p-dev", b->p_dev, true);
-			json_kv_str(c, "p-devname", b->p_devname, true);
-			json_kv_str(c, "phy-hctl", phy, true);
-			json_kv_str(c, "type", type, true);
-			json_kv_str(c, "v-dev", b->v_dev, true);
-			xlp_outf(c, "\"state\":%d,", b->state);
-			json_kv_str(c, "pdev", b->pdev_given, true);
-			json_kv_str(c, "options", b->opts, false);
-			xlp_outf(c, "}");
-		}
-		xlp_outf(c, "]}");
+		yajl_gen_map_open(g);
+		xlp_json_gen_str(g, "ctrl");
+		yajl_gen_integer(g, v[i].vhost);
+		xlp_json_gen_str(g, "backend");
+		yajl_gen_integer(g, c->be_domid);
+		gen_state(g, "state", v[i].state);
+		gen_state(g, "frontend-state", v[i].fe_state);
+		xlp_json_gen_str(g, "feature-host");
+		yajl_gen_bool(g, v[i].feature_host);
+		xlp_json_gen_str(g, "devs");
+		yajl_gen_array_open(g);
+		for (size_t k = 0; k < v[i].ndevs; k++)
+			gen_dev(c, g, &v[i].devs[k]);
+		yajl_gen_array_close(g);
+		yajl_gen_map_close(g);
 	}
-	xlp_outf(c, "%s]}", nv ? "\n  " : "");
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
 }
 
 int xlp_list(struct xlp_ctx *c, uint32_t *domids, size_t n, bool json)
 {
+	yajl_gen g = NULL;
 	int rc = 0;
 
-	if (json)
-		xlp_outf(c, "[\n");
+	if (json) {
+		g = xlp_json_gen_file(c->out, true);
+		if (!g) {
+			xlp_errf(c, "out of memory\n");
+			return -ENOMEM;
+		}
+		yajl_gen_array_open(g);
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct xlp_vhost *v = NULL;
 		size_t nv = 0;
@@ -135,9 +197,8 @@ int xlp_list(struct xlp_ctx *c, uint32_t *domids, size_t n, bool json)
 			rc = r;
 			continue;
 		}
-		if (json) {
-			json_domain(c, domids[i], v, nv);
-			xlp_outf(c, "%s\n", i + 1 < n ? "," : "");
+		if (g) {
+			gen_domain(c, g, domids[i], v, nv);
 		} else {
 			if (n > 1) {
 				char *name = xlp_domain_name(c, domids[i]);
@@ -146,12 +207,14 @@ int xlp_list(struct xlp_ctx *c, uint32_t *domids, size_t n, bool json)
 				         domids[i]);
 				free(name);
 			}
-			text_domain(c, domids[i], v, nv);
+			text_domain(c, v, nv);
 		}
 		xlp_vhosts_free(v, nv);
 	}
-	if (json)
-		xlp_outf(c, "]\n");
+	if (g) {
+		yajl_gen_array_close(g);
+		yajl_gen_free(g);
+	}
 	return rc;
 }
 

@@ -125,6 +125,33 @@ bool xlp_pdev_emulated(const char *p_dev)
 	return emu;
 }
 
+int xlp_bdev_hctl(struct xlp_ctx *c, const struct xlp_bdev *b, struct pvs_hctl *hctl, int *pdt)
+{
+	char base[XLP_SPEC_MAX];
+	struct pvs_pdev *p;
+	int rc;
+
+	if (pdt)
+		*pdt = -1;
+	if (!b->p_dev[0])
+		return -ENOENT;
+	if (xlp_pdev_emulated(b->p_dev))
+		return XLP_BDEV_EMULATED;
+	/* struct pvs_pdev carries two identities of a kilobyte each: not for the stack. */
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	xlp_pdev_base(b->p_dev, base, sizeof(base));
+	rc = pvs_resolve(&c->res, base, p, NULL, 0);
+	if (!rc) {
+		*hctl = (struct pvs_hctl){p->host, p->channel, p->target, p->lun};
+		if (pdt)
+			*pdt = p->type;
+	}
+	free(p);
+	return rc;
+}
+
 void xlp_pdev_base(const char *p_dev, char *buf, size_t len)
 {
 	size_t n = strlen(p_dev), s = strlen(XLP_PDEV_RO);

@@ -94,18 +94,18 @@ static bool parse_key(const char *k, uint32_t *vhost, unsigned int *n, const cha
 	return true;
 }
 
-int xlp_saved_from_json(const struct xlp_json *dcfg, struct xlp_saved_list *out, char *err,
-                        size_t errlen)
+int xlp_saved_from_json(yajl_val dcfg, struct xlp_saved_list *out, char *err, size_t errlen)
 {
-	const struct xlp_json *xs = xlp_json_get(xlp_json_get(dcfg, "c_info"), "xsdata");
+	static const char *const path[] = {"c_info", "xsdata", NULL};
+	yajl_val xs = yajl_tree_get(dcfg, (const char **)path, yajl_t_object);
 
 	out->v = NULL;
 	out->n = 0;
-	if (!xs || xs->type != XJ_OBJ)
+	if (!xs)
 		return 0;
-	for (size_t i = 0; i < xs->n; i++) {
-		const char *k = xs->k[i], *field;
-		const struct xlp_json *val = xs->v[i];
+	for (size_t i = 0; i < xs->u.object.len; i++) {
+		const char *k = xs->u.object.keys[i], *field, *str;
+		yajl_val val = xs->u.object.values[i];
 		struct xlp_saved *s;
 		uint32_t vhost;
 		unsigned int n;
@@ -114,7 +114,7 @@ int xlp_saved_from_json(const struct xlp_json *dcfg, struct xlp_saved_list *out,
 
 		if (strncmp(k, PREFIX, strlen(PREFIX)))
 			continue;
-		if (!parse_key(k, &vhost, &n, &field) || val->type != XJ_STR) {
+		if (!parse_key(k, &vhost, &n, &field) || !YAJL_IS_STRING(val)) {
 			xlp_snprintf(err, errlen, "saved configuration: malformed key '%s'", k);
 			xlp_saved_free(out);
 			return -EINVAL;
@@ -128,7 +128,8 @@ int xlp_saved_from_json(const struct xlp_json *dcfg, struct xlp_saved_list *out,
 		} else {
 			continue; /* a later version's field */
 		}
-		if (strlen(val->s) >= cap) {
+		str = val->u.string;
+		if (strlen(str) >= cap) {
 			xlp_snprintf(err, errlen, "saved configuration: '%s' is too long", k);
 			xlp_saved_free(out);
 			return -EINVAL;
@@ -141,7 +142,7 @@ int xlp_saved_from_json(const struct xlp_json *dcfg, struct xlp_saved_list *out,
 		dst = !strcmp(field, "spec")    ? s->spec
 		      : !strcmp(field, "by-id") ? s->by_id
 		                                : s->pdev;
-		memcpy(dst, val->s, strlen(val->s) + 1);
+		memcpy(dst, str, strlen(str) + 1);
 	}
 	for (size_t i = 0; i < out->n; i++) {
 		if (!out->v[i].spec[0]) {
@@ -157,39 +158,39 @@ int xlp_saved_from_json(const struct xlp_json *dcfg, struct xlp_saved_list *out,
 	return 0;
 }
 
-static int set_str(struct xlp_json *obj, const char *key, const char *val)
+static int set_str(yajl_val obj, const char *key, const char *val)
 {
-	return xlp_json_set(obj, key, xlp_json_new(XJ_STR, val));
+	return xlp_json_set(obj, key, xlp_json_new_str(val));
 }
 
-int xlp_saved_to_json(struct xlp_json *dcfg, const struct xlp_saved_list *l)
+int xlp_saved_to_json(yajl_val dcfg, const struct xlp_saved_list *l)
 {
-	struct xlp_json *ci = xlp_json_get(dcfg, "c_info");
-	struct xlp_json *xs;
+	yajl_val ci = xlp_json_get(dcfg, "c_info");
+	yajl_val xs;
 	bool had;
 	int rc;
 
-	if (!dcfg || dcfg->type != XJ_OBJ)
+	if (!YAJL_IS_OBJECT(dcfg))
 		return -EINVAL;
 	if (!ci) {
-		rc = xlp_json_set(dcfg, "c_info", xlp_json_new(XJ_OBJ, NULL));
+		rc = xlp_json_set(dcfg, "c_info", xlp_json_new_obj());
 		if (rc)
 			return rc;
 		ci = xlp_json_get(dcfg, "c_info");
 	}
-	if (ci->type != XJ_OBJ)
+	if (!YAJL_IS_OBJECT(ci))
 		return -EINVAL;
 	xs = xlp_json_get(ci, "xsdata");
-	had = xs && xs->type == XJ_OBJ;
+	had = YAJL_IS_OBJECT(xs);
 	if (!had) {
-		rc = xlp_json_set(ci, "xsdata", xlp_json_new(XJ_OBJ, NULL));
+		rc = xlp_json_set(ci, "xsdata", xlp_json_new_obj());
 		if (rc)
 			return rc;
 		xs = xlp_json_get(ci, "xsdata");
 	}
-	for (size_t i = 0; i < xs->n;) {
-		if (!strncmp(xs->k[i], PREFIX, strlen(PREFIX)))
-			xlp_json_del(xs, xs->k[i]);
+	for (size_t i = 0; i < xs->u.object.len;) {
+		if (!strncmp(xs->u.object.keys[i], PREFIX, strlen(PREFIX)))
+			xlp_json_del(xs, xs->u.object.keys[i]);
 		else
 			i++;
 	}
@@ -211,7 +212,7 @@ int xlp_saved_to_json(struct xlp_json *dcfg, const struct xlp_saved_list *l)
 			return rc;
 	}
 	/* Leave a configuration that never had xsdata as it was. */
-	if (!had && xs->n == 0)
+	if (!had && xs->u.object.len == 0)
 		xlp_json_del(ci, "xsdata");
 	return 0;
 }
@@ -356,14 +357,14 @@ static int write_file(const char *tmp, const char *path, const char *data, size_
 	return 0;
 }
 
-int xlp_userdata_update(struct xlp_ctx *c, uint32_t domid,
-                        int (*fn)(struct xlp_json *dcfg, void *arg), void *arg)
+int xlp_userdata_update(struct xlp_ctx *c, uint32_t domid, int (*fn)(yajl_val dcfg, void *arg),
+                        void *arg)
 {
 	char uuid[64], lock[XLP_PATH_MAX], d[XLP_PATH_MAX], n[XLP_PATH_MAX];
 	char err[256];
 	char *text = NULL, *out = NULL;
 	size_t len = 0;
-	struct xlp_json *j = NULL;
+	yajl_val j = NULL;
 	int fd, rc;
 
 	rc = xlp_domain_uuid(c, domid, uuid, sizeof(uuid));
@@ -404,11 +405,11 @@ out:
 	ud_unlock(lock, fd);
 	free(text);
 	free(out);
-	xlp_json_free(j);
+	yajl_tree_free(j);
 	return rc;
 }
 
-static int get_saved(struct xlp_json *dcfg, void *arg)
+static int get_saved(yajl_val dcfg, void *arg)
 {
 	char err[256];
 	struct xlp_saved_list *l = arg;
@@ -434,7 +435,7 @@ struct set_dev_arg {
 	const struct xlp_saved *s;
 };
 
-static int set_dev(struct xlp_json *dcfg, void *arg)
+static int set_dev(yajl_val dcfg, void *arg)
 {
 	struct set_dev_arg *a = arg;
 	struct xlp_saved_list l;
@@ -471,7 +472,7 @@ int xlp_userdata_set_dev(struct xlp_ctx *c, uint32_t domid, uint32_t vhost, unsi
 	return xlp_userdata_update(c, domid, set_dev, &a);
 }
 
-static int set_all(struct xlp_json *dcfg, void *arg)
+static int set_all(yajl_val dcfg, void *arg)
 {
 	return xlp_saved_to_json(dcfg, arg);
 }
@@ -575,8 +576,8 @@ int xlp_saveimage_read(const char *file, struct xlp_saved_list *out, char **name
 	}
 	cfg[clen] = '\0';
 	if (f[1] & SAVE_FLAG_JSON) {
-		struct xlp_json *j = NULL;
-		const struct xlp_json *nm;
+		static const char *const name_path[] = {"c_info", "name", NULL};
+		yajl_val j = NULL, nm;
 		char jerr[256];
 
 		rc = xlp_json_parse(cfg, clen, &j, jerr, sizeof(jerr));
@@ -585,13 +586,13 @@ int xlp_saveimage_read(const char *file, struct xlp_saved_list *out, char **name
 			goto out;
 		}
 		rc = xlp_saved_from_json(j, out, err, errlen);
-		nm = xlp_json_get(xlp_json_get(j, "c_info"), "name");
-		if (!rc && nm && nm->type == XJ_STR) {
-			*name = strdup(nm->s);
+		nm = yajl_tree_get(j, (const char **)name_path, yajl_t_string);
+		if (!rc && nm) {
+			*name = strdup(nm->u.string);
 			if (!*name)
 				rc = -ENOMEM;
 		}
-		xlp_json_free(j);
+		yajl_tree_free(j);
 	} else {
 		rc = saved_from_text(cfg, clen, file, out, name, err, errlen);
 	}

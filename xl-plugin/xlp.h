@@ -9,9 +9,10 @@
  *   pdev.c    an entry's PDEV -> what is written to xenstore (p-dev, p-devname)
  *   xsops.c   xenstore on libxenstore behind xen/xs.h's ops; write plans
  *   state.c   reading domains, controllers (vhosts) and devices from xenstore
- *   json.c    a small JSON tree (libxl's saved configuration, --json output)
+ *   jsontree.c JSON through yajl (libxl's saved configuration, --json output)
  *   saved.c   the domain's saved configuration (libxl userdata "libxl-json",
  *             c_info.xsdata) and save-image headers
+ *   table.c   text tables whose columns fit their cells (scsi-list, scsi-assignable-list)
  *   lock.c    the host-wide lock
  *   monitor.c the per-domain monitor that re-attaches devices after a reboot
  *   attach.c detach.c list.c resolve.c create.c   the commands
@@ -31,6 +32,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 #include "pvscsi/resolve.h"
 #include "pvscsi/spec.h"
@@ -232,6 +236,16 @@ struct xlp_vhost {
 	size_t ndevs;
 };
 
+/*
+ * Where backend device @b's LUN is on this host now, as attach's holder
+ * check, scsi-list and scsi-assignable-list see it: its p-dev (",ro" aside)
+ * resolved.  0 with *@hctl, and *@pdt its peripheral device type (-1
+ * unknown) when @pdt is non-NULL; XLP_BDEV_EMULATED for a file:/mem: LUN;
+ * -ENOENT without a p-dev; else pvs_resolve()'s -errno.
+ */
+#define XLP_BDEV_EMULATED 1
+int xlp_bdev_hctl(struct xlp_ctx *c, const struct xlp_bdev *b, struct pvs_hctl *hctl, int *pdt);
+
 /* The backend directory of (@domid, @vhost) and friends. */
 void xlp_be_path(const struct xlp_ctx *c, uint32_t domid, uint32_t vhost, char *buf, size_t len);
 void xlp_fe_path(uint32_t domid, uint32_t vhost, char *buf, size_t len);
@@ -295,32 +309,59 @@ int xlp_plan_apply(struct xlp_ctx *c, const struct xlp_plan *p);
 int xlp_lock(struct xlp_ctx *c);
 void xlp_unlock(struct xlp_ctx *c);
 
-/* --------------------------------------------------------------------- JSON */
+/* -------------------------------------------------------------- text tables */
 
-enum xlp_json_type { XJ_NULL, XJ_BOOL, XJ_NUM, XJ_STR, XJ_ARR, XJ_OBJ };
-
-struct xlp_json {
-	enum xlp_json_type type;
-	char *s; /* STR: the decoded string; NUM: the number's text; BOOL: "true"/"false" */
-	struct xlp_json **v;
-	char **k; /* OBJ: keys, parallel to v */
-	size_t n, cap;
+/* Rows of @ncols strings, printed with every column as wide as its widest cell. */
+struct xlp_table {
+	size_t ncols, nrows;
+	char **cells; /* nrows * ncols, row after row */
+	int oom;      /* a row or cell was lost to allocation failure */
 };
 
-/* Parse a whole JSON text (trailing blanks allowed).  0 or -EINVAL/-ENOMEM with @err. */
-int xlp_json_parse(const char *text, size_t len, struct xlp_json **out, char *err, size_t errlen);
-void xlp_json_free(struct xlp_json *j);
-/* Compact JSON text, malloc'd; NULL on allocation failure. */
-char *xlp_json_emit(const struct xlp_json *j);
-struct xlp_json *xlp_json_new(enum xlp_json_type t, const char *s);
-/* Member of an object, or NULL. */
-struct xlp_json *xlp_json_get(const struct xlp_json *obj, const char *key);
-/* Add or replace (takes @val).  0 or -ENOMEM (then @val is freed). */
-int xlp_json_set(struct xlp_json *obj, const char *key, struct xlp_json *val);
-int xlp_json_del(struct xlp_json *obj, const char *key);
-int xlp_json_push(struct xlp_json *arr, struct xlp_json *val);
-/* A JSON string literal for @s on @f. */
+void xlp_table_init(struct xlp_table *t, size_t ncols);
+/* Append a row: @cells holds ncols strings (NULL: ""), copied. */
+void xlp_table_row(struct xlp_table *t, const char *const *cells);
+/* Columns one blank apart, the last unpadded; the first row is the header. */
+void xlp_table_print(const struct xlp_table *t, FILE *f);
+void xlp_table_free(struct xlp_table *t);
+
+/* --------------------------------------------------------------------- JSON */
+
+/*
+ * JSON is yajl's (jsontree.c): yajl_tree's nodes (yajl_val) for libxl's
+ * saved configuration, yajl_gen for everything written.
+ */
+
+#define XLP_JSON_MAX_DEPTH 64
+
+/*
+ * Parse a whole JSON text (trailing blanks and NULs allowed) into a tree
+ * the caller frees with yajl_tree_free().  Refused besides what yajl
+ * refuses: nesting deeper than XLP_JSON_MAX_DEPTH, a NUL inside a string
+ * or key, comments.  0, or -EINVAL/-ENOMEM with "JSON at byte N: WHY" in
+ * @err (*@out NULL).
+ */
+int xlp_json_parse(const char *text, size_t len, yajl_val *out, char *err, size_t errlen);
+/* Generate @j (NULL: null) into @g; numbers are written as their text. */
+yajl_gen_status xlp_json_gen(yajl_gen g, yajl_val j);
+/* yajl_gen_string of a C string (NULL: ""). */
+yajl_gen_status xlp_json_gen_str(yajl_gen g, const char *s);
+/* Compact JSON text of @j, malloc'd; NULL on allocation failure. */
+char *xlp_json_emit(yajl_val j);
+/* A generator printing to @f as it goes (beautified as xl's own JSON with @pretty); NULL on OOM. */
+yajl_gen xlp_json_gen_file(FILE *f, bool pretty);
+/* A JSON string literal for @s (NULL: "") on @f. */
 void xlp_json_put_str(FILE *f, const char *s);
+/* New nodes to put into a tree (NULL on allocation failure). */
+yajl_val xlp_json_new_str(const char *s);
+yajl_val xlp_json_new_obj(void);
+/* Member @key of an object (the first, as yajl_tree_get), or NULL (also when @obj is none). */
+yajl_val xlp_json_get(yajl_val obj, const char *key);
+/* Add or replace @key of @obj (takes @val).  0, -EINVAL (no object) or -ENOMEM; @val freed on
+ * error. */
+int xlp_json_set(yajl_val obj, const char *key, yajl_val val);
+/* Remove @key of @obj: 0, -ENOENT, -EINVAL (no object). */
+int xlp_json_del(yajl_val obj, const char *key);
 
 /* ------------------------------------------------------ saved configuration */
 
@@ -344,10 +385,9 @@ struct xlp_saved_list {
 
 void xlp_saved_free(struct xlp_saved_list *l);
 /* From a libxl_domain_config JSON tree: its c_info.xsdata "pvscsi/..." keys, sorted. */
-int xlp_saved_from_json(const struct xlp_json *dcfg, struct xlp_saved_list *out, char *err,
-                        size_t errlen);
+int xlp_saved_from_json(yajl_val dcfg, struct xlp_saved_list *out, char *err, size_t errlen);
 /* Replace every "pvscsi/..." key of c_info.xsdata in @dcfg by @l. */
-int xlp_saved_to_json(struct xlp_json *dcfg, const struct xlp_saved_list *l);
+int xlp_saved_to_json(yajl_val dcfg, const struct xlp_saved_list *l);
 /* Saved record of a resolved device. */
 void xlp_saved_of_dev(const struct xlp_dev *d, uint32_t vhost, unsigned int n, struct xlp_saved *s);
 /*
@@ -367,8 +407,8 @@ void xlp_userdata_path(const struct xlp_ctx *c, uint32_t domid, const char *uuid
  * (atomically, as libxl does) when @fn returns 0.  -ENOENT when the domain
  * has no saved configuration.
  */
-int xlp_userdata_update(struct xlp_ctx *c, uint32_t domid,
-                        int (*fn)(struct xlp_json *dcfg, void *arg), void *arg);
+int xlp_userdata_update(struct xlp_ctx *c, uint32_t domid, int (*fn)(yajl_val dcfg, void *arg),
+                        void *arg);
 /* Read the domain's saved devices. */
 int xlp_userdata_saved(struct xlp_ctx *c, uint32_t domid, struct xlp_saved_list *out);
 /* Add/replace (@s non-NULL) or remove (@s NULL) saved device (@vhost, @n). */

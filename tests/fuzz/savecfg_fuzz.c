@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * savecfg_fuzz.c - the domain configuration a save image or a migration
- * stream carries (xl-plugin/saved.c, json.c): an xl save image's header
+ * stream carries (xl-plugin/saved.c, jsontree.c): an xl save image's header
  * and its libxl JSON or xl config text, which come from another host, or
- * from a file anyone may have written; and the JSON parser on its own.
+ * from a file anyone may have written; and the JSON parser (yajl with our bounds) on its own.
  *
  * Input: a mode byte, then either the JSON text, or the save image: its
  * header (the real magic and byte order unless the input says otherwise,
@@ -67,11 +67,11 @@ static void check_err(const char *err, size_t len, int rc, const char *file)
 }
 
 /* An accepted tree: emit, parse back, emit the same; its devices survive a rewrite. */
-static void check_tree(const struct xlp_json *j)
+static void check_tree(yajl_val j)
 {
 	char err[XLP_ERR_MAX];
 	struct xlp_saved_list l, back;
-	struct xlp_json *j2 = NULL;
+	yajl_val j2 = NULL;
 	char *t1 = xlp_json_emit(j), *t2;
 	int rc;
 
@@ -88,8 +88,8 @@ static void check_tree(const struct xlp_json *j)
 	FZ_CHECK(rc == 0 || rc == -EINVAL || rc == -ENOMEM, "saved_from_json: %d", rc);
 	check_err(err, sizeof(err), rc, NULL);
 	if (rc == 0) {
-		const struct xlp_json *ci = xlp_json_get(j2, "c_info");
-		bool writable = j2->type == XJ_OBJ && (!ci || ci->type == XJ_OBJ);
+		yajl_val ci = xlp_json_get(j2, "c_info");
+		bool writable = YAJL_IS_OBJECT(j2) && (!ci || YAJL_IS_OBJECT(ci));
 
 		check_list(&l);
 		rc = xlp_saved_to_json(j2, &l);
@@ -103,7 +103,7 @@ static void check_tree(const struct xlp_json *j)
 		}
 		xlp_saved_free(&l);
 	}
-	xlp_json_free(j2);
+	yajl_tree_free(j2);
 }
 
 static void save_image(struct fz *f)
@@ -157,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[XLP_ERR_MAX];
-	struct xlp_json *j = NULL;
+	yajl_val j = NULL;
 	struct fz f;
 	int rc;
 
@@ -175,6 +175,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_CHECK(rc || j, "parsed without a tree");
 	if (rc == 0)
 		check_tree(j);
-	xlp_json_free(j);
+	yajl_tree_free(j);
 	return 0;
 }
