@@ -128,13 +128,12 @@ static void vlog_once(struct xb_vhost *v, int prio, const char *fmt, ...)
 	vlog(v, prio, "%s", msg);
 }
 
+/* The one table of xenbus state names is the Xen layer's (the xl front shows the same). */
 const char *pvsd_xb_state_name(int s)
 {
-	static const char *const n[] = {"Unknown",     "Initialising",  "InitWait",
-	                                "Initialised", "Connected",     "Closing",
-	                                "Closed",      "Reconfiguring", "Reconfigured"};
+	const char *n = pvx_xenbus_state_name(s);
 
-	return s >= 0 && s <= 8 ? n[s] : "invalid";
+	return n ? n : "invalid";
 }
 
 static const char *state_name(int s)
