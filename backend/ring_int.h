@@ -74,6 +74,7 @@ struct pvsd_ring {
 	uint64_t initiator;
 	uint32_t max_xfer_blocks; /* what the frontend can always map (pvsp_max_xfer_blocks) */
 	int err_budget;
+	uint64_t dev_errors; /* MEDIUM/HARDWARE ERROR, ABORTED COMMAND from the LUNs */
 	struct slot *slots;
 	struct slot *free;
 	/*

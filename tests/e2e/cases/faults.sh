@@ -74,6 +74,11 @@ dom0() {
 	guest_start
 
 	guest_wait_mark media-errors-seen 300
+	# The administrator reads the failing disk in pvscsid's log, in words.
+	grep -q "v-dev 0:1:0 READ(10) failed: Medium Error: Unrecovered read error (11h/00h)" \
+		"$PVSCSID_LOG" || fail "pvscsid did not log the READ(10)'s medium error in words"
+	grep -q "v-dev 0:1:0 WRITE(10) failed: Medium Error: Write error (0Ch/00h)" "$PVSCSID_LOG" ||
+		fail "pvscsid did not log the WRITE(10)'s medium error in words"
 	dmsetup --noudevsync suspend pvfault
 	dm_table "$LOOPDEV" healthy | dmsetup --noudevsync reload pvfault
 	dmsetup --noudevsync resume pvfault
