@@ -6,7 +6,8 @@
 # mounts read-only and its random file matches its SHA256SUMS; GET
 # CONFIGURATION and READ TOC answer GOOD; eject opens the tray (TEST UNIT
 # READY: NOT READY, MEDIUM NOT PRESENT), eject -t closes it and the disc
-# reads again.  The kernel backend (LIO pscsi) is the reference.
+# reads again.  The kernel backend (LIO pscsi) is the reference; pvscsid
+# is given the drive by libvirt's adapter form (pci_..._F/unique_id=N:C:T:L).
 BACKENDS="kernel pvscsid"
 TIMEOUT=300
 
@@ -15,7 +16,12 @@ case_cleanup() { cdrom_stop; }
 
 dom0() {
 	cdrom_start
-	lun_cdrom
+	if [ "$BACKEND" = pvscsid ]; then
+		# pvscsid finds the drive by its adapter: its PCI device and unique_id.
+		lun_cdrom_adapter
+	else
+		lun_cdrom
+	fi
 	vscsi_attach "$DOMID" 0 0 "$PDEV" 0:0:0:0
 	guest_start
 }

@@ -110,3 +110,20 @@ lun_sg_dev() {
 	PDEV=/dev/$sg${3:+,$3}
 	say "$1 $2 -> $PDEV"
 }
+
+# lun_cdrom_adapter: dom0's CD drive by libvirt's adapter addressing, the
+# SCSI host under its virtio-scsi PCI device with that host's unique_id
+# ("pci_0000_00_05_0/unique_id=2:0:0:0", docs/resolve.md): real sysfs for
+# the resolver's PCI form.
+lun_cdrom_adapter() {
+	local h host dev pci uid
+	h=$(cdrom_hctl)
+	[ -n "$h" ] || fail "lun_cdrom_adapter: no CD drive in dom0 (cdrom_start first)"
+	host=${h%%:*}
+	dev=$(readlink -f "/sys/class/scsi_host/host$host/device")
+	pci=$(echo "$dev" | tr / '\n' | grep -E '^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$' | tail -n1)
+	[ -n "$pci" ] || fail "lun_cdrom_adapter: host$host ($dev) is under no PCI device"
+	uid=$(cat "/sys/class/scsi_host/host$host/unique_id")
+	PDEV=pci_$(echo "$pci" | tr ':.' '__')/unique_id=$uid:${h#*:}
+	say "cdrom $h -> $PDEV (host$host under PCI $pci, unique_id $uid)"
+}
