@@ -44,27 +44,50 @@ static int notify_listen(const char *path)
 	return fd;
 }
 
+/* The fakes a daemon with no vhost runs on, and its configuration on them. */
+struct fakes {
+	struct fake_xs *fx;
+	struct fake_gnt *gnt;
+	struct fake_evt *evt;
+	struct pvsd_daemon_cfg cfg;
+};
+
+static void fakes_init(struct fakes *f, bool signals)
+{
+	struct fake_xs_conn *conn;
+
+	memset(f, 0, sizeof(*f));
+	f->fx = fake_xs_new();
+	conn = fake_xs_connect(f->fx, 0);
+	f->gnt = fake_gnt_new();
+	f->evt = fake_evt_new();
+	fake_xs_pvsd(conn, &f->cfg.xs);
+	f->cfg.gnt = &fake_gnt_ops;
+	f->cfg.gnt_ctx = f->gnt;
+	f->cfg.evt = &fake_evt_ops;
+	f->cfg.evt_ctx = f->evt;
+	f->cfg.resolver.sysfs_root = "/nonexistent";
+	f->cfg.resolver.dev_root = "/nonexistent";
+	f->cfg.own_domid = -1;
+	f->cfg.signals = signals;
+}
+
+static void fakes_fini(struct fakes *f)
+{
+	fake_xs_free(f->fx);
+	fake_evt_free(f->evt);
+	fake_gnt_free(f->gnt);
+}
+
 /* Run a daemon with no vhost until a real SIGTERM ends it. */
 static void run_until_sigterm(void)
 {
-	struct fake_xs *fx = fake_xs_new();
-	struct fake_xs_conn *conn = fake_xs_connect(fx, 0);
-	struct fake_gnt *gnt = fake_gnt_new();
-	struct fake_evt *evt = fake_evt_new();
-	struct pvsd_daemon_cfg cfg = {0};
+	struct fakes f;
 	struct pvsd_daemon *d = NULL;
 	int rc = 1, i;
 
-	fake_xs_pvsd(conn, &cfg.xs);
-	cfg.gnt = &fake_gnt_ops;
-	cfg.gnt_ctx = gnt;
-	cfg.evt = &fake_evt_ops;
-	cfg.evt_ctx = evt;
-	cfg.resolver.sysfs_root = "/nonexistent";
-	cfg.resolver.dev_root = "/nonexistent";
-	cfg.own_domid = -1;
-	cfg.signals = true;
-	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
+	fakes_init(&f, true);
+	CU_ASSERT_FATAL(pvsd_daemon_new(&f.cfg, &d) == 0);
 	for (i = 0; i < 5; i++)
 		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 10), 1);
 	CU_ASSERT_EQUAL(raise(SIGTERM), 0);
@@ -72,9 +95,7 @@ static void run_until_sigterm(void)
 		;
 	CU_ASSERT_EQUAL(rc, 0);
 	pvsd_daemon_free(d);
-	fake_xs_free(fx);
-	fake_evt_free(evt);
-	fake_gnt_free(gnt);
+	fakes_fini(&f);
 }
 
 static void test_stopping(void)
@@ -111,11 +132,7 @@ static void test_stopping(void)
  */
 static void test_watchdog(void)
 {
-	struct fake_xs *fx = fake_xs_new();
-	struct fake_xs_conn *conn = fake_xs_connect(fx, 0);
-	struct fake_gnt *gnt = fake_gnt_new();
-	struct fake_evt *evt = fake_evt_new();
-	struct pvsd_daemon_cfg cfg = {0};
+	struct fakes f;
 	struct pvsd_daemon *d = NULL;
 	char path[64], pid[16], buf[256];
 	unsigned int pings = 0, other = 0;
@@ -130,15 +147,8 @@ static void test_watchdog(void)
 	setenv("NOTIFY_SOCKET", path, 1);
 	setenv("WATCHDOG_USEC", "60000", 1);
 	setenv("WATCHDOG_PID", pid, 1);
-	fake_xs_pvsd(conn, &cfg.xs);
-	cfg.gnt = &fake_gnt_ops;
-	cfg.gnt_ctx = gnt;
-	cfg.evt = &fake_evt_ops;
-	cfg.evt_ctx = evt;
-	cfg.resolver.sysfs_root = "/nonexistent";
-	cfg.resolver.dev_root = "/nonexistent";
-	cfg.own_domid = -1;
-	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
+	fakes_init(&f, false);
+	CU_ASSERT_FATAL(pvsd_daemon_new(&f.cfg, &d) == 0);
 	/* Without the watchdog an idle loop would wait for ever here. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
@@ -159,16 +169,14 @@ static void test_watchdog(void)
 
 	/* Another process's WATCHDOG_PID (a parent's): no watchdog here. */
 	setenv("WATCHDOG_PID", "1", 1);
-	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
+	CU_ASSERT_FATAL(pvsd_daemon_new(&f.cfg, &d) == 0);
 	CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 150), 1);
 	CU_ASSERT_EQUAL(recv(fd, buf, sizeof(buf), 0), -1);
 	pvsd_daemon_free(d);
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
 	unsetenv("NOTIFY_SOCKET");
-	fake_xs_free(fx);
-	fake_evt_free(evt);
-	fake_gnt_free(gnt);
+	fakes_fini(&f);
 	close(fd);
 	unlink(path);
 }
