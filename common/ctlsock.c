@@ -194,6 +194,37 @@ static int run_request(const struct pctl_cfg *cfg, yajl_val req, char **out, siz
 	return rc;
 }
 
+bool pctl_is_line(const struct pctl_cfg *cfg, const char *line, size_t len)
+{
+	size_t i = 0;
+
+	if (!cfg->line)
+		return false;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	return i < len &&
+	       ((line[i] >= 'a' && line[i] <= 'z') || (line[i] >= 'A' && line[i] <= 'Z'));
+}
+
+static int line_reply(const struct pctl_cfg *cfg, const char *line, size_t len, char **out,
+                      size_t *outlen)
+{
+	char *text = malloc(len + 1);
+	int rc;
+
+	if (!text)
+		return -ENOMEM;
+	memcpy(text, line, len);
+	text[len] = '\0';
+	/* A NUL inside ends the command there, as it did for the old one-shot server. */
+	rc = cfg->line(cfg->arg, text, out);
+	free(text);
+	if (rc)
+		return rc;
+	*outlen = strlen(*out);
+	return 0;
+}
+
 int pctl_reply(const struct pctl_cfg *cfg, const char *line, size_t len, char **out, size_t *outlen)
 {
 	char errbuf[128], *text = malloc(len + 1);
@@ -204,6 +235,10 @@ int pctl_reply(const struct pctl_cfg *cfg, const char *line, size_t len, char **
 	*out = NULL;
 	if (!text)
 		return -ENOMEM;
+	if (pctl_is_line(cfg, line, len)) {
+		free(text);
+		return line_reply(cfg, line, len, out, outlen);
+	}
 	memcpy(text, line, len);
 	text[len] = '\0';
 	/* yajl_tree_parse() stops at a NUL: one inside the line is no JSON. */
@@ -499,14 +534,16 @@ static void conn_read(struct pctl *s, struct conn *c)
 			size_t len = (size_t)(nl - c->in), rlen;
 			char *r;
 
-			if (pctl_reply(&s->cfg, c->in,
-			               len > 0 && c->in[len - 1] == '\r' ? len - 1 : len, &r,
-			               &rlen) != 0) {
+			if (len > 0 && c->in[len - 1] == '\r')
+				len--;
+			c->closing = pctl_is_line(&s->cfg, c->in, len);
+
+			if (pctl_reply(&s->cfg, c->in, len, &r, &rlen) != 0) {
 				conn_drop(s, c);
 				return;
 			}
-			memmove(c->in, nl + 1, c->inlen - len - 1);
-			c->inlen -= len + 1;
+			c->inlen -= (size_t)(nl + 1 - c->in);
+			memmove(c->in, nl + 1, c->inlen);
 			conn_send(s, c, r, rlen);
 			continue;
 		}

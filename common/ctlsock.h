@@ -74,6 +74,14 @@ struct pctl_cfg {
 	size_t max_reply;        /* 0: PCTL_MAX_REPLY */
 	unsigned int max_conns;  /* 0: PCTL_MAX_CONNS */
 	unsigned int timeout_ms; /* 0: PCTL_TIMEOUT_MS */
+	/*
+	 * An older line protocol on the same socket (pvscsi-vhost-user's), or
+	 * NULL.  A request whose first non-blank byte is a letter goes here
+	 * instead of to the JSON parser: the reply (NUL-terminated, a newline
+	 * at its end) into *@out, malloc'd; 0 or -ENOMEM.  Such a connection
+	 * is closed once the reply is out, as the old one-shot clients expect.
+	 */
+	int (*line)(void *arg, const char *line, char **out);
 };
 
 struct pctl;
@@ -94,6 +102,9 @@ void pctl_handle(struct pctl *s);
 int pctl_timeout_ms(const struct pctl *s);
 /* Connections open now (tests). */
 unsigned int pctl_nconns(const struct pctl *s);
+
+/* Whether @line goes to cfg->line (a letter first) rather than the JSON parser. */
+bool pctl_is_line(const struct pctl_cfg *cfg, const char *line, size_t len);
 
 /*
  * The reply to one request line (@len bytes, no newline), as the socket
