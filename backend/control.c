@@ -23,15 +23,6 @@ static void gen_unit_head(yajl_gen g, const struct pvs_unit *u)
 	pctl_str(g, "spec", pvs_unit_spec(u));
 }
 
-/* Arguments: none of these commands but log-level takes any. */
-static int no_args(const yajl_val args, struct pctl_err *e)
-{
-	if (args && args->u.object.len)
-		return pctl_fail(e, PCTL_E_ARG, "this command takes no arguments (got \"%.64s\")",
-		                 args->u.object.keys[0]);
-	return 0;
-}
-
 /* ---- status ---- */
 
 static void st_vhost(void *arg, const struct pvsd_vhost_info *v)
@@ -89,7 +80,7 @@ static int cmd_status(void *arg, const yajl_val args, yajl_gen g, struct pctl_er
 	struct pvs_host *h = pvsd_xenbus_host(xb);
 	struct pvs_unit *u;
 
-	if (no_args(args, e))
+	if (pctl_no_args(args, e))
 		return -1;
 	yajl_gen_map_open(g);
 	pctl_str(g, "version", PVSCSI_VERSION);
@@ -156,7 +147,7 @@ static int cmd_stats(void *arg, const yajl_val args, yajl_gen g, struct pctl_err
 	struct pvs_io_stats st;
 	struct pvs_unit *u;
 
-	if (no_args(args, e))
+	if (pctl_no_args(args, e))
 		return -1;
 	yajl_gen_map_open(g);
 	pctl_key(g, "luns");
@@ -303,7 +294,7 @@ static int cmd_metrics(void *arg, const yajl_val args, yajl_gen g, struct pctl_e
 	size_t len = 0;
 	int rc;
 
-	if (no_args(args, e))
+	if (pctl_no_args(args, e))
 		return -1;
 	rc = render_metrics(arg, &text, &len);
 	if (rc)
@@ -317,48 +308,11 @@ static int cmd_metrics(void *arg, const yajl_val args, yajl_gen g, struct pctl_e
 	return 0;
 }
 
-/* ---- log-level ---- */
-
-static int cmd_log_level(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
-{
-	int old = plog_get_level(), prio;
-	yajl_val lv = pctl_arg(args, "level");
-
-	(void)arg;
-	for (size_t i = 0; args && i < args->u.object.len; i++)
-		if (strcmp(args->u.object.keys[i], "level"))
-			return pctl_fail(e, PCTL_E_ARG,
-			                 "unknown argument \"%.64s\" (only \"level\")",
-			                 args->u.object.keys[i]);
-	if (lv) {
-		if (!YAJL_IS_STRING(lv))
-			return pctl_fail(
-			    e, PCTL_E_ARG,
-			    "\"level\" must be a string: emerg, alert, crit, err, warning, "
-			    "notice, info or debug");
-		if (plog_level_parse(lv->u.string, &prio))
-			return pctl_fail(
-			    e, PCTL_E_ARG,
-			    "\"level\": '%.32s' is not emerg, alert, crit, err, warning, "
-			    "notice, info or debug",
-			    lv->u.string);
-		plog_level(prio);
-		if (prio != old)
-			plog(LOG_NOTICE, "log level %s -> %s (control socket)",
-			     plog_level_name(old), plog_level_name(prio));
-	}
-	yajl_gen_map_open(g);
-	pctl_str(g, "level", plog_level_name(plog_get_level()));
-	pctl_str(g, "previous", plog_level_name(old));
-	yajl_gen_map_close(g);
-	return 0;
-}
-
 const struct pctl_command pvsd_ctl_commands[] = {
     {"status", cmd_status},
     {"stats", cmd_stats},
     {"metrics", cmd_metrics},
-    {"log-level", cmd_log_level},
+    {"log-level", pctl_cmd_log_level},
 };
 const size_t pvsd_ctl_ncommands = sizeof(pvsd_ctl_commands) / sizeof(pvsd_ctl_commands[0]);
 

@@ -87,6 +87,51 @@ yajl_val pctl_arg(const yajl_val args, const char *name)
 	return args ? yajl_tree_get(args, path, yajl_t_any) : NULL;
 }
 
+int pctl_no_args(const yajl_val args, struct pctl_err *e)
+{
+	if (args && args->u.object.len)
+		return pctl_fail(e, PCTL_E_ARG, "this command takes no arguments (got \"%.64s\")",
+		                 args->u.object.keys[0]);
+	return 0;
+}
+
+/* ---- log-level ---- */
+
+int pctl_cmd_log_level(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
+{
+	int old = plog_get_level(), prio;
+	yajl_val lv = pctl_arg(args, "level");
+
+	(void)arg;
+	for (size_t i = 0; args && i < args->u.object.len; i++)
+		if (strcmp(args->u.object.keys[i], "level"))
+			return pctl_fail(e, PCTL_E_ARG,
+			                 "unknown argument \"%.64s\" (only \"level\")",
+			                 args->u.object.keys[i]);
+	if (lv) {
+		if (!YAJL_IS_STRING(lv))
+			return pctl_fail(
+			    e, PCTL_E_ARG,
+			    "\"level\" must be a string: emerg, alert, crit, err, warning, "
+			    "notice, info or debug");
+		if (plog_level_parse(lv->u.string, &prio))
+			return pctl_fail(
+			    e, PCTL_E_ARG,
+			    "\"level\": '%.32s' is not emerg, alert, crit, err, warning, "
+			    "notice, info or debug",
+			    lv->u.string);
+		plog_level(prio);
+		if (prio != old)
+			plog(LOG_NOTICE, "log level %s -> %s (control socket)",
+			     plog_level_name(old), plog_level_name(prio));
+	}
+	yajl_gen_map_open(g);
+	pctl_str(g, "level", plog_level_name(plog_get_level()));
+	pctl_str(g, "previous", plog_level_name(old));
+	yajl_gen_map_close(g);
+	return 0;
+}
+
 /* ---- one request ---- */
 
 static int gen_take(yajl_gen g, char **out, size_t *outlen)

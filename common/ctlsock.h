@@ -124,4 +124,12 @@ void pctl_key(yajl_gen g, const char *key);
 /* An argument of @args by name; NULL when absent (or @args NULL). */
 yajl_val pctl_arg(const yajl_val args, const char *name);
 
+/* -1 with an InvalidArgument error when @args holds anything. */
+int pctl_no_args(const yajl_val args, struct pctl_err *e);
+/*
+ * The "log-level" command both daemons have: "level" sets plog's level
+ * (a change is logged); returns {"level":...,"previous":...}.
+ */
+int pctl_cmd_log_level(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e);
+
 #endif
