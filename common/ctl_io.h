@@ -3,7 +3,7 @@
  * ctl_io.h - the LUN core's state and counters as the control sockets'
  * commands show them (docs/control.md): the JSON of a LUN's status and of
  * a struct pvs_io_stats, and their Prometheus families.  pvscsid
- * (backend/control.c) and pvscsi-vhost-user (vhost-user/control.c) both
+ * (backend/control.c) and pvscsi-vhost-user (vhost-user/ctl_json.c) both
  * render through these, so that one client reads both daemons.
  */
 #ifndef PCTL_IO_H

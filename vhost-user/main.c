@@ -35,7 +35,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
-#include "control.h"
+#include "ctl_json.h"
 #include "ctl.h"
 #include "pvscsi/lun.h"
 #include "vscsi.h"
@@ -929,6 +929,12 @@ static int ctl_client(int argc, char **argv)
 	}
 	w = argv + ai + 1;
 	nw = argc - ai - 1;
+	/* "ctl SOCKET --json CMD" too: what a wrapper that puts the socket first makes. */
+	if (!json && !strcmp(w[0], "--json") && nw > 1) {
+		json = true;
+		w++;
+		nw--;
+	}
 	if (!json && strcmp(w[0], "status") && strcmp(w[0], "metrics") && strcmp(w[0], "log-level"))
 		return ctl_line(argv[ai], nw, w);
 	g = yajl_gen_alloc(NULL);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * control.c - pvscsi-vhost-user's JSON control commands (control.h).
+ * ctl_json.c - pvscsi-vhost-user's JSON control commands (ctl_json.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "ctl_json.h"
 #include "ctl_io.h"
 #include "log.h"
 #include "metrics.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * control.h - pvscsi-vhost-user's control socket: the JSON protocol of
+ * ctl_json.h - pvscsi-vhost-user's control socket: the JSON protocol of
  * common/ctlsock.h with pvscsid's status, stats, metrics and log-level,
  * and this program's management commands (add, remove, resize, list,
  * ctrl-add, ctrl-remove, ctrl-list) with named arguments.  A line that
@@ -8,8 +8,8 @@
  * (vuctl_exec()), answered once and the connection closed.  They all run
  * on the one event loop and return at once.  docs/control.md.
  */
-#ifndef VU_CONTROL_H
-#define VU_CONTROL_H
+#ifndef VU_CTL_JSON_H
+#define VU_CTL_JSON_H
 
 #include "ctl.h"
 #include "ctlsock.h"
