@@ -14,12 +14,13 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 # Each component sees only the headers it may use, so that the build enforces
 # the layering: the LUN core includes no transport, the transports only the
 # core's public headers (libpvscsi/include) and the layers below them, and
-# no program another program's internals.  common/ (the log) is for every
-# program.  The tests see everything.  A source file gets the paths of the
+# no program another program's internals.  common/ (the log, the control
+# socket and the core's counters as its commands show them, so the core's
+# public headers) is for every program.  The tests see everything.  A source file gets the paths of the
 # top-level directory it is in.
 INC_libpvscsi  := -Ilibpvscsi/include -Ilibpvscsi
 INC_protocol   := -Ilibpvscsi/include -Iprotocol
-INC_common     := -Icommon
+INC_common     := -Ilibpvscsi/include -Icommon
 INC_xen        := -Ixen
 INC_backend    := -Ilibpvscsi/include -Iprotocol -Icommon -Ixen -Ibackend
 INC_xl-plugin  := -Ilibpvscsi/include -Icommon -Ixen -Ixl-plugin

@@ -3,7 +3,6 @@
  * control.c - pvscsid's control commands (control.h).
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,64 +10,17 @@
 
 #include "control.h"
 #include "log.h"
+#include "ctl_io.h"
 #include "metrics.h"
 #include "pvscsi/host.h"
 #include "ring.h"
-#include "sense_text.h"
 
 /* ---- JSON pieces ---- */
-
-static void gen_io(yajl_gen g, const struct pvs_io_stats *st)
-{
-	char key[40];
-
-	pctl_u64(g, "commands", st->commands);
-	pctl_u64(g, "bytes_read", st->bytes_read);
-	pctl_u64(g, "bytes_written", st->bytes_written);
-	pctl_u64(g, "errors", st->errors);
-	/* Only the keys seen: sixteen zeroes would drown the one that matters. */
-	pctl_key(g, "sense_keys");
-	yajl_gen_map_open(g);
-	for (unsigned int k = 0; k < 16; k++)
-		if (st->sense_key[k])
-			pctl_u64(g, psense_key_text(k, key, sizeof(key)), st->sense_key[k]);
-	yajl_gen_map_close(g);
-	pctl_u64(g, "reservation_conflicts", st->conflicts);
-	pctl_u64(g, "busy", st->busy);
-	pctl_u64(g, "host_errors", st->host_errors);
-	pctl_u64(g, "aborted", st->aborted);
-	pctl_u64(g, "reset", st->reset);
-	pctl_u64(g, "task_aborts", st->tmf_aborts);
-	pctl_u64(g, "task_resets", st->tmf_resets);
-	pctl_key(g, "latency");
-	yajl_gen_map_open(g);
-	pctl_u64(g, "sum_ns", st->latency_ns);
-	pctl_key(g, "bounds_us");
-	yajl_gen_array_open(g);
-	for (unsigned int i = 0; i + 1 < PVS_LAT_BUCKETS; i++)
-		yajl_gen_integer(g, (long long)pvs_lat_bound_us(i));
-	yajl_gen_array_close(g);
-	pctl_key(g, "counts");
-	yajl_gen_array_open(g);
-	for (unsigned int i = 0; i < PVS_LAT_BUCKETS; i++)
-		yajl_gen_integer(g, (long long)st->latency[i]);
-	yajl_gen_array_close(g);
-	yajl_gen_map_close(g);
-}
 
 static void gen_unit_head(yajl_gen g, const struct pvs_unit *u)
 {
 	pctl_str(g, "unit", pvs_unit_id(u));
 	pctl_str(g, "spec", pvs_unit_spec(u));
-}
-
-/* Arguments: none of these commands but log-level takes any. */
-static int no_args(const yajl_val args, struct pctl_err *e)
-{
-	if (args && args->u.object.len)
-		return pctl_fail(e, PCTL_E_ARG, "this command takes no arguments (got \"%.64s\")",
-		                 args->u.object.keys[0]);
-	return 0;
 }
 
 /* ---- status ---- */
@@ -121,55 +73,6 @@ static void st_vhost_end(void *arg)
 	yajl_gen_map_close(g);
 }
 
-static const char *pr_type_name(uint8_t t)
-{
-	switch (t) {
-	case 1:
-		return "Write Exclusive";
-	case 3:
-		return "Exclusive Access";
-	case 5:
-		return "Write Exclusive - Registrants Only";
-	case 6:
-		return "Exclusive Access - Registrants Only";
-	case 7:
-		return "Write Exclusive - All Registrants";
-	case 8:
-		return "Exclusive Access - All Registrants";
-	default:
-		return "unknown";
-	}
-}
-
-static void gen_resv(yajl_gen g, const struct pvs_lun *l)
-{
-	struct pvs_lun_resv r;
-	char id[24];
-
-	pvs_lun_get_resv(l, &r);
-	yajl_gen_map_open(g);
-	pctl_key(g, "spc2_holder");
-	if (r.spc2_reserved) {
-		snprintf(id, sizeof(id), "0x%016" PRIx64, r.spc2_holder);
-		yajl_gen_string(g, (const unsigned char *)id, strlen(id));
-	} else {
-		yajl_gen_null(g);
-	}
-	pctl_u64(g, "registrations", r.registrations);
-	pctl_u64(g, "generation", r.generation);
-	pctl_key(g, "persistent");
-	if (r.pr_reserved) {
-		yajl_gen_map_open(g);
-		pctl_str(g, "type", pr_type_name(r.pr_type));
-		snprintf(id, sizeof(id), "0x%016" PRIx64, r.pr_holder);
-		pctl_str(g, "holder", r.pr_type >= 7 ? "all registrants" : id);
-		yajl_gen_map_close(g);
-	} else {
-		yajl_gen_null(g);
-	}
-	yajl_gen_map_close(g);
-}
-
 static int cmd_status(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
 {
 	struct pvsd_xenbus *xb = arg;
@@ -177,7 +80,7 @@ static int cmd_status(void *arg, const yajl_val args, yajl_gen g, struct pctl_er
 	struct pvs_host *h = pvsd_xenbus_host(xb);
 	struct pvs_unit *u;
 
-	if (no_args(args, e))
+	if (pctl_no_args(args, e))
 		return -1;
 	yajl_gen_map_open(g);
 	pctl_str(g, "version", PVSCSI_VERSION);
@@ -192,29 +95,7 @@ static int cmd_status(void *arg, const yajl_val args, yajl_gen g, struct pctl_er
 	pctl_key(g, "luns");
 	yajl_gen_array_open(g);
 	for (unsigned int i = 0; (u = pvs_host_unit_at(h, i)); i++) {
-		const struct pvs_lun *l = pvs_unit_lun(u);
-
-		yajl_gen_map_open(g);
-		gen_unit_head(g, u);
-		pctl_str(g, "stable", pvs_unit_stable(u));
-		pctl_str(g, "device", l ? pvs_lun_backing(l) : "");
-		pctl_str(g, "kind",
-		         !l                          ? "closed"
-		         : pvs_lun_is_passthrough(l) ? "passthrough"
-		                                     : "emulated");
-		pctl_bool(g, "read_only", pvs_unit_ro(u));
-		pctl_bool(g, "raw", l && pvs_lun_is_raw(l));
-		pctl_bool(g, "gone", l && pvs_lun_gone(l));
-		pctl_u64(g, "users", pvs_unit_users(u));
-		pctl_u64(g, "inflight", l ? pvs_lun_inflight(l) : 0);
-		pctl_u64(g, "block_size", l ? pvs_lun_block_size(l) : 0);
-		pctl_u64(g, "blocks", l ? pvs_lun_blocks(l) : 0);
-		pctl_key(g, "reservation");
-		if (l)
-			gen_resv(g, l);
-		else
-			yajl_gen_null(g);
-		yajl_gen_map_close(g);
+		pctl_gen_unit_status(g, u);
 	}
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
@@ -243,7 +124,7 @@ static void stats_ring(void *arg, const struct pvsd_vhost_info *v)
 	pctl_u64(g, "tmfs", rs.tmfs);
 	pctl_u64(g, "replayed", rs.replayed);
 	pctl_u64(g, "dropped", rs.dropped);
-	gen_io(g, &rs.io);
+	pctl_gen_io(g, &rs.io);
 	yajl_gen_map_close(g);
 }
 
@@ -266,7 +147,7 @@ static int cmd_stats(void *arg, const yajl_val args, yajl_gen g, struct pctl_err
 	struct pvs_io_stats st;
 	struct pvs_unit *u;
 
-	if (no_args(args, e))
+	if (pctl_no_args(args, e))
 		return -1;
 	yajl_gen_map_open(g);
 	pctl_key(g, "luns");
@@ -278,7 +159,7 @@ static int cmd_stats(void *arg, const yajl_val args, yajl_gen g, struct pctl_err
 		yajl_gen_map_open(g);
 		gen_unit_head(g, u);
 		pctl_u64(g, "inflight", l ? pvs_lun_inflight(l) : 0);
-		gen_io(g, &st);
+		pctl_gen_io(g, &st);
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
@@ -292,51 +173,16 @@ static int cmd_stats(void *arg, const yajl_val args, yajl_gen g, struct pctl_err
 
 /* ---- metrics ---- */
 
-/* One counter of struct pvs_io_stats, for LUNs and rings alike. */
-struct io_metric {
-	const char *name; /* after "pvscsi_lun_" or "pvscsi_ring_" */
-	const char *help;
-	size_t off;
-};
-
-#define IO_METRIC(n, f, h)                                                                         \
-	{                                                                                          \
-		n, h, offsetof(struct pvs_io_stats, f)                                             \
-	}
-static const struct io_metric io_metrics[] = {
-    IO_METRIC("commands_total", commands, "SCSI commands completed"),
-    IO_METRIC("read_bytes_total", bytes_read, "Bytes transferred to the initiator (data-in)"),
-    IO_METRIC("written_bytes_total", bytes_written,
-              "Bytes transferred from the initiator (data-out)"),
-    IO_METRIC("errors_total", errors, "Commands that did not end GOOD with host status OK"),
-    IO_METRIC("reservation_conflicts_total", conflicts, "Commands that ended RESERVATION CONFLICT"),
-    IO_METRIC("busy_total", busy, "Commands that ended BUSY or TASK SET FULL"),
-    IO_METRIC("host_errors_total", host_errors,
-              "Commands that failed below SCSI (no connect, transport or passthrough error)"),
-    IO_METRIC("aborted_commands_total", aborted, "Commands ended by an abort task function"),
-    IO_METRIC("reset_commands_total", reset, "Commands ended by a LUN or I_T nexus reset"),
-    IO_METRIC("task_aborts_total", tmf_aborts,
-              "ABORT TASK, ABORT TASK SET and CLEAR TASK SET functions received"),
-    IO_METRIC("task_resets_total", tmf_resets, "LUN RESET and I_T NEXUS RESET functions received"),
-};
-
-struct sample {
-	struct pmet_label l[2];
-	size_t nl;
-	struct pvs_io_stats st;
-	uint64_t inflight;
-};
-
 struct metric_set {
-	struct sample *s;
+	struct pmet_io_sample *s;
 	size_t n, cap;
 };
 
-static struct sample *set_add(struct metric_set *m)
+static struct pmet_io_sample *set_add(struct metric_set *m)
 {
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 8;
-		struct sample *s = realloc(m->s, cap * sizeof(*s));
+		struct pmet_io_sample *s = realloc(m->s, cap * sizeof(*s));
 
 		if (!s)
 			return NULL;
@@ -345,48 +191,6 @@ static struct sample *set_add(struct metric_set *m)
 	}
 	memset(&m->s[m->n], 0, sizeof(m->s[0]));
 	return &m->s[m->n++];
-}
-
-static void render_io(FILE *f, const char *prefix, const char *what, const struct metric_set *m)
-{
-	char name[96], help[200], key[40];
-	double bounds[PVS_LAT_BUCKETS];
-
-	for (size_t k = 0; k < sizeof(io_metrics) / sizeof(io_metrics[0]); k++) {
-		snprintf(name, sizeof(name), "%s%s", prefix, io_metrics[k].name);
-		snprintf(help, sizeof(help), "%s, per %s", io_metrics[k].help, what);
-		pmet_family(f, name, "counter", help);
-		for (size_t i = 0; i < m->n; i++)
-			pmet_sample(
-			    f, name, m->s[i].l, m->s[i].nl,
-			    *(const uint64_t *)((const char *)&m->s[i].st + io_metrics[k].off));
-	}
-	snprintf(name, sizeof(name), "%scheck_conditions_total", prefix);
-	snprintf(help, sizeof(help), "Commands that ended CHECK CONDITION, by sense key, per %s",
-	         what);
-	pmet_family(f, name, "counter", help);
-	for (size_t i = 0; i < m->n; i++)
-		for (unsigned int sk = 0; sk < 16; sk++) {
-			struct pmet_label l[3] = {m->s[i].l[0], m->s[i].l[1]};
-
-			l[m->s[i].nl].name = "sense_key";
-			l[m->s[i].nl].value = psense_key_text(sk, key, sizeof(key));
-			pmet_sample(f, name, l, m->s[i].nl + 1, m->s[i].st.sense_key[sk]);
-		}
-	snprintf(name, sizeof(name), "%sinflight", prefix);
-	snprintf(help, sizeof(help), "Commands in flight now, per %s", what);
-	pmet_family(f, name, "gauge", help);
-	for (size_t i = 0; i < m->n; i++)
-		pmet_sample(f, name, m->s[i].l, m->s[i].nl, m->s[i].inflight);
-	snprintf(name, sizeof(name), "%slatency_seconds", prefix);
-	snprintf(help, sizeof(help), "Time from submission to completion of a command, per %s",
-	         what);
-	pmet_family(f, name, "histogram", help);
-	for (unsigned int b = 0; b + 1 < PVS_LAT_BUCKETS; b++)
-		bounds[b] = (double)pvs_lat_bound_us(b) / 1e6;
-	for (size_t i = 0; i < m->n; i++)
-		pmet_histogram(f, name, m->s[i].l, m->s[i].nl, bounds, m->s[i].st.latency,
-		               PVS_LAT_BUCKETS, (double)m->s[i].st.latency_ns / 1e9);
 }
 
 struct ring_set {
@@ -400,7 +204,7 @@ static void metrics_ring(void *arg, const struct pvsd_vhost_info *v)
 {
 	struct ring_set *rs = arg;
 	struct pvsd_ring_stats st;
-	struct sample *s;
+	struct pmet_io_sample *s;
 
 	if (!v->ring || rs->oom)
 		return;
@@ -441,7 +245,7 @@ static int render_metrics(struct pvsd_xenbus *xb, char **text, size_t *len)
 	int rc = -ENOMEM;
 
 	for (unsigned int i = 0; (u = pvs_host_unit_at(h, i)); i++) {
-		struct sample *s = set_add(&luns);
+		struct pmet_io_sample *s = set_add(&luns);
 		const struct pvs_lun *l = pvs_unit_lun(u);
 
 		if (!s)
@@ -468,8 +272,8 @@ static int render_metrics(struct pvsd_xenbus *xb, char **text, size_t *len)
 	pmet_sample(f, "pvscsi_luns", NULL, 0, luns.n);
 	pmet_family(f, "pvscsi_rings", "gauge", "vscsiif rings connected");
 	pmet_sample(f, "pvscsi_rings", NULL, 0, rings.m.n);
-	render_io(f, "pvscsi_lun_", "logical unit", &luns);
-	render_io(f, "pvscsi_ring_", "vscsiif ring", &rings.m);
+	pmet_io(f, "pvscsi_lun_", "logical unit", luns.s, luns.n);
+	pmet_io(f, "pvscsi_ring_", "vscsiif ring", rings.m.s, rings.m.n);
 	rc = ferror(f) ? -EIO : 0;
 	if (fclose(f) != 0)
 		rc = -ENOMEM;
@@ -490,7 +294,7 @@ static int cmd_metrics(void *arg, const yajl_val args, yajl_gen g, struct pctl_e
 	size_t len = 0;
 	int rc;
 
-	if (no_args(args, e))
+	if (pctl_no_args(args, e))
 		return -1;
 	rc = render_metrics(arg, &text, &len);
 	if (rc)
@@ -504,48 +308,11 @@ static int cmd_metrics(void *arg, const yajl_val args, yajl_gen g, struct pctl_e
 	return 0;
 }
 
-/* ---- log-level ---- */
-
-static int cmd_log_level(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
-{
-	int old = plog_get_level(), prio;
-	yajl_val lv = pctl_arg(args, "level");
-
-	(void)arg;
-	for (size_t i = 0; args && i < args->u.object.len; i++)
-		if (strcmp(args->u.object.keys[i], "level"))
-			return pctl_fail(e, PCTL_E_ARG,
-			                 "unknown argument \"%.64s\" (only \"level\")",
-			                 args->u.object.keys[i]);
-	if (lv) {
-		if (!YAJL_IS_STRING(lv))
-			return pctl_fail(
-			    e, PCTL_E_ARG,
-			    "\"level\" must be a string: emerg, alert, crit, err, warning, "
-			    "notice, info or debug");
-		if (plog_level_parse(lv->u.string, &prio))
-			return pctl_fail(
-			    e, PCTL_E_ARG,
-			    "\"level\": '%.32s' is not emerg, alert, crit, err, warning, "
-			    "notice, info or debug",
-			    lv->u.string);
-		plog_level(prio);
-		if (prio != old)
-			plog(LOG_NOTICE, "log level %s -> %s (control socket)",
-			     plog_level_name(old), plog_level_name(prio));
-	}
-	yajl_gen_map_open(g);
-	pctl_str(g, "level", plog_level_name(plog_get_level()));
-	pctl_str(g, "previous", plog_level_name(old));
-	yajl_gen_map_close(g);
-	return 0;
-}
-
 const struct pctl_command pvsd_ctl_commands[] = {
     {"status", cmd_status},
     {"stats", cmd_stats},
     {"metrics", cmd_metrics},
-    {"log-level", cmd_log_level},
+    {"log-level", pctl_cmd_log_level},
 };
 const size_t pvsd_ctl_ncommands = sizeof(pvsd_ctl_commands) / sizeof(pvsd_ctl_commands[0]);
 

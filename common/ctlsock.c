@@ -87,6 +87,51 @@ yajl_val pctl_arg(const yajl_val args, const char *name)
 	return args ? yajl_tree_get(args, path, yajl_t_any) : NULL;
 }
 
+int pctl_no_args(const yajl_val args, struct pctl_err *e)
+{
+	if (args && args->u.object.len)
+		return pctl_fail(e, PCTL_E_ARG, "this command takes no arguments (got \"%.64s\")",
+		                 args->u.object.keys[0]);
+	return 0;
+}
+
+/* ---- log-level ---- */
+
+int pctl_cmd_log_level(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
+{
+	int old = plog_get_level(), prio;
+	yajl_val lv = pctl_arg(args, "level");
+
+	(void)arg;
+	for (size_t i = 0; args && i < args->u.object.len; i++)
+		if (strcmp(args->u.object.keys[i], "level"))
+			return pctl_fail(e, PCTL_E_ARG,
+			                 "unknown argument \"%.64s\" (only \"level\")",
+			                 args->u.object.keys[i]);
+	if (lv) {
+		if (!YAJL_IS_STRING(lv))
+			return pctl_fail(
+			    e, PCTL_E_ARG,
+			    "\"level\" must be a string: emerg, alert, crit, err, warning, "
+			    "notice, info or debug");
+		if (plog_level_parse(lv->u.string, &prio))
+			return pctl_fail(
+			    e, PCTL_E_ARG,
+			    "\"level\": '%.32s' is not emerg, alert, crit, err, warning, "
+			    "notice, info or debug",
+			    lv->u.string);
+		plog_level(prio);
+		if (prio != old)
+			plog(LOG_NOTICE, "log level %s -> %s (control socket)",
+			     plog_level_name(old), plog_level_name(prio));
+	}
+	yajl_gen_map_open(g);
+	pctl_str(g, "level", plog_level_name(plog_get_level()));
+	pctl_str(g, "previous", plog_level_name(old));
+	yajl_gen_map_close(g);
+	return 0;
+}
+
 /* ---- one request ---- */
 
 static int gen_take(yajl_gen g, char **out, size_t *outlen)
@@ -194,6 +239,37 @@ static int run_request(const struct pctl_cfg *cfg, yajl_val req, char **out, siz
 	return rc;
 }
 
+bool pctl_is_line(const struct pctl_cfg *cfg, const char *line, size_t len)
+{
+	size_t i = 0;
+
+	if (!cfg->line)
+		return false;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	return i < len &&
+	       ((line[i] >= 'a' && line[i] <= 'z') || (line[i] >= 'A' && line[i] <= 'Z'));
+}
+
+static int line_reply(const struct pctl_cfg *cfg, const char *line, size_t len, char **out,
+                      size_t *outlen)
+{
+	char *text = malloc(len + 1);
+	int rc;
+
+	if (!text)
+		return -ENOMEM;
+	memcpy(text, line, len);
+	text[len] = '\0';
+	/* A NUL inside ends the command there, as it did for the old one-shot server. */
+	rc = cfg->line(cfg->arg, text, out);
+	free(text);
+	if (rc)
+		return rc;
+	*outlen = strlen(*out);
+	return 0;
+}
+
 int pctl_reply(const struct pctl_cfg *cfg, const char *line, size_t len, char **out, size_t *outlen)
 {
 	char errbuf[128], *text = malloc(len + 1);
@@ -204,6 +280,10 @@ int pctl_reply(const struct pctl_cfg *cfg, const char *line, size_t len, char **
 	*out = NULL;
 	if (!text)
 		return -ENOMEM;
+	if (pctl_is_line(cfg, line, len)) {
+		free(text);
+		return line_reply(cfg, line, len, out, outlen);
+	}
 	memcpy(text, line, len);
 	text[len] = '\0';
 	/* yajl_tree_parse() stops at a NUL: one inside the line is no JSON. */
@@ -499,14 +579,16 @@ static void conn_read(struct pctl *s, struct conn *c)
 			size_t len = (size_t)(nl - c->in), rlen;
 			char *r;
 
-			if (pctl_reply(&s->cfg, c->in,
-			               len > 0 && c->in[len - 1] == '\r' ? len - 1 : len, &r,
-			               &rlen) != 0) {
+			if (len > 0 && c->in[len - 1] == '\r')
+				len--;
+			c->closing = pctl_is_line(&s->cfg, c->in, len);
+
+			if (pctl_reply(&s->cfg, c->in, len, &r, &rlen) != 0) {
 				conn_drop(s, c);
 				return;
 			}
-			memmove(c->in, nl + 1, c->inlen - len - 1);
-			c->inlen -= len + 1;
+			c->inlen -= (size_t)(nl + 1 - c->in);
+			memmove(c->in, nl + 1, c->inlen);
 			conn_send(s, c, r, rlen);
 			continue;
 		}

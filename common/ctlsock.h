@@ -74,6 +74,14 @@ struct pctl_cfg {
 	size_t max_reply;        /* 0: PCTL_MAX_REPLY */
 	unsigned int max_conns;  /* 0: PCTL_MAX_CONNS */
 	unsigned int timeout_ms; /* 0: PCTL_TIMEOUT_MS */
+	/*
+	 * An older line protocol on the same socket (pvscsi-vhost-user's), or
+	 * NULL.  A request whose first non-blank byte is a letter goes here
+	 * instead of to the JSON parser: the reply (NUL-terminated, a newline
+	 * at its end) into *@out, malloc'd; 0 or -ENOMEM.  Such a connection
+	 * is closed once the reply is out, as the old one-shot clients expect.
+	 */
+	int (*line)(void *arg, const char *line, char **out);
 };
 
 struct pctl;
@@ -95,6 +103,9 @@ int pctl_timeout_ms(const struct pctl *s);
 /* Connections open now (tests). */
 unsigned int pctl_nconns(const struct pctl *s);
 
+/* Whether @line goes to cfg->line (a letter first) rather than the JSON parser. */
+bool pctl_is_line(const struct pctl_cfg *cfg, const char *line, size_t len);
+
 /*
  * The reply to one request line (@len bytes, no newline), as the socket
  * would send it, newline included: into *@out (malloc'd, *@outlen bytes).
@@ -112,5 +123,13 @@ void pctl_key(yajl_gen g, const char *key);
 
 /* An argument of @args by name; NULL when absent (or @args NULL). */
 yajl_val pctl_arg(const yajl_val args, const char *name);
+
+/* -1 with an InvalidArgument error when @args holds anything. */
+int pctl_no_args(const yajl_val args, struct pctl_err *e);
+/*
+ * The "log-level" command both daemons have: "level" sets plog's level
+ * (a change is logged); returns {"level":...,"previous":...}.
+ */
+int pctl_cmd_log_level(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e);
 
 #endif

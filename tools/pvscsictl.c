@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pvscsictl - pvscsid's control socket from the command line: status,
- * stats, metrics, log-level.  Text for a human by default, the daemon's
- * JSON with --json.  docs/control.md has the protocol, pvscsictl(8) the
- * commands.
+ * stats, metrics, log-level; pvscsi-vhost-user's too (--socket), whose
+ * replies have controllers where pvscsid's have vhosts and rings.  Text for a human by default, the
+ * daemon's JSON with --json.  docs/control.md has the protocol, pvscsictl(8) the commands.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -303,11 +303,32 @@ static void print_resv(yajl_val r)
 
 static void text_status(yajl_val r)
 {
-	yajl_val vh = get(r, "vhosts"), luns = get(r, "luns");
+	yajl_val vh = get(r, "vhosts"), luns = get(r, "luns"), cs = get(r, "controllers");
 
-	printf("pvscsid %s (pid %llu) serving %s, log level %s\n", str(r, "version"), num(r, "pid"),
-	       str(r, "base"), str(r, "log_level"));
-	printf("\nvhosts: %zu\n", arr_len(vh));
+	if (cs) {
+		/* pvscsi-vhost-user: virtio-scsi controllers where pvscsid has vhosts. */
+		printf("pvscsi-vhost-user %s (pid %llu), log level %s\n", str(r, "version"),
+		       num(r, "pid"), str(r, "log_level"));
+		printf("\ncontrollers: %zu\n", arr_len(cs));
+	} else {
+		printf("pvscsid %s (pid %llu) serving %s, log level %s\n", str(r, "version"),
+		       num(r, "pid"), str(r, "base"), str(r, "log_level"));
+		printf("\nvhosts: %zu\n", arr_len(vh));
+	}
+	for (size_t i = 0; i < arr_len(cs); i++) {
+		yajl_val c = cs->u.array.values[i], cl = get(c, "luns");
+
+		printf("  %s on %s: %s, %llu queues, initiator %s, %llu in flight\n",
+		       str(c, "name"), str(c, "socket"), str(c, "state"), num(c, "queues"),
+		       str(c, "initiator"), num(c, "inflight"));
+		for (size_t j = 0; j < arr_len(cl); j++) {
+			yajl_val l = cl->u.array.values[j];
+
+			printf("    %s -> unit %s: %s%s, %llu in flight\n", str(l, "lun"),
+			       str(l, "unit"), str(l, "spec"),
+			       flag(l, "read_only") ? ", read-only" : "", num(l, "inflight"));
+		}
+	}
 	for (size_t i = 0; i < arr_len(vh); i++) {
 		yajl_val v = vh->u.array.values[i], ring = get(v, "ring"), devs = get(v, "devices");
 
@@ -392,7 +413,7 @@ static void text_io(yajl_val s)
 
 static void text_stats(yajl_val r)
 {
-	yajl_val luns = get(r, "luns"), rings = get(r, "rings");
+	yajl_val luns = get(r, "luns"), rings = get(r, "rings"), cs = get(r, "controllers");
 
 	printf("LUNs: %zu\n", arr_len(luns));
 	for (size_t i = 0; i < arr_len(luns); i++) {
@@ -402,6 +423,19 @@ static void text_stats(yajl_val r)
 		       num(l, "inflight"));
 		text_io(l);
 	}
+	for (size_t i = 0; i < arr_len(cs); i++) {
+		yajl_val c = cs->u.array.values[i];
+
+		if (!i)
+			printf("\ncontrollers: %zu\n", arr_len(cs));
+		printf("  %s: %llu requests, %llu responses, %llu in flight, %llu bad chains, "
+		       "%llu bad target, %llu task management\n",
+		       str(c, "name"), num(c, "requests"), num(c, "responses"), num(c, "inflight"),
+		       num(c, "bad_chains"), num(c, "bad_target"), num(c, "tmfs"));
+		text_io(c);
+	}
+	if (cs)
+		return;
 	printf("\nrings: %zu\n", arr_len(rings));
 	for (size_t i = 0; i < arr_len(rings); i++) {
 		yajl_val g = rings->u.array.values[i];

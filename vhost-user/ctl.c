@@ -40,6 +40,7 @@ void vuctl_env_one(struct vuctl_env *env, struct vscsi *vs)
 	env->get = one_get;
 	env->arg = env;
 	env->one = vs;
+	env->host = vscsi_host(vs);
 }
 
 bool vuctl_name_ok(const char *s)
@@ -146,8 +147,8 @@ static void out_add(char *out, size_t outlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int lun_cmd(const struct vuctl_env *env, const char *cmd, const char *addr, char *out,
-                   size_t outlen, char *err, size_t errlen)
+int vuctl_lun_op(const struct vuctl_env *env, const char *op, const char *addr, bool *changed,
+                 char *err, size_t errlen)
 {
 	struct vscsi *vs;
 	const char *name;
@@ -156,14 +157,14 @@ static int lun_cmd(const struct vuctl_env *env, const char *cmd, const char *add
 
 	if (rc)
 		return rc;
-	if (!strcmp(cmd, "remove")) {
+	if (!strcmp(op, "remove")) {
 		rc = vscsi_lun_remove(vs, t, l);
 		if (!rc)
 			plog(LOG_INFO, "LUN %s removed", addr);
 	} else {
 		rc = vscsi_lun_refresh(vs, t, l);
 		if (rc >= 0) {
-			out_add(out, outlen, "%s\n", rc ? "capacity changed" : "unchanged");
+			*changed = rc > 0;
 			rc = 0;
 		}
 	}
@@ -172,6 +173,34 @@ static int lun_cmd(const struct vuctl_env *env, const char *cmd, const char *add
 	else if (rc)
 		snprintf(err, errlen, "%s", strerror(-rc));
 	return rc;
+}
+
+int vuctl_ctrl_add(const struct vuctl_env *env, const char *name, const char *socket,
+                   unsigned int queues, char *err, size_t errlen)
+{
+	if (!env->ctrl_add) {
+		snprintf(err, errlen, "this process serves one controller");
+		return -EOPNOTSUPP;
+	}
+	if (queues > VSCSI_MAX_REQ_QUEUES) {
+		snprintf(err, errlen, "queues %u: expected 1 to %u", queues, VSCSI_MAX_REQ_QUEUES);
+		return -EINVAL;
+	}
+	if (!vuctl_name_ok(name)) {
+		snprintf(err, errlen, "controller name '%s': 1 to %d of A-Z a-z 0-9 _ . -", name,
+		         VUCTL_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	return env->ctrl_add(env->arg, name, socket, queues, err, errlen);
+}
+
+int vuctl_ctrl_remove(const struct vuctl_env *env, const char *name, char *err, size_t errlen)
+{
+	if (!env->ctrl_add) {
+		snprintf(err, errlen, "this process serves one controller");
+		return -EOPNOTSUPP;
+	}
+	return env->ctrl_remove(env->arg, name, err, errlen);
 }
 
 static int ctrl_cmd(const struct vuctl_env *env, char **argv, unsigned int argc, char *out,
@@ -188,10 +217,6 @@ static int ctrl_cmd(const struct vuctl_env *env, char **argv, unsigned int argc,
 			        (unsigned long long)vscsi_initiator(vs));
 		return 0;
 	}
-	if (!env->ctrl_add) {
-		snprintf(err, errlen, "this process serves one controller");
-		return -EOPNOTSUPP;
-	}
 	if (!strcmp(argv[0], "ctrl-add")) {
 		unsigned long q = 0;
 		char *end;
@@ -205,14 +230,9 @@ static int ctrl_cmd(const struct vuctl_env *env, char **argv, unsigned int argc,
 				return -EINVAL;
 			}
 		}
-		if (!vuctl_name_ok(argv[1])) {
-			snprintf(err, errlen, "controller name '%s': 1 to %d of A-Z a-z 0-9 _ . -",
-			         argv[1], VUCTL_NAME_MAX - 1);
-			return -EINVAL;
-		}
-		return env->ctrl_add(env->arg, argv[1], argv[2], (unsigned int)q, err, errlen);
+		return vuctl_ctrl_add(env, argv[1], argv[2], (unsigned int)q, err, errlen);
 	}
-	return env->ctrl_remove(env->arg, argv[1], err, errlen);
+	return vuctl_ctrl_remove(env, argv[1], err, errlen);
 }
 
 int vuctl_exec(const struct vuctl_env *env, const char *line, char *out, size_t outlen)
@@ -236,7 +256,11 @@ int vuctl_exec(const struct vuctl_env *env, const char *line, char *out, size_t 
 	} else if (!strcmp(argv[0], "add") && argc == 3) {
 		rc = vuctl_add(env, argv[1], argv[2], err, sizeof(err));
 	} else if ((!strcmp(argv[0], "remove") || !strcmp(argv[0], "resize")) && argc == 2) {
-		rc = lun_cmd(env, argv[0], argv[1], out, outlen, err, sizeof(err));
+		bool changed = false;
+
+		rc = vuctl_lun_op(env, argv[0], argv[1], &changed, err, sizeof(err));
+		if (!rc && !strcmp(argv[0], "resize"))
+			out_add(out, outlen, "%s\n", changed ? "capacity changed" : "unchanged");
 	} else if ((!strcmp(argv[0], "list") || !strcmp(argv[0], "stats")) && argc <= 2) {
 		vs = env->find(env->arg, argc == 2 ? argv[1] : NULL);
 		if (!vs) {

@@ -46,7 +46,8 @@ struct vuctl_env {
 	                char *err, size_t errlen);
 	int (*ctrl_remove)(void *arg, const char *name, char *err, size_t errlen);
 	void *arg;
-	struct vscsi *one; /* vuctl_env_one() */
+	struct pvs_host *host; /* the LUN pool of every controller */
+	struct vscsi *one;     /* vuctl_env_one() */
 };
 
 /* An environment of the one controller @vs, named "0" (tools, tests). */
@@ -58,6 +59,16 @@ int vuctl_parse_tl(const char *s, unsigned int *target, unsigned int *lun);
 /* Add SPEC as [NAME/]T:L.  0 or -errno with a message in @err. */
 int vuctl_add(const struct vuctl_env *env, const char *tl, const char *spec, char *err,
               size_t errlen);
+/*
+ * The commands' actions, for the line protocol and the JSON one alike.
+ * @op "remove" or "resize" (*@changed: whether the capacity changed).
+ * 0 or -errno with one line in @err.  ctrl-add's @queues: 0 the default.
+ */
+int vuctl_lun_op(const struct vuctl_env *env, const char *op, const char *addr, bool *changed,
+                 char *err, size_t errlen);
+int vuctl_ctrl_add(const struct vuctl_env *env, const char *name, const char *socket,
+                   unsigned int queues, char *err, size_t errlen);
+int vuctl_ctrl_remove(const struct vuctl_env *env, const char *name, char *err, size_t errlen);
 /* Run one command line; the reply goes to @out (NUL-terminated). 0 or -errno. */
 int vuctl_exec(const struct vuctl_env *env, const char *line, char *out, size_t outlen);
 /* Every line of @path.  0, or -errno with "path:line: why" in @err. */

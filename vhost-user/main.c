@@ -30,8 +30,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
+#include <sys/time.h>
 #include <unistd.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
+#include "ctl_json.h"
 #include "ctl.h"
 #include "pvscsi/lun.h"
 #include "vscsi.h"
@@ -70,9 +74,9 @@ struct ctrl {
 
 struct app {
 	int ep;
-	int ctl_fd;
+	struct pctl *ctl;
+	struct vuctl_env env; /* what the control socket's commands act on */
 	int sig_fd;
-	struct bound ctl_at;
 	struct pvs_worker *w;
 	struct pvs_host *host;
 	struct ctrl ctrls[MAX_CTRLS];
@@ -90,7 +94,7 @@ static void usage(FILE *f)
 	    "       pvscsi-vhost-user --fd=N [options]   (N: an inherited, connected unix socket)\n"
 	    "       pvscsi-vhost-user --print-capabilities\n"
 	    "       pvscsi-vhost-user --help | --version\n"
-	    "       pvscsi-vhost-user ctl CTL-SOCKET COMMAND [ARGS]\n"
+	    "       pvscsi-vhost-user ctl [--json] CTL-SOCKET COMMAND [ARGS]\n"
 	    "       pvscsi-vhost-user --ctl-socket=PATH [--config FILE]   (controllers added "
 	    "later)\n"
 	    "options:\n"
@@ -106,9 +110,10 @@ static void usage(FILE *f)
 	    "  --log-target T      auto, journal, syslog or stderr (default auto: stderr, or\n"
 	    "                      the journal when systemd connected stderr to it; with\n"
 	    "                      --log-file, the file alone)\n"
-	    "control commands: add [NAME/]T:L SPEC | remove [NAME/]T:L | resize [NAME/]T:L |\n"
-	    "  list [NAME] | stats [NAME] | ctrl-add NAME SOCKET [Q] | ctrl-remove NAME | "
-	    "ctrl-list\n"
+	    "control commands: status | stats [NAME] | metrics | log-level [LEVEL] |\n"
+	    "  add [NAME/]T:L SPEC | remove [NAME/]T:L | resize [NAME/]T:L |\n"
+	    "  list [NAME] | ctrl-add NAME SOCKET [Q] | ctrl-remove NAME | ctrl-list\n"
+	    "  (--json: the JSON reply; the socket takes JSON requests, docs/control.md)\n"
 	    "Controllers share one LUN pool: one backing is one logical unit for all of them.\n"
 	    "A socket path may name nothing yet or a stale socket; anything else is refused.\n"
 	    "Exit status: 0 stopped by a signal or --fd closed; 1 failure; 2 bad command line.\n");
@@ -535,31 +540,7 @@ static void env_init(struct vuctl_env *env, struct app *a)
 	env->ctrl_add = a->once ? NULL : env_ctrl_add;
 	env->ctrl_remove = env_ctrl_remove;
 	env->arg = a;
-}
-
-static void handle_ctl(struct app *a)
-{
-	char line[1024], out[16384];
-	struct timeval tv = {2, 0};
-	struct vuctl_env env;
-	ssize_t n;
-	size_t got = 0;
-	int fd = accept4(a->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (got < sizeof(line) - 1 && (n = read(fd, line + got, sizeof(line) - 1 - got)) > 0) {
-		got += (size_t)n;
-		if (memchr(line, '\n', got))
-			break;
-	}
-	line[got] = 0;
-	env_init(&env, a);
-	vuctl_exec(&env, line, out, sizeof(out));
-	if (write(fd, out, strlen(out)) < 0)
-		plog(LOG_ERR, "control socket: %s", strerror(errno));
-	close(fd);
+	env->host = a->host;
 }
 
 static void flush_all(struct app *a)
@@ -611,7 +592,7 @@ static int handle(struct app *a, uint32_t kind, struct ctrl *c)
 		}
 		break;
 	case TAG_CTL:
-		handle_ctl(a);
+		pctl_handle(a->ctl);
 		break;
 	case TAG_SIGNAL: {
 		struct signalfd_siginfo si;
@@ -648,12 +629,14 @@ static int run(struct app *a)
 {
 	for (;;) {
 		struct epoll_event ev[16];
-		int n = epoll_wait(a->ep, ev, 16, -1);
+		int n = epoll_wait(a->ep, ev, 16, a->ctl ? pctl_timeout_ms(a->ctl) : -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -errno;
+		if (n == 0 && a->ctl)
+			pctl_handle(a->ctl); /* a control client's time is up */
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = ev[i].data.u64;
 			uint32_t kind = (uint32_t)tag;
@@ -673,30 +656,49 @@ static int run(struct app *a)
 	}
 }
 
-/* pvscsi-vhost-user ctl SOCKET WORDS...: send one command, print the reply. */
-static int ctl_client(int argc, char **argv)
+/* ---- the ctl client ---- */
+
+static int ctl_connect(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {10, 0};
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "pvscsi-vhost-user: %s: the socket path is too long\n", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "pvscsi-vhost-user: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* The line protocol: one line out, the reply to the end (the server closes). */
+static int ctl_line(const char *path, int nw, char **w)
+{
 	char line[1024] = "", buf[4096];
 	ssize_t n;
 	int fd, failed = 0;
 
-	if (argc < 4) {
-		usage(stderr);
-		return 2;
+	for (int i = 0; i < nw; i++) {
+		strncat(line, w[i], sizeof(line) - strlen(line) - 2);
+		strncat(line, i + 1 < nw ? " " : "\n", sizeof(line) - strlen(line) - 1);
 	}
-	for (int i = 3; i < argc; i++) {
-		strncat(line, argv[i], sizeof(line) - strlen(line) - 2);
-		strncat(line, i + 1 < argc ? " " : "\n", sizeof(line) - strlen(line) - 1);
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", argv[2]);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "pvscsi-vhost-user: %s: %s\n", argv[2], strerror(errno));
+	fd = ctl_connect(path);
+	if (fd < 0)
+		return 1;
+	if (write(fd, line, strlen(line)) < 0) {
+		close(fd);
 		return 1;
 	}
-	if (write(fd, line, strlen(line)) < 0)
-		return 1;
 	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
 		buf[n] = 0;
 		if (strstr(buf, "error: "))
@@ -705,6 +707,273 @@ static int ctl_client(int argc, char **argv)
 	}
 	close(fd);
 	return failed;
+}
+
+static void gen_s(yajl_gen g, const char *s)
+{
+	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+}
+
+/*
+ * The JSON request for the words @w (a command and its line-protocol
+ * arguments) into @g; 0, or 2 after one line on stderr.
+ */
+static int ctl_request(yajl_gen g, int nw, char **w)
+{
+	static const struct {
+		const char *cmd;
+		int min, max;             /* words after the command */
+		const char *const arg[3]; /* their argument names */
+	} forms[] = {
+	    {"status", 0, 0, {NULL}},        {"stats", 0, 0, {NULL}},
+	    {"metrics", 0, 0, {NULL}},       {"ctrl-list", 0, 0, {NULL}},
+	    {"log-level", 0, 1, {"level"}},  {"add", 2, 2, {"lun", "spec"}},
+	    {"remove", 1, 1, {"lun"}},       {"resize", 1, 1, {"lun"}},
+	    {"list", 0, 1, {"controller"}},  {"ctrl-add", 2, 3, {"name", "socket", "queues"}},
+	    {"ctrl-remove", 1, 1, {"name"}},
+	};
+	size_t f;
+
+	for (f = 0; f < sizeof(forms) / sizeof(forms[0]) && strcmp(forms[f].cmd, w[0]); f++)
+		;
+	if (f == sizeof(forms) / sizeof(forms[0]))
+		return bad_usage("ctl: unknown command '%s' (see --help)", w[0]);
+	if (nw - 1 < forms[f].min || nw - 1 > forms[f].max)
+		return bad_usage("ctl %s: expected %d to %d arguments, got %d (see --help)", w[0],
+		                 forms[f].min, forms[f].max, nw - 1);
+	yajl_gen_map_open(g);
+	gen_s(g, "command");
+	gen_s(g, w[0]);
+	if (nw > 1) {
+		gen_s(g, "arguments");
+		yajl_gen_map_open(g);
+		for (int i = 1; i < nw; i++) {
+			unsigned long v;
+
+			gen_s(g, forms[f].arg[i - 1]);
+			if (strcmp(forms[f].arg[i - 1], "queues")) {
+				gen_s(g, w[i]);
+			} else if (parse_uint(w[i], VSCSI_MAX_REQ_QUEUES, &v) && v > 0) {
+				yajl_gen_integer(g, (long long)v);
+			} else {
+				return bad_usage("ctl ctrl-add: queues '%s': expected 1 to %u",
+				                 w[i], VSCSI_MAX_REQ_QUEUES);
+			}
+		}
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_map_close(g);
+	return 0;
+}
+
+/* Send @req and read one reply line (malloc'd), or NULL after a line on stderr. */
+static char *ctl_exchange(const char *path, const unsigned char *req, size_t len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = NULL;
+	int fd = ctl_connect(path);
+
+	if (fd < 0)
+		return NULL;
+	if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
+		fprintf(stderr, "pvscsi-vhost-user: writing to %s: %s\n", path, strerror(errno));
+		goto fail;
+	}
+	buf = malloc(cap);
+	while (buf) {
+		ssize_t r;
+
+		if (n + 1 >= cap) {
+			char *b = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
+
+			if (!b) {
+				fprintf(stderr,
+				        "pvscsi-vhost-user: the reply from %s is too long\n", path);
+				goto fail;
+			}
+			buf = b;
+			cap *= 2;
+		}
+		r = recv(fd, buf + n, cap - 1 - n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			fprintf(stderr, "pvscsi-vhost-user: %s: %s\n", path,
+			        r == 0 ? "closed without a reply" : strerror(errno));
+			goto fail;
+		}
+		n += (size_t)r;
+		buf[n] = 0;
+		if (memchr(buf + n - (size_t)r, '\n', (size_t)r)) {
+			*strchr(buf, '\n') = 0;
+			close(fd);
+			return buf;
+		}
+	}
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+static yajl_val jget(yajl_val v, const char *k)
+{
+	const char *p[] = {k, NULL};
+
+	return v ? yajl_tree_get(v, p, yajl_t_any) : NULL;
+}
+
+static const char *jstr(yajl_val v, const char *k)
+{
+	yajl_val x = jget(v, k);
+
+	return x && YAJL_IS_STRING(x) ? x->u.string : "";
+}
+
+static const char *jnum(yajl_val v, const char *k)
+{
+	yajl_val x = jget(v, k);
+
+	return x && YAJL_IS_NUMBER(x) ? x->u.number.r : "0";
+}
+
+static size_t jlen(yajl_val v)
+{
+	return v && YAJL_IS_ARRAY(v) ? v->u.array.len : 0;
+}
+
+/* The reply's text: the JSON as it came (--json), or a few lines for a human. */
+static void ctl_print(const char *cmd, const char *reply, yajl_val ret, bool json)
+{
+	if (json) {
+		/*
+		 * The return value as the daemon wrote it, one line: yajl_tree
+		 * would keep the numbers' text, but not the daemon's member order
+		 * exactly as sent.  Anything unexpected: the whole reply.
+		 */
+		size_t n = strlen(reply);
+
+		if (!strncmp(reply, "{\"return\":", 10) && n > 11 && reply[n - 1] == '}')
+			printf("%.*s\n", (int)(n - 11), reply + 10);
+		else
+			printf("%s\n", reply);
+	} else if (!strcmp(cmd, "metrics")) {
+		fputs(jstr(ret, "text"), stdout);
+	} else if (!strcmp(cmd, "log-level")) {
+		if (strcmp(jstr(ret, "level"), jstr(ret, "previous")))
+			printf("log level %s (was %s)\n", jstr(ret, "level"),
+			       jstr(ret, "previous"));
+		else
+			printf("log level %s\n", jstr(ret, "level"));
+	} else if (!strcmp(cmd, "status")) {
+		yajl_val cs = jget(ret, "controllers"), luns = jget(ret, "luns");
+
+		printf("pvscsi-vhost-user %s (pid %s), log level %s\n", jstr(ret, "version"),
+		       jnum(ret, "pid"), jstr(ret, "log_level"));
+		for (size_t i = 0; i < jlen(cs); i++) {
+			yajl_val c = cs->u.array.values[i], cl = jget(c, "luns");
+
+			printf("controller %s on %s: %s, %s queues, initiator %s, %s in flight\n",
+			       jstr(c, "name"), jstr(c, "socket"), jstr(c, "state"),
+			       jnum(c, "queues"), jstr(c, "initiator"), jnum(c, "inflight"));
+			for (size_t k = 0; k < jlen(cl); k++) {
+				yajl_val l = cl->u.array.values[k];
+
+				printf("  %s unit %s: %s%s, %s in flight\n", jstr(l, "lun"),
+				       jstr(l, "unit"), jstr(l, "spec"),
+				       YAJL_IS_TRUE(jget(l, "read_only")) ? ", read-only" : "",
+				       jnum(l, "inflight"));
+			}
+		}
+		for (size_t i = 0; i < jlen(luns); i++) {
+			yajl_val l = luns->u.array.values[i], r = jget(l, "reservation");
+			yajl_val pr = jget(r, "persistent");
+
+			printf("unit %s: %s, %s, %s users, %s blocks of %s, reservation %s%s%s\n",
+			       jstr(l, "unit"), jstr(l, "spec"), jstr(l, "kind"), jnum(l, "users"),
+			       jnum(l, "blocks"), jnum(l, "block_size"),
+			       pr && YAJL_IS_OBJECT(pr) ? jstr(pr, "type") : "none",
+			       pr && YAJL_IS_OBJECT(pr) ? " by " : "",
+			       pr && YAJL_IS_OBJECT(pr) ? jstr(pr, "holder") : "");
+		}
+	} else {
+		/* Only --json gets here for the others: ctl_client() sends them as lines. */
+		printf("ok\n");
+	}
+}
+
+/*
+ * pvscsi-vhost-user ctl [--json] SOCKET WORDS...: one command.  Without
+ * --json the line protocol's commands go as lines, their replies printed
+ * as they come; the JSON-only ones (status, metrics, log-level) and
+ * everything with --json as a JSON request.
+ */
+static int ctl_client(int argc, char **argv)
+{
+	int ai = 2, nw, rc = 1;
+	bool json = false;
+	char **w, *reply = NULL, ebuf[256];
+	const unsigned char *req;
+	size_t len;
+	yajl_gen g;
+	yajl_val v = NULL, err, ret;
+
+	if (ai < argc && !strcmp(argv[ai], "--json")) {
+		json = true;
+		ai++;
+	}
+	if (argc - ai < 2) {
+		usage(stderr);
+		return 2;
+	}
+	w = argv + ai + 1;
+	nw = argc - ai - 1;
+	/* "ctl SOCKET --json CMD" too: what a wrapper that puts the socket first makes. */
+	if (!json && !strcmp(w[0], "--json") && nw > 1) {
+		json = true;
+		w++;
+		nw--;
+	}
+	if (!json && strcmp(w[0], "status") && strcmp(w[0], "metrics") && strcmp(w[0], "log-level"))
+		return ctl_line(argv[ai], nw, w);
+	g = yajl_gen_alloc(NULL);
+	if (!g)
+		return 1;
+	rc = ctl_request(g, nw, w);
+	if (rc)
+		goto out;
+	rc = 1;
+	yajl_gen_get_buf(g, &req, &len);
+	reply = ctl_exchange(argv[ai], req, len);
+	if (!reply)
+		goto out;
+	v = yajl_tree_parse(reply, ebuf, sizeof(ebuf));
+	if (!v) {
+		ebuf[strcspn(ebuf, "\n")] = 0;
+		fprintf(stderr, "pvscsi-vhost-user: the reply from %s is not JSON: %s\n", argv[ai],
+		        ebuf);
+		goto out;
+	}
+	err = jget(v, "error");
+	ret = jget(v, "return");
+	if (err) {
+		fprintf(stderr, "pvscsi-vhost-user: %s: %s (%s)\n", w[0], jstr(err, "desc"),
+		        jstr(err, "class"));
+		goto out;
+	}
+	if (!ret) {
+		fprintf(stderr, "pvscsi-vhost-user: the reply from %s has no \"return\"\n",
+		        argv[ai]);
+		goto out;
+	}
+	ctl_print(w[0], reply, ret, json);
+	rc = fflush(stdout) ? 1 : 0;
+out:
+	yajl_tree_free(v);
+	free(reply);
+	yajl_gen_free(g);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -727,9 +996,8 @@ int main(int argc, char **argv)
 	};
 	struct plog_cfg lc = {.ident = "pvscsi-vhost-user"};
 	enum plog_target target = PLOG_TARGET_AUTO;
-	struct app a = {.ep = -1, .ctl_fd = -1, .sig_fd = -1};
+	struct app a = {.ep = -1, .sig_fd = -1};
 	struct pvs_host_cfg hc = {0};
-	struct vuctl_env env;
 	const char *luns[VSCSI_MAX_LUNS], *config = NULL, *name = "0";
 	unsigned int nluns = 0, nq = VSCSI_MAX_REQ_QUEUES;
 	const char *fd_arg = NULL;
@@ -865,13 +1133,19 @@ int main(int argc, char **argv)
 	epoll_set(&a, EPOLL_CTL_ADD, a.sig_fd, TAG_SIGNAL);
 	epoll_set(&a, EPOLL_CTL_ADD, pvs_worker_fd(a.w), TAG_WORKER);
 	if (a.ctl_path) {
-		a.ctl_fd = listen_unix("--ctl-socket", a.ctl_path, &a.ctl_at, err, sizeof(err));
-		if (a.ctl_fd < 0) {
+		struct pctl_cfg cc;
+
+		/* pctl_open() replaces what is there: only a stale socket may be. */
+		rc = free_path("--ctl-socket", a.ctl_path, err, sizeof(err));
+		if (!rc) {
+			vuctl_cfg(&cc, a.ctl_path, &a.env);
+			rc = pctl_open(&cc, &a.ctl, err, sizeof(err)) ? 1 : 0;
+		}
+		if (rc) {
 			fprintf(stderr, "pvscsi-vhost-user: %s\n", err);
-			rc = -a.ctl_fd;
 			goto out;
 		}
-		epoll_set(&a, EPOLL_CTL_ADD, a.ctl_fd, TAG_CTL);
+		epoll_set(&a, EPOLL_CTL_ADD, pctl_fd(a.ctl), TAG_CTL);
 	}
 	hc.worker = a.w;
 	hc.log = plog_tagged; /* no tag: the line is about the LUN, whoever uses it */
@@ -880,8 +1154,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	a.once = fd_arg != NULL;
-	env_init(&env, &a);
-	if (config && vuctl_load(&env, config, err, sizeof(err))) {
+	env_init(&a.env, &a);
+	if (config && vuctl_load(&a.env, config, err, sizeof(err))) {
 		plog(LOG_ERR, "%s", err);
 		goto out;
 	}
@@ -908,7 +1182,7 @@ int main(int argc, char **argv)
 		snprintf(t.lun, sizeof(t.lun), "%s", slash ? slash + 1 : tl);
 		/* The LUN core's and ctl.c's lines about it get its controller and address. */
 		old = plog_scope(&t);
-		added = vuctl_add(&env, tl, eq + 1, err, sizeof(err));
+		added = vuctl_add(&a.env, tl, eq + 1, err, sizeof(err));
 		plog_scope(old);
 		if (added) {
 			plog_tagged(&t, LOG_ERR, "--lun %s: %s", luns[i], err);
@@ -944,10 +1218,7 @@ out:
 		pvs_host_free(a.host);
 	}
 	pvs_worker_free(a.w);
-	if (a.ctl_fd >= 0) {
-		close(a.ctl_fd);
-		unlink_bound(&a.ctl_at);
-	}
+	pctl_close(a.ctl);
 	if (a.sig_fd >= 0)
 		close(a.sig_fd);
 	if (a.ep >= 0)

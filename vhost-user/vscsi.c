@@ -41,6 +41,7 @@ struct vs_slot {
 	uint64_t tag;
 	uint32_t target, lun;
 	uint32_t data_in, data_out;
+	uint64_t t_submit; /* pvs_now_ns() at submission, for the controller's latency */
 	/* The writable part's entry cut at the end of the response header. */
 	unsigned int cut;
 	void *cut_base;
@@ -182,7 +183,9 @@ static void cmd_done(struct pvs_req *req)
 	uint32_t len = s->data_in + s->data_out;
 	uint32_t resid = req->residual < len ? req->residual : len;
 	uint32_t written = s->data_in ? s->data_in - resid : 0;
+	uint64_t now = pvs_now_ns();
 
+	pvs_io_stats_add(&s->q->vs->st.io, req, now > s->t_submit ? now - s->t_submit : 0);
 	cmd_respond(s, vsp_cmd_response(req->host), req->status, req->sense, req->sense_len, resid,
 	            written);
 }
@@ -290,6 +293,7 @@ static void handle_cmd(struct vs_queue *q, struct vs_slot *s)
 	req->done = cmd_done;
 	req->opaque = s;
 	vs->submitted = true;
+	s->t_submit = pvs_now_ns();
 	/* May complete (cmd_done) before it returns. */
 	rc = pvs_map_submit(vs->map, 0, s->target, s->lun, req);
 	if (rc == -ENODEV) {
@@ -811,6 +815,7 @@ bool vscsi_lun_get(const struct vscsi *vs, unsigned int i, struct vscsi_lun_info
 	if (!pvs_map_get(vs->map, i, &channel, &out->target, &out->lun, &l))
 		return false;
 	u = pvs_map_unit(vs->map, channel, out->target, out->lun);
+	out->unit = u;
 	out->spec = u ? pvs_unit_spec(u) : "";
 	out->blocks = pvs_lun_blocks(l);
 	out->block_size = pvs_lun_block_size(l);
@@ -831,6 +836,16 @@ unsigned int vscsi_inflight(const struct vscsi *vs)
 	for (unsigned int i = 0; i < VSCSI_REQ_Q0 + VSCSI_MAX_REQ_QUEUES; i++)
 		n += vs->q[i].inflight;
 	return n;
+}
+
+struct pvs_host *vscsi_host(const struct vscsi *vs)
+{
+	return vs->host;
+}
+
+unsigned int vscsi_num_queues(const struct vscsi *vs)
+{
+	return vs->cfg.num_queues;
 }
 
 uint64_t vscsi_initiator(const struct vscsi *vs)

@@ -55,6 +55,8 @@ struct vscsi_stats {
 	uint64_t events;      /* events delivered */
 	uint64_t events_lost; /* events with no buffer to go into */
 	uint64_t calls;       /* interrupts sent */
+	/* The controller's commands that reached the core, submission to completion. */
+	struct pvs_io_stats io;
 };
 
 int vscsi_new(const struct vscsi_cfg *cfg, struct vscsi **out);
@@ -90,6 +92,7 @@ int vscsi_lun_refresh(struct vscsi *vs, uint32_t target, uint32_t lun);
 
 struct vscsi_lun_info {
 	uint32_t target, lun;
+	const struct pvs_unit *unit; /* NULL when the map holds none */
 	const char *spec;
 	uint64_t blocks;
 	uint32_t block_size;
@@ -104,5 +107,9 @@ void vscsi_get_stats(const struct vscsi *vs, struct vscsi_stats *out);
 unsigned int vscsi_inflight(const struct vscsi *vs);
 struct pvs_map *vscsi_map(const struct vscsi *vs);
 uint64_t vscsi_initiator(const struct vscsi *vs);
+/* The LUN pool it takes its units from (vscsi_cfg.host, or its own). */
+struct pvs_host *vscsi_host(const struct vscsi *vs);
+/* Request queues offered (vscsi_cfg.num_queues). */
+unsigned int vscsi_num_queues(const struct vscsi *vs);
 
 #endif

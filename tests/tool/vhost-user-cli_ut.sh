@@ -303,6 +303,55 @@ if wait_for test -S ctrls.ctl; then
 	if [ ! -e c1.sock ]; then ok "c1's socket removed"; else fail "c1's socket removed"; fi
 	check_ctl "the unit stays for c2" 0 "users=1" list c2
 	check_ctl "ctrl-remove again" 1 "error: no controller 'c1'" ctrl-remove c1
+	# The same commands in JSON (--json before or after the socket), and the JSON-only ones.
+	"$bin" ctl --json ctrls.ctl add c2/2:0 mem:1M >ctl.out 2>&1
+	check_ctl "JSON add c2/2:0" 0 '"lun":"2:0","unit":"u:' --json list c2
+	check_ctl "JSON ctrl-list" 0 '[{"name":"c2","socket":"c2.sock","state":"listening","queues":2,"luns":2,' \
+		--json ctrl-list
+	check_ctl "JSON ctrl-add c3" 0 "{}" --json ctrl-add c3 c3.sock 1
+	check_ctl "JSON ctrl-add c3 again" 1 \
+		"pvscsi-vhost-user: ctrl-add: ctrl-add c3: controller 'c3' exists already (CommandFailed)" \
+		--json ctrl-add c3 c3.sock
+	check_ctl "JSON ctrl-add: queues not a number" 2 "ctl ctrl-add: queues 'x': expected 1 to 16" \
+		--json ctrl-add c4 c4.sock x
+	check_ctl "JSON resize" 0 '{"changed":false}' --json resize c2/2:0
+	check_ctl "JSON remove of what is not there" 1 "no LUN c2/9:9 (CommandFailed)" --json remove c2/9:9
+	check_ctl "JSON ctrl-remove c3" 0 "{}" --json ctrl-remove c3
+	check_ctl "JSON: an unknown command" 2 "ctl: unknown command 'frob'" --json frob
+	check_ctl "JSON: too many words" 2 "ctl list: expected 0 to 1 arguments, got 2" --json list a b
+	check_ctl "status text" 0 "controller c2 on c2.sock: listening, 2 queues, initiator 0x" status
+	check_ctl "status text: a LUN" 0 "  2:0 unit u:" status
+	check_ctl "stats --json" 0 '"controllers":[{"name":"c2","inflight":0,"requests":0' --json stats
+	check_ctl "metrics: the text" 0 'pvscsi_controller_connected{controller="c2"} 0' metrics
+	check_ctl "log-level" 0 "log level info" log-level
+	check_ctl "log-level debug" 0 "log level debug (was info)" log-level debug
+	check_ctl "log-level: a bad one" 1 "(InvalidArgument)" log-level loud
+	check_ctl "the line stats still" 0 "requests=0 responses=0" stats c2
+	if command -v python3 >/dev/null; then
+		python3 - ctrls.ctl >ctl.out 2>&1 <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rwb")
+for req, cls in ((b'{"command":', "ParseError"), (b'{"command":"nope"}', "CommandNotFound"),
+                 (b'{"command":"remove","arguments":{"lun":1}}', "InvalidArgument"),
+                 (b'{"command":"status","arguments":{"x":1}}', "InvalidArgument")):
+    f.write(req + b"\n")
+    f.flush()
+    r = json.loads(f.readline())
+    assert r["error"]["class"] == cls, (req, r)
+f.write(b'{"command":"ctrl-list"}\n')
+f.flush()
+print(json.loads(f.readline())["return"][0]["name"])
+PY
+		if [ "$(cat ctl.out)" = c2 ]; then ok "bad JSON requests: error replies, the connection serves on"; else fail "bad JSON requests: error replies, the connection serves on" "$(cat ctl.out)"; fi
+	fi
+	if pvscsictl=$(dirname "$bin")/pvscsictl && [ -x "$pvscsictl" ]; then
+		"$pvscsictl" --socket ctrls.ctl stats >ctl.out 2>&1
+		if grep -q "^  c2: 0 requests, 0 responses" ctl.out; then ok "pvscsictl stats on pvscsi-vhost-user"; else fail "pvscsictl stats on pvscsi-vhost-user" "$(cat ctl.out)"; fi
+		"$pvscsictl" --socket ctrls.ctl status >ctl.out 2>&1
+		if grep -q "^  c2 on c2.sock: listening, 2 queues" ctl.out; then ok "pvscsictl status on pvscsi-vhost-user"; else fail "pvscsictl status on pvscsi-vhost-user" "$(cat ctl.out)"; fi
+	fi
 	kill -TERM "$first"
 	wait "$first"
 	st=$?

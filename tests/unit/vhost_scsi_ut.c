@@ -13,11 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cu_run.h"
 #include "fake_sg.h"
 #include "fake_vq.h"
+#include "ctl_json.h"
 #include "ctl.h"
 #include "virtio_scsi_proto.h"
 #include "vscsi.h"
@@ -994,6 +997,281 @@ static void test_ctl(void)
 
 /* ---- restart with inflight tracking ---- */
 
+/* ---- the JSON control commands (vhost-user/ctl_json.c) ---- */
+
+/* The reply to @req, parsed (one line, checked); the caller frees it. */
+static yajl_val jreply(const struct pctl_cfg *cfg, const char *req)
+{
+	char *out, ebuf[128];
+	size_t len;
+	yajl_val v;
+
+	CU_ASSERT_FATAL(pctl_reply(cfg, req, strlen(req), &out, &len) == 0);
+	CU_ASSERT_EQUAL(out[len - 1], '\n');
+	CU_ASSERT_PTR_NULL(memchr(out, '\n', len - 1));
+	out[len - 1] = '\0';
+	v = yajl_tree_parse(out, ebuf, sizeof(ebuf));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	free(out);
+	return v;
+}
+
+/* A member by path ("return", "controllers", "0", "name": array indexes as digits). */
+static yajl_val jat(yajl_val v, const char *const *path)
+{
+	for (; v && *path; path++) {
+		if (YAJL_IS_ARRAY(v)) {
+			size_t i = strtoul(*path, NULL, 10);
+
+			v = i < v->u.array.len ? v->u.array.values[i] : NULL;
+		} else {
+			const char *p[] = {*path, NULL};
+
+			v = yajl_tree_get(v, p, yajl_t_any);
+		}
+	}
+	return v;
+}
+
+#define JAT(v, ...) jat((v), (const char *const[]){__VA_ARGS__, NULL})
+
+static const char *jclass(yajl_val v)
+{
+	yajl_val c = JAT(v, "error", "class");
+
+	return c && YAJL_IS_STRING(c) ? c->u.string : "";
+}
+
+static unsigned long long jnum(yajl_val v)
+{
+	return v && YAJL_IS_NUMBER(v) ? strtoull(v->u.number.r, NULL, 10) : ~0ull;
+}
+
+static const char *jstr(yajl_val v)
+{
+	return v && YAJL_IS_STRING(v) ? v->u.string : "";
+}
+
+/* The error class of @req's reply. */
+static void expect_error(const struct pctl_cfg *cfg, const char *req, const char *cls,
+                         const char *in_desc)
+{
+	yajl_val v = jreply(cfg, req);
+
+	CU_ASSERT_STRING_EQUAL(jclass(v), cls);
+	if (in_desc)
+		CU_ASSERT_PTR_NOT_NULL(strstr(jstr(JAT(v, "error", "desc")), in_desc));
+	if (strcmp(jclass(v), cls) || (in_desc && !strstr(jstr(JAT(v, "error", "desc")), in_desc)))
+		fprintf(stderr, "%s: got %s: %s\n", req, jclass(v), jstr(JAT(v, "error", "desc")));
+	yajl_tree_free(v);
+}
+
+static void test_ctl_json(void)
+{
+	struct env t;
+	struct vuctl_env env;
+	struct pctl_cfg cfg;
+	yajl_val v, c;
+	char *out;
+	size_t len;
+
+	env_init(&t, false);
+	vuctl_env_one(&env, t.vs);
+	vuctl_cfg(&cfg, "unused", &env);
+	tur_clear(&t, 0, 0);
+	rw(&t, 2, 0, 0, 8, 4096, false);
+
+	v = jreply(&cfg, "{\"command\":\"status\"}");
+	c = JAT(v, "return", "controllers", "0");
+	CU_ASSERT_STRING_EQUAL(jstr(JAT(c, "name")), "0");
+	CU_ASSERT_STRING_EQUAL(jstr(JAT(c, "state")), "connected");
+	CU_ASSERT_EQUAL(jnum(JAT(c, "queues")), NQ - 2);
+	CU_ASSERT_STRING_EQUAL(jstr(JAT(c, "initiator")), "0x0000000000004242");
+	CU_ASSERT_STRING_EQUAL(jstr(JAT(c, "luns", "0", "lun")), "0:0");
+	CU_ASSERT_STRING_EQUAL(jstr(JAT(c, "luns", "0", "spec")), "mem:4M");
+	CU_ASSERT_STRING_EQUAL(jstr(JAT(c, "luns", "1", "lun")), "0:300");
+	CU_ASSERT_EQUAL(JAT(c, "luns", "0", "read_only")->type, yajl_t_false);
+	CU_ASSERT_EQUAL(JAT(v, "return", "luns")->u.array.len, 3);
+	CU_ASSERT_PTR_NULL(JAT(v, "return", "luns", "0", "reservation", "persistent")->u.string);
+	yajl_tree_free(v);
+
+	/* The controller's counters: the TURs (a unit attention first) and the WRITE and READ. */
+	v = jreply(&cfg, "{\"command\":\"stats\"}");
+	c = JAT(v, "return", "controllers", "0");
+	CU_ASSERT_STRING_EQUAL(jstr(JAT(c, "name")), "0");
+	CU_ASSERT_EQUAL(jnum(JAT(c, "bytes_written")), 4096);
+	CU_ASSERT_EQUAL(jnum(JAT(c, "bytes_read")), 4096);
+	CU_ASSERT_EQUAL(jnum(JAT(c, "commands")), jnum(JAT(c, "responses")));
+	CU_ASSERT_TRUE(jnum(JAT(c, "commands")) >= 3);
+	CU_ASSERT_EQUAL(jnum(JAT(c, "sense_keys", "Unit Attention")), 1);
+	CU_ASSERT_EQUAL(JAT(c, "latency", "counts")->u.array.len, PVS_LAT_BUCKETS);
+	CU_ASSERT_EQUAL(JAT(v, "return", "luns")->u.array.len, 3);
+	yajl_tree_free(v);
+
+	v = jreply(&cfg, "{\"command\":\"metrics\"}");
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(jstr(JAT(v, "return", "text")),
+	           "pvscsi_controller_written_bytes_total{controller=\"0\"} 4096\n"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(jstr(JAT(v, "return", "text")),
+	           "pvscsi_controller_check_conditions_total{controller=\"0\",sense_key=\"Unit "
+	           "Attention\"} 1\n"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(jstr(JAT(v, "return", "text")),
+	           "pvscsi_controller_lun_info{controller=\"0\",lun=\"0:300\","));
+	CU_ASSERT_PTR_NOT_NULL(strstr(jstr(JAT(v, "return", "text")),
+	                              "pvscsi_controller_connected{controller=\"0\"} 1\n"));
+	yajl_tree_free(v);
+
+	v = jreply(&cfg, "{\"command\":\"log-level\",\"arguments\":{\"level\":\"warning\"}}");
+	CU_ASSERT_STRING_EQUAL(jstr(JAT(v, "return", "level")), "warning");
+	yajl_tree_free(v);
+	expect_error(&cfg, "{\"command\":\"log-level\",\"arguments\":{\"level\":5}}", PCTL_E_ARG,
+	             "\"level\"");
+
+	/* The management commands, and their arguments checked. */
+	v = jreply(&cfg,
+	           "{\"command\":\"add\",\"arguments\":{\"lun\":\"3:7\",\"spec\":\"mem:2M\"}}");
+	CU_ASSERT_PTR_NOT_NULL(JAT(v, "return"));
+	yajl_tree_free(v);
+	expect_error(&cfg,
+	             "{\"command\":\"add\",\"arguments\":{\"lun\":\"3:7\",\"spec\":\"mem:2M\"}}",
+	             PCTL_E_FAILED, "3:7: already in use");
+	expect_error(&cfg, "{\"command\":\"add\",\"arguments\":{\"lun\":5,\"spec\":\"mem:2M\"}}",
+	             PCTL_E_ARG, "\"lun\" must be a string");
+	expect_error(&cfg, "{\"command\":\"add\",\"arguments\":{\"lun\":\"3:8\"}}", PCTL_E_ARG,
+	             "missing argument \"spec\"");
+	expect_error(&cfg, "{\"command\":\"add\"}", PCTL_E_ARG, "missing argument \"lun\"");
+	expect_error(&cfg,
+	             "{\"command\":\"add\",\"arguments\":{\"lun\":\"3:8\",\"spec\":\"mem:1M\","
+	             "\"size\":1}}",
+	             PCTL_E_ARG, "unknown argument \"size\"");
+	expect_error(&cfg,
+	             "{\"command\":\"add\",\"arguments\":{\"controller\":\"0\",\"lun\":\"0/3:8\","
+	             "\"spec\":\"mem:1M\"}}",
+	             PCTL_E_ARG, "names a controller");
+	expect_error(&cfg,
+	             "{\"command\":\"add\",\"arguments\":{\"lun\":\"300:0\",\"spec\":\"mem:1M\"}}",
+	             PCTL_E_FAILED, "bad target:lun '300:0'");
+	v = jreply(&cfg, "{\"command\":\"list\",\"arguments\":{\"controller\":\"0\"}}");
+	CU_ASSERT_STRING_EQUAL(jstr(JAT(v, "return", "3", "lun")), "3:7");
+	CU_ASSERT_EQUAL(jnum(JAT(v, "return", "3", "blocks")), 4096);
+	CU_ASSERT_EQUAL(jnum(JAT(v, "return", "3", "users")), 1);
+	yajl_tree_free(v);
+	expect_error(&cfg, "{\"command\":\"list\",\"arguments\":{\"controller\":\"nosuch\"}}",
+	             PCTL_E_FAILED, "no controller 'nosuch'");
+	expect_error(&cfg, "{\"command\":\"list\",\"arguments\":{\"controller\":[]}}", PCTL_E_ARG,
+	             "must be a string");
+	v = jreply(&cfg, "{\"command\":\"resize\",\"arguments\":{\"lun\":\"0/3:7\"}}");
+	CU_ASSERT_EQUAL(JAT(v, "return", "changed")->type, yajl_t_false);
+	yajl_tree_free(v);
+	v = jreply(&cfg, "{\"command\":\"remove\",\"arguments\":{\"lun\":\"3:7\"}}");
+	CU_ASSERT_PTR_NOT_NULL(JAT(v, "return"));
+	yajl_tree_free(v);
+	expect_error(&cfg, "{\"command\":\"remove\",\"arguments\":{\"lun\":\"3:7\"}}",
+	             PCTL_E_FAILED, "no LUN 3:7");
+	expect_error(&cfg, "{\"command\":\"resize\",\"arguments\":{\"lun\":true}}", PCTL_E_ARG,
+	             "\"lun\" must be a string");
+	v = jreply(&cfg, "{\"command\":\"ctrl-list\"}");
+	CU_ASSERT_STRING_EQUAL(jstr(JAT(v, "return", "0", "name")), "0");
+	CU_ASSERT_EQUAL(jnum(JAT(v, "return", "0", "luns")), 3);
+	yajl_tree_free(v);
+	/* vuctl_env_one() serves one controller: no ctrl-add, but its arguments are checked first.
+	 */
+	expect_error(&cfg,
+	             "{\"command\":\"ctrl-add\",\"arguments\":{\"name\":\"x\",\"socket\":\"s\"}}",
+	             PCTL_E_FAILED, "serves one controller");
+	expect_error(&cfg,
+	             "{\"command\":\"ctrl-add\",\"arguments\":{\"name\":\"x\",\"socket\":\"s\","
+	             "\"queues\":\"2\"}}",
+	             PCTL_E_ARG, "\"queues\" must be a non-negative integer");
+	expect_error(&cfg,
+	             "{\"command\":\"ctrl-add\",\"arguments\":{\"name\":\"x\",\"socket\":\"s\","
+	             "\"queues\":-1}}",
+	             PCTL_E_ARG, "\"queues\" must be");
+	expect_error(&cfg,
+	             "{\"command\":\"ctrl-add\",\"arguments\":{\"name\":\"x\",\"socket\":\"s\","
+	             "\"queues\":1.5}}",
+	             PCTL_E_ARG, "\"queues\" must be");
+	expect_error(&cfg,
+	             "{\"command\":\"ctrl-add\",\"arguments\":{\"name\":\"x\",\"socket\":\"s\","
+	             "\"queues\":17}}",
+	             PCTL_E_ARG, "expected 1 to 16");
+	expect_error(&cfg, "{\"command\":\"ctrl-remove\",\"arguments\":{}}", PCTL_E_ARG,
+	             "missing argument \"name\"");
+	expect_error(&cfg, "{\"command\":\"ctrl-remove\",\"arguments\":{\"name\":\"0\"}}",
+	             PCTL_E_FAILED, "serves one controller");
+	/* The protocol's own errors. */
+	expect_error(&cfg, "{\"command\":\"reboot\"}", PCTL_E_NOCMD, "no command \"reboot\"");
+	expect_error(&cfg, "{\"command\":", PCTL_E_PARSE, "not JSON");
+	expect_error(&cfg, "[\"status\"]", PCTL_E_INVALID, NULL);
+	expect_error(&cfg, "{\"command\":\"status\",\"arguments\":{\"x\":1}}", PCTL_E_ARG,
+	             "takes no arguments");
+	expect_error(&cfg, "{\"command\":\"stats\",\"arguments\":[]}", PCTL_E_INVALID,
+	             "not an object");
+	/* A letter first: the line protocol, its reply as it always was. */
+	CU_ASSERT_TRUE(pctl_is_line(&cfg, " list", 5));
+	CU_ASSERT_FALSE(pctl_is_line(&cfg, " {", 2));
+	CU_ASSERT_FALSE(pctl_is_line(&cfg, "", 0));
+	CU_ASSERT_FATAL(pctl_reply(&cfg, "list", 4, &out, &len) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "0:0 mem:4M blocks=8192 bs=512"));
+	CU_ASSERT_EQUAL(len, strlen(out));
+	CU_ASSERT_TRUE(len >= 3 && !strcmp(out + len - 3, "ok\n"));
+	free(out);
+	CU_ASSERT_FATAL(pctl_reply(&cfg, "frobnicate", 10, &out, &len) == 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "error: usage:"));
+	free(out);
+	plog_level(LOG_WARNING);
+	env_fini(&t);
+}
+
+/* The socket: JSON requests on one connection; a line request is answered and the connection
+ * closed. */
+static void test_ctl_socket(void)
+{
+	struct env t;
+	struct vuctl_env env;
+	struct pctl_cfg cfg;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct pctl *s;
+	char path[64], buf[8192], err[256];
+	size_t got = 0;
+	int fd;
+
+	env_init(&t, false);
+	vuctl_env_one(&env, t.vs);
+	snprintf(path, sizeof(path), "/tmp/vhost_scsi_ut.ctl.%d", (int)getpid());
+	vuctl_cfg(&cfg, path, &env);
+	CU_ASSERT_FATAL(pctl_open(&cfg, &s, err, sizeof(err)) == 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	CU_ASSERT_EQUAL(
+	    send(fd, "{\"command\":\"ctrl-list\"}\n{\"command\":\"nope\"}\nlist\n", 48, 0), 48);
+	for (int i = 0; i < 200; i++) {
+		ssize_t n;
+
+		pctl_handle(s);
+		n = recv(fd, buf + got, sizeof(buf) - 1 - got, MSG_DONTWAIT);
+		if (n == 0)
+			break; /* closed after the line reply */
+		if (n > 0)
+			got += (size_t)n;
+		else
+			usleep(5000);
+	}
+	buf[got] = '\0';
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "{\"return\":[{\"name\":\"0\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"class\":\"CommandNotFound\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "0:0 mem:4M blocks=8192"));
+	CU_ASSERT_TRUE(got >= 3 && !strcmp(buf + got - 3, "ok\n"));
+	pctl_handle(s);
+	CU_ASSERT_EQUAL(pctl_nconns(s), 0);
+	close(fd);
+	pctl_close(s);
+	env_fini(&t);
+}
+
 static void test_restart_inflight(void)
 {
 	struct env t;
@@ -1076,6 +1354,8 @@ static const struct cu_test tests[] = {
     {"sg passthrough LUN", test_passthrough},
     {"sg passthrough: tape and changer tables", test_passthrough_device_types},
     {"control commands and config file", test_ctl},
+    {"JSON control commands: each, bad arguments, the line protocol", test_ctl_json},
+    {"control socket: JSON and line requests", test_ctl_socket},
     {"back-end restart resubmits from the inflight region", test_restart_inflight},
 };
 
