@@ -47,6 +47,10 @@ XENLIBS  := -lxenstore -lxengnttab -lxenevtchn -lxentoollog
 # sense and status in words (libsgutils2) and JSON (yajl) are common/'s too.
 SDLIBS   := -lsystemd -lsgutils2 -lyajl
 CUNIT    := -lcunit
+# The archives of one link depend on each other both ways (common/ uses the
+# core's public functions; the core calls back into nothing but libc, yet
+# the transports use both): one group, resolved whatever their order.
+LINKGROUP = -Wl,--start-group $^ -Wl,--end-group
 
 # The one version of every program and of libpvscsi: the file VERSION.
 VERSION  := $(shell cat VERSION)
@@ -132,26 +136,26 @@ build/$(1)/libfakes.a: $(call objs,$(1),$(FAKE_SRCS))
 
 $(addprefix build/$(1)/,$(TOOLS)): build/$(1)/%: build/$(1)/obj/tools/%.o build/$(1)/libpvscsi.a \
 		build/$(1)/libcommon.a
-	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(SDLIBS)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$(LINKGROUP) $$(LDLIBS) $$(SDLIBS)
 
 build/$(1)/pvscsid: $(call objs,$(1),$(BACKEND_MAIN)) build/$(1)/libbackend.a build/$(1)/libxen-layer.a \
 		build/$(1)/libproto.a build/$(1)/libpvscsi.a build/$(1)/libcommon.a
-	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) $$(SDLIBS)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$(LINKGROUP) $$(LDLIBS) $$(XENLIBS) $$(SDLIBS)
 
 build/$(1)/xl-pvscsi: $(call objs,$(1),$(XL_MAIN)) build/$(1)/libxlplugin.a build/$(1)/libxen-layer.a \
 		build/$(1)/libpvscsi.a build/$(1)/libcommon.a
-	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(SDLIBS)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$(LINKGROUP) $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(SDLIBS)
 
 build/$(1)/pvscsi-vhost-user: $(call objs,$(1),$(VHOST_MAIN)) build/$(1)/libvhost.a build/$(1)/libproto.a \
 		build/$(1)/libpvscsi.a build/$(1)/libcommon.a
-	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(SDLIBS)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$(LINKGROUP) $$(LDLIBS) $$(SDLIBS)
 
 # Every unit-test binary links everything; the archives keep unused objects out.
 build/$(1)/tests/%_ut: build/$(1)/obj/tests/unit/%_ut.o build/$(1)/libfakes.a build/$(1)/libxlplugin.a \
 		build/$(1)/libbackend.a build/$(1)/libxen-layer.a build/$(1)/libvhost.a build/$(1)/libproto.a \
 		build/$(1)/libpvscsi.a build/$(1)/libcommon.a
 	@mkdir -p $$(dir $$@)
-	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$^ $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(CUNIT) $$(SDLIBS)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$(LINKGROUP) $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(CUNIT) $$(SDLIBS)
 endef
 $(eval $(call variant,rel))
 $(eval $(call variant,asan))
@@ -218,7 +222,7 @@ FUZZ_RUN = $(if $(FUZZ_TARGETS),$(patsubst %,build/fuzz/%_fuzz,$(FUZZ_TARGETS)),
 build/fuzz/%_fuzz: build/fuzz/obj/tests/fuzz/%_fuzz.o build/fuzz/libfakes.a build/fuzz/libxlplugin.a \
 		build/fuzz/libbackend.a build/fuzz/libxen-layer.a build/fuzz/libvhost.a build/fuzz/libproto.a \
 		build/fuzz/libpvscsi.a build/fuzz/libcommon.a
-	$(FUZZ_CC) $(OPT_fuzz) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) $(XENLIBS) -lxlutil -lxenlight $(SDLIBS)
+	$(FUZZ_CC) $(OPT_fuzz) -fsanitize=fuzzer -o $@ $(LINKGROUP) $(LDLIBS) $(XENLIBS) -lxlutil -lxenlight $(SDLIBS)
 .SECONDARY: $(call objs,fuzz,$(FUZZ_SRCS))
 
 check-fuzz: deps $(FUZZ_RUN)
@@ -238,7 +242,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_SRCS))
 build/rel/bench/%: build/rel/obj/tests/bench/%.o build/rel/libfakes.a build/rel/libbackend.a \
 		build/rel/libxen-layer.a build/rel/libproto.a build/rel/libpvscsi.a build/rel/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT_rel) -o $@ $^ $(LDLIBS) $(XENLIBS) $(SDLIBS)
+	$(CC) $(OPT_rel) -o $@ $(LINKGROUP) $(LDLIBS) $(XENLIBS) $(SDLIBS)
 .SECONDARY: $(call objs,rel,$(BENCH_SRCS))
 
 bench:

@@ -39,8 +39,6 @@
 #define ERR_BUDGET 32
 /* How long command answers wait behind a task management function (see hold()). */
 #define TMF_HOLD_MS 250
-/* Device errors logged one by one before only every 1000th is. */
-#define DEV_ERR_LOGGED 10
 /* An indirect descriptor page copy splits at most once on the local side. */
 #define IND_OPS (2 * VSCSIIF_SG_TABLESIZE)
 
@@ -441,31 +439,13 @@ static void finish_cdb(struct pvsd_ring *r, struct slot *s, bool copied)
 	answer(r, s, pvsp_rslt(host, status), sense_len, resid);
 }
 
-/*
- * A failing disk is the administrator's business, not only the guest's: the
- * device errors (not a guest's bad CDB, not a unit attention) are logged
- * with their sense in libsgutils2's words, the first ones each, then every
- * 1000th, so that a dying disk cannot flood the journal.
- */
+/* A LUN's device errors in the log, in words (psense_device_error says which). */
 static void log_device_error(struct pvsd_ring *r, const struct slot *s, const struct pvs_req *req)
 {
-	uint8_t key, asc, ascq;
-	char text[200];
+	char line[256];
 
-	if (req->status != PVS_STATUS_CHECK_CONDITION ||
-	    pvs_sense_decode(req->sense, req->sense_len, &key, &asc, &ascq) ||
-	    (key != PVS_KEY_MEDIUM_ERROR && key != PVS_KEY_HARDWARE_ERROR &&
-	     key != PVS_KEY_ABORTED_COMMAND))
-		return;
-	r->dev_errors++;
-	if (r->dev_errors > DEV_ERR_LOGGED && r->dev_errors % 1000)
-		return;
-	pvsd_ring_log(r, LOG_WARNING, "v-dev %u:%u:%u %s failed: %s%s", s->channel, s->id, s->lun,
-	              pvs_opcode_name(req->cdb, req->cdb_len),
-	              psense_line(req->sense, req->sense_len, text, sizeof(text)),
-	              r->dev_errors == DEV_ERR_LOGGED  ? " (from now on every 1000th is logged)"
-	              : r->dev_errors > DEV_ERR_LOGGED ? " (1000 more)"
-	                                               : "");
+	if (psense_device_error(req, &r->dev_errors, line, sizeof(line)))
+		pvsd_ring_log(r, LOG_WARNING, "v-dev %u:%u:%u %s", s->channel, s->id, s->lun, line);
 }
 
 static void cdb_done(struct pvs_req *req)

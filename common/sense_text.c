@@ -63,3 +63,24 @@ const char *psense_line(const uint8_t *sense, size_t sense_len, char *buf, size_
 	         psense_asc_text(h.asc, h.ascq, asc, sizeof(asc)), h.asc, h.ascq);
 	return buf;
 }
+
+bool psense_device_error(const struct pvs_req *req, uint64_t *count, char *buf, size_t len)
+{
+	uint8_t key, asc, ascq;
+	char text[200];
+
+	if (req->status != PVS_STATUS_CHECK_CONDITION ||
+	    pvs_sense_decode(req->sense, req->sense_len, &key, &asc, &ascq) ||
+	    (key != PVS_KEY_MEDIUM_ERROR && key != PVS_KEY_HARDWARE_ERROR &&
+	     key != PVS_KEY_ABORTED_COMMAND))
+		return false;
+	++*count;
+	if (*count > PSENSE_DEV_LOGGED && *count % 1000)
+		return false;
+	snprintf(buf, len, "%s failed: %s%s", pvs_opcode_name(req->cdb, req->cdb_len),
+	         psense_line(req->sense, req->sense_len, text, sizeof(text)),
+	         *count == PSENSE_DEV_LOGGED  ? " (from now on every 1000th is logged)"
+	         : *count > PSENSE_DEV_LOGGED ? " (1000 more)"
+	                                      : "");
+	return true;
+}

@@ -11,8 +11,11 @@
 #ifndef PSENSE_TEXT_H
 #define PSENSE_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "pvscsi/lun.h"
 
 /* "ILLEGAL REQUEST"; @buf is returned, always terminated. */
 const char *psense_key_text(unsigned int key, char *buf, size_t len);
@@ -26,5 +29,18 @@ const char *psense_status_text(unsigned int status, char *buf, size_t len);
  * "no sense" / "malformed sense (N bytes)".  @buf is returned.
  */
 const char *psense_line(const uint8_t *sense, size_t sense_len, char *buf, size_t len);
+
+/*
+ * A completed command's device error, for the transports' logs: a failing
+ * disk is the administrator's business, not only the guest's.  True when
+ * @req ended in MEDIUM ERROR, HARDWARE ERROR or ABORTED COMMAND (not a
+ * guest's bad CDB, not a unit attention) and this one is to be logged: the
+ * first PSENSE_DEV_LOGGED of *@count each, then every 1000th, so that a
+ * dying disk cannot flood the journal.  @buf then holds "READ(10) failed:
+ * Medium Error: Unrecovered read error (11h/00h)", with a note when the
+ * rate changes.  *@count counts every device error.
+ */
+#define PSENSE_DEV_LOGGED 10
+bool psense_device_error(const struct pvs_req *req, uint64_t *count, char *buf, size_t len);
 
 #endif

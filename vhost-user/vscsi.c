@@ -18,6 +18,7 @@
 #include "virtio_scsi_proto.h"
 #include "vscsi.h"
 #include "log.h"
+#include "sense_text.h"
 
 /* Guest-triggered error lines per device before they are only counted (class 11). */
 #define ERR_BUDGET   64
@@ -70,6 +71,7 @@ struct vscsi {
 	bool events_missed;
 	bool submitted;
 	int err_budget;
+	uint64_t dev_errors; /* psense_device_error's count */
 	struct vscsi_stats st;
 };
 
@@ -185,7 +187,12 @@ static void cmd_done(struct pvs_req *req)
 	uint32_t written = s->data_in ? s->data_in - resid : 0;
 	uint64_t now = pvs_now_ns();
 
+	char line[256];
+
 	pvs_io_stats_add(&s->q->vs->st.io, req, now > s->t_submit ? now - s->t_submit : 0);
+	/* A LUN's device errors in the log, in words. */
+	if (psense_device_error(req, &s->q->vs->dev_errors, line, sizeof(line)))
+		plog(LOG_WARNING, "LUN %u:%u: %s", s->target, s->lun, line);
 	cmd_respond(s, vsp_cmd_response(req->host), req->status, req->sense, req->sense_len, resid,
 	            written);
 }

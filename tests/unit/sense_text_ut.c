@@ -47,9 +47,54 @@ static void test_line(void)
 	                       "malformed sense (2 bytes)");
 }
 
+/* Which completions the transports log as device errors, and how often. */
+static void test_device_error(void)
+{
+	static const uint8_t medium[18] = {0x70, 0, 3, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x11, 0};
+	static const uint8_t illegal[18] = {0x70, 0, 5, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x24, 0};
+	struct pvs_req req;
+	uint64_t count = 0;
+	unsigned int logged = 0;
+	char b[256];
+
+	memset(&req, 0, sizeof(req));
+	req.cdb[0] = 0x28;
+	req.cdb_len = 10;
+	req.status = PVS_STATUS_CHECK_CONDITION;
+	memcpy(req.sense, medium, sizeof(medium));
+	req.sense_len = sizeof(medium);
+	CU_ASSERT_TRUE(psense_device_error(&req, &count, b, sizeof(b)));
+	CU_ASSERT_STRING_EQUAL(b,
+	                       "READ(10) failed: Medium Error: Unrecovered read error (11h/00h)");
+	/* The guest's own mistakes and good completions are not the device's. */
+	memcpy(req.sense, illegal, sizeof(illegal));
+	CU_ASSERT_FALSE(psense_device_error(&req, &count, b, sizeof(b)));
+	req.status = PVS_STATUS_GOOD;
+	req.sense_len = 0;
+	CU_ASSERT_FALSE(psense_device_error(&req, &count, b, sizeof(b)));
+	CU_ASSERT_EQUAL(count, 1);
+	/* The first ten each, then every 1000th, saying so. */
+	req.status = PVS_STATUS_CHECK_CONDITION;
+	memcpy(req.sense, medium, sizeof(medium));
+	req.sense_len = sizeof(medium);
+	for (unsigned int i = 1; i < 3000; i++) {
+		if (psense_device_error(&req, &count, b, sizeof(b))) {
+			logged++;
+			if (count == PSENSE_DEV_LOGGED)
+				CU_ASSERT_PTR_NOT_NULL(
+				    strstr(b, "(from now on every 1000th is logged)"));
+			if (count == 2000)
+				CU_ASSERT_PTR_NOT_NULL(strstr(b, "(1000 more)"));
+		}
+	}
+	CU_ASSERT_EQUAL(count, 3000);
+	CU_ASSERT_EQUAL(logged, PSENSE_DEV_LOGGED - 1 + 3);
+}
+
 static const struct cu_test tests[] = {
     {"key, asc and status words", test_key_asc_status},
     {"one line for a sense buffer", test_line},
+    {"device errors for the logs", test_device_error},
 };
 
 int main(void)
