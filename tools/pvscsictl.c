@@ -25,7 +25,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	        "Usage: pvscsictl [OPTION]... COMMAND [ARGUMENT]\n"
-	        "Ask pvscsid through its control socket.\n"
+	        "Ask pvscsid through its control socket (or pvscsi-vhost-user, given its\n"
+	        "control socket with --socket: the same four commands).\n"
 	        "\n"
 	        "Commands:\n"
 	        "  status              domains, vhosts, rings and their xenbus states; LUNs\n"
@@ -74,8 +75,8 @@ static int connect_to(const char *path, unsigned int timeout_s)
 	close(fd);
 	if (e == ENOENT || e == ECONNREFUSED)
 		fprintf(stderr,
-		        "pvscsictl: cannot connect to %s: %s (is pvscsid running, with its control "
-		        "socket there?)\n",
+		        "pvscsictl: cannot connect to %s: %s (is pvscsid, or the pvscsi-vhost-user "
+		        "of that --ctl-socket, running?)\n",
 		        path, strerror(e));
 	else if (e == EACCES || e == EPERM)
 		fprintf(stderr,

@@ -59,7 +59,7 @@ check "extra argument: exit 2" 2 $?
 check "--timeout 0: exit 2" 2 $?
 "$bin" --socket "$tmp/none" status 2>"$tmp/err"
 check "no daemon: exit 1" 1 $?
-check "no daemon: names the socket" 1 "$(grep -c "cannot connect to $tmp/none: .*is pvscsid running" "$tmp/err")"
+check "no daemon: names the socket" 1 "$(grep -c "cannot connect to $tmp/none: .*is pvscsid, or the pvscsi-vhost-user of that --ctl-socket, running?" "$tmp/err")"
 
 # The stand-in: one connection per request, checks the request, answers
 # from the table; an unexpected request gets an error the test would see.
