@@ -352,6 +352,30 @@ PY
 		"$pvscsictl" --socket ctrls.ctl status >ctl.out 2>&1
 		if grep -q "^  c2 on c2.sock: listening, 2 queues" ctl.out; then ok "pvscsictl status on pvscsi-vhost-user"; else fail "pvscsictl status on pvscsi-vhost-user" "$(cat ctl.out)"; fi
 	fi
+	# A peer that is not root, end to end: the socket opened to it on
+	# purpose (it is 0600 root's), the daemon checks SO_PEERCRED, answers
+	# PermissionDenied and serves root on.
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && [ -x /usr/bin/python3 ]; then
+		chmod 755 "$tmp"
+		chmod 666 ctrls.ctl
+		setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 - ctrls.ctl >ctl.out 2>&1 <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+# The daemon answers a refused peer at once and closes: the request may
+# find the connection gone already, the reply is there to read either way.
+try:
+    s.sendall(b'{"command":"status"}\n')
+except (BrokenPipeError, ConnectionResetError):
+    pass
+line = s.makefile("rb").readline()
+print(json.loads(line)["error"]["class"] if line else "no reply")
+PY
+		chmod 600 ctrls.ctl
+		chmod 700 "$tmp"
+		if [ "$(cat ctl.out)" = PermissionDenied ]; then ok "a non-root peer: PermissionDenied"; else fail "a non-root peer: PermissionDenied" "$(cat ctl.out)"; fi
+		if "$bin" ctl ctrls.ctl --json ctrl-list 2>&1 | grep -q '"c2"'; then ok "and root is served after it"; else fail "and root is served after it"; fi
+	fi
 	kill -TERM "$first"
 	wait "$first"
 	st=$?
