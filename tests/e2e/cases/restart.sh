@@ -30,8 +30,11 @@ guest() {
 	sd=$(sd_of 0:0:0)
 	mark fio-running
 	# Throttled so that it outlasts the five restarts however fast the
-	# machine is (two passes of 64 MiB written and read back: >= 40 s).
-	fio_verify "$sd" --loops=2 --rate=6m
+	# machine is (two passes of 64 MiB written and read back: >= 80 s).
+	# The rate is wall-clock time while dom0's restarts slow down with the
+	# build machine's load: at 6 MB/s (40 s) a loaded machine's fifth
+	# restart came after fio had ended.
+	fio_verify "$sd" --loops=2 --rate=3m
 	mark fio-done
 	if dmesg | grep -E 'illegal rqid|Disabling device|scsifront.*(error|Error)'; then
 		fail "xen-scsifront reported a protocol error across the restarts"
