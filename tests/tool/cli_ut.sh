@@ -9,6 +9,9 @@
 # Usage: tests/tool/cli_ut.sh [DIR]   (the programs' directory; default
 # build/asan, else build/rel).  Ends with an 'N passed, N failed' line.
 set -u
+# ok, fail, check, finish (run from the top of the tree, or any directory:
+# $0 is still this script before any cd).
+. "$(dirname "$0")/lib.sh"
 
 dir=${1:-}
 if [ -z "$dir" ]; then
@@ -23,19 +26,6 @@ fi
 version=$(cat VERSION)
 tmp=$(mktemp -d /var/tmp/pvscsi-cli-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok   $1"
-}
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL $1"
-	shift
-	for l in "$@"; do echo "  $l"; done
-}
 
 for p in pvscsid pvscsi-vhost-user pvscsi-cdb; do
 	timeout 10 "$dir/$p" --version >"$tmp/out" 2>"$tmp/err" </dev/null
@@ -77,5 +67,4 @@ for p in pvscsid pvscsi-vhost-user; do
 	fi
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

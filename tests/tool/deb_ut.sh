@@ -10,23 +10,13 @@
 # Usage: tests/tool/deb_ut.sh   (from the top of the tree).  Ends with an
 # 'N passed, N failed' line.
 set -u
+# ok, fail, check, finish (run from the top of the tree, or any directory:
+# $0 is still this script before any cd).
+. "$(dirname "$0")/lib.sh"
 
-passed=0
-failed=0
 v=$(cat VERSION)
 arch=$(dpkg --print-architecture)
 ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-
-check() {
-	if [ "$2" = "$3" ]; then
-		passed=$((passed + 1))
-		echo "ok   $1"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $1"
-		printf '  expected: %s\n  actual:   %s\n' "$2" "$3"
-	fi
-}
 
 # has DEB PATH: 1 when the package holds PATH
 has() { dpkg-deb -c "$1" | awk '{ print $6 }' | grep -c -x "./$2"; }
@@ -65,5 +55,4 @@ check "pvscsi holds the completion" 1 "$(has "$p" usr/share/bash-completion/comp
 check "the service is enabled, not started, by the package" 0 "$(grep -c 'deb-systemd-invoke start' "$ctl/postinst")"
 rm -rf "$ctl"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

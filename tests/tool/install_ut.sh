@@ -9,24 +9,13 @@
 # Usage: tests/tool/install_ut.sh   (from the top of the tree; builds
 # build/rel through make install).  Ends with an 'N passed, N failed' line.
 set -u
+# ok, fail, check, finish (run from the top of the tree, or any directory:
+# $0 is still this script before any cd).
+. "$(dirname "$0")/lib.sh"
 
 tmp=$(mktemp -d /var/tmp/pvscsi-install-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
 version=$(cat VERSION)
-
-# check NAME EXPECTED ACTUAL
-check() {
-	if [ "$2" = "$3" ]; then
-		passed=$((passed + 1))
-		echo "ok   $1"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $1"
-		printf '  expected: %s\n  actual:   %s\n' "$2" "$3"
-	fi
-}
 
 files() { (cd "$1" && find . \( -type f -o -type l \) | sort | tr '\n' ' '); }
 
@@ -94,5 +83,4 @@ check "the unit runs /usr/local/sbin/pvscsid" 1 \
 make -s uninstall DESTDIR="$d" >/dev/null 2>&1
 check "make uninstall keeps the xl it did not install" "./usr/local/sbin/xl " "$(files "$d")"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

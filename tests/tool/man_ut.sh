@@ -9,6 +9,9 @@
 # Usage: tests/tool/man_ut.sh [DIR]   (the programs' directory; default
 # build/asan, else build/rel).  Ends with an 'N passed, N failed' line.
 set -u
+# ok, fail, check, finish (run from the top of the tree, or any directory:
+# $0 is still this script before any cd).
+. "$(dirname "$0")/lib.sh"
 
 dir=${1:-}
 if [ -z "$dir" ]; then
@@ -23,19 +26,6 @@ if [ -z "$dir" ]; then
 fi
 tmp=$(mktemp -d /var/tmp/pvscsi-man-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok   $1"
-}
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL $1"
-	shift
-	for l in "$@"; do echo "  $l"; done
-}
 
 if ! command -v groff >/dev/null 2>&1 || ! command -v man >/dev/null 2>&1; then
 	fail "groff and man are needed (scripts/install-deps build: groff-base, man-db)"
@@ -128,5 +118,4 @@ done
 if grep -q "^\.BR pvscsid (8)" docs/xl-scsi.1; then ok "xl-scsi.1 refers to pvscsid(8)"; else fail "xl-scsi.1 refers to pvscsid(8)"; fi
 if grep -q "^\.BR xl\\\\-pvscsi (8)" docs/xl-scsi.1; then ok "xl-scsi.1 refers to xl-pvscsi(8)"; else fail "xl-scsi.1 refers to xl-pvscsi(8)"; fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

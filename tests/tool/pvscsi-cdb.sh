@@ -7,6 +7,9 @@
 # Usage: tests/tool/pvscsi-cdb.sh [BINARY]   (default build/asan/pvscsi-cdb,
 # else build/rel/pvscsi-cdb).  Ends with an 'N passed, N failed' line.
 set -u
+# ok, fail, check, finish (run from the top of the tree, or any directory:
+# $0 is still this script before any cd).
+. "$(dirname "$0")/lib.sh"
 
 cdb=${1:-}
 if [ -z "$cdb" ]; then
@@ -21,26 +24,11 @@ fi
 
 tmp=$(mktemp -d /var/tmp/pvscsi-cdb-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
 
 # hex of a string, as the tool prints data
 hex() { printf '%s' "$1" | od -An -tx1 -v | tr -d ' \n'; }
 # N copies of the hex byte B
 rep() { i=0; while [ "$i" -lt "$2" ]; do printf '%s' "$1"; i=$((i + 1)); done; }
-
-# check NAME EXPECTED ACTUAL
-check() {
-	if [ "$2" = "$3" ]; then
-		passed=$((passed + 1))
-		echo "ok   $1"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $1"
-		echo "  expected: $2"
-		echo "  actual:   $3"
-	fi
-}
 
 good() { # data residual
 	printf '{"status":0,"status_name":"GOOD","host":0,"host_name":"OK","sense":"","sense_key":null,"sense_key_name":null,"asc":null,"ascq":null,"asc_text":null,"data":"%s","residual":%s}' "$1" "$2"
@@ -188,5 +176,4 @@ for t in disk tape cd changer other; do
 	check "docs/lun-core.md: the $t table is pvscsi-cdb --filter $n's" "$want" "$got"
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -10,6 +10,9 @@
 # Usage: tests/tool/pvscsictl_ut.sh [BINARY]   (default build/asan/pvscsictl,
 # else build/rel/pvscsictl).  Ends with an 'N passed, N failed' line.
 set -u
+# ok, fail, check, finish (run from the top of the tree, or any directory:
+# $0 is still this script before any cd).
+. "$(dirname "$0")/lib.sh"
 
 bin=${1:-}
 if [ -z "$bin" ]; then
@@ -29,19 +32,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-passed=0
-failed=0
-check() {
-	if [ "$2" = "$3" ]; then
-		passed=$((passed + 1))
-		echo "ok   $1"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $1"
-		echo "  want: $2"
-		echo "  got:  $3"
-	fi
-}
 
 "$bin" --help >"$tmp/out" 2>&1
 check "--help: exit 0" 0 $?
@@ -136,5 +126,4 @@ check "an error reply: exit 1" 1 $?
 check "an error reply: desc and class" "pvscsictl: log-level: 'loud' is not a level (InvalidArgument)" "$(cat "$tmp/err")"
 check "an error reply: nothing on stdout" "" "$(cat "$tmp/out")"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

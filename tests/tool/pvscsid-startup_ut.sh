@@ -12,6 +12,9 @@
 # build/asan/pvscsid, else build/rel/pvscsid).  Ends with an 'N passed,
 # N failed' line.
 set -u
+# ok, fail, check, finish (run from the top of the tree, or any directory:
+# $0 is still this script before any cd).
+. "$(dirname "$0")/lib.sh"
 
 bin=${1:-}
 if [ -z "$bin" ]; then
@@ -37,19 +40,6 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$tmp" || exit 1
-passed=0
-failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok   $1"
-}
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL $1"
-	shift
-	for l in "$@"; do echo "  $l"; done
-}
 
 # run ARGS...: pvscsid with its pid file and state directory here; sets st,
 # stdout in out, stderr in err.  A parent that never returns fails too.
@@ -222,5 +212,4 @@ PY
 	unset XENSTORED_PATH
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

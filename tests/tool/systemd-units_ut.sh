@@ -12,6 +12,9 @@
 # default build/asan, else build/rel).  Ends with an 'N passed, N failed'
 # line.
 set -u
+# ok, fail, check, finish (run from the top of the tree, or any directory:
+# $0 is still this script before any cd).
+. "$(dirname "$0")/lib.sh"
 
 dir=${1:-}
 if [ -z "$dir" ]; then
@@ -27,19 +30,6 @@ dir=$(cd "$dir" && pwd)
 top=$(pwd)
 tmp=$(mktemp -d /var/tmp/pvscsi-units-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok   $1"
-}
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL $1"
-	shift
-	for l in "$@"; do echo "  $l"; done
-}
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
 	fail "systemd-analyze is needed (scripts/install-deps build: systemd)"
@@ -119,5 +109,4 @@ else
 	fail "pvscsid.service: ordered after xen.service only" "$(grep -E '^(After|Wants|Requires)=' backend/pvscsid.service)"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

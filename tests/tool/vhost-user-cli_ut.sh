@@ -11,6 +11,9 @@
 # build/asan/pvscsi-vhost-user, else build/rel/pvscsi-vhost-user).  Ends with
 # an 'N passed, N failed' line.
 set -u
+# ok, fail, check, finish (run from the top of the tree, or any directory:
+# $0 is still this script before any cd).
+. "$(dirname "$0")/lib.sh"
 # timeout --foreground throughout: without it, timeout follows each signal it
 # forwards with SIGCONT, and one landing while LeakSanitizer stops the world at
 # exit cancels the stop it waits for, so both wait for ever (seen under load).
@@ -39,19 +42,6 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$tmp" || exit 1
-passed=0
-failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok   $1"
-}
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL $1"
-	shift
-	for l in "$@"; do echo "  $l"; done
-}
 
 # bad NAME STATUS TEXT ARGS...: exits STATUS with exactly one line on stderr,
 # which contains TEXT.  A hang (what --fd=99 used to do) is a failure too.
@@ -389,5 +379,4 @@ else
 	fail "--ctl-socket alone listening" "$(cat ctrls.log)"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -12,6 +12,9 @@
 # build/asan/pvscsi-vhost-user, else build/rel/pvscsi-vhost-user).  Needs
 # python3 and cc.  Ends with an 'N passed, N failed' line.
 set -u
+# ok, fail, check, finish (run from the top of the tree, or any directory:
+# $0 is still this script before any cd).
+. "$(dirname "$0")/lib.sh"
 
 bin=${1:-}
 if [ -z "$bin" ]; then
@@ -37,21 +40,9 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$tmp" || exit 1
-passed=0
-failed=0
 
-ok() {
-	passed=$((passed + 1))
-	echo "ok   $1"
-}
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL $1"
-	shift
-	for l in "$@"; do echo "  $l"; done
-}
-# check NAME COMMAND...: ok when COMMAND succeeds
-check() {
+# check_run NAME COMMAND...: ok when COMMAND succeeds (lib.sh's check compares values)
+check_run() {
 	name=$1
 	shift
 	if "$@"; then ok "$name"; else fail "$name" "$(tail -n 5 notify.out journal.txt err 2>/dev/null)"; fi
@@ -145,9 +136,9 @@ if wait_for has notify.out "READY=1"; then
 	ok "READY=1 sent"
 	# Written once every socket listened: they exist by now.
 	if [ -S vm1.sock ] && [ -S c.ctl ]; then ok "READY=1 after the sockets listen"; else fail "READY=1 after the sockets listen" "$(ls -l)"; fi
-	check "READY=1 with STATUS=" has notify.out "READY=1 | STATUS=1 controller, 0 with a front-end"
+	check_run "READY=1 with STATUS=" has notify.out "READY=1 | STATUS=1 controller, 0 with a front-end"
 	"$bin" ctl c.ctl ctrl-add vm2 vm2.sock 2 >/dev/null
-	check "STATUS= follows ctrl-add" wait_for has notify.out "STATUS=2 controllers, 0 with a front-end"
+	check_run "STATUS= follows ctrl-add" wait_for has notify.out "STATUS=2 controllers, 0 with a front-end"
 
 	# A front-end on vm1 that sends a request the back-end does not know.
 	python3 - "$tmp/vm1.sock" >py.out 2>&1 <<'PY'
@@ -159,24 +150,24 @@ s.sendall(struct.pack("<III", 999, 1, 0))
 time.sleep(0.3)
 s.close()
 PY
-	check "STATUS= counts the front-end" wait_for has notify.out "STATUS=2 controllers, 1 with a front-end"
+	check_run "STATUS= counts the front-end" wait_for has notify.out "STATUS=2 controllers, 1 with a front-end"
 	after_left() { [ "$(grep -c "^STATUS=2 controllers, 0 with a front-end\$" notify.out)" = 2 ]; }
-	check "STATUS= after it left" wait_for after_left
+	check_run "STATUS= after it left" wait_for after_left
 	wait_for has journal.txt "front-end disconnected"
-	check "journal: a controller's own line has VHOST=" has journal.txt \
+	check_run "journal: a controller's own line has VHOST=" has journal.txt \
 		"MESSAGE=front-end connected|PRIORITY=6|SYSLOG_IDENTIFIER=pvscsi-vhost-user|SYSLOG_FACILITY=3|VHOST=vm1"
-	check "journal: the protocol's line gets the controller's VHOST=" grep -q \
+	check_run "journal: the protocol's line gets the controller's VHOST=" grep -q \
 		"^MESSAGE=vhost-user: request 999 ([^)]*) not supported|PRIORITY=3|SYSLOG_IDENTIFIER=pvscsi-vhost-user|SYSLOG_FACILITY=3|VHOST=vm1\$" \
 		journal.txt
-	check "journal: ctrl-add's line names vm2" has journal.txt "MESSAGE=controller vm2 added on vm2.sock|PRIORITY=6|SYSLOG_IDENTIFIER=pvscsi-vhost-user|SYSLOG_FACILITY=3|VHOST=vm2"
-	check "journal: a --lun's line has its controller and LUN" has journal.txt \
+	check_run "journal: ctrl-add's line names vm2" has journal.txt "MESSAGE=controller vm2 added on vm2.sock|PRIORITY=6|SYSLOG_IDENTIFIER=pvscsi-vhost-user|SYSLOG_FACILITY=3|VHOST=vm2"
+	check_run "journal: a --lun's line has its controller and LUN" has journal.txt \
 		"MESSAGE=LUN vm1/0:0: mem:1M (2048 blocks of 512)|PRIORITY=6|SYSLOG_IDENTIFIER=pvscsi-vhost-user|SYSLOG_FACILITY=3|VHOST=vm1|LUN=0:0"
 	if [ ! -s err ]; then ok "nothing on stderr with --log-target journal"; else fail "nothing on stderr with --log-target journal" "$(cat err)"; fi
 
 	stop_daemon
-	check "exit 0 on SIGTERM" [ "$st" = 0 ]
-	check "STOPPING=1 on SIGTERM" has notify.out "STOPPING=1 | STATUS=stopping: draining the queues"
-	check "journal: the program's own line has no VHOST=" grep -qx \
+	check_run "exit 0 on SIGTERM" [ "$st" = 0 ]
+	check_run "STOPPING=1 on SIGTERM" has notify.out "STOPPING=1 | STATUS=stopping: draining the queues"
+	check_run "journal: the program's own line has no VHOST=" grep -qx \
 		"MESSAGE=signal 15: exiting|PRIORITY=6|SYSLOG_IDENTIFIER=pvscsi-vhost-user|SYSLOG_FACILITY=3" journal.txt
 else
 	fail "READY=1 sent" "$(cat notify.out err)"
@@ -202,14 +193,14 @@ if [ ! -s err ]; then ok "auto: nothing printed on that stderr"; else fail "auto
 "$bin" --socket-path=f.sock --log-file "$tmp/vu.log" 2>err &
 daemon=$!
 if wait_for has vu.log "listening on f.sock"; then
-	check "--log-file: stamped lines" grep -q "^[0-9T:.-]*Z pvscsi-vhost-user\[[0-9]*\] info: listening on f.sock\$" vu.log
+	check_run "--log-file: stamped lines" grep -q "^[0-9T:.-]*Z pvscsi-vhost-user\[[0-9]*\] info: listening on f.sock\$" vu.log
 	mv vu.log vu.log.1
 	kill -HUP "$daemon"
-	check "SIGHUP reopens the log file" wait_for has vu.log "log file reopened"
-	check "still serving after SIGHUP" alive "$daemon"
+	check_run "SIGHUP reopens the log file" wait_for has vu.log "log file reopened"
+	check_run "still serving after SIGHUP" alive "$daemon"
 	stop_daemon
-	check "exit 0 on SIGTERM after SIGHUP" [ "$st" = 0 ]
-	check "--log-file alone: nothing on stderr" [ ! -s err ]
+	check_run "exit 0 on SIGTERM after SIGHUP" [ "$st" = 0 ]
+	check_run "--log-file alone: nothing on stderr" [ ! -s err ]
 else
 	fail "--log-file" "$(cat err)"
 fi
@@ -231,7 +222,6 @@ if [ "$st" = 1 ] && [ "$(wc -l <err)" = 1 ] &&
 else
 	fail "--log-file in a missing directory: exit 1, one line" "exit $st" "$(cat err)"
 fi
-check "nothing left listening on b.sock" [ ! -e b.sock ]
+check_run "nothing left listening on b.sock" [ ! -e b.sock ]
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

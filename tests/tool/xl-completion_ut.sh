@@ -10,23 +10,12 @@
 # Usage: tests/tool/xl-completion_ut.sh   (from the top of the tree).  Ends
 # with an 'N passed, N failed' line.
 set -u
+# ok, fail, check, finish (run from the top of the tree, or any directory:
+# $0 is still this script before any cd).
+. "$(dirname "$0")/lib.sh"
 
 tmp=$(mktemp -d /var/tmp/xl-completion-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-# check NAME EXPECTED ACTUAL
-check() {
-	if [ "$2" = "$3" ]; then
-		passed=$((passed + 1))
-		echo "ok   $1"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $1"
-		printf '  expected: %s\n  actual:   %s\n' "$2" "$3"
-	fi
-}
 
 # What the front prints, from the golden files (the "$ xl ..." lines dropped).
 golden() { awk -v want="$ $2" '/^\$ / { on = ($0 == want); next } on' "tests/xl/$1"; }
@@ -104,5 +93,4 @@ check "the cursor inside the line counts" "scsi-list" \
 	"$(COMP_LINE="xl scsi-li guest1"; COMP_POINT=10; COMPREPLY=(); _xl_pvscsi; echo "${COMPREPLY[*]}")"
 check "xl-pvscsi too" "complete -o default -F _xl_pvscsi xl-pvscsi" "$(complete -p xl-pvscsi)"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -16,24 +16,13 @@
 # Usage: tests/tool/xl-install_ut.sh   (from the top of the tree).  Ends with
 # an 'N passed, N failed' line.
 set -u
+# ok, fail, check, finish (run from the top of the tree, or any directory:
+# $0 is still this script before any cd).
+. "$(dirname "$0")/lib.sh"
 
 tmp=$(mktemp -d /var/tmp/xl-install-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
 inst=xl-plugin/install.sh
-
-# check NAME EXPECTED ACTUAL
-check() {
-	if [ "$2" = "$3" ]; then
-		passed=$((passed + 1))
-		echo "ok   $1"
-	else
-		failed=$((failed + 1))
-		echo "FAIL $1"
-		printf '  expected: %s\n  actual:   %s\n' "$2" "$3"
-	fi
-}
 
 # Every file and link below $1 with what identifies it exactly.
 state() {
@@ -170,5 +159,4 @@ check "warns that PREFIX/sbin is not first in PATH" 1 "$(grep -c "put $p/sbin be
 "$inst" --prefix "$p" --uninstall >/dev/null 2>&1
 check "live uninstall: nothing left" "" "$(files "$p")"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
