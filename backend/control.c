@@ -288,24 +288,15 @@ out:
 	return rc;
 }
 
+/* render_metrics for pctl_metrics_reply: @arg is the command's. */
+static int render_metrics_cb(void *arg, char **text, size_t *len)
+{
+	return render_metrics(arg, text, len);
+}
+
 static int cmd_metrics(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
 {
-	char *text = NULL;
-	size_t len = 0;
-	int rc;
-
-	if (pctl_no_args(args, e))
-		return -1;
-	rc = render_metrics(arg, &text, &len);
-	if (rc)
-		return pctl_fail(e, PCTL_E_FAILED, "rendering the metrics: %s", strerror(-rc));
-	yajl_gen_map_open(g);
-	pctl_str(g, "content_type", "text/plain; version=0.0.4");
-	pctl_key(g, "text");
-	yajl_gen_string(g, (const unsigned char *)text, len);
-	yajl_gen_map_close(g);
-	free(text);
-	return 0;
+	return pctl_metrics_reply(arg, args, g, e, render_metrics_cb);
 }
 
 const struct pctl_command pvsd_ctl_commands[] = {

@@ -4,6 +4,7 @@
  */
 #include <inttypes.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl_io.h"
@@ -195,4 +196,25 @@ void pmet_io(FILE *f, const char *prefix, const char *what, const struct pmet_io
 	for (size_t i = 0; i < n; i++)
 		pmet_histogram(f, name, s[i].l, s[i].nl, bounds, s[i].st.latency, PVS_LAT_BUCKETS,
 		               (double)s[i].st.latency_ns / 1e9);
+}
+
+int pctl_metrics_reply(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e,
+                       int (*render)(void *arg, char **text, size_t *len))
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (pctl_no_args(args, e))
+		return -1;
+	rc = render(arg, &text, &len);
+	if (rc)
+		return pctl_fail(e, PCTL_E_FAILED, "rendering the metrics: %s", strerror(-rc));
+	yajl_gen_map_open(g);
+	pctl_str(g, "content_type", "text/plain; version=0.0.4");
+	pctl_key(g, "text");
+	yajl_gen_string(g, (const unsigned char *)text, len);
+	yajl_gen_map_close(g);
+	free(text);
+	return 0;
 }

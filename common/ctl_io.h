@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <yajl/yajl_gen.h>
 
+#include "ctlsock.h"
 #include "metrics.h"
 #include "pvscsi/host.h"
 #include "pvscsi/lun.h"
@@ -37,5 +38,12 @@ struct pmet_io_sample {
  */
 void pmet_io(FILE *f, const char *prefix, const char *what, const struct pmet_io_sample *s,
              size_t n);
+
+/*
+ * The metrics command of either daemon: no arguments, and the Prometheus
+ * text @render writes (a malloc'ed buffer) as {"content_type", "text"}.
+ */
+int pctl_metrics_reply(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e,
+                       int (*render)(void *arg, char **text, size_t *len));
 
 #endif
