@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -645,6 +646,116 @@ void pctl_handle(struct pctl *s)
 			plog(LOG_INFO, "control socket %s: a client %s for %u ms; dropped", s->path,
 			     c->out ? "read nothing" : "sent nothing", s->cfg.timeout_ms);
 			conn_drop(s, c);
+		}
+	}
+}
+
+/* ---- the client side ---- */
+
+/* A reply larger than this is not what either daemon sends. */
+#define PCTL_CLIENT_MAX_REPLY (16u << 20)
+
+int pctl_client_connect(const char *prog, const char *path, unsigned int timeout_s,
+                        const char *absent_hint)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = timeout_s};
+	int fd, e;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "%s: %s: the socket path is too long\n", prog, path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fprintf(stderr, "%s: socket: %s\n", prog, strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return fd;
+	e = errno;
+	close(fd);
+	if ((e == ENOENT || e == ECONNREFUSED) && absent_hint)
+		fprintf(stderr, "%s: cannot connect to %s: %s (%s)\n", prog, path, strerror(e),
+		        absent_hint);
+	else if (e == EACCES || e == EPERM)
+		fprintf(stderr, "%s: cannot connect to %s: %s (the control socket is root's)\n",
+		        prog, path, strerror(e));
+	else
+		fprintf(stderr, "%s: cannot connect to %s: %s\n", prog, path, strerror(e));
+	return -1;
+}
+
+static int client_send(const char *prog, int fd, const char *path, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			fprintf(stderr, "%s: writing to %s: %s\n", prog, path,
+			        w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+			            ? "timed out"
+			            : strerror(errno));
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+char *pctl_client_exchange(const char *prog, int fd, const char *path, const char *req, size_t len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf;
+
+	if (client_send(prog, fd, path, req, len) ||
+	    ((!len || req[len - 1] != '\n') && client_send(prog, fd, path, "\n", 1)))
+		return NULL;
+	buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	for (;;) {
+		ssize_t r;
+
+		if (n + 1 >= cap) {
+			char *b = cap < PCTL_CLIENT_MAX_REPLY ? realloc(buf, cap * 2) : NULL;
+
+			if (!b) {
+				fprintf(stderr, "%s: the reply from %s is over %u bytes\n", prog,
+				        path, PCTL_CLIENT_MAX_REPLY);
+				free(buf);
+				return NULL;
+			}
+			buf = b;
+			cap *= 2;
+		}
+		r = recv(fd, buf + n, cap - 1 - n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "%s: reading from %s: %s\n", prog, path,
+			        errno == EAGAIN || errno == EWOULDBLOCK ? "no reply (timed out)"
+			                                                : strerror(errno));
+			free(buf);
+			return NULL;
+		}
+		if (r == 0) {
+			fprintf(stderr, "%s: %s closed the connection without a reply\n", prog,
+			        path);
+			free(buf);
+			return NULL;
+		}
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (memchr(buf + n - (size_t)r, '\n', (size_t)r)) {
+			*strchr(buf, '\n') = '\0';
+			return buf;
 		}
 	}
 }

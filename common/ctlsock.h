@@ -132,4 +132,20 @@ int pctl_no_args(const yajl_val args, struct pctl_err *e);
  */
 int pctl_cmd_log_level(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e);
 
+/*
+ * The client side, for pvscsictl and "pvscsi-vhost-user ctl": errors are one
+ * line on stderr that starts with @prog and names @path.
+ *
+ * pctl_client_connect: a connected socket with @timeout_s for every send and
+ * receive, or -1.  @absent_hint, when set, is said in brackets when nothing
+ * listens at @path (which daemon to start).
+ */
+int pctl_client_connect(const char *prog, const char *path, unsigned int timeout_s,
+                        const char *absent_hint);
+/*
+ * Send the request @req (@len bytes; a newline is added when it has none)
+ * and read one reply line: malloc'd, without its newline, or NULL.
+ */
+char *pctl_client_exchange(const char *prog, int fd, const char *path, const char *req, size_t len);
+
 #endif

@@ -11,15 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "ctlsock.h"
+
 #define DEFAULT_SOCKET "/run/pvscsid/control"
-#define MAX_REPLY      (16u << 20)
 
 static void usage(FILE *f)
 {
@@ -50,42 +48,6 @@ static void usage(FILE *f)
 }
 
 /* ---- talking to the daemon ---- */
-
-static int connect_to(const char *path, unsigned int timeout_s)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct timeval tv = {.tv_sec = timeout_s};
-	int fd, e;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "pvscsictl: %s: the socket path is too long\n", path);
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		fprintf(stderr, "pvscsictl: socket: %s\n", strerror(errno));
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-		return fd;
-	e = errno;
-	close(fd);
-	if (e == ENOENT || e == ECONNREFUSED)
-		fprintf(stderr,
-		        "pvscsictl: cannot connect to %s: %s (is pvscsid, or the pvscsi-vhost-user "
-		        "of that --ctl-socket, running?)\n",
-		        path, strerror(e));
-	else if (e == EACCES || e == EPERM)
-		fprintf(stderr,
-		        "pvscsictl: cannot connect to %s: %s (the control socket is root's)\n",
-		        path, strerror(e));
-	else
-		fprintf(stderr, "pvscsictl: cannot connect to %s: %s\n", path, strerror(e));
-	return -1;
-}
 
 /* The request for @cmd (with "level": @level when set), one line. */
 static int build_request(const char *cmd, const char *level, char **out, size_t *len)
@@ -118,70 +80,6 @@ static int build_request(const char *cmd, const char *level, char **out, size_t 
 	*len = n + 1;
 	yajl_gen_free(g);
 	return 0;
-}
-
-/* Send @req and read one reply line; NULL after one line on stderr. */
-static char *exchange(int fd, const char *path, const char *req, size_t len)
-{
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-
-	if (!buf)
-		return NULL;
-	while (len) {
-		ssize_t w = send(fd, req, len, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			fprintf(stderr, "pvscsictl: writing to %s: %s\n", path,
-			        w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
-			            ? "timed out"
-			            : strerror(errno));
-			free(buf);
-			return NULL;
-		}
-		req += w;
-		len -= (size_t)w;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (n + 1 >= cap) {
-			char *b = cap < MAX_REPLY ? realloc(buf, cap * 2) : NULL;
-
-			if (!b) {
-				fprintf(stderr, "pvscsictl: the reply from %s is over %u bytes\n",
-				        path, MAX_REPLY);
-				free(buf);
-				return NULL;
-			}
-			buf = b;
-			cap *= 2;
-		}
-		r = recv(fd, buf + n, cap - 1 - n, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			fprintf(stderr, "pvscsictl: reading from %s: %s\n", path,
-			        errno == EAGAIN || errno == EWOULDBLOCK ? "no reply (timed out)"
-			                                                : strerror(errno));
-			free(buf);
-			return NULL;
-		}
-		if (r == 0) {
-			fprintf(stderr, "pvscsictl: %s closed the connection without a reply\n",
-			        path);
-			free(buf);
-			return NULL;
-		}
-		n += (size_t)r;
-		buf[n] = '\0';
-		if (memchr(buf + n - (size_t)r, '\n', (size_t)r)) {
-			*strchr(buf, '\n') = '\0';
-			return buf;
-		}
-	}
 }
 
 /* ---- reading the reply ---- */
@@ -523,10 +421,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pvscsictl: out of memory\n");
 		return 1;
 	}
-	fd = connect_to(path, (unsigned int)timeout);
+	fd = pctl_client_connect(
+	    "pvscsictl", path, (unsigned int)timeout,
+	    "is pvscsid, or the pvscsi-vhost-user of that --ctl-socket, running?");
 	if (fd < 0)
 		goto out;
-	reply = exchange(fd, path, req, len);
+	reply = pctl_client_exchange("pvscsictl", fd, path, req, len);
 	close(fd);
 	if (!reply)
 		goto out;

@@ -660,25 +660,7 @@ static int run(struct app *a)
 
 static int ctl_connect(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct timeval tv = {10, 0};
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "pvscsi-vhost-user: %s: the socket path is too long\n", path);
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "pvscsi-vhost-user: %s: %s\n", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	return fd;
+	return pctl_client_connect("pvscsi-vhost-user", path, 10, NULL);
 }
 
 /* The line protocol: one line out, the reply to the end (the server closes). */
@@ -769,52 +751,14 @@ static int ctl_request(yajl_gen g, int nw, char **w)
 /* Send @req and read one reply line (malloc'd), or NULL after a line on stderr. */
 static char *ctl_exchange(const char *path, const unsigned char *req, size_t len)
 {
-	size_t cap = 65536, n = 0;
-	char *buf = NULL;
 	int fd = ctl_connect(path);
+	char *reply;
 
 	if (fd < 0)
 		return NULL;
-	if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len ||
-	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
-		fprintf(stderr, "pvscsi-vhost-user: writing to %s: %s\n", path, strerror(errno));
-		goto fail;
-	}
-	buf = malloc(cap);
-	while (buf) {
-		ssize_t r;
-
-		if (n + 1 >= cap) {
-			char *b = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
-
-			if (!b) {
-				fprintf(stderr,
-				        "pvscsi-vhost-user: the reply from %s is too long\n", path);
-				goto fail;
-			}
-			buf = b;
-			cap *= 2;
-		}
-		r = recv(fd, buf + n, cap - 1 - n, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			fprintf(stderr, "pvscsi-vhost-user: %s: %s\n", path,
-			        r == 0 ? "closed without a reply" : strerror(errno));
-			goto fail;
-		}
-		n += (size_t)r;
-		buf[n] = 0;
-		if (memchr(buf + n - (size_t)r, '\n', (size_t)r)) {
-			*strchr(buf, '\n') = 0;
-			close(fd);
-			return buf;
-		}
-	}
-fail:
-	free(buf);
+	reply = pctl_client_exchange("pvscsi-vhost-user", fd, path, (const char *)req, len);
 	close(fd);
-	return NULL;
+	return reply;
 }
 
 static yajl_val jget(yajl_val v, const char *k)
