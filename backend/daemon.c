@@ -306,13 +306,12 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 		d->cfg.drain_timeout_ms = PVSD_DRAIN_TIMEOUT_MS;
 	d->sfd = -1;
 	{
-		uint64_t usec = 0;
+		uint64_t usec = 0, half;
 
-		if (sd_watchdog_enabled(0, &usec) > 0 && usec)
-			d->wd_ms =
-			    usec / 2000
-			        ? (unsigned int)(usec / 2000 > UINT_MAX ? UINT_MAX : usec / 2000)
-			        : 1;
+		if (sd_watchdog_enabled(0, &usec) > 0 && usec) {
+			half = usec / 2000;
+			d->wd_ms = !half ? 1 : half > UINT_MAX ? UINT_MAX : (unsigned int)half;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &d->wd_last);
 	}
 	d->ep = epoll_create1(EPOLL_CLOEXEC);

@@ -136,11 +136,6 @@ const char *pvsd_xb_state_name(int s)
 	return n ? n : "invalid";
 }
 
-static const char *state_name(int s)
-{
-	return pvsd_xb_state_name(s);
-}
-
 /* ---- xenbus states ---- */
 
 /*
@@ -162,7 +157,8 @@ static int set_state_force(struct xb_vhost *v, int old, int st)
 		vlog(v, LOG_ERR, "writing state %d: %s", st, strerror(-rc));
 		return rc;
 	}
-	vlog(v, LOG_INFO, "backend state %s -> %s", state_name(old), state_name(st));
+	vlog(v, LOG_INFO, "backend state %s -> %s", pvsd_xb_state_name(old),
+	     pvsd_xb_state_name(st));
 	return 0;
 }
 
@@ -626,7 +622,7 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	v->cf_port = port;
 	if (rc == -ENOENT && fe != PVSD_XB_INITIALISED) {
 		vlog_once(v, LOG_WARNING, "frontend is %s but has no ring-ref/event-channel",
-		          state_name(fe));
+		          pvsd_xb_state_name(fe));
 		return rc;
 	}
 	if (rc) {
@@ -828,7 +824,8 @@ static int vhost_activate(struct xb_vhost *v, int bs)
 		                     PVSD_RING_MAX_SEGS, &sg) == 0 &&
 		    sg > v->max_segs)
 			v->max_segs = (unsigned int)sg;
-		vlog(v, LOG_INFO, "found in state %s at start-up: adopting", state_name(bs));
+		vlog(v, LOG_INFO, "found in state %s at start-up: adopting",
+		     pvsd_xb_state_name(bs));
 	}
 	if (!v->watching) {
 		char path[200];
@@ -1022,7 +1019,7 @@ static bool reconcile_step(struct xb_vhost *v)
 		if (!was_live) {
 			vlog_once(v, LOG_WARNING,
 			          "frontend Reconfiguring while backend is %s: ignored",
-			          state_name(bs));
+			          pvsd_xb_state_name(bs));
 			return false;
 		}
 		v->waiting = devs_pass(v, PASS_HOTPLUG);
@@ -1033,7 +1030,7 @@ static bool reconcile_step(struct xb_vhost *v)
 	default:
 		if (fe > PVSD_XB_RECONFIGURED || fe == PVSD_XB_RECONFIGURED) {
 			vlog_once(v, LOG_WARNING, "frontend in state %d (%s): ignored", fe,
-			          state_name(fe));
+			          pvsd_xb_state_name(fe));
 			return false;
 		}
 		/* Closed, Unknown, or the frontend vanished. */
