@@ -62,12 +62,18 @@ static const struct pvs_sense_desc sense_table[] = {
                                     "CAPACITY DATA HAS CHANGED"},
     [PVS_SR_UA_LUNS_CHANGED] = {CC, PVS_KEY_UNIT_ATTENTION, 0x3f, 0x0e,
                                 "REPORTED LUNS DATA HAS CHANGED"},
+    [PVS_SR_UA_MEDIUM_CHANGED] = {CC, PVS_KEY_UNIT_ATTENTION, 0x28, 0x00,
+                                  "NOT READY TO READY CHANGE, MEDIUM MAY HAVE CHANGED"},
     [PVS_SR_RESERVATION_CONFLICT] = {PVS_STATUS_RESERVATION_CONFLICT, 0, 0, 0,
                                      "RESERVATION CONFLICT"},
     [PVS_SR_BUSY] = {PVS_STATUS_BUSY, 0, 0, 0, "BUSY"},
     [PVS_SR_TASK_SET_FULL] = {PVS_STATUS_TASK_SET_FULL, 0, 0, 0, "TASK SET FULL"},
     [PVS_SR_MEDIUM_REMOVAL_PREVENTED] = {CC, PVS_KEY_ILLEGAL_REQUEST, 0x53, 0x02,
                                          "MEDIUM REMOVAL PREVENTED"},
+    [PVS_SR_NO_MEDIUM_TRAY_CLOSED] = {CC, PVS_KEY_NOT_READY, 0x3a, 0x01,
+                                      "MEDIUM NOT PRESENT - TRAY CLOSED"},
+    [PVS_SR_NO_MEDIUM_TRAY_OPEN] = {CC, PVS_KEY_NOT_READY, 0x3a, 0x02,
+                                    "MEDIUM NOT PRESENT - TRAY OPEN"},
 };
 
 /*

@@ -6,13 +6,14 @@
  * bit n is reason PVS_SR_UA_POWER_ON + n.  The enum lists the 29h (reset)
  * family first, then 2Ah, 3Fh, so the lowest set bit is the condition with
  * the highest precedence: resets before parameter changes before inventory
- * changes, as SAM-5 5.14 orders them.  Each condition is reported once, to
- * the first command from that I_T nexus that is not allowed through a UA.
+ * changes, as SAM-5 5.14 orders them; a CD-ROM's medium change (28h)
+ * comes last.  Each condition is reported once, to the first command from
+ * that I_T nexus that is not allowed through a UA.
  */
 #include "core.h"
 
 #define UA_FIRST PVS_SR_UA_POWER_ON
-#define UA_LAST  PVS_SR_UA_LUNS_CHANGED
+#define UA_LAST  PVS_SR_UA_MEDIUM_CHANGED
 
 static bool is_ua(int ua)
 {

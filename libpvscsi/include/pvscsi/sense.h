@@ -68,10 +68,13 @@ enum pvs_sense_reason {
 	PVS_SR_UA_REGISTRATIONS_PREEMPTED, /* 6/2A/05 */
 	PVS_SR_UA_CAPACITY_CHANGED,        /* 6/2A/09 */
 	PVS_SR_UA_LUNS_CHANGED,            /* 6/3F/0E reported luns data has changed */
-	PVS_SR_RESERVATION_CONFLICT,       /* status 0x18, no sense */
-	PVS_SR_BUSY,                       /* status 0x08, no sense */
-	PVS_SR_TASK_SET_FULL,              /* status 0x28, no sense */
-	PVS_SR_MEDIUM_REMOVAL_PREVENTED,   /* 5/53/02 */
+	PVS_SR_UA_MEDIUM_CHANGED, /* 6/28/00 not ready to ready change, medium may have changed */
+	PVS_SR_RESERVATION_CONFLICT,     /* status 0x18, no sense */
+	PVS_SR_BUSY,                     /* status 0x08, no sense */
+	PVS_SR_TASK_SET_FULL,            /* status 0x28, no sense */
+	PVS_SR_MEDIUM_REMOVAL_PREVENTED, /* 5/53/02 */
+	PVS_SR_NO_MEDIUM_TRAY_CLOSED,    /* 2/3A/01 medium not present - tray closed */
+	PVS_SR_NO_MEDIUM_TRAY_OPEN,      /* 2/3A/02 medium not present - tray open */
 	PVS_SR__COUNT
 };
 
