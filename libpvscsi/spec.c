@@ -90,6 +90,7 @@ static const struct {
     {"file:", PVS_SPEC_FILE},
     {"mem:", PVS_SPEC_MEM},
     {"sg:", PVS_SPEC_SG},
+    {"cdrom:", PVS_SPEC_CDROM},
 };
 
 const char *pvs_spec_kind_name(enum pvs_spec_kind kind)
@@ -103,6 +104,8 @@ const char *pvs_spec_kind_name(enum pvs_spec_kind kind)
 		return "sg";
 	case PVS_SPEC_HOST:
 		return "host";
+	case PVS_SPEC_CDROM:
+		return "cdrom";
 	}
 	return "?";
 }
@@ -116,9 +119,10 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 	if (err && errlen)
 		err[0] = '\0';
 	if (!text || !*text)
-		return bad(err, errlen, -EINVAL,
-		           "empty LUN spec; expected file:PATH, mem:SIZE, sg:/dev/sgN or a host "
-		           "p-dev");
+		return bad(
+		    err, errlen, -EINVAL,
+		    "empty LUN spec; expected file:PATH, mem:SIZE, cdrom:[PATH], sg:/dev/sgN "
+		    "or a host p-dev");
 	len = strlen(text);
 	if (len >= PVS_SPEC_MAX)
 		return bad(err, errlen, -ENAMETOOLONG,
@@ -149,8 +153,9 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 				return bad(err, errlen, -EINVAL,
 				           "LUN spec '%s': unknown option '%.*s' (%s)", text,
 				           (int)(on > 64 ? 64 : on), o,
-				           s->kind == PVS_SPEC_SG ? "ro, raw"
-				                                  : "ro, bs=512, bs=4096");
+				           s->kind == PVS_SPEC_SG      ? "ro, raw"
+				           : s->kind == PVS_SPEC_CDROM ? "ro"
+				                                       : "ro, bs=512, bs=4096");
 			o += on;
 		}
 	} else {
@@ -174,7 +179,7 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 			           "LUN spec '%s': bs= applies to file: and mem: LUNs only", text);
 	}
 
-	if (!s->name[0])
+	if (!s->name[0] && s->kind != PVS_SPEC_CDROM)
 		return bad(err, errlen, -EINVAL, "LUN spec '%s': missing %s", text,
 		           s->kind == PVS_SPEC_MEM ? "size" : "path");
 	if (s->raw && s->ro)
@@ -203,6 +208,20 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 			return bad(err, errlen, -EINVAL,
 			           "LUN spec '%s': bs= applies to file: and mem: LUNs only", text);
 		break;
+	case PVS_SPEC_CDROM:
+		if (s->raw)
+			return bad(err, errlen, -EINVAL,
+			           "LUN spec '%s': raw (feature-host) needs a passthrough LUN; "
+			           "a cdrom: drive is emulated",
+			           text);
+		if (s->bs)
+			return bad(err, errlen, -EINVAL,
+			           "LUN spec '%s': a cdrom: drive has 2048-byte blocks; bs= does "
+			           "not apply",
+			           text);
+		/* A CD-ROM is read-only whatever the spec says: one spelling, one unit. */
+		s->ro = true;
+		break;
 	case PVS_SPEC_HOST:
 		break;
 	}
@@ -224,11 +243,14 @@ int pvs_spec_format(const struct pvs_spec *s, char *buf, size_t len)
 	case PVS_SPEC_SG:
 		prefix = "sg:";
 		break;
+	case PVS_SPEC_CDROM:
+		prefix = "cdrom:";
+		break;
 	case PVS_SPEC_HOST:
 		break;
 	}
-	n = snprintf(buf, len, "%s%s%s%s%s", prefix, s->name, s->ro ? ",ro" : "",
-	             s->raw ? ",raw" : "",
+	n = snprintf(buf, len, "%s%s%s%s%s", prefix, s->name,
+	             s->ro && s->kind != PVS_SPEC_CDROM ? ",ro" : "", s->raw ? ",raw" : "",
 	             s->bs == 4096 ? ",bs=4096" : (s->bs == 512 ? ",bs=512" : ""));
 	if (n < 0 || (size_t)n >= len) {
 		if (len)

@@ -151,6 +151,11 @@ static int parse_pdev(const char *tok, struct xlp_entry *e, char *err, size_t er
 	case PVS_SPEC_HOST:
 		e->kind = XLP_HOST;
 		break;
+	case PVS_SPEC_CDROM:
+		/* The core has cdrom: drives; the xl front does not attach them yet. */
+		e->kind = XLP_FILE;
+		rc = bad(err, errlen, "PDEV '%s': cdrom: drives are not supported by xl yet", tok);
+		break;
 	}
 	if (rc && !(err && errlen && err[0]))
 		rc = bad(err, errlen, "PDEV '%s': %s", tok, why);

@@ -6,6 +6,9 @@
  *
  *   file:PATH[,ro][,bs=512|4096]   emulated, on a regular file or block device
  *   mem:SIZE[,ro][,bs=512|4096]    emulated, RAM-backed (K/M/G/T suffixes)
+ *   cdrom:[PATH][,ro]              emulated CD/DVD-ROM drive (MMC) on a read-only
+ *                                  image of 2048-byte blocks; no PATH: an empty
+ *                                  drive; ro is implied
  *   sg:/dev/sgN[,raw|,ro]          passthrough to the LUN behind an sg node
  *   HOST-PDEV[,raw|,ro]            passthrough to a host LUN named any way
  *                                  pvscsi/resolve.h accepts (H:C:T:L, naa.,
@@ -27,7 +30,8 @@ enum pvs_spec_kind {
 	PVS_SPEC_FILE,
 	PVS_SPEC_MEM,
 	PVS_SPEC_SG,
-	PVS_SPEC_HOST, /* resolved through pvs_resolve() to an sg node */
+	PVS_SPEC_HOST,  /* resolved through pvs_resolve() to an sg node */
+	PVS_SPEC_CDROM, /* emulated MMC drive; name "" is an empty drive */
 };
 
 struct pvs_spec {
@@ -42,20 +46,22 @@ struct pvs_spec {
 /*
  * Parse @text.  Returns 0 and fills @out, or -EINVAL (-ENAMETOOLONG for a
  * spec over PVS_SPEC_MAX) with one line in @err that quotes the spec and says
- * what is wrong and what would be accepted.  Refused: an empty name, a mem:
+ * what is wrong and what would be accepted.  Refused: an empty name (but
+ * for cdrom:, an empty drive), bs= on cdrom: (2048-byte blocks), a mem:
  * size that is not a positive multiple of the block size, an unknown option,
  * bs= on a passthrough LUN, raw on an emulated one, raw with ro.
  */
 int pvs_spec_parse(const char *text, struct pvs_spec *out, char *err, size_t errlen);
 
 /*
- * The canonical text of @s (options in the order ro, raw, bs=), which
+ * The canonical text of @s (options in the order ro, raw, bs=; cdrom:
+ * without its implied ro), which
  * pvs_spec_parse() reads back to the same struct.  0, or -ENAMETOOLONG when
  * @len is too small (then @buf is "").
  */
 int pvs_spec_format(const struct pvs_spec *s, char *buf, size_t len);
 
-/* "file", "mem", "sg" or "host". */
+/* "file", "mem", "sg", "host" or "cdrom". */
 const char *pvs_spec_kind_name(enum pvs_spec_kind kind);
 
 #endif
