@@ -11,6 +11,7 @@
  *   sbc_engine.c     runs the stages: the scratch, the COMPARE AND WRITE gate
  *   pr.c ua.c tmf.c  reservations, unit attentions, task management
  *   passthrough.c    sg LUNs: filter from the opcode table, sg v3 async I/O
+ *   cdrom.c          cdrom: drives (MMC-6): their commands, tray and medium
  *   store_*.c        backing stores of emulated LUNs (file/bdev via io_uring, mem)
  *   worker.c         io_uring + epoll per thread
  *   opcodes.c        THE opcode table (opcode.h names the opcodes)
@@ -96,7 +97,8 @@ typedef int (*pvsi_handler_fn)(struct pvs_lun *lun, struct pvs_req *req);
 /*
  * The command sets the filter knows, by peripheral device type (SPC-5
  * 6.7.2): each but PVSI_DC_SPC has a table of its own on top of the SPC
- * commands.  Emulated LUNs are always disks.
+ * commands.  Emulated LUNs are disks (SBC) or cdrom:
+ * drives (MMC).
  */
 enum pvsi_dclass {
 	PVSI_DC_SBC, /* 00h direct access, 0Eh simplified direct access (RBC) */
@@ -171,6 +173,12 @@ const char *pvsi_dclass_name(unsigned int dc);
  * table for PVSI_DC_SBC, none for PVSI_DC_SPC), for listings and tests.
  */
 const struct pvsi_opcode *pvsi_dclass_table(unsigned int dc, unsigned int *n);
+/*
+ * Every entry class @dc uses, its own and the SPC ones it does not shadow,
+ * sorted by opcode and service action: at most @max into @out, returns how
+ * many (REPORT SUPPORTED OPERATION CODES).
+ */
+unsigned int pvsi_dclass_entries(unsigned int dc, const struct pvsi_opcode **out, unsigned int max);
 /* pvsi_opcode_any() among the entries class @dc uses (pvsi_opcode_find_dc()). */
 bool pvsi_opcode_any_dc(unsigned int dc, uint8_t opcode, uint32_t flags);
 /*
@@ -232,6 +240,24 @@ static inline void pvsi_store_done(struct pvs_req *req, int64_t res)
 }
 
 int pvsi_file_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen);
+/*
+ * The file store's read on @fd rather than the LUN's own (a cdrom: medium,
+ * which the caller keeps open until the read completes), and its cancel.
+ */
+void pvsi_file_readv_fd(struct pvs_lun *lun, struct pvs_req *req, int fd, uint64_t off,
+                        const struct iovec *iov, unsigned int cnt);
+int pvsi_file_cancel(struct pvs_lun *lun, struct pvs_req *req);
+/* cdrom.c: open a cdrom: drive on @path ("" for an empty drive). */
+int pvsi_cd_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen);
+/* cdrom.c: @req leaves the LUN: drop its reference to the medium it read. */
+void pvsi_cd_req_release(struct pvs_lun *lun, struct pvs_req *req);
+/* cdrom.c: TMFs end the prevention of one I_T nexus (UINT64_MAX: every one). */
+void pvsi_cd_reset(struct pvs_lun *lun, uint64_t initiator);
+/*
+ * cdrom.c: NOT READY reason for a PVSI_OP_NEED_READY command on a drive
+ * without medium (tray open or closed), PVS_SR_OK with one.
+ */
+int pvsi_cd_ready(const struct pvs_lun *lun);
 int pvsi_mem_open(struct pvs_lun *lun, uint64_t size, char *err, size_t errlen);
 /* passthrough.c: refuses anything but an sg character device (whole LUNs only). */
 int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen);
@@ -261,6 +287,9 @@ struct pvsi_initiator {
 	/* persistent reservations: registration */
 	bool registered;
 	uint64_t key;
+	/* cdrom: PREVENT ALLOW MEDIUM REMOVAL, and the media event GESN reports next */
+	bool cd_prevent;
+	uint8_t cd_event;
 };
 
 struct pvsi_pr {
@@ -311,6 +340,7 @@ struct pvs_lun {
 	void *priv;
 	int fd;
 	void *emu; /* emulate.c: per-LUN scratch for multi-stage commands */
+	void *cd;  /* cdrom.c: a cdrom: drive's tray and medium; NULL for other LUNs */
 };
 
 /* Count @req's completion in its LUN's stats (just before done()). */
@@ -419,6 +449,18 @@ int pvsi_spc_report_supported_opcodes(struct pvs_lun *lun, struct pvs_req *req);
 int pvsi_spc_report_luns(struct pvs_lun *lun, struct pvs_req *req); /* LUN 0 only, when unmapped */
 int pvsi_sbc_start_stop(struct pvs_lun *lun, struct pvs_req *req);
 int pvsi_sbc_prevent_allow(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_mmc_start_stop(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_mmc_prevent_allow(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_mmc_read(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_mmc_read_toc(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_mmc_get_configuration(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_mmc_gesn(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_mmc_read_disc_info(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_mmc_read_track_info(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_mmc_set_cd_speed(struct pvs_lun *lun, struct pvs_req *req);
+int pvsi_mmc_mechanism_status(struct pvs_lun *lun, struct pvs_req *req);
+/* spc.c asks cdrom.c for the mode page of CD capabilities (2Ah); returns its length. */
+size_t pvsi_mmc_page_caps(const struct pvs_lun *lun, int pc, uint8_t *p);
 int pvsi_sbc_read_capacity(struct pvs_lun *lun, struct pvs_req *req);
 int pvsi_sbc_read_capacity16(struct pvs_lun *lun, struct pvs_req *req);
 int pvsi_sbc_read(struct pvs_lun *lun, struct pvs_req *req);

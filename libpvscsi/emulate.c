@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * emulate.c - emulated LUNs (file and mem stores): the LUN ops and the
+ * emulate.c - emulated LUNs (file, mem and cdrom:): the LUN ops and the
  * dispatcher that takes every CDB through the opcode table.
  *
  * Order of checks, each ending the command when it fails:
@@ -17,7 +17,8 @@
  *      with the byte and highest offending bit (from the table's usage data);
  *   5. data direction: a buffer whose direction disagrees with the
  *      command's data phase is never touched: INVALID FIELD IN CDB;
- *   6. reservations (pr.c), 7. stopped unit (NOT READY), 8. write protect;
+ *   6. reservations (pr.c), 7. stopped unit, or a cdrom: drive without
+ *      medium (NOT READY), 8. write protect;
  *   9. the handler.
  */
 #include <stdio.h>
@@ -94,7 +95,7 @@ static int check_cdb(struct pvs_lun *lun, struct pvs_req *req, const struct pvsi
 	if (len == 0)
 		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_OPCODE, 0, -1);
 	supported = emu_supported(lun, op);
-	if (!supported && len >= 2 && pvsi_opcode_any(req->cdb[0], PVSI_OP_HAS_SA))
+	if (!supported && len >= 2 && pvsi_opcode_any_dc(lun->dclass, req->cdb[0], PVSI_OP_HAS_SA))
 		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 1, 4);
 	if (!supported || len < op->cdb_len)
 		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_OPCODE, 0, -1);
@@ -108,7 +109,8 @@ static int check_cdb(struct pvs_lun *lun, struct pvs_req *req, const struct pvsi
 void pvsi_emulate_submit(struct pvs_lun *lun, struct pvs_req *req)
 {
 	unsigned len = req->cdb_len > PVS_CDB_MAX ? PVS_CDB_MAX : req->cdb_len;
-	const struct pvsi_opcode *op = pvsi_opcode_find(req->cdb, len);
+	/* A disk's table, or a cdrom: drive's (MMC) with the SPC entries. */
+	const struct pvsi_opcode *op = pvsi_opcode_find_dc(lun->dclass, req->cdb, len);
 	int sr;
 
 	req->core.op = op;
@@ -125,9 +127,12 @@ void pvsi_emulate_submit(struct pvs_lun *lun, struct pvs_req *req)
 	sr = pvsi_pr_check(lun, req, op);
 	if (sr != PVS_SR_OK)
 		goto out;
-	if ((op->flags & PVSI_OP_NEED_READY) && lun->stopped) {
-		sr = PVS_SR_NOT_READY_STOPPED;
-		goto out;
+	if (op->flags & PVSI_OP_NEED_READY) {
+		sr = lun->stopped ? PVS_SR_NOT_READY_STOPPED
+		     : lun->cd    ? pvsi_cd_ready(lun)
+		                  : PVS_SR_OK;
+		if (sr != PVS_SR_OK)
+			goto out;
 	}
 	if ((op->flags & PVSI_OP_WRITE) && lun->ro) {
 		sr = PVS_SR_WRITE_PROTECTED;

@@ -80,11 +80,20 @@ static void key_for(struct pvs_host *h, const struct pvs_spec *sp, char *key, si
 		snprintf(key, len, "u:%" PRIu64, ++h->mem_seq);
 		return;
 	}
+	/*
+	 * A cdrom: drive is another device than a file: LUN on its image; two
+	 * cdrom: specs of one image share one drive, its tray included.  An
+	 * empty drive ("cdrom:") does not stat: each is a drive of its own.
+	 * The key stays the image the drive was opened with, whatever medium
+	 * it holds later.
+	 */
+	const char *cd = sp->kind == PVS_SPEC_CDROM ? "cd" : "";
+
 	if (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))
-		snprintf(key, len, "%c:%" PRIx64, S_ISBLK(st.st_mode) ? 'b' : 'c',
+		snprintf(key, len, "%s%c:%" PRIx64, cd, S_ISBLK(st.st_mode) ? 'b' : 'c',
 		         (uint64_t)st.st_rdev);
 	else
-		snprintf(key, len, "f:%" PRIx64 ":%" PRIx64, (uint64_t)st.st_dev,
+		snprintf(key, len, "%sf:%" PRIx64 ":%" PRIx64, cd, (uint64_t)st.st_dev,
 		         (uint64_t)st.st_ino);
 }
 

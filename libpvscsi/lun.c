@@ -101,6 +101,21 @@ int pvsi_lun_open_spec(struct pvs_worker *w, const struct pvs_spec *sp, const ch
 		rc = pvsi_file_open(lun, sp->name, err, errlen);
 		break;
 	}
+	case PVS_SPEC_CDROM: {
+		char real[4096];
+
+		/* "cdrom:" in front: a file: LUN on the same image is another device. */
+		if (sp->name[0] && realpath(sp->name, real)) {
+			char key[4200];
+
+			snprintf(key, sizeof(key), "cdrom:%s", real);
+			set_identity(lun, key);
+		}
+		snprintf(lun->product, sizeof(lun->product), "%-16s", "CD-ROM");
+		lun->ops = &pvsi_emulated_ops;
+		rc = pvsi_cd_open(lun, sp->name, err, errlen);
+		break;
+	}
 	case PVS_SPEC_MEM:
 		snprintf(lun->product, sizeof(lun->product), "%-16s", "MEM");
 		lun->ops = &pvsi_emulated_ops;
@@ -248,6 +263,9 @@ static void inflight_add(struct pvs_lun *lun, struct pvs_req *req)
 
 static void inflight_del(struct pvs_lun *lun, struct pvs_req *req)
 {
+	/* A read's medium may have been ejected meanwhile: it closes with its last read. */
+	if (req->core.medium)
+		pvsi_cd_req_release(lun, req);
 	if (!(req->core.flags & PVSI_RF_INFLIGHT))
 		return;
 	if (req->core.prev)

@@ -372,29 +372,46 @@ static const struct pvsi_opcode ssc_opcodes[] = {
     PT_OP(PVSI_SSC_SECURITY_PROTOCOL_OUT, 12, OUT, XB(6, 4), PT | MPR, "SECURITY PROTOCOL OUT"),
 };
 
+/*
+ * MMC-6 (CD/DVD/BD drives): the passthrough filter of an optical drive, and
+ * what a cdrom: drive emulates (the entries with a handler; the SPC entries
+ * of the SBC table serve it too).  A cdrom: drive writes nothing: every
+ * write command here lacks a handler and ends in INVALID COMMAND OPERATION
+ * CODE, as a CD-ROM drive answers it.
+ */
 static const struct pvsi_opcode mmc_opcodes[] = {
     DENY(PVSI_MMC_FORMAT_UNIT, 6, OUT, XU, WR, "FORMAT UNIT",
          "formats the whole disc (DVD+RW, DVD-RAM, BD-RE): every track on it is lost"),
-    PT_OP(PVSI_MMC_START_STOP_UNIT, 6, NONE, XN, PT, "START STOP UNIT"),
+    /* MMC-6 6.39: IMMED, LoEj and Start; no power conditions, no format layer. */
+    OP(PVSI_MMC_START_STOP_UNIT, 6, NONE, XN, EMU | PT, "START STOP UNIT", pvsi_mmc_start_stop,
+       0x01, 0, 0, 0x03, 0),
     PT_OP(PVSI_MMC_READ_FORMAT_CAPACITIES, 10, IN, XB(7, 2), PT, "READ FORMAT CAPACITIES"),
-    PT_OP(PVSI_MMC_READ_CAPACITY, 10, IN, XFIX(8), PT, "READ CAPACITY"),
-    PT_OP(PVSI_MMC_READ_10, 10, IN, XU, PT, "READ(10)"),
+    OP(PVSI_MMC_READ_CAPACITY, 10, IN, XFIX(8), EMU | PT | RDY | RES, "READ CAPACITY",
+       pvsi_sbc_read_capacity, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0x01, 0),
+    /* A drive's own sector size varies with the medium; an emulated one's is 2048. */
+    OP(PVSI_MMC_READ_10, 10, IN, XL(7, 2), EMU | PT | RDY, "READ(10)", pvsi_mmc_read,
+       RW10(DPO_FUA)),
     PT_OP(PVSI_MMC_WRITE_10, 10, OUT, XU, PT | WR, "WRITE(10)"),
     PT_OP(PVSI_MMC_SEEK_10, 10, NONE, XN, PT, "SEEK(10)"),
     PT_OP(PVSI_MMC_WRITE_AND_VERIFY_10, 10, OUT, XU, PT | WR, "WRITE AND VERIFY(10)"),
     PT_OP(PVSI_MMC_VERIFY_10, 10, NONE, XN, PT, "VERIFY(10)"),
     PT_OP(PVSI_MMC_SYNCHRONIZE_CACHE, 10, NONE, XN, PT, "SYNCHRONIZE CACHE"),
     PT_OP(PVSI_MMC_READ_SUB_CHANNEL, 10, IN, XB(7, 2), PT, "READ SUB-CHANNEL"),
-    PT_OP(PVSI_MMC_READ_TOC_PMA_ATIP, 10, IN, XB(7, 2), PT, "READ TOC/PMA/ATIP"),
+    OP(PVSI_MMC_READ_TOC_PMA_ATIP, 10, IN, XB(7, 2), EMU | PT | RDY, "READ TOC/PMA/ATIP",
+       pvsi_mmc_read_toc, 0x02, 0x0f, 0, 0, 0, 0xff, 0xff, 0xff, 0),
     PT_OP(PVSI_MMC_PLAY_AUDIO_10, 10, NONE, XN, PT, "PLAY AUDIO(10)"),
-    PT_OP(PVSI_MMC_GET_CONFIGURATION, 10, IN, XB(7, 2), PT, "GET CONFIGURATION"),
+    /* MMC-6 4.1.6.1: GET CONFIGURATION and GESN run despite a unit attention. */
+    OP(PVSI_MMC_GET_CONFIGURATION, 10, IN, XB(7, 2), EMU | PT | UA | RES, "GET CONFIGURATION",
+       pvsi_mmc_get_configuration, 0x03, 0xff, 0xff, 0, 0, 0, 0xff, 0xff, 0),
     PT_OP(PVSI_MMC_PLAY_AUDIO_MSF, 10, NONE, XN, PT, "PLAY AUDIO MSF"),
-    PT_OP(PVSI_MMC_GET_EVENT_STATUS_NOTIFICATION, 10, IN, XB(7, 2), PT,
-          "GET EVENT STATUS NOTIFICATION"),
+    OP(PVSI_MMC_GET_EVENT_STATUS_NOTIFICATION, 10, IN, XB(7, 2), EMU | PT | UA | RES,
+       "GET EVENT STATUS NOTIFICATION", pvsi_mmc_gesn, 0x01, 0, 0, 0xff, 0, 0, 0xff, 0xff, 0),
     PT_OP(PVSI_MMC_PAUSE_RESUME, 10, NONE, XN, PT, "PAUSE/RESUME"),
     PT_OP(PVSI_MMC_STOP_PLAY_SCAN, 10, NONE, XN, PT, "STOP PLAY/SCAN"),
-    PT_OP(PVSI_MMC_READ_DISC_INFORMATION, 10, IN, XB(7, 2), PT, "READ DISC INFORMATION"),
-    PT_OP(PVSI_MMC_READ_TRACK_INFORMATION, 10, IN, XB(7, 2), PT, "READ TRACK INFORMATION"),
+    OP(PVSI_MMC_READ_DISC_INFORMATION, 10, IN, XB(7, 2), EMU | PT | RDY, "READ DISC INFORMATION",
+       pvsi_mmc_read_disc_info, 0x07, 0, 0, 0, 0, 0, 0xff, 0xff, 0),
+    OP(PVSI_MMC_READ_TRACK_INFORMATION, 10, IN, XB(7, 2), EMU | PT | RDY, "READ TRACK INFORMATION",
+       pvsi_mmc_read_track_info, 0x03, 0xff, 0xff, 0xff, 0xff, 0, 0xff, 0xff, 0),
     PT_OP(PVSI_MMC_RESERVE_TRACK, 10, NONE, XN, PT | WR, "RESERVE TRACK"),
     PT_OP(PVSI_MMC_SEND_OPC_INFORMATION, 10, OUT, XB(7, 2), PT | WR, "SEND OPC INFORMATION"),
     PT_OP(PVSI_MMC_REPAIR_TRACK, 10, NONE, XN, PT | WR, "REPAIR TRACK"),
@@ -417,15 +434,18 @@ static const struct pvsi_opcode mmc_opcodes[] = {
     PT_OP(PVSI_MMC_PLAY_AUDIO_12, 12, NONE, XN, PT, "PLAY AUDIO(12)"),
     PT_OP(PVSI_MMC_LOAD_UNLOAD_MEDIUM, 12, NONE, XN, PT, "LOAD/UNLOAD MEDIUM"),
     PT_OP(PVSI_MMC_SET_READ_AHEAD, 12, NONE, XN, PT, "SET READ AHEAD"),
-    PT_OP(PVSI_MMC_READ_12, 12, IN, XU, PT, "READ(12)"),
+    OP(PVSI_MMC_READ_12, 12, IN, XL(6, 4), EMU | PT | RDY, "READ(12)", pvsi_mmc_read,
+       RW12(DPO_FUA)),
     PT_OP(PVSI_MMC_WRITE_12, 12, OUT, XU, PT | WR, "WRITE(12)"),
     PT_OP(PVSI_MMC_GET_PERFORMANCE, 12, IN, XU, PT, "GET PERFORMANCE"),
     PT_OP(PVSI_MMC_READ_DISC_STRUCTURE, 12, IN, XB(8, 2), PT, "READ DISC STRUCTURE"),
     PT_OP(PVSI_MMC_SET_STREAMING, 12, OUT, XB(9, 2), PT, "SET STREAMING"),
     PT_OP(PVSI_MMC_READ_CD_MSF, 12, IN, XU, PT, "READ CD MSF"),
     PT_OP(PVSI_MMC_SCAN, 12, NONE, XN, PT, "SCAN"),
-    PT_OP(PVSI_MMC_SET_CD_SPEED, 12, NONE, XN, PT, "SET CD SPEED"),
-    PT_OP(PVSI_MMC_MECHANISM_STATUS, 12, IN, XB(8, 2), PT, "MECHANISM STATUS"),
+    OP(PVSI_MMC_SET_CD_SPEED, 12, NONE, XN, EMU | PT, "SET CD SPEED", pvsi_mmc_set_cd_speed, 0x03,
+       0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0),
+    OP(PVSI_MMC_MECHANISM_STATUS, 12, IN, XB(8, 2), EMU | PT | RES, "MECHANISM STATUS",
+       pvsi_mmc_mechanism_status, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0),
     PT_OP(PVSI_MMC_READ_CD, 12, IN, XU, PT, "READ CD"),
     PT_OP(PVSI_MMC_SEND_DISC_STRUCTURE, 12, OUT, XB(8, 2), PT | WR, "SEND DISC STRUCTURE"),
 };
@@ -470,28 +490,34 @@ static struct optable optables[PVSI_DC__COUNT] = {
  * data by the rules above (bytes 1..n-2 outside usage, the service action
  * excepted; NACA, LINK and FLAG in the control byte), so that a valid CDB
  * is told apart with two word tests instead of a loop over its bytes.
- * Emulation reads it, and only emulated (SBC) commands have usage data.
+ * Emulation reads it, and only emulated (SBC, MMC) commands have usage data.
  */
 static uint8_t opcode_reserved[NELEM(pvsi_opcodes)][16];
+static uint8_t mmc_reserved[NELEM(mmc_opcodes)][16];
 static pthread_once_t opcode_index_once = PTHREAD_ONCE_INIT;
 /* Set once the tables are built: the common case then skips pthread_once(). */
 static atomic_bool opcode_index_ready;
+
+static void reserved_build(const struct pvsi_opcode *op, uint8_t *r)
+{
+	unsigned last = op->cdb_len - 1u;
+
+	for (unsigned b = 1; b < last; b++)
+		r[b] = (uint8_t)~op->usage[b];
+	if (op->flags & PVSI_OP_HAS_SA)
+		r[1] &= (uint8_t)~0x1fu;
+	r[last] = (uint8_t)(0x07u & ~op->usage[last]);
+}
 
 static void opcode_index_build(void)
 {
 	for (unsigned t = 0; t < PVSI_DC__COUNT; t++)
 		for (unsigned i = optables[t].n; i-- > 0;)
 			optables[t].index[optables[t].ops[i].opcode] = (uint8_t)(i + 1);
-	for (unsigned i = 0; i < pvsi_nopcodes; i++) {
-		const struct pvsi_opcode *op = &pvsi_opcodes[i];
-		unsigned last = op->cdb_len - 1u;
-
-		for (unsigned b = 1; b < last; b++)
-			opcode_reserved[i][b] = (uint8_t)~op->usage[b];
-		if (op->flags & PVSI_OP_HAS_SA)
-			opcode_reserved[i][1] &= (uint8_t)~0x1fu;
-		opcode_reserved[i][last] = (uint8_t)(0x07u & ~op->usage[last]);
-	}
+	for (unsigned i = 0; i < pvsi_nopcodes; i++)
+		reserved_build(&pvsi_opcodes[i], opcode_reserved[i]);
+	for (unsigned i = 0; i < NELEM(mmc_opcodes); i++)
+		reserved_build(&mmc_opcodes[i], mmc_reserved[i]);
 	atomic_store_explicit(&opcode_index_ready, true, memory_order_release);
 }
 
@@ -629,7 +655,12 @@ bool pvsi_opcode_cdb_clean(const struct pvsi_opcode *op, const uint8_t *cdb)
 	uint64_t c[2], m[2];
 
 	opcode_index_ensure();
-	r = opcode_reserved[op - pvsi_opcodes];
+	/* Only the emulating tables' entries are asked about. */
+	if ((uintptr_t)op >= (uintptr_t)mmc_opcodes &&
+	    (uintptr_t)op < (uintptr_t)(mmc_opcodes + NELEM(mmc_opcodes)))
+		r = mmc_reserved[op - mmc_opcodes];
+	else
+		r = opcode_reserved[op - pvsi_opcodes];
 	/* Same byte order on both sides: the test does not depend on it. */
 	memcpy(c, cdb, sizeof(c));
 	memcpy(m, r, sizeof(m));
@@ -648,7 +679,8 @@ static uint64_t xfer_field(const uint8_t *cdb, const struct pvsi_xfer *x)
 bool pvs_cdb_xfer(const struct pvs_lun *lun, const uint8_t *cdb, unsigned int cdb_len, uint8_t *dir,
                   uint64_t *len)
 {
-	const struct pvsi_opcode *op = pvsi_opcode_find(cdb, cdb_len);
+	const struct pvsi_opcode *op =
+	    pvsi_opcode_find_dc(lun ? lun->dclass : PVSI_DC_SBC, cdb, cdb_len);
 	uint64_t bytes = 0, blocks = 0;
 
 	if (!op || cdb_len < op->cdb_len)
@@ -715,6 +747,33 @@ static int entry_cmp(const struct pvsi_opcode *a, const struct pvsi_opcode *b)
 	if (a->opcode != b->opcode)
 		return a->opcode < b->opcode ? -1 : 1;
 	return a->sa < b->sa ? -1 : a->sa > b->sa;
+}
+
+unsigned int pvsi_dclass_entries(unsigned int dc, const struct pvsi_opcode **out, unsigned int max)
+{
+	unsigned int n = 0, nown = 0, k = 0, i = 0;
+	const struct pvsi_opcode *own = pvsi_dclass_table(dc, &nown);
+
+	if (dc == PVSI_DC_SBC)
+		nown = 0;
+	while ((i < nown || k < pvsi_nopcodes) && n < max) {
+		const struct pvsi_opcode *e;
+
+		if (k < pvsi_nopcodes) {
+			uint8_t cdb[2] = {pvsi_opcodes[k].opcode, (uint8_t)pvsi_opcodes[k].sa};
+
+			if (pvsi_opcode_find_dc(dc, cdb, 2) != &pvsi_opcodes[k]) {
+				k++;
+				continue;
+			}
+		}
+		if (k >= pvsi_nopcodes || (i < nown && entry_cmp(&own[i], &pvsi_opcodes[k]) < 0))
+			e = &own[i++];
+		else
+			e = &pvsi_opcodes[k++];
+		out[n++] = e;
+	}
+	return n;
 }
 
 int pvs_filter_describe(uint8_t pdt, FILE *out)

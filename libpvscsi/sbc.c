@@ -515,6 +515,8 @@ int pvsi_sbc_start_stop(struct pvs_lun *lun, struct pvs_req *req)
  */
 int pvsi_sbc_prevent_allow(struct pvs_lun *lun, struct pvs_req *req)
 {
+	if (lun->cd)
+		return pvsi_mmc_prevent_allow(lun, req);
 	lun->prevent = req->cdb[4] & 0x01;
 	return PVS_SR_OK;
 }

@@ -25,8 +25,9 @@ int pvsi_spc_test_unit_ready(struct pvs_lun *lun, struct pvs_req *req)
 
 /*
  * SPC-5 6.39: the sense data a command would have got: a pending unit
- * attention (reported once, cleared by ua.c), else the stopped state,
- * else NO SENSE.  Only fixed format exists here: DESC=1 is refused.
+ * attention (reported once, cleared by ua.c), else the stopped state or
+ * a cdrom: drive's missing medium, else NO SENSE.  Only fixed format exists here: DESC=1 is
+ * refused.
  */
 int pvsi_spc_request_sense(struct pvs_lun *lun, struct pvs_req *req)
 {
@@ -39,6 +40,8 @@ int pvsi_spc_request_sense(struct pvs_lun *lun, struct pvs_req *req)
 	sr = pvsi_ua_take(lun, req->initiator);
 	if (sr == PVS_SR_OK && lun->stopped)
 		sr = PVS_SR_NOT_READY_STOPPED;
+	if (sr == PVS_SR_OK && lun->cd)
+		sr = pvsi_cd_ready(lun);
 	len = pvsi_sense_data(sr, false, buf, sizeof(buf));
 	return pvsi_emu_respond(req, buf, len, req->cdb[4]);
 }
@@ -54,6 +57,8 @@ int pvsi_spc_request_sense(struct pvs_lun *lun, struct pvs_req *req)
 
 static const uint8_t vpd_pages[] = {VPD_SUPPORTED, VPD_SERIAL,     VPD_DEVICE_ID,
                                     VPD_BLOCK_LIM, VPD_BLOCK_CHAR, VPD_PROVISIONED};
+/* The block device pages (B0h-B2h) are SBC's: a cdrom: drive has the first three. */
+#define VPD_PAGES_MMC 3
 
 /* Left-aligned, space-padded ASCII field (SPC-5 4.3.1). */
 static void put_ascii(uint8_t *dst, const char *src, size_t width)
@@ -67,27 +72,30 @@ static void put_ascii(uint8_t *dst, const char *src, size_t width)
 /* SPC-5 6.7.2 standard INQUIRY data: 96 bytes with version descriptors. */
 static size_t inquiry_std(const struct pvs_lun *lun, uint8_t *b)
 {
-	b[0] = 0x00;   /* PERIPHERAL QUALIFIER 000b, direct access block device */
-	b[1] = 0x00;   /* RMB 0: the medium is not removable */
-	b[2] = 0x06;   /* VERSION: SPC-4 */
-	b[3] = 0x12;   /* HISUP, RESPONSE DATA FORMAT 2 */
-	b[4] = 96 - 5; /* ADDITIONAL LENGTH */
-	b[7] = 0x02;   /* CMDQUE */
+	/* PERIPHERAL QUALIFIER 000b, DEVICE TYPE: direct access block device or CD/DVD */
+	b[0] = lun->pdt;
+	b[1] = lun->cd ? 0x80 : 0x00; /* RMB: only a cdrom: drive's medium is removable */
+	b[2] = 0x06;                  /* VERSION: SPC-4 */
+	b[3] = 0x12;                  /* HISUP, RESPONSE DATA FORMAT 2 */
+	b[4] = 96 - 5;                /* ADDITIONAL LENGTH */
+	b[7] = 0x02;                  /* CMDQUE */
 	put_ascii(&b[8], lun->vendor, 8);
 	put_ascii(&b[16], lun->product, 16);
 	put_ascii(&b[32], lun->revision, 4);
-	pvsi_put_be16(&b[58], 0x00a0); /* SAM-5 */
-	pvsi_put_be16(&b[60], 0x0460); /* SPC-4 */
-	pvsi_put_be16(&b[62], 0x04c0); /* SBC-3 */
+	pvsi_put_be16(&b[58], 0x00a0);                    /* SAM-5 */
+	pvsi_put_be16(&b[60], 0x0460);                    /* SPC-4 */
+	pvsi_put_be16(&b[62], lun->cd ? 0x04e0 : 0x04c0); /* MMC-6 or SBC-3 */
 	return 96;
 }
 
-static size_t vpd_supported(uint8_t *b)
+static size_t vpd_supported(const struct pvs_lun *lun, uint8_t *b)
 {
+	size_t n = lun->cd ? VPD_PAGES_MMC : sizeof(vpd_pages);
+
 	b[1] = VPD_SUPPORTED;
-	pvsi_put_be16(&b[2], sizeof(vpd_pages));
-	memcpy(&b[4], vpd_pages, sizeof(vpd_pages));
-	return 4 + sizeof(vpd_pages);
+	pvsi_put_be16(&b[2], (uint16_t)n);
+	memcpy(&b[4], vpd_pages, n);
+	return 4 + n;
 }
 
 static size_t vpd_serial(const struct pvs_lun *lun, uint8_t *b)
@@ -196,7 +204,7 @@ int pvsi_spc_inquiry(struct pvs_lun *lun, struct pvs_req *req)
 	} else {
 		switch (req->cdb[2]) {
 		case VPD_SUPPORTED:
-			len = vpd_supported(buf);
+			len = vpd_supported(lun, buf);
 			break;
 		case VPD_SERIAL:
 			len = vpd_serial(lun, buf);
@@ -205,28 +213,38 @@ int pvsi_spc_inquiry(struct pvs_lun *lun, struct pvs_req *req)
 			len = vpd_device_id(lun, buf);
 			break;
 		case VPD_BLOCK_LIM:
+			if (lun->cd)
+				return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 2, -1);
 			len = vpd_block_limits(lun, req, buf);
 			break;
 		case VPD_BLOCK_CHAR:
+			if (lun->cd)
+				return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 2, -1);
 			len = vpd_block_char(buf);
 			break;
 		case VPD_PROVISIONED:
+			if (lun->cd)
+				return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 2, -1);
 			len = vpd_provisioning(lun, buf);
 			break;
 		default:
 			return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 2, -1);
 		}
+		buf[0] = lun->pdt; /* SPC-5 7.7.1: every VPD page names the device type */
 	}
 	return pvsi_emu_respond(req, buf, len, pvsi_be16(&req->cdb[3]));
 }
 
 /* ---- MODE SENSE / MODE SELECT ---- */
 
-#define MP_CACHING     0x08
-#define MP_CONTROL     0x0a
-#define MP_ALL         0x3f
-#define MP_CACHING_LEN 20
-#define MP_CONTROL_LEN 12
+#define MP_RW_ERROR     0x01
+#define MP_CACHING      0x08
+#define MP_CONTROL      0x0a
+#define MP_CD_CAPS      0x2a
+#define MP_ALL          0x3f
+#define MP_RW_ERROR_LEN 12
+#define MP_CACHING_LEN  20
+#define MP_CONTROL_LEN  12
 
 enum { PC_CURRENT, PC_CHANGEABLE, PC_DEFAULT, PC_SAVED };
 
@@ -261,6 +279,48 @@ static size_t page_control(int pc, uint8_t *p)
 	return MP_CONTROL_LEN;
 }
 
+/*
+ * MMC-6 7.3: read error recovery, as QEMU's scsi-cd gives it (read retry
+ * count 20h); nothing is changeable.
+ */
+static size_t page_rw_error(int pc, uint8_t *p)
+{
+	memset(p, 0, MP_RW_ERROR_LEN);
+	p[0] = MP_RW_ERROR;
+	p[1] = MP_RW_ERROR_LEN - 2;
+	if (pc != PC_CHANGEABLE)
+		p[3] = 0x20;
+	return MP_RW_ERROR_LEN;
+}
+
+/*
+ * A cdrom: drive's pages (MMC-6 7.2): no block descriptors (MMC devices
+ * have none), no DEVICE-SPECIFIC PARAMETER, pages 01h, 0Ah and 2Ah.
+ */
+static int mode_pages_cd(const struct pvs_lun *lun, struct pvs_req *req, int pc, uint8_t page,
+                         uint8_t sub, uint8_t *buf, size_t *off)
+{
+	if (page == MP_ALL) {
+		if (sub != 0x00 && sub != 0xff)
+			return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 3, -1);
+		*off += page_rw_error(pc, &buf[*off]);
+		*off += page_control(pc, &buf[*off]);
+		*off += pvsi_mmc_page_caps(lun, pc, &buf[*off]);
+		return PVS_SR_OK;
+	}
+	if (page != MP_RW_ERROR && page != MP_CONTROL && page != MP_CD_CAPS)
+		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 2, 5);
+	if (sub != 0x00)
+		return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 3, -1);
+	if (page == MP_RW_ERROR)
+		*off += page_rw_error(pc, &buf[*off]);
+	else if (page == MP_CONTROL)
+		*off += page_control(pc, &buf[*off]);
+	else
+		*off += pvsi_mmc_page_caps(lun, pc, &buf[*off]);
+	return PVS_SR_OK;
+}
+
 int pvsi_spc_mode_sense(struct pvs_lun *lun, struct pvs_req *req)
 {
 	const uint8_t *cdb = req->cdb;
@@ -276,7 +336,13 @@ int pvsi_spc_mode_sense(struct pvs_lun *lun, struct pvs_req *req)
 		return pvsi_emu_cdb_field(req, PVS_SR_SAVING_PARAMS_UNSUPPORTED, 2, 7);
 	memset(buf, 0, sizeof(buf));
 	off = hdr;
-	if (!dbd) {
+	if (lun->cd) {
+		int sr = mode_pages_cd(lun, req, pc, page, sub, buf, &off);
+
+		if (sr != PVS_SR_OK)
+			return sr;
+		devspec = 0;
+	} else if (!dbd) {
 		/* SBC-4 6.5.2: block descriptors are the same for every PC value. */
 		if (llbaa) {
 			pvsi_put_be64(&buf[off], lun->nblocks);
@@ -291,7 +357,9 @@ int pvsi_spc_mode_sense(struct pvs_lun *lun, struct pvs_req *req)
 		}
 		off += bdlen;
 	}
-	if (page == MP_ALL) {
+	if (lun->cd) {
+		/* mode_pages_cd() built them */
+	} else if (page == MP_ALL) {
 		if (sub != 0x00 && sub != 0xff)
 			return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 3, -1);
 		off += page_caching(lun, pc, &buf[off]);
@@ -336,6 +404,10 @@ static int select_page(struct pvs_lun *lun, struct pvs_req *req, const uint8_t *
 		return pvsi_emu_param_field(req, PVS_SR_INVALID_FIELD_IN_PARAM, (int)off, 6);
 	switch (p[0] & 0x3f) {
 	case MP_CACHING:
+		/* A cdrom: drive has no caching page: it writes nothing. */
+		if (lun->cd)
+			return pvsi_emu_param_field(req, PVS_SR_INVALID_FIELD_IN_PARAM, (int)off,
+			                            5);
 		len = page_caching(lun, PC_CURRENT, cur);
 		page_caching(lun, PC_CHANGEABLE, mask);
 		break;
@@ -450,15 +522,17 @@ int pvsi_spc_report_supported_opcodes(struct pvs_lun *lun, struct pvs_req *req)
 	uint32_t alloc = pvsi_be32(&cdb[6]);
 	uint8_t buf[4096];
 	size_t off;
-	const struct pvsi_opcode *op = NULL;
+	const struct pvsi_opcode *op = NULL, *all[256];
+	unsigned int nall;
 	uint8_t probe[2];
 
 	memset(buf, 0, sizeof(buf));
 	switch (options) {
-	case 0: /* all commands */
+	case 0: /* all commands: the LUN's table, SPC entries included */
 		off = 4;
-		for (unsigned i = 0; i < pvsi_nopcodes; i++) {
-			const struct pvsi_opcode *e = &pvsi_opcodes[i];
+		nall = pvsi_dclass_entries(lun->dclass, all, 256);
+		for (unsigned i = 0; i < nall; i++) {
+			const struct pvsi_opcode *e = all[i];
 
 			if (!pvsi_emu_supported(lun, e))
 				continue;
@@ -478,15 +552,15 @@ int pvsi_spc_report_supported_opcodes(struct pvs_lun *lun, struct pvs_req *req)
 		pvsi_put_be32(&buf[0], (uint32_t)(off - 4));
 		return pvsi_emu_respond(req, buf, off, alloc);
 	case 1: /* one opcode without service actions */
-		if (pvsi_opcode_any(opcode, PVSI_OP_HAS_SA))
+		if (pvsi_opcode_any_dc(lun->dclass, opcode, PVSI_OP_HAS_SA))
 			return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 3, -1);
 		break;
 	case 2: /* one opcode + service action */
-		if (!pvsi_opcode_any(opcode, PVSI_OP_HAS_SA))
+		if (!pvsi_opcode_any_dc(lun->dclass, opcode, PVSI_OP_HAS_SA))
 			return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 3, -1);
 		/* fall through */
 	case 3: /* either */
-		if (pvsi_opcode_any(opcode, PVSI_OP_HAS_SA) && sa > 0x1f)
+		if (pvsi_opcode_any_dc(lun->dclass, opcode, PVSI_OP_HAS_SA) && sa > 0x1f)
 			return pvsi_emu_cdb_field(req, PVS_SR_INVALID_FIELD_IN_CDB, 4, -1);
 		break;
 	default:
@@ -494,7 +568,7 @@ int pvsi_spc_report_supported_opcodes(struct pvs_lun *lun, struct pvs_req *req)
 	}
 	probe[0] = opcode;
 	probe[1] = (uint8_t)(sa & 0x1f);
-	op = pvsi_opcode_find(probe, 2);
+	op = pvsi_opcode_find_dc(lun->dclass, probe, 2);
 	if (!pvsi_emu_supported(lun, op)) {
 		buf[1] = 0x01; /* SUPPORT 001b: not supported; no CDB usage data */
 		off = 4;

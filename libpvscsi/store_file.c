@@ -10,7 +10,8 @@
  * ask for it: FUA writes carry RWF_DSYNC, SYNCHRONIZE CACHE is fdatasync
  * (IORING_FSYNC_DATASYNC), and the LUN reports a write-back cache (WCE=1).
  *
- * Every operation runs as a small state machine on req->core.store_*: the
+ * Every operation runs as a small state machine on req->core.store_* (its
+ * file included: a cdrom: drive's medium may change under a read): the
  * handler's continuation is parked in store_cont while short transfers are
  * restarted, EINTR/EAGAIN retried and unsupported fallocate modes replaced,
  * so the handler sees one result: the full length, or -errno.
@@ -89,6 +90,7 @@ static void begin(struct pvs_req *req, uint8_t op)
 	req->core.cont = file_cont;
 	req->core.store_op = op;
 	req->core.store_done = 0;
+	req->core.store_fd = req->core.lun->fd;
 }
 
 /* Queue the rest of a read or write, from byte store_done on. */
@@ -120,18 +122,18 @@ static void rw_issue(struct pvs_lun *lun, struct pvs_req *req)
 		if (len > UINT_MAX)
 			len = UINT_MAX & ~(size_t)4095;
 		if (write)
-			io_uring_prep_write(sqe, lun->fd, base, (unsigned int)len, off);
+			io_uring_prep_write(sqe, req->core.store_fd, base, (unsigned int)len, off);
 		else
-			io_uring_prep_read(sqe, lun->fd, base, (unsigned int)len, off);
+			io_uring_prep_read(sqe, req->core.store_fd, base, (unsigned int)len, off);
 	} else {
 		unsigned int n = cnt - i;
 
 		if (n > IOV_MAX)
 			n = IOV_MAX;
 		if (write)
-			io_uring_prep_writev(sqe, lun->fd, &iov[i], n, off);
+			io_uring_prep_writev(sqe, req->core.store_fd, &iov[i], n, off);
 		else
-			io_uring_prep_readv(sqe, lun->fd, &iov[i], n, off);
+			io_uring_prep_readv(sqe, req->core.store_fd, &iov[i], n, off);
 	}
 	if (write && (req->core.store_op & FOP_FUA))
 		sqe->rw_flags = RWF_DSYNC;
@@ -172,15 +174,15 @@ static void zero_issue(struct pvs_lun *lun, struct pvs_req *req)
 		return;
 	switch (req->core.store_op) {
 	case FOP_PUNCH:
-		io_uring_prep_fallocate(sqe, lun->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		                        off, len);
+		io_uring_prep_fallocate(sqe, req->core.store_fd,
+		                        FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 		break;
 	case FOP_ZERO_RANGE:
-		io_uring_prep_fallocate(sqe, lun->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
-		                        off, len);
+		io_uring_prep_fallocate(sqe, req->core.store_fd,
+		                        FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, len);
 		break;
 	default:
-		io_uring_prep_write(sqe, lun->fd, zero_buf,
+		io_uring_prep_write(sqe, req->core.store_fd, zero_buf,
 		                    (unsigned int)(len < sizeof(zero_buf) ? len : sizeof(zero_buf)),
 		                    off);
 		break;
@@ -252,14 +254,21 @@ static void file_cont(struct pvs_req *req, int64_t res)
 	}
 }
 
-static void file_readv(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
-                       const struct iovec *iov, unsigned int cnt)
+void pvsi_file_readv_fd(struct pvs_lun *lun, struct pvs_req *req, int fd, uint64_t off,
+                        const struct iovec *iov, unsigned int cnt)
 {
 	begin(req, FOP_READ);
+	req->core.store_fd = fd;
 	req->core.store_iov = iov;
 	req->core.store_cnt = cnt;
 	req->core.store_off = off;
 	rw_issue(lun, req);
+}
+
+static void file_readv(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
+                       const struct iovec *iov, unsigned int cnt)
+{
+	pvsi_file_readv_fd(lun, req, lun->fd, off, iov, cnt);
 }
 
 static void file_writev(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
@@ -279,7 +288,7 @@ static void file_flush(struct pvs_lun *lun, struct pvs_req *req)
 	begin(req, FOP_FLUSH);
 	sqe = sqe_for(lun, req);
 	if (sqe)
-		io_uring_prep_fsync(sqe, lun->fd, IORING_FSYNC_DATASYNC);
+		io_uring_prep_fsync(sqe, req->core.store_fd, IORING_FSYNC_DATASYNC);
 }
 
 /*
@@ -296,7 +305,7 @@ static void file_prefetch(struct pvs_lun *lun, struct pvs_req *req, uint64_t off
 	sqe = sqe_for(lun, req);
 	if (sqe)
 		io_uring_prep_fadvise(
-		    sqe, lun->fd, off,
+		    sqe, req->core.store_fd, off,
 		    (off_t)(len < UINT32_MAX ? len : UINT32_MAX & ~(uint64_t)4095),
 		    POSIX_FADV_WILLNEED);
 }
@@ -364,7 +373,7 @@ static void file_write_zeroes(struct pvs_lun *lun, struct pvs_req *req, uint64_t
 	zero_start(lun, req, off, len, FOP_ZERO_RANGE);
 }
 
-static int file_cancel(struct pvs_lun *lun, struct pvs_req *req)
+int pvsi_file_cancel(struct pvs_lun *lun, struct pvs_req *req)
 {
 	struct io_uring_sqe *sqe;
 
@@ -423,7 +432,7 @@ static const struct pvsi_store_ops file_store = {
     .write_zeroes = file_write_zeroes,
     .prefetch = file_prefetch,
     .extent = file_extent,
-    .cancel = file_cancel,
+    .cancel = pvsi_file_cancel,
     .size = file_size,
     .close = file_close,
 };

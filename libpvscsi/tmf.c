@@ -158,12 +158,16 @@ void pvs_tmf_submit(struct pvs_lun *lun, struct pvs_tmf *tmf)
 		 */
 		mark(lun, tmf, true, 0, PVSI_RF_RESET);
 		pvsi_pr_lun_reset(lun);
+		if (lun->cd)
+			pvsi_cd_reset(lun, UINT64_MAX); /* SPC-5 6.16: preventions end too */
 		pvsi_ua_raise_all(lun, PVS_SR_UA_LUN_RESET, UINT64_MAX);
 		break;
 	case PVS_TMF_I_T_NEXUS_RESET:
 		/* SAM-5 7.6 / 6.3.4: as an I_T nexus loss, for this nexus only. */
 		mark(lun, tmf, false, tmf->initiator, PVSI_RF_RESET);
 		pvsi_pr_nexus_loss(lun, tmf->initiator);
+		if (lun->cd)
+			pvsi_cd_reset(lun, tmf->initiator);
 		pvsi_ua_raise(lun, tmf->initiator, PVS_SR_UA_NEXUS_LOSS);
 		break;
 	case PVS_TMF_QUERY_TASK: /* SAM-5 7.8 */

@@ -442,9 +442,18 @@ static void check_dclass_table(unsigned int dc)
 		CU_ASSERT(e->opcode < 0xc0); /* vendor-specific opcodes are never listed */
 		CU_ASSERT_PTR_EQUAL(pvsi_opcode_find_dc(dc, cdb, 16), e);
 		if (dc != PVSI_DC_SBC) {
-			/* passthrough only: nothing to emulate, no target-level or SPC flags */
-			CU_ASSERT_PTR_NULL(e->handler);
-			CU_ASSERT_EQUAL(e->flags & (PVSI_OP_EMU | PVSI_OP_TARGET | PVSI_OP_SPC), 0);
+			/* no target-level or SPC flags outside the SBC table */
+			CU_ASSERT_EQUAL(e->flags & (PVSI_OP_TARGET | PVSI_OP_SPC), 0);
+			/* MMC's also drives cdrom: drives: EMU exactly when it has a handler */
+			CU_ASSERT_EQUAL(!!(e->flags & PVSI_OP_EMU), e->handler != NULL);
+			if (dc != PVSI_DC_MMC) {
+				/* passthrough only: nothing to emulate */
+				CU_ASSERT_PTR_NULL(e->handler);
+				CU_ASSERT_EQUAL(e->flags & PVSI_OP_EMU, 0);
+			}
+			/* an emulated command writes nothing: a cdrom: drive is read-only */
+			if (e->handler)
+				CU_ASSERT_EQUAL(e->flags & PVSI_OP_WRITE, 0);
 		}
 	}
 }

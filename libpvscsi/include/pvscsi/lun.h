@@ -86,6 +86,9 @@ struct pvs_req_core {
 	uint64_t store_done;
 	uint32_t store_cnt;
 	uint8_t store_op;
+	int store_fd; /* the file a store operation runs on, fixed when it starts */
+	/* cdrom: the medium a read started on, referenced until the request completes */
+	void *medium;
 };
 
 struct pvs_req {
@@ -157,6 +160,9 @@ struct pvs_lun_opts {
  * Open a LUN from a spec:
  *   file:PATH[,ro][,bs=512|4096]   emulated, on a regular file or block device
  *   mem:SIZE[,bs=512|4096]         emulated, RAM-backed (SIZE accepts K/M/G suffixes)
+ *   cdrom:[PATH]                   emulated CD/DVD-ROM drive on a read-only image of
+ *                                  2048-byte blocks; no PATH: an empty drive
+ *                                  (pvs_lun_cd_insert() loads one)
  *   sg:/dev/sgN[,raw|,ro]          passthrough to a whole host LUN; ro refuses what
  *                                  changes the medium (DATA PROTECT) and reports WP
  *                                  in MODE SENSE; ro with raw is refused
@@ -215,7 +221,8 @@ const char *pvs_opcode_name(const uint8_t *cdb, unsigned int cdb_len);
 const char *pvs_lun_opcode_name(const struct pvs_lun *lun, const uint8_t *cdb,
                                 unsigned int cdb_len);
 /*
- * The peripheral device type (SPC-5 6.7.2): 00h for an emulated LUN, what
+ * The peripheral device type (SPC-5 6.7.2): 00h for an emulated disk, 05h
+ * for a cdrom: drive, what
  * the device's INQUIRY said when a passthrough LUN was opened (01h tape,
  * 05h CD/DVD, 08h medium changer...).  The CDB filter follows it.
  */
@@ -288,6 +295,52 @@ void pvs_lun_get_resv(const struct pvs_lun *lun, struct pvs_lun_resv *out);
 bool pvs_lun_is_ro(const struct pvs_lun *lun);
 /* What the LUN was opened on: a path (/dev/sg3, /srv/a.img), or a mem: LUN's size. */
 const char *pvs_lun_backing(const struct pvs_lun *lun);
+
+/*
+ * CD-ROM drives (cdrom: LUNs, MMC-6).  The medium is an image file or block
+ * device of 2048-byte blocks, opened read-only.  A drive is one device
+ * whoever uses it: a unit shared by two guests (pvscsi/host.h) has one
+ * tray, and a medium ejected by one is gone for all, as with a shared
+ * physical drive.  These calls run on the LUN's worker thread, like every
+ * call on a LUN.
+ */
+struct pvs_cd_status {
+	bool medium;     /* a medium is loaded */
+	bool tray_open;  /* ejected (by the guest or the host), no medium */
+	bool prevented;  /* an I_T nexus prevents medium removal (PREVENT ALLOW MEDIUM REMOVAL) */
+	uint64_t blocks; /* of the medium, in 2048-byte blocks; 0 without one */
+	char path[256];  /* the medium's image as it was named; "" without one */
+};
+
+/* Whether @lun is a cdrom: drive. */
+bool pvs_lun_is_cdrom(const struct pvs_lun *lun);
+/* The drive's state, for status listings: 0, or -ENOTTY when @lun is no cdrom: drive. */
+int pvs_lun_cd_status(const struct pvs_lun *lun, struct pvs_cd_status *out);
+/*
+ * Load the image @path (as xl cd-insert does): it must be a regular file or
+ * block device whose size is a non-zero multiple of 2048.  A medium already
+ * loaded is replaced; while a guest prevents its removal that is refused
+ * (-EBUSY) unless @force.  Every I_T nexus then gets the unit attention
+ * NOT READY TO READY CHANGE, MEDIUM MAY HAVE CHANGED (28h/00h) and a "new
+ * media" event (GET EVENT STATUS NOTIFICATION).  Requests in flight finish
+ * on the medium they started on, which stays open until the last of them
+ * completes.  On failure nothing changes and @err says why, naming @path.
+ * -ENOTTY when @lun is no cdrom: drive.
+ */
+int pvs_lun_cd_insert(struct pvs_lun *lun, const char *path, bool force, char *err, size_t errlen);
+/*
+ * Remove the medium and leave the tray open (as xl cd-eject does): TEST
+ * UNIT READY then answers MEDIUM NOT PRESENT - TRAY OPEN and every I_T
+ * nexus gets a "media removal" event.  While a guest prevents removal it is
+ * refused with -EBUSY, and the guest is sent an "eject request" event
+ * instead (the drive's eject button: udisks and the like unmount, allow
+ * removal and eject); @force ejects anyway and drops every I_T nexus's
+ * prevention, as a paper clip in a physical drive's emergency eject hole
+ * would.  Ejecting an empty drive only opens the tray.  Requests in flight
+ * finish on the medium they started on.  -ENOTTY when @lun is no cdrom:
+ * drive.
+ */
+int pvs_lun_cd_eject(struct pvs_lun *lun, bool force, char *err, size_t errlen);
 
 /*
  * Start a SCSI command.  The request always completes through req->done,
