@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * cdb_fuzz.c - CDB emulation on a mem: LUN (libpvscsi), parameter lists
- * included: PERSISTENT RESERVE OUT, UNMAP, MODE SELECT, WRITE SAME,
+ * cdb_fuzz.c - CDB emulation on a mem: LUN or a cdrom: drive (libpvscsi),
+ * parameter lists included: PERSISTENT RESERVE OUT, UNMAP, MODE SELECT, WRITE SAME,
  * COMPARE AND WRITE, VERIFY with BYTCHK all read their data-out.
  *
  * Input: the LUN (512 or 4096-byte blocks, 64 or 100 KiB: small, so that
- * LBAs reach the end), whether the POWER ON unit attentions are taken
- * first, then up to 12 commands, each: the initiator (one of four I_T
- * nexuses, so reservations and unit attentions cross), direction, CDB and
- * its length (mostly the opcode's own), the buffer's size and how it is
- * cut into up to four iovecs (empty ones too), and the data-out bytes; or
- * a task management function.  A fresh LUN per input: a crash reproduces
- * from its input alone.
+ * LBAs reach the end; or a cdrom: drive, empty or on a 64 KiB image), whether the POWER ON unit
+ * attentions are taken first, then up to 12 commands, each: the initiator (one of four I_T nexuses,
+ * so reservations and unit attentions cross), direction, CDB and its length (mostly the opcode's
+ * own), the buffer's size and how it is cut into up to four iovecs (empty ones too), and the
+ * data-out bytes; or a task management function.  A fresh LUN per input: a crash reproduces from
+ * its input alone.
  *
  * Every buffer has guard bytes on both sides, poisoned for ASan, so that a
  * read or write past an iovec is reported where it happens.  Checked per
@@ -103,7 +102,14 @@ static uint64_t max_in(const uint8_t *cdb, uint32_t bs)
 		return 8;
 	case 0x5a: /* MODE SENSE(10) */
 	case 0x5e: /* PERSISTENT RESERVE IN */
+	case 0x43: /* READ TOC/PMA/ATIP (cdrom:) */
+	case 0x46: /* GET CONFIGURATION */
+	case 0x4a: /* GET EVENT STATUS NOTIFICATION */
+	case 0x51: /* READ DISC INFORMATION */
+	case 0x52: /* READ TRACK INFORMATION */
 		return be(&cdb[7], 2);
+	case 0xbd: /* MECHANISM STATUS */
+		return be(&cdb[8], 2);
 	case 0x9e: /* READ CAPACITY(16), GET LBA STATUS */
 		return be(&cdb[10], 4);
 	case 0xa0: /* REPORT LUNS */
@@ -180,7 +186,8 @@ static void build(struct cmd *c, struct fz *f)
 FZ_NOCOV static void check(struct cmd *c, struct pvs_lun *lun, uint32_t bs)
 {
 	const struct pvs_req *r = &c->req;
-	const struct pvsi_opcode *op = pvsi_opcode_find(r->cdb, r->cdb_len > 32 ? 32 : r->cdb_len);
+	const struct pvsi_opcode *op = pvsi_opcode_find_dc(
+	    pvsi_dclass_of(pvs_lun_device_type(lun)), r->cdb, r->cdb_len > 32 ? 32 : r->cdb_len);
 	uint64_t xfer, off = 0;
 	bool may_write;
 
@@ -263,6 +270,29 @@ static void run_tmf(struct pvs_lun *lun, struct fz *f)
 	         "TMF result %d", tmf.result);
 }
 
+/* A 64 KiB image (32 blocks of 2048 bytes) for the cdrom: drives, made once. */
+static const char *cd_spec(void)
+{
+	static char spec[64];
+	char path[48] = "/tmp/pvscsi-cdb-fuzz.XXXXXX";
+	static uint8_t blk[2048];
+	int fd;
+
+	if (spec[0])
+		return spec;
+	fd = mkstemp(path);
+	if (fd < 0)
+		abort();
+	for (unsigned int i = 0; i < 32; i++) {
+		memset(blk, (int)i, sizeof(blk));
+		if (pwrite(fd, blk, sizeof(blk), (off_t)i * 2048) != (ssize_t)sizeof(blk))
+			abort();
+	}
+	close(fd);
+	snprintf(spec, sizeof(spec), "cdrom:%s", path);
+	return spec;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -274,13 +304,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fz f;
 	uint8_t hdr;
 	uint32_t bs;
+	const char *spec;
 
 	if (!worker && pvs_worker_new(64, &worker))
 		abort();
 	fz_init(&f, data, size);
 	hdr = fz_u8(&f);
-	FZ_CHECK(pvs_lun_open(worker, specs[hdr & 3], NULL, &lun, err, sizeof(err)) == 0, "%s",
-	         err);
+	/* Bit 3: a cdrom: drive, loaded (with bit 4 clear) or empty. */
+	spec = !(hdr & 8) ? specs[hdr & 3] : (hdr & 16) ? "cdrom:" : cd_spec();
+	FZ_CHECK(pvs_lun_open(worker, spec, NULL, &lun, err, sizeof(err)) == 0, "%s", err);
 	bs = pvs_lun_block_size(lun);
 	if (!(hdr & 4)) {
 		/* A new LUN greets every I_T nexus with POWER ON; take it, as the midlayer does. */
@@ -310,6 +342,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* A mem: LUN completes before pvs_submit() returns; let a stray second one show. */
 		pvs_worker_flush(worker);
 		pvs_worker_poll(worker);
+		/* A cdrom: drive's reads go through io_uring. */
+		for (unsigned int i = 0; i < 400 && !c->done; i++)
+			pvs_worker_wait(worker, 5);
 		check(c, lun, bs);
 		release(c);
 	}

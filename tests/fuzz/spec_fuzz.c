@@ -44,10 +44,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	FZ_CHECK(!err[0], "accepted with a message: %s", err);
-	FZ_CHECK(s.name[0], "accepted without a name: '%s'", text);
+	/* an empty drive is the one kind without a name */
+	FZ_CHECK(s.name[0] || s.kind == PVS_SPEC_CDROM, "accepted without a name: '%s'", text);
 	FZ_CHECK(!(s.ro && s.raw), "ro and raw accepted: '%s'", text);
 	FZ_CHECK(s.bs == 0 || s.bs == 512 || s.bs == 4096, "bs %u", s.bs);
-	if (s.kind == PVS_SPEC_FILE || s.kind == PVS_SPEC_MEM)
+	if (s.kind == PVS_SPEC_CDROM)
+		FZ_CHECK(!s.raw && !s.bs && s.ro, "cdrom: with raw, bs= or without ro: '%s'", text);
+	else if (s.kind == PVS_SPEC_FILE || s.kind == PVS_SPEC_MEM)
 		FZ_CHECK(!s.raw, "raw on an emulated LUN: '%s'", text);
 	else
 		FZ_CHECK(!s.bs, "bs= on a passthrough LUN: '%s'", text);
