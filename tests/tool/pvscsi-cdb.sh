@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# pvscsi-cdb against file: and mem: LUNs: exact JSON for INQUIRY, READ
+# pvscsi-cdb against file:, mem: and cdrom: LUNs: exact JSON for INQUIRY, READ
 # CAPACITY(16), WRITE(10)/READ(10) round trips and REPORT LUNS, plus the
 # tool's own contract (unit attention clearing, sequences, exit codes).
 #
@@ -157,6 +157,19 @@ check "--in 0: exit 2" 2 $?
 check "unknown option: exit 2" 2 $?
 "$cdb" --lun bogus:x 00 00 00 00 00 00 >/dev/null 2>&1
 check "bad spec: exit 1" 1 $?
+
+# ---- cdrom: drives (MMC-6): type 05h with RMB, 2048-byte blocks, an empty drive ----
+truncate -s 200K "$tmp/cd.iso"
+check "INQUIRY cdrom: type 05h, RMB" "$(good 058006125b000002 0)" \
+	"$("$cdb" --lun "cdrom:$tmp/cd.iso" --in 8 12 00 00 00 08 00)"
+check "READ CAPACITY cdrom: last LBA 99, 2048-byte blocks" "$(good 0000006300000800 0)" \
+	"$("$cdb" --lun "cdrom:$tmp/cd.iso" --in 8 25 00 00 00 00 00 00 00 00 00)"
+check "GET CONFIGURATION cdrom: current profile CD-ROM" "$(good 0000003800000008 0)" \
+	"$("$cdb" --lun "cdrom:$tmp/cd.iso" --in 8 46 00 00 00 00 00 00 00 08 00)"
+check "TEST UNIT READY on an empty cdrom: drive: MEDIUM NOT PRESENT - TRAY CLOSED" 1 \
+	"$("$cdb" --lun cdrom: 00 00 00 00 00 00 | grep -c '"sense_key":2,.*"asc":58,"ascq":1,')"
+"$cdb" --lun "cdrom:$tmp/disk.img,bs=512" 00 00 00 00 00 00 >/dev/null 2>"$tmp/err"
+check "cdrom: with bs=: refused, why said" 1 "$(grep -c '2048-byte blocks' "$tmp/err")"
 
 # --filter: the per-type tables, and docs/lun-core.md is what they print.
 out=$("$cdb" --filter tape)
