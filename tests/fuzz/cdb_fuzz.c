@@ -25,6 +25,10 @@
  * function completes once.
  */
 #include <sanitizer/asan_interface.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "fz.h"
