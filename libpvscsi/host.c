@@ -74,26 +74,22 @@ static void key_for(struct pvs_host *h, const struct pvs_spec *sp, char *key, si
 {
 	struct stat st;
 
-	if (sp->kind == PVS_SPEC_MEM || stat(sp->name, &st) != 0) {
-		/* A RAM disk is a new device each time; a path that cannot be stat'ed will not
-		 * open. */
+	/*
+	 * A RAM disk is a new device each time; a path that cannot be stat'ed
+	 * will not open.  A cdrom: drive is a drive, not its medium: each guest
+	 * given an image has a tray of its own, as each HVM guest has its own
+	 * emulated drive, so that one guest's eject never takes another's
+	 * disc.  (A physical drive shared by several guests is a host p-dev.)
+	 */
+	if (sp->kind == PVS_SPEC_MEM || sp->kind == PVS_SPEC_CDROM || stat(sp->name, &st) != 0) {
 		snprintf(key, len, "u:%" PRIu64, ++h->mem_seq);
 		return;
 	}
-	/*
-	 * A cdrom: drive is another device than a file: LUN on its image; two
-	 * cdrom: specs of one image share one drive, its tray included.  An
-	 * empty drive ("cdrom:") does not stat: each is a drive of its own.
-	 * The key stays the image the drive was opened with, whatever medium
-	 * it holds later.
-	 */
-	const char *cd = sp->kind == PVS_SPEC_CDROM ? "cd" : "";
-
 	if (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode))
-		snprintf(key, len, "%s%c:%" PRIx64, cd, S_ISBLK(st.st_mode) ? 'b' : 'c',
+		snprintf(key, len, "%c:%" PRIx64, S_ISBLK(st.st_mode) ? 'b' : 'c',
 		         (uint64_t)st.st_rdev);
 	else
-		snprintf(key, len, "%sf:%" PRIx64 ":%" PRIx64, cd, (uint64_t)st.st_dev,
+		snprintf(key, len, "f:%" PRIx64 ":%" PRIx64, (uint64_t)st.st_dev,
 		         (uint64_t)st.st_ino);
 }
 

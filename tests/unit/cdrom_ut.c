@@ -796,7 +796,7 @@ static void test_table_is_the_truth(void)
 	lh_close(&h);
 }
 
-/* Two specs of one image share one drive; an empty drive, and file: on the image, do not. */
+/* Two guests given one image have two drives (two trays); file: on the image is another unit. */
 static void test_pool(void)
 {
 	struct pvs_worker *w;
@@ -813,7 +813,7 @@ static void test_pool(void)
 	snprintf(spec2, sizeof(spec2), "cdrom:%s/./pool.iso,ro", dir);
 	CU_ASSERT_EQUAL(pvs_host_unit_get(host, spec, false, &a, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(pvs_host_unit_get(host, spec2, false, &b, err, sizeof(err)), 0);
-	CU_ASSERT_PTR_EQUAL(a, b);
+	CU_ASSERT_PTR_NOT_EQUAL(a, b);
 	snprintf(spec2, sizeof(spec2), "file:%s/pool.iso,ro", dir);
 	CU_ASSERT_EQUAL(pvs_host_unit_get(host, spec2, false, &c, err, sizeof(err)), 0);
 	CU_ASSERT_PTR_NOT_EQUAL(a, c);
@@ -821,9 +821,17 @@ static void test_pool(void)
 	CU_ASSERT_EQUAL(pvs_host_unit_get(host, "cdrom:", true, &e2, err, sizeof(err)), 0);
 	CU_ASSERT_PTR_NOT_EQUAL(e1, e2);
 	CU_ASSERT(pvs_lun_is_cdrom(pvs_unit_lun(e2)));
-	/* one tray for both users of the shared drive */
+	/* one guest's eject leaves the other's disc in */
 	CU_ASSERT_EQUAL(pvs_lun_cd_eject(pvs_unit_lun(a), false, NULL, 0), 0);
-	CU_ASSERT_EQUAL(pvs_unit_users(a), 2);
+	{
+		struct pvs_cd_status sa, sb;
+
+		CU_ASSERT_EQUAL(pvs_lun_cd_status(pvs_unit_lun(a), &sa), 0);
+		CU_ASSERT_EQUAL(pvs_lun_cd_status(pvs_unit_lun(b), &sb), 0);
+		CU_ASSERT(!sa.medium && sa.tray_open);
+		CU_ASSERT(sb.medium && !sb.tray_open && sb.blocks == 16);
+	}
+	CU_ASSERT_EQUAL(pvs_unit_users(a), 1);
 	pvs_unit_put(a);
 	pvs_unit_put(b);
 	pvs_unit_put(c);
@@ -861,7 +869,7 @@ static const struct cu_test tests[] = {
     {"bad images refused, old medium kept", test_insert_bad_image},
     {"reads in flight finish on the old medium", test_read_races_change},
     {"the MMC table is what the drive does", test_table_is_the_truth},
-    {"host pool: a shared drive, empty drives apart", test_pool},
+    {"host pool: a drive per guest, whatever its image", test_pool},
 };
 
 int main(void)
