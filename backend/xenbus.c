@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "pvscsi/map.h"
+#include "pvscsi/spec.h"
 #include "ring.h"
 #include "xenbus.h"
 #include "xs_nodes.h"
@@ -42,6 +43,8 @@ struct xb_dev {
 	uint32_t chn, tgt, lun; /* v-dev; the host number is not the guest's business */
 	struct pvs_unit *l;     /* mapped through it */
 	char pdev[128];         /* as read from xenstore, for status listings */
+	uint64_t medium_done;   /* the last medium-seq applied (cdrom: drives) */
+	char vdev[48];          /* as read from xenstore, for log lines */
 	struct pvs_unit *drain; /* unmapped, waiting for the LUN to close (pinned) */
 	bool seen;
 };
@@ -300,6 +303,94 @@ static void dev_free_all(struct xb_vhost *v)
 	pvs_host_sweep(v->xb->host);
 }
 
+/* ---- medium changes (cdrom: drives) ---- */
+
+static void medium_answer(struct xb_vhost *v, struct xb_dev *d, const char *dir, uint64_t seq,
+                          const char *msg)
+{
+	char val[24];
+
+	/* The error first: the toolstack reads it once medium-done says seq. */
+	pvx_xs_write_guarded(&v->xb->xs, dir, XSN_MEDIUM_ERROR, msg);
+	snprintf(val, sizeof(val), "%" PRIu64, seq);
+	if (pvx_xs_write_guarded(&v->xb->xs, dir, XSN_MEDIUM_DONE, val) != 0)
+		vlog(v, LOG_WARNING, "%s: cannot answer medium change %" PRIu64, d->name, seq);
+}
+
+/*
+ * Apply the medium change the toolstack asked for on @d, if any: p-dev
+ * names the new medium ("cdrom:PATH", or "cdrom:" to eject).  A refusal
+ * (the guest prevents removal, an image that is not one) leaves the drive
+ * as it was and says why in medium-error.
+ */
+static void dev_medium(struct xb_vhost *v, struct xb_dev *d)
+{
+	struct pvsd_xenbus *xb = v->xb;
+	char dir[256], path[300], err[512] = "";
+	struct pvs_lun *lun = pvs_unit_lun(d->l);
+	struct pvs_spec *sp = NULL;
+	uint64_t seq, force = 0;
+	char *pdev = NULL;
+	int rc;
+
+	if (!lun || !pvs_lun_is_cdrom(lun))
+		return;
+	dev_dir(v, d->name, dir, sizeof(dir));
+	if (pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, dir, XSN_MEDIUM_SEQ, UINT64_MAX, &seq) != 0 ||
+	    seq <= d->medium_done)
+		return;
+	if (pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, dir, XSN_MEDIUM_FORCE, 1, &force) != 0)
+		force = 0;
+	pdev = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, XSN_P_DEV);
+	pvx_xs_path(path, sizeof(path), dir, XSN_P_DEV);
+	sp = malloc(sizeof(*sp));
+	if (!pdev || !sp) {
+		snprintf(err, sizeof(err), "cannot read p-dev");
+		goto out;
+	}
+	/* The same guard as at mapping: a guest must not name a host file. */
+	rc = guest_can_write(xb, path, v->domid);
+	if (rc != 0) {
+		snprintf(err, sizeof(err), "p-dev '%.200s' is %s; refusing it", pdev,
+		         rc > 0 ? "writable by the guest" : "of unknown permissions");
+		goto out;
+	}
+	if (pvs_spec_parse(pdev, sp, err, sizeof(err)) != 0)
+		goto out;
+	if (sp->kind != PVS_SPEC_CDROM) {
+		snprintf(err, sizeof(err),
+		         "p-dev '%.200s' is no cdrom: medium; the drive stays as it is", pdev);
+		goto out;
+	}
+	if (sp->name[0])
+		rc = pvs_lun_cd_insert(lun, sp->name, force, err, sizeof(err));
+	else
+		rc = pvs_lun_cd_eject(lun, force, err, sizeof(err));
+	if (rc && !err[0])
+		snprintf(err, sizeof(err), "%s", strerror(-rc));
+	if (!rc) {
+		snprintf(d->pdev, sizeof(d->pdev), "%s", pdev);
+		plog_lun(&v->tag, d->vdev, LOG_INFO, "%s: v-dev %s: %s%s%s", d->name, d->vdev,
+		         sp->name[0] ? "medium " : "medium ejected", sp->name[0] ? sp->name : "",
+		         force ? " (forced)" : "");
+	}
+out:
+	if (err[0])
+		plog_lun(&v->tag, d->vdev, LOG_ERR, "%s: v-dev %s: medium change %" PRIu64 ": %s",
+		         d->name, d->vdev, seq, err);
+	d->medium_done = seq;
+	medium_answer(v, d, dir, seq, err);
+	free(sp);
+	free(pdev);
+}
+
+static void devs_medium(struct xb_vhost *v)
+{
+	for (struct xb_dev *d = v->devs; d && !v->gone; d = d->next)
+		if (d->l)
+			dev_medium(v, d);
+}
+
 /*
  * Map dev @name.  Returns 0, or -errno after logging why (the caller then
  * marks the device Closed; the rest of the vhost carries on).
@@ -313,6 +404,7 @@ static int dev_map(struct xb_vhost *v, const char *name)
 	struct xb_dev *d, *o;
 	struct pvs_unit *l;
 	const char *stable;
+	uint64_t seq;
 	int rc;
 
 	d = dev_find(v, name, true);
@@ -321,6 +413,12 @@ static int dev_map(struct xb_vhost *v, const char *name)
 	if (d->l)
 		return 0;
 	dev_dir(v, name, dir, sizeof(dir));
+	/*
+	 * Before p-dev: a medium change written in between is then applied
+	 * again (harmless), never taken as done without its p-dev.
+	 */
+	if (pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, dir, XSN_MEDIUM_SEQ, UINT64_MAX, &seq) != 0)
+		seq = 0;
 	pdev = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, XSN_P_DEV);
 	vdev = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, XSN_V_DEV);
 	if (!pdev || !pdev[0]) {
@@ -374,6 +472,12 @@ static int dev_map(struct xb_vhost *v, const char *name)
 	}
 	d->l = l;
 	snprintf(d->pdev, sizeof(d->pdev), "%s", pdev);
+	snprintf(d->vdev, sizeof(d->vdev), "%s", vdev);
+	/* Opened with the medium p-dev names: any change asked so far is done. */
+	if (seq > 0 && pvs_lun_is_cdrom(pvs_unit_lun(l))) {
+		d->medium_done = seq;
+		medium_answer(v, d, dir, seq, "");
+	}
 	d->chn = h.channel;
 	d->tgt = h.target;
 	d->lun = h.lun;
@@ -1059,8 +1163,10 @@ static void reconcile(struct xb_vhost *v)
 		return;
 	for (i = 0; i < RECONCILE_LOOP && reconcile_step(v); i++)
 		;
-	if (v->active)
+	if (v->active) {
 		devs_sync(v);
+		devs_medium(v);
+	}
 }
 
 static void sweep_dead(struct pvsd_xenbus *xb)

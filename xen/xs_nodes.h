@@ -8,7 +8,9 @@
  *   XSN_BACKEND_ROOT/<domid>/<vhost>/    frontend, frontend-id, online,
  *                                        state, feature-host (toolstack);
  *                                        feature-sg-grant (backend)
- *       vscsi-devs/dev-<n>/              p-dev, v-dev, p-devname, state
+ *       vscsi-devs/dev-<n>/              p-dev, v-dev, p-devname, state;
+ *                                        medium-seq, medium-force (toolstack),
+ *                                        medium-done, medium-error (backend)
  *   XSN_FRONTEND_DIR                     backend, backend-id, state;
  *                                        ring-ref, event-channel (frontend)
  *
@@ -63,5 +65,15 @@
 #define XSN_P_DEV     "p-dev"
 #define XSN_P_DEVNAME "p-devname"
 #define XSN_V_DEV     "v-dev"
+/*
+ * A cdrom: device's medium change (xl scsi-insert / scsi-eject): the
+ * toolstack rewrites p-dev to the new medium ("cdrom:" for none), sets
+ * medium-force, and bumps medium-seq; the backend applies it and answers
+ * medium-error (the reason, "" for success) and then medium-done = that seq.
+ */
+#define XSN_MEDIUM_SEQ   "medium-seq"
+#define XSN_MEDIUM_FORCE "medium-force"
+#define XSN_MEDIUM_DONE  "medium-done"
+#define XSN_MEDIUM_ERROR "medium-error"
 
 #endif

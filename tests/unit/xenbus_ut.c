@@ -1599,6 +1599,172 @@ static void test_backend_removed(void)
 	sg_teardown(&sg);
 }
 
+/* A CDB with no data to v-dev 0:0:0:0: the response (sense included). */
+static struct vscsiif_response nodata(struct env *e, struct guest *g, const uint8_t *cdb,
+                                      uint8_t len)
+{
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+
+	memset(&rsp, 0, sizeof(rsp));
+	memset(&c, 0, sizeof(c));
+	memcpy(c.cdb, cdb, len);
+	c.cdb_len = len;
+	c.dir = PVSP_DIR_NONE;
+	CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
+	fake_front_push(&g->f);
+	env_run(e);
+	CU_ASSERT_EQUAL(fake_front_response(&g->f, &rsp), 1);
+	return rsp;
+}
+
+/* TEST UNIT READY past the unit attentions: 0 (GOOD) or sense key << 16 | ASC << 8 | ASCQ. */
+static unsigned int tur_settled(struct env *e, struct guest *g)
+{
+	static const uint8_t tur[6] = {0x00};
+
+	for (int i = 0; i < 8; i++) {
+		struct vscsiif_response r = nodata(e, g, tur, 6);
+		unsigned int key = r.sense_buffer[2] & 0x0f;
+
+		if (r.rslt == 0)
+			return 0;
+		if (key != 0x06)
+			return key << 16 | (unsigned int)r.sense_buffer[12] << 8 |
+			       r.sense_buffer[13];
+	}
+	return 0xffffffffu;
+}
+
+/* READ CAPACITY(10)'s last LBA of v-dev 0:0:0:0 (UAs cleared first). */
+static uint32_t last_lba(struct env *e, struct guest *g)
+{
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	uint8_t *buf = rh_alloc(4096);
+	uint32_t lba;
+
+	CU_ASSERT_EQUAL(tur_settled(e, g), 0);
+	memset(&c, 0, sizeof(c));
+	c.cdb[0] = 0x25;
+	c.cdb_len = 10;
+	c.dir = PVSP_DIR_FROM_DEV;
+	c.buf = buf;
+	c.len = 8;
+	CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
+	fake_front_push(&g->f);
+	env_run(e);
+	CU_ASSERT_EQUAL(fake_front_response(&g->f, &rsp), 1);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	lba = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
+	free(buf);
+	return lba;
+}
+
+/* The toolstack's medium change (xl scsi-insert/scsi-eject): p-dev, medium-force, medium-seq. */
+static void medium_ask(struct env *e, struct guest *g, const char *pdev, bool force,
+                       const char *seq)
+{
+	bset(e, g, "vscsi-devs/dev-0/p-dev", pdev);
+	bset(e, g, "vscsi-devs/dev-0/medium-force", force ? "1" : "0");
+	bset(e, g, "vscsi-devs/dev-0/medium-seq", seq);
+	env_run(e);
+}
+
+/*
+ * A cdrom: drive's medium changes at run time: the backend answers every
+ * request (medium-done = its seq, medium-error the reason or ""); a
+ * refused change (removal prevented by the guest, a bad image, a p-dev that
+ * is no medium, a p-dev the guest could have written) leaves the drive as
+ * it was.  A disk ignores the nodes.
+ */
+static void test_medium_change(void)
+{
+	struct env e;
+	struct guest *g;
+	char a[PATH_MAX], b[PATH_MAX], spec_a[PATH_MAX + 8], spec_b[PATH_MAX + 8], perm[32];
+	const char *pdev[2], *vdev[2] = {"0:0:0:0", "0:0:1:0"};
+	static const uint8_t prevent[6] = {0x1e, 0, 0, 0, 1, 0};
+
+	env_init(&e);
+	mkfile(&e, "a.iso", 1, a, sizeof(a));
+	mkfile(&e, "b.iso", 2, b, sizeof(b));
+	snprintf(spec_a, sizeof(spec_a), "cdrom:%s", a);
+	snprintf(spec_b, sizeof(spec_b), "cdrom:%s", b);
+	pdev[0] = spec_a;
+	pdev[1] = "mem:1M";
+	g = attach(&e, 0, 5, 0, pdev, vdev, 2);
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/state"), "4");
+	CU_ASSERT_EQUAL(last_lba(&e, g), 511);
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-done"), "(none)");
+
+	/* insert another image */
+	medium_ask(&e, g, spec_b, false, "1");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-done"), "1");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-error"), "");
+	CU_ASSERT_EQUAL(last_lba(&e, g), 1023);
+	CU_ASSERT(log_has("medium ") && log_has("b.iso"));
+
+	/* the guest prevents removal: an eject is refused, the disc stays */
+	CU_ASSERT_EQUAL(nodata(&e, g, prevent, 6).rslt, 0);
+	medium_ask(&e, g, "cdrom:", false, "2");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-done"), "2");
+	CU_ASSERT_STRING_NOT_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-error"), "");
+	CU_ASSERT_EQUAL(last_lba(&e, g), 1023);
+	/* ... unless forced */
+	medium_ask(&e, g, "cdrom:", true, "3");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-done"), "3");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-error"), "");
+	CU_ASSERT_EQUAL(tur_settled(&e, g),
+	                0x023a02); /* NOT READY, MEDIUM NOT PRESENT - TRAY OPEN */
+
+	/* an image that does not exist: named, the drive still empty */
+	medium_ask(&e, g, "cdrom:/nonexistent/c.iso", false, "4");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-done"), "4");
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(bget(&e, g, "vscsi-devs/dev-0/medium-error"), "/nonexistent/c.iso"));
+	CU_ASSERT_EQUAL(tur_settled(&e, g), 0x023a02);
+
+	/* a p-dev that is no medium */
+	medium_ask(&e, g, "mem:1M", false, "5");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-done"), "5");
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(bget(&e, g, "vscsi-devs/dev-0/medium-error"), "no cdrom: medium"));
+
+	/* a p-dev the guest can write names nothing */
+	{
+		char path[300];
+
+		snprintf(path, sizeof(path), "%s/vscsi-devs/dev-0/p-dev", g->be);
+		CU_ASSERT_EQUAL(fake_xs_write(e.fx, 0, path, "%s", spec_a), 0);
+		snprintf(perm, sizeof(perm), "n0 b%u", g->domid);
+		CU_ASSERT_EQUAL(fake_xs_chmod(e.fx, path, perm, false), 0);
+		bset(&e, g, "vscsi-devs/dev-0/medium-seq", "6");
+		env_run(&e);
+		CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-done"), "6");
+		CU_ASSERT_PTR_NOT_NULL(
+		    strstr(bget(&e, g, "vscsi-devs/dev-0/medium-error"), "writable by the guest"));
+		CU_ASSERT_EQUAL(tur_settled(&e, g), 0x023a02);
+		snprintf(perm, sizeof(perm), "n0 r%u", g->domid);
+		CU_ASSERT_EQUAL(fake_xs_chmod(e.fx, path, perm, false), 0);
+	}
+
+	/* an old seq is not applied again; a new one loads */
+	bset(&e, g, "vscsi-devs/dev-0/medium-seq", "6");
+	env_run(&e);
+	CU_ASSERT_EQUAL(tur_settled(&e, g), 0x023a02);
+	medium_ask(&e, g, spec_a, false, "7");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-error"), "");
+	CU_ASSERT_EQUAL(last_lba(&e, g), 511);
+
+	/* a disk's medium nodes are not the backend's business */
+	bset(&e, g, "vscsi-devs/dev-1/medium-seq", "1");
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-1/medium-done"), "(none)");
+	CU_ASSERT_EQUAL(g->f.errors, 0);
+	env_fini(&e);
+}
+
 #define ADD(suite, name, fn)                                                                       \
 	do {                                                                                       \
 		if (!only || strstr(name, only))                                                   \
@@ -1637,6 +1803,7 @@ int main(void)
 	ADD(s, "frontend flips at every stage", test_frontend_flips);
 	ADD(s, "frontend flips during a drain", test_flips_during_drain);
 	ADD(s, "backend directory removed with I/O in flight", test_backend_removed);
+	ADD(s, "cdrom: medium change by the toolstack", test_medium_change);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
