@@ -152,9 +152,11 @@ static int parse_pdev(const char *tok, struct xlp_entry *e, char *err, size_t er
 		e->kind = XLP_HOST;
 		break;
 	case PVS_SPEC_CDROM:
-		/* The core has cdrom: drives; the xl front does not attach them yet. */
-		e->kind = XLP_FILE;
-		rc = bad(err, errlen, "PDEV '%s': cdrom: drives are not supported by xl yet", tok);
+		e->kind = XLP_CDROM;
+		/* Read-only by nature: the core implies ro, and so does the entry. */
+		e->ro = true;
+		if (!rc && sp->name[0] && sp->name[0] != '/')
+			rc = bad(err, errlen, "PDEV '%s': cdrom: needs an absolute path", tok);
 		break;
 	}
 	if (rc && !(err && errlen && err[0]))
@@ -189,6 +191,10 @@ static int finish(struct xlp_entry *e, char *err, size_t errlen)
 		           "command to the device unfiltered");
 	if (e->kind == XLP_HOST && e->bs)
 		return bad(err, errlen, "option bs= applies to file: and mem: LUNs only");
+	if (e->kind == XLP_CDROM && e->bs)
+		return bad(err, errlen,
+		           "option bs= applies to file: and mem: LUNs only (a CD-ROM's blocks are "
+		           "2048 bytes)");
 	if (e->kind != XLP_HOST && e->feature_host)
 		return bad(err, errlen,
 		           "option feature-host: raw passthrough needs a host LUN; '%s' is an "

@@ -464,6 +464,8 @@ struct cmd {
 static const struct cmd cmds[] = {
     {"scsi-attach", OWN, xlp_cmd_attach, NULL, "Attach a SCSI LUN to a domain (PVSCSI)"},
     {"scsi-detach", OWN, xlp_cmd_detach, NULL, "Detach a SCSI LUN from a domain"},
+    {"scsi-insert", OWN, xlp_cmd_insert, NULL, "Insert a disc image into a SCSI CD-ROM drive"},
+    {"scsi-eject", OWN, xlp_cmd_eject, NULL, "Eject the disc from a SCSI CD-ROM drive"},
     {"scsi-list", OWN, xlp_cmd_list, NULL, "List a domain's SCSI LUNs"},
     {"scsi-assignable-list", OWN, xlp_cmd_assignable_list, NULL,
      "List this host's SCSI LUNs, their type and the domain holding each"},

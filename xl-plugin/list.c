@@ -27,7 +27,7 @@
 /*
  * Where the LUN is now: p-dev when it is an H:C:T:L, else what it resolves
  * to; a read-only host LUN keeps its ",ro" as a file: LUN does.  *@type:
- * its device type ("disk" for the emulated ones), "-" when unresolved.
+ * its device type ("disk" for the emulated ones, "cd/dvd" for a cdrom: drive), "-" when unresolved.
  */
 static void phy_hctl(struct xlp_ctx *c, const struct xlp_bdev *b, char *buf, size_t len,
                      const char **type)
@@ -39,7 +39,7 @@ static void phy_hctl(struct xlp_ctx *c, const struct xlp_bdev *b, char *buf, siz
 	*type = "-";
 	xlp_snprintf(buf, len, "%s", b->p_dev[0] ? b->p_dev : "-");
 	if (rc == XLP_BDEV_EMULATED)
-		*type = pvs_pdt_name(0);
+		*type = pvs_pdt_name(strncmp(b->p_dev, "cdrom:", 6) ? 0 : 5);
 	if (rc)
 		return;
 	xlp_pdev_base(b->p_dev, base, sizeof(base));

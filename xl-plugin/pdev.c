@@ -112,6 +112,48 @@ static int resolve_file(const struct xlp_entry *e, struct xlp_dev *d, char *err,
 	return 0;
 }
 
+int xlp_cdrom_resolve(const char *pdev, char *p_dev, size_t plen, char *p_devname, size_t nlen,
+                      char *err, size_t errlen)
+{
+	const char *path = pdev + strlen("cdrom:");
+	char real[PATH_MAX];
+	struct stat st;
+	int n;
+
+	/* An empty drive: nothing on the host to find. */
+	if (!*path) {
+		xlp_snprintf(p_dev, plen, "cdrom:");
+		xlp_snprintf(p_devname, nlen, "cdrom:");
+		return 0;
+	}
+	if (stat(path, &st) || access(path, R_OK) || !realpath(path, real)) {
+		int rc = -errno;
+
+		xlp_snprintf(err, errlen, "image '%s': %s", path, strerror(errno));
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		xlp_snprintf(err, errlen, "image '%s': not a regular file or block device", path);
+		return -EINVAL;
+	}
+	/* The drive checks the size again when it loads it; this is the early, clear word. */
+	if (S_ISREG(st.st_mode) && (st.st_size == 0 || st.st_size % 2048)) {
+		xlp_snprintf(err, errlen,
+		             "image '%s': %lld bytes is not a positive multiple of 2048 (a CD or "
+		             "DVD image)",
+		             path, (long long)st.st_size);
+		return -EINVAL;
+	}
+	n = xlp_snprintf(p_dev, plen, "cdrom:%s", real);
+	if (n < 0 || (size_t)n >= plen || strchr(real, ',')) {
+		xlp_snprintf(err, errlen, "image '%s': the path is too long or contains a comma",
+		             path);
+		return -ENAMETOOLONG;
+	}
+	xlp_snprintf(p_devname, nlen, "cdrom:%s", real);
+	return 0;
+}
+
 bool xlp_pdev_emulated(const char *p_dev)
 {
 	struct pvs_spec *sp = malloc(sizeof(*sp));
@@ -120,7 +162,7 @@ bool xlp_pdev_emulated(const char *p_dev)
 	if (!sp)
 		return false;
 	emu = pvs_spec_parse(p_dev, sp, NULL, 0) == 0 &&
-	      (sp->kind == PVS_SPEC_FILE || sp->kind == PVS_SPEC_MEM);
+	      (sp->kind == PVS_SPEC_FILE || sp->kind == PVS_SPEC_MEM || sp->kind == PVS_SPEC_CDROM);
 	free(sp);
 	return emu;
 }
@@ -173,6 +215,9 @@ int xlp_dev_resolve(struct xlp_ctx *c, const struct xlp_entry *e, struct xlp_dev
 		return resolve_host(c, e, d, err, errlen);
 	case XLP_FILE:
 		return resolve_file(e, d, err, errlen);
+	case XLP_CDROM:
+		return xlp_cdrom_resolve(e->pdev, d->p_dev, sizeof(d->p_dev), d->p_devname,
+		                         sizeof(d->p_devname), err, errlen);
 	case XLP_MEM:
 		xlp_snprintf(d->p_dev, sizeof(d->p_dev), "%s%s", e->pdev,
 		             e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""));

@@ -16,6 +16,7 @@
  *   lock.c    the host-wide lock
  *   monitor.c the per-domain monitor that re-attaches devices after a reboot
  *   attach.c detach.c list.c resolve.c create.c   the commands
+ *   medium.c  scsi-insert, scsi-eject: a cdrom: drive's medium
  *   migrate.c the migrate-receive stream proxy
  *   front.c   the command table, option parsing, and the pass-through to Xen's xl
  *
@@ -132,6 +133,7 @@ enum xlp_kind {
 	XLP_HOST = 0, /* a host SCSI LUN, passed through */
 	XLP_FILE,     /* file:/path, an emulated LUN */
 	XLP_MEM,      /* mem:SIZE, an emulated RAM LUN */
+	XLP_CDROM,    /* cdrom:[/image.iso], an emulated CD-ROM drive */
 };
 
 #define XLP_SPEC_MAX 1100
@@ -206,6 +208,14 @@ struct xlp_dev {
 /* A host LUN's p-dev without its ",ro" (what pvs_resolve takes); others unchanged. */
 /* Whether a stored p-dev names an emulated LUN (file:, mem:), by the core's spec parser. */
 bool xlp_pdev_emulated(const char *p_dev);
+/*
+ * A cdrom: PDEV ("cdrom:" or "cdrom:/path") on this host: @p_dev and
+ * @p_devname get "cdrom:REALPATH" ("cdrom:" for an empty drive).  The image
+ * must be a readable regular file of a positive multiple of 2048 bytes or
+ * a block device.  0, or -errno with one line naming the image in @err.
+ */
+int xlp_cdrom_resolve(const char *pdev, char *p_dev, size_t plen, char *p_devname, size_t nlen,
+                      char *err, size_t errlen);
 void xlp_pdev_base(const char *p_dev, char *buf, size_t len);
 
 /*
@@ -452,6 +462,13 @@ int xlp_attach_check(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
                      const struct xlp_attach_opts *o);
 /* Detach v-dev @vdev from @domid. */
 int xlp_detach_vdev(struct xlp_ctx *c, uint32_t domid, const struct pvs_hctl *vdev);
+/*
+ * Load @image (NULL: eject) into the cdrom: drive at @vdev (medium.c);
+ * @force overrides the guest's PREVENT ALLOW MEDIUM REMOVAL.  0 or -errno
+ * (message printed; the drive and p-dev unchanged).
+ */
+int xlp_medium_change(struct xlp_ctx *c, uint32_t domid, const struct pvs_hctl *vdev,
+                      const char *image, bool force);
 /* Remove every controller of @domid on our backend, without handshakes (failed creation). */
 int xlp_remove_all(struct xlp_ctx *c, uint32_t domid);
 /* Remove backend directories of domains that no longer exist. */
@@ -532,6 +549,8 @@ void xlp_monitor_ensure(struct xlp_ctx *c, uint32_t domid);
  */
 int xlp_cmd_attach(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_detach(struct xlp_ctx *c, int argc, char **argv);
+int xlp_cmd_insert(struct xlp_ctx *c, int argc, char **argv);
+int xlp_cmd_eject(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_list(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_assignable_list(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv);

@@ -23,7 +23,7 @@ golden help.out "" >/dev/null
 cp tests/xl/help.out "$tmp/help"
 golden list.out "xl scsi-list guest1" >"$tmp/list-guest1"
 golden assignable.out "xl scsi-assignable-list" >"$tmp/assignable"
-check "the golden outputs are there" "4 15" \
+check "the golden outputs are there" "4 17" \
 	"$(grep -c . "$tmp/list-guest1") $(grep -c . "$tmp/help")"
 
 xl() {
@@ -55,9 +55,9 @@ comp() {
 
 check "registered for xl" "complete -o default -F _xl_pvscsi xl" "$(complete -p xl)"
 check "the verbs from xl help, scsi-* included" \
-	"create list pci-assignable-remove qemu-monitor-command scsi-attach scsi-detach scsi-list scsi-assignable-list scsi-resolve scsi-monitor" \
+	"create list pci-assignable-remove qemu-monitor-command scsi-attach scsi-detach scsi-insert scsi-eject scsi-list scsi-assignable-list scsi-resolve scsi-monitor" \
 	"$(comp "xl ")"
-check "scsi- verbs" "scsi-attach scsi-detach scsi-list scsi-assignable-list scsi-resolve scsi-monitor" \
+check "scsi- verbs" "scsi-attach scsi-detach scsi-insert scsi-eject scsi-list scsi-assignable-list scsi-resolve scsi-monitor" \
 	"$(comp "xl scsi-")"
 check "after global options" "scsi-assignable-list" "$(comp "xl -v -N scsi-as")"
 check "xl help VERB" "scsi-list" "$(comp "xl help scsi-l")"
@@ -65,7 +65,7 @@ check "scsi-attach options" "-N --dryrun -h --help" "$(comp "xl scsi-attach -")"
 check "domains, not Domain-0" "guest1 guest2" "$(comp "xl scsi-attach ")"
 check "a domain after an option" "guest2" "$(comp "xl scsi-attach -N guest2")"
 check "PDEV prefixes, then the LUNs: H:C:T:L and identities" \
-	"file: mem: /dev/ 2:0:0:0 naa.6001405aaaaaaaaaaaaaaaaaaaaaaaa1 2:0:1:0 naa.6001405bbbbbbbbbbbbbbbbbbbbbbbb2 3:0:0:0 4:0:0:0 4:0:0:1" \
+	"file: mem: cdrom: /dev/ 2:0:0:0 naa.6001405aaaaaaaaaaaaaaaaaaaaaaaa1 2:0:1:0 naa.6001405bbbbbbbbbbbbbbbbbbbbbbbb2 3:0:0:0 4:0:0:0 4:0:0:1" \
 	"$(comp "xl scsi-attach guest1 ")"
 check "H:C:T:Ls after bash's ':' split: only the rest is replaced" "0:0 1:0" \
 	"$(comp "xl scsi-attach guest1 2:0:")"
@@ -82,6 +82,11 @@ check "nothing for a bare v-dev" "" "$(comp "xl scsi-attach guest1 /dev/sg3 0:0"
 check "scsi-detach: the domain's v-devs" "0:0:0:0 0:0:1:0 1:0:0:5" \
 	"$(comp "xl scsi-detach guest1 ")"
 check "scsi-detach: one v-dev after ':'" "1:0" "$(comp "xl scsi-detach guest1 0:0:1")"
+check "cdrom: images after cdrom:" "$tmp/imgs/disk.img" "$(comp "xl scsi-attach guest1 cdrom:$tmp/imgs/d")"
+check "scsi-insert: the domain's v-devs" "0:0:0:0 0:0:1:0 1:0:0:5" "$(comp "xl scsi-insert guest1 ")"
+check "scsi-insert: then the image" "$tmp/imgs/disk.img" "$(comp "xl scsi-insert guest1 0:0:0:0 $tmp/imgs/d")"
+check "scsi-eject --force" "--force" "$(comp "xl scsi-eject --f")"
+check "scsi-eject: nothing after the v-dev" "" "$(comp "xl scsi-eject guest1 0:0:0:0 ")"
 check "scsi-list --json" "--json" "$(comp "xl scsi-list --j")"
 check "scsi-list: several domains" "guest1 guest2" "$(comp "xl scsi-list guest1 ")"
 check "scsi-assignable-list takes no operand" "" "$(comp "xl scsi-assignable-list ")"

@@ -18,7 +18,7 @@
 
 static const char *kind_name(enum xlp_kind k)
 {
-	return k == XLP_HOST ? "host" : k == XLP_FILE ? "file" : "mem";
+	return k == XLP_HOST ? "host" : k == XLP_FILE ? "file" : k == XLP_MEM ? "mem" : "cdrom";
 }
 
 static void describe(FILE *o, int rc, const struct xlp_entry *e, const char *err)

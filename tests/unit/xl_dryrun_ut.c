@@ -481,6 +481,146 @@ static void test_detach_hot(void)
 	w_teardown();
 }
 
+/* The text of the store node @path ("" when absent). */
+static const char *node(const char *path)
+{
+	const char *v = fake_xs_get(W->fx, path);
+
+	return v ? v : "";
+}
+
+/* @cmd's error output contains @needle (printed when it does not). */
+static void err_has(const char *needle, int line)
+{
+	char *err = w_text(true);
+	int ok = strstr(err, needle) != NULL;
+
+	if (!ok)
+		fprintf(stderr, "\nline %d: no '%s' in: %s\n", line, needle, err);
+	CU_assertImplementation(ok, (unsigned int)line, "ERR_HAS", __FILE__, "", CU_FALSE);
+	free(err);
+}
+#define ERR_HAS(s) err_has(s, __LINE__)
+
+/*
+ * scsi-insert / scsi-eject: p-dev names the new medium, medium-seq asks
+ * pvscsid, the saved configuration follows; pvscsid's refusal (the guest
+ * locked the tray) and its silence put p-dev back; bad images, a disk
+ * v-dev or an unknown one change nothing.
+ */
+static void test_medium_change(void)
+{
+#define DEV2 BE5 "/0/vscsi-devs/dev-1"
+	char a[PATH_MAX + 16], b[PATH_MAX + 16], pa[PATH_MAX + 32], pb[PATH_MAX + 32];
+	char bad[PATH_MAX + 16], real[PATH_MAX];
+	const char *at_disk[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
+	const char *at_cd[] = {"scsi-attach", "guest1", pa, "0:0:0:1", NULL};
+	const char *ins_b[] = {"scsi-insert", "guest1", "0:0:0:1", b, NULL};
+	const char *ins_a[] = {"scsi-insert", "guest1", "0:0:0:1", a, NULL};
+	const char *ins_b_dry[] = {"scsi-insert", "-N", "guest1", "0:0:0:1", b, NULL};
+	const char *ej[] = {"scsi-eject", "guest1", "0:0:0:1", NULL};
+	const char *ej_force[] = {"scsi-eject", "--force", "guest1", "0:0:0:1", NULL};
+	const char *ins_disk[] = {"scsi-insert", "guest1", "0:0:0:0", b, NULL};
+	const char *ins_none[] = {"scsi-insert", "guest1", "0:0:0:7", b, NULL};
+	const char *ins_missing[] = {"scsi-insert", "guest1", "0:0:0:1", "/nonexistent/c.iso",
+	                             NULL};
+	const char *ins_rel[] = {"scsi-insert", "guest1", "0:0:0:1", "b.iso", NULL};
+	const char *ins_bad[] = {"scsi-insert", "guest1", "0:0:0:1", bad, NULL};
+	const char *ins_usage[] = {"scsi-insert", "guest1", "0:0:0:1", NULL};
+	char *ud;
+	FILE *f;
+
+	w_setup();
+	snprintf(a, sizeof(a), "%s/a.iso", W->fs.root);
+	snprintf(b, sizeof(b), "%s/b.iso", W->fs.root);
+	snprintf(bad, sizeof(bad), "%s/bad.iso", W->fs.root);
+	f = fopen(bad, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("not 2048 bytes", f);
+	fclose(f);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(a, real));
+	snprintf(pa, sizeof(pa), "cdrom:%s", real);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(b, real));
+	snprintf(pb, sizeof(pb), "cdrom:%s", real);
+
+	/* A drive not connected yet: p-dev is what it will open with, no waiting. */
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, at_disk), 0);
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, at_cd), 0);
+	CU_ASSERT_STRING_EQUAL(node(DEV2 "/p-dev"), pa);
+	W->sim = SIM_OFF;
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_insert, ins_b), 0);
+	CU_ASSERT_STRING_EQUAL(node(DEV2 "/p-dev"), pb);
+	CU_ASSERT_STRING_EQUAL(node(DEV2 "/medium-seq"), "1");
+	W->sim = SIM_OK;
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_insert, ins_a), 0);
+	connect_all(5, 0);
+	CU_ASSERT_EQUAL_FATAL(w_state(DEV2 "/state"), 4);
+
+	/* Connected: pvscsid answers; the saved configuration names the new disc. */
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_insert, ins_b), 0);
+	CU_ASSERT_STRING_EQUAL(node(DEV2 "/p-dev"), pb);
+	CU_ASSERT_STRING_EQUAL(node(DEV2 "/medium-seq"), "3");
+	CU_ASSERT_STRING_EQUAL(node(DEV2 "/medium-done"), "3");
+	CU_ASSERT_STRING_EQUAL(node(DEV2 "/medium-force"), "0");
+	ud = w_read_userdata(5, UUID5);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ud, pb));
+	CU_ASSERT_PTR_NULL(strstr(ud, pa));
+	free(ud);
+
+	/* The guest locked the tray: pvscsid says so, p-dev keeps the disc. */
+	W->medium_error = "medium removal is prevented by the guest";
+	snapshot();
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_eject, ej), 1);
+	ERR_HAS("scsi-eject: v-dev 0:0:0:1 of domain guest1: medium removal is prevented");
+	CU_ASSERT_STRING_EQUAL(node(DEV2 "/p-dev"), pb);
+	ud = w_read_userdata(5, UUID5);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ud, pb));
+	free(ud);
+	/* --force */
+	W->medium_error = NULL;
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_eject, ej_force), 0);
+	CU_ASSERT_STRING_EQUAL(node(DEV2 "/p-dev"), "cdrom:");
+	CU_ASSERT_STRING_EQUAL(node(DEV2 "/medium-force"), "1");
+	CU_ASSERT_STRING_EQUAL(node(RC5 "/0/dev-1/pdev"), "cdrom:");
+
+	/* pvscsid silent: a clear word, p-dev put back. */
+	W->sim = SIM_OFF;
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_insert, ins_b), 1);
+	ERR_HAS("pvscsid did not answer the medium change");
+	CU_ASSERT_STRING_EQUAL(node(DEV2 "/p-dev"), "cdrom:");
+	W->sim = SIM_OK;
+
+	/* Refusals before anything is written. */
+	snapshot();
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_insert, ins_disk), 1);
+	ERR_HAS("v-dev 0:0:0:0 of domain guest1 is p-dev '2:0:0:0', not a CD-ROM drive");
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_insert, ins_none), 1);
+	ERR_HAS("has no SCSI device at v-dev 0:0:0:7");
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_insert, ins_missing), 1);
+	ERR_HAS("image '/nonexistent/c.iso': No such file or directory");
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_insert, ins_rel), 1);
+	ERR_HAS("image 'b.iso': give an absolute path");
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_insert, ins_bad), 1);
+	ERR_HAS("14 bytes is not a positive multiple of 2048");
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_insert, ins_usage), 2);
+	ERR_HAS("Usage: xl [-N] scsi-insert");
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_insert, ins_b_dry), 0);
+	ASSERT_UNCHANGED();
+	CU_ASSERT_STRING_EQUAL(node(DEV2 "/p-dev"), "cdrom:");
+	w_teardown();
+#undef DEV2
+}
+
 static void test_detach_paused_and_stuck(void)
 {
 	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
@@ -538,6 +678,7 @@ int main(void)
 	    {"stale_backend_dirs_removed", test_stale_backend_dirs_removed},
 	    {"detach_hot", test_detach_hot},
 	    {"detach_paused_and_stuck", test_detach_paused_and_stuck},
+	    {"medium_change", test_medium_change},
 	};
 
 	return CU_RUN("xl_dryrun", tests);

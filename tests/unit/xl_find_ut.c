@@ -499,9 +499,10 @@ static void test_help_lists_own_verbs(void)
 	CU_ASSERT_STRING_EQUAL(r.err, "");
 	CU_ASSERT_EQUAL(golden_check("help.out", r.out), 0);
 	completion_words(r.out, words, sizeof(words));
-	CU_ASSERT_STRING_EQUAL(words, "create list pci-assignable-remove qemu-monitor-command "
-	                              "scsi-attach scsi-detach scsi-list scsi-assignable-list "
-	                              "scsi-resolve scsi-monitor ");
+	CU_ASSERT_STRING_EQUAL(
+	    words, "create list pci-assignable-remove qemu-monitor-command "
+	           "scsi-attach scsi-detach scsi-insert scsi-eject scsi-list scsi-assignable-list "
+	           "scsi-resolve scsi-monitor ");
 
 	/* xl alone: the same list, with Xen's exit status (1). */
 	front(bare, &r);
@@ -535,8 +536,9 @@ static void test_help_without_xen(void)
 	CU_ASSERT_STRING_EQUAL(r.err, "cannot init xl context\n");
 	CU_ASSERT_EQUAL(strncmp(r.out, "Usage xl [-vfNtT] <subcommand> [args]\n\n", 39), 0);
 	completion_words(r.out, words, sizeof(words));
-	CU_ASSERT_STRING_EQUAL(words, "scsi-attach scsi-detach scsi-list scsi-assignable-list "
-	                              "scsi-resolve scsi-monitor ");
+	CU_ASSERT_STRING_EQUAL(
+	    words, "scsi-attach scsi-detach scsi-insert scsi-eject scsi-list scsi-assignable-list "
+	           "scsi-resolve scsi-monitor ");
 
 	/* No Xen's xl at all: the same, and the one line saying where it was looked for. */
 	new_root();
@@ -545,8 +547,9 @@ static void test_help_without_xen(void)
 	CU_ASSERT_EQUAL(lines(r.err), 1);
 	CU_ASSERT_EQUAL(strncmp(r.err, "xl: Xen's xl not found: tried ", 30), 0);
 	completion_words(r.out, words, sizeof(words));
-	CU_ASSERT_STRING_EQUAL(words, "scsi-attach scsi-detach scsi-list scsi-assignable-list "
-	                              "scsi-resolve scsi-monitor ");
+	CU_ASSERT_STRING_EQUAL(
+	    words, "scsi-attach scsi-detach scsi-insert scsi-eject scsi-list scsi-assignable-list "
+	           "scsi-resolve scsi-monitor ");
 }
 
 /* ------------------------------------------------------- its own options */

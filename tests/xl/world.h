@@ -11,6 +11,7 @@
  *   3:0:0:0  sg3 sdd                no identity at all
  *   vda      a virtio disk
  *   ROOT/disk.img, ROOT/other.img   files for file: LUNs
+ *   ROOT/a.iso, ROOT/b.iso          disc images (4 KiB) for cdrom: drives
  */
 #ifndef XL_WORLD_H
 #define XL_WORLD_H
@@ -63,6 +64,7 @@ struct world {
 	int pause_status;
 	uint64_t ran_ns;                    /* CPU time a domain has had when it is paused */
 	void (*tick_hook)(struct world *w); /* after each simulated sleep */
+	const char *medium_error; /* pvscsid's answer to a medium change ("" or NULL: done) */
 };
 
 static struct world *W;
@@ -150,6 +152,24 @@ static inline void sim_vhost(uint32_t dom, uint32_t vh)
 	} else if (bs == 5) {
 		SET(fe, dom, 6);
 		SET(be, 0, 6);
+	}
+	/* pvscsid's side of a medium change: answer every new medium-seq of an open drive. */
+	for (unsigned int i = 0; i < num && (bs == 4 || bs == 7 || bs == 8); i++) {
+		char dir[200];
+		const char *seq, *done;
+		int s = DEV_STATE(i);
+
+		snprintf(dir, sizeof(dir), "%.120s/vscsi-devs/%.60s", be, devs[i]);
+		snprintf(p, sizeof(p), "%s/medium-seq", dir);
+		seq = fake_xs_get(W->fx, p);
+		snprintf(p, sizeof(p), "%s/medium-done", dir);
+		done = fake_xs_get(W->fx, p);
+		if ((s != 3 && s != 4) || !seq || (done && atoi(done) >= atoi(seq)))
+			continue;
+		snprintf(p, sizeof(p), "%s/medium-error", dir);
+		fake_xs_write(W->fx, 0, p, "%s", W->medium_error ? W->medium_error : "");
+		snprintf(p, sizeof(p), "%s/medium-done", dir);
+		fake_xs_write(W->fx, 0, p, "%s", seq);
 	}
 #undef DEV_STATE
 #undef SET_DEV
@@ -340,6 +360,13 @@ static inline void w_setup(void)
 	f = fopen(p, "w");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	fclose(f);
+	for (int i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%c.iso", W->fs.root, 'a' + i);
+		f = fopen(p, "w");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		CU_ASSERT_EQUAL(ftruncate(fileno(f), 4096), 0);
+		fclose(f);
+	}
 	snprintf(W->libdir, sizeof(W->libdir), "%s/varlibxen", W->fs.root);
 	CU_ASSERT_EQUAL_FATAL(mkdir(W->libdir, 0755), 0);
 	snprintf(W->lock, sizeof(W->lock), "%s/pvscsi.lock", W->fs.root);
