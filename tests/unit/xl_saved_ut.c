@@ -438,6 +438,75 @@ static void test_restore_renumbered_host(void)
 	w_teardown();
 }
 
+/*
+ * This host's SCSI hosts for the adapter test: an HBA (PCI 0000:00:1f.2,
+ * unique_id 1) at @hba with a disk without any identity at 0:1:0, and,
+ * when @usb, a USB host (another PCI device, also unique_id 1) at @usb
+ * with a disk at the same 0:1:0.
+ */
+static void adapter_world(uint32_t hba, uint32_t usb)
+{
+	struct fake_scsi_host h = {.host = hba, .pci = "0000:00:1f.2", .unique_id = "1"};
+	struct fake_scsi_dev d = {
+	    .host = hba, .pci = h.pci, .target = 1, .sg = "sg1", .block = "sdb"};
+	struct fake_scsi_host u = {.host = usb, .pci = "0000:00:14.0", .unique_id = "1"};
+	struct fake_scsi_dev ud = {
+	    .host = usb, .pci = u.pci, .target = 1, .sg = "sg0", .block = "sda"};
+
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_clear(&W->fs), 0);
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_host(&W->fs, &h), 0);
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(&W->fs, &d), 0);
+	if (usb) {
+		CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_host(&W->fs, &u), 0);
+		CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(&W->fs, &ud), 0);
+	}
+}
+
+/*
+ * A LUN attached by libvirt's adapter form (PCI parent and unique_id) is
+ * kept by that form, not by host numbers: saved on a host where the HBA was
+ * host 3, restored after a reboot in which a USB disk took host 3 (with a
+ * LUN at the same bus:target:unit) and the HBA became host 7, it is found
+ * at 7:0:1:0.  The disk has no identity: the adapter form is all there is.
+ */
+static void test_restore_adapter_form(void)
+{
+	const char *const at[] = {"scsi-attach", "guest1", "pci_0000_00_1f_2/unique_id=1:0:1:0",
+	                          "0:0:0:0", NULL};
+	char *ud, *img;
+
+	w_setup();
+	adapter_world(3, 0);
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, at), 0);
+	CU_ASSERT_STRING_EQUAL(
+	    fake_xs_get(W->fx, "/local/domain/0/backend/vscsi/5/0/vscsi-devs/dev-0/p-dev"),
+	    "3:0:1:0");
+	CU_ASSERT_STRING_EQUAL(
+	    fake_xs_get(W->fx, "/local/domain/0/backend/vscsi/5/0/vscsi-devs/dev-0/p-devname"),
+	    "pci_0000_00_1f_2/unique_id=1:0:1:0");
+	ud = w_read_userdata(5, UUID5);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ud);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ud, "pci_0000_00_1f_2/unique_id=1:0:1:0,0:0:0:0"));
+	/* The same configuration in a save image of guest9. */
+	ud = golden_subst(ud, UUID5, UUID9);
+	ud = golden_subst(ud, "\"guest1\"", "\"guest9\"");
+	new_cfg_json = ud;
+	W->xl_hook = fake_xl;
+	img = write_image("adapter.save", 1, ud);
+
+	adapter_world(7, 3);
+	CU_ASSERT_EQUAL(restore(img), 0);
+	CU_ASSERT_STRING_EQUAL(
+	    fake_xs_get(W->fx, "/local/domain/0/backend/vscsi/9/0/vscsi-devs/dev-0/p-dev"),
+	    "7:0:1:0");
+	CU_ASSERT_STRING_EQUAL(
+	    fake_xs_get(W->fx, "/local/domain/0/backend/vscsi/9/0/vscsi-devs/dev-0/p-devname"),
+	    "pci_0000_00_1f_2/unique_id=1:0:1:0");
+	free(img);
+	free(ud);
+	w_teardown();
+}
+
 static void test_restore_missing_device(void)
 {
 	char *img, *err, *ud;
@@ -757,6 +826,7 @@ int main(void)
 	    {"xsdata_in_config", test_xsdata_in_config},
 	    {"save_image_read", test_save_image_read},
 	    {"restore_renumbered_host", test_restore_renumbered_host},
+	    {"restore_adapter_form", test_restore_adapter_form},
 	    {"restore_missing_device", test_restore_missing_device},
 	    {"restore_passthrough", test_restore_passthrough},
 	    {"create_with_vscsi", test_create_with_vscsi},
