@@ -62,6 +62,21 @@ static void st_dev(void *arg, const struct pvsd_dev_info *d)
 	pctl_str(g, "vdev", d->unit ? vdev : "");
 	pctl_str(g, "pdev", d->pdev);
 	pctl_str(g, "unit", d->unit ? pvs_unit_id(d->unit) : "");
+	/* A cdrom: drive's disc, as the guest may have changed it (its own eject). */
+	if (d->unit && pvs_unit_lun(d->unit) && pvs_lun_is_cdrom(pvs_unit_lun(d->unit))) {
+		struct pvs_cd_status cs;
+
+		if (pvs_lun_cd_status(pvs_unit_lun(d->unit), &cs) == 0) {
+			pctl_key(g, "medium");
+			yajl_gen_map_open(g);
+			pctl_str(g, "image", cs.path);
+			pctl_bool(g, "loaded", cs.medium);
+			pctl_bool(g, "tray_open", cs.tray_open);
+			pctl_bool(g, "prevented", cs.prevented);
+			pctl_u64(g, "blocks", cs.blocks);
+			yajl_gen_map_close(g);
+		}
+	}
 	yajl_gen_map_close(g);
 }
 

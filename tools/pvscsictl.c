@@ -246,9 +246,18 @@ static void text_status(yajl_val r)
 			yajl_val d = devs->u.array.values[j];
 			const char *vdev = str(d, "vdev");
 
+			yajl_val m = get(d, "medium");
+
 			printf("    %s: v-dev %s, p-dev %s%s%s\n", str(d, "name"),
 			       vdev[0] ? vdev : "-", str(d, "pdev")[0] ? str(d, "pdev") : "-",
 			       str(d, "unit")[0] ? " -> unit " : " (not mapped)", str(d, "unit"));
+			if (m && YAJL_IS_OBJECT(m))
+				printf("      disc: %s%s\n",
+				       flag(m, "loaded")      ? str(m, "image")
+				       : flag(m, "tray_open") ? "none, tray open"
+				                              : "none",
+				       flag(m, "prevented") ? ", removal prevented by the guest"
+				                            : "");
 		}
 	}
 	printf("\nLUNs: %zu\n", arr_len(luns));
