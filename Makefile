@@ -23,11 +23,14 @@ INC_protocol   := -Ilibpvscsi/include -Iprotocol
 INC_common     := -Ilibpvscsi/include -Icommon
 INC_xen        := -Ixen
 INC_backend    := -Ilibpvscsi/include -Iprotocol -Icommon -Ixen -Ibackend
-INC_xl-plugin  := -Ilibpvscsi/include -Icommon -Ixen -Ixl-plugin
+# libvirt's XML for xl scsi-attach --xml / scsi-list --xml (xl-plugin/xml.c).
+XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0)
+XML_LIBS   := $(shell pkg-config --libs libxml-2.0)
+INC_xl-plugin  := -Ilibpvscsi/include -Icommon -Ixen -Ixl-plugin $(XML_CFLAGS)
 INC_vhost-user := -Ilibpvscsi/include -Iprotocol -Icommon -Ivhost-user
 INC_tools      := -Ilibpvscsi/include -Icommon
 INC_tests      := -Ilibpvscsi/include -Ilibpvscsi -Iprotocol -Icommon -Ixen -Ibackend -Ixl-plugin \
-                  -Ivhost-user -Itests/fakes
+                  -Ivhost-user -Itests/fakes $(XML_CFLAGS)
 # $(call incs,source)
 incs = $(INC_$(firstword $(subst /, ,$(1))))
 OPT_rel  := -O2 -g
@@ -144,7 +147,7 @@ build/$(1)/pvscsid: $(call objs,$(1),$(BACKEND_MAIN)) build/$(1)/libbackend.a bu
 
 build/$(1)/xl-pvscsi: $(call objs,$(1),$(XL_MAIN)) build/$(1)/libxlplugin.a build/$(1)/libxen-layer.a \
 		build/$(1)/libpvscsi.a build/$(1)/libcommon.a
-	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$(LINKGROUP) $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(SDLIBS)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$(LINKGROUP) $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(XML_LIBS) $$(SDLIBS)
 
 build/$(1)/pvscsi-vhost-user: $(call objs,$(1),$(VHOST_MAIN)) build/$(1)/libvhost.a build/$(1)/libproto.a \
 		build/$(1)/libpvscsi.a build/$(1)/libcommon.a
@@ -155,7 +158,7 @@ build/$(1)/tests/%_ut: build/$(1)/obj/tests/unit/%_ut.o build/$(1)/libfakes.a bu
 		build/$(1)/libbackend.a build/$(1)/libxen-layer.a build/$(1)/libvhost.a build/$(1)/libproto.a \
 		build/$(1)/libpvscsi.a build/$(1)/libcommon.a
 	@mkdir -p $$(dir $$@)
-	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$(LINKGROUP) $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(CUNIT) $$(SDLIBS)
+	$$(CC_$(1)) $$(OPT_$(1)) -o $$@ $$(LINKGROUP) $$(LDLIBS) $$(XENLIBS) -lxlutil -lxenlight $$(XML_LIBS) $$(CUNIT) $$(SDLIBS)
 endef
 $(eval $(call variant,rel))
 $(eval $(call variant,asan))
@@ -222,7 +225,7 @@ FUZZ_RUN = $(if $(FUZZ_TARGETS),$(patsubst %,build/fuzz/%_fuzz,$(FUZZ_TARGETS)),
 build/fuzz/%_fuzz: build/fuzz/obj/tests/fuzz/%_fuzz.o build/fuzz/libfakes.a build/fuzz/libxlplugin.a \
 		build/fuzz/libbackend.a build/fuzz/libxen-layer.a build/fuzz/libvhost.a build/fuzz/libproto.a \
 		build/fuzz/libpvscsi.a build/fuzz/libcommon.a
-	$(FUZZ_CC) $(OPT_fuzz) -fsanitize=fuzzer -o $@ $(LINKGROUP) $(LDLIBS) $(XENLIBS) -lxlutil -lxenlight $(SDLIBS)
+	$(FUZZ_CC) $(OPT_fuzz) -fsanitize=fuzzer -o $@ $(LINKGROUP) $(LDLIBS) $(XENLIBS) -lxlutil -lxenlight $(XML_LIBS) $(SDLIBS)
 .SECONDARY: $(call objs,fuzz,$(FUZZ_SRCS))
 
 check-fuzz: deps $(FUZZ_RUN)
