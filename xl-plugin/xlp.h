@@ -13,6 +13,8 @@
  *   saved.c   the domain's saved configuration (libxl userdata "libxl-json",
  *             c_info.xsdata) and save-image headers
  *   table.c   text tables whose columns fit their cells (scsi-list, scsi-assignable-list)
+ *   xml.c     libvirt's <hostdev type='scsi'> and <disk> elements through libxml2
+ *             (scsi-attach --xml, scsi-list --xml)
  *   lock.c    the host-wide lock
  *   monitor.c the per-domain monitor that re-attaches devices after a reboot
  *   attach.c detach.c list.c resolve.c create.c   the commands
@@ -60,6 +62,7 @@ struct xlp_ctx {
 	const char *run_dir;     /* the monitors' lock files, "/run" */
 	const char *xl_real;     /* Xen's own xl */
 	const char *argv0;       /* handed to Xen's xl as its argv[0] */
+	FILE *in;                /* scsi-attach --xml - */
 	FILE *out, *err;
 	const char *prefix; /* put before every message on err ("scsi-attach: ") */
 	bool dry_run;
@@ -499,6 +502,42 @@ int xlp_check_saved(struct xlp_ctx *c, uint32_t domid_or_none, const struct xlp_
 int xlp_migrate_ready(struct xlp_ctx *c);
 
 int xlp_list(struct xlp_ctx *c, uint32_t *domids, size_t n, bool json);
+
+/* ------------------------------------------------------------- libvirt XML */
+
+/* One device of a libvirt XML document, and where it was written (for messages). */
+struct xlp_xml_item {
+	struct xlp_entry e;
+	char where[XLP_PATH_MAX]; /* "FILE:LINE: <hostdev>" */
+};
+
+struct xlp_xml_items {
+	struct xlp_xml_item *v;
+	size_t n;
+};
+
+/*
+ * Parse @len bytes of @text (read from @name, for messages) as one
+ * <hostdev mode='subsystem' type='scsi'>, one <disk type='file'>, or a
+ * <devices> holding several; each becomes an entry as scsi-attach's
+ * arguments would (docs/toolstack.md, "libvirt XML").  0, or -EINVAL (or
+ * -ENOMEM) with one line in @err, "NAME:LINE: <ELEMENT>: WHAT", and no items.
+ */
+int xlp_xml_parse(const char *text, size_t len, const char *name, struct xlp_xml_items *out,
+                  char *err, size_t errlen);
+void xlp_xml_items_free(struct xlp_xml_items *l);
+/*
+ * scsi-attach --xml: attach every device of @file ("-": c->in) to @domid, or
+ * none: all are parsed, resolved and checked first, and the ones attached
+ * before a later one fails are detached again.  0 or -errno (printed).
+ */
+int xlp_xml_attach(struct xlp_ctx *c, uint32_t domid, const char *file);
+/*
+ * scsi-list --xml: @domid's devices as a <devices> element that
+ * xlp_xml_attach takes back; mem: LUNs (which libvirt cannot name) are
+ * left out with a warning.  0 or -errno.
+ */
+int xlp_xml_list(struct xlp_ctx *c, uint32_t domid);
 
 /* ------------------------------------------------------------- reboots */
 

@@ -99,6 +99,7 @@ void xlp_ctx_init(struct xlp_ctx *c)
 	c->run_dir = getenv("XL_PVSCSI_RUNDIR") ? getenv("XL_PVSCSI_RUNDIR") : "/run";
 	c->xl_real = xlp_xl_real_path();
 	c->argv0 = "xl";
+	c->in = stdin;
 	c->out = stdout;
 	c->err = stderr;
 	c->timeout_ms = 60000;
