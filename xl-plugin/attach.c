@@ -577,25 +577,59 @@ out:
 
 static void attach_usage(FILE *f)
 {
-	fprintf(f, "Usage: xl [-N] scsi-attach [-N] <Domain> <PDEV> <VDEV>[,<OPTION>...]\n"
-	           "  PDEV: /dev/sdX, /dev/sgN, /dev/disk/by-id/..., /dev/disk/by-path/...,\n"
-	           "        H:C:T:L, naa.<WWN>[:LUN], file:/path/image[,ro], mem:SIZE\n"
-	           "  VDEV: H:C:T:L as the guest sees it (H picks the controller)\n"
-	           "  OPTION: feature-host, ro, shareable\n");
+	fprintf(
+	    f, "Usage: xl [-N] scsi-attach [-N] <Domain> <PDEV> <VDEV>[,<OPTION>...]\n"
+	       "       xl [-N] scsi-attach [-N] <Domain> --xml <FILE>\n"
+	       "  PDEV: /dev/sdX, /dev/sgN, /dev/disk/by-id/..., /dev/disk/by-path/...,\n"
+	       "        H:C:T:L, naa.<WWN>[:LUN], file:/path/image[,ro], mem:SIZE\n"
+	       "  VDEV: H:C:T:L as the guest sees it (H picks the controller)\n"
+	       "  OPTION: feature-host, ro, shareable\n"
+	       "  FILE: libvirt's <hostdev mode='subsystem' type='scsi'> or <disk type='file'>,\n"
+	       "        or <devices> holding several (all are attached, or none); - reads stdin\n");
 }
 
 int xlp_cmd_attach(struct xlp_ctx *c, int argc, char **argv)
 {
+	static const struct option lo[] = {
+	    {"dryrun", 0, 0, 'N'}, {"help", 0, 0, 'h'}, {"xml", 1, 0, 'x'}, {0}};
+	const char *xml = NULL;
 	char err[XLP_ERR_MAX];
 	struct xlp_entry e;
 	struct xlp_dev *d;
 	uint32_t domid;
-	int rc;
+	int rc, opt;
 
 	c->prefix = "scsi-attach: ";
-	rc = xlp_verb_opts(c, argc, argv, 3, false, attach_usage);
-	if (rc >= 0)
-		return rc;
+	/* Options anywhere, so that "scsi-attach DOMAIN --xml FILE" reads as written. */
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "Nh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'N':
+			c->dry_run = true;
+			break;
+		case 'x':
+			xml = optarg;
+			break;
+		case 'h':
+			attach_usage(c->out);
+			return 0;
+		default:
+			attach_usage(c->err);
+			return 2;
+		}
+	}
+	if (argc - optind != (xml ? 1 : 3)) {
+		attach_usage(c->err);
+		return 2;
+	}
+	if (xml) {
+		if (xlp_connect_domain(c, argv[optind], &domid))
+			return 1;
+		rc = xlp_xml_attach(c, domid, xml);
+		if (!rc)
+			xlp_monitor_ensure(c, domid);
+		return rc ? 1 : 0;
+	}
 	rc = xlp_entry_parse2(argv[optind + 1], argv[optind + 2], &e, err, sizeof(err));
 	if (rc) {
 		xlp_errf(c, "%s\n", err);

@@ -14,7 +14,8 @@
  * States are named as xenbus.h names them (the numbers meant looking them
  * up), and the columns are as wide as their cells: phy-hctl may be a long
  * file: path.  --json (yajl_gen, beautified as xl's own JSON) carries each
- * state as its number and its name.
+ * state as its number and its name.  --xml writes one domain's devices as
+ * libvirt elements that scsi-attach --xml takes back (xml.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -220,14 +221,16 @@ int xlp_list(struct xlp_ctx *c, uint32_t *domids, size_t n, bool json)
 
 static void list_usage(FILE *f)
 {
-	fprintf(f, "Usage: xl scsi-list [--json] <Domain> [<Domain>...]\n");
+	fprintf(f, "Usage: xl scsi-list [--json] <Domain> [<Domain>...]\n"
+	           "       xl scsi-list --xml <Domain>\n");
 }
 
 int xlp_cmd_list(struct xlp_ctx *c, int argc, char **argv)
 {
-	static const struct option lo[] = {{"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0}};
+	static const struct option lo[] = {
+	    {"json", 0, 0, 'j'}, {"xml", 0, 0, 'x'}, {"help", 0, 0, 'h'}, {0}};
 	uint32_t *ids;
-	bool json = false;
+	bool json = false, xml = false;
 	int opt, rc, n;
 
 	c->prefix = "scsi-list: ";
@@ -236,6 +239,9 @@ int xlp_cmd_list(struct xlp_ctx *c, int argc, char **argv)
 		switch (opt) {
 		case 'j':
 			json = true;
+			break;
+		case 'x':
+			xml = true;
 			break;
 		case 'h':
 			list_usage(c->out);
@@ -246,7 +252,8 @@ int xlp_cmd_list(struct xlp_ctx *c, int argc, char **argv)
 		}
 	}
 	n = argc - optind;
-	if (n < 1) {
+	/* One <devices> is one domain's: scsi-attach --xml gives it to one domain. */
+	if (n < 1 || (xml && (json || n != 1))) {
 		list_usage(c->err);
 		return 2;
 	}
@@ -262,7 +269,7 @@ int xlp_cmd_list(struct xlp_ctx *c, int argc, char **argv)
 			return 1;
 		}
 	}
-	rc = xlp_list(c, ids, (size_t)n, json);
+	rc = xml ? xlp_xml_list(c, ids[0]) : xlp_list(c, ids, (size_t)n, json);
 	free(ids);
 	return rc ? 1 : 0;
 }
