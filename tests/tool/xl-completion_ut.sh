@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # xl-plugin/xl.bash-completion: the subcommands come from "xl help" as Xen's
 # completion reads them (so the front's scsi-* verbs are offered); the
-# scsi-* verbs' options, domains, LUNs and v-devs; H:C:T:L, file: and naa.
+# scsi-* verbs' options, domains, LUNs and v-devs, the file of --xml; H:C:T:L, file: and naa.
 # words completed across the ':' that bash splits words at.  "xl" is a
 # stand-in that answers with the front's own outputs from the golden files
 # (tests/xl/help.out, list.out, assignable.out).
@@ -61,7 +61,7 @@ check "scsi- verbs" "scsi-attach scsi-detach scsi-insert scsi-eject scsi-list sc
 	"$(comp "xl scsi-")"
 check "after global options" "scsi-assignable-list" "$(comp "xl -v -N scsi-as")"
 check "xl help VERB" "scsi-list" "$(comp "xl help scsi-l")"
-check "scsi-attach options" "-N --dryrun -h --help" "$(comp "xl scsi-attach -")"
+check "scsi-attach options" "-N --dryrun -h --help --xml" "$(comp "xl scsi-attach -")"
 check "domains, not Domain-0" "guest1 guest2" "$(comp "xl scsi-attach ")"
 check "a domain after an option" "guest2" "$(comp "xl scsi-attach -N guest2")"
 check "PDEV prefixes, then the LUNs: H:C:T:L and identities" \
@@ -79,6 +79,14 @@ check "a device path" "$tmp/imgs/disk.img" "$(comp "xl scsi-attach guest1 $tmp/i
 check "v-dev options after the comma" "0,ro" "$(comp "xl scsi-attach guest1 /dev/sg3 0:0:0:0,r")"
 check "every v-dev option" "0,ro 0,shareable 0,feature-host" "$(comp "xl scsi-attach guest1 /dev/sg3 0:0:0:0,")"
 check "nothing for a bare v-dev" "" "$(comp "xl scsi-attach guest1 /dev/sg3 0:0")"
+check "--xml: a file" "$tmp/imgs/disk.img" "$(comp "xl scsi-attach guest1 --xml $tmp/imgs/d")"
+check "--xml=: a file, after bash's '=' split" "$tmp/imgs/disk.img" \
+	"$(comp "xl scsi-attach guest1 --xml=$tmp/imgs/d")"
+check "--xml=: a file, '=' not a word break" "--xml=$tmp/imgs/disk.img" \
+	"$(COMP_WORDBREAKS=$' \t\n:'; comp "xl scsi-attach guest1 --xml=$tmp/imgs/d")"
+check "the domain after --xml FILE" "guest1 guest2" "$(comp "xl scsi-attach --xml $tmp/imgs/disk.img ")"
+check "nothing after DOMAIN --xml FILE" "" "$(comp "xl scsi-attach guest1 --xml $tmp/imgs/disk.img ")"
+check "nothing after --xml FILE DOMAIN" "" "$(comp "xl scsi-attach --xml - guest1 ")"
 check "scsi-detach: the domain's v-devs" "0:0:0:0 0:0:1:0 1:0:0:5" \
 	"$(comp "xl scsi-detach guest1 ")"
 check "scsi-detach: one v-dev after ':'" "1:0" "$(comp "xl scsi-detach guest1 0:0:1")"
@@ -88,6 +96,7 @@ check "scsi-insert: then the image" "$tmp/imgs/disk.img" "$(comp "xl scsi-insert
 check "scsi-eject --force" "--force" "$(comp "xl scsi-eject --f")"
 check "scsi-eject: nothing after the v-dev" "" "$(comp "xl scsi-eject guest1 0:0:0:0 ")"
 check "scsi-list --json" "--json" "$(comp "xl scsi-list --j")"
+check "scsi-list --xml" "--xml" "$(comp "xl scsi-list --x")"
 check "scsi-list: several domains" "guest1 guest2" "$(comp "xl scsi-list guest1 ")"
 check "scsi-assignable-list takes no operand" "" "$(comp "xl scsi-assignable-list ")"
 check "scsi-resolve --vscsi-missing-ok" "--vscsi-missing-ok" "$(comp "xl scsi-resolve --vs")"
