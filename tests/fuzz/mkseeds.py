@@ -732,6 +732,35 @@ def seeds_sgfilter():
         write("sgfilter", "s%02d" % i, x)
 
 
+# ---- xml ----------------------------------------------------------------
+
+def seeds_xml():
+    with open("tests/xl/list.xml", "rb") as f:
+        write("xml", "list", f.read().replace(b"@ROOT@", b"/srv"))
+    docs = [
+        "<hostdev mode='subsystem' type='scsi' sgio='unfiltered'><source>"
+        "<adapter name='scsi_host2'/><address bus='0' target='1' unit='0'/></source>"
+        "<address type='drive' controller='0' bus='0' target='0' unit='0'/></hostdev>",
+        "<hostdev mode='subsystem' type='scsi'><source>"
+        "<adapter parent='pci_0000_00_1f_2' unique_id='1'/><address bus='0' target='0' unit='0'/>"
+        "</source><readonly/><shareable/>"
+        "<address type='drive' controller='1' bus='0' target='2' unit='3'/></hostdev>",
+        "<hostdev type='scsi' rawio='yes'><source><adapter type='fc_host' "
+        "wwnn='5001a4aabbccdd00' wwpn='5001a4aabbccdd01'/><address bus='0' target='0' unit='2'/>"
+        "</source><alias name='hostdev0'/><address type='drive' unit='1'/></hostdev>",
+        "<disk type='file' device='lun'><driver name='qemu' type='raw'/>"
+        "<source file='/var/lib/x.img'/><target dev='sda' bus='scsi'/>"
+        "<blockio logical_block_size='512'/><readonly/>"
+        "<address type='drive' controller='0' bus='0' target='1' unit='0'/></disk>",
+        "<devices><disk type='file' device='cdrom'><target dev='sdb' bus='scsi'/><readonly/>"
+        "<address type='drive'/></disk></devices>",
+        "<?xml version='1.0'?>\n<!DOCTYPE d [<!ENTITY h 'scsi'>]>\n"
+        "<hostdev type='&h;'/>",
+    ]
+    for k, d in enumerate(docs):
+        write("xml", "doc%d" % k, d.encode())
+
+
 def main():
     clear_generated()
     seeds_vscsiif()
@@ -747,6 +776,7 @@ def main():
     seeds_savecfg()
     seeds_spec()
     seeds_sgfilter()
+    seeds_xml()
 
 
 if __name__ == "__main__":
