@@ -496,10 +496,11 @@ int xlp_xml_parse(const char *text, size_t len, const char *name, struct xlp_xml
 	/*
 	 * No network, no entities from outside the document, and libxml2's own
 	 * messages kept from stderr: the one line below says what went wrong.
+	 * Line numbers past 65535 are kept (BIG_LINES) for the messages.
 	 */
 	doc = xmlCtxtReadMemory(ctxt, text, (int)len, NULL, NULL,
 	                        XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
-	                            XML_PARSE_NOWARNING);
+	                            XML_PARSE_NOWARNING | XML_PARSE_BIG_LINES);
 	if (!doc) {
 		const xmlError *e = xmlCtxtGetLastError(ctxt);
 		char msg[512] = "unknown error";
@@ -816,20 +817,33 @@ static void sd_name(unsigned int i, char *buf, size_t len)
 	}
 }
 
-/* Where the LUN of @b is now: its identity first, since a host number may name another LUN now. */
+/* A stable identity, which names one LUN wherever it is (docs/resolve.md, "Stable spec"). */
+static bool identity(const char *s)
+{
+	return !strncmp(s, "naa.", 4) || !strncmp(s, "eui.", 4) || !strncmp(s, "t10.", 4) ||
+	       !strncmp(s, "wwid:", 5) || !strncmp(s, "/dev/disk/by-id/", 16);
+}
+
+/*
+ * Where the LUN of @b is now: found by its identity, as restore finds it.
+ * Only a LUN without one is taken at its p-dev's numbers: an identity not
+ * found means the LUN is gone, whatever those numbers name now.
+ */
 static int where_now(struct xlp_ctx *c, const struct xlp_bdev *b, struct pvs_hctl *h)
 {
-	struct pvs_pdev *p = calloc(1, sizeof(*p));
-	int rc = -ENOENT;
+	struct pvs_pdev *p;
+	int rc;
 
+	if (!identity(b->p_devname))
+		return xlp_bdev_hctl(c, b, h, NULL);
+	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	if (b->p_devname[0] && !pvs_resolve(&c->res, b->p_devname, p, NULL, 0)) {
+	rc = pvs_resolve(&c->res, b->p_devname, p, NULL, 0);
+	if (!rc)
 		*h = (struct pvs_hctl){p->host, p->channel, p->target, p->lun};
-		rc = 0;
-	}
 	free(p);
-	return rc ? xlp_bdev_hctl(c, b, h, NULL) : 0;
+	return rc;
 }
 
 static int list_host(struct xlp_ctx *c, xmlNodePtr root, const struct xlp_vhost *vh,

@@ -877,20 +877,31 @@ static void test_list_round_trip(void)
 /*
  * The host LUNs moved (a rescan gave their hosts other numbers): a LUN is
  * found by its identity, and the XML says where it is now; one without an
- * identity is not found, and is left out with a warning.
+ * identity is not found, and is left out with a warning.  So is one whose
+ * identity is gone, though its old numbers name another LUN now.
  */
 static void test_list_moved(void)
 {
 	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdc", "0:0:0:0", NULL};
 	static const char *const a2[] = {"scsi-attach", "guest1", "3:0:0:0", "0:0:1:0", NULL};
+	static const char *const a3[] = {"scsi-attach", "guest1", "4:0:0:0", "0:0:2:0", NULL};
+	struct fake_scsi_dev old = {.host = 4, .wwid = "naa.6001405eeeeeeeeeeeeeeeeeeeeeeee5"};
+	struct fake_scsi_dev other = {.host = 4, .wwid = "naa.6001405ffffffffffffffffffffffff6"};
 	char *xml, *err;
 
 	w_setup();
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(&W->fs, &old), 0);
 	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
 	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a2), 0);
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a3), 0);
 	CU_ASSERT_EQUAL_FATAL(fake_sysfs_clear(&W->fs), 0);
 	w_add_disks(6);
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(&W->fs, &other), 0);
 	xml = list_xml("guest1", &err);
+	CU_ASSERT_PTR_NULL(strstr(xml, "scsi_host4"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "warning: v-dev 0:0:2:0 (p-dev 4:0:0:0, "
+	                                   "naa.6001405eeeeeeeeeeeeeeeeeeeeeeee5:0) left out: the "
+	                                   "LUN is not on this host now\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(xml, "<adapter name=\"scsi_host6\"/>\n"
 	                                   "      <address bus=\"0\" target=\"1\" unit=\"0\"/>"));
 	if (!strstr(err, "warning: v-dev 0:0:1:0 (p-dev "))
