@@ -175,6 +175,68 @@ int vuctl_lun_op(const struct vuctl_env *env, const char *op, const char *addr, 
 	return rc;
 }
 
+static bool lun_info(const struct vscsi *vs, unsigned int t, unsigned int l,
+                     struct vscsi_lun_info *li)
+{
+	for (unsigned int i = 0; vscsi_lun_get(vs, i, li); i++)
+		if (li->target == t && li->lun == l)
+			return true;
+	return false;
+}
+
+int vuctl_cd(const struct vuctl_env *env, const char *addr, const char *path, bool force,
+             struct pvs_cd_status *st, char *err, size_t errlen)
+{
+	const char *op = path ? "insert" : "eject";
+	struct vscsi_lun_info li;
+	struct vscsi *vs;
+	const char *name;
+	unsigned int t, l;
+	char why[512];
+	int rc = parse_addr(env, addr, &vs, &name, &t, &l, why, sizeof(why));
+
+	if (rc) {
+		snprintf(err, errlen, "%s %s: %s", op, addr, why);
+		return rc;
+	}
+	if (path && !path[0]) {
+		snprintf(err, errlen, "insert %s: no image named (eject empties the drive)", addr);
+		return -EINVAL;
+	}
+	if (!lun_info(vs, t, l, &li)) {
+		snprintf(err, errlen, "%s %s: no such LUN", op, addr);
+		return -ENOENT;
+	}
+	if (!li.cdrom) {
+		snprintf(err, errlen, "%s %s: %s is not a cdrom: drive", op, addr, li.spec);
+		return -ENOTTY;
+	}
+	rc = vscsi_lun_cd(vs, t, l, path, force, why, sizeof(why));
+	if (rc == -EBUSY) {
+		/* The core names the drive by the image it was opened with: name the medium. */
+		snprintf(
+		    err, errlen,
+		    "%s %s: a guest prevents medium removal (PREVENT ALLOW MEDIUM REMOVAL), so "
+		    "%s was not %s; the guest was sent an eject request; force to %s anyway",
+		    op, addr, li.cd.path, path ? "replaced" : "ejected",
+		    path ? "replace it" : "eject");
+	} else if (rc) {
+		snprintf(err, errlen, "%s %s: %s", op, addr, why[0] ? why : strerror(-rc));
+	} else if (path) {
+		lun_info(vs, t, l, &li);
+		plog(LOG_INFO, "LUN %s: medium %s inserted (%llu blocks)%s", addr, li.cd.path,
+		     (unsigned long long)li.cd.blocks, force ? ", forced" : "");
+	} else {
+		plog(LOG_INFO, "LUN %s: %s%s", addr,
+		     li.cd.medium ? "medium ejected" : "tray opened (no medium)",
+		     force ? ", forced" : "");
+		lun_info(vs, t, l, &li);
+	}
+	if (!rc && st)
+		*st = li.cd;
+	return rc;
+}
+
 int vuctl_ctrl_add(const struct vuctl_env *env, const char *name, const char *socket,
                    unsigned int queues, char *err, size_t errlen)
 {
@@ -261,6 +323,20 @@ int vuctl_exec(const struct vuctl_env *env, const char *line, char *out, size_t 
 		rc = vuctl_lun_op(env, argv[0], argv[1], &changed, err, sizeof(err));
 		if (!rc && !strcmp(argv[0], "resize"))
 			out_add(out, outlen, "%s\n", changed ? "capacity changed" : "unchanged");
+	} else if (!strcmp(argv[0], "insert") || !strcmp(argv[0], "eject")) {
+		bool force = argc > 1 && !strcmp(argv[1], "--force");
+		unsigned int want = (argv[0][0] == 'i' ? 3 : 2) + force;
+
+		if (argc == want) {
+			rc = vuctl_cd(env, argv[1 + force],
+			              argv[0][0] == 'i' ? argv[2 + force] : NULL, force, NULL, err,
+			              sizeof(err));
+		} else {
+			rc = -EINVAL;
+			snprintf(err, sizeof(err), "usage: %s",
+			         argv[0][0] == 'i' ? "insert [--force] [NAME/]T:L PATH"
+			                           : "eject [--force] [NAME/]T:L");
+		}
 	} else if ((!strcmp(argv[0], "list") || !strcmp(argv[0], "stats")) && argc <= 2) {
 		vs = env->find(env->arg, argc == 2 ? argv[1] : NULL);
 		if (!vs) {
@@ -270,11 +346,20 @@ int vuctl_exec(const struct vuctl_env *env, const char *line, char *out, size_t 
 		} else if (argv[0][0] == 'l') {
 			struct vscsi_lun_info li;
 
-			for (unsigned int i = 0; vscsi_lun_get(vs, i, &li); i++)
+			for (unsigned int i = 0; vscsi_lun_get(vs, i, &li); i++) {
 				out_add(out, outlen,
-				        "%u:%u %s blocks=%llu bs=%u inflight=%u users=%u\n",
+				        "%u:%u %s blocks=%llu bs=%u inflight=%u users=%u",
 				        li.target, li.lun, li.spec, (unsigned long long)li.blocks,
 				        li.block_size, li.inflight, li.users);
+				/* A drive's spec names the image it started with, not what it
+				 * holds. */
+				if (li.cdrom)
+					out_add(out, outlen, " medium=%s tray=%s prevented=%d",
+					        li.cd.medium ? li.cd.path : "-",
+					        li.cd.tray_open ? "open" : "closed",
+					        li.cd.prevented);
+				out_add(out, outlen, "\n");
+			}
 		} else {
 			struct vscsi_stats st;
 
@@ -298,6 +383,7 @@ int vuctl_exec(const struct vuctl_env *env, const char *line, char *out, size_t 
 		rc = -EINVAL;
 		snprintf(err, sizeof(err),
 		         "usage: add [NAME/]T:L SPEC | remove [NAME/]T:L | resize [NAME/]T:L | "
+		         "insert [--force] [NAME/]T:L PATH | eject [--force] [NAME/]T:L | "
 		         "list [NAME] | stats [NAME] | ctrl-add NAME SOCKET [QUEUES] | "
 		         "ctrl-remove NAME | ctrl-list");
 	}

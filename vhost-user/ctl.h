@@ -15,7 +15,11 @@
  *   add [NAME/]T:L SPEC       open SPEC (pvscsi/spec.h) as target T, LUN L
  *   remove [NAME/]T:L         hot remove
  *   resize [NAME/]T:L         re-read the backing size (PARAM_CHANGE when it changed)
- *   list [NAME]               one line per LUN: "T:L SPEC blocks=N bs=N inflight=N users=N"
+ *   insert [--force] [NAME/]T:L PATH   load the image PATH into a cdrom: drive
+ *   eject [--force] [NAME/]T:L         take its medium out, leave the tray open
+ *                             (--force: even while a guest prevents medium removal)
+ *   list [NAME]               one line per LUN: "T:L SPEC blocks=N bs=N inflight=N users=N",
+ *                             a drive's with " medium=PATH|- tray=open|closed prevented=0|1"
  *   stats [NAME]              the controller's counters
  *   ctrl-add NAME SOCKET [Q]  a new controller listening on SOCKET (Q request queues)
  *   ctrl-remove NAME          disconnect its front-end, give back its LUNs, remove SOCKET
@@ -66,6 +70,15 @@ int vuctl_add(const struct vuctl_env *env, const char *tl, const char *spec, cha
  */
 int vuctl_lun_op(const struct vuctl_env *env, const char *op, const char *addr, bool *changed,
                  char *err, size_t errlen);
+/*
+ * insert (@path) or eject (@path NULL) on the cdrom: drive at @addr
+ * ("[NAME/]T:L").  Refused, with nothing changed and one line in @err
+ * naming the LUN: -ENOENT no such LUN, -ENOTTY no cdrom: drive, -EBUSY a
+ * guest prevents medium removal and not @force, or the image's error.
+ * @st (may be NULL) gets the drive's state after it.
+ */
+int vuctl_cd(const struct vuctl_env *env, const char *addr, const char *path, bool force,
+             struct pvs_cd_status *st, char *err, size_t errlen);
 int vuctl_ctrl_add(const struct vuctl_env *env, const char *name, const char *socket,
                    unsigned int queues, char *err, size_t errlen);
 int vuctl_ctrl_remove(const struct vuctl_env *env, const char *name, char *err, size_t errlen);

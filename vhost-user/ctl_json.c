@@ -15,7 +15,7 @@
 
 /* ---- arguments ---- */
 
-enum arg_type { ARG_STR, ARG_UINT };
+enum arg_type { ARG_STR, ARG_UINT, ARG_BOOL };
 
 struct arg_spec {
 	const char *name;
@@ -56,6 +56,11 @@ static int take_args(const yajl_val args, const struct arg_spec *spec, size_t n,
 				return pctl_fail(e, PCTL_E_ARG, "\"%s\" must be a string",
 				                 spec[j].name);
 			str[j] = v->u.string;
+		} else if (spec[j].type == ARG_BOOL) {
+			if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
+				return pctl_fail(e, PCTL_E_ARG, "\"%s\" must be true or false",
+				                 spec[j].name);
+			num[j] = YAJL_IS_TRUE(v);
 		} else {
 			char *end;
 
@@ -80,6 +85,18 @@ static int lun_addr(const char *ctrl, const char *lun, char *buf, size_t len, st
 	if ((size_t)snprintf(buf, len, "%s%s%s", ctrl ? ctrl : "", ctrl ? "/" : "", lun) >= len)
 		return pctl_fail(e, PCTL_E_ARG, "\"lun\" '%.64s' is too long", lun);
 	return 0;
+}
+
+/* A cdrom: drive's medium and tray (pvs_cd_status), as the value of a "cdrom" member. */
+static void gen_cd(yajl_gen g, const struct pvs_cd_status *cd)
+{
+	yajl_gen_map_open(g);
+	pctl_bool(g, "medium", cd->medium);
+	pctl_str(g, "path", cd->path);
+	pctl_u64(g, "blocks", cd->blocks);
+	pctl_bool(g, "tray_open", cd->tray_open);
+	pctl_bool(g, "prevented", cd->prevented);
+	yajl_gen_map_close(g);
 }
 
 /* ---- status ---- */
@@ -128,6 +145,10 @@ static int cmd_status(void *arg, const yajl_val args, yajl_gen g, struct pctl_er
 			pctl_str(g, "spec", li.spec);
 			pctl_bool(g, "read_only", li.unit && pvs_unit_ro(li.unit));
 			pctl_u64(g, "inflight", li.inflight);
+			if (li.cdrom) {
+				pctl_key(g, "cdrom");
+				gen_cd(g, &li.cd);
+			}
 			yajl_gen_map_close(g);
 		}
 		yajl_gen_array_close(g);
@@ -352,6 +373,42 @@ static int cmd_resize(void *arg, const yajl_val args, yajl_gen g, struct pctl_er
 	return lun_op(arg, "resize", args, g, e);
 }
 
+/* insert (@insert) or eject; the reply is the drive's state after it. */
+static int cd_op(void *arg, bool insert, const yajl_val args, yajl_gen g, struct pctl_err *e)
+{
+	static const struct arg_spec ins[] = {
+	    {"controller", ARG_STR, false},
+	    {"lun", ARG_STR, true},
+	    {"force", ARG_BOOL, false},
+	    {"path", ARG_STR, true},
+	};
+	const struct vuctl_env *env = arg;
+	const char *s[4];
+	unsigned long long n[4];
+	char addr[VUCTL_NAME_MAX + 32], why[768];
+	struct pvs_cd_status cd;
+
+	/* eject takes the same arguments but the path. */
+	if (take_args(args, ins, insert ? 4 : 3, s, n, e) ||
+	    lun_addr(s[0], s[1], addr, sizeof(addr), e))
+		return -1;
+	/* Its messages name the command and the LUN already. */
+	if (vuctl_cd(env, addr, insert ? s[3] : NULL, n[2], &cd, why, sizeof(why)))
+		return pctl_fail(e, PCTL_E_FAILED, "%s", why);
+	gen_cd(g, &cd);
+	return 0;
+}
+
+static int cmd_insert(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
+{
+	return cd_op(arg, true, args, g, e);
+}
+
+static int cmd_eject(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
+{
+	return cd_op(arg, false, args, g, e);
+}
+
 static int cmd_list(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
 {
 	static const struct arg_spec spec[] = {{"controller", ARG_STR, false}};
@@ -379,6 +436,10 @@ static int cmd_list(void *arg, const yajl_val args, yajl_gen g, struct pctl_err 
 		pctl_u64(g, "block_size", li.block_size);
 		pctl_u64(g, "inflight", li.inflight);
 		pctl_u64(g, "users", li.users);
+		if (li.cdrom) {
+			pctl_key(g, "cdrom");
+			gen_cd(g, &li.cd);
+		}
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
@@ -458,6 +519,8 @@ const struct pctl_command vuctl_json_commands[] = {
     {"add", cmd_add},
     {"remove", cmd_remove},
     {"resize", cmd_resize},
+    {"insert", cmd_insert},
+    {"eject", cmd_eject},
     {"list", cmd_list},
     {"ctrl-add", cmd_ctrl_add},
     {"ctrl-remove", cmd_ctrl_remove},

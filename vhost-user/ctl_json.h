@@ -2,8 +2,8 @@
 /*
  * ctl_json.h - pvscsi-vhost-user's control socket: the JSON protocol of
  * common/ctlsock.h with pvscsid's status, stats, metrics and log-level,
- * and this program's management commands (add, remove, resize, list,
- * ctrl-add, ctrl-remove, ctrl-list) with named arguments.  A line that
+ * and this program's management commands (add, remove, resize, insert,
+ * eject, list, ctrl-add, ctrl-remove, ctrl-list) with named arguments.  A line that
  * starts with a letter is the older line protocol of ctl.h instead
  * (vuctl_exec()), answered once and the connection closed.  They all run
  * on the one event loop and return at once.  docs/control.md.

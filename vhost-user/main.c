@@ -100,7 +100,8 @@ static void usage(FILE *f)
 	    "options:\n"
 	    "  --lun [NAME/]T:L=SPEC  a LUN (repeatable); SPEC: file:PATH[,ro][,bs=N] | mem:SIZE "
 	    "|\n"
-	    "                      sg:/dev/sgN[,raw] | a host p-dev (H:C:T:L, naa., /dev/...)\n"
+	    "                      cdrom:[ISO] | sg:/dev/sgN[,raw] | a host p-dev (H:C:T:L, naa.,\n"
+	    "                      /dev/...)\n"
 	    "  --name NAME         the --socket-path/--fd controller's name (default 0)\n"
 	    "  --config FILE       'lun [NAME/]T:L SPEC' and 'controller NAME SOCKET [Q]' lines\n"
 	    "  --ctl-socket PATH   control socket (LUNs and controllers at run time)\n"
@@ -112,7 +113,9 @@ static void usage(FILE *f)
 	    "                      --log-file, the file alone)\n"
 	    "control commands: status | stats [NAME] | metrics | log-level [LEVEL] |\n"
 	    "  add [NAME/]T:L SPEC | remove [NAME/]T:L | resize [NAME/]T:L |\n"
+	    "  insert [--force] [NAME/]T:L ISO | eject [--force] [NAME/]T:L |\n"
 	    "  list [NAME] | ctrl-add NAME SOCKET [Q] | ctrl-remove NAME | ctrl-list\n"
+	    "  (--force: change the medium even while the guest prevents its removal)\n"
 	    "  (--json: the JSON reply; the socket takes JSON requests, docs/control.md)\n"
 	    "Controllers share one LUN pool: one backing is one logical unit for all of them.\n"
 	    "A socket path may name nothing yet or a stale socket; anything else is refused.\n"
@@ -700,7 +703,7 @@ static void gen_s(yajl_gen g, const char *s)
  * The JSON request for the words @w (a command and its line-protocol
  * arguments) into @g; 0, or 2 after one line on stderr.
  */
-static int ctl_request(yajl_gen g, int nw, char **w)
+static int ctl_request(yajl_gen g, int nw, char **w, bool force)
 {
 	static const struct {
 		const char *cmd;
@@ -712,7 +715,8 @@ static int ctl_request(yajl_gen g, int nw, char **w)
 	    {"log-level", 0, 1, {"level"}},  {"add", 2, 2, {"lun", "spec"}},
 	    {"remove", 1, 1, {"lun"}},       {"resize", 1, 1, {"lun"}},
 	    {"list", 0, 1, {"controller"}},  {"ctrl-add", 2, 3, {"name", "socket", "queues"}},
-	    {"ctrl-remove", 1, 1, {"name"}},
+	    {"ctrl-remove", 1, 1, {"name"}}, {"insert", 2, 2, {"lun", "path"}},
+	    {"eject", 1, 1, {"lun"}},
 	};
 	size_t f;
 
@@ -729,6 +733,10 @@ static int ctl_request(yajl_gen g, int nw, char **w)
 	if (nw > 1) {
 		gen_s(g, "arguments");
 		yajl_gen_map_open(g);
+		if (force) {
+			gen_s(g, "force");
+			yajl_gen_bool(g, 1);
+		}
 		for (int i = 1; i < nw; i++) {
 			unsigned long v;
 
@@ -810,6 +818,12 @@ static void ctl_print(const char *cmd, const char *reply, yajl_val ret, bool jso
 			       jstr(ret, "previous"));
 		else
 			printf("log level %s\n", jstr(ret, "level"));
+	} else if (!strcmp(cmd, "insert") || !strcmp(cmd, "eject")) {
+		if (YAJL_IS_TRUE(jget(ret, "medium")))
+			printf("medium %s, %s blocks\n", jstr(ret, "path"), jnum(ret, "blocks"));
+		else
+			printf("no medium, tray %s\n",
+			       YAJL_IS_TRUE(jget(ret, "tray_open")) ? "open" : "closed");
 	} else if (!strcmp(cmd, "status")) {
 		yajl_val cs = jget(ret, "controllers"), luns = jget(ret, "luns");
 
@@ -822,12 +836,21 @@ static void ctl_print(const char *cmd, const char *reply, yajl_val ret, bool jso
 			       jstr(c, "name"), jstr(c, "socket"), jstr(c, "state"),
 			       jnum(c, "queues"), jstr(c, "initiator"), jnum(c, "inflight"));
 			for (size_t k = 0; k < jlen(cl); k++) {
-				yajl_val l = cl->u.array.values[k];
+				yajl_val l = cl->u.array.values[k], cd = jget(l, "cdrom");
 
-				printf("  %s unit %s: %s%s, %s in flight\n", jstr(l, "lun"),
+				printf("  %s unit %s: %s%s, %s in flight", jstr(l, "lun"),
 				       jstr(l, "unit"), jstr(l, "spec"),
 				       YAJL_IS_TRUE(jget(l, "read_only")) ? ", read-only" : "",
 				       jnum(l, "inflight"));
+				if (cd && YAJL_IS_TRUE(jget(cd, "medium")))
+					printf(", medium %s", jstr(cd, "path"));
+				else if (cd)
+					printf(", no medium, tray %s",
+					       YAJL_IS_TRUE(jget(cd, "tray_open")) ? "open"
+					                                           : "closed");
+				if (cd && YAJL_IS_TRUE(jget(cd, "prevented")))
+					printf(", removal prevented");
+				printf("\n");
 			}
 		}
 		for (size_t i = 0; i < jlen(luns); i++) {
@@ -856,7 +879,7 @@ static void ctl_print(const char *cmd, const char *reply, yajl_val ret, bool jso
 static int ctl_client(int argc, char **argv)
 {
 	int ai = 2, nw, rc = 1;
-	bool json = false;
+	bool json = false, cd, force = false;
 	char **w, *reply = NULL, ebuf[256];
 	const unsigned char *req;
 	size_t len;
@@ -879,12 +902,25 @@ static int ctl_client(int argc, char **argv)
 		w++;
 		nw--;
 	}
-	if (!json && strcmp(w[0], "status") && strcmp(w[0], "metrics") && strcmp(w[0], "log-level"))
+	cd = !strcmp(w[0], "insert") || !strcmp(w[0], "eject");
+	for (int i = 1; i < nw; i++) {
+		if (strcmp(w[i], "--force"))
+			continue;
+		if (!cd)
+			return bad_usage("ctl %s: --force is for insert and eject", w[0]);
+		force = true;
+		memmove(w + i, w + i + 1, (size_t)(nw - i - 1) * sizeof(*w));
+		nw--;
+		break;
+	}
+	/* insert and eject in JSON even without --json: an image path may hold blanks. */
+	if (!json && !cd && strcmp(w[0], "status") && strcmp(w[0], "metrics") &&
+	    strcmp(w[0], "log-level"))
 		return ctl_line(argv[ai], nw, w);
 	g = yajl_gen_alloc(NULL);
 	if (!g)
 		return 1;
-	rc = ctl_request(g, nw, w);
+	rc = ctl_request(g, nw, w, force);
 	if (rc)
 		goto out;
 	rc = 1;

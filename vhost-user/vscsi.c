@@ -813,6 +813,19 @@ int vscsi_lun_refresh(struct vscsi *vs, uint32_t target, uint32_t lun)
 	return rc;
 }
 
+int vscsi_lun_cd(struct vscsi *vs, uint32_t target, uint32_t lun, const char *path, bool force,
+                 char *err, size_t errlen)
+{
+	struct pvs_lun *l = pvs_map_lookup(vs->map, 0, target, lun);
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!l)
+		return -ENOENT;
+	return path ? pvs_lun_cd_insert(l, path, force, err, errlen)
+	            : pvs_lun_cd_eject(l, force, err, errlen);
+}
+
 bool vscsi_lun_get(const struct vscsi *vs, unsigned int i, struct vscsi_lun_info *out)
 {
 	uint32_t channel;
@@ -828,6 +841,7 @@ bool vscsi_lun_get(const struct vscsi *vs, unsigned int i, struct vscsi_lun_info
 	out->block_size = pvs_lun_block_size(l);
 	out->inflight = pvs_lun_inflight(l);
 	out->users = u ? pvs_unit_users(u) : 1;
+	out->cdrom = pvs_lun_cd_status(l, &out->cd) == 0;
 	return true;
 }
 

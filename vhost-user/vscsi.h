@@ -90,6 +90,18 @@ int vscsi_lun_remove(struct vscsi *vs, uint32_t target, uint32_t lun);
  * not, -ENOENT. */
 int vscsi_lun_refresh(struct vscsi *vs, uint32_t target, uint32_t lun);
 
+/*
+ * Change the medium of the cdrom: drive at @target:@lun (pvs_lun_cd_insert(),
+ * or pvs_lun_cd_eject() when @path is NULL); @force overrides a guest's
+ * PREVENT ALLOW MEDIUM REMOVAL.  The guest learns of it as from a drive of
+ * its own, through the unit attention and media events of TEST UNIT READY
+ * and GET EVENT STATUS NOTIFICATION: virtio-scsi has no event for it (QEMU's
+ * scsi-cd sends none either).  -ENOENT when absent, else the core's error
+ * with one line in @err.
+ */
+int vscsi_lun_cd(struct vscsi *vs, uint32_t target, uint32_t lun, const char *path, bool force,
+                 char *err, size_t errlen);
+
 struct vscsi_lun_info {
 	uint32_t target, lun;
 	const struct pvs_unit *unit; /* NULL when the map holds none */
@@ -98,6 +110,8 @@ struct vscsi_lun_info {
 	uint32_t block_size;
 	unsigned int inflight;
 	unsigned int users; /* v-devs of every controller on this unit */
+	bool cdrom;         /* a cdrom: drive; then @cd is its state */
+	struct pvs_cd_status cd;
 };
 /* The @i-th registered LUN in (target, lun) order; false past the end. */
 bool vscsi_lun_get(const struct vscsi *vs, unsigned int i, struct vscsi_lun_info *out);

@@ -1225,6 +1225,194 @@ static void test_ctl_json(void)
 	env_fini(&t);
 }
 
+/* ---- CD-ROM medium changes (insert, eject) ---- */
+
+/* A medium of @blocks 2048-byte blocks, each byte @fill. */
+static void cd_image(const char *path, unsigned int blocks, int fill)
+{
+	uint8_t b[2048];
+	int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	memset(b, fill, sizeof(b));
+	for (unsigned int i = 0; i < blocks; i++)
+		CU_ASSERT_FATAL(write(fd, b, sizeof(b)) == (ssize_t)sizeof(b));
+	close(fd);
+}
+
+/* The first byte of block 0 of the drive at 4:@lun, or -1 with the sense key << 8 | ASC. */
+static int cd_read(struct env *t, uint32_t lun, int *sense)
+{
+	uint8_t rd[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	struct cmd c;
+
+	cmd(t, 2, &c, 4, lun, rd, 10, 2048, false);
+	*sense = c.r.status ? (c.r.sense[2] & 0xf) << 8 | c.r.sense[12] : 0;
+	return c.r.status ? -1 : ((uint8_t *)fv_ptr(&t->m, c.data))[0];
+}
+
+static void cd_prevent(struct env *t, uint32_t lun, bool prevent)
+{
+	uint8_t cdb[6] = {0x1e, 0, 0, 0, prevent, 0};
+	struct cmd c;
+
+	cmd(t, 2, &c, 4, lun, cdb, 6, 0, false);
+	CU_ASSERT_EQUAL(c.r.status, 0);
+}
+
+/*
+ * The control commands on cdrom: drives, as xl cd-insert and cd-eject: a
+ * drive at start and one hot-added empty, media changed from the line and
+ * JSON protocols, refused with nothing changed (no such LUN, not a drive,
+ * a bad image, a guest preventing removal), forced, and what the guest sees.
+ */
+static void test_ctl_cd(void)
+{
+	struct env t;
+	struct vuctl_env env;
+	struct pctl_cfg cfg;
+	char a[64], b[64], bad[64], cmdl[256], out[4096], want[512], req[512];
+	yajl_val v, l;
+	int sense;
+
+	env_init(&t, false);
+	vuctl_env_one(&env, t.vs);
+	vuctl_cfg(&cfg, "unused", &env);
+	snprintf(a, sizeof(a), "/tmp/vhost_scsi_ut.a.%d.iso", (int)getpid());
+	snprintf(b, sizeof(b), "/tmp/vhost_scsi_ut.b.%d.iso", (int)getpid());
+	snprintf(bad, sizeof(bad), "/tmp/vhost_scsi_ut.bad.%d.iso", (int)getpid());
+	cd_image(a, 32, 'A');
+	cd_image(b, 64, 'B');
+	cd_image(bad, 0, 0);
+	CU_ASSERT_FATAL(truncate(bad, 1000) == 0);
+
+	snprintf(cmdl, sizeof(cmdl), "add 4:0 cdrom:%s", a);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, cmdl, out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "add 4:1 cdrom:", out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "list", out, sizeof(out)), 0);
+	snprintf(want, sizeof(want),
+	         "4:0 cdrom:%s blocks=32 bs=2048 inflight=0 users=1 medium=%s tray=closed "
+	         "prevented=0\n",
+	         a, a);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "4:1 cdrom: blocks=0 bs=2048 inflight=0 users=1 "
+	                                   "medium=- tray=closed prevented=0\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "0:0 mem:4M blocks=8192 bs=512 inflight=0 users=1\n"));
+	tur_clear(&t, 4, 0);
+	CU_ASSERT_EQUAL(cd_read(&t, 0, &sense), 'A');
+
+	/* Refused: nothing changes, and the reply names what was tried. */
+	snprintf(cmdl, sizeof(cmdl), "insert 4:0 %s", bad);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, cmdl, out, sizeof(out)), -EINVAL);
+	snprintf(want, sizeof(want), "error: insert 4:0: cdrom image '%s': 1000 bytes", bad);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+	snprintf(cmdl, sizeof(cmdl), "insert 4:0 %s.nosuch", a);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, cmdl, out, sizeof(out)), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, ".nosuch'"));
+	snprintf(cmdl, sizeof(cmdl), "insert 0:0 %s", b);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, cmdl, out, sizeof(out)), -ENOTTY);
+	CU_ASSERT_STRING_EQUAL(out, "error: insert 0:0: mem:4M is not a cdrom: drive\n");
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "eject 4:7", out, sizeof(out)), -ENOENT);
+	CU_ASSERT_STRING_EQUAL(out, "error: eject 4:7: no such LUN\n");
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "eject x/4:0", out, sizeof(out)), -ENOENT);
+	CU_ASSERT_STRING_EQUAL(out, "error: eject x/4:0: no controller 'x'\n");
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "insert 4:0", out, sizeof(out)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(out, "error: usage: insert [--force] [NAME/]T:L PATH\n");
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "eject 4:0 now", out, sizeof(out)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(out, "error: usage: eject [--force] [NAME/]T:L\n");
+	CU_ASSERT_EQUAL(cd_read(&t, 0, &sense), 'A');
+
+	/* The guest locks the door: only --force changes the medium. */
+	cd_prevent(&t, 0, true);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "eject 4:0", out, sizeof(out)), -EBUSY);
+	snprintf(want, sizeof(want),
+	         "error: eject 4:0: a guest prevents medium removal (PREVENT ALLOW MEDIUM "
+	         "REMOVAL), so %s was not ejected; the guest was sent an eject request; force to "
+	         "eject anyway\n",
+	         a);
+	CU_ASSERT_STRING_EQUAL(out, want);
+	snprintf(cmdl, sizeof(cmdl), "insert 4:0 %s", b);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, cmdl, out, sizeof(out)), -EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "was not replaced"));
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "list", out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "tray=closed prevented=1\n4:1"));
+	CU_ASSERT_EQUAL(cd_read(&t, 0, &sense), 'A');
+	snprintf(cmdl, sizeof(cmdl), "insert --force 4:0 %s", b);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, cmdl, out, sizeof(out)), 0);
+	CU_ASSERT_STRING_EQUAL(out, "ok\n");
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "list", out, sizeof(out)), 0);
+	snprintf(want, sizeof(want),
+	         "blocks=64 bs=2048 inflight=0 users=1 medium=%s tray=closed "
+	         "prevented=0\n4:1",
+	         b);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+	/* The guest's next command hears of the change (28h), then reads the new medium. */
+	CU_ASSERT_EQUAL(cd_read(&t, 0, &sense), -1);
+	CU_ASSERT_EQUAL(sense, 0x628);
+	CU_ASSERT_EQUAL(cd_read(&t, 0, &sense), 'B');
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "eject 4:0", out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(cd_read(&t, 0, &sense), -1);
+	CU_ASSERT_EQUAL(sense, 0x23a);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "eject --force 4:0", out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(vuctl_exec(&env, "list", out, sizeof(out)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "medium=- tray=open prevented=0\n4:1"));
+
+	/* The JSON protocol: the same commands, the drive's state in the reply and listings. */
+	snprintf(req, sizeof(req),
+	         "{\"command\":\"insert\",\"arguments\":{\"lun\":\"4:1\",\"path\":\"%s\"}}", a);
+	v = jreply(&cfg, req);
+	l = JAT(v, "return");
+	CU_ASSERT_EQUAL(JAT(l, "medium")->type, yajl_t_true);
+	CU_ASSERT_STRING_EQUAL(jstr(JAT(l, "path")), a);
+	CU_ASSERT_EQUAL(jnum(JAT(l, "blocks")), 32);
+	CU_ASSERT_EQUAL(JAT(l, "tray_open")->type, yajl_t_false);
+	CU_ASSERT_EQUAL(JAT(l, "prevented")->type, yajl_t_false);
+	yajl_tree_free(v);
+	tur_clear(&t, 4, 1);
+	CU_ASSERT_EQUAL(cd_read(&t, 1, &sense), 'A');
+	v = jreply(&cfg, "{\"command\":\"status\"}");
+	l = JAT(v, "return", "controllers", "0", "luns");
+	CU_ASSERT_FATAL(l && YAJL_IS_ARRAY(l) && l->u.array.len == 5);
+	CU_ASSERT_STRING_EQUAL(jstr(JAT(l, "0", "lun")), "0:0");
+	CU_ASSERT_PTR_NULL(JAT(l, "0", "cdrom"));
+	CU_ASSERT_STRING_EQUAL(jstr(JAT(l, "3", "lun")), "4:0");
+	CU_ASSERT_EQUAL(JAT(l, "3", "cdrom", "medium")->type, yajl_t_false);
+	CU_ASSERT_EQUAL(JAT(l, "3", "cdrom", "tray_open")->type, yajl_t_true);
+	CU_ASSERT_STRING_EQUAL(jstr(JAT(l, "3", "cdrom", "path")), "");
+	CU_ASSERT_STRING_EQUAL(jstr(JAT(l, "4", "cdrom", "path")), a);
+	yajl_tree_free(v);
+	cd_prevent(&t, 1, true);
+	v = jreply(&cfg, "{\"command\":\"list\"}");
+	CU_ASSERT_EQUAL(JAT(v, "return", "4", "cdrom", "prevented")->type, yajl_t_true);
+	CU_ASSERT_EQUAL(jnum(JAT(v, "return", "4", "cdrom", "blocks")), 32);
+	yajl_tree_free(v);
+	expect_error(&cfg, "{\"command\":\"eject\",\"arguments\":{\"lun\":\"4:1\"}}", PCTL_E_FAILED,
+	             "eject 4:1: a guest prevents medium removal");
+	expect_error(&cfg,
+	             "{\"command\":\"eject\",\"arguments\":{\"lun\":\"4:1\",\"force\":\"yes\"}}",
+	             PCTL_E_ARG, "\"force\" must be true or false");
+	expect_error(&cfg, "{\"command\":\"eject\",\"arguments\":{\"lun\":\"4:1\",\"path\":\"x\"}}",
+	             PCTL_E_ARG, "unknown argument \"path\"");
+	expect_error(&cfg, "{\"command\":\"insert\",\"arguments\":{\"lun\":\"4:1\"}}", PCTL_E_ARG,
+	             "missing argument \"path\"");
+	snprintf(req, sizeof(req),
+	         "{\"command\":\"insert\",\"arguments\":{\"lun\":\"0:0\",\"path\":\"%s\"}}", b);
+	expect_error(&cfg, req, PCTL_E_FAILED, "insert 0:0: mem:4M is not a cdrom: drive");
+	expect_error(&cfg, "{\"command\":\"insert\",\"arguments\":{\"lun\":\"4:1\",\"path\":\"\"}}",
+	             PCTL_E_FAILED, "insert 4:1: no image named");
+	CU_ASSERT_EQUAL(cd_read(&t, 1, &sense), 'A');
+	v = jreply(&cfg, "{\"command\":\"eject\",\"arguments\":{\"controller\":\"0\",\"lun\":"
+	                 "\"4:1\",\"force\":true}}");
+	CU_ASSERT_EQUAL(JAT(v, "return", "medium")->type, yajl_t_false);
+	CU_ASSERT_EQUAL(JAT(v, "return", "tray_open")->type, yajl_t_true);
+	CU_ASSERT_EQUAL(JAT(v, "return", "prevented")->type, yajl_t_false);
+	yajl_tree_free(v);
+	unlink(a);
+	unlink(b);
+	unlink(bad);
+	env_fini(&t);
+}
+
 /* The socket: JSON requests on one connection; a line request is answered and the connection
  * closed. */
 static void test_ctl_socket(void)
@@ -1356,6 +1544,7 @@ static const struct cu_test tests[] = {
     {"control commands and config file", test_ctl},
     {"JSON control commands: each, bad arguments, the line protocol", test_ctl_json},
     {"control socket: JSON and line requests", test_ctl_socket},
+    {"CD-ROM medium changes: insert, eject, refusals, --force", test_ctl_cd},
     {"back-end restart resubmits from the inflight region", test_restart_inflight},
 };
 
