@@ -317,6 +317,63 @@ if wait_for test -S ctrls.ctl; then
 	check_ctl "log-level debug" 0 "log level debug (was info)" log-level debug
 	check_ctl "log-level: a bad one" 1 "(InvalidArgument)" log-level loud
 	check_ctl "the line stats still" 0 "requests=0 responses=0" stats c2
+	# CD-ROM drives: a medium changed at run time (a path with a blank goes whole), refusals.
+	truncate -s 64K a.iso
+	truncate -s 32K "b c.iso"
+	check_ctl "add a cdrom: drive" 0 "ok" add c2/3:0 "cdrom:$tmp/a.iso"
+	check_ctl "hot-add an empty cdrom: drive" 0 "ok" add c2/3:1 cdrom:
+	check_ctl "insert an image whose path has a blank" 0 "medium $tmp/b c.iso, 16 blocks" \
+		insert c2/3:1 "$tmp/b c.iso"
+	check_ctl "list: the medium" 0 \
+		"3:1 cdrom: blocks=16 bs=2048 inflight=0 users=1 medium=$tmp/b c.iso tray=closed prevented=0" list c2
+	check_ctl "eject" 0 "no medium, tray open" eject c2/3:0
+	check_ctl "list: the tray open" 0 "3:0 cdrom:$tmp/a.iso blocks=0 bs=2048 inflight=0 users=1 medium=- tray=open prevented=0" \
+		list c2
+	check_ctl "status text: the drives" 0 "cdrom:$tmp/a.iso, read-only, 0 in flight, no medium, tray open" status
+	check_ctl "status text: the medium" 0 "cdrom:, read-only, 0 in flight, medium $tmp/b c.iso" status
+	check_ctl "eject --force" 0 "no medium, tray open" eject --force c2/3:1
+	check_ctl "insert into what is no drive" 1 \
+		"pvscsi-vhost-user: insert: insert c2/2:0: mem:1M is not a cdrom: drive (CommandFailed)" \
+		insert c2/2:0 "$tmp/a.iso"
+	check_ctl "insert an image of 9 bytes" 1 \
+		"insert c2/3:0: cdrom image '$tmp/victim.txt': 9 bytes is not a positive multiple of 2048" \
+		insert c2/3:0 "$tmp/victim.txt"
+	check_ctl "the refused insert changed nothing" 0 "3:0 cdrom:$tmp/a.iso blocks=0 bs=2048 inflight=0 users=1 medium=- tray=open" \
+		list c2
+	check_ctl "insert: no such LUN" 1 "insert c2/3:9: no such LUN (CommandFailed)" insert c2/3:9 "$tmp/a.iso"
+	check_ctl "eject: no such controller" 1 "eject c9/3:0: no controller 'c9' (CommandFailed)" eject c9/3:0
+	check_ctl "insert: a missing path" 2 "ctl insert: expected 2 to 2 arguments, got 1" insert c2/3:0
+	check_ctl "--force on another command" 2 "ctl list: --force is for insert and eject" list --force c2
+	check_ctl "JSON insert --force" 0 '{"medium":true,"path":"'"$tmp"'/a.iso","blocks":32,"tray_open":false,"prevented":false}' \
+		--json insert --force c2/3:0 "$tmp/a.iso"
+	check_ctl "JSON list: the drive" 0 '"users":1,"cdrom":{"medium":true,"path":"'"$tmp"'/a.iso","blocks":32,' \
+		--json list c2
+	if command -v python3 >/dev/null; then
+		python3 - ctrls.ctl "$tmp" >ctl.out 2>&1 <<'PY'
+import socket, sys
+def line(req):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(req.encode() + b"\n")
+    out = b""
+    while True:
+        d = s.recv(4096)
+        if not d:
+            return out.decode()
+        out += d
+print(line("eject --force c2/3:0"), end="")
+print(line("insert c2/3:0 %s/a.iso" % sys.argv[2]), end="")
+print(line("eject c2/3:0 --force"), end="")
+print(line("list c2"), end="")
+PY
+		if [ "$(sed -n 1,2p ctl.out)" = "$(printf 'ok\nok')" ] &&
+			sed -n 3p ctl.out | grep -qx "error: usage: eject \[--force\] \[NAME/\]T:L" &&
+			grep -qF "3:0 cdrom:$tmp/a.iso blocks=32 bs=2048 inflight=0 users=1 medium=$tmp/a.iso tray=closed prevented=0" ctl.out; then
+			ok "the line protocol's insert and eject"
+		else
+			fail "the line protocol's insert and eject" "$(cat ctl.out)"
+		fi
+	fi
 	if command -v python3 >/dev/null; then
 		python3 - ctrls.ctl >ctl.out 2>&1 <<'PY'
 import json, socket, sys

@@ -62,8 +62,9 @@ while [ $# -gt 0 ]; do
 done
 [ "$modes" = both ] && modes="vhost ref"
 
-GUEST_MODULES="virtio_pci virtio_scsi sd_mod sg"
-GUEST_TOOLS="sg_inq sg_readcap sg_luns sg_persist sg_raw sg_turs lsscsi fio"
+# sr_mod and isofs, util-linux's blkid and eject: the cdrom case's drives.
+GUEST_MODULES="virtio_pci virtio_scsi sd_mod sg sr_mod isofs"
+GUEST_TOOLS="sg_inq sg_readcap sg_luns sg_persist sg_raw sg_turs lsscsi fio blkid eject"
 
 # Every case, in the order they run: by ORDER (50 if unset), then name.
 all_cases=$(
@@ -133,7 +134,8 @@ build_guest_initramfs() {
 	local img=$OUT/guest.cpio.gz root=$OUT/guest-root sum tools t
 	tools=""
 	for t in $GUEST_TOOLS; do
-		tools="$tools $(command -v "$t")" || die "guest tool $t not installed"
+		tools="$tools $(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$t")" ||
+			die "guest tool $t not installed (scripts/install-deps e2e)"
 	done
 	# shellcheck disable=SC2086
 	sum=$({
