@@ -1765,6 +1765,54 @@ static void test_medium_change(void)
 	env_fini(&e);
 }
 
+/*
+ * A restarted pvscsid opens a cdrom: drive with the disc p-dev names: the
+ * last one the toolstack put in, including one asked for while no daemon
+ * ran (answered then, not applied twice).
+ */
+static void test_medium_across_restart(void)
+{
+	struct env e;
+	struct guest *g;
+	char a[PATH_MAX], b[PATH_MAX], spec_a[PATH_MAX + 8], spec_b[PATH_MAX + 8];
+	const char *pdev[1], *vdev[1] = {"0:0:0:0"};
+
+	env_init(&e);
+	mkfile(&e, "a.iso", 1, a, sizeof(a));
+	mkfile(&e, "b.iso", 2, b, sizeof(b));
+	snprintf(spec_a, sizeof(spec_a), "cdrom:%s", a);
+	snprintf(spec_b, sizeof(spec_b), "cdrom:%s", b);
+	pdev[0] = spec_a;
+	g = attach(&e, 0, 4, 0, pdev, vdev, 1);
+	medium_ask(&e, g, spec_b, false, "1");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-done"), "1");
+	CU_ASSERT_EQUAL(last_lba(&e, g), 1023);
+
+	/* Restarted: the drive holds b.iso again; nothing asked is applied twice. */
+	CU_ASSERT_TRUE(pvsd_xenbus_idle(e.xb));
+	xb_stop(&e);
+	fake_xs_clear_history(e.fx);
+	CU_ASSERT_FATAL(xb_start(&e) == 0);
+	env_run(&e);
+	CU_ASSERT_EQUAL(stats(&e).adopted, 1);
+	CU_ASSERT_EQUAL(last_lba(&e, g), 1023);
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-done"), "1");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-error"), "");
+	CU_ASSERT_FALSE(log_has("medium change 1"));
+
+	/* Ejected while no daemon ran: opened empty, and the request answered. */
+	xb_stop(&e);
+	bset(&e, g, "vscsi-devs/dev-0/p-dev", "cdrom:");
+	bset(&e, g, "vscsi-devs/dev-0/medium-seq", "2");
+	CU_ASSERT_FATAL(xb_start(&e) == 0);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-done"), "2");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g, "vscsi-devs/dev-0/medium-error"), "");
+	CU_ASSERT_EQUAL(tur_settled(&e, g), 0x023a01); /* MEDIUM NOT PRESENT - TRAY CLOSED */
+	CU_ASSERT_EQUAL(g->f.errors, 0);
+	env_fini(&e);
+}
+
 #define ADD(suite, name, fn)                                                                       \
 	do {                                                                                       \
 		if (!only || strstr(name, only))                                                   \
@@ -1804,6 +1852,7 @@ int main(void)
 	ADD(s, "frontend flips during a drain", test_flips_during_drain);
 	ADD(s, "backend directory removed with I/O in flight", test_backend_removed);
 	ADD(s, "cdrom: medium change by the toolstack", test_medium_change);
+	ADD(s, "cdrom: the disc p-dev names across a restart", test_medium_across_restart);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
