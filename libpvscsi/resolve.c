@@ -1335,6 +1335,53 @@ static int resolve_adapter(struct ctx *c, struct adapter *a, char *scsidir)
 	return resolve_hctl(c, &h, scsidir);
 }
 
+int pvs_resolve_adapter(const struct pvs_resolver *r, const char *adapter, uint32_t *host,
+                        char *err, size_t errlen)
+{
+	char spec[PVS_PDEV_ADAPTER_MAX + 16];
+	struct adapter a;
+	struct ctx *c;
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	/* The adapter parser reads a whole p-dev: give it an address it ignores here. */
+	if (!adapter || (size_t)snprintf(spec, sizeof(spec), "%s:0:0:0", adapter) >= sizeof(spec)) {
+		if (err && errlen)
+			snprintf(err, errlen, "adapter '%.64s': empty or too long",
+			         adapter ? adapter : "");
+		return -EINVAL;
+	}
+	c = malloc(sizeof(*c));
+	if (!c) {
+		if (err && errlen)
+			snprintf(err, errlen, "adapter: out of memory");
+		return -ENOMEM;
+	}
+	rc = init_ctx(c, r, spec, err, errlen);
+	if (rc) {
+		rc = fail(c, rc, "sysfs or /dev root path too long");
+	} else if (!is_adapter_spec(spec)) {
+		rc = fail(c, -EINVAL,
+		          "not an adapter; expected scsi_hostN, pci_DDDD_BB_SS_F[/unique_id=N] or "
+		          "fc_host/wwpn=W[/wwnn=W]");
+	} else if ((rc = parse_adapter(c, &a)) == 0) {
+		switch (a.kind) {
+		case AD_SCSI_HOST:
+			rc = adapter_scsi_host(c, &a, host);
+			break;
+		case AD_PCI:
+			rc = adapter_pci(c, &a, host);
+			break;
+		case AD_FC:
+			rc = adapter_fc(c, &a, host);
+			break;
+		}
+	}
+	free(c);
+	return rc;
+}
+
 /* --- filling in ----------------------------------------------------------- */
 
 /* First entry of @dir/@sub (sysfs has exactly one per class), "" if none. */

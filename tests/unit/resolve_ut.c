@@ -892,6 +892,28 @@ static void test_adapter_host_moved(void)
 	CU_ASSERT_EQUAL(res(&r, "fc_host/wwpn=" WWPN_V ":0:0:1", &p, err), 0);
 	CU_ASSERT(p.host == 4 && p.lun == 1);
 	CU_ASSERT_EQUAL(pvs_pdev_stable_spec(&p, by_fc, sizeof(by_fc)), 0);
+	/* The adapter alone (whole-bus and whole-target groups): its host number. */
+	{
+		uint32_t h = 0;
+
+		CU_ASSERT_EQUAL(
+		    pvs_resolve_adapter(&r, "pci_0000_00_1f_2/unique_id=1", &h, err, sizeof(err)),
+		    0);
+		CU_ASSERT_EQUAL(h, 3);
+		CU_ASSERT_EQUAL(
+		    pvs_resolve_adapter(&r, "fc_host/wwpn=" WWPN_V, &h, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL(h, 4);
+		CU_ASSERT_EQUAL(pvs_resolve_adapter(&r, "scsi_host3", &h, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL(h, 3);
+		CU_ASSERT_EQUAL(pvs_resolve_adapter(&r, "scsi_host99", &h, err, sizeof(err)),
+		                -ENOENT);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "scsi_host99"));
+		CU_ASSERT_EQUAL(
+		    pvs_resolve_adapter(&r, "pci_0000_00_1f_2/unique_id=7", &h, err, sizeof(err)),
+		    -ENOENT);
+		CU_ASSERT_EQUAL(pvs_resolve_adapter(&r, "sdb", &h, err, sizeof(err)), -EINVAL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "not an adapter"));
+	}
 
 	/* Reboot: a USB disk took host3; the HBA is host7, the vport host9. */
 	CU_ASSERT_EQUAL(fake_sysfs_clear(&fs), 0);

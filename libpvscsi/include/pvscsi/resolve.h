@@ -92,6 +92,16 @@ int pvs_resolve(const struct pvs_resolver *r, const char *spec, struct pvs_pdev 
                 size_t errlen);
 
 /*
+ * The current host number of a SCSI host named by libvirt's adapter forms
+ * alone, without an address: "scsi_hostN", "pci_DDDD_BB_SS_F[/unique_id=N]"
+ * (without unique_id: the smallest there), "fc_host/wwpn=W[/wwnn=W]".  0 and
+ * *@host, or -errno with the line pvs_resolve() would give in @err
+ * (-ENOENT: no such host, -ENOTUNIQ: several match, -EINVAL: not an adapter).
+ */
+int pvs_resolve_adapter(const struct pvs_resolver *r, const char *adapter, uint32_t *host,
+                        char *err, size_t errlen);
+
+/*
  * The spec to store for re-resolution (migration, restart), first that applies:
  *   adapter, when the p-dev named the LUN by a stable adapter form,
  *   "naa.<hex>:LUN" or "eui.<hex>:LUN" when wwid is such a designator,
