@@ -162,13 +162,18 @@ static struct xlp_vhost *find_vhost(struct xlp_vhost *v, size_t n, uint32_t vhos
 
 /* Checks against the domain's own controllers. */
 static int check_domain(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
-                        struct xlp_vhost *v, size_t nv)
+                        struct xlp_vhost *v, size_t nv, bool member)
 {
-	char vd[48], who[300];
+	char vd[48], who[300], grp[XLP_SPEC_MAX + 100];
 	struct xlp_vhost *vh;
 
 	xlp_hctl_str(&d->e.vdev, vd);
 	domain_label(c, domid, who, sizeof(who));
+	/* A group's range is its own, even where it has no LUN now (one may appear). */
+	if (!member && !xlp_group_of_vdev(c, domid, &d->e.vdev, grp, sizeof(grp))) {
+		xlp_errf(c, "VDEV %s is inside the group %s of domain %s\n", vd, grp, who);
+		return -EEXIST;
+	}
 	for (size_t i = 0; i < nv; i++) {
 		for (size_t k = 0; k < v[i].ndevs; k++) {
 			struct pvs_hctl h;
@@ -232,7 +237,7 @@ int xlp_attach_check(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
 		xlp_errf(c, "cannot read the domain's controllers: %s\n", strerror(-rc));
 		return rc;
 	}
-	rc = check_domain(c, domid, d, v, nv);
+	rc = check_domain(c, domid, d, v, nv, o && o->group_member);
 	xlp_vhosts_free(v, nv);
 	return rc;
 }
@@ -450,7 +455,7 @@ int xlp_attach_dev(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
 		xlp_errf(c, "cannot read the controllers of domain %s: %s\n", who, strerror(-rc));
 		goto out;
 	}
-	rc = check_domain(c, domid, d, v, nv);
+	rc = check_domain(c, domid, d, v, nv, o && o->group_member);
 	if (rc)
 		goto out;
 
@@ -583,6 +588,7 @@ static void attach_usage(FILE *f)
 	       "  PDEV: /dev/sdX, /dev/sgN, /dev/disk/by-id/..., /dev/disk/by-path/...,\n"
 	       "        H:C:T:L, naa.<WWN>[:LUN], file:/path/image[,ro], mem:SIZE\n"
 	       "  VDEV: H:C:T:L as the guest sees it (H picks the controller)\n"
+	       "  A whole bus or target: ADAPTER:B:*:* H:C:*:*, ADAPTER:B:T:* H:C:T:*\n"
 	       "  OPTION: feature-host, ro, shareable\n"
 	       "  FILE: libvirt's <hostdev mode='subsystem' type='scsi'> or <disk type='file'>,\n"
 	       "        or <devices> holding several (all are attached, or none); - reads stdin\n");
@@ -626,6 +632,20 @@ int xlp_cmd_attach(struct xlp_ctx *c, int argc, char **argv)
 		if (xlp_connect_domain(c, argv[optind], &domid))
 			return 1;
 		rc = xlp_xml_attach(c, domid, xml);
+		if (!rc)
+			xlp_monitor_ensure(c, domid);
+		return rc ? 1 : 0;
+	}
+	if (xlp_group_syntax(argv[optind + 2])) {
+		struct xlp_group g;
+
+		if (xlp_group_parse(argv[optind + 1], argv[optind + 2], &g, err, sizeof(err))) {
+			xlp_errf(c, "%s\n", err);
+			return 1;
+		}
+		if (xlp_connect_domain(c, argv[optind], &domid))
+			return 1;
+		rc = xlp_group_attach(c, domid, &g);
 		if (!rc)
 			xlp_monitor_ensure(c, domid);
 		return rc ? 1 : 0;

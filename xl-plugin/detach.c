@@ -251,7 +251,8 @@ int xlp_remove_all(struct xlp_ctx *c, uint32_t domid)
 
 static void detach_usage(FILE *f)
 {
-	fprintf(f, "Usage: xl [-N] scsi-detach [-N] <Domain> <VDEV>\n");
+	fprintf(f, "Usage: xl [-N] scsi-detach [-N] <Domain> <VDEV>\n"
+	           "  VDEV: H:C:T:L, or a group's H:C:*:* or H:C:T:* (the group and its LUNs)\n");
 }
 
 int xlp_cmd_detach(struct xlp_ctx *c, int argc, char **argv)
@@ -264,12 +265,32 @@ int xlp_cmd_detach(struct xlp_ctx *c, int argc, char **argv)
 	rc = xlp_verb_opts(c, argc, argv, 2, false, detach_usage);
 	if (rc >= 0)
 		return rc;
+	if (strchr(argv[optind + 1], '*')) {
+		if (xlp_connect_domain(c, argv[optind], &domid))
+			return 1;
+		return xlp_group_detach(c, domid, argv[optind + 1]) ? 1 : 0;
+	}
 	if (pvs_parse_hctl(argv[optind + 1], &vdev)) {
-		xlp_errf(c, "VDEV '%s': expected H:C:T:L, four decimal numbers\n",
+		xlp_errf(c,
+		         "VDEV '%s': expected H:C:T:L, four decimal numbers (or a group's H:C:*:* "
+		         "or H:C:T:*)\n",
 		         argv[optind + 1]);
 		return 1;
 	}
 	if (xlp_connect_domain(c, argv[optind], &domid))
 		return 1;
+	{
+		char grp[XLP_SPEC_MAX + 100];
+
+		/* A member alone would come back with the next LUN event: the group goes whole. */
+		if (!xlp_group_of_vdev(c, domid, &vdev, grp, sizeof(grp))) {
+			xlp_errf(
+			    c,
+			    "v-dev %s belongs to the group %s; detach the group (its VDEV with "
+			    "'*')\n",
+			    argv[optind + 1], grp);
+			return 1;
+		}
+	}
 	return xlp_detach_vdev(c, domid, &vdev) ? 1 : 0;
 }

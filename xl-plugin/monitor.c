@@ -46,6 +46,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -404,11 +406,64 @@ static unsigned int now_ms(void)
 	return (unsigned int)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
 }
 
+/*
+ * The kernel's device events, for the guest's groups (group.c): a socket
+ * that reads nothing but them; -1 when it cannot be had (the monitor then
+ * only follows reboots, and says so).
+ */
+static int uevent_open(struct xlp_ctx *c, const struct xlp_monitor *m)
+{
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1};
+	int fd =
+	    socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		xlp_errf(c,
+		         "%s: warning: no kernel device events (%s): its groups of LUNs are not "
+		         "kept up to date\n",
+		         m->name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Drain the events; true when one was about a SCSI device or its sg node. */
+static bool uevent_scsi(int fd)
+{
+	char buf[8192];
+	bool scsi = false;
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = '\0';
+		/* "ACTION@DEVPATH\0KEY=VALUE\0...": the subsystem is one of the keys. */
+		for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1)
+			scsi |= !strcmp(buf + i, "SUBSYSTEM=scsi_device") ||
+			        !strcmp(buf + i, "SUBSYSTEM=scsi_generic");
+	}
+	return scsi;
+}
+
+static void groups_follow(struct xlp_ctx *c, struct xlp_monitor *m)
+{
+	struct xlp_group *g = NULL;
+	size_t n = 0;
+
+	if (m->domid == XLP_NO_DOMID)
+		return;
+	xlp_groups_read(c, m->domid, &g, &n);
+	xlp_groups_free(g, n);
+	if (n)
+		xlp_groups_reconcile(c, m->domid);
+}
+
 int xlp_monitor_run(struct xlp_ctx *c, struct xlp_monitor *m)
 {
 	static const char token[] = "pvscsi-monitor";
 	unsigned int last = now_ms();
-	int rc;
+	int rc, ufd;
 
 	rc = c->xs.ops->watch(c->xs.ctx, XSN_INTRODUCE_DOMAIN, token);
 	if (!rc)
@@ -417,8 +472,12 @@ int xlp_monitor_run(struct xlp_ctx *c, struct xlp_monitor *m)
 		xlp_errf(c, "%s: cannot watch xenstore: %s\n", m->name, strerror(-rc));
 		return rc;
 	}
+	ufd = uevent_open(c, m);
+	/* LUNs that came or went between the attach and this monitor's start. */
+	groups_follow(c, m);
 	for (;;) {
-		struct pollfd pf = {.fd = c->xs.ops->fileno(c->xs.ctx), .events = POLLIN};
+		struct pollfd pf[2] = {{.fd = c->xs.ops->fileno(c->xs.ctx), .events = POLLIN},
+		                       {.fd = ufd, .events = POLLIN}};
 		char *path, *tok;
 		unsigned int t;
 
@@ -434,14 +493,20 @@ int xlp_monitor_run(struct xlp_ctx *c, struct xlp_monitor *m)
 		rc = xlp_monitor_step(c, m, t - last);
 		last = t;
 		if (rc <= 0)
-			return rc;
+			break;
 		/* Between two domains, count the time even if nothing happens. */
-		if (poll(&pf, 1, m->domid == XLP_NO_DOMID ? 1000 : 60000) < 0 && errno != EINTR) {
+		if (poll(pf, ufd >= 0 ? 2 : 1, m->domid == XLP_NO_DOMID ? 1000 : 60000) < 0 &&
+		    errno != EINTR) {
 			rc = -errno;
 			xlp_errf(c, "%s: poll: %s\n", m->name, strerror(-rc));
-			return rc;
+			break;
 		}
+		if (ufd >= 0 && (pf[1].revents & POLLIN) && uevent_scsi(ufd))
+			groups_follow(c, m);
 	}
+	if (ufd >= 0)
+		close(ufd);
+	return rc;
 }
 
 void xlp_monitor_ensure(struct xlp_ctx *c, uint32_t domid)

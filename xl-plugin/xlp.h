@@ -19,6 +19,7 @@
  *   monitor.c the per-domain monitor that re-attaches devices after a reboot
  *   attach.c detach.c list.c resolve.c create.c   the commands
  *   medium.c  scsi-insert, scsi-eject: a cdrom: drive's medium
+ *   group.c   whole-bus and whole-target groups of LUNs
  *   migrate.c the migrate-receive stream proxy
  *   front.c   the command table, option parsing, and the pass-through to Xen's xl
  *
@@ -452,6 +453,7 @@ struct xlp_attach_opts {
 	bool quiet;        /* no progress lines */
 	bool no_saved;     /* do not touch the saved configuration (the caller does) */
 	bool same_uuid_ok; /* the same guest may hold the PDEV (localhost migration) */
+	bool group_member; /* a member of a group (group.c): inside the group's v-dev range */
 };
 
 /*
@@ -472,6 +474,44 @@ int xlp_detach_vdev(struct xlp_ctx *c, uint32_t domid, const struct pvs_hctl *vd
  */
 int xlp_medium_change(struct xlp_ctx *c, uint32_t domid, const struct pvs_hctl *vdev,
                       const char *image, bool force);
+/*
+ * Groups (group.c): a whole bus or a whole target of a SCSI host,
+ * "ADAPTER:B:*:*,H:C:*:*" or "ADAPTER:B:T:*,H:C:T':*", expanded into one
+ * ordinary device per LUN and kept in the toolstack record as group-K.
+ */
+struct xlp_group {
+	char pdev[XLP_SPEC_MAX];    /* as given */
+	char adapter[XLP_SPEC_MAX]; /* scsi_hostN, pci_..., fc_host/..., or a host number */
+	uint32_t bus, target;       /* target only when !any_target */
+	bool any_target;            /* a whole bus */
+	struct pvs_hctl vdev;       /* host, channel (and target) in the guest */
+	char opts[128];             /* options as given after VDEV */
+	bool ro, feature_host, shareable;
+	unsigned int k; /* group-K, once recorded */
+};
+/* Whether VDEV (before its options) has a '*': a group. */
+bool xlp_group_syntax(const char *vdev_opts);
+int xlp_group_parse(const char *pdev, const char *vdev_opts, struct xlp_group *g, char *err,
+                    size_t errlen);
+/* "ADAPTER:B:*:*" / "H:C:*:*" (or with the targets). */
+void xlp_group_str(const struct xlp_group *g, char *pdev, size_t plen, char *vdev, size_t vlen);
+bool xlp_group_covers(const struct xlp_group *g, const struct pvs_hctl *vdev);
+/* The LUNs of @g on this host now, as entries at their v-devs (malloc'd, sorted). */
+int xlp_group_members(struct xlp_ctx *c, const struct xlp_group *g, struct xlp_entry **out,
+                      size_t *n, char *err, size_t errlen);
+int xlp_groups_read(struct xlp_ctx *c, uint32_t domid, struct xlp_group **out, size_t *n);
+void xlp_groups_free(struct xlp_group *g, size_t n);
+/* The group number dev-N of @vhost belongs to, or -1. */
+int xlp_dev_group(struct xlp_ctx *c, uint32_t domid, uint32_t vhost, unsigned int n);
+/* "PDEV,VDEV" of the group whose range holds @vdev into @buf: 0, or -ENOENT. */
+int xlp_group_of_vdev(struct xlp_ctx *c, uint32_t domid, const struct pvs_hctl *vdev, char *buf,
+                      size_t len);
+/* Attach every LUN of @g, all or none, and record it: 0 or -errno (printed). */
+int xlp_group_attach(struct xlp_ctx *c, uint32_t domid, struct xlp_group *g);
+/* Detach the group at @vdev ("H:C:*:*") and its members. */
+int xlp_group_detach(struct xlp_ctx *c, uint32_t domid, const char *vdev);
+/* Hot-add the LUNs that appeared, hot-remove the ones gone: how many changed. */
+int xlp_groups_reconcile(struct xlp_ctx *c, uint32_t domid);
 /* Remove every controller of @domid on our backend, without handshakes (failed creation). */
 int xlp_remove_all(struct xlp_ctx *c, uint32_t domid);
 /* Remove backend directories of domains that no longer exist. */
