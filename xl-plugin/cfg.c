@@ -346,8 +346,10 @@ int xlp_entry_format(const struct xlp_entry *e, const char *pdev, char *buf, siz
 
 void xlp_cfg_free(struct xlp_cfg *c)
 {
-	for (size_t i = 0; i < c->n; i++)
+	for (size_t i = 0; i < c->n; i++) {
 		free(c->items[i].text);
+		free(c->items[i].group);
+	}
 	free(c->items);
 	free(c->name);
 	memset(c, 0, sizeof(*c));
@@ -431,7 +433,20 @@ static int cfg_collect(XLU_Config *x, const char *what, const char *text, struct
 			return -ENOMEM;
 		out->n = (size_t)i + 1;
 		it->line = line_of(text, s, &from);
-		if (xlp_entry_parse(s, &it->e, why, sizeof(why))) {
+		if (strchr(s, ',') && xlp_group_syntax(strchr(s, ',') + 1)) {
+			/* A whole bus or target: "ADAPTER:B:*:*,H:C:*:*[,OPTION...]". */
+			char pd[XLP_SPEC_MAX];
+			size_t l = (size_t)(strchr(s, ',') - s);
+
+			it->group = calloc(1, sizeof(*it->group));
+			if (!it->group)
+				return -ENOMEM;
+			xlp_snprintf(pd, sizeof(pd), "%.*s", (int)l, s);
+			rc = xlp_group_parse(pd, s + l + 1, it->group, why, sizeof(why));
+		} else {
+			rc = xlp_entry_parse(s, &it->e, why, sizeof(why));
+		}
+		if (rc) {
 			if (it->line)
 				return bad(err, errlen, "%s:%d: vscsi entry '%s': %s", what,
 				           it->line, s, why);

@@ -79,9 +79,12 @@ static int cross_check(struct xlp_ctx *c, const char *what, const struct xlp_cfg
                        const struct xlp_dev *d)
 {
 	for (size_t i = 0; i < cfg->n; i++) {
-		for (size_t k = 0; k < i; k++) {
+		/* Groups are checked against the others when attached, in order. */
+		for (size_t k = 0; k < i && !cfg->items[i].group; k++) {
 			char where[XLP_SPEC_MAX + 300], vd[48];
 
+			if (cfg->items[k].group)
+				continue;
 			prefix_line(c, what, &cfg->items[i], i, where, sizeof(where));
 			xlp_hctl_str(&d[i].e.vdev, vd);
 			if (xlp_hctl_eq(&d[i].e.vdev, &d[k].e.vdev)) {
@@ -231,6 +234,8 @@ int xlp_cmd_create(struct xlp_ctx *c, int argc, char **argv, char **global, int 
 		char where[XLP_SPEC_MAX + 300];
 
 		prefix_line(c, what, &cfg.items[i], i, where, sizeof(where));
+		if (cfg.items[i].group)
+			continue; /* expanded when attached */
 		if (xlp_dev_resolve(c, &cfg.items[i].e, &d[i], err, sizeof(err))) {
 			xlp_errf(c, "%s: %s\n", where, err);
 			goto out;
@@ -240,8 +245,15 @@ int xlp_cmd_create(struct xlp_ctx *c, int argc, char **argv, char **global, int 
 		goto out;
 	if (dry) {
 		for (size_t i = 0; i < cfg.n; i++)
-			xlp_outf(c, "# vscsi '%s': controller %u, p-dev %s, p-devname %s\n",
-			         cfg.items[i].text, d[i].e.vdev.host, d[i].p_dev, d[i].p_devname);
+			if (cfg.items[i].group)
+				xlp_outf(c,
+				         "# vscsi '%s': a group, controller %u, expanded when "
+				         "attached\n",
+				         cfg.items[i].text, cfg.items[i].group->vdev.host);
+			else
+				xlp_outf(c, "# vscsi '%s': controller %u, p-dev %s, p-devname %s\n",
+				         cfg.items[i].text, d[i].e.vdev.host, d[i].p_dev,
+				         d[i].p_devname);
 		rc = -1; /* and xl prints its own dry run */
 		goto out;
 	}
@@ -268,6 +280,8 @@ int xlp_cmd_create(struct xlp_ctx *c, int argc, char **argv, char **global, int 
 		char where[XLP_SPEC_MAX + 300];
 		struct chk ck = {&d[i]};
 
+		if (cfg.items[i].group)
+			continue;
 		prefix_line(c, what, &cfg.items[i], i, where, sizeof(where));
 		if (located(c, where, chk_holders, &ck))
 			goto unlock;
@@ -309,6 +323,15 @@ int xlp_cmd_create(struct xlp_ctx *c, int argc, char **argv, char **global, int 
 		unsigned int n;
 
 		prefix_line(c, what, &cfg.items[i], i, where, sizeof(where));
+		if (cfg.items[i].group) {
+			/* Its LUNs come back from the group itself (saved as such), not one by one.
+			 */
+			if (xlp_group_attach(c, domid, cfg.items[i].group)) {
+				xlp_errf(c, "%s: not attached\n", where);
+				goto destroy;
+			}
+			continue;
+		}
 		if (xlp_attach_dev(c, domid, &d[i], &o, &vhost, &n)) {
 			xlp_errf(c, "%s: not attached\n", where);
 			goto destroy;

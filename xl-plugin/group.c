@@ -274,21 +274,6 @@ static char *rd(struct xlp_ctx *c, const char *path)
 	return c->xs.ops->read(c->xs.ctx, PVX_XS_NOTX, path, NULL);
 }
 
-int xlp_dev_group(struct xlp_ctx *c, uint32_t domid, uint32_t vhost, unsigned int n)
-{
-	char p[XLP_PATH_MAX], rec[XLP_PATH_MAX], *s;
-	uint64_t k;
-	int g = -1;
-
-	xlp_rec_path(domid, vhost, rec, sizeof(rec));
-	xlp_snprintf(p, sizeof(p), "%s/dev-%u/group", rec, n);
-	s = rd(c, p);
-	if (s && !pvx_parse_uint(s, 1u << 20, &k))
-		g = (int)k;
-	free(s);
-	return g;
-}
-
 void xlp_groups_free(struct xlp_group *g, size_t n)
 {
 	(void)n;
@@ -351,11 +336,143 @@ int xlp_groups_read(struct xlp_ctx *c, uint32_t domid, struct xlp_group **out, s
 	return 0;
 }
 
-/* The domain's devices: which are @g's members, and which are not. */
-static bool is_member(struct xlp_ctx *c, uint32_t domid, const struct xlp_group *g,
-                      const struct xlp_vhost *vh, const struct xlp_bdev *b)
+/*
+ * Whether a device of the domain is @g's member: its v-dev is in the
+ * group's range, which no other device may use (overlaps are refused), so
+ * the range says it even for members attached again from the saved
+ * configuration after a reboot or restore.
+ */
+static bool is_member(const struct xlp_group *g, const struct xlp_vhost *vh,
+                      const struct xlp_bdev *b)
 {
-	return vh->vhost == g->vdev.host && xlp_dev_group(c, domid, vh->vhost, b->n) == (int)g->k;
+	struct pvs_hctl h;
+
+	return vh->vhost == g->vdev.host && !pvs_parse_hctl(b->v_dev, &h) &&
+	       xlp_group_covers(g, &h);
+}
+
+static void opts_of(const struct xlp_group *g, char *buf, size_t len);
+
+/* ------------------------------------------------- the saved configuration */
+
+/*
+ * A group travels in the domain's saved configuration next to its members'
+ * own records (saved.c), as c_info.xsdata "pvscsi-group/H/K" =
+ * "PDEV,VDEV[,OPTIONS]", so that a reboot, restore or migration brings the
+ * group back, not only the LUNs it had then (xlp_groups_restore()).
+ */
+#define SAVED_PREFIX "pvscsi-group/"
+
+struct saved_op {
+	const char *key; /* NULL: collect */
+	const char *val; /* NULL: delete */
+	char (*keys)[64], (*vals)[XLP_SPEC_MAX + 200];
+	size_t n, cap;
+};
+
+static yajl_val xsdata_of(yajl_val dcfg, bool create)
+{
+	yajl_val ci = xlp_json_get(dcfg, "c_info"), xs;
+
+	if (!ci && create && !xlp_json_set(dcfg, "c_info", xlp_json_new_obj()))
+		ci = xlp_json_get(dcfg, "c_info");
+	if (!YAJL_IS_OBJECT(ci))
+		return NULL;
+	xs = xlp_json_get(ci, "xsdata");
+	if (!xs && create && !xlp_json_set(ci, "xsdata", xlp_json_new_obj()))
+		xs = xlp_json_get(ci, "xsdata");
+	return YAJL_IS_OBJECT(xs) ? xs : NULL;
+}
+
+static int saved_visit(yajl_val dcfg, void *arg)
+{
+	struct saved_op *op = arg;
+	yajl_val xs = xsdata_of(dcfg, op->key && op->val);
+
+	if (op->key) {
+		if (!xs)
+			return op->val ? -EINVAL : 0;
+		if (!op->val) {
+			xlp_json_del(xs, op->key);
+			return 0;
+		}
+		return xlp_json_set(xs, op->key, xlp_json_new_str(op->val));
+	}
+	for (size_t i = 0; xs && i < xs->u.object.len && op->n < op->cap; i++) {
+		yajl_val v = xs->u.object.values[i];
+
+		if (strncmp(xs->u.object.keys[i], SAVED_PREFIX, strlen(SAVED_PREFIX)) ||
+		    !YAJL_IS_STRING(v))
+			continue;
+		xlp_snprintf(op->keys[op->n], sizeof(op->keys[0]), "%s",
+		             xs->u.object.keys[i] + strlen(SAVED_PREFIX));
+		xlp_snprintf(op->vals[op->n], sizeof(op->vals[0]), "%s", v->u.string);
+		op->n++;
+	}
+	return -ECANCELED; /* read only: nothing to write back */
+}
+
+static int saved_set(struct xlp_ctx *c, uint32_t domid, const struct xlp_group *g, bool keep)
+{
+	char key[64], val[XLP_SPEC_MAX + 200], gp[XLP_SPEC_MAX + 32], gv[64];
+	struct saved_op op = {.key = key, .val = keep ? val : NULL};
+	int rc;
+
+	xlp_snprintf(key, sizeof(key), SAVED_PREFIX "%u/%u", g->vdev.host, g->k);
+	xlp_group_str(g, gp, sizeof(gp), gv, sizeof(gv));
+	xlp_snprintf(val, sizeof(val), "%s,%s%s%s", gp, gv, g->opts[0] ? "," : "", g->opts);
+	rc = xlp_userdata_update(c, domid, saved_visit, &op);
+	return rc == -ENOENT ? 0 : rc; /* no saved configuration: nothing to keep in step */
+}
+
+int xlp_groups_restore(struct xlp_ctx *c, uint32_t domid)
+{
+	char keys[16][64], vals[16][XLP_SPEC_MAX + 200];
+	struct saved_op op = {.keys = keys, .vals = vals, .cap = 16};
+	int rc = xlp_userdata_update(c, domid, saved_visit, &op), made = 0;
+
+	if (rc != -ECANCELED)
+		return rc == -ENOENT ? 0 : rc;
+	for (size_t i = 0; i < op.n; i++) {
+		char rec[XLP_PATH_MAX], q[XLP_PATH_MAX], err[XLP_ERR_MAX], *comma, *vd, *there;
+		unsigned int vh, k;
+		struct xlp_group g;
+		struct xlp_plan p;
+
+		if (sscanf(keys[i], "%u/%u", &vh, &k) != 2 || !(comma = strchr(vals[i], ',')))
+			continue;
+		*comma = '\0';
+		vd = comma + 1;
+		if (xlp_group_parse(vals[i], vd, &g, err, sizeof(err)) || g.vdev.host != vh) {
+			xlp_errf(
+			    c, "saved group pvscsi-group/%s '%s,%s' is not valid (%s); left out\n",
+			    keys[i], vals[i], vd, err);
+			continue;
+		}
+		xlp_rec_path(domid, vh, rec, sizeof(rec));
+		xlp_snprintf(q, sizeof(q), "%s/group-%u/pdev", rec, k);
+		there = rd(c, q);
+		free(there);
+		if (there)
+			continue;
+		g.k = k;
+		xlp_plan_init(&p);
+		{
+			char gp[XLP_SPEC_MAX + 32], gv[64], opts[64];
+
+			xlp_group_str(&g, gp, sizeof(gp), gv, sizeof(gv));
+			opts_of(&g, opts, sizeof(opts));
+			xlp_plan_write(&p, q, "%s", gp);
+			xlp_snprintf(q, sizeof(q), "%s/group-%u/vdev", rec, k);
+			xlp_plan_write(&p, q, "%s", gv);
+			xlp_snprintf(q, sizeof(q), "%s/group-%u/options", rec, k);
+			xlp_plan_write(&p, q, "%s", opts);
+		}
+		if (!xlp_plan_apply(c, &p))
+			made++;
+		xlp_plan_free(&p);
+	}
+	return made;
 }
 
 /* ---------------------------------------------------------------- attach */
@@ -368,16 +485,12 @@ static void opts_of(const struct xlp_group *g, char *buf, size_t len)
 		buf[strlen(buf) - 1] = '\0';
 }
 
-/* Attach member @e of group @g (number g->k) to @domid and mark it: 0 or -errno (printed). */
-static int attach_member(struct xlp_ctx *c, uint32_t domid, const struct xlp_group *g,
-                         const struct xlp_entry *e)
+/* Attach member @e of a group to @domid: 0 or -errno (printed). */
+static int attach_member(struct xlp_ctx *c, uint32_t domid, const struct xlp_entry *e)
 {
 	struct xlp_attach_opts o = {.group_member = true};
 	struct xlp_dev *d = calloc(1, sizeof(*d));
-	char err[XLP_ERR_MAX], rec[XLP_PATH_MAX], q[XLP_PATH_MAX];
-	struct xlp_plan p;
-	uint32_t vhost;
-	unsigned int n;
+	char err[XLP_ERR_MAX];
 	int rc;
 
 	if (!d)
@@ -388,16 +501,8 @@ static int attach_member(struct xlp_ctx *c, uint32_t domid, const struct xlp_gro
 		free(d);
 		return rc;
 	}
-	rc = xlp_attach_dev(c, domid, d, &o, &vhost, &n);
+	rc = xlp_attach_dev(c, domid, d, &o, NULL, NULL);
 	free(d);
-	if (rc || c->dry_run)
-		return rc;
-	xlp_plan_init(&p);
-	xlp_rec_path(domid, vhost, rec, sizeof(rec));
-	xlp_snprintf(q, sizeof(q), "%s/dev-%u/group", rec, n);
-	xlp_plan_write(&p, q, "%u", g->k);
-	rc = xlp_plan_apply(c, &p);
-	xlp_plan_free(&p);
 	return rc;
 }
 
@@ -473,7 +578,7 @@ int xlp_group_attach(struct xlp_ctx *c, uint32_t domid, struct xlp_group *g)
 		xlp_outf(c, "# group %s,%s of domain %u: %zu LUNs now, group-%u\n", gp, gv, domid,
 		         nm, g->k);
 	for (done = 0; done < nm; done++) {
-		rc = attach_member(c, domid, g, &m[done]);
+		rc = attach_member(c, domid, &m[done]);
 		if (rc)
 			break;
 	}
@@ -496,6 +601,10 @@ int xlp_group_attach(struct xlp_ctx *c, uint32_t domid, struct xlp_group *g)
 		xlp_plan_print(&p, c->out);
 	} else {
 		rc = xlp_plan_apply(c, &p);
+		if (!rc && saved_set(c, domid, g, true))
+			xlp_errf(
+			    c, "warning: the group is attached but not in the saved configuration: "
+			       "after a reboot or restore only its LUNs of now come back\n");
 		if (!rc)
 			xlp_outf(
 			    c,
@@ -555,7 +664,7 @@ int xlp_group_detach(struct xlp_ctx *c, uint32_t domid, const char *vdev)
 		for (size_t k = 0; k < v[i].ndevs; k++) {
 			struct pvs_hctl h;
 
-			if (!is_member(c, domid, &g, &v[i], &v[i].devs[k]) ||
+			if (!is_member(&g, &v[i], &v[i].devs[k]) ||
 			    pvs_parse_hctl(v[i].devs[k].v_dev, &h))
 				continue;
 			if (xlp_detach_vdev(c, domid, &h))
@@ -572,10 +681,14 @@ int xlp_group_detach(struct xlp_ctx *c, uint32_t domid, const char *vdev)
 	xlp_rec_path(domid, g.vdev.host, rec, sizeof(rec));
 	xlp_snprintf(q, sizeof(q), "%s/group-%u", rec, g.k);
 	xlp_plan_rm(&p, q);
-	if (c->dry_run)
+	if (c->dry_run) {
 		xlp_plan_print(&p, c->out);
-	else
+	} else {
 		rc = xlp_plan_apply(c, &p);
+		if (!rc && saved_set(c, domid, &g, false))
+			xlp_errf(c, "warning: the group is detached but still in the saved "
+			            "configuration\n");
+	}
 	xlp_plan_free(&p);
 out:
 	xlp_vhosts_free(v, nv);
@@ -638,7 +751,7 @@ int xlp_groups_reconcile(struct xlp_ctx *c, uint32_t domid)
 				struct pvs_hctl h;
 				bool still = false;
 
-				if (!is_member(c, domid, g, &v[j], &v[j].devs[k]) ||
+				if (!is_member(g, &v[j], &v[j].devs[k]) ||
 				    pvs_parse_hctl(v[j].devs[k].v_dev, &h))
 					continue;
 				for (size_t x = 0; x < nm && !still; x++)
@@ -670,7 +783,7 @@ int xlp_groups_reconcile(struct xlp_ctx *c, uint32_t domid)
 			xlp_hctl_str(&m[x].vdev, vd);
 			xlp_outf(c, "group %s,%s: LUN %s appeared; adding it as v-dev %s\n", gp, gv,
 			         m[x].pdev, vd);
-			if (!attach_member(c, domid, g, &m[x]))
+			if (!attach_member(c, domid, &m[x]))
 				changes++;
 			else
 				xlp_errf(c, "group %s,%s: v-dev %s NOT added (see above)\n", gp, gv,

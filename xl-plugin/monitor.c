@@ -453,6 +453,8 @@ static void groups_follow(struct xlp_ctx *c, struct xlp_monitor *m)
 
 	if (m->domid == XLP_NO_DOMID)
 		return;
+	/* A new domain of the guest (reboot, restore, migration) gets its groups back. */
+	xlp_groups_restore(c, m->domid);
 	xlp_groups_read(c, m->domid, &g, &n);
 	xlp_groups_free(g, n);
 	if (n)
@@ -473,8 +475,6 @@ int xlp_monitor_run(struct xlp_ctx *c, struct xlp_monitor *m)
 		return rc;
 	}
 	ufd = uevent_open(c, m);
-	/* LUNs that came or went between the attach and this monitor's start. */
-	groups_follow(c, m);
 	for (;;) {
 		struct pollfd pf[2] = {{.fd = c->xs.ops->fileno(c->xs.ctx), .events = POLLIN},
 		                       {.fd = ufd, .events = POLLIN}};
@@ -494,6 +494,7 @@ int xlp_monitor_run(struct xlp_ctx *c, struct xlp_monitor *m)
 		last = t;
 		if (rc <= 0)
 			break;
+		groups_follow(c, m);
 		/* Between two domains, count the time even if nothing happens. */
 		if (poll(pf, ufd >= 0 ? 2 : 1, m->domid == XLP_NO_DOMID ? 1000 : 60000) < 0 &&
 		    errno != EINTR) {

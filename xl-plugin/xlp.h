@@ -167,10 +167,12 @@ void xlp_hctl_str(const struct pvs_hctl *h, char buf[48]);
 bool xlp_hctl_eq(const struct pvs_hctl *a, const struct pvs_hctl *b);
 
 /* The vscsi= list of a domU.cfg (through libxlutil). */
+struct xlp_group;
 struct xlp_cfg_item {
 	char *text;
 	int line; /* 1-based line in the file, 0 when not found */
 	struct xlp_entry e;
+	struct xlp_group *group; /* a whole bus or target ("...:*:*"): e unused */
 };
 struct xlp_cfg {
 	char *name; /* name=, or NULL */
@@ -501,8 +503,12 @@ int xlp_group_members(struct xlp_ctx *c, const struct xlp_group *g, struct xlp_e
                       size_t *n, char *err, size_t errlen);
 int xlp_groups_read(struct xlp_ctx *c, uint32_t domid, struct xlp_group **out, size_t *n);
 void xlp_groups_free(struct xlp_group *g, size_t n);
-/* The group number dev-N of @vhost belongs to, or -1. */
-int xlp_dev_group(struct xlp_ctx *c, uint32_t domid, uint32_t vhost, unsigned int n);
+/*
+ * The groups of the domain's saved configuration back in its toolstack
+ * record (after a reboot, restore or migration): how many were written, or
+ * -errno.
+ */
+int xlp_groups_restore(struct xlp_ctx *c, uint32_t domid);
 /* "PDEV,VDEV" of the group whose range holds @vdev into @buf: 0, or -ENOENT. */
 int xlp_group_of_vdev(struct xlp_ctx *c, uint32_t domid, const struct pvs_hctl *vdev, char *buf,
                       size_t len);

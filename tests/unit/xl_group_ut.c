@@ -137,8 +137,16 @@ static void test_whole_bus(void)
 	CU_ASSERT_STRING_EQUAL(devs(0), "0:0:0:0=2:0:0:0 0:0:1:0=2:0:1:0");
 	CU_ASSERT_STRING_EQUAL(node(RC5 "/0/group-0/pdev"), "scsi_host2:0:*:*");
 	CU_ASSERT_STRING_EQUAL(node(RC5 "/0/group-0/vdev"), "0:0:*:*");
-	CU_ASSERT_STRING_EQUAL(node(RC5 "/0/dev-0/group"), "0");
-	CU_ASSERT_STRING_EQUAL(node(RC5 "/0/dev-1/group"), "0");
+	/* The saved configuration carries the group (reboot, restore, migration). */
+	{
+		char *ud = w_read_userdata(5, UUID5);
+
+		if (!strstr(ud, "\"pvscsi-group/0/0\":\"scsi_host2:0:*:*,0:0:*:*\""))
+			fprintf(stderr, "\nsaved: %s\n", ud);
+		CU_ASSERT_PTR_NOT_NULL(
+		    strstr(ud, "\"pvscsi-group/0/0\":\"scsi_host2:0:*:*,0:0:*:*\""));
+		free(ud);
+	}
 	/* The identities were recorded as for any LUN. */
 	CU_ASSERT_STRING_EQUAL(node(BE5 "/0/vscsi-devs/dev-0/p-devname"), NAA_A ":0");
 
@@ -149,6 +157,12 @@ static void test_whole_bus(void)
 	CU_ASSERT_EQUAL(detach("0:0:*:*"), 0);
 	CU_ASSERT_STRING_EQUAL(devs(0), "");
 	CU_ASSERT_FALSE(fake_xs_exists(W->fx, RC5 "/0/group-0"));
+	{
+		char *ud = w_read_userdata(5, UUID5);
+
+		CU_ASSERT_PTR_NULL(strstr(ud, "pvscsi-group/"));
+		free(ud);
+	}
 	CU_ASSERT_EQUAL(detach("0:0:*:*"), 1);
 	ERR_HAS("has no group at VDEV 0:0:*:*");
 	w_teardown();
@@ -229,7 +243,6 @@ static void test_reconcile(void)
 	CU_ASSERT_EQUAL(xlp_groups_reconcile(&W->c, 5), 1);
 	CU_ASSERT_STRING_EQUAL(devs(0),
 	                       "0:1:0:0=3:0:0:0 0:0:0:0=2:0:0:0 0:0:1:0=2:0:1:0 0:0:2:3=2:0:2:3");
-	CU_ASSERT_STRING_EQUAL(node(RC5 "/0/dev-3/group"), "0");
 
 	/* 2:0:1:0 is gone (sysfs rebuilt without it). */
 	CU_ASSERT_EQUAL_FATAL(fake_sysfs_clear(&W->fs), 0);
@@ -247,6 +260,33 @@ static void test_reconcile(void)
 	w_teardown();
 }
 
+/*
+ * A new domain of the guest with the saved configuration (what a reboot,
+ * restore or migration leaves): the group comes back into the toolstack
+ * record from it, and the reconcile attaches its LUNs.
+ */
+static void test_restore_from_saved(void)
+{
+	char *ud;
+
+	w_setup();
+	CU_ASSERT_EQUAL(attach("scsi_host2:0:*:*", "0:0:*:*,ro"), 0);
+	ud = w_read_userdata(5, UUID5);
+	w_teardown();
+
+	w_setup();
+	w_write_userdata(5, UUID5, ud);
+	CU_ASSERT_STRING_EQUAL(devs(0), "");
+	CU_ASSERT_EQUAL(xlp_groups_restore(&W->c, 5), 1);
+	CU_ASSERT_STRING_EQUAL(node(RC5 "/0/group-0/pdev"), "scsi_host2:0:*:*");
+	CU_ASSERT_STRING_EQUAL(node(RC5 "/0/group-0/options"), "ro");
+	CU_ASSERT_EQUAL(xlp_groups_restore(&W->c, 5), 0);
+	CU_ASSERT_EQUAL(xlp_groups_reconcile(&W->c, 5), 2);
+	CU_ASSERT_STRING_EQUAL(devs(0), "0:0:0:0=2:0:0:0,ro 0:0:1:0=2:0:1:0,ro");
+	free(ud);
+	w_teardown();
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
@@ -255,6 +295,7 @@ int main(void)
 	    {"whole_target", test_whole_target},
 	    {"refusals", test_refusals},
 	    {"reconcile", test_reconcile},
+	    {"restore_from_saved", test_restore_from_saved},
 	};
 
 	return CU_RUN("xl_group", tests);

@@ -620,6 +620,63 @@ static void test_create_with_vscsi(void)
 	w_teardown();
 }
 
+/*
+ * vscsi= with a whole bus: its LUNs attached at create, the group in the
+ * record and in the saved configuration (members are not saved one by one:
+ * the group brings them back), next to an ordinary entry on another
+ * controller; a group whose range covers another entry is refused and the
+ * domain destroyed.
+ */
+static void test_create_with_group(void)
+{
+	char *cfg, *ud;
+	const char *args[3] = {"create", NULL, NULL};
+
+	w_setup();
+	cfg =
+	    write_cfg("grp.cfg", "name = \"guest9\"\ntype = \"pv\"\n"
+	                         "vscsi = [ 'scsi_host2:0:*:*,0:0:*:*,ro', '/dev/sdd,1:0:0:0' ]\n");
+	new_cfg_json = "{\"c_info\":{\"type\":\"pv\",\"name\":\"guest9\"},\"b_info\":{}}";
+	W->xl_hook = fake_xl;
+	args[1] = cfg;
+	CU_ASSERT_EQUAL(create(args), 0);
+	CU_ASSERT_STRING_EQUAL(
+	    fake_xs_get(W->fx, "/local/domain/0/backend/vscsi/9/0/vscsi-devs/dev-0/p-dev"),
+	    "2:0:0:0,ro");
+	CU_ASSERT_STRING_EQUAL(
+	    fake_xs_get(W->fx, "/local/domain/0/backend/vscsi/9/0/vscsi-devs/dev-1/p-dev"),
+	    "2:0:1:0,ro");
+	CU_ASSERT_STRING_EQUAL(
+	    fake_xs_get(W->fx, "/local/domain/0/backend/vscsi/9/1/vscsi-devs/dev-0/p-dev"),
+	    "3:0:0:0");
+	CU_ASSERT_STRING_EQUAL(fake_xs_get(W->fx, "/libxl/9/device/vscsi/0/group-0/pdev"),
+	                       "scsi_host2:0:*:*");
+	ud = w_read_userdata(9, UUID9);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ud, "\"pvscsi-group/0/0\":\"scsi_host2:0:*:*,0:0:*:*,ro\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(ud, "pvscsi/1/dev-0/spec"));
+	CU_ASSERT_PTR_NULL(strstr(ud, "pvscsi/0/dev-"));
+	free(ud);
+	free(cfg);
+	w_teardown();
+
+	w_setup();
+	cfg = write_cfg("grp2.cfg", "name = \"guest9\"\ntype = \"pv\"\n"
+	                            "vscsi = [ '/dev/sdd,0:0:5:0', 'scsi_host2:0:*:*,0:0:*:*' ]\n");
+	W->xl_hook = fake_xl;
+	args[1] = cfg;
+	w_reset_output();
+	CU_ASSERT_EQUAL(create(args), 1);
+	{
+		char *err = w_text(true);
+
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "covers v-dev 0:0:5:0"));
+		free(err);
+	}
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, "/local/domain/0/backend/vscsi/9"));
+	free(cfg);
+	w_teardown();
+}
+
 static void test_create_refusals(void)
 {
 	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdc", "0:0:0:0", NULL};
@@ -830,6 +887,7 @@ int main(void)
 	    {"restore_missing_device", test_restore_missing_device},
 	    {"restore_passthrough", test_restore_passthrough},
 	    {"create_with_vscsi", test_create_with_vscsi},
+	    {"create_with_group", test_create_with_group},
 	    {"create_refusals", test_create_refusals},
 	    {"create_half_made_destroyed", test_create_half_made_destroyed},
 	    {"create_passthrough_and_dryrun", test_create_passthrough_and_dryrun},
