@@ -20,18 +20,6 @@ TIMEOUT=600
 
 ISODIR=/var/tmp/e2e
 
-# make_iso NAME LABEL: $ISODIR/NAME.iso with a random file and its SHA256SUMS.
-make_iso() {
-	local dir=$ISODIR/$1-root
-	rm -rf "$dir"
-	mkdir -p "$dir"
-	head -c 262144 /dev/urandom >"$dir/$1.bin"
-	(cd "$dir" && sha256sum "$1.bin" >SHA256SUMS)
-	xorriso -as mkisofs -quiet -V "$2" -r -J -o "$ISODIR/$1.iso" "$dir" 2>/dev/null ||
-		fail "xorriso could not build $ISODIR/$1.iso"
-	say "disc $2: $ISODIR/$1.iso ($(stat -c %s "$ISODIR/$1.iso") bytes)"
-}
-
 # list_has ERE WHAT: xl scsi-list's row for v-dev 0:0:0:0 matches ERE.
 list_has() {
 	xl scsi-list "$GUEST" >"$CASEOUT/scsi-list-$2.txt" || fail "xl scsi-list failed"
@@ -50,11 +38,10 @@ ctl_has() {
 }
 
 dom0() {
-	command -v xorriso >/dev/null || fail "xorriso not installed (scripts/install-deps e2e)"
 	xl_front_install
 	mkdir -p "$ISODIR"
-	make_iso a PVS_DISC_A
-	make_iso b PVS_DISC_B
+	iso_make "$ISODIR/a.iso" PVS_DISC_A
+	iso_make "$ISODIR/b.iso" PVS_DISC_B
 	guest_start
 	guest_wait_mark ready 240
 

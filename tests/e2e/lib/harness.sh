@@ -16,6 +16,7 @@
 #                                     creates has feature-host=1)
 #   guest_start                       unpause the guest
 #   xl_front_install                  the project's xl front first in PATH
+#   iso_make PATH LABEL               an ISO 9660 image with a random file and its SHA256SUMS
 #   guest_wait_mark NAME [TIMEOUT]    wait until the guest printed `mark NAME`
 #   vscsi_hot_add DOMID VHOST DEVN PDEV VDEV  Reconfiguring handshake, add
 #   vscsi_hot_remove DOMID VHOST DEVN         Reconfiguring handshake, remove
@@ -309,6 +310,23 @@ vscsi_hot_remove() {
 }
 
 # --- the scsi_debug disk in dom0 (one 64 MiB disk) ---
+
+# iso_make PATH LABEL: an ISO 9660 image at PATH (xorriso) labelled LABEL,
+# holding a random NAME.bin (NAME: PATH's base name without .iso) and its
+# SHA256SUMS.
+iso_make() {
+	local name dir
+	name=$(basename "$1" .iso)
+	dir=$1.root
+	command -v xorriso >/dev/null || fail "xorriso not installed (scripts/install-deps e2e)"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	head -c 262144 /dev/urandom >"$dir/$name.bin"
+	(cd "$dir" && sha256sum "$name.bin" >SHA256SUMS)
+	xorriso -as mkisofs -quiet -V "$2" -r -J -o "$1" "$dir" 2>/dev/null ||
+		fail "xorriso could not build $1"
+	say "disc $2: $1 ($(stat -c %s "$1") bytes)"
+}
 
 sdebug_load() {
 	if [ ! -d /sys/bus/pseudo/drivers/scsi_debug ]; then
