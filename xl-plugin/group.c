@@ -659,6 +659,28 @@ int xlp_group_detach(struct xlp_ctx *c, uint32_t domid, const char *vdev)
 		xlp_errf(c, "domain %u has no group at VDEV %s (see xl scsi-list)\n", domid, vdev);
 		goto out;
 	}
+	/*
+	 * The group goes first, saved configuration and record, so that the
+	 * monitor cannot bring it back between two members (its reconcile
+	 * restores a group the saved configuration has and the record lacks).
+	 */
+	xlp_plan_init(&p);
+	xlp_rec_path(domid, g.vdev.host, rec, sizeof(rec));
+	xlp_snprintf(q, sizeof(q), "%s/group-%u", rec, g.k);
+	xlp_plan_rm(&p, q);
+	if (c->dry_run) {
+		xlp_plan_print(&p, c->out);
+	} else {
+		rc = saved_set(c, domid, &g, false);
+		if (!rc)
+			rc = xlp_plan_apply(c, &p);
+	}
+	xlp_plan_free(&p);
+	if (rc) {
+		xlp_errf(c, "group %s: cannot remove it (%s); nothing detached\n", vdev,
+		         strerror(-rc));
+		goto out;
+	}
 	rc = xlp_vhosts_read(c, domid, &v, &nv);
 	for (size_t i = 0; !rc && i < nv; i++) {
 		for (size_t k = 0; k < v[i].ndevs; k++) {
@@ -672,24 +694,12 @@ int xlp_group_detach(struct xlp_ctx *c, uint32_t domid, const char *vdev)
 		}
 	}
 	if (failed) {
-		xlp_errf(c, "group %s: %d member%s not detached; the group stays\n", vdev, failed,
-		         failed == 1 ? "" : "s");
+		xlp_errf(c,
+		         "group %s is gone, but %d of its LUN%s could not be detached: they are "
+		         "ordinary devices now (xl scsi-detach each)\n",
+		         vdev, failed, failed == 1 ? "" : "s");
 		rc = -EIO;
-		goto out;
 	}
-	xlp_plan_init(&p);
-	xlp_rec_path(domid, g.vdev.host, rec, sizeof(rec));
-	xlp_snprintf(q, sizeof(q), "%s/group-%u", rec, g.k);
-	xlp_plan_rm(&p, q);
-	if (c->dry_run) {
-		xlp_plan_print(&p, c->out);
-	} else {
-		rc = xlp_plan_apply(c, &p);
-		if (!rc && saved_set(c, domid, &g, false))
-			xlp_errf(c, "warning: the group is detached but still in the saved "
-			            "configuration\n");
-	}
-	xlp_plan_free(&p);
 out:
 	xlp_vhosts_free(v, nv);
 	xlp_unlock(c);
@@ -727,6 +737,8 @@ int xlp_groups_reconcile(struct xlp_ctx *c, uint32_t domid)
 
 	if (xlp_lock(c))
 		return -EIO;
+	/* A new domain of the guest (reboot, restore, migration) gets its groups back. */
+	xlp_groups_restore(c, domid);
 	xlp_groups_read(c, domid, &gs, &ng);
 	for (size_t i = 0; i < ng; i++) {
 		struct xlp_group *g = &gs[i];

@@ -448,16 +448,7 @@ static bool uevent_scsi(int fd)
 
 static void groups_follow(struct xlp_ctx *c, struct xlp_monitor *m)
 {
-	struct xlp_group *g = NULL;
-	size_t n = 0;
-
-	if (m->domid == XLP_NO_DOMID)
-		return;
-	/* A new domain of the guest (reboot, restore, migration) gets its groups back. */
-	xlp_groups_restore(c, m->domid);
-	xlp_groups_read(c, m->domid, &g, &n);
-	xlp_groups_free(g, n);
-	if (n)
+	if (m->domid != XLP_NO_DOMID && xlp_domain_exists(c, m->domid))
 		xlp_groups_reconcile(c, m->domid);
 }
 

@@ -516,7 +516,11 @@ int xlp_group_of_vdev(struct xlp_ctx *c, uint32_t domid, const struct pvs_hctl *
 int xlp_group_attach(struct xlp_ctx *c, uint32_t domid, struct xlp_group *g);
 /* Detach the group at @vdev ("H:C:*:*") and its members. */
 int xlp_group_detach(struct xlp_ctx *c, uint32_t domid, const char *vdev);
-/* Hot-add the LUNs that appeared, hot-remove the ones gone: how many changed. */
+/*
+ * Under the host-wide lock: the saved groups back into the record
+ * (xlp_groups_restore()), then hot-add the LUNs that appeared and
+ * hot-remove the ones gone: how many changed.
+ */
 int xlp_groups_reconcile(struct xlp_ctx *c, uint32_t domid);
 /* Remove every controller of @domid on our backend, without handshakes (failed creation). */
 int xlp_remove_all(struct xlp_ctx *c, uint32_t domid);

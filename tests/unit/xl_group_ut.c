@@ -156,6 +156,9 @@ static void test_whole_bus(void)
 	CU_ASSERT_STRING_EQUAL(devs(0), "0:0:0:0=2:0:0:0 0:0:1:0=2:0:1:0");
 	CU_ASSERT_EQUAL(detach("0:0:*:*"), 0);
 	CU_ASSERT_STRING_EQUAL(devs(0), "");
+	/* Gone for good: the monitor's next reconcile brings nothing back. */
+	CU_ASSERT_EQUAL(xlp_groups_reconcile(&W->c, 5), 0);
+	CU_ASSERT_STRING_EQUAL(devs(0), "");
 	CU_ASSERT_FALSE(fake_xs_exists(W->fx, RC5 "/0/group-0"));
 	{
 		char *ud = w_read_userdata(5, UUID5);
@@ -175,6 +178,26 @@ static void test_whole_target(void)
 	CU_ASSERT_EQUAL(attach("2:0:1:*", "0:0:5:*"), 0);
 	CU_ASSERT_STRING_EQUAL(devs(0), "0:0:5:0=2:0:1:0");
 	CU_ASSERT_STRING_EQUAL(node(RC5 "/0/group-0/pdev"), "2:0:1:*");
+
+	/*
+	 * Its only LUN goes: the member, and with it the controller and its
+	 * record; the group stays (the saved configuration has it) and takes
+	 * the LUN again when it is back.
+	 */
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_clear(&W->fs), 0);
+	{
+		struct fake_scsi_dev a = {.host = 2, .wwid = NAA_A, .sg = "sg1", .block = "sdb"};
+
+		CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_scsi(&W->fs, &a), 0);
+	}
+	CU_ASSERT_EQUAL(xlp_groups_reconcile(&W->c, 5), 1);
+	CU_ASSERT_STRING_EQUAL(devs(0), "");
+	CU_ASSERT_EQUAL(xlp_groups_reconcile(&W->c, 5), 0);
+	CU_ASSERT_STRING_EQUAL(node(RC5 "/0/group-0/pdev"), "2:0:1:*");
+	CU_ASSERT_EQUAL_FATAL(fake_sysfs_clear(&W->fs), 0);
+	w_add_disks(2);
+	CU_ASSERT_EQUAL(xlp_groups_reconcile(&W->c, 5), 1);
+	CU_ASSERT_STRING_EQUAL(devs(0), "0:0:5:0=2:0:1:0");
 	w_teardown();
 }
 
