@@ -17,8 +17,9 @@
 #include "xlp.h"
 
 #define MAX_TOKENS 16
+#define bad        xlp_bad
 
-__attribute__((format(printf, 3, 4))) static int bad(char *err, size_t errlen, const char *fmt, ...)
+int xlp_bad(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -472,23 +473,25 @@ static void report_text(FILE *rep, char **buf, char *err, size_t errlen, const c
 	}
 }
 
-static char *slurp(const char *file, size_t *len)
+char *xlp_read_stream(FILE *f, size_t max, size_t *len)
 {
-	FILE *f = fopen(file, "r");
-	char *buf = NULL;
 	size_t cap = 0, n = 0;
+	char *buf = NULL;
 
-	if (!f)
-		return NULL;
 	for (;;) {
 		size_t r;
 
 		if (cap - n < 4096) {
-			char *nb = realloc(buf, cap + 65536);
+			char *nb;
 
+			if (max && cap > max) {
+				free(buf);
+				errno = EFBIG;
+				return NULL;
+			}
+			nb = realloc(buf, cap + 65536);
 			if (!nb) {
 				free(buf);
-				fclose(f);
 				errno = ENOMEM;
 				return NULL;
 			}
@@ -500,9 +503,28 @@ static char *slurp(const char *file, size_t *len)
 		if (r == 0)
 			break;
 	}
-	fclose(f);
+	if (ferror(f)) {
+		free(buf);
+		errno = EIO;
+		return NULL;
+	}
 	buf[n] = '\0';
 	*len = n;
+	return buf;
+}
+
+static char *slurp(const char *file, size_t *len)
+{
+	FILE *f = fopen(file, "r");
+	char *buf;
+	int e;
+
+	if (!f)
+		return NULL;
+	buf = xlp_read_stream(f, 0, len);
+	e = errno;
+	fclose(f);
+	errno = e;
 	return buf;
 }
 

@@ -103,28 +103,9 @@ int xlp_detach_vdev(struct xlp_ctx *c, uint32_t domid, const struct pvs_hctl *vd
 	rc = xlp_lock(c);
 	if (rc)
 		goto out_name;
-	rc = xlp_vhosts_read(c, domid, &v, &nv);
-	if (rc) {
-		xlp_errf(c, "cannot read the controllers of domain %u: %s\n", domid, strerror(-rc));
+	rc = xlp_dev_at(c, domid, name, vdev, &v, &nv, &vh, &b);
+	if (rc)
 		goto out;
-	}
-	for (size_t i = 0; i < nv && !b; i++) {
-		for (size_t k = 0; k < v[i].ndevs; k++) {
-			struct pvs_hctl h;
-
-			if (!pvs_parse_hctl(v[i].devs[k].v_dev, &h) && xlp_hctl_eq(&h, vdev)) {
-				vh = &v[i];
-				b = &v[i].devs[k];
-				break;
-			}
-		}
-	}
-	if (!b) {
-		xlp_errf(c, "domain %s (id %u) has no SCSI device at v-dev %s (see xl scsi-list)\n",
-		         name ? name : "?", domid, vd);
-		rc = -ENOENT;
-		goto out;
-	}
 	memset(&w, 0, sizeof(w));
 	xlp_be_path(c, domid, vh->vhost, w.be, sizeof(w.be));
 	xlp_fe_path(domid, vh->vhost, w.fe, sizeof(w.fe));
@@ -262,7 +243,7 @@ int xlp_cmd_detach(struct xlp_ctx *c, int argc, char **argv)
 	int rc;
 
 	c->prefix = "scsi-detach: ";
-	rc = xlp_verb_opts(c, argc, argv, 2, false, detach_usage);
+	rc = xlp_verb_opts(c, argc, argv, 2, 0, detach_usage);
 	if (rc >= 0)
 		return rc;
 	if (strchr(argv[optind + 1], '*')) {

@@ -18,26 +18,13 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xlp.h"
 
-static int bad(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int bad(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
+#define bad xlp_bad
 
 static bool all_digits(const char *s)
 {
@@ -779,18 +766,9 @@ int xlp_groups_reconcile(struct xlp_ctx *c, uint32_t domid)
 		}
 		/* New on the host: hot-add. */
 		for (size_t x = 0; x < nm; x++) {
-			bool there = false;
 			char vd[48];
 
-			for (size_t j = 0; j < nv && !there; j++) {
-				for (size_t k = 0; k < v[j].ndevs && !there; k++) {
-					struct pvs_hctl h;
-
-					there = !pvs_parse_hctl(v[j].devs[k].v_dev, &h) &&
-					        xlp_hctl_eq(&h, &m[x].vdev);
-				}
-			}
-			if (there)
+			if (xlp_vhosts_find(v, nv, &m[x].vdev, NULL, NULL))
 				continue;
 			xlp_hctl_str(&m[x].vdev, vd);
 			xlp_outf(c, "group %s,%s: LUN %s appeared; adding it as v-dev %s\n", gp, gv,

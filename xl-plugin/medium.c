@@ -128,28 +128,9 @@ int xlp_medium_change(struct xlp_ctx *c, uint32_t domid, const struct pvs_hctl *
 	rc = xlp_lock(c);
 	if (rc)
 		goto out_name;
-	rc = xlp_vhosts_read(c, domid, &v, &nv);
-	if (rc) {
-		xlp_errf(c, "cannot read the controllers of domain %u: %s\n", domid, strerror(-rc));
+	rc = xlp_dev_at(c, domid, name, vdev, &v, &nv, &vh, &b);
+	if (rc)
 		goto out;
-	}
-	for (size_t i = 0; i < nv && !b; i++) {
-		for (size_t k = 0; k < v[i].ndevs; k++) {
-			struct pvs_hctl h;
-
-			if (!pvs_parse_hctl(v[i].devs[k].v_dev, &h) && xlp_hctl_eq(&h, vdev)) {
-				vh = &v[i];
-				b = &v[i].devs[k];
-				break;
-			}
-		}
-	}
-	if (!b) {
-		xlp_errf(c, "domain %s (id %u) has no SCSI device at v-dev %s (see xl scsi-list)\n",
-		         name ? name : "?", domid, vd);
-		rc = -ENOENT;
-		goto out;
-	}
 	if (strncmp(b->p_dev, "cdrom:", 6) != 0) {
 		xlp_errf(c,
 		         "v-dev %s of domain %s is p-dev '%s', not a CD-ROM drive (attach one with "
@@ -250,48 +231,15 @@ static void eject_usage(FILE *f)
 	        "has locked in.\n");
 }
 
-/* -N, -h, --force, then @operands operands: -1 to go on, else the exit status. */
-static int medium_opts(struct xlp_ctx *c, int argc, char **argv, int operands, bool *force,
-                       void (*usage)(FILE *))
-{
-	static const struct option lo[] = {
-	    {"dryrun", 0, 0, 'N'}, {"help", 0, 0, 'h'}, {"force", 0, 0, 'f'}, {0}};
-	int opt;
-
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+Nhf", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'N':
-			c->dry_run = true;
-			break;
-		case 'f':
-			*force = true;
-			break;
-		case 'h':
-			usage(c->out);
-			return 0;
-		default:
-			usage(c->err);
-			return 2;
-		}
-	}
-	if (argc - optind != operands) {
-		usage(c->err);
-		return 2;
-	}
-	return -1;
-}
-
 static int medium_cmd(struct xlp_ctx *c, int argc, char **argv, bool insert)
 {
 	struct pvs_hctl vdev;
-	bool force = false;
 	uint32_t domid;
 	int rc;
 
 	c->prefix = insert ? "scsi-insert: " : "scsi-eject: ";
-	rc =
-	    medium_opts(c, argc, argv, insert ? 3 : 2, &force, insert ? insert_usage : eject_usage);
+	rc = xlp_verb_opts(c, argc, argv, insert ? 3 : 2, XLP_OPT_FORCE,
+	                   insert ? insert_usage : eject_usage);
 	if (rc >= 0)
 		return rc;
 	if (pvs_parse_hctl(argv[optind + 1], &vdev)) {
@@ -301,7 +249,8 @@ static int medium_cmd(struct xlp_ctx *c, int argc, char **argv, bool insert)
 	}
 	if (xlp_connect_domain(c, argv[optind], &domid))
 		return 1;
-	return xlp_medium_change(c, domid, &vdev, insert ? argv[optind + 2] : NULL, force) ? 1 : 0;
+	return xlp_medium_change(c, domid, &vdev, insert ? argv[optind + 2] : NULL, c->force) ? 1
+	                                                                                      : 0;
 }
 
 int xlp_cmd_insert(struct xlp_ctx *c, int argc, char **argv)

@@ -101,17 +101,9 @@ static int saved_vdev(const struct xlp_saved *s, struct pvs_hctl *vd)
 	return 0;
 }
 
-static bool vdev_attached(const struct xlp_vhost *v, size_t nv, const struct pvs_hctl *vd)
+static bool vdev_attached(struct xlp_vhost *v, size_t nv, const struct pvs_hctl *vd)
 {
-	for (size_t i = 0; i < nv; i++) {
-		for (size_t k = 0; k < v[i].ndevs; k++) {
-			struct pvs_hctl h;
-
-			if (!pvs_parse_hctl(v[i].devs[k].v_dev, &h) && xlp_hctl_eq(&h, vd))
-				return true;
-		}
-	}
-	return false;
+	return xlp_vhosts_find(v, nv, vd, NULL, NULL);
 }
 
 /* Every saved device already has its v-dev in the backend (a front set the domain up). */

@@ -269,7 +269,7 @@ int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv)
 	int rc, fails = 0;
 
 	c->prefix = "scsi-resolve: ";
-	rc = xlp_verb_opts(c, argc, argv, 1, true, resolve_usage);
+	rc = xlp_verb_opts(c, argc, argv, 1, XLP_OPT_MISSING_OK, resolve_usage);
 	if (rc >= 0)
 		return rc;
 	rc = 0;

@@ -254,6 +254,43 @@ static int read_devs(struct xlp_ctx *c, const char *be, const char *rec, struct 
 	return 0;
 }
 
+bool xlp_vhosts_find(struct xlp_vhost *v, size_t nv, const struct pvs_hctl *vdev,
+                     struct xlp_vhost **vh, struct xlp_bdev **b)
+{
+	for (size_t i = 0; i < nv; i++) {
+		for (size_t k = 0; k < v[i].ndevs; k++) {
+			struct pvs_hctl h;
+
+			if (!pvs_parse_hctl(v[i].devs[k].v_dev, &h) && xlp_hctl_eq(&h, vdev)) {
+				if (vh)
+					*vh = &v[i];
+				if (b)
+					*b = &v[i].devs[k];
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+int xlp_dev_at(struct xlp_ctx *c, uint32_t domid, const char *name, const struct pvs_hctl *vdev,
+               struct xlp_vhost **v, size_t *nv, struct xlp_vhost **vh, struct xlp_bdev **b)
+{
+	char vd[48];
+	int rc = xlp_vhosts_read(c, domid, v, nv);
+
+	if (rc) {
+		xlp_errf(c, "cannot read the controllers of domain %u: %s\n", domid, strerror(-rc));
+		return rc;
+	}
+	if (xlp_vhosts_find(*v, *nv, vdev, vh, b))
+		return 0;
+	xlp_hctl_str(vdev, vd);
+	xlp_errf(c, "domain %s (id %u) has no SCSI device at v-dev %s (see xl scsi-list)\n",
+	         name ? name : "?", domid, vd);
+	return -ENOENT;
+}
+
 int xlp_vhosts_read(struct xlp_ctx *c, uint32_t domid, struct xlp_vhost **out, size_t *n)
 {
 	char p[XLP_PATH_MAX];

@@ -68,6 +68,7 @@ struct xlp_ctx {
 	const char *prefix; /* put before every message on err ("scsi-attach: ") */
 	bool dry_run;
 	bool missing_ok;         /* restore/migrate/scsi-resolve: drop devices not found */
+	bool force;              /* scsi-insert/scsi-eject --force */
 	unsigned int timeout_ms; /* handshakes with backend and frontend */
 	unsigned int poll_ms;
 	unsigned int grace_ms; /* how long a monitor waits for its domain to come back */
@@ -119,6 +120,8 @@ bool xlp_proc_has(const char *proc_root, const char *name);
 __attribute__((format(printf, 3, 4))) int xlp_snprintf(char *buf, size_t len, const char *fmt, ...);
 
 __attribute__((format(printf, 2, 3))) void xlp_errf(struct xlp_ctx *c, const char *fmt, ...);
+/* A parser's refusal: the message into @err (if any room), and -EINVAL. */
+__attribute__((format(printf, 3, 4))) int xlp_bad(char *err, size_t errlen, const char *fmt, ...);
 
 /*
  * The options of a verb that changes the store: -N/--dryrun and
@@ -127,7 +130,9 @@ __attribute__((format(printf, 2, 3))) void xlp_errf(struct xlp_ctx *c, const cha
  * at optind), else the exit status: 0 after --help, 2 for a usage error
  * (@usage printed on c->err).
  */
-int xlp_verb_opts(struct xlp_ctx *c, int argc, char **argv, int operands, bool missing_ok_opt,
+#define XLP_OPT_MISSING_OK 1u /* --vscsi-missing-ok / --missing-ok: c->missing_ok */
+#define XLP_OPT_FORCE      2u /* -f / --force: c->force */
+int xlp_verb_opts(struct xlp_ctx *c, int argc, char **argv, int operands, unsigned int extra,
                   void (*usage)(FILE *));
 __attribute__((format(printf, 2, 3))) void xlp_outf(struct xlp_ctx *c, const char *fmt, ...);
 
@@ -189,6 +194,8 @@ struct xlp_cfg {
  */
 int xlp_cfg_read(const char *file, const char *extra, struct xlp_cfg *out, char *err,
                  size_t errlen);
+/* The whole of @f, NUL-terminated; NULL with errno set (EFBIG past @max bytes, 0: no limit). */
+char *xlp_read_stream(FILE *f, size_t max, size_t *len);
 /* The same from memory (a config carried in a save image). */
 int xlp_cfg_read_data(const char *data, size_t len, const char *what, struct xlp_cfg *out,
                       char *err, size_t errlen);
@@ -282,6 +289,16 @@ int xlp_domain_list(struct xlp_ctx *c, uint32_t **ids, size_t *n);
 /* Every controller of @domid on our backend, by vhost number (malloc'd array). */
 int xlp_vhosts_read(struct xlp_ctx *c, uint32_t domid, struct xlp_vhost **out, size_t *n);
 void xlp_vhosts_free(struct xlp_vhost *v, size_t n);
+/*
+ * Read @domid's controllers into *@v (the caller frees them) and find the
+ * device at @vdev: 0, or -errno after saying what was not found (@name: the
+ * domain's, for the message).
+ */
+int xlp_dev_at(struct xlp_ctx *c, uint32_t domid, const char *name, const struct pvs_hctl *vdev,
+               struct xlp_vhost **v, size_t *nv, struct xlp_vhost **vh, struct xlp_bdev **b);
+/* The device at @vdev among @v: true and its controller and device (either may be NULL). */
+bool xlp_vhosts_find(struct xlp_vhost *v, size_t nv, const struct pvs_hctl *vdev,
+                     struct xlp_vhost **vh, struct xlp_bdev **b);
 /* Domains that have a directory under our backend/vscsi, ascending. */
 int xlp_backend_domids(struct xlp_ctx *c, uint32_t **ids, size_t *n);
 int xlp_read_int(struct xlp_ctx *c, const char *path, int dflt);

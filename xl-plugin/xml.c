@@ -532,47 +532,6 @@ int xlp_xml_parse(const char *text, size_t len, const char *name, struct xlp_xml
 
 /* ------------------------------------------------------------ scsi-attach --xml */
 
-/* The whole of @f, NUL-terminated; NULL with errno set (EFBIG past XML_MAX_INPUT). */
-static char *slurp(FILE *f, size_t *len)
-{
-	size_t cap = 0, n = 0;
-	char *buf = NULL;
-
-	for (;;) {
-		size_t r;
-
-		if (cap - n < 4096) {
-			char *nb;
-
-			if (cap > XML_MAX_INPUT) {
-				free(buf);
-				errno = EFBIG;
-				return NULL;
-			}
-			nb = realloc(buf, cap + 65536);
-			if (!nb) {
-				free(buf);
-				errno = ENOMEM;
-				return NULL;
-			}
-			buf = nb;
-			cap += 65536;
-		}
-		r = fread(buf + n, 1, cap - n - 1, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f)) {
-		free(buf);
-		errno = EIO;
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 /*
  * What the store cannot see yet: two elements of one document naming the
  * same LUN, or asking one controller for both feature-host and not.
@@ -667,7 +626,7 @@ int xlp_xml_attach(struct xlp_ctx *c, uint32_t domid, const char *file)
 		xlp_errf(c, "%s: %s; nothing was attached\n", file, strerror(errno));
 		return rc;
 	}
-	text = slurp(f, &len);
+	text = xlp_read_stream(f, XML_MAX_INPUT, &len);
 	rc = text ? 0 : -errno;
 	if (!in)
 		fclose(f);

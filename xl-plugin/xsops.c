@@ -32,39 +32,44 @@ int xlp_snprintf(char *buf, size_t len, const char *fmt, ...)
 	return n;
 }
 
-int xlp_verb_opts(struct xlp_ctx *c, int argc, char **argv, int operands, bool missing_ok_opt,
+int xlp_verb_opts(struct xlp_ctx *c, int argc, char **argv, int operands, unsigned int extra,
                   void (*usage)(FILE *))
 {
-	static const struct option lo[] = {{"dryrun", 0, 0, 'N'},
-	                                   {"help", 0, 0, 'h'},
-	                                   {"vscsi-missing-ok", 0, 0, 'm'},
-	                                   {"missing-ok", 0, 0, 'm'},
-	                                   {0}};
-	static const struct option lo_base[] = {{"dryrun", 0, 0, 'N'}, {"help", 0, 0, 'h'}, {0}};
+	static const struct option lo[] = {
+	    {"dryrun", 0, 0, 'N'},     {"help", 0, 0, 'h'},  {"vscsi-missing-ok", 0, 0, 'm'},
+	    {"missing-ok", 0, 0, 'm'}, {"force", 0, 0, 'f'}, {0}};
 	int opt;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+Nh", missing_ok_opt ? lo : lo_base, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, extra & XLP_OPT_FORCE ? "+Nhf" : "+Nh", lo, NULL)) !=
+	       -1) {
 		switch (opt) {
 		case 'N':
 			c->dry_run = true;
 			break;
 		case 'm':
+			if (!(extra & XLP_OPT_MISSING_OK))
+				goto bad;
 			c->missing_ok = true;
+			break;
+		case 'f':
+			if (!(extra & XLP_OPT_FORCE))
+				goto bad;
+			c->force = true;
 			break;
 		case 'h':
 			usage(c->out);
 			return 0;
 		default:
-			usage(c->err);
-			return 2;
+			goto bad;
 		}
 	}
-	if (argc - optind != operands) {
-		usage(c->err);
-		return 2;
-	}
+	if (argc - optind != operands)
+		goto bad;
 	return -1;
+bad:
+	usage(c->err);
+	return 2;
 }
 
 void xlp_errf(struct xlp_ctx *c, const char *fmt, ...)

@@ -481,27 +481,6 @@ static void test_detach_hot(void)
 	w_teardown();
 }
 
-/* The text of the store node @path ("" when absent). */
-static const char *node(const char *path)
-{
-	const char *v = fake_xs_get(W->fx, path);
-
-	return v ? v : "";
-}
-
-/* @cmd's error output contains @needle (printed when it does not). */
-static void err_has(const char *needle, int line)
-{
-	char *err = w_text(true);
-	int ok = strstr(err, needle) != NULL;
-
-	if (!ok)
-		fprintf(stderr, "\nline %d: no '%s' in: %s\n", line, needle, err);
-	CU_assertImplementation(ok, (unsigned int)line, "ERR_HAS", __FILE__, "", CU_FALSE);
-	free(err);
-}
-#define ERR_HAS(s) err_has(s, __LINE__)
-
 /*
  * scsi-insert / scsi-eject: p-dev names the new medium, medium-seq asks
  * pvscsid, the saved configuration follows; pvscsid's refusal (the guest

@@ -19,13 +19,6 @@
 #define BE5 "/local/domain/0/backend/vscsi/5"
 #define RC5 "/libxl/5/device/vscsi"
 
-static const char *node(const char *path)
-{
-	const char *v = fake_xs_get(W->fx, path);
-
-	return v ? v : "";
-}
-
 /* The domain's v-dev -> p-dev pairs, "0:0:0:0=2:0:0:0 ...", in dev-N order of controller @vh. */
 static char *devs(uint32_t vh)
 {
@@ -47,18 +40,6 @@ static char *devs(uint32_t vh)
 	}
 	return buf;
 }
-
-static void err_has(const char *needle, int line)
-{
-	char *err = w_text(true);
-	int ok = strstr(err, needle) != NULL;
-
-	if (!ok)
-		fprintf(stderr, "\nline %d: no '%s' in: %s\n", line, needle, err);
-	CU_assertImplementation(ok, (unsigned int)line, "ERR_HAS", __FILE__, "", CU_FALSE);
-	free(err);
-}
-#define ERR_HAS(s) err_has(s, __LINE__)
 
 static int attach(const char *pdev, const char *vdev)
 {

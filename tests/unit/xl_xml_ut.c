@@ -373,13 +373,6 @@ static int attach_xml(const char *dom, const char *text, char **err)
 	return rc;
 }
 
-static const char *node(const char *path)
-{
-	const char *v = fake_xs_get(W->fx, path);
-
-	return v ? v : "(none)";
-}
-
 /*
  * The second SCSI host's unique_id, an FC HBA with an NPIV vport (host9,
  * its LUN 9:0:0:2) for the adapter forms.

@@ -343,6 +343,27 @@ static inline void w_add_disks(uint32_t host_a)
 	CU_ASSERT_EQUAL_FATAL(fake_sysfs_add_virtio_blk(&W->fs, "vda", 0), 0);
 }
 
+/* The text of the store node @path ("" when absent). */
+static inline const char *node(const char *path)
+{
+	const char *v = fake_xs_get(W->fx, path);
+
+	return v ? v : "";
+}
+
+/* The last command's error output contains @needle (printed when it does not). */
+static inline void err_has(const char *needle, int line)
+{
+	char *err = w_text(true);
+	int ok = strstr(err, needle) != NULL;
+
+	if (!ok)
+		fprintf(stderr, "\nline %d: no '%s' in: %s\n", line, needle, err);
+	CU_assertImplementation(ok, (unsigned int)line, "ERR_HAS", __FILE__, "", CU_FALSE);
+	free(err);
+}
+#define ERR_HAS(s) err_has(s, __LINE__)
+
 static inline void w_setup(void)
 {
 	char p[PATH_MAX + 32];
