@@ -14,7 +14,8 @@
  * the guest's monitor (monitor.c) can reconcile the group when dom0's SCSI
  * devices change: LUNs that appear are hot-added, LUNs that are gone are
  * hot-removed, and nothing outside the group's host and bus (and target)
- * is ever touched.  docs/plans/whole-target.md has the design.
+ * is ever touched.  docs/toolstack.md, "Whole bus and whole target", has the
+ * design.
  */
 #include <dirent.h>
 #include <errno.h>
