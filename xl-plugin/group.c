@@ -10,12 +10,12 @@
  * (and target, for a bus) under the group's v-dev host and channel.  The
  * group itself is kept in the toolstack record,
  *   /libxl/D/device/vscsi/H/group-K/{pdev, vdev, options}
- * and its members carry /libxl/D/device/vscsi/H/dev-N/group = K, so that
- * the guest's monitor (monitor.c) can reconcile the group when dom0's SCSI
- * devices change: LUNs that appear are hot-added, LUNs that are gone are
- * hot-removed, and nothing outside the group's host and bus (and target)
- * is ever touched.  docs/toolstack.md, "Whole bus and whole target", has the
- * design.
+ * and in the saved configuration; its members are the devices in its v-dev
+ * range, which is its alone.  The guest's monitor (monitor.c) reconciles
+ * the group when dom0's SCSI devices change: LUNs that appear are
+ * hot-added, LUNs that are gone are hot-removed, and nothing outside the
+ * group's host and bus (and target) is ever touched.  docs/toolstack.md, "Whole bus and whole
+ * target", has the design.
  */
 #include <dirent.h>
 #include <errno.h>
