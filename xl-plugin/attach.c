@@ -524,7 +524,7 @@ int xlp_attach_dev(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
 	if (hot) {
 		rc = xlp_wait(c, dev_connected, &w);
 	} else if (!o->no_wait) {
-		int paused = c->domain_paused(c, domid);
+		int paused = o->backend_only ? 1 : c->domain_paused(c, domid);
 
 		/* A paused guest cannot answer: only pvscsid's taking the controller can be seen.
 		 */

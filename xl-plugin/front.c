@@ -473,6 +473,11 @@ static const struct cmd cmds[] = {
      "Find a domain's saved SCSI LUNs on this host and write their p-devs"},
     {"scsi-monitor", OWN, xlp_cmd_monitor, NULL,
      "Re-attach a domain's SCSI LUNs after each reboot (the front starts it)"},
+    /*
+     * Not listed by xl help: only libvirtd runs it (through its hook), and
+     * listed it would make "xl scsi-l<TAB>" ambiguous.
+     */
+    {"scsi-libvirt-hook", OWN, xlp_cmd_libvirt_hook, NULL, NULL},
     {"create", WRAP, NULL, xlp_cmd_create, NULL},
     {"restore", WRAP, NULL, xlp_cmd_restore, NULL},
     {"migrate-receive", WRAP, NULL, xlp_cmd_migrate_receive, NULL},
@@ -500,7 +505,7 @@ static bool global_opt(const char *a)
 static void own_verbs(FILE *f)
 {
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if (cmds[i].kind != OWN)
+		if (cmds[i].kind != OWN || !cmds[i].desc)
 			continue;
 		fprintf(f, " %-19s ", cmds[i].name);
 		if (strlen(cmds[i].name) > 19)
@@ -595,6 +600,7 @@ static void front_usage(FILE *f)
 	      f);
 	own_verbs(f);
 	fputs("\n"
+	      "scsi-libvirt-hook is libvirt's libxl hook (/etc/libvirt/hooks/libxl.d/50-pvscsi).\n"
 	      "create, restore and migrate-receive are its own when the domain has vscsi\n"
 	      "devices; everything else is Xen's xl, run with the same arguments.\n"
 	      "\n"

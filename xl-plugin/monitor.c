@@ -495,10 +495,23 @@ int xlp_monitor_run(struct xlp_ctx *c, struct xlp_monitor *m)
 
 void xlp_monitor_ensure(struct xlp_ctx *c, uint32_t domid)
 {
+	char uuid[64];
 	int rc;
 
 	if (c->dry_run)
 		return;
+	/*
+	 * libvirt keeps its domain XML in libxl's userdata: it re-creates a
+	 * rebooted domain itself, through its hooks (docs/libvirt.md), and a
+	 * monitor would pause that new domain and attach a second time.
+	 */
+	if (!xlp_domain_uuid(c, domid, uuid, sizeof(uuid))) {
+		char p[XLP_PATH_MAX];
+
+		xlp_userdata_path(c, domid, uuid, "d", "libvirt-xml", p, sizeof(p));
+		if (!access(p, F_OK))
+			return;
+	}
 	rc = c->spawn_monitor(c, domid);
 	if (rc)
 		xlp_errf(c,

@@ -14,7 +14,8 @@
  *             c_info.xsdata) and save-image headers
  *   table.c   text tables whose columns fit their cells (scsi-list, scsi-assignable-list)
  *   xml.c     libvirt's <hostdev type='scsi'> and <disk> elements through libxml2
- *             (scsi-attach --xml, scsi-list --xml)
+ *             (scsi-attach --xml, scsi-list --xml), and a libvirt <domain>'s devices
+ *   libvirt.c scsi-libvirt-hook: libvirt's libxl hook (/etc/libvirt/hooks/libxl.d/)
  *   lock.c    the host-wide lock
  *   monitor.c the per-domain monitor that re-attaches devices after a reboot
  *   attach.c detach.c list.c resolve.c create.c   the commands
@@ -473,6 +474,12 @@ struct xlp_attach_opts {
 	bool no_saved;     /* do not touch the saved configuration (the caller does) */
 	bool same_uuid_ok; /* the same guest may hold the PDEV (localhost migration) */
 	bool group_member; /* a member of a group (group.c): inside the group's v-dev range */
+	/*
+	 * A new controller: wait only until pvscsid has taken it, as for a
+	 * paused domain, even if the domain runs (a guest libvirt started is
+	 * still booting: its xen-scsifront connects when it comes).
+	 */
+	bool backend_only;
 };
 
 /*
@@ -600,6 +607,38 @@ void xlp_xml_items_free(struct xlp_xml_items *l);
  */
 int xlp_xml_attach(struct xlp_ctx *c, uint32_t domid, const char *file);
 /*
+ * The same for parsed items: resolved, checked, attached with @o (NULL:
+ * scsi-attach's defaults), all or none.  With @domid XLP_NO_DOMID, only
+ * resolved and checked against the other domains' holders.  0 or -errno
+ * (printed).
+ */
+int xlp_xml_attach_items(struct xlp_ctx *c, uint32_t domid, const struct xlp_xml_items *l,
+                         const struct xlp_attach_opts *o);
+/* The most libvirt XML read from a file or stdin. */
+#define XLP_XML_MAX_INPUT (4u << 20)
+
+/*
+ * pvscsi's element in a libvirt domain's <metadata> (docs/libvirt.md):
+ * <pvscsi:scsi xmlns:pvscsi="XLP_LIBVIRT_NS"> holding <hostdev>, <disk> and
+ * <vscsi>PDEV,VDEV[,OPTION...]</vscsi> elements.  Once released, an ABI.
+ */
+#define XLP_LIBVIRT_NS "https://github.com/pvscsi/pvscsi/libvirt/1"
+
+/* What the libvirt hook needs of a domain's XML. */
+struct xlp_xml_domain {
+	char name[256], uuid[64];
+	uint32_t domid;             /* <domain id='N'>, XLP_NO_DOMID when absent */
+	struct xlp_xml_items items; /* <devices>' SCSI hostdevs, then the metadata's devices */
+};
+
+/*
+ * Parse a libvirt <domain> document: its name, UUID, id, and every pvscsi
+ * device (libvirt's other devices are skipped).  0, or -EINVAL/-ENOMEM with
+ * one line in @err ("NAME:LINE: <ELEMENT>: WHAT") and no items.
+ */
+int xlp_xml_domain(const char *text, size_t len, const char *name, struct xlp_xml_domain *out,
+                   char *err, size_t errlen);
+/*
  * scsi-list --xml: @domid's devices as a <devices> element that
  * xlp_xml_attach takes back; mem: LUNs (which libvirt cannot name) are
  * left out with a warning.  0 or -errno.
@@ -661,6 +700,7 @@ int xlp_cmd_list(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_assignable_list(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_resolve(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_monitor(struct xlp_ctx *c, int argc, char **argv);
+int xlp_cmd_libvirt_hook(struct xlp_ctx *c, int argc, char **argv);
 int xlp_cmd_create(struct xlp_ctx *c, int argc, char **argv, char **global, int nglobal);
 int xlp_cmd_restore(struct xlp_ctx *c, int argc, char **argv, char **global, int nglobal);
 int xlp_cmd_migrate_receive(struct xlp_ctx *c, int argc, char **argv, char **global, int nglobal);

@@ -27,7 +27,7 @@
 #include "xlp.h"
 
 /* Far more than a domain's devices take; a bound on what is read from a pipe. */
-#define XML_MAX_INPUT (4u << 20)
+#define XML_MAX_INPUT XLP_XML_MAX_INPUT
 
 #define DIGITS "0123456789"
 #define NAMECH "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
@@ -473,26 +473,22 @@ static int parse_doc(struct px *p, xmlNodePtr root, struct xlp_xml_items *out)
 	return 0;
 }
 
-int xlp_xml_parse(const char *text, size_t len, const char *name, struct xlp_xml_items *out,
-                  char *err, size_t errlen)
+/* @text as a document, or NULL with the one line saying why in @err. */
+static xmlDocPtr read_doc(const char *text, size_t len, const char *name, char *err, size_t errlen)
 {
-	struct px p = {name, err, errlen};
 	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc;
-	xmlNodePtr root;
-	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if (err && errlen)
-		err[0] = '\0';
 	if (len > XML_MAX_INPUT) {
 		xlp_snprintf(err, errlen, "%s: larger than %u bytes: not a device's XML", name,
 		             XML_MAX_INPUT);
-		return -EINVAL;
+		return NULL;
 	}
 	ctxt = xmlNewParserCtxt();
-	if (!ctxt)
-		return -ENOMEM;
+	if (!ctxt) {
+		xlp_snprintf(err, errlen, "%s: out of memory", name);
+		return NULL;
+	}
 	/*
 	 * No network, no entities from outside the document, and libxml2's own
 	 * messages kept from stderr: the one line below says what went wrong.
@@ -511,9 +507,25 @@ int xlp_xml_parse(const char *text, size_t len, const char *name, struct xlp_xml
 		}
 		xlp_snprintf(err, errlen, "%s:%d: not well-formed XML: %s", name, e ? e->line : 0,
 		             msg);
-		xmlFreeParserCtxt(ctxt);
-		return -EINVAL;
 	}
+	xmlFreeParserCtxt(ctxt);
+	return doc;
+}
+
+int xlp_xml_parse(const char *text, size_t len, const char *name, struct xlp_xml_items *out,
+                  char *err, size_t errlen)
+{
+	struct px p = {name, err, errlen};
+	xmlDocPtr doc;
+	xmlNodePtr root;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (err && errlen)
+		err[0] = '\0';
+	doc = read_doc(text, len, name, err, errlen);
+	if (!doc)
+		return -EINVAL;
 	root = xmlDocGetRootElement(doc);
 	if (!root) {
 		xlp_snprintf(err, errlen, "%s: no element", name);
@@ -522,11 +534,178 @@ int xlp_xml_parse(const char *text, size_t len, const char *name, struct xlp_xml
 		rc = parse_doc(&p, root, out);
 	}
 	xmlFreeDoc(doc);
-	xmlFreeParserCtxt(ctxt);
 	if (rc == -ENOMEM)
 		xlp_snprintf(err, errlen, "%s: out of memory", name);
 	if (rc)
 		xlp_xml_items_free(out);
+	return rc;
+}
+
+/* ------------------------------------------------------- a libvirt domain */
+
+/* <vscsi>PDEV,VDEV[,OPTION...]</vscsi>: a vscsi= entry, for the p-dev forms libvirt has none of. */
+static int parse_vscsi(struct px *p, xmlNodePtr n, struct xlp_xml_item *it)
+{
+	xmlChar *t = xmlNodeGetContent(n);
+	char why[XLP_ERR_MAX], *s, *e;
+	int rc = 0;
+
+	if (!t)
+		return -ENOMEM;
+	s = (char *)t;
+	s += strspn(s, " \t\r\n");
+	e = s + strlen(s);
+	while (e > s && strchr(" \t\r\n", e[-1]))
+		*--e = '\0';
+	if (!*s)
+		rc = bad(p, n, "empty: expected PDEV,VDEV[,OPTION...] as in a vscsi= entry");
+	else if (xlp_entry_parse(s, &it->e, why, sizeof(why)))
+		rc = bad(p, n, "%s", why);
+	else
+		xlp_snprintf(it->where, sizeof(it->where), "%s:%ld: <%s>", p->name, xmlGetLineNo(n),
+		             (const char *)n->name);
+	xmlFree(t);
+	return rc;
+}
+
+/* Append the device @n (already known to be one) to @out, its v-dev not taken yet. */
+static int add_item(struct px *p, xmlNodePtr n, struct xlp_xml_items *out)
+{
+	struct xlp_xml_item *v = realloc(out->v, (out->n + 1) * sizeof(*v)), *it;
+	int rc;
+
+	if (!v)
+		return -ENOMEM;
+	out->v = v;
+	it = &v[out->n];
+	memset(it, 0, sizeof(*it));
+	if (is(n, "hostdev"))
+		rc = parse_hostdev(p, n, it);
+	else if (is(n, "disk"))
+		rc = parse_disk(p, n, it);
+	else
+		rc = parse_vscsi(p, n, it);
+	if (rc)
+		return rc;
+	for (size_t k = 0; k < out->n; k++) {
+		char vd[48];
+
+		if (!xlp_hctl_eq(&out->v[k].e.vdev, &it->e.vdev))
+			continue;
+		xlp_hctl_str(&it->e.vdev, vd);
+		return bad(p, n, "v-dev %s is also the address of %s", vd, out->v[k].where);
+	}
+	out->n++;
+	return 0;
+}
+
+/* The value of attribute @key of @n (NULL when absent), copied into @buf. */
+static bool get(xmlNodePtr n, const char *key, char *buf, size_t len)
+{
+	xmlChar *v = xmlGetProp(n, BAD_CAST key);
+
+	buf[0] = '\0';
+	if (!v)
+		return false;
+	xlp_snprintf(buf, len, "%s", (const char *)v);
+	xmlFree(v);
+	return true;
+}
+
+static int parse_domain(struct px *p, xmlNodePtr root, struct xlp_xml_domain *out)
+{
+	char v[64];
+	int rc;
+
+	if (!is(root, "domain"))
+		return bad(p, root, "expected libvirt's <domain> (the hook's standard input)");
+	if (get(root, "id", v, sizeof(v))) {
+		if (!only(v, DIGITS) || strlen(v) > 10 || strtoull(v, NULL, 10) >= UINT32_MAX)
+			return bad(p, root, "id='%s' is not a domain id", v);
+		out->domid = (uint32_t)strtoul(v, NULL, 10);
+	}
+	for (xmlNodePtr n = root->children; n; n = n->next) {
+		if (is(n, "name") || is(n, "uuid")) {
+			xmlChar *t = xmlNodeGetContent(n);
+
+			if (!t)
+				return -ENOMEM;
+			if (is(n, "name"))
+				xlp_snprintf(out->name, sizeof(out->name), "%s", (const char *)t);
+			else
+				xlp_snprintf(out->uuid, sizeof(out->uuid), "%s", (const char *)t);
+			xmlFree(t);
+		} else if (is(n, "devices")) {
+			/*
+			 * Only SCSI hostdevs: libvirt's other devices (PCI and USB
+			 * hostdevs, its disks) are its own, and libxl's.
+			 */
+			for (xmlNodePtr d = n->children; d; d = d->next) {
+				char mode[32], type[32];
+
+				if (!is(d, "hostdev"))
+					continue;
+				get(d, "type", type, sizeof(type));
+				if (strcmp(type, "scsi") || (get(d, "mode", mode, sizeof(mode)) &&
+				                             strcmp(mode, "subsystem")))
+					continue;
+				if ((rc = add_item(p, d, &out->items)))
+					return rc;
+			}
+		} else if (is(n, "metadata")) {
+			/*
+			 * Ours is the element in our namespace, whatever its prefix;
+			 * inside it, devices by their local name in any namespace or
+			 * none: virsh metadata --set puts every element in ours.
+			 */
+			for (xmlNodePtr m = n->children; m; m = m->next) {
+				if (m->type != XML_ELEMENT_NODE || !m->ns ||
+				    !xmlStrEqual(m->ns->href, BAD_CAST XLP_LIBVIRT_NS))
+					continue;
+				for (xmlNodePtr d = m->children; d; d = d->next) {
+					if (d->type != XML_ELEMENT_NODE)
+						continue;
+					if (!is(d, "hostdev") && !is(d, "disk") && !is(d, "vscsi"))
+						return bad(p, d,
+						           "not a pvscsi device: expected <hostdev "
+						           "type='scsi'>, <disk type='file'> or "
+						           "<vscsi>PDEV,VDEV[,OPTION...]</vscsi>");
+					if ((rc = add_item(p, d, &out->items)))
+						return rc;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+int xlp_xml_domain(const char *text, size_t len, const char *name, struct xlp_xml_domain *out,
+                   char *err, size_t errlen)
+{
+	struct px p = {name, err, errlen};
+	xmlDocPtr doc;
+	xmlNodePtr root;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->domid = XLP_NO_DOMID;
+	if (err && errlen)
+		err[0] = '\0';
+	doc = read_doc(text, len, name, err, errlen);
+	if (!doc)
+		return -EINVAL;
+	root = xmlDocGetRootElement(doc);
+	if (!root) {
+		xlp_snprintf(err, errlen, "%s: no element", name);
+		rc = -EINVAL;
+	} else {
+		rc = parse_domain(&p, root, out);
+	}
+	xmlFreeDoc(doc);
+	if (rc == -ENOMEM)
+		xlp_snprintf(err, errlen, "%s: out of memory", name);
+	if (rc)
+		xlp_xml_items_free(&out->items);
 	return rc;
 }
 
@@ -570,7 +749,7 @@ static int check_batch(struct xlp_ctx *c, const struct xlp_xml_items *l, const s
 }
 
 static int attach_all(struct xlp_ctx *c, uint32_t domid, const struct xlp_xml_items *l,
-                      const struct xlp_dev *d)
+                      const struct xlp_dev *d, const struct xlp_attach_opts *o)
 {
 	size_t i;
 	int rc = xlp_lock(c);
@@ -579,14 +758,14 @@ static int attach_all(struct xlp_ctx *c, uint32_t domid, const struct xlp_xml_it
 		return rc;
 	/* Under the lock, so that every answer still holds when the first is written. */
 	for (i = 0; i < l->n; i++) {
-		rc = xlp_attach_check(c, domid, &d[i], NULL);
+		rc = xlp_attach_check(c, domid, &d[i], o);
 		if (rc) {
 			xlp_errf(c, "%s: refused (above); nothing was attached\n", l->v[i].where);
 			goto out;
 		}
 	}
 	for (i = 0; i < l->n; i++) {
-		rc = xlp_attach_dev(c, domid, &d[i], NULL, NULL, NULL);
+		rc = xlp_attach_dev(c, domid, &d[i], o, NULL, NULL);
 		if (rc)
 			break;
 	}
@@ -613,7 +792,6 @@ int xlp_xml_attach(struct xlp_ctx *c, uint32_t domid, const char *file)
 	bool in = !strcmp(file, "-");
 	const char *name = in ? "stdin" : file;
 	struct xlp_xml_items l = {0};
-	struct xlp_dev *d = NULL;
 	char err[XLP_ERR_MAX];
 	size_t len = 0;
 	char *text;
@@ -641,26 +819,42 @@ int xlp_xml_attach(struct xlp_ctx *c, uint32_t domid, const char *file)
 		xlp_errf(c, "%s; nothing was attached\n", err);
 		return rc;
 	}
+	rc = xlp_xml_attach_items(c, domid, &l, NULL);
+	xlp_xml_items_free(&l);
+	return rc;
+}
+
+int xlp_xml_attach_items(struct xlp_ctx *c, uint32_t domid, const struct xlp_xml_items *l,
+                         const struct xlp_attach_opts *o)
+{
+	struct xlp_dev *d = NULL;
+	char err[XLP_ERR_MAX];
+	int rc = 0;
+
 	/* struct xlp_dev is kilobytes: never an array on the stack. */
-	d = calloc(l.n, sizeof(*d));
+	d = calloc(l->n ? l->n : 1, sizeof(*d));
 	if (!d) {
-		rc = -ENOMEM;
 		xlp_errf(c, "out of memory; nothing was attached\n");
-		goto out;
+		return -ENOMEM;
 	}
-	for (size_t i = 0; i < l.n; i++) {
-		rc = xlp_dev_resolve(c, &l.v[i].e, &d[i], err, sizeof(err));
+	for (size_t i = 0; i < l->n; i++) {
+		rc = xlp_dev_resolve(c, &l->v[i].e, &d[i], err, sizeof(err));
 		if (rc) {
-			xlp_errf(c, "%s: %s; nothing was attached\n", l.v[i].where, err);
+			xlp_errf(c, "%s: %s; nothing was attached\n", l->v[i].where, err);
 			goto out;
 		}
 	}
-	rc = check_batch(c, &l, d);
-	if (!rc)
-		rc = attach_all(c, domid, &l, d);
+	rc = check_batch(c, l, d);
+	if (!rc && domid == XLP_NO_DOMID) {
+		/* Only the checks that need no domain: the LUNs' holders. */
+		for (size_t i = 0; !rc && i < l->n; i++)
+			if ((rc = xlp_attach_check(c, UINT32_MAX, &d[i], o)))
+				xlp_errf(c, "%s: refused (above)\n", l->v[i].where);
+	} else if (!rc) {
+		rc = attach_all(c, domid, l, d, o);
+	}
 out:
 	free(d);
-	xlp_xml_items_free(&l);
 	return rc;
 }
 
