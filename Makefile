@@ -285,6 +285,9 @@ BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
 # kmod reads /lib, /usr/lib, /etc and /run, never PREFIX/lib: the blacklist
 # of xen-scsiback goes where it is read whatever the prefix.
 MODPROBEDIR    ?= /lib/modprobe.d
+# libvirtd reads its hooks from /etc/libvirt/hooks only (whatever the prefix);
+# libxl.d/ runs ours beside an administrator's own hooks/libxl.
+LIBVIRTHOOKDIR ?= /etc/libvirt/hooks/libxl.d
 INSTALL        ?= install
 
 PUB_HEADERS := $(sort $(wildcard libpvscsi/include/pvscsi/*.h))
@@ -322,6 +325,9 @@ install: all build/rel/pvscsi.pc
 		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; done
 	$(INSTALL) -d $(DESTDIR)$(MODPROBEDIR)
 	$(INSTALL) -m 0644 backend/pvscsi-modprobe.conf $(DESTDIR)$(MODPROBEDIR)/pvscsi.conf
+	$(INSTALL) -d $(DESTDIR)$(LIBVIRTHOOKDIR)
+	sed 's|/usr/sbin/|$(SBINDIR)/|g' xl-plugin/libvirt-hook >$(DESTDIR)$(LIBVIRTHOOKDIR)/50-pvscsi
+	chmod 0755 $(DESTDIR)$(LIBVIRTHOOKDIR)/50-pvscsi
 	$(if $(BASHCOMP),$(INSTALL) -d $(DESTDIR)$(BASHCOMPDIR) && \
 		for b in $(BASHCOMP); do n=$${b##*/}; t=$(DESTDIR)$(BASHCOMPDIR)/$${n%.bash-completion}; \
 		if [ -e $$t ] && ! grep -q xl-pvscsi $$t; then \
@@ -337,7 +343,7 @@ uninstall:
 		$(DESTDIR)$(PKGCONFIGDIR)/pvscsi.pc \
 		$(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
 		$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS))) \
-		$(DESTDIR)$(MODPROBEDIR)/pvscsi.conf
+		$(DESTDIR)$(MODPROBEDIR)/pvscsi.conf $(DESTDIR)$(LIBVIRTHOOKDIR)/50-pvscsi
 	@if [ "$$(readlink $(DESTDIR)$(SBINDIR)/xl 2>/dev/null)" = xl-pvscsi ]; then \
 		rm -f $(DESTDIR)$(SBINDIR)/xl; fi
 	@for b in $(BASHCOMP); do n=$${b##*/}; t=$(DESTDIR)$(BASHCOMPDIR)/$${n%.bash-completion}; \

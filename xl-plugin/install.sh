@@ -3,7 +3,9 @@
 # Install the xl front as PREFIX/sbin/xl-pvscsi with PREFIX/sbin/xl pointing
 # at it, ahead of Xen's /usr/sbin/xl in root's PATH (the layout of make
 # install); the man pages xl-scsi(1), xl-vscsi.cfg(5); the bash completion
-# of xl.  The front finds Xen's xl each time it runs (xl-pvscsi --xen-xl
+# of xl; where libvirt is installed (/etc/libvirt/hooks exists), its libxl
+# hook /etc/libvirt/hooks/libxl.d/50-pvscsi (restart libvirtd once: it looks
+# for hooks when it starts).  The front finds Xen's xl each time it runs (xl-pvscsi --xen-xl
 # shows which one; XL_REAL overrides), so a Xen upgrade needs nothing here.
 #
 # usage: xl-plugin/install.sh [--prefix DIR] [--destdir DIR] [--bin FILE] [--force] [--uninstall]
@@ -47,6 +49,8 @@ sbin=$destdir$prefix/sbin
 man1=$destdir$prefix/share/man/man1/xl-scsi.1
 man5=$destdir$prefix/share/man/man5/xl-vscsi.cfg.5
 comp=$destdir$prefix/share/bash-completion/completions/xl
+# libvirtd reads /etc/libvirt/hooks whatever the prefix.
+hook=$destdir/etc/libvirt/hooks/libxl.d/50-pvscsi
 # What replaced files are kept as, and what --uninstall puts back.
 orig=.pvscsi-orig
 # The front's binary says this (front.c's FRONT_MARK); no other xl does.
@@ -62,12 +66,14 @@ ours() {
 	bin) [ ! -L "$2" ] && grep -q "$mark" "$2" 2>/dev/null ;;
 	man) [ ! -L "$2" ] && grep -m 1 '^\.TH' "$2" 2>/dev/null | grep -q '"pvscsi"' ;;
 	comp) [ ! -L "$2" ] && grep -q _xl_pvscsi "$2" 2>/dev/null ;;
+	hook) [ ! -L "$2" ] && grep -q scsi-libvirt-hook "$2" 2>/dev/null ;;
 	esac
 }
 
 # Every file this script owns, as "KIND PATH" lines.
 targets() {
 	printf '%s\n' "bin $sbin/xl-pvscsi" "link $sbin/xl" "man $man1" "man $man5" "comp $comp"
+	if [ -d "${hook%/libxl.d/*}" ] || exists "$hook"; then echo "hook $hook"; fi
 }
 
 if [ "$uninstall" = 1 ]; then
@@ -143,7 +149,7 @@ place() {
 		ln -sfn "$2" "$3.pvscsi-new"
 	else
 		mode=0644
-		[ "$1" = bin ] && mode=0755
+		[ "$1" = bin ] || [ "$1" = hook ] && mode=0755
 		install -m "$mode" "$2" "$3.pvscsi-new"
 	fi
 	mv -fT "$3.pvscsi-new" "$3"
@@ -154,6 +160,14 @@ place link xl-pvscsi "$sbin/xl"
 place man "$repo/docs/xl-scsi.1" "$man1"
 place man "$repo/docs/xl-vscsi.cfg.5" "$man5"
 place comp "$repo/xl-plugin/xl.bash-completion" "$comp"
+if [ -d "${hook%/libxl.d/*}" ]; then
+	# The front's absolute path: libvirtd's PATH decides which xl a bare "xl" is.
+	mkdir -p "$(dirname "$hook")"
+	sed "s|/usr/sbin/|$prefix/sbin/|g" "$repo/xl-plugin/libvirt-hook" >"$hook.src"
+	place hook "$hook.src" "$hook"
+	rm -f "$hook.src"
+	echo "installed the libvirt hook $hook (restart libvirtd to have it run)"
+fi
 echo "installed $sbin/xl-pvscsi, $sbin/xl -> xl-pvscsi, the man pages xl-scsi(1), xl-vscsi.cfg(5)" \
 	"and the bash completion of xl"
 

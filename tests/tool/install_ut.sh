@@ -28,7 +28,7 @@ for f in /usr/bin/pvscsi-cdb $(for h in libpvscsi/include/pvscsi/*.h; do echo /u
 	/usr/lib/pkgconfig/pvscsi.pc \
 	$(for u in backend/*.service vhost-user/*.service; do [ -e "$u" ] && echo /usr/lib/systemd/system/${u##*/}; done) \
 	/usr/sbin/pvscsi-vhost-user /usr/sbin/pvscsictl /usr/sbin/pvscsid /usr/sbin/xl /usr/sbin/xl-pvscsi \
-	/lib/modprobe.d/pvscsi.conf \
+	/lib/modprobe.d/pvscsi.conf /etc/libvirt/hooks/libxl.d/50-pvscsi \
 	$(for b in xl-plugin/*.bash-completion; do [ -e "$b" ] && n=${b##*/} && echo /usr/share/bash-completion/completions/${n%.bash-completion}; done) \
 	$(for m in docs/*.[158]; do echo /usr/share/man/man${m##*.}/${m##*/}; done); do
 	want="$want.$f "
@@ -39,6 +39,9 @@ check "pvscsid is executable" 755 "$(stat -c %a "$d/usr/sbin/pvscsid")"
 check "a man page is 644" 644 "$(stat -c %a "$d/usr/share/man/man1/xl-scsi.1")"
 check "xen-scsiback is blacklisted for udev" 1 "$(grep -c '^blacklist xen-scsiback$' "$d/lib/modprobe.d/pvscsi.conf")"
 check "xl is the front" xl-pvscsi "$(readlink "$d/usr/sbin/xl")"
+check "the libvirt hook is executable" 755 "$(stat -c %a "$d/etc/libvirt/hooks/libxl.d/50-pvscsi")"
+check "and runs the installed front" 1 \
+	"$(grep -c '^exec /usr/sbin/xl-pvscsi scsi-libvirt-hook "\$@"$' "$d/etc/libvirt/hooks/libxl.d/50-pvscsi")"
 check "the unit runs the installed daemon" 1 \
 	"$(grep -c '^ExecStart=/usr/sbin/pvscsid' "$d/usr/lib/systemd/system/pvscsid.service")"
 check "pvscsi.pc version" "$version" \
@@ -80,6 +83,8 @@ check "an xl that is not the front is left alone" "#!/bin/sh" "$(cat "$d/usr/loc
 check "and make install says so" 1 "$(grep -c 'exists and is not the pvscsi front' "$tmp/install2.log")"
 check "the unit runs /usr/local/sbin/pvscsid" 1 \
 	"$(grep -c '^ExecStart=/usr/local/sbin/pvscsid' "$d/usr/local/lib/systemd/system/pvscsid.service")"
+check "the libvirt hook runs /usr/local/sbin/xl-pvscsi" 1 \
+	"$(grep -c '^exec /usr/local/sbin/xl-pvscsi scsi-libvirt-hook' "$d/etc/libvirt/hooks/libxl.d/50-pvscsi")"
 make -s uninstall DESTDIR="$d" >/dev/null 2>&1
 check "make uninstall keeps the xl it did not install" "./usr/local/sbin/xl " "$(files "$d")"
 

@@ -67,6 +67,19 @@ check "installing again over itself: exit 0, nothing kept" "0 " "$? $(files "$d"
 check "uninstall: exit 0" 0 $?
 check "uninstall: nothing left" "" "$(files "$d")"
 
+# --- where libvirt is installed: its libxl hook too -------------------------
+d=$tmp/libvirt
+mkdir -p "$d/etc/libvirt/hooks"
+echo "#!/bin/sh" >"$d/etc/libvirt/hooks/libxl"
+"$inst" --destdir "$d" --prefix /usr/local --bin "$front" >"$tmp/log" 2>&1
+check "with /etc/libvirt/hooks: exit 0" 0 $?
+check "the hook is installed beside the administrator's, 755" "755 #!/bin/sh" \
+	"$(stat -c %a "$d/etc/libvirt/hooks/libxl.d/50-pvscsi") $(cat "$d/etc/libvirt/hooks/libxl")"
+check "and runs the front by its absolute path" 1 \
+	"$(grep -c '^exec /usr/local/sbin/xl-pvscsi scsi-libvirt-hook "\$@"$' "$d/etc/libvirt/hooks/libxl.d/50-pvscsi")"
+"$inst" --destdir "$d" --prefix /usr/local --uninstall >"$tmp/log" 2>&1
+check "uninstall removes the hook, not the administrator's" "./etc/libvirt/hooks/libxl " "$(files "$d")"
+
 # --- over Debian's xl and Xen's completion ----------------------------------
 d=$tmp/debian
 mkdir -p "$d/usr/sbin" "$d/usr/lib/xen-common/bin" "$d/usr/share/bash-completion/completions"
