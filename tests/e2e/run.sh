@@ -111,6 +111,7 @@ fetch_assets
 build_domU_initramfs
 build_dom0_initramfs
 build_cd_iso
+case " $cases " in *"/libvirt "*) fetch_libvirt ;; esac
 # The systemd flavour installs the packages of this tree.
 case " $cases " in *" systemd/"*) build_debs ;; esac
 flock -u 9

@@ -90,6 +90,27 @@ fetch_assets() {
 	XEN_ELF=$BUILD/xen.elf
 }
 
+# libvirt 9.0 for the libvirt case, unpacked into $BUILD/libvirt (never
+# installed here): dom0 copies it into its own tmpfs root.  libvirtd, its
+# libxl driver, virsh, and the one library of theirs this machine lacks
+# (docs/plans/libvirt.md section 5).
+LIBVIRT_PKGS="libvirt0 libssh-4 libvirt-daemon libvirt-daemon-driver-xen libvirt-clients"
+fetch_libvirt() {
+	local p deb
+	[ -x "$BUILD/libvirt/usr/sbin/libvirtd" ] && [ -e "$BUILD/libvirt/.complete" ] && return 0
+	rm -rf "$BUILD/libvirt.tmp"
+	mkdir -p "$BUILD/libvirt.tmp"
+	for p in $LIBVIRT_PKGS; do
+		deb=$(download "$p")
+		log "unpacking $(basename "$deb")"
+		dpkg-deb -x "$deb" "$BUILD/libvirt.tmp"
+	done
+	rm -rf "$BUILD/libvirt.tmp/usr/share/doc" "$BUILD/libvirt.tmp/usr/share/man" "$BUILD/libvirt.tmp/usr/share/locale"
+	touch "$BUILD/libvirt.tmp/.complete"
+	rm -rf "$BUILD/libvirt"
+	mv "$BUILD/libvirt.tmp" "$BUILD/libvirt"
+}
+
 # Run directly: just fetch.
 if [ "$(basename "$0")" = assets.sh ]; then
 	fetch_assets
