@@ -46,8 +46,9 @@ static void hook_usage(FILE *f)
 /* ------------------------------------------------------------ the record */
 
 /*
- * release comes without a domid (libvirt has forgotten it by then): started
- * leaves it in RUN_DIR/pvscsi-libvirt.UUID for stopped and release.
+ * release comes without a domid (libvirt has forgotten it by then), and so
+ * does stopped after a failed start: started leaves it in
+ * RUN_DIR/pvscsi-libvirt.UUID for them.
  */
 static void record_path(const struct xlp_ctx *c, const char *uuid, char *buf, size_t len)
 {
@@ -217,10 +218,13 @@ static int run_op(struct xlp_ctx *c, const char *op, struct xlp_xml_domain *dom,
 	}
 	if ((rc = xlp_ctx_connect(c)))
 		return rc;
-	rc = xlp_xml_attach_items(c, dom->domid, &dom->items, &opts);
-	if (!rc)
-		record_write(c, dom->uuid, dom->domid);
-	return rc;
+	/*
+	 * Before the attach: after a failure libvirt destroys the domain and
+	 * runs stopped and release without its id, and what the rollback
+	 * leaves (the domain's empty directories) is still to be removed.
+	 */
+	record_write(c, dom->uuid, dom->domid);
+	return xlp_xml_attach_items(c, dom->domid, &dom->items, &opts);
 }
 
 int xlp_cmd_libvirt_hook(struct xlp_ctx *c, int argc, char **argv)
