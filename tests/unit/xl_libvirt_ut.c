@@ -77,13 +77,6 @@ static int hook(const char *op, const char *sub, const char *xml)
 	return rc;
 }
 
-static const char *node(const char *path)
-{
-	const char *v = fake_xs_get(W->fx, path);
-
-	return v ? v : "(none)";
-}
-
 static bool record_exists(void)
 {
 	char p[PATH_MAX + 100];
