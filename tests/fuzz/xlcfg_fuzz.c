@@ -67,6 +67,12 @@ static void check_entry(const struct xlp_entry *e)
 		             !e->feature_host,
 		         "mem LUN '%s'", e->pdev);
 		break;
+	case XLP_CDROM:
+		FZ_CHECK(!strncmp(e->pdev, "cdrom:", 6) && (!e->pdev[6] || e->pdev[6] == '/') &&
+		             e->ro && !e->bs && !e->feature_host,
+		         "cdrom drive '%s': ro %d bs %u fh %d", e->pdev, e->ro, e->bs,
+		         e->feature_host);
+		break;
 	default:
 		FZ_CHECK(0, "kind %d", e->kind);
 	}
@@ -75,6 +81,29 @@ static void check_entry(const struct xlp_entry *e)
 	FZ_CHECK(xlp_entry_parse(text, &back, err, sizeof(err)) == 0,
 	         "'%s' does not parse back: %s", text, err);
 	FZ_CHECK(same(e, &back), "'%s' parses back to another entry", text);
+}
+
+/* A whole-bus or whole-target entry: its parts in range, and its text parses back to it. */
+static void check_group(const char *text, const struct xlp_group *g)
+{
+	char pdev[XLP_SPEC_MAX + 32], vdev[64], back_text[XLP_SPEC_MAX + 300], err[XLP_ERR_MAX];
+	struct xlp_group back;
+
+	FZ_CHECK(g->adapter[0] && !strchr(g->adapter, ':') && !strchr(g->adapter, ','),
+	         "group '%s': adapter '%s'", text, g->adapter);
+	FZ_CHECK(g->bus <= 65535 && g->target <= 65535 && g->vdev.host <= 65535 &&
+	             g->vdev.channel <= 65535 && g->vdev.target <= 65535,
+	         "group '%s': a field out of range", text);
+	FZ_CHECK(!(g->ro && g->feature_host), "group '%s': ro and feature-host", text);
+	xlp_group_str(g, pdev, sizeof(pdev), vdev, sizeof(vdev));
+	snprintf(back_text, sizeof(back_text), "%s%s%s", vdev, g->opts[0] ? "," : "", g->opts);
+	FZ_CHECK(xlp_group_parse(pdev, back_text, &back, err, sizeof(err)) == 0,
+	         "group '%s' does not parse back from '%s,%s': %s", text, pdev, back_text, err);
+	FZ_CHECK(back.bus == g->bus && back.any_target == g->any_target &&
+	             back.target == g->target && xlp_hctl_eq(&back.vdev, &g->vdev) &&
+	             back.ro == g->ro && back.feature_host == g->feature_host &&
+	             back.shareable == g->shareable && !strcmp(back.adapter, g->adapter),
+	         "group '%s' parses back to another group", text);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -106,6 +135,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct xlp_entry e;
 
 			FZ_CHECK(cfg.items[i].text, "item %zu without text", i);
+			if (cfg.items[i].group) {
+				check_group(cfg.items[i].text, cfg.items[i].group);
+				continue;
+			}
 			FZ_CHECK(xlp_entry_parse(cfg.items[i].text, &e, err, sizeof(err)) == 0 &&
 			             same(&e, &cfg.items[i].e),
 			         "item %zu '%s' parses otherwise on its own", i, cfg.items[i].text);
