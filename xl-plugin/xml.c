@@ -512,15 +512,18 @@ static xmlDocPtr read_doc(const char *text, size_t len, const char *name, char *
 	return doc;
 }
 
-int xlp_xml_parse(const char *text, size_t len, const char *name, struct xlp_xml_items *out,
-                  char *err, size_t errlen)
+/*
+ * Read @text as a document and hand its root element to @fn; a -ENOMEM of
+ * @fn's is said in @err.  0 or -errno, @err saying why.
+ */
+static int with_root(const char *text, size_t len, const char *name, char *err, size_t errlen,
+                     int (*fn)(struct px *p, xmlNodePtr root, void *arg), void *arg)
 {
 	struct px p = {name, err, errlen};
 	xmlDocPtr doc;
 	xmlNodePtr root;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
 	if (err && errlen)
 		err[0] = '\0';
 	doc = read_doc(text, len, name, err, errlen);
@@ -531,11 +534,26 @@ int xlp_xml_parse(const char *text, size_t len, const char *name, struct xlp_xml
 		xlp_snprintf(err, errlen, "%s: no element", name);
 		rc = -EINVAL;
 	} else {
-		rc = parse_doc(&p, root, out);
+		rc = fn(&p, root, arg);
 	}
 	xmlFreeDoc(doc);
 	if (rc == -ENOMEM)
 		xlp_snprintf(err, errlen, "%s: out of memory", name);
+	return rc;
+}
+
+static int doc_items(struct px *p, xmlNodePtr root, void *arg)
+{
+	return parse_doc(p, root, arg);
+}
+
+int xlp_xml_parse(const char *text, size_t len, const char *name, struct xlp_xml_items *out,
+                  char *err, size_t errlen)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = with_root(text, len, name, err, errlen, doc_items, out);
 	if (rc)
 		xlp_xml_items_free(out);
 	return rc;
@@ -679,31 +697,19 @@ static int parse_domain(struct px *p, xmlNodePtr root, struct xlp_xml_domain *ou
 	return 0;
 }
 
+static int doc_domain(struct px *p, xmlNodePtr root, void *arg)
+{
+	return parse_domain(p, root, arg);
+}
+
 int xlp_xml_domain(const char *text, size_t len, const char *name, struct xlp_xml_domain *out,
                    char *err, size_t errlen)
 {
-	struct px p = {name, err, errlen};
-	xmlDocPtr doc;
-	xmlNodePtr root;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	out->domid = XLP_NO_DOMID;
-	if (err && errlen)
-		err[0] = '\0';
-	doc = read_doc(text, len, name, err, errlen);
-	if (!doc)
-		return -EINVAL;
-	root = xmlDocGetRootElement(doc);
-	if (!root) {
-		xlp_snprintf(err, errlen, "%s: no element", name);
-		rc = -EINVAL;
-	} else {
-		rc = parse_domain(&p, root, out);
-	}
-	xmlFreeDoc(doc);
-	if (rc == -ENOMEM)
-		xlp_snprintf(err, errlen, "%s: out of memory", name);
+	rc = with_root(text, len, name, err, errlen, doc_domain, out);
 	if (rc)
 		xlp_xml_items_free(&out->items);
 	return rc;
