@@ -423,53 +423,35 @@ static bool device_elem(xmlNodePtr n)
 	return is(n, "hostdev") || is(n, "disk");
 }
 
+static int add_item(struct px *p, xmlNodePtr n, struct xlp_xml_items *out);
+
 /* The elements to attach; each one's v-dev once. */
 static int parse_doc(struct px *p, xmlNodePtr root, struct xlp_xml_items *out)
 {
 	size_t n = 0;
 	int rc;
 
-	if (device_elem(root)) {
-		n = 1;
-	} else if (is(root, "devices")) {
-		for (xmlNodePtr c = root->children; c; c = c->next) {
-			if (c->type != XML_ELEMENT_NODE)
-				continue;
-			if (!device_elem(c))
-				return bad(p, c,
-				           "not a SCSI device: <devices> may hold <hostdev "
-				           "type='scsi'> and <disk type='file'> only");
-			n++;
-		}
-		if (!n)
-			return bad(p, root, "holds no <hostdev> or <disk>: nothing to attach");
-	} else {
+	if (device_elem(root))
+		return add_item(p, root, out);
+	if (!is(root, "devices"))
 		return bad(p, root,
 		           "expected <hostdev mode='subsystem' type='scsi'>, <disk type='file'>, "
 		           "or <devices> holding them");
-	}
-	out->v = calloc(n, sizeof(*out->v));
-	if (!out->v)
-		return -ENOMEM;
-	for (xmlNodePtr c = device_elem(root) ? root : root->children; c && out->n < n;
-	     c = c->next) {
-		struct xlp_xml_item *it = &out->v[out->n];
-
-		if (!device_elem(c))
+	/* Every child checked before any is parsed: the first error is the outermost. */
+	for (xmlNodePtr c = root->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		rc = is(c, "hostdev") ? parse_hostdev(p, c, it) : parse_disk(p, c, it);
-		if (rc)
-			return rc;
-		for (size_t k = 0; k < out->n; k++) {
-			char vd[48];
-
-			if (!xlp_hctl_eq(&out->v[k].e.vdev, &it->e.vdev))
-				continue;
-			xlp_hctl_str(&it->e.vdev, vd);
-			return bad(p, c, "v-dev %s is also the address of %s", vd, out->v[k].where);
-		}
-		out->n++;
+		if (!device_elem(c))
+			return bad(p, c,
+			           "not a SCSI device: <devices> may hold <hostdev "
+			           "type='scsi'> and <disk type='file'> only");
+		n++;
 	}
+	if (!n)
+		return bad(p, root, "holds no <hostdev> or <disk>: nothing to attach");
+	for (xmlNodePtr c = root->children; c; c = c->next)
+		if (device_elem(c) && (rc = add_item(p, c, out)))
+			return rc;
 	return 0;
 }
 
