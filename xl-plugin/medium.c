@@ -30,21 +30,12 @@ struct mw {
 	unsigned long long seq;
 };
 
+/* A number node of dev-N; 0 when absent or not a number (nothing asked or answered yet). */
 static unsigned long long read_ull(struct xlp_ctx *c, const char *dir, const char *rel)
 {
-	char p[XLP_PATH_MAX], *s, *end;
-	unsigned long long v = 0;
+	uint64_t v;
 
-	xlp_snprintf(p, sizeof(p), "%s/%s", dir, rel);
-	s = c->xs.ops->read(c->xs.ctx, PVX_XS_NOTX, p, NULL);
-	if (s) {
-		errno = 0;
-		v = strtoull(s, &end, 10);
-		if (errno || end == s || *end)
-			v = 0;
-	}
-	free(s);
-	return v;
+	return pvx_xs_read_uint(&c->xs, PVX_XS_NOTX, dir, rel, UINT64_MAX, &v) ? 0 : v;
 }
 
 static int answered(struct xlp_ctx *c, void *arg)
