@@ -191,7 +191,7 @@ check-layers:
 	@scripts/spdx
 
 # The real thing: Xen under QEMU with the Linux frontend (tests/e2e).
-check-e2e: all
+check-e2e: all build/rel/bench/pcount
 	scripts/install-deps e2e
 	tests/e2e/run.sh
 

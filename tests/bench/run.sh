@@ -9,7 +9,8 @@
 #   xen    real Xen under QEMU: pvscsid vs xen-scsiback+LIO, fio in a PV guest
 #   vhost  pvscsi-vhost-user vs QEMU's virtio-scsi, fio in a QEMU guest
 # Environment: RING_SECS (2), RING_REPS (2), FILE_SECS (2), FILE_REPS (2),
-# XEN_RUNTIME (8), XEN_ROUNDS (1), VHOST_RUNTIME (8): seconds per measurement, repetitions
+# XEN_RUNTIME (6), XEN_ROUNDS (3: alternating runs per backend in one guest),
+# VHOST_RUNTIME (8): seconds per measurement, repetitions
 # (the best repetition is reported).
 # Output: the table on stdout, build/bench/{results.json,table.txt,ratios.png},
 # the raw KEY=VALUE lines in build/bench/raw.txt.  A benchmark reports: a
@@ -26,7 +27,7 @@ RING_SECS=${RING_SECS:-2}
 RING_REPS=${RING_REPS:-2}
 FILE_SECS=${FILE_SECS:-2}
 FILE_REPS=${FILE_REPS:-2}
-export XEN_RUNTIME="${XEN_RUNTIME:-8}" VHOST_RUNTIME="${VHOST_RUNTIME:-8}"
+export XEN_RUNTIME="${XEN_RUNTIME:-6}" VHOST_RUNTIME="${VHOST_RUNTIME:-8}"
 
 sections=${*:-ring file xen vhost}
 mkdir -p "$OUT"
@@ -130,7 +131,7 @@ section_file() {
 }
 
 section_xen() {
-	log "3/4 real Xen under QEMU: pvscsid vs xen-scsiback (fio ${XEN_RUNTIME}s per figure)"
+	log "3/4 real Xen under QEMU: pvscsid and xen-scsiback in one guest (fio ${XEN_RUNTIME}s per run, ${XEN_ROUNDS:-3} rounds)"
 	if ! "$BENCH_DIR/xen.sh" "$OUT/xen" >>"$RAW" 2>"$OUT/xen.log"; then
 		tail -n 5 "$OUT/xen.log" >&2
 		grep -q '^xen .*iops=' "$RAW" || skip xen "tests/bench/xen.sh failed (build/bench/xen.log)"
