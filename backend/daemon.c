@@ -467,6 +467,7 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	int ring_ms = pvsd_xenbus_timeout_ms(d->xb);
+	bool worker_ready = false;
 	int n, i;
 
 	if (pvsd_xenbus_pending(d->xb))
@@ -513,12 +514,14 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 			handle_signals(d);
 		} else if (p == &tag_ctl) {
 			pctl_handle(d->ctl);
-		} else if (p != &tag_worker) {
+		} else if (p == &tag_worker) {
+			worker_ready = true;
+		} else {
 			pvsd_xenbus_handle_ring(d->xb, p);
 		}
 	}
 	/* Cheap when nothing completed; completions must reach the rings at once. */
-	pvs_worker_poll(d->w);
+	pvs_worker_run(d->w, worker_ready);
 	pvsd_xenbus_after_poll(d->xb);
 	if (d->ctl && pctl_timeout_ms(d->ctl) == 0)
 		pctl_handle(d->ctl);

@@ -135,6 +135,12 @@ void pvs_worker_free(struct pvs_worker *w);
 int pvs_worker_fd(const struct pvs_worker *w);
 /* Submit queued I/O and reap completions without blocking; returns the number reaped. */
 int pvs_worker_poll(struct pvs_worker *w);
+/*
+ * The same for an event loop that knows whether pvs_worker_fd() polled
+ * readable: with @fds_ready false the worker's own fds are not asked (one
+ * system call less per pass); completions already in the ring still run.
+ */
+int pvs_worker_run(struct pvs_worker *w, bool fds_ready);
 /* Submit any I/O queued by pvs_submit() calls; call once per batch of submissions. */
 void pvs_worker_flush(struct pvs_worker *w);
 /* Block up to @timeout_ms (-1: forever) for completions and run them (tools, tests). */
