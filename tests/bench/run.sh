@@ -9,7 +9,8 @@
 #   xen    real Xen under QEMU: pvscsid vs xen-scsiback+LIO, fio in a PV guest
 #   vhost  pvscsi-vhost-user vs QEMU's virtio-scsi, fio in a QEMU guest
 # Environment: RING_SECS (2), RING_REPS (2), FILE_SECS (2), FILE_REPS (2),
-# XEN_RUNTIME (6), XEN_ROUNDS (3: alternating runs per backend in one guest),
+# RING_CG_REQS (32000: requests under callgrind), FILE_MIB (256: the file section's file), BENCH_OUT (build/bench: where
+# everything goes), XEN_RUNTIME (6), XEN_ROUNDS (3: alternating runs per backend in one guest),
 # VHOST_RUNTIME (8): seconds per measurement, repetitions
 # (the best repetition is reported).
 # Output: the table on stdout, build/bench/{results.json,table.txt,ratios.png},
@@ -20,11 +21,12 @@ set -eu
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$BENCH_DIR/../.." && pwd)
-OUT=$REPO/build/bench
+OUT=${BENCH_OUT:-$REPO/build/bench}
 BIN=$REPO/build/rel/bench
 RAW=$OUT/raw.txt
 RING_SECS=${RING_SECS:-2}
 RING_REPS=${RING_REPS:-2}
+RING_CG_REQS=${RING_CG_REQS:-32000}
 FILE_SECS=${FILE_SECS:-2}
 FILE_REPS=${FILE_REPS:-2}
 export XEN_RUNTIME="${XEN_RUNTIME:-6}" VHOST_RUNTIME="${VHOST_RUNTIME:-8}"
@@ -71,14 +73,14 @@ section_ring() {
 		for op in read write; do
 			cg=$OUT/callgrind-$op.out
 			valgrind --tool=callgrind --collect-atstart=no --toggle-collect=backend_batch \
-				--callgrind-out-file="$cg" "$rb" ring -o "$op" -n 32000 >/dev/null 2>"$OUT/callgrind-$op.log" ||
+				--callgrind-out-file="$cg" "$rb" ring -o "$op" -n "$RING_CG_REQS" >/dev/null 2>"$OUT/callgrind-$op.log" ||
 				{
 					log "callgrind $op failed (see $OUT/callgrind-$op.log)"
 					continue
 				}
 			callgrind_annotate "$cg" >"$OUT/profile-ring-$op.txt" 2>/dev/null || true
-			emit "callgrind op=$op requests=32000" \
-				"instr_per_req=$(awk '/^summary:/ {printf "%.0f", $2 / 32000}' "$cg")" \
+			emit "callgrind op=$op requests=$RING_CG_REQS" \
+				"instr_per_req=$(awk -v n="$RING_CG_REQS" '/^summary:/ {printf "%.0f", $2 / n}' "$cg")" \
 				"profile=$OUT/profile-ring-$op.txt"
 		done
 	fi
@@ -105,8 +107,8 @@ section_file() {
 		return 0
 	}
 	log "2/4 file LUN vs fio io_uring (${FILE_SECS}s per figure, best of $FILE_REPS)"
-	# 256 MiB of data (not a sparse file), read once so both start from the page cache.
-	dd if=/dev/urandom of="$img" bs=1M count=256 status=none
+	# FILE_MIB (256) MiB of data (not a sparse file), read once so both start from the page cache.
+	dd if=/dev/urandom of="$img" bs=1M count="${FILE_MIB:-256}" status=none
 	cat "$img" >/dev/null
 	for w in randread:4096 randwrite:4096 read:1048576 write:1048576; do
 		wl=${w%%:*}
