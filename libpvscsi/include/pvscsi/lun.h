@@ -276,8 +276,16 @@ struct pvs_io_stats {
 	uint64_t latency[PVS_LAT_BUCKETS];
 };
 
-/* CLOCK_MONOTONIC in ns: what pvs_io_stats_add() latencies are measured with. */
+/*
+ * CLOCK_MONOTONIC in ns: what pvs_io_stats_add() latencies are measured
+ * with.  After pvs_clock_pass() on this thread, the time that call read:
+ * an event loop reads the clock once per pass instead of at every
+ * submission and completion (in a Xen PV dom0 clock_gettime is a system
+ * call, there is no vDSO clock), so a latency counts whole loop passes.
+ */
 uint64_t pvs_now_ns(void);
+/* Read the clock for this thread's pvs_now_ns() until the next call; returns it. */
+uint64_t pvs_clock_pass(void);
 /* Count the completion of @req (status, host, sense, residual set) that took @lat_ns. */
 void pvs_io_stats_add(struct pvs_io_stats *s, const struct pvs_req *req, uint64_t lat_ns);
 /* The LUN's counters since it was opened. */
