@@ -762,6 +762,13 @@ def cmd_report(args):
         note(["   QEMU's non-vCPU threads' ctx sw/IO in the vhost-user runs: "],
              [(x["name"], x["vhost-user"]["qemu_outside_csw_per_io"]) for x in sec
               if x["vhost-user"]["qemu_outside_csw_per_io"] is not None], "%s %.2f")
+        gone = ["%s %s-%s %s" % ("vhost-user" if d["mode"] == "vhost" else "qemu", d["workload"], d["round"],
+                                 "+".join("%s %d" % (w, d[w + "_threads_gone"]) for w in ("qemu", "backend")
+                                          if d.get(w + "_threads_gone")))
+                for k, d in recs if k == "vhost" and (d.get("qemu_threads_gone") or d.get("backend_threads_gone"))]
+        if gone:
+            p("   threads that exited within a run (their context switches in it are not counted): " +
+              ", ".join(gone))
         for k, d in recs:
             if k == "vhostidle":
                 p("   guest idle %.0f s: daemon %.1f%% of a CPU, %.0f ctx sw/s; QEMU outside its vCPU %.1f%%, %.0f ctx sw/s"
@@ -788,7 +795,8 @@ def cmd_report(args):
 
 
 def chart(res, out):
-    """ratios.png: IOPS and CPU/IO ratios (ours/reference) of sections 2-4."""
+    """ratios.png: IOPS and CPU/IO ratios (ours/reference) of sections 2-4 (section 4: CPU =
+    the back-end's outside the guest's vCPU thread)."""
     dat = os.path.join(out, "ratios.dat")
     n = 0
     with open(dat, "w") as f:
@@ -807,7 +815,7 @@ def chart(res, out):
     script = """
 set terminal pngcairo size 1200,600 noenhanced
 set output '%s'
-set title 'ours / reference, same run (IOPS: higher is better; CPU per I/O: lower is better)'
+set title 'ours / reference, same run (IOPS: higher is better; CPU per I/O: lower is better; virtio: back-end CPU outside the vCPU)'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
