@@ -86,14 +86,16 @@ build_bench_guest() {
 	rm -rf "$root"
 }
 
-# threads WHO PID: per thread of PID, "thread who=WHO tid= vcpu=0|1 ticks=
-# vcs= nvcs=" (utime+stime in clock ticks, voluntary and nonvoluntary
-# context switches).  QEMU's vCPU threads are named "CPU N/TCG" (--name).
+# threads WHO PID: per thread of PID, "thread who=WHO tid= name= vcpu=0|1
+# ticks= vcs= nvcs=" (its name with spaces as _, utime+stime in clock
+# ticks, voluntary and nonvoluntary context switches).  QEMU's vCPU threads are named "CPU N/TCG" (--name).
 # Shell builtins only: no fork between the guest's mark and the figures.
 threads() {
-	local t s f k v vcs nvcs vcpu
+	local t s f k v vcs nvcs vcpu n
 	for t in /proc/"$2"/task/*; do
 		read -r s <"$t/stat" 2>/dev/null || continue
+		n=${s#*(}
+		n=${n%)*}
 		vcpu=0
 		case $s in *"(CPU "*"/TCG)"*) vcpu=1 ;; esac
 		read -r -a f <<<"${s##*) }"
@@ -104,7 +106,7 @@ threads() {
 			nonvoluntary_ctxt_switches:) nvcs=$v ;;
 			esac
 		done <"$t/status" 2>/dev/null || true
-		echo "thread who=$1 tid=${t##*/} vcpu=$vcpu ticks=$((f[11] + f[12])) vcs=$vcs nvcs=$nvcs"
+		echo "thread who=$1 tid=${t##*/} name=${n//[ =]/_} vcpu=$vcpu ticks=$((f[11] + f[12])) vcs=$vcs nvcs=$nvcs"
 	done
 }
 
