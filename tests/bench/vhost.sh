@@ -17,8 +17,9 @@
 # times on each disk, alternating vhost, ref, vhost, ref..., and prints
 # go-JOB/done-JOB marks around each fio run (JOB = WORKLOAD-ROUND-MODE).
 # Here, following the serial log, we snapshot at each mark: QEMU's and
-# pvscsi-vhost-user's CPU time, and per thread their CPU time and context
-# switches (so the vCPU thread can be told from the rest).  report.py vhost
+# pvscsi-vhost-user's CPU time, per thread their CPU time and context
+# switches (so the vCPU thread can be told from the rest), and
+# pvscsi-vhost-user's exact system call count (tests/bench/pcount).  report.py vhost
 # turns the snapshots and the guest's fio JSON into one line per run.
 # Built like tests/vhost/run.sh on tests/e2e/lib/{assets,initramfs}.sh and
 # tests/lib/qemu.sh (the QEMU command line).
@@ -119,12 +120,40 @@ proc() {
 	echo "proc who=$1 ticks=$((f[11] + f[12]))"
 }
 
+# pcount_start: tests/bench/pcount on pvscsi-vhost-user (its exact system
+# call and context switch counts, perf_event counters per thread), fed and
+# read through two FIFOs on fds 7 and 8, which the console reader inherits.
+PCOUNT_PID=""
+pcount_start() {
+	local pc=${PCOUNT:-$REPO/build/rel/bench/pcount}
+	if [ ! -x "$pc" ]; then
+		log "$pc not built (make $pc): no system call counts"
+		return 0
+	fi
+	rm -f "$RUN/pcount.in" "$RUN/pcount.out"
+	mkfifo "$RUN/pcount.in" "$RUN/pcount.out"
+	"$pc" "backend=$BACKEND_PID" <"$RUN/pcount.in" >"$RUN/pcount.out" 2>>"$RUN/pcount.log" &
+	PCOUNT_PID=$!
+	exec 7>"$RUN/pcount.in" 8<"$RUN/pcount.out"
+}
+
+# pcount_line: pcount's counts now ("pcount backend.syscalls= backend.cs=
+# backend.threads="), nothing if it is not running.
+pcount_line() {
+	local l
+	trap "" PIPE # in the console reader: a pcount gone makes the write fail, not the reader
+	[ -n "$PCOUNT_PID" ] && kill -0 "$PCOUNT_PID" 2>/dev/null || return 0
+	echo pcount >&7 || return 0
+	read -r -t 5 l <&8 && echo "$l"
+}
+
 # snap start|end JOB: RUN/snap/JOB.start|end.
 snap() {
 	local q
 	read -r q <"$RUN/qemu.pid" 2>/dev/null || q=none
 	{
 		echo "time t=$EPOCHREALTIME hz=$HZ"
+		pcount_line
 		proc qemu "$q"
 		proc backend "$BACKEND_PID"
 		threads qemu "$q"
@@ -145,6 +174,7 @@ boot() {
 		sleep 0.1
 	done
 	[ -S "$RUN/vhost.sock" ] || die "pvscsi-vhost-user did not create its socket (see $RUN/backend.log)"
+	pcount_start
 	# shellcheck disable=SC2054 # QEMU's options are comma-separated
 	dev=(-chardev "socket,id=vus,path=$RUN/vhost.sock"
 		-device "vhost-user-scsi-pci,chardev=vus,num_queues=1,addr=${VHOST_PCI##*:00:}"
@@ -173,6 +203,11 @@ boot() {
 	kill -TERM "$BACKEND_PID" 2>/dev/null || true
 	wait "$BACKEND_PID" 2>/dev/null || true
 	BACKEND_PID=""
+	if [ -n "$PCOUNT_PID" ]; then
+		exec 7>&- 8<&-
+		wait "$PCOUNT_PID" 2>/dev/null || true
+		PCOUNT_PID=""
+	fi
 	if qemu_timed_out "$rc"; then
 		log "QEMU timed out (guest's last line: $(tr -d '\r' <"$RUN/serial.log" | tail -n1))"
 	elif [ "$rc" != 0 ]; then
@@ -187,7 +222,8 @@ HZ=$(getconf CLK_TCK)
 # An interrupted run leaves neither QEMU nor pvscsi-vhost-user behind.
 BACKEND_PID=""
 qemu_kill_on_exit
-trap 'qemu_kill_all; [ -z "$BACKEND_PID" ] || kill -TERM "$BACKEND_PID" 2>/dev/null || true' EXIT
+trap 'qemu_kill_all; [ -z "$BACKEND_PID" ] || kill -TERM "$BACKEND_PID" 2>/dev/null || true
+[ -z "$PCOUNT_PID" ] || kill -TERM "$PCOUNT_PID" 2>/dev/null || true' EXIT
 fetch_assets
 build_bench_guest
 rm -rf "$OUTDIR"
