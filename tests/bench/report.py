@@ -10,6 +10,11 @@
       One "xen ..." line per backend, disk, workload and round of the Xen run
       (OUTDIR/same/fio-<backend>-<disk>-<workload>-r<round>.json, cpu.txt and
       stats-*.json, written by tests/bench/xen-case.sh in dom0).
+  report.py vhost OUTDIR ROUNDS
+      One "vhost ..." line per mode (vhost: pvscsi-vhost-user, ref: QEMU's
+      virtio-scsi), workload and round of the one-guest run of
+      tests/bench/vhost.sh (OUTDIR/fio-WORKLOAD-ROUND-MODE.json and the
+      CPU and context-switch snapshots OUTDIR/snap/JOB.start|end).
   report.py report RAW OUTDIR
       The table on stdout, OUTDIR/results.json, OUTDIR/table.txt and
       OUTDIR/ratios.png (gnuplot) from the KEY=VALUE lines in RAW.
@@ -245,6 +250,130 @@ def xen_runs(bdir):
                 if moved:
                     d["copied_per_byte"] = round(delta["copy_bytes"] / moved, 3)
         yield kv_line("xen", d)
+
+
+VHOST_WORKLOADS = ("randread", "randwrite", "read")
+
+
+def vhost_snap(path):
+    """A snapshot of tests/bench/vhost.sh: {"t", "hz", "proc": {who: ticks},
+    "threads": {(who, tid): {vcpu, ticks, csw}}}, or None."""
+    snap = {"proc": {}, "threads": {}}
+    try:
+        with open(path) as f:
+            for line in f:
+                kind, d = parse_kv(line)
+                if kind == "time":
+                    snap["t"], snap["hz"] = float(d["t"]), d.get("hz", 100)
+                elif kind == "proc":
+                    snap["proc"][d["who"]] = d["ticks"]
+                elif kind == "pcount":
+                    snap["pcount"] = d
+                elif kind == "thread":
+                    snap["threads"][(d["who"], d["tid"])] = {
+                        "vcpu": d["vcpu"], "ticks": d["ticks"], "csw": d["vcs"] + d["nvcs"]}
+    except (OSError, KeyError, ValueError):
+        return None
+    return snap if "t" in snap else None
+
+
+def vhost_deltas(s, e):
+    """CPU ticks and context switches between two snapshots: QEMU's whole
+    process, its vCPU threads, the rest of it ("outside"), the back-end's
+    whole process; context switches of QEMU's non-vCPU threads and of all
+    the back-end's threads (a thread that exited in between is lost from
+    those and counted in *_gone; one that started counts from zero)."""
+    d = {"qemu": e["proc"].get("qemu", 0) - s["proc"].get("qemu", 0),
+         "backend": e["proc"].get("backend", 0) - s["proc"].get("backend", 0),
+         "vcpu": 0, "qemu_csw": 0, "backend_csw": 0, "qemu_gone": 0, "backend_gone": 0}
+    for (who, tid), th in e["threads"].items():
+        st = s["threads"].get((who, tid), {"ticks": 0, "csw": 0})
+        if who == "qemu" and th["vcpu"]:
+            d["vcpu"] += th["ticks"] - st["ticks"]
+        elif who in ("qemu", "backend"):
+            d[who + "_csw"] += th["csw"] - st["csw"]
+    for (who, tid), th in s["threads"].items():
+        if (who, tid) not in e["threads"] and not th["vcpu"] and who in ("qemu", "backend"):
+            d[who + "_gone"] += 1
+    d["outside"] = d["qemu"] - d["vcpu"]
+    ps, pe = s.get("pcount", {}), e.get("pcount", {})
+    if "backend.syscalls" in ps and "backend.syscalls" in pe:
+        d["backend_syscalls"] = pe["backend.syscalls"] - ps["backend.syscalls"]
+        d["backend_pcount_cs"] = pe.get("backend.cs", 0) - ps.get("backend.cs", 0)
+    return d
+
+
+def cmd_vhost(args):
+    """Join the guest's fio results with the host's snapshots, per run."""
+    out, rounds = args[0], int(args[1])
+    snapdir = os.path.join(out, "snap")
+    s, e = vhost_snap(os.path.join(snapdir, "idle.start")), vhost_snap(os.path.join(snapdir, "idle.end"))
+    if s and e and e["t"] > s["t"]:
+        dd, win, hz = vhost_deltas(s, e), e["t"] - s["t"], s["hz"]
+        print(kv_line("vhostidle", {"window_s": round(win, 2),
+                                    "backend_cpu_frac": round(dd["backend"] / hz / win, 4),
+                                    "qemu_outside_cpu_frac": round(dd["outside"] / hz / win, 4),
+                                    "backend_csw_per_s": round(dd["backend_csw"] / win, 1),
+                                    "qemu_outside_csw_per_s": round(dd["qemu_csw"] / win, 1)}))
+    for wl in VHOST_WORKLOADS:
+        for r in range(1, rounds + 1):
+            for mode in ("vhost", "ref"):
+                job = "%s-%d-%s" % (wl, r, mode)
+                d = {"mode": mode, "workload": wl, "round": r}
+                path = os.path.join(out, "fio-%s.json" % job)
+                try:
+                    d.update(fio_figures(load_fio(path)))
+                except (OSError, ValueError, KeyError) as ex:
+                    print(kv_line("vhost", dict(d, error="no_fio_result")))
+                    print("report.py: %s: %s" % (path, ex), file=sys.stderr)
+                    continue
+                # fio's own CPU is the guest's: the same work on both disks.
+                d["fio_cpu_us_per_io"] = d.pop("cpu_us_per_io")
+                s = vhost_snap(os.path.join(snapdir, job + ".start"))
+                e = vhost_snap(os.path.join(snapdir, job + ".end"))
+                ios = d["ios"]
+                if not s or not e or not ios:
+                    d["cpu_missing"] = 1
+                elif e["t"] - s["t"] < 0.9 * d["runtime_s"]:
+                    # The host saw the marks late: its window missed part of the run.
+                    d["cpu_window_short"] = round(e["t"] - s["t"], 2)
+                    d["cpu_missing"] = 1
+                else:
+                    dd, hz = vhost_deltas(s, e), s["hz"]
+                    us = lambda ticks: round(ticks / hz * 1e6 / ios, 2)
+                    d["window_s"] = round(e["t"] - s["t"], 2)
+                    d["host_us_per_io"] = us(dd["qemu"] + dd["backend"])
+                    d["vcpu_us_per_io"] = us(dd["vcpu"])
+                    d["qemu_outside_us_per_io"] = us(dd["outside"])
+                    d["qemu_outside_csw_per_io"] = round(dd["qemu_csw"] / ios, 3)
+                    if mode == "vhost":
+                        # The back-end is the daemon, plus what QEMU still does
+                        # outside its vCPU (the call eventfd -> interrupt under TCG).
+                        d["backend_us_per_io"] = us(dd["backend"])
+                        d["backend_csw_per_io"] = round(dd["backend_csw"] / ios, 3)
+                        d["outside_us_per_io"] = us(dd["backend"] + dd["outside"])
+                        d["csw_per_io"] = d["backend_csw_per_io"]
+                        if "backend_syscalls" in dd:
+                            d["pcount_syscalls_per_io"] = round(dd["backend_syscalls"] / ios, 3)
+                            d["pcount_cs_per_io"] = round(dd["backend_pcount_cs"] / ios, 3)
+                            # pcount's context switches against /proc's exact
+                            # ones: on a host where perf counts an attached
+                            # process only part of the time (this development
+                            # VM), its system call count is not exact either.
+                            # (A worker thread born within the run is missed by
+                            # pcount but not by /proc: hence the margin.)
+                            if dd["backend_pcount_cs"] >= 0.5 * dd["backend_csw"]:
+                                d["syscalls_per_io"] = d["pcount_syscalls_per_io"]
+                            else:
+                                d["syscalls_not_counted"] = 1
+                    else:
+                        # scsi-hd's work is done by QEMU's main loop and aio workers.
+                        d["outside_us_per_io"] = d["qemu_outside_us_per_io"]
+                        d["csw_per_io"] = d["qemu_outside_csw_per_io"]
+                    for who in ("qemu", "backend"):
+                        if dd[who + "_gone"]:
+                            d[who + "_threads_gone"] = dd[who + "_gone"]
+                print(kv_line("vhost", d))
 
 
 # ---- the report ----
@@ -575,25 +704,111 @@ def cmd_report(args):
     res["sections"]["xen"] = sec
     p("")
 
-    # 4. vhost-user
-    p("4. virtio-scsi (QEMU TCG guest, 1 vCPU, fio libaio direct QD 16): pvscsi-vhost-user (file:")
-    p("   LUN) vs QEMU's virtio-scsi-pci + scsi-hd on the same image; CPU = host CPU time of QEMU")
-    p("   (all threads, the TCG vCPU included) + pvscsi-vhost-user, per I/O")
-    vh = by("vhost", "mode", "workload")
-    pairs = []
-    for wl in ("randread", "randwrite", "read"):
-        o, r = vh.get(("vhost", wl)), vh.get(("ref", wl))
-        if measured(o, r):
-            pairs.append(("%s %s" % (wl, "1m" if wl == "read" else "4k"), o, r))
+    # 4. vhost-user: one guest, both back-ends, alternating rounds
+    p("4. virtio-scsi, one QEMU TCG guest (1 vCPU, fio libaio direct QD 16) with both controllers on")
+    p("   the same image: pvscsi-vhost-user (file: LUN, vhost-user-scsi-pci) vs QEMU's virtio-scsi-pci")
+    p("   + scsi-hd, fio alternating vhost-user, qemu, vhost-user, qemu... per workload; ratios are")
+    p("   vhost-user/qemu of each round, median [min..max] over the rounds.  Back-end CPU = CPU time")
+    p("   outside the guest's vCPU thread: qemu = QEMU minus its vCPU thread; vhost-user = the daemon")
+    p("   + QEMU minus its vCPU thread (printed daemon+qemu).  ctx sw = context switches of the")
+    p("   back-end's threads (the daemon's; QEMU's non-vCPU threads), exact, from /proc")
+    runs = {}
+    for k, d in recs:
+        if k == "vhost" and "round" in d:
+            runs.setdefault(d["workload"], {}).setdefault(d["round"], {})[d["mode"]] = d
+    rows, sec, goals = [], [], []
+    for wl in VHOST_WORKLOADS:
+        rounds = runs.get(wl, {})
+        if not rounds:
+            continue
+        name = "%s %s" % (wl, "1m" if wl == "read" else "4k")
+        per, ir, cr = [], [], []
+        for rn in sorted(rounds):
+            o, r = rounds[rn].get("vhost", {}), rounds[rn].get("ref", {})
+            one = {"round": rn, "vhost-user": o, "qemu": r,
+                   "iops_ratio": ratio(o.get("iops"), r.get("iops")),
+                   "cpu_per_io_ratio": ratio(o.get("outside_us_per_io"), r.get("outside_us_per_io"))}
+            per.append(one)
+            if one["iops_ratio"] is not None:
+                ir.append(one["iops_ratio"])
+            if one["cpu_per_io_ratio"] is not None:
+                cr.append(one["cpu_per_io_ratio"])
 
-    def vhost_notes(pairs):
-        ours = {n: o for n, o, r in pairs}
-        note(["   outside the vCPU thread, us/IO vhost-user/qemu (vhost-user: back-end process alone): "],
-             [(n, a, b, ours[n].get("backend_us_per_io")) for n, a, b in both(pairs, "outside_us_per_io")],
-             "%s %.1f/%.1f (%.1f)")
+        def med(mode, key):
+            return median([x[mode][key] for x in per if x[mode].get(key) is not None])
 
-    compared("vhost", pairs, "vhost-user", "qemu", "workload", "host CPU us/IO", who="mode",
-             rename=lambda s: s.replace("ref ", "qemu ").replace("vhost ", "vhost-user "), notes=vhost_notes)
+        rec = {"name": name, "rounds": per, "iops_ratio": median(ir), "iops_ratio_min": min(ir or [None]),
+               "iops_ratio_max": max(ir or [None]), "cpu_per_io_ratio": median(cr),
+               "cpu_ratio_min": min(cr or [None]), "cpu_ratio_max": max(cr or [None])}
+        for mode in ("vhost-user", "qemu"):
+            rec[mode] = {k: med(mode, k) for k in (
+                "iops", "mbps", "p50_us", "p99_us", "outside_us_per_io", "backend_us_per_io",
+                "qemu_outside_us_per_io", "csw_per_io", "qemu_outside_csw_per_io", "vcpu_us_per_io",
+                "host_us_per_io", "fio_cpu_us_per_io", "syscalls_per_io")}
+        o, r = rec["vhost-user"], rec["qemu"]
+        rows.append([name, "%d" % len(per), si(o["iops"]), si(r["iops"]),
+                     spread(rec["iops_ratio"], rec["iops_ratio_min"], rec["iops_ratio_max"]),
+                     "%s+%s" % (num(o["backend_us_per_io"]), num(o["qemu_outside_us_per_io"])),
+                     num(r["outside_us_per_io"]),
+                     spread(rec["cpu_per_io_ratio"], rec["cpu_ratio_min"], rec["cpu_ratio_max"]),
+                     num(o["csw_per_io"], "%.2f"), num(r["csw_per_io"], "%.2f"), num(o["syscalls_per_io"], "%.2f"),
+                     "%s/%s" % (num(o["p50_us"], "%.0f"), num(o["p99_us"], "%.0f")),
+                     "%s/%s" % (num(r["p50_us"], "%.0f"), num(r["p99_us"], "%.0f"))])
+        sec.append(rec)
+        if wl != "read":
+            goals.append("%s IOPS %s (>= 1.2: %s), CPU %s (<= 0.7: %s)" % (
+                name, num(rec["iops_ratio"], "%.2f"),
+                "-" if rec["iops_ratio"] is None else "met" if rec["iops_ratio"] >= 1.2 else "missed",
+                num(rec["cpu_per_io_ratio"], "%.2f"),
+                "-" if rec["cpu_per_io_ratio"] is None else "met" if rec["cpu_per_io_ratio"] <= 0.7 else "missed"))
+    if rows:
+        lines.extend(table(rows, ["workload", "rounds", "IOPS vhost-user", "qemu", "ratio [spread]",
+                                  "back-end CPU us/IO vhost-user", "qemu", "ratio [spread]",
+                                  "ctx sw/IO vhost-user", "qemu", "syscalls/IO vhost-user",
+                                  "p50/p99 us vhost-user", "qemu"]))
+        miss = missing_note(recs, "vhost", "mode")
+        if miss:
+            p("   no fio result (guest failed or timed out; see build/bench/vhost.log, build/bench/vhost/): " +
+              ", ".join(miss).replace("ref ", "qemu ").replace("vhost ", "vhost-user "))
+        p("   targets (median ratios, 4 KiB random): " + "; ".join(goals))
+        note(["   host CPU us/IO, all of QEMU (vCPU included) + daemon, vhost-user/qemu: "],
+             [(x["name"], x["vhost-user"]["host_us_per_io"], x["qemu"]["host_us_per_io"]) for x in sec
+              if x["vhost-user"]["host_us_per_io"] is not None and x["qemu"]["host_us_per_io"] is not None],
+             "%s %.1f/%.1f")
+        note(["   the guest's own fio CPU us/IO vhost-user/qemu (the same guest work): "],
+             [(x["name"], x["vhost-user"]["fio_cpu_us_per_io"], x["qemu"]["fio_cpu_us_per_io"]) for x in sec
+              if x["vhost-user"]["fio_cpu_us_per_io"] is not None and x["qemu"]["fio_cpu_us_per_io"] is not None],
+             "%s %.0f/%.0f")
+        note(["   QEMU's non-vCPU threads' ctx sw/IO in the vhost-user runs: "],
+             [(x["name"], x["vhost-user"]["qemu_outside_csw_per_io"]) for x in sec
+              if x["vhost-user"]["qemu_outside_csw_per_io"] is not None], "%s %.2f")
+        gone = ["%s %s-%s %s" % ("vhost-user" if d["mode"] == "vhost" else "qemu", d["workload"], d["round"],
+                                 "+".join("%s %d" % (w, d[w + "_threads_gone"]) for w in ("qemu", "backend")
+                                          if d.get(w + "_threads_gone")))
+                for k, d in recs if k == "vhost" and (d.get("qemu_threads_gone") or d.get("backend_threads_gone"))]
+        if gone:
+            p("   threads that exited within a run (their context switches in it are not counted): " +
+              ", ".join(gone))
+        for k, d in recs:
+            if k == "vhostidle":
+                p("   guest idle %.0f s: daemon %.1f%% of a CPU, %.0f ctx sw/s; QEMU outside its vCPU %.1f%%, %.0f ctx sw/s"
+                  % (d["window_s"], 100 * d["backend_cpu_frac"], d["backend_csw_per_s"],
+                     100 * d["qemu_outside_cpu_frac"], d["qemu_outside_csw_per_s"]))
+        vr = [d for k, d in recs if k == "vhost" and d.get("mode") == "vhost" and "iops" in d]
+        if any("syscalls_per_io" in d for d in vr):
+            p("   syscalls = pvscsi-vhost-user's system calls (tests/bench/pcount: perf_event counters on")
+            p("   raw_syscalls:sys_enter, every thread), exact")
+        elif any(d.get("syscalls_not_counted") for d in vr):
+            p("   system calls per I/O: not counted: tests/bench/pcount's perf_event counters on the running")
+            p("   daemon saw under half the context switches /proc counted (this host's perf counts an")
+            p("   attached process only part of the time); raw.txt keeps pcount_syscalls_per_io")
+        else:
+            p("   system calls per I/O: not measured (tests/bench/pcount not built or not running)")
+    else:
+        p("   not measured: %s" % why("vhost"))
+        res["missing"].append("vhost")
+    res["sections"]["vhost"] = sec
+    p("")
     p("Ratios are ours/reference within this run: IOPS and MB/s higher is better, CPU/IO lower is")
     p("better.  Absolute figures are for context only (shared, noisy machine; Xen and the guests run")
     p("under TCG).")
@@ -609,7 +824,8 @@ def cmd_report(args):
 
 
 def chart(res, out):
-    """ratios.png: IOPS and CPU/IO ratios (ours/reference) of sections 2-4."""
+    """ratios.png: IOPS and CPU/IO ratios (ours/reference) of sections 2-4 (section 4: CPU =
+    the back-end's outside the guest's vCPU thread)."""
     dat = os.path.join(out, "ratios.dat")
     n = 0
     with open(dat, "w") as f:
@@ -628,7 +844,7 @@ def chart(res, out):
     script = """
 set terminal pngcairo size 1200,600 noenhanced
 set output '%s'
-set title 'ours / reference, same run (IOPS: higher is better; CPU per I/O: lower is better)'
+set title 'ours / reference, same run (IOPS: higher is better; CPU per I/O: lower is better; virtio: back-end CPU outside the vCPU)'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
@@ -660,7 +876,7 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"fio2kv": cmd_fio2kv, "xen": cmd_xen, "report": cmd_report}[cmd](args)
+    {"fio2kv": cmd_fio2kv, "xen": cmd_xen, "vhost": cmd_vhost, "report": cmd_report}[cmd](args)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,15 @@
 #   ring   in-process: backend/ring.c + fake grant table + mem: LUN, vs memcpy
 #   file   the LUN core on a file vs fio --ioengine=io_uring on the same file
 #   xen    real Xen under QEMU: pvscsid vs xen-scsiback+LIO, fio in a PV guest
-#   vhost  pvscsi-vhost-user vs QEMU's virtio-scsi, fio in a QEMU guest
+#   vhost  pvscsi-vhost-user vs QEMU's virtio-scsi, fio in one QEMU guest
+#          with both, alternating (median and spread of the rounds' ratios)
 # Environment: RING_SECS (2), RING_REPS (2), FILE_SECS (2), FILE_REPS (2),
-# RING_CG_REQS (32000: requests under callgrind), FILE_MIB (256: the file section's file), BENCH_OUT (build/bench: where
-# everything goes), XEN_RUNTIME (6), XEN_ROUNDS (3: alternating runs per backend in one guest),
-# VHOST_RUNTIME (8): seconds per measurement, repetitions
-# (the best repetition is reported).
+# RING_CG_REQS (32000: requests under callgrind), FILE_MIB (256: the file
+# section's file), BENCH_OUT (build/bench: where everything goes),
+# XEN_RUNTIME (6), XEN_ROUNDS (3: alternating runs per backend in one guest),
+# VHOST_RUNTIME (8), VHOST_ROUNDS (3: alternating runs per back-end in one
+# guest): seconds per measurement, repetitions (sections 1-2: the best
+# repetition is reported; 3-4: medians).
 # Output: the table on stdout, build/bench/{results.json,table.txt,ratios.png},
 # the raw KEY=VALUE lines in build/bench/raw.txt.  A benchmark reports: a
 # section that cannot run is reported as not measured; the exit status is 0
@@ -29,7 +32,7 @@ RING_REPS=${RING_REPS:-2}
 RING_CG_REQS=${RING_CG_REQS:-32000}
 FILE_SECS=${FILE_SECS:-2}
 FILE_REPS=${FILE_REPS:-2}
-export XEN_RUNTIME="${XEN_RUNTIME:-6}" VHOST_RUNTIME="${VHOST_RUNTIME:-8}"
+export XEN_RUNTIME="${XEN_RUNTIME:-6}" VHOST_RUNTIME="${VHOST_RUNTIME:-8}" VHOST_ROUNDS="${VHOST_ROUNDS:-3}"
 
 sections=${*:-ring file xen vhost}
 mkdir -p "$OUT"
@@ -141,7 +144,8 @@ section_xen() {
 }
 
 section_vhost() {
-	log "4/4 virtio-scsi under QEMU: pvscsi-vhost-user vs QEMU virtio-scsi (fio ${VHOST_RUNTIME}s per figure)"
+	log "4/4 virtio-scsi under QEMU: pvscsi-vhost-user vs QEMU virtio-scsi in one guest" \
+		"(fio ${VHOST_RUNTIME}s per figure, $VHOST_ROUNDS rounds)"
 	if ! "$BENCH_DIR/vhost.sh" "$OUT/vhost" >>"$RAW" 2>"$OUT/vhost.log"; then
 		tail -n 5 "$OUT/vhost.log" >&2
 		grep -q '^vhost .*iops=' "$RAW" || skip vhost "tests/bench/vhost.sh failed (build/bench/vhost.log)"
