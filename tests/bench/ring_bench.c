@@ -143,9 +143,11 @@ struct ring_thread {
 __attribute__((noinline)) void backend_batch(struct rh *h);
 __attribute__((noinline)) void backend_batch(struct rh *h)
 {
+	/* As pvscsid after its epoll_wait: the pass's one clock read. */
+	pvs_clock_pass();
 	while (pvsd_ring_handle_event(h->ring))
 		;
-	pvs_worker_poll(h->w);
+	pvs_worker_run(h->w, false);
 	pvsd_ring_flush(h->ring);
 }
 
