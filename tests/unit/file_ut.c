@@ -798,6 +798,65 @@ static void test_direct_commands(void)
 }
 
 /*
+ * A block device of 4096-byte sectors (a loop device; skipped without
+ * losetup or the right to use it): bs=512 with cache=none is refused with
+ * both sizes named, bs=4096 serves misaligned buffers through the bounce
+ * buffers at that alignment.
+ */
+static void test_direct_4k_device(void)
+{
+	char img[128], cmd[320], dev[64] = "", spec[128], err[320] = "";
+	static uint8_t wbuf[3 * 4096 + 7], check[3 * 4096], rbuf[3 * 4096 + 5];
+	struct iovec wiov[2] = {{wbuf + 7, 4096 + 100}, {wbuf + 7 + 4096 + 100, 2 * 4096 - 100}};
+	struct iovec riov = {rbuf + 5, 3 * 4096};
+	struct pvs_lun *lun = NULL;
+	FILE *f;
+	int fd;
+
+	make_file("loop.img", 1 << 20, 0x33);
+	path_of(img, sizeof(img), "loop.img");
+	snprintf(cmd, sizeof(cmd), "losetup --sector-size 4096 -f --show '%s' 2>/dev/null", img);
+	f = popen(cmd, "r");
+	if (f) {
+		if (!fgets(dev, sizeof(dev), f))
+			dev[0] = '\0';
+		pclose(f);
+	}
+	dev[strcspn(dev, "\n")] = '\0';
+	if (strncmp(dev, "/dev/loop", 9)) {
+		fprintf(stderr, "no loop device: skipped ");
+		return;
+	}
+	snprintf(spec, sizeof(spec), "file:%s,cache=none", dev);
+	CU_ASSERT_EQUAL(open_err(spec, err, sizeof(err)), -EINVAL);
+	if (!strstr(err, "4096-byte aligned") || !strstr(err, "512-byte blocks"))
+		fprintf(stderr, "'%s' ", err);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, dev));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "4096-byte aligned"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "512-byte blocks"));
+
+	snprintf(spec, sizeof(spec), "file:%s,bs=4096,cache=none", dev);
+	CU_ASSERT_EQUAL(pvs_lun_open(W, spec, NULL, &lun, err, sizeof(err)), 0);
+	if (lun) {
+		for (size_t i = 0; i < sizeof(wbuf); i++)
+			wbuf[i] = (uint8_t)(i * 5 + 1);
+		CU_ASSERT_EQUAL(s_writev(lun, 8192, wiov, 2, true), 3 * 4096);
+		CU_ASSERT_EQUAL(s_readv(lun, 8192, &riov, 1), 3 * 4096);
+		CU_ASSERT_EQUAL(memcmp(rbuf + 5, wbuf + 7, 3 * 4096), 0);
+		CU_ASSERT_EQUAL(s_flush(lun), 0);
+		pvs_lun_close(lun);
+		fd = open(dev, O_RDONLY);
+		CU_ASSERT_EQUAL(pread(fd, check, sizeof(check), 8192), (ssize_t)sizeof(check));
+		CU_ASSERT_EQUAL(memcmp(check, wbuf + 7, sizeof(check)), 0);
+		CU_ASSERT_EQUAL(pread(fd, check, 4096, 4096), 4096);
+		CU_ASSERT_TRUE(all_bytes(check, 4096, 0x33));
+		close(fd);
+	}
+	snprintf(cmd, sizeof(cmd), "losetup -d '%s'", dev);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+/*
  * A file system without O_DIRECT (sysfs here; tmpfs before Linux 6.6): a
  * clear refusal naming the file, never buffered I/O instead.
  */
@@ -1031,6 +1090,7 @@ static const struct cu_test file_direct_tests[] = {
     {"cache=none: more misaligned requests than bounce buffers", test_direct_bounce_queue},
     {"cache=none: WRITE FUA / READ / MODE SENSE WCE / SYNC CACHE", test_direct_commands},
     {"cache=none on a file system without O_DIRECT", test_direct_refused},
+    {"cache=none on 4096-byte sectors: bs=512 refused, bs=4096 bounced", test_direct_4k_device},
 };
 
 static const struct cu_test file_lun_commands_tests[] = {
