@@ -801,7 +801,7 @@ static void test_direct_commands(void)
  * A block device of 4096-byte sectors (a loop device; skipped without
  * losetup or the right to use it): bs=512 with cache=none is refused with
  * both sizes named, bs=4096 serves misaligned buffers through the bounce
- * buffers at that alignment.
+ * buffers at that alignment, and WCE follows the queue's write_cache.
  */
 static void test_direct_4k_device(void)
 {
@@ -836,6 +836,20 @@ static void test_direct_4k_device(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "512-byte blocks"));
 
 	snprintf(spec, sizeof(spec), "file:%s,bs=4096,cache=none", dev);
+	CU_ASSERT_EQUAL(pvs_lun_open(W, spec, NULL, &lun, err, sizeof(err)), 0);
+	/* a loop device's queue says "write back": the LUN keeps WCE */
+	CU_ASSERT_TRUE(lun && lun->wce);
+	pvs_lun_close(lun);
+	lun = NULL;
+	/* nothing volatile below a write-through queue: no write cache to report */
+	snprintf(cmd, sizeof(cmd), "echo 'write through' >/sys/block/%s/queue/write_cache",
+	         dev + 5);
+	if (system(cmd) == 0) {
+		CU_ASSERT_EQUAL(pvs_lun_open(W, spec, NULL, &lun, err, sizeof(err)), 0);
+		CU_ASSERT_TRUE(lun && !lun->wce);
+		pvs_lun_close(lun);
+		lun = NULL;
+	}
 	CU_ASSERT_EQUAL(pvs_lun_open(W, spec, NULL, &lun, err, sizeof(err)), 0);
 	if (lun) {
 		for (size_t i = 0; i < sizeof(wbuf); i++)
@@ -1090,7 +1104,8 @@ static const struct cu_test file_direct_tests[] = {
     {"cache=none: more misaligned requests than bounce buffers", test_direct_bounce_queue},
     {"cache=none: WRITE FUA / READ / MODE SENSE WCE / SYNC CACHE", test_direct_commands},
     {"cache=none on a file system without O_DIRECT", test_direct_refused},
-    {"cache=none on 4096-byte sectors: bs=512 refused, bs=4096 bounced", test_direct_4k_device},
+    {"cache=none on 4096-byte sectors: bs=512 refused, bs=4096 bounced, WCE",
+     test_direct_4k_device},
 };
 
 static const struct cu_test file_lun_commands_tests[] = {
