@@ -836,8 +836,10 @@ static void test_direct_4k_device(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "512-byte blocks"));
 
 	snprintf(spec, sizeof(spec), "file:%s,bs=4096,cache=none", dev);
+	/* a queue that says "write back" (a reused loop device keeps what it had): WCE */
+	snprintf(cmd, sizeof(cmd), "echo 'write back' >/sys/block/%s/queue/write_cache", dev + 5);
+	CU_ASSERT_EQUAL(system(cmd), 0);
 	CU_ASSERT_EQUAL(pvs_lun_open(W, spec, NULL, &lun, err, sizeof(err)), 0);
-	/* a loop device's queue says "write back": the LUN keeps WCE */
 	CU_ASSERT_TRUE(lun && lun->wce);
 	pvs_lun_close(lun);
 	lun = NULL;
@@ -849,6 +851,9 @@ static void test_direct_4k_device(void)
 		CU_ASSERT_TRUE(lun && !lun->wce);
 		pvs_lun_close(lun);
 		lun = NULL;
+		snprintf(cmd, sizeof(cmd), "echo 'write back' >/sys/block/%s/queue/write_cache",
+		         dev + 5);
+		CU_ASSERT_EQUAL(system(cmd), 0);
 	}
 	CU_ASSERT_EQUAL(pvs_lun_open(W, spec, NULL, &lun, err, sizeof(err)), 0);
 	if (lun) {
