@@ -181,7 +181,8 @@ TOOL_TESTS := $(sort $(wildcard tests/tool/*_ut.sh tests/tool/pvscsi-cdb.sh))
 check-unit: deps check-layers $(UT_BINS) lib $(addprefix build/asan/,$(TOOLS)) \
             $(if $(wildcard $(VHOST_MAIN)),build/asan/pvscsi-vhost-user) \
             $(if $(wildcard $(BACKEND_MAIN)),build/asan/pvscsid) \
-            $(if $(wildcard $(XL_MAIN)),build/asan/xl-pvscsi)
+            $(if $(wildcard $(XL_MAIN)),build/asan/xl-pvscsi) \
+            all $(BENCH_BINS)
 	tests/run-unit.sh $(UT_BINS) $(TOOL_TESTS)
 
 # No component names another's directory in an #include (the -I paths above
@@ -191,7 +192,7 @@ check-layers:
 	@scripts/spdx
 
 # The real thing: Xen under QEMU with the Linux frontend (tests/e2e).
-check-e2e: all
+check-e2e: all build/rel/bench/pcount
 	scripts/install-deps e2e
 	tests/e2e/run.sh
 

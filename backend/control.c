@@ -139,6 +139,11 @@ static void stats_ring(void *arg, const struct pvsd_vhost_info *v)
 	pctl_u64(g, "tmfs", rs.tmfs);
 	pctl_u64(g, "replayed", rs.replayed);
 	pctl_u64(g, "dropped", rs.dropped);
+	pctl_u64(g, "wakeups", rs.wakeups);
+	pctl_u64(g, "events", rs.events);
+	pctl_u64(g, "copy_calls", rs.copy_calls);
+	pctl_u64(g, "copy_ops", rs.copy_ops);
+	pctl_u64(g, "copy_bytes", rs.copy_bytes);
 	pctl_gen_io(g, &rs.io);
 	yajl_gen_map_close(g);
 }

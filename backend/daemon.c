@@ -48,6 +48,9 @@ void pvsd_usage(FILE *f)
 	        "      --max-segs N        feature-sg-grant to advertise (%u..%u, default %u)\n"
 	        "      --drain-timeout S   on SIGTERM, wait at most S seconds for requests\n"
 	        "                          in flight (default %u)\n"
+	        "      --backend-type T    serve backend/T instead of backend/vscsi, beside\n"
+	        "                          xen-scsiback (the toolstack must write that path\n"
+	        "                          in the frontend's backend node)\n"
 	        "  -h, --help              this text\n"
 	        "  -V, --version           print the version\n"
 	        "\n"
@@ -76,7 +79,7 @@ static int opt_uint(const char *name, const char *arg, unsigned long lo, unsigne
 
 int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE *err)
 {
-	enum { O_SYSFS = 256, O_DEV, O_SEGS, O_DRAIN, O_STATE, O_TARGET, O_CONTROL };
+	enum { O_SYSFS = 256, O_DEV, O_SEGS, O_DRAIN, O_STATE, O_TARGET, O_CONTROL, O_BETYPE };
 	static const struct option lo[] = {
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"pid-file", required_argument, NULL, 'p'},
@@ -90,6 +93,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	    {"control", required_argument, NULL, O_CONTROL},
 	    {"max-segs", required_argument, NULL, O_SEGS},
 	    {"drain-timeout", required_argument, NULL, O_DRAIN},
+	    {"backend-type", required_argument, NULL, O_BETYPE},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -102,7 +106,8 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	o->state_dir = PVSD_DEFAULT_STATE_DIR;
 	o->control = PVSD_DEFAULT_CONTROL;
 	o->drain_timeout_ms = PVSD_DRAIN_TIMEOUT_MS;
-	optind = 1;
+	/* 0, not 1: glibc then also forgets the previous parse's permutation state. */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":fp:vl:shV", lo, NULL)) != -1) {
 		switch (c) {
@@ -155,6 +160,16 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 				return -EINVAL;
 			o->drain_timeout_ms = secs * 1000;
 			break;
+		case O_BETYPE:
+			if (!pvsd_be_type_ok(optarg)) {
+				fprintf(err,
+				        "pvscsid: --backend-type: '%s' is not a xenstore name of "
+				        "1..%d characters [a-z0-9_-]\n",
+				        optarg, PVSD_BE_TYPE_MAX);
+				return -EINVAL;
+			}
+			o->be_type = optarg;
+			break;
 		case 'h':
 			pvsd_usage(out);
 			return 1;
@@ -194,6 +209,15 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 		return -EINVAL;
 	}
 	return 0;
+}
+
+bool pvsd_be_type_ok(const char *type)
+{
+	size_t n = strlen(type);
+
+	if (n == 0 || n > PVSD_BE_TYPE_MAX)
+		return false;
+	return strspn(type, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
 
 /* ---- single instance ---- */
@@ -358,6 +382,7 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 	xc.max_segs = cfg->max_segs;
 	xc.verbose = cfg->verbose;
 	xc.own_domid = cfg->own_domid;
+	xc.be_type = cfg->be_type;
 	xc.fd_add = fd_add;
 	xc.fd_del = fd_del;
 	xc.fd_arg = d;
@@ -442,6 +467,7 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	int ring_ms = pvsd_xenbus_timeout_ms(d->xb);
+	bool worker_ready = false;
 	int n, i;
 
 	if (pvsd_xenbus_pending(d->xb))
@@ -464,6 +490,8 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 			timeout_ms = wd_left;
 	}
 	n = epoll_wait(d->ep, ev, MAX_EVENTS, timeout_ms);
+	/* The one clock read of the pass: every latency below is measured against it. */
+	pvs_clock_pass();
 	if (d->wd_ms && ms_since(&d->wd_last) >= d->wd_ms) {
 		sd_notify(0, "WATCHDOG=1");
 		clock_gettime(CLOCK_MONOTONIC, &d->wd_last);
@@ -488,12 +516,14 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 			handle_signals(d);
 		} else if (p == &tag_ctl) {
 			pctl_handle(d->ctl);
-		} else if (p != &tag_worker) {
+		} else if (p == &tag_worker) {
+			worker_ready = true;
+		} else {
 			pvsd_xenbus_handle_ring(d->xb, p);
 		}
 	}
 	/* Cheap when nothing completed; completions must reach the rings at once. */
-	pvs_worker_poll(d->w);
+	pvs_worker_run(d->w, worker_ready);
 	pvsd_xenbus_after_poll(d->xb);
 	if (d->ctl && pctl_timeout_ms(d->ctl) == 0)
 		pctl_handle(d->ctl);

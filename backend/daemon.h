@@ -42,6 +42,7 @@ struct pvsd_opts {
 	const char *control;         /* PVSD_DEFAULT_CONTROL unless given; NULL: none */
 	unsigned int max_segs;       /* 0: PVSD_RING_DEFAULT_SEGS */
 	unsigned int drain_timeout_ms;
+	const char *be_type; /* --backend-type; NULL: vscsi */
 };
 
 /*
@@ -57,6 +58,10 @@ void pvsd_usage(FILE *f);
  * message otherwise.  @sysfs_root NULL means /sys.
  */
 int pvsd_check_scsiback(const char *sysfs_root, char *msg, size_t len);
+
+/* --backend-type: a xenstore path element of [a-z0-9_-], at most this long. */
+#define PVSD_BE_TYPE_MAX 32
+bool pvsd_be_type_ok(const char *type);
 
 /*
  * Take the pid file's lock (kept while *@fd stays open).  Returns 0,
@@ -78,7 +83,8 @@ struct pvsd_daemon_cfg {
 	const char *state_dir; /* ring journals; NULL: none */
 	unsigned int max_segs;
 	bool verbose;
-	int64_t own_domid; /* -1: from xenstore */
+	int64_t own_domid;   /* -1: from xenstore */
+	const char *be_type; /* backend/<type> to serve; NULL: vscsi */
 	/*
 	 * Take SIGTERM and SIGINT (stop), SIGHUP (reopen the log file) through
 	 * a signalfd; the caller must have blocked them in every thread.

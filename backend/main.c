@@ -207,7 +207,9 @@ int main(int argc, char **argv)
 	}
 	plog_set_hook(catch_error, NULL);
 	rc = 1;
-	if (pvsd_check_scsiback(o.sysfs_root, msg, sizeof(msg)) != 0) {
+	/* Another backend type leaves backend/vscsi to xen-scsiback. */
+	if ((!o.be_type || !strcmp(o.be_type, "vscsi")) &&
+	    pvsd_check_scsiback(o.sysfs_root, msg, sizeof(msg)) != 0) {
 		plog(LOG_ERR, "refusing to start: %s", msg);
 		goto out;
 	}
@@ -280,6 +282,7 @@ int main(int argc, char **argv)
 	dc.resolver.dev_root = o.dev_root;
 	dc.state_dir = o.state_dir;
 	dc.max_segs = o.max_segs;
+	dc.be_type = o.be_type;
 	dc.verbose = o.verbose;
 	dc.own_domid = -1;
 	dc.signals = true;

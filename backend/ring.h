@@ -168,6 +168,12 @@ struct pvsd_ring_stats {
 	uint64_t tmfs;       /* ABORT and RESET requests */
 	uint64_t dropped;    /* invalid slots dropped after an adoption without journal */
 	uint64_t replayed;   /* journal entries run again after an adoption */
+	/* The crossings behind them (make bench's per-I/O costs): */
+	uint64_t wakeups;    /* pvsd_ring_handle_event() calls */
+	uint64_t events;     /* ... that found the event channel pending */
+	uint64_t copy_calls; /* grant copy calls (GNTTABOP_copy hypercalls, one ioctl each) */
+	uint64_t copy_ops;   /* their elements */
+	uint64_t copy_bytes; /* and bytes */
 	/* Commands the LUN core completed for this ring, from submission to completion. */
 	struct pvs_io_stats io;
 };

@@ -89,7 +89,8 @@ struct pvsd_xenbus {
 	struct pvsd_xenbus_cfg cfg;
 	struct pvx_xs xs;
 	uint32_t domid;
-	char base[64];
+	char base[72]; /* "/local/domain/<domid>/backend/<type>" */
+	char be_type[PVSD_BE_TYPE_MAX + 1];
 	struct xb_vhost *vhosts;
 	struct pvs_host *host; /* the LUN pool: every vhost of every domain shares it */
 	bool own_host;
@@ -177,7 +178,7 @@ static int set_state(struct xb_vhost *v, int old, int st)
  */
 static void error_path(const struct xb_vhost *v, char *buf, size_t len)
 {
-	snprintf(buf, len, XSN_ERROR_DIR, v->xb->domid, v->domid, v->id);
+	snprintf(buf, len, XSN_ERROR_TYPE_DIR, v->xb->domid, v->xb->be_type, v->domid, v->id);
 }
 
 /* The kernel's xenbus_dev_fatal(): log, record "<errno> <message>" in error/, go to Closing. */
@@ -1440,7 +1441,9 @@ int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **ou
 		}
 		xb->own_host = true;
 	}
-	snprintf(xb->base, sizeof(xb->base), XSN_BACKEND_ROOT, xb->domid);
+	snprintf(xb->be_type, sizeof(xb->be_type), "%s",
+	         cfg->be_type ? cfg->be_type : XSN_BACKEND_TYPE);
+	snprintf(xb->base, sizeof(xb->base), XSN_BACKEND_TYPE_ROOT, xb->domid, xb->be_type);
 	rc = xb->xs.ops->watch(xb->xs.ctx, xb->base, TOKEN_BE);
 	if (rc) {
 		plog(LOG_ERR, "cannot watch %s: %s", xb->base, strerror(-rc));

@@ -54,6 +54,7 @@ struct pvsd_xenbus_cfg {
 	unsigned int max_segs;        /* feature-sg-grant; 0: PVSD_RING_DEFAULT_SEGS */
 	bool verbose;                 /* rings trace every request */
 	int64_t own_domid;            /* -1: read the "domid" node, 0 if absent */
+	const char *be_type;          /* the backend/<type> to serve; NULL: "vscsi" */
 	/*
 	 * The event loop: start/stop polling @fd for readability and hand
 	 * @cookie to pvsd_xenbus_handle_ring() when it is readable.  fd_add

@@ -2,8 +2,8 @@
 /*
  * worker.c - one io_uring and one epoll set per thread.
  *
- * The transport sees a single fd (the epoll set).  Inside it: the eventfd
- * the io_uring signals on every CQE, and whatever fds the core registers
+ * The transport sees a single fd (the epoll set).  Inside it: the io_uring's
+ * own fd, readable while completions wait, and whatever fds the core registers
  * (sg devices of passthrough LUNs).  A worker is used by exactly one thread;
  * nothing here locks.  Run one worker per thread that serves LUNs.
  */
@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,7 +32,6 @@ struct worker_fd {
 
 struct pvs_worker {
 	struct io_uring ring;
-	int efd;
 	int epfd;
 	struct worker_fd *fds;
 	unsigned int dispatching;
@@ -52,7 +50,6 @@ int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->efd = -1;
 	w->epfd = -1;
 	memset(&p, 0, sizeof(p));
 	/*
@@ -77,21 +74,18 @@ int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out)
 		free(w);
 		return rc;
 	}
-	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->efd < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	rc = io_uring_register_eventfd(&w->ring, w->efd);
-	if (rc < 0)
-		goto fail;
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (w->epfd < 0) {
 		rc = -errno;
 		goto fail;
 	}
-	/* data.ptr NULL marks the ring's eventfd */
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->efd, &ev) < 0) {
+	/*
+	 * The ring's own fd, not a registered eventfd: it polls readable while
+	 * the completion queue holds entries, so reaping them is all it takes
+	 * to quiet it, where an eventfd costs a read() per wake-up.
+	 * data.ptr NULL marks it.
+	 */
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->ring.ring_fd, &ev) < 0) {
 		rc = -errno;
 		goto fail;
 	}
@@ -129,8 +123,6 @@ void pvs_worker_free(struct pvs_worker *w)
 		io_uring_queue_exit(&w->ring);
 	if (w->epfd >= 0)
 		close(w->epfd);
-	if (w->efd >= 0)
-		close(w->efd);
 	free(w);
 }
 
@@ -192,26 +184,23 @@ void pvs_worker_flush(struct pvs_worker *w)
 	pvsi_worker_submit(w);
 }
 
-static void drain_eventfd(struct pvs_worker *w)
-{
-	uint64_t v;
-
-	/* Nonblocking: a spurious wake-up just reads EAGAIN. */
-	if (read(w->efd, &v, sizeof(v)) < 0)
-		return;
-}
-
-/* One round: fd events (sg completions) then CQEs.  Returns events handled. */
-static int poll_round(struct pvs_worker *w, int timeout_ms)
+/*
+ * One round: fd events (sg completions) then CQEs.  Returns events handled.
+ * Without @check_fds the fds are not asked (no epoll_wait): CQEs are in
+ * shared memory, and a ready fd keeps pvs_worker_fd() readable for the
+ * transport's next poll.
+ */
+static int poll_round(struct pvs_worker *w, int timeout_ms, bool check_fds)
 {
 	struct epoll_event evs[16];
-	int n, handled = 0;
+	int n = 0, handled = 0;
 
 	pvsi_worker_submit(w);
 	/* Completions already posted need no wake-up. */
 	if (timeout_ms != 0 && io_uring_cq_ready(&w->ring))
 		timeout_ms = 0;
-	n = epoll_wait(w->epfd, evs, 16, timeout_ms);
+	if (check_fds)
+		n = epoll_wait(w->epfd, evs, 16, timeout_ms);
 	if (n < 0) {
 		/*
 		 * EINTR is also how io_uring's task work (which posts CQEs,
@@ -225,10 +214,8 @@ static int poll_round(struct pvs_worker *w, int timeout_ms)
 	for (int i = 0; i < n; i++) {
 		struct worker_fd *f = evs[i].data.ptr;
 
-		if (!f) {
-			drain_eventfd(w);
-			continue;
-		}
+		if (!f)
+			continue; /* the ring's fd: reaped below */
 		if (f->dead)
 			continue;
 		f->fn(f->opaque, evs[i].events);
@@ -243,6 +230,11 @@ static int poll_round(struct pvs_worker *w, int timeout_ms)
 
 int pvs_worker_poll(struct pvs_worker *w)
 {
+	return pvs_worker_run(w, true);
+}
+
+int pvs_worker_run(struct pvs_worker *w, bool fds_ready)
+{
 	int total = 0;
 
 	/*
@@ -251,7 +243,11 @@ int pvs_worker_poll(struct pvs_worker *w)
 	 * that one busy LUN cannot starve the transport's other fds.
 	 */
 	for (int round = 0; round < WORKER_ROUNDS; round++) {
-		int n = poll_round(w, 0);
+		/*
+		 * The fds once, when the transport saw them ready: what becomes
+		 * ready meanwhile wakes its poll again.
+		 */
+		int n = poll_round(w, 0, fds_ready && round == 0);
 
 		if (n < 0)
 			return total ? total : n;
@@ -278,7 +274,7 @@ int pvs_worker_wait(struct pvs_worker *w, int timeout_ms)
 
 	/* Wake-ups with nothing to run (signals, task work) do not end the wait. */
 	for (;;) {
-		n = poll_round(w, timeout_ms);
+		n = poll_round(w, timeout_ms, true);
 		if (n != 0 || timeout_ms == 0)
 			break;
 		if (timeout_ms > 0) {

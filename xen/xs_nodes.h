@@ -27,13 +27,21 @@
 #define XSN_DOMAIN_DIR "/local/domain/%u"
 /* The backend domain's vscsi directory: %u is the backend's domid. */
 #define XSN_BACKEND_ROOT "/local/domain/%u/backend/vscsi"
+/*
+ * The same with the device type as a %s: pvscsid --backend-type serves
+ * another type beside xen-scsiback (xen-scsifront follows its own "backend"
+ * node, whatever the type).
+ */
+#define XSN_BACKEND_TYPE_ROOT "/local/domain/%u/backend/%s"
+#define XSN_BACKEND_TYPE      "vscsi"
 /* A controller's frontend directory: guest domid, vhost. */
 #define XSN_FRONTEND_DIR "/local/domain/%u/device/vscsi/%u"
 /*
  * Where xenbus_dev_fatal() records a backend's reason for failing: backend
  * domid, guest domid, vhost; the reason goes in XSN_ERROR below it.
  */
-#define XSN_ERROR_DIR "/local/domain/%u/error/backend/vscsi/%u/%u"
+#define XSN_ERROR_DIR      "/local/domain/%u/error/backend/vscsi/%u/%u"
+#define XSN_ERROR_TYPE_DIR "/local/domain/%u/error/backend/%s/%u/%u"
 
 /* Any xenbus device. */
 #define XSN_STATE       "state"

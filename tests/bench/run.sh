@@ -9,10 +9,15 @@
 #          buffered (cache=writeback vs --direct=0) and O_DIRECT (cache=none vs
 #          --direct=1), alternating
 #   xen    real Xen under QEMU: pvscsid vs xen-scsiback+LIO, fio in a PV guest
-#   vhost  pvscsi-vhost-user vs QEMU's virtio-scsi, fio in a QEMU guest
+#   vhost  pvscsi-vhost-user vs QEMU's virtio-scsi, fio in one QEMU guest
+#          with both, alternating (median and spread of the rounds' ratios)
 # Environment: RING_SECS (2), RING_REPS (2), FILE_SECS (2), FILE_REPS (2),
-# XEN_RUNTIME (8), XEN_ROUNDS (1), VHOST_RUNTIME (8): seconds per measurement, repetitions
-# (the best repetition is reported).
+# RING_CG_REQS (32000: requests under callgrind), FILE_MIB (256: the file
+# section's file), BENCH_OUT (build/bench: where everything goes),
+# XEN_RUNTIME (6), XEN_ROUNDS (3: alternating runs per backend in one guest),
+# VHOST_RUNTIME (8), VHOST_ROUNDS (3: alternating runs per back-end in one
+# guest): seconds per measurement, repetitions (sections 1-2: the best
+# repetition is reported; 3-4: medians).
 # Output: the table on stdout, build/bench/{results.json,table.txt,ratios.png},
 # the raw KEY=VALUE lines in build/bench/raw.txt.  A benchmark reports: a
 # section that cannot run is reported as not measured; the exit status is 0
@@ -21,14 +26,15 @@ set -eu
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$BENCH_DIR/../.." && pwd)
-OUT=$REPO/build/bench
+OUT=${BENCH_OUT:-$REPO/build/bench}
 BIN=$REPO/build/rel/bench
 RAW=$OUT/raw.txt
 RING_SECS=${RING_SECS:-2}
 RING_REPS=${RING_REPS:-2}
+RING_CG_REQS=${RING_CG_REQS:-32000}
 FILE_SECS=${FILE_SECS:-2}
 FILE_REPS=${FILE_REPS:-2}
-export XEN_RUNTIME="${XEN_RUNTIME:-8}" VHOST_RUNTIME="${VHOST_RUNTIME:-8}"
+export XEN_RUNTIME="${XEN_RUNTIME:-6}" VHOST_RUNTIME="${VHOST_RUNTIME:-8}" VHOST_ROUNDS="${VHOST_ROUNDS:-3}"
 
 sections=${*:-ring file xen vhost}
 mkdir -p "$OUT"
@@ -72,14 +78,14 @@ section_ring() {
 		for op in read write; do
 			cg=$OUT/callgrind-$op.out
 			valgrind --tool=callgrind --collect-atstart=no --toggle-collect=backend_batch \
-				--callgrind-out-file="$cg" "$rb" ring -o "$op" -n 32000 >/dev/null 2>"$OUT/callgrind-$op.log" ||
+				--callgrind-out-file="$cg" "$rb" ring -o "$op" -n "$RING_CG_REQS" >/dev/null 2>"$OUT/callgrind-$op.log" ||
 				{
 					log "callgrind $op failed (see $OUT/callgrind-$op.log)"
 					continue
 				}
 			callgrind_annotate "$cg" >"$OUT/profile-ring-$op.txt" 2>/dev/null || true
-			emit "callgrind op=$op requests=32000" \
-				"instr_per_req=$(awk '/^summary:/ {printf "%.0f", $2 / 32000}' "$cg")" \
+			emit "callgrind op=$op requests=$RING_CG_REQS" \
+				"instr_per_req=$(awk -v n="$RING_CG_REQS" '/^summary:/ {printf "%.0f", $2 / n}' "$cg")" \
 				"profile=$OUT/profile-ring-$op.txt"
 		done
 	fi
@@ -106,9 +112,10 @@ section_file() {
 		return 0
 	}
 	log "2/4 file LUN vs fio io_uring, buffered then O_DIRECT (${FILE_SECS}s per figure, best of $FILE_REPS)"
-	# 256 MiB of data (not a sparse file), written back (no dirty pages of dd's
-	# for the first writer to wait on), read once so both start from the page cache.
-	dd if=/dev/urandom of="$img" bs=1M count=256 status=none
+	# FILE_MIB (256) MiB of data (not a sparse file), written back (no dirty pages
+	# of dd's for the first writer to wait on), read once so both start from the
+	# page cache.
+	dd if=/dev/urandom of="$img" bs=1M count="${FILE_MIB:-256}" status=none
 	sync "$img"
 	cat "$img" >/dev/null
 	# All buffered figures first, then all direct ones: a direct I/O writes back
@@ -152,7 +159,7 @@ section_file() {
 }
 
 section_xen() {
-	log "3/4 real Xen under QEMU: pvscsid vs xen-scsiback (fio ${XEN_RUNTIME}s per figure)"
+	log "3/4 real Xen under QEMU: pvscsid and xen-scsiback in one guest (fio ${XEN_RUNTIME}s per run, ${XEN_ROUNDS:-3} rounds)"
 	if ! "$BENCH_DIR/xen.sh" "$OUT/xen" >>"$RAW" 2>"$OUT/xen.log"; then
 		tail -n 5 "$OUT/xen.log" >&2
 		grep -q '^xen .*iops=' "$RAW" || skip xen "tests/bench/xen.sh failed (build/bench/xen.log)"
@@ -160,7 +167,8 @@ section_xen() {
 }
 
 section_vhost() {
-	log "4/4 virtio-scsi under QEMU: pvscsi-vhost-user vs QEMU virtio-scsi (fio ${VHOST_RUNTIME}s per figure)"
+	log "4/4 virtio-scsi under QEMU: pvscsi-vhost-user vs QEMU virtio-scsi in one guest" \
+		"(fio ${VHOST_RUNTIME}s per figure, $VHOST_ROUNDS rounds)"
 	if ! "$BENCH_DIR/vhost.sh" "$OUT/vhost" >>"$RAW" 2>"$OUT/vhost.log"; then
 		tail -n 5 "$OUT/vhost.log" >&2
 		grep -q '^vhost .*iops=' "$RAW" || skip vhost "tests/bench/vhost.sh failed (build/bench/vhost.log)"

@@ -1,22 +1,33 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Section 4 of `make bench`: virtio-scsi, side by side.  A QEMU (TCG) guest
-# with the Debian kernel's virtio_scsi runs fio on one disk, backed by the
-# same 64 MiB image file in two boots:
-#   vhost  pvscsi-vhost-user (file: LUN) behind vhost-user-scsi-pci
-#   ref    QEMU's own virtio-scsi-pci + scsi-hd (raw, cache=writeback, aio=threads)
-# Everything else is identical (1 vCPU, 512 MiB of memfd-backed shared RAM,
-# 1 request queue).  The guest (tests/bench/vhost-guest-init) prints
-# go-JOB/done-JOB marks around each fio run; here, following the serial
-# log, we take the CPU time of QEMU (all threads and the vCPU threads apart)
-# and of pvscsi-vhost-user at each mark.
+# Section 4 of `make bench`: virtio-scsi, side by side in ONE guest boot.
+# The machine is shared and noisy, so the two back-ends serve the same
+# guest at the same time and take turns: one QEMU (TCG) guest with the
+# Debian kernel's virtio_scsi and two controllers,
+#   vhost  vhost-user-scsi-pci (PCI 00:04.0) -> pvscsi-vhost-user, file: LUN
+#   ref    QEMU's own virtio-scsi-pci (PCI 00:05.0) + scsi-hd (raw,
+#          cache=writeback, aio=threads)
+# both on the SAME 64 MiB image file.  One file rather than two copies: the
+# guest never runs I/O on both disks at once, so there is no writer
+# conflict, and both read the same page-cache pages of the same file (two
+# copies could differ in their extent layout and cache state).  Both back-
+# ends use buffered I/O; pvscsi-vhost-user takes no lock on the file and
+# QEMU's own OFD locks only conflict with another QEMU.
+# The guest (tests/bench/vhost-guest-init) runs each workload VHOST_ROUNDS
+# times on each disk, alternating vhost, ref, vhost, ref..., and prints
+# go-JOB/done-JOB marks around each fio run (JOB = WORKLOAD-ROUND-MODE).
+# Here, following the serial log, we snapshot at each mark: QEMU's and
+# pvscsi-vhost-user's CPU time, per thread their CPU time and context
+# switches (so the vCPU thread can be told from the rest), and
+# pvscsi-vhost-user's exact system call count (tests/bench/pcount).  report.py vhost
+# turns the snapshots and the guest's fio JSON into one line per run.
 # Built like tests/vhost/run.sh on tests/e2e/lib/{assets,initramfs}.sh and
 # tests/lib/qemu.sh (the QEMU command line).
 #
 # usage: tests/bench/vhost.sh OUTDIR
-# Prints one "vhost KEY=VALUE..." line per mode and workload on stdout;
-# progress on stderr.  Environment: VHOST_RUNTIME (seconds per fio run, 8),
-# VHOST_QEMU_TIMEOUT (per boot; default from the runtime).
+# Prints one "vhost KEY=VALUE..." line per mode, workload and round on
+# stdout; progress on stderr.  Environment: VHOST_RUNTIME (seconds per fio
+# run, 8), VHOST_ROUNDS (3), VHOST_QEMU_TIMEOUT (default from both).
 set -eu
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +38,11 @@ OUTDIR=${1:?usage: vhost.sh OUTDIR}
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
 RUNTIME=${VHOST_RUNTIME:-8}
+ROUNDS=${VHOST_ROUNDS:-3}
 BIN=${VHOST_BIN:-$REPO/build/rel/pvscsi-vhost-user}
+# Where the guest finds each disk (its /sys/block path).
+VHOST_PCI=0000:00:04.0
+REF_PCI=0000:00:05.0
 
 for f in assets.sh initramfs.sh ../../lib/qemu.sh; do
 	if [ ! -f "$E2E_DIR/lib/$f" ]; then
@@ -43,6 +58,7 @@ done
 . "$REPO/tests/lib/qemu.sh"
 [ -x "$BIN" ] || die "$BIN not built (make all)"
 command -v fio >/dev/null || die "fio not installed (scripts/install-deps bench)"
+case $ROUNDS in '' | *[!0-9]* | 0) die "VHOST_ROUNDS must be a positive number" ;; esac
 
 GUEST_IMG=$REPO/build/bench/vhost-guest.cpio
 build_bench_guest() {
@@ -71,129 +87,149 @@ build_bench_guest() {
 	rm -rf "$root"
 }
 
-# ticks PID: utime+stime of the whole process (all threads).
-ticks() {
-	local s f
-	s=$(cat "/proc/${1:-none}/stat" 2>/dev/null) || {
-		echo 0
-		return
-	}
-	read -r -a f <<<"${s##*) }"
-	echo $((f[11] + f[12]))
-}
-
-# vcpu_ticks PID: utime+stime of QEMU's vCPU threads ("CPU N/TCG").
-vcpu_ticks() {
-	local t s f sum=0
-	for t in /proc/"$1"/task/*; do
-		s=$(cat "$t/stat" 2>/dev/null) || continue
-		case $s in *"(CPU "*"/TCG)"*) ;; *) continue ;; esac
+# threads WHO PID: per thread of PID, "thread who=WHO tid= name= vcpu=0|1
+# ticks= vcs= nvcs=" (its name with spaces as _, utime+stime in clock
+# ticks, voluntary and nonvoluntary context switches).  QEMU's vCPU threads are named "CPU N/TCG" (--name).
+# Shell builtins only: no fork between the guest's mark and the figures.
+threads() {
+	local t s f k v vcs nvcs vcpu n
+	for t in /proc/"$2"/task/*; do
+		read -r s <"$t/stat" 2>/dev/null || continue
+		n=${s#*(}
+		n=${n%)*}
+		vcpu=0
+		case $s in *"(CPU "*"/TCG)"*) vcpu=1 ;; esac
 		read -r -a f <<<"${s##*) }"
-		sum=$((sum + f[11] + f[12]))
+		vcs=0 nvcs=0
+		while read -r k v; do
+			case $k in
+			voluntary_ctxt_switches:) vcs=$v ;;
+			nonvoluntary_ctxt_switches:) nvcs=$v ;;
+			esac
+		done <"$t/status" 2>/dev/null || true
+		echo "thread who=$1 tid=${t##*/} name=${n//[ =]/_} vcpu=$vcpu ticks=$((f[11] + f[12])) vcs=$vcs nvcs=$nvcs"
 	done
-	echo "$sum"
 }
 
-# snap start|end JOB BACKEND-PID: one line of RUN/cpu.txt (QEMU's pid from its -pidfile).
+# proc WHO PID: "proc who=WHO ticks=" of the whole process (the threads
+# that have exited included, which the per-thread lines miss).
+proc() {
+	local s f
+	read -r s <"/proc/$2/stat" 2>/dev/null || return 0
+	read -r -a f <<<"${s##*) }"
+	echo "proc who=$1 ticks=$((f[11] + f[12]))"
+}
+
+# pcount_start: tests/bench/pcount on pvscsi-vhost-user (its exact system
+# call and context switch counts, perf_event counters per thread), fed and
+# read through two FIFOs on fds 7 and 8, which the console reader inherits.
+PCOUNT_PID=""
+pcount_start() {
+	local pc=${PCOUNT:-$REPO/build/rel/bench/pcount}
+	if [ ! -x "$pc" ]; then
+		log "$pc not built (make $pc): no system call counts"
+		return 0
+	fi
+	rm -f "$RUN/pcount.in" "$RUN/pcount.out"
+	mkfifo "$RUN/pcount.in" "$RUN/pcount.out"
+	"$pc" "backend=$BACKEND_PID" <"$RUN/pcount.in" >"$RUN/pcount.out" 2>>"$RUN/pcount.log" &
+	PCOUNT_PID=$!
+	exec 7>"$RUN/pcount.in" 8<"$RUN/pcount.out"
+}
+
+# pcount_line: pcount's counts now ("pcount backend.syscalls= backend.cs=
+# backend.threads="), nothing if it is not running.
+pcount_line() {
+	local l
+	trap "" PIPE # in the console reader: a pcount gone makes the write fail, not the reader
+	[ -n "$PCOUNT_PID" ] && kill -0 "$PCOUNT_PID" 2>/dev/null || return 0
+	echo pcount >&7 || return 0
+	read -r -t 5 l <&8 && echo "$l"
+}
+
+# snap start|end JOB: RUN/snap/JOB.start|end.
 snap() {
 	local q
-	q=$(cat "$RUN/qemu.pid" 2>/dev/null || true)
-	echo "$1 job=$2 t=$EPOCHREALTIME qemu=$(ticks "$q") vcpu=$(vcpu_ticks "$q")" \
-		"backend=$([ -n "$3" ] && ticks "$3" || echo 0)" >>"$RUN/cpu.txt"
+	read -r q <"$RUN/qemu.pid" 2>/dev/null || q=none
+	{
+		echo "time t=$EPOCHREALTIME hz=$HZ"
+		pcount_line
+		proc qemu "$q"
+		proc backend "$BACKEND_PID"
+		threads qemu "$q"
+		threads backend "$BACKEND_PID"
+	} >"$RUN/snap/$2.$1"
 }
 
 boot() {
-	local mode=$1 qpid rc=0 bpid="" line dev=()
-	RUN=$OUTDIR/$mode
-	mkdir -p "$RUN"
-	: >"$RUN/cpu.txt"
-	if [ "$mode" = vhost ]; then
-		rm -f "$RUN/vhost.sock"
-		"$BIN" --socket-path="$RUN/vhost.sock" --lun "0:0=file:$IMG" \
-			</dev/null >>"$RUN/backend.log" 2>&1 &
-		bpid=$!
-		BACKEND_PID=$bpid
-		for _ in $(seq 50); do
-			[ -S "$RUN/vhost.sock" ] && break
-			sleep 0.1
-		done
-		[ -S "$RUN/vhost.sock" ] || die "pvscsi-vhost-user did not create its socket (see $RUN/backend.log)"
-		dev=(-chardev "socket,id=vus,path=$RUN/vhost.sock"
-			-device vhost-user-scsi-pci,chardev=vus,num_queues=1)
-	else
-		dev=(-device virtio-scsi-pci,id=scsi0,num_queues=1
-			-drive "if=none,id=d0,file=$IMG,format=raw"
-			-device scsi-hd,bus=scsi0.0,channel=0,scsi-id=0,lun=0,drive=d0)
-	fi
-	log "$mode: booting the guest under QEMU (TCG)"
+	local qpid rc=0 line dev=()
+	RUN=$OUTDIR
+	mkdir -p "$RUN/snap"
+	rm -f "$RUN/vhost.sock"
+	"$BIN" --socket-path="$RUN/vhost.sock" --lun "0:0=file:$IMG" \
+		</dev/null >>"$RUN/backend.log" 2>&1 &
+	BACKEND_PID=$!
+	for _ in $(seq 50); do
+		[ -S "$RUN/vhost.sock" ] && break
+		sleep 0.1
+	done
+	[ -S "$RUN/vhost.sock" ] || die "pvscsi-vhost-user did not create its socket (see $RUN/backend.log)"
+	pcount_start
+	# shellcheck disable=SC2054 # QEMU's options are comma-separated
+	dev=(-chardev "socket,id=vus,path=$RUN/vhost.sock"
+		-device "vhost-user-scsi-pci,chardev=vus,num_queues=1,addr=${VHOST_PCI##*:00:}"
+		-device "virtio-scsi-pci,id=scsi0,num_queues=1,addr=${REF_PCI##*:00:}"
+		-drive "if=none,id=d0,file=$IMG,format=raw,cache=writeback,aio=threads"
+		-device "scsi-hd,bus=scsi0.0,channel=0,scsi-id=0,lun=0,drive=d0")
+	log "booting the guest under QEMU (TCG): $ROUNDS rounds of ${RUNTIME}s per disk and workload"
 	# --name: QEMU's vCPU threads are named "CPU N/TCG".
 	# A boot takes 1-2 minutes here; a stuck guest must not eat make bench's budget.
 	qemu_start --serial "$RUN/serial.log" --log "$RUN/qemu.log" \
-		--timeout "${VHOST_QEMU_TIMEOUT:-$((3 * (RUNTIME + 20) + 150))}" \
-		--name "bench-$mode" --pidfile "$RUN/qemu.pid" --mem 512 --smp 1 --nodefaults --shared-mem \
-		--kernel "$KERNEL" --initrd "$GUEST_IMG" --append "console=ttyS0 loglevel=4 bench.runtime=$RUNTIME" \
+		--timeout "${VHOST_QEMU_TIMEOUT:-$((6 * ROUNDS * (RUNTIME + 12) + 150))}" \
+		--name bench-vhost --pidfile "$RUN/qemu.pid" --mem 512 --smp 1 --nodefaults --shared-mem \
+		--kernel "$KERNEL" --initrd "$GUEST_IMG" \
+		--append "console=ttyS0 loglevel=4 bench.runtime=$RUNTIME bench.rounds=$ROUNDS bench.vhost=$VHOST_PCI bench.ref=$REF_PCI" \
 		-- "${dev[@]}"
 	qpid=$QEMU_PID
 	qemu_console "$qpid" "$RUN/serial.log" |
 		while IFS= read -r line; do
 			line=${line%$'\r'}
 			case $line in
-			"@@E2E MARK go-"*) snap start "${line#@@E2E MARK go-}" "$bpid" ;;
-			"@@E2E MARK done-"*) snap end "${line#@@E2E MARK done-}" "$bpid" ;;
+			"@@E2E MARK go-"*) snap start "${line#@@E2E MARK go-}" ;;
+			"@@E2E MARK done-"*) snap end "${line#@@E2E MARK done-}" ;;
 			esac
 		done
 	qemu_wait "$qpid" || rc=$?
-	[ -z "$bpid" ] || kill -TERM "$bpid" 2>/dev/null || true
-	[ -z "$bpid" ] || wait "$bpid" 2>/dev/null || true
+	kill -TERM "$BACKEND_PID" 2>/dev/null || true
+	wait "$BACKEND_PID" 2>/dev/null || true
+	BACKEND_PID=""
+	if [ -n "$PCOUNT_PID" ]; then
+		exec 7>&- 8<&-
+		wait "$PCOUNT_PID" 2>/dev/null || true
+		PCOUNT_PID=""
+	fi
 	if qemu_timed_out "$rc"; then
-		log "$mode: QEMU timed out (guest's last line: $(tr -d '\r' <"$RUN/serial.log" | tail -n1))"
+		log "QEMU timed out (guest's last line: $(tr -d '\r' <"$RUN/serial.log" | tail -n1))"
 	elif [ "$rc" != 0 ]; then
-		log "$mode: QEMU exited with status $rc (see $RUN/qemu.log)"
+		log "QEMU exited with status $rc (see $RUN/qemu.log)"
 	fi
 	# The guest's fio JSON: "@@R fio-JOB.json line" on the serial console.
 	tr -d '\r' <"$RUN/serial.log" | awk -v dir="$RUN" '
 		/^@@R [A-Za-z0-9._-]+ / { f = $2; l = $0; sub(/^@@R [^ ]+ /, "", l); print l > (dir "/" f) }'
 }
 
-# report MODE: one line per workload.
-report() {
-	local mode=$1 wl s e q v b
-	for wl in randread randwrite read; do
-		RUN=$OUTDIR/$mode
-		if [ ! -s "$RUN/fio-$wl.json" ]; then
-			echo "vhost mode=$mode workload=$wl error=no_fio_result"
-			continue
-		fi
-		s=$(grep "^start job=$wl " "$RUN/cpu.txt" | tail -n1 || true)
-		e=$(grep "^end job=$wl " "$RUN/cpu.txt" | tail -n1 || true)
-		set --
-		if [ -n "$s" ] && [ -n "$e" ]; then
-			q=$(($(kv qemu "$e") - $(kv qemu "$s")))
-			v=$(($(kv vcpu "$e") - $(kv vcpu "$s")))
-			b=$(($(kv backend "$e") - $(kv backend "$s")))
-			set -- ext_cpu_s="$(awk -v t=$((q + b)) -v hz="$HZ" 'BEGIN { printf "%.3f", t / hz }')" \
-				outside_cpu_s="$(awk -v t=$((q - v + b)) -v hz="$HZ" 'BEGIN { printf "%.3f", t / hz }')" \
-				backend_cpu_s="$(awk -v t="$b" -v hz="$HZ" 'BEGIN { printf "%.3f", t / hz }')"
-		fi
-		python3 "$BENCH_DIR/report.py" fio2kv "$RUN/fio-$wl.json" kind=vhost mode="$mode" \
-			workload="$wl" "$@"
-	done
-}
-kv() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$2"; }
-
 HZ=$(getconf CLK_TCK)
 # An interrupted run leaves neither QEMU nor pvscsi-vhost-user behind.
 BACKEND_PID=""
 qemu_kill_on_exit
-trap 'qemu_kill_all; [ -z "$BACKEND_PID" ] || kill -TERM "$BACKEND_PID" 2>/dev/null || true' EXIT
+trap 'qemu_kill_all; [ -z "$BACKEND_PID" ] || kill -TERM "$BACKEND_PID" 2>/dev/null || true
+[ -z "$PCOUNT_PID" ] || kill -TERM "$PCOUNT_PID" 2>/dev/null || true' EXIT
 fetch_assets
 build_bench_guest
 rm -rf "$OUTDIR"
 mkdir -p "$OUTDIR"
-# The same image for both: 64 MiB of written data, in the page cache.
+# One image for both: 64 MiB of written data, in the page cache.
 IMG=$OUTDIR/disk.img
 dd if=/dev/zero of="$IMG" bs=1M count=64 status=none
-for m in vhost ref; do
-	boot "$m"
-	report "$m"
-done
+boot
+python3 "$BENCH_DIR/report.py" vhost "$OUTDIR" "$ROUNDS"

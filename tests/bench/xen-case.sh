@@ -1,31 +1,41 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# One backend's part of the Xen benchmark, in dom0 (started by
-# tests/bench/xen-dom0.sh), built from the e2e harness (lib/harness.sh and
-# lib/backend-$BACKEND.sh, used as they are):
-#   backend_start; guest_create (paused); LUN 0:0:0 = dom0's scsi_debug disk
-#   (pscsi / pvscsid sg passthrough), LUN 0:1:0 = a 64 MiB image file
-#   (fileio / pvscsid file: LUN); guest_start; then follow the guest console
-#   and take dom0's CPU counters at every "go-JOB" and "done-JOB" mark the
-#   guest prints around a fio run (tests/bench/xen-guest.sh) into cpu.txt.
+# The Xen benchmark's dom0 part (started by tests/bench/xen-dom0.sh), built
+# from the e2e harness (lib/harness.sh, lib/backend-kernel.sh as they are):
+# both backends in this one boot, serving one guest.
+#   xen-scsiback+LIO serves backend/vscsi: vhost 0, target 0 = dom0's
+#   scsi_debug disk (pscsi), target 1 = a 64 MiB image file (fileio);
+#   pvscsid --backend-type pvscsi serves backend/pvscsi: vhost 1, target 2 =
+#   the same scsi_debug disk (sg passthrough), target 3 = the same image
+#   file (file: LUN).
+# xen-scsifront follows each frontend directory's "backend" node, so the
+# guest has one SCSI host per backend.  The guest (tests/bench/xen-guest.sh)
+# alternates kernel and pvscsid runs of every workload; here, following the
+# guest console, dom0 takes its counters at every "go-JOB"/"done-JOB" mark
+# into cpu.txt: /proc/stat's busy and steal time, the event-channel
+# interrupts of each backend (/proc/interrupts), pvscsid's utime+stime, the
+# system calls and context switches of pvscsid and of xen-scsiback's
+# interrupt threads (tests/bench/pcount, exact), and pvscsid's own ring
+# counters (pvscsictl stats --json, grant copies) as stats-{start,end}-JOB.json.
 # The guest's fio JSON comes back through the console ("@@R" lines, split
-# into OUT/BACKEND/fio-JOB.json by the harness's collect_guest_output).
+# into OUT/same/fio-JOB.json by the harness's collect_guest_output).
 #
-# usage: xen-case.sh BACKEND [ROUND]   (output in OUT/BACKEND or OUT/BACKEND-ROUND)
+# usage: xen-case.sh      (output in OUT/same)
 set -eEu
 
-BACKEND=$1
+BACKEND=both
 CASE=bench
-CASEOUT=$OUT/$BACKEND${2:+-$2}
-GUEST=bench-$BACKEND${2:+-$2}
+CASEOUT=$OUT/same
+GUEST=bench-same
 DOMID=
 mkdir -p "$CASEOUT"
 rm -f "$CASEOUT/result" "$CASEOUT/cpu.txt"
 
 # shellcheck source=../e2e/lib/harness.sh
 . "$E2E_DIR/lib/harness.sh"
-# shellcheck disable=SC1090
-. "$E2E_DIR/lib/backend-$BACKEND.sh"
+# The kernel backend's LIO helpers (backend_start: xen-scsiback and LIO).
+# shellcheck source=../e2e/lib/backend-kernel.sh
+. "$E2E_DIR/lib/backend-kernel.sh"
 
 # The harness's guest_create, pinned: what is measured does not change with
 # the harness's defaults or debugging aids (xl -vvv).
@@ -33,27 +43,52 @@ GUEST_MEMORY=512
 GUEST_VCPUS=1
 GUEST_XL_FLAGS=
 
-if [ "$BACKEND" = pvscsid ]; then
-	# As backend-pvscsid.sh's, without --verbose: a log line per request
-	# would be part of what is measured.
-	pvscsid_start() {
-		"$PVSCSID" --foreground --log-file "$PVSCSID_LOG" >>"$CASEOUT/pvscsid.stdout" 2>&1 &
-		echo $! >"$CASEOUT/pvscsid.pid"
-		sleep 1
-		pvscsid_alive || fail "pvscsid exited at start: $(tail -n 2 "$PVSCSID_LOG" 2>/dev/null | tr '\n' ' ')"
-		say "pvscsid started (pid $(pvscsid_pid), not verbose)"
-	}
-fi
+XS_PV_ROOT=/local/domain/0/backend/pvscsi
+PVSCSID_LOG=/var/log/pvscsid-bench.log
+CTL_SOCK=/run/pvscsid-bench.sock
+PVSCSICTL=$(dirname "$PVSCSID")/pvscsictl
+PCOUNT=$REPO/build/rel/bench/pcount
+
+pvscsid_pid() { cat "$CASEOUT/pvscsid.pid" 2>/dev/null || true; }
+pvscsid_alive() {
+	local pid
+	pid=$(pvscsid_pid)
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+# Without --verbose: a log line per request would be part of what is measured.
+pvscsid_start() {
+	"$PVSCSID" --foreground --backend-type pvscsi --control "$CTL_SOCK" --pid-file "" \
+		--log-file "$PVSCSID_LOG" >>"$CASEOUT/pvscsid.stdout" 2>&1 &
+	echo $! >"$CASEOUT/pvscsid.pid"
+	sleep 1
+	pvscsid_alive || fail "pvscsid exited at start: $(tail -n 2 "$PVSCSID_LOG" 2>/dev/null | tr '\n' ' ')"
+	say "pvscsid --backend-type pvscsi started (pid $(pvscsid_pid), not verbose)"
+}
+pvscsid_stop() {
+	local pid
+	pid=$(pvscsid_pid)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid"
+		wait_for "pvscsid exit" 10 eval "! kill -0 $pid 2>/dev/null" || kill -9 "$pid"
+	fi
+	rm -f "$CASEOUT/pvscsid.pid"
+	[ ! -f "$PVSCSID_LOG" ] || cp "$PVSCSID_LOG" "$CASEOUT/pvscsid.log"
+}
+backend_check() { pvscsid_alive || fail "pvscsid died during the run (see pvscsid.log)"; }
 
 exec 3>&1 >>"$CASEOUT/dom0.log" 2>&1
 
+PC_PID=
 cleanup() {
 	set +eE
 	trap - ERR
+	[ -n "$PC_PID" ] && kill "$PC_PID" 2>/dev/null
 	[ -n "$DOMID" ] || DOMID=$(xl domid "$GUEST" 2>/dev/null || true)
 	guest_alive && xl destroy "$GUEST"
 	[ -n "$DOMID" ] && xenstore-rm "$XS_BE_ROOT/$DOMID" 2>/dev/null
-	backend_stop
+	[ -n "$DOMID" ] && xenstore-rm "$XS_PV_ROOT/$DOMID" 2>/dev/null
+	pvscsid_stop
+	lio_teardown
 	collect_guest_output
 	dmesg | tail -n 40 >"$CASEOUT/dom0-dmesg.txt"
 	[ -s "$CASEOUT/result" ] || finish FAIL "ended without a verdict (see dom0.log)"
@@ -64,33 +99,84 @@ trap 'fail "dom0: line $LINENO: \`$BASH_COMMAND\` failed"' ERR
 
 HZ=$(getconf CLK_TCK)
 
+# pcount (tests/bench/pcount.c) as a coprocess: exact system calls and
+# context switches of pvscsid and of xen-scsiback's interrupt threads
+# ("irq/N-vscsiif", there once the guest connected: started at the guest's
+# "ready" mark, before its idle window).  Builtins only in the loop: a fork
+# per process takes a minute of dom0 under TCG.
+pc_start() {
+	local c p comm k=""
+	for c in /proc/[0-9]*/comm; do
+		comm=
+		read -r comm <"$c" 2>/dev/null || continue
+		case $comm in *vscsiif*)
+			p=${c#/proc/}
+			k=$k${k:+,}${p%/comm}
+			;;
+		esac
+	done
+	say "pcount: pvscsid $(pvscsid_pid), xen-scsiback's interrupt threads ${k:-none}"
+	coproc PC { "$PCOUNT" "pvscsid=$(pvscsid_pid)" "kernel=$k" 2>>"$CASEOUT/pcount.err"; }
+}
+# Sets PC_LINE (not a command substitution: the coprocess is this shell's).
+PC_LINE=
+pc_read() {
+	local line=""
+	[ -n "${PC_PID:-}" ] || pc_start
+	{ echo x >&"${PC[1]}" && IFS= read -r -t 10 line <&"${PC[0]}"; } || true
+	PC_LINE=${line#x }
+}
+# The event-channel interrupts each backend took in dom0: xen-scsiback's are
+# named "vscsiif", those of /dev/xen/evtchn users "evtchn:<command>".
+irq_counts() {
+	awk '/vscsiif|evtchn:pvscsid/ { s = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i
+		if ($0 ~ /vscsiif/) k += s; else p += s }
+		END { printf "kernel.irqs=%d pvscsid.irqs=%d\n", k, p }' /proc/interrupts
+}
+ctl_stats() {
+	"$PVSCSICTL" --socket "$CTL_SOCK" stats --json >"$CASEOUT/stats-$1-$2.json" 2>&1 || true
+}
+
 # snap start|end JOB: one line of cpu.txt: /proc/stat's busy time (user,
-# nice, system, irq, softirq of all dom0 vCPUs), its steal time, and
-# pvscsid's utime+stime (which, unlike /proc/stat's busy time, include the
-# time its vCPU was stolen).
+# nice, system, irq, softirq of all dom0 vCPUs), its steal time, pvscsid's
+# utime+stime (which, unlike /proc/stat's busy time, include the time its
+# vCPU was stolen), the interrupts and pcount's counts; and for pvscsid's
+# runs its ring counters.  What costs dom0 CPU itself (pvscsictl, awk,
+# pcount's reading) is done before the start and after the end of the
+# window /proc/stat measures.
 # (xl list's Time(s) would be Xen's view, but xl itself takes seconds of
 # dom0 CPU under TCG, inside the window it would measure.)
 snap() {
-	local t u n s irq sirq steal pid stat proc=0
-	t=$EPOCHREALTIME
-	read -r _ u n s _ _ irq sirq steal _ </proc/stat
-	if [ "$BACKEND" = pvscsid ]; then
-		pid=$(pvscsid_pid)
-		if [ -n "$pid" ] && read -r -a stat <"/proc/$pid/stat"; then
-			proc=$((stat[13] + stat[14]))
-		fi
+	local when=$1 job=$2 t u n s irq sirq steal pid stat proc=0 ints
+	if [ "$when" = start ]; then
+		[ "${job%%-*}" != pvscsid ] || ctl_stats start "$job"
+		pc_read
+		ints=$(irq_counts)
+		t=$EPOCHREALTIME
+		read -r _ u n s _ _ irq sirq steal _ </proc/stat
+	else
+		t=$EPOCHREALTIME
+		read -r _ u n s _ _ irq sirq steal _ </proc/stat
+		ints=$(irq_counts)
+		pc_read
 	fi
-	echo "$1 job=$2 t=$t hz=$HZ busy=$((u + n + s + irq + sirq)) steal=$steal proc=$proc" >>"$CASEOUT/cpu.txt"
+	pid=$(pvscsid_pid)
+	if [ -n "$pid" ] && read -r -a stat <"/proc/$pid/stat"; then
+		proc=$((stat[13] + stat[14]))
+	fi
+	echo "$when job=$job t=$t hz=$HZ busy=$((u + n + s + irq + sirq)) steal=$steal proc=$proc $ints $PC_LINE" >>"$CASEOUT/cpu.txt"
+	[ "$when" = start ] || [ "${job%%-*}" != pvscsid ] || ctl_stats end "$job"
 }
 
-# BENCH_STRACE=JOB (XEN_STRACE on the build machine): pvscsid's system
-# calls during that fio run, counted by `strace -c -f`, in strace-JOB.txt.
-# (perf's sampling gets next to no samples in a PV dom0 under TCG.)  The
-# tracing slows pvscsid down: that run's figures are not comparable.
+# BENCH_STRACE=JOB (XEN_STRACE on the build machine, e.g.
+# pvscsid-file-randwrite-r1): pvscsid's system calls during that fio run by
+# name, counted by `strace -c -f`, in strace-JOB.txt.  The tracing slows
+# pvscsid down: that run's figures are not comparable (pcount's counts are
+# the exact ones).
 BENCH_STRACE=${BENCH_STRACE:-}
 STRACE_PID=
 trace_start() {
-	[ "$BACKEND" = pvscsid ] || return 0
+	[ "${BENCH_STRACE%%-*}" = pvscsid ] || return 0
 	strace -c -f -p "$(pvscsid_pid)" -o "$CASEOUT/strace-$BENCH_STRACE.txt" 2>/dev/null &
 	STRACE_PID=$!
 	sleep 0.5
@@ -134,6 +220,7 @@ watch_marks() {
 			snap end "${line#@@E2E MARK done-}"
 			[ "${line#@@E2E MARK done-}" != "$BENCH_STRACE" ] || trace_stop
 			;;
+		"@@E2E MARK ready") pc_start ;;
 		"@@E2E MARK "*) say "guest: ${line#@@E2E MARK }" ;;
 		"@@E2E END"*) break ;;
 		esac
@@ -142,18 +229,23 @@ watch_marks() {
 	kill "$tailpid" 2>/dev/null || true
 }
 
-say "bench: fio ${BENCH_RUNTIME}s per run"
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
+say "bench: fio ${BENCH_RUNTIME}s per run, $BENCH_ROUNDS rounds of kernel then pvscsid per workload"
+[ -x "$PCOUNT" ] || fail "$PCOUNT not built (make bench builds it)"
 backend_start
+pvscsid_start
 guest_create
-lun_sdebug sg
+lun_sdebug
 vscsi_attach "$DOMID" 0 0 "$PDEV" 0:0:0:0
 lun_file bench 64M
 # Data, not a sparse file: the same 64 MiB of written pages for both backends.
 dd if=/dev/zero of=/var/tmp/e2e/bench.img bs=1M count=64 conv=notrunc status=none
 vscsi_attach "$DOMID" 0 1 "$PDEV" 0:0:1:0
+XS_BE_ROOT=$XS_PV_ROOT vscsi_attach "$DOMID" 1 0 "/dev/$(sdebug_sg)" 0:0:2:0
+XS_BE_ROOT=$XS_PV_ROOT vscsi_attach "$DOMID" 1 1 file:/var/tmp/e2e/bench.img 0:0:3:0
 guest_start
-# A case takes 3-4 minutes here; a stuck guest must not eat make bench's budget.
-watch_marks $((6 * (BENCH_RUNTIME + 25) + 200))
+# About 15 s per run here; a stuck guest must not eat make bench's budget.
+watch_marks $((12 * BENCH_ROUNDS * (BENCH_RUNTIME + 20) + 300))
 guest_wait_end 60
 backend_check
 guest_verdict

@@ -1,24 +1,25 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Section 3 of `make bench`: real Xen, side by side.  One boot of Xen 4.17
-# under QEMU (TCG) with the e2e harness's building blocks (tests/e2e/lib:
-# assets, dom0 initramfs, boot_xen on tests/lib/qemu.sh, dom0-env,
-# harness.sh, backend-*.sh); in dom0, tests/bench/xen-dom0.sh runs
-# tests/bench/xen-case.sh once per backend: xen-scsiback+LIO first, then
-# pvscsid.  Each boots a PV guest (xen-scsifront) that runs fio
-# (tests/bench/xen-guest.sh) on two LUNs: dom0's scsi_debug disk (LIO
-# pscsi / pvscsid sg passthrough) and a 64 MiB image file (LIO fileio /
-# pvscsid file: LUN), while dom0 takes its CPU time around every fio run.
+# Section 3 of `make bench`: real Xen, both backends in one boot and one
+# guest.  One boot of Xen 4.17 under QEMU (TCG) with the e2e harness's
+# building blocks (tests/e2e/lib: assets, dom0 initramfs, boot_xen on
+# tests/lib/qemu.sh, dom0-env, harness.sh, backend-kernel.sh); in dom0,
+# tests/bench/xen-dom0.sh runs tests/bench/xen-case.sh: xen-scsiback+LIO
+# serves the guest's vhost 0 and pvscsid (--backend-type pvscsi) its vhost
+# 1, each with dom0's scsi_debug disk (LIO pscsi / pvscsid sg passthrough)
+# and the same 64 MiB image file (LIO fileio / pvscsid file: LUN).  The PV
+# guest (xen-scsifront, tests/bench/xen-guest.sh) runs every fio workload
+# on kernel, pvscsid, kernel, pvscsid... XEN_ROUNDS times, while dom0 takes
+# its counters around every run.
 #
 # usage: tests/bench/xen.sh OUTDIR
-# Prints one "xen KEY=VALUE..." line per backend, disk and workload on
+# Prints one "xen KEY=VALUE..." line per backend, disk, workload and round on
 # stdout (tests/bench/report.py xen); progress on stderr.
-# Environment: XEN_RUNTIME (seconds per fio run, 8), XEN_ROUNDS (1: rounds
-# of kernel then pvscsid, each a guest boot; the best round of each is
-# reported), XEN_STRACE=DISK-WORKLOAD (e.g. file-randwrite: pvscsid's
-# system calls during that run, OUTDIR/pvscsid-ROUND/strace-JOB.txt; that
-# run's figures are then not comparable), XEN_QEMU_TIMEOUT (default from
-# the rounds).
+# Environment: XEN_RUNTIME (seconds per fio run, 6), XEN_ROUNDS (3: runs of
+# each backend per workload, alternating), XEN_STRACE=JOB (e.g.
+# pvscsid-file-randwrite-r1: pvscsid's system calls by name during that run,
+# OUTDIR/same/strace-JOB.txt; that run's figures are then not comparable),
+# XEN_QEMU_TIMEOUT (default from the rounds).
 set -eu
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -26,11 +27,11 @@ REPO=$(cd "$BENCH_DIR/../.." && pwd)
 E2E_DIR=$REPO/tests/e2e
 BUILD=$REPO/build/e2e
 OUTDIR=${1:?usage: xen.sh OUTDIR}
-RUNTIME=${XEN_RUNTIME:-8}
-ROUNDS=${XEN_ROUNDS:-1}
+RUNTIME=${XEN_RUNTIME:-6}
+ROUNDS=${XEN_ROUNDS:-3}
 
 for f in assets.sh initramfs.sh boot.sh ../../lib/qemu.sh dom0-env.sh harness.sh \
-	backend-kernel.sh backend-pvscsid.sh guest-init guest-lib.sh dom0-init; do
+	backend-kernel.sh guest-init guest-lib.sh dom0-init; do
 	if [ ! -f "$E2E_DIR/lib/$f" ]; then
 		echo "xen.sh: tests/e2e/lib/$f missing (the e2e harness)" >&2
 		exit 1
@@ -59,7 +60,7 @@ build_bench_guest() {
 	sum=$({
 		inputs_sum "$E2E_DIR/lib/guest-init" "$E2E_DIR/lib/guest-lib.sh" "$E2E_DIR/lib/initramfs.sh" \
 			"$BENCH_DIR/xen-guest.sh" "$BENCH_DIR/xen.sh" /bin/busybox /bin/dash "$fio_bin"
-		echo "$KVER $RUNTIME"
+		echo "$KVER $RUNTIME $ROUNDS"
 	} | sha256sum | cut -d' ' -f1)
 	if [ -s "$GUEST_IMG" ] && [ "$(cat "$GUEST_IMG.stamp" 2>/dev/null)" = "$sum" ]; then
 		return 0
@@ -76,7 +77,7 @@ build_bench_guest() {
 	install -m 755 "$E2E_DIR/lib/guest-init" "$root/init"
 	install -m 644 "$E2E_DIR/lib/guest-lib.sh" "$root/e2e/"
 	{
-		echo "BENCH_RUNTIME=$RUNTIME"
+		echo "BENCH_RUNTIME=$RUNTIME BENCH_ROUNDS=$ROUNDS"
 		cat "$BENCH_DIR/xen-guest.sh"
 	} >"$root/e2e/cases/bench.sh"
 	pack "$root" "$GUEST_IMG"
@@ -122,24 +123,19 @@ KVER=$KVER
 MODDIR=$MODDIR
 PVSCSID=$PVSCSID
 DOM0_MAIN=../../bench/xen-dom0.sh
-BENCH_BACKENDS="kernel pvscsid"
 BENCH_RUNTIME=$RUNTIME
 BENCH_ROUNDS=$ROUNDS
 BENCH_STRACE=${XEN_STRACE:-}
-CASE_TIMEOUT=$((6 * (RUNTIME + 25) + 320))
+CASE_TIMEOUT=$((12 * ROUNDS * (RUNTIME + 20) + 420))
 EOT
-QEMU_TIMEOUT=${XEN_QEMU_TIMEOUT:-$((ROUNDS * 2 * (6 * (RUNTIME + 25) + 320) + 240))}
+QEMU_TIMEOUT=${XEN_QEMU_TIMEOUT:-$((12 * ROUNDS * (RUNTIME + 20) + 420 + 240))}
 rc=0
 # boot_xen takes dom0's initramfs from $BUILD.
 BUILD=$BOOT boot_xen "$OUTDIR" || rc=$?
 [ "$rc" = 0 ] || log "Xen boot ended with status $rc (see $OUTDIR/serial.log)"
-for r in $(seq "$ROUNDS"); do
-	for b in kernel pvscsid; do
-		if [ -f "$OUTDIR/$b-$r/result" ]; then
-			log "$b-$r: $(cat "$OUTDIR/$b-$r/result")"
-		else
-			log "$b-$r: no result (see $OUTDIR/serial.log, $OUTDIR/$b-$r/dom0.log)"
-		fi
-	done
-done
+if [ -f "$OUTDIR/same/result" ]; then
+	log "$(cat "$OUTDIR/same/result")"
+else
+	log "no result (see $OUTDIR/serial.log, $OUTDIR/same/dom0.log)"
+fi
 python3 "$BENCH_DIR/report.py" xen "$OUTDIR"

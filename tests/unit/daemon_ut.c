@@ -44,7 +44,8 @@ static bool log_has(const char *needle)
 
 static int parse(struct pvsd_opts *o, const char *line)
 {
-	char buf[512], *argv[32];
+	static char buf[512]; /* o's strings point into it */
+	char *argv[32];
 	int argc = 0;
 	FILE *null = fopen("/dev/null", "w");
 	int rc;
@@ -97,6 +98,13 @@ static void test_options(void)
 	CU_ASSERT_EQUAL(parse(&o, "--max-segs 12x"), -EINVAL);
 	CU_ASSERT_EQUAL(parse(&o, "--drain-timeout -1"), -EINVAL);
 	CU_ASSERT_EQUAL(parse(&o, "-f extra"), -EINVAL);
+
+	CU_ASSERT_PTR_NULL(o.be_type);
+	CU_ASSERT_EQUAL(parse(&o, "--backend-type pvscsi"), 0);
+	CU_ASSERT_STRING_EQUAL(o.be_type, "pvscsi");
+	CU_ASSERT_EQUAL(parse(&o, "--backend-type ../vbd"), -EINVAL);
+	CU_ASSERT_EQUAL(parse(&o, "--backend-type PV"), -EINVAL);
+	CU_ASSERT_EQUAL(parse(&o, "--backend-type 012345678901234567890123456789012"), -EINVAL);
 }
 
 static void test_pidfile(void)

@@ -558,6 +558,13 @@ static void notify_once(const char *spec)
 	pvsd_ring_get_stats(h.ring, &st);
 	CU_ASSERT_EQUAL(st.notifies - st0.notifies, 1);
 	CU_ASSERT_EQUAL(st.responses - st0.responses, 16);
+	/* The crossings behind the batch, as make bench counts them. */
+	CU_ASSERT_EQUAL(st.wakeups - st0.wakeups, 1);
+	CU_ASSERT_EQUAL(st.events - st0.events, 1);
+	/* The data-in of all 16 completions in one grant copy call. */
+	CU_ASSERT_EQUAL(st.copy_calls - st0.copy_calls, 1);
+	CU_ASSERT_EQUAL(st.copy_ops - st0.copy_ops, 16);
+	CU_ASSERT_EQUAL(st.copy_bytes - st0.copy_bytes, 16 * 512);
 
 	/* The frontend re-armed rsp_event: the next batch notifies once more. */
 	for (int i = 0; i < 4; i++) {

@@ -85,6 +85,8 @@ struct env {
 	unsigned int nfds;
 	char dir[64];
 	const char *sys_root, *dev_root; /* the resolver's; NULL: the empty dir */
+	const char *be_type;             /* the daemon's --backend-type; NULL: vscsi */
+	const char *be_root;             /* where toolstack_add writes; NULL: BE */
 	struct guest g[MAXG];
 };
 
@@ -131,6 +133,7 @@ static int xb_start(struct env *e)
 	e->cfg.resolver.sysfs_root = e->sys_root ? e->sys_root : e->dir;
 	e->cfg.resolver.dev_root = e->dev_root ? e->dev_root : e->dir;
 	e->cfg.own_domid = -1;
+	e->cfg.be_type = e->be_type;
 	e->cfg.fd_add = fd_add;
 	e->cfg.fd_del = fd_del;
 	e->cfg.fd_arg = e;
@@ -313,7 +316,7 @@ static struct guest *toolstack_add(struct env *e, unsigned int slot, uint32_t do
 
 	g->domid = domid;
 	g->vhost = vhost;
-	snprintf(g->be, sizeof(g->be), BE "/%u/%u", domid, vhost);
+	snprintf(g->be, sizeof(g->be), "%s/%u/%u", e->be_root ? e->be_root : BE, domid, vhost);
 	snprintf(g->fe, sizeof(g->fe), "/local/domain/%u/device/vscsi/%u", domid, vhost);
 	bset(e, g, "frontend", g->fe);
 	snprintf(perm, sizeof(perm), "%u", domid);
@@ -628,6 +631,55 @@ static void test_connect(void)
 	/* Nothing else in the backend directory was touched. */
 	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "online"), "1");
 	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "frontend"), g->fe);
+	env_fini(&e);
+}
+
+/*
+ * --backend-type pvscsi: pvscsid serves backend/pvscsi and leaves
+ * backend/vscsi to xen-scsiback, so that one guest can have a vhost of
+ * each (the same-boot comparison of make bench).
+ */
+static void test_backend_type(void)
+{
+	struct env e;
+	struct guest *gk, *gp;
+	const char *pdev[1] = {"mem:1M"}, *vdev[1] = {"0:0:2:0"};
+	uint8_t pq = 0xff;
+
+	env_init(&e);
+	xb_stop(&e);
+	e.be_type = "pvscsi";
+	CU_ASSERT_FATAL(xb_start(&e) == 0);
+	CU_ASSERT_STRING_EQUAL(pvsd_xenbus_base(e.xb), "/local/domain/0/backend/pvscsi");
+	/* vhost 0: the kernel backend's, untouched. */
+	gk = toolstack_add(&e, 0, 5, 0, pdev, vdev, 1);
+	/* vhost 1: ours. */
+	e.be_root = "/local/domain/0/backend/pvscsi";
+	gp = toolstack_add(&e, 1, 5, 1, pdev, vdev, 1);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, gk, "state"), "1");
+	CU_ASSERT_PTR_NULL(fake_xs_get(e.fx, BE "/5/0/feature-sg-grant"));
+	CU_ASSERT_STRING_EQUAL(bhist(&e, gp, "state"), "1,2");
+	front_connect(&e, gp);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, gp, "state"), "1,2,4");
+	CU_ASSERT_EQUAL(inquiry(&e, gp, 0, 2, 0, &pq), 0);
+	CU_ASSERT_EQUAL(pq, 0x00);
+	CU_ASSERT_EQUAL(gp->f.errors, 0);
+	/* A fatal error is recorded under the type served. */
+	CU_ASSERT_EQUAL(fset(&e, gp, "state", "5"), 0);
+	CU_ASSERT_EQUAL(fset(&e, gp, "state", "6"), 0);
+	env_run(&e);
+	e.be_root = "/local/domain/0/backend/pvscsi";
+	gp = toolstack_add(&e, 2, 6, 0, pdev, vdev, 1);
+	env_run(&e);
+	CU_ASSERT_EQUAL(fset(&e, gp, "ring-ref", "abc"), 0);
+	CU_ASSERT_EQUAL(fset(&e, gp, "event-channel", "3"), 0);
+	CU_ASSERT_EQUAL(fset(&e, gp, "state", "3"), 0);
+	env_run(&e);
+	CU_ASSERT_PTR_NOT_NULL(fake_xs_get(e.fx, "/local/domain/0/error/backend/pvscsi/6/0/error"));
+	CU_ASSERT_FALSE(fake_xs_exists(e.fx, "/local/domain/0/error/backend/vscsi/6"));
+	CU_ASSERT_STRING_EQUAL(bhist(&e, gk, "state"), "1");
 	env_fini(&e);
 }
 
@@ -1834,6 +1886,7 @@ int main(void)
 	ADD(s, "strict decimal parse", test_parse_uint);
 	s = CU_add_suite("xenbus", NULL, NULL);
 	ADD(s, "connect: exact nodes and states", test_connect);
+	ADD(s, "--backend-type: another backend/<type>", test_backend_type);
 	ADD(s, "bad p-dev: dev 6, other dev 4", test_bad_pdev_other_dev_works);
 	ADD(s, "xen-scsiback took the event channel", test_scsiback_took_the_channel);
 	ADD(s, "malformed nodes", test_malformed_nodes);

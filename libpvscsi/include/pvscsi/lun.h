@@ -138,6 +138,12 @@ void pvs_worker_free(struct pvs_worker *w);
 int pvs_worker_fd(const struct pvs_worker *w);
 /* Submit queued I/O and reap completions without blocking; returns the number reaped. */
 int pvs_worker_poll(struct pvs_worker *w);
+/*
+ * The same for an event loop that knows whether pvs_worker_fd() polled
+ * readable: with @fds_ready false the worker's own fds are not asked (one
+ * system call less per pass); completions already in the ring still run.
+ */
+int pvs_worker_run(struct pvs_worker *w, bool fds_ready);
 /* Submit any I/O queued by pvs_submit() calls; call once per batch of submissions. */
 void pvs_worker_flush(struct pvs_worker *w);
 /* Block up to @timeout_ms (-1: forever) for completions and run them (tools, tests). */
@@ -273,8 +279,16 @@ struct pvs_io_stats {
 	uint64_t latency[PVS_LAT_BUCKETS];
 };
 
-/* CLOCK_MONOTONIC in ns: what pvs_io_stats_add() latencies are measured with. */
+/*
+ * CLOCK_MONOTONIC in ns: what pvs_io_stats_add() latencies are measured
+ * with.  After pvs_clock_pass() on this thread, the time that call read:
+ * an event loop reads the clock once per pass instead of at every
+ * submission and completion (in a Xen PV dom0 clock_gettime is a system
+ * call, there is no vDSO clock), so a latency counts whole loop passes.
+ */
 uint64_t pvs_now_ns(void);
+/* Read the clock for this thread's pvs_now_ns() until the next call; returns it. */
+uint64_t pvs_clock_pass(void);
 /* Count the completion of @req (status, host, sense, residual set) that took @lat_ns. */
 void pvs_io_stats_add(struct pvs_io_stats *s, const struct pvs_req *req, uint64_t lat_ns);
 /* The LUN's counters since it was opened. */

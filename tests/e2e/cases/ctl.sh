@@ -6,7 +6,9 @@
 # shows the vhost Connected with its ring and the LUN with its spec;
 # `pvscsictl metrics` parses as Prometheus text (tests/e2e/lib/prom_check.py)
 # with the LUN's counters under its labels; log-level changes and reverts;
-# malformed requests get error replies and the daemon serves on.
+# malformed requests get error replies and the daemon serves on.  Then,
+# with the guest connected and idle, pvscsid makes no system call at all
+# in 10 s (tests/bench/pcount's exact count): an idle daemon sleeps.
 BACKENDS="pvscsid"
 TIMEOUT=700
 
@@ -32,6 +34,30 @@ for req in sys.argv[2:]:
         buf += d
     s.close()
     print("%s -> %s" % (req, buf.decode().strip()))' "$CTL_SOCK" "$@"
+}
+
+# idle_syscalls PID SECS: "idle SECS s: N system calls, N context switches"
+# of PID's threads over SECS seconds.
+idle_syscalls() {
+	local pc=$REPO/build/rel/bench/pcount secs=$2 out s0 s1 c0 c1
+	[ -x "$pc" ] || {
+		echo "$pc not built"
+		return 1
+	}
+	out=$({
+		echo start
+		sleep "$secs"
+		echo end
+	} | "$pc" "p=$1" 2>&1) || true
+	s0=$(echo "$out" | sed -n 's/^start .*p\.syscalls=\([0-9]*\).*/\1/p')
+	s1=$(echo "$out" | sed -n 's/^end .*p\.syscalls=\([0-9]*\).*/\1/p')
+	c0=$(echo "$out" | sed -n 's/^start .*p\.cs=\([0-9]*\).*/\1/p')
+	c1=$(echo "$out" | sed -n 's/^end .*p\.cs=\([0-9]*\).*/\1/p')
+	[ -n "$s0" ] && [ -n "$s1" ] && [ -n "$c0" ] && [ -n "$c1" ] || {
+		echo "$out"
+		return 1
+	}
+	echo "idle $secs s: $((s1 - s0)) system calls, $((c1 - c0)) context switches"
 }
 
 dom0() {
@@ -112,6 +138,14 @@ for f in sys.argv[1:]:
 		"$CASEOUT/metrics.parsed" || fail "metrics: no latency histogram for the LUN"
 	say "metrics: $(wc -l <"$CASEOUT/metrics.parsed") samples parse, the LUN's commands_total $st"
 
+	# Idle: the guest stopped fio and sleeps; nothing else talks to pvscsid.
+	guest_wait_mark idle 300
+	idle_syscalls "$(pvscsid_pid)" 10 >"$CASEOUT/idle.txt" ||
+		fail "pcount on pvscsid failed: $(tr '\n' ' ' <"$CASEOUT/idle.txt")"
+	say "idle: $(cat "$CASEOUT/idle.txt")"
+	grep -q '^idle 10 s: 0 system calls,' "$CASEOUT/idle.txt" ||
+		fail "pvscsid is not asleep while the guest is idle: $(cat "$CASEOUT/idle.txt")"
+
 	guest_wait_end "$TIMEOUT"
 }
 
@@ -133,4 +167,7 @@ guest() {
 	# fio ends with a non-zero status when interrupted: its terse line says how it went.
 	wait $pid || :
 	echo "fio randrw on $sd stopped: $(awk -F';' 'NF > 50 { printf "%s KiB read, %s KiB written, error %s", $6, $47, $5; exit }' /tmp/fio.ctl.out)"
+	# Idle for dom0's 10 s count of pvscsid's system calls.
+	mark idle
+	sleep 16
 }
