@@ -239,7 +239,12 @@ static inline void pvsi_store_done(struct pvs_req *req, int64_t res)
 	req->core.cont(req, res);
 }
 
-int pvsi_file_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen);
+/*
+ * @direct: cache=none, O_DIRECT.  Refused (with a message naming @path, the
+ * sizes and the way the alignment was found) when the file system takes no
+ * O_DIRECT or needs a direct I/O alignment larger than the LUN's block.
+ */
+int pvsi_file_open(struct pvs_lun *lun, const char *path, bool direct, char *err, size_t errlen);
 /*
  * The file store's read on @fd rather than the LUN's own (a cdrom: medium,
  * which the caller keeps open until the read completes), and its cancel.

@@ -22,7 +22,7 @@ struct pvs_unit {
 	struct pvs_unit *next;
 	struct pvs_host *h;
 	char key[64];  /* the backing object: what makes two specs one unit */
-	char opts[24]; /* options it was opened with; a second user must agree */
+	char opts[32]; /* options it was opened with; a second user must agree */
 	char spec[PVS_SPEC_MAX];
 	char stable[PVS_PDEV_ID_MAX + 32];
 	struct pvs_lun *lun;
@@ -95,9 +95,12 @@ static void key_for(struct pvs_host *h, const struct pvs_spec *sp, char *key, si
 
 static void opts_of(const struct pvs_spec *sp, char *buf, size_t len)
 {
-	/* bs=512 is the default: an explicit one is the same unit. */
-	snprintf(buf, len, "%s%s%s", sp->ro ? "ro," : "", sp->raw ? "raw," : "",
-	         sp->bs == 4096 ? "bs=4096," : "");
+	/*
+	 * bs=512 is the default: an explicit one is the same unit.  cache=none
+	 * is another open of the backing (O_DIRECT), so another set of options.
+	 */
+	snprintf(buf, len, "%s%s%s%s", sp->ro ? "ro," : "", sp->raw ? "raw," : "",
+	         sp->bs == 4096 ? "bs=4096," : "", sp->direct ? "cache=none," : "");
 	if (buf[0])
 		buf[strlen(buf) - 1] = '\0';
 }

@@ -78,6 +78,10 @@ static int take_opt(const char *opt, size_t n, struct pvs_spec *s)
 		s->bs = 512;
 	else if (n == 7 && !memcmp(opt, "bs=4096", 7))
 		s->bs = 4096;
+	else if (n == 10 && !memcmp(opt, "cache=none", 10))
+		s->direct = true;
+	else if (n == 15 && !memcmp(opt, "cache=writeback", 15))
+		s->direct = false;
 	else
 		return 0;
 	return 1;
@@ -155,7 +159,10 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 				           (int)(on > 64 ? 64 : on), o,
 				           s->kind == PVS_SPEC_SG      ? "ro, raw"
 				           : s->kind == PVS_SPEC_CDROM ? "ro"
-				                                       : "ro, bs=512, bs=4096");
+				           : s->kind == PVS_SPEC_MEM
+				               ? "ro, bs=512, bs=4096"
+				               : "ro, bs=512, bs=4096, cache=none, "
+				                 "cache=writeback");
 			o += on;
 		}
 	} else {
@@ -178,6 +185,12 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 			return bad(err, errlen, -EINVAL,
 			           "LUN spec '%s': bs= applies to file: and mem: LUNs only", text);
 	}
+	/* Only a file: LUN has a host page cache to bypass. */
+	if (s->direct && s->kind != PVS_SPEC_FILE)
+		return bad(err, errlen, -EINVAL,
+		           "LUN spec '%s': cache=none applies to file: LUNs only (O_DIRECT on the "
+		           "backing file)",
+		           text);
 
 	if (!s->name[0] && s->kind != PVS_SPEC_CDROM)
 		return bad(err, errlen, -EINVAL, "LUN spec '%s': missing %s", text,
@@ -249,9 +262,10 @@ int pvs_spec_format(const struct pvs_spec *s, char *buf, size_t len)
 	case PVS_SPEC_HOST:
 		break;
 	}
-	n = snprintf(buf, len, "%s%s%s%s%s", prefix, s->name,
+	n = snprintf(buf, len, "%s%s%s%s%s%s", prefix, s->name,
 	             s->ro && s->kind != PVS_SPEC_CDROM ? ",ro" : "", s->raw ? ",raw" : "",
-	             s->bs == 4096 ? ",bs=4096" : (s->bs == 512 ? ",bs=512" : ""));
+	             s->bs == 4096 ? ",bs=4096" : (s->bs == 512 ? ",bs=512" : ""),
+	             s->direct ? ",cache=none" : "");
 	if (n < 0 || (size_t)n >= len) {
 		if (len)
 			buf[0] = '\0';

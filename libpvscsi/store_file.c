@@ -10,6 +10,20 @@
  * ask for it: FUA writes carry RWF_DSYNC, SYNCHRONIZE CACHE is fdatasync
  * (IORING_FSYNC_DATASYNC), and the LUN reports a write-back cache (WCE=1).
  *
+ * cache=none opens the backing O_DIRECT, for hosts that want the guest's
+ * cache to be the only one (docs/lun-core.md, "cache=none").  I/O whose
+ * buffers, offset and length meet the file's direct I/O alignment goes
+ * straight to the kernel; anything else is copied through one of a few
+ * aligned bounce buffers allocated at open, in chunks, a request waiting
+ * (FIFO) while all are taken.  The LUN's blocks must be at least the
+ * alignment: a smaller block would need a read-modify-write that races
+ * with every other write to the same sector, so that combination is
+ * refused at open.  WCE stays 1 on a file (allocating writes are durable
+ * only after fdatasync writes the file system's metadata, and the disk
+ * under it may cache too); a block device whose queue says "write through"
+ * has no volatile cache left between the guest and the medium, so there
+ * the LUN reports WCE=0.
+ *
  * Every operation runs as a small state machine on req->core.store_* (its
  * file included: a cdrom: drive's medium may change under a read): the
  * handler's continuation is parked in store_cont while short transfers are
@@ -34,7 +48,7 @@
 
 #include "core.h"
 
-/* store_op: the operation, plus FUA for writes. */
+/* store_op: the operation, plus FUA for writes, plus how a cache=none LUN moves it. */
 enum {
 	FOP_READ = 1,
 	FOP_WRITE,
@@ -43,12 +57,22 @@ enum {
 	FOP_ZERO_RANGE, /* fallocate ZERO_RANGE|KEEP_SIZE */
 	FOP_ZERO_WRITE, /* plain writes from zero_buf */
 	FOP_FADVISE,    /* fadvise WILLNEED (PRE-FETCH) */
-	FOP_MASK = 0x7f,
+	FOP_MASK = 0x1f,
+	FOP_DIRECT = 0x20, /* on an O_DIRECT fd: EINVAL may mean alignment, retried bounced */
+	FOP_BOUNCE = 0x40, /* through req->core.store_bounce */
 	FOP_FUA = 0x80,
 };
 
-/* Source of write_zeroes when the backing has no fallocate mode for it. */
-static const uint8_t zero_buf[64 * 1024];
+/* Source of write_zeroes when the backing has no fallocate mode for it; aligned for O_DIRECT. */
+static const uint8_t zero_buf[64 * 1024] __attribute__((aligned(4096)));
+
+/*
+ * Bounce buffers of a cache=none LUN: enough for a few misaligned requests
+ * at once without holding more than 1 MiB per LUN; larger ones move in
+ * chunks.
+ */
+#define BOUNCE_SLOTS 4
+#define BOUNCE_BYTES (256u * 1024)
 
 struct file_priv {
 	bool bdev;
@@ -56,6 +80,15 @@ struct file_priv {
 	/* fallocate modes the backing refused once; not tried again */
 	bool no_punch;
 	bool no_zero_range;
+	/* cache=none */
+	bool direct;
+	uint32_t dio_mem; /* alignment of buffer addresses, a power of two */
+	uint32_t dio_off; /* alignment of offsets and lengths, a power of two */
+	uint8_t *bounce;  /* BOUNCE_SLOTS * BOUNCE_BYTES, dio_off aligned */
+	uint8_t *free_bounce[BOUNCE_SLOTS];
+	unsigned int nfree;
+	struct pvs_req *wait_head, *wait_tail; /* FIFO through store_wait */
+	bool handing_off;
 };
 
 static struct file_priv *priv_of(struct pvs_lun *lun)
@@ -63,8 +96,40 @@ static struct file_priv *priv_of(struct pvs_lun *lun)
 	return lun->priv;
 }
 
+static void rw_issue(struct pvs_lun *lun, struct pvs_req *req);
+
+/*
+ * Give @req's bounce buffer to the first waiter.  A waiter that fails at
+ * once (no SQE) gives it back inside rw_issue(); the loop, not recursion,
+ * then serves the next one.
+ */
+static void bounce_release(struct pvs_lun *lun, struct pvs_req *req)
+{
+	struct file_priv *p = priv_of(lun);
+
+	p->free_bounce[p->nfree++] = req->core.store_bounce;
+	req->core.store_bounce = NULL;
+	if (p->handing_off)
+		return;
+	p->handing_off = true;
+	while (p->nfree && p->wait_head) {
+		struct pvs_req *next = p->wait_head;
+
+		p->wait_head = next->core.store_wait;
+		if (!p->wait_head)
+			p->wait_tail = NULL;
+		next->core.store_wait = NULL;
+		next->core.store_bounce = p->free_bounce[--p->nfree];
+		rw_issue(lun, next);
+	}
+	p->handing_off = false;
+}
+
 static void finish(struct pvs_req *req, int64_t res)
 {
+	/* Before the continuation, which may end the LUN with its last request. */
+	if (req->core.store_bounce)
+		bounce_release(req->core.lun, req);
 	req->core.cont = req->core.store_cont;
 	req->core.store_cont = NULL;
 	req->core.store_op = 0;
@@ -91,6 +156,104 @@ static void begin(struct pvs_req *req, uint8_t op)
 	req->core.store_op = op;
 	req->core.store_done = 0;
 	req->core.store_fd = req->core.lun->fd;
+	req->core.store_bounce = NULL; /* whatever the transport's slot held */
+}
+
+static uint64_t iov_total(const struct iovec *iov, unsigned int cnt)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < cnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
+/* Copy @len bytes between byte @at of @req's store iovecs and @buf. */
+static void iov_copy(struct pvs_req *req, uint64_t at, uint8_t *buf, size_t len, bool to_iov)
+{
+	const struct iovec *iov = req->core.store_iov;
+
+	for (unsigned int i = 0; i < req->core.store_cnt && len; i++) {
+		size_t n;
+
+		if (at >= iov[i].iov_len) {
+			at -= iov[i].iov_len;
+			continue;
+		}
+		n = iov[i].iov_len - at < len ? iov[i].iov_len - at : len;
+		if (to_iov)
+			memcpy((uint8_t *)iov[i].iov_base + at, buf, n);
+		else
+			memcpy(buf, (uint8_t *)iov[i].iov_base + at, n);
+		buf += n;
+		len -= n;
+		at = 0;
+	}
+}
+
+/* The next chunk of a bounced read or write. */
+static void bounce_issue(struct pvs_lun *lun, struct pvs_req *req)
+{
+	uint64_t total = iov_total(req->core.store_iov, req->core.store_cnt);
+	uint64_t done = req->core.store_done, off = req->core.store_off + done;
+	bool write = (req->core.store_op & FOP_MASK) == FOP_WRITE;
+	uint8_t *buf = req->core.store_bounce;
+	struct io_uring_sqe *sqe;
+	unsigned int len;
+
+	if (done >= total) {
+		finish(req, (int64_t)done);
+		return;
+	}
+	len = (unsigned int)(total - done < BOUNCE_BYTES ? total - done : BOUNCE_BYTES);
+	sqe = sqe_for(lun, req);
+	if (!sqe)
+		return;
+	if (write) {
+		iov_copy(req, done, buf, len, false);
+		io_uring_prep_write(sqe, req->core.store_fd, buf, len, off);
+		if (req->core.store_op & FOP_FUA)
+			sqe->rw_flags = RWF_DSYNC;
+	} else {
+		io_uring_prep_read(sqe, req->core.store_fd, buf, len, off);
+	}
+}
+
+/* A bounce buffer for @req, or a place in the queue for one. */
+static void bounce_start(struct pvs_lun *lun, struct pvs_req *req)
+{
+	struct file_priv *p = priv_of(lun);
+
+	req->core.store_op |= FOP_BOUNCE;
+	if (!p->nfree) {
+		req->core.store_wait = NULL;
+		if (p->wait_tail)
+			p->wait_tail->core.store_wait = req;
+		else
+			p->wait_head = req;
+		p->wait_tail = req;
+		return;
+	}
+	req->core.store_bounce = p->free_bounce[--p->nfree];
+	bounce_issue(lun, req);
+}
+
+/*
+ * What O_DIRECT takes as it is (the rule statx(2) gives for
+ * STATX_DIOALIGN, applied to every iovec entry, which is what block
+ * devices check).
+ */
+static bool dio_aligned(const struct file_priv *p, uint64_t off, const struct iovec *iov,
+                        unsigned int cnt)
+{
+	uint64_t m = p->dio_mem - 1, o = p->dio_off - 1;
+
+	if (off & o)
+		return false;
+	for (unsigned int i = 0; i < cnt; i++)
+		if (((uintptr_t)iov[i].iov_base & m) || (iov[i].iov_len & o))
+			return false;
+	return true;
 }
 
 /* Queue the rest of a read or write, from byte store_done on. */
@@ -103,6 +266,10 @@ static void rw_issue(struct pvs_lun *lun, struct pvs_req *req)
 	bool write = (req->core.store_op & FOP_MASK) == FOP_WRITE;
 	struct io_uring_sqe *sqe;
 
+	if (req->core.store_op & FOP_BOUNCE) {
+		bounce_issue(lun, req);
+		return;
+	}
 	while (i < cnt && skip >= iov[i].iov_len) {
 		skip -= iov[i].iov_len;
 		i++;
@@ -207,12 +374,22 @@ static void file_cont(struct pvs_req *req, int64_t res)
 	switch (op) {
 	case FOP_READ:
 	case FOP_WRITE:
-		if (res < 0) {
+		if (res == -EINVAL &&
+		    (req->core.store_op & (FOP_DIRECT | FOP_BOUNCE)) == FOP_DIRECT) {
+			/*
+			 * The kernel's alignment rule is stricter than the one
+			 * statx reported (a stacked device): copy it through.
+			 */
+			bounce_start(lun, req);
+		} else if (res < 0) {
 			finish(req, res);
 		} else if (res == 0) {
 			/* EOF: the backing shrank under the LUN.  No partial success. */
 			finish(req, -EIO);
 		} else {
+			if ((req->core.store_op & FOP_BOUNCE) && op == FOP_READ)
+				iov_copy(req, req->core.store_done, req->core.store_bounce,
+				         (size_t)res, true);
 			req->core.store_done += (uint64_t)res;
 			rw_issue(lun, req);
 		}
@@ -265,20 +442,36 @@ void pvsi_file_readv_fd(struct pvs_lun *lun, struct pvs_req *req, int fd, uint64
 	rw_issue(lun, req);
 }
 
+/* A read or write on the LUN's own fd: straight, or bounced when cache=none needs it. */
+static void file_rw(struct pvs_lun *lun, struct pvs_req *req, uint8_t op, uint64_t off,
+                    const struct iovec *iov, unsigned int cnt)
+{
+	struct file_priv *p = priv_of(lun);
+
+	begin(req, op);
+	req->core.store_iov = iov;
+	req->core.store_cnt = cnt;
+	req->core.store_off = off;
+	if (p->direct) {
+		req->core.store_op |= FOP_DIRECT;
+		if (!dio_aligned(p, off, iov, cnt)) {
+			bounce_start(lun, req);
+			return;
+		}
+	}
+	rw_issue(lun, req);
+}
+
 static void file_readv(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
                        const struct iovec *iov, unsigned int cnt)
 {
-	pvsi_file_readv_fd(lun, req, lun->fd, off, iov, cnt);
+	file_rw(lun, req, FOP_READ, off, iov, cnt);
 }
 
 static void file_writev(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
                         const struct iovec *iov, unsigned int cnt, bool fua)
 {
-	begin(req, (uint8_t)(FOP_WRITE | (fua ? FOP_FUA : 0)));
-	req->core.store_iov = iov;
-	req->core.store_cnt = cnt;
-	req->core.store_off = off;
-	rw_issue(lun, req);
+	file_rw(lun, req, (uint8_t)(FOP_WRITE | (fua ? FOP_FUA : 0)), off, iov, cnt);
 }
 
 static void file_flush(struct pvs_lun *lun, struct pvs_req *req)
@@ -302,6 +495,11 @@ static void file_prefetch(struct pvs_lun *lun, struct pvs_req *req, uint64_t off
 	struct io_uring_sqe *sqe;
 
 	begin(req, FOP_FADVISE);
+	if (priv_of(lun)->direct) {
+		/* cache=none reads never look in the page cache: nothing to fill. */
+		finish(req, 0);
+		return;
+	}
 	sqe = sqe_for(lun, req);
 	if (sqe)
 		io_uring_prep_fadvise(
@@ -419,6 +617,8 @@ static void file_close(struct pvs_lun *lun)
 	if (lun->fd >= 0)
 		close(lun->fd);
 	lun->fd = -1;
+	if (p)
+		free(p->bounce);
 	free(lun->priv);
 	lun->priv = NULL;
 }
@@ -437,27 +637,34 @@ static const struct pvsi_store_ops file_store = {
     .close = file_close,
 };
 
-/* queue/discard_max_bytes of a block device (or of its parent disk). */
-static bool bdev_can_discard(dev_t rdev)
+/* The first line of queue/@attr of a block device (or of its parent disk); "" if none. */
+static void bdev_queue_attr(dev_t rdev, const char *attr, char *buf, size_t len)
 {
-	const char *fmts[] = {"/sys/dev/block/%u:%u/queue/discard_max_bytes",
-	                      "/sys/dev/block/%u:%u/../queue/discard_max_bytes"};
+	const char *fmts[] = {"/sys/dev/block/%u:%u/queue/%s", "/sys/dev/block/%u:%u/../queue/%s"};
 
+	buf[0] = '\0';
 	for (unsigned i = 0; i < 2; i++) {
-		char path[96];
-		unsigned long long v = 0;
+		char path[128];
 		FILE *f;
-		int n;
 
-		snprintf(path, sizeof(path), fmts[i], major(rdev), minor(rdev));
+		snprintf(path, sizeof(path), fmts[i], major(rdev), minor(rdev), attr);
 		f = fopen(path, "re");
 		if (!f)
 			continue;
-		n = fscanf(f, "%llu", &v);
+		if (!fgets(buf, (int)len, f))
+			buf[0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
 		fclose(f);
-		return n == 1 && v > 0;
+		return;
 	}
-	return false;
+}
+
+static bool bdev_can_discard(dev_t rdev)
+{
+	char v[32];
+
+	bdev_queue_attr(rdev, "discard_max_bytes", v, sizeof(v));
+	return strtoull(v, NULL, 10) > 0;
 }
 
 /*
@@ -513,7 +720,109 @@ static int fail(char *err, size_t errlen, const char *path, const char *why, int
 	return rc;
 }
 
-int pvsi_file_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen)
+/*
+ * Whether an O_DIRECT read of @len bytes at offset 0 into a buffer aligned
+ * to @len is accepted (a short read at EOF is).  Reads change nothing.
+ */
+static bool dio_probe(int fd, uint8_t *buf, uint32_t len)
+{
+	ssize_t n = pread(fd, buf + len, len, 0);
+
+	return n >= 0;
+}
+
+/*
+ * The direct I/O alignment of @fd into p->dio_mem / p->dio_off: statx's
+ * STATX_DIOALIGN (Linux 6.1), else a block device's logical block size,
+ * else the smallest of 512 and 4096 that a read accepts.  @how says which,
+ * for messages.  -EINVAL when the file takes no direct I/O at all.
+ */
+static int dio_alignment(int fd, bool bdev, struct file_priv *p, const char **how)
+{
+	struct statx stx;
+	int lbs;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
+	    (stx.stx_mask & STATX_DIOALIGN)) {
+		*how = "statx STATX_DIOALIGN";
+		if (!stx.stx_dio_offset_align || !stx.stx_dio_mem_align)
+			return -EINVAL; /* statx(2): 0 means no direct I/O on this file */
+		p->dio_mem = stx.stx_dio_mem_align;
+		p->dio_off = stx.stx_dio_offset_align;
+		return 0;
+	}
+	if (bdev && ioctl(fd, BLKSSZGET, &lbs) == 0 && lbs > 0) {
+		*how = "BLKSSZGET";
+		p->dio_mem = p->dio_off = (uint32_t)lbs;
+		return 0;
+	}
+	*how = "O_DIRECT reads of 512 and 4096 bytes";
+	for (uint32_t a = 512; a <= 4096; a *= 8) {
+		uint8_t *buf;
+		bool ok;
+
+		if (posix_memalign((void **)&buf, 4096, 8192))
+			return -ENOMEM;
+		ok = dio_probe(fd, buf, a);
+		free(buf);
+		if (ok) {
+			p->dio_mem = p->dio_off = a;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/*
+ * cache=none on @fd (already O_DIRECT): the alignment, the refusals, the
+ * bounce buffers and what the LUN reports of its cache.
+ */
+static int direct_setup(struct pvs_lun *lun, struct file_priv *p, int fd, const struct stat *st,
+                        const char *path, char *err, size_t errlen)
+{
+	const char *how = "";
+	char why[256];
+	uint32_t align;
+	int rc = dio_alignment(fd, p->bdev, p, &how);
+
+	if (rc == -ENOMEM)
+		return fail(err, errlen, path, strerror(ENOMEM), rc);
+	if (rc) {
+		snprintf(why, sizeof(why),
+		         "cache=none needs O_DIRECT, and its file system takes no direct I/O on it "
+		         "(%s); use cache=writeback",
+		         how);
+		return fail(err, errlen, path, why, -EINVAL);
+	}
+	if (p->dio_off > lun->block_size || p->dio_off > BOUNCE_BYTES ||
+	    (p->dio_off & (p->dio_off - 1)) || (p->dio_mem & (p->dio_mem - 1))) {
+		/* A sub-block write would be a read-modify-write racing other writers. */
+		snprintf(why, sizeof(why),
+		         "cache=none: direct I/O on it needs %u-byte aligned offsets and lengths "
+		         "(%s), more than the LUN's %u-byte blocks; use bs=4096 or cache=writeback",
+		         p->dio_off, how, lun->block_size);
+		return fail(err, errlen, path, why, -EINVAL);
+	}
+	align = p->dio_off > p->dio_mem ? p->dio_off : p->dio_mem;
+	if (posix_memalign((void **)&p->bounce, align < 4096 ? 4096 : align,
+	                   (size_t)BOUNCE_SLOTS * BOUNCE_BYTES))
+		return fail(err, errlen, path, strerror(ENOMEM), -ENOMEM);
+	for (unsigned int i = 0; i < BOUNCE_SLOTS; i++)
+		p->free_bounce[i] = p->bounce + (size_t)i * BOUNCE_BYTES;
+	p->nfree = BOUNCE_SLOTS;
+	p->direct = true;
+	if (p->bdev) {
+		char wc[32];
+
+		/* Nothing volatile below: a completed direct write is on the medium. */
+		bdev_queue_attr(st->st_rdev, "write_cache", wc, sizeof(wc));
+		if (!strcmp(wc, "write through"))
+			lun->wce = false;
+	}
+	return 0;
+}
+
+int pvsi_file_open(struct pvs_lun *lun, const char *path, bool direct, char *err, size_t errlen)
 {
 	struct file_priv *p;
 	struct stat st;
@@ -524,9 +833,18 @@ int pvsi_file_open(struct pvs_lun *lun, const char *path, char *err, size_t errl
 	if (!lun->worker)
 		return fail(err, errlen, path, "needs a worker (io_uring)", -EINVAL);
 	/* O_NONBLOCK so that a FIFO named by mistake cannot hang the open. */
-	fd = open(path, (lun->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
+	fd = open(path,
+	          (lun->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | (direct ? O_DIRECT : 0));
 	if (fd < 0) {
 		rc = -errno;
+		if (rc == -EINVAL && direct)
+			/* open(2): the file system does not support O_DIRECT.  Never buffered
+			 * instead. */
+			return fail(
+			    err, errlen, path,
+			    "cache=none needs O_DIRECT, which its file system refuses (open: "
+			    "EINVAL); use cache=writeback",
+			    rc);
 		if (rc == -ENOENT)
 			return fail(err, errlen, path, "no such file or device", rc);
 		if (rc == -EISDIR)
@@ -580,6 +898,15 @@ int pvsi_file_open(struct pvs_lun *lun, const char *path, char *err, size_t errl
 	}
 	p->bdev = S_ISBLK(st.st_mode);
 	p->watch_fd = -1;
+	if (direct) {
+		rc = direct_setup(lun, p, fd, &st, path, err, errlen);
+		if (rc) {
+			free(p->bounce);
+			free(p);
+			close(fd);
+			return rc;
+		}
+	}
 	if (p->bdev)
 		lun->thin = bdev_can_discard(st.st_rdev);
 	else

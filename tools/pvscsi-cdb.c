@@ -58,7 +58,7 @@ static void usage(FILE *f)
 	        "  --initiator N  I_T nexus id (default 0)\n"
 	        "  --then         start the next command\n"
 	        "OPTIONS:\n"
-	        "  --lun SPEC     file:PATH[,ro][,bs=512|4096] | mem:SIZE[,bs=...] | "
+	        "  --lun SPEC     file:PATH[,ro][,bs=512|4096][,cache=none] | mem:SIZE[,bs=...] | "
 	        "sg:/dev/sgN[,raw]\n"
 	        "  --raw          passthrough without the CDB filter\n"
 	        "  --ro           read-only LUN\n"

@@ -5,9 +5,11 @@
  * io_uring) driven through pvs_submit() with READ(16)/WRITE(16) CDBs at a
  * fixed queue depth, the way a transport drives it; tests/bench/run.sh runs
  * `fio --ioengine=io_uring` with the same pattern on the same file next to
- * it.
+ * it.  -c none opens the LUN with cache=none (O_DIRECT), compared with fio
+ * --direct=1.
  *
  *   file_bench -f FILE -w randread|randwrite|read|write [-b BYTES] [-q DEPTH] [-t SECS]
+ *              [-c none|writeback]
  *
  * One line of KEY=VALUE pairs: ios, bytes, wall time, IOPS, MB/s, latency
  * (submission to completion, p50/p99 in microseconds) and the process's CPU
@@ -99,13 +101,13 @@ static int cmp_double(const void *a, const void *b)
 static void usage(void)
 {
 	fprintf(stderr, "usage: file_bench -f FILE -w randread|randwrite|read|write [-b BYTES] "
-	                "[-q DEPTH] [-t SECS]\n");
+	                "[-q DEPTH] [-t SECS] [-c none|writeback]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	const char *file = NULL, *wl = NULL;
+	const char *file = NULL, *wl = NULL, *cache = "writeback";
 	unsigned int bs = 4096, depth = 16;
 	double secs = 3.0;
 	bool write, rnd;
@@ -119,8 +121,11 @@ int main(int argc, char **argv)
 	double t0, t1, c0, c1;
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "f:w:b:q:t:")) != -1) {
+	while ((c = getopt(argc, argv, "f:w:b:q:t:c:")) != -1) {
 		switch (c) {
+		case 'c':
+			cache = optarg;
+			break;
 		case 'f':
 			file = optarg;
 			break;
@@ -155,7 +160,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "file_bench: worker: %s\n", strerror(-rc));
 		return 1;
 	}
-	snprintf(spec, sizeof(spec), "file:%s", file);
+	snprintf(spec, sizeof(spec), "file:%s,cache=%s", file, cache);
 	rc = pvs_lun_open(w, spec, NULL, &lun, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "file_bench: %s: %s\n", spec, err);
@@ -247,9 +252,9 @@ int main(int argc, char **argv)
 	t1 = now_mono();
 	c1 = cpu_self();
 	qsort(lat, nlat, sizeof(*lat), cmp_double);
-	printf("file workload=%s bs=%u qd=%u ios=%llu wall_s=%.4f iops=%.0f mbps=%.1f "
+	printf("file workload=%s bs=%u qd=%u cache=%s ios=%llu wall_s=%.4f iops=%.0f mbps=%.1f "
 	       "p50_us=%.1f p99_us=%.1f cpu_s=%.4f cpu_us_per_io=%.3f\n",
-	       wl, bs, depth, (unsigned long long)ios, t1 - t0, (double)ios / (t1 - t0),
+	       wl, bs, depth, cache, (unsigned long long)ios, t1 - t0, (double)ios / (t1 - t0),
 	       (double)ios * bs / (t1 - t0) / 1e6, nlat ? lat[nlat / 2] * 1e6 : 0,
 	       nlat ? lat[(size_t)((double)nlat * 0.99)] * 1e6 : 0, c1 - c0,
 	       ios ? (c1 - c0) * 1e6 / (double)ios : 0);

@@ -597,7 +597,8 @@ def cmd_report(args):
         return (o and "iops" in o) or (r and "iops" in r)
 
     # 2. file LUN vs fio
-    p("2. LUN core on a file (page cache, QD 16): file: LUN via io_uring vs fio --ioengine=io_uring;")
+    p("2. LUN core on a file (QD 16): file: LUN via io_uring vs fio --ioengine=io_uring; buffered")
+    p("   (cache=writeback vs --direct=0, from the page cache) and direct (cache=none vs --direct=1);")
     p("   best of %s runs each (by IOPS); CPU = the whole process's user+system time per I/O"
       % meta.get("file_reps", "?"))
     p("   (io_uring's worker threads included), measured from outside for both")
@@ -607,14 +608,16 @@ def cmd_report(args):
             if d.get("proc_cpu_s") is not None and d.get("ios"):
                 d["cpu_us_per_io"] = round(d["proc_cpu_s"] * 1e6 / d["ios"], 3)
             who = "ours" if k == "file" else "fio"
-            key = (d["workload"], int(d.get("bs", 0)), who)
+            key = (d["workload"], int(d.get("bs", 0)), d.get("cache", "writeback"), who)
             if key not in best or d["iops"] > best[key]["iops"]:
                 best[key] = d
     pairs = []
-    for wl, bs in (("randread", 4096), ("randwrite", 4096), ("read", 1048576), ("write", 1048576)):
-        o, r = best.get((wl, bs, "ours")), best.get((wl, bs, "fio"))
-        if o or r:
-            pairs.append(("%s %s" % (wl, "4k" if bs == 4096 else "1m"), o, r))
+    for cache in ("writeback", "none"):
+        for wl, bs in (("randread", 4096), ("randwrite", 4096), ("read", 1048576), ("write", 1048576)):
+            o, r = best.get((wl, bs, cache, "ours")), best.get((wl, bs, cache, "fio"))
+            if o or r:
+                pairs.append(("%s %s%s" % (wl, "4k" if bs == 4096 else "1m",
+                                           " direct" if cache == "none" else ""), o, r))
     compared("file", pairs, "ours", "fio", "workload", "CPU us/IO")
 
     # 3. Xen

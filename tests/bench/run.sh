@@ -5,7 +5,9 @@
 #
 # usage: tests/bench/run.sh [SECTION...]    (default: ring file xen vhost)
 #   ring   in-process: backend/ring.c + fake grant table + mem: LUN, vs memcpy
-#   file   the LUN core on a file vs fio --ioengine=io_uring on the same file
+#   file   the LUN core on a file vs fio --ioengine=io_uring on the same file,
+#          buffered (cache=writeback vs --direct=0) and O_DIRECT (cache=none vs
+#          --direct=1), alternating
 #   xen    real Xen under QEMU: pvscsid vs xen-scsiback+LIO, fio in a PV guest
 #   vhost  pvscsi-vhost-user vs QEMU's virtio-scsi, fio in one QEMU guest
 #          with both, alternating (median and spread of the rounds' ratios)
@@ -109,27 +111,48 @@ section_file() {
 		skip file "fio not installed"
 		return 0
 	}
-	log "2/4 file LUN vs fio io_uring (${FILE_SECS}s per figure, best of $FILE_REPS)"
-	# FILE_MIB (256) MiB of data (not a sparse file), read once so both start from the page cache.
+	log "2/4 file LUN vs fio io_uring, buffered then O_DIRECT (${FILE_SECS}s per figure, best of $FILE_REPS)"
+	# FILE_MIB (256) MiB of data (not a sparse file), written back (no dirty pages
+	# of dd's for the first writer to wait on), read once so both start from the
+	# page cache.
 	dd if=/dev/urandom of="$img" bs=1M count="${FILE_MIB:-256}" status=none
+	sync "$img"
 	cat "$img" >/dev/null
-	for w in randread:4096 randwrite:4096 read:1048576 write:1048576; do
-		wl=${w%%:*}
-		bs=${w#*:}
-		rep=0
-		while [ "$rep" -lt "$FILE_REPS" ]; do
-			rep=$((rep + 1))
-			# Both measured the same way from outside: the whole process's CPU
-			# time (io_uring's worker threads included; fio's own figure is
-			# per thread and would leave them out).
-			line=$(cputime "$fb" -f "$img" -w "$wl" -b "$bs" -q 16 -t "$FILE_SECS")
-			emit "$line rep=$rep proc_cpu_s=$(cat "$OUT/cpu.tmp")"
-			cputime fio --name="$wl" --filename="$img" --ioengine=io_uring --direct=0 --rw="$wl" \
-				--bs="$bs" --iodepth=16 --time_based --runtime="$FILE_SECS" --invalidate=0 \
-				--norandommap --randrepeat=0 --lat_percentiles=1 \
-				--output-format=json --output="$OUT/fio-file-$wl.json" >/dev/null
-			emit "$(python3 "$BENCH_DIR/report.py" fio2kv "$OUT/fio-file-$wl.json" \
-				section=file workload="$wl" bs="$bs" rep=$rep proc_cpu_s="$(cat "$OUT/cpu.tmp")")"
+	# All buffered figures first, then all direct ones: a direct I/O writes back
+	# and drops the cached pages of its range, which would leave the next
+	# buffered run a different page cache from the one before it.
+	for cache in writeback none; do
+		direct=0
+		[ "$cache" = none ] && direct=1
+		[ "$cache" = none ] && sync "$img"
+		for w in randread:4096 randwrite:4096 read:1048576 write:1048576; do
+			wl=${w%%:*}
+			bs=${w#*:}
+			rep=0
+			while [ "$rep" -lt "$FILE_REPS" ]; do
+				rep=$((rep + 1))
+				# Who goes first alternates: the first writer after a read
+				# workload dirties clean pages, the second re-dirties them.
+				for who in $([ $((rep % 2)) = 1 ] && echo "ours fio" || echo "fio ours"); do
+					# Both measured the same way from outside: the whole
+					# process's CPU time (io_uring's worker threads included;
+					# fio's own figure is per thread and would leave them out).
+					if [ "$who" = ours ]; then
+						line=$(cputime "$fb" -f "$img" -w "$wl" -b "$bs" -q 16 \
+							-t "$FILE_SECS" -c "$cache")
+						emit "$line rep=$rep proc_cpu_s=$(cat "$OUT/cpu.tmp")"
+						continue
+					fi
+					cputime fio --name="$wl" --filename="$img" --ioengine=io_uring \
+						--direct=$direct --rw="$wl" --bs="$bs" --iodepth=16 --time_based \
+						--runtime="$FILE_SECS" --invalidate=0 --norandommap --randrepeat=0 \
+						--lat_percentiles=1 --output-format=json \
+						--output="$OUT/fio-file-$wl.json" >/dev/null
+					emit "$(python3 "$BENCH_DIR/report.py" fio2kv "$OUT/fio-file-$wl.json" \
+						section=file workload="$wl" bs="$bs" cache=$cache rep=$rep \
+						proc_cpu_s="$(cat "$OUT/cpu.tmp")")"
+				done
+			done
 		done
 	done
 	rm -f "$img" "$OUT/cpu.tmp"

@@ -694,7 +694,8 @@ def seeds_spec():
     for i, t in enumerate([b"file:/srv/a.img,ro,bs=4096", b"mem:64M", b"mem:4K,bs=4096",
                            b"sg:/dev/sg3,raw", b"naa.5000c500a1b2c3d4:1,ro", b"2:0:1:0,raw",
                            b"t10.ATA QEMU,HARDDISK,ro", b"/dev/disk/by-id/wwn-0x5000c5,raw",
-                           b"file:/x,raw", b"mem:0", b"sg:/dev/sg1,ro,raw", b"file:"]):
+                           b"file:/x,raw", b"mem:0", b"sg:/dev/sg1,ro,raw", b"file:",
+                           b"file:/srv/b.img,cache=none,bs=4096", b"mem:4K,cache=none"]):
         write("spec", "s%02d" % i, t)
 
 

@@ -9,7 +9,8 @@
  * Checked: 0, -EINVAL or -ENAMETOOLONG; on error a terminated, non-empty
  * message that quotes no more than fits; on success the rules hold (a name,
  * a mem: size that is a positive multiple of the block size, no ro with
- * raw, no raw on an emulated kind, no bs= on a passthrough kind) and the
+ * raw, no raw on an emulated kind, no bs= on a passthrough kind, cache=none
+ * on file: only) and the
  * canonical text parses back to the same spec and formats the same again.
  */
 #include <errno.h>
@@ -20,7 +21,7 @@
 static FZ_NOCOV bool same(const struct pvs_spec *a, const struct pvs_spec *b)
 {
 	return a->kind == b->kind && !strcmp(a->name, b->name) && a->size == b->size &&
-	       a->ro == b->ro && a->raw == b->raw && a->bs == b->bs;
+	       a->ro == b->ro && a->raw == b->raw && a->bs == b->bs && a->direct == b->direct;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -54,6 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK(!s.raw, "raw on an emulated LUN: '%s'", text);
 	else
 		FZ_CHECK(!s.bs, "bs= on a passthrough LUN: '%s'", text);
+	FZ_CHECK(!s.direct || s.kind == PVS_SPEC_FILE, "cache=none on a %s LUN: '%s'",
+	         pvs_spec_kind_name(s.kind), text);
 	if (s.kind == PVS_SPEC_MEM)
 		FZ_CHECK(s.size && s.size % (s.bs ? s.bs : 512) == 0, "mem size %llu",
 		         (unsigned long long)s.size);

@@ -33,8 +33,13 @@ elif BENCH_OUT=$tmp/out RING_SECS=1 RING_REPS=1 FILE_SECS=1 FILE_REPS=1 RING_CG_
 	else
 		fail "file: no randwrite 4k row with a ratio" "$(sed -n '/^2\./,/^3\./p' "$t")"
 	fi
+	if grep -Eq '^  randwrite 4k direct +[0-9.]+[KM]? +[0-9.]+[KM]? +[0-9]+\.[0-9]+ ' "$t"; then
+		ok "file: randwrite 4k direct (cache=none vs fio --direct=1) with its ratio"
+	else
+		fail "file: no randwrite 4k direct row with a ratio" "$(sed -n '/^2\./,/^3\./p' "$t")"
+	fi
 	n=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len(r["sections"]["ring"]["rows"]), len(r["sections"]["file"]))' "$tmp/out/results.json" 2>&1)
-	check "results.json: ring rows (read, write x1 and x cores) and 4 file workloads" "4 4" "$n"
+	check "results.json: ring rows (read, write x1 and x cores) and 4 file workloads, buffered and cache=none" "4 8" "$n"
 else
 	fail "tests/bench/run.sh ring file failed" "$(tail -n 5 "$tmp/run.out")"
 fi

@@ -257,6 +257,18 @@ static void test_spec_errors(void)
 		                -EINVAL);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err, "drop one of ro and feature-host"));
 	}
+	/* cache=none is another open of the backing: a second user cannot mix them. */
+	{
+		char sa[96], sb[112];
+		struct pvs_unit *u1, *u2;
+
+		snprintf(sa, sizeof(sa), "file:%s", file_a);
+		snprintf(sb, sizeof(sb), "file:%s,cache=none", file_a);
+		CU_ASSERT_EQUAL_FATAL(pvs_host_unit_get(h, sa, false, &u1, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL(pvs_host_unit_get(h, sb, false, &u2, err, sizeof(err)), -EBUSY);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "cache=none"));
+		pvs_unit_put(u1);
+	}
 }
 
 /* ---- two initiators, two LUN numbers, one backing ---- */

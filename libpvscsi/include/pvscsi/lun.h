@@ -87,6 +87,9 @@ struct pvs_req_core {
 	uint32_t store_cnt;
 	uint8_t store_op;
 	int store_fd; /* the file a store operation runs on, fixed when it starts */
+	/* cache=none: the aligned bounce buffer held, or the next request waiting for one */
+	void *store_bounce;
+	struct pvs_req *store_wait;
 	/* cdrom: the medium a read started on, referenced until the request completes */
 	void *medium;
 };

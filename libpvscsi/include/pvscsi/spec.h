@@ -4,7 +4,11 @@
  * (xenstore p-dev), pvscsi-vhost-user (--lun, control socket), the xl front
  * (vscsi=, xl scsi-attach) and pvscsi-cdb.
  *
- *   file:PATH[,ro][,bs=512|4096]   emulated, on a regular file or block device
+ *   file:PATH[,ro][,bs=512|4096][,cache=none|writeback]
+ *                                  emulated, on a regular file or block device;
+ *                                  cache=none opens it O_DIRECT (bypassing the
+ *                                  host's page cache), writeback (the default)
+ *                                  does buffered I/O
  *   mem:SIZE[,ro][,bs=512|4096]    emulated, RAM-backed (K/M/G/T suffixes)
  *   cdrom:[PATH][,ro]              emulated CD/DVD-ROM drive (MMC) on a read-only
  *                                  image of 2048-byte blocks; no PATH: an empty
@@ -41,21 +45,23 @@ struct pvs_spec {
 	bool ro;
 	bool raw;    /* feature-host: every command reaches the device, unfiltered */
 	uint32_t bs; /* bs=: 512 or 4096; 0 when not given */
+	bool direct; /* file: cache=none (O_DIRECT); false: cache=writeback, the default */
 };
 
 /*
  * Parse @text.  Returns 0 and fills @out, or -EINVAL (-ENAMETOOLONG for a
  * spec over PVS_SPEC_MAX) with one line in @err that quotes the spec and says
  * what is wrong and what would be accepted.  Refused: an empty name (but
- * for cdrom:, an empty drive), bs= on cdrom: (2048-byte blocks), a mem:
+ * for cdrom:, an empty drive), bs= on cdrom: (2048-byte blocks), cache= on
+ * anything but file:, a mem:
  * size that is not a positive multiple of the block size, an unknown option,
  * bs= on a passthrough LUN, raw on an emulated one, raw with ro.
  */
 int pvs_spec_parse(const char *text, struct pvs_spec *out, char *err, size_t errlen);
 
 /*
- * The canonical text of @s (options in the order ro, raw, bs=; cdrom:
- * without its implied ro), which
+ * The canonical text of @s (options in the order ro, raw, bs=, cache=none;
+ * cdrom: without its implied ro; the default cache=writeback not written), which
  * pvs_spec_parse() reads back to the same struct.  0, or -ENAMETOOLONG when
  * @len is too small (then @buf is "").
  */
