@@ -217,7 +217,7 @@ check: deps
 # libFuzzer targets (tests/fuzz, docs/testing.md "Fuzzing"), one per parser of
 # outside input, each linked like the unit tests.  check-fuzz: a short smoke
 # run of every target from the seeds in tests/fuzz/corpus (FUZZ_SECS each,
-# default 15); fuzz: longer runs (FUZZ_SECS each, default 600) that keep
+# default 10); fuzz: longer runs (FUZZ_SECS each, default 600) that keep
 # their corpus in build/fuzz/corpus, each ending early at FUZZ_RUNS inputs
 # if set.  FUZZ_TARGETS="ring cdb" picks some.
 # A crash fails the run; its reproducer is under build/fuzz/artifacts.
@@ -230,7 +230,7 @@ build/fuzz/%_fuzz: build/fuzz/obj/tests/fuzz/%_fuzz.o build/fuzz/libfakes.a buil
 .SECONDARY: $(call objs,fuzz,$(FUZZ_SRCS))
 
 check-fuzz: deps $(FUZZ_RUN)
-	tests/fuzz/run.sh -t $(or $(FUZZ_SECS),15) $(FUZZ_RUN)
+	tests/fuzz/run.sh -t $(or $(FUZZ_SECS),10) $(FUZZ_RUN)
 
 fuzz: deps $(FUZZ_RUN)
 	tests/fuzz/run.sh -k -t $(or $(FUZZ_SECS),600) $(if $(FUZZ_RUNS),-r $(FUZZ_RUNS)) $(FUZZ_RUN)
