@@ -76,6 +76,8 @@ TOOLS        := $(patsubst tools/%.c,%,$(TOOL_SRCS))
 FAKE_SRCS    := $(sort $(wildcard tests/fakes/*.c))
 UT_SRCS      := $(sort $(wildcard tests/unit/*_ut.c))
 BENCH_SRCS   := $(sort $(wildcard tests/bench/*.c))
+# Before check-unit's rule, which needs them (bench_ut.sh).
+BENCH_BINS   := $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_SRCS))
 FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/*_fuzz.c))
 # Built by tests/e2e/lib/initramfs.sh for the guest; here only for format-check.
 E2E_TOOL_SRCS := $(sort $(wildcard tests/e2e/tools/*.c))
@@ -242,7 +244,6 @@ demo:
 
 # Benchmarks (tests/bench): release flags, linked like the unit tests (fakes
 # included) since the in-process ones drive the real ring through the fakes.
-BENCH_BINS := $(patsubst tests/bench/%.c,build/rel/bench/%,$(BENCH_SRCS))
 build/rel/bench/%: build/rel/obj/tests/bench/%.o build/rel/libfakes.a build/rel/libbackend.a \
 		build/rel/libxen-layer.a build/rel/libproto.a build/rel/libpvscsi.a build/rel/libcommon.a
 	@mkdir -p $(dir $@)
