@@ -78,6 +78,19 @@ static bool digits_colons(const char *s)
 	return true;
 }
 
+const char *xlp_cache_opt(enum xlp_cache c)
+{
+	switch (c) {
+	case XLP_CACHE_WRITEBACK:
+		return ",cache=writeback";
+	case XLP_CACHE_NONE:
+		return ",cache=none";
+	case XLP_CACHE_UNSET:
+		break;
+	}
+	return "";
+}
+
 /* Options that belong to an emulated PDEV (file:/mem:), wherever they appear. */
 static int lun_opt(struct xlp_entry *e, const char *o, bool *known)
 {
@@ -88,6 +101,10 @@ static int lun_opt(struct xlp_entry *e, const char *o, bool *known)
 		e->bs = 512;
 	else if (!strcmp(o, "bs=4096"))
 		e->bs = 4096;
+	else if (!strcmp(o, "cache=none"))
+		e->cache = XLP_CACHE_NONE;
+	else if (!strcmp(o, "cache=writeback"))
+		e->cache = XLP_CACHE_WRITEBACK;
 	else
 		*known = false;
 	return 0;
@@ -175,9 +192,10 @@ static int check_spec(const struct xlp_entry *e, char *err, size_t errlen)
 
 	if (!sp)
 		return bad(err, errlen, "out of memory");
-	snprintf(text, sizeof(text), "%s%s%s%s", e->pdev, e->ro ? ",ro" : "",
+	snprintf(text, sizeof(text), "%s%s%s%s%s", e->pdev, e->ro ? ",ro" : "",
 	         e->feature_host ? ",raw" : "",
-	         e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""));
+	         e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""),
+	         xlp_cache_opt(e->cache));
 	rc = pvs_spec_parse(text, sp, why, sizeof(why));
 	free(sp);
 	return rc ? bad(err, errlen, "PDEV '%s': %s", e->pdev, why) : 0;
@@ -196,6 +214,18 @@ static int finish(struct xlp_entry *e, char *err, size_t errlen)
 		return bad(err, errlen,
 		           "option bs= applies to file: and mem: LUNs only (a CD-ROM's blocks are "
 		           "2048 bytes)");
+	/*
+	 * cache=writeback is refused too, though it changes nothing: naming a
+	 * cache on a LUN that has none to choose is a mistake worth saying.
+	 */
+	if (e->kind != XLP_FILE && e->cache)
+		return bad(err, errlen,
+		           "option %s applies to file: LUNs only (a backing file's page cache); "
+		           "'%s' is a %s",
+		           xlp_cache_opt(e->cache) + 1, e->pdev,
+		           e->kind == XLP_MEM     ? "mem: LUN"
+		           : e->kind == XLP_CDROM ? "cdrom: drive"
+		                                  : "host LUN");
 	if (e->kind != XLP_HOST && e->feature_host)
 		return bad(err, errlen,
 		           "option feature-host: raw passthrough needs a host LUN; '%s' is an "
@@ -225,7 +255,7 @@ static int parse_opts(char **tok, int ntok, struct xlp_entry *e, char *err, size
 			continue;
 		return bad(err, errlen,
 		           "unknown option '%s' (options: feature-host, ro, shareable; bs=512, "
-		           "bs=4096 for file: and mem:)",
+		           "bs=4096 for file: and mem:; cache=none, cache=writeback for file:)",
 		           tok[i]);
 	}
 	return finish(e, err, errlen);
@@ -268,9 +298,11 @@ int xlp_entry_parse(const char *text, struct xlp_entry *e, char *err, size_t err
 		           "missing VDEV after PDEV '%s'; expected PDEV,VDEV[,OPTION...]", tok[0]);
 	if (!digits_colons(tok[i])) {
 		if (e->kind != XLP_HOST && *tok[i] && !strchr(tok[i], ':'))
-			return bad(err, errlen,
-			           "unknown option '%s' of PDEV '%s' (ro, bs=512, bs=4096)", tok[i],
-			           tok[0]);
+			return bad(
+			    err, errlen,
+			    "unknown option '%s' of PDEV '%s' (ro, bs=512, bs=4096; cache=none, "
+			    "cache=writeback for file:)",
+			    tok[i], tok[0]);
 		return bad(
 		    err, errlen,
 		    "expected VDEV (H:C:T:L) after PDEV '%s', found '%s' (options come after "
@@ -312,11 +344,11 @@ int xlp_entry_parse2(const char *pdev, const char *vdev_opts, struct xlp_entry *
 		if (e->kind != XLP_HOST)
 			lun_opt(e, ptok[i], &known);
 		if (!known)
-			return bad(err, errlen, "PDEV '%s': unknown PDEV option '%s'%s", pdev,
-			           ptok[i],
-			           e->kind == XLP_HOST
-			               ? " (a host LUN's options, ro included, come after VDEV)"
-			               : " (ro, bs=512, bs=4096)");
+			return bad(
+			    err, errlen, "PDEV '%s': unknown PDEV option '%s'%s", pdev, ptok[i],
+			    e->kind == XLP_HOST
+			        ? " (a host LUN's options, ro included, come after VDEV)"
+			        : " (ro, bs=512, bs=4096; cache=none, cache=writeback for file:)");
 	}
 	snprintf(buf, sizeof(buf), "%s", vdev_opts);
 	n = split(buf, tok, MAX_TOKENS);
@@ -336,10 +368,11 @@ int xlp_entry_format(const struct xlp_entry *e, const char *pdev, char *buf, siz
 	int n;
 
 	xlp_hctl_str(&e->vdev, v);
-	n = snprintf(buf, len, "%s,%s%s%s%s%s", pdev ? pdev : e->pdev, v,
+	n = snprintf(buf, len, "%s,%s%s%s%s%s%s", pdev ? pdev : e->pdev, v,
 	             e->feature_host ? ",feature-host" : "", e->ro ? ",ro" : "",
 	             e->shareable ? ",shareable" : "",
-	             e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""));
+	             e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""),
+	             xlp_cache_opt(e->cache));
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 

@@ -131,6 +131,11 @@ int xlp_group_parse(const char *pdev, const char *vdev_opts, struct xlp_group *g
 	snprintf(rep_vdev, sizeof(rep_vdev), "%u:%u:0:0%s%s", g->vdev.host, g->vdev.channel,
 	         opts ? "," : "", opts ? opts : "");
 	rc = xlp_entry_parse2(rep_pdev, rep_vdev, &e, err, errlen);
+	/* Said of the group as written, not of the member that stood in for it. */
+	if (rc == -EINVAL && err && errlen && !strncmp(err, "option cache=", 13))
+		return bad(err, errlen,
+		           "option %s applies to file: LUNs only; '%s' is a group of host LUNs",
+		           xlp_cache_opt(e.cache) + 1, pdev);
 	if (rc)
 		return rc;
 	if (e.kind != XLP_HOST)

@@ -148,13 +148,24 @@ enum xlp_kind {
 
 #define XLP_SPEC_MAX 1100
 
+/* A file: LUN's cache= option word: unset, or either value named. */
+enum xlp_cache {
+	XLP_CACHE_UNSET,
+	XLP_CACHE_WRITEBACK, /* the default, buffered through dom0's page cache */
+	XLP_CACHE_NONE,      /* O_DIRECT: the guest's cache is the only one */
+};
+
+/* The ",cache=..." suffix of @c as a spec carries it, "" when unset. */
+const char *xlp_cache_opt(enum xlp_cache c);
+
 /* One device as the administrator asked for it (a vscsi= entry, or scsi-attach's arguments). */
 struct xlp_entry {
 	enum xlp_kind kind;
 	char pdev[XLP_SPEC_MAX]; /* PDEV without its options ("file:/x", "/dev/sdb") */
 	struct pvs_hctl vdev;
 	bool ro, feature_host, shareable;
-	uint32_t bs; /* file:/mem: block size, 0 for the default */
+	uint32_t bs;          /* file:/mem: block size, 0 for the default */
+	enum xlp_cache cache; /* file: only; kept as written so a saved spec reads back the same */
 };
 
 /*

@@ -261,12 +261,13 @@ static int hostdev_source(struct px *p, xmlNodePtr s, char *pdev, size_t len)
 
 /* The entry of an element, through scsi-attach's own parser. */
 static int make_entry(struct px *p, xmlNodePtr n, const char *pdev, const char *vdev, bool ro,
-                      bool shareable, bool feature_host, uint32_t bs, struct xlp_xml_item *it)
+                      bool shareable, bool feature_host, uint32_t bs, enum xlp_cache cache,
+                      struct xlp_xml_item *it)
 {
-	char pd[XLP_SPEC_MAX + 16], vo[128], why[XLP_ERR_MAX];
+	char pd[XLP_SPEC_MAX + 32], vo[128], why[XLP_ERR_MAX];
 
-	xlp_snprintf(pd, sizeof(pd), "%s%s", pdev,
-	             bs == 4096 ? ",bs=4096" : (bs == 512 ? ",bs=512" : ""));
+	xlp_snprintf(pd, sizeof(pd), "%s%s%s", pdev,
+	             bs == 4096 ? ",bs=4096" : (bs == 512 ? ",bs=512" : ""), xlp_cache_opt(cache));
 	xlp_snprintf(vo, sizeof(vo), "%s%s%s%s", vdev, feature_host ? ",feature-host" : "",
 	             ro ? ",ro" : "", shareable ? ",shareable" : "");
 	if (xlp_entry_parse2(pd, vo, &it->e, why, sizeof(why)))
@@ -324,7 +325,7 @@ static int parse_hostdev(struct px *p, xmlNodePtr h, struct xlp_xml_item *it)
 	if ((rc = hostdev_source(p, src, pdev, sizeof(pdev))) ||
 	    (rc = guest_address(p, addr, vdev, sizeof(vdev))))
 		return rc;
-	return make_entry(p, h, pdev, vdev, ro, shareable, fh, 0, it);
+	return make_entry(p, h, pdev, vdev, ro, shareable, fh, 0, XLP_CACHE_UNSET, it);
 }
 
 static int parse_disk(struct px *p, xmlNodePtr d, struct xlp_xml_item *it)
@@ -332,6 +333,7 @@ static int parse_disk(struct px *p, xmlNodePtr d, struct xlp_xml_item *it)
 	char type[32], device[32], v[64], file[XLP_SPEC_MAX], pdev[XLP_SPEC_MAX + 8], vdev[64];
 	xmlNodePtr src = NULL, addr = NULL, drv = NULL, tgt = NULL, bio = NULL;
 	bool ro = false, shareable = false, fh = false, cdrom;
+	enum xlp_cache cache = XLP_CACHE_UNSET;
 	uint32_t bs = 0;
 	int rc;
 
@@ -383,6 +385,21 @@ static int parse_disk(struct px *p, xmlNodePtr d, struct xlp_xml_item *it)
 	if (drv && rc && strcmp(v, "raw"))
 		return bad(p, drv, "type='%s': only raw images (pvscsid reads the file as it is)",
 		           v);
+	if (drv && (rc = attr(p, drv, "cache", v, sizeof(v))) < 0)
+		return rc;
+	/*
+	 * Only libvirt's values that pvscsid has an equal of: 'none' is O_DIRECT
+	 * with the guest's flushes kept, as QEMU's; writeback is the default.
+	 * writethrough, directsync and unsafe would each need a write-cache
+	 * behaviour pvscsid does not have.
+	 */
+	if (drv && rc && !strcmp(v, "none"))
+		cache = XLP_CACHE_NONE;
+	else if (drv && rc && strcmp(v, "writeback") && strcmp(v, "default"))
+		return bad(p, drv,
+		           "cache='%s': expected 'none' (O_DIRECT, xl's cache=none), 'writeback' "
+		           "or 'default'",
+		           v);
 	if (tgt && (rc = attr(p, tgt, "bus", v, sizeof(v))) < 0)
 		return rc;
 	if (tgt && rc && strcmp(v, "scsi"))
@@ -408,7 +425,7 @@ static int parse_disk(struct px *p, xmlNodePtr d, struct xlp_xml_item *it)
 		return rc;
 	/* No <source> in a cdrom drive: an empty one, as libvirt has it. */
 	xlp_snprintf(pdev, sizeof(pdev), "%s:%s", cdrom ? "cdrom" : "file", file);
-	return make_entry(p, d, pdev, vdev, ro, shareable, fh, bs, it);
+	return make_entry(p, d, pdev, vdev, ro, shareable, fh, bs, cache, it);
 }
 
 void xlp_xml_items_free(struct xlp_xml_items *l)
@@ -1032,6 +1049,14 @@ static void list_disk(xmlNodePtr root, const struct pvs_spec *sp, const struct x
 
 	xmlNewProp(d, BAD_CAST "type", BAD_CAST "file");
 	xmlNewProp(d, BAD_CAST "device", BAD_CAST(cdrom ? "cdrom" : "disk"));
+	/* libvirt's order puts <driver> first; written only when it says more than the default. */
+	if (sp->direct) {
+		xmlNodePtr drv = xmlNewChild(d, NULL, BAD_CAST "driver", NULL);
+
+		xmlNewProp(drv, BAD_CAST "name", BAD_CAST "qemu");
+		xmlNewProp(drv, BAD_CAST "type", BAD_CAST "raw");
+		xmlNewProp(drv, BAD_CAST "cache", BAD_CAST "none");
+	}
 	if (sp->name[0]) {
 		xmlNodePtr s = xmlNewChild(d, NULL, BAD_CAST "source", NULL);
 

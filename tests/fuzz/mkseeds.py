@@ -568,11 +568,13 @@ def seeds_xlcfg():
             write("xlcfg", "cfg-" + os.path.basename(p), b"\0" + f.read())
     entries = ["/dev/sdb,0:0:0:0", "file:/var/lib/x.img,ro,bs=4096,0:0:1:0,shareable",
                "mem:64M,1:0:0:5", "naa.6001405aaaaaaaaaaaaaaaaaaaaaaaa1:0,0:0:0:1,feature-host",
-               "0:0:2:0,0:1:65535:16383,ro", "wwid:t10.QEMU CD,0:0:0:2"]
+               "0:0:2:0,0:1:65535:16383,ro", "wwid:t10.QEMU CD,0:0:0:2",
+               "file:/var/lib/x.img,cache=none,0:0:1:0,bs=4096,cache=writeback"]
     for k, e in enumerate(entries):
         write("xlcfg", "entry%d" % k, b"\x01" + e.encode())
     for k, (p, v) in enumerate([("file:/x.img,ro", "0:0:0:0,shareable"),
-                                ("/dev/sg3", "1:0:0:0,feature-host"), ("mem:1G,bs=512", "0:0:0:9")]):
+                                ("/dev/sg3", "1:0:0:0,feature-host"), ("mem:1G,bs=512", "0:0:0:9"),
+                                ("file:/x.img,cache=none", "0:0:0:1,ro")]):
         write("xlcfg", "attach%d" % k, b"\x02" + p.encode() + b"\0" + v.encode())
 
 
@@ -757,6 +759,9 @@ def seeds_xml():
         "<address type='drive'/></disk></devices>",
         "<?xml version='1.0'?>\n<!DOCTYPE d [<!ENTITY h 'scsi'>]>\n"
         "<hostdev type='&h;'/>",
+        "<disk type='file' device='disk'><driver name='qemu' type='raw' cache='none'/>"
+        "<source file='/var/lib/x.img'/><target dev='sda' bus='scsi'/>"
+        "<address type='drive' controller='0' bus='0' target='1' unit='0'/></disk>",
     ]
     for k, d in enumerate(docs):
         write("xml", "doc%d" % k, d.encode())

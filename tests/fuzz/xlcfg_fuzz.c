@@ -12,9 +12,10 @@
  * message (NUL-terminated, within its buffer; one line, except what xl's
  * parser says about a config it cannot read); an accepted entry
  * keeps to the rules cfg.c states (VDEV channel and target within 16 bits,
- * LUN within 14, bs 0/512/4096 and only for file:/mem:, ro and
- * feature-host not together, feature-host only for host LUNs, file: with
- * an absolute path, mem: with a size), and formats to text that parses
+ * LUN within 14, bs 0/512/4096 and only for file:/mem:, cache= only for
+ * file:, ro and feature-host not together, feature-host only for host
+ * LUNs, file: with an absolute path, mem: with a size), and formats to text
+ * that parses
  * back to the same entry; every item of an accepted vscsi= list parses the
  * same on its own.
  */
@@ -27,7 +28,7 @@ static bool same(const struct xlp_entry *a, const struct xlp_entry *b)
 {
 	return a->kind == b->kind && !strcmp(a->pdev, b->pdev) && xlp_hctl_eq(&a->vdev, &b->vdev) &&
 	       a->ro == b->ro && a->feature_host == b->feature_host &&
-	       a->shareable == b->shareable && a->bs == b->bs;
+	       a->shareable == b->shareable && a->bs == b->bs && a->cache == b->cache;
 }
 
 /*
@@ -51,6 +52,10 @@ static void check_entry(const struct xlp_entry *e)
 	         "VDEV %u:%u:%u:%u accepted", e->vdev.host, e->vdev.channel, e->vdev.target,
 	         e->vdev.lun);
 	FZ_CHECK(e->bs == 0 || e->bs == 512 || e->bs == 4096, "bs=%u accepted", e->bs);
+	FZ_CHECK(e->cache == XLP_CACHE_UNSET ||
+	             (e->kind == XLP_FILE &&
+	              (e->cache == XLP_CACHE_NONE || e->cache == XLP_CACHE_WRITEBACK)),
+	         "cache %d accepted on '%s'", (int)e->cache, e->pdev);
 	FZ_CHECK(e->pdev[0] && strlen(e->pdev) < sizeof(e->pdev), "PDEV '%s'", e->pdev);
 	FZ_CHECK(!strchr(e->pdev, ','), "PDEV '%s' kept a comma", e->pdev);
 	switch (e->kind) {

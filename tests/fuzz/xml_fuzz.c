@@ -11,8 +11,9 @@
  * document wrote a newline into a value through a character reference,
  * and no items; on success at least one item, each with its place,
  * distinct v-devs, a PDEV of the kind its element makes (an adapter form,
- * file:/ or cdrom:) with no comma in it, and an entry that keeps scsi-attach's
- * rules: it formats to text that parses back to the same entry.
+ * file:/ or cdrom:) with no comma in it, cache=none only on a file:, and
+ * an entry that keeps scsi-attach's rules: it formats to text that parses
+ * back to the same entry.
  */
 #include <errno.h>
 
@@ -23,7 +24,7 @@ static bool same(const struct xlp_entry *a, const struct xlp_entry *b)
 {
 	return a->kind == b->kind && !strcmp(a->pdev, b->pdev) && xlp_hctl_eq(&a->vdev, &b->vdev) &&
 	       a->ro == b->ro && a->feature_host == b->feature_host &&
-	       a->shareable == b->shareable && a->bs == b->bs;
+	       a->shareable == b->shareable && a->bs == b->bs && a->cache == b->cache;
 }
 
 static void check_item(const struct xlp_xml_items *l, size_t i)
@@ -46,6 +47,9 @@ static void check_item(const struct xlp_xml_items *l, size_t i)
 	         "VDEV %u:%u:%u:%u accepted", e->vdev.host, e->vdev.channel, e->vdev.target,
 	         e->vdev.lun);
 	FZ_CHECK(!(e->ro && e->feature_host) || e->kind != XLP_HOST, "ro with feature-host");
+	/* <driver cache=> maps to none or to nothing: writeback is the default, never spelled. */
+	FZ_CHECK(e->cache == XLP_CACHE_UNSET || (e->cache == XLP_CACHE_NONE && e->kind == XLP_FILE),
+	         "item %zu: cache %d on '%s'", i, (int)e->cache, e->pdev);
 	for (size_t k = 0; k < i; k++)
 		FZ_CHECK(!xlp_hctl_eq(&l->v[k].e.vdev, &e->vdev), "items %zu and %zu share a v-dev",
 		         k, i);

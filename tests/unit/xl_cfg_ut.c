@@ -137,6 +137,20 @@ static void test_entry_fields(void)
 	CU_ASSERT(e.ro && e.shareable && !e.feature_host);
 	CU_ASSERT_EQUAL(e.bs, 4096);
 	CU_ASSERT(e.vdev.host == 3 && e.vdev.channel == 1 && e.vdev.target == 2 && e.vdev.lun == 7);
+	CU_ASSERT_EQUAL(e.cache, XLP_CACHE_UNSET);
+
+	/* cache= before or after VDEV, the last one written winning as bs= does. */
+	CU_ASSERT_EQUAL_FATAL(
+	    xlp_entry_parse("file:/i.img,cache=none,0:0:0:0", &e, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(e.cache, XLP_CACHE_NONE);
+	CU_ASSERT_EQUAL_FATAL(
+	    xlp_entry_parse("file:/i.img,0:0:0:0,cache=none,cache=writeback", &e, err, sizeof(err)),
+	    0);
+	CU_ASSERT_EQUAL(e.cache, XLP_CACHE_WRITEBACK);
+	CU_ASSERT_EQUAL(xlp_entry_parse("mem:1M,0:0:0:0,cache=none", &e, err, sizeof(err)),
+	                -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cache=none applies to file: LUNs only"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "'mem:1M' is a mem: LUN"));
 
 	/* A host PDEV that is itself H:C:T:L: the first field is always PDEV. */
 	CU_ASSERT_EQUAL_FATAL(xlp_entry_parse("1:0:0:0,0:0:0:5", &e, err, sizeof(err)), 0);
@@ -191,6 +205,9 @@ static void test_cfg_files_golden(void)
 	cfg_case(o, "tests/xl/cfg/good.cfg", "name=\"other\"\nvscsi=['/dev/sdz,3:0:0:0']\n");
 	cfg_case(o, NULL, "name=\"cmdline\"\nvscsi=['mem:8M,0:0:0:0','/dev/sg1,0:0:0:1']\n");
 	cfg_case(o, NULL, "vscsi=['/dev/sg1,0:0:0:1',\n");
+	cfg_case(o, NULL,
+	         "vscsi=['file:/img,0:0:0:0,cache=none','file:/img2,cache=writeback,0:0:0:1']\n");
+	cfg_case(o, NULL, "vscsi=['mem:8M,0:0:0:0,cache=none']\n");
 	fclose(o);
 	CU_ASSERT_EQUAL(golden_check("cfg.out", out), 0);
 	free(out);

@@ -237,6 +237,54 @@ static void test_attach_ro_host(void)
 	w_teardown();
 }
 
+/*
+ * cache=none: on p-dev for pvscsid (which opens the file O_DIRECT), in the
+ * saved spec and in the listing; cache=writeback, the default, only in the
+ * saved spec, as written.
+ */
+static void test_attach_file_cache(void)
+{
+	static const char *const a1[] = {"scsi-attach", "guest1", "file:@ROOT@/disk.img,cache=none",
+	                                 "0:0:1:0", NULL};
+	static const char *const a2[] = {"scsi-attach", "guest1", "file:@ROOT@/other.img",
+	                                 "0:0:2:0,ro,cache=writeback", NULL};
+	uint32_t doms[] = {5};
+	char *a[2][5] = {{NULL}}, *ud, *txt;
+	const char *args[2][5] = {{NULL}};
+
+	w_setup();
+	W->paused = 0;
+	for (int i = 0; i < 2; i++)
+		for (int k = 0; k < 4; k++)
+			args[i][k] = a[i][k] =
+			    golden_subst(strdup((i ? a2 : a1)[k]), "@ROOT@", W->fs.root);
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, args[0]), 0);
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, args[1]), 0);
+	txt = golden_subst(strdup(fake_xs_get(W->fx, BE5 "/0/vscsi-devs/dev-0/p-dev")), W->fs.root,
+	                   "@ROOT@");
+	CU_ASSERT_STRING_EQUAL(txt, "file:@ROOT@/disk.img,cache=none");
+	free(txt);
+	txt = golden_subst(strdup(fake_xs_get(W->fx, BE5 "/0/vscsi-devs/dev-1/p-dev")), W->fs.root,
+	                   "@ROOT@");
+	CU_ASSERT_STRING_EQUAL(txt, "file:@ROOT@/other.img,ro");
+	free(txt);
+	ud = golden_subst(w_read_userdata(5, UUID5), W->fs.root, "@ROOT@");
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(ud, "\"pvscsi/0/dev-0/spec\":\"file:@ROOT@/disk.img,0:0:1:0,cache=none\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(
+	    ud, "\"pvscsi/0/dev-1/spec\":\"file:@ROOT@/other.img,0:0:2:0,ro,cache=writeback\""));
+	free(ud);
+	w_reset_output();
+	CU_ASSERT_EQUAL(xlp_list(&W->c, doms, 1, false), 0);
+	txt = w_text(false);
+	CU_ASSERT_PTR_NOT_NULL(strstr(txt, "/disk.img,cache=none 0:0:1:0 "));
+	free(txt);
+	for (int i = 0; i < 2; i++)
+		for (int k = 0; k < 5; k++)
+			free(a[i][k]);
+	w_teardown();
+}
+
 static void test_attach_running_new_controller(void)
 {
 	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
@@ -336,6 +384,9 @@ static void test_attach_errors(void)
 	    "scsi-attach guest1 /dev/sdd 1:0:1:0,ro,feature-host",
 	    "scsi-attach guest1 file:@ROOT@/nothere.img 0:0:1:0",
 	    "scsi-attach guest1 file:@ROOT@ 0:0:1:0",
+	    "scsi-attach guest1 mem:16M 0:0:1:0,cache=none",
+	    "scsi-attach guest1 /dev/sdd 0:0:1:0,cache=none",
+	    "scsi-attach guest1 file:@ROOT@/disk.img,cache=off 0:0:1:0",
 	    "scsi-attach Domain-0 /dev/sdd 0:0:1:0",
 	    "scsi-attach guest1 /dev/sdd",
 	};
@@ -646,6 +697,7 @@ int main(void)
 	    {"dryrun_hot_and_detach", test_dryrun_hot_and_detach},
 	    {"attach_paused", test_attach_paused},
 	    {"attach_ro_host", test_attach_ro_host},
+	    {"attach_file_cache", test_attach_file_cache},
 	    {"attach_running_new_controller", test_attach_running_new_controller},
 	    {"attach_hot", test_attach_hot},
 	    {"attach_hot_refused_by_backend", test_attach_hot_refused_by_backend},

@@ -45,6 +45,7 @@ static void test_mappings(void)
 		const char *vdev;
 		bool ro, shareable, feature_host;
 		uint32_t bs;
+		enum xlp_cache cache;
 	} cases[] = {
 	    {HOSTDEV("", SRC_HOST2, ADDR("0", "0", "3", "0")), "scsi_host2:0:1:0", "0:0:3:0"},
 	    {HOSTDEV("",
@@ -89,6 +90,19 @@ static void test_mappings(void)
 	     "file:/x.img", "2:0:0:0", .ro = true, .shareable = true, .bs = 4096},
 	    {"<disk><source file='/x.img'/>" ADDR("0", "0", "0", "0") "</disk>", "file:/x.img",
 	     "0:0:0:0"},
+	    /* libvirt's cache modes pvscsid has: none is O_DIRECT, the others its default. */
+	    {"<disk type='file' device='disk'><driver name='qemu' type='raw' cache='none'/>"
+	     "<source file='/x.img'/>" ADDR("0", "0", "1", "0") "</disk>",
+	     "file:/x.img", "0:0:1:0", .cache = XLP_CACHE_NONE},
+	    {"<disk type='file'><driver cache='none'/><source file='/x.img'/>"
+	     "<blockio logical_block_size='4096'/>" ADDR("0", "0", "1", "0") "</disk>",
+	     "file:/x.img", "0:0:1:0", .bs = 4096, .cache = XLP_CACHE_NONE},
+	    {"<disk type='file'><driver name='qemu' cache='writeback'/><source "
+	     "file='/x.img'/>" ADDR("0", "0", "1", "0") "</disk>",
+	     "file:/x.img", "0:0:1:0"},
+	    {"<disk type='file'><driver cache='default'/><source file='/x.img'/>" ADDR(
+	         "0", "0", "1", "0") "</disk>",
+	     "file:/x.img", "0:0:1:0"},
 	};
 	char err[XLP_ERR_MAX], vd[48];
 
@@ -107,6 +121,7 @@ static void test_mappings(void)
 		CU_ASSERT_EQUAL(l.v[0].e.shareable, cases[i].shareable);
 		CU_ASSERT_EQUAL(l.v[0].e.feature_host, cases[i].feature_host);
 		CU_ASSERT_EQUAL(l.v[0].e.bs, cases[i].bs);
+		CU_ASSERT_EQUAL(l.v[0].e.cache, cases[i].cache);
 		CU_ASSERT_EQUAL(l.v[0].e.kind,
 		                strncmp(cases[i].pdev, "file:", 5) ? XLP_HOST : XLP_FILE);
 		CU_ASSERT_PTR_NOT_NULL(strstr(l.v[0].where, "t.xml:1: <"));
@@ -282,6 +297,22 @@ static void test_parse_errors(void)
 	    {"<disk type='file'><driver name='qemu' type='qcow2'/><source file='/x.img'/>" ADDR(
 	         "0", "0", "0", "0") "</disk>",
 	     "<driver>: type='qcow2': only raw images"},
+	    {"<disk type='file'><driver name='qemu' type='raw' cache='writethrough'/>"
+	     "<source file='/x.img'/>" ADDR("0", "0", "0", "0") "</disk>",
+	     "t.xml:1: <driver>: cache='writethrough': expected 'none' (O_DIRECT, xl's "
+	     "cache=none), 'writeback' or 'default'"},
+	    {"<disk type='file'><driver cache='directsync'/><source file='/x.img'/>" ADDR(
+	         "0", "0", "0", "0") "</disk>",
+	     "<driver>: cache='directsync': expected 'none'"},
+	    {"<disk type='file'><driver cache='unsafe'/><source file='/x.img'/>" ADDR(
+	         "0", "0", "0", "0") "</disk>",
+	     "<driver>: cache='unsafe': expected 'none'"},
+	    /* A CD-ROM has no cache to choose: the entry parser says so, with the p-dev. */
+	    {"<disk type='file' device='cdrom'><driver cache='none'/><source file='/x.iso'/>" ADDR(
+	         "0", "0", "0", "0") "</disk>",
+	     "<disk>: option cache=none applies to file: LUNs only (a backing file's page cache); "
+	     "'cdrom:/x.iso' is a cdrom: drive (as xl scsi-attach DOMAIN cdrom:/x.iso,cache=none "
+	     "0:0:0:0"},
 	    {"<disk type='file'><source file='/x.img'/><target dev='vda' bus='virtio'/>" ADDR(
 	         "0", "0", "0", "0") "</disk>",
 	     "<target>: bus='virtio'"},
@@ -426,6 +457,7 @@ static void test_attach(void)
 	    "    <address type='drive' controller='1' bus='0' target='0' unit='0'/>\n"
 	    "  </hostdev>\n"
 	    "  <disk type='file' device='disk'>\n"
+	    "    <driver name='qemu' type='raw' cache='none'/>\n"
 	    "    <source file='@ROOT@/disk.img'/>\n"
 	    "    <target dev='sdd' bus='scsi'/>\n"
 	    "    <blockio logical_block_size='4096'/>\n"
@@ -455,7 +487,8 @@ static void test_attach(void)
 	                       "fc_host/wwpn=" WWPN "/wwnn=" WWNN ":0:0:2");
 	CU_ASSERT_STRING_EQUAL(node(BE5 "/1/feature-host"), "1");
 	CU_ASSERT_STRING_EQUAL(node(BE5 "/0/feature-host"), "0");
-	CU_ASSERT_PTR_NOT_NULL(strstr(node(BE5 "/0/vscsi-devs/dev-2/p-dev"), "/disk.img,bs=4096"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(node(BE5 "/0/vscsi-devs/dev-2/p-dev"), "/disk.img,bs=4096,cache=none"));
 	CU_ASSERT_STRING_EQUAL(node(RC5 "/0/dev-2/options"), "shareable");
 	CU_ASSERT_STRING_EQUAL(node(BE5 "/0/vscsi-devs/dev-2/v-dev"), "0:0:2:0");
 	/* and a reboot monitor, as after any scsi-attach */
@@ -766,7 +799,8 @@ static void populate(void)
 	    {"scsi-attach", "guest1", "fc_host/wwpn=0x5001A4AABBCCDD01:0:0:2",
 	     "1:0:0:0,feature-host", NULL},
 	    {"scsi-attach", "guest1", "file:@ROOT@/disk.img,bs=4096", "0:0:3:0,ro", NULL},
-	    {"scsi-attach", "guest1", "file:@ROOT@/other.img", "2:0:0:1,shareable", NULL},
+	    {"scsi-attach", "guest1", "file:@ROOT@/other.img,cache=none", "2:0:0:1,shareable",
+	     NULL},
 	    {"scsi-attach", "guest1", "cdrom:@ROOT@/a.iso", "0:0:5:0", NULL},
 	    {"scsi-attach", "guest1", "cdrom:", "0:0:6:0", NULL},
 	    /* Last: left out of the XML, it must not shift the others' dev-N. */
