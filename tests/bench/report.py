@@ -520,6 +520,11 @@ def cmd_report(args):
                 "no figures" + (" (no fio result: %s)" % ", ".join(errs) if errs else "") +
                 "; see build/bench/%s.log" % section)
 
+    def missing(section):
+        """The section's line when it has no figures, and its name in results.json's missing."""
+        p("   not measured: %s" % why(section))
+        res["missing"].append(section)
+
     # 1. in-process
     p("1. In-process data path: backend/ring.c, fake grant table (memcpy), mem: LUN;")
     p("   4 KiB at random LBAs, 16 in flight per ring; backend CPU time per request, best of %s"
@@ -556,8 +561,7 @@ def cmd_report(args):
                     op, ", ".join("%s %.0f%%" % x for x in pr["by_file"])))
                 p("     by function: %s" % ", ".join("%s %.0f%%" % x for x in pr["by_function"]))
     else:
-        p("   not measured: %s" % why("ring"))
-        res["missing"].append("ring")
+        missing("ring")
     res["sections"]["ring"] = sec
     p("")
 
@@ -577,8 +581,7 @@ def cmd_report(args):
                 notes(pairs)
         else:
             sec = []
-            p("   not measured: %s" % why(section))
-            res["missing"].append(section)
+            missing(section)
         res["sections"][section] = sec
         p("")
 
@@ -702,8 +705,7 @@ def cmd_report(args):
                 sec_idle = d
                 res.setdefault("xen_idle", sec_idle)
     else:
-        p("   not measured: %s" % why("xen"))
-        res["missing"].append("xen")
+        missing("xen")
     res["sections"]["xen"] = sec
     p("")
 
@@ -808,8 +810,7 @@ def cmd_report(args):
         else:
             p("   system calls per I/O: not measured (tests/bench/pcount not built or not running)")
     else:
-        p("   not measured: %s" % why("vhost"))
-        res["missing"].append("vhost")
+        missing("vhost")
     res["sections"]["vhost"] = sec
     p("")
     p("Ratios are ours/reference within this run: IOPS and MB/s higher is better, CPU/IO lower is")

@@ -33,7 +33,11 @@ rm -f "$CASEOUT/result" "$CASEOUT/cpu.txt"
 
 # shellcheck source=../e2e/lib/harness.sh
 . "$E2E_DIR/lib/harness.sh"
-# The kernel backend's LIO helpers (backend_start: xen-scsiback and LIO).
+# pvscsid's helpers (pvscsid_pid, pvscsid_alive), then the kernel backend's
+# LIO helpers, whose backend_start (xen-scsiback and LIO) and lun_* replace
+# pvscsid's.
+# shellcheck source=../e2e/lib/backend-pvscsid.sh
+. "$E2E_DIR/lib/backend-pvscsid.sh"
 # shellcheck source=../e2e/lib/backend-kernel.sh
 . "$E2E_DIR/lib/backend-kernel.sh"
 
@@ -49,12 +53,6 @@ CTL_SOCK=/run/pvscsid-bench.sock
 PVSCSICTL=$(dirname "$PVSCSID")/pvscsictl
 PCOUNT=$REPO/build/rel/bench/pcount
 
-pvscsid_pid() { cat "$CASEOUT/pvscsid.pid" 2>/dev/null || true; }
-pvscsid_alive() {
-	local pid
-	pid=$(pvscsid_pid)
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
-}
 # Without --verbose: a log line per request would be part of what is measured.
 pvscsid_start() {
 	"$PVSCSID" --foreground --backend-type pvscsi --control "$CTL_SOCK" --pid-file "" \
