@@ -490,8 +490,8 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		 * half interval of slack.
 		 */
 		uint64_t since_ns = pvs_now_ns() - d->wd_last;
-		unsigned int since = (unsigned int)(since_ns / 1000000 > UINT_MAX ? UINT_MAX
-		                                                                  : since_ns / 1000000);
+		unsigned int since =
+		    (unsigned int)(since_ns / 1000000 > UINT_MAX ? UINT_MAX : since_ns / 1000000);
 		int wd_left = since >= d->wd_ms ? 0 : (int)(d->wd_ms - since);
 
 		if (timeout_ms < 0 || wd_left < timeout_ms)
