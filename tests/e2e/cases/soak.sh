@@ -6,13 +6,13 @@
 # (sg_reset -d) from inside.  It ends with no verify error, no guest device
 # disabled or offline, and pvscsid's memory and open files not growing.
 #
-# SOAK_SECS sets the length of dom0's event loop (default 120 s, what
+# SOAK_SECS sets the length of dom0's event loop (default 180 s, what
 # `make check` runs; `make soak SOAK_SECS=3600` for an hour).  Both guests
 # are set up through the xl front (xl scsi-attach, vscsi=), so that the
 # second one's save and restore re-resolves its LUNs as an administrator's
 # would.  The end is signalled to the guests by a LUN hot-added at 0:0:9:0.
 BACKENDS="pvscsid"
-TIMEOUT=$((${SOAK_SECS:-120} + 480))
+TIMEOUT=$((${SOAK_SECS:-180} + 480))
 
 SOAK_B=e2e-pvscsid-soak-b
 
@@ -82,7 +82,7 @@ dom0() {
 	guest_wait_mark soak-running 300
 	guest_b_wait_mark "$SOAK_B" soak-running 300
 
-	end=$(($(date +%s) + ${SOAK_SECS:-120}))
+	end=$(($(date +%s) + ${SOAK_SECS:-180}))
 	soak_sample
 	while [ "$(date +%s)" -lt "$end" ]; do
 		ev=$((RANDOM % 5))
