@@ -489,10 +489,8 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		 * PV dom0): the ping may come a pass's work late, well within the
 		 * half interval of slack.
 		 */
-		uint64_t since_ns = pvs_now_ns() - d->wd_last;
-		unsigned int since =
-		    (unsigned int)(since_ns / 1000000 > UINT_MAX ? UINT_MAX : since_ns / 1000000);
-		int wd_left = since >= d->wd_ms ? 0 : (int)(d->wd_ms - since);
+		uint64_t since_ms = (pvs_now_ns() - d->wd_last) / 1000000;
+		int wd_left = since_ms >= d->wd_ms ? 0 : (int)(d->wd_ms - since_ms);
 
 		if (timeout_ms < 0 || wd_left < timeout_ms)
 			timeout_ms = wd_left;

@@ -21,6 +21,7 @@
 #include "xengnt.h"
 #include "xenevt.h"
 #include "xs.h"
+#include "xs_nodes.h"
 
 /*
  * The first error logged before the daemon serves: what the one line on
@@ -208,7 +209,7 @@ int main(int argc, char **argv)
 	plog_set_hook(catch_error, NULL);
 	rc = 1;
 	/* Another backend type leaves backend/vscsi to xen-scsiback. */
-	if ((!o.be_type || !strcmp(o.be_type, "vscsi")) &&
+	if ((!o.be_type || !strcmp(o.be_type, XSN_BACKEND_TYPE)) &&
 	    pvsd_check_scsiback(o.sysfs_root, msg, sizeof(msg)) != 0) {
 		plog(LOG_ERR, "refusing to start: %s", msg);
 		goto out;

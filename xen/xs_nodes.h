@@ -38,9 +38,9 @@
 #define XSN_FRONTEND_DIR "/local/domain/%u/device/vscsi/%u"
 /*
  * Where xenbus_dev_fatal() records a backend's reason for failing: backend
- * domid, guest domid, vhost; the reason goes in XSN_ERROR below it.
+ * domid, backend type (XSN_BACKEND_TYPE unless pvscsid --backend-type),
+ * guest domid, vhost; the reason goes in XSN_ERROR below it.
  */
-#define XSN_ERROR_DIR      "/local/domain/%u/error/backend/vscsi/%u/%u"
 #define XSN_ERROR_TYPE_DIR "/local/domain/%u/error/backend/%s/%u/%u"
 
 /* Any xenbus device. */
