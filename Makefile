@@ -90,7 +90,7 @@ ALL_H := $(shell find libpvscsi protocol common xen backend xl-plugin vhost-user
 # $(call objs,variant,sources)
 objs = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
-.PHONY: all lib check check-unit check-layers check-e2e check-vhost check-fuzz fuzz demo bench soak \
+.PHONY: all lib check check-build check-unit check-layers check-e2e check-vhost check-fuzz fuzz demo bench soak \
         format format-check install uninstall deb clean deps
 .DELETE_ON_ERROR:
 
@@ -213,8 +213,8 @@ check-vhost: all
 # Every suite runs even when an earlier one fails (tests/check-all.sh).
 check: deps
 	scripts/install-deps check
-	$(MAKE) all
-	MAKE="$(MAKE)" tests/check-all.sh format-check check-unit check-fuzz check-e2e check-vhost
+	$(MAKE) -j$$(nproc) check-build
+	MAKE="$(MAKE)" tests/check-all.sh format-check check-unit+check-fuzz check-e2e check-vhost
 
 # libFuzzer targets (tests/fuzz, docs/testing.md "Fuzzing"), one per parser of
 # outside input, each linked like the unit tests.  check-fuzz: a short smoke
@@ -233,6 +233,15 @@ build/fuzz/%_fuzz: build/fuzz/obj/tests/fuzz/%_fuzz.o build/fuzz/libfakes.a buil
 
 check-fuzz: deps $(FUZZ_RUN)
 	tests/fuzz/run.sh -t $(or $(FUZZ_SECS),10) $(FUZZ_RUN)
+
+# Every binary the suites need, built at once on every CPU first: the suites'
+# own makes then find them up to date.  check-unit+check-fuzz run side by
+# side: the unit binaries run one at a time, the fuzzers one at a time, and
+# the machine has two CPUs at least.
+check-build: lib all $(UT_BINS) $(addprefix build/asan/,$(TOOLS)) $(FUZZ_RUN) $(BENCH_BINS) \
+             $(if $(wildcard $(VHOST_MAIN)),build/asan/pvscsi-vhost-user) \
+             $(if $(wildcard $(BACKEND_MAIN)),build/asan/pvscsid) \
+             $(if $(wildcard $(XL_MAIN)),build/asan/xl-pvscsi)
 
 fuzz: deps $(FUZZ_RUN)
 	tests/fuzz/run.sh -k -t $(or $(FUZZ_SECS),600) $(if $(FUZZ_RUNS),-r $(FUZZ_RUNS)) $(FUZZ_RUN)
