@@ -179,6 +179,11 @@ struct io_uring_sqe *pvsi_worker_sqe(struct pvs_worker *w, struct pvs_req *req)
 	return sqe;
 }
 
+bool pvs_worker_has_completions(const struct pvs_worker *w)
+{
+	return io_uring_cq_ready(&w->ring) != 0;
+}
+
 void pvs_worker_flush(struct pvs_worker *w)
 {
 	pvsi_worker_submit(w);
@@ -199,7 +204,12 @@ static int poll_round(struct pvs_worker *w, int timeout_ms, bool check_fds)
 	/* Completions already posted need no wake-up. */
 	if (timeout_ms != 0 && io_uring_cq_ready(&w->ring))
 		timeout_ms = 0;
-	if (check_fds)
+	/*
+	 * With no fd of a LUN registered only the io_uring's fd is in the set,
+	 * and its CQEs are in shared memory: a transport that saw the set
+	 * readable needs no epoll_wait to learn which.
+	 */
+	if (check_fds && (w->fds || timeout_ms != 0))
 		n = epoll_wait(w->epfd, evs, 16, timeout_ms);
 	if (n < 0) {
 		/*
