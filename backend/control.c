@@ -140,6 +140,7 @@ static void stats_ring(void *arg, const struct pvsd_vhost_info *v)
 	pctl_u64(g, "replayed", rs.replayed);
 	pctl_u64(g, "dropped", rs.dropped);
 	pctl_u64(g, "wakeups", rs.wakeups);
+	pctl_u64(g, "polled", rs.polled);
 	pctl_u64(g, "events", rs.events);
 	pctl_u64(g, "copy_calls", rs.copy_calls);
 	pctl_u64(g, "copy_ops", rs.copy_ops);
@@ -319,11 +320,42 @@ static int cmd_metrics(void *arg, const yajl_val args, yajl_gen g, struct pctl_e
 	return pctl_metrics_reply(arg, args, g, e, render_metrics_cb);
 }
 
+/*
+ * Adaptive polling, at run time (pvscsid --poll-us at start): so that an
+ * administrator, or make bench, can compare both on one running guest.
+ */
+static int cmd_poll(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
+{
+	struct pvsd_xenbus *xb = arg;
+	yajl_val us = pctl_arg(args, "us");
+	unsigned int old = pvsd_xenbus_poll_us(xb);
+
+	for (size_t i = 0; args && i < args->u.object.len; i++)
+		if (strcmp(args->u.object.keys[i], "us"))
+			return pctl_fail(e, PCTL_E_ARG, "unknown argument \"%.64s\" (only \"us\")",
+			                 args->u.object.keys[i]);
+	if (us) {
+		if (!YAJL_IS_INTEGER(us) || YAJL_GET_INTEGER(us) < 0 ||
+		    YAJL_GET_INTEGER(us) > PVSD_POLL_US_MAX)
+			return pctl_fail(e, PCTL_E_ARG,
+			                 "\"us\" must be a number of microseconds in 0..%u",
+			                 PVSD_POLL_US_MAX);
+		pvsd_xenbus_set_poll_us(xb, (unsigned int)YAJL_GET_INTEGER(us));
+		if (pvsd_xenbus_poll_us(xb) != old)
+			plog(LOG_NOTICE, "polling %u us -> %u us (control socket)", old,
+			     pvsd_xenbus_poll_us(xb));
+	}
+	yajl_gen_map_open(g);
+	pctl_u64(g, "us", pvsd_xenbus_poll_us(xb));
+	pctl_u64(g, "previous", old);
+	yajl_gen_map_close(g);
+	return 0;
+}
+
 const struct pctl_command pvsd_ctl_commands[] = {
-    {"status", cmd_status},
-    {"stats", cmd_stats},
-    {"metrics", cmd_metrics},
-    {"log-level", pctl_cmd_log_level},
+    {"status", cmd_status},   {"stats", cmd_stats},
+    {"metrics", cmd_metrics}, {"log-level", pctl_cmd_log_level},
+    {"poll", cmd_poll},
 };
 const size_t pvsd_ctl_ncommands = sizeof(pvsd_ctl_commands) / sizeof(pvsd_ctl_commands[0]);
 

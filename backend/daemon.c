@@ -2,6 +2,9 @@
 /*
  * daemon.c - options, single-instance checks and the event loop of pvscsid.
  */
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -51,6 +54,9 @@ void pvsd_usage(FILE *f)
 	        "      --backend-type T    serve backend/T instead of backend/vscsi, beside\n"
 	        "                          xen-scsiback (the toolstack must write that path\n"
 	        "                          in the frontend's backend node)\n"
+	        "      --poll-us N         after a pass that did work, poll the rings and the\n"
+	        "                          io_uring for N microseconds before sleeping (0..%u,\n"
+	        "                          default 0: off; pvscsictl poll changes it)\n"
 	        "  -h, --help              this text\n"
 	        "  -V, --version           print the version\n"
 	        "\n"
@@ -61,7 +67,8 @@ void pvsd_usage(FILE *f)
 	        "answer those in flight, exit leaving xenstore as it is (a restarted\n"
 	        "daemon adopts connected guests).  SIGHUP: reopen the log file.\n",
 	        PVSD_DEFAULT_PID_FILE, PVSD_DEFAULT_STATE_DIR, PVSD_DEFAULT_CONTROL, 26u,
-	        PVSD_RING_MAX_SEGS, PVSD_RING_DEFAULT_SEGS, PVSD_DRAIN_TIMEOUT_MS / 1000);
+	        PVSD_RING_MAX_SEGS, PVSD_RING_DEFAULT_SEGS, PVSD_DRAIN_TIMEOUT_MS / 1000,
+	        PVSD_POLL_US_MAX);
 }
 
 static int opt_uint(const char *name, const char *arg, unsigned long lo, unsigned long hi,
@@ -79,7 +86,17 @@ static int opt_uint(const char *name, const char *arg, unsigned long lo, unsigne
 
 int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE *err)
 {
-	enum { O_SYSFS = 256, O_DEV, O_SEGS, O_DRAIN, O_STATE, O_TARGET, O_CONTROL, O_BETYPE };
+	enum {
+		O_SYSFS = 256,
+		O_DEV,
+		O_SEGS,
+		O_DRAIN,
+		O_STATE,
+		O_TARGET,
+		O_CONTROL,
+		O_BETYPE,
+		O_POLL
+	};
 	static const struct option lo[] = {
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"pid-file", required_argument, NULL, 'p'},
@@ -94,6 +111,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	    {"max-segs", required_argument, NULL, O_SEGS},
 	    {"drain-timeout", required_argument, NULL, O_DRAIN},
 	    {"backend-type", required_argument, NULL, O_BETYPE},
+	    {"poll-us", required_argument, NULL, O_POLL},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -169,6 +187,10 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 				return -EINVAL;
 			}
 			o->be_type = optarg;
+			break;
+		case O_POLL:
+			if (opt_uint("--poll-us", optarg, 0, PVSD_POLL_US_MAX, &o->poll_us, err))
+				return -EINVAL;
 			break;
 		case 'h':
 			pvsd_usage(out);
@@ -300,7 +322,73 @@ struct pvsd_daemon {
 	 */
 	unsigned int wd_ms; /* half of WATCHDOG_USEC: the ping interval */
 	uint64_t wd_last;   /* pvs_now_ns() of the last ping */
+	bool worked;        /* the last pass served a ring or reaped a completion */
+	unsigned int skips; /* passes in a row that polling let skip epoll_wait */
 };
+
+/*
+ * Adaptive polling's clock.  In a PV dom0 clock_gettime() is a system call
+ * (no vDSO clock), the very thing polling saves: spin on the TSC, its
+ * rate measured once against CLOCK_MONOTONIC.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+static inline uint64_t ticks(void)
+{
+	return __rdtsc();
+}
+static inline void relax(void)
+{
+	_mm_pause();
+}
+#else
+static inline uint64_t ticks(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+static inline void relax(void)
+{
+}
+#endif
+
+static uint64_t ticks_per_us(void)
+{
+	static uint64_t rate;
+	struct timespec a, b, pause = {.tv_nsec = 10 * 1000 * 1000};
+	uint64_t ta, tb, ns;
+
+	if (rate)
+		return rate;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ta = ticks();
+	nanosleep(&pause, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	tb = ticks();
+	ns = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u + (uint64_t)b.tv_nsec -
+	     (uint64_t)a.tv_nsec;
+	rate = ns >= 1000 ? (tb - ta) / (ns / 1000) : 0;
+	if (!rate)
+		rate = 1;
+	return rate;
+}
+
+/*
+ * Spin up to @us for a ring's new requests or the io_uring's completions,
+ * reading shared memory only.  True when there is work.
+ */
+static bool spin(struct pvsd_daemon *d, unsigned int us)
+{
+	uint64_t end = ticks() + (uint64_t)us * ticks_per_us();
+
+	do {
+		if (pvsd_xenbus_has_requests(d->xb) || pvs_worker_has_completions(d->w))
+			return true;
+		relax();
+	} while (ticks() < end);
+	return false;
+}
 
 static int fd_add(void *arg, int fd, void *cookie)
 {
@@ -389,6 +477,7 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 	rc = pvsd_xenbus_start(&xc, &d->xb);
 	if (rc)
 		goto fail;
+	pvsd_xenbus_set_poll_us(d->xb, cfg->poll_us);
 	if (cfg->control) {
 		char err[300];
 
@@ -466,6 +555,10 @@ static unsigned int ms_since(const struct timespec *t)
 int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 {
 	struct epoll_event ev[MAX_EVENTS];
+	void *rings[MAX_EVENTS];
+	int nrings = 0, ran;
+	unsigned int poll_us, served = 0;
+	bool polled = false;
 	int ring_ms = pvsd_xenbus_timeout_ms(d->xb);
 	bool worker_ready = false;
 	uint64_t now;
@@ -495,7 +588,30 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		if (timeout_ms < 0 || wd_left < timeout_ms)
 			timeout_ms = wd_left;
 	}
-	n = epoll_wait(d->ep, ev, MAX_EVENTS, timeout_ms);
+	poll_us = pvsd_xenbus_poll_us(d->xb);
+	if (poll_us && timeout_ms != 0) {
+		/*
+		 * Work within the window is taken with no event at all (the rings
+		 * stay unarmed, so the guest does not notify); only then are they
+		 * armed, and what came meanwhile is not slept on.
+		 */
+		if ((d->worked && spin(d, poll_us)) || pvsd_xenbus_arm(d->xb)) {
+			timeout_ms = 0;
+			polled = true;
+		}
+	}
+	/*
+	 * A polled pass that found work skips epoll_wait (a system call), but
+	 * not 16 times in a row: xenstore, the control socket, signals and sg
+	 * answers come only through it.
+	 */
+	if (polled && d->skips < 16) {
+		d->skips++;
+		n = 0;
+	} else {
+		d->skips = 0;
+		n = epoll_wait(d->ep, ev, MAX_EVENTS, timeout_ms);
+	}
 	/* The one clock read of the pass: every latency below is measured against it. */
 	now = pvs_clock_pass();
 	if (d->wd_ms && now - d->wd_last >= (uint64_t)d->wd_ms * 1000000u) {
@@ -525,11 +641,25 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		} else if (p == &tag_worker) {
 			worker_ready = true;
 		} else {
-			pvsd_xenbus_handle_ring(d->xb, p);
+			rings[nrings++] = p;
 		}
 	}
-	/* Cheap when nothing completed; completions must reach the rings at once. */
-	pvs_worker_run(d->w, worker_ready);
+	/*
+	 * Completions first, so that a ring with an event copies their data-in
+	 * in the same grant copy call as its new requests' data-out.
+	 */
+	ran = pvs_worker_run(d->w, worker_ready);
+	for (i = 0; i < nrings; i++)
+		pvsd_xenbus_handle_ring(d->xb, rings[i]);
+	if (poll_us)
+		served = pvsd_xenbus_poll(d->xb);
+	/*
+	 * What the rings' submissions completed at once (a page cache hit) is
+	 * answered in this pass too; the CQ is shared memory, no system call.
+	 */
+	if (pvs_worker_run(d->w, false) > 0)
+		ran = 1;
+	d->worked = nrings > 0 || ran > 0 || served > 0;
 	pvsd_xenbus_after_poll(d->xb);
 	if (d->ctl && pctl_timeout_ms(d->ctl) == 0)
 		pctl_handle(d->ctl);

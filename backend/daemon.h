@@ -42,7 +42,8 @@ struct pvsd_opts {
 	const char *control;         /* PVSD_DEFAULT_CONTROL unless given; NULL: none */
 	unsigned int max_segs;       /* 0: PVSD_RING_DEFAULT_SEGS */
 	unsigned int drain_timeout_ms;
-	const char *be_type; /* --backend-type; NULL: vscsi */
+	const char *be_type;  /* --backend-type; NULL: vscsi */
+	unsigned int poll_us; /* --poll-us; 0: off */
 };
 
 /*
@@ -83,8 +84,9 @@ struct pvsd_daemon_cfg {
 	const char *state_dir; /* ring journals; NULL: none */
 	unsigned int max_segs;
 	bool verbose;
-	int64_t own_domid;   /* -1: from xenstore */
-	const char *be_type; /* backend/<type> to serve; NULL: vscsi */
+	int64_t own_domid;    /* -1: from xenstore */
+	const char *be_type;  /* backend/<type> to serve; NULL: vscsi */
+	unsigned int poll_us; /* adaptive polling (pvsd_xenbus_set_poll_us()); 0: off */
 	/*
 	 * Take SIGTERM and SIGINT (stop), SIGHUP (reopen the log file) through
 	 * a signalfd; the caller must have blocked them in every thread.

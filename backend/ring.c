@@ -267,20 +267,31 @@ static void fail(struct pvsd_ring *r, struct slot *s, uint8_t host)
 
 /* ---- grant copies ---- */
 
-/* Every grant copy call goes through here: the counters are the bench's per-I/O costs. */
-static int gnt_copy(struct pvsd_ring *r, pvx_gnt_copy_t *ops, unsigned int n)
+/*
+ * Every grant copy call goes through here: the counters are the bench's
+ * per-I/O costs.  @bytes is what the ops carry, summed where they were built.
+ */
+static int gnt_copy(struct pvsd_ring *r, pvx_gnt_copy_t *ops, unsigned int n, uint64_t bytes)
 {
 	r->st.copy_calls++;
 	r->st.copy_ops += n;
-	for (unsigned int i = 0; i < n; i++)
-		r->st.copy_bytes += ops[i].len;
+	r->st.copy_bytes += bytes;
 	return r->cfg.gnt->copy(r->cfg.gnt_ctx, ops, n);
+}
+
+static uint64_t ops_bytes(const pvx_gnt_copy_t *ops, unsigned int n)
+{
+	uint64_t b = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		b += ops[i].len;
+	return b;
 }
 
 /* Run @n ops; true when every element succeeded. */
 static bool run_copy(struct pvsd_ring *r, struct slot *s, unsigned int n, const char *what)
 {
-	int rc = gnt_copy(r, s->ops, n);
+	int rc = gnt_copy(r, s->ops, n, ops_bytes(s->ops, n));
 
 	if (rc < 0) {
 		ring_err(r, "rqid %u: grant copy (%s) failed: %s", s->rqid, what, strerror(-rc));
@@ -395,13 +406,14 @@ static bool batch_ok(struct pvsd_ring *r, struct slot *s, const char *what)
 }
 
 /*
- * One copy call for the @n ops the @k requests in @v put in r->bops; ok[i]
- * says whether v[i]'s part went through.  A failing call says nothing of
- * which request was at fault: with several requests in it, each is copied
- * again on its own, so that an error still fails that request only.
+ * One copy call for the @n ops the @k requests in @v put in r->bops (the
+ * first @k_in of them data-in, the rest data-out); ok[i] says whether
+ * v[i]'s part went through.  A failing call says nothing of which request
+ * was at fault: with several requests in it, each is copied again on its
+ * own, so that an error still fails that request only.
  */
-static void batch_copy(struct pvsd_ring *r, struct slot **v, unsigned int k, unsigned int n,
-                       const char *what, bool *ok)
+static void batch_copy(struct pvsd_ring *r, struct slot **v, unsigned int k, unsigned int k_in,
+                       unsigned int n, uint64_t bytes, bool *ok)
 {
 	unsigned int with_ops = 0;
 	int rc = 0;
@@ -409,9 +421,10 @@ static void batch_copy(struct pvsd_ring *r, struct slot **v, unsigned int k, uns
 	for (unsigned int i = 0; i < k; i++)
 		with_ops += v[i]->bop_n != 0;
 	if (n)
-		rc = gnt_copy(r, r->bops, n);
+		rc = gnt_copy(r, r->bops, n, bytes);
 	for (unsigned int i = 0; i < k; i++) {
 		struct slot *s = v[i];
+		const char *what = i < k_in ? "data-in" : "data-out";
 
 		if (!s->bop_n) {
 			ok[i] = true;
@@ -478,35 +491,78 @@ static void cdb_done(struct pvs_req *req)
 	finish_cdb(r, s, true);
 }
 
-/* Copy the data-in of every command completed since the last call, then answer them. */
-static void complete_pending(struct pvsd_ring *r)
+static void submit_one(struct pvsd_ring *r, struct slot *s);
+
+/*
+ * The ring's one grant copy call of a pass: the data-in of every command
+ * completed since the last call and, with @take_new, the data-out of every
+ * request taken since then; then the completed are answered and the new
+ * submitted in order.  In a PV dom0 each call is a trip through Xen, so
+ * completions reaped before the ring's event (the daemon runs the worker
+ * first) ride along with the new requests' copy.
+ */
+static void exchange(struct pvsd_ring *r, bool take_new)
 {
 	struct slot *v[MAX_SLOTS];
 	bool ok[MAX_SLOTS];
-	unsigned int k = r->npend_out, n = 0;
+	unsigned int k_in = r->npend_out, k_out = take_new ? r->npend_sub : 0, n = 0;
+	uint64_t bytes = 0;
 
-	if (!k)
+	if (!k_in && !k_out)
 		return;
-	memcpy(v, r->pend_out, k * sizeof(v[0]));
+	/* A slot is in one list at most, so both fit. */
+	memcpy(v, r->pend_out, k_in * sizeof(v[0]));
+	memcpy(v + k_in, r->pend_sub, k_out * sizeof(v[0]));
 	r->npend_out = 0;
-	for (unsigned int i = 0; i < k; i++) {
+	if (take_new)
+		r->npend_sub = 0;
+	for (unsigned int i = 0; i < k_in; i++) {
 		struct slot *s = v[i];
-		uint32_t bytes = s->out_bytes;
+		uint32_t left = s->out_bytes;
 
 		s->bop_first = n;
-		for (unsigned int j = 0; j < s->nsegs && bytes; j++) {
+		for (unsigned int j = 0; j < s->nsegs && left; j++) {
 			uint16_t len =
-			    s->segs[j].length < bytes ? s->segs[j].length : (uint16_t)bytes;
+			    s->segs[j].length < left ? s->segs[j].length : (uint16_t)left;
 
 			op_to_guest(&r->bops[n++], r->cfg.domid, s->segs[j].gref, s->segs[j].offset,
 			            seg_addr(s, j), len);
-			bytes -= len;
+			left -= len;
+			bytes += len;
 		}
 		s->bop_n = n - s->bop_first;
 	}
-	batch_copy(r, v, k, n, "data-in", ok);
-	for (unsigned int i = 0; i < k; i++)
+	for (unsigned int i = k_in; i < k_in + k_out; i++) {
+		struct slot *s = v[i];
+
+		s->bop_first = n;
+		s->bop_n = 0;
+		if (!s->need_in)
+			continue;
+		for (unsigned int j = 0; j < s->nsegs; j++) {
+			op_from_guest(&r->bops[n++], r->cfg.domid, s->segs[j].gref,
+			              s->segs[j].offset, seg_addr(s, j), s->segs[j].length);
+			bytes += s->segs[j].length;
+		}
+		s->bop_n = s->nsegs;
+	}
+	batch_copy(r, v, k_in + k_out, k_in, n, bytes, ok);
+	for (unsigned int i = 0; i < k_in; i++)
 		finish_cdb(r, v[i], ok[i]);
+	for (unsigned int i = k_in; i < k_in + k_out; i++) {
+		if (!ok[i]) {
+			r->st.rejected++;
+			fail(r, v[i], XEN_VSCSIIF_RSLT_HOST_ERROR);
+			continue;
+		}
+		submit_one(r, v[i]);
+	}
+}
+
+/* Copy the data-in of every command completed since the last call, then answer them. */
+static void complete_pending(struct pvsd_ring *r)
+{
+	exchange(r, false);
 }
 
 static void tmf_done(struct pvs_tmf *tmf)
@@ -545,35 +601,7 @@ static void submit_one(struct pvsd_ring *r, struct slot *s)
 /* Copy the data-out of every request taken since the last call, then submit them in order. */
 static void submit_pending(struct pvsd_ring *r)
 {
-	struct slot *v[MAX_SLOTS];
-	bool ok[MAX_SLOTS];
-	unsigned int k = r->npend_sub, n = 0;
-
-	if (!k)
-		return;
-	memcpy(v, r->pend_sub, k * sizeof(v[0]));
-	r->npend_sub = 0;
-	for (unsigned int i = 0; i < k; i++) {
-		struct slot *s = v[i];
-
-		s->bop_first = n;
-		s->bop_n = 0;
-		if (!s->need_in)
-			continue;
-		for (unsigned int j = 0; j < s->nsegs; j++)
-			op_from_guest(&r->bops[n++], r->cfg.domid, s->segs[j].gref,
-			              s->segs[j].offset, seg_addr(s, j), s->segs[j].length);
-		s->bop_n = s->nsegs;
-	}
-	batch_copy(r, v, k, n, "data-out", ok);
-	for (unsigned int i = 0; i < k; i++) {
-		if (!ok[i]) {
-			r->st.rejected++;
-			fail(r, v[i], XEN_VSCSIIF_RSLT_HOST_ERROR);
-			continue;
-		}
-		submit_one(r, v[i]);
-	}
+	exchange(r, true);
 }
 
 static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req *p)
@@ -816,23 +844,26 @@ static void consume(struct pvsd_ring *r)
 	submit_pending(r);
 }
 
-bool pvsd_ring_handle_event(struct pvsd_ring *r)
+/*
+ * Take what the ring holds.  @armed: re-arm the guest's notification when
+ * it is drained (RING_FINAL_CHECK), as every pass does unless the daemon
+ * polls, which arms only before it sleeps (pvsd_ring_arm()): an unarmed
+ * ring costs the guest no notify hypercall and us no event channel read.
+ */
+static bool take(struct pvsd_ring *r, bool armed)
 {
 	int more = 0;
-	int rc = r->cfg.evt->pending(r->cfg.evt_ctx, r->chan);
 
-	r->st.wakeups++;
-	r->st.events += rc > 0;
-	release_if_due(r);
-	if (rc > 0)
-		r->cfg.evt->unmask(r->cfg.evt_ctx, r->chan);
 	if (r->replay)
 		replay(r);
 	for (int pass = 0; pass < PASSES && !r->stopped; pass++) {
 		consume(r);
 		if (r->stopped)
 			break;
-		RING_FINAL_CHECK_FOR_REQUESTS(&r->back, more);
+		if (armed)
+			RING_FINAL_CHECK_FOR_REQUESTS(&r->back, more);
+		else
+			more = RING_HAS_UNCONSUMED_REQUESTS(&r->back) != 0;
 		if (!more)
 			break;
 	}
@@ -843,6 +874,46 @@ bool pvsd_ring_handle_event(struct pvsd_ring *r)
 	complete_pending(r);
 	push(r);
 	return more && !r->stopped;
+}
+
+bool pvsd_ring_handle_event(struct pvsd_ring *r)
+{
+	int rc = r->cfg.evt->pending(r->cfg.evt_ctx, r->chan);
+
+	r->st.wakeups++;
+	r->st.events += rc > 0;
+	release_if_due(r);
+	if (rc > 0)
+		r->cfg.evt->unmask(r->cfg.evt_ctx, r->chan);
+	return take(r, !r->polling);
+}
+
+bool pvsd_ring_has_requests(const struct pvsd_ring *r)
+{
+	/* One read of shared memory: the poll loop's test. */
+	return !r->stopped && RING_HAS_UNCONSUMED_REQUESTS(&r->back);
+}
+
+bool pvsd_ring_poll(struct pvsd_ring *r)
+{
+	r->st.polled++;
+	release_if_due(r);
+	return take(r, false);
+}
+
+void pvsd_ring_set_polling(struct pvsd_ring *r, bool on)
+{
+	r->polling = on;
+}
+
+bool pvsd_ring_arm(struct pvsd_ring *r)
+{
+	int more = 0;
+
+	if (r->stopped)
+		return false;
+	RING_FINAL_CHECK_FOR_REQUESTS(&r->back, more);
+	return more != 0;
 }
 
 void pvsd_ring_flush(struct pvsd_ring *r)

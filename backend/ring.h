@@ -114,6 +114,21 @@ int pvsd_ring_evtchn_fd(struct pvsd_ring *r);
 bool pvsd_ring_handle_event(struct pvsd_ring *r);
 
 /*
+ * Adaptive polling (pvscsid --poll-us).  While the daemon polls, a ring's
+ * passes leave the guest's request notification unarmed, so that the
+ * requests it queues meanwhile cost no event: the loop looks at
+ * pvsd_ring_has_requests() (shared memory only) and takes them with
+ * pvsd_ring_poll(), the same work as pvsd_ring_handle_event() without the
+ * event channel.  Before it sleeps it must call pvsd_ring_arm() on every
+ * ring, and not sleep when that returns true (requests came in the
+ * window).  pvsd_ring_poll() returns what pvsd_ring_handle_event() does.
+ */
+void pvsd_ring_set_polling(struct pvsd_ring *r, bool on);
+bool pvsd_ring_has_requests(const struct pvsd_ring *r);
+bool pvsd_ring_poll(struct pvsd_ring *r);
+bool pvsd_ring_arm(struct pvsd_ring *r);
+
+/*
  * Push responses completed since the last push (by pvs_worker_poll() of
  * cfg->worker) and notify the frontend once if it asked for it.  Call
  * after every pvs_worker_poll()/pvs_worker_wait() of that worker, for each
@@ -171,6 +186,7 @@ struct pvsd_ring_stats {
 	/* The crossings behind them (make bench's per-I/O costs): */
 	uint64_t wakeups;    /* pvsd_ring_handle_event() calls */
 	uint64_t events;     /* ... that found the event channel pending */
+	uint64_t polled;     /* pvsd_ring_poll() calls: passes the poll loop found work for */
 	uint64_t copy_calls; /* grant copy calls (GNTTABOP_copy hypercalls, one ioctl each) */
 	uint64_t copy_ops;   /* their elements */
 	uint64_t copy_bytes; /* and bytes */

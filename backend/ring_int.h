@@ -66,6 +66,7 @@ struct pvsd_ring {
 	uint64_t seq;   /* the next request's journal seq */
 	bool replay;    /* journal entries to run again at the first event */
 	bool submitted; /* since the last pvs_worker_flush() */
+	bool polling;   /* the daemon polls: arm notifications only in pvsd_ring_arm() */
 	unsigned int inflight;
 	unsigned int nslots;
 	unsigned int max_data_segs;

@@ -97,6 +97,7 @@ struct pvsd_xenbus {
 	bool scanned; /* the start-up scan (adoption) is done */
 	bool rescan;
 	bool stopping;
+	unsigned int poll_us; /* pvsd_xenbus_set_poll_us(); 0: no polling */
 	uint64_t reconnects, adopted;
 };
 
@@ -755,6 +756,8 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	/* Take over the dead daemon's journal (or, without one, its ring as it is). */
 	rc_cfg.adopt = adopting && was_live;
 	rc = pvsd_ring_connect(&rc_cfg, ref, port, &v->ring);
+	if (rc == 0)
+		pvsd_ring_set_polling(v->ring, xb->poll_us != 0);
 	if (rc) {
 		char sb[320];
 
@@ -1369,6 +1372,50 @@ void pvsd_xenbus_after_poll(struct pvsd_xenbus *xb)
 		if (!v->dead && wait_over(v))
 			reconcile(v);
 	sweep_dead(xb);
+}
+
+void pvsd_xenbus_set_poll_us(struct pvsd_xenbus *xb, unsigned int us)
+{
+	xb->poll_us = us;
+	for (struct xb_vhost *v = xb->vhosts; v; v = v->next)
+		if (v->ring)
+			pvsd_ring_set_polling(v->ring, us != 0);
+}
+
+unsigned int pvsd_xenbus_poll_us(const struct pvsd_xenbus *xb)
+{
+	return xb->poll_us;
+}
+
+bool pvsd_xenbus_has_requests(const struct pvsd_xenbus *xb)
+{
+	for (const struct xb_vhost *v = xb->vhosts; v; v = v->next)
+		if (v->ring && !v->ring_stopping && pvsd_ring_has_requests(v->ring))
+			return true;
+	return false;
+}
+
+unsigned int pvsd_xenbus_poll(struct pvsd_xenbus *xb)
+{
+	unsigned int n = 0;
+
+	for (struct xb_vhost *v = xb->vhosts; v; v = v->next) {
+		if (v->ring && !v->ring_stopping && pvsd_ring_has_requests(v->ring)) {
+			v->ring_more = pvsd_ring_poll(v->ring);
+			n++;
+		}
+	}
+	return n;
+}
+
+bool pvsd_xenbus_arm(struct pvsd_xenbus *xb)
+{
+	bool more = false;
+
+	for (struct xb_vhost *v = xb->vhosts; v; v = v->next)
+		if (v->ring && !v->ring_stopping && pvsd_ring_arm(v->ring))
+			more = true;
+	return more;
 }
 
 int pvsd_xenbus_timeout_ms(const struct pvsd_xenbus *xb)

@@ -83,6 +83,23 @@ void pvsd_xenbus_handle_xs(struct pvsd_xenbus *xb);
 
 /* The fd registered with @cookie is readable. */
 void pvsd_xenbus_handle_ring(struct pvsd_xenbus *xb, void *cookie);
+/*
+ * Adaptive polling (pvscsid --poll-us, pvscsictl poll): how long the loop
+ * spins for more work after a pass that did some, in microseconds (0: it
+ * does not).  Applies to every ring now and every ring connected later
+ * (pvsd_ring_set_polling()).  While on, the loop spins on
+ * pvsd_xenbus_has_requests() (shared memory only), takes what it finds
+ * with pvsd_xenbus_poll() (returns the rings served), and calls
+ * pvsd_xenbus_arm() before it sleeps, not sleeping when that returns true.
+ */
+/* A millisecond at most: longer only burns a CPU for nothing. */
+#define PVSD_POLL_US_MAX 1000u
+void pvsd_xenbus_set_poll_us(struct pvsd_xenbus *xb, unsigned int us);
+unsigned int pvsd_xenbus_poll_us(const struct pvsd_xenbus *xb);
+bool pvsd_xenbus_has_requests(const struct pvsd_xenbus *xb);
+unsigned int pvsd_xenbus_poll(struct pvsd_xenbus *xb);
+bool pvsd_xenbus_arm(struct pvsd_xenbus *xb);
+
 /* The soonest any ring needs pvsd_xenbus_after_poll() again, in ms; -1: none. */
 int pvsd_xenbus_timeout_ms(const struct pvsd_xenbus *xb);
 

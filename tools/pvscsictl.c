@@ -6,6 +6,7 @@
  * daemon's JSON with --json.  docs/control.md has the protocol, pvscsictl(8) the commands.
  */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -34,6 +35,8 @@ static void usage(FILE *f)
 	        "  metrics             the same counters in the Prometheus text format\n"
 	        "  log-level [LEVEL]   show the log level, or set it (emerg, alert, crit, err,\n"
 	        "                      warning, notice, info, debug)\n"
+	        "  poll [USECS]        pvscsid: show or set how long it polls the rings after\n"
+	        "                      a pass that did work before sleeping (0: off)\n"
 	        "\n"
 	        "Options:\n"
 	        "  -s, --socket PATH   the daemon's control socket (default %s)\n"
@@ -50,7 +53,7 @@ static void usage(FILE *f)
 /* ---- talking to the daemon ---- */
 
 /* The request for @cmd (with "level": @level when set), one line. */
-static int build_request(const char *cmd, const char *level, char **out, size_t *len)
+static int build_request(const char *cmd, const char *level, long long us, char **out, size_t *len)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 	const unsigned char *buf;
@@ -66,6 +69,13 @@ static int build_request(const char *cmd, const char *level, char **out, size_t 
 		yajl_gen_map_open(g);
 		yajl_gen_string(g, (const unsigned char *)"level", 5);
 		yajl_gen_string(g, (const unsigned char *)level, strlen(level));
+		yajl_gen_map_close(g);
+	}
+	if (us >= 0) {
+		yajl_gen_string(g, (const unsigned char *)"arguments", 9);
+		yajl_gen_map_open(g);
+		yajl_gen_string(g, (const unsigned char *)"us", 2);
+		yajl_gen_integer(g, us);
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_map_close(g);
@@ -366,6 +376,7 @@ int main(int argc, char **argv)
 	};
 	const char *path = DEFAULT_SOCKET, *cmd, *level = NULL;
 	unsigned long timeout = 10;
+	long long us = -1; /* poll's argument; -1: none */
 	bool json = false;
 	char *req = NULL, *reply = NULL, ebuf[256], *end;
 	yajl_val v = NULL, ret, err;
@@ -408,25 +419,37 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "pvscsictl: no command (status, stats, metrics or log-level; see "
-		                "--help)\n");
+		fprintf(stderr, "pvscsictl: no command (status, stats, metrics, log-level or poll; "
+		                "see --help)\n");
 		return 2;
 	}
 	cmd = argv[optind++];
 	if (strcmp(cmd, "status") && strcmp(cmd, "stats") && strcmp(cmd, "metrics") &&
-	    strcmp(cmd, "log-level")) {
+	    strcmp(cmd, "log-level") && strcmp(cmd, "poll")) {
 		fprintf(stderr,
-		        "pvscsictl: unknown command '%s' (status, stats, metrics or log-level)\n",
+		        "pvscsictl: unknown command '%s' (status, stats, metrics, log-level or "
+		        "poll)\n",
 		        cmd);
 		return 2;
 	}
 	if (!strcmp(cmd, "log-level") && optind < argc)
 		level = argv[optind++];
+	if (!strcmp(cmd, "poll") && optind < argc) {
+		const char *a = argv[optind++];
+
+		errno = 0;
+		us = strtoll(a, &end, 10);
+		if (errno || end == a || *end || us < 0 || us > INT_MAX) {
+			fprintf(stderr, "pvscsictl: poll: '%s' is not a number of microseconds\n",
+			        a);
+			return 2;
+		}
+	}
 	if (optind < argc) {
 		fprintf(stderr, "pvscsictl: %s: unexpected argument '%s'\n", cmd, argv[optind]);
 		return 2;
 	}
-	if (build_request(cmd, level, &req, &len)) {
+	if (build_request(cmd, level, us, &req, &len)) {
 		fprintf(stderr, "pvscsictl: out of memory\n");
 		return 1;
 	}
@@ -467,6 +490,8 @@ int main(int argc, char **argv)
 		text_stats(ret);
 	else if (!strcmp(cmd, "metrics"))
 		fputs(str(ret, "text"), stdout);
+	else if (!strcmp(cmd, "poll"))
+		printf("poll %llu us%s\n", num(ret, "us"), num(ret, "us") ? "" : " (off)");
 	else if (level && strcmp(str(ret, "previous"), str(ret, "level")))
 		printf("log level %s (was %s)\n", str(ret, "level"), str(ret, "previous"));
 	else

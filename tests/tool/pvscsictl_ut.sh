@@ -35,7 +35,7 @@ trap cleanup EXIT
 
 "$bin" --help >"$tmp/out" 2>&1
 check "--help: exit 0" 0 $?
-check "--help lists the commands" 4 "$(grep -cE '^  (status|stats|metrics|log-level) ' "$tmp/out")"
+check "--help lists the commands" 5 "$(grep -cE '^  (status|stats|metrics|log-level|poll) ' "$tmp/out")"
 check "--version" "pvscsictl (pvscsi) $(cat VERSION)" "$("$bin" --version)"
 "$bin" >/dev/null 2>"$tmp/err"
 check "no command: exit 2" 2 $?
@@ -77,6 +77,8 @@ replies = {
     ("log-level", None): {"return": {"level": "info", "previous": "info"}},
     ("log-level", "debug"): {"return": {"level": "debug", "previous": "info"}},
     ("log-level", "loud"): {"error": {"class": "InvalidArgument", "desc": "'loud' is not a level"}},
+    ("poll", None): {"return": {"us": 0, "previous": 0}},
+    ("poll", 40): {"return": {"us": 40, "previous": 0}},
 }
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])
@@ -91,7 +93,8 @@ while True:
         buf += d
     try:
         r = json.loads(buf)
-        key = (r["command"], r.get("arguments", {}).get("level"))
+        a = r.get("arguments", {})
+        key = (r["command"], a.get("us") if r["command"] == "poll" else a.get("level"))
         rep = replies.get(key, {"error": {"class": "Test", "desc": "unexpected %r" % r}})
     except Exception as e:
         rep = {"error": {"class": "Test", "desc": "bad request %r: %s" % (buf, e)}}
@@ -119,6 +122,11 @@ c stats --json >"$tmp/out" 2>&1
 check "stats --json: the return value" 18446744073709551615 \
 	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["luns"][0]["commands"])' "$tmp/out")"
 check "metrics: the text alone" "$(printf '# HELP a_total A.\n# TYPE a_total counter\na_total 1')" "$(c metrics)"
+check "poll" "poll 0 us (off)" "$(c poll)"
+check "poll 40: a JSON number" "poll 40 us" "$(c poll 40)"
+c poll fast >"$tmp/out" 2>"$tmp/err"
+check "poll fast: exit 2" 2 $?
+check "poll fast: named" "pvscsictl: poll: 'fast' is not a number of microseconds" "$(cat "$tmp/err")"
 check "log-level" "log level info" "$(c log-level)"
 check "log-level debug" "log level debug (was info)" "$(c log-level debug)"
 c log-level loud >"$tmp/out" 2>"$tmp/err"

@@ -794,6 +794,40 @@ static void test_pvsd_log_level(void)
 	dm_stop(&m);
 }
 
+/* poll: adaptive polling at run time, within bounds, the previous value named. */
+static void test_pvsd_poll(void)
+{
+	static const char *const us[] = {"return", "us", NULL};
+	static const char *const pv[] = {"return", "previous", NULL};
+	struct dm m;
+	yajl_val v;
+
+	dm_start(&m);
+	v = ask(&m, "{\"command\":\"poll\"}");
+	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, us, yajl_t_number)), 0);
+	yajl_tree_free(v);
+	v = ask(&m, "{\"command\":\"poll\",\"arguments\":{\"us\":50}}");
+	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, us, yajl_t_number)), 50);
+	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, pv, yajl_t_number)), 0);
+	yajl_tree_free(v);
+	v = ask(&m, "{\"command\":\"poll\",\"arguments\":{\"us\":1001}}");
+	CU_ASSERT_STRING_EQUAL(err_class(v), PCTL_E_ARG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_desc(v), "0..1000"));
+	yajl_tree_free(v);
+	v = ask(&m, "{\"command\":\"poll\",\"arguments\":{\"us\":\"fast\"}}");
+	CU_ASSERT_STRING_EQUAL(err_class(v), PCTL_E_ARG);
+	yajl_tree_free(v);
+	v = ask(&m, "{\"command\":\"poll\",\"arguments\":{\"usec\":5}}");
+	CU_ASSERT_STRING_EQUAL(err_class(v), PCTL_E_ARG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_desc(v), "usec"));
+	yajl_tree_free(v);
+	v = ask(&m, "{\"command\":\"poll\",\"arguments\":{\"us\":0}}");
+	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, us, yajl_t_number)), 0);
+	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, pv, yajl_t_number)), 50);
+	yajl_tree_free(v);
+	dm_stop(&m);
+}
+
 /* Garbage on the socket: error replies, and the daemon serves on. */
 static void test_pvsd_serves_on(void)
 {
@@ -858,11 +892,9 @@ static const struct cu_test metrics_tests[] = {
     {"text format", test_metrics_format},
 };
 static const struct cu_test pvsd_tests[] = {
-    {"status", test_pvsd_status},
-    {"stats", test_pvsd_stats},
-    {"metrics", test_pvsd_metrics},
-    {"log-level", test_pvsd_log_level},
-    {"serves on after garbage", test_pvsd_serves_on},
+    {"status", test_pvsd_status},     {"stats", test_pvsd_stats},
+    {"metrics", test_pvsd_metrics},   {"log-level", test_pvsd_log_level},
+    {"poll", test_pvsd_poll},         {"serves on after garbage", test_pvsd_serves_on},
     {"--control", test_pvsd_options},
 };
 

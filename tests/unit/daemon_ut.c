@@ -105,6 +105,13 @@ static void test_options(void)
 	CU_ASSERT_EQUAL(parse(&o, "--backend-type ../vbd"), -EINVAL);
 	CU_ASSERT_EQUAL(parse(&o, "--backend-type PV"), -EINVAL);
 	CU_ASSERT_EQUAL(parse(&o, "--backend-type 012345678901234567890123456789012"), -EINVAL);
+
+	CU_ASSERT_EQUAL(o.poll_us, 0);
+	CU_ASSERT_EQUAL(parse(&o, "--poll-us 50"), 0);
+	CU_ASSERT_EQUAL(o.poll_us, 50);
+	CU_ASSERT_EQUAL(parse(&o, "--poll-us 1000"), 0);
+	CU_ASSERT_EQUAL(parse(&o, "--poll-us 1001"), -EINVAL);
+	CU_ASSERT_EQUAL(parse(&o, "--poll-us -5"), -EINVAL);
 }
 
 static void test_pidfile(void)
@@ -236,6 +243,33 @@ static void test_loop_and_sigterm(void)
 	CU_ASSERT_EQUAL(rsp.rslt, 0);
 	CU_ASSERT_EQUAL(memcmp(buf + 8, "PVSCSI  ", 8), 0);
 	CU_ASSERT_TRUE(log_has("d3 v0: dom 3 vhost 0: req rqid 0 0:0:0 INQUIRY"));
+
+	/*
+	 * Adaptive polling: after a pass that did work the loop leaves the
+	 * ring unarmed and spins, so a request queued now costs no notify and
+	 * is still served; once idle the loop arms the ring before it sleeps.
+	 */
+	pvsd_xenbus_set_poll_us(pvsd_daemon_xenbus(d), 500);
+	CU_ASSERT_FATAL(fake_front_queue(&f, &c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(&f)); /* armed by the last pass without polling */
+	for (i = 0; i < 100 && fake_front_response(&f, &rsp) != 1; i++)
+		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
+	CU_ASSERT_TRUE(i < 100);
+	CU_ASSERT_FATAL(fake_front_queue(&f, &c) >= 0);
+	CU_ASSERT_FALSE(fake_front_push(&f)); /* unarmed: no event for this one */
+	for (i = 0; i < 100 && fake_front_response(&f, &rsp) != 1; i++)
+		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
+	CU_ASSERT_TRUE(i < 100);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	/* Nothing more: the spin ends, the ring is armed, the loop sleeps. */
+	CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
+	CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
+	CU_ASSERT_FATAL(fake_front_queue(&f, &c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(&f));
+	for (i = 0; i < 100 && fake_front_response(&f, &rsp) != 1; i++)
+		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
+	CU_ASSERT_TRUE(i < 100);
+	pvsd_xenbus_set_poll_us(pvsd_daemon_xenbus(d), 0);
 
 	/* SIGTERM (blocked, so it waits for the signalfd): drain, end, xenstore untouched. */
 	fake_xs_clear_history(fx);

@@ -706,6 +706,128 @@ static void test_copies_batched(void)
 	free(rb);
 }
 
+/*
+ * Completions reaped before the ring's next event (the daemon runs the
+ * worker first) have their data-in copied in the same grant copy call as
+ * the new requests' data-out: one call, not two.
+ */
+static void test_one_copy_both_ways(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp[8];
+	struct pvsd_ring_stats st0, st;
+	uint8_t *w = rh_alloc(4 * 4096), *rb = rh_alloc(4 * 4096);
+	int reaped = 0;
+
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "file:1048576", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	fill(w, 4 * 4096, 9);
+	for (int i = 0; i < 4; i++) {
+		rh_rw10(&c, true, (uint32_t)i * 8, 8, w + i * 4096, 4096);
+		fake_front_queue(&h.fe, &c);
+	}
+	fake_front_push(&h.fe);
+	rh_run(&h);
+	CU_ASSERT_EQUAL_FATAL(rh_collect(&h, rsp, 8), 4);
+
+	/* Four reads go to the io_uring; their data-in waits for the next copy. */
+	for (int i = 0; i < 4; i++) {
+		rh_rw10(&c, false, (uint32_t)i * 8, 8, rb + i * 4096, 4096);
+		fake_front_queue(&h.fe, &c);
+	}
+	fake_front_push(&h.fe);
+	pvsd_ring_get_stats(h.ring, &st0);
+	pvsd_ring_handle_event(h.ring);
+	for (int i = 0; i < 200 && reaped < 4; i++)
+		reaped += pvs_worker_wait(h.w, 50);
+	CU_ASSERT_EQUAL_FATAL(reaped, 4);
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.copy_calls - st0.copy_calls, 0); /* reads carry no data-out */
+
+	/* Four writes come: one call carries the reads' data-in and their data-out. */
+	for (int i = 0; i < 4; i++) {
+		rh_rw10(&c, true, 64 + (uint32_t)i * 8, 8, w + i * 4096, 4096);
+		fake_front_queue(&h.fe, &c);
+	}
+	fake_front_push(&h.fe);
+	pvsd_ring_handle_event(h.ring);
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.copy_calls - st0.copy_calls, 1);
+	CU_ASSERT_EQUAL(st.copy_ops - st0.copy_ops, 8);
+	CU_ASSERT_EQUAL(st.copy_bytes - st0.copy_bytes, 8 * 4096);
+	/* The reads were answered in that pass, with their data. */
+	CU_ASSERT_EQUAL(rh_collect(&h, rsp, 8), 4);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(rsp[i].rslt, 0);
+	CU_ASSERT_EQUAL(memcmp(rb, w, 4 * 4096), 0);
+	rh_run(&h);
+	CU_ASSERT_EQUAL(rh_collect(&h, rsp, 8), 4);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(rsp[i].rslt, 0);
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
+	rh_fini(&h);
+	free(w);
+	free(rb);
+}
+
+/*
+ * Adaptive polling: the ring stays unarmed while the daemon polls, so the
+ * frontend queues without notifying; pvsd_ring_arm() re-arms it before the
+ * daemon sleeps and says whether requests came in the window.
+ */
+static void test_polling_unarmed(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp[8];
+	struct pvsd_ring_stats st0, st;
+
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "mem:1M", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	pvsd_ring_set_polling(h.ring, true);
+	pvsd_ring_get_stats(h.ring, &st0);
+	CU_ASSERT_FALSE(pvsd_ring_has_requests(h.ring));
+	rh_tur(&c);
+	fake_front_queue(&h.fe, &c);
+	fake_front_queue(&h.fe, &c);
+	CU_ASSERT_TRUE(fake_front_push(&h.fe)); /* armed at connect */
+	pvsd_ring_handle_event(h.ring);
+	CU_ASSERT_EQUAL(rh_collect(&h, rsp, 8), 2);
+
+	/* Not re-armed by the pass: the next requests cost the guest no notify. */
+	fake_front_queue(&h.fe, &c);
+	fake_front_queue(&h.fe, &c);
+	CU_ASSERT_FALSE(fake_front_push(&h.fe));
+	CU_ASSERT_TRUE(pvsd_ring_has_requests(h.ring));
+	CU_ASSERT_FALSE(pvsd_ring_poll(h.ring));
+	CU_ASSERT_FALSE(pvsd_ring_has_requests(h.ring));
+	CU_ASSERT_EQUAL(rh_collect(&h, rsp, 8), 2);
+	CU_ASSERT_EQUAL(rsp[0].rslt, 0);
+
+	/* Armed before sleeping: nothing came, and the next request notifies. */
+	CU_ASSERT_FALSE(pvsd_ring_arm(h.ring));
+	fake_front_queue(&h.fe, &c);
+	CU_ASSERT_TRUE(fake_front_push(&h.fe));
+	/* A request that came before the arm is reported, not slept on. */
+	CU_ASSERT_TRUE(pvsd_ring_arm(h.ring));
+	CU_ASSERT_FALSE(pvsd_ring_poll(h.ring));
+	CU_ASSERT_EQUAL(rh_collect(&h, rsp, 8), 1);
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.polled - st0.polled, 2);
+	CU_ASSERT_EQUAL(st.wakeups - st0.wakeups, 1);
+
+	/* Polling off again: every pass re-arms. */
+	pvsd_ring_set_polling(h.ring, false);
+	fake_front_queue(&h.fe, &c);
+	CU_ASSERT_FALSE(fake_front_push(&h.fe)); /* the arm above was for this index */
+	pvsd_ring_handle_event(h.ring);
+	fake_front_queue(&h.fe, &c);
+	CU_ASSERT_TRUE(fake_front_push(&h.fe));
+	rh_run(&h);
+	CU_ASSERT_EQUAL(rh_collect(&h, rsp, 8), 2);
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
+	rh_fini(&h);
+}
+
 static void test_response_slot_zeroed(void)
 {
 	struct rh h;
@@ -1290,6 +1412,8 @@ int main(void)
 	CU_add_test(s, "notify once per batch", test_notify_once_per_batch);
 	CU_add_test(s, "grant copy error fails one request", test_grant_error_one_request);
 	CU_add_test(s, "grant copies batched per kick", test_copies_batched);
+	CU_add_test(s, "one grant copy call for data-in and data-out", test_one_copy_both_ways);
+	CU_add_test(s, "polling leaves the ring unarmed until it sleeps", test_polling_unarmed);
 	CU_add_test(s, "response slot zeroed", test_response_slot_zeroed);
 	CU_add_test(s, "sense", test_sense);
 	CU_add_test(s, "stop", test_stop);

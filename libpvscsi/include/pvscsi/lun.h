@@ -144,6 +144,12 @@ int pvs_worker_poll(struct pvs_worker *w);
  * system call less per pass); completions already in the ring still run.
  */
 int pvs_worker_run(struct pvs_worker *w, bool fds_ready);
+/*
+ * Whether completions wait in the io_uring's completion queue: a read of
+ * shared memory, for a transport that polls before it sleeps (sg answers,
+ * which come through fds, are not seen).
+ */
+bool pvs_worker_has_completions(const struct pvs_worker *w);
 /* Submit any I/O queued by pvs_submit() calls; call once per batch of submissions. */
 void pvs_worker_flush(struct pvs_worker *w);
 /* Block up to @timeout_ms (-1: forever) for completions and run them (tools, tests). */
