@@ -150,7 +150,7 @@ def ring_totals(path, vhost=1):
     for r in j.get("rings", []):
         if r.get("vhost") != vhost:
             continue
-        for k in ("requests", "responses", "notifies", "wakeups", "events", "copy_calls",
+        for k in ("requests", "responses", "notifies", "wakeups", "events", "polled", "copy_calls",
                   "copy_ops", "copy_bytes", "bytes_read", "bytes_written"):
             t[k] = t.get(k, 0) + (r.get(k) or 0)
     return t
@@ -231,12 +231,14 @@ def xen_runs(bdir):
         if win > 0:
             d["dom0_steal_frac"] = round((e["steal"] - s["steal"]) / hz / win / 2, 4)
         # Exact counts of the backend under test (pcount, /proc/interrupts).
+        # pvspoll: the same pvscsid, polling (pvscsictl poll): its counters' names.
+        counted = "pvscsid" if backend == "pvspoll" else backend
         for k, name in (("syscalls", "syscalls_per_io"), ("cs", "cs_per_io"),
                         ("irqs", "dom0_irqs_per_io")):
-            key = "%s.%s" % (backend, k)
+            key = "%s.%s" % (counted, k)
             if key in s and key in e and isinstance(s[key], int) and isinstance(e[key], int):
                 d[name] = round((e[key] - s[key]) / ios, 3)
-        if backend == "pvscsid":
+        if counted == "pvscsid":
             # utime+stime include the time its vCPU was stolen: not comparable
             # with /proc/stat's busy time.
             d["pvscsid_us_per_io_with_steal"] = round((e["proc"] - s["proc"]) / hz * 1e6 / ios, 2)
@@ -244,7 +246,7 @@ def xen_runs(bdir):
             r1 = ring_totals(os.path.join(bdir, "stats-end-%s.json" % job))
             if r0 and r1:
                 delta = {k: r1.get(k, 0) - r0.get(k, 0) for k in r1}
-                for k in ("requests", "notifies", "events", "copy_calls", "copy_ops"):
+                for k in ("requests", "notifies", "events", "polled", "copy_calls", "copy_ops"):
                     d[k + "_per_io"] = round(delta[k] / ios, 3)
                 moved = delta.get("bytes_read", 0) + delta.get("bytes_written", 0)
                 if moved:
@@ -433,7 +435,7 @@ def ratio(a, b):
 
 XEN_KEYS = ("iops", "mbps", "p50_us", "p99_us", "cpu_us_per_io", "fio_cpu_us_per_io", "guest_irqs_per_io",
             "dom0_irqs_per_io", "syscalls_per_io", "cs_per_io", "requests_per_io", "notifies_per_io",
-            "events_per_io", "copy_calls_per_io", "copy_ops_per_io", "copied_per_byte", "dom0_steal_frac")
+            "events_per_io", "polled_per_io", "copy_calls_per_io", "copy_ops_per_io", "copied_per_byte", "dom0_steal_frac")
 
 
 def median(xs):
@@ -691,6 +693,47 @@ def cmd_report(args):
         p("   p = pvscsid (all its threads), k = xen-scsiback (its interrupt threads; the kernel has no")
         p("   system calls, and it maps grants instead of copying them); evtchn in = dom0 interrupts from")
         p("   the frontend, notify out = pvscsid's notifications, guest irqs = the guest's interrupts.")
+        prow, psec = [], []
+        for disk in ("sdebug", "file"):
+            for wl in ("randread", "randwrite", "read"):
+                by_b = runs.get((disk, wl)) or {}
+                kr, pr, qr = by_b.get("kernel", {}), by_b.get("pvscsid", {}), by_b.get("pvspoll", {})
+                rounds = sorted(set(kr) & set(qr))
+                if not rounds:
+                    continue
+                name = "%s %s %s" % (disk, wl, "1m" if wl == "read" else "4k")
+
+                def ratios(a, b, key, rs):
+                    return [a[r][key] / b[r][key] for r in rs
+                            if r in a and r in b and a[r].get(key) and b[r].get(key)]
+
+                def medq(key):
+                    return median([x[key] for x in qr.values() if x.get(key) is not None])
+
+                both = sorted(set(rounds) & set(pr))
+                ri, rc = ratios(qr, kr, "iops", rounds), ratios(qr, kr, "cpu_us_per_io", rounds)
+                rp = ratios(qr, pr, "iops", both)
+                row = {"name": name, "rounds": len(rounds),
+                       "iops_ratio": median(ri), "cpu_per_io_ratio": median(rc),
+                       "iops_vs_nopoll": median(rp),
+                       "pvspoll": {k: medq(k) for k in XEN_KEYS}}
+                psec.append(row)
+                prow.append([name, si(row["pvspoll"]["iops"]),
+                             spread(median(ri), min(ri) if ri else None, max(ri) if ri else None),
+                             spread(median(rp), min(rp) if rp else None, max(rp) if rp else None),
+                             num(row["pvspoll"]["cpu_us_per_io"], "%.0f"),
+                             spread(median(rc), min(rc) if rc else None, max(rc) if rc else None),
+                             num(row["pvspoll"]["syscalls_per_io"], "%.2f"),
+                             num(row["pvspoll"]["dom0_irqs_per_io"], "%.2f"),
+                             num(row["pvspoll"]["copy_calls_per_io"], "%.2f"),
+                             num(row["pvspoll"]["polled_per_io"], "%.2f")])
+        if prow:
+            p("   pvscsid polling (pvscsictl poll, the third run of every round; ratios per round, median")
+            p("   [min..max]) against the kernel and against pvscsid without polling:")
+            lines.extend(table(prow, ["disk workload", "IOPS poll", "/kernel", "/no poll",
+                                      "dom0 us/IO", "/kernel", "syscalls/IO", "evtchn in/IO",
+                                      "gnt copy calls/IO", "polled passes/IO"]))
+        res["sections"]["xen_poll"] = psec
         for k, d in recs:
             if k == "xenstrace":
                 p("   pvscsid system calls per I/O during %s (strace -c, slowed): %.2f; %s" % (

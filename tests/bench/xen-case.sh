@@ -131,6 +131,14 @@ irq_counts() {
 		if ($0 ~ /vscsiif/) k += s; else p += s }
 		END { printf "kernel.irqs=%d pvscsid.irqs=%d\n", k, p }' /proc/interrupts
 }
+# pvscsid's runs: pvscsid-* and pvspoll-* (the same daemon, polling).
+is_pvs() { case $1 in pvscsid-* | pvspoll-*) return 0 ;; esac; return 1; }
+# pre-JOB: the guest waits a second after it, outside the measured window.
+set_poll() {
+	local us=0
+	case $1 in pvspoll-*) us=$BENCH_POLL_US ;; pvscsid-*) ;; *) return 0 ;; esac
+	"$PVSCSICTL" --socket "$CTL_SOCK" poll "$us" >/dev/null 2>&1 || say "pvscsictl poll $us failed"
+}
 ctl_stats() {
 	"$PVSCSICTL" --socket "$CTL_SOCK" stats --json >"$CASEOUT/stats-$1-$2.json" 2>&1 || true
 }
@@ -147,7 +155,7 @@ ctl_stats() {
 snap() {
 	local when=$1 job=$2 t u n s irq sirq steal pid stat proc=0 ints
 	if [ "$when" = start ]; then
-		[ "${job%%-*}" != pvscsid ] || ctl_stats start "$job"
+		is_pvs "$job" && ctl_stats start "$job"
 		pc_read
 		ints=$(irq_counts)
 		t=$EPOCHREALTIME
@@ -163,7 +171,7 @@ snap() {
 		proc=$((stat[13] + stat[14]))
 	fi
 	echo "$when job=$job t=$t hz=$HZ busy=$((u + n + s + irq + sirq)) steal=$steal proc=$proc $ints $PC_LINE" >>"$CASEOUT/cpu.txt"
-	[ "$when" = start ] || [ "${job%%-*}" != pvscsid ] || ctl_stats end "$job"
+	[ "$when" = start ] || ! is_pvs "$job" || ctl_stats end "$job"
 }
 
 # BENCH_STRACE=JOB (XEN_STRACE on the build machine, e.g.
@@ -210,6 +218,7 @@ watch_marks() {
 		pending=""
 		line=${line%$'\r'}
 		case $line in
+		"@@E2E MARK pre-"*) set_poll "${line#@@E2E MARK pre-}" ;;
 		"@@E2E MARK go-"*)
 			[ "${line#@@E2E MARK go-}" != "$BENCH_STRACE" ] || trace_start
 			snap start "${line#@@E2E MARK go-}"
@@ -228,7 +237,8 @@ watch_marks() {
 }
 
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
-say "bench: fio ${BENCH_RUNTIME}s per run, $BENCH_ROUNDS rounds of kernel then pvscsid per workload"
+BENCH_POLL_US=${BENCH_POLL_US:-0}
+say "bench: fio ${BENCH_RUNTIME}s per run, $BENCH_ROUNDS rounds of kernel then pvscsid per workload$([ "$BENCH_POLL_US" -gt 0 ] && echo " then pvscsid polling ${BENCH_POLL_US} us")"
 [ -x "$PCOUNT" ] || fail "$PCOUNT not built (make bench builds it)"
 backend_start
 pvscsid_start
@@ -243,7 +253,7 @@ XS_BE_ROOT=$XS_PV_ROOT vscsi_attach "$DOMID" 1 0 "/dev/$(sdebug_sg)" 0:0:2:0
 XS_BE_ROOT=$XS_PV_ROOT vscsi_attach "$DOMID" 1 1 file:/var/tmp/e2e/bench.img 0:0:3:0
 guest_start
 # About 15 s per run here; a stuck guest must not eat make bench's budget.
-watch_marks $((12 * BENCH_ROUNDS * (BENCH_RUNTIME + 20) + 300))
+watch_marks $((18 * BENCH_ROUNDS * (BENCH_RUNTIME + 21) + 300))
 guest_wait_end 60
 backend_check
 guest_verdict

@@ -9,7 +9,8 @@
 # scsi_debug disk and image file, targets 2 and 3 pvscsid's, on the same
 # scsi_debug disk and the same image file.  For each workload (4 KiB random
 # read, 4 KiB random write, 1 MiB sequential read, QD 16) on each disk, fio
-# runs kernel, pvscsid, kernel, pvscsid... BENCH_ROUNDS times each, so that
+# runs kernel, pvscsid, kernel, pvscsid... BENCH_ROUNDS times each (with
+# BENCH_POLL_US > 0 a third, pvspoll: pvscsid polling), so that
 # a change in the machine's speed falls on both.  Each run is framed by
 # "go-JOB"/"done-JOB" marks (dom0 takes its counters there), its JSON
 # recorded as fio-JOB.json and the interrupts the guest took from that
@@ -45,12 +46,17 @@ guest() {
 		for w in randread:4k randwrite:4k read:1m; do
 			wl=${w%%:*}
 			for r in $(seq "$BENCH_ROUNDS"); do
-				for b in kernel:0 pvscsid:1; do
+				bes="kernel:0 pvscsid:1"
+				[ "${BENCH_POLL_US:-0}" -gt 0 ] && bes="$bes pvspoll:1"
+				for b in $bes; do
 					be=${b%%:*}
 					vh=${b#*:}
 					t=$((${d#*:} + 2 * vh))
 					dev=$(sd_of "0:$t:0")
 					job=$be-$disk-$wl-r$r
+					# dom0 sets pvscsid's polling for the run (pvspoll: on) here.
+					mark "pre-$job"
+					sleep 1
 					i0=$(irqs)
 					mark "go-$job"
 					rc=0

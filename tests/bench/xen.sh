@@ -19,7 +19,9 @@
 # each backend per workload, alternating), XEN_STRACE=JOB (e.g.
 # pvscsid-file-randwrite-r1: pvscsid's system calls by name during that run,
 # OUTDIR/same/strace-JOB.txt; that run's figures are then not comparable),
-# XEN_QEMU_TIMEOUT (default from the rounds).
+# XEN_POLL_US (50: a third backend per round, "pvspoll", is pvscsid with
+# pvscsictl poll XEN_POLL_US; 0: no such runs), XEN_QEMU_TIMEOUT (default
+# from the rounds).
 set -eu
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -29,6 +31,9 @@ BUILD=$REPO/build/e2e
 OUTDIR=${1:?usage: xen.sh OUTDIR}
 RUNTIME=${XEN_RUNTIME:-6}
 ROUNDS=${XEN_ROUNDS:-3}
+POLL_US=${XEN_POLL_US:-50}
+# Runs per round and workload: kernel, pvscsid, and pvscsid polling.
+NB=$([ "$POLL_US" -gt 0 ] && echo 3 || echo 2)
 
 for f in assets.sh initramfs.sh boot.sh ../../lib/qemu.sh dom0-env.sh harness.sh \
 	backend-kernel.sh guest-init guest-lib.sh dom0-init; do
@@ -77,7 +82,7 @@ build_bench_guest() {
 	install -m 755 "$E2E_DIR/lib/guest-init" "$root/init"
 	install -m 644 "$E2E_DIR/lib/guest-lib.sh" "$root/e2e/"
 	{
-		echo "BENCH_RUNTIME=$RUNTIME BENCH_ROUNDS=$ROUNDS"
+		echo "BENCH_RUNTIME=$RUNTIME BENCH_ROUNDS=$ROUNDS BENCH_POLL_US=$POLL_US"
 		cat "$BENCH_DIR/xen-guest.sh"
 	} >"$root/e2e/cases/bench.sh"
 	pack "$root" "$GUEST_IMG"
@@ -126,9 +131,10 @@ DOM0_MAIN=../../bench/xen-dom0.sh
 BENCH_RUNTIME=$RUNTIME
 BENCH_ROUNDS=$ROUNDS
 BENCH_STRACE=${XEN_STRACE:-}
-CASE_TIMEOUT=$((12 * ROUNDS * (RUNTIME + 20) + 420))
+BENCH_POLL_US=$POLL_US
+CASE_TIMEOUT=$((6 * NB * ROUNDS * (RUNTIME + 21) + 420))
 EOT
-QEMU_TIMEOUT=${XEN_QEMU_TIMEOUT:-$((12 * ROUNDS * (RUNTIME + 20) + 420 + 240))}
+QEMU_TIMEOUT=${XEN_QEMU_TIMEOUT:-$((6 * NB * ROUNDS * (RUNTIME + 21) + 420 + 240))}
 rc=0
 # boot_xen takes dom0's initramfs from $BUILD.
 BUILD=$BOOT boot_xen "$OUTDIR" || rc=$?

@@ -49,6 +49,9 @@ fi
 # 120, 100: per-round ratios 0.90, 1.20, 1.00, median 1.00.  dom0 busy 1 s
 # per 1000 I/Os for the kernel (1000 us/IO), 0.5 s for pvscsid (0.50).
 # pvscsid makes 2000 system calls and 250 grant copy calls per 1000 I/Os.
+# pvspoll (pvscsid polling) 110, 150, 110 IOPS: 1.10 [1.10..1.50] of the
+# kernel, 1.22 [1.10..1.25] of pvscsid; 1000 system calls and 500 polled
+# passes per 1000 I/Os.
 x=$tmp/xen/same
 mkdir -p "$x"
 python3 - "$x" <<'EOF'
@@ -65,14 +68,14 @@ cpu.write("start job=idle t=%.1f hz=100 busy=0 steal=0 proc=7 kernel.irqs=0 pvsc
 t += 10
 cpu.write("end job=idle t=%.1f hz=100 busy=3 steal=0 proc=7 kernel.irqs=0 pvscsid.irqs=0 "
           "pvscsid.syscalls=5 pvscsid.cs=1 pvscsid.threads=2 kernel.syscalls=0 kernel.cs=0 kernel.threads=1\n" % t)
-for r, piops in ((1, 90), (2, 120), (3, 100)):
-    for b, iops in (("kernel", 100), ("pvscsid", piops)):
+for r, piops, qiops in ((1, 90, 110), (2, 120, 150), (3, 100, 110)):
+    for b, iops in (("kernel", 100), ("pvscsid", piops), ("pvspoll", qiops)):
         job = "%s-sdebug-randread-r%d" % (b, r)
         ios = iops * 6
         json.dump(fio(iops, ios), open(d + "/fio-%s.json" % job, "w"))
         open(d + "/irq-%s.txt" % job, "w").write("%d\n" % (ios // 4))
         dbusy = ios * 100 // 1000 if b == "kernel" else ios * 50 // 1000
-        dsys = 2 * ios if b == "pvscsid" else 0
+        dsys = {"kernel": 0, "pvscsid": 2 * ios, "pvspoll": ios}[b]
         for when in ("start", "end"):
             if when == "end":
                 t += 6.2
@@ -81,17 +84,18 @@ for r, piops in ((1, 90), (2, 120), (3, 100)):
             cpu.write("%s job=%s t=%.1f hz=100 busy=%d steal=0 proc=0 kernel.irqs=0 pvscsid.irqs=0 "
                       "pvscsid.syscalls=%d pvscsid.cs=0 pvscsid.threads=2 kernel.syscalls=0 kernel.cs=0 "
                       "kernel.threads=1\n" % (when, job, t, busy, sysc))
-        if b == "pvscsid":
+        if b != "kernel":
             for when, n in (("start", 0), ("end", ios)):
                 json.dump({"luns": [], "rings": [{"domid": 1, "vhost": 1, "requests": n, "notifies": n // 4,
                            "wakeups": n // 4, "events": n // 4, "copy_calls": n // 4, "copy_ops": n,
+                           "polled": n // 2 if b == "pvspoll" else 0,
                            "copy_bytes": n * 4096, "bytes_read": n * 4096, "bytes_written": 0},
                            {"domid": 1, "vhost": 0, "requests": 99999}]},
                           open(d + "/stats-%s-%s.json" % (when, job), "w"))
         t += 1
 EOF
 python3 tests/bench/report.py xen "$tmp/xen" >"$tmp/xen.raw" 2>"$tmp/xen.err"
-check "report.py xen: a line per backend and round, and the idle line" "7" "$(grep -c '^xen' "$tmp/xen.raw")"
+check "report.py xen: a line per backend and round, and the idle line" "10" "$(grep -c '^xen' "$tmp/xen.raw")"
 python3 tests/bench/report.py report "$tmp/xen.raw" "$tmp" >"$tmp/xen.table" 2>&1
 row=$(grep '^  sdebug randread 4k' "$tmp/xen.table" | head -n 1)
 case $row in
@@ -107,6 +111,11 @@ cost=$(sed -n '/Per-I\/O costs/,$p' "$tmp/xen.table" | grep '^  sdebug randread 
 case $cost in
 *" 2.00 "*" 0.25 "*" 1.00 "*" 1.0") ok "xen: per-I/O costs from the counters (vhost 1's rings only)" ;;
 *) fail "xen: per-I/O costs: syscalls 2.00, copy calls 0.25, copied 1.00, cmds 1.0 expected" "$cost" ;;
+esac
+prow=$(sed -n '/pvscsid polling/,$p' "$tmp/xen.table" | grep '^  sdebug randread 4k' | head -n 1)
+case $prow in
+*" 1.10 [1.10..1.50] "*" 1.22 [1.10..1.25] "*" 1.00 "*" 0.50") ok "xen: the polling runs against both" ;;
+*) fail "xen: polling: 1.10 [1.10..1.50] of the kernel, 1.22 [1.10..1.25] of pvscsid, 1.00 syscalls, 0.50 polled expected" "$prow" ;;
 esac
 grep -q 'guest idle 10 s, both vhosts connected: dom0 busy 0.3% of a vCPU; pvscsid: 0 system calls, 0 context switches' \
 	"$tmp/xen.table" && ok "xen: the idle line" || fail "xen: the idle line" "$(grep 'guest idle' "$tmp/xen.table")"
