@@ -314,6 +314,11 @@ uint64_t pvs_clock_pass(void)
 	return pass_ns = clock_ns();
 }
 
+void pvs_clock_set_pass(uint64_t ns)
+{
+	pass_ns = ns;
+}
+
 uint64_t pvs_now_ns(void)
 {
 	return pass_ns ? pass_ns : clock_ns();

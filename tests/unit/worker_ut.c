@@ -129,6 +129,39 @@ static void test_nop_needs_flush_then_signals_fd(void)
 	pvs_worker_free(w);
 }
 
+/*
+ * What a polling transport looks at: completions visible in shared memory
+ * before any poll, and gone once reaped; the fd-less run reaps them too.
+ */
+static void test_has_completions(void)
+{
+	struct pvs_worker *w;
+
+	reset_reqs();
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_FALSE(pvs_worker_has_completions(w));
+	queue_nop(w, &reqs[0]);
+	CU_ASSERT_FALSE(pvs_worker_has_completions(w));
+	pvs_worker_flush(w);
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 1000), 1);
+	CU_ASSERT_TRUE(pvs_worker_has_completions(w));
+	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 1);
+	CU_ASSERT_EQUAL(recs[0].calls, 1);
+	CU_ASSERT_FALSE(pvs_worker_has_completions(w));
+	pvs_worker_free(w);
+}
+
+/* The pass clock: read once, or set by the loop from a clock of its own. */
+static void test_pass_clock(void)
+{
+	uint64_t t = pvs_clock_pass();
+
+	CU_ASSERT_EQUAL(pvs_now_ns(), t);
+	pvs_clock_set_pass(t + 5);
+	CU_ASSERT_EQUAL(pvs_now_ns(), t + 5);
+	CU_ASSERT_TRUE(pvs_clock_pass() >= t);
+}
+
 static void test_readv_result_reaches_request(void)
 {
 	struct pvs_worker *w;
@@ -356,6 +389,8 @@ static const struct cu_test worker_lifecycle_tests[] = {
 
 static const struct cu_test worker_io_uring_tests[] = {
     {"nop needs flush, then signals the fd", test_nop_needs_flush_then_signals_fd},
+    {"completions seen in shared memory", test_has_completions},
+    {"the pass clock", test_pass_clock},
     {"readv result and errors reach the request", test_readv_result_reaches_request},
     {"full SQ is submitted, nothing dropped", test_full_sq_is_submitted_not_dropped},
     {"a completion's next stage runs in the same poll", test_completion_queues_next_stage},

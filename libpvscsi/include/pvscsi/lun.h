@@ -295,6 +295,12 @@ struct pvs_io_stats {
 uint64_t pvs_now_ns(void);
 /* Read the clock for this thread's pvs_now_ns() until the next call; returns it. */
 uint64_t pvs_clock_pass(void);
+/*
+ * Set this thread's pass time to @ns instead: a CLOCK_MONOTONIC reading the
+ * event loop derived from a cheaper clock of its own (pvscsid's TSC while
+ * it polls, re-based on pvs_clock_pass() every second).
+ */
+void pvs_clock_set_pass(uint64_t ns);
 /* Count the completion of @req (status, host, sense, residual set) that took @lat_ns. */
 void pvs_io_stats_add(struct pvs_io_stats *s, const struct pvs_req *req, uint64_t lat_ns);
 /* The LUN's counters since it was opened. */
