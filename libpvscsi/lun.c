@@ -323,17 +323,24 @@ void pvs_io_stats_add(struct pvs_io_stats *s, const struct pvs_req *req, uint64_
 {
 	uint64_t moved =
 	    req->residual < req->core.data_len ? req->core.data_len - req->residual : 0;
-	uint64_t us = lat_ns / 1000;
-	unsigned int b = 0;
 	uint8_t key, asc, ascq;
 
 	s->commands++;
+	s->latency_ns += lat_ns;
+	s->latency[pvs_lat_bucket(lat_ns)]++;
+	if (req->host == PVS_HOST_OK && req->status == PVS_STATUS_GOOD) {
+		/* Nearly every completion: the outcome tests below are for errors. */
+		if (req->dir == PVS_DIR_FROM_DEV)
+			s->bytes_read += moved;
+		else if (req->dir == PVS_DIR_TO_DEV)
+			s->bytes_written += moved;
+		return;
+	}
 	if (req->host == PVS_HOST_OK && req->dir == PVS_DIR_FROM_DEV)
 		s->bytes_read += moved;
 	else if (req->host == PVS_HOST_OK && req->dir == PVS_DIR_TO_DEV)
 		s->bytes_written += moved;
-	if (req->host != PVS_HOST_OK || req->status != PVS_STATUS_GOOD)
-		s->errors++;
+	s->errors++;
 	if (req->host == PVS_HOST_ABORTED)
 		s->aborted++;
 	else if (req->host == PVS_HOST_RESET)
@@ -347,10 +354,6 @@ void pvs_io_stats_add(struct pvs_io_stats *s, const struct pvs_req *req, uint64_
 		s->conflicts++;
 	else if (req->status == PVS_STATUS_BUSY || req->status == PVS_STATUS_TASK_SET_FULL)
 		s->busy++;
-	s->latency_ns += lat_ns;
-	while (b < PVS_LAT_BUCKETS - 1 && us >= pvs_lat_bound_us(b))
-		b++;
-	s->latency[b]++;
 }
 
 void pvsi_req_account(struct pvs_req *req)
