@@ -362,7 +362,8 @@ void pvs_io_stats_add(struct pvs_io_stats *s, const struct pvs_req *req, uint64_
 		s->busy++;
 }
 
-void pvsi_req_account(struct pvs_req *req)
+/* Count @req's completion in its LUN's stats (just before done()); inline: every command. */
+static inline void req_account(struct pvs_req *req)
 {
 	struct pvs_lun *lun = req->core.lun;
 	uint64_t now;
@@ -516,7 +517,7 @@ void pvsi_req_complete(struct pvs_req *req, int sr)
 	} else {
 		set_sense(req, sr, flags);
 	}
-	pvsi_req_account(req);
+	req_account(req);
 	req->done(req);
 	if (tmf && --tmf->pending == 0)
 		pvsi_tmf_finish(tmf);
@@ -530,7 +531,7 @@ void pvsi_req_finish_raw(struct pvs_req *req)
 	untrim(req);
 	if (lun)
 		inflight_del(lun, req);
-	pvsi_req_account(req);
+	req_account(req);
 	req->done(req);
 	if (tmf && --tmf->pending == 0)
 		pvsi_tmf_finish(tmf);
