@@ -261,7 +261,7 @@ static void inflight_add(struct pvs_lun *lun, struct pvs_req *req)
 	req->core.flags |= PVSI_RF_INFLIGHT;
 }
 
-static void inflight_del(struct pvs_lun *lun, struct pvs_req *req)
+static inline void inflight_del(struct pvs_lun *lun, struct pvs_req *req)
 {
 	/* A read's medium may have been ejected meanwhile: it closes with its last read. */
 	if (req->core.medium)
