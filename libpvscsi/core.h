@@ -348,8 +348,6 @@ struct pvs_lun {
 	void *cd;  /* cdrom.c: a cdrom: drive's tray and medium; NULL for other LUNs */
 };
 
-/* Count @req's completion in its LUN's stats (just before done()). */
-void pvsi_req_account(struct pvs_req *req);
 /* Complete @req with @sr (GOOD when PVS_SR_OK): status, sense, residual, done(). */
 void pvsi_req_complete(struct pvs_req *req, int sr);
 /*

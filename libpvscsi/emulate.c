@@ -124,7 +124,8 @@ void pvsi_emulate_submit(struct pvs_lun *lun, struct pvs_req *req)
 	sr = check_cdb(lun, req, op, len);
 	if (sr != PVS_SR_OK)
 		goto out;
-	sr = pvsi_pr_check(lun, req, op);
+	/* Without a reservation there is no conflict: no call for the common case. */
+	sr = lun->pr.spc2_reserved || lun->pr.pr_reserved ? pvsi_pr_check(lun, req, op) : PVS_SR_OK;
 	if (sr != PVS_SR_OK)
 		goto out;
 	if (op->flags & PVSI_OP_NEED_READY) {

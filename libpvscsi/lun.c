@@ -261,7 +261,7 @@ static void inflight_add(struct pvs_lun *lun, struct pvs_req *req)
 	req->core.flags |= PVSI_RF_INFLIGHT;
 }
 
-static void inflight_del(struct pvs_lun *lun, struct pvs_req *req)
+static inline void inflight_del(struct pvs_lun *lun, struct pvs_req *req)
 {
 	/* A read's medium may have been ejected meanwhile: it closes with its last read. */
 	if (req->core.medium)
@@ -277,25 +277,6 @@ static void inflight_del(struct pvs_lun *lun, struct pvs_req *req)
 	req->core.next = req->core.prev = NULL;
 	req->core.flags &= ~PVSI_RF_INFLIGHT;
 	lun->ninflight--;
-}
-
-void pvs_submit(struct pvs_lun *lun, struct pvs_req *req)
-{
-	uint64_t len = 0;
-
-	memset(&req->core, 0, sizeof(req->core));
-	req->core.lun = lun;
-	req->core.field = -1;
-	req->status = PVS_STATUS_GOOD;
-	req->host = PVS_HOST_OK;
-	req->sense_len = 0;
-	req->residual = 0;
-	for (unsigned i = 0; i < req->iovcnt; i++)
-		len += req->iov[i].iov_len;
-	req->core.data_len = len;
-	req->core.t_start = pvs_now_ns();
-	inflight_add(lun, req);
-	lun->ops->submit(lun, req);
 }
 
 /* The time of this thread's loop pass; 0: it has no loop that keeps it (tools, tests). */
@@ -319,26 +300,50 @@ void pvs_clock_set_pass(uint64_t ns)
 	pass_ns = ns;
 }
 
-uint64_t pvs_now_ns(void)
+/* pvs_now_ns() for the core's own calls: two per command, no call. */
+static inline uint64_t now_ns(void)
 {
 	return pass_ns ? pass_ns : clock_ns();
 }
 
-void pvs_io_stats_add(struct pvs_io_stats *s, const struct pvs_req *req, uint64_t lat_ns)
+uint64_t pvs_now_ns(void)
 {
-	uint64_t moved =
-	    req->residual < req->core.data_len ? req->core.data_len - req->residual : 0;
-	uint64_t us = lat_ns / 1000;
-	unsigned int b = 0;
+	return now_ns();
+}
+
+void pvs_submit(struct pvs_lun *lun, struct pvs_req *req)
+{
+	uint64_t len = 0;
+
+	memset(&req->core, 0, sizeof(req->core));
+	req->core.lun = lun;
+	req->core.field = -1;
+	req->status = PVS_STATUS_GOOD;
+	req->host = PVS_HOST_OK;
+	req->sense_len = 0;
+	req->residual = 0;
+	for (unsigned i = 0; i < req->iovcnt; i++)
+		len += req->iov[i].iov_len;
+	req->core.data_len = len;
+	req->core.t_start = now_ns();
+	inflight_add(lun, req);
+	lun->ops->submit(lun, req);
+}
+
+/*
+ * The outcome of a command that did not end GOOD with host status OK.
+ * Apart (not inlined): a successful one then saves no register for it.
+ */
+__attribute__((noinline)) static void count_error(struct pvs_io_stats *s, const struct pvs_req *req,
+                                                  uint64_t moved)
+{
 	uint8_t key, asc, ascq;
 
-	s->commands++;
 	if (req->host == PVS_HOST_OK && req->dir == PVS_DIR_FROM_DEV)
 		s->bytes_read += moved;
 	else if (req->host == PVS_HOST_OK && req->dir == PVS_DIR_TO_DEV)
 		s->bytes_written += moved;
-	if (req->host != PVS_HOST_OK || req->status != PVS_STATUS_GOOD)
-		s->errors++;
+	s->errors++;
 	if (req->host == PVS_HOST_ABORTED)
 		s->aborted++;
 	else if (req->host == PVS_HOST_RESET)
@@ -352,20 +357,33 @@ void pvs_io_stats_add(struct pvs_io_stats *s, const struct pvs_req *req, uint64_
 		s->conflicts++;
 	else if (req->status == PVS_STATUS_BUSY || req->status == PVS_STATUS_TASK_SET_FULL)
 		s->busy++;
-	s->latency_ns += lat_ns;
-	while (b < PVS_LAT_BUCKETS - 1 && us >= pvs_lat_bound_us(b))
-		b++;
-	s->latency[b]++;
 }
 
-void pvsi_req_account(struct pvs_req *req)
+void pvs_io_stats_add(struct pvs_io_stats *s, const struct pvs_req *req, uint64_t lat_ns)
+{
+	uint64_t moved =
+	    req->residual < req->core.data_len ? req->core.data_len - req->residual : 0;
+
+	s->commands++;
+	s->latency_ns += lat_ns;
+	s->latency[pvs_lat_bucket(lat_ns)]++;
+	if (req->host != PVS_HOST_OK || req->status != PVS_STATUS_GOOD)
+		count_error(s, req, moved);
+	else if (req->dir == PVS_DIR_FROM_DEV)
+		s->bytes_read += moved;
+	else if (req->dir == PVS_DIR_TO_DEV)
+		s->bytes_written += moved;
+}
+
+/* Count @req's completion in its LUN's stats (just before done()); inline: every command. */
+static inline void req_account(struct pvs_req *req)
 {
 	struct pvs_lun *lun = req->core.lun;
 	uint64_t now;
 
 	if (!lun)
 		return;
-	now = pvs_now_ns();
+	now = now_ns();
 	pvs_io_stats_add(&lun->stats, req, now > req->core.t_start ? now - req->core.t_start : 0);
 }
 
@@ -461,6 +479,30 @@ void pvsi_req_fail_host(struct pvs_req *req, uint8_t host)
 	pvsi_req_finish_raw(req);
 }
 
+/*
+ * The status and sense of reason @sr.  Apart (not inlined): a command that
+ * succeeds then saves no register for it.
+ */
+__attribute__((noinline)) static void set_sense(struct pvs_req *req, int sr, uint32_t flags)
+{
+	const struct pvs_sense_desc *d = pvs_sense_lookup((enum pvs_sense_reason)sr);
+	/* INFORMATION: e.g. the MISCOMPARE offset (SPC-5 4.4.3). */
+	const struct pvsi_sense_extra x = {
+	    .in_cdb = req->core.field_in_cdb,
+	    .field = req->core.field,
+	    .bit = req->core.field_bit,
+	    .info_valid = flags & PVSI_RF_INFO,
+	    .info = req->core.info,
+	};
+
+	if (!d)
+		d = pvs_sense_lookup(PVS_SR_INTERNAL_TARGET_FAILURE);
+	req->status = d->status;
+	req->sense_len = (uint8_t)pvsi_sense_build(sr, &x, req->sense, sizeof(req->sense));
+	/* Data already moved stays moved (e.g. a short read before a medium error). */
+	req->residual = (uint32_t)(req->core.data_len - req->core.xfer);
+}
+
 void pvsi_req_complete(struct pvs_req *req, int sr)
 {
 	struct pvs_lun *lun = req->core.lun;
@@ -486,24 +528,9 @@ void pvsi_req_complete(struct pvs_req *req, int sr)
 		req->status = PVS_STATUS_GOOD;
 		req->residual = (uint32_t)(req->core.data_len - req->core.xfer);
 	} else {
-		const struct pvs_sense_desc *d = pvs_sense_lookup((enum pvs_sense_reason)sr);
-		/* INFORMATION: e.g. the MISCOMPARE offset (SPC-5 4.4.3). */
-		const struct pvsi_sense_extra x = {
-		    .in_cdb = req->core.field_in_cdb,
-		    .field = req->core.field,
-		    .bit = req->core.field_bit,
-		    .info_valid = flags & PVSI_RF_INFO,
-		    .info = req->core.info,
-		};
-
-		if (!d)
-			d = pvs_sense_lookup(PVS_SR_INTERNAL_TARGET_FAILURE);
-		req->status = d->status;
-		req->sense_len = (uint8_t)pvsi_sense_build(sr, &x, req->sense, sizeof(req->sense));
-		/* Data already moved stays moved (e.g. a short read before a medium error). */
-		req->residual = (uint32_t)(req->core.data_len - req->core.xfer);
+		set_sense(req, sr, flags);
 	}
-	pvsi_req_account(req);
+	req_account(req);
 	req->done(req);
 	if (tmf && --tmf->pending == 0)
 		pvsi_tmf_finish(tmf);
@@ -517,7 +544,7 @@ void pvsi_req_finish_raw(struct pvs_req *req)
 	untrim(req);
 	if (lun)
 		inflight_del(lun, req);
-	pvsi_req_account(req);
+	req_account(req);
 	req->done(req);
 	if (tmf && --tmf->pending == 0)
 		pvsi_tmf_finish(tmf);

@@ -168,12 +168,35 @@ bool pvs_map_get(const struct pvs_map *m, unsigned int i, uint32_t *channel, uin
 	return true;
 }
 
+/*
+ * The LUN at (c, t, l), or NULL: the search of every command, so inline,
+ * stopping at the entry itself, with channel and target compared as one
+ * 64-bit key.
+ */
+static inline struct pvs_lun *lun_at(const struct pvs_map *m, uint32_t c, uint32_t t, uint32_t l)
+{
+	uint64_t ct = (uint64_t)c << 32 | t;
+	unsigned int lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+		const struct map_ent *e = &m->ents[mid];
+		uint64_t ect = (uint64_t)e->channel << 32 | e->target;
+
+		if (ect == ct && e->lun == l)
+			return e->l;
+		if (ect < ct || (ect == ct && e->lun < l))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 struct pvs_lun *pvs_map_lookup(const struct pvs_map *m, uint32_t channel, uint32_t target,
                                uint32_t lun)
 {
-	const struct map_ent *e = find(m, channel, target, lun);
-
-	return e ? e->l : NULL;
+	return lun_at(m, channel, target, lun);
 }
 
 /* SPC-5 6.33 / SAM-5 5.14: the inventory changed for the target's other LUNs. */
@@ -436,26 +459,15 @@ bool pvs_map_cdb_xfer(const struct pvs_map *m, uint32_t channel, uint32_t target
 	return pvs_cdb_xfer(NULL, cdb, cdb_len, dir, len);
 }
 
-int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
-                   struct pvs_req *req)
+/*
+ * pvs_map_submit() for what no mapped LUN answers.  Apart (not inlined):
+ * its registers would otherwise be saved and restored on every command.
+ */
+__attribute__((noinline)) static int submit_to_target(struct pvs_map *m, uint32_t channel,
+                                                      uint32_t target, struct pvs_req *req)
 {
-	unsigned int first;
-	struct pvs_lun *l = NULL;
+	unsigned int first = lower_bound(m, channel, target, 0);
 
-	if (lun <= PVS_MAP_MAX_LUN) {
-		unsigned int i = lower_bound(m, channel, target, lun);
-
-		if (i < m->n && key_cmp(&m->ents[i], channel, target, lun) == 0)
-			l = m->ents[i].l;
-	}
-	if (m->host)
-		req->initiator = m->initiator;
-	/* A mapped LUN proves its target exists, so the common case needs one search, not two. */
-	if (lun_answers(l, req->cdb, req->cdb_len)) {
-		pvs_submit(l, req);
-		return 0;
-	}
-	first = lower_bound(m, channel, target, 0);
 	if (!same_target(m, first, channel, target))
 		return -ENODEV;
 	if (req->cdb_len == 0) {
@@ -468,6 +480,21 @@ int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_
 	target_begin(req);
 	pvsi_req_complete(req, target_command(m, first, channel, target, req));
 	return 0;
+}
+
+int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                   struct pvs_req *req)
+{
+	struct pvs_lun *l = lun <= PVS_MAP_MAX_LUN ? lun_at(m, channel, target, lun) : NULL;
+
+	if (m->host)
+		req->initiator = m->initiator;
+	/* A mapped LUN proves its target exists, so the common case needs one search, not two. */
+	if (lun_answers(l, req->cdb, req->cdb_len)) {
+		pvs_submit(l, req);
+		return 0;
+	}
+	return submit_to_target(m, channel, target, req);
 }
 
 /* ---- task management ---- */

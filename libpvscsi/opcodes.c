@@ -468,11 +468,17 @@ static const struct pvsi_opcode smc_opcodes[] = {
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* A sorted table and, per opcode, 1 + the position of its first entry (0: absent). */
+/*
+ * A sorted table and, per opcode, 1 + the position of its first entry (0:
+ * absent).  direct[]: the answer of pvsi_opcode_find_dc() for this class
+ * when the opcode alone decides it (no service action), so that every
+ * command's lookup is one load; NULL: ask the tables.
+ */
 struct optable {
 	const struct pvsi_opcode *ops;
 	unsigned int n;
 	uint8_t index[256];
+	const struct pvsi_opcode *direct[256];
 };
 
 _Static_assert(NELEM(pvsi_opcodes) < 255 && NELEM(ssc_opcodes) < 255 && NELEM(mmc_opcodes) < 255 &&
@@ -509,11 +515,21 @@ static void reserved_build(const struct pvsi_opcode *op, uint8_t *r)
 	r[last] = (uint8_t)(0x07u & ~op->usage[last]);
 }
 
+static const struct pvsi_opcode *find_in_tables(unsigned int dc, const uint8_t *cdb,
+                                                unsigned int cdb_len);
+
 static void opcode_index_build(void)
 {
 	for (unsigned t = 0; t < PVSI_DC__COUNT; t++)
 		for (unsigned i = optables[t].n; i-- > 0;)
 			optables[t].index[optables[t].ops[i].opcode] = (uint8_t)(i + 1);
+	for (unsigned t = 0; t < PVSI_DC__COUNT; t++)
+		for (unsigned b = 0; b < 256; b++) {
+			/* One byte of CDB: an entry with a service action is not found. */
+			const uint8_t cdb[1] = {(uint8_t)b};
+
+			optables[t].direct[b] = find_in_tables(t, cdb, 1);
+		}
 	for (unsigned i = 0; i < pvsi_nopcodes; i++)
 		reserved_build(&pvsi_opcodes[i], opcode_reserved[i]);
 	for (unsigned i = 0; i < NELEM(mmc_opcodes); i++)
@@ -549,20 +565,40 @@ static const struct pvsi_opcode *table_find(const struct optable *t, const uint8
 	return NULL;
 }
 
-const struct pvsi_opcode *pvsi_opcode_find_dc(unsigned int dc, const uint8_t *cdb,
-                                              unsigned int cdb_len)
+/* pvsi_opcode_find_dc() from the tables themselves, once they are indexed. */
+static const struct pvsi_opcode *find_in_tables(unsigned int dc, const uint8_t *cdb,
+                                                unsigned int cdb_len)
 {
 	const struct pvsi_opcode *op;
 	bool known;
 
-	if (!cdb || cdb_len == 0 || dc >= PVSI_DC__COUNT)
-		return NULL;
-	opcode_index_ensure();
 	op = table_find(&optables[dc], cdb, cdb_len, &known);
 	if (op || known || dc == PVSI_DC_SBC)
 		return op;
 	op = table_find(&optables[PVSI_DC_SBC], cdb, cdb_len, &known);
 	return op && (op->flags & PVSI_OP_SPC) ? op : NULL;
+}
+
+/*
+ * Not inlined: the index build and the table walk would make every lookup
+ * save and restore registers for them; this way the common one is a tail call.
+ */
+__attribute__((noinline)) static const struct pvsi_opcode *
+find_slow(unsigned int dc, const uint8_t *cdb, unsigned int cdb_len)
+{
+	opcode_index_ensure();
+	return find_in_tables(dc, cdb, cdb_len);
+}
+
+const struct pvsi_opcode *pvsi_opcode_find_dc(unsigned int dc, const uint8_t *cdb,
+                                              unsigned int cdb_len)
+{
+	if (!cdb || cdb_len == 0 || dc >= PVSI_DC__COUNT)
+		return NULL;
+	if (atomic_load_explicit(&opcode_index_ready, memory_order_acquire) &&
+	    optables[dc].direct[cdb[0]])
+		return optables[dc].direct[cdb[0]];
+	return find_slow(dc, cdb, cdb_len);
 }
 
 const struct pvsi_opcode *pvsi_opcode_find(const uint8_t *cdb, unsigned int cdb_len)
@@ -649,12 +685,11 @@ bool pvsi_opcode_any(uint8_t opcode, uint32_t flags)
 	return pvsi_opcode_any_dc(PVSI_DC_SBC, opcode, flags);
 }
 
-bool pvsi_opcode_cdb_clean(const struct pvsi_opcode *op, const uint8_t *cdb)
+static bool cdb_clean(const struct pvsi_opcode *op, const uint8_t *cdb)
 {
 	const uint8_t *r;
 	uint64_t c[2], m[2];
 
-	opcode_index_ensure();
 	/* Only the emulating tables' entries are asked about. */
 	if ((uintptr_t)op >= (uintptr_t)mmc_opcodes &&
 	    (uintptr_t)op < (uintptr_t)(mmc_opcodes + NELEM(mmc_opcodes)))
@@ -665,6 +700,21 @@ bool pvsi_opcode_cdb_clean(const struct pvsi_opcode *op, const uint8_t *cdb)
 	memcpy(c, cdb, sizeof(c));
 	memcpy(m, r, sizeof(m));
 	return !((c[0] & m[0]) | (c[1] & m[1]));
+}
+
+/* Apart, as find_slow(): the common test then saves no register. */
+__attribute__((noinline)) static bool cdb_clean_slow(const struct pvsi_opcode *op,
+                                                     const uint8_t *cdb)
+{
+	opcode_index_ensure();
+	return cdb_clean(op, cdb);
+}
+
+bool pvsi_opcode_cdb_clean(const struct pvsi_opcode *op, const uint8_t *cdb)
+{
+	if (atomic_load_explicit(&opcode_index_ready, memory_order_acquire))
+		return cdb_clean(op, cdb);
+	return cdb_clean_slow(op, cdb);
 }
 
 static uint64_t xfer_field(const uint8_t *cdb, const struct pvsi_xfer *x)

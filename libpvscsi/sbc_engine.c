@@ -95,6 +95,20 @@ static void handoff(struct pvs_lun *lun)
  * nobody waiting, done() may close the LUN, and nothing here touches it
  * after that.
  */
+/*
+ * finish() when others wait for the scratch or behind the gate.  Apart
+ * (not inlined), so that finish() itself keeps nothing across a call.
+ */
+__attribute__((noinline)) static void complete_and_serve(struct pvs_lun *lun, struct pvs_req *req,
+                                                         int sr, bool waiters, bool gated)
+{
+	pvsi_req_complete(req, sr);
+	if (waiters)
+		handoff(lun);
+	if (gated)
+		gate_release(lun);
+}
+
 static void finish(struct pvs_lun *lun, struct pvs_req *req, int sr)
 {
 	struct sbc_lun *st = st_of(lun);
@@ -111,11 +125,10 @@ static void finish(struct pvs_lun *lun, struct pvs_req *req, int sr)
 	*flags_of(req) &= ~(uint64_t)(ENG_OWNER | ENG_COUNTED);
 	waiters = owner && st->wait_head;
 	gated = st->gate_head && !st->caw;
-	pvsi_req_complete(req, sr);
-	if (waiters)
-		handoff(lun);
-	if (gated)
-		gate_release(lun);
+	if (waiters || gated)
+		complete_and_serve(lun, req, sr, waiters, gated);
+	else
+		pvsi_req_complete(req, sr); /* a tail call: nothing kept across it */
 }
 
 static void drive(struct pvs_req *req, int64_t res)

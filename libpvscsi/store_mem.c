@@ -91,6 +91,24 @@ static void mark(struct mem_store *m, uint64_t off, uint64_t len, bool mapped)
 	set_bits(m->mapped, b, e, mapped);
 }
 
+/*
+ * mark(m, off, len, true) for a write: inline, and a write within one word
+ * of the bitmap (up to 64 blocks, every 4 KiB write) is a single OR.
+ */
+static inline void mark_written(struct mem_store *m, uint64_t off, uint64_t len)
+{
+	uint64_t b, e;
+
+	if (!len)
+		return;
+	b = off >> m->shift;
+	e = (off + len - 1) >> m->shift;
+	if (b >> 6 == e >> 6)
+		m->mapped[b >> 6] |= (UINT64_MAX << (b & 63)) & (UINT64_MAX >> (63 - (e & 63)));
+	else
+		set_bits(m->mapped, b, e, true);
+}
+
 static bool is_mapped(const struct mem_store *m, uint64_t b)
 {
 	return m->mapped[b >> 6] >> (b & 63) & 1;
@@ -128,7 +146,7 @@ static void mem_writev(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
 		memcpy(m->data + pos, iov[i].iov_base, iov[i].iov_len);
 		pos += iov[i].iov_len;
 	}
-	mark(m, off, total, true);
+	mark_written(m, off, total);
 	pvsi_store_done(req, (int64_t)total);
 }
 

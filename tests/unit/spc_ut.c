@@ -294,6 +294,52 @@ static void test_opcode_table_rules(void)
 	}
 }
 
+/* In one class's own table, by a walk: NULL, *known set when the opcode is listed. */
+static const struct pvsi_opcode *walk_table(unsigned int dc, const uint8_t *cdb, unsigned int len,
+                                            bool *known)
+{
+	unsigned int n;
+	const struct pvsi_opcode *t = pvsi_dclass_table(dc, &n);
+
+	*known = false;
+	for (unsigned int i = 0; i < n; i++) {
+		if (t[i].opcode != cdb[0])
+			continue;
+		if (!*known && !(t[i].flags & PVSI_OP_HAS_SA))
+			return &t[i];
+		*known = true;
+		if (len >= 2 && t[i].sa == (cdb[1] & 0x1f))
+			return &t[i];
+	}
+	return NULL;
+}
+
+/*
+ * pvsi_opcode_find_dc() answers from a per-class array where the opcode
+ * alone decides: the same as a walk of the tables (the class's own entries,
+ * then the SPC ones of the SBC table), for every opcode and service action.
+ */
+static void test_opcode_find_by_walk(void)
+{
+	for (unsigned int dc = 0; dc < PVSI_DC__COUNT; dc++)
+		for (unsigned int b = 0; b < 256; b++)
+			for (unsigned int sa = 0; sa < 64; sa++)
+				for (unsigned int len = 1; len <= 16; len += 15) {
+					uint8_t cdb[16] = {(uint8_t)b, (uint8_t)sa};
+					const struct pvsi_opcode *want;
+					bool known;
+
+					want = walk_table(dc, cdb, len, &known);
+					if (!want && !known && dc != PVSI_DC_SBC) {
+						want = walk_table(PVSI_DC_SBC, cdb, len, &known);
+						if (want && !(want->flags & PVSI_OP_SPC))
+							want = NULL;
+					}
+					CU_ASSERT_PTR_EQUAL(pvsi_opcode_find_dc(dc, cdb, len),
+					                    want);
+				}
+}
+
 static void test_opcode_find(void)
 {
 	uint8_t cdb[PVS_CDB_MAX];
@@ -1414,6 +1460,7 @@ static const struct cu_test sense_tests[] = {
 static const struct cu_test opcode_table_tests[] = {
     {"entry rules", test_opcode_table_rules},
     {"find", test_opcode_find},
+    {"find: as a walk of the tables", test_opcode_find_by_walk},
     {"pvs_opcode_name: service actions, unknown", test_opcode_name},
     {"per device type: tables, type-dependent opcodes, ro, refusals", test_dclass_tables},
     {"flags and passthrough allow-list", test_opcode_flags},

@@ -114,6 +114,52 @@ static void test_histogram_buckets(void)
 	CU_ASSERT_EQUAL(pvs_lat_bound_us(PVS_LAT_BUCKETS - 2), 1048576);
 }
 
+/* The walk up the bounds that pvs_lat_bucket() replaced: the reference. */
+static unsigned int bucket_by_walk(uint64_t lat_ns)
+{
+	uint64_t us = lat_ns / 1000;
+	unsigned int b = 0;
+
+	while (b < PVS_LAT_BUCKETS - 1 && us >= pvs_lat_bound_us(b))
+		b++;
+	return b;
+}
+
+/* Every power of two and its neighbours, in microseconds and in nanoseconds. */
+static void test_bucket_matches_walk(void)
+{
+	static const uint64_t fixed[] = {0,
+	                                 1,
+	                                 999,
+	                                 1000,
+	                                 1001,
+	                                 15999,
+	                                 16000,
+	                                 16001,
+	                                 UINT64_MAX,
+	                                 UINT64_MAX - 1,
+	                                 UINT64_MAX / 1000};
+
+	for (unsigned int i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		CU_ASSERT_EQUAL(pvs_lat_bucket(fixed[i]), bucket_by_walk(fixed[i]));
+	for (unsigned int k = 0; k < 64; k++) {
+		uint64_t p = 1ull << k;
+
+		for (int d = -1; d <= 1; d++) {
+			uint64_t ns = p + (uint64_t)(int64_t)d;
+
+			CU_ASSERT_EQUAL(pvs_lat_bucket(ns), bucket_by_walk(ns));
+			if (k < 54) {
+				uint64_t us = (p + (uint64_t)(int64_t)d) * 1000;
+
+				for (int e = -1; e <= 1; e++)
+					CU_ASSERT_EQUAL(pvs_lat_bucket(us + (uint64_t)(int64_t)e),
+					                bucket_by_walk(us + (uint64_t)(int64_t)e));
+			}
+		}
+	}
+}
+
 /* Aborted and reset commands and host failures are errors without a sense key. */
 static void test_host_outcomes(void)
 {
@@ -142,6 +188,7 @@ static const struct cu_test lun_tests[] = {
 };
 static const struct cu_test add_tests[] = {
     {"histogram buckets", test_histogram_buckets},
+    {"bucket as the walk up the bounds", test_bucket_matches_walk},
     {"host outcomes", test_host_outcomes},
 };
 

@@ -268,6 +268,24 @@ static inline uint64_t pvs_lat_bound_us(unsigned int i)
 	return 16ull << i;
 }
 
+/*
+ * The bucket a latency of @lat_ns counts in.  The bounds double, so the
+ * bucket follows from the highest bit set of the microseconds: every
+ * completion is counted here, and a walk up the bounds cost a visible
+ * share of a 4 KiB request.
+ */
+static inline unsigned int pvs_lat_bucket(uint64_t lat_ns)
+{
+	uint64_t us = lat_ns / 1000;
+	unsigned int b;
+
+	if (us < pvs_lat_bound_us(0))
+		return 0;
+	/* floor(log2(us)) - 3: 16 us is bucket 1 */
+	b = 60u - (unsigned int)__builtin_clzll(us);
+	return b < PVS_LAT_BUCKETS - 1 ? b : PVS_LAT_BUCKETS - 1;
+}
+
 struct pvs_io_stats {
 	uint64_t commands;      /* completed, whatever the outcome */
 	uint64_t bytes_read;    /* data-in transferred to the initiator */
