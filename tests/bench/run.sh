@@ -15,6 +15,7 @@
 # RING_CG_REQS (32000: requests under callgrind), FILE_MIB (256: the file
 # section's file), BENCH_OUT (build/bench: where everything goes),
 # XEN_RUNTIME (6), XEN_ROUNDS (3: alternating runs per backend in one guest),
+# XEN_POLL_US (50: a third run per round, pvscsid polling; 0: none),
 # VHOST_RUNTIME (8), VHOST_ROUNDS (3: alternating runs per back-end in one
 # guest): seconds per measurement, repetitions (sections 1-2: the best
 # repetition is reported; 3-4: medians).

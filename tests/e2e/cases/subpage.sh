@@ -13,6 +13,10 @@
 # in all, within max_segments), and reads them back.  /init's dmesg_check
 # fails the case on any refusal.
 TIMEOUT=600
+# pvscsid with adaptive polling (--poll-us): the unarmed-ring path, where
+# requests arrive without events, verified byte for byte under QD 16 on
+# both LUN kinds.  Every other case runs pvscsid without it.
+PVSCSID_ARGS="--poll-us 50"
 
 dom0() {
 	lun_file sub0 64M

@@ -30,13 +30,14 @@ pvscsid_alive() {
 
 pvscsid_start() {
 	[ -n "$(pvscsid_pid)" ] || rm -f "$PVSCSID_LOG" # a log of this case only
-	"$PVSCSID" --foreground --verbose --log-file "$PVSCSID_LOG" \
+	# shellcheck disable=SC2086 # PVSCSID_ARGS: a case's own options, word by word
+	"$PVSCSID" --foreground --verbose --log-file "$PVSCSID_LOG" ${PVSCSID_ARGS:-} \
 		>>"$CASEOUT/pvscsid.stdout" 2>&1 &
 	echo $! >"$CASEOUT/pvscsid.pid"
 	sleep 1
 	pvscsid_alive ||
 		fail "pvscsid exited at start: $(tail -n 2 "$PVSCSID_LOG" "$CASEOUT/pvscsid.stdout" 2>/dev/null | tr '\n' ' ')"
-	say "pvscsid started (pid $(pvscsid_pid))"
+	say "pvscsid started (pid $(pvscsid_pid))${PVSCSID_ARGS:+ with $PVSCSID_ARGS}"
 }
 
 pvscsid_kill9() {
