@@ -519,6 +519,8 @@ static void exchange(struct pvsd_ring *r, bool take_new)
 	for (unsigned int i = 0; i < k_in; i++) {
 		struct slot *s = v[i];
 		uint32_t left = s->out_bytes;
+		/* A mem: LUN's medium, lent (pvs_map_set_lend): the one copy is ours. */
+		const uint8_t *lent = s->req.data_in;
 
 		s->bop_first = n;
 		for (unsigned int j = 0; j < s->nsegs && left; j++) {
@@ -526,7 +528,9 @@ static void exchange(struct pvsd_ring *r, bool take_new)
 			    s->segs[j].length < left ? s->segs[j].length : (uint16_t)left;
 
 			op_to_guest(&r->bops[n++], r->cfg.domid, s->segs[j].gref, s->segs[j].offset,
-			            seg_addr(s, j), len);
+			            lent ? (void *)(uintptr_t)(lent + (s->out_bytes - left))
+			                 : seg_addr(s, j),
+			            len);
 			left -= len;
 			bytes += len;
 		}
@@ -963,6 +967,8 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 	if (!r)
 		return -ENOMEM;
 	r->cfg = *cfg;
+	/* Data-in is grant-copied anyway: from a mem: LUN's medium directly. */
+	pvs_map_set_lend(cfg->map, true);
 	r->err_budget = ERR_BUDGET;
 	r->initiator = PVSD_INITIATOR(cfg->domid, cfg->vhost);
 	r->max_xfer_blocks = pvsp_max_xfer_blocks(cfg->max_segs);

@@ -36,8 +36,9 @@
 #define PVSI_RF_FUA      0x04u
 #define PVSI_RF_TRIMMED  0x08u /* iov[trim_idx] shortened */
 #define PVSI_RF_INFLIGHT 0x10u
-#define PVSI_RF_INFO     0x40u /* sense gets VALID and INFORMATION = core.info */
-#define PVSI_RF_CANCELED 0x80u /* tmf.c: lun->ops->cancel already issued */
+#define PVSI_RF_INFO     0x40u  /* sense gets VALID and INFORMATION = core.info */
+#define PVSI_RF_CANCELED 0x80u  /* tmf.c: lun->ops->cancel already issued */
+#define PVSI_RF_LEND     0x100u /* the transport takes req->data_in (pvs_map_set_lend) */
 
 /* ---- the opcode table (opcodes.c) ---- */
 
@@ -349,6 +350,8 @@ struct pvs_lun {
 };
 
 /* Complete @req with @sr (GOOD when PVS_SR_OK): status, sense, residual, done(). */
+/* pvs_submit() with PVSI_RF_* @flags set once the core is reset (pvs_map_submit's lending). */
+void pvsi_submit(struct pvs_lun *lun, struct pvs_req *req, uint32_t flags);
 void pvsi_req_complete(struct pvs_req *req, int sr);
 /*
  * Passthrough: the caller has set status, host, sense and residual as the

@@ -311,11 +311,13 @@ uint64_t pvs_now_ns(void)
 	return now_ns();
 }
 
-void pvs_submit(struct pvs_lun *lun, struct pvs_req *req)
+void pvsi_submit(struct pvs_lun *lun, struct pvs_req *req, uint32_t flags)
 {
 	uint64_t len = 0;
 
 	memset(&req->core, 0, sizeof(req->core));
+	req->core.flags = flags;
+	req->data_in = NULL;
 	req->core.lun = lun;
 	req->core.field = -1;
 	req->status = PVS_STATUS_GOOD;
@@ -328,6 +330,11 @@ void pvs_submit(struct pvs_lun *lun, struct pvs_req *req)
 	req->core.t_start = now_ns();
 	inflight_add(lun, req);
 	lun->ops->submit(lun, req);
+}
+
+void pvs_submit(struct pvs_lun *lun, struct pvs_req *req)
+{
+	pvsi_submit(lun, req, 0);
 }
 
 /*

@@ -29,6 +29,7 @@ struct pvs_map {
 	struct pvs_host *host;
 	uint64_t initiator;
 	struct pvs_map *next;
+	bool lend; /* pvs_map_set_lend() */
 };
 
 static int key_cmp(const struct map_ent *e, uint32_t c, uint32_t t, uint32_t l)
@@ -260,6 +261,7 @@ static void target_begin(struct pvs_req *req)
 	uint64_t len = 0;
 
 	memset(&req->core, 0, sizeof(req->core));
+	req->data_in = NULL;
 	req->core.field = -1;
 	req->status = PVS_STATUS_GOOD;
 	req->host = PVS_HOST_OK;
@@ -482,6 +484,11 @@ __attribute__((noinline)) static int submit_to_target(struct pvs_map *m, uint32_
 	return 0;
 }
 
+void pvs_map_set_lend(struct pvs_map *m, bool on)
+{
+	m->lend = on;
+}
+
 int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
                    struct pvs_req *req)
 {
@@ -491,7 +498,7 @@ int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_
 		req->initiator = m->initiator;
 	/* A mapped LUN proves its target exists, so the common case needs one search, not two. */
 	if (lun_answers(l, req->cdb, req->cdb_len)) {
-		pvs_submit(l, req);
+		pvsi_submit(l, req, m->lend ? PVSI_RF_LEND : 0);
 		return 0;
 	}
 	return submit_to_target(m, channel, target, req);

@@ -124,6 +124,17 @@ static void mem_readv(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
 		pvsi_store_done(req, -EINVAL);
 		return;
 	}
+	/*
+	 * The whole data-in of a transport that copies it anyway: lend the
+	 * medium, one copy (the transport's) instead of two.  Only into the
+	 * request's own buffers, whole: a stage reading into a scratch buffer
+	 * needs the bytes there.
+	 */
+	if ((req->core.flags & PVSI_RF_LEND) && iov == req->iov && total == req->core.data_len) {
+		req->data_in = m->data + off;
+		pvsi_store_done(req, (int64_t)total);
+		return;
+	}
 	for (unsigned i = 0; i < cnt; i++) {
 		memcpy(iov[i].iov_base, m->data + pos, iov[i].iov_len);
 		pos += iov[i].iov_len;

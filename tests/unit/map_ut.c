@@ -570,12 +570,87 @@ static const struct cu_test target_emulation_tests[] = {
     {"no such target", test_no_target},
 };
 
+/* ---- lending a mem: LUN's medium (pvs_map_set_lend) ---- */
+
+static void rw10_cdb(uint8_t cdb[10], uint8_t op, uint32_t lba, uint16_t blocks)
+{
+	memset(cdb, 0, 10);
+	cdb[0] = op;
+	cdb[2] = (uint8_t)(lba >> 24);
+	cdb[3] = (uint8_t)(lba >> 16);
+	cdb[4] = (uint8_t)(lba >> 8);
+	cdb[5] = (uint8_t)lba;
+	cdb[7] = (uint8_t)(blocks >> 8);
+	cdb[8] = (uint8_t)blocks;
+}
+
+static void test_lend(void)
+{
+	struct pvs_worker *w;
+	struct pvs_lun *l;
+	struct pvs_map *m;
+	struct cmd c;
+	uint8_t cdb[12], data[4096];
+	char err[256];
+
+	CU_ASSERT_FATAL(pvs_worker_new(16, &w) == 0);
+	CU_ASSERT_FATAL(pvs_lun_open(w, "mem:1M", NULL, &l, err, sizeof(err)) == 0);
+	CU_ASSERT_FATAL(pvs_map_new(&m) == 0);
+	CU_ASSERT_FATAL(pvs_map_add(m, 0, 0, 0, l) == 0);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 1);
+	/* A TEST UNIT READY first: the power-on unit attention is spent. */
+	memset(cdb, 0, sizeof(cdb));
+	CU_ASSERT_EQUAL(map_cmd(&c, m, 0, 0, 0, cdb, 6, 0), 0);
+	rw10_cdb(cdb, 0x2a, 8, 8);
+	cmd_init(&c, IA, cdb, 10, 0);
+	lh_req_init(&c.r, &c.iov, IA, cdb, 10, PVS_DIR_TO_DEV, data, sizeof(data), cmd_done, &c);
+	CU_ASSERT_EQUAL(pvs_map_submit(m, 0, 0, 0, &c.r), 0);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+
+	/* Not asked: the data-in is copied into the buffers. */
+	rw10_cdb(cdb, 0x28, 8, 8);
+	CU_ASSERT_EQUAL(map_cmd(&c, m, 0, 0, 0, cdb, 10, 4096), 0);
+	CU_ASSERT_EQUAL(c.ndone, 1);
+	CU_ASSERT_PTR_NULL(c.r.data_in);
+	CU_ASSERT_EQUAL(memcmp(big, data, 4096), 0);
+
+	/* Asked: the medium is lent, the buffers untouched. */
+	pvs_map_set_lend(m, true);
+	CU_ASSERT_EQUAL(map_cmd(&c, m, 0, 0, 0, cdb, 10, 4096), 0);
+	CU_ASSERT_EQUAL(c.ndone, 1);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.r.residual, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c.r.data_in);
+	CU_ASSERT_EQUAL(memcmp(c.r.data_in, data, 4096), 0);
+	CU_ASSERT_EQUAL(big[0], 0xee);
+
+	/* A buffer longer than the transfer: read into it, nothing lent. */
+	CU_ASSERT_EQUAL(map_cmd(&c, m, 0, 0, 0, cdb, 10, 8192), 0);
+	CU_ASSERT_PTR_NULL(c.r.data_in);
+	CU_ASSERT_EQUAL(c.r.residual, 4096);
+	CU_ASSERT_EQUAL(memcmp(big, data, 4096), 0);
+
+	/* A target's own answer (REPORT LUNS) is never lent. */
+	report_luns_cdb(cdb, 0, 64);
+	CU_ASSERT_EQUAL(map_cmd(&c, m, 0, 0, 0, cdb, 12, 64), 0);
+	CU_ASSERT_PTR_NULL(c.r.data_in);
+	pvs_map_free(m);
+	pvs_lun_close(l);
+	pvs_worker_free(w);
+}
+
+static const struct cu_test lend_tests[] = {
+    {"a mem: LUN's medium lent, only when asked", test_lend},
+};
+
 int main(void)
 {
 	static const struct cu_suite suites[] = {
 	    CU_SUITE("map", setup, teardown, map_tests),
 	    CU_SUITE("report_luns", setup, teardown, report_luns_tests),
 	    CU_SUITE("target_emulation", setup, teardown, target_emulation_tests),
+	    CU_SUITE("lend", NULL, NULL, lend_tests),
 	};
 
 	return CU_RUN_SUITES(suites);

@@ -124,6 +124,15 @@ struct pvs_req {
 	uint8_t sense_len;
 	uint8_t sense[PVS_SENSE_MAX];
 	uint32_t residual; /* bytes of the buffers not transferred */
+	/*
+	 * NULL, or where the data-in is when the core lent the LUN's own
+	 * memory instead of copying it into iov (a mem: LUN's READ into the
+	 * whole buffer, for a transport that asked with pvs_map_set_lend()):
+	 * the bytes transferred, contiguous; iov was not written.  Valid until
+	 * the transport returns to its event loop (the LUN may close at the
+	 * next pvs_host_sweep()).  Read-only.
+	 */
+	const uint8_t *data_in;
 
 	struct pvs_req_core core;
 };

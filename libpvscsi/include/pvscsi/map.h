@@ -62,6 +62,13 @@ unsigned int pvs_map_count(const struct pvs_map *m);
 int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
                    struct pvs_req *req);
 /*
+ * Whether this initiator's transport takes a command's data-in from
+ * req->data_in when the core sets it (pvscsi/lun.h): a transport that
+ * copies data-in anyway (a grant copy into the guest) then copies once,
+ * from the LUN's memory, instead of twice.  Off unless set.
+ */
+void pvs_map_set_lend(struct pvs_map *m, bool on);
+/*
  * Task management for (@channel, @target, @lun).  I_T NEXUS RESET (SAM-5
  * 7.6) acts on every LUN of the target mapped for this initiator, one after
  * another, and then completes @tmf once, FUNCTION COMPLETE unless a LUN
