@@ -485,6 +485,7 @@ static void cdb_done(struct pvs_req *req)
 	    s->data_len > resid) {
 		/* Only the first bytes: what the command transferred, nothing stale beyond. */
 		s->out_bytes = s->data_len - resid;
+		r->lent_waiting |= req->data_in != NULL;
 		r->pend_out[r->npend_out++] = s;
 		return;
 	}
@@ -492,6 +493,7 @@ static void cdb_done(struct pvs_req *req)
 }
 
 static void submit_one(struct pvsd_ring *r, struct slot *s);
+static void complete_pending(struct pvsd_ring *r);
 
 /*
  * The ring's one grant copy call of a pass: the data-in of every command
@@ -514,6 +516,7 @@ static void exchange(struct pvsd_ring *r, bool take_new)
 	memcpy(v, r->pend_out, k_in * sizeof(v[0]));
 	memcpy(v + k_in, r->pend_sub, k_out * sizeof(v[0]));
 	r->npend_out = 0;
+	r->lent_waiting = false;
 	if (take_new)
 		r->npend_sub = 0;
 	for (unsigned int i = 0; i < k_in; i++) {
@@ -559,6 +562,14 @@ static void exchange(struct pvsd_ring *r, bool take_new)
 			fail(r, v[i], XEN_VSCSIIF_RSLT_HOST_ERROR);
 			continue;
 		}
+		/*
+		 * A READ completed in this loop may hold the medium lent, not
+		 * copied: a later command that may change the medium (any that
+		 * is not a pure data-in) must not run before that data is out,
+		 * or the READ would answer with the later command's data.
+		 */
+		if (r->lent_waiting && v[i]->dir != PVSP_DIR_FROM_DEV)
+			complete_pending(r);
 		submit_one(r, v[i]);
 	}
 }

@@ -89,6 +89,7 @@ struct pvsd_ring {
 	unsigned int npend_sub;
 	struct slot *pend_out[MAX_SLOTS];
 	unsigned int npend_out;
+	bool lent_waiting;    /* one of pend_out holds a LUN's medium lent (req.data_in) */
 	pvx_gnt_copy_t *bops; /* nslots * max_data_segs */
 	/*
 	 * Command answers held behind a task management function: while

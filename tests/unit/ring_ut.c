@@ -771,6 +771,52 @@ static void test_one_copy_both_ways(void)
 }
 
 /*
+ * A READ of a mem: LUN answers with the medium lent, copied at the end of
+ * the batch: a WRITE of the same blocks later in the same batch must not
+ * reach the READ's answer (the data-in goes out before the WRITE runs).
+ */
+static void test_lent_read_then_write(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp[4];
+	struct pvsd_ring_stats st0, st;
+	uint8_t *old = rh_alloc(4096), *new = rh_alloc(4096), *rb = rh_alloc(4096),
+	        *rb2 = rh_alloc(4096);
+
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "mem:1M", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	fill(old, 4096, 3);
+	fill(new, 4096, 4);
+	rh_rw10(&c, true, 8, 8, old, 4096);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp[0]) == 0);
+	CU_ASSERT_EQUAL(rsp[0].rslt, 0);
+
+	rh_rw10(&c, false, 8, 8, rb, 4096);
+	fake_front_queue(&h.fe, &c);
+	rh_rw10(&c, true, 8, 8, new, 4096);
+	fake_front_queue(&h.fe, &c);
+	rh_rw10(&c, false, 8, 8, rb2, 4096);
+	fake_front_queue(&h.fe, &c);
+	fake_front_push(&h.fe);
+	pvsd_ring_get_stats(h.ring, &st0);
+	rh_run(&h);
+	CU_ASSERT_EQUAL(rh_collect(&h, rsp, 4), 3);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(rsp[i].rslt, 0);
+	CU_ASSERT_EQUAL(memcmp(rb, old, 4096), 0);
+	CU_ASSERT_EQUAL(memcmp(rb2, new, 4096), 0);
+	/* The first READ's data went out before the WRITE ran: one call more. */
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.copy_calls - st0.copy_calls, 3);
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
+	rh_fini(&h);
+	free(old);
+	free(new);
+	free(rb);
+	free(rb2);
+}
+
+/*
  * Adaptive polling: the ring stays unarmed while the daemon polls, so the
  * frontend queues without notifying; pvsd_ring_arm() re-arms it before the
  * daemon sleeps and says whether requests came in the window.
@@ -1414,6 +1460,8 @@ int main(void)
 	CU_add_test(s, "grant copies batched per kick", test_copies_batched);
 	CU_add_test(s, "one grant copy call for data-in and data-out", test_one_copy_both_ways);
 	CU_add_test(s, "polling leaves the ring unarmed until it sleeps", test_polling_unarmed);
+	CU_add_test(s, "a lent READ's data goes out before a later WRITE",
+	            test_lent_read_then_write);
 	CU_add_test(s, "response slot zeroed", test_response_slot_zeroed);
 	CU_add_test(s, "sense", test_sense);
 	CU_add_test(s, "stop", test_stop);
