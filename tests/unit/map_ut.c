@@ -576,12 +576,7 @@ static void rw10_cdb(uint8_t cdb[10], uint8_t op, uint32_t lba, uint16_t blocks)
 {
 	memset(cdb, 0, 10);
 	cdb[0] = op;
-	cdb[2] = (uint8_t)(lba >> 24);
-	cdb[3] = (uint8_t)(lba >> 16);
-	cdb[4] = (uint8_t)(lba >> 8);
-	cdb[5] = (uint8_t)lba;
-	cdb[7] = (uint8_t)(blocks >> 8);
-	cdb[8] = (uint8_t)blocks;
+	lh_put_lba(cdb, 10, lba, blocks);
 }
 
 static void test_lend(void)
