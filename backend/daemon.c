@@ -598,7 +598,7 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	void *rings[MAX_EVENTS];
-	int nrings = 0, ran;
+	int nrings = 0, ran, late;
 	unsigned int poll_us, served = 0;
 	bool polled = false;
 	int ring_ms = pvsd_xenbus_timeout_ms(d->xb);
@@ -699,9 +699,8 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 	 * What the rings' submissions completed at once (a page cache hit) is
 	 * answered in this pass too; the CQ is shared memory, no system call.
 	 */
-	if (pvs_worker_run(d->w, false) > 0)
-		ran = 1;
-	d->worked = nrings > 0 || ran > 0 || served > 0;
+	late = pvs_worker_run(d->w, false);
+	d->worked = nrings > 0 || served > 0 || ran > 0 || late > 0;
 	pvsd_xenbus_after_poll(d->xb);
 	if (d->ctl && pctl_timeout_ms(d->ctl) == 0)
 		pctl_handle(d->ctl);

@@ -64,12 +64,29 @@ static bool same_target(const struct pvs_map *m, unsigned int i, uint32_t c, uin
 	return i < m->n && m->ents[i].channel == c && m->ents[i].target == t;
 }
 
-/* The entry of (c, t, l), or NULL. */
-static struct map_ent *find(const struct pvs_map *m, uint32_t c, uint32_t t, uint32_t l)
+/*
+ * The entry of (c, t, l), or NULL: the search of every command, so inline,
+ * stopping at the entry itself, with channel and target compared as one
+ * 64-bit key.
+ */
+static inline struct map_ent *find(const struct pvs_map *m, uint32_t c, uint32_t t, uint32_t l)
 {
-	unsigned int i = lower_bound(m, c, t, l);
+	uint64_t ct = (uint64_t)c << 32 | t;
+	unsigned int lo = 0, hi = m->n;
 
-	return i < m->n && key_cmp(&m->ents[i], c, t, l) == 0 ? &m->ents[i] : NULL;
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+		struct map_ent *e = &m->ents[mid];
+		uint64_t ect = (uint64_t)e->channel << 32 | e->target;
+
+		if (ect == ct && e->lun == l)
+			return e;
+		if (ect < ct || (ect == ct && e->lun < l))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 bool pvs_map_target_exists(const struct pvs_map *m, uint32_t channel, uint32_t target)
@@ -169,35 +186,12 @@ bool pvs_map_get(const struct pvs_map *m, unsigned int i, uint32_t *channel, uin
 	return true;
 }
 
-/*
- * The LUN at (c, t, l), or NULL: the search of every command, so inline,
- * stopping at the entry itself, with channel and target compared as one
- * 64-bit key.
- */
-static inline struct pvs_lun *lun_at(const struct pvs_map *m, uint32_t c, uint32_t t, uint32_t l)
-{
-	uint64_t ct = (uint64_t)c << 32 | t;
-	unsigned int lo = 0, hi = m->n;
-
-	while (lo < hi) {
-		unsigned int mid = lo + (hi - lo) / 2;
-		const struct map_ent *e = &m->ents[mid];
-		uint64_t ect = (uint64_t)e->channel << 32 | e->target;
-
-		if (ect == ct && e->lun == l)
-			return e->l;
-		if (ect < ct || (ect == ct && e->lun < l))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
 struct pvs_lun *pvs_map_lookup(const struct pvs_map *m, uint32_t channel, uint32_t target,
                                uint32_t lun)
 {
-	return lun_at(m, channel, target, lun);
+	const struct map_ent *e = find(m, channel, target, lun);
+
+	return e ? e->l : NULL;
 }
 
 /* SPC-5 6.33 / SAM-5 5.14: the inventory changed for the target's other LUNs. */
@@ -492,7 +486,8 @@ void pvs_map_set_lend(struct pvs_map *m, bool on)
 int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
                    struct pvs_req *req)
 {
-	struct pvs_lun *l = lun <= PVS_MAP_MAX_LUN ? lun_at(m, channel, target, lun) : NULL;
+	const struct map_ent *e = lun <= PVS_MAP_MAX_LUN ? find(m, channel, target, lun) : NULL;
+	struct pvs_lun *l = e ? e->l : NULL;
 
 	if (m->host)
 		req->initiator = m->initiator;

@@ -50,7 +50,7 @@ static uint64_t iov_total(const struct iovec *iov, unsigned int cnt)
  * Set or clear bits [b, e] a word at a time: every write marks its blocks,
  * so a bit-by-bit loop here was a visible share of a 4 KiB write.
  */
-static void set_bits(uint64_t *w, uint64_t b, uint64_t e, bool on)
+static inline void set_bits(uint64_t *w, uint64_t b, uint64_t e, bool on)
 {
 	uint64_t first = b >> 6, last = e >> 6;
 	uint64_t head = UINT64_MAX << (b & 63), tail = UINT64_MAX >> (63 - (e & 63));
@@ -71,8 +71,12 @@ static void set_bits(uint64_t *w, uint64_t b, uint64_t e, bool on)
 		w[last] &= ~tail;
 }
 
-/* Set or clear the bits of the blocks that [off, off + len) touches. */
-static void mark(struct mem_store *m, uint64_t off, uint64_t len, bool mapped)
+/*
+ * Set or clear the bits of the blocks that [off, off + len) touches.
+ * Inline: a write's (every write's, on the I/O path) folds down to the
+ * first == last branch of set_bits(), a single OR for up to 64 blocks.
+ */
+static inline void mark(struct mem_store *m, uint64_t off, uint64_t len, bool mapped)
 {
 	uint64_t b, e;
 
@@ -89,24 +93,6 @@ static void mark(struct mem_store *m, uint64_t off, uint64_t len, bool mapped)
 		e--;
 	}
 	set_bits(m->mapped, b, e, mapped);
-}
-
-/*
- * mark(m, off, len, true) for a write: inline, and a write within one word
- * of the bitmap (up to 64 blocks, every 4 KiB write) is a single OR.
- */
-static inline void mark_written(struct mem_store *m, uint64_t off, uint64_t len)
-{
-	uint64_t b, e;
-
-	if (!len)
-		return;
-	b = off >> m->shift;
-	e = (off + len - 1) >> m->shift;
-	if (b >> 6 == e >> 6)
-		m->mapped[b >> 6] |= (UINT64_MAX << (b & 63)) & (UINT64_MAX >> (63 - (e & 63)));
-	else
-		set_bits(m->mapped, b, e, true);
 }
 
 static bool is_mapped(const struct mem_store *m, uint64_t b)
@@ -157,7 +143,7 @@ static void mem_writev(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
 		memcpy(m->data + pos, iov[i].iov_base, iov[i].iov_len);
 		pos += iov[i].iov_len;
 	}
-	mark_written(m, off, total);
+	mark(m, off, total, true);
 	pvsi_store_done(req, (int64_t)total);
 }
 
