@@ -349,9 +349,9 @@ struct pvs_lun {
 	void *cd;  /* cdrom.c: a cdrom: drive's tray and medium; NULL for other LUNs */
 };
 
-/* Complete @req with @sr (GOOD when PVS_SR_OK): status, sense, residual, done(). */
 /* pvs_submit() with PVSI_RF_* @flags set once the core is reset (pvs_map_submit's lending). */
 void pvsi_submit(struct pvs_lun *lun, struct pvs_req *req, uint32_t flags);
+/* Complete @req with @sr (GOOD when PVS_SR_OK): status, sense, residual, done(). */
 void pvsi_req_complete(struct pvs_req *req, int sr);
 /*
  * Passthrough: the caller has set status, host, sense and residual as the

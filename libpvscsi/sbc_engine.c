@@ -90,12 +90,6 @@ static void handoff(struct pvs_lun *lun)
 }
 
 /*
- * @req's command is over.  The scratch and the gate may let others run;
- * they are served only when some were waiting before @req completed: with
- * nobody waiting, done() may close the LUN, and nothing here touches it
- * after that.
- */
-/*
  * finish() when others wait for the scratch or behind the gate.  Apart
  * (not inlined), so that finish() itself keeps nothing across a call.
  */
@@ -109,6 +103,12 @@ __attribute__((noinline)) static void complete_and_serve(struct pvs_lun *lun, st
 		gate_release(lun);
 }
 
+/*
+ * @req's command is over.  The scratch and the gate may let others run;
+ * they are served only when some were waiting before @req completed: with
+ * nobody waiting, done() may close the LUN, and nothing here touches it
+ * after that.
+ */
 static void finish(struct pvs_lun *lun, struct pvs_req *req, int sr)
 {
 	struct sbc_lun *st = st_of(lun);
