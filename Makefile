@@ -199,7 +199,8 @@ check-e2e: all build/rel/bench/pcount
 	tests/e2e/run.sh
 
 # The soak case alone, for as long as asked (SOAK_SECS, default an hour);
-# check-e2e runs it with its default of three minutes.
+# check-e2e runs it with its default of one minute (one event of each kind
+# first, whatever the length).
 SOAK_SECS ?= 3600
 soak: all
 	scripts/install-deps e2e
