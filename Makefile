@@ -43,7 +43,7 @@ OPT_fuzz := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,und
 CC_rel    = $(CC)
 CC_asan   = $(CC)
 CC_fuzz   = $(FUZZ_CC)
-LDLIBS   := -luring -lpthread
+LDLIBS   := -luring -lpthread -liscsi
 XENLIBS  := -lxenstore -lxengnttab -lxenevtchn -lxentoollog
 # The log (common/) writes to the journal and the daemons tell systemd when they serve:
 # whatever links libcommon.a links this too.
@@ -90,7 +90,7 @@ ALL_H := $(shell find libpvscsi protocol common xen backend xl-plugin vhost-user
 # $(call objs,variant,sources)
 objs = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
-.PHONY: all lib check check-build check-unit check-layers check-e2e check-vhost check-fuzz fuzz demo bench soak \
+.PHONY: all lib deps-unit check check-build check-unit check-layers check-e2e check-vhost check-fuzz fuzz demo bench soak \
         format format-check install uninstall deb clean deps
 .DELETE_ON_ERROR:
 
@@ -178,9 +178,13 @@ UT_BINS := $(patsubst tests/unit/%_ut.c,build/asan/tests/%_ut,$(UT_SRCS))
 deps:
 	scripts/install-deps build
 
+# check-unit also starts a real iSCSI target (tgt).
+deps-unit:
+	scripts/install-deps unit
+
 # Fast developer loop: unit suites under ASan+UBSan, no hypervisor.
 TOOL_TESTS := $(sort $(wildcard tests/tool/*_ut.sh tests/tool/pvscsi-cdb.sh))
-check-unit: deps check-layers $(UT_BINS) lib $(addprefix build/asan/,$(TOOLS)) \
+check-unit: deps-unit check-layers $(UT_BINS) lib $(addprefix build/asan/,$(TOOLS)) \
             $(if $(wildcard $(VHOST_MAIN)),build/asan/pvscsi-vhost-user) \
             $(if $(wildcard $(BACKEND_MAIN)),build/asan/pvscsid) \
             $(if $(wildcard $(XL_MAIN)),build/asan/xl-pvscsi) \
@@ -311,7 +315,7 @@ build/rel/pvscsi.pc: Makefile VERSION
 	@mkdir -p $(dir $@)
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 		'Name: pvscsi' 'Description: the pvscsi LUN core (SCSI targets for PVSCSI and virtio-scsi)' \
-		'Version: $(VERSION)' 'Libs: -L$${libdir} -lpvscsi' 'Libs.private: -luring -lpthread' \
+		'Version: $(VERSION)' 'Libs: -L$${libdir} -lpvscsi' 'Libs.private: -luring -lpthread -liscsi' \
 		'Cflags: -I$${includedir}' >$@
 
 install: all build/rel/pvscsi.pc

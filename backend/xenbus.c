@@ -14,6 +14,7 @@
  * a hot remove, closing a LUN) are left half-done and picked up again from
  * pvsd_xenbus_after_poll() once the worker has completed the requests.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -397,10 +398,41 @@ static void devs_medium(struct xb_vhost *v)
  * Map dev @name.  Returns 0, or -errno after logging why (the caller then
  * marks the device Closed; the rest of the vhost carries on).
  */
+/*
+ * The domain's iSCSI initiator name: PVS_ISCSI_IQN_PREFIX ":xen." and its
+ * UUID (libxl's /local/domain/<domid>/vm is "/vm/<uuid>").  The UUID, not
+ * the domid: it stays the same across save/restore and migration, so the
+ * guest keeps its I_T nexus, and with it its reservations, at the target.
+ * -ENOENT when the domain has no UUID there.
+ */
+static int initiator_name(struct pvsd_xenbus *xb, const struct xb_vhost *v, char *buf, size_t len)
+{
+	char dom[32], *vm;
+	const char *uuid;
+	size_t n;
+	int rc = -ENOENT;
+
+	snprintf(dom, sizeof(dom), XSN_DOMAIN_DIR, v->domid);
+	vm = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dom, "vm");
+	if (!vm)
+		return rc;
+	uuid = strrchr(vm, '/');
+	uuid = uuid ? uuid + 1 : vm;
+	n = strspn(uuid, "0123456789abcdefABCDEF-");
+	if (n == 36 && !uuid[n]) {
+		snprintf(buf, len, "%s:xen.%s", PVS_ISCSI_IQN_PREFIX, uuid);
+		for (char *c = buf; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		rc = 0;
+	}
+	free(vm);
+	return rc;
+}
+
 static int dev_map(struct xb_vhost *v, const char *name)
 {
 	struct pvsd_xenbus *xb = v->xb;
-	char dir[256], path[300], err[1024];
+	char dir[256], path[300], err[1024], iname[128] = "";
 	char *pdev = NULL, *vdev = NULL, *pdevname = NULL;
 	struct pvs_hctl h;
 	struct xb_dev *d, *o;
@@ -460,7 +492,15 @@ static int dev_map(struct xb_vhost *v, const char *name)
 			goto out;
 		}
 	}
-	rc = pvs_host_unit_get(xb->host, pdev, v->feature_host, &l, err, sizeof(err));
+	if (!strncmp(pdev, "iscsi://", 8) && initiator_name(xb, v, iname, sizeof(iname)) != 0) {
+		plog_lun(&v->tag, vdev, LOG_ERR,
+		         "%s: p-dev '%s': an iSCSI LUN's initiator name is the domain's UUID, and "
+		         "/local/domain/%u/vm holds none",
+		         name, pdev, v->domid);
+		rc = -ENODEV;
+		goto out;
+	}
+	rc = pvs_host_unit_get_as(xb->host, pdev, v->feature_host, iname, &l, err, sizeof(err));
 	if (rc) {
 		plog_lun(&v->tag, vdev, LOG_ERR, "%s: p-dev '%s': %s", name, pdev, err);
 		rc = -ENODEV;

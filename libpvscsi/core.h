@@ -267,6 +267,13 @@ int pvsi_cd_ready(const struct pvs_lun *lun);
 int pvsi_mem_open(struct pvs_lun *lun, uint64_t size, char *err, size_t errlen);
 /* passthrough.c: refuses anything but an sg character device (whole LUNs only). */
 int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen);
+/*
+ * iscsi.c: log in to the target of @url (the spec's name, after
+ * "iscsi://") as @initiator, with USER's CHAP secret from @chap ("" or
+ * NULL: none), and check that the LUN is there.
+ */
+int pvsi_iscsi_open(struct pvs_lun *lun, const char *url, const char *chap, const char *initiator,
+                    char *err, size_t errlen);
 
 /* ---- LUN object ---- */
 
@@ -281,6 +288,7 @@ struct pvsi_lun_ops {
 
 extern const struct pvsi_lun_ops pvsi_emulated_ops;
 extern const struct pvsi_lun_ops pvsi_passthrough_ops;
+extern const struct pvsi_lun_ops pvsi_iscsi_ops;
 
 #define PVSI_MAX_INITIATORS 64 /* per LUN: registrations, unit attentions */
 #define PVSI_MAX_PR_KEYS    PVSI_MAX_INITIATORS
@@ -507,6 +515,8 @@ int pvsi_worker_add_fd(struct pvs_worker *w, int fd, uint32_t events, pvsi_worke
                        void *opaque);
 /* Safe from inside any fd callback, including @fd's own. */
 void pvsi_worker_del_fd(struct pvs_worker *w, int fd);
+/* New epoll events for a registered @fd (an iSCSI socket that has PDUs to send). */
+int pvsi_worker_mod_fd(struct pvs_worker *w, int fd, uint32_t events);
 
 /* Big-endian helpers for CDBs and parameter data. */
 static inline uint16_t pvsi_be16(const uint8_t *p)

@@ -21,8 +21,8 @@
 struct pvs_unit {
 	struct pvs_unit *next;
 	struct pvs_host *h;
-	char key[64];  /* the backing object: what makes two specs one unit */
-	char opts[32]; /* options it was opened with; a second user must agree */
+	char key[PVS_SPEC_MAX + 256]; /* the backing object: what makes two specs one unit */
+	char opts[320];               /* options it was opened with; a second user must agree */
 	char spec[PVS_SPEC_MAX];
 	char stable[PVS_PDEV_ID_MAX + 32];
 	struct pvs_lun *lun;
@@ -70,9 +70,22 @@ void pvs_host_free(struct pvs_host *h)
  * inode (two paths, a hard link, a bind mount), a block or sg device by its
  * device number (its node, a by-id link, an H:C:T:L that resolves to it).
  */
-static void key_for(struct pvs_host *h, const struct pvs_spec *sp, char *key, size_t len)
+static void key_for(struct pvs_host *h, const struct pvs_spec *sp, const char *initiator, char *key,
+                    size_t len)
 {
 	struct stat st;
+
+	/*
+	 * An iSCSI LUN is one unit per initiator: each guest has its own
+	 * session, its own I_T nexus at the target.  The user is not part of
+	 * it (one nexus, one set of credentials: opts_of()).
+	 */
+	if (sp->kind == PVS_SPEC_ISCSI) {
+		const char *at = strchr(sp->name, '@');
+
+		snprintf(key, len, "i:%s|%s", initiator ? initiator : "", at ? at + 1 : sp->name);
+		return;
+	}
 
 	/*
 	 * A RAM disk is a new device each time; a path that cannot be stat'ed
@@ -99,8 +112,14 @@ static void opts_of(const struct pvs_spec *sp, char *buf, size_t len)
 	 * bs=512 is the default: an explicit one is the same unit.  cache=none
 	 * is another open of the backing (O_DIRECT), so another set of options.
 	 */
-	snprintf(buf, len, "%s%s%s%s", sp->ro ? "ro," : "", sp->raw ? "raw," : "",
-	         sp->bs == 4096 ? "bs=4096," : "", sp->direct ? "cache=none," : "");
+	const char *at = sp->kind == PVS_SPEC_ISCSI ? strchr(sp->name, '@') : NULL;
+
+	snprintf(buf, len, "%s%s%s%s%s%.*s%s%s%s", sp->ro ? "ro," : "", sp->raw ? "raw," : "",
+	         sp->bs == 4096 ? "bs=4096," : "", sp->direct ? "cache=none," : "",
+	         at ? "user=" : "", at ? (int)(at - sp->name) : 0, at ? sp->name : "",
+	         at ? "," : "", sp->chap[0] ? "chap=" : "", sp->chap);
+	if (sp->chap[0] && strlen(buf) + 1 < len)
+		strcat(buf, ",");
 	if (buf[0])
 		buf[strlen(buf) - 1] = '\0';
 }
@@ -157,7 +176,15 @@ static void unit_notice(void *arg, struct pvs_lun *lun, const char *msg)
 int pvs_host_unit_get(struct pvs_host *h, const char *spec, bool raw, struct pvs_unit **out,
                       char *err, size_t errlen)
 {
-	struct pvs_lun_opts lo = {.notice = h->cfg.log ? unit_notice : NULL, .notice_arg = h};
+	return pvs_host_unit_get_as(h, spec, raw, NULL, out, err, errlen);
+}
+
+int pvs_host_unit_get_as(struct pvs_host *h, const char *spec, bool raw, const char *initiator,
+                         struct pvs_unit **out, char *err, size_t errlen)
+{
+	struct pvs_lun_opts lo = {.notice = h->cfg.log ? unit_notice : NULL,
+	                          .notice_arg = h,
+	                          .initiator_name = initiator};
 	struct pvs_spec *sp = malloc(sizeof(*sp));
 	struct pvs_unit *u = calloc(1, sizeof(*u));
 	int rc;
@@ -174,7 +201,16 @@ int pvs_host_unit_get(struct pvs_host *h, const char *spec, bool raw, struct pvs
 	if (rc)
 		goto out;
 	/* The controller's feature-host concerns passthrough LUNs; an emulated one ignores it. */
-	if (raw && (sp->kind == PVS_SPEC_SG || sp->kind == PVS_SPEC_HOST)) {
+	if (sp->kind == PVS_SPEC_ISCSI && !(initiator && *initiator)) {
+		set_err(err, errlen,
+		        "LUN spec '%s': an iSCSI LUN needs the guest's initiator name, which this "
+		        "transport did not give",
+		        spec);
+		rc = -EINVAL;
+		goto out;
+	}
+	if (raw &&
+	    (sp->kind == PVS_SPEC_SG || sp->kind == PVS_SPEC_HOST || sp->kind == PVS_SPEC_ISCSI)) {
 		if (sp->ro) {
 			set_err(
 			    err, errlen,
@@ -197,7 +233,7 @@ int pvs_host_unit_get(struct pvs_host *h, const char *spec, bool raw, struct pvs
 		set_err(err, errlen, "LUN spec '%s': too long once resolved", spec);
 		goto out;
 	}
-	key_for(h, sp, u->key, sizeof(u->key));
+	key_for(h, sp, initiator, u->key, sizeof(u->key));
 	opts_of(sp, u->opts, sizeof(u->opts));
 	for (struct pvs_unit *o = h->units; o; o = o->next) {
 		if (strcmp(o->key, u->key) != 0 || !o->lun)

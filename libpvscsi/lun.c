@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "pvscsi/resolve.h"
@@ -130,6 +131,11 @@ int pvsi_lun_open_spec(struct pvs_worker *w, const struct pvs_spec *sp, const ch
 			rc = pvsi_mem_open(lun, sp->size, err, errlen);
 		}
 		break;
+	case PVS_SPEC_ISCSI:
+		lun->ops = &pvsi_iscsi_ops;
+		rc = pvsi_iscsi_open(lun, sp->name, sp->chap, opts ? opts->initiator_name : NULL,
+		                     err, errlen);
+		break;
 	default:
 		lun->ops = &pvsi_passthrough_ops;
 		rc = pvsi_sg_open(lun, sp->name, err, errlen);
@@ -177,8 +183,20 @@ int pvs_lun_open(struct pvs_worker *w, const char *spec, const struct pvs_lun_op
 		}
 		free(pd);
 	}
-	if (!rc)
+	if (!rc && sp->kind == PVS_SPEC_ISCSI && !(opts && opts->initiator_name)) {
+		/* A tool's session: this host is the initiator. */
+		struct pvs_lun_opts o = {0};
+		char host[256] = "localhost", name[320];
+
+		if (opts)
+			o = *opts;
+		gethostname(host, sizeof(host) - 1);
+		snprintf(name, sizeof(name), "%s:host.%s", PVS_ISCSI_IQN_PREFIX, host);
+		o.initiator_name = name;
+		rc = pvsi_lun_open_spec(w, sp, spec, &o, out, err, errlen);
+	} else if (!rc) {
 		rc = pvsi_lun_open_spec(w, sp, spec, opts, out, err, errlen);
+	}
 	free(sp);
 	return rc;
 }
@@ -209,7 +227,7 @@ uint64_t pvs_lun_blocks(const struct pvs_lun *lun)
 
 bool pvs_lun_is_passthrough(const struct pvs_lun *lun)
 {
-	return lun->ops == &pvsi_passthrough_ops;
+	return lun->ops == &pvsi_passthrough_ops || lun->ops == &pvsi_iscsi_ops;
 }
 
 bool pvs_lun_is_raw(const struct pvs_lun *lun)

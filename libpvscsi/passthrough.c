@@ -93,19 +93,18 @@ void pvsi_sg_set_ops(const struct pvsi_sg_ops *ops)
 }
 
 struct sg_priv {
+	struct pvsi_pt pt; /* first: the filter's state, shared with iscsi.c */
 	const struct pvsi_sg_ops *ops;
 	unsigned int inflight; /* written to sg, answer not yet read */
 	bool registered;       /* fd in the worker's epoll set */
-	/*
-	 * A disk without a Block Limits page, to which we added one (see
-	 * vpd_fixup()): its INQUIRY for page B0h is answered here.
-	 */
-	bool emul_b0;
-	/* Opcodes whose refusal has been logged: once per LUN, or a guest could flood the log. */
-	uint64_t refusal_logged[4];
 };
 
 static struct sg_priv *priv_of(struct pvs_lun *lun)
+{
+	return lun->priv;
+}
+
+static struct pvsi_pt *pt_of(struct pvs_lun *lun)
 {
 	return lun->priv;
 }
@@ -200,7 +199,7 @@ static bool sd_type(uint8_t pdt)
  */
 static void vpd_fixup(struct pvs_req *req, uint64_t moved)
 {
-	struct sg_priv *p = priv_of(req->core.lun);
+	struct pvsi_pt *p = pt_of(req->core.lun);
 	uint32_t cap = req->max_xfer_blocks;
 	uint8_t b[4 + 255 + 1];
 	size_t n, len, at;
@@ -340,16 +339,22 @@ static void filter_oplist(struct pvs_req *req, uint64_t moved)
 	req->residual = (uint32_t)(req->core.data_len - w);
 }
 
+bool pvsi_pt_given_up(struct pvs_req *req)
+{
+	if (!(req->core.flags & (PVSI_RF_ABORTED | PVSI_RF_RESET)))
+		return false;
+	/* The initiator has given up on it; the core reports the TMF's outcome. */
+	pvsi_req_complete(req, PVS_SR_OK);
+	return true;
+}
+
 static void complete_from_hdr(struct pvs_req *req, const struct sg_io_hdr *h)
 {
-	uint64_t sent = h->dxfer_len, moved;
+	uint64_t sent = h->dxfer_len;
 	int resid = h->resid;
 
-	if (req->core.flags & (PVSI_RF_ABORTED | PVSI_RF_RESET)) {
-		/* The initiator has given up on it; the core reports the TMF's outcome. */
-		pvsi_req_complete(req, PVS_SR_OK);
+	if (pvsi_pt_given_up(req))
 		return;
-	}
 	req->status = h->status;
 	req->host = map_host(h->host_status, h->driver_status);
 	req->sense_len = h->sb_len_wr < PVS_SENSE_MAX ? h->sb_len_wr : PVS_SENSE_MAX;
@@ -357,11 +362,15 @@ static void complete_from_hdr(struct pvs_req *req, const struct sg_io_hdr *h)
 		resid = 0;
 	if ((uint64_t)resid > sent)
 		resid = (int)sent;
-	moved = sent - (uint64_t)resid;
+	pvsi_pt_finish(req, sent - (uint64_t)resid);
+}
+
+void pvsi_pt_finish(struct pvs_req *req, uint64_t moved)
+{
 	req->core.xfer = (uint32_t)moved;
 	/* Buffers beyond dxfer_len (a data-less command with buffers) were not used either. */
 	req->residual = (uint32_t)(req->core.data_len - moved);
-	if (h->status == PVS_STATUS_GOOD && req->host == PVS_HOST_OK) {
+	if (req->status == PVS_STATUS_GOOD && req->host == PVS_HOST_OK) {
 		if (req->core.lun->ro)
 			mark_write_protected(req, moved);
 		vpd_fixup(req, moved);
@@ -458,7 +467,7 @@ static int dxfer_dir(uint8_t dir)
 static void log_refusal(struct pvs_lun *lun, const struct pvs_req *req,
                         const struct pvsi_opcode *op, const char *what)
 {
-	struct sg_priv *p = priv_of(lun);
+	struct pvsi_pt *p = pt_of(lun);
 	uint8_t opc = req->cdb[0];
 	const char *name, *why;
 	char sa[16] = "", msg[512];
@@ -479,9 +488,9 @@ static void log_refusal(struct pvs_lun *lun, const struct pvs_req *req,
 	if (op && (op->flags & PVSI_OP_HAS_SA) && req->cdb_len >= 2)
 		snprintf(sa, sizeof(sa), " SA %02Xh", req->cdb[1] & 0x1f);
 	snprintf(msg, sizeof(msg),
-	         "sg LUN '%s', a %s: filter refused %02Xh%s %s: %s; feature-host passes it "
+	         "%s LUN '%s', a %s: filter refused %02Xh%s %s: %s; feature-host passes it "
 	         "(logged once per LUN and opcode)",
-	         lun->backing, pvsi_dclass_name(lun->dclass), opc, sa, name, why);
+	         lun->ops->kind, lun->backing, pvsi_dclass_name(lun->dclass), opc, sa, name, why);
 	lun->notice(lun->notice_arg, lun, msg);
 }
 
@@ -536,24 +545,32 @@ static bool filter_pass(struct pvs_lun *lun, struct pvs_req *req, const struct p
 	return true;
 }
 
-static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
+bool pvsi_pt_prepare(struct pvs_lun *lun, struct pvs_req *req)
 {
-	struct sg_priv *p = priv_of(lun);
 	const struct pvsi_opcode *op = pvsi_opcode_find_dc(lun->dclass, req->cdb, req->cdb_len);
-	struct sg_io_hdr h;
 
 	/* Raw LUNs' too: the VPD fixups below and at completion read its flags. */
 	req->core.op = op;
 	if (!lun->raw && !filter_pass(lun, req, op))
-		return;
+		return false;
 	if (lun->gone) {
 		pvsi_req_fail_host(req, PVS_HOST_NO_CONNECT);
-		return;
+		return false;
 	}
-	if (p->emul_b0 && req->max_xfer_blocks && vpd_page(req) == 0xb0) {
+	if (pt_of(lun)->emul_b0 && req->max_xfer_blocks && vpd_page(req) == 0xb0) {
 		answer_b0(lun, req);
-		return;
+		return false;
 	}
+	return true;
+}
+
+static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
+{
+	struct sg_priv *p = priv_of(lun);
+	struct sg_io_hdr h;
+
+	if (!pvsi_pt_prepare(lun, req))
+		return;
 	/* sg v3 has no bidirectional transfers; iovec_count is 16 bits, dxfer_len 32. */
 	if (req->cdb_len == 0 || req->cdb_len > PVS_CDB_MAX || req->dir == PVS_DIR_BIDI ||
 	    req->iovcnt > UIO_MAXIOV || req->core.data_len > UINT_MAX) {

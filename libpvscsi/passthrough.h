@@ -6,7 +6,9 @@
 #ifndef PVSCSI_PASSTHROUGH_H
 #define PVSCSI_PASSTHROUGH_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -34,6 +36,42 @@ struct pvsi_sg_ops {
 	ssize_t (*read)(int fd, void *buf, size_t len);
 	int (*close)(int fd);
 };
+
+struct pvs_lun;
+struct pvs_req;
+
+/*
+ * The CDB filter's and the answer fixups' state, the first member of every
+ * passthrough LUN's lun->priv (sg here, iSCSI in iscsi.c).
+ */
+struct pvsi_pt {
+	/*
+	 * A disk without a Block Limits page, to which we added one (see
+	 * vpd_fixup()): its INQUIRY for page B0h is answered here.
+	 */
+	bool emul_b0;
+	/* Opcodes whose refusal has been logged: once per LUN, or a guest could flood the log. */
+	uint64_t refusal_logged[4];
+};
+
+/*
+ * Before a passthrough LUN sends @req to its device: the filter (unless
+ * raw), a device gone, the Block Limits page answered here.  false when
+ * @req was completed and must not be sent.
+ */
+bool pvsi_pt_prepare(struct pvs_lun *lun, struct pvs_req *req);
+/*
+ * At the device's answer: true, @req completed, when the initiator gave up
+ * on it (an abort or reset), whatever the device said.
+ */
+bool pvsi_pt_given_up(struct pvs_req *req);
+/*
+ * The device answered: req->status, host, sense and sense_len are set, and
+ * @moved bytes of data moved.  Applies the fixups of a filtered LUN (WP in
+ * MODE SENSE, Block Limits, the supported operation codes) and completes
+ * @req with the device's status, sense and residual unchanged otherwise.
+ */
+void pvsi_pt_finish(struct pvs_req *req, uint64_t moved);
 
 /*
  * Use @ops for passthrough LUNs opened from now on (NULL: the real

@@ -82,19 +82,65 @@ static int take_opt(const char *opt, size_t n, struct pvs_spec *s)
 		s->direct = true;
 	else if (n == 15 && !memcmp(opt, "cache=writeback", 15))
 		s->direct = false;
-	else
+	else if (s->kind == PVS_SPEC_ISCSI && n > 5 && !memcmp(opt, "chap=", 5) &&
+	         n - 5 < sizeof(s->chap)) {
+		memcpy(s->chap, opt + 5, n - 5);
+		s->chap[n - 5] = '\0';
+	} else
 		return 0;
 	return 1;
+}
+
+/*
+ * iscsi://[USER@]HOST[:PORT]/TARGET-IQN/LUN, as libiscsi parses it (its
+ * parser runs when the LUN opens; this one gives every program the same
+ * early message).  A password in the URL (USER%PASSWORD@) is refused: specs
+ * are written to xenstore, which the guest can read.
+ */
+static int check_iscsi_url(const char *text, const char *url, char *err, size_t errlen)
+{
+	const char *at = strchr(url, '@'), *host = at ? at + 1 : url, *slash, *tgt, *lun;
+	char *end;
+	unsigned long v;
+
+	if (at && memchr(url, '%', (size_t)(at - url)))
+		return bad(err, errlen, -EINVAL,
+		           "LUN spec '%s': a password in the URL is refused (the spec is visible "
+		           "to the guest in xenstore); put USER's CHAP secret in a root-only file "
+		           "and name it with chap=FILE",
+		           text);
+	if (at && at == url)
+		return bad(err, errlen, -EINVAL, "LUN spec '%s': empty user name before '@'", text);
+	slash = strchr(host, '/');
+	if (!slash || slash == host)
+		return bad(err, errlen, -EINVAL,
+		           "LUN spec '%s': expected iscsi://[USER@]HOST[:PORT]/TARGET-IQN/LUN "
+		           "(no host)",
+		           text);
+	tgt = slash + 1;
+	lun = strchr(tgt, '/');
+	if (!lun || lun == tgt)
+		return bad(err, errlen, -EINVAL,
+		           "LUN spec '%s': expected iscsi://[USER@]HOST[:PORT]/TARGET-IQN/LUN "
+		           "(no target name)",
+		           text);
+	lun++;
+	errno = 0;
+	v = strtoul(lun, &end, 10);
+	/* SAM-5 4.7.3: single level LUNs; libiscsi takes the number as an int. */
+	if (*lun < '0' || *lun > '9' || *end || errno || v > 16383)
+		return bad(err, errlen, -EINVAL,
+		           "LUN spec '%s': bad LUN number '%s' (0 to 16383) at the end of the URL",
+		           text, lun);
+	return 0;
 }
 
 static const struct {
 	const char *prefix;
 	enum pvs_spec_kind kind;
 } kinds[] = {
-    {"file:", PVS_SPEC_FILE},
-    {"mem:", PVS_SPEC_MEM},
-    {"sg:", PVS_SPEC_SG},
-    {"cdrom:", PVS_SPEC_CDROM},
+    {"file:", PVS_SPEC_FILE},   {"mem:", PVS_SPEC_MEM},       {"sg:", PVS_SPEC_SG},
+    {"cdrom:", PVS_SPEC_CDROM}, {"iscsi://", PVS_SPEC_ISCSI},
 };
 
 const char *pvs_spec_kind_name(enum pvs_spec_kind kind)
@@ -110,6 +156,8 @@ const char *pvs_spec_kind_name(enum pvs_spec_kind kind)
 		return "host";
 	case PVS_SPEC_CDROM:
 		return "cdrom";
+	case PVS_SPEC_ISCSI:
+		return "iscsi";
 	}
 	return "?";
 }
@@ -125,8 +173,8 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 	if (!text || !*text)
 		return bad(
 		    err, errlen, -EINVAL,
-		    "empty LUN spec; expected file:PATH, mem:SIZE, cdrom:[PATH], sg:/dev/sgN "
-		    "or a host p-dev");
+		    "empty LUN spec; expected file:PATH, mem:SIZE, cdrom:[PATH], sg:/dev/sgN, "
+		    "iscsi://HOST/TARGET-IQN/LUN or a host p-dev");
 	len = strlen(text);
 	if (len >= PVS_SPEC_MAX)
 		return bad(err, errlen, -ENAMETOOLONG,
@@ -158,6 +206,7 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 				           "LUN spec '%s': unknown option '%.*s' (%s)", text,
 				           (int)(on > 64 ? 64 : on), o,
 				           s->kind == PVS_SPEC_SG      ? "ro, raw"
+				           : s->kind == PVS_SPEC_ISCSI ? "ro, raw, chap=FILE"
 				           : s->kind == PVS_SPEC_CDROM ? "ro"
 				           : s->kind == PVS_SPEC_MEM
 				               ? "ro, bs=512, bs=4096"
@@ -194,7 +243,9 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 
 	if (!s->name[0] && s->kind != PVS_SPEC_CDROM)
 		return bad(err, errlen, -EINVAL, "LUN spec '%s': missing %s", text,
-		           s->kind == PVS_SPEC_MEM ? "size" : "path");
+		           s->kind == PVS_SPEC_MEM     ? "size"
+		           : s->kind == PVS_SPEC_ISCSI ? "URL"
+		                                       : "path");
 	if (s->raw && s->ro)
 		return bad(err, errlen, -EINVAL,
 		           "LUN spec '%s': read-only needs the CDB filter, and raw (feature-host) "
@@ -235,6 +286,24 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 		/* A CD-ROM is read-only whatever the spec says: one spelling, one unit. */
 		s->ro = true;
 		break;
+	case PVS_SPEC_ISCSI:
+		if (s->bs)
+			return bad(err, errlen, -EINVAL,
+			           "LUN spec '%s': bs= applies to file: and mem: LUNs only", text);
+		if (check_iscsi_url(text, s->name, err, errlen))
+			return -EINVAL;
+		/* USER@ picks the line of the chap= file; one without the other is a mistake. */
+		if (s->chap[0] && !strchr(s->name, '@'))
+			return bad(err, errlen, -EINVAL,
+			           "LUN spec '%s': chap=%s given, but no USER@ in the URL to pick "
+			           "its line",
+			           text, s->chap);
+		if (!s->chap[0] && strchr(s->name, '@'))
+			return bad(
+			    err, errlen, -EINVAL,
+			    "LUN spec '%s': a user is given, but no chap=FILE with its secret",
+			    text);
+		break;
 	case PVS_SPEC_HOST:
 		break;
 	}
@@ -259,13 +328,16 @@ int pvs_spec_format(const struct pvs_spec *s, char *buf, size_t len)
 	case PVS_SPEC_CDROM:
 		prefix = "cdrom:";
 		break;
+	case PVS_SPEC_ISCSI:
+		prefix = "iscsi://";
+		break;
 	case PVS_SPEC_HOST:
 		break;
 	}
-	n = snprintf(buf, len, "%s%s%s%s%s%s", prefix, s->name,
+	n = snprintf(buf, len, "%s%s%s%s%s%s%s%s", prefix, s->name,
 	             s->ro && s->kind != PVS_SPEC_CDROM ? ",ro" : "", s->raw ? ",raw" : "",
 	             s->bs == 4096 ? ",bs=4096" : (s->bs == 512 ? ",bs=512" : ""),
-	             s->direct ? ",cache=none" : "");
+	             s->direct ? ",cache=none" : "", s->chap[0] ? ",chap=" : "", s->chap);
 	if (n < 0 || (size_t)n >= len) {
 		if (len)
 			buf[0] = '\0';

@@ -103,6 +103,8 @@ static void usage(FILE *f)
 	    "                      cdrom:[ISO] | sg:/dev/sgN[,raw] | a host p-dev (H:C:T:L, naa.,\n"
 	    "                      /dev/...)\n"
 	    "  --name NAME         the --socket-path/--fd controller's name (default 0)\n"
+	    "  --initiator-name IQN  that controller's iSCSI initiator name, for its iscsi://\n"
+	    "                      LUNs: the guest's stable identity (its name or UUID)\n"
 	    "  --config FILE       'lun [NAME/]T:L SPEC' and 'controller NAME SOCKET [Q]' lines\n"
 	    "  --ctl-socket PATH   control socket (LUNs and controllers at run time)\n"
 	    "  --num-queues N      request queues offered (1..16, default 16)\n"
@@ -401,7 +403,7 @@ static int ctrl_listen(struct ctrl *c, const char *opt, char *err, size_t errlen
  * 0 or -errno with @err.
  */
 static int ctrl_new(struct app *a, const char *opt, const char *name, const char *path, int fd,
-                    unsigned int nq, bool later, char *err, size_t errlen)
+                    unsigned int nq, const char *iscsi_name, bool later, char *err, size_t errlen)
 {
 	struct vscsi_cfg cfg = {0};
 	struct ctrl *c = NULL;
@@ -437,6 +439,8 @@ static int ctrl_new(struct app *a, const char *opt, const char *name, const char
 	cfg.worker = a->w;
 	cfg.host = a->host;
 	cfg.initiator = initiator;
+	if (iscsi_name)
+		snprintf(cfg.iscsi_name, sizeof(cfg.iscsi_name), "%s", iscsi_name);
 	/*
 	 * QEMU's vhost-user-scsi-pci picks its own num_queues (one per vCPU by
 	 * default); it must not exceed what is offered here (GET_QUEUE_NUM).
@@ -511,7 +515,7 @@ static bool env_get(void *arg, unsigned int i, const char **name, const char **s
 static int env_ctrl_add(void *arg, const char *name, const char *socket, unsigned int queues,
                         char *err, size_t errlen)
 {
-	int rc = ctrl_new(arg, "ctrl-add", name, socket, -1, queues, false, err, errlen);
+	int rc = ctrl_new(arg, "ctrl-add", name, socket, -1, queues, NULL, false, err, errlen);
 
 	if (!rc) {
 		plog_tagged(&ctrl_find(arg, name)->tag, LOG_INFO, "controller %s added on %s", name,
@@ -967,6 +971,7 @@ int main(int argc, char **argv)
 	    {"ctl-socket", required_argument, NULL, 'C'},
 	    {"name", required_argument, NULL, 'n'},
 	    {"num-queues", required_argument, NULL, 'q'},
+	    {"initiator-name", required_argument, NULL, 'I'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -978,7 +983,7 @@ int main(int argc, char **argv)
 	enum plog_target target = PLOG_TARGET_AUTO;
 	struct app a = {.ep = -1, .sig_fd = -1};
 	struct pvs_host_cfg hc = {0};
-	const char *luns[VSCSI_MAX_LUNS], *config = NULL, *name = "0";
+	const char *luns[VSCSI_MAX_LUNS], *config = NULL, *name = "0", *iscsi_name = NULL;
 	unsigned int nluns = 0, nq = VSCSI_MAX_REQ_QUEUES;
 	const char *fd_arg = NULL;
 	unsigned long v;
@@ -990,7 +995,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "ctl"))
 		return ctl_client(argc, argv);
 	opterr = 0; /* one line of ours per mistake, not getopt's and then the usage */
-	while ((c = getopt_long(argc, argv, ":s:f:pl:c:C:n:q:vhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:f:pl:c:C:n:q:I:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			a.socket_path = optarg;
@@ -1034,6 +1039,16 @@ int main(int argc, char **argv)
 				return bad_usage("--name '%s': 1 to %d of A-Z a-z 0-9 _ . -",
 				                 optarg, VUCTL_NAME_MAX - 1);
 			name = optarg;
+			break;
+		case 'I':
+			/* RFC 3720 3.2.6.1: at most 223 bytes; iqn. or eui. names, checked by the
+			 * target. */
+			if (!*optarg || strlen(optarg) > 223 || strpbrk(optarg, " \t\n,/"))
+				return bad_usage(
+				    "--initiator-name '%s': an iSCSI name (iqn.YYYY-MM."
+				    "reversed.domain:anything, at most 223 bytes)",
+				    optarg);
+			iscsi_name = optarg;
 			break;
 		case 'q':
 			if (!parse_uint(optarg, VSCSI_MAX_REQ_QUEUES, &v) || v == 0)
@@ -1140,7 +1155,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if ((a.socket_path || fd_arg) && ctrl_new(&a, "--socket-path", name, a.socket_path, fd, nq,
-	                                          true, err, sizeof(err)) != 0) {
+	                                          iscsi_name, true, err, sizeof(err)) != 0) {
 		plog(LOG_ERR, "%s", err);
 		rc = 1;
 		goto out;

@@ -772,7 +772,16 @@ int vscsi_lun_add(struct vscsi *vs, uint32_t target, uint32_t lun, const char *s
 		return -EEXIST;
 	if (pvs_map_count(vs->map) >= VSCSI_MAX_LUNS)
 		return -ENOSPC;
-	rc = pvs_host_unit_get(vs->host, spec, false, &u, err, errlen);
+	if (!strncmp(spec, "iscsi://", 8) && !vs->cfg.iscsi_name[0]) {
+		if (err && errlen)
+			snprintf(
+			    err, errlen,
+			    "LUN spec '%s': an iSCSI LUN needs the guest's initiator name, and "
+			    "this controller has none (--initiator-name)",
+			    spec);
+		return -EINVAL;
+	}
+	rc = pvs_host_unit_get_as(vs->host, spec, false, vs->cfg.iscsi_name, &u, err, errlen);
 	if (rc)
 		return rc;
 	rc = pvs_map_attach(vs->map, 0, target, lun, u);

@@ -34,10 +34,15 @@ struct vscsi;
 
 struct vscsi_cfg {
 	struct pvs_worker *worker;
-	struct pvs_host *host;   /* the LUN pool, shared by controllers; NULL: one of its own */
-	uint64_t initiator;      /* this device's I_T nexus identity in the core, unique per host */
-	unsigned int num_queues; /* request queues offered (config space num_queues); 1..16 */
-	unsigned int seg_max;    /* config space; 0: 126, QEMU's default for 128-entry queues */
+	struct pvs_host *host; /* the LUN pool, shared by controllers; NULL: one of its own */
+	uint64_t initiator;    /* this device's I_T nexus identity in the core, unique per host */
+	/*
+	 * The guest's iSCSI initiator name, for its iscsi:// LUNs (one session
+	 * per controller at the target); "" none, and such LUNs are refused.
+	 */
+	char iscsi_name[224];
+	unsigned int num_queues;  /* request queues offered (config space num_queues); 1..16 */
+	unsigned int seg_max;     /* config space; 0: 126, QEMU's default for 128-entry queues */
 	unsigned int max_sectors; /* config space; 0: 0xffff */
 	unsigned int cmd_per_lun; /* config space; 0: 128 */
 	/* A queue's kick fd changed (-1: gone): the event loop watches @fd for queue @q. */

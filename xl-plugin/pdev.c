@@ -223,6 +223,12 @@ int xlp_dev_resolve(struct xlp_ctx *c, const struct xlp_entry *e, struct xlp_dev
 	case XLP_CDROM:
 		return xlp_cdrom_resolve(e->pdev, d->p_dev, sizeof(d->p_dev), d->p_devname,
 		                         sizeof(d->p_devname), err, errlen);
+	case XLP_ISCSI:
+		/* The canonical spec, as pvs_spec_format() orders it: ro, then chap=. */
+		xlp_snprintf(d->p_dev, sizeof(d->p_dev), "%s%s%s%s", e->pdev, e->ro ? ",ro" : "",
+		             e->chap[0] ? ",chap=" : "", e->chap);
+		xlp_snprintf(d->p_devname, sizeof(d->p_devname), "%s", e->pdev);
+		return 0;
 	case XLP_MEM:
 		xlp_snprintf(d->p_dev, sizeof(d->p_dev), "%s%s", e->pdev,
 		             e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""));

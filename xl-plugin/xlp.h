@@ -144,6 +144,7 @@ enum xlp_kind {
 	XLP_FILE,     /* file:/path, an emulated LUN */
 	XLP_MEM,      /* mem:SIZE, an emulated RAM LUN */
 	XLP_CDROM,    /* cdrom:[/image.iso], an emulated CD-ROM drive */
+	XLP_ISCSI,    /* iscsi://HOST/IQN/LUN, a LUN of an iSCSI target, passed through */
 };
 
 #define XLP_SPEC_MAX 1100
@@ -166,6 +167,7 @@ struct xlp_entry {
 	bool ro, feature_host, shareable;
 	uint32_t bs;          /* file:/mem: block size, 0 for the default */
 	enum xlp_cache cache; /* file: only; kept as written so a saved spec reads back the same */
+	char chap[256];       /* iscsi: the chap= file with USER's secret; "" none */
 };
 
 /*

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # pvscsi-cdb against file:, mem: and cdrom: LUNs: exact JSON for INQUIRY, READ
 # CAPACITY(16), WRITE(10)/READ(10) round trips and REPORT LUNS, plus the
-# tool's own contract (unit attention clearing, sequences, exit codes).
+# tool's own contract (unit attention clearing, sequences, exit codes); and
+# an iscsi:// LUN of a private tgtd (tests/iscsi/tgtd.sh).
 #
 # Usage: tests/tool/pvscsi-cdb.sh [BINARY]   (default build/asan/pvscsi-cdb,
 # else build/rel/pvscsi-cdb).  Ends with an 'N passed, N failed' line.
@@ -170,6 +171,26 @@ check "TEST UNIT READY on an empty cdrom: drive: MEDIUM NOT PRESENT - TRAY CLOSE
 	"$("$cdb" --lun cdrom: 00 00 00 00 00 00 | grep -c '"sense_key":2,.*"asc":58,"ascq":1,')"
 "$cdb" --lun "cdrom:$tmp/disk.img,bs=512" 00 00 00 00 00 00 >/dev/null 2>"$tmp/err"
 check "cdrom: with bs=: refused, why said" 1 "$(grep -c '2048-byte blocks' "$tmp/err")"
+
+# ---- iscsi://: a LUN of a real target, through libiscsi ----
+port=$((30000 + $$ % 10000))
+ctl=$((2000 + $$ % 1000))
+if tests/iscsi/tgtd.sh start "$tmp/tgt" "$port" "$ctl" >"$tmp/tgt.log" 2>&1; then
+	url="iscsi://127.0.0.1:$port/iqn.2026-12.org.pvscsi.test:disk/1"
+	out=$("$cdb" --lun "$url" --out-hex "$(rep 5a 512)" 2a 00 00 00 00 07 00 00 01 00 \
+		--then --in 512 28 00 00 00 00 07 00 00 01 00 2>&1)
+	check "iscsi: WRITE(10) then READ(10) of LBA 7" "$(good "" 0)
+$(good "$(rep 5a 512)" 0)" "$out"
+	out=$("$cdb" --lun "$url" --in 8 25 00 00 00 00 00 00 00 00 00 2>&1)
+	check "iscsi: READ CAPACITY(10) of the 64 MiB disk" "$(good 0001ffff00000200 0)" "$out"
+	"$cdb" --lun "iscsi://127.0.0.1:$port/iqn.2026-12.org.pvscsi.test:disk/9" 00 00 00 00 00 00 \
+		>/dev/null 2>"$tmp/err"
+	check "iscsi: LUN 9 refused (exit 1)" 1 $?
+	check "iscsi: LUN 9 named" 1 "$(grep -c "has no LUN 9" "$tmp/err")"
+	tests/iscsi/tgtd.sh destroy "$tmp/tgt" >/dev/null 2>&1
+else
+	fail "iscsi: tgtd did not start" "$(tail -n 3 "$tmp/tgt.log")"
+fi
 
 # --filter: the per-type tables, and docs/lun-core.md is what they print.
 out=$("$cdb" --filter tape)

@@ -116,6 +116,18 @@ bad "--lun without =SPEC" 2 "--lun '0:0': expected T:L=SPEC" --lun 0:0 --socket-
 bad "--lun target 300" 2 "--lun '300:0=mem:1M': target:lun '300:0' is not T:L" \
 	--lun 300:0=mem:1M --socket-path=a.sock
 bad "a stray argument" 2 "'stray': not an option" stray --socket-path=a.sock
+iname="an iSCSI name (iqn.YYYY-MM.reversed.domain:anything, at most 223 bytes)"
+bad "--initiator-name with a space" 2 "--initiator-name 'iqn.x a': $iname" \
+	--initiator-name 'iqn.x a' --socket-path=a.sock
+bad "--initiator-name ''" 2 "--initiator-name '': $iname" --initiator-name '' --socket-path=a.sock
+# An iSCSI LUN is a guest's session at the target: no name, no LUN (nothing is dialled).
+bad "iscsi:// LUN without --initiator-name" 1 \
+	"an iSCSI LUN needs the guest's initiator name, and this controller has none (--initiator-name)" \
+	--lun 0:0=iscsi://127.0.0.1:1/iqn.2001-04.com.example:t/0 --socket-path=a.sock
+bad "iscsi:// LUN, portal down" 1 \
+	"cannot connect to the portal 127.0.0.1:1 of iqn.2001-04.com.example:t as iqn.2026-12.org.pvscsi:vm.web1" \
+	--initiator-name iqn.2026-12.org.pvscsi:vm.web1 \
+	--lun 0:0=iscsi://127.0.0.1:1/iqn.2001-04.com.example:t/0 --socket-path=a.sock
 bad "--socket-path=''" 2 "--socket-path '': expected a path" --socket-path=
 
 # ---- what is at a socket path is never destroyed ----

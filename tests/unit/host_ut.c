@@ -221,6 +221,21 @@ static void test_spec_errors(void)
 	    {"sg:/dev/sg1,bs=4096", -EINVAL, "bs= applies to file: and mem: LUNs only"},
 	    {"naa.5000c500a1b2c3d4,bs=512", -EINVAL, "bs= applies to file: and mem: LUNs only"},
 	    {"sg:/dev/sg1,ro,raw", -EINVAL, "read-only needs the CDB filter"},
+	    {"iscsi://", -EINVAL, "missing URL"},
+	    {"iscsi://san/iqn.2001-04.com.example:t/1,chap=/etc/x", -EINVAL, "no USER@ in the URL"},
+	    {"iscsi://bob@san/iqn.2001-04.com.example:t/1", -EINVAL, "no chap=FILE"},
+	    {"iscsi://bob%secret@san/iqn.2001-04.com.example:t/1", -EINVAL,
+	     "a password in the URL is refused"},
+	    {"iscsi://@san/iqn.2001-04.com.example:t/1", -EINVAL, "empty user name"},
+	    {"iscsi://san", -EINVAL, "(no host)"},
+	    {"iscsi:///iqn.x:t/1", -EINVAL, "(no host)"},
+	    {"iscsi://san/iqn.2001-04.com.example:t", -EINVAL, "(no target name)"},
+	    {"iscsi://san//1", -EINVAL, "(no target name)"},
+	    {"iscsi://san/iqn.x:t/lun0", -EINVAL, "bad LUN number 'lun0'"},
+	    {"iscsi://san/iqn.x:t/16384", -EINVAL, "bad LUN number '16384'"},
+	    {"iscsi://san/iqn.x:t/1,bs=4096", -EINVAL, "bs= applies to file: and mem: LUNs only"},
+	    {"iscsi://san/iqn.x:t/1,ro,raw", -EINVAL, "read-only needs the CDB filter"},
+	    {"file:/x,chap=/etc/x", -EINVAL, "unknown option 'chap=/etc/x'"},
 	};
 	struct pvs_spec s;
 	char err[256], buf[PVS_SPEC_MAX];
@@ -245,6 +260,23 @@ static void test_spec_errors(void)
 	CU_ASSERT_TRUE(s.raw);
 	CU_ASSERT_EQUAL(pvs_spec_format(&s, buf, 4), -ENAMETOOLONG);
 	CU_ASSERT_STRING_EQUAL(buf, "");
+	/* iscsi://: the URL is the name; chap= needs a user, which the open checks. */
+	CU_ASSERT_EQUAL(pvs_spec_parse("iscsi://bob@san.example:3261/iqn.2001-04.com.example:t/3,"
+	                               "ro,chap=/etc/pvscsi/chap",
+	                               &s, err, sizeof(err)),
+	                0);
+	CU_ASSERT_EQUAL(s.kind, PVS_SPEC_ISCSI);
+	CU_ASSERT_STRING_EQUAL(s.name, "bob@san.example:3261/iqn.2001-04.com.example:t/3");
+	CU_ASSERT_STRING_EQUAL(s.chap, "/etc/pvscsi/chap");
+	CU_ASSERT_TRUE(s.ro);
+	CU_ASSERT_STRING_EQUAL(pvs_spec_kind_name(s.kind), "iscsi");
+	CU_ASSERT_EQUAL(pvs_spec_format(&s, buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(
+	    buf,
+	    "iscsi://bob@san.example:3261/iqn.2001-04.com.example:t/3,ro,chap=/etc/pvscsi/chap");
+	CU_ASSERT_EQUAL(
+	    pvs_spec_parse("iscsi://[fe80::1]:3260/iqn.x:t/0,raw", &s, err, sizeof(err)), 0);
+	CU_ASSERT_TRUE(s.raw);
 	/* The pool names the spec and the reason. */
 	{
 		struct pvs_unit *u;
@@ -256,6 +288,14 @@ static void test_spec_errors(void)
 		CU_ASSERT_EQUAL(pvs_host_unit_get(h, "sg:/dev/sg1,ro", true, &u, err, sizeof(err)),
 		                -EINVAL);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err, "drop one of ro and feature-host"));
+		/* An iSCSI LUN is a guest's session: a transport must say which guest. */
+		CU_ASSERT_EQUAL(
+		    pvs_host_unit_get(h, "iscsi://san/iqn.x:t/1", false, &u, err, sizeof(err)),
+		    -EINVAL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "needs the guest's initiator name"));
+		CU_ASSERT_EQUAL(
+		    pvs_host_unit_get(h, "iscsi://san/iqn.x:t/1,ro", true, &u, err, sizeof(err)),
+		    -EINVAL);
 	}
 	/* cache=none is another open of the backing: a second user cannot mix them. */
 	{

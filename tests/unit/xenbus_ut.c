@@ -744,6 +744,38 @@ static void test_bad_pdev_other_dev_works(void)
 	env_fini(&e);
 }
 
+/*
+ * An iscsi:// p-dev logs in as the domain: its UUID from /local/domain/N/vm,
+ * never its domid.  A domain without one gets its LUN refused, naming why.
+ */
+static void test_iscsi_initiator_is_the_domain_uuid(void)
+{
+	struct env e;
+	struct guest *g;
+	/* Port 1 of the loopback: nothing listens, so the open fails at once after naming itself.
+	 */
+	const char *pdev[1] = {"iscsi://127.0.0.1:1/iqn.2001-04.com.example:t/0"};
+	const char *vdev[1] = {"0:0:0:0"};
+
+	env_init(&e);
+	CU_ASSERT_EQUAL(fake_xs_write(e.fx, 0, "/local/domain/4/vm",
+	                              "/vm/6F1C6F52-5A0E-4A6E-9D2B-0000000000AB"),
+	                0);
+	g = attach(&e, 0, 4, 0, pdev, vdev, 1);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-0/state"), "1,6");
+	CU_ASSERT_TRUE(log_has("cannot connect to the portal 127.0.0.1:1 of "
+	                       "iqn.2001-04.com.example:t as "
+	                       "iqn.2026-12.org.pvscsi:xen.6f1c6f52-5a0e-4a6e-9d2b-0000000000ab"));
+	env_fini(&e);
+
+	env_init(&e);
+	g = attach(&e, 0, 5, 0, pdev, vdev, 1);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g, "vscsi-devs/dev-0/state"), "1,6");
+	CU_ASSERT_TRUE(log_has("an iSCSI LUN's initiator name is the domain's UUID, and "
+	                       "/local/domain/5/vm holds none"));
+	env_fini(&e);
+}
+
 static void test_malformed_nodes(void)
 {
 	struct env e;
@@ -1888,6 +1920,7 @@ int main(void)
 	ADD(s, "connect: exact nodes and states", test_connect);
 	ADD(s, "--backend-type: another backend/<type>", test_backend_type);
 	ADD(s, "bad p-dev: dev 6, other dev 4", test_bad_pdev_other_dev_works);
+	ADD(s, "iscsi:// logs in as the domain's UUID", test_iscsi_initiator_is_the_domain_uuid);
 	ADD(s, "xen-scsiback took the event channel", test_scsiback_took_the_channel);
 	ADD(s, "malformed nodes", test_malformed_nodes);
 	ADD(s, "frontend-id and permissions", test_frontend_id_and_perms);

@@ -18,7 +18,11 @@
 
 static const char *kind_name(enum xlp_kind k)
 {
-	return k == XLP_HOST ? "host" : k == XLP_FILE ? "file" : k == XLP_MEM ? "mem" : "cdrom";
+	return k == XLP_HOST    ? "host"
+	       : k == XLP_FILE  ? "file"
+	       : k == XLP_MEM   ? "mem"
+	       : k == XLP_ISCSI ? "iscsi"
+	                        : "cdrom";
 }
 
 static void describe(FILE *o, int rc, const struct xlp_entry *e, const char *err)
@@ -129,6 +133,7 @@ static void test_entry_fields(void)
 {
 	struct xlp_entry e;
 	char err[XLP_ERR_MAX];
+	int rc;
 
 	CU_ASSERT_EQUAL_FATAL(
 	    xlp_entry_parse("file:/a b.img,ro,bs=4096,3:1:2:7,shareable", &e, err, sizeof(err)), 0);
@@ -151,6 +156,36 @@ static void test_entry_fields(void)
 	                -EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cache=none applies to file: LUNs only"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "'mem:1M' is a mem: LUN"));
+
+	/* iscsi://: passed through, so feature-host applies; chap= is PDEV's, bs= is refused. */
+	rc = xlp_entry_parse("iscsi://bob@san:3261/iqn.2001-04.com.example:t/2,"
+	                     "chap=/etc/pvscsi/chap,0:0:1:0,feature-host",
+	                     &e, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "iscsi entry: %s\n", err);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL(e.kind, XLP_ISCSI);
+	CU_ASSERT_STRING_EQUAL(e.pdev, "iscsi://bob@san:3261/iqn.2001-04.com.example:t/2");
+	CU_ASSERT_STRING_EQUAL(e.chap, "/etc/pvscsi/chap");
+	CU_ASSERT(e.feature_host);
+	{
+		char canon[XLP_SPEC_MAX + 128];
+
+		CU_ASSERT_EQUAL(xlp_entry_format(&e, NULL, canon, sizeof(canon)), 0);
+		CU_ASSERT_STRING_EQUAL(canon, "iscsi://bob@san:3261/iqn.2001-04.com.example:t/2,"
+		                              "chap=/etc/pvscsi/chap,0:0:1:0,feature-host");
+	}
+	CU_ASSERT_EQUAL(
+	    xlp_entry_parse("iscsi://san/iqn.x:t/0,0:0:0:0,bs=4096", &e, err, sizeof(err)),
+	    -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "bs= applies to file: and mem: LUNs only"));
+	CU_ASSERT_EQUAL(
+	    xlp_entry_parse("iscsi://bob%pw@san/iqn.x:t/0,0:0:0:0", &e, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "a password in the URL is refused"));
+	CU_ASSERT_EQUAL(xlp_entry_parse2("iscsi://bob@san/iqn.x:t/0,chap=/etc/c", "0:0:0:0,ro", &e,
+	                                 err, sizeof(err)),
+	                0);
+	CU_ASSERT(e.ro && !strcmp(e.chap, "/etc/c"));
 
 	/* A host PDEV that is itself H:C:T:L: the first field is always PDEV. */
 	CU_ASSERT_EQUAL_FATAL(xlp_entry_parse("1:0:0:0,0:0:0:5", &e, err, sizeof(err)), 0);

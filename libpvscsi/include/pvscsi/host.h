@@ -62,6 +62,15 @@ void pvs_host_free(struct pvs_host *h);
 int pvs_host_unit_get(struct pvs_host *h, const char *spec, bool raw, struct pvs_unit **out,
                       char *err, size_t errlen);
 /*
+ * The same for the initiator named @initiator (an iSCSI initiator name,
+ * the guest's: pvscsi/lun.h PVS_ISCSI_IQN_PREFIX): an iscsi:// LUN is one
+ * unit, and one session at the target, per initiator, so that each guest
+ * is its own I_T nexus there.  Other kinds ignore it.  An iscsi:// spec
+ * without one is refused.
+ */
+int pvs_host_unit_get_as(struct pvs_host *h, const char *spec, bool raw, const char *initiator,
+                         struct pvs_unit **out, char *err, size_t errlen);
+/*
  * Drop a reference.  The last one closes the LUN at once when it is idle,
  * otherwise at the first pvs_host_sweep() after its requests ended.
  */
@@ -94,7 +103,8 @@ const char *pvs_unit_stable(const struct pvs_unit *u);
  * The backing object the unit is, unique in the pool while it is open and
  * the same for every spec that names it: "b:803" (a block device's
  * number), "c:1502" (a character device's), "f:803:1c" (a file's device
- * and inode), "u:3" (a RAM disk, or a path that did not stat).  For labels
+ * and inode), "u:3" (a RAM disk, or a path that did not stat),
+ * "i:INITIATOR|HOST/IQN/LUN" (an iSCSI LUN as one initiator).  For labels
  * of metrics, which need a name no two units share.
  */
 const char *pvs_unit_id(const struct pvs_unit *u);

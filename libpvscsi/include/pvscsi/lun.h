@@ -178,7 +178,16 @@ struct pvs_lun_opts {
 	const char *serial;       /* unit serial (VPD 0x80); NULL: derived from the backing */
 	pvs_lun_notice_fn notice; /* may be NULL */
 	void *notice_arg;
+	/*
+	 * iscsi:// LUNs: the iSCSI initiator name the session logs in with,
+	 * the guest's (PVS_ISCSI_IQN_PREFIX ":xen.<domain UUID>" for vscsiif).
+	 * pvs_lun_open() without one uses this host's name (tools).
+	 */
+	const char *initiator_name;
 };
+
+/* The IQN under which initiator names are derived (RFC 3720 3.2.6.3.1). */
+#define PVS_ISCSI_IQN_PREFIX "iqn.2026-12.org.pvscsi"
 
 /*
  * Open a LUN from a spec:
@@ -190,6 +199,9 @@ struct pvs_lun_opts {
  *   sg:/dev/sgN[,raw|,ro]          passthrough to a whole host LUN; ro refuses what
  *                                  changes the medium (DATA PROTECT) and reports WP
  *                                  in MODE SENSE; ro with raw is refused
+ *   iscsi://[USER@]HOST[:PORT]/IQN/LUN[,raw|,ro][,chap=FILE]
+ *                                  passthrough to a LUN of an iSCSI target, as
+ *                                  opts->initiator_name (pvscsi/spec.h)
  * Options in the spec are added to @opts (which may be NULL).  Returns 0 and
  * a LUN owned by the caller, or a negative errno with a message in @err.
  */

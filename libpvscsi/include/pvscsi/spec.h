@@ -14,6 +14,11 @@
  *                                  image of 2048-byte blocks; no PATH: an empty
  *                                  drive; ro is implied
  *   sg:/dev/sgN[,raw|,ro]          passthrough to the LUN behind an sg node
+ *   iscsi://[USER@]HOST[:PORT]/TARGET-IQN/LUN[,raw|,ro][,chap=FILE]
+ *                                  passthrough to a LUN of an iSCSI target
+ *                                  (libiscsi's URL form); the CHAP secret of
+ *                                  USER is read from FILE (root's, mode 0600
+ *                                  or stricter), never from the spec itself
  *   HOST-PDEV[,raw|,ro]            passthrough to a host LUN named any way
  *                                  pvscsi/resolve.h accepts (H:C:T:L, naa.,
  *                                  /dev/disk/by-id/..., sdX, ...)
@@ -36,6 +41,7 @@ enum pvs_spec_kind {
 	PVS_SPEC_SG,
 	PVS_SPEC_HOST,  /* resolved through pvs_resolve() to an sg node */
 	PVS_SPEC_CDROM, /* emulated MMC drive; name "" is an empty drive */
+	PVS_SPEC_ISCSI, /* name: the URL after "iscsi://" */
 };
 
 struct pvs_spec {
@@ -43,9 +49,10 @@ struct pvs_spec {
 	char name[PVS_SPEC_MAX]; /* the path, the size text or the host p-dev, options removed */
 	uint64_t size;           /* mem: in bytes */
 	bool ro;
-	bool raw;    /* feature-host: every command reaches the device, unfiltered */
-	uint32_t bs; /* bs=: 512 or 4096; 0 when not given */
-	bool direct; /* file: cache=none (O_DIRECT); false: cache=writeback, the default */
+	bool raw;       /* feature-host: every command reaches the device, unfiltered */
+	uint32_t bs;    /* bs=: 512 or 4096; 0 when not given */
+	bool direct;    /* file: cache=none (O_DIRECT); false: cache=writeback, the default */
+	char chap[256]; /* iscsi: chap=: the file with USER's CHAP secret; "" when not given */
 };
 
 /*
@@ -67,7 +74,7 @@ int pvs_spec_parse(const char *text, struct pvs_spec *out, char *err, size_t err
  */
 int pvs_spec_format(const struct pvs_spec *s, char *buf, size_t len);
 
-/* "file", "mem", "sg", "host" or "cdrom". */
+/* "file", "mem", "sg", "host", "cdrom" or "iscsi". */
 const char *pvs_spec_kind_name(enum pvs_spec_kind kind);
 
 #endif

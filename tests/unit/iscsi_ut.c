@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * iscsi_ut.c - iscsi:// LUNs against a real iSCSI target: a private tgtd
+ * on 127.0.0.1 (tests/iscsi/tgtd.sh), started here and killed, paused and
+ * restarted here to play the target failures.
+ */
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cu_run.h"
+#include "lun_harness.h"
+#include "pvscsi/host.h"
+#include "pvscsi/lun.h"
+#include "pvscsi/sense.h"
+
+static char dir[256], portal[64], disk[160], chap_iqn[160];
+static int port, ctl;
+
+#define IQN_A PVS_ISCSI_IQN_PREFIX ":xen.6f1c6f52-5a0e-4a6e-9d2b-00000000000a"
+#define IQN_B PVS_ISCSI_IQN_PREFIX ":xen.6f1c6f52-5a0e-4a6e-9d2b-00000000000b"
+#define IQN_C PVS_ISCSI_IQN_PREFIX ":xen.6f1c6f52-5a0e-4a6e-9d2b-00000000000c"
+
+static int tgtd(const char *cmd)
+{
+	char line[600];
+
+	snprintf(line, sizeof(line), "tests/iscsi/tgtd.sh %s %s %d %d >&2", cmd, dir, port, ctl);
+	return system(line);
+}
+
+static pid_t tgtd_pid(void)
+{
+	char path[300];
+	FILE *f;
+	int pid = -1;
+
+	snprintf(path, sizeof(path), "%s/tgtd.pid", dir);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = -1;
+		fclose(f);
+	}
+	return pid;
+}
+
+/* What tgtd lists of its sessions ("I_T nexus information"), for the nexus checks. */
+static void target_show(char *out, size_t len)
+{
+	char cmd[200];
+	FILE *f;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "tgtadm -C %d --lld iscsi --op show --mode target", ctl);
+	f = popen(cmd, "r");
+	out[0] = '\0';
+	if (!f)
+		return;
+	n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	pclose(f);
+}
+
+static int setup(void)
+{
+	port = 20000 + getpid() % 10000;
+	ctl = 1000 + getpid() % 1000;
+	snprintf(dir, sizeof(dir), "%s/build/asan/tests/iscsi-%d",
+	         getenv("PWD") ? getenv("PWD") : ".", (int)getpid());
+	snprintf(portal, sizeof(portal), "127.0.0.1:%d", port);
+	snprintf(disk, sizeof(disk), "iscsi://%s/iqn.2026-12.org.pvscsi.test:disk", portal);
+	snprintf(chap_iqn, sizeof(chap_iqn), "%s/iqn.2026-12.org.pvscsi.test:chap", portal);
+	return tgtd("start") == 0 ? 0 : -1;
+}
+
+static int teardown(void)
+{
+	tgtd("destroy");
+	return 0;
+}
+
+static int open_as(struct lh *h, const char *spec, const char *iname)
+{
+	struct pvs_lun_opts o = {.initiator_name = iname};
+
+	return lh_open(h, spec, &o);
+}
+
+/* ---- attach errors: each names what was tried, and leaves no session behind ---- */
+
+static void expect_refused(const char *spec, int rc_want, const char *msg)
+{
+	struct pvs_lun_opts o = {.initiator_name = IQN_A};
+	struct pvs_worker *w;
+	struct pvs_lun *lun = NULL;
+	char err[512] = "", show[8192];
+	int rc;
+
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	rc = pvs_lun_open(w, spec, &o, &lun, err, sizeof(err));
+	if (rc != rc_want || !strstr(err, msg))
+		fprintf(stderr, "%s: rc %d (want %d): %s (want '%s')\n", spec, rc, rc_want, err,
+		        msg);
+	CU_ASSERT_EQUAL(rc, rc_want);
+	CU_ASSERT_PTR_NULL(lun);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, msg));
+	pvs_worker_free(w);
+	target_show(show, sizeof(show));
+	CU_ASSERT_PTR_NULL(strstr(show, IQN_A));
+}
+
+static void test_open_errors(void)
+{
+	char spec[512], file[300];
+
+	snprintf(spec, sizeof(spec), "iscsi://127.0.0.1:%d/iqn.2026-12.org.pvscsi.test:disk/1",
+	         port + 1);
+	expect_refused(spec, -EHOSTUNREACH, "cannot connect to the portal 127.0.0.1:");
+	snprintf(spec, sizeof(spec), "iscsi://%s/iqn.2026-12.org.pvscsi.test:nothere/1", portal);
+	expect_refused(spec, -EACCES, "Target not found");
+	snprintf(spec, sizeof(spec), "%s/7", disk);
+	expect_refused(spec, -ENODEV, "has no LUN 7");
+	snprintf(spec, sizeof(spec), "iscsi://pvsuser@%s/1", chap_iqn);
+	expect_refused(spec, -EINVAL, "a user is given, but no chap=FILE");
+	snprintf(spec, sizeof(spec), "iscsi://%s/1,chap=%s/chap", chap_iqn, dir);
+	expect_refused(spec, -EINVAL, "no USER@ in the URL");
+	/* The target wants CHAP: without credentials, and with the wrong secret. */
+	snprintf(spec, sizeof(spec), "iscsi://%s/1", chap_iqn);
+	expect_refused(spec, -EACCES, "Authentication failure");
+	snprintf(file, sizeof(file), "%s/chap-wrong", dir);
+	{
+		FILE *f = fopen(file, "w");
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		fputs("# another secret\npvsuser not-the-secret\n", f);
+		fclose(f);
+	}
+	chmod(file, 0600);
+	snprintf(spec, sizeof(spec), "iscsi://pvsuser@%s/1,chap=%s", chap_iqn, file);
+	expect_refused(spec, -EACCES, "Authentication failure");
+	snprintf(spec, sizeof(spec), "iscsi://someone@%s/1,chap=%s", chap_iqn, file);
+	expect_refused(spec, -ENOENT, "has no line for user 'someone'");
+	chmod(file, 0644);
+	snprintf(spec, sizeof(spec), "iscsi://pvsuser@%s/1,chap=%s", chap_iqn, file);
+	expect_refused(spec, -EPERM, "chmod 600");
+	snprintf(spec, sizeof(spec), "iscsi://pvsuser@%s/1,chap=%s/none", chap_iqn, dir);
+	expect_refused(spec, -ENOENT, "cannot read the CHAP file");
+}
+
+static void test_chap_login(void)
+{
+	struct lh h;
+	struct lh_res r;
+	char spec[512];
+	uint8_t tur[6] = {0};
+
+	snprintf(spec, sizeof(spec), "iscsi://pvsuser@%s/1,chap=%s/chap", chap_iqn, dir);
+	CU_ASSERT_EQUAL_FATAL(open_as(&h, spec, IQN_A), 0);
+	CU_ASSERT_TRUE(lh_clear_ua(&h, 0));
+	lh_run(&h, 0, tur, 6, PVS_DIR_NONE, NULL, 0, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	lh_close(&h);
+}
+
+/* ---- commands and their answers ---- */
+
+static void test_io(void)
+{
+	static uint8_t out[65536], in[65536];
+	uint8_t w10[10] = {0x2a}, r10[10] = {0x28}, inq[6] = {0x12, 0, 0, 0, 255, 0}, buf[255];
+	uint8_t rc10[10] = {0x25}, cap[8];
+	struct iovec wv[2] = {{out, 4096}, {out + 4096, sizeof(out) - 4096}};
+	struct iovec rv[3] = {{in, 512}, {in + 512, 30000}, {in + 30512, sizeof(in) - 30512}};
+	char spec[300];
+	struct lh h;
+	struct lh_res r;
+
+	snprintf(spec, sizeof(spec), "%s/1", disk);
+	CU_ASSERT_EQUAL_FATAL(open_as(&h, spec, IQN_A), 0);
+	CU_ASSERT_TRUE(pvs_lun_is_passthrough(h.lun));
+	CU_ASSERT_TRUE(lh_clear_ua(&h, 0));
+	for (size_t i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 7 + 3);
+	lh_put_lba(w10, 10, 100, sizeof(out) / 512);
+	lh_runv(&h, 0, w10, 10, PVS_DIR_TO_DEV, wv, 2, &r);
+	CU_ASSERT_EQUAL(r.ncomplete, 1);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	lh_put_lba(r10, 10, 100, sizeof(in) / 512);
+	lh_runv(&h, 0, r10, 10, PVS_DIR_FROM_DEV, rv, 3, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(r.residual, 0);
+	CU_ASSERT_EQUAL(memcmp(in, out, sizeof(in)), 0);
+	/* The target's own answer length comes back as the residual. */
+	lh_run(&h, 0, inq, 6, PVS_DIR_FROM_DEV, buf, sizeof(buf), &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_TRUE(r.residual > 0 && r.residual < 255 - 36);
+	CU_ASSERT_EQUAL(buf[0] & 0x1f, 0x00);
+	lh_run(&h, 0, rc10, 10, PVS_DIR_FROM_DEV, cap, sizeof(cap), &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(((uint32_t)cap[0] << 24 | cap[1] << 16 | cap[2] << 8 | cap[3]),
+	                64u * 2048 - 1);
+	lh_close(&h);
+}
+
+/* A vendor-specific opcode: the filter answers it; raw, the target's sense comes back. */
+static void test_filter_and_raw_sense(void)
+{
+	uint8_t c5[6] = {0xc5};
+	char spec[300];
+	struct lh h;
+	struct lh_res r;
+
+	snprintf(spec, sizeof(spec), "%s/1", disk);
+	CU_ASSERT_EQUAL_FATAL(open_as(&h, spec, IQN_A), 0);
+	lh_clear_ua(&h, 0);
+	lh_run(&h, 0, c5, 6, PVS_DIR_NONE, NULL, 0, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(r.key, 0x05);
+	CU_ASSERT_EQUAL(r.asc, 0x20);
+	CU_ASSERT_EQUAL(r.field, 0); /* ours: the field pointer to byte 0 */
+	lh_close(&h);
+	snprintf(spec, sizeof(spec), "%s/1,raw", disk);
+	CU_ASSERT_EQUAL_FATAL(open_as(&h, spec, IQN_A), 0);
+	lh_clear_ua(&h, 0);
+	lh_run(&h, 0, c5, 6, PVS_DIR_NONE, NULL, 0, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(r.key, 0x05);
+	CU_ASSERT_EQUAL(r.asc, 0x20);
+	CU_ASSERT_EQUAL(r.field, -1); /* tgtd's: no sense-key-specific bytes */
+	lh_close(&h);
+}
+
+static void test_read_only(void)
+{
+	uint8_t w10[10] = {0x2a}, ms6[6] = {0x1a, 0, 0x3f, 0, 64, 0}, buf[512] = {0}, page[64];
+	char spec[300];
+	struct lh h;
+	struct lh_res r;
+
+	snprintf(spec, sizeof(spec), "%s/1,ro", disk);
+	CU_ASSERT_EQUAL_FATAL(open_as(&h, spec, IQN_A), 0);
+	lh_clear_ua(&h, 0);
+	lh_put_lba(w10, 10, 0, 1);
+	lh_run(&h, 0, w10, 10, PVS_DIR_TO_DEV, buf, 512, &r);
+	CU_ASSERT_EQUAL(r.key, 0x07); /* DATA PROTECT */
+	CU_ASSERT_EQUAL(r.asc, 0x27);
+	lh_run(&h, 0, ms6, 6, PVS_DIR_FROM_DEV, page, sizeof(page), &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(page[2] & 0x80, 0x80); /* WP */
+	lh_close(&h);
+}
+
+/* ---- one I_T nexus per guest: reservations tell guests apart ---- */
+
+/* PERSISTENT RESERVE OUT (SPC-5 6.16): @sa, @type, with the basic 24-byte parameter list. */
+static void pr_out(struct lh *h, uint8_t sa, uint8_t type, uint64_t key, uint64_t sakey,
+                   struct lh_res *r)
+{
+	uint8_t cdb[10] = {0x5f, sa, type}, p[24] = {0};
+
+	lh_put32(&cdb[5], sizeof(p));
+	lh_put64(&p[0], key);
+	lh_put64(&p[8], sakey);
+	lh_run(h, 0, cdb, 10, PVS_DIR_TO_DEV, p, sizeof(p), r);
+}
+
+static uint8_t write_block(struct lh *h, uint64_t lba)
+{
+	uint8_t w10[10] = {0x2a}, buf[512];
+	struct lh_res r;
+
+	memset(buf, (int)lba, sizeof(buf));
+	lh_put_lba(w10, 10, lba, 1);
+	lh_run(h, 0, w10, 10, PVS_DIR_TO_DEV, buf, sizeof(buf), &r);
+	CU_ASSERT_EQUAL(r.ncomplete, 1);
+	return r.status;
+}
+
+static void test_reservation_per_guest(void)
+{
+	/* tgt 1.0.85 has no PREEMPT AND ABORT (usr/spc.c): PREEMPT fences as well. */
+	enum { REGISTER = 0, RESERVE = 1, CLEAR = 3, PREEMPT = 4, WE_RO = 5 };
+	char spec[300], show[8192];
+	struct lh a, b, c;
+	struct lh_res r;
+
+	snprintf(spec, sizeof(spec), "%s/2", disk);
+	CU_ASSERT_EQUAL_FATAL(open_as(&a, spec, IQN_A), 0);
+	CU_ASSERT_EQUAL_FATAL(open_as(&b, spec, IQN_B), 0);
+	CU_ASSERT_EQUAL_FATAL(open_as(&c, spec, IQN_C), 0);
+	lh_clear_ua(&a, 0);
+	lh_clear_ua(&b, 0);
+	lh_clear_ua(&c, 0);
+	/* Three sessions, one per guest name. */
+	target_show(show, sizeof(show));
+	CU_ASSERT_PTR_NOT_NULL(strstr(show, IQN_A));
+	CU_ASSERT_PTR_NOT_NULL(strstr(show, IQN_B));
+	CU_ASSERT_PTR_NOT_NULL(strstr(show, IQN_C));
+
+	pr_out(&a, REGISTER, 0, 0, 0xaa, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	pr_out(&b, REGISTER, 0, 0, 0xbb, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	pr_out(&a, RESERVE, WE_RO, 0xaa, 0, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	/* Write Exclusive - Registrants Only: B may write, C (not registered) may not. */
+	CU_ASSERT_EQUAL(write_block(&a, 1), PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(write_block(&b, 2), PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(write_block(&c, 3), PVS_STATUS_RESERVATION_CONFLICT);
+	/* B fences A. */
+	pr_out(&b, PREEMPT, WE_RO, 0xbb, 0xaa, &r);
+	if (r.status != PVS_STATUS_GOOD)
+		fprintf(stderr, "PREEMPT: status %02x sense %x/%02x/%02x field %d\n", r.status,
+		        r.key, r.asc, r.ascq, r.field);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	lh_clear_ua(&a, 0); /* REGISTRATIONS PREEMPTED */
+	CU_ASSERT_EQUAL(write_block(&a, 4), PVS_STATUS_RESERVATION_CONFLICT);
+	CU_ASSERT_EQUAL(write_block(&b, 5), PVS_STATUS_GOOD);
+
+	/*
+	 * The fenced guest restored: the LUN opened again under its name is
+	 * still out.  (tgt keys registrations by session, not by initiator
+	 * port, so B's own re-login would lose B's registration there: tgt's
+	 * limit, which a target keeping SPC-4's I_T nexus identity has not.)
+	 */
+	CU_ASSERT_EQUAL_FATAL(lh_reopen(&a, spec, &(struct pvs_lun_opts){.initiator_name = IQN_A}),
+	                      0);
+	lh_clear_ua(&a, 0);
+	CU_ASSERT_EQUAL(write_block(&a, 7), PVS_STATUS_RESERVATION_CONFLICT);
+	CU_ASSERT_EQUAL(write_block(&b, 6), PVS_STATUS_GOOD);
+
+	pr_out(&b, CLEAR, 0, 0xbb, 0, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	lh_clear_ua(&a, 0);
+	CU_ASSERT_EQUAL(write_block(&a, 8), PVS_STATUS_GOOD);
+	lh_close(&a);
+	lh_close(&b);
+	lh_close(&c);
+	/* Closing logs out: no session left. */
+	target_show(show, sizeof(show));
+	CU_ASSERT_PTR_NULL(strstr(show, IQN_A));
+	CU_ASSERT_PTR_NULL(strstr(show, IQN_B));
+}
+
+/* ---- target failures ---- */
+
+struct pend {
+	struct pvs_req req;
+	struct iovec iov;
+	int done;
+};
+
+static void pend_done(struct pvs_req *req)
+{
+	((struct pend *)req)->done++;
+}
+
+/* Run @w for up to @ms, until @p completed (NULL: the whole time). */
+static void drive(struct pvs_worker *w, struct pend *p, int ms)
+{
+	for (int t = 0; t < ms && !(p && p->done); t += 20) {
+		pvs_worker_flush(w);
+		pvs_worker_wait(w, 20);
+	}
+}
+
+static void test_target_restart(void)
+{
+	static uint8_t pattern[8192], got[8192];
+	uint8_t w10[10] = {0x2a}, r10[10] = {0x28}, tur[6] = {0};
+	char spec[300];
+	struct pend rd;
+	struct lh h;
+	struct lh_res r;
+
+	snprintf(spec, sizeof(spec), "%s/1", disk);
+	CU_ASSERT_EQUAL_FATAL(open_as(&h, spec, IQN_A), 0);
+	lh_clear_ua(&h, 0);
+	memset(pattern, 0x5a, sizeof(pattern));
+	lh_put_lba(w10, 10, 1000, sizeof(pattern) / 512);
+	lh_run(&h, 0, w10, 10, PVS_DIR_TO_DEV, pattern, sizeof(pattern), &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+
+	/* The target dies; a READ sent now waits for it, and is neither lost nor doubled. */
+	CU_ASSERT_EQUAL_FATAL(tgtd("stop"), 0);
+	lh_put_lba(r10, 10, 1000, sizeof(got) / 512);
+	lh_req_init(&rd.req, &rd.iov, 0, r10, 10, PVS_DIR_FROM_DEV, got, sizeof(got), pend_done,
+	            NULL);
+	rd.done = 0;
+	pvs_submit(h.lun, &rd.req);
+	drive(h.w, &rd, 3000);
+	CU_ASSERT_EQUAL(rd.done, 0);
+	/* While the session is down, new commands are BUSY: the initiator retries them. */
+	lh_run(&h, 0, tur, 6, PVS_DIR_NONE, NULL, 0, &r);
+	CU_ASSERT_EQUAL(r.ncomplete, 1);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_BUSY);
+
+	CU_ASSERT_EQUAL_FATAL(tgtd("start"), 0);
+	drive(h.w, &rd, 30000);
+	CU_ASSERT_EQUAL(rd.done, 1);
+	/* A new target instance may first say UNIT ATTENTION; then the data is there. */
+	if (rd.req.status == PVS_STATUS_GOOD)
+		CU_ASSERT_EQUAL(memcmp(got, pattern, sizeof(got)), 0);
+	CU_ASSERT_TRUE(lh_clear_ua(&h, 0));
+	memset(got, 0, sizeof(got));
+	lh_run(&h, 0, r10, 10, PVS_DIR_FROM_DEV, got, sizeof(got), &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(memcmp(got, pattern, sizeof(got)), 0);
+	drive(h.w, NULL, 200);
+	CU_ASSERT_EQUAL(rd.done, 1);
+	lh_close(&h);
+}
+
+struct tmf_wait {
+	struct pvs_tmf t;
+	int done;
+};
+
+static void tmf_done(struct pvs_tmf *t)
+{
+	((struct tmf_wait *)t->opaque)->done++;
+}
+
+/* A hung target answers neither the command nor the ABORT TASK: both end anyway. */
+static void test_abort_on_hung_target(void)
+{
+	static uint8_t got[4096];
+	uint8_t r10[10] = {0x28};
+	char spec[300];
+	struct pend rd;
+	struct tmf_wait tw;
+	struct lh h;
+	pid_t pid = tgtd_pid();
+
+	CU_ASSERT_FATAL(pid > 0);
+	snprintf(spec, sizeof(spec), "%s/1", disk);
+	CU_ASSERT_EQUAL_FATAL(open_as(&h, spec, IQN_A), 0);
+	lh_clear_ua(&h, 0);
+	kill(pid, SIGSTOP);
+	lh_put_lba(r10, 10, 0, sizeof(got) / 512);
+	lh_req_init(&rd.req, &rd.iov, 0, r10, 10, PVS_DIR_FROM_DEV, got, sizeof(got), pend_done,
+	            NULL);
+	rd.done = 0;
+	pvs_submit(h.lun, &rd.req);
+	drive(h.w, &rd, 500);
+	CU_ASSERT_EQUAL(rd.done, 0);
+	memset(&tw, 0, sizeof(tw));
+	tw.t.fn = PVS_TMF_ABORT_TASK;
+	tw.t.initiator = 0;
+	tw.t.task = &rd.req;
+	tw.t.done = tmf_done;
+	tw.t.opaque = &tw;
+	pvs_tmf_submit(h.lun, &tw.t);
+	/* Bounded: ISCSI_ABORT_TIMEOUT (10 s) and a tick. */
+	for (int t = 0; t < 20000 && !tw.done; t += 20) {
+		pvs_worker_flush(h.w);
+		pvs_worker_wait(h.w, 20);
+	}
+	CU_ASSERT_EQUAL(rd.done, 1);
+	CU_ASSERT_EQUAL(tw.done, 1);
+	CU_ASSERT_EQUAL(tw.t.result, PVS_TMF_FUNCTION_COMPLETE);
+	kill(pid, SIGCONT);
+	/* The session comes back (logged in again) and serves. */
+	{
+		uint8_t tur[6] = {0};
+		struct lh_res r = {.status = 0xff};
+
+		for (int i = 0; i < 30 && r.status != PVS_STATUS_GOOD; i++) {
+			lh_run(&h, 0, tur, 6, PVS_DIR_NONE, NULL, 0, &r);
+			if (r.status != PVS_STATUS_GOOD)
+				drive(h.w, NULL, 500);
+		}
+		CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	}
+	lh_close(&h);
+}
+
+int main(void)
+{
+	static const struct cu_test tests[] = {
+	    {"attach errors name what was tried and leave no session", test_open_errors},
+	    {"CHAP login with the secret from a root-only file", test_chap_login},
+	    {"data in and out through iovecs, residual, capacity", test_io},
+	    {"filter refuses, raw passes the target's own sense", test_filter_and_raw_sense},
+	    {"ro: DATA PROTECT and WP", test_read_only},
+	    {"a nexus per guest: reservations fence, a re-opened guest stays fenced",
+	     test_reservation_per_guest},
+	    {"target restart: in-flight READ sent again once, BUSY while down",
+	     test_target_restart},
+	    {"hung target: ABORT TASK ends the command anyway", test_abort_on_hung_target},
+	};
+	static const struct cu_suite suites[] = {
+	    CU_SUITE("iscsi", setup, teardown, tests),
+	};
+
+	return CU_RUN_SUITES(suites);
+}
