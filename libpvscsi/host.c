@@ -21,7 +21,8 @@
 struct pvs_unit {
 	struct pvs_unit *next;
 	struct pvs_host *h;
-	char key[64];  /* the backing object: what makes two specs one unit */
+	/* the backing object: what makes two specs one unit (an rbd: one's is long) */
+	char key[PVS_SPEC_MAX + 300];
 	char opts[32]; /* options it was opened with; a second user must agree */
 	char spec[PVS_SPEC_MAX];
 	char stable[PVS_PDEV_ID_MAX + 32];
@@ -81,6 +82,18 @@ static void key_for(struct pvs_host *h, const struct pvs_spec *sp, char *key, si
 	 * emulated drive, so that one guest's eject never takes another's
 	 * disc.  (A physical drive shared by several guests is a host p-dev.)
 	 */
+	/*
+	 * An rbd: image by its name in the cluster its conf= names (the
+	 * cluster's fsid needs a connection, which is the open's to make).
+	 */
+	if (sp->kind == PVS_SPEC_RBD) {
+		char real[4096];
+		bool rp = sp->rbd_conf[0] && realpath(sp->rbd_conf, real) &&
+		          strlen(real) < sizeof(sp->rbd_conf);
+
+		snprintf(key, len, "r:%s:%s", rp ? real : sp->rbd_conf, sp->name);
+		return;
+	}
 	if (sp->kind == PVS_SPEC_MEM || sp->kind == PVS_SPEC_CDROM || stat(sp->name, &st) != 0) {
 		snprintf(key, len, "u:%" PRIu64, ++h->mem_seq);
 		return;
