@@ -96,18 +96,18 @@ static int take_rbd_opt(const char *opt, size_t n, struct pvs_spec *s)
 	char *dst;
 	size_t pl, cap;
 
-	if (n > 5 && !memcmp(opt, "conf=", 5)) {
+	if (n >= 5 && !memcmp(opt, "conf=", 5)) {
 		dst = s->rbd_conf;
 		cap = sizeof(s->rbd_conf);
 		pl = 5;
-	} else if (n > 3 && !memcmp(opt, "id=", 3)) {
+	} else if (n >= 3 && !memcmp(opt, "id=", 3)) {
 		dst = s->rbd_id;
 		cap = sizeof(s->rbd_id);
 		pl = 3;
 	} else {
 		return 0;
 	}
-	if (n - pl >= cap)
+	if (n == pl || n - pl >= cap)
 		return -1;
 	memcpy(dst, opt + pl, n - pl);
 	dst[n - pl] = '\0';
