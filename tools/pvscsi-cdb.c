@@ -60,6 +60,7 @@ static void usage(FILE *f)
 	        "OPTIONS:\n"
 	        "  --lun SPEC     file:PATH[,ro][,bs=512|4096][,cache=none] | mem:SIZE[,bs=...] | "
 	        "sg:/dev/sgN[,raw]\n"
+	        "                 | rbd:POOL/IMAGE[@SNAP][,conf=FILE][,id=USER]\n"
 	        "  --raw          passthrough without the CDB filter\n"
 	        "  --ro           read-only LUN\n"
 	        "  --keep-ua      do not clear the power-on UNIT ATTENTION with TEST UNIT READY\n"

@@ -526,6 +526,36 @@ static void test_cluster_gone(void)
 		lh_close(&h);
 }
 
+/* pvscsi-cdb (its ASan build, which check-unit makes) opens an rbd: LUN like any other. */
+static void test_tool(void)
+{
+	char spec[1024], cmd[1400], out[4096] = "";
+	const char *tool = "build/asan/pvscsi-cdb";
+	size_t n;
+	FILE *p;
+
+	if (access(tool, X_OK) != 0) {
+		fprintf(stderr, "no %s: the tool's case skipped\n", tool);
+		return;
+	}
+	mkimage("tool", "8M");
+	spec_of(spec, sizeof(spec), "tool", NULL);
+	/* INQUIRY's product identification, then READ CAPACITY(10). */
+	snprintf(cmd, sizeof(cmd),
+	         "%s --lun '%s' --in 36 12 00 00 00 24 00 --then --in 8 25 00 00 00 00 00 00 00 "
+	         "00 00",
+	         tool, spec);
+	p = popen(cmd, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	CU_ASSERT_EQUAL(pclose(p), 0);
+	/* "RBD" and 13 spaces, as hex */
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "52424420202020202020202020202020"));
+	/* 8 MiB of 512-byte blocks: last LBA 0x3fff */
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"data\":\"00003fff00000200\""));
+}
+
 static const struct cu_test open_tests[] = {
     {"spec", test_spec},
     {"open errors", test_open_errors},
@@ -540,6 +570,7 @@ static const struct cu_test command_tests[] = {
     {"reservation", test_reservation},
     {"snapshot", test_snapshot},
     {"identity", test_identity},
+    {"pvscsi-cdb", test_tool},
 };
 
 static const struct cu_test gone_tests[] = {
