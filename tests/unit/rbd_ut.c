@@ -23,6 +23,7 @@
 #include "core.h"
 #include "cu_run.h"
 #include "lun_harness.h"
+#include "pvscsi/host.h"
 #include "pvscsi/sense.h"
 #include "pvscsi/spec.h"
 
@@ -526,6 +527,64 @@ static void test_cluster_gone(void)
 		lh_close(&h);
 }
 
+/*
+ * In a target's pool two specs naming the same image are one unit (its
+ * reservations are the image's), whatever the spelling of the conf path;
+ * different options are refused as for files.
+ */
+static void test_pool(void)
+{
+	struct pvs_host_cfg cfg = {0};
+	struct pvs_host *h;
+	struct pvs_unit *a, *b, *c;
+	char spec[1024], abs[600], err[512];
+
+	mkimage("pool", "4M");
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &cfg.worker), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_new(&cfg, &h), 0);
+	spec_of(spec, sizeof(spec), "pool", NULL);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_get(h, spec, false, &a, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(conf, abs));
+	snprintf(spec, sizeof(spec), "rbd:rbd/pool,conf=%s,id=admin", abs);
+	CU_ASSERT_EQUAL(pvs_host_unit_get(h, spec, false, &b, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_EQUAL(a, b);
+	snprintf(spec, sizeof(spec), "rbd:rbd/pool,ro,conf=%s", abs);
+	CU_ASSERT_EQUAL(pvs_host_unit_get(h, spec, false, &c, err, sizeof(err)), -EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "already open"));
+	pvs_unit_put(a);
+	pvs_unit_put(b);
+	pvs_host_free(h);
+	pvs_worker_free(cfg.worker);
+}
+
+/*
+ * No mon answers at the conf's address: the open fails after librados's
+ * mount timeout, naming the conf and the user, instead of hanging.
+ */
+static void test_no_cluster(void)
+{
+	char path[300], spec[1024], err[512], keyring[600];
+	struct timespec t0, t1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/down.conf", CLUSTER_DIR);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(CLUSTER_DIR "/ceph.client.admin.keyring", keyring));
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	/* Port 9 (discard): nothing listens on loopback, every connect is refused. */
+	fprintf(f, "[global]\nmon host = v2:127.0.0.1:9\nkeyring = %s\n", keyring);
+	fclose(f);
+	snprintf(spec, sizeof(spec), "rbd:rbd/e1,conf=%s", path);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CU_ASSERT_TRUE(open_err(spec, err, sizeof(err)) < 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	fprintf(stderr, "open with no mon: %s (%ld s)\n", err, (long)(t1.tv_sec - t0.tv_sec));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot connect to the Ceph cluster of"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, path));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "client.admin"));
+	CU_ASSERT_TRUE(t1.tv_sec - t0.tv_sec < 30);
+}
+
 /* pvscsi-cdb (its ASan build, which check-unit makes) opens an rbd: LUN like any other. */
 static void test_tool(void)
 {
@@ -559,6 +618,7 @@ static void test_tool(void)
 static const struct cu_test open_tests[] = {
     {"spec", test_spec},
     {"open errors", test_open_errors},
+    {"no cluster", test_no_cluster},
 };
 
 static const struct cu_test command_tests[] = {
@@ -570,6 +630,7 @@ static const struct cu_test command_tests[] = {
     {"reservation", test_reservation},
     {"snapshot", test_snapshot},
     {"identity", test_identity},
+    {"pool", test_pool},
     {"pvscsi-cdb", test_tool},
 };
 
