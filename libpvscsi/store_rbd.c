@@ -186,6 +186,85 @@ static void rs_events(void *opaque, uint32_t events)
 	} while (n == RBD_POLL_BATCH);
 }
 
+/*
+ * GET LBA STATUS: librbd's allocated extents from @pos on, a whole object
+ * at a time (the object map answers without reading the objects, where the
+ * image has one), so a block is deallocated only when its whole object is.
+ */
+struct extent_walk {
+	uint64_t pos;
+	uint64_t run_end; /* end of the run found so far */
+	bool started;     /* a mapped run begins at pos */
+	bool decided;     /* the run ended */
+	bool mapped;
+};
+
+/* Stops the walk (any negative value does); never a librbd error. */
+#define WALK_DONE (-ECANCELED)
+
+static int extent_cb(uint64_t ofs, size_t len, int exists, void *arg)
+{
+	struct extent_walk *w = arg;
+
+	if (!exists)
+		return 0;
+	if (!w->started) {
+		if (ofs > w->pos) {
+			w->mapped = false;
+			w->run_end = ofs;
+			w->decided = true;
+			return WALK_DONE;
+		}
+		w->started = w->mapped = true;
+		w->run_end = ofs + len;
+		return 0;
+	}
+	if (ofs > w->run_end) {
+		w->decided = true;
+		return WALK_DONE;
+	}
+	if (ofs + len > w->run_end)
+		w->run_end = ofs + len;
+	return 0;
+}
+
+/*
+ * At most this much of the image per call: the worker waits for the walk,
+ * and without an object map it costs one request per object.
+ */
+#define EXTENT_WINDOW (256ull << 20)
+
+static int64_t rs_extent(struct pvs_lun *lun, uint64_t off, uint64_t end, bool *mapped)
+{
+	struct extent_walk w = {.pos = off};
+	uint64_t bs = lun->block_size, run;
+	int r;
+
+	if (off >= end)
+		return -EINVAL;
+	if (end - off > EXTENT_WINDOW)
+		end = off + EXTENT_WINDOW;
+	r = rbd_diff_iterate2(rs_of(lun)->image, NULL, off, end - off, 1, 1, extent_cb, &w);
+	if (r < 0 && r != WALK_DONE)
+		return r;
+	if (!w.started && !w.decided)
+		w.run_end = end; /* nothing allocated in the window */
+	if (w.run_end > end)
+		w.run_end = end;
+	*mapped = w.started;
+	/* Whole blocks: a mapped run takes in a partly mapped last block, a hole gives it up. */
+	run = w.run_end - off;
+	run = *mapped ? (run + bs - 1) / bs * bs : run / bs * bs;
+	if (run == 0) {
+		/* A hole shorter than the block: the block holds data. */
+		*mapped = true;
+		run = bs;
+	}
+	if (run > end - off)
+		run = (end - off) / bs * bs;
+	return run ? (int64_t)run : -EINVAL;
+}
+
 /* librbd has no way to cancel a request: it ends by itself, within the OSD timeout. */
 static int rs_cancel(struct pvs_lun *lun, struct pvs_req *req)
 {
@@ -231,6 +310,7 @@ static const struct pvsi_store_ops rbd_ops = {
     .flush = rs_flush,
     .discard = rs_discard,
     .write_zeroes = rs_write_zeroes,
+    .extent = rs_extent,
     .cancel = rs_cancel,
     .size = rs_size,
     .close = rs_store_close,

@@ -297,6 +297,68 @@ static void test_unmap(void)
 	lh_close(&h);
 }
 
+/* GET LBA STATUS from LBA 0: the descriptors' (LBA, blocks, status) into @d; their count. */
+static unsigned gls(struct lh *h, uint64_t d[][3], unsigned max)
+{
+	static uint8_t buf[8 + 16 * 16];
+	uint8_t cdb[16] = {0x9e, 0x12};
+	struct lh_res r;
+	unsigned n;
+
+	lh_put32(cdb + 10, sizeof(buf));
+	lh_run(h, 0, cdb, sizeof(cdb), PVS_DIR_FROM_DEV, buf, sizeof(buf), &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	if (r.status != PVS_STATUS_GOOD)
+		return 0;
+	n = (pvsi_be32(buf) - 4) / 16;
+	for (unsigned i = 0; i < n && i < max; i++) {
+		d[i][0] = pvsi_be64(buf + 8 + 16 * i);
+		d[i][1] = pvsi_be32(buf + 8 + 16 * i + 8);
+		d[i][2] = buf[8 + 16 * i + 12] & 0x0f;
+	}
+	return n;
+}
+
+/*
+ * GET LBA STATUS asks librbd which objects exist: a 16 MiB image is four
+ * 4 MiB objects of 8192 blocks; one written block maps its whole object,
+ * and discarding the whole object deallocates it again.
+ */
+static void test_lba_status(void)
+{
+	static uint8_t buf[BS];
+	uint8_t cdb[10] = {0x42}, par[24] = {0};
+	uint64_t d[8][3];
+	struct lh h;
+	struct lh_res r;
+	unsigned n;
+
+	mkimage("gls", "16M");
+	open_ok(&h, "gls", NULL);
+	n = gls(&h, d, 8);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_TRUE(d[0][0] == 0 && d[0][1] == 32768 && d[0][2] == 1);
+	memset(buf, 1, sizeof(buf));
+	rw10(&h, 0x2a, 8192 + 5, 1, buf, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	n = gls(&h, d, 8);
+	CU_ASSERT_EQUAL_FATAL(n, 3);
+	CU_ASSERT_TRUE(d[0][0] == 0 && d[0][1] == 8192 && d[0][2] == 1);
+	CU_ASSERT_TRUE(d[1][0] == 8192 && d[1][1] == 8192 && d[1][2] == 0);
+	CU_ASSERT_TRUE(d[2][0] == 16384 && d[2][1] == 16384 && d[2][2] == 1);
+	lh_put16(par, 22);
+	lh_put16(par + 2, 16);
+	lh_put64(par + 8, 8192);
+	lh_put32(par + 16, 8192);
+	lh_put16(cdb + 7, sizeof(par));
+	lh_run(&h, 0, cdb, sizeof(cdb), PVS_DIR_TO_DEV, par, sizeof(par), &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	n = gls(&h, d, 8);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_TRUE(d[0][0] == 0 && d[0][1] == 32768 && d[0][2] == 1);
+	lh_close(&h);
+}
+
 static void ws16(struct lh *h, uint8_t flags, uint64_t lba, uint32_t n, void *block,
                  struct lh_res *r)
 {
@@ -625,6 +687,7 @@ static const struct cu_test command_tests[] = {
     {"read capacity", test_read_capacity},
     {"write and read back", test_write_read},
     {"unmap", test_unmap},
+    {"get lba status", test_lba_status},
     {"write same", test_write_same},
     {"compare and write", test_compare_and_write},
     {"reservation", test_reservation},
