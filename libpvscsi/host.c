@@ -231,6 +231,31 @@ int pvs_host_unit_get(struct pvs_host *h, const char *spec, bool raw, struct pvs
 	rc = pvsi_lun_open_spec(h->cfg.worker, sp, u->spec, &lo, &u->lun, err, errlen);
 	if (rc)
 		goto out;
+	/*
+	 * An rbd: image named through another conf file (another path to the
+	 * same cluster) is known only once open, by its identity: the cluster's
+	 * fsid and the image's id, which the NAA is made of.
+	 */
+	if (sp->kind == PVS_SPEC_RBD) {
+		for (struct pvs_unit *o = h->units; o; o = o->next) {
+			if (!o->lun || o->lun->store != u->lun->store ||
+			    memcmp(o->lun->naa, u->lun->naa, sizeof(o->lun->naa)) != 0)
+				continue;
+			pvs_lun_close(u->lun);
+			u->lun = NULL;
+			if (strcmp(o->opts, u->opts) != 0) {
+				set_err(err, errlen,
+				        "%s is already open as '%s'; a second user must use the "
+				        "same options ('%s' vs '%s')",
+				        u->spec, o->spec, u->opts, o->opts);
+				rc = -EBUSY;
+				goto out;
+			}
+			o->users++;
+			*out = o;
+			goto out;
+		}
+	}
 	u->h = h;
 	u->users = 1;
 	u->next = h->units;

@@ -591,14 +591,14 @@ static void test_cluster_gone(void)
 
 /*
  * In a target's pool two specs naming the same image are one unit (its
- * reservations are the image's), whatever the spelling of the conf path;
- * different options are refused as for files.
+ * reservations are the image's), whatever the spelling of the conf path or
+ * the conf file itself; different options are refused as for files.
  */
 static void test_pool(void)
 {
 	struct pvs_host_cfg cfg = {0};
 	struct pvs_host *h;
-	struct pvs_unit *a, *b, *c;
+	struct pvs_unit *a, *b, *c, *d;
 	char spec[1024], abs[600], err[512];
 
 	mkimage("pool", "4M");
@@ -613,8 +613,17 @@ static void test_pool(void)
 	snprintf(spec, sizeof(spec), "rbd:rbd/pool,ro,conf=%s", abs);
 	CU_ASSERT_EQUAL(pvs_host_unit_get(h, spec, false, &c, err, sizeof(err)), -EBUSY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "already open"));
+	/* Another conf file of the same cluster: the same image once open. */
+	CU_ASSERT_EQUAL_FATAL(sh("cp %s %s/copy.conf", conf, CLUSTER_DIR), 0);
+	snprintf(spec, sizeof(spec), "rbd:rbd/pool,conf=%s/copy.conf", CLUSTER_DIR);
+	CU_ASSERT_EQUAL(pvs_host_unit_get(h, spec, false, &c, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_EQUAL(a, c);
+	snprintf(spec, sizeof(spec), "rbd:rbd/pool,ro,conf=%s/copy.conf", CLUSTER_DIR);
+	CU_ASSERT_EQUAL(pvs_host_unit_get(h, spec, false, &d, err, sizeof(err)), -EBUSY);
+	CU_ASSERT_PTR_NULL(d);
 	pvs_unit_put(a);
 	pvs_unit_put(b);
+	pvs_unit_put(c);
 	pvs_host_free(h);
 	pvs_worker_free(cfg.worker);
 }
