@@ -43,7 +43,8 @@ OPT_fuzz := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,und
 CC_rel    = $(CC)
 CC_asan   = $(CC)
 CC_fuzz   = $(FUZZ_CC)
-LDLIBS   := -luring -lpthread -liscsi
+# librbd and librados: rbd: LUNs (libpvscsi/store_rbd.c); libiscsi: iscsi:// LUNs.
+LDLIBS   := -luring -lpthread -liscsi -lrbd -lrados
 XENLIBS  := -lxenstore -lxengnttab -lxenevtchn -lxentoollog
 # The log (common/) writes to the journal and the daemons tell systemd when they serve:
 # whatever links libcommon.a links this too.
@@ -315,7 +316,7 @@ build/rel/pvscsi.pc: Makefile VERSION
 	@mkdir -p $(dir $@)
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 		'Name: pvscsi' 'Description: the pvscsi LUN core (SCSI targets for PVSCSI and virtio-scsi)' \
-		'Version: $(VERSION)' 'Libs: -L$${libdir} -lpvscsi' 'Libs.private: -luring -lpthread -liscsi' \
+		'Version: $(VERSION)' 'Libs: -L$${libdir} -lpvscsi' 'Libs.private: -luring -lpthread -liscsi -lrbd -lrados' \
 		'Cflags: -I$${includedir}' >$@
 
 install: all build/rel/pvscsi.pc

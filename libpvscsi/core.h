@@ -12,7 +12,8 @@
  *   pr.c ua.c tmf.c  reservations, unit attentions, task management
  *   passthrough.c    sg LUNs: filter from the opcode table, sg v3 async I/O
  *   cdrom.c          cdrom: drives (MMC-6): their commands, tray and medium
- *   store_*.c        backing stores of emulated LUNs (file/bdev via io_uring, mem)
+ *   store_*.c        backing stores of emulated LUNs (file/bdev via io_uring, mem,
+ *                    rbd via librbd)
  *   worker.c         io_uring + epoll per thread
  *   opcodes.c        THE opcode table (opcode.h names the opcodes)
  *   sense.c          THE reason -> sense table
@@ -265,6 +266,13 @@ void pvsi_cd_reset(struct pvs_lun *lun, uint64_t initiator);
  */
 int pvsi_cd_ready(const struct pvs_lun *lun);
 int pvsi_mem_open(struct pvs_lun *lun, uint64_t size, char *err, size_t errlen);
+/*
+ * store_rbd.c: open @sp's Ceph image; *@key gets the identity key of the
+ * image (the cluster's fsid, the image's id, the snapshot), not of the spec.
+ */
+struct pvs_spec;
+int pvsi_rbd_open(struct pvs_lun *lun, const struct pvs_spec *sp, char *key, size_t keylen,
+                  char *err, size_t errlen);
 /* passthrough.c: refuses anything but an sg character device (whole LUNs only). */
 int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen);
 /*

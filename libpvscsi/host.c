@@ -21,8 +21,9 @@
 struct pvs_unit {
 	struct pvs_unit *next;
 	struct pvs_host *h;
-	char key[PVS_SPEC_MAX + 256]; /* the backing object: what makes two specs one unit */
-	char opts[320];               /* options it was opened with; a second user must agree */
+	/* the backing object: what makes two specs one unit (an rbd: or iscsi:// one's is long) */
+	char key[PVS_SPEC_MAX + 300];
+	char opts[320]; /* options it was opened with; a second user must agree */
 	char spec[PVS_SPEC_MAX];
 	char stable[PVS_PDEV_ID_MAX + 32];
 	struct pvs_lun *lun;
@@ -94,6 +95,18 @@ static void key_for(struct pvs_host *h, const struct pvs_spec *sp, const char *i
 	 * emulated drive, so that one guest's eject never takes another's
 	 * disc.  (A physical drive shared by several guests is a host p-dev.)
 	 */
+	/*
+	 * An rbd: image by its name in the cluster its conf= names (the
+	 * cluster's fsid needs a connection, which is the open's to make).
+	 */
+	if (sp->kind == PVS_SPEC_RBD) {
+		char real[4096];
+		bool rp = sp->rbd_conf[0] && realpath(sp->rbd_conf, real) &&
+		          strlen(real) < sizeof(sp->rbd_conf);
+
+		snprintf(key, len, "r:%s:%s", rp ? real : sp->rbd_conf, sp->name);
+		return;
+	}
 	if (sp->kind == PVS_SPEC_MEM || sp->kind == PVS_SPEC_CDROM || stat(sp->name, &st) != 0) {
 		snprintf(key, len, "u:%" PRIu64, ++h->mem_seq);
 		return;
@@ -254,6 +267,31 @@ int pvs_host_unit_get_as(struct pvs_host *h, const char *spec, bool raw, const c
 	rc = pvsi_lun_open_spec(h->cfg.worker, sp, u->spec, &lo, &u->lun, err, errlen);
 	if (rc)
 		goto out;
+	/*
+	 * An rbd: image named through another conf file (another path to the
+	 * same cluster) is known only once open, by its identity: the cluster's
+	 * fsid and the image's id, which the NAA is made of.
+	 */
+	if (sp->kind == PVS_SPEC_RBD) {
+		for (struct pvs_unit *o = h->units; o; o = o->next) {
+			if (!o->lun || o->lun->store != u->lun->store ||
+			    memcmp(o->lun->naa, u->lun->naa, sizeof(o->lun->naa)) != 0)
+				continue;
+			pvs_lun_close(u->lun);
+			u->lun = NULL;
+			if (strcmp(o->opts, u->opts) != 0) {
+				set_err(err, errlen,
+				        "%s is already open as '%s'; a second user must use the "
+				        "same options ('%s' vs '%s')",
+				        u->spec, o->spec, u->opts, o->opts);
+				rc = -EBUSY;
+				goto out;
+			}
+			o->users++;
+			*out = o;
+			goto out;
+		}
+	}
 	u->h = h;
 	u->users = 1;
 	u->next = h->units;

@@ -136,6 +136,16 @@ int pvsi_lun_open_spec(struct pvs_worker *w, const struct pvs_spec *sp, const ch
 		rc = pvsi_iscsi_open(lun, sp->name, sp->chap, opts ? opts->initiator_name : NULL,
 		                     err, errlen);
 		break;
+	case PVS_SPEC_RBD: {
+		char key[256];
+
+		snprintf(lun->product, sizeof(lun->product), "%-16s", "RBD");
+		lun->ops = &pvsi_emulated_ops;
+		rc = pvsi_rbd_open(lun, sp, key, sizeof(key), err, errlen);
+		if (!rc)
+			set_identity(lun, key);
+		break;
+	}
 	default:
 		lun->ops = &pvsi_passthrough_ops;
 		rc = pvsi_sg_open(lun, sp->name, err, errlen);

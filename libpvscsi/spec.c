@@ -135,12 +135,55 @@ static int check_iscsi_url(const char *text, const char *url, char *err, size_t 
 	return 0;
 }
 
+/*
+ * rbd:'s own option words, conf=FILE and id=USER: 1 taken, 0 not one of
+ * them, -1 one of them with a value that does not fit or is empty.
+ */
+static int take_rbd_opt(const char *opt, size_t n, struct pvs_spec *s)
+{
+	char *dst;
+	size_t pl, cap;
+
+	if (n >= 5 && !memcmp(opt, "conf=", 5)) {
+		dst = s->rbd_conf;
+		cap = sizeof(s->rbd_conf);
+		pl = 5;
+	} else if (n >= 3 && !memcmp(opt, "id=", 3)) {
+		dst = s->rbd_id;
+		cap = sizeof(s->rbd_id);
+		pl = 3;
+	} else {
+		return 0;
+	}
+	if (n == pl || n - pl >= cap)
+		return -1;
+	memcpy(dst, opt + pl, n - pl);
+	dst[n - pl] = '\0';
+	return 1;
+}
+
+/*
+ * POOL/IMAGE[@SNAP], each part non-empty.  A second slash would be a
+ * RADOS namespace, which nothing here passes to librbd: refused rather
+ * than read as an image name with a slash.
+ */
+static bool rbd_name_ok(const char *name)
+{
+	const char *slash = strchr(name, '/'), *at = strchr(name, '@');
+
+	if (!slash || slash == name || strchr(slash + 1, '/'))
+		return false;
+	if (at && (at < slash || strchr(at + 1, '@') || !at[1]))
+		return false;
+	return (at ? at : name + strlen(name)) > slash + 1;
+}
+
 static const struct {
 	const char *prefix;
 	enum pvs_spec_kind kind;
 } kinds[] = {
     {"file:", PVS_SPEC_FILE},   {"mem:", PVS_SPEC_MEM},       {"sg:", PVS_SPEC_SG},
-    {"cdrom:", PVS_SPEC_CDROM}, {"iscsi://", PVS_SPEC_ISCSI},
+    {"cdrom:", PVS_SPEC_CDROM}, {"iscsi://", PVS_SPEC_ISCSI}, {"rbd:", PVS_SPEC_RBD},
 };
 
 const char *pvs_spec_kind_name(enum pvs_spec_kind kind)
@@ -158,6 +201,8 @@ const char *pvs_spec_kind_name(enum pvs_spec_kind kind)
 		return "cdrom";
 	case PVS_SPEC_ISCSI:
 		return "iscsi";
+	case PVS_SPEC_RBD:
+		return "rbd";
 	}
 	return "?";
 }
@@ -198,16 +243,26 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 		s->name[n] = '\0';
 		for (const char *o = p + n; *o == ',';) {
 			size_t on;
+			int r = 0;
 
 			o++;
 			on = strcspn(o, ",");
-			if (!take_opt(o, on, s))
+			if (s->kind == PVS_SPEC_RBD && (r = take_rbd_opt(o, on, s)) < 0)
+				return bad(
+				    err, errlen, -EINVAL,
+				    "LUN spec '%s': option '%.*s' is empty or too long (conf= "
+				    "up to %zu bytes, id= up to %zu)",
+				    text, (int)(on > 64 ? 64 : on), o, sizeof(s->rbd_conf) - 1,
+				    sizeof(s->rbd_id) - 1);
+			if (!r && !take_opt(o, on, s))
 				return bad(err, errlen, -EINVAL,
 				           "LUN spec '%s': unknown option '%.*s' (%s)", text,
 				           (int)(on > 64 ? 64 : on), o,
 				           s->kind == PVS_SPEC_SG      ? "ro, raw"
 				           : s->kind == PVS_SPEC_ISCSI ? "ro, raw, chap=FILE"
 				           : s->kind == PVS_SPEC_CDROM ? "ro"
+				           : s->kind == PVS_SPEC_RBD
+				               ? "ro, bs=512, bs=4096, conf=FILE, id=USER"
 				           : s->kind == PVS_SPEC_MEM
 				               ? "ro, bs=512, bs=4096"
 				               : "ro, bs=512, bs=4096, cache=none, "
@@ -245,6 +300,7 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 		return bad(err, errlen, -EINVAL, "LUN spec '%s': missing %s", text,
 		           s->kind == PVS_SPEC_MEM     ? "size"
 		           : s->kind == PVS_SPEC_ISCSI ? "URL"
+		           : s->kind == PVS_SPEC_RBD   ? "POOL/IMAGE"
 		                                       : "path");
 	if (s->raw && s->ro)
 		return bad(err, errlen, -EINVAL,
@@ -306,6 +362,21 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 		break;
 	case PVS_SPEC_HOST:
 		break;
+	case PVS_SPEC_RBD:
+		if (s->raw)
+			return bad(err, errlen, -EINVAL,
+			           "LUN spec '%s': raw (feature-host) needs a passthrough LUN; "
+			           "an rbd: LUN is emulated",
+			           text);
+		if (!rbd_name_ok(s->name))
+			return bad(err, errlen, -EINVAL,
+			           "LUN spec '%s': expected rbd:POOL/IMAGE[@SNAPSHOT] with each "
+			           "part non-empty and no RADOS namespace",
+			           text);
+		/* A snapshot cannot be written: one spelling, one unit. */
+		if (strchr(s->name, '@'))
+			s->ro = true;
+		break;
 	}
 	return 0;
 }
@@ -333,11 +404,16 @@ int pvs_spec_format(const struct pvs_spec *s, char *buf, size_t len)
 		break;
 	case PVS_SPEC_HOST:
 		break;
+	case PVS_SPEC_RBD:
+		prefix = "rbd:";
+		break;
 	}
-	n = snprintf(buf, len, "%s%s%s%s%s%s%s%s", prefix, s->name,
+	n = snprintf(buf, len, "%s%s%s%s%s%s%s%s%s%s%s%s", prefix, s->name,
 	             s->ro && s->kind != PVS_SPEC_CDROM ? ",ro" : "", s->raw ? ",raw" : "",
 	             s->bs == 4096 ? ",bs=4096" : (s->bs == 512 ? ",bs=512" : ""),
-	             s->direct ? ",cache=none" : "", s->chap[0] ? ",chap=" : "", s->chap);
+	             s->direct ? ",cache=none" : "", s->chap[0] ? ",chap=" : "", s->chap,
+	             s->rbd_conf[0] ? ",conf=" : "", s->rbd_conf, s->rbd_id[0] ? ",id=" : "",
+	             s->rbd_id);
 	if (n < 0 || (size_t)n >= len) {
 		if (len)
 			buf[0] = '\0';

@@ -60,6 +60,7 @@ static void usage(FILE *f)
 	        "OPTIONS:\n"
 	        "  --lun SPEC     file:PATH[,ro][,bs=512|4096][,cache=none] | mem:SIZE[,bs=...] | "
 	        "sg:/dev/sgN[,raw]\n"
+	        "                 | rbd:POOL/IMAGE[@SNAP][,conf=FILE][,id=USER]\n"
 	        "                 | iscsi://[USER@]HOST[:PORT]/IQN/LUN[,raw][,chap=FILE] (logs in\n"
 	        "                 as " PVS_ISCSI_IQN_PREFIX ":host.<this host's name>)\n"
 	        "  --raw          passthrough without the CDB filter\n"

@@ -181,6 +181,10 @@ static int parse_pdev(const char *tok, struct xlp_entry *e, char *err, size_t er
 		e->kind = XLP_ISCSI;
 		rc = 0;
 		break;
+	case PVS_SPEC_RBD:
+		/* Emulated, with nothing on this host to resolve: kept as written, like mem:. */
+		e->kind = XLP_MEM;
+		break;
 	case PVS_SPEC_CDROM:
 		e->kind = XLP_CDROM;
 		/* Read-only by nature: the core implies ro, and so does the entry. */

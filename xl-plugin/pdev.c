@@ -167,7 +167,8 @@ bool xlp_pdev_emulated(const char *p_dev)
 	if (!sp)
 		return false;
 	emu = pvs_spec_parse(p_dev, sp, NULL, 0) == 0 &&
-	      (sp->kind == PVS_SPEC_FILE || sp->kind == PVS_SPEC_MEM || sp->kind == PVS_SPEC_CDROM);
+	      (sp->kind == PVS_SPEC_FILE || sp->kind == PVS_SPEC_MEM ||
+	       sp->kind == PVS_SPEC_CDROM || sp->kind == PVS_SPEC_RBD);
 	free(sp);
 	return emu;
 }

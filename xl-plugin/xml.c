@@ -1109,6 +1109,11 @@ static void list_dev(struct xlp_ctx *c, xmlNodePtr root, const struct xlp_vhost 
 		         "libvirt's XML yet\n",
 		         b->v_dev, b->p_dev);
 		break;
+	case PVS_SPEC_RBD:
+		xlp_errf(c,
+		         "warning: v-dev %s (%s) left out: rbd: LUNs are not listed as XML yet\n",
+		         b->v_dev, b->p_dev);
+		break;
 	case PVS_SPEC_FILE:
 	case PVS_SPEC_CDROM:
 		if (!xmlCheckUTF8(BAD_CAST sp->name)) {

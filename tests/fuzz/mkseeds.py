@@ -697,7 +697,9 @@ def seeds_spec():
                            b"sg:/dev/sg3,raw", b"naa.5000c500a1b2c3d4:1,ro", b"2:0:1:0,raw",
                            b"t10.ATA QEMU,HARDDISK,ro", b"/dev/disk/by-id/wwn-0x5000c5,raw",
                            b"file:/x,raw", b"mem:0", b"sg:/dev/sg1,ro,raw", b"file:",
-                           b"file:/srv/b.img,cache=none,bs=4096", b"mem:4K,cache=none"]):
+                           b"file:/srv/b.img,cache=none,bs=4096", b"mem:4K,cache=none",
+                           b"rbd:rbd/vm1@snap,conf=/etc/ceph/c.conf,id=libvirt,bs=4096",
+                           b"rbd:pool/a/b,conf="]):
         write("spec", "s%02d" % i, t)
 
 

@@ -21,7 +21,8 @@
 static FZ_NOCOV bool same(const struct pvs_spec *a, const struct pvs_spec *b)
 {
 	return a->kind == b->kind && !strcmp(a->name, b->name) && a->size == b->size &&
-	       a->ro == b->ro && a->raw == b->raw && a->bs == b->bs && a->direct == b->direct;
+	       a->ro == b->ro && a->raw == b->raw && a->bs == b->bs && a->direct == b->direct &&
+	       !strcmp(a->rbd_conf, b->rbd_conf) && !strcmp(a->rbd_id, b->rbd_id);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -51,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_CHECK(s.bs == 0 || s.bs == 512 || s.bs == 4096, "bs %u", s.bs);
 	if (s.kind == PVS_SPEC_CDROM)
 		FZ_CHECK(!s.raw && !s.bs && s.ro, "cdrom: with raw, bs= or without ro: '%s'", text);
-	else if (s.kind == PVS_SPEC_FILE || s.kind == PVS_SPEC_MEM)
+	else if (s.kind == PVS_SPEC_FILE || s.kind == PVS_SPEC_MEM || s.kind == PVS_SPEC_RBD)
 		FZ_CHECK(!s.raw, "raw on an emulated LUN: '%s'", text);
 	else
 		FZ_CHECK(!s.bs, "bs= on a passthrough LUN: '%s'", text);

@@ -196,6 +196,10 @@ struct pvs_lun_opts {
  *   cdrom:[PATH]                   emulated CD/DVD-ROM drive on a read-only image of
  *                                  2048-byte blocks; no PATH: an empty drive
  *                                  (pvs_lun_cd_insert() loads one)
+ *   rbd:POOL/IMAGE[@SNAP][,ro][,bs=512|4096][,conf=FILE][,id=USER]
+ *                                  emulated, on a Ceph RBD image (librbd); a
+ *                                  snapshot is read-only; the identity comes
+ *                                  from the cluster's fsid and the image's id
  *   sg:/dev/sgN[,raw|,ro]          passthrough to a whole host LUN; ro refuses what
  *                                  changes the medium (DATA PROTECT) and reports WP
  *                                  in MODE SENSE; ro with raw is refused

@@ -13,6 +13,12 @@
  *   cdrom:[PATH][,ro]              emulated CD/DVD-ROM drive (MMC) on a read-only
  *                                  image of 2048-byte blocks; no PATH: an empty
  *                                  drive; ro is implied
+ *   rbd:POOL/IMAGE[@SNAP][,ro][,bs=512|4096][,conf=FILE][,id=USER]
+ *                                  emulated, on a Ceph RBD image through
+ *                                  librbd; conf= the cluster's ceph.conf
+ *                                  (default: librados's search), id= the
+ *                                  cephx user without "client." (default:
+ *                                  admin); a snapshot is read-only
  *   sg:/dev/sgN[,raw|,ro]          passthrough to the LUN behind an sg node
  *   iscsi://[USER@]HOST[:PORT]/TARGET-IQN/LUN[,raw|,ro][,chap=FILE]
  *                                  passthrough to a LUN of an iSCSI target
@@ -23,7 +29,7 @@
  *                                  pvscsi/resolve.h accepts (H:C:T:L, naa.,
  *                                  /dev/disk/by-id/..., sdX, ...)
  *
- * A PATH never contains a comma.  A HOST-PDEV may (by-path names do not, but
+ * A PATH (conf= FILE included) never contains a comma.  A HOST-PDEV may (by-path names do not, but
  * a t10. identity can): only trailing known options are taken off it.
  */
 #ifndef PVSCSI_SPEC_H
@@ -42,6 +48,7 @@ enum pvs_spec_kind {
 	PVS_SPEC_HOST,  /* resolved through pvs_resolve() to an sg node */
 	PVS_SPEC_CDROM, /* emulated MMC drive; name "" is an empty drive */
 	PVS_SPEC_ISCSI, /* name: the URL after "iscsi://" */
+	PVS_SPEC_RBD,   /* Ceph RBD image; name is POOL/IMAGE[@SNAP] */
 };
 
 struct pvs_spec {
@@ -53,6 +60,9 @@ struct pvs_spec {
 	uint32_t bs;    /* bs=: 512 or 4096; 0 when not given */
 	bool direct;    /* file: cache=none (O_DIRECT); false: cache=writeback, the default */
 	char chap[256]; /* iscsi: chap=: the file with USER's CHAP secret; "" when not given */
+	/* rbd: conf= and id=; "" when not given */
+	char rbd_conf[256];
+	char rbd_id[64];
 };
 
 /*
@@ -60,21 +70,22 @@ struct pvs_spec {
  * spec over PVS_SPEC_MAX) with one line in @err that quotes the spec and says
  * what is wrong and what would be accepted.  Refused: an empty name (but
  * for cdrom:, an empty drive), bs= on cdrom: (2048-byte blocks), cache= on
- * anything but file:, a mem:
+ * anything but file:, an rbd: name not POOL/IMAGE[@SNAP], conf= or id= on
+ * anything but rbd:, a mem:
  * size that is not a positive multiple of the block size, an unknown option,
  * bs= on a passthrough LUN, raw on an emulated one, raw with ro.
  */
 int pvs_spec_parse(const char *text, struct pvs_spec *out, char *err, size_t errlen);
 
 /*
- * The canonical text of @s (options in the order ro, raw, bs=, cache=none;
- * cdrom: without its implied ro; the default cache=writeback not written), which
+ * The canonical text of @s (options in the order ro, raw, bs=, cache=none,
+ * conf=, id=; cdrom: without its implied ro; the default cache=writeback not written), which
  * pvs_spec_parse() reads back to the same struct.  0, or -ENAMETOOLONG when
  * @len is too small (then @buf is "").
  */
 int pvs_spec_format(const struct pvs_spec *s, char *buf, size_t len);
 
-/* "file", "mem", "sg", "host", "cdrom" or "iscsi". */
+/* "file", "mem", "sg", "host", "cdrom", "iscsi" or "rbd". */
 const char *pvs_spec_kind_name(enum pvs_spec_kind kind);
 
 #endif
