@@ -89,13 +89,6 @@ static void key_for(struct pvs_host *h, const struct pvs_spec *sp, const char *i
 	}
 
 	/*
-	 * A RAM disk is a new device each time; a path that cannot be stat'ed
-	 * will not open.  A cdrom: drive is a drive, not its medium: each guest
-	 * given an image has a tray of its own, as each HVM guest has its own
-	 * emulated drive, so that one guest's eject never takes another's
-	 * disc.  (A physical drive shared by several guests is a host p-dev.)
-	 */
-	/*
 	 * An rbd: image by its name in the cluster its conf= names (the
 	 * cluster's fsid needs a connection, which is the open's to make).
 	 */
@@ -107,6 +100,13 @@ static void key_for(struct pvs_host *h, const struct pvs_spec *sp, const char *i
 		snprintf(key, len, "r:%s:%s", rp ? real : sp->rbd_conf, sp->name);
 		return;
 	}
+	/*
+	 * A RAM disk is a new device each time; a path that cannot be stat'ed
+	 * will not open.  A cdrom: drive is a drive, not its medium: each guest
+	 * given an image has a tray of its own, as each HVM guest has its own
+	 * emulated drive, so that one guest's eject never takes another's
+	 * disc.  (A physical drive shared by several guests is a host p-dev.)
+	 */
 	if (sp->kind == PVS_SPEC_MEM || sp->kind == PVS_SPEC_CDROM || stat(sp->name, &st) != 0) {
 		snprintf(key, len, "u:%" PRIu64, ++h->mem_seq);
 		return;

@@ -719,7 +719,8 @@ int main(void)
 	int st;
 
 	if (sh("command -v ceph-mon >/dev/null 2>&1")) {
-		printf("rbd_ut: no ceph-mon: scripts/install-deps unit installs the ceph packages\n");
+		printf(
+		    "rbd_ut: no ceph-mon: scripts/install-deps unit installs the ceph packages\n");
 		return 1;
 	}
 	snprintf(conf, sizeof(conf), "%s/ceph.conf", CLUSTER_DIR);
