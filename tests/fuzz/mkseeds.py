@@ -699,7 +699,10 @@ def seeds_spec():
                            b"file:/x,raw", b"mem:0", b"sg:/dev/sg1,ro,raw", b"file:",
                            b"file:/srv/b.img,cache=none,bs=4096", b"mem:4K,cache=none",
                            b"rbd:rbd/vm1@snap,conf=/etc/ceph/c.conf,id=libvirt,bs=4096",
-                           b"rbd:pool/a/b,conf="]):
+                           b"rbd:pool/a/b,conf=",
+                           b"iscsi://bob@san.example:3261/iqn.2001-04.com.example:t/3,ro,chap=/etc/c",
+                           b"iscsi://[fe80::1]/iqn.x:t/16383,raw",
+                           b"iscsi://a%b@h/iqn.x:t/1", b"iscsi://h//1,chap="]):
         write("spec", "s%02d" % i, t)
 
 
