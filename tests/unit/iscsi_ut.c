@@ -417,6 +417,48 @@ static void test_target_restart(void)
 	lh_close(&h);
 }
 
+/* Many commands in flight when the target dies: each answered once after it is back. */
+static void test_target_restart_busy(void)
+{
+	enum { N = 48 };
+	static uint8_t bufs[N][8192];
+	static struct pend p[N];
+	uint8_t w10[10] = {0x2a};
+	char spec[300];
+	struct lh h;
+	int done;
+
+	snprintf(spec, sizeof(spec), "%s/1", disk);
+	CU_ASSERT_EQUAL_FATAL(open_as(&h, spec, IQN_B), 0);
+	lh_clear_ua(&h, 0);
+	for (int i = 0; i < N; i++) {
+		memset(bufs[i], i, sizeof(bufs[i]));
+		lh_put_lba(w10, 10, 2000 + 16 * (uint64_t)i, 16);
+		lh_req_init(&p[i].req, &p[i].iov, 0, w10, 10, PVS_DIR_TO_DEV, bufs[i],
+		            sizeof(bufs[i]), pend_done, NULL);
+		p[i].done = 0;
+		pvs_submit(h.lun, &p[i].req);
+	}
+	pvs_worker_flush(h.w);
+	CU_ASSERT_EQUAL_FATAL(tgtd("stop"), 0);
+	drive(h.w, NULL, 2000);
+	CU_ASSERT_EQUAL_FATAL(tgtd("start"), 0);
+	for (int t = 0; t < 30000; t += 20) {
+		done = 0;
+		for (int i = 0; i < N; i++)
+			done += p[i].done;
+		if (done == N)
+			break;
+		drive(h.w, NULL, 20);
+	}
+	for (int i = 0; i < N; i++) {
+		CU_ASSERT_EQUAL(p[i].done, 1);
+		CU_ASSERT_TRUE(p[i].req.status == PVS_STATUS_GOOD ||
+		               p[i].req.status == PVS_STATUS_CHECK_CONDITION);
+	}
+	lh_close(&h);
+}
+
 struct tmf_wait {
 	struct pvs_tmf t;
 	int done;
@@ -493,6 +535,8 @@ int main(void)
 	     test_reservation_per_guest},
 	    {"target restart: in-flight READ sent again once, BUSY while down",
 	     test_target_restart},
+	    {"target restart with 48 writes in flight: each answered once",
+	     test_target_restart_busy},
 	    {"hung target: ABORT TASK ends the command anyway", test_abort_on_hung_target},
 	};
 	static const struct cu_suite suites[] = {
