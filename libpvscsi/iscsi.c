@@ -469,21 +469,31 @@ static void try_login(struct iscsi_priv *p)
 		p->logging_in = true;
 		return;
 	}
-	drop_ctx(p);
 	wait = p->tries < 3 ? 1u << p->tries : ISCSI_RETRY_MAX;
 	p->tries++;
-	p->next_try = mono_s() + (wait > ISCSI_RETRY_MAX ? ISCSI_RETRY_MAX : wait);
+	if (p->tries <= 3 || p->tries % 10 == 0) {
+		char e[200];
+
+		notice(p, "login %u to %s at %s could not start (%s); trying again in %u s",
+		       p->tries, p->target, p->portal,
+		       p->ctx ? why(p->ctx, e, sizeof(e)) : "no memory", wait);
+	}
+	drop_ctx(p);
+	p->next_try = mono_s() + wait;
 }
 
 static void service(struct iscsi_priv *p, int revents)
 {
 	char e[200];
 
-	if (p->ctx && iscsi_service(p->ctx, revents) < 0 && !p->logging_in)
+	/* A failed login says so through login_done(), not as a session lost. */
+	if (p->ctx && iscsi_service(p->ctx, revents) < 0 && !p->logging_in && !p->login_failed)
 		p->lost = true;
 	if (p->ctx && p->lost) {
-		snprintf(e, sizeof(e), "%s",
-		         p->lost_why[0] ? p->lost_why : why(p->ctx, e, sizeof(e)));
+		if (p->lost_why[0])
+			snprintf(e, sizeof(e), "%s", p->lost_why);
+		else
+			why(p->ctx, e, sizeof(e));
 		p->lost_why[0] = '\0';
 		session_lost(p, e);
 	}
@@ -491,11 +501,13 @@ static void service(struct iscsi_priv *p, int revents)
 		unsigned int wait = p->tries < 3 ? 1u << p->tries : ISCSI_RETRY_MAX;
 
 		p->login_failed = false;
-		if (p->tries == 0 && p->ctx)
-			notice(p, "login to %s at %s failed (%s); trying again", p->target,
-			       p->portal, why(p->ctx, e, sizeof(e)));
-		drop_ctx(p);
 		p->tries++;
+		/* The first failures, then one in ten: a long outage must not flood the log. */
+		if (p->tries <= 3 || p->tries % 10 == 0)
+			notice(p, "login %u to %s at %s failed (%s); trying again in %u s",
+			       p->tries, p->target, p->portal,
+			       p->ctx ? why(p->ctx, e, sizeof(e)) : "no context", wait);
+		drop_ctx(p);
 		p->next_try = mono_s() + wait;
 	}
 	if (p->down)
