@@ -92,6 +92,16 @@ static int open_as(struct lh *h, const char *spec, const char *iname)
 	return lh_open(h, spec, &o);
 }
 
+/* The disk target's LUN @lun_opts ("1", "1,ro", ...) as @iname, its first unit attentions taken. */
+static void open_disk(struct lh *h, const char *lun_opts, const char *iname)
+{
+	char spec[300];
+
+	snprintf(spec, sizeof(spec), "%s/%s", disk, lun_opts);
+	CU_ASSERT_EQUAL_FATAL(open_as(h, spec, iname), 0);
+	lh_clear_ua(h, 0);
+}
+
 /* ---- attach errors: each names what was tried, and leaves no session behind ---- */
 
 static void expect_refused(const char *spec, int rc_want, const char *msg)
@@ -212,40 +222,28 @@ static void test_io(void)
 static void test_filter_and_raw_sense(void)
 {
 	uint8_t c5[6] = {0xc5};
-	char spec[300];
 	struct lh h;
 	struct lh_res r;
 
-	snprintf(spec, sizeof(spec), "%s/1", disk);
-	CU_ASSERT_EQUAL_FATAL(open_as(&h, spec, IQN_A), 0);
-	lh_clear_ua(&h, 0);
-	lh_run(&h, 0, c5, 6, PVS_DIR_NONE, NULL, 0, &r);
-	CU_ASSERT_EQUAL(r.status, PVS_STATUS_CHECK_CONDITION);
-	CU_ASSERT_EQUAL(r.key, 0x05);
-	CU_ASSERT_EQUAL(r.asc, 0x20);
-	CU_ASSERT_EQUAL(r.field, 0); /* ours: the field pointer to byte 0 */
-	lh_close(&h);
-	snprintf(spec, sizeof(spec), "%s/1,raw", disk);
-	CU_ASSERT_EQUAL_FATAL(open_as(&h, spec, IQN_A), 0);
-	lh_clear_ua(&h, 0);
-	lh_run(&h, 0, c5, 6, PVS_DIR_NONE, NULL, 0, &r);
-	CU_ASSERT_EQUAL(r.status, PVS_STATUS_CHECK_CONDITION);
-	CU_ASSERT_EQUAL(r.key, 0x05);
-	CU_ASSERT_EQUAL(r.asc, 0x20);
-	CU_ASSERT_EQUAL(r.field, -1); /* tgtd's: no sense-key-specific bytes */
-	lh_close(&h);
+	/* The field pointer: byte 0 in ours; none (no sense-key-specific bytes) in tgtd's. */
+	for (int raw = 0; raw <= 1; raw++) {
+		open_disk(&h, raw ? "1,raw" : "1", IQN_A);
+		lh_run(&h, 0, c5, 6, PVS_DIR_NONE, NULL, 0, &r);
+		CU_ASSERT_EQUAL(r.status, PVS_STATUS_CHECK_CONDITION);
+		CU_ASSERT_EQUAL(r.key, 0x05);
+		CU_ASSERT_EQUAL(r.asc, 0x20);
+		CU_ASSERT_EQUAL(r.field, raw ? -1 : 0);
+		lh_close(&h);
+	}
 }
 
 static void test_read_only(void)
 {
 	uint8_t w10[10] = {0x2a}, ms6[6] = {0x1a, 0, 0x3f, 0, 64, 0}, buf[512] = {0}, page[64];
-	char spec[300];
 	struct lh h;
 	struct lh_res r;
 
-	snprintf(spec, sizeof(spec), "%s/1,ro", disk);
-	CU_ASSERT_EQUAL_FATAL(open_as(&h, spec, IQN_A), 0);
-	lh_clear_ua(&h, 0);
+	open_disk(&h, "1,ro", IQN_A);
 	lh_put_lba(w10, 10, 0, 1);
 	lh_run(&h, 0, w10, 10, PVS_DIR_TO_DEV, buf, 512, &r);
 	CU_ASSERT_EQUAL(r.key, 0x07); /* DATA PROTECT */
