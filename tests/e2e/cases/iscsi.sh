@@ -20,7 +20,7 @@ ISCSI_PORT=3270
 
 case_cleanup() {
 	guest_b_cleanup "$ISCSI_B"
-	[ ! -x "$REPO/tests/iscsi/tgtd.sh" ] || "$REPO/tests/iscsi/tgtd.sh" destroy "$ISCSI_DIR" >/dev/null 2>&1
+	san_destroy "$ISCSI_DIR"
 }
 
 # The initiator name pvscsid logs in with for domain $1.
@@ -33,11 +33,8 @@ iscsi_iname() {
 dom0() {
 	local url a b
 	xl_front_install
-	# dom0-init never brings loopback up.
-	ip link set lo up
-	"$REPO/tests/iscsi/tgtd.sh" start "$ISCSI_DIR" "$ISCSI_PORT" 9 >&2 ||
-		fail "tgtd did not start (see dom0.log)"
-	url="iscsi://127.0.0.1:$ISCSI_PORT/iqn.2026-12.org.pvscsi.test:disk/2"
+	san_start "$ISCSI_DIR" "$ISCSI_PORT" 9
+	url=$SAN_URL/2
 	xl scsi-attach "$GUEST" "$url" 0:0:0:0 || fail "xl scsi-attach $url to $GUEST failed"
 	guest_start
 	guest_b_create "$ISCSI_B" "$url,0:0:0:0"

@@ -15,17 +15,13 @@ TIMEOUT=900
 FO_DIR=/var/tmp/e2e/tgt-fo
 FO_PORT=3271
 
-case_cleanup() {
-	[ ! -x "$REPO/tests/iscsi/tgtd.sh" ] || "$REPO/tests/iscsi/tgtd.sh" destroy "$FO_DIR" >/dev/null 2>&1
-}
+case_cleanup() { san_destroy "$FO_DIR"; }
 
 dom0() {
 	local url log
 	xl_front_install
-	ip link set lo up
-	"$REPO/tests/iscsi/tgtd.sh" start "$FO_DIR" "$FO_PORT" 10 >&2 ||
-		fail "tgtd did not start (see dom0.log)"
-	url="iscsi://127.0.0.1:$FO_PORT/iqn.2026-12.org.pvscsi.test:disk/1"
+	san_start "$FO_DIR" "$FO_PORT" 10
+	url=$SAN_URL/1
 	xl scsi-attach "$GUEST" "$url" 0:0:0:0 || fail "xl scsi-attach $url to $GUEST failed"
 	guest_start
 	guest_wait_mark fio-running 300

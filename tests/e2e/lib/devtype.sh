@@ -221,3 +221,19 @@ cdrom_stop() {
 	[ -z "$h" ] || eject -t "/dev/$(ls "/sys/bus/scsi/devices/$h/block")" >&2 || true
 	modprobe -r virtio_scsi >&2 || true
 }
+
+# --- a disk target for the iscsi:// cases (tests/iscsi/tgtd.sh) ---
+
+# san_start DIR PORT CTL: dom0's private tgtd on 127.0.0.1:PORT, control
+# port CTL, its LUN images in DIR (kept across a stop and start); SAN_URL
+# is then the URL of its disk target, to which /LUN is added.  san_destroy
+# DIR from case_cleanup.
+san_start() {
+	# dom0-init never brings loopback up.
+	ip link set lo up
+	"$REPO/tests/iscsi/tgtd.sh" start "$1" "$2" "$3" >&2 || fail "tgtd did not start (see dom0.log)"
+	SAN_URL="iscsi://127.0.0.1:$2/iqn.2026-12.org.pvscsi.test:disk"
+}
+san_destroy() {
+	[ ! -x "$REPO/tests/iscsi/tgtd.sh" ] || "$REPO/tests/iscsi/tgtd.sh" destroy "$1" >/dev/null 2>&1
+}
