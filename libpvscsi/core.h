@@ -523,8 +523,6 @@ int pvsi_worker_add_fd(struct pvs_worker *w, int fd, uint32_t events, pvsi_worke
                        void *opaque);
 /* Safe from inside any fd callback, including @fd's own. */
 void pvsi_worker_del_fd(struct pvs_worker *w, int fd);
-/* New epoll events for a registered @fd (an iSCSI socket that has PDUs to send). */
-int pvsi_worker_mod_fd(struct pvs_worker *w, int fd, uint32_t events);
 
 /* Big-endian helpers for CDBs and parameter data. */
 static inline uint16_t pvsi_be16(const uint8_t *p)

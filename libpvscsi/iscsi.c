@@ -96,10 +96,11 @@ struct iscsi_priv {
 	 * carries no pointer and is told apart and dropped.
 	 */
 	int epfd;
-	int fd;       /* the socket registered in epfd, -1 none */
-	uint64_t gen; /* its registration's tag; 0 is the timer's */
-	int tfd;      /* timerfd, in epfd with tag 0 */
-	bool ticking; /* the timerfd is armed */
+	int fd;         /* the socket registered in epfd, -1 none */
+	uint64_t gen;   /* its registration's tag; 0 is the timer's */
+	uint32_t armed; /* the events it is armed for; 0 once its one shot fired */
+	int tfd;        /* timerfd, in epfd with tag 0 */
+	bool ticking;   /* the timerfd is armed */
 	/* Session state. */
 	bool down;         /* lost: logging in again; new commands are BUSY */
 	bool lost;         /* seen inside libiscsi's callbacks, handled after them */
@@ -306,9 +307,15 @@ static void sync_events(struct iscsi_priv *p)
 		ev.events |= EPOLLIN;
 	if (want & POLLOUT)
 		ev.events |= EPOLLOUT;
-	/* One-shot: re-armed here after every service, with what libiscsi wants now. */
+	/*
+	 * One-shot: re-armed after every service, with what libiscsi wants
+	 * now; a submission that changes nothing (the socket already armed for
+	 * the same events) makes no system call.
+	 */
 	ev.data.u64 = p->gen;
-	if (fd >= 0 && (fd != p->fd || epoll_ctl(p->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)) {
+	if (fd >= 0 && fd == p->fd && (ev.events & ~EPOLLONESHOT) == p->armed) {
+		/* Armed as wanted already. */
+	} else if (fd >= 0 && (fd != p->fd || epoll_ctl(p->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)) {
 		if (p->fd >= 0)
 			epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->fd, NULL);
 		ev.data.u64 = ++p->gen;
@@ -317,6 +324,7 @@ static void sync_events(struct iscsi_priv *p)
 		epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->fd, NULL);
 		p->fd = -1;
 	}
+	p->armed = p->fd >= 0 ? ev.events & ~EPOLLONESHOT : 0;
 	if (tick != p->ticking) {
 		struct itimerspec its = {{tick, 0}, {tick, 0}};
 
@@ -335,6 +343,7 @@ static void drop_ctx(struct iscsi_priv *p)
 	if (p->fd >= 0) {
 		epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->fd, NULL);
 		p->fd = -1;
+		p->armed = 0;
 	}
 	p->logging_in = false;
 	iscsi_destroy_context(c);
@@ -407,6 +416,20 @@ static void retry_push(struct iscsi_priv *p, struct pvs_req *req)
 	p->retry_tail = req;
 }
 
+/* The oldest command on the retry list, taken off it; NULL when it is empty. */
+static struct pvs_req *retry_pop(struct iscsi_priv *p)
+{
+	struct pvs_req *req = p->retry_head;
+
+	if (!req)
+		return NULL;
+	p->retry_head = (struct pvs_req *)(uintptr_t)req->core.scratch[1];
+	if (!p->retry_head)
+		p->retry_tail = NULL;
+	req->core.scratch[1] = 0;
+	return req;
+}
+
 /* Take @req off the retry list; false if it is not there. */
 static bool retry_remove(struct iscsi_priv *p, struct pvs_req *req)
 {
@@ -445,11 +468,7 @@ static void login_done(struct iscsi_context *ctx, int status, void *command_data
 	p->tries = 0;
 	notice(p, "session re-established; %s",
 	       p->retry_head ? "sending the commands in flight again" : "nothing was in flight");
-	while ((req = p->retry_head)) {
-		p->retry_head = (struct pvs_req *)(uintptr_t)req->core.scratch[1];
-		if (!p->retry_head)
-			p->retry_tail = NULL;
-		req->core.scratch[1] = 0;
+	while ((req = retry_pop(p))) {
 		if (!send_req(p, req)) {
 			p->inflight--;
 			pvsi_req_fail_host(req, PVS_HOST_ERROR);
@@ -457,11 +476,27 @@ static void login_done(struct iscsi_context *ctx, int status, void *command_data
 	}
 }
 
+/*
+ * A login attempt (@how: "failed", "could not start") is over: drop its
+ * context and wait 1, 2, 4, then ISCSI_RETRY_MAX s before the next.
+ */
+static void retry_later(struct iscsi_priv *p, const char *how)
+{
+	unsigned int wait = p->tries < 3 ? 1u << p->tries : ISCSI_RETRY_MAX;
+	char e[200];
+
+	p->tries++;
+	/* The first failures, then one in ten: a long outage must not flood the log. */
+	if (p->tries <= 3 || p->tries % 10 == 0)
+		notice(p, "login %u to %s at %s %s (%s); trying again in %u s", p->tries, p->target,
+		       p->portal, how, p->ctx ? why(p->ctx, e, sizeof(e)) : "no memory", wait);
+	drop_ctx(p);
+	p->next_try = mono_s() + wait;
+}
+
 /* Start a login on a new context, when the time for the next attempt has come. */
 static void try_login(struct iscsi_priv *p)
 {
-	unsigned int wait;
-
 	if (p->ctx || mono_s() < p->next_try)
 		return;
 	p->ctx = new_ctx(p);
@@ -469,17 +504,7 @@ static void try_login(struct iscsi_priv *p)
 		p->logging_in = true;
 		return;
 	}
-	wait = p->tries < 3 ? 1u << p->tries : ISCSI_RETRY_MAX;
-	p->tries++;
-	if (p->tries <= 3 || p->tries % 10 == 0) {
-		char e[200];
-
-		notice(p, "login %u to %s at %s could not start (%s); trying again in %u s",
-		       p->tries, p->target, p->portal,
-		       p->ctx ? why(p->ctx, e, sizeof(e)) : "no memory", wait);
-	}
-	drop_ctx(p);
-	p->next_try = mono_s() + wait;
+	retry_later(p, "could not start");
 }
 
 static void service(struct iscsi_priv *p, int revents)
@@ -498,17 +523,8 @@ static void service(struct iscsi_priv *p, int revents)
 		session_lost(p, e);
 	}
 	if (p->login_failed || (p->ctx && p->logging_in && iscsi_get_fd(p->ctx) < 0)) {
-		unsigned int wait = p->tries < 3 ? 1u << p->tries : ISCSI_RETRY_MAX;
-
 		p->login_failed = false;
-		p->tries++;
-		/* The first failures, then one in ten: a long outage must not flood the log. */
-		if (p->tries <= 3 || p->tries % 10 == 0)
-			notice(p, "login %u to %s at %s failed (%s); trying again in %u s",
-			       p->tries, p->target, p->portal,
-			       p->ctx ? why(p->ctx, e, sizeof(e)) : "no context", wait);
-		drop_ctx(p);
-		p->next_try = mono_s() + wait;
+		retry_later(p, "failed");
 	}
 	if (p->down)
 		try_login(p);
@@ -571,6 +587,7 @@ static void on_events(void *opaque, uint32_t events)
 		}
 		if (evs[i].data.u64 != p->gen)
 			continue; /* a socket of a context gone */
+		p->armed = 0;
 		revents |= (e & EPOLLIN ? POLLIN : 0) | (e & EPOLLOUT ? POLLOUT : 0) |
 		           (e & EPOLLERR ? POLLERR : 0) | (e & EPOLLHUP ? POLLHUP : 0);
 	}

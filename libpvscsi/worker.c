@@ -331,18 +331,6 @@ int pvsi_worker_add_fd(struct pvs_worker *w, int fd, uint32_t events, pvsi_worke
 	return 0;
 }
 
-int pvsi_worker_mod_fd(struct pvs_worker *w, int fd, uint32_t events)
-{
-	for (struct worker_fd *f = w->fds; f; f = f->next) {
-		struct epoll_event ev = {.events = events, .data.ptr = f};
-
-		if (f->dead || f->fd != fd)
-			continue;
-		return epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
-	}
-	return -ENOENT;
-}
-
 void pvsi_worker_del_fd(struct pvs_worker *w, int fd)
 {
 	for (struct worker_fd *f = w->fds; f; f = f->next) {
