@@ -5,6 +5,7 @@
  * same mistake gets the same message everywhere.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,11 +83,7 @@ static int take_opt(const char *opt, size_t n, struct pvs_spec *s)
 		s->direct = true;
 	else if (n == 15 && !memcmp(opt, "cache=writeback", 15))
 		s->direct = false;
-	else if (s->kind == PVS_SPEC_ISCSI && n > 5 && !memcmp(opt, "chap=", 5) &&
-	         n - 5 < sizeof(s->chap)) {
-		memcpy(s->chap, opt + 5, n - 5);
-		s->chap[n - 5] = '\0';
-	} else
+	else
 		return 0;
 	return 1;
 }
@@ -135,31 +132,41 @@ static int check_iscsi_url(const char *text, const char *url, char *err, size_t 
 	return 0;
 }
 
-/*
- * rbd:'s own option words, conf=FILE and id=USER: 1 taken, 0 not one of
- * them, -1 one of them with a value that does not fit or is empty.
- */
-static int take_rbd_opt(const char *opt, size_t n, struct pvs_spec *s)
-{
-	char *dst;
-	size_t pl, cap;
+/* The option words with a value that belong to one kind: KEY=VALUE into a field of the spec. */
+static const struct {
+	enum pvs_spec_kind kind;
+	const char *key;
+	size_t off, cap;
+} valued[] = {
+    {PVS_SPEC_ISCSI, "chap=", offsetof(struct pvs_spec, chap),
+     sizeof(((struct pvs_spec *)0)->chap)},
+    {PVS_SPEC_RBD, "conf=", offsetof(struct pvs_spec, rbd_conf),
+     sizeof(((struct pvs_spec *)0)->rbd_conf)},
+    {PVS_SPEC_RBD, "id=", offsetof(struct pvs_spec, rbd_id),
+     sizeof(((struct pvs_spec *)0)->rbd_id)},
+};
 
-	if (n >= 5 && !memcmp(opt, "conf=", 5)) {
-		dst = s->rbd_conf;
-		cap = sizeof(s->rbd_conf);
-		pl = 5;
-	} else if (n >= 3 && !memcmp(opt, "id=", 3)) {
-		dst = s->rbd_id;
-		cap = sizeof(s->rbd_id);
-		pl = 3;
-	} else {
-		return 0;
+/*
+ * @opt (@n bytes) as one of @s's kind's valued options: 1 taken, 0 not one
+ * of them, -1 one of them with a value that is empty or does not fit
+ * (*@cap: the most it takes, terminator included).
+ */
+static int take_valued_opt(const char *opt, size_t n, struct pvs_spec *s, size_t *cap)
+{
+	for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++) {
+		size_t kl = strlen(valued[i].key);
+		char *dst = (char *)s + valued[i].off;
+
+		if (valued[i].kind != s->kind || n < kl || memcmp(opt, valued[i].key, kl) != 0)
+			continue;
+		*cap = valued[i].cap;
+		if (n == kl || n - kl >= valued[i].cap)
+			return -1;
+		memcpy(dst, opt + kl, n - kl);
+		dst[n - kl] = '\0';
+		return 1;
 	}
-	if (n == pl || n - pl >= cap)
-		return -1;
-	memcpy(dst, opt + pl, n - pl);
-	dst[n - pl] = '\0';
-	return 1;
+	return 0;
 }
 
 /*
@@ -243,17 +250,18 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 		s->name[n] = '\0';
 		for (const char *o = p + n; *o == ',';) {
 			size_t on;
-			int r = 0;
+			size_t cap = 0;
+			int r;
 
 			o++;
 			on = strcspn(o, ",");
-			if (s->kind == PVS_SPEC_RBD && (r = take_rbd_opt(o, on, s)) < 0)
+			r = take_valued_opt(o, on, s, &cap);
+			if (r < 0)
 				return bad(
 				    err, errlen, -EINVAL,
-				    "LUN spec '%s': option '%.*s' is empty or too long (conf= "
-				    "up to %zu bytes, id= up to %zu)",
-				    text, (int)(on > 64 ? 64 : on), o, sizeof(s->rbd_conf) - 1,
-				    sizeof(s->rbd_id) - 1);
+				    "LUN spec '%s': option '%.*s' is empty or too long (up to %zu "
+				    "bytes)",
+				    text, (int)(on > 64 ? 64 : on), o, cap - 1);
 			if (!r && !take_opt(o, on, s))
 				return bad(err, errlen, -EINVAL,
 				           "LUN spec '%s': unknown option '%.*s' (%s)", text,

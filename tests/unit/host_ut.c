@@ -224,6 +224,8 @@ static void test_spec_errors(void)
 	    {"iscsi://", -EINVAL, "missing URL"},
 	    {"iscsi://san/iqn.2001-04.com.example:t/1,chap=/etc/x", -EINVAL, "no USER@ in the URL"},
 	    {"iscsi://bob@san/iqn.2001-04.com.example:t/1", -EINVAL, "no chap=FILE"},
+	    {"iscsi://bob@san/iqn.2001-04.com.example:t/1,chap=", -EINVAL,
+	     "option 'chap=' is empty or too long (up to 255 bytes)"},
 	    {"iscsi://bob%secret@san/iqn.2001-04.com.example:t/1", -EINVAL,
 	     "a password in the URL is refused"},
 	    {"iscsi://@san/iqn.2001-04.com.example:t/1", -EINVAL, "empty user name"},
