@@ -30,40 +30,25 @@ iscsi_iname() {
 	echo "iqn.2026-12.org.pvscsi:xen.${vm##*/}" | tr 'A-F' 'a-f'
 }
 
+# Two sessions at the target, one per guest, named after the domains' UUIDs.
+iscsi_sessions() {
+	local a b
+	a=$(iscsi_iname "$GUEST") && b=$(iscsi_iname "$ISCSI_B") || fail "no UUID for the guests"
+	tgtadm -C 9 --lld iscsi --op show --mode target >"$CASEOUT/tgt-target.txt"
+	grep -q "Initiator: $a " "$CASEOUT/tgt-target.txt" || fail "no session of $a at the target"
+	grep -q "Initiator: $b " "$CASEOUT/tgt-target.txt" || fail "no session of $b at the target"
+	say "the target has one session per guest: $a and $b"
+}
+
 dom0() {
-	local url a b
+	local url
 	xl_front_install
 	san_start "$ISCSI_DIR" "$ISCSI_PORT" 9
 	url=$SAN_URL/2
 	xl scsi-attach "$GUEST" "$url" 0:0:0:0 || fail "xl scsi-attach $url to $GUEST failed"
 	guest_start
 	guest_b_create "$ISCSI_B" "$url,0:0:0:0"
-	guest_wait_mark a-reserved 300
-	guest_b_wait_mark "$ISCSI_B" b-ready 300
-	# Two sessions, one per guest, named after the domains' UUIDs.
-	a=$(iscsi_iname "$GUEST") && b=$(iscsi_iname "$ISCSI_B") || fail "no UUID for the guests"
-	tgtadm -C 9 --lld iscsi --op show --mode target >"$CASEOUT/tgt-target.txt"
-	grep -q "Initiator: $a " "$CASEOUT/tgt-target.txt" || fail "no session of $a at the target"
-	grep -q "Initiator: $b " "$CASEOUT/tgt-target.txt" || fail "no session of $b at the target"
-	say "the target has one session per guest: $a and $b"
-	xl scsi-attach "$ISCSI_B" mem:1M 0:0:1:0 || fail "signalling $ISCSI_B"
-	guest_b_wait_mark "$ISCSI_B" b-preempted 300
-	xl scsi-attach "$GUEST" mem:1M 0:0:1:0 || fail "signalling $GUEST"
-	guest_wait_end "$TIMEOUT"
-	guest_b_verdict "$ISCSI_B" 300
-	say "$ISCSI_B: $(guest_b_text "$ISCSI_B" | grep -c '^pr:') steps passed"
+	pr_pace "$ISCSI_B" iscsi_sessions
 }
 
-guest() {
-	role=$(guest_role)
-	wait_lun 0:0:0 240
-	sg=$(sg_of 0:0:0)
-	show sg_inq "$sg"
-	if [ "$role" = a ]; then
-		pr_first "$sg" wait_lun 0:1:0 300
-	else
-		mark b-ready
-		wait_lun 0:1:0 300
-		pr_second "$sg"
-	fi
-}
+guest() { pr_guest; }

@@ -23,27 +23,8 @@ dom0() {
 	xl scsi-attach "$GUEST" "$PDEV" 0:0:0:0,shareable || fail "xl scsi-attach to $GUEST failed"
 	guest_start
 	guest_b_create "$PR_B" "$PDEV,0:0:0:0,shareable"
-	guest_wait_mark a-reserved 300
-	guest_b_wait_mark "$PR_B" b-ready 300
-	xl scsi-attach "$PR_B" mem:1M 0:0:1:0 || fail "signalling $PR_B"
-	guest_b_wait_mark "$PR_B" b-preempted 300
-	xl scsi-attach "$GUEST" mem:1M 0:0:1:0 || fail "signalling $GUEST"
-	guest_wait_end "$TIMEOUT"
-	guest_b_verdict "$PR_B" 300
-	say "$PR_B: $(guest_b_text "$PR_B" | grep -c '^pr:') steps passed"
+	pr_pace "$PR_B"
 }
 
-guest() {
-	role=$(guest_role)
-	wait_lun 0:0:0 240
-	sg=$(sg_of 0:0:0)
-	show sg_persist --in --read-capabilities --no-inquiry "$sg"
-	# tests/e2e/lib/guest-lib.sh: the steps, the same on both transports.
-	if [ $role = a ]; then
-		pr_first "$sg" wait_lun 0:1:0 300
-	else
-		mark b-ready
-		wait_lun 0:1:0 300
-		pr_second "$sg"
-	fi
-}
+# tests/e2e/lib/guest-lib.sh: the steps, the same on both transports.
+guest() { pr_guest; }

@@ -369,6 +369,22 @@ pr_holder() {
 	sed -n 's/.*Key=\(0x[0-9a-f]*\).*/\1/p' /tmp/pr-rr.out | head -n1
 }
 
+# pr_guest: a guest's half of pr_pace (harness.sh): the LUN at 0:0:0:0,
+# guest A (role a) the first initiator, guest B the second.
+pr_guest() {
+	_role=$(guest_role)
+	wait_lun 0:0:0 240
+	_sg=$(sg_of 0:0:0)
+	show sg_persist --in --read-capabilities --no-inquiry "$_sg"
+	if [ "$_role" = a ]; then
+		pr_first "$_sg" wait_lun 0:1:0 300
+	else
+		mark b-ready
+		wait_lun 0:1:0 300
+		pr_second "$_sg"
+	fi
+}
+
 # pr_first SG WAIT...: the first initiator registers key 0xaaaa, takes WRITE
 # EXCLUSIVE and writes, marks a-reserved, runs WAIT... (until the other
 # preempted it), and then finds its WRITE in conflict and the other's key.

@@ -347,3 +347,22 @@ sdebug_hctl() {
 }
 sdebug_sg() { ls "/sys/class/scsi_device/$(sdebug_hctl)/device/scsi_generic/"; }
 sdebug_sd() { ls "/sys/class/scsi_device/$(sdebug_hctl)/device/block/"; }
+
+# pr_pace B [CHECK...]: dom0's half of the two-guest fencing steps (pr_guest
+# in the guests), once $GUEST has its LUN at 0:0:0:0 and has started: make
+# guest B (guest_b_create B ENTRY... first), run CHECK... once both are
+# registered and ready, then let B preempt and A find itself fenced.  A
+# mem: LUN hot-added at 0:0:1:0 is each guest's signal to go on.
+pr_pace() {
+	local b=$1
+	shift
+	guest_wait_mark a-reserved 300
+	guest_b_wait_mark "$b" b-ready 300
+	[ $# -eq 0 ] || "$@"
+	xl scsi-attach "$b" mem:1M 0:0:1:0 || fail "signalling $b"
+	guest_b_wait_mark "$b" b-preempted 300
+	xl scsi-attach "$GUEST" mem:1M 0:0:1:0 || fail "signalling $GUEST"
+	guest_wait_end "$TIMEOUT"
+	guest_b_verdict "$b" 300
+	say "$b: $(guest_b_text "$b" | grep -c '^pr:') steps passed"
+}
