@@ -296,6 +296,11 @@ struct pvsi_lun_ops {
 
 extern const struct pvsi_lun_ops pvsi_emulated_ops;
 extern const struct pvsi_lun_ops pvsi_passthrough_ops;
+/*
+ * iscsi.c: log out and free the sessions kept after their LUN closed
+ * (ISCSI_LINGER) that @w serves; the worker is going away.
+ */
+void pvsi_iscsi_worker_gone(struct pvs_worker *w);
 extern const struct pvsi_lun_ops pvsi_iscsi_ops;
 
 #define PVSI_MAX_INITIATORS 64 /* per LUN: registrations, unit attentions */

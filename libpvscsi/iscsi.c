@@ -25,6 +25,13 @@
  * Nothing is completed twice: a command is either in libiscsi's queues or
  * on our list, never both.
  *
+ * A session outlives its LUN for a while (ISCSI_LINGER): a guest that is
+ * saved and restored, or whose LUN is detached and attached again, finds
+ * it still logged in.  Targets that key registrations by session rather
+ * than by initiator port (tgt does, by TSIH) would otherwise drop them at
+ * the logout, and with them the guest's reservation.  Only the same
+ * initiator name, portal, target, LUN and credentials take it up again.
+ *
  * The CHAP secret is read once, at open, from a file only root can read,
  * named in the spec (chap=FILE): never from the spec or a command line,
  * which end up in xenstore and in ps.
@@ -35,6 +42,7 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -69,6 +77,12 @@ _Static_assert(offsetof(struct scsi_iovec, iov_len) == offsetof(struct iovec, io
  * tasks at the target (RFC 7143 6.3.5, session reinstatement).
  */
 #define ISCSI_ABORT_TIMEOUT 10
+/*
+ * Seconds a healthy session stays logged in once its LUN is closed, for the
+ * same guest to take up again (PVS_ISCSI_LINGER overrides, 0 turns it off):
+ * long enough for an xl save and restore of a guest of a few GiB.
+ */
+#define ISCSI_LINGER 120
 
 struct iscsi_priv;
 
@@ -112,7 +126,16 @@ struct iscsi_priv {
 	/* Commands of the lost session, sent again after the login (req->core.scratch[1] links). */
 	struct pvs_req *retry_head, *retry_tail;
 	unsigned int inflight; /* sent to libiscsi or on the retry list */
+	/* Parked: the LUN is closed (lun NULL), the session waits to be taken up again. */
+	struct pvs_worker *worker;
+	struct iscsi_priv *next_parked;
+	int pdt;     /* the LUN's peripheral device type, for the next LUN on this session */
+	bool opened; /* the open succeeded: the session may be parked at the close */
 };
+
+/* Sessions whose LUN closed, until ISCSI_LINGER ends or a LUN takes them up. */
+static struct iscsi_priv *parked;
+static pthread_mutex_t parked_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct iscsi_priv *priv_of(struct pvs_lun *lun)
 {
@@ -250,7 +273,7 @@ static void notice(struct iscsi_priv *p, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (!p->lun->notice)
+	if (!p->lun || !p->lun->notice)
 		return;
 	n = snprintf(msg, sizeof(msg), "iscsi LUN '%s': ", p->lun->backing);
 	if (n < 0 || (size_t)n >= sizeof(msg))
@@ -325,7 +348,8 @@ static void sync_events(struct iscsi_priv *p)
 		p->fd = -1;
 	}
 	p->armed = p->fd >= 0 ? ev.events & ~EPOLLONESHOT : 0;
-	if (tick != p->ticking) {
+	/* A parked session's timer is its linger's end (park()). */
+	if (p->lun && tick != p->ticking) {
 		struct itimerspec its = {{tick, 0}, {tick, 0}};
 
 		timerfd_settime(p->tfd, 0, &its, NULL);
@@ -566,6 +590,8 @@ static void expire_aborts(struct iscsi_priv *p)
 	p->lost = true;
 }
 
+static void parked_drop(struct iscsi_priv *p, bool logout);
+
 /* The session's epoll set is readable: its socket, its timer, or both. */
 static void on_events(void *opaque, uint32_t events)
 {
@@ -590,6 +616,19 @@ static void on_events(void *opaque, uint32_t events)
 		p->armed = 0;
 		revents |= (e & EPOLLIN ? POLLIN : 0) | (e & EPOLLOUT ? POLLOUT : 0) |
 		           (e & EPOLLERR ? POLLERR : 0) | (e & EPOLLHUP ? POLLHUP : 0);
+	}
+	if (!p->lun) {
+		/*
+		 * Parked: the target's NOP-Ins are answered; a session lost or
+		 * a linger over ends it (no login again: nobody waits for it).
+		 */
+		if (tick)
+			parked_drop(p, true);
+		else if (p->ctx && iscsi_service(p->ctx, revents) < 0)
+			parked_drop(p, false);
+		else
+			sync_events(p);
+		return;
 	}
 	if (tick)
 		expire_aborts(p);
@@ -742,19 +781,74 @@ static int is_cancel(struct pvs_lun *lun, struct pvs_req *req)
 	return 0;
 }
 
-static void is_close(struct pvs_lun *lun)
+static unsigned int linger_s(void)
 {
-	struct iscsi_priv *p = priv_of(lun);
+	const char *e = getenv("PVS_ISCSI_LINGER");
+	char *end;
+	unsigned long v;
 
-	if (!p)
-		return;
+	if (!e || !*e)
+		return ISCSI_LINGER;
+	v = strtoul(e, &end, 10);
+	return *end || v > 86400 ? ISCSI_LINGER : (unsigned int)v;
+}
+
+/*
+ * Keep @p's session, logged in and idle, for linger_s() once its LUN is
+ * closed.  false when it is not worth keeping: down, busy, or lingering off.
+ */
+static bool park(struct iscsi_priv *p)
+{
+	unsigned int s = linger_s();
+	struct itimerspec its = {{0, 0}, {(time_t)s, 0}};
+
+	if (!s || !p->opened || !p->ctx || p->down || p->logging_in || p->inflight ||
+	    p->retry_head || p->epfd < 0 || p->tfd < 0 || !iscsi_is_logged_in(p->ctx))
+		return false;
+	for (unsigned int i = 0; i < ISCSI_MAX_INFLIGHT; i++)
+		if (p->aborts[i].used)
+			return false;
+	if (timerfd_settime(p->tfd, 0, &its, NULL) < 0)
+		return false;
+	notice(p,
+	       "LUN closed; the session of %s stays logged in for %u s, for this guest to take up "
+	       "again",
+	       p->initiator, s);
+	p->ticking = true;
+	p->worker = p->lun->worker;
+	p->lun->priv = NULL;
+	p->lun = NULL;
+	pthread_mutex_lock(&parked_lock);
+	p->next_parked = parked;
+	parked = p;
+	pthread_mutex_unlock(&parked_lock);
+	sync_events(p);
+	return true;
+}
+
+static void unlink_parked(struct iscsi_priv *p)
+{
+	pthread_mutex_lock(&parked_lock);
+	for (struct iscsi_priv **pp = &parked; *pp; pp = &(*pp)->next_parked) {
+		if (*pp == p) {
+			*pp = p->next_parked;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&parked_lock);
+	p->next_parked = NULL;
+}
+
+/* Free a session's resources: log out first when @logout and it is healthy. */
+static void session_free(struct iscsi_priv *p, struct pvs_worker *w, bool logout)
+{
 	if (p->epfd >= 0) {
-		pvsi_worker_del_fd(lun->worker, p->epfd);
+		pvsi_worker_del_fd(w, p->epfd);
 		close(p->epfd);
 	}
 	if (p->tfd >= 0)
 		close(p->tfd);
-	if (p->ctx && !p->down && iscsi_is_logged_in(p->ctx)) {
+	if (logout && p->ctx && !p->down && iscsi_is_logged_in(p->ctx)) {
 		/* A polite logout, bounded: a dead target must not hold up a close. */
 		iscsi_set_timeout(p->ctx, 2);
 		iscsi_logout_sync(p->ctx);
@@ -763,6 +857,71 @@ static void is_close(struct pvs_lun *lun)
 		iscsi_destroy_context(p->ctx);
 	explicit_bzero(p->secret, sizeof(p->secret));
 	free(p);
+}
+
+/* A parked session's linger is over, or it was lost: it ends. */
+static void parked_drop(struct iscsi_priv *p, bool logout)
+{
+	unlink_parked(p);
+	session_free(p, p->worker, logout);
+}
+
+void pvsi_iscsi_worker_gone(struct pvs_worker *w)
+{
+	struct iscsi_priv *mine = NULL, **pp;
+
+	pthread_mutex_lock(&parked_lock);
+	for (pp = &parked; *pp;) {
+		struct iscsi_priv *p = *pp;
+
+		if (p->worker != w) {
+			pp = &p->next_parked;
+			continue;
+		}
+		*pp = p->next_parked;
+		p->next_parked = mine;
+		mine = p;
+	}
+	pthread_mutex_unlock(&parked_lock);
+	while (mine) {
+		struct iscsi_priv *p = mine;
+
+		mine = p->next_parked;
+		session_free(p, w, true);
+	}
+}
+
+/*
+ * The parked session of @p's initiator, portal, target, LUN and
+ * credentials on @w, taken off the list; NULL if there is none.
+ */
+static struct iscsi_priv *unpark(const struct iscsi_priv *p, struct pvs_worker *w)
+{
+	struct iscsi_priv *q;
+
+	pthread_mutex_lock(&parked_lock);
+	for (q = parked; q; q = q->next_parked)
+		if (q->worker == w && q->lun_nr == p->lun_nr &&
+		    !strcmp(q->initiator, p->initiator) && !strcmp(q->portal, p->portal) &&
+		    !strcmp(q->target, p->target) && !strcmp(q->user, p->user) &&
+		    !strcmp(q->secret, p->secret))
+			break;
+	pthread_mutex_unlock(&parked_lock);
+	if (!q)
+		return NULL;
+	unlink_parked(q);
+	return q;
+}
+
+static void is_close(struct pvs_lun *lun)
+{
+	struct iscsi_priv *p = priv_of(lun);
+
+	if (!p)
+		return;
+	if (park(p))
+		return;
+	session_free(p, lun->worker, true);
 	lun->priv = NULL;
 }
 
@@ -805,6 +964,7 @@ static int probe(struct iscsi_priv *p, const char *url, char *err, size_t errlen
 		          t->datain.data[0] >> 5);
 	} else {
 		p->lun->pdt = t->datain.data[0] & 0x1f;
+		p->pdt = p->lun->pdt;
 	}
 	scsi_free_scsi_task(t);
 	return rc;
@@ -886,6 +1046,31 @@ int pvsi_iscsi_open(struct pvs_lun *lun, const char *url, const char *chap, cons
 		if (rc)
 			goto out;
 	}
+	{
+		struct iscsi_priv *q = unpark(p, lun->worker);
+
+		/*
+		 * The guest's own session, still logged in: its nexus, and what
+		 * the target keeps for it, go on.
+		 */
+		if (q) {
+			explicit_bzero(p->secret, sizeof(p->secret));
+			free(p);
+			memset(&q->pt, 0, sizeof(q->pt));
+			memset(q->aborts, 0, sizeof(q->aborts));
+			q->tries = 0;
+			q->lun = lun;
+			lun->priv = q;
+			lun->pdt = (uint8_t)q->pdt;
+			lun->dclass = (uint8_t)pvsi_dclass_of(lun->pdt);
+			lun->store = NULL;
+			sync_events(q);
+			notice(q, "taking up the session of %s still logged in to %s", q->initiator,
+			       q->target);
+			iscsi_destroy_url(u);
+			return 0;
+		}
+	}
 	p->ctx = new_ctx(p);
 	if (!p->ctx) {
 		rc = fail(err, errlen, url, -ENOMEM, "cannot set up an iSCSI session for '%s'",
@@ -945,6 +1130,7 @@ int pvsi_iscsi_open(struct pvs_lun *lun, const char *url, const char *chap, cons
 		goto out;
 	}
 	lun->store = NULL;
+	p->opened = true;
 	iscsi_destroy_url(u);
 	return 0;
 out:

@@ -116,6 +116,7 @@ void pvs_worker_free(struct pvs_worker *w)
 {
 	if (!w)
 		return;
+	pvsi_iscsi_worker_gone(w);
 	for (struct worker_fd *f = w->fds; f; f = f->next)
 		f->dead = true;
 	free_dead_fds(w);

@@ -322,10 +322,8 @@ static void test_reservation_per_guest(void)
 	CU_ASSERT_EQUAL(write_block(&b, 5), PVS_STATUS_GOOD);
 
 	/*
-	 * The fenced guest restored: the LUN opened again under its name is
-	 * still out.  (tgt keys registrations by session, not by initiator
-	 * port, so B's own re-login would lose B's registration there: tgt's
-	 * limit, which a target keeping SPC-4's I_T nexus identity has not.)
+	 * The fenced guest restored: the LUN opened again under its name (on
+	 * the session kept for it, test_session_lingers) is still out.
 	 */
 	CU_ASSERT_EQUAL_FATAL(lh_reopen(&a, spec, &(struct pvs_lun_opts){.initiator_name = IQN_A}),
 	                      0);
@@ -366,6 +364,115 @@ static void drive(struct pvs_worker *w, struct pend *p, int ms)
 		pvs_worker_flush(w);
 		pvs_worker_wait(w, 20);
 	}
+}
+
+/* ---- a session outlives its LUN for a while: a restored guest keeps its nexus ---- */
+
+/* tgtd's I_T nexus number for @iname's session, -1 when it has none. */
+static int nexus_of(const char *iname)
+{
+	char show[8192], *at, *nx, *last = NULL;
+
+	target_show(show, sizeof(show));
+	at = strstr(show, iname);
+	if (!at)
+		return -1;
+	for (nx = show; (nx = strstr(nx, "I_T nexus: ")) && nx < at; nx++)
+		last = nx;
+	return last ? atoi(last + strlen("I_T nexus: ")) : -1;
+}
+
+/* READ RESERVATION (SPC-5 6.15.4): the holder's key, 0 when there is none. */
+static uint64_t holder(struct lh *h)
+{
+	uint8_t cdb[10] = {0x5e, 0x01}, buf[24] = {0};
+	struct lh_res r;
+	uint64_t key = 0;
+
+	lh_put16(&cdb[7], sizeof(buf));
+	lh_run(h, 0, cdb, 10, PVS_DIR_FROM_DEV, buf, sizeof(buf), &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	if (buf[4] | buf[5] | buf[6] | buf[7])
+		for (int i = 8; i < 16; i++)
+			key = key << 8 | buf[i];
+	return key;
+}
+
+static void test_session_lingers(void)
+{
+	enum { REGISTER = 0, RESERVE = 1, CLEAR = 3, WE = 1 };
+	struct pvs_lun_opts oa = {.initiator_name = IQN_A}, oc = {.initiator_name = IQN_C};
+	char spec[300], show[8192];
+	struct lh a, b, c;
+	struct lh_res r;
+	int n1;
+
+	unsetenv("PVS_ISCSI_LINGER");
+	snprintf(spec, sizeof(spec), "%s/2", disk);
+	CU_ASSERT_EQUAL_FATAL(open_as(&a, spec, IQN_A), 0);
+	CU_ASSERT_EQUAL_FATAL(open_as(&b, spec, IQN_B), 0);
+	lh_clear_ua(&a, 0);
+	lh_clear_ua(&b, 0);
+	pr_out(&a, REGISTER, 0, 0, 0xaa, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	pr_out(&b, REGISTER, 0, 0, 0xbb, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	pr_out(&a, RESERVE, WE, 0xaa, 0, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	n1 = nexus_of(IQN_A);
+	CU_ASSERT(n1 >= 0);
+
+	/* The guest saved: its LUN closes, its session stays. */
+	pvs_lun_close(a.lun);
+	a.lun = NULL;
+	drive(a.w, NULL, 200);
+	CU_ASSERT_EQUAL(nexus_of(IQN_A), n1);
+	/* Another guest's name does not take it up. */
+	CU_ASSERT_EQUAL_FATAL(lh_reopen(&a, spec, &oc), 0);
+	CU_ASSERT_NOT_EQUAL(nexus_of(IQN_C), n1);
+	CU_ASSERT_EQUAL(nexus_of(IQN_A), n1);
+	pvs_lun_close(a.lun);
+	a.lun = NULL;
+
+	/* Restored: the same nexus, still the holder; B still conflicts. */
+	CU_ASSERT_EQUAL_FATAL(lh_reopen(&a, spec, &oa), 0);
+	CU_ASSERT_EQUAL(nexus_of(IQN_A), n1);
+	CU_ASSERT_EQUAL(holder(&b), 0xaa);
+	CU_ASSERT_EQUAL(write_block(&a, 9), PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(write_block(&b, 10), PVS_STATUS_RESERVATION_CONFLICT);
+
+	/* A linger that ends logs out. */
+	setenv("PVS_ISCSI_LINGER", "1", 1);
+	pvs_lun_close(a.lun);
+	a.lun = NULL;
+	CU_ASSERT_EQUAL(nexus_of(IQN_A), n1);
+	drive(a.w, NULL, 2500);
+	CU_ASSERT_EQUAL(nexus_of(IQN_A), -1);
+	/* Lingering off: the close logs out at once. */
+	setenv("PVS_ISCSI_LINGER", "0", 1);
+	CU_ASSERT_EQUAL_FATAL(lh_reopen(&a, spec, &oa), 0);
+	CU_ASSERT(nexus_of(IQN_A) >= 0);
+	CU_ASSERT_NOT_EQUAL(nexus_of(IQN_A), n1);
+	pvs_lun_close(a.lun);
+	a.lun = NULL;
+	CU_ASSERT_EQUAL(nexus_of(IQN_A), -1);
+	unsetenv("PVS_ISCSI_LINGER");
+
+	/* tgt forgot A's registration with its session: B clears what is left. */
+	pr_out(&b, CLEAR, 0, 0xbb, 0, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	/* A parked session goes with its worker, logged out. */
+	CU_ASSERT_EQUAL_FATAL(open_as(&c, spec, IQN_C), 0);
+	pvs_lun_close(c.lun);
+	c.lun = NULL;
+	CU_ASSERT(nexus_of(IQN_C) >= 0);
+	lh_close(&c);
+	lh_close(&a);
+	lh_close(&b);
+	target_show(show, sizeof(show));
+	CU_ASSERT_PTR_NULL(strstr(show, IQN_A));
+	CU_ASSERT_PTR_NULL(strstr(show, IQN_B));
+	CU_ASSERT_PTR_NULL(strstr(show, IQN_C));
 }
 
 static void test_target_restart(void)
@@ -535,6 +642,8 @@ int main(void)
 	    {"ro: DATA PROTECT and WP", test_read_only},
 	    {"a nexus per guest: reservations fence, a re-opened guest stays fenced",
 	     test_reservation_per_guest},
+	    {"a closed LUN's session lingers: the same guest takes it up, reservation and all",
+	     test_session_lingers},
 	    {"target restart: in-flight READ sent again once, BUSY while down",
 	     test_target_restart},
 	    {"target restart with 48 writes in flight: each answered once",
