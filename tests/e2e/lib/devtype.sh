@@ -235,5 +235,46 @@ san_start() {
 	SAN_URL="iscsi://127.0.0.1:$2/iqn.2026-12.org.pvscsi.test:disk"
 }
 san_destroy() {
+	san_kernel_logout
 	[ ! -x "$REPO/tests/iscsi/tgtd.sh" ] || "$REPO/tests/iscsi/tgtd.sh" destroy "$1" >/dev/null 2>&1
+}
+
+# san_kernel_login PORT LUN: dom0's own open-iscsi logs in to the disk
+# target of san_start (one session: dom0's single I_T nexus, the way
+# administrators pass SAN LUNs through today); SAN_KSG is then LUN's sg
+# node (sgN).  san_destroy logs out.
+san_kernel_login() {
+	local iqn=iqn.2026-12.org.pvscsi.test:disk portal=127.0.0.1:$1 h d
+	[ "$(stat -f -c %T /)" = overlayfs ] || fail "san_kernel_login: / is not dom0's overlay; refusing to touch /etc/iscsi"
+	modprobe -a sg iscsi_tcp crc32c_generic
+	mkdir -p "$VTL_RUN"
+	vtl_iscsi_config
+	setsid iscsid -f -n </dev/null >"$CASEOUT/iscsid.log" 2>&1 3>&- &
+	echo $! >"$VTL_RUN/iscsid.pid"
+	wait_for "iscsid's socket" 20 iscsid_listening || fail "iscsid did not start: $(tail -n 3 "$CASEOUT/iscsid.log" | tr '\n' ' ')"
+	iscsiadm -m node -o new -T "$iqn" -p "$portal" >&2
+	iscsiadm -m node -T "$iqn" -p "$portal" --login >&2 ||
+		fail "dom0's iSCSI login to $iqn at $portal failed (see dom0.log, iscsid.log)"
+	SAN_KSG=""
+	for _ in $(seq 60); do
+		for d in /sys/class/iscsi_session/session*/device/target*/[0-9]*:*:*:"$2"; do
+			[ -e "$d" ] || continue
+			h=$(basename "$d")
+			SAN_KSG=$(hctl_sg "$h")
+		done
+		[ -z "$SAN_KSG" ] || break
+		sleep 0.5
+	done
+	[ -n "$SAN_KSG" ] || fail "dom0's session has no LUN $2 with an sg node: $(lsscsi -g 2>&1 | tr '\n' ';')"
+	say "dom0's kernel initiator ($VTL_INITIATOR) logged in to $iqn: LUN $2 is $h, /dev/$SAN_KSG"
+}
+san_kernel_logout() {
+	local pid
+	pid=$(vtl_pid iscsid)
+	[ -n "$pid" ] || return 0
+	iscsiadm -m node --logoutall=all >&2 2>/dev/null || true
+	iscsiadm -m node -o delete >/dev/null 2>&1 || true
+	kill -TERM "$pid" 2>/dev/null || true
+	wait_for "iscsid exit" 10 eval "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null || true
+	rm -f "$VTL_RUN/iscsid.pid"
 }
