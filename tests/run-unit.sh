@@ -9,8 +9,10 @@
 #
 # The suites that mostly wait on a real component over the network (the
 # iSCSI target of iscsi_ut, the Ceph cluster of rbd_ut: logins, restarts,
-# 10 s timeouts) start first, in the background, and the others run one
-# after another meanwhile; the results are read in the order given.
+# 10 s timeouts) start first, in the background.  The others run in two
+# lanes side by side, each one suite after another: the shell suites (which
+# start daemons and wait for them, build a package, run the bench's smoke
+# run) and the CUnit binaries.  The results are read in the order given.
 set -u
 
 logdir=build/asan/tests/logs
@@ -42,11 +44,18 @@ for t in "$@"; do
 		bg="$bg $!"
 	fi
 done
+(
+	for t in "$@"; do
+		case "$t" in *.sh) run "$t" ;; esac
+	done
+) &
+bg="$bg $!"
 for t in "$@"; do
+	case "$t" in *.sh) continue ;; esac
 	idle_bound "$t" || run "$t"
 done
 # shellcheck disable=SC2086 # the pids, word by word
-[ -z "$bg" ] || wait $bg
+wait $bg
 
 for t in "$@"; do
 	name=$(basename "$t")
