@@ -237,8 +237,18 @@ int vuctl_cd(const struct vuctl_env *env, const char *addr, const char *path, bo
 	return rc;
 }
 
+bool vuctl_iscsi_name_like(const char *s)
+{
+	return !strncmp(s, "iqn.", 4) || !strncmp(s, "eui.", 4) || !strncmp(s, "naa.", 4);
+}
+
+bool vuctl_iscsi_name_ok(const char *s)
+{
+	return vuctl_iscsi_name_like(s) && strlen(s) <= 223 && !strpbrk(s, " \t\n,/");
+}
+
 int vuctl_ctrl_add(const struct vuctl_env *env, const char *name, const char *socket,
-                   unsigned int queues, char *err, size_t errlen)
+                   unsigned int queues, const char *iscsi_name, char *err, size_t errlen)
 {
 	if (!env->ctrl_add) {
 		snprintf(err, errlen, "this process serves one controller");
@@ -253,7 +263,15 @@ int vuctl_ctrl_add(const struct vuctl_env *env, const char *name, const char *so
 		         VUCTL_NAME_MAX - 1);
 		return -EINVAL;
 	}
-	return env->ctrl_add(env->arg, name, socket, queues, err, errlen);
+	if (iscsi_name && !vuctl_iscsi_name_ok(iscsi_name)) {
+		snprintf(
+		    err, errlen,
+		    "initiator name '%s': an iSCSI name (iqn.YYYY-MM.reversed.domain:anything, "
+		    "at most 223 bytes)",
+		    iscsi_name);
+		return -EINVAL;
+	}
+	return env->ctrl_add(env->arg, name, socket, queues, iscsi_name, err, errlen);
 }
 
 int vuctl_ctrl_remove(const struct vuctl_env *env, const char *name, char *err, size_t errlen)
@@ -274,25 +292,33 @@ static int ctrl_cmd(const struct vuctl_env *env, char **argv, unsigned int argc,
 		bool conn;
 
 		for (unsigned int i = 0; env->get(env->arg, i, &name, &sock, &vs, &conn); i++)
-			out_add(out, outlen, "%s %s %s luns=%u initiator=0x%llx\n", name, sock,
+			out_add(out, outlen, "%s %s %s luns=%u initiator=0x%llx%s%s\n", name, sock,
 			        conn ? "connected" : "listening", pvs_map_count(vscsi_map(vs)),
-			        (unsigned long long)vscsi_initiator(vs));
+			        (unsigned long long)vscsi_initiator(vs),
+			        vscsi_iscsi_name(vs)[0] ? " initiator-name=" : "",
+			        vscsi_iscsi_name(vs));
 		return 0;
 	}
 	if (!strcmp(argv[0], "ctrl-add")) {
+		const char *iname = NULL;
 		unsigned long q = 0;
 		char *end;
 
-		if (argc == 4) {
-			q = strtoul(argv[3], &end, 10);
-			if (*end || !isdigit((unsigned char)argv[3][0]) || q == 0 ||
+		/* [QUEUES] [INITIATOR-NAME]: a number is the first, a name never one. */
+		for (unsigned int i = 3; i < argc; i++) {
+			if (vuctl_iscsi_name_like(argv[i]) && !iname && i == argc - 1) {
+				iname = argv[i];
+				continue;
+			}
+			q = strtoul(argv[i], &end, 10);
+			if (i != 3 || *end || !isdigit((unsigned char)argv[i][0]) || q == 0 ||
 			    q > VSCSI_MAX_REQ_QUEUES) {
-				snprintf(err, errlen, "queues '%s': expected 1 to %u", argv[3],
+				snprintf(err, errlen, "queues '%s': expected 1 to %u", argv[i],
 				         VSCSI_MAX_REQ_QUEUES);
 				return -EINVAL;
 			}
 		}
-		return vuctl_ctrl_add(env, argv[1], argv[2], (unsigned int)q, err, errlen);
+		return vuctl_ctrl_add(env, argv[1], argv[2], (unsigned int)q, iname, err, errlen);
 	}
 	return vuctl_ctrl_remove(env, argv[1], err, errlen);
 }
@@ -300,7 +326,7 @@ static int ctrl_cmd(const struct vuctl_env *env, char **argv, unsigned int argc,
 int vuctl_exec(const struct vuctl_env *env, const char *line, char *out, size_t outlen)
 {
 	char buf[1024], err[768];
-	char *argv[5] = {NULL}, *save = NULL, *p;
+	char *argv[6] = {NULL}, *save = NULL, *p;
 	unsigned int argc = 0;
 	struct vscsi *vs;
 	int rc = 0;
@@ -310,7 +336,7 @@ int vuctl_exec(const struct vuctl_env *env, const char *line, char *out, size_t 
 	snprintf(buf, sizeof(buf), "%s", line);
 	buf[strcspn(buf, "\r\n")] = 0;
 	/* A SPEC has no blanks (its options are comma-separated): an extra word is an error. */
-	for (p = strtok_r(buf, " \t", &save); p && argc < 5; p = strtok_r(NULL, " \t", &save))
+	for (p = strtok_r(buf, " \t", &save); p && argc < 6; p = strtok_r(NULL, " \t", &save))
 		argv[argc++] = p;
 	if (argc == 0) {
 		rc = -EINVAL;
@@ -376,7 +402,7 @@ int vuctl_exec(const struct vuctl_env *env, const char *line, char *out, size_t 
 			        vscsi_inflight(vs));
 		}
 	} else if ((!strcmp(argv[0], "ctrl-list") && argc == 1) ||
-	           (!strcmp(argv[0], "ctrl-add") && (argc == 3 || argc == 4)) ||
+	           (!strcmp(argv[0], "ctrl-add") && argc >= 3 && argc <= 5) ||
 	           (!strcmp(argv[0], "ctrl-remove") && argc == 2)) {
 		rc = ctrl_cmd(env, argv, argc, out, outlen, err, sizeof(err));
 	} else {
@@ -384,7 +410,7 @@ int vuctl_exec(const struct vuctl_env *env, const char *line, char *out, size_t 
 		snprintf(err, sizeof(err),
 		         "usage: add [NAME/]T:L SPEC | remove [NAME/]T:L | resize [NAME/]T:L | "
 		         "insert [--force] [NAME/]T:L PATH | eject [--force] [NAME/]T:L | "
-		         "list [NAME] | stats [NAME] | ctrl-add NAME SOCKET [QUEUES] | "
+		         "list [NAME] | stats [NAME] | ctrl-add NAME SOCKET [QUEUES] [IQN] | "
 		         "ctrl-remove NAME | ctrl-list");
 	}
 	if (rc)
@@ -407,29 +433,29 @@ int vuctl_load(const struct vuctl_env *env, const char *path, char *err, size_t 
 		return rc;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		char *p = line, *w[4] = {NULL};
+		char *p = line, *w[6] = {NULL};
 		unsigned int nw = 0;
 
 		n++;
 		line[strcspn(line, "#\r\n")] = 0;
-		for (p = strtok(line, " \t"); p && nw < 4; p = strtok(NULL, " \t"))
+		for (p = strtok(line, " \t"); p && nw < 6; p = strtok(NULL, " \t"))
 			w[nw++] = p;
 		if (nw == 0)
 			continue;
 		if (!strcmp(w[0], "lun") && nw == 3) {
 			rc = vuctl_add(env, w[1], w[2], why, sizeof(why));
-		} else if (!strcmp(w[0], "controller") && (nw == 3 || nw == 4) && !p) {
-			char cmd[1024], out[256];
+		} else if (!strcmp(w[0], "controller") && nw >= 3 && nw <= 5 && !p) {
+			char cmd[1024], out[512];
 
-			snprintf(cmd, sizeof(cmd), "ctrl-add %s %s %s", w[1], w[2],
-			         nw == 4 ? w[3] : "");
+			snprintf(cmd, sizeof(cmd), "ctrl-add %s %s %s %s", w[1], w[2],
+			         nw >= 4 ? w[3] : "", nw == 5 ? w[4] : "");
 			rc = vuctl_exec(env, cmd, out, sizeof(out));
 			snprintf(why, sizeof(why), "%s", out);
 			why[strcspn(why, "\n")] = '\0';
 		} else {
 			snprintf(err, errlen,
 			         "%s:%u: expected 'lun [NAME/]T:L SPEC' or 'controller NAME SOCKET "
-			         "[QUEUES]'",
+			         "[QUEUES] [IQN]'",
 			         path, n);
 			rc = -EINVAL;
 			break;

@@ -47,7 +47,7 @@ struct vuctl_env {
 	            struct vscsi **vs, bool *connected);
 	/* May be NULL: then ctrl-add and ctrl-remove are refused. 0 or -errno with @err. */
 	int (*ctrl_add)(void *arg, const char *name, const char *socket, unsigned int queues,
-	                char *err, size_t errlen);
+	                const char *iscsi_name, char *err, size_t errlen);
 	int (*ctrl_remove)(void *arg, const char *name, char *err, size_t errlen);
 	void *arg;
 	struct pvs_host *host; /* the LUN pool of every controller */
@@ -58,6 +58,14 @@ struct vuctl_env {
 void vuctl_env_one(struct vuctl_env *env, struct vscsi *vs);
 /* Whether @s is a valid controller name. */
 bool vuctl_name_ok(const char *s);
+/*
+ * Whether @s can be an iSCSI initiator name: RFC 3720 3.2.6.1, an iqn., eui.
+ * or naa. name of at most 223 bytes, no separator of our own syntax (the
+ * target checks the rest).
+ */
+bool vuctl_iscsi_name_ok(const char *s);
+/* Whether @s is meant as an iSCSI name (its type prefix), valid or not. */
+bool vuctl_iscsi_name_like(const char *s);
 /* Parse "T:L" (decimal).  0 or -EINVAL. */
 int vuctl_parse_tl(const char *s, unsigned int *target, unsigned int *lun);
 /* Add SPEC as [NAME/]T:L.  0 or -errno with a message in @err. */
@@ -79,8 +87,12 @@ int vuctl_lun_op(const struct vuctl_env *env, const char *op, const char *addr, 
  */
 int vuctl_cd(const struct vuctl_env *env, const char *addr, const char *path, bool force,
              struct pvs_cd_status *st, char *err, size_t errlen);
+/*
+ * @iscsi_name (NULL: none): the controller's iSCSI initiator name, which
+ * its iscsi:// LUNs log in with (vuctl_iscsi_name_ok()).
+ */
 int vuctl_ctrl_add(const struct vuctl_env *env, const char *name, const char *socket,
-                   unsigned int queues, char *err, size_t errlen);
+                   unsigned int queues, const char *iscsi_name, char *err, size_t errlen);
 int vuctl_ctrl_remove(const struct vuctl_env *env, const char *name, char *err, size_t errlen);
 /* Run one command line; the reply goes to @out (NUL-terminated). 0 or -errno. */
 int vuctl_exec(const struct vuctl_env *env, const char *line, char *out, size_t outlen);

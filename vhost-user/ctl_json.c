@@ -101,12 +101,14 @@ static void gen_cd(yajl_gen g, const struct pvs_cd_status *cd)
 
 /* ---- status ---- */
 
-static void gen_initiator(yajl_gen g, uint64_t id)
+static void gen_initiator(yajl_gen g, const struct vscsi *vs)
 {
 	char buf[24];
 
-	snprintf(buf, sizeof(buf), "0x%016llx", (unsigned long long)id);
+	snprintf(buf, sizeof(buf), "0x%016llx", (unsigned long long)vscsi_initiator(vs));
 	pctl_str(g, "initiator", buf);
+	if (vscsi_iscsi_name(vs)[0])
+		pctl_str(g, "initiator_name", vscsi_iscsi_name(vs));
 }
 
 static int cmd_status(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
@@ -133,7 +135,7 @@ static int cmd_status(void *arg, const yajl_val args, yajl_gen g, struct pctl_er
 		pctl_str(g, "socket", sock);
 		pctl_str(g, "state", conn ? "connected" : "listening");
 		pctl_u64(g, "queues", vscsi_num_queues(vs));
-		gen_initiator(g, vscsi_initiator(vs));
+		gen_initiator(g, vs);
 		pctl_u64(g, "inflight", vscsi_inflight(vs));
 		pctl_key(g, "luns");
 		yajl_gen_array_open(g);
@@ -454,17 +456,18 @@ static int cmd_ctrl_add(void *arg, const yajl_val args, yajl_gen g, struct pctl_
 	    {"name", ARG_STR, true},
 	    {"socket", ARG_STR, true},
 	    {"queues", ARG_UINT, false},
+	    {"initiator_name", ARG_STR, false},
 	};
-	const char *s[3];
-	unsigned long long n[3];
+	const char *s[4];
+	unsigned long long n[4];
 	char why[512];
 
-	if (take_args(args, spec, 3, s, n, e))
+	if (take_args(args, spec, 4, s, n, e))
 		return -1;
 	if (pctl_arg(args, "queues") && (n[2] == 0 || n[2] > VSCSI_MAX_REQ_QUEUES))
 		return pctl_fail(e, PCTL_E_ARG, "\"queues\" %llu: expected 1 to %u", n[2],
 		                 VSCSI_MAX_REQ_QUEUES);
-	if (vuctl_ctrl_add(arg, s[0], s[1], (unsigned int)n[2], why, sizeof(why)))
+	if (vuctl_ctrl_add(arg, s[0], s[1], (unsigned int)n[2], s[3], why, sizeof(why)))
 		return pctl_fail(e, PCTL_E_FAILED, "ctrl-add %.32s: %s", s[0], why);
 	yajl_gen_map_open(g);
 	yajl_gen_map_close(g);
@@ -504,7 +507,7 @@ static int cmd_ctrl_list(void *arg, const yajl_val args, yajl_gen g, struct pctl
 		pctl_str(g, "state", conn ? "connected" : "listening");
 		pctl_u64(g, "queues", vscsi_num_queues(vs));
 		pctl_u64(g, "luns", pvs_map_count(vscsi_map(vs)));
-		gen_initiator(g, vscsi_initiator(vs));
+		gen_initiator(g, vs);
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);

@@ -116,7 +116,7 @@ static void usage(FILE *f)
 	    "control commands: status | stats [NAME] | metrics | log-level [LEVEL] |\n"
 	    "  add [NAME/]T:L SPEC | remove [NAME/]T:L | resize [NAME/]T:L |\n"
 	    "  insert [--force] [NAME/]T:L ISO | eject [--force] [NAME/]T:L |\n"
-	    "  list [NAME] | ctrl-add NAME SOCKET [Q] | ctrl-remove NAME | ctrl-list\n"
+	    "  list [NAME] | ctrl-add NAME SOCKET [Q] [IQN] | ctrl-remove NAME | ctrl-list\n"
 	    "  (--force: change the medium even while the guest prevents its removal)\n"
 	    "  (--json: the JSON reply; the socket takes JSON requests, docs/control.md)\n"
 	    "Controllers share one LUN pool: one backing is one logical unit for all of them.\n"
@@ -513,13 +513,15 @@ static bool env_get(void *arg, unsigned int i, const char **name, const char **s
 }
 
 static int env_ctrl_add(void *arg, const char *name, const char *socket, unsigned int queues,
-                        char *err, size_t errlen)
+                        const char *iscsi_name, char *err, size_t errlen)
 {
-	int rc = ctrl_new(arg, "ctrl-add", name, socket, -1, queues, NULL, false, err, errlen);
+	int rc =
+	    ctrl_new(arg, "ctrl-add", name, socket, -1, queues, iscsi_name, false, err, errlen);
 
 	if (!rc) {
-		plog_tagged(&ctrl_find(arg, name)->tag, LOG_INFO, "controller %s added on %s", name,
-		            socket);
+		plog_tagged(&ctrl_find(arg, name)->tag, LOG_INFO, "controller %s added on %s%s%s",
+		            name, socket, iscsi_name ? ", iSCSI initiator " : "",
+		            iscsi_name ? iscsi_name : "");
 		notify_status(arg, "");
 	}
 	return rc;
@@ -712,14 +714,20 @@ static int ctl_request(yajl_gen g, int nw, char **w, bool force)
 	static const struct {
 		const char *cmd;
 		int min, max;             /* words after the command */
-		const char *const arg[3]; /* their argument names */
+		const char *const arg[4]; /* their argument names */
 	} forms[] = {
-	    {"status", 0, 0, {NULL}},        {"stats", 0, 0, {NULL}},
-	    {"metrics", 0, 0, {NULL}},       {"ctrl-list", 0, 0, {NULL}},
-	    {"log-level", 0, 1, {"level"}},  {"add", 2, 2, {"lun", "spec"}},
-	    {"remove", 1, 1, {"lun"}},       {"resize", 1, 1, {"lun"}},
-	    {"list", 0, 1, {"controller"}},  {"ctrl-add", 2, 3, {"name", "socket", "queues"}},
-	    {"ctrl-remove", 1, 1, {"name"}}, {"insert", 2, 2, {"lun", "path"}},
+	    {"status", 0, 0, {NULL}},
+	    {"stats", 0, 0, {NULL}},
+	    {"metrics", 0, 0, {NULL}},
+	    {"ctrl-list", 0, 0, {NULL}},
+	    {"log-level", 0, 1, {"level"}},
+	    {"add", 2, 2, {"lun", "spec"}},
+	    {"remove", 1, 1, {"lun"}},
+	    {"resize", 1, 1, {"lun"}},
+	    {"list", 0, 1, {"controller"}},
+	    {"ctrl-add", 2, 4, {"name", "socket", "queues", "initiator_name"}},
+	    {"ctrl-remove", 1, 1, {"name"}},
+	    {"insert", 2, 2, {"lun", "path"}},
 	    {"eject", 1, 1, {"lun"}},
 	};
 	size_t f;
@@ -742,10 +750,15 @@ static int ctl_request(yajl_gen g, int nw, char **w, bool force)
 			yajl_gen_bool(g, 1);
 		}
 		for (int i = 1; i < nw; i++) {
+			const char *an = forms[f].arg[i - 1];
 			unsigned long v;
 
-			gen_s(g, forms[f].arg[i - 1]);
-			if (strcmp(forms[f].arg[i - 1], "queues")) {
+			/* ctrl-add NAME SOCKET IQN: the queues left out (a name is never a number).
+			 */
+			if (!strcmp(an, "queues") && i == nw - 1 && vuctl_iscsi_name_like(w[i]))
+				an = "initiator_name";
+			gen_s(g, an);
+			if (strcmp(an, "queues")) {
 				gen_s(g, w[i]);
 			} else if (parse_uint(w[i], VSCSI_MAX_REQ_QUEUES, &v) && v > 0) {
 				yajl_gen_integer(g, (long long)v);
@@ -1043,7 +1056,7 @@ int main(int argc, char **argv)
 		case 'I':
 			/* RFC 3720 3.2.6.1: at most 223 bytes; iqn. or eui. names, checked by the
 			 * target. */
-			if (!*optarg || strlen(optarg) > 223 || strpbrk(optarg, " \t\n,/"))
+			if (!vuctl_iscsi_name_ok(optarg))
 				return bad_usage(
 				    "--initiator-name '%s': an iSCSI name (iqn.YYYY-MM."
 				    "reversed.domain:anything, at most 223 bytes)",

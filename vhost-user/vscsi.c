@@ -777,7 +777,7 @@ int vscsi_lun_add(struct vscsi *vs, uint32_t target, uint32_t lun, const char *s
 			snprintf(
 			    err, errlen,
 			    "LUN spec '%s': an iSCSI LUN needs the guest's initiator name, and "
-			    "this controller has none (--initiator-name)",
+			    "this controller has none (--initiator-name, or ctrl-add's IQN)",
 			    spec);
 		return -EINVAL;
 	}
@@ -881,6 +881,11 @@ unsigned int vscsi_num_queues(const struct vscsi *vs)
 uint64_t vscsi_initiator(const struct vscsi *vs)
 {
 	return vs->cfg.initiator;
+}
+
+const char *vscsi_iscsi_name(const struct vscsi *vs)
+{
+	return vs->cfg.iscsi_name;
 }
 
 struct pvs_map *vscsi_map(const struct vscsi *vs)

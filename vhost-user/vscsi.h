@@ -126,6 +126,8 @@ void vscsi_get_stats(const struct vscsi *vs, struct vscsi_stats *out);
 unsigned int vscsi_inflight(const struct vscsi *vs);
 struct pvs_map *vscsi_map(const struct vscsi *vs);
 uint64_t vscsi_initiator(const struct vscsi *vs);
+/* The iSCSI initiator name its iscsi:// LUNs log in with; "" none. */
+const char *vscsi_iscsi_name(const struct vscsi *vs);
 /* The LUN pool it takes its units from (vscsi_cfg.host, or its own). */
 struct pvs_host *vscsi_host(const struct vscsi *vs);
 /* Request queues offered (vscsi_cfg.num_queues). */

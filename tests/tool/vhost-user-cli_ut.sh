@@ -122,7 +122,7 @@ bad "--initiator-name with a space" 2 "--initiator-name 'iqn.x a': $iname" \
 bad "--initiator-name ''" 2 "--initiator-name '': $iname" --initiator-name '' --socket-path=a.sock
 # An iSCSI LUN is a guest's session at the target: no name, no LUN (nothing is dialled).
 bad "iscsi:// LUN without --initiator-name" 1 \
-	"an iSCSI LUN needs the guest's initiator name, and this controller has none (--initiator-name)" \
+	"an iSCSI LUN needs the guest's initiator name, and this controller has none (--initiator-name, or ctrl-add's IQN)" \
 	--lun 0:0=iscsi://127.0.0.1:1/iqn.2001-04.com.example:t/0 --socket-path=a.sock
 bad "iscsi:// LUN, portal down" 1 \
 	"cannot connect to the portal 127.0.0.1:1 of iqn.2001-04.com.example:t as iqn.2026-12.org.pvscsi:vm.web1" \
@@ -316,6 +316,31 @@ if wait_for test -S ctrls.ctl; then
 		--json ctrl-add c3 c3.sock
 	check_ctl "JSON ctrl-add: queues not a number" 2 "ctl ctrl-add: queues 'x': expected 1 to 16" \
 		--json ctrl-add c4 c4.sock x
+	# An initiator name per controller added at run time, for its iscsi:// LUNs.
+	check_ctl "ctrl-add c5 with an initiator name" 0 "ok" ctrl-add c5 c5.sock iqn.2026-12.org.example:vm.c5
+	check_ctl "ctrl-list: c5's initiator name" 0 \
+		"c5 c5.sock listening luns=0 initiator=0x" ctrl-list
+	check_ctl "ctrl-list: the name itself" 0 "initiator-name=iqn.2026-12.org.example:vm.c5" ctrl-list
+	check_ctl "ctrl-add with queues and an initiator name" 0 "ok" \
+		ctrl-add c6 c6.sock 2 iqn.2026-12.org.example:vm.c6
+	check_ctl "ctrl-add: a bad initiator name" 1 \
+		"error: initiator name 'iqn.x,y': an iSCSI name (iqn.YYYY-MM.reversed.domain:anything" \
+		ctrl-add c7 c7.sock iqn.x,y
+	check_ctl "ctrl-add: a name, then queues" 1 "error: queues 'iqn.2026-12.org.example:x': expected" \
+		ctrl-add c7 c7.sock iqn.2026-12.org.example:x 2
+	check_ctl "ctrl-add: not an iSCSI name" 1 "error: queues 'web1': expected" ctrl-add c7 c7.sock web1
+	check_ctl "iscsi:// LUN on c5 logs in as c5's name" 1 \
+		"cannot connect to the portal 127.0.0.1:1 of iqn.2001-04.com.example:t as iqn.2026-12.org.example:vm.c5" \
+		add c5/0:0 iscsi://127.0.0.1:1/iqn.2001-04.com.example:t/0
+	check_ctl "iscsi:// LUN on c2, which has no name" 1 "this controller has none" \
+		add c2/5:0 iscsi://127.0.0.1:1/iqn.2001-04.com.example:t/0
+	check_ctl "JSON ctrl-add with an initiator name" 0 "{}" \
+		--json ctrl-add c8 c8.sock iqn.2026-12.org.example:vm.c8
+	check_ctl "JSON ctrl-list: the initiator name" 0 '"initiator_name":"iqn.2026-12.org.example:vm.c8"' \
+		--json ctrl-list
+	check_ctl "JSON ctrl-add: a bad initiator name" 1 "initiator name 'iqn.a b'" \
+		--json ctrl-add c9 c9.sock "iqn.a b"
+	for c in c5 c6 c8; do check_ctl "ctrl-remove $c" 0 "ok" ctrl-remove "$c"; done
 	check_ctl "JSON resize" 0 '{"changed":false}' --json resize c2/2:0
 	check_ctl "JSON remove of what is not there" 1 "no LUN c2/9:9 (CommandFailed)" --json remove c2/9:9
 	check_ctl "JSON ctrl-remove c3" 0 "{}" --json ctrl-remove c3
