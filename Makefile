@@ -214,6 +214,7 @@ soak: all
 # virtio-scsi through pvscsi-vhost-user, and QEMU's own virtio-scsi as the reference.
 check-vhost: all
 	scripts/install-deps e2e
+	scripts/install-deps ceph
 	tests/vhost/run.sh
 
 # Every suite runs even when an earlier one fails (tests/check-all.sh).

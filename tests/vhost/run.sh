@@ -64,7 +64,8 @@ done
 
 # sr_mod and isofs, util-linux's blkid and eject: the cdrom case's drives.
 GUEST_MODULES="virtio_pci virtio_scsi sd_mod sg sr_mod isofs"
-GUEST_TOOLS="sg_inq sg_readcap sg_luns sg_persist sg_raw sg_turs lsscsi fio blkid eject"
+# iscsi-test-cu, sg_unmap and sg_get_lba_status: the rbd case (with e2e's conformance.sh).
+GUEST_TOOLS="sg_inq sg_readcap sg_luns sg_persist sg_raw sg_turs sg_unmap sg_get_lba_status lsscsi fio blkid eject iscsi-test-cu"
 
 # Every case, in the order they run: by ORDER (50 if unset), then name.
 all_cases=$(
@@ -140,6 +141,7 @@ build_guest_initramfs() {
 	# shellcheck disable=SC2086
 	sum=$({
 		inputs_sum "$VH_DIR/lib/guest-init" "$VH_DIR/lib/guest-lib.sh" "$E2E_DIR/lib/guest-lib.sh" \
+			"$E2E_DIR/cases/conformance.sh" \
 			"$VH_DIR"/cases/*.sh "$VH_DIR/run.sh" /bin/busybox $tools
 		echo "$KVER"
 	} | sha256sum | cut -d' ' -f1)
@@ -161,6 +163,7 @@ build_guest_initramfs() {
 	install -m 644 "$E2E_DIR/lib/guest-lib.sh" "$root/e2e/"
 	install -m 644 "$VH_DIR/lib/guest-lib.sh" "$root/e2e/vhost-guest-lib.sh"
 	install -m 644 "$VH_DIR"/cases/*.sh "$root/e2e/cases/"
+	install -m 644 "$E2E_DIR/cases/conformance.sh" "$root/e2e/conformance.sh"
 	pack "$root" "$img"
 	echo "$sum" >"$img.stamp"
 	rm -rf "$root"
