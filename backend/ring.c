@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -815,6 +816,25 @@ static void replay(struct pvsd_ring *r)
 	submit_pending(r);
 }
 
+/*
+ * Copy a request out of the shared page once (XSA-155): the header, then
+ * only the segments its count, read from the copy, can name (the parser
+ * reads no others).  A one-segment request is 40 of the 252 bytes.
+ */
+static void copy_request(struct vscsiif_request *dst, const struct vscsiif_request *src)
+{
+	unsigned int n;
+
+	memcpy(dst, src, offsetof(struct vscsiif_request, seg));
+	/* The count is the copy's: the guest may change the ring's meanwhile. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	n = dst->nr_segments & ~VSCSIIF_SG_GRANT;
+	if (n > VSCSIIF_SG_TABLESIZE)
+		n = VSCSIIF_SG_TABLESIZE;
+	for (unsigned int i = 0; i < n; i++)
+		dst->seg[i] = src->seg[i];
+}
+
 /* One pass: at most a ring's worth of requests. */
 static void consume(struct pvsd_ring *r)
 {
@@ -834,7 +854,7 @@ static void consume(struct pvsd_ring *r)
 		return;
 	}
 	while (rc != rp && n < r->nslots && !r->stopped) {
-		struct vscsiif_request copy;
+		struct vscsiif_request local, *copy = &local;
 		struct slot *s;
 
 		if (RING_REQUEST_CONS_OVERFLOW(&r->back, rc))
@@ -845,16 +865,23 @@ static void consume(struct pvsd_ring *r)
 			ring_err(r, "no free slot at ring index %u", rc);
 			break;
 		}
-		memcpy(&copy, RING_GET_REQUEST(&r->back, rc), sizeof(copy));
+		/*
+		 * With a journal, the request is copied straight into the
+		 * slot's entry (our own memory, which the guest cannot
+		 * reach), and that copy is the one used: one copy, not two.
+		 */
+		if (r->j)
+			copy = &r->j->e[slot_index(r, s)].req;
+		copy_request(copy, RING_GET_REQUEST(&r->back, rc));
 		/* The copy is all that is used from here on (XSA-155). */
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		/* A command after the TMF's answer: the guest has ended its reset. */
-		if (r->hold_until && !r->tmfs_running && copy.act == VSCSIIF_ACT_SCSI_CDB)
+		if (r->hold_until && !r->tmfs_running && copy->act == VSCSIIF_ACT_SCSI_CDB)
 			release_held(r);
-		pvsd_journal_consumed(r, s, &copy, rc);
+		pvsd_journal_consumed(r, s, rc);
 		r->back.req_cons = ++rc;
 		n++;
-		handle_request(r, s, &copy, rc - 1);
+		handle_request(r, s, copy, rc - 1);
 	}
 	submit_pending(r);
 }
