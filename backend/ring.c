@@ -634,7 +634,9 @@ static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 		if (fetch_indirect(r, s, p) < 0)
 			goto err;
 	} else {
-		memcpy(s->segs, p->seg, p->nr_seg * sizeof(p->seg[0]));
+		/* A loop: typically one segment, too few for a call to memcpy. */
+		for (unsigned int i = 0; i < p->nr_seg; i++)
+			s->segs[i] = p->seg[i];
 		s->nsegs = p->nr_seg;
 		s->data_len = p->data_len;
 	}
@@ -649,8 +651,10 @@ static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 		                        p->cdb, p->cmd_len),
 		    p->cdb[0], s->data_len);
 
-	memset(req->cdb, 0, sizeof(req->cdb));
-	memcpy(req->cdb, p->cdb, p->cmd_len);
+	/* The parser zeroed p->cdb past cmd_len: whole fields, no guest-sized copy. */
+	_Static_assert(sizeof(req->cdb) >= sizeof(p->cdb), "a vscsiif CDB fits");
+	memcpy(req->cdb, p->cdb, sizeof(p->cdb));
+	memset(req->cdb + sizeof(p->cdb), 0, sizeof(req->cdb) - sizeof(p->cdb));
 	req->cdb_len = p->cmd_len;
 	req->dir = (uint8_t)pvsp_dir_to_pvs(p->dir);
 	req->iov = s->iov;
