@@ -392,14 +392,14 @@ static unsigned int build_iov(struct slot *s)
 }
 
 /* Request @s's share of a batched copy; logged as run_copy() would. */
-static bool batch_ok(struct pvsd_ring *r, struct slot *s, const char *what)
+static bool batch_ok(struct pvsd_ring *r, struct slot *s, bool data_in)
 {
 	for (unsigned int i = 0; i < s->bop_n; i++) {
 		int16_t st = r->bops[s->bop_first + i].status;
 
 		if (st != GNTST_okay) {
 			ring_err(r, "rqid %u: grant copy (%s) element %u of %u: status %d", s->rqid,
-			         what, i, s->bop_n, st);
+			         data_in ? "data-in" : "data-out", i, s->bop_n, st);
 			return false;
 		}
 	}
@@ -419,18 +419,22 @@ static void batch_copy(struct pvsd_ring *r, struct slot **v, unsigned int k, uns
 	unsigned int with_ops = 0;
 	int rc = 0;
 
-	for (unsigned int i = 0; i < k; i++)
-		with_ops += v[i]->bop_n != 0;
 	if (n)
 		rc = gnt_copy(r, r->bops, n, bytes);
+	if (rc == 0) {
+		/* The common case: only the elements' status to look at. */
+		for (unsigned int i = 0; i < k; i++)
+			ok[i] = batch_ok(r, v[i], i < k_in);
+		return;
+	}
+	for (unsigned int i = 0; i < k; i++)
+		with_ops += v[i]->bop_n != 0;
 	for (unsigned int i = 0; i < k; i++) {
 		struct slot *s = v[i];
 		const char *what = i < k_in ? "data-in" : "data-out";
 
 		if (!s->bop_n) {
 			ok[i] = true;
-		} else if (rc == 0) {
-			ok[i] = batch_ok(r, s, what);
 		} else if (with_ops == 1) {
 			ring_err(r, "rqid %u: grant copy (%s) failed: %s", s->rqid, what,
 			         strerror(-rc));
@@ -463,8 +467,12 @@ static void finish_cdb(struct pvsd_ring *r, struct slot *s, bool copied)
 	answer(r, s, pvsp_rslt(host, status), sense_len, resid);
 }
 
-/* A LUN's device errors in the log, in words (psense_device_error says which). */
-static void log_device_error(struct pvsd_ring *r, const struct slot *s, const struct pvs_req *req)
+/*
+ * A LUN's device errors in the log, in words (psense_device_error says
+ * which).  Out of line: its line buffer stays off cdb_done()'s frame.
+ */
+__attribute__((noinline, cold)) static void
+log_device_error(struct pvsd_ring *r, const struct slot *s, const struct pvs_req *req)
 {
 	char line[256];
 
@@ -480,7 +488,9 @@ static void cdb_done(struct pvs_req *req)
 	uint64_t now = pvs_now_ns();
 
 	pvs_io_stats_add(&r->st.io, req, now > s->t_submit ? now - s->t_submit : 0);
-	log_device_error(r, s, req);
+	/* Only a CHECK CONDITION can be one: most commands pay one compare. */
+	if (req->status == PVS_STATUS_CHECK_CONDITION)
+		log_device_error(r, s, req);
 
 	if (req->host == PVS_HOST_OK && (s->dir == PVSP_DIR_FROM_DEV || s->dir == PVSP_DIR_BIDI) &&
 	    s->data_len > resid) {
