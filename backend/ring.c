@@ -88,9 +88,10 @@ static inline void rqid_set(struct pvsd_ring *r, uint16_t rqid, bool on)
  * Responses are published (rsp_prod) as soon as they are written, so that a
  * daemon killed in between leaves at most one written-but-unpublished
  * response; the notification is still decided once per batch, in push().
+ * Inline, as slot_put(): both run for every command, in answer().
  */
-static void respond(struct pvsd_ring *r, struct slot *s, int32_t rslt, const uint8_t *sense,
-                    unsigned int sense_len, uint32_t resid)
+static inline void respond(struct pvsd_ring *r, struct slot *s, int32_t rslt, const uint8_t *sense,
+                           unsigned int sense_len, uint32_t resid)
 {
 	/* Never more responses than consumed requests: the slot is one already read. */
 	struct vscsiif_response *rsp = RING_GET_RESPONSE(&r->back, r->back.rsp_prod_pvt);
@@ -175,7 +176,7 @@ static void slot_take_this(struct pvsd_ring *r, struct slot *want)
 	}
 }
 
-static void slot_put(struct pvsd_ring *r, struct slot *s)
+static inline void slot_put(struct pvsd_ring *r, struct slot *s)
 {
 	if (s->marked)
 		rqid_set(r, s->rqid, false);
