@@ -504,7 +504,7 @@ static void cdb_done(struct pvs_req *req)
 	finish_cdb(r, s, true);
 }
 
-static void submit_one(struct pvsd_ring *r, struct slot *s);
+static void submit_one(struct pvsd_ring *r, struct slot *s, uint64_t now);
 static void complete_pending(struct pvsd_ring *r);
 
 /*
@@ -520,7 +520,7 @@ static void exchange(struct pvsd_ring *r, bool take_new)
 	struct slot *v[MAX_SLOTS];
 	bool ok[MAX_SLOTS];
 	unsigned int k_in = r->npend_out, k_out = take_new ? r->npend_sub : 0, n = 0;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, now;
 
 	if (!k_in && !k_out)
 		return;
@@ -568,6 +568,8 @@ static void exchange(struct pvsd_ring *r, bool take_new)
 	batch_copy(r, v, k_in + k_out, k_in, n, bytes, ok);
 	for (unsigned int i = 0; i < k_in; i++)
 		finish_cdb(r, v[i], ok[i]);
+	/* One clock read for the requests submitted together (the pass's, in pvscsid). */
+	now = k_out ? pvs_now_ns() : 0;
 	for (unsigned int i = k_in; i < k_in + k_out; i++) {
 		if (!ok[i]) {
 			r->st.rejected++;
@@ -582,7 +584,7 @@ static void exchange(struct pvsd_ring *r, bool take_new)
 		 */
 		if (r->lent_waiting && v[i]->dir != PVSP_DIR_FROM_DEV)
 			complete_pending(r);
-		submit_one(r, v[i]);
+		submit_one(r, v[i], now);
 	}
 }
 
@@ -606,12 +608,12 @@ static void tmf_done(struct pvs_tmf *tmf)
 
 /* ---- requests ---- */
 
-static void submit_one(struct pvsd_ring *r, struct slot *s)
+static void submit_one(struct pvsd_ring *r, struct slot *s, uint64_t now)
 {
 	int rc;
 
 	r->submitted = true;
-	s->t_submit = pvs_now_ns();
+	s->t_submit = now;
 	/* May complete (cdb_done) before it returns. */
 	rc = pvs_map_submit(r->cfg.map, s->channel, s->id, s->lun, &s->req);
 	if (rc == 0)
