@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,9 +88,10 @@ static inline void rqid_set(struct pvsd_ring *r, uint16_t rqid, bool on)
  * Responses are published (rsp_prod) as soon as they are written, so that a
  * daemon killed in between leaves at most one written-but-unpublished
  * response; the notification is still decided once per batch, in push().
+ * Inline, as slot_put(): both run for every command, in answer().
  */
-static void respond(struct pvsd_ring *r, struct slot *s, int32_t rslt, const uint8_t *sense,
-                    unsigned int sense_len, uint32_t resid)
+static inline void respond(struct pvsd_ring *r, struct slot *s, int32_t rslt, const uint8_t *sense,
+                           unsigned int sense_len, uint32_t resid)
 {
 	/* Never more responses than consumed requests: the slot is one already read. */
 	struct vscsiif_response *rsp = RING_GET_RESPONSE(&r->back, r->back.rsp_prod_pvt);
@@ -174,7 +176,7 @@ static void slot_take_this(struct pvsd_ring *r, struct slot *want)
 	}
 }
 
-static void slot_put(struct pvsd_ring *r, struct slot *s)
+static inline void slot_put(struct pvsd_ring *r, struct slot *s)
 {
 	if (s->marked)
 		rqid_set(r, s->rqid, false);
@@ -391,14 +393,14 @@ static unsigned int build_iov(struct slot *s)
 }
 
 /* Request @s's share of a batched copy; logged as run_copy() would. */
-static bool batch_ok(struct pvsd_ring *r, struct slot *s, const char *what)
+static bool batch_ok(struct pvsd_ring *r, struct slot *s, bool data_in)
 {
 	for (unsigned int i = 0; i < s->bop_n; i++) {
 		int16_t st = r->bops[s->bop_first + i].status;
 
 		if (st != GNTST_okay) {
 			ring_err(r, "rqid %u: grant copy (%s) element %u of %u: status %d", s->rqid,
-			         what, i, s->bop_n, st);
+			         data_in ? "data-in" : "data-out", i, s->bop_n, st);
 			return false;
 		}
 	}
@@ -418,18 +420,22 @@ static void batch_copy(struct pvsd_ring *r, struct slot **v, unsigned int k, uns
 	unsigned int with_ops = 0;
 	int rc = 0;
 
-	for (unsigned int i = 0; i < k; i++)
-		with_ops += v[i]->bop_n != 0;
 	if (n)
 		rc = gnt_copy(r, r->bops, n, bytes);
+	if (rc == 0) {
+		/* The common case: only the elements' status to look at. */
+		for (unsigned int i = 0; i < k; i++)
+			ok[i] = batch_ok(r, v[i], i < k_in);
+		return;
+	}
+	for (unsigned int i = 0; i < k; i++)
+		with_ops += v[i]->bop_n != 0;
 	for (unsigned int i = 0; i < k; i++) {
 		struct slot *s = v[i];
 		const char *what = i < k_in ? "data-in" : "data-out";
 
 		if (!s->bop_n) {
 			ok[i] = true;
-		} else if (rc == 0) {
-			ok[i] = batch_ok(r, s, what);
 		} else if (with_ops == 1) {
 			ring_err(r, "rqid %u: grant copy (%s) failed: %s", s->rqid, what,
 			         strerror(-rc));
@@ -462,8 +468,12 @@ static void finish_cdb(struct pvsd_ring *r, struct slot *s, bool copied)
 	answer(r, s, pvsp_rslt(host, status), sense_len, resid);
 }
 
-/* A LUN's device errors in the log, in words (psense_device_error says which). */
-static void log_device_error(struct pvsd_ring *r, const struct slot *s, const struct pvs_req *req)
+/*
+ * A LUN's device errors in the log, in words (psense_device_error says
+ * which).  Out of line: its line buffer stays off cdb_done()'s frame.
+ */
+__attribute__((noinline, cold)) static void
+log_device_error(struct pvsd_ring *r, const struct slot *s, const struct pvs_req *req)
 {
 	char line[256];
 
@@ -479,7 +489,9 @@ static void cdb_done(struct pvs_req *req)
 	uint64_t now = pvs_now_ns();
 
 	pvs_io_stats_add(&r->st.io, req, now > s->t_submit ? now - s->t_submit : 0);
-	log_device_error(r, s, req);
+	/* Only a CHECK CONDITION can be one: most commands pay one compare. */
+	if (req->status == PVS_STATUS_CHECK_CONDITION)
+		log_device_error(r, s, req);
 
 	if (req->host == PVS_HOST_OK && (s->dir == PVSP_DIR_FROM_DEV || s->dir == PVSP_DIR_BIDI) &&
 	    s->data_len > resid) {
@@ -492,7 +504,7 @@ static void cdb_done(struct pvs_req *req)
 	finish_cdb(r, s, true);
 }
 
-static void submit_one(struct pvsd_ring *r, struct slot *s);
+static void submit_one(struct pvsd_ring *r, struct slot *s, uint64_t now);
 static void complete_pending(struct pvsd_ring *r);
 
 /*
@@ -508,7 +520,7 @@ static void exchange(struct pvsd_ring *r, bool take_new)
 	struct slot *v[MAX_SLOTS];
 	bool ok[MAX_SLOTS];
 	unsigned int k_in = r->npend_out, k_out = take_new ? r->npend_sub : 0, n = 0;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, now;
 
 	if (!k_in && !k_out)
 		return;
@@ -556,6 +568,8 @@ static void exchange(struct pvsd_ring *r, bool take_new)
 	batch_copy(r, v, k_in + k_out, k_in, n, bytes, ok);
 	for (unsigned int i = 0; i < k_in; i++)
 		finish_cdb(r, v[i], ok[i]);
+	/* One clock read for the requests submitted together (the pass's, in pvscsid). */
+	now = k_out ? pvs_now_ns() : 0;
 	for (unsigned int i = k_in; i < k_in + k_out; i++) {
 		if (!ok[i]) {
 			r->st.rejected++;
@@ -570,7 +584,7 @@ static void exchange(struct pvsd_ring *r, bool take_new)
 		 */
 		if (r->lent_waiting && v[i]->dir != PVSP_DIR_FROM_DEV)
 			complete_pending(r);
-		submit_one(r, v[i]);
+		submit_one(r, v[i], now);
 	}
 }
 
@@ -594,12 +608,12 @@ static void tmf_done(struct pvs_tmf *tmf)
 
 /* ---- requests ---- */
 
-static void submit_one(struct pvsd_ring *r, struct slot *s)
+static void submit_one(struct pvsd_ring *r, struct slot *s, uint64_t now)
 {
 	int rc;
 
 	r->submitted = true;
-	s->t_submit = pvs_now_ns();
+	s->t_submit = now;
 	/* May complete (cdb_done) before it returns. */
 	rc = pvs_map_submit(r->cfg.map, s->channel, s->id, s->lun, &s->req);
 	if (rc == 0)
@@ -633,7 +647,9 @@ static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 		if (fetch_indirect(r, s, p) < 0)
 			goto err;
 	} else {
-		memcpy(s->segs, p->seg, p->nr_seg * sizeof(p->seg[0]));
+		/* A loop: typically one segment, too few for a call to memcpy. */
+		for (unsigned int i = 0; i < p->nr_seg; i++)
+			s->segs[i] = p->seg[i];
 		s->nsegs = p->nr_seg;
 		s->data_len = p->data_len;
 	}
@@ -648,8 +664,10 @@ static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 		                        p->cdb, p->cmd_len),
 		    p->cdb[0], s->data_len);
 
-	memset(req->cdb, 0, sizeof(req->cdb));
-	memcpy(req->cdb, p->cdb, p->cmd_len);
+	/* The parser zeroed p->cdb past cmd_len: whole fields, no guest-sized copy. */
+	_Static_assert(sizeof(req->cdb) >= sizeof(p->cdb), "a vscsiif CDB fits");
+	memcpy(req->cdb, p->cdb, sizeof(p->cdb));
+	memset(req->cdb + sizeof(p->cdb), 0, sizeof(req->cdb) - sizeof(p->cdb));
 	req->cdb_len = p->cmd_len;
 	req->dir = (uint8_t)pvsp_dir_to_pvs(p->dir);
 	req->iov = s->iov;
@@ -815,6 +833,25 @@ static void replay(struct pvsd_ring *r)
 	submit_pending(r);
 }
 
+/*
+ * Copy a request out of the shared page once (XSA-155): the header, then
+ * only the segments its count, read from the copy, can name (the parser
+ * reads no others).  A one-segment request is 40 of the 252 bytes.
+ */
+static void copy_request(struct vscsiif_request *dst, const struct vscsiif_request *src)
+{
+	unsigned int n;
+
+	memcpy(dst, src, offsetof(struct vscsiif_request, seg));
+	/* The count is the copy's: the guest may change the ring's meanwhile. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	n = dst->nr_segments & ~VSCSIIF_SG_GRANT;
+	if (n > VSCSIIF_SG_TABLESIZE)
+		n = VSCSIIF_SG_TABLESIZE;
+	for (unsigned int i = 0; i < n; i++)
+		dst->seg[i] = src->seg[i];
+}
+
 /* One pass: at most a ring's worth of requests. */
 static void consume(struct pvsd_ring *r)
 {
@@ -834,7 +871,7 @@ static void consume(struct pvsd_ring *r)
 		return;
 	}
 	while (rc != rp && n < r->nslots && !r->stopped) {
-		struct vscsiif_request copy;
+		struct vscsiif_request local, *copy = &local;
 		struct slot *s;
 
 		if (RING_REQUEST_CONS_OVERFLOW(&r->back, rc))
@@ -845,16 +882,23 @@ static void consume(struct pvsd_ring *r)
 			ring_err(r, "no free slot at ring index %u", rc);
 			break;
 		}
-		memcpy(&copy, RING_GET_REQUEST(&r->back, rc), sizeof(copy));
+		/*
+		 * With a journal, the request is copied straight into the
+		 * slot's entry (our own memory, which the guest cannot
+		 * reach), and that copy is the one used: one copy, not two.
+		 */
+		if (r->j)
+			copy = &r->j->e[slot_index(r, s)].req;
+		copy_request(copy, RING_GET_REQUEST(&r->back, rc));
 		/* The copy is all that is used from here on (XSA-155). */
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		/* A command after the TMF's answer: the guest has ended its reset. */
-		if (r->hold_until && !r->tmfs_running && copy.act == VSCSIIF_ACT_SCSI_CDB)
+		if (r->hold_until && !r->tmfs_running && copy->act == VSCSIIF_ACT_SCSI_CDB)
 			release_held(r);
-		pvsd_journal_consumed(r, s, &copy, rc);
+		pvsd_journal_consumed(r, s, rc);
 		r->back.req_cons = ++rc;
 		n++;
-		handle_request(r, s, &copy, rc - 1);
+		handle_request(r, s, copy, rc - 1);
 	}
 	submit_pending(r);
 }

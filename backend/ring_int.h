@@ -118,9 +118,11 @@ static inline unsigned int slot_index(const struct pvsd_ring *r, const struct sl
 
 /* ring_journal.c */
 
-/* Record a request just consumed from ring index @idx in @s's entry. */
-void pvsd_journal_consumed(struct pvsd_ring *r, struct slot *s, const struct vscsiif_request *copy,
-                           RING_IDX idx);
+/*
+ * Record a request just consumed from ring index @idx in @s's entry, where
+ * consume() has copied it already.
+ */
+void pvsd_journal_consumed(struct pvsd_ring *r, struct slot *s, RING_IDX idx);
 /* The ring is gone: unmap and remove its journal. */
 void pvsd_journal_close(struct pvsd_ring *r);
 /* At connect: true when an adopted journal is valid (its entries run again). */

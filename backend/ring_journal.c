@@ -16,15 +16,13 @@
 
 #include "ring_int.h"
 
-void pvsd_journal_consumed(struct pvsd_ring *r, struct slot *s, const struct vscsiif_request *copy,
-                           RING_IDX idx)
+void pvsd_journal_consumed(struct pvsd_ring *r, struct slot *s, RING_IDX idx)
 {
 	struct jentry *e;
 
 	if (!r->j)
 		return;
 	e = &r->j->e[slot_index(r, s)];
-	e->req = *copy;
 	e->req_idx = idx;
 	e->seq = r->seq;
 	__atomic_store_n(&e->state, JE_INFLIGHT, __ATOMIC_RELEASE);

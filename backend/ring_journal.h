@@ -21,7 +21,8 @@
  * whole host on a response for an rqid it does not have in flight).
  *
  * Order of stores (each a release, so a successor sees them in this order):
- * consume: entry = request, seq, INFLIGHT; then cons = seq + 1.
+ * consume: entry = request (its header and the segments it names), seq,
+ * INFLIGHT; then cons = seq + 1.
  * respond: entry rsp_idx, ANSWERED; then the response and rsp_prod; then FREE.
  * Adoption: entries INFLIGHT with seq < cons, and ANSWERED whose rsp_idx is
  * not below the shared rsp_prod (never published), run again; the ring is

@@ -56,8 +56,14 @@ uint32_t pvsp_max_xfer_blocks(unsigned int feature_sg_grant)
 	return blocks >= 8 ? blocks & ~7u : blocks;
 }
 
-int pvsp_check_segments(const struct scsiif_request_segment *seg, unsigned int n,
-                        const struct pvsp_limits *lim, uint32_t *total)
+/*
+ * pvsp_check_segments(), copying each descriptor to @dst (when not NULL)
+ * as it is checked; inline, so that a direct request's few segments are
+ * copied and checked in one loop of parse_request().
+ */
+static inline int check_segments(struct scsiif_request_segment *dst,
+                                 const struct scsiif_request_segment *seg, unsigned int n,
+                                 const struct pvsp_limits *lim, uint32_t *total)
 {
 	uint64_t bytes = 0;
 
@@ -67,6 +73,8 @@ int pvsp_check_segments(const struct scsiif_request_segment *seg, unsigned int n
 		/* Widened: offset and length are u16 and their sum must not wrap. */
 		unsigned int off = seg[i].offset, len = seg[i].length;
 
+		if (dst)
+			dst[i] = seg[i];
 		if (len == 0)
 			return PVSP_E_SEG_EMPTY;
 		if (off + len > VSCSIIF_PAGE_SIZE)
@@ -77,6 +85,34 @@ int pvsp_check_segments(const struct scsiif_request_segment *seg, unsigned int n
 		return PVSP_E_TOO_MANY_BYTES;
 	*total = (uint32_t)bytes;
 	return PVSP_OK;
+}
+
+int pvsp_check_segments(const struct scsiif_request_segment *seg, unsigned int n,
+                        const struct pvsp_limits *lim, uint32_t *total)
+{
+	return check_segments(NULL, seg, n, lim, total);
+}
+
+/*
+ * The CDB's first @len (1..16) bytes, the rest zero: the whole field is
+ * copied (it is in the private copy already) and masked, with no copy or
+ * fill of a guest-chosen length.  The mask is a window into 16 bytes of
+ * 0xff then 16 of 0, so it does not depend on byte order.
+ */
+static void copy_cdb(uint8_t *dst, const uint8_t *cmnd, unsigned int len)
+{
+	static const uint8_t keep[2 * VSCSIIF_MAX_COMMAND_SIZE] = {
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	};
+	uint64_t c[2], m[2];
+
+	_Static_assert(VSCSIIF_MAX_COMMAND_SIZE == sizeof(c), "CDB field is two words");
+	memcpy(c, cmnd, sizeof(c));
+	memcpy(m, keep + VSCSIIF_MAX_COMMAND_SIZE - len, sizeof(m));
+	c[0] &= m[0];
+	c[1] &= m[1];
+	memcpy(dst, c, sizeof(c));
 }
 
 static int parse_indirect(struct pvsp_req *out, unsigned int pages, const struct pvsp_limits *lim)
@@ -129,7 +165,7 @@ int pvsp_parse_request(const struct vscsiif_request *copy, const struct pvsp_lim
 			return PVSP_E_CMD_LEN;
 		if (copy->sc_data_direction > PVSP_DIR_NONE)
 			return PVSP_E_DIR;
-		memcpy(out->cdb, copy->cmnd, copy->cmd_len);
+		copy_cdb(out->cdb, copy->cmnd, copy->cmd_len);
 		return PVSP_OK;
 	case VSCSIIF_ACT_SCSI_SG_PRESET:
 		return PVSP_E_ACT_SG_PRESET;
@@ -139,7 +175,7 @@ int pvsp_parse_request(const struct vscsiif_request *copy, const struct pvsp_lim
 
 	if (copy->cmd_len == 0 || copy->cmd_len > VSCSIIF_MAX_COMMAND_SIZE)
 		return PVSP_E_CMD_LEN;
-	memcpy(out->cdb, copy->cmnd, copy->cmd_len);
+	copy_cdb(out->cdb, copy->cmnd, copy->cmd_len);
 	if (copy->sc_data_direction > PVSP_DIR_NONE)
 		return PVSP_E_DIR;
 	if (copy->nr_segments == 0)
@@ -158,48 +194,12 @@ int pvsp_parse_request(const struct vscsiif_request *copy, const struct pvsp_lim
 	}
 	if (nseg > VSCSIIF_SG_TABLESIZE)
 		return PVSP_E_NSEGS;
-	memcpy(out->seg, copy->seg, nseg * sizeof(out->seg[0]));
-	err = pvsp_check_segments(out->seg, nseg, lim, &out->data_len);
+	err = check_segments(out->seg, copy->seg, nseg, lim, &out->data_len);
 	if (err)
 		return err;
 	out->nr_seg = (uint8_t)nseg;
 	out->nr_data_segs = nseg;
 	return PVSP_OK;
-}
-
-uint8_t pvsp_host_code(unsigned int pvs_host)
-{
-	switch (pvs_host) {
-	case PVS_HOST_OK:
-		return XEN_VSCSIIF_RSLT_HOST_OK;
-	case PVS_HOST_NO_CONNECT:
-		return XEN_VSCSIIF_RSLT_HOST_NO_CONNECT;
-	case PVS_HOST_ABORTED:
-		return XEN_VSCSIIF_RSLT_HOST_ABORT;
-	case PVS_HOST_RESET:
-		return XEN_VSCSIIF_RSLT_HOST_RESET;
-	case PVS_HOST_TIMEOUT:
-		return XEN_VSCSIIF_RSLT_HOST_TIME_OUT;
-	case PVS_HOST_BUS_BUSY:
-		return XEN_VSCSIIF_RSLT_HOST_BUS_BUSY;
-	case PVS_HOST_ERROR:
-	default:
-		return XEN_VSCSIIF_RSLT_HOST_ERROR;
-	}
-}
-
-enum pvs_dir pvsp_dir_to_pvs(uint8_t dir)
-{
-	switch (dir) {
-	case PVSP_DIR_TO_DEV:
-		return PVS_DIR_TO_DEV;
-	case PVSP_DIR_FROM_DEV:
-		return PVS_DIR_FROM_DEV;
-	case PVSP_DIR_BIDI:
-		return PVS_DIR_BIDI;
-	default:
-		return PVS_DIR_NONE;
-	}
 }
 
 void pvsp_build_response(struct vscsiif_response *rsp, uint16_t rqid, int32_t rslt,

@@ -104,7 +104,7 @@ struct pvsp_req {
 	uint16_t rqid;
 	uint8_t act;
 	uint8_t cmd_len;
-	uint8_t cdb[VSCSIIF_MAX_COMMAND_SIZE];
+	uint8_t cdb[VSCSIIF_MAX_COMMAND_SIZE]; /* cmd_len bytes, then zeros */
 	uint16_t channel, id, lun;
 	uint16_t ref_rqid;
 	uint8_t dir; /* PVSP_DIR_* */
@@ -139,11 +139,45 @@ int pvsp_parse_request(const struct vscsiif_request *copy, const struct pvsp_lim
 int pvsp_check_segments(const struct scsiif_request_segment *seg, unsigned int n,
                         const struct pvsp_limits *lim, uint32_t *total);
 
-/* PVS_HOST_* to XEN_VSCSIIF_RSLT_HOST_* (= Linux DID_*); unknown: ERROR. */
-uint8_t pvsp_host_code(unsigned int pvs_host);
+/*
+ * PVS_HOST_* to XEN_VSCSIIF_RSLT_HOST_* (= Linux DID_*); unknown: ERROR.
+ * Inline, as the next one: both run once per command.
+ */
+static inline uint8_t pvsp_host_code(unsigned int pvs_host)
+{
+	switch (pvs_host) {
+	case PVS_HOST_OK:
+		return XEN_VSCSIIF_RSLT_HOST_OK;
+	case PVS_HOST_NO_CONNECT:
+		return XEN_VSCSIIF_RSLT_HOST_NO_CONNECT;
+	case PVS_HOST_ABORTED:
+		return XEN_VSCSIIF_RSLT_HOST_ABORT;
+	case PVS_HOST_RESET:
+		return XEN_VSCSIIF_RSLT_HOST_RESET;
+	case PVS_HOST_TIMEOUT:
+		return XEN_VSCSIIF_RSLT_HOST_TIME_OUT;
+	case PVS_HOST_BUS_BUSY:
+		return XEN_VSCSIIF_RSLT_HOST_BUS_BUSY;
+	case PVS_HOST_ERROR:
+	default:
+		return XEN_VSCSIIF_RSLT_HOST_ERROR;
+	}
+}
 
 /* PVSP_DIR_* to enum pvs_dir. */
-enum pvs_dir pvsp_dir_to_pvs(uint8_t dir);
+static inline enum pvs_dir pvsp_dir_to_pvs(uint8_t dir)
+{
+	switch (dir) {
+	case PVSP_DIR_TO_DEV:
+		return PVS_DIR_TO_DEV;
+	case PVSP_DIR_FROM_DEV:
+		return PVS_DIR_FROM_DEV;
+	case PVSP_DIR_BIDI:
+		return PVS_DIR_BIDI;
+	default:
+		return PVS_DIR_NONE;
+	}
+}
 
 /* rslt of a command response: host byte << 16 | SCSI status. */
 static inline int32_t pvsp_rslt(uint8_t host, uint8_t status)
