@@ -152,7 +152,7 @@ else
 fi
 
 # ---- a live instance is not taken over ----
-timeout --foreground 60 "$bin" --socket-path=live.sock --ctl-socket=live.ctl --lun 0:0=mem:1M 2>first.log &
+timeout --foreground 600 "$bin" --socket-path=live.sock --ctl-socket=live.ctl --lun 0:0=mem:1M 2>first.log &
 first=$!
 if wait_for test -S live.sock && wait_for test -S live.ctl; then
 	ino=$(stat -c %i live.sock)
@@ -193,7 +193,7 @@ if wait_for test -S stale.sock; then
 	kill -KILL "$stale"
 	wait "$stale" 2>/dev/null
 	stale=
-	timeout --foreground 60 "$bin" --socket-path=stale.sock 2>third.log &
+	timeout --foreground 600 "$bin" --socket-path=stale.sock 2>third.log &
 	first=$!
 	if wait_for grep -q "listening on stale.sock" third.log &&
 		grep -q "stale.sock: removed a stale socket nobody listened on" third.log; then
@@ -278,7 +278,7 @@ bad "--lun for a controller that does not exist" 1 "--lun nosuch/0:0=mem:1M: no 
 	--socket-path=n.sock --lun nosuch/0:0=mem:1M
 bad "--name with a slash" 2 "--name 'a/b': 1 to 31 of A-Z a-z 0-9 _ . -" --socket-path=n.sock --name=a/b
 truncate -s 4M shared.img
-timeout --foreground 60 "$bin" --ctl-socket=ctrls.ctl 2>ctrls.log &
+timeout --foreground 600 "$bin" --ctl-socket=ctrls.ctl 2>ctrls.log &
 first=$!
 if wait_for test -S ctrls.ctl; then
 	check_ctl "ctrl-add: a bad name" 1 "error: controller name 'a/b': 1 to 31 of" ctrl-add a/b x.sock
