@@ -68,9 +68,17 @@ static void check_entry(const struct xlp_entry *e)
 		         e->pdev);
 		break;
 	case XLP_MEM:
-		FZ_CHECK(!strncmp(e->pdev, "mem:", 4) && e->pdev[4] >= '0' && e->pdev[4] <= '9' &&
-		             !e->feature_host,
-		         "mem LUN '%s'", e->pdev);
+		/* An rbd: LUN is emulated with nothing on this host to resolve: the mem: kind. */
+		FZ_CHECK(
+		    ((!strncmp(e->pdev, "mem:", 4) && e->pdev[4] >= '0' && e->pdev[4] <= '9') ||
+		     !strncmp(e->pdev, "rbd:", 4)) &&
+		        !e->feature_host,
+		    "mem or rbd LUN '%s'", e->pdev);
+		break;
+	case XLP_ISCSI:
+		FZ_CHECK(!strncmp(e->pdev, "iscsi://", 8) && !e->bs && !(e->ro && e->feature_host),
+		         "iscsi LUN '%s': bs %u ro %d fh %d", e->pdev, e->bs, e->ro,
+		         e->feature_host);
 		break;
 	case XLP_CDROM:
 		FZ_CHECK(!strncmp(e->pdev, "cdrom:", 6) && (!e->pdev[6] || e->pdev[6] == '/') &&
