@@ -268,6 +268,19 @@ static void pr_out(struct lh *h, uint8_t sa, uint8_t type, uint64_t key, uint64_
 	lh_run(h, 0, cdb, 10, PVS_DIR_TO_DEV, p, sizeof(p), r);
 }
 
+/* A registers key 0xaa and B 0xbb, then A reserves with @type. */
+static void register_and_reserve(struct lh *a, struct lh *b, uint8_t type)
+{
+	struct lh_res r;
+
+	pr_out(a, 0 /* REGISTER */, 0, 0, 0xaa, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	pr_out(b, 0 /* REGISTER */, 0, 0, 0xbb, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	pr_out(a, 1 /* RESERVE */, type, 0xaa, 0, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+}
+
 static uint8_t write_block(struct lh *h, uint64_t lba)
 {
 	uint8_t w10[10] = {0x2a}, buf[512];
@@ -283,7 +296,7 @@ static uint8_t write_block(struct lh *h, uint64_t lba)
 static void test_reservation_per_guest(void)
 {
 	/* tgt 1.0.85 has no PREEMPT AND ABORT (usr/spc.c): PREEMPT fences as well. */
-	enum { REGISTER = 0, RESERVE = 1, CLEAR = 3, PREEMPT = 4, WE_RO = 5 };
+	enum { CLEAR = 3, PREEMPT = 4, WE_RO = 5 };
 	char spec[300], show[8192];
 	struct lh a, b, c;
 	struct lh_res r;
@@ -301,12 +314,7 @@ static void test_reservation_per_guest(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(show, IQN_B));
 	CU_ASSERT_PTR_NOT_NULL(strstr(show, IQN_C));
 
-	pr_out(&a, REGISTER, 0, 0, 0xaa, &r);
-	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
-	pr_out(&b, REGISTER, 0, 0, 0xbb, &r);
-	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
-	pr_out(&a, RESERVE, WE_RO, 0xaa, 0, &r);
-	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	register_and_reserve(&a, &b, WE_RO);
 	/* Write Exclusive - Registrants Only: B may write, C (not registered) may not. */
 	CU_ASSERT_EQUAL(write_block(&a, 1), PVS_STATUS_GOOD);
 	CU_ASSERT_EQUAL(write_block(&b, 2), PVS_STATUS_GOOD);
@@ -400,7 +408,7 @@ static uint64_t holder(struct lh *h)
 
 static void test_session_lingers(void)
 {
-	enum { REGISTER = 0, RESERVE = 1, CLEAR = 3, WE = 1 };
+	enum { CLEAR = 3, WE = 1 };
 	struct pvs_lun_opts oa = {.initiator_name = IQN_A}, oc = {.initiator_name = IQN_C};
 	char spec[300], show[8192];
 	struct lh a, b, c;
@@ -413,12 +421,7 @@ static void test_session_lingers(void)
 	CU_ASSERT_EQUAL_FATAL(open_as(&b, spec, IQN_B), 0);
 	lh_clear_ua(&a, 0);
 	lh_clear_ua(&b, 0);
-	pr_out(&a, REGISTER, 0, 0, 0xaa, &r);
-	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
-	pr_out(&b, REGISTER, 0, 0, 0xbb, &r);
-	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
-	pr_out(&a, RESERVE, WE, 0xaa, 0, &r);
-	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	register_and_reserve(&a, &b, WE);
 	n1 = nexus_of(IQN_A);
 	CU_ASSERT(n1 >= 0);
 
