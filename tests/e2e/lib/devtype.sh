@@ -108,6 +108,20 @@ node.session.scan = auto
 EOT
 }
 
+# dom0_iscsi_login IQN PORTAL: iscsid started on our own configuration
+# (vtl_iscsi_config), and a login to IQN at PORTAL through a node record of
+# our own (no discovery, nothing from the build machine).  $VTL_RUN holds
+# iscsid's pid for vtl_stop and san_kernel_logout.
+dom0_iscsi_login() {
+	vtl_iscsi_config
+	setsid iscsid -f -n </dev/null >"$CASEOUT/iscsid.log" 2>&1 3>&- &
+	echo $! >"$VTL_RUN/iscsid.pid"
+	wait_for "iscsid's socket" 20 iscsid_listening || fail "iscsid did not start: $(tail -n 3 "$CASEOUT/iscsid.log" | tr '\n' ' ')"
+	iscsiadm -m node -o new -T "$1" -p "$2" >&2
+	iscsiadm -m node -T "$1" -p "$2" --login >&2 ||
+		fail "dom0's iSCSI login to $1 at $2 failed (see dom0.log, iscsid.log, tgtd.log)"
+}
+
 # tgtd's target: LUN 1 an empty tape drive, LUN 2 a changer with one drive
 # (element 2, which is LUN 1), slots 1000-1003 (mtx's 1-4) holding TAPE01-03.
 vtl_target() {
@@ -157,14 +171,7 @@ vtl_start() {
 	vtl_target >&2 || fail "setting up tgtd's target failed (see dom0.log)"
 	tgtadm --lld iscsi --op show --mode target >"$CASEOUT/tgt-target.txt"
 
-	vtl_iscsi_config
-	setsid iscsid -f -n </dev/null >"$CASEOUT/iscsid.log" 2>&1 3>&- &
-	echo $! >"$VTL_RUN/iscsid.pid"
-	wait_for "iscsid's socket" 20 iscsid_listening || fail "iscsid did not start: $(tail -n 3 "$CASEOUT/iscsid.log" | tr '\n' ' ')"
-	# A node record of our own (no discovery, nothing from the build machine).
-	iscsiadm -m node -o new -T "$VTL_IQN" -p "$VTL_PORTAL" >&2
-	iscsiadm -m node -T "$VTL_IQN" -p "$VTL_PORTAL" --login >&2 ||
-		fail "iSCSI login to $VTL_IQN at $VTL_PORTAL failed (see dom0.log, iscsid.log, tgtd.log)"
+	dom0_iscsi_login "$VTL_IQN" "$VTL_PORTAL"
 	wait_for "the tape library's LUNs" 60 vtl_ready ||
 		fail "tape drive or changer did not appear in dom0: $(lsscsi -g 2>&1 | tr '\n' ';')"
 	say "tape library up: tape $(vtl_hctl tape) (/dev/$(hctl_sg "$(vtl_hctl tape)")," \
@@ -248,13 +255,7 @@ san_kernel_login() {
 	[ "$(stat -f -c %T /)" = overlayfs ] || fail "san_kernel_login: / is not dom0's overlay; refusing to touch /etc/iscsi"
 	modprobe -a sg iscsi_tcp crc32c_generic
 	mkdir -p "$VTL_RUN"
-	vtl_iscsi_config
-	setsid iscsid -f -n </dev/null >"$CASEOUT/iscsid.log" 2>&1 3>&- &
-	echo $! >"$VTL_RUN/iscsid.pid"
-	wait_for "iscsid's socket" 20 iscsid_listening || fail "iscsid did not start: $(tail -n 3 "$CASEOUT/iscsid.log" | tr '\n' ' ')"
-	iscsiadm -m node -o new -T "$iqn" -p "$portal" >&2
-	iscsiadm -m node -T "$iqn" -p "$portal" --login >&2 ||
-		fail "dom0's iSCSI login to $iqn at $portal failed (see dom0.log, iscsid.log)"
+	dom0_iscsi_login "$iqn" "$portal"
 	SAN_KSG=""
 	for _ in $(seq 60); do
 		for d in /sys/class/iscsi_session/session*/device/target*/[0-9]*:*:*:"$2"; do

@@ -41,8 +41,10 @@ run() {
 	"$@" || fail "$* (status $?)"
 }
 
+# record FILE CMD...: CMD's output into the case's FILE (prefixed with
+# $RECORD_PREFIX, when a case records one suite's files twice).
 record() {
-	_f=$1
+	_f=${RECORD_PREFIX:-}$1
 	shift
 	"$@" >/tmp/record.out 2>&1 || {
 		_rc=$?

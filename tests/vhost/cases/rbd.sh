@@ -235,17 +235,7 @@ rbd_family() {
 		hctl_of() {
 			[ -e "/sys/class/scsi_device/$RBD_H:$1" ] && echo "$RBD_H:$1"
 		}
-		# shellcheck disable=SC2317
-		record() {
-			_f=$1
-			shift
-			"$@" >/tmp/record.out 2>&1 || {
-				_rc=$?
-				sed "s/^/@@R $RBD_TAG-$_f /" /tmp/record.out
-				fail "$* (status $_rc)"
-			}
-			sed "s/^/@@R $RBD_TAG-$_f /" /tmp/record.out
-		}
+		RECORD_PREFIX=$RBD_TAG-
 		# shellcheck disable=SC2317
 		fail() {
 			echo "$*" >/tmp/conformance-verdict
