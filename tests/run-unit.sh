@@ -10,9 +10,10 @@
 # The suites that mostly wait on a real component over the network (the
 # iSCSI target of iscsi_ut, the Ceph cluster of rbd_ut: logins, restarts,
 # 10 s timeouts) start first, in the background.  The others run in two
-# lanes side by side, each one suite after another: the shell suites (which
-# start daemons and wait for them, build a package, run the bench's smoke
-# run) and the CUnit binaries.  The results are read in the order given.
+# lanes side by side that take them from one queue, the longest first (the
+# shell suites that start daemons and wait for them, build a package, run
+# the bench's smoke run), so that neither lane ends long before the other.
+# The results are read in the order given.
 set -u
 
 logdir=build/asan/tests/logs
@@ -44,18 +45,34 @@ for t in "$@"; do
 		bg="$bg $!"
 	fi
 done
-(
-	for t in "$@"; do
-		case "$t" in *.sh) run "$t" ;; esac
-	done
-) &
-bg="$bg $!"
+# The queue: the longest suites (measured) first, then the other shell
+# suites, then the binaries.  A lane takes a suite by making its claim
+# directory, which only one of the two can.
+slow="vhost-user-cli_ut.sh deb_ut.sh bench_ut.sh pvscsi-cdb.sh"
+queue=""
+for s in $slow; do
+	for t in "$@"; do [ "$(basename "$t")" = "$s" ] && queue="$queue $t"; done
+done
+for t in "$@"; do
+	case " $slow " in *" $(basename "$t") "*) continue ;; esac
+	case "$t" in *.sh) queue="$queue $t" ;; esac
+done
 for t in "$@"; do
 	case "$t" in *.sh) continue ;; esac
-	idle_bound "$t" || run "$t"
+	idle_bound "$t" || queue="$queue $t"
 done
+claims=$(mktemp -d)
+lane() {
+	for t in $queue; do
+		mkdir "$claims/$(basename "$t")" 2>/dev/null && run "$t"
+	done
+}
+lane &
+bg="$bg $!"
+lane
 # shellcheck disable=SC2086 # the pids, word by word
 wait $bg
+rm -rf "$claims"
 
 for t in "$@"; do
 	name=$(basename "$t")
