@@ -897,19 +897,22 @@ void pvsi_iscsi_worker_gone(struct pvs_worker *w)
  */
 static struct iscsi_priv *unpark(const struct iscsi_priv *p, struct pvs_worker *w)
 {
-	struct iscsi_priv *q;
+	struct iscsi_priv *q = NULL, **pp;
 
 	pthread_mutex_lock(&parked_lock);
-	for (q = parked; q; q = q->next_parked)
+	for (pp = &parked; *pp; pp = &(*pp)->next_parked) {
+		q = *pp;
 		if (q->worker == w && q->lun_nr == p->lun_nr &&
 		    !strcmp(q->initiator, p->initiator) && !strcmp(q->portal, p->portal) &&
 		    !strcmp(q->target, p->target) && !strcmp(q->user, p->user) &&
-		    !strcmp(q->secret, p->secret))
+		    !strcmp(q->secret, p->secret)) {
+			*pp = q->next_parked;
+			q->next_parked = NULL;
 			break;
+		}
+		q = NULL;
+	}
 	pthread_mutex_unlock(&parked_lock);
-	if (!q)
-		return NULL;
-	unlink_parked(q);
 	return q;
 }
 
@@ -1054,8 +1057,7 @@ int pvsi_iscsi_open(struct pvs_lun *lun, const char *url, const char *chap, cons
 		 * the target keeps for it, go on.
 		 */
 		if (q) {
-			explicit_bzero(p->secret, sizeof(p->secret));
-			free(p);
+			session_free(p, lun->worker, false); /* no context, no fd yet */
 			memset(&q->pt, 0, sizeof(q->pt));
 			memset(q->aborts, 0, sizeof(q->aborts));
 			q->tries = 0;

@@ -1054,8 +1054,7 @@ int main(int argc, char **argv)
 			name = optarg;
 			break;
 		case 'I':
-			/* RFC 3720 3.2.6.1: at most 223 bytes; iqn. or eui. names, checked by the
-			 * target. */
+			/* RFC 3720 3.2.6.1: vuctl_iscsi_name_ok(); the target checks the rest. */
 			if (!vuctl_iscsi_name_ok(optarg))
 				return bad_usage(
 				    "--initiator-name '%s': an iSCSI name (iqn.YYYY-MM."
