@@ -62,6 +62,9 @@ static void st_dev(void *arg, const struct pvsd_dev_info *d)
 	pctl_str(g, "vdev", d->unit ? vdev : "");
 	pctl_str(g, "pdev", d->pdev);
 	pctl_str(g, "unit", d->unit ? pvs_unit_id(d->unit) : "");
+	/* An iscsi:// login or an rbd: connection under way: the device is not mapped yet. */
+	if (d->opening)
+		pctl_bool(g, "opening", true);
 	/* A cdrom: drive's disc, as the guest may have changed it (its own eject). */
 	if (d->unit && pvs_unit_lun(d->unit) && pvs_lun_is_cdrom(pvs_unit_lun(d->unit))) {
 		struct pvs_cd_status cs;

@@ -38,8 +38,11 @@
 #define DEV_NAME_MAX   48
 #define RECONCILE_LOOP 8
 
+struct xb_vhost;
+
 struct xb_dev {
 	struct xb_dev *next;
+	struct xb_vhost *v;
 	char name[DEV_NAME_MAX];
 	uint32_t chn, tgt, lun; /* v-dev; the host number is not the guest's business */
 	struct pvs_unit *l;     /* mapped through it */
@@ -48,6 +51,17 @@ struct xb_dev {
 	char vdev[48];          /* as read from xenstore, for log lines */
 	struct pvs_unit *drain; /* unmapped, waiting for the LUN to close (pinned) */
 	bool seen;
+	/*
+	 * An iscsi:// or rbd: p-dev opens on a thread of its own
+	 * (pvs_host_unit_open()); the device stays Initialising meanwhile, and
+	 * the pass after the open ended maps it or closes it.
+	 */
+	struct pvs_unit_wait *opening;
+	bool open_ended;
+	int open_rc;
+	struct pvs_unit *opened; /* the ended open's unit, one reference */
+	char open_pdev[128];     /* what it opened: a p-dev changed since is opened again */
+	char open_err[512];
 };
 
 struct xb_vhost {
@@ -64,7 +78,10 @@ struct xb_vhost {
 	bool gone;     /* backend directory removed */
 	bool dead;     /* torn down; free at the next sweep */
 	bool dirty;    /* reconcile at the next chance */
-	bool waiting;  /* a hot remove waits for a LUN to drain */
+	bool waiting;  /* a hot remove waits for a LUN to drain, or an attach for its open */
+	bool opened;   /* an open ended: its device's pass is due */
+	/* The ring is connected; Connected waits for the opens of this pass (enum dev_pass). */
+	int connect_pass;
 	bool watching;
 	bool fe_seen;
 	bool feature_host;
@@ -239,6 +256,7 @@ static struct xb_dev *dev_find(struct xb_vhost *v, const char *name, bool create
 	if (!d)
 		return NULL;
 	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->v = v;
 	d->next = v->devs;
 	v->devs = d;
 	return d;
@@ -292,12 +310,26 @@ static bool dev_drained(struct xb_vhost *v, struct xb_dev *d)
 	return true;
 }
 
+/* Forget an open under way or ended and not yet mapped. */
+static void dev_open_drop(struct xb_dev *d)
+{
+	pvs_unit_wait_cancel(d->opening);
+	d->opening = NULL;
+	if (d->opened)
+		pvs_unit_put(d->opened);
+	d->opened = NULL;
+	d->open_ended = false;
+	d->open_rc = 0;
+	d->open_err[0] = '\0';
+}
+
 static void dev_free_all(struct xb_vhost *v)
 {
 	while (v->devs) {
 		struct xb_dev *d = v->devs;
 
 		v->devs = d->next;
+		dev_open_drop(d);
 		dev_unmap(v, d, false);
 		if (d->drain)
 			pvs_unit_unpin(d->drain);
@@ -429,7 +461,28 @@ static int initiator_name(struct pvsd_xenbus *xb, const struct xb_vhost *v, char
 	return rc;
 }
 
-static int dev_map(struct xb_vhost *v, const char *name)
+/* pvs_host_unit_open()'s answer, on the worker's thread: the next pass takes it. */
+static void dev_opened(void *arg, struct pvs_unit *u, int rc, const char *err)
+{
+	struct xb_dev *d = arg;
+	struct xb_vhost *v = d->v;
+
+	d->opening = NULL;
+	d->open_ended = true;
+	d->open_rc = rc;
+	d->opened = u;
+	snprintf(d->open_err, sizeof(d->open_err), "%s", err);
+	v->opened = true;
+}
+
+/*
+ * Map dev @name: 0, PVS_UNIT_PENDING while its p-dev opens on a thread of
+ * its own (@may_wait: a device the frontend has yet to see; one it has,
+ * when a restarted daemon adopts it, is opened at once), or -errno after
+ * logging why (the caller then marks the device Closed; the rest of the
+ * vhost carries on).
+ */
+static int dev_map(struct xb_vhost *v, const char *name, bool may_wait)
 {
 	struct pvsd_xenbus *xb = v->xb;
 	char dir[256], path[300], err[1024], iname[128] = "";
@@ -446,6 +499,8 @@ static int dev_map(struct xb_vhost *v, const char *name)
 		return -ENOMEM;
 	if (d->l)
 		return 0;
+	if (d->opening)
+		return PVS_UNIT_PENDING;
 	dev_dir(v, name, dir, sizeof(dir));
 	/*
 	 * Before p-dev: a medium change written in between is then applied
@@ -500,7 +555,29 @@ static int dev_map(struct xb_vhost *v, const char *name)
 		rc = -ENODEV;
 		goto out;
 	}
-	rc = pvs_host_unit_get_as(xb->host, pdev, v->feature_host, iname, &l, err, sizeof(err));
+	if (d->open_ended && strcmp(d->open_pdev, pdev) != 0)
+		dev_open_drop(d); /* the toolstack named another p-dev meanwhile */
+	if (d->open_ended) {
+		rc = d->open_rc;
+		l = d->opened;
+		snprintf(err, sizeof(err), "%s", d->open_err);
+		d->opened = NULL;
+		d->open_ended = false;
+	} else if (may_wait) {
+		rc = pvs_host_unit_open(xb->host, pdev, v->feature_host, iname, dev_opened, d, &l,
+		                        &d->opening, err, sizeof(err));
+		if (rc == PVS_UNIT_PENDING) {
+			snprintf(d->open_pdev, sizeof(d->open_pdev), "%s", pdev);
+			plog_lun(&v->tag, vdev, LOG_INFO,
+			         "%s: p-dev '%s' opens on a thread of its own; the device stays "
+			         "Initialising until then",
+			         name, pdev);
+			goto out;
+		}
+	} else {
+		rc = pvs_host_unit_get_as(xb->host, pdev, v->feature_host, iname, &l, err,
+		                          sizeof(err));
+	}
 	if (rc) {
 		plog_lun(&v->tag, vdev, LOG_ERR, "%s: p-dev '%s': %s", name, pdev, err);
 		rc = -ENODEV;
@@ -530,6 +607,9 @@ static int dev_map(struct xb_vhost *v, const char *name)
 	if (stable[0] && (!pdevname || !pdevname[0]))
 		pvx_xs_write_guarded(&xb->xs, dir, XSN_P_DEVNAME, stable);
 out:
+	/* A device refused keeps nothing of an open that ended. */
+	if (rc < 0)
+		dev_open_drop(d);
 	free(pdev);
 	free(vdev);
 	free(pdevname);
@@ -594,6 +674,7 @@ static void devs_sync(struct xb_vhost *v)
 			     "%s: nodes removed while mapped (no hot-remove handshake); unmapping "
 			     "v-dev %u:%u:%u",
 			     d->name, d->chn, d->tgt, d->lun);
+		dev_open_drop(d);
 		dev_unmap(v, d, false);
 		*pp = d->next;
 		free(d);
@@ -609,7 +690,10 @@ enum dev_pass {
 	PASS_UPDATEDEV, /* frontend Connected: Initialised devices become Connected */
 };
 
-/* Returns true when a hot remove still waits for requests to drain. */
+/*
+ * Returns true when a hot remove still waits for requests to drain, or a
+ * new device for its p-dev to open.
+ */
 static bool devs_pass(struct xb_vhost *v, enum dev_pass pass)
 {
 	unsigned int n, i;
@@ -630,14 +714,22 @@ static bool devs_pass(struct xb_vhost *v, enum dev_pass pass)
 		case PVSD_XB_INITIALISING:
 			if (pass != PASS_CONNECT && pass != PASS_REPROBE && pass != PASS_HOTPLUG)
 				break;
-			dev_set_state(v, name,
-			              dev_map(v, name) == 0 ? PVSD_XB_INITIALISED : PVSD_XB_CLOSED);
-			break;
+			{
+				int rc = dev_map(v, name, true);
+
+				if (rc == PVS_UNIT_PENDING) {
+					pending = true;
+					break;
+				}
+				dev_set_state(v, name,
+				              rc == 0 ? PVSD_XB_INITIALISED : PVSD_XB_CLOSED);
+				break;
+			}
 		case PVSD_XB_INITIALISED:
 		case PVSD_XB_CONNECTED:
 			if (pass == PASS_UPDATEDEV && st == PVSD_XB_CONNECTED && d && d->l)
 				break;
-			if (!(d && d->l) && dev_map(v, name) != 0) {
+			if (!(d && d->l) && dev_map(v, name, false) != 0) {
 				dev_set_state(v, name, PVSD_XB_CLOSED);
 				break;
 			}
@@ -745,6 +837,20 @@ static void ring_kick(struct xb_vhost *v)
  * or 8 mean a ring was live (a frontend resume, or a previous daemon's ring
  * being adopted).  Returns 0, or -errno after logging and closing the vhost.
  */
+/* The ring is connected and its devices mapped: tell the frontend. */
+static void ring_connected(struct xb_vhost *v, int bs, bool adopting)
+{
+	/*
+	 * Written even when already Connected: a resumed frontend waits for the
+	 * event.  Not when adopting: nothing changed for the frontend.
+	 */
+	if (bs != PVSD_XB_RECONFIGURING && bs != PVSD_XB_RECONFIGURED &&
+	    !(adopting && bs == PVSD_XB_CONNECTED))
+		set_state_force(v, bs, PVSD_XB_CONNECTED);
+	/* Requests queued before we bound the channel sent no kick we could see. */
+	ring_kick(v);
+}
+
 static int ring_connect(struct xb_vhost *v, int fe, int bs)
 {
 	struct pvsd_xenbus *xb = v->xb;
@@ -848,18 +954,19 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	     was_live ? (v->adopting ? "adopted" : "reconnected to") : "connected", ref, port,
 	     v->feature_host ? " (feature-host)" : "", v->max_segs);
 	v->adopting = false;
-	devs_pass(v, pass);
+	/*
+	 * A new device whose p-dev opens on its own thread keeps the vhost
+	 * short of Connected: the frontend scans its devices once, on
+	 * Connected.  reconcile_step() finishes when the opens ended.
+	 */
+	if (devs_pass(v, pass) && !v->gone) {
+		v->connect_pass = (int)pass;
+		v->waiting = true;
+		return 0;
+	}
 	if (v->gone)
 		return 0;
-	/*
-	 * Written even when already Connected: a resumed frontend waits for the
-	 * event.  Not when adopting: nothing changed for the frontend.
-	 */
-	if (bs != PVSD_XB_RECONFIGURING && bs != PVSD_XB_RECONFIGURED &&
-	    !(adopting && bs == PVSD_XB_CONNECTED))
-		set_state_force(v, bs, PVSD_XB_CONNECTED);
-	/* Requests queued before we bound the channel sent no kick we could see. */
-	ring_kick(v);
+	ring_connected(v, bs, adopting);
 	return 0;
 }
 
@@ -885,6 +992,7 @@ static struct xb_vhost *vhost_new(struct pvsd_xenbus *xb, uint32_t domid, uint32
 	v->domid = domid;
 	v->id = id;
 	v->ring_fd = -1;
+	v->connect_pass = -1;
 	snprintf(v->be, sizeof(v->be), "%s/%u/%u", xb->base, domid, id);
 	snprintf(v->token, sizeof(v->token), TOKEN_FE "%u/%u", domid, id);
 	plog_tag_set(&v->tag, domid, id);
@@ -1019,6 +1127,7 @@ static void vhost_deactivate(struct xb_vhost *v)
 	v->active = false;
 	v->fe_seen = false;
 	v->waiting = false;
+	v->connect_pass = -1;
 }
 
 /* Backend directory removed: drain, tear down, and forget the vhost. */
@@ -1107,6 +1216,19 @@ static bool reconcile_step(struct xb_vhost *v)
 		ring_start_drain(v, "frontend resumed");
 		return true;
 	}
+
+	/* A connect waiting for its devices' opens: finish it once they ended. */
+	if (v->connect_pass >= 0 && v->ring && !v->ring_stopping &&
+	    (fe == PVSD_XB_INITIALISED || fe == PVSD_XB_CONNECTED)) {
+		v->waiting = devs_pass(v, (enum dev_pass)v->connect_pass);
+		if (v->waiting || v->gone)
+			return false;
+		v->connect_pass = -1;
+		ring_connected(v, bs, false);
+		return true;
+	}
+	if (!v->ring || v->ring_stopping)
+		v->connect_pass = -1;
 
 	switch (fe) {
 	case PVSD_XB_INITIALISED:
@@ -1203,6 +1325,7 @@ static void reconcile(struct xb_vhost *v)
 	int i;
 
 	v->dirty = false;
+	v->opened = false;
 	if (v->xb->stopping)
 		return;
 	for (i = 0; i < RECONCILE_LOOP && reconcile_step(v); i++)
@@ -1388,6 +1511,8 @@ static bool wait_over(const struct xb_vhost *v)
 		return true;
 	if (!v->waiting)
 		return false;
+	if (v->opened)
+		return true;
 	for (d = v->devs; d; d = d->next) {
 		const struct pvs_unit *l = d->drain;
 
@@ -1634,8 +1759,10 @@ void pvsd_xenbus_get_stats(const struct pvsd_xenbus *xb, struct pvsd_xenbus_stat
 			out->rings++;
 			out->inflight += pvsd_ring_inflight(v->ring);
 		}
-		for (d = v->devs; d; d = d->next)
+		for (d = v->devs; d; d = d->next) {
 			out->mapped += d->l != NULL;
+			out->opening += d->opening != NULL;
+		}
 	}
 	pvs_host_get_stats(xb->host, &hs);
 	out->luns = hs.units;
@@ -1668,6 +1795,7 @@ void pvsd_xenbus_visit(const struct pvsd_xenbus *xb, const struct pvsd_xenbus_vi
 			    .lun = d->lun,
 			    .pdev = d->pdev,
 			    .unit = d->l,
+			    .opening = d->opening != NULL,
 			};
 
 			vis->dev(arg, &di);

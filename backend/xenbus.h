@@ -141,6 +141,7 @@ struct pvsd_xenbus_stats {
 	unsigned int luns;     /* open LUNs in the registry */
 	unsigned int mapped;   /* v-devs mapped, over all vhosts */
 	unsigned int inflight; /* requests in flight, over all rings */
+	unsigned int opening;  /* devices whose p-dev opens on a thread of its own */
 	uint64_t reconnects;   /* rings replaced after a frontend resume */
 	uint64_t adopted;      /* rings connected at start-up to live frontends */
 };
@@ -159,6 +160,7 @@ struct pvsd_dev_info {
 	uint32_t channel, target, lun;
 	const char *pdev;      /* the p-dev node as the toolstack wrote it */
 	struct pvs_unit *unit; /* the unit it is mapped to; NULL when not mapped */
+	bool opening;          /* its p-dev opens on a thread of its own (iscsi://, rbd:) */
 };
 struct pvsd_xenbus_visitor {
 	void (*vhost)(void *arg, const struct pvsd_vhost_info *v);

@@ -363,6 +363,10 @@ struct pvs_lun {
 	struct pvsi_initiator initiators[PVSI_MAX_INITIATORS];
 	struct pvsi_pr pr;
 
+	/* PVSI_OPEN_DETACHED: what pvsi_lun_bind() still has to do; NULL once bound */
+	int (*bind)(struct pvs_lun *lun, char *err, size_t errlen);
+	uint8_t open_mode; /* enum pvsi_open_mode, for the store's open */
+
 	/* store- or passthrough-private state */
 	void *priv;
 	int fd;
@@ -438,6 +442,34 @@ struct pvs_spec;
 int pvsi_lun_open_spec(struct pvs_worker *w, const struct pvs_spec *sp, const char *spec,
                        const struct pvs_lun_opts *opts, struct pvs_lun **out, char *err,
                        size_t errlen);
+/*
+ * How much of an open happens where (host.c's asynchronous opens).  A
+ * login to a SAN or a connection to a Ceph cluster can take seconds, which
+ * the worker's thread, serving every other LUN, must not spend waiting.
+ */
+enum pvsi_open_mode {
+	PVSI_OPEN_SYNC, /* all of it, on the worker's thread */
+	/*
+	 * Only what needs no waiting, on the worker's thread: an iSCSI
+	 * session still logged in is taken up; otherwise -EWOULDBLOCK.
+	 */
+	PVSI_OPEN_ADOPT,
+	/*
+	 * On a thread of its own: the part that waits, touching nothing of
+	 * the worker; pvsi_lun_bind() does the rest on the worker's thread.
+	 */
+	PVSI_OPEN_DETACHED,
+};
+int pvsi_lun_open_mode(struct pvs_worker *w, const struct pvs_spec *sp, const char *spec,
+                       const struct pvs_lun_opts *opts, enum pvsi_open_mode mode,
+                       struct pvs_lun **out, char *err, size_t errlen);
+/*
+ * The worker's part of a PVSI_OPEN_DETACHED open, on its thread; also
+ * sets the notice hook, which the detached part must not call.  On
+ * failure the LUN is left to pvs_lun_close().
+ */
+int pvsi_lun_bind(struct pvs_lun *lun, pvs_lun_notice_fn notice, void *notice_arg, char *err,
+                  size_t errlen);
 
 void pvsi_emulate_submit(struct pvs_lun *lun, struct pvs_req *req);
 /* After the store opened: per-LUN emulation state; closes the store on failure. */

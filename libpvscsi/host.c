@@ -11,7 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "host_int.h"
@@ -31,12 +35,43 @@ struct pvs_unit {
 	unsigned int pins;
 };
 
+/* One caller waiting for an open under way (pvs_host_unit_open()). */
+struct pvs_unit_wait {
+	struct pvs_unit_wait *next;
+	pvs_unit_done_fn done;
+	void *arg;
+	bool cancelled;
+	bool ref; /* holds a reference on the unit (waiting when the open ended) */
+};
+
+/*
+ * An open that waits on the network, on a thread of its own: everything
+ * the thread reads is set before it starts, and what it writes (lun, rc,
+ * err) is read after pthread_join().
+ */
+struct open_job {
+	struct open_job *next;
+	struct pvs_host *h;
+	struct pvs_unit *u; /* the draft: key, opts, spec */
+	struct pvs_spec *sp;
+	char initiator[256];
+	pthread_t thread;
+	int efd; /* the thread's word that it is done, in the worker's epoll set */
+	struct pvs_unit_wait *waiters;
+	struct pvs_lun *lun;
+	int rc;
+	char err[1024];
+};
+
 struct pvs_host {
 	struct pvs_host_cfg cfg;
+	struct open_job *jobs;
 	struct pvs_unit *units;
 	struct pvs_map *maps;
 	uint64_t mem_seq;
 };
+
+static void job_finish(struct open_job *j);
 
 int pvs_host_new(const struct pvs_host_cfg *cfg, struct pvs_host **out)
 {
@@ -53,6 +88,12 @@ void pvs_host_free(struct pvs_host *h)
 {
 	if (!h)
 		return;
+	/* An open under way is waited for; nobody hears of it any more. */
+	for (struct open_job *j = h->jobs; j; j = j->next)
+		for (struct pvs_unit_wait *w = j->waiters; w; w = w->next)
+			w->cancelled = true;
+	while (h->jobs)
+		job_finish(h->jobs);
 	while (h->units) {
 		struct pvs_unit *u = h->units;
 
@@ -192,35 +233,34 @@ int pvs_host_unit_get(struct pvs_host *h, const char *spec, bool raw, struct pvs
 	return pvs_host_unit_get_as(h, spec, raw, NULL, out, err, errlen);
 }
 
-int pvs_host_unit_get_as(struct pvs_host *h, const char *spec, bool raw, const char *initiator,
-                         struct pvs_unit **out, char *err, size_t errlen)
+/*
+ * The unit @spec names, before it is opened: parsed, checked, a host p-dev
+ * resolved, its key and options.  0 with *@up (and *@spp) to be freed by
+ * the caller, or a negative errno with @err.
+ */
+static int prepare(struct pvs_host *h, const char *spec, bool raw, const char *initiator,
+                   struct pvs_spec **spp, struct pvs_unit **up, char *err, size_t errlen)
 {
-	struct pvs_lun_opts lo = {.notice = h->cfg.log ? unit_notice : NULL,
-	                          .notice_arg = h,
-	                          .initiator_name = initiator};
 	struct pvs_spec *sp = malloc(sizeof(*sp));
 	struct pvs_unit *u = calloc(1, sizeof(*u));
 	int rc;
 
-	*out = NULL;
-	if (err && errlen)
-		err[0] = '\0';
+	*spp = sp;
+	*up = u;
 	if (!sp || !u) {
 		set_err(err, errlen, "LUN spec '%s': out of memory", spec);
-		rc = -ENOMEM;
-		goto out;
+		return -ENOMEM;
 	}
 	rc = pvs_spec_parse(spec, sp, err, errlen);
 	if (rc)
-		goto out;
+		return rc;
 	/* The controller's feature-host concerns passthrough LUNs; an emulated one ignores it. */
 	if (sp->kind == PVS_SPEC_ISCSI && !(initiator && *initiator)) {
 		set_err(err, errlen,
 		        "LUN spec '%s': an iSCSI LUN needs the guest's initiator name, which this "
 		        "transport did not give",
 		        spec);
-		rc = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
 	if (raw &&
 	    (sp->kind == PVS_SPEC_SG || sp->kind == PVS_SPEC_HOST || sp->kind == PVS_SPEC_ISCSI)) {
@@ -231,77 +271,374 @@ int pvs_host_unit_get_as(struct pvs_host *h, const char *spec, bool raw, const c
 			    "passthrough has none: the device would see every write; drop one of "
 			    "ro and feature-host",
 			    spec);
-			rc = -EINVAL;
-			goto out;
+			return -EINVAL;
 		}
 		sp->raw = true;
 	}
 	if (sp->kind == PVS_SPEC_HOST) {
 		rc = resolve_host(h, spec, sp, u->stable, sizeof(u->stable), err, errlen);
 		if (rc)
-			goto out;
+			return rc;
 	}
 	rc = pvs_spec_format(sp, u->spec, sizeof(u->spec));
 	if (rc) {
 		set_err(err, errlen, "LUN spec '%s': too long once resolved", spec);
-		goto out;
+		return rc;
 	}
 	key_for(h, sp, initiator, u->key, sizeof(u->key));
 	opts_of(sp, u->opts, sizeof(u->opts));
+	return 0;
+}
+
+static int opts_clash(const struct pvs_unit *u, const char *spec, const char *opts, char *err,
+                      size_t errlen)
+{
+	set_err(err, errlen,
+	        "%s is already open as '%s'; a second user must use the same options ('%s' vs "
+	        "'%s')",
+	        u->spec, spec, u->opts, opts);
+	return -EBUSY;
+}
+
+/* The open unit @u's key names: 1 with *@out (a reference taken), 0 for none, -EBUSY. */
+static int find_open(struct pvs_host *h, const struct pvs_unit *u, struct pvs_unit **out, char *err,
+                     size_t errlen)
+{
 	for (struct pvs_unit *o = h->units; o; o = o->next) {
 		if (strcmp(o->key, u->key) != 0 || !o->lun)
 			continue;
-		if (strcmp(o->opts, u->opts) != 0) {
-			set_err(
-			    err, errlen,
-			    "%s is already open as '%s'; a second user must use the same options "
-			    "('%s' vs '%s')",
-			    u->spec, o->spec, u->opts, o->opts);
-			rc = -EBUSY;
-			goto out;
-		}
+		if (strcmp(o->opts, u->opts) != 0)
+			return opts_clash(u, o->spec, o->opts, err, errlen);
 		o->users++;
 		*out = o;
-		goto out;
+		return 1;
 	}
-	rc = pvsi_lun_open_spec(h->cfg.worker, sp, u->spec, &lo, &u->lun, err, errlen);
-	if (rc)
-		goto out;
-	/*
-	 * An rbd: image named through another conf file (another path to the
-	 * same cluster) is known only once open, by its identity: the cluster's
-	 * fsid and the image's id, which the NAA is made of.
-	 */
-	if (sp->kind == PVS_SPEC_RBD) {
+	return 0;
+}
+
+/*
+ * Put the draft @u, whose LUN is open, in the pool with @users references;
+ * *@out is the unit.  An rbd: image named through another conf file (another
+ * path to the same cluster) is known only once open, by its identity: the
+ * cluster's fsid and the image's id, which the NAA is made of; it is then
+ * the unit already open, and @u's LUN is closed.  0 (@u taken), 1 (@u left
+ * to the caller), or -EBUSY.
+ */
+static int install(struct pvs_host *h, struct pvs_unit *u, enum pvs_spec_kind kind,
+                   unsigned int users, struct pvs_unit **out, char *err, size_t errlen)
+{
+	if (kind == PVS_SPEC_RBD) {
 		for (struct pvs_unit *o = h->units; o; o = o->next) {
 			if (!o->lun || o->lun->store != u->lun->store ||
 			    memcmp(o->lun->naa, u->lun->naa, sizeof(o->lun->naa)) != 0)
 				continue;
 			pvs_lun_close(u->lun);
 			u->lun = NULL;
-			if (strcmp(o->opts, u->opts) != 0) {
-				set_err(err, errlen,
-				        "%s is already open as '%s'; a second user must use the "
-				        "same options ('%s' vs '%s')",
-				        u->spec, o->spec, u->opts, o->opts);
-				rc = -EBUSY;
-				goto out;
-			}
-			o->users++;
+			if (strcmp(o->opts, u->opts) != 0)
+				return opts_clash(u, o->spec, o->opts, err, errlen);
+			o->users += users;
 			*out = o;
-			goto out;
+			return 1;
 		}
 	}
 	u->h = h;
-	u->users = 1;
+	u->users = users;
 	u->next = h->units;
 	h->units = u;
 	*out = u;
-	u = NULL;
-out:
+	return 0;
+}
+
+/* Open the draft *@up on this thread and put it in the pool; *@up is NULL once taken. */
+static int open_now(struct pvs_host *h, const struct pvs_spec *sp, struct pvs_unit **up,
+                    const char *initiator, struct pvs_unit **out, char *err, size_t errlen)
+{
+	struct pvs_lun_opts lo = {.notice = h->cfg.log ? unit_notice : NULL,
+	                          .notice_arg = h,
+	                          .initiator_name = initiator};
+	struct pvs_unit *u = *up;
+	int rc = pvsi_lun_open_spec(h->cfg.worker, sp, u->spec, &lo, &u->lun, err, errlen);
+
+	if (!rc) {
+		int r = install(h, u, sp->kind, 1, out, err, errlen);
+
+		if (r == 0)
+			*up = NULL;
+		else if (r < 0)
+			rc = r;
+	}
+	return rc;
+}
+
+static struct open_job *job_of(struct pvs_host *h, const char *key)
+{
+	for (struct open_job *j = h->jobs; j; j = j->next)
+		if (!strcmp(j->u->key, key))
+			return j;
+	return NULL;
+}
+
+static void *job_thread(void *arg)
+{
+	struct open_job *j = arg;
+	struct pvs_lun_opts lo = {.initiator_name = j->initiator[0] ? j->initiator : NULL};
+
+	j->rc = pvsi_lun_open_mode(j->h->cfg.worker, j->sp, j->u->spec, &lo, PVSI_OPEN_DETACHED,
+	                           &j->lun, j->err, sizeof(j->err));
+	eventfd_write(j->efd, 1);
+	return NULL;
+}
+
+/*
+ * The thread is done (or is waited for): bind the LUN to the worker, put
+ * it in the pool with a reference for each caller still waiting, and tell
+ * them.  A LUN nobody waits for any more is closed as any unused unit is
+ * (an iSCSI session then lingers, for a retry to take up).
+ */
+static void job_finish(struct open_job *j)
+{
+	struct pvs_host *h = j->h;
+	struct pvs_unit *unit = NULL;
+	unsigned int live = 0;
+	int rc;
+
+	pthread_join(j->thread, NULL);
+	pvsi_worker_del_fd(h->cfg.worker, j->efd);
+	close(j->efd);
+	for (struct open_job **pp = &h->jobs; *pp; pp = &(*pp)->next) {
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	}
+	for (struct pvs_unit_wait *w = j->waiters; w; w = w->next) {
+		w->ref = !w->cancelled;
+		live += w->ref;
+	}
+	rc = j->rc;
+	j->u->lun = j->lun;
+	if (!rc) {
+		rc = pvsi_lun_bind(j->u->lun, h->cfg.log ? unit_notice : NULL, h, j->err,
+		                   sizeof(j->err));
+		if (rc) {
+			pvs_lun_close(j->u->lun);
+			j->u->lun = NULL;
+		}
+	}
+	if (!rc) {
+		int r = install(h, j->u, j->sp->kind, live, &unit, j->err, sizeof(j->err));
+
+		if (r == 0)
+			j->u = NULL;
+		else if (r < 0)
+			rc = r;
+		if (!live && unit)
+			pvs_host_sweep(h);
+	}
+	/* Whoever waits logs the error; with nobody left, the pool does. */
+	if (rc && !live && h->cfg.log)
+		h->cfg.log(h->cfg.log_arg, 6, "an open nobody waits for any more failed: %s",
+		           j->err);
+	/*
+	 * Each caller is told in turn; one told may cancel another's wait
+	 * (a vhost going away with two devices), whose reference then goes.
+	 */
+	while (j->waiters) {
+		struct pvs_unit_wait *w = j->waiters;
+
+		j->waiters = w->next;
+		if (w->cancelled) {
+			if (!rc && w->ref)
+				pvs_unit_put(unit);
+		} else {
+			w->done(w->arg, rc ? NULL : unit, rc, rc ? j->err : "");
+		}
+		free(w);
+	}
+	free(j->u);
+	free(j->sp);
+	free(j);
+}
+
+static void job_ready(void *opaque, uint32_t events)
+{
+	(void)events;
+	job_finish(opaque);
+}
+
+static int job_wait(struct open_job *j, pvs_unit_done_fn done, void *arg,
+                    struct pvs_unit_wait **wait)
+{
+	struct pvs_unit_wait *w = calloc(1, sizeof(*w)), **pp = &j->waiters;
+
+	if (!w)
+		return -ENOMEM;
+	w->done = done;
+	w->arg = arg;
+	/* In the order asked. */
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = w;
+	*wait = w;
+	return PVS_UNIT_PENDING;
+}
+
+/* Start @u's open (@sp's) on a thread; the job takes @u and @sp. */
+static int job_start(struct pvs_host *h, struct pvs_unit *u, struct pvs_spec *sp,
+                     const char *initiator, pvs_unit_done_fn done, void *arg,
+                     struct pvs_unit_wait **wait, char *err, size_t errlen)
+{
+	struct open_job *j = calloc(1, sizeof(*j));
+	int rc;
+
+	if (!j) {
+		set_err(err, errlen, "%s: out of memory", u->spec);
+		return -ENOMEM;
+	}
+	j->h = h;
+	j->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	snprintf(j->initiator, sizeof(j->initiator), "%s", initiator ? initiator : "");
+	if (j->efd < 0) {
+		rc = -errno;
+		set_err(err, errlen, "%s: eventfd: %s", u->spec, strerror(errno));
+		free(j);
+		return rc;
+	}
+	rc = pvsi_worker_add_fd(h->cfg.worker, j->efd, EPOLLIN, job_ready, j);
+	if (rc) {
+		set_err(err, errlen, "%s: cannot poll the open's eventfd: %s", u->spec,
+		        strerror(-rc));
+		close(j->efd);
+		free(j);
+		return rc;
+	}
+	rc = job_wait(j, done, arg, wait);
+	if (rc < 0) {
+		set_err(err, errlen, "%s: out of memory", u->spec);
+		pvsi_worker_del_fd(h->cfg.worker, j->efd);
+		close(j->efd);
+		free(j);
+		return rc;
+	}
+	j->u = u;
+	j->sp = sp;
+	rc = pthread_create(&j->thread, NULL, job_thread, j);
+	if (rc) {
+		set_err(err, errlen, "%s: cannot start a thread for the open: %s", u->spec,
+		        strerror(rc));
+		pvsi_worker_del_fd(h->cfg.worker, j->efd);
+		close(j->efd);
+		free(j->waiters);
+		free(j);
+		*wait = NULL;
+		return -rc;
+	}
+	j->next = h->jobs;
+	h->jobs = j;
+	return PVS_UNIT_PENDING;
+}
+
+/* No unit, no open under way: take up a lingering session, or open on a thread. */
+static int open_async(struct pvs_host *h, struct pvs_spec *sp, struct pvs_unit *u,
+                      const char *initiator, pvs_unit_done_fn done, void *arg,
+                      struct pvs_unit **out, struct pvs_unit_wait **wait, char *err, size_t errlen)
+{
+	struct pvs_lun_opts lo = {.notice = h->cfg.log ? unit_notice : NULL,
+	                          .notice_arg = h,
+	                          .initiator_name = initiator};
+	int rc;
+
+	if (sp->kind == PVS_SPEC_ISCSI) {
+		rc = pvsi_lun_open_mode(h->cfg.worker, sp, u->spec, &lo, PVSI_OPEN_ADOPT, &u->lun,
+		                        err, errlen);
+		if (rc != -EWOULDBLOCK) {
+			if (!rc && install(h, u, sp->kind, 1, out, err, errlen) == 0)
+				u = NULL;
+			free(u);
+			free(sp);
+			return rc;
+		}
+		if (err && errlen)
+			err[0] = '\0';
+	}
+	rc = job_start(h, u, sp, initiator, done, arg, wait, err, errlen);
+	if (rc < 0) {
+		free(u);
+		free(sp);
+	}
+	return rc;
+}
+
+int pvs_host_unit_open(struct pvs_host *h, const char *spec, bool raw, const char *initiator,
+                       pvs_unit_done_fn done, void *arg, struct pvs_unit **out,
+                       struct pvs_unit_wait **wait, char *err, size_t errlen)
+{
+	struct pvs_spec *sp;
+	struct pvs_unit *u;
+	struct open_job *j = NULL;
+	int rc;
+
+	*out = NULL;
+	*wait = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	rc = prepare(h, spec, raw, initiator, &sp, &u, err, errlen);
+	if (!rc)
+		rc = find_open(h, u, out, err, errlen);
+	if (rc == 1) /* open already */
+		rc = 0;
+	else if (!rc && sp->kind != PVS_SPEC_ISCSI && sp->kind != PVS_SPEC_RBD)
+		rc = open_now(h, sp, &u, initiator, out, err, errlen);
+	else if (!rc && (j = job_of(h, u->key)) != NULL && strcmp(j->u->opts, u->opts) != 0)
+		rc = opts_clash(u, j->u->spec, j->u->opts, err, errlen);
+	else if (!rc && j && (rc = job_wait(j, done, arg, wait)) == -ENOMEM)
+		set_err(err, errlen, "%s: out of memory", u->spec);
+	else if (!rc)
+		return open_async(h, sp, u, initiator, done, arg, out, wait, err, errlen);
 	free(u);
 	free(sp);
-	return rc;
+	return rc < 0 || rc == PVS_UNIT_PENDING ? rc : 0;
+}
+
+void pvs_unit_wait_cancel(struct pvs_unit_wait *w)
+{
+	if (w)
+		w->cancelled = true;
+}
+
+unsigned int pvs_host_opening(const struct pvs_host *h)
+{
+	unsigned int n = 0;
+
+	for (const struct open_job *j = h->jobs; j; j = j->next)
+		n++;
+	return n;
+}
+
+int pvs_host_unit_get_as(struct pvs_host *h, const char *spec, bool raw, const char *initiator,
+                         struct pvs_unit **out, char *err, size_t errlen)
+{
+	struct pvs_spec *sp;
+	struct pvs_unit *u;
+	int rc;
+
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	rc = prepare(h, spec, raw, initiator, &sp, &u, err, errlen);
+	if (!rc) {
+		/* One login per nexus: an open of the same unit under way ends first. */
+		struct open_job *j = job_of(h, u->key);
+
+		if (j)
+			job_finish(j);
+		rc = find_open(h, u, out, err, errlen);
+	}
+	if (!rc)
+		rc = open_now(h, sp, &u, initiator, out, err, errlen);
+	free(u);
+	free(sp);
+	return rc < 0 ? rc : 0;
 }
 
 void pvs_unit_put(struct pvs_unit *u)

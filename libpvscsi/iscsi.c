@@ -781,6 +781,19 @@ static int is_cancel(struct pvs_lun *lun, struct pvs_req *req)
 	return 0;
 }
 
+/* PVS_ISCSI_OPEN_TIMEOUT=SECONDS (1 to 300) in place of ISCSI_OPEN_TIMEOUT: tests, slow SANs. */
+static unsigned int open_timeout_s(void)
+{
+	const char *e = getenv("PVS_ISCSI_OPEN_TIMEOUT");
+	char *end;
+	unsigned long v;
+
+	if (!e || !*e)
+		return ISCSI_OPEN_TIMEOUT;
+	v = strtoul(e, &end, 10);
+	return *end || v < 1 || v > 300 ? ISCSI_OPEN_TIMEOUT : (unsigned int)v;
+}
+
 static unsigned int linger_s(void)
 {
 	const char *e = getenv("PVS_ISCSI_LINGER");
@@ -973,6 +986,8 @@ static int probe(struct iscsi_priv *p, const char *url, char *err, size_t errlen
 	return rc;
 }
 
+static int is_bind(struct pvs_lun *lun, char *err, size_t errlen);
+
 int pvsi_iscsi_open(struct pvs_lun *lun, const char *url, const char *chap, const char *initiator,
                     char *err, size_t errlen)
 {
@@ -1049,7 +1064,7 @@ int pvsi_iscsi_open(struct pvs_lun *lun, const char *url, const char *chap, cons
 		if (rc)
 			goto out;
 	}
-	{
+	if (lun->open_mode != PVSI_OPEN_DETACHED) {
 		struct iscsi_priv *q = unpark(p, lun->worker);
 
 		/*
@@ -1072,6 +1087,11 @@ int pvsi_iscsi_open(struct pvs_lun *lun, const char *url, const char *chap, cons
 			iscsi_destroy_url(u);
 			return 0;
 		}
+		if (lun->open_mode == PVSI_OPEN_ADOPT) {
+			rc = fail(err, errlen, url, -EWOULDBLOCK,
+			          "no session of %s to take up: it must log in", initiator);
+			goto out;
+		}
 	}
 	p->ctx = new_ctx(p);
 	if (!p->ctx) {
@@ -1079,7 +1099,7 @@ int pvsi_iscsi_open(struct pvs_lun *lun, const char *url, const char *chap, cons
 		          initiator);
 		goto out;
 	}
-	iscsi_set_timeout(p->ctx, ISCSI_OPEN_TIMEOUT);
+	iscsi_set_timeout(p->ctx, (int)open_timeout_s());
 	/*
 	 * libiscsi's full connect: its TEST UNIT READY loop takes the target's
 	 * first unit attentions (power on, reset), as an HBA's scan would.
@@ -1105,6 +1125,31 @@ int pvsi_iscsi_open(struct pvs_lun *lun, const char *url, const char *chap, cons
 	/* In service a command waits for the target as long as the initiator lets it. */
 	iscsi_set_timeout(p->ctx, 0);
 	lun->dclass = (uint8_t)pvsi_dclass_of(lun->pdt);
+	iscsi_destroy_url(u);
+	if (lun->open_mode == PVSI_OPEN_DETACHED) {
+		lun->bind = is_bind;
+		return 0;
+	}
+	return is_bind(lun, err, errlen);
+out:
+	if (u)
+		iscsi_destroy_url(u);
+	is_close(lun);
+	return rc;
+}
+
+/*
+ * The worker's part of an open: the session's timer and epoll set, in the
+ * worker's.  Until then nothing of the worker knows the session, so the
+ * login before it may run on another thread (PVSI_OPEN_DETACHED).
+ */
+static int is_bind(struct pvs_lun *lun, char *err, size_t errlen)
+{
+	struct iscsi_priv *p = priv_of(lun);
+	char url[PVS_SPEC_MAX + 16];
+	int rc;
+
+	snprintf(url, sizeof(url), "%s/%s/%d", p->portal, p->target, p->lun_nr);
 	p->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	p->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (p->tfd < 0 || p->epfd < 0) {
@@ -1133,11 +1178,8 @@ int pvsi_iscsi_open(struct pvs_lun *lun, const char *url, const char *chap, cons
 	}
 	lun->store = NULL;
 	p->opened = true;
-	iscsi_destroy_url(u);
 	return 0;
 out:
-	if (u)
-		iscsi_destroy_url(u);
 	is_close(lun);
 	return rc;
 }

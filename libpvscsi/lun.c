@@ -53,10 +53,35 @@ int pvsi_lun_open_spec(struct pvs_worker *w, const struct pvs_spec *sp, const ch
                        const struct pvs_lun_opts *opts, struct pvs_lun **out, char *err,
                        size_t errlen)
 {
+	return pvsi_lun_open_mode(w, sp, spec, opts, PVSI_OPEN_SYNC, out, err, errlen);
+}
+
+int pvsi_lun_bind(struct pvs_lun *lun, pvs_lun_notice_fn notice, void *notice_arg, char *err,
+                  size_t errlen)
+{
+	int (*bind)(struct pvs_lun *, char *, size_t) = lun->bind;
+
+	lun->notice = notice;
+	lun->notice_arg = notice_arg;
+	lun->bind = NULL;
+	lun->open_mode = PVSI_OPEN_SYNC;
+	return bind ? bind(lun, err, errlen) : 0;
+}
+
+int pvsi_lun_open_mode(struct pvs_worker *w, const struct pvs_spec *sp, const char *spec,
+                       const struct pvs_lun_opts *opts, enum pvsi_open_mode mode,
+                       struct pvs_lun **out, char *err, size_t errlen)
+{
 	struct pvs_lun *lun;
 	int rc;
 
 	*out = NULL;
+	/* Only the kinds whose open waits on the network know how to split it. */
+	if (mode != PVSI_OPEN_SYNC && sp->kind != PVS_SPEC_ISCSI && sp->kind != PVS_SPEC_RBD) {
+		set_err(err, errlen, "LUN spec '%s': opens on the worker's thread only%s", spec,
+		        "");
+		return -EINVAL;
+	}
 	if (sp->kind == PVS_SPEC_HOST) {
 		set_err(err, errlen, "LUN spec '%s': a host p-dev must be resolved first%s", spec,
 		        "");
@@ -69,6 +94,7 @@ int pvsi_lun_open_spec(struct pvs_worker *w, const struct pvs_spec *sp, const ch
 	}
 	lun->worker = w;
 	lun->fd = -1;
+	lun->open_mode = (uint8_t)mode;
 	lun->ro = sp->ro || (opts && opts->ro);
 	lun->raw = sp->raw || (opts && opts->raw);
 	lun->block_size = sp->bs ? sp->bs : (opts && opts->block_size ? opts->block_size : 512);
@@ -79,7 +105,8 @@ int pvsi_lun_open_spec(struct pvs_worker *w, const struct pvs_spec *sp, const ch
 	}
 	lun->block_shift = lun->block_size == 4096 ? 12 : 9;
 	lun->wce = true;
-	if (opts) {
+	/* A detached open's notices would come from another thread: pvsi_lun_bind() sets them. */
+	if (opts && mode != PVSI_OPEN_DETACHED) {
 		lun->notice = opts->notice;
 		lun->notice_arg = opts->notice_arg;
 	}

@@ -316,6 +316,26 @@ static const struct pvsi_store_ops rbd_ops = {
     .close = rs_store_close,
 };
 
+/*
+ * The worker's part of an open: librbd's completions reach the worker
+ * through the image's eventfd in its epoll set.  Until then nothing of the
+ * worker knows the image, so the rest may run on another thread.
+ */
+static int rs_bind(struct pvs_lun *lun, char *err, size_t errlen)
+{
+	struct rbd_store *st = rs_of(lun);
+	int r = pvsi_worker_add_fd(lun->worker, st->efd, EPOLLIN, rs_events, lun);
+
+	if (r < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "rbd:%s: cannot watch librbd's completions: %s",
+			         lun->backing, strerror(-r));
+		return r;
+	}
+	st->watched = true;
+	return 0;
+}
+
 /* librados's settings of this connection, none of which may fail. */
 static int configure(rados_t cl)
 {
@@ -359,6 +379,12 @@ int pvsi_rbd_open(struct pvs_lun *lun, const struct pvs_spec *sp, char *key, siz
 		goto fail;                                                                         \
 	} while (0)
 
+	/* Nothing to take up: an image is always opened anew. */
+	if (lun->open_mode == PVSI_OPEN_ADOPT) {
+		if (err && errlen)
+			snprintf(err, errlen, "rbd:%s: opens on a thread of its own", sp->name);
+		return -EWOULDBLOCK;
+	}
 	/* The spec parser checked the form: POOL/IMAGE[@SNAP]. */
 	snprintf(pool, sizeof(pool), "%s", sp->name);
 	image = strchr(pool, '/');
@@ -443,17 +469,22 @@ int pvsi_rbd_open(struct pvs_lun *lun, const struct pvs_spec *sp, char *key, siz
 	if (r < 0)
 		FAIL(r, "rbd:%s: cannot have librbd signal completions: %s", sp->name,
 		     strerror(-r));
-	r = pvsi_worker_add_fd(lun->worker, st->efd, EPOLLIN, rs_events, lun);
-	if (r < 0)
-		FAIL(r, "rbd:%s: cannot watch librbd's completions: %s", sp->name, strerror(-r));
-	st->watched = true;
-
 	/* The same on every host that opens the image, whatever the spec's spelling. */
 	snprintf(key, keylen, "rbd:%s/%s%s%s", fsid, id, snap ? "@" : "", snap ? snap : "");
 	lun->priv = st;
 	lun->store = &rbd_ops;
 	lun->nblocks = size >> lun->block_shift;
 	lun->thin = true;
+	if (lun->open_mode == PVSI_OPEN_DETACHED) {
+		lun->bind = rs_bind;
+		return 0;
+	}
+	r = rs_bind(lun, err, errlen);
+	if (r < 0) {
+		lun->priv = NULL;
+		lun->store = NULL;
+		goto fail;
+	}
 	return 0;
 fail:
 	rs_store_free(lun, st);

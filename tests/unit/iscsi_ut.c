@@ -5,12 +5,17 @@
  * restarted here to play the target failures.
  */
 #include <CUnit/CUnit.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cu_run.h"
@@ -635,6 +640,185 @@ static void test_abort_on_hung_target(void)
 	lh_close(&h);
 }
 
+/* ---- an attach's login waits on a thread of its own ---- */
+
+struct waited {
+	struct pvs_unit *u;
+	int rc, calls;
+	char err[512];
+};
+
+static void waited_done(void *arg, struct pvs_unit *u, int rc, const char *err)
+{
+	struct waited *w = arg;
+
+	w->u = u;
+	w->rc = rc;
+	w->calls++;
+	snprintf(w->err, sizeof(w->err), "%s", err);
+}
+
+/* Run @w until @host has no open under way, at most @ms. */
+static void drive_opens(struct pvs_worker *w, struct pvs_host *host, int ms)
+{
+	for (int t = 0; t < ms && pvs_host_opening(host); t += 20)
+		pvs_worker_wait(w, 20);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void test_async_open(void)
+{
+	struct pvs_host_cfg cfg = {0};
+	struct pvs_worker *w;
+	struct pvs_host *host;
+	struct pvs_unit *u = NULL, *fu = NULL;
+	struct pvs_unit_wait *wa = NULL, *wb = NULL;
+	struct waited r1 = {0}, r2 = {0}, r3 = {0};
+	char spec[300], dead[300], file[300], fspec[310], err[512], show[8192];
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	int ls, fd, n;
+	int64_t t0, dt;
+
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	cfg.worker = w;
+	CU_ASSERT_EQUAL_FATAL(pvs_host_new(&cfg, &host), 0);
+	snprintf(spec, sizeof(spec), "%s/1", disk);
+
+	/* A file: LUN opens at once; nothing waits. */
+	snprintf(file, sizeof(file), "%s/async.img", dir);
+	fd = open(file, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, 1 << 20) == 0);
+	close(fd);
+	snprintf(fspec, sizeof(fspec), "file:%s", file);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_open(host, fspec, false, NULL, waited_done, &r1, &fu,
+	                                         &wa, err, sizeof(err)),
+	                      0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fu);
+	CU_ASSERT_PTR_NULL(wa);
+
+	/* Two callers, one login: the second waits for the first's open. */
+	CU_ASSERT_EQUAL(pvs_host_unit_open(host, spec, false, IQN_A, waited_done, &r1, &u, &wa, err,
+	                                   sizeof(err)),
+	                PVS_UNIT_PENDING);
+	CU_ASSERT_EQUAL(pvs_host_unit_open(host, spec, false, IQN_A, waited_done, &r2, &u, &wb, err,
+	                                   sizeof(err)),
+	                PVS_UNIT_PENDING);
+	CU_ASSERT_EQUAL(pvs_host_opening(host), 1);
+	drive_opens(w, host, 20000);
+	CU_ASSERT_EQUAL(r1.calls, 1);
+	CU_ASSERT_EQUAL(r2.calls, 1);
+	CU_ASSERT_EQUAL(r1.rc, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r1.u);
+	CU_ASSERT_PTR_EQUAL(r1.u, r2.u);
+	CU_ASSERT_EQUAL(pvs_unit_users(r1.u), 2);
+	target_show(show, sizeof(show));
+	CU_ASSERT_EQUAL(count_of(show, IQN_A), 1);
+	{
+		struct lh a = {.w = w, .lun = pvs_unit_lun(r1.u)};
+
+		lh_clear_ua(&a, 0);
+		CU_ASSERT_EQUAL(write_block(&a, 3), PVS_STATUS_GOOD);
+	}
+
+	/*
+	 * A portal that takes the connection and never answers: its login
+	 * waits out the open timeout on its thread, while the worker serves
+	 * the file: LUN.
+	 */
+	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL(ls >= 0 && bind(ls, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	                listen(ls, 8) == 0 && getsockname(ls, (struct sockaddr *)&sa, &sl) == 0);
+	snprintf(dead, sizeof(dead), "iscsi://127.0.0.1:%d/iqn.2026-12.org.pvscsi.test:mute/0",
+	         ntohs(sa.sin_port));
+	setenv("PVS_ISCSI_OPEN_TIMEOUT", "3", 1);
+	t0 = mono_ms();
+	CU_ASSERT_EQUAL(pvs_host_unit_open(host, dead, false, IQN_B, waited_done, &r3, &u, &wa, err,
+	                                   sizeof(err)),
+	                PVS_UNIT_PENDING);
+	{
+		struct lh f = {.w = w, .lun = pvs_unit_lun(fu)};
+
+		lh_clear_ua(&f, 0);
+		for (int i = 0; i < 20; i++)
+			CU_ASSERT_EQUAL(write_block(&f, (uint64_t)i), PVS_STATUS_GOOD);
+	}
+	dt = mono_ms() - t0;
+	CU_ASSERT(dt < 2000);
+	CU_ASSERT_EQUAL(pvs_host_opening(host), 1);
+	CU_ASSERT_EQUAL(r3.calls, 0);
+	drive_opens(w, host, 20000);
+	dt = mono_ms() - t0;
+	unsetenv("PVS_ISCSI_OPEN_TIMEOUT");
+	CU_ASSERT_EQUAL(r3.calls, 1);
+	CU_ASSERT(r3.rc < 0);
+	CU_ASSERT_PTR_NULL(r3.u);
+	CU_ASSERT(dt >= 2500);
+	snprintf(err, sizeof(err), "127.0.0.1:%d", ntohs(sa.sin_port));
+	if (!strstr(r3.err, err))
+		fprintf(stderr, "mute portal: rc %d: %s\n", r3.rc, r3.err);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r3.err, err));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r3.err, IQN_B));
+	close(ls);
+
+	/*
+	 * The caller went away while it logged in: nobody is told, and the
+	 * session lingers, for the same guest's next attach to take up at once.
+	 */
+	memset(&r3, 0, sizeof(r3));
+	CU_ASSERT_EQUAL(pvs_host_unit_open(host, spec, false, IQN_C, waited_done, &r3, &u, &wa, err,
+	                                   sizeof(err)),
+	                PVS_UNIT_PENDING);
+	pvs_unit_wait_cancel(wa);
+	drive_opens(w, host, 20000);
+	CU_ASSERT_EQUAL(r3.calls, 0);
+	n = nexus_of(IQN_C);
+	CU_ASSERT(n >= 0);
+	u = NULL;
+	CU_ASSERT_EQUAL(pvs_host_unit_open(host, spec, false, IQN_C, waited_done, &r3, &u, &wa, err,
+	                                   sizeof(err)),
+	                0);
+	CU_ASSERT_PTR_NOT_NULL(u);
+	CU_ASSERT_EQUAL(nexus_of(IQN_C), n);
+	pvs_unit_put(u);
+
+	/* Freed with an open under way: it is waited for, and nothing is left. */
+	CU_ASSERT_EQUAL(pvs_host_unit_open(host, spec, false, IQN_B, waited_done, &r3, &u, &wa, err,
+	                                   sizeof(err)),
+	                PVS_UNIT_PENDING);
+	pvs_unit_put(r1.u);
+	pvs_unit_put(r2.u);
+	pvs_unit_put(fu);
+	setenv("PVS_ISCSI_LINGER", "0", 1);
+	pvs_host_drain(host);
+	pvs_host_free(host);
+	pvs_worker_free(w);
+	unsetenv("PVS_ISCSI_LINGER");
+	CU_ASSERT_EQUAL(r3.calls, 0);
+	target_show(show, sizeof(show));
+	CU_ASSERT_PTR_NULL(strstr(show, IQN_A));
+	CU_ASSERT_PTR_NULL(strstr(show, IQN_B));
+	CU_ASSERT_PTR_NULL(strstr(show, IQN_C));
+	unlink(file);
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
@@ -652,6 +836,9 @@ int main(void)
 	    {"target restart with 48 writes in flight: each answered once",
 	     test_target_restart_busy},
 	    {"hung target: ABORT TASK ends the command anyway", test_abort_on_hung_target},
+	    {"an attach's login waits on its own thread: one login for two callers, a mute "
+	     "portal holds up no other LUN, a cancelled wait leaves its session lingering",
+	     test_async_open},
 	};
 	static const struct cu_suite suites[] = {
 	    CU_SUITE("iscsi", setup, teardown, tests),

@@ -628,6 +628,86 @@ static void test_pool(void)
 	pvs_worker_free(cfg.worker);
 }
 
+struct waited {
+	struct pvs_unit *u;
+	int rc, calls;
+	char err[512];
+};
+
+static void waited_done(void *arg, struct pvs_unit *u, int rc, const char *err)
+{
+	struct waited *w = arg;
+
+	w->u = u;
+	w->rc = rc;
+	w->calls++;
+	snprintf(w->err, sizeof(w->err), "%s", err);
+}
+
+/*
+ * An attach's connection to the cluster runs on a thread of its own: the
+ * image named through two conf files is still one unit once both opened,
+ * and a missing image is an error for its caller only.
+ */
+static void test_pool_async(void)
+{
+	struct pvs_host_cfg cfg = {0};
+	struct pvs_host *h;
+	struct pvs_unit *u;
+	struct pvs_unit_wait *w;
+	struct waited r1 = {0}, r2 = {0}, r3 = {0};
+	char spec[1024], err[512];
+	uint8_t buf[512];
+	struct lh_res r;
+
+	mkimage("apool", "4M");
+	CU_ASSERT_EQUAL_FATAL(sh("cp %s %s/copy.conf", conf, CLUSTER_DIR), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &cfg.worker), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_new(&cfg, &h), 0);
+	spec_of(spec, sizeof(spec), "apool", NULL);
+	CU_ASSERT_EQUAL(
+	    pvs_host_unit_open(h, spec, false, NULL, waited_done, &r1, &u, &w, err, sizeof(err)),
+	    PVS_UNIT_PENDING);
+	snprintf(spec, sizeof(spec), "rbd:rbd/apool,conf=%s/copy.conf", CLUSTER_DIR);
+	CU_ASSERT_EQUAL(
+	    pvs_host_unit_open(h, spec, false, NULL, waited_done, &r2, &u, &w, err, sizeof(err)),
+	    PVS_UNIT_PENDING);
+	spec_of(spec, sizeof(spec), "no-such-image", NULL);
+	CU_ASSERT_EQUAL(
+	    pvs_host_unit_open(h, spec, false, NULL, waited_done, &r3, &u, &w, err, sizeof(err)),
+	    PVS_UNIT_PENDING);
+	CU_ASSERT_EQUAL(pvs_host_opening(h), 3);
+	for (int t = 0; t < 60000 && pvs_host_opening(h); t += 20)
+		pvs_worker_wait(cfg.worker, 20);
+	CU_ASSERT_EQUAL(r1.calls, 1);
+	CU_ASSERT_EQUAL(r2.calls, 1);
+	CU_ASSERT_EQUAL(r3.calls, 1);
+	CU_ASSERT_EQUAL(r1.rc, 0);
+	CU_ASSERT_EQUAL(r2.rc, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r1.u);
+	CU_ASSERT_PTR_EQUAL(r1.u, r2.u);
+	CU_ASSERT_EQUAL(pvs_unit_users(r1.u), 2);
+	CU_ASSERT(r3.rc < 0);
+	CU_ASSERT_PTR_NULL(r3.u);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r3.err, "no such image"));
+	{
+		struct lh a = {.w = cfg.worker, .lun = pvs_unit_lun(r1.u)};
+
+		lh_clear_ua(&a, 0);
+		memset(buf, 0x5a, sizeof(buf));
+		rw10(&a, 0x2a, 1, 1, buf, &r);
+		CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+		memset(buf, 0, sizeof(buf));
+		rw10(&a, 0x28, 1, 1, buf, &r);
+		CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+		CU_ASSERT(all_are(buf, sizeof(buf), 0x5a));
+	}
+	pvs_unit_put(r1.u);
+	pvs_unit_put(r2.u);
+	pvs_host_free(h);
+	pvs_worker_free(cfg.worker);
+}
+
 /*
  * No mon answers at the conf's address: the open fails after librados's
  * mount timeout, naming the conf and the user, instead of hanging.
@@ -701,6 +781,7 @@ static const struct cu_test command_tests[] = {
     {"snapshot", test_snapshot},
     {"identity", test_identity},
     {"pool", test_pool},
+    {"pool, opened on threads of their own", test_pool_async},
     {"pvscsi-cdb", test_tool},
 };
 

@@ -9,14 +9,17 @@
  * writing its own frontend nodes the way xen-scsifront does).
  */
 #include <CUnit/Basic.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "fake_evtchn.h"
@@ -87,6 +90,7 @@ struct env {
 	const char *sys_root, *dev_root; /* the resolver's; NULL: the empty dir */
 	const char *be_type;             /* the daemon's --backend-type; NULL: vscsi */
 	const char *be_root;             /* where toolstack_add writes; NULL: BE */
+	bool no_wait_opens;              /* env_run() leaves p-devs opening on their threads */
 	struct guest g[MAXG];
 };
 
@@ -216,9 +220,13 @@ static void xb_stop(struct env *e)
 static void env_run(struct env *e)
 {
 	for (int i = 0; i < 2000; i++) {
+		struct pvsd_xenbus_stats st;
+
 		if (env_step(e))
 			continue;
-		if (env_inflight(e) == 0)
+		pvsd_xenbus_get_stats(e->xb, &st);
+		/* An iscsi:// or rbd: p-dev opening on its thread ends too, unless told. */
+		if (st.inflight == 0 && (st.opening == 0 || e->no_wait_opens))
 			break;
 		pvs_worker_wait(e->w, 50);
 	}
@@ -774,6 +782,125 @@ static void test_iscsi_initiator_is_the_domain_uuid(void)
 	CU_ASSERT_TRUE(log_has("an iSCSI LUN's initiator name is the domain's UUID, and "
 	                       "/local/domain/5/vm holds none"));
 	env_fini(&e);
+}
+
+/* A portal that takes the connection and never answers a login; its port. */
+static int mute_portal(int *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(ls, 8) != 0 ||
+	    getsockname(ls, (struct sockaddr *)&sa, &sl) != 0) {
+		if (ls >= 0)
+			close(ls);
+		return -1;
+	}
+	*port = ntohs(sa.sin_port);
+	return ls;
+}
+
+/*
+ * An iscsi:// p-dev's login runs on a thread of its own: the vhost waits
+ * short of Connected (a new vhost) or Reconfigured (a hot add) with the
+ * device Initialising, while every other guest is served; then the device
+ * is refused, naming the portal, and the vhost goes on.  A vhost removed
+ * while its p-dev opens leaves nothing behind.
+ */
+static void test_iscsi_login_holds_up_nobody(void)
+{
+	struct env e;
+	struct guest *a, *b, *c;
+	char mute[160], line[200];
+	const char *pdev_a[2] = {"mem:1M", mute}, *vdev_a[2] = {"0:0:0:0", "0:0:1:0"};
+	const char *pdev_b[1] = {"mem:1M"}, *vdev_b[1] = {"0:0:0:0"};
+	const char *pdev_c[1] = {mute}, *vdev_c[1] = {"0:0:0:0"};
+	int port, ls = mute_portal(&port);
+	uint8_t pq;
+
+	CU_ASSERT_FATAL(ls >= 0);
+	snprintf(mute, sizeof(mute), "iscsi://127.0.0.1:%d/iqn.2026-12.org.pvscsi.test:mute/0",
+	         port);
+	setenv("PVS_ISCSI_OPEN_TIMEOUT", "3", 1);
+	env_init(&e);
+	e.no_wait_opens = true;
+	CU_ASSERT_EQUAL(fake_xs_write(e.fx, 0, "/local/domain/4/vm",
+	                              "/vm/6f1c6f52-5a0e-4a6e-9d2b-0000000000ab"),
+	                0);
+	a = toolstack_add(&e, 0, 4, 0, pdev_a, vdev_a, 2);
+	env_run(&e);
+	front_connect(&e, a);
+	env_run(&e);
+	CU_ASSERT_EQUAL(stats(&e).opening, 1);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, a, "state"), "1,2");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, a, "vscsi-devs/dev-1/state"), "1");
+	CU_ASSERT_TRUE(log_has("opens on a thread of its own"));
+
+	/* Another guest comes and does I/O meanwhile. */
+	b = attach(&e, 1, 5, 0, pdev_b, vdev_b, 1);
+	CU_ASSERT_STRING_EQUAL(bget(&e, b, "state"), "4");
+	CU_ASSERT_EQUAL(inquiry(&e, b, 0, 0, 0, &pq), 0);
+	CU_ASSERT_EQUAL(pq, 0x00);
+	CU_ASSERT_EQUAL(stats(&e).opening, 1);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, a, "state"), "1,2");
+
+	/* The login times out: the device is refused, the vhost connects with the rest. */
+	e.no_wait_opens = false;
+	env_run(&e);
+	CU_ASSERT_EQUAL(stats(&e).opening, 0);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, a, "vscsi-devs/dev-1/state"), "1,6");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, a, "vscsi-devs/dev-0/state"), "1,3");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, a, "state"), "1,2,4");
+	snprintf(line, sizeof(line), "dev-1: p-dev 'iscsi://127.0.0.1:%d/", port);
+	if (!log_has(line))
+		log_dump();
+	CU_ASSERT_TRUE(log_has(line));
+	CU_ASSERT_TRUE(
+	    log_has("as iqn.2026-12.org.pvscsi:xen.6f1c6f52-5a0e-4a6e-9d2b-0000000000ab"));
+	CU_ASSERT_EQUAL(fset(&e, a, "state", "4"), 0);
+	env_run(&e);
+	CU_ASSERT_EQUAL(inquiry(&e, a, 0, 0, 0, &pq), 0);
+	CU_ASSERT_EQUAL(inquiry(&e, a, 0, 1, 0, NULL), 1 << 16);
+
+	/* A hot add waits for its login before Reconfigured; the ring serves on. */
+	e.no_wait_opens = true;
+	bset(&e, a, "vscsi-devs/dev-2/p-dev", mute);
+	bset(&e, a, "vscsi-devs/dev-2/v-dev", "0:0:2:0");
+	bset(&e, a, "vscsi-devs/dev-2/state", "1");
+	bset(&e, a, "state", "7");
+	CU_ASSERT_EQUAL(fset(&e, a, "state", "7"), 0);
+	env_run(&e);
+	CU_ASSERT_EQUAL(stats(&e).opening, 1);
+	CU_ASSERT_STRING_EQUAL(bget(&e, a, "state"), "7");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, a, "vscsi-devs/dev-2/state"), "1");
+	CU_ASSERT_EQUAL(inquiry(&e, a, 0, 0, 0, &pq), 0);
+	e.no_wait_opens = false;
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, a, "vscsi-devs/dev-2/state"), "1,6");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, a, "state"), "1,2,4,7,8");
+
+	/* Removed while it logs in: the login's end finds nobody, and nothing leaks. */
+	CU_ASSERT_EQUAL(fake_xs_write(e.fx, 0, "/local/domain/6/vm",
+	                              "/vm/6f1c6f52-5a0e-4a6e-9d2b-0000000000ac"),
+	                0);
+	e.no_wait_opens = true;
+	c = toolstack_add(&e, 2, 6, 0, pdev_c, vdev_c, 1);
+	env_run(&e);
+	front_connect(&e, c);
+	env_run(&e);
+	CU_ASSERT_EQUAL(stats(&e).opening, 1);
+	CU_ASSERT_EQUAL(fake_xs_rm(e.fx, 0, c->be), 0);
+	env_run(&e);
+	CU_ASSERT_EQUAL(stats(&e).opening, 0);
+	CU_ASSERT_EQUAL(stats(&e).vhosts, 2);
+	/* Still logging in, in the pool's hands: the pool waits for it at exit. */
+	CU_ASSERT_EQUAL(pvs_host_opening(pvsd_xenbus_host(e.xb)), 1);
+	e.no_wait_opens = false;
+	env_fini(&e);
+	unsetenv("PVS_ISCSI_OPEN_TIMEOUT");
+	close(ls);
 }
 
 static void test_malformed_nodes(void)
@@ -1921,6 +2048,8 @@ int main(void)
 	ADD(s, "--backend-type: another backend/<type>", test_backend_type);
 	ADD(s, "bad p-dev: dev 6, other dev 4", test_bad_pdev_other_dev_works);
 	ADD(s, "iscsi:// logs in as the domain's UUID", test_iscsi_initiator_is_the_domain_uuid);
+	ADD(s, "an iSCSI login holds up no other guest; its vhost waits for it",
+	    test_iscsi_login_holds_up_nobody);
 	ADD(s, "xen-scsiback took the event channel", test_scsiback_took_the_channel);
 	ADD(s, "malformed nodes", test_malformed_nodes);
 	ADD(s, "frontend-id and permissions", test_frontend_id_and_perms);

@@ -15,7 +15,8 @@
  * controller) gets a v-dev map from pvs_host_map_new() on top of the pool;
  * pvscsi/map.h routes its commands and answers for what it was not given.
  *
- * Threading: one thread, the one of cfg->worker.
+ * Threading: one thread, the one of cfg->worker (pvs_host_unit_open()'s
+ * threads are the pool's own and touch nothing a caller sees).
  */
 #ifndef PVSCSI_HOST_H
 #define PVSCSI_HOST_H
@@ -70,6 +71,38 @@ int pvs_host_unit_get(struct pvs_host *h, const char *spec, bool raw, struct pvs
  */
 int pvs_host_unit_get_as(struct pvs_host *h, const char *spec, bool raw, const char *initiator,
                          struct pvs_unit **out, char *err, size_t errlen);
+/*
+ * pvs_host_unit_get_as() for a transport's attach, which must not hold up
+ * the worker's thread: an iscsi:// LUN's login (up to 15 s against a dead
+ * portal) and an rbd: LUN's connection to its cluster (up to 10 s) run on
+ * a thread of their own, while the worker serves every other LUN.  Every
+ * other kind, a unit already open and an iSCSI session still logged in
+ * (its linger) are done at once.
+ *
+ * Returns 0 with *@out set (@done is not called); PVS_UNIT_PENDING with
+ * *@wait set, and @done(@arg, ...) is called later on the worker's thread
+ * with the unit (one reference, as from pvs_host_unit_get_as()) or NULL,
+ * a negative errno and the error line; or a negative errno with @err.  A
+ * second caller for a unit whose open is under way waits for the same
+ * open: one login, one session, one I_T nexus.  A pvs_host_unit_get_as()
+ * of such a unit waits for the open to end, on the caller's thread.
+ */
+#define PVS_UNIT_PENDING 1
+typedef void (*pvs_unit_done_fn)(void *arg, struct pvs_unit *u, int rc, const char *err);
+struct pvs_unit_wait;
+int pvs_host_unit_open(struct pvs_host *h, const char *spec, bool raw, const char *initiator,
+                       pvs_unit_done_fn done, void *arg, struct pvs_unit **out,
+                       struct pvs_unit_wait **wait, char *err, size_t errlen);
+/*
+ * The caller of a pending pvs_host_unit_open() went away: @done will not
+ * be called, and the reference it would have had is dropped.  Not after
+ * @done was called.  pvs_host_free() cancels what is left, and waits for
+ * the opens under way to end.
+ */
+void pvs_unit_wait_cancel(struct pvs_unit_wait *w);
+/* Opens under way on their threads. */
+unsigned int pvs_host_opening(const struct pvs_host *h);
+
 /*
  * Drop a reference.  The last one closes the LUN at once when it is idle,
  * otherwise at the first pvs_host_sweep() after its requests ended.
