@@ -79,6 +79,47 @@ iscsi_check() {
 	say "$GUEST saved and restored (domid $DOMID) holding its reservation: still I_T nexus $n2 at the target"
 }
 
+# A login that never ends holds up nobody.  A portal in dom0 takes the
+# connection and never answers; $GUEST's xl scsi-attach of it waits while
+# pvscsid logs in on a thread of its own (15 s, ISCSI_OPEN_TIMEOUT), and
+# meanwhile pvscsid serves $ISCSI_B's hot add (its signal to go on) and
+# ring.  Then $GUEST's attach fails, naming the portal, and nothing of it
+# is left.  A login on pvscsid's event loop held up every guest instead.
+MUTE_PORT=3271
+mute_check() {
+	local url="iscsi://127.0.0.1:$MUTE_PORT/iqn.2026-12.org.pvscsi.test:mute/0"
+	local mpid apid t0 t1 rc=0
+	python3 -c 'import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+time.sleep(300)' "$MUTE_PORT" &
+	mpid=$!
+	sleep 1
+	t0=$(date +%s)
+	xl scsi-attach "$GUEST" "$url" 0:0:4:0 >"$CASEOUT/mute-attach.txt" 2>&1 &
+	apid=$!
+	wait_for "pvscsid's login to the mute portal" 30 \
+		grep -q "p-dev '$url' opens on a thread of its own" "$PVSCSID_LOG" ||
+		fail "pvscsid did not start $GUEST's login to $url"
+	xl scsi-attach "$ISCSI_B" mem:1M 0:0:1:0 || fail "signalling $ISCSI_B while $GUEST's login waits"
+	t1=$(date +%s)
+	kill -0 "$apid" 2>/dev/null ||
+		fail "$GUEST's attach of the mute portal ended before $ISCSI_B's hot add did ($((t1 - t0)) s)"
+	say "while $GUEST's login to a mute portal waits, $ISCSI_B's hot add took $((t1 - t0)) s"
+	wait "$apid" || rc=$?
+	kill "$mpid" 2>/dev/null
+	wait "$mpid" 2>/dev/null || :
+	[ $rc != 0 ] || fail "xl scsi-attach of the mute portal $url succeeded"
+	grep -q "could not add" "$CASEOUT/mute-attach.txt" ||
+		fail "xl scsi-attach of the mute portal: $(cat "$CASEOUT/mute-attach.txt")"
+	grep "p-dev '$url': " "$PVSCSID_LOG" | grep -q "127.0.0.1:$MUTE_PORT" ||
+		fail "pvscsid's log does not name the mute portal"
+	say "$GUEST's attach of the mute portal failed after $(($(date +%s) - t0)) s:" \
+		"$(grep -o "p-dev '$url': .*" "$PVSCSID_LOG" | tail -n 1)"
+}
+
 dom0() {
 	local url
 	xl_front_install
@@ -93,7 +134,7 @@ dom0() {
 	guest_wait_mark a-reserved 300
 	guest_b_wait_mark "$ISCSI_B" b-ready 300
 	iscsi_check
-	xl scsi-attach "$ISCSI_B" mem:1M 0:0:1:0 || fail "signalling $ISCSI_B"
+	mute_check
 	guest_b_wait_mark "$ISCSI_B" b-preempted 300
 	xl scsi-attach "$GUEST" mem:1M 0:0:1:0 || fail "signalling $GUEST"
 	# Through dom0's kernel initiator: one nexus for both guests.
