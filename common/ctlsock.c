@@ -28,7 +28,14 @@ struct conn {
 	char *out; /* the reply being written, malloc'd */
 	size_t outlen, outoff;
 	uint64_t deadline_ms;
+	bool waiting; /* a deferred answer is due (pctl_defer()) */
+	uint64_t gen; /* which request it answers */
 };
+
+/* The connection whose request runs now, for pctl_defer(). */
+static struct pctl *cur_s;
+static struct conn *cur_c;
+static uint64_t later_gen;
 
 struct pctl {
 	struct pctl_cfg cfg;
@@ -230,7 +237,14 @@ static int run_request(const struct pctl_cfg *cfg, yajl_val req, char **out, siz
 		return -ENOMEM;
 	yajl_gen_map_open(g);
 	pctl_key(g, "return");
-	if (c->fn(cfg->arg, args, g, &e) != 0) {
+	rc = c->fn(cfg->arg, args, g, &e);
+	if (rc == PCTL_DEFERRED) {
+		yajl_gen_free(g);
+		*out = NULL;
+		*outlen = 0;
+		return PCTL_DEFERRED;
+	}
+	if (rc != 0) {
 		yajl_gen_free(g);
 		return error_reply(e.cls ? e.cls : PCTL_E_FAILED, e.desc, out, outlen);
 	}
@@ -266,7 +280,7 @@ static int line_reply(const struct pctl_cfg *cfg, const char *line, size_t len, 
 	rc = cfg->line(cfg->arg, text, out);
 	free(text);
 	if (rc)
-		return rc;
+		return rc; /* PCTL_DEFERRED too: nothing to send yet */
 	*outlen = strlen(*out);
 	return 0;
 }
@@ -317,6 +331,17 @@ int pctl_reply(const struct pctl_cfg *cfg, const char *line, size_t len, char **
 }
 
 /* ---- the socket ---- */
+
+bool pctl_defer(struct pctl_later *later)
+{
+	if (!cur_c)
+		return false;
+	cur_c->gen = ++later_gen;
+	later->s = cur_s;
+	later->conn = (unsigned int)(cur_c - cur_s->conns);
+	later->gen = cur_c->gen;
+	return true;
+}
 
 static uint64_t now_ms(void)
 {
@@ -574,8 +599,9 @@ static void conn_read(struct pctl *s, struct conn *c)
 	for (;;) {
 		char *nl;
 		ssize_t n;
+		int rc;
 
-		if (c->out || !c->used)
+		if (c->out || !c->used || c->waiting)
 			return; /* one request at a time: the next waits for this reply */
 		nl = memchr(c->in, '\n', c->inlen);
 		if (nl) {
@@ -585,13 +611,26 @@ static void conn_read(struct pctl *s, struct conn *c)
 			if (len > 0 && c->in[len - 1] == '\r')
 				len--;
 			c->closing = pctl_is_line(&s->cfg, c->in, len);
-
-			if (pctl_reply(&s->cfg, c->in, len, &r, &rlen) != 0) {
+			cur_s = s;
+			cur_c = c;
+			rc = pctl_reply(&s->cfg, c->in, len, &r, &rlen);
+			cur_s = NULL;
+			cur_c = NULL;
+			if (rc < 0) {
 				conn_drop(s, c);
 				return;
 			}
 			c->inlen -= (size_t)(nl + 1 - c->in);
 			memmove(c->in, nl + 1, c->inlen);
+			if (rc == PCTL_DEFERRED) {
+				/* Only a hang-up is heard until the answer (pctl_resume()). */
+				struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = c};
+
+				c->waiting = true;
+				c->deadline_ms = UINT64_MAX;
+				epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
+				return;
+			}
 			conn_send(s, c, r, rlen);
 			continue;
 		}
@@ -634,7 +673,7 @@ void pctl_handle(struct pctl *s)
 			continue; /* dropped by an earlier event of this batch */
 		if (c->out)
 			conn_flush(s, c);
-		else if (c->closing ||
+		else if (c->waiting || c->closing ||
 		         (ev[i].events & (EPOLLERR | EPOLLHUP) && !(ev[i].events & EPOLLIN)))
 			conn_drop(s, c);
 		else
@@ -650,6 +689,70 @@ void pctl_handle(struct pctl *s)
 			conn_drop(s, c);
 		}
 	}
+}
+
+bool pctl_resume(const struct pctl_later *later, const char *cls, const char *desc,
+                 void (*gen)(void *arg, yajl_gen g), void *arg)
+{
+	struct pctl *s = later->s;
+	struct conn *c;
+	char *r = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!s || later->conn >= s->cfg.max_conns)
+		return false;
+	c = &s->conns[later->conn];
+	if (!c->used || !c->waiting || c->gen != later->gen)
+		return false;
+	c->waiting = false;
+	if (cls) {
+		rc = error_reply(cls, desc, &r, &n);
+	} else {
+		yajl_gen g = yajl_gen_alloc(NULL);
+
+		rc = -ENOMEM;
+		if (g) {
+			yajl_gen_map_open(g);
+			pctl_key(g, "return");
+			if (gen) {
+				gen(arg, g);
+			} else {
+				yajl_gen_map_open(g);
+				yajl_gen_map_close(g);
+			}
+			yajl_gen_map_close(g);
+			rc = gen_take(g, &r, &n);
+			yajl_gen_free(g);
+		}
+	}
+	if (rc) {
+		conn_drop(s, c);
+		return false;
+	}
+	conn_send(s, c, r, n);
+	return true;
+}
+
+bool pctl_resume_line(const struct pctl_later *later, const char *text)
+{
+	struct pctl *s = later->s;
+	struct conn *c;
+	char *r;
+
+	if (!s || later->conn >= s->cfg.max_conns)
+		return false;
+	c = &s->conns[later->conn];
+	if (!c->used || !c->waiting || c->gen != later->gen)
+		return false;
+	c->waiting = false;
+	r = strdup(text);
+	if (!r) {
+		conn_drop(s, c);
+		return false;
+	}
+	conn_send(s, c, r, strlen(r));
+	return true;
 }
 
 /* ---- the client side ---- */

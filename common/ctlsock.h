@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
@@ -63,6 +64,33 @@ struct pctl_command {
 	pctl_fn fn;
 };
 
+/*
+ * A command whose answer takes a while (pvscsi-vhost-user's add of an
+ * iscsi:// or rbd: LUN, which logs in or connects first): the handler
+ * fills a struct pctl_later with pctl_defer() and returns PCTL_DEFERRED.
+ * The loop goes on; the connection waits, with no timeout, for
+ * pctl_resume(), and a client that hangs up meanwhile is dropped.
+ * pctl_defer() returns false where an answer cannot wait (pctl_reply()
+ * called directly): the handler then answers at once.  cfg.line may defer
+ * the same way, and answers with pctl_resume_line().
+ */
+#define PCTL_DEFERRED 1
+struct pctl;
+struct pctl_later {
+	struct pctl *s;
+	unsigned int conn;
+	uint64_t gen;
+};
+bool pctl_defer(struct pctl_later *later);
+/*
+ * The deferred answer: the "return" value @gen(@arg, g) generates (NULL:
+ * {}), or, with @cls set, the error @desc.  false when the client is gone.
+ */
+bool pctl_resume(const struct pctl_later *later, const char *cls, const char *desc,
+                 void (*gen)(void *arg, yajl_gen g), void *arg);
+/* The deferred answer of a line-protocol request (cfg.line returned PCTL_DEFERRED): @text. */
+bool pctl_resume_line(const struct pctl_later *later, const char *text);
+
 struct pctl_cfg {
 	const char *path; /* the socket; made 0600, a stale one replaced */
 	const struct pctl_command *cmds;
@@ -78,7 +106,7 @@ struct pctl_cfg {
 	 * An older line protocol on the same socket (pvscsi-vhost-user's), or
 	 * NULL.  A request whose first non-blank byte is a letter goes here
 	 * instead of to the JSON parser: the reply (NUL-terminated, a newline
-	 * at its end) into *@out, malloc'd; 0 or -ENOMEM.  Such a connection
+	 * at its end) into *@out, malloc'd; 0, PCTL_DEFERRED, or -ENOMEM.  Such a connection
 	 * is closed once the reply is out, as the old one-shot clients expect.
 	 */
 	int (*line)(void *arg, const char *line, char **out);

@@ -102,13 +102,33 @@ static int parse_addr(const struct vuctl_env *env, const char *addr, struct vscs
 	return 0;
 }
 
+static void log_added(struct vscsi *vs, const char *tl, unsigned int t, unsigned int l)
+{
+	struct vscsi_lun_info li;
+
+	for (unsigned int i = 0; vscsi_lun_get(vs, i, &li); i++)
+		if (li.target == t && li.lun == l)
+			plog(LOG_INFO, "LUN %s: %s (%llu blocks of %u%s)", tl, li.spec,
+			     (unsigned long long)li.blocks, li.block_size,
+			     li.users > 1 ? ", shared" : "");
+}
+
+static void add_error(int rc, const char *why, unsigned int t, unsigned int l, char *err,
+                      size_t errlen)
+{
+	if (why[0])
+		snprintf(err, errlen, "%s", why);
+	else
+		snprintf(err, errlen, "%u:%u: %s", t, l,
+		         rc == -EEXIST ? "already in use" : strerror(-rc));
+}
+
 int vuctl_add(const struct vuctl_env *env, const char *tl, const char *spec, char *err,
               size_t errlen)
 {
 	unsigned int t, l;
 	struct vscsi *vs;
 	const char *name;
-	struct vscsi_lun_info li;
 	char why[512];
 	int rc;
 
@@ -117,18 +137,73 @@ int vuctl_add(const struct vuctl_env *env, const char *tl, const char *spec, cha
 		return rc;
 	rc = vscsi_lun_add(vs, t, l, spec, why, sizeof(why));
 	if (rc) {
-		if (why[0])
-			snprintf(err, errlen, "%s", why);
-		else
-			snprintf(err, errlen, "%u:%u: %s", t, l,
-			         rc == -EEXIST ? "already in use" : strerror(-rc));
+		add_error(rc, why, t, l, err, errlen);
 		return rc;
 	}
-	for (unsigned int i = 0; vscsi_lun_get(vs, i, &li); i++)
-		if (li.target == t && li.lun == l)
-			plog(LOG_INFO, "LUN %s: %s (%llu blocks of %u%s)", tl, li.spec,
-			     (unsigned long long)li.blocks, li.block_size,
-			     li.users > 1 ? ", shared" : "");
+	log_added(vs, tl, t, l);
+	return 0;
+}
+
+/* An add under way: its address, and whom to tell. */
+struct add_later {
+	struct vscsi *vs;
+	unsigned int t, l;
+	char tl[VUCTL_NAME_MAX + 32];
+	vscsi_added_fn done;
+	void *arg;
+};
+
+static void add_ended(void *arg, int rc, const char *why)
+{
+	struct add_later *a = arg;
+	char err[600];
+
+	if (rc) {
+		add_error(rc, why, a->t, a->l, err, sizeof(err));
+		plog(LOG_ERR, "LUN %s: %s", a->tl, err);
+	} else {
+		log_added(a->vs, a->tl, a->t, a->l);
+		err[0] = '\0';
+	}
+	a->done(a->arg, rc, err);
+	free(a);
+}
+
+int vuctl_add_async(const struct vuctl_env *env, const char *tl, const char *spec,
+                    vscsi_added_fn done, void *arg, char *err, size_t errlen)
+{
+	struct add_later *a;
+	unsigned int t, l;
+	struct vscsi *vs;
+	const char *name;
+	char why[512];
+	int rc;
+
+	rc = parse_addr(env, tl, &vs, &name, &t, &l, err, errlen);
+	if (rc)
+		return rc;
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	a->vs = vs;
+	a->t = t;
+	a->l = l;
+	snprintf(a->tl, sizeof(a->tl), "%s", tl);
+	a->done = done;
+	a->arg = arg;
+	rc = vscsi_lun_add_async(vs, t, l, spec, add_ended, a, why, sizeof(why));
+	if (rc == VSCSI_ADD_PENDING) {
+		plog(LOG_INFO, "LUN %s: %s opens on a thread of its own", tl, spec);
+		return rc;
+	}
+	free(a);
+	if (rc) {
+		add_error(rc, why, t, l, err, errlen);
+		return rc;
+	}
+	log_added(vs, tl, t, l);
 	return 0;
 }
 

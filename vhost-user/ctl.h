@@ -72,6 +72,13 @@ int vuctl_parse_tl(const char *s, unsigned int *target, unsigned int *lun);
 int vuctl_add(const struct vuctl_env *env, const char *tl, const char *spec, char *err,
               size_t errlen);
 /*
+ * vuctl_add() through vscsi_lun_add_async(): 0 when added, VSCSI_ADD_PENDING
+ * when @done(@arg, rc, err) tells later (after the LUN's log line), or
+ * -errno with one line in @err.
+ */
+int vuctl_add_async(const struct vuctl_env *env, const char *tl, const char *spec,
+                    vscsi_added_fn done, void *arg, char *err, size_t errlen);
+/*
  * The commands' actions, for the line protocol and the JSON one alike.
  * @op "remove" or "resize" (*@changed: whether the capacity changed).
  * 0 or -errno with one line in @err.  ctrl-add's @queues: 0 the default.

@@ -323,6 +323,22 @@ static int cmd_metrics(void *arg, const yajl_val args, yajl_gen g, struct pctl_e
 
 /* ---- LUNs ---- */
 
+struct add_reply {
+	struct pctl_later later;
+	char addr[VUCTL_NAME_MAX + 32];
+};
+
+static void add_replied(void *arg, int rc, const char *err)
+{
+	struct add_reply *ar = arg;
+	char desc[PCTL_DESC_MAX];
+
+	if (rc)
+		snprintf(desc, sizeof(desc), "add %.64s: %s", ar->addr, err);
+	pctl_resume(&ar->later, rc ? PCTL_E_FAILED : NULL, rc ? desc : NULL, NULL, NULL);
+	free(ar);
+}
+
 static int cmd_add(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
 {
 	static const struct arg_spec spec[] = {
@@ -334,9 +350,28 @@ static int cmd_add(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *
 	unsigned long long n[3];
 	char addr[VUCTL_NAME_MAX + 32], why[512];
 
+	struct pctl_later later;
+	struct add_reply *ar;
+	int rc;
+
 	if (take_args(args, spec, 3, s, n, e) || lun_addr(s[0], s[1], addr, sizeof(addr), e))
 		return -1;
-	if (vuctl_add(arg, addr, s[2], why, sizeof(why)))
+	/*
+	 * An iscsi:// login or an rbd: connection takes seconds: the reply
+	 * waits for it, the daemon's loop and every controller do not.
+	 */
+	ar = pctl_defer(&later) ? calloc(1, sizeof(*ar)) : NULL;
+	if (ar) {
+		ar->later = later;
+		snprintf(ar->addr, sizeof(ar->addr), "%s", addr);
+		rc = vuctl_add_async(arg, addr, s[2], add_replied, ar, why, sizeof(why));
+		if (rc == VSCSI_ADD_PENDING)
+			return PCTL_DEFERRED;
+		free(ar);
+	} else {
+		rc = vuctl_add(arg, addr, s[2], why, sizeof(why));
+	}
+	if (rc)
 		return pctl_fail(e, PCTL_E_FAILED, "add %.64s: %s", addr, why);
 	yajl_gen_map_open(g);
 	yajl_gen_map_close(g);
@@ -531,11 +566,68 @@ const struct pctl_command vuctl_json_commands[] = {
 };
 const size_t vuctl_json_ncommands = sizeof(vuctl_json_commands) / sizeof(vuctl_json_commands[0]);
 
+static void add_line_replied(void *arg, int rc, const char *err)
+{
+	struct add_reply *ar = arg;
+	char text[700];
+
+	if (rc)
+		snprintf(text, sizeof(text), "error: %s\n", err[0] ? err : strerror(-rc));
+	else
+		snprintf(text, sizeof(text), "ok\n");
+	pctl_resume_line(&ar->later, text);
+	free(ar);
+}
+
+/*
+ * The line protocol's add, answered once its LUN opened (as the JSON one):
+ * PCTL_DEFERRED, 2 when *@out holds the answer, 0 when @line is not an
+ * add for it (vuctl_exec() answers), or -ENOMEM.
+ */
+static int line_add(void *arg, const char *line, char **out)
+{
+	char buf[1024], *w[4] = {NULL}, *save = NULL, *p, err[768];
+	struct add_reply *ar;
+	unsigned int n = 0;
+	int rc;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	buf[strcspn(buf, "\r\n")] = 0;
+	for (p = strtok_r(buf, " \t", &save); p && n < 4; p = strtok_r(NULL, " \t", &save))
+		w[n++] = p;
+	if (n != 3 || strcmp(w[0], "add"))
+		return 0;
+	ar = calloc(1, sizeof(*ar));
+	if (!ar || !pctl_defer(&ar->later)) {
+		free(ar);
+		return 0;
+	}
+	snprintf(ar->addr, sizeof(ar->addr), "%s", w[1]);
+	rc = vuctl_add_async(arg, w[1], w[2], add_line_replied, ar, err, sizeof(err));
+	if (rc == VSCSI_ADD_PENDING)
+		return PCTL_DEFERRED;
+	free(ar);
+	*out = malloc(800);
+	if (!*out)
+		return -ENOMEM;
+	if (rc)
+		snprintf(*out, 800, "error: %s\n", err[0] ? err : strerror(-rc));
+	else
+		snprintf(*out, 800, "ok\n");
+	return 2; /* answered */
+}
+
 int vuctl_line(void *arg, const char *line, char **out)
 {
 	/* What the old one-shot server's buffer held: a reply longer is cut. */
-	char *buf = malloc(16384);
+	char *buf;
+	int rc = line_add(arg, line, out);
 
+	if (rc == PCTL_DEFERRED || rc < 0)
+		return rc;
+	if (rc == 2)
+		return 0;
+	buf = malloc(16384);
 	if (!buf)
 		return -ENOMEM;
 	vuctl_exec(arg, line, buf, 16384);

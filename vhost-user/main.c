@@ -669,7 +669,8 @@ static int run(struct app *a)
 
 static int ctl_connect(const char *path)
 {
-	return pctl_client_connect("pvscsi-vhost-user", path, 10, NULL);
+	/* An add of an iscsi:// or rbd: LUN answers once it logged in (up to 15 s) or failed. */
+	return pctl_client_connect("pvscsi-vhost-user", path, 60, NULL);
 }
 
 /* The line protocol: one line out, the reply to the end (the server closes). */

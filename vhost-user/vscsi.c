@@ -73,6 +73,16 @@ struct vscsi {
 	int err_budget;
 	uint64_t dev_errors; /* psense_device_error's count */
 	struct vscsi_stats st;
+	struct vs_adding *adding; /* adds whose unit opens on a thread of the pool's */
+};
+
+struct vs_adding {
+	struct vs_adding *next;
+	struct vscsi *vs;
+	uint32_t target, lun;
+	struct pvs_unit_wait *wait;
+	vscsi_added_fn done;
+	void *arg;
 };
 
 #define vs_err(vs, ...)                                                                            \
@@ -741,6 +751,14 @@ void vscsi_free(struct vscsi *vs)
 {
 	if (!vs)
 		return;
+	while (vs->adding) {
+		struct vs_adding *a = vs->adding;
+
+		vs->adding = a->next;
+		pvs_unit_wait_cancel(a->wait);
+		a->done(a->arg, -ECANCELED, "the controller was removed while its LUN opened");
+		free(a);
+	}
 	/* The units go back to the pool, which closes each once no controller uses it. */
 	pvs_map_free(vs->map);
 	for (unsigned int i = 0; i < VSCSI_REQ_Q0 + VSCSI_MAX_REQ_QUEUES; i++)
@@ -758,18 +776,29 @@ static bool hotplug(const struct vscsi *vs)
 	return vs->dev && vu_dev_has_feature(vs->dev, VIRTIO_SCSI_F_HOTPLUG);
 }
 
-int vscsi_lun_add(struct vscsi *vs, uint32_t target, uint32_t lun, const char *spec, char *err,
-                  size_t errlen)
+static bool adding(const struct vscsi *vs, uint32_t target, uint32_t lun)
 {
-	struct pvs_unit *u;
-	int rc;
+	for (const struct vs_adding *a = vs->adding; a; a = a->next)
+		if (a->target == target && a->lun == lun)
+			return true;
+	return false;
+}
 
+/* What an add checks before it takes a unit; 0 or its error. */
+static int add_check(struct vscsi *vs, uint32_t target, uint32_t lun, const char *spec, char *err,
+                     size_t errlen)
+{
 	if (err && errlen)
 		err[0] = '\0';
 	if (target > VSP_MAX_TARGET || lun > VSP_MAX_LUN)
 		return -EINVAL;
 	if (pvs_map_lookup(vs->map, 0, target, lun))
 		return -EEXIST;
+	if (adding(vs, target, lun)) {
+		if (err && errlen)
+			snprintf(err, errlen, "%u:%u: an add of it is under way", target, lun);
+		return -EEXIST;
+	}
 	if (pvs_map_count(vs->map) >= VSCSI_MAX_LUNS)
 		return -ENOSPC;
 	if (!strncmp(spec, "iscsi://", 8) && !vs->cfg.iscsi_name[0]) {
@@ -781,10 +810,14 @@ int vscsi_lun_add(struct vscsi *vs, uint32_t target, uint32_t lun, const char *s
 			    spec);
 		return -EINVAL;
 	}
-	rc = pvs_host_unit_get_as(vs->host, spec, false, vs->cfg.iscsi_name, &u, err, errlen);
-	if (rc)
-		return rc;
-	rc = pvs_map_attach(vs->map, 0, target, lun, u);
+	return 0;
+}
+
+/* Map the unit @u (one reference, taken over) at @target:@lun, and tell the driver. */
+static int add_unit(struct vscsi *vs, uint32_t target, uint32_t lun, struct pvs_unit *u)
+{
+	int rc = pvs_map_attach(vs->map, 0, target, lun, u);
+
 	if (rc) {
 		pvs_unit_put(u);
 		return rc;
@@ -793,6 +826,70 @@ int vscsi_lun_add(struct vscsi *vs, uint32_t target, uint32_t lun, const char *s
 		send_event(vs, VIRTIO_SCSI_T_TRANSPORT_RESET, target, lun,
 		           VIRTIO_SCSI_EVT_RESET_RESCAN);
 	return 0;
+}
+
+int vscsi_lun_add(struct vscsi *vs, uint32_t target, uint32_t lun, const char *spec, char *err,
+                  size_t errlen)
+{
+	struct pvs_unit *u;
+	int rc = add_check(vs, target, lun, spec, err, errlen);
+
+	if (rc)
+		return rc;
+	rc = pvs_host_unit_get_as(vs->host, spec, false, vs->cfg.iscsi_name, &u, err, errlen);
+	if (rc)
+		return rc;
+	return add_unit(vs, target, lun, u);
+}
+
+static void added(void *arg, struct pvs_unit *u, int rc, const char *err)
+{
+	struct vs_adding *a = arg, **pp;
+	struct vscsi *vs = a->vs;
+	char why[512];
+
+	for (pp = &vs->adding; *pp && *pp != a; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = a->next;
+	snprintf(why, sizeof(why), "%s", err);
+	if (!rc) {
+		rc = add_unit(vs, a->target, a->lun, u);
+		if (rc)
+			snprintf(why, sizeof(why), "%u:%u: %s", a->target, a->lun, strerror(-rc));
+	}
+	a->done(a->arg, rc, why);
+	free(a);
+}
+
+int vscsi_lun_add_async(struct vscsi *vs, uint32_t target, uint32_t lun, const char *spec,
+                        vscsi_added_fn done, void *arg, char *err, size_t errlen)
+{
+	struct vs_adding *a;
+	struct pvs_unit *u;
+	int rc = add_check(vs, target, lun, spec, err, errlen);
+
+	if (rc)
+		return rc;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->vs = vs;
+	a->target = target;
+	a->lun = lun;
+	a->done = done;
+	a->arg = arg;
+	rc = pvs_host_unit_open(vs->host, spec, false, vs->cfg.iscsi_name, added, a, &u, &a->wait,
+	                        err, errlen);
+	if (rc == PVS_UNIT_PENDING) {
+		a->next = vs->adding;
+		vs->adding = a;
+		return VSCSI_ADD_PENDING;
+	}
+	free(a);
+	if (rc)
+		return rc;
+	return add_unit(vs, target, lun, u);
 }
 
 int vscsi_lun_remove(struct vscsi *vs, uint32_t target, uint32_t lun)

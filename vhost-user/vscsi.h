@@ -90,6 +90,20 @@ void vscsi_flush(struct vscsi *vs);
  */
 int vscsi_lun_add(struct vscsi *vs, uint32_t target, uint32_t lun, const char *spec, char *err,
                   size_t errlen);
+/*
+ * vscsi_lun_add() that does not hold up the daemon's loop: an iscsi://
+ * LUN's login or an rbd: LUN's connection to its cluster runs on a thread
+ * of the pool's (pvs_host_unit_open()) while every controller is served.
+ * 0 when added at once (@done is not called), VSCSI_ADD_PENDING when
+ * @done(@arg, rc, err) will be called on the loop's thread (rc 0: added),
+ * or vscsi_lun_add()'s errors.  An add under way holds its target:lun: a
+ * second add of it is -EEXIST.  vscsi_free() ends the adds under way with
+ * -ECANCELED.
+ */
+#define VSCSI_ADD_PENDING 1
+typedef void (*vscsi_added_fn)(void *arg, int rc, const char *err);
+int vscsi_lun_add_async(struct vscsi *vs, uint32_t target, uint32_t lun, const char *spec,
+                        vscsi_added_fn done, void *arg, char *err, size_t errlen);
 int vscsi_lun_remove(struct vscsi *vs, uint32_t target, uint32_t lun);
 /* Re-read the backing size; on a change a PARAM_CHANGE event (VIRTIO_SCSI_F_CHANGE). 1 changed, 0
  * not, -ENOENT. */

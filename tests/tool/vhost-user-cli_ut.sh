@@ -278,7 +278,8 @@ bad "--lun for a controller that does not exist" 1 "--lun nosuch/0:0=mem:1M: no 
 	--socket-path=n.sock --lun nosuch/0:0=mem:1M
 bad "--name with a slash" 2 "--name 'a/b': 1 to 31 of A-Z a-z 0-9 _ . -" --socket-path=n.sock --name=a/b
 truncate -s 4M shared.img
-timeout --foreground 600 "$bin" --ctl-socket=ctrls.ctl 2>ctrls.log &
+# A login to a portal that never answers gives up after 3 s here (15 s by default).
+PVS_ISCSI_OPEN_TIMEOUT=3 timeout --foreground 600 "$bin" --ctl-socket=ctrls.ctl 2>ctrls.log &
 first=$!
 if wait_for test -S ctrls.ctl; then
 	check_ctl "ctrl-add: a bad name" 1 "error: controller name 'a/b': 1 to 31 of" ctrl-add a/b x.sock
@@ -332,6 +333,61 @@ if wait_for test -S ctrls.ctl; then
 	check_ctl "iscsi:// LUN on c5 logs in as c5's name" 1 \
 		"cannot connect to the portal 127.0.0.1:1 of iqn.2001-04.com.example:t as iqn.2026-12.org.example:vm.c5" \
 		add c5/0:0 iscsi://127.0.0.1:1/iqn.2001-04.com.example:t/0
+	# A login that takes its time holds up no other command: a portal that never answers.
+	python3 -c 'import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+print(s.getsockname()[1], flush=True)
+time.sleep(120)' >mute.port &
+	mute=$!
+	wait_for test -s mute.port
+	murl="iscsi://127.0.0.1:$(cat mute.port)/iqn.2026-12.org.pvscsi.test:mute/0"
+	"$bin" ctl ctrls.ctl add c5/1:0 "$murl" >mute.out 2>&1 &
+	apid=$!
+	if wait_for grep -qF "LUN c5/1:0: $murl opens on a thread of its own" ctrls.log; then
+		ok "an add of a mute portal logs in on a thread of its own"
+	else
+		fail "an add of a mute portal logs in on a thread of its own" "$(tail -n 5 ctrls.log)"
+	fi
+	check_ctl "another command while the login waits" 0 "2:0 mem:1M" list c2
+	check_ctl "the same LUN again while it logs in" 1 "error: 1:0: an add of it is under way" \
+		add c5/1:0 mem:1M
+	if kill -0 "$apid" 2>/dev/null; then
+		ok "the login still waits after the other commands"
+	else
+		fail "the login still waits after the other commands" "$(cat mute.out)"
+	fi
+	wait "$apid"
+	st=$?
+	if [ "$st" = 1 ] && grep -qF "error: " mute.out && grep -qF "127.0.0.1:$(cat mute.port)" mute.out; then
+		ok "the mute portal's add fails, naming the portal"
+	else
+		fail "the mute portal's add fails, naming the portal" "exit $st: $(cat mute.out)"
+	fi
+	"$bin" ctl --json ctrls.ctl add c5/2:0 "$murl" >mute.out 2>&1 &
+	apid=$!
+	wait_for grep -qF "LUN c5/2:0: $murl opens on a thread of its own" ctrls.log
+	check_ctl "JSON: another command while the login waits" 0 '"lun":"2:0"' --json list c2
+	wait "$apid"
+	st=$?
+	if [ "$st" = 1 ] && grep -qF "127.0.0.1:$(cat mute.port)" mute.out && grep -qF "(CommandFailed)" mute.out; then
+		ok "JSON: the mute portal's add fails, naming the portal"
+	else
+		fail "JSON: the mute portal's add fails, naming the portal" "exit $st: $(cat mute.out)"
+	fi
+	# The controller goes while its LUN logs in: the add ends with an error, nothing is left.
+	"$bin" ctl ctrls.ctl add c6/0:0 "$murl" >mute.out 2>&1 &
+	apid=$!
+	wait_for grep -qF "LUN c6/0:0: $murl opens on a thread of its own" ctrls.log
+	check_ctl "ctrl-remove c6 while its LUN logs in" 0 "ok" ctrl-remove c6
+	wait "$apid"
+	st=$?
+	if [ "$st" = 1 ] && grep -qF "the controller was removed while its LUN opened" mute.out; then
+		ok "the add on a removed controller ends"
+	else
+		fail "the add on a removed controller ends" "exit $st: $(cat mute.out)"
+	fi
 	check_ctl "iscsi:// LUN on c2, which has no name" 1 "this controller has none" \
 		add c2/5:0 iscsi://127.0.0.1:1/iqn.2001-04.com.example:t/0
 	check_ctl "JSON ctrl-add with an initiator name" 0 "{}" \
@@ -340,7 +396,7 @@ if wait_for test -S ctrls.ctl; then
 		--json ctrl-list
 	check_ctl "JSON ctrl-add: a bad initiator name" 1 "initiator name 'iqn.a b'" \
 		--json ctrl-add c9 c9.sock "iqn.a b"
-	for c in c5 c6 c8; do check_ctl "ctrl-remove $c" 0 "ok" ctrl-remove "$c"; done
+	for c in c5 c8; do check_ctl "ctrl-remove $c" 0 "ok" ctrl-remove "$c"; done
 	check_ctl "JSON resize" 0 '{"changed":false}' --json resize c2/2:0
 	check_ctl "JSON remove of what is not there" 1 "no LUN c2/9:9 (CommandFailed)" --json remove c2/9:9
 	check_ctl "JSON ctrl-remove c3" 0 "{}" --json ctrl-remove c3
@@ -464,6 +520,11 @@ PY
 	wait "$first"
 	st=$?
 	first=
+	# Only now: c6's login, abandoned, ended by its timeout, not by a reset.  A
+	# target that drops the connection during a login makes libiscsi leak 24
+	# bytes (docs/network-luns.md), which LeakSanitizer would report here.
+	kill "$mute" 2>/dev/null
+	wait "$mute" 2>/dev/null
 	if [ "$st" = 0 ] && [ ! -e c2.sock ] && [ ! -e ctrls.ctl ]; then
 		ok "exit 0 on SIGTERM, every controller's socket removed"
 	else

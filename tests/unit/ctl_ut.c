@@ -72,10 +72,26 @@ static int t_big(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
 	return 0;
 }
 
+/* Answers later (pctl_resume()) when it can, at once otherwise. */
+static struct pctl_later saved_later;
+static int t_later(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
+{
+	(void)arg;
+	(void)args;
+	(void)e;
+	if (pctl_defer(&saved_later))
+		return PCTL_DEFERRED;
+	yajl_gen_map_open(g);
+	pctl_bool(g, "now", true);
+	yajl_gen_map_close(g);
+	return 0;
+}
+
 static const struct pctl_command tcmds[] = {
     {"echo", t_echo},
     {"fail", t_fail},
     {"big", t_big},
+    {"later", t_later},
 };
 
 static bool refuse_all(void *arg, pid_t pid, uid_t uid, gid_t gid)
@@ -142,7 +158,7 @@ static void expect_error(const struct pctl_cfg *cfg, const char *req, const char
 	yajl_tree_free(v);
 }
 
-static const struct pctl_cfg tcfg = {.cmds = tcmds, .ncmds = 3};
+static const struct pctl_cfg tcfg = {.cmds = tcmds, .ncmds = 4};
 
 static void test_reply_ok(void)
 {
@@ -163,7 +179,7 @@ static void test_reply_help(void)
 	yajl_val a = yajl_tree_get(v, p, yajl_t_array);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-	CU_ASSERT_EQUAL(a->u.array.len, 4);
+	CU_ASSERT_EQUAL(a->u.array.len, 5); /* the four commands and help */
 	CU_ASSERT_STRING_EQUAL(YAJL_GET_STRING(a->u.array.values[0]), "echo");
 	yajl_tree_free(v);
 }
@@ -306,6 +322,112 @@ static void test_sock_roundtrip(void)
 	CU_ASSERT_EQUAL(pctl_nconns(s), 0);
 	pctl_close(s);
 	CU_ASSERT_NOT_EQUAL(stat(sock_path, &st), 0);
+}
+
+static void gen_seven(void *arg, yajl_gen g)
+{
+	(void)arg;
+	yajl_gen_map_open(g);
+	pctl_u64(g, "x", 7);
+	yajl_gen_map_close(g);
+}
+
+static int t_line(void *arg, const char *line, char **out)
+{
+	(void)arg;
+	if (!strcmp(line, "slow") && pctl_defer(&saved_later))
+		return PCTL_DEFERRED;
+	*out = strdup("fast\n");
+	return *out ? 0 : -ENOMEM;
+}
+
+/* Step the server for @ms without any client reading. */
+static void step_for(struct pctl *s, int ms)
+{
+	for (int t = 0; t < ms; t += 5) {
+		pctl_handle(s);
+		poll(NULL, 0, 5);
+	}
+}
+
+/*
+ * A deferred answer: the connection waits past the client timeout while
+ * other clients are served, gets its answer from pctl_resume(), and is
+ * served on after it; one that hangs up while it waits is dropped, and a
+ * late pctl_resume() finds nobody.  pctl_reply() alone cannot wait.
+ */
+static void test_sock_deferred(void)
+{
+	struct pctl_cfg c = tcfg;
+	static const char later[] = "{\"command\":\"later\"}\n";
+	static const char echo[] = "{\"command\":\"echo\",\"arguments\":{\"n\":3}}\n";
+	struct pctl *s;
+	struct pctl_later gone;
+	char buf[4096];
+	yajl_val v;
+	int a, b;
+
+	{
+		const char *p[] = {"return", "now", NULL};
+
+		v = reply_of(&tcfg, "{\"command\":\"later\"}");
+		CU_ASSERT_TRUE(YAJL_IS_TRUE(yajl_tree_get(v, p, yajl_t_any)));
+		yajl_tree_free(v);
+	}
+	c.peer_ok = allow_all;
+	c.timeout_ms = 50;
+	c.line = t_line;
+	s = open_sock(&c);
+	a = client();
+	CU_ASSERT_EQUAL(send(a, later, sizeof(later) - 1, 0), (ssize_t)sizeof(later) - 1);
+	step_for(s, 200);
+	CU_ASSERT_EQUAL(pctl_nconns(s), 1);
+	CU_ASSERT_EQUAL(recv(a, buf, sizeof(buf), 0), -1);
+	b = client();
+	CU_ASSERT_EQUAL(send(b, echo, sizeof(echo) - 1, 0), (ssize_t)sizeof(echo) - 1);
+	CU_ASSERT_TRUE(read_line(b, buf, sizeof(buf), step_pctl, s) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "{\"return\":{\"n\":3}}"));
+	close(b);
+	CU_ASSERT_TRUE(pctl_resume(&saved_later, NULL, NULL, gen_seven, NULL));
+	CU_ASSERT_FALSE(pctl_resume(&saved_later, NULL, NULL, gen_seven, NULL));
+	CU_ASSERT_TRUE(read_line(a, buf, sizeof(buf), step_pctl, s) > 0);
+	CU_ASSERT_STRING_EQUAL(buf, "{\"return\":{\"x\":7}}\n");
+	CU_ASSERT_EQUAL(send(a, echo, sizeof(echo) - 1, 0), (ssize_t)sizeof(echo) - 1);
+	CU_ASSERT_TRUE(read_line(a, buf, sizeof(buf), step_pctl, s) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "{\"return\":{\"n\":3}}"));
+	close(a);
+	/* An error answer. */
+	a = client();
+	CU_ASSERT_EQUAL(send(a, later, sizeof(later) - 1, 0), (ssize_t)sizeof(later) - 1);
+	step_for(s, 20);
+	CU_ASSERT_TRUE(pctl_resume(&saved_later, PCTL_E_FAILED, "it took too long", NULL, NULL));
+	CU_ASSERT_TRUE(read_line(a, buf, sizeof(buf), step_pctl, s) > 0);
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(buf, "\"class\":\"CommandFailed\",\"desc\":\"it took too long\""));
+	close(a);
+	/* Gone while it waits. */
+	a = client();
+	CU_ASSERT_EQUAL(send(a, later, sizeof(later) - 1, 0), (ssize_t)sizeof(later) - 1);
+	step_for(s, 20);
+	gone = saved_later;
+	close(a);
+	for (int i = 0; i < 100 && pctl_nconns(s); i++)
+		step_for(s, 5);
+	CU_ASSERT_EQUAL(pctl_nconns(s), 0);
+	CU_ASSERT_FALSE(pctl_resume(&gone, NULL, NULL, NULL, NULL));
+	/* The line protocol waits the same way, and closes once answered. */
+	a = client();
+	CU_ASSERT_EQUAL(send(a, "slow\n", 5, 0), 5);
+	step_for(s, 100);
+	CU_ASSERT_EQUAL(pctl_nconns(s), 1);
+	CU_ASSERT_TRUE(pctl_resume_line(&saved_later, "done\n"));
+	CU_ASSERT_TRUE(read_line(a, buf, sizeof(buf), step_pctl, s) > 0);
+	CU_ASSERT_STRING_EQUAL(buf, "done\n");
+	CU_ASSERT_EQUAL(read_line(a, buf, sizeof(buf), step_pctl, s), -1);
+	close(a);
+	step_for(s, 20);
+	CU_ASSERT_EQUAL(pctl_nconns(s), 0);
+	pctl_close(s);
 }
 
 static void test_sock_refused_peer(void)
@@ -881,6 +1003,7 @@ static const struct cu_test proto_tests[] = {
 };
 static const struct cu_test sock_tests[] = {
     {"round trip", test_sock_roundtrip},
+    {"a deferred answer", test_sock_deferred},
     {"refused peer", test_sock_refused_peer},
     {"root only by default", test_sock_default_root_only},
     {"oversized request", test_sock_oversized},
