@@ -729,9 +729,18 @@ static bool devs_pass(struct xb_vhost *v, enum dev_pass pass)
 		case PVSD_XB_CONNECTED:
 			if (pass == PASS_UPDATEDEV && st == PVSD_XB_CONNECTED && d && d->l)
 				break;
-			if (!(d && d->l) && dev_map(v, name, false) != 0) {
-				dev_set_state(v, name, PVSD_XB_CLOSED);
-				break;
+			if (!(d && d->l)) {
+				int rc = dev_map(v, name, false);
+
+				/* An open begun while it was Initialising goes on. */
+				if (rc == PVS_UNIT_PENDING) {
+					pending = true;
+					break;
+				}
+				if (rc != 0) {
+					dev_set_state(v, name, PVSD_XB_CLOSED);
+					break;
+				}
 			}
 			if (pass == PASS_REPROBE && st == PVSD_XB_CONNECTED)
 				dev_set_state(v, name, PVSD_XB_INITIALISED);
