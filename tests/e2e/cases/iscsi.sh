@@ -28,6 +28,7 @@ ISCSI_DIR=/var/tmp/e2e/tgt
 ISCSI_PORT=3270
 
 case_cleanup() {
+	[ -z "$MUTE_PID" ] || kill "$MUTE_PID" 2>/dev/null
 	guest_b_cleanup "$ISCSI_B"
 	san_destroy "$ISCSI_DIR"
 }
@@ -85,18 +86,23 @@ iscsi_check() {
 # meanwhile pvscsid serves $ISCSI_B's hot add (its signal to go on) and
 # ring.  Then $GUEST's attach fails, naming the portal, and nothing of it
 # is left.  A login on pvscsid's event loop held up every guest instead.
-MUTE_PORT=3271
+# Not a port of another case (iscsi_failover's tgtd is on 3271).
+MUTE_PORT=3279
+MUTE_PID=
 mute_check() {
 	local url="iscsi://127.0.0.1:$MUTE_PORT/iqn.2026-12.org.pvscsi.test:mute/0"
-	local mpid apid t0 t1 rc=0
+	local apid t0 t1 rc=0
+	rm -f /tmp/mute.ready
 	python3 -c 'import socket, sys, time
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen(8)
-time.sleep(300)' "$MUTE_PORT" &
-	mpid=$!
-	sleep 1
+open(sys.argv[2], "w").close()
+time.sleep(300)' "$MUTE_PORT" /tmp/mute.ready &
+	MUTE_PID=$!
+	wait_for "the mute portal to listen" 60 test -e /tmp/mute.ready ||
+		fail "the mute portal (python3 in dom0) did not start"
 	t0=$(date +%s)
 	xl scsi-attach "$GUEST" "$url" 0:0:4:0 >"$CASEOUT/mute-attach.txt" 2>&1 &
 	apid=$!
@@ -109,8 +115,9 @@ time.sleep(300)' "$MUTE_PORT" &
 		fail "$GUEST's attach of the mute portal ended before $ISCSI_B's hot add did ($((t1 - t0)) s)"
 	say "while $GUEST's login to a mute portal waits, $ISCSI_B's hot add took $((t1 - t0)) s"
 	wait "$apid" || rc=$?
-	kill "$mpid" 2>/dev/null
-	wait "$mpid" 2>/dev/null || :
+	kill "$MUTE_PID" 2>/dev/null || :
+	wait "$MUTE_PID" 2>/dev/null || :
+	MUTE_PID=
 	[ $rc != 0 ] || fail "xl scsi-attach of the mute portal $url succeeded"
 	grep -q "could not add" "$CASEOUT/mute-attach.txt" ||
 		fail "xl scsi-attach of the mute portal: $(cat "$CASEOUT/mute-attach.txt")"
