@@ -82,11 +82,13 @@ iscsi_check() {
 
 # A login that never ends holds up nobody.  A portal in dom0 takes the
 # connection and never answers; $GUEST's xl scsi-attach of it waits while
-# pvscsid logs in on a thread of its own (15 s, ISCSI_OPEN_TIMEOUT), and
-# meanwhile pvscsid serves $ISCSI_B's hot add (its signal to go on) and
-# ring.  Then $GUEST's attach fails, naming the portal, and nothing of it
-# is left.  A login on pvscsid's event loop held up every guest instead.
-# Not a port of another case (iscsi_failover's tgtd is on 3271).
+# pvscsid logs in on a thread of its own (15 s, ISCSI_OPEN_TIMEOUT).
+# Meanwhile pvscsid's one event loop, the one that serves every ring, is
+# free: its control socket answers at once and shows the device opening
+# (before, the login ran on that loop and nothing answered for 15 s).  Then
+# $GUEST's attach fails, naming the portal, and nothing of it is left.  (xl scsi-attach itself holds the
+# toolstack's host-wide lock until its device is Connected, so a second xl
+# scsi-attach waits for the first: the wait is xl's, not pvscsid's.)
 MUTE_PORT=3279
 MUTE_PID=
 mute_check() {
@@ -109,11 +111,15 @@ time.sleep(300)' "$MUTE_PORT" /tmp/mute.ready &
 	wait_for "pvscsid's login to the mute portal" 30 \
 		grep -q "p-dev '$url' opens on a thread of its own" "$PVSCSID_LOG" ||
 		fail "pvscsid did not start $GUEST's login to $url"
-	xl scsi-attach "$ISCSI_B" mem:1M 0:0:1:0 || fail "signalling $ISCSI_B while $GUEST's login waits"
+	"$(dirname "$PVSCSID")/pvscsictl" --socket /run/pvscsid/control status --json \
+		>"$CASEOUT/mute-status.json" || fail "pvscsictl status while $GUEST's login waits"
 	t1=$(date +%s)
 	kill -0 "$apid" 2>/dev/null ||
-		fail "$GUEST's attach of the mute portal ended before $ISCSI_B's hot add did ($((t1 - t0)) s)"
-	say "while $GUEST's login to a mute portal waits, $ISCSI_B's hot add took $((t1 - t0)) s"
+		fail "$GUEST's attach of the mute portal ended before pvscsid's status answered ($((t1 - t0)) s)"
+	grep -q '"opening":true' "$CASEOUT/mute-status.json" ||
+		fail "pvscsictl status shows no device opening: $(cat "$CASEOUT/mute-status.json")"
+	say "while $GUEST's login to a mute portal waits, pvscsid answered its status" \
+		"$((t1 - t0)) s into it, the device \"opening\""
 	wait "$apid" || rc=$?
 	kill "$MUTE_PID" 2>/dev/null || :
 	wait "$MUTE_PID" 2>/dev/null || :
@@ -142,6 +148,7 @@ dom0() {
 	guest_b_wait_mark "$ISCSI_B" b-ready 300
 	iscsi_check
 	mute_check
+	xl scsi-attach "$ISCSI_B" mem:1M 0:0:1:0 || fail "signalling $ISCSI_B"
 	guest_b_wait_mark "$ISCSI_B" b-preempted 300
 	xl scsi-attach "$GUEST" mem:1M 0:0:1:0 || fail "signalling $GUEST"
 	# Through dom0's kernel initiator: one nexus for both guests.
