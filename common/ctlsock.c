@@ -691,21 +691,32 @@ void pctl_handle(struct pctl *s)
 	}
 }
 
+/* The connection still waiting for @later's answer, taken out of waiting; NULL when gone. */
+static struct conn *later_conn(const struct pctl_later *later)
+{
+	struct pctl *s = later->s;
+	struct conn *c;
+
+	if (!s || later->conn >= s->cfg.max_conns)
+		return NULL;
+	c = &s->conns[later->conn];
+	if (!c->used || !c->waiting || c->gen != later->gen)
+		return NULL;
+	c->waiting = false;
+	return c;
+}
+
 bool pctl_resume(const struct pctl_later *later, const char *cls, const char *desc,
                  void (*gen)(void *arg, yajl_gen g), void *arg)
 {
 	struct pctl *s = later->s;
-	struct conn *c;
+	struct conn *c = later_conn(later);
 	char *r = NULL;
 	size_t n = 0;
 	int rc;
 
-	if (!s || later->conn >= s->cfg.max_conns)
+	if (!c)
 		return false;
-	c = &s->conns[later->conn];
-	if (!c->used || !c->waiting || c->gen != later->gen)
-		return false;
-	c->waiting = false;
 	if (cls) {
 		rc = error_reply(cls, desc, &r, &n);
 	} else {
@@ -737,15 +748,11 @@ bool pctl_resume(const struct pctl_later *later, const char *cls, const char *de
 bool pctl_resume_line(const struct pctl_later *later, const char *text)
 {
 	struct pctl *s = later->s;
-	struct conn *c;
+	struct conn *c = later_conn(later);
 	char *r;
 
-	if (!s || later->conn >= s->cfg.max_conns)
+	if (!c)
 		return false;
-	c = &s->conns[later->conn];
-	if (!c->used || !c->waiting || c->gen != later->gen)
-		return false;
-	c->waiting = false;
 	r = strdup(text);
 	if (!r) {
 		conn_drop(s, c);

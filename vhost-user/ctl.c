@@ -126,22 +126,7 @@ static void add_error(int rc, const char *why, unsigned int t, unsigned int l, c
 int vuctl_add(const struct vuctl_env *env, const char *tl, const char *spec, char *err,
               size_t errlen)
 {
-	unsigned int t, l;
-	struct vscsi *vs;
-	const char *name;
-	char why[512];
-	int rc;
-
-	rc = parse_addr(env, tl, &vs, &name, &t, &l, err, errlen);
-	if (rc)
-		return rc;
-	rc = vscsi_lun_add(vs, t, l, spec, why, sizeof(why));
-	if (rc) {
-		add_error(rc, why, t, l, err, errlen);
-		return rc;
-	}
-	log_added(vs, tl, t, l);
-	return 0;
+	return vuctl_add_async(env, tl, spec, NULL, NULL, err, errlen);
 }
 
 /* An add under way: its address, and whom to tell. */
@@ -182,6 +167,10 @@ int vuctl_add_async(const struct vuctl_env *env, const char *tl, const char *spe
 	rc = parse_addr(env, tl, &vs, &name, &t, &l, err, errlen);
 	if (rc)
 		return rc;
+	if (!done) {
+		rc = vscsi_lun_add(vs, t, l, spec, why, sizeof(why));
+		goto out;
+	}
 	a = calloc(1, sizeof(*a));
 	if (!a) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
@@ -199,6 +188,7 @@ int vuctl_add_async(const struct vuctl_env *env, const char *tl, const char *spe
 		return rc;
 	}
 	free(a);
+out:
 	if (rc) {
 		add_error(rc, why, t, l, err, errlen);
 		return rc;

@@ -74,7 +74,7 @@ int vuctl_add(const struct vuctl_env *env, const char *tl, const char *spec, cha
 /*
  * vuctl_add() through vscsi_lun_add_async(): 0 when added, VSCSI_ADD_PENDING
  * when @done(@arg, rc, err) tells later (after the LUN's log line), or
- * -errno with one line in @err.
+ * -errno with one line in @err.  @done NULL: vuctl_add(), at once.
  */
 int vuctl_add_async(const struct vuctl_env *env, const char *tl, const char *spec,
                     vscsi_added_fn done, void *arg, char *err, size_t errlen);

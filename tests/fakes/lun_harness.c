@@ -2,6 +2,7 @@
 /*
  * lun_harness.c - see lun_harness.h.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "lun_harness.h"
@@ -181,4 +182,14 @@ void lh_put_lba(uint8_t *cdb, unsigned int len, uint64_t lba, uint32_t n)
 		lh_put32(&cdb[10], n);
 		break;
 	}
+}
+
+void lh_waited_done(void *arg, struct pvs_unit *u, int rc, const char *err)
+{
+	struct lh_waited *w = arg;
+
+	w->u = u;
+	w->rc = rc;
+	w->calls++;
+	snprintf(w->err, sizeof(w->err), "%s", err);
 }

@@ -83,4 +83,13 @@ void lh_put64(uint8_t *p, uint64_t v);
  */
 void lh_put_lba(uint8_t *cdb, unsigned int len, uint64_t lba, uint32_t n);
 
+/* What a pvs_host_unit_open() caller was told, with lh_waited_done() as its @done. */
+struct pvs_unit;
+struct lh_waited {
+	struct pvs_unit *u;
+	int rc, calls;
+	char err[512];
+};
+void lh_waited_done(void *arg, struct pvs_unit *u, int rc, const char *err);
+
 #endif

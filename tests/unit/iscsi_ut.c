@@ -642,22 +642,6 @@ static void test_abort_on_hung_target(void)
 
 /* ---- an attach's login waits on a thread of its own ---- */
 
-struct waited {
-	struct pvs_unit *u;
-	int rc, calls;
-	char err[512];
-};
-
-static void waited_done(void *arg, struct pvs_unit *u, int rc, const char *err)
-{
-	struct waited *w = arg;
-
-	w->u = u;
-	w->rc = rc;
-	w->calls++;
-	snprintf(w->err, sizeof(w->err), "%s", err);
-}
-
 /* Run @w until @host has no open under way, at most @ms. */
 static void drive_opens(struct pvs_worker *w, struct pvs_host *host, int ms)
 {
@@ -689,7 +673,7 @@ static void test_async_open(void)
 	struct pvs_host *host;
 	struct pvs_unit *u = NULL, *fu = NULL;
 	struct pvs_unit_wait *wa = NULL, *wb = NULL;
-	struct waited r1 = {0}, r2 = {0}, r3 = {0};
+	struct lh_waited r1 = {0}, r2 = {0}, r3 = {0};
 	char spec[300], dead[300], file[300], fspec[310], err[512], show[8192];
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
@@ -707,18 +691,18 @@ static void test_async_open(void)
 	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, 1 << 20) == 0);
 	close(fd);
 	snprintf(fspec, sizeof(fspec), "file:%s", file);
-	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_open(host, fspec, false, NULL, waited_done, &r1, &fu,
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_open(host, fspec, false, NULL, lh_waited_done, &r1, &fu,
 	                                         &wa, err, sizeof(err)),
 	                      0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fu);
 	CU_ASSERT_PTR_NULL(wa);
 
 	/* Two callers, one login: the second waits for the first's open. */
-	CU_ASSERT_EQUAL(pvs_host_unit_open(host, spec, false, IQN_A, waited_done, &r1, &u, &wa, err,
-	                                   sizeof(err)),
+	CU_ASSERT_EQUAL(pvs_host_unit_open(host, spec, false, IQN_A, lh_waited_done, &r1, &u, &wa,
+	                                   err, sizeof(err)),
 	                PVS_UNIT_PENDING);
-	CU_ASSERT_EQUAL(pvs_host_unit_open(host, spec, false, IQN_A, waited_done, &r2, &u, &wb, err,
-	                                   sizeof(err)),
+	CU_ASSERT_EQUAL(pvs_host_unit_open(host, spec, false, IQN_A, lh_waited_done, &r2, &u, &wb,
+	                                   err, sizeof(err)),
 	                PVS_UNIT_PENDING);
 	CU_ASSERT_EQUAL(pvs_host_opening(host), 1);
 	drive_opens(w, host, 20000);
@@ -750,8 +734,8 @@ static void test_async_open(void)
 	         ntohs(sa.sin_port));
 	setenv("PVS_ISCSI_OPEN_TIMEOUT", "3", 1);
 	t0 = mono_ms();
-	CU_ASSERT_EQUAL(pvs_host_unit_open(host, dead, false, IQN_B, waited_done, &r3, &u, &wa, err,
-	                                   sizeof(err)),
+	CU_ASSERT_EQUAL(pvs_host_unit_open(host, dead, false, IQN_B, lh_waited_done, &r3, &u, &wa,
+	                                   err, sizeof(err)),
 	                PVS_UNIT_PENDING);
 	{
 		struct lh f = {.w = w, .lun = pvs_unit_lun(fu)};
@@ -783,8 +767,8 @@ static void test_async_open(void)
 	 * session lingers, for the same guest's next attach to take up at once.
 	 */
 	memset(&r3, 0, sizeof(r3));
-	CU_ASSERT_EQUAL(pvs_host_unit_open(host, spec, false, IQN_C, waited_done, &r3, &u, &wa, err,
-	                                   sizeof(err)),
+	CU_ASSERT_EQUAL(pvs_host_unit_open(host, spec, false, IQN_C, lh_waited_done, &r3, &u, &wa,
+	                                   err, sizeof(err)),
 	                PVS_UNIT_PENDING);
 	pvs_unit_wait_cancel(wa);
 	drive_opens(w, host, 20000);
@@ -792,16 +776,16 @@ static void test_async_open(void)
 	n = nexus_of(IQN_C);
 	CU_ASSERT(n >= 0);
 	u = NULL;
-	CU_ASSERT_EQUAL(pvs_host_unit_open(host, spec, false, IQN_C, waited_done, &r3, &u, &wa, err,
-	                                   sizeof(err)),
+	CU_ASSERT_EQUAL(pvs_host_unit_open(host, spec, false, IQN_C, lh_waited_done, &r3, &u, &wa,
+	                                   err, sizeof(err)),
 	                0);
 	CU_ASSERT_PTR_NOT_NULL(u);
 	CU_ASSERT_EQUAL(nexus_of(IQN_C), n);
 	pvs_unit_put(u);
 
 	/* Freed with an open under way: it is waited for, and nothing is left. */
-	CU_ASSERT_EQUAL(pvs_host_unit_open(host, spec, false, IQN_B, waited_done, &r3, &u, &wa, err,
-	                                   sizeof(err)),
+	CU_ASSERT_EQUAL(pvs_host_unit_open(host, spec, false, IQN_B, lh_waited_done, &r3, &u, &wa,
+	                                   err, sizeof(err)),
 	                PVS_UNIT_PENDING);
 	pvs_unit_put(r1.u);
 	pvs_unit_put(r2.u);

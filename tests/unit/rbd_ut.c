@@ -628,22 +628,6 @@ static void test_pool(void)
 	pvs_worker_free(cfg.worker);
 }
 
-struct waited {
-	struct pvs_unit *u;
-	int rc, calls;
-	char err[512];
-};
-
-static void waited_done(void *arg, struct pvs_unit *u, int rc, const char *err)
-{
-	struct waited *w = arg;
-
-	w->u = u;
-	w->rc = rc;
-	w->calls++;
-	snprintf(w->err, sizeof(w->err), "%s", err);
-}
-
 /*
  * An attach's connection to the cluster runs on a thread of its own: the
  * image named through two conf files is still one unit once both opened,
@@ -655,7 +639,7 @@ static void test_pool_async(void)
 	struct pvs_host *h;
 	struct pvs_unit *u;
 	struct pvs_unit_wait *w;
-	struct waited r1 = {0}, r2 = {0}, r3 = {0};
+	struct lh_waited r1 = {0}, r2 = {0}, r3 = {0};
 	char spec[1024], err[512];
 	uint8_t buf[512];
 	struct lh_res r;
@@ -666,15 +650,15 @@ static void test_pool_async(void)
 	CU_ASSERT_EQUAL_FATAL(pvs_host_new(&cfg, &h), 0);
 	spec_of(spec, sizeof(spec), "apool", NULL);
 	CU_ASSERT_EQUAL(
-	    pvs_host_unit_open(h, spec, false, NULL, waited_done, &r1, &u, &w, err, sizeof(err)),
+	    pvs_host_unit_open(h, spec, false, NULL, lh_waited_done, &r1, &u, &w, err, sizeof(err)),
 	    PVS_UNIT_PENDING);
 	snprintf(spec, sizeof(spec), "rbd:rbd/apool,conf=%s/copy.conf", CLUSTER_DIR);
 	CU_ASSERT_EQUAL(
-	    pvs_host_unit_open(h, spec, false, NULL, waited_done, &r2, &u, &w, err, sizeof(err)),
+	    pvs_host_unit_open(h, spec, false, NULL, lh_waited_done, &r2, &u, &w, err, sizeof(err)),
 	    PVS_UNIT_PENDING);
 	spec_of(spec, sizeof(spec), "no-such-image", NULL);
 	CU_ASSERT_EQUAL(
-	    pvs_host_unit_open(h, spec, false, NULL, waited_done, &r3, &u, &w, err, sizeof(err)),
+	    pvs_host_unit_open(h, spec, false, NULL, lh_waited_done, &r3, &u, &w, err, sizeof(err)),
 	    PVS_UNIT_PENDING);
 	CU_ASSERT_EQUAL(pvs_host_opening(h), 3);
 	for (int t = 0; t < 60000 && pvs_host_opening(h); t += 20)
