@@ -781,29 +781,29 @@ static int is_cancel(struct pvs_lun *lun, struct pvs_req *req)
 	return 0;
 }
 
-/* PVS_ISCSI_OPEN_TIMEOUT=SECONDS (1 to 300) in place of ISCSI_OPEN_TIMEOUT: tests, slow SANs. */
-static unsigned int open_timeout_s(void)
+/* Seconds from the environment variable @name, @min to @max; @def when unset or out of range. */
+static unsigned int env_seconds(const char *name, unsigned int def, unsigned long min,
+                                unsigned long max)
 {
-	const char *e = getenv("PVS_ISCSI_OPEN_TIMEOUT");
+	const char *e = getenv(name);
 	char *end;
 	unsigned long v;
 
 	if (!e || !*e)
-		return ISCSI_OPEN_TIMEOUT;
+		return def;
 	v = strtoul(e, &end, 10);
-	return *end || v < 1 || v > 300 ? ISCSI_OPEN_TIMEOUT : (unsigned int)v;
+	return *end || v < min || v > max ? def : (unsigned int)v;
+}
+
+/* PVS_ISCSI_OPEN_TIMEOUT in place of ISCSI_OPEN_TIMEOUT: tests, slow SANs. */
+static unsigned int open_timeout_s(void)
+{
+	return env_seconds("PVS_ISCSI_OPEN_TIMEOUT", ISCSI_OPEN_TIMEOUT, 1, 300);
 }
 
 static unsigned int linger_s(void)
 {
-	const char *e = getenv("PVS_ISCSI_LINGER");
-	char *end;
-	unsigned long v;
-
-	if (!e || !*e)
-		return ISCSI_LINGER;
-	v = strtoul(e, &end, 10);
-	return *end || v > 86400 ? ISCSI_LINGER : (unsigned int)v;
+	return env_seconds("PVS_ISCSI_LINGER", ISCSI_LINGER, 0, 86400);
 }
 
 /*
