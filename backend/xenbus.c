@@ -1802,7 +1802,8 @@ void pvsd_xenbus_visit(const struct pvsd_xenbus *xb, const struct pvsd_xenbus_vi
 			    .channel = d->chn,
 			    .target = d->tgt,
 			    .lun = d->lun,
-			    .pdev = d->pdev,
+			    /* What it opens now, before it is mapped. */
+			    .pdev = d->opening ? d->open_pdev : d->pdev,
 			    .unit = d->l,
 			    .opening = d->opening != NULL,
 			};
