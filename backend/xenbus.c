@@ -841,11 +841,6 @@ static void ring_kick(struct xb_vhost *v)
 		v->ring_more = pvsd_ring_handle_event(v->ring);
 }
 
-/*
- * Connect the frontend's ring.  @bs is the backend state in xenstore: 4, 7
- * or 8 mean a ring was live (a frontend resume, or a previous daemon's ring
- * being adopted).  Returns 0, or -errno after logging and closing the vhost.
- */
 /* The ring is connected and its devices mapped: tell the frontend. */
 static void ring_connected(struct xb_vhost *v, int bs, bool adopting)
 {
@@ -860,6 +855,11 @@ static void ring_connected(struct xb_vhost *v, int bs, bool adopting)
 	ring_kick(v);
 }
 
+/*
+ * Connect the frontend's ring.  @bs is the backend state in xenstore: 4, 7
+ * or 8 mean a ring was live (a frontend resume, or a previous daemon's ring
+ * being adopted).  Returns 0, or -errno after logging and closing the vhost.
+ */
 static int ring_connect(struct xb_vhost *v, int fe, int bs)
 {
 	struct pvsd_xenbus *xb = v->xb;
