@@ -57,10 +57,10 @@ struct xb_dev {
 	 * the pass after the open ended maps it or closes it.
 	 */
 	struct pvs_unit_wait *opening;
-	bool open_ended;
+	/* An ended open not yet taken by dev_map(): its unit (one reference), or its error. */
+	struct pvs_unit *opened;
 	int open_rc;
-	struct pvs_unit *opened; /* the ended open's unit, one reference */
-	char open_pdev[128];     /* what it opened: a p-dev changed since is opened again */
+	char open_pdev[128]; /* what it opened: a p-dev changed since is opened again */
 	char open_err[512];
 };
 
@@ -310,6 +310,11 @@ static bool dev_drained(struct xb_vhost *v, struct xb_dev *d)
 	return true;
 }
 
+static bool dev_open_ended(const struct xb_dev *d)
+{
+	return d->opened || d->open_rc;
+}
+
 /* Forget an open under way or ended and not yet mapped. */
 static void dev_open_drop(struct xb_dev *d)
 {
@@ -318,7 +323,6 @@ static void dev_open_drop(struct xb_dev *d)
 	if (d->opened)
 		pvs_unit_put(d->opened);
 	d->opened = NULL;
-	d->open_ended = false;
 	d->open_rc = 0;
 	d->open_err[0] = '\0';
 }
@@ -468,7 +472,6 @@ static void dev_opened(void *arg, struct pvs_unit *u, int rc, const char *err)
 	struct xb_vhost *v = d->v;
 
 	d->opening = NULL;
-	d->open_ended = true;
 	d->open_rc = rc;
 	d->opened = u;
 	snprintf(d->open_err, sizeof(d->open_err), "%s", err);
@@ -555,14 +558,14 @@ static int dev_map(struct xb_vhost *v, const char *name, bool may_wait)
 		rc = -ENODEV;
 		goto out;
 	}
-	if (d->open_ended && strcmp(d->open_pdev, pdev) != 0)
+	if (dev_open_ended(d) && strcmp(d->open_pdev, pdev) != 0)
 		dev_open_drop(d); /* the toolstack named another p-dev meanwhile */
-	if (d->open_ended) {
+	if (dev_open_ended(d)) {
 		rc = d->open_rc;
 		l = d->opened;
 		snprintf(err, sizeof(err), "%s", d->open_err);
 		d->opened = NULL;
-		d->open_ended = false;
+		d->open_rc = 0;
 	} else if (may_wait) {
 		rc = pvs_host_unit_open(xb->host, pdev, v->feature_host, iname, dev_opened, d, &l,
 		                        &d->opening, err, sizeof(err));

@@ -363,7 +363,11 @@ struct pvs_lun {
 	struct pvsi_initiator initiators[PVSI_MAX_INITIATORS];
 	struct pvsi_pr pr;
 
-	/* PVSI_OPEN_DETACHED: what pvsi_lun_bind() still has to do; NULL once bound */
+	/*
+	 * The worker's part of the store's open (its fds into the worker's
+	 * epoll set), run by pvsi_lun_bind(): at once, or after a
+	 * PVSI_OPEN_DETACHED open on the worker's thread.  NULL once bound.
+	 */
 	int (*bind)(struct pvs_lun *lun, char *err, size_t errlen);
 	uint8_t open_mode; /* enum pvsi_open_mode, for the store's open */
 

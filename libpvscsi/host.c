@@ -349,15 +349,19 @@ static int install(struct pvs_host *h, struct pvs_unit *u, enum pvs_spec_kind ki
 	return 0;
 }
 
-/* Open the draft *@up on this thread and put it in the pool; *@up is NULL once taken. */
+/*
+ * Open the draft *@up on this thread (@mode PVSI_OPEN_SYNC or
+ * PVSI_OPEN_ADOPT) and put it in the pool; *@up is NULL once taken.
+ */
 static int open_now(struct pvs_host *h, const struct pvs_spec *sp, struct pvs_unit **up,
-                    const char *initiator, struct pvs_unit **out, char *err, size_t errlen)
+                    const char *initiator, enum pvsi_open_mode mode, struct pvs_unit **out,
+                    char *err, size_t errlen)
 {
 	struct pvs_lun_opts lo = {.notice = h->cfg.log ? unit_notice : NULL,
 	                          .notice_arg = h,
 	                          .initiator_name = initiator};
 	struct pvs_unit *u = *up;
-	int rc = pvsi_lun_open_spec(h->cfg.worker, sp, u->spec, &lo, &u->lun, err, errlen);
+	int rc = pvsi_lun_open_mode(h->cfg.worker, sp, u->spec, &lo, mode, &u->lun, err, errlen);
 
 	if (!rc) {
 		int r = install(h, u, sp->kind, 1, out, err, errlen);
@@ -543,17 +547,11 @@ static int open_async(struct pvs_host *h, struct pvs_spec *sp, struct pvs_unit *
                       const char *initiator, pvs_unit_done_fn done, void *arg,
                       struct pvs_unit **out, struct pvs_unit_wait **wait, char *err, size_t errlen)
 {
-	struct pvs_lun_opts lo = {.notice = h->cfg.log ? unit_notice : NULL,
-	                          .notice_arg = h,
-	                          .initiator_name = initiator};
 	int rc;
 
 	if (sp->kind == PVS_SPEC_ISCSI) {
-		rc = pvsi_lun_open_mode(h->cfg.worker, sp, u->spec, &lo, PVSI_OPEN_ADOPT, &u->lun,
-		                        err, errlen);
+		rc = open_now(h, sp, &u, initiator, PVSI_OPEN_ADOPT, out, err, errlen);
 		if (rc != -EWOULDBLOCK) {
-			if (!rc && install(h, u, sp->kind, 1, out, err, errlen) == 0)
-				u = NULL;
 			free(u);
 			free(sp);
 			return rc;
@@ -588,7 +586,7 @@ int pvs_host_unit_open(struct pvs_host *h, const char *spec, bool raw, const cha
 	if (rc == 1) /* open already */
 		rc = 0;
 	else if (!rc && sp->kind != PVS_SPEC_ISCSI && sp->kind != PVS_SPEC_RBD)
-		rc = open_now(h, sp, &u, initiator, out, err, errlen);
+		rc = open_now(h, sp, &u, initiator, PVSI_OPEN_SYNC, out, err, errlen);
 	else if (!rc && (j = job_of(h, u->key)) != NULL && strcmp(j->u->opts, u->opts) != 0)
 		rc = opts_clash(u, j->u->spec, j->u->opts, err, errlen);
 	else if (!rc && j && (rc = job_wait(j, done, arg, wait)) == -ENOMEM)
@@ -635,7 +633,7 @@ int pvs_host_unit_get_as(struct pvs_host *h, const char *spec, bool raw, const c
 		rc = find_open(h, u, out, err, errlen);
 	}
 	if (!rc)
-		rc = open_now(h, sp, &u, initiator, out, err, errlen);
+		rc = open_now(h, sp, &u, initiator, PVSI_OPEN_SYNC, out, err, errlen);
 	free(u);
 	free(sp);
 	return rc < 0 ? rc : 0;

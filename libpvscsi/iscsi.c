@@ -1126,11 +1126,8 @@ int pvsi_iscsi_open(struct pvs_lun *lun, const char *url, const char *chap, cons
 	iscsi_set_timeout(p->ctx, 0);
 	lun->dclass = (uint8_t)pvsi_dclass_of(lun->pdt);
 	iscsi_destroy_url(u);
-	if (lun->open_mode == PVSI_OPEN_DETACHED) {
-		lun->bind = is_bind;
-		return 0;
-	}
-	return is_bind(lun, err, errlen);
+	lun->bind = is_bind;
+	return 0;
 out:
 	if (u)
 		iscsi_destroy_url(u);
@@ -1180,6 +1177,5 @@ static int is_bind(struct pvs_lun *lun, char *err, size_t errlen)
 	p->opened = true;
 	return 0;
 out:
-	is_close(lun);
-	return rc;
+	return rc; /* the session goes with the LUN's close (pvsi_lun_bind()) */
 }

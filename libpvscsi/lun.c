@@ -184,6 +184,14 @@ int pvsi_lun_open_mode(struct pvs_worker *w, const struct pvs_spec *sp, const ch
 		free(lun);
 		return rc;
 	}
+	/* The store left the worker's part to lun->bind: now, unless on another thread. */
+	if (mode != PVSI_OPEN_DETACHED) {
+		rc = pvsi_lun_bind(lun, lun->notice, lun->notice_arg, err, errlen);
+		if (rc) {
+			pvs_lun_close(lun);
+			return rc;
+		}
+	}
 	if (opts && opts->serial)
 		snprintf(lun->serial, sizeof(lun->serial), "%s", opts->serial);
 	*out = lun;

@@ -475,16 +475,7 @@ int pvsi_rbd_open(struct pvs_lun *lun, const struct pvs_spec *sp, char *key, siz
 	lun->store = &rbd_ops;
 	lun->nblocks = size >> lun->block_shift;
 	lun->thin = true;
-	if (lun->open_mode == PVSI_OPEN_DETACHED) {
-		lun->bind = rs_bind;
-		return 0;
-	}
-	r = rs_bind(lun, err, errlen);
-	if (r < 0) {
-		lun->priv = NULL;
-		lun->store = NULL;
-		goto fail;
-	}
+	lun->bind = rs_bind;
 	return 0;
 fail:
 	rs_store_free(lun, st);

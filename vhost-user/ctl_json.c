@@ -349,7 +349,6 @@ static int cmd_add(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *
 	const char *s[3];
 	unsigned long long n[3];
 	char addr[VUCTL_NAME_MAX + 32], why[512];
-
 	struct pctl_later later;
 	struct add_reply *ar;
 	int rc;
@@ -566,15 +565,21 @@ const struct pctl_command vuctl_json_commands[] = {
 };
 const size_t vuctl_json_ncommands = sizeof(vuctl_json_commands) / sizeof(vuctl_json_commands[0]);
 
+/* The line protocol's answer to an add: "ok", or "error: " and why (as vuctl_exec()'s). */
+static void line_answer(char *buf, size_t len, int rc, const char *err)
+{
+	if (rc)
+		snprintf(buf, len, "error: %s\n", err[0] ? err : strerror(-rc));
+	else
+		snprintf(buf, len, "ok\n");
+}
+
 static void add_line_replied(void *arg, int rc, const char *err)
 {
 	struct add_reply *ar = arg;
-	char text[700];
+	char text[800];
 
-	if (rc)
-		snprintf(text, sizeof(text), "error: %s\n", err[0] ? err : strerror(-rc));
-	else
-		snprintf(text, sizeof(text), "ok\n");
+	line_answer(text, sizeof(text), rc, err);
 	pctl_resume_line(&ar->later, text);
 	free(ar);
 }
@@ -610,10 +615,7 @@ static int line_add(void *arg, const char *line, char **out)
 	*out = malloc(800);
 	if (!*out)
 		return -ENOMEM;
-	if (rc)
-		snprintf(*out, 800, "error: %s\n", err[0] ? err : strerror(-rc));
-	else
-		snprintf(*out, 800, "ok\n");
+	line_answer(*out, 800, rc, err);
 	return 2; /* answered */
 }
 
