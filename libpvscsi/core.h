@@ -558,6 +558,27 @@ struct io_uring_sqe *pvsi_worker_sqe(struct pvs_worker *w, struct pvs_req *req);
 /* Submit queued SQEs now; returns the number submitted or -errno. */
 int pvsi_worker_submit(struct pvs_worker *w);
 
+/*
+ * An operation that is not a request's store stage (an sg device's header
+ * write or answer read): its CQE calls @done with cqe->res.  Embed it in
+ * storage that lives until that CQE, as for pvsi_worker_sqe().
+ */
+struct pvsi_worker_op {
+	void (*done)(struct pvsi_worker_op *op, int res);
+};
+struct io_uring_sqe *pvsi_worker_sqe_op(struct pvs_worker *w, struct pvsi_worker_op *op);
+/* The user_data of @op's SQEs, for an IORING_OP_ASYNC_CANCEL. */
+uint64_t pvsi_worker_op_tag(const struct pvsi_worker_op *op);
+/* Whether the kernel's io_uring knows @opcode (IORING_OP_*). */
+bool pvsi_worker_has_op(struct pvs_worker *w, int opcode);
+/*
+ * Storage that outlives its owner until its operations' CQEs come (a
+ * closed sg LUN's): +1 when orphaned, -1 when its last CQE came.
+ * pvs_worker_free() reaps until none is left, so that no CQE lands in
+ * freed memory.
+ */
+void pvsi_worker_linger(struct pvs_worker *w, int delta);
+
 /* Another fd (an sg device) in the worker's epoll set; @fn runs from poll/wait. */
 typedef void (*pvsi_worker_fd_fn)(void *opaque, uint32_t events);
 int pvsi_worker_add_fd(struct pvs_worker *w, int fd, uint32_t events, pvsi_worker_fd_fn fn,

@@ -35,7 +35,16 @@ struct pvs_worker {
 	int epfd;
 	struct worker_fd *fds;
 	unsigned int dispatching;
+	unsigned int lingering; /* orphaned owners of SQEs (pvsi_worker_linger) */
 };
+
+/*
+ * user_data: a struct pvs_req, or a struct pvsi_worker_op with bit 0 set;
+ * both are pointers to structs aligned beyond 1.
+ */
+#define WORKER_OP_BIT 1u
+_Static_assert(_Alignof(struct pvsi_worker_op) > 1 && _Alignof(struct pvs_req) > 1,
+               "bit 0 of user_data tells the two apart");
 
 int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out)
 {
@@ -112,11 +121,30 @@ static void free_dead_fds(struct pvs_worker *w)
 	}
 }
 
+static int reap(struct pvs_worker *w);
+
+/*
+ * Cancelled sg reads end with -EINTR at once, but only once the kernel has
+ * run the cancel: wait a bounded time for the CQEs, and leave (leak) what
+ * never answers rather than free memory a kernel thread may still fill.
+ */
+static void drain_lingering(struct pvs_worker *w)
+{
+	for (int i = 0; i < 200 && w->lingering; i++) {
+		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+		struct io_uring_cqe *cqe;
+
+		io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+		reap(w);
+	}
+}
+
 void pvs_worker_free(struct pvs_worker *w)
 {
 	if (!w)
 		return;
 	pvsi_iscsi_worker_gone(w);
+	drain_lingering(w);
 	for (struct worker_fd *f = w->fds; f; f = f->next)
 		f->dead = true;
 	free_dead_fds(w);
@@ -152,14 +180,19 @@ static int reap(struct pvs_worker *w)
 	int n = 0;
 
 	while (n < WORKER_BATCH && io_uring_peek_cqe(&w->ring, &cqe) == 0) {
-		struct pvs_req *req = io_uring_cqe_get_data(cqe);
+		uintptr_t data = (uintptr_t)io_uring_cqe_get_data(cqe);
 		int res = cqe->res;
 
 		/* Mark it seen before the callback, which may queue more. */
 		io_uring_cqe_seen(&w->ring, cqe);
 		n++;
-		if (req)
-			pvsi_store_done(req, res);
+		if (data & WORKER_OP_BIT) {
+			struct pvsi_worker_op *op = (void *)(data & ~(uintptr_t)WORKER_OP_BIT);
+
+			op->done(op, res);
+		} else if (data) {
+			pvsi_store_done((struct pvs_req *)data, res);
+		}
 	}
 	return n;
 }
@@ -178,6 +211,35 @@ struct io_uring_sqe *pvsi_worker_sqe(struct pvs_worker *w, struct pvs_req *req)
 	memset(sqe, 0, sizeof(*sqe));
 	io_uring_sqe_set_data(sqe, req);
 	return sqe;
+}
+
+struct io_uring_sqe *pvsi_worker_sqe_op(struct pvs_worker *w, struct pvsi_worker_op *op)
+{
+	struct io_uring_sqe *sqe = pvsi_worker_sqe(w, NULL);
+
+	if (sqe)
+		io_uring_sqe_set_data64(sqe, pvsi_worker_op_tag(op));
+	return sqe;
+}
+
+uint64_t pvsi_worker_op_tag(const struct pvsi_worker_op *op)
+{
+	return (uint64_t)(uintptr_t)op | WORKER_OP_BIT;
+}
+
+bool pvsi_worker_has_op(struct pvs_worker *w, int opcode)
+{
+	struct io_uring_probe *probe = io_uring_get_probe_ring(&w->ring);
+	bool ok = probe && io_uring_opcode_supported(probe, opcode);
+
+	if (probe)
+		io_uring_free_probe(probe);
+	return ok;
+}
+
+void pvsi_worker_linger(struct pvs_worker *w, int delta)
+{
+	w->lingering = (unsigned int)((int)w->lingering + delta);
 }
 
 bool pvs_worker_has_completions(const struct pvs_worker *w)

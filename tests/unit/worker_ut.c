@@ -280,6 +280,84 @@ static void test_cancel_blocked_read(void)
 	close(p[1]);
 }
 
+/* An operation of the core's own: its CQE reaches op->done, never a request. */
+struct test_op {
+	struct pvsi_worker_op op;
+	int calls;
+	int res;
+	struct pvs_worker *w;
+	bool linger;
+};
+
+static void test_op_done(struct pvsi_worker_op *op, int res)
+{
+	struct test_op *t = (struct test_op *)op;
+
+	t->calls++;
+	t->res = res;
+	if (t->linger)
+		pvsi_worker_linger(t->w, -1);
+}
+
+static void test_op_callback(void)
+{
+	struct test_op t = {.op.done = test_op_done};
+	struct pvs_worker *w;
+	struct io_uring_sqe *sqe;
+
+	reset_reqs();
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_TRUE(pvsi_worker_has_op(w, IORING_OP_NOP));
+	CU_ASSERT_TRUE(pvsi_worker_has_op(w, IORING_OP_READ));
+	CU_ASSERT_FALSE(pvsi_worker_has_op(w, 255));
+	sqe = pvsi_worker_sqe_op(w, &t.op);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sqe);
+	io_uring_prep_nop(sqe);
+	/* the tag, as a cancel names it */
+	CU_ASSERT_EQUAL(sqe->user_data, pvsi_worker_op_tag(&t.op));
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 1000), 1);
+	CU_ASSERT_EQUAL(t.calls, 1);
+	CU_ASSERT_EQUAL(t.res, 0);
+	for (int i = 0; i < NREQ; i++)
+		CU_ASSERT_EQUAL(recs[i].calls, 0);
+	pvs_worker_free(w);
+}
+
+/*
+ * An owner gone with a read still in the ring (a closed sg LUN): the
+ * worker's free waits for the cancelled read's CQE before the ring goes,
+ * so that nothing is written into memory freed meanwhile.
+ */
+static void test_lingering_op_reaped_at_free(void)
+{
+	static struct test_op t;
+	struct pvs_worker *w;
+	struct io_uring_sqe *sqe;
+	int p[2];
+	char buf[8];
+
+	memset(&t, 0, sizeof(t));
+	t.op.done = test_op_done;
+	CU_ASSERT_EQUAL_FATAL(pipe(p), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	t.w = w;
+	t.linger = true;
+	sqe = pvsi_worker_sqe_op(w, &t.op);
+	io_uring_prep_read(sqe, p[0], buf, sizeof(buf), 0);
+	pvs_worker_flush(w);
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 20), 0);
+	sqe = pvsi_worker_sqe(w, NULL);
+	io_uring_prep_cancel64(sqe, pvsi_worker_op_tag(&t.op), 0);
+	pvsi_worker_linger(w, 1);
+	/* not reaped yet: pvs_worker_free() does it */
+	CU_ASSERT_EQUAL(t.calls, 0);
+	pvs_worker_free(w);
+	CU_ASSERT_EQUAL(t.calls, 1);
+	CU_ASSERT_EQUAL(t.res, -ECANCELED);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void test_wait_blocks_until_completion(void)
 {
 	struct pvs_worker *w;
@@ -397,6 +475,8 @@ static const struct cu_test worker_io_uring_tests[] = {
     {"CQE without a request is dropped", test_null_request_cqe_is_dropped},
     {"cancel of a blocked read", test_cancel_blocked_read},
     {"wait blocks until a completion", test_wait_blocks_until_completion},
+    {"an operation's CQE reaches its callback", test_op_callback},
+    {"a lingering operation is reaped when the worker goes", test_lingering_op_reaped_at_free},
 };
 
 static const struct cu_test worker_fds_tests[] = {
