@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * passthrough.c - sg LUNs: a whole host LUN through its /dev/sgN node, with
- * the sg v3 asynchronous interface (write() a request, read() its answer
- * when the fd polls readable).
+ * the sg v3 asynchronous interface: a request's sg_io_hdr is written, its
+ * answer read.  Both go through the worker's io_uring, so that one
+ * io_uring_enter per pass of the event loop carries every sg command and
+ * answer with the file LUNs' I/O; plain write() and read() (when the fd
+ * polls readable) remain for a kernel whose io_uring cannot (see
+ * "io_uring" below).
  *
  * The device's status, sense and residual reach the initiator unchanged:
  * completion goes through pvsi_req_finish_raw(), never through the sense
@@ -28,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <liburing.h>
 #include <scsi/sg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +88,7 @@ static const struct pvsi_sg_ops real_ops = {
     .write = write,
     .read = read,
     .close = close,
+    .uring = true,
 };
 
 static const struct pvsi_sg_ops *sg_ops = &real_ops;
@@ -92,11 +98,44 @@ void pvsi_sg_set_ops(const struct pvsi_sg_ops *ops)
 	sg_ops = ops ? ops : &real_ops;
 }
 
+/*
+ * io_uring: a command's sg_io_hdr is written with IORING_OP_WRITE, and
+ * answers are taken with IORING_OP_READ, one read in the ring per command
+ * in flight: sg hands any finished command to any read on the fd (matched
+ * by usr_ptr, as before).  sg has no FMODE_NOWAIT (Linux 6.1 to 6.18), so
+ * io_uring runs both in its io-wq threads, and on an O_NONBLOCK fd such a
+ * read would end -EAGAIN instead of waiting for an answer: the fd is made
+ * blocking in this mode, and a read waits (interruptibly, so that a cancel
+ * ends it) in sg_read() for the next answer.  The headers live in the slots
+ * below until their CQEs: no allocation per command.
+ */
+struct sg_priv;
+
+struct sg_op {
+	struct pvsi_worker_op wop; /* first: the CQE comes back as this */
+	struct sg_priv *p;
+	struct pvs_req *req; /* a header write's command */
+	bool busy;           /* in the ring */
+	struct sg_io_hdr h;
+};
+
+/* A write's CQE may come after its command's answer, and the slot is busy until then. */
+#define SG_WRITE_SLOTS (2 * PVSI_SG_MAX_INFLIGHT)
+
 struct sg_priv {
 	struct pvsi_pt pt; /* first: the filter's state, shared with iscsi.c */
 	const struct pvsi_sg_ops *ops;
 	unsigned int inflight; /* written to sg, answer not yet read */
 	bool registered;       /* fd in the worker's epoll set */
+	bool uring;            /* commands and answers through the worker's io_uring */
+	bool uring_proven;     /* a header write succeeded through it */
+	struct pvs_lun *lun;   /* NULL once closed with operations still in the ring */
+	struct pvs_worker *worker;
+	int fd;
+	unsigned int pending; /* operations in the ring, and a CQE being handled */
+	unsigned int reads;   /* answer reads in the ring */
+	struct sg_op wr[SG_WRITE_SLOTS];
+	struct sg_op rd[PVSI_SG_MAX_INFLIGHT];
 };
 
 static struct sg_priv *priv_of(struct pvs_lun *lun)
@@ -447,6 +486,19 @@ static void sg_readable(void *opaque, uint32_t events)
 		fail_all(lun);
 }
 
+/* sg refused the header of @req (errno @e): it never reached the device. */
+static void write_failed(struct pvs_lun *lun, struct pvs_req *req, int e)
+{
+	/* EDOM: sg's own per-fd queue is full (drivers/scsi/sg.c) */
+	if (e == EDOM || e == EAGAIN || e == ENOMEM)
+		pvsi_req_complete(req, PVS_SR_TASK_SET_FULL);
+	else if (e == ENODEV || e == ENXIO)
+		/* Detached: @req and all in flight (never to be answered) end here. */
+		fail_all(lun);
+	else
+		pvsi_req_fail_host(req, PVS_HOST_ERROR);
+}
+
 static int dxfer_dir(uint8_t dir)
 {
 	switch (dir) {
@@ -564,10 +616,240 @@ bool pvsi_pt_prepare(struct pvs_lun *lun, struct pvs_req *req)
 	return true;
 }
 
-static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
+static void fill_hdr(const struct pvs_lun *lun, struct pvs_req *req, struct sg_io_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->interface_id = 'S';
+	h->dxfer_direction = dxfer_dir(req->dir);
+	h->cmd_len = req->cdb_len;
+	h->cmdp = req->cdb;
+	h->mx_sb_len = PVS_SENSE_MAX;
+	h->sbp = req->sense;
+	h->timeout = lun->dclass == PVSI_DC_SBC ? PVSI_SG_TIMEOUT_MS : PVSI_SG_LONG_TIMEOUT_MS;
+	h->usr_ptr = req;
+	h->pack_id = -1;
+	if (h->dxfer_direction != SG_DXFER_NONE && req->core.data_len) {
+		h->dxfer_len = (unsigned int)req->core.data_len;
+		if (req->iovcnt == 1) {
+			h->dxferp = req->iov[0].iov_base;
+		} else {
+			/* struct sg_iovec and struct iovec share their layout */
+			h->iovec_count = (unsigned short)req->iovcnt;
+			h->dxferp = req->iov;
+		}
+	} else {
+		h->dxfer_direction = SG_DXFER_NONE;
+	}
+}
+
+/* The plain path: one write() per command. */
+static void rw_submit(struct pvs_lun *lun, struct pvs_req *req)
 {
 	struct sg_priv *p = priv_of(lun);
 	struct sg_io_hdr h;
+
+	fill_hdr(lun, req, &h);
+	if (p->ops->write(lun->fd, &h, sizeof(h)) < 0) {
+		write_failed(lun, req, errno);
+		return;
+	}
+	p->inflight++;
+}
+
+static void uring_done(struct pvsi_worker_op *wop, int res);
+
+static struct sg_op *free_slot(struct sg_op *v, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (!v[i].busy)
+			return &v[i];
+	return NULL;
+}
+
+static bool queue_op(struct sg_priv *p, struct sg_op *o, bool write)
+{
+	struct io_uring_sqe *sqe = pvsi_worker_sqe_op(p->worker, &o->wop);
+
+	if (!sqe)
+		return false;
+	/* sg is a stream: offset -1, the file position, which it ignores. */
+	if (write) {
+		io_uring_prep_write(sqe, p->fd, &o->h, sizeof(o->h), (uint64_t)-1);
+		/*
+		 * Without FMODE_NOWAIT the inline attempt can only fail and
+		 * arm a poll that fires at once (sg polls writable below
+		 * SG_MAX_QUEUE): go straight to io-wq.  Reads do not, so an
+		 * idle read waits in a poll rather than in a thread.
+		 */
+		io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
+	} else {
+		io_uring_prep_read(sqe, p->fd, &o->h, sizeof(o->h), (uint64_t)-1);
+	}
+	o->wop.done = uring_done;
+	o->p = p;
+	o->busy = true;
+	p->pending++;
+	return true;
+}
+
+/* One answer read in the ring per command in flight, so that no answer waits for a read. */
+static void post_reads(struct sg_priv *p)
+{
+	while (p->reads < p->inflight) {
+		struct sg_op *o = free_slot(p->rd, PVSI_SG_MAX_INFLIGHT);
+
+		if (!o)
+			return;
+		memset(&o->h, 0, sizeof(o->h));
+		o->h.interface_id = 'S';
+		o->req = NULL;
+		/* No SQE: the next command or answer posts it. */
+		if (!queue_op(p, o, false))
+			return;
+		p->reads++;
+	}
+}
+
+/*
+ * io_uring's read or write of sg is refused (a kernel that has the opcodes
+ * but not for this file): the plain path from now on, the fd polled again.
+ */
+static bool to_plain(struct pvs_lun *lun, int e)
+{
+	struct sg_priv *p = priv_of(lun);
+	int fl = fcntl(p->fd, F_GETFL);
+	char msg[512];
+
+	if (fl < 0 || fcntl(p->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return false;
+	if (pvsi_worker_add_fd(lun->worker, p->fd, EPOLLIN, sg_readable, lun) < 0)
+		return false;
+	p->registered = true;
+	p->uring = false;
+	if (lun->notice) {
+		snprintf(msg, sizeof(msg),
+		         "sg LUN '%s': io_uring refused its sg_io_hdr write (%s): plain "
+		         "write() and read() from now on",
+		         lun->backing, strerror(e));
+		lun->notice(lun->notice_arg, lun, msg);
+	}
+	return true;
+}
+
+static void write_done(struct sg_priv *p, struct sg_op *o, int res)
+{
+	struct pvs_lun *lun = p->lun;
+	struct pvs_req *req = o->req;
+
+	o->req = NULL;
+	if (res >= 0) {
+		p->uring_proven = true;
+		return;
+	}
+	/* Ended by fail_all() meanwhile: never twice. */
+	if (lun->gone || !find_inflight(lun, req))
+		return;
+	/* It never reached sg, so no answer will come for it. */
+	if (p->inflight)
+		p->inflight--;
+	if (!p->uring_proven && (res == -EINVAL || res == -EOPNOTSUPP) &&
+	    (!p->uring || to_plain(lun, -res))) {
+		rw_submit(lun, req);
+		return;
+	}
+	write_failed(lun, req, -res);
+}
+
+static void read_done(struct sg_priv *p, struct sg_op *o, int res)
+{
+	struct pvs_lun *lun = p->lun;
+	struct pvs_req *req;
+
+	if (lun->gone)
+		return;
+	if (res < 0) {
+		/* Refused as the writes were: to_plain() takes over. */
+		if (!p->uring || (!p->uring_proven && (res == -EINVAL || res == -EOPNOTSUPP)))
+			return;
+		/*
+		 * -EINTR/-ECANCELED: interrupted, not answered; -EAGAIN
+		 * only if the fd were O_NONBLOCK.  Anything else (ENODEV
+		 * from a detaching device, EIO...) leaves no way to get
+		 * the answers.
+		 */
+		if (res == -EINTR || res == -ECANCELED || res == -EAGAIN) {
+			post_reads(p);
+			return;
+		}
+		fail_all(lun);
+		return;
+	}
+	/* sg never ends its stream: an end means no answer can come any more. */
+	if (res == 0) {
+		fail_all(lun);
+		return;
+	}
+	if ((size_t)res == sizeof(o->h)) {
+		req = find_inflight(lun, o->h.usr_ptr);
+		if (req) {
+			if (p->inflight)
+				p->inflight--;
+			complete_from_hdr(req, &o->h);
+			/* The completion's callback may have closed the LUN. */
+			if (!p->lun)
+				return;
+		}
+	}
+	if (p->uring)
+		post_reads(p);
+}
+
+static void uring_done(struct pvsi_worker_op *wop, int res)
+{
+	struct sg_op *o = (struct sg_op *)wop;
+	struct sg_priv *p = o->p;
+	bool write = o >= p->wr && o < p->wr + SG_WRITE_SLOTS;
+
+	/* Still counted in pending while handled: a close from a callback leaves @p alive. */
+	o->busy = false;
+	if (!write)
+		p->reads--;
+	if (p->lun) {
+		if (write)
+			write_done(p, o, res);
+		else
+			read_done(p, o, res);
+	}
+	p->pending--;
+	if (!p->lun && !p->pending) {
+		pvsi_worker_linger(p->worker, -1);
+		free(p);
+	}
+}
+
+static void uring_submit(struct pvs_lun *lun, struct pvs_req *req)
+{
+	struct sg_priv *p = priv_of(lun);
+	struct sg_op *o = free_slot(p->wr, SG_WRITE_SLOTS);
+
+	if (!o) {
+		pvsi_req_complete(req, PVS_SR_TASK_SET_FULL);
+		return;
+	}
+	fill_hdr(lun, req, &o->h);
+	o->req = req;
+	if (!queue_op(p, o, true)) {
+		o->req = NULL;
+		pvsi_req_complete(req, PVS_SR_TASK_SET_FULL);
+		return;
+	}
+	p->inflight++;
+	post_reads(p);
+}
+
+static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
+{
+	struct sg_priv *p = priv_of(lun);
 
 	if (!pvsi_pt_prepare(lun, req))
 		return;
@@ -581,42 +863,10 @@ static void pt_submit(struct pvs_lun *lun, struct pvs_req *req)
 		pvsi_req_complete(req, PVS_SR_TASK_SET_FULL);
 		return;
 	}
-	memset(&h, 0, sizeof(h));
-	h.interface_id = 'S';
-	h.dxfer_direction = dxfer_dir(req->dir);
-	h.cmd_len = req->cdb_len;
-	h.cmdp = req->cdb;
-	h.mx_sb_len = PVS_SENSE_MAX;
-	h.sbp = req->sense;
-	h.timeout = lun->dclass == PVSI_DC_SBC ? PVSI_SG_TIMEOUT_MS : PVSI_SG_LONG_TIMEOUT_MS;
-	h.usr_ptr = req;
-	h.pack_id = -1;
-	if (h.dxfer_direction != SG_DXFER_NONE && req->core.data_len) {
-		h.dxfer_len = (unsigned int)req->core.data_len;
-		if (req->iovcnt == 1) {
-			h.dxferp = req->iov[0].iov_base;
-		} else {
-			/* struct sg_iovec and struct iovec share their layout */
-			h.iovec_count = (unsigned short)req->iovcnt;
-			h.dxferp = req->iov;
-		}
-	} else {
-		h.dxfer_direction = SG_DXFER_NONE;
-	}
-	if (p->ops->write(lun->fd, &h, sizeof(h)) < 0) {
-		int e = errno;
-
-		/* EDOM: sg's own per-fd queue is full (drivers/scsi/sg.c) */
-		if (e == EDOM || e == EAGAIN || e == ENOMEM)
-			pvsi_req_complete(req, PVS_SR_TASK_SET_FULL);
-		else if (e == ENODEV || e == ENXIO)
-			/* Detached: @req and all in flight (never to be answered) end here. */
-			fail_all(lun);
-		else
-			pvsi_req_fail_host(req, PVS_HOST_ERROR);
-		return;
-	}
-	p->inflight++;
+	if (p->uring)
+		uring_submit(lun, req);
+	else
+		rw_submit(lun, req);
 }
 
 static int pt_cancel(struct pvs_lun *lun, struct pvs_req *req)
@@ -635,11 +885,32 @@ static void pt_close(struct pvs_lun *lun)
 		return;
 	if (p->registered)
 		pvsi_worker_del_fd(lun->worker, lun->fd);
+	if (p->pending) {
+		/*
+		 * Reads wait in io-wq for answers that may never come: cancel
+		 * them (sg_read() waits interruptibly) and keep @p, which the
+		 * kernel still writes into, until the last CQE frees it.
+		 */
+		for (unsigned int i = 0; i < SG_WRITE_SLOTS + PVSI_SG_MAX_INFLIGHT; i++) {
+			struct sg_op *o =
+			    i < SG_WRITE_SLOTS ? &p->wr[i] : &p->rd[i - SG_WRITE_SLOTS];
+			struct io_uring_sqe *sqe;
+
+			if (!o->busy || !(sqe = pvsi_worker_sqe(p->worker, NULL)))
+				continue;
+			io_uring_prep_cancel64(sqe, pvsi_worker_op_tag(&o->wop), 0);
+		}
+		pvsi_worker_submit(p->worker);
+		p->lun = NULL;
+		pvsi_worker_linger(p->worker, 1);
+	}
 	if (lun->fd >= 0)
 		p->ops->close(lun->fd);
 	lun->fd = -1;
-	free(p);
 	lun->priv = NULL;
+	if (!p->lun)
+		return;
+	free(p);
 }
 
 const struct pvsi_lun_ops pvsi_passthrough_ops = {
@@ -702,6 +973,41 @@ static int read_pdt(const struct pvsi_sg_ops *ops, int fd, uint8_t *pdt, char *w
 	return 0;
 }
 
+/*
+ * Whether @lun's commands go through the worker's io_uring: unless
+ * PVS_SG_URING=0, or the kernel lacks the opcodes.  The fd then blocks
+ * (see struct sg_op).  A refusal is the administrator's to know.
+ */
+static bool use_uring(struct pvs_lun *lun, const struct pvsi_sg_ops *ops, int fd)
+{
+	const char *env = getenv("PVS_SG_URING");
+	const char *why = NULL;
+	char msg[512];
+	int fl;
+
+	if (!ops->uring)
+		return false;
+	if (env && strcmp(env, "0") == 0)
+		why = "PVS_SG_URING=0";
+	else if (!pvsi_worker_has_op(lun->worker, IORING_OP_READ) ||
+	         !pvsi_worker_has_op(lun->worker, IORING_OP_WRITE) ||
+	         !pvsi_worker_has_op(lun->worker, IORING_OP_ASYNC_CANCEL))
+		why = "the kernel's io_uring has no read, write or cancel";
+	else if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		why = strerror(errno);
+	if (!why) {
+		priv_of(lun)->uring = true;
+		return true;
+	}
+	if (lun->notice) {
+		snprintf(msg, sizeof(msg),
+		         "sg LUN '%s': plain write() and read() per command, not io_uring: %s",
+		         lun->backing, why);
+		lun->notice(lun->notice_arg, lun, msg);
+	}
+	return false;
+}
+
 int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen)
 {
 	const struct pvsi_sg_ops *ops = sg_ops;
@@ -762,8 +1068,13 @@ int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen
 		return fail(err, errlen, path, strerror(ENOMEM), -ENOMEM);
 	}
 	p->ops = ops;
+	p->lun = lun;
+	p->worker = lun->worker;
+	p->fd = fd;
 	lun->priv = p;
 	lun->fd = fd;
+	if (use_uring(lun, ops, fd))
+		goto done;
 	rc = pvsi_worker_add_fd(lun->worker, fd, EPOLLIN, sg_readable, lun);
 	if (rc < 0) {
 		pt_close(lun);
@@ -771,6 +1082,7 @@ int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen
 		return fail(err, errlen, path, why, rc);
 	}
 	p->registered = true;
+done:
 	lun->store = NULL;
 	return 0;
 }

@@ -35,6 +35,12 @@ struct pvsi_sg_ops {
 	ssize_t (*write)(int fd, const void *buf, size_t len);
 	ssize_t (*read)(int fd, void *buf, size_t len);
 	int (*close)(int fd);
+	/*
+	 * The fd is a real file that io_uring can write headers to and read
+	 * answers from (then write and read above are used only if io_uring
+	 * refuses); false: always write and read above.
+	 */
+	bool uring;
 };
 
 struct pvs_lun;
@@ -76,7 +82,8 @@ void pvsi_pt_finish(struct pvs_req *req, uint64_t moved);
 /*
  * Use @ops for passthrough LUNs opened from now on (NULL: the real
  * syscalls).  Set once at start-up, before workers run.  The fd returned by
- * ops->open must be pollable: the worker's epoll waits on it for completions.
+ * ops->open must be pollable: the worker's epoll waits on it for completions
+ * (or, with ops->uring, its io_uring reads it).
  */
 void pvsi_sg_set_ops(const struct pvsi_sg_ops *ops);
 

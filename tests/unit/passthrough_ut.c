@@ -5,9 +5,18 @@
  */
 #include <CUnit/Basic.h>
 #include <dirent.h>
+#include <liburing.h>
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "core.h"
 #include "cu_run.h"
@@ -1332,6 +1341,548 @@ static const struct cu_test sg_real_device_tests[] = {
     {"scsi_debug when present", test_real_scsi_debug},
 };
 
+/*
+ * ---- through io_uring: a device that speaks sg v3 on a socket ----
+ *
+ * fake_sg's eventfds cannot take io_uring's writes and reads, so here the
+ * sg node is one end of a SOCK_SEQPACKET pair (one message per sg_io_hdr,
+ * as one write or read per header on sg) and a thread plays the driver on
+ * the other: it takes each header written, moves the data-in and sense
+ * into the command's buffers as sg_read() does, and sends the header back
+ * with the status.  The real io_uring path runs under ASan.
+ */
+#define USG_PATH "/dev/sgU"
+
+static struct {
+	int sv[2];             /* [0] the LUN's, [1] the device's */
+	struct io_uring fence; /* with use_fence: the fd handed out */
+	bool use_fence;        /* hand out an fd io_uring cannot write to */
+	bool fenced;
+	bool running;
+	pthread_t th;
+	pthread_mutex_t mu;
+	bool hold;
+	struct sg_io_hdr q[64];
+	unsigned int nq;
+	unsigned int writes;           /* headers the device took */
+	unsigned int plain_w, plain_r; /* ops->write and ops->read calls */
+} usg = {.sv = {-1, -1}, .mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* READ(10) answers: every byte the LBA's low byte, so that a mixed-up answer shows. */
+static void usg_answer(struct sg_io_hdr *h)
+{
+	const uint8_t *cdb = h->cmdp;
+	ssize_t n;
+
+	h->status = 0;
+	h->host_status = 0;
+	h->driver_status = 0;
+	h->sb_len_wr = 0;
+	h->resid = 0;
+	if (cdb[0] == 0x28 && h->dxfer_direction == SG_DXFER_FROM_DEV && h->iovec_count == 0) {
+		memset(h->dxferp, cdb[5], h->dxfer_len);
+	} else if (cdb[0] == 0x00 && cdb[5] == 0x40) {
+		/* TEST UNIT READY with control 40h: CHECK CONDITION, NOT READY */
+		static const uint8_t sense[18] = {0x70, 0, 0x02, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x04};
+
+		h->status = PVS_STATUS_CHECK_CONDITION;
+		h->driver_status = 0x08;
+		memcpy(h->sbp, sense, sizeof(sense));
+		h->sb_len_wr = sizeof(sense);
+	}
+	n = send(usg.sv[1], h, sizeof(*h), MSG_NOSIGNAL);
+	(void)n;
+}
+
+static void *usg_device(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct sg_io_hdr h;
+		ssize_t n = recv(usg.sv[1], &h, sizeof(h), 0);
+
+		if (n <= 0)
+			return NULL;
+		if ((size_t)n != sizeof(h) || h.interface_id != 'S')
+			continue;
+		pthread_mutex_lock(&usg.mu);
+		usg.writes++;
+		if (usg.hold && usg.nq < 64)
+			usg.q[usg.nq++] = h;
+		else
+			usg_answer(&h);
+		pthread_mutex_unlock(&usg.mu);
+	}
+}
+
+static void usg_hold(bool hold)
+{
+	pthread_mutex_lock(&usg.mu);
+	usg.hold = hold;
+	pthread_mutex_unlock(&usg.mu);
+}
+
+/* Answer what is held, last first when @reverse; returns how many. */
+static unsigned int usg_release(bool reverse)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&usg.mu);
+	n = usg.nq;
+	for (unsigned int i = 0; i < n; i++)
+		usg_answer(&usg.q[reverse ? n - 1 - i : i]);
+	usg.nq = 0;
+	pthread_mutex_unlock(&usg.mu);
+	return n;
+}
+
+static unsigned int usg_writes(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&usg.mu);
+	n = usg.writes;
+	pthread_mutex_unlock(&usg.mu);
+	return n;
+}
+
+/* The device goes away: what the LUN reads next is the end of the stream. */
+static void usg_vanish(void)
+{
+	shutdown(usg.sv[1], SHUT_RDWR);
+}
+
+static void usg_stop(void)
+{
+	if (usg.running) {
+		shutdown(usg.sv[1], SHUT_RDWR);
+		pthread_join(usg.th, NULL);
+		usg.running = false;
+	}
+	if (usg.sv[1] >= 0)
+		close(usg.sv[1]);
+	usg.sv[0] = usg.sv[1] = -1;
+	usg.fenced = false;
+	usg.nq = usg.writes = usg.plain_w = usg.plain_r = 0;
+	usg.hold = false;
+}
+
+static int usg_open(const char *path, int flags)
+{
+	(void)flags;
+	if (strcmp(path, USG_PATH) != 0 || usg.running) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, usg.sv) < 0)
+		return -1;
+	if (pthread_create(&usg.th, NULL, usg_device, NULL) != 0) {
+		close(usg.sv[0]);
+		close(usg.sv[1]);
+		errno = EAGAIN;
+		return -1;
+	}
+	usg.running = true;
+	if (usg.use_fence) {
+		/*
+		 * Another io_uring's fd: io_uring's write to it fails -EINVAL
+		 * (no write op), and with a multishot poll of sv[0] in it, it
+		 * polls readable when sv[0] does, for the plain path.
+		 */
+		if (io_uring_queue_init(4, &usg.fence, 0) < 0)
+			return -1;
+		io_uring_prep_poll_multishot(io_uring_get_sqe(&usg.fence), usg.sv[0], POLLIN);
+		io_uring_submit(&usg.fence);
+		usg.fenced = true;
+		return usg.fence.ring_fd;
+	}
+	return usg.sv[0];
+}
+
+static int usg_fstat(int fd, struct stat *st)
+{
+	(void)fd;
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFCHR | 0600;
+	st->st_rdev = makedev(21, 9);
+	return 0;
+}
+
+static int usg_ioctl(int fd, unsigned long request, void *arg)
+{
+	(void)fd;
+	if (request == SG_GET_VERSION_NUM) {
+		*(int *)arg = 30536;
+		return 0;
+	}
+	if (request == SG_SET_COMMAND_Q)
+		return 0;
+	if (request == SG_IO) {
+		struct sg_io_hdr *h = arg;
+
+		/* The open-time INQUIRY: a disk. */
+		memset(h->dxferp, 0, h->dxfer_len);
+		h->status = h->host_status = h->driver_status = 0;
+		h->resid = 0;
+		return 0;
+	}
+	errno = ENOTTY;
+	return -1;
+}
+
+/* The plain path's calls: never blocking, as on the O_NONBLOCK sg fd. */
+static ssize_t usg_write(int fd, const void *buf, size_t len)
+{
+	(void)fd;
+	usg.plain_w++;
+	return send(usg.sv[0], buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static ssize_t usg_read(int fd, void *buf, size_t len)
+{
+	(void)fd;
+	usg.plain_r++;
+	/* The poll's CQEs first: an answer that comes after the recv() posts another. */
+	if (usg.fenced)
+		io_uring_cq_advance(&usg.fence, io_uring_cq_ready(&usg.fence));
+	return recv(usg.sv[0], buf, len, MSG_DONTWAIT);
+}
+
+static int usg_close(int fd)
+{
+	if (usg.fenced && fd == usg.fence.ring_fd) {
+		io_uring_queue_exit(&usg.fence);
+		usg.fenced = false;
+		return close(usg.sv[0]);
+	}
+	return close(fd);
+}
+
+static const struct pvsi_sg_ops usg_ops = {
+    .open = usg_open,
+    .fstat = usg_fstat,
+    .ioctl = usg_ioctl,
+    .write = usg_write,
+    .read = usg_read,
+    .close = usg_close,
+    .uring = true,
+};
+
+static char usg_notice_msg[512];
+static unsigned int usg_notices;
+
+static void usg_notice(void *arg, struct pvs_lun *lun, const char *msg)
+{
+	(void)arg;
+	(void)lun;
+	usg_notices++;
+	snprintf(usg_notice_msg, sizeof(usg_notice_msg), "%s", msg);
+}
+
+static int usg_setup(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	pvsi_sg_set_ops(&usg_ops);
+	unsetenv("PVS_SG_URING");
+	return pvs_worker_new(64, &W);
+}
+
+static int usg_teardown(void)
+{
+	/* Frees what a LUN closed with reads in the ring left behind (pvsi_worker_linger). */
+	pvs_worker_free(W);
+	W = NULL;
+	usg_stop();
+	pvsi_sg_set_ops(NULL);
+	unsetenv("PVS_SG_URING");
+	return 0;
+}
+
+static struct pvs_lun *usg_lun(void)
+{
+	const struct pvs_lun_opts o = {.notice = usg_notice};
+	struct pvs_lun *lun = NULL;
+	char err[256] = "";
+	int rc;
+
+	/* A fresh device: the last LUN closed its end. */
+	usg_stop();
+	usg_notices = 0;
+	usg_notice_msg[0] = 0;
+	rc = pvs_lun_open(W, "sg:" USG_PATH, &o, &lun, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "%s\n", err);
+	CU_ASSERT_EQUAL(rc, 0);
+	return lun;
+}
+
+static void read10(struct cmd *c, uint8_t lba, void *buf, size_t len)
+{
+	uint8_t r10[10] = {0x28, 0, 0, 0, 0, lba, 0, 0, 1, 0};
+
+	cmd_init(c, r10, 10, PVS_DIR_FROM_DEV, buf, len);
+}
+
+static unsigned int sum_done(struct cmd *c, unsigned int n)
+{
+	unsigned int done = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		done += (unsigned int)c[i].done;
+	return done;
+}
+
+static void wait_all(struct cmd *c, unsigned int n)
+{
+	for (int t = 0; t < 300 && sum_done(c, n) < n; t++) {
+		pvs_worker_flush(W);
+		pvs_worker_wait(W, 10);
+	}
+	pvs_worker_poll(W);
+}
+
+static void test_uring_one_by_one(void)
+{
+	uint8_t tur[6] = {0, 0, 0, 0, 0, 0x40}, buf[512];
+	struct pvs_lun *lun = usg_lun();
+	struct cmd c;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_EQUAL(usg_notices, 0);
+	for (uint8_t lba = 1; lba <= 5; lba++) {
+		read10(&c, lba, buf, sizeof(buf));
+		run(lun, &c);
+		CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+		CU_ASSERT_EQUAL(c.req.host, PVS_HOST_OK);
+		CU_ASSERT_EQUAL(c.req.residual, 0);
+		CU_ASSERT_EQUAL(buf[0], lba);
+		CU_ASSERT_EQUAL(buf[511], lba);
+	}
+	/* sense comes back into the request's own buffer, as sg_read() copies it */
+	cmd_init(&c, tur, 6, PVS_DIR_NONE, NULL, 0);
+	run(lun, &c);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_CHECK_CONDITION);
+	CU_ASSERT_EQUAL(c.req.sense_len, 18);
+	CU_ASSERT_EQUAL(c.req.sense[2], 0x02);
+	CU_ASSERT_EQUAL(c.req.sense[12], 0x04);
+	/* all through the ring: neither write() nor read() of the plain path */
+	CU_ASSERT_EQUAL(usg_writes(), 6);
+	CU_ASSERT_EQUAL(usg.plain_w, 0);
+	CU_ASSERT_EQUAL(usg.plain_r, 0);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+	pvs_lun_close(lun);
+}
+
+/* QD 16, answered last first, and again in order: each answer to its own command, once. */
+static void test_uring_queue_depth(void)
+{
+	static struct cmd c[PVSI_SG_MAX_INFLIGHT + 1];
+	static uint8_t buf[PVSI_SG_MAX_INFLIGHT][512];
+	struct pvs_lun *lun = usg_lun();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	for (int round = 0; round < 3; round++) {
+		usg_hold(true);
+		for (int i = 0; i < PVSI_SG_MAX_INFLIGHT; i++) {
+			read10(&c[i], (uint8_t)(0x40 + round * 16 + i), buf[i], sizeof(buf[i]));
+			pvs_submit(lun, &c[i].req);
+		}
+		/* one more: TASK SET FULL at once, the device never sees it */
+		read10(&c[PVSI_SG_MAX_INFLIGHT], 0xff, buf[0], sizeof(buf[0]));
+		pvs_submit(lun, &c[PVSI_SG_MAX_INFLIGHT].req);
+		CU_ASSERT_EQUAL(c[PVSI_SG_MAX_INFLIGHT].done, 1);
+		CU_ASSERT_EQUAL(c[PVSI_SG_MAX_INFLIGHT].req.status, PVS_STATUS_TASK_SET_FULL);
+		for (int t = 0; t < 300 && usg_writes() < (unsigned)(round + 1) * 16; t++)
+			pvs_worker_wait(W, 10);
+		CU_ASSERT_EQUAL(usg_writes(), (unsigned)(round + 1) * 16);
+		CU_ASSERT_EQUAL(sum_done(c, PVSI_SG_MAX_INFLIGHT), 0);
+		CU_ASSERT_EQUAL(pvs_lun_inflight(lun), PVSI_SG_MAX_INFLIGHT);
+		usg_hold(false);
+		CU_ASSERT_EQUAL(usg_release(round == 0), PVSI_SG_MAX_INFLIGHT);
+		wait_all(c, PVSI_SG_MAX_INFLIGHT);
+		for (int i = 0; i < PVSI_SG_MAX_INFLIGHT; i++) {
+			CU_ASSERT_EQUAL(c[i].done, 1);
+			CU_ASSERT_EQUAL(c[i].req.status, PVS_STATUS_GOOD);
+			CU_ASSERT_EQUAL(buf[i][0], 0x40 + round * 16 + i);
+			CU_ASSERT_EQUAL(buf[i][511], 0x40 + round * 16 + i);
+		}
+		CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+	}
+	/* nothing completes twice: late CQEs (a write's after its answer) change nothing */
+	for (int t = 0; t < 5; t++)
+		pvs_worker_wait(W, 5);
+	for (int i = 0; i < PVSI_SG_MAX_INFLIGHT; i++)
+		CU_ASSERT_EQUAL(c[i].done, 1);
+	CU_ASSERT_EQUAL(usg.plain_w + usg.plain_r, 0);
+	pvs_lun_close(lun);
+}
+
+static void test_uring_aborted(void)
+{
+	uint8_t buf[512];
+	struct pvs_lun *lun = usg_lun();
+	struct cmd c;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	usg_hold(true);
+	read10(&c, 7, buf, sizeof(buf));
+	pvs_submit(lun, &c.req);
+	for (int t = 0; t < 300 && usg_writes() < 1; t++)
+		pvs_worker_wait(W, 10);
+	CU_ASSERT_EQUAL(c.done, 0);
+	/* sg cannot cancel one command: the abort is reported when the device answers */
+	c.req.core.flags |= PVSI_RF_ABORTED;
+	usg_hold(false);
+	usg_release(false);
+	wait_done(&c);
+	CU_ASSERT_EQUAL(c.req.host, PVS_HOST_ABORTED);
+	CU_ASSERT_EQUAL(c.req.residual, sizeof(buf));
+	pvs_lun_close(lun);
+}
+
+/*
+ * Closed with commands at the device (against pvs_lun_close()'s contract,
+ * but it must not corrupt memory): the reads in the ring are cancelled,
+ * nothing completes afterwards, and the worker frees what they used
+ * (ASan's leak check at exit).
+ */
+static void test_uring_close_in_flight(void)
+{
+	static struct cmd c[8];
+	static uint8_t buf[8][512];
+	struct pvs_lun *lun = usg_lun();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	usg_hold(true);
+	for (int i = 0; i < 8; i++) {
+		read10(&c[i], (uint8_t)i, buf[i], sizeof(buf[i]));
+		pvs_submit(lun, &c[i].req);
+	}
+	for (int t = 0; t < 300 && usg_writes() < 8; t++)
+		pvs_worker_wait(W, 10);
+	CU_ASSERT_EQUAL(usg_writes(), 8);
+	pvs_lun_close(lun);
+	usg_hold(false);
+	usg_release(false);
+	for (int t = 0; t < 5; t++)
+		pvs_worker_wait(W, 5);
+	CU_ASSERT_EQUAL(sum_done(c, 8), 0);
+	/* another LUN on the same worker works meanwhile */
+	lun = usg_lun();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	read10(&c[0], 9, buf[0], sizeof(buf[0]));
+	run(lun, &c[0]);
+	CU_ASSERT_EQUAL(buf[0][0], 9);
+	pvs_lun_close(lun);
+}
+
+/* The device goes away with commands in flight: all NO_CONNECT, once, and the LUN is gone. */
+static void test_uring_device_vanishes(void)
+{
+	static struct cmd c[4];
+	static uint8_t buf[4][512];
+	struct pvs_lun *lun = usg_lun();
+	struct cmd after;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	usg_hold(true);
+	for (int i = 0; i < 4; i++) {
+		read10(&c[i], (uint8_t)i, buf[i], sizeof(buf[i]));
+		pvs_submit(lun, &c[i].req);
+	}
+	for (int t = 0; t < 300 && usg_writes() < 4; t++)
+		pvs_worker_wait(W, 10);
+	usg_vanish();
+	wait_all(c, 4);
+	for (int i = 0; i < 4; i++) {
+		CU_ASSERT_EQUAL(c[i].done, 1);
+		CU_ASSERT_EQUAL(c[i].req.host, PVS_HOST_NO_CONNECT);
+	}
+	CU_ASSERT_TRUE(pvs_lun_gone(lun));
+	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+	CU_ASSERT_EQUAL(usg_notices, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(usg_notice_msg, "the sg device went away"));
+	read10(&after, 1, buf[0], sizeof(buf[0]));
+	run(lun, &after);
+	CU_ASSERT_EQUAL(after.req.host, PVS_HOST_NO_CONNECT);
+	for (int t = 0; t < 5; t++)
+		pvs_worker_wait(W, 5);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(c[i].done, 1);
+	pvs_lun_close(lun);
+}
+
+/* PVS_SG_URING=0: the plain write()/read() path, said once at open. */
+static void test_uring_off_by_env(void)
+{
+	uint8_t buf[512];
+	struct pvs_lun *lun;
+	struct cmd c;
+
+	setenv("PVS_SG_URING", "0", 1);
+	lun = usg_lun();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_EQUAL(usg_notices, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(usg_notice_msg, "plain write() and read()"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(usg_notice_msg, "PVS_SG_URING=0"));
+	for (uint8_t lba = 1; lba <= 3; lba++) {
+		read10(&c, lba, buf, sizeof(buf));
+		run(lun, &c);
+		CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+		CU_ASSERT_EQUAL(buf[0], lba);
+	}
+	CU_ASSERT_EQUAL(usg.plain_w, 3);
+	CU_ASSERT_TRUE(usg.plain_r >= 3);
+	pvs_lun_close(lun);
+	unsetenv("PVS_SG_URING");
+}
+
+/*
+ * io_uring refuses the fd (-EINVAL from the first header write): the
+ * command goes again by write(), the rest follow, and the notice says so.
+ */
+static void test_uring_refused_falls_back(void)
+{
+	static struct cmd c[4];
+	static uint8_t buf[4][512];
+	struct pvs_lun *lun;
+
+	usg.use_fence = true;
+	lun = usg_lun();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	CU_ASSERT_EQUAL(usg_notices, 0);
+	for (int i = 0; i < 4; i++) {
+		read10(&c[i], (uint8_t)(i + 1), buf[i], sizeof(buf[i]));
+		pvs_submit(lun, &c[i].req);
+	}
+	wait_all(c, 4);
+	for (int i = 0; i < 4; i++) {
+		CU_ASSERT_EQUAL(c[i].done, 1);
+		CU_ASSERT_EQUAL(c[i].req.status, PVS_STATUS_GOOD);
+		CU_ASSERT_EQUAL(buf[i][0], i + 1);
+	}
+	CU_ASSERT_EQUAL(usg_notices, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(usg_notice_msg, "io_uring refused"));
+	CU_ASSERT_EQUAL(usg.plain_w, 4);
+	read10(&c[0], 9, buf[0], sizeof(buf[0]));
+	run(lun, &c[0]);
+	CU_ASSERT_EQUAL(buf[0][0], 9);
+	CU_ASSERT_EQUAL(usg.plain_w, 5);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+	pvs_lun_close(lun);
+	usg.use_fence = false;
+}
+
+static const struct cu_test sg_uring_tests[] = {
+    {"one by one: data, sense, no write()/read()", test_uring_one_by_one},
+    {"QD 16 answered in any order, each once", test_uring_queue_depth},
+    {"aborted while at the device", test_uring_aborted},
+    {"closed with commands in flight", test_uring_close_in_flight},
+    {"device vanishes: all in flight NO_CONNECT", test_uring_device_vanishes},
+    {"PVS_SG_URING=0: plain path, said at open", test_uring_off_by_env},
+    {"io_uring refuses the fd: plain path from then on", test_uring_refused_falls_back},
+};
+
 int main(void)
 {
 	static const struct cu_suite suites[] = {
@@ -1343,6 +1894,7 @@ int main(void)
 	    CU_SUITE("sg queueing and errors", setup, teardown, sg_queueing_tests),
 	    CU_SUITE("sg block limits", setup, teardown, sg_block_limits_tests),
 	    CU_SUITE("sg real device", setup, teardown, sg_real_device_tests),
+	    CU_SUITE("sg through io_uring", usg_setup, usg_teardown, sg_uring_tests),
 	};
 
 	return CU_RUN_SUITES(suites);
