@@ -1583,7 +1583,7 @@ static int usg_setup(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	pvsi_sg_set_ops(&usg_ops);
-	unsetenv("PVS_SG_URING");
+	setenv("PVS_SG_URING", "1", 1);
 	return pvs_worker_new(64, &W);
 }
 
@@ -1812,29 +1812,33 @@ static void test_uring_device_vanishes(void)
 	pvs_lun_close(lun);
 }
 
-/* PVS_SG_URING=0: the plain write()/read() path, said once at open. */
-static void test_uring_off_by_env(void)
+/* Without PVS_SG_URING=1 (the default) or with 0: the plain write()/read() path, silently. */
+static void test_uring_off_by_default(void)
 {
+	static const char *const env[] = {NULL, "0"};
 	uint8_t buf[512];
 	struct pvs_lun *lun;
 	struct cmd c;
 
-	setenv("PVS_SG_URING", "0", 1);
-	lun = usg_lun();
-	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
-	CU_ASSERT_EQUAL(usg_notices, 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(usg_notice_msg, "plain write() and read()"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(usg_notice_msg, "PVS_SG_URING=0"));
-	for (uint8_t lba = 1; lba <= 3; lba++) {
-		read10(&c, lba, buf, sizeof(buf));
-		run(lun, &c);
-		CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
-		CU_ASSERT_EQUAL(buf[0], lba);
+	for (unsigned int e = 0; e < 2; e++) {
+		if (env[e])
+			setenv("PVS_SG_URING", env[e], 1);
+		else
+			unsetenv("PVS_SG_URING");
+		lun = usg_lun();
+		CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+		CU_ASSERT_EQUAL(usg_notices, 0);
+		for (uint8_t lba = 1; lba <= 3; lba++) {
+			read10(&c, lba, buf, sizeof(buf));
+			run(lun, &c);
+			CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+			CU_ASSERT_EQUAL(buf[0], lba);
+		}
+		CU_ASSERT_EQUAL(usg.plain_w, 3);
+		CU_ASSERT_TRUE(usg.plain_r >= 3);
+		pvs_lun_close(lun);
 	}
-	CU_ASSERT_EQUAL(usg.plain_w, 3);
-	CU_ASSERT_TRUE(usg.plain_r >= 3);
-	pvs_lun_close(lun);
-	unsetenv("PVS_SG_URING");
+	setenv("PVS_SG_URING", "1", 1);
 }
 
 /*
@@ -1879,7 +1883,7 @@ static const struct cu_test sg_uring_tests[] = {
     {"aborted while at the device", test_uring_aborted},
     {"closed with commands in flight", test_uring_close_in_flight},
     {"device vanishes: all in flight NO_CONNECT", test_uring_device_vanishes},
-    {"PVS_SG_URING=0: plain path, said at open", test_uring_off_by_env},
+    {"default and PVS_SG_URING=0: plain path", test_uring_off_by_default},
     {"io_uring refuses the fd: plain path from then on", test_uring_refused_falls_back},
 };
 
