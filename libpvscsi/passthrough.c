@@ -102,12 +102,14 @@ void pvsi_sg_set_ops(const struct pvsi_sg_ops *ops)
  * io_uring: a command's sg_io_hdr is written with IORING_OP_WRITE, and
  * answers are taken with IORING_OP_READ, one read in the ring per command
  * in flight: sg hands any finished command to any read on the fd (matched
- * by usr_ptr, as before).  sg has no FMODE_NOWAIT (Linux 6.1 to 6.18), so
- * io_uring runs both in its io-wq threads, and on an O_NONBLOCK fd such a
- * read would end -EAGAIN instead of waiting for an answer: the fd is made
- * blocking in this mode, and a read waits (interruptibly, so that a cancel
- * ends it) in sg_read() for the next answer.  The headers live in the slots
- * below until their CQEs: no allocation per command.
+ * by usr_ptr, as before).  The fd is made blocking in this mode: sg has no
+ * FMODE_NOWAIT, so io_uring runs both in its io-wq threads, and a read
+ * waits there (interruptibly, so that a cancel ends it) in sg_read() for
+ * the next answer.  An O_NONBLOCK fd would instead be read inline and
+ * woken by sg's poll (io_uring takes any O_NONBLOCK file as non-blocking
+ * capable): not tried yet, see docs/performance.md, as this mode lost
+ * commands on 6.1.  The headers live in the slots below until their CQEs:
+ * no allocation per command.
  */
 struct sg_priv;
 
