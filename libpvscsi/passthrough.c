@@ -102,14 +102,19 @@ void pvsi_sg_set_ops(const struct pvsi_sg_ops *ops)
  * io_uring: a command's sg_io_hdr is written with IORING_OP_WRITE, and
  * answers are taken with IORING_OP_READ, one read in the ring per command
  * in flight: sg hands any finished command to any read on the fd (matched
- * by usr_ptr, as before).  The fd is made blocking in this mode: sg has no
- * FMODE_NOWAIT, so io_uring runs both in its io-wq threads, and a read
- * waits there (interruptibly, so that a cancel ends it) in sg_read() for
- * the next answer.  An O_NONBLOCK fd would instead be read inline and
- * woken by sg's poll (io_uring takes any O_NONBLOCK file as non-blocking
- * capable): not tried yet, see docs/performance.md, as this mode lost
- * commands on 6.1.  The headers live in the slots below until their CQEs:
- * no allocation per command.
+ * by usr_ptr, as before).  The fd stays O_NONBLOCK: io_uring takes any
+ * O_NONBLOCK file as able to try without blocking (Linux 6.1's
+ * __io_file_supports_nowait()), so sg_write() runs inline in
+ * io_uring_enter() as the plain path's write() would, and a read with no
+ * answer ends -EAGAIN inside the kernel, which then waits on sg's poll
+ * and tries again from task work.  A read woken with the others for one
+ * answer, which another read took, may still end -EAGAIN in its CQE: it
+ * is posted again.  Why this is not the default: that retry can run on
+ * the way back from an interrupt, where on kernels built with x32
+ * support (Debian's) in_compat_syscall() is true, and sg then writes the
+ * answer in the 32-bit sg_io_hdr layout (docs/performance.md).  The
+ * headers live in the slots below until their CQEs: no allocation per
+ * command.
  */
 struct sg_priv;
 
@@ -676,18 +681,10 @@ static bool queue_op(struct sg_priv *p, struct sg_op *o, bool write)
 	if (!sqe)
 		return false;
 	/* sg is a stream: offset -1, the file position, which it ignores. */
-	if (write) {
+	if (write)
 		io_uring_prep_write(sqe, p->fd, &o->h, sizeof(o->h), (uint64_t)-1);
-		/*
-		 * Without FMODE_NOWAIT the inline attempt can only fail and
-		 * arm a poll that fires at once (sg polls writable below
-		 * SG_MAX_QUEUE): go straight to io-wq.  Reads do not, so an
-		 * idle read waits in a poll rather than in a thread.
-		 */
-		io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
-	} else {
+	else
 		io_uring_prep_read(sqe, p->fd, &o->h, sizeof(o->h), (uint64_t)-1);
-	}
 	o->wop.done = uring_done;
 	o->p = p;
 	o->busy = true;
@@ -720,11 +717,8 @@ static void post_reads(struct sg_priv *p)
 static bool to_plain(struct pvs_lun *lun, int e)
 {
 	struct sg_priv *p = priv_of(lun);
-	int fl = fcntl(p->fd, F_GETFL);
 	char msg[512];
 
-	if (fl < 0 || fcntl(p->fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return false;
 	if (pvsi_worker_add_fd(lun->worker, p->fd, EPOLLIN, sg_readable, lun) < 0)
 		return false;
 	p->registered = true;
@@ -791,10 +785,11 @@ static void read_done(struct sg_priv *p, struct sg_op *o, int res)
 		if (!p->uring || (!p->uring_proven && (res == -EINVAL || res == -EOPNOTSUPP)))
 			return;
 		/*
-		 * -EINTR/-ECANCELED: interrupted, not answered; -EAGAIN
-		 * only if the fd were O_NONBLOCK.  Anything else (ENODEV
-		 * from a detaching device, EIO...) leaves no way to get
-		 * the answers.
+		 * -EINTR/-ECANCELED: interrupted, not answered; -EAGAIN:
+		 * another read took the answer this one was woken for.
+		 * Neither took an answer, so one read is posted again in
+		 * its place.  Anything else (ENODEV from a detaching
+		 * device, EIO...) leaves no way to get the answers.
 		 */
 		if (res == -EINTR || res == -ECANCELED || res == -EAGAIN) {
 			post_reads(p);
@@ -835,6 +830,8 @@ static void uring_done(struct pvsi_worker_op *wop, int res)
 	o->busy = false;
 	if (!write)
 		p->reads--;
+	if (p->ops->uring_res)
+		res = p->ops->uring_res(write, res, &o->h);
 	if (p->lun) {
 		if (write)
 			write_done(p, o, res);
@@ -908,9 +905,9 @@ static void pt_close(struct pvs_lun *lun)
 		pvsi_worker_del_fd(lun->worker, lun->fd);
 	if (p->pending) {
 		/*
-		 * Reads wait in io-wq for answers that may never come: cancel
-		 * them (sg_read() waits interruptibly) and keep @p, which the
-		 * kernel still writes into, until the last CQE frees it.
+		 * Reads wait on sg's poll for answers that may never come:
+		 * cancel them and keep @p, which the kernel still writes
+		 * into, until the last CQE frees it.
 		 */
 		for (unsigned int i = 0; i < SG_WRITE_SLOTS + PVSI_SG_MAX_INFLIGHT; i++) {
 			struct sg_op *o =
@@ -996,18 +993,16 @@ static int read_pdt(const struct pvsi_sg_ops *ops, int fd, uint8_t *pdt, char *w
 
 /*
  * Whether @lun's commands go through the worker's io_uring: only with
- * PVS_SG_URING=1 for now.  On Debian 12's 6.1 dom0 (e2e `subpage`, fio
- * write+verify at QD 16 through sg) that path lost commands and failed
- * others with host ERROR, which the plain path does not; until that is
- * understood it is opt-in.  The fd then blocks (see struct sg_op).  Asked
+ * PVS_SG_URING=1.  On Debian 12's 6.1 dom0 (e2e `faults`, `subpage`)
+ * answers came back in the 32-bit sg_io_hdr layout (see struct sg_op):
+ * their usr_ptr matched no command, which then never completed.  Asked
  * for and not possible: the administrator's to know.
  */
-static bool use_uring(struct pvs_lun *lun, const struct pvsi_sg_ops *ops, int fd)
+static bool use_uring(struct pvs_lun *lun, const struct pvsi_sg_ops *ops)
 {
 	const char *env = getenv("PVS_SG_URING");
 	const char *why = NULL;
 	char msg[512];
-	int fl;
 
 	if (!ops->uring || !env || strcmp(env, "1") != 0)
 		return false;
@@ -1015,8 +1010,6 @@ static bool use_uring(struct pvs_lun *lun, const struct pvsi_sg_ops *ops, int fd
 	    !pvsi_worker_has_op(lun->worker, IORING_OP_WRITE) ||
 	    !pvsi_worker_has_op(lun->worker, IORING_OP_ASYNC_CANCEL))
 		why = "the kernel's io_uring has no read, write or cancel";
-	else if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
-		why = strerror(errno);
 	if (!why) {
 		priv_of(lun)->uring = true;
 		return true;
@@ -1096,7 +1089,7 @@ int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen
 	p->fd = fd;
 	lun->priv = p;
 	lun->fd = fd;
-	if (use_uring(lun, ops, fd))
+	if (use_uring(lun, ops))
 		goto done;
 	rc = pvsi_worker_add_fd(lun->worker, fd, EPOLLIN, sg_readable, lun);
 	if (rc < 0) {

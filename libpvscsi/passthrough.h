@@ -27,6 +27,8 @@
  */
 #define PVSI_SG_LONG_TIMEOUT_MS (14000u * 1000u)
 
+struct sg_io_hdr;
+
 /* Same contracts as the syscalls: -1 and errno on failure. */
 struct pvsi_sg_ops {
 	int (*open)(const char *path, int flags);
@@ -41,6 +43,13 @@ struct pvsi_sg_ops {
 	 * refuses); false: always write and read above.
 	 */
 	bool uring;
+	/*
+	 * Tests only (NULL otherwise): sees each io_uring write's and read's
+	 * result and header before the LUN does, and returns the result the
+	 * LUN gets, so that a test can make the kernel's rarer answers
+	 * (-EAGAIN) happen when it wants them.
+	 */
+	int (*uring_res)(bool write, int res, struct sg_io_hdr *h);
 };
 
 struct pvs_lun;

@@ -1364,8 +1364,10 @@ static struct {
 	bool hold;
 	struct sg_io_hdr q[64];
 	unsigned int nq;
-	unsigned int writes;           /* headers the device took */
-	unsigned int plain_w, plain_r; /* ops->write and ops->read calls */
+	unsigned int writes;             /* headers the device took */
+	unsigned int plain_w, plain_r;   /* ops->write and ops->read calls */
+	unsigned int eagain_r, eagain_w; /* answers and writes still to turn into -EAGAIN */
+	unsigned int injected;           /* -EAGAINs so turned */
 } usg = {.sv = {-1, -1}, .mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* READ(10) answers: every byte the LBA's low byte, so that a mixed-up answer shows. */
@@ -1464,12 +1466,12 @@ static void usg_stop(void)
 	usg.sv[0] = usg.sv[1] = -1;
 	usg.fenced = false;
 	usg.nq = usg.writes = usg.plain_w = usg.plain_r = 0;
+	usg.eagain_r = usg.eagain_w = usg.injected = 0;
 	usg.hold = false;
 }
 
 static int usg_open(const char *path, int flags)
 {
-	(void)flags;
 	if (strcmp(path, USG_PATH) != 0 || usg.running) {
 		errno = ENOENT;
 		return -1;
@@ -1483,6 +1485,9 @@ static int usg_open(const char *path, int flags)
 		return -1;
 	}
 	usg.running = true;
+	/* As sg's own fd: the io_uring path relies on O_NONBLOCK staying. */
+	if ((flags & O_NONBLOCK) && fcntl(usg.sv[0], F_SETFL, O_NONBLOCK) < 0)
+		return -1;
 	if (usg.use_fence) {
 		/*
 		 * Another io_uring's fd: io_uring's write to it fails -EINVAL
@@ -1558,6 +1563,34 @@ static int usg_close(int fd)
 	return close(fd);
 }
 
+/*
+ * The kernel's -EAGAINs: a read woken with the others for one answer that
+ * another read took, and a write sg would not take.  An answer turned into
+ * -EAGAIN is put back on the device's side, as sg would still hold it; a
+ * refused write's header stays with the device, held: the test decides
+ * whether its answer comes anyway (it must change nothing).
+ */
+static int usg_uring_res(bool write, int res, struct sg_io_hdr *h)
+{
+	ssize_t n;
+
+	if (write && res == (int)sizeof(*h) && usg.eagain_w) {
+		usg.eagain_w--;
+		usg.injected++;
+		return -EAGAIN;
+	}
+	if (!write && res == (int)sizeof(*h) && usg.eagain_r) {
+		usg.eagain_r--;
+		usg.injected++;
+		pthread_mutex_lock(&usg.mu);
+		n = send(usg.sv[1], h, sizeof(*h), MSG_NOSIGNAL);
+		pthread_mutex_unlock(&usg.mu);
+		CU_ASSERT_EQUAL(n, (ssize_t)sizeof(*h));
+		return -EAGAIN;
+	}
+	return res;
+}
+
 static const struct pvsi_sg_ops usg_ops = {
     .open = usg_open,
     .fstat = usg_fstat,
@@ -1566,6 +1599,7 @@ static const struct pvsi_sg_ops usg_ops = {
     .read = usg_read,
     .close = usg_close,
     .uring = true,
+    .uring_res = usg_uring_res,
 };
 
 static char usg_notice_msg[512];
@@ -1877,6 +1911,91 @@ static void test_uring_refused_falls_back(void)
 	usg.use_fence = false;
 }
 
+/*
+ * Reads that end -EAGAIN, not answered: each is posted again, so that the
+ * answer is still taken, once.  One command alone: without the repost no
+ * read would be left for it.  Then at QD 16, half the answers twice over.
+ */
+static void test_uring_read_eagain(void)
+{
+	static struct cmd c[PVSI_SG_MAX_INFLIGHT];
+	static uint8_t buf[PVSI_SG_MAX_INFLIGHT][512];
+	struct pvs_lun *lun = usg_lun();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	usg.eagain_r = 3;
+	read10(&c[0], 0x21, buf[0], sizeof(buf[0]));
+	run(lun, &c[0]);
+	CU_ASSERT_EQUAL(usg.injected, 3);
+	CU_ASSERT_EQUAL(c[0].done, 1);
+	CU_ASSERT_EQUAL(c[0].req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(buf[0][0], 0x21);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+
+	usg.injected = 0;
+	usg.eagain_r = PVSI_SG_MAX_INFLIGHT;
+	usg_hold(true);
+	for (int i = 0; i < PVSI_SG_MAX_INFLIGHT; i++) {
+		read10(&c[i], (uint8_t)(0x80 + i), buf[i], sizeof(buf[i]));
+		pvs_submit(lun, &c[i].req);
+	}
+	for (int t = 0; t < 300 && usg_writes() < 1 + PVSI_SG_MAX_INFLIGHT; t++)
+		pvs_worker_wait(W, 10);
+	usg_hold(false);
+	CU_ASSERT_EQUAL(usg_release(true), PVSI_SG_MAX_INFLIGHT);
+	wait_all(c, PVSI_SG_MAX_INFLIGHT);
+	CU_ASSERT_EQUAL(usg.injected, PVSI_SG_MAX_INFLIGHT);
+	for (int t = 0; t < 5; t++)
+		pvs_worker_wait(W, 5);
+	for (int i = 0; i < PVSI_SG_MAX_INFLIGHT; i++) {
+		CU_ASSERT_EQUAL(c[i].done, 1);
+		CU_ASSERT_EQUAL(c[i].req.status, PVS_STATUS_GOOD);
+		CU_ASSERT_EQUAL(buf[i][0], 0x80 + i);
+	}
+	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+	CU_ASSERT_EQUAL(usg.plain_w + usg.plain_r, 0);
+	CU_ASSERT_EQUAL(usg_notices, 0);
+	pvs_lun_close(lun);
+}
+
+/*
+ * A header write that ends -EAGAIN: the command ends TASK SET FULL, once,
+ * for the initiator to retry; an answer the device sends for it anyway
+ * completes nothing, and the LUN goes on.
+ */
+static void test_uring_write_eagain(void)
+{
+	static struct cmd c[2];
+	static uint8_t buf[2][512];
+	struct pvs_lun *lun = usg_lun();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	usg_hold(true);
+	usg.eagain_w = 1;
+	read10(&c[0], 0x31, buf[0], sizeof(buf[0]));
+	pvs_submit(lun, &c[0].req);
+	wait_done(&c[0]);
+	CU_ASSERT_EQUAL(usg.injected, 1);
+	CU_ASSERT_EQUAL(c[0].done, 1);
+	CU_ASSERT_EQUAL(c[0].req.status, PVS_STATUS_TASK_SET_FULL);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+	for (int t = 0; t < 300 && usg_writes() < 1; t++)
+		pvs_worker_wait(W, 10);
+	usg_hold(false);
+	CU_ASSERT_EQUAL(usg_release(false), 1);
+	for (int t = 0; t < 10; t++)
+		pvs_worker_wait(W, 5);
+	CU_ASSERT_EQUAL(c[0].done, 1);
+	CU_ASSERT_EQUAL(c[0].req.status, PVS_STATUS_TASK_SET_FULL);
+	read10(&c[1], 0x32, buf[1], sizeof(buf[1]));
+	run(lun, &c[1]);
+	CU_ASSERT_EQUAL(c[1].req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(buf[1][0], 0x32);
+	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
+	CU_ASSERT_EQUAL(usg_notices, 0);
+	pvs_lun_close(lun);
+}
+
 static const struct cu_test sg_uring_tests[] = {
     {"one by one: data, sense, no write()/read()", test_uring_one_by_one},
     {"QD 16 answered in any order, each once", test_uring_queue_depth},
@@ -1885,6 +2004,8 @@ static const struct cu_test sg_uring_tests[] = {
     {"device vanishes: all in flight NO_CONNECT", test_uring_device_vanishes},
     {"default and PVS_SG_URING=0: plain path", test_uring_off_by_default},
     {"io_uring refuses the fd: plain path from then on", test_uring_refused_falls_back},
+    {"reads that end -EAGAIN are posted again", test_uring_read_eagain},
+    {"a write that ends -EAGAIN: TASK SET FULL, once", test_uring_write_eagain},
 };
 
 int main(void)
