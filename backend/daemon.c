@@ -606,7 +606,11 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 	uint64_t now;
 	int n, i;
 
-	if (pvsd_xenbus_pending(d->xb))
+	/*
+	 * What a flush completed at once waits in a completion queue no fd
+	 * announces (sg through the deferred ring): reap it before sleeping.
+	 */
+	if (pvsd_xenbus_pending(d->xb) || pvs_worker_has_completions(d->w))
 		timeout_ms = 0;
 	else if (d->stopping && (timeout_ms < 0 || timeout_ms > 100))
 		timeout_ms = 100; /* to notice the drain timeout */

@@ -567,6 +567,21 @@ struct pvsi_worker_op {
 	void (*done)(struct pvsi_worker_op *op, int res);
 };
 struct io_uring_sqe *pvsi_worker_sqe_op(struct pvs_worker *w, struct pvsi_worker_op *op);
+/*
+ * The worker's second io_uring, made on first use: IORING_SETUP_DEFER_TASKRUN
+ * (Linux 6.1), so that what io_uring retries from task work (a read that
+ * found no sg answer yet) runs only inside the worker's own io_uring_enter(),
+ * as a 64-bit system call.  Without it such a retry can run on the way back
+ * from an interrupt, and on a kernel with x32 support sg then answers in the
+ * 32-bit sg_io_hdr layout (docs/performance.md).  0 or -errno (no such
+ * kernel).  Its task work runs in a poll round after
+ * pvsi_worker_poke_deferred(), which the owner calls when an fd its
+ * operations wait on polls ready.
+ */
+int pvsi_worker_use_deferred(struct pvs_worker *w);
+/* An SQE of the deferred ring for @op (NULL: no CQE handler, e.g. a cancel). */
+struct io_uring_sqe *pvsi_worker_sqe_deferred(struct pvs_worker *w, struct pvsi_worker_op *op);
+void pvsi_worker_poke_deferred(struct pvs_worker *w);
 /* The user_data of @op's SQEs, for an IORING_OP_ASYNC_CANCEL. */
 uint64_t pvsi_worker_op_tag(const struct pvsi_worker_op *op);
 /* Whether the kernel's io_uring knows @opcode (IORING_OP_*). */

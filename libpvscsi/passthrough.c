@@ -2,11 +2,10 @@
 /*
  * passthrough.c - sg LUNs: a whole host LUN through its /dev/sgN node, with
  * the sg v3 asynchronous interface: a request's sg_io_hdr is written, its
- * answer read: by default with write() and read() (when the fd polls
- * readable); with PVS_SG_URING=1 both go through the worker's io_uring, so
- * that one io_uring_enter per pass of the event loop carries every sg
- * command and answer with the file LUNs' I/O (see "io_uring" below and
- * use_uring() for why it is not the default).
+ * answer read: by default both through the worker's deferred io_uring, so
+ * that one io_uring_enter per poll round carries every sg command and
+ * answer; with PVS_SG_URING=0, or a kernel before 6.1, with write() and
+ * read() when the fd polls readable (see "io_uring" below and use_uring()).
  *
  * The device's status, sense and residual reach the initiator unchanged:
  * completion goes through pvsi_req_finish_raw(), never through the sense
@@ -109,12 +108,15 @@ void pvsi_sg_set_ops(const struct pvsi_sg_ops *ops)
  * answer ends -EAGAIN inside the kernel, which then waits on sg's poll
  * and tries again from task work.  A read woken with the others for one
  * answer, which another read took, may still end -EAGAIN in its CQE: it
- * is posted again.  Why this is not the default: that retry can run on
- * the way back from an interrupt, where on kernels built with x32
- * support (Debian's) in_compat_syscall() is true, and sg then writes the
- * answer in the 32-bit sg_io_hdr layout (docs/performance.md).  The
- * headers live in the slots below until their CQEs: no allocation per
- * command.
+ * is posted again.  The ring is the worker's deferred one
+ * (IORING_SETUP_DEFER_TASKRUN): on the main ring that retry can run on the
+ * way back from an interrupt, where on kernels built with x32 support
+ * (Debian's) in_compat_syscall() is true, and sg then writes the answer in
+ * the 32-bit sg_io_hdr layout (docs/performance.md).  Deferred, it runs
+ * inside our io_uring_enter(), a 64-bit system call; the fd stays in the
+ * worker's epoll set, and its readiness is what asks for that call
+ * (sg_readable()).  The headers live in the slots below until their CQEs:
+ * no allocation per command.
  */
 struct sg_priv;
 
@@ -460,6 +462,14 @@ static void sg_readable(void *opaque, uint32_t events)
 	struct pvs_lun *lun = opaque;
 	struct sg_priv *p = priv_of(lun);
 
+	if (p->uring) {
+		/*
+		 * The answer is for a read in the deferred ring, which io_uring
+		 * retries from task work that only our io_uring_enter() runs.
+		 */
+		pvsi_worker_poke_deferred(p->worker);
+		return;
+	}
 	/* Each read returns one answer; at most as many as were written. */
 	for (unsigned int n = 0; n < PVSI_SG_MAX_INFLIGHT + 1 && !lun->gone; n++) {
 		struct sg_io_hdr h;
@@ -676,7 +686,7 @@ static struct sg_op *free_slot(struct sg_op *v, unsigned int n)
 
 static bool queue_op(struct sg_priv *p, struct sg_op *o, bool write)
 {
-	struct io_uring_sqe *sqe = pvsi_worker_sqe_op(p->worker, &o->wop);
+	struct io_uring_sqe *sqe = pvsi_worker_sqe_deferred(p->worker, &o->wop);
 
 	if (!sqe)
 		return false;
@@ -719,9 +729,7 @@ static bool to_plain(struct pvs_lun *lun, int e)
 	struct sg_priv *p = priv_of(lun);
 	char msg[512];
 
-	if (pvsi_worker_add_fd(lun->worker, p->fd, EPOLLIN, sg_readable, lun) < 0)
-		return false;
-	p->registered = true;
+	/* The fd is polled in both modes: sg_readable() reads the answers from now on. */
 	p->uring = false;
 	if (lun->notice) {
 		snprintf(msg, sizeof(msg),
@@ -914,11 +922,13 @@ static void pt_close(struct pvs_lun *lun)
 			    i < SG_WRITE_SLOTS ? &p->wr[i] : &p->rd[i - SG_WRITE_SLOTS];
 			struct io_uring_sqe *sqe;
 
-			if (!o->busy || !(sqe = pvsi_worker_sqe(p->worker, NULL)))
+			if (!o->busy || !(sqe = pvsi_worker_sqe_deferred(p->worker, NULL)))
 				continue;
 			io_uring_prep_cancel64(sqe, pvsi_worker_op_tag(&o->wop), 0);
 		}
 		pvsi_worker_submit(p->worker);
+		/* A cancelled read's CQE comes from deferred task work: the next round runs it. */
+		pvsi_worker_poke_deferred(p->worker);
 		p->lun = NULL;
 		pvsi_worker_linger(p->worker, 1);
 	}
@@ -992,11 +1002,14 @@ static int read_pdt(const struct pvsi_sg_ops *ops, int fd, uint8_t *pdt, char *w
 }
 
 /*
- * Whether @lun's commands go through the worker's io_uring: only with
- * PVS_SG_URING=1.  On Debian 12's 6.1 dom0 (e2e `faults`, `subpage`)
- * answers came back in the 32-bit sg_io_hdr layout (see struct sg_op):
- * their usr_ptr matched no command, which then never completed.  Asked
- * for and not possible: the administrator's to know.
+ * Whether @lun's commands go through the worker's deferred io_uring: unless
+ * PVS_SG_URING=0, when the kernel has what it takes (Linux 6.1).  Not on
+ * the main io_uring: there a read that found no answer is retried from task
+ * work that can run on the way back from an interrupt, where Debian's
+ * x32-capable kernel has sg write the 32-bit sg_io_hdr layout (e2e `faults`
+ * and `subpage` lost commands so on 6.1).  Asked for with =1 and not
+ * possible: the administrator's to know; by default, plain write() and
+ * read() quietly.
  */
 static bool use_uring(struct pvs_lun *lun, const struct pvsi_sg_ops *ops)
 {
@@ -1004,17 +1017,19 @@ static bool use_uring(struct pvs_lun *lun, const struct pvsi_sg_ops *ops)
 	const char *why = NULL;
 	char msg[512];
 
-	if (!ops->uring || !env || strcmp(env, "1") != 0)
+	if (!ops->uring || (env && strcmp(env, "0") == 0))
 		return false;
 	if (!pvsi_worker_has_op(lun->worker, IORING_OP_READ) ||
 	    !pvsi_worker_has_op(lun->worker, IORING_OP_WRITE) ||
 	    !pvsi_worker_has_op(lun->worker, IORING_OP_ASYNC_CANCEL))
 		why = "the kernel's io_uring has no read, write or cancel";
+	else if (pvsi_worker_use_deferred(lun->worker) < 0)
+		why = "the kernel's io_uring has no deferred task work (Linux 6.1)";
 	if (!why) {
 		priv_of(lun)->uring = true;
 		return true;
 	}
-	if (lun->notice) {
+	if (lun->notice && env && strcmp(env, "1") == 0) {
 		snprintf(
 		    msg, sizeof(msg),
 		    "sg LUN '%s': PVS_SG_URING=1, but plain write() and read() per command: %s",
@@ -1089,8 +1104,8 @@ int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen
 	p->fd = fd;
 	lun->priv = p;
 	lun->fd = fd;
-	if (use_uring(lun, ops))
-		goto done;
+	use_uring(lun, ops);
+	/* Polled in both modes: with io_uring, readable means its reads' task work can run. */
 	rc = pvsi_worker_add_fd(lun->worker, fd, EPOLLIN, sg_readable, lun);
 	if (rc < 0) {
 		pt_close(lun);
@@ -1098,7 +1113,6 @@ int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen
 		return fail(err, errlen, path, why, rc);
 	}
 	p->registered = true;
-done:
 	lun->store = NULL;
 	return 0;
 }

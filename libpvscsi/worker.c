@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +37,16 @@ struct pvs_worker {
 	struct worker_fd *fds;
 	unsigned int dispatching;
 	unsigned int lingering; /* orphaned owners of SQEs (pvsi_worker_linger) */
+	/*
+	 * The deferred ring (pvsi_worker_use_deferred()): sg's header writes
+	 * and answer reads.  Its task work runs only inside our own
+	 * io_uring_enter(), never on the way back from an interrupt, where on
+	 * x32-capable kernels sg would answer in the 32-bit sg_io_hdr layout.
+	 */
+	struct io_uring dring;
+	bool dring_made;
+	bool dring_enabled; /* IORING_SETUP_R_DISABLED until the worker's thread submits */
+	bool dring_poke;    /* something it waits on became ready: run its task work */
 };
 
 /*
@@ -60,6 +71,7 @@ int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out)
 	if (!w)
 		return -ENOMEM;
 	w->epfd = -1;
+	w->dring.ring_fd = -1;
 	memset(&p, 0, sizeof(p));
 	/*
 	 * Room for more completions than submissions in flight: a passthrough
@@ -134,7 +146,11 @@ static void drain_lingering(struct pvs_worker *w)
 		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
 		struct io_uring_cqe *cqe;
 
-		io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+		if (w->dring_made)
+			/* min 1: inside the wait the deferred task work (the cancels) runs */
+			io_uring_submit_and_wait_timeout(&w->dring, &cqe, 1, &ts, NULL);
+		else
+			io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
 		reap(w);
 	}
 }
@@ -150,6 +166,8 @@ void pvs_worker_free(struct pvs_worker *w)
 	free_dead_fds(w);
 	if (w->ring.ring_fd >= 0)
 		io_uring_queue_exit(&w->ring);
+	if (w->dring_made)
+		io_uring_queue_exit(&w->dring);
 	if (w->epfd >= 0)
 		close(w->epfd);
 	free(w);
@@ -160,31 +178,126 @@ int pvs_worker_fd(const struct pvs_worker *w)
 	return w->epfd;
 }
 
-int pvsi_worker_submit(struct pvs_worker *w)
+/*
+ * Task work is waiting for our next io_uring_enter(GETEVENTS): what a
+ * submission failed inline (an SQE on a file that refuses it), or an
+ * answer's read retried.  IORING_SETUP_TASKRUN_FLAG has the kernel say so
+ * in shared memory.
+ */
+static bool dring_taskrun(const struct pvs_worker *w)
+{
+	return w->dring_made && (IO_URING_READ_ONCE(*w->dring.sq.kflags) & IORING_SQ_TASKRUN);
+}
+
+static int dring_enable(struct pvs_worker *w)
+{
+	int rc;
+
+	if (w->dring_enabled)
+		return 0;
+	/*
+	 * Its single issuer is the thread that runs the worker: this one.
+	 * The system call itself: Debian 12's liburing 2.3 declares
+	 * io_uring_enable_rings() but does not export it.
+	 */
+	rc = (int)syscall(__NR_io_uring_register, w->dring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
+	                  NULL, 0);
+	if (rc < 0)
+		return -errno;
+	w->dring_enabled = true;
+	return 0;
+}
+
+/*
+ * The deferred ring's one system call of a poll round, reaped right after:
+ * its new SQEs in, and, when an fd it waits on became ready, its task work
+ * (the answers that came) run into CQEs.
+ */
+static int dring_enter(struct pvs_worker *w)
 {
 	int rc, tries = 0;
 
-	if (!io_uring_sq_ready(&w->ring))
+	if (!w->dring_made ||
+	    (!w->dring_poke && !io_uring_sq_ready(&w->dring) && !dring_taskrun(w)))
 		return 0;
-	/* EAGAIN is a transient kernel allocation failure; the SQEs stay queued. */
+	if ((rc = dring_enable(w)) < 0)
+		return rc;
+	w->dring_poke = false;
 	do {
-		rc = io_uring_submit(&w->ring);
+		rc = io_uring_submit_and_get_events(&w->dring);
 	} while ((rc == -EINTR || rc == -EAGAIN) && ++tries < 8);
 	return rc;
 }
 
-/* Run the callbacks of up to WORKER_BATCH ready CQEs; returns how many. */
-static int reap(struct pvs_worker *w)
+static int submit_ring(struct io_uring *ring)
+{
+	int rc, tries = 0;
+
+	/* EAGAIN is a transient kernel allocation failure; the SQEs stay queued. */
+	do {
+		rc = io_uring_submit(ring);
+	} while ((rc == -EINTR || rc == -EAGAIN) && ++tries < 8);
+	return rc;
+}
+
+int pvsi_worker_submit(struct pvs_worker *w)
+{
+	int rc = 0, drc = 0;
+
+	if (io_uring_sq_ready(&w->ring))
+		rc = submit_ring(&w->ring);
+	/*
+	 * Without GETEVENTS: outside a poll round nothing reaps.  What
+	 * completed inline (a header write, an answer already there) waits
+	 * in the CQ, which pvs_worker_has_completions() shows.
+	 */
+	if (w->dring_made && io_uring_sq_ready(&w->dring) && (drc = dring_enable(w)) == 0)
+		drc = submit_ring(&w->dring);
+	return rc < 0 ? rc : drc < 0 ? drc : rc;
+}
+
+int pvsi_worker_use_deferred(struct pvs_worker *w)
+{
+	struct io_uring_params p;
+	int rc;
+
+	if (w->dring_made)
+		return 0;
+	memset(&p, 0, sizeof(p));
+	/*
+	 * DEFER_TASKRUN (Linux 6.1) needs SINGLE_ISSUER; R_DISABLED leaves
+	 * the choice of that issuer to the first submit, made by the thread
+	 * that runs the worker, whichever thread opened the LUN.
+	 */
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+	          IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_R_DISABLED;
+	p.cq_entries = 2 * w->ring.sq.ring_entries;
+	rc = io_uring_queue_init_params(w->ring.sq.ring_entries, &w->dring, &p);
+	if (rc < 0) {
+		w->dring.ring_fd = -1;
+		return rc;
+	}
+	w->dring_made = true;
+	return 0;
+}
+
+void pvsi_worker_poke_deferred(struct pvs_worker *w)
+{
+	w->dring_poke = true;
+}
+
+/* Run the callbacks of up to WORKER_BATCH ready CQEs of @ring; returns how many. */
+static int reap_ring(struct io_uring *ring)
 {
 	struct io_uring_cqe *cqe;
 	int n = 0;
 
-	while (n < WORKER_BATCH && io_uring_peek_cqe(&w->ring, &cqe) == 0) {
+	while (n < WORKER_BATCH && io_uring_peek_cqe(ring, &cqe) == 0) {
 		uintptr_t data = (uintptr_t)io_uring_cqe_get_data(cqe);
 		int res = cqe->res;
 
 		/* Mark it seen before the callback, which may queue more. */
-		io_uring_cqe_seen(&w->ring, cqe);
+		io_uring_cqe_seen(ring, cqe);
 		n++;
 		if (data & WORKER_OP_BIT) {
 			struct pvsi_worker_op *op = (void *)(data & ~(uintptr_t)WORKER_OP_BIT);
@@ -197,19 +310,49 @@ static int reap(struct pvs_worker *w)
 	return n;
 }
 
-struct io_uring_sqe *pvsi_worker_sqe(struct pvs_worker *w, struct pvs_req *req)
+static int reap(struct pvs_worker *w)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+	int n = reap_ring(&w->ring);
+
+	/* Its CQEs only ever come from dring_enter(): no system call to look. */
+	if (w->dring_made && io_uring_cq_ready(&w->dring))
+		n += reap_ring(&w->dring);
+	return n;
+}
+
+static struct io_uring_sqe *get_sqe(struct pvs_worker *w, struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
 
 	if (!sqe) {
 		/* SQ full: hand the batch to the kernel and take a fresh slot. */
 		pvsi_worker_submit(w);
-		sqe = io_uring_get_sqe(&w->ring);
+		sqe = io_uring_get_sqe(ring);
 		if (!sqe)
 			return NULL;
 	}
 	memset(sqe, 0, sizeof(*sqe));
-	io_uring_sqe_set_data(sqe, req);
+	return sqe;
+}
+
+struct io_uring_sqe *pvsi_worker_sqe(struct pvs_worker *w, struct pvs_req *req)
+{
+	struct io_uring_sqe *sqe = get_sqe(w, &w->ring);
+
+	if (sqe)
+		io_uring_sqe_set_data(sqe, req);
+	return sqe;
+}
+
+struct io_uring_sqe *pvsi_worker_sqe_deferred(struct pvs_worker *w, struct pvsi_worker_op *op)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!w->dring_made)
+		return NULL;
+	sqe = get_sqe(w, &w->dring);
+	if (sqe && op)
+		io_uring_sqe_set_data64(sqe, pvsi_worker_op_tag(op));
 	return sqe;
 }
 
@@ -244,7 +387,8 @@ void pvsi_worker_linger(struct pvs_worker *w, int delta)
 
 bool pvs_worker_has_completions(const struct pvs_worker *w)
 {
-	return io_uring_cq_ready(&w->ring) != 0;
+	return io_uring_cq_ready(&w->ring) != 0 || w->dring_poke || dring_taskrun(w) ||
+	       (w->dring_made && io_uring_cq_ready(&w->dring) != 0);
 }
 
 void pvs_worker_flush(struct pvs_worker *w)
@@ -265,7 +409,7 @@ static int poll_round(struct pvs_worker *w, int timeout_ms, bool check_fds)
 
 	pvsi_worker_submit(w);
 	/* Completions already posted need no wake-up. */
-	if (timeout_ms != 0 && io_uring_cq_ready(&w->ring))
+	if (timeout_ms != 0 && pvs_worker_has_completions(w))
 		timeout_ms = 0;
 	/*
 	 * With no fd of a LUN registered only the io_uring's fd is in the set,
@@ -297,6 +441,8 @@ static int poll_round(struct pvs_worker *w, int timeout_ms, bool check_fds)
 	w->dispatching--;
 	if (!w->dispatching)
 		free_dead_fds(w);
+	/* An fd's callback may have asked for the deferred ring's task work. */
+	dring_enter(w);
 	handled += reap(w);
 	return handled;
 }
@@ -325,7 +471,8 @@ int pvs_worker_run(struct pvs_worker *w, bool fds_ready)
 		if (n < 0)
 			return total ? total : n;
 		total += n;
-		if (n == 0 && !io_uring_sq_ready(&w->ring))
+		if (n == 0 && !io_uring_sq_ready(&w->ring) &&
+		    !(w->dring_made && io_uring_sq_ready(&w->dring)))
 			break;
 	}
 	pvsi_worker_submit(w);

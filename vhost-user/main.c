@@ -638,7 +638,20 @@ static int run(struct app *a)
 {
 	for (;;) {
 		struct epoll_event ev[16];
-		int n = epoll_wait(a->ep, ev, 16, a->ctl ? pctl_timeout_ms(a->ctl) : -1);
+		int n;
+
+		/*
+		 * What a flush completed at once waits in a completion queue no
+		 * fd announces (sg through the deferred ring): run it first.
+		 */
+		for (int k = 0; k < 8 && pvs_worker_has_completions(a->w); k++) {
+			pvs_worker_poll(a->w);
+			flush_all(a);
+		}
+		n = epoll_wait(a->ep, ev, 16,
+		               pvs_worker_has_completions(a->w) ? 0
+		               : a->ctl                         ? pctl_timeout_ms(a->ctl)
+		                                                : -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;

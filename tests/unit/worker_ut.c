@@ -358,6 +358,81 @@ static void test_lingering_op_reaped_at_free(void)
 	close(p[1]);
 }
 
+/*
+ * The deferred ring: a read with nothing to read yet is retried from task
+ * work that only the worker's own io_uring_enter() runs.  The data coming
+ * does not complete it by itself; a poke (the owner saw its fd ready) and
+ * a poll round do, and the worker says it has work until then.
+ */
+static void test_deferred_read_runs_after_poke(void)
+{
+	static struct test_op t;
+	struct pvs_worker *w;
+	struct io_uring_sqe *sqe;
+	int p[2];
+	char buf[8] = "";
+
+	memset(&t, 0, sizeof(t));
+	t.op.done = test_op_done;
+	CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_PTR_NULL(pvsi_worker_sqe_deferred(w, &t.op)); /* not made yet */
+	CU_ASSERT_EQUAL_FATAL(pvsi_worker_use_deferred(w), 0);
+	CU_ASSERT_EQUAL(pvsi_worker_use_deferred(w), 0);
+	sqe = pvsi_worker_sqe_deferred(w, &t.op);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sqe);
+	io_uring_prep_read(sqe, p[0], buf, sizeof(buf), (uint64_t)-1);
+	CU_ASSERT_EQUAL(sqe->user_data, pvsi_worker_op_tag(&t.op));
+	CU_ASSERT_EQUAL(pvs_worker_poll(w), 0);
+	CU_ASSERT_EQUAL(t.calls, 0);
+	CU_ASSERT_EQUAL(write(p[1], "abc", 3), 3);
+	usleep(20000);
+	/* the read's retry waits for us: no CQE, and no flag raised by the data alone */
+	CU_ASSERT_EQUAL(t.calls, 0);
+	pvsi_worker_poke_deferred(w);
+	CU_ASSERT_TRUE(pvs_worker_has_completions(w));
+	CU_ASSERT_EQUAL(pvs_worker_poll(w), 1);
+	CU_ASSERT_EQUAL(t.calls, 1);
+	CU_ASSERT_EQUAL(t.res, 3);
+	CU_ASSERT_EQUAL(memcmp(buf, "abc", 3), 0);
+	CU_ASSERT_FALSE(pvs_worker_has_completions(w));
+	pvs_worker_free(w);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * An SQE that fails at submission (a write to a pipe's read end) has its
+ * CQE posted from deferred task work: the worker sees that in shared
+ * memory (IORING_SQ_TASKRUN) and runs it without any poke.
+ */
+static void test_deferred_failure_without_poke(void)
+{
+	static struct test_op t;
+	struct pvs_worker *w;
+	struct io_uring_sqe *sqe;
+	int p[2];
+
+	memset(&t, 0, sizeof(t));
+	t.op.done = test_op_done;
+	CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_EQUAL_FATAL(pvsi_worker_use_deferred(w), 0);
+	sqe = pvsi_worker_sqe_deferred(w, &t.op);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sqe);
+	io_uring_prep_write(sqe, p[0], "x", 1, (uint64_t)-1);
+	pvs_worker_flush(w);
+	for (int i = 0; i < 10 && !t.calls; i++) {
+		if (pvs_worker_has_completions(w))
+			pvs_worker_poll(w);
+	}
+	CU_ASSERT_EQUAL(t.calls, 1);
+	CU_ASSERT_TRUE(t.res < 0);
+	pvs_worker_free(w);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void test_wait_blocks_until_completion(void)
 {
 	struct pvs_worker *w;
@@ -477,6 +552,8 @@ static const struct cu_test worker_io_uring_tests[] = {
     {"wait blocks until a completion", test_wait_blocks_until_completion},
     {"an operation's CQE reaches its callback", test_op_callback},
     {"a lingering operation is reaped when the worker goes", test_lingering_op_reaped_at_free},
+    {"deferred ring: a read's retry runs after a poke", test_deferred_read_runs_after_poke},
+    {"deferred ring: a failed submission runs without a poke", test_deferred_failure_without_poke},
 };
 
 static const struct cu_test worker_fds_tests[] = {

@@ -156,7 +156,9 @@ int pvs_worker_run(struct pvs_worker *w, bool fds_ready);
 /*
  * Whether completions wait in the io_uring's completion queue: a read of
  * shared memory, for a transport that polls before it sleeps (sg answers,
- * which come through fds, are not seen).
+ * which come through fds, are not seen).  Check it before sleeping after
+ * pvs_worker_flush(): what that submission completed at once waits there,
+ * and no fd says so.
  */
 bool pvs_worker_has_completions(const struct pvs_worker *w);
 /* Submit any I/O queued by pvs_submit() calls; call once per batch of submissions. */
