@@ -776,7 +776,9 @@ static void write_done(struct sg_priv *p, struct sg_op *o, int res)
 		rw_submit(lun, req);
 		return;
 	}
-	if (res != -EDOM && res != -EAGAIN && res != -ENOMEM)
+	/* What write_failed() answers for what it is (queue full, device gone) is no io_uring
+	 * error. */
+	if (res != -EDOM && res != -EAGAIN && res != -ENOMEM && res != -ENODEV && res != -ENXIO)
 		log_uring_error(lun, "write of a command's sg_io_hdr", -res);
 	write_failed(lun, req, -res);
 }
