@@ -582,6 +582,15 @@ int pvsi_worker_use_deferred(struct pvs_worker *w);
 /* An SQE of the deferred ring for @op (NULL: no CQE handler, e.g. a cancel). */
 struct io_uring_sqe *pvsi_worker_sqe_deferred(struct pvs_worker *w, struct pvsi_worker_op *op);
 void pvsi_worker_poke_deferred(struct pvs_worker *w);
+/*
+ * An fd that operations of the deferred ring wait on (an sg device read
+ * through it): in the epoll set only to wake the transport, no callback.
+ * Its readiness means task work for the deferred ring, which the next poll
+ * round runs; when every fd of the set is such, the round needs no
+ * epoll_wait of its own.  Remove with pvsi_worker_del_fd().  0 or -errno
+ * (-EINVAL before pvsi_worker_use_deferred()).
+ */
+int pvsi_worker_add_wake_fd(struct pvs_worker *w, int fd);
 /* The user_data of @op's SQEs, for an IORING_OP_ASYNC_CANCEL. */
 uint64_t pvsi_worker_op_tag(const struct pvsi_worker_op *op);
 /* Whether the kernel's io_uring knows @opcode (IORING_OP_*). */

@@ -729,7 +729,12 @@ static bool to_plain(struct pvs_lun *lun, int e)
 	struct sg_priv *p = priv_of(lun);
 	char msg[512];
 
-	/* The fd is polled in both modes: sg_readable() reads the answers from now on. */
+	/* sg_readable() reads the answers from now on, when the fd is readable. */
+	pvsi_worker_del_fd(lun->worker, p->fd);
+	if (pvsi_worker_add_fd(lun->worker, p->fd, EPOLLIN, sg_readable, lun) < 0) {
+		p->registered = false;
+		return false;
+	}
 	p->uring = false;
 	if (lun->notice) {
 		snprintf(msg, sizeof(msg),
@@ -776,8 +781,7 @@ static void write_done(struct sg_priv *p, struct sg_op *o, int res)
 		rw_submit(lun, req);
 		return;
 	}
-	/* What write_failed() answers for what it is (queue full, device gone) is no io_uring
-	 * error. */
+	/* Queue full, the device gone: write_failed() answers those, no io_uring error. */
 	if (res != -EDOM && res != -EAGAIN && res != -ENOMEM && res != -ENODEV && res != -ENXIO)
 		log_uring_error(lun, "write of a command's sg_io_hdr", -res);
 	write_failed(lun, req, -res);
@@ -1106,9 +1110,14 @@ int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen
 	p->fd = fd;
 	lun->priv = p;
 	lun->fd = fd;
-	use_uring(lun, ops);
-	/* Polled in both modes: with io_uring, readable means its reads' task work can run. */
-	rc = pvsi_worker_add_fd(lun->worker, fd, EPOLLIN, sg_readable, lun);
+	/*
+	 * Polled in both modes: with io_uring only to wake the loop, as
+	 * readable means the reads' task work can run.
+	 */
+	if (use_uring(lun, ops))
+		rc = pvsi_worker_add_wake_fd(lun->worker, fd);
+	else
+		rc = pvsi_worker_add_fd(lun->worker, fd, EPOLLIN, sg_readable, lun);
 	if (rc < 0) {
 		pt_close(lun);
 		snprintf(why, sizeof(why), "cannot poll: %s", strerror(-rc));

@@ -26,8 +26,8 @@
 struct worker_fd {
 	struct worker_fd *next;
 	int fd;
-	bool dead; /* unregistered while a dispatch round may still see it */
-	pvsi_worker_fd_fn fn;
+	bool dead;            /* unregistered while a dispatch round may still see it */
+	pvsi_worker_fd_fn fn; /* NULL: wake-only (pvsi_worker_add_wake_fd()) */
 	void *opaque;
 };
 
@@ -35,6 +35,7 @@ struct pvs_worker {
 	struct io_uring ring;
 	int epfd;
 	struct worker_fd *fds;
+	unsigned int ncallback; /* live fds with a callback (not wake-only) */
 	unsigned int dispatching;
 	unsigned int lingering; /* orphaned owners of SQEs (pvsi_worker_linger) */
 	/*
@@ -416,8 +417,16 @@ static int poll_round(struct pvs_worker *w, int timeout_ms, bool check_fds)
 	 * and its CQEs are in shared memory: a transport that saw the set
 	 * readable needs no epoll_wait to learn which.
 	 */
-	if (check_fds && (w->fds || timeout_ms != 0))
+	if (check_fds && (w->ncallback || timeout_ms != 0)) {
 		n = epoll_wait(w->epfd, evs, 16, timeout_ms);
+	} else if (check_fds && w->fds && !io_uring_cq_ready(&w->ring)) {
+		/*
+		 * Only wake-only fds besides the io_uring's, and no CQE made the
+		 * set readable: one of them did, and what it means is the
+		 * deferred ring's task work.  No epoll_wait to learn which.
+		 */
+		w->dring_poke = true;
+	}
 	if (n < 0) {
 		/*
 		 * EINTR is also how io_uring's task work (which posts CQEs,
@@ -435,6 +444,10 @@ static int poll_round(struct pvs_worker *w, int timeout_ms, bool check_fds)
 			continue; /* the ring's fd: reaped below */
 		if (f->dead)
 			continue;
+		if (!f->fn) {
+			w->dring_poke = true;
+			continue;
+		}
 		f->fn(f->opaque, evs[i].events);
 		handled++;
 	}
@@ -511,14 +524,11 @@ int pvs_worker_wait(struct pvs_worker *w, int timeout_ms)
 	return more > 0 ? n + more : n;
 }
 
-int pvsi_worker_add_fd(struct pvs_worker *w, int fd, uint32_t events, pvsi_worker_fd_fn fn,
-                       void *opaque)
+static int add_fd(struct pvs_worker *w, int fd, uint32_t events, pvsi_worker_fd_fn fn, void *opaque)
 {
 	struct worker_fd *f;
 	struct epoll_event ev;
 
-	if (fd < 0 || !fn)
-		return -EINVAL;
 	for (f = w->fds; f; f = f->next)
 		if (!f->dead && f->fd == fd)
 			return -EEXIST;
@@ -538,7 +548,24 @@ int pvsi_worker_add_fd(struct pvs_worker *w, int fd, uint32_t events, pvsi_worke
 	}
 	f->next = w->fds;
 	w->fds = f;
+	if (fn)
+		w->ncallback++;
 	return 0;
+}
+
+int pvsi_worker_add_fd(struct pvs_worker *w, int fd, uint32_t events, pvsi_worker_fd_fn fn,
+                       void *opaque)
+{
+	if (fd < 0 || !fn)
+		return -EINVAL;
+	return add_fd(w, fd, events, fn, opaque);
+}
+
+int pvsi_worker_add_wake_fd(struct pvs_worker *w, int fd)
+{
+	if (fd < 0 || !w->dring_made)
+		return -EINVAL;
+	return add_fd(w, fd, EPOLLIN, NULL, NULL);
 }
 
 void pvsi_worker_del_fd(struct pvs_worker *w, int fd)
@@ -549,6 +576,8 @@ void pvsi_worker_del_fd(struct pvs_worker *w, int fd)
 		epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
 		/* An event for it may sit in the current dispatch batch. */
 		f->dead = true;
+		if (f->fn)
+			w->ncallback--;
 		break;
 	}
 	if (!w->dispatching)

@@ -3,6 +3,7 @@
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <liburing.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -402,6 +403,48 @@ static void test_deferred_read_runs_after_poke(void)
 }
 
 /*
+ * A wake-only fd (an sg device read through the deferred ring): its
+ * readiness makes the worker's fd readable, and a round told so runs the
+ * deferred ring's task work without a callback or an epoll_wait of its own.
+ */
+static void test_wake_fd_runs_deferred(void)
+{
+	static struct test_op t;
+	struct pvs_worker *w;
+	struct io_uring_sqe *sqe;
+	struct pollfd pfd;
+	int p[2];
+	char buf[8] = "";
+
+	memset(&t, 0, sizeof(t));
+	t.op.done = test_op_done;
+	CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_EQUAL(pvsi_worker_add_wake_fd(w, p[0]), -EINVAL); /* no deferred ring yet */
+	CU_ASSERT_EQUAL_FATAL(pvsi_worker_use_deferred(w), 0);
+	CU_ASSERT_EQUAL(pvsi_worker_add_wake_fd(w, p[0]), 0);
+	CU_ASSERT_EQUAL(pvsi_worker_add_wake_fd(w, p[0]), -EEXIST);
+	sqe = pvsi_worker_sqe_deferred(w, &t.op);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sqe);
+	io_uring_prep_read(sqe, p[0], buf, sizeof(buf), (uint64_t)-1);
+	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 0);
+	pfd = (struct pollfd){.fd = pvs_worker_fd(w), .events = POLLIN};
+	CU_ASSERT_EQUAL(poll(&pfd, 1, 0), 0);
+	CU_ASSERT_EQUAL(write(p[1], "xyz", 3), 3);
+	CU_ASSERT_EQUAL(poll(&pfd, 1, 1000), 1);
+	CU_ASSERT_EQUAL(pvs_worker_run(w, true), 1);
+	CU_ASSERT_EQUAL(t.calls, 1);
+	CU_ASSERT_EQUAL(t.res, 3);
+	CU_ASSERT_EQUAL(memcmp(buf, "xyz", 3), 0);
+	/* the answer was taken: the set is quiet again */
+	CU_ASSERT_EQUAL(poll(&pfd, 1, 0), 0);
+	pvsi_worker_del_fd(w, p[0]);
+	pvs_worker_free(w);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
  * An SQE that fails at submission (a write to a pipe's read end) has its
  * CQE posted from deferred task work: the worker sees that in shared
  * memory (IORING_SQ_TASKRUN) and runs it without any poke.
@@ -554,6 +597,7 @@ static const struct cu_test worker_io_uring_tests[] = {
     {"a lingering operation is reaped when the worker goes", test_lingering_op_reaped_at_free},
     {"deferred ring: a read's retry runs after a poke", test_deferred_read_runs_after_poke},
     {"deferred ring: a failed submission runs without a poke", test_deferred_failure_without_poke},
+    {"deferred ring: a wake-only fd runs its task work", test_wake_fd_runs_deferred},
 };
 
 static const struct cu_test worker_fds_tests[] = {
