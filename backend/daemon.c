@@ -323,7 +323,7 @@ struct pvsd_daemon {
 	unsigned int wd_ms; /* half of WATCHDOG_USEC: the ping interval */
 	uint64_t wd_last;   /* pvs_now_ns() of the last ping */
 	/*
-	 * While polling, the pass clock comes from the TSC (pass_clock()):
+	 * The pass clock comes from the TSC (pass_clock()):
 	 * base_ns was read with pvs_clock_pass() at base_ticks, at most a
 	 * second of TSC ago; last_ns keeps it monotonic across re-bases.
 	 */
@@ -381,20 +381,19 @@ static uint64_t ticks_per_us(void)
 }
 
 /*
- * The pass's clock.  Polling passes come many per I/O burst, and in a PV
- * dom0 each pvs_clock_pass() is a system call: while polling, extrapolate
- * from the last real reading with the TSC, and read the real clock again
- * once a second of TSC has gone by.
+ * The pass's clock.  In a PV dom0 pvs_clock_pass() is a system call (no
+ * vDSO clock), one per pass of the loop, and most passes serve one request
+ * under an emulated guest: extrapolate from the last real reading with the
+ * TSC, and read the real clock again once a second of TSC has gone by (or
+ * the TSC went backwards).  What reads it: latency histograms, the TMF
+ * hold-back, the watchdog's ping, all of which a TSC rate measured to a
+ * few percent over at most a second serves.
  */
-static uint64_t pass_clock(struct pvsd_daemon *d, bool polling)
+static uint64_t pass_clock(struct pvsd_daemon *d)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	uint64_t t, dt, rate, ns;
 
-	if (!polling) {
-		d->base_ticks = 0;
-		return d->last_ns = pvs_clock_pass();
-	}
 	rate = ticks_per_us();
 	t = ticks();
 	dt = t - d->base_ticks;
@@ -411,7 +410,6 @@ static uint64_t pass_clock(struct pvsd_daemon *d, bool polling)
 	return d->last_ns = ns;
 #else
 	(void)d;
-	(void)polling;
 	return pvs_clock_pass();
 #endif
 }
@@ -659,7 +657,7 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		n = epoll_wait(d->ep, ev, MAX_EVENTS, timeout_ms);
 	}
 	/* The one clock read of the pass: every latency below is measured against it. */
-	now = pass_clock(d, poll_us != 0);
+	now = pass_clock(d);
 	if (d->wd_ms && now - d->wd_last >= (uint64_t)d->wd_ms * 1000000u) {
 		sd_notify(0, "WATCHDOG=1");
 		d->wd_last = now;
