@@ -360,6 +360,30 @@ static void test_lingering_op_reaped_at_free(void)
 }
 
 /*
+ * A worker with its deferred ring, a non-blocking pipe, and @t's read of
+ * the pipe's read end queued on that ring.
+ */
+static struct pvs_worker *deferred_read_setup(struct test_op *t, int p[2], char *buf, size_t len)
+{
+	struct pvs_worker *w = NULL;
+	struct io_uring_sqe *sqe;
+
+	memset(t, 0, sizeof(*t));
+	t->op.done = test_op_done;
+	CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_PTR_NULL(pvsi_worker_sqe_deferred(w, &t->op)); /* not made yet */
+	CU_ASSERT_EQUAL(pvsi_worker_add_wake_fd(w, p[0]), -EINVAL);
+	CU_ASSERT_EQUAL_FATAL(pvsi_worker_use_deferred(w), 0);
+	CU_ASSERT_EQUAL(pvsi_worker_use_deferred(w), 0);
+	sqe = pvsi_worker_sqe_deferred(w, &t->op);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sqe);
+	io_uring_prep_read(sqe, p[0], buf, (unsigned int)len, (uint64_t)-1);
+	CU_ASSERT_EQUAL(sqe->user_data, pvsi_worker_op_tag(&t->op));
+	return w;
+}
+
+/*
  * The deferred ring: a read with nothing to read yet is retried from task
  * work that only the worker's own io_uring_enter() runs.  The data coming
  * does not complete it by itself; a poke (the owner saw its fd ready) and
@@ -369,26 +393,15 @@ static void test_deferred_read_runs_after_poke(void)
 {
 	static struct test_op t;
 	struct pvs_worker *w;
-	struct io_uring_sqe *sqe;
 	int p[2];
 	char buf[8] = "";
 
-	memset(&t, 0, sizeof(t));
-	t.op.done = test_op_done;
-	CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK), 0);
-	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
-	CU_ASSERT_PTR_NULL(pvsi_worker_sqe_deferred(w, &t.op)); /* not made yet */
-	CU_ASSERT_EQUAL_FATAL(pvsi_worker_use_deferred(w), 0);
-	CU_ASSERT_EQUAL(pvsi_worker_use_deferred(w), 0);
-	sqe = pvsi_worker_sqe_deferred(w, &t.op);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(sqe);
-	io_uring_prep_read(sqe, p[0], buf, sizeof(buf), (uint64_t)-1);
-	CU_ASSERT_EQUAL(sqe->user_data, pvsi_worker_op_tag(&t.op));
+	w = deferred_read_setup(&t, p, buf, sizeof(buf));
 	CU_ASSERT_EQUAL(pvs_worker_poll(w), 0);
 	CU_ASSERT_EQUAL(t.calls, 0);
 	CU_ASSERT_EQUAL(write(p[1], "abc", 3), 3);
 	usleep(20000);
-	/* the read's retry waits for us: no CQE, and no flag raised by the data alone */
+	/* the read's retry waits for a round of ours: no CQE yet */
 	CU_ASSERT_EQUAL(t.calls, 0);
 	pvsi_worker_poke_deferred(w);
 	CU_ASSERT_TRUE(pvs_worker_has_completions(w));
@@ -411,22 +424,13 @@ static void test_wake_fd_runs_deferred(void)
 {
 	static struct test_op t;
 	struct pvs_worker *w;
-	struct io_uring_sqe *sqe;
 	struct pollfd pfd;
 	int p[2];
 	char buf[8] = "";
 
-	memset(&t, 0, sizeof(t));
-	t.op.done = test_op_done;
-	CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK), 0);
-	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
-	CU_ASSERT_EQUAL(pvsi_worker_add_wake_fd(w, p[0]), -EINVAL); /* no deferred ring yet */
-	CU_ASSERT_EQUAL_FATAL(pvsi_worker_use_deferred(w), 0);
+	w = deferred_read_setup(&t, p, buf, sizeof(buf));
 	CU_ASSERT_EQUAL(pvsi_worker_add_wake_fd(w, p[0]), 0);
 	CU_ASSERT_EQUAL(pvsi_worker_add_wake_fd(w, p[0]), -EEXIST);
-	sqe = pvsi_worker_sqe_deferred(w, &t.op);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(sqe);
-	io_uring_prep_read(sqe, p[0], buf, sizeof(buf), (uint64_t)-1);
 	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 0);
 	pfd = (struct pollfd){.fd = pvs_worker_fd(w), .events = POLLIN};
 	CU_ASSERT_EQUAL(poll(&pfd, 1, 0), 0);
