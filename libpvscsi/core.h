@@ -560,13 +560,13 @@ int pvsi_worker_submit(struct pvs_worker *w);
 
 /*
  * An operation that is not a request's store stage (an sg device's header
- * write or answer read): its CQE calls @done with cqe->res.  Embed it in
- * storage that lives until that CQE, as for pvsi_worker_sqe().
+ * write or answer read, on the deferred ring below): its CQE calls @done
+ * with cqe->res.  Embed it in storage that lives until that CQE, as for
+ * pvsi_worker_sqe().
  */
 struct pvsi_worker_op {
 	void (*done)(struct pvsi_worker_op *op, int res);
 };
-struct io_uring_sqe *pvsi_worker_sqe_op(struct pvs_worker *w, struct pvsi_worker_op *op);
 /*
  * The worker's second io_uring, made on first use: IORING_SETUP_DEFER_TASKRUN
  * (Linux 6.1), so that what io_uring retries from task work (a read that
@@ -593,8 +593,6 @@ void pvsi_worker_poke_deferred(struct pvs_worker *w);
 int pvsi_worker_add_wake_fd(struct pvs_worker *w, int fd);
 /* The user_data of @op's SQEs, for an IORING_OP_ASYNC_CANCEL. */
 uint64_t pvsi_worker_op_tag(const struct pvsi_worker_op *op);
-/* Whether the kernel's io_uring knows @opcode (IORING_OP_*). */
-bool pvsi_worker_has_op(struct pvs_worker *w, int opcode);
 /*
  * Storage that outlives its owner until its operations' CQEs come (a
  * closed sg LUN's): +1 when orphaned, -1 when its last CQE came.

@@ -114,8 +114,8 @@ void pvsi_sg_set_ops(const struct pvsi_sg_ops *ops)
  * (Debian's) in_compat_syscall() is true, and sg then writes the answer in
  * the 32-bit sg_io_hdr layout (docs/performance.md).  Deferred, it runs
  * inside our io_uring_enter(), a 64-bit system call; the fd stays in the
- * worker's epoll set, and its readiness is what asks for that call
- * (sg_readable()).  The headers live in the slots below until their CQEs:
+ * worker's epoll set, wake-only, and its readiness is what asks for that
+ * call (pvsi_worker_add_wake_fd()).  The headers live in the slots below until their CQEs:
  * no allocation per command.
  */
 struct sg_priv;
@@ -141,7 +141,6 @@ struct sg_priv {
 	bool uring_err_logged; /* an unexpected CQE error was said once */
 	struct pvs_lun *lun;   /* NULL once closed with operations still in the ring */
 	struct pvs_worker *worker;
-	int fd;
 	unsigned int pending; /* operations in the ring, and a CQE being handled */
 	unsigned int reads;   /* answer reads in the ring */
 	struct sg_op wr[SG_WRITE_SLOTS];
@@ -462,14 +461,6 @@ static void sg_readable(void *opaque, uint32_t events)
 	struct pvs_lun *lun = opaque;
 	struct sg_priv *p = priv_of(lun);
 
-	if (p->uring) {
-		/*
-		 * The answer is for a read in the deferred ring, which io_uring
-		 * retries from task work that only our io_uring_enter() runs.
-		 */
-		pvsi_worker_poke_deferred(p->worker);
-		return;
-	}
 	/* Each read returns one answer; at most as many as were written. */
 	for (unsigned int n = 0; n < PVSI_SG_MAX_INFLIGHT + 1 && !lun->gone; n++) {
 		struct sg_io_hdr h;
@@ -692,9 +683,9 @@ static bool queue_op(struct sg_priv *p, struct sg_op *o, bool write)
 		return false;
 	/* sg is a stream: offset -1, the file position, which it ignores. */
 	if (write)
-		io_uring_prep_write(sqe, p->fd, &o->h, sizeof(o->h), (uint64_t)-1);
+		io_uring_prep_write(sqe, p->lun->fd, &o->h, sizeof(o->h), (uint64_t)-1);
 	else
-		io_uring_prep_read(sqe, p->fd, &o->h, sizeof(o->h), (uint64_t)-1);
+		io_uring_prep_read(sqe, p->lun->fd, &o->h, sizeof(o->h), (uint64_t)-1);
 	o->wop.done = uring_done;
 	o->p = p;
 	o->busy = true;
@@ -730,8 +721,8 @@ static bool to_plain(struct pvs_lun *lun, int e)
 	char msg[512];
 
 	/* sg_readable() reads the answers from now on, when the fd is readable. */
-	pvsi_worker_del_fd(lun->worker, p->fd);
-	if (pvsi_worker_add_fd(lun->worker, p->fd, EPOLLIN, sg_readable, lun) < 0) {
+	pvsi_worker_del_fd(lun->worker, lun->fd);
+	if (pvsi_worker_add_fd(lun->worker, lun->fd, EPOLLIN, sg_readable, lun) < 0) {
 		p->registered = false;
 		return false;
 	}
@@ -1025,11 +1016,8 @@ static bool use_uring(struct pvs_lun *lun, const struct pvsi_sg_ops *ops)
 
 	if (!ops->uring || (env && strcmp(env, "0") == 0))
 		return false;
-	if (!pvsi_worker_has_op(lun->worker, IORING_OP_READ) ||
-	    !pvsi_worker_has_op(lun->worker, IORING_OP_WRITE) ||
-	    !pvsi_worker_has_op(lun->worker, IORING_OP_ASYNC_CANCEL))
-		why = "the kernel's io_uring has no read, write or cancel";
-	else if (pvsi_worker_use_deferred(lun->worker) < 0)
+	/* A kernel with deferred task work (6.1) has read, write and cancel (5.6). */
+	if (pvsi_worker_use_deferred(lun->worker) < 0)
 		why = "the kernel's io_uring has no deferred task work (Linux 6.1)";
 	if (!why) {
 		priv_of(lun)->uring = true;
@@ -1107,7 +1095,6 @@ int pvsi_sg_open(struct pvs_lun *lun, const char *path, char *err, size_t errlen
 	p->ops = ops;
 	p->lun = lun;
 	p->worker = lun->worker;
-	p->fd = fd;
 	lun->priv = p;
 	lun->fd = fd;
 	/*

@@ -44,10 +44,9 @@ struct pvs_worker {
 	 * io_uring_enter(), never on the way back from an interrupt, where on
 	 * x32-capable kernels sg would answer in the 32-bit sg_io_hdr layout.
 	 */
-	struct io_uring dring;
-	bool dring_made;
-	bool dring_enabled; /* IORING_SETUP_R_DISABLED until the worker's thread submits */
-	bool dring_poke;    /* something it waits on became ready: run its task work */
+	struct io_uring dring; /* ring_fd -1 until made */
+	bool dring_enabled;    /* IORING_SETUP_R_DISABLED until the worker's thread submits */
+	bool dring_poke;       /* something it waits on became ready: run its task work */
 };
 
 /*
@@ -134,6 +133,11 @@ static void free_dead_fds(struct pvs_worker *w)
 	}
 }
 
+static bool dring_made(const struct pvs_worker *w)
+{
+	return w->dring.ring_fd >= 0;
+}
+
 static int reap(struct pvs_worker *w);
 
 /*
@@ -143,15 +147,13 @@ static int reap(struct pvs_worker *w);
  */
 static void drain_lingering(struct pvs_worker *w)
 {
-	for (int i = 0; i < 200 && w->lingering; i++) {
+	/* Operations, and so lingering owners, are the deferred ring's only. */
+	for (int i = 0; i < 200 && w->lingering && dring_made(w); i++) {
 		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
 		struct io_uring_cqe *cqe;
 
-		if (w->dring_made)
-			/* min 1: inside the wait the deferred task work (the cancels) runs */
-			io_uring_submit_and_wait_timeout(&w->dring, &cqe, 1, &ts, NULL);
-		else
-			io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+		/* min 1: inside the wait the deferred task work (the cancels) runs */
+		io_uring_submit_and_wait_timeout(&w->dring, &cqe, 1, &ts, NULL);
 		reap(w);
 	}
 }
@@ -167,7 +169,7 @@ void pvs_worker_free(struct pvs_worker *w)
 	free_dead_fds(w);
 	if (w->ring.ring_fd >= 0)
 		io_uring_queue_exit(&w->ring);
-	if (w->dring_made)
+	if (dring_made(w))
 		io_uring_queue_exit(&w->dring);
 	if (w->epfd >= 0)
 		close(w->epfd);
@@ -187,7 +189,7 @@ int pvs_worker_fd(const struct pvs_worker *w)
  */
 static bool dring_taskrun(const struct pvs_worker *w)
 {
-	return w->dring_made && (IO_URING_READ_ONCE(*w->dring.sq.kflags) & IORING_SQ_TASKRUN);
+	return dring_made(w) && (IO_URING_READ_ONCE(*w->dring.sq.kflags) & IORING_SQ_TASKRUN);
 }
 
 static int dring_enable(struct pvs_worker *w)
@@ -218,7 +220,7 @@ static int dring_enter(struct pvs_worker *w)
 {
 	int rc, tries = 0;
 
-	if (!w->dring_made ||
+	if (!dring_made(w) ||
 	    (!w->dring_poke && !io_uring_sq_ready(&w->dring) && !dring_taskrun(w)))
 		return 0;
 	if ((rc = dring_enable(w)) < 0)
@@ -252,7 +254,7 @@ int pvsi_worker_submit(struct pvs_worker *w)
 	 * completed inline (a header write, an answer already there) waits
 	 * in the CQ, which pvs_worker_has_completions() shows.
 	 */
-	if (w->dring_made && io_uring_sq_ready(&w->dring) && (drc = dring_enable(w)) == 0)
+	if (dring_made(w) && io_uring_sq_ready(&w->dring) && (drc = dring_enable(w)) == 0)
 		drc = submit_ring(&w->dring);
 	return rc < 0 ? rc : drc < 0 ? drc : rc;
 }
@@ -262,7 +264,7 @@ int pvsi_worker_use_deferred(struct pvs_worker *w)
 	struct io_uring_params p;
 	int rc;
 
-	if (w->dring_made)
+	if (dring_made(w))
 		return 0;
 	memset(&p, 0, sizeof(p));
 	/*
@@ -278,7 +280,6 @@ int pvsi_worker_use_deferred(struct pvs_worker *w)
 		w->dring.ring_fd = -1;
 		return rc;
 	}
-	w->dring_made = true;
 	return 0;
 }
 
@@ -316,7 +317,7 @@ static int reap(struct pvs_worker *w)
 	int n = reap_ring(&w->ring);
 
 	/* Its CQEs only ever come from dring_enter(): no system call to look. */
-	if (w->dring_made && io_uring_cq_ready(&w->dring))
+	if (dring_made(w) && io_uring_cq_ready(&w->dring))
 		n += reap_ring(&w->dring);
 	return n;
 }
@@ -349,7 +350,7 @@ struct io_uring_sqe *pvsi_worker_sqe_deferred(struct pvs_worker *w, struct pvsi_
 {
 	struct io_uring_sqe *sqe;
 
-	if (!w->dring_made)
+	if (!dring_made(w))
 		return NULL;
 	sqe = get_sqe(w, &w->dring);
 	if (sqe && op)
@@ -357,28 +358,9 @@ struct io_uring_sqe *pvsi_worker_sqe_deferred(struct pvs_worker *w, struct pvsi_
 	return sqe;
 }
 
-struct io_uring_sqe *pvsi_worker_sqe_op(struct pvs_worker *w, struct pvsi_worker_op *op)
-{
-	struct io_uring_sqe *sqe = pvsi_worker_sqe(w, NULL);
-
-	if (sqe)
-		io_uring_sqe_set_data64(sqe, pvsi_worker_op_tag(op));
-	return sqe;
-}
-
 uint64_t pvsi_worker_op_tag(const struct pvsi_worker_op *op)
 {
 	return (uint64_t)(uintptr_t)op | WORKER_OP_BIT;
-}
-
-bool pvsi_worker_has_op(struct pvs_worker *w, int opcode)
-{
-	struct io_uring_probe *probe = io_uring_get_probe_ring(&w->ring);
-	bool ok = probe && io_uring_opcode_supported(probe, opcode);
-
-	if (probe)
-		io_uring_free_probe(probe);
-	return ok;
 }
 
 void pvsi_worker_linger(struct pvs_worker *w, int delta)
@@ -389,7 +371,7 @@ void pvsi_worker_linger(struct pvs_worker *w, int delta)
 bool pvs_worker_has_completions(const struct pvs_worker *w)
 {
 	return io_uring_cq_ready(&w->ring) != 0 || w->dring_poke || dring_taskrun(w) ||
-	       (w->dring_made && io_uring_cq_ready(&w->dring) != 0);
+	       (dring_made(w) && io_uring_cq_ready(&w->dring) != 0);
 }
 
 void pvs_worker_flush(struct pvs_worker *w)
@@ -485,7 +467,7 @@ int pvs_worker_run(struct pvs_worker *w, bool fds_ready)
 			return total ? total : n;
 		total += n;
 		if (n == 0 && !io_uring_sq_ready(&w->ring) &&
-		    !(w->dring_made && io_uring_sq_ready(&w->dring)))
+		    !(dring_made(w) && io_uring_sq_ready(&w->dring)))
 			break;
 	}
 	pvsi_worker_submit(w);
@@ -563,7 +545,7 @@ int pvsi_worker_add_fd(struct pvs_worker *w, int fd, uint32_t events, pvsi_worke
 
 int pvsi_worker_add_wake_fd(struct pvs_worker *w, int fd)
 {
-	if (fd < 0 || !w->dring_made)
+	if (fd < 0 || !dring_made(w))
 		return -EINVAL;
 	return add_fd(w, fd, EPOLLIN, NULL, NULL);
 }

@@ -308,10 +308,8 @@ static void test_op_callback(void)
 
 	reset_reqs();
 	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
-	CU_ASSERT_TRUE(pvsi_worker_has_op(w, IORING_OP_NOP));
-	CU_ASSERT_TRUE(pvsi_worker_has_op(w, IORING_OP_READ));
-	CU_ASSERT_FALSE(pvsi_worker_has_op(w, 255));
-	sqe = pvsi_worker_sqe_op(w, &t.op);
+	CU_ASSERT_EQUAL_FATAL(pvsi_worker_use_deferred(w), 0);
+	sqe = pvsi_worker_sqe_deferred(w, &t.op);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sqe);
 	io_uring_prep_nop(sqe);
 	/* the tag, as a cancel names it */
@@ -343,11 +341,12 @@ static void test_lingering_op_reaped_at_free(void)
 	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
 	t.w = w;
 	t.linger = true;
-	sqe = pvsi_worker_sqe_op(w, &t.op);
+	CU_ASSERT_EQUAL_FATAL(pvsi_worker_use_deferred(w), 0);
+	sqe = pvsi_worker_sqe_deferred(w, &t.op);
 	io_uring_prep_read(sqe, p[0], buf, sizeof(buf), 0);
 	pvs_worker_flush(w);
 	CU_ASSERT_EQUAL(pvs_worker_wait(w, 20), 0);
-	sqe = pvsi_worker_sqe(w, NULL);
+	sqe = pvsi_worker_sqe_deferred(w, NULL);
 	io_uring_prep_cancel64(sqe, pvsi_worker_op_tag(&t.op), 0);
 	pvsi_worker_linger(w, 1);
 	/* not reaped yet: pvs_worker_free() does it */
