@@ -566,6 +566,13 @@ static void flush_all(struct app *a)
 	pvs_host_sweep(a->host);
 }
 
+/* Completions, then what they let every controller answer. */
+static void run_worker(struct app *a)
+{
+	pvs_worker_poll(a->w);
+	flush_all(a);
+}
+
 /* One ready fd: 1 to go on, 0 to exit (a signal, or the --fd connection closed). */
 static int handle(struct app *a, uint32_t kind, struct ctrl *c)
 {
@@ -621,8 +628,7 @@ static int handle(struct app *a, uint32_t kind, struct ctrl *c)
 		return 0;
 	}
 	case TAG_WORKER:
-		pvs_worker_poll(a->w);
-		flush_all(a);
+		run_worker(a);
 		break;
 	default:
 		if (kind >= TAG_KICK && c->used && c->dev) {
@@ -642,12 +648,11 @@ static int run(struct app *a)
 
 		/*
 		 * What a flush completed at once waits in a completion queue no
-		 * fd announces (sg through the deferred ring): run it first.
+		 * fd announces (sg through the deferred ring): run it first, and
+		 * do not sleep while more is left.
 		 */
-		for (int k = 0; k < 8 && pvs_worker_has_completions(a->w); k++) {
-			pvs_worker_poll(a->w);
-			flush_all(a);
-		}
+		if (pvs_worker_has_completions(a->w))
+			run_worker(a);
 		n = epoll_wait(a->ep, ev, 16,
 		               pvs_worker_has_completions(a->w) ? 0
 		               : a->ctl                         ? pctl_timeout_ms(a->ctl)
