@@ -19,6 +19,20 @@ TIMEOUT=$((${SOAK_SECS:-60} + 540))
 
 SOAK_B=e2e-pvscsid-soak-b
 
+# soak_xl DOMAIN WHAT XL-ARGS...: xl, and if it fails, a case failure that
+# carries xl's own message (make check's summary shows only that line) and
+# the domain's vCPUs (a frozen guest is the usual cause) in xenctx.txt.
+soak_xl() {
+	local dom=$1 what=$2 out
+	shift 2
+	if ! out=$(xl "$@" 2>&1); then
+		printf '%s\n' "$out" >&2
+		guest_dump_vcpus "$(xl domid "$dom" 2>/dev/null)"
+		fail "$what: xl $1: $(printf '%s' "$out" | tr '\n' ' ' | cut -c1-300) (vCPUs in xenctx.txt)"
+	fi
+	[ -z "$out" ] || printf '%s\n' "$out" >&2
+}
+
 soak_sample() {
 	local pid rss fds
 	pid=$(pvscsid_pid)
@@ -33,9 +47,9 @@ soak_hotplug() {
 	SOAK_N=$((SOAK_N + 1))
 	img=/var/tmp/e2e/hot$SOAK_N.img
 	truncate -s 8M "$img"
-	xl scsi-attach "$dom" "file:$img" 0:0:5:0 || fail "hot add to $dom failed"
+	soak_xl "$dom" "hot add to $dom" scsi-attach "$dom" "file:$img" 0:0:5:0
 	sleep $((RANDOM % 6 + 2))
-	xl scsi-detach "$dom" 0:0:5:0 || fail "hot remove from $dom failed"
+	soak_xl "$dom" "hot remove from $dom" scsi-detach "$dom" 0:0:5:0
 	rm -f "$img"
 	say "event: LUN 0:0:5:0 hot-added to and removed from $dom"
 }
@@ -110,8 +124,8 @@ dom0() {
 	done
 	soak_memory_check
 
-	xl scsi-attach "$GUEST" mem:1M 0:0:9:0 || fail "the end LUN for $GUEST"
-	xl scsi-attach "$SOAK_B" mem:1M 0:0:9:0 || fail "the end LUN for $SOAK_B"
+	soak_xl "$GUEST" "the end LUN for $GUEST" scsi-attach "$GUEST" mem:1M 0:0:9:0
+	soak_xl "$SOAK_B" "the end LUN for $SOAK_B" scsi-attach "$SOAK_B" mem:1M 0:0:9:0
 	guest_b_verdict "$SOAK_B" 300
 }
 
@@ -150,8 +164,17 @@ guest() {
 			sleep 0.2
 			_p=$(pidof fio || true)
 			[ -z "$_p" ] || kill -STOP $_p 2>/dev/null || true
+			# Nothing in flight on any LUN of any SCSI host, not only
+			# on this disk: dom0's hot plugs make the guest scan (or
+			# synchronise) another LUN at any moment, and an answer
+			# to that scan during the reset freezes the guest as
+			# well (the scanreset case shows it behind both
+			# backends).  Once the reset has begun, the midlayer
+			# dispatches nothing new until it ends.
 			_i=0
-			while [ "$(tr -d ' ' </sys/block/"$b"/inflight)" != 00 ] && [ $_i -lt 60 ]; do
+			while [ "$(cat /sys/class/scsi_host/host*/host_busy /sys/block/"$b"/inflight |
+				awk '{ for (f = 1; f <= NF; f++) s += $f } END { print s + 0 }')" != 0 ] &&
+				[ $_i -lt 60 ]; do
 				_i=$((_i + 1))
 				sleep 0.5
 			done

@@ -148,11 +148,14 @@ guest_has_mark_or_end() {
 # A guest that stopped printing may be spinning in its kernel: its vCPUs'
 # registers and stack, symbolised with dom0's kallsyms (the same kernel;
 # PV kernels load at a fixed address), into CASEOUT/xenctx.txt.
+# guest_dump_vcpus [DOMID]: the case's guest unless another is named.
 guest_dump_vcpus() {
-	local map=/tmp/e2e-kallsyms.map i
+	local map=/tmp/e2e-kallsyms.map i dom=${1:-${DOMID:-}}
+	[ -n "$dom" ] || return 0
 	awk '{ print $1, $2, $3 }' /proc/kallsyms >"$map" 2>/dev/null || return 0
+	echo "===== domain $dom" >>"$CASEOUT/xenctx.txt"
 	for i in 1 2; do
-		/usr/lib/xen-4.17/bin/xenctx -s "$map" -S -C -n 2 -l MAX "$DOMID" \
+		/usr/lib/xen-4.17/bin/xenctx -s "$map" -S -C -n 2 -l MAX "$dom" \
 			>>"$CASEOUT/xenctx.txt" 2>&1 || true
 		echo "=====" >>"$CASEOUT/xenctx.txt"
 		sleep 1
