@@ -19,10 +19,11 @@
 
 #include "xlp.h"
 
-#define XB_CONNECTED 4
-#define XB_CLOSING   5
-#define XB_CLOSED    6
-#define XB_RECONFIG  7
+#define XB_CONNECTED    4
+#define XB_CLOSING      5
+#define XB_CLOSED       6
+#define XB_RECONFIG     7
+#define XB_RECONFIGURED 8
 
 static void domain_label(struct xlp_ctx *c, uint32_t domid, char *buf, size_t len)
 {
@@ -352,6 +353,15 @@ static int be_taken(struct xlp_ctx *c, void *arg)
 	return s >= 2 && s != XB_CLOSING && s != XB_CLOSED;
 }
 
+/* Settled: not in the middle of a Reconfiguring handshake (7 or 8). */
+static int be_settled(struct xlp_ctx *c, void *arg)
+{
+	struct dev_wait *w = arg;
+	int s = be_state(c, w->be);
+
+	return s != XB_RECONFIG && s != XB_RECONFIGURED;
+}
+
 static void states_str(struct xlp_ctx *c, const struct dev_wait *w, const char *fe, char *buf,
                        size_t len)
 {
@@ -461,6 +471,25 @@ int xlp_attach_dev(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
 
 	vh = find_vhost(v, nv, vhost);
 	new_vhost = vh == NULL;
+	/*
+	 * Another tool's handshake (or one an earlier command gave up on) still running: a
+	 * device added now would miss it, and without a Reconfiguring of its own nobody would
+	 * ever open it.  Let it end first, as scsi-detach does.
+	 */
+	if (vh && !c->dry_run && (vh->state == XB_RECONFIG || vh->state == XB_RECONFIGURED)) {
+		memset(&w, 0, sizeof(w));
+		xlp_be_path(c, domid, vhost, w.be, sizeof(w.be));
+		rc = xlp_wait(c, be_settled, &w);
+		if (rc) {
+			xlp_errf(
+			    c,
+			    "v-dev %s of domain %s: controller %u is still reconfiguring after "
+			    "%u s (backend state %d); nothing was changed\n",
+			    vd, who, vhost, c->timeout_ms / 1000, be_state(c, w.be));
+			goto out;
+		}
+		vh->state = be_state(c, w.be);
+	}
 	hot = vh && vh->state == XB_CONNECTED;
 	if (!o->no_saved && xlp_userdata_saved(c, domid, &sl))
 		xlp_saved_free(&sl);

@@ -651,6 +651,67 @@ static void test_medium_change(void)
 #undef DEV2
 }
 
+/* The tail of another handshake: the frontend acts on state 8 only once the sim runs again. */
+static unsigned int resume_after;
+static void resume_sim(struct world *w)
+{
+	if (w->ticks >= resume_after)
+		w->sim = SIM_OK;
+}
+
+/*
+ * A controller caught in another tool's Reconfiguring handshake: the attach waits for it
+ * to end and then makes its own.  A device added in state 8 without a 7 of its own would
+ * never be opened (the backend scans for new devices on 7 only).
+ */
+static void test_attach_waits_for_running_reconfiguration(void)
+{
+	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
+	static const char *const a2[] = {"scsi-attach", "guest1", "/dev/sg2", "0:0:1:0", NULL};
+
+	w_setup();
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
+	connect_all(5, 0);
+	CU_ASSERT_EQUAL_FATAL(fake_xs_write(W->fx, 0, BE5 "/0/state", "8"), 0);
+	W->sim = SIM_OFF;
+	resume_after = W->ticks + 3;
+	W->tick_hook = resume_sim;
+	fake_xs_clear_history(W->fx);
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a2), 0);
+	/* 4 ends the other handshake; then this attach's own 7, 8, 4. */
+	CU_ASSERT_STRING_EQUAL(fake_xs_history(W->fx, BE5 "/0/state"), "4,7,8,4");
+	CU_ASSERT_STRING_EQUAL(fake_xs_history(W->fx, BE5 "/0/vscsi-devs/dev-1/state"), "1,3,4");
+	W->tick_hook = NULL;
+	w_teardown();
+}
+
+/* A handshake that never ends: the attach says so and writes nothing. */
+static void test_attach_refuses_stuck_reconfiguration(void)
+{
+	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
+	static const char *const a2[] = {"scsi-attach", "guest1", "/dev/sg2", "0:0:1:0", NULL};
+	char *err;
+
+	w_setup();
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
+	connect_all(5, 0);
+	CU_ASSERT_EQUAL_FATAL(fake_xs_write(W->fx, 0, BE5 "/0/state", "7"), 0);
+	W->sim = SIM_OFF;
+	W->c.timeout_ms = 500;
+	snapshot();
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a2), 1);
+	err = w_text(true);
+	CU_ASSERT_STRING_EQUAL(err,
+	                       "scsi-attach: v-dev 0:0:1:0 of domain guest1 (id 5): controller 0 "
+	                       "is still "
+	                       "reconfiguring after 0 s (backend state 7); nothing was "
+	                       "changed\n");
+	ASSERT_UNCHANGED();
+	free(err);
+	w_teardown();
+}
+
 static void test_detach_paused_and_stuck(void)
 {
 	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
@@ -702,6 +763,9 @@ int main(void)
 	    {"attach_hot", test_attach_hot},
 	    {"attach_hot_refused_by_backend", test_attach_hot_refused_by_backend},
 	    {"attach_timeout_cleans_up", test_attach_timeout_cleans_up},
+	    {"attach waits for a running reconfiguration",
+	     test_attach_waits_for_running_reconfiguration},
+	    {"attach refuses a stuck reconfiguration", test_attach_refuses_stuck_reconfiguration},
 	    {"attach_errors", test_attach_errors},
 	    {"shareable_on_purpose", test_shareable_on_purpose},
 	    {"no_identity_warns", test_no_identity_warns},
