@@ -84,6 +84,20 @@ static void connect_all(uint32_t dom, uint32_t vh)
 	(void)vh;
 }
 
+/* The hot add of the tests that start from setup_connected(). */
+static const char *const attach_sg2[] = {"scsi-attach", "guest1", "/dev/sg2", "0:0:1:0", NULL};
+
+/* Running guest1 (domain 5) with /dev/sdb at 0:0:0:0, its controller connected. */
+static void setup_connected(void)
+{
+	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
+
+	w_setup();
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
+	connect_all(5, 0);
+	CU_ASSERT_EQUAL_FATAL(w_state(BE5 "/0/state"), 4);
+}
+
 /* --------------------------------------------------------------- dry runs */
 
 static void test_dryrun_attach(void)
@@ -300,16 +314,11 @@ static void test_attach_running_new_controller(void)
 
 static void test_attach_hot(void)
 {
-	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
-	static const char *const a2[] = {"scsi-attach", "guest1", "/dev/sg2", "0:0:1:0", NULL};
 	char *tree;
 
-	w_setup();
-	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
-	connect_all(5, 0);
-	CU_ASSERT_EQUAL_FATAL(w_state(BE5 "/0/state"), 4);
+	setup_connected();
 	fake_xs_clear_history(W->fx);
-	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a2), 0);
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, attach_sg2), 0);
 	/* Reconfiguring handshake: 7 by the toolstack, 8 then 4 by the backend. */
 	CU_ASSERT_STRING_EQUAL(fake_xs_history(W->fx, BE5 "/0/state"), "7,8,4");
 	CU_ASSERT_STRING_EQUAL(fake_xs_history(W->fx, BE5 "/0/vscsi-devs/dev-1/state"), "1,3,4");
@@ -321,17 +330,13 @@ static void test_attach_hot(void)
 
 static void test_attach_hot_refused_by_backend(void)
 {
-	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
-	static const char *const a2[] = {"scsi-attach", "guest1", "/dev/sg2", "0:0:1:0", NULL};
 	char *err;
 
-	w_setup();
-	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
-	connect_all(5, 0);
+	setup_connected();
 	W->sim = SIM_DEV_BAD;
 	snapshot();
 	w_reset_output();
-	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a2), 1);
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, attach_sg2), 1);
 	err = w_text(true);
 	CU_ASSERT_EQUAL(golden_check("attach-refused.err", err), 0);
 	/* Cleaned up: the dev is gone, the saved configuration as before. */
@@ -666,18 +671,13 @@ static void resume_sim(struct world *w)
  */
 static void test_attach_waits_for_running_reconfiguration(void)
 {
-	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
-	static const char *const a2[] = {"scsi-attach", "guest1", "/dev/sg2", "0:0:1:0", NULL};
-
-	w_setup();
-	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
-	connect_all(5, 0);
+	setup_connected();
 	CU_ASSERT_EQUAL_FATAL(fake_xs_write(W->fx, 0, BE5 "/0/state", "8"), 0);
 	W->sim = SIM_OFF;
 	resume_after = W->ticks + 3;
 	W->tick_hook = resume_sim;
 	fake_xs_clear_history(W->fx);
-	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a2), 0);
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, attach_sg2), 0);
 	/* 4 ends the other handshake; then this attach's own 7, 8, 4. */
 	CU_ASSERT_STRING_EQUAL(fake_xs_history(W->fx, BE5 "/0/state"), "4,7,8,4");
 	CU_ASSERT_STRING_EQUAL(fake_xs_history(W->fx, BE5 "/0/vscsi-devs/dev-1/state"), "1,3,4");
@@ -688,19 +688,15 @@ static void test_attach_waits_for_running_reconfiguration(void)
 /* A handshake that never ends: the attach says so and writes nothing. */
 static void test_attach_refuses_stuck_reconfiguration(void)
 {
-	static const char *const a1[] = {"scsi-attach", "guest1", "/dev/sdb", "0:0:0:0", NULL};
-	static const char *const a2[] = {"scsi-attach", "guest1", "/dev/sg2", "0:0:1:0", NULL};
 	char *err;
 
-	w_setup();
-	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, a1), 0);
-	connect_all(5, 0);
+	setup_connected();
 	CU_ASSERT_EQUAL_FATAL(fake_xs_write(W->fx, 0, BE5 "/0/state", "7"), 0);
 	W->sim = SIM_OFF;
 	W->c.timeout_ms = 500;
 	snapshot();
 	w_reset_output();
-	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, a2), 1);
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, attach_sg2), 1);
 	err = w_text(true);
 	CU_ASSERT_STRING_EQUAL(err,
 	                       "scsi-attach: v-dev 0:0:1:0 of domain guest1 (id 5): controller 0 "
