@@ -489,6 +489,15 @@ int xlp_attach_dev(struct xlp_ctx *c, uint32_t domid, const struct xlp_dev *d,
 			goto out;
 		}
 		vh->state = be_state(c, w.be);
+		if (vh->state < 1 || vh->state == XB_CLOSING || vh->state == XB_CLOSED) {
+			xlp_errf(
+			    c,
+			    "v-dev %s of domain %s: controller %u is closing or gone after its "
+			    "reconfiguration (backend state %d); nothing was changed\n",
+			    vd, who, vhost, vh->state);
+			rc = -EBUSY;
+			goto out;
+		}
 	}
 	hot = vh && vh->state == XB_CONNECTED;
 	if (!o->no_saved && xlp_userdata_saved(c, domid, &sl))

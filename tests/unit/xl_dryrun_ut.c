@@ -685,6 +685,37 @@ static void test_attach_waits_for_running_reconfiguration(void)
 	w_teardown();
 }
 
+/* The other handshake ends with the controller closing (its guest shut down, say). */
+static void close_controller(struct world *w)
+{
+	if (w->ticks >= resume_after)
+		fake_xs_write(w->fx, 0, BE5 "/0/state", "5");
+}
+
+static void test_attach_refuses_controller_closed_meanwhile(void)
+{
+	char *err;
+
+	setup_connected();
+	CU_ASSERT_EQUAL_FATAL(fake_xs_write(W->fx, 0, BE5 "/0/state", "8"), 0);
+	W->sim = SIM_OFF;
+	resume_after = W->ticks + 2;
+	W->tick_hook = close_controller;
+	snapshot();
+	w_reset_output();
+	CU_ASSERT_EQUAL(w_cmd(xlp_cmd_attach, attach_sg2), 1);
+	err = w_text(true);
+	CU_ASSERT_STRING_EQUAL(err, "scsi-attach: v-dev 0:0:1:0 of domain guest1 (id 5): "
+	                            "controller 0 is closing or gone after its reconfiguration "
+	                            "(backend state 5); nothing was changed\n");
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, BE5 "/0/vscsi-devs/dev-1"));
+	CU_ASSERT_FALSE(fake_xs_exists(W->fx, RC5 "/0/dev-1"));
+	ASSERT_UNCHANGED();
+	W->tick_hook = NULL;
+	free(err);
+	w_teardown();
+}
+
 /* A handshake that never ends: the attach says so and writes nothing. */
 static void test_attach_refuses_stuck_reconfiguration(void)
 {
@@ -762,6 +793,8 @@ int main(void)
 	    {"attach waits for a running reconfiguration",
 	     test_attach_waits_for_running_reconfiguration},
 	    {"attach refuses a stuck reconfiguration", test_attach_refuses_stuck_reconfiguration},
+	    {"attach refuses a controller closed meanwhile",
+	     test_attach_refuses_controller_closed_meanwhile},
 	    {"attach_errors", test_attach_errors},
 	    {"shareable_on_purpose", test_shareable_on_purpose},
 	    {"no_identity_warns", test_no_identity_warns},
