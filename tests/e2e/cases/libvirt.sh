@@ -25,6 +25,8 @@
 # docs/libvirt.md; the "hold" of docs/plans/libvirt.md 7.2 is not built).
 BACKENDS="pvscsid"
 TIMEOUT=900
+# dom0_after follows libvirt through the guest's own poweroff.
+GUEST_POWEROFF=self
 
 LV_NS=https://github.com/pvscsi/pvscsi/libvirt/1
 LV_PID=/run/e2e-libvirtd.pid
