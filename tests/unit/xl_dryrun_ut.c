@@ -731,8 +731,7 @@ static void test_attach_refuses_stuck_reconfiguration(void)
 	err = w_text(true);
 	CU_ASSERT_STRING_EQUAL(err,
 	                       "scsi-attach: v-dev 0:0:1:0 of domain guest1 (id 5): controller 0 "
-	                       "is still "
-	                       "reconfiguring after 0 s (backend state 7); nothing was "
+	                       "is still reconfiguring after 0 s (backend state 7); nothing was "
 	                       "changed\n");
 	ASSERT_UNCHANGED();
 	free(err);

@@ -13,32 +13,6 @@
 DEFAULT=no
 TIMEOUT=900
 
-scanreset_add() {
-	local n=$1 vdev=$2 be=$XS_BE_ROOT/$DOMID/0 dev
-	dev=$be/vscsi-devs/dev-$n
-	vscsi_wait_connected "$DOMID" 0
-	xenstore-write "$dev/p-dev" "$PDEV" "$dev/v-dev" "$vdev" "$dev/state" 1 "$be/state" 7
-	xenstore-chmod -r "$dev" n0 "r$DOMID"
-	if ! wait_for "dev-$n connected" 60 eval "xs_is $dev/state 4 && xs_is $be/state 4"; then
-		guest_dump_vcpus
-		fail "hot add of $vdev (dev-$n) did not complete: $(vscsi_states "$DOMID" 0); vCPUs in xenctx.txt"
-	fi
-}
-
-scanreset_remove() {
-	local n=$1 be=$XS_BE_ROOT/$DOMID/0 dev fe
-	dev=$be/vscsi-devs/dev-$n
-	fe=$(xs_read "$be/frontend")
-	vscsi_wait_connected "$DOMID" 0
-	xenstore-write "$dev/state" 5 "$be/state" 7
-	if ! wait_for "dev-$n closed" 60 eval "xs_is $dev/state 6 && xs_is $be/state 4"; then
-		guest_dump_vcpus
-		fail "hot remove of dev-$n did not complete: $(vscsi_states "$DOMID" 0); vCPUs in xenctx.txt"
-	fi
-	xenstore-rm "$dev"
-	xenstore-rm "$fe/vscsi-devs/dev-$n" 2>/dev/null || true
-}
-
 dom0() {
 	local i
 	lun_file disk0 16M
@@ -47,13 +21,13 @@ dom0() {
 	guest_wait_mark resetting 240
 	for i in 1 2 3 4 5 6 7 8 9 10; do
 		lun_file "hot$i" 8M
-		scanreset_add 1 0:0:2:0
+		vscsi_hot_add "$DOMID" 0 1 "$PDEV" 0:0:2:0
 		say "round $i: 0:0:2:0 added"
 		sleep 1
-		scanreset_remove 1
+		vscsi_hot_remove "$DOMID" 0 1
 	done
 	lun_file end 1M
-	scanreset_add 2 0:0:9:0
+	vscsi_hot_add "$DOMID" 0 2 "$PDEV" 0:0:9:0
 }
 
 guest() {

@@ -296,7 +296,11 @@ vscsi_hot_add() {
 	xenstore-chmod -r "$dev" n0 "r$domid"
 	wait_for "dev-$n connected" "${HOTPLUG_TIMEOUT:-60}" \
 		eval "xs_is $dev/state 4 && xs_is $be/state 4" ||
-		{ xs_dump; fail "hot add of dev-$n did not complete ($(vscsi_states "$domid" "$vhost"))"; }
+		{
+			xs_dump
+			guest_dump_vcpus "$domid"
+			fail "hot add of dev-$n did not complete ($(vscsi_states "$domid" "$vhost"); vCPUs in xenctx.txt)"
+		}
 	say "hot add dev-$n done"
 }
 
@@ -313,7 +317,11 @@ vscsi_hot_remove() {
 	xenstore-write "$dev/state" 5 "$be/state" 7
 	wait_for "dev-$n closed" "${HOTPLUG_TIMEOUT:-60}" \
 		eval "xs_is $dev/state 6 && xs_is $be/state 4" ||
-		{ xs_dump; fail "hot remove of dev-$n did not complete ($(vscsi_states "$domid" "$vhost"))"; }
+		{
+			xs_dump
+			guest_dump_vcpus "$domid"
+			fail "hot remove of dev-$n did not complete ($(vscsi_states "$domid" "$vhost"); vCPUs in xenctx.txt)"
+		}
 	xenstore-rm "$dev"
 	xenstore-rm "$fe/vscsi-devs/dev-$n" 2>/dev/null || true
 	say "hot remove dev-$n done"
