@@ -31,6 +31,7 @@ struct pvs_unit {
 	char spec[PVS_SPEC_MAX];
 	char stable[PVS_PDEV_ID_MAX + 32];
 	struct pvs_lun *lun;
+	struct pvs_worker *w; /* its I/O runs on this worker's thread */
 	unsigned int users;
 	unsigned int pins;
 };
@@ -287,7 +288,22 @@ static int prepare(struct pvs_host *h, const char *spec, bool raw, const char *i
 	}
 	key_for(h, sp, initiator, u->key, sizeof(u->key));
 	opts_of(sp, u->opts, sizeof(u->opts));
+	u->w = h->cfg.worker;
 	return 0;
+}
+
+/*
+ * A unit is used from its worker's thread only: another event loop cannot
+ * share it (the caller places its initiator on the unit's loop instead,
+ * pvs_host_unit_where()).
+ */
+static int elsewhere(const struct pvs_unit *u, const char *spec, char *err, size_t errlen)
+{
+	set_err(err, errlen,
+	        "%s is served by another event loop (opened as '%s'); every user of a LUN must "
+	        "be on its loop",
+	        u->spec, spec);
+	return -EXDEV;
 }
 
 static int opts_clash(const struct pvs_unit *u, const char *spec, const char *opts, char *err,
@@ -309,6 +325,8 @@ static int find_open(struct pvs_host *h, const struct pvs_unit *u, struct pvs_un
 			continue;
 		if (strcmp(o->opts, u->opts) != 0)
 			return opts_clash(u, o->spec, o->opts, err, errlen);
+		if (o->w != u->w)
+			return elsewhere(u, o->spec, err, errlen);
 		o->users++;
 		*out = o;
 		return 1;
@@ -336,6 +354,8 @@ static int install(struct pvs_host *h, struct pvs_unit *u, enum pvs_spec_kind ki
 			u->lun = NULL;
 			if (strcmp(o->opts, u->opts) != 0)
 				return opts_clash(u, o->spec, o->opts, err, errlen);
+			if (o->w != u->w)
+				return elsewhere(u, o->spec, err, errlen);
 			o->users += users;
 			*out = o;
 			return 1;
@@ -361,7 +381,7 @@ static int open_now(struct pvs_host *h, const struct pvs_spec *sp, struct pvs_un
 	                          .notice_arg = h,
 	                          .initiator_name = initiator};
 	struct pvs_unit *u = *up;
-	int rc = pvsi_lun_open_mode(h->cfg.worker, sp, u->spec, &lo, mode, &u->lun, err, errlen);
+	int rc = pvsi_lun_open_mode(u->w, sp, u->spec, &lo, mode, &u->lun, err, errlen);
 
 	if (!rc) {
 		int r = install(h, u, sp->kind, 1, out, err, errlen);
@@ -387,8 +407,8 @@ static void *job_thread(void *arg)
 	struct open_job *j = arg;
 	struct pvs_lun_opts lo = {.initiator_name = j->initiator[0] ? j->initiator : NULL};
 
-	j->rc = pvsi_lun_open_mode(j->h->cfg.worker, j->sp, j->u->spec, &lo, PVSI_OPEN_DETACHED,
-	                           &j->lun, j->err, sizeof(j->err));
+	j->rc = pvsi_lun_open_mode(j->u->w, j->sp, j->u->spec, &lo, PVSI_OPEN_DETACHED, &j->lun,
+	                           j->err, sizeof(j->err));
 	eventfd_write(j->efd, 1);
 	return NULL;
 }
@@ -571,6 +591,15 @@ int pvs_host_unit_open(struct pvs_host *h, const char *spec, bool raw, const cha
                        pvs_unit_done_fn done, void *arg, struct pvs_unit **out,
                        struct pvs_unit_wait **wait, char *err, size_t errlen)
 {
+	return pvs_host_unit_open_on(h, NULL, spec, raw, initiator, done, arg, out, wait, err,
+	                             errlen);
+}
+
+int pvs_host_unit_open_on(struct pvs_host *h, struct pvs_worker *w, const char *spec, bool raw,
+                          const char *initiator, pvs_unit_done_fn done, void *arg,
+                          struct pvs_unit **out, struct pvs_unit_wait **wait, char *err,
+                          size_t errlen)
+{
 	struct pvs_spec *sp;
 	struct pvs_unit *u;
 	struct open_job *j = NULL;
@@ -581,6 +610,8 @@ int pvs_host_unit_open(struct pvs_host *h, const char *spec, bool raw, const cha
 	if (err && errlen)
 		err[0] = '\0';
 	rc = prepare(h, spec, raw, initiator, &sp, &u, err, errlen);
+	if (!rc && w)
+		u->w = w;
 	if (!rc)
 		rc = find_open(h, u, out, err, errlen);
 	if (rc == 1) /* open already */
@@ -589,6 +620,8 @@ int pvs_host_unit_open(struct pvs_host *h, const char *spec, bool raw, const cha
 		rc = open_now(h, sp, &u, initiator, PVSI_OPEN_SYNC, out, err, errlen);
 	else if (!rc && (j = job_of(h, u->key)) != NULL && strcmp(j->u->opts, u->opts) != 0)
 		rc = opts_clash(u, j->u->spec, j->u->opts, err, errlen);
+	else if (!rc && j && j->u->w != u->w)
+		rc = elsewhere(u, j->u->spec, err, errlen);
 	else if (!rc && j && (rc = job_wait(j, done, arg, wait)) == -ENOMEM)
 		set_err(err, errlen, "%s: out of memory", u->spec);
 	else if (!rc)
@@ -672,14 +705,15 @@ void pvs_host_sweep(struct pvs_host *h)
 void pvs_host_drain(struct pvs_host *h)
 {
 	for (;;) {
-		bool closing = false;
+		struct pvs_worker *closing = NULL;
 
 		pvs_host_sweep(h);
-		for (const struct pvs_unit *u = h->units; u; u = u->next)
-			closing |= u->users == 0 && u->lun;
+		for (const struct pvs_unit *u = h->units; u && !closing; u = u->next)
+			if (u->users == 0 && u->lun)
+				closing = u->w;
 		if (!closing)
 			return;
-		pvs_worker_wait(h->cfg.worker, 100);
+		pvs_worker_wait(closing, 100);
 	}
 }
 
@@ -703,6 +737,32 @@ bool pvs_unit_is_open(const struct pvs_unit *u)
 struct pvs_lun *pvs_unit_lun(const struct pvs_unit *u)
 {
 	return u->lun;
+}
+
+struct pvs_worker *pvs_unit_worker(const struct pvs_unit *u)
+{
+	return u->w;
+}
+
+struct pvs_worker *pvs_host_unit_where(struct pvs_host *h, const char *spec, bool raw,
+                                       const char *initiator)
+{
+	struct pvs_worker *w = NULL;
+	struct pvs_spec *sp;
+	struct pvs_unit *u;
+	struct open_job *j;
+	char err[256]; /* the open, if it comes, says what is wrong */
+
+	if (prepare(h, spec, raw, initiator, &sp, &u, err, sizeof(err)) == 0) {
+		for (const struct pvs_unit *o = h->units; o && !w; o = o->next)
+			if (o->lun && !strcmp(o->key, u->key))
+				w = o->w;
+		if (!w && (j = job_of(h, u->key)) != NULL)
+			w = j->u->w;
+	}
+	free(u);
+	free(sp);
+	return w;
 }
 
 const char *pvs_unit_spec(const struct pvs_unit *u)

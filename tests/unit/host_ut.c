@@ -205,6 +205,94 @@ static void test_busy_unit_closes_when_idle(void)
 	CU_ASSERT_EQUAL(st.units, 0);
 }
 
+/*
+ * Several event loops, one pool: a unit's I/O runs on the worker it was
+ * opened on, every user of it must be on that worker, and the pool says
+ * where a backing already lives so that a new user can be placed there.
+ */
+static void test_units_on_two_workers(void)
+{
+	static const uint8_t cdb[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	char spec_a[96], spec_b[96], err[512];
+	struct pvs_unit *u, *u2, *m1, *m2;
+	struct pvs_unit_wait *wait;
+	struct pvs_worker *w2;
+	struct pvs_host_stats st;
+	struct cmd c;
+
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(64, &w2), 0);
+	snprintf(spec_a, sizeof(spec_a), "file:%s", file_a);
+	snprintf(spec_b, sizeof(spec_b), "file:%s", file_b); /* a hard link to it */
+	CU_ASSERT_PTR_NULL(pvs_host_unit_where(h, spec_a, false, NULL));
+	CU_ASSERT_PTR_NULL(pvs_host_unit_where(h, "file:/nonexistent/x", false, NULL));
+	CU_ASSERT_PTR_NULL(pvs_host_unit_where(h, "nonsense", false, NULL));
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_open_on(h, w2, spec_a, false, NULL, NULL, NULL, &u,
+	                                            &wait, err, sizeof(err)),
+	                      0);
+	CU_ASSERT_PTR_NULL(wait);
+	CU_ASSERT_PTR_EQUAL(pvs_unit_worker(u), w2);
+	CU_ASSERT_PTR_EQUAL(pvs_host_unit_where(h, spec_a, false, NULL), w2);
+	CU_ASSERT_PTR_EQUAL(pvs_host_unit_where(h, spec_b, false, NULL), w2);
+
+	/* Another loop cannot share it: refused, naming it, and nothing taken. */
+	CU_ASSERT_EQUAL(pvs_host_unit_open_on(h, w, spec_b, false, NULL, NULL, NULL, &u2, &wait,
+	                                      err, sizeof(err)),
+	                -EXDEV);
+	CU_ASSERT_PTR_NULL(u2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "is served by another event loop"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, file_a));
+	CU_ASSERT_EQUAL(pvs_host_unit_get(h, spec_a, false, &u2, err, sizeof(err)), -EXDEV);
+	CU_ASSERT_EQUAL(pvs_unit_users(u), 1);
+	/* Its own loop shares it. */
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_open_on(h, w2, spec_b, false, NULL, NULL, NULL, &u2,
+	                                            &wait, err, sizeof(err)),
+	                      0);
+	CU_ASSERT_PTR_EQUAL(u2, u);
+	CU_ASSERT_EQUAL(pvs_unit_users(u), 2);
+	pvs_unit_put(u2);
+	/* mem: is a new device each time, on whichever worker asks. */
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_open_on(h, w2, "mem:1M", false, NULL, NULL, NULL, &m1,
+	                                            &wait, err, sizeof(err)),
+	                      0);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_get(h, "mem:1M", false, &m2, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_EQUAL(pvs_unit_worker(m1), w2);
+	CU_ASSERT_PTR_EQUAL(pvs_unit_worker(m2), w);
+
+	/* Past the power-on unit attention, which is answered at once. */
+	for (int i = 0; i < 8; i++) {
+		static const uint8_t tur[6] = {0};
+
+		lh_req_init(&c.req, &c.iov, 1, tur, 6, PVS_DIR_NONE, c.buf, 0, cmd_done, &c);
+		c.ndone = 0;
+		pvs_submit(pvs_unit_lun(u), &c.req);
+		for (int j = 0; j < 1000 && !c.ndone; j++)
+			pvs_worker_wait(w2, 10);
+		if (c.req.status == PVS_STATUS_GOOD)
+			break;
+	}
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	/* The file unit's read completes on w2, and running the pool's worker does not do it. */
+	lh_req_init(&c.req, &c.iov, 1, cdb, 10, PVS_DIR_FROM_DEV, c.buf, 512, cmd_done, &c);
+	c.ndone = 0;
+	pvs_submit(pvs_unit_lun(u), &c.req);
+	for (int i = 0; i < 5 && !c.ndone; i++)
+		pvs_worker_wait(w, 10);
+	CU_ASSERT_EQUAL(c.ndone, 0);
+	for (int i = 0; i < 1000 && !c.ndone; i++)
+		pvs_worker_wait(w2, 10);
+	CU_ASSERT_EQUAL(c.ndone, 1);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+
+	pvs_unit_put(m2);
+	pvs_unit_put(m1);
+	pvs_unit_put(u);
+	pvs_host_drain(h);
+	pvs_host_get_stats(h, &st);
+	CU_ASSERT_EQUAL(st.units, 0);
+	CU_ASSERT_PTR_NULL(pvs_host_unit_where(h, spec_a, false, NULL));
+	pvs_worker_free(w2);
+}
+
 static void test_spec_errors(void)
 {
 	static const struct {
@@ -477,6 +565,7 @@ static void test_target_flags_have_handlers(void)
 static const struct cu_test pool_tests[] = {
     {"same backing, one unit; options must agree", test_same_backing_one_unit},
     {"a busy unit closes once idle", test_busy_unit_closes_when_idle},
+    {"units on two workers: each user on the unit's own", test_units_on_two_workers},
     {"spec errors name the spec and the reason", test_spec_errors},
 };
 

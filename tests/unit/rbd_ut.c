@@ -631,13 +631,16 @@ static void test_pool(void)
 /*
  * An attach's connection to the cluster runs on a thread of its own: the
  * image named through two conf files is still one unit once both opened,
- * and a missing image is an error for its caller only.
+ * and a missing image is an error for its caller only.  The unit's I/O
+ * runs on the worker it was opened on (a second event loop's), the
+ * callbacks on the pool's, and no other loop may share it.
  */
 static void test_pool_async(void)
 {
 	struct pvs_host_cfg cfg = {0};
 	struct pvs_host *h;
 	struct pvs_unit *u;
+	struct pvs_worker *w2;
 	struct pvs_unit_wait *w;
 	struct lh_waited r1 = {0}, r2 = {0}, r3 = {0};
 	char spec[1024], err[512];
@@ -647,15 +650,23 @@ static void test_pool_async(void)
 	mkimage("apool", "4M");
 	CU_ASSERT_EQUAL_FATAL(sh("cp %s %s/copy.conf", conf, CLUSTER_DIR), 0);
 	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &cfg.worker), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w2), 0);
 	CU_ASSERT_EQUAL_FATAL(pvs_host_new(&cfg, &h), 0);
 	spec_of(spec, sizeof(spec), "apool", NULL);
+	CU_ASSERT_EQUAL(pvs_host_unit_open_on(h, w2, spec, false, NULL, lh_waited_done, &r1, &u, &w,
+	                                      err, sizeof(err)),
+	                PVS_UNIT_PENDING);
+	/* Under way on w2: where it will live, and no other loop may wait for it. */
+	CU_ASSERT_PTR_EQUAL(pvs_host_unit_where(h, spec, false, NULL), w2);
 	CU_ASSERT_EQUAL(
-	    pvs_host_unit_open(h, spec, false, NULL, lh_waited_done, &r1, &u, &w, err, sizeof(err)),
-	    PVS_UNIT_PENDING);
+	    pvs_host_unit_open(h, spec, false, NULL, lh_waited_done, &r3, &u, &w, err, sizeof(err)),
+	    -EXDEV);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "is served by another event loop"));
+	CU_ASSERT_EQUAL(r3.calls, 0);
 	snprintf(spec, sizeof(spec), "rbd:rbd/apool,conf=%s/copy.conf", CLUSTER_DIR);
-	CU_ASSERT_EQUAL(
-	    pvs_host_unit_open(h, spec, false, NULL, lh_waited_done, &r2, &u, &w, err, sizeof(err)),
-	    PVS_UNIT_PENDING);
+	CU_ASSERT_EQUAL(pvs_host_unit_open_on(h, w2, spec, false, NULL, lh_waited_done, &r2, &u, &w,
+	                                      err, sizeof(err)),
+	                PVS_UNIT_PENDING);
 	spec_of(spec, sizeof(spec), "no-such-image", NULL);
 	CU_ASSERT_EQUAL(
 	    pvs_host_unit_open(h, spec, false, NULL, lh_waited_done, &r3, &u, &w, err, sizeof(err)),
@@ -674,8 +685,12 @@ static void test_pool_async(void)
 	CU_ASSERT(r3.rc < 0);
 	CU_ASSERT_PTR_NULL(r3.u);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r3.err, "no such image"));
+	CU_ASSERT_PTR_EQUAL(pvs_unit_worker(r1.u), w2);
+	spec_of(spec, sizeof(spec), "apool", NULL);
+	CU_ASSERT_EQUAL(pvs_host_unit_get(h, spec, false, &u, err, sizeof(err)), -EXDEV);
+	CU_ASSERT_EQUAL(pvs_unit_users(r1.u), 2);
 	{
-		struct lh a = {.w = cfg.worker, .lun = pvs_unit_lun(r1.u)};
+		struct lh a = {.w = w2, .lun = pvs_unit_lun(r1.u)};
 
 		lh_clear_ua(&a, 0);
 		memset(buf, 0x5a, sizeof(buf));
@@ -689,6 +704,7 @@ static void test_pool_async(void)
 	pvs_unit_put(r1.u);
 	pvs_unit_put(r2.u);
 	pvs_host_free(h);
+	pvs_worker_free(w2);
 	pvs_worker_free(cfg.worker);
 }
 

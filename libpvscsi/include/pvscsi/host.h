@@ -15,8 +15,12 @@
  * controller) gets a v-dev map from pvs_host_map_new() on top of the pool;
  * pvscsi/map.h routes its commands and answers for what it was not given.
  *
- * Threading: one thread, the one of cfg->worker (pvs_host_unit_open()'s
- * threads are the pool's own and touch nothing a caller sees).
+ * Threading: the pool is used from one thread, the one of cfg->worker
+ * (pvs_host_unit_open()'s threads are the pool's own and touch nothing a
+ * caller sees).  A unit's I/O runs on the worker it was opened on, which is
+ * cfg->worker unless pvs_host_unit_open_on() names another: a process with
+ * several event loops gives each loop its worker and keeps every user of a
+ * unit on that unit's loop (the LUN core has no locks).
  */
 #ifndef PVSCSI_HOST_H
 #define PVSCSI_HOST_H
@@ -100,6 +104,22 @@ int pvs_host_unit_open(struct pvs_host *h, const char *spec, bool raw, const cha
  * the opens under way to end.
  */
 void pvs_unit_wait_cancel(struct pvs_unit_wait *w);
+/*
+ * pvs_host_unit_open() with the unit's I/O on @w (NULL: cfg->worker); @done
+ * still runs on cfg->worker's thread.  A unit open, or opening, on another
+ * worker is -EXDEV with @err naming it: ask pvs_host_unit_where() first.
+ */
+int pvs_host_unit_open_on(struct pvs_host *h, struct pvs_worker *w, const char *spec, bool raw,
+                          const char *initiator, pvs_unit_done_fn done, void *arg,
+                          struct pvs_unit **out, struct pvs_unit_wait **wait, char *err,
+                          size_t errlen);
+/*
+ * The worker of the unit open, or opening, on @spec's backing for
+ * @initiator (as pvs_host_unit_get_as() would find it), or NULL when there
+ * is none or @spec does not parse: where a new user of it must run.
+ */
+struct pvs_worker *pvs_host_unit_where(struct pvs_host *h, const char *spec, bool raw,
+                                       const char *initiator);
 /* Opens under way on their threads. */
 unsigned int pvs_host_opening(const struct pvs_host *h);
 
@@ -128,6 +148,8 @@ bool pvs_unit_is_open(const struct pvs_unit *u);
 
 /* The open LUN (NULL once closed). */
 struct pvs_lun *pvs_unit_lun(const struct pvs_unit *u);
+/* The worker its I/O runs on. */
+struct pvs_worker *pvs_unit_worker(const struct pvs_unit *u);
 /* What was opened ("sg:/dev/sg3,raw", "file:/srv/a.img,ro"), for log lines and listings. */
 const char *pvs_unit_spec(const struct pvs_unit *u);
 /* A host LUN's stable p-dev (pvs_pdev_stable_spec()); "" for an emulated LUN or none. */
