@@ -85,6 +85,7 @@ struct xb_vhost {
 	bool watching;
 	bool fe_seen;
 	bool feature_host;
+	int loop; /* xb->loops[loop] runs its ring and units; -1: nothing placed yet */
 	struct pvs_map *map;
 	struct xb_dev *devs;
 	struct pvsd_ring *ring;
@@ -110,6 +111,8 @@ struct pvsd_xenbus {
 	char base[72]; /* "/local/domain/<domid>/backend/<type>" */
 	char be_type[PVSD_BE_TYPE_MAX + 1];
 	struct xb_vhost *vhosts;
+	struct pvsd_xb_loop loops[PVSD_XB_MAX_LOOPS];
+	unsigned int nloops;
 	struct pvs_host *host; /* the LUN pool: every vhost of every domain shares it */
 	bool own_host;
 	bool scanned; /* the start-up scan (adoption) is done */
@@ -465,6 +468,78 @@ static int initiator_name(struct pvsd_xenbus *xb, const struct xb_vhost *v, char
 	return rc;
 }
 
+/* ---- placement on the event loops ---- */
+
+/* Whether anything of @v runs on its loop: its ring, a LUN mapped, opening or draining. */
+static bool vhost_placed(const struct xb_vhost *v)
+{
+	if (v->loop < 0)
+		return false;
+	if (v->ring)
+		return true;
+	for (const struct xb_dev *d = v->devs; d; d = d->next)
+		if (d->l || d->opening || d->opened || d->drain)
+			return true;
+	return false;
+}
+
+static int loop_of(const struct pvsd_xenbus *xb, const struct pvs_worker *w)
+{
+	for (unsigned int i = 0; i < xb->nloops; i++)
+		if (xb->loops[i].worker == w)
+			return (int)i;
+	return -1;
+}
+
+/* The loop with the fewest rings (the first of equals). */
+static int least_loaded(const struct pvsd_xenbus *xb)
+{
+	unsigned int n[PVSD_XB_MAX_LOOPS] = {0}, best = 0;
+
+	for (const struct xb_vhost *v = xb->vhosts; v; v = v->next)
+		if (v->ring && v->loop >= 0)
+			n[v->loop]++;
+	for (unsigned int i = 1; i < xb->nloops; i++)
+		if (n[i] < n[best])
+			best = i;
+	return (int)best;
+}
+
+static char **dev_list(struct xb_vhost *v, unsigned int *n);
+
+/*
+ * Place @v before its ring or a LUN goes on a loop: with a LUN already
+ * open (another guest's) among its devices' p-devs, on that LUN's loop;
+ * else on the least loaded.  Kept while anything of it runs there.
+ */
+static void vhost_place(struct xb_vhost *v)
+{
+	struct pvsd_xenbus *xb = v->xb;
+	char dir[256], iname[128] = "";
+	char **names;
+	unsigned int n = 0;
+	int at = -1;
+
+	if (vhost_placed(v))
+		return;
+	if (xb->nloops > 1 && (names = dev_list(v, &n)) != NULL) {
+		for (unsigned int i = 0; i < n && at < 0; i++) {
+			char *pdev;
+
+			dev_dir(v, names[i], dir, sizeof(dir));
+			pdev = pvx_xs_read_at(&xb->xs, PVX_XS_NOTX, dir, XSN_P_DEV);
+			if (pdev && !strncmp(pdev, "iscsi://", 8))
+				initiator_name(xb, v, iname, sizeof(iname));
+			if (pdev && pdev[0])
+				at = loop_of(xb, pvs_host_unit_where(xb->host, pdev,
+				                                     v->feature_host, iname));
+			free(pdev);
+		}
+		free(names);
+	}
+	v->loop = at >= 0 ? at : least_loaded(xb);
+}
+
 /* pvs_host_unit_open()'s answer, on the worker's thread: the next pass takes it. */
 static void dev_opened(void *arg, struct pvs_unit *u, int rc, const char *err)
 {
@@ -567,8 +642,10 @@ static int dev_map(struct xb_vhost *v, const char *name, bool may_wait)
 		d->opened = NULL;
 		d->open_rc = 0;
 	} else if (may_wait) {
-		rc = pvs_host_unit_open(xb->host, pdev, v->feature_host, iname, dev_opened, d, &l,
-		                        &d->opening, err, sizeof(err));
+		vhost_place(v);
+		rc = pvs_host_unit_open_on(xb->host, xb->loops[v->loop].worker, pdev,
+		                           v->feature_host, iname, dev_opened, d, &l, &d->opening,
+		                           err, sizeof(err));
 		if (rc == PVS_UNIT_PENDING) {
 			snprintf(d->open_pdev, sizeof(d->open_pdev), "%s", pdev);
 			plog_lun(&v->tag, vdev, LOG_INFO,
@@ -578,8 +655,9 @@ static int dev_map(struct xb_vhost *v, const char *name, bool may_wait)
 			goto out;
 		}
 	} else {
-		rc = pvs_host_unit_get_as(xb->host, pdev, v->feature_host, iname, &l, err,
-		                          sizeof(err));
+		vhost_place(v);
+		rc = pvs_host_unit_get_on(xb->host, xb->loops[v->loop].worker, pdev,
+		                          v->feature_host, iname, &l, err, sizeof(err));
 	}
 	if (rc) {
 		plog_lun(&v->tag, vdev, LOG_ERR, "%s: p-dev '%s': %s", name, pdev, err);
@@ -795,8 +873,8 @@ static bool ring_try_disconnect(struct xb_vhost *v)
 	pvsd_ring_flush(v->ring);
 	if (pvsd_ring_inflight(v->ring) > 0)
 		return false;
-	if (xb->cfg.fd_del && v->ring_fd >= 0)
-		xb->cfg.fd_del(xb->cfg.fd_arg, v->ring_fd);
+	if (xb->loops[v->loop].fd_del && v->ring_fd >= 0)
+		xb->loops[v->loop].fd_del(xb->loops[v->loop].fd_arg, v->ring_fd);
 	if (pvsd_ring_disconnect(v->ring) != 0)
 		return false;
 	vlog(v, LOG_INFO, "ring-ref %u unmapped", v->ring_ref);
@@ -904,7 +982,8 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	rc_cfg.gnt_ctx = xb->cfg.gnt_ctx;
 	rc_cfg.evt = xb->cfg.evt;
 	rc_cfg.evt_ctx = xb->cfg.evt_ctx;
-	rc_cfg.worker = xb->cfg.worker;
+	vhost_place(v);
+	rc_cfg.worker = xb->loops[v->loop].worker;
 	rc_cfg.map = v->map;
 	rc_cfg.max_segs = v->max_segs;
 	rc_cfg.state_dir = xb->cfg.state_dir;
@@ -945,7 +1024,8 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	v->cf_valid = false;
 	vhost_clear_error(v);
 	v->ring_fd = pvsd_ring_evtchn_fd(v->ring);
-	if (xb->cfg.fd_add && xb->cfg.fd_add(xb->cfg.fd_arg, v->ring_fd, v) != 0) {
+	if (xb->loops[v->loop].fd_add &&
+	    xb->loops[v->loop].fd_add(xb->loops[v->loop].fd_arg, v->ring_fd, v) != 0) {
 		pvsd_ring_stop(v->ring);
 		pvsd_ring_disconnect(v->ring);
 		v->ring = NULL;
@@ -1005,6 +1085,7 @@ static struct xb_vhost *vhost_new(struct pvsd_xenbus *xb, uint32_t domid, uint32
 	v->id = id;
 	v->ring_fd = -1;
 	v->connect_pass = -1;
+	v->loop = -1;
 	snprintf(v->be, sizeof(v->be), "%s/%u/%u", xb->base, domid, id);
 	snprintf(v->token, sizeof(v->token), TOKEN_FE "%u/%u", domid, id);
 	plog_tag_set(&v->tag, domid, id);
@@ -1638,7 +1719,20 @@ int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **ou
 	if (!xb)
 		return -ENOMEM;
 	xb->cfg = *cfg;
+	xb->cfg.loops = NULL;
 	xb->xs = cfg->xs;
+	if (cfg->nloops > PVSD_XB_MAX_LOOPS || (cfg->nloops && !cfg->loops)) {
+		free(xb);
+		return -EINVAL;
+	}
+	xb->nloops = cfg->nloops ? cfg->nloops : 1;
+	if (cfg->nloops)
+		memcpy(xb->loops, cfg->loops, cfg->nloops * sizeof(*cfg->loops));
+	else
+		xb->loops[0] = (struct pvsd_xb_loop){.worker = cfg->worker,
+		                                     .fd_add = cfg->fd_add,
+		                                     .fd_del = cfg->fd_del,
+		                                     .fd_arg = cfg->fd_arg};
 	if (!xb->cfg.max_segs)
 		xb->cfg.max_segs = PVSD_RING_DEFAULT_SEGS;
 	if (xb->cfg.max_segs > PVSD_RING_MAX_SEGS)
@@ -1794,6 +1888,7 @@ void pvsd_xenbus_visit(const struct pvsd_xenbus *xb, const struct pvsd_xenbus_vi
 		    .active = v->active,
 		    .feature_host = v->feature_host,
 		    .ring = v->ring,
+		    .loop = vhost_placed(v) ? v->loop : -1,
 		};
 
 		if (v->dead)

@@ -41,6 +41,18 @@ enum pvsd_xb_state {
 
 struct pvsd_xenbus;
 
+/*
+ * An event loop a vhost can be placed on (pvscsid --threads): its worker
+ * runs the vhost's LUNs, and its fd_add/fd_del watch the vhost's ring.
+ */
+struct pvsd_xb_loop {
+	struct pvs_worker *worker;
+	int (*fd_add)(void *arg, int fd, void *cookie);
+	void (*fd_del)(void *arg, int fd);
+	void *fd_arg;
+};
+#define PVSD_XB_MAX_LOOPS 64u
+
 struct pvsd_xenbus_cfg {
 	struct pvx_xs xs; /* not owned */
 	const struct pvx_gnt_ops *gnt;
@@ -64,6 +76,16 @@ struct pvsd_xenbus_cfg {
 	int (*fd_add)(void *arg, int fd, void *cookie);
 	void (*fd_del)(void *arg, int fd);
 	void *fd_arg;
+	/*
+	 * Several event loops: @nloops of @loops (at most PVSD_XB_MAX_LOOPS,
+	 * copied).  0: one, made of worker, fd_add, fd_del and fd_arg above.
+	 * The pool and everything here stay on @worker's thread; a vhost's ring
+	 * and units go to one loop, the one already serving any of its LUNs
+	 * (the LUN core is used from one thread per LUN), otherwise the one
+	 * with the fewest rings.
+	 */
+	unsigned int nloops;
+	const struct pvsd_xb_loop *loops;
 };
 
 /*
@@ -154,6 +176,7 @@ struct pvsd_vhost_info {
 	bool active;            /* state machine running */
 	bool feature_host;
 	const struct pvsd_ring *ring; /* NULL: no ring connected */
+	int loop;                     /* the event loop it is placed on; -1: none yet */
 };
 struct pvsd_dev_info {
 	const char *name; /* "dev-0" */

@@ -649,6 +649,12 @@ unsigned int pvs_host_opening(const struct pvs_host *h)
 int pvs_host_unit_get_as(struct pvs_host *h, const char *spec, bool raw, const char *initiator,
                          struct pvs_unit **out, char *err, size_t errlen)
 {
+	return pvs_host_unit_get_on(h, NULL, spec, raw, initiator, out, err, errlen);
+}
+
+int pvs_host_unit_get_on(struct pvs_host *h, struct pvs_worker *w, const char *spec, bool raw,
+                         const char *initiator, struct pvs_unit **out, char *err, size_t errlen)
+{
 	struct pvs_spec *sp;
 	struct pvs_unit *u;
 	int rc;
@@ -657,6 +663,8 @@ int pvs_host_unit_get_as(struct pvs_host *h, const char *spec, bool raw, const c
 	if (err && errlen)
 		err[0] = '\0';
 	rc = prepare(h, spec, raw, initiator, &sp, &u, err, errlen);
+	if (!rc && w)
+		u->w = w;
 	if (!rc) {
 		/* One login per nexus: an open of the same unit under way ends first. */
 		struct open_job *j = job_of(h, u->key);

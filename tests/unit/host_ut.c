@@ -250,6 +250,12 @@ static void test_units_on_two_workers(void)
 	CU_ASSERT_PTR_EQUAL(u2, u);
 	CU_ASSERT_EQUAL(pvs_unit_users(u), 2);
 	pvs_unit_put(u2);
+	CU_ASSERT_EQUAL_FATAL(
+	    pvs_host_unit_get_on(h, w2, spec_a, false, NULL, &u2, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_EQUAL(u2, u);
+	pvs_unit_put(u2);
+	CU_ASSERT_EQUAL(pvs_host_unit_get_on(h, w, spec_a, false, NULL, &u2, err, sizeof(err)),
+	                -EXDEV);
 	/* mem: is a new device each time, on whichever worker asks. */
 	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_open_on(h, w2, "mem:1M", false, NULL, NULL, NULL, &m1,
 	                                            &wait, err, sizeof(err)),

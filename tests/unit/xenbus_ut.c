@@ -79,6 +79,8 @@ struct env {
 	struct fake_gnt *gnt;
 	struct fake_evt *evt;
 	struct pvs_worker *w;
+	struct pvs_worker *w2; /* a second event loop's (env_init2()); NULL: one loop */
+	struct pvsd_xb_loop loops[2];
 	struct pvsd_xenbus *xb;
 	struct pvsd_xenbus_cfg cfg;
 	struct {
@@ -141,6 +143,16 @@ static int xb_start(struct env *e)
 	e->cfg.fd_add = fd_add;
 	e->cfg.fd_del = fd_del;
 	e->cfg.fd_arg = e;
+	if (e->w2) {
+		/* Both loops' rings in the one fd list: the test runs them on one thread. */
+		for (unsigned int i = 0; i < 2; i++)
+			e->loops[i] = (struct pvsd_xb_loop){.worker = i ? e->w2 : e->w,
+			                                    .fd_add = fd_add,
+			                                    .fd_del = fd_del,
+			                                    .fd_arg = e};
+		e->cfg.nloops = 2;
+		e->cfg.loops = e->loops;
+	}
 	e->nfds = 0;
 	return pvsd_xenbus_start(&e->cfg, &e->xb);
 }
@@ -163,6 +175,16 @@ static void env_init(struct env *e)
 	CU_ASSERT_FATAL(pvs_worker_new(64, &e->w) == 0);
 	snprintf(e->dir, sizeof(e->dir), "/tmp/xenbus_ut.XXXXXX");
 	CU_ASSERT_FATAL(mkdtemp(e->dir) != NULL);
+	CU_ASSERT_FATAL(xb_start(e) == 0);
+}
+
+/* env_init() with two event loops (pvscsid --threads 2), both run by the test. */
+static void env_init2(struct env *e)
+{
+	env_init(e);
+	pvsd_xenbus_free(e->xb);
+	e->cfg.xs.ops->close(e->cfg.xs.ctx);
+	CU_ASSERT_FATAL(pvs_worker_new(64, &e->w2) == 0);
 	CU_ASSERT_FATAL(xb_start(e) == 0);
 }
 
@@ -198,6 +220,8 @@ static bool env_step(struct env *e)
 	}
 	if (pvs_worker_poll(e->w) > 0)
 		progress = true;
+	if (e->w2 && pvs_worker_poll(e->w2) > 0)
+		progress = true;
 	pvsd_xenbus_after_poll(e->xb);
 	return progress;
 }
@@ -228,7 +252,9 @@ static void env_run(struct env *e)
 		/* An iscsi:// or rbd: p-dev opening on its thread ends too, unless told. */
 		if (st.inflight == 0 && (st.opening == 0 || e->no_wait_opens))
 			break;
-		pvs_worker_wait(e->w, 50);
+		pvs_worker_wait(e->w, e->w2 ? 5 : 50);
+		if (e->w2)
+			pvs_worker_wait(e->w2, 5);
 	}
 }
 
@@ -245,9 +271,12 @@ static void env_fini(struct env *e)
 	pvsd_xenbus_shutdown(e->xb);
 	for (int i = 0; i < 200 && !pvsd_xenbus_idle(e->xb); i++) {
 		pvs_worker_wait(e->w, 20);
+		if (e->w2)
+			pvs_worker_wait(e->w2, 20);
 		pvsd_xenbus_after_poll(e->xb);
 	}
 	pvsd_xenbus_free(e->xb);
+	pvs_worker_free(e->w2);
 	for (unsigned int i = 0; i < MAXG; i++)
 		if (e->g[i].f_init)
 			fake_front_fini(&e->g[i].f);
@@ -1327,6 +1356,115 @@ static void test_several_guests_share_lun(void)
 	env_fini(&e);
 }
 
+struct loops_seen {
+	struct env *e;
+	int loop[8][8];      /* [domid][vhost]: the loop of a vhost, -1 not placed, -2 not listed */
+	int cur;             /* the loop of the vhost being listed */
+	unsigned int astray; /* devices whose LUN runs on another loop's worker */
+};
+
+static void seen_vhost(void *arg, const struct pvsd_vhost_info *v)
+{
+	struct loops_seen *ls = arg;
+
+	if (v->domid < 8 && v->vhost < 8)
+		ls->loop[v->domid][v->vhost] = v->loop;
+	ls->cur = v->loop;
+}
+static void seen_dev(void *arg, const struct pvsd_dev_info *d)
+{
+	struct loops_seen *ls = arg;
+
+	if (d->unit && (ls->cur < 0 || pvs_unit_worker(d->unit) != ls->e->loops[ls->cur].worker))
+		ls->astray++;
+}
+static void seen_end(void *arg)
+{
+	(void)arg;
+}
+
+static int loop_of(struct env *e, uint32_t domid, uint32_t vhost)
+{
+	static const struct pvsd_xenbus_visitor vis = {seen_vhost, seen_dev, seen_end};
+	struct loops_seen ls = {.e = e};
+
+	for (int i = 0; i < 8; i++)
+		for (int j = 0; j < 8; j++)
+			ls.loop[i][j] = -2;
+	pvsd_xenbus_visit(e->xb, &vis, &ls);
+	CU_ASSERT_EQUAL(ls.astray, 0);
+	return ls.loop[domid][vhost];
+}
+
+/*
+ * Two event loops: a vhost goes to the loop already serving one of its
+ * LUNs, otherwise to the one with the fewest rings; a LUN is never used
+ * from two loops, so a hot add of another loop's LUN is refused, naming it.
+ */
+static void test_two_loops_placement(void)
+{
+	struct env e;
+	struct guest *g[4];
+	char file[128], pd[160];
+	const char *shared[1], *vdev[1] = {"0:0:0:0"};
+	const char *own[1] = {"mem:1M"};
+
+	env_init2(&e);
+	mkfile(&e, "shared", 4, file, sizeof(file));
+	snprintf(pd, sizeof(pd), "file:%s", file);
+	shared[0] = pd;
+	g[0] = attach(&e, 0, 1, 0, shared, vdev, 1);
+	CU_ASSERT_EQUAL(loop_of(&e, 1, 0), 0);
+	g[1] = attach(&e, 1, 2, 0, own, vdev, 1);
+	CU_ASSERT_EQUAL(loop_of(&e, 2, 0), 1);
+	g[2] = attach(&e, 2, 3, 0, own, vdev, 1);
+	CU_ASSERT_EQUAL(loop_of(&e, 3, 0), 0);
+	/* Loop 0 has two rings and loop 1 one, but the shared file is on loop 0. */
+	g[3] = attach(&e, 3, 4, 0, shared, vdev, 1);
+	CU_ASSERT_EQUAL(loop_of(&e, 4, 0), 0);
+	CU_ASSERT_PTR_EQUAL(pvsd_xenbus_lookup(e.xb, 1, 0, 0, 0, 0),
+	                    pvsd_xenbus_lookup(e.xb, 4, 0, 0, 0, 0));
+	CU_ASSERT_EQUAL(stats(&e).luns, 3);
+	for (int i = 0; i < 4; i++) {
+		CU_ASSERT_STRING_EQUAL(bget(&e, g[i], "state"), "4");
+		CU_ASSERT_EQUAL(inquiry(&e, g[i], 0, 0, 0, NULL), 0);
+	}
+	/* The shared file hot-added to the vhost on loop 1: refused, the vhost goes on. */
+	bset(&e, g[1], "vscsi-devs/dev-1/p-dev", pd);
+	bset(&e, g[1], "vscsi-devs/dev-1/v-dev", "0:0:1:0");
+	bset(&e, g[1], "vscsi-devs/dev-1/state", "1");
+	bset(&e, g[1], "state", "7");
+	CU_ASSERT_EQUAL(fset(&e, g[1], "state", "7"), 0);
+	env_run(&e);
+	CU_ASSERT_EQUAL(fset(&e, g[1], "state", "4"), 0);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g[1], "vscsi-devs/dev-1/state"), "1,6");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g[1], "state"), "1,2,4,7,8,4");
+	CU_ASSERT_TRUE(log_has("is served by another event loop"));
+	CU_ASSERT_EQUAL(inquiry(&e, g[1], 0, 0, 0, NULL), 0);
+	/* Once every vhost using it is gone from loop 0, loop 1's vhosts may have it. */
+	for (int i = 0; i < 4; i += 3) {
+		bset(&e, g[i], "online", "0");
+		CU_ASSERT_EQUAL(fset(&e, g[i], "state", "5"), 0);
+		env_run(&e);
+		CU_ASSERT_EQUAL(fset(&e, g[i], "state", "6"), 0);
+		env_run(&e);
+	}
+	CU_ASSERT_EQUAL(stats(&e).rings, 2);
+	bset(&e, g[1], "vscsi-devs/dev-2/p-dev", pd);
+	bset(&e, g[1], "vscsi-devs/dev-2/v-dev", "0:0:2:0");
+	bset(&e, g[1], "vscsi-devs/dev-2/state", "1");
+	bset(&e, g[1], "state", "7");
+	CU_ASSERT_EQUAL(fset(&e, g[1], "state", "7"), 0);
+	env_run(&e);
+	CU_ASSERT_EQUAL(fset(&e, g[1], "state", "4"), 0);
+	env_run(&e);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g[1], "vscsi-devs/dev-2/state"), "1,3,4");
+	CU_ASSERT_EQUAL(loop_of(&e, 2, 0), 1);
+	CU_ASSERT_EQUAL(inquiry(&e, g[1], 0, 2, 0, NULL), 0);
+	env_fini(&e);
+}
+
 static void test_adopt_on_start(void)
 {
 	struct env e;
@@ -2059,6 +2197,7 @@ int main(void)
 	ADD(s, "close with requests in flight", test_close_with_inflight);
 	ADD(s, "frontend resume: new ring, same v-devs", test_frontend_resume);
 	ADD(s, "several guests and vhosts, shared LUN", test_several_guests_share_lun);
+	ADD(s, "two event loops: placement follows the LUNs", test_two_loops_placement);
 	ADD(s, "adopt on start", test_adopt_on_start);
 	ADD(s, "adopt in the middle of a hot remove", test_adopt_mid_reconfigure);
 	ADD(s, "p-dev resolved to sg, p-devname", test_resolved_pdev);

@@ -120,6 +120,9 @@ int pvs_host_unit_open_on(struct pvs_host *h, struct pvs_worker *w, const char *
  */
 struct pvs_worker *pvs_host_unit_where(struct pvs_host *h, const char *spec, bool raw,
                                        const char *initiator);
+/* pvs_host_unit_get_as() with the unit's I/O on @w (NULL: cfg->worker), as above. */
+int pvs_host_unit_get_on(struct pvs_host *h, struct pvs_worker *w, const char *spec, bool raw,
+                         const char *initiator, struct pvs_unit **out, char *err, size_t errlen);
 /* Opens under way on their threads. */
 unsigned int pvs_host_opening(const struct pvs_host *h);
 
