@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <liburing.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,15 @@ struct pvs_worker {
 	struct io_uring dring; /* ring_fd -1 until made */
 	bool dring_enabled;    /* IORING_SETUP_R_DISABLED until the worker's thread submits */
 	bool dring_poke;       /* something it waits on became ready: run its task work */
+	/*
+	 * The thread that runs it (pvs_worker_new()'s, or pvs_worker_adopt()'s).
+	 * Only it submits: the deferred ring takes one issuer, and its first
+	 * submission picks it.  What another thread queued while holding the
+	 * owner off (pvscsid's main thread, with the loop parked) is submitted
+	 * at the owner's next round; @foreign says there is such work.
+	 */
+	pthread_t owner;
+	bool foreign;
 };
 
 /*
@@ -72,6 +82,7 @@ int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out)
 		return -ENOMEM;
 	w->epfd = -1;
 	w->dring.ring_fd = -1;
+	w->owner = pthread_self();
 	memset(&p, 0, sizeof(p));
 	/*
 	 * Room for more completions than submissions in flight: a passthrough
@@ -243,10 +254,21 @@ static int submit_ring(struct io_uring *ring)
 	return rc;
 }
 
+void pvs_worker_adopt(struct pvs_worker *w)
+{
+	w->owner = pthread_self();
+}
+
 int pvsi_worker_submit(struct pvs_worker *w)
 {
 	int rc = 0, drc = 0;
 
+	if (!pthread_equal(w->owner, pthread_self())) {
+		w->foreign =
+		    io_uring_sq_ready(&w->ring) || (dring_made(w) && io_uring_sq_ready(&w->dring));
+		return 0;
+	}
+	w->foreign = false;
 	if (io_uring_sq_ready(&w->ring))
 		rc = submit_ring(&w->ring);
 	/*
@@ -370,8 +392,8 @@ void pvsi_worker_linger(struct pvs_worker *w, int delta)
 
 bool pvs_worker_has_completions(const struct pvs_worker *w)
 {
-	return io_uring_cq_ready(&w->ring) != 0 || w->dring_poke || dring_taskrun(w) ||
-	       (dring_made(w) && io_uring_cq_ready(&w->dring) != 0);
+	return io_uring_cq_ready(&w->ring) != 0 || w->dring_poke || w->foreign ||
+	       dring_taskrun(w) || (dring_made(w) && io_uring_cq_ready(&w->dring) != 0);
 }
 
 void pvs_worker_flush(struct pvs_worker *w)

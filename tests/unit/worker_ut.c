@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <liburing.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -149,6 +150,57 @@ static void test_has_completions(void)
 	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 1);
 	CU_ASSERT_EQUAL(recs[0].calls, 1);
 	CU_ASSERT_FALSE(pvs_worker_has_completions(w));
+	pvs_worker_free(w);
+}
+
+/*
+ * Only the worker's own thread submits: what another thread queued (the
+ * main thread of a threaded pvscsid, its loop parked) waits for the
+ * owner's next round, which has_completions() says to run.  A loop thread
+ * that adopts the worker is its owner from then on.
+ */
+struct foreign_arg {
+	struct pvs_worker *w;
+	bool adopt;
+};
+
+static void *foreign_thread(void *arg)
+{
+	struct foreign_arg *a = arg;
+
+	if (a->adopt)
+		pvs_worker_adopt(a->w);
+	queue_nop(a->w, &reqs[0]);
+	pvs_worker_flush(a->w);
+	return NULL;
+}
+
+static void test_only_the_owner_submits(void)
+{
+	struct foreign_arg a = {0};
+	struct pvs_worker *w;
+	pthread_t t;
+
+	reset_reqs();
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	a.w = w;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, foreign_thread, &a), 0);
+	pthread_join(t, NULL);
+	/* Queued by another thread: not submitted, but the owner is told to run. */
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 50), 0);
+	CU_ASSERT_TRUE(pvs_worker_has_completions(w));
+	CU_ASSERT_EQUAL(recs[0].calls, 0);
+	for (int i = 0; i < 100 && !recs[0].calls; i++)
+		pvs_worker_wait(w, 10);
+	CU_ASSERT_EQUAL(recs[0].calls, 1);
+	CU_ASSERT_FALSE(pvs_worker_has_completions(w));
+
+	/* Adopted by a thread: that thread submits at once. */
+	reset_reqs();
+	a.adopt = true;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, foreign_thread, &a), 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 1000), 1);
 	pvs_worker_free(w);
 }
 
@@ -589,6 +641,7 @@ static const struct cu_test worker_lifecycle_tests[] = {
 static const struct cu_test worker_io_uring_tests[] = {
     {"nop needs flush, then signals the fd", test_nop_needs_flush_then_signals_fd},
     {"completions seen in shared memory", test_has_completions},
+    {"only the worker's own thread submits", test_only_the_owner_submits},
     {"the pass clock", test_pass_clock},
     {"readv result and errors reach the request", test_readv_result_reaches_request},
     {"full SQ is submitted, nothing dropped", test_full_sq_is_submitted_not_dropped},

@@ -144,6 +144,14 @@ struct pvs_req {
  */
 int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out);
 void pvs_worker_free(struct pvs_worker *w);
+/*
+ * A worker runs on one thread: the one that made it, or the one that calls
+ * this before it runs it (an event-loop thread).  Another thread may queue
+ * work on it only while that thread is held off (pvscsid parks its loops):
+ * the submission waits for the worker's next round on its own thread, and
+ * pvs_worker_has_completions() is true until then.
+ */
+void pvs_worker_adopt(struct pvs_worker *w);
 int pvs_worker_fd(const struct pvs_worker *w);
 /* Submit queued I/O and reap completions without blocking; returns the number reaped. */
 int pvs_worker_poll(struct pvs_worker *w);
