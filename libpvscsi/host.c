@@ -710,6 +710,14 @@ void pvs_host_sweep(struct pvs_host *h)
 	}
 }
 
+bool pvs_host_sweep_due(const struct pvs_host *h, const struct pvs_worker *w)
+{
+	for (const struct pvs_unit *u = h->units; u; u = u->next)
+		if (u->w == w && u->users == 0 && u->lun && pvs_lun_inflight(u->lun) == 0)
+			return true;
+	return false;
+}
+
 void pvs_host_drain(struct pvs_host *h)
 {
 	for (;;) {

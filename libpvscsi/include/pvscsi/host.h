@@ -134,6 +134,11 @@ void pvs_unit_put(struct pvs_unit *u);
 /* Close what was put and is idle now; free records nobody pins. */
 void pvs_host_sweep(struct pvs_host *h);
 /*
+ * Whether a unit on @w waits for pvs_host_sweep() to close it (put, and its
+ * last request ended): read-only, for @w's thread to ask the pool's.
+ */
+bool pvs_host_sweep_due(const struct pvs_host *h, const struct pvs_worker *w);
+/*
  * Run the worker until every unit that nobody uses any more has closed (its
  * last requests ended): before pvs_host_free() at exit.
  */
