@@ -36,12 +36,15 @@ incs = $(INC_$(firstword $(subst /, ,$(1))))
 OPT_rel  := -O2 -g
 OPT_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
             -fno-sanitize-recover=undefined
+# ThreadSanitizer, for the suites that run pvscsid's event-loop threads (check-tsan).
+OPT_tsan := -O1 -g -fno-omit-frame-pointer -fsanitize=thread -Wno-tsan
 # libFuzzer needs clang (Debian 12: clang-14 and libclang-rt-14-dev), whatever CC is.
 FUZZ_CC  ?= clang-14
 OPT_fuzz := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
             -fno-sanitize-recover=undefined
 CC_rel    = $(CC)
 CC_asan   = $(CC)
+CC_tsan   = $(CC)
 CC_fuzz   = $(FUZZ_CC)
 # librbd and librados: rbd: LUNs (libpvscsi/store_rbd.c); libiscsi: iscsi:// LUNs.
 LDLIBS   := -luring -lpthread -liscsi -lrbd -lrados
@@ -166,6 +169,7 @@ endef
 $(eval $(call variant,rel))
 $(eval $(call variant,asan))
 $(eval $(call variant,fuzz))
+$(eval $(call variant,tsan))
 
 # The shared library exports pvs_* only: the version script hides pvsi_* internals.
 build/rel/libpvscsi.so.$(VERSION): $(call objs,rel,$(LIB_SRCS)) libpvscsi/libpvscsi.map
@@ -175,6 +179,8 @@ build/rel/libpvscsi.so.$(VERSION): $(call objs,rel,$(LIB_SRCS)) libpvscsi/libpvs
 	ln -sf libpvscsi.so.$(SOVER) build/rel/libpvscsi.so
 
 UT_BINS := $(patsubst tests/unit/%_ut.c,build/asan/tests/%_ut,$(UT_SRCS))
+# The suites that run threads, again under ThreadSanitizer (tests/tool/tsan_ut.sh).
+TSAN_BINS := build/tsan/tests/daemon_ut build/tsan/tests/worker_ut
 
 deps:
 	scripts/install-deps build
@@ -189,7 +195,7 @@ check-unit: deps-unit check-layers $(UT_BINS) lib $(addprefix build/asan/,$(TOOL
             $(if $(wildcard $(VHOST_MAIN)),build/asan/pvscsi-vhost-user) \
             $(if $(wildcard $(BACKEND_MAIN)),build/asan/pvscsid) \
             $(if $(wildcard $(XL_MAIN)),build/asan/xl-pvscsi) \
-            all $(BENCH_BINS)
+            all $(BENCH_BINS) $(TSAN_BINS)
 	tests/run-unit.sh $(UT_BINS) $(TOOL_TESTS)
 
 # No component names another's directory in an #include (the -I paths above
@@ -248,7 +254,7 @@ check-fuzz: deps $(FUZZ_RUN)
 # and the machine has two CPUs at least.  The QEMU suites run one after the
 # other: beside check-vhost, an e2e case took twice its time (conformance
 # 356 s against 181 s), which cost more than it saved.
-check-build: lib all $(UT_BINS) $(addprefix build/asan/,$(TOOLS)) $(FUZZ_RUN) $(BENCH_BINS) \
+check-build: lib all $(UT_BINS) $(TSAN_BINS) $(addprefix build/asan/,$(TOOLS)) $(FUZZ_RUN) $(BENCH_BINS) \
              $(if $(wildcard $(VHOST_MAIN)),build/asan/pvscsi-vhost-user) \
              $(if $(wildcard $(BACKEND_MAIN)),build/asan/pvscsid) \
              $(if $(wildcard $(XL_MAIN)),build/asan/xl-pvscsi)
@@ -284,7 +290,7 @@ format-check:
 	echo "format-check: $(words $(FORMAT_FILES)) files clean"
 
 clean:
-	rm -rf build/rel build/asan build/fuzz
+	rm -rf build/rel build/asan build/fuzz build/tsan
 
 # ---- installation -----------------------------------------------------------
 # make install [PREFIX=/usr/local] [DESTDIR=]: the programs, libpvscsi (shared

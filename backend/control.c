@@ -36,6 +36,11 @@ static void st_vhost(void *arg, const struct pvsd_vhost_info *v)
 	pctl_str(g, "frontend_state", v->fe_state < 0 ? "none" : pvsd_xb_state_name(v->fe_state));
 	pctl_bool(g, "active", v->active);
 	pctl_bool(g, "feature_host", v->feature_host);
+	pctl_key(g, "loop"); /* the event-loop thread of its ring and LUNs (--threads) */
+	if (v->loop >= 0)
+		yajl_gen_integer(g, v->loop);
+	else
+		yajl_gen_null(g);
 	pctl_key(g, "ring");
 	if (v->ring) {
 		yajl_gen_map_open(g);
@@ -105,6 +110,7 @@ static int cmd_status(void *arg, const yajl_val args, yajl_gen g, struct pctl_er
 	pctl_u64(g, "pid", (unsigned long long)getpid());
 	pctl_u64(g, "domid", pvsd_xenbus_domid(xb));
 	pctl_str(g, "base", pvsd_xenbus_base(xb));
+	pctl_u64(g, "threads", pvsd_xenbus_nloops(xb));
 	pctl_str(g, "log_level", plog_level_name(plog_get_level()));
 	pctl_key(g, "vhosts");
 	yajl_gen_array_open(g);

@@ -9,10 +9,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -57,6 +60,9 @@ void pvsd_usage(FILE *f)
 	        "      --poll-us N         after a pass that did work, poll the rings and the\n"
 	        "                          io_uring for N microseconds before sleeping (0..%u,\n"
 	        "                          default 0: off; pvscsictl poll changes it)\n"
+	        "      --threads N         serve the rings on N event-loop threads (1..%u,\n"
+	        "                          default 1); a ring runs on the thread that serves\n"
+	        "                          its LUNs, so guests sharing a LUN share a thread\n"
 	        "  -h, --help              this text\n"
 	        "  -V, --version           print the version\n"
 	        "\n"
@@ -68,7 +74,7 @@ void pvsd_usage(FILE *f)
 	        "daemon adopts connected guests).  SIGHUP: reopen the log file.\n",
 	        PVSD_DEFAULT_PID_FILE, PVSD_DEFAULT_STATE_DIR, PVSD_DEFAULT_CONTROL, 26u,
 	        PVSD_RING_MAX_SEGS, PVSD_RING_DEFAULT_SEGS, PVSD_DRAIN_TIMEOUT_MS / 1000,
-	        PVSD_POLL_US_MAX);
+	        PVSD_POLL_US_MAX, PVSD_MAX_THREADS);
 }
 
 static int opt_uint(const char *name, const char *arg, unsigned long lo, unsigned long hi,
@@ -95,7 +101,8 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 		O_TARGET,
 		O_CONTROL,
 		O_BETYPE,
-		O_POLL
+		O_POLL,
+		O_THREADS
 	};
 	static const struct option lo[] = {
 	    {"foreground", no_argument, NULL, 'f'},
@@ -112,6 +119,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	    {"drain-timeout", required_argument, NULL, O_DRAIN},
 	    {"backend-type", required_argument, NULL, O_BETYPE},
 	    {"poll-us", required_argument, NULL, O_POLL},
+	    {"threads", required_argument, NULL, O_THREADS},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -124,6 +132,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	o->state_dir = PVSD_DEFAULT_STATE_DIR;
 	o->control = PVSD_DEFAULT_CONTROL;
 	o->drain_timeout_ms = PVSD_DRAIN_TIMEOUT_MS;
+	o->threads = 1;
 	/* 0, not 1: glibc then also forgets the previous parse's permutation state. */
 	optind = 0;
 	opterr = 0;
@@ -190,6 +199,10 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 			break;
 		case O_POLL:
 			if (opt_uint("--poll-us", optarg, 0, PVSD_POLL_US_MAX, &o->poll_us, err))
+				return -EINVAL;
+			break;
+		case O_THREADS:
+			if (opt_uint("--threads", optarg, 1, PVSD_MAX_THREADS, &o->threads, err))
 				return -EINVAL;
 			break;
 		case 'h':
@@ -304,7 +317,40 @@ int pvsd_pidfile_write(int fd)
 /* ---- the loop ---- */
 
 /* epoll cookies for our own fds; ring fds carry the xenbus cookie. */
-static char tag_xs, tag_worker, tag_sig, tag_ctl;
+static char tag_xs, tag_worker, tag_sig, tag_ctl, tag_attn;
+
+/* The pass clock's TSC base (pass_clock()): one per thread that keeps one. */
+struct pass_clk {
+	uint64_t base_ticks, base_ns, last_ns;
+};
+
+/*
+ * An event-loop thread (--threads N > 1).  It owns an epoll set with its
+ * rings' event channels, its worker's fd and @wake, and its worker (an
+ * io_uring of its own).  It holds @mu through each pass; the main thread
+ * parks it by raising @want, waking it and taking @mu, so that everything
+ * the main thread does to xenbus, the pool and the rings happens between
+ * two passes of every loop (docs/backend.md, "Event-loop threads").
+ */
+struct pvsd_loop {
+	struct pvsd_daemon *d;
+	unsigned int idx;
+	int ep;
+	int wake; /* eventfd in @ep: a park, a stop, or work the main thread queued */
+	struct pvs_worker *w;
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	atomic_uint want;
+	atomic_bool stop;
+	atomic_bool started;
+	bool free_worker; /* at stop: the loop frees its worker itself (its io_uring's issuer) */
+	struct pass_clk clk;
+	bool worked;
+	unsigned int skips;
+	char tag_w, tag_wake; /* epoll cookies */
+};
 
 struct pvsd_daemon {
 	struct pvsd_daemon_cfg cfg;
@@ -327,9 +373,13 @@ struct pvsd_daemon {
 	 * base_ns was read with pvs_clock_pass() at base_ticks, at most a
 	 * second of TSC ago; last_ns keeps it monotonic across re-bases.
 	 */
-	uint64_t base_ticks, base_ns, last_ns;
+	struct pass_clk clk;
 	bool worked;        /* the last pass served a ring or reaped a completion */
 	unsigned int skips; /* passes in a row that polling let skip epoll_wait */
+	/* --threads N > 1: the loops; d->w is then the pool's own (opens' answers). */
+	unsigned int nloops;
+	struct pvsd_loop *loops;
+	int attn; /* eventfd in @ep: a loop says the main thread's turn is due */
 };
 
 /*
@@ -361,12 +411,13 @@ static inline void relax(void)
 
 static uint64_t ticks_per_us(void)
 {
-	static uint64_t rate;
+	/* Measured once, by the main thread (pvsd_daemon_new()) before any loop runs. */
+	static _Atomic uint64_t rate;
 	struct timespec a, b, pause = {.tv_nsec = 10 * 1000 * 1000};
-	uint64_t ta, tb, ns;
+	uint64_t ta, tb, ns, r;
 
-	if (rate)
-		return rate;
+	if ((r = atomic_load_explicit(&rate, memory_order_relaxed)) != 0)
+		return r;
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	ta = ticks();
 	nanosleep(&pause, NULL);
@@ -374,10 +425,11 @@ static uint64_t ticks_per_us(void)
 	tb = ticks();
 	ns = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u + (uint64_t)b.tv_nsec -
 	     (uint64_t)a.tv_nsec;
-	rate = ns >= 1000 ? (tb - ta) / (ns / 1000) : 0;
-	if (!rate)
-		rate = 1;
-	return rate;
+	r = ns >= 1000 ? (tb - ta) / (ns / 1000) : 0;
+	if (!r)
+		r = 1;
+	atomic_store_explicit(&rate, r, memory_order_relaxed);
+	return r;
 }
 
 /*
@@ -389,27 +441,27 @@ static uint64_t ticks_per_us(void)
  * hold-back, the watchdog's ping, all of which a TSC rate measured to a
  * few percent over at most a second serves.
  */
-static uint64_t pass_clock(struct pvsd_daemon *d)
+static uint64_t pass_clock(struct pass_clk *c)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	uint64_t t, dt, rate, ns;
 
 	rate = ticks_per_us();
 	t = ticks();
-	dt = t - d->base_ticks;
-	if (!d->base_ticks || t < d->base_ticks || dt >= rate * 1000000u) {
+	dt = t - c->base_ticks;
+	if (!c->base_ticks || t < c->base_ticks || dt >= rate * 1000000u) {
 		ns = pvs_clock_pass();
-		d->base_ticks = ticks();
-		d->base_ns = ns;
+		c->base_ticks = ticks();
+		c->base_ns = ns;
 	} else {
-		ns = d->base_ns + dt / rate * 1000u + dt % rate * 1000u / rate;
+		ns = c->base_ns + dt / rate * 1000u + dt % rate * 1000u / rate;
 	}
-	if (ns < d->last_ns)
-		ns = d->last_ns;
+	if (ns < c->last_ns)
+		ns = c->last_ns;
 	pvs_clock_set_pass(ns);
-	return d->last_ns = ns;
+	return c->last_ns = ns;
 #else
-	(void)d;
+	(void)c;
 	return pvs_clock_pass();
 #endif
 }
@@ -445,15 +497,285 @@ static void fd_del(void *arg, int fd)
 	epoll_ctl(d->ep, EPOLL_CTL_DEL, fd, NULL);
 }
 
+/* ---- event-loop threads (--threads N > 1) ---- */
+
+static int loop_fd_add(void *arg, int fd, void *cookie)
+{
+	struct pvsd_loop *l = arg;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = cookie};
+
+	return epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+}
+
+static void loop_fd_del(void *arg, int fd)
+{
+	struct pvsd_loop *l = arg;
+
+	epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL);
+}
+
+static void poke(int efd)
+{
+	eventfd_write(efd, 1);
+}
+
+/* Hold @l off between two passes: the main thread may then touch its rings and LUNs. */
+static void loop_park(struct pvsd_loop *l)
+{
+	atomic_fetch_add(&l->want, 1);
+	poke(l->wake);
+	pthread_mutex_lock(&l->mu);
+}
+
+/* Let it go, and have it pass at once: the main thread may have queued work on it. */
+static void loop_unpark(struct pvsd_loop *l)
+{
+	atomic_fetch_sub(&l->want, 1);
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	poke(l->wake);
+}
+
+static void park_all(struct pvsd_daemon *d)
+{
+	for (unsigned int i = 0; i < d->nloops; i++)
+		loop_park(&d->loops[i]);
+}
+
+static void unpark_all(struct pvsd_daemon *d)
+{
+	for (unsigned int i = d->nloops; i-- > 0;)
+		loop_unpark(&d->loops[i]);
+}
+
+static bool loop_spin(struct pvsd_loop *l, unsigned int us)
+{
+	uint64_t end = ticks() + (uint64_t)us * ticks_per_us();
+
+	do {
+		if (pvsd_xenbus_has_requests_loop(l->d->xb, l->idx) ||
+		    pvs_worker_has_completions(l->w))
+			return true;
+		relax();
+	} while (ticks() < end);
+	return false;
+}
+
+/* How long the loop may sleep; *@polled when polling found work without an event. */
+static int loop_timeout(struct pvsd_loop *l, bool *polled)
+{
+	struct pvsd_xenbus *xb = l->d->xb;
+	unsigned int poll_us = pvsd_xenbus_poll_us(xb);
+	int t;
+
+	*polled = false;
+	if (pvsd_xenbus_pending_loop(xb, l->idx) || pvs_worker_has_completions(l->w))
+		return 0;
+	t = pvsd_xenbus_timeout_ms_loop(xb, l->idx);
+	if (poll_us && t != 0 &&
+	    ((l->worked && loop_spin(l, poll_us)) || pvsd_xenbus_arm_loop(xb, l->idx))) {
+		*polled = true;
+		return 0;
+	}
+	return t;
+}
+
+/* One pass over what epoll_wait gave, as pvsd_daemon_iterate() does for one loop. */
+static void loop_pass(struct pvsd_loop *l, const struct epoll_event *ev, int n)
+{
+	struct pvsd_xenbus *xb = l->d->xb;
+	bool worker_ready = false;
+	unsigned int served = 0;
+	int ran, late, nrings = 0;
+	void *rings[MAX_EVENTS];
+
+	pass_clock(&l->clk);
+	for (int i = 0; i < n; i++) {
+		void *p = ev[i].data.ptr;
+
+		if (p == &l->tag_wake) {
+			eventfd_t v;
+
+			eventfd_read(l->wake, &v);
+		} else if (p == &l->tag_w) {
+			worker_ready = true;
+		} else {
+			rings[nrings++] = p;
+		}
+	}
+	ran = pvs_worker_run(l->w, worker_ready);
+	for (int i = 0; i < nrings; i++)
+		pvsd_xenbus_handle_ring_loop(xb, l->idx, rings[i]);
+	if (pvsd_xenbus_poll_us(xb))
+		served = pvsd_xenbus_poll_loop(xb, l->idx);
+	late = pvs_worker_run(l->w, false);
+	l->worked = nrings > 0 || served > 0 || ran > 0 || late > 0;
+	if (pvsd_xenbus_flush_loop(xb, l->idx))
+		poke(l->d->attn);
+	if (pvsd_xenbus_pending_loop(xb, l->idx))
+		pvsd_xenbus_run_pending_loop(xb, l->idx);
+}
+
+static void loop_hold(struct pvsd_loop *l)
+{
+	while (atomic_load(&l->want))
+		pthread_cond_wait(&l->cv, &l->mu);
+}
+
+static void *loop_thread(void *arg)
+{
+	struct pvsd_loop *l = arg;
+	struct epoll_event ev[MAX_EVENTS];
+
+	/* The worker's io_uring takes its submissions from this thread only. */
+	pvs_worker_adopt(l->w);
+	pthread_mutex_lock(&l->mu);
+	atomic_store(&l->started, true);
+	for (;;) {
+		bool polled;
+		int timeout, n;
+
+		loop_hold(l);
+		if (atomic_load(&l->stop))
+			break;
+		timeout = loop_timeout(l, &polled);
+		pthread_mutex_unlock(&l->mu);
+		if (polled && l->skips < 16) {
+			l->skips++;
+			n = 0;
+		} else {
+			l->skips = 0;
+			n = epoll_wait(l->ep, ev, MAX_EVENTS, timeout);
+			if (n < 0)
+				n = 0; /* EINTR; anything else would repeat: the next pass sees it
+				        */
+		}
+		pthread_mutex_lock(&l->mu);
+		loop_hold(l);
+		if (atomic_load(&l->stop))
+			break;
+		loop_pass(l, ev, n);
+	}
+	pthread_mutex_unlock(&l->mu);
+	/* Its io_uring answers only this thread: the cancels of sg reads included. */
+	if (l->free_worker) {
+		pvs_worker_free(l->w);
+		l->w = NULL;
+	}
+	return NULL;
+}
+
+/*
+ * End the loop threads, which the caller has parked (park_all()): told to
+ * stop before they are let go, they leave without another pass, each
+ * freeing its worker when @free_workers.
+ */
+static void loops_stop(struct pvsd_daemon *d, bool free_workers)
+{
+	for (unsigned int i = 0; i < d->nloops; i++) {
+		d->loops[i].free_worker = free_workers;
+		atomic_store(&d->loops[i].stop, true);
+	}
+	unpark_all(d);
+	for (unsigned int i = 0; i < d->nloops; i++) {
+		struct pvsd_loop *l = &d->loops[i];
+
+		if (l->running)
+			pthread_join(l->thread, NULL);
+		l->running = false;
+	}
+}
+
+/* After loops_stop(), or for loops that never started. */
+static void loops_free(struct pvsd_daemon *d, bool free_workers)
+{
+	for (unsigned int i = 0; i < d->nloops; i++) {
+		struct pvsd_loop *l = &d->loops[i];
+
+		if (free_workers && l->w)
+			pvs_worker_free(l->w); /* never started */
+		if (l->wake >= 0)
+			close(l->wake);
+		if (l->ep >= 0)
+			close(l->ep);
+		pthread_mutex_destroy(&l->mu);
+		pthread_cond_destroy(&l->cv);
+	}
+	free(d->loops);
+	d->loops = NULL;
+	d->nloops = 0;
+	if (d->attn >= 0)
+		close(d->attn);
+	d->attn = -1;
+}
+
+/* The loops' epoll sets, wake fds and workers; their threads start later. */
+static int loops_new(struct pvsd_daemon *d, unsigned int n, struct pvsd_xb_loop *xl)
+{
+	d->loops = calloc(n, sizeof(*d->loops));
+	if (!d->loops)
+		return -ENOMEM;
+	d->nloops = n;
+	for (unsigned int i = 0; i < n; i++) {
+		struct pvsd_loop *l = &d->loops[i];
+		struct epoll_event ev = {.events = EPOLLIN};
+		int rc;
+
+		l->d = d;
+		l->idx = i;
+		l->wake = -1;
+		pthread_mutex_init(&l->mu, NULL);
+		pthread_cond_init(&l->cv, NULL);
+		l->ep = epoll_create1(EPOLL_CLOEXEC);
+		l->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (l->ep < 0 || l->wake < 0)
+			return -errno;
+		rc = pvs_worker_new(WORKER_DEPTH, &l->w);
+		if (rc)
+			return rc;
+		ev.data.ptr = &l->tag_wake;
+		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, l->wake, &ev) < 0)
+			return -errno;
+		ev.data.ptr = &l->tag_w;
+		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, pvs_worker_fd(l->w), &ev) < 0)
+			return -errno;
+		xl[i] = (struct pvsd_xb_loop){
+		    .worker = l->w, .fd_add = loop_fd_add, .fd_del = loop_fd_del, .fd_arg = l};
+	}
+	d->attn = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return d->attn < 0 ? -errno : 0;
+}
+
+static int loops_start(struct pvsd_daemon *d)
+{
+	for (unsigned int i = 0; i < d->nloops; i++) {
+		struct pvsd_loop *l = &d->loops[i];
+		int rc = pthread_create(&l->thread, NULL, loop_thread, l);
+
+		if (rc)
+			return -rc;
+		l->running = true;
+		/* Its worker is its own before the main thread may queue on it. */
+		while (!atomic_load(&l->started))
+			sched_yield();
+	}
+	return 0;
+}
+
 int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 {
 	struct pvsd_daemon *d = calloc(1, sizeof(*d));
 	struct pvsd_xenbus_cfg xc = {0};
+	struct pvsd_xb_loop xl[PVSD_MAX_THREADS];
 	int rc;
 
 	if (!d)
 		return -ENOMEM;
 	d->cfg = *cfg;
+	d->attn = -1;
+	if (d->cfg.threads > PVSD_MAX_THREADS)
+		d->cfg.threads = PVSD_MAX_THREADS;
+	(void)ticks_per_us(); /* before any loop thread reads it */
 	if (!d->cfg.drain_timeout_ms)
 		d->cfg.drain_timeout_ms = PVSD_DRAIN_TIMEOUT_MS;
 	d->sfd = -1;
@@ -499,6 +821,17 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 		plog(LOG_ERR, "epoll_ctl: %s", strerror(-rc));
 		goto fail;
 	}
+	if (d->cfg.threads > 1) {
+		rc = loops_new(d, d->cfg.threads, xl);
+		if (rc == 0)
+			rc = fd_add(d, d->attn, &tag_attn);
+		if (rc) {
+			plog(LOG_ERR, "event-loop threads: %s", strerror(-rc));
+			goto fail;
+		}
+		xc.nloops = d->nloops;
+		xc.loops = xl;
+	}
 	xc.xs = cfg->xs;
 	xc.gnt = cfg->gnt;
 	xc.gnt_ctx = cfg->gnt_ctx;
@@ -533,9 +866,23 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 			d->ctl = NULL;
 		}
 	}
+	if (d->nloops) {
+		rc = loops_start(d);
+		if (rc) {
+			plog(LOG_ERR, "cannot start an event-loop thread: %s", strerror(-rc));
+			goto fail_xb;
+		}
+		plog(LOG_INFO, "serving the rings on %u event-loop threads", d->nloops);
+	}
 	*out = d;
 	return 0;
+fail_xb:
+	pctl_close(d->ctl);
+	park_all(d);
+	pvsd_xenbus_free(d->xb);
+	loops_stop(d, true);
 fail:
+	loops_free(d, true);
 	if (d->w)
 		pvs_worker_free(d->w);
 	if (d->sfd >= 0)
@@ -592,6 +939,95 @@ static unsigned int ms_since(const struct timespec *t)
 	return ms < 0 ? 0 : ms > UINT_MAX ? UINT_MAX : (unsigned int)ms;
 }
 
+/*
+ * The main thread's turn with loop threads: xenstore, signals, the control
+ * socket, the pool's opens and whatever a loop said is due, each loop
+ * parked between two passes meanwhile.
+ */
+static int iterate_main(struct pvsd_daemon *d, int timeout_ms)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	bool worker_ready = false;
+	uint64_t now;
+	int n, rc = 1;
+
+	if (pvs_worker_has_completions(d->w))
+		timeout_ms = 0;
+	else if (d->stopping && (timeout_ms < 0 || timeout_ms > 100))
+		timeout_ms = 100; /* to notice the end of the drain */
+	if (d->ctl) {
+		int ctl_ms = pctl_timeout_ms(d->ctl);
+
+		if (ctl_ms >= 0 && (timeout_ms < 0 || ctl_ms < timeout_ms))
+			timeout_ms = ctl_ms;
+	}
+	if (d->wd_ms) {
+		uint64_t since_ms = (pvs_now_ns() - d->wd_last) / 1000000;
+		int wd_left = since_ms >= d->wd_ms ? 0 : (int)(d->wd_ms - since_ms);
+
+		if (timeout_ms < 0 || wd_left < timeout_ms)
+			timeout_ms = wd_left;
+	}
+	n = epoll_wait(d->ep, ev, MAX_EVENTS, timeout_ms);
+	now = pass_clock(&d->clk);
+	if (n < 0) {
+		if (errno != EINTR) {
+			plog(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			return -errno;
+		}
+		n = 0;
+	}
+	/* Reached only once every loop is between passes: one stuck is the watchdog's case. */
+	park_all(d);
+	if (d->wd_ms && now - d->wd_last >= (uint64_t)d->wd_ms * 1000000u) {
+		sd_notify(0, "WATCHDOG=1");
+		d->wd_last = now;
+	}
+	for (int i = 0; i < n && rc > 0; i++) {
+		void *p = ev[i].data.ptr;
+
+		if (p == &tag_xs) {
+			if (ev[i].events & (EPOLLERR | EPOLLHUP)) {
+				plog(LOG_ERR, "xenstore connection lost");
+				rc = -EPIPE;
+				break;
+			}
+			pvsd_xenbus_handle_xs(d->xb);
+		} else if (p == &tag_sig) {
+			handle_signals(d);
+		} else if (p == &tag_ctl) {
+			pctl_handle(d->ctl);
+		} else if (p == &tag_worker) {
+			worker_ready = true;
+		} else if (p == &tag_attn) {
+			eventfd_t v;
+
+			eventfd_read(d->attn, &v);
+		}
+	}
+	if (rc > 0) {
+		pvs_worker_run(d->w, worker_ready);
+		pvsd_xenbus_after_poll_main(d->xb);
+		if (d->ctl && pctl_timeout_ms(d->ctl) == 0)
+			pctl_handle(d->ctl);
+		if (d->stopping) {
+			if (pvsd_xenbus_idle(d->xb)) {
+				plog(LOG_NOTICE, "every request answered; exiting");
+				rc = 0;
+			} else if (ms_since(&d->stop_at) >= d->cfg.drain_timeout_ms) {
+				plog(LOG_WARNING,
+				     "requests still in flight after %u ms; exiting anyway (the "
+				     "next "
+				     "pvscsid re-reads them from the ring)",
+				     d->cfg.drain_timeout_ms);
+				rc = 0;
+			}
+		}
+	}
+	unpark_all(d);
+	return rc;
+}
+
 int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 {
 	struct epoll_event ev[MAX_EVENTS];
@@ -604,6 +1040,8 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 	uint64_t now;
 	int n, i;
 
+	if (d->nloops)
+		return iterate_main(d, timeout_ms);
 	/*
 	 * What a flush completed at once waits in a completion queue no fd
 	 * announces (sg through the deferred ring): reap it before sleeping.
@@ -657,7 +1095,7 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		n = epoll_wait(d->ep, ev, MAX_EVENTS, timeout_ms);
 	}
 	/* The one clock read of the pass: every latency below is measured against it. */
-	now = pass_clock(d);
+	now = pass_clock(&d->clk);
 	if (d->wd_ms && now - d->wd_last >= (uint64_t)d->wd_ms * 1000000u) {
 		sd_notify(0, "WATCHDOG=1");
 		d->wd_last = now;
@@ -754,7 +1192,23 @@ void pvsd_daemon_free(struct pvsd_daemon *d)
 		return;
 	/* Before the xenbus its commands read. */
 	pctl_close(d->ctl);
-	if (pvsd_xenbus_idle(d->xb)) {
+	if (d->nloops) {
+		bool idle;
+
+		/*
+		 * The rings and LUNs go first, the loops parked; then each loop
+		 * frees its own worker, whose io_uring runs the sg cancels of
+		 * the LUNs closed only on its thread.
+		 */
+		park_all(d);
+		idle = pvsd_xenbus_idle(d->xb);
+		if (idle)
+			pvsd_xenbus_free(d->xb);
+		loops_stop(d, idle);
+		loops_free(d, idle);
+		if (idle)
+			pvs_worker_free(d->w);
+	} else if (pvsd_xenbus_idle(d->xb)) {
 		pvsd_xenbus_free(d->xb);
 		pvs_worker_free(d->w);
 	}

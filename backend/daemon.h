@@ -28,6 +28,8 @@
 /* Ring journals (tmpfs: they must outlive the process, not the boot). */
 #define PVSD_DEFAULT_STATE_DIR "/run/pvscsid"
 #define PVSD_DRAIN_TIMEOUT_MS  30000u
+/* Event-loop threads at most (pvsd_xenbus_cfg.loops). */
+#define PVSD_MAX_THREADS 64u
 
 struct pvsd_opts {
 	bool foreground;
@@ -44,6 +46,7 @@ struct pvsd_opts {
 	unsigned int drain_timeout_ms;
 	const char *be_type;  /* --backend-type; NULL: vscsi */
 	unsigned int poll_us; /* --poll-us; 0: off */
+	unsigned int threads; /* --threads: event-loop threads, 1..PVSD_MAX_THREADS */
 };
 
 /*
@@ -87,6 +90,12 @@ struct pvsd_daemon_cfg {
 	int64_t own_domid;    /* -1: from xenstore */
 	const char *be_type;  /* backend/<type> to serve; NULL: vscsi */
 	unsigned int poll_us; /* adaptive polling (pvsd_xenbus_set_poll_us()); 0: off */
+	/*
+	 * Event-loop threads for the rings; 0 or 1: the calling thread runs
+	 * everything.  With N > 1 it keeps xenstore, signals and the control
+	 * socket, and parks the loops between their passes whenever it acts.
+	 */
+	unsigned int threads;
 	/*
 	 * Take SIGTERM and SIGINT (stop), SIGHUP (reopen the log file) through
 	 * a signalfd; the caller must have blocked them in every thread.

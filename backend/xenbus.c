@@ -538,6 +538,9 @@ static void vhost_place(struct xb_vhost *v)
 		free(names);
 	}
 	v->loop = at >= 0 ? at : least_loaded(xb);
+	if (xb->nloops > 1)
+		vlog(v, LOG_INFO, "on event loop %d (%s)", v->loop,
+		     at >= 0 ? "the one serving its LUN" : "the one with the fewest rings");
 }
 
 /* pvs_host_unit_open()'s answer, on the worker's thread: the next pass takes it. */
@@ -1708,6 +1711,116 @@ void pvsd_xenbus_run_pending(struct pvsd_xenbus *xb)
 			v->ring_more = pvsd_ring_handle_event(v->ring);
 }
 
+/* ---- one event loop's share (pvscsid --threads) ---- */
+
+static bool on_loop(const struct xb_vhost *v, unsigned int loop)
+{
+	return v->ring && v->loop == (int)loop;
+}
+
+void pvsd_xenbus_handle_ring_loop(struct pvsd_xenbus *xb, unsigned int loop, void *cookie)
+{
+	/*
+	 * A cookie comes from an epoll_wait before the main thread's last
+	 * turn, which may have freed its vhost: only a ring of this loop
+	 * found in the list is served.
+	 */
+	for (struct xb_vhost *v = xb->vhosts; v; v = v->next) {
+		if (v == cookie) {
+			if (on_loop(v, loop))
+				v->ring_more = pvsd_ring_handle_event(v->ring);
+			return;
+		}
+	}
+}
+
+bool pvsd_xenbus_has_requests_loop(const struct pvsd_xenbus *xb, unsigned int loop)
+{
+	for (const struct xb_vhost *v = xb->vhosts; v; v = v->next)
+		if (on_loop(v, loop) && !v->ring_stopping && pvsd_ring_has_requests(v->ring))
+			return true;
+	return false;
+}
+
+unsigned int pvsd_xenbus_poll_loop(struct pvsd_xenbus *xb, unsigned int loop)
+{
+	unsigned int n = 0;
+
+	for (struct xb_vhost *v = xb->vhosts; v; v = v->next) {
+		if (on_loop(v, loop) && !v->ring_stopping && pvsd_ring_has_requests(v->ring)) {
+			v->ring_more = pvsd_ring_poll(v->ring);
+			n++;
+		}
+	}
+	return n;
+}
+
+bool pvsd_xenbus_arm_loop(struct pvsd_xenbus *xb, unsigned int loop)
+{
+	bool more = false;
+
+	for (struct xb_vhost *v = xb->vhosts; v; v = v->next)
+		if (on_loop(v, loop) && !v->ring_stopping && pvsd_ring_arm(v->ring))
+			more = true;
+	return more;
+}
+
+int pvsd_xenbus_timeout_ms_loop(const struct pvsd_xenbus *xb, unsigned int loop)
+{
+	int best = -1;
+
+	for (const struct xb_vhost *v = xb->vhosts; v; v = v->next) {
+		int t = on_loop(v, loop) ? pvsd_ring_timeout_ms(v->ring) : -1;
+
+		if (t >= 0 && (best < 0 || t < best))
+			best = t;
+	}
+	return best;
+}
+
+bool pvsd_xenbus_pending_loop(const struct pvsd_xenbus *xb, unsigned int loop)
+{
+	for (const struct xb_vhost *v = xb->vhosts; v; v = v->next)
+		if (on_loop(v, loop) && v->ring_more)
+			return true;
+	return false;
+}
+
+void pvsd_xenbus_run_pending_loop(struct pvsd_xenbus *xb, unsigned int loop)
+{
+	for (struct xb_vhost *v = xb->vhosts; v; v = v->next)
+		if (on_loop(v, loop) && v->ring_more)
+			v->ring_more = pvsd_ring_handle_event(v->ring);
+}
+
+bool pvsd_xenbus_flush_loop(struct pvsd_xenbus *xb, unsigned int loop)
+{
+	bool main_due = false;
+
+	for (struct xb_vhost *v = xb->vhosts; v; v = v->next) {
+		if (v->loop != (int)loop || v->dead)
+			continue;
+		if (v->ring)
+			pvsd_ring_flush(v->ring);
+		if (wait_over(v))
+			main_due = true;
+	}
+	return main_due || pvs_host_sweep_due(xb->host, xb->loops[loop].worker);
+}
+
+void pvsd_xenbus_after_poll_main(struct pvsd_xenbus *xb)
+{
+	struct xb_vhost *v;
+
+	pvs_host_sweep(xb->host);
+	if (xb->stopping)
+		return;
+	for (v = xb->vhosts; v; v = v->next)
+		if (!v->dead && wait_over(v))
+			reconcile(v);
+	sweep_dead(xb);
+}
+
 /* ---- life cycle ---- */
 
 int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **out)
@@ -1775,6 +1888,11 @@ int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **ou
 	plog(LOG_INFO, "serving %s (feature-sg-grant %u)", xb->base, xb->cfg.max_segs);
 	*out = xb;
 	return 0;
+}
+
+unsigned int pvsd_xenbus_nloops(const struct pvsd_xenbus *xb)
+{
+	return xb->nloops;
 }
 
 uint32_t pvsd_xenbus_domid(const struct pvsd_xenbus *xb)

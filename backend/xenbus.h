@@ -98,6 +98,8 @@ int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **ou
 
 /* Our domain id and the directory we serve ("/local/domain/0/backend/vscsi"). */
 uint32_t pvsd_xenbus_domid(const struct pvsd_xenbus *xb);
+/* How many event loops the vhosts are placed on (1 unless cfg.nloops said more). */
+unsigned int pvsd_xenbus_nloops(const struct pvsd_xenbus *xb);
 const char *pvsd_xenbus_base(const struct pvsd_xenbus *xb);
 
 /* The xenstore fd is readable: read every queued watch event and act on it. */
@@ -138,6 +140,27 @@ void pvsd_xenbus_after_poll(struct pvsd_xenbus *xb);
  */
 bool pvsd_xenbus_pending(const struct pvsd_xenbus *xb);
 void pvsd_xenbus_run_pending(struct pvsd_xenbus *xb);
+
+/*
+ * Several event loops (pvsd_xenbus_cfg.loops), each on a thread of its own:
+ * these serve only the rings placed on loop @loop, and are what that
+ * loop's thread calls, in the order of the one-loop calls above:
+ * handle_ring_loop for its readable fds, poll_loop, then flush_loop after
+ * its worker ran, which returns true when something the main thread waits
+ * for may have happened (a drain, an open, a LUN to close).  Everything
+ * else, pvsd_xenbus_after_poll_main() included, runs on the main thread
+ * while every loop is held off between passes.
+ */
+void pvsd_xenbus_handle_ring_loop(struct pvsd_xenbus *xb, unsigned int loop, void *cookie);
+bool pvsd_xenbus_has_requests_loop(const struct pvsd_xenbus *xb, unsigned int loop);
+unsigned int pvsd_xenbus_poll_loop(struct pvsd_xenbus *xb, unsigned int loop);
+bool pvsd_xenbus_arm_loop(struct pvsd_xenbus *xb, unsigned int loop);
+int pvsd_xenbus_timeout_ms_loop(const struct pvsd_xenbus *xb, unsigned int loop);
+bool pvsd_xenbus_pending_loop(const struct pvsd_xenbus *xb, unsigned int loop);
+void pvsd_xenbus_run_pending_loop(struct pvsd_xenbus *xb, unsigned int loop);
+bool pvsd_xenbus_flush_loop(struct pvsd_xenbus *xb, unsigned int loop);
+/* pvsd_xenbus_after_poll() less the rings' flush, which is each loop's. */
+void pvsd_xenbus_after_poll_main(struct pvsd_xenbus *xb);
 
 /*
  * Daemon shutdown: stop taking requests on every ring and stop acting on

@@ -220,8 +220,11 @@ static void text_status(yajl_val r)
 		       num(r, "pid"), str(r, "log_level"));
 		printf("\ncontrollers: %zu\n", arr_len(cs));
 	} else {
-		printf("pvscsid %s (pid %llu) serving %s, log level %s\n", str(r, "version"),
+		printf("pvscsid %s (pid %llu) serving %s, log level %s", str(r, "version"),
 		       num(r, "pid"), str(r, "base"), str(r, "log_level"));
+		if (num(r, "threads") > 1)
+			printf(", %llu event-loop threads", num(r, "threads"));
+		printf("\n");
 		printf("\nvhosts: %zu\n", arr_len(vh));
 	}
 	for (size_t i = 0; i < arr_len(cs); i++) {
@@ -245,7 +248,13 @@ static void text_status(yajl_val r)
 		       num(v, "vhost"), str(v, "backend_state"), str(v, "frontend_state"),
 		       flag(v, "active") ? "" : ", not served",
 		       flag(v, "feature_host") ? ", feature-host" : "");
-		if (ring && YAJL_IS_OBJECT(ring))
+		if (ring && YAJL_IS_OBJECT(ring) && num(r, "threads") > 1)
+			printf("    ring: feature-sg-grant %llu, %llu in flight, journal %s, loop "
+			       "%llu%s\n",
+			       num(ring, "feature_sg_grant"), num(ring, "inflight"),
+			       str(ring, "journal"), num(v, "loop"),
+			       flag(ring, "broken") ? ", BROKEN (bogus producer index)" : "");
+		else if (ring && YAJL_IS_OBJECT(ring))
 			printf("    ring: feature-sg-grant %llu, %llu in flight, journal %s%s\n",
 			       num(ring, "feature_sg_grant"), num(ring, "inflight"),
 			       str(ring, "journal"),

@@ -3,6 +3,7 @@
  * fake_gnt.c - memcpy grant table (see fake_gnt.h).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,12 @@ struct entry {
 };
 
 struct fake_gnt {
+	/*
+	 * As the kernel's gntdev, callable from several threads at once
+	 * (pvscsid's loop threads, a test's guest): recursive, for the copy
+	 * hook that grants or revokes.
+	 */
+	pthread_mutex_t mu;
 	struct entry e[FAKE_GNT_MAX];
 	uint32_t next; /* search hint */
 	unsigned int active;
@@ -37,18 +44,27 @@ struct fake_gnt {
 struct fake_gnt *fake_gnt_new(void)
 {
 	struct fake_gnt *g = calloc(1, sizeof(*g));
+	pthread_mutexattr_t a;
 
-	if (g)
-		g->next = 1;
+	if (!g)
+		return NULL;
+	g->next = 1;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&g->mu, &a);
+	pthread_mutexattr_destroy(&a);
 	return g;
 }
 
 void fake_gnt_free(struct fake_gnt *g)
 {
+	if (!g)
+		return;
+	pthread_mutex_destroy(&g->mu);
 	free(g);
 }
 
-uint32_t fake_gnt_grant(struct fake_gnt *g, uint16_t domid, void *page, bool readonly)
+static uint32_t grant_locked(struct fake_gnt *g, uint16_t domid, void *page, bool readonly)
 {
 	/* Ref 0 stays unused: Xen reserves the first entries, and 0 reads as "none". */
 	for (unsigned int n = 0; n < FAKE_GNT_MAX - 1; n++) {
@@ -65,7 +81,17 @@ uint32_t fake_gnt_grant(struct fake_gnt *g, uint16_t domid, void *page, bool rea
 	return 0;
 }
 
-bool fake_gnt_revoke(struct fake_gnt *g, uint32_t gref)
+uint32_t fake_gnt_grant(struct fake_gnt *g, uint16_t domid, void *page, bool readonly)
+{
+	uint32_t ref;
+
+	pthread_mutex_lock(&g->mu);
+	ref = grant_locked(g, domid, page, readonly);
+	pthread_mutex_unlock(&g->mu);
+	return ref;
+}
+
+static bool revoke_locked(struct fake_gnt *g, uint32_t gref)
 {
 	if (gref == 0 || gref >= FAKE_GNT_MAX || !g->e[gref].used)
 		return true;
@@ -74,6 +100,16 @@ bool fake_gnt_revoke(struct fake_gnt *g, uint32_t gref)
 	g->e[gref].used = false;
 	g->active--;
 	return true;
+}
+
+bool fake_gnt_revoke(struct fake_gnt *g, uint32_t gref)
+{
+	bool ok;
+
+	pthread_mutex_lock(&g->mu);
+	ok = revoke_locked(g, gref);
+	pthread_mutex_unlock(&g->mu);
+	return ok;
 }
 
 unsigned int fake_gnt_active(const struct fake_gnt *g)
@@ -113,7 +149,9 @@ void fake_gnt_set_copy_hook(struct fake_gnt *g, void (*hook)(void *arg), void *a
 
 void fake_gnt_get_stats(const struct fake_gnt *g, struct fake_gnt_stats *out)
 {
+	pthread_mutex_lock((pthread_mutex_t *)&g->mu);
 	*out = g->st;
+	pthread_mutex_unlock((pthread_mutex_t *)&g->mu);
 }
 
 static struct entry *lookup(struct fake_gnt *g, uint16_t domid, uint32_t ref, int16_t *st)
@@ -130,7 +168,7 @@ static struct entry *lookup(struct fake_gnt *g, uint16_t domid, uint32_t ref, in
 	return &g->e[ref];
 }
 
-static void *fake_map_ring(void *ctx, uint16_t domid, uint32_t ref)
+static void *map_ring_locked(void *ctx, uint16_t domid, uint32_t ref)
 {
 	struct fake_gnt *g = ctx;
 	struct entry *e;
@@ -151,7 +189,18 @@ static void *fake_map_ring(void *ctx, uint16_t domid, uint32_t ref)
 	return e->page;
 }
 
-static int fake_unmap_ring(void *ctx, void *addr)
+static void *fake_map_ring(void *ctx, uint16_t domid, uint32_t ref)
+{
+	struct fake_gnt *g = ctx;
+	void *p;
+
+	pthread_mutex_lock(&g->mu);
+	p = map_ring_locked(ctx, domid, ref);
+	pthread_mutex_unlock(&g->mu);
+	return p;
+}
+
+static int unmap_ring_locked(void *ctx, void *addr)
 {
 	struct fake_gnt *g = ctx;
 
@@ -163,6 +212,17 @@ static int fake_unmap_ring(void *ctx, void *addr)
 		}
 	}
 	return -EINVAL;
+}
+
+static int fake_unmap_ring(void *ctx, void *addr)
+{
+	struct fake_gnt *g = ctx;
+	int rc;
+
+	pthread_mutex_lock(&g->mu);
+	rc = unmap_ring_locked(ctx, addr);
+	pthread_mutex_unlock(&g->mu);
+	return rc;
 }
 
 static int16_t copy_one(struct fake_gnt *g, pvx_gnt_copy_t *op)
@@ -200,7 +260,7 @@ static int16_t copy_one(struct fake_gnt *g, pvx_gnt_copy_t *op)
 	return GNTST_okay;
 }
 
-static int fake_copy(void *ctx, pvx_gnt_copy_t *ops, unsigned int n)
+static int copy_locked(void *ctx, pvx_gnt_copy_t *ops, unsigned int n)
 {
 	struct fake_gnt *g = ctx;
 
@@ -223,6 +283,17 @@ static int fake_copy(void *ctx, pvx_gnt_copy_t *ops, unsigned int n)
 	if (g->hook)
 		g->hook(g->hook_arg);
 	return 0;
+}
+
+static int fake_copy(void *ctx, pvx_gnt_copy_t *ops, unsigned int n)
+{
+	struct fake_gnt *g = ctx;
+	int rc;
+
+	pthread_mutex_lock(&g->mu);
+	rc = copy_locked(ctx, ops, n);
+	pthread_mutex_unlock(&g->mu);
+	return rc;
 }
 
 const struct pvx_gnt_ops fake_gnt_ops = {

@@ -6,6 +6,7 @@
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,15 @@ static void test_options(void)
 	CU_ASSERT_EQUAL(parse(&o, "--poll-us 1000"), 0);
 	CU_ASSERT_EQUAL(parse(&o, "--poll-us 1001"), -EINVAL);
 	CU_ASSERT_EQUAL(parse(&o, "--poll-us -5"), -EINVAL);
+
+	CU_ASSERT_EQUAL(parse(&o, ""), 0);
+	CU_ASSERT_EQUAL(o.threads, 1);
+	CU_ASSERT_EQUAL(parse(&o, "--threads 4"), 0);
+	CU_ASSERT_EQUAL(o.threads, 4);
+	CU_ASSERT_EQUAL(parse(&o, "--threads 64"), 0);
+	CU_ASSERT_EQUAL(parse(&o, "--threads 0"), -EINVAL);
+	CU_ASSERT_EQUAL(parse(&o, "--threads 65"), -EINVAL);
+	CU_ASSERT_EQUAL(parse(&o, "--threads two"), -EINVAL);
 }
 
 static void test_pidfile(void)
@@ -298,11 +308,214 @@ static void test_loop_and_sigterm(void)
 	free(buf);
 }
 
+/* ---- --threads ---- */
+
+struct tguest {
+	uint32_t domid;
+	char be[64], fe[64];
+	struct fake_front f;
+	uint8_t *buf;
+};
+
+/* The toolstack's nodes for vhost 0 of @g->domid with dev-0 = @pdev, then the frontend's. */
+static void tguest_up(struct pvsd_daemon *d, struct fake_xs *fx, struct fake_gnt *gnt,
+                      struct fake_evt *evt, struct tguest *g, const char *pdev)
+{
+	char path[160], v[16];
+
+	snprintf(g->be, sizeof(g->be), "/local/domain/0/backend/vscsi/%u/0", g->domid);
+	snprintf(g->fe, sizeof(g->fe), "/local/domain/%u/device/vscsi/0", g->domid);
+#define W(dir, rel, ...)                                                                           \
+	do {                                                                                       \
+		snprintf(path, sizeof(path), "%s/%s", dir, rel);                                   \
+		CU_ASSERT_EQUAL(fake_xs_write(fx, 0, path, __VA_ARGS__), 0);                       \
+	} while (0)
+	W(g->be, "frontend", "%s", g->fe);
+	W(g->be, "frontend-id", "%u", g->domid);
+	W(g->be, "online", "1");
+	W(g->be, "state", "1");
+	W(g->be, "vscsi-devs/dev-0/p-dev", "%s", pdev);
+	W(g->be, "vscsi-devs/dev-0/v-dev", "0:0:0:0");
+	W(g->be, "vscsi-devs/dev-0/state", "1");
+	W(g->fe, "state", "1");
+#undef W
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vscsi/%u", g->domid);
+	snprintf(v, sizeof(v), "n0 r%u", g->domid);
+	CU_ASSERT_EQUAL(fake_xs_chmod(fx, path, v, true), 0);
+	snprintf(v, sizeof(v), "n%u r0", g->domid);
+	CU_ASSERT_EQUAL(fake_xs_chmod(fx, g->fe, v, true), 0);
+	snprintf(path, sizeof(path), "%s/state", g->be);
+	CU_ASSERT_EQUAL(iterate_until(d, fx, path, "2"), 0);
+	CU_ASSERT_FATAL(fake_front_init(&g->f, gnt, evt, (uint16_t)g->domid) == 0);
+	snprintf(path, sizeof(path), "%s/ring-ref", g->fe);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, g->domid, path, "%u", g->f.ring_ref), 0);
+	snprintf(path, sizeof(path), "%s/event-channel", g->fe);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, g->domid, path, "%u", g->f.port), 0);
+	snprintf(path, sizeof(path), "%s/state", g->fe);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, g->domid, path, "3"), 0);
+	snprintf(path, sizeof(path), "%s/state", g->be);
+	CU_ASSERT_EQUAL(iterate_until(d, fx, path, "4"), 0);
+	snprintf(path, sizeof(path), "%s/state", g->fe);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, g->domid, path, "4"), 0);
+	snprintf(path, sizeof(path), "%s/vscsi-devs/dev-0/state", g->be);
+	CU_ASSERT_EQUAL(iterate_until(d, fx, path, "4"), 0);
+	g->buf = rh_alloc(8 * 4096);
+	/* The power-on unit attention goes to a TEST UNIT READY, not to the test's I/O. */
+	{
+		struct fake_front_cmd c;
+		struct vscsiif_response rsp;
+		int i;
+
+		rh_tur(&c);
+		CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
+		fake_front_push(&g->f);
+		for (i = 0; i < 200 && fake_front_response(&g->f, &rsp) != 1; i++)
+			CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 10), 1);
+		CU_ASSERT_TRUE(i < 200);
+	}
+}
+
+struct tloops {
+	int loop[8];
+};
+static void tl_vhost(void *arg, const struct pvsd_vhost_info *v)
+{
+	struct tloops *t = arg;
+
+	if (v->domid < 8)
+		t->loop[v->domid] = v->loop;
+}
+static void tl_dev(void *arg, const struct pvsd_dev_info *di)
+{
+	(void)arg;
+	(void)di;
+}
+static void tl_end(void *arg)
+{
+	(void)arg;
+}
+
+/*
+ * pvscsid --threads 2 end to end on the fakes: guests are placed on the
+ * two loop threads by their LUNs, each loop serves its rings while the
+ * test's thread (the main one) drives xenstore, and a write then a read
+ * of every guest, all in flight at once, come back right; SIGTERM drains
+ * every loop and the daemon ends with nothing mapped.
+ */
+static void test_threads(void)
+{
+	static const struct pvsd_xenbus_visitor vis = {tl_vhost, tl_dev, tl_end};
+	struct fake_xs *fx = fake_xs_new();
+	struct fake_xs_conn *conn = fake_xs_connect(fx, 0);
+	struct fake_gnt *gnt = fake_gnt_new();
+	struct fake_evt *evt = fake_evt_new();
+	struct pvsd_daemon_cfg cfg = {0};
+	struct pvsd_daemon *d = NULL;
+	struct tguest g[3] = {{.domid = 3}, {.domid = 4}, {.domid = 5}};
+	struct tloops tl;
+	char file[64], pd[96];
+	int rc = 1, i, fd;
+
+	nlog = 0;
+	plog_set_hook(log_hook, NULL);
+	snprintf(file, sizeof(file), "/tmp/daemon_ut.%d", (int)getpid());
+	fd = open(file, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, 4 << 20) == 0);
+	close(fd);
+	snprintf(pd, sizeof(pd), "file:%s", file);
+	fake_xs_pvsd(conn, &cfg.xs);
+	cfg.gnt = &fake_gnt_ops;
+	cfg.gnt_ctx = gnt;
+	cfg.evt = &fake_evt_ops;
+	cfg.evt_ctx = evt;
+	cfg.resolver.sysfs_root = "/nonexistent";
+	cfg.resolver.dev_root = "/nonexistent";
+	cfg.own_domid = -1;
+	cfg.signals = true;
+	cfg.threads = 2;
+	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
+	CU_ASSERT_TRUE(log_has("serving the rings on 2 event-loop threads"));
+	tguest_up(d, fx, gnt, evt, &g[0], "mem:4M");
+	tguest_up(d, fx, gnt, evt, &g[1], pd);
+	/* The loops have one ring each; the shared file's loop wins. */
+	tguest_up(d, fx, gnt, evt, &g[2], pd);
+	memset(&tl, -1, sizeof(tl));
+	pvsd_xenbus_visit(pvsd_daemon_xenbus(d), &vis, &tl);
+	CU_ASSERT_EQUAL(tl.loop[3], 0);
+	CU_ASSERT_EQUAL(tl.loop[4], 1);
+	CU_ASSERT_EQUAL(tl.loop[5], 1);
+
+	/* Each guest writes its own pattern at its own LBA, all at once; then reads it back. */
+	for (int pass = 0; pass < 2; pass++) {
+		struct fake_front_cmd c;
+		struct vscsiif_response rsp;
+		unsigned int got[3] = {0};
+
+		for (int k = 0; k < 3; k++) {
+			if (!pass)
+				memset(g[k].buf, 0x40 + k, 8 * 4096);
+			else
+				memset(g[k].buf, 0, 8 * 4096);
+			for (int j = 0; j < 4; j++) {
+				/* Guests 4 and 5 share the file: their LBAs do not overlap. */
+				rh_rw10(&c, pass == 0, (uint32_t)(k * 64 + j * 16), 16,
+				        g[k].buf + j * 8192, 8192);
+				CU_ASSERT_FATAL(fake_front_queue(&g[k].f, &c) >= 0);
+			}
+			fake_front_push(&g[k].f);
+		}
+		for (i = 0; i < 500 && (got[0] < 4 || got[1] < 4 || got[2] < 4); i++) {
+			CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 10), 1);
+			for (int k = 0; k < 3; k++)
+				while (fake_front_response(&g[k].f, &rsp) == 1) {
+					CU_ASSERT_EQUAL(rsp.rslt, 0);
+					got[k]++;
+				}
+		}
+		CU_ASSERT_EQUAL(got[0], 4);
+		CU_ASSERT_EQUAL(got[1], 4);
+		CU_ASSERT_EQUAL(got[2], 4);
+	}
+	for (int k = 0; k < 3; k++) {
+		unsigned int bad = 0;
+
+		for (unsigned int b = 0; b < 8 * 4096; b++)
+			bad += g[k].buf[b] != 0x40 + k;
+		CU_ASSERT_EQUAL(bad, 0);
+		CU_ASSERT_EQUAL(g[k].f.errors, 0);
+	}
+
+	/* SIGTERM: every loop drains, the main thread ends it, xenstore is left as it is. */
+	CU_ASSERT_EQUAL(raise(SIGTERM), 0);
+	for (i = 0; i < 200 && (rc = pvsd_daemon_iterate(d, 20)) > 0; i++)
+		;
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_TRUE(log_has("every request answered; exiting"));
+	CU_ASSERT_STRING_EQUAL(fake_xs_get(fx, "/local/domain/0/backend/vscsi/4/0/state"), "4");
+	pvsd_daemon_free(d);
+	{
+		struct fake_gnt_stats gs;
+
+		fake_gnt_get_stats(gnt, &gs);
+		CU_ASSERT_EQUAL(gs.mapped, 0);
+	}
+	for (int k = 0; k < 3; k++) {
+		fake_front_fini(&g[k].f);
+		free(g[k].buf);
+	}
+	fake_xs_free(fx);
+	fake_evt_free(evt);
+	fake_gnt_free(gnt);
+	plog_set_hook(NULL, NULL);
+	unlink(file);
+}
+
 static const struct cu_test tests[] = {
     {"options", test_options},
     {"pid file lock", test_pidfile},
     {"xen-scsiback check", test_scsiback_check},
     {"event loop and SIGTERM", test_loop_and_sigterm},
+    {"--threads 2: placement, I/O on both loops, SIGTERM", test_threads},
 };
 
 int main(void)

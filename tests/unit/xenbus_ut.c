@@ -1422,6 +1422,8 @@ static void test_two_loops_placement(void)
 	/* Loop 0 has two rings and loop 1 one, but the shared file is on loop 0. */
 	g[3] = attach(&e, 3, 4, 0, shared, vdev, 1);
 	CU_ASSERT_EQUAL(loop_of(&e, 4, 0), 0);
+	CU_ASSERT_TRUE(log_has("d2 v0: on event loop 1 (the one with the fewest rings)"));
+	CU_ASSERT_TRUE(log_has("d4 v0: on event loop 0 (the one serving its LUN)"));
 	CU_ASSERT_PTR_EQUAL(pvsd_xenbus_lookup(e.xb, 1, 0, 0, 0, 0),
 	                    pvsd_xenbus_lookup(e.xb, 4, 0, 0, 0, 0));
 	CU_ASSERT_EQUAL(stats(&e).luns, 3);
