@@ -14,8 +14,13 @@
 # are set up through the xl front (xl scsi-attach, vscsi=), so that the
 # second one's save and restore re-resolves its LUNs as an administrator's
 # would.  The end is signalled to the guests by a LUN hot-added at 0:0:9:0.
+#
+# pvscsid runs two event-loop threads: the guests' disks are two LUNs, so
+# each guest's ring goes to a loop of its own and both loops serve I/O at
+# once through every event above (pvscsid.log: "on event loop N").
 BACKENDS="pvscsid"
 TIMEOUT=$((${SOAK_SECS:-60} + 540))
+PVSCSID_ARGS="--threads 2"
 
 SOAK_B=e2e-pvscsid-soak-b
 

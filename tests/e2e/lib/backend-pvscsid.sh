@@ -30,14 +30,15 @@ pvscsid_alive() {
 
 pvscsid_start() {
 	[ -n "$(pvscsid_pid)" ] || rm -f "$PVSCSID_LOG" # a log of this case only
-	# shellcheck disable=SC2086 # PVSCSID_ARGS: a case's own options, word by word
+	# shellcheck disable=SC2086 # a case's own options, then the run's, word by word
 	"$PVSCSID" --foreground --verbose --log-file "$PVSCSID_LOG" ${PVSCSID_ARGS:-} \
+		${E2E_PVSCSID_ARGS:-} \
 		>>"$CASEOUT/pvscsid.stdout" 2>&1 &
 	echo $! >"$CASEOUT/pvscsid.pid"
 	sleep 1
 	pvscsid_alive ||
 		fail "pvscsid exited at start: $(tail -n 2 "$PVSCSID_LOG" "$CASEOUT/pvscsid.stdout" 2>/dev/null | tr '\n' ' ')"
-	say "pvscsid started (pid $(pvscsid_pid))${PVSCSID_ARGS:+ with $PVSCSID_ARGS}"
+	say "pvscsid started (pid $(pvscsid_pid))${PVSCSID_ARGS:+ with $PVSCSID_ARGS}${E2E_PVSCSID_ARGS:+ (run: $E2E_PVSCSID_ARGS)}"
 }
 
 pvscsid_kill9() {
@@ -68,6 +69,13 @@ backend_stop() {
 
 backend_collect() {
 	[ ! -f "$PVSCSID_LOG" ] || cp "$PVSCSID_LOG" "$CASEOUT/pvscsid.log"
+	# A case that failed with pvscsid still running: where each of its
+	# threads is (a hang shows there), once, before the teardown stops it.
+	if grep -q '^FAIL' "$CASEOUT/result" 2>/dev/null && [ ! -e "$CASEOUT/pvscsid-stacks.txt" ] &&
+		pvscsid_alive && command -v gdb >/dev/null; then
+		timeout 120 gdb -p "$(pvscsid_pid)" -batch -ex 'thread apply all bt' \
+			>"$CASEOUT/pvscsid-stacks.txt" 2>&1 || true
+	fi
 }
 
 lun_file() {

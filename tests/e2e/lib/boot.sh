@@ -46,6 +46,7 @@ DOM0_MAIN=${3:-dom0-main.sh}
 INIT=${4:-busybox}
 DEB_DIR=$REPO/build/deb
 SOAK_SECS=${SOAK_SECS:-}
+E2E_PVSCSID_ARGS="${E2E_PVSCSID_ARGS:-}"
 EOT
 }
 

@@ -15,7 +15,9 @@ OUT=$1
 E2E_DIR=$REPO/tests/e2e
 # SOAK_SECS: the soak case's length (make soak); empty for its default.
 [ -n "${SOAK_SECS:-}" ] || unset SOAK_SECS
-export OUT REPO BUILD KVER MODDIR PVSCSID DEB_DIR E2E_DIR ${SOAK_SECS+SOAK_SECS}
+# E2E_PVSCSID_ARGS: options for every pvscsid of the run, after the case's own.
+export OUT REPO BUILD KVER MODDIR PVSCSID DEB_DIR E2E_DIR ${SOAK_SECS+SOAK_SECS} \
+	E2E_PVSCSID_ARGS
 # shellcheck source=dom0-env.sh
 . "$E2E_DIR/lib/dom0-env.sh"
 # shellcheck source=boot.sh
