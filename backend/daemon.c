@@ -482,37 +482,41 @@ static bool spin(struct pvsd_daemon *d, unsigned int us)
 	return false;
 }
 
-static int fd_add(void *arg, int fd, void *cookie)
+/* xenbus's fd_add and fd_del: @arg is the epoll fd (the daemon's, or a loop's). */
+static int ep_add(void *arg, int fd, void *cookie)
 {
-	struct pvsd_daemon *d = arg;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = cookie};
 
-	return epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+	return epoll_ctl(*(int *)arg, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
 }
 
-static void fd_del(void *arg, int fd)
+static void ep_del(void *arg, int fd)
 {
-	struct pvsd_daemon *d = arg;
+	epoll_ctl(*(int *)arg, EPOLL_CTL_DEL, fd, NULL);
+}
 
-	epoll_ctl(d->ep, EPOLL_CTL_DEL, fd, NULL);
+static int fd_add(struct pvsd_daemon *d, int fd, void *cookie)
+{
+	return ep_add(&d->ep, fd, cookie);
+}
+
+/*
+ * A polled pass that found work skips epoll_wait (a system call), but not
+ * 16 times in a row: xenstore, the control socket, signals and sg answers
+ * come only through it.  epoll_wait's result.
+ */
+static int wait_events(int ep, struct epoll_event *ev, int timeout_ms, bool polled,
+                       unsigned int *skips)
+{
+	if (polled && *skips < 16) {
+		(*skips)++;
+		return 0;
+	}
+	*skips = 0;
+	return epoll_wait(ep, ev, MAX_EVENTS, timeout_ms);
 }
 
 /* ---- event-loop threads (--threads N > 1) ---- */
-
-static int loop_fd_add(void *arg, int fd, void *cookie)
-{
-	struct pvsd_loop *l = arg;
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = cookie};
-
-	return epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
-}
-
-static void loop_fd_del(void *arg, int fd)
-{
-	struct pvsd_loop *l = arg;
-
-	epoll_ctl(l->ep, EPOLL_CTL_DEL, fd, NULL);
-}
 
 static void poke(int efd)
 {
@@ -640,16 +644,9 @@ static void *loop_thread(void *arg)
 			break;
 		timeout = loop_timeout(l, &polled);
 		pthread_mutex_unlock(&l->mu);
-		if (polled && l->skips < 16) {
-			l->skips++;
-			n = 0;
-		} else {
-			l->skips = 0;
-			n = epoll_wait(l->ep, ev, MAX_EVENTS, timeout);
-			if (n < 0)
-				n = 0; /* EINTR; anything else would repeat: the next pass sees it
-				        */
-		}
+		n = wait_events(l->ep, ev, timeout, polled, &l->skips);
+		if (n < 0)
+			n = 0; /* EINTR, or what the next pass meets again */
 		pthread_mutex_lock(&l->mu);
 		loop_hold(l);
 		if (atomic_load(&l->stop))
@@ -740,7 +737,7 @@ static int loops_new(struct pvsd_daemon *d, unsigned int n, struct pvsd_xb_loop 
 		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, pvs_worker_fd(l->w), &ev) < 0)
 			return -errno;
 		xl[i] = (struct pvsd_xb_loop){
-		    .worker = l->w, .fd_add = loop_fd_add, .fd_del = loop_fd_del, .fd_arg = l};
+		    .worker = l->w, .fd_add = ep_add, .fd_del = ep_del, .fd_arg = &l->ep};
 	}
 	d->attn = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	return d->attn < 0 ? -errno : 0;
@@ -844,9 +841,9 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 	xc.verbose = cfg->verbose;
 	xc.own_domid = cfg->own_domid;
 	xc.be_type = cfg->be_type;
-	xc.fd_add = fd_add;
-	xc.fd_del = fd_del;
-	xc.fd_arg = d;
+	xc.fd_add = ep_add;
+	xc.fd_del = ep_del;
+	xc.fd_arg = &d->ep;
 	rc = pvsd_xenbus_start(&xc, &d->xb);
 	if (rc)
 		goto fail;
@@ -940,6 +937,75 @@ static unsigned int ms_since(const struct timespec *t)
 }
 
 /*
+ * One of the main thread's own events: 1 when handled, -EPIPE when the
+ * xenstore connection is gone, 0 when it is none of them (a ring's).
+ */
+static int main_event(struct pvsd_daemon *d, const struct epoll_event *ev, bool *worker_ready)
+{
+	void *p = ev->data.ptr;
+
+	if (p == &tag_xs) {
+		if (ev->events & (EPOLLERR | EPOLLHUP)) {
+			plog(LOG_ERR, "xenstore connection lost");
+			return -EPIPE;
+		}
+		pvsd_xenbus_handle_xs(d->xb);
+	} else if (p == &tag_sig) {
+		handle_signals(d);
+	} else if (p == &tag_ctl) {
+		pctl_handle(d->ctl);
+	} else if (p == &tag_worker) {
+		*worker_ready = true;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/* After a pass of a stopping daemon: 0 once it may end, 1 while it drains. */
+static int stop_check(struct pvsd_daemon *d)
+{
+	if (!d->stopping)
+		return 1;
+	if (pvsd_xenbus_idle(d->xb)) {
+		plog(LOG_NOTICE, "every request answered; exiting");
+		return 0;
+	}
+	if (ms_since(&d->stop_at) >= d->cfg.drain_timeout_ms) {
+		plog(LOG_WARNING,
+		     "requests still in flight after %u ms; exiting anyway (the next "
+		     "pvscsid re-reads them from the ring)",
+		     d->cfg.drain_timeout_ms);
+		return 0;
+	}
+	return 1;
+}
+
+/* @timeout_ms, or less: a control client to drop, the watchdog's next ping. */
+static int main_timeout(struct pvsd_daemon *d, int timeout_ms)
+{
+	if (d->ctl) {
+		int ctl_ms = pctl_timeout_ms(d->ctl);
+
+		if (ctl_ms >= 0 && (timeout_ms < 0 || ctl_ms < timeout_ms))
+			timeout_ms = ctl_ms;
+	}
+	if (d->wd_ms) {
+		/*
+		 * The pass's clock, not a fresh read (two system calls per pass in a
+		 * PV dom0): the ping may come a pass's work late, well within the
+		 * half interval of slack.
+		 */
+		uint64_t since_ms = (pvs_now_ns() - d->wd_last) / 1000000;
+		int wd_left = since_ms >= d->wd_ms ? 0 : (int)(d->wd_ms - since_ms);
+
+		if (timeout_ms < 0 || wd_left < timeout_ms)
+			timeout_ms = wd_left;
+	}
+	return timeout_ms;
+}
+
+/*
  * The main thread's turn with loop threads: xenstore, signals, the control
  * socket, the pool's opens and whatever a loop said is due, each loop
  * parked between two passes meanwhile.
@@ -955,19 +1021,7 @@ static int iterate_main(struct pvsd_daemon *d, int timeout_ms)
 		timeout_ms = 0;
 	else if (d->stopping && (timeout_ms < 0 || timeout_ms > 100))
 		timeout_ms = 100; /* to notice the end of the drain */
-	if (d->ctl) {
-		int ctl_ms = pctl_timeout_ms(d->ctl);
-
-		if (ctl_ms >= 0 && (timeout_ms < 0 || ctl_ms < timeout_ms))
-			timeout_ms = ctl_ms;
-	}
-	if (d->wd_ms) {
-		uint64_t since_ms = (pvs_now_ns() - d->wd_last) / 1000000;
-		int wd_left = since_ms >= d->wd_ms ? 0 : (int)(d->wd_ms - since_ms);
-
-		if (timeout_ms < 0 || wd_left < timeout_ms)
-			timeout_ms = wd_left;
-	}
+	timeout_ms = main_timeout(d, timeout_ms);
 	n = epoll_wait(d->ep, ev, MAX_EVENTS, timeout_ms);
 	now = pass_clock(&d->clk);
 	if (n < 0) {
@@ -984,25 +1038,12 @@ static int iterate_main(struct pvsd_daemon *d, int timeout_ms)
 		d->wd_last = now;
 	}
 	for (int i = 0; i < n && rc > 0; i++) {
-		void *p = ev[i].data.ptr;
-
-		if (p == &tag_xs) {
-			if (ev[i].events & (EPOLLERR | EPOLLHUP)) {
-				plog(LOG_ERR, "xenstore connection lost");
-				rc = -EPIPE;
-				break;
-			}
-			pvsd_xenbus_handle_xs(d->xb);
-		} else if (p == &tag_sig) {
-			handle_signals(d);
-		} else if (p == &tag_ctl) {
-			pctl_handle(d->ctl);
-		} else if (p == &tag_worker) {
-			worker_ready = true;
-		} else if (p == &tag_attn) {
-			eventfd_t v;
+		rc = main_event(d, &ev[i], &worker_ready);
+		if (rc == 0) {
+			eventfd_t v; /* the attention eventfd, the one other fd of ep */
 
 			eventfd_read(d->attn, &v);
+			rc = 1;
 		}
 	}
 	if (rc > 0) {
@@ -1010,19 +1051,7 @@ static int iterate_main(struct pvsd_daemon *d, int timeout_ms)
 		pvsd_xenbus_after_poll_main(d->xb);
 		if (d->ctl && pctl_timeout_ms(d->ctl) == 0)
 			pctl_handle(d->ctl);
-		if (d->stopping) {
-			if (pvsd_xenbus_idle(d->xb)) {
-				plog(LOG_NOTICE, "every request answered; exiting");
-				rc = 0;
-			} else if (ms_since(&d->stop_at) >= d->cfg.drain_timeout_ms) {
-				plog(LOG_WARNING,
-				     "requests still in flight after %u ms; exiting anyway (the "
-				     "next "
-				     "pvscsid re-reads them from the ring)",
-				     d->cfg.drain_timeout_ms);
-				rc = 0;
-			}
-		}
+		rc = stop_check(d);
 	}
 	unpark_all(d);
 	return rc;
@@ -1052,24 +1081,7 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		timeout_ms = 100; /* to notice the drain timeout */
 	if (ring_ms >= 0 && (timeout_ms < 0 || ring_ms < timeout_ms))
 		timeout_ms = ring_ms; /* answers held behind a TMF */
-	if (d->ctl) {
-		int ctl_ms = pctl_timeout_ms(d->ctl); /* a client to drop */
-
-		if (ctl_ms >= 0 && (timeout_ms < 0 || ctl_ms < timeout_ms))
-			timeout_ms = ctl_ms;
-	}
-	if (d->wd_ms) {
-		/*
-		 * The pass's clock, not a fresh read (two system calls per pass in a
-		 * PV dom0): the ping may come a pass's work late, well within the
-		 * half interval of slack.
-		 */
-		uint64_t since_ms = (pvs_now_ns() - d->wd_last) / 1000000;
-		int wd_left = since_ms >= d->wd_ms ? 0 : (int)(d->wd_ms - since_ms);
-
-		if (timeout_ms < 0 || wd_left < timeout_ms)
-			timeout_ms = wd_left;
-	}
+	timeout_ms = main_timeout(d, timeout_ms);
 	poll_us = pvsd_xenbus_poll_us(d->xb);
 	if (poll_us && timeout_ms != 0) {
 		/*
@@ -1082,18 +1094,7 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 			polled = true;
 		}
 	}
-	/*
-	 * A polled pass that found work skips epoll_wait (a system call), but
-	 * not 16 times in a row: xenstore, the control socket, signals and sg
-	 * answers come only through it.
-	 */
-	if (polled && d->skips < 16) {
-		d->skips++;
-		n = 0;
-	} else {
-		d->skips = 0;
-		n = epoll_wait(d->ep, ev, MAX_EVENTS, timeout_ms);
-	}
+	n = wait_events(d->ep, ev, timeout_ms, polled, &d->skips);
 	/* The one clock read of the pass: every latency below is measured against it. */
 	now = pass_clock(&d->clk);
 	if (d->wd_ms && now - d->wd_last >= (uint64_t)d->wd_ms * 1000000u) {
@@ -1108,23 +1109,12 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		n = 0;
 	}
 	for (i = 0; i < n; i++) {
-		void *p = ev[i].data.ptr;
+		int r = main_event(d, &ev[i], &worker_ready);
 
-		if (p == &tag_xs) {
-			if (ev[i].events & (EPOLLERR | EPOLLHUP)) {
-				plog(LOG_ERR, "xenstore connection lost");
-				return -EPIPE;
-			}
-			pvsd_xenbus_handle_xs(d->xb);
-		} else if (p == &tag_sig) {
-			handle_signals(d);
-		} else if (p == &tag_ctl) {
-			pctl_handle(d->ctl);
-		} else if (p == &tag_worker) {
-			worker_ready = true;
-		} else {
-			rings[nrings++] = p;
-		}
+		if (r < 0)
+			return r;
+		if (r == 0)
+			rings[nrings++] = ev[i].data.ptr;
 	}
 	/*
 	 * Completions first, so that a ring with an event copies their data-in
@@ -1146,20 +1136,7 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		pctl_handle(d->ctl);
 	if (pvsd_xenbus_pending(d->xb))
 		pvsd_xenbus_run_pending(d->xb);
-	if (d->stopping) {
-		if (pvsd_xenbus_idle(d->xb)) {
-			plog(LOG_NOTICE, "every request answered; exiting");
-			return 0;
-		}
-		if (ms_since(&d->stop_at) >= d->cfg.drain_timeout_ms) {
-			plog(LOG_WARNING,
-			     "requests still in flight after %u ms; exiting anyway (the next "
-			     "pvscsid re-reads them from the ring)",
-			     d->cfg.drain_timeout_ms);
-			return 0;
-		}
-	}
-	return 1;
+	return stop_check(d);
 }
 
 int pvsd_daemon_run(struct pvsd_daemon *d)

@@ -1626,13 +1626,7 @@ void pvsd_xenbus_after_poll(struct pvsd_xenbus *xb)
 	for (v = xb->vhosts; v; v = v->next)
 		if (v->ring)
 			pvsd_ring_flush(v->ring);
-	pvs_host_sweep(xb->host);
-	if (xb->stopping)
-		return;
-	for (v = xb->vhosts; v; v = v->next)
-		if (!v->dead && wait_over(v))
-			reconcile(v);
-	sweep_dead(xb);
+	pvsd_xenbus_after_poll_main(xb);
 }
 
 void pvsd_xenbus_set_poll_us(struct pvsd_xenbus *xb, unsigned int us)

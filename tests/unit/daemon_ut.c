@@ -177,6 +177,21 @@ static void test_scsiback_check(void)
 #define BEP "/local/domain/0/backend/vscsi/3/0"
 #define FEP "/local/domain/3/device/vscsi/0"
 
+/* A daemon on the fakes, with SIGTERM through its signalfd. */
+static void fakes_cfg(struct pvsd_daemon_cfg *cfg, struct fake_xs_conn *conn, struct fake_gnt *gnt,
+                      struct fake_evt *evt)
+{
+	fake_xs_pvsd(conn, &cfg->xs);
+	cfg->gnt = &fake_gnt_ops;
+	cfg->gnt_ctx = gnt;
+	cfg->evt = &fake_evt_ops;
+	cfg->evt_ctx = evt;
+	cfg->resolver.sysfs_root = "/nonexistent";
+	cfg->resolver.dev_root = "/nonexistent";
+	cfg->own_domid = -1;
+	cfg->signals = true;
+}
+
 static int iterate_until(struct pvsd_daemon *d, struct fake_xs *fx, const char *path,
                          const char *want)
 {
@@ -209,15 +224,7 @@ static void test_loop_and_sigterm(void)
 
 	nlog = 0;
 	plog_set_hook(log_hook, NULL);
-	fake_xs_pvsd(conn, &cfg.xs);
-	cfg.gnt = &fake_gnt_ops;
-	cfg.gnt_ctx = gnt;
-	cfg.evt = &fake_evt_ops;
-	cfg.evt_ctx = evt;
-	cfg.resolver.sysfs_root = "/nonexistent";
-	cfg.resolver.dev_root = "/nonexistent";
-	cfg.own_domid = -1;
-	cfg.signals = true;
+	fakes_cfg(&cfg, conn, gnt, evt);
 	cfg.verbose = true;
 	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
 
@@ -423,15 +430,7 @@ static void test_threads(void)
 	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, 4 << 20) == 0);
 	close(fd);
 	snprintf(pd, sizeof(pd), "file:%s", file);
-	fake_xs_pvsd(conn, &cfg.xs);
-	cfg.gnt = &fake_gnt_ops;
-	cfg.gnt_ctx = gnt;
-	cfg.evt = &fake_evt_ops;
-	cfg.evt_ctx = evt;
-	cfg.resolver.sysfs_root = "/nonexistent";
-	cfg.resolver.dev_root = "/nonexistent";
-	cfg.own_domid = -1;
-	cfg.signals = true;
+	fakes_cfg(&cfg, conn, gnt, evt);
 	cfg.threads = 2;
 	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
 	CU_ASSERT_TRUE(log_has("serving the rings on 2 event-loop threads"));

@@ -1396,6 +1396,25 @@ static int loop_of(struct env *e, uint32_t domid, uint32_t vhost)
 	return ls.loop[domid][vhost];
 }
 
+/* A whole hot add of dev-@n: the toolstack's nodes, the frontend's 7 then 4. */
+static void loops_hot_add(struct env *e, struct guest *g, unsigned int n, const char *pdev,
+                          const char *vdev)
+{
+	char rel[64];
+
+	snprintf(rel, sizeof(rel), "vscsi-devs/dev-%u/p-dev", n);
+	bset(e, g, rel, pdev);
+	snprintf(rel, sizeof(rel), "vscsi-devs/dev-%u/v-dev", n);
+	bset(e, g, rel, vdev);
+	snprintf(rel, sizeof(rel), "vscsi-devs/dev-%u/state", n);
+	bset(e, g, rel, "1");
+	bset(e, g, "state", "7");
+	CU_ASSERT_EQUAL(fset(e, g, "state", "7"), 0);
+	env_run(e);
+	CU_ASSERT_EQUAL(fset(e, g, "state", "4"), 0);
+	env_run(e);
+}
+
 /*
  * Two event loops: a vhost goes to the loop already serving one of its
  * LUNs, otherwise to the one with the fewest rings; a LUN is never used
@@ -1432,14 +1451,7 @@ static void test_two_loops_placement(void)
 		CU_ASSERT_EQUAL(inquiry(&e, g[i], 0, 0, 0, NULL), 0);
 	}
 	/* The shared file hot-added to the vhost on loop 1: refused, the vhost goes on. */
-	bset(&e, g[1], "vscsi-devs/dev-1/p-dev", pd);
-	bset(&e, g[1], "vscsi-devs/dev-1/v-dev", "0:0:1:0");
-	bset(&e, g[1], "vscsi-devs/dev-1/state", "1");
-	bset(&e, g[1], "state", "7");
-	CU_ASSERT_EQUAL(fset(&e, g[1], "state", "7"), 0);
-	env_run(&e);
-	CU_ASSERT_EQUAL(fset(&e, g[1], "state", "4"), 0);
-	env_run(&e);
+	loops_hot_add(&e, g[1], 1, pd, "0:0:1:0");
 	CU_ASSERT_STRING_EQUAL(bhist(&e, g[1], "vscsi-devs/dev-1/state"), "1,6");
 	CU_ASSERT_STRING_EQUAL(bhist(&e, g[1], "state"), "1,2,4,7,8,4");
 	CU_ASSERT_TRUE(log_has("is served by another event loop"));
@@ -1453,14 +1465,7 @@ static void test_two_loops_placement(void)
 		env_run(&e);
 	}
 	CU_ASSERT_EQUAL(stats(&e).rings, 2);
-	bset(&e, g[1], "vscsi-devs/dev-2/p-dev", pd);
-	bset(&e, g[1], "vscsi-devs/dev-2/v-dev", "0:0:2:0");
-	bset(&e, g[1], "vscsi-devs/dev-2/state", "1");
-	bset(&e, g[1], "state", "7");
-	CU_ASSERT_EQUAL(fset(&e, g[1], "state", "7"), 0);
-	env_run(&e);
-	CU_ASSERT_EQUAL(fset(&e, g[1], "state", "4"), 0);
-	env_run(&e);
+	loops_hot_add(&e, g[1], 2, pd, "0:0:2:0");
 	CU_ASSERT_STRING_EQUAL(bhist(&e, g[1], "vscsi-devs/dev-2/state"), "1,3,4");
 	CU_ASSERT_EQUAL(loop_of(&e, 2, 0), 1);
 	CU_ASSERT_EQUAL(inquiry(&e, g[1], 0, 2, 0, NULL), 0);
