@@ -523,21 +523,45 @@ static void poke(int efd)
 	eventfd_write(efd, 1);
 }
 
-/* Hold @l off between two passes: the main thread may then touch its rings and LUNs. */
+/*
+ * Hold @l off between two passes: the main thread may then touch its rings
+ * and LUNs.  A loop asleep in epoll_wait holds no lock and is not woken; one
+ * in a pass finishes it first.
+ */
 static void loop_park(struct pvsd_loop *l)
 {
 	atomic_fetch_add(&l->want, 1);
-	poke(l->wake);
 	pthread_mutex_lock(&l->mu);
 }
 
-/* Let it go, and have it pass at once: the main thread may have queued work on it. */
+/*
+ * Whether the main thread left @l work that no fd of its will announce: a
+ * stop, submissions queued on its worker, requests taken out of turn, a
+ * held answer's timer, polling to re-arm.  Asked while it is parked.
+ */
+static bool loop_due(struct pvsd_loop *l)
+{
+	struct pvsd_xenbus *xb = l->d->xb;
+
+	return atomic_load(&l->stop) || pvs_worker_has_completions(l->w) ||
+	       pvsd_xenbus_pending_loop(xb, l->idx) ||
+	       pvsd_xenbus_timeout_ms_loop(xb, l->idx) >= 0 || pvsd_xenbus_poll_us(xb);
+}
+
+/*
+ * Let it go, waking it only when it has such work: an idle daemon's main
+ * thread acting (the control socket, a watchdog ping) costs its loops no
+ * system call.
+ */
 static void loop_unpark(struct pvsd_loop *l)
 {
+	bool wake = loop_due(l);
+
 	atomic_fetch_sub(&l->want, 1);
 	pthread_cond_broadcast(&l->cv);
 	pthread_mutex_unlock(&l->mu);
-	poke(l->wake);
+	if (wake)
+		poke(l->wake);
 }
 
 static void park_all(struct pvsd_daemon *d)
