@@ -155,6 +155,7 @@ guest() {
 	(
 		n=0
 		b=$(basename "$sd")
+		xs_state=/sys/bus/xen/devices/vscsi-0/state
 		while [ ! -e /tmp/soak-done ]; do
 			sleep $((17 + n % 7))
 			[ -e /tmp/soak-done ] && break
@@ -175,10 +176,16 @@ guest() {
 			# to that scan during the reset freezes the guest as
 			# well (the scanreset case shows it behind both
 			# backends).  Once the reset has begun, the midlayer
-			# dispatches nothing new until it ends.
+			# dispatches nothing new until it ends.  A scan is several
+			# commands one after the other, with nothing in flight
+			# between them: it is also waited for through the
+			# frontend's xenbus state, Reconfiguring from the backend's
+			# Reconfiguring until the scan of its Reconfigured has
+			# ended (xen-scsifront), Connected otherwise.
 			_i=0
-			while [ "$(cat /sys/class/scsi_host/host*/host_busy /sys/block/"$b"/inflight |
-				awk '{ for (f = 1; f <= NF; f++) s += $f } END { print s + 0 }')" != 0 ] &&
+			while { [ -e "$xs_state" ] && [ "$(cat "$xs_state")" != Connected ]; } ||
+				[ "$(cat /sys/class/scsi_host/host*/host_busy /sys/block/"$b"/inflight |
+					awk '{ for (f = 1; f <= NF; f++) s += $f } END { print s + 0 }')" != 0 ] &&
 				[ $_i -lt 60 ]; do
 				_i=$((_i + 1))
 				sleep 0.5
@@ -188,7 +195,11 @@ guest() {
 			kill -CONT "$fio_pid" 2>/dev/null || true
 			n=$((n + 1))
 		done
-		echo "guest $role: $n LUN resets sent to $sg"
+		if [ -e "$xs_state" ]; then
+			echo "guest $role: $n LUN resets sent to $sg, each with $xs_state Connected"
+		else
+			echo "guest $role: $n LUN resets sent to $sg ($xs_state absent: no scan guard)"
+		fi
 	) &
 	reset_pid=$!
 	mark soak-running
