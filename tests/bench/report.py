@@ -564,6 +564,24 @@ def cmd_report(args):
                 p("     by function: %s" % ", ".join("%s %.0f%%" % x for x in pr["by_function"]))
     else:
         missing("ring")
+    # pvscsid's own threads: ring_bench daemon, aggregate req/s by rings and loop threads.
+    dm = {}
+    for k, d in recs:
+        if k == "daemon" and d.get("req_s") is not None:
+            dm[(d["rings"], d["threads"])] = d["req_s"]
+    sec["threads"] = [{"rings": r, "threads": t, "req_s": v} for (r, t), v in sorted(dm.items())]
+    if dm:
+        ts = sorted({t for _, t in dm})
+        p("   pvscsid's own event-loop threads (ring_bench daemon: --threads N over the fakes,")
+        p("   4 KiB reads, 16 in flight per ring; aggregate req/s by the wall clock, the guests'")
+        p("   threads sharing the cores; last column: the most threads against one)")
+        trows = []
+        for r in sorted({r for r, _ in dm}):
+            row = ["%d" % r] + [si(dm.get((r, t))) if dm.get((r, t)) is not None else "-" for t in ts]
+            row.append(num(ratio(dm.get((r, ts[-1])), dm.get((r, ts[0]))), "%.2f"))
+            trows.append(row)
+        lines.extend(table(trows, ["rings"] + ["%d thread%s" % (t, "" if t == 1 else "s") for t in ts] +
+                           ["x%d / x1" % ts[-1]]))
     res["sections"]["ring"] = sec
     p("")
 

@@ -12,6 +12,12 @@
  *       channel, worker and mem:64M LUN (as pvscsid would run one ring per
  *       worker thread); 16 requests of 4 KiB at random 4 KiB-aligned LBAs
  *       in flight per ring, refilled as a batch.
+ *   ring_bench daemon -o read|write [-r RINGS] [-T THREADS] [-t SECS]
+ *       pvscsid's own event loop (backend/daemon.c, --threads THREADS) over
+ *       the fakes, serving RINGS guests: each a thread of the bench that
+ *       fills its ring with 16 requests, kicks and waits for the answers,
+ *       against a mem:64M LUN of its own.  Aggregate requests per second of
+ *       wall time; the guests' work shares the cores with pvscsid's.
  *
  * Output is one line of KEY=VALUE pairs for tests/bench/run.sh.  What is
  * timed as "backend" is exactly what pvscsid's event loop runs for a batch:
@@ -24,12 +30,15 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon_harness.h"
 #include "ring_harness.h"
 
 #define DEPTH   16
@@ -151,10 +160,10 @@ __attribute__((noinline)) void backend_batch(struct rh *h)
 	pvsd_ring_flush(h->ring);
 }
 
-static void fill_batch(struct rh *h, const uint32_t *gref, bool write, uint64_t *seed)
+static void fill_batch(struct fake_front *fe, const uint32_t *gref, bool write, uint64_t *seed)
 {
 	for (unsigned int i = 0; i < DEPTH; i++) {
-		struct vscsiif_request *r = fake_front_raw(&h->fe);
+		struct vscsiif_request *r = fake_front_raw(fe);
 		uint32_t lba = (uint32_t)(xorshift(seed) % BLOCKS4) * 8; /* 512-byte blocks */
 
 		r->rqid = (uint16_t)i;
@@ -175,19 +184,19 @@ static void fill_batch(struct rh *h, const uint32_t *gref, bool write, uint64_t 
 }
 
 /* Take the batch's responses as scsifront_ring_drain does; -1 on a missing or failed one. */
-static int drain_batch(struct rh *h)
+static int drain_batch(struct fake_front *fe)
 {
 	for (unsigned int i = 0; i < DEPTH; i++) {
 		struct vscsiif_response *rsp;
 
-		if (h->fe.ring.rsp_cons == h->fe.ring.sring->rsp_prod)
+		if (fe->ring.rsp_cons == fe->ring.sring->rsp_prod)
 			return -1;
-		rsp = RING_GET_RESPONSE(&h->fe.ring, h->fe.ring.rsp_cons);
-		h->fe.ring.rsp_cons++;
+		rsp = RING_GET_RESPONSE(&fe->ring, fe->ring.rsp_cons);
+		fe->ring.rsp_cons++;
 		if (rsp->rslt)
 			return -1;
 	}
-	h->fe.ring.sring->rsp_event = h->fe.ring.rsp_cons + 1;
+	fe->ring.sring->rsp_event = fe->ring.rsp_cons + 1;
 	return 0;
 }
 
@@ -240,7 +249,7 @@ static void *ring_main(void *arg)
 		fake_front_push(&h.fe);
 		/* Not through backend_batch(): callgrind counts only the measured loop. */
 		rh_run(&h);
-		if (drain_batch(&h))
+		if (drain_batch(&h.fe))
 			t->err = EIO;
 	}
 	pthread_barrier_wait(t->start);
@@ -252,12 +261,12 @@ static void *ring_main(void *arg)
 	for (;;) {
 		double a;
 
-		fill_batch(&h, gref, t->write, &seed);
+		fill_batch(&h.fe, gref, t->write, &seed);
 		fake_front_push(&h.fe);
 		a = now_thread_cpu();
 		backend_batch(&h);
 		t->backend_s += now_thread_cpu() - a - clock_cost;
-		if (drain_batch(&h)) {
+		if (drain_batch(&h.fe)) {
 			t->err = EIO;
 			break;
 		}
@@ -338,11 +347,155 @@ static int run_ring(bool write, unsigned int nrings, double secs, uint64_t reque
 	return 0;
 }
 
+/* ---- daemon: pvscsid's own threads ---- */
+
+struct guest_thread {
+	pthread_t tid;
+	struct dh_guest g;
+	struct fake_gnt *gnt;
+	bool write;
+	uint8_t *pages;
+	uint32_t gref[DEPTH];
+	pthread_barrier_t *start;
+	atomic_bool *stop, *counting;
+	uint64_t done; /* while counting */
+	int err;
+};
+
+/* A guest's vCPU: a batch of 16, a kick, the 16 answers (spinning, yielding), again. */
+static void *guest_main(void *arg)
+{
+	struct guest_thread *t = arg;
+	uint64_t seed = 0x9e3779b97f4a7c15ull * (t->g.domid + 1);
+
+	pthread_barrier_wait(t->start);
+	while (!atomic_load(t->stop)) {
+		fill_batch(&t->g.f, t->gref, t->write, &seed);
+		fake_front_push(&t->g.f);
+		while ((RING_IDX)(__atomic_load_n(&t->g.f.ring.sring->rsp_prod, __ATOMIC_ACQUIRE) -
+		                  t->g.f.ring.rsp_cons) < DEPTH) {
+			if (atomic_load(t->stop))
+				return NULL;
+			sched_yield();
+		}
+		if (drain_batch(&t->g.f)) {
+			t->err = EIO;
+			return NULL;
+		}
+		if (atomic_load(t->counting))
+			t->done += DEPTH;
+	}
+	return NULL;
+}
+
+static int run_daemon(bool write, unsigned int nrings, unsigned int threads, double secs)
+{
+	struct fake_xs *fx = fake_xs_new();
+	struct fake_xs_conn *conn = fx ? fake_xs_connect(fx, 0) : NULL;
+	struct fake_gnt *gnt = fake_gnt_new();
+	struct fake_evt *evt = fake_evt_new();
+	struct guest_thread *t = calloc(nrings, sizeof(*t));
+	struct pvsd_daemon_cfg cfg = {0};
+	struct pvsd_daemon *d = NULL;
+	pthread_barrier_t start;
+	atomic_bool stop = false, counting = false;
+	uint64_t done = 0;
+	double w0, wall;
+	int rc = 1;
+
+	if (!conn || !gnt || !evt || !t)
+		return 1;
+	dh_cfg(&cfg, conn, gnt, evt);
+	cfg.signals = false;
+	cfg.threads = threads;
+	if (pvsd_daemon_new(&cfg, &d) != 0) {
+		fprintf(stderr, "ring_bench: the daemon did not start\n");
+		return 1;
+	}
+	pthread_barrier_init(&start, NULL, nrings + 1);
+	for (unsigned int i = 0; i < nrings; i++) {
+		t[i] = (struct guest_thread){.gnt = gnt,
+		                             .write = write,
+		                             .start = &start,
+		                             .stop = &stop,
+		                             .counting = &counting};
+		t[i].g.domid = 1 + i;
+		t[i].pages = rh_alloc(DEPTH * PAGE_SZ);
+		if (!t[i].pages || dh_guest_up(d, fx, gnt, evt, &t[i].g, "mem:64M") != 0) {
+			fprintf(stderr, "ring_bench: guest %u did not connect\n", i);
+			return 1;
+		}
+		memset(t[i].pages, 0xa5, DEPTH * PAGE_SZ);
+		for (unsigned int k = 0; k < DEPTH; k++)
+			t[i].gref[k] = fake_gnt_grant(gnt, (uint16_t)t[i].g.domid,
+			                              t[i].pages + k * PAGE_SZ, false);
+		/* The power-on unit attention goes to a TEST UNIT READY. */
+		{
+			struct vscsiif_request *r = fake_front_raw(&t[i].g.f);
+			unsigned int n = 0;
+
+			memset(r, 0, sizeof(*r));
+			r->act = VSCSIIF_ACT_SCSI_CDB;
+			r->cmd_len = 6;
+			r->sc_data_direction = 3; /* DMA_NONE */
+			fake_front_push(&t[i].g.f);
+			while (t[i].g.f.ring.rsp_cons == t[i].g.f.ring.sring->rsp_prod && n++ < 500)
+				pvsd_daemon_iterate(d, 10);
+			t[i].g.f.ring.rsp_cons = t[i].g.f.ring.sring->rsp_prod;
+		}
+		if (pthread_create(&t[i].tid, NULL, guest_main, &t[i])) {
+			fprintf(stderr, "ring_bench: pthread_create failed\n");
+			return 1;
+		}
+	}
+	pthread_barrier_wait(&start);
+	/* A fifth of the time to warm up (the mem: LUNs' pages, the caches), then count. */
+	w0 = now_mono();
+	while (now_mono() - w0 < secs / 5)
+		pvsd_daemon_iterate(d, 5);
+	atomic_store(&counting, true);
+	w0 = now_mono();
+	while ((wall = now_mono() - w0) < secs)
+		pvsd_daemon_iterate(d, 5);
+	atomic_store(&counting, false);
+	atomic_store(&stop, true);
+	for (unsigned int i = 0; i < nrings; i++) {
+		pthread_join(t[i].tid, NULL);
+		done += t[i].done;
+		if (t[i].err)
+			fprintf(stderr, "ring_bench: guest %u: %s\n", i, strerror(t[i].err));
+		rc = t[i].err ? 1 : rc;
+	}
+	if (rc == 1 && done)
+		rc = 0;
+	printf("daemon op=%s rings=%u threads=%u requests=%llu wall_s=%.4f req_s=%.0f\n",
+	       write ? "write" : "read", nrings, threads, (unsigned long long)done, wall,
+	       (double)done / wall);
+	/* Answers still on their way are answered; then the daemon ends. */
+	pvsd_daemon_stop(d);
+	for (int i = 0; i < 500 && pvsd_daemon_iterate(d, 10) > 0; i++)
+		;
+	pvsd_daemon_free(d);
+	for (unsigned int i = 0; i < nrings; i++) {
+		for (unsigned int k = 0; k < DEPTH; k++)
+			fake_gnt_revoke(gnt, t[i].gref[k]);
+		fake_front_fini(&t[i].g.f);
+		free(t[i].pages);
+	}
+	pthread_barrier_destroy(&start);
+	free(t);
+	fake_xs_free(fx);
+	fake_evt_free(evt);
+	fake_gnt_free(gnt);
+	return rc;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: ring_bench memcpy [-t SECS]\n"
-	        "       ring_bench ring -o read|write [-r RINGS] [-t SECS | -n REQUESTS]\n");
+	        "       ring_bench ring -o read|write [-r RINGS] [-t SECS | -n REQUESTS]\n"
+	        "       ring_bench daemon -o read|write [-r RINGS] [-T THREADS] [-t SECS]\n");
 	exit(2);
 }
 
@@ -350,7 +503,7 @@ int main(int argc, char **argv)
 {
 	const char *mode;
 	bool write = false;
-	unsigned int rings = 1;
+	unsigned int rings = 1, threads = 1;
 	double secs = 2.0;
 	uint64_t requests = 0;
 	int c;
@@ -359,7 +512,7 @@ int main(int argc, char **argv)
 		usage();
 	mode = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "o:r:t:n:")) != -1) {
+	while ((c = getopt(argc, argv, "o:r:t:n:T:")) != -1) {
 		switch (c) {
 		case 'o':
 			if (!strcmp(optarg, "write"))
@@ -376,6 +529,9 @@ int main(int argc, char **argv)
 		case 'n':
 			requests = strtoull(optarg, NULL, 0);
 			break;
+		case 'T':
+			threads = (unsigned int)atoi(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -386,6 +542,8 @@ int main(int argc, char **argv)
 		return run_memcpy(secs);
 	if (!strcmp(mode, "ring"))
 		return run_ring(write, rings, secs, requests);
+	if (!strcmp(mode, "daemon") && threads >= 1 && threads <= PVSD_MAX_THREADS)
+		return run_daemon(write, rings, threads, secs);
 	usage();
 	return 2;
 }

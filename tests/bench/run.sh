@@ -73,6 +73,14 @@ section_ring() {
 		done
 	done
 	emit "$("$rb" memcpy -t 1)"
+	# pvscsid's own event-loop threads (--threads) over the fakes: aggregate
+	# 4 KiB reads per second of 1, 2, 4 and 8 guests' rings against 1 to
+	# max(2, cores) loop threads, the guests' threads sharing the cores.
+	for t in $(seq "$([ "$ncores" -gt 2 ] && echo "$ncores" || echo 2)"); do
+		for r in 1 2 4 8; do
+			emit "$("$rb" daemon -o read -r "$r" -T "$t" -t "$RING_SECS" 2>/dev/null)"
+		done
+	done
 	# Instructions per request: callgrind, counting only backend_batch()
 	# (perf's hardware counters are often unavailable in VMs).
 	if command -v valgrind >/dev/null; then

@@ -28,6 +28,12 @@ elif BENCH_OUT=$tmp/out RING_SECS=1 RING_REPS=1 FILE_SECS=1 FILE_REPS=1 RING_CG_
 	else
 		fail "ring: no read x1 row with figures" "$(sed -n '/^1\./,/^2\./p' "$t")"
 	fi
+	if grep -Eq '^  rings +1 thread +2 threads' "$t" &&
+		grep -Eq '^  8( +[0-9.]+[KM]?)+ +[0-9]+\.[0-9]+$' "$t"; then
+		ok "ring: pvscsid's own threads, req/s of 1 to 8 rings against 1 and 2 loop threads"
+	else
+		fail "ring: no table of pvscsid's own threads" "$(sed -n '/own event-loop threads/,/^2\./p' "$t")"
+	fi
 	if grep -Eq '^  randwrite 4k +[0-9.]+[KM]? +[0-9.]+[KM]? +[0-9]+\.[0-9]+ ' "$t"; then
 		ok "file: randwrite 4k with IOPS of both and their ratio"
 	else

@@ -16,6 +16,7 @@
 
 #include "cu_run.h"
 #include "daemon.h"
+#include "daemon_harness.h"
 #include "fake_evtchn.h"
 #include "fake_front.h"
 #include "fake_gnt.h"
@@ -177,33 +178,10 @@ static void test_scsiback_check(void)
 #define BEP "/local/domain/0/backend/vscsi/3/0"
 #define FEP "/local/domain/3/device/vscsi/0"
 
-/* A daemon on the fakes, with SIGTERM through its signalfd. */
-static void fakes_cfg(struct pvsd_daemon_cfg *cfg, struct fake_xs_conn *conn, struct fake_gnt *gnt,
-                      struct fake_evt *evt)
-{
-	fake_xs_pvsd(conn, &cfg->xs);
-	cfg->gnt = &fake_gnt_ops;
-	cfg->gnt_ctx = gnt;
-	cfg->evt = &fake_evt_ops;
-	cfg->evt_ctx = evt;
-	cfg->resolver.sysfs_root = "/nonexistent";
-	cfg->resolver.dev_root = "/nonexistent";
-	cfg->own_domid = -1;
-	cfg->signals = true;
-}
-
 static int iterate_until(struct pvsd_daemon *d, struct fake_xs *fx, const char *path,
                          const char *want)
 {
-	for (int i = 0; i < 200; i++) {
-		const char *v = fake_xs_get(fx, path);
-
-		if (v && strcmp(v, want) == 0)
-			return 0;
-		if (pvsd_daemon_iterate(d, 20) <= 0)
-			return -1;
-	}
-	return -1;
+	return dh_iterate_until(d, fx, path, want);
 }
 
 /* The loop end to end: xenstore, ring kicks, worker completions, SIGTERM. */
@@ -224,7 +202,7 @@ static void test_loop_and_sigterm(void)
 
 	nlog = 0;
 	plog_set_hook(log_hook, NULL);
-	fakes_cfg(&cfg, conn, gnt, evt);
+	dh_cfg(&cfg, conn, gnt, evt);
 	cfg.verbose = true;
 	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
 
@@ -318,68 +296,26 @@ static void test_loop_and_sigterm(void)
 /* ---- --threads ---- */
 
 struct tguest {
-	uint32_t domid;
-	char be[64], fe[64];
-	struct fake_front f;
+	struct dh_guest dg;
 	uint8_t *buf;
 };
 
-/* The toolstack's nodes for vhost 0 of @g->domid with dev-0 = @pdev, then the frontend's. */
+/* A guest's vhost 0 with dev-0 = @pdev, connected, past its power-on unit attention. */
 static void tguest_up(struct pvsd_daemon *d, struct fake_xs *fx, struct fake_gnt *gnt,
                       struct fake_evt *evt, struct tguest *g, const char *pdev)
 {
-	char path[160], v[16];
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	int i;
 
-	snprintf(g->be, sizeof(g->be), "/local/domain/0/backend/vscsi/%u/0", g->domid);
-	snprintf(g->fe, sizeof(g->fe), "/local/domain/%u/device/vscsi/0", g->domid);
-#define W(dir, rel, ...)                                                                           \
-	do {                                                                                       \
-		snprintf(path, sizeof(path), "%s/%s", dir, rel);                                   \
-		CU_ASSERT_EQUAL(fake_xs_write(fx, 0, path, __VA_ARGS__), 0);                       \
-	} while (0)
-	W(g->be, "frontend", "%s", g->fe);
-	W(g->be, "frontend-id", "%u", g->domid);
-	W(g->be, "online", "1");
-	W(g->be, "state", "1");
-	W(g->be, "vscsi-devs/dev-0/p-dev", "%s", pdev);
-	W(g->be, "vscsi-devs/dev-0/v-dev", "0:0:0:0");
-	W(g->be, "vscsi-devs/dev-0/state", "1");
-	W(g->fe, "state", "1");
-#undef W
-	snprintf(path, sizeof(path), "/local/domain/0/backend/vscsi/%u", g->domid);
-	snprintf(v, sizeof(v), "n0 r%u", g->domid);
-	CU_ASSERT_EQUAL(fake_xs_chmod(fx, path, v, true), 0);
-	snprintf(v, sizeof(v), "n%u r0", g->domid);
-	CU_ASSERT_EQUAL(fake_xs_chmod(fx, g->fe, v, true), 0);
-	snprintf(path, sizeof(path), "%s/state", g->be);
-	CU_ASSERT_EQUAL(iterate_until(d, fx, path, "2"), 0);
-	CU_ASSERT_FATAL(fake_front_init(&g->f, gnt, evt, (uint16_t)g->domid) == 0);
-	snprintf(path, sizeof(path), "%s/ring-ref", g->fe);
-	CU_ASSERT_EQUAL(fake_xs_write(fx, g->domid, path, "%u", g->f.ring_ref), 0);
-	snprintf(path, sizeof(path), "%s/event-channel", g->fe);
-	CU_ASSERT_EQUAL(fake_xs_write(fx, g->domid, path, "%u", g->f.port), 0);
-	snprintf(path, sizeof(path), "%s/state", g->fe);
-	CU_ASSERT_EQUAL(fake_xs_write(fx, g->domid, path, "3"), 0);
-	snprintf(path, sizeof(path), "%s/state", g->be);
-	CU_ASSERT_EQUAL(iterate_until(d, fx, path, "4"), 0);
-	snprintf(path, sizeof(path), "%s/state", g->fe);
-	CU_ASSERT_EQUAL(fake_xs_write(fx, g->domid, path, "4"), 0);
-	snprintf(path, sizeof(path), "%s/vscsi-devs/dev-0/state", g->be);
-	CU_ASSERT_EQUAL(iterate_until(d, fx, path, "4"), 0);
+	CU_ASSERT_FATAL(dh_guest_up(d, fx, gnt, evt, &g->dg, pdev) == 0);
 	g->buf = rh_alloc(8 * 4096);
-	/* The power-on unit attention goes to a TEST UNIT READY, not to the test's I/O. */
-	{
-		struct fake_front_cmd c;
-		struct vscsiif_response rsp;
-		int i;
-
-		rh_tur(&c);
-		CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
-		fake_front_push(&g->f);
-		for (i = 0; i < 200 && fake_front_response(&g->f, &rsp) != 1; i++)
-			CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 10), 1);
-		CU_ASSERT_TRUE(i < 200);
-	}
+	rh_tur(&c);
+	CU_ASSERT_FATAL(fake_front_queue(&g->dg.f, &c) >= 0);
+	fake_front_push(&g->dg.f);
+	for (i = 0; i < 200 && fake_front_response(&g->dg.f, &rsp) != 1; i++)
+		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 10), 1);
+	CU_ASSERT_TRUE(i < 200);
 }
 
 struct tloops {
@@ -418,7 +354,7 @@ static void test_threads(void)
 	struct fake_evt *evt = fake_evt_new();
 	struct pvsd_daemon_cfg cfg = {0};
 	struct pvsd_daemon *d = NULL;
-	struct tguest g[3] = {{.domid = 3}, {.domid = 4}, {.domid = 5}};
+	struct tguest g[3] = {{.dg.domid = 3}, {.dg.domid = 4}, {.dg.domid = 5}};
 	struct tloops tl;
 	char file[64], pd[96];
 	int rc = 1, i, fd;
@@ -430,7 +366,7 @@ static void test_threads(void)
 	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, 4 << 20) == 0);
 	close(fd);
 	snprintf(pd, sizeof(pd), "file:%s", file);
-	fakes_cfg(&cfg, conn, gnt, evt);
+	dh_cfg(&cfg, conn, gnt, evt);
 	cfg.threads = 2;
 	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
 	CU_ASSERT_TRUE(log_has("serving the rings on 2 event-loop threads"));
@@ -459,14 +395,14 @@ static void test_threads(void)
 				/* Guests 4 and 5 share the file: their LBAs do not overlap. */
 				rh_rw10(&c, pass == 0, (uint32_t)(k * 64 + j * 16), 16,
 				        g[k].buf + j * 8192, 8192);
-				CU_ASSERT_FATAL(fake_front_queue(&g[k].f, &c) >= 0);
+				CU_ASSERT_FATAL(fake_front_queue(&g[k].dg.f, &c) >= 0);
 			}
-			fake_front_push(&g[k].f);
+			fake_front_push(&g[k].dg.f);
 		}
 		for (i = 0; i < 500 && (got[0] < 4 || got[1] < 4 || got[2] < 4); i++) {
 			CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 10), 1);
 			for (int k = 0; k < 3; k++)
-				while (fake_front_response(&g[k].f, &rsp) == 1) {
+				while (fake_front_response(&g[k].dg.f, &rsp) == 1) {
 					CU_ASSERT_EQUAL(rsp.rslt, 0);
 					got[k]++;
 				}
@@ -481,7 +417,7 @@ static void test_threads(void)
 		for (unsigned int b = 0; b < 8 * 4096; b++)
 			bad += g[k].buf[b] != 0x40 + k;
 		CU_ASSERT_EQUAL(bad, 0);
-		CU_ASSERT_EQUAL(g[k].f.errors, 0);
+		CU_ASSERT_EQUAL(g[k].dg.f.errors, 0);
 	}
 
 	/* SIGTERM: every loop drains, the main thread ends it, xenstore is left as it is. */
@@ -499,7 +435,7 @@ static void test_threads(void)
 		CU_ASSERT_EQUAL(gs.mapped, 0);
 	}
 	for (int k = 0; k < 3; k++) {
-		fake_front_fini(&g[k].f);
+		fake_front_fini(&g[k].dg.f);
 		free(g[k].buf);
 	}
 	fake_xs_free(fx);
