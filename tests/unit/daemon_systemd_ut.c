@@ -21,6 +21,7 @@
 
 #include "cu_run.h"
 #include "daemon.h"
+#include "daemon_harness.h"
 #include "fake_evtchn.h"
 #include "fake_front.h"
 #include "fake_gnt.h"
@@ -61,14 +62,7 @@ static void fakes_init(struct fakes *f, bool signals)
 	conn = fake_xs_connect(f->fx, 0);
 	f->gnt = fake_gnt_new();
 	f->evt = fake_evt_new();
-	fake_xs_pvsd(conn, &f->cfg.xs);
-	f->cfg.gnt = &fake_gnt_ops;
-	f->cfg.gnt_ctx = f->gnt;
-	f->cfg.evt = &fake_evt_ops;
-	f->cfg.evt_ctx = f->evt;
-	f->cfg.resolver.sysfs_root = "/nonexistent";
-	f->cfg.resolver.dev_root = "/nonexistent";
-	f->cfg.own_domid = -1;
+	dh_cfg(&f->cfg, conn, f->gnt, f->evt);
 	f->cfg.signals = signals;
 }
 
@@ -231,15 +225,7 @@ static void expect_entry(const char *msg, const char *fields)
 static int iterate_until(struct pvsd_daemon *d, struct fake_xs *fx, const char *path,
                          const char *want)
 {
-	for (int i = 0; i < 200; i++) {
-		const char *v = fake_xs_get(fx, path);
-
-		if (v && strcmp(v, want) == 0)
-			return 0;
-		if (pvsd_daemon_iterate(d, 20) <= 0)
-			return -1;
-	}
-	return -1;
+	return dh_iterate_until(d, fx, path, want);
 }
 
 /* A guest connects with one good device and one the host cannot open. */
@@ -262,14 +248,8 @@ static void test_journal_fields(void)
 	plog_set_backends(fake_journal, NULL);
 	CU_ASSERT_FATAL(plog_open(&(const struct plog_cfg){
 	                    .ident = "pvscsid", .to_journal = true, .verbose = true}) == 0);
-	fake_xs_pvsd(conn, &cfg.xs);
-	cfg.gnt = &fake_gnt_ops;
-	cfg.gnt_ctx = gnt;
-	cfg.evt = &fake_evt_ops;
-	cfg.evt_ctx = evt;
-	cfg.resolver.sysfs_root = "/nonexistent";
-	cfg.resolver.dev_root = "/nonexistent";
-	cfg.own_domid = -1;
+	dh_cfg(&cfg, conn, gnt, evt);
+	cfg.signals = false;
 	cfg.verbose = true;
 	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
 	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, BEP "/frontend", FEP), 0);
