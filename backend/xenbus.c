@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,8 @@
 #define TX_RETRIES     16
 #define DEV_NAME_MAX   48
 #define RECONCILE_LOOP 8
+/* The per-loop calls over the rings of every loop. */
+#define ALL_LOOPS UINT_MAX
 
 struct xb_vhost;
 
@@ -1582,15 +1585,7 @@ void pvsd_xenbus_handle_xs(struct pvsd_xenbus *xb)
 
 void pvsd_xenbus_handle_ring(struct pvsd_xenbus *xb, void *cookie)
 {
-	struct xb_vhost *v;
-
-	for (v = xb->vhosts; v; v = v->next) {
-		if (v == cookie) {
-			if (v->ring)
-				v->ring_more = pvsd_ring_handle_event(v->ring);
-			return;
-		}
-	}
+	pvsd_xenbus_handle_ring_loop(xb, ALL_LOOPS, cookie);
 }
 
 /*
@@ -1644,72 +1639,40 @@ unsigned int pvsd_xenbus_poll_us(const struct pvsd_xenbus *xb)
 
 bool pvsd_xenbus_has_requests(const struct pvsd_xenbus *xb)
 {
-	for (const struct xb_vhost *v = xb->vhosts; v; v = v->next)
-		if (v->ring && !v->ring_stopping && pvsd_ring_has_requests(v->ring))
-			return true;
-	return false;
+	return pvsd_xenbus_has_requests_loop(xb, ALL_LOOPS);
 }
 
 unsigned int pvsd_xenbus_poll(struct pvsd_xenbus *xb)
 {
-	unsigned int n = 0;
-
-	for (struct xb_vhost *v = xb->vhosts; v; v = v->next) {
-		if (v->ring && !v->ring_stopping && pvsd_ring_has_requests(v->ring)) {
-			v->ring_more = pvsd_ring_poll(v->ring);
-			n++;
-		}
-	}
-	return n;
+	return pvsd_xenbus_poll_loop(xb, ALL_LOOPS);
 }
 
 bool pvsd_xenbus_arm(struct pvsd_xenbus *xb)
 {
-	bool more = false;
-
-	for (struct xb_vhost *v = xb->vhosts; v; v = v->next)
-		if (v->ring && !v->ring_stopping && pvsd_ring_arm(v->ring))
-			more = true;
-	return more;
+	return pvsd_xenbus_arm_loop(xb, ALL_LOOPS);
 }
 
 int pvsd_xenbus_timeout_ms(const struct pvsd_xenbus *xb)
 {
-	int best = -1;
-
-	for (const struct xb_vhost *v = xb->vhosts; v; v = v->next) {
-		int t = v->ring ? pvsd_ring_timeout_ms(v->ring) : -1;
-
-		if (t >= 0 && (best < 0 || t < best))
-			best = t;
-	}
-	return best;
+	return pvsd_xenbus_timeout_ms_loop(xb, ALL_LOOPS);
 }
 
 bool pvsd_xenbus_pending(const struct pvsd_xenbus *xb)
 {
-	const struct xb_vhost *v;
-
-	for (v = xb->vhosts; v; v = v->next)
-		if (v->ring && v->ring_more)
-			return true;
-	return false;
+	return pvsd_xenbus_pending_loop(xb, ALL_LOOPS);
 }
 
 void pvsd_xenbus_run_pending(struct pvsd_xenbus *xb)
 {
-	struct xb_vhost *v;
-
-	for (v = xb->vhosts; v; v = v->next)
-		if (v->ring && v->ring_more)
-			v->ring_more = pvsd_ring_handle_event(v->ring);
+	pvsd_xenbus_run_pending_loop(xb, ALL_LOOPS);
 }
 
 /* ---- one event loop's share (pvscsid --threads) ---- */
 
+/* A ring of loop @loop, or any ring (ALL_LOOPS, for the one-loop calls above). */
 static bool on_loop(const struct xb_vhost *v, unsigned int loop)
 {
-	return v->ring && v->loop == (int)loop;
+	return v->ring && (loop == ALL_LOOPS || v->loop == (int)loop);
 }
 
 void pvsd_xenbus_handle_ring_loop(struct pvsd_xenbus *xb, unsigned int loop, void *cookie)
