@@ -429,20 +429,6 @@ static int run_daemon(bool write, unsigned int nrings, unsigned int threads, dou
 		for (unsigned int k = 0; k < DEPTH; k++)
 			t[i].gref[k] = fake_gnt_grant(gnt, (uint16_t)t[i].g.domid,
 			                              t[i].pages + k * PAGE_SZ, false);
-		/* The power-on unit attention goes to a TEST UNIT READY. */
-		{
-			struct vscsiif_request *r = fake_front_raw(&t[i].g.f);
-			unsigned int n = 0;
-
-			memset(r, 0, sizeof(*r));
-			r->act = VSCSIIF_ACT_SCSI_CDB;
-			r->cmd_len = 6;
-			r->sc_data_direction = 3; /* DMA_NONE */
-			fake_front_push(&t[i].g.f);
-			while (t[i].g.f.ring.rsp_cons == t[i].g.f.ring.sring->rsp_prod && n++ < 500)
-				pvsd_daemon_iterate(d, 10);
-			t[i].g.f.ring.rsp_cons = t[i].g.f.ring.sring->rsp_prod;
-		}
 		if (pthread_create(&t[i].tid, NULL, guest_main, &t[i])) {
 			fprintf(stderr, "ring_bench: pthread_create failed\n");
 			return 1;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "daemon_harness.h"
+#include "ring_harness.h"
 
 void dh_cfg(struct pvsd_daemon_cfg *cfg, struct fake_xs_conn *conn, struct fake_gnt *gnt,
             struct fake_evt *evt)
@@ -83,5 +84,26 @@ int dh_guest_up(struct pvsd_daemon *d, struct fake_xs *fx, struct fake_gnt *gnt,
 		return -1;
 	W(g->domid, g->fe, "state", "4");
 #undef W
-	return bad || wait_node(d, fx, g->be, "vscsi-devs/dev-0/state", "4") ? -1 : 0;
+	if (bad || wait_node(d, fx, g->be, "vscsi-devs/dev-0/state", "4"))
+		return -1;
+	/* The power-on unit attention goes to a TEST UNIT READY, not to the caller's I/O. */
+	{
+		struct fake_front_cmd c;
+		struct vscsiif_response rsp;
+		int got = 0;
+
+		rh_tur(&c);
+		if (fake_front_queue(&g->f, &c) < 0)
+			return -1;
+		fake_front_push(&g->f);
+		for (int i = 0; i < 500 && (got = fake_front_response(&g->f, &rsp)) != 1; i++)
+			if (pvsd_daemon_iterate(d, 10) <= 0)
+				break;
+		if (got != 1) {
+			fprintf(stderr, "daemon harness: dom %u: no answer to TEST UNIT READY\n",
+			        g->domid);
+			return -1;
+		}
+	}
+	return 0;
 }

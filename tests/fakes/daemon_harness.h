@@ -31,7 +31,8 @@ struct dh_guest {
 
 /*
  * The toolstack's nodes for vhost 0 of @g->domid with dev-0 = @pdev at
- * 0:0:0:0, the frontend's ring and states, until dev-0 is Connected.
+ * 0:0:0:0, the frontend's ring and states, until dev-0 is Connected; then a
+ * TEST UNIT READY takes the power-on unit attention.
  * 0, or -1 naming the step that did not come on stderr.
  */
 int dh_guest_up(struct pvsd_daemon *d, struct fake_xs *fx, struct fake_gnt *gnt,

@@ -222,12 +222,6 @@ static void expect_entry(const char *msg, const char *fields)
 #define HEAD(prio, msg)                                                                            \
 	"MESSAGE=" msg "|PRIORITY=" #prio "|SYSLOG_IDENTIFIER=pvscsid|SYSLOG_FACILITY=3"
 
-static int iterate_until(struct pvsd_daemon *d, struct fake_xs *fx, const char *path,
-                         const char *want)
-{
-	return dh_iterate_until(d, fx, path, want);
-}
-
 /* A guest connects with one good device and one the host cannot open. */
 static void test_journal_fields(void)
 {
@@ -265,16 +259,16 @@ static void test_journal_fields(void)
 	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, FEP "/state", "1"), 0);
 	CU_ASSERT_EQUAL(fake_xs_chmod(fx, "/local/domain/0/backend/vscsi/3", "n0 r3", true), 0);
 	CU_ASSERT_EQUAL(fake_xs_chmod(fx, FEP, "n3 r0", true), 0);
-	CU_ASSERT_EQUAL(iterate_until(d, fx, BEP "/state", "2"), 0);
+	CU_ASSERT_EQUAL(dh_iterate_until(d, fx, BEP "/state", "2"), 0);
 	CU_ASSERT_FATAL(fake_front_init(&f, gnt, evt, 3) == 0);
 	snprintf(v, sizeof(v), "%u", f.ring_ref);
 	CU_ASSERT_EQUAL(fake_xs_write(fx, 3, FEP "/ring-ref", "%s", v), 0);
 	snprintf(v, sizeof(v), "%u", f.port);
 	CU_ASSERT_EQUAL(fake_xs_write(fx, 3, FEP "/event-channel", "%s", v), 0);
 	CU_ASSERT_EQUAL(fake_xs_write(fx, 3, FEP "/state", "3"), 0);
-	CU_ASSERT_EQUAL(iterate_until(d, fx, BEP "/state", "4"), 0);
+	CU_ASSERT_EQUAL(dh_iterate_until(d, fx, BEP "/state", "4"), 0);
 	CU_ASSERT_EQUAL(fake_xs_write(fx, 3, FEP "/state", "4"), 0);
-	CU_ASSERT_EQUAL(iterate_until(d, fx, BEP "/vscsi-devs/dev-0/state", "4"), 0);
+	CU_ASSERT_EQUAL(dh_iterate_until(d, fx, BEP "/vscsi-devs/dev-0/state", "4"), 0);
 	rh_inquiry(&c, buf, 96, 96);
 	CU_ASSERT_FATAL(fake_front_queue(&f, &c) >= 0);
 	CU_ASSERT_TRUE(fake_front_push(&f));

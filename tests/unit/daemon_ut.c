@@ -178,12 +178,6 @@ static void test_scsiback_check(void)
 #define BEP "/local/domain/0/backend/vscsi/3/0"
 #define FEP "/local/domain/3/device/vscsi/0"
 
-static int iterate_until(struct pvsd_daemon *d, struct fake_xs *fx, const char *path,
-                         const char *want)
-{
-	return dh_iterate_until(d, fx, path, want);
-}
-
 /* The loop end to end: xenstore, ring kicks, worker completions, SIGTERM. */
 static void test_loop_and_sigterm(void)
 {
@@ -216,7 +210,7 @@ static void test_loop_and_sigterm(void)
 	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, FEP "/state", "1"), 0);
 	CU_ASSERT_EQUAL(fake_xs_chmod(fx, "/local/domain/0/backend/vscsi/3", "n0 r3", true), 0);
 	CU_ASSERT_EQUAL(fake_xs_chmod(fx, FEP, "n3 r0", true), 0);
-	CU_ASSERT_EQUAL(iterate_until(d, fx, BEP "/state", "2"), 0);
+	CU_ASSERT_EQUAL(dh_iterate_until(d, fx, BEP "/state", "2"), 0);
 
 	CU_ASSERT_FATAL(fake_front_init(&f, gnt, evt, 3) == 0);
 	snprintf(v, sizeof(v), "%u", f.ring_ref);
@@ -224,9 +218,9 @@ static void test_loop_and_sigterm(void)
 	snprintf(v, sizeof(v), "%u", f.port);
 	CU_ASSERT_EQUAL(fake_xs_write(fx, 3, FEP "/event-channel", "%s", v), 0);
 	CU_ASSERT_EQUAL(fake_xs_write(fx, 3, FEP "/state", "3"), 0);
-	CU_ASSERT_EQUAL(iterate_until(d, fx, BEP "/state", "4"), 0);
+	CU_ASSERT_EQUAL(dh_iterate_until(d, fx, BEP "/state", "4"), 0);
 	CU_ASSERT_EQUAL(fake_xs_write(fx, 3, FEP "/state", "4"), 0);
-	CU_ASSERT_EQUAL(iterate_until(d, fx, BEP "/vscsi-devs/dev-0/state", "4"), 0);
+	CU_ASSERT_EQUAL(dh_iterate_until(d, fx, BEP "/vscsi-devs/dev-0/state", "4"), 0);
 
 	/* A request through the loop: the kick wakes epoll, the answer comes back. */
 	rh_inquiry(&c, buf, 96, 96);
@@ -304,18 +298,8 @@ struct tguest {
 static void tguest_up(struct pvsd_daemon *d, struct fake_xs *fx, struct fake_gnt *gnt,
                       struct fake_evt *evt, struct tguest *g, const char *pdev)
 {
-	struct fake_front_cmd c;
-	struct vscsiif_response rsp;
-	int i;
-
 	CU_ASSERT_FATAL(dh_guest_up(d, fx, gnt, evt, &g->dg, pdev) == 0);
 	g->buf = rh_alloc(8 * 4096);
-	rh_tur(&c);
-	CU_ASSERT_FATAL(fake_front_queue(&g->dg.f, &c) >= 0);
-	fake_front_push(&g->dg.f);
-	for (i = 0; i < 200 && fake_front_response(&g->dg.f, &rsp) != 1; i++)
-		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 10), 1);
-	CU_ASSERT_TRUE(i < 200);
 }
 
 struct tloops {
