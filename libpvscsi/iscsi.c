@@ -50,6 +50,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -120,9 +121,12 @@ struct iscsi_priv {
 	bool lost;         /* seen inside libiscsi's callbacks, handled after them */
 	bool login_failed; /* the same for a login attempt */
 	bool logging_in;   /* an asynchronous login is under way on ctx */
+	time_t login_started;
 	unsigned int tries;
 	time_t next_try;
 	char lost_why[200];
+	char login_why[64];   /* why a login attempt ended, when libiscsi cannot say */
+	char logged_why[200]; /* the reason of the last login failure logged */
 	/* Commands of the lost session, sent again after the login (req->core.scratch[1] links). */
 	struct pvs_req *retry_head, *retry_tail;
 	unsigned int inflight; /* sent to libiscsi or on the retry list */
@@ -257,6 +261,31 @@ static const char *why(struct iscsi_context *ctx, char *buf, size_t len)
 	return buf;
 }
 
+/* Seconds from the environment variable @name, @min to @max; @def when unset or out of range. */
+static unsigned int env_seconds(const char *name, unsigned int def, unsigned long min,
+                                unsigned long max)
+{
+	const char *e = getenv(name);
+	char *end;
+	unsigned long v;
+
+	if (!e || !*e)
+		return def;
+	v = strtoul(e, &end, 10);
+	return *end || v < min || v > max ? def : (unsigned int)v;
+}
+
+/* PVS_ISCSI_OPEN_TIMEOUT in place of ISCSI_OPEN_TIMEOUT: tests, slow SANs. */
+static unsigned int open_timeout_s(void)
+{
+	return env_seconds("PVS_ISCSI_OPEN_TIMEOUT", ISCSI_OPEN_TIMEOUT, 1, 300);
+}
+
+static unsigned int linger_s(void)
+{
+	return env_seconds("PVS_ISCSI_LINGER", ISCSI_LINGER, 0, 86400);
+}
+
 static time_t mono_s(void)
 {
 	struct timespec ts;
@@ -370,8 +399,13 @@ static void drop_ctx(struct iscsi_priv *p)
 		p->armed = 0;
 	}
 	p->logging_in = false;
-	iscsi_destroy_context(c);
+	/*
+	 * NULL first: the callbacks the destruction runs (the login's,
+	 * CANCELLED commands') see that their context is going, not a live
+	 * session that failed.
+	 */
 	p->ctx = NULL;
+	iscsi_destroy_context(c);
 }
 
 static void session_lost(struct iscsi_priv *p, const char *why_lost)
@@ -475,13 +509,28 @@ static bool retry_remove(struct iscsi_priv *p, struct pvs_req *req)
 	return false;
 }
 
+static void login_connected(struct iscsi_context *ctx, int status, void *command_data,
+                            void *opaque);
+
 static void login_done(struct iscsi_context *ctx, int status, void *command_data, void *opaque)
 {
 	struct iscsi_priv *p = opaque;
+	const char *to = iscsi_get_target_address(ctx);
 	struct pvs_req *req;
 
-	(void)ctx;
 	(void)command_data;
+	if (ctx != p->ctx)
+		return; /* its context is being dropped (drop_ctx): over already */
+	if (status == SCSI_STATUS_REDIRECT && to && to[0]) {
+		/* RFC 7143 11.13.5: the target sends us to another portal, as libiscsi's own login.
+		 */
+		iscsi_disconnect(ctx);
+		if (iscsi_connect_async(ctx, to, login_connected, p) != 0) {
+			p->logging_in = false;
+			p->login_failed = true;
+		}
+		return;
+	}
 	p->logging_in = false;
 	if (status != SCSI_STATUS_GOOD) {
 		/* The context is dropped after libiscsi has returned (service()). */
@@ -501,6 +550,27 @@ static void login_done(struct iscsi_context *ctx, int status, void *command_data
 }
 
 /*
+ * The TCP connection of a login again is up (or failed): the Login
+ * Request.  Not libiscsi's full connect, which would take the new
+ * session's unit attentions with TEST UNIT READY: after a target's
+ * restart they are the guest's to see (its registrations may be gone),
+ * on the commands sent again.  It would also leak its state when a login
+ * is given up before it ends (libiscsi calls no callback then).
+ */
+static void login_connected(struct iscsi_context *ctx, int status, void *command_data, void *opaque)
+{
+	struct iscsi_priv *p = opaque;
+
+	(void)command_data;
+	if (ctx != p->ctx)
+		return;
+	if (status != SCSI_STATUS_GOOD || iscsi_login_async(ctx, login_done, p) != 0) {
+		p->logging_in = false;
+		p->login_failed = true;
+	}
+}
+
+/*
  * A login attempt (@how: "failed", "could not start") is over: drop its
  * context and wait 1, 2, 4, then ISCSI_RETRY_MAX s before the next.
  */
@@ -508,12 +578,22 @@ static void retry_later(struct iscsi_priv *p, const char *how)
 {
 	unsigned int wait = p->tries < 3 ? 1u << p->tries : ISCSI_RETRY_MAX;
 	char e[200];
+	const char *reason = p->login_why[0] ? p->login_why
+	                     : p->ctx        ? why(p->ctx, e, sizeof(e))
+	                                     : "no memory";
 
 	p->tries++;
-	/* The first failures, then one in ten: a long outage must not flood the log. */
-	if (p->tries <= 3 || p->tries % 10 == 0)
+	/*
+	 * The first failures, one in ten, and each that fails for another
+	 * reason than the last logged: a long outage must not flood the log,
+	 * but how the target comes back (refused, dropped, mute) shows.
+	 */
+	if (p->tries <= 3 || p->tries % 10 == 0 || strcmp(reason, p->logged_why)) {
 		notice(p, "login %u to %s at %s %s (%s); trying again in %u s", p->tries, p->target,
-		       p->portal, how, p->ctx ? why(p->ctx, e, sizeof(e)) : "no memory", wait);
+		       p->portal, how, reason, wait);
+		snprintf(p->logged_why, sizeof(p->logged_why), "%s", reason);
+	}
+	p->login_why[0] = '\0';
 	drop_ctx(p);
 	p->next_try = mono_s() + wait;
 }
@@ -524,8 +604,9 @@ static void try_login(struct iscsi_priv *p)
 	if (p->ctx || mono_s() < p->next_try)
 		return;
 	p->ctx = new_ctx(p);
-	if (p->ctx && iscsi_full_connect_async(p->ctx, p->portal, p->lun_nr, login_done, p) == 0) {
+	if (p->ctx && iscsi_connect_async(p->ctx, p->portal, login_connected, p) == 0) {
 		p->logging_in = true;
+		p->login_started = mono_s();
 		return;
 	}
 	retry_later(p, "could not start");
@@ -535,12 +616,41 @@ static void service(struct iscsi_priv *p, int revents)
 {
 	char e[200];
 
-	/* A failed login says so through login_done(), not as a session lost. */
-	if (p->ctx && iscsi_service(p->ctx, revents) < 0 && !p->logging_in && !p->login_failed)
-		p->lost = true;
+	if (p->ctx && iscsi_service(p->ctx, revents) < 0) {
+		/*
+		 * A failed login is not a session lost.  Mostly login_done()
+		 * says so; but a socket the target resets or closes during the
+		 * login only makes libiscsi return -1 (it checks POLLHUP and
+		 * POLLERR before reading the Login Response, and reconnects
+		 * only sessions that were logged in), and the login would
+		 * wait for ever.
+		 */
+		if (p->logging_in) {
+			snprintf(p->login_why, sizeof(p->login_why),
+			         "the target closed or reset the connection");
+			p->login_failed = true;
+		} else if (!p->login_failed) {
+			p->lost = true;
+		}
+	}
+	/* A target that takes the connection but never answers the login. */
+	if (p->ctx && p->logging_in && mono_s() - p->login_started >= (time_t)open_timeout_s()) {
+		snprintf(p->login_why, sizeof(p->login_why), "no Login Response in %u s",
+		         open_timeout_s());
+		p->login_failed = true;
+	}
 	if (p->ctx && p->lost) {
+		int fd = iscsi_get_fd(p->ctx);
+		char c;
+
+		/*
+		 * libiscsi sets no error of its own for an end of file, and its
+		 * last one may be a command's sense from long before.
+		 */
 		if (p->lost_why[0])
 			snprintf(e, sizeof(e), "%s", p->lost_why);
+		else if (fd >= 0 && recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+			snprintf(e, sizeof(e), "the target closed the connection");
 		else
 			why(p->ctx, e, sizeof(e));
 		p->lost_why[0] = '\0';
@@ -642,7 +752,6 @@ static void cmd_done(struct iscsi_context *ctx, int status, void *command_data, 
 	struct iscsi_priv *p = priv_of(req->core.lun);
 	uint64_t moved = 0;
 
-	(void)ctx;
 	(void)command_data; /* NULL when cancelled: the task is ours, in scratch[0] */
 	req->core.scratch[0] = 0;
 	if (pvsi_pt_given_up(req)) {
@@ -657,7 +766,9 @@ static void cmd_done(struct iscsi_context *ctx, int status, void *command_data, 
 		 */
 		scsi_free_scsi_task(task);
 		retry_push(p, req);
-		p->lost = true;
+		/* A live session's loss; not the context drop_ctx() is destroying. */
+		if (ctx == p->ctx)
+			p->lost = true;
 		return;
 	}
 	p->inflight--;
@@ -779,31 +890,6 @@ static int is_cancel(struct pvs_lun *lun, struct pvs_req *req)
 	iscsi_scsi_cancel_task(p->ctx, task);
 	sync_events(p);
 	return 0;
-}
-
-/* Seconds from the environment variable @name, @min to @max; @def when unset or out of range. */
-static unsigned int env_seconds(const char *name, unsigned int def, unsigned long min,
-                                unsigned long max)
-{
-	const char *e = getenv(name);
-	char *end;
-	unsigned long v;
-
-	if (!e || !*e)
-		return def;
-	v = strtoul(e, &end, 10);
-	return *end || v < min || v > max ? def : (unsigned int)v;
-}
-
-/* PVS_ISCSI_OPEN_TIMEOUT in place of ISCSI_OPEN_TIMEOUT: tests, slow SANs. */
-static unsigned int open_timeout_s(void)
-{
-	return env_seconds("PVS_ISCSI_OPEN_TIMEOUT", ISCSI_OPEN_TIMEOUT, 1, 300);
-}
-
-static unsigned int linger_s(void)
-{
-	return env_seconds("PVS_ISCSI_LINGER", ISCSI_LINGER, 0, 86400);
 }
 
 /*

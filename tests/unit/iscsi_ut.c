@@ -576,6 +576,128 @@ static void test_target_restart_busy(void)
 	lh_close(&h);
 }
 
+static char notices[8192];
+
+static void keep_notice(void *arg, struct pvs_lun *lun, const char *msg)
+{
+	size_t n = strlen(notices);
+
+	(void)arg;
+	(void)lun;
+	snprintf(notices + n, sizeof(notices) - n, "%s\n", msg);
+}
+
+/* Accept what waits on @lfd; @how: 0 close (FIN), 1 reset (RST), 2 keep it open in @held. */
+static int take_logins(int lfd, int how, int *held, int *nheld)
+{
+	int n = 0, fd;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+		struct linger rst = {1, 0};
+
+		n++;
+		if (how == 2 && *nheld < 8) {
+			held[(*nheld)++] = fd;
+			continue;
+		}
+		if (how == 1)
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+		close(fd);
+	}
+	return n;
+}
+
+/*
+ * While the target is away, something else answers on its portal: first
+ * it takes each login's connection and drops it (FIN, then RST), then it
+ * takes one and never answers.  Each of those logins ends, and the next
+ * one is tried, so the READ waiting for the session is served once the
+ * real target is back.
+ */
+static void test_relogin_dropped_or_mute(void)
+{
+	static uint8_t pattern[4096], got[4096];
+	uint8_t w10[10] = {0x2a}, r10[10] = {0x28};
+	struct pvs_lun_opts o = {.initiator_name = IQN_C, .notice = keep_notice};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int lfd, one = 1, held[8], nheld = 0, dropped = 0, mute = 0, closed_by_us = 0;
+	char spec[300];
+	struct pend rd;
+	struct lh h;
+	struct lh_res r;
+
+	notices[0] = '\0';
+	setenv("PVS_ISCSI_OPEN_TIMEOUT", "2", 1);
+	snprintf(spec, sizeof(spec), "%s/1", disk);
+	CU_ASSERT_EQUAL_FATAL(lh_open(&h, spec, &o), 0);
+	lh_clear_ua(&h, 0);
+	memset(pattern, 0xc3, sizeof(pattern));
+	lh_put_lba(w10, 10, 3000, sizeof(pattern) / 512);
+	lh_run(&h, 0, w10, 10, PVS_DIR_TO_DEV, pattern, sizeof(pattern), &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+
+	CU_ASSERT_EQUAL_FATAL(tgtd("stop"), 0);
+	lh_put_lba(r10, 10, 3000, sizeof(got) / 512);
+	lh_req_init(&rd.req, &rd.iov, 0, r10, 10, PVS_DIR_FROM_DEV, got, sizeof(got), pend_done,
+	            NULL);
+	rd.done = 0;
+	pvs_submit(h.lun, &rd.req);
+	drive(h.w, &rd, 300);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	CU_ASSERT_FATAL(lfd >= 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	CU_ASSERT_EQUAL_FATAL(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CU_ASSERT_EQUAL_FATAL(listen(lfd, 8), 0);
+	/* Logins at about 1 and 3 s (the back-off), each dropped. */
+	for (int t = 0; t < 5000; t += 20) {
+		drive(h.w, NULL, 20);
+		dropped += take_logins(lfd, dropped % 2, held, &nheld);
+	}
+	/* The next, at about 7 s, never answered: PVS_ISCSI_OPEN_TIMEOUT ends it. */
+	for (int t = 0; t < 5000; t += 20) {
+		drive(h.w, NULL, 20);
+		mute += take_logins(lfd, 2, held, &nheld);
+	}
+	for (int i = 0; i < nheld; i++) {
+		char c;
+
+		ssize_t n;
+
+		/* Past the Login Request it sent, to its end: pvscsid gave up on it. */
+		while ((n = read(held[i], &c, 1)) > 0)
+			;
+		closed_by_us += n == 0 || errno != EAGAIN;
+		close(held[i]);
+	}
+	close(lfd);
+	CU_ASSERT_EQUAL(rd.done, 0);
+	CU_ASSERT(dropped >= 2);
+	CU_ASSERT(mute >= 1);
+	CU_ASSERT(closed_by_us >= 1);
+
+	CU_ASSERT_EQUAL_FATAL(tgtd("start"), 0);
+	drive(h.w, &rd, 30000);
+	CU_ASSERT_EQUAL(rd.done, 1);
+	if (rd.req.status == PVS_STATUS_CHECK_CONDITION) {
+		/* The new target instance's unit attention: the guest would read again. */
+		CU_ASSERT_TRUE(lh_clear_ua(&h, 0));
+		lh_run(&h, 0, r10, 10, PVS_DIR_FROM_DEV, got, sizeof(got), &r);
+		rd.req.status = r.status;
+	}
+	CU_ASSERT_EQUAL(rd.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(memcmp(got, pattern, sizeof(got)), 0);
+	if (!strstr(notices, "no Login Response in 2 s") || !strstr(notices, "re-established") ||
+	    dropped < 2 || mute < 1 || closed_by_us < 1)
+		fprintf(stderr, "dropped %d, mute %d, closed %d; notices:\n%s", dropped, mute,
+		        closed_by_us, notices);
+	CU_ASSERT_PTR_NOT_NULL(strstr(notices, "no Login Response in 2 s"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(notices, "session re-established"));
+	lh_close(&h);
+	unsetenv("PVS_ISCSI_OPEN_TIMEOUT");
+}
+
 struct tmf_wait {
 	struct pvs_tmf t;
 	int done;
@@ -820,6 +942,8 @@ int main(void)
 	    {"target restart with 48 writes in flight: each answered once",
 	     test_target_restart_busy},
 	    {"hung target: ABORT TASK ends the command anyway", test_abort_on_hung_target},
+	    {"target away: a login dropped or never answered is tried again",
+	     test_relogin_dropped_or_mute},
 	    {"an attach's login waits on its own thread: one login for two callers, a mute "
 	     "portal holds up no other LUN, a cancelled wait leaves its session lingering",
 	     test_async_open},

@@ -61,6 +61,11 @@ finish() {
 }
 
 fail() {
+	local g=
+	# A dom0 check that fails after the guest did (its I/O broke, say) would
+	# hide the first cause: name both.
+	[ -z "${GUEST:-}" ] || g=$(guest_fail_reason 2>/dev/null) || true
+	[ -z "$g" ] || [[ $* == *"$g"* ]] || set -- "$*; the guest had failed first: $g"
 	say "FAIL: $*"
 	finish FAIL "$*"
 	exit 1
