@@ -36,7 +36,7 @@ case_cleanup() {
 # The initiator name pvscsid logs in with for domain $1.
 iscsi_iname() {
 	local vm
-	vm=$(xenstore-read "/local/domain/$(xl domid "$1")/vm") || return 1
+	vm=$(xenstore-read "/local/domain/$(domid_of "$1")/vm") || return 1
 	echo "iqn.2026-12.org.pvscsi:xen.${vm##*/}" | tr 'A-F' 'a-f'
 }
 
@@ -70,7 +70,7 @@ iscsi_check() {
 	xl save "$GUEST" "$img" >&2 || fail "xl save $GUEST failed"
 	xl restore "$img" >&2 || fail "xl restore $GUEST failed"
 	rm -f "$img"
-	DOMID=$(xl domid "$GUEST")
+	DOMID=$(domid_of "$GUEST")
 	[ "$(iscsi_iname "$GUEST")" = "$a" ] || fail "the restored $GUEST logs in as $(iscsi_iname "$GUEST"), not $a"
 	wait_for "$GUEST's LUN after the restore" 60 eval \
 		"[ \"\$(xenstore-read $XS_BE_ROOT/$DOMID/0/vscsi-devs/dev-0/state 2>/dev/null)\" = 4 ]" ||

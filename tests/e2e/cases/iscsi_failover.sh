@@ -25,15 +25,18 @@ dom0() {
 	xl scsi-attach "$GUEST" "$url" 0:0:0:0 || fail "xl scsi-attach $url to $GUEST failed"
 	guest_start
 	guest_wait_mark fio-running 300
-	sleep 5
+	sleep 3
 	"$REPO/tests/iscsi/tgtd.sh" stop "$FO_DIR" >&2
 	say "tgtd killed under the guest's fio verify"
 	sleep 10
 	pvscsid_alive || fail "pvscsid died while the target was away"
 	"$REPO/tests/iscsi/tgtd.sh" start "$FO_DIR" "$FO_PORT" 10 >&2 || fail "tgtd did not start again"
 	say "tgtd started again"
-	# A few more seconds of fio on the new session, then the end signal.
-	sleep 20
+	# pvscsid tries a login 1, 2, 4, then every 8 s: the session is back
+	# within about 10 s.  A few more seconds of fio on it, then the end.
+	wait_for "pvscsid's new session" 60 file_has "$PVSCSID_LOG" "session re-established" ||
+		fail "pvscsid logged no recovery within 60 s of tgtd's restart"
+	sleep 5
 	xl scsi-attach "$GUEST" mem:1M 0:0:1:0 || fail "signalling $GUEST"
 	guest_wait_end "$TIMEOUT"
 	pvscsid_alive || fail "pvscsid died"

@@ -212,7 +212,7 @@ dom0() {
 	grep -q "$LV_NS" "$CASEOUT/defined.xml" || fail "libvirt dropped pvscsi's metadata"
 	rm -f "$(console_log)"
 	lv start "$GUEST" 2>"$CASEOUT/start.err" >&2 || fail "virsh start failed: $(cat "$CASEOUT/start.err")"
-	DOMID=$(xl domid "$GUEST")
+	DOMID=$(domid_of "$GUEST")
 	say "virsh start: domid $DOMID"
 	xl scsi-list "$GUEST" | tee "$CASEOUT/scsi-list.txt" >&2
 	[ "$(xenstore-read "$XS_BE_ROOT/$DOMID/0/vscsi-devs/dev-0/p-dev" 2>/dev/null)" = "$h1" ] ||
@@ -233,7 +233,7 @@ dom0() {
 	say "scsi_debug is now $h2"
 
 	lv restore --paused "$img" 2>"$CASEOUT/restore.err" >&2 || fail "virsh restore failed: $(cat "$CASEOUT/restore.err")"
-	DOMID=$(xl domid "$GUEST")
+	DOMID=$(domid_of "$GUEST")
 	pdev=$(xenstore-read "$XS_BE_ROOT/$DOMID/0/vscsi-devs/dev-0/p-dev" 2>/dev/null || true)
 	[ "$pdev" = "$h2" ] || pdev=$(xenstore-read "$XS_BE_ROOT/$DOMID/0/vscsi-devs/dev-1/p-dev" 2>/dev/null || true)
 	say "restored paused as domid $DOMID, scsi_debug's p-dev is $pdev"
@@ -256,7 +256,7 @@ dom0_after() {
 	say "guest poweroff: domain $id left nothing in xenstore"
 	# virsh destroy of a running guest (started again: it boots meanwhile).
 	lv start "$GUEST" >&2 || fail "virsh start (again) failed"
-	id=$(xl domid "$GUEST")
+	id=$(domid_of "$GUEST")
 	xenstore-exists "$XS_BE_ROOT/$id" || fail "virsh start (again): nothing attached to domain $id"
 	lv destroy "$GUEST" >&2 || fail "virsh destroy failed"
 	lv_nothing_left "$id" "after virsh destroy"

@@ -32,7 +32,7 @@ soak_xl() {
 	shift 2
 	if ! out=$(xl "$@" 2>&1); then
 		printf '%s\n' "$out" >&2
-		guest_dump_vcpus "$(xl domid "$dom" 2>/dev/null)"
+		guest_dump_vcpus "$(domid_of "$dom")"
 		fail "$what: xl $1: $(printf '%s' "$out" | tr '\n' ' ' | cut -c1-300) (vCPUs in xenctx.txt)"
 	fi
 	[ -z "$out" ] || printf '%s\n' "$out" >&2
@@ -64,7 +64,7 @@ soak_saverestore() {
 	xl save "$SOAK_B" "$img" >&2 || fail "xl save $SOAK_B failed"
 	xl restore "$img" >&2 || fail "xl restore $SOAK_B failed"
 	rm -f "$img"
-	say "event: $SOAK_B saved and restored (domid $(xl domid "$SOAK_B"))"
+	say "event: $SOAK_B saved and restored (domid $(domid_of "$SOAK_B"))"
 }
 
 soak_restart() {

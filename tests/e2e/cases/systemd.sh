@@ -25,7 +25,7 @@ dom0() {
 	cp "$CASEOUT/guest.cfg" "$cfg"
 	printf "vscsi = [ '%s,0:0:0:0', '%s,0:0:1:0' ]\n" "$sg" "$file1" >>"$cfg"
 	xl create "$cfg" >&2 || fail "xl create with vscsi= failed"
-	DOMID=$(xl domid "$GUEST")
+	DOMID=$(domid_of "$GUEST")
 	say "guest created with vscsi=, domid $DOMID"
 	# udev would load xen-scsiback for the new vscsi domain (its modalias)
 	# but for the package's /lib/modprobe.d/pvscsi.conf.

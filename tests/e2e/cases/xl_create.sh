@@ -32,7 +32,7 @@ dom0() {
 	cp "$CASEOUT/guest.cfg" "$cfg"
 	printf "vscsi = [ '%s,0:0:0:0', '%s,0:0:1:0' ]\n" "$sg" "$file" >>"$cfg"
 	xl create "$cfg" >&2 || fail "xl create with vscsi= failed"
-	DOMID=$(xl domid "$GUEST")
+	DOMID=$(domid_of "$GUEST")
 	say "guest created again with vscsi=, domid $DOMID"
 	xl list "$GUEST" | tail -n1 | awk '{print $5}' | grep -q p &&
 		fail "the guest is still paused after xl create"

@@ -58,7 +58,7 @@ dom0() {
 	sed 's/^memory = .*/memory = 384/' "$CASEOUT/guest.cfg" >"$cfg"
 	printf "vscsi = [ '%s,0:0:0:0', '%s,0:0:1:0' ]\n" "$sg" "$file" >>"$cfg"
 	xl create "$cfg" >&2 || fail "xl create with vscsi= failed"
-	DOMID=$(xl domid "$GUEST")
+	DOMID=$(domid_of "$GUEST")
 	guest_wait_mark written 400
 
 	old=$DOMID
@@ -82,7 +82,7 @@ dom0() {
 	else
 		fail "xl migrate failed: $(tail -n 2 "$CASEOUT/migrate.log" | tr '\n' ' ')"
 	fi
-	DOMID=$(xl domid "$GUEST")
+	DOMID=$(domid_of "$GUEST")
 	[ "$DOMID" != "$old" ] || fail "the guest kept domid $old"
 	say "migrated: domid $old -> $DOMID"
 	# xenconsoled named the new domain's log while it was NAME--incoming and

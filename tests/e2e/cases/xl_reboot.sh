@@ -15,7 +15,7 @@ TIMEOUT=700
 
 xlb_domid_changed() {
 	local d
-	d=$(xl domid "$GUEST" 2>/dev/null) || return 1
+	d=$(domid_of "$GUEST") || return 1
 	[ -n "$d" ] && [ "$d" != "$1" ]
 }
 
@@ -35,7 +35,7 @@ dom0() {
 	sed 's/^on_reboot = .*/on_reboot = "restart"/' "$CASEOUT/guest.cfg" >"$cfg"
 	printf "vscsi = [ '%s,0:0:0:0' ]\n" "$sg" >>"$cfg"
 	xl create "$cfg" >&2 || fail "xl create with vscsi= failed"
-	DOMID=$(xl domid "$GUEST")
+	DOMID=$(domid_of "$GUEST")
 	xl scsi-attach "$GUEST" "$file" 0:0:1:0 || fail "xl scsi-attach $file 0:0:1:0 failed"
 	guest_wait_mark written 400
 
@@ -44,7 +44,7 @@ dom0() {
 	xl reboot "$GUEST" >&2 || fail "xl reboot failed"
 	wait_for "the guest as a new domain" 180 xlb_domid_changed "$old" ||
 		fail "the guest did not come back as a new domain (still $(xl domid "$GUEST" 2>&1))"
-	DOMID=$(xl domid "$GUEST")
+	DOMID=$(domid_of "$GUEST")
 	say "rebooted as domain $DOMID"
 	wait_for "its SCSI devices" 120 eval \
 		"xenstore-exists $XS_BE_ROOT/$DOMID/0/vscsi-devs/dev-0/p-dev &&

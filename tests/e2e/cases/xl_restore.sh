@@ -55,7 +55,7 @@ dom0() {
 	sed 's/^memory = .*/memory = 384/' "$CASEOUT/guest.cfg" >"$cfg"
 	printf "vscsi = [ '/dev/%s,0:0:0:0', '%s,0:0:1:0' ]\n" "$(sdebug_sg)" "$file" >>"$cfg"
 	xl create "$cfg" >&2 || fail "xl create with vscsi= failed"
-	DOMID=$(xl domid "$GUEST")
+	DOMID=$(domid_of "$GUEST")
 	guest_wait_mark written 400
 
 	xl save "$GUEST" "$img" >&2 || fail "xl save failed"
@@ -70,7 +70,7 @@ dom0() {
 	say "scsi_debug is now $h2"
 
 	xl restore "$img" >&2 || fail "xl restore failed"
-	DOMID=$(xl domid "$GUEST")
+	DOMID=$(domid_of "$GUEST")
 	pdev=$(xenstore-read "$XS_BE_ROOT/$DOMID/0/vscsi-devs/dev-0/p-dev")
 	say "restored as domid $DOMID, p-dev of 0:0:0:0 is $pdev"
 	[ "$pdev" = "$h2" ] || fail "p-dev of 0:0:0:0 is $pdev, the disk is at $h2"

@@ -29,13 +29,19 @@ pvscsid_alive() {
 }
 
 pvscsid_start() {
+	local pid i
 	[ -n "$(pvscsid_pid)" ] || rm -f "$PVSCSID_LOG" # a log of this case only
 	# shellcheck disable=SC2086 # a case's own options, then the run's, word by word
 	"$PVSCSID" --foreground --verbose --log-file "$PVSCSID_LOG" ${PVSCSID_ARGS:-} \
 		${E2E_PVSCSID_ARGS:-} \
 		>>"$CASEOUT/pvscsid.stdout" 2>&1 &
-	echo $! >"$CASEOUT/pvscsid.pid"
-	sleep 1
+	pid=$!
+	echo "$pid" >"$CASEOUT/pvscsid.pid"
+	# It logs "started" once xenstore and its control socket are set up.
+	for ((i = 0; i < 100; i++)); do
+		file_has "$PVSCSID_LOG" "started (pid $pid)" || ! kill -0 "$pid" 2>/dev/null && break
+		nap 0.1
+	done
 	pvscsid_alive ||
 		fail "pvscsid exited at start: $(tail -n 2 "$PVSCSID_LOG" "$CASEOUT/pvscsid.stdout" 2>/dev/null | tr '\n' ' ')"
 	say "pvscsid started (pid $(pvscsid_pid))${PVSCSID_ARGS:+ with $PVSCSID_ARGS}${E2E_PVSCSID_ARGS:+ (run: $E2E_PVSCSID_ARGS)}"

@@ -47,7 +47,7 @@ cleanup() {
 		return 0
 	fi
 	if [ -z "$DOMID" ]; then
-		DOMID=$(xl domid "$GUEST" 2>/dev/null || true)
+		DOMID=$(domid_of "$GUEST" || true)
 	fi
 	if guest_alive; then
 		xs_dump
