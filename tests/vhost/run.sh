@@ -141,7 +141,7 @@ build_guest_initramfs() {
 	# shellcheck disable=SC2086
 	sum=$({
 		inputs_sum "$VH_DIR/lib/guest-init" "$VH_DIR/lib/guest-lib.sh" "$E2E_DIR/lib/guest-lib.sh" \
-			"$E2E_DIR/cases/conformance.sh" \
+			"$E2E_DIR/cases/conformance.sh" "$E2E_DIR/lib/initramfs.sh" \
 			"$VH_DIR"/cases/*.sh "$VH_DIR/run.sh" /bin/busybox $tools
 		echo "$KVER"
 	} | sha256sum | cut -d' ' -f1)
@@ -152,8 +152,10 @@ build_guest_initramfs() {
 	rm -rf "$root"
 	mkdir -p "$root"/{proc,sys,dev,tmp,etc,e2e/cases,lib/modules}
 	install_busybox "$root"
+	# fio's unused engines' libraries as stubs, as in the e2e guest (initramfs.sh).
+	build_fio_stubs "$OUT/fio-stubs"
 	# shellcheck disable=SC2086
-	copy_with_libs "$root" $tools
+	STUBS=$OUT/fio-stubs copy_with_libs "$root" $tools
 	# shellcheck disable=SC2086
 	for p in $(mod_closure $GUEST_MODULES); do
 		cp "$MODDIR/$p" "$root/lib/modules/"
