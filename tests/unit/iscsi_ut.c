@@ -483,10 +483,32 @@ static void test_session_lingers(void)
 	CU_ASSERT_PTR_NULL(strstr(show, IQN_C));
 }
 
+/*
+ * @len bytes of @fill written at @lba (into @pattern), then the target
+ * stopped and a READ of them into @got submitted in @rd: it waits for the
+ * session to come back.
+ */
+static void write_then_lose_target(struct lh *h, uint64_t lba, uint8_t fill, uint8_t *pattern,
+                                   uint8_t *got, size_t len, struct pend *rd)
+{
+	uint8_t w10[10] = {0x2a}, r10[10] = {0x28};
+	struct lh_res r;
+
+	memset(pattern, fill, len);
+	lh_put_lba(w10, 10, lba, (uint32_t)(len / 512));
+	lh_run(h, 0, w10, 10, PVS_DIR_TO_DEV, pattern, len, &r);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL_FATAL(tgtd("stop"), 0);
+	lh_put_lba(r10, 10, lba, (uint32_t)(len / 512));
+	lh_req_init(&rd->req, &rd->iov, 0, r10, 10, PVS_DIR_FROM_DEV, got, len, pend_done, NULL);
+	rd->done = 0;
+	pvs_submit(h->lun, &rd->req);
+}
+
 static void test_target_restart(void)
 {
 	static uint8_t pattern[8192], got[8192];
-	uint8_t w10[10] = {0x2a}, r10[10] = {0x28}, tur[6] = {0};
+	uint8_t r10[10] = {0x28}, tur[6] = {0};
 	char spec[300];
 	struct pend rd;
 	struct lh h;
@@ -495,18 +517,9 @@ static void test_target_restart(void)
 	snprintf(spec, sizeof(spec), "%s/1", disk);
 	CU_ASSERT_EQUAL_FATAL(open_as(&h, spec, IQN_A), 0);
 	lh_clear_ua(&h, 0);
-	memset(pattern, 0x5a, sizeof(pattern));
-	lh_put_lba(w10, 10, 1000, sizeof(pattern) / 512);
-	lh_run(&h, 0, w10, 10, PVS_DIR_TO_DEV, pattern, sizeof(pattern), &r);
-	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
-
 	/* The target dies; a READ sent now waits for it, and is neither lost nor doubled. */
-	CU_ASSERT_EQUAL_FATAL(tgtd("stop"), 0);
+	write_then_lose_target(&h, 1000, 0x5a, pattern, got, sizeof(got), &rd);
 	lh_put_lba(r10, 10, 1000, sizeof(got) / 512);
-	lh_req_init(&rd.req, &rd.iov, 0, r10, 10, PVS_DIR_FROM_DEV, got, sizeof(got), pend_done,
-	            NULL);
-	rd.done = 0;
-	pvs_submit(h.lun, &rd.req);
 	drive(h.w, &rd, 3000);
 	CU_ASSERT_EQUAL(rd.done, 0);
 	/* While the session is down, new commands are BUSY: the initiator retries them. */
@@ -617,7 +630,7 @@ static int take_logins(int lfd, int how, int *held, int *nheld)
 static void test_relogin_dropped_or_mute(void)
 {
 	static uint8_t pattern[4096], got[4096];
-	uint8_t w10[10] = {0x2a}, r10[10] = {0x28};
+	uint8_t r10[10] = {0x28};
 	struct pvs_lun_opts o = {.initiator_name = IQN_C, .notice = keep_notice};
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	int lfd, one = 1, held[8], nheld = 0, dropped = 0, mute = 0, closed_by_us = 0;
@@ -631,17 +644,8 @@ static void test_relogin_dropped_or_mute(void)
 	snprintf(spec, sizeof(spec), "%s/1", disk);
 	CU_ASSERT_EQUAL_FATAL(lh_open(&h, spec, &o), 0);
 	lh_clear_ua(&h, 0);
-	memset(pattern, 0xc3, sizeof(pattern));
-	lh_put_lba(w10, 10, 3000, sizeof(pattern) / 512);
-	lh_run(&h, 0, w10, 10, PVS_DIR_TO_DEV, pattern, sizeof(pattern), &r);
-	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
-
-	CU_ASSERT_EQUAL_FATAL(tgtd("stop"), 0);
+	write_then_lose_target(&h, 3000, 0xc3, pattern, got, sizeof(got), &rd);
 	lh_put_lba(r10, 10, 3000, sizeof(got) / 512);
-	lh_req_init(&rd.req, &rd.iov, 0, r10, 10, PVS_DIR_FROM_DEV, got, sizeof(got), pend_done,
-	            NULL);
-	rd.done = 0;
-	pvs_submit(h.lun, &rd.req);
 	drive(h.w, &rd, 300);
 
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
