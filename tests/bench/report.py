@@ -574,7 +574,8 @@ def cmd_report(args):
         ts = sorted({t for _, t in dm})
         p("   pvscsid's own event-loop threads (ring_bench daemon: --threads N over the fakes,")
         p("   4 KiB reads, 16 in flight per ring; aggregate req/s by the wall clock, the guests'")
-        p("   threads sharing the cores; last column: the most threads against one)")
+        p("   threads sharing the cores, each asleep until pvscsid notifies it, as a vCPU halts")
+        p("   until its interrupt; last column: the most threads against one)")
         trows = []
         for r in sorted({r for r, _ in dm}):
             row = ["%d" % r] + [si(dm.get((r, t))) if dm.get((r, t)) is not None else "-" for t in ts]

@@ -12,12 +12,14 @@
  *       channel, worker and mem:64M LUN (as pvscsid would run one ring per
  *       worker thread); 16 requests of 4 KiB at random 4 KiB-aligned LBAs
  *       in flight per ring, refilled as a batch.
- *   ring_bench daemon -o read|write [-r RINGS] [-T THREADS] [-t SECS]
+ *   ring_bench daemon -o read|write [-r RINGS] [-T THREADS] [-t SECS] [-g wait|spin]
  *       pvscsid's own event loop (backend/daemon.c, --threads THREADS) over
  *       the fakes, serving RINGS guests: each a thread of the bench that
  *       fills its ring with 16 requests, kicks and waits for the answers,
  *       against a mem:64M LUN of its own.  Aggregate requests per second of
- *       wall time; the guests' work shares the cores with pvscsid's.
+ *       wall time; the guests' work shares the cores with pvscsid's.  A
+ *       guest waits asleep until pvscsid notifies it (-g wait, the default:
+ *       a vCPU halts until its interrupt) or spinning (-g spin).
  *
  * Output is one line of KEY=VALUE pairs for tests/bench/run.sh.  What is
  * timed as "backend" is exactly what pvscsid's event loop runs for a batch:
@@ -353,7 +355,9 @@ struct guest_thread {
 	pthread_t tid;
 	struct dh_guest g;
 	struct fake_gnt *gnt;
+	struct fake_evt *evt;
 	bool write;
+	bool spin; /* -g spin: wait for the answers spinning (yielding), not asleep */
 	uint8_t *pages;
 	uint32_t gref[DEPTH];
 	pthread_barrier_t *start;
@@ -362,7 +366,29 @@ struct guest_thread {
 	int err;
 };
 
-/* A guest's vCPU: a batch of 16, a kick, the 16 answers (spinning, yielding), again. */
+/*
+ * Whether the 16 answers are all in; if not, and @t waits asleep, the
+ * backend is asked to notify at its next answer (rsp_event), as
+ * xen-scsifront's RING_FINAL_CHECK_FOR_RESPONSES does.
+ */
+static bool answers_in(struct guest_thread *t)
+{
+	struct vscsiif_sring *sr = t->g.f.ring.sring;
+	RING_IDX prod = __atomic_load_n(&sr->rsp_prod, __ATOMIC_ACQUIRE);
+
+	if ((RING_IDX)(prod - t->g.f.ring.rsp_cons) >= DEPTH || t->spin)
+		return (RING_IDX)(prod - t->g.f.ring.rsp_cons) >= DEPTH;
+	__atomic_store_n(&sr->rsp_event, prod + 1, __ATOMIC_SEQ_CST);
+	prod = __atomic_load_n(&sr->rsp_prod, __ATOMIC_SEQ_CST);
+	return (RING_IDX)(prod - t->g.f.ring.rsp_cons) >= DEPTH;
+}
+
+/*
+ * A guest's vCPU: a batch of 16, a kick, the 16 answers, again.  While
+ * it waits it sleeps until pvscsid's notification (a futex on the fake
+ * event channel), as a real vCPU halts until its interrupt and leaves its
+ * core to others; -g spin makes it spin (yielding) instead.
+ */
 static void *guest_main(void *arg)
 {
 	struct guest_thread *t = arg;
@@ -372,11 +398,17 @@ static void *guest_main(void *arg)
 	while (!atomic_load(t->stop)) {
 		fill_batch(&t->g.f, t->gref, t->write, &seed);
 		fake_front_push(&t->g.f);
-		while ((RING_IDX)(__atomic_load_n(&t->g.f.ring.sring->rsp_prod, __ATOMIC_ACQUIRE) -
-		                  t->g.f.ring.rsp_cons) < DEPTH) {
+		for (;;) {
+			uint32_t seq = fake_evt_seq(t->evt, t->g.f.port);
+
+			if (answers_in(t))
+				break;
 			if (atomic_load(t->stop))
 				return NULL;
-			sched_yield();
+			if (t->spin)
+				sched_yield();
+			else
+				fake_evt_wait(t->evt, t->g.f.port, seq, 1000);
 		}
 		if (drain_batch(&t->g.f)) {
 			t->err = EIO;
@@ -388,7 +420,8 @@ static void *guest_main(void *arg)
 	return NULL;
 }
 
-static int run_daemon(bool write, unsigned int nrings, unsigned int threads, double secs)
+static int run_daemon(bool write, unsigned int nrings, unsigned int threads, double secs,
+                      bool spin)
 {
 	struct fake_xs *fx = fake_xs_new();
 	struct fake_xs_conn *conn = fx ? fake_xs_connect(fx, 0) : NULL;
@@ -415,7 +448,9 @@ static int run_daemon(bool write, unsigned int nrings, unsigned int threads, dou
 	pthread_barrier_init(&start, NULL, nrings + 1);
 	for (unsigned int i = 0; i < nrings; i++) {
 		t[i] = (struct guest_thread){.gnt = gnt,
+		                             .evt = evt,
 		                             .write = write,
+		                             .spin = spin,
 		                             .start = &start,
 		                             .stop = &stop,
 		                             .counting = &counting};
@@ -454,9 +489,9 @@ static int run_daemon(bool write, unsigned int nrings, unsigned int threads, dou
 	}
 	if (rc == 1 && done)
 		rc = 0;
-	printf("daemon op=%s rings=%u threads=%u requests=%llu wall_s=%.4f req_s=%.0f\n",
-	       write ? "write" : "read", nrings, threads, (unsigned long long)done, wall,
-	       (double)done / wall);
+	printf("daemon op=%s rings=%u threads=%u guests=%s requests=%llu wall_s=%.4f req_s=%.0f\n",
+	       write ? "write" : "read", nrings, threads, spin ? "spin" : "wait",
+	       (unsigned long long)done, wall, (double)done / wall);
 	/* Answers still on their way are answered; then the daemon ends. */
 	pvsd_daemon_stop(d);
 	for (int i = 0; i < 500 && pvsd_daemon_iterate(d, 10) > 0; i++)
@@ -481,14 +516,15 @@ static void usage(void)
 	fprintf(stderr,
 	        "usage: ring_bench memcpy [-t SECS]\n"
 	        "       ring_bench ring -o read|write [-r RINGS] [-t SECS | -n REQUESTS]\n"
-	        "       ring_bench daemon -o read|write [-r RINGS] [-T THREADS] [-t SECS]\n");
+	        "       ring_bench daemon -o read|write [-r RINGS] [-T THREADS] [-t SECS] [-g "
+	        "wait|spin]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	const char *mode;
-	bool write = false;
+	bool write = false, spin = false;
 	unsigned int rings = 1, threads = 1;
 	double secs = 2.0;
 	uint64_t requests = 0;
@@ -498,7 +534,7 @@ int main(int argc, char **argv)
 		usage();
 	mode = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "o:r:t:n:T:")) != -1) {
+	while ((c = getopt(argc, argv, "o:r:t:n:T:g:")) != -1) {
 		switch (c) {
 		case 'o':
 			if (!strcmp(optarg, "write"))
@@ -518,6 +554,12 @@ int main(int argc, char **argv)
 		case 'T':
 			threads = (unsigned int)atoi(optarg);
 			break;
+		case 'g':
+			if (!strcmp(optarg, "spin"))
+				spin = true;
+			else if (strcmp(optarg, "wait"))
+				usage();
+			break;
 		default:
 			usage();
 		}
@@ -529,7 +571,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "ring"))
 		return run_ring(write, rings, secs, requests);
 	if (!strcmp(mode, "daemon") && threads >= 1 && threads <= PVSD_MAX_THREADS)
-		return run_daemon(write, rings, threads, secs);
+		return run_daemon(write, rings, threads, secs, spin);
 	usage();
 	return 2;
 }

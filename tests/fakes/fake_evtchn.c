@@ -3,8 +3,11 @@
  * fake_evtchn.c - eventfd event channels (see fake_evtchn.h).
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fake_evtchn.h"
@@ -16,6 +19,8 @@ struct port {
 	uint16_t domid;
 	int fd; /* readable by the backend after a kick */
 	uint64_t notifications;
+	uint32_t seq;     /* bumped by each notification, for a frontend thread's futex wait */
+	uint32_t waiting; /* such a thread sleeps: only then a notification costs a futex wake */
 };
 
 struct fake_evt {
@@ -74,7 +79,8 @@ bool fake_evt_kick(struct fake_evt *e, uint32_t port)
 
 uint64_t fake_evt_notifications(const struct fake_evt *e, uint32_t port)
 {
-	return port < FAKE_EVT_PORTS ? e->p[port].notifications : 0;
+	return port < FAKE_EVT_PORTS ? __atomic_load_n(&e->p[port].notifications, __ATOMIC_RELAXED)
+	                             : 0;
 }
 
 bool fake_evt_bound(const struct fake_evt *e, uint32_t port)
@@ -126,9 +132,30 @@ static int fake_fd(void *ctx, void *chan)
 
 static int fake_notify(void *ctx, void *chan)
 {
+	struct port *p = chan;
+
 	(void)ctx;
-	((struct port *)chan)->notifications++;
+	__atomic_add_fetch(&p->notifications, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&p->seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&p->waiting, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, &p->seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	return 0;
+}
+
+uint32_t fake_evt_seq(const struct fake_evt *e, uint32_t port)
+{
+	return port < FAKE_EVT_PORTS ? __atomic_load_n(&e->p[port].seq, __ATOMIC_ACQUIRE) : 0;
+}
+
+void fake_evt_wait(struct fake_evt *e, uint32_t port, uint32_t seq, unsigned int us)
+{
+	struct timespec ts = {0, (long)us * 1000};
+
+	if (port >= FAKE_EVT_PORTS)
+		return;
+	__atomic_store_n(&e->p[port].waiting, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &e->p[port].seq, FUTEX_WAIT_PRIVATE, seq, &ts, NULL, 0);
+	__atomic_store_n(&e->p[port].waiting, 0, __ATOMIC_SEQ_CST);
 }
 
 static int fake_pending(void *ctx, void *chan)

@@ -32,6 +32,14 @@ void fake_evt_close(struct fake_evt *e, uint32_t port);
 bool fake_evt_kick(struct fake_evt *e, uint32_t port);
 /* Notifications the backend sent on @port so far. */
 uint64_t fake_evt_notifications(const struct fake_evt *e, uint32_t port);
+/*
+ * A frontend thread waiting for the backend's notification, as a guest's
+ * vCPU halts for its interrupt: fake_evt_seq() before it checks its ring,
+ * then fake_evt_wait() with that value, which returns on the next
+ * notification of @port, or after @us microseconds.
+ */
+uint32_t fake_evt_seq(const struct fake_evt *e, uint32_t port);
+void fake_evt_wait(struct fake_evt *e, uint32_t port, uint32_t seq, unsigned int us);
 /* Whether a backend currently has @port bound. */
 bool fake_evt_bound(const struct fake_evt *e, uint32_t port);
 /* Make the next bind fail with -@err (0: stop failing). */
