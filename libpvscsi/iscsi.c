@@ -522,8 +522,7 @@ static void login_done(struct iscsi_context *ctx, int status, void *command_data
 	if (ctx != p->ctx)
 		return; /* its context is being dropped (drop_ctx): over already */
 	if (status == SCSI_STATUS_REDIRECT && to && to[0]) {
-		/* RFC 7143 11.13.5: the target sends us to another portal, as libiscsi's own login.
-		 */
+		/* A login redirect (RFC 7143 11.13.5): on to the portal it names. */
 		iscsi_disconnect(ctx);
 		if (iscsi_connect_async(ctx, to, login_connected, p) != 0) {
 			p->logging_in = false;
