@@ -420,8 +420,7 @@ static void *guest_main(void *arg)
 	return NULL;
 }
 
-static int run_daemon(bool write, unsigned int nrings, unsigned int threads, double secs,
-                      bool spin)
+static int run_daemon(bool write, unsigned int nrings, unsigned int threads, double secs, bool spin)
 {
 	struct fake_xs *fx = fake_xs_new();
 	struct fake_xs_conn *conn = fx ? fake_xs_connect(fx, 0) : NULL;
