@@ -375,9 +375,10 @@ static bool answers_in(struct guest_thread *t)
 {
 	struct vscsiif_sring *sr = t->g.f.ring.sring;
 	RING_IDX prod = __atomic_load_n(&sr->rsp_prod, __ATOMIC_ACQUIRE);
+	bool in = (RING_IDX)(prod - t->g.f.ring.rsp_cons) >= DEPTH;
 
-	if ((RING_IDX)(prod - t->g.f.ring.rsp_cons) >= DEPTH || t->spin)
-		return (RING_IDX)(prod - t->g.f.ring.rsp_cons) >= DEPTH;
+	if (in || t->spin)
+		return in;
 	__atomic_store_n(&sr->rsp_event, prod + 1, __ATOMIC_SEQ_CST);
 	prod = __atomic_load_n(&sr->rsp_prod, __ATOMIC_SEQ_CST);
 	return (RING_IDX)(prod - t->g.f.ring.rsp_cons) >= DEPTH;

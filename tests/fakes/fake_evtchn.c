@@ -17,9 +17,8 @@ struct port {
 	bool bound;
 	bool masked;
 	uint16_t domid;
-	int fd; /* readable by the backend after a kick */
-	uint64_t notifications;
-	uint32_t seq;     /* bumped by each notification, for a frontend thread's futex wait */
+	int fd;           /* readable by the backend after a kick */
+	uint32_t seq;     /* the notifications so far, also a frontend thread's futex word */
 	uint32_t waiting; /* such a thread sleeps: only then a notification costs a futex wake */
 };
 
@@ -79,8 +78,7 @@ bool fake_evt_kick(struct fake_evt *e, uint32_t port)
 
 uint64_t fake_evt_notifications(const struct fake_evt *e, uint32_t port)
 {
-	return port < FAKE_EVT_PORTS ? __atomic_load_n(&e->p[port].notifications, __ATOMIC_RELAXED)
-	                             : 0;
+	return fake_evt_seq(e, port);
 }
 
 bool fake_evt_bound(const struct fake_evt *e, uint32_t port)
@@ -135,7 +133,6 @@ static int fake_notify(void *ctx, void *chan)
 	struct port *p = chan;
 
 	(void)ctx;
-	__atomic_add_fetch(&p->notifications, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&p->seq, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&p->waiting, __ATOMIC_SEQ_CST))
 		syscall(SYS_futex, &p->seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
