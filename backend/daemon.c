@@ -632,6 +632,9 @@ static void loop_pass(struct pvsd_loop *l, const struct epoll_event *ev, int n)
 		}
 	}
 	ran = pvs_worker_run(l->w, worker_ready);
+	/* The rings whose event channel reads that run reaped. */
+	if (pvsd_xenbus_pending_loop(xb, l->idx))
+		pvsd_xenbus_run_pending_loop(xb, l->idx);
 	for (int i = 0; i < nrings; i++)
 		pvsd_xenbus_handle_ring_loop(xb, l->idx, rings[i]);
 	if (pvsd_xenbus_poll_us(xb))
@@ -1145,6 +1148,9 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 	 * in the same grant copy call as its new requests' data-out.
 	 */
 	ran = pvs_worker_run(d->w, worker_ready);
+	/* The rings whose event channel reads that run reaped. */
+	if (pvsd_xenbus_pending(d->xb))
+		pvsd_xenbus_run_pending(d->xb);
 	for (i = 0; i < nrings; i++)
 		pvsd_xenbus_handle_ring(d->xb, rings[i]);
 	if (poll_us)

@@ -935,9 +935,92 @@ static bool take(struct pvsd_ring *r, bool armed)
 	return more && !r->stopped;
 }
 
+/* The worker read the channel (or failed to write its unmask, @buf NULL). */
+static void evt_read(void *opaque, int res, const void *buf)
+{
+	struct pvsd_ring *r = opaque;
+
+	if (!buf) {
+		r->unmask_failed = true;
+		r->kick_res = res;
+	} else if (!r->unmask_failed) {
+		r->kick_res = res;
+	}
+	r->kicked = true;
+}
+
+static void evt_err(struct pvsd_ring *r, const char *what, int err)
+{
+	/* The first three in a row, then one in a hundred: a wedged channel must not flood. */
+	if (++r->evt_errs <= 3 || r->evt_errs % 100 == 0)
+		pvsd_ring_log(r, LOG_ERR, "event channel: %s: %s (%u in a row)", what,
+		              strerror(-err), r->evt_errs);
+}
+
+/*
+ * What the worker's read of the channel gave since the last call: 1 for
+ * an event, then the unmask and the next read are queued for the worker's
+ * next io_uring_enter().  A read still waiting: 0, nothing queued.
+ */
+static int watch_take(struct pvsd_ring *r)
+{
+	int res = r->kick_res, rc;
+	bool event;
+
+	if (!r->kicked)
+		return 0;
+	r->kicked = false;
+	r->kick_res = 0;
+	event = res == (int)r->eu.read_len;
+	if (r->unmask_failed) {
+		/* The channel stays masked until it is unmasked: do it the slow way. */
+		r->unmask_failed = false;
+		evt_err(r, "unmask through io_uring", res);
+		r->cfg.evt->unmask(r->cfg.evt_ctx, r->chan);
+	} else if (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED) {
+		evt_err(r, "read", res);
+	} else if (event) {
+		r->evt_errs = 0;
+	}
+	if (r->stopped)
+		return event;
+	rc = pvs_worker_watch_arm(r->watch, event ? r->eu.unmask : NULL,
+	                          event ? r->eu.unmask_len : 0);
+	if (rc < 0 && event) {
+		r->cfg.evt->unmask(r->cfg.evt_ctx, r->chan);
+		rc = pvs_worker_watch_arm(r->watch, NULL, 0);
+	}
+	if (rc < 0) {
+		/* No SQE to be had (the CQ is full): the next pass tries again. */
+		r->kicked = true;
+		r->kick_res = -EAGAIN;
+	} else {
+		/*
+		 * The unmask and the read go to the kernel with take()'s flush,
+		 * even when the pass submits no I/O: a loop that sleeps next
+		 * must not leave them queued, or the channel stays masked.
+		 */
+		r->submitted = true;
+	}
+	return event;
+}
+
+bool pvsd_ring_kicked(const struct pvsd_ring *r)
+{
+	return r->kicked;
+}
+
 bool pvsd_ring_handle_event(struct pvsd_ring *r)
 {
-	int rc = r->cfg.evt->pending(r->cfg.evt_ctx, r->chan);
+	int rc;
+
+	if (r->watch) {
+		r->st.wakeups++;
+		r->st.events += watch_take(r);
+		release_if_due(r);
+		return take(r, !r->polling);
+	}
+	rc = r->cfg.evt->pending(r->cfg.evt_ctx, r->chan);
 
 	r->st.wakeups++;
 	r->st.events += rc > 0;
@@ -1003,6 +1086,17 @@ static void ring_free(struct pvsd_ring *r)
 	free(r->arrays);
 	free(r->slots);
 	free(r);
+}
+
+/*
+ * The channel read through the worker's io_uring (PVSD_EVTCHN_URING=0:
+ * polled and read by the daemon, for a comparison in one boot).
+ */
+static bool evt_uring_wanted(void)
+{
+	const char *e = getenv("PVSD_EVTCHN_URING");
+
+	return !e || strcmp(e, "0") != 0;
 }
 
 int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32_t evtchn,
@@ -1102,6 +1196,24 @@ int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32
 		return rc;
 	}
 	r->fd = cfg->evt->fd(cfg->evt_ctx, r->chan);
+	if (cfg->worker && cfg->evt->uring && evt_uring_wanted()) {
+		rc = cfg->evt->uring(cfg->evt_ctx, r->chan, &r->eu);
+		if (rc == 0)
+			rc = pvs_worker_watch_new(cfg->worker, r->eu.fd, r->eu.read_len, evt_read,
+			                          r, &r->watch);
+		if (rc == 0)
+			rc = pvs_worker_watch_arm(r->watch, NULL, 0);
+		if (rc == 0) {
+			r->fd = -1;
+		} else {
+			/* The fd polled, as before io_uring took it: slower, not worse. */
+			pvsd_ring_log(r, LOG_INFO,
+			              "event channel %u: not read through io_uring (%s); polled",
+			              evtchn, strerror(-rc));
+			pvs_worker_watch_free(r->watch);
+			r->watch = NULL;
+		}
+	}
 	if (cfg->adopt) {
 		/*
 		 * The previous daemon publishes each response at once but
@@ -1154,6 +1266,9 @@ int pvsd_ring_disconnect(struct pvsd_ring *r)
 		return -EBUSY;
 	/* Responses completed since the last flush still belong to the guest. */
 	push(r);
+	/* Its read is cancelled; the kernel holds the fd's file until it ends. */
+	pvs_worker_watch_free(r->watch);
+	r->watch = NULL;
 	r->cfg.evt->unbind(r->cfg.evt_ctx, r->chan);
 	rc = r->cfg.gnt->unmap_ring(r->cfg.gnt_ctx, r->sring);
 	if (rc < 0)

@@ -99,8 +99,17 @@ struct pvsd_ring_cfg {
 int pvsd_ring_connect(const struct pvsd_ring_cfg *cfg, uint32_t ring_ref, uint32_t evtchn,
                       struct pvsd_ring **out);
 
-/* The fd to poll for readability (the frontend's kicks). */
+/*
+ * The fd to poll for readability (the frontend's kicks); -1 when the
+ * ring's worker reads the channel itself (then pvsd_ring_kicked()).
+ */
 int pvsd_ring_evtchn_fd(struct pvsd_ring *r);
+
+/*
+ * The worker's read of the channel completed (in pvs_worker_run()): call
+ * pvsd_ring_handle_event(), which also posts the next read.
+ */
+bool pvsd_ring_kicked(const struct pvsd_ring *r);
 
 /*
  * The event channel fired: acknowledge it, consume requests, submit them,

@@ -49,7 +49,19 @@ struct pvsd_ring {
 	struct vscsiif_back_ring back;
 	void *sring;
 	void *chan;
-	int fd;
+	int fd; /* -1 while the worker reads the channel (@watch) */
+	/*
+	 * The event channel read through the worker's io_uring: its read's
+	 * result waits in @kicked until pvsd_ring_handle_event(), which writes
+	 * the unmask and posts the read again in the worker's next
+	 * io_uring_enter().  NULL: pending() and unmask(), the fd polled.
+	 */
+	struct pvs_worker_watch *watch;
+	struct pvx_evt_uring eu;
+	bool kicked;
+	bool unmask_failed;
+	int kick_res;          /* the read's result, or a failed unmask's */
+	unsigned int evt_errs; /* failures in a row, for the log */
 	bool stopped;
 	bool broken;
 	bool push_pending;

@@ -1030,7 +1030,7 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	v->cf_valid = false;
 	vhost_clear_error(v);
 	v->ring_fd = pvsd_ring_evtchn_fd(v->ring);
-	if (xb->loops[v->loop].fd_add &&
+	if (xb->loops[v->loop].fd_add && v->ring_fd >= 0 &&
 	    xb->loops[v->loop].fd_add(xb->loops[v->loop].fd_arg, v->ring_fd, v) != 0) {
 		pvsd_ring_stop(v->ring);
 		pvsd_ring_disconnect(v->ring);
@@ -1735,10 +1735,16 @@ int pvsd_xenbus_timeout_ms_loop(const struct pvsd_xenbus *xb, unsigned int loop)
 	return best;
 }
 
+/* Requests left on the ring by a bounded pass, or a kick its worker read. */
+static bool ring_due(const struct xb_vhost *v)
+{
+	return v->ring_more || pvsd_ring_kicked(v->ring);
+}
+
 bool pvsd_xenbus_pending_loop(const struct pvsd_xenbus *xb, unsigned int loop)
 {
 	for (const struct xb_vhost *v = xb->vhosts; v; v = v->next)
-		if (on_loop(v, loop) && v->ring_more)
+		if (on_loop(v, loop) && ring_due(v))
 			return true;
 	return false;
 }
@@ -1746,7 +1752,7 @@ bool pvsd_xenbus_pending_loop(const struct pvsd_xenbus *xb, unsigned int loop)
 void pvsd_xenbus_run_pending_loop(struct pvsd_xenbus *xb, unsigned int loop)
 {
 	for (struct xb_vhost *v = xb->vhosts; v; v = v->next)
-		if (on_loop(v, loop) && v->ring_more)
+		if (on_loop(v, loop) && ring_due(v))
 			v->ring_more = pvsd_ring_handle_event(v->ring);
 }
 

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <liburing.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,13 +159,18 @@ static int reap(struct pvs_worker *w);
  */
 static void drain_lingering(struct pvs_worker *w)
 {
-	/* Operations, and so lingering owners, are the deferred ring's only. */
-	for (int i = 0; i < 200 && w->lingering && dring_made(w); i++) {
+	/* sg's orphans are the deferred ring's, watches' the plain ring's. */
+	for (int i = 0; i < 200 && w->lingering; i++) {
 		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
 		struct io_uring_cqe *cqe;
 
 		/* min 1: inside the wait the deferred task work (the cancels) runs */
-		io_uring_submit_and_wait_timeout(&w->dring, &cqe, 1, &ts, NULL);
+		if (dring_made(w)) {
+			io_uring_submit(&w->ring);
+			io_uring_submit_and_wait_timeout(&w->dring, &cqe, 1, &ts, NULL);
+		} else {
+			io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+		}
 		reap(w);
 	}
 }
@@ -586,4 +592,139 @@ void pvsi_worker_del_fd(struct pvs_worker *w, int fd)
 	}
 	if (!w->dispatching)
 		free_dead_fds(w);
+}
+
+/* ---- watches: an fd read through the plain ring ---- */
+
+struct pvs_worker_watch {
+	struct pvsi_worker_op rd; /* the read's CQE */
+	struct pvsi_worker_op wr; /* the write's */
+	struct pvs_worker *w;
+	int fd;
+	unsigned int len;
+	unsigned int posted; /* SQEs whose CQE has not come */
+	bool reading;
+	bool orphan; /* freed by its owner: the last CQE frees it */
+	pvs_worker_watch_fn fn;
+	void *opaque;
+	uint64_t rbuf; /* the kernel writes it until the read's CQE */
+	uint64_t wbuf;
+};
+
+static struct pvs_worker_watch *watch_of(struct pvsi_worker_op *op, bool write)
+{
+	uintptr_t off =
+	    write ? offsetof(struct pvs_worker_watch, wr) : offsetof(struct pvs_worker_watch, rd);
+
+	return (struct pvs_worker_watch *)((char *)op - off);
+}
+
+static void watch_settle(struct pvs_worker_watch *wt)
+{
+	wt->posted--;
+	if (wt->orphan && !wt->posted) {
+		pvsi_worker_linger(wt->w, -1);
+		free(wt);
+	}
+}
+
+static void watch_read_done(struct pvsi_worker_op *op, int res)
+{
+	struct pvs_worker_watch *wt = watch_of(op, false);
+
+	wt->reading = false;
+	if (!wt->orphan)
+		wt->fn(wt->opaque, res, &wt->rbuf);
+	watch_settle(wt);
+}
+
+static void watch_write_done(struct pvsi_worker_op *op, int res)
+{
+	struct pvs_worker_watch *wt = watch_of(op, true);
+
+	/*
+	 * A failed write (an unmask) shows as a channel that stays quiet;
+	 * the owner's read result cannot say so.  Hand it the error as a
+	 * read result would be: it logs it and arms again.
+	 */
+	if (res < 0 && !wt->orphan)
+		wt->fn(wt->opaque, res, NULL);
+	watch_settle(wt);
+}
+
+int pvs_worker_watch_new(struct pvs_worker *w, int fd, unsigned int read_len,
+                         pvs_worker_watch_fn fn, void *opaque, struct pvs_worker_watch **out)
+{
+	struct pvs_worker_watch *wt;
+
+	*out = NULL;
+	if (!w || fd < 0 || !fn || read_len == 0 || read_len > sizeof(wt->rbuf))
+		return -EINVAL;
+	wt = calloc(1, sizeof(*wt));
+	if (!wt)
+		return -ENOMEM;
+	wt->rd.done = watch_read_done;
+	wt->wr.done = watch_write_done;
+	wt->w = w;
+	wt->fd = fd;
+	wt->len = read_len;
+	wt->fn = fn;
+	wt->opaque = opaque;
+	*out = wt;
+	return 0;
+}
+
+int pvs_worker_watch_arm(struct pvs_worker_watch *wt, const void *wbuf, unsigned int wlen)
+{
+	struct io_uring_sqe *sqe;
+
+	if (wt->orphan || wlen > sizeof(wt->wbuf))
+		return -EINVAL;
+	if (wlen) {
+		/* The last write's buffer is free: its SQE went out in order before. */
+		if (wt->posted > (wt->reading ? 1u : 0u))
+			return -EBUSY;
+		if (!(sqe = get_sqe(wt->w, &wt->w->ring)))
+			return -EBUSY;
+		memcpy(&wt->wbuf, wbuf, wlen);
+		io_uring_prep_write(sqe, wt->fd, &wt->wbuf, wlen, (uint64_t)-1);
+		io_uring_sqe_set_data64(sqe, pvsi_worker_op_tag(&wt->wr));
+		wt->posted++;
+	}
+	if (wt->reading)
+		return 0;
+	if (!(sqe = get_sqe(wt->w, &wt->w->ring)))
+		return -EBUSY;
+	io_uring_prep_read(sqe, wt->fd, &wt->rbuf, wt->len, (uint64_t)-1);
+	io_uring_sqe_set_data64(sqe, pvsi_worker_op_tag(&wt->rd));
+	wt->posted++;
+	wt->reading = true;
+	/* From another thread (a ring connected by pvscsid's main thread): the owner's turn. */
+	if (!pthread_equal(wt->w->owner, pthread_self()))
+		pvsi_worker_submit(wt->w);
+	return 0;
+}
+
+void pvs_worker_watch_free(struct pvs_worker_watch *wt)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!wt)
+		return;
+	if (!wt->posted) {
+		free(wt);
+		return;
+	}
+	/*
+	 * The read waits on the fd's poll for an event that may never come:
+	 * cancel it.  Without an SQE for the cancel the read still ends when
+	 * the worker's ring goes (pvs_worker_free() gives up after a bound).
+	 */
+	if (wt->reading && (sqe = get_sqe(wt->w, &wt->w->ring))) {
+		io_uring_prep_cancel64(sqe, pvsi_worker_op_tag(&wt->rd), 0);
+		io_uring_sqe_set_data(sqe, NULL);
+	}
+	pvsi_worker_submit(wt->w);
+	wt->orphan = true;
+	pvsi_worker_linger(wt->w, 1);
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <xenevtchn.h>
 
 #include "xenevt.h"
@@ -92,6 +93,22 @@ static int real_unmask(void *ctx, void *chan)
 	return xenevtchn_unmask(c->h, c->local) < 0 ? -errno : 0;
 }
 
+/*
+ * /dev/xen/evtchn: a read returns the pending ports, one here, and a write
+ * of a port unmasks it; what xenevtchn_pending() and xenevtchn_unmask() do.
+ */
+static int real_uring(void *ctx, void *chan, struct pvx_evt_uring *u)
+{
+	struct chan *c = chan;
+
+	(void)ctx;
+	u->fd = xenevtchn_fd(c->h);
+	u->read_len = sizeof(evtchn_port_t);
+	u->unmask_len = sizeof(evtchn_port_t);
+	memcpy(u->unmask, &c->local, sizeof(evtchn_port_t));
+	return 0;
+}
+
 const struct pvx_evt_ops pvx_evt_real_ops = {
     .bind = real_bind,
     .unbind = real_unbind,
@@ -99,4 +116,5 @@ const struct pvx_evt_ops pvx_evt_real_ops = {
     .notify = real_notify,
     .pending = real_pending,
     .unmask = real_unmask,
+    .uring = real_uring,
 };

@@ -12,6 +12,13 @@
 
 #include <stdint.h>
 
+struct pvx_evt_uring {
+	int fd;
+	unsigned int read_len;
+	unsigned int unmask_len;
+	uint8_t unmask[8];
+};
+
 struct pvx_evt_ops {
 	/*
 	 * Bind a local port to @remote_port of @domid.  Returns 0 and an
@@ -32,6 +39,13 @@ struct pvx_evt_ops {
 	int (*pending)(void *ctx, void *chan);
 	/* Re-arm delivery after pending().  0 or -errno. */
 	int (*unmask)(void *ctx, void *chan);
+	/*
+	 * To read the channel through an io_uring instead of pending() and
+	 * unmask() (NULL: not offered): its fd, the length of the read that
+	 * takes one pending event, and the bytes that unmask() writes to the
+	 * fd (unmask_len 0: unmask() writes nothing).  0 or -errno.
+	 */
+	int (*uring)(void *ctx, void *chan, struct pvx_evt_uring *u);
 };
 
 /* libxenevtchn; ctx is unused (NULL). */

@@ -174,6 +174,16 @@ static int fake_unmask(void *ctx, void *chan)
 	return 0;
 }
 
+/* An eventfd: one read of its counter takes every kick; nothing to unmask. */
+static int fake_uring(void *ctx, void *chan, struct pvx_evt_uring *u)
+{
+	(void)ctx;
+	u->fd = ((struct port *)chan)->fd;
+	u->read_len = sizeof(uint64_t);
+	u->unmask_len = 0;
+	return 0;
+}
+
 const struct pvx_evt_ops fake_evt_ops = {
     .bind = fake_bind,
     .unbind = fake_unbind,
@@ -181,4 +191,5 @@ const struct pvx_evt_ops fake_evt_ops = {
     .notify = fake_notify,
     .pending = fake_pending,
     .unmask = fake_unmask,
+    .uring = fake_uring,
 };

@@ -183,8 +183,10 @@ void rh_run(struct rh *h)
 {
 	bool more = true;
 
+	/* As pvscsid's pass: the worker first, which reads the event channel. */
+	pvs_worker_poll(h->w);
 	for (int i = 0; i < 100000; i++) {
-		if (more)
+		if (more || pvsd_ring_kicked(h->ring))
 			more = pvsd_ring_handle_event(h->ring);
 		if (pvsd_ring_inflight(h->ring))
 			pvs_worker_wait(h->w, 50);

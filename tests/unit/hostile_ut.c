@@ -599,6 +599,8 @@ static void test_ids_act_dir(void)
 		r->act = VSCSIIF_ACT_SCSI_ABORT;
 		r->ref_rqid = pass ? 0x1234 : 0;
 		fake_front_push(&h.fe);
+		/* Taken before the worker reaps the READ (rh_run() reaps first). */
+		pvsd_ring_handle_event(h.ring);
 		rh_run(&h);
 		CU_ASSERT_EQUAL_FATAL(rh_collect(&h, rsp, 4), 2);
 		/* The ABORT's answer first: command answers wait behind a TMF (ring.c). */

@@ -8,6 +8,7 @@
 #include <liburing.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -551,6 +552,132 @@ static void test_wait_blocks_until_completion(void)
 	pvs_worker_free(w);
 }
 
+/* ---- watches: an fd read through the worker's io_uring ---- */
+
+struct watchrec {
+	int calls;
+	int res;
+	bool nobuf;
+	char buf[8];
+};
+
+static void watch_cb(void *opaque, int res, const void *buf)
+{
+	struct watchrec *r = opaque;
+
+	r->calls++;
+	r->res = res;
+	r->nobuf = !buf;
+	if (buf && res > 0)
+		memcpy(r->buf, buf, (size_t)res);
+}
+
+/*
+ * The read stays posted until data comes, reaches the callback in a poll
+ * round, and is posted again only when armed, after that arm's write to the
+ * same fd (an event channel's unmask).  Arming while it is posted posts
+ * nothing more.
+ */
+static void test_watch_read_and_rearm(void)
+{
+	struct pvs_worker *w;
+	struct pvs_worker_watch *wt;
+	struct watchrec r = {0};
+	char got[8] = {0};
+	int s[2];
+
+	CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, s), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_EQUAL(pvs_worker_watch_new(w, s[0], 0, watch_cb, &r, &wt), -EINVAL);
+	CU_ASSERT_EQUAL(pvs_worker_watch_new(w, s[0], 9, watch_cb, &r, &wt), -EINVAL);
+	CU_ASSERT_EQUAL(pvs_worker_watch_new(w, -1, 4, watch_cb, &r, &wt), -EINVAL);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_watch_new(w, s[0], 4, watch_cb, &r, &wt), 0);
+	CU_ASSERT_EQUAL(pvs_worker_watch_arm(wt, NULL, 0), 0);
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 20), 0);
+	CU_ASSERT_EQUAL(r.calls, 0);
+	CU_ASSERT_EQUAL(write(s[1], "kick", 4), 4);
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 1000), 1);
+	CU_ASSERT_EQUAL(r.calls, 1);
+	CU_ASSERT_EQUAL(r.res, 4);
+	CU_ASSERT_EQUAL(memcmp(r.buf, "kick", 4), 0);
+	/* Not posted again by itself: more data waits for the arm. */
+	CU_ASSERT_EQUAL(write(s[1], "more", 4), 4);
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 20), 0);
+	CU_ASSERT_EQUAL(r.calls, 1);
+	CU_ASSERT_EQUAL(pvs_worker_watch_arm(wt, "unmk", 4), 0);
+	CU_ASSERT_EQUAL(pvs_worker_watch_arm(wt, NULL, 0), 0); /* posted: nothing more */
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 1000), 2);          /* the write's CQE and the read's */
+	CU_ASSERT_EQUAL(r.calls, 2);
+	CU_ASSERT_EQUAL(memcmp(r.buf, "more", 4), 0);
+	CU_ASSERT_EQUAL(read(s[1], got, sizeof(got)), 4);
+	CU_ASSERT_EQUAL(memcmp(got, "unmk", 4), 0);
+	/* Posted and freed: cancelled, the callback not called, nothing leaks. */
+	CU_ASSERT_EQUAL(pvs_worker_watch_arm(wt, NULL, 0), 0);
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 20), 0);
+	pvs_worker_watch_free(wt);
+	CU_ASSERT_EQUAL(write(s[1], "late", 4), 4);
+	pvs_worker_wait(w, 50);
+	CU_ASSERT_EQUAL(r.calls, 2);
+	CU_ASSERT_EQUAL(read(s[0], got, sizeof(got)), 4); /* the cancelled read took nothing */
+	pvs_worker_free(w);
+	close(s[0]);
+	close(s[1]);
+}
+
+/* A write that fails (an unmask refused) reaches the callback without a buffer. */
+static void test_watch_failed_write(void)
+{
+	struct pvs_worker *w;
+	struct pvs_worker_watch *wt;
+	struct watchrec r = {0};
+	int p[2];
+
+	CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_watch_new(w, p[0], 4, watch_cb, &r, &wt), 0);
+	CU_ASSERT_EQUAL(pvs_worker_watch_arm(wt, "unmk", 4), 0); /* a pipe's read end */
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 1000), 1);
+	CU_ASSERT_EQUAL(r.calls, 1);
+	CU_ASSERT_TRUE(r.nobuf);
+	CU_ASSERT_EQUAL(r.res, -EBADF);
+	/* The read is still posted. */
+	CU_ASSERT_EQUAL(write(p[1], "kick", 4), 4);
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 1000), 1);
+	CU_ASSERT_EQUAL(r.calls, 2);
+	CU_ASSERT_EQUAL(r.res, 4);
+	CU_ASSERT_FALSE(r.nobuf);
+	pvs_worker_watch_free(wt);
+	pvs_worker_free(w);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * A watch freed while its read is posted, then its worker at once: the
+ * worker waits for the cancel before it goes (ASan: no leak, no write to
+ * freed memory), and the fd may already be closed.
+ */
+static void test_watch_orphan_reaped_at_free(void)
+{
+	struct pvs_worker *w;
+	struct pvs_worker_watch *wt, *never;
+	struct watchrec r = {0};
+	int p[2];
+
+	CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_watch_new(w, p[0], 4, watch_cb, &r, &wt), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_watch_new(w, p[0], 4, watch_cb, &r, &never), 0);
+	pvs_worker_watch_free(never); /* never armed: freed at once */
+	CU_ASSERT_EQUAL(pvs_worker_watch_arm(wt, NULL, 0), 0);
+	pvs_worker_flush(w);
+	pvs_worker_watch_free(wt);
+	close(p[0]);
+	pvs_worker_free(w);
+	CU_ASSERT_EQUAL(r.calls, 0);
+	close(p[1]);
+}
+
 /* ---- registered fds ---- */
 
 struct fdrec {
@@ -654,6 +781,9 @@ static const struct cu_test worker_io_uring_tests[] = {
     {"deferred ring: a read's retry runs after a poke", test_deferred_read_runs_after_poke},
     {"deferred ring: a failed submission runs without a poke", test_deferred_failure_without_poke},
     {"deferred ring: a wake-only fd runs its task work", test_wake_fd_runs_deferred},
+    {"watch: read, arm again after a write, cancel", test_watch_read_and_rearm},
+    {"watch: a failed write reaches the callback", test_watch_failed_write},
+    {"watch: an orphan is reaped when its worker goes", test_watch_orphan_reaped_at_free},
 };
 
 static const struct cu_test worker_fds_tests[] = {

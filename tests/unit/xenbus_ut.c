@@ -1154,6 +1154,10 @@ static void tur_held(struct env *e, struct guest *g, uint16_t tgt)
 	fake_front_push(&g->f);
 	for (unsigned int i = 0; i < e->nfds; i++)
 		pvsd_xenbus_handle_ring(e->xb, e->fds[i].cookie);
+	/* The worker reads the kick; the ring it names takes the command. */
+	pvs_worker_poll(e->w);
+	CU_ASSERT_TRUE(pvsd_xenbus_pending(e->xb));
+	pvsd_xenbus_run_pending(e->xb);
 	pvs_worker_poll(e->w);
 	pvsd_xenbus_after_poll(e->xb);
 	CU_ASSERT_EQUAL(env_inflight(e), 1);

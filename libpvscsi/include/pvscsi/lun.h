@@ -175,6 +175,35 @@ void pvs_worker_flush(struct pvs_worker *w);
 int pvs_worker_wait(struct pvs_worker *w, int timeout_ms);
 
 /*
+ * An fd that the transport reads through the worker's io_uring instead of
+ * polling it and reading it itself (a Xen event channel): one small read
+ * stays posted, and its result reaches @fn on the worker's thread, from
+ * pvs_worker_run() or pvs_worker_poll().  pvs_worker_watch_arm() posts it
+ * again, after an optional write to the same fd (the channel's unmask);
+ * both ride in the worker's next io_uring_enter(), with the I/O it submits,
+ * so a wake-up costs no read() or write() of its own.  The fd must not
+ * block a read that finds nothing (O_NONBLOCK) and must poll readable when
+ * a read would find something.  @read_len and a write are at most 8 bytes.
+ */
+struct pvs_worker_watch;
+typedef void (*pvs_worker_watch_fn)(void *opaque, int res, const void *buf);
+/* Made unarmed; 0 or -errno. */
+int pvs_worker_watch_new(struct pvs_worker *w, int fd, unsigned int read_len,
+                         pvs_worker_watch_fn fn, void *opaque, struct pvs_worker_watch **out);
+/*
+ * Post the read (again), first writing @wlen bytes of @wbuf (0: none).
+ * Nothing is posted while the read is: 0, or -errno when no SQE could be
+ * had (the caller may try again at its next pass).
+ */
+int pvs_worker_watch_arm(struct pvs_worker_watch *wt, const void *wbuf, unsigned int wlen);
+/*
+ * Stop it: what is posted is cancelled, and @fn is not called again.  The
+ * watch's storage lives until the kernel gave back its buffers, which
+ * pvs_worker_free() waits for; the fd may be closed at once.
+ */
+void pvs_worker_watch_free(struct pvs_worker_watch *wt);
+
+/*
  * Something happened to a LUN that no command shows its transport: one line
  * for the administrator's log (the backing went away, ...).  Called on the
  * LUN's worker thread.
