@@ -375,6 +375,7 @@ struct pvsd_daemon {
 	 */
 	struct pass_clk clk;
 	bool worked;        /* the last pass served a ring or reaped a completion */
+	bool sleeps;        /* in the worker's io_uring (wait_pass()), not epoll_wait */
 	unsigned int skips; /* passes in a row that polling let skip epoll_wait */
 	/* --threads N > 1: the loops; d->w is then the pool's own (opens' answers). */
 	unsigned int nloops;
@@ -514,6 +515,46 @@ static int wait_events(int ep, struct epoll_event *ev, int timeout_ms, bool poll
 	}
 	*skips = 0;
 	return epoll_wait(ep, ev, MAX_EVENTS, timeout_ms);
+}
+
+/* PVSD_URING_SLEEP=0: sleep in epoll_wait, as before, for a comparison in one boot. */
+static bool uring_sleep_wanted(void)
+{
+	const char *e = getenv("PVSD_URING_SLEEP");
+
+	return !e || strcmp(e, "0") != 0;
+}
+
+/*
+ * The one loop's sleep: in the worker's io_uring, which in the same
+ * io_uring_enter() submits what the last pass queued and wakes for a
+ * completion (an event channel's read among them) or for @ep, polled from
+ * the ring.  epoll_wait(@ep, 0) only when @ep became readable.  @ep's
+ * events, or -1 with errno.  The completions wait for the pass's
+ * pvs_worker_run(), after its clock is read.
+ */
+static int wait_pass(struct pvsd_daemon *d, struct epoll_event *ev, int timeout_ms, bool polled)
+{
+	bool ready = false;
+	int n;
+
+	if (!d->sleeps)
+		return wait_events(d->ep, ev, timeout_ms, polled, &d->skips);
+	n = pvs_worker_sleep(d->w, d->ep, timeout_ms, &ready);
+	if (n < 0) {
+		struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &tag_worker};
+
+		/* The worker's io_uring fd back in the set: epoll_wait sees its completions again.
+		 */
+		plog(LOG_WARNING, "sleeping in the io_uring failed (%s); back to epoll_wait",
+		     strerror(-n));
+		epoll_ctl(d->ep, EPOLL_CTL_DEL, pvs_worker_fds_fd(d->w), NULL);
+		if (epoll_ctl(d->ep, EPOLL_CTL_ADD, pvs_worker_fd(d->w), &wev) < 0)
+			return -1;
+		d->sleeps = false;
+		return wait_events(d->ep, ev, 0, false, &d->skips);
+	}
+	return ready ? epoll_wait(d->ep, ev, MAX_EVENTS, 0) : 0;
 }
 
 /* ---- event-loop threads (--threads N > 1) ---- */
@@ -840,7 +881,15 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 		plog(LOG_ERR, "I/O worker: %s", strerror(-rc));
 		goto fail;
 	}
-	if ((rc = fd_add(d, pvs_worker_fd(d->w), &tag_worker)) != 0 ||
+	/*
+	 * One loop sleeps in its worker's io_uring (wait_pass()): its set
+	 * then holds the worker's fds without the io_uring's own.  Loop
+	 * threads sleep in epoll_wait: their worker's sleep would reap outside
+	 * the loop's mutex, which the main thread takes to act on its rings.
+	 */
+	d->sleeps = d->cfg.threads <= 1 && uring_sleep_wanted();
+	if ((rc = fd_add(d, d->sleeps ? pvs_worker_fds_fd(d->w) : pvs_worker_fd(d->w),
+	                 &tag_worker)) != 0 ||
 	    (rc = fd_add(d, cfg->xs.ops->fileno(cfg->xs.ctx), &tag_xs)) != 0) {
 		plog(LOG_ERR, "epoll_ctl: %s", strerror(-rc));
 		goto fail;
@@ -1111,6 +1160,9 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 	timeout_ms = main_timeout(d, timeout_ms);
 	poll_us = pvsd_xenbus_poll_us(d->xb);
 	if (poll_us && timeout_ms != 0) {
+		/* A lazy worker's queue first: the spin waits on its completions. */
+		if (d->sleeps && d->worked)
+			pvs_worker_submit(d->w);
 		/*
 		 * Work within the window is taken with no event at all (the rings
 		 * stay unarmed, so the guest does not notify); only then are they
@@ -1121,7 +1173,7 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 			polled = true;
 		}
 	}
-	n = wait_events(d->ep, ev, timeout_ms, polled, &d->skips);
+	n = wait_pass(d, ev, timeout_ms, polled);
 	/* The one clock read of the pass: every latency below is measured against it. */
 	now = pass_clock(&d->clk);
 	if (d->wd_ms && now - d->wd_last >= (uint64_t)d->wd_ms * 1000000u) {

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <liburing.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +59,20 @@ struct pvs_worker {
 	 */
 	pthread_t owner;
 	bool foreign;
+	/*
+	 * pvs_worker_sleep(): @fdsep is the epoll set of the registered fds
+	 * alone (no io_uring fd), for the transport's set; @lazy leaves the
+	 * plain ring's submissions to the sleep's io_uring_enter(); @sleep_op
+	 * is the poll of the transport's set posted on the plain ring.
+	 */
+	int fdsep;
+	bool lazy;
+	bool sleep_polled;
+	bool sleep_ready;
+	bool sleep_seen;         /* its CQE waits in the CQ, already reported by a sleep */
+	unsigned int sleep_hits; /* its CQEs in this reap: not the transport's work */
+	int sleep_err;           /* the poll of the set failed: no more sleeping here */
+	struct pvsi_worker_op sleep_op;
 };
 
 /*
@@ -82,6 +97,7 @@ int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out)
 	if (!w)
 		return -ENOMEM;
 	w->epfd = -1;
+	w->fdsep = -1;
 	w->dring.ring_fd = -1;
 	w->owner = pthread_self();
 	memset(&p, 0, sizeof(p));
@@ -119,6 +135,11 @@ int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out)
 	 * data.ptr NULL marks it.
 	 */
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->ring.ring_fd, &ev) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	w->fdsep = epoll_create1(EPOLL_CLOEXEC);
+	if (w->fdsep < 0) {
 		rc = -errno;
 		goto fail;
 	}
@@ -190,12 +211,19 @@ void pvs_worker_free(struct pvs_worker *w)
 		io_uring_queue_exit(&w->dring);
 	if (w->epfd >= 0)
 		close(w->epfd);
+	if (w->fdsep >= 0)
+		close(w->fdsep);
 	free(w);
 }
 
 int pvs_worker_fd(const struct pvs_worker *w)
 {
 	return w->epfd;
+}
+
+int pvs_worker_fds_fd(const struct pvs_worker *w)
+{
+	return w->fdsep;
 }
 
 /*
@@ -347,6 +375,9 @@ static int reap(struct pvs_worker *w)
 	/* Its CQEs only ever come from dring_enter(): no system call to look. */
 	if (dring_made(w) && io_uring_cq_ready(&w->dring))
 		n += reap_ring(&w->dring);
+	/* The sleep's poll of the transport's set is not a completion of its work. */
+	n -= (int)w->sleep_hits;
+	w->sleep_hits = 0;
 	return n;
 }
 
@@ -402,9 +433,26 @@ bool pvs_worker_has_completions(const struct pvs_worker *w)
 	       dring_taskrun(w) || (dring_made(w) && io_uring_cq_ready(&w->dring) != 0);
 }
 
+/* The plain ring's queue waits for the sleep; the deferred ring's goes now. */
+static void submit_lazy(struct pvs_worker *w)
+{
+	int rc;
+
+	if (!w->lazy) {
+		pvsi_worker_submit(w);
+		return;
+	}
+	if (!pthread_equal(w->owner, pthread_self())) {
+		pvsi_worker_submit(w);
+		return;
+	}
+	if (dring_made(w) && io_uring_sq_ready(&w->dring) && (rc = dring_enable(w)) == 0)
+		submit_ring(&w->dring);
+}
+
 void pvs_worker_flush(struct pvs_worker *w)
 {
-	pvsi_worker_submit(w);
+	submit_lazy(w);
 }
 
 /*
@@ -418,7 +466,10 @@ static int poll_round(struct pvs_worker *w, int timeout_ms, bool check_fds)
 	struct epoll_event evs[16];
 	int n = 0, handled = 0;
 
-	pvsi_worker_submit(w);
+	if (timeout_ms != 0)
+		pvsi_worker_submit(w); /* a blocking wait: its completions must come */
+	else
+		submit_lazy(w);
 	/* Completions already posted need no wake-up. */
 	if (timeout_ms != 0 && pvs_worker_has_completions(w))
 		timeout_ms = 0;
@@ -494,11 +545,12 @@ int pvs_worker_run(struct pvs_worker *w, bool fds_ready)
 		if (n < 0)
 			return total ? total : n;
 		total += n;
-		if (n == 0 && !io_uring_sq_ready(&w->ring) &&
+		/* Lazy: what callbacks queued goes out with the sleep, not round after round. */
+		if (n == 0 && (w->lazy || !io_uring_sq_ready(&w->ring)) &&
 		    !(dring_made(w) && io_uring_sq_ready(&w->dring)))
 			break;
 	}
-	pvsi_worker_submit(w);
+	submit_lazy(w);
 	return total;
 }
 
@@ -556,6 +608,13 @@ static int add_fd(struct pvs_worker *w, int fd, uint32_t events, pvsi_worker_fd_
 		free(f);
 		return rc;
 	}
+	if (epoll_ctl(w->fdsep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int rc = -errno;
+
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+		free(f);
+		return rc;
+	}
 	f->next = w->fds;
 	w->fds = f;
 	if (fn)
@@ -584,6 +643,7 @@ void pvsi_worker_del_fd(struct pvs_worker *w, int fd)
 		if (f->dead || f->fd != fd)
 			continue;
 		epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+		epoll_ctl(w->fdsep, EPOLL_CTL_DEL, fd, NULL);
 		/* An event for it may sit in the current dispatch batch. */
 		f->dead = true;
 		if (f->fn)
@@ -727,4 +787,102 @@ void pvs_worker_watch_free(struct pvs_worker_watch *wt)
 	pvsi_worker_submit(wt->w);
 	wt->orphan = true;
 	pvsi_worker_linger(wt->w, 1);
+}
+
+/* ---- sleeping in the io_uring ---- */
+
+static void sleep_fd_ready(struct pvsi_worker_op *op, int res)
+{
+	struct pvs_worker *w =
+	    (struct pvs_worker *)((char *)op - offsetof(struct pvs_worker, sleep_op));
+
+	w->sleep_polled = false;
+	w->sleep_hits++;
+	/* A poll the kernel refuses would wake every sleep at once: say so instead. */
+	if (res < 0 && res != -ECANCELED && res != -EINTR)
+		w->sleep_err = res;
+	else if (res != -ECANCELED && !w->sleep_seen)
+		w->sleep_ready = true; /* came after the sleep looked: the next one says so */
+	w->sleep_seen = false;
+}
+
+int pvs_worker_sleep(struct pvs_worker *w, int fd, int timeout_ms, bool *fd_ready)
+{
+	struct io_uring_cqe *cqe;
+	int rc = 0, tries = 0;
+
+	*fd_ready = false;
+	if (w->sleep_err) {
+		/* Not lazy any more: the caller goes back to its own epoll_wait. */
+		w->lazy = false;
+		pvsi_worker_submit(w);
+		return w->sleep_err;
+	}
+	w->lazy = true;
+	if (fd >= 0 && !w->sleep_polled && !w->sleep_ready) {
+		struct io_uring_sqe *sqe = get_sqe(w, &w->ring);
+
+		if (sqe) {
+			w->sleep_op.done = sleep_fd_ready;
+			io_uring_prep_poll_add(sqe, fd, POLLIN);
+			io_uring_sqe_set_data64(sqe, pvsi_worker_op_tag(&w->sleep_op));
+			w->sleep_polled = true;
+		} else {
+			/* The kernel takes nothing (its CQ overflows): ask @fd at once. */
+			w->sleep_ready = true;
+		}
+	}
+	if (w->foreign)
+		pvsi_worker_submit(w);
+	if (w->sleep_ready || pvs_worker_has_completions(w))
+		timeout_ms = 0;
+	do {
+		if (timeout_ms == 0) {
+			rc = io_uring_sq_ready(&w->ring) ? io_uring_submit(&w->ring) : 0;
+		} else if (timeout_ms < 0) {
+			rc = io_uring_submit_and_wait(&w->ring, 1);
+		} else {
+			struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000,
+			                               .tv_nsec = (timeout_ms % 1000) * 1000000L};
+
+			rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+		}
+	} while (rc == -EAGAIN && ++tries < 8);
+	/* A timeout, a signal, a CQ full until reaped: none is the loop's end. */
+	if (rc == -ETIME || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY)
+		rc = 0;
+	/*
+	 * Nothing is reaped here: the transport reads its pass clock first,
+	 * against which its completions' latencies count.  The set's poll is
+	 * looked for in the CQ, and its CQE left for that reap.
+	 */
+	if (w->sleep_polled && !w->sleep_seen) {
+		uint64_t tag = pvsi_worker_op_tag(&w->sleep_op);
+		struct io_uring_cqe *c;
+		unsigned int head;
+
+		io_uring_for_each_cqe(&w->ring, head, c)
+		{
+			if (c->user_data == tag) {
+				w->sleep_seen = true;
+				*fd_ready = true;
+				break;
+			}
+		}
+	}
+	if (w->sleep_ready) {
+		w->sleep_ready = false;
+		*fd_ready = true;
+	}
+	if (rc < 0) {
+		/* The next call says so; the set is asked meanwhile. */
+		w->sleep_err = rc;
+		*fd_ready = true;
+	}
+	return 0;
+}
+
+void pvs_worker_submit(struct pvs_worker *w)
+{
+	pvsi_worker_submit(w);
 }

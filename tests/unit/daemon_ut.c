@@ -179,7 +179,12 @@ static void test_scsiback_check(void)
 #define FEP "/local/domain/3/device/vscsi/0"
 
 /* The loop end to end: xenstore, ring kicks, worker completions, SIGTERM. */
-static void test_loop_and_sigterm(void)
+/*
+ * @legacy: the loop sleeps in epoll_wait and reads the event channel
+ * itself (PVSD_URING_SLEEP=0, PVSD_EVTCHN_URING=0); otherwise in the
+ * worker's io_uring, the channel read through it.
+ */
+static void loop_and_sigterm(bool legacy)
 {
 	struct fake_xs *fx = fake_xs_new();
 	struct fake_xs_conn *conn = fake_xs_connect(fx, 0);
@@ -198,6 +203,10 @@ static void test_loop_and_sigterm(void)
 	plog_set_hook(log_hook, NULL);
 	dh_cfg(&cfg, conn, gnt, evt);
 	cfg.verbose = true;
+	if (legacy) {
+		setenv("PVSD_URING_SLEEP", "0", 1);
+		setenv("PVSD_EVTCHN_URING", "0", 1);
+	}
 	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
 
 	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, BEP "/frontend", FEP), 0);
@@ -272,6 +281,8 @@ static void test_loop_and_sigterm(void)
 	CU_ASSERT_STRING_EQUAL(fake_xs_history(fx, BEP "/state"), "");
 	CU_ASSERT_STRING_EQUAL(fake_xs_get(fx, BEP "/vscsi-devs/dev-0/state"), "4");
 	pvsd_daemon_free(d);
+	unsetenv("PVSD_URING_SLEEP");
+	unsetenv("PVSD_EVTCHN_URING");
 	{
 		struct fake_gnt_stats gs;
 
@@ -285,6 +296,16 @@ static void test_loop_and_sigterm(void)
 	fake_gnt_free(gnt);
 	plog_set_hook(NULL, NULL);
 	free(buf);
+}
+
+static void test_loop_and_sigterm(void)
+{
+	loop_and_sigterm(false);
+}
+
+static void test_loop_and_sigterm_legacy(void)
+{
+	loop_and_sigterm(true);
 }
 
 /* ---- --threads ---- */
@@ -434,6 +455,7 @@ static const struct cu_test tests[] = {
     {"pid file lock", test_pidfile},
     {"xen-scsiback check", test_scsiback_check},
     {"event loop and SIGTERM", test_loop_and_sigterm},
+    {"event loop and SIGTERM, in epoll_wait, the channel read()", test_loop_and_sigterm_legacy},
     {"--threads 2: placement, I/O on both loops, SIGTERM", test_threads},
 };
 

@@ -760,6 +760,118 @@ static void test_fd_deleted_by_another_callback(void)
 	close(b.fd);
 }
 
+/* ---- sleeping in the io_uring ---- */
+
+/*
+ * A lazy worker: after the first sleep, a flush submits nothing; the next
+ * sleep submits and waits in one io_uring_enter() and runs the completion.
+ */
+static void test_sleep_submits_lazily(void)
+{
+	struct pvs_worker *w;
+	bool ready = true;
+
+	reset_reqs();
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, -1, 0, &ready), 0);
+	CU_ASSERT_FALSE(ready);
+	queue_nop(w, &reqs[0]);
+	pvs_worker_flush(w);
+	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 0);
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 20), 0); /* still queued */
+	CU_ASSERT_EQUAL(recs[0].calls, 0);
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, -1, 5000, &ready), 0);
+	CU_ASSERT_FALSE(ready);
+	CU_ASSERT_EQUAL(recs[0].calls, 0); /* the caller's run does, after its clock */
+	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 1);
+	CU_ASSERT_EQUAL(recs[0].calls, 1);
+	/* A blocking wait is not lazy: it submits what it waits for. */
+	queue_nop(w, &reqs[1]);
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 5000), 1);
+	CU_ASSERT_EQUAL(recs[1].calls, 1);
+	/* Nor is pvs_worker_submit(). */
+	queue_nop(w, &reqs[2]);
+	pvs_worker_submit(w);
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 1000), 1);
+	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 1);
+	pvs_worker_free(w);
+}
+
+/*
+ * The transport's own epoll set wakes the sleep (polled from the ring), and
+ * says so; a quiet set lets the sleep time out.  The worker's fds set holds
+ * its registered fds and not the io_uring's fd.
+ */
+static void test_sleep_wakes_for_the_set(void)
+{
+	struct pvs_worker *w;
+	struct fdrec r = {.other = -1};
+	struct epoll_event ev = {.events = EPOLLIN}, out;
+	uint64_t one = 1, v;
+	int ep = epoll_create1(0), efd = eventfd(0, EFD_NONBLOCK), sfd = eventfd(0, EFD_NONBLOCK);
+	bool ready = false;
+	double t0;
+
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_EQUAL_FATAL(epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev), 0);
+	r.fd = sfd;
+	CU_ASSERT_EQUAL(pvsi_worker_add_fd(w, sfd, EPOLLIN, fd_cb, &r), 0);
+	t0 = now_ms();
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, ep, 40, &ready), 0);
+	CU_ASSERT_FALSE(ready);
+	CU_ASSERT_TRUE(now_ms() - t0 >= 30);
+	CU_ASSERT_EQUAL(write(efd, &one, sizeof(one)), 8);
+	t0 = now_ms();
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, ep, 5000, &ready), 0);
+	CU_ASSERT_TRUE(ready);
+	CU_ASSERT_TRUE(now_ms() - t0 < 4000);
+	CU_ASSERT_EQUAL(epoll_wait(ep, &out, 1, 0), 1);
+	CU_ASSERT_EQUAL(read(efd, &v, sizeof(v)), 8);
+	/* Said once, though its CQE waits for the pass's run, which counts it as no work. */
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, ep, 0, &ready), 0);
+	CU_ASSERT_FALSE(ready);
+	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 0);
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, ep, 20, &ready), 0);
+	CU_ASSERT_FALSE(ready);
+	/* The fds set: a registered fd's readiness, not the io_uring's completions. */
+	queue_nop(w, &reqs[3]);
+	pvs_worker_submit(w);
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 1000), 1);
+	CU_ASSERT_EQUAL(readable(pvs_worker_fds_fd(w), 20), 0);
+	CU_ASSERT_EQUAL(write(sfd, &one, sizeof(one)), 8);
+	CU_ASSERT_EQUAL(readable(pvs_worker_fds_fd(w), 1000), 1);
+	CU_ASSERT_EQUAL(pvs_worker_run(w, true), 2); /* the NOP and the fd's callback */
+	CU_ASSERT_EQUAL(r.calls, 1);
+	pvsi_worker_del_fd(w, sfd);
+	pvs_worker_free(w);
+	close(ep);
+	close(efd);
+	close(sfd);
+}
+
+/*
+ * A set the kernel cannot poll: the sleep says so once, then fails at every
+ * call, and the worker submits at each flush again (its transport went
+ * back to epoll_wait).
+ */
+static void test_sleep_refused_poll(void)
+{
+	struct pvs_worker *w;
+	bool ready = false;
+
+	reset_reqs();
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, 1000, 2000, &ready), 0); /* no such fd */
+	CU_ASSERT_TRUE(ready);
+	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 0); /* the poll's CQE: its error */
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, 1000, 2000, &ready), -EBADF);
+	queue_nop(w, &reqs[4]);
+	pvs_worker_flush(w);
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 1000), 1);
+	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 1);
+	pvs_worker_free(w);
+}
+
 static const struct cu_test worker_lifecycle_tests[] = {
     {"bad queue depth", test_new_bad_depth},
     {"fd is an epoll fd, idle poll/wait", test_fd_is_epoll_and_idle},
@@ -789,6 +901,9 @@ static const struct cu_test worker_io_uring_tests[] = {
 static const struct cu_test worker_fds_tests[] = {
     {"fd callback, duplicate, removal, re-add", test_fd_callback_and_removal},
     {"fd removed by another callback in the same round", test_fd_deleted_by_another_callback},
+    {"sleep: lazy submissions go with the sleep", test_sleep_submits_lazily},
+    {"sleep: the transport's set wakes it; the fds set", test_sleep_wakes_for_the_set},
+    {"sleep: a set the kernel cannot poll ends the sleeping", test_sleep_refused_poll},
 };
 
 int main(void)
