@@ -544,11 +544,9 @@ static int wait_pass(struct pvsd_daemon *d, struct epoll_event *ev, int timeout_
 	if (n < 0) {
 		struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &tag_worker};
 
-		/* The worker's io_uring fd back in the set: epoll_wait sees its completions again.
-		 */
+		/* The worker's fd in the set: epoll_wait sees its completions and fds. */
 		plog(LOG_WARNING, "sleeping in the io_uring failed (%s); back to epoll_wait",
 		     strerror(-n));
-		epoll_ctl(d->ep, EPOLL_CTL_DEL, pvs_worker_fds_fd(d->w), NULL);
 		if (epoll_ctl(d->ep, EPOLL_CTL_ADD, pvs_worker_fd(d->w), &wev) < 0)
 			return -1;
 		d->sleeps = false;
@@ -882,14 +880,14 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 		goto fail;
 	}
 	/*
-	 * One loop sleeps in its worker's io_uring (wait_pass()): its set
-	 * then holds the worker's fds without the io_uring's own.  Loop
-	 * threads sleep in epoll_wait: their worker's sleep would reap outside
-	 * the loop's mutex, which the main thread takes to act on its rings.
+	 * One loop sleeps in its worker's io_uring (wait_pass()), which then
+	 * polls the worker's fds itself: the set holds none of the worker's.
+	 * Loop threads sleep in epoll_wait: their worker's sleep would reap
+	 * outside the loop's mutex, which the main thread takes to act on
+	 * its rings.
 	 */
 	d->sleeps = d->cfg.threads <= 1 && uring_sleep_wanted();
-	if ((rc = fd_add(d, d->sleeps ? pvs_worker_fds_fd(d->w) : pvs_worker_fd(d->w),
-	                 &tag_worker)) != 0 ||
+	if ((!d->sleeps && (rc = fd_add(d, pvs_worker_fd(d->w), &tag_worker)) != 0) ||
 	    (rc = fd_add(d, cfg->xs.ops->fileno(cfg->xs.ctx), &tag_xs)) != 0) {
 		plog(LOG_ERR, "epoll_ctl: %s", strerror(-rc));
 		goto fail;

@@ -61,7 +61,7 @@ struct pvs_worker {
 	bool foreign;
 	/*
 	 * pvs_worker_sleep(): @fdsep is the epoll set of the registered fds
-	 * alone (no io_uring fd), for the transport's set; @lazy leaves the
+	 * alone (no io_uring fd), polled from the ring; @lazy leaves the
 	 * plain ring's submissions to the sleep's io_uring_enter(); @sleep_op
 	 * is the poll of the transport's set posted on the plain ring.
 	 */
@@ -73,6 +73,10 @@ struct pvs_worker {
 	unsigned int sleep_hits; /* its CQEs in this reap: not the transport's work */
 	int sleep_err;           /* the poll of the set failed: no more sleeping here */
 	struct pvsi_worker_op sleep_op;
+	/* The sleep's poll of @fdsep: its CQE means the next round asks the fds. */
+	bool fds_polled;
+	bool fds_ready;
+	struct pvsi_worker_op fds_op;
 };
 
 /*
@@ -219,11 +223,6 @@ void pvs_worker_free(struct pvs_worker *w)
 int pvs_worker_fd(const struct pvs_worker *w)
 {
 	return w->epfd;
-}
-
-int pvs_worker_fds_fd(const struct pvs_worker *w)
-{
-	return w->fdsep;
 }
 
 /*
@@ -465,7 +464,10 @@ static int poll_round(struct pvs_worker *w, int timeout_ms, bool check_fds)
 {
 	struct epoll_event evs[16];
 	int n = 0, handled = 0;
+	bool own = w->fds_ready; /* the sleep's poll of the fds fired: they are asked */
 
+	w->fds_ready = false;
+	check_fds = check_fds || own;
 	if (timeout_ms != 0)
 		pvsi_worker_submit(w); /* a blocking wait: its completions must come */
 	else
@@ -480,7 +482,7 @@ static int poll_round(struct pvs_worker *w, int timeout_ms, bool check_fds)
 	 */
 	if (check_fds && (w->ncallback || timeout_ms != 0)) {
 		n = epoll_wait(w->epfd, evs, 16, timeout_ms);
-	} else if (check_fds && w->fds && !io_uring_cq_ready(&w->ring)) {
+	} else if (own || (check_fds && w->fds && !io_uring_cq_ready(&w->ring))) {
 		/*
 		 * Only wake-only fds besides the io_uring's, and no CQE made the
 		 * set readable: one of them did, and what it means is the
@@ -791,6 +793,17 @@ void pvs_worker_watch_free(struct pvs_worker_watch *wt)
 
 /* ---- sleeping in the io_uring ---- */
 
+static void sleep_fds_ready(struct pvsi_worker_op *op, int res)
+{
+	struct pvs_worker *w =
+	    (struct pvs_worker *)((char *)op - offsetof(struct pvs_worker, fds_op));
+
+	w->fds_polled = false;
+	/* An error reads as ready: the next round's epoll_wait says what there is. */
+	if (res != -ECANCELED)
+		w->fds_ready = true;
+}
+
 static void sleep_fd_ready(struct pvsi_worker_op *op, int res)
 {
 	struct pvs_worker *w =
@@ -832,9 +845,26 @@ int pvs_worker_sleep(struct pvs_worker *w, int fd, int timeout_ms, bool *fd_read
 			w->sleep_ready = true;
 		}
 	}
+	/*
+	 * The worker's own fds (sg answers, iSCSI and Ceph sockets), polled
+	 * here rather than through @fd: their readiness is the worker's to
+	 * handle in the pass's run, with no epoll_wait of the transport's.
+	 */
+	if (w->fds && !w->fds_polled && !w->fds_ready) {
+		struct io_uring_sqe *sqe = get_sqe(w, &w->ring);
+
+		if (sqe) {
+			w->fds_op.done = sleep_fds_ready;
+			io_uring_prep_poll_add(sqe, w->fdsep, POLLIN);
+			io_uring_sqe_set_data64(sqe, pvsi_worker_op_tag(&w->fds_op));
+			w->fds_polled = true;
+		} else {
+			w->fds_ready = true;
+		}
+	}
 	if (w->foreign)
 		pvsi_worker_submit(w);
-	if (w->sleep_ready || pvs_worker_has_completions(w))
+	if (w->sleep_ready || w->fds_ready || pvs_worker_has_completions(w))
 		timeout_ms = 0;
 	do {
 		if (timeout_ms == 0) {

@@ -178,27 +178,26 @@ int pvs_worker_wait(struct pvs_worker *w, int timeout_ms);
  * An event loop that sleeps in the worker's io_uring instead of in its own
  * epoll_wait(): one io_uring_enter() submits what the pass queued and
  * waits for a completion (the event-channel reads of pvs_worker_watch_arm()
- * among them), for its epoll set @fd to poll readable (-1: none), or for
- * @timeout_ms (-1: no limit, 0: no wait, and no system call when nothing
- * is queued).
+ * among them), for one of the worker's own fds (sg, iSCSI, Ceph), for its
+ * epoll set @fd to poll readable (-1: none), or for @timeout_ms (-1: no
+ * limit, 0: no wait, and no system call when nothing is queued).
  *
  * It runs no completion: the caller's next pvs_worker_run() does, after it
- * read its clock.  It returns 0 and sets *@fd_ready when @fd should be
- * asked with epoll_wait(..., 0).  The worker's own fds belong in @fd as
- * pvs_worker_fds_fd(), not pvs_worker_fd(), whose io_uring fd would wake
- * the set at every completion.
+ * read its clock, and asks the worker's fds when they polled ready.  It
+ * returns 0 and sets *@fd_ready when @fd should be asked with
+ * epoll_wait(..., 0).  @fd must hold no fd of the worker's, and
+ * pvs_worker_fd() least of all, whose io_uring fd would wake it at every
+ * completion.
  *
  * From the first call on the worker is lazy: pvs_worker_flush() and
  * pvs_worker_run() leave its submissions to the next sleep, so a pass costs
  * one io_uring_enter(), not one per flush.  Once the kernel refused the
  * poll of @fd or the wait itself, it returns that -errno at every call and
  * is not lazy any more: the caller sleeps in its own epoll_wait() again,
- * with pvs_worker_fd() back in its set.  The worker's thread only, and
- * never while another thread may queue work on it.
+ * with pvs_worker_fd() in its set.  The worker's thread only, and never
+ * while another thread may queue work on it.
  */
 int pvs_worker_sleep(struct pvs_worker *w, int fd, int timeout_ms, bool *fd_ready);
-/* The worker's registered fds (sg, iSCSI, rbd), without its io_uring's fd. */
-int pvs_worker_fds_fd(const struct pvs_worker *w);
 /* Submit what is queued now, lazy or not (a loop about to spin on completions). */
 void pvs_worker_submit(struct pvs_worker *w);
 
