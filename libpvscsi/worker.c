@@ -59,6 +59,8 @@ struct pvs_worker {
 	 */
 	pthread_t owner;
 	bool foreign;
+	/* Freed watches whose CQEs have not all come: theirs until then. */
+	struct pvs_worker_watch *orphans;
 	/*
 	 * pvs_worker_sleep(): @fdsep is the epoll set of the registered fds
 	 * alone (no io_uring fd), polled from the ring; @lazy leaves the
@@ -667,6 +669,8 @@ struct pvs_worker_watch {
 	unsigned int posted; /* SQEs whose CQE has not come */
 	bool reading;
 	bool orphan; /* freed by its owner: the last CQE frees it */
+	/* On the worker's orphans list meanwhile: the worker holds it, not the kernel alone. */
+	struct pvs_worker_watch *onext, **oprev;
 	pvs_worker_watch_fn fn;
 	void *opaque;
 	uint64_t rbuf; /* the kernel writes it until the read's CQE */
@@ -685,6 +689,9 @@ static void watch_settle(struct pvs_worker_watch *wt)
 {
 	wt->posted--;
 	if (wt->orphan && !wt->posted) {
+		*wt->oprev = wt->onext;
+		if (wt->onext)
+			wt->onext->oprev = wt->oprev;
 		pvsi_worker_linger(wt->w, -1);
 		free(wt);
 	}
@@ -788,6 +795,11 @@ void pvs_worker_watch_free(struct pvs_worker_watch *wt)
 	}
 	pvsi_worker_submit(wt->w);
 	wt->orphan = true;
+	wt->onext = wt->w->orphans;
+	if (wt->onext)
+		wt->onext->oprev = &wt->onext;
+	wt->oprev = &wt->w->orphans;
+	wt->w->orphans = wt;
 	pvsi_worker_linger(wt->w, 1);
 }
 
