@@ -750,7 +750,7 @@ int pvs_worker_watch_arm(struct pvs_worker_watch *wt, const void *wbuf, unsigned
 	if (wt->orphan || wlen > sizeof(wt->wbuf))
 		return -EINVAL;
 	if (wlen) {
-		/* The last write's buffer is free: its SQE went out in order before. */
+		/* One write at a time: its buffer is the watch's until its CQE. */
 		if (wt->posted > (wt->reading ? 1u : 0u))
 			return -EBUSY;
 		if (!(sqe = get_sqe(wt->w, &wt->w->ring)))
