@@ -1010,23 +1010,22 @@ bool pvsd_ring_kicked(const struct pvsd_ring *r)
 	return r->kicked;
 }
 
+/* The channel polled by the daemon (no watch): 1 for an event, unmasked again. */
+static int pending_take(struct pvsd_ring *r)
+{
+	int rc = r->cfg.evt->pending(r->cfg.evt_ctx, r->chan);
+
+	if (rc <= 0)
+		return 0;
+	r->cfg.evt->unmask(r->cfg.evt_ctx, r->chan);
+	return 1;
+}
+
 bool pvsd_ring_handle_event(struct pvsd_ring *r)
 {
-	int rc;
-
-	if (r->watch) {
-		r->st.wakeups++;
-		r->st.events += watch_take(r);
-		release_if_due(r);
-		return take(r, !r->polling);
-	}
-	rc = r->cfg.evt->pending(r->cfg.evt_ctx, r->chan);
-
 	r->st.wakeups++;
-	r->st.events += rc > 0;
+	r->st.events += r->watch ? watch_take(r) : pending_take(r);
 	release_if_due(r);
-	if (rc > 0)
-		r->cfg.evt->unmask(r->cfg.evt_ctx, r->chan);
 	return take(r, !r->polling);
 }
 

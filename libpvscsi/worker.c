@@ -294,9 +294,19 @@ void pvs_worker_adopt(struct pvs_worker *w)
 	w->owner = pthread_self();
 }
 
+/* The deferred ring's queue, enabling the ring on its first use.  0, or what submit said. */
+static int submit_dring(struct pvs_worker *w)
+{
+	int rc = 0;
+
+	if (dring_made(w) && io_uring_sq_ready(&w->dring) && (rc = dring_enable(w)) == 0)
+		rc = submit_ring(&w->dring);
+	return rc;
+}
+
 int pvsi_worker_submit(struct pvs_worker *w)
 {
-	int rc = 0, drc = 0;
+	int rc = 0, drc;
 
 	if (!pthread_equal(w->owner, pthread_self())) {
 		w->foreign =
@@ -311,8 +321,7 @@ int pvsi_worker_submit(struct pvs_worker *w)
 	 * completed inline (a header write, an answer already there) waits
 	 * in the CQ, which pvs_worker_has_completions() shows.
 	 */
-	if (dring_made(w) && io_uring_sq_ready(&w->dring) && (drc = dring_enable(w)) == 0)
-		drc = submit_ring(&w->dring);
+	drc = submit_dring(w);
 	return rc < 0 ? rc : drc < 0 ? drc : rc;
 }
 
@@ -437,18 +446,11 @@ bool pvs_worker_has_completions(const struct pvs_worker *w)
 /* The plain ring's queue waits for the sleep; the deferred ring's goes now. */
 static void submit_lazy(struct pvs_worker *w)
 {
-	int rc;
-
-	if (!w->lazy) {
+	/* Another thread's call only marks the work for the owner: as ever. */
+	if (!w->lazy || !pthread_equal(w->owner, pthread_self()))
 		pvsi_worker_submit(w);
-		return;
-	}
-	if (!pthread_equal(w->owner, pthread_self())) {
-		pvsi_worker_submit(w);
-		return;
-	}
-	if (dring_made(w) && io_uring_sq_ready(&w->dring) && (rc = dring_enable(w)) == 0)
-		submit_ring(&w->dring);
+	else
+		submit_dring(w);
 }
 
 void pvs_worker_flush(struct pvs_worker *w)
@@ -831,6 +833,23 @@ static void sleep_fd_ready(struct pvsi_worker_op *op, int res)
 	w->sleep_seen = false;
 }
 
+/*
+ * A poll of @fd on the plain ring for @op; false when the kernel takes no
+ * SQE (its CQ overflows), and the caller then asks @fd at once.
+ */
+static bool post_poll(struct pvs_worker *w, int fd, struct pvsi_worker_op *op,
+                      void (*done)(struct pvsi_worker_op *, int))
+{
+	struct io_uring_sqe *sqe = get_sqe(w, &w->ring);
+
+	if (!sqe)
+		return false;
+	op->done = done;
+	io_uring_prep_poll_add(sqe, fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, pvsi_worker_op_tag(op));
+	return true;
+}
+
 int pvs_worker_sleep(struct pvs_worker *w, int fd, int timeout_ms, bool *fd_ready)
 {
 	struct io_uring_cqe *cqe;
@@ -845,17 +864,8 @@ int pvs_worker_sleep(struct pvs_worker *w, int fd, int timeout_ms, bool *fd_read
 	}
 	w->lazy = true;
 	if (fd >= 0 && !w->sleep_polled && !w->sleep_ready) {
-		struct io_uring_sqe *sqe = get_sqe(w, &w->ring);
-
-		if (sqe) {
-			w->sleep_op.done = sleep_fd_ready;
-			io_uring_prep_poll_add(sqe, fd, POLLIN);
-			io_uring_sqe_set_data64(sqe, pvsi_worker_op_tag(&w->sleep_op));
-			w->sleep_polled = true;
-		} else {
-			/* The kernel takes nothing (its CQ overflows): ask @fd at once. */
-			w->sleep_ready = true;
-		}
+		w->sleep_polled = post_poll(w, fd, &w->sleep_op, sleep_fd_ready);
+		w->sleep_ready = !w->sleep_polled;
 	}
 	/*
 	 * The worker's own fds (sg answers, iSCSI and Ceph sockets), polled
@@ -863,16 +873,8 @@ int pvs_worker_sleep(struct pvs_worker *w, int fd, int timeout_ms, bool *fd_read
 	 * handle in the pass's run, with no epoll_wait of the transport's.
 	 */
 	if (w->fds && !w->fds_polled && !w->fds_ready) {
-		struct io_uring_sqe *sqe = get_sqe(w, &w->ring);
-
-		if (sqe) {
-			w->fds_op.done = sleep_fds_ready;
-			io_uring_prep_poll_add(sqe, w->fdsep, POLLIN);
-			io_uring_sqe_set_data64(sqe, pvsi_worker_op_tag(&w->fds_op));
-			w->fds_polled = true;
-		} else {
-			w->fds_ready = true;
-		}
+		w->fds_polled = post_poll(w, w->fdsep, &w->fds_op, sleep_fds_ready);
+		w->fds_ready = !w->fds_polled;
 	}
 	if (w->foreign)
 		pvsi_worker_submit(w);
