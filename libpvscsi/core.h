@@ -230,6 +230,9 @@ struct pvsi_store_ops {
 	/* Current size of the backing in bytes, re-read from the backing. */
 	int64_t (*size)(struct pvs_lun *lun);
 	void (*close)(struct pvs_lun *lun);
+	/* Optional, as struct pvsi_lun_ops's busy and move below; NULL: nothing of its own. */
+	bool (*busy)(const struct pvs_lun *lun);
+	int (*move)(struct pvs_lun *lun, struct pvs_worker *to, char *err, size_t errlen);
 };
 
 /*
@@ -292,6 +295,21 @@ struct pvsi_lun_ops {
 	int (*cancel)(struct pvs_lun *lun, struct pvs_req *req);
 	uint64_t (*capacity)(struct pvs_lun *lun); /* in blocks */
 	void (*close)(struct pvs_lun *lun);
+	/*
+	 * Whether operations of the LUN's own are on lun->worker besides its
+	 * requests in flight (which pvsi_lun_busy() counts): an answer read
+	 * in the ring, a login under way.  NULL: none ever are.
+	 */
+	bool (*busy)(const struct pvs_lun *lun);
+	/*
+	 * pvsi_lun_move()'s part: register with @to what the LUN has on
+	 * lun->worker (its fds, its deferred ring), then take it off the old
+	 * one.  Only called when idle, with neither worker's thread running.
+	 * -errno with @err saying what @to refused, and then nothing changed:
+	 * what was registered with @to is taken off again.  NULL: nothing is
+	 * registered anywhere (the next I/O simply goes to the new worker).
+	 */
+	int (*move)(struct pvs_lun *lun, struct pvs_worker *to, char *err, size_t errlen);
 };
 
 extern const struct pvsi_lun_ops pvsi_emulated_ops;
@@ -377,6 +395,18 @@ struct pvs_lun {
 	void *emu; /* emulate.c: per-LUN scratch for multi-stage commands */
 	void *cd;  /* cdrom.c: a cdrom: drive's tray and medium; NULL for other LUNs */
 };
+
+/*
+ * Whether @lun has anything on its worker: requests in flight, or its
+ * kind's own operations (ops->busy).  A LUN moves only when it has not.
+ */
+bool pvsi_lun_busy(const struct pvs_lun *lun);
+/*
+ * Move @lun's I/O to worker @to (pvs_unit_move()): 0; -EBUSY while
+ * pvsi_lun_busy(); -errno with @err when @to refused a registration, @lun
+ * then whole on its old worker.
+ */
+int pvsi_lun_move(struct pvs_lun *lun, struct pvs_worker *to, char *err, size_t errlen);
 
 /* pvs_submit() with PVSI_RF_* @flags set once the core is reset (pvs_map_submit's lending). */
 void pvsi_submit(struct pvs_lun *lun, struct pvs_req *req, uint32_t flags);

@@ -164,6 +164,16 @@ static void emu_close(struct pvs_lun *lun)
 	lun->store->close(lun);
 }
 
+static bool emu_busy(const struct pvs_lun *lun)
+{
+	return lun->store->busy && lun->store->busy(lun);
+}
+
+static int emu_move(struct pvs_lun *lun, struct pvs_worker *to, char *err, size_t errlen)
+{
+	return lun->store->move ? lun->store->move(lun, to, err, errlen) : 0;
+}
+
 int pvsi_emulate_open(struct pvs_lun *lun, char *err, size_t errlen)
 {
 	int rc = pvsi_sbc_open(lun);
@@ -183,4 +193,6 @@ const struct pvsi_lun_ops pvsi_emulated_ops = {
     .cancel = emu_cancel,
     .capacity = emu_capacity,
     .close = emu_close,
+    .busy = emu_busy,
+    .move = emu_move,
 };

@@ -760,6 +760,43 @@ struct pvs_worker *pvs_unit_worker(const struct pvs_unit *u)
 	return u->w;
 }
 
+bool pvs_unit_busy(const struct pvs_unit *u)
+{
+	return u->lun && pvsi_lun_busy(u->lun);
+}
+
+int pvs_unit_move(struct pvs_unit *u, struct pvs_worker *to, char *err, size_t errlen)
+{
+	char why[600] = "";
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	/* A unit the pool hands out is bound; a record whose LUN closed has nothing to move. */
+	if (!to || !u->lun || u->lun->bind) {
+		set_err(err, errlen, "%s: %s", u->spec,
+		        !to ? "no worker to move to" : "not open: nothing to move");
+		return -EINVAL;
+	}
+	if (to == u->w)
+		return 0;
+	if (pvsi_lun_busy(u->lun)) {
+		set_err(err, errlen,
+		        "%s: cannot change event loop while busy (%u requests in flight, or its "
+		        "store's own operations)",
+		        u->spec, pvs_lun_inflight(u->lun));
+		return -EBUSY;
+	}
+	rc = pvsi_lun_move(u->lun, to, why, sizeof(why));
+	if (rc) {
+		set_err(err, errlen, "%s: cannot change event loop, it stays on its own: %s",
+		        u->spec, why);
+		return rc;
+	}
+	u->w = to;
+	return 0;
+}
+
 struct pvs_worker *pvs_host_unit_where(struct pvs_host *h, const char *spec, bool raw,
                                        const char *initiator)
 {

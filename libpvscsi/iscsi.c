@@ -1026,12 +1026,53 @@ static void is_close(struct pvs_lun *lun)
 	lun->priv = NULL;
 }
 
+/*
+ * The session's state is the LUN's and its socket and timer sit in its own
+ * epoll set, so an idle session moves with that one fd.  A session that
+ * is down, logging in again, or waiting for an ABORT TASK's answer or a
+ * given-up command's is busy: what those end in (commands sent again, a
+ * context dropped) is best finished where it began.
+ */
+static bool is_busy(const struct pvs_lun *lun)
+{
+	const struct iscsi_priv *p = lun->priv;
+
+	if (!p)
+		return false;
+	if (p->inflight || p->retry_head || p->down || p->lost || p->login_failed || p->logging_in)
+		return true;
+	for (unsigned int i = 0; i < ISCSI_MAX_INFLIGHT; i++)
+		if (p->aborts[i].used)
+			return true;
+	return false;
+}
+
+static int is_move(struct pvs_lun *lun, struct pvs_worker *to, char *err, size_t errlen)
+{
+	struct iscsi_priv *p = priv_of(lun);
+	char url[PVS_SPEC_MAX + 16];
+	int rc;
+
+	if (!p || p->epfd < 0)
+		return 0;
+	rc = pvsi_worker_add_fd(to, p->epfd, EPOLLIN, on_events, p);
+	if (rc) {
+		snprintf(url, sizeof(url), "%s/%s/%d", p->portal, p->target, p->lun_nr);
+		return fail(err, errlen, url, rc, "the new worker refused the session's fd: %s",
+		            strerror(-rc));
+	}
+	pvsi_worker_del_fd(lun->worker, p->epfd);
+	return 0;
+}
+
 const struct pvsi_lun_ops pvsi_iscsi_ops = {
     .kind = "iscsi",
     .submit = is_submit,
     .cancel = is_cancel,
     .capacity = NULL,
     .close = is_close,
+    .busy = is_busy,
+    .move = is_move,
 };
 
 /*

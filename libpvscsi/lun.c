@@ -255,6 +255,28 @@ void pvs_lun_close(struct pvs_lun *lun)
 	free(lun);
 }
 
+bool pvsi_lun_busy(const struct pvs_lun *lun)
+{
+	return lun->ninflight || (lun->ops->busy && lun->ops->busy(lun));
+}
+
+int pvsi_lun_move(struct pvs_lun *lun, struct pvs_worker *to, char *err, size_t errlen)
+{
+	int rc;
+
+	if (to == lun->worker)
+		return 0;
+	if (pvsi_lun_busy(lun)) {
+		set_err(err, errlen, "%s LUN '%s': busy on its worker", lun->ops->kind,
+		        lun->backing);
+		return -EBUSY;
+	}
+	rc = lun->ops->move ? lun->ops->move(lun, to, err, errlen) : 0;
+	if (!rc)
+		lun->worker = to;
+	return rc;
+}
+
 unsigned int pvs_lun_inflight(const struct pvs_lun *lun)
 {
 	return lun->ninflight;

@@ -125,6 +125,7 @@ struct sg_op {
 	struct sg_priv *p;
 	struct pvs_req *req; /* a header write's command */
 	bool busy;           /* in the ring */
+	bool cancelling;     /* a read with no command to answer, being cancelled */
 	struct sg_io_hdr h;
 };
 
@@ -143,6 +144,7 @@ struct sg_priv {
 	struct pvs_worker *worker;
 	unsigned int pending; /* operations in the ring, and a CQE being handled */
 	unsigned int reads;   /* answer reads in the ring */
+	unsigned int spare;   /* of them, cancelled (cancel_spare_reads()) */
 	struct sg_op wr[SG_WRITE_SLOTS];
 	struct sg_op rd[PVSI_SG_MAX_INFLIGHT];
 };
@@ -439,6 +441,38 @@ static struct pvs_req *find_inflight(struct pvs_lun *lun, const void *ptr)
 	return NULL;
 }
 
+/*
+ * Cancel the answer reads beyond the commands in flight: a command whose
+ * header sg refused, or a device gone, leaves its read in the ring with
+ * nothing to answer it.  Taking any answer is any read's, so which ones go
+ * does not matter; the LUN is then idle on its worker once its commands
+ * are over (pvs_unit_move()).  A read that took an answer meanwhile ends
+ * as usual; the others end -ECANCELED or -EINTR.
+ */
+static void cancel_spare_reads(struct sg_priv *p)
+{
+	bool sent = false;
+
+	for (unsigned int i = 0; i < PVSI_SG_MAX_INFLIGHT && p->reads > p->inflight + p->spare;
+	     i++) {
+		struct sg_op *o = &p->rd[i];
+		struct io_uring_sqe *sqe;
+
+		if (!o->busy || o->cancelling)
+			continue;
+		sqe = pvsi_worker_sqe_deferred(p->worker, NULL);
+		if (!sqe)
+			break;
+		io_uring_prep_cancel64(sqe, pvsi_worker_op_tag(&o->wop), 0);
+		o->cancelling = true;
+		p->spare++;
+		sent = true;
+	}
+	/* The cancel's CQE, and the read's, come from task work: the next round runs it. */
+	if (sent)
+		pvsi_worker_poke_deferred(p->worker);
+}
+
 /* The device is gone: everything written to it will never be answered. */
 static void fail_all(struct pvs_lun *lun)
 {
@@ -454,6 +488,7 @@ static void fail_all(struct pvs_lun *lun)
 		pvsi_req_fail_host(lun->inflight, PVS_HOST_NO_CONNECT);
 	}
 	p->inflight = 0;
+	cancel_spare_reads(p);
 }
 
 static void sg_readable(void *opaque, uint32_t events)
@@ -776,6 +811,9 @@ static void write_done(struct sg_priv *p, struct sg_op *o, int res)
 	if (res != -EDOM && res != -EAGAIN && res != -ENOMEM && res != -ENODEV && res != -ENXIO)
 		log_uring_error(lun, "write of a command's sg_io_hdr", -res);
 	write_failed(lun, req, -res);
+	/* Its answer read stays in the ring, with no answer to come (a close may have run). */
+	if (p->lun && p->uring)
+		cancel_spare_reads(p);
 }
 
 static void read_done(struct sg_priv *p, struct sg_op *o, int res)
@@ -835,6 +873,10 @@ static void uring_done(struct pvsi_worker_op *wop, int res)
 	o->busy = false;
 	if (!write)
 		p->reads--;
+	if (o->cancelling) {
+		o->cancelling = false;
+		p->spare--;
+	}
 	if (p->ops->uring_res)
 		res = p->ops->uring_res(write, res, &o->h);
 	if (p->lun) {
@@ -938,12 +980,51 @@ static void pt_close(struct pvs_lun *lun)
 	free(p);
 }
 
+/*
+ * A header write's CQE may come after its command's answer, and an answer
+ * read after a write failed is cancelled first: both are in the worker's
+ * ring until their CQEs, and an answer read on the old ring would take the
+ * new one's answers.
+ */
+static bool pt_busy(const struct pvs_lun *lun)
+{
+	const struct sg_priv *p = lun->priv;
+
+	return p && (p->inflight || p->pending);
+}
+
+static int pt_move(struct pvs_lun *lun, struct pvs_worker *to, char *err, size_t errlen)
+{
+	struct sg_priv *p = priv_of(lun);
+	const char *what = "the poll of its fd";
+	int rc = 0;
+
+	if (p->uring && (rc = pvsi_worker_use_deferred(to)) < 0)
+		what = "a deferred io_uring";
+	else if (p->registered && p->uring)
+		rc = pvsi_worker_add_wake_fd(to, lun->fd);
+	else if (p->registered)
+		rc = pvsi_worker_add_fd(to, lun->fd, EPOLLIN, sg_readable, lun);
+	if (rc < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "sg LUN '%s': the new worker refused %s: %s",
+			         lun->backing, what, strerror(-rc));
+		return rc;
+	}
+	if (p->registered)
+		pvsi_worker_del_fd(lun->worker, lun->fd);
+	p->worker = to;
+	return 0;
+}
+
 const struct pvsi_lun_ops pvsi_passthrough_ops = {
     .kind = "sg",
     .submit = pt_submit,
     .cancel = pt_cancel,
     .capacity = NULL,
     .close = pt_close,
+    .busy = pt_busy,
+    .move = pt_move,
 };
 
 static int fail(char *err, size_t errlen, const char *path, const char *why, int rc)

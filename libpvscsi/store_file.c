@@ -623,6 +623,32 @@ static void file_close(struct pvs_lun *lun)
 	lun->priv = NULL;
 }
 
+static void file_watch(void *opaque, uint32_t events);
+
+/*
+ * Only the watch is the worker's between requests: a cancel's CQE carries
+ * no request, and a prefetch's fadvise is its request's.
+ */
+static int file_move(struct pvs_lun *lun, struct pvs_worker *to, char *err, size_t errlen)
+{
+	struct file_priv *p = priv_of(lun);
+	int rc;
+
+	if (p->watch_fd < 0)
+		return 0;
+	rc = pvsi_worker_add_fd(to, p->watch_fd, EPOLLIN, file_watch, lun);
+	if (rc) {
+		if (err && errlen)
+			snprintf(err, errlen,
+			         "file LUN '%s': the new worker refused the watch of "
+			         "its name: %s",
+			         lun->backing, strerror(-rc));
+		return rc;
+	}
+	pvsi_worker_del_fd(lun->worker, p->watch_fd);
+	return 0;
+}
+
 static const struct pvsi_store_ops file_store = {
     .kind = "file",
     .readv = file_readv,
@@ -635,6 +661,7 @@ static const struct pvsi_store_ops file_store = {
     .cancel = pvsi_file_cancel,
     .size = file_size,
     .close = file_close,
+    .move = file_move,
 };
 
 /* The first line of queue/@attr of a block device (or of its parent disk); "" if none. */

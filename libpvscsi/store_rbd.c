@@ -303,6 +303,29 @@ static void rs_store_close(struct pvs_lun *lun)
 	lun->priv = NULL;
 }
 
+/*
+ * Every librbd completion is a request's, in flight until it is taken
+ * from the image's queue: an idle image has only its eventfd here.
+ */
+static int rs_move(struct pvs_lun *lun, struct pvs_worker *to, char *err, size_t errlen)
+{
+	struct rbd_store *st = rs_of(lun);
+	int r;
+
+	if (!st->watched)
+		return 0;
+	r = pvsi_worker_add_fd(to, st->efd, EPOLLIN, rs_events, lun);
+	if (r < 0) {
+		if (err && errlen)
+			snprintf(err, errlen,
+			         "rbd:%s: the new worker refused librbd's completion eventfd: %s",
+			         lun->backing, strerror(-r));
+		return r;
+	}
+	pvsi_worker_del_fd(lun->worker, st->efd);
+	return 0;
+}
+
 static const struct pvsi_store_ops rbd_ops = {
     .kind = "rbd",
     .readv = rs_readv,
@@ -314,6 +337,7 @@ static const struct pvsi_store_ops rbd_ops = {
     .cancel = rs_cancel,
     .size = rs_size,
     .close = rs_store_close,
+    .move = rs_move,
 };
 
 /*

@@ -20,7 +20,9 @@
  * caller sees).  A unit's I/O runs on the worker it was opened on, which is
  * cfg->worker unless pvs_host_unit_open_on() names another: a process with
  * several event loops gives each loop its worker and keeps every user of a
- * unit on that unit's loop (the LUN core has no locks).
+ * unit on that unit's loop (the LUN core has no locks).  A unit changes
+ * loop only when idle (pvs_unit_busy() false), by pvs_unit_move(), while
+ * neither loop's thread runs; its users follow it to the new loop.
  */
 #ifndef PVSCSI_HOST_H
 #define PVSCSI_HOST_H
@@ -153,6 +155,35 @@ void pvs_host_drain(struct pvs_host *h);
 void pvs_unit_pin(struct pvs_unit *u);
 void pvs_unit_unpin(struct pvs_unit *u);
 bool pvs_unit_is_open(const struct pvs_unit *u);
+
+/*
+ * Whether @u has anything on its worker: requests in flight, or its kind's
+ * own operations there:
+ * - sg: a header write's or answer read's CQE still to come (a write's may
+ *   come after its command's answer; an answer read left by a command sg
+ *   refused is cancelled, and is busy until the cancel ends it);
+ * - iscsi: commands at the target or waiting to be sent again, an ABORT
+ *   TASK unanswered, a session lost or logging in again;
+ * - file:, cdrom:, mem:, rbd: nothing but their requests (a prefetch's
+ *   fadvise and an rbd completion not yet taken are a request's).
+ * It turns false only as the worker runs.  A unit moves only when false.
+ */
+bool pvs_unit_busy(const struct pvs_unit *u);
+/*
+ * Move @u's I/O to worker @to: what its LUN had registered with its old
+ * worker (an sg fd and the deferred io_uring its answers are read on, an
+ * iSCSI session's fd (its socket and timer), rbd's completion eventfd, a
+ * file's watch of its name) is registered with @to and taken off the old
+ * one, and pvs_unit_worker() is @to from then on.  Neither worker's thread
+ * may run meanwhile (the caller parks both); what is queued on @to is
+ * submitted at its thread's next pass.  The caller moves every user of @u
+ * with it (pvs_host_unit_open_on() refuses a second loop).  0 (@to the
+ * worker already: nothing done); -EBUSY while pvs_unit_busy(); -EINVAL for
+ * a unit not open (still opening, or closed) or no @to; -errno with @err
+ * naming the unit and what @to refused: @u then stays on its old worker,
+ * whole and usable.
+ */
+int pvs_unit_move(struct pvs_unit *u, struct pvs_worker *to, char *err, size_t errlen);
 
 /* The open LUN (NULL once closed). */
 struct pvs_lun *pvs_unit_lun(const struct pvs_unit *u);
