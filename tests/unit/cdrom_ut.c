@@ -19,6 +19,7 @@
 #include "lun_harness.h"
 #include "pvscsi/host.h"
 #include "pvscsi/spec.h"
+#include "unit_move.h"
 
 #define IA 0x1a
 #define IB 0x2b
@@ -841,6 +842,52 @@ static void test_pool(void)
 	pvs_worker_free(w);
 }
 
+/*
+ * A drive changes worker: its reads of the medium follow it, and so does a
+ * medium the host inserts afterwards.
+ */
+static void test_move(void)
+{
+	struct pvs_worker *w, *a, *b;
+	struct pvs_host *host;
+	struct pvs_host_cfg cfg = {0};
+	struct pvs_unit *u;
+	struct pvs_unit_wait *wait;
+	char spec[160], img[128], err[256] = "";
+	uint8_t cdb[10] = {0x28}, buf[2048], want[2048];
+	struct lh hb;
+	struct lh_res r;
+
+	make_image("move.iso", 16, 0x10);
+	make_image("move2.iso", 16, 0x40);
+	CU_ASSERT_FATAL(pvs_worker_new(8, &w) == 0);
+	CU_ASSERT_FATAL(pvs_worker_new(8, &a) == 0);
+	CU_ASSERT_FATAL(pvs_worker_new(8, &b) == 0);
+	cfg.worker = w;
+	CU_ASSERT_FATAL(pvs_host_new(&cfg, &host) == 0);
+	snprintf(spec, sizeof(spec), "cdrom:%s/move.iso", dir);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_open_on(host, a, spec, false, NULL, NULL, NULL, &u,
+	                                            &wait, err, sizeof(err)),
+	                      0);
+	/* Reads only: block 5 holds 15h throughout. */
+	um_check_move(u, a, b, 5, UM_RO); /* frees a */
+
+	path_of(img, sizeof(img), "move2.iso");
+	CU_ASSERT_EQUAL(pvs_lun_cd_insert(pvs_unit_lun(u), img, false, err, sizeof(err)), 0);
+	hb = (struct lh){.w = b, .lun = pvs_unit_lun(u)};
+	clear_ua(&hb, 0);
+	lh_put_lba(cdb, 10, 5, 1);
+	lh_run(&hb, 0, cdb, 10, PVS_DIR_FROM_DEV, buf, sizeof(buf), &r);
+	CU_ASSERT_EQUAL(r.ncomplete, 1);
+	CU_ASSERT_EQUAL(r.status, PVS_STATUS_GOOD);
+	memset(want, 0x45, sizeof(want));
+	CU_ASSERT_EQUAL(memcmp(buf, want, sizeof(buf)), 0);
+	pvs_unit_put(u);
+	pvs_host_free(host);
+	pvs_worker_free(b);
+	pvs_worker_free(w);
+}
+
 static int suite_init(void)
 {
 	snprintf(dir, sizeof(dir), "/var/tmp/pvscsi-cdrom-ut.XXXXXX");
@@ -870,6 +917,7 @@ static const struct cu_test tests[] = {
     {"reads in flight finish on the old medium", test_read_races_change},
     {"the MMC table is what the drive does", test_table_is_the_truth},
     {"host pool: a drive per guest, whatever its image", test_pool},
+    {"move: a drive and its media change worker", test_move},
 };
 
 int main(void)

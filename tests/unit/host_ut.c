@@ -21,6 +21,7 @@
 #include "lun_harness.h"
 #include "pvscsi/host.h"
 #include "pvscsi/spec.h"
+#include "unit_move.h"
 
 static struct pvs_worker *w;
 static struct pvs_host *h;
@@ -554,6 +555,126 @@ static void test_nexus_reset(void)
 	pvs_map_free(mb);
 }
 
+/* ---- a unit changes worker (pvs_unit_move()) ---- */
+
+static void test_move_mem(void)
+{
+	struct pvs_worker *a, *b;
+	struct pvs_unit *u;
+	struct pvs_unit_wait *wait;
+	char err[256];
+
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(16, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(16, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_open_on(h, a, "mem:1M", false, NULL, NULL, NULL, &u,
+	                                            &wait, err, sizeof(err)),
+	                      0);
+	/* Nothing of a mem: LUN is any worker's: it has nothing to refuse either. */
+	um_check_move(u, a, b, 7, UM_INLINE);
+	pvs_unit_put(u);
+	CU_ASSERT_FALSE(pvs_host_sweep_due(h, b));
+	pvs_worker_free(b);
+}
+
+/*
+ * A file: unit: a refused move leaves it whole on its worker, a move takes
+ * its I/O and the watch of its name along, and the pool knows it is there.
+ */
+static void test_move_file(void)
+{
+	char path[80], spec[96], err[512];
+	struct pvs_worker *a, *b;
+	struct pvs_unit *u, *u2;
+	struct pvs_unit_wait *wait;
+	struct pvs_lun *lun;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/host_ut.move.%d", (int)getpid());
+	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, 1 << 20) == 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "file:%s", path);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(16, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(16, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(
+	    pvs_host_unit_open_on(h, a, spec, false, NULL, NULL, NULL, &u, &wait, err, sizeof(err)),
+	    0);
+	lun = pvs_unit_lun(u);
+	CU_ASSERT_EQUAL(pvs_unit_move(u, NULL, err, sizeof(err)), -EINVAL);
+
+	um_check_refused(u, a, b, 3);
+	CU_ASSERT_PTR_EQUAL(pvs_host_unit_where(h, spec, false, NULL), a);
+	um_check_move(u, a, b, 3, 0); /* frees a */
+
+	/* Its users follow it: b shares it, the pool's own worker may not. */
+	CU_ASSERT_PTR_EQUAL(pvs_host_unit_where(h, spec, false, NULL), b);
+	CU_ASSERT_EQUAL(pvs_host_unit_open_on(h, w, spec, false, NULL, NULL, NULL, &u2, &wait, err,
+	                                      sizeof(err)),
+	                -EXDEV);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_open_on(h, b, spec, false, NULL, NULL, NULL, &u2, &wait,
+	                                            err, sizeof(err)),
+	                      0);
+	CU_ASSERT_PTR_EQUAL(u2, u);
+	pvs_unit_put(u2);
+
+	/* The watch of its name came along: b's passes see the file removed. */
+	CU_ASSERT_FALSE(pvs_lun_gone(lun));
+	unlink(path);
+	for (int i = 0; i < 100 && !pvs_lun_gone(lun); i++)
+		pvs_worker_wait(b, 10);
+	CU_ASSERT_TRUE(pvs_lun_gone(lun));
+
+	/* Once put and idle, its close is due on b, the worker it is on now. */
+	pvs_unit_pin(u);
+	pvs_unit_put(u);
+	CU_ASSERT_FALSE(pvs_unit_is_open(u));
+	/* Closed: nothing to move. */
+	CU_ASSERT_FALSE(pvs_unit_busy(u));
+	CU_ASSERT_EQUAL(pvs_unit_move(u, w, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, spec));
+	pvs_unit_unpin(u);
+	pvs_worker_free(b);
+}
+
+/* A put unit with a read in flight is closed by the sweep that its new worker asks for. */
+static void test_move_sweep_follows(void)
+{
+	static const uint8_t cdb[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	char spec[96], err[256];
+	struct pvs_worker *a, *b;
+	struct pvs_unit *u;
+	struct pvs_unit_wait *wait;
+	struct cmd c;
+
+	snprintf(spec, sizeof(spec), "file:%s", file_a);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(16, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(16, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(
+	    pvs_host_unit_open_on(h, a, spec, false, NULL, NULL, NULL, &u, &wait, err, sizeof(err)),
+	    0);
+	CU_ASSERT_EQUAL_FATAL(pvs_unit_move(u, b, err, sizeof(err)), 0);
+	{
+		struct lh hb = {.w = b, .lun = pvs_unit_lun(u)};
+
+		CU_ASSERT_TRUE(lh_clear_ua(&hb, 1));
+	}
+	lh_req_init(&c.req, &c.iov, 1, cdb, 10, PVS_DIR_FROM_DEV, c.buf, 512, cmd_done, &c);
+	c.ndone = 0;
+	pvs_submit(pvs_unit_lun(u), &c.req);
+	CU_ASSERT_EQUAL_FATAL(c.ndone, 0);
+	pvs_unit_put(u);
+	CU_ASSERT_FALSE(pvs_host_sweep_due(h, b));
+	for (int i = 0; i < 1000 && !c.ndone; i++)
+		pvs_worker_wait(b, 10);
+	CU_ASSERT_EQUAL(c.ndone, 1);
+	CU_ASSERT_TRUE(pvs_host_sweep_due(h, b));
+	CU_ASSERT_FALSE(pvs_host_sweep_due(h, a));
+	pvs_host_sweep(h);
+	CU_ASSERT_FALSE(pvs_host_sweep_due(h, b));
+	pvs_worker_free(a);
+	pvs_worker_free(b);
+}
+
 static void test_target_flags_have_handlers(void)
 {
 	/* Every opcode the table marks as the target's is one the map answers, and no other. */
@@ -573,6 +694,9 @@ static const struct cu_test pool_tests[] = {
     {"a busy unit closes once idle", test_busy_unit_closes_when_idle},
     {"units on two workers: each user on the unit's own", test_units_on_two_workers},
     {"spec errors name the spec and the reason", test_spec_errors},
+    {"move: mem: unit to another worker", test_move_mem},
+    {"move: file: unit, refused then moved, its watch along", test_move_file},
+    {"move: a put unit's close is due on its new worker", test_move_sweep_follows},
 };
 
 static const struct cu_test nexus_tests[] = {

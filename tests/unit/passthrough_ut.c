@@ -22,6 +22,8 @@
 #include "cu_run.h"
 #include "fake_sg.h"
 #include "lun_harness.h"
+#include "pvscsi/host.h"
+#include "unit_move.h"
 
 static struct pvs_worker *W;
 
@@ -2005,6 +2007,72 @@ static void test_uring_write_eagain(void)
 	pvs_lun_close(lun);
 }
 
+/*
+ * An sg unit changes worker, through the deferred ring (@uring) or the
+ * plain path: its fd's poll and its answer reads go to the new worker.
+ * First, a header sg refused leaves an answer read with nothing to answer
+ * in the ring: it is cancelled, or the unit would be busy for ever.
+ */
+static void sg_move(bool uring)
+{
+	struct pvs_host_cfg cfg = {.worker = W};
+	struct pvs_worker *a, *b;
+	struct pvs_host *h;
+	struct pvs_unit *u;
+	struct pvs_unit_wait *wait;
+	char err[256] = "";
+	uint8_t buf[512];
+	struct cmd c;
+
+	setenv("PVS_SG_URING", uring ? "1" : "0", 1);
+	usg_stop();
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(16, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(16, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_new(&cfg, &h), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_open_on(h, a, "sg:" USG_PATH, false, NULL, NULL, NULL,
+	                                            &u, &wait, err, sizeof(err)),
+	                      0);
+	if (uring) {
+		usg_hold(true);
+		usg.eagain_w = 1;
+		read10(&c, 0x31, buf, sizeof(buf));
+		pvs_submit(pvs_unit_lun(u), &c.req);
+		for (int t = 0; t < 300 && !c.done; t++) {
+			pvs_worker_flush(a);
+			pvs_worker_wait(a, 10);
+		}
+		CU_ASSERT_EQUAL(c.done, 1);
+		CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_TASK_SET_FULL);
+		CU_ASSERT_EQUAL(usg.injected, 1);
+		for (int t = 0; t < 300 && usg_writes() < 1; t++)
+			pvs_worker_wait(a, 10);
+		CU_ASSERT_EQUAL(usg_writes(), 1);
+		/* The device never answers it, as sg would not a header it refused. */
+		pthread_mutex_lock(&usg.mu);
+		usg.nq = 0;
+		usg.hold = false;
+		pthread_mutex_unlock(&usg.mu);
+		CU_ASSERT_TRUE(um_settle(u, a));
+	}
+	um_check_refused(u, a, b, 0x21);
+	um_check_move(u, a, b, 0x22, UM_RO); /* frees a */
+	CU_ASSERT_EQUAL(usg.plain_w != 0, !uring);
+	pvs_unit_put(u);
+	pvs_host_free(h);
+	pvs_worker_free(b);
+	setenv("PVS_SG_URING", "1", 1);
+}
+
+static void test_uring_move(void)
+{
+	sg_move(true);
+}
+
+static void test_plain_move(void)
+{
+	sg_move(false);
+}
+
 static const struct cu_test sg_uring_tests[] = {
     {"one by one: data, sense, no write()/read()", test_uring_one_by_one},
     {"QD 16 answered in any order, each once", test_uring_queue_depth},
@@ -2015,6 +2083,8 @@ static const struct cu_test sg_uring_tests[] = {
     {"io_uring refuses the fd: plain path from then on", test_uring_refused_falls_back},
     {"reads that end -EAGAIN are posted again", test_uring_read_eagain},
     {"a write that ends -EAGAIN: TASK SET FULL, once", test_uring_write_eagain},
+    {"move: io_uring path to another worker", test_uring_move},
+    {"move: plain path to another worker", test_plain_move},
 };
 
 int main(void)
