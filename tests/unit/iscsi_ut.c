@@ -23,6 +23,7 @@
 #include "pvscsi/host.h"
 #include "pvscsi/lun.h"
 #include "pvscsi/sense.h"
+#include "unit_move.h"
 
 static char dir[256], portal[64], disk[160], chap_iqn[160];
 static int port, ctl;
@@ -929,6 +930,42 @@ static void test_async_open(void)
 	unlink(file);
 }
 
+/*
+ * A session changes worker with its LUN: its socket and timer (one fd, the
+ * session's epoll set) go along, and a refused move leaves it whole.
+ */
+static void test_move(void)
+{
+	struct pvs_host_cfg cfg = {0};
+	struct pvs_worker *w, *a, *b;
+	struct pvs_host *host;
+	struct pvs_unit *u;
+	char spec[300], err[512], show[8192];
+
+	setenv("PVS_ISCSI_LINGER", "0", 1);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &b), 0);
+	cfg.worker = w;
+	CU_ASSERT_EQUAL_FATAL(pvs_host_new(&cfg, &host), 0);
+	snprintf(spec, sizeof(spec), "%s/1", disk);
+	CU_ASSERT_EQUAL_FATAL(
+	    pvs_host_unit_get_on(host, a, spec, false, IQN_C, &u, err, sizeof(err)), 0);
+	um_check_refused(u, a, b, 40);
+	um_check_move(u, a, b, 41, 0); /* frees a */
+	/* One session throughout: the move is no new login. */
+	target_show(show, sizeof(show));
+	CU_ASSERT_EQUAL(count_of(show, IQN_C), 1);
+	pvs_unit_put(u);
+	pvs_host_drain(host);
+	pvs_host_free(host);
+	pvs_worker_free(b);
+	pvs_worker_free(w);
+	unsetenv("PVS_ISCSI_LINGER");
+	target_show(show, sizeof(show));
+	CU_ASSERT_PTR_NULL(strstr(show, IQN_C));
+}
+
 int main(void)
 {
 	static const struct cu_test tests[] = {
@@ -951,6 +988,7 @@ int main(void)
 	    {"an attach's login waits on its own thread: one login for two callers, a mute "
 	     "portal holds up no other LUN, a cancelled wait leaves its session lingering",
 	     test_async_open},
+	    {"move: a session and its LUN change worker", test_move},
 	};
 	static const struct cu_suite suites[] = {
 	    CU_SUITE("iscsi", setup, teardown, tests),

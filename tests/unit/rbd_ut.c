@@ -26,6 +26,7 @@
 #include "pvscsi/host.h"
 #include "pvscsi/sense.h"
 #include "pvscsi/spec.h"
+#include "unit_move.h"
 
 #define CLUSTER_DIR "build/asan/tests/ceph"
 /* Not the default of cluster.sh: a cluster started by hand keeps running beside. */
@@ -712,6 +713,31 @@ static void test_pool_async(void)
  * No mon answers at the conf's address: the open fails after librados's
  * mount timeout, naming the conf and the user, instead of hanging.
  */
+/* An image changes worker: librbd's completions reach the new one. */
+static void test_move(void)
+{
+	struct pvs_host_cfg cfg = {0};
+	struct pvs_worker *a, *b;
+	struct pvs_host *h;
+	struct pvs_unit *u;
+	char spec[1024], err[512];
+
+	mkimage("move", "4M");
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &cfg.worker), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &b), 0);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_new(&cfg, &h), 0);
+	spec_of(spec, sizeof(spec), "move", NULL);
+	CU_ASSERT_EQUAL_FATAL(pvs_host_unit_get_on(h, a, spec, false, NULL, &u, err, sizeof(err)),
+	                      0);
+	um_check_refused(u, a, b, 9);
+	um_check_move(u, a, b, 9, 0); /* frees a */
+	pvs_unit_put(u);
+	pvs_host_free(h);
+	pvs_worker_free(b);
+	pvs_worker_free(cfg.worker);
+}
+
 static void test_no_cluster(void)
 {
 	char path[300], spec[1024], err[512], keyring[600];
@@ -782,6 +808,7 @@ static const struct cu_test command_tests[] = {
     {"identity", test_identity},
     {"pool", test_pool},
     {"pool, opened on threads of their own", test_pool_async},
+    {"move: an image changes worker", test_move},
     {"pvscsi-cdb", test_tool},
 };
 

@@ -7,8 +7,9 @@
  * data buffers and a completion callback, and calls pvs_submit().  The core
  * never allocates on this path and never includes a transport header.
  *
- * Threading: a LUN belongs to the worker it was opened on.  Every call on a
- * LUN, and every completion callback, happens on that worker's thread.
+ * Threading: a LUN belongs to the worker it was opened on, or last moved
+ * to while idle (pvs_unit_move(), pvscsi/host.h).  Every call on a LUN,
+ * and every completion callback, happens on that worker's thread.
  */
 #ifndef PVSCSI_LUN_H
 #define PVSCSI_LUN_H
