@@ -488,7 +488,9 @@ static void fail_all(struct pvs_lun *lun)
 		pvsi_req_fail_host(lun->inflight, PVS_HOST_NO_CONNECT);
 	}
 	p->inflight = 0;
-	cancel_spare_reads(p);
+	/* A completion's callback may have closed the LUN, which cancelled them all. */
+	if (p->lun)
+		cancel_spare_reads(p);
 }
 
 static void sg_readable(void *opaque, uint32_t events)
