@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -38,6 +39,8 @@
 #define TX_RETRIES     16
 #define DEV_NAME_MAX   48
 #define RECONCILE_LOOP 8
+/* How long a move between event loops may wait for its rings and LUNs to go idle. */
+#define MOVE_TIMEOUT_NS (30ull * 1000 * 1000 * 1000)
 /* The per-loop calls over the rings of every loop. */
 #define ALL_LOOPS UINT_MAX
 
@@ -89,6 +92,15 @@ struct xb_vhost {
 	bool fe_seen;
 	bool feature_host;
 	int loop; /* xb->loops[loop] runs its ring and units; -1: nothing placed yet */
+	/*
+	 * Moving to xb->loops[move_to], with every vhost of its loop it shares
+	 * a unit with (move_begin()): its ring drains and is unmapped, its
+	 * units change worker, then it connects again (moves_run()); -1: none.
+	 */
+	int move_to;
+	uint64_t move_deadline; /* CLOCK_MONOTONIC ns: given up after */
+	bool reattach;          /* its ring was unmapped for a move: map it again */
+	char move_err[384];     /* why the last move failed, for the device that asked */
 	struct pvs_map *map;
 	struct xb_dev *devs;
 	struct pvsd_ring *ring;
@@ -122,6 +134,8 @@ struct pvsd_xenbus {
 	bool rescan;
 	bool stopping;
 	unsigned int poll_us; /* pvsd_xenbus_set_poll_us(); 0: no polling */
+	unsigned int moving;  /* vhosts with move_to set: one move at a time */
+	uint64_t moves;
 	uint64_t reconnects, adopted;
 };
 
@@ -546,6 +560,230 @@ static void vhost_place(struct xb_vhost *v)
 		     at >= 0 ? "the one serving its LUN" : "the one with the fewest rings");
 }
 
+/* ---- moving vhosts between event loops ---- */
+
+static void ring_start_drain(struct xb_vhost *v, const char *why);
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Whether @u is one of @b's units, mapped or opened and not yet mapped. */
+static bool has_unit(const struct xb_vhost *b, const struct pvs_unit *u)
+{
+	for (const struct xb_dev *e = b->devs; e; e = e->next)
+		if (u && (e->l == u || e->opened == u))
+			return true;
+	return false;
+}
+
+static bool shares_unit(const struct xb_vhost *a, const struct xb_vhost *b)
+{
+	for (const struct xb_dev *d = a->devs; d; d = d->next)
+		if (has_unit(b, d->l) || has_unit(b, d->opened))
+			return true;
+	return false;
+}
+
+/*
+ * Move @v to loop @to, where a LUN it is to use is served: with it go the
+ * vhosts of its loop that share a unit with it, directly or through each
+ * other, since a unit runs on one loop only.  Their rings stop taking
+ * requests and are unmapped once drained (the frontends see a pause, not a
+ * reconnect); moves_run() does the rest.
+ */
+static void move_begin(struct xb_vhost *v, int to, const char *what)
+{
+	struct pvsd_xenbus *xb = v->xb;
+	uint64_t deadline = mono_ns() + MOVE_TIMEOUT_NS;
+	int from = v->loop;
+	unsigned int n = 0;
+	bool grew = true;
+
+	v->move_to = to;
+	while (grew) {
+		grew = false;
+		for (struct xb_vhost *w = xb->vhosts; w; w = w->next) {
+			if (w->dead || w->move_to >= 0 || w->loop != from)
+				continue;
+			for (const struct xb_vhost *m = xb->vhosts; m; m = m->next) {
+				if (m->move_to == to && !m->dead && shares_unit(w, m)) {
+					w->move_to = to;
+					grew = true;
+					break;
+				}
+			}
+		}
+	}
+	for (struct xb_vhost *w = xb->vhosts; w; w = w->next)
+		if (w->move_to >= 0 && !w->dead)
+			n++;
+	for (struct xb_vhost *w = xb->vhosts; w; w = w->next) {
+		if (w->move_to < 0 || w->dead)
+			continue;
+		xb->moving++;
+		w->move_deadline = deadline;
+		w->move_err[0] = '\0';
+		vlog(w, LOG_INFO,
+		     "moving from event loop %d to %d, which serves %s (%u vhost%s move, its "
+		     "requests drain first)",
+		     from, to, what, n, n == 1 ? "" : "s");
+		if (w->ring) {
+			w->reattach = true;
+			ring_start_drain(w, "moving to another event loop");
+		}
+	}
+}
+
+/*
+ * Before @v uses @pdev: 0 when the unit's loop (if it is open) is @v's,
+ * PVS_UNIT_PENDING while @v moves there (or waits for another move to end),
+ * -EXDEV with @err when the move failed.
+ */
+static int move_for(struct xb_vhost *v, const char *pdev, const char *iname, char *err,
+                    size_t errlen)
+{
+	struct pvsd_xenbus *xb = v->xb;
+	char what[200];
+	int at;
+
+	if (xb->nloops < 2)
+		return 0;
+	if (v->move_to >= 0)
+		return PVS_UNIT_PENDING;
+	vhost_place(v);
+	at = loop_of(xb, pvs_host_unit_where(xb->host, pdev, v->feature_host, iname));
+	if (at < 0 || at == v->loop)
+		return 0;
+	if (v->move_err[0]) {
+		snprintf(err, errlen, "%s", v->move_err);
+		v->move_err[0] = '\0';
+		return -EXDEV;
+	}
+	if (!vhost_placed(v)) {
+		/* Nothing of it runs on its loop yet: no move, another place. */
+		v->loop = at;
+		vlog(v, LOG_INFO, "on event loop %d (the one serving %s)", at, pdev);
+		return 0;
+	}
+	if (xb->moving)
+		return PVS_UNIT_PENDING; /* one move at a time: this one's turn comes after */
+	snprintf(what, sizeof(what), "p-dev '%s'", pdev);
+	move_begin(v, at, what);
+	return PVS_UNIT_PENDING;
+}
+
+/* Every unit of the moving vhosts to @to's worker: 0, or -errno with @err after undoing it. */
+static int units_move(struct pvsd_xenbus *xb, struct pvs_worker *from, struct pvs_worker *to,
+                      char *err, size_t errlen)
+{
+	int rc = 0;
+
+	for (struct xb_vhost *v = xb->vhosts; v && !rc; v = v->next) {
+		if (v->move_to < 0 || v->dead)
+			continue;
+		for (struct xb_dev *d = v->devs; d && !rc; d = d->next) {
+			struct pvs_unit *us[2] = {d->l, d->opened};
+
+			for (unsigned int i = 0; i < 2 && !rc; i++)
+				if (us[i] && pvs_unit_worker(us[i]) == from)
+					rc = pvs_unit_move(us[i], to, err, errlen);
+		}
+	}
+	if (!rc)
+		return 0;
+	/* Back where they were: the vhosts carry on on their loop. */
+	for (struct xb_vhost *v = xb->vhosts; v; v = v->next) {
+		if (v->move_to < 0 || v->dead)
+			continue;
+		for (struct xb_dev *d = v->devs; d; d = d->next) {
+			struct pvs_unit *us[2] = {d->l, d->opened};
+
+			for (unsigned int i = 0; i < 2; i++) {
+				char e2[256];
+
+				if (us[i] && pvs_unit_worker(us[i]) == to &&
+				    pvs_unit_move(us[i], from, e2, sizeof(e2)) != 0)
+					vlog(v, LOG_ERR, "%s: cannot move back: %s", d->name, e2);
+			}
+		}
+	}
+	return rc;
+}
+
+/*
+ * On the main thread, every loop parked: once the moving vhosts' rings
+ * are unmapped and their units idle, the units change worker and the
+ * vhosts loop; then each connects its ring again.  A move that cannot end
+ * in MOVE_TIMEOUT_NS (a LUN that stays busy) is given up: the vhosts stay
+ * where they were, and the device that asked for it is refused.
+ */
+static void moves_run(struct pvsd_xenbus *xb)
+{
+	char err[256] = "";
+	bool ready = true;
+	int from = -1, to = -1, rc = 0;
+	uint64_t deadline = 0;
+
+	for (struct xb_vhost *v = xb->vhosts; v; v = v->next) {
+		if (v->move_to < 0)
+			continue;
+		if (v->dead) {
+			v->move_to = -1;
+			xb->moving--;
+			continue;
+		}
+		from = v->loop;
+		to = v->move_to;
+		deadline = v->move_deadline;
+		if (v->ring)
+			ready = false;
+		for (const struct xb_dev *d = v->devs; d; d = d->next)
+			if (d->opening || (d->l && pvs_unit_busy(d->l)) ||
+			    (d->opened && pvs_unit_busy(d->opened)))
+				ready = false;
+	}
+	if (to < 0)
+		return;
+	if (!ready && mono_ns() < deadline)
+		return;
+	if (ready)
+		rc = units_move(xb, xb->loops[from].worker, xb->loops[to].worker, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "its rings or LUNs were still busy after %llu s",
+		         MOVE_TIMEOUT_NS / 1000000000ull);
+	if (ready && !rc)
+		xb->moves++;
+	for (struct xb_vhost *v = xb->vhosts; v; v = v->next) {
+		if (v->move_to < 0)
+			continue;
+		if (ready && !rc) {
+			v->loop = to;
+			vlog(v, LOG_INFO, "moved to event loop %d", to);
+		} else {
+			vlog(v, LOG_ERR, "cannot move to event loop %d: %s; staying on %d", to, err,
+			     from);
+			if (v->waiting)
+				snprintf(
+				    v->move_err, sizeof(v->move_err),
+				    "served by event loop %d, and this vhost could not move there "
+				    "(%s)",
+				    to, err);
+		}
+		v->move_to = -1;
+		if (v->waiting)
+			v->opened = true;
+	}
+	xb->moving = 0;
+	for (struct xb_vhost *v = xb->vhosts; v; v = v->next)
+		if (!v->dead && (v->reattach || v->opened))
+			reconcile(v);
+}
+
 /* pvs_host_unit_open()'s answer, on the worker's thread: the next pass takes it. */
 static void dev_opened(void *arg, struct pvs_unit *u, int rc, const char *err)
 {
@@ -647,6 +885,17 @@ static int dev_map(struct xb_vhost *v, const char *name, bool may_wait)
 		snprintf(err, sizeof(err), "%s", d->open_err);
 		d->opened = NULL;
 		d->open_rc = 0;
+	} else if ((rc = move_for(v, pdev, iname, err, sizeof(err))) != 0) {
+		if (rc == PVS_UNIT_PENDING) {
+			plog_lun(&v->tag, vdev, LOG_INFO,
+			         "%s: p-dev '%s' waits for a move between event loops; the device "
+			         "stays as it is until then",
+			         name, pdev);
+			goto out;
+		}
+		plog_lun(&v->tag, vdev, LOG_ERR, "%s: p-dev '%s': %s", name, pdev, err);
+		rc = -ENODEV;
+		goto out;
 	} else if (may_wait) {
 		vhost_place(v);
 		rc = pvs_host_unit_open_on(xb->host, xb->loops[v->loop].worker, pdev,
@@ -956,6 +1205,8 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	bool was_live =
 	    bs == PVSD_XB_CONNECTED || bs == PVSD_XB_RECONFIGURING || bs == PVSD_XB_RECONFIGURED;
 	bool adopting = v->adopting;
+	/* Unmapped for a move: the frontend saw no change, so nothing is written for it. */
+	bool quiet = adopting || v->reattach;
 	enum dev_pass pass;
 	int rc;
 
@@ -1042,16 +1293,20 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	if (was_live) {
 		if (v->adopting)
 			xb->adopted++;
-		else
+		else if (!v->reattach)
 			xb->reconnects++;
 		pass = PASS_READOPT;
 	} else {
 		pass = bs == PVSD_XB_CLOSING || bs == PVSD_XB_CLOSED ? PASS_REPROBE : PASS_CONNECT;
 	}
 	vlog(v, LOG_INFO, "%s ring-ref %u event-channel %u%s, feature-sg-grant %u",
-	     was_live ? (v->adopting ? "adopted" : "reconnected to") : "connected", ref, port,
-	     v->feature_host ? " (feature-host)" : "", v->max_segs);
+	     was_live ? (v->adopting   ? "adopted"
+	                 : v->reattach ? "mapped again"
+	                               : "reconnected to")
+	              : "connected",
+	     ref, port, v->feature_host ? " (feature-host)" : "", v->max_segs);
 	v->adopting = false;
+	v->reattach = false;
 	/*
 	 * A new device whose p-dev opens on its own thread keeps the vhost
 	 * short of Connected: the frontend scans its devices once, on
@@ -1064,7 +1319,7 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	}
 	if (v->gone)
 		return 0;
-	ring_connected(v, bs, adopting);
+	ring_connected(v, bs, quiet);
 	return 0;
 }
 
@@ -1092,6 +1347,7 @@ static struct xb_vhost *vhost_new(struct pvsd_xenbus *xb, uint32_t domid, uint32
 	v->ring_fd = -1;
 	v->connect_pass = -1;
 	v->loop = -1;
+	v->move_to = -1;
 	snprintf(v->be, sizeof(v->be), "%s/%u/%u", xb->base, domid, id);
 	snprintf(v->token, sizeof(v->token), TOKEN_FE "%u/%u", domid, id);
 	plog_tag_set(&v->tag, domid, id);
@@ -1226,6 +1482,7 @@ static void vhost_deactivate(struct xb_vhost *v)
 	v->active = false;
 	v->fe_seen = false;
 	v->waiting = false;
+	v->reattach = false;
 	v->connect_pass = -1;
 }
 
@@ -1268,6 +1525,8 @@ static bool reconcile_step(struct xb_vhost *v)
 		vhost_gone(v);
 		return false;
 	}
+	if (v->move_to >= 0)
+		return false; /* its ring connects again once its units moved (moves_run()) */
 	bs = pvx_xs_read_state(&xb->xs, v->be);
 	if (pvx_xs_read_uint(&xb->xs, PVX_XS_NOTX, v->be, XSN_ONLINE, 1, &online) != 0)
 		online = 0;
@@ -1342,7 +1601,8 @@ static bool reconcile_step(struct xb_vhost *v)
 		 * Only to adopt: requests the previous daemon left must still be
 		 * answered before the frontend can finish closing or reconfiguring.
 		 */
-		want_ring = was_live && v->adopting;
+		want_ring =
+		    was_live && (v->adopting || (v->reattach && fe == PVSD_XB_RECONFIGURING));
 		break;
 	default:
 		want_ring = false;
@@ -1765,7 +2025,7 @@ bool pvsd_xenbus_flush_loop(struct pvsd_xenbus *xb, unsigned int loop)
 			continue;
 		if (v->ring)
 			pvsd_ring_flush(v->ring);
-		if (wait_over(v))
+		if (wait_over(v) || (v->move_to >= 0 && !v->ring))
 			main_due = true;
 	}
 	return main_due || pvs_host_sweep_due(xb->host, xb->loops[loop].worker);
@@ -1781,6 +2041,8 @@ void pvsd_xenbus_after_poll_main(struct pvsd_xenbus *xb)
 	for (v = xb->vhosts; v; v = v->next)
 		if (!v->dead && wait_over(v))
 			reconcile(v);
+	if (xb->moving)
+		moves_run(xb);
 	sweep_dead(xb);
 }
 
@@ -1955,6 +2217,7 @@ void pvsd_xenbus_get_stats(const struct pvsd_xenbus *xb, struct pvsd_xenbus_stat
 	out->luns = hs.units;
 	out->reconnects = xb->reconnects;
 	out->adopted = xb->adopted;
+	out->moves = xb->moves;
 }
 
 void pvsd_xenbus_visit(const struct pvsd_xenbus *xb, const struct pvsd_xenbus_visitor *vis,

@@ -189,6 +189,7 @@ struct pvsd_xenbus_stats {
 	unsigned int opening;  /* devices whose p-dev opens on a thread of its own */
 	uint64_t reconnects;   /* rings replaced after a frontend resume */
 	uint64_t adopted;      /* rings connected at start-up to live frontends */
+	uint64_t moves;        /* moves of vhosts between event loops (a hot add's shared LUN) */
 };
 void pvsd_xenbus_get_stats(const struct pvsd_xenbus *xb, struct pvsd_xenbus_stats *out);
 

@@ -450,6 +450,161 @@ static void test_threads(void)
 	unlink(file);
 }
 
+/* Reads or writes of 8 KiB at LBA @lba + 16 j of v-dev 0:0:@tgt:0, @n of them, all queued at once.
+ */
+static void tq_rw(struct tguest *g, bool write, uint16_t tgt, uint32_t lba, unsigned int n)
+{
+	for (unsigned int j = 0; j < n; j++) {
+		struct fake_front_cmd c;
+
+		rh_rw10(&c, write, lba + j * 16, 16, g->buf + j * 8192, 8192);
+		c.id = tgt;
+		CU_ASSERT_FATAL(fake_front_queue(&g->dg.f, &c) >= 0);
+	}
+	fake_front_push(&g->dg.f);
+}
+
+/* Run the daemon until @g has @n good answers: the count it got. */
+static unsigned int tq_wait(struct pvsd_daemon *d, struct tguest *g, unsigned int n)
+{
+	struct vscsiif_response rsp;
+	unsigned int got = 0;
+
+	for (int i = 0; i < 1000 && got < n; i++) {
+		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 10), 1);
+		while (fake_front_response(&g->dg.f, &rsp) == 1) {
+			CU_ASSERT_EQUAL(rsp.rslt, 0);
+			got++;
+		}
+	}
+	return got;
+}
+
+/*
+ * --threads 2 on the loop threads: a hot add of the other loop's LUN moves
+ * the vhost there while both guests have writes in flight, and no request
+ * is lost: every write is answered, the data reads back through the new
+ * device and the old, and both vhosts end on one loop.
+ */
+static void test_threads_move(void)
+{
+	static const struct pvsd_xenbus_visitor vis = {tl_vhost, tl_dev, tl_end};
+	struct fake_xs *fx = fake_xs_new();
+	struct fake_xs_conn *conn = fake_xs_connect(fx, 0);
+	struct fake_gnt *gnt = fake_gnt_new();
+	struct fake_evt *evt = fake_evt_new();
+	struct pvsd_daemon_cfg cfg = {0};
+	struct pvsd_daemon *d = NULL;
+	struct tguest g[2] = {{.dg.domid = 3}, {.dg.domid = 4}};
+	struct tloops tl;
+	char file[2][64], pd[2][96], path[160];
+	unsigned int got[2];
+	int rc = 1, i, fd;
+
+	nlog = 0;
+	plog_set_hook(log_hook, NULL);
+	for (int k = 0; k < 2; k++) {
+		snprintf(file[k], sizeof(file[k]), "/tmp/daemon_ut.%d.%d", (int)getpid(), k);
+		fd = open(file[k], O_CREAT | O_RDWR | O_TRUNC, 0600);
+		CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, 4 << 20) == 0);
+		close(fd);
+		snprintf(pd[k], sizeof(pd[k]), "file:%s", file[k]);
+	}
+	dh_cfg(&cfg, conn, gnt, evt);
+	cfg.threads = 2;
+	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
+	tguest_up(d, fx, gnt, evt, &g[0], pd[0]);
+	tguest_up(d, fx, gnt, evt, &g[1], pd[1]);
+	memset(&tl, -1, sizeof(tl));
+	pvsd_xenbus_visit(pvsd_daemon_xenbus(d), &vis, &tl);
+	CU_ASSERT_EQUAL(tl.loop[3], 0);
+	CU_ASSERT_EQUAL(tl.loop[4], 1);
+
+	/* Writes in flight on both loops, then the toolstack's hot add of file 0 to guest 4. */
+	memset(g[0].buf, 0x30, 8 * 4096);
+	memset(g[1].buf, 0x31, 8 * 4096);
+	tq_rw(&g[0], true, 0, 0, 4);
+	tq_rw(&g[1], true, 0, 0, 4);
+	snprintf(path, sizeof(path), "%s/vscsi-devs/dev-1/p-dev", g[1].dg.be);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, path, "%s", pd[0]), 0);
+	snprintf(path, sizeof(path), "%s/vscsi-devs/dev-1/v-dev", g[1].dg.be);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, path, "0:0:1:0"), 0);
+	snprintf(path, sizeof(path), "%s/vscsi-devs/dev-1/state", g[1].dg.be);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, path, "1"), 0);
+	snprintf(path, sizeof(path), "%s/state", g[1].dg.be);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, path, "7"), 0);
+	snprintf(path, sizeof(path), "%s/state", g[1].dg.fe);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 4, path, "7"), 0);
+	/* Guest 3 keeps writing on loop 0 meanwhile. */
+	got[0] = tq_wait(d, &g[0], 4);
+	tq_rw(&g[0], true, 0, 64, 4);
+	got[0] += tq_wait(d, &g[0], 4);
+	snprintf(path, sizeof(path), "%s/state", g[1].dg.be);
+	CU_ASSERT_EQUAL(dh_iterate_until(d, fx, path, "8"), 0);
+	snprintf(path, sizeof(path), "%s/state", g[1].dg.fe);
+	CU_ASSERT_EQUAL(fake_xs_write(fx, 4, path, "4"), 0);
+	snprintf(path, sizeof(path), "%s/vscsi-devs/dev-1/state", g[1].dg.be);
+	CU_ASSERT_EQUAL(dh_iterate_until(d, fx, path, "4"), 0);
+	got[1] = tq_wait(d, &g[1], 4);
+	CU_ASSERT_EQUAL(got[0], 8);
+	CU_ASSERT_EQUAL(got[1], 4);
+	CU_ASSERT_TRUE(log_has("d4 v0: moving from event loop 1 to 0"));
+	CU_ASSERT_TRUE(log_has("d4 v0: moved to event loop 0"));
+	memset(&tl, -1, sizeof(tl));
+	pvsd_xenbus_visit(pvsd_daemon_xenbus(d), &vis, &tl);
+	CU_ASSERT_EQUAL(tl.loop[3], 0);
+	CU_ASSERT_EQUAL(tl.loop[4], 0);
+
+	/* Guest 4 reads its own disk and, through dev-1, what guest 3 wrote. */
+	{
+		/* The new I_T nexus's unit attention goes to a TEST UNIT READY. */
+		struct fake_front_cmd c;
+		struct vscsiif_response rsp;
+		int n = 0;
+
+		rh_tur(&c);
+		c.id = 1;
+		CU_ASSERT_FATAL(fake_front_queue(&g[1].dg.f, &c) >= 0);
+		fake_front_push(&g[1].dg.f);
+		for (i = 0; i < 500 && (n = fake_front_response(&g[1].dg.f, &rsp)) != 1; i++)
+			CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 10), 1);
+		CU_ASSERT_EQUAL(n, 1);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		unsigned int bad = 0;
+
+		memset(g[1].buf, 0, 8 * 4096);
+		tq_rw(&g[1], false, (uint16_t)pass, 0, 4);
+		CU_ASSERT_EQUAL(tq_wait(d, &g[1], 4), 4);
+		for (unsigned int b = 0; b < 8 * 4096; b++)
+			bad += g[1].buf[b] != (pass ? 0x30 : 0x31);
+		CU_ASSERT_EQUAL(bad, 0);
+	}
+	CU_ASSERT_EQUAL(g[0].dg.f.errors, 0);
+	CU_ASSERT_EQUAL(g[1].dg.f.errors, 0);
+
+	CU_ASSERT_EQUAL(raise(SIGTERM), 0);
+	for (i = 0; i < 200 && (rc = pvsd_daemon_iterate(d, 20)) > 0; i++)
+		;
+	CU_ASSERT_EQUAL(rc, 0);
+	pvsd_daemon_free(d);
+	{
+		struct fake_gnt_stats gs;
+
+		fake_gnt_get_stats(gnt, &gs);
+		CU_ASSERT_EQUAL(gs.mapped, 0);
+	}
+	for (int k = 0; k < 2; k++) {
+		fake_front_fini(&g[k].dg.f);
+		free(g[k].buf);
+		unlink(file[k]);
+	}
+	fake_xs_free(fx);
+	fake_evt_free(evt);
+	fake_gnt_free(gnt);
+	plog_set_hook(NULL, NULL);
+}
+
 static const struct cu_test tests[] = {
     {"options", test_options},
     {"pid file lock", test_pidfile},
@@ -457,6 +612,7 @@ static const struct cu_test tests[] = {
     {"event loop and SIGTERM", test_loop_and_sigterm},
     {"event loop and SIGTERM, in epoll_wait, the channel read()", test_loop_and_sigterm_legacy},
     {"--threads 2: placement, I/O on both loops, SIGTERM", test_threads},
+    {"--threads 2: a hot add moves a vhost between loops, writes in flight", test_threads_move},
 };
 
 int main(void)

@@ -35,7 +35,7 @@
 #include "xenbus.h"
 
 #define BE   "/local/domain/0/backend/vscsi"
-#define MAXG 4
+#define MAXG 8
 
 /* ---- log capture ---- */
 
@@ -1422,15 +1422,20 @@ static void loops_hot_add(struct env *e, struct guest *g, unsigned int n, const 
 /*
  * Two event loops: a vhost goes to the loop already serving one of its
  * LUNs, otherwise to the one with the fewest rings; a LUN is never used
- * from two loops, so a hot add of another loop's LUN is refused, naming it.
+ * from two loops, so a hot add of another loop's LUN moves the vhost there,
+ * with its own LUNs and their data, and loses no request.
  */
 static void test_two_loops_placement(void)
 {
 	struct env e;
 	struct guest *g[4];
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
 	char file[128], pd[160];
 	const char *shared[1], *vdev[1] = {"0:0:0:0"};
 	const char *own[1] = {"mem:1M"};
+	uint8_t *wbuf = rh_alloc(4096), *rbuf = rh_alloc(4096), *rbuf2 = rh_alloc(4096);
+	unsigned int got = 0;
 
 	env_init2(&e);
 	mkfile(&e, "shared", 4, file, sizeof(file));
@@ -1454,25 +1459,122 @@ static void test_two_loops_placement(void)
 		CU_ASSERT_STRING_EQUAL(bget(&e, g[i], "state"), "4");
 		CU_ASSERT_EQUAL(inquiry(&e, g[i], 0, 0, 0, NULL), 0);
 	}
-	/* The shared file hot-added to the vhost on loop 1: refused, the vhost goes on. */
-	loops_hot_add(&e, g[1], 1, pd, "0:0:1:0");
-	CU_ASSERT_STRING_EQUAL(bhist(&e, g[1], "vscsi-devs/dev-1/state"), "1,6");
-	CU_ASSERT_STRING_EQUAL(bhist(&e, g[1], "state"), "1,2,4,7,8,4");
-	CU_ASSERT_TRUE(log_has("is served by another event loop"));
-	CU_ASSERT_EQUAL(inquiry(&e, g[1], 0, 0, 0, NULL), 0);
-	/* Once every vhost using it is gone from loop 0, loop 1's vhosts may have it. */
-	for (int i = 0; i < 4; i += 3) {
-		bset(&e, g[i], "online", "0");
-		CU_ASSERT_EQUAL(fset(&e, g[i], "state", "5"), 0);
+	/* Guest 2's own disk (loop 1) holds a pattern (the first write meets the power-on UA). */
+	memset(wbuf, 0x5a, 4096);
+	for (int i = 0; i < 2; i++) {
+		rh_rw10(&c, true, 8, 8, wbuf, 4096);
+		CU_ASSERT_FATAL(fake_front_queue(&g[1]->f, &c) >= 0);
+		fake_front_push(&g[1]->f);
 		env_run(&e);
-		CU_ASSERT_EQUAL(fset(&e, g[i], "state", "6"), 0);
-		env_run(&e);
+		CU_ASSERT_EQUAL(fake_front_response(&g[1]->f, &rsp), 1);
+		if (rsp.rslt == 0)
+			break;
 	}
-	CU_ASSERT_EQUAL(stats(&e).rings, 2);
-	loops_hot_add(&e, g[1], 2, pd, "0:0:2:0");
-	CU_ASSERT_STRING_EQUAL(bhist(&e, g[1], "vscsi-devs/dev-2/state"), "1,3,4");
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	/*
+	 * The shared file hot-added to the vhost on loop 1: the vhost moves to
+	 * loop 0 with its mem: disk.  A read the guest queued just before is
+	 * answered once the ring is mapped again on loop 0, with the data.
+	 */
+	rh_rw10(&c, false, 8, 8, rbuf, 4096);
+	CU_ASSERT_FATAL(fake_front_queue(&g[1]->f, &c) >= 0);
+	fake_front_push(&g[1]->f);
+	loops_hot_add(&e, g[1], 1, pd, "0:0:1:0");
+	while (fake_front_response(&g[1]->f, &rsp) == 1) {
+		CU_ASSERT_EQUAL(rsp.rslt, 0);
+		got++;
+	}
+	CU_ASSERT_EQUAL(got, 1);
+	CU_ASSERT_EQUAL(memcmp(rbuf, wbuf, 4096), 0);
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g[1], "vscsi-devs/dev-1/state"), "1,3,4");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g[1], "state"), "1,2,4,7,8,4");
+	CU_ASSERT_TRUE(log_has("d2 v0: moving from event loop 1 to 0"));
+	CU_ASSERT_TRUE(log_has("d2 v0: moved to event loop 0"));
+	CU_ASSERT_TRUE(log_has("d2 v0: mapped again ring-ref"));
+	CU_ASSERT_FALSE(log_has("is served by another event loop"));
+	CU_ASSERT_EQUAL(loop_of(&e, 2, 0), 0); /* and every unit on loop 0's worker */
+	CU_ASSERT_EQUAL(stats(&e).moves, 1);
+	CU_ASSERT_EQUAL(stats(&e).reconnects, 0);
+	CU_ASSERT_EQUAL(stats(&e).luns, 3);
+	CU_ASSERT_PTR_EQUAL(pvsd_xenbus_lookup(e.xb, 1, 0, 0, 0, 0),
+	                    pvsd_xenbus_lookup(e.xb, 2, 0, 0, 1, 0));
+	CU_ASSERT_EQUAL(inquiry(&e, g[1], 0, 1, 0, NULL), 0);
+	/* Its own disk kept its data, now served by loop 0's worker. */
+	rh_rw10(&c, false, 8, 8, rbuf2, 4096);
+	CU_ASSERT_FATAL(fake_front_queue(&g[1]->f, &c) >= 0);
+	fake_front_push(&g[1]->f);
+	env_run(&e);
+	CU_ASSERT_EQUAL(fake_front_response(&g[1]->f, &rsp), 1);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(memcmp(rbuf2, wbuf, 4096), 0);
+	CU_ASSERT_EQUAL(g[1]->f.errors, 0);
+	/* The others were not disturbed. */
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(inquiry(&e, g[i], 0, 0, 0, NULL), 0);
+	CU_ASSERT_EQUAL(loop_of(&e, 3, 0), 0);
+	env_fini(&e);
+	free(wbuf);
+	free(rbuf);
+	free(rbuf2);
+}
+
+/*
+ * A move takes along every vhost of its loop that shares a LUN with the
+ * one moving, directly or through another, and no other: guests 2 and 3
+ * share a file on loop 1, guests 3 and 4 another, guest 6 has its own;
+ * guest 2's hot add of loop 0's LUN moves the first three.
+ */
+static void test_two_loops_move_component(void)
+{
+	struct env e;
+	struct guest *g[6];
+	char f[6][128], p[6][160];
+	const char *vdev2[2] = {"0:0:0:0", "0:0:1:0"}, *vdev1[1] = {"0:0:0:0"};
+	const char *a[1], *b[1], *bc[2], *cc[1], *x[1], *y[1];
+
+	env_init2(&e);
+	for (int i = 0; i < 5; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "f%d", i);
+		mkfile(&e, name, 4, f[i], sizeof(f[i]));
+		snprintf(p[i], sizeof(p[i]), "file:%s", f[i]);
+	}
+	a[0] = p[0];
+	b[0] = p[1];
+	bc[0] = p[1];
+	bc[1] = p[2];
+	cc[0] = p[2];
+	x[0] = p[3];
+	y[0] = p[4];
+	g[0] = attach(&e, 0, 1, 0, a, vdev1, 1);  /* loop 0 */
+	g[1] = attach(&e, 1, 2, 0, b, vdev1, 1);  /* loop 1 */
+	g[4] = attach(&e, 4, 5, 0, x, vdev1, 1);  /* loop 0 (one ring each) */
+	g[5] = attach(&e, 5, 6, 0, y, vdev1, 1);  /* loop 1 */
+	g[2] = attach(&e, 2, 3, 0, bc, vdev2, 2); /* loop 1: f1 */
+	g[3] = attach(&e, 3, 4, 0, cc, vdev1, 1); /* loop 1: f2 */
+	CU_ASSERT_EQUAL(loop_of(&e, 1, 0), 0);
 	CU_ASSERT_EQUAL(loop_of(&e, 2, 0), 1);
-	CU_ASSERT_EQUAL(inquiry(&e, g[1], 0, 2, 0, NULL), 0);
+	CU_ASSERT_EQUAL(loop_of(&e, 3, 0), 1);
+	CU_ASSERT_EQUAL(loop_of(&e, 4, 0), 1);
+	CU_ASSERT_EQUAL(loop_of(&e, 5, 0), 0);
+	CU_ASSERT_EQUAL(loop_of(&e, 6, 0), 1);
+	loops_hot_add(&e, g[1], 1, p[0], "0:0:1:0");
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g[1], "vscsi-devs/dev-1/state"), "1,3,4");
+	CU_ASSERT_TRUE(log_has("d2 v0: moving from event loop 1 to 0, which serves p-dev"));
+	CU_ASSERT_TRUE(log_has("(3 vhosts move"));
+	for (uint32_t d = 1; d <= 5; d++)
+		CU_ASSERT_EQUAL(loop_of(&e, d, 0), 0);
+	CU_ASSERT_EQUAL(loop_of(&e, 6, 0), 1);
+	CU_ASSERT_FALSE(log_has("d6 v0: moving"));
+	for (int i = 0; i < 6; i++) {
+		CU_ASSERT_STRING_EQUAL(bget(&e, g[i], "state"), "4");
+		CU_ASSERT_EQUAL(inquiry(&e, g[i], 0, 0, 0, NULL), 0);
+		CU_ASSERT_EQUAL(g[i]->f.errors, 0);
+	}
+	CU_ASSERT_EQUAL(inquiry(&e, g[1], 0, 1, 0, NULL), 0);
+	CU_ASSERT_EQUAL(inquiry(&e, g[2], 0, 1, 0, NULL), 0);
+	CU_ASSERT_EQUAL(stats(&e).moves, 1);
 	env_fini(&e);
 }
 
@@ -2208,7 +2310,10 @@ int main(void)
 	ADD(s, "close with requests in flight", test_close_with_inflight);
 	ADD(s, "frontend resume: new ring, same v-devs", test_frontend_resume);
 	ADD(s, "several guests and vhosts, shared LUN", test_several_guests_share_lun);
-	ADD(s, "two event loops: placement follows the LUNs", test_two_loops_placement);
+	ADD(s, "two event loops: placement follows the LUNs, a hot add moves",
+	    test_two_loops_placement);
+	ADD(s, "two event loops: a move takes the vhosts sharing LUNs",
+	    test_two_loops_move_component);
 	ADD(s, "adopt on start", test_adopt_on_start);
 	ADD(s, "adopt in the middle of a hot remove", test_adopt_mid_reconfigure);
 	ADD(s, "p-dev resolved to sg, p-devname", test_resolved_pdev);

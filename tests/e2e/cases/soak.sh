@@ -17,7 +17,11 @@
 #
 # pvscsid runs two event-loop threads: the guests' disks are two LUNs, so
 # each guest's ring goes to a loop of its own and both loops serve I/O at
-# once through every event above (pvscsid.log: "on event loop N").
+# once (pvscsid.log: "on event loop N").  Then a 'shareable' LUN is
+# hot-added to the second guest and to the first: a LUN runs on one loop,
+# so the first guest's vhost moves to the second's loop with fio running
+# (pvscsid.log: "moved to event loop"), and the events above follow with
+# both guests on one loop.
 BACKENDS="pvscsid"
 TIMEOUT=$((${SOAK_SECS:-60} + 540))
 PVSCSID_ARGS="--threads 2"
@@ -103,6 +107,15 @@ dom0() {
 	guest_b_create "$SOAK_B" "$PDEV,0:0:0:0"
 	guest_wait_mark soak-running 300
 	guest_b_wait_mark "$SOAK_B" soak-running 300
+
+	# The move between loops, with fio writing and verifying in both.
+	lun_file soakshared 8M
+	soak_xl "$SOAK_B" "shared LUN to $SOAK_B" scsi-attach "$SOAK_B" "$PDEV" 0:0:7:0,shareable
+	soak_xl "$GUEST" "shared LUN to $GUEST" scsi-attach "$GUEST" "$PDEV" 0:0:7:0,shareable
+	pvscsid_alive || fail "pvscsid died (see pvscsid.log)"
+	grep -q "moved to event loop" "$PVSCSID_LOG" ||
+		fail "the shared LUN's hot add moved no vhost between event loops ($(grep -E 'event loop|0:0:7:0' "$PVSCSID_LOG" | tail -n 3 | tr '\n' ' '))"
+	say "event: a LUN shared with $SOAK_B hot-added to $GUEST: $(grep -o 'moving from event loop [0-9] to [0-9]' "$PVSCSID_LOG" | head -n 1)"
 
 	end=$(($(date +%s) + ${SOAK_SECS:-60}))
 	soak_sample
