@@ -346,6 +346,7 @@ struct pvsd_loop {
 	atomic_bool stop;
 	atomic_bool started;
 	bool free_worker; /* at stop: the loop frees its worker itself (its io_uring's issuer) */
+	bool sleeps;      /* in its worker's io_uring (loop_sleep()), not epoll_wait */
 	struct pass_clk clk;
 	bool worked;
 	unsigned int skips;
@@ -639,6 +640,9 @@ static int loop_timeout(struct pvsd_loop *l, bool *polled)
 	if (pvsd_xenbus_pending_loop(xb, l->idx) || pvs_worker_has_completions(l->w))
 		return 0;
 	t = pvsd_xenbus_timeout_ms_loop(xb, l->idx);
+	/* A lazy worker's queue first: the spin waits on its completions. */
+	if (poll_us && t != 0 && l->sleeps && l->worked)
+		pvs_worker_submit(l->w);
 	if (poll_us && t != 0 &&
 	    ((l->worked && loop_spin(l, poll_us)) || pvsd_xenbus_arm_loop(xb, l->idx))) {
 		*polled = true;
@@ -692,6 +696,43 @@ static void loop_hold(struct pvsd_loop *l)
 		pthread_cond_wait(&l->cv, &l->mu);
 }
 
+/*
+ * A loop's sleep, as the one loop's (wait_pass()): in its worker's
+ * io_uring, which submits what the pass queued and wakes for a completion
+ * or for the loop's epoll set, polled from the ring.  Entered with @mu
+ * held, which the system call itself runs without, so that the main
+ * thread may park the loop and queue work on its worker meanwhile (it
+ * then wakes it through @wake, in that set).  Returns with @mu held and
+ * the loop let go by the main thread: the set's events, or 0, or -1 when
+ * the loop is to stop.
+ */
+static int loop_sleep(struct pvsd_loop *l, struct epoll_event *ev, int timeout_ms)
+{
+	bool ready = false;
+	int rc = pvs_worker_sleep_begin(l->w, l->ep, timeout_ms);
+
+	if (rc < 0) {
+		struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &l->tag_w};
+
+		plog(LOG_WARNING,
+		     "event loop %u: sleeping in the io_uring failed (%s); back to "
+		     "epoll_wait",
+		     l->idx, strerror(-rc));
+		l->sleeps = false;
+		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, pvs_worker_fd(l->w), &wev) < 0)
+			plog(LOG_ERR, "event loop %u: epoll_ctl: %s", l->idx, strerror(errno));
+		return 0;
+	}
+	pthread_mutex_unlock(&l->mu);
+	rc = pvs_worker_sleep_wait(l->w);
+	pthread_mutex_lock(&l->mu);
+	loop_hold(l);
+	if (atomic_load(&l->stop))
+		return -1;
+	pvs_worker_sleep_end(l->w, rc, &ready);
+	return ready ? epoll_wait(l->ep, ev, MAX_EVENTS, 0) : 0;
+}
+
 static void *loop_thread(void *arg)
 {
 	struct pvsd_loop *l = arg;
@@ -709,6 +750,13 @@ static void *loop_thread(void *arg)
 		if (atomic_load(&l->stop))
 			break;
 		timeout = loop_timeout(l, &polled);
+		if (l->sleeps) {
+			n = loop_sleep(l, ev, timeout);
+			if (n < 0 && atomic_load(&l->stop))
+				break;
+			loop_pass(l, ev, n < 0 ? 0 : n);
+			continue;
+		}
 		pthread_mutex_unlock(&l->mu);
 		n = wait_events(l->ep, ev, timeout, polled, &l->skips);
 		if (n < 0)
@@ -799,8 +847,11 @@ static int loops_new(struct pvsd_daemon *d, unsigned int n, struct pvsd_xb_loop 
 		ev.data.ptr = &l->tag_wake;
 		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, l->wake, &ev) < 0)
 			return -errno;
+		/* Sleeping in its io_uring, the loop polls its set from there: not the ring's own
+		 * fd. */
+		l->sleeps = uring_sleep_wanted();
 		ev.data.ptr = &l->tag_w;
-		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, pvs_worker_fd(l->w), &ev) < 0)
+		if (!l->sleeps && epoll_ctl(l->ep, EPOLL_CTL_ADD, pvs_worker_fd(l->w), &ev) < 0)
 			return -errno;
 		xl[i] = (struct pvsd_xb_loop){
 		    .worker = l->w, .fd_add = ep_add, .fd_del = ep_del, .fd_arg = &l->ep};

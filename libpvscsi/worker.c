@@ -71,9 +71,11 @@ struct pvs_worker {
 	bool lazy;
 	bool sleep_polled;
 	bool sleep_ready;
-	bool sleep_seen;         /* its CQE waits in the CQ, already reported by a sleep */
-	unsigned int sleep_hits; /* its CQEs in this reap: not the transport's work */
-	int sleep_err;           /* the poll of the set failed: no more sleeping here */
+	bool sleep_seen;           /* its CQE waits in the CQ, already reported by a sleep */
+	unsigned int sleep_hits;   /* its CQEs in this reap: not the transport's work */
+	int sleep_err;             /* the poll of the set failed: no more sleeping here */
+	unsigned int sleep_submit; /* pvs_worker_sleep_begin() to _wait(): SQEs published */
+	int sleep_timeout;
 	struct pvsi_worker_op sleep_op;
 	/* The sleep's poll of @fdsep: its CQE means the next round asks the fds. */
 	bool fds_polled;
@@ -850,12 +852,10 @@ static bool post_poll(struct pvs_worker *w, int fd, struct pvsi_worker_op *op,
 	return true;
 }
 
-int pvs_worker_sleep(struct pvs_worker *w, int fd, int timeout_ms, bool *fd_ready)
+int pvs_worker_sleep_begin(struct pvs_worker *w, int fd, int timeout_ms)
 {
-	struct io_uring_cqe *cqe;
-	int rc = 0, tries = 0;
+	struct io_uring_sq *sq = &w->ring.sq;
 
-	*fd_ready = false;
 	if (w->sleep_err) {
 		/* Not lazy any more: the caller goes back to its own epoll_wait. */
 		w->lazy = false;
@@ -880,21 +880,53 @@ int pvs_worker_sleep(struct pvs_worker *w, int fd, int timeout_ms, bool *fd_read
 		pvsi_worker_submit(w);
 	if (w->sleep_ready || w->fds_ready || pvs_worker_has_completions(w))
 		timeout_ms = 0;
+	/*
+	 * What liburing's submit does before its system call, done here so
+	 * that the call itself (pvs_worker_sleep_wait()) reads nothing of the
+	 * queue that another thread may be adding to meanwhile: the kernel
+	 * takes the SQEs up to the tail published now, and those only.
+	 */
+	if (sq->sqe_head != sq->sqe_tail) {
+		sq->sqe_head = sq->sqe_tail;
+		io_uring_smp_store_release(sq->ktail, sq->sqe_tail);
+	}
+	w->sleep_submit = *sq->ktail - io_uring_smp_load_acquire(sq->khead);
+	w->sleep_timeout = timeout_ms;
+	return 0;
+}
+
+int pvs_worker_sleep_wait(struct pvs_worker *w)
+{
+	unsigned int fd = (unsigned int)w->ring.ring_fd, n = w->sleep_submit;
+	int timeout_ms = w->sleep_timeout, rc, tries = 0;
+
 	do {
 		if (timeout_ms == 0) {
-			rc = io_uring_sq_ready(&w->ring) ? io_uring_submit(&w->ring) : 0;
+			rc = n ? io_uring_enter(fd, n, 0, 0, NULL) : 0;
 		} else if (timeout_ms < 0) {
-			rc = io_uring_submit_and_wait(&w->ring, 1);
+			rc = io_uring_enter(fd, n, 1, IORING_ENTER_GETEVENTS, NULL);
 		} else {
 			struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000,
 			                               .tv_nsec = (timeout_ms % 1000) * 1000000L};
+			struct io_uring_getevents_arg arg = {.ts = (uint64_t)(uintptr_t)&ts};
 
-			rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+			rc =
+			    io_uring_enter2(fd, n, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+			                    (sigset_t *)&arg, sizeof(arg));
 		}
+		/* Submitted, a part of them: the rest stay between head and tail for the next. */
+		if (rc > 0)
+			n -= (unsigned int)rc < n ? (unsigned int)rc : n;
 	} while (rc == -EAGAIN && ++tries < 8);
 	/* A timeout, a signal, a CQ full until reaped: none is the loop's end. */
 	if (rc == -ETIME || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY)
 		rc = 0;
+	return rc < 0 ? rc : 0;
+}
+
+void pvs_worker_sleep_end(struct pvs_worker *w, int rc, bool *fd_ready)
+{
+	*fd_ready = false;
 	/*
 	 * Nothing is reaped here: the transport reads its pass clock first,
 	 * against which its completions' latencies count.  The set's poll is
@@ -923,6 +955,16 @@ int pvs_worker_sleep(struct pvs_worker *w, int fd, int timeout_ms, bool *fd_read
 		w->sleep_err = rc;
 		*fd_ready = true;
 	}
+}
+
+int pvs_worker_sleep(struct pvs_worker *w, int fd, int timeout_ms, bool *fd_ready)
+{
+	int rc = pvs_worker_sleep_begin(w, fd, timeout_ms);
+
+	*fd_ready = false;
+	if (rc < 0)
+		return rc;
+	pvs_worker_sleep_end(w, pvs_worker_sleep_wait(w), fd_ready);
 	return 0;
 }
 

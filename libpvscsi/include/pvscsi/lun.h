@@ -199,6 +199,20 @@ int pvs_worker_wait(struct pvs_worker *w, int timeout_ms);
  * while another thread may queue work on it.
  */
 int pvs_worker_sleep(struct pvs_worker *w, int fd, int timeout_ms, bool *fd_ready);
+/*
+ * pvs_worker_sleep() in three parts, for a thread that holds a lock
+ * through its passes and lets it go while it sleeps (pvscsid's loop
+ * threads), so that another thread may queue work on the worker
+ * meanwhile, as it may between two passes: _begin() under the lock
+ * (0, or what pvs_worker_sleep() would return); _wait() without it, the
+ * system call alone, which reads nothing another thread writes; _end()
+ * under the lock again, with _wait()'s result.  Work queued during the
+ * wait waits for the owner's next pass: whoever queues it wakes the owner
+ * (through @fd).
+ */
+int pvs_worker_sleep_begin(struct pvs_worker *w, int fd, int timeout_ms);
+int pvs_worker_sleep_wait(struct pvs_worker *w);
+void pvs_worker_sleep_end(struct pvs_worker *w, int rc, bool *fd_ready);
 /* Submit what is queued now, lazy or not (a loop about to spin on completions). */
 void pvs_worker_submit(struct pvs_worker *w);
 
