@@ -60,9 +60,10 @@ void pvsd_usage(FILE *f)
 	        "      --poll-us N         after a pass that did work, poll the rings and the\n"
 	        "                          io_uring for N microseconds before sleeping (0..%u,\n"
 	        "                          default 0: off; pvscsictl poll changes it)\n"
-	        "      --threads N         serve the rings on N event-loop threads (1..%u,\n"
-	        "                          default 1); a ring runs on the thread that serves\n"
-	        "                          its LUNs, so guests sharing a LUN share a thread\n"
+	        "      --threads N         serve the rings on up to N event-loop threads (1..%u,\n"
+	        "                          default: one per online CPU), each started with\n"
+	        "                          its first ring; a ring runs on the thread that\n"
+	        "                          serves its LUNs, so guests sharing a LUN share one\n"
 	        "  -h, --help              this text\n"
 	        "  -V, --version           print the version\n"
 	        "\n"
@@ -132,7 +133,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	o->state_dir = PVSD_DEFAULT_STATE_DIR;
 	o->control = PVSD_DEFAULT_CONTROL;
 	o->drain_timeout_ms = PVSD_DRAIN_TIMEOUT_MS;
-	o->threads = 1;
+	o->threads = 0; /* one per online CPU (pvsd_daemon_new()) */
 	/* 0, not 1: glibc then also forgets the previous parse's permutation state. */
 	optind = 0;
 	opterr = 0;
@@ -740,8 +741,10 @@ static void *loop_thread(void *arg)
 
 	/* The worker's io_uring takes its submissions from this thread only. */
 	pvs_worker_adopt(l->w);
-	pthread_mutex_lock(&l->mu);
+	/* Before the lock: a loop started lazily starts in the main thread's turn, which holds it.
+	 */
 	atomic_store(&l->started, true);
+	pthread_mutex_lock(&l->mu);
 	for (;;) {
 		bool polled;
 		int timeout, n;
@@ -820,6 +823,8 @@ static void loops_free(struct pvsd_daemon *d, bool free_workers)
 	d->attn = -1;
 }
 
+static int loop_start(void *arg);
+
 /* The loops' epoll sets, wake fds and workers; their threads start later. */
 static int loops_new(struct pvsd_daemon *d, unsigned int n, struct pvsd_xb_loop *xl)
 {
@@ -853,26 +858,42 @@ static int loops_new(struct pvsd_daemon *d, unsigned int n, struct pvsd_xb_loop 
 		ev.data.ptr = &l->tag_w;
 		if (!l->sleeps && epoll_ctl(l->ep, EPOLL_CTL_ADD, pvs_worker_fd(l->w), &ev) < 0)
 			return -errno;
-		xl[i] = (struct pvsd_xb_loop){
-		    .worker = l->w, .fd_add = ep_add, .fd_del = ep_del, .fd_arg = &l->ep};
+		xl[i] = (struct pvsd_xb_loop){.worker = l->w,
+		                              .fd_add = ep_add,
+		                              .fd_del = ep_del,
+		                              .fd_arg = &l->ep,
+		                              .start = loop_start,
+		                              .start_arg = l};
 	}
 	d->attn = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	return d->attn < 0 ? -errno : 0;
 }
 
-static int loops_start(struct pvsd_daemon *d)
+unsigned int pvsd_default_threads(void)
 {
-	for (unsigned int i = 0; i < d->nloops; i++) {
-		struct pvsd_loop *l = &d->loops[i];
-		int rc = pthread_create(&l->thread, NULL, loop_thread, l);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-		if (rc)
-			return -rc;
-		l->running = true;
-		/* Its worker is its own before the main thread may queue on it. */
-		while (!atomic_load(&l->started))
-			sched_yield();
-	}
+	return n < 1 ? 1 : n > (long)PVSD_MAX_THREADS ? PVSD_MAX_THREADS : (unsigned int)n;
+}
+
+/*
+ * xenbus's start hook: the loop's thread starts when the first vhost is
+ * placed on it, so that no more loops run than rings need.
+ */
+static int loop_start(void *arg)
+{
+	struct pvsd_loop *l = arg;
+	int rc;
+
+	if (l->running)
+		return 0;
+	rc = pthread_create(&l->thread, NULL, loop_thread, l);
+	if (rc)
+		return -rc;
+	l->running = true;
+	/* Its worker is its own before the main thread may queue on it. */
+	while (!atomic_load(&l->started))
+		sched_yield();
 	return 0;
 }
 
@@ -988,21 +1009,13 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 			d->ctl = NULL;
 		}
 	}
-	if (d->nloops) {
-		rc = loops_start(d);
-		if (rc) {
-			plog(LOG_ERR, "cannot start an event-loop thread: %s", strerror(-rc));
-			goto fail_xb;
-		}
-		plog(LOG_INFO, "serving the rings on %u event-loop threads", d->nloops);
-	}
+	if (d->nloops)
+		plog(LOG_INFO,
+		     "serving the rings on up to %u event-loop threads, each started with its "
+		     "first ring",
+		     d->nloops);
 	*out = d;
 	return 0;
-fail_xb:
-	pctl_close(d->ctl);
-	park_all(d);
-	pvsd_xenbus_free(d->xb);
-	loops_stop(d, true);
 fail:
 	loops_free(d, true);
 	if (d->w)

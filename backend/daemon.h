@@ -46,8 +46,10 @@ struct pvsd_opts {
 	unsigned int drain_timeout_ms;
 	const char *be_type;  /* --backend-type; NULL: vscsi */
 	unsigned int poll_us; /* --poll-us; 0: off */
-	unsigned int threads; /* --threads: event-loop threads, 1..PVSD_MAX_THREADS */
+	unsigned int threads; /* --threads, 1..PVSD_MAX_THREADS; 0: pvsd_default_threads() */
 };
+/* The default of --threads: one event loop per online CPU, within 1..PVSD_MAX_THREADS. */
+unsigned int pvsd_default_threads(void);
 
 /*
  * Parse the command line.  Returns 0, 1 when --help or --version was given
@@ -93,7 +95,8 @@ struct pvsd_daemon_cfg {
 	/*
 	 * Event-loop threads for the rings; 0 or 1: the calling thread runs
 	 * everything.  With N > 1 it keeps xenstore, signals and the control
-	 * socket, and parks the loops between their passes whenever it acts.
+	 * socket, and parks the loops between their passes whenever it acts;
+	 * a loop's thread starts with the first vhost placed on it.
 	 */
 	unsigned int threads;
 	/*

@@ -128,7 +128,8 @@ struct pvsd_xenbus {
 	struct xb_vhost *vhosts;
 	struct pvsd_xb_loop loops[PVSD_XB_MAX_LOOPS];
 	unsigned int nloops;
-	struct pvs_host *host; /* the LUN pool: every vhost of every domain shares it */
+	bool running[PVSD_XB_MAX_LOOPS]; /* started (or with no start hook) */
+	struct pvs_host *host;           /* the LUN pool: every vhost of every domain shares it */
 	bool own_host;
 	bool scanned; /* the start-up scan (adoption) is done */
 	bool rescan;
@@ -508,18 +509,42 @@ static int loop_of(const struct pvsd_xenbus *xb, const struct pvs_worker *w)
 	return -1;
 }
 
-/* The loop with the fewest rings (the first of equals). */
-static int least_loaded(const struct pvsd_xenbus *xb)
+/* The loop with the fewest rings (the first of equals), its thread started. */
+static int least_loaded(struct pvsd_xenbus *xb)
 {
 	unsigned int n[PVSD_XB_MAX_LOOPS] = {0}, best = 0;
+	bool tried[PVSD_XB_MAX_LOOPS] = {false};
 
 	for (const struct xb_vhost *v = xb->vhosts; v; v = v->next)
 		if (v->ring && v->loop >= 0)
 			n[v->loop]++;
-	for (unsigned int i = 1; i < xb->nloops; i++)
-		if (n[i] < n[best])
-			best = i;
-	return (int)best;
+	for (;;) {
+		struct pvsd_xb_loop *l;
+		int rc;
+
+		best = xb->nloops;
+		for (unsigned int i = 0; i < xb->nloops; i++)
+			if (!tried[i] && (best == xb->nloops || n[i] < n[best]))
+				best = i;
+		if (best == xb->nloops) {
+			plog(LOG_ERR,
+			     "no event-loop thread could start: the rings placed on loop 0 "
+			     "wait for it");
+			return 0;
+		}
+		l = &xb->loops[best];
+		if (xb->running[best] || !l->start)
+			return (int)best;
+		tried[best] = true;
+		rc = l->start(l->start_arg);
+		if (rc == 0) {
+			xb->running[best] = true;
+			plog(LOG_INFO, "event loop %u started", best);
+			return (int)best;
+		}
+		plog(LOG_ERR, "event loop %u: cannot start its thread: %s; another takes its rings",
+		     best, strerror(-rc));
+	}
 }
 
 static char **dev_list(struct xb_vhost *v, unsigned int *n);

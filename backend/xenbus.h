@@ -50,6 +50,14 @@ struct pvsd_xb_loop {
 	int (*fd_add)(void *arg, int fd, void *cookie);
 	void (*fd_del)(void *arg, int fd);
 	void *fd_arg;
+	/*
+	 * Optional: start the loop's thread, called (on the main thread, the
+	 * loops parked) before anything is placed on it for the first time,
+	 * so that no more loops run than vhosts need.  0, or -errno: another
+	 * loop that runs is taken instead.
+	 */
+	int (*start)(void *arg);
+	void *start_arg;
 };
 #define PVSD_XB_MAX_LOOPS 64u
 

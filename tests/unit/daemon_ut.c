@@ -116,7 +116,7 @@ static void test_options(void)
 	CU_ASSERT_EQUAL(parse(&o, "--poll-us -5"), -EINVAL);
 
 	CU_ASSERT_EQUAL(parse(&o, ""), 0);
-	CU_ASSERT_EQUAL(o.threads, 1);
+	CU_ASSERT_EQUAL(o.threads, 0); /* one per online CPU */
 	CU_ASSERT_EQUAL(parse(&o, "--threads 4"), 0);
 	CU_ASSERT_EQUAL(o.threads, 4);
 	CU_ASSERT_EQUAL(parse(&o, "--threads 64"), 0);
@@ -374,9 +374,14 @@ static void test_threads(void)
 	dh_cfg(&cfg, conn, gnt, evt);
 	cfg.threads = 2;
 	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
-	CU_ASSERT_TRUE(log_has("serving the rings on 2 event-loop threads"));
+	CU_ASSERT_TRUE(log_has("serving the rings on up to 2 event-loop threads"));
+	/* No thread before a ring needs one, and no more threads than rings. */
+	CU_ASSERT_FALSE(log_has("event loop 0 started"));
 	tguest_up(d, fx, gnt, evt, &g[0], "mem:4M");
+	CU_ASSERT_TRUE(log_has("event loop 0 started"));
+	CU_ASSERT_FALSE(log_has("event loop 1 started"));
 	tguest_up(d, fx, gnt, evt, &g[1], pd);
+	CU_ASSERT_TRUE(log_has("event loop 1 started"));
 	/* The loops have one ring each; the shared file's loop wins. */
 	tguest_up(d, fx, gnt, evt, &g[2], pd);
 	memset(&tl, -1, sizeof(tl));
