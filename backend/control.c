@@ -111,6 +111,7 @@ static int cmd_status(void *arg, const yajl_val args, yajl_gen g, struct pctl_er
 	pctl_u64(g, "domid", pvsd_xenbus_domid(xb));
 	pctl_str(g, "base", pvsd_xenbus_base(xb));
 	pctl_u64(g, "threads", pvsd_xenbus_nloops(xb));
+	pctl_u64(g, "threads_running", pvsd_xenbus_loops_running(xb));
 	pctl_str(g, "log_level", plog_level_name(plog_get_level()));
 	pctl_key(g, "vhosts");
 	yajl_gen_array_open(g);

@@ -2145,6 +2145,15 @@ unsigned int pvsd_xenbus_nloops(const struct pvsd_xenbus *xb)
 	return xb->nloops;
 }
 
+unsigned int pvsd_xenbus_loops_running(const struct pvsd_xenbus *xb)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < xb->nloops; i++)
+		n += xb->running[i] || !xb->loops[i].start;
+	return n;
+}
+
 uint32_t pvsd_xenbus_domid(const struct pvsd_xenbus *xb)
 {
 	return xb->domid;

@@ -108,6 +108,8 @@ int pvsd_xenbus_start(const struct pvsd_xenbus_cfg *cfg, struct pvsd_xenbus **ou
 uint32_t pvsd_xenbus_domid(const struct pvsd_xenbus *xb);
 /* How many event loops the vhosts are placed on (1 unless cfg.nloops said more). */
 unsigned int pvsd_xenbus_nloops(const struct pvsd_xenbus *xb);
+/* Of those, the loops whose thread runs (a loop starts with its first vhost). */
+unsigned int pvsd_xenbus_loops_running(const struct pvsd_xenbus *xb);
 const char *pvsd_xenbus_base(const struct pvsd_xenbus *xb);
 
 /* The xenstore fd is readable: read every queued watch event and act on it. */

@@ -223,7 +223,8 @@ static void text_status(yajl_val r)
 		printf("pvscsid %s (pid %llu) serving %s, log level %s", str(r, "version"),
 		       num(r, "pid"), str(r, "base"), str(r, "log_level"));
 		if (num(r, "threads") > 1)
-			printf(", %llu event-loop threads", num(r, "threads"));
+			printf(", %llu of up to %llu event-loop threads running",
+			       num(r, "threads_running"), num(r, "threads"));
 		printf("\n");
 		printf("\nvhosts: %zu\n", arr_len(vh));
 	}

@@ -610,6 +610,49 @@ static void test_threads_move(void)
 	plog_set_hook(NULL, NULL);
 }
 
+/*
+ * --threads 4 with one guest: one loop thread runs (no more loops than
+ * rings), serves it, and the daemon ends freeing the workers of the loops
+ * that never started (LeakSanitizer would see them otherwise).
+ */
+static void test_threads_lazy(void)
+{
+	struct fake_xs *fx = fake_xs_new();
+	struct fake_xs_conn *conn = fake_xs_connect(fx, 0);
+	struct fake_gnt *gnt = fake_gnt_new();
+	struct fake_evt *evt = fake_evt_new();
+	struct pvsd_daemon_cfg cfg = {0};
+	struct pvsd_daemon *d = NULL;
+	struct tguest g = {.dg.domid = 3};
+	int rc = 1, i;
+
+	nlog = 0;
+	plog_set_hook(log_hook, NULL);
+	dh_cfg(&cfg, conn, gnt, evt);
+	cfg.threads = 4;
+	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
+	CU_ASSERT_EQUAL(pvsd_xenbus_nloops(pvsd_daemon_xenbus(d)), 4);
+	CU_ASSERT_EQUAL(pvsd_xenbus_loops_running(pvsd_daemon_xenbus(d)), 0);
+	tguest_up(d, fx, gnt, evt, &g, "mem:4M");
+	CU_ASSERT_EQUAL(pvsd_xenbus_loops_running(pvsd_daemon_xenbus(d)), 1);
+	CU_ASSERT_TRUE(log_has("event loop 0 started"));
+	CU_ASSERT_FALSE(log_has("event loop 1 started"));
+	tq_rw(&g, true, 0, 0, 4);
+	CU_ASSERT_EQUAL(tq_wait(d, &g, 4), 4);
+	CU_ASSERT_EQUAL(raise(SIGTERM), 0);
+	for (i = 0; i < 200 && (rc = pvsd_daemon_iterate(d, 20)) > 0; i++)
+		;
+	CU_ASSERT_EQUAL(rc, 0);
+	pvsd_daemon_free(d);
+	CU_ASSERT_EQUAL(g.dg.f.errors, 0);
+	fake_front_fini(&g.dg.f);
+	free(g.buf);
+	fake_xs_free(fx);
+	fake_evt_free(evt);
+	fake_gnt_free(gnt);
+	plog_set_hook(NULL, NULL);
+}
+
 static const struct cu_test tests[] = {
     {"options", test_options},
     {"pid file lock", test_pidfile},
@@ -618,6 +661,7 @@ static const struct cu_test tests[] = {
     {"event loop and SIGTERM, in epoll_wait, the channel read()", test_loop_and_sigterm_legacy},
     {"--threads 2: placement, I/O on both loops, SIGTERM", test_threads},
     {"--threads 2: a hot add moves a vhost between loops, writes in flight", test_threads_move},
+    {"--threads 4, one guest: one loop runs, the others never start", test_threads_lazy},
 };
 
 int main(void)
