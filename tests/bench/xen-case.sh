@@ -55,12 +55,13 @@ PCOUNT=$REPO/build/rel/bench/pcount
 
 # Without --verbose: a log line per request would be part of what is measured.
 pvscsid_start() {
+	# shellcheck disable=SC2086 # options, split on purpose
 	"$PVSCSID" --foreground --backend-type pvscsi --control "$CTL_SOCK" --pid-file "" \
-		--log-file "$PVSCSID_LOG" >>"$CASEOUT/pvscsid.stdout" 2>&1 &
+		--log-file "$PVSCSID_LOG" ${BENCH_PVSCSID_ARGS:-} >>"$CASEOUT/pvscsid.stdout" 2>&1 &
 	echo $! >"$CASEOUT/pvscsid.pid"
 	sleep 1
 	pvscsid_alive || fail "pvscsid exited at start: $(tail -n 2 "$PVSCSID_LOG" 2>/dev/null | tr '\n' ' ')"
-	say "pvscsid --backend-type pvscsi started (pid $(pvscsid_pid), not verbose)"
+	say "pvscsid --backend-type pvscsi${BENCH_PVSCSID_ARGS:+ $BENCH_PVSCSID_ARGS} started (pid $(pvscsid_pid), not verbose)"
 }
 pvscsid_stop() {
 	local pid

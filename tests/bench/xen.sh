@@ -19,6 +19,7 @@
 # each backend per workload, alternating), XEN_STRACE=JOB (e.g.
 # pvscsid-file-randwrite-r1: pvscsid's system calls by name during that run,
 # OUTDIR/same/strace-JOB.txt; that run's figures are then not comparable),
+# XEN_PVSCSID_ARGS (options added to pvscsid's, e.g. "--threads 1"),
 # XEN_POLL_US (50: a third backend per round, "pvspoll", is pvscsid with
 # pvscsictl poll XEN_POLL_US; 0: no such runs), XEN_QEMU_TIMEOUT (default
 # from the rounds).
@@ -132,6 +133,7 @@ BENCH_RUNTIME=$RUNTIME
 BENCH_ROUNDS=$ROUNDS
 BENCH_STRACE=${XEN_STRACE:-}
 BENCH_POLL_US=$POLL_US
+BENCH_PVSCSID_ARGS="${XEN_PVSCSID_ARGS:-}"
 CASE_TIMEOUT=$((6 * NB * ROUNDS * (RUNTIME + 21) + 420))
 EOT
 QEMU_TIMEOUT=${XEN_QEMU_TIMEOUT:-$((6 * NB * ROUNDS * (RUNTIME + 21) + 420 + 240))}
