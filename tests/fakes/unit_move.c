@@ -87,6 +87,21 @@ static void um_io(struct pvs_unit *u, struct pvs_worker *w, bool write, uint64_t
 		CU_ASSERT_EQUAL(memcmp(buf, want, bs), 0);
 }
 
+/* @c completes on worker @on, and running @not (a few rounds; NULL: none) does not complete it. */
+static void only_on(struct pvs_worker *on, struct pvs_worker * not, struct um_cmd *c)
+{
+	if (not ) {
+		for (int i = 0; i < 5 && !c->done; i++) {
+			pvs_worker_flush(not );
+			pvs_worker_wait(not, 10);
+		}
+		CU_ASSERT_EQUAL(c->done, 0);
+	}
+	um_drive(on, c, 10000);
+	CU_ASSERT_EQUAL(c->done, 1);
+	CU_ASSERT_EQUAL(c->req.status, PVS_STATUS_GOOD);
+}
+
 void um_check_move(struct pvs_unit *u, struct pvs_worker *a, struct pvs_worker *b, uint64_t lba,
                    unsigned int flags)
 {
@@ -147,17 +162,9 @@ void um_check_move(struct pvs_unit *u, struct pvs_worker *a, struct pvs_worker *
 		memcpy(want, buf, bs);
 		um_submit(&c, u, 0x2a, lba, buf);
 	}
-	if (!(flags & UM_INLINE)) {
+	if (!(flags & UM_INLINE))
 		CU_ASSERT_EQUAL(c.done, 0);
-		for (int i = 0; i < 5; i++) {
-			pvs_worker_flush(a);
-			pvs_worker_wait(a, 10);
-		}
-		CU_ASSERT_EQUAL(c.done, 0);
-	}
-	um_drive(b, &c, 10000);
-	CU_ASSERT_EQUAL(c.done, 1);
-	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	only_on(b, flags & UM_INLINE ? NULL : a, &c);
 	if (ro)
 		CU_ASSERT_EQUAL(memcmp(buf, want, bs), 0);
 	um_io(u, b, false, lba, 0, want);
@@ -200,13 +207,6 @@ void um_check_refused(struct pvs_unit *u, struct pvs_worker *a, struct pvs_worke
 
 	/* Still @a's, whole: @b completes nothing of it, @a does. */
 	um_submit(&c, u, 0x28, lba, buf);
-	for (int i = 0; i < 5 && !c.done; i++) {
-		pvs_worker_flush(b);
-		pvs_worker_wait(b, 10);
-	}
-	CU_ASSERT_EQUAL(c.done, 0);
-	um_drive(a, &c, 10000);
-	CU_ASSERT_EQUAL(c.done, 1);
-	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	only_on(a, b, &c);
 	CU_ASSERT_TRUE(um_settle(u, a));
 }

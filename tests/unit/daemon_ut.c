@@ -323,6 +323,58 @@ static void tguest_up(struct pvsd_daemon *d, struct fake_xs *fx, struct fake_gnt
 	g->buf = rh_alloc(8 * 4096);
 }
 
+/* A daemon with --threads @threads over fakes of its own, its log kept for log_has(). */
+struct tenv {
+	struct fake_xs *fx;
+	struct fake_gnt *gnt;
+	struct fake_evt *evt;
+	struct pvsd_daemon *d;
+};
+
+static void tenv_up(struct tenv *t, unsigned int threads)
+{
+	struct pvsd_daemon_cfg cfg = {0};
+
+	nlog = 0;
+	plog_set_hook(log_hook, NULL);
+	t->fx = fake_xs_new();
+	t->gnt = fake_gnt_new();
+	t->evt = fake_evt_new();
+	dh_cfg(&cfg, fake_xs_connect(t->fx, 0), t->gnt, t->evt);
+	cfg.threads = threads;
+	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &t->d) == 0);
+}
+
+/* SIGTERM: every loop drains and the daemon ends. */
+static void tenv_stop(struct tenv *t)
+{
+	int rc = 1;
+
+	CU_ASSERT_EQUAL(raise(SIGTERM), 0);
+	for (int i = 0; i < 200 && (rc = pvsd_daemon_iterate(t->d, 20)) > 0; i++)
+		;
+	CU_ASSERT_EQUAL(rc, 0);
+}
+
+/* After tenv_stop(): nothing left mapped, no guest saw a protocol error; all freed. */
+static void tenv_free(struct tenv *t, struct tguest *g, unsigned int ng)
+{
+	struct fake_gnt_stats gs;
+
+	pvsd_daemon_free(t->d);
+	fake_gnt_get_stats(t->gnt, &gs);
+	CU_ASSERT_EQUAL(gs.mapped, 0);
+	for (unsigned int k = 0; k < ng; k++) {
+		CU_ASSERT_EQUAL(g[k].dg.f.errors, 0);
+		fake_front_fini(&g[k].dg.f);
+		free(g[k].buf);
+	}
+	fake_xs_free(t->fx);
+	fake_evt_free(t->evt);
+	fake_gnt_free(t->gnt);
+	plog_set_hook(NULL, NULL);
+}
+
 struct tloops {
 	int loop[8];
 };
@@ -353,39 +405,30 @@ static void tl_end(void *arg)
 static void test_threads(void)
 {
 	static const struct pvsd_xenbus_visitor vis = {tl_vhost, tl_dev, tl_end};
-	struct fake_xs *fx = fake_xs_new();
-	struct fake_xs_conn *conn = fake_xs_connect(fx, 0);
-	struct fake_gnt *gnt = fake_gnt_new();
-	struct fake_evt *evt = fake_evt_new();
-	struct pvsd_daemon_cfg cfg = {0};
-	struct pvsd_daemon *d = NULL;
+	struct tenv t;
 	struct tguest g[3] = {{.dg.domid = 3}, {.dg.domid = 4}, {.dg.domid = 5}};
 	struct tloops tl;
 	char file[64], pd[96];
-	int rc = 1, i, fd;
+	int i, fd;
 
-	nlog = 0;
-	plog_set_hook(log_hook, NULL);
 	snprintf(file, sizeof(file), "/tmp/daemon_ut.%d", (int)getpid());
 	fd = open(file, O_CREAT | O_RDWR | O_TRUNC, 0600);
 	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, 4 << 20) == 0);
 	close(fd);
 	snprintf(pd, sizeof(pd), "file:%s", file);
-	dh_cfg(&cfg, conn, gnt, evt);
-	cfg.threads = 2;
-	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
+	tenv_up(&t, 2);
 	CU_ASSERT_TRUE(log_has("serving the rings on up to 2 event-loop threads"));
 	/* No thread before a ring needs one, and no more threads than rings. */
 	CU_ASSERT_FALSE(log_has("event loop 0 started"));
-	tguest_up(d, fx, gnt, evt, &g[0], "mem:4M");
+	tguest_up(t.d, t.fx, t.gnt, t.evt, &g[0], "mem:4M");
 	CU_ASSERT_TRUE(log_has("event loop 0 started"));
 	CU_ASSERT_FALSE(log_has("event loop 1 started"));
-	tguest_up(d, fx, gnt, evt, &g[1], pd);
+	tguest_up(t.d, t.fx, t.gnt, t.evt, &g[1], pd);
 	CU_ASSERT_TRUE(log_has("event loop 1 started"));
 	/* The loops have one ring each; the shared file's loop wins. */
-	tguest_up(d, fx, gnt, evt, &g[2], pd);
+	tguest_up(t.d, t.fx, t.gnt, t.evt, &g[2], pd);
 	memset(&tl, -1, sizeof(tl));
-	pvsd_xenbus_visit(pvsd_daemon_xenbus(d), &vis, &tl);
+	pvsd_xenbus_visit(pvsd_daemon_xenbus(t.d), &vis, &tl);
 	CU_ASSERT_EQUAL(tl.loop[3], 0);
 	CU_ASSERT_EQUAL(tl.loop[4], 1);
 	CU_ASSERT_EQUAL(tl.loop[5], 1);
@@ -410,7 +453,7 @@ static void test_threads(void)
 			fake_front_push(&g[k].dg.f);
 		}
 		for (i = 0; i < 500 && (got[0] < 4 || got[1] < 4 || got[2] < 4); i++) {
-			CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 10), 1);
+			CU_ASSERT_EQUAL(pvsd_daemon_iterate(t.d, 10), 1);
 			for (int k = 0; k < 3; k++)
 				while (fake_front_response(&g[k].dg.f, &rsp) == 1) {
 					CU_ASSERT_EQUAL(rsp.rslt, 0);
@@ -431,27 +474,10 @@ static void test_threads(void)
 	}
 
 	/* SIGTERM: every loop drains, the main thread ends it, xenstore is left as it is. */
-	CU_ASSERT_EQUAL(raise(SIGTERM), 0);
-	for (i = 0; i < 200 && (rc = pvsd_daemon_iterate(d, 20)) > 0; i++)
-		;
-	CU_ASSERT_EQUAL(rc, 0);
+	tenv_stop(&t);
 	CU_ASSERT_TRUE(log_has("every request answered; exiting"));
-	CU_ASSERT_STRING_EQUAL(fake_xs_get(fx, "/local/domain/0/backend/vscsi/4/0/state"), "4");
-	pvsd_daemon_free(d);
-	{
-		struct fake_gnt_stats gs;
-
-		fake_gnt_get_stats(gnt, &gs);
-		CU_ASSERT_EQUAL(gs.mapped, 0);
-	}
-	for (int k = 0; k < 3; k++) {
-		fake_front_fini(&g[k].dg.f);
-		free(g[k].buf);
-	}
-	fake_xs_free(fx);
-	fake_evt_free(evt);
-	fake_gnt_free(gnt);
-	plog_set_hook(NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(fake_xs_get(t.fx, "/local/domain/0/backend/vscsi/4/0/state"), "4");
+	tenv_free(&t, g, 3);
 	unlink(file);
 }
 
@@ -494,20 +520,13 @@ static unsigned int tq_wait(struct pvsd_daemon *d, struct tguest *g, unsigned in
 static void test_threads_move(void)
 {
 	static const struct pvsd_xenbus_visitor vis = {tl_vhost, tl_dev, tl_end};
-	struct fake_xs *fx = fake_xs_new();
-	struct fake_xs_conn *conn = fake_xs_connect(fx, 0);
-	struct fake_gnt *gnt = fake_gnt_new();
-	struct fake_evt *evt = fake_evt_new();
-	struct pvsd_daemon_cfg cfg = {0};
-	struct pvsd_daemon *d = NULL;
+	struct tenv t;
 	struct tguest g[2] = {{.dg.domid = 3}, {.dg.domid = 4}};
 	struct tloops tl;
 	char file[2][64], pd[2][96], path[160];
 	unsigned int got[2];
-	int rc = 1, i, fd;
+	int i, fd;
 
-	nlog = 0;
-	plog_set_hook(log_hook, NULL);
 	for (int k = 0; k < 2; k++) {
 		snprintf(file[k], sizeof(file[k]), "/tmp/daemon_ut.%d.%d", (int)getpid(), k);
 		fd = open(file[k], O_CREAT | O_RDWR | O_TRUNC, 0600);
@@ -515,13 +534,11 @@ static void test_threads_move(void)
 		close(fd);
 		snprintf(pd[k], sizeof(pd[k]), "file:%s", file[k]);
 	}
-	dh_cfg(&cfg, conn, gnt, evt);
-	cfg.threads = 2;
-	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
-	tguest_up(d, fx, gnt, evt, &g[0], pd[0]);
-	tguest_up(d, fx, gnt, evt, &g[1], pd[1]);
+	tenv_up(&t, 2);
+	tguest_up(t.d, t.fx, t.gnt, t.evt, &g[0], pd[0]);
+	tguest_up(t.d, t.fx, t.gnt, t.evt, &g[1], pd[1]);
 	memset(&tl, -1, sizeof(tl));
-	pvsd_xenbus_visit(pvsd_daemon_xenbus(d), &vis, &tl);
+	pvsd_xenbus_visit(pvsd_daemon_xenbus(t.d), &vis, &tl);
 	CU_ASSERT_EQUAL(tl.loop[3], 0);
 	CU_ASSERT_EQUAL(tl.loop[4], 1);
 
@@ -531,32 +548,32 @@ static void test_threads_move(void)
 	tq_rw(&g[0], true, 0, 0, 4);
 	tq_rw(&g[1], true, 0, 0, 4);
 	snprintf(path, sizeof(path), "%s/vscsi-devs/dev-1/p-dev", g[1].dg.be);
-	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, path, "%s", pd[0]), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(t.fx, 0, path, "%s", pd[0]), 0);
 	snprintf(path, sizeof(path), "%s/vscsi-devs/dev-1/v-dev", g[1].dg.be);
-	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, path, "0:0:1:0"), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(t.fx, 0, path, "0:0:1:0"), 0);
 	snprintf(path, sizeof(path), "%s/vscsi-devs/dev-1/state", g[1].dg.be);
-	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, path, "1"), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(t.fx, 0, path, "1"), 0);
 	snprintf(path, sizeof(path), "%s/state", g[1].dg.be);
-	CU_ASSERT_EQUAL(fake_xs_write(fx, 0, path, "7"), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(t.fx, 0, path, "7"), 0);
 	snprintf(path, sizeof(path), "%s/state", g[1].dg.fe);
-	CU_ASSERT_EQUAL(fake_xs_write(fx, 4, path, "7"), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(t.fx, 4, path, "7"), 0);
 	/* Guest 3 keeps writing on loop 0 meanwhile. */
-	got[0] = tq_wait(d, &g[0], 4);
+	got[0] = tq_wait(t.d, &g[0], 4);
 	tq_rw(&g[0], true, 0, 64, 4);
-	got[0] += tq_wait(d, &g[0], 4);
+	got[0] += tq_wait(t.d, &g[0], 4);
 	snprintf(path, sizeof(path), "%s/state", g[1].dg.be);
-	CU_ASSERT_EQUAL(dh_iterate_until(d, fx, path, "8"), 0);
+	CU_ASSERT_EQUAL(dh_iterate_until(t.d, t.fx, path, "8"), 0);
 	snprintf(path, sizeof(path), "%s/state", g[1].dg.fe);
-	CU_ASSERT_EQUAL(fake_xs_write(fx, 4, path, "4"), 0);
+	CU_ASSERT_EQUAL(fake_xs_write(t.fx, 4, path, "4"), 0);
 	snprintf(path, sizeof(path), "%s/vscsi-devs/dev-1/state", g[1].dg.be);
-	CU_ASSERT_EQUAL(dh_iterate_until(d, fx, path, "4"), 0);
-	got[1] = tq_wait(d, &g[1], 4);
+	CU_ASSERT_EQUAL(dh_iterate_until(t.d, t.fx, path, "4"), 0);
+	got[1] = tq_wait(t.d, &g[1], 4);
 	CU_ASSERT_EQUAL(got[0], 8);
 	CU_ASSERT_EQUAL(got[1], 4);
 	CU_ASSERT_TRUE(log_has("d4 v0: moving from event loop 1 to 0"));
 	CU_ASSERT_TRUE(log_has("d4 v0: moved to event loop 0"));
 	memset(&tl, -1, sizeof(tl));
-	pvsd_xenbus_visit(pvsd_daemon_xenbus(d), &vis, &tl);
+	pvsd_xenbus_visit(pvsd_daemon_xenbus(t.d), &vis, &tl);
 	CU_ASSERT_EQUAL(tl.loop[3], 0);
 	CU_ASSERT_EQUAL(tl.loop[4], 0);
 
@@ -572,7 +589,7 @@ static void test_threads_move(void)
 		CU_ASSERT_FATAL(fake_front_queue(&g[1].dg.f, &c) >= 0);
 		fake_front_push(&g[1].dg.f);
 		for (i = 0; i < 500 && (n = fake_front_response(&g[1].dg.f, &rsp)) != 1; i++)
-			CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 10), 1);
+			CU_ASSERT_EQUAL(pvsd_daemon_iterate(t.d, 10), 1);
 		CU_ASSERT_EQUAL(n, 1);
 	}
 	for (int pass = 0; pass < 2; pass++) {
@@ -580,34 +597,16 @@ static void test_threads_move(void)
 
 		memset(g[1].buf, 0, 8 * 4096);
 		tq_rw(&g[1], false, (uint16_t)pass, 0, 4);
-		CU_ASSERT_EQUAL(tq_wait(d, &g[1], 4), 4);
+		CU_ASSERT_EQUAL(tq_wait(t.d, &g[1], 4), 4);
 		for (unsigned int b = 0; b < 8 * 4096; b++)
 			bad += g[1].buf[b] != (pass ? 0x30 : 0x31);
 		CU_ASSERT_EQUAL(bad, 0);
 	}
-	CU_ASSERT_EQUAL(g[0].dg.f.errors, 0);
-	CU_ASSERT_EQUAL(g[1].dg.f.errors, 0);
 
-	CU_ASSERT_EQUAL(raise(SIGTERM), 0);
-	for (i = 0; i < 200 && (rc = pvsd_daemon_iterate(d, 20)) > 0; i++)
-		;
-	CU_ASSERT_EQUAL(rc, 0);
-	pvsd_daemon_free(d);
-	{
-		struct fake_gnt_stats gs;
-
-		fake_gnt_get_stats(gnt, &gs);
-		CU_ASSERT_EQUAL(gs.mapped, 0);
-	}
-	for (int k = 0; k < 2; k++) {
-		fake_front_fini(&g[k].dg.f);
-		free(g[k].buf);
+	tenv_stop(&t);
+	tenv_free(&t, g, 2);
+	for (int k = 0; k < 2; k++)
 		unlink(file[k]);
-	}
-	fake_xs_free(fx);
-	fake_evt_free(evt);
-	fake_gnt_free(gnt);
-	plog_set_hook(NULL, NULL);
 }
 
 /*
@@ -617,40 +616,20 @@ static void test_threads_move(void)
  */
 static void test_threads_lazy(void)
 {
-	struct fake_xs *fx = fake_xs_new();
-	struct fake_xs_conn *conn = fake_xs_connect(fx, 0);
-	struct fake_gnt *gnt = fake_gnt_new();
-	struct fake_evt *evt = fake_evt_new();
-	struct pvsd_daemon_cfg cfg = {0};
-	struct pvsd_daemon *d = NULL;
+	struct tenv t;
 	struct tguest g = {.dg.domid = 3};
-	int rc = 1, i;
 
-	nlog = 0;
-	plog_set_hook(log_hook, NULL);
-	dh_cfg(&cfg, conn, gnt, evt);
-	cfg.threads = 4;
-	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
-	CU_ASSERT_EQUAL(pvsd_xenbus_nloops(pvsd_daemon_xenbus(d)), 4);
-	CU_ASSERT_EQUAL(pvsd_xenbus_loops_running(pvsd_daemon_xenbus(d)), 0);
-	tguest_up(d, fx, gnt, evt, &g, "mem:4M");
-	CU_ASSERT_EQUAL(pvsd_xenbus_loops_running(pvsd_daemon_xenbus(d)), 1);
+	tenv_up(&t, 4);
+	CU_ASSERT_EQUAL(pvsd_xenbus_nloops(pvsd_daemon_xenbus(t.d)), 4);
+	CU_ASSERT_EQUAL(pvsd_xenbus_loops_running(pvsd_daemon_xenbus(t.d)), 0);
+	tguest_up(t.d, t.fx, t.gnt, t.evt, &g, "mem:4M");
+	CU_ASSERT_EQUAL(pvsd_xenbus_loops_running(pvsd_daemon_xenbus(t.d)), 1);
 	CU_ASSERT_TRUE(log_has("event loop 0 started"));
 	CU_ASSERT_FALSE(log_has("event loop 1 started"));
 	tq_rw(&g, true, 0, 0, 4);
-	CU_ASSERT_EQUAL(tq_wait(d, &g, 4), 4);
-	CU_ASSERT_EQUAL(raise(SIGTERM), 0);
-	for (i = 0; i < 200 && (rc = pvsd_daemon_iterate(d, 20)) > 0; i++)
-		;
-	CU_ASSERT_EQUAL(rc, 0);
-	pvsd_daemon_free(d);
-	CU_ASSERT_EQUAL(g.dg.f.errors, 0);
-	fake_front_fini(&g.dg.f);
-	free(g.buf);
-	fake_xs_free(fx);
-	fake_evt_free(evt);
-	fake_gnt_free(gnt);
-	plog_set_hook(NULL, NULL);
+	CU_ASSERT_EQUAL(tq_wait(t.d, &g, 4), 4);
+	tenv_stop(&t);
+	tenv_free(&t, &g, 1);
 }
 
 static const struct cu_test tests[] = {
