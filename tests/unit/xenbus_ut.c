@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -1578,6 +1579,64 @@ static void test_two_loops_move_component(void)
 	env_fini(&e);
 }
 
+/*
+ * A move the new loop refuses (its worker's epoll set takes no fd, so the
+ * moving file LUN's watch cannot go there): the units go back, the vhost
+ * stays on its loop and serves on, and the hot add that asked for it is
+ * refused with the reason.
+ */
+static void test_two_loops_move_refused(void)
+{
+	struct env e;
+	struct guest *g[2];
+	char f0[128], f1[128], p0[160], p1[160];
+	const char *a[1], *b[1], *vdev[1] = {"0:0:0:0"};
+	int epfd, keep, efd;
+
+	env_init2(&e);
+	mkfile(&e, "f0", 4, f0, sizeof(f0));
+	mkfile(&e, "f1", 4, f1, sizeof(f1));
+	snprintf(p0, sizeof(p0), "file:%s", f0);
+	snprintf(p1, sizeof(p1), "file:%s", f1);
+	a[0] = p0;
+	b[0] = p1;
+	g[0] = attach(&e, 0, 1, 0, a, vdev, 1);
+	g[1] = attach(&e, 1, 2, 0, b, vdev, 1);
+	CU_ASSERT_EQUAL(loop_of(&e, 1, 0), 0);
+	CU_ASSERT_EQUAL(loop_of(&e, 2, 0), 1);
+	/* Loop 0's worker set becomes an eventfd for the move: EPOLL_CTL_ADD fails. */
+	epfd = pvs_worker_fd(e.w);
+	keep = dup(epfd);
+	efd = eventfd(0, EFD_CLOEXEC);
+	CU_ASSERT_FATAL(keep >= 0 && efd >= 0);
+	bset(&e, g[1], "vscsi-devs/dev-1/p-dev", p0);
+	bset(&e, g[1], "vscsi-devs/dev-1/v-dev", "0:0:1:0");
+	bset(&e, g[1], "vscsi-devs/dev-1/state", "1");
+	bset(&e, g[1], "state", "7");
+	CU_ASSERT_EQUAL(fset(&e, g[1], "state", "7"), 0);
+	CU_ASSERT_FATAL(dup2(efd, epfd) == epfd);
+	for (int i = 0; i < 200 && !log_has("cannot move to event loop 0"); i++)
+		env_step(&e);
+	CU_ASSERT_FATAL(dup2(keep, epfd) == epfd);
+	close(keep);
+	close(efd);
+	env_run(&e);
+	CU_ASSERT_EQUAL(fset(&e, g[1], "state", "4"), 0);
+	env_run(&e);
+	CU_ASSERT_TRUE(log_has("d2 v0: cannot move to event loop 0: file:"));
+	CU_ASSERT_TRUE(log_has("staying on 1"));
+	CU_ASSERT_TRUE(log_has("could not move there"));
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g[1], "vscsi-devs/dev-1/state"), "1,6");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g[1], "state"), "4");
+	CU_ASSERT_EQUAL(loop_of(&e, 2, 0), 1); /* and its file on loop 1's worker */
+	CU_ASSERT_EQUAL(stats(&e).moves, 0);
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL(inquiry(&e, g[i], 0, 0, 0, NULL), 0);
+		CU_ASSERT_EQUAL(g[i]->f.errors, 0);
+	}
+	env_fini(&e);
+}
+
 static void test_adopt_on_start(void)
 {
 	struct env e;
@@ -2314,6 +2373,7 @@ int main(void)
 	    test_two_loops_placement);
 	ADD(s, "two event loops: a move takes the vhosts sharing LUNs",
 	    test_two_loops_move_component);
+	ADD(s, "two event loops: a move the new loop refuses", test_two_loops_move_refused);
 	ADD(s, "adopt on start", test_adopt_on_start);
 	ADD(s, "adopt in the middle of a hot remove", test_adopt_mid_reconfigure);
 	ADD(s, "p-dev resolved to sg, p-devname", test_resolved_pdev);
