@@ -135,7 +135,6 @@ struct pvsd_xenbus {
 	bool rescan;
 	bool stopping;
 	unsigned int poll_us; /* pvsd_xenbus_set_poll_us(); 0: no polling */
-	unsigned int moving;  /* vhosts with move_to set: one move at a time */
 	uint64_t moves;
 	uint64_t reconnects, adopted;
 };
@@ -606,6 +605,15 @@ static bool has_unit(const struct xb_vhost *b, const struct pvs_unit *u)
 	return false;
 }
 
+/* A move under way: vhosts with move_to set, which a dead one may have left at any sweep. */
+static bool moving_any(const struct pvsd_xenbus *xb)
+{
+	for (const struct xb_vhost *v = xb->vhosts; v; v = v->next)
+		if (v->move_to >= 0 && !v->dead)
+			return true;
+	return false;
+}
+
 static bool shares_unit(const struct xb_vhost *a, const struct xb_vhost *b)
 {
 	for (const struct xb_dev *d = a->devs; d; d = d->next)
@@ -650,7 +658,6 @@ static void move_begin(struct xb_vhost *v, int to, const char *what)
 	for (struct xb_vhost *w = xb->vhosts; w; w = w->next) {
 		if (w->move_to < 0 || w->dead)
 			continue;
-		xb->moving++;
 		w->move_deadline = deadline;
 		w->move_err[0] = '\0';
 		vlog(w, LOG_INFO,
@@ -695,7 +702,7 @@ static int move_for(struct xb_vhost *v, const char *pdev, const char *iname, cha
 		vlog(v, LOG_INFO, "on event loop %d (the one serving %s)", at, pdev);
 		return 0;
 	}
-	if (xb->moving)
+	if (moving_any(xb))
 		return PVS_UNIT_PENDING; /* one move at a time: this one's turn comes after */
 	snprintf(what, sizeof(what), "p-dev '%s'", pdev);
 	move_begin(v, at, what);
@@ -759,7 +766,6 @@ static void moves_run(struct pvsd_xenbus *xb)
 			continue;
 		if (v->dead) {
 			v->move_to = -1;
-			xb->moving--;
 			continue;
 		}
 		from = v->loop;
@@ -803,7 +809,6 @@ static void moves_run(struct pvsd_xenbus *xb)
 		if (v->waiting)
 			v->opened = true;
 	}
-	xb->moving = 0;
 	for (struct xb_vhost *v = xb->vhosts; v; v = v->next)
 		if (!v->dead && (v->reattach || v->opened))
 			reconcile(v);
@@ -2066,7 +2071,7 @@ void pvsd_xenbus_after_poll_main(struct pvsd_xenbus *xb)
 	for (v = xb->vhosts; v; v = v->next)
 		if (!v->dead && wait_over(v))
 			reconcile(v);
-	if (xb->moving)
+	if (moving_any(xb))
 		moves_run(xb);
 	sweep_dead(xb);
 }
