@@ -341,6 +341,15 @@ static void mkfile(struct env *e, const char *name, unsigned int mb, char *out, 
 	close(fd);
 }
 
+/* A 4 MiB file @name in the test's directory, as the p-dev "file:PATH" in @spec. */
+static void mkfile_spec(struct env *e, const char *name, char *spec, size_t len)
+{
+	char path[PATH_MAX];
+
+	mkfile(e, name, 4, path, sizeof(path));
+	snprintf(spec, len, "file:%s", path);
+}
+
 /*
  * The toolstack attaches vhost @vhost to @domid with @ndev devices, in the
  * order and with the permissions of xen-under-qemu.md.  pdev[i]/vdev[i].
@@ -1529,7 +1538,7 @@ static void test_two_loops_move_component(void)
 {
 	struct env e;
 	struct guest *g[6];
-	char f[6][128], p[6][160];
+	char p[6][PATH_MAX + 8];
 	const char *vdev2[2] = {"0:0:0:0", "0:0:1:0"}, *vdev1[1] = {"0:0:0:0"};
 	const char *a[1], *b[1], *bc[2], *cc[1], *x[1], *y[1];
 
@@ -1538,8 +1547,7 @@ static void test_two_loops_move_component(void)
 		char name[16];
 
 		snprintf(name, sizeof(name), "f%d", i);
-		mkfile(&e, name, 4, f[i], sizeof(f[i]));
-		snprintf(p[i], sizeof(p[i]), "file:%s", f[i]);
+		mkfile_spec(&e, name, p[i], sizeof(p[i]));
 	}
 	a[0] = p[0];
 	b[0] = p[1];
@@ -1589,15 +1597,13 @@ static void test_two_loops_move_refused(void)
 {
 	struct env e;
 	struct guest *g[2];
-	char f0[128], f1[128], p0[160], p1[160];
+	char p0[PATH_MAX + 8], p1[PATH_MAX + 8];
 	const char *a[1], *b[1], *vdev[1] = {"0:0:0:0"};
 	int epfd, keep, efd;
 
 	env_init2(&e);
-	mkfile(&e, "f0", 4, f0, sizeof(f0));
-	mkfile(&e, "f1", 4, f1, sizeof(f1));
-	snprintf(p0, sizeof(p0), "file:%s", f0);
-	snprintf(p1, sizeof(p1), "file:%s", f1);
+	mkfile_spec(&e, "f0", p0, sizeof(p0));
+	mkfile_spec(&e, "f1", p1, sizeof(p1));
 	a[0] = p0;
 	b[0] = p1;
 	g[0] = attach(&e, 0, 1, 0, a, vdev, 1);
