@@ -133,7 +133,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	o->state_dir = PVSD_DEFAULT_STATE_DIR;
 	o->control = PVSD_DEFAULT_CONTROL;
 	o->drain_timeout_ms = PVSD_DRAIN_TIMEOUT_MS;
-	o->threads = 0; /* one per online CPU (pvsd_daemon_new()) */
+	o->threads = 0; /* one per online CPU (pvsd_default_threads()) */
 	/* 0, not 1: glibc then also forgets the previous parse's permutation state. */
 	optind = 0;
 	opterr = 0;
@@ -535,6 +535,20 @@ static bool uring_sleep_wanted(void)
  * events, or -1 with errno.  The completions wait for the pass's
  * pvs_worker_run(), after its clock is read.
  */
+/*
+ * The kernel refused a sleep in @w's io_uring (@err): said once by @who,
+ * and @w's fd goes into @ep, so that epoll_wait sees its completions and
+ * fds from now on.  0, or -1 with errno.
+ */
+static int sleep_refused(const char *who, int ep, struct pvs_worker *w, void *tag, int err)
+{
+	struct epoll_event wev = {.events = EPOLLIN, .data.ptr = tag};
+
+	plog(LOG_WARNING, "%ssleeping in the io_uring failed (%s); back to epoll_wait", who,
+	     strerror(-err));
+	return epoll_ctl(ep, EPOLL_CTL_ADD, pvs_worker_fd(w), &wev);
+}
+
 static int wait_pass(struct pvsd_daemon *d, struct epoll_event *ev, int timeout_ms, bool polled)
 {
 	bool ready = false;
@@ -544,12 +558,7 @@ static int wait_pass(struct pvsd_daemon *d, struct epoll_event *ev, int timeout_
 		return wait_events(d->ep, ev, timeout_ms, polled, &d->skips);
 	n = pvs_worker_sleep(d->w, d->ep, timeout_ms, &ready);
 	if (n < 0) {
-		struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &tag_worker};
-
-		/* The worker's fd in the set: epoll_wait sees its completions and fds. */
-		plog(LOG_WARNING, "sleeping in the io_uring failed (%s); back to epoll_wait",
-		     strerror(-n));
-		if (epoll_ctl(d->ep, EPOLL_CTL_ADD, pvs_worker_fd(d->w), &wev) < 0)
+		if (sleep_refused("", d->ep, d->w, &tag_worker, n) < 0)
 			return -1;
 		d->sleeps = false;
 		return wait_events(d->ep, ev, 0, false, &d->skips);
@@ -710,18 +719,15 @@ static void loop_hold(struct pvsd_loop *l)
 static int loop_sleep(struct pvsd_loop *l, struct epoll_event *ev, int timeout_ms)
 {
 	bool ready = false;
-	int rc = pvs_worker_sleep_begin(l->w, l->ep, timeout_ms);
+	int rc = pvs_worker_sleep_begin(l->w, l->ep, timeout_ms), n;
 
 	if (rc < 0) {
-		struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &l->tag_w};
+		char who[32];
 
-		plog(LOG_WARNING,
-		     "event loop %u: sleeping in the io_uring failed (%s); back to "
-		     "epoll_wait",
-		     l->idx, strerror(-rc));
+		snprintf(who, sizeof(who), "event loop %u: ", l->idx);
 		l->sleeps = false;
-		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, pvs_worker_fd(l->w), &wev) < 0)
-			plog(LOG_ERR, "event loop %u: epoll_ctl: %s", l->idx, strerror(errno));
+		if (sleep_refused(who, l->ep, l->w, &l->tag_w, rc) < 0)
+			plog(LOG_ERR, "%sepoll_ctl: %s", who, strerror(errno));
 		return 0;
 	}
 	pthread_mutex_unlock(&l->mu);
@@ -731,7 +737,9 @@ static int loop_sleep(struct pvsd_loop *l, struct epoll_event *ev, int timeout_m
 	if (atomic_load(&l->stop))
 		return -1;
 	pvs_worker_sleep_end(l->w, rc, &ready);
-	return ready ? epoll_wait(l->ep, ev, MAX_EVENTS, 0) : 0;
+	/* EINTR, or what the next pass meets again: no events this time. */
+	n = ready ? epoll_wait(l->ep, ev, MAX_EVENTS, 0) : 0;
+	return n < 0 ? 0 : n;
 }
 
 static void *loop_thread(void *arg)
@@ -741,8 +749,7 @@ static void *loop_thread(void *arg)
 
 	/* The worker's io_uring takes its submissions from this thread only. */
 	pvs_worker_adopt(l->w);
-	/* Before the lock: a loop started lazily starts in the main thread's turn, which holds it.
-	 */
+	/* Before the lock: a loop starts lazily in the main thread's turn, which holds it. */
 	atomic_store(&l->started, true);
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
@@ -755,9 +762,9 @@ static void *loop_thread(void *arg)
 		timeout = loop_timeout(l, &polled);
 		if (l->sleeps) {
 			n = loop_sleep(l, ev, timeout);
-			if (n < 0 && atomic_load(&l->stop))
+			if (n < 0)
 				break;
-			loop_pass(l, ev, n < 0 ? 0 : n);
+			loop_pass(l, ev, n);
 			continue;
 		}
 		pthread_mutex_unlock(&l->mu);
@@ -852,8 +859,7 @@ static int loops_new(struct pvsd_daemon *d, unsigned int n, struct pvsd_xb_loop 
 		ev.data.ptr = &l->tag_wake;
 		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, l->wake, &ev) < 0)
 			return -errno;
-		/* Sleeping in its io_uring, the loop polls its set from there: not the ring's own
-		 * fd. */
+		/* Sleeping in its io_uring, the loop polls the set from there: not its own fd. */
 		l->sleeps = uring_sleep_wanted();
 		ev.data.ptr = &l->tag_w;
 		if (!l->sleeps && epoll_ctl(l->ep, EPOLL_CTL_ADD, pvs_worker_fd(l->w), &ev) < 0)

@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -98,9 +97,8 @@ struct xb_vhost {
 	 * units change worker, then it connects again (moves_run()); -1: none.
 	 */
 	int move_to;
-	uint64_t move_deadline; /* CLOCK_MONOTONIC ns: given up after */
-	bool reattach;          /* its ring was unmapped for a move: map it again */
-	char move_err[384];     /* why the last move failed, for the device that asked */
+	bool reattach;      /* its ring was unmapped for a move: map it again */
+	char move_err[384]; /* why the last move failed, for the device that asked */
 	struct pvs_map *map;
 	struct xb_dev *devs;
 	struct pvsd_ring *ring;
@@ -134,7 +132,8 @@ struct pvsd_xenbus {
 	bool scanned; /* the start-up scan (adoption) is done */
 	bool rescan;
 	bool stopping;
-	unsigned int poll_us; /* pvsd_xenbus_set_poll_us(); 0: no polling */
+	unsigned int poll_us;   /* pvsd_xenbus_set_poll_us(); 0: no polling */
+	uint64_t move_deadline; /* pvs_now_ns(): the move under way is given up after */
 	uint64_t moves;
 	uint64_t reconnects, adopted;
 };
@@ -508,6 +507,12 @@ static int loop_of(const struct pvsd_xenbus *xb, const struct pvs_worker *w)
 	return -1;
 }
 
+/* Whether loop @i's thread runs (a loop with no start hook always does). */
+static bool loop_running(const struct pvsd_xenbus *xb, unsigned int i)
+{
+	return xb->running[i] || !xb->loops[i].start;
+}
+
 /* The loop with the fewest rings (the first of equals), its thread started. */
 static int least_loaded(struct pvsd_xenbus *xb)
 {
@@ -532,7 +537,7 @@ static int least_loaded(struct pvsd_xenbus *xb)
 			return 0;
 		}
 		l = &xb->loops[best];
-		if (xb->running[best] || !l->start)
+		if (loop_running(xb, best))
 			return (int)best;
 		tried[best] = true;
 		rc = l->start(l->start_arg);
@@ -588,14 +593,6 @@ static void vhost_place(struct xb_vhost *v)
 
 static void ring_start_drain(struct xb_vhost *v, const char *why);
 
-static uint64_t mono_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 /* Whether @u is one of @b's units, mapped or opened and not yet mapped. */
 static bool has_unit(const struct xb_vhost *b, const struct pvs_unit *u)
 {
@@ -632,12 +629,12 @@ static bool shares_unit(const struct xb_vhost *a, const struct xb_vhost *b)
 static void move_begin(struct xb_vhost *v, int to, const char *what)
 {
 	struct pvsd_xenbus *xb = v->xb;
-	uint64_t deadline = mono_ns() + MOVE_TIMEOUT_NS;
 	int from = v->loop;
 	unsigned int n = 0;
 	bool grew = true;
 
 	v->move_to = to;
+	xb->move_deadline = pvs_now_ns() + MOVE_TIMEOUT_NS;
 	while (grew) {
 		grew = false;
 		for (struct xb_vhost *w = xb->vhosts; w; w = w->next) {
@@ -658,7 +655,6 @@ static void move_begin(struct xb_vhost *v, int to, const char *what)
 	for (struct xb_vhost *w = xb->vhosts; w; w = w->next) {
 		if (w->move_to < 0 || w->dead)
 			continue;
-		w->move_deadline = deadline;
 		w->move_err[0] = '\0';
 		vlog(w, LOG_INFO,
 		     "moving from event loop %d to %d, which serves %s (%u vhost%s move, its "
@@ -672,9 +668,9 @@ static void move_begin(struct xb_vhost *v, int to, const char *what)
 }
 
 /*
- * Before @v uses @pdev: 0 when the unit's loop (if it is open) is @v's,
- * PVS_UNIT_PENDING while @v moves there (or waits for another move to end),
- * -EXDEV with @err when the move failed.
+ * Before @v uses @pdev: @v placed, and 0 when the unit's loop (if it is
+ * open) is @v's, PVS_UNIT_PENDING while @v moves there (or waits for
+ * another move to end), -EXDEV with @err when the move failed.
  */
 static int move_for(struct xb_vhost *v, const char *pdev, const char *iname, char *err,
                     size_t errlen)
@@ -683,11 +679,11 @@ static int move_for(struct xb_vhost *v, const char *pdev, const char *iname, cha
 	char what[200];
 	int at;
 
-	if (xb->nloops < 2)
-		return 0;
 	if (v->move_to >= 0)
 		return PVS_UNIT_PENDING;
 	vhost_place(v);
+	if (xb->nloops < 2)
+		return 0;
 	at = loop_of(xb, pvs_host_unit_where(xb->host, pdev, v->feature_host, iname));
 	if (at < 0 || at == v->loop)
 		return 0;
@@ -709,26 +705,16 @@ static int move_for(struct xb_vhost *v, const char *pdev, const char *iname, cha
 	return PVS_UNIT_PENDING;
 }
 
-/* Every unit of the moving vhosts to @to's worker: 0, or -errno with @err after undoing it. */
-static int units_move(struct pvsd_xenbus *xb, struct pvs_worker *from, struct pvs_worker *to,
-                      char *err, size_t errlen)
+/*
+ * The moving vhosts' units on @from (mapped, or opened and not yet mapped)
+ * to @to: 0, or the first -errno with @err.  @back: undoing a move, each
+ * refusal is logged and the rest go on.
+ */
+static int units_shift(struct pvsd_xenbus *xb, struct pvs_worker *from, struct pvs_worker *to,
+                       bool back, char *err, size_t errlen)
 {
 	int rc = 0;
 
-	for (struct xb_vhost *v = xb->vhosts; v && !rc; v = v->next) {
-		if (v->move_to < 0 || v->dead)
-			continue;
-		for (struct xb_dev *d = v->devs; d && !rc; d = d->next) {
-			struct pvs_unit *us[2] = {d->l, d->opened};
-
-			for (unsigned int i = 0; i < 2 && !rc; i++)
-				if (us[i] && pvs_unit_worker(us[i]) == from)
-					rc = pvs_unit_move(us[i], to, err, errlen);
-		}
-	}
-	if (!rc)
-		return 0;
-	/* Back where they were: the vhosts carry on on their loop. */
 	for (struct xb_vhost *v = xb->vhosts; v; v = v->next) {
 		if (v->move_to < 0 || v->dead)
 			continue;
@@ -736,14 +722,33 @@ static int units_move(struct pvsd_xenbus *xb, struct pvs_worker *from, struct pv
 			struct pvs_unit *us[2] = {d->l, d->opened};
 
 			for (unsigned int i = 0; i < 2; i++) {
-				char e2[256];
+				int r;
 
-				if (us[i] && pvs_unit_worker(us[i]) == to &&
-				    pvs_unit_move(us[i], from, e2, sizeof(e2)) != 0)
-					vlog(v, LOG_ERR, "%s: cannot move back: %s", d->name, e2);
+				if (!us[i] || pvs_unit_worker(us[i]) != from)
+					continue;
+				r = pvs_unit_move(us[i], to, err, errlen);
+				if (!r)
+					continue;
+				if (!back)
+					return r;
+				vlog(v, LOG_ERR, "%s: cannot move back: %s", d->name, err);
+				rc = rc ? rc : r;
 			}
 		}
 	}
+	return rc;
+}
+
+/* Every unit of the moving vhosts to @to's worker: 0, or -errno with @err after undoing it. */
+static int units_move(struct pvsd_xenbus *xb, struct pvs_worker *from, struct pvs_worker *to,
+                      char *err, size_t errlen)
+{
+	char e2[256];
+	int rc = units_shift(xb, from, to, false, err, errlen);
+
+	/* Back where they were: the vhosts carry on on their loop. */
+	if (rc)
+		units_shift(xb, to, from, true, e2, sizeof(e2));
 	return rc;
 }
 
@@ -759,7 +764,6 @@ static void moves_run(struct pvsd_xenbus *xb)
 	char err[256] = "";
 	bool ready = true;
 	int from = -1, to = -1, rc = 0;
-	uint64_t deadline = 0;
 
 	for (struct xb_vhost *v = xb->vhosts; v; v = v->next) {
 		if (v->move_to < 0)
@@ -770,7 +774,6 @@ static void moves_run(struct pvsd_xenbus *xb)
 		}
 		from = v->loop;
 		to = v->move_to;
-		deadline = v->move_deadline;
 		if (v->ring)
 			ready = false;
 		for (const struct xb_dev *d = v->devs; d; d = d->next)
@@ -780,7 +783,7 @@ static void moves_run(struct pvsd_xenbus *xb)
 	}
 	if (to < 0)
 		return;
-	if (!ready && mono_ns() < deadline)
+	if (!ready && pvs_now_ns() < xb->move_deadline)
 		return;
 	if (ready)
 		rc = units_move(xb, xb->loops[from].worker, xb->loops[to].worker, err, sizeof(err));
@@ -927,7 +930,6 @@ static int dev_map(struct xb_vhost *v, const char *name, bool may_wait)
 		rc = -ENODEV;
 		goto out;
 	} else if (may_wait) {
-		vhost_place(v);
 		rc = pvs_host_unit_open_on(xb->host, xb->loops[v->loop].worker, pdev,
 		                           v->feature_host, iname, dev_opened, d, &l, &d->opening,
 		                           err, sizeof(err));
@@ -940,7 +942,6 @@ static int dev_map(struct xb_vhost *v, const char *name, bool may_wait)
 			goto out;
 		}
 	} else {
-		vhost_place(v);
 		rc = pvs_host_unit_get_on(xb->host, xb->loops[v->loop].worker, pdev,
 		                          v->feature_host, iname, &l, err, sizeof(err));
 	}
@@ -2155,7 +2156,7 @@ unsigned int pvsd_xenbus_loops_running(const struct pvsd_xenbus *xb)
 	unsigned int n = 0;
 
 	for (unsigned int i = 0; i < xb->nloops; i++)
-		n += xb->running[i] || !xb->loops[i].start;
+		n += loop_running(xb, i);
 	return n;
 }
 

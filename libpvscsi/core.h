@@ -402,9 +402,9 @@ struct pvs_lun {
  */
 bool pvsi_lun_busy(const struct pvs_lun *lun);
 /*
- * Move @lun's I/O to worker @to (pvs_unit_move()): 0; -EBUSY while
- * pvsi_lun_busy(); -errno with @err when @to refused a registration, @lun
- * then whole on its old worker.
+ * Move @lun's I/O to worker @to, another than its own, while
+ * !pvsi_lun_busy() (pvs_unit_move() checks both): 0, or -errno with @err
+ * when @to refused a registration, @lun then whole on its old worker.
  */
 int pvsi_lun_move(struct pvs_lun *lun, struct pvs_worker *to, char *err, size_t errlen);
 

@@ -262,16 +262,8 @@ bool pvsi_lun_busy(const struct pvs_lun *lun)
 
 int pvsi_lun_move(struct pvs_lun *lun, struct pvs_worker *to, char *err, size_t errlen)
 {
-	int rc;
+	int rc = lun->ops->move ? lun->ops->move(lun, to, err, errlen) : 0;
 
-	if (to == lun->worker)
-		return 0;
-	if (pvsi_lun_busy(lun)) {
-		set_err(err, errlen, "%s LUN '%s': busy on its worker", lun->ops->kind,
-		        lun->backing);
-		return -EBUSY;
-	}
-	rc = lun->ops->move ? lun->ops->move(lun, to, err, errlen) : 0;
 	if (!rc)
 		lun->worker = to;
 	return rc;

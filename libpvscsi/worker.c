@@ -914,9 +914,7 @@ int pvs_worker_sleep_wait(struct pvs_worker *w)
 			    io_uring_enter2(fd, n, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
 			                    (sigset_t *)&arg, sizeof(arg));
 		}
-		/* Submitted, a part of them: the rest stay between head and tail for the next. */
-		if (rc > 0)
-			n -= (unsigned int)rc < n ? (unsigned int)rc : n;
+		/* What was not submitted stays between head and tail for the next sleep. */
 	} while (rc == -EAGAIN && ++tries < 8);
 	/* A timeout, a signal, a CQ full until reaped: none is the loop's end. */
 	if (rc == -ETIME || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY)
