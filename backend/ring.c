@@ -409,10 +409,11 @@ static bool batch_ok(struct pvsd_ring *r, struct slot *s, bool data_in)
 
 /*
  * One copy call for the @n ops the @k requests in @v put in r->bops (the
- * first @k_in of them data-in, the rest data-out); ok[i] says whether
- * v[i]'s part went through.  A failing call says nothing of which request
- * was at fault: with several requests in it, each is copied again on its
- * own, so that an error still fails that request only.
+ * first @k_in of them completed: data-in, or data-out into a lent medium;
+ * the rest data-out); ok[i] says whether v[i]'s part went through.  A
+ * failing call says nothing of which request was at fault: with several
+ * requests in it, each is copied again on its own, so that an error still
+ * fails that request only.
  */
 static void batch_copy(struct pvsd_ring *r, struct slot **v, unsigned int k, unsigned int k_in,
                        unsigned int n, uint64_t bytes, bool *ok)
@@ -425,14 +426,14 @@ static void batch_copy(struct pvsd_ring *r, struct slot **v, unsigned int k, uns
 	if (rc == 0) {
 		/* The common case: only the elements' status to look at. */
 		for (unsigned int i = 0; i < k; i++)
-			ok[i] = batch_ok(r, v[i], i < k_in);
+			ok[i] = batch_ok(r, v[i], i < k_in && !v[i]->req.data_out);
 		return;
 	}
 	for (unsigned int i = 0; i < k; i++)
 		with_ops += v[i]->bop_n != 0;
 	for (unsigned int i = 0; i < k; i++) {
 		struct slot *s = v[i];
-		const char *what = i < k_in ? "data-in" : "data-out";
+		const char *what = i < k_in && !s->req.data_out ? "data-in" : "data-out";
 
 		if (!s->bop_n) {
 			ok[i] = true;
@@ -493,6 +494,12 @@ static void cdb_done(struct pvs_req *req)
 	if (req->status == PVS_STATUS_CHECK_CONDITION)
 		log_device_error(r, s, req);
 
+	if (req->data_out) {
+		/* A WRITE into a lent medium: its data-out goes there before the answer. */
+		r->lent_out_waiting = true;
+		r->pend_out[r->npend_out++] = s;
+		return;
+	}
 	if (req->host == PVS_HOST_OK && (s->dir == PVSP_DIR_FROM_DEV || s->dir == PVSP_DIR_BIDI) &&
 	    s->data_len > resid) {
 		/* Only the first bytes: what the command transferred, nothing stale beyond. */
@@ -508,6 +515,23 @@ static void submit_one(struct pvsd_ring *r, struct slot *s, uint64_t now);
 static void complete_pending(struct pvsd_ring *r);
 
 /*
+ * WRITEs into a lent medium need no data to run: those at the head of the
+ * batch run first, so that their data-out rides in this pass's call,
+ * straight into the medium.  Their copies come after the data-in of what
+ * completed before them, in the same call and in order, so a lent READ
+ * still answers with what the medium held when it ran.  Apart: off the
+ * common path (a READ, a file: WRITE).  Returns how many it submitted.
+ */
+__attribute__((noinline)) static unsigned int submit_lent_head(struct pvsd_ring *r, uint64_t now)
+{
+	unsigned int first = 0;
+
+	while (first < r->npend_sub && r->pend_sub[first]->lend_out)
+		submit_one(r, r->pend_sub[first++], now);
+	return first;
+}
+
+/*
  * The ring's one grant copy call of a pass: the data-in of every command
  * completed since the last call and, with @take_new, the data-out of every
  * request taken since then; then the completed are answered and the new
@@ -519,16 +543,26 @@ static void exchange(struct pvsd_ring *r, bool take_new)
 {
 	struct slot *v[MAX_SLOTS];
 	bool ok[MAX_SLOTS];
-	unsigned int k_in = r->npend_out, k_out = take_new ? r->npend_sub : 0, n = 0;
-	uint64_t bytes = 0, now;
+	unsigned int k_in, k_out, first = 0, n = 0;
+	uint64_t bytes = 0, now = 0;
 
-	if (!k_in && !k_out)
+	if (take_new && r->npend_sub && r->pend_sub[0]->lend_out) {
+		now = pvs_now_ns();
+		first = submit_lent_head(r, now);
+	}
+	k_in = r->npend_out;
+	k_out = take_new ? r->npend_sub - first : 0;
+	if (!k_in && !k_out) {
+		if (take_new)
+			r->npend_sub = 0;
 		return;
+	}
 	/* A slot is in one list at most, so both fit. */
 	memcpy(v, r->pend_out, k_in * sizeof(v[0]));
-	memcpy(v + k_in, r->pend_sub, k_out * sizeof(v[0]));
+	memcpy(v + k_in, r->pend_sub + first, k_out * sizeof(v[0]));
 	r->npend_out = 0;
 	r->lent_waiting = false;
+	r->lent_out_waiting = false;
 	if (take_new)
 		r->npend_sub = 0;
 	for (unsigned int i = 0; i < k_in; i++) {
@@ -538,6 +572,24 @@ static void exchange(struct pvsd_ring *r, bool take_new)
 		const uint8_t *lent = s->req.data_in;
 
 		s->bop_first = n;
+		if (s->req.data_out) {
+			uint8_t *to = s->req.data_out;
+
+			/* The first data_out_len bytes of the data-out, into the medium. */
+			left = s->req.data_out_len;
+			for (unsigned int j = 0; j < s->nsegs && left; j++) {
+				uint16_t len =
+				    s->segs[j].length < left ? s->segs[j].length : (uint16_t)left;
+
+				op_from_guest(&r->bops[n++], r->cfg.domid, s->segs[j].gref,
+				              s->segs[j].offset, to, len);
+				to += len;
+				left -= len;
+				bytes += len;
+			}
+			s->bop_n = n - s->bop_first;
+			continue;
+		}
 		for (unsigned int j = 0; j < s->nsegs && left; j++) {
 			uint16_t len =
 			    s->segs[j].length < left ? s->segs[j].length : (uint16_t)left;
@@ -569,7 +621,8 @@ static void exchange(struct pvsd_ring *r, bool take_new)
 	for (unsigned int i = 0; i < k_in; i++)
 		finish_cdb(r, v[i], ok[i]);
 	/* One clock read for the requests submitted together (the pass's, in pvscsid). */
-	now = k_out ? pvs_now_ns() : 0;
+	if (k_out && !now)
+		now = pvs_now_ns();
 	for (unsigned int i = k_in; i < k_in + k_out; i++) {
 		if (!ok[i]) {
 			r->st.rejected++;
@@ -581,8 +634,12 @@ static void exchange(struct pvsd_ring *r, bool take_new)
 		 * copied: a later command that may change the medium (any that
 		 * is not a pure data-in) must not run before that data is out,
 		 * or the READ would answer with the later command's data.
+		 * Likewise a WRITE completed here into a lent medium has no
+		 * data there yet: only another such WRITE, whose copy comes
+		 * after it in the same call, may run before it is in.
 		 */
-		if (r->lent_waiting && v[i]->dir != PVSP_DIR_FROM_DEV)
+		if ((r->lent_waiting && v[i]->dir != PVSP_DIR_FROM_DEV) ||
+		    (r->lent_out_waiting && !v[i]->lend_out))
 			complete_pending(r);
 		submit_one(r, v[i], now);
 	}
@@ -615,7 +672,8 @@ static void submit_one(struct pvsd_ring *r, struct slot *s, uint64_t now)
 	r->submitted = true;
 	s->t_submit = now;
 	/* May complete (cdb_done) before it returns. */
-	rc = pvs_map_submit(r->cfg.map, s->channel, s->id, s->lun, &s->req);
+	rc = s->lend_out ? pvs_map_submit_lend_out(r->cfg.map, s->channel, s->id, s->lun, &s->req)
+	                 : pvs_map_submit(r->cfg.map, s->channel, s->id, s->lun, &s->req);
 	if (rc == 0)
 		return;
 	if (rc == -ENODEV) {
@@ -655,7 +713,11 @@ static void start_cdb(struct pvsd_ring *r, struct slot *s, const struct pvsp_req
 	}
 	if (s->nsegs)
 		niov = build_iov(s);
-	s->need_in = s->nsegs && (p->dir == PVSP_DIR_TO_DEV || p->dir == PVSP_DIR_BIDI);
+	/* A mem: LUN's WRITE runs first and takes its data-out straight into the medium. */
+	s->lend_out = s->nsegs && p->dir == PVSP_DIR_TO_DEV &&
+	              pvs_map_lends_out(r->cfg.map, p->channel, p->id, p->lun, p->cdb);
+	s->need_in =
+	    s->nsegs && (p->dir == PVSP_DIR_TO_DEV || p->dir == PVSP_DIR_BIDI) && !s->lend_out;
 	if (r->cfg.verbose)
 		pvsd_ring_log(
 		    r, LOG_DEBUG, "req rqid %u %u:%u:%u %s (0x%02x) len %u", p->rqid, p->channel,

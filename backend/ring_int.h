@@ -32,6 +32,7 @@ struct slot {
 	uint32_t nsegs;
 	uint32_t data_len;
 	bool need_in;       /* data-out to copy before submission */
+	bool lend_out;      /* submitted without it: the LUN lends its medium (pvs_map_lends_out) */
 	uint32_t out_bytes; /* data-in to copy before the response */
 	uint64_t t_submit;  /* pvs_now_ns() at submission, for the ring's latency histogram */
 	int32_t held_rslt;  /* the answer, while held behind a TMF */
@@ -101,8 +102,10 @@ struct pvsd_ring {
 	unsigned int npend_sub;
 	struct slot *pend_out[MAX_SLOTS];
 	unsigned int npend_out;
-	bool lent_waiting;    /* one of pend_out holds a LUN's medium lent (req.data_in) */
-	pvx_gnt_copy_t *bops; /* nslots * max_data_segs */
+	bool lent_waiting;     /* one of pend_out holds a LUN's medium lent (req.data_in) */
+	bool lent_out_waiting; /* one of pend_out waits for its data-out, into a medium
+	                          (req.data_out) */
+	pvx_gnt_copy_t *bops;  /* nslots * max_data_segs */
 	/*
 	 * Command answers held behind a task management function: while
 	 * hold_until is not 0 (UINT64_MAX while the TMF runs, then the

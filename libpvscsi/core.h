@@ -40,6 +40,8 @@
 #define PVSI_RF_INFO     0x40u  /* sense gets VALID and INFORMATION = core.info */
 #define PVSI_RF_CANCELED 0x80u  /* tmf.c: lun->ops->cancel already issued */
 #define PVSI_RF_LEND     0x100u /* the transport takes req->data_in (pvs_map_set_lend) */
+/* The data-out is not in iov: writev lends the medium (pvs_map_submit_lend_out). */
+#define PVSI_RF_LEND_OUT 0x200u
 
 /* ---- the opcode table (opcodes.c) ---- */
 
@@ -233,6 +235,8 @@ struct pvsi_store_ops {
 	/* Optional, as struct pvsi_lun_ops's busy and move below; NULL: nothing of its own. */
 	bool (*busy)(const struct pvs_lun *lun);
 	int (*move)(struct pvs_lun *lun, struct pvs_worker *to, char *err, size_t errlen);
+	/* writev takes PVSI_RF_LEND_OUT: a write into the request's whole iov lends the medium. */
+	bool lend_out;
 };
 
 /*
@@ -310,6 +314,8 @@ struct pvsi_lun_ops {
 	 * registered anywhere (the next I/O simply goes to the new worker).
 	 */
 	int (*move)(struct pvs_lun *lun, struct pvs_worker *to, char *err, size_t errlen);
+	/* writev takes PVSI_RF_LEND_OUT: a write into the request's whole iov lends the medium. */
+	bool lend_out;
 };
 
 extern const struct pvsi_lun_ops pvsi_emulated_ops;

@@ -395,6 +395,8 @@ void pvsi_submit(struct pvs_lun *lun, struct pvs_req *req, uint32_t flags)
 	memset(&req->core, 0, sizeof(req->core));
 	req->core.flags = flags;
 	req->data_in = NULL;
+	req->data_out = NULL;
+	req->data_out_len = 0;
 	req->core.lun = lun;
 	req->core.field = -1;
 	req->status = PVS_STATUS_GOOD;

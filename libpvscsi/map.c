@@ -20,6 +20,7 @@ struct map_ent {
 	uint32_t channel, target, lun;
 	struct pvs_lun *l;
 	struct pvs_unit *u; /* the pool's unit, a reference the map holds; NULL: the caller's LUN */
+	bool lends_out;     /* its WRITEs may run before their data-out (lun_lends_out()) */
 };
 
 struct pvs_map {
@@ -31,6 +32,18 @@ struct pvs_map {
 	struct pvs_map *next;
 	bool lend; /* pvs_map_set_lend() */
 };
+
+/*
+ * Whether @l's WRITEs may run before their data-out is fetched
+ * (pvs_map_lends_out()): an emulated disk whose store lends its medium as
+ * the copy's target; stage_write() hands the request's own iov to
+ * writev(), where the data would have been read.  Fixed at its open.
+ */
+static bool lun_lends_out(const struct pvs_lun *l)
+{
+	return l && l->ops == &pvsi_emulated_ops && l->store && l->store->lend_out &&
+	       l->dclass == PVSI_DC_SBC;
+}
 
 static int key_cmp(const struct map_ent *e, uint32_t c, uint32_t t, uint32_t l)
 {
@@ -222,7 +235,7 @@ int pvs_map_add(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t l
 		m->cap = cap;
 	}
 	memmove(&m->ents[i + 1], &m->ents[i], (m->n - i) * sizeof(*m->ents));
-	m->ents[i] = (struct map_ent){channel, target, lun, l, NULL};
+	m->ents[i] = (struct map_ent){channel, target, lun, l, NULL, lun_lends_out(l)};
 	m->n++;
 	luns_changed(m, channel, target, l);
 	return 0;
@@ -256,6 +269,8 @@ static void target_begin(struct pvs_req *req)
 
 	memset(&req->core, 0, sizeof(req->core));
 	req->data_in = NULL;
+	req->data_out = NULL;
+	req->data_out_len = 0;
 	req->core.field = -1;
 	req->status = PVS_STATUS_GOOD;
 	req->host = PVS_HOST_OK;
@@ -497,6 +512,49 @@ int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_
 		return 0;
 	}
 	return submit_to_target(m, channel, target, req);
+}
+
+/*
+ * The commands that may run before their data-out is fetched (with
+ * lun_lends_out()): plain WRITEs, not WRITE AND VERIFY, which compares
+ * the data, nor the others that read it.
+ */
+static inline bool write_op(const uint8_t *cdb)
+{
+	switch (cdb[0]) {
+	case PVSI_OPC_WRITE_6:
+	case PVSI_OPC_WRITE_10:
+	case PVSI_OPC_WRITE_12:
+	case PVSI_OPC_WRITE_16:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool pvs_map_lends_out(const struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                       const uint8_t *cdb)
+{
+	const struct map_ent *e;
+
+	if (!m->lend || lun > PVS_MAP_MAX_LUN || !write_op(cdb))
+		return false;
+	e = find(m, channel, target, lun);
+	return e && e->lends_out;
+}
+
+int pvs_map_submit_lend_out(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                            struct pvs_req *req)
+{
+	const struct map_ent *e = lun <= PVS_MAP_MAX_LUN ? find(m, channel, target, lun) : NULL;
+
+	/* Without its data the command must not reach anything that reads it. */
+	if (!m->lend || !e || !e->lends_out || !req->cdb_len || !write_op(req->cdb))
+		return -EPROTO;
+	if (m->host)
+		req->initiator = m->initiator;
+	pvsi_submit(e->l, req, PVSI_RF_LEND | PVSI_RF_LEND_OUT);
+	return 0;
 }
 
 /* ---- task management ---- */

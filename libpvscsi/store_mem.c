@@ -139,6 +139,23 @@ static void mem_writev(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
 		pvsi_store_done(req, -EINVAL);
 		return;
 	}
+	if (req->core.flags & PVSI_RF_LEND_OUT) {
+		/*
+		 * The data-out was never fetched: the transport copies it here,
+		 * one copy instead of two.  Only a write from the request's own
+		 * iov can be one (pvs_map_lends_out()); anything else would
+		 * write bytes nobody sent.
+		 */
+		if (iov != req->iov) {
+			pvsi_store_done(req, -EIO);
+			return;
+		}
+		req->data_out = m->data + off;
+		req->data_out_len = (uint32_t)total;
+		mark(m, off, total, true);
+		pvsi_store_done(req, (int64_t)total);
+		return;
+	}
 	for (unsigned i = 0; i < cnt; i++) {
 		memcpy(m->data + pos, iov[i].iov_base, iov[i].iov_len);
 		pos += iov[i].iov_len;
@@ -264,6 +281,7 @@ static const struct pvsi_store_ops mem_ops = {
     .kind = "mem",
     .readv = mem_readv,
     .writev = mem_writev,
+    .lend_out = true,
     .flush = mem_flush,
     .discard = mem_discard,
     .write_zeroes = mem_write_zeroes,

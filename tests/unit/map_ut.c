@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
@@ -635,8 +636,126 @@ static void test_lend(void)
 	pvs_worker_free(w);
 }
 
+/* A WRITE submitted with pvs_map_submit_lend_out(): the size of @len, no data. */
+static int lend_out_cmd(struct cmd *c, struct pvs_map *m, uint32_t lun, uint8_t op, uint32_t lba,
+                        uint16_t blocks, size_t len)
+{
+	uint8_t cdb[10];
+
+	rw10_cdb(cdb, op, lba, blocks);
+	cmd_init(c, IA, cdb, 10, 0);
+	/* Poison: a byte of it in the medium would be data nobody sent. */
+	memset(big, 0x5a, sizeof(big));
+	lh_req_init(&c->r, &c->iov, IA, cdb, 10, PVS_DIR_TO_DEV, big, len, cmd_done, c);
+	return pvs_map_submit_lend_out(m, 0, 0, lun, &c->r);
+}
+
+/*
+ * A mem: LUN's WRITE may run before its data-out is fetched, the medium
+ * lent as the copy's target: only plain WRITEs of a mem: disk, only when
+ * lending is on.  What the transport copies there is what reads back.
+ */
+static void test_lend_out(void)
+{
+	struct pvs_worker *w;
+	struct pvs_lun *l, *ro, *f;
+	struct pvs_map *m;
+	struct cmd c;
+	uint8_t cdb[16] = {0}, data[4096];
+	char err[256], path[] = "/tmp/map_ut.XXXXXX", spec[64];
+	int fd = mkstemp(path);
+
+	CU_ASSERT_FATAL(fd >= 0 && ftruncate(fd, 1 << 20) == 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "file:%s", path);
+	CU_ASSERT_FATAL(pvs_worker_new(16, &w) == 0);
+	CU_ASSERT_FATAL(pvs_lun_open(w, "mem:1M", NULL, &l, err, sizeof(err)) == 0);
+	CU_ASSERT_FATAL(pvs_lun_open(w, "mem:1M,ro", NULL, &ro, err, sizeof(err)) == 0);
+	CU_ASSERT_FATAL(pvs_lun_open(w, spec, NULL, &f, err, sizeof(err)) == 0);
+	CU_ASSERT_FATAL(pvs_map_new(&m) == 0);
+	CU_ASSERT_FATAL(pvs_map_add(m, 0, 0, 0, l) == 0);
+	CU_ASSERT_FATAL(pvs_map_add(m, 0, 0, 1, ro) == 0);
+	CU_ASSERT_FATAL(pvs_map_add(m, 0, 0, 2, f) == 0);
+	for (uint32_t lun = 0; lun < 3; lun++)
+		CU_ASSERT_EQUAL(map_cmd(&c, m, 0, 0, lun, cdb, 6, 0), 0); /* the power-on UA */
+
+	/* Off until lending is asked for; then plain WRITEs of a mem: LUN only. */
+	cdb[0] = 0x2a;
+	CU_ASSERT_FALSE(pvs_map_lends_out(m, 0, 0, 0, cdb));
+	CU_ASSERT_EQUAL(lend_out_cmd(&c, m, 0, 0x2a, 8, 8, 4096), -EPROTO);
+	CU_ASSERT_EQUAL(c.ndone, 0);
+	pvs_map_set_lend(m, true);
+	for (unsigned int i = 0; i < 4; i++) {
+		static const uint8_t op[] = {0x0a, 0x2a, 0xaa, 0x8a};
+
+		cdb[0] = op[i];
+		CU_ASSERT_TRUE(pvs_map_lends_out(m, 0, 0, 0, cdb));
+		CU_ASSERT_TRUE(pvs_map_lends_out(m, 0, 0, 1, cdb));
+		CU_ASSERT_FALSE(pvs_map_lends_out(m, 0, 0, 2, cdb)); /* file: needs its data */
+		CU_ASSERT_FALSE(pvs_map_lends_out(m, 0, 0, 3, cdb)); /* unmapped */
+		CU_ASSERT_FALSE(pvs_map_lends_out(m, 0, 1, 0, cdb)); /* no such target */
+	}
+	/* WRITE AND VERIFY compares the data, WRITE SAME, UNMAP and the rest read it. */
+	for (unsigned int i = 0; i < 6; i++) {
+		static const uint8_t op[] = {0x2e, 0x41, 0x42, 0x93, 0x89, 0x28};
+
+		cdb[0] = op[i];
+		CU_ASSERT_FALSE(pvs_map_lends_out(m, 0, 0, 0, cdb));
+	}
+	CU_ASSERT_EQUAL(lend_out_cmd(&c, m, 2, 0x2a, 8, 8, 4096), -EPROTO);
+	CU_ASSERT_EQUAL(lend_out_cmd(&c, m, 0, 0x2e, 8, 8, 4096), -EPROTO);
+	CU_ASSERT_EQUAL(c.ndone, 0);
+
+	/* Lent: where the data-out goes; the buffers were not read. */
+	CU_ASSERT_EQUAL(lend_out_cmd(&c, m, 0, 0x2a, 8, 8, 4096), 0);
+	CU_ASSERT_EQUAL(c.ndone, 1);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.r.residual, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c.r.data_out);
+	CU_ASSERT_EQUAL(c.r.data_out_len, 4096);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i % 89); /* never the poison's 0x5a */
+	memcpy(c.r.data_out, data, sizeof(data));
+	pvs_map_set_lend(m, false);
+	rw10_cdb(cdb, 0x28, 8, 8);
+	CU_ASSERT_EQUAL(map_cmd(&c, m, 0, 0, 0, cdb, 10, 4096), 0);
+	CU_ASSERT_EQUAL(memcmp(big, data, 4096), 0);
+	pvs_map_set_lend(m, true);
+
+	/* A buffer longer than the transfer: only the transfer's bytes go there. */
+	CU_ASSERT_EQUAL(lend_out_cmd(&c, m, 0, 0x2a, 16, 2, 4096), 0);
+	CU_ASSERT_EQUAL(c.r.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.r.data_out_len, 1024);
+	CU_ASSERT_EQUAL(c.r.residual, 3072);
+
+	/* A WRITE that fails its checks lends nothing: no data is wanted. */
+	CU_ASSERT_EQUAL(lend_out_cmd(&c, m, 1, 0x2a, 8, 8, 4096), 0);
+	assert_check(&c, 0x07, 0x27, 0x00);
+	CU_ASSERT_PTR_NULL(c.r.data_out);
+	CU_ASSERT_EQUAL(lend_out_cmd(&c, m, 0, 0x2a, 2048, 8, 4096), 0);
+	assert_check(&c, 0x05, 0x21, 0x00);
+	CU_ASSERT_PTR_NULL(c.r.data_out);
+	/* Nothing of the poison reached the medium. */
+	for (uint32_t lba = 0; lba < 2048; lba += 128) {
+		uint8_t *p;
+
+		rw10_cdb(cdb, 0x28, lba, 128);
+		CU_ASSERT_EQUAL(map_cmd(&c, m, 0, 0, 0, cdb, 10, 0x10000), 0);
+		CU_ASSERT_EQUAL_FATAL(c.r.status, PVS_STATUS_GOOD);
+		p = c.r.data_in ? (uint8_t *)(uintptr_t)c.r.data_in : big;
+		CU_ASSERT_PTR_NULL(memchr(p, 0x5a, 0x10000));
+	}
+	pvs_map_free(m);
+	pvs_lun_close(l);
+	pvs_lun_close(ro);
+	pvs_lun_close(f);
+	pvs_worker_free(w);
+	unlink(path);
+}
+
 static const struct cu_test lend_tests[] = {
     {"a mem: LUN's medium lent, only when asked", test_lend},
+    {"a mem: WRITE's data-out target lent, plain WRITEs only", test_lend_out},
 };
 
 int main(void)

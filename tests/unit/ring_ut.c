@@ -612,18 +612,26 @@ static void test_notify_once_per_batch(void)
 	notify_once("file:1048576");
 }
 
-static void test_grant_error_one_request(void)
+/*
+ * A grant copy element of a WRITE's data-out fails: that WRITE only fails.
+ * Bounced (a file: LUN), nothing of it reaches the LUN: the command never
+ * runs.  Into a lent medium (@lent, a mem: LUN: pvs_map_lends_out), the
+ * elements that went through are written, as a WRITE that fails partway
+ * leaves its blocks (SBC-4: indeterminate): the failed element's blocks
+ * keep the old data, and nothing outside the WRITE's range changes.
+ */
+static void grant_error_one_request(const char *spec, bool lent)
 {
 	struct rh h;
 	struct fake_front_cmd c;
 	struct vscsiif_response rsp[4];
-	uint8_t *old = rh_alloc(3 * 4096), *bad = rh_alloc(3 * 4096), *rb = rh_alloc(3 * 4096);
+	uint8_t *old = rh_alloc(4 * 4096), *bad = rh_alloc(3 * 4096), *rb = rh_alloc(4 * 4096);
 	struct pvsd_ring_stats st;
 
-	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "mem:1M", PVSD_RING_DEFAULT_SEGS, false) == 0);
-	fill(old, 3 * 4096, 1);
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, spec, PVSD_RING_DEFAULT_SEGS, false) == 0);
+	fill(old, 4 * 4096, 1);
 	fill(bad, 3 * 4096, 2);
-	rh_rw10(&c, true, 100, 24, old, 3 * 4096);
+	rh_rw10(&c, true, 100, 32, old, 4 * 4096);
 	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp[0]) == 0);
 	CU_ASSERT_EQUAL(rsp[0].rslt, 0);
 
@@ -640,10 +648,18 @@ static void test_grant_error_one_request(void)
 	CU_ASSERT_EQUAL(rsp[0].rslt, RSLT(XEN_VSCSIIF_RSLT_HOST_ERROR, 0));
 	CU_ASSERT_EQUAL(rsp[1].rqid, 1);
 	CU_ASSERT_EQUAL(rsp[1].rslt, 0);
-	/* Nothing of the failed WRITE reached the LUN. */
-	rh_rw10(&c, false, 100, 24, rb, 3 * 4096);
+	rh_rw10(&c, false, 100, 32, rb, 4 * 4096);
 	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp[0]) == 0);
-	CU_ASSERT_EQUAL(memcmp(rb, old, 3 * 4096), 0);
+	if (lent) {
+		CU_ASSERT_EQUAL(memcmp(rb, bad, 4096), 0);
+		CU_ASSERT_EQUAL(memcmp(rb + 4096, old + 4096, 4096), 0);
+		CU_ASSERT_EQUAL(memcmp(rb + 2 * 4096, bad + 2 * 4096, 4096), 0);
+	} else {
+		/* Nothing of the failed WRITE reached the LUN. */
+		CU_ASSERT_EQUAL(memcmp(rb, old, 3 * 4096), 0);
+	}
+	/* Beyond its range, in either case. */
+	CU_ASSERT_EQUAL(memcmp(rb + 3 * 4096, old + 3 * 4096, 4096), 0);
 	rh_rw10(&c, false, 200, 24, rb, 3 * 4096);
 	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp[0]) == 0);
 	CU_ASSERT_EQUAL(memcmp(rb, bad, 3 * 4096), 0);
@@ -656,10 +672,17 @@ static void test_grant_error_one_request(void)
 	pvsd_ring_get_stats(h.ring, &st);
 	CU_ASSERT_EQUAL(st.rejected, 2);
 	CU_ASSERT_TRUE(rh_log_has(&h, "element 1 of 3: status -3"));
+	CU_ASSERT_TRUE(rh_log_has(&h, "grant copy (data-out) element 1 of 3"));
 	rh_fini(&h);
 	free(old);
 	free(bad);
 	free(rb);
+}
+
+static void test_grant_error_one_request(void)
+{
+	grant_error_one_request("file:1048576", false);
+	grant_error_one_request("mem:1M", true);
 }
 
 /*
@@ -801,7 +824,8 @@ static void test_lent_read_then_write(void)
 	fake_front_queue(&h.fe, &c);
 	rh_rw10(&c, true, 8, 8, new, 4096);
 	fake_front_queue(&h.fe, &c);
-	rh_rw10(&c, false, 8, 8, rb2, 4096);
+	/* Longer than the transfer: read into its buffer at once, nothing lent. */
+	rh_rw10(&c, false, 8, 8, rb2, 8192);
 	fake_front_queue(&h.fe, &c);
 	fake_front_push(&h.fe);
 	pvsd_ring_get_stats(h.ring, &st0);
@@ -818,6 +842,88 @@ static void test_lent_read_then_write(void)
 	rh_fini(&h);
 	free(old);
 	free(new);
+	free(rb);
+	free(rb2);
+}
+
+/*
+ * A mem: LUN's WRITE runs before its data-out is fetched and takes it
+ * straight into the medium (pvs_map_lends_out): a batch of WRITEs costs one
+ * copy call, one copy per WRITE; in a batch that mixes them with READs of
+ * the same blocks, each command still sees what the ones before it wrote.
+ */
+static void test_lent_write(void)
+{
+	struct rh h;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp[8];
+	struct pvsd_ring_stats st0, st;
+	uint8_t *a = rh_alloc(4096), *b = rh_alloc(4096), *cc = rh_alloc(4096),
+	        *w = rh_alloc(4 * 4096), *rb = rh_alloc(4 * 4096), *rb2 = rh_alloc(8192);
+
+	CU_ASSERT_FATAL(rh_init(&h, 1, 0, "mem:1M", PVSD_RING_DEFAULT_SEGS, false) == 0);
+	fill(a, 4096, 5);
+	fill(b, 4096, 6);
+	fill(cc, 4096, 7);
+	fill(w, 4 * 4096, 8);
+	rh_tur(&c);
+	CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp[0]) == 0); /* the power-on UA */
+
+	/* Four WRITEs: one call, each page copied once, into the medium. */
+	for (int i = 0; i < 4; i++) {
+		rh_rw10(&c, true, 64 + (uint32_t)i * 16, 8, w + i * 4096, 4096);
+		fake_front_queue(&h.fe, &c);
+	}
+	fake_front_push(&h.fe);
+	pvsd_ring_get_stats(h.ring, &st0);
+	rh_run(&h);
+	CU_ASSERT_EQUAL(rh_collect(&h, rsp, 8), 4);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(rsp[i].rslt, 0);
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.copy_calls - st0.copy_calls, 1);
+	CU_ASSERT_EQUAL(st.copy_ops - st0.copy_ops, 4);
+	CU_ASSERT_EQUAL(st.copy_bytes - st0.copy_bytes, 4 * 4096);
+	for (int i = 0; i < 4; i++) {
+		rh_rw10(&c, false, 64 + (uint32_t)i * 16, 8, rb + i * 4096, 4096);
+		CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp[0]) == 0);
+		CU_ASSERT_EQUAL(rsp[0].rslt, 0);
+	}
+	CU_ASSERT_EQUAL(memcmp(rb, w, 4 * 4096), 0);
+
+	/* WRITE a, WRITE b, READ, WRITE c, READ, all of block 8. */
+	rh_rw10(&c, true, 8, 8, a, 4096);
+	fake_front_queue(&h.fe, &c);
+	rh_rw10(&c, true, 8, 8, b, 4096);
+	fake_front_queue(&h.fe, &c);
+	rh_rw10(&c, false, 8, 8, rb, 4096);
+	fake_front_queue(&h.fe, &c);
+	rh_rw10(&c, true, 8, 8, cc, 4096);
+	fake_front_queue(&h.fe, &c);
+	/* Longer than the transfer: read into its buffer at once, nothing lent. */
+	rh_rw10(&c, false, 8, 8, rb2, 8192);
+	fake_front_queue(&h.fe, &c);
+	fake_front_push(&h.fe);
+	pvsd_ring_get_stats(h.ring, &st0);
+	rh_run(&h);
+	CU_ASSERT_EQUAL(rh_collect(&h, rsp, 8), 5);
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(rsp[i].rslt, 0);
+	CU_ASSERT_EQUAL(memcmp(rb, b, 4096), 0);
+	CU_ASSERT_EQUAL(memcmp(rb2, cc, 4096), 0);
+	/*
+	 * The two WRITEs' data with the first call; the READ's data-in
+	 * before the third WRITE runs, whose data-out before the second READ
+	 * runs, whose data-in at the end of the pass.
+	 */
+	pvsd_ring_get_stats(h.ring, &st);
+	CU_ASSERT_EQUAL(st.copy_calls - st0.copy_calls, 4);
+	CU_ASSERT_EQUAL(h.fe.errors, 0);
+	rh_fini(&h);
+	free(a);
+	free(b);
+	free(cc);
+	free(w);
 	free(rb);
 	free(rb2);
 }
@@ -1521,6 +1627,8 @@ int main(void)
 	CU_add_test(s, "the event channel read through the worker", test_evtchn_through_worker);
 	CU_add_test(s, "a lent READ's data goes out before a later WRITE",
 	            test_lent_read_then_write);
+	CU_add_test(s, "a mem: WRITE's data-out goes straight into the medium, in order",
+	            test_lent_write);
 	CU_add_test(s, "response slot zeroed", test_response_slot_zeroed);
 	CU_add_test(s, "sense", test_sense);
 	CU_add_test(s, "stop", test_stop);

@@ -134,6 +134,17 @@ struct pvs_req {
 	 * next pvs_host_sweep()).  Read-only.
 	 */
 	const uint8_t *data_in;
+	/*
+	 * NULL, or where the transport copies the data-out, for a command it
+	 * submitted with pvs_map_submit_lend_out() without fetching that data
+	 * (a mem: LUN's WRITE): the first data_out_len bytes of the data-out
+	 * go there, contiguous, before the transport answers.  The command is
+	 * otherwise over; a transport that cannot copy answers with an error,
+	 * and the blocks are then indeterminate, as after any failed WRITE.
+	 * Valid as data_in is.
+	 */
+	uint8_t *data_out;
+	uint32_t data_out_len;
 
 	struct pvs_req_core core;
 };

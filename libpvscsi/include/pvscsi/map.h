@@ -69,6 +69,25 @@ int pvs_map_submit(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_
  */
 void pvs_map_set_lend(struct pvs_map *m, bool on);
 /*
+ * With lending on: whether the command @cdb to (@channel, @target, @lun)
+ * may be submitted before its data-out is fetched, with
+ * pvs_map_submit_lend_out(): a plain WRITE to a mem: LUN, whose checks
+ * need none of its data and whose data goes nowhere but the medium.  The
+ * transport then copies the data-out once, straight into the LUN's memory
+ * (req->data_out), instead of into its buffers and from there again.
+ */
+bool pvs_map_lends_out(const struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                       const uint8_t *cdb);
+/*
+ * pvs_map_submit() for a command pvs_map_lends_out() accepted, its data-out
+ * not fetched: req->iov gives only the lengths.  When it completes,
+ * req->data_out says where that data-out goes (NULL when the command
+ * ended before it wrote anything).  -EPROTO, without completing @req,
+ * for a command the map does not lend for (a transport's bug).
+ */
+int pvs_map_submit_lend_out(struct pvs_map *m, uint32_t channel, uint32_t target, uint32_t lun,
+                            struct pvs_req *req);
+/*
  * Task management for (@channel, @target, @lun).  I_T NEXUS RESET (SAM-5
  * 7.6) acts on every LUN of the target mapped for this initiator, one after
  * another, and then completes @tmf once, FUNCTION COMPLETE unless a LUN
