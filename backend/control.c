@@ -155,6 +155,8 @@ static void stats_ring(void *arg, const struct pvsd_vhost_info *v)
 	pctl_u64(g, "copy_calls", rs.copy_calls);
 	pctl_u64(g, "copy_ops", rs.copy_ops);
 	pctl_u64(g, "copy_bytes", rs.copy_bytes);
+	pctl_u64(g, "lent_in", rs.lent_in);
+	pctl_u64(g, "lent_out", rs.lent_out);
 	pctl_gen_io(g, &rs.io);
 	yajl_gen_map_close(g);
 }

@@ -571,9 +571,12 @@ static void exchange(struct pvsd_ring *r, bool take_new)
 		/* A mem: LUN's medium, lent (pvs_map_set_lend): the one copy is ours. */
 		const uint8_t *lent = s->req.data_in;
 
+		r->st.lent_in += lent != NULL;
 		s->bop_first = n;
 		if (s->req.data_out) {
 			uint8_t *to = s->req.data_out;
+
+			r->st.lent_out++;
 
 			/* The first data_out_len bytes of the data-out, into the medium. */
 			left = s->req.data_out_len;

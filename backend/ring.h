@@ -199,6 +199,11 @@ struct pvsd_ring_stats {
 	uint64_t copy_calls; /* grant copy calls (GNTTABOP_copy hypercalls, one ioctl each) */
 	uint64_t copy_ops;   /* their elements */
 	uint64_t copy_bytes; /* and bytes */
+	/*
+	 * Commands whose data the grant copy took from (data-in) or put into
+	 * (data-out) a LUN's own memory, lent by the core: one copy, not two.
+	 */
+	uint64_t lent_in, lent_out;
 	/* Commands the LUN core completed for this ring, from submission to completion. */
 	struct pvs_io_stats io;
 };

@@ -884,6 +884,8 @@ static void test_lent_write(void)
 	CU_ASSERT_EQUAL(st.copy_calls - st0.copy_calls, 1);
 	CU_ASSERT_EQUAL(st.copy_ops - st0.copy_ops, 4);
 	CU_ASSERT_EQUAL(st.copy_bytes - st0.copy_bytes, 4 * 4096);
+	CU_ASSERT_EQUAL(st.lent_out - st0.lent_out, 4);
+	CU_ASSERT_EQUAL(st.lent_in - st0.lent_in, 0);
 	for (int i = 0; i < 4; i++) {
 		rh_rw10(&c, false, 64 + (uint32_t)i * 16, 8, rb + i * 4096, 4096);
 		CU_ASSERT_FATAL(rh_cmd(&h, &c, &rsp[0]) == 0);
@@ -918,6 +920,8 @@ static void test_lent_write(void)
 	 */
 	pvsd_ring_get_stats(h.ring, &st);
 	CU_ASSERT_EQUAL(st.copy_calls - st0.copy_calls, 4);
+	CU_ASSERT_EQUAL(st.lent_out - st0.lent_out, 3);
+	CU_ASSERT_EQUAL(st.lent_in - st0.lent_in, 1); /* the second READ's buffer is longer */
 	CU_ASSERT_EQUAL(h.fe.errors, 0);
 	rh_fini(&h);
 	free(a);
