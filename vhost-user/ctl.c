@@ -458,13 +458,13 @@ int vuctl_exec(const struct vuctl_env *env, const char *line, char *out, size_t 
 			out_add(out, outlen,
 			        "requests=%llu responses=%llu bad_chains=%llu bad_target=%llu "
 			        "tmfs=%llu an=%llu events=%llu events_lost=%llu calls=%llu "
-			        "inflight=%u\n",
+			        "late_calls=%llu inflight=%u\n",
 			        (unsigned long long)st.requests, (unsigned long long)st.responses,
 			        (unsigned long long)st.bad_chains,
 			        (unsigned long long)st.bad_target, (unsigned long long)st.tmfs,
 			        (unsigned long long)st.an, (unsigned long long)st.events,
 			        (unsigned long long)st.events_lost, (unsigned long long)st.calls,
-			        vscsi_inflight(vs));
+			        (unsigned long long)st.late_calls, vscsi_inflight(vs));
 		}
 	} else if ((!strcmp(argv[0], "ctrl-list") && argc == 1) ||
 	           (!strcmp(argv[0], "ctrl-add") && argc >= 3 && argc <= 5) ||

@@ -211,6 +211,7 @@ static int cmd_stats(void *arg, const yajl_val args, yajl_gen g, struct pctl_err
 		pctl_u64(g, "events", vst.events);
 		pctl_u64(g, "events_lost", vst.events_lost);
 		pctl_u64(g, "calls", vst.calls);
+		pctl_u64(g, "late_calls", vst.late_calls);
 		pctl_gen_io(g, &vst.io);
 		yajl_gen_map_close(g);
 	}

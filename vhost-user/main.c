@@ -31,6 +31,7 @@
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
@@ -566,6 +567,37 @@ static void flush_all(struct app *a)
 	pvs_host_sweep(a->host);
 }
 
+/*
+ * How long the loop stays idle, with answers out that no interrupt
+ * announced, before it asks each such queue's driver again whether it
+ * waits for them (vscsi_recheck_calls(), vu_vq_recheck()).
+ */
+#define LATE_CALL_MS 2
+
+/* Whether some controller's queue answered without an interrupt since it last looked. */
+static bool unsignalled(const struct app *a)
+{
+	for (unsigned int i = 0; i < MAX_CTRLS; i++)
+		if (a->ctrls[i].used && a->ctrls[i].vs && vscsi_unsignalled(a->ctrls[i].vs))
+			return true;
+	return false;
+}
+
+static void recheck_calls(struct app *a)
+{
+	for (unsigned int i = 0; i < MAX_CTRLS; i++)
+		if (a->ctrls[i].used && a->ctrls[i].vs)
+			vscsi_recheck_calls(a->ctrls[i].vs);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Completions, then what they let every controller answer. */
 static void run_worker(struct app *a)
 {
@@ -644,7 +676,8 @@ static int run(struct app *a)
 {
 	for (;;) {
 		struct epoll_event ev[16];
-		int n;
+		int n, timeout_ms;
+		int64_t idle_from = 0;
 
 		/*
 		 * What a flush completed at once waits in a completion queue no
@@ -653,10 +686,18 @@ static int run(struct app *a)
 		 */
 		if (pvs_worker_has_completions(a->w))
 			run_worker(a);
-		n = epoll_wait(a->ep, ev, 16,
-		               pvs_worker_has_completions(a->w) ? 0
-		               : a->ctl                         ? pctl_timeout_ms(a->ctl)
-		                                                : -1);
+		timeout_ms = pvs_worker_has_completions(a->w) ? 0
+		             : a->ctl                         ? pctl_timeout_ms(a->ctl)
+		                                              : -1;
+		/* Answers out without an interrupt: a short sleep, then ask again (see above). */
+		if (timeout_ms != 0 && unsignalled(a)) {
+			idle_from = mono_ms();
+			if (timeout_ms < 0 || timeout_ms > LATE_CALL_MS)
+				timeout_ms = LATE_CALL_MS;
+		}
+		n = epoll_wait(a->ep, ev, 16, timeout_ms);
+		if (n == 0 && idle_from && mono_ms() - idle_from >= LATE_CALL_MS)
+			recheck_calls(a);
 
 		if (n < 0 && errno == EINTR)
 			continue;

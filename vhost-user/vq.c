@@ -146,6 +146,7 @@ int vu_vq_start(struct vu_vq *vq, const struct vu_mem *m)
 	vq->broken = false;
 	vq->err = NULL;
 	vq->push_pending = false;
+	vq->unsignalled = false;
 	vq->signalled_valid = false;
 	vq->last_avail = vq->base;
 	vq->used_idx = le16toh(__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE));
@@ -334,15 +335,40 @@ bool vu_vq_need_call(struct vu_vq *vq)
 	vq->push_pending = false;
 	/* The used index store must be visible before the driver's flags/event are read. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!vq->event_idx) {
+		v = !(le16toh(__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED)) &
+		      VRING_AVAIL_F_NO_INTERRUPT);
+	} else {
+		old = vq->signalled_used;
+		v = !vq->signalled_valid;
+		vq->signalled_used = vq->used_idx;
+		vq->signalled_valid = true;
+		used_event = le16toh(__atomic_load_n(&vq->avail->ring[vq->num], __ATOMIC_RELAXED));
+		v = v || need_event(used_event, vq->used_idx, old);
+	}
+	vq->unsignalled = !v;
+	return v;
+}
+
+bool vu_vq_recheck(struct vu_vq *vq)
+{
+	uint16_t since;
+
+	if (!vq->unsignalled || !vq->avail)
+		return false;
+	vq->unsignalled = false;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!vq->event_idx)
 		return !(le16toh(__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED)) &
 		         VRING_AVAIL_F_NO_INTERRUPT);
-	old = vq->signalled_used;
-	v = !vq->signalled_valid;
-	vq->signalled_used = vq->used_idx;
-	vq->signalled_valid = true;
-	used_event = le16toh(__atomic_load_n(&vq->avail->ring[vq->num], __ATOMIC_RELAXED));
-	return v || need_event(used_event, vq->used_idx, old);
+	/*
+	 * Past used_event by 1 to num: entries the driver asked to hear of.
+	 * An event ahead of the index (a driver that delays its interrupt)
+	 * or equal to it (it took everything) wants nothing yet.
+	 */
+	since = (uint16_t)(vq->used_idx -
+	                   le16toh(__atomic_load_n(&vq->avail->ring[vq->num], __ATOMIC_RELAXED)));
+	return since != 0 && since <= vq->num;
 }
 
 bool vu_vq_arm(struct vu_vq *vq)

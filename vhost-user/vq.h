@@ -80,6 +80,7 @@ struct vu_vq {
 	unsigned int inuse;
 	uint64_t counter;
 	bool push_pending; /* used entries written since the last vu_vq_need_call() */
+	bool unsignalled;  /* ... and it said no: vu_vq_recheck() asks again */
 	bool signalled_valid;
 	uint16_t signalled_used;
 	uint16_t resubmit[VU_VQ_MAX_SIZE];
@@ -130,6 +131,19 @@ void vu_vq_push(struct vu_vq *vq, uint16_t head, uint32_t len);
  * used_event, else VRING_AVAIL_F_NO_INTERRUPT).  Clears the batch.
  */
 bool vu_vq_need_call(struct vu_vq *vq);
+
+/*
+ * After an idle spell following a vu_vq_need_call() that said no: whether
+ * the driver, as it stands now, waits for an interrupt for entries already
+ * pushed (EVENT_IDX: the used index is past used_event; else no
+ * VRING_AVAIL_F_NO_INTERRUPT).  A driver re-arms and then re-reads the used
+ * index, with a full barrier between, as we store the index and then read
+ * its event: one of the two sees the other.  A guest whose barrier is a
+ * no-op (QEMU before 8.1 elides them for a single vCPU under TCG) can miss
+ * both, and sleep for ever on answers it has; this call gets it going.
+ * Asks once per need_call() that said no; false otherwise.
+ */
+bool vu_vq_recheck(struct vu_vq *vq);
 
 /*
  * Before waiting for the next kick: with EVENT_IDX publish avail_event.

@@ -576,6 +576,29 @@ void vscsi_flush(struct vscsi *vs)
 	}
 }
 
+bool vscsi_unsignalled(const struct vscsi *vs)
+{
+	if (!vs->dev)
+		return false;
+	for (unsigned int i = 0; i < VSCSI_REQ_Q0 + vs->cfg.num_queues; i++)
+		if (vs->dev->q[i].vq.unsignalled)
+			return true;
+	return false;
+}
+
+void vscsi_recheck_calls(struct vscsi *vs)
+{
+	if (!vs->dev)
+		return;
+	for (unsigned int i = 0; i < VSCSI_REQ_Q0 + vs->cfg.num_queues; i++) {
+		if (vu_vq_recheck(&vs->dev->q[i].vq)) {
+			vu_dev_call(vs->dev, i);
+			vs->st.calls++;
+			vs->st.late_calls++;
+		}
+	}
+}
+
 static void free_queue(struct vs_queue *q)
 {
 	free(q->slots);

@@ -60,6 +60,7 @@ struct vscsi_stats {
 	uint64_t events;      /* events delivered */
 	uint64_t events_lost; /* events with no buffer to go into */
 	uint64_t calls;       /* interrupts sent */
+	uint64_t late_calls;  /* ... of which by vscsi_recheck_calls() */
 	/* The controller's commands that reached the core, submission to completion. */
 	struct pvs_io_stats io;
 };
@@ -77,6 +78,13 @@ void vscsi_attach(struct vscsi *vs, struct vu_dev *d);
 void vscsi_kick(struct vscsi *vs, unsigned int q);
 /* Interrupt the driver once per queue that has new used entries and wants it. */
 void vscsi_flush(struct vscsi *vs);
+/* Whether a queue's last answers went out without an interrupt (vu_vq_recheck()). */
+bool vscsi_unsignalled(const struct vscsi *vs);
+/*
+ * After an idle spell: interrupt the driver on each such queue where it
+ * waits for answers it has not seen (vu_vq_recheck()).
+ */
+void vscsi_recheck_calls(struct vscsi *vs);
 
 /*
  * Run-time LUN changes.  add: takes the unit named by @spec from the pool

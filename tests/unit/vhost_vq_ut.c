@@ -470,6 +470,69 @@ static void test_no_interrupt(void)
 	env_fini(&t);
 }
 
+/*
+ * The store-buffer race of a driver whose barrier is a no-op (a one-vCPU
+ * TCG guest of QEMU before 8.1): it re-armed after our need_call() read
+ * its old event, and its re-read of the used index missed our push.
+ * vu_vq_recheck() asks once more: a call when the index is past the
+ * event, none when the driver took everything or delays its interrupt.
+ */
+static void test_recheck(void)
+{
+	struct env t;
+	struct fv_buf b;
+	uint16_t *used_event;
+
+	env_init(&t, false, true);
+	used_event = &t.fq.avail->ring[NUM];
+	b = (struct fv_buf){fv_alloc(&t.m, 0, 16, 8), 16, true};
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_FATAL(fv_vq_add(&t.fq, &b, 1, false) >= 0);
+	CU_ASSERT_FALSE(vu_vq_recheck(t.vq)); /* nothing pushed */
+
+	/* Answered while the driver's event said "not yet" (Linux writes 0 while it works). */
+	*used_event = htole16(0);
+	CU_ASSERT_EQUAL(pop(&t), VU_POP_OK);
+	vu_vq_push(t.vq, t.e.head, 0);
+	CU_ASSERT_TRUE(vu_vq_need_call(t.vq)); /* 0 -> 1 crosses event 0 */
+	CU_ASSERT_FALSE(vu_vq_recheck(t.vq));  /* called: nothing to ask */
+	CU_ASSERT_EQUAL(pop(&t), VU_POP_OK);
+	vu_vq_push(t.vq, t.e.head, 0);
+	CU_ASSERT_FALSE(vu_vq_need_call(t.vq)); /* 1 -> 2 does not cross 0 again */
+	/* The driver took index 0 and re-armed at 1; it never saw index 1. */
+	*used_event = htole16(1);
+	CU_ASSERT_TRUE(vu_vq_recheck(t.vq));
+	CU_ASSERT_FALSE(vu_vq_recheck(t.vq)); /* once */
+
+	/* The driver took everything (event at the index): no call. */
+	CU_ASSERT_EQUAL(pop(&t), VU_POP_OK);
+	vu_vq_push(t.vq, t.e.head, 0);
+	*used_event = htole16(5);
+	CU_ASSERT_FALSE(vu_vq_need_call(t.vq));
+	*used_event = htole16(3);
+	CU_ASSERT_FALSE(vu_vq_recheck(t.vq));
+	/* A delayed interrupt (event ahead of the index): none yet either. */
+	CU_ASSERT_EQUAL(pop(&t), VU_POP_OK);
+	vu_vq_push(t.vq, t.e.head, 0);
+	*used_event = htole16(7);
+	CU_ASSERT_FALSE(vu_vq_need_call(t.vq));
+	CU_ASSERT_FALSE(vu_vq_recheck(t.vq));
+	env_fini(&t);
+
+	/* Without EVENT_IDX: NO_INTERRUPT set at the push, cleared since. */
+	env_init(&t, false, false);
+	b = (struct fv_buf){fv_alloc(&t.m, 0, 16, 8), 16, true};
+	t.fq.avail->flags = htole16(VRING_AVAIL_F_NO_INTERRUPT);
+	CU_ASSERT_FATAL(fv_vq_add(&t.fq, &b, 1, false) >= 0);
+	CU_ASSERT_EQUAL(pop(&t), VU_POP_OK);
+	vu_vq_push(t.vq, t.e.head, 0);
+	CU_ASSERT_FALSE(vu_vq_need_call(t.vq));
+	t.fq.avail->flags = 0;
+	CU_ASSERT_TRUE(vu_vq_recheck(t.vq));
+	CU_ASSERT_FALSE(vu_vq_recheck(t.vq));
+	env_fini(&t);
+}
+
 /* ---- inflight tracking across a back-end restart ---- */
 
 static void test_inflight_resubmit(void)
@@ -594,6 +657,7 @@ static const struct cu_test tests[] = {
     {"ring placement", test_ring_placement},
     {"EVENT_IDX", test_event_idx},
     {"NO_INTERRUPT", test_no_interrupt},
+    {"a call after an idle spell to a driver that missed one", test_recheck},
     {"inflight resubmission after restart", test_inflight_resubmit},
     {"inflight last batch", test_inflight_last_batch},
 };
