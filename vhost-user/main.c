@@ -84,6 +84,7 @@ struct app {
 	const char *socket_path;
 	const char *ctl_path;
 	bool once;         /* --fd: the one connection is all there is */
+	bool sleeps;       /* in the worker's io_uring (run()), not epoll_wait */
 	int listen_status; /* the last listen_unix() failure's exit status */
 };
 
@@ -598,11 +599,52 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Completions, then what they let every controller answer. */
+/*
+ * Completions, then what they let every controller answer.  Sleeping in
+ * the io_uring, the worker knows itself whether its own fds polled ready.
+ */
 static void run_worker(struct app *a)
 {
-	pvs_worker_poll(a->w);
+	pvs_worker_run(a->w, !a->sleeps);
 	flush_all(a);
+}
+
+/* PVSD_URING_SLEEP=0: sleep in epoll_wait, as pvscsid does then, for a comparison. */
+static bool uring_sleep_wanted(void)
+{
+	const char *e = getenv("PVSD_URING_SLEEP");
+
+	return !e || strcmp(e, "0") != 0;
+}
+
+/*
+ * The sleep: in the worker's io_uring, which in one io_uring_enter()
+ * submits what the last pass queued (the I/O of the kicks it took) and
+ * waits for a completion, or for the epoll set (kicks, the front-ends'
+ * sockets, the control socket, signals), polled from the ring and asked
+ * with epoll_wait(0) only when it became readable.  The set's events, or
+ * -1 with errno.  A kernel that refuses it: logged once, the worker's fd
+ * goes back into the set and epoll_wait sleeps from then on.
+ */
+static int wait_events(struct app *a, struct epoll_event *ev, int timeout_ms)
+{
+	bool ready = false;
+	int rc;
+
+	if (a->sleeps) {
+		rc = pvs_worker_sleep(a->w, a->ep, timeout_ms, &ready);
+		if (rc == 0) {
+			if (pvs_worker_has_completions(a->w))
+				run_worker(a);
+			return ready ? epoll_wait(a->ep, ev, 16, 0) : 0;
+		}
+		plog(LOG_WARNING, "sleeping in the io_uring failed (%s); back to epoll_wait",
+		     strerror(-rc));
+		a->sleeps = false;
+		epoll_set(a, EPOLL_CTL_ADD, pvs_worker_fd(a->w), TAG_WORKER);
+		timeout_ms = 0;
+	}
+	return epoll_wait(a->ep, ev, 16, timeout_ms);
 }
 
 /* One ready fd: 1 to go on, 0 to exit (a signal, or the --fd connection closed). */
@@ -695,7 +737,7 @@ static int run(struct app *a)
 			if (timeout_ms < 0 || timeout_ms > LATE_CALL_MS)
 				timeout_ms = LATE_CALL_MS;
 		}
-		n = epoll_wait(a->ep, ev, 16, timeout_ms);
+		n = wait_events(a, ev, timeout_ms);
 		if (n == 0 && idle_from && mono_ms() - idle_from >= LATE_CALL_MS)
 			recheck_calls(a);
 
@@ -1198,7 +1240,11 @@ int main(int argc, char **argv)
 	if (a.ep < 0 || a.sig_fd < 0)
 		goto out;
 	epoll_set(&a, EPOLL_CTL_ADD, a.sig_fd, TAG_SIGNAL);
-	epoll_set(&a, EPOLL_CTL_ADD, pvs_worker_fd(a.w), TAG_WORKER);
+	/* Sleeping in its io_uring, the loop polls the set from there: the ring's own fd stays out.
+	 */
+	a.sleeps = uring_sleep_wanted();
+	if (!a.sleeps)
+		epoll_set(&a, EPOLL_CTL_ADD, pvs_worker_fd(a.w), TAG_WORKER);
 	if (a.ctl_path) {
 		struct pctl_cfg cc;
 
