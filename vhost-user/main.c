@@ -745,8 +745,13 @@ static int run(struct app *a)
 			continue;
 		if (n < 0)
 			return -errno;
-		if (n == 0 && a->ctl)
-			pctl_handle(a->ctl); /* a control client's time is up */
+		/*
+		 * A control client's time is up.  Not on every quiet return: in
+		 * the io_uring a completion ends the sleep with no event too, and
+		 * pctl_handle() costs an epoll_wait.
+		 */
+		if (n == 0 && a->ctl && pctl_timeout_ms(a->ctl) == 0)
+			pctl_handle(a->ctl);
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = ev[i].data.u64;
 			uint32_t kind = (uint32_t)tag;

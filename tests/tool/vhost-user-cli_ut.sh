@@ -172,6 +172,22 @@ if wait_for test -S live.sock && wait_for test -S live.ctl; then
 	else
 		fail "the first instance still serves its control socket"
 	fi
+	# A control client that sends nothing is dropped when its 5 s are up
+	# (the loop wakes for it; a quiet return alone does not ask the socket).
+	python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(12)
+t = time.monotonic()
+left = s.recv(1)
+print("closed after %.1f s" % (time.monotonic() - t) if left == b"" else "got %r" % left)
+' live.ctl >silent.out 2>&1
+	if grep -q "closed after [4-9]\." silent.out && grep -q "a client sent nothing for 5000 ms; dropped" first.log; then
+		ok "a silent control client is dropped after 5 s"
+	else
+		fail "a silent control client is dropped after 5 s" "$(cat silent.out)" "$(tail -n 3 first.log)"
+	fi
 	kill -TERM "$first"
 	wait "$first"
 	st=$?
