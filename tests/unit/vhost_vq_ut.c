@@ -467,6 +467,10 @@ static void test_no_interrupt(void)
 	CU_ASSERT_EQUAL(pop(&t), VU_POP_OK);
 	vu_vq_push(t.vq, t.e.head, 0);
 	CU_ASSERT_FALSE(vu_vq_need_call(t.vq));
+	/* The flag cleared since, and the driver missed the answer (test_recheck). */
+	t.fq.avail->flags = 0;
+	CU_ASSERT_TRUE(vu_vq_recheck(t.vq));
+	CU_ASSERT_FALSE(vu_vq_recheck(t.vq));
 	env_fini(&t);
 }
 
@@ -516,19 +520,6 @@ static void test_recheck(void)
 	vu_vq_push(t.vq, t.e.head, 0);
 	*used_event = htole16(7);
 	CU_ASSERT_FALSE(vu_vq_need_call(t.vq));
-	CU_ASSERT_FALSE(vu_vq_recheck(t.vq));
-	env_fini(&t);
-
-	/* Without EVENT_IDX: NO_INTERRUPT set at the push, cleared since. */
-	env_init(&t, false, false);
-	b = (struct fv_buf){fv_alloc(&t.m, 0, 16, 8), 16, true};
-	t.fq.avail->flags = htole16(VRING_AVAIL_F_NO_INTERRUPT);
-	CU_ASSERT_FATAL(fv_vq_add(&t.fq, &b, 1, false) >= 0);
-	CU_ASSERT_EQUAL(pop(&t), VU_POP_OK);
-	vu_vq_push(t.vq, t.e.head, 0);
-	CU_ASSERT_FALSE(vu_vq_need_call(t.vq));
-	t.fq.avail->flags = 0;
-	CU_ASSERT_TRUE(vu_vq_recheck(t.vq));
 	CU_ASSERT_FALSE(vu_vq_recheck(t.vq));
 	env_fini(&t);
 }
