@@ -17,6 +17,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -57,6 +58,18 @@ struct bound {
 };
 
 struct app;
+struct ctrl;
+
+/*
+ * A queue's kick eventfd read through the worker's io_uring while the loop
+ * sleeps there (pvs_worker_watch_new()): the kick comes back as a
+ * completion, with no epoll_wait to say which fd and no read of its own.
+ */
+struct kick_watch {
+	struct ctrl *c;
+	unsigned int q;
+	struct pvs_worker_watch *wt;
+};
 
 /* One virtio-scsi controller: a socket, at most one front-end on it. */
 struct ctrl {
@@ -71,6 +84,9 @@ struct ctrl {
 	struct vscsi *vs;
 	struct vu_dev *dev;
 	struct plog_tag tag; /* VHOST=<name> on its lines and on those logged while it is served */
+	struct kick_watch kw[VSCSI_REQ_Q0 + VSCSI_MAX_REQ_QUEUES];
+	uint32_t kicks; /* queues whose watch read a kick, run by run_kicks() */
+	uint32_t rearm; /* queues whose watch found no SQE to post its read again */
 };
 
 struct app {
@@ -133,14 +149,112 @@ static int epoll_set(struct app *a, int op, int fd, uint64_t tag)
 	return epoll_ctl(a->ep, op, fd, &ev);
 }
 
+static void kick_watch_stop(struct ctrl *c, unsigned int q)
+{
+	pvs_worker_watch_free(c->kw[q].wt);
+	c->kw[q].wt = NULL;
+	c->kicks &= ~(1u << q);
+	c->rearm &= ~(1u << q);
+}
+
+static void kick_epoll(struct ctrl *c, unsigned int q, int fd)
+{
+	if (epoll_set(c->a, EPOLL_CTL_ADD, fd, TAG(c->idx, TAG_KICK + q)) < 0)
+		plog_tagged(&c->tag, LOG_ERR, "controller %s: queue %u: epoll: %s", c->name, q,
+		            strerror(errno));
+}
+
+static void kick_read(void *opaque, int res, const void *buf);
+
+/*
+ * Only an eventfd: its 8-byte read ends when it is written and empties it.
+ * Anything else a front-end passed (a pipe, /dev/zero) could read for ever
+ * or never; epoll, which refuses what it cannot poll, judges those.
+ */
+static bool is_eventfd(int fd)
+{
+	char path[32], link[32];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = '\0';
+	return strcmp(link, "anon_inode:[eventfd]") == 0;
+}
+
+static void kick_watch_start(struct ctrl *c, unsigned int q, int fd)
+{
+	struct kick_watch *k = &c->kw[q];
+	int flags = fcntl(fd, F_GETFL), rc;
+
+	if (!is_eventfd(fd) || flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		kick_epoll(c, q, fd);
+		return;
+	}
+	k->c = c;
+	k->q = q;
+	rc = pvs_worker_watch_new(c->a->w, fd, 8, kick_read, k, &k->wt);
+	if (rc == 0)
+		rc = pvs_worker_watch_arm(k->wt, NULL, 0);
+	if (rc == -EBUSY) {
+		c->rearm |= 1u << q;
+	} else if (rc < 0) {
+		plog_tagged(
+		    &c->tag, LOG_WARNING,
+		    "controller %s: queue %u: kick read through the io_uring: %s; polled instead",
+		    c->name, q, strerror(-rc));
+		kick_watch_stop(c, q);
+		kick_epoll(c, q, fd);
+	}
+}
+
+/*
+ * A kick, read: its queue runs in the loop's turn (run_kicks()), not here
+ * inside the worker's completions, where a queue being stopped waits for
+ * its requests (pvs_worker_wait()) and must not take new ones.
+ */
+static void kick_read(void *opaque, int res, const void *buf)
+{
+	struct kick_watch *k = opaque;
+	struct ctrl *c = k->c;
+	int rc;
+
+	(void)buf;
+	if (res == 8 || res == -EINTR || res == -EAGAIN) {
+		if (res == 8)
+			c->kicks |= 1u << k->q;
+		rc = pvs_worker_watch_arm(k->wt, NULL, 0);
+		if (rc == -EBUSY)
+			c->rearm |= 1u << k->q;
+		if (rc == 0 || rc == -EBUSY)
+			return;
+		res = rc;
+	}
+	plog_tagged(
+	    &c->tag, LOG_WARNING,
+	    "controller %s: queue %u: reading its kick through the io_uring: %s; polled instead",
+	    c->name, k->q, res < 0 ? strerror(-res) : "not an eventfd's 8 bytes");
+	kick_watch_stop(c, k->q);
+	/* The kick may be what failed: the queue looks once more. */
+	c->kicks |= 1u << k->q;
+	if (c->dev && c->dev->q[k->q].kick_fd >= 0)
+		kick_epoll(c, k->q, c->dev->q[k->q].kick_fd);
+}
+
 static void on_kick_fd(void *arg, unsigned int q, int fd)
 {
 	struct ctrl *c = arg;
 
-	/* The old fd was closed, which took it out of the epoll set. */
-	if (fd >= 0 && epoll_set(c->a, EPOLL_CTL_ADD, fd, TAG(c->idx, TAG_KICK + q)) < 0)
-		plog_tagged(&c->tag, LOG_ERR, "controller %s: queue %u: epoll: %s", c->name, q,
-		            strerror(errno));
+	/* The old fd was closed, which took it out of the epoll set; its watch goes here. */
+	kick_watch_stop(c, q);
+	if (fd < 0)
+		return;
+	if (c->a->sleeps)
+		kick_watch_start(c, q, fd);
+	else
+		kick_epoll(c, q, fd);
 }
 
 /* One line for a bad command line; the exit status of a usage error. */
@@ -599,6 +713,8 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void run_kicks(struct app *a);
+
 /*
  * Completions, then what they let every controller answer.  Sleeping in
  * the io_uring, the worker knows itself whether its own fds polled ready.
@@ -606,7 +722,59 @@ static int64_t mono_ms(void)
 static void run_worker(struct app *a)
 {
 	pvs_worker_run(a->w, !a->sleeps);
+	run_kicks(a);
 	flush_all(a);
+}
+
+/* The queues whose kicks the worker read (kick_read()), and the watches to arm again. */
+static void run_kicks(struct app *a)
+{
+	for (unsigned int i = 0; i < MAX_CTRLS; i++) {
+		struct ctrl *c = &a->ctrls[i];
+
+		if (!c->used || !c->dev || !(c->kicks | c->rearm))
+			continue;
+		for (unsigned int q = 0; q < VSCSI_REQ_Q0 + VSCSI_MAX_REQ_QUEUES; q++) {
+			uint32_t bit = 1u << q;
+
+			if ((c->rearm & bit) &&
+			    pvs_worker_watch_arm(c->kw[q].wt, NULL, 0) != -EBUSY)
+				c->rearm &= ~bit;
+			if (c->kicks & bit) {
+				const struct plog_tag *old = plog_scope(&c->tag);
+
+				c->kicks &= ~bit;
+				vscsi_kick(c->vs, q);
+				plog_scope(old);
+			}
+		}
+	}
+}
+
+/* A watch waits for an SQE to post its read again: the loop must not sleep on it. */
+static bool kicks_rearm(const struct app *a)
+{
+	for (unsigned int i = 0; i < MAX_CTRLS; i++)
+		if (a->ctrls[i].used && a->ctrls[i].rearm)
+			return true;
+	return false;
+}
+
+/* The sleep in the io_uring refused: every kick fd back into the epoll set. */
+static void kicks_to_epoll(struct app *a)
+{
+	for (unsigned int i = 0; i < MAX_CTRLS; i++) {
+		struct ctrl *c = &a->ctrls[i];
+
+		for (unsigned int q = 0; c->used && q < VSCSI_REQ_Q0 + VSCSI_MAX_REQ_QUEUES; q++) {
+			if (!c->kw[q].wt)
+				continue;
+			kick_watch_stop(c, q);
+			c->kicks |= 1u << q;
+			if (c->dev && c->dev->q[q].kick_fd >= 0)
+				kick_epoll(c, q, c->dev->q[q].kick_fd);
+		}
+	}
 }
 
 /* PVSD_URING_SLEEP=0: sleep in epoll_wait, as pvscsid does then, for a comparison. */
@@ -642,6 +810,7 @@ static int wait_events(struct app *a, struct epoll_event *ev, int timeout_ms)
 		     strerror(-rc));
 		a->sleeps = false;
 		epoll_set(a, EPOLL_CTL_ADD, pvs_worker_fd(a->w), TAG_WORKER);
+		kicks_to_epoll(a);
 		timeout_ms = 0;
 	}
 	return epoll_wait(a->ep, ev, 16, timeout_ms);
@@ -728,9 +897,9 @@ static int run(struct app *a)
 		 */
 		if (pvs_worker_has_completions(a->w))
 			run_worker(a);
-		timeout_ms = pvs_worker_has_completions(a->w) ? 0
-		             : a->ctl                         ? pctl_timeout_ms(a->ctl)
-		                                              : -1;
+		timeout_ms = pvs_worker_has_completions(a->w) || kicks_rearm(a) ? 0
+		             : a->ctl ? pctl_timeout_ms(a->ctl)
+		                      : -1;
 		/* Answers out without an interrupt: a short sleep, then ask again (see above). */
 		if (timeout_ms != 0 && unsignalled(a)) {
 			idle_from = mono_ms();

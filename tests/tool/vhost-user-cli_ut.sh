@@ -256,6 +256,32 @@ hdr = a.recv(12)
 req, flags, size = struct.unpack("<III", hdr)
 a.close()
 print("connected reply %d size %d exit %d" % (req, size, p.wait(timeout=10)))
+
+# Kick fds that are no eventfd: /dev/zero (reads 8 bytes for ever) is
+# refused by epoll and never read; an eventfd is read through the
+# io_uring.  The daemon must not spin on either.
+import os, time
+a, b = socket.socketpair()
+err = open("py-kick.err", "wb")
+p = subprocess.Popen([bin, "--fd=%d" % b.fileno()], pass_fds=[b.fileno()],
+                     stdin=subprocess.DEVNULL, stderr=err)
+b.close()
+a.sendall(struct.pack("<III", 3, 1, 0))  # SET_OWNER
+zero = os.open("/dev/zero", os.O_RDONLY)
+efd = os.eventfd(0, os.EFD_NONBLOCK)
+socket.send_fds(a, [struct.pack("<IIIQ", 12, 1, 8, 2)], [zero])  # SET_VRING_KICK queue 2
+socket.send_fds(a, [struct.pack("<IIIQ", 12, 1, 8, 3)], [efd])   # queue 3
+os.eventfd_write(efd, 1)
+a.sendall(struct.pack("<III", 1, 1, 0))  # GET_FEATURES: the messages before it were taken
+a.recv(20)
+def ticks():
+    f = open("/proc/%d/stat" % p.pid).read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])
+t0 = ticks()
+time.sleep(2)
+used = ticks() - t0
+a.close()
+print("kick fds: exit %d, %d ticks in 2 s" % (p.wait(timeout=10), used))
 PY
 	acc="expected the number of an inherited, connected unix stream socket"
 	if grep -q "^listening exit 2: pvscsi-vhost-user: --fd [0-9]*: a unix socket that is not connected (Transport endpoint is not connected); $acc\$" py.out; then
@@ -272,6 +298,13 @@ PY
 		ok "--fd on a connected socket: served, exit 0 when it closes"
 	else
 		fail "--fd on a connected socket: served, exit 0 when it closes" "$(cat py.out)"
+	fi
+	ticks=$(sed -n 's/^kick fds: exit 0, \([0-9]*\) ticks in 2 s$/\1/p' py.out)
+	if [ -n "$ticks" ] && [ "$ticks" -lt 20 ] && grep -q "queue 2: epoll: Operation not permitted" py-kick.err; then
+		ok "a kick fd that is no eventfd is polled, refused by epoll, and nothing spins"
+	else
+		fail "a kick fd that is no eventfd is polled, refused by epoll, and nothing spins" \
+			"$(cat py.out)" "$(cat py-kick.err)"
 	fi
 else
 	echo "skip --fd on real sockets: no python3"
