@@ -103,8 +103,7 @@ struct pvsd_ring {
 	struct slot *pend_out[MAX_SLOTS];
 	unsigned int npend_out;
 	bool lent_waiting;     /* one of pend_out holds a LUN's medium lent (req.data_in) */
-	bool lent_out_waiting; /* one of pend_out waits for its data-out, into a medium
-	                          (req.data_out) */
+	bool lent_out_waiting; /* one of pend_out waits for its data-out (req.data_out) */
 	pvx_gnt_copy_t *bops;  /* nslots * max_data_segs */
 	/*
 	 * Command answers held behind a task management function: while
