@@ -32,7 +32,6 @@
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
@@ -164,6 +163,18 @@ static void kick_epoll(struct ctrl *c, unsigned int q, int fd)
 		            strerror(errno));
 }
 
+/*
+ * Queue @q's kick watch gone, its kick fd polled with epoll from now on;
+ * the queue looks once more, in case a kick is what the watch lost.
+ */
+static void kick_watch_to_epoll(struct ctrl *c, unsigned int q)
+{
+	kick_watch_stop(c, q);
+	c->kicks |= 1u << q;
+	if (c->dev && c->dev->q[q].kick_fd >= 0)
+		kick_epoll(c, q, c->dev->q[q].kick_fd);
+}
+
 static void kick_read(void *opaque, int res, const void *buf);
 
 /*
@@ -236,11 +247,7 @@ static void kick_read(void *opaque, int res, const void *buf)
 	    &c->tag, LOG_WARNING,
 	    "controller %s: queue %u: reading its kick through the io_uring: %s; polled instead",
 	    c->name, k->q, res < 0 ? strerror(-res) : "not an eventfd's 8 bytes");
-	kick_watch_stop(c, k->q);
-	/* The kick may be what failed: the queue looks once more. */
-	c->kicks |= 1u << k->q;
-	if (c->dev && c->dev->q[k->q].kick_fd >= 0)
-		kick_epoll(c, k->q, c->dev->q[k->q].kick_fd);
+	kick_watch_to_epoll(c, k->q);
 }
 
 static void on_kick_fd(void *arg, unsigned int q, int fd)
@@ -705,14 +712,6 @@ static void recheck_calls(struct app *a)
 			vscsi_recheck_calls(a->ctrls[i].vs);
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void run_kicks(struct app *a);
 
 /*
@@ -767,12 +766,8 @@ static void kicks_to_epoll(struct app *a)
 		struct ctrl *c = &a->ctrls[i];
 
 		for (unsigned int q = 0; c->used && q < VSCSI_REQ_Q0 + VSCSI_MAX_REQ_QUEUES; q++) {
-			if (!c->kw[q].wt)
-				continue;
-			kick_watch_stop(c, q);
-			c->kicks |= 1u << q;
-			if (c->dev && c->dev->q[q].kick_fd >= 0)
-				kick_epoll(c, q, c->dev->q[q].kick_fd);
+			if (c->kw[q].wt)
+				kick_watch_to_epoll(c, q);
 		}
 	}
 }
@@ -888,7 +883,7 @@ static int run(struct app *a)
 	for (;;) {
 		struct epoll_event ev[16];
 		int n, timeout_ms;
-		int64_t idle_from = 0;
+		uint64_t idle_from = 0;
 
 		/*
 		 * What a flush completed at once waits in a completion queue no
@@ -902,12 +897,12 @@ static int run(struct app *a)
 		                      : -1;
 		/* Answers out without an interrupt: a short sleep, then ask again (see above). */
 		if (timeout_ms != 0 && unsignalled(a)) {
-			idle_from = mono_ms();
+			idle_from = pvs_now_ns();
 			if (timeout_ms < 0 || timeout_ms > LATE_CALL_MS)
 				timeout_ms = LATE_CALL_MS;
 		}
 		n = wait_events(a, ev, timeout_ms);
-		if (n == 0 && idle_from && mono_ms() - idle_from >= LATE_CALL_MS)
+		if (n == 0 && idle_from && pvs_now_ns() - idle_from >= LATE_CALL_MS * 1000000ull)
 			recheck_calls(a);
 
 		if (n < 0 && errno == EINTR)

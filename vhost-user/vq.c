@@ -325,6 +325,13 @@ static inline bool need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old
 	return (uint16_t)(new_idx - event_idx - 1) < (uint16_t)(new_idx - old);
 }
 
+/* Without EVENT_IDX: whether the driver leaves interrupts on (no VRING_AVAIL_F_NO_INTERRUPT). */
+static bool interrupts_on(const struct vu_vq *vq)
+{
+	return !(le16toh(__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED)) &
+	         VRING_AVAIL_F_NO_INTERRUPT);
+}
+
 bool vu_vq_need_call(struct vu_vq *vq)
 {
 	uint16_t old, used_event;
@@ -336,8 +343,7 @@ bool vu_vq_need_call(struct vu_vq *vq)
 	/* The used index store must be visible before the driver's flags/event are read. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!vq->event_idx) {
-		v = !(le16toh(__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED)) &
-		      VRING_AVAIL_F_NO_INTERRUPT);
+		v = interrupts_on(vq);
 	} else {
 		old = vq->signalled_used;
 		v = !vq->signalled_valid;
@@ -359,8 +365,7 @@ bool vu_vq_recheck(struct vu_vq *vq)
 	vq->unsignalled = false;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!vq->event_idx)
-		return !(le16toh(__atomic_load_n(&vq->avail->flags, __ATOMIC_RELAXED)) &
-		         VRING_AVAIL_F_NO_INTERRUPT);
+		return interrupts_on(vq);
 	/*
 	 * Past used_event by 1 to num: entries the driver asked to hear of.
 	 * An event ahead of the index (a driver that delays its interrupt)
