@@ -364,10 +364,38 @@ static int cmd_poll(void *arg, const yajl_val args, yajl_gen g, struct pctl_err 
 	return 0;
 }
 
+/* Deferred kicks, at run time (pvscsid --no-defer-kicks at start), for the same reason. */
+static int cmd_defer_kicks(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
+{
+	struct pvsd_xenbus *xb = arg;
+	yajl_val on = pctl_arg(args, "on");
+	bool old = pvsd_xenbus_defer_kicks(xb);
+
+	for (size_t i = 0; args && i < args->u.object.len; i++)
+		if (strcmp(args->u.object.keys[i], "on"))
+			return pctl_fail(e, PCTL_E_ARG, "unknown argument \"%.64s\" (only \"on\")",
+			                 args->u.object.keys[i]);
+	if (on) {
+		if (!YAJL_IS_TRUE(on) && !YAJL_IS_FALSE(on))
+			return pctl_fail(e, PCTL_E_ARG, "\"on\" must be true or false");
+		pvsd_xenbus_set_defer_kicks(xb, YAJL_IS_TRUE(on));
+		if (YAJL_IS_TRUE(on) != old)
+			plog(LOG_NOTICE, "deferred kicks %s (control socket)",
+			     YAJL_IS_TRUE(on) ? "on" : "off");
+	}
+	yajl_gen_map_open(g);
+	yajl_gen_string(g, (const unsigned char *)"on", 2);
+	yajl_gen_bool(g, pvsd_xenbus_defer_kicks(xb));
+	yajl_gen_string(g, (const unsigned char *)"previous", 8);
+	yajl_gen_bool(g, old);
+	yajl_gen_map_close(g);
+	return 0;
+}
+
 const struct pctl_command pvsd_ctl_commands[] = {
     {"status", cmd_status},   {"stats", cmd_stats},
     {"metrics", cmd_metrics}, {"log-level", pctl_cmd_log_level},
-    {"poll", cmd_poll},
+    {"poll", cmd_poll},       {"defer-kicks", cmd_defer_kicks},
 };
 const size_t pvsd_ctl_ncommands = sizeof(pvsd_ctl_commands) / sizeof(pvsd_ctl_commands[0]);
 

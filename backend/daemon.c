@@ -60,6 +60,11 @@ void pvsd_usage(FILE *f)
 	        "      --poll-us N         after a pass that did work, poll the rings and the\n"
 	        "                          io_uring for N microseconds before sleeping (0..%u,\n"
 	        "                          default 0: off; pvscsictl poll changes it)\n"
+	        "      --no-defer-kicks    arm every ring after each pass; by default a ring\n"
+	        "                          with commands in flight stays unarmed, and what the\n"
+	        "                          guest queues behind them is taken with their\n"
+	        "                          completions, without a notification (at most %u ms\n"
+	        "                          later; pvscsictl defer-kicks changes it)\n"
 	        "      --threads N         serve the rings on up to N event-loop threads (1..%u,\n"
 	        "                          default: one per online CPU), each started with\n"
 	        "                          its first ring; a ring runs on the thread that\n"
@@ -75,7 +80,7 @@ void pvsd_usage(FILE *f)
 	        "daemon adopts connected guests).  SIGHUP: reopen the log file.\n",
 	        PVSD_DEFAULT_PID_FILE, PVSD_DEFAULT_STATE_DIR, PVSD_DEFAULT_CONTROL, 26u,
 	        PVSD_RING_MAX_SEGS, PVSD_RING_DEFAULT_SEGS, PVSD_DRAIN_TIMEOUT_MS / 1000,
-	        PVSD_POLL_US_MAX, PVSD_MAX_THREADS);
+	        PVSD_POLL_US_MAX, PVSD_DEFER_MS, PVSD_MAX_THREADS);
 }
 
 static int opt_uint(const char *name, const char *arg, unsigned long lo, unsigned long hi,
@@ -103,6 +108,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 		O_CONTROL,
 		O_BETYPE,
 		O_POLL,
+		O_DEFER,
 		O_THREADS
 	};
 	static const struct option lo[] = {
@@ -120,6 +126,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	    {"drain-timeout", required_argument, NULL, O_DRAIN},
 	    {"backend-type", required_argument, NULL, O_BETYPE},
 	    {"poll-us", required_argument, NULL, O_POLL},
+	    {"no-defer-kicks", no_argument, NULL, O_DEFER},
 	    {"threads", required_argument, NULL, O_THREADS},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -201,6 +208,9 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 		case O_POLL:
 			if (opt_uint("--poll-us", optarg, 0, PVSD_POLL_US_MAX, &o->poll_us, err))
 				return -EINVAL;
+			break;
+		case O_DEFER:
+			o->no_defer_kicks = true;
 			break;
 		case O_THREADS:
 			if (opt_uint("--threads", optarg, 1, PVSD_MAX_THREADS, &o->threads, err))
@@ -639,6 +649,24 @@ static bool loop_spin(struct pvsd_loop *l, unsigned int us)
 	return false;
 }
 
+/*
+ * Arm the rings before a sleep of at most @t ms (-1: none), polling or
+ * deferring kicks: returns the sleep, 0 when a ring had requests.  After a
+ * pass that worked, deferred kicks leave the busy rings unarmed and bound
+ * the sleep; after one that found nothing, everything is armed.
+ */
+static int arm_before_sleep(struct pvsd_xenbus *xb, unsigned int loop, bool worked, int t)
+{
+	bool left = false;
+
+	if (pvsd_xenbus_defer_kicks(xb) && worked) {
+		if (pvsd_xenbus_arm_idle_loop(xb, loop, &left))
+			return 0;
+		return left && (t < 0 || t > PVSD_DEFER_MS) ? PVSD_DEFER_MS : t;
+	}
+	return pvsd_xenbus_arm_loop(xb, loop) ? 0 : t;
+}
+
 /* How long the loop may sleep; *@polled when polling found work without an event. */
 static int loop_timeout(struct pvsd_loop *l, bool *polled)
 {
@@ -650,14 +678,17 @@ static int loop_timeout(struct pvsd_loop *l, bool *polled)
 	if (pvsd_xenbus_pending_loop(xb, l->idx) || pvs_worker_has_completions(l->w))
 		return 0;
 	t = pvsd_xenbus_timeout_ms_loop(xb, l->idx);
+	if (!pvsd_xenbus_polling(xb) || t == 0)
+		return t;
 	/* A lazy worker's queue first: the spin waits on its completions. */
-	if (poll_us && t != 0 && l->sleeps && l->worked)
+	if (poll_us && l->sleeps && l->worked)
 		pvs_worker_submit(l->w);
-	if (poll_us && t != 0 &&
-	    ((l->worked && loop_spin(l, poll_us)) || pvsd_xenbus_arm_loop(xb, l->idx))) {
+	if (poll_us && l->worked && loop_spin(l, poll_us)) {
 		*polled = true;
 		return 0;
 	}
+	t = arm_before_sleep(xb, l->idx, l->worked, t);
+	*polled = t == 0;
 	return t;
 }
 
@@ -690,7 +721,7 @@ static void loop_pass(struct pvsd_loop *l, const struct epoll_event *ev, int n)
 		pvsd_xenbus_run_pending_loop(xb, l->idx);
 	for (int i = 0; i < nrings; i++)
 		pvsd_xenbus_handle_ring_loop(xb, l->idx, rings[i]);
-	if (pvsd_xenbus_poll_us(xb))
+	if (pvsd_xenbus_polling(xb))
 		served = pvsd_xenbus_poll_loop(xb, l->idx);
 	late = pvs_worker_run(l->w, false);
 	l->worked = nrings > 0 || served > 0 || ran > 0 || late > 0;
@@ -1000,6 +1031,7 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 	if (rc)
 		goto fail;
 	pvsd_xenbus_set_poll_us(d->xb, cfg->poll_us);
+	pvsd_xenbus_set_defer_kicks(d->xb, cfg->defer_kicks);
 	if (cfg->control) {
 		char err[300];
 
@@ -1227,19 +1259,21 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		timeout_ms = ring_ms; /* answers held behind a TMF */
 	timeout_ms = main_timeout(d, timeout_ms);
 	poll_us = pvsd_xenbus_poll_us(d->xb);
-	if (poll_us && timeout_ms != 0) {
+	if (pvsd_xenbus_polling(d->xb) && timeout_ms != 0) {
 		/* A lazy worker's queue first: the spin waits on its completions. */
-		if (d->sleeps && d->worked)
+		if (poll_us && d->sleeps && d->worked)
 			pvs_worker_submit(d->w);
 		/*
 		 * Work within the window is taken with no event at all (the rings
 		 * stay unarmed, so the guest does not notify); only then are they
 		 * armed, and what came meanwhile is not slept on.
 		 */
-		if ((d->worked && spin(d, poll_us)) || pvsd_xenbus_arm(d->xb)) {
+		if (poll_us && d->worked && spin(d, poll_us))
 			timeout_ms = 0;
-			polled = true;
-		}
+		else
+			timeout_ms =
+			    arm_before_sleep(d->xb, PVSD_XENBUS_ALL_LOOPS, d->worked, timeout_ms);
+		polled = timeout_ms == 0;
 	}
 	n = wait_pass(d, ev, timeout_ms, polled);
 	/* The one clock read of the pass: every latency below is measured against it. */
@@ -1273,7 +1307,7 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		pvsd_xenbus_run_pending(d->xb);
 	for (i = 0; i < nrings; i++)
 		pvsd_xenbus_handle_ring(d->xb, rings[i]);
-	if (poll_us)
+	if (pvsd_xenbus_polling(d->xb))
 		served = pvsd_xenbus_poll(d->xb);
 	/*
 	 * What the rings' submissions completed at once (a page cache hit) is

@@ -46,6 +46,7 @@ struct pvsd_opts {
 	unsigned int drain_timeout_ms;
 	const char *be_type;  /* --backend-type; NULL: vscsi */
 	unsigned int poll_us; /* --poll-us; 0: off */
+	bool no_defer_kicks;  /* --no-defer-kicks */
 	unsigned int threads; /* --threads, 1..PVSD_MAX_THREADS; 0: pvsd_default_threads() */
 };
 /* The default of --threads: one event loop per online CPU, within 1..PVSD_MAX_THREADS. */
@@ -92,6 +93,7 @@ struct pvsd_daemon_cfg {
 	int64_t own_domid;    /* -1: from xenstore */
 	const char *be_type;  /* backend/<type> to serve; NULL: vscsi */
 	unsigned int poll_us; /* adaptive polling (pvsd_xenbus_set_poll_us()); 0: off */
+	bool defer_kicks;     /* pvsd_xenbus_set_defer_kicks() */
 	/*
 	 * Event-loop threads for the rings; 0 or 1: the calling thread runs
 	 * everything.  With N > 1 it keeps xenstore, signals and the control

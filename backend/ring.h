@@ -123,14 +123,17 @@ bool pvsd_ring_kicked(const struct pvsd_ring *r);
 bool pvsd_ring_handle_event(struct pvsd_ring *r);
 
 /*
- * Adaptive polling (pvscsid --poll-us).  While the daemon polls, a ring's
+ * Adaptive polling (pvscsid --poll-us) and deferred kicks (pvscsid's
+ * default, pvsd_xenbus_set_defer_kicks()).  While the daemon polls, a ring's
  * passes leave the guest's request notification unarmed, so that the
  * requests it queues meanwhile cost no event: the loop looks at
  * pvsd_ring_has_requests() (shared memory only) and takes them with
  * pvsd_ring_poll(), the same work as pvsd_ring_handle_event() without the
  * event channel.  Before it sleeps it must call pvsd_ring_arm() on every
- * ring, and not sleep when that returns true (requests came in the
- * window).  pvsd_ring_poll() returns what pvsd_ring_handle_event() does.
+ * ring (deferring kicks: every ring with nothing in flight, the sleep
+ * bounded while one is left), and not sleep when that returns true
+ * (requests came in the window).  pvsd_ring_poll() returns what
+ * pvsd_ring_handle_event() does.
  */
 void pvsd_ring_set_polling(struct pvsd_ring *r, bool on);
 bool pvsd_ring_has_requests(const struct pvsd_ring *r);

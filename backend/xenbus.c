@@ -41,7 +41,7 @@
 /* How long a move between event loops may wait for its rings and LUNs to go idle. */
 #define MOVE_TIMEOUT_NS (30ull * 1000 * 1000 * 1000)
 /* The per-loop calls over the rings of every loop. */
-#define ALL_LOOPS UINT_MAX
+#define ALL_LOOPS PVSD_XENBUS_ALL_LOOPS
 
 struct xb_vhost;
 
@@ -133,6 +133,7 @@ struct pvsd_xenbus {
 	bool rescan;
 	bool stopping;
 	unsigned int poll_us;   /* pvsd_xenbus_set_poll_us(); 0: no polling */
+	bool defer_kicks;       /* pvsd_xenbus_set_defer_kicks() */
 	uint64_t move_deadline; /* pvs_now_ns(): the move under way is given up after */
 	uint64_t moves;
 	uint64_t reconnects, adopted;
@@ -1282,7 +1283,7 @@ static int ring_connect(struct xb_vhost *v, int fe, int bs)
 	rc_cfg.adopt = adopting && was_live;
 	rc = pvsd_ring_connect(&rc_cfg, ref, port, &v->ring);
 	if (rc == 0)
-		pvsd_ring_set_polling(v->ring, xb->poll_us != 0);
+		pvsd_ring_set_polling(v->ring, pvsd_xenbus_polling(xb));
 	if (rc) {
 		char sb[320];
 
@@ -1915,17 +1916,49 @@ void pvsd_xenbus_after_poll(struct pvsd_xenbus *xb)
 	pvsd_xenbus_after_poll_main(xb);
 }
 
+/*
+ * Polling or deferring turned off (pvscsictl, between passes): a ring the
+ * last pass left unarmed is armed now, since no pass will arm it before
+ * the loop sleeps; what came meanwhile is taken by the next pass.
+ */
+static void set_polling(struct pvsd_xenbus *xb)
+{
+	bool on = pvsd_xenbus_polling(xb);
+
+	for (struct xb_vhost *v = xb->vhosts; v; v = v->next) {
+		if (!v->ring)
+			continue;
+		pvsd_ring_set_polling(v->ring, on);
+		if (!on && !v->ring_stopping && pvsd_ring_arm(v->ring))
+			v->ring_more = true;
+	}
+}
+
 void pvsd_xenbus_set_poll_us(struct pvsd_xenbus *xb, unsigned int us)
 {
 	xb->poll_us = us;
-	for (struct xb_vhost *v = xb->vhosts; v; v = v->next)
-		if (v->ring)
-			pvsd_ring_set_polling(v->ring, us != 0);
+	set_polling(xb);
 }
 
 unsigned int pvsd_xenbus_poll_us(const struct pvsd_xenbus *xb)
 {
 	return xb->poll_us;
+}
+
+void pvsd_xenbus_set_defer_kicks(struct pvsd_xenbus *xb, bool on)
+{
+	xb->defer_kicks = on;
+	set_polling(xb);
+}
+
+bool pvsd_xenbus_defer_kicks(const struct pvsd_xenbus *xb)
+{
+	return xb->defer_kicks;
+}
+
+bool pvsd_xenbus_polling(const struct pvsd_xenbus *xb)
+{
+	return xb->poll_us != 0 || xb->defer_kicks;
 }
 
 bool pvsd_xenbus_has_requests(const struct pvsd_xenbus *xb)
@@ -1941,6 +1974,11 @@ unsigned int pvsd_xenbus_poll(struct pvsd_xenbus *xb)
 bool pvsd_xenbus_arm(struct pvsd_xenbus *xb)
 {
 	return pvsd_xenbus_arm_loop(xb, ALL_LOOPS);
+}
+
+bool pvsd_xenbus_arm_idle(struct pvsd_xenbus *xb, bool *left)
+{
+	return pvsd_xenbus_arm_idle_loop(xb, ALL_LOOPS, left);
 }
 
 int pvsd_xenbus_timeout_ms(const struct pvsd_xenbus *xb)
@@ -2010,6 +2048,22 @@ bool pvsd_xenbus_arm_loop(struct pvsd_xenbus *xb, unsigned int loop)
 	for (struct xb_vhost *v = xb->vhosts; v; v = v->next)
 		if (on_loop(v, loop) && !v->ring_stopping && pvsd_ring_arm(v->ring))
 			more = true;
+	return more;
+}
+
+bool pvsd_xenbus_arm_idle_loop(struct pvsd_xenbus *xb, unsigned int loop, bool *left)
+{
+	bool more = false;
+
+	*left = false;
+	for (struct xb_vhost *v = xb->vhosts; v; v = v->next) {
+		if (!on_loop(v, loop) || v->ring_stopping)
+			continue;
+		if (pvsd_ring_inflight(v->ring))
+			*left = true;
+		else if (pvsd_ring_arm(v->ring))
+			more = true;
+	}
 	return more;
 }
 

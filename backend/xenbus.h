@@ -16,6 +16,7 @@
 #ifndef PVSD_XENBUS_H
 #define PVSD_XENBUS_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -133,6 +134,25 @@ unsigned int pvsd_xenbus_poll_us(const struct pvsd_xenbus *xb);
 bool pvsd_xenbus_has_requests(const struct pvsd_xenbus *xb);
 unsigned int pvsd_xenbus_poll(struct pvsd_xenbus *xb);
 bool pvsd_xenbus_arm(struct pvsd_xenbus *xb);
+/*
+ * Deferred kicks (pvscsid --defer-kicks, pvscsictl defer-kicks): a ring
+ * with commands in flight stays unarmed, as while polling, since their
+ * completions bring the loop back and every pass looks at every ring
+ * (pvsd_xenbus_poll()); so the guest queues behind them without a notify
+ * hypercall and the loop takes them with the completions' pass instead of
+ * a pass of their own.  Before it sleeps the loop arms only the rings with
+ * nothing in flight (pvsd_xenbus_arm_idle(): true when those had
+ * requests; *@left when a ring stayed unarmed), and then sleeps at most
+ * PVSD_DEFER_MS; after a pass that found nothing it arms every ring
+ * (pvsd_xenbus_arm()), so a command that takes long (a tape's rewind, a
+ * device's timeout) delays what the guest queues behind it by that much
+ * at most.  pvsd_xenbus_polling(): polling or deferring.
+ */
+#define PVSD_DEFER_MS 1
+void pvsd_xenbus_set_defer_kicks(struct pvsd_xenbus *xb, bool on);
+bool pvsd_xenbus_defer_kicks(const struct pvsd_xenbus *xb);
+bool pvsd_xenbus_polling(const struct pvsd_xenbus *xb);
+bool pvsd_xenbus_arm_idle(struct pvsd_xenbus *xb, bool *left);
 
 /* The soonest any ring needs pvsd_xenbus_after_poll() again, in ms; -1: none. */
 int pvsd_xenbus_timeout_ms(const struct pvsd_xenbus *xb);
@@ -161,10 +181,13 @@ void pvsd_xenbus_run_pending(struct pvsd_xenbus *xb);
  * else, pvsd_xenbus_after_poll_main() included, runs on the main thread
  * while every loop is held off between passes.
  */
+/* @loop for every loop's rings: the one-loop calls above. */
+#define PVSD_XENBUS_ALL_LOOPS UINT_MAX
 void pvsd_xenbus_handle_ring_loop(struct pvsd_xenbus *xb, unsigned int loop, void *cookie);
 bool pvsd_xenbus_has_requests_loop(const struct pvsd_xenbus *xb, unsigned int loop);
 unsigned int pvsd_xenbus_poll_loop(struct pvsd_xenbus *xb, unsigned int loop);
 bool pvsd_xenbus_arm_loop(struct pvsd_xenbus *xb, unsigned int loop);
+bool pvsd_xenbus_arm_idle_loop(struct pvsd_xenbus *xb, unsigned int loop, bool *left);
 int pvsd_xenbus_timeout_ms_loop(const struct pvsd_xenbus *xb, unsigned int loop);
 bool pvsd_xenbus_pending_loop(const struct pvsd_xenbus *xb, unsigned int loop);
 void pvsd_xenbus_run_pending_loop(struct pvsd_xenbus *xb, unsigned int loop);

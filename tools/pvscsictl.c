@@ -37,6 +37,9 @@ static void usage(FILE *f)
 	        "                      warning, notice, info, debug)\n"
 	        "  poll [USECS]        pvscsid: show or set how long it polls the rings after\n"
 	        "                      a pass that did work before sleeping (0: off)\n"
+	        "  defer-kicks [on|off]  pvscsid: show or set whether a ring with commands in\n"
+	        "                      flight stays unarmed, what the guest queues behind\n"
+	        "                      them taken with their completions (default on)\n"
 	        "\n"
 	        "Options:\n"
 	        "  -s, --socket PATH   the daemon's control socket (default %s)\n"
@@ -53,6 +56,7 @@ static void usage(FILE *f)
 /* ---- talking to the daemon ---- */
 
 /* The request for @cmd (with "level": @level when set), one line. */
+/* @us: poll's argument, or defer-kicks' (0 off, 1 on); -1: none. */
 static int build_request(const char *cmd, const char *level, long long us, char **out, size_t *len)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
@@ -71,7 +75,13 @@ static int build_request(const char *cmd, const char *level, long long us, char 
 		yajl_gen_string(g, (const unsigned char *)level, strlen(level));
 		yajl_gen_map_close(g);
 	}
-	if (us >= 0) {
+	if (us >= 0 && !strcmp(cmd, "defer-kicks")) {
+		yajl_gen_string(g, (const unsigned char *)"arguments", 9);
+		yajl_gen_map_open(g);
+		yajl_gen_string(g, (const unsigned char *)"on", 2);
+		yajl_gen_bool(g, us != 0);
+		yajl_gen_map_close(g);
+	} else if (us >= 0) {
 		yajl_gen_string(g, (const unsigned char *)"arguments", 9);
 		yajl_gen_map_open(g);
 		yajl_gen_string(g, (const unsigned char *)"us", 2);
@@ -429,16 +439,16 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "pvscsictl: no command (status, stats, metrics, log-level or poll; "
-		                "see --help)\n");
+		fprintf(stderr, "pvscsictl: no command (status, stats, metrics, log-level, poll or "
+		                "defer-kicks; see --help)\n");
 		return 2;
 	}
 	cmd = argv[optind++];
 	if (strcmp(cmd, "status") && strcmp(cmd, "stats") && strcmp(cmd, "metrics") &&
-	    strcmp(cmd, "log-level") && strcmp(cmd, "poll")) {
+	    strcmp(cmd, "log-level") && strcmp(cmd, "poll") && strcmp(cmd, "defer-kicks")) {
 		fprintf(stderr,
-		        "pvscsictl: unknown command '%s' (status, stats, metrics, log-level or "
-		        "poll)\n",
+		        "pvscsictl: unknown command '%s' (status, stats, metrics, log-level, poll "
+		        "or defer-kicks)\n",
 		        cmd);
 		return 2;
 	}
@@ -454,6 +464,15 @@ int main(int argc, char **argv)
 			        a);
 			return 2;
 		}
+	}
+	if (!strcmp(cmd, "defer-kicks") && optind < argc) {
+		const char *a = argv[optind++];
+
+		if (strcmp(a, "on") && strcmp(a, "off")) {
+			fprintf(stderr, "pvscsictl: defer-kicks: '%s' is neither on nor off\n", a);
+			return 2;
+		}
+		us = !strcmp(a, "on");
 	}
 	if (optind < argc) {
 		fprintf(stderr, "pvscsictl: %s: unexpected argument '%s'\n", cmd, argv[optind]);
@@ -502,6 +521,8 @@ int main(int argc, char **argv)
 		fputs(str(ret, "text"), stdout);
 	else if (!strcmp(cmd, "poll"))
 		printf("poll %llu us%s\n", num(ret, "us"), num(ret, "us") ? "" : " (off)");
+	else if (!strcmp(cmd, "defer-kicks"))
+		printf("deferred kicks %s\n", YAJL_IS_TRUE(get(ret, "on")) ? "on" : "off");
 	else if (level && strcmp(str(ret, "previous"), str(ret, "level")))
 		printf("log level %s (was %s)\n", str(ret, "level"), str(ret, "previous"));
 	else

@@ -441,6 +441,7 @@ static int run_daemon(bool write, unsigned int nrings, unsigned int threads, dou
 	dh_cfg(&cfg, conn, gnt, evt);
 	cfg.signals = false;
 	cfg.threads = threads;
+	cfg.defer_kicks = true; /* pvscsid's default */
 	if (pvsd_daemon_new(&cfg, &d) != 0) {
 		fprintf(stderr, "ring_bench: the daemon did not start\n");
 		return 1;

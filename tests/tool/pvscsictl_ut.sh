@@ -35,7 +35,7 @@ trap cleanup EXIT
 
 "$bin" --help >"$tmp/out" 2>&1
 check "--help: exit 0" 0 $?
-check "--help lists the commands" 5 "$(grep -cE '^  (status|stats|metrics|log-level|poll) ' "$tmp/out")"
+check "--help lists the commands" 6 "$(grep -cE '^  (status|stats|metrics|log-level|poll|defer-kicks) ' "$tmp/out")"
 check "--version" "pvscsictl (pvscsi) $(cat VERSION)" "$("$bin" --version)"
 "$bin" >/dev/null 2>"$tmp/err"
 check "no command: exit 2" 2 $?
@@ -79,6 +79,8 @@ replies = {
     ("log-level", "loud"): {"error": {"class": "InvalidArgument", "desc": "'loud' is not a level"}},
     ("poll", None): {"return": {"us": 0, "previous": 0}},
     ("poll", 40): {"return": {"us": 40, "previous": 0}},
+    ("defer-kicks", None): {"return": {"on": True, "previous": True}},
+    ("defer-kicks", False): {"return": {"on": False, "previous": True}},
 }
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])
@@ -94,7 +96,8 @@ while True:
     try:
         r = json.loads(buf)
         a = r.get("arguments", {})
-        key = (r["command"], a.get("us") if r["command"] == "poll" else a.get("level"))
+        key = (r["command"], a.get("us") if r["command"] == "poll" else
+               a.get("on") if r["command"] == "defer-kicks" else a.get("level"))
         rep = replies.get(key, {"error": {"class": "Test", "desc": "unexpected %r" % r}})
     except Exception as e:
         rep = {"error": {"class": "Test", "desc": "bad request %r: %s" % (buf, e)}}
@@ -127,6 +130,11 @@ check "poll 40: a JSON number" "poll 40 us" "$(c poll 40)"
 c poll fast >"$tmp/out" 2>"$tmp/err"
 check "poll fast: exit 2" 2 $?
 check "poll fast: named" "pvscsictl: poll: 'fast' is not a number of microseconds" "$(cat "$tmp/err")"
+check "defer-kicks" "deferred kicks on" "$(c defer-kicks)"
+check "defer-kicks off: a JSON false" "deferred kicks off" "$(c defer-kicks off)"
+c defer-kicks maybe >"$tmp/out" 2>"$tmp/err"
+check "defer-kicks maybe: exit 2" 2 $?
+check "defer-kicks maybe: named" "pvscsictl: defer-kicks: 'maybe' is neither on nor off" "$(cat "$tmp/err")"
 check "log-level" "log level info" "$(c log-level)"
 check "log-level debug" "log level debug (was info)" "$(c log-level debug)"
 c log-level loud >"$tmp/out" 2>"$tmp/err"

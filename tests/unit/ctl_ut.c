@@ -950,6 +950,38 @@ static void test_pvsd_poll(void)
 	dm_stop(&m);
 }
 
+static void test_pvsd_defer_kicks(void)
+{
+	static const char *const on[] = {"return", "on", NULL};
+	static const char *const pv[] = {"return", "previous", NULL};
+	struct dm m;
+	yajl_val v;
+
+	dm_start(&m);
+	v = ask(&m, "{\"command\":\"defer-kicks\"}");
+	CU_ASSERT_TRUE(YAJL_IS_FALSE(at(v, on, yajl_t_false)));
+	yajl_tree_free(v);
+	v = ask(&m, "{\"command\":\"defer-kicks\",\"arguments\":{\"on\":true}}");
+	CU_ASSERT_TRUE(YAJL_IS_TRUE(at(v, on, yajl_t_true)));
+	CU_ASSERT_TRUE(YAJL_IS_FALSE(at(v, pv, yajl_t_false)));
+	yajl_tree_free(v);
+	CU_ASSERT_TRUE(pvsd_xenbus_defer_kicks(pvsd_daemon_xenbus(m.d)));
+	v = ask(&m, "{\"command\":\"defer-kicks\",\"arguments\":{\"on\":1}}");
+	CU_ASSERT_STRING_EQUAL(err_class(v), PCTL_E_ARG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_desc(v), "true or false"));
+	yajl_tree_free(v);
+	v = ask(&m, "{\"command\":\"defer-kicks\",\"arguments\":{\"off\":true}}");
+	CU_ASSERT_STRING_EQUAL(err_class(v), PCTL_E_ARG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_desc(v), "off"));
+	yajl_tree_free(v);
+	v = ask(&m, "{\"command\":\"defer-kicks\",\"arguments\":{\"on\":false}}");
+	CU_ASSERT_TRUE(YAJL_IS_FALSE(at(v, on, yajl_t_false)));
+	CU_ASSERT_TRUE(YAJL_IS_TRUE(at(v, pv, yajl_t_true)));
+	yajl_tree_free(v);
+	CU_ASSERT_FALSE(pvsd_xenbus_defer_kicks(pvsd_daemon_xenbus(m.d)));
+	dm_stop(&m);
+}
+
 /* Garbage on the socket: error replies, and the daemon serves on. */
 static void test_pvsd_serves_on(void)
 {
@@ -1015,9 +1047,13 @@ static const struct cu_test metrics_tests[] = {
     {"text format", test_metrics_format},
 };
 static const struct cu_test pvsd_tests[] = {
-    {"status", test_pvsd_status},     {"stats", test_pvsd_stats},
-    {"metrics", test_pvsd_metrics},   {"log-level", test_pvsd_log_level},
-    {"poll", test_pvsd_poll},         {"serves on after garbage", test_pvsd_serves_on},
+    {"status", test_pvsd_status},
+    {"stats", test_pvsd_stats},
+    {"metrics", test_pvsd_metrics},
+    {"log-level", test_pvsd_log_level},
+    {"poll", test_pvsd_poll},
+    {"defer-kicks", test_pvsd_defer_kicks},
+    {"serves on after garbage", test_pvsd_serves_on},
     {"--control", test_pvsd_options},
 };
 

@@ -7,11 +7,13 @@
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cu_run.h"
@@ -20,6 +22,8 @@
 #include "fake_evtchn.h"
 #include "fake_front.h"
 #include "fake_gnt.h"
+#include "fake_sg.h"
+#include "fake_sysfs.h"
 #include "fake_xs.h"
 #include "log.h"
 #include "ring.h"
@@ -114,6 +118,10 @@ static void test_options(void)
 	CU_ASSERT_EQUAL(parse(&o, "--poll-us 1000"), 0);
 	CU_ASSERT_EQUAL(parse(&o, "--poll-us 1001"), -EINVAL);
 	CU_ASSERT_EQUAL(parse(&o, "--poll-us -5"), -EINVAL);
+	CU_ASSERT_FALSE(o.no_defer_kicks);
+	CU_ASSERT_EQUAL(parse(&o, "--no-defer-kicks"), 0);
+	CU_ASSERT_TRUE(o.no_defer_kicks);
+	CU_ASSERT_EQUAL(parse(&o, "--defer-kicks"), -EINVAL);
 
 	CU_ASSERT_EQUAL(parse(&o, ""), 0);
 	CU_ASSERT_EQUAL(o.threads, 0); /* one per online CPU */
@@ -308,6 +316,112 @@ static void test_loop_and_sigterm_legacy(void)
 	loop_and_sigterm(true);
 }
 
+static uint64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Deferred kicks in the loop (pvscsid's default): while a command is out,
+ * the guest's next one costs no notification, the loop's sleep is bounded
+ * (PVSD_DEFER_MS) and a pass takes it; a pass that finds nothing arms the
+ * ring, and then the loop sleeps as long as it is asked to.
+ */
+static void test_loop_defer_kicks(void)
+{
+	struct fake_xs *fx = fake_xs_new();
+	struct fake_xs_conn *conn = fake_xs_connect(fx, 0);
+	struct fake_gnt *gnt = fake_gnt_new();
+	struct fake_evt *evt = fake_evt_new();
+	struct pvsd_daemon_cfg cfg = {0};
+	struct pvsd_daemon *d = NULL;
+	struct fake_sysfs fs;
+	struct fake_scsi_dev sd = {0};
+	struct dh_guest g;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	char sgpath[PATH_MAX + 8];
+	unsigned int w0, i;
+	uint64_t t0;
+
+	CU_ASSERT_FATAL(fake_sysfs_create(&fs) == 0);
+	sd.host = 2;
+	sd.type = 0;
+	sd.wwid = "naa.6001405aaaaaaaaa";
+	sd.sg = "sg0";
+	sd.block = "sda";
+	CU_ASSERT_FATAL(fake_sysfs_add_scsi(&fs, &sd) == 0);
+	snprintf(sgpath, sizeof(sgpath), "%s/%s", fs.dev, sd.sg);
+	fake_sg_reset();
+	fake_sg_add_node(sgpath, FAKE_SG_CHR);
+	pvsi_sg_set_ops(&fake_sg_ops);
+	dh_cfg(&cfg, conn, gnt, evt);
+	cfg.resolver.sysfs_root = fs.sys;
+	cfg.resolver.dev_root = fs.dev;
+	cfg.defer_kicks = true;
+	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
+	memset(&g, 0, sizeof(g));
+	g.domid = 3;
+	CU_ASSERT_FATAL(dh_guest_up(d, fx, gnt, evt, &g, "2:0:0:0") == 0);
+
+	/* A TEST UNIT READY held in the device, to the ring armed before the loop slept. */
+	CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
+	fake_sg_hold(true);
+	w0 = fake_sg_writes();
+	rh_tur(&c);
+	CU_ASSERT_FATAL(fake_front_queue(&g.f, &c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(&g.f));
+	for (i = 0; i < 100 && fake_sg_writes() == w0; i++)
+		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
+	CU_ASSERT_EQUAL_FATAL(fake_sg_writes(), w0 + 1);
+	/* The next one behind it: no notification; a bounded sleep, then a pass takes it. */
+	CU_ASSERT_FATAL(fake_front_queue(&g.f, &c) >= 0);
+	CU_ASSERT_FALSE(fake_front_push(&g.f));
+	t0 = ms_now();
+	for (i = 0; i < 20 && fake_sg_writes() == w0 + 1; i++)
+		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 2000), 1);
+	CU_ASSERT_EQUAL(fake_sg_writes(), w0 + 2);
+	CU_ASSERT_TRUE(ms_now() - t0 < 1000);
+	/*
+	 * Nothing more: one bounded sleep, and after that empty pass the ring
+	 * is armed and the loop sleeps the whole time asked, two commands out.
+	 */
+	t0 = ms_now();
+	CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 2000), 1);
+	CU_ASSERT_TRUE(ms_now() - t0 < 1000);
+	t0 = ms_now();
+	CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 300), 1);
+	CU_ASSERT_TRUE(ms_now() - t0 >= 250);
+	CU_ASSERT_FATAL(fake_front_queue(&g.f, &c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(&g.f));
+	for (i = 0; i < 100 && fake_sg_writes() == w0 + 2; i++)
+		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
+	CU_ASSERT_EQUAL(fake_sg_writes(), w0 + 3);
+
+	/* The device answers: all three come back. */
+	fake_sg_hold(false);
+	CU_ASSERT_EQUAL(fake_sg_release(), 3);
+	for (i = 0; i < 3; i++) {
+		int got = 0;
+
+		for (int j = 0; j < 100 && (got = fake_front_response(&g.f, &rsp)) != 1; j++)
+			CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
+		CU_ASSERT_EQUAL(got, 1);
+		CU_ASSERT_EQUAL(rsp.rslt, 0);
+	}
+	CU_ASSERT_EQUAL(g.f.errors, 0);
+	pvsd_daemon_free(d);
+	fake_front_fini(&g.f);
+	fake_xs_free(fx);
+	fake_evt_free(evt);
+	fake_gnt_free(gnt);
+	pvsi_sg_set_ops(NULL);
+	fake_sg_reset();
+	fake_sysfs_destroy(&fs);
+}
 /* ---- --threads ---- */
 
 struct tguest {
@@ -342,6 +456,7 @@ static void tenv_up(struct tenv *t, unsigned int threads)
 	t->evt = fake_evt_new();
 	dh_cfg(&cfg, fake_xs_connect(t->fx, 0), t->gnt, t->evt);
 	cfg.threads = threads;
+	cfg.defer_kicks = true; /* pvscsid's default */
 	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &t->d) == 0);
 }
 
@@ -638,6 +753,7 @@ static const struct cu_test tests[] = {
     {"xen-scsiback check", test_scsiback_check},
     {"event loop and SIGTERM", test_loop_and_sigterm},
     {"event loop and SIGTERM, in epoll_wait, the channel read()", test_loop_and_sigterm_legacy},
+    {"deferred kicks: a bounded sleep while a command is out, armed after", test_loop_defer_kicks},
     {"--threads 2: placement, I/O on both loops, SIGTERM", test_threads},
     {"--threads 2: a hot add moves a vhost between loops, writes in flight", test_threads_move},
     {"--threads 4, one guest: one loop runs, the others never start", test_threads_lazy},

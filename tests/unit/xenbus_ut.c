@@ -1173,6 +1173,98 @@ static void tur_held(struct env *e, struct guest *g, uint16_t tgt)
 	CU_ASSERT_EQUAL(env_inflight(e), 1);
 }
 
+/*
+ * Deferred kicks (--defer-kicks): a ring with a command in flight stays
+ * unarmed, so what the guest queues behind it costs no notification and is
+ * taken by the pass over the rings (pvsd_xenbus_poll()); with nothing in
+ * flight the ring is armed again, and turned off every pass arms it.
+ */
+static void test_defer_kicks(void)
+{
+	struct env e;
+	struct sgenv sg;
+	struct guest *g;
+	const char *pdev[2] = {"mem:1M", "2:0:0:0"}, *vdev[2] = {"0:0:0:0", "0:0:1:0"};
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	uint8_t *buf = rh_alloc(4096);
+	bool left = true;
+	int got;
+
+	env_init(&e);
+	sg_setup(&e, &sg);
+	g = attach(&e, 0, 2, 0, pdev, vdev, 2);
+	CU_ASSERT_FALSE(pvsd_xenbus_polling(e.xb));
+	pvsd_xenbus_set_defer_kicks(e.xb, true);
+	CU_ASSERT_TRUE(pvsd_xenbus_polling(e.xb));
+	CU_ASSERT_EQUAL(pvsd_xenbus_poll_us(e.xb), 0);
+	/* Nothing in flight: armed as without deferring. */
+	CU_ASSERT_FALSE(pvsd_xenbus_arm_idle(e.xb, &left));
+	CU_ASSERT_FALSE(left);
+
+	tur_held(&e, g, 1);
+	CU_ASSERT_FALSE(pvsd_xenbus_arm_idle(e.xb, &left));
+	CU_ASSERT_TRUE(left);
+	rh_inquiry(&c, buf, 96, 96);
+	CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
+	CU_ASSERT_FALSE(fake_front_push(&g->f)); /* behind the TUR: no notification */
+	CU_ASSERT_TRUE(pvsd_xenbus_has_requests(e.xb));
+	CU_ASSERT_EQUAL(pvsd_xenbus_poll(e.xb), 1);
+	pvs_worker_poll(e.w);
+	pvsd_xenbus_after_poll(e.xb);
+	CU_ASSERT_EQUAL_FATAL(fake_front_response(&g->f, &rsp), 1);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(memcmp(buf + 8, "PVSCSI  ", 8), 0);
+	CU_ASSERT_EQUAL(env_inflight(&e), 1);
+	/* A ring whose commands are out is armed by pvsd_xenbus_arm(), as after an empty pass. */
+	CU_ASSERT_FALSE(pvsd_xenbus_arm(e.xb));
+	CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(&g->f));
+	got = 0;
+	for (int i = 0; i < 50 && (got = fake_front_response(&g->f, &rsp)) != 1; i++)
+		if (!env_step(&e))
+			pvs_worker_wait(e.w, 10);
+	CU_ASSERT_EQUAL_FATAL(got, 1);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+
+	/* The TUR answered: nothing in flight, the ring armed again. */
+	CU_ASSERT_EQUAL(fake_sg_release(), 1);
+	fake_sg_hold(false);
+	env_run(&e);
+	CU_ASSERT_EQUAL_FATAL(fake_front_response(&g->f, &rsp), 1);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(env_inflight(&e), 0);
+	CU_ASSERT_FALSE(pvsd_xenbus_arm_idle(e.xb, &left));
+	CU_ASSERT_FALSE(left);
+	CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(&g->f));
+	env_run(&e);
+	CU_ASSERT_EQUAL_FATAL(fake_front_response(&g->f, &rsp), 1);
+
+	/*
+	 * Off: the ring, left unarmed by that pass (the loop arms before it
+	 * sleeps), is armed at once; then every pass arms it, commands in
+	 * flight or not.
+	 */
+	pvsd_xenbus_set_defer_kicks(e.xb, false);
+	CU_ASSERT_FALSE(pvsd_xenbus_polling(e.xb));
+	CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(&g->f));
+	env_run(&e);
+	CU_ASSERT_EQUAL_FATAL(fake_front_response(&g->f, &rsp), 1);
+	tur_held(&e, g, 1);
+	CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(&g->f));
+	fake_sg_release();
+	fake_sg_hold(false);
+	env_run(&e);
+	CU_ASSERT_EQUAL(fake_front_response(&g->f, &rsp), 1);
+	CU_ASSERT_EQUAL(fake_front_response(&g->f, &rsp), 1);
+	CU_ASSERT_EQUAL(g->f.errors, 0);
+	sg_teardown(&sg);
+	env_fini(&e);
+	free(buf);
+}
 static void test_hot_remove_drains(void)
 {
 	struct env e;
@@ -2372,6 +2464,7 @@ int main(void)
 	ADD(s, "transaction EAGAIN retried", test_tx_retry);
 	ADD(s, "hot add", test_hot_add);
 	ADD(s, "hot remove drains first", test_hot_remove_drains);
+	ADD(s, "deferred kicks: a busy ring stays unarmed", test_defer_kicks);
 	ADD(s, "close with requests in flight", test_close_with_inflight);
 	ADD(s, "frontend resume: new ring, same v-devs", test_frontend_resume);
 	ADD(s, "several guests and vhosts, shared LUN", test_several_guests_share_lun);
