@@ -55,13 +55,13 @@ PCOUNT=$REPO/build/rel/bench/pcount
 
 # Without --verbose: a log line per request would be part of what is measured.
 pvscsid_start() {
-	# shellcheck disable=SC2086 # options, split on purpose
-	"$PVSCSID" --foreground --backend-type pvscsi --control "$CTL_SOCK" --pid-file "" \
+	# shellcheck disable=SC2086 # options and NAME=VALUE words, split on purpose
+	env ${BENCH_PVSCSID_ENV:-} "$PVSCSID" --foreground --backend-type pvscsi --control "$CTL_SOCK" --pid-file "" \
 		--log-file "$PVSCSID_LOG" ${BENCH_PVSCSID_ARGS:-} >>"$CASEOUT/pvscsid.stdout" 2>&1 &
 	echo $! >"$CASEOUT/pvscsid.pid"
 	sleep 1
 	pvscsid_alive || fail "pvscsid exited at start: $(tail -n 2 "$PVSCSID_LOG" 2>/dev/null | tr '\n' ' ')"
-	say "pvscsid --backend-type pvscsi${BENCH_PVSCSID_ARGS:+ $BENCH_PVSCSID_ARGS} started (pid $(pvscsid_pid), not verbose)"
+	say "${BENCH_PVSCSID_ENV:+$BENCH_PVSCSID_ENV }pvscsid --backend-type pvscsi${BENCH_PVSCSID_ARGS:+ $BENCH_PVSCSID_ARGS} started (pid $(pvscsid_pid), not verbose)"
 }
 pvscsid_stop() {
 	local pid
@@ -132,13 +132,34 @@ irq_counts() {
 		if ($0 ~ /vscsiif/) k += s; else p += s }
 		END { printf "kernel.irqs=%d pvscsid.irqs=%d\n", k, p }' /proc/interrupts
 }
-# pvscsid's runs: pvscsid-* and pvspoll-* (the same daemon, polling).
-is_pvs() { case $1 in pvscsid-* | pvspoll-*) return 0 ;; esac; return 1; }
+# pvscsid's runs: pvscsid-* and pvsalt-* (the same daemon, pvscsictl $BENCH_ALT).
+is_pvs() { case $1 in pvscsid-* | pvsalt-*) return 0 ;; esac; return 1; }
+# What BENCH_ALT changes, as pvscsid started with it (pvscsictl's own
+# arguments: "poll N" or "defer-kicks on|off"), for its own runs.
+alt_base() {
+	local out
+	[ -n "$BENCH_ALT" ] || return 0
+	# pvscsid may still be starting: its control socket comes with its main loop.
+	for _ in $(seq 50); do
+		[ -S "$CTL_SOCK" ] && break
+		sleep 0.2
+	done
+	out=$("$PVSCSICTL" --socket "$CTL_SOCK" "${BENCH_ALT%% *}" 2>&1) || fail "pvscsictl ${BENCH_ALT%% *}: $out"
+	case $out in
+	"poll "*) ALT_BASE="poll $(echo "$out" | cut -d' ' -f2)" ;;
+	"deferred kicks "*) ALT_BASE="defer-kicks ${out##* }" ;;
+	*) fail "pvscsictl ${BENCH_ALT%% *}: unexpected '$out'" ;;
+	esac
+	echo "$BENCH_ALT" >"$CASEOUT/alt.txt"
+	say "bench: pvsalt runs with pvscsictl $BENCH_ALT, pvscsid runs with $ALT_BASE"
+}
 # pre-JOB: the guest waits a second after it, outside the measured window.
-set_poll() {
-	local us=0
-	case $1 in pvspoll-*) us=$BENCH_POLL_US ;; pvscsid-*) ;; *) return 0 ;; esac
-	"$PVSCSICTL" --socket "$CTL_SOCK" poll "$us" >/dev/null 2>&1 || say "pvscsictl poll $us failed"
+set_alt() {
+	local a
+	case $1 in pvsalt-*) a=$BENCH_ALT ;; pvscsid-*) a=${ALT_BASE:-} ;; *) return 0 ;; esac
+	[ -n "$a" ] || return 0
+	# shellcheck disable=SC2086 # pvscsictl's command and argument
+	"$PVSCSICTL" --socket "$CTL_SOCK" $a >/dev/null 2>&1 || say "pvscsictl $a failed"
 }
 ctl_stats() {
 	"$PVSCSICTL" --socket "$CTL_SOCK" stats --json >"$CASEOUT/stats-$1-$2.json" 2>&1 || true
@@ -219,7 +240,7 @@ watch_marks() {
 		pending=""
 		line=${line%$'\r'}
 		case $line in
-		"@@E2E MARK pre-"*) set_poll "${line#@@E2E MARK pre-}" ;;
+		"@@E2E MARK pre-"*) set_alt "${line#@@E2E MARK pre-}" ;;
 		"@@E2E MARK go-"*)
 			[ "${line#@@E2E MARK go-}" != "$BENCH_STRACE" ] || trace_start
 			snap start "${line#@@E2E MARK go-}"
@@ -238,11 +259,12 @@ watch_marks() {
 }
 
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
-BENCH_POLL_US=${BENCH_POLL_US:-0}
-say "bench: fio ${BENCH_RUNTIME}s per run, $BENCH_ROUNDS rounds of kernel then pvscsid per workload$([ "$BENCH_POLL_US" -gt 0 ] && echo " then pvscsid polling ${BENCH_POLL_US} us")"
+BENCH_ALT=${BENCH_ALT:-}
+say "bench: fio ${BENCH_RUNTIME}s per run, $BENCH_ROUNDS rounds of kernel then pvscsid per workload${BENCH_ALT:+ then pvscsid with pvscsictl $BENCH_ALT}"
 [ -x "$PCOUNT" ] || fail "$PCOUNT not built (make bench builds it)"
 backend_start
 pvscsid_start
+alt_base
 guest_create
 lun_sdebug
 vscsi_attach "$DOMID" 0 0 "$PDEV" 0:0:0:0

@@ -8,9 +8,9 @@
 # pvscsid (--backend-type pvscsi).  Targets 0 and 1 are the kernel's
 # scsi_debug disk and image file, targets 2 and 3 pvscsid's, on the same
 # scsi_debug disk and the same image file.  For each workload (4 KiB random
-# read, 4 KiB random write, 1 MiB sequential read, QD 16) on each disk, fio
-# runs kernel, pvscsid, kernel, pvscsid... BENCH_ROUNDS times each (with
-# BENCH_POLL_US > 0 a third, pvspoll: pvscsid polling), so that
+# read, 4 KiB random write, 1 MiB sequential read and write, QD 16) on each
+# disk, fio runs kernel, pvscsid, kernel, pvscsid... BENCH_ROUNDS times each
+# (with BENCH_ALT_RUN=1 a third, pvsalt: pvscsid with xen.sh's XEN_ALT), so that
 # a change in the machine's speed falls on both.  Each run is framed by
 # "go-JOB"/"done-JOB" marks (dom0 takes its counters there), its JSON
 # recorded as fio-JOB.json and the interrupts the guest took from that
@@ -43,18 +43,18 @@ guest() {
 	mark done-idle
 	for d in sdebug:0 file:1; do
 		disk=${d%%:*}
-		for w in randread:4k randwrite:4k read:1m; do
+		for w in randread:4k randwrite:4k read:1m write:1m; do
 			wl=${w%%:*}
 			for r in $(seq "$BENCH_ROUNDS"); do
 				bes="kernel:0 pvscsid:1"
-				[ "${BENCH_POLL_US:-0}" -gt 0 ] && bes="$bes pvspoll:1"
+				[ "${BENCH_ALT_RUN:-0}" = 1 ] && bes="$bes pvsalt:1"
 				for b in $bes; do
 					be=${b%%:*}
 					vh=${b#*:}
 					t=$((${d#*:} + 2 * vh))
 					dev=$(sd_of "0:$t:0")
 					job=$be-$disk-$wl-r$r
-					# dom0 sets pvscsid's polling for the run (pvspoll: on) here.
+					# dom0 sets pvscsid up for the run (pvsalt: XEN_ALT) here.
 					mark "pre-$job"
 					sleep 1
 					i0=$(irqs)

@@ -20,9 +20,13 @@
 # pvscsid-file-randwrite-r1: pvscsid's system calls by name during that run,
 # OUTDIR/same/strace-JOB.txt; that run's figures are then not comparable),
 # XEN_PVSCSID_ARGS (options added to pvscsid's, e.g. "--threads 1"),
-# XEN_POLL_US (50: a third backend per round, "pvspoll", is pvscsid with
-# pvscsictl poll XEN_POLL_US; 0: no such runs), XEN_QEMU_TIMEOUT (default
-# from the rounds).
+# XEN_PVSCSID_ENV (NAME=VALUE... in pvscsid's environment, e.g.
+# "PVSD_URING_SLEEP=0"),
+# XEN_ALT (pvscsictl's arguments for a third run per round, "pvsalt": the
+# same pvscsid with that setting, before each of its own runs put back as it
+# was; default "defer-kicks off", the ring armed after every pass; "" for
+# none), XEN_POLL_US (N > 0: XEN_ALT="poll N", adaptive polling),
+# XEN_QEMU_TIMEOUT (default from the rounds).
 set -eu
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -32,9 +36,14 @@ BUILD=$REPO/build/e2e
 OUTDIR=${1:?usage: xen.sh OUTDIR}
 RUNTIME=${XEN_RUNTIME:-6}
 ROUNDS=${XEN_ROUNDS:-3}
-POLL_US=${XEN_POLL_US:-50}
-# Runs per round and workload: kernel, pvscsid, and pvscsid polling.
-NB=$([ "$POLL_US" -gt 0 ] && echo 3 || echo 2)
+POLL_US=${XEN_POLL_US:-0}
+if [ "$POLL_US" -gt 0 ]; then
+	ALT="poll $POLL_US"
+else
+	ALT=${XEN_ALT-defer-kicks off}
+fi
+# Runs per round and workload: kernel, pvscsid, and pvscsid with ALT.
+NB=$([ -n "$ALT" ] && echo 3 || echo 2)
 
 for f in assets.sh initramfs.sh boot.sh ../../lib/qemu.sh dom0-env.sh harness.sh \
 	backend-kernel.sh guest-init guest-lib.sh dom0-init; do
@@ -83,7 +92,7 @@ build_bench_guest() {
 	install -m 755 "$E2E_DIR/lib/guest-init" "$root/init"
 	install -m 644 "$E2E_DIR/lib/guest-lib.sh" "$root/e2e/"
 	{
-		echo "BENCH_RUNTIME=$RUNTIME BENCH_ROUNDS=$ROUNDS BENCH_POLL_US=$POLL_US"
+		echo "BENCH_RUNTIME=$RUNTIME BENCH_ROUNDS=$ROUNDS BENCH_ALT_RUN=$([ -n "$ALT" ] && echo 1 || echo 0)"
 		cat "$BENCH_DIR/xen-guest.sh"
 	} >"$root/e2e/cases/bench.sh"
 	pack "$root" "$GUEST_IMG"
@@ -132,8 +141,9 @@ DOM0_MAIN=../../bench/xen-dom0.sh
 BENCH_RUNTIME=$RUNTIME
 BENCH_ROUNDS=$ROUNDS
 BENCH_STRACE=${XEN_STRACE:-}
-BENCH_POLL_US=$POLL_US
+BENCH_ALT="$ALT"
 BENCH_PVSCSID_ARGS="${XEN_PVSCSID_ARGS:-}"
+BENCH_PVSCSID_ENV="${XEN_PVSCSID_ENV:-}"
 CASE_TIMEOUT=$((6 * NB * ROUNDS * (RUNTIME + 21) + 420))
 EOT
 QEMU_TIMEOUT=${XEN_QEMU_TIMEOUT:-$((6 * NB * ROUNDS * (RUNTIME + 21) + 420 + 240))}
