@@ -55,8 +55,10 @@ static void usage(FILE *f)
 
 /* ---- talking to the daemon ---- */
 
-/* The request for @cmd (with "level": @level when set), one line. */
-/* @us: poll's argument, or defer-kicks' (0 off, 1 on); -1: none. */
+/*
+ * The request for @cmd (with "level": @level when set), one line.  @us:
+ * poll's argument, or defer-kicks' (0 off, 1 on); -1: none.
+ */
 static int build_request(const char *cmd, const char *level, long long us, char **out, size_t *len)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
