@@ -342,10 +342,8 @@ static int cmd_poll(void *arg, const yajl_val args, yajl_gen g, struct pctl_err 
 	yajl_val us = pctl_arg(args, "us");
 	unsigned int old = pvsd_xenbus_poll_us(xb);
 
-	for (size_t i = 0; args && i < args->u.object.len; i++)
-		if (strcmp(args->u.object.keys[i], "us"))
-			return pctl_fail(e, PCTL_E_ARG, "unknown argument \"%.64s\" (only \"us\")",
-			                 args->u.object.keys[i]);
+	if (pctl_only_arg(args, "us", e))
+		return -1;
 	if (us) {
 		if (!YAJL_IS_INTEGER(us) || YAJL_GET_INTEGER(us) < 0 ||
 		    YAJL_GET_INTEGER(us) > PVSD_POLL_US_MAX)
@@ -371,10 +369,8 @@ static int cmd_defer_kicks(void *arg, const yajl_val args, yajl_gen g, struct pc
 	yajl_val on = pctl_arg(args, "on");
 	bool old = pvsd_xenbus_defer_kicks(xb);
 
-	for (size_t i = 0; args && i < args->u.object.len; i++)
-		if (strcmp(args->u.object.keys[i], "on"))
-			return pctl_fail(e, PCTL_E_ARG, "unknown argument \"%.64s\" (only \"on\")",
-			                 args->u.object.keys[i]);
+	if (pctl_only_arg(args, "on", e))
+		return -1;
 	if (on) {
 		if (!YAJL_IS_TRUE(on) && !YAJL_IS_FALSE(on))
 			return pctl_fail(e, PCTL_E_ARG, "\"on\" must be true or false");

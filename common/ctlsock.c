@@ -103,6 +103,15 @@ int pctl_no_args(const yajl_val args, struct pctl_err *e)
 	return 0;
 }
 
+int pctl_only_arg(const yajl_val args, const char *name, struct pctl_err *e)
+{
+	for (size_t i = 0; args && i < args->u.object.len; i++)
+		if (strcmp(args->u.object.keys[i], name))
+			return pctl_fail(e, PCTL_E_ARG, "unknown argument \"%.64s\" (only \"%s\")",
+			                 args->u.object.keys[i], name);
+	return 0;
+}
+
 /* ---- log-level ---- */
 
 int pctl_cmd_log_level(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
@@ -111,11 +120,8 @@ int pctl_cmd_log_level(void *arg, const yajl_val args, yajl_gen g, struct pctl_e
 	yajl_val lv = pctl_arg(args, "level");
 
 	(void)arg;
-	for (size_t i = 0; args && i < args->u.object.len; i++)
-		if (strcmp(args->u.object.keys[i], "level"))
-			return pctl_fail(e, PCTL_E_ARG,
-			                 "unknown argument \"%.64s\" (only \"level\")",
-			                 args->u.object.keys[i]);
+	if (pctl_only_arg(args, "level", e))
+		return -1;
 	if (lv) {
 		if (!YAJL_IS_STRING(lv))
 			return pctl_fail(

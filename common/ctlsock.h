@@ -154,6 +154,8 @@ yajl_val pctl_arg(const yajl_val args, const char *name);
 
 /* -1 with an InvalidArgument error when @args holds anything. */
 int pctl_no_args(const yajl_val args, struct pctl_err *e);
+/* -1 with an InvalidArgument error when @args holds anything but @name. */
+int pctl_only_arg(const yajl_val args, const char *name, struct pctl_err *e);
 /*
  * The "log-level" command both daemons have: "level" sets plog's level
  * (a change is logged); returns {"level":...,"previous":...}.
