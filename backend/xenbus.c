@@ -2041,30 +2041,35 @@ unsigned int pvsd_xenbus_poll_loop(struct pvsd_xenbus *xb, unsigned int loop)
 	return n;
 }
 
-bool pvsd_xenbus_arm_loop(struct pvsd_xenbus *xb, unsigned int loop)
+/*
+ * Arm @loop's rings; true when one had requests.  With @left, a ring with
+ * commands in flight is left unarmed, and *@left says whether one was.
+ */
+static bool arm_rings(struct pvsd_xenbus *xb, unsigned int loop, bool *left)
 {
 	bool more = false;
 
-	for (struct xb_vhost *v = xb->vhosts; v; v = v->next)
-		if (on_loop(v, loop) && !v->ring_stopping && pvsd_ring_arm(v->ring))
-			more = true;
-	return more;
-}
-
-bool pvsd_xenbus_arm_idle_loop(struct pvsd_xenbus *xb, unsigned int loop, bool *left)
-{
-	bool more = false;
-
-	*left = false;
+	if (left)
+		*left = false;
 	for (struct xb_vhost *v = xb->vhosts; v; v = v->next) {
 		if (!on_loop(v, loop) || v->ring_stopping)
 			continue;
-		if (pvsd_ring_inflight(v->ring))
+		if (left && pvsd_ring_inflight(v->ring))
 			*left = true;
 		else if (pvsd_ring_arm(v->ring))
 			more = true;
 	}
 	return more;
+}
+
+bool pvsd_xenbus_arm_loop(struct pvsd_xenbus *xb, unsigned int loop)
+{
+	return arm_rings(xb, loop, NULL);
+}
+
+bool pvsd_xenbus_arm_idle_loop(struct pvsd_xenbus *xb, unsigned int loop, bool *left)
+{
+	return arm_rings(xb, loop, left);
 }
 
 int pvsd_xenbus_timeout_ms_loop(const struct pvsd_xenbus *xb, unsigned int loop)
