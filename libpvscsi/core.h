@@ -249,11 +249,13 @@ static inline void pvsi_store_done(struct pvs_req *req, int64_t res)
 }
 
 /*
- * @direct: cache=none, O_DIRECT.  Refused (with a message naming @path, the
- * sizes and the way the alignment was found) when the file system takes no
- * O_DIRECT or needs a direct I/O alignment larger than the LUN's block.
+ * Opens @sp->name.  cache=none (@sp->direct), O_DIRECT, is refused (with a
+ * message naming the path, the sizes and the way the alignment was found)
+ * when the file system takes no O_DIRECT or needs a direct I/O alignment
+ * larger than the LUN's block.  writes=inline (@sp->inline_writes): the
+ * loop makes buffered writes itself (store_file.c).
  */
-int pvsi_file_open(struct pvs_lun *lun, const char *path, bool direct, char *err, size_t errlen);
+int pvsi_file_open(struct pvs_lun *lun, const struct pvs_spec *sp, char *err, size_t errlen);
 /*
  * The file store's read on @fd rather than the LUN's own (a cdrom: medium,
  * which the caller keeps open until the read completes), and its cancel.

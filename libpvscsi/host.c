@@ -165,14 +165,17 @@ static void opts_of(const struct pvs_spec *sp, char *buf, size_t len)
 {
 	/*
 	 * bs=512 is the default: an explicit one is the same unit.  cache=none
-	 * is another open of the backing (O_DIRECT), so another set of options.
+	 * is another open of the backing (O_DIRECT), so another set of options;
+	 * so is writes=inline, which one LUN cannot do for one user and not for
+	 * the other.
 	 */
 	const char *at = sp->kind == PVS_SPEC_ISCSI ? strchr(sp->name, '@') : NULL;
 
-	snprintf(buf, len, "%s%s%s%s%s%.*s%s%s%s", sp->ro ? "ro," : "", sp->raw ? "raw," : "",
+	snprintf(buf, len, "%s%s%s%s%s%s%.*s%s%s%s", sp->ro ? "ro," : "", sp->raw ? "raw," : "",
 	         sp->bs == 4096 ? "bs=4096," : "", sp->direct ? "cache=none," : "",
-	         at ? "user=" : "", at ? (int)(at - sp->name) : 0, at ? sp->name : "",
-	         at ? "," : "", sp->chap[0] ? "chap=" : "", sp->chap);
+	         sp->inline_writes ? "writes=inline," : "", at ? "user=" : "",
+	         at ? (int)(at - sp->name) : 0, at ? sp->name : "", at ? "," : "",
+	         sp->chap[0] ? "chap=" : "", sp->chap);
 	if (sp->chap[0] && strlen(buf) + 1 < len)
 		strcat(buf, ",");
 	if (buf[0])

@@ -126,7 +126,7 @@ int pvsi_lun_open_mode(struct pvs_worker *w, const struct pvs_spec *sp, const ch
 			set_identity(lun, real);
 		snprintf(lun->product, sizeof(lun->product), "%-16s", "FILE");
 		lun->ops = &pvsi_emulated_ops;
-		rc = pvsi_file_open(lun, sp->name, sp->direct, err, errlen);
+		rc = pvsi_file_open(lun, sp, err, errlen);
 		break;
 	}
 	case PVS_SPEC_CDROM: {

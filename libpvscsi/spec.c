@@ -83,6 +83,10 @@ static int take_opt(const char *opt, size_t n, struct pvs_spec *s)
 		s->direct = true;
 	else if (n == 15 && !memcmp(opt, "cache=writeback", 15))
 		s->direct = false;
+	else if (n == 13 && !memcmp(opt, "writes=inline", 13))
+		s->inline_writes = true;
+	else if (n == 15 && !memcmp(opt, "writes=io_uring", 15))
+		s->inline_writes = false;
 	else
 		return 0;
 	return 1;
@@ -274,7 +278,7 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 				           : s->kind == PVS_SPEC_MEM
 				               ? "ro, bs=512, bs=4096"
 				               : "ro, bs=512, bs=4096, cache=none, "
-				                 "cache=writeback");
+				                 "cache=writeback, writes=inline, writes=io_uring");
 			o += on;
 		}
 	} else {
@@ -302,6 +306,18 @@ int pvs_spec_parse(const char *text, struct pvs_spec *s, char *err, size_t errle
 		return bad(err, errlen, -EINVAL,
 		           "LUN spec '%s': cache=none applies to file: LUNs only (O_DIRECT on the "
 		           "backing file)",
+		           text);
+	if (s->inline_writes && s->kind != PVS_SPEC_FILE)
+		return bad(err, errlen, -EINVAL,
+		           "LUN spec '%s': writes=inline applies to file: LUNs only (buffered "
+		           "writes made by the event loop)",
+		           text);
+	/* A direct write waits for the device: made by the loop, it would stall every ring. */
+	if (s->inline_writes && s->direct)
+		return bad(err, errlen, -EINVAL,
+		           "LUN spec '%s': writes=inline needs the page cache, and cache=none "
+		           "bypasses it (each write would wait for the device in the event loop); "
+		           "drop one of them",
 		           text);
 
 	if (!s->name[0] && s->kind != PVS_SPEC_CDROM)
@@ -416,12 +432,12 @@ int pvs_spec_format(const struct pvs_spec *s, char *buf, size_t len)
 		prefix = "rbd:";
 		break;
 	}
-	n = snprintf(buf, len, "%s%s%s%s%s%s%s%s%s%s%s%s", prefix, s->name,
+	n = snprintf(buf, len, "%s%s%s%s%s%s%s%s%s%s%s%s%s", prefix, s->name,
 	             s->ro && s->kind != PVS_SPEC_CDROM ? ",ro" : "", s->raw ? ",raw" : "",
 	             s->bs == 4096 ? ",bs=4096" : (s->bs == 512 ? ",bs=512" : ""),
-	             s->direct ? ",cache=none" : "", s->chap[0] ? ",chap=" : "", s->chap,
-	             s->rbd_conf[0] ? ",conf=" : "", s->rbd_conf, s->rbd_id[0] ? ",id=" : "",
-	             s->rbd_id);
+	             s->direct ? ",cache=none" : "", s->inline_writes ? ",writes=inline" : "",
+	             s->chap[0] ? ",chap=" : "", s->chap, s->rbd_conf[0] ? ",conf=" : "",
+	             s->rbd_conf, s->rbd_id[0] ? ",id=" : "", s->rbd_id);
 	if (n < 0 || (size_t)n >= len) {
 		if (len)
 			buf[0] = '\0';

@@ -24,6 +24,18 @@
  * has no volatile cache left between the guest and the medium, so there
  * the LUN reports WCE=0.
  *
+ * writes=inline: buffered writes without FUA are made by the event loop
+ * itself with pwritev2(), not handed to io_uring.  On Linux 6.1 io_uring
+ * sends every buffered write to a file on ext4, tmpfs or overlayfs to an
+ * io-wq worker (only file systems with FMODE_BUF_WASYNC try inline), one
+ * worker per file, at a context switch or more per write; a write into the
+ * page cache is a memcpy.  The price: a write that has to wait (dirty-page
+ * throttling, a journal commit, allocation under memory pressure) stops
+ * every ring of the loop, as xen-scsiback's ring thread stops with LIO's
+ * fileio.  So it is the administrator's choice per LUN, off by default
+ * (docs/lun-core.md).  FUA writes wait for the device and stay in io_uring;
+ * a short inline write is finished there too.
+ *
  * Every operation runs as a small state machine on req->core.store_* (its
  * file included: a cdrom: drive's medium may change under a read): the
  * handler's continuation is parked in store_cont while short transfers are
@@ -44,6 +56,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -89,6 +102,7 @@ struct file_priv {
 	unsigned int nfree;
 	struct pvs_req *wait_head, *wait_tail; /* FIFO through store_wait */
 	bool handing_off;
+	bool inline_writes; /* writes=inline */
 };
 
 static struct file_priv *priv_of(struct pvs_lun *lun)
@@ -471,6 +485,18 @@ static void file_readv(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
 static void file_writev(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
                         const struct iovec *iov, unsigned int cnt, bool fua)
 {
+	if (priv_of(lun)->inline_writes && !fua && cnt <= IOV_MAX) {
+		ssize_t n;
+
+		begin(req, FOP_WRITE);
+		req->core.store_iov = iov;
+		req->core.store_cnt = cnt;
+		req->core.store_off = off;
+		n = pwritev2(req->core.store_fd, iov, (int)cnt, (off_t)off, 0);
+		/* Short, EINTR or EAGAIN: file_cont() issues the rest through io_uring. */
+		file_cont(req, n < 0 ? -errno : n);
+		return;
+	}
 	file_rw(lun, req, (uint8_t)(FOP_WRITE | (fua ? FOP_FUA : 0)), off, iov, cnt);
 }
 
@@ -849,8 +875,10 @@ static int direct_setup(struct pvs_lun *lun, struct file_priv *p, int fd, const 
 	return 0;
 }
 
-int pvsi_file_open(struct pvs_lun *lun, const char *path, bool direct, char *err, size_t errlen)
+int pvsi_file_open(struct pvs_lun *lun, const struct pvs_spec *sp, char *err, size_t errlen)
 {
+	const char *path = sp->name;
+	bool direct = sp->direct;
 	struct file_priv *p;
 	struct stat st;
 	int64_t size;
@@ -925,6 +953,7 @@ int pvsi_file_open(struct pvs_lun *lun, const char *path, bool direct, char *err
 	}
 	p->bdev = S_ISBLK(st.st_mode);
 	p->watch_fd = -1;
+	p->inline_writes = sp->inline_writes;
 	if (direct) {
 		rc = direct_setup(lun, p, fd, &st, path, err, errlen);
 		if (rc) {

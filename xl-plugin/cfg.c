@@ -105,6 +105,10 @@ static int lun_opt(struct xlp_entry *e, const char *o, bool *known)
 		e->cache = XLP_CACHE_NONE;
 	else if (!strcmp(o, "cache=writeback"))
 		e->cache = XLP_CACHE_WRITEBACK;
+	else if (!strcmp(o, "writes=inline"))
+		e->inline_writes = true;
+	else if (!strcmp(o, "writes=io_uring"))
+		e->inline_writes = false;
 	else if (e->kind == XLP_ISCSI && !strncmp(o, "chap=", 5) && o[5] &&
 	         strlen(o + 5) < sizeof(e->chap))
 		snprintf(e->chap, sizeof(e->chap), "%s", o + 5);
@@ -203,15 +207,16 @@ static int parse_pdev(const char *tok, struct xlp_entry *e, char *err, size_t er
 static int check_spec(const struct xlp_entry *e, char *err, size_t errlen)
 {
 	struct pvs_spec *sp = malloc(sizeof(*sp));
-	char text[XLP_SPEC_MAX + 32 + 256 + 8], why[512];
+	char text[XLP_SPEC_MAX + 48 + 256 + 8], why[512];
 	int rc;
 
 	if (!sp)
 		return bad(err, errlen, "out of memory");
-	snprintf(text, sizeof(text), "%s%s%s%s%s%s%s", e->pdev, e->ro ? ",ro" : "",
+	snprintf(text, sizeof(text), "%s%s%s%s%s%s%s%s", e->pdev, e->ro ? ",ro" : "",
 	         e->feature_host ? ",raw" : "",
 	         e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""),
-	         xlp_cache_opt(e->cache), e->chap[0] ? ",chap=" : "", e->chap);
+	         xlp_cache_opt(e->cache), e->inline_writes ? ",writes=inline" : "",
+	         e->chap[0] ? ",chap=" : "", e->chap);
 	rc = pvs_spec_parse(text, sp, why, sizeof(why));
 	free(sp);
 	return rc ? bad(err, errlen, "PDEV '%s': %s", e->pdev, why) : 0;
@@ -243,6 +248,11 @@ static int finish(struct xlp_entry *e, char *err, size_t errlen)
 		           : e->kind == XLP_CDROM ? "cdrom: drive"
 		           : e->kind == XLP_ISCSI ? "iSCSI LUN"
 		                                  : "host LUN");
+	if (e->kind != XLP_FILE && e->inline_writes)
+		return bad(err, errlen,
+		           "option writes=inline applies to file: LUNs only (buffered writes to a "
+		           "backing file); '%s' is not one",
+		           e->pdev);
 	if (e->kind != XLP_HOST && e->kind != XLP_ISCSI && e->feature_host)
 		return bad(err, errlen,
 		           "option feature-host: raw passthrough needs a host LUN; '%s' is an "
@@ -270,10 +280,12 @@ static int parse_opts(char **tok, int ntok, struct xlp_entry *e, char *err, size
 		lun_opt(e, tok[i], &known);
 		if (known)
 			continue;
-		return bad(err, errlen,
-		           "unknown option '%s' (options: feature-host, ro, shareable; bs=512, "
-		           "bs=4096 for file: and mem:; cache=none, cache=writeback for file:)",
-		           tok[i]);
+		return bad(
+		    err, errlen,
+		    "unknown option '%s' (options: feature-host, ro, shareable; bs=512, "
+		    "bs=4096 for file: and mem:; cache=none, cache=writeback, writes=inline, "
+		    "writes=io_uring for file:)",
+		    tok[i]);
 	}
 	return finish(e, err, errlen);
 }
@@ -318,7 +330,7 @@ int xlp_entry_parse(const char *text, struct xlp_entry *e, char *err, size_t err
 			return bad(
 			    err, errlen,
 			    "unknown option '%s' of PDEV '%s' (ro, bs=512, bs=4096; cache=none, "
-			    "cache=writeback for file:)",
+			    "cache=writeback, writes=inline, writes=io_uring for file:)",
 			    tok[i], tok[0]);
 		return bad(
 		    err, errlen,
@@ -361,11 +373,12 @@ int xlp_entry_parse2(const char *pdev, const char *vdev_opts, struct xlp_entry *
 		if (e->kind != XLP_HOST)
 			lun_opt(e, ptok[i], &known);
 		if (!known)
-			return bad(
-			    err, errlen, "PDEV '%s': unknown PDEV option '%s'%s", pdev, ptok[i],
-			    e->kind == XLP_HOST
-			        ? " (a host LUN's options, ro included, come after VDEV)"
-			        : " (ro, bs=512, bs=4096; cache=none, cache=writeback for file:)");
+			return bad(err, errlen, "PDEV '%s': unknown PDEV option '%s'%s", pdev,
+			           ptok[i],
+			           e->kind == XLP_HOST
+			               ? " (a host LUN's options, ro included, come after VDEV)"
+			               : " (ro, bs=512, bs=4096; cache=none, cache=writeback, "
+			                 "writes=inline, writes=io_uring for file:)");
 	}
 	snprintf(buf, sizeof(buf), "%s", vdev_opts);
 	n = split(buf, tok, MAX_TOKENS);
@@ -388,11 +401,11 @@ int xlp_entry_format(const struct xlp_entry *e, const char *pdev, char *buf, siz
 	bool chap = e->chap[0] && !(pdev && strstr(pdev, ",chap="));
 
 	xlp_hctl_str(&e->vdev, v);
-	n = snprintf(buf, len, "%s%s%s,%s%s%s%s%s%s", pdev ? pdev : e->pdev, chap ? ",chap=" : "",
+	n = snprintf(buf, len, "%s%s%s,%s%s%s%s%s%s%s", pdev ? pdev : e->pdev, chap ? ",chap=" : "",
 	             chap ? e->chap : "", v, e->feature_host ? ",feature-host" : "",
 	             e->ro ? ",ro" : "", e->shareable ? ",shareable" : "",
 	             e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""),
-	             xlp_cache_opt(e->cache));
+	             xlp_cache_opt(e->cache), e->inline_writes ? ",writes=inline" : "");
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 

@@ -105,9 +105,10 @@ static int resolve_file(const struct xlp_entry *e, struct xlp_dev *d, char *err,
 	 * cache=writeback is the core's default and stays unwritten, as
 	 * pvs_spec_format() leaves it: the p-dev is the canonical spec.
 	 */
-	n = xlp_snprintf(d->p_dev, sizeof(d->p_dev), "file:%s%s%s%s", real, e->ro ? ",ro" : "",
+	n = xlp_snprintf(d->p_dev, sizeof(d->p_dev), "file:%s%s%s%s%s", real, e->ro ? ",ro" : "",
 	                 e->bs == 4096 ? ",bs=4096" : (e->bs == 512 ? ",bs=512" : ""),
-	                 e->cache == XLP_CACHE_NONE ? ",cache=none" : "");
+	                 e->cache == XLP_CACHE_NONE ? ",cache=none" : "",
+	                 e->inline_writes ? ",writes=inline" : "");
 	if (n < 0 || (size_t)n >= sizeof(d->p_dev) || strchr(real, ',')) {
 		xlp_snprintf(err, errlen, "PDEV '%s': the path is too long or contains a comma",
 		             e->pdev);

@@ -167,6 +167,7 @@ struct xlp_entry {
 	bool ro, feature_host, shareable;
 	uint32_t bs;          /* file:/mem: block size, 0 for the default */
 	enum xlp_cache cache; /* file: only; kept as written so a saved spec reads back the same */
+	bool inline_writes;   /* file: only: writes=inline (writes=io_uring is the default) */
 	char chap[256];       /* iscsi: the chap= file with USER's secret; "" none */
 };
 

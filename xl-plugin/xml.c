@@ -1122,6 +1122,11 @@ static void list_dev(struct xlp_ctx *c, xmlNodePtr root, const struct xlp_vhost 
 			break;
 		}
 		list_disk(root, sp, b, &vd, ro, disks);
+		if (sp->inline_writes)
+			xlp_errf(c,
+			         "warning: v-dev %s (%s) listed without writes=inline: libvirt's "
+			         "<disk> has no equal; a <pvscsi:vscsi> entry keeps it\n",
+			         b->v_dev, b->p_dev);
 		break;
 	case PVS_SPEC_SG:
 	case PVS_SPEC_HOST:

@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -581,7 +583,8 @@ static void test_direct_spec(void)
 	    {"sg:/dev/sg1,cache=none", "cache=none applies to file: LUNs only"},
 	    {"naa.5000c500a1b2c3d4,cache=none", "cache=none applies to file: LUNs only"},
 	    {"file:/x.img,cache=unsafe", "unknown option 'cache=unsafe' (ro, bs=512, bs=4096, "
-	                                 "cache=none, cache=writeback)"},
+	                                 "cache=none, cache=writeback, writes=inline, "
+	                                 "writes=io_uring)"},
 	};
 	struct pvs_spec s, s2;
 	char err[256], buf[PVS_SPEC_MAX];
@@ -1068,6 +1071,186 @@ static void test_cmd_backing_removed(void)
 	pvs_lun_close(lun);
 }
 
+/* ---- writes=inline ---- */
+
+static void test_inline_spec(void)
+{
+	static const struct {
+		const char *in, *out;
+		bool inl;
+	} ok[] = {
+	    {"file:/x.img,writes=inline", "file:/x.img,writes=inline", true},
+	    {"file:/x.img,writes=inline,bs=4096,ro", "file:/x.img,ro,bs=4096,writes=inline", true},
+	    {"file:/x.img,writes=io_uring", "file:/x.img", false},
+	    {"file:/x.img,writes=inline,writes=io_uring", "file:/x.img", false},
+	    {"file:/x.img,cache=writeback,writes=inline", "file:/x.img,writes=inline", true},
+	};
+	static const struct {
+		const char *in, *msg;
+	} bad[] = {
+	    {"mem:4K,writes=inline", "writes=inline applies to file: LUNs only"},
+	    {"cdrom:/a.iso,writes=inline", "writes=inline applies to file: LUNs only"},
+	    {"sg:/dev/sg1,writes=inline", "writes=inline applies to file: LUNs only"},
+	    {"naa.5000c500a1b2c3d4,writes=inline", "writes=inline applies to file: LUNs only"},
+	    {"file:/x.img,writes=inline,cache=none",
+	     "LUN spec 'file:/x.img,writes=inline,cache=none': writes=inline needs the page "
+	     "cache, and cache=none bypasses it"},
+	    {"file:/x.img,writes=sync", "unknown option 'writes=sync'"},
+	};
+	struct pvs_spec s, s2;
+	char err[256], buf[PVS_SPEC_MAX];
+
+	for (size_t i = 0; i < CU_NELEM(ok); i++) {
+		CU_ASSERT_EQUAL_FATAL(pvs_spec_parse(ok[i].in, &s, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL(s.inline_writes, ok[i].inl);
+		CU_ASSERT_FALSE(s.direct);
+		CU_ASSERT_EQUAL(pvs_spec_format(&s, buf, sizeof(buf)), 0);
+		CU_ASSERT_STRING_EQUAL(buf, ok[i].out);
+		CU_ASSERT_EQUAL(pvs_spec_parse(buf, &s2, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL(s2.inline_writes, s.inline_writes);
+	}
+	for (size_t i = 0; i < CU_NELEM(bad); i++) {
+		CU_ASSERT_EQUAL(pvs_spec_parse(bad[i].in, &s, err, sizeof(err)), -EINVAL);
+		if (!strstr(err, bad[i].msg))
+			fprintf(stderr, "spec '%s': '%s' lacks '%s'\n", bad[i].in, err, bad[i].msg);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].msg));
+	}
+}
+
+/*
+ * A write the loop makes itself is complete when writev() returns, before
+ * the worker runs; the default's is not, nor is a FUA write, which waits
+ * for the device and so stays in io_uring.
+ */
+static void test_inline_store(void)
+{
+	static uint8_t wbuf[3 * 4096], check[3 * 4096];
+	struct iovec wiov[3] = {{wbuf + 1, 100}, {wbuf + 200, 724}, {wbuf + 5000, 3272}};
+	const uint64_t total = 100 + 724 + 3272, off = 3 * 4096 + 512;
+	struct pvs_lun *lun;
+	struct io io;
+	int fd;
+
+	for (size_t i = 0; i < sizeof(wbuf); i++)
+		wbuf[i] = (uint8_t)(i * 11 + 3);
+	make_file("inline.img", 64 * 4096, 0x5a);
+
+	/* the default: through io_uring, finished by the worker */
+	lun = open_lun("inline.img", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	io_init(&io, lun);
+	lun->store->writev(lun, &io.req, off, wiov, 3, false);
+	CU_ASSERT_EQUAL(io.calls, 0);
+	CU_ASSERT_EQUAL(io_wait(&io), (int64_t)total);
+	pvs_lun_close(lun);
+
+	make_file("inline.img", 64 * 4096, 0x5a);
+	lun = open_lun("inline.img", ",writes=inline");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	io_init(&io, lun);
+	lun->store->writev(lun, &io.req, off, wiov, 3, false);
+	CU_ASSERT_EQUAL(io.calls, 1);
+	CU_ASSERT_EQUAL(io.res, (int64_t)total);
+	CU_ASSERT_PTR_EQUAL(io.req.core.cont, io_cont);
+	CU_ASSERT_EQUAL(io.req.core.store_op, 0);
+	fd = lun_fd("inline.img");
+	CU_ASSERT_EQUAL(pread(fd, check, total, (off_t)off), (ssize_t)total);
+	CU_ASSERT_EQUAL(memcmp(check, wbuf + 1, 100), 0);
+	CU_ASSERT_EQUAL(memcmp(check + 100, wbuf + 200, 724), 0);
+	CU_ASSERT_EQUAL(memcmp(check + 824, wbuf + 5000, 3272), 0);
+	CU_ASSERT_EQUAL(pread(fd, check, 512, (off_t)off - 512), 512);
+	CU_ASSERT_TRUE(all_bytes(check, 512, 0x5a));
+	close(fd);
+
+	/* FUA: RWF_DSYNC through io_uring */
+	io_init(&io, lun);
+	lun->store->writev(lun, &io.req, 0, wiov, 1, true);
+	CU_ASSERT_EQUAL(io.calls, 0);
+	CU_ASSERT_EQUAL(io_wait(&io), 100);
+	fd = lun_fd("inline.img");
+	CU_ASSERT_EQUAL(pread(fd, check, 100, 0), 100);
+	CU_ASSERT_EQUAL(memcmp(check, wbuf + 1, 100), 0);
+	close(fd);
+	/* reads are io_uring's as ever */
+	{
+		struct iovec riov = {check, 4096};
+
+		memset(check, 0, 4096);
+		CU_ASSERT_EQUAL(s_readv(lun, off, &riov, 1), 4096);
+		CU_ASSERT_EQUAL(memcmp(check, wbuf + 1, 100), 0);
+	}
+	pvs_lun_close(lun);
+}
+
+/*
+ * The file size limit cuts an inline write short: the rest goes through
+ * io_uring, which meets the limit itself and fails it with EFBIG; as a
+ * command, a WRITE ERROR.  What was written before the limit stays.
+ */
+static void test_inline_short_then_error(void)
+{
+	enum { LIMIT = 16 * 4096 + 4096 };
+	static uint8_t wbuf[3 * 4096], check[3 * 4096];
+	struct iovec wiov = {wbuf, sizeof(wbuf)};
+	struct rlimit old, lim;
+	struct pvs_lun *lun;
+	struct sigaction ign = {.sa_handler = SIG_IGN}, oldsa;
+	struct io io;
+	uint8_t cdb[16];
+	struct cmd c;
+	struct stat st;
+	char p[128];
+	int fd;
+
+	memset(wbuf, 0xc3, sizeof(wbuf));
+	make_file("short.img", 64 * 4096, 0x5a);
+	lun = open_lun("short.img", ",bs=4096,writes=inline");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(lun);
+	clear_ua(lun);
+	/* the file is 64 blocks; its size limit for this process is 17 */
+	CU_ASSERT_FATAL(ftruncate(lun->fd, 16 * 4096) == 0);
+	CU_ASSERT_FATAL(sigaction(SIGXFSZ, &ign, &oldsa) == 0);
+	CU_ASSERT_FATAL(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	lim = old;
+	lim.rlim_cur = LIMIT;
+	CU_ASSERT_FATAL(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+
+	io_init(&io, lun);
+	lun->store->writev(lun, &io.req, 16 * 4096, &wiov, 1, false);
+	/* 4096 bytes made inline, the rest in io_uring */
+	CU_ASSERT_EQUAL(io.calls, 0);
+	CU_ASSERT_EQUAL(io_wait(&io), -EFBIG);
+	path_of(p, sizeof(p), "short.img");
+	CU_ASSERT_EQUAL(stat(p, &st), 0);
+	CU_ASSERT_EQUAL(st.st_size, LIMIT);
+	fd = lun_fd("short.img");
+	CU_ASSERT_EQUAL(pread(fd, check, 4096, 16 * 4096), 4096);
+	CU_ASSERT_TRUE(all_bytes(check, 4096, 0xc3));
+	close(fd);
+
+	/* wholly past the limit: EFBIG from the inline write itself, a WRITE ERROR */
+	rw10(cdb, 0x2a, 0, 20, 2);
+	run_cdb(lun, &c, cdb, 10, PVS_DIR_TO_DEV, wbuf, 2 * 4096);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_CHECK_CONDITION);
+	CU_ASSERT_TRUE(c.req.sense_len >= 14);
+	CU_ASSERT_EQUAL(c.req.sense[2] & 0x0f, 0x03); /* MEDIUM ERROR */
+	CU_ASSERT_EQUAL(c.req.sense[12], 0x0c);       /* WRITE ERROR */
+	/* below it, a WRITE(10) made inline is GOOD and lands */
+	memset(wbuf, 0x3c, sizeof(wbuf));
+	rw10(cdb, 0x2a, 0, 2, 3);
+	run_cdb(lun, &c, cdb, 10, PVS_DIR_TO_DEV, wbuf, 3 * 4096);
+	CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_GOOD);
+	CU_ASSERT_EQUAL(c.req.residual, 0);
+	fd = lun_fd("short.img");
+	CU_ASSERT_EQUAL(pread(fd, check, 3 * 4096, 2 * 4096), 3 * 4096);
+	CU_ASSERT_TRUE(all_bytes(check, 3 * 4096, 0x3c));
+	close(fd);
+
+	CU_ASSERT(setrlimit(RLIMIT_FSIZE, &old) == 0);
+	CU_ASSERT(sigaction(SIGXFSZ, &oldsa, NULL) == 0);
+	pvs_lun_close(lun);
+}
+
 static int suite_init(void)
 {
 	snprintf(dir, sizeof(dir), "/var/tmp/pvscsi-file-ut.XXXXXX");
@@ -1113,6 +1296,13 @@ static const struct cu_test file_direct_tests[] = {
      test_direct_4k_device},
 };
 
+static const struct cu_test file_inline_tests[] = {
+    {"writes=inline: parse and print", test_inline_spec},
+    {"writes=inline: made by the loop; FUA and the default in io_uring", test_inline_store},
+    {"writes=inline: short at the size limit, the rest EFBIG; WRITE ERROR",
+     test_inline_short_then_error},
+};
+
 static const struct cu_test file_lun_commands_tests[] = {
     {"WRITE(10) FUA / READ(10) / SYNC CACHE at 512", test_cmd_round_trip_512},
     {"WRITE(10) FUA / READ(10) / SYNC CACHE at 4096", test_cmd_round_trip_4096},
@@ -1128,6 +1318,7 @@ int main(void)
 	    CU_SUITE("file store I/O", suite_init, suite_clean, file_store_io_tests),
 	    CU_SUITE("file LUN commands", suite_init, suite_clean, file_lun_commands_tests),
 	    CU_SUITE("file cache=none", suite_init, suite_clean, file_direct_tests),
+	    CU_SUITE("file writes=inline", suite_init, suite_clean, file_inline_tests),
 	};
 
 	return CU_RUN_SUITES(suites);

@@ -404,6 +404,10 @@ static void test_spec_errors(void)
 		CU_ASSERT_EQUAL_FATAL(pvs_host_unit_get(h, sa, false, &u1, err, sizeof(err)), 0);
 		CU_ASSERT_EQUAL(pvs_host_unit_get(h, sb, false, &u2, err, sizeof(err)), -EBUSY);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err, "cache=none"));
+		/* nor can one user's writes be the loop's and another's io_uring's */
+		snprintf(sb, sizeof(sb), "file:%s,writes=inline", file_a);
+		CU_ASSERT_EQUAL(pvs_host_unit_get(h, sb, false, &u2, err, sizeof(err)), -EBUSY);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "writes=inline"));
 		pvs_unit_put(u1);
 	}
 }

@@ -157,6 +157,30 @@ static void test_entry_fields(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cache=none applies to file: LUNs only"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "'mem:1M' is a mem: LUN"));
 
+	/* writes=inline: before or after VDEV, kept by the format; file: only, not with cache=none
+	 */
+	CU_ASSERT_EQUAL_FATAL(
+	    xlp_entry_parse("file:/i.img,writes=inline,0:0:0:0,ro", &e, err, sizeof(err)), 0);
+	CU_ASSERT_TRUE(e.inline_writes);
+	{
+		char out[256];
+
+		CU_ASSERT_EQUAL(xlp_entry_format(&e, NULL, out, sizeof(out)), 0);
+		CU_ASSERT_STRING_EQUAL(out, "file:/i.img,0:0:0:0,ro,writes=inline");
+	}
+	CU_ASSERT_EQUAL_FATAL(xlp_entry_parse("file:/i.img,0:0:0:0,writes=inline,writes=io_uring",
+	                                      &e, err, sizeof(err)),
+	                      0);
+	CU_ASSERT_FALSE(e.inline_writes);
+	CU_ASSERT_EQUAL(xlp_entry_parse("mem:1M,0:0:0:0,writes=inline", &e, err, sizeof(err)),
+	                -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "writes=inline applies to file: LUNs only"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "'mem:1M' is not one"));
+	CU_ASSERT_EQUAL(
+	    xlp_entry_parse("file:/i.img,0:0:0:0,cache=none,writes=inline", &e, err, sizeof(err)),
+	    -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "writes=inline needs the page cache"));
+
 	/* iscsi://: passed through, so feature-host applies; chap= is PDEV's, bs= is refused. */
 	rc = xlp_entry_parse("iscsi://bob@san:3261/iqn.2001-04.com.example:t/2,"
 	                     "chap=/etc/pvscsi/chap,0:0:1:0,feature-host",

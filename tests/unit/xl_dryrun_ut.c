@@ -254,14 +254,14 @@ static void test_attach_ro_host(void)
 /*
  * cache=none: on p-dev for pvscsid (which opens the file O_DIRECT), in the
  * saved spec and in the listing; cache=writeback, the default, only in the
- * saved spec, as written.
+ * saved spec, as written.  writes=inline reaches p-dev and the saved spec.
  */
 static void test_attach_file_cache(void)
 {
 	static const char *const a1[] = {"scsi-attach", "guest1", "file:@ROOT@/disk.img,cache=none",
 	                                 "0:0:1:0", NULL};
 	static const char *const a2[] = {"scsi-attach", "guest1", "file:@ROOT@/other.img",
-	                                 "0:0:2:0,ro,cache=writeback", NULL};
+	                                 "0:0:2:0,ro,cache=writeback,writes=inline", NULL};
 	uint32_t doms[] = {5};
 	char *a[2][5] = {{NULL}}, *ud, *txt;
 	const char *args[2][5] = {{NULL}};
@@ -280,18 +280,21 @@ static void test_attach_file_cache(void)
 	free(txt);
 	txt = golden_subst(strdup(fake_xs_get(W->fx, BE5 "/0/vscsi-devs/dev-1/p-dev")), W->fs.root,
 	                   "@ROOT@");
-	CU_ASSERT_STRING_EQUAL(txt, "file:@ROOT@/other.img,ro");
+	CU_ASSERT_STRING_EQUAL(txt, "file:@ROOT@/other.img,ro,writes=inline");
 	free(txt);
 	ud = golden_subst(w_read_userdata(5, UUID5), W->fs.root, "@ROOT@");
 	CU_ASSERT_PTR_NOT_NULL(
 	    strstr(ud, "\"pvscsi/0/dev-0/spec\":\"file:@ROOT@/disk.img,0:0:1:0,cache=none\""));
-	CU_ASSERT_PTR_NOT_NULL(strstr(
-	    ud, "\"pvscsi/0/dev-1/spec\":\"file:@ROOT@/other.img,0:0:2:0,ro,cache=writeback\""));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(ud, "\"pvscsi/0/dev-1/spec\":\"file:@ROOT@/other.img,0:0:2:0,ro,cache=writeback,"
+	               "writes=inline\""));
 	free(ud);
 	w_reset_output();
 	CU_ASSERT_EQUAL(xlp_list(&W->c, doms, 1, false), 0);
 	txt = w_text(false);
-	CU_ASSERT_PTR_NOT_NULL(strstr(txt, "/disk.img,cache=none 0:0:1:0 "));
+	/* the widest p-dev sets the column */
+	CU_ASSERT_PTR_NOT_NULL(strstr(txt, "/disk.img,cache=none        0:0:1:0 "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(txt, "/other.img,ro,writes=inline 0:0:2:0 "));
 	free(txt);
 	for (int i = 0; i < 2; i++)
 		for (int k = 0; k < 5; k++)

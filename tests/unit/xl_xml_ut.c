@@ -855,6 +855,27 @@ static char *devs_of(uint32_t dom)
 	return golden_subst(buf, W->fs.root, "@ROOT@");
 }
 
+/* writes=inline has no libvirt form: the disk is listed, the option named on stderr. */
+static void test_list_inline_writes(void)
+{
+	const char *args[5] = {"scsi-attach", "guest1", NULL, "0:0:0:0", NULL};
+	char *pdev, *xml, *err;
+
+	w_setup();
+	pdev = golden_subst(strdup("file:@ROOT@/disk.img,writes=inline"), "@ROOT@", W->fs.root);
+	args[2] = pdev;
+	CU_ASSERT_EQUAL_FATAL(w_cmd(xlp_cmd_attach, args), 0);
+	xml = list_xml("guest1", &err);
+	CU_ASSERT_PTR_NOT_NULL(strstr(xml, "/disk.img\"/>"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "scsi-list: warning: v-dev 0:0:0:0 ("));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/disk.img,writes=inline) listed without writes=inline: "
+	                                   "libvirt's <disk> has no equal"));
+	free(xml);
+	free(err);
+	free(pdev);
+	w_teardown();
+}
+
 static void test_list_round_trip(void)
 {
 	char *xml, *err, *devs1, *xml2, *devs2, *err2;
@@ -953,6 +974,7 @@ int main(void)
 	    {"attach_dryrun", test_attach_dryrun},
 	    {"usage", test_usage},
 	    {"list_round_trip", test_list_round_trip},
+	    {"list: writes=inline named, not lost silently", test_list_inline_writes},
 	    {"list_moved", test_list_moved},
 	};
 

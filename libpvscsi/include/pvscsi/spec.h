@@ -56,9 +56,11 @@ struct pvs_spec {
 	char name[PVS_SPEC_MAX]; /* the path, the size text or the host p-dev, options removed */
 	uint64_t size;           /* mem: in bytes */
 	bool ro;
-	bool raw;       /* feature-host: every command reaches the device, unfiltered */
-	uint32_t bs;    /* bs=: 512 or 4096; 0 when not given */
-	bool direct;    /* file: cache=none (O_DIRECT); false: cache=writeback, the default */
+	bool raw;    /* feature-host: every command reaches the device, unfiltered */
+	uint32_t bs; /* bs=: 512 or 4096; 0 when not given */
+	bool direct; /* file: cache=none (O_DIRECT); false: cache=writeback, the default */
+	/* file: writes=inline (pwritev2 in the event loop); false: writes=io_uring, the default */
+	bool inline_writes;
 	char chap[256]; /* iscsi: chap=: the file with USER's CHAP secret; "" when not given */
 	/* rbd: conf= and id=; "" when not given */
 	char rbd_conf[256];
@@ -69,11 +71,10 @@ struct pvs_spec {
  * Parse @text.  Returns 0 and fills @out, or -EINVAL (-ENAMETOOLONG for a
  * spec over PVS_SPEC_MAX) with one line in @err that quotes the spec and says
  * what is wrong and what would be accepted.  Refused: an empty name (but
- * for cdrom:, an empty drive), bs= on cdrom: (2048-byte blocks), cache= on
- * anything but file:, an rbd: name not POOL/IMAGE[@SNAP], conf= or id= on
- * anything but rbd:, a mem:
- * size that is not a positive multiple of the block size, an unknown option,
- * bs= on a passthrough LUN, raw on an emulated one, raw with ro.
+ * for cdrom:, an empty drive), bs= on cdrom: (2048-byte blocks), cache= or
+ * writes= on anything but file:, writes=inline with cache=none, an rbd: name not POOL/IMAGE[@SNAP],
+ * conf= or id= on anything but rbd:, a mem: size that is not a positive multiple of the block size,
+ * an unknown option, bs= on a passthrough LUN, raw on an emulated one, raw with ro.
  */
 int pvs_spec_parse(const char *text, struct pvs_spec *out, char *err, size_t errlen);
 
