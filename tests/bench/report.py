@@ -111,6 +111,13 @@ def cmd_xen(args):
     except OSError:
         pass
     try:
+        with open(os.path.join(bdir, "file-spec.txt")) as f:
+            spec = f.read().strip()
+        if spec:
+            print(kv_line("xenfile", {"spec": spec}))
+    except OSError:
+        pass
+    try:
         names = sorted(os.listdir(bdir))
     except OSError:
         names = []
@@ -670,6 +677,10 @@ def cmd_report(args):
     p("   xen-scsiback+LIO (vhost 0) and pvscsid --backend-type pvscsi (vhost 1), on the same scsi_debug")
     p("   disk (pscsi / sg passthrough) and the same image file (fileio / file: LUN); fio libaio direct")
     p("   QD 16, kernel and pvscsid alternating per workload; CPU = dom0 busy time (/proc/stat) per I/O")
+    specs = [str(d["spec"]) for k, d in recs if k == "xenfile"]
+    if specs:
+        p("   pvscsid's file LUN: %s" % specs[-1])
+        res["sections"]["xen_file_spec"] = specs[-1]
     runs = {}
     for k, d in recs:
         if k == "xen" and "iops" in d:

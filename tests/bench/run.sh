@@ -17,7 +17,8 @@
 # XEN_RUNTIME (6), XEN_ROUNDS (3: alternating runs per backend in one guest),
 # XEN_ALT ("defer-kicks off": pvscsictl's arguments for a third run per
 # round, pvscsid with that setting; "" for none), XEN_POLL_US (N > 0: the
-# third run polls N us instead),
+# third run polls N us instead), XEN_FILE_OPTS (added to pvscsid's file LUN,
+# e.g. ",writes=inline"),
 # VHOST_RUNTIME (8), VHOST_ROUNDS (3: alternating runs per back-end in one
 # guest): seconds per measurement, repetitions (sections 1-2: the best
 # repetition is reported; 3-4: medians).

@@ -273,7 +273,9 @@ lun_file bench 64M
 dd if=/dev/zero of=/var/tmp/e2e/bench.img bs=1M count=64 conv=notrunc status=none
 vscsi_attach "$DOMID" 0 1 "$PDEV" 0:0:1:0
 XS_BE_ROOT=$XS_PV_ROOT vscsi_attach "$DOMID" 1 0 "/dev/$(sdebug_sg)" 0:0:2:0
-XS_BE_ROOT=$XS_PV_ROOT vscsi_attach "$DOMID" 1 1 file:/var/tmp/e2e/bench.img 0:0:3:0
+# BENCH_FILE_OPTS (",writes=inline"): pvscsid's file LUN only, LIO's is as ever.
+echo "file:/var/tmp/e2e/bench.img${BENCH_FILE_OPTS:-}" >"$CASEOUT/file-spec.txt"
+XS_BE_ROOT=$XS_PV_ROOT vscsi_attach "$DOMID" 1 1 "file:/var/tmp/e2e/bench.img${BENCH_FILE_OPTS:-}" 0:0:3:0
 guest_start
 # About 15 s per run here; a stuck guest must not eat make bench's budget.
 watch_marks $((18 * BENCH_ROUNDS * (BENCH_RUNTIME + 21) + 300))

@@ -21,7 +21,8 @@
 # OUTDIR/same/strace-JOB.txt; that run's figures are then not comparable),
 # XEN_PVSCSID_ARGS (options added to pvscsid's, e.g. "--threads 1"),
 # XEN_PVSCSID_ENV (NAME=VALUE... in pvscsid's environment, e.g.
-# "PVSD_URING_SLEEP=0"),
+# "PVSD_URING_SLEEP=0"), XEN_FILE_OPTS (options added to pvscsid's file LUN,
+# e.g. ",writes=inline"),
 # XEN_ALT (pvscsictl's arguments for a third run per round, "pvsalt": the
 # same pvscsid with that setting, before each of its own runs put back as it
 # was; default "defer-kicks off", the ring armed after every pass; "" for
@@ -144,6 +145,7 @@ BENCH_STRACE=${XEN_STRACE:-}
 BENCH_ALT="$ALT"
 BENCH_PVSCSID_ARGS="${XEN_PVSCSID_ARGS:-}"
 BENCH_PVSCSID_ENV="${XEN_PVSCSID_ENV:-}"
+BENCH_FILE_OPTS="${XEN_FILE_OPTS:-}"
 CASE_TIMEOUT=$((6 * NB * ROUNDS * (RUNTIME + 21) + 420))
 EOT
 QEMU_TIMEOUT=${XEN_QEMU_TIMEOUT:-$((6 * NB * ROUNDS * (RUNTIME + 21) + 420 + 240))}

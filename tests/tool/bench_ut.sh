@@ -77,6 +77,7 @@ def fio(iops, ios, rw="read"):
     other = "write" if rw == "read" else "read"
     return {"jobs": [{rw: side, other: {"total_ios": 0}, "usr_cpu": 1.0, "sys_cpu": 1.0, "job_runtime": 6000}]}
 open(d + "/alt.txt", "w").write("poll 50\n")
+open(d + "/file-spec.txt", "w").write("file:/var/tmp/e2e/bench.img,writes=inline\n")
 cpu = open(d + "/cpu.txt", "w")
 t, busy, sysc, cs, irq = 1000.0, 0, 0, 0, 0
 cpu.write("start job=idle t=%.1f hz=100 busy=0 steal=0 proc=7 kernel.irqs=0 pvscsid.irqs=0 "
@@ -120,9 +121,12 @@ for b, iops in (("kernel", 40), ("pvscsid", 30)):
     t += 1
 EOF
 python3 tests/bench/report.py xen "$tmp/xen" >"$tmp/xen.raw" 2>"$tmp/xen.err"
-check "report.py xen: a line per backend and round, the idle line and the third run's setting" "13" \
+check "report.py xen: a line per backend and round, the idle line, the third run's setting and the file LUN" "14" \
 	"$(grep -c '^xen' "$tmp/xen.raw")"
 python3 tests/bench/report.py report "$tmp/xen.raw" "$tmp" >"$tmp/xen.table" 2>&1
+check "xen: the file LUN's spec as pvscsid was given it" \
+	"   pvscsid's file LUN: file:/var/tmp/e2e/bench.img,writes=inline" \
+	"$(grep "pvscsid's file LUN" "$tmp/xen.table")"
 row=$(grep '^  sdebug randread 4k' "$tmp/xen.table" | head -n 1)
 case $row in
 *" 1.00 [0.90..1.20] "*) ok "xen: the median per-round IOPS ratio and its spread" ;;
