@@ -61,10 +61,10 @@ void pvsd_usage(FILE *f)
 	        "                          io_uring for N microseconds before sleeping (0..%u,\n"
 	        "                          default 0: off; pvscsictl poll changes it)\n"
 	        "      --no-defer-kicks    arm every ring after each pass; by default a ring\n"
-	        "                          with commands in flight stays unarmed, and what the\n"
-	        "                          guest queues behind them is taken with their\n"
-	        "                          completions, without a notification (at most %u ms\n"
-	        "                          later; pvscsictl defer-kicks changes it)\n"
+	        "                          with %u commands or more in flight stays unarmed,\n"
+	        "                          and what the guest queues behind them is taken with\n"
+	        "                          their completions, without a notification (at most\n"
+	        "                          %u ms later; pvscsictl defer-kicks changes it)\n"
 	        "      --threads N         serve the rings on up to N event-loop threads (1..%u,\n"
 	        "                          default: one per online CPU), each started with\n"
 	        "                          its first ring; a ring runs on the thread that\n"
@@ -80,7 +80,7 @@ void pvsd_usage(FILE *f)
 	        "daemon adopts connected guests).  SIGHUP: reopen the log file.\n",
 	        PVSD_DEFAULT_PID_FILE, PVSD_DEFAULT_STATE_DIR, PVSD_DEFAULT_CONTROL, 26u,
 	        PVSD_RING_MAX_SEGS, PVSD_RING_DEFAULT_SEGS, PVSD_DRAIN_TIMEOUT_MS / 1000,
-	        PVSD_POLL_US_MAX, PVSD_DEFER_MS, PVSD_MAX_THREADS);
+	        PVSD_POLL_US_MAX, PVSD_DEFER_MIN, PVSD_DEFER_MS, PVSD_MAX_THREADS);
 }
 
 static int opt_uint(const char *name, const char *arg, unsigned long lo, unsigned long hi,

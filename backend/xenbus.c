@@ -2043,7 +2043,8 @@ unsigned int pvsd_xenbus_poll_loop(struct pvsd_xenbus *xb, unsigned int loop)
 
 /*
  * Arm @loop's rings; true when one had requests.  With @left, a ring with
- * commands in flight is left unarmed, and *@left says whether one was.
+ * PVSD_DEFER_MIN commands in flight or more is left unarmed, and *@left
+ * says whether one was.
  */
 static bool arm_rings(struct pvsd_xenbus *xb, unsigned int loop, bool *left)
 {
@@ -2054,7 +2055,7 @@ static bool arm_rings(struct pvsd_xenbus *xb, unsigned int loop, bool *left)
 	for (struct xb_vhost *v = xb->vhosts; v; v = v->next) {
 		if (!on_loop(v, loop) || v->ring_stopping)
 			continue;
-		if (left && pvsd_ring_inflight(v->ring))
+		if (left && pvsd_ring_inflight(v->ring) >= PVSD_DEFER_MIN)
 			*left = true;
 		else if (pvsd_ring_arm(v->ring))
 			more = true;

@@ -136,12 +136,12 @@ unsigned int pvsd_xenbus_poll(struct pvsd_xenbus *xb);
 bool pvsd_xenbus_arm(struct pvsd_xenbus *xb);
 /*
  * Deferred kicks (pvscsid --defer-kicks, pvscsictl defer-kicks): a ring
- * with commands in flight stays unarmed, as while polling, since their
- * completions bring the loop back and every pass looks at every ring
- * (pvsd_xenbus_poll()); so the guest queues behind them without a notify
- * hypercall and the loop takes them with the completions' pass instead of
- * a pass of their own.  Before it sleeps the loop arms only the rings with
- * nothing in flight (pvsd_xenbus_arm_idle(): true when those had
+ * with PVSD_DEFER_MIN commands or more in flight stays unarmed, as while
+ * polling, since their completions bring the loop back and every pass
+ * looks at every ring (pvsd_xenbus_poll()); so the guest queues behind
+ * them without a notify hypercall and the loop takes them with the
+ * completions' pass instead of a pass of their own.  Before it sleeps the
+ * loop arms the other rings (pvsd_xenbus_arm_idle(): true when those had
  * requests; *@left when a ring stayed unarmed), and then sleeps at most
  * PVSD_DEFER_MS; after a pass that found nothing it arms every ring
  * (pvsd_xenbus_arm()), so a command that takes long (a tape's rewind, a
@@ -149,6 +149,13 @@ bool pvsd_xenbus_arm(struct pvsd_xenbus *xb);
  * at most.  pvsd_xenbus_polling(): polling or deferring.
  */
 #define PVSD_DEFER_MS 1
+/*
+ * With one to three out (a page-cache file whose misses wait in io-wq) the
+ * guest's next requests could be served at once, and would instead wait
+ * for those completions: 6-21% of a file's 4 KiB random reads in the
+ * bench (docs/performance.md); a device at QD 16 has a dozen or more out.
+ */
+#define PVSD_DEFER_MIN 4u
 void pvsd_xenbus_set_defer_kicks(struct pvsd_xenbus *xb, bool on);
 bool pvsd_xenbus_defer_kicks(const struct pvsd_xenbus *xb);
 bool pvsd_xenbus_polling(const struct pvsd_xenbus *xb);

@@ -325,10 +325,11 @@ static uint64_t ms_now(void)
 }
 
 /*
- * Deferred kicks in the loop (pvscsid's default): while a command is out,
- * the guest's next one costs no notification, the loop's sleep is bounded
- * (PVSD_DEFER_MS) and a pass takes it; a pass that finds nothing arms the
- * ring, and then the loop sleeps as long as it is asked to.
+ * Deferred kicks in the loop (pvscsid's default): with fewer than
+ * PVSD_DEFER_MIN commands out the ring is armed before the loop sleeps;
+ * with that many, the guest's next one costs no notification, the loop's
+ * sleep is bounded (PVSD_DEFER_MS) and a pass takes it; a pass that finds
+ * nothing arms the ring, and then the loop sleeps as long as it is asked to.
  */
 static void test_loop_defer_kicks(void)
 {
@@ -367,17 +368,26 @@ static void test_loop_defer_kicks(void)
 	g.domid = 3;
 	CU_ASSERT_FATAL(dh_guest_up(d, fx, gnt, evt, &g, "2:0:0:0") == 0);
 
-	/* A TEST UNIT READY held in the device, to the ring armed before the loop slept. */
+	/*
+	 * TEST UNIT READYs held in the device, one at a time: each finds the
+	 * ring armed before the loop slept, until PVSD_DEFER_MIN are out.
+	 */
 	CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
 	fake_sg_hold(true);
 	w0 = fake_sg_writes();
 	rh_tur(&c);
-	CU_ASSERT_FATAL(fake_front_queue(&g.f, &c) >= 0);
-	CU_ASSERT_TRUE(fake_front_push(&g.f));
-	for (i = 0; i < 100 && fake_sg_writes() == w0; i++)
-		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
-	CU_ASSERT_EQUAL_FATAL(fake_sg_writes(), w0 + 1);
-	/* The next one behind it: no notification; a bounded sleep, then a pass takes it. */
+	for (unsigned int k = 1; k <= PVSD_DEFER_MIN; k++) {
+		/* the loop arms before it sleeps: k - 1 out is too few to defer */
+		if (k > 1)
+			CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
+		CU_ASSERT_FATAL(fake_front_queue(&g.f, &c) >= 0);
+		CU_ASSERT_TRUE(fake_front_push(&g.f));
+		for (i = 0; i < 100 && fake_sg_writes() == w0 + k - 1; i++)
+			CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
+		CU_ASSERT_EQUAL_FATAL(fake_sg_writes(), w0 + k);
+	}
+	w0 += PVSD_DEFER_MIN - 1;
+	/* The next one behind them: no notification; a bounded sleep, then a pass takes it. */
 	CU_ASSERT_FATAL(fake_front_queue(&g.f, &c) >= 0);
 	CU_ASSERT_FALSE(fake_front_push(&g.f));
 	t0 = ms_now();
@@ -387,7 +397,7 @@ static void test_loop_defer_kicks(void)
 	CU_ASSERT_TRUE(ms_now() - t0 < 1000);
 	/*
 	 * Nothing more: one bounded sleep, and after that empty pass the ring
-	 * is armed and the loop sleeps the whole time asked, two commands out.
+	 * is armed and the loop sleeps the whole time asked, commands out.
 	 */
 	t0 = ms_now();
 	CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 2000), 1);
@@ -401,10 +411,10 @@ static void test_loop_defer_kicks(void)
 		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
 	CU_ASSERT_EQUAL(fake_sg_writes(), w0 + 3);
 
-	/* The device answers: all three come back. */
+	/* The device answers: all come back. */
 	fake_sg_hold(false);
-	CU_ASSERT_EQUAL(fake_sg_release(), 3);
-	for (i = 0; i < 3; i++) {
+	CU_ASSERT_EQUAL(fake_sg_release(), PVSD_DEFER_MIN + 2);
+	for (i = 0; i < PVSD_DEFER_MIN + 2; i++) {
 		int got = 0;
 
 		for (int j = 0; j < 100 && (got = fake_front_response(&g.f, &rsp)) != 1; j++)

@@ -1156,6 +1156,7 @@ static void sg_teardown(struct sgenv *s)
 static void tur_held(struct env *e, struct guest *g, uint16_t tgt)
 {
 	struct fake_front_cmd c;
+	unsigned int before = env_inflight(e);
 
 	rh_tur(&c);
 	c.id = tgt;
@@ -1170,14 +1171,15 @@ static void tur_held(struct env *e, struct guest *g, uint16_t tgt)
 	pvsd_xenbus_run_pending(e->xb);
 	pvs_worker_poll(e->w);
 	pvsd_xenbus_after_poll(e->xb);
-	CU_ASSERT_EQUAL(env_inflight(e), 1);
+	CU_ASSERT_EQUAL(env_inflight(e), before + 1);
 }
 
 /*
- * Deferred kicks (--defer-kicks): a ring with a command in flight stays
- * unarmed, so what the guest queues behind it costs no notification and is
- * taken by the pass over the rings (pvsd_xenbus_poll()); with nothing in
- * flight the ring is armed again, and turned off every pass arms it.
+ * Deferred kicks (--defer-kicks): a ring with PVSD_DEFER_MIN commands in
+ * flight stays unarmed, so what the guest queues behind them costs no
+ * notification and is taken by the pass over the rings
+ * (pvsd_xenbus_poll()); with fewer the ring is armed again, and turned off
+ * every pass arms it.
  */
 static void test_defer_kicks(void)
 {
@@ -1202,12 +1204,31 @@ static void test_defer_kicks(void)
 	CU_ASSERT_FALSE(pvsd_xenbus_arm_idle(e.xb, &left));
 	CU_ASSERT_FALSE(left);
 
+	/* Fewer than PVSD_DEFER_MIN out: armed, a request notifies. */
+	for (unsigned int k = 1; k < PVSD_DEFER_MIN; k++) {
+		tur_held(&e, g, 1);
+		CU_ASSERT_FALSE(pvsd_xenbus_arm_idle(e.xb, &left));
+		CU_ASSERT_FALSE(left);
+	}
+	rh_inquiry(&c, buf, 96, 96);
+	CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(&g->f));
+	got = 0;
+	for (int i = 0; i < 50 && (got = fake_front_response(&g->f, &rsp)) != 1; i++)
+		if (!env_step(&e))
+			pvs_worker_wait(e.w, 10);
+	CU_ASSERT_EQUAL_FATAL(got, 1);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_FALSE(pvsd_xenbus_arm_idle(e.xb, &left));
+	CU_ASSERT_FALSE(left);
+
+	/* PVSD_DEFER_MIN out: left unarmed, what comes behind them notifies nothing. */
 	tur_held(&e, g, 1);
 	CU_ASSERT_FALSE(pvsd_xenbus_arm_idle(e.xb, &left));
 	CU_ASSERT_TRUE(left);
-	rh_inquiry(&c, buf, 96, 96);
+	memset(buf, 0, 96);
 	CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
-	CU_ASSERT_FALSE(fake_front_push(&g->f)); /* behind the TUR: no notification */
+	CU_ASSERT_FALSE(fake_front_push(&g->f)); /* behind the TURs: no notification */
 	CU_ASSERT_TRUE(pvsd_xenbus_has_requests(e.xb));
 	CU_ASSERT_EQUAL(pvsd_xenbus_poll(e.xb), 1);
 	pvs_worker_poll(e.w);
@@ -1215,7 +1236,7 @@ static void test_defer_kicks(void)
 	CU_ASSERT_EQUAL_FATAL(fake_front_response(&g->f, &rsp), 1);
 	CU_ASSERT_EQUAL(rsp.rslt, 0);
 	CU_ASSERT_EQUAL(memcmp(buf + 8, "PVSCSI  ", 8), 0);
-	CU_ASSERT_EQUAL(env_inflight(&e), 1);
+	CU_ASSERT_EQUAL(env_inflight(&e), PVSD_DEFER_MIN);
 	/* A ring whose commands are out is armed by pvsd_xenbus_arm(), as after an empty pass. */
 	CU_ASSERT_FALSE(pvsd_xenbus_arm(e.xb));
 	CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
@@ -1227,12 +1248,14 @@ static void test_defer_kicks(void)
 	CU_ASSERT_EQUAL_FATAL(got, 1);
 	CU_ASSERT_EQUAL(rsp.rslt, 0);
 
-	/* The TUR answered: nothing in flight, the ring armed again. */
-	CU_ASSERT_EQUAL(fake_sg_release(), 1);
+	/* The TURs answered: nothing in flight, the ring armed again. */
+	CU_ASSERT_EQUAL(fake_sg_release(), PVSD_DEFER_MIN);
 	fake_sg_hold(false);
 	env_run(&e);
-	CU_ASSERT_EQUAL_FATAL(fake_front_response(&g->f, &rsp), 1);
-	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	for (unsigned int k = 0; k < PVSD_DEFER_MIN; k++) {
+		CU_ASSERT_EQUAL_FATAL(fake_front_response(&g->f, &rsp), 1);
+		CU_ASSERT_EQUAL(rsp.rslt, 0);
+	}
 	CU_ASSERT_EQUAL(env_inflight(&e), 0);
 	CU_ASSERT_FALSE(pvsd_xenbus_arm_idle(e.xb, &left));
 	CU_ASSERT_FALSE(left);
