@@ -330,6 +330,13 @@ def cmd_vhost(args):
     """Join the guest's fio results with the host's snapshots, per run."""
     out, rounds = args[0], int(args[1])
     snapdir = os.path.join(out, "snap")
+    try:
+        with open(os.path.join(out, "file-spec.txt")) as f:
+            spec = f.read().strip()
+        if spec:
+            print(kv_line("vhostfile", {"spec": spec}))
+    except OSError:
+        pass
     s, e = vhost_snap(os.path.join(snapdir, "idle.start")), vhost_snap(os.path.join(snapdir, "idle.end"))
     if s and e and e["t"] > s["t"]:
         dd, win, hz = vhost_deltas(s, e), e["t"] - s["t"], s["hz"]
@@ -813,6 +820,10 @@ def cmd_report(args):
     p("   outside the guest's vCPU thread: qemu = QEMU minus its vCPU thread; vhost-user = the daemon")
     p("   + QEMU minus its vCPU thread (printed daemon+qemu).  ctx sw = context switches of the")
     p("   back-end's threads (the daemon's; QEMU's non-vCPU threads), exact, from /proc")
+    vspecs = [str(d["spec"]) for k, d in recs if k == "vhostfile"]
+    if vspecs:
+        p("   pvscsi-vhost-user's LUN: %s" % vspecs[-1])
+        res["sections"]["vhost_file_spec"] = vspecs[-1]
     runs = {}
     for k, d in recs:
         if k == "vhost" and "round" in d:

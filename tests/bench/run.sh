@@ -21,7 +21,8 @@
 # e.g. ",writes=inline"),
 # VHOST_RUNTIME (8), VHOST_ROUNDS (3: alternating runs per back-end in one
 # guest): seconds per measurement, repetitions (sections 1-2: the best
-# repetition is reported; 3-4: medians).
+# repetition is reported; 3-4: medians); VHOST_FILE_OPTS (added to
+# pvscsi-vhost-user's file LUN).
 # Output: the table on stdout, build/bench/{results.json,table.txt,ratios.png},
 # the raw KEY=VALUE lines in build/bench/raw.txt.  A benchmark reports: a
 # section that cannot run is reported as not measured; the exit status is 0

@@ -27,7 +27,9 @@
 # usage: tests/bench/vhost.sh OUTDIR
 # Prints one "vhost KEY=VALUE..." line per mode, workload and round on
 # stdout; progress on stderr.  Environment: VHOST_RUNTIME (seconds per fio
-# run, 8), VHOST_ROUNDS (3), VHOST_QEMU_TIMEOUT (default from both).
+# run, 8), VHOST_ROUNDS (3), VHOST_QEMU_TIMEOUT (default from both),
+# VHOST_FILE_OPTS (added to pvscsi-vhost-user's file LUN, e.g.
+# ",writes=inline").
 set -eu
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -166,7 +168,8 @@ boot() {
 	RUN=$OUTDIR
 	mkdir -p "$RUN/snap"
 	rm -f "$RUN/vhost.sock"
-	"$BIN" --socket-path="$RUN/vhost.sock" --lun "0:0=file:$IMG" \
+	echo "file:$IMG${VHOST_FILE_OPTS:-}" >"$RUN/file-spec.txt"
+	"$BIN" --socket-path="$RUN/vhost.sock" --lun "0:0=file:$IMG${VHOST_FILE_OPTS:-}" \
 		</dev/null >>"$RUN/backend.log" 2>&1 &
 	BACKEND_PID=$!
 	for _ in $(seq 50); do
