@@ -493,8 +493,15 @@ static void file_writev(struct pvs_lun *lun, struct pvs_req *req, uint64_t off,
 		req->core.store_cnt = cnt;
 		req->core.store_off = off;
 		n = pwritev2(req->core.store_fd, iov, (int)cnt, (off_t)off, 0);
-		/* Short, EINTR or EAGAIN: file_cont() issues the rest through io_uring. */
-		file_cont(req, n < 0 ? -errno : n);
+		/*
+		 * Short, EINTR or EAGAIN: file_cont() issues the rest through
+		 * io_uring.  Nothing written is no EOF here: rw_issue() ends an
+		 * empty transfer, and io_uring judges any other.
+		 */
+		if (n == 0)
+			rw_issue(lun, req);
+		else
+			file_cont(req, n < 0 ? -errno : n);
 		return;
 	}
 	file_rw(lun, req, (uint8_t)(FOP_WRITE | (fua ? FOP_FUA : 0)), off, iov, cnt);

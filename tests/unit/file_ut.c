@@ -1162,6 +1162,20 @@ static void test_inline_store(void)
 	CU_ASSERT_TRUE(all_bytes(check, 512, 0x5a));
 	close(fd);
 
+	/* nothing to write: done, as through io_uring, not an EOF */
+	{
+		struct iovec none[2] = {{wbuf, 0}, {wbuf + 1, 0}};
+
+		io_init(&io, lun);
+		lun->store->writev(lun, &io.req, off, none, 2, false);
+		CU_ASSERT_EQUAL(io.calls, 1);
+		CU_ASSERT_EQUAL(io.res, 0);
+		io_init(&io, lun);
+		lun->store->writev(lun, &io.req, off, none, 0, false);
+		CU_ASSERT_EQUAL(io.calls, 1);
+		CU_ASSERT_EQUAL(io.res, 0);
+	}
+
 	/* FUA: RWF_DSYNC through io_uring */
 	io_init(&io, lun);
 	lun->store->writev(lun, &io.req, 0, wiov, 1, true);
