@@ -1174,6 +1174,21 @@ static void tur_held(struct env *e, struct guest *g, uint16_t tgt)
 	CU_ASSERT_EQUAL(env_inflight(e), before + 1);
 }
 
+/* @c queued and pushed, which notifies the armed ring, and answered GOOD. */
+static void pushed_answered(struct env *e, struct guest *g, struct fake_front_cmd *c)
+{
+	struct vscsiif_response rsp;
+	int got = 0;
+
+	CU_ASSERT_FATAL(fake_front_queue(&g->f, c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(&g->f));
+	for (int i = 0; i < 50 && (got = fake_front_response(&g->f, &rsp)) != 1; i++)
+		if (!env_step(e))
+			pvs_worker_wait(e->w, 10);
+	CU_ASSERT_EQUAL_FATAL(got, 1);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+}
+
 /*
  * Deferred kicks (--defer-kicks): a ring with PVSD_DEFER_MIN commands in
  * flight stays unarmed, so what the guest queues behind them costs no
@@ -1191,7 +1206,6 @@ static void test_defer_kicks(void)
 	struct vscsiif_response rsp;
 	uint8_t *buf = rh_alloc(4096);
 	bool left = true;
-	int got;
 
 	env_init(&e);
 	sg_setup(&e, &sg);
@@ -1211,14 +1225,7 @@ static void test_defer_kicks(void)
 		CU_ASSERT_FALSE(left);
 	}
 	rh_inquiry(&c, buf, 96, 96);
-	CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
-	CU_ASSERT_TRUE(fake_front_push(&g->f));
-	got = 0;
-	for (int i = 0; i < 50 && (got = fake_front_response(&g->f, &rsp)) != 1; i++)
-		if (!env_step(&e))
-			pvs_worker_wait(e.w, 10);
-	CU_ASSERT_EQUAL_FATAL(got, 1);
-	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	pushed_answered(&e, g, &c);
 	CU_ASSERT_FALSE(pvsd_xenbus_arm_idle(e.xb, &left));
 	CU_ASSERT_FALSE(left);
 
@@ -1239,14 +1246,7 @@ static void test_defer_kicks(void)
 	CU_ASSERT_EQUAL(env_inflight(&e), PVSD_DEFER_MIN);
 	/* A ring whose commands are out is armed by pvsd_xenbus_arm(), as after an empty pass. */
 	CU_ASSERT_FALSE(pvsd_xenbus_arm(e.xb));
-	CU_ASSERT_FATAL(fake_front_queue(&g->f, &c) >= 0);
-	CU_ASSERT_TRUE(fake_front_push(&g->f));
-	got = 0;
-	for (int i = 0; i < 50 && (got = fake_front_response(&g->f, &rsp)) != 1; i++)
-		if (!env_step(&e))
-			pvs_worker_wait(e.w, 10);
-	CU_ASSERT_EQUAL_FATAL(got, 1);
-	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	pushed_answered(&e, g, &c);
 
 	/* The TURs answered: nothing in flight, the ring armed again. */
 	CU_ASSERT_EQUAL(fake_sg_release(), PVSD_DEFER_MIN);
