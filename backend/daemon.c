@@ -1157,9 +1157,16 @@ static int stop_check(struct pvsd_daemon *d)
 	return 1;
 }
 
-/* @timeout_ms, or less: a control client to drop, the watchdog's next ping. */
+/*
+ * @timeout_ms, or less: a control client to drop, the watchdog's next ping,
+ * a move between loops to give up.
+ */
 static int main_timeout(struct pvsd_daemon *d, int timeout_ms)
 {
+	int move_ms = pvsd_xenbus_main_timeout_ms(d->xb);
+
+	if (move_ms >= 0 && (timeout_ms < 0 || move_ms < timeout_ms))
+		timeout_ms = move_ms;
 	if (d->ctl) {
 		int ctl_ms = pctl_timeout_ms(d->ctl);
 

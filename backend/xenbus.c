@@ -627,6 +627,11 @@ static bool shares_unit(const struct xb_vhost *a, const struct xb_vhost *b)
  * requests and are unmapped once drained (the frontends see a pause, not a
  * reconnect); moves_run() does the rest.
  */
+static uint64_t move_timeout_ns(const struct pvsd_xenbus *xb)
+{
+	return xb->cfg.move_timeout_ms ? xb->cfg.move_timeout_ms * 1000000ull : MOVE_TIMEOUT_NS;
+}
+
 static void move_begin(struct xb_vhost *v, int to, const char *what)
 {
 	struct pvsd_xenbus *xb = v->xb;
@@ -635,7 +640,7 @@ static void move_begin(struct xb_vhost *v, int to, const char *what)
 	bool grew = true;
 
 	v->move_to = to;
-	xb->move_deadline = pvs_now_ns() + MOVE_TIMEOUT_NS;
+	xb->move_deadline = pvs_now_ns() + move_timeout_ns(xb);
 	while (grew) {
 		grew = false;
 		for (struct xb_vhost *w = xb->vhosts; w; w = w->next) {
@@ -757,7 +762,7 @@ static int units_move(struct pvsd_xenbus *xb, struct pvs_worker *from, struct pv
  * On the main thread, every loop parked: once the moving vhosts' rings
  * are unmapped and their units idle, the units change worker and the
  * vhosts loop; then each connects its ring again.  A move that cannot end
- * in MOVE_TIMEOUT_NS (a LUN that stays busy) is given up: the vhosts stay
+ * in MOVE_TIMEOUT_NS (cfg.move_timeout_ms; a LUN that stays busy) is given up: the vhosts stay
  * where they were, and the device that asked for it is refused.
  */
 static void moves_run(struct pvsd_xenbus *xb)
@@ -789,8 +794,8 @@ static void moves_run(struct pvsd_xenbus *xb)
 	if (ready)
 		rc = units_move(xb, xb->loops[from].worker, xb->loops[to].worker, err, sizeof(err));
 	else
-		snprintf(err, sizeof(err), "its rings or LUNs were still busy after %llu s",
-		         MOVE_TIMEOUT_NS / 1000000000ull);
+		snprintf(err, sizeof(err), "its rings or LUNs were still busy after %.3g s",
+		         (double)move_timeout_ns(xb) / 1e9);
 	if (ready && !rc)
 		xb->moves++;
 	for (struct xb_vhost *v = xb->vhosts; v; v = v->next) {
@@ -1984,6 +1989,19 @@ bool pvsd_xenbus_arm_idle(struct pvsd_xenbus *xb, bool *left)
 int pvsd_xenbus_timeout_ms(const struct pvsd_xenbus *xb)
 {
 	return pvsd_xenbus_timeout_ms_loop(xb, ALL_LOOPS);
+}
+
+int pvsd_xenbus_main_timeout_ms(const struct pvsd_xenbus *xb)
+{
+	uint64_t now;
+
+	if (!moving_any(xb))
+		return -1;
+	now = pvs_now_ns();
+	if (now >= xb->move_deadline)
+		return 0;
+	/* Rounded up: woken a little early, the loop would only sleep again. */
+	return (int)((xb->move_deadline - now + 999999) / 1000000);
 }
 
 bool pvsd_xenbus_pending(const struct pvsd_xenbus *xb)

@@ -76,6 +76,7 @@ struct pvsd_xenbus_cfg {
 	bool verbose;                 /* rings trace every request */
 	int64_t own_domid;            /* -1: read the "domid" node, 0 if absent */
 	const char *be_type;          /* the backend/<type> to serve; NULL: "vscsi" */
+	unsigned int move_timeout_ms; /* a move between loops given up after; 0: 30 s */
 	/*
 	 * The event loop: start/stop polling @fd for readability and hand
 	 * @cookie to pvsd_xenbus_handle_ring() when it is readable.  fd_add
@@ -163,6 +164,12 @@ bool pvsd_xenbus_arm_idle(struct pvsd_xenbus *xb, bool *left);
 
 /* The soonest any ring needs pvsd_xenbus_after_poll() again, in ms; -1: none. */
 int pvsd_xenbus_timeout_ms(const struct pvsd_xenbus *xb);
+/*
+ * The main thread's part: ms until a move between loops under way is given
+ * up (pvsd_xenbus_after_poll_main() must run by then, whatever else comes:
+ * a device that never answers wakes nobody); -1: no move.
+ */
+int pvsd_xenbus_main_timeout_ms(const struct pvsd_xenbus *xb);
 
 /*
  * After pvs_worker_poll(): push completed responses of every ring, and

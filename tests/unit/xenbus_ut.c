@@ -94,6 +94,7 @@ struct env {
 	const char *be_type;             /* the daemon's --backend-type; NULL: vscsi */
 	const char *be_root;             /* where toolstack_add writes; NULL: BE */
 	bool no_wait_opens;              /* env_run() leaves p-devs opening on their threads */
+	unsigned int move_timeout_ms;    /* pvsd_xenbus_cfg's; 0: the daemon's 30 s */
 	struct guest g[MAXG];
 };
 
@@ -141,6 +142,7 @@ static int xb_start(struct env *e)
 	e->cfg.resolver.dev_root = e->dev_root ? e->dev_root : e->dir;
 	e->cfg.own_domid = -1;
 	e->cfg.be_type = e->be_type;
+	e->cfg.move_timeout_ms = e->move_timeout_ms;
 	e->cfg.fd_add = fd_add;
 	e->cfg.fd_del = fd_del;
 	e->cfg.fd_arg = e;
@@ -1703,6 +1705,82 @@ static void test_two_loops_move_component(void)
 }
 
 /*
+ * A move whose vhost cannot drain (a command the device never answers) is
+ * given up when its time is over, though nothing else happens meanwhile:
+ * the main thread's sleep ends by then (pvsd_xenbus_main_timeout_ms()).
+ * The vhost stays on its loop and serves on, the hot add is refused with
+ * the reason, and the held command is answered when the device answers.
+ */
+static void test_two_loops_move_timeout(void)
+{
+	struct env e;
+	struct sgenv sg;
+	struct guest *g[2];
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	char p0[PATH_MAX + 8];
+	const char *a[1], *b[1] = {"2:0:0:0"}, *vdev[1] = {"0:0:0:0"};
+	int ms, i, got = 0;
+
+	env_init2(&e);
+	e.move_timeout_ms = 300;
+	sg_setup(&e, &sg);
+	mkfile_spec(&e, "f0", p0, sizeof(p0));
+	a[0] = p0;
+	g[0] = attach(&e, 0, 1, 0, a, vdev, 1);
+	g[1] = attach(&e, 1, 2, 0, b, vdev, 1);
+	CU_ASSERT_EQUAL(loop_of(&e, 1, 0), 0);
+	CU_ASSERT_EQUAL(loop_of(&e, 2, 0), 1);
+	CU_ASSERT_EQUAL(pvsd_xenbus_main_timeout_ms(e.xb), -1);
+	/* Guest 2's TEST UNIT READY, held in the device. */
+	fake_sg_hold(true);
+	rh_tur(&c);
+	CU_ASSERT_FATAL(fake_front_queue(&g[1]->f, &c) >= 0);
+	fake_front_push(&g[1]->f);
+	for (i = 0; i < 100 && env_inflight(&e) != 1; i++)
+		env_step(&e);
+	CU_ASSERT_EQUAL_FATAL(env_inflight(&e), 1);
+	/* Loop 0's file hot-added to it: the vhost must move, and cannot drain. */
+	bset(&e, g[1], "vscsi-devs/dev-1/p-dev", p0);
+	bset(&e, g[1], "vscsi-devs/dev-1/v-dev", "0:0:1:0");
+	bset(&e, g[1], "vscsi-devs/dev-1/state", "1");
+	bset(&e, g[1], "state", "7");
+	CU_ASSERT_EQUAL(fset(&e, g[1], "state", "7"), 0);
+	for (i = 0; i < 100 && pvsd_xenbus_main_timeout_ms(e.xb) < 0; i++)
+		env_step(&e);
+	ms = pvsd_xenbus_main_timeout_ms(e.xb);
+	CU_ASSERT_TRUE(ms > 0 && ms <= 300);
+	for (i = 0; i < 100 && !log_has("cannot move to event loop 0"); i++) {
+		env_step(&e);
+		usleep(10000);
+	}
+	CU_ASSERT_TRUE(log_has("d2 v0: cannot move to event loop 0: its rings or LUNs were "
+	                       "still busy after 0.3 s; staying on 1"));
+	CU_ASSERT_EQUAL(pvsd_xenbus_main_timeout_ms(e.xb), -1);
+	/* The device answers: the TUR comes back, the ring serves on, on loop 1. */
+	fake_sg_hold(false);
+	CU_ASSERT_EQUAL(fake_sg_release(), 1);
+	for (i = 0; i < 100 && (got = fake_front_response(&g[1]->f, &rsp)) != 1; i++)
+		if (!env_step(&e))
+			pvs_worker_wait(e.w2, 10);
+	CU_ASSERT_EQUAL(got, 1);
+	env_run(&e);
+	CU_ASSERT_EQUAL(fset(&e, g[1], "state", "4"), 0);
+	env_run(&e);
+	CU_ASSERT_TRUE(log_has("could not move there"));
+	CU_ASSERT_STRING_EQUAL(bhist(&e, g[1], "vscsi-devs/dev-1/state"), "1,6");
+	CU_ASSERT_STRING_EQUAL(bget(&e, g[1], "state"), "4");
+	CU_ASSERT_EQUAL(loop_of(&e, 2, 0), 1);
+	CU_ASSERT_EQUAL(stats(&e).moves, 0);
+	for (i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL(inquiry(&e, g[i], 0, 0, 0, NULL), 0);
+		CU_ASSERT_EQUAL(g[i]->f.errors, 0);
+	}
+	sg_teardown(&sg);
+	env_fini(&e);
+}
+
+/*
  * A move the new loop refuses (its worker's epoll set takes no fd, so the
  * moving file LUN's watch cannot go there): the units go back, the vhost
  * stays on its loop and serves on, and the hot add that asked for it is
@@ -2496,6 +2574,8 @@ int main(void)
 	ADD(s, "two event loops: a move takes the vhosts sharing LUNs",
 	    test_two_loops_move_component);
 	ADD(s, "two event loops: a move the new loop refuses", test_two_loops_move_refused);
+	ADD(s, "two event loops: a move that cannot drain is given up in time",
+	    test_two_loops_move_timeout);
 	ADD(s, "adopt on start", test_adopt_on_start);
 	ADD(s, "adopt in the middle of a hot remove", test_adopt_mid_reconfigure);
 	ADD(s, "p-dev resolved to sg, p-devname", test_resolved_pdev);
