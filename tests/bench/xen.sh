@@ -76,7 +76,9 @@ build_bench_guest() {
 	sum=$({
 		inputs_sum "$E2E_DIR/lib/guest-init" "$E2E_DIR/lib/guest-lib.sh" "$E2E_DIR/lib/initramfs.sh" \
 			"$BENCH_DIR/xen-guest.sh" "$BENCH_DIR/xen.sh" /bin/busybox /bin/dash "$fio_bin"
-		echo "$KVER $RUNTIME $ROUNDS"
+		# Everything the case file below is written from: a guest built for
+		# another setting would run other jobs.
+		echo "$KVER $RUNTIME $ROUNDS ${ALT:+alt}"
 	} | sha256sum | cut -d' ' -f1)
 	if [ -s "$GUEST_IMG" ] && [ "$(cat "$GUEST_IMG.stamp" 2>/dev/null)" = "$sum" ]; then
 		return 0
