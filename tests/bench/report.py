@@ -29,6 +29,15 @@ import subprocess
 import sys
 
 
+def read_text(path):
+    """A small file's text, stripped; "" when it is missing."""
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def kv_line(kind, d):
     return kind + " " + " ".join("%s=%s" % (k, v) for k, v in d.items())
 
@@ -103,20 +112,12 @@ def cmd_xen(args):
     bdir = os.path.join(args[0], "same")
     for line in xen_runs(bdir):
         print(line)
-    try:
-        with open(os.path.join(bdir, "alt.txt")) as f:
-            alt = "_".join(f.read().split())
-        if alt:
-            print(kv_line("xenalt", {"cmd": alt}))
-    except OSError:
-        pass
-    try:
-        with open(os.path.join(bdir, "file-spec.txt")) as f:
-            spec = f.read().strip()
-        if spec:
-            print(kv_line("xenfile", {"spec": spec}))
-    except OSError:
-        pass
+    alt = "_".join(read_text(os.path.join(bdir, "alt.txt")).split())
+    if alt:
+        print(kv_line("xenalt", {"cmd": alt}))
+    spec = read_text(os.path.join(bdir, "file-spec.txt"))
+    if spec:
+        print(kv_line("xenfile", {"spec": spec}))
     try:
         names = sorted(os.listdir(bdir))
     except OSError:
@@ -330,13 +331,9 @@ def cmd_vhost(args):
     """Join the guest's fio results with the host's snapshots, per run."""
     out, rounds = args[0], int(args[1])
     snapdir = os.path.join(out, "snap")
-    try:
-        with open(os.path.join(out, "file-spec.txt")) as f:
-            spec = f.read().strip()
-        if spec:
-            print(kv_line("vhostfile", {"spec": spec}))
-    except OSError:
-        pass
+    spec = read_text(os.path.join(out, "file-spec.txt"))
+    if spec:
+        print(kv_line("vhostfile", {"spec": spec}))
     s, e = vhost_snap(os.path.join(snapdir, "idle.start")), vhost_snap(os.path.join(snapdir, "idle.end"))
     if s and e and e["t"] > s["t"]:
         dd, win, hz = vhost_deltas(s, e), e["t"] - s["t"], s["hz"]
