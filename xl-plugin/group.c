@@ -136,6 +136,11 @@ int xlp_group_parse(const char *pdev, const char *vdev_opts, struct xlp_group *g
 		return bad(err, errlen,
 		           "option %s applies to file: LUNs only; '%s' is a group of host LUNs",
 		           xlp_cache_opt(e.cache) + 1, pdev);
+	if (rc == -EINVAL && err && errlen && !strncmp(err, "option writes=inline", 20))
+		return bad(err, errlen,
+		           "option writes=inline applies to file: LUNs only; '%s' is a group of "
+		           "host LUNs",
+		           pdev);
 	if (rc)
 		return rc;
 	if (e.kind != XLP_HOST)

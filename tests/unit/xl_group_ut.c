@@ -73,6 +73,9 @@ static void test_parse(void)
 	    {"scsi_host2:0:*:*", "0:0:*:3", "a group's LUN must be '*'"},
 	    {"scsi_host2:0:*:*", "0:*:*:*", "H, C and T must be numbers"},
 	    {"scsi_host2:0:*:*", "0:0:*:*,bs=4096", "bs= applies to file: and mem:"},
+	    {"scsi_host2:0:*:*", "0:0:*:*,writes=inline",
+	     "option writes=inline applies to file: LUNs only; 'scsi_host2:0:*:*' is a group of "
+	     "host LUNs"},
 	    {"scsi_host2:0:*:*", "0:0:*:*,cache=none",
 	     "option cache=none applies to file: LUNs only; 'scsi_host2:0:*:*' is a group of host "
 	     "LUNs"},
