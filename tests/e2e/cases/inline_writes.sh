@@ -26,16 +26,13 @@ dom0() {
 	vscsi_hot_add "$DOMID" 0 2 "$PDEV" 0:0:2:0
 }
 
-# 1.5, 3.5, 7.5, 32.5 and 129.5 KiB, as subpage.sh.
-IW_BS=1536/20:3584/20:7680/20:33280/20:132608/20
-
 guest() {
 	wait_lun 0:0:0
 	wait_lun 0:1:0
 	ext4_roundtrip "$(sd_of 0:0:0)" 1024
 	sd=$(sd_of 0:1:0)
-	fio_verify "$sd" --size=24M --rw=write --bssplit=$IW_BS --mem_align=1536
-	fio_verify "$sd" --size=24M --rw=randwrite --bssplit=$IW_BS --mem_align=1024
+	fio_verify "$sd" --size=24M --rw=write --bssplit=$SUBPAGE_BS --mem_align=1536
+	fio_verify "$sd" --size=24M --rw=randwrite --bssplit=$SUBPAGE_BS --mem_align=1024
 	mark luns-done
 	wait_lun 0:2:0 300
 }

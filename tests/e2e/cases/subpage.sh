@@ -51,10 +51,6 @@ assert r["lent_in"] > 0 and r["lent_out"] > 0, "the mem: LUN lent nothing"
 	vscsi_hot_add "$DOMID" 0 3 "$PDEV" 0:0:3:0
 }
 
-# 1.5, 3.5, 7.5, 32.5 and 129.5 KiB: fio places each I/O unit's buffer at
-# mem_align past a page, plus whole multiples of the largest size.
-SUBPAGE_BS=1536/20:3584/20:7680/20:33280/20:132608/20
-
 guest() {
 	wait_lun 0:0:0
 	wait_lun 0:1:0

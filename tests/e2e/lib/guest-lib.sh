@@ -303,6 +303,12 @@ blk_report() {
 	record "$2" cat /tmp/blk.report
 }
 
+# fio --bssplit of block sizes that are multiples of 512 but not of 4096
+# (1.5, 3.5, 7.5, 32.5 and 129.5 KiB): fio places each I/O unit's buffer at
+# mem_align past a page, plus whole multiples of the largest size
+# (subpage.sh, inline_writes.sh).
+SUBPAGE_BS=1536/20:3584/20:7680/20:33280/20:132608/20
+
 ext4_roundtrip() {
 	_dev=$1
 	run mkfs.ext4 -q -F -b "$2" -E nodiscard "$_dev"
