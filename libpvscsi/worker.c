@@ -76,6 +76,8 @@ struct pvs_worker {
 	int sleep_err;             /* the poll of the set failed: no more sleeping here */
 	unsigned int sleep_submit; /* pvs_worker_sleep_begin() to _wait(): SQEs published */
 	int sleep_timeout;
+	unsigned int hold_us;       /* pvs_worker_sleep_hold(): for the next sleep */
+	unsigned int sleep_hold_us; /* _begin() to _wait(): that sleep's length, 0: none */
 	struct pvsi_worker_op sleep_op;
 	/* The sleep's poll of @fdsep: its CQE means the next round asks the fds. */
 	bool fds_polled;
@@ -852,9 +854,17 @@ static bool post_poll(struct pvs_worker *w, int fd, struct pvsi_worker_op *op,
 	return true;
 }
 
+void pvs_worker_sleep_hold(struct pvs_worker *w, unsigned int us)
+{
+	w->hold_us = us;
+}
+
 int pvs_worker_sleep_begin(struct pvs_worker *w, int fd, int timeout_ms)
 {
 	struct io_uring_sq *sq = &w->ring.sq;
+	unsigned int hold = w->hold_us;
+
+	w->hold_us = 0;
 
 	if (w->sleep_err) {
 		/* Not lazy any more: the caller goes back to its own epoll_wait. */
@@ -878,8 +888,16 @@ int pvs_worker_sleep_begin(struct pvs_worker *w, int fd, int timeout_ms)
 	}
 	if (w->foreign)
 		pvsi_worker_submit(w);
-	if (w->sleep_ready || w->fds_ready || pvs_worker_has_completions(w))
+	/*
+	 * A held sleep lets completions and the worker's fds wait in the
+	 * kernel: that is its point.  The transport's set does not: what
+	 * comes there (xenstore, a stop) is rare and not to be delayed.
+	 */
+	if (w->sleep_ready || (!hold && (w->fds_ready || pvs_worker_has_completions(w))))
 		timeout_ms = 0;
+	if (hold && timeout_ms > 0 && (unsigned int)timeout_ms < hold / 1000)
+		hold = (unsigned int)timeout_ms * 1000u;
+	w->sleep_hold_us = timeout_ms == 0 ? 0 : hold;
 	/*
 	 * What liburing's submit does before its system call, done here so
 	 * that the call itself (pvs_worker_sleep_wait()) reads nothing of the
@@ -899,10 +917,23 @@ int pvs_worker_sleep_wait(struct pvs_worker *w)
 {
 	unsigned int fd = (unsigned int)w->ring.ring_fd, n = w->sleep_submit;
 	int timeout_ms = w->sleep_timeout, rc, tries = 0;
+	unsigned int hold = w->sleep_hold_us;
 
 	do {
 		if (timeout_ms == 0) {
 			rc = n ? io_uring_enter(fd, n, 0, 0, NULL) : 0;
+		} else if (hold) {
+			/*
+			 * As many completions as the CQ holds, so that only the time
+			 * (or a CQ about to overflow, or a signal) ends it.
+			 */
+			struct __kernel_timespec ts = {.tv_sec = hold / 1000000u,
+			                               .tv_nsec = (long)(hold % 1000000u) * 1000L};
+			struct io_uring_getevents_arg arg = {.ts = (uint64_t)(uintptr_t)&ts};
+
+			rc = io_uring_enter2(fd, n, w->ring.cq.ring_entries,
+			                     IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+			                     (sigset_t *)&arg, sizeof(arg));
 		} else if (timeout_ms < 0) {
 			rc = io_uring_enter(fd, n, 1, IORING_ENTER_GETEVENTS, NULL);
 		} else {

@@ -880,6 +880,84 @@ static void test_sleep_wakes_for_the_set(void)
 }
 
 /*
+ * A held sleep (completion coalescing) lasts its time: a completion, a
+ * registered fd and the transport's set do not end it, and all of them are
+ * there for the pass after it.  A shorter timeout bounds it, 0 skips it,
+ * and it holds one sleep only.
+ */
+static void test_sleep_hold(void)
+{
+	struct pvs_worker *w;
+	struct fdrec r = {.other = -1};
+	struct epoll_event ev = {.events = EPOLLIN}, out;
+	uint64_t one = 1, v;
+	int ep = epoll_create1(0), efd = eventfd(0, EFD_NONBLOCK), sfd = eventfd(0, EFD_NONBLOCK);
+	bool ready = false;
+	double t0;
+
+	reset_reqs();
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
+	CU_ASSERT_EQUAL_FATAL(epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev), 0);
+	r.fd = sfd;
+	CU_ASSERT_EQUAL(pvsi_worker_add_fd(w, sfd, EPOLLIN, fd_cb, &r), 0);
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, ep, 0, &ready), 0);
+	/* A NOP that completes at once, an sg-like fd ready, the set ready. */
+	queue_nop(w, &reqs[0]);
+	pvs_worker_flush(w);
+	CU_ASSERT_EQUAL(write(sfd, &one, sizeof(one)), 8);
+	CU_ASSERT_EQUAL(write(efd, &one, sizeof(one)), 8);
+	pvs_worker_sleep_hold(w, 150000);
+	t0 = now_ms();
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, ep, 5000, &ready), 0);
+	CU_ASSERT_TRUE(now_ms() - t0 >= 140);
+	CU_ASSERT_TRUE(now_ms() - t0 < 4000);
+	CU_ASSERT_TRUE(ready);
+	CU_ASSERT_EQUAL(epoll_wait(ep, &out, 1, 0), 1);
+	CU_ASSERT_EQUAL(read(efd, &v, sizeof(v)), 8);
+	CU_ASSERT_TRUE(pvs_worker_run(w, false) >= 2);
+	CU_ASSERT_EQUAL(recs[0].calls, 1);
+	CU_ASSERT_EQUAL(r.calls, 1);
+	/* One sleep only: the next wakes for its NOP at once. */
+	queue_nop(w, &reqs[1]);
+	pvs_worker_flush(w);
+	t0 = now_ms();
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, ep, 5000, &ready), 0);
+	CU_ASSERT_TRUE(now_ms() - t0 < 4000);
+	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 1);
+	CU_ASSERT_EQUAL(recs[1].calls, 1);
+	/* A completion already in the CQ does not end it either. */
+	queue_nop(w, &reqs[2]);
+	pvs_worker_submit(w);
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 1000), 1);
+	pvs_worker_sleep_hold(w, 100000);
+	t0 = now_ms();
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, ep, -1, &ready), 0);
+	CU_ASSERT_TRUE(now_ms() - t0 >= 90);
+	CU_ASSERT_FALSE(ready);
+	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 1);
+	/* Bounded by a shorter timeout; none at all with 0, which clears it. */
+	pvs_worker_sleep_hold(w, 3000000);
+	t0 = now_ms();
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, ep, 40, &ready), 0);
+	CU_ASSERT_TRUE(now_ms() - t0 >= 30);
+	CU_ASSERT_TRUE(now_ms() - t0 < 2000);
+	pvs_worker_sleep_hold(w, 3000000);
+	queue_nop(w, &reqs[3]);
+	pvs_worker_flush(w);
+	t0 = now_ms();
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, ep, 0, &ready), 0);
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, ep, 5000, &ready), 0);
+	CU_ASSERT_TRUE(now_ms() - t0 < 2000);
+	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 1);
+	CU_ASSERT_EQUAL(recs[3].calls, 1);
+	pvsi_worker_del_fd(w, sfd);
+	pvs_worker_free(w);
+	close(ep);
+	close(efd);
+	close(sfd);
+}
+
+/*
  * A set the kernel cannot poll: the sleep says so once, then fails at every
  * call, and the worker submits at each flush again (its transport went
  * back to epoll_wait).
@@ -933,6 +1011,7 @@ static const struct cu_test worker_fds_tests[] = {
     {"fd removed by another callback in the same round", test_fd_deleted_by_another_callback},
     {"sleep: lazy submissions go with the sleep", test_sleep_submits_lazily},
     {"sleep: the transport's set wakes it, and the worker's own fds", test_sleep_wakes_for_the_set},
+    {"sleep: a held sleep lasts its time (coalescing)", test_sleep_hold},
     {"sleep: a set the kernel cannot poll ends the sleeping", test_sleep_refused_poll},
 };
 

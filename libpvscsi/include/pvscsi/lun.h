@@ -222,6 +222,14 @@ int pvs_worker_sleep(struct pvs_worker *w, int fd, int timeout_ms, bool *fd_read
  * (through @fd).
  */
 int pvs_worker_sleep_begin(struct pvs_worker *w, int fd, int timeout_ms);
+/*
+ * Completion coalescing: the next sleep lasts @us microseconds (less when
+ * its @timeout_ms is shorter, none when it is 0), and neither a completion
+ * nor the worker's fds end it early; only @fd polled ready before it
+ * began, a signal, or a completion queue about to overflow do.  What
+ * completes meanwhile is reaped by one pass.  Cleared by that sleep.
+ */
+void pvs_worker_sleep_hold(struct pvs_worker *w, unsigned int us);
 int pvs_worker_sleep_wait(struct pvs_worker *w);
 void pvs_worker_sleep_end(struct pvs_worker *w, int rc, bool *fd_ready);
 /* Submit what is queued now, lazy or not (a loop about to spin on completions). */
