@@ -362,6 +362,33 @@ static int cmd_poll(void *arg, const yajl_val args, yajl_gen g, struct pctl_err 
 	return 0;
 }
 
+/* Completion coalescing, at run time (pvscsid --coalesce-us at start), for the same reason. */
+static int cmd_coalesce(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
+{
+	struct pvsd_xenbus *xb = arg;
+	yajl_val us = pctl_arg(args, "us");
+	unsigned int old = pvsd_xenbus_coalesce_us(xb);
+
+	if (pctl_only_arg(args, "us", e))
+		return -1;
+	if (us) {
+		if (!YAJL_IS_INTEGER(us) || YAJL_GET_INTEGER(us) < 0 ||
+		    YAJL_GET_INTEGER(us) > PVSD_COALESCE_US_MAX)
+			return pctl_fail(e, PCTL_E_ARG,
+			                 "\"us\" must be a number of microseconds in 0..%u",
+			                 PVSD_COALESCE_US_MAX);
+		pvsd_xenbus_set_coalesce_us(xb, (unsigned int)YAJL_GET_INTEGER(us));
+		if (pvsd_xenbus_coalesce_us(xb) != old)
+			plog(LOG_NOTICE, "coalescing %u us -> %u us (control socket)", old,
+			     pvsd_xenbus_coalesce_us(xb));
+	}
+	yajl_gen_map_open(g);
+	pctl_u64(g, "us", pvsd_xenbus_coalesce_us(xb));
+	pctl_u64(g, "previous", old);
+	yajl_gen_map_close(g);
+	return 0;
+}
+
 /* Deferred kicks, at run time (pvscsid --no-defer-kicks at start), for the same reason. */
 static int cmd_defer_kicks(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
 {
@@ -389,9 +416,10 @@ static int cmd_defer_kicks(void *arg, const yajl_val args, yajl_gen g, struct pc
 }
 
 const struct pctl_command pvsd_ctl_commands[] = {
-    {"status", cmd_status},   {"stats", cmd_stats},
-    {"metrics", cmd_metrics}, {"log-level", pctl_cmd_log_level},
-    {"poll", cmd_poll},       {"defer-kicks", cmd_defer_kicks},
+    {"status", cmd_status},     {"stats", cmd_stats},
+    {"metrics", cmd_metrics},   {"log-level", pctl_cmd_log_level},
+    {"poll", cmd_poll},         {"defer-kicks", cmd_defer_kicks},
+    {"coalesce", cmd_coalesce},
 };
 const size_t pvsd_ctl_ncommands = sizeof(pvsd_ctl_commands) / sizeof(pvsd_ctl_commands[0]);
 

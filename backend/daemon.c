@@ -60,6 +60,11 @@ void pvsd_usage(FILE *f)
 	        "      --poll-us N         after a pass that did work, poll the rings and the\n"
 	        "                          io_uring for N microseconds before sleeping (0..%u,\n"
 	        "                          default 0: off; pvscsictl poll changes it)\n"
+	        "      --coalesce-us N     after a pass that did work, sleep N microseconds\n"
+	        "                          with the rings unarmed, so that one pass answers\n"
+	        "                          what completes and takes what comes meanwhile\n"
+	        "                          (0..%u, default 0: off; adds up to N us to each\n"
+	        "                          command; pvscsictl coalesce changes it)\n"
 	        "      --no-defer-kicks    arm every ring after each pass; by default a ring\n"
 	        "                          with %u commands or more in flight stays unarmed,\n"
 	        "                          and what the guest queues behind them is taken with\n"
@@ -80,7 +85,8 @@ void pvsd_usage(FILE *f)
 	        "daemon adopts connected guests).  SIGHUP: reopen the log file.\n",
 	        PVSD_DEFAULT_PID_FILE, PVSD_DEFAULT_STATE_DIR, PVSD_DEFAULT_CONTROL, 26u,
 	        PVSD_RING_MAX_SEGS, PVSD_RING_DEFAULT_SEGS, PVSD_DRAIN_TIMEOUT_MS / 1000,
-	        PVSD_POLL_US_MAX, PVSD_DEFER_MIN, PVSD_DEFER_MS, PVSD_MAX_THREADS);
+	        PVSD_POLL_US_MAX, PVSD_COALESCE_US_MAX, PVSD_DEFER_MIN, PVSD_DEFER_MS,
+	        PVSD_MAX_THREADS);
 }
 
 static int opt_uint(const char *name, const char *arg, unsigned long lo, unsigned long hi,
@@ -108,6 +114,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 		O_CONTROL,
 		O_BETYPE,
 		O_POLL,
+		O_COALESCE,
 		O_DEFER,
 		O_THREADS
 	};
@@ -126,6 +133,7 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 	    {"drain-timeout", required_argument, NULL, O_DRAIN},
 	    {"backend-type", required_argument, NULL, O_BETYPE},
 	    {"poll-us", required_argument, NULL, O_POLL},
+	    {"coalesce-us", required_argument, NULL, O_COALESCE},
 	    {"no-defer-kicks", no_argument, NULL, O_DEFER},
 	    {"threads", required_argument, NULL, O_THREADS},
 	    {"help", no_argument, NULL, 'h'},
@@ -207,6 +215,11 @@ int pvsd_opts_parse(int argc, char **argv, struct pvsd_opts *o, FILE *out, FILE 
 			break;
 		case O_POLL:
 			if (opt_uint("--poll-us", optarg, 0, PVSD_POLL_US_MAX, &o->poll_us, err))
+				return -EINVAL;
+			break;
+		case O_COALESCE:
+			if (opt_uint("--coalesce-us", optarg, 0, PVSD_COALESCE_US_MAX,
+			             &o->coalesce_us, err))
 				return -EINVAL;
 			break;
 		case O_DEFER:
@@ -667,15 +680,30 @@ static int arm_before_sleep(struct pvsd_xenbus *xb, unsigned int loop, bool work
 	return pvsd_xenbus_arm_loop(xb, loop) ? 0 : t;
 }
 
+/*
+ * Completion coalescing: after a pass that worked the next sleep is held
+ * (pvs_worker_sleep_hold()) and the rings stay unarmed, completions already
+ * waiting included; the microseconds, or 0.  Only for a loop that sleeps
+ * in its io_uring (epoll_wait has no such wait), and not while a ring has
+ * requests left from a bounded pass.
+ */
+static unsigned int hold_us(struct pvsd_xenbus *xb, bool sleeps, bool worked, bool pending)
+{
+	return sleeps && worked && !pending ? pvsd_xenbus_coalesce_us(xb) : 0;
+}
+
 /* How long the loop may sleep; *@polled when polling found work without an event. */
 static int loop_timeout(struct pvsd_loop *l, bool *polled)
 {
 	struct pvsd_xenbus *xb = l->d->xb;
-	unsigned int poll_us = pvsd_xenbus_poll_us(xb);
+	unsigned int poll_us = pvsd_xenbus_poll_us(xb), hold;
 	int t;
 
 	*polled = false;
-	if (pvsd_xenbus_pending_loop(xb, l->idx) || pvs_worker_has_completions(l->w))
+	if (pvsd_xenbus_pending_loop(xb, l->idx))
+		return 0;
+	hold = hold_us(xb, l->sleeps, l->worked, false);
+	if (!hold && pvs_worker_has_completions(l->w))
 		return 0;
 	t = pvsd_xenbus_timeout_ms_loop(xb, l->idx);
 	if (!pvsd_xenbus_polling(xb) || t == 0)
@@ -686,6 +714,10 @@ static int loop_timeout(struct pvsd_loop *l, bool *polled)
 	if (poll_us && l->worked && loop_spin(l, poll_us)) {
 		*polled = true;
 		return 0;
+	}
+	if (hold) {
+		pvs_worker_sleep_hold(l->w, hold);
+		return t;
 	}
 	t = arm_before_sleep(xb, l->idx, l->worked, t);
 	*polled = t == 0;
@@ -1031,6 +1063,7 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 	if (rc)
 		goto fail;
 	pvsd_xenbus_set_poll_us(d->xb, cfg->poll_us);
+	pvsd_xenbus_set_coalesce_us(d->xb, cfg->coalesce_us);
 	pvsd_xenbus_set_defer_kicks(d->xb, cfg->defer_kicks);
 	if (cfg->control) {
 		char err[300];
@@ -1245,7 +1278,7 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 	struct epoll_event ev[MAX_EVENTS];
 	void *rings[MAX_EVENTS];
 	int nrings = 0, ran, late;
-	unsigned int poll_us, served = 0;
+	unsigned int poll_us, hold, served = 0;
 	bool polled = false;
 	int ring_ms = pvsd_xenbus_timeout_ms(d->xb);
 	bool worker_ready = false;
@@ -1256,9 +1289,11 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		return iterate_main(d, timeout_ms);
 	/*
 	 * What a flush completed at once waits in a completion queue no fd
-	 * announces (sg through the deferred ring): reap it before sleeping.
+	 * announces (sg through the deferred ring): reap it before sleeping,
+	 * unless coalescing holds the sleep, for which it waits with the rest.
 	 */
-	if (pvsd_xenbus_pending(d->xb) || pvs_worker_has_completions(d->w))
+	hold = hold_us(d->xb, d->sleeps, d->worked, pvsd_xenbus_pending(d->xb));
+	if (pvsd_xenbus_pending(d->xb) || (!hold && pvs_worker_has_completions(d->w)))
 		timeout_ms = 0;
 	else if (d->stopping && (timeout_ms < 0 || timeout_ms > 100))
 		timeout_ms = 100; /* to notice the drain timeout */
@@ -1277,6 +1312,8 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 		 */
 		if (poll_us && d->worked && spin(d, poll_us))
 			timeout_ms = 0;
+		else if (hold)
+			pvs_worker_sleep_hold(d->w, hold);
 		else
 			timeout_ms =
 			    arm_before_sleep(d->xb, PVSD_XENBUS_ALL_LOOPS, d->worked, timeout_ms);

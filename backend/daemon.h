@@ -44,10 +44,11 @@ struct pvsd_opts {
 	const char *control;         /* PVSD_DEFAULT_CONTROL unless given; NULL: none */
 	unsigned int max_segs;       /* 0: PVSD_RING_DEFAULT_SEGS */
 	unsigned int drain_timeout_ms;
-	const char *be_type;  /* --backend-type; NULL: vscsi */
-	unsigned int poll_us; /* --poll-us; 0: off */
-	bool no_defer_kicks;  /* --no-defer-kicks */
-	unsigned int threads; /* --threads, 1..PVSD_MAX_THREADS; 0: pvsd_default_threads() */
+	const char *be_type;      /* --backend-type; NULL: vscsi */
+	unsigned int poll_us;     /* --poll-us; 0: off */
+	unsigned int coalesce_us; /* --coalesce-us; 0: off */
+	bool no_defer_kicks;      /* --no-defer-kicks */
+	unsigned int threads;     /* --threads, 1..PVSD_MAX_THREADS; 0: pvsd_default_threads() */
 };
 /* The default of --threads: one event loop per online CPU, within 1..PVSD_MAX_THREADS. */
 unsigned int pvsd_default_threads(void);
@@ -90,10 +91,11 @@ struct pvsd_daemon_cfg {
 	const char *state_dir; /* ring journals; NULL: none */
 	unsigned int max_segs;
 	bool verbose;
-	int64_t own_domid;    /* -1: from xenstore */
-	const char *be_type;  /* backend/<type> to serve; NULL: vscsi */
-	unsigned int poll_us; /* adaptive polling (pvsd_xenbus_set_poll_us()); 0: off */
-	bool defer_kicks;     /* pvsd_xenbus_set_defer_kicks() */
+	int64_t own_domid;        /* -1: from xenstore */
+	const char *be_type;      /* backend/<type> to serve; NULL: vscsi */
+	unsigned int poll_us;     /* adaptive polling (pvsd_xenbus_set_poll_us()); 0: off */
+	unsigned int coalesce_us; /* pvsd_xenbus_set_coalesce_us(); 0: off */
+	bool defer_kicks;         /* pvsd_xenbus_set_defer_kicks() */
 	/*
 	 * Event-loop threads for the rings; 0 or 1: the calling thread runs
 	 * everything.  With N > 1 it keeps xenstore, signals and the control

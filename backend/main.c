@@ -284,6 +284,7 @@ int main(int argc, char **argv)
 	dc.state_dir = o.state_dir;
 	dc.max_segs = o.max_segs;
 	dc.poll_us = o.poll_us;
+	dc.coalesce_us = o.coalesce_us;
 	dc.defer_kicks = !o.no_defer_kicks;
 	dc.threads = o.threads ? o.threads : pvsd_default_threads();
 	dc.be_type = o.be_type;

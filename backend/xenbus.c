@@ -132,9 +132,10 @@ struct pvsd_xenbus {
 	bool scanned; /* the start-up scan (adoption) is done */
 	bool rescan;
 	bool stopping;
-	unsigned int poll_us;   /* pvsd_xenbus_set_poll_us(); 0: no polling */
-	bool defer_kicks;       /* pvsd_xenbus_set_defer_kicks() */
-	uint64_t move_deadline; /* pvs_now_ns(): the move under way is given up after */
+	unsigned int poll_us;     /* pvsd_xenbus_set_poll_us(); 0: no polling */
+	unsigned int coalesce_us; /* pvsd_xenbus_set_coalesce_us(); 0: none */
+	bool defer_kicks;         /* pvsd_xenbus_set_defer_kicks() */
+	uint64_t move_deadline;   /* pvs_now_ns(): the move under way is given up after */
 	uint64_t moves;
 	uint64_t reconnects, adopted;
 };
@@ -1950,6 +1951,17 @@ unsigned int pvsd_xenbus_poll_us(const struct pvsd_xenbus *xb)
 	return xb->poll_us;
 }
 
+void pvsd_xenbus_set_coalesce_us(struct pvsd_xenbus *xb, unsigned int us)
+{
+	xb->coalesce_us = us;
+	set_polling(xb);
+}
+
+unsigned int pvsd_xenbus_coalesce_us(const struct pvsd_xenbus *xb)
+{
+	return xb->coalesce_us;
+}
+
 void pvsd_xenbus_set_defer_kicks(struct pvsd_xenbus *xb, bool on)
 {
 	xb->defer_kicks = on;
@@ -1963,7 +1975,7 @@ bool pvsd_xenbus_defer_kicks(const struct pvsd_xenbus *xb)
 
 bool pvsd_xenbus_polling(const struct pvsd_xenbus *xb)
 {
-	return xb->poll_us != 0 || xb->defer_kicks;
+	return xb->poll_us != 0 || xb->coalesce_us != 0 || xb->defer_kicks;
 }
 
 bool pvsd_xenbus_has_requests(const struct pvsd_xenbus *xb)

@@ -136,6 +136,19 @@ bool pvsd_xenbus_has_requests(const struct pvsd_xenbus *xb);
 unsigned int pvsd_xenbus_poll(struct pvsd_xenbus *xb);
 bool pvsd_xenbus_arm(struct pvsd_xenbus *xb);
 /*
+ * Completion coalescing (pvscsid --coalesce-us, pvscsictl coalesce): after
+ * a pass that did work the loop sleeps this many microseconds, whatever
+ * completes meanwhile (pvs_worker_sleep_hold()), with its rings unarmed,
+ * so that the next pass takes every completion and every request that came
+ * in the meantime at once: one io_uring_enter, one grant copy call, one
+ * notification for all of them.  A pass that finds nothing arms the rings,
+ * and the loop then sleeps until an event.  Each command may wait that long
+ * more, whatever the queue depth.  0: off.  Polling takes precedence.
+ */
+#define PVSD_COALESCE_US_MAX 10000u
+void pvsd_xenbus_set_coalesce_us(struct pvsd_xenbus *xb, unsigned int us);
+unsigned int pvsd_xenbus_coalesce_us(const struct pvsd_xenbus *xb);
+/*
  * Deferred kicks (pvscsid --defer-kicks, pvscsictl defer-kicks): a ring
  * with PVSD_DEFER_MIN commands or more in flight stays unarmed, as while
  * polling, since their completions bring the loop back and every pass
@@ -147,7 +160,7 @@ bool pvsd_xenbus_arm(struct pvsd_xenbus *xb);
  * PVSD_DEFER_MS; after a pass that found nothing it arms every ring
  * (pvsd_xenbus_arm()), so a command that takes long (a tape's rewind, a
  * device's timeout) delays what the guest queues behind it by that much
- * at most.  pvsd_xenbus_polling(): polling or deferring.
+ * at most.  pvsd_xenbus_polling(): polling, coalescing or deferring.
  */
 #define PVSD_DEFER_MS 1
 /*

@@ -40,6 +40,9 @@ static void usage(FILE *f)
 	        "  defer-kicks [on|off]  pvscsid: show or set whether a ring with commands in\n"
 	        "                      flight stays unarmed, what the guest queues behind\n"
 	        "                      them taken with their completions (default on)\n"
+	        "  coalesce [USECS]    pvscsid: show or set how long it sleeps after a pass\n"
+	        "                      that did work, so that one pass answers what completes\n"
+	        "                      meanwhile (0: off)\n"
 	        "\n"
 	        "Options:\n"
 	        "  -s, --socket PATH   the daemon's control socket (default %s)\n"
@@ -57,7 +60,7 @@ static void usage(FILE *f)
 
 /*
  * The request for @cmd (with "level": @level when set), one line.  @us:
- * poll's argument, or defer-kicks' (0 off, 1 on); -1: none.
+ * poll's or coalesce's argument, or defer-kicks' (0 off, 1 on); -1: none.
  */
 static int build_request(const char *cmd, const char *level, long long us, char **out, size_t *len)
 {
@@ -398,7 +401,7 @@ int main(int argc, char **argv)
 	};
 	const char *path = DEFAULT_SOCKET, *cmd, *level = NULL;
 	unsigned long timeout = 10;
-	long long us = -1; /* poll's argument; -1: none */
+	long long us = -1; /* poll's or coalesce's argument; -1: none */
 	bool json = false;
 	char *req = NULL, *reply = NULL, ebuf[256], *end;
 	yajl_val v = NULL, ret, err;
@@ -441,29 +444,30 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "pvscsictl: no command (status, stats, metrics, log-level, poll or "
-		                "defer-kicks; see --help)\n");
+		fprintf(stderr, "pvscsictl: no command (status, stats, metrics, log-level, poll, "
+		                "defer-kicks or coalesce; see --help)\n");
 		return 2;
 	}
 	cmd = argv[optind++];
 	if (strcmp(cmd, "status") && strcmp(cmd, "stats") && strcmp(cmd, "metrics") &&
-	    strcmp(cmd, "log-level") && strcmp(cmd, "poll") && strcmp(cmd, "defer-kicks")) {
+	    strcmp(cmd, "log-level") && strcmp(cmd, "poll") && strcmp(cmd, "defer-kicks") &&
+	    strcmp(cmd, "coalesce")) {
 		fprintf(stderr,
-		        "pvscsictl: unknown command '%s' (status, stats, metrics, log-level, poll "
-		        "or defer-kicks)\n",
+		        "pvscsictl: unknown command '%s' (status, stats, metrics, log-level, poll, "
+		        "defer-kicks or coalesce)\n",
 		        cmd);
 		return 2;
 	}
 	if (!strcmp(cmd, "log-level") && optind < argc)
 		level = argv[optind++];
-	if (!strcmp(cmd, "poll") && optind < argc) {
+	if ((!strcmp(cmd, "poll") || !strcmp(cmd, "coalesce")) && optind < argc) {
 		const char *a = argv[optind++];
 
 		errno = 0;
 		us = strtoll(a, &end, 10);
 		if (errno || end == a || *end || us < 0 || us > INT_MAX) {
-			fprintf(stderr, "pvscsictl: poll: '%s' is not a number of microseconds\n",
-			        a);
+			fprintf(stderr, "pvscsictl: %s: '%s' is not a number of microseconds\n",
+			        cmd, a);
 			return 2;
 		}
 	}
@@ -523,6 +527,8 @@ int main(int argc, char **argv)
 		fputs(str(ret, "text"), stdout);
 	else if (!strcmp(cmd, "poll"))
 		printf("poll %llu us%s\n", num(ret, "us"), num(ret, "us") ? "" : " (off)");
+	else if (!strcmp(cmd, "coalesce"))
+		printf("coalesce %llu us%s\n", num(ret, "us"), num(ret, "us") ? "" : " (off)");
 	else if (!strcmp(cmd, "defer-kicks"))
 		printf("deferred kicks %s\n", YAJL_IS_TRUE(get(ret, "on")) ? "on" : "off");
 	else if (level && strcmp(str(ret, "previous"), str(ret, "level")))

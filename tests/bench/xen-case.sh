@@ -135,7 +135,7 @@ irq_counts() {
 # pvscsid's runs: pvscsid-* and pvsalt-* (the same daemon, pvscsictl $BENCH_ALT).
 is_pvs() { case $1 in pvscsid-* | pvsalt-*) return 0 ;; esac; return 1; }
 # What BENCH_ALT changes, as pvscsid started with it (pvscsictl's own
-# arguments: "poll N" or "defer-kicks on|off"), for its own runs.
+# arguments: "poll N", "coalesce N" or "defer-kicks on|off"), for its own runs.
 alt_base() {
 	local out
 	[ -n "$BENCH_ALT" ] || return 0
@@ -147,6 +147,7 @@ alt_base() {
 	out=$("$PVSCSICTL" --socket "$CTL_SOCK" "${BENCH_ALT%% *}" 2>&1) || fail "pvscsictl ${BENCH_ALT%% *}: $out"
 	case $out in
 	"poll "*) ALT_BASE="poll $(echo "$out" | cut -d' ' -f2)" ;;
+	"coalesce "*) ALT_BASE="coalesce $(echo "$out" | cut -d' ' -f2)" ;;
 	"deferred kicks "*) ALT_BASE="defer-kicks ${out##* }" ;;
 	*) fail "pvscsictl ${BENCH_ALT%% *}: unexpected '$out'" ;;
 	esac

@@ -26,7 +26,8 @@
 # XEN_ALT (pvscsictl's arguments for a third run per round, "pvsalt": the
 # same pvscsid with that setting, before each of its own runs put back as it
 # was; default "defer-kicks off", the ring armed after every pass; "" for
-# none), XEN_POLL_US (N > 0: XEN_ALT="poll N", adaptive polling),
+# none; "coalesce N" for completion coalescing), XEN_POLL_US (N > 0:
+# XEN_ALT="poll N", adaptive polling),
 # XEN_QEMU_TIMEOUT (default from the rounds).
 set -eu
 

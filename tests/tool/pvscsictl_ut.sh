@@ -35,7 +35,7 @@ trap cleanup EXIT
 
 "$bin" --help >"$tmp/out" 2>&1
 check "--help: exit 0" 0 $?
-check "--help lists the commands" 6 "$(grep -cE '^  (status|stats|metrics|log-level|poll|defer-kicks) ' "$tmp/out")"
+check "--help lists the commands" 7 "$(grep -cE '^  (status|stats|metrics|log-level|poll|defer-kicks|coalesce) ' "$tmp/out")"
 check "--version" "pvscsictl (pvscsi) $(cat VERSION)" "$("$bin" --version)"
 "$bin" >/dev/null 2>"$tmp/err"
 check "no command: exit 2" 2 $?
@@ -81,6 +81,8 @@ replies = {
     ("poll", 40): {"return": {"us": 40, "previous": 0}},
     ("defer-kicks", None): {"return": {"on": True, "previous": True}},
     ("defer-kicks", False): {"return": {"on": False, "previous": True}},
+    ("coalesce", None): {"return": {"us": 0, "previous": 0}},
+    ("coalesce", 2000): {"return": {"us": 2000, "previous": 0}},
 }
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])
@@ -96,7 +98,7 @@ while True:
     try:
         r = json.loads(buf)
         a = r.get("arguments", {})
-        key = (r["command"], a.get("us") if r["command"] == "poll" else
+        key = (r["command"], a.get("us") if r["command"] in ("poll", "coalesce") else
                a.get("on") if r["command"] == "defer-kicks" else a.get("level"))
         rep = replies.get(key, {"error": {"class": "Test", "desc": "unexpected %r" % r}})
     except Exception as e:
@@ -130,6 +132,11 @@ check "poll 40: a JSON number" "poll 40 us" "$(c poll 40)"
 c poll fast >"$tmp/out" 2>"$tmp/err"
 check "poll fast: exit 2" 2 $?
 check "poll fast: named" "pvscsictl: poll: 'fast' is not a number of microseconds" "$(cat "$tmp/err")"
+check "coalesce" "coalesce 0 us (off)" "$(c coalesce)"
+check "coalesce 2000: a JSON number" "coalesce 2000 us" "$(c coalesce 2000)"
+c coalesce 2ms >"$tmp/out" 2>"$tmp/err"
+check "coalesce 2ms: exit 2" 2 $?
+check "coalesce 2ms: named" "pvscsictl: coalesce: '2ms' is not a number of microseconds" "$(cat "$tmp/err")"
 check "defer-kicks" "deferred kicks on" "$(c defer-kicks)"
 check "defer-kicks off: a JSON false" "deferred kicks off" "$(c defer-kicks off)"
 c defer-kicks maybe >"$tmp/out" 2>"$tmp/err"

@@ -950,6 +950,40 @@ static void test_pvsd_poll(void)
 	dm_stop(&m);
 }
 
+/* Completion coalescing at run time: the same shape as poll, its own bound. */
+static void test_pvsd_coalesce(void)
+{
+	static const char *const us[] = {"return", "us", NULL};
+	static const char *const pv[] = {"return", "previous", NULL};
+	struct dm m;
+	yajl_val v;
+
+	dm_start(&m);
+	v = ask(&m, "{\"command\":\"coalesce\"}");
+	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, us, yajl_t_number)), 0);
+	yajl_tree_free(v);
+	v = ask(&m, "{\"command\":\"coalesce\",\"arguments\":{\"us\":5000}}");
+	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, us, yajl_t_number)), 5000);
+	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, pv, yajl_t_number)), 0);
+	yajl_tree_free(v);
+	v = ask(&m, "{\"command\":\"coalesce\",\"arguments\":{\"us\":10001}}");
+	CU_ASSERT_STRING_EQUAL(err_class(v), PCTL_E_ARG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_desc(v), "0..10000"));
+	yajl_tree_free(v);
+	v = ask(&m, "{\"command\":\"coalesce\",\"arguments\":{\"us\":\"fast\"}}");
+	CU_ASSERT_STRING_EQUAL(err_class(v), PCTL_E_ARG);
+	yajl_tree_free(v);
+	v = ask(&m, "{\"command\":\"coalesce\",\"arguments\":{\"usec\":5}}");
+	CU_ASSERT_STRING_EQUAL(err_class(v), PCTL_E_ARG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_desc(v), "usec"));
+	yajl_tree_free(v);
+	v = ask(&m, "{\"command\":\"coalesce\",\"arguments\":{\"us\":0}}");
+	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, us, yajl_t_number)), 0);
+	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, pv, yajl_t_number)), 5000);
+	yajl_tree_free(v);
+	dm_stop(&m);
+}
+
 static void test_pvsd_defer_kicks(void)
 {
 	static const char *const on[] = {"return", "on", NULL};
@@ -1047,13 +1081,10 @@ static const struct cu_test metrics_tests[] = {
     {"text format", test_metrics_format},
 };
 static const struct cu_test pvsd_tests[] = {
-    {"status", test_pvsd_status},
-    {"stats", test_pvsd_stats},
-    {"metrics", test_pvsd_metrics},
-    {"log-level", test_pvsd_log_level},
-    {"poll", test_pvsd_poll},
-    {"defer-kicks", test_pvsd_defer_kicks},
-    {"serves on after garbage", test_pvsd_serves_on},
+    {"status", test_pvsd_status},     {"stats", test_pvsd_stats},
+    {"metrics", test_pvsd_metrics},   {"log-level", test_pvsd_log_level},
+    {"poll", test_pvsd_poll},         {"defer-kicks", test_pvsd_defer_kicks},
+    {"coalesce", test_pvsd_coalesce}, {"serves on after garbage", test_pvsd_serves_on},
     {"--control", test_pvsd_options},
 };
 

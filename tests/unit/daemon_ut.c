@@ -118,6 +118,12 @@ static void test_options(void)
 	CU_ASSERT_EQUAL(parse(&o, "--poll-us 1000"), 0);
 	CU_ASSERT_EQUAL(parse(&o, "--poll-us 1001"), -EINVAL);
 	CU_ASSERT_EQUAL(parse(&o, "--poll-us -5"), -EINVAL);
+	CU_ASSERT_EQUAL(o.coalesce_us, 0);
+	CU_ASSERT_EQUAL(parse(&o, "--coalesce-us 500"), 0);
+	CU_ASSERT_EQUAL(o.coalesce_us, 500);
+	CU_ASSERT_EQUAL(parse(&o, "--coalesce-us 10000"), 0);
+	CU_ASSERT_EQUAL(parse(&o, "--coalesce-us 10001"), -EINVAL);
+	CU_ASSERT_EQUAL(parse(&o, "--coalesce-us 1ms"), -EINVAL);
 	CU_ASSERT_FALSE(o.no_defer_kicks);
 	CU_ASSERT_EQUAL(parse(&o, "--no-defer-kicks"), 0);
 	CU_ASSERT_TRUE(o.no_defer_kicks);
@@ -432,6 +438,108 @@ static void test_loop_defer_kicks(void)
 	fake_sg_reset();
 	fake_sysfs_destroy(&fs);
 }
+/*
+ * Completion coalescing (--coalesce-us): after a pass that worked the loop
+ * sleeps the whole time with the ring unarmed, an answer already there
+ * included, so the guest's next command costs no notification and one pass
+ * answers and takes everything; after a pass that found nothing the ring is
+ * armed and the loop sleeps as long as it is asked to.
+ */
+static void test_loop_coalesce(void)
+{
+	struct fake_xs *fx = fake_xs_new();
+	struct fake_xs_conn *conn = fake_xs_connect(fx, 0);
+	struct fake_gnt *gnt = fake_gnt_new();
+	struct fake_evt *evt = fake_evt_new();
+	struct pvsd_daemon_cfg cfg = {0};
+	struct pvsd_daemon *d = NULL;
+	struct fake_sysfs fs;
+	struct fake_scsi_dev sd = {0};
+	struct dh_guest g;
+	struct fake_front_cmd c;
+	struct vscsiif_response rsp;
+	char sgpath[PATH_MAX + 8];
+	uint64_t t0, n0;
+	unsigned int i, w0;
+
+	CU_ASSERT_FATAL(fake_sysfs_create(&fs) == 0);
+	sd.host = 2;
+	sd.type = 0;
+	sd.wwid = "naa.6001405aaaaaaaaa";
+	sd.sg = "sg0";
+	sd.block = "sda";
+	CU_ASSERT_FATAL(fake_sysfs_add_scsi(&fs, &sd) == 0);
+	snprintf(sgpath, sizeof(sgpath), "%s/%s", fs.dev, sd.sg);
+	fake_sg_reset();
+	fake_sg_add_node(sgpath, FAKE_SG_CHR);
+	pvsi_sg_set_ops(&fake_sg_ops);
+	dh_cfg(&cfg, conn, gnt, evt);
+	cfg.resolver.sysfs_root = fs.sys;
+	cfg.resolver.dev_root = fs.dev;
+	cfg.defer_kicks = true;
+	cfg.coalesce_us = PVSD_COALESCE_US_MAX;
+	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
+	memset(&g, 0, sizeof(g));
+	g.domid = 3;
+	CU_ASSERT_FATAL(dh_guest_up(d, fx, gnt, evt, &g, "2:0:0:0") == 0);
+	for (i = 0; i < 10; i++)
+		pvsd_daemon_iterate(d, 20);
+
+	/* An idle ring is armed: the first command notifies, and a pass takes it. */
+	rh_tur(&c);
+	w0 = fake_sg_writes();
+	CU_ASSERT_FATAL(fake_front_queue(&g.f, &c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(&g.f));
+	n0 = fake_front_notifications(&g.f);
+	CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 2000), 1);
+	CU_ASSERT_EQUAL(fake_sg_writes(), w0 + 1);
+	/*
+	 * The next one, behind it: no notification.  The loop sleeps the whole
+	 * hold though the first one's answer is there, then answers it and
+	 * takes the second in one pass.
+	 */
+	CU_ASSERT_FATAL(fake_front_queue(&g.f, &c) >= 0);
+	CU_ASSERT_FALSE(fake_front_push(&g.f));
+	t0 = ms_now();
+	CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 2000), 1);
+	CU_ASSERT_TRUE(ms_now() - t0 >= PVSD_COALESCE_US_MAX / 1000 - 1);
+	CU_ASSERT_TRUE(ms_now() - t0 < 1500);
+	CU_ASSERT_EQUAL(fake_sg_writes(), w0 + 2);
+	CU_ASSERT_EQUAL(fake_front_response(&g.f, &rsp), 1);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(fake_front_notifications(&g.f), n0 + 1);
+	/* Held again after that pass; the one after it answers the second. */
+	for (i = 0; i < 10 && fake_front_response(&g.f, &rsp) != 1; i++) {
+		t0 = ms_now();
+		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 2000), 1);
+		CU_ASSERT_TRUE(ms_now() - t0 >= PVSD_COALESCE_US_MAX / 1000 - 1);
+	}
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	/* Nothing more: after the empty pass the ring is armed and the sleep is whole. */
+	for (i = 0; i < 10; i++) {
+		t0 = ms_now();
+		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 300), 1);
+		if (ms_now() - t0 >= 250)
+			break;
+	}
+	CU_ASSERT_TRUE(i < 10);
+	CU_ASSERT_FATAL(fake_front_queue(&g.f, &c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(&g.f));
+	for (i = 0; i < 100 && fake_front_response(&g.f, &rsp) != 1; i++)
+		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
+	CU_ASSERT_TRUE(i < 100);
+	CU_ASSERT_EQUAL(rsp.rslt, 0);
+	CU_ASSERT_EQUAL(g.f.errors, 0);
+	pvsd_daemon_free(d);
+	fake_front_fini(&g.f);
+	fake_xs_free(fx);
+	fake_evt_free(evt);
+	fake_gnt_free(gnt);
+	pvsi_sg_set_ops(NULL);
+	fake_sg_reset();
+	fake_sysfs_destroy(&fs);
+}
+
 /* ---- --threads ---- */
 
 struct tguest {
@@ -455,6 +563,9 @@ struct tenv {
 	struct pvsd_daemon *d;
 };
 
+/* --coalesce-us for the next tenv_up(). */
+static unsigned int tenv_coalesce_us;
+
 static void tenv_up(struct tenv *t, unsigned int threads)
 {
 	struct pvsd_daemon_cfg cfg = {0};
@@ -467,6 +578,7 @@ static void tenv_up(struct tenv *t, unsigned int threads)
 	dh_cfg(&cfg, fake_xs_connect(t->fx, 0), t->gnt, t->evt);
 	cfg.threads = threads;
 	cfg.defer_kicks = true; /* pvscsid's default */
+	cfg.coalesce_us = tenv_coalesce_us;
 	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &t->d) == 0);
 }
 
@@ -527,7 +639,7 @@ static void tl_end(void *arg)
  * of every guest, all in flight at once, come back right; SIGTERM drains
  * every loop and the daemon ends with nothing mapped.
  */
-static void test_threads(void)
+static void threads_io(void)
 {
 	static const struct pvsd_xenbus_visitor vis = {tl_vhost, tl_dev, tl_end};
 	struct tenv t;
@@ -604,6 +716,19 @@ static void test_threads(void)
 	CU_ASSERT_STRING_EQUAL(fake_xs_get(t.fx, "/local/domain/0/backend/vscsi/4/0/state"), "4");
 	tenv_free(&t, g, 3);
 	unlink(file);
+}
+
+static void test_threads(void)
+{
+	threads_io();
+}
+
+/* The same with completion coalescing: the loop threads' held sleeps. */
+static void test_threads_coalesce(void)
+{
+	tenv_coalesce_us = 2000;
+	threads_io();
+	tenv_coalesce_us = 0;
 }
 
 /* Reads or writes of 8 KiB at LBA @lba + 16 j of v-dev 0:0:@tgt:0, @n of them, all queued at once.
@@ -764,7 +889,9 @@ static const struct cu_test tests[] = {
     {"event loop and SIGTERM", test_loop_and_sigterm},
     {"event loop and SIGTERM, in epoll_wait, the channel read()", test_loop_and_sigterm_legacy},
     {"deferred kicks: a bounded sleep while a command is out, armed after", test_loop_defer_kicks},
+    {"coalescing: a held sleep after a pass that worked, one pass for all", test_loop_coalesce},
     {"--threads 2: placement, I/O on both loops, SIGTERM", test_threads},
+    {"--threads 2 --coalesce-us 2000: the same, held sleeps", test_threads_coalesce},
     {"--threads 2: a hot add moves a vhost between loops, writes in flight", test_threads_move},
     {"--threads 4, one guest: one loop runs, the others never start", test_threads_lazy},
 };

@@ -6,7 +6,10 @@
 # shows the vhost Connected with its ring and the LUN with its spec;
 # `pvscsictl metrics` parses as Prometheus text (tests/e2e/lib/prom_check.py)
 # with the LUN's counters under its labels; log-level changes and reverts;
-# malformed requests get error replies and the daemon serves on.  Then,
+# malformed requests get error replies and the daemon serves on; between
+# the two samples completion coalescing is on (`pvscsictl coalesce 2000`),
+# so the commands rising are served by held passes, and it is off again
+# for what follows.  Then,
 # with the guest connected and idle, pvscsid makes no system call at all
 # in 10 s (tests/bench/pcount's exact count): an idle daemon sleeps.
 BACKENDS="pvscsid"
@@ -61,7 +64,7 @@ idle_syscalls() {
 }
 
 dom0() {
-	local a b st m c0 c1 w0 w1 r0 r1 lvl
+	local a b st m c0 c1 w0 w1 r0 r1 lvl co cf
 	lun_file ctl 64M
 	vscsi_attach "$DOMID" 0 0 "$PDEV" 0:0:0:0
 	guest_start
@@ -73,8 +76,10 @@ dom0() {
 	b=$CASEOUT/stats-2.json
 	m=$CASEOUT/metrics.txt
 	ctl stats --json >"$a" || fail "pvscsictl stats --json failed"
+	co=$(ctl coalesce 2000) || fail "pvscsictl coalesce 2000 failed"
 	sleep 8
 	ctl stats --json >"$b" || fail "pvscsictl stats --json failed (second sample)"
+	cf=$(ctl coalesce 0) || fail "pvscsictl coalesce 0 failed"
 	ctl status --json >"$CASEOUT/status.json" || fail "pvscsictl status --json failed"
 	ctl status >"$CASEOUT/status.txt" || fail "pvscsictl status failed"
 	ctl stats >"$CASEOUT/stats.txt" || fail "pvscsictl stats (text) failed"
@@ -91,6 +96,11 @@ dom0() {
 	vscsi_hot_add "$DOMID" 0 1 mem:1M 0:0:1:0
 
 	say "log-level: '$lvl'"
+	say "coalescing: '$co' during the second sample, '$cf' after"
+	[ "$co" = "coalesce 2000 us" ] && [ "$cf" = "coalesce 0 us (off)" ] ||
+		fail "pvscsictl coalesce: '$co', then '$cf'"
+	grep -q 'coalescing 2000 us -> 0 us (control socket)' "$PVSCSID_LOG" ||
+		fail "pvscsid's log does not say coalescing went off"
 	[ "$lvl" = "log level debug" ] || fail "log-level: '$lvl' (pvscsid runs --verbose)"
 	[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["level"])' "$CASEOUT/log-level.json")" = info ] ||
 		fail "log-level did not change to info"
