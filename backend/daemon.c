@@ -681,15 +681,20 @@ static int arm_before_sleep(struct pvsd_xenbus *xb, unsigned int loop, bool work
 }
 
 /*
- * Completion coalescing: after a pass that worked the next sleep is held
- * (pvs_worker_sleep_hold()) and the rings stay unarmed, completions already
- * waiting included; the microseconds, or 0.  Only for a loop that sleeps
- * in its io_uring (epoll_wait has no such wait), and not while a ring has
- * requests left from a bounded pass.
+ * Completion coalescing: after a pass that worked the next sleep of @loop
+ * is held (pvs_worker_sleep_hold()) and the rings stay unarmed, completions
+ * already waiting included; the microseconds, or 0.  Only for a loop that
+ * sleeps in its io_uring (epoll_wait has no such wait), not while a ring
+ * has requests left from a bounded pass, nor while one has many in flight
+ * (pvsd_xenbus_coalescible_loop()).
  */
-static unsigned int hold_us(struct pvsd_xenbus *xb, bool sleeps, bool worked, bool pending)
+static unsigned int hold_us(struct pvsd_xenbus *xb, unsigned int loop, bool sleeps, bool worked,
+                            bool pending)
 {
-	return sleeps && worked && !pending ? pvsd_xenbus_coalesce_us(xb) : 0;
+	unsigned int us = pvsd_xenbus_coalesce_us(xb);
+
+	return us && sleeps && worked && !pending && pvsd_xenbus_coalescible_loop(xb, loop) ? us
+	                                                                                    : 0;
 }
 
 /* How long the loop may sleep; *@polled when polling found work without an event. */
@@ -702,7 +707,7 @@ static int loop_timeout(struct pvsd_loop *l, bool *polled)
 	*polled = false;
 	if (pvsd_xenbus_pending_loop(xb, l->idx))
 		return 0;
-	hold = hold_us(xb, l->sleeps, l->worked, false);
+	hold = hold_us(xb, l->idx, l->sleeps, l->worked, false);
 	if (!hold && pvs_worker_has_completions(l->w))
 		return 0;
 	t = pvsd_xenbus_timeout_ms_loop(xb, l->idx);
@@ -1292,7 +1297,8 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 	 * announces (sg through the deferred ring): reap it before sleeping,
 	 * unless coalescing holds the sleep, for which it waits with the rest.
 	 */
-	hold = hold_us(d->xb, d->sleeps, d->worked, pvsd_xenbus_pending(d->xb));
+	hold =
+	    hold_us(d->xb, PVSD_XENBUS_ALL_LOOPS, d->sleeps, d->worked, pvsd_xenbus_pending(d->xb));
 	if (pvsd_xenbus_pending(d->xb) || (!hold && pvs_worker_has_completions(d->w)))
 		timeout_ms = 0;
 	else if (d->stopping && (timeout_ms < 0 || timeout_ms > 100))

@@ -2093,6 +2093,16 @@ static bool arm_rings(struct pvsd_xenbus *xb, unsigned int loop, bool *left)
 	return more;
 }
 
+bool pvsd_xenbus_coalescible_loop(const struct pvsd_xenbus *xb, unsigned int loop)
+{
+	for (const struct xb_vhost *v = xb->vhosts; v; v = v->next) {
+		if (on_loop(v, loop) && v->ring &&
+		    pvsd_ring_inflight(v->ring) >= PVSD_COALESCE_MAX_INFLIGHT)
+			return false;
+	}
+	return true;
+}
+
 bool pvsd_xenbus_arm_loop(struct pvsd_xenbus *xb, unsigned int loop)
 {
 	return arm_rings(xb, loop, NULL);

@@ -149,6 +149,15 @@ bool pvsd_xenbus_arm(struct pvsd_xenbus *xb);
 void pvsd_xenbus_set_coalesce_us(struct pvsd_xenbus *xb, unsigned int us);
 unsigned int pvsd_xenbus_coalesce_us(const struct pvsd_xenbus *xb);
 /*
+ * Not while a ring of the loop has half its 16 slots in flight or more:
+ * then the device sets the pace, their completions bring the loop back in
+ * batches anyway, and the guest waits for slots, which a hold only delays
+ * (1 MiB reads at 0.35-0.80 of no hold in the bench, docs/performance.md).
+ */
+#define PVSD_COALESCE_MAX_INFLIGHT 8u
+/* Whether @loop's rings leave room for a held sleep (PVSD_COALESCE_MAX_INFLIGHT). */
+bool pvsd_xenbus_coalescible_loop(const struct pvsd_xenbus *xb, unsigned int loop);
+/*
  * Deferred kicks (pvscsid --defer-kicks, pvscsictl defer-kicks): a ring
  * with PVSD_DEFER_MIN commands or more in flight stays unarmed, as while
  * polling, since their completions bring the loop back and every pass

@@ -1198,6 +1198,51 @@ static void pushed_answered(struct env *e, struct guest *g, struct fake_front_cm
  * (pvsd_xenbus_poll()); with fewer the ring is armed again, and turned off
  * every pass arms it.
  */
+/*
+ * Completion coalescing makes the rings poll (unarmed after a pass), and a
+ * loop whose ring has PVSD_COALESCE_MAX_INFLIGHT commands out or more is
+ * not held: its guest waits for slots.
+ */
+static void test_coalesce_room(void)
+{
+	struct env e;
+	struct sgenv sg;
+	struct guest *g;
+	const char *pdev[1] = {"2:0:0:0"}, *vdev[1] = {"0:0:0:0"};
+	struct vscsiif_response rsp;
+
+	env_init(&e);
+	sg_setup(&e, &sg);
+	g = attach(&e, 0, 2, 0, pdev, vdev, 1);
+	CU_ASSERT_FALSE(pvsd_xenbus_polling(e.xb));
+	pvsd_xenbus_set_coalesce_us(e.xb, 500);
+	CU_ASSERT_EQUAL(pvsd_xenbus_coalesce_us(e.xb), 500);
+	CU_ASSERT_TRUE(pvsd_xenbus_polling(e.xb));
+	CU_ASSERT_TRUE(pvsd_xenbus_coalescible_loop(e.xb, PVSD_XENBUS_ALL_LOOPS));
+	for (unsigned int k = 1; k <= PVSD_COALESCE_MAX_INFLIGHT; k++) {
+		/* The loop arms the ring after an empty pass; the TUR notifies. */
+		pvsd_xenbus_arm(e.xb);
+		tur_held(&e, g, 0);
+		CU_ASSERT_EQUAL(env_inflight(&e), k);
+		CU_ASSERT_EQUAL(pvsd_xenbus_coalescible_loop(e.xb, PVSD_XENBUS_ALL_LOOPS),
+		                k < PVSD_COALESCE_MAX_INFLIGHT);
+	}
+	CU_ASSERT_EQUAL(fake_sg_release(), PVSD_COALESCE_MAX_INFLIGHT);
+	fake_sg_hold(false);
+	env_run(&e);
+	for (unsigned int k = 0; k < PVSD_COALESCE_MAX_INFLIGHT; k++) {
+		CU_ASSERT_EQUAL_FATAL(fake_front_response(&g->f, &rsp), 1);
+		CU_ASSERT_EQUAL(rsp.rslt, 0);
+	}
+	CU_ASSERT_TRUE(pvsd_xenbus_coalescible_loop(e.xb, PVSD_XENBUS_ALL_LOOPS));
+	/* Off again: not polling, every ring armed. */
+	pvsd_xenbus_set_coalesce_us(e.xb, 0);
+	CU_ASSERT_FALSE(pvsd_xenbus_polling(e.xb));
+	CU_ASSERT_EQUAL(g->f.errors, 0);
+	sg_teardown(&sg);
+	env_fini(&e);
+}
+
 static void test_defer_kicks(void)
 {
 	struct env e;
@@ -2566,6 +2611,7 @@ int main(void)
 	ADD(s, "hot add", test_hot_add);
 	ADD(s, "hot remove drains first", test_hot_remove_drains);
 	ADD(s, "deferred kicks: a busy ring stays unarmed", test_defer_kicks);
+	ADD(s, "coalescing: polling, and no hold with half the ring in flight", test_coalesce_room);
 	ADD(s, "close with requests in flight", test_close_with_inflight);
 	ADD(s, "frontend resume: new ring, same v-devs", test_frontend_resume);
 	ADD(s, "several guests and vhosts, shared LUN", test_several_guests_share_lun);
