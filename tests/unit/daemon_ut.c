@@ -330,6 +330,59 @@ static uint64_t ms_now(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* A daemon with deferred kicks (and coalescing: @coalesce_us) serving guest 3 a fake sg disk. */
+struct sgd {
+	struct fake_xs *fx;
+	struct fake_gnt *gnt;
+	struct fake_evt *evt;
+	struct fake_sysfs fs;
+	struct pvsd_daemon *d;
+	struct dh_guest g;
+};
+
+static void sgd_up(struct sgd *x, unsigned int coalesce_us)
+{
+	struct pvsd_daemon_cfg cfg = {0};
+	struct fake_scsi_dev sd = {0};
+	char sgpath[PATH_MAX + 8];
+
+	memset(x, 0, sizeof(*x));
+	x->fx = fake_xs_new();
+	x->gnt = fake_gnt_new();
+	x->evt = fake_evt_new();
+	CU_ASSERT_FATAL(fake_sysfs_create(&x->fs) == 0);
+	sd.host = 2;
+	sd.type = 0;
+	sd.wwid = "naa.6001405aaaaaaaaa";
+	sd.sg = "sg0";
+	sd.block = "sda";
+	CU_ASSERT_FATAL(fake_sysfs_add_scsi(&x->fs, &sd) == 0);
+	snprintf(sgpath, sizeof(sgpath), "%s/%s", x->fs.dev, sd.sg);
+	fake_sg_reset();
+	fake_sg_add_node(sgpath, FAKE_SG_CHR);
+	pvsi_sg_set_ops(&fake_sg_ops);
+	dh_cfg(&cfg, fake_xs_connect(x->fx, 0), x->gnt, x->evt);
+	cfg.resolver.sysfs_root = x->fs.sys;
+	cfg.resolver.dev_root = x->fs.dev;
+	cfg.defer_kicks = true;
+	cfg.coalesce_us = coalesce_us;
+	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &x->d) == 0);
+	x->g.domid = 3;
+	CU_ASSERT_FATAL(dh_guest_up(x->d, x->fx, x->gnt, x->evt, &x->g, "2:0:0:0") == 0);
+}
+
+static void sgd_down(struct sgd *x)
+{
+	pvsd_daemon_free(x->d);
+	fake_front_fini(&x->g.f);
+	fake_xs_free(x->fx);
+	fake_evt_free(x->evt);
+	fake_gnt_free(x->gnt);
+	pvsi_sg_set_ops(NULL);
+	fake_sg_reset();
+	fake_sysfs_destroy(&x->fs);
+}
+
 /*
  * Deferred kicks in the loop (pvscsid's default): with fewer than
  * PVSD_DEFER_MIN commands out the ring is armed before the loop sleeps;
@@ -339,40 +392,17 @@ static uint64_t ms_now(void)
  */
 static void test_loop_defer_kicks(void)
 {
-	struct fake_xs *fx = fake_xs_new();
-	struct fake_xs_conn *conn = fake_xs_connect(fx, 0);
-	struct fake_gnt *gnt = fake_gnt_new();
-	struct fake_evt *evt = fake_evt_new();
-	struct pvsd_daemon_cfg cfg = {0};
-	struct pvsd_daemon *d = NULL;
-	struct fake_sysfs fs;
-	struct fake_scsi_dev sd = {0};
-	struct dh_guest g;
+	struct sgd x;
+	struct pvsd_daemon *d;
+	struct fake_front *f;
 	struct fake_front_cmd c;
 	struct vscsiif_response rsp;
-	char sgpath[PATH_MAX + 8];
 	unsigned int w0, i;
 	uint64_t t0;
 
-	CU_ASSERT_FATAL(fake_sysfs_create(&fs) == 0);
-	sd.host = 2;
-	sd.type = 0;
-	sd.wwid = "naa.6001405aaaaaaaaa";
-	sd.sg = "sg0";
-	sd.block = "sda";
-	CU_ASSERT_FATAL(fake_sysfs_add_scsi(&fs, &sd) == 0);
-	snprintf(sgpath, sizeof(sgpath), "%s/%s", fs.dev, sd.sg);
-	fake_sg_reset();
-	fake_sg_add_node(sgpath, FAKE_SG_CHR);
-	pvsi_sg_set_ops(&fake_sg_ops);
-	dh_cfg(&cfg, conn, gnt, evt);
-	cfg.resolver.sysfs_root = fs.sys;
-	cfg.resolver.dev_root = fs.dev;
-	cfg.defer_kicks = true;
-	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
-	memset(&g, 0, sizeof(g));
-	g.domid = 3;
-	CU_ASSERT_FATAL(dh_guest_up(d, fx, gnt, evt, &g, "2:0:0:0") == 0);
+	sgd_up(&x, 0);
+	d = x.d;
+	f = &x.g.f;
 
 	/*
 	 * TEST UNIT READYs held in the device, one at a time: each finds the
@@ -386,16 +416,16 @@ static void test_loop_defer_kicks(void)
 		/* the loop arms before it sleeps: k - 1 out is too few to defer */
 		if (k > 1)
 			CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
-		CU_ASSERT_FATAL(fake_front_queue(&g.f, &c) >= 0);
-		CU_ASSERT_TRUE(fake_front_push(&g.f));
+		CU_ASSERT_FATAL(fake_front_queue(f, &c) >= 0);
+		CU_ASSERT_TRUE(fake_front_push(f));
 		for (i = 0; i < 100 && fake_sg_writes() == w0 + k - 1; i++)
 			CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
 		CU_ASSERT_EQUAL_FATAL(fake_sg_writes(), w0 + k);
 	}
 	w0 += PVSD_DEFER_MIN - 1;
 	/* The next one behind them: no notification; a bounded sleep, then a pass takes it. */
-	CU_ASSERT_FATAL(fake_front_queue(&g.f, &c) >= 0);
-	CU_ASSERT_FALSE(fake_front_push(&g.f));
+	CU_ASSERT_FATAL(fake_front_queue(f, &c) >= 0);
+	CU_ASSERT_FALSE(fake_front_push(f));
 	t0 = ms_now();
 	for (i = 0; i < 20 && fake_sg_writes() == w0 + 1; i++)
 		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 2000), 1);
@@ -411,8 +441,8 @@ static void test_loop_defer_kicks(void)
 	t0 = ms_now();
 	CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 300), 1);
 	CU_ASSERT_TRUE(ms_now() - t0 >= 250);
-	CU_ASSERT_FATAL(fake_front_queue(&g.f, &c) >= 0);
-	CU_ASSERT_TRUE(fake_front_push(&g.f));
+	CU_ASSERT_FATAL(fake_front_queue(f, &c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(f));
 	for (i = 0; i < 100 && fake_sg_writes() == w0 + 2; i++)
 		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
 	CU_ASSERT_EQUAL(fake_sg_writes(), w0 + 3);
@@ -423,20 +453,13 @@ static void test_loop_defer_kicks(void)
 	for (i = 0; i < PVSD_DEFER_MIN + 2; i++) {
 		int got = 0;
 
-		for (int j = 0; j < 100 && (got = fake_front_response(&g.f, &rsp)) != 1; j++)
+		for (int j = 0; j < 100 && (got = fake_front_response(f, &rsp)) != 1; j++)
 			CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
 		CU_ASSERT_EQUAL(got, 1);
 		CU_ASSERT_EQUAL(rsp.rslt, 0);
 	}
-	CU_ASSERT_EQUAL(g.f.errors, 0);
-	pvsd_daemon_free(d);
-	fake_front_fini(&g.f);
-	fake_xs_free(fx);
-	fake_evt_free(evt);
-	fake_gnt_free(gnt);
-	pvsi_sg_set_ops(NULL);
-	fake_sg_reset();
-	fake_sysfs_destroy(&fs);
+	CU_ASSERT_EQUAL(f->errors, 0);
+	sgd_down(&x);
 }
 /*
  * Completion coalescing (--coalesce-us): after a pass that worked the loop
@@ -447,50 +470,26 @@ static void test_loop_defer_kicks(void)
  */
 static void test_loop_coalesce(void)
 {
-	struct fake_xs *fx = fake_xs_new();
-	struct fake_xs_conn *conn = fake_xs_connect(fx, 0);
-	struct fake_gnt *gnt = fake_gnt_new();
-	struct fake_evt *evt = fake_evt_new();
-	struct pvsd_daemon_cfg cfg = {0};
-	struct pvsd_daemon *d = NULL;
-	struct fake_sysfs fs;
-	struct fake_scsi_dev sd = {0};
-	struct dh_guest g;
+	struct sgd x;
+	struct pvsd_daemon *d;
+	struct fake_front *f;
 	struct fake_front_cmd c;
 	struct vscsiif_response rsp;
-	char sgpath[PATH_MAX + 8];
 	uint64_t t0, n0;
 	unsigned int i, w0;
 
-	CU_ASSERT_FATAL(fake_sysfs_create(&fs) == 0);
-	sd.host = 2;
-	sd.type = 0;
-	sd.wwid = "naa.6001405aaaaaaaaa";
-	sd.sg = "sg0";
-	sd.block = "sda";
-	CU_ASSERT_FATAL(fake_sysfs_add_scsi(&fs, &sd) == 0);
-	snprintf(sgpath, sizeof(sgpath), "%s/%s", fs.dev, sd.sg);
-	fake_sg_reset();
-	fake_sg_add_node(sgpath, FAKE_SG_CHR);
-	pvsi_sg_set_ops(&fake_sg_ops);
-	dh_cfg(&cfg, conn, gnt, evt);
-	cfg.resolver.sysfs_root = fs.sys;
-	cfg.resolver.dev_root = fs.dev;
-	cfg.defer_kicks = true;
-	cfg.coalesce_us = PVSD_COALESCE_US_MAX;
-	CU_ASSERT_FATAL(pvsd_daemon_new(&cfg, &d) == 0);
-	memset(&g, 0, sizeof(g));
-	g.domid = 3;
-	CU_ASSERT_FATAL(dh_guest_up(d, fx, gnt, evt, &g, "2:0:0:0") == 0);
+	sgd_up(&x, PVSD_COALESCE_US_MAX);
+	d = x.d;
+	f = &x.g.f;
 	for (i = 0; i < 10; i++)
 		pvsd_daemon_iterate(d, 20);
 
 	/* An idle ring is armed: the first command notifies, and a pass takes it. */
 	rh_tur(&c);
 	w0 = fake_sg_writes();
-	CU_ASSERT_FATAL(fake_front_queue(&g.f, &c) >= 0);
-	CU_ASSERT_TRUE(fake_front_push(&g.f));
-	n0 = fake_front_notifications(&g.f);
+	CU_ASSERT_FATAL(fake_front_queue(f, &c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(f));
+	n0 = fake_front_notifications(f);
 	CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 2000), 1);
 	CU_ASSERT_EQUAL(fake_sg_writes(), w0 + 1);
 	/*
@@ -498,18 +497,18 @@ static void test_loop_coalesce(void)
 	 * hold though the first one's answer is there, then answers it and
 	 * takes the second in one pass.
 	 */
-	CU_ASSERT_FATAL(fake_front_queue(&g.f, &c) >= 0);
-	CU_ASSERT_FALSE(fake_front_push(&g.f));
+	CU_ASSERT_FATAL(fake_front_queue(f, &c) >= 0);
+	CU_ASSERT_FALSE(fake_front_push(f));
 	t0 = ms_now();
 	CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 2000), 1);
 	CU_ASSERT_TRUE(ms_now() - t0 >= PVSD_COALESCE_US_MAX / 1000 - 1);
 	CU_ASSERT_TRUE(ms_now() - t0 < 1500);
 	CU_ASSERT_EQUAL(fake_sg_writes(), w0 + 2);
-	CU_ASSERT_EQUAL(fake_front_response(&g.f, &rsp), 1);
+	CU_ASSERT_EQUAL(fake_front_response(f, &rsp), 1);
 	CU_ASSERT_EQUAL(rsp.rslt, 0);
-	CU_ASSERT_EQUAL(fake_front_notifications(&g.f), n0 + 1);
+	CU_ASSERT_EQUAL(fake_front_notifications(f), n0 + 1);
 	/* Held again after that pass; the one after it answers the second. */
-	for (i = 0; i < 10 && fake_front_response(&g.f, &rsp) != 1; i++) {
+	for (i = 0; i < 10 && fake_front_response(f, &rsp) != 1; i++) {
 		t0 = ms_now();
 		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 2000), 1);
 		CU_ASSERT_TRUE(ms_now() - t0 >= PVSD_COALESCE_US_MAX / 1000 - 1);
@@ -523,21 +522,14 @@ static void test_loop_coalesce(void)
 			break;
 	}
 	CU_ASSERT_TRUE(i < 10);
-	CU_ASSERT_FATAL(fake_front_queue(&g.f, &c) >= 0);
-	CU_ASSERT_TRUE(fake_front_push(&g.f));
-	for (i = 0; i < 100 && fake_front_response(&g.f, &rsp) != 1; i++)
+	CU_ASSERT_FATAL(fake_front_queue(f, &c) >= 0);
+	CU_ASSERT_TRUE(fake_front_push(f));
+	for (i = 0; i < 100 && fake_front_response(f, &rsp) != 1; i++)
 		CU_ASSERT_EQUAL(pvsd_daemon_iterate(d, 20), 1);
 	CU_ASSERT_TRUE(i < 100);
 	CU_ASSERT_EQUAL(rsp.rslt, 0);
-	CU_ASSERT_EQUAL(g.f.errors, 0);
-	pvsd_daemon_free(d);
-	fake_front_fini(&g.f);
-	fake_xs_free(fx);
-	fake_evt_free(evt);
-	fake_gnt_free(gnt);
-	pvsi_sg_set_ops(NULL);
-	fake_sg_reset();
-	fake_sysfs_destroy(&fs);
+	CU_ASSERT_EQUAL(f->errors, 0);
+	sgd_down(&x);
 }
 
 /* ---- --threads ---- */

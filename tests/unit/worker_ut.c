@@ -786,6 +786,34 @@ static void test_fd_deleted_by_another_callback(void)
 /* ---- sleeping in the io_uring ---- */
 
 /*
+ * A worker, the transport's epoll set @ep holding the eventfd @efd, and the
+ * eventfd @sfd registered with the worker (as an sg fd would be), its
+ * callback recording in @r.
+ */
+static void sleep_env(struct pvs_worker **w, struct fdrec *r, int *ep, int *efd, int *sfd)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+
+	*ep = epoll_create1(0);
+	*efd = eventfd(0, EFD_NONBLOCK);
+	*sfd = eventfd(0, EFD_NONBLOCK);
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, w), 0);
+	CU_ASSERT_EQUAL_FATAL(epoll_ctl(*ep, EPOLL_CTL_ADD, *efd, &ev), 0);
+	r->fd = *sfd;
+	r->other = -1;
+	CU_ASSERT_EQUAL(pvsi_worker_add_fd(*w, *sfd, EPOLLIN, fd_cb, r), 0);
+}
+
+static void sleep_env_free(struct pvs_worker *w, int ep, int efd, int sfd)
+{
+	pvsi_worker_del_fd(w, sfd);
+	pvs_worker_free(w);
+	close(ep);
+	close(efd);
+	close(sfd);
+}
+
+/*
  * A lazy worker: after the first sleep, a flush submits nothing; the next
  * sleep submits and waits in one io_uring_enter() and runs the completion.
  */
@@ -828,17 +856,14 @@ static void test_sleep_submits_lazily(void)
 static void test_sleep_wakes_for_the_set(void)
 {
 	struct pvs_worker *w;
-	struct fdrec r = {.other = -1};
-	struct epoll_event ev = {.events = EPOLLIN}, out;
+	struct fdrec r = {0};
+	struct epoll_event out;
 	uint64_t one = 1, v;
-	int ep = epoll_create1(0), efd = eventfd(0, EFD_NONBLOCK), sfd = eventfd(0, EFD_NONBLOCK);
+	int ep, efd, sfd;
 	bool ready = false;
 	double t0;
 
-	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
-	CU_ASSERT_EQUAL_FATAL(epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev), 0);
-	r.fd = sfd;
-	CU_ASSERT_EQUAL(pvsi_worker_add_fd(w, sfd, EPOLLIN, fd_cb, &r), 0);
+	sleep_env(&w, &r, &ep, &efd, &sfd);
 	t0 = now_ms();
 	CU_ASSERT_EQUAL(pvs_worker_sleep(w, ep, 40, &ready), 0);
 	CU_ASSERT_FALSE(ready);
@@ -872,11 +897,7 @@ static void test_sleep_wakes_for_the_set(void)
 	CU_ASSERT_FALSE(ready);
 	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 0);
 	CU_ASSERT_EQUAL(r.calls, 1);
-	pvsi_worker_del_fd(w, sfd);
-	pvs_worker_free(w);
-	close(ep);
-	close(efd);
-	close(sfd);
+	sleep_env_free(w, ep, efd, sfd);
 }
 
 /*
@@ -888,18 +909,15 @@ static void test_sleep_wakes_for_the_set(void)
 static void test_sleep_hold(void)
 {
 	struct pvs_worker *w;
-	struct fdrec r = {.other = -1};
-	struct epoll_event ev = {.events = EPOLLIN}, out;
+	struct fdrec r = {0};
+	struct epoll_event out;
 	uint64_t one = 1, v;
-	int ep = epoll_create1(0), efd = eventfd(0, EFD_NONBLOCK), sfd = eventfd(0, EFD_NONBLOCK);
+	int ep, efd, sfd;
 	bool ready = false;
 	double t0;
 
 	reset_reqs();
-	CU_ASSERT_EQUAL_FATAL(pvs_worker_new(8, &w), 0);
-	CU_ASSERT_EQUAL_FATAL(epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev), 0);
-	r.fd = sfd;
-	CU_ASSERT_EQUAL(pvsi_worker_add_fd(w, sfd, EPOLLIN, fd_cb, &r), 0);
+	sleep_env(&w, &r, &ep, &efd, &sfd);
 	CU_ASSERT_EQUAL(pvs_worker_sleep(w, ep, 0, &ready), 0);
 	/* A NOP that completes at once, an sg-like fd ready, the set ready. */
 	queue_nop(w, &reqs[0]);
@@ -950,11 +968,7 @@ static void test_sleep_hold(void)
 	CU_ASSERT_TRUE(now_ms() - t0 < 2000);
 	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 1);
 	CU_ASSERT_EQUAL(recs[3].calls, 1);
-	pvsi_worker_del_fd(w, sfd);
-	pvs_worker_free(w);
-	close(ep);
-	close(efd);
-	close(sfd);
+	sleep_env_free(w, ep, efd, sfd);
 }
 
 /*
