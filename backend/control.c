@@ -333,60 +333,49 @@ static int cmd_metrics(void *arg, const yajl_val args, yajl_gen g, struct pctl_e
 }
 
 /*
- * Adaptive polling, at run time (pvscsid --poll-us at start): so that an
- * administrator, or make bench, can compare both on one running guest.
+ * A setting in microseconds, read or set: {"us":N} within 0..@max, logged
+ * as @what when it changes; returns {"us":...,"previous":...}.
  */
-static int cmd_poll(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
+static int us_setting(struct pvsd_xenbus *xb, const yajl_val args, yajl_gen g, struct pctl_err *e,
+                      unsigned int (*get)(const struct pvsd_xenbus *),
+                      void (*set)(struct pvsd_xenbus *, unsigned int), unsigned int max,
+                      const char *what)
 {
-	struct pvsd_xenbus *xb = arg;
 	yajl_val us = pctl_arg(args, "us");
-	unsigned int old = pvsd_xenbus_poll_us(xb);
+	unsigned int old = get(xb);
 
 	if (pctl_only_arg(args, "us", e))
 		return -1;
 	if (us) {
-		if (!YAJL_IS_INTEGER(us) || YAJL_GET_INTEGER(us) < 0 ||
-		    YAJL_GET_INTEGER(us) > PVSD_POLL_US_MAX)
+		if (!YAJL_IS_INTEGER(us) || YAJL_GET_INTEGER(us) < 0 || YAJL_GET_INTEGER(us) > max)
 			return pctl_fail(e, PCTL_E_ARG,
-			                 "\"us\" must be a number of microseconds in 0..%u",
-			                 PVSD_POLL_US_MAX);
-		pvsd_xenbus_set_poll_us(xb, (unsigned int)YAJL_GET_INTEGER(us));
-		if (pvsd_xenbus_poll_us(xb) != old)
-			plog(LOG_NOTICE, "polling %u us -> %u us (control socket)", old,
-			     pvsd_xenbus_poll_us(xb));
+			                 "\"us\" must be a number of microseconds in 0..%u", max);
+		set(xb, (unsigned int)YAJL_GET_INTEGER(us));
+		if (get(xb) != old)
+			plog(LOG_NOTICE, "%s %u us -> %u us (control socket)", what, old, get(xb));
 	}
 	yajl_gen_map_open(g);
-	pctl_u64(g, "us", pvsd_xenbus_poll_us(xb));
+	pctl_u64(g, "us", get(xb));
 	pctl_u64(g, "previous", old);
 	yajl_gen_map_close(g);
 	return 0;
 }
 
+/*
+ * Adaptive polling, at run time (pvscsid --poll-us at start): so that an
+ * administrator, or make bench, can compare both on one running guest.
+ */
+static int cmd_poll(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
+{
+	return us_setting(arg, args, g, e, pvsd_xenbus_poll_us, pvsd_xenbus_set_poll_us,
+	                  PVSD_POLL_US_MAX, "polling");
+}
+
 /* Completion coalescing, at run time (pvscsid --coalesce-us at start), for the same reason. */
 static int cmd_coalesce(void *arg, const yajl_val args, yajl_gen g, struct pctl_err *e)
 {
-	struct pvsd_xenbus *xb = arg;
-	yajl_val us = pctl_arg(args, "us");
-	unsigned int old = pvsd_xenbus_coalesce_us(xb);
-
-	if (pctl_only_arg(args, "us", e))
-		return -1;
-	if (us) {
-		if (!YAJL_IS_INTEGER(us) || YAJL_GET_INTEGER(us) < 0 ||
-		    YAJL_GET_INTEGER(us) > PVSD_COALESCE_US_MAX)
-			return pctl_fail(e, PCTL_E_ARG,
-			                 "\"us\" must be a number of microseconds in 0..%u",
-			                 PVSD_COALESCE_US_MAX);
-		pvsd_xenbus_set_coalesce_us(xb, (unsigned int)YAJL_GET_INTEGER(us));
-		if (pvsd_xenbus_coalesce_us(xb) != old)
-			plog(LOG_NOTICE, "coalescing %u us -> %u us (control socket)", old,
-			     pvsd_xenbus_coalesce_us(xb));
-	}
-	yajl_gen_map_open(g);
-	pctl_u64(g, "us", pvsd_xenbus_coalesce_us(xb));
-	pctl_u64(g, "previous", old);
-	yajl_gen_map_close(g);
-	return 0;
+	return us_setting(arg, args, g, e, pvsd_xenbus_coalesce_us, pvsd_xenbus_set_coalesce_us,
+	                  PVSD_COALESCE_US_MAX, "coalescing");
 }
 
 /* Deferred kicks, at run time (pvscsid --no-defer-kicks at start), for the same reason. */

@@ -1284,7 +1284,7 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 	void *rings[MAX_EVENTS];
 	int nrings = 0, ran, late;
 	unsigned int poll_us, hold, served = 0;
-	bool polled = false;
+	bool polled = false, pending;
 	int ring_ms = pvsd_xenbus_timeout_ms(d->xb);
 	bool worker_ready = false;
 	uint64_t now;
@@ -1297,9 +1297,9 @@ int pvsd_daemon_iterate(struct pvsd_daemon *d, int timeout_ms)
 	 * announces (sg through the deferred ring): reap it before sleeping,
 	 * unless coalescing holds the sleep, for which it waits with the rest.
 	 */
-	hold =
-	    hold_us(d->xb, PVSD_XENBUS_ALL_LOOPS, d->sleeps, d->worked, pvsd_xenbus_pending(d->xb));
-	if (pvsd_xenbus_pending(d->xb) || (!hold && pvs_worker_has_completions(d->w)))
+	pending = pvsd_xenbus_pending(d->xb);
+	hold = hold_us(d->xb, PVSD_XENBUS_ALL_LOOPS, d->sleeps, d->worked, pending);
+	if (pending || (!hold && pvs_worker_has_completions(d->w)))
 		timeout_ms = 0;
 	else if (d->stopping && (timeout_ms < 0 || timeout_ms > 100))
 		timeout_ms = 100; /* to notice the drain timeout */

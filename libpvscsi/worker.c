@@ -922,28 +922,23 @@ int pvs_worker_sleep_wait(struct pvs_worker *w)
 	do {
 		if (timeout_ms == 0) {
 			rc = n ? io_uring_enter(fd, n, 0, 0, NULL) : 0;
-		} else if (hold) {
-			/*
-			 * As many completions as the CQ holds, so that only the time
-			 * (or a CQ about to overflow, or a signal) ends it.
-			 */
-			struct __kernel_timespec ts = {.tv_sec = hold / 1000000u,
-			                               .tv_nsec = (long)(hold % 1000000u) * 1000L};
-			struct io_uring_getevents_arg arg = {.ts = (uint64_t)(uintptr_t)&ts};
-
-			rc = io_uring_enter2(fd, n, w->ring.cq.ring_entries,
-			                     IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
-			                     (sigset_t *)&arg, sizeof(arg));
-		} else if (timeout_ms < 0) {
+		} else if (timeout_ms < 0 && !hold) {
 			rc = io_uring_enter(fd, n, 1, IORING_ENTER_GETEVENTS, NULL);
 		} else {
-			struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000,
-			                               .tv_nsec = (timeout_ms % 1000) * 1000000L};
+			/*
+			 * A held sleep waits for as many completions as the CQ holds,
+			 * so that only the time (or a CQ about to overflow, or a
+			 * signal) ends it.
+			 */
+			uint64_t us = hold ? hold : (uint64_t)timeout_ms * 1000u;
+			struct __kernel_timespec ts = {.tv_sec = (long long)(us / 1000000u),
+			                               .tv_nsec =
+			                                   (long long)(us % 1000000u) * 1000};
 			struct io_uring_getevents_arg arg = {.ts = (uint64_t)(uintptr_t)&ts};
 
-			rc =
-			    io_uring_enter2(fd, n, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
-			                    (sigset_t *)&arg, sizeof(arg));
+			rc = io_uring_enter2(fd, n, hold ? w->ring.cq.ring_entries : 1,
+			                     IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+			                     (sigset_t *)&arg, sizeof(arg));
 		}
 		/* What was not submitted stays between head and tail for the next sleep. */
 	} while (rc == -EAGAIN && ++tries < 8);

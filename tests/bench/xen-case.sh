@@ -146,8 +146,7 @@ alt_base() {
 	done
 	out=$("$PVSCSICTL" --socket "$CTL_SOCK" "${BENCH_ALT%% *}" 2>&1) || fail "pvscsictl ${BENCH_ALT%% *}: $out"
 	case $out in
-	"poll "*) ALT_BASE="poll $(echo "$out" | cut -d' ' -f2)" ;;
-	"coalesce "*) ALT_BASE="coalesce $(echo "$out" | cut -d' ' -f2)" ;;
+	"poll "* | "coalesce "*) ALT_BASE=$(echo "$out" | cut -d' ' -f1,2) ;;
 	"deferred kicks "*) ALT_BASE="defer-kicks ${out##* }" ;;
 	*) fail "pvscsictl ${BENCH_ALT%% *}: unexpected '$out'" ;;
 	esac

@@ -917,71 +917,61 @@ static void test_pvsd_log_level(void)
 }
 
 /* poll: adaptive polling at run time, within bounds, the previous value named. */
-static void test_pvsd_poll(void)
+/*
+ * A setting in microseconds at run time (poll, coalesce): read, set to
+ * @val, refused above @max (naming the range), as a string, under another
+ * name; set back to 0, the reply says the value before.
+ */
+static void us_command(const char *cmd, unsigned int val, unsigned int max)
 {
 	static const char *const us[] = {"return", "us", NULL};
 	static const char *const pv[] = {"return", "previous", NULL};
+	char req[128], range[32];
 	struct dm m;
 	yajl_val v;
 
 	dm_start(&m);
-	v = ask(&m, "{\"command\":\"poll\"}");
+	snprintf(req, sizeof(req), "{\"command\":\"%s\"}", cmd);
+	v = ask(&m, req);
 	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, us, yajl_t_number)), 0);
 	yajl_tree_free(v);
-	v = ask(&m, "{\"command\":\"poll\",\"arguments\":{\"us\":50}}");
-	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, us, yajl_t_number)), 50);
+	snprintf(req, sizeof(req), "{\"command\":\"%s\",\"arguments\":{\"us\":%u}}", cmd, val);
+	v = ask(&m, req);
+	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, us, yajl_t_number)), val);
 	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, pv, yajl_t_number)), 0);
 	yajl_tree_free(v);
-	v = ask(&m, "{\"command\":\"poll\",\"arguments\":{\"us\":1001}}");
+	snprintf(req, sizeof(req), "{\"command\":\"%s\",\"arguments\":{\"us\":%u}}", cmd, max + 1);
+	v = ask(&m, req);
 	CU_ASSERT_STRING_EQUAL(err_class(v), PCTL_E_ARG);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_desc(v), "0..1000"));
+	snprintf(range, sizeof(range), "0..%u", max);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err_desc(v), range));
 	yajl_tree_free(v);
-	v = ask(&m, "{\"command\":\"poll\",\"arguments\":{\"us\":\"fast\"}}");
+	snprintf(req, sizeof(req), "{\"command\":\"%s\",\"arguments\":{\"us\":\"fast\"}}", cmd);
+	v = ask(&m, req);
 	CU_ASSERT_STRING_EQUAL(err_class(v), PCTL_E_ARG);
 	yajl_tree_free(v);
-	v = ask(&m, "{\"command\":\"poll\",\"arguments\":{\"usec\":5}}");
+	snprintf(req, sizeof(req), "{\"command\":\"%s\",\"arguments\":{\"usec\":5}}", cmd);
+	v = ask(&m, req);
 	CU_ASSERT_STRING_EQUAL(err_class(v), PCTL_E_ARG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err_desc(v), "usec"));
 	yajl_tree_free(v);
-	v = ask(&m, "{\"command\":\"poll\",\"arguments\":{\"us\":0}}");
+	snprintf(req, sizeof(req), "{\"command\":\"%s\",\"arguments\":{\"us\":0}}", cmd);
+	v = ask(&m, req);
 	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, us, yajl_t_number)), 0);
-	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, pv, yajl_t_number)), 50);
+	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, pv, yajl_t_number)), val);
 	yajl_tree_free(v);
 	dm_stop(&m);
+}
+
+static void test_pvsd_poll(void)
+{
+	us_command("poll", 50, 1000);
 }
 
 /* Completion coalescing at run time: the same shape as poll, its own bound. */
 static void test_pvsd_coalesce(void)
 {
-	static const char *const us[] = {"return", "us", NULL};
-	static const char *const pv[] = {"return", "previous", NULL};
-	struct dm m;
-	yajl_val v;
-
-	dm_start(&m);
-	v = ask(&m, "{\"command\":\"coalesce\"}");
-	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, us, yajl_t_number)), 0);
-	yajl_tree_free(v);
-	v = ask(&m, "{\"command\":\"coalesce\",\"arguments\":{\"us\":5000}}");
-	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, us, yajl_t_number)), 5000);
-	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, pv, yajl_t_number)), 0);
-	yajl_tree_free(v);
-	v = ask(&m, "{\"command\":\"coalesce\",\"arguments\":{\"us\":10001}}");
-	CU_ASSERT_STRING_EQUAL(err_class(v), PCTL_E_ARG);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_desc(v), "0..10000"));
-	yajl_tree_free(v);
-	v = ask(&m, "{\"command\":\"coalesce\",\"arguments\":{\"us\":\"fast\"}}");
-	CU_ASSERT_STRING_EQUAL(err_class(v), PCTL_E_ARG);
-	yajl_tree_free(v);
-	v = ask(&m, "{\"command\":\"coalesce\",\"arguments\":{\"usec\":5}}");
-	CU_ASSERT_STRING_EQUAL(err_class(v), PCTL_E_ARG);
-	CU_ASSERT_PTR_NOT_NULL(strstr(err_desc(v), "usec"));
-	yajl_tree_free(v);
-	v = ask(&m, "{\"command\":\"coalesce\",\"arguments\":{\"us\":0}}");
-	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, us, yajl_t_number)), 0);
-	CU_ASSERT_EQUAL(YAJL_GET_INTEGER(at(v, pv, yajl_t_number)), 5000);
-	yajl_tree_free(v);
-	dm_stop(&m);
+	us_command("coalesce", 5000, 10000);
 }
 
 static void test_pvsd_defer_kicks(void)
