@@ -921,14 +921,15 @@ static int loops_new(struct pvsd_daemon *d, unsigned int n, struct pvsd_xb_loop 
 		l->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (l->ep < 0 || l->wake < 0)
 			return -errno;
-		rc = pvs_worker_new(WORKER_DEPTH, &l->w);
+		/* Sleeping in its io_uring, the loop polls the set from there: not its own fd. */
+		l->sleeps = uring_sleep_wanted();
+		rc = l->sleeps ? pvs_worker_new_sleeping(WORKER_DEPTH, &l->w)
+		               : pvs_worker_new(WORKER_DEPTH, &l->w);
 		if (rc)
 			return rc;
 		ev.data.ptr = &l->tag_wake;
 		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, l->wake, &ev) < 0)
 			return -errno;
-		/* Sleeping in its io_uring, the loop polls the set from there: not its own fd. */
-		l->sleeps = uring_sleep_wanted();
 		ev.data.ptr = &l->tag_w;
 		if (!l->sleeps && epoll_ctl(l->ep, EPOLL_CTL_ADD, pvs_worker_fd(l->w), &ev) < 0)
 			return -errno;
@@ -1020,19 +1021,19 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 		if ((rc = fd_add(d, d->sfd, &tag_sig)) != 0)
 			goto fail;
 	}
-	rc = pvs_worker_new(WORKER_DEPTH, &d->w);
+	/*
+	 * One loop sleeps in its worker's io_uring (wait_pass()), which then
+	 * polls the worker's fds itself: the set holds none of the worker's.
+	 * With loop threads the main thread's worker serves no ring, and the
+	 * main thread sleeps in epoll_wait.
+	 */
+	d->sleeps = d->cfg.threads <= 1 && uring_sleep_wanted();
+	rc = d->sleeps ? pvs_worker_new_sleeping(WORKER_DEPTH, &d->w)
+	               : pvs_worker_new(WORKER_DEPTH, &d->w);
 	if (rc) {
 		plog(LOG_ERR, "I/O worker: %s", strerror(-rc));
 		goto fail;
 	}
-	/*
-	 * One loop sleeps in its worker's io_uring (wait_pass()), which then
-	 * polls the worker's fds itself: the set holds none of the worker's.
-	 * Loop threads sleep in epoll_wait: their worker's sleep would reap
-	 * outside the loop's mutex, which the main thread takes to act on
-	 * its rings.
-	 */
-	d->sleeps = d->cfg.threads <= 1 && uring_sleep_wanted();
 	if ((!d->sleeps && (rc = fd_add(d, pvs_worker_fd(d->w), &tag_worker)) != 0) ||
 	    (rc = fd_add(d, cfg->xs.ops->fileno(cfg->xs.ctx), &tag_xs)) != 0) {
 		plog(LOG_ERR, "epoll_ctl: %s", strerror(-rc));
@@ -1090,6 +1091,19 @@ int pvsd_daemon_new(const struct pvsd_daemon_cfg *cfg, struct pvsd_daemon **out)
 		     "serving the rings on up to %u event-loop threads, each started with its "
 		     "first ring",
 		     d->nloops);
+	{
+		struct pvs_worker *lw = d->nloops ? d->loops[0].w : d->w;
+		bool sleeps = d->nloops ? d->loops[0].sleeps : d->sleeps;
+
+		if (sleeps)
+			plog(LOG_INFO, "%s",
+			     pvs_worker_is_unified(lw)
+			         ? "each loop sleeps in one io_uring with deferred task work: file "
+			           "and sg I/O in one io_uring_enter per pass"
+			         : "each loop sleeps in an io_uring without deferred task work "
+			           "(Linux before 6.1, or PVS_URING_DEFER=0): sg I/O on a second "
+			           "one");
+	}
 	*out = d;
 	return 0;
 fail:

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +52,21 @@ struct pvs_worker {
 	bool dring_enabled;    /* IORING_SETUP_R_DISABLED until the worker's thread submits */
 	bool dring_poke;       /* something it waits on became ready: run its task work */
 	/*
+	 * pvs_worker_new_sleeping(): the plain ring is itself deferred, and
+	 * sg's operations go on it, so that the sleep's one io_uring_enter()
+	 * submits the headers and runs the answers' task work (issue 17:
+	 * sg in the same io_uring_enter() as file I/O).  @ring_enabled as
+	 * @dring_enabled, for it.
+	 */
+	bool unified;
+	bool ring_enabled;
+	/*
+	 * Signalled by the unified ring at its task work as at its CQEs, in
+	 * the epoll set: its own fd does not poll readable for task work, and
+	 * a transport whose sleep was refused waits in that set.  -1: none.
+	 */
+	int evfd;
+	/*
 	 * The thread that runs it (pvs_worker_new()'s, or pvs_worker_adopt()'s).
 	 * Only it submits: the deferred ring takes one issuer, and its first
 	 * submission picks it.  What another thread queued while holding the
@@ -58,6 +74,7 @@ struct pvs_worker {
 	 * at the owner's next round; @foreign says there is such work.
 	 */
 	pthread_t owner;
+	bool owned; /* a sleeping worker's owner is the thread that adopts it or first sleeps */
 	bool foreign;
 	/* Freed watches whose CQEs have not all come: theirs until then. */
 	struct pvs_worker_watch *orphans;
@@ -93,12 +110,20 @@ struct pvs_worker {
 _Static_assert(_Alignof(struct pvsi_worker_op) > 1 && _Alignof(struct pvs_req) > 1,
                "bit 0 of user_data tells the two apart");
 
-int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out)
+/* PVS_URING_DEFER=0: a sleeping worker's ring as any other's, sg on a second one. */
+static bool defer_wanted(void)
+{
+	const char *e = getenv("PVS_URING_DEFER");
+
+	return !e || strcmp(e, "0") != 0;
+}
+
+static int worker_new(unsigned int queue_depth, bool sleeping, struct pvs_worker **out)
 {
 	struct io_uring_params p;
 	struct pvs_worker *w;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-	int rc;
+	int rc = -EINVAL;
 
 	*out = NULL;
 	if (queue_depth == 0 || queue_depth > 4096)
@@ -109,16 +134,46 @@ int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out)
 	w->epfd = -1;
 	w->fdsep = -1;
 	w->dring.ring_fd = -1;
+	w->evfd = -1;
 	w->owner = pthread_self();
+	w->owned = !sleeping;
 	memset(&p, 0, sizeof(p));
 	/*
 	 * Room for more completions than submissions in flight: a passthrough
 	 * LUN's callbacks and chained store stages can post while we are not
 	 * reaping, and a CQ overflow makes submit fail with -EBUSY.
 	 */
-	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
 	p.cq_entries = queue_depth * 4;
-	rc = io_uring_queue_init_params(queue_depth, &w->ring, &p);
+	if (sleeping && defer_wanted()) {
+		/*
+		 * What pvsi_worker_use_deferred() makes for sg (Linux 6.1): one
+		 * issuer, the owner, which enables the ring with its first
+		 * submission.  Its task work runs only in our GETEVENTS calls,
+		 * which a sleeping worker makes every pass.
+		 */
+		p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
+		          IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+		          IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_R_DISABLED;
+		rc = io_uring_queue_init_params(queue_depth, &w->ring, &p);
+		if (rc == 0) {
+			/* Registered before the ring is enabled: no issuer yet to be. */
+			w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+			if (w->evfd >= 0 && io_uring_register_eventfd(&w->ring, w->evfd) == 0) {
+				w->unified = true;
+			} else {
+				if (w->evfd >= 0)
+					close(w->evfd);
+				w->evfd = -1;
+				io_uring_queue_exit(&w->ring);
+			}
+		}
+	}
+	if (!w->unified) {
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+		p.cq_entries = queue_depth * 4;
+		rc = io_uring_queue_init_params(queue_depth, &w->ring, &p);
+	}
 	if (rc == -EINVAL) {
 		/*
 		 * Before 5.18: without SUBMIT_ALL the kernel stops a batch at an
@@ -148,6 +203,11 @@ int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out)
 		rc = -errno;
 		goto fail;
 	}
+	ev.data.ptr = &w->evfd;
+	if (w->evfd >= 0 && epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev) < 0) {
+		rc = -errno;
+		goto fail;
+	}
 	w->fdsep = epoll_create1(EPOLL_CLOEXEC);
 	if (w->fdsep < 0) {
 		rc = -errno;
@@ -158,6 +218,21 @@ int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out)
 fail:
 	pvs_worker_free(w);
 	return rc;
+}
+
+int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out)
+{
+	return worker_new(queue_depth, false, out);
+}
+
+int pvs_worker_new_sleeping(unsigned int queue_depth, struct pvs_worker **out)
+{
+	return worker_new(queue_depth, true, out);
+}
+
+bool pvs_worker_is_unified(const struct pvs_worker *w)
+{
+	return w->unified;
 }
 
 static void free_dead_fds(struct pvs_worker *w)
@@ -181,7 +256,19 @@ static bool dring_made(const struct pvs_worker *w)
 	return w->dring.ring_fd >= 0;
 }
 
+/* Where sg's operations go: the deferred ring, or the plain one when unified. NULL: none yet. */
+static struct io_uring *sg_ring(struct pvs_worker *w)
+{
+	return w->unified ? &w->ring : dring_made(w) ? &w->dring : NULL;
+}
+
+static bool owner_is_me(const struct pvs_worker *w)
+{
+	return w->owned && pthread_equal(w->owner, pthread_self());
+}
+
 static int reap(struct pvs_worker *w);
+static int ring_enable(struct io_uring *ring, bool *enabled);
 
 /*
  * Cancelled sg reads end with -EINTR at once, but only once the kernel has
@@ -195,7 +282,13 @@ static void drain_lingering(struct pvs_worker *w)
 		struct __kernel_timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
 		struct io_uring_cqe *cqe;
 
-		/* min 1: inside the wait the deferred task work (the cancels) runs */
+		/*
+		 * min 1: inside the wait the deferred task work (the cancels)
+		 * runs.  A deferred ring answers its issuer only: from another
+		 * thread (or never enabled) what lingers is left.
+		 */
+		if (w->unified && (!owner_is_me(w) || ring_enable(&w->ring, &w->ring_enabled) < 0))
+			break;
 		if (dring_made(w)) {
 			io_uring_submit(&w->ring);
 			io_uring_submit_and_wait_timeout(&w->dring, &cqe, 1, &ts, NULL);
@@ -223,6 +316,8 @@ void pvs_worker_free(struct pvs_worker *w)
 		close(w->epfd);
 	if (w->fdsep >= 0)
 		close(w->fdsep);
+	if (w->evfd >= 0)
+		close(w->evfd);
 	free(w);
 }
 
@@ -239,26 +334,39 @@ int pvs_worker_fd(const struct pvs_worker *w)
  */
 static bool dring_taskrun(const struct pvs_worker *w)
 {
-	return dring_made(w) && (IO_URING_READ_ONCE(*w->dring.sq.kflags) & IORING_SQ_TASKRUN);
+	const struct io_uring *r = sg_ring((struct pvs_worker *)w);
+
+	return r && (IO_URING_READ_ONCE(*r->sq.kflags) & IORING_SQ_TASKRUN);
 }
 
-static int dring_enable(struct pvs_worker *w)
+static int ring_enable(struct io_uring *ring, bool *enabled)
 {
 	int rc;
 
-	if (w->dring_enabled)
+	if (*enabled)
 		return 0;
 	/*
 	 * Its single issuer is the thread that runs the worker: this one.
 	 * The system call itself: Debian 12's liburing 2.3 declares
 	 * io_uring_enable_rings() but does not export it.
 	 */
-	rc = (int)syscall(__NR_io_uring_register, w->dring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
-	                  NULL, 0);
+	rc = (int)syscall(__NR_io_uring_register, ring->ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL,
+	                  0);
 	if (rc < 0)
 		return -errno;
-	w->dring_enabled = true;
+	*enabled = true;
 	return 0;
+}
+
+static int dring_enable(struct pvs_worker *w)
+{
+	return ring_enable(&w->dring, &w->dring_enabled);
+}
+
+/* A unified ring is enabled by its owner's first submission or sleep. */
+static int main_enable(struct pvs_worker *w)
+{
+	return w->unified ? ring_enable(&w->ring, &w->ring_enabled) : 0;
 }
 
 /*
@@ -268,16 +376,28 @@ static int dring_enable(struct pvs_worker *w)
  */
 static int dring_enter(struct pvs_worker *w)
 {
+	struct io_uring *r = sg_ring(w);
 	int rc, tries = 0;
 
-	if (!dring_made(w) ||
-	    (!w->dring_poke && !io_uring_sq_ready(&w->dring) && !dring_taskrun(w)))
+	/*
+	 * A unified ring's queue waits for the sleep (or the round's submit):
+	 * only its task work brings it here.  Another thread leaves it all to
+	 * the owner.
+	 */
+	if (!r || (!w->dring_poke && !dring_taskrun(w) && (w->unified || !io_uring_sq_ready(r))))
 		return 0;
-	if ((rc = dring_enable(w)) < 0)
+	if (w->unified) {
+		if (!owner_is_me(w))
+			return 0;
+		rc = main_enable(w);
+	} else {
+		rc = dring_enable(w);
+	}
+	if (rc < 0)
 		return rc;
 	w->dring_poke = false;
 	do {
-		rc = io_uring_submit_and_get_events(&w->dring);
+		rc = io_uring_submit_and_get_events(r);
 	} while ((rc == -EINTR || rc == -EAGAIN) && ++tries < 8);
 	return rc;
 }
@@ -296,6 +416,7 @@ static int submit_ring(struct io_uring *ring)
 void pvs_worker_adopt(struct pvs_worker *w)
 {
 	w->owner = pthread_self();
+	w->owned = true;
 }
 
 /* The deferred ring's queue, enabling the ring on its first use.  0, or what submit said. */
@@ -312,13 +433,13 @@ int pvsi_worker_submit(struct pvs_worker *w)
 {
 	int rc = 0, drc;
 
-	if (!pthread_equal(w->owner, pthread_self())) {
+	if (!owner_is_me(w)) {
 		w->foreign =
 		    io_uring_sq_ready(&w->ring) || (dring_made(w) && io_uring_sq_ready(&w->dring));
 		return 0;
 	}
 	w->foreign = false;
-	if (io_uring_sq_ready(&w->ring))
+	if (io_uring_sq_ready(&w->ring) && (rc = main_enable(w)) == 0)
 		rc = submit_ring(&w->ring);
 	/*
 	 * Without GETEVENTS: outside a poll round nothing reaps.  What
@@ -334,7 +455,7 @@ int pvsi_worker_use_deferred(struct pvs_worker *w)
 	struct io_uring_params p;
 	int rc;
 
-	if (dring_made(w))
+	if (sg_ring(w))
 		return 0;
 	memset(&p, 0, sizeof(p));
 	/*
@@ -422,10 +543,11 @@ struct io_uring_sqe *pvsi_worker_sqe(struct pvs_worker *w, struct pvs_req *req)
 struct io_uring_sqe *pvsi_worker_sqe_deferred(struct pvs_worker *w, struct pvsi_worker_op *op)
 {
 	struct io_uring_sqe *sqe;
+	struct io_uring *r = sg_ring(w);
 
-	if (!dring_made(w))
+	if (!r)
 		return NULL;
-	sqe = get_sqe(w, &w->dring);
+	sqe = get_sqe(w, r);
 	if (sqe && op)
 		io_uring_sqe_set_data64(sqe, pvsi_worker_op_tag(op));
 	return sqe;
@@ -443,6 +565,7 @@ void pvsi_worker_linger(struct pvs_worker *w, int delta)
 
 bool pvs_worker_has_completions(const struct pvs_worker *w)
 {
+	/* A unified ring's task work is the plain ring's: dring_taskrun() says it. */
 	return io_uring_cq_ready(&w->ring) != 0 || w->dring_poke || w->foreign ||
 	       dring_taskrun(w) || (dring_made(w) && io_uring_cq_ready(&w->dring) != 0);
 }
@@ -451,7 +574,7 @@ bool pvs_worker_has_completions(const struct pvs_worker *w)
 static void submit_lazy(struct pvs_worker *w)
 {
 	/* Another thread's call only marks the work for the owner: as ever. */
-	if (!w->lazy || !pthread_equal(w->owner, pthread_self()))
+	if (!w->lazy || !owner_is_me(w))
 		pvsi_worker_submit(w);
 	else
 		submit_dring(w);
@@ -473,6 +596,7 @@ static int poll_round(struct pvs_worker *w, int timeout_ms, bool check_fds)
 	struct epoll_event evs[16];
 	int n = 0, handled = 0;
 	bool own = w->fds_ready; /* the sleep's poll of the fds fired: they are asked */
+	bool evfd_seen = false;
 
 	w->fds_ready = false;
 	check_fds = check_fds || own;
@@ -511,8 +635,10 @@ static int poll_round(struct pvs_worker *w, int timeout_ms, bool check_fds)
 	for (int i = 0; i < n; i++) {
 		struct worker_fd *f = evs[i].data.ptr;
 
-		if (!f)
-			continue; /* the ring's fd: reaped below */
+		if ((void *)f == &w->evfd)
+			evfd_seen = true;
+		if (!f || (void *)f == &w->evfd)
+			continue; /* the ring's fd or its eventfd: reaped below */
 		if (f->dead)
 			continue;
 		if (!f->fn) {
@@ -528,6 +654,17 @@ static int poll_round(struct pvs_worker *w, int timeout_ms, bool check_fds)
 	/* An fd's callback may have asked for the deferred ring's task work. */
 	dring_enter(w);
 	handled += reap(w);
+	/*
+	 * A transport that waits on pvs_worker_fd() (its sleep refused), or
+	 * pvs_worker_wait(), saw the eventfd: quiet it once the task work it
+	 * stood for ran above (IORING_SQ_TASKRUN said so) and posted.  A
+	 * sleeping transport never polls it, and never pays this read.
+	 */
+	if (w->evfd >= 0 && (evfd_seen || (check_fds && !w->lazy))) {
+		eventfd_t v;
+
+		eventfd_read(w->evfd, &v);
+	}
 	return handled;
 }
 
@@ -642,8 +779,14 @@ int pvsi_worker_add_fd(struct pvs_worker *w, int fd, uint32_t events, pvsi_worke
 
 int pvsi_worker_add_wake_fd(struct pvs_worker *w, int fd)
 {
-	if (fd < 0 || !dring_made(w))
+	if (fd < 0 || !sg_ring(w))
 		return -EINVAL;
+	/*
+	 * Unified: the retries are the sleeping ring's own task work, which
+	 * wakes its sleep; a poll of the fd besides would wake it twice.
+	 */
+	if (w->unified)
+		return 0;
 	return add_fd(w, fd, EPOLLIN, NULL, NULL);
 }
 
@@ -775,7 +918,7 @@ int pvs_worker_watch_arm(struct pvs_worker_watch *wt, const void *wbuf, unsigned
 	wt->posted++;
 	wt->reading = true;
 	/* From another thread (a ring connected by pvscsid's main thread): the owner's turn. */
-	if (!pthread_equal(wt->w->owner, pthread_self()))
+	if (!owner_is_me(wt->w))
 		pvsi_worker_submit(wt->w);
 	return 0;
 }
@@ -863,9 +1006,14 @@ int pvs_worker_sleep_begin(struct pvs_worker *w, int fd, int timeout_ms)
 {
 	struct io_uring_sq *sq = &w->ring.sq;
 	unsigned int hold = w->hold_us;
+	int rc;
 
 	w->hold_us = 0;
-
+	/* The thread that sleeps in it runs it: pvscsid's one loop adopts it so. */
+	if (!w->owned)
+		pvs_worker_adopt(w);
+	if (!w->sleep_err && (rc = main_enable(w)) < 0)
+		w->sleep_err = rc;
 	if (w->sleep_err) {
 		/* Not lazy any more: the caller goes back to its own epoll_wait. */
 		w->lazy = false;
@@ -921,7 +1069,11 @@ int pvs_worker_sleep_wait(struct pvs_worker *w)
 
 	do {
 		if (timeout_ms == 0) {
-			rc = n ? io_uring_enter(fd, n, 0, 0, NULL) : 0;
+			/* Unified: the answers' task work runs here, not in a call of the pass. */
+			unsigned int get =
+			    w->unified && dring_taskrun(w) ? IORING_ENTER_GETEVENTS : 0;
+
+			rc = n || get ? io_uring_enter(fd, n, 0, get, NULL) : 0;
 		} else if (timeout_ms < 0 && !hold) {
 			rc = io_uring_enter(fd, n, 1, IORING_ENTER_GETEVENTS, NULL);
 		} else {

@@ -1395,7 +1395,9 @@ int main(int argc, char **argv)
 	}
 	rc = 1;
 	signal(SIGPIPE, SIG_IGN);
-	if (pvs_worker_new(256, &a.w)) {
+	/* Sleeping in its io_uring: one deferred ring for file and sg I/O alike. */
+	a.sleeps = uring_sleep_wanted();
+	if ((a.sleeps ? pvs_worker_new_sleeping(256, &a.w) : pvs_worker_new(256, &a.w)) != 0) {
 		plog(LOG_ERR, "cannot create the worker");
 		return 1;
 	}
@@ -1411,7 +1413,6 @@ int main(int argc, char **argv)
 	epoll_set(&a, EPOLL_CTL_ADD, a.sig_fd, TAG_SIGNAL);
 	/* Sleeping in its io_uring, the loop polls the set from there: the ring's own fd stays out.
 	 */
-	a.sleeps = uring_sleep_wanted();
 	if (!a.sleeps)
 		epoll_set(&a, EPOLL_CTL_ADD, pvs_worker_fd(a.w), TAG_WORKER);
 	if (a.ctl_path) {

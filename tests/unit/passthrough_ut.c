@@ -52,11 +52,27 @@ static void cmd_init(struct cmd *c, const uint8_t *cdb, unsigned cdb_len, enum p
 	lh_req_init(&c->req, &c->iov[0], 1, cdb, cdb_len, d, buf, len, cmd_done, NULL);
 }
 
+/*
+ * A worker of pvs_worker_new_sleeping() is waited on as pvscsid's loop
+ * does, in its io_uring; any other with pvs_worker_wait().
+ */
+static void worker_wait(struct pvs_worker *w, int ms)
+{
+	bool ready;
+
+	if (!pvs_worker_is_unified(w)) {
+		pvs_worker_wait(w, ms);
+		return;
+	}
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, -1, ms, &ready), 0);
+	pvs_worker_run(w, false);
+}
+
 static void wait_done(struct cmd *c)
 {
 	for (int i = 0; i < 200 && !c->done; i++) {
 		pvs_worker_flush(W);
-		pvs_worker_wait(W, 10);
+		worker_wait(W, 10);
 	}
 	pvs_worker_poll(W);
 	CU_ASSERT_EQUAL(c->done, 1);
@@ -714,7 +730,7 @@ static void test_inflight_cap(void)
 		cmd_init(&c[i], tur, 6, PVS_DIR_NONE, NULL, 0);
 		pvs_submit(lun, &c[i].req);
 	}
-	pvs_worker_wait(W, 20);
+	worker_wait(W, 20);
 	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), PVSI_SG_MAX_INFLIGHT);
 	/* one more: TASK SET FULL at once, no sense, the device never sees it */
 	cmd_init(&c[PVSI_SG_MAX_INFLIGHT], tur, 6, PVS_DIR_NONE, NULL, 0);
@@ -726,7 +742,7 @@ static void test_inflight_cap(void)
 	fake_sg_hold(false);
 	CU_ASSERT_EQUAL(fake_sg_release(), PVSI_SG_MAX_INFLIGHT);
 	for (int t = 0; t < 100 && done < PVSI_SG_MAX_INFLIGHT; t++) {
-		pvs_worker_wait(W, 10);
+		worker_wait(W, 10);
 		done = 0;
 		for (int i = 0; i < PVSI_SG_MAX_INFLIGHT; i++)
 			done += c[i].done;
@@ -916,7 +932,7 @@ static void test_real_scsi_debug(void)
 			pvs_submit(lun, &many[i].req);
 		}
 		for (int t = 0; t < 500 && done < PVSI_SG_MAX_INFLIGHT; t++) {
-			pvs_worker_wait(W, 10);
+			worker_wait(W, 10);
 			done = 0;
 			for (int i = 0; i < PVSI_SG_MAX_INFLIGHT; i++)
 				done += many[i].done;
@@ -1623,6 +1639,21 @@ static int usg_setup(void)
 	return pvs_worker_new(64, &W);
 }
 
+/* The same, on a sleeping worker's one deferred ring (pvscsid's loops). */
+static int usg_setup_sleeping(void)
+{
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	pvsi_sg_set_ops(&usg_ops);
+	setenv("PVS_SG_URING", "1", 1);
+	rc = pvs_worker_new_sleeping(64, &W);
+	if (rc == 0 && !pvs_worker_is_unified(W))
+		fprintf(stderr,
+		        "(no deferred ring on this kernel: the suite runs on a plain one)\n");
+	return rc;
+}
+
 static int usg_teardown(void)
 {
 	/* Frees what a LUN closed with reads in the ring left behind (pvsi_worker_linger). */
@@ -1672,7 +1703,7 @@ static void wait_all(struct cmd *c, unsigned int n)
 {
 	for (int t = 0; t < 300 && sum_done(c, n) < n; t++) {
 		pvs_worker_flush(W);
-		pvs_worker_wait(W, 10);
+		worker_wait(W, 10);
 	}
 	pvs_worker_poll(W);
 }
@@ -1729,7 +1760,7 @@ static void test_uring_queue_depth(void)
 		CU_ASSERT_EQUAL(c[PVSI_SG_MAX_INFLIGHT].done, 1);
 		CU_ASSERT_EQUAL(c[PVSI_SG_MAX_INFLIGHT].req.status, PVS_STATUS_TASK_SET_FULL);
 		for (int t = 0; t < 300 && usg_writes() < (unsigned)(round + 1) * 16; t++)
-			pvs_worker_wait(W, 10);
+			worker_wait(W, 10);
 		CU_ASSERT_EQUAL(usg_writes(), (unsigned)(round + 1) * 16);
 		CU_ASSERT_EQUAL(sum_done(c, PVSI_SG_MAX_INFLIGHT), 0);
 		CU_ASSERT_EQUAL(pvs_lun_inflight(lun), PVSI_SG_MAX_INFLIGHT);
@@ -1746,7 +1777,7 @@ static void test_uring_queue_depth(void)
 	}
 	/* nothing completes twice: late CQEs (a write's after its answer) change nothing */
 	for (int t = 0; t < 5; t++)
-		pvs_worker_wait(W, 5);
+		worker_wait(W, 5);
 	for (int i = 0; i < PVSI_SG_MAX_INFLIGHT; i++)
 		CU_ASSERT_EQUAL(c[i].done, 1);
 	CU_ASSERT_EQUAL(usg.plain_w + usg.plain_r, 0);
@@ -1764,7 +1795,7 @@ static void test_uring_aborted(void)
 	read10(&c, 7, buf, sizeof(buf));
 	pvs_submit(lun, &c.req);
 	for (int t = 0; t < 300 && usg_writes() < 1; t++)
-		pvs_worker_wait(W, 10);
+		worker_wait(W, 10);
 	CU_ASSERT_EQUAL(c.done, 0);
 	/* sg cannot cancel one command: the abort is reported when the device answers */
 	c.req.core.flags |= PVSI_RF_ABORTED;
@@ -1795,13 +1826,13 @@ static void test_uring_close_in_flight(void)
 		pvs_submit(lun, &c[i].req);
 	}
 	for (int t = 0; t < 300 && usg_writes() < 8; t++)
-		pvs_worker_wait(W, 10);
+		worker_wait(W, 10);
 	CU_ASSERT_EQUAL(usg_writes(), 8);
 	pvs_lun_close(lun);
 	usg_hold(false);
 	usg_release(false);
 	for (int t = 0; t < 5; t++)
-		pvs_worker_wait(W, 5);
+		worker_wait(W, 5);
 	CU_ASSERT_EQUAL(sum_done(c, 8), 0);
 	/* another LUN on the same worker works meanwhile */
 	lun = usg_lun();
@@ -1827,7 +1858,7 @@ static void test_uring_device_vanishes(void)
 		pvs_submit(lun, &c[i].req);
 	}
 	for (int t = 0; t < 300 && usg_writes() < 4; t++)
-		pvs_worker_wait(W, 10);
+		worker_wait(W, 10);
 	usg_vanish();
 	wait_all(c, 4);
 	for (int i = 0; i < 4; i++) {
@@ -1842,7 +1873,7 @@ static void test_uring_device_vanishes(void)
 	run(lun, &after);
 	CU_ASSERT_EQUAL(after.req.host, PVS_HOST_NO_CONNECT);
 	for (int t = 0; t < 5; t++)
-		pvs_worker_wait(W, 5);
+		worker_wait(W, 5);
 	for (int i = 0; i < 4; i++)
 		CU_ASSERT_EQUAL(c[i].done, 1);
 	pvs_lun_close(lun);
@@ -1951,13 +1982,13 @@ static void test_uring_read_eagain(void)
 		pvs_submit(lun, &c[i].req);
 	}
 	for (int t = 0; t < 300 && usg_writes() < 1 + PVSI_SG_MAX_INFLIGHT; t++)
-		pvs_worker_wait(W, 10);
+		worker_wait(W, 10);
 	usg_hold(false);
 	CU_ASSERT_EQUAL(usg_release(true), PVSI_SG_MAX_INFLIGHT);
 	wait_all(c, PVSI_SG_MAX_INFLIGHT);
 	CU_ASSERT_EQUAL(usg.injected, PVSI_SG_MAX_INFLIGHT);
 	for (int t = 0; t < 5; t++)
-		pvs_worker_wait(W, 5);
+		worker_wait(W, 5);
 	for (int i = 0; i < PVSI_SG_MAX_INFLIGHT; i++) {
 		CU_ASSERT_EQUAL(c[i].done, 1);
 		CU_ASSERT_EQUAL(c[i].req.status, PVS_STATUS_GOOD);
@@ -1991,11 +2022,11 @@ static void test_uring_write_eagain(void)
 	CU_ASSERT_EQUAL(c[0].req.status, PVS_STATUS_TASK_SET_FULL);
 	CU_ASSERT_EQUAL(pvs_lun_inflight(lun), 0);
 	for (int t = 0; t < 300 && usg_writes() < 1; t++)
-		pvs_worker_wait(W, 10);
+		worker_wait(W, 10);
 	usg_hold(false);
 	CU_ASSERT_EQUAL(usg_release(false), 1);
 	for (int t = 0; t < 10; t++)
-		pvs_worker_wait(W, 5);
+		worker_wait(W, 5);
 	CU_ASSERT_EQUAL(c[0].done, 1);
 	CU_ASSERT_EQUAL(c[0].req.status, PVS_STATUS_TASK_SET_FULL);
 	read10(&c[1], 0x32, buf[1], sizeof(buf[1]));
@@ -2039,13 +2070,13 @@ static void sg_move(bool uring)
 		pvs_submit(pvs_unit_lun(u), &c.req);
 		for (int t = 0; t < 300 && !c.done; t++) {
 			pvs_worker_flush(a);
-			pvs_worker_wait(a, 10);
+			worker_wait(a, 10);
 		}
 		CU_ASSERT_EQUAL(c.done, 1);
 		CU_ASSERT_EQUAL(c.req.status, PVS_STATUS_TASK_SET_FULL);
 		CU_ASSERT_EQUAL(usg.injected, 1);
 		for (int t = 0; t < 300 && usg_writes() < 1; t++)
-			pvs_worker_wait(a, 10);
+			worker_wait(a, 10);
 		CU_ASSERT_EQUAL(usg_writes(), 1);
 		/* The device never answers it, as sg would not a header it refused. */
 		pthread_mutex_lock(&usg.mu);
@@ -2099,6 +2130,8 @@ int main(void)
 	    CU_SUITE("sg block limits", setup, teardown, sg_block_limits_tests),
 	    CU_SUITE("sg real device", setup, teardown, sg_real_device_tests),
 	    CU_SUITE("sg through io_uring", usg_setup, usg_teardown, sg_uring_tests),
+	    CU_SUITE("sg through a sleeping worker's one io_uring", usg_setup_sleeping,
+	             usg_teardown, sg_uring_tests),
 	};
 
 	return CU_RUN_SUITES(suites);

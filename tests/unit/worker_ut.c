@@ -994,6 +994,214 @@ static void test_sleep_refused_poll(void)
 	pvs_worker_free(w);
 }
 
+/* ---- unified: a sleeping worker's one deferred ring ---- */
+
+/* A sleeping worker with its deferred ring, unless this kernel has none. */
+static struct pvs_worker *unified_new(void)
+{
+	struct pvs_worker *w = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(pvs_worker_new_sleeping(8, &w), 0);
+	if (!pvs_worker_is_unified(w)) {
+		pvs_worker_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+struct late_write {
+	int fd;
+	int ms;
+};
+
+static void *late_write_thread(void *arg)
+{
+	struct late_write *lw = arg;
+
+	usleep((useconds_t)lw->ms * 1000);
+	CU_ASSERT_EQUAL(write(lw->fd, "sg!", 3), 3);
+	return NULL;
+}
+
+/*
+ * sg's operations on the sleeping ring itself: the header's write and the
+ * answer's read are queued there (no second ring, no wake-only fd), go in
+ * with the sleep's io_uring_enter(), and an answer that comes while it
+ * sleeps ends that sleep, its read's retry run inside it: no poke, no
+ * second system call.  (On two rings that sleep would last its 2 s.)
+ */
+static void test_unified_sg_in_the_sleep(void)
+{
+	static struct test_op rd, wr;
+	struct late_write lw;
+	struct io_uring_sqe *sqe;
+	struct pvs_worker *w = unified_new();
+	struct pollfd pfd;
+	bool ready = true;
+	char buf[8] = "";
+	int p[2], q[2];
+	pthread_t t;
+	double t0;
+
+	if (!w)
+		return;
+	memset(&rd, 0, sizeof(rd));
+	memset(&wr, 0, sizeof(wr));
+	rd.op.done = test_op_done;
+	wr.op.done = test_op_done;
+	CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe2(q, O_NONBLOCK), 0);
+	CU_ASSERT_EQUAL(pvsi_worker_use_deferred(w), 0);
+	/* answered by the ring's own task work: nothing in the epoll sets */
+	CU_ASSERT_EQUAL(pvsi_worker_add_wake_fd(w, p[0]), 0);
+	pfd = (struct pollfd){.fd = pvs_worker_fd(w), .events = POLLIN};
+	CU_ASSERT_EQUAL(poll(&pfd, 1, 0), 0);
+	/* the "header" out, and the "answer" awaited */
+	sqe = pvsi_worker_sqe_deferred(w, &wr.op);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sqe);
+	io_uring_prep_write(sqe, q[1], "hdr", 3, (uint64_t)-1);
+	sqe = pvsi_worker_sqe_deferred(w, &rd.op);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sqe);
+	io_uring_prep_read(sqe, p[0], buf, sizeof(buf), (uint64_t)-1);
+	/* lazy: a flush before the first sleep leaves them to it */
+	pvs_worker_flush(w);
+	lw = (struct late_write){.fd = p[1], .ms = 100};
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, late_write_thread, &lw), 0);
+	t0 = now_ms();
+	/* the write completes inline: its CQE ends the first sleep */
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, -1, 2000, &ready), 0);
+	CU_ASSERT_FALSE(ready);
+	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 1);
+	CU_ASSERT_EQUAL(wr.calls, 1);
+	CU_ASSERT_EQUAL(wr.res, 3);
+	CU_ASSERT_EQUAL(rd.calls, 0);
+	CU_ASSERT_EQUAL(pvs_worker_sleep(w, -1, 2000, &ready), 0);
+	CU_ASSERT_TRUE(now_ms() - t0 < 1500);
+	CU_ASSERT_EQUAL(pvs_worker_run(w, false), 1);
+	CU_ASSERT_EQUAL(rd.calls, 1);
+	CU_ASSERT_EQUAL(rd.res, 3);
+	CU_ASSERT_EQUAL(memcmp(buf, "sg!", 3), 0);
+	CU_ASSERT_EQUAL(read(q[0], buf, sizeof(buf)), 3);
+	CU_ASSERT_FALSE(pvs_worker_has_completions(w));
+	/*
+	 * The sleeps never read the ring's eventfd, which its CQEs signalled:
+	 * a pvs_worker_wait() (vhost-user drains a ring so) quiets it, or it
+	 * would spin on it until its time is up.
+	 */
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 0), 1);
+	CU_ASSERT_EQUAL(pvs_worker_wait(w, 20), 0);
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 0), 0);
+	pthread_join(t, NULL);
+	pvsi_worker_del_fd(w, p[0]);
+	pvs_worker_free(w);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+}
+
+struct sleeper_arg {
+	struct pvs_worker *w;
+	int ran;
+};
+
+/* Sleep and run until @req's completion came; how many ran, or -errno. */
+static int sleep_until(struct pvs_worker *w, int req)
+{
+	bool ready;
+	int ran = 0, rc;
+
+	for (int i = 0; i < 100 && recs[req].calls == 0; i++) {
+		if ((rc = pvs_worker_sleep(w, -1, 10, &ready)) < 0)
+			return rc;
+		ran += pvs_worker_run(w, false);
+	}
+	return ran;
+}
+
+static void *sleeper_thread(void *arg)
+{
+	struct sleeper_arg *a = arg;
+
+	a->ran = sleep_until(a->w, 0);
+	/* its issuer now: what it queues itself goes in too */
+	queue_nop(a->w, &reqs[1]);
+	if (a->ran == 1)
+		a->ran += sleep_until(a->w, 1);
+	return NULL;
+}
+
+/*
+ * Its owner is the thread that first sleeps in it, not the one that made
+ * it (pvscsid's main thread makes a loop's worker and connects rings on
+ * it before the loop's thread runs): what the maker queued before waits
+ * for that thread, which enables the ring as its one issuer; the maker's
+ * submissions stay the owner's to make after that too.
+ */
+static void test_unified_owner_is_the_sleeper(void)
+{
+	struct sleeper_arg a = {0};
+	struct pvs_worker *w;
+	pthread_t t;
+
+	reset_reqs();
+	if (!(w = unified_new()))
+		return;
+	queue_nop(w, &reqs[0]);
+	pvs_worker_flush(w);
+	CU_ASSERT_TRUE(pvs_worker_has_completions(w)); /* foreign: for the owner to submit */
+	CU_ASSERT_EQUAL(pvs_worker_poll(w), 0);
+	CU_ASSERT_EQUAL(recs[0].calls, 0);
+	a.w = w;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, sleeper_thread, &a), 0);
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(a.ran, 2);
+	CU_ASSERT_EQUAL(recs[0].calls, 1);
+	CU_ASSERT_EQUAL(recs[1].calls, 1);
+	queue_nop(w, &reqs[2]);
+	pvs_worker_flush(w);
+	CU_ASSERT_EQUAL(pvs_worker_poll(w), 0);
+	CU_ASSERT_EQUAL(recs[2].calls, 0);
+	CU_ASSERT_TRUE(pvs_worker_has_completions(w));
+	pvs_worker_free(w);
+}
+
+/*
+ * A transport whose sleep was refused goes back to epoll_wait on
+ * pvs_worker_fd(): an answer's retry, task work of the deferred ring,
+ * must make that fd readable too, or such a transport would never run it.
+ */
+static void test_unified_epoll_sees_task_work(void)
+{
+	static struct test_op rd;
+	struct io_uring_sqe *sqe;
+	struct pvs_worker *w;
+	char buf[8] = "";
+	int p[2];
+
+	if (!(w = unified_new()))
+		return;
+	memset(&rd, 0, sizeof(rd));
+	rd.op.done = test_op_done;
+	CU_ASSERT_EQUAL_FATAL(pipe2(p, O_NONBLOCK), 0);
+	pvs_worker_adopt(w);
+	sqe = pvsi_worker_sqe_deferred(w, &rd.op);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sqe);
+	io_uring_prep_read(sqe, p[0], buf, sizeof(buf), (uint64_t)-1);
+	CU_ASSERT_EQUAL(pvs_worker_poll(w), 0);
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 0), 0);
+	CU_ASSERT_EQUAL(write(p[1], "abc", 3), 3);
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 1000), 1);
+	CU_ASSERT_TRUE(pvs_worker_has_completions(w));
+	CU_ASSERT_EQUAL(pvs_worker_run(w, true), 1);
+	CU_ASSERT_EQUAL(rd.calls, 1);
+	CU_ASSERT_EQUAL(rd.res, 3);
+	CU_ASSERT_EQUAL(readable(pvs_worker_fd(w), 0), 0);
+	pvs_worker_free(w);
+	close(p[0]);
+	close(p[1]);
+}
+
 static const struct cu_test worker_lifecycle_tests[] = {
     {"bad queue depth", test_new_bad_depth},
     {"fd is an epoll fd, idle poll/wait", test_fd_is_epoll_and_idle},
@@ -1027,6 +1235,11 @@ static const struct cu_test worker_fds_tests[] = {
     {"sleep: the transport's set wakes it, and the worker's own fds", test_sleep_wakes_for_the_set},
     {"sleep: a held sleep lasts its time (coalescing)", test_sleep_hold},
     {"sleep: a set the kernel cannot poll ends the sleeping", test_sleep_refused_poll},
+    {"unified: sg's write and read go in and are answered in the sleep",
+     test_unified_sg_in_the_sleep},
+    {"unified: the owner is the thread that first sleeps", test_unified_owner_is_the_sleeper},
+    {"unified: epoll on the worker's fd sees the ring's task work",
+     test_unified_epoll_sees_task_work},
 };
 
 int main(void)

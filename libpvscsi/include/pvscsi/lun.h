@@ -155,6 +155,19 @@ struct pvs_req {
  * pvs_worker_poll(), which runs completion callbacks.
  */
 int pvs_worker_new(unsigned int queue_depth, struct pvs_worker **out);
+/*
+ * A worker for a transport that sleeps in it (pvs_worker_sleep()) on one
+ * thread: its io_uring is made with IORING_SETUP_DEFER_TASKRUN (Linux 6.1;
+ * otherwise, or with PVS_URING_DEFER=0 in the environment, as
+ * pvs_worker_new()'s), and sg's header writes and answer reads go on it
+ * rather than on a second ring, so that one io_uring_enter() per pass
+ * submits file and sg I/O alike and runs the answers' retries.  Its owner
+ * is the thread that adopts it (pvs_worker_adopt()) or first sleeps in it;
+ * until then what any thread queues waits for that owner.
+ */
+int pvs_worker_new_sleeping(unsigned int queue_depth, struct pvs_worker **out);
+/* Whether pvs_worker_new_sleeping() got its deferred ring (for logs and tests). */
+bool pvs_worker_is_unified(const struct pvs_worker *w);
 void pvs_worker_free(struct pvs_worker *w);
 /*
  * A worker runs on one thread: the one that made it, or the one that calls
