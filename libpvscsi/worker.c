@@ -67,9 +67,10 @@ struct pvs_worker {
 	 */
 	int evfd;
 	/*
-	 * The thread that runs it (pvs_worker_new()'s, or pvs_worker_adopt()'s).
-	 * Only it submits: the deferred ring takes one issuer, and its first
-	 * submission picks it.  What another thread queued while holding the
+	 * The thread that runs it (pvs_worker_new()'s, or pvs_worker_adopt()'s;
+	 * for pvs_worker_new_sleeping()'s, none until adopted or first slept
+	 * in: @owned).  Only it submits: a deferred ring takes one issuer, and
+	 * its first submission picks it.  What another thread queued while holding the
 	 * owner off (pvscsid's main thread, with the loop parked) is submitted
 	 * at the owner's next round; @foreign says there is such work.
 	 */
