@@ -119,9 +119,23 @@ static bool defer_wanted(void)
 	return !e || strcmp(e, "0") != 0;
 }
 
-static int worker_new(unsigned int queue_depth, bool sleeping, struct pvs_worker **out)
+/*
+ * @w's ring with @flags, and room for more completions than submissions in
+ * flight: a passthrough LUN's callbacks and chained store stages can post
+ * while we are not reaping, and a CQ overflow makes submit fail with -EBUSY.
+ */
+static int ring_init(struct pvs_worker *w, unsigned int queue_depth, unsigned int flags)
 {
 	struct io_uring_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_CQSIZE | flags;
+	p.cq_entries = queue_depth * 4;
+	return io_uring_queue_init_params(queue_depth, &w->ring, &p);
+}
+
+static int worker_new(unsigned int queue_depth, bool sleeping, struct pvs_worker **out)
+{
 	struct pvs_worker *w;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
 	int rc = -EINVAL;
@@ -138,53 +152,37 @@ static int worker_new(unsigned int queue_depth, bool sleeping, struct pvs_worker
 	w->evfd = -1;
 	w->owner = pthread_self();
 	w->owned = !sleeping;
-	memset(&p, 0, sizeof(p));
-	/*
-	 * Room for more completions than submissions in flight: a passthrough
-	 * LUN's callbacks and chained store stages can post while we are not
-	 * reaping, and a CQ overflow makes submit fail with -EBUSY.
-	 */
-	p.cq_entries = queue_depth * 4;
-	if (sleeping && defer_wanted()) {
+	if (sleeping && defer_wanted() &&
+	    ring_init(w, queue_depth,
+	              IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+	                  IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+	                  IORING_SETUP_R_DISABLED) == 0) {
 		/*
 		 * What pvsi_worker_use_deferred() makes for sg (Linux 6.1): one
 		 * issuer, the owner, which enables the ring with its first
 		 * submission.  Its task work runs only in our GETEVENTS calls,
-		 * which a sleeping worker makes every pass.
+		 * which a sleeping worker makes every pass.  The eventfd is
+		 * registered before the ring is enabled: no issuer yet to be.
 		 */
-		p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
-		          IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-		          IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_R_DISABLED;
-		rc = io_uring_queue_init_params(queue_depth, &w->ring, &p);
-		if (rc == 0) {
-			/* Registered before the ring is enabled: no issuer yet to be. */
-			w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-			if (w->evfd >= 0 && io_uring_register_eventfd(&w->ring, w->evfd) == 0) {
-				w->unified = true;
-			} else {
-				if (w->evfd >= 0)
-					close(w->evfd);
-				w->evfd = -1;
-				io_uring_queue_exit(&w->ring);
-			}
+		w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (w->evfd >= 0 && io_uring_register_eventfd(&w->ring, w->evfd) == 0) {
+			w->unified = true;
+			rc = 0;
+		} else {
+			if (w->evfd >= 0)
+				close(w->evfd);
+			w->evfd = -1;
+			io_uring_queue_exit(&w->ring);
 		}
 	}
-	if (!w->unified) {
-		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
-		p.cq_entries = queue_depth * 4;
-		rc = io_uring_queue_init_params(queue_depth, &w->ring, &p);
-	}
-	if (rc == -EINVAL) {
-		/*
-		 * Before 5.18: without SUBMIT_ALL the kernel stops a batch at an
-		 * SQE that fails early; the rest stay queued for the next submit.
-		 */
-		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_CQSIZE;
-		p.cq_entries = queue_depth * 4;
-		rc = io_uring_queue_init_params(queue_depth, &w->ring, &p);
-	}
+	if (!w->unified)
+		rc = ring_init(w, queue_depth, IORING_SETUP_SUBMIT_ALL);
+	/*
+	 * Before 5.18: without SUBMIT_ALL the kernel stops a batch at an SQE
+	 * that fails early; the rest stay queued for the next submit.
+	 */
+	if (rc == -EINVAL)
+		rc = ring_init(w, queue_depth, 0);
 	if (rc < 0) {
 		free(w);
 		return rc;
@@ -636,10 +634,12 @@ static int poll_round(struct pvs_worker *w, int timeout_ms, bool check_fds)
 	for (int i = 0; i < n; i++) {
 		struct worker_fd *f = evs[i].data.ptr;
 
-		if ((void *)f == &w->evfd)
-			evfd_seen = true;
-		if (!f || (void *)f == &w->evfd)
-			continue; /* the ring's fd or its eventfd: reaped below */
+		if ((void *)f == &w->evfd) {
+			evfd_seen = true; /* quieted below, once its task work ran */
+			continue;
+		}
+		if (!f)
+			continue; /* the ring's fd: reaped below */
 		if (f->dead)
 			continue;
 		if (!f->fn) {

@@ -1631,27 +1631,29 @@ static void usg_notice(void *arg, struct pvs_lun *lun, const char *msg)
 	snprintf(usg_notice_msg, sizeof(usg_notice_msg), "%s", msg);
 }
 
-static int usg_setup(void)
-{
-	signal(SIGPIPE, SIG_IGN);
-	pvsi_sg_set_ops(&usg_ops);
-	setenv("PVS_SG_URING", "1", 1);
-	return pvs_worker_new(64, &W);
-}
-
-/* The same, on a sleeping worker's one deferred ring (pvscsid's loops). */
-static int usg_setup_sleeping(void)
+/* @sleeping: on a sleeping worker's one deferred ring (pvscsid's loops). */
+static int usg_setup_on(bool sleeping)
 {
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	pvsi_sg_set_ops(&usg_ops);
 	setenv("PVS_SG_URING", "1", 1);
-	rc = pvs_worker_new_sleeping(64, &W);
-	if (rc == 0 && !pvs_worker_is_unified(W))
+	rc = sleeping ? pvs_worker_new_sleeping(64, &W) : pvs_worker_new(64, &W);
+	if (rc == 0 && sleeping && !pvs_worker_is_unified(W))
 		fprintf(stderr,
 		        "(no deferred ring on this kernel: the suite runs on a plain one)\n");
 	return rc;
+}
+
+static int usg_setup(void)
+{
+	return usg_setup_on(false);
+}
+
+static int usg_setup_sleeping(void)
+{
+	return usg_setup_on(true);
 }
 
 static int usg_teardown(void)

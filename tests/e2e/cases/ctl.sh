@@ -45,7 +45,7 @@ for req in sys.argv[2:]:
 # in, so the window opens 2 s after it.  Context switches from /proc, exact.
 # Not perf_event (tests/bench/pcount): opening and closing those counters on
 # pvscsid in this PV dom0 under TCG froze the whole Xen VM, twice in this
-# case and once in 160 one-second windows on purpose (docs/testing.md).
+# case and once in about 120 one-second windows on purpose (docs/testing.md).
 idle_syscalls() {
 	local pid=$1 secs=$2 tr=$CASEOUT/idle.strace st t0 t1 c n
 	command -v strace >/dev/null || {
